@@ -1,0 +1,54 @@
+import type { ChatCompletion, ChatCompletionRequest, Usage } from '../schemas/openai.js';
+
+/**
+ * What the proxy and the proposer need from an upstream model. Every provider speaks OpenAI
+ * chat-completions to miprox, whatever it speaks upstream (anthropic translates, sim simulates).
+ */
+export interface CallOptions {
+  /** Aborted when the client goes away; the upstream request must be cancelled. */
+  signal?: AbortSignal;
+  /** Overrides the provider's default timeout (the proposer uses its own). */
+  timeoutMs?: number;
+}
+
+export interface CompletionResult {
+  /** The provider's JSON body, relayed unchanged for openai-compatible upstreams. */
+  raw: string;
+  json: ChatCompletion;
+  /** Attempts made (1 = no retry). */
+  attempts: number;
+}
+
+export interface StreamResult {
+  /**
+   * SSE bytes in OpenAI's format (`data: {...}\n\n` ... `data: [DONE]\n\n`). The iterator throws an
+   * UpstreamError if the upstream fails mid-stream; the proxy turns that into an error event.
+   */
+  body: AsyncIterable<Uint8Array>;
+  attempts: number;
+}
+
+export interface ChatProvider {
+  readonly kind: ProviderKind;
+  /** Throws UpstreamError (status kept for upstream 4xx; 502 unreachable; 504 timeout). */
+  complete(req: ChatCompletionRequest, opts?: CallOptions): Promise<CompletionResult>;
+  /** Resolves once the upstream accepted the request (retries happen before this resolves). */
+  stream(req: ChatCompletionRequest, opts?: CallOptions): Promise<StreamResult>;
+  close?(): Promise<void>;
+}
+
+export type ProviderKind = 'openai' | 'openai_compatible' | 'anthropic' | 'sim';
+export const PROVIDER_KINDS = ['openai', 'openai_compatible', 'anthropic', 'sim'] as const;
+
+/** The part of a job's policy/proposer config that selects an upstream. */
+export interface ProviderTarget {
+  provider: ProviderKind;
+  model: string;
+  inferenceUrl?: string | undefined;
+}
+
+/** Text and usage extracted from a completion, for rollout records and the proposer. */
+export interface CompletionSummary {
+  text: string;
+  usage: Usage | undefined;
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * OpenAI chat-completions wire formats. Requests are validated loosely: the proxy must pass through
+ * fields it does not know (tools, response_format, logprobs, vendor extensions), so only what miprox
+ * reads or rewrites is checked and everything else is kept (`loose`).
+ */
+export const ChatContentPartSchema = z.looseObject({ type: z.string() });
+
+export const ChatMessageSchema = z.looseObject({
+  role: z.string().min(1),
+  content: z.union([z.string(), z.array(ChatContentPartSchema), z.null()]).optional(),
+  name: z.string().optional(),
+  tool_calls: z.array(z.looseObject({})).optional(),
+  tool_call_id: z.string().optional(),
+});
+
+export const ChatCompletionRequestSchema = z.looseObject({
+  model: z.string().optional(),
+  messages: z.array(ChatMessageSchema).min(1, 'must contain at least one message'),
+  stream: z.boolean().optional(),
+  temperature: z.number().min(0).max(2).optional().nullable(),
+  max_tokens: z.number().int().positive().optional().nullable(),
+  max_completion_tokens: z.number().int().positive().optional().nullable(),
+  tools: z.array(z.looseObject({})).optional(),
+  tool_choice: z.unknown().optional(),
+  response_format: z.unknown().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional().nullable(),
+});
+
+export type ChatMessage = z.infer<typeof ChatMessageSchema>;
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
+
+export const UsageSchema = z.looseObject({
+  prompt_tokens: z.number().optional(),
+  completion_tokens: z.number().optional(),
+  total_tokens: z.number().optional(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const ChatCompletionSchema = z.looseObject({
+  id: z.string(),
+  object: z.string().optional(),
+  created: z.number().optional(),
+  model: z.string().optional(),
+  choices: z.array(
+    z.looseObject({
+      index: z.number(),
+      message: z.looseObject({
+        role: z.string(),
+        content: z.string().nullable().optional(),
+        tool_calls: z.array(z.looseObject({})).optional(),
+      }),
+      finish_reason: z.string().nullable().optional(),
+    }),
+  ),
+  usage: UsageSchema.optional().nullable(),
+});
+export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
+
+export const ChatCompletionChunkSchema = z.looseObject({
+  id: z.string(),
+  object: z.string().optional(),
+  created: z.number().optional(),
+  model: z.string().optional(),
+  choices: z.array(
+    z.looseObject({
+      index: z.number(),
+      delta: z.looseObject({
+        role: z.string().optional(),
+        content: z.string().nullable().optional(),
+        tool_calls: z.array(z.looseObject({})).optional(),
+      }),
+      finish_reason: z.string().nullable().optional(),
+    }),
+  ),
+  usage: UsageSchema.optional().nullable(),
+});
+export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;
+
+/** OpenAI's error body: what the proxy returns for every failure. */
+export const OpenAIErrorBodySchema = z.object({
+  error: z.object({
+    message: z.string(),
+    type: z.string(),
+    param: z.string().nullable(),
+    code: z.string().nullable(),
+  }),
+});
+export type OpenAIErrorBody = z.infer<typeof OpenAIErrorBodySchema>;

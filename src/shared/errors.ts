@@ -1,0 +1,85 @@
+/**
+ * The typed error tree. Everything that can go wrong in a way a caller should hear about is one of
+ * these; src/api/errors.ts and src/proxy/errors.ts map them to HTTP in one place each.
+ */
+export interface FieldProblem {
+  /** JSON path of the bad field, dotted: `policy_optimization.mipro.online_pool`. Empty for the body. */
+  path: string;
+  message: string;
+}
+
+export abstract class AppError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  readonly details: FieldProblem[];
+  constructor(message: string, details: FieldProblem[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** Schema-level problems with a well-formed request: 422, every bad field listed. */
+export class ValidationError extends AppError {
+  readonly status = 422;
+  readonly code = 'validation_error';
+}
+
+/** The body could not be parsed at all (malformed JSON, wrong content type): 400. */
+export class BadRequestError extends AppError {
+  readonly status = 400;
+  readonly code = 'bad_request';
+}
+
+export class UnauthorizedError extends AppError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+}
+
+/** Also used for another tenant's resources: existence must not leak, so never 403. */
+export class NotFoundError extends AppError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+/** A state-machine violation, e.g. resuming a cancelled job. */
+export class ConflictError extends AppError {
+  readonly status = 409;
+  readonly code = 'conflict';
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+}
+
+/**
+ * An upstream model provider failed. `upstreamStatus` is the provider's HTTP status when it answered
+ * (kept for 4xx), else the error is a 502 (unreachable / bad answer) or 504 (timeout).
+ */
+export class UpstreamError extends AppError {
+  readonly status: number;
+  readonly code: string;
+  readonly upstreamStatus: number | undefined;
+  readonly upstreamType: string | undefined;
+  constructor(
+    message: string,
+    opts: { status: number; code?: string; upstreamStatus?: number; upstreamType?: string },
+  ) {
+    super(message);
+    this.status = opts.status;
+    this.code = opts.code ?? (opts.status === 504 ? 'upstream_timeout' : 'upstream_error');
+    this.upstreamStatus = opts.upstreamStatus;
+    this.upstreamType = opts.upstreamType;
+  }
+}
+
+/** A configuration the server cannot start with (environment or provider keys). */
+export class ConfigError extends AppError {
+  readonly status = 500;
+  readonly code = 'config_error';
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
