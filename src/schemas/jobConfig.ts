@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { PROVIDER_KINDS } from '../providers/types.js';
+
+/**
+ * The MIPRO Online job configuration (the seed's `policy_optimization` body). One schema; the
+ * stored config and every consumer use `JobConfig = z.infer<...>`.
+ */
+
+const MAX_SEEDS = 100_000;
+
+/** Seeds as an int array or a `{start, end}` range (end exclusive, as in Python's range). */
+const SeedList = z
+  .union([
+    z.array(z.number().int('must be an integer').min(0, 'must be >= 0')),
+    z
+      .object({ start: z.number().int().min(0), end: z.number().int().min(0) })
+      .refine((r) => r.end > r.start, { message: 'end must be greater than start' })
+      .refine((r) => r.end - r.start <= MAX_SEEDS, { message: `at most ${MAX_SEEDS} seeds` }),
+  ], { error: 'must be a non-empty array of integers or a {start, end} range' })
+  .transform((v) => (Array.isArray(v) ? v : Array.from({ length: v.end - v.start }, (_, i) => v.start + i)))
+  .refine((a) => a.length > 0, { message: 'must not be empty' })
+  .refine((a) => a.length <= MAX_SEEDS, { message: `at most ${MAX_SEEDS} seeds` });
+
+const positiveInt = (what = 'an integer >= 1') =>
+  z.number({ error: `must be ${what}` }).int(`must be ${what}`).min(1, `must be ${what}`);
+
+const Provider = z.enum(PROVIDER_KINDS, {
+  error: `must be one of: ${PROVIDER_KINDS.join(', ')}`,
+});
+
+export const PolicySchema = z.object({
+  model: z.string({ error: 'is required (a model name)' }).min(1, 'must not be empty'),
+  provider: Provider,
+  temperature: z.number({ error: 'must be a number' }).min(0).max(2).default(0),
+  max_completion_tokens: positiveInt().max(1_000_000).default(256),
+  inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
+  inference_mode: z.string().optional(),
+});
+
+export const ProposerSchema = z.object({
+  mode: z.literal('instruction_only', { error: 'must be "instruction_only" (the only supported proposer mode)' }),
+  model: z.string({ error: 'is required (a model name)' }).min(1, 'must not be empty'),
+  provider: Provider,
+  inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
+  temperature: z.number({ error: 'must be a number' }).min(0).max(2).default(0.7),
+  max_tokens: positiveInt().max(200_000).default(512),
+  instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
+  generate_at_iterations: z.array(z.number().int()).optional(),
+});
+
+export const MiproSchema = z.object({
+  mode: z.literal('online', { error: 'must be "online" (miprox runs MIPRO in online mode only)' }),
+  bootstrap_train_seeds: SeedList,
+  val_seeds: SeedList,
+  online_pool: SeedList,
+  online_proposer_mode: z.literal('inline', { error: 'must be "inline" (the only supported proposer mode)' }),
+  online_proposer_min_rollouts: positiveInt(),
+  online_rollouts_per_candidate: positiveInt(),
+  online_proposer_max_candidates: positiveInt().max(1000, 'must be <= 1000').default(20),
+  max_rollouts: positiveInt().optional(),
+  proposer: ProposerSchema,
+});
+
+export const PromptMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'developer'], { error: 'must be system, user, assistant or developer' }),
+  pattern: z.string({ error: 'must be a string' }),
+  order: z.number().int().optional(),
+});
+
+export const InitialPromptSchema = z.object({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  messages: z.array(PromptMessageSchema).min(1, 'must contain at least one message'),
+  wildcards: z.record(z.string(), z.string()).optional(),
+});
+
+export const JobConfigSchema = z.object({
+  algorithm: z.literal('mipro', { error: 'must be "mipro" (the only supported algorithm)' }),
+  task_app_url: z.url({ error: 'must be a URL' }).optional(),
+  task_app_id: z.string().optional(),
+  policy: PolicySchema,
+  initial_prompt: InitialPromptSchema.optional(),
+  mipro: MiproSchema,
+});
+
+export type JobConfig = z.infer<typeof JobConfigSchema>;
+export type JobPolicy = z.infer<typeof PolicySchema>;
+export type JobProposer = z.infer<typeof ProposerSchema>;
+
+/** The baseline instruction named by the config: the system pattern of `initial_prompt`, if any. */
+export function baselineFromConfig(config: JobConfig): string | null {
+  const messages = [...(config.initial_prompt?.messages ?? [])].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+  const system = messages.find((m) => m.role === 'system' || m.role === 'developer');
+  return system ? system.pattern : null;
+}

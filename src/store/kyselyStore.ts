@@ -1,0 +1,442 @@
+import { type Kysely, type Transaction, sql } from 'kysely';
+import type { Clock } from '../shared/clock.js';
+import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
+import type { Database } from './schema.js';
+import { decodeCursor, encodeCursor, isKeyset, isOffset, toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
+import type {
+  ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, NewCandidate, NewEvent,
+  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutRecord, Split, Store, Tenant,
+} from './types.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The one query layer behind both databases. Dialect differences stay out of here: every statement
+ * is portable SQL (ON CONFLICT, RETURNING, partial unique indexes work on SQLite >= 3.35 and PostgreSQL).
+ * Counters and Welford updates are single UPDATE statements, so concurrent writers need no row locks.
+ */
+export class KyselyStore implements Store {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+    private readonly clock: Clock,
+  ) {}
+
+  private now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // ---- tenants and keys -------------------------------------------------------------------------
+
+  async createTenant(name: string): Promise<Tenant> {
+    const t = { id: newTenantId(), name, created_at: this.now() };
+    await this.db.insertInto('tenants').values(t).execute();
+    return { id: t.id, name: t.name, createdAt: t.created_at };
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    const r = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? { id: r.id, name: r.name, createdAt: r.created_at } : null;
+  }
+
+  async createApiKey(k: { tenantId: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord> {
+    const row = {
+      id: newKeyId(), tenant_id: k.tenantId, name: k.name, key_hash: k.keyHash, prefix: k.prefix,
+      created_at: this.now(), revoked_at: null,
+    };
+    await this.db.insertInto('api_keys').values(row).execute();
+    return { id: row.id, tenantId: row.tenant_id, name: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: null };
+  }
+
+  async findActiveApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
+    const r = await this.db.selectFrom('api_keys').selectAll()
+      .where('key_hash', '=', keyHash).where('revoked_at', 'is', null).executeTakeFirst();
+    return r ? toKey(r) : null;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.selectFrom('api_keys').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map(toKey);
+  }
+
+  async revokeApiKey(idOrPrefix: string): Promise<boolean> {
+    const res = await this.db.updateTable('api_keys').set({ revoked_at: this.now() })
+      .where((eb) => eb.or([eb('id', '=', idOrPrefix), eb('prefix', '=', idOrPrefix)]))
+      .where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  // ---- jobs ---------------------------------------------------------------------------------------
+
+  async createJob(job: NewJob): Promise<JobRecord> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('jobs').values({
+        id: job.id, tenant_id: job.tenantId, system_id: job.systemId, status: 'running',
+        config: JSON.stringify(job.config), baseline_instruction: job.baselineInstruction,
+        correlation_id: job.correlationId, metadata: JSON.stringify(job.metadata), dataset_summary: null,
+        event_seq: 0, proposal_seq: 0, rollout_count: 0, reward_count: 0, rewards_since_proposal: 0,
+        best_candidate_id: job.baselineInstruction === null ? null : BASELINE_ID, created_at: now, updated_at: now,
+      }).execute();
+      if (job.baselineInstruction !== null) await insertBaseline(trx, job.id, job.baselineInstruction, now);
+      await appendEventTx(trx, job.id, { eventType: 'mipro.job.status', message: 'job created (running)', data: { status: 'running' } }, now);
+      return mustJob(trx, job.id);
+    });
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const r = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toJob(r) : null;
+  }
+
+  async getJobBySystemId(systemId: string): Promise<JobRecord | null> {
+    const r = await this.db.selectFrom('jobs').selectAll().where('system_id', '=', systemId).executeTakeFirst();
+    return r ? toJob(r) : null;
+  }
+
+  async listJobs(tenantId: string, opts: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>> {
+    const after = decodeCursor(opts.cursor, isKeyset);
+    let q = this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    // Newest first; the keyset (created_at, id) makes pages stable while jobs are being created.
+    if (after) {
+      const [createdAt, id] = after;
+      q = q.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+    }
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit + 1).execute();
+    const items = rows.slice(0, opts.limit).map(toJob);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > opts.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+  }
+
+  async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent): Promise<JobRecord | null> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('jobs').set({ status: to, updated_at: now })
+        .where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return null;
+      await appendEventTx(trx, id, event, now);
+      return mustJob(trx, id);
+    });
+  }
+
+  async ensureBaseline(jobId: string, instruction: string): Promise<JobRecord> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('jobs')
+        .set({ baseline_instruction: instruction, best_candidate_id: BASELINE_ID, updated_at: now })
+        .where('id', '=', jobId).where('baseline_instruction', 'is', null).executeTakeFirst();
+      if (Number(res.numUpdatedRows) > 0) {
+        await insertBaseline(trx, jobId, instruction, now);
+        await appendEventTx(trx, jobId, {
+          eventType: 'mipro.baseline.captured', message: 'baseline instruction taken from the first proxied call',
+          data: { length: instruction.length },
+        }, now);
+      }
+      return mustJob(trx, jobId);
+    });
+  }
+
+  async setDatasetSummary(jobId: string, summary: string): Promise<void> {
+    await this.db.updateTable('jobs').set({ dataset_summary: summary, updated_at: this.now() }).where('id', '=', jobId).execute();
+  }
+
+  async setBestCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<void> {
+    const now = this.now();
+    await this.db.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('jobs').set({ best_candidate_id: candidateId, updated_at: now })
+        .where('id', '=', jobId)
+        .where((eb) => eb.or([eb('best_candidate_id', 'is', null), eb('best_candidate_id', '!=', candidateId)]))
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) > 0) await appendEventTx(trx, jobId, event, now);
+    });
+  }
+
+  // ---- candidates ---------------------------------------------------------------------------------
+
+  async listCandidates(jobId: string): Promise<CandidateRecord[]> {
+    const rows = await this.db.selectFrom('candidates').selectAll().where('job_id', '=', jobId).orderBy('ordinal').execute();
+    return rows.map(toCandidate);
+  }
+
+  async pageCandidates(jobId: string, opts: CandidateListOptions): Promise<Page<CandidateRecord>> {
+    const offset = decodeCursor(opts.cursor, isOffset) ?? 0;
+    let q = this.db.selectFrom('candidates').selectAll().where('job_id', '=', jobId);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    for (const [col, dir] of candidateOrder(opts.sort)) q = q.orderBy(col, dir);
+    const rows = await q.orderBy('ordinal').limit(opts.limit + 1).offset(offset).execute();
+    const items = rows.slice(0, opts.limit).map(toCandidate);
+    return { items, nextCursor: rows.length > opts.limit ? encodeCursor(offset + opts.limit) : null };
+  }
+
+  async getCandidate(jobId: string, candidateId: string): Promise<CandidateRecord | null> {
+    const r = await this.db.selectFrom('candidates').selectAll()
+      .where('job_id', '=', jobId).where('id', '=', candidateId).executeTakeFirst();
+    return r ? toCandidate(r) : null;
+  }
+
+  async findCandidatesById(candidateId: string): Promise<CandidateRecord[]> {
+    const rows = await this.db.selectFrom('candidates').selectAll().where('id', '=', candidateId).limit(50).execute();
+    return rows.map(toCandidate);
+  }
+
+  async retireCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<boolean> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('candidates').set({ status: 'retired', retired_at: now })
+        .where('job_id', '=', jobId).where('id', '=', candidateId).where('status', '=', 'active').executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      await appendEventTx(trx, jobId, event, now);
+      return true;
+    });
+  }
+
+  // ---- rollouts -----------------------------------------------------------------------------------
+
+  async insertRollout(r: NewRollout): Promise<boolean> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx.insertInto('rollouts').values({
+        job_id: r.jobId, id: r.id, candidate_id: r.candidateId, seed: r.seed, split: r.split,
+        correlation_id: r.correlationId, status: 'dispatched',
+        input_messages: r.inputMessages === null ? null : JSON.stringify(r.inputMessages),
+        output_text: null, latency_ms: null, usage: null, call_count: 0, reward: null, created_at: now, updated_at: now,
+      }).onConflict((oc) => oc.columns(['job_id', 'id']).doNothing()).executeTakeFirst();
+      if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      await trx.updateTable('candidates').set((eb) => ({ dispatches: eb('dispatches', '+', 1) }))
+        .where('job_id', '=', r.jobId).where('id', '=', r.candidateId).execute();
+      await trx.updateTable('jobs').set((eb) => ({ rollout_count: eb('rollout_count', '+', 1), updated_at: now }))
+        .where('id', '=', r.jobId).execute();
+      return true;
+    });
+  }
+
+  async getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
+    const r = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId).where('id', '=', rolloutId).executeTakeFirst();
+    return r ? toRollout(r) : null;
+  }
+
+  async latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null> {
+    const r = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
+      .where('correlation_id', '=', correlationId).orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
+    return r ? toRollout(r) : null;
+  }
+
+  async completeRolloutCall(jobId: string, rolloutId: string, call: {
+    outputText: string | null; latencyMs: number; usage: Record<string, unknown> | null; failed: boolean; inputMessages: unknown[] | null;
+  }): Promise<void> {
+    // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
+    await this.db.updateTable('rollouts').set((eb) => ({
+      status: call.failed ? 'failed' : 'completed',
+      output_text: call.outputText,
+      latency_ms: call.latencyMs,
+      usage: call.usage === null ? null : JSON.stringify(call.usage),
+      call_count: eb('call_count', '+', 1),
+      input_messages: eb.fn.coalesce('input_messages', eb.val(call.inputMessages === null ? null : JSON.stringify(call.inputMessages))),
+      updated_at: this.now(),
+    })).where('job_id', '=', jobId).where('id', '=', rolloutId).execute();
+  }
+
+  async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
+    const rows = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
+      .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', '!=', 'val')
+      .orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
+    return rows.map(toRollout);
+  }
+
+  async sampleInputs(jobId: string, limit: number): Promise<unknown[][]> {
+    const rows = await this.db.selectFrom('rollouts').select('input_messages').where('job_id', '=', jobId)
+      .where('split', '!=', 'val').where('input_messages', 'is not', null)
+      .orderBy((eb) => eb.case().when('split', '=', 'bootstrap').then(0).else(1).end()).orderBy('created_at')
+      .limit(limit).execute();
+    return rows.map((r) => JSON.parse(r.input_messages ?? '[]') as unknown[]);
+  }
+
+  async rolloutSplitCounts(jobId: string): Promise<Record<Split, number>> {
+    const rows = await this.db.selectFrom('rollouts').select(['split', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('job_id', '=', jobId).groupBy('split').execute();
+    const out: Record<Split, number> = { bootstrap: 0, online: 0, val: 0 };
+    for (const r of rows) out[r.split as Split] = Number(r.n);
+    return out;
+  }
+
+  // ---- rewards ------------------------------------------------------------------------------------
+
+  async recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const ins = await trx.insertInto('rewards').values({
+        job_id: r.jobId, rollout_id: r.rolloutId, candidate_id: r.candidateId, reward: r.reward, split: r.split,
+        seed: r.seed, metadata: r.metadata === null ? null : JSON.stringify(r.metadata), created_at: now,
+      }).onConflict((oc) => oc.columns(['job_id', 'rollout_id']).doNothing()).executeTakeFirst();
+      const duplicate = Number(ins.numInsertedOrUpdatedRows ?? 0) === 0;
+      if (!duplicate) {
+        await welfordUpdate(trx, r);
+        await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
+          .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
+        await trx.updateTable('jobs').set((eb) => ({
+          reward_count: eb('reward_count', '+', 1),
+          rewards_since_proposal: eb('rewards_since_proposal', '+', r.split === 'val' ? 0 : 1),
+        })).where('id', '=', r.jobId).execute();
+        await appendEventTx(trx, r.jobId, event, now);
+      }
+      const stored = await trx.selectFrom('rewards').selectAll().where('job_id', '=', r.jobId)
+        .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
+      return { duplicate, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
+    });
+  }
+
+  async listSeedEvals(jobId: string, f: { candidateId?: string; split?: Split; seed?: number; limit: number; cursor?: string | null }): Promise<Page<RewardRecord>> {
+    const offset = decodeCursor(f.cursor, isOffset) ?? 0;
+    let q = this.db.selectFrom('rewards').selectAll().where('job_id', '=', jobId).where('seed', 'is not', null);
+    if (f.candidateId) q = q.where('candidate_id', '=', f.candidateId);
+    if (f.split) q = q.where('split', '=', f.split);
+    if (f.seed !== undefined) q = q.where('seed', '=', f.seed);
+    const rows = await q.orderBy('created_at').orderBy('rollout_id').limit(f.limit + 1).offset(offset).execute();
+    return { items: rows.slice(0, f.limit).map(toReward), nextCursor: rows.length > f.limit ? encodeCursor(offset + f.limit) : null };
+  }
+
+  // ---- proposals ----------------------------------------------------------------------------------
+
+  async startProposal(p: { jobId: string; id: string; parentId: string; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        // A running proposal whose lease ran out belonged to an instance that died: release it.
+        await trx.updateTable('proposals').set({ status: 'failed', error: 'lease expired', finished_at: p.now })
+          .where('job_id', '=', p.jobId).where('status', '=', 'running').where('lease_until', '<', p.now).execute();
+        const job = await trx.updateTable('jobs')
+          .set((eb) => ({ proposal_seq: eb('proposal_seq', '+', 1), rewards_since_proposal: 0, updated_at: p.now }))
+          .where('id', '=', p.jobId).returning('proposal_seq').executeTakeFirstOrThrow();
+        const row = {
+          job_id: p.jobId, id: p.id, seq: Number(job.proposal_seq), parent_id: p.parentId, tip: p.tip, status: 'running',
+          prompt: JSON.stringify(p.prompt), response: null, error: null, candidate_ids: '[]', lease_until: p.leaseUntil,
+          created_at: p.now, finished_at: null,
+        };
+        await trx.insertInto('proposals').values(row).execute();
+        return toProposal(row);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) return null; // another instance holds the lease
+      throw err;
+    }
+  }
+
+  async finishProposal(p: {
+    jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
+    candidates: NewCandidate[]; events: NewEvent[];
+  }): Promise<CandidateRecord[]> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const max = await trx.selectFrom('candidates').select((eb) => eb.fn.max('ordinal').as('m')).where('job_id', '=', p.jobId).executeTakeFirst();
+      let ordinal = Number(max?.m ?? -1);
+      for (const c of p.candidates) {
+        ordinal += 1;
+        await trx.insertInto('candidates').values(candidateRow(p.jobId, c, ordinal, now)).execute();
+      }
+      await trx.updateTable('proposals').set({
+        status: p.status, response: p.response, error: p.error, candidate_ids: JSON.stringify(p.candidates.map((c) => c.id)), finished_at: now,
+      }).where('id', '=', p.id).execute();
+      for (const e of p.events) await appendEventTx(trx, p.jobId, e, now);
+      const rows = await trx.selectFrom('candidates').selectAll().where('job_id', '=', p.jobId)
+        .where('proposal_id', '=', p.id).orderBy('ordinal').execute();
+      return rows.map(toCandidate);
+    });
+  }
+
+  async listProposals(jobId: string, limit: number): Promise<ProposalRecord[]> {
+    const rows = await this.db.selectFrom('proposals').selectAll().where('job_id', '=', jobId).orderBy('seq', 'desc').limit(limit).execute();
+    return rows.map(toProposal);
+  }
+
+  // ---- events -------------------------------------------------------------------------------------
+
+  async appendEvent(jobId: string, event: NewEvent): Promise<number> {
+    const now = this.now();
+    return this.db.transaction().execute((trx) => appendEventTx(trx, jobId, event, now));
+  }
+
+  async listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('seq', '>', sinceSeq)
+      .orderBy('seq').limit(limit).execute();
+    return rows.map(toEvent);
+  }
+}
+
+// ---- helpers shared by the methods above ---------------------------------------------------------
+
+function toKey(r: Database['api_keys']): ApiKeyRecord {
+  return { id: r.id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+async function mustJob(db: Db, id: string): Promise<JobRecord> {
+  return toJob(await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+}
+
+/** The per-job sequence is bumped on the job row, which also serialises event writers per job. */
+async function appendEventTx(trx: Db, jobId: string, e: NewEvent, now: string): Promise<number> {
+  const row = await trx.updateTable('jobs').set((eb) => ({ event_seq: eb('event_seq', '+', 1), updated_at: now }))
+    .where('id', '=', jobId).returning('event_seq').executeTakeFirstOrThrow();
+  const seq = Number(row.event_seq);
+  await trx.insertInto('events').values({
+    job_id: jobId, seq, event_type: e.eventType, message: e.message, data: JSON.stringify(e.data ?? {}), created_at: now,
+  }).execute();
+  return seq;
+}
+
+function candidateRow(jobId: string, c: NewCandidate, ordinal: number, now: string): Database['candidates'] {
+  return {
+    job_id: jobId, id: c.id, parent_id: c.parentId, status: 'active', instruction: c.instruction, tip: c.tip,
+    proposal_id: c.proposalId, ordinal, dispatches: 0, online_n: 0, online_mean: 0, online_m2: 0, unit_rewards: 1,
+    val_n: 0, val_mean: 0, val_m2: 0, created_at: now, retired_at: null,
+  };
+}
+
+async function insertBaseline(trx: Db, jobId: string, instruction: string, now: string): Promise<void> {
+  await trx.insertInto('candidates')
+    .values(candidateRow(jobId, { id: BASELINE_ID, parentId: null, instruction, tip: null, proposalId: null }, 0, now))
+    .onConflict((oc) => oc.columns(['job_id', 'id']).doNothing()).execute();
+}
+
+/** Welford's update as one statement: the right-hand sides see the row's old values on both databases. */
+async function welfordUpdate(trx: Db, r: NewReward): Promise<void> {
+  const x = sql`cast(${r.reward} as double precision)`;
+  const p = r.split === 'val' ? 'val' : 'online';
+  const n = sql.ref(`${p}_n`);
+  const mean = sql.ref(`${p}_mean`);
+  const m2 = sql.ref(`${p}_m2`);
+  const newMean = sql`(${mean} + (${x} - ${mean}) / (${n} + 1))`;
+  const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
+  await sql`update candidates set ${sql.ref(`${p}_n`)} = ${n} + 1, ${sql.ref(`${p}_mean`)} = ${newMean},
+      ${sql.ref(`${p}_m2`)} = ${m2} + (${x} - ${mean}) * (${x} - ${newMean})
+      ${p === 'online' ? sql`, unit_rewards = unit_rewards * ${unit}` : sql``}
+    where job_id = ${r.jobId} and id = ${r.candidateId}`.execute(trx);
+}
+
+const CANDIDATE_SORTS: Record<string, keyof Database['candidates']> = {
+  created_at: 'created_at', avg_reward: 'online_mean', objective: 'online_mean', score: 'online_mean',
+  reward: 'online_mean', rollout_count: 'dispatches', reward_count: 'online_n', val_score: 'val_mean',
+};
+
+/** `objective:desc,created_at:desc` -> order-by pairs; unknown keys are rejected by the API schema. */
+export function candidateOrder(sort: string | undefined): Array<[keyof Database['candidates'], 'asc' | 'desc']> {
+  if (!sort) return [['ordinal', 'asc']];
+  return sort.split(',').flatMap((part) => {
+    const [key, dir] = part.trim().split(':');
+    const col = key ? CANDIDATE_SORTS[key] : undefined;
+    return col ? [[col, dir === 'desc' ? 'desc' : 'asc'] as [keyof Database['candidates'], 'asc' | 'desc']] : [];
+  });
+}
+export const CANDIDATE_SORT_KEYS = Object.keys(CANDIDATE_SORTS);
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e.message ?? '');
+}

@@ -1,0 +1,140 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+
+/**
+ * Versioned migrations, applied at start by kysely's Migrator (which keeps its own table and a lock,
+ * so several instances starting together on one PostgreSQL database apply each migration once).
+ * Never edit a released migration: add the next one.
+ */
+const m0001: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createTable('tenants')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('prefix', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+    await db.schema.createTable('jobs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+      .addColumn('system_id', 'text', (c) => c.notNull().unique())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('config', 'text', (c) => c.notNull())
+      .addColumn('baseline_instruction', 'text')
+      .addColumn('correlation_id', 'text')
+      .addColumn('metadata', 'text', (c) => c.notNull())
+      .addColumn('dataset_summary', 'text')
+      .addColumn('event_seq', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('proposal_seq', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('rollout_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('reward_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('rewards_since_proposal', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('best_candidate_id', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('jobs_tenant_created').on('jobs').columns(['tenant_id', 'created_at', 'id']).execute();
+    await db.schema.createTable('candidates')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('parent_id', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('instruction', 'text', (c) => c.notNull())
+      .addColumn('tip', 'text')
+      .addColumn('proposal_id', 'text')
+      .addColumn('ordinal', 'integer', (c) => c.notNull())
+      .addColumn('dispatches', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('online_n', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('online_mean', 'double precision', (c) => c.notNull().defaultTo(0))
+      .addColumn('online_m2', 'double precision', (c) => c.notNull().defaultTo(0))
+      .addColumn('unit_rewards', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('val_n', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('val_mean', 'double precision', (c) => c.notNull().defaultTo(0))
+      .addColumn('val_m2', 'double precision', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('retired_at', 'text')
+      .addPrimaryKeyConstraint('candidates_pk', ['job_id', 'id'])
+      .execute();
+    await db.schema.createIndex('candidates_id').on('candidates').column('id').execute();
+    await db.schema.createTable('rollouts')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('candidate_id', 'text', (c) => c.notNull())
+      .addColumn('seed', 'integer')
+      .addColumn('split', 'text', (c) => c.notNull())
+      .addColumn('correlation_id', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('input_messages', 'text')
+      .addColumn('output_text', 'text')
+      .addColumn('latency_ms', 'double precision')
+      .addColumn('usage', 'text')
+      .addColumn('call_count', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('reward', 'double precision')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('rollouts_pk', ['job_id', 'id'])
+      .execute();
+    await db.schema.createIndex('rollouts_correlation').on('rollouts').columns(['job_id', 'correlation_id', 'created_at']).execute();
+    await db.schema.createIndex('rollouts_candidate_reward').on('rollouts').columns(['job_id', 'candidate_id', 'reward']).execute();
+    await db.schema.createTable('rewards')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('rollout_id', 'text', (c) => c.notNull())
+      .addColumn('candidate_id', 'text', (c) => c.notNull())
+      .addColumn('reward', 'double precision', (c) => c.notNull())
+      .addColumn('split', 'text', (c) => c.notNull())
+      .addColumn('seed', 'integer')
+      .addColumn('metadata', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('rewards_pk', ['job_id', 'rollout_id'])
+      .execute();
+    await db.schema.createIndex('rewards_candidate').on('rewards').columns(['job_id', 'candidate_id', 'created_at']).execute();
+    await db.schema.createTable('proposals')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('parent_id', 'text', (c) => c.notNull())
+      .addColumn('tip', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('prompt', 'text', (c) => c.notNull())
+      .addColumn('response', 'text')
+      .addColumn('error', 'text')
+      .addColumn('candidate_ids', 'text', (c) => c.notNull())
+      .addColumn('lease_until', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .execute();
+    // At most one running proposal per job, enforced by the database: this is the cross-instance lease.
+    await db.schema.createIndex('proposals_one_running').on('proposals').column('job_id').unique()
+      .where(sql.ref('status'), '=', 'running').execute();
+    await db.schema.createTable('events')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('event_type', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('events_pk', ['job_id', 'seq'])
+      .execute();
+  },
+};
+
+const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001 };
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const reason = error instanceof Error ? error.message : String(error ?? failed?.migrationName);
+    throw new Error(`database migration failed: ${reason}`);
+  }
+}

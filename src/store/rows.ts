@@ -1,0 +1,134 @@
+import { ValidationError } from '../shared/errors.js';
+import type { JobConfig } from '../schemas/jobConfig.js';
+import type { CandidatesTable, EventsTable, JobsTable, ProposalsTable, RewardsTable, RolloutsTable } from './schema.js';
+import type {
+  CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ProposalRecord, RewardRecord, RolloutRecord, Split,
+} from './types.js';
+
+/** Row <-> record mapping, the one place that knows column names and JSON encodings. */
+
+const parseJson = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
+
+export function toJob(r: JobsTable): JobRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    systemId: r.system_id,
+    status: r.status as JobStatus,
+    config: JSON.parse(r.config) as JobConfig,
+    baselineInstruction: r.baseline_instruction,
+    correlationId: r.correlation_id,
+    metadata: parseJson(r.metadata, {}),
+    datasetSummary: r.dataset_summary,
+    eventSeq: Number(r.event_seq),
+    proposalSeq: Number(r.proposal_seq),
+    rolloutCount: Number(r.rollout_count),
+    rewardCount: Number(r.reward_count),
+    rewardsSinceProposal: Number(r.rewards_since_proposal),
+    bestCandidateId: r.best_candidate_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function toCandidate(r: CandidatesTable): CandidateRecord {
+  return {
+    jobId: r.job_id,
+    id: r.id,
+    parentId: r.parent_id,
+    status: r.status as CandidateStatus,
+    instruction: r.instruction,
+    tip: r.tip,
+    proposalId: r.proposal_id,
+    ordinal: Number(r.ordinal),
+    dispatches: Number(r.dispatches),
+    online: { n: Number(r.online_n), mean: Number(r.online_mean), m2: Number(r.online_m2) },
+    rewardsInUnitInterval: Number(r.unit_rewards) === 1,
+    val: { n: Number(r.val_n), mean: Number(r.val_mean), m2: Number(r.val_m2) },
+    createdAt: r.created_at,
+    retiredAt: r.retired_at,
+  };
+}
+
+export function toRollout(r: RolloutsTable): RolloutRecord {
+  return {
+    jobId: r.job_id,
+    id: r.id,
+    candidateId: r.candidate_id,
+    seed: r.seed === null ? null : Number(r.seed),
+    split: r.split as Split,
+    correlationId: r.correlation_id,
+    status: r.status as RolloutRecord['status'],
+    inputMessages: parseJson(r.input_messages, null),
+    outputText: r.output_text,
+    latencyMs: r.latency_ms === null ? null : Number(r.latency_ms),
+    usage: parseJson(r.usage, null),
+    callCount: Number(r.call_count),
+    reward: r.reward === null ? null : Number(r.reward),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function toReward(r: RewardsTable): RewardRecord {
+  return {
+    jobId: r.job_id,
+    rolloutId: r.rollout_id,
+    candidateId: r.candidate_id,
+    reward: Number(r.reward),
+    split: r.split as Split,
+    seed: r.seed === null ? null : Number(r.seed),
+    metadata: parseJson(r.metadata, null),
+    createdAt: r.created_at,
+  };
+}
+
+export function toEvent(r: EventsTable): EventRecord {
+  return {
+    jobId: r.job_id,
+    seq: Number(r.seq),
+    eventType: r.event_type,
+    message: r.message,
+    data: parseJson(r.data, {}),
+    createdAt: r.created_at,
+  };
+}
+
+export function toProposal(r: ProposalsTable): ProposalRecord {
+  return {
+    jobId: r.job_id,
+    id: r.id,
+    seq: Number(r.seq),
+    parentId: r.parent_id,
+    tip: r.tip,
+    status: r.status as ProposalRecord['status'],
+    prompt: parseJson(r.prompt, []),
+    response: r.response,
+    error: r.error,
+    candidateIds: parseJson(r.candidate_ids, []),
+    leaseUntil: r.lease_until,
+    createdAt: r.created_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+/** Opaque keyset/offset cursors: base64url JSON, so clients cannot depend on their shape. */
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<T>(cursor: string | null | undefined, check: (v: unknown) => v is T): T | null {
+  if (!cursor) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    v = undefined;
+  }
+  if (!check(v)) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
+  return v;
+}
+
+export const isOffset = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+export const isKeyset = (v: unknown): v is [string, string] =>
+  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string';

@@ -1,0 +1,57 @@
+/** Table shapes as kysely sees them. JSON columns are text on both dialects; booleans are 0/1 ints. */
+export interface TenantsTable { id: string; name: string; created_at: string }
+
+export interface ApiKeysTable {
+  id: string; tenant_id: string; name: string; key_hash: string; prefix: string;
+  created_at: string; revoked_at: string | null;
+}
+
+export interface JobsTable {
+  id: string; tenant_id: string; system_id: string; status: string; config: string;
+  baseline_instruction: string | null; correlation_id: string | null; metadata: string;
+  dataset_summary: string | null;
+  event_seq: number; proposal_seq: number; rollout_count: number; reward_count: number;
+  rewards_since_proposal: number; best_candidate_id: string | null;
+  created_at: string; updated_at: string;
+}
+
+export interface CandidatesTable {
+  job_id: string; id: string; parent_id: string | null; status: string; instruction: string;
+  tip: string | null; proposal_id: string | null; ordinal: number; dispatches: number;
+  online_n: number; online_mean: number; online_m2: number; unit_rewards: number;
+  val_n: number; val_mean: number; val_m2: number;
+  created_at: string; retired_at: string | null;
+}
+
+export interface RolloutsTable {
+  job_id: string; id: string; candidate_id: string; seed: number | null; split: string;
+  correlation_id: string | null; status: string; input_messages: string | null; output_text: string | null;
+  latency_ms: number | null; usage: string | null; call_count: number; reward: number | null;
+  created_at: string; updated_at: string;
+}
+
+export interface RewardsTable {
+  job_id: string; rollout_id: string; candidate_id: string; reward: number; split: string;
+  seed: number | null; metadata: string | null; created_at: string;
+}
+
+export interface ProposalsTable {
+  job_id: string; id: string; seq: number; parent_id: string; tip: string; status: string;
+  prompt: string; response: string | null; error: string | null; candidate_ids: string;
+  lease_until: string; created_at: string; finished_at: string | null;
+}
+
+export interface EventsTable {
+  job_id: string; seq: number; event_type: string; message: string; data: string; created_at: string;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  jobs: JobsTable;
+  candidates: CandidatesTable;
+  rollouts: RolloutsTable;
+  rewards: RewardsTable;
+  proposals: ProposalsTable;
+  events: EventsTable;
+}

@@ -1,0 +1,251 @@
+import type { JobConfig } from '../schemas/jobConfig.js';
+
+/**
+ * The persistence contract. Two implementations (SQLite, PostgreSQL) share one kysely query layer
+ * (kyselyStore.ts) and one contract test suite. Records are plain data in the service's vocabulary;
+ * timestamps are ISO-8601 strings (UTC) so they sort as text on both databases.
+ */
+
+export const JOB_STATUSES = ['running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export type CandidateStatus = 'active' | 'retired';
+export type Split = 'bootstrap' | 'online' | 'val';
+
+export interface Tenant { id: string; name: string; createdAt: string }
+
+export interface ApiKeyRecord {
+  id: string;
+  tenantId: string;
+  name: string;
+  /** First characters of the key, shown in listings so people can tell keys apart. */
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface RunningStatsRecord { n: number; mean: number; m2: number }
+
+export interface JobRecord {
+  id: string;
+  tenantId: string;
+  systemId: string;
+  status: JobStatus;
+  config: JobConfig;
+  /** The baseline instruction; null until the first proxied call supplies it (no initial_prompt). */
+  baselineInstruction: string | null;
+  correlationId: string | null;
+  metadata: Record<string, unknown>;
+  datasetSummary: string | null;
+  eventSeq: number;
+  proposalSeq: number;
+  rolloutCount: number;
+  rewardCount: number;
+  /** Online (non-val) rewards since the last proposal started: the proposal trigger's counter. */
+  rewardsSinceProposal: number;
+  bestCandidateId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CandidateRecord {
+  jobId: string;
+  id: string;
+  parentId: string | null;
+  status: CandidateStatus;
+  instruction: string;
+  tip: string | null;
+  proposalId: string | null;
+  /** Creation order within the job (baseline = 0). */
+  ordinal: number;
+  dispatches: number;
+  online: RunningStatsRecord;
+  /** Whether every online reward so far was within [0, 1] (Beta posterior) or not (Gaussian). */
+  rewardsInUnitInterval: boolean;
+  val: RunningStatsRecord;
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+export interface RolloutRecord {
+  jobId: string;
+  id: string;
+  candidateId: string;
+  seed: number | null;
+  split: Split;
+  correlationId: string | null;
+  status: 'dispatched' | 'completed' | 'failed';
+  inputMessages: unknown[] | null;
+  outputText: string | null;
+  latencyMs: number | null;
+  usage: Record<string, unknown> | null;
+  callCount: number;
+  reward: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RewardRecord {
+  jobId: string;
+  rolloutId: string;
+  candidateId: string;
+  reward: number;
+  split: Split;
+  seed: number | null;
+  metadata: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+export interface EventRecord {
+  jobId: string;
+  seq: number;
+  eventType: string;
+  message: string;
+  data: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface ProposalRecord {
+  jobId: string;
+  id: string;
+  seq: number;
+  parentId: string;
+  tip: string;
+  status: 'running' | 'succeeded' | 'failed';
+  prompt: unknown[];
+  response: string | null;
+  error: string | null;
+  candidateIds: string[];
+  leaseUntil: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface NewEvent { eventType: string; message: string; data?: Record<string, unknown> }
+
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export interface NewJob {
+  id: string;
+  tenantId: string;
+  systemId: string;
+  config: JobConfig;
+  baselineInstruction: string | null;
+  correlationId: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface NewCandidate {
+  id: string;
+  parentId: string | null;
+  instruction: string;
+  tip: string | null;
+  proposalId: string | null;
+}
+
+export interface NewRollout {
+  jobId: string;
+  id: string;
+  candidateId: string;
+  seed: number | null;
+  split: Split;
+  correlationId: string | null;
+  inputMessages: unknown[] | null;
+}
+
+export interface NewReward {
+  jobId: string;
+  rolloutId: string;
+  candidateId: string;
+  reward: number;
+  split: Split;
+  seed: number | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface RewardOutcome {
+  duplicate: boolean;
+  /** The stored reward (the first one, for a duplicate). */
+  reward: RewardRecord;
+  job: JobRecord;
+}
+
+export interface CandidateListOptions {
+  status?: CandidateStatus;
+  limit: number;
+  cursor?: string | null;
+  /** `created_at:asc` (default), `created_at:desc`, `avg_reward:desc`, `rollout_count:desc`. */
+  sort?: string;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  createTenant(name: string): Promise<Tenant>;
+  getTenant(id: string): Promise<Tenant | null>;
+  createApiKey(k: { tenantId: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord>;
+  /** Only an unrevoked key is returned. */
+  findActiveApiKey(keyHash: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Revoke by id or prefix; false when nothing (unrevoked) matched. */
+  revokeApiKey(idOrPrefix: string): Promise<boolean>;
+
+  /** Job, its baseline candidate (when known) and a creation event, in one transaction. */
+  createJob(job: NewJob): Promise<JobRecord>;
+  getJob(id: string): Promise<JobRecord | null>;
+  getJobBySystemId(systemId: string): Promise<JobRecord | null>;
+  listJobs(tenantId: string, opts: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>>;
+  /** Compare-and-set: moves the job only if its status is one of `from`. Null when it was not. */
+  transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent): Promise<JobRecord | null>;
+  /** Sets the baseline (and creates the baseline candidate) if the job has none yet; returns the job. */
+  ensureBaseline(jobId: string, instruction: string): Promise<JobRecord>;
+  setDatasetSummary(jobId: string, summary: string): Promise<void>;
+  setBestCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<void>;
+
+  listCandidates(jobId: string): Promise<CandidateRecord[]>;
+  pageCandidates(jobId: string, opts: CandidateListOptions): Promise<Page<CandidateRecord>>;
+  getCandidate(jobId: string, candidateId: string): Promise<CandidateRecord | null>;
+  /** Proposed candidate ids are globally unique; used by GET /api/candidates/{id}. */
+  findCandidatesById(candidateId: string): Promise<CandidateRecord[]>;
+  retireCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
+
+  /** Inserts the rollout and counts a dispatch for its candidate; false if the id already exists. */
+  insertRollout(r: NewRollout): Promise<boolean>;
+  getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null>;
+  latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null>;
+  /** Records one finished LLM call of the rollout (a rollout may make several). */
+  completeRolloutCall(jobId: string, rolloutId: string, call: {
+    outputText: string | null; latencyMs: number; usage: Record<string, unknown> | null; failed: boolean;
+    inputMessages: unknown[] | null;
+  }): Promise<void>;
+  /** Recent rewarded rollouts of a candidate (never val), for the proposer's reflection. */
+  rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
+  /** Inputs of bootstrap/online rollouts, for the dataset summary. */
+  sampleInputs(jobId: string, limit: number): Promise<unknown[][]>;
+  /** Counts issued rollouts per split (the seed scheduler's state). */
+  rolloutSplitCounts(jobId: string): Promise<Record<Split, number>>;
+
+  /**
+   * Reward, candidate statistics, job counters and event in one transaction. A second reward for the
+   * same rollout id changes nothing and reports `duplicate`.
+   */
+  recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome>;
+  listSeedEvals(jobId: string, f: { candidateId?: string; split?: Split; seed?: number; limit: number; cursor?: string | null }): Promise<Page<RewardRecord>>;
+
+  /**
+   * Starts a proposal if none is running for the job (an expired lease counts as not running):
+   * exactly one instance wins. Resets the job's rewards-since-proposal counter.
+   */
+  startProposal(p: { jobId: string; id: string; parentId: string; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null>;
+  finishProposal(p: {
+    jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
+    candidates: NewCandidate[]; events: NewEvent[];
+  }): Promise<CandidateRecord[]>;
+  listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
+
+  appendEvent(jobId: string, event: NewEvent): Promise<number>;
+  listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;
+}

@@ -1,0 +1,195 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobConfig } from '../../src/schemas/jobConfig.js';
+import { BASELINE_ID, newCandidateId, newJobId, newProposalId, newSystemId } from '../../src/shared/ids.js';
+import type { Store } from '../../src/store/types.js';
+
+export const sampleConfig: JobConfig = {
+  algorithm: 'mipro',
+  policy: { model: 'gpt-4o-mini', provider: 'openai', temperature: 0, max_completion_tokens: 256 },
+  mipro: {
+    mode: 'online', bootstrap_train_seeds: [0, 1], val_seeds: [100], online_pool: [0, 1, 2],
+    online_proposer_mode: 'inline', online_proposer_min_rollouts: 5, online_rollouts_per_candidate: 2,
+    online_proposer_max_candidates: 20,
+    proposer: { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, instructions_per_batch: 2 },
+  },
+};
+
+/** The behaviour every Store must have; run against SQLite and PostgreSQL (and any future fake). */
+export function runStoreContract(name: string, open: () => Promise<Store>, cleanup: () => Promise<void> = async () => {}): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let tenantId: string;
+    beforeAll(async () => {
+      store = await open();
+      tenantId = (await store.createTenant('acme')).id;
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    const makeJob = (baseline: string | null = 'You classify intents.') =>
+      store.createJob({ id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig, baselineInstruction: baseline, correlationId: null, metadata: { a: 1 } });
+
+    it('creates a job with its baseline candidate and a creation event', async () => {
+      const job = await makeJob();
+      expect(job.status).toBe('running');
+      expect(job.config).toEqual(sampleConfig);
+      expect(job.metadata).toEqual({ a: 1 });
+      expect(await store.getJobBySystemId(job.systemId)).toMatchObject({ id: job.id });
+      const cands = await store.listCandidates(job.id);
+      expect(cands.map((c) => c.id)).toEqual([BASELINE_ID]);
+      const events = await store.listEvents(job.id, 0, 10);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ seq: 1, eventType: 'mipro.job.status' });
+    });
+
+    it('stores API keys by hash and forgets revoked ones', async () => {
+      const k = await store.createApiKey({ tenantId, name: 'ci', keyHash: 'h1-' + name, prefix: 'mpx_abc' + name });
+      expect((await store.findActiveApiKey('h1-' + name))?.id).toBe(k.id);
+      expect(await store.revokeApiKey(k.id)).toBe(true);
+      expect(await store.revokeApiKey(k.id)).toBe(false);
+      expect(await store.findActiveApiKey('h1-' + name)).toBeNull();
+      expect((await store.listApiKeys()).find((x) => x.id === k.id)?.revokedAt).not.toBeNull();
+    });
+
+    it('lists jobs newest first with a stable cursor and a status filter', async () => {
+      const other = (await store.createTenant('other')).id;
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const j = await store.createJob({ id: newJobId(), tenantId: other, systemId: newSystemId(), config: sampleConfig, baselineInstruction: null, correlationId: null, metadata: {} });
+        ids.push(j.id);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await store.listJobs(other, { limit: 2, cursor });
+        seen.push(...page.items.map((j) => j.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(new Set(seen)).toEqual(new Set(ids));
+      expect(seen).toHaveLength(5);
+      await store.transitionJob(ids[0]!, ['running'], 'paused', { eventType: 'mipro.job.status', message: 'paused' });
+      const paused = await store.listJobs(other, { limit: 10, status: 'paused' });
+      expect(paused.items.map((j) => j.id)).toEqual([ids[0]]);
+      await expect(store.listJobs(other, { limit: 2, cursor: "garbage!" })).rejects.toThrow(/cursor/);
+    });
+
+    it('moves job status only from the allowed states', async () => {
+      const job = await makeJob();
+      expect(await store.transitionJob(job.id, ['paused'], 'running', { eventType: 'x', message: 'x' })).toBeNull();
+      const cancelled = await store.transitionJob(job.id, ['running', 'paused'], 'cancelled', { eventType: 'mipro.job.status', message: 'cancelled' });
+      expect(cancelled?.status).toBe('cancelled');
+      expect(await store.transitionJob(job.id, ['running', 'paused'], 'running', { eventType: 'x', message: 'x' })).toBeNull();
+    });
+
+    it('captures the baseline once from the first call', async () => {
+      const job = await makeJob(null);
+      expect(await store.listCandidates(job.id)).toHaveLength(0);
+      await store.ensureBaseline(job.id, 'first');
+      const again = await store.ensureBaseline(job.id, 'second');
+      expect(again.baselineInstruction).toBe('first');
+      const cands = await store.listCandidates(job.id);
+      expect(cands.map((c) => c.instruction)).toEqual(['first']);
+    });
+
+    it('records rollouts, dispatches and calls', async () => {
+      const job = await makeJob();
+      expect(await store.insertRollout({ jobId: job.id, id: 'r1', candidateId: BASELINE_ID, seed: 3, split: 'online', correlationId: 'c1', inputMessages: [{ role: 'user', content: 'hi' }] })).toBe(true);
+      expect(await store.insertRollout({ jobId: job.id, id: 'r1', candidateId: BASELINE_ID, seed: 3, split: 'online', correlationId: 'c1', inputMessages: null })).toBe(false);
+      await store.completeRolloutCall(job.id, 'r1', { outputText: 'hello', latencyMs: 12.5, usage: { total_tokens: 3 }, failed: false, inputMessages: null });
+      const r = await store.getRollout(job.id, 'r1');
+      expect(r).toMatchObject({ candidateId: BASELINE_ID, seed: 3, outputText: 'hello', callCount: 1, status: 'completed', usage: { total_tokens: 3 } });
+      expect(r?.inputMessages).toEqual([{ role: 'user', content: 'hi' }]);
+      expect((await store.latestRolloutForCorrelation(job.id, 'c1'))?.id).toBe('r1');
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(1);
+      expect((await store.getJob(job.id))?.rolloutCount).toBe(1);
+      expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0 });
+    });
+
+    it('counts a reward once, updates Welford statistics exactly', async () => {
+      const job = await makeJob();
+      const rewards = [1, 0, 1, 1, 0.5];
+      for (const [i, x] of rewards.entries()) {
+        await store.insertRollout({ jobId: job.id, id: `r${i}`, candidateId: BASELINE_ID, seed: i, split: 'online', correlationId: null, inputMessages: null });
+        const out = await store.recordReward({ jobId: job.id, rolloutId: `r${i}`, candidateId: BASELINE_ID, reward: x, split: 'online', seed: i, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+        expect(out.duplicate).toBe(false);
+      }
+      const dup = await store.recordReward({ jobId: job.id, rolloutId: 'r0', candidateId: BASELINE_ID, reward: 0, split: 'online', seed: 0, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+      expect(dup.duplicate).toBe(true);
+      expect(dup.reward.reward).toBe(1);
+      const c = await store.getCandidate(job.id, BASELINE_ID);
+      const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+      const m2 = rewards.reduce((a, b) => a + (b - mean) ** 2, 0);
+      expect(c?.online.n).toBe(5);
+      expect(c?.online.mean).toBeCloseTo(mean, 12);
+      expect(c?.online.m2).toBeCloseTo(m2, 12);
+      expect(c?.rewardsInUnitInterval).toBe(true);
+      const j = await store.getJob(job.id);
+      expect(j).toMatchObject({ rewardCount: 5, rewardsSinceProposal: 5 });
+      expect((await store.getRollout(job.id, 'r1'))?.reward).toBe(0);
+      const worst = await store.rewardedRollouts(job.id, BASELINE_ID, { order: 'worst', limit: 2 });
+      expect(worst.map((r) => r.reward)).toEqual([0, 0.5]);
+      const evals = await store.listSeedEvals(job.id, { limit: 3 });
+      expect(evals.items).toHaveLength(3);
+      expect(evals.nextCursor).not.toBeNull();
+      const rest = await store.listSeedEvals(job.id, { limit: 3, cursor: evals.nextCursor });
+      expect(rest.items).toHaveLength(2);
+    });
+
+    it('keeps val rewards apart from online statistics and the proposal counter', async () => {
+      const job = await makeJob();
+      await store.insertRollout({ jobId: job.id, id: 'v1', candidateId: BASELINE_ID, seed: 100, split: 'val', correlationId: null, inputMessages: null });
+      await store.recordReward({ jobId: job.id, rolloutId: 'v1', candidateId: BASELINE_ID, reward: 7, split: 'val', seed: 100, metadata: { k: 'v' } }, { eventType: 'mipro.reward.received', message: 'r' });
+      const c = await store.getCandidate(job.id, BASELINE_ID);
+      expect(c?.val).toMatchObject({ n: 1, mean: 7 });
+      expect(c?.online.n).toBe(0);
+      expect((await store.getJob(job.id))?.rewardsSinceProposal).toBe(0);
+      expect((await store.listSeedEvals(job.id, { limit: 10, split: 'val' })).items[0]?.metadata).toEqual({ k: 'v' });
+    });
+
+    it('counts concurrent rewards exactly', async () => {
+      const job = await makeJob();
+      await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        await store.insertRollout({ jobId: job.id, id: `c${i}`, candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
+        await store.recordReward({ jobId: job.id, rolloutId: `c${i}`, candidateId: BASELINE_ID, reward: i % 2, split: 'online', seed: null, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+        await store.recordReward({ jobId: job.id, rolloutId: `c${i}`, candidateId: BASELINE_ID, reward: 1, split: 'online', seed: null, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+      }));
+      const c = await store.getCandidate(job.id, BASELINE_ID);
+      expect(c?.online.n).toBe(40);
+      expect(c?.online.mean).toBeCloseTo(0.5, 12);
+      const events = await store.listEvents(job.id, 0, 1000);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
+    });
+
+    it('lets exactly one proposal run per job, and releases an expired lease', async () => {
+      const job = await makeJob();
+      const now = new Date().toISOString();
+      const later = new Date(Date.now() + 60_000).toISOString();
+      const starts = await Promise.all([1, 2, 3].map(() =>
+        store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, tip: 'none', prompt: [{ role: 'user', content: 'p' }], leaseUntil: later, now })));
+      const won = starts.filter((s) => s !== null);
+      expect(won).toHaveLength(1);
+      const prop = won[0]!;
+      const cid = newCandidateId();
+      const created = await store.finishProposal({
+        jobId: job.id, id: prop.id, status: 'succeeded', response: '{"instructions":["x"]}', error: null,
+        candidates: [{ id: cid, parentId: BASELINE_ID, instruction: 'better', tip: 'none', proposalId: prop.id }],
+        events: [{ eventType: 'mipro.proposal.created', message: 'one', data: { candidate_ids: [cid] } }],
+      });
+      expect(created.map((c) => [c.id, c.ordinal])).toEqual([[cid, 1]]);
+      expect((await store.findCandidatesById(cid))[0]?.jobId).toBe(job.id);
+      const props = await store.listProposals(job.id, 10);
+      expect(props[0]).toMatchObject({ status: 'succeeded', candidateIds: [cid], seq: 1 });
+      // A lease that ran out is taken over.
+      const stale = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, tip: 'none', prompt: [], leaseUntil: now, now });
+      expect(stale).not.toBeNull();
+      const takeover = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, tip: 'none', prompt: [], leaseUntil: later, now: new Date(Date.now() + 1000).toISOString() });
+      expect(takeover?.seq).toBe(3);
+      expect(await store.retireCandidate(job.id, cid, { eventType: 'mipro.candidate.retired', message: 'r' })).toBe(true);
+      expect(await store.retireCandidate(job.id, cid, { eventType: 'mipro.candidate.retired', message: 'r' })).toBe(false);
+      const page = await store.pageCandidates(job.id, { limit: 1, status: 'retired' });
+      expect(page.items.map((c) => c.id)).toEqual([cid]);
+    });
+  });
+}
