@@ -28,6 +28,13 @@ const Provider = z.enum(PROVIDER_KINDS, {
   error: `must be one of: ${PROVIDER_KINDS.join(', ')}`,
 });
 
+/** An openai_compatible upstream has no default address: the job must say where it is. */
+function requireInferenceUrlForCompatible(v: { provider: string; inference_url?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (v.provider === 'openai_compatible' && !v.inference_url) {
+    ctx.addIssue({ code: 'custom', path: ['inference_url'], message: 'is required when provider is "openai_compatible" (the base URL, e.g. http://host:8000/v1)' });
+  }
+}
+
 export const PolicySchema = z.object({
   model: z.string({ error: 'is required (a model name)' }).min(1, 'must not be empty'),
   provider: Provider,
@@ -35,7 +42,7 @@ export const PolicySchema = z.object({
   max_completion_tokens: positiveInt().max(1_000_000).default(256),
   inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
   inference_mode: z.string().optional(),
-});
+}).superRefine(requireInferenceUrlForCompatible);
 
 export const ProposerSchema = z.object({
   mode: z.literal('instruction_only', { error: 'must be "instruction_only" (the only supported proposer mode)' }),
@@ -46,7 +53,7 @@ export const ProposerSchema = z.object({
   max_tokens: positiveInt().max(200_000).default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
   generate_at_iterations: z.array(z.number().int()).optional(),
-});
+}).superRefine(requireInferenceUrlForCompatible);
 
 export const MiproSchema = z.object({
   mode: z.literal('online', { error: 'must be "online" (miprox runs MIPRO in online mode only)' }),

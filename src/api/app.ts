@@ -1,0 +1,78 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { AppConfig } from '../config/config.js';
+import type { JobService } from '../services/jobService.js';
+import type { Store } from '../store/types.js';
+import { randomHex } from '../shared/ids.js';
+import { NotFoundError } from '../shared/errors.js';
+import { authenticate } from './auth.js';
+import { type ApiDeps, jobUrls } from './deps.js';
+import { sendError } from './errorMapping.js';
+import { registerJobRoutes } from './jobRoutes.js';
+import type { Metrics } from './metrics.js';
+
+export interface AppParts {
+  config: AppConfig;
+  store: Store;
+  logger: FastifyBaseLogger;
+  metrics: Metrics;
+  jobs: JobService;
+  /** Route modules added by later layers (proxy, sessions, dashboard), registered in order. */
+  plugins?: Array<(app: FastifyInstance, deps: ApiDeps) => void | Promise<void>>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP server: common behaviour (ids, errors, limits, metrics, health) and the routes. */
+export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
+  const app = Fastify({
+    loggerInstance: parts.logger,
+    bodyLimit: parts.config.bodyLimitBytes,
+    // Per-request info logs cost more than the proxy's whole budget; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A client-supplied id is kept (if sane) so logs can be joined across services.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomHex(8)}`;
+    },
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  const deps: ApiDeps = {
+    config: parts.config,
+    store: parts.store,
+    log: parts.logger,
+    jobs: parts.jobs,
+    authenticate: (req) => authenticate(parts.store, req),
+    urls: jobUrls,
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    parts.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply, parts.logger));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(new NotFoundError(`no route for ${req.method} ${req.url.split('?')[0]}`), req, reply, parts.logger));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await parts.store.ping();
+      return { status: 'ready', database: parts.store.dialect };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', database: parts.store.dialect, error: 'database unreachable' });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', parts.metrics.registry.contentType);
+    return parts.metrics.registry.metrics();
+  });
+
+  registerJobRoutes(app, deps);
+  for (const plugin of parts.plugins ?? []) await plugin(app, deps);
+  return { app, deps };
+}

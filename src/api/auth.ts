@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { randomHex } from '../shared/ids.js';
+import { ConfigError, UnauthorizedError } from '../shared/errors.js';
+import type { Store } from '../store/types.js';
+
+/** API keys: shown once at creation, stored as SHA-256 (keys are 128-bit random, so no slow hash is needed). */
+export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+export function generateApiKey(): { key: string; prefix: string } {
+  const key = `mpx_${randomHex(24)}`;
+  return { key, prefix: key.slice(0, 12) };
+}
+
+export interface Principal { tenantId: string; keyId: string }
+
+/** Reads `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(req: FastifyRequest): string | null {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m?.[1]) return m[1].trim();
+  }
+  const x = req.headers['x-api-key'];
+  if (typeof x === 'string' && x.trim()) return x.trim();
+  return null;
+}
+
+export async function authenticate(store: Store, req: FastifyRequest): Promise<Principal> {
+  const key = presentedKey(req);
+  if (!key) throw new UnauthorizedError('missing API key: send Authorization: Bearer <key> or X-API-Key: <key>');
+  const record = await store.findActiveApiKey(hashApiKey(key));
+  if (!record) throw new UnauthorizedError('invalid or revoked API key');
+  return { tenantId: record.tenantId, keyId: record.id };
+}
+
+/**
+ * Creates a tenant and key for MIPROX_API_KEY unless the key is already active (single-user setups).
+ * A key that was revoked stays revoked: the server refuses to start rather than revive it.
+ */
+export async function seedApiKey(store: Store, key: string): Promise<void> {
+  const hash = hashApiKey(key);
+  if (await store.findActiveApiKey(hash)) return;
+  const prefix = key.slice(0, 12);
+  if ((await store.listApiKeys()).some((k) => k.prefix === prefix && k.revokedAt !== null)) {
+    throw new ConfigError('MIPROX_API_KEY names a revoked key; set a new key', [{ path: 'MIPROX_API_KEY', message: 'was revoked' }]);
+  }
+  const tenant = await store.createTenant('default');
+  await store.createApiKey({ tenantId: tenant.id, name: 'MIPROX_API_KEY', keyHash: hash, prefix });
+}

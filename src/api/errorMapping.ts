@@ -1,0 +1,74 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, BadRequestError, PayloadTooLargeError, UpstreamError, type FieldProblem } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+
+/**
+ * The one place where errors become HTTP. Control routes answer
+ * `{error:{code,message,details,request_id}}`; proxy routes answer OpenAI's
+ * `{error:{message,type,param,code}}` so OpenAI SDKs surface the message.
+ */
+export interface HttpProblem {
+  status: number;
+  code: string;
+  message: string;
+  details: FieldProblem[];
+}
+
+interface FastifyLikeError { code?: string; statusCode?: number; message?: string }
+
+export function toHttpProblem(err: unknown): HttpProblem {
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  const f = (err ?? {}) as FastifyLikeError;
+  if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const e = new PayloadTooLargeError('request body is larger than the server accepts (BODY_LIMIT_BYTES)');
+    return { status: e.status, code: e.code, message: e.message, details: [{ path: '', message: 'body too large' }] };
+  }
+  if (f.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return { status: 415, code: 'unsupported_media_type', message: 'send the body as JSON with content-type: application/json', details: [] };
+  }
+  if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
+    const e = new BadRequestError(jsonParseMessage(f));
+    return { status: f.statusCode === 400 ? 400 : f.statusCode, code: e.code, message: e.message, details: [{ path: '', message: e.message }] };
+  }
+  return { status: 500, code: 'internal_error', message: 'internal error; the request id identifies it in the server log', details: [] };
+}
+
+function jsonParseMessage(f: FastifyLikeError): string {
+  if (f.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'body is empty but content-type is application/json';
+  if (f.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/i.test(f.message ?? '')) return `malformed JSON body: ${f.message ?? ''}`.trim();
+  return f.message ?? 'bad request';
+}
+
+export const isProxyPath = (url: string): boolean => url.startsWith('/api/mipro/');
+
+/** OpenAI error `type` values by status, so clients' retry logic behaves as with OpenAI. */
+function openAiType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'api_error';
+  return 'invalid_request_error';
+}
+
+export function openAiErrorBody(p: HttpProblem, upstreamType?: string) {
+  return {
+    error: {
+      message: p.message,
+      type: upstreamType ?? openAiType(p.status),
+      param: p.details[0]?.path || null,
+      code: p.code,
+    },
+  };
+}
+
+export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger): FastifyReply {
+  const problem = toHttpProblem(err);
+  if (problem.status >= 500 && !(err instanceof UpstreamError)) {
+    log.error({ err, reqId: req.id, url: req.url }, 'unhandled error');
+  }
+  reply.code(problem.status).header('content-type', 'application/json; charset=utf-8');
+  if (isProxyPath(req.url)) {
+    return reply.send(openAiErrorBody(problem, err instanceof UpstreamError ? err.upstreamType : undefined));
+  }
+  return reply.send({ error: { code: problem.code, message: problem.message, details: problem.details, request_id: req.id } });
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { JOB_STATUSES } from '../store/types.js';
+import type { JobAction } from '../services/jobLifecycle.js';
+import type { ApiDeps } from './deps.js';
+import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
+import { jobView } from './views.js';
+
+const ListQuery = PageQuerySchema.extend({
+  status: z.enum(JOB_STATUSES, { error: `must be one of: ${JOB_STATUSES.join(', ')}` }).optional(),
+});
+
+/**
+ * The jobs API (SPEC "Jobs"), served under the current path and the older prompt-learning path that
+ * public demos still call.
+ */
+export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  for (const base of ['/api/policy-optimization/online/jobs', '/api/prompt-learning/online/jobs']) {
+    app.post(base, async (req) => {
+      const principal = await deps.authenticate(req);
+      const job = await deps.jobs.create(principal.tenantId, req.body);
+      const origin = requestOrigin(req, deps.config.publicUrl);
+      return { ...(await jobView(deps, job, origin)), ...deps.urls(job, origin) };
+    });
+
+    app.get(base, async (req) => {
+      const principal = await deps.authenticate(req);
+      const q = parseWith(ListQuery, req.query);
+      const page = await deps.jobs.list(principal.tenantId, q);
+      const origin = requestOrigin(req, deps.config.publicUrl);
+      const items = await Promise.all(page.items.map((j) => jobView(deps, j, origin, { candidates: false })));
+      return { items, jobs: items, next_cursor: page.nextCursor };
+    });
+
+    app.get<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req) => {
+      const principal = await deps.authenticate(req);
+      const job = await deps.jobs.get(principal.tenantId, req.params.jobId);
+      return jobView(deps, job, requestOrigin(req, deps.config.publicUrl));
+    });
+
+    const act = async (jobId: string, tenantId: string, action: JobAction, origin: string) => {
+      const job = await deps.jobs.get(tenantId, jobId);
+      return jobView(deps, await deps.jobs.transition(job, action), origin);
+    };
+    for (const action of ['pause', 'resume', 'cancel'] as const) {
+      app.post<{ Params: { jobId: string } }>(`${base}/:jobId/${action}`, async (req) => {
+        const principal = await deps.authenticate(req);
+        return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
+      });
+    }
+    app.patch<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req) => {
+      const principal = await deps.authenticate(req);
+      const body = parseWith(z.looseObject({ state: z.unknown() }), req.body);
+      const action = deps.jobs.actionForState(body.state);
+      return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
+    });
+  }
+}

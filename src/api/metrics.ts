@@ -1,0 +1,38 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per server (tests start many servers in one process). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'miprox_http_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    proxyOverhead: new Histogram({
+      name: 'miprox_proxy_overhead_seconds',
+      help: 'Time the proxy adds to an LLM call: total handling time minus upstream time',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [registry],
+    }),
+    upstreamDuration: new Histogram({
+      name: 'miprox_upstream_duration_seconds',
+      help: 'Upstream model call latency by provider',
+      labelNames: ['provider', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    rewards: new Counter({
+      name: 'miprox_rewards_total', help: 'Rewards received', labelNames: ['duplicate'] as const, registers: [registry],
+    }),
+    proposals: new Counter({
+      name: 'miprox_proposals_total', help: 'Proposals run by outcome', labelNames: ['outcome'] as const, registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

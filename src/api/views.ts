@@ -1,0 +1,95 @@
+import type { CandidateRecord, JobRecord, ProposalRecord, RewardRecord } from '../store/types.js';
+import { summarizeJob, type CandidateSummary } from '../services/jobSummary.js';
+import type { ApiDeps } from './deps.js';
+
+/**
+ * Wire views: the one place where records become the JSON of SPEC.md. Field names follow the public
+ * API (and the aliases its clients read: best_reward, score, objective, prompt_text ...).
+ */
+export function candidateView(c: CandidateRecord, systemId: string, s: CandidateSummary | undefined) {
+  return {
+    candidate_id: c.id,
+    system_id: systemId,
+    parent_id: c.parentId,
+    status: c.status,
+    instruction: c.instruction,
+    prompt_text: c.instruction,
+    tip: c.tip,
+    proposal_id: c.proposalId,
+    rollout_count: c.dispatches,
+    reward_count: c.online.n,
+    avg_reward: c.online.n > 0 ? c.online.mean : null,
+    score: c.online.n > 0 ? c.online.mean : null,
+    objective: c.online.n > 0 ? c.online.mean : null,
+    ci: s?.onlineCi ?? null,
+    val_score: c.val.n > 0 ? c.val.mean : null,
+    val_count: c.val.n,
+    val_ci: s?.valCi ?? null,
+    created_at: c.createdAt,
+    retired_at: c.retiredAt,
+  };
+}
+
+export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
+  const candidates = await deps.store.listCandidates(job.id);
+  const summary = summarizeJob(job, candidates);
+  const urls = deps.urls(job, origin);
+  const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
+  return {
+    job_id: job.id,
+    status: job.status,
+    algorithm: 'mipro',
+    mode: 'online',
+    best_score: summary.bestScore,
+    best_reward: summary.bestScore,
+    best_score_ci: summary.bestScoreCi,
+    best_score_source: summary.bestScoreSource,
+    best_score_n: summary.bestScoreN,
+    best_candidate_id: summary.bestCandidateId,
+    best_candidate: best ? { candidate_id: best.id, instruction: best.instruction } : null,
+    best_prompt: best?.instruction ?? null,
+    baseline_score: summary.baselineScore,
+    lift_over_baseline: summary.lift,
+    rollout_count: job.rolloutCount,
+    reward_count: job.rewardCount,
+    proposal_seq: job.proposalSeq,
+    candidate_count: candidates.length,
+    phase: summary.phase,
+    ...(opts.candidates === false ? {} : { candidates: candidates.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id))) }),
+    correlation_id: job.correlationId,
+    metadata: { ...job.metadata, mipro_system_id: job.systemId, mipro_proxy_url: urls.proxy_url },
+    ...urls,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+  };
+}
+
+export function rewardView(r: RewardRecord) {
+  return {
+    rollout_id: r.rolloutId,
+    candidate_id: r.candidateId,
+    seed: r.seed,
+    split: r.split,
+    reward: r.reward,
+    score: r.reward,
+    success: r.reward > 0,
+    metadata: r.metadata,
+    created_at: r.createdAt,
+  };
+}
+
+export function proposalView(p: ProposalRecord) {
+  return {
+    proposal_id: p.id,
+    seq: p.seq,
+    parent_id: p.parentId,
+    tip: p.tip,
+    status: p.status,
+    candidate_ids: p.candidateIds,
+    prompt: p.prompt,
+    response: p.response,
+    error: p.error,
+    created_at: p.createdAt,
+    finished_at: p.finishedAt,
+  };
+}

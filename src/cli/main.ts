@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { registerKeyCommands } from './keysCommand.js';
+import { registerServeCommand } from './serveCommand.js';
+
+/** `miprox` entry point. Each command lives in its own module; this only assembles them. */
+export function buildCli(): Command {
+  const program = new Command('miprox')
+    .description('Self-hosted MIPRO Online: optimize prompts from live traffic through an OpenAI-compatible proxy')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServeCommand(program);
+  registerKeyCommands(program);
+  return program;
+}
+
+async function run(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) process.exit(e.exitCode ?? 1);
+    process.stderr.write(`miprox: ${e.message ?? String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+void run(process.argv);

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { installSignalHandlers, startServer } from '../main.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the miprox server (configuration from the environment; see README)')
+    .option('-p, --port <port>', 'port to listen on (overrides PORT)')
+    .option('--host <host>', 'address to bind (overrides HOST)')
+    .action(async (opts: { port?: string; host?: string }) => {
+      const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
+      const server = await startServer(config);
+      installSignalHandlers(server, (m) => process.stderr.write(`miprox: ${m}\n`));
+      const where = config.database.kind === 'sqlite' ? `sqlite ${config.database.path}` : 'postgresql';
+      process.stdout.write(`miprox listening on ${server.url} (${where})\n`);
+    });
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { ValidationError, type FieldProblem } from '../shared/errors.js';
+import { type JobConfig, JobConfigSchema } from './jobConfig.js';
+
+/**
+ * Job creation bodies come in the shapes public clients send:
+ *   {policy_optimization: {...}}                      the seed's form
+ *   {prompt_learning: {...}}                          the legacy wrapper
+ *   {algorithm: "mipro", config_body: {...}}          the older jobs API (config_body in either wrapper)
+ *   {config_body | config: {...}, overrides, ...}     online sessions
+ * This module unwraps them, applies dotted `overrides`, and validates with JobConfigSchema, reporting
+ * every problem with its path in the body as the client sent it.
+ */
+
+const WRAPPERS = ['policy_optimization', 'prompt_learning'] as const;
+
+export const JobEnvelopeSchema = z.looseObject({
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  correlation_id: z.string().max(200).optional(),
+  overrides: z.record(z.string(), z.unknown()).optional(),
+  auto_start: z.boolean().optional(),
+});
+
+export interface ParsedJobRequest {
+  config: JobConfig;
+  metadata: Record<string, unknown>;
+  correlationId: string | null;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Finds the config object and the path prefix under which it sits in the body. */
+function locateConfig(body: Record<string, unknown>): { config: unknown; prefix: string } {
+  for (const container of ['config_body', 'config'] as const) {
+    const inner = body[container];
+    if (inner === undefined) continue;
+    if (!isObject(inner)) return { config: inner, prefix: container };
+    for (const w of WRAPPERS) if (inner[w] !== undefined) return { config: inner[w], prefix: `${container}.${w}` };
+    // A bare config in config_body: take the top-level `algorithm` if the body put it there.
+    return { config: { algorithm: body.algorithm, ...inner }, prefix: container };
+  }
+  for (const w of WRAPPERS) if (body[w] !== undefined) return { config: body[w], prefix: w };
+  return { config: undefined, prefix: 'policy_optimization' };
+}
+
+/** Sets `a.b.c` on a deep copy; a leading wrapper name (`prompt_learning.policy.model`) is dropped. */
+function applyOverrides(config: Record<string, unknown>, overrides: Record<string, unknown>, problems: FieldProblem[]): Record<string, unknown> {
+  const out = structuredClone(config);
+  for (const [dotted, value] of Object.entries(overrides)) {
+    const parts = dotted.split('.').filter((p) => p.length > 0);
+    if (parts[0] && (WRAPPERS as readonly string[]).includes(parts[0])) parts.shift();
+    if (parts.length === 0 || parts.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) {
+      problems.push({ path: `overrides.${dotted}`, message: 'is not a valid config path' });
+      continue;
+    }
+    let node: Record<string, unknown> = out;
+    for (const key of parts.slice(0, -1)) {
+      const next = node[key];
+      if (next === undefined) node[key] = {};
+      else if (!isObject(next)) {
+        problems.push({ path: `overrides.${dotted}`, message: `cannot set a field inside ${key}, which is not an object` });
+        node = {};
+        continue;
+      }
+      node = node[key] as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1]!] = value;
+  }
+  return out;
+}
+
+export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((p) => p.length > 0).join('.');
+    const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+    return { path, message: missing ? 'is required' : issue.message };
+  });
+}
+
+export function parseJobRequest(body: unknown): ParsedJobRequest {
+  if (!isObject(body)) throw new ValidationError('request body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
+  const problems: FieldProblem[] = [];
+  const envelope = JobEnvelopeSchema.safeParse(body);
+  if (!envelope.success) problems.push(...zodProblems(envelope.error, ''));
+  const { config: rawConfig, prefix } = locateConfig(body);
+  if (rawConfig === undefined) {
+    problems.push({ path: 'policy_optimization', message: 'is required (the job configuration; prompt_learning and config_body are also accepted)' });
+    throw new ValidationError('invalid job configuration', problems);
+  }
+  if (!isObject(rawConfig)) {
+    problems.push({ path: prefix, message: 'must be an object' });
+    throw new ValidationError('invalid job configuration', problems);
+  }
+  const overrides = envelope.success ? envelope.data.overrides : undefined;
+  const withOverrides = overrides ? applyOverrides(rawConfig, overrides, problems) : rawConfig;
+  const parsed = JobConfigSchema.safeParse(withOverrides);
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, prefix));
+  if (problems.length > 0 || !parsed.success || !envelope.success) throw new ValidationError('invalid job configuration', problems);
+  return { config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null };
+}

@@ -1,0 +1,90 @@
+import type { Clock } from '../shared/clock.js';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { newJobId, newSystemId } from '../shared/ids.js';
+import { baselineFromConfig, type JobConfig } from '../schemas/jobConfig.js';
+import { parseJobRequest } from '../schemas/jobRequest.js';
+import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
+import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
+
+/** Checks that a job's upstream is one this server will call (SSRF guard); returns a reason or null. */
+export type UpstreamGuard = (config: JobConfig) => Array<{ path: string; message: string }>;
+
+export interface JobChangeListener {
+  (job: JobRecord): void;
+}
+
+/**
+ * Job lifecycle: creation (validation, ids, baseline), tenant-scoped reads, and the state machine.
+ * Another tenant's job is indistinguishable from a missing one (404).
+ */
+export class JobService {
+  private readonly listeners: JobChangeListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly guardUpstream: UpstreamGuard,
+  ) {}
+
+  onChange(listener: JobChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  async create(tenantId: string, body: unknown, prefix?: string): Promise<JobRecord> {
+    const parsed = parseJobRequest(body);
+    const problems = this.guardUpstream(parsed.config).map((p) => ({ ...p, path: prefix ? `${prefix}.${p.path}` : p.path }));
+    if (problems.length > 0) throw new ValidationError('invalid job configuration', problems);
+    return this.store.createJob({
+      id: newJobId(),
+      tenantId,
+      systemId: newSystemId(),
+      config: parsed.config,
+      baselineInstruction: baselineFromConfig(parsed.config),
+      correlationId: parsed.correlationId,
+      metadata: parsed.metadata,
+    });
+  }
+
+  async get(tenantId: string, jobId: string): Promise<JobRecord> {
+    const job = await this.store.getJob(jobId);
+    if (!job || job.tenantId !== tenantId) throw new NotFoundError(`job ${jobId} not found`);
+    return job;
+  }
+
+  /** Sessions and systems are addressed by system id; job ids are accepted there too. */
+  async getBySystemOrJobId(tenantId: string, id: string): Promise<JobRecord> {
+    const job = (await this.store.getJobBySystemId(id)) ?? (id.startsWith('pl_') ? await this.store.getJob(id) : null);
+    if (!job || job.tenantId !== tenantId) throw new NotFoundError(`session ${id} not found`);
+    return job;
+  }
+
+  list(tenantId: string, q: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>> {
+    return this.store.listJobs(tenantId, q);
+  }
+
+  /** `{"state": "paused" | "running" | "cancelled"}` from PATCH bodies. */
+  actionForState(state: unknown): JobAction {
+    const action = typeof state === 'string' ? STATE_TO_ACTION[state] : undefined;
+    if (!action) {
+      throw new ValidationError('invalid state', [{ path: 'state', message: 'must be one of: running, paused, cancelled' }]);
+    }
+    return action;
+  }
+
+  async transition(job: JobRecord, action: JobAction, reason?: string): Promise<JobRecord> {
+    const { from, to } = transitionFor(action);
+    if (job.status === to) return job;
+    const moved = await this.store.transitionJob(job.id, from, to, {
+      eventType: 'mipro.job.status',
+      message: `job ${to}${reason ? `: ${reason}` : ''}`,
+      data: { status: to, previous: job.status, at: new Date(this.clock.now()).toISOString(), ...(reason ? { reason } : {}) },
+    });
+    if (!moved) {
+      const current = await this.store.getJob(job.id);
+      if (current?.status === to) return current;
+      throw current ? illegalTransition(action, current.status) : new ConflictError('job changed concurrently');
+    }
+    for (const l of this.listeners) l(moved);
+    return moved;
+  }
+}
