@@ -1,0 +1,108 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
+import { loadConfig } from '../../src/config/config.js';
+import { type RunningServer, startServer } from '../../src/main.js';
+import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import { PG_URL, uniqueSchema } from './postgres.js';
+
+export type TestDb = 'sqlite' | 'postgres';
+
+export interface TestServer {
+  url: string;
+  server: RunningServer;
+  /** An API key of a fresh tenant. */
+  key: string;
+  tenantId: string;
+  newTenantKey(): Promise<{ key: string; tenantId: string }>;
+  close(): Promise<void>;
+}
+
+/** A real miprox server on a random loopback port, with its own SQLite file or PostgreSQL schema. */
+export async function startTestServer(opts: { db?: TestDb; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const db = opts.db ?? 'sqlite';
+  const schema = uniqueSchema('api');
+  const dbEnv = db === 'postgres'
+    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
+    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-test-')), 'miprox.db') };
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...dbEnv, ...opts.env });
+  const server = await startServer(config, { logger: pino({ level: process.env.MIPROX_TEST_LOG ?? 'silent' }) });
+  const newTenantKey = async () => {
+    const tenant = await server.store.createTenant('test');
+    const { key, prefix } = generateApiKey();
+    await server.store.createApiKey({ tenantId: tenant.id, name: 'test', keyHash: hashApiKey(key), prefix });
+    return { key, tenantId: tenant.id };
+  };
+  const first = await newTenantKey();
+  return {
+    url: server.url,
+    server,
+    key: first.key,
+    tenantId: first.tenantId,
+    newTenantKey,
+    close: async () => {
+      await server.close();
+      if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+    },
+  };
+}
+
+/** fetch with JSON in and out; returns status, headers and the parsed body. */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  opts: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  let body: string | undefined;
+  if (opts.rawBody !== undefined) body = opts.rawBody;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* keep text */
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** The seed's exact request (../shared/reference/seed-mipro-online.txt), with a provider of choice. */
+export function seedJobBody(overrides: { provider?: string; model?: string; proposerProvider?: string; proposerModel?: string; inferenceUrl?: string } = {}) {
+  return {
+    policy_optimization: {
+      algorithm: 'mipro',
+      task_app_url: 'https://your-task-app.example.com',
+      policy: {
+        model: overrides.model ?? 'gpt-4o-mini',
+        provider: overrides.provider ?? 'openai',
+        temperature: 0.0,
+        max_completion_tokens: 256,
+        ...(overrides.inferenceUrl ? { inference_url: overrides.inferenceUrl } : {}),
+      },
+      mipro: {
+        mode: 'online',
+        bootstrap_train_seeds: [0, 1, 2, 3, 4],
+        val_seeds: [100, 101, 102],
+        online_pool: [0, 1, 2, 3, 4],
+        online_proposer_mode: 'inline',
+        online_proposer_min_rollouts: 20,
+        online_rollouts_per_candidate: 10,
+        proposer: {
+          mode: 'instruction_only',
+          model: overrides.proposerModel ?? 'gpt-4o-mini',
+          provider: overrides.proposerProvider ?? 'openai',
+          temperature: 0.7,
+          max_tokens: 512,
+          ...(overrides.inferenceUrl && overrides.proposerProvider === 'openai_compatible' ? { inference_url: overrides.inferenceUrl } : {}),
+        },
+      },
+    },
+  };
+}

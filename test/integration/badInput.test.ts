@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+
+type Body = ReturnType<typeof seedJobBody>;
+/** Returns the seed request with one change made by `mutate`. */
+function mutated(mutate: (po: Body['policy_optimization'] & Record<string, any>) => void): Body {
+  const body = seedJobBody();
+  mutate(body.policy_optimization as Body['policy_optimization'] & Record<string, any>);
+  return body;
+}
+
+interface Case {
+  name: string;
+  status: number;
+  /** Every one of these paths must be named in error.details. */
+  paths: string[];
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+  key?: 'none' | 'wrong';
+}
+
+const cases: Case[] = [
+  { name: 'missing policy', status: 422, paths: ['policy_optimization.policy'], body: mutated((p) => delete p.policy) },
+  { name: 'missing policy model', status: 422, paths: ['policy_optimization.policy.model'], body: mutated((p) => delete p.policy.model) },
+  { name: 'unknown provider', status: 422, paths: ['policy_optimization.policy.provider'], body: mutated((p) => (p.policy.provider = 'azure-magic')) },
+  { name: 'temperature of the wrong type', status: 422, paths: ['policy_optimization.policy.temperature'], body: mutated((p) => (p.policy.temperature = 'hot' as never)) },
+  { name: 'negative max_completion_tokens', status: 422, paths: ['policy_optimization.policy.max_completion_tokens'], body: mutated((p) => (p.policy.max_completion_tokens = -5)) },
+  { name: 'openai_compatible without inference_url', status: 422, paths: ['policy_optimization.policy.inference_url'], body: mutated((p) => (p.policy.provider = 'openai_compatible')) },
+  { name: 'unknown algorithm', status: 422, paths: ['policy_optimization.algorithm'], body: mutated((p) => (p.algorithm = 'gepa')) },
+  { name: 'mode other than online', status: 422, paths: ['policy_optimization.mipro.mode'], body: mutated((p) => (p.mipro.mode = 'offline')) },
+  { name: 'zero rollouts per candidate', status: 422, paths: ['policy_optimization.mipro.online_rollouts_per_candidate'], body: mutated((p) => (p.mipro.online_rollouts_per_candidate = 0)) },
+  { name: 'fractional min rollouts', status: 422, paths: ['policy_optimization.mipro.online_proposer_min_rollouts'], body: mutated((p) => (p.mipro.online_proposer_min_rollouts = 2.5)) },
+  { name: 'empty bootstrap seeds', status: 422, paths: ['policy_optimization.mipro.bootstrap_train_seeds'], body: mutated((p) => (p.mipro.bootstrap_train_seeds = [])) },
+  { name: 'empty val seeds range', status: 422, paths: ['policy_optimization.mipro.val_seeds'], body: mutated((p) => (p.mipro.val_seeds = { start: 5, end: 5 } as never)) },
+  { name: 'seeds that are not integers', status: 422, paths: ['policy_optimization.mipro.online_pool'], body: mutated((p) => (p.mipro.online_pool = ['a', 'b'] as never)) },
+  { name: 'unsupported proposer mode', status: 422, paths: ['policy_optimization.mipro.proposer.mode'], body: mutated((p) => (p.mipro.proposer.mode = 'few_shot')) },
+  { name: 'unsupported online_proposer_mode', status: 422, paths: ['policy_optimization.mipro.online_proposer_mode'], body: mutated((p) => (p.mipro.online_proposer_mode = 'batch')) },
+  { name: 'missing proposer', status: 422, paths: ['policy_optimization.mipro.proposer'], body: mutated((p) => delete p.mipro.proposer) },
+  { name: 'max candidates of zero', status: 422, paths: ['policy_optimization.mipro.online_proposer_max_candidates'], body: mutated((p) => (p.mipro.online_proposer_max_candidates = 0)) },
+  {
+    name: 'several bad fields at once are all listed', status: 422,
+    paths: ['policy_optimization.algorithm', 'policy_optimization.mipro.mode', 'policy_optimization.mipro.online_rollouts_per_candidate', 'policy_optimization.policy.model'],
+    body: mutated((p) => { p.algorithm = 'x'; p.mipro.mode = 'y'; p.mipro.online_rollouts_per_candidate = -1; delete p.policy.model; }),
+  },
+  { name: 'no configuration at all', status: 422, paths: ['policy_optimization'], body: { hello: 'world' } },
+  { name: 'configuration that is not an object', status: 422, paths: ['policy_optimization'], body: { policy_optimization: [1, 2] } },
+  { name: 'body that is an array', status: 422, paths: [''], body: [1, 2, 3] },
+  { name: 'bad override path', status: 422, paths: ['overrides.policy.model.x'], body: { algorithm: 'mipro', config_body: seedJobBody(), overrides: { 'policy.model.x': 1 } } },
+  { name: 'malformed JSON', status: 400, paths: [''], rawBody: '{"policy_optimization": {' },
+  { name: 'empty JSON body', status: 400, paths: [''], rawBody: '' },
+  { name: 'not JSON at all', status: 415, paths: [], rawBody: 'algorithm=mipro', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+  { name: 'oversized body', status: 413, paths: [''], rawBody: JSON.stringify({ policy_optimization: { pad: 'x'.repeat(70_000) } }) },
+  { name: 'no key', status: 401, paths: [], body: seedJobBody(), key: 'none' },
+  { name: 'wrong key', status: 401, paths: [], body: seedJobBody(), key: 'wrong' },
+];
+
+describe('bad input gets a clear 4xx naming the field, and writes nothing', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ env: { BODY_LIMIT_BYTES: '65536' } });
+  });
+  afterAll(async () => t.close());
+
+  it.each(cases)('$name -> $status', async (c) => {
+    const before = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
+    const key = c.key === 'none' ? null : c.key === 'wrong' ? 'mpx_not_a_real_key_000000000000' : t.key;
+    const res = await api(t.url, 'POST', JOBS, { key, body: c.body, rawBody: c.rawBody, headers: c.headers });
+    expect(res.status).toBe(c.status);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.body.error.message).toEqual(expect.any(String));
+    expect(res.body.error.request_id).toBe(res.headers.get('x-request-id'));
+    const paths = (res.body.error.details as Array<{ path: string; message: string }>).map((d) => d.path);
+    for (const p of c.paths) expect(paths).toContain(p);
+    for (const d of res.body.error.details) expect(d.message.length).toBeGreaterThan(3);
+    const after = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
+    expect(after).toBe(before);
+  });
+
+  it('rejects a bad list query and an unknown job id', async () => {
+    const q = await api(t.url, 'GET', `${JOBS}?limit=0&status=done`, { key: t.key });
+    expect(q.status).toBe(422);
+    expect(q.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['limit', 'status']);
+    const cursor = await api(t.url, 'GET', `${JOBS}?cursor=nope`, { key: t.key });
+    expect(cursor.status).toBe(422);
+    expect(cursor.body.error.details[0].path).toBe('cursor');
+    const missing = await api(t.url, 'GET', `${JOBS}/pl_00000000000000000000000000000000`, { key: t.key });
+    expect(missing.status).toBe(404);
+  });
+
+  it('refuses a revoked key', async () => {
+    const { key } = await t.newTenantKey();
+    expect((await api(t.url, 'GET', JOBS, { key })).status).toBe(200);
+    const k = (await t.server.store.listApiKeys()).at(-1)!;
+    await t.server.store.revokeApiKey(k.id);
+    const res = await api(t.url, 'GET', JOBS, { key });
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toMatch(/revoked/);
+  });
+
+  it('accepts X-API-Key as well as Bearer', async () => {
+    const res = await api(t.url, 'GET', JOBS, { headers: { 'x-api-key': t.key } });
+    expect(res.status).toBe(200);
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8700, host: '127.0.0.1', database: { kind: 'sqlite', path: './data/miprox.db' }, proxyRequireKey: false });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('selects PostgreSQL from a postgres:// URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db', schema: 'public' });
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/a.db' }).database).toEqual({ kind: 'sqlite', path: '/tmp/a.db' });
+  });
+
+  it('reports every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: '-1', PUBLIC_URL: 'not a url', MIPROX_API_KEY: 'short', UPSTREAM_TIMEOUT_MS: 'soon' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const paths = (e as ConfigError).details.map((d) => d.path).sort();
+      expect(paths).toEqual(['MIPROX_API_KEY', 'PORT', 'PUBLIC_URL', 'UPSTREAM_TIMEOUT_MS']);
+    }
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', PUBLIC_URL: '' }).port).toBe(8700);
+  });
+});
