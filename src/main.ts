@@ -6,9 +6,24 @@ import { seedApiKey } from './api/auth.js';
 import { createMetrics } from './api/metrics.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { REDACT_PATHS } from './shared/logger.js';
+import { mathRandomRng, type Rng } from './shared/rng.js';
+import { BackgroundTasks } from './shared/backgroundTasks.js';
+import { registerCandidateRoutes } from './api/candidateRoutes.js';
+import { legacyRoutes } from './api/legacyRoutes.js';
+import { sessionRoutes } from './api/sessionRoutes.js';
+import { OnlineEngine } from './optimizer/runner/engine.js';
+import { ProposalRunner } from './optimizer/runner/proposalRunner.js';
+import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
+import { createSimProvider } from './providers/sim/index.js';
+import type { ChatProvider, ProviderTarget } from './providers/types.js';
+import { proxyRoutes } from './proxy/proxyRoute.js';
 import { JobService } from './services/jobService.js';
+import { RewardService } from './services/rewardService.js';
+import { SchedulerService } from './services/schedulerService.js';
+import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
-import type { Store } from './store/types.js';
+import type { JobRecord, Store } from './store/types.js';
+import { ConflictError } from './shared/errors.js';
 
 /**
  * Composition root: config -> store -> services -> HTTP server. The only module that wires concrete
@@ -24,7 +39,12 @@ export interface RunningServer {
 
 export interface StartOptions {
   clock?: Clock;
+  rng?: Rng;
   logger?: pino.Logger;
+  /** Replaces the built-in simulator (tests plug in scripted upstreams this way). */
+  sim?: (target: ProviderTarget) => ChatProvider;
+  /** How long cached job state is trusted before re-reading the database (default 1 s). */
+  cacheTtlMs?: number;
 }
 
 export async function startServer(config: AppConfig, opts: StartOptions = {}): Promise<RunningServer> {
@@ -34,8 +54,50 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
   try {
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);
     const metrics = createMetrics();
-    const jobs = new JobService(store, clock, () => []);
-    const { app } = await buildApp({ config, store, logger, metrics, jobs });
+    const background = new BackgroundTasks(logger);
+    const providers: ProviderRegistry = createProviderRegistry(config.providers, { sim: opts.sim ?? ((t) => createSimProvider(t)), logger });
+    const rng = opts.rng ?? mathRandomRng;
+    const jobs = new JobService(store, clock, upstreamGuard(config.providers));
+    // Ending a job after a committed reward must not turn that reward's 2xx into an error: a job that
+    // another request already finished simply stays as it is.
+    const finishJob = async (job: JobRecord, reason: string): Promise<JobRecord> => {
+      try {
+        return await jobs.transition(job, 'succeed', reason);
+      } catch (err) {
+        if (err instanceof ConflictError) return (await store.getJob(job.id)) ?? job;
+        throw err;
+      }
+    };
+    let proposals: ProposalRunner;
+    const engine = new OnlineEngine(
+      {
+        store, clock, rng, log: logger,
+        finishJob: async (job, reason) => void (await finishJob(job, reason)),
+        propose: (rt) => {
+          const run = proposals.run(rt);
+          background.add(run, 'proposal');
+          return run;
+        },
+      },
+      { cacheTtlMs: opts.cacheTtlMs ?? 1000, inFlightTtlMs: 10 * 60_000 },
+    );
+    proposals = new ProposalRunner({
+      store, clock, rng, log: logger, providers, proposerTimeoutMs: config.providers.proposerTimeoutMs,
+      refresh: (rt) => engine.refresh(rt),
+      onOutcome: (outcome) => metrics.proposals.inc({ outcome }),
+    });
+    jobs.onChange((job) => engine.jobChanged(job));
+    const rewards = new RewardService(store, engine, finishJob);
+    const scheduler = new SchedulerService(store, engine);
+    const { app } = await buildApp({
+      config, store, logger, metrics, jobs,
+      plugins: [
+        proxyRoutes({ engine, providers, metrics, background }),
+        sessionRoutes({ rewards, scheduler }),
+        registerCandidateRoutes,
+        legacyRoutes(rewards),
+      ],
+    });
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -46,8 +108,10 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
         const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
         try {
           await app.close();
+          await background.drain();
         } finally {
           clearTimeout(timer);
+          await providers.close();
           await store.close();
         }
       })();

@@ -1,24 +1,59 @@
+import { bestScore, liftOverControl, pickChampion } from '../optimizer/core/champion.js';
+import { confidenceSequence, fixedInterval } from '../optimizer/core/confidence.js';
+import { toCandidateView } from '../optimizer/runner/jobRuntime.js';
+import type { Interval } from '../optimizer/core/types.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 
-export interface CandidateSummary { onlineCi: [number, number] | null; valCi: [number, number] | null }
+export interface CandidateSummary { onlineCi: Interval | null; valCi: Interval | null }
 
 export interface JobSummary {
   bestCandidateId: string | null;
   bestScore: number | null;
-  bestScoreCi: [number, number] | null;
+  bestScoreCi: Interval | null;
   bestScoreSource: 'val' | 'online' | null;
   bestScoreN: number;
   baselineScore: number | null;
-  lift: { estimate: number; ci: [number, number]; paired: boolean } | null;
-  phase: string;
+  lift: { estimate: number; ci: Interval; paired: boolean; source: 'val' | 'online'; significant: boolean } | null;
+  phase: 'awaiting_baseline' | 'bootstrap' | 'online' | 'finished';
   byId: Map<string, CandidateSummary>;
 }
 
-// TEMPORARY until the optimizer core lands; replaced in the optimizer commit.
-export function summarizeJob(job: JobRecord, candidates: CandidateRecord[]): JobSummary {
+const finite = (i: Interval): Interval | null => (Number.isFinite(i[0]) && Number.isFinite(i[1]) ? i : null);
+
+/**
+ * The honest numbers shown for a job, derived from candidate statistics on every read (never stored):
+ * the champion is the best shrunken mean among candidates with R rewards, and best_score is its val
+ * mean when it has val rollouts, else its online mean with an anytime-valid interval.
+ */
+export function summarizeJob(job: JobRecord, candidates: readonly CandidateRecord[]): JobSummary {
+  const R = job.config.mipro.online_rollouts_per_candidate;
+  const views = candidates.map((c) => toCandidateView(c));
+  const championId = pickChampion(views, R);
+  const champion = candidates.find((c) => c.id === championId) ?? null;
+  const control = candidates.find((c) => c.ordinal === 0) ?? null;
+  const score = bestScore(champion ? { stats: champion.online, val: champion.val, unitInterval: champion.rewardsInUnitInterval } : null);
+  const side = (c: CandidateRecord) => ({ stats: c.online, val: c.val, unitInterval: c.rewardsInUnitInterval });
+  const lift = champion && control && champion.id !== control.id ? liftOverControl(side(champion), side(control)) : null;
+  const byId = new Map(candidates.map((c) => [c.id, {
+    onlineCi: c.online.n > 0 ? finite(confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval)) : null,
+    valCi: c.val.n > 0 ? finite(fixedInterval(c.val, c.rewardsInUnitInterval)) : null,
+  }]));
+  const baselineScore = control ? (score.source === 'val' && control.val.n > 0 ? control.val.mean : control.online.n > 0 ? control.online.mean : null) : null;
   return {
-    bestCandidateId: job.bestCandidateId, bestScore: null, bestScoreCi: null, bestScoreSource: null, bestScoreN: 0,
-    baselineScore: null, lift: null, phase: job.baselineInstruction ? 'online' : 'awaiting_baseline',
-    byId: new Map(candidates.map((c) => [c.id, { onlineCi: null, valCi: null }])),
+    bestCandidateId: championId,
+    bestScore: score.score,
+    bestScoreCi: score.ci ? finite(score.ci) : null,
+    bestScoreSource: score.source,
+    bestScoreN: champion ? (score.source === 'val' ? champion.val.n : champion.online.n) : 0,
+    baselineScore,
+    lift: lift ? { estimate: lift.lift, ci: lift.ci, paired: lift.paired, source: lift.source, significant: lift.significant } : null,
+    phase: phaseOf(job, control),
+    byId,
   };
+}
+
+function phaseOf(job: JobRecord, control: CandidateRecord | null): JobSummary['phase'] {
+  if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return 'finished';
+  if (!control) return 'awaiting_baseline';
+  return control.online.n < job.config.mipro.bootstrap_train_seeds.length && job.proposalSeq === 0 ? 'bootstrap' : 'online';
 }

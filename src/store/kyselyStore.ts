@@ -294,6 +294,21 @@ export class KyselyStore implements Store {
     });
   }
 
+  async listRewards(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<RewardRecord>> {
+    const offset = decodeCursor(f.cursor, isOffset) ?? 0;
+    const rows = await this.db.selectFrom('rewards').selectAll().where('job_id', '=', jobId)
+      .orderBy('created_at').orderBy('rollout_id').limit(f.limit + 1).offset(offset).execute();
+    return { items: rows.slice(0, f.limit).map(toReward), nextCursor: rows.length > f.limit ? encodeCursor(offset + f.limit) : null };
+  }
+
+  async valSeedsIssued(jobId: string): Promise<Map<string, number[]>> {
+    const rows = await this.db.selectFrom('rollouts').select(['candidate_id', 'seed']).where('job_id', '=', jobId)
+      .where('split', '=', 'val').where('seed', 'is not', null).orderBy('created_at').execute();
+    const out = new Map<string, number[]>();
+    for (const r of rows) out.set(r.candidate_id, [...(out.get(r.candidate_id) ?? []), Number(r.seed)]);
+    return out;
+  }
+
   async listSeedEvals(jobId: string, f: { candidateId?: string; split?: Split; seed?: number; limit: number; cursor?: string | null }): Promise<Page<RewardRecord>> {
     const offset = decodeCursor(f.cursor, isOffset) ?? 0;
     let q = this.db.selectFrom('rewards').selectAll().where('job_id', '=', jobId).where('seed', 'is not', null);

@@ -233,6 +233,10 @@ export interface Store {
    * same rollout id changes nothing and reports `duplicate`.
    */
   recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome>;
+  /** Every reward of a job in arrival order (dashboard charts, SDK). */
+  listRewards(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<RewardRecord>>;
+  /** Val seeds issued so far, by candidate: the seed scheduler's confirmation state. */
+  valSeedsIssued(jobId: string): Promise<Map<string, number[]>>;
   listSeedEvals(jobId: string, f: { candidateId?: string; split?: Split; seed?: number; limit: number; cursor?: string | null }): Promise<Page<RewardRecord>>;
 
   /**

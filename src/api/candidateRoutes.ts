@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { summarizeJob } from '../services/jobSummary.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
+import { CANDIDATE_SORT_KEYS } from '../store/kyselyStore.js';
+import type { JobRecord } from '../store/types.js';
+import type { ApiDeps } from './deps.js';
+import { PageQuerySchema, parseWith } from './requestContext.js';
+import { candidateView, rewardView } from './views.js';
+
+const SortSchema = z.string().max(200).refine(
+  (s) => s.split(',').every((part) => {
+    const [key, dir] = part.trim().split(':');
+    return key !== undefined && CANDIDATE_SORT_KEYS.includes(key) && (dir === undefined || dir === 'asc' || dir === 'desc');
+  }),
+  { message: `must be key[:asc|desc] pairs separated by commas; keys: ${CANDIDATE_SORT_KEYS.join(', ')}` },
+);
+
+const CandidateQuery = PageQuerySchema.extend({
+  status: z.enum(['active', 'retired'], { error: 'must be active or retired' }).optional(),
+  sort: SortSchema.optional(),
+  include: z.string().optional(),
+});
+
+const SeedEvalQuery = PageQuerySchema.extend({
+  candidate_id: z.string().optional(),
+  split: z.enum(['bootstrap', 'online', 'val'], { error: 'must be bootstrap, online or val' }).optional(),
+  seed: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').optional(),
+  success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+});
+
+/** Candidates and seed evaluations of a system (SPEC "Candidates"). */
+export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const load = async (req: FastifyRequest<{ Params: { id: string } }>): Promise<JobRecord> => {
+    const principal = await deps.authenticate(req);
+    return deps.jobs.getBySystemOrJobId(principal.tenantId, req.params.id);
+  };
+
+  for (const base of ['/api/systems', '/api/v1/systems']) {
+    app.get<{ Params: { id: string } }>(`${base}/:id/candidates`, async (req) => {
+      const job = await load(req);
+      const q = parseWith(CandidateQuery, req.query);
+      const page = await deps.store.pageCandidates(job.id, { limit: q.limit, cursor: q.cursor ?? null, ...(q.status ? { status: q.status } : {}), ...(q.sort ? { sort: q.sort } : {}) });
+      const summary = summarizeJob(job, await deps.store.listCandidates(job.id));
+      return { items: page.items.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id))), next_cursor: page.nextCursor };
+    });
+
+    app.get<{ Params: { id: string } }>(`${base}/:id/seed-evals`, async (req) => {
+      const job = await load(req);
+      const q = parseWith(SeedEvalQuery, req.query);
+      // `success` filters on reward > 0 after the page is read; cursors stay valid because they count rows read.
+      const page = await deps.store.listSeedEvals(job.id, {
+        limit: q.limit, cursor: q.cursor ?? null,
+        ...(q.candidate_id ? { candidateId: q.candidate_id } : {}), ...(q.split ? { split: q.split } : {}), ...(q.seed !== undefined ? { seed: q.seed } : {}),
+      });
+      const items = page.items.map(rewardView).filter((r) => q.success === undefined || r.success === (q.success === 'true'));
+      return { items, next_cursor: page.nextCursor };
+    });
+  }
+
+  app.get<{ Params: { candidateId: string }; Querystring: { system_id?: string } }>('/api/candidates/:candidateId', async (req) => {
+    const principal = await deps.authenticate(req);
+    const matches = [];
+    for (const c of await deps.store.findCandidatesById(req.params.candidateId)) {
+      const job = await deps.store.getJob(c.jobId);
+      if (job && job.tenantId === principal.tenantId && (!req.query.system_id || req.query.system_id === job.systemId)) matches.push({ c, job });
+    }
+    if (matches.length === 0) throw new NotFoundError(`candidate ${req.params.candidateId} not found`);
+    if (matches.length > 1) {
+      throw new ValidationError('candidate id is ambiguous', [{ path: 'system_id', message: 'is required: several of your systems have this candidate id (e.g. "baseline")' }]);
+    }
+    const { c, job } = matches[0]!;
+    return candidateView(c, job.systemId, summarizeJob(job, await deps.store.listCandidates(job.id)).byId.get(c.id));
+  });
+}

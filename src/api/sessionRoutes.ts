@@ -1,0 +1,110 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { RewardRequestSchema } from '../schemas/reward.js';
+import { scoreFrom, type RewardService } from '../services/rewardService.js';
+import type { SchedulerService } from '../services/schedulerService.js';
+import type { JobRecord } from '../store/types.js';
+import type { ApiDeps } from './deps.js';
+import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
+import { jobView, proposalView, rewardView } from './views.js';
+
+export interface SessionDeps {
+  rewards: RewardService;
+  scheduler: SchedulerService;
+}
+
+const EventsQuery = z.object({
+  since_seq: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(0, 'must be >= 0').default(0),
+  limit: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be >= 1').max(1000, 'must be <= 1000').default(500),
+});
+
+/**
+ * Online sessions: what MiproOnlineSession calls (SPEC "Online sessions"). A session is a job; its id
+ * is the job's system id (job ids are accepted too). Served under /api/v1 and /api/v2.
+ */
+export function sessionRoutes(s: SessionDeps) {
+  return (app: FastifyInstance, deps: ApiDeps): void => {
+    const load = async (req: FastifyRequest<{ Params: { id: string } }>): Promise<JobRecord> => {
+      const principal = await deps.authenticate(req);
+      return deps.jobs.getBySystemOrJobId(principal.tenantId, req.params.id);
+    };
+    const origin = (req: FastifyRequest) => requestOrigin(req, deps.config.publicUrl);
+
+    for (const v of ['v1', 'v2']) {
+      const base = `/api/${v}/online/sessions`;
+
+      app.post(base, async (req) => {
+        const principal = await deps.authenticate(req);
+        const job = await deps.jobs.create(principal.tenantId, req.body);
+        return { ...(await jobView(deps, job, origin(req))), correlation_id: job.correlationId };
+      });
+
+      app.get<{ Params: { id: string } }>(`${base}/:id`, async (req) => jobView(deps, await load(req), origin(req)));
+
+      app.get<{ Params: { id: string }; Querystring: { correlation_id?: string } }>(`${base}/:id/prompt`, async (req) => {
+        const job = await load(req);
+        const urls = deps.urls(job, origin(req));
+        const cid = req.query.correlation_id ?? null;
+        return {
+          online_url: urls.online_url,
+          proxy_url: urls.proxy_url,
+          chat_completions_url: cid ? `${urls.chat_completions_url}?cid=${encodeURIComponent(cid)}` : urls.chat_completions_url,
+          correlation_id: cid,
+        };
+      });
+
+      app.post<{ Params: { id: string } }>(`${base}/:id/reward`, async (req) => {
+        const job = await load(req);
+        const body = parseWith(RewardRequestSchema, req.body);
+        return s.rewards.report(job, {
+          rolloutId: body.rollout_id, candidateId: body.candidate_id, correlationId: body.correlation_id,
+          reward: scoreFrom(body.reward_info, body.metadata), metadata: body.metadata, stop: body.stop,
+        });
+      });
+
+      app.patch<{ Params: { id: string } }>(`${base}/:id`, async (req) => {
+        const job = await load(req);
+        const body = parseWith(z.looseObject({ state: z.unknown() }), req.body);
+        return jobView(deps, await deps.jobs.transition(job, deps.jobs.actionForState(body.state)), origin(req));
+      });
+      for (const action of ['pause', 'resume', 'cancel'] as const) {
+        app.post<{ Params: { id: string } }>(`${base}/:id/${action}`, async (req) =>
+          jobView(deps, await deps.jobs.transition(await load(req), action), origin(req)));
+      }
+
+      app.get<{ Params: { id: string } }>(`${base}/:id/events`, async (req) => {
+        const job = await load(req);
+        const q = parseWith(EventsQuery, req.query);
+        const events = await deps.store.listEvents(job.id, q.since_seq, q.limit);
+        return {
+          events: events.map((e) => ({ seq: e.seq, event_type: e.eventType, message: e.message, data: e.data, created_at: e.createdAt })),
+          next_seq: events.at(-1)?.seq ?? q.since_seq,
+        };
+      });
+
+      app.post<{ Params: { id: string } }>(`${base}/:id/rollouts`, async (req) => {
+        const job = await load(req);
+        const next = await s.scheduler.next(job);
+        const urls = deps.urls(job, origin(req));
+        const inference = `${urls.proxy_url}/${next.rolloutId}`;
+        return {
+          rollout_id: next.rolloutId, seed: next.seed, split: next.split, candidate_id: next.candidateId,
+          inference_url: inference, chat_completions_url: `${inference}/chat/completions`,
+        };
+      });
+
+      app.get<{ Params: { id: string } }>(`${base}/:id/proposals`, async (req) => {
+        const job = await load(req);
+        const q = parseWith(z.object({ limit: PageQuerySchema.shape.limit }), req.query);
+        return { items: (await deps.store.listProposals(job.id, q.limit)).map(proposalView) };
+      });
+
+      app.get<{ Params: { id: string } }>(`${base}/:id/rewards`, async (req) => {
+        const job = await load(req);
+        const q = parseWith(PageQuerySchema, req.query);
+        const page = await deps.store.listRewards(job.id, q);
+        return { items: page.items.map(rewardView), next_cursor: page.nextCursor };
+      });
+    }
+  };
+}

@@ -1,0 +1,263 @@
+import type { Clock } from '../../shared/clock.js';
+import type { Rng } from '../../shared/rng.js';
+import type { Logger } from '../../shared/logger.js';
+import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
+import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type Split, type Store } from '../../store/types.js';
+import { pickChampion } from '../core/champion.js';
+import { confidenceSequence } from '../core/confidence.js';
+import { proposalDecision } from '../core/proposalTrigger.js';
+import { candidateAlpha, candidatesToRetire } from '../core/retirement.js';
+import { selectCandidate } from '../core/selection.js';
+import { JobRuntime } from './jobRuntime.js';
+
+export interface EngineOptions {
+  /** How long cached job state may be used before it is re-read (other instances write too). */
+  cacheTtlMs: number;
+  /** A dispatched rollout with no reward after this long stops counting as in flight. */
+  inFlightTtlMs: number;
+}
+
+export interface EngineDeps {
+  store: Store;
+  clock: Clock;
+  rng: Rng;
+  log: Logger;
+  /** Ends a job (max_rollouts reached); provided by the job service, which owns the state machine. */
+  finishJob(job: JobRecord, reason: string): Promise<void>;
+  /** Starts a proposal in the background; resolves when it is done (tracked for shutdown). */
+  propose(rt: JobRuntime): Promise<void>;
+}
+
+export interface DispatchRequest {
+  rolloutId?: string | null;
+  seed?: number | null;
+  split?: Split;
+  correlationId?: string | null;
+  /** The client's messages (without system messages): what the proposer will see. */
+  inputMessages?: unknown[] | null;
+  /** The request's own system message: becomes the baseline if the job has none yet. */
+  systemMessage?: string | null;
+  /** The scheduler, not the bandit, decides (bootstrap and val rollouts). */
+  assignCandidateId?: string;
+}
+
+export interface Dispatch {
+  rolloutId: string;
+  candidate: CandidateRecord;
+  /** The rollout record's write, run in parallel with the upstream call. */
+  persisted: Promise<void>;
+}
+
+/**
+ * The online loop's in-process driver: routes each rollout to a candidate (pure core selection over a
+ * short-lived cache), and after each reward reviews the job — budget, retirement, champion, proposal
+ * trigger. Every decision is also written to the database, which stays the source of truth shared by
+ * all instances.
+ */
+export class OnlineEngine {
+  private readonly runtimes = new Map<string, JobRuntime>();
+  private readonly jobIdBySystem = new Map<string, string>();
+
+  constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {}
+
+  /** The live runtime of a proxy's system id; null when unknown or finished. */
+  async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
+    const jobId = this.jobIdBySystem.get(systemId);
+    const cached = jobId ? this.runtimes.get(jobId) : undefined;
+    if (cached) {
+      await this.refreshIfStale(cached);
+      return FINAL_STATUSES.includes(cached.job.status) ? null : cached;
+    }
+    const job = await this.deps.store.getJobBySystemId(systemId);
+    if (!job) return null;
+    const rt = await this.runtimeFor(job);
+    return FINAL_STATUSES.includes(rt.job.status) ? null : rt;
+  }
+
+  async runtimeFor(job: JobRecord): Promise<JobRuntime> {
+    let rt = this.runtimes.get(job.id);
+    if (!rt) {
+      rt = new JobRuntime(job);
+      this.runtimes.set(job.id, rt);
+      this.jobIdBySystem.set(job.systemId, job.id);
+      await this.refresh(rt);
+    } else {
+      await this.refreshIfStale(rt);
+    }
+    return rt;
+  }
+
+  /** Called by the job service after a state change made on this instance. */
+  jobChanged(job: JobRecord): void {
+    const rt = this.runtimes.get(job.id);
+    if (rt) rt.job = job;
+  }
+
+  private async refreshIfStale(rt: JobRuntime): Promise<void> {
+    if (this.deps.clock.now() - rt.fetchedAt > this.opts.cacheTtlMs) await this.refresh(rt);
+  }
+
+  async refresh(rt: JobRuntime): Promise<void> {
+    const [job, candidates] = await Promise.all([this.deps.store.getJob(rt.job.id), this.deps.store.listCandidates(rt.job.id)]);
+    if (job) rt.job = job;
+    rt.candidates = candidates;
+    rt.fetchedAt = this.deps.clock.now();
+  }
+
+  async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
+    if (rt.job.baselineInstruction === null && !req.assignCandidateId) {
+      // Without initial_prompt, the first proxied call's system message is the baseline.
+      rt.job = await this.deps.store.ensureBaseline(rt.job.id, req.systemMessage ?? '');
+      await this.refresh(rt);
+    }
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+
+    if (req.rolloutId) {
+      const known = await this.knownCandidate(rt, req.rolloutId);
+      if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
+    }
+    const rolloutId = req.rolloutId ?? newRolloutId();
+    const candidate = this.choose(rt, req.assignCandidateId);
+    candidate.dispatches += 1;
+    return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req, now) };
+  }
+
+  /**
+   * The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the
+   * bandit. Before the baseline is known (no initial_prompt and no proxied call yet) everything is
+   * assigned to the baseline id, which the first proxied call then defines.
+   */
+  async schedule(rt: JobRuntime, req: DispatchRequest): Promise<{ rolloutId: string; candidateId: string }> {
+    const rolloutId = newRolloutId();
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+    let candidateId = req.assignCandidateId ?? BASELINE_ID;
+    if (rt.candidates.length > 0) {
+      const candidate = this.choose(rt, req.assignCandidateId);
+      candidate.dispatches += 1;
+      candidateId = candidate.id;
+    }
+    await this.reserve(rt, rolloutId, candidateId, req, now);
+    return { rolloutId, candidateId };
+  }
+
+  private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest, now: number): Promise<void> {
+    rt.remember(rolloutId, candidateId);
+    rt.inFlight.set(rolloutId, { candidateId, at: now });
+    return this.deps.store.insertRollout({
+      jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
+      correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+    }).then((inserted) => {
+      if (!inserted) this.deps.log.warn({ rolloutId }, 'rollout id was dispatched concurrently elsewhere');
+    });
+  }
+
+  /** The candidate a rollout id already has: this instance's memory first, then the database. */
+  private async knownCandidate(rt: JobRuntime, rolloutId: string): Promise<CandidateRecord | null> {
+    let candidateId = rt.sticky.get(rolloutId);
+    if (!candidateId) {
+      const record = await this.deps.store.getRollout(rt.job.id, rolloutId);
+      if (!record) return null;
+      candidateId = record.candidateId;
+      rt.remember(rolloutId, candidateId);
+    }
+    return this.candidateOf(rt, candidateId);
+  }
+
+  private async candidateOf(rt: JobRuntime, id: string): Promise<CandidateRecord> {
+    let c = rt.candidates.find((x) => x.id === id);
+    if (!c) {
+      await this.refresh(rt); // created by another instance since our last read
+      c = rt.candidates.find((x) => x.id === id);
+    }
+    return c ?? this.baseline(rt);
+  }
+
+  private baseline(rt: JobRuntime): CandidateRecord {
+    const b = rt.candidates.find((c) => c.id === BASELINE_ID) ?? rt.candidates[0];
+    if (!b) throw new Error(`job ${rt.job.id} has no candidates`);
+    return b;
+  }
+
+  private choose(rt: JobRuntime, assigned: string | undefined): CandidateRecord {
+    if (assigned) return rt.candidates.find((c) => c.id === assigned) ?? this.baseline(rt);
+    const selection = selectCandidate(
+      { candidates: rt.views(), stint: rt.stint, rolloutsPerCandidate: rt.job.config.mipro.online_rollouts_per_candidate },
+      this.deps.rng,
+    );
+    if (!selection) return this.baseline(rt);
+    rt.stint = selection.stint;
+    return rt.candidates.find((c) => c.id === selection.candidateId) ?? this.baseline(rt);
+  }
+
+  /** Records one finished LLM call of a rollout (output text for the proposer, latency, usage). */
+  recordCall(rt: JobRuntime, rolloutId: string, call: Parameters<Store['completeRolloutCall']>[2]): Promise<void> {
+    return this.deps.store.completeRolloutCall(rt.job.id, rolloutId, call);
+  }
+
+  /** After a committed reward: update the cache, then budget, retirement, champion, proposals. */
+  async afterReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
+    rt.job = outcome.job;
+    rt.inFlight.delete(outcome.reward.rolloutId);
+    if (outcome.duplicate) return;
+    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
+    const mipro = rt.job.config.mipro;
+    if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {
+      await this.deps.finishJob(rt.job, `max_rollouts (${mipro.max_rollouts}) reached`);
+      return;
+    }
+    await this.retireLosers(rt);
+    await this.updateChampion(rt);
+    this.maybePropose(rt);
+  }
+
+  private async retireLosers(rt: JobRuntime): Promise<void> {
+    const R = rt.job.config.mipro.online_rollouts_per_candidate;
+    const views = rt.views();
+    for (const id of candidatesToRetire(views, { rolloutsPerCandidate: R })) {
+      const c = rt.candidates.find((x) => x.id === id);
+      if (!c) continue;
+      c.status = 'retired';
+      const ci = confidenceSequence(c.online, candidateAlpha(c.ordinal), c.rewardsInUnitInterval);
+      await this.deps.store.retireCandidate(rt.job.id, id, {
+        eventType: 'mipro.candidate.retired',
+        message: `${id} retired: its upper bound ${ci[1].toFixed(3)} is below the leader's lower bound`,
+        data: { candidate_id: id, n: c.online.n, mean: c.online.mean, ci },
+      });
+    }
+  }
+
+  private async updateChampion(rt: JobRuntime): Promise<void> {
+    const R = rt.job.config.mipro.online_rollouts_per_candidate;
+    const champion = pickChampion(rt.views(), R);
+    if (!champion || champion === rt.job.bestCandidateId) return;
+    const previous = rt.job.bestCandidateId;
+    rt.job = { ...rt.job, bestCandidateId: champion };
+    const c = rt.candidates.find((x) => x.id === champion);
+    await this.deps.store.setBestCandidate(rt.job.id, champion, {
+      eventType: 'mipro.best.changed',
+      message: `best candidate is now ${champion}`,
+      data: { candidate_id: champion, previous, n: c?.online.n ?? 0, mean: c?.online.mean ?? null },
+    });
+  }
+
+  maybePropose(rt: JobRuntime): void {
+    const mipro = rt.job.config.mipro;
+    const decision = proposalDecision({
+      jobStatus: rt.job.status,
+      rewardsSinceProposal: rt.job.rewardsSinceProposal,
+      minRollouts: mipro.online_proposer_min_rollouts,
+      candidateCount: rt.candidates.length,
+      maxCandidates: mipro.online_proposer_max_candidates,
+      proposalInFlight: rt.proposalRunning,
+      rolloutCount: rt.job.rolloutCount,
+      maxRollouts: mipro.max_rollouts ?? null,
+    });
+    if (!decision.propose) return;
+    rt.proposalRunning = true;
+    void this.deps.propose(rt).finally(() => {
+      rt.proposalRunning = false;
+    });
+  }
+}

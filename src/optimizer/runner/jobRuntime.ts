@@ -1,0 +1,83 @@
+import type { Stint } from '../core/selection.js';
+import type { CandidateView } from '../core/types.js';
+import type { CandidateRecord, JobRecord } from '../../store/types.js';
+
+/**
+ * What one server instance remembers about a job between requests. The database stays the source of
+ * truth; this is a short-lived cache (refreshed every `ttlMs`) plus state that is per-instance by
+ * nature: the current stint, rollouts in flight, and which candidate recent rollout ids were given.
+ */
+const MAX_STICKY = 20_000;
+
+export class JobRuntime {
+  job: JobRecord;
+  candidates: CandidateRecord[] = [];
+  fetchedAt = 0;
+  stint: Stint | null = null;
+  /** rollout id -> candidate id, for rollouts dispatched here and not yet rewarded or expired. */
+  readonly inFlight = new Map<string, { candidateId: string; at: number }>();
+  /** rollout id -> candidate id, recent rollouts (sticky routing without a database read). */
+  readonly sticky = new Map<string, string>();
+  proposalRunning = false;
+
+  constructor(job: JobRecord) {
+    this.job = job;
+  }
+
+  remember(rolloutId: string, candidateId: string): void {
+    this.sticky.set(rolloutId, candidateId);
+    if (this.sticky.size > MAX_STICKY) {
+      const oldest = this.sticky.keys().next().value;
+      if (oldest !== undefined) this.sticky.delete(oldest);
+    }
+  }
+
+  /** Rewards that never come must not hold a candidate's in-flight slots forever. */
+  expireInFlight(now: number, ttlMs: number): void {
+    for (const [id, entry] of this.inFlight) {
+      if (now - entry.at < ttlMs) break; // insertion order = dispatch order
+      this.inFlight.delete(id);
+    }
+  }
+
+  inFlightCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { candidateId } of this.inFlight.values()) counts.set(candidateId, (counts.get(candidateId) ?? 0) + 1);
+    return counts;
+  }
+
+  /** The core's view of the candidates, with this instance's in-flight counts. */
+  views(): CandidateView[] {
+    const inflight = this.inFlightCounts();
+    return this.candidates.map((c) => toCandidateView(c, inflight.get(c.id) ?? 0));
+  }
+
+  /** Applies a reward to the cached statistics (Welford), mirroring the database's update. */
+  applyReward(candidateId: string, reward: number, split: 'bootstrap' | 'online' | 'val'): void {
+    const c = this.candidates.find((x) => x.id === candidateId);
+    if (!c) return;
+    const s = split === 'val' ? c.val : c.online;
+    const n = s.n + 1;
+    const delta = reward - s.mean;
+    const mean = s.mean + delta / n;
+    const next = { n, mean, m2: s.m2 + delta * (reward - mean) };
+    if (split === 'val') c.val = next;
+    else {
+      c.online = next;
+      c.rewardsInUnitInterval &&= reward >= 0 && reward <= 1;
+    }
+  }
+}
+
+export function toCandidateView(c: CandidateRecord, inFlight = 0): CandidateView {
+  return {
+    id: c.id,
+    isControl: c.parentId === null && c.ordinal === 0,
+    status: c.status,
+    createdOrder: c.ordinal,
+    dispatches: c.dispatches,
+    inFlight,
+    stats: c.online,
+    unitInterval: c.rewardsInUnitInterval,
+  };
+}

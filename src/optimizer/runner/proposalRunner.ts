@@ -1,0 +1,169 @@
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Rng } from '../../shared/rng.js';
+import { newCandidateId, newProposalId } from '../../shared/ids.js';
+import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
+import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
+import { confidenceSequence } from '../core/confidence.js';
+import { parseProposals } from '../core/proposalParser.js';
+import { chooseParent } from '../core/proposalTrigger.js';
+import { buildDatasetSummaryPrompt, buildProposerPrompt, type ObservedRollout, type ProposerMessage } from '../core/proposerPrompt.js';
+import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
+import type { JobRuntime } from './jobRuntime.js';
+
+export interface ProposalRunnerDeps {
+  store: Store;
+  clock: Clock;
+  rng: Rng;
+  log: Logger;
+  providers: { get(target: ProviderTarget): ChatProvider };
+  proposerTimeoutMs: number;
+  /** Re-reads the job's candidates after new ones were created. */
+  refresh(rt: JobRuntime): Promise<void>;
+  onOutcome?(outcome: 'succeeded' | 'failed' | 'skipped'): void;
+}
+
+const SUMMARY_MIN_INPUTS = 3;
+
+/**
+ * One proposal: choose a parent (Thompson) and a tip (bandit over tips), build MIPRO's grounded
+ * prompt from what was observed, ask the proposer model, keep the valid new instructions. Failures
+ * (timeouts, garbage answers) are recorded as events and retried after the next batch of rewards;
+ * they never fail the job. Every prompt and answer is stored (GET .../proposals).
+ */
+export class ProposalRunner {
+  constructor(private readonly deps: ProposalRunnerDeps) {}
+
+  async run(rt: JobRuntime): Promise<void> {
+    try {
+      await this.propose(rt);
+    } catch (err) {
+      // A bug or a database outage must not take the server down; the next trigger retries.
+      this.deps.log.error({ err, jobId: rt.job.id }, 'proposal crashed');
+      this.deps.onOutcome?.('failed');
+    }
+  }
+
+  private async propose(rt: JobRuntime): Promise<void> {
+    const { store } = this.deps;
+    const job = rt.job;
+    const mipro = job.config.mipro;
+    const R = mipro.online_rollouts_per_candidate;
+    const candidates = rt.candidates;
+    const parentId = chooseParent(rt.views(), R, this.deps.rng);
+    const parent = candidates.find((c) => c.id === parentId);
+    if (!parent) return;
+    const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
+    const proposer = this.deps.providers.get({ provider: mipro.proposer.provider, model: mipro.proposer.model, inferenceUrl: mipro.proposer.inference_url });
+
+    const [worst, best, summary] = await Promise.all([
+      store.rewardedRollouts(job.id, parent.id, { order: 'worst', limit: 3 }),
+      store.rewardedRollouts(job.id, parent.id, { order: 'best', limit: 2 }),
+      this.datasetSummary(job, proposer),
+    ]);
+    const observed = (rs: typeof worst): ObservedRollout[] =>
+      rs.filter((r) => r.split !== 'val').map((r) => ({ input: r.inputMessages ?? '', output: r.outputText, reward: r.reward ?? 0 }));
+    const bestObserved = observed(best.filter((b) => !worst.some((w) => w.id === b.id)));
+    const room = mipro.online_proposer_max_candidates - candidates.length;
+    const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
+    const prompt = buildProposerPrompt({
+      datasetSummary: summary,
+      programDescription: job.baselineInstruction ?? '',
+      parent: { instruction: parent.instruction, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent) },
+      worstRollouts: observed(worst),
+      bestRollouts: bestObserved,
+      history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0).map((c) => ({
+        instruction: c.instruction, status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c),
+      })),
+      tip,
+      instructionsPerBatch: n,
+    });
+
+    const now = this.deps.clock.now();
+    const lease = await store.startProposal({
+      jobId: job.id, id: newProposalId(), parentId: parent.id, tip, prompt,
+      leaseUntil: new Date(now + 2 * this.deps.proposerTimeoutMs).toISOString(), now: new Date(now).toISOString(),
+    });
+    if (!lease) {
+      this.deps.onOutcome?.('skipped');
+      return; // another instance is proposing for this job
+    }
+    rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: lease.seq };
+
+    let response: string | null = null;
+    try {
+      response = await this.ask(proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
+      const parsed = parseProposals(response, {
+        baseline: job.baselineInstruction ?? '', existing: candidates.map((c) => c.instruction), n,
+      });
+      if (parsed.accepted.length === 0) {
+        const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
+        await this.fail(rt, lease.id, lease.seq, response, `no usable instruction: ${why}`);
+        return;
+      }
+      const created = parsed.accepted.map((instruction) => ({ id: newCandidateId(), parentId: parent.id, instruction, tip, proposalId: lease.id }));
+      await store.finishProposal({
+        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created,
+        events: [{
+          eventType: 'mipro.proposal.created',
+          message: `proposal ${lease.seq}: ${created.length} new candidate(s) from ${parent.id} (tip: ${tip})`,
+          data: { proposal_id: lease.id, seq: lease.seq, parent_id: parent.id, tip, candidate_ids: created.map((c) => c.id), rejected: parsed.rejected },
+        }],
+      });
+      await this.deps.refresh(rt);
+      this.deps.onOutcome?.('succeeded');
+    } catch (err) {
+      await this.fail(rt, lease.id, lease.seq, response, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string): Promise<void> {
+    this.deps.log.warn({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
+    await this.deps.store.finishProposal({
+      jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
+      events: [{ eventType: 'mipro.proposal.failed', message: `proposal ${seq} failed: ${error}`, data: { proposal_id: proposalId, seq, error } }],
+    });
+    this.deps.onOutcome?.('failed');
+  }
+
+  private async ask(proposer: ChatProvider, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
+    const res = await proposer.complete(
+      { messages: messages.map((m) => ({ role: m.role, content: m.content })), temperature, max_tokens: maxTokens, stream: false },
+      { timeoutMs: this.deps.proposerTimeoutMs },
+    );
+    return res.json.choices[0]?.message.content ?? '';
+  }
+
+  /** MIPRO's dataset descriptor, computed once per job from bootstrap/online inputs (never val). */
+  private async datasetSummary(job: JobRecord, proposer: ChatProvider): Promise<string | null> {
+    if (job.datasetSummary) return job.datasetSummary;
+    const inputs = await this.deps.store.sampleInputs(job.id, 10);
+    if (inputs.length < SUMMARY_MIN_INPUTS) return null;
+    try {
+      const summary = (await this.ask(proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim();
+      if (!summary) return null;
+      await this.deps.store.setDatasetSummary(job.id, summary);
+      return summary;
+    } catch (err) {
+      this.deps.log.warn({ jobId: job.id, err: err instanceof Error ? err.message : String(err) }, 'dataset summary failed');
+      return null;
+    }
+  }
+}
+
+function ciOf(c: CandidateRecord): [number, number] {
+  return confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval);
+}
+
+/** Tip outcomes are derived from the candidates themselves: did each child beat its parent? */
+export function tipStatsOf(candidates: readonly CandidateRecord[], R: number): TipStats {
+  let stats = initialTipStats();
+  for (const child of candidates) {
+    if (!child.tip || !isTipId(child.tip) || !child.parentId) continue;
+    const parent = candidates.find((c) => c.id === child.parentId);
+    if (!parent) continue;
+    const outcome = tipOutcome(child.online, parent.online, R);
+    if (outcome !== null) stats = updateTipStats(stats, child.tip, outcome);
+  }
+  return stats;
+}

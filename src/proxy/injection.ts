@@ -1,0 +1,45 @@
+import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
+import type { JobPolicy } from '../schemas/jobConfig.js';
+
+/**
+ * Candidate injection, pure: the candidate's instruction replaces the first system (or developer)
+ * message, or is prepended when there is none; the job's policy model is forced; temperature and
+ * max tokens come from the policy when the request omits them. Everything else passes through.
+ */
+export function injectCandidate(req: ChatCompletionRequest, instruction: string, policy: JobPolicy): ChatCompletionRequest {
+  const messages = [...req.messages];
+  const idx = messages.findIndex(isSystem);
+  if (idx >= 0) {
+    const original = messages[idx]!;
+    messages[idx] = { ...original, content: instruction };
+  } else if (instruction.length > 0) {
+    messages.unshift({ role: 'system', content: instruction });
+  }
+  const out: ChatCompletionRequest = { ...req, model: policy.model, messages };
+  if (out.temperature === undefined || out.temperature === null) out.temperature = policy.temperature;
+  const hasLimit = (out.max_tokens ?? null) !== null || (out.max_completion_tokens ?? null) !== null;
+  if (!hasLimit) {
+    // OpenAI's newer models take only max_completion_tokens; local servers (vLLM, Ollama) know max_tokens.
+    if (policy.provider === 'openai') out.max_completion_tokens = policy.max_completion_tokens;
+    else out.max_tokens = policy.max_completion_tokens;
+  }
+  return out;
+}
+
+const isSystem = (m: ChatMessage): boolean => m.role === 'system' || m.role === 'developer';
+
+/** The text of the request's first system message (the baseline when the job has none yet). */
+export function systemText(messages: readonly ChatMessage[]): string | null {
+  const m = messages.find(isSystem);
+  if (!m) return null;
+  if (typeof m.content === 'string') return m.content;
+  if (Array.isArray(m.content)) {
+    return m.content.map((p) => (typeof p.text === 'string' ? p.text : '')).join('');
+  }
+  return null;
+}
+
+/** What the proposer may later see of this call: the conversation minus our own instruction. */
+export function inputForRecord(messages: readonly ChatMessage[]): ChatMessage[] {
+  return messages.filter((m) => !isSystem(m));
+}

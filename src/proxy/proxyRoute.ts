@@ -1,0 +1,172 @@
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiDeps } from '../api/deps.js';
+import { parseWith } from '../api/requestContext.js';
+import { openAiErrorBody, toHttpProblem } from '../api/errorMapping.js';
+import type { Metrics } from '../api/metrics.js';
+import { extractCompletionSummary, StreamAccumulator } from '../providers/completionSummary.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { ChatProvider } from '../providers/types.js';
+import { ChatCompletionRequestSchema, type ChatCompletionRequest } from '../schemas/openai.js';
+import type { BackgroundTasks } from '../shared/backgroundTasks.js';
+import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
+import type { OnlineEngine } from '../optimizer/runner/engine.js';
+import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
+import type { Store } from '../store/types.js';
+import { injectCandidate, inputForRecord, systemText } from './injection.js';
+
+export interface ProxyDeps {
+  engine: OnlineEngine;
+  providers: ProviderRegistry;
+  metrics: Metrics;
+  background: BackgroundTasks;
+}
+
+interface ProxyParams { systemId: string; rolloutId?: string }
+
+const ROUTES = [
+  '/api/mipro/v1/:systemId/chat/completions',
+  '/api/mipro/v1/:systemId/v1/chat/completions',
+  '/api/mipro/v1/:systemId/:rolloutId/chat/completions',
+  '/api/mipro/v1/:systemId/:rolloutId/v1/chat/completions',
+];
+
+/**
+ * The proxy URL: OpenAI chat completions in and out. Per call: find the job, pick the rollout's
+ * candidate, inject its instruction, call the policy model, relay the answer unchanged. The rollout
+ * record is written in parallel with the upstream call; the output record after the answer is sent.
+ */
+export function proxyRoutes(p: ProxyDeps) {
+  return (app: FastifyInstance, deps: ApiDeps): void => {
+    const handler = (req: FastifyRequest<{ Params: ProxyParams; Querystring: Record<string, string | undefined> }>, reply: FastifyReply) =>
+      handle(req, reply, deps, p);
+    for (const url of ROUTES) app.post(url, handler);
+  };
+}
+
+async function handle(
+  req: FastifyRequest<{ Params: ProxyParams; Querystring: Record<string, string | undefined> }>,
+  reply: FastifyReply,
+  deps: ApiDeps,
+  p: ProxyDeps,
+): Promise<FastifyReply> {
+  const started = performance.now();
+  const body = parseWith(ChatCompletionRequestSchema, req.body);
+  const rt = await p.engine.runtimeForSystem(req.params.systemId);
+  if (!rt) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
+  if (deps.config.proxyRequireKey) {
+    const principal = await deps.authenticate(req);
+    if (principal.tenantId !== rt.job.tenantId) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
+  }
+  const rolloutId = req.params.rolloutId && req.params.rolloutId !== 'v1' ? req.params.rolloutId : null;
+  const dispatch = await p.engine.dispatch(rt, {
+    rolloutId,
+    seed: seedOf(req),
+    correlationId: req.query.cid ?? req.query.correlation_id ?? header(req, 'x-mipro-correlation-id') ?? null,
+    inputMessages: inputForRecord(body.messages),
+    systemMessage: systemText(body.messages),
+  });
+  const policy = rt.job.config.policy;
+  const upstreamReq = injectCandidate(body, dispatch.candidate.instruction, policy);
+  const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
+  reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
+
+  const abort = new AbortController();
+  req.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
+  const call = { provider, upstreamReq, signal: abort.signal, rt, rolloutId: dispatch.rolloutId, started, persisted: dispatch.persisted };
+  if (body.stream === true) return relayStream(reply, p, call);
+  return relayJson(reply, p, call);
+}
+
+interface UpstreamCall {
+  provider: ChatProvider;
+  upstreamReq: ChatCompletionRequest;
+  signal: AbortSignal;
+  rt: JobRuntime;
+  rolloutId: string;
+  started: number;
+  /** The rollout record's insert; the call record is written after it. */
+  persisted: Promise<void>;
+}
+
+async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
+  const t0 = performance.now();
+  let result;
+  try {
+    [result] = await Promise.all([c.provider.complete(c.upstreamReq, { signal: c.signal }), c.persisted]);
+  } catch (err) {
+    recordCall(p, c, null, performance.now() - t0, null, true);
+    throw err;
+  }
+  const upstreamMs = performance.now() - t0;
+  p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'ok' }, upstreamMs / 1000);
+  const summary = extractCompletionSummary(result.json);
+  recordCall(p, c, summary.text, upstreamMs, summary.usage ?? null, false);
+  p.metrics.proxyOverhead.observe(Math.max(0, performance.now() - c.started - upstreamMs) / 1000);
+  return reply.header('content-type', 'application/json').send(result.raw);
+}
+
+async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
+  const t0 = performance.now();
+  let upstream;
+  try {
+    [upstream] = await Promise.all([c.provider.stream(c.upstreamReq, { signal: c.signal }), c.persisted]);
+  } catch (err) {
+    recordCall(p, c, null, performance.now() - t0, null, true);
+    throw err;
+  }
+  const acc = new StreamAccumulator();
+  const body = upstream.body;
+  async function* relay(): AsyncGenerator<Uint8Array | string> {
+    let failed = false;
+    try {
+      for await (const chunk of body) {
+        acc.push(chunk);
+        yield chunk;
+      }
+    } catch (err) {
+      // Never a silent cut: the client gets an error event it can surface, then the stream ends.
+      failed = true;
+      if (!c.signal.aborted) {
+        const problem = toHttpProblem(err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 }));
+        yield `data: ${JSON.stringify(openAiErrorBody(problem))}\n\n`;
+      }
+    } finally {
+      acc.end();
+      const s = acc.summary();
+      const ms = performance.now() - t0;
+      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: failed || c.signal.aborted ? 'error' : 'ok' }, ms / 1000);
+      recordCall(p, c, s.text, ms, s.usage ?? null, failed || c.signal.aborted);
+    }
+  }
+  reply
+    .header('content-type', 'text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-accel-buffering', 'no');
+  // Readable.from pulls from the generator only as fast as the socket drains: backpressure end to end.
+  return reply.send(Readable.from(relay(), { objectMode: false }));
+}
+
+function recordCall(p: ProxyDeps, c: UpstreamCall, outputText: string | null, latencyMs: number, usage: Record<string, unknown> | null, failed: boolean): void {
+  p.background.add(
+    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText, latencyMs, usage, failed, inputMessages: null })),
+    'rollout call record',
+  );
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): number | null {
+  const raw = req.query.seed ?? header(req, 'x-mipro-seed');
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be a non-negative integer, got ${raw}` }]);
+  return n;
+}
+

@@ -1,0 +1,99 @@
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { randomHex } from '../shared/ids.js';
+import type { OnlineEngine } from '../optimizer/runner/engine.js';
+import type { JobRecord, Split, Store } from '../store/types.js';
+import { isFinal } from './jobLifecycle.js';
+
+export interface RewardReport {
+  rolloutId?: string | undefined;
+  candidateId?: string | undefined;
+  correlationId?: string | undefined;
+  /** Already resolved to a number by `scoreFrom`. */
+  reward: number;
+  metadata?: Record<string, unknown> | undefined;
+  stop?: boolean | undefined;
+}
+
+export interface RewardResult {
+  status: 'ok';
+  rollout_id: string;
+  candidate_id: string;
+  reward: number;
+  duplicate: boolean;
+  job_status: string;
+}
+
+/**
+ * The score of a reward body: `reward_info.score`, else `outcome_reward` / `reward`, else inferred
+ * from `metadata.expected == metadata.predicted` (1 or 0), as public clients send it.
+ */
+export function scoreFrom(info: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined, path = 'reward_info.score'): number {
+  for (const [key, value] of Object.entries({ score: info?.score, outcome_reward: info?.outcome_reward, reward: info?.reward })) {
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new ValidationError('reward must be a finite number', [{ path: path.replace(/score$/, key), message: `must be a finite number, got ${JSON.stringify(value)}` }]);
+    }
+    return value;
+  }
+  if (metadata && 'expected' in metadata && 'predicted' in metadata) {
+    return normalize(metadata.expected) === normalize(metadata.predicted) ? 1 : 0;
+  }
+  throw new ValidationError('a reward needs a score', [{ path, message: 'is required (or metadata.expected and metadata.predicted)' }]);
+}
+
+const normalize = (v: unknown): string => (typeof v === 'string' ? v.trim().toLowerCase() : JSON.stringify(v));
+
+/**
+ * Reward ingestion: resolve which rollout and candidate the reward belongs to, commit it (with the
+ * candidate's statistics, idempotent by rollout id), then let the engine react. A 2xx means committed.
+ */
+export class RewardService {
+  constructor(
+    private readonly store: Store,
+    private readonly engine: OnlineEngine,
+    private readonly finish: (job: JobRecord, reason: string) => Promise<JobRecord>,
+  ) {}
+
+  async report(job: JobRecord, r: RewardReport): Promise<RewardResult> {
+    if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; it takes no more rewards`);
+    const target = await this.resolve(job, r);
+    const rt = await this.engine.runtimeFor(job);
+    const outcome = await this.store.recordReward(
+      { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null },
+      {
+        eventType: 'mipro.reward.received',
+        message: `reward ${r.reward} for ${target.candidateId}`,
+        data: { rollout_id: target.rolloutId, candidate_id: target.candidateId, reward: r.reward, split: target.split, seed: target.seed },
+      },
+    );
+    await this.engine.afterReward(rt, outcome);
+    let status = rt.job.status;
+    if (r.stop && !isFinal(status)) status = (await this.finish(rt.job, 'stop requested by the client')).status;
+    return {
+      status: 'ok', rollout_id: outcome.reward.rolloutId, candidate_id: outcome.reward.candidateId,
+      reward: outcome.reward.reward, duplicate: outcome.duplicate, job_status: status,
+    };
+  }
+
+  /** Candidate: the rollout record, else `candidate_id`, else the latest rollout of `correlation_id`. */
+  async resolve(job: JobRecord, r: Pick<RewardReport, 'rolloutId' | 'candidateId' | 'correlationId'>): Promise<{ rolloutId: string; candidateId: string; split: Split; seed: number | null }> {
+    if (r.rolloutId) {
+      const rollout = await this.store.getRollout(job.id, r.rolloutId);
+      if (rollout) return { rolloutId: rollout.id, candidateId: rollout.candidateId, split: rollout.split, seed: rollout.seed };
+      if (!r.candidateId) {
+        throw new NotFoundError(`unknown rollout_id ${r.rolloutId}: no proxied call used it (send candidate_id to report it anyway)`, [{ path: 'rollout_id', message: 'no rollout with this id' }]);
+      }
+    }
+    if (r.candidateId) {
+      const candidate = await this.store.getCandidate(job.id, r.candidateId);
+      if (!candidate) throw new ValidationError(`unknown candidate_id ${r.candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this session' }]);
+      return { rolloutId: r.rolloutId ?? `rw_${randomHex(12)}`, candidateId: candidate.id, split: 'online', seed: null };
+    }
+    if (r.correlationId) {
+      const rollout = await this.store.latestRolloutForCorrelation(job.id, r.correlationId);
+      if (!rollout) throw new NotFoundError(`no rollout with correlation_id ${r.correlationId}`, [{ path: 'correlation_id', message: 'no rollout with this correlation id' }]);
+      return { rolloutId: rollout.id, candidateId: rollout.candidateId, split: rollout.split, seed: rollout.seed };
+    }
+    throw new ValidationError('say which rollout the reward is for', [{ path: 'rollout_id', message: 'rollout_id, candidate_id or correlation_id is required' }]);
+  }
+}
