@@ -1,0 +1,191 @@
+import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
+import { UpstreamError } from '../shared/errors.js';
+import type {
+  AnthropicImageBlock,
+  AnthropicMessageParam,
+  AnthropicRequest,
+  AnthropicRequestBlock,
+  AnthropicToolChoice,
+} from './anthropicWire.js';
+
+/**
+ * OpenAI chat-completions request -> Anthropic Messages request. What cannot be expressed is refused
+ * with a 400 naming the field (never dropped silently), except knobs Anthropic has no notion of
+ * (response_format, seed, logprobs...), which are ignored.
+ */
+
+/** Anthropic requires max_tokens; OpenAI does not. */
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 1024;
+
+export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean): AnthropicRequest {
+  if (typeof req.model !== 'string' || req.model === '') throw invalid('model', 'is required');
+  if (typeof req.n === 'number' && req.n > 1) throw invalid('n', 'values above 1 are not supported by anthropic');
+  const { system, messages } = translateMessages(req.messages);
+  const out: AnthropicRequest = {
+    model: req.model,
+    max_tokens: req.max_completion_tokens ?? req.max_tokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+    messages,
+  };
+  if (system !== undefined) out.system = system;
+  // OpenAI's scale is 0..2, Anthropic's 0..1: clamping keeps "hot" policies valid instead of failing.
+  if (typeof req.temperature === 'number') out.temperature = Math.min(1, req.temperature);
+  if (typeof req.top_p === 'number') out.top_p = req.top_p;
+  const stop = req.stop;
+  if (typeof stop === 'string') out.stop_sequences = [stop];
+  else if (Array.isArray(stop)) out.stop_sequences = stop.filter((s): s is string => typeof s === 'string');
+  if (typeof req.user === 'string') out.metadata = { user_id: req.user };
+  if (stream) out.stream = true;
+  if (req.tools !== undefined && req.tools.length > 0) {
+    out.tools = req.tools.map((t, i) => translateTool(t, i));
+    const choice = translateToolChoice(req.tool_choice, req.parallel_tool_calls === false);
+    if (choice !== undefined) out.tool_choice = choice;
+  }
+  return out;
+}
+
+function translateMessages(input: readonly ChatMessage[]): { system: string | undefined; messages: AnthropicMessageParam[] } {
+  const systemParts: string[] = [];
+  const messages: AnthropicMessageParam[] = [];
+  // Anthropic wants alternating turns: consecutive same-role messages (e.g. several tool results) merge.
+  const push = (role: 'user' | 'assistant', blocks: AnthropicRequestBlock[]): void => {
+    if (blocks.length === 0) return;
+    const last = messages[messages.length - 1];
+    if (last !== undefined && last.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  input.forEach((m, i) => {
+    switch (m.role) {
+      case 'system':
+      case 'developer': {
+        const text = textOf(m.content, `messages[${i}].content`);
+        if (text !== '') systemParts.push(text);
+        break;
+      }
+      case 'user':
+        push('user', userBlocks(m.content, i));
+        break;
+      case 'assistant':
+        push('assistant', assistantBlocks(m, i));
+        break;
+      case 'tool':
+        if (typeof m.tool_call_id !== 'string') throw invalid(`messages[${i}].tool_call_id`, 'is required');
+        push('user', [
+          { type: 'tool_result', tool_use_id: m.tool_call_id, content: textOf(m.content, `messages[${i}].content`) },
+        ]);
+        break;
+      default:
+        throw invalid(`messages[${i}].role`, `"${m.role}" is not supported by the anthropic provider`);
+    }
+  });
+  const system = systemParts.length > 0 ? systemParts.join('\n\n') : undefined;
+  // A prompt made only of system text (e.g. a proposer call) still needs one user turn.
+  if (messages.length === 0 && system !== undefined) {
+    return { system: undefined, messages: [{ role: 'user', content: [{ type: 'text', text: system }] }] };
+  }
+  return { system, messages };
+}
+
+function userBlocks(content: ChatMessage['content'], i: number): AnthropicRequestBlock[] {
+  if (content === undefined || content === null) return [];
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  const blocks: AnthropicRequestBlock[] = [];
+  content.forEach((part, j) => {
+    const where = `messages[${i}].content[${j}]`;
+    if (part.type === 'text') {
+      if (typeof part.text !== 'string') throw invalid(`${where}.text`, 'must be a string');
+      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+    } else if (part.type === 'image_url') {
+      blocks.push(imageBlock(part.image_url, where));
+    } else {
+      throw invalid(`${where}.type`, `"${part.type}" is not supported by the anthropic provider`);
+    }
+  });
+  return blocks;
+}
+
+function assistantBlocks(m: ChatMessage, i: number): AnthropicRequestBlock[] {
+  const blocks: AnthropicRequestBlock[] = [];
+  const text = textOf(m.content, `messages[${i}].content`);
+  if (text !== '') blocks.push({ type: 'text', text });
+  (m.tool_calls ?? []).forEach((call, j) => {
+    const where = `messages[${i}].tool_calls[${j}]`;
+    const fn = isRecord(call.function) ? call.function : undefined;
+    if (typeof call.id !== 'string' || fn === undefined || typeof fn.name !== 'string') {
+      throw invalid(where, 'must have an id and function.name');
+    }
+    blocks.push({ type: 'tool_use', id: call.id, name: fn.name, input: parseArguments(fn.arguments, where) });
+  });
+  return blocks;
+}
+
+function parseArguments(args: unknown, where: string): Record<string, unknown> {
+  if (args === undefined || args === null || args === '') return {};
+  if (isRecord(args)) return args;
+  if (typeof args !== 'string') throw invalid(`${where}.function.arguments`, 'must be a JSON string');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(args);
+  } catch {
+    throw invalid(`${where}.function.arguments`, 'is not valid JSON');
+  }
+  if (!isRecord(parsed) || Array.isArray(parsed)) throw invalid(`${where}.function.arguments`, 'must be a JSON object');
+  return parsed;
+}
+
+function imageBlock(imageUrl: unknown, where: string): AnthropicImageBlock {
+  const url = typeof imageUrl === 'string' ? imageUrl : isRecord(imageUrl) ? imageUrl.url : undefined;
+  if (typeof url !== 'string') throw invalid(`${where}.image_url.url`, 'is required');
+  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
+  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1] ?? '', data: data[2] ?? '' } };
+  return { type: 'image', source: { type: 'url', url } };
+}
+
+/** System, tool and assistant content may be a string or text parts; anything else is refused. */
+function textOf(content: ChatMessage['content'], where: string): string {
+  if (content === undefined || content === null) return '';
+  if (typeof content === 'string') return content;
+  return content
+    .map((part, j) => {
+      if (part.type === 'text' && typeof part.text === 'string') return part.text;
+      if (part.type === 'refusal' && typeof part.refusal === 'string') return part.refusal;
+      throw invalid(`${where}[${j}].type`, `"${part.type}" is not supported here by the anthropic provider`);
+    })
+    .join('');
+}
+
+function translateTool(tool: Record<string, unknown>, i: number): NonNullable<AnthropicRequest['tools']>[number] {
+  const fn = isRecord(tool.function) ? tool.function : undefined;
+  if (tool.type !== 'function' || fn === undefined || typeof fn.name !== 'string') {
+    throw invalid(`tools[${i}]`, 'only {type:"function", function:{name,...}} tools are supported by anthropic');
+  }
+  const schema = isRecord(fn.parameters) ? fn.parameters : { type: 'object', properties: {} };
+  return {
+    name: fn.name,
+    ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
+    input_schema: schema,
+  };
+}
+
+function translateToolChoice(choice: unknown, noParallel: boolean): AnthropicToolChoice | undefined {
+  const parallel = noParallel ? { disable_parallel_tool_use: true } : {};
+  if (choice === undefined || choice === null) return noParallel ? { type: 'auto', ...parallel } : undefined;
+  if (choice === 'auto') return { type: 'auto', ...parallel };
+  if (choice === 'required') return { type: 'any', ...parallel };
+  if (choice === 'none') return { type: 'none' };
+  if (isRecord(choice) && isRecord(choice.function) && typeof choice.function.name === 'string') {
+    return { type: 'tool', name: choice.function.name, ...parallel };
+  }
+  throw invalid('tool_choice', 'must be "auto", "none", "required" or {type:"function",function:{name}}');
+}
+
+function invalid(field: string, message: string): UpstreamError {
+  return new UpstreamError(`${field} ${message}`, {
+    status: 400,
+    code: 'invalid_request_error',
+    upstreamType: 'invalid_request_error',
+  });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}

@@ -1,0 +1,94 @@
+import { ChatCompletionSchema, type ChatCompletion, type ChatCompletionRequest } from '../schemas/openai.js';
+import { UpstreamError } from '../shared/errors.js';
+import type { CallOptions, ChatProvider, CompletionResult, StreamResult } from './types.js';
+import { parseErrorBody } from './upstreamErrors.js';
+import { UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
+
+/**
+ * OpenAI and every server that speaks its chat-completions API (vLLM, Ollama, llama.cpp, LiteLLM...).
+ * Bodies are relayed unchanged; the request is only adjusted so `complete` never asks for a stream
+ * and `stream` always does.
+ */
+export interface OpenAICompatibleOptions extends Omit<TransportOptions, 'upstreamName' | 'secrets'> {
+  kind: 'openai' | 'openai_compatible';
+  /** Sent as `Authorization: Bearer`; optional for local servers. */
+  apiKey?: string | undefined;
+  /** Defaults to "openai" or the base URL's origin. */
+  upstreamName?: string;
+}
+
+export class OpenAICompatibleProvider implements ChatProvider {
+  readonly kind: 'openai' | 'openai_compatible';
+  private readonly transport: UpstreamTransport;
+  private readonly jsonHeaders: Record<string, string>;
+  private readonly sseHeaders: Record<string, string>;
+
+  constructor(opts: OpenAICompatibleOptions) {
+    const { kind, apiKey, upstreamName, ...transport } = opts;
+    this.kind = kind;
+    // The key goes into headers only, never into the transport's options (which may be logged).
+    this.transport = new UpstreamTransport({
+      ...transport,
+      upstreamName: upstreamName ?? (kind === 'openai' ? 'openai' : `upstream ${new URL(opts.baseUrl).origin}`),
+      secrets: apiKey !== undefined && apiKey !== '' ? [apiKey] : [],
+    });
+    // Built once: header objects are on the hot path of every proxied call.
+    const base: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'miprox' };
+    if (apiKey !== undefined && apiKey !== '') base.authorization = `Bearer ${apiKey}`;
+    this.jsonHeaders = { ...base, accept: 'application/json' };
+    this.sseHeaders = { ...base, accept: 'text/event-stream' };
+  }
+
+  async complete(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<CompletionResult> {
+    const res = await this.transport.post({
+      path: '/chat/completions',
+      headers: this.jsonHeaders,
+      body: JSON.stringify(withoutStreaming(req)),
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
+    const raw = await this.transport.readText(res);
+    return { raw, json: parseCompletion(raw), attempts: res.attempts };
+  }
+
+  async stream(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<StreamResult> {
+    const res = await this.transport.post({
+      path: '/chat/completions',
+      headers: this.sseHeaders,
+      body: JSON.stringify(req.stream === true ? req : { ...req, stream: true }),
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs,
+    });
+    return { body: this.transport.relay(res), attempts: res.attempts };
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
+
+/** OpenAI refuses `stream_options` without `stream: true`, so both go. */
+function withoutStreaming(req: ChatCompletionRequest): ChatCompletionRequest {
+  if (req.stream !== true && req.stream_options === undefined) return req;
+  const { stream: _stream, stream_options: _options, ...rest } = req;
+  return rest;
+}
+
+/**
+ * A 2xx body that is not a chat completion is a bad gateway: some compatible servers answer errors
+ * with 200, so their message is surfaced when there is one.
+ */
+export function parseCompletion(raw: string): ChatCompletion {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new UpstreamError(`upstream returned a body that is not JSON: ${raw.slice(0, 200)}`, { status: 502 });
+  }
+  const parsed = ChatCompletionSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const upstreamMessage = parseErrorBody(raw).message;
+  const issue = parsed.error.issues[0];
+  const why = upstreamMessage ?? `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
+  throw new UpstreamError(`upstream returned something that is not a chat completion (${why})`, { status: 502 });
+}

@@ -1,0 +1,112 @@
+import type { AppConfig } from '../config/config.js';
+import type { Logger } from '../shared/logger.js';
+import type { ChatProvider, ProviderTarget } from './types.js';
+import { AnthropicProvider } from './anthropic.js';
+import { checkInferenceUrl } from './inferenceUrlPolicy.js';
+import { OpenAICompatibleProvider } from './openaiCompatible.js';
+import { unavailableProvider } from './unavailableProvider.js';
+import type { TransportOptions } from './upstreamTransport.js';
+
+/**
+ * One provider (and so one keep-alive connection pool) per upstream, shared by every job that uses it:
+ * `openai` and `anthropic` from the server's config, `openai_compatible` per job inference URL,
+ * `sim` from the factory given by main.ts.
+ */
+export type ProviderConfig = AppConfig['providers'];
+
+export interface ProviderRegistry {
+  get(target: ProviderTarget): ChatProvider;
+  /** Why calls for this target will fail for lack of a server-side key, for warnings at job creation. */
+  missingKeyFor(target: ProviderTarget): string | undefined;
+  close(): Promise<void>;
+}
+
+export interface RegistryExtras {
+  sim?: (target: ProviderTarget) => ChatProvider;
+  logger?: Logger;
+  /** Retry timing and clocks, for tests. */
+  transport?: Partial<Pick<TransportOptions, 'retry' | 'sleep' | 'rng' | 'clock'>>;
+}
+
+export function missingKeyFor(config: ProviderConfig, target: ProviderTarget): string | undefined {
+  if (target.provider === 'openai' && !config.openaiApiKey) {
+    return 'OPENAI_API_KEY is not set on the miprox server, so provider "openai" cannot be called';
+  }
+  if (target.provider === 'anthropic' && !config.anthropicApiKey) {
+    return 'ANTHROPIC_API_KEY is not set on the miprox server, so provider "anthropic" cannot be called';
+  }
+  return undefined;
+}
+
+export function createProviderRegistry(config: ProviderConfig, extra: RegistryExtras = {}): ProviderRegistry {
+  const cache = new Map<string, ChatProvider>();
+  const common = {
+    timeoutMs: config.timeoutMs,
+    maxRetries: config.maxRetries,
+    ...(extra.logger !== undefined ? { logger: extra.logger } : {}),
+    ...extra.transport,
+  };
+
+  const build = (target: ProviderTarget): ChatProvider => {
+    const missing = missingKeyFor(config, target);
+    if (missing !== undefined) return unavailableProvider(target.provider, missing);
+    switch (target.provider) {
+      case 'openai':
+        return new OpenAICompatibleProvider({
+          ...common,
+          kind: 'openai',
+          baseUrl: config.openaiBaseUrl,
+          apiKey: config.openaiApiKey,
+        });
+      case 'anthropic':
+        return new AnthropicProvider({ ...common, baseUrl: config.anthropicBaseUrl, apiKey: config.anthropicApiKey ?? '' });
+      case 'openai_compatible': {
+        const url = target.inferenceUrl;
+        if (url === undefined || url === '') {
+          return unavailableProvider('openai_compatible', 'policy.inference_url is required for provider "openai_compatible"');
+        }
+        // Checked again here, not only at job creation: the allowlist may have shrunk since.
+        const check = checkInferenceUrl(url, config.allowedInferenceHosts);
+        if (!check.ok) return unavailableProvider('openai_compatible', `policy.inference_url ${check.reason}`);
+        return new OpenAICompatibleProvider({ ...common, kind: 'openai_compatible', baseUrl: url });
+      }
+      case 'sim':
+        return extra.sim !== undefined
+          ? extra.sim(target)
+          : unavailableProvider('sim', 'the sim provider is not enabled on this miprox server');
+    }
+  };
+
+  return {
+    get(target) {
+      const key = cacheKey(target, config);
+      let provider = cache.get(key);
+      if (provider === undefined) {
+        provider = build(target);
+        cache.set(key, provider);
+      }
+      return provider;
+    },
+    missingKeyFor: (target) => missingKeyFor(config, target),
+    async close() {
+      const providers = [...cache.values()];
+      cache.clear();
+      await Promise.all(providers.map((p) => p.close?.()));
+    },
+  };
+}
+
+/** Providers are per upstream, not per model: the model travels in each request. */
+function cacheKey(target: ProviderTarget, config: ProviderConfig): string {
+  switch (target.provider) {
+    case 'openai':
+      return `openai|${config.openaiBaseUrl}`;
+    case 'anthropic':
+      return `anthropic|${config.anthropicBaseUrl}`;
+    case 'openai_compatible':
+      return `openai_compatible|${(target.inferenceUrl ?? '').replace(/\/+$/, '')}`;
+    case 'sim':
+      // The simulator may behave per model, so it is the one provider keyed by model too.
+      return `sim|${target.model}|${target.inferenceUrl ?? ''}`;
+  }
+}

@@ -1,0 +1,243 @@
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { UpstreamError } from '../shared/errors.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { mathRandomRng, type Rng } from '../shared/rng.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
+import {
+  DEFAULT_RETRY_TUNING,
+  abortableSleep,
+  backoffDelayMs,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  type RetryTuning,
+  type SleepFn,
+} from './retryPolicy.js';
+import {
+  CLIENT_CLOSED_STATUS,
+  errorFromException,
+  errorFromStatus,
+  isRetryableException,
+  type ErrorContext,
+} from './upstreamErrors.js';
+
+/**
+ * The HTTP leg every HTTP provider shares: one keep-alive undici Pool per upstream origin, JSON POSTs
+ * with a deadline, retries (429/5xx/connection errors, only before a 2xx answer started), and
+ * error mapping. Providers only build bodies and translate formats.
+ */
+export interface TransportOptions {
+  /** e.g. `https://api.openai.com/v1`; paths are appended to its path. */
+  baseUrl: string;
+  /** Used in error messages and logs; must not contain secrets. */
+  upstreamName: string;
+  /** Deadline for the answer to start (all attempts and waits), and the max silence within a body. */
+  timeoutMs: number;
+  maxRetries: number;
+  /** Strings scrubbed from every error message (the API key). */
+  secrets?: readonly string[];
+  retry?: Partial<RetryTuning>;
+  sleep?: SleepFn;
+  rng?: Rng;
+  clock?: Clock;
+  logger?: Logger;
+  /** Cap on sockets to the origin; undefined lets undici open as many as there are concurrent calls. */
+  connections?: number;
+}
+
+export interface PostRequest {
+  /** Appended to the base URL's path, e.g. `/chat/completions`. */
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** A 2xx answer whose body has not been read yet. */
+export interface OkResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  attempts: number;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/** Error bodies are only read for their message; a hostile upstream must not make us buffer megabytes. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+export class UpstreamTransport {
+  private readonly pool: Pool;
+  private readonly pathPrefix: string;
+  private readonly pathSuffix: string;
+  private readonly ctx: ErrorContext;
+  private readonly tuning: RetryTuning;
+  private readonly sleep: SleepFn;
+  private readonly rng: Rng;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: TransportOptions) {
+    const url = new URL(opts.baseUrl);
+    this.pathPrefix = url.pathname.replace(/\/+$/, '');
+    this.pathSuffix = url.search;
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections ?? null,
+      keepAliveTimeout: 10_000,
+      keepAliveMaxTimeout: 60_000,
+      connectTimeout: Math.min(10_000, opts.timeoutMs),
+    });
+    this.ctx = { upstreamName: opts.upstreamName, secrets: opts.secrets ?? [] };
+    this.tuning = { ...DEFAULT_RETRY_TUNING, ...opts.retry };
+    this.sleep = opts.sleep ?? abortableSleep;
+    this.rng = opts.rng ?? mathRandomRng;
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  /** POSTs until a 2xx answer starts; throws the mapped UpstreamError otherwise. */
+  async post(req: PostRequest): Promise<OkResponse> {
+    const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
+    const signal = req.signal;
+    const deadline = this.clock.now() + timeoutMs;
+    const path = this.pathPrefix + req.path + this.pathSuffix;
+    for (let attempt = 1; ; attempt++) {
+      let failure: UpstreamError;
+      let retryable: boolean;
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await this.pool.request({
+          path,
+          method: 'POST',
+          headers: req.headers,
+          body: req.body,
+          signal: signal ?? null,
+          headersTimeout: Math.max(1, deadline - this.clock.now()),
+          bodyTimeout: timeoutMs,
+        });
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          return { status: res.statusCode, headers: res.headers, body: res.body, attempts: attempt, timeoutMs, signal };
+        }
+        const text = await readLimited(res.body, ERROR_BODY_LIMIT);
+        failure = errorFromStatus(res.statusCode, text, this.ctx);
+        retryable = isRetryableStatus(res.statusCode);
+        retryAfterMs = parseRetryAfterMs(
+          res.headers['retry-after'],
+          res.headers['retry-after-ms'],
+          this.clock.now(),
+          this.tuning.maxRetryAfterMs,
+        );
+      } catch (err) {
+        const callerAborted = signal?.aborted ?? false;
+        failure = errorFromException(err, { ...this.ctx, timeoutMs, callerAborted, phase: 'request' });
+        retryable = isRetryableException(err, callerAborted);
+      }
+      if (!retryable || attempt > this.opts.maxRetries) throw failure;
+      const delayMs = retryAfterMs ?? backoffDelayMs(attempt, this.tuning, this.rng);
+      // Waiting past the deadline only to time out is worse than reporting the real failure now.
+      if (this.clock.now() + delayMs >= deadline) throw failure;
+      this.logger.warn(
+        { upstream: this.opts.upstreamName, attempt, delayMs, status: failure.upstreamStatus, error: failure.message },
+        'retrying upstream call',
+      );
+      try {
+        await this.sleep(delayMs, signal);
+      } catch {
+        throw errorFromException(new Error('aborted'), {
+          ...this.ctx,
+          timeoutMs,
+          callerAborted: true,
+          phase: 'request',
+        });
+      }
+    }
+  }
+
+  /** Reads a whole 2xx body as text. */
+  async readText(res: OkResponse): Promise<string> {
+    try {
+      return await res.body.text();
+    } catch (err) {
+      throw this.bodyError(err, res);
+    }
+  }
+
+  /**
+   * The body's bytes as they arrive, unchanged. Any failure (dropped connection, silence past the
+   * timeout, caller abort) surfaces as an UpstreamError from the iterator, never as a quiet end.
+   * Leaving early (break, or `return()` even before the first chunk) destroys the body, which
+   * closes the upstream request.
+   */
+  relay(res: OkResponse): AsyncIterable<Uint8Array> {
+    return releasing(this.chunks(res), () => this.release(res));
+  }
+
+  /** Gives up on a body nobody will read: the upstream request is closed. */
+  release(res: OkResponse): void {
+    if (!res.body.destroyed) res.body.destroy();
+  }
+
+  private async *chunks(res: OkResponse): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      for await (const chunk of res.body) yield chunk as Uint8Array;
+    } catch (err) {
+      throw this.bodyError(err, res);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private bodyError(err: unknown, res: OkResponse): UpstreamError {
+    return errorFromException(err, {
+      ...this.ctx,
+      timeoutMs: res.timeoutMs,
+      callerAborted: res.signal?.aborted ?? false,
+      phase: 'body',
+    });
+  }
+}
+
+/**
+ * Wraps an iterable so that an early exit always runs `release`. An async generator that was never
+ * started ignores `return()`, which would leave the upstream request open until its timeout.
+ */
+export function releasing<T>(source: AsyncIterable<T>, release: () => void): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T, void, undefined> {
+      const it = source[Symbol.asyncIterator]();
+      return {
+        next: () => it.next(),
+        return: async (): Promise<IteratorResult<T, void>> => {
+          release();
+          await it.return?.().catch(() => undefined);
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+/** Reads at most `limit` bytes of an error body, then lets the connection go. */
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      parts.push(buf);
+      size += buf.length;
+      if (size >= limit) {
+        body.destroy();
+        break;
+      }
+    }
+  } catch {
+    // A broken error body still leaves us the status code to report.
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, limit);
+}
+
+export { CLIENT_CLOSED_STATUS };

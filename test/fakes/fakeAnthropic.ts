@@ -1,0 +1,150 @@
+import type { ServerResponse } from 'node:http';
+import {
+  mergeBehavior,
+  replyText,
+  runPreamble,
+  splitText,
+  writeEvents,
+  type FailureState,
+  type FakeBehavior,
+} from './fakeBehavior.js';
+import { sendJson, startRecordingServer, type RecordedRequest, type ServerStats } from './fakeServerBase.js';
+
+/**
+ * A fake Anthropic Messages API on 127.0.0.1: `POST {url}/v1/messages`, JSON or SSE by the request's
+ * `stream`, with the same failure knobs as the OpenAI fake, plus an `error` event mid-stream.
+ */
+export interface FakeAnthropicBehavior extends FakeBehavior {
+  /** SSE: send an `error` event after this many events, then end the stream. */
+  errorEventAfterChunks?: number;
+}
+
+export interface FakeAnthropic {
+  /** Base URL without `/v1` (like ANTHROPIC_BASE_URL). */
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  stats: ServerStats;
+  setBehavior(patch: Partial<FakeAnthropicBehavior>): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> = {}): Promise<FakeAnthropic> {
+  let behavior: FakeAnthropicBehavior = mergeBehavior(opts);
+  let failures: FailureState = { failed: 0 };
+
+  const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
+    const b = behavior;
+    if (req.method !== 'POST' || req.url.split('?')[0] !== '/v1/messages') {
+      sendJson(res, 404, errorBody(`no route ${req.method} ${req.url}`, 'not_found_error'));
+      return;
+    }
+    if (b.apiKey !== undefined && req.headers['x-api-key'] !== b.apiKey) {
+      sendJson(res, 401, errorBody('invalid x-api-key', 'authentication_error'));
+      return;
+    }
+    if (req.headers['anthropic-version'] === undefined) {
+      sendJson(res, 400, errorBody('anthropic-version header is required', 'invalid_request_error'));
+      return;
+    }
+    const body = req.body as { model?: unknown; stream?: unknown; max_tokens?: unknown } | undefined;
+    if (body === undefined || typeof body.max_tokens !== 'number') {
+      sendJson(res, 400, errorBody('max_tokens: Field required', 'invalid_request_error'));
+      return;
+    }
+    if (await runPreamble(b, failures, res, (message, type) => errorBody(message, type))) return;
+    const model = typeof body.model === 'string' ? body.model : 'claude-fake';
+    if (body.stream === true) {
+      const events = messageEvents(b, req, model);
+      const cut = b.errorEventAfterChunks;
+      if (cut !== undefined) {
+        const errorEvent = sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+        await writeEvents(res, [...events.slice(0, cut), errorEvent], b);
+      } else {
+        await writeEvents(res, events, b);
+      }
+      return;
+    }
+    sendJson(res, 200, JSON.stringify(message(b, replyText(b, req), model)));
+  };
+
+  const server = await startRecordingServer(handle);
+  return {
+    url: server.origin,
+    port: server.port,
+    requests: server.requests,
+    stats: server.stats,
+    setBehavior(patch) {
+      behavior = mergeBehavior(patch);
+      failures = { failed: 0 };
+    },
+    close: () => server.close(),
+  };
+}
+
+function errorBody(message: string, type: string): string {
+  return JSON.stringify({ type: 'error', error: { type, message } });
+}
+
+function sse(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function toolBlocks(b: FakeBehavior): Array<Record<string, unknown>> {
+  return (b.toolCalls ?? []).map((c, i) => ({
+    type: 'tool_use',
+    id: c.id ?? `toolu_fake_${i}`,
+    name: c.name,
+    input: JSON.parse(c.arguments) as unknown,
+  }));
+}
+
+function message(b: FakeBehavior, text: string, model: string): Record<string, unknown> {
+  const content = [...(text !== '' ? [{ type: 'text', text }] : []), ...toolBlocks(b)];
+  return {
+    id: 'msg_fake',
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: b.toolCalls ? 'tool_use' : 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: b.usage.prompt_tokens, output_tokens: b.usage.completion_tokens },
+  };
+}
+
+function messageEvents(b: FakeBehavior, req: RecordedRequest, model: string): string[] {
+  const start = { ...message(b, '', model), content: [], stop_reason: null, usage: { input_tokens: b.usage.prompt_tokens, output_tokens: 1 } };
+  const events = [sse('message_start', { type: 'message_start', message: start })];
+  let index = 0;
+  const text = replyText(b, req);
+  if (text !== '') {
+    events.push(sse('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }));
+    events.push(sse('ping', { type: 'ping' }));
+    for (const piece of splitText(text, b.chunks)) {
+      events.push(sse('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }));
+    }
+    events.push(sse('content_block_stop', { type: 'content_block_stop', index }));
+    index++;
+  }
+  (b.toolCalls ?? []).forEach((c, i) => {
+    const block = { type: 'tool_use', id: c.id ?? `toolu_fake_${i}`, name: c.name, input: {} };
+    events.push(sse('content_block_start', { type: 'content_block_start', index, content_block: block }));
+    for (const piece of splitText(c.arguments, 2)) {
+      events.push(
+        sse('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }),
+      );
+    }
+    events.push(sse('content_block_stop', { type: 'content_block_stop', index }));
+    index++;
+  });
+  events.push(
+    sse('message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: b.toolCalls ? 'tool_use' : 'end_turn', stop_sequence: null },
+      usage: { output_tokens: b.usage.completion_tokens },
+    }),
+  );
+  events.push(sse('message_stop', { type: 'message_stop' }));
+  return events;
+}

@@ -1,0 +1,154 @@
+import type { ServerResponse } from 'node:http';
+import { sendJson, sleep, type RecordedRequest } from './fakeServerBase.js';
+
+/**
+ * How a fake upstream answers. Both fakes (OpenAI and Anthropic) read the same knobs; whether the
+ * answer is JSON or SSE follows the request's `stream` flag, as real servers do.
+ */
+export interface FakeToolCall {
+  id?: string;
+  name: string;
+  /** JSON text of the arguments. */
+  arguments: string;
+}
+
+export interface FakeFailure {
+  status: number;
+  /** Fail this many requests, then answer normally. Omitted: fail forever. */
+  times?: number;
+  /** Sent as the `retry-after` header (seconds or an HTTP date). */
+  retryAfter?: string;
+  message?: string;
+  type?: string;
+  code?: string;
+}
+
+export interface FakeBehavior {
+  /** Assistant text, fixed or computed from the request (e.g. echo its system message). */
+  reply: string | ((req: RecordedRequest) => string);
+  toolCalls?: readonly FakeToolCall[];
+  /** Wait before answering (headers included). */
+  delayMs: number;
+  /** SSE: how many pieces the reply text is cut into. */
+  chunks: number;
+  /** SSE: pause between events. */
+  chunkDelayMs: number;
+  usage: { prompt_tokens: number; completion_tokens: number };
+  fail?: FakeFailure;
+  /** Never answer (the request stays open until the client gives up). */
+  hang: boolean;
+  /** SSE: destroy the connection after this many events. */
+  dropAfterChunks?: number;
+  /** SSE: after this many events, stay silent with the connection open. */
+  stallAfterChunks?: number;
+  /** The key the client must present; omitted: any or none. */
+  apiKey?: string;
+}
+
+export const DEFAULT_BEHAVIOR: FakeBehavior = {
+  reply: 'Hello from the fake upstream.',
+  delayMs: 0,
+  chunks: 3,
+  chunkDelayMs: 0,
+  usage: { prompt_tokens: 12, completion_tokens: 7 },
+  hang: false,
+};
+
+export function mergeBehavior(patch: Partial<FakeBehavior>): FakeBehavior {
+  return { ...DEFAULT_BEHAVIOR, ...patch };
+}
+
+/** Mutable per-behaviour state: how many failures were already served. */
+export interface FailureState {
+  failed: number;
+}
+
+/**
+ * Delay, hang and scripted failures, common to every endpoint. Returns true when it answered (or
+ * decided never to), so the caller must not write a normal answer.
+ */
+export async function runPreamble(
+  b: FakeBehavior,
+  state: FailureState,
+  res: ServerResponse,
+  errorBody: (message: string, type: string, code: string | undefined) => string,
+): Promise<boolean> {
+  if (b.delayMs > 0) await sleep(b.delayMs);
+  if (b.hang) return true;
+  const f = b.fail;
+  if (f !== undefined && (f.times === undefined || state.failed < f.times)) {
+    state.failed++;
+    const headers: Record<string, string> = f.retryAfter !== undefined ? { 'retry-after': f.retryAfter } : {};
+    const type = f.type ?? (f.status === 429 ? 'rate_limit_error' : f.status >= 500 ? 'server_error' : 'invalid_request_error');
+    sendJson(res, f.status, errorBody(f.message ?? `fake failure ${state.failed}`, type, f.code), headers);
+    return true;
+  }
+  return false;
+}
+
+/** Writes SSE events, honouring the drop / stall / pacing knobs, then ends the response. */
+export async function writeEvents(res: ServerResponse, events: readonly string[], b: FakeBehavior): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const careful = b.dropAfterChunks !== undefined || b.stallAfterChunks !== undefined || b.chunkDelayMs > 0;
+  for (let i = 0; i < events.length; i++) {
+    if (b.dropAfterChunks === i) {
+      res.socket?.destroy();
+      return;
+    }
+    if (b.stallAfterChunks === i) return;
+    const ev = events[i] as string;
+    // When the connection is about to be cut, wait until earlier events really left.
+    if (careful) await new Promise<void>((resolve) => res.write(ev, () => resolve()));
+    else res.write(ev);
+    if (b.chunkDelayMs > 0) await sleep(b.chunkDelayMs);
+  }
+  res.end();
+}
+
+/** Cuts text into at most n non-empty pieces of similar length. */
+export function splitText(text: string, n: number): string[] {
+  if (text === '') return [];
+  const count = Math.max(1, Math.min(n, text.length));
+  const size = Math.ceil(text.length / count);
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+  return pieces;
+}
+
+export function replyText(b: FakeBehavior, req: RecordedRequest): string {
+  return typeof b.reply === 'string' ? b.reply : b.reply(req);
+}
+
+// ---- helpers for reply functions ------------------------------------------------------------
+
+interface MessageLike {
+  role?: unknown;
+  content?: unknown;
+}
+
+function messagesOf(req: RecordedRequest): MessageLike[] {
+  const body = req.body as { messages?: unknown } | undefined;
+  return Array.isArray(body?.messages) ? (body.messages as MessageLike[]) : [];
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content.map((p: { text?: unknown }) => (typeof p.text === 'string' ? p.text : '')).join('');
+  }
+  return '';
+}
+
+/** The system prompt of an OpenAI request (first system message) or an Anthropic one (`system`). */
+export function systemPromptOf(req: RecordedRequest): string {
+  const body = req.body as { system?: unknown } | undefined;
+  if (typeof body?.system === 'string') return body.system;
+  const sys = messagesOf(req).find((m) => m.role === 'system' || m.role === 'developer');
+  return sys ? textOf(sys.content) : '';
+}
+
+export function lastUserMessageOf(req: RecordedRequest): string {
+  const users = messagesOf(req).filter((m) => m.role === 'user');
+  const last = users[users.length - 1];
+  return last ? textOf(last.content) : '';
+}

@@ -1,0 +1,149 @@
+import type { ServerResponse } from 'node:http';
+import {
+  mergeBehavior,
+  replyText,
+  runPreamble,
+  splitText,
+  writeEvents,
+  type FailureState,
+  type FakeBehavior,
+} from './fakeBehavior.js';
+import { sendJson, startRecordingServer, type RecordedRequest, type ServerStats } from './fakeServerBase.js';
+
+export type { FakeBehavior, FakeFailure, FakeToolCall } from './fakeBehavior.js';
+export { systemPromptOf, lastUserMessageOf } from './fakeBehavior.js';
+export type { RecordedRequest, ServerStats } from './fakeServerBase.js';
+
+/**
+ * A fake OpenAI chat-completions server on 127.0.0.1: `POST {url}/chat/completions` answers JSON or
+ * SSE (by the request's `stream`), and can rate-limit, fail, hang, stall or drop mid-stream on demand.
+ * The proxy benchmark uses it too, so the plain JSON answer is a cached buffer (no per-request work
+ * beyond reading the body).
+ */
+export interface FakeUpstream {
+  /** Base URL ending in `/v1`, as an OpenAI client's `baseURL`. */
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  stats: ServerStats;
+  /** Replaces the behaviour (unspecified knobs take their defaults) and resets failure counters. */
+  setBehavior(patch: Partial<FakeBehavior>): void;
+  close(): Promise<void>;
+}
+
+export interface FakeUpstreamOptions extends Partial<FakeBehavior> {
+  /** Keep request bodies in `requests` (default true). */
+  record?: boolean;
+}
+
+const CREATED = 1_700_000_000;
+
+export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const { record, ...initial } = opts;
+  let behavior = mergeBehavior(initial);
+  let failures: FailureState = { failed: 0 };
+  /** JSON answers for a static reply, by model: the benchmark's hot path. */
+  let cache = new Map<string, Buffer>();
+
+  const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
+    const b = behavior;
+    if (req.method !== 'POST' || !req.url.split('?')[0]?.endsWith('/chat/completions')) {
+      sendJson(res, 404, errorBody(`no route ${req.method} ${req.url}`, 'invalid_request_error', 'not_found'));
+      return;
+    }
+    if (b.apiKey !== undefined && req.headers.authorization !== `Bearer ${b.apiKey}`) {
+      sendJson(res, 401, errorBody('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
+      return;
+    }
+    const body = req.body as { model?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } } | undefined;
+    if (body === undefined) {
+      sendJson(res, 400, errorBody('body is not JSON', 'invalid_request_error', undefined));
+      return;
+    }
+    if (await runPreamble(b, failures, res, errorBody)) return;
+    const model = typeof body.model === 'string' ? body.model : 'fake-model';
+    if (body.stream === true) {
+      await writeEvents(res, openAiEvents(b, req, model, body.stream_options?.include_usage === true), b);
+      return;
+    }
+    if (typeof b.reply === 'string' && b.toolCalls === undefined) {
+      let cached = cache.get(model);
+      if (cached === undefined) {
+        cached = Buffer.from(completionJson(b, b.reply, model));
+        cache.set(model, cached);
+      }
+      sendJson(res, 200, cached);
+      return;
+    }
+    sendJson(res, 200, completionJson(b, replyText(b, req), model));
+  };
+
+  const server = await startRecordingServer(handle, record !== undefined ? { record } : {});
+  return {
+    url: `${server.origin}/v1`,
+    port: server.port,
+    requests: server.requests,
+    stats: server.stats,
+    setBehavior(patch) {
+      behavior = mergeBehavior(patch);
+      failures = { failed: 0 };
+      cache = new Map();
+    },
+    close: () => server.close(),
+  };
+}
+
+function errorBody(message: string, type: string, code: string | undefined): string {
+  return JSON.stringify({ error: { message, type, param: null, code: code ?? null } });
+}
+
+function toolCallsOf(b: FakeBehavior): Array<Record<string, unknown>> | undefined {
+  return b.toolCalls?.map((c, i) => ({
+    id: c.id ?? `call_fake_${i}`,
+    type: 'function',
+    function: { name: c.name, arguments: c.arguments },
+  }));
+}
+
+function usageOf(b: FakeBehavior): Record<string, number> {
+  const { prompt_tokens, completion_tokens } = b.usage;
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+}
+
+function completionJson(b: FakeBehavior, text: string, model: string): string {
+  const toolCalls = toolCallsOf(b);
+  return JSON.stringify({
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: CREATED,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: toolCalls && text === '' ? null : text, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+        logprobs: null,
+        finish_reason: toolCalls ? 'tool_calls' : 'stop',
+      },
+    ],
+    usage: usageOf(b),
+  });
+}
+
+function openAiEvents(b: FakeBehavior, req: RecordedRequest, model: string, includeUsage: boolean): string[] {
+  const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: CREATED, model };
+  const ev = (delta: Record<string, unknown>, finish: string | null): string =>
+    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+  const events = [ev({ role: 'assistant', content: '' }, null)];
+  for (const piece of splitText(replyText(b, req), b.chunks)) events.push(ev({ content: piece }, null));
+  (b.toolCalls ?? []).forEach((c, index) => {
+    const id = c.id ?? `call_fake_${index}`;
+    events.push(ev({ tool_calls: [{ index, id, type: 'function', function: { name: c.name, arguments: '' } }] }, null));
+    for (const piece of splitText(c.arguments, 2)) {
+      events.push(ev({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+    }
+  });
+  events.push(ev({}, b.toolCalls ? 'tool_calls' : 'stop'));
+  if (includeUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: usageOf(b) })}\n\n`);
+  events.push('data: [DONE]\n\n');
+  return events;
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/config.js';
+import { OpenAICompatibleProvider } from '../../../src/providers/openaiCompatible.js';
+import { AnthropicProvider } from '../../../src/providers/anthropic.js';
+import { createProviderRegistry, missingKeyFor } from '../../../src/providers/registry.js';
+import type { ChatProvider, ProviderTarget } from '../../../src/providers/types.js';
+import { UpstreamError } from '../../../src/shared/errors.js';
+
+const configWith = (env: Record<string, string>) => loadConfig(env).providers;
+const msg = [{ role: 'user', content: 'hi' }];
+
+async function failure(p: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(UpstreamError);
+    return err as UpstreamError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('createProviderRegistry', () => {
+  it('shares one provider per upstream, whatever the model', async () => {
+    const reg = createProviderRegistry(configWith({ OPENAI_API_KEY: 'sk-test-1234', ANTHROPIC_API_KEY: 'ak-test-1234' }));
+    const a = reg.get({ provider: 'openai', model: 'gpt-4o-mini' });
+    expect(a).toBeInstanceOf(OpenAICompatibleProvider);
+    expect(a.kind).toBe('openai');
+    expect(reg.get({ provider: 'openai', model: 'gpt-4.1' })).toBe(a);
+    const c = reg.get({ provider: 'anthropic', model: 'claude-haiku-4-5' });
+    expect(c).toBeInstanceOf(AnthropicProvider);
+    expect(reg.get({ provider: 'anthropic', model: 'claude-sonnet-4-5' })).toBe(c);
+    await reg.close();
+  });
+
+  it('keys openai_compatible providers by inference URL (trailing slash ignored)', async () => {
+    const reg = createProviderRegistry(configWith({}));
+    const t = (url: string): ProviderTarget => ({ provider: 'openai_compatible', model: 'llama', inferenceUrl: url });
+    const a = reg.get(t('https://llm-a.example.com/v1'));
+    expect(a.kind).toBe('openai_compatible');
+    expect(reg.get(t('https://llm-a.example.com/v1/'))).toBe(a);
+    expect(reg.get(t('https://llm-b.example.com/v1'))).not.toBe(a);
+    await reg.close();
+  });
+
+  it('fails calls clearly when OPENAI_API_KEY is missing, and says so up front', async () => {
+    const config = configWith({});
+    const reg = createProviderRegistry(config);
+    const target: ProviderTarget = { provider: 'openai', model: 'gpt-4o-mini' };
+    expect(reg.missingKeyFor(target)).toMatch(/OPENAI_API_KEY is not set on the miprox server/);
+    expect(missingKeyFor(config, { provider: 'anthropic', model: 'c' })).toMatch(/ANTHROPIC_API_KEY/);
+    expect(missingKeyFor(config, { provider: 'openai_compatible', model: 'c', inferenceUrl: 'https://x.example.com' })).toBeUndefined();
+    const e = await failure(reg.get(target).complete({ model: 'gpt-4o-mini', messages: msg }));
+    expect(e.status).toBe(502);
+    expect(e.message).toMatch(/OPENAI_API_KEY is not set/);
+    await failure(reg.get(target).stream({ model: 'gpt-4o-mini', messages: msg }));
+    expect(missingKeyFor(configWith({ OPENAI_API_KEY: 'sk-x-1234' }), target)).toBeUndefined();
+  });
+
+  it('refuses a private inference URL unless the operator allowed it', async () => {
+    const target: ProviderTarget = { provider: 'openai_compatible', model: 'llama', inferenceUrl: 'http://127.0.0.1:8000/v1' };
+    const refused = createProviderRegistry(configWith({}));
+    const e = await failure(refused.get(target).complete({ model: 'llama', messages: msg }));
+    expect(e.status).toBe(502);
+    expect(e.message).toMatch(/inference_url .*loopback/);
+    const allowed = createProviderRegistry(configWith({ MIPROX_ALLOWED_INFERENCE_HOSTS: '127.0.0.1:8000' }));
+    expect(allowed.get(target)).toBeInstanceOf(OpenAICompatibleProvider);
+    await allowed.close();
+    const missing = await failure(refused.get({ provider: 'openai_compatible', model: 'x' }).complete({ messages: msg }));
+    expect(missing.message).toMatch(/inference_url is required/);
+  });
+
+  it('builds sim providers with the given factory, per model, and closes them', async () => {
+    const built: string[] = [];
+    let closed = 0;
+    const sim = (target: ProviderTarget): ChatProvider => {
+      built.push(target.model);
+      return {
+        kind: 'sim',
+        complete: () => Promise.reject(new Error('unused')),
+        stream: () => Promise.reject(new Error('unused')),
+        close: async () => {
+          closed++;
+        },
+      };
+    };
+    const reg = createProviderRegistry(configWith({}), { sim });
+    const a = reg.get({ provider: 'sim', model: 'sim-a' });
+    expect(reg.get({ provider: 'sim', model: 'sim-a' })).toBe(a);
+    reg.get({ provider: 'sim', model: 'sim-b' });
+    expect(built).toEqual(['sim-a', 'sim-b']);
+    await reg.close();
+    expect(closed).toBe(2);
+
+    const noSim = createProviderRegistry(configWith({}));
+    const e = await failure(noSim.get({ provider: 'sim', model: 'x' }).complete({ messages: msg }));
+    expect(e.message).toMatch(/sim provider is not enabled/);
+  });
+});
