@@ -84,7 +84,8 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.post<{ Params: { id: string } }>(`${base}/:id/rollouts`, async (req) => {
         const job = await load(req);
-        const next = await s.scheduler.next(job);
+        const body = parseWith(z.object({ split: z.enum(['val'], { error: 'must be "val" (ask only for confirmation work) or omitted' }).optional() }), req.body ?? {});
+        const next = await s.scheduler.next(job, { valOnly: body.split === 'val' });
         const urls = deps.urls(job, origin(req));
         const inference = `${urls.proxy_url}/${next.rolloutId}`;
         return {

@@ -1,5 +1,5 @@
 import { confirmationTargets } from '../optimizer/core/champion.js';
-import { nextSeed } from '../optimizer/core/seedScheduler.js';
+import { nextSeed, nextValWork, type SeedAssignment } from '../optimizer/core/seedScheduler.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import { ConflictError } from '../shared/errors.js';
 import { BASELINE_ID } from '../shared/ids.js';
@@ -18,10 +18,14 @@ export class SchedulerService {
 
   constructor(private readonly store: Store, private readonly engine: OnlineEngine) {}
 
-  next(job: JobRecord): Promise<ScheduledRollout> {
+  /**
+   * `valOnly`: only confirmation work (a final check of the champion against the control on held-out
+   * seeds); a 409 says when none is left.
+   */
+  next(job: JobRecord, opts: { valOnly?: boolean } = {}): Promise<ScheduledRollout> {
     if (isFinal(job.status)) return Promise.reject(new ConflictError(`job ${job.id} is ${job.status}; it schedules no more rollouts`));
     const previous = this.queues.get(job.id) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.schedule(job));
+    const run = previous.catch(() => undefined).then(() => this.schedule(job, opts.valOnly ?? false));
     this.queues.set(job.id, run);
     void run.finally(() => {
       if (this.queues.get(job.id) === run) this.queues.delete(job.id);
@@ -29,19 +33,27 @@ export class SchedulerService {
     return run;
   }
 
-  private async schedule(job: JobRecord): Promise<ScheduledRollout> {
+  private async schedule(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout> {
     const rt = await this.engine.runtimeFor(job);
     const mipro = rt.job.config.mipro;
     const [issued, valSeeds] = await Promise.all([this.store.rolloutSplitCounts(job.id), this.store.valSeedsIssued(job.id)]);
     const targets = confirmationTargets(rt.views(), mipro.online_rollouts_per_candidate);
-    const assignment = nextSeed({
+    const state = {
       bootstrapSeeds: mipro.bootstrap_train_seeds,
       onlinePool: mipro.online_pool,
       valSeeds: mipro.val_seeds,
       issued,
       controlId: BASELINE_ID,
       confirm: targets.map((candidateId) => ({ candidateId, seedsIssued: valSeeds.get(candidateId) ?? [] })),
-    });
+    };
+    let assignment: SeedAssignment;
+    if (valOnly) {
+      const work = nextValWork(state);
+      if (!work) throw new ConflictError('no confirmation work left: the champion, the control and the runner-up have run every val seed (or no champion other than the control exists yet)');
+      assignment = { seed: work.seed, split: 'val', assignCandidateId: work.candidateId };
+    } else {
+      assignment = nextSeed(state);
+    }
     const { rolloutId, candidateId } = await this.engine.schedule(rt, {
       seed: assignment.seed, split: assignment.split, ...(assignment.assignCandidateId ? { assignCandidateId: assignment.assignCandidateId } : {}),
     });

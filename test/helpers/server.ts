@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { loadConfig } from '../../src/config/config.js';
-import { type RunningServer, startServer } from '../../src/main.js';
+import { type RunningServer, type StartOptions, startServer } from '../../src/main.js';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from './postgres.js';
 
@@ -21,14 +21,14 @@ export interface TestServer {
 }
 
 /** A real miprox server on a random loopback port, with its own SQLite file or PostgreSQL schema. */
-export async function startTestServer(opts: { db?: TestDb; env?: Record<string, string> } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { db?: TestDb; env?: Record<string, string>; start?: StartOptions } = {}): Promise<TestServer> {
   const db = opts.db ?? 'sqlite';
   const schema = uniqueSchema('api');
   const dbEnv = db === 'postgres'
     ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
     : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-test-')), 'miprox.db') };
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...dbEnv, ...opts.env });
-  const server = await startServer(config, { logger: pino({ level: process.env.MIPROX_TEST_LOG ?? 'silent' }) });
+  const server = await startServer(config, { logger: pino({ level: process.env.MIPROX_TEST_LOG ?? 'silent' }), ...opts.start });
   const newTenantKey = async () => {
     const tenant = await server.store.createTenant('test');
     const { key, prefix } = generateApiKey();
@@ -74,7 +74,7 @@ export async function api(
 }
 
 /** The seed's exact request (../shared/reference/seed-mipro-online.txt), with a provider of choice. */
-export function seedJobBody(overrides: { provider?: string; model?: string; proposerProvider?: string; proposerModel?: string; inferenceUrl?: string } = {}) {
+export function seedJobBody(overrides: { provider?: string; model?: string; proposerProvider?: string; proposerModel?: string; inferenceUrl?: string; mipro?: Record<string, unknown>; initialPrompt?: string } = {}) {
   return {
     policy_optimization: {
       algorithm: 'mipro',
@@ -102,7 +102,14 @@ export function seedJobBody(overrides: { provider?: string; model?: string; prop
           max_tokens: 512,
           ...(overrides.inferenceUrl && overrides.proposerProvider === 'openai_compatible' ? { inference_url: overrides.inferenceUrl } : {}),
         },
+        ...overrides.mipro,
       },
+      ...(overrides.initialPrompt !== undefined ? { initial_prompt: { messages: [{ role: 'system', pattern: overrides.initialPrompt, order: 0 }] } } : {}),
     },
   };
+}
+
+/** A job on the offline simulator (policy and proposer), for loop tests that need no upstream. */
+export function simJobBody(mipro: Record<string, unknown> = {}, initialPrompt?: string) {
+  return seedJobBody({ provider: 'sim', model: 'sim-policy', proposerProvider: 'sim', proposerModel: 'sim-proposer', mipro, ...(initialPrompt !== undefined ? { initialPrompt } : {}) });
 }

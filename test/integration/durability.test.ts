@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, spawnServer, waitExit } from '../helpers/childServer.js';
-import { api, seedJobBody } from '../helpers/server.js';
+import { api, seedJobBody, simJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -43,6 +43,59 @@ describe('a real server process', () => {
     } finally {
       second.proc.kill('SIGTERM');
       expect(await waitExit(second.proc)).toBe(0);
+    }
+  });
+
+  it('counts every reward that got a 2xx exactly once across SIGKILL and restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miprox-kill-rewards-'));
+    const env = { DATABASE_URL: join(dir, 'miprox.db') };
+    const key = JSON.parse((await runCli(['keys', 'create', '--name', 'r', '--json'], env)).stdout).key as string;
+    const first = await spawnServer(env);
+    const session = (await api(first.url, 'POST', '/api/v1/online/sessions', { key, body: { config_body: simJobBody({ online_proposer_min_rollouts: 5 }, 'Classify the query.') } })).body;
+    const acknowledged = new Map<string, number>();
+    let n = 0;
+    const client = async () => {
+      for (;;) {
+        const id = `k${n++}`;
+        try {
+          const call = await api(session.proxy_url, 'POST', `/${id}/chat/completions`, { body: { messages: [{ role: 'user', content: 'lost card' }] } });
+          if (call.status !== 200) continue;
+          const score = n % 3 === 0 ? 1 : 0;
+          // Each reward is sent twice: retries must never count twice.
+          for (let i = 0; i < 2; i++) {
+            const r = await api(first.url, 'POST', `/api/v1/online/sessions/${session.session_id}/reward`, { key, body: { rollout_id: id, reward_info: { score } } });
+            if (r.status === 200) acknowledged.set(id, score);
+          }
+          if (acknowledged.size >= 40 && first.proc.exitCode === null && first.proc.signalCode === null) first.proc.kill('SIGKILL');
+        } catch {
+          return;
+        }
+      }
+    };
+    await Promise.all([client(), client(), client(), client()]);
+    await waitExit(first.proc);
+
+    const second = await spawnServer(env);
+    try {
+      const stored = new Map<string, number>();
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: Array<{ rollout_id: string; reward: number }>; next_cursor: string | null } } =
+          await api(second.url, 'GET', `/api/v1/online/sessions/${session.session_id}/rewards?limit=100${cursor ? `&cursor=${cursor}` : ''}`, { key });
+        for (const r of page.body.items) {
+          expect(stored.has(r.rollout_id), `duplicate reward for ${r.rollout_id}`).toBe(false);
+          stored.set(r.rollout_id, r.reward);
+        }
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      for (const [id, score] of acknowledged) expect(stored.get(id), id).toBe(score);
+      const status = await api(second.url, 'GET', `/api/v1/online/sessions/${session.session_id}`, { key });
+      expect(status.body.reward_count).toBe(stored.size);
+      const perCandidate = status.body.candidates.reduce((a: number, c: { reward_count: number }) => a + c.reward_count, 0);
+      expect(perCandidate).toBe(stored.size); // statistics were updated in the reward's own transaction
+    } finally {
+      second.proc.kill('SIGTERM');
+      await waitExit(second.proc);
     }
   });
 

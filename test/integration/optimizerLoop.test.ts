@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const SESSIONS = '/api/v1/online/sessions';
+const BASELINE = 'Answer the question.';
+const VAL = { start: 100, end: 130 };
+
+/**
+ * The optimizer end to end over HTTP: a fake policy whose quality depends on the injected
+ * instruction, and a fake proposer scripted to propose a much better and a much worse instruction,
+ * then garbage, then nothing (timeout), then more variants.
+ */
+describe('the MIPRO optimizer over HTTP', () => {
+  let policy: FakeUpstream;
+  let proposer: FakeUpstream;
+  let t: TestServer;
+  let proposerCalls = 0;
+
+  beforeAll(async () => {
+    // Policy: "right" for EXCELLENT instructions, "wrong" for TERRIBLE ones, else echo the seed.
+    policy = await startFakeUpstream({
+      reply: (req) => {
+        const sys = systemPromptOf(req);
+        if (sys.includes('EXCELLENT')) return 'right';
+        if (sys.includes('TERRIBLE')) return 'wrong';
+        return lastUserMessageOf(req);
+      },
+    });
+    proposer = await startFakeUpstream({
+      reply: (req) => {
+        const prompt = JSON.stringify(req.body);
+        if (prompt.includes('describe these inputs') || prompt.includes('describe datasets') || /summar/i.test(systemPromptOf(req))) {
+          return 'Short questions that each carry a seed number.';
+        }
+        proposerCalls++;
+        if (proposerCalls === 1) return JSON.stringify({ instructions: ['Be EXCELLENT at answering.', 'Be TERRIBLE at answering.'] });
+        if (proposerCalls === 2) return 'I would rather not.';
+        return JSON.stringify({ instructions: [`Be EXCELLENT, variant ${proposerCalls}.`] });
+      },
+    });
+    t = await startTestServer({
+      env: {
+        OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url,
+        MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}`, PROPOSER_TIMEOUT_MS: '500',
+      },
+      start: { cacheTtlMs: 50 },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+    await proposer.close();
+  });
+
+  async function newSession(mipro: Record<string, unknown>) {
+    const body = seedJobBody({ proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: BASELINE, mipro });
+    const res = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } });
+    expect(res.status).toBe(200);
+    return res.body as { session_id: string; job_id: string };
+  }
+
+  /** One scheduled rollout: ask for a seed, call the proxy, score the answer, report it. */
+  async function rollout(sessionId: string): Promise<{ split: string; seed: number; candidate: string }> {
+    const next = (await api(t.url, 'POST', `${SESSIONS}/${sessionId}/rollouts`, { key: t.key })).body;
+    const res = await fetch(next.chat_completions_url, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: `question seed=${next.seed}` }] }),
+    });
+    const out = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+    const text = out.choices[0]!.message.content;
+    // The baseline is right on even seeds only (mean 0.5).
+    const score = text === 'right' ? 1 : text === 'wrong' ? 0 : next.seed % 2 === 0 ? 1 : 0;
+    const r = await api(t.url, 'POST', `${SESSIONS}/${sessionId}/reward`, { key: t.key, body: { rollout_id: next.rollout_id, reward_info: { score } } });
+    expect(r.status).toBe(200);
+    return { split: next.split, seed: next.seed, candidate: res.headers.get('x-mipro-candidate-id')! };
+  }
+
+  const status = async (id: string) => (await api(t.url, 'GET', `${SESSIONS}/${id}`, { key: t.key })).body;
+  const events = async (id: string) => (await api(t.url, 'GET', `${SESSIONS}/${id}/events?limit=1000`, { key: t.key })).body.events as Array<{ event_type: string; message: string; data: Record<string, unknown> }>;
+  const settle = () => new Promise((r) => setTimeout(r, 150));
+
+  it('proposes after min_rollouts, explores, retires the loser, crowns the winner, and survives a bad proposer', async () => {
+    const s = await newSession({
+      bootstrap_train_seeds: [0, 1, 2, 3, 4], online_pool: { start: 0, end: 100 }, val_seeds: VAL,
+      online_proposer_min_rollouts: 10, online_rollouts_per_candidate: 10, online_proposer_max_candidates: 6,
+    });
+    const splits: string[] = [];
+    for (let i = 0; i < 9; i++) splits.push((await rollout(s.session_id)).split);
+    await settle();
+    expect(splits.slice(0, 5)).toEqual(['bootstrap', 'bootstrap', 'bootstrap', 'bootstrap', 'bootstrap']);
+    expect((await status(s.session_id)).proposal_seq).toBe(0); // not before min_rollouts
+    splits.push((await rollout(s.session_id)).split);
+    await settle();
+    let st = await status(s.session_id);
+    expect(st.proposal_seq).toBe(1);
+    expect(st.candidates.map((c: { instruction: string }) => c.instruction)).toEqual([BASELINE, 'Be EXCELLENT at answering.', 'Be TERRIBLE at answering.']);
+
+    const served = new Map<string, number>();
+    for (let i = 0; i < 240; i++) {
+      const r = await rollout(s.session_id);
+      served.set(r.candidate, (served.get(r.candidate) ?? 0) + 1);
+      if (i % 20 === 0) await settle();
+    }
+    await settle();
+    st = await status(s.session_id);
+    const byText = (needle: string) => st.candidates.find((c: { instruction: string }) => c.instruction.includes(needle));
+    const excellent = byText('Be EXCELLENT at answering.');
+    const terrible = byText('TERRIBLE');
+    expect(served.get(excellent.candidate_id)).toBeGreaterThan(20); // new candidates get traffic
+    expect(terrible.rollout_count).toBeGreaterThanOrEqual(10); // the nursery gave it a fair stint of R
+    expect(terrible.status).toBe('retired');
+    expect(st.best_candidate_id).not.toBe('baseline');
+    expect(st.best_prompt).toContain('EXCELLENT');
+    expect(st.best_score_source).toBe('val');
+    expect(st.best_score).toBeGreaterThan(0.9);
+    expect(st.best_score_ci[0]).toBeGreaterThan(st.baseline_score ?? 0.5);
+    expect(st.baseline_score).toBeLessThan(0.75);
+
+    const evs = await events(s.session_id);
+    const types = new Set(evs.map((e) => e.event_type));
+    for (const type of ['mipro.proposal.created', 'mipro.candidate.retired', 'mipro.best.changed', 'mipro.reward.received']) expect(types).toContain(type);
+    // The garbage answer became an event and a later retry, not a failed job.
+    expect(evs.some((e) => e.event_type === 'mipro.proposal.failed' && /no usable instruction/.test(e.message))).toBe(true);
+    expect(st.status).toBe('running');
+    expect(st.proposal_seq).toBeGreaterThanOrEqual(3);
+    expect(st.candidates.some((c: { instruction: string }) => c.instruction.includes('variant'))).toBe(true);
+
+    // Val seeds confirm the champion but never reach the proposer.
+    const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items;
+    expect(proposals.length).toBe(st.proposal_seq);
+    const seenByProposer = JSON.stringify(proposer.requests.map((r) => r.body)) + JSON.stringify(proposals.map((p: { prompt: unknown }) => p.prompt));
+    for (let seed = VAL.start; seed < VAL.end; seed++) expect(seenByProposer).not.toContain(`seed=${seed}`);
+    expect(seenByProposer).toContain('seed='); // it did see training inputs
+    const valEvals = (await api(t.url, 'GET', `/api/systems/${s.session_id}/seed-evals?split=val&limit=1000`, { key: t.key })).body.items;
+    expect(valEvals.length).toBeGreaterThan(0);
+    for (const e of valEvals) expect(e.seed).toBeGreaterThanOrEqual(VAL.start);
+  });
+
+  it('stops proposing while paused, keeps serving, and resumes', async () => {
+    const s = await newSession({ online_proposer_min_rollouts: 5, online_rollouts_per_candidate: 2, bootstrap_train_seeds: [0], val_seeds: [100] });
+    await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/pause`, { key: t.key });
+    for (let i = 0; i < 12; i++) await rollout(s.session_id);
+    await settle();
+    const paused = await status(s.session_id);
+    expect(paused.status).toBe('paused');
+    expect(paused.proposal_seq).toBe(0);
+    expect(paused.reward_count).toBe(12);
+    await api(t.url, 'PATCH', `${SESSIONS}/${s.session_id}`, { key: t.key, body: { state: 'running' } });
+    await rollout(s.session_id);
+    await settle();
+    expect((await status(s.session_id)).proposal_seq).toBe(1);
+  });
+
+  it('turns a proposer timeout into an event, not a failed job', async () => {
+    const s = await newSession({ online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 2, bootstrap_train_seeds: [0], val_seeds: [100] });
+    proposer.setBehavior({ hang: true });
+    try {
+      for (let i = 0; i < 3; i++) await rollout(s.session_id);
+      await new Promise((r) => setTimeout(r, 1500));
+      const evs = await events(s.session_id);
+      expect(evs.some((e) => e.event_type === 'mipro.proposal.failed' && /within 500 ms/.test(e.message))).toBe(true);
+      expect((await status(s.session_id)).status).toBe('running');
+      expect((await rollout(s.session_id)).candidate).toBe('baseline');
+    } finally {
+      proposer.setBehavior({ hang: false, reply: () => JSON.stringify({ instructions: ['Be EXCELLENT after the outage.'] }) });
+    }
+  });
+});

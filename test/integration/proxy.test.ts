@@ -1,0 +1,259 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const BASELINE = 'You are a banking intent classifier. Answer with the intent label only.';
+
+describe('the proxy URL', () => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'card_lost' });
+    t = await startTestServer({
+      env: { OPENAI_API_KEY: 'sk-test-upstream', OPENAI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS: '400', UPSTREAM_MAX_RETRIES: '2' },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.setBehavior({ reply: 'card_lost' });
+    fake.requests.length = 0;
+  });
+
+  async function newJob(initialPrompt: string | null = BASELINE, extra: Record<string, unknown> = {}) {
+    const body = seedJobBody({ ...(initialPrompt !== null ? { initialPrompt } : {}), ...extra });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status).toBe(200);
+    return res.body as { job_id: string; system_id: string; proxy_url: string; chat_completions_url: string };
+  }
+
+  const client = (baseURL: string) => new OpenAI({ apiKey: 'unused-by-proxy', baseURL, maxRetries: 0 });
+
+  it('relays a completion through the official openai SDK, injecting the candidate', async () => {
+    const job = await newJob();
+    const { data, response } = await client(`${job.proxy_url}/trace_rollout_1`).chat.completions.create({
+      model: 'whatever-the-client-says',
+      messages: [{ role: 'system', content: 'client system prompt' }, { role: 'user', content: 'I lost my card' }],
+    }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('card_lost');
+    expect(data.usage?.total_tokens).toBe(19);
+    expect(response.headers.get('x-mipro-candidate-id')).toBe('baseline');
+    expect(response.headers.get('x-mipro-rollout-id')).toBe('trace_rollout_1');
+    const upstream = fake.requests.at(-1)!;
+    const sent = upstream.body as { model: string; messages: Array<{ role: string; content: string }>; temperature: number; max_completion_tokens: number };
+    expect(sent.model).toBe('gpt-4o-mini'); // the job's policy model is forced
+    expect(systemPromptOf(upstream)).toBe(BASELINE); // the candidate replaced the client's system message
+    expect(sent.messages).toHaveLength(2);
+    expect(sent.temperature).toBe(0);
+    expect(sent.max_completion_tokens).toBe(256);
+    expect(upstream.headers.authorization).toBe('Bearer sk-test-upstream');
+  });
+
+  it('returns the provider body unchanged and never the candidate text', async () => {
+    const job = await newJob();
+    const raw = await fetch(`${job.chat_completions_url}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], temperature: 0.3, max_tokens: 5 }),
+    });
+    const text = await raw.text();
+    expect(raw.status).toBe(200);
+    expect(text).not.toContain(BASELINE);
+    expect(JSON.parse(text).object).toBe('chat.completion');
+    const sent = fake.requests.at(-1)!.body as { messages: Array<{ role: string; content: string }>; temperature: number; max_tokens: number; max_completion_tokens?: number };
+    expect(sent.messages[0]).toEqual({ role: 'system', content: BASELINE }); // added when absent
+    expect(sent.temperature).toBe(0.3); // the request's own values win
+    expect(sent.max_tokens).toBe(5);
+    expect(sent.max_completion_tokens).toBeUndefined();
+    expect(raw.headers.get('x-mipro-rollout-id')).toMatch(/^ro_/); // made up when the client sent none
+  });
+
+  it('serves all three path shapes and keeps the query string (seed, correlation id)', async () => {
+    const job = await newJob();
+    const msg = { messages: [{ role: 'user', content: 'x' }] };
+    for (const path of ['/chat/completions', '/r-a/chat/completions', '/r-b/v1/chat/completions', '/v1/chat/completions']) {
+      const res = await api(job.proxy_url, 'POST', `${path}?seed=7&cid=corr-1`, { body: msg });
+      expect(res.status, path).toBe(200);
+    }
+    const rollout = await t.server.store.getRollout(job.job_id, 'r-b');
+    expect(rollout).toMatchObject({ seed: 7, correlationId: 'corr-1', candidateId: 'baseline' });
+    const bad = await api(job.proxy_url, 'POST', '/r-c/chat/completions?seed=minus', { body: msg });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error).toMatchObject({ param: 'seed', type: 'invalid_request_error' });
+  });
+
+  it('passes tools, tool_choice and response_format through', async () => {
+    const job = await newJob();
+    const tools = [{ type: 'function', function: { name: 'classify', parameters: { type: 'object', properties: { intent: { type: 'string' } } } } }];
+    fake.setBehavior({ toolCalls: [{ name: 'classify', arguments: '{"intent":"card_lost"}' }] });
+    const res = await client(`${job.proxy_url}/tools-1`).chat.completions.create({
+      model: 'x', messages: [{ role: 'user', content: 'lost card' }], tools: tools as never, tool_choice: 'required', response_format: { type: 'json_object' },
+    });
+    expect(res.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { name: 'classify', arguments: '{"intent":"card_lost"}' } });
+    const sent = fake.requests.at(-1)!.body as Record<string, unknown>;
+    expect(sent.tools).toEqual(tools);
+    expect(sent.tool_choice).toBe('required');
+    expect(sent.response_format).toEqual({ type: 'json_object' });
+    await waitFor(async () => (await t.server.store.getRollout(job.job_id, 'tools-1'))?.outputText?.includes('classify') ?? false);
+  });
+
+  it('streams SSE chunk by chunk through the SDK, keeping usage', async () => {
+    const job = await newJob();
+    fake.setBehavior({ reply: 'The intent is card_lost', chunks: 5 });
+    const stream = await client(`${job.proxy_url}/stream-1`).chat.completions.create({
+      model: 'x', messages: [{ role: 'user', content: 'lost' }], stream: true, stream_options: { include_usage: true },
+    });
+    let text = '';
+    let chunks = 0;
+    let usage: unknown = null;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('The intent is card_lost');
+    expect(chunks).toBeGreaterThanOrEqual(5);
+    expect(usage).toMatchObject({ total_tokens: 19 });
+    await waitFor(async () => (await t.server.store.getRollout(job.job_id, 'stream-1'))?.status === 'completed');
+    const record = await t.server.store.getRollout(job.job_id, 'stream-1');
+    expect(record).toMatchObject({ outputText: 'The intent is card_lost', callCount: 1, usage: { total_tokens: 19 } });
+    expect(record?.inputMessages).toEqual([{ role: 'user', content: 'lost' }]);
+    expect(record?.latencyMs).toBeGreaterThan(0);
+  });
+
+  it('takes the baseline from the first call when the job has no initial_prompt', async () => {
+    const job = await newJob(null);
+    await client(`${job.proxy_url}/first`).chat.completions.create({ model: 'x', messages: [{ role: 'system', content: 'My own prompt.' }, { role: 'user', content: 'q' }] });
+    await client(`${job.proxy_url}/second`).chat.completions.create({ model: 'x', messages: [{ role: 'system', content: 'A different prompt.' }, { role: 'user', content: 'q' }] });
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('My own prompt.');
+    const got = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
+    expect(got.body.candidates.map((c: { instruction: string }) => c.instruction)).toEqual(['My own prompt.']);
+  });
+
+  it('gives every call of one rollout id the same candidate', async () => {
+    const job = await newJob(BASELINE, { mipro: { online_rollouts_per_candidate: 1 } });
+    const prop = await t.server.store.startProposal({ jobId: job.job_id, id: 'prop_test', parentId: 'baseline', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+    await t.server.store.finishProposal({
+      jobId: job.job_id, id: prop!.id, status: 'succeeded', response: null, error: null, events: [],
+      candidates: ['A', 'B', 'C'].map((x) => ({ id: `cand_${x}_${job.job_id.slice(3, 9)}`, parentId: 'baseline', instruction: `Instruction ${x}`, tip: 'none', proposalId: prop!.id })),
+    });
+    await new Promise((r) => setTimeout(r, 1100)); // let the instance's 1 s cache see the new candidates
+    const seenByRollout = new Map<string, Set<string>>();
+    for (let i = 0; i < 8; i++) {
+      for (let call = 0; call < 3; call++) {
+        const res = await api(job.proxy_url, 'POST', `/multi-${i}/chat/completions`, { body: { messages: [{ role: 'user', content: `turn ${call}` }] } });
+        const set = seenByRollout.get(`multi-${i}`) ?? new Set();
+        set.add(res.headers.get('x-mipro-candidate-id')!);
+        seenByRollout.set(`multi-${i}`, set);
+      }
+    }
+    for (const [, set] of seenByRollout) expect(set.size).toBe(1);
+    const used = new Set([...seenByRollout.values()].flatMap((s) => [...s]));
+    expect(used.size).toBeGreaterThan(1); // the nursery sends traffic to new candidates
+    expect((await t.server.store.getRollout(job.job_id, 'multi-0'))?.callCount).toBe(3);
+  });
+
+  describe('failure paths answer in OpenAI error shape', () => {
+    const call = async (proxyUrl: string, body: unknown = { messages: [{ role: 'user', content: 'x' }] }) => api(proxyUrl, 'POST', '/chat/completions', { body });
+
+    it('retries a 429 (honouring retry-after) and succeeds', async () => {
+      const job = await newJob();
+      fake.setBehavior({ reply: 'ok after retry', fail: { status: 429, times: 1, retryAfter: '0' } });
+      const res = await call(job.proxy_url);
+      expect(res.status).toBe(200);
+      expect(res.body.choices[0].message.content).toBe('ok after retry');
+      expect(fake.requests.length).toBe(2);
+    });
+
+    it('gives up on a 500 after the retries with a 502', async () => {
+      const job = await newJob();
+      fake.setBehavior({ fail: { status: 500, message: 'boom' } });
+      const res = await call(job.proxy_url);
+      expect(res.status).toBe(502);
+      expect(res.body.error).toMatchObject({ message: expect.stringContaining('boom'), type: expect.any(String) });
+      // Retried, within UPSTREAM_MAX_RETRIES (2) and the 400 ms deadline that bounds the backoff.
+      expect(fake.requests.length).toBeGreaterThanOrEqual(2);
+      expect(fake.requests.length).toBeLessThanOrEqual(3);
+      await waitFor(async () => (await t.server.store.listCandidates(job.job_id))[0]?.dispatches === 1);
+    });
+
+    it('keeps an upstream 4xx status and message', async () => {
+      const job = await newJob();
+      fake.setBehavior({ fail: { status: 400, message: 'context length exceeded', type: 'invalid_request_error', code: 'context_length_exceeded' } });
+      const res = await call(job.proxy_url);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toContain('context length exceeded');
+      expect(fake.requests.length).toBe(1); // 4xx is not retried
+    });
+
+    it('times out a hanging upstream with a 504', async () => {
+      const job = await newJob();
+      fake.setBehavior({ hang: true });
+      const res = await call(job.proxy_url);
+      expect(res.status).toBe(504);
+      expect(res.body.error.message).toMatch(/did not answer within 400 ms/);
+    });
+
+    it('ends a stream that breaks mid-way with an error event, never a silent cut', async () => {
+      const job = await newJob();
+      fake.setBehavior({ reply: 'one two three four five six', chunks: 6, dropAfterChunks: 2 });
+      const res = await fetch(`${job.chat_completions_url}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }], stream: true }),
+      });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain('"error"');
+      expect(text).not.toContain('[DONE]');
+      const stream = await client(job.proxy_url).chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'x' }], stream: true });
+      await expect((async () => { for await (const _ of stream) { /* drain */ } })()).rejects.toThrow();
+    });
+
+    it('aborts the upstream request when the client goes away', async () => {
+      const job = await newJob();
+      fake.setBehavior({ reply: 'a b c d e f g h i j', chunks: 10, chunkDelayMs: 200 });
+      const ac = new AbortController();
+      const res = await fetch(`${job.chat_completions_url}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }], stream: true }),
+      });
+      const reader = res.body!.getReader();
+      await reader.read();
+      ac.abort();
+      await waitFor(async () => fake.stats.closedEarly > 0, 3000);
+    });
+
+    it('404s an unknown system and a finished job', async () => {
+      const unknown = await call(`${t.url}/api/mipro/v1/sys_00000000000000000000000000000000`);
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error).toMatchObject({ type: 'not_found_error', message: expect.stringContaining('unknown or finished') });
+      const job = await newJob();
+      await api(t.url, 'POST', `${JOBS}/${job.job_id}/cancel`, { key: t.key });
+      const finished = await call(job.proxy_url);
+      expect(finished.status).toBe(404);
+    });
+
+    it('rejects a malformed body without calling upstream', async () => {
+      const job = await newJob();
+      const noMessages = await call(job.proxy_url, { model: 'x' });
+      expect(noMessages.status).toBe(422);
+      expect(noMessages.body.error).toMatchObject({ param: 'messages', type: 'invalid_request_error' });
+      const broken = await api(job.proxy_url, 'POST', '/chat/completions', { rawBody: '{"messages": [' });
+      expect(broken.status).toBe(400);
+      expect(broken.body.error.type).toBe('invalid_request_error');
+      expect(fake.requests.length).toBe(0);
+    });
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition not met in time');
+}
