@@ -1,0 +1,166 @@
+import {
+  addObservation,
+  chooseParent,
+  emptyStats,
+  nextSeed,
+  proposalDecision,
+  sampleStandardNormal,
+} from '../../src/optimizer/core/index.js';
+import { createSeededRng, type Rng } from '../../src/shared/rng.js';
+import type { Policy, ReplicateResult, Setting, SimArm, SimConfig } from './types.js';
+import { drawReward, drawSeeds, trueMean } from './world.js';
+
+/**
+ * One simulated job: rollouts one at a time; each reward arrives 1..maxDelay rollouts later, or
+ * never (missingRate), in which case it stops counting as in flight after rewardTtl rollouts. A
+ * proposal starts every proposerMinRollouts online rewards (until maxCandidates) and its children
+ * exist proposalLag rollouts later. Every policy sees the same world per replicate (seeds,
+ * difficulties, baseline and the k-th child's perturbation), so differences are the policy's.
+ */
+
+/** Identification tolerance: a champion within this of the best true mean counts as the best arm. */
+export const IDENTIFICATION_TOLERANCE = 0.01;
+
+interface Arrival {
+  armId: string;
+  reward: number | null;
+  split: 'bootstrap' | 'online' | 'val';
+  seed: number;
+}
+
+export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng: Rng) => Policy, replicate: number): ReplicateResult {
+  const worldRng = createSeededRng(streamSeed(replicate, 1));
+  const childRng = createSeededRng(streamSeed(replicate, 2));
+  const rewardRng = createSeededRng(streamSeed(replicate, 3));
+  const parentRng = createSeededRng(streamSeed(replicate, 4));
+  const policy = makePolicy(createSeededRng(streamSeed(replicate, 5)));
+  const R = cfg.rolloutsPerCandidate;
+
+  const seeds = drawSeeds(cfg.seeds, worldRng);
+  const baselineTheta = cfg.baselineTheta.mean + cfg.baselineTheta.sd * sampleStandardNormal(worldRng);
+  const arms: SimArm[] = [];
+  const byId = new Map<string, SimArm>();
+  const addArm = (theta: number): SimArm => {
+    const arm: SimArm = {
+      id: arms.length === 0 ? 'baseline' : `cand_${arms.length}`,
+      isControl: arms.length === 0,
+      status: 'active',
+      createdOrder: arms.length,
+      theta,
+      trueMean: trueMean(theta),
+      dispatches: 0,
+      inFlight: 0,
+      stats: emptyStats(),
+      unitInterval: true,
+      val: emptyStats(),
+      valBySeed: {},
+      valSeedsIssued: [],
+    };
+    arms.push(arm);
+    byId.set(arm.id, arm);
+    return arm;
+  };
+  const control = addArm(baselineTheta);
+  let bestTrueMean = control.trueMean;
+
+  const arrivals: Arrival[][] = [];
+  const schedule = (at: number, a: Arrival): void => {
+    (arrivals[at] ??= []).push(a);
+  };
+  const issued = { bootstrap: 0, online: 0, val: 0 };
+  let rewardsSinceProposal = 0;
+  let proposal: { parentId: string; count: number; readyAt: number } | null = null;
+  let cumulativeRegret = 0;
+
+  for (let t = 0; t < cfg.budget; t++) {
+    let rewarded = false;
+    for (const a of arrivals[t] ?? []) {
+      const arm = byId.get(a.armId)!;
+      arm.inFlight -= 1;
+      if (a.reward === null) continue;
+      rewarded = true;
+      if (a.split === 'val') {
+        arm.val = addObservation(arm.val, a.reward);
+        arm.valBySeed[a.seed] = a.reward;
+      } else {
+        arm.stats = addObservation(arm.stats, a.reward);
+        rewardsSinceProposal += 1;
+      }
+    }
+    arrivals[t] = [];
+    if (rewarded) for (const id of policy.retire(arms)) byId.get(id)!.status = 'retired';
+
+    if (proposal && t >= proposal.readyAt) {
+      const parent = byId.get(proposal.parentId)!;
+      for (let i = 0; i < proposal.count; i++) {
+        const noise = setting.childMu === null ? 0 : setting.childMu + setting.childSigma * sampleStandardNormal(childRng);
+        bestTrueMean = Math.max(bestTrueMean, addArm(parent.theta + noise).trueMean);
+      }
+      proposal = null;
+    }
+    const decision = proposalDecision({
+      jobStatus: 'running',
+      rewardsSinceProposal,
+      minRollouts: cfg.proposerMinRollouts,
+      candidateCount: arms.length,
+      maxCandidates: cfg.maxCandidates,
+      proposalInFlight: proposal !== null,
+      rolloutCount: t,
+      maxRollouts: cfg.budget,
+    });
+    if (decision.propose) {
+      const parentId = chooseParent(arms, R, parentRng) ?? control.id;
+      proposal = { parentId, count: Math.min(decision.room, cfg.instructionsPerBatch), readyAt: t + cfg.proposalLag };
+      rewardsSinceProposal = 0;
+    }
+
+    const confirm = policy.confirmsOnVal
+      ? policy.confirmationTargets(arms).map((id) => ({ candidateId: id, seedsIssued: byId.get(id)!.valSeedsIssued }))
+      : [];
+    const next = nextSeed({
+      bootstrapSeeds: seeds.bootstrap,
+      onlinePool: seeds.online,
+      valSeeds: seeds.val,
+      issued,
+      controlId: control.id,
+      confirm,
+      valEvery: cfg.valEvery,
+    });
+    issued[next.split] += 1;
+    const arm = byId.get(next.assignCandidateId ?? policy.select(arms, t))!;
+    arm.dispatches += 1;
+    arm.inFlight += 1;
+    if (next.split === 'val') arm.valSeedsIssued.push(next.seed);
+    cumulativeRegret += bestTrueMean - arm.trueMean;
+
+    const reward = drawReward(arm.theta, seeds.difficulty.get(next.seed)!, rewardRng);
+    if (rewardRng.next() < cfg.missingRate) {
+      schedule(t + cfg.rewardTtl, { armId: arm.id, reward: null, split: next.split, seed: next.seed });
+    } else {
+      schedule(t + 1 + Math.floor(rewardRng.next() * cfg.maxDelay), { armId: arm.id, reward, split: next.split, seed: next.seed });
+    }
+  }
+
+  const report = policy.report(arms);
+  const champion = byId.get(report.championId)!;
+  const best = Math.max(...arms.map((a) => a.trueMean));
+  return {
+    cumulativeRegret,
+    identified: champion.trueMean >= best - IDENTIFICATION_TOLERANCE,
+    simpleRegret: best - champion.trueMean,
+    covered: report.ci ? report.ci[0] <= champion.trueMean && champion.trueMean <= report.ci[1] : null,
+    significantLift: report.significantLift,
+    championTrulyBetter: champion.trueMean > control.trueMean,
+    valRollouts: issued.val,
+    retired: arms.filter((a) => a.status === 'retired').length,
+    arms: arms.length,
+  };
+}
+
+/** Independent, reproducible streams per (replicate, purpose): a splitmix32-style hash. */
+function streamSeed(replicate: number, stream: number): number {
+  let x = (Math.imul(replicate + 1, 0x9e3779b1) ^ Math.imul(stream, 0x85ebca6b)) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d) >>> 0;
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}

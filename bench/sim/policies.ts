@@ -1,0 +1,132 @@
+import {
+  bestScore,
+  candidatesToRetire,
+  confirmationTargets,
+  liftOverControl,
+  normalQuantile,
+  pickChampion,
+  sampleBeta,
+  selectCandidate,
+  type Stint,
+} from '../../src/optimizer/core/index.js';
+import type { Rng } from '../../src/shared/rng.js';
+import type { Policy, PolicyReport, SimArm } from './types.js';
+
+/**
+ * The policies compared. The baselines report the way a naive dashboard would: the arm with the
+ * highest raw mean (among arms with at least R rewards), a fixed-n Wald interval on its online
+ * rewards, and an unpaired Wald test against the control.
+ */
+
+export interface MiproxOptions {
+  priorStrength?: number;
+  controlFloor?: number;
+}
+
+export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Policy {
+  let stint: Stint | null = null;
+  const championOpts = opts.priorStrength === undefined ? {} : { priorStrength: opts.priorStrength };
+  return {
+    name: 'miprox',
+    confirmsOnVal: true,
+    select(arms) {
+      const input = { candidates: arms, stint, rolloutsPerCandidate: R, ...(opts.controlFloor === undefined ? {} : { controlFloor: opts.controlFloor }) };
+      const choice = selectCandidate(input, rng);
+      if (!choice) throw new Error('no candidate selectable');
+      stint = choice.stint;
+      return choice.candidateId;
+    },
+    retire: (arms) => candidatesToRetire(arms, { rolloutsPerCandidate: R }),
+    confirmationTargets: (arms) => confirmationTargets(arms, R, championOpts),
+    report(arms): PolicyReport {
+      const championId = pickChampion(arms, R, championOpts) ?? arms[0]!.id;
+      const champion = arms.find((a) => a.id === championId)!;
+      const control = arms.find((a) => a.isControl)!;
+      const score = bestScore(champion);
+      const lift = champion === control ? null : liftOverControl(champion, control);
+      return { championId, ci: score.ci, significantLift: lift?.significant ?? false };
+    },
+  };
+}
+
+export function roundRobinPolicy(R: number): Policy {
+  let turn = 0;
+  return baseline('round-robin', R, (arms) => arms[turn++ % arms.length]!.id);
+}
+
+export function ucb1Policy(R: number): Policy {
+  return baseline('UCB1', R, (arms) => {
+    const unrewarded = arms.filter((a) => a.stats.n === 0).sort((a, b) => a.dispatches - b.dispatches)[0];
+    if (unrewarded) return unrewarded.id;
+    const total = arms.reduce((s, a) => s + a.stats.n, 0);
+    let best = arms[0]!;
+    let bestIndex = Number.NEGATIVE_INFINITY;
+    for (const a of arms) {
+      const index = a.stats.mean + Math.sqrt((2 * Math.log(total)) / a.stats.n);
+      if (index > bestIndex) {
+        bestIndex = index;
+        best = a;
+      }
+    }
+    return best.id;
+  });
+}
+
+export function thompsonPolicy(R: number, rng: Rng): Policy {
+  return baseline('Thompson', R, (arms) => {
+    let best = arms[0]!;
+    let bestDraw = Number.NEGATIVE_INFINITY;
+    for (const a of arms) {
+      const s = a.stats.n * a.stats.mean;
+      const draw = sampleBeta(1 + s, 1 + a.stats.n - s, rng);
+      if (draw > bestDraw) {
+        bestDraw = draw;
+        best = a;
+      }
+    }
+    return best.id;
+  });
+}
+
+const Z = normalQuantile(0.975);
+
+function baseline(name: string, R: number, select: (arms: readonly SimArm[]) => string): Policy {
+  return {
+    name,
+    confirmsOnVal: false,
+    select,
+    retire: () => [],
+    confirmationTargets: () => [],
+    report(arms) {
+      const control = arms.find((a) => a.isControl)!;
+      const eligible = arms.filter((a) => a.stats.n >= R);
+      const champion = eligible.reduce((best, a) => (a.stats.mean > best.stats.mean ? a : best), eligible[0] ?? control);
+      const se = (a: SimArm): number => Math.sqrt((a.stats.mean * (1 - a.stats.mean)) / Math.max(1, a.stats.n));
+      const ci: [number, number] = [champion.stats.mean - Z * se(champion), champion.stats.mean + Z * se(champion)];
+      const diff = champion.stats.mean - control.stats.mean;
+      const seDiff = Math.sqrt(se(champion) ** 2 + se(control) ** 2);
+      return { championId: champion.id, ci, significantLift: champion !== control && diff - Z * seDiff > 0 };
+    },
+  };
+}
+
+/**
+ * Not a policy anyone can run: it knows the true means and splits all online traffic between the
+ * two truly best arms, then names the one with the higher observed mean. It shows how often the best
+ * arm can be identified at all with this budget and these gaps (a practical ceiling).
+ */
+export function oracleTopTwoPolicy(): Policy {
+  const topTwo = (arms: readonly SimArm[]): SimArm[] => [...arms].sort((a, b) => b.trueMean - a.trueMean).slice(0, 2);
+  return {
+    name: 'oracle top-2 (reference)',
+    confirmsOnVal: false,
+    select: (arms) => topTwo(arms).sort((a, b) => a.dispatches - b.dispatches)[0]!.id,
+    retire: () => [],
+    confirmationTargets: () => [],
+    report(arms) {
+      const [a, b] = topTwo(arms);
+      const champion = b && b.stats.n > 0 && (a!.stats.n === 0 || b.stats.mean > a!.stats.mean) ? b : a!;
+      return { championId: champion.id, ci: null, significantLift: false };
+    },
+  };
+}

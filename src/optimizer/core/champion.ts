@@ -1,0 +1,164 @@
+import { confidenceSequence, csRadius, fixedInterval, tQuantile } from './confidence.js';
+import { emptyStats, mergeStats, posteriorMean, posteriorOf, sampleVariance, statsOf, type RewardModel } from './statistics.js';
+import type { CandidateView, Interval, RunningStats } from './types.js';
+
+/**
+ * The champion and the honest numbers reported about it. Picking the raw maximum of noisy means
+ * overstates the winner (the winner's curse), so the champion is the best *shrunken* mean: each
+ * candidate's rewards are pooled with a prior centred on the job-wide mean, worth `priorStrength`
+ * rewards (default 50). For 0/1 rewards near 0.7 that prior says candidates usually differ from the
+ * job mean by about sqrt(0.21 / 51) = 6 points, which is what instruction variants tend to do. A
+ * candidate with 10 lucky rewards is pulled most of the way back; one with a thousand barely moves.
+ */
+
+export type ChampionCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'unitInterval'>;
+
+export interface ChampionOptions {
+  /** Weight of the shrinkage prior, in rewards. Default 50. */
+  priorStrength?: number;
+}
+
+export const DEFAULT_PRIOR_STRENGTH = 50;
+
+/** The job-wide shrinkage prior: centred on the pooled mean of every candidate's rewards. */
+export function shrinkageModel(candidates: readonly ChampionCandidate[], strength: number): RewardModel {
+  const pooled = candidates.reduce((acc, c) => mergeStats(acc, c.stats), emptyStats());
+  const k = Math.max(strength, 1e-9);
+  if (candidates.every((c) => c.unitInterval)) {
+    const m = pooled.n > 0 ? Math.min(0.99, Math.max(0.01, pooled.mean)) : 0.5;
+    return { kind: 'beta', alpha0: k * m, beta0: k * (1 - m) };
+  }
+  const variance = pooled.n >= 2 && sampleVariance(pooled) > 0 ? sampleVariance(pooled) : 1;
+  return { kind: 'normal', prior: { mean: pooled.mean, variance, weight: k } };
+}
+
+/** Shrunken mean of each candidate, by id. */
+export function shrunkenMeans(candidates: readonly ChampionCandidate[], opts: ChampionOptions = {}): Map<string, number> {
+  const model = shrinkageModel(candidates, opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH);
+  return new Map(candidates.map((c) => [c.id, posteriorMean(posteriorOf(c.stats, model))]));
+}
+
+/** Active candidates with at least R rewards, best shrunken mean first (ties: older first). */
+export function rankCandidates(candidates: readonly ChampionCandidate[], R: number, opts: ChampionOptions = {}): ChampionCandidate[] {
+  const means = shrunkenMeans(candidates, opts);
+  return candidates
+    .filter((c) => c.status === 'active' && c.stats.n >= Math.max(1, R))
+    .sort((a, b) => (means.get(b.id) ?? 0) - (means.get(a.id) ?? 0) || a.createdOrder - b.createdOrder);
+}
+
+/** The champion's id: the best ranked candidate, else the control; null without candidates. */
+export function pickChampion(candidates: readonly ChampionCandidate[], R: number, opts: ChampionOptions = {}): string | null {
+  const best = rankCandidates(candidates, R, opts)[0];
+  return best?.id ?? candidates.find((c) => c.isControl)?.id ?? null;
+}
+
+/**
+ * Who to confirm on val seeds: the champion, the control and the runner-up — only once a champion
+ * other than the control has R rewards (before that there is nothing to confirm).
+ */
+export function confirmationTargets(candidates: readonly ChampionCandidate[], R: number, opts: ChampionOptions = {}): string[] {
+  const ranked = rankCandidates(candidates, R, opts);
+  const champion = ranked[0];
+  const control = candidates.find((c) => c.isControl);
+  if (!champion || !control || champion.id === control.id) return [];
+  const runnerUp = ranked.find((c) => c.id !== champion.id && c.id !== control.id);
+  return [champion.id, control.id, ...(runnerUp ? [runnerUp.id] : [])];
+}
+
+export interface ScoredCandidate {
+  /** Online rewards. */
+  stats: RunningStats;
+  /** Val rewards (held-out seeds). */
+  val: RunningStats;
+  unitInterval: boolean;
+}
+
+export interface BestScore {
+  score: number | null;
+  ci: Interval | null;
+  source: 'val' | 'online' | null;
+}
+
+/**
+ * best_score: the val mean with a fixed-n interval when the champion has val rollouts (val seeds
+ * played no part in choosing it, so that interval is unbiased); else the online mean with its
+ * anytime-valid interval; nulls before any reward. Unbounded rewards need two val rewards for a
+ * variance, so one val reward is not enough there.
+ */
+export function bestScore(champion: ScoredCandidate | null, alpha = 0.05): BestScore {
+  if (!champion) return { score: null, ci: null, source: null };
+  if (champion.val.n >= (champion.unitInterval ? 1 : 2)) {
+    return { score: champion.val.mean, ci: fixedInterval(champion.val, champion.unitInterval, alpha), source: 'val' };
+  }
+  if (champion.stats.n > 0) {
+    return { score: champion.stats.mean, ci: confidenceSequence(champion.stats, alpha, champion.unitInterval), source: 'online' };
+  }
+  return { score: null, ci: null, source: null };
+}
+
+export interface LiftSide extends ScoredCandidate {
+  /** Val reward per val seed (averaged by the caller if a seed was run twice). */
+  valBySeed?: Readonly<Record<number, number>>;
+}
+
+export interface Lift {
+  lift: number;
+  ci: Interval;
+  /** True when computed from differences on the same val seeds. */
+  paired: boolean;
+  source: 'val' | 'online';
+  /** Pairs (paired) or the smaller of the two sample sizes (unpaired). */
+  n: number;
+  /** The interval excludes 0 from below: a significant improvement. */
+  significant: boolean;
+}
+
+/**
+ * Champion minus control. Paired on val seeds when both ran at least two of the same seeds (seed
+ * difficulty cancels out, so the interval is much tighter); unpaired on val otherwise; on online
+ * rewards as a last resort, where each side gets an anytime-valid radius at alpha / 2 because
+ * online means were looked at repeatedly and used to choose the champion. Null without data.
+ */
+export function liftOverControl(champion: LiftSide, control: LiftSide, alpha = 0.05): Lift | null {
+  const unit = champion.unitInterval && control.unitInterval;
+  const paired = pairedDifferences(champion.valBySeed, control.valBySeed);
+  if (paired.length >= 2) {
+    const d = statsOf(paired);
+    const half = tQuantile(1 - alpha / 2, d.n - 1) * Math.sqrt(guardedVariance(d, unit) / d.n);
+    return lift(d.mean, [d.mean - half, d.mean + half], true, 'val', d.n);
+  }
+  if (champion.val.n >= 2 && control.val.n >= 2) {
+    const diff = champion.val.mean - control.val.mean;
+    const se = Math.sqrt(guardedVariance(champion.val, unit) / champion.val.n + guardedVariance(control.val, unit) / control.val.n);
+    const half = tQuantile(1 - alpha / 2, Math.min(champion.val.n, control.val.n) - 1) * se;
+    return lift(diff, [diff - half, diff + half], false, 'val', Math.min(champion.val.n, control.val.n));
+  }
+  if (champion.stats.n === 0 || control.stats.n === 0) return null;
+  const diff = champion.stats.mean - control.stats.mean;
+  const radius = (s: RunningStats): number =>
+    unit ? csRadius(s.n, alpha / 2) : (confidenceSequence(s, alpha / 2, false)[1] - s.mean);
+  const half = radius(champion.stats) + radius(control.stats);
+  return lift(diff, [diff - half, diff + half], false, 'online', Math.min(champion.stats.n, control.stats.n));
+}
+
+/**
+ * Sample variance, except that for bounded rewards one pseudo-observation of variance 1/4 joins in,
+ * so a handful of identical values cannot produce a zero-width (and falsely significant) interval.
+ */
+function guardedVariance(s: RunningStats, unit: boolean): number {
+  return unit ? (s.m2 + 0.25) / s.n : Math.max(sampleVariance(s), 1e-12);
+}
+
+function lift(value: number, ci: Interval, paired: boolean, source: 'val' | 'online', n: number): Lift {
+  return { lift: value, ci, paired, source, n, significant: ci[0] > 0 };
+}
+
+function pairedDifferences(a?: Readonly<Record<number, number>>, b?: Readonly<Record<number, number>>): number[] {
+  if (!a || !b) return [];
+  const out: number[] = [];
+  for (const [seed, x] of Object.entries(a)) {
+    const y = b[Number(seed)];
+    if (y !== undefined) out.push(x - y);
+  }
+  return out;
+}

@@ -1,0 +1,141 @@
+import { DEFAULT_MAX_INSTRUCTION_LENGTH } from './proposerPrompt.js';
+import { extractPlaceholders, normalizeInstruction, truncate } from './text.js';
+
+/**
+ * Turns the proposer's reply into validated instructions. Models do not always follow the answer
+ * format, so JSON is looked for in the whole reply, in ``` fences, and as the outermost {...} or
+ * [...]; a numbered or bulleted list is the fallback. Prose without structure yields nothing: it
+ * cannot be told apart from commentary.
+ */
+
+export interface ParseContext {
+  /** The baseline instruction: every `{placeholder}` in it must survive. */
+  baseline: string;
+  /** Instructions of existing candidates (any status): proposals repeating one are duplicates. */
+  existing: readonly string[];
+  /** Accept at most this many (instructions_per_batch, or the room left under the cap). */
+  n: number;
+  maxLength?: number;
+}
+
+export interface Rejection {
+  text: string;
+  reason: string;
+}
+
+export interface ParsedProposals {
+  accepted: string[];
+  rejected: Rejection[];
+}
+
+export function parseProposals(text: string, ctx: ParseContext): ParsedProposals {
+  const items = fromJson(text) ?? fromList(text);
+  if (items.length === 0) return { accepted: [], rejected: [{ text: truncate(text.trim(), 200), reason: 'unparseable reply' }] };
+  const maxLength = ctx.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH;
+  const required = extractPlaceholders(ctx.baseline);
+  const seen = new Set(ctx.existing.map(normalizeInstruction));
+  const accepted: string[] = [];
+  const rejected: Rejection[] = [];
+  for (const raw of items) {
+    const instruction = unquote(raw.trim());
+    const reason = problemWith(instruction, required, maxLength, seen);
+    if (reason) {
+      rejected.push({ text: truncate(instruction, 200), reason });
+    } else if (accepted.length >= Math.max(0, ctx.n)) {
+      rejected.push({ text: truncate(instruction, 200), reason: `over the limit of ${ctx.n}` });
+    } else {
+      accepted.push(instruction);
+      seen.add(normalizeInstruction(instruction));
+    }
+  }
+  return { accepted, rejected };
+}
+
+function problemWith(instruction: string, required: string[], maxLength: number, seen: Set<string>): string | null {
+  if (instruction.length === 0 || normalizeInstruction(instruction).length === 0) return 'empty';
+  if (instruction.length > maxLength) return `too long (${instruction.length} > ${maxLength} characters)`;
+  const missing = required.filter((p) => !instruction.includes(p));
+  if (missing.length > 0) return `missing placeholder${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+  if (seen.has(normalizeInstruction(instruction))) return 'duplicate of an existing instruction';
+  return null;
+}
+
+/** Instructions from a JSON reply, or null when no JSON with instructions was found. */
+function fromJson(text: string): string[] | null {
+  const attempts = [text.trim()];
+  for (const m of text.matchAll(/```[a-zA-Z]*\s*\n?([\s\S]*?)```/g)) if (m[1]) attempts.push(m[1].trim());
+  const firstBrace = text.indexOf('{');
+  const lastBrace = text.lastIndexOf('}');
+  if (firstBrace >= 0 && lastBrace > firstBrace) attempts.push(text.slice(firstBrace, lastBrace + 1));
+  const firstBracket = text.indexOf('[');
+  const lastBracket = text.lastIndexOf(']');
+  if (firstBracket >= 0 && lastBracket > firstBracket) attempts.push(text.slice(firstBracket, lastBracket + 1));
+  for (const attempt of attempts) {
+    const items = instructionsIn(tryParse(attempt));
+    if (items) return items;
+  }
+  return null;
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const LIST_KEYS = ['instructions', 'proposed_instructions', 'proposals', 'candidates'];
+const ITEM_KEYS = ['instruction', 'proposed_instruction', 'text', 'prompt'];
+
+function instructionsIn(value: unknown): string[] | null {
+  if (Array.isArray(value)) {
+    const items = value.map(itemText).filter((s): s is string => s !== null);
+    return items.length > 0 || value.length === 0 ? items : null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const record = value as Record<string, unknown>;
+  for (const key of LIST_KEYS) if (Array.isArray(record[key])) return instructionsIn(record[key]);
+  const single = itemText(record);
+  return single === null ? null : [single];
+}
+
+function itemText(item: unknown): string | null {
+  if (typeof item === 'string') return item;
+  if (typeof item !== 'object' || item === null) return null;
+  const record = item as Record<string, unknown>;
+  for (const key of ITEM_KEYS) if (typeof record[key] === 'string') return record[key] as string;
+  return null;
+}
+
+const MARKER = /^\s*(?:\d{1,2}[.):]|[-*•])\s+(.*)$/;
+/** A leading "Instruction 2:" (optionally in bold) is a label, not part of the instruction. */
+const LABEL = /^(?:\*\*)?(?:instruction|proposal|option)\s*#?\d*\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*/i;
+
+/** Items of a numbered or bulleted list; continuation lines belong to the item above. */
+function fromList(text: string): string[] {
+  const items: string[] = [];
+  let current: string[] | null = null;
+  for (const line of text.split(/\r?\n/)) {
+    const m = MARKER.exec(line);
+    if (m) {
+      if (current) items.push(current.join('\n'));
+      current = [(m[1] ?? '').replace(LABEL, '')];
+    } else if (current && line.trim().length > 0) {
+      current.push(line.trim());
+    } else if (current && line.trim().length === 0 && current.length > 0) {
+      items.push(current.join('\n'));
+      current = null;
+    }
+  }
+  if (current) items.push(current.join('\n'));
+  return items.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function unquote(s: string): string {
+  const pairs: [string, string][] = [['"', '"'], ["'", "'"], ['“', '”'], ['`', '`']];
+  for (const [open, close] of pairs) {
+    if (s.length >= 2 && s.startsWith(open) && s.endsWith(close)) return s.slice(1, -1).trim();
+  }
+  return s;
+}

@@ -1,0 +1,68 @@
+import type { Rng } from '../../shared/rng.js';
+import { posteriorOf, rewardModelFor, samplePosterior } from './statistics.js';
+import type { CandidateView } from './types.js';
+
+/** When to ask the proposer for new instructions, and which candidate to improve on. */
+
+export interface ProposalTriggerInput {
+  /** The job's status; only a running job proposes (a paused one keeps serving, nothing more). */
+  jobStatus: string;
+  /** Rewarded online (non-val) rollouts since the last proposal started. */
+  rewardsSinceProposal: number;
+  /** online_proposer_min_rollouts. */
+  minRollouts: number;
+  /** Candidates ever created, retired ones included (the cap bounds the job's total cost). */
+  candidateCount: number;
+  /** online_proposer_max_candidates. */
+  maxCandidates: number;
+  proposalInFlight: boolean;
+  /** Rollouts issued so far, and max_rollouts (null: no budget). */
+  rolloutCount: number;
+  maxRollouts: number | null;
+}
+
+export interface ProposalDecision {
+  propose: boolean;
+  /** Why (or why not), for logs and events. */
+  reason: string;
+  /** How many new candidates fit under the cap (0 when not proposing). */
+  room: number;
+}
+
+export function proposalDecision(input: ProposalTriggerInput): ProposalDecision {
+  const no = (reason: string): ProposalDecision => ({ propose: false, reason, room: 0 });
+  if (input.jobStatus !== 'running') return no(`job is ${input.jobStatus}`);
+  if (input.proposalInFlight) return no('a proposal is already in flight');
+  const room = input.maxCandidates - input.candidateCount;
+  if (room <= 0) return no(`candidate limit reached (${input.candidateCount}/${input.maxCandidates})`);
+  if (input.maxRollouts !== null && input.rolloutCount >= input.maxRollouts) {
+    return no(`rollout budget exhausted (${input.rolloutCount}/${input.maxRollouts})`);
+  }
+  if (input.rewardsSinceProposal < input.minRollouts) {
+    return no(`waiting for rewards (${input.rewardsSinceProposal}/${input.minRollouts})`);
+  }
+  return { propose: true, reason: `${input.rewardsSinceProposal} rewards since the last proposal`, room };
+}
+
+export type ParentCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'unitInterval'>;
+
+/**
+ * The parent to improve on: a Thompson draw among active candidates with at least R rewards, so
+ * good candidates are refined most while close runners-up still get a turn; the control when none
+ * qualifies yet. Null without candidates.
+ */
+export function chooseParent(candidates: readonly ParentCandidate[], R: number, rng: Rng): string | null {
+  const eligible = candidates.filter((c) => c.status === 'active' && c.stats.n >= Math.max(1, R));
+  if (eligible.length === 0) return candidates.find((c) => c.isControl)?.id ?? null;
+  const model = rewardModelFor(candidates);
+  let best = eligible[0]!;
+  let bestDraw = Number.NEGATIVE_INFINITY;
+  for (const c of eligible) {
+    const draw = samplePosterior(posteriorOf(c.stats, model), rng);
+    if (draw > bestDraw) {
+      bestDraw = draw;
+      best = c;
+    }
+  }
+  return best.id;
+}

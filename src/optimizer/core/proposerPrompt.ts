@@ -1,0 +1,194 @@
+import { TIP_TEXTS, type TipId } from './tips.js';
+import { extractPlaceholders, renderInput, truncate } from './text.js';
+import type { Interval } from './types.js';
+
+/**
+ * The grounded proposer prompt (MIPRO), with GEPA-style reflection on the parent's worst and best
+ * rollouts and OPRO-style history of scored instructions.
+ *
+ * Val-split data must never reach the proposer: val seeds are the held-out check on what the
+ * proposer produces. None of these input types has a field for a split, a seed or val scores;
+ * rollouts come from `selectReflectionRollouts`, which drops val rollouts, and instruction history
+ * carries online statistics only.
+ */
+
+export interface ProposerMessage {
+  role: 'system' | 'user';
+  content: string;
+}
+
+/** One observed rollout: the input (OpenAI messages or text), the model's output and its reward. */
+export interface ObservedRollout {
+  input: unknown;
+  output: string | null;
+  reward: number;
+}
+
+export interface ScoredInstruction {
+  instruction: string;
+  status: 'active' | 'retired';
+  n: number;
+  mean: number;
+  ci: Interval;
+}
+
+export interface ProposerPromptInput {
+  datasetSummary: string | null;
+  /** The baseline instruction: what the program is for, and the format it must keep. */
+  programDescription: string;
+  parent: { instruction: string; n: number; mean: number; ci: Interval };
+  /** About three of the parent's lowest-reward online rollouts. */
+  worstRollouts: readonly ObservedRollout[];
+  /** About two of the parent's highest-reward online rollouts. */
+  bestRollouts: readonly ObservedRollout[];
+  /** Every other candidate with its online statistics; the prompt shows the top few and the worst retired. */
+  history: readonly ScoredInstruction[];
+  tip: TipId;
+  instructionsPerBatch: number;
+  /** Longest instruction accepted (characters). Default 4000. */
+  maxLength?: number;
+  /** Longest rollout input or output shown (characters). Default 700. */
+  maxRolloutChars?: number;
+}
+
+export const DEFAULT_MAX_INSTRUCTION_LENGTH = 4000;
+const TOP_HISTORY = 3;
+const WORST_RETIRED = 2;
+
+export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage[] {
+  const n = Math.max(1, Math.floor(input.instructionsPerBatch));
+  const maxLength = input.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH;
+  const maxChars = input.maxRolloutChars ?? 700;
+  const placeholders = extractPlaceholders(input.programDescription);
+  const sections = [
+    section('Task data', input.datasetSummary?.trim() || 'No summary of the task inputs is available yet.'),
+    section('Program description (the original instruction)', quote(truncate(input.programDescription, maxLength))),
+    section(
+      'Current instruction to improve',
+      `${quote(truncate(input.parent.instruction, maxLength))}\nScore on live traffic: ${scoreLine(input.parent)}.`,
+    ),
+    section('Rollouts where it did worst', rollouts(input.worstRollouts, maxChars)),
+    section('Rollouts where it did best', rollouts(input.bestRollouts, maxChars)),
+    section('Instructions tried before, with their scores (mean [95% interval], n)', history(input)),
+  ];
+  const tip = TIP_TEXTS[input.tip];
+  if (tip) sections.push(section('Style tip', tip));
+  sections.push(section('Constraints', constraints(placeholders, maxLength).join('\n')));
+  sections.push(
+    section(
+      'Answer format',
+      `Propose exactly ${n} new, different instruction${n === 1 ? '' : 's'}. Reply with JSON only, no other text:\n` +
+        `{"instructions": [${Array.from({ length: n }, (_, i) => `"instruction ${i + 1}"`).join(', ')}]}`,
+    ),
+  );
+  return [
+    {
+      role: 'system',
+      content:
+        'You improve the instruction (system prompt) that a language model follows in a deployed program. ' +
+        'Study how the current instruction performs on real inputs, infer what the task needs, and write better ' +
+        'instructions. Rewards are scores from the program (higher is better).',
+    },
+    { role: 'user', content: sections.join('\n\n') },
+  ];
+}
+
+/** A summary (MIPRO's dataset descriptor) of inputs observed on bootstrap and online rollouts. */
+export function buildDatasetSummaryPrompt(
+  inputs: readonly unknown[],
+  opts: { maxInputs?: number; maxChars?: number } = {},
+): ProposerMessage[] {
+  const shown = inputs.slice(0, opts.maxInputs ?? 10).map((x, i) => `Input ${i + 1}:\n${renderInput(x, opts.maxChars ?? 500)}`);
+  return [
+    {
+      role: 'system',
+      content: 'You describe datasets. You see sample inputs a program receives and summarise what they have in common.',
+    },
+    {
+      role: 'user',
+      content:
+        `${shown.join('\n\n') || '(no inputs)'}\n\n` +
+        'In 2-3 sentences, describe these inputs: the topic or domain, the kind of request, the format and length, ' +
+        'and anything a writer of instructions for this program should know. Do not solve any of them. ' +
+        'Reply with the summary only.',
+    },
+  ];
+}
+
+/** Picks reflection rollouts from rewarded rollouts of a candidate, never from the val split. */
+export function selectReflectionRollouts(
+  rollouts: readonly (ObservedRollout & { split: string })[],
+  counts: { worst?: number; best?: number } = {},
+): { worst: ObservedRollout[]; best: ObservedRollout[] } {
+  const usable = rollouts.filter((r) => r.split !== 'val' && Number.isFinite(r.reward));
+  const strip = ({ input, output, reward }: ObservedRollout): ObservedRollout => ({ input, output, reward });
+  // With only a few rollouts, split them so a success is shown as one, not as a "worst" case.
+  const descending = [...usable].sort((a, b) => b.reward - a.reward);
+  const best = descending.slice(0, Math.min(counts.best ?? 2, Math.floor((usable.length + 1) / 2)));
+  const worst = descending
+    .slice(best.length)
+    .reverse()
+    .slice(0, counts.worst ?? 3);
+  return { worst: worst.map(strip), best: best.map(strip) };
+}
+
+function constraints(placeholders: string[], maxLength: number): string[] {
+  return [
+    '- Keep the output format the original instruction asks for (structure, labels, answer style): the program parses it.',
+    placeholders.length > 0
+      ? `- Keep these placeholders exactly as written, braces included: ${placeholders.join(', ')}.`
+      : '- Do not add {placeholders}: the program fills none.',
+    '- Write general guidance for the whole task. Do not include answers to, or details of, the example inputs above.',
+    `- Each instruction must be at most ${maxLength} characters.`,
+    '- Each instruction must differ meaningfully from the current one and from those tried before.',
+  ];
+}
+
+function history(input: ProposerPromptInput): string {
+  const others = input.history.filter((h) => h.instruction !== input.parent.instruction && h.n > 0);
+  const top = [...others].sort((a, b) => b.mean - a.mean).slice(0, TOP_HISTORY);
+  const worstRetired = others
+    .filter((h) => h.status === 'retired' && !top.includes(h))
+    .sort((a, b) => a.mean - b.mean)
+    .slice(0, WORST_RETIRED);
+  const line = (h: ScoredInstruction): string => `- ${scoreLine(h)}${h.status === 'retired' ? ' (retired: clearly worse)' : ''}\n${quote(truncate(h.instruction, 800))}`;
+  const parts = [...top.map(line), ...worstRetired.map(line)];
+  return parts.length > 0 ? parts.join('\n') : 'None yet.';
+}
+
+function rollouts(list: readonly ObservedRollout[], maxChars: number): string {
+  if (list.length === 0) return 'None observed yet.';
+  return list
+    .map(
+      (r, i) =>
+        `Example ${i + 1} (reward ${fmt(r.reward)}):\nInput:\n${indent(renderInput(r.input, maxChars))}\n` +
+        `Output:\n${indent(r.output === null ? '(no output)' : truncate(r.output, maxChars))}`,
+    )
+    .join('\n\n');
+}
+
+function scoreLine(s: { n: number; mean: number; ci: Interval }): string {
+  return `${fmt(s.mean)} [${fmt(s.ci[0])}, ${fmt(s.ci[1])}], n=${s.n}`;
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(3) : String(x);
+}
+
+function section(title: string, body: string): string {
+  return `## ${title}\n${body}`;
+}
+
+function quote(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `> ${l}`)
+    .join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}

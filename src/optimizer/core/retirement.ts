@@ -1,0 +1,50 @@
+import { confidenceSequence } from './confidence.js';
+import type { CandidateView, Interval } from './types.js';
+
+/**
+ * Retirement: stop serving a candidate once it is clearly worse than the leader. "Clearly" uses
+ * anytime-valid confidence sequences, because the check runs after every reward and a fixed-n
+ * interval looked at that often would retire good candidates by chance. Candidates keep arriving,
+ * so the error budget delta is spent over an unbounded stream: the k-th candidate (1-based creation
+ * order) gets delta / (k (k + 1)), and the sum over all k is delta.
+ */
+
+export type RetirementCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'unitInterval'>;
+
+export interface RetirementOptions {
+  /** online_rollouts_per_candidate: no verdict before a candidate has R rewards. */
+  rolloutsPerCandidate: number;
+  /** Total probability of ever retiring a candidate that is not worse than the leader. Default 0.05. */
+  delta?: number;
+}
+
+export const DEFAULT_RETIREMENT_DELTA = 0.05;
+
+/** Error budget of the candidate created k-th (createdOrder k - 1). */
+export function candidateAlpha(createdOrder: number, delta = DEFAULT_RETIREMENT_DELTA): number {
+  const k = Math.max(1, createdOrder + 1);
+  return delta / (k * (k + 1));
+}
+
+/** Ids of active, non-control candidates to retire now (possibly none). */
+export function candidatesToRetire(candidates: readonly RetirementCandidate[], opts: RetirementOptions): string[] {
+  const R = Math.max(1, opts.rolloutsPerCandidate);
+  const delta = opts.delta ?? DEFAULT_RETIREMENT_DELTA;
+  const unit = allUnit(candidates);
+  const judged = candidates.filter((c) => c.status === 'active' && c.stats.n >= R);
+  const leader = judged.reduce<RetirementCandidate | undefined>(
+    (best, c) => (!best || c.stats.mean > best.stats.mean ? c : best),
+    undefined,
+  );
+  if (!leader) return [];
+  const interval = (c: RetirementCandidate): Interval =>
+    confidenceSequence(c.stats, candidateAlpha(c.createdOrder, delta), unit);
+  const leaderLower = interval(leader)[0];
+  return judged
+    .filter((c) => c !== leader && !c.isControl && interval(c)[1] < leaderLower)
+    .map((c) => c.id);
+}
+
+function allUnit(candidates: readonly { unitInterval: boolean }[]): boolean {
+  return candidates.every((c) => c.unitInterval);
+}

@@ -1,0 +1,75 @@
+import { ValidationError } from '../../shared/errors.js';
+
+/**
+ * Which seed the application should run next, and on which split. Bootstrap seeds come first, each
+ * once, on the baseline (they ground the proposer in real inputs); then the online pool cycles and
+ * the bandit picks the candidate. Once there is a champion to confirm, every `valEvery`-th rollout is
+ * a val rollout that runs a confirmation target (champion, control, runner-up) on a held-out seed it
+ * has not run yet. Val seeds are used for nothing else.
+ */
+
+export type SeedSplit = 'bootstrap' | 'online' | 'val';
+
+export interface ValConfirmation {
+  candidateId: string;
+  /** Val seeds already issued to this candidate (rewarded or not). */
+  seedsIssued: readonly number[];
+}
+
+export interface SeedSchedulerState {
+  bootstrapSeeds: readonly number[];
+  onlinePool: readonly number[];
+  valSeeds: readonly number[];
+  /** Rollouts issued so far per split. */
+  issued: Readonly<Record<SeedSplit, number>>;
+  /** The baseline's candidate id: bootstrap rollouts run on it. */
+  controlId: string;
+  /**
+   * Candidates needing val confirmation, most important first (see `confirmationTargets`); empty
+   * until a champion other than the control has R rewards.
+   */
+  confirm: readonly ValConfirmation[];
+  /** One rollout in this many is a val rollout while confirmation work is pending. Default 4. */
+  valEvery?: number;
+}
+
+export interface SeedAssignment {
+  seed: number;
+  split: SeedSplit;
+  /** Set when the scheduler, not the bandit, decides the candidate (bootstrap and val). */
+  assignCandidateId?: string;
+}
+
+export const DEFAULT_VAL_EVERY = 4;
+
+export function nextSeed(state: SeedSchedulerState): SeedAssignment {
+  const bootstrap = state.bootstrapSeeds[state.issued.bootstrap];
+  if (bootstrap !== undefined) return { seed: bootstrap, split: 'bootstrap', assignCandidateId: state.controlId };
+
+  const every = Math.max(1, Math.floor(state.valEvery ?? DEFAULT_VAL_EVERY));
+  const total = state.issued.bootstrap + state.issued.online + state.issued.val;
+  if (total % every === every - 1) {
+    const val = nextValWork(state);
+    if (val) return { seed: val.seed, split: 'val', assignCandidateId: val.candidateId };
+  }
+
+  if (state.onlinePool.length === 0) throw new ValidationError('the online pool is empty', [{ path: 'mipro.online_pool', message: 'must not be empty' }]);
+  const seed = state.onlinePool[state.issued.online % state.onlinePool.length]!;
+  return { seed, split: 'online' };
+}
+
+/**
+ * The confirmation target furthest behind (ties: the more important one) and its next unrun val
+ * seed. Every target walks the val seeds in the same order, so champion and control share seeds
+ * early and the lift over the control can be paired.
+ */
+export function nextValWork(state: SeedSchedulerState): { candidateId: string; seed: number } | null {
+  let best: { candidateId: string; seed: number; done: number } | null = null;
+  for (const target of state.confirm) {
+    const issued = new Set(target.seedsIssued);
+    const seed = state.valSeeds.find((s) => !issued.has(s));
+    if (seed === undefined) continue;
+    if (!best || issued.size < best.done) best = { candidateId: target.candidateId, seed, done: issued.size };
+  }
+  return best ? { candidateId: best.candidateId, seed: best.seed } : null;
+}

@@ -1,0 +1,73 @@
+/** Small text helpers shared by the proposer prompt and the proposal parser. */
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
+
+/**
+ * `{name}` placeholders of an instruction, in order of first appearance. Only identifier-like names
+ * count, so JSON examples such as `{"answer": 1}` in an instruction are not mistaken for one.
+ */
+export function extractPlaceholders(text: string): string[] {
+  const seen = new Set<string>();
+  for (const m of text.matchAll(PLACEHOLDER)) if (m[0]) seen.add(m[0]);
+  return [...seen];
+}
+
+/** Cut to at most `max` characters, saying so, so a reader knows the text went on. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const omitted = text.length - max;
+  return `${text.slice(0, Math.max(0, max))} …[${omitted} more characters]`;
+}
+
+/** Lowercase, punctuation and symbols removed, whitespace collapsed: the key for duplicate checks. */
+export function normalizeInstruction(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[\p{P}\p{S}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * Renders a rollout's input (OpenAI-style messages or plain text) as readable lines. System and
+ * developer messages are skipped: they hold the candidate instruction itself, which the proposer
+ * already sees. Content parts other than text are shown by their type only.
+ */
+export function renderInput(input: unknown, maxChars: number): string {
+  if (typeof input === 'string') return truncate(input, maxChars);
+  if (!Array.isArray(input)) return truncate(safeJson(input), maxChars);
+  const lines: string[] = [];
+  for (const message of input) {
+    if (!isRecord(message)) continue;
+    const role = typeof message.role === 'string' ? message.role : 'message';
+    if (role === 'system' || role === 'developer') continue;
+    lines.push(`${role}: ${contentText(message.content)}`);
+  }
+  return truncate(lines.join('\n'), maxChars);
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (!Array.isArray(content)) return safeJson(content);
+  return content
+    .map((part) => {
+      if (!isRecord(part)) return '';
+      if (typeof part.text === 'string') return part.text;
+      return typeof part.type === 'string' ? `[${part.type}]` : '';
+    })
+    .filter((s) => s.length > 0)
+    .join(' ');
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

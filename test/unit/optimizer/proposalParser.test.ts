@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { parseProposals, type ParseContext } from '../../../src/optimizer/core/index.js';
+
+const ctx: ParseContext = {
+  baseline: 'Answer the question about {topic}. Reply with one word.',
+  existing: ['Answer the question about {topic}. Reply with one word.'],
+  n: 2,
+};
+const A = 'You are a careful expert on {topic}. Think, then reply with one word.';
+const B = 'Read the question about {topic} twice and reply with exactly one word.';
+
+describe('parseProposals', () => {
+  it.each([
+    { name: 'plain JSON', text: JSON.stringify({ instructions: [A, B] }) },
+    { name: 'JSON in a ```json fence with chatter', text: `Sure! Here you go:\n\`\`\`json\n${JSON.stringify({ instructions: [A, B] }, null, 2)}\n\`\`\`\nGood luck.` },
+    { name: 'JSON in a bare fence', text: `\`\`\`\n${JSON.stringify({ instructions: [A, B] })}\n\`\`\`` },
+    { name: 'JSON object embedded in prose', text: `My proposals: ${JSON.stringify({ instructions: [A, B] })} (end)` },
+    { name: 'a JSON array', text: JSON.stringify([A, B]) },
+    { name: 'objects with an instruction field', text: JSON.stringify({ instructions: [{ instruction: A }, { instruction: B }] }) },
+    { name: 'a numbered list', text: `Here are two:\n\n1. ${A}\n2. ${B}\n` },
+    { name: 'a bulleted list with labels', text: `- Instruction 1: ${A}\n- Instruction 2: ${B}` },
+    { name: 'a list with quoted items', text: `1) "${A}"\n2) "${B}"` },
+  ])('accepts $name', ({ text }) => {
+    expect(parseProposals(text, ctx)).toEqual({ accepted: [A, B], rejected: [] });
+  });
+
+  it('joins continuation lines of a list item', () => {
+    const r = parseProposals(`1. ${A}\n   Keep it short.\n2. ${B}`, ctx);
+    expect(r.accepted).toEqual([`${A}\nKeep it short.`, B]);
+  });
+
+  it.each([
+    { name: 'prose', text: 'I think the instruction is already good and should not change.' },
+    { name: 'empty', text: '' },
+    { name: 'broken JSON', text: '{"instructions": ["unterminated' },
+    { name: 'JSON without instructions', text: '{"answer": 42}' },
+  ])('accepts nothing from garbage: $name', ({ text }) => {
+    const r = parseProposals(text, ctx);
+    expect(r.accepted).toEqual([]);
+    expect(r.rejected.length).toBeGreaterThan(0);
+  });
+
+  it('rejects duplicates of existing candidates and of each other, after normalisation', () => {
+    const text = JSON.stringify({
+      instructions: ['answer the question about {topic} -- reply with ONE word!', A, '  YOU ARE a careful expert on {topic}...   Think; then reply with one word  '],
+    });
+    const r = parseProposals(text, { ...ctx, n: 5 });
+    expect(r.accepted).toEqual([A]);
+    expect(r.rejected.map((x) => x.reason)).toEqual(['duplicate of an existing instruction', 'duplicate of an existing instruction']);
+  });
+
+  it('rejects instructions that drop a placeholder of the baseline', () => {
+    const r = parseProposals(JSON.stringify({ instructions: ['Reply with one word.', A] }), ctx);
+    expect(r.accepted).toEqual([A]);
+    expect(r.rejected[0]?.reason).toMatch(/missing placeholder \{topic\}/);
+  });
+
+  it('rejects empty and too long instructions', () => {
+    const long = `${A} ${'x'.repeat(200)}`;
+    const r = parseProposals(JSON.stringify({ instructions: ['   ', '!!!', long, B] }), { ...ctx, maxLength: 150 });
+    expect(r.accepted).toEqual([B]);
+    expect(r.rejected.map((x) => x.reason)).toEqual(['empty', 'empty', expect.stringMatching(/too long/)]);
+  });
+
+  it('caps the number accepted at n', () => {
+    const C = 'Decide what {topic} the question is about, then reply with one word.';
+    const r = parseProposals(JSON.stringify({ instructions: [A, B, C] }), ctx);
+    expect(r.accepted).toEqual([A, B]);
+    expect(r.rejected).toEqual([{ text: C, reason: 'over the limit of 2' }]);
+  });
+});

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildDatasetSummaryPrompt,
+  buildProposerPrompt,
+  selectReflectionRollouts,
+  TIP_TEXTS,
+  type ProposerPromptInput,
+} from '../../../src/optimizer/core/index.js';
+
+const baseline = 'Classify the ticket about {product} into one of: billing, bug, other. Answer with the label only.';
+const msgs = (text: string) => [
+  { role: 'system', content: 'CANDIDATE INSTRUCTION TEXT' },
+  { role: 'user', content: text },
+];
+
+const observed = [
+  { split: 'online', input: msgs('ONLINE-WORST-1 refund please'), output: 'bug', reward: 0 },
+  { split: 'online', input: msgs('ONLINE-WORST-2 app crashes'), output: 'other', reward: 0 },
+  { split: 'bootstrap', input: 'ONLINE-MID plain text input', output: 'other', reward: 0.5 },
+  { split: 'online', input: msgs('ONLINE-BEST-1 invoice wrong'), output: 'billing', reward: 1 },
+  { split: 'online', input: [{ role: 'user', content: [{ type: 'text', text: 'ONLINE-BEST-2 parts' }, { type: 'image_url' }] }], output: 'bug', reward: 1 },
+  { split: 'val', input: msgs('VAL-SECRET-INPUT do not leak'), output: 'VAL-SECRET-OUTPUT', reward: 0 },
+  { split: 'val', input: msgs('VAL-SECRET-INPUT-2'), output: 'billing', reward: 1 },
+];
+
+function input(over: Partial<ProposerPromptInput> = {}): ProposerPromptInput {
+  const { worst, best } = selectReflectionRollouts(observed);
+  return {
+    datasetSummary: 'Customer support tickets, short, mostly English.',
+    programDescription: baseline,
+    parent: { instruction: 'PARENT: label the {product} ticket.', n: 120, mean: 0.62, ci: [0.5, 0.73] },
+    worstRollouts: worst,
+    bestRollouts: best,
+    history: [
+      { instruction: 'TOP-1 instruction {product}', status: 'active', n: 300, mean: 0.7, ci: [0.64, 0.76] },
+      { instruction: 'RETIRED-BAD instruction {product}', status: 'retired', n: 40, mean: 0.2, ci: [0.05, 0.41] },
+      { instruction: 'NEVER-RUN instruction', status: 'active', n: 0, mean: 0, ci: [0, 1] },
+    ],
+    tip: 'persona',
+    instructionsPerBatch: 3,
+    ...over,
+  };
+}
+
+describe('selectReflectionRollouts', () => {
+  it('takes the worst three and best two, never from the val split', () => {
+    const { worst, best } = selectReflectionRollouts(observed);
+    expect(worst.map((r) => r.reward)).toEqual([0, 0, 0.5]);
+    expect(best.map((r) => r.reward)).toEqual([1, 1]);
+    expect(JSON.stringify([worst, best])).not.toMatch(/VAL-SECRET/);
+    expect(worst[0]).not.toHaveProperty('split');
+  });
+
+  it('shows a success as a best case when there are only a few rollouts', () => {
+    const { worst, best } = selectReflectionRollouts(observed.slice(0, 1).concat(observed.slice(3, 4)));
+    expect(best.map((r) => r.reward)).toEqual([1]);
+    expect(worst.map((r) => r.reward)).toEqual([0]);
+  });
+});
+
+describe('buildProposerPrompt', () => {
+  const messages = buildProposerPrompt(input());
+  const text = messages.map((m) => m.content).join('\n');
+
+  it('is a system and a user message', () => {
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
+  });
+
+  it('contains every required section', () => {
+    for (const heading of [
+      '## Task data',
+      '## Program description',
+      '## Current instruction to improve',
+      '## Rollouts where it did worst',
+      '## Rollouts where it did best',
+      '## Instructions tried before',
+      '## Style tip',
+      '## Constraints',
+      '## Answer format',
+    ]) {
+      expect(text).toContain(heading);
+    }
+    expect(text).toContain('Customer support tickets');
+    expect(text).toContain(baseline);
+    expect(text).toContain('PARENT: label the {product} ticket.');
+    expect(text).toContain('0.620 [0.500, 0.730], n=120');
+    expect(text).toContain(TIP_TEXTS.persona);
+  });
+
+  it('shows the parent rollouts with inputs, outputs and rewards, without the system message', () => {
+    for (const marker of ['ONLINE-WORST-1', 'ONLINE-WORST-2', 'ONLINE-MID', 'ONLINE-BEST-1', 'ONLINE-BEST-2 parts [image_url]']) {
+      expect(text).toContain(marker);
+    }
+    expect(text).toContain('reward 0.000');
+    expect(text).not.toContain('CANDIDATE INSTRUCTION TEXT');
+  });
+
+  it('lists previous instructions with scores: the top ones and the worst retired, not unscored ones', () => {
+    expect(text).toContain('0.700 [0.640, 0.760], n=300');
+    expect(text).toContain('TOP-1 instruction');
+    expect(text).toContain('RETIRED-BAD instruction');
+    expect(text).toContain('retired');
+    expect(text).not.toContain('NEVER-RUN');
+  });
+
+  it('states the constraints: placeholders, format, no example answers, length', () => {
+    expect(text).toContain('{product}');
+    expect(text).toMatch(/output format/i);
+    expect(text).toMatch(/do not include answers/i);
+    expect(text).toContain('at most 4000 characters');
+  });
+
+  it('asks for exactly N instructions as JSON', () => {
+    expect(text).toContain('Propose exactly 3 new, different instructions');
+    expect(text).toContain('{"instructions": ["instruction 1", "instruction 2", "instruction 3"]}');
+  });
+
+  it('never contains val inputs or outputs', () => {
+    expect(text).not.toMatch(/VAL-SECRET/);
+  });
+
+  it('truncates long rollout text and omits the tip section for "none"', () => {
+    const long = 'y'.repeat(5000);
+    const m = buildProposerPrompt(input({ tip: 'none', worstRollouts: [{ input: long, output: long, reward: 0 }], maxRolloutChars: 300 }));
+    const t = m.map((x) => x.content).join('\n');
+    expect(t).not.toContain('## Style tip');
+    expect(t).not.toContain('y'.repeat(301));
+    expect(t).toContain('more characters]');
+  });
+});
+
+describe('buildDatasetSummaryPrompt', () => {
+  it('shows up to ten inputs and asks for a 2-3 sentence summary', () => {
+    const inputs = Array.from({ length: 15 }, (_, i) => msgs(`TICKET-${i}`));
+    const m = buildDatasetSummaryPrompt(inputs);
+    const t = m.map((x) => x.content).join('\n');
+    expect(t).toContain('TICKET-9');
+    expect(t).not.toContain('TICKET-10');
+    expect(t).toMatch(/2-3 sentences/);
+    expect(t).not.toContain('CANDIDATE INSTRUCTION TEXT');
+  });
+});
