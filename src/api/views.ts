@@ -53,6 +53,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
     rollout_count: job.rolloutCount,
     reward_count: job.rewardCount,
     proposal_seq: job.proposalSeq,
+    max_rollouts: job.config.mipro.max_rollouts ?? null,
     candidate_count: candidates.length,
     phase: summary.phase,
     ...(opts.candidates === false ? {} : { candidates: candidates.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id))) }),

@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import { generateApiKey, hashApiKey } from '../api/auth.js';
 import { loadConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
-import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { printTable } from './output.js';
 
 /** Key management works directly on the database the server uses (same DATABASE_URL). */
 async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
+  const { openStore } = await import('../store/open.js'); // loaded on use, like the server
   const store = await openStore(config.database, systemClock);
   try {
     return await fn(store);

@@ -1,4 +1,7 @@
 import { Command } from 'commander';
+import { registerCandidatesCommand } from './candidatesCommand.js';
+import { registerDemoCommand } from './demoCommand.js';
+import { registerJobsCommands } from './jobsCommand.js';
 import { registerKeyCommands } from './keysCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 
@@ -9,7 +12,10 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServeCommand(program);
+  registerDemoCommand(program);
   registerKeyCommands(program);
+  registerJobsCommands(program);
+  registerCandidatesCommand(program);
   return program;
 }
 

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
-import { installSignalHandlers, startServer } from '../main.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -9,6 +8,8 @@ export function registerServeCommand(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (overrides PORT)')
     .option('--host <host>', 'address to bind (overrides HOST)')
     .action(async (opts: { port?: string; host?: string }) => {
+      // Loaded on use: client commands (jobs, candidates) should not pay for the server's start-up.
+      const { installSignalHandlers, startServer } = await import('../main.js');
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
       const server = await startServer(config);
       installSignalHandlers(server, (m) => process.stderr.write(`miprox: ${m}\n`));

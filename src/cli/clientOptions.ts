@@ -1,0 +1,75 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  AuthenticationError, ConnectionError, DEFAULT_BASE_URL, MiproJobsClient, MiproxError, NotFoundError, TimeoutError,
+} from '../sdk/index.js';
+
+/**
+ * The options every client-side command shares (`--url`, `--api-key`, `--json`) and the one place
+ * where the CLI takes defaults from the environment: commander reads MIPROX_BASE_URL and
+ * MIPROX_API_KEY for these options; no other CLI code looks at process.env for them.
+ */
+export interface ClientFlags {
+  url: string;
+  apiKey?: string;
+  json?: boolean;
+}
+
+export function addClientOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--url <url>', 'miprox server URL').env('MIPROX_BASE_URL').default(DEFAULT_BASE_URL))
+    .addOption(new Option('--api-key <key>', 'API key (sent as Authorization: Bearer)').env('MIPROX_API_KEY'))
+    .option('--json', 'machine-readable output');
+}
+
+export function jobsClient(flags: ClientFlags): MiproJobsClient {
+  return new MiproJobsClient({
+    backendUrl: flags.url,
+    ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
+    // A person is waiting: one quick retry, then say what is wrong.
+    maxRetries: 1,
+    timeoutMs: 15_000,
+  });
+}
+
+/** Turns an SDK error into the one line a person needs; the caller prints it and exits 1. */
+export function describeClientError(err: unknown, flags: ClientFlags): string {
+  if (err instanceof ConnectionError) {
+    return `cannot reach miprox at ${flags.url}: ${err.message.replace(/^cannot reach \S+: /, '')}. Is the server running? Set --url or MIPROX_BASE_URL.`;
+  }
+  if (err instanceof AuthenticationError) {
+    return flags.apiKey
+      ? `the API key was refused (401): ${err.message}. Check --api-key or MIPROX_API_KEY.`
+      : 'no API key given (401): pass --api-key or set MIPROX_API_KEY.';
+  }
+  if (err instanceof TimeoutError) return `miprox at ${flags.url} did not answer in time: ${err.message}`;
+  if (err instanceof NotFoundError) return `not found (404): ${err.message}`;
+  if (err instanceof MiproxError) {
+    const details = err.details.map((d) => `${d.path || 'body'}: ${d.message}`).join('; ');
+    return `${err.message}${err.status ? ` (${err.status} ${err.code})` : ''}${details ? ` — ${details}` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Wraps a command action so SDK errors end as one plain line (main.ts prints it, exit code 1). */
+export function clientAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      const cmd = args[args.length - 1] as Command;
+      throw new Error(describeClientError(err, cmd.opts<ClientFlags>()));
+    }
+  };
+}
+
+/** A commander argument parser for counts and intervals. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number >= 1');
+  return n;
+}
+
+/** Writes JSON for scripts, one value per line. */
+export function printJson(value: unknown, out: (s: string) => void = (s) => process.stdout.write(s)): void {
+  out(`${JSON.stringify(value)}\n`);
+}

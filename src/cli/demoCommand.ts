@@ -1,0 +1,172 @@
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { generateApiKey, hashApiKey } from '../api/auth.js';
+import { loadConfig } from '../config/config.js';
+import { type DemoModelChoice, SIM_MODELS } from '../demo/demoJob.js';
+import type { DemoProgress, DemoResult } from '../demo/runDemo.js';
+import type { RunningServer } from '../main.js';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
+
+interface DemoFlags {
+  provider: string;
+  model?: string;
+  proposerModel?: string;
+  inferenceUrl?: string;
+  rollouts: string;
+  concurrency: string;
+  port?: string;
+  keepServing?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `miprox demo`: the README's main command. Starts a server on the embedded SQLite default, runs the
+ * online loop on the simulated banking task exactly as a user would, and prints the result. With
+ * `--provider openai --model gpt-4o-mini` (and OPENAI_API_KEY) the same loop runs on the real API.
+ */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run MIPRO Online end to end on a built-in task (offline simulator by default)')
+    .option('--provider <provider>', `policy and proposer provider: ${PROVIDER_KINDS.join(', ')}`, 'sim')
+    .option('--model <model>', 'policy model (default: sim-policy for sim)')
+    .option('--proposer-model <model>', 'proposer model (default: the policy model; sim-proposer for sim)')
+    .option('--inference-url <url>', 'base URL for --provider openai_compatible')
+    .option('--rollouts <n>', 'online rollouts to run', '600')
+    .option('--concurrency <n>', 'rollouts in flight at once', '4')
+    .option('-p, --port <port>', 'server port (default PORT or 8700; a free port if taken)')
+    .option('--keep-serving', 'keep the server (and dashboard) running after the demo')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: DemoFlags) => {
+      const models = modelsFrom(flags);
+      // Loaded on use: client commands should not pay for the server's start-up.
+      const [{ runDemo }, { createBankingTask }] = await Promise.all([import('../demo/runDemo.js'), import('../providers/sim/index.js')]);
+      const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+      const server = await startOnFreePort(config);
+      try {
+        const apiKey = config.seedApiKey ?? (await demoKey(server));
+        const task = createBankingTask();
+        const rollouts = positiveInt(flags.rollouts, '--rollouts');
+        const say = (s: string) => { if (!flags.json) process.stdout.write(s); };
+        say(`miprox demo: ${models.provider === 'sim' ? 'simulated banking intent task (offline simulator, no API key needed)' : `banking intent task on ${models.provider}/${models.model}`}\n`);
+        say(`server ${server.url}, ${rollouts} rollouts, proposer ${models.proposerModel}\n\n`);
+        const progress = progressPrinter(Boolean(flags.json));
+        const result = await runDemo({
+          backendUrl: server.url, apiKey, task, models, rollouts,
+          concurrency: positiveInt(flags.concurrency, '--concurrency'), maxCandidates: 12, maxConfirmationRollouts: 300,
+          onProgress: progress.update,
+        });
+        progress.stop();
+        if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, server.url), null, 2)}\n`);
+        else printSummary(result, server.url, config.seedApiKey ? null : apiKey, Boolean(flags.keepServing));
+        if (flags.keepServing) {
+          say(`\nserving on ${server.url} until Ctrl-C\n`);
+          await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+        }
+      } finally {
+        await server.close();
+      }
+    });
+}
+
+function modelsFrom(flags: DemoFlags): DemoModelChoice {
+  if (!(PROVIDER_KINDS as readonly string[]).includes(flags.provider)) throw new Error(`--provider must be one of ${PROVIDER_KINDS.join(', ')}`);
+  const provider = flags.provider as ProviderKind;
+  if (provider === 'sim') return { ...SIM_MODELS, ...(flags.model ? { model: flags.model } : {}) };
+  if (!flags.model) throw new Error(`--model is required with --provider ${provider} (e.g. --model gpt-4o-mini)`);
+  if (provider === 'openai_compatible' && !flags.inferenceUrl) throw new Error('--inference-url is required with --provider openai_compatible');
+  return { provider, model: flags.model, proposerModel: flags.proposerModel ?? flags.model, inferenceUrl: flags.inferenceUrl };
+}
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  return n;
+}
+
+async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<RunningServer> {
+  const { startServer } = await import('../main.js');
+  try {
+    return await startServer(config);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+    return startServer({ ...config, port: 0 });
+  }
+}
+
+/** A key for a fresh demo tenant, so the dashboard shows the demo's job. */
+async function demoKey(server: RunningServer): Promise<string> {
+  const tenant = await server.store.createTenant('demo');
+  const { key, prefix } = generateApiKey();
+  await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(key), prefix });
+  return key;
+}
+
+function progressPrinter(quiet: boolean) {
+  const tty = process.stdout.isTTY && !quiet;
+  let bar: SingleBar | null = null;
+  let phase: DemoProgress['phase'] | null = null;
+  let lastLine = -1;
+  const fmt = (p: DemoProgress) => ({
+    acc: p.recentAccuracy === null ? '  -  ' : p.recentAccuracy.toFixed(2),
+    cands: p.candidates, props: p.proposals, best: p.bestScore === null ? '-' : p.bestScore.toFixed(2),
+  });
+  return {
+    update(p: DemoProgress) {
+      if (quiet) return;
+      if (!tty) {
+        const step = Math.floor(p.done / 100);
+        if (p.phase !== phase || step !== lastLine || p.done === p.total) {
+          const f = fmt(p);
+          if (step !== lastLine || p.done === p.total) process.stdout.write(`${p.phase} ${p.done}/${p.total}  accuracy(last 50) ${f.acc}  candidates ${f.cands}  proposals ${f.props}  best ${f.best}\n`);
+          lastLine = step;
+          phase = p.phase;
+        }
+        return;
+      }
+      if (p.phase !== phase) {
+        bar?.stop();
+        bar = new SingleBar({
+          format: `${p.phase === 'optimizing' ? 'optimizing' : 'confirming on val'} {bar} {value}/{total} | accuracy(last 50) {acc} | candidates {cands} | proposals {props} | best {best}`,
+          hideCursor: true,
+        });
+        bar.start(p.total, 0, fmt(p));
+        phase = p.phase;
+      }
+      bar?.update(p.done, fmt(p));
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+const ci = (c: [number, number] | null) => (c ? `[${pct(c[0])}, ${pct(c[1])}]` : '');
+
+function printSummary(r: DemoResult, url: string, apiKey: string | null, keepServing: boolean): void {
+  const out = (s: string) => process.stdout.write(s);
+  out(`\nDone: ${r.rollouts} rollouts, ${r.candidates.length} candidates, ${r.status.proposal_seq} proposals.\n\n`);
+  if (r.baseline) out(`Baseline (held-out val seeds): ${pct(r.baseline.valScore)} ${ci(r.baseline.valCi)} n=${r.baseline.valCount}\n  "${r.baseline.instruction}"\n\n`);
+  if (r.best && r.best.candidateId !== 'baseline') {
+    out(`Best prompt ${r.best.candidateId} (held-out val seeds): ${pct(r.best.valScore)} ${ci(r.best.valCi)} n=${r.best.valCount}; online ${pct(r.best.onlineScore)} n=${r.best.onlineCount}\n`);
+    const lift = r.status.lift_over_baseline as { estimate?: number; ci?: [number, number]; significant?: boolean } | null | undefined;
+    if (lift?.estimate !== undefined && lift.ci) out(`Lift over baseline: ${lift.estimate >= 0 ? '+' : ''}${pct(lift.estimate)} ${ci(lift.ci)}${lift.significant ? ' (significant)' : ''}\n`);
+    out(`\n${r.best.instruction.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+  } else {
+    out('The baseline is still the best prompt.\n');
+  }
+  if (keepServing) out(`\nDashboard: ${url}/  (job ${r.jobId})\n`);
+  else out(`\nDashboard: run \`npm start\` (same DATABASE_URL) and open http://127.0.0.1:8700/ (job ${r.jobId}), or rerun with --keep-serving\n`);
+  if (apiKey) out(`Sign in with the demo key: ${apiKey}\n`);
+}
+
+function summaryJson(r: DemoResult, url: string) {
+  return {
+    job_id: r.jobId, session_id: r.sessionId, rollouts: r.rollouts, status: r.status.status,
+    proposals: r.status.proposal_seq, candidates: r.candidates.length,
+    best: r.best, baseline: r.baseline, lift_over_baseline: r.status.lift_over_baseline ?? null,
+    best_score: r.status.best_score, best_score_ci: r.status.best_score_ci, best_score_source: r.status.best_score_source,
+    dashboard_url: `${url}/`,
+  };
+}

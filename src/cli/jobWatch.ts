@@ -1,0 +1,99 @@
+import cliProgress from 'cli-progress';
+import type { Job, MiproJobsClient } from '../sdk/index.js';
+import { formatBestScore, progressLine } from './jobFormat.js';
+
+export interface WatchOptions {
+  pollMs: number;
+  json: boolean;
+  stream: NodeJS.WriteStream;
+  /** Aborted on Ctrl-C: the watch ends quietly, the job keeps running. */
+  signal: AbortSignal;
+}
+
+/** Draws one job's progress; `update` is called after every poll, `finish` once at the end. */
+interface Display {
+  update(job: Job): void;
+  finish(): void;
+}
+
+/** A bar when the job has a rollout budget and a terminal to draw on. */
+function barDisplay(stream: NodeJS.WriteStream, total: number): Display {
+  const bar = new cliProgress.SingleBar(
+    { stream, format: '{bar} {value}/{total} rollouts | {info}', hideCursor: true, barsize: 30 },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(job) {
+      const info = progressLine(job).split(' | ').filter((p) => !p.startsWith('rollouts')).join(' | ');
+      if (!started) bar.start(total, job.rollout_count, { info });
+      else bar.update(Math.min(job.rollout_count, total), { info });
+      started = true;
+    },
+    finish: () => bar.stop(),
+  };
+}
+
+/** A status line rewritten in place on a terminal; elsewhere (pipes, logs) a new line per change. */
+function lineDisplay(stream: NodeJS.WriteStream): Display {
+  let last = '';
+  return {
+    update(job) {
+      const line = progressLine(job);
+      if (line === last) return;
+      last = line;
+      stream.write(stream.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
+    },
+    finish: () => {
+      if (stream.isTTY && last) stream.write('\n');
+    },
+  };
+}
+
+/** `--json`: one job document per line, whenever something changed. */
+function jsonDisplay(stream: NodeJS.WriteStream): Display {
+  let last = '';
+  return {
+    update(job) {
+      const text = JSON.stringify(job);
+      if (text !== last) stream.write(`${text}\n`);
+      last = text;
+    },
+    finish: () => undefined,
+  };
+}
+
+function pickDisplay(job: Job, opts: WatchOptions): Display {
+  if (opts.json) return jsonDisplay(opts.stream);
+  if (opts.stream.isTTY && job.max_rollouts) return barDisplay(opts.stream, job.max_rollouts);
+  return lineDisplay(opts.stream);
+}
+
+export function finalSummary(job: Job): string {
+  return `job ${job.job_id} ${job.status}: best ${formatBestScore(job)} after ${job.rollout_count} rollouts, ${job.reward_count} rewards, ${job.proposal_seq} proposals`;
+}
+
+/**
+ * Follows a job until it is final (returns it) or the signal aborts (returns undefined). Polls
+ * through the SDK's waitForCompletion, so transient errors are retried the same way everywhere.
+ */
+export async function watchJob(client: MiproJobsClient, jobId: string, opts: WatchOptions): Promise<Job | undefined> {
+  let display: Display | undefined;
+  try {
+    const job = await client.waitForCompletion(jobId, {
+      timeoutMs: Number.POSITIVE_INFINITY,
+      pollMs: opts.pollMs,
+      signal: opts.signal,
+      onUpdate: (j) => {
+        display ??= pickDisplay(j, opts);
+        display.update(j);
+      },
+    });
+    display?.finish();
+    return job;
+  } catch (err) {
+    display?.finish();
+    if (opts.signal.aborted) return undefined;
+    throw err;
+  }
+}

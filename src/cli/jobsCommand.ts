@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { collect } from '../sdk/index.js';
+import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
+import { CANDIDATE_COLUMNS, JOB_COLUMNS, candidateRow, jobDetailLines, jobRow } from './jobFormat.js';
+import { finalSummary, watchJob } from './jobWatch.js';
+import { printTable } from './output.js';
+
+const out = (s: string) => process.stdout.write(s);
+
+/** `miprox jobs ...`: the jobs API through the SDK, tables for people and --json for scripts. */
+export function registerJobsCommands(program: Command): void {
+  const jobs = program.command('jobs').description('list, inspect, follow and steer optimization jobs on a miprox server');
+
+  addClientOptions(jobs.command('list'))
+    .description("list this key's jobs, newest first")
+    .option('--status <status>', 'only jobs in this status (running, paused, succeeded, failed, cancelled)')
+    .option('--limit <n>', 'show at most n jobs', positiveInt, 50)
+    .action(clientAction(async (opts: ClientFlags & { status?: string; limit: number }) => {
+      const client = jobsClient(opts);
+      const items = await collect(client.iterate({ ...(opts.status ? { status: opts.status } : {}), limit: Math.min(opts.limit, 200) }), opts.limit);
+      if (opts.json) printJson(items);
+      else printTable(items.map(jobRow), JOB_COLUMNS);
+    }));
+
+  addClientOptions(jobs.command('show <jobId>'))
+    .description('show one job: status, best score with its interval, candidates')
+    .action(clientAction(async (jobId: string, opts: ClientFlags) => {
+      const job = await jobsClient(opts).get(jobId);
+      if (opts.json) {
+        printJson(job);
+        return;
+      }
+      out(`${jobDetailLines(job).join('\n')}\n`);
+      if (job.best_prompt) out(`\nbest prompt:\n  ${job.best_prompt.replace(/\n/g, '\n  ')}\n`);
+      out('\ncandidates:\n');
+      printTable((job.candidates ?? []).map((c) => candidateRow(c)), CANDIDATE_COLUMNS);
+    }));
+
+  addClientOptions(jobs.command('watch <jobId>'))
+    .description('follow a job live until it is final (Ctrl-C stops watching; the job keeps running)')
+    .option('--interval <ms>', 'time between polls', positiveInt, 1000)
+    .action(clientAction(async (jobId: string, opts: ClientFlags & { interval: number }) => {
+      const abort = new AbortController();
+      const onSigint = () => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const job = await watchJob(jobsClient(opts), jobId, { pollMs: opts.interval, json: Boolean(opts.json), stream: process.stdout, signal: abort.signal });
+        if (opts.json) return;
+        if (job) out(`${finalSummary(job)}\n`);
+        else out(`stopped watching; job ${jobId} goes on\n`);
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    }));
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    const what = { pause: 'stop new proposals (the proxy keeps serving)', resume: 'resume proposals', cancel: 'cancel a job (final)' }[action];
+    addClientOptions(jobs.command(`${action} <jobId>`))
+      .description(what)
+      .action(clientAction(async (jobId: string, opts: ClientFlags) => {
+        const job = await jobsClient(opts)[action](jobId);
+        if (opts.json) printJson(job);
+        else out(`job ${job.job_id}: ${job.status}\n`);
+      }));
+  }
+}

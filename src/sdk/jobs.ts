@@ -1,0 +1,111 @@
+import { JobWaitTimeoutError } from './errors.js';
+import { HttpClient, seg } from './http.js';
+import { type ClientOptions, resolveClientOptions } from './options.js';
+import { paginate } from './pagination.js';
+import { sleep } from './retry.js';
+import { MiproOnlineSession } from './session.js';
+import { type Job, JobPageSchema, JobSchema, type Page, isTerminalStatus } from './wire.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+
+export interface CallOptions { signal?: AbortSignal }
+
+export interface JobListOptions extends CallOptions {
+  status?: string;
+  /** Page size (the server allows 1..1000, default 50). */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface WaitOptions extends CallOptions {
+  /** Give up after this long with a JobWaitTimeoutError (default 10 minutes). */
+  timeoutMs?: number;
+  /** Time between looks (default 2 000 ms). */
+  pollMs?: number;
+  /** Called with the job after every look, the final one included. */
+  onUpdate?: (job: Job) => void | Promise<void>;
+}
+
+export type JobState = 'running' | 'paused' | 'cancelled';
+
+/** The jobs API (`/api/policy-optimization/online/jobs`): create, read, list, steer and wait. */
+export class MiproJobsClient {
+  readonly http: HttpClient;
+
+  constructor(options: ClientOptions | HttpClient = {}) {
+    this.http = options instanceof HttpClient ? options : new HttpClient(resolveClientOptions(options));
+  }
+
+  /**
+   * Creates a job from a body in any form the server accepts: `{policy_optimization: {...}}`,
+   * `{prompt_learning: {...}}` or `{algorithm: "mipro", config_body: {...}}`. Never retried after the
+   * server may have seen it: a second POST would create a second job.
+   */
+  create(body: Record<string, unknown>, opts: CallOptions = {}): Promise<Job> {
+    return this.http.request({ method: 'POST', path: JOBS, body, schema: JobSchema, ...opts });
+  }
+
+  get(jobId: string, opts: CallOptions = {}): Promise<Job> {
+    return this.http.request({ method: 'GET', path: `${JOBS}/${seg(jobId)}`, schema: JobSchema, ...opts });
+  }
+
+  /** One page of the tenant's jobs, newest first. */
+  list(opts: JobListOptions = {}): Promise<Page<Job>> {
+    const { status, limit, cursor, ...call } = opts;
+    return this.http.request({ method: 'GET', path: JOBS, query: { status, limit, cursor }, schema: JobPageSchema, ...call });
+  }
+
+  /** Every job, page after page (`for await (const job of jobs.iterate())`). */
+  iterate(opts: Omit<JobListOptions, 'cursor'> = {}): AsyncGenerator<Job, void, undefined> {
+    return paginate((cursor) => this.list({ ...opts, ...(cursor ? { cursor } : {}) }));
+  }
+
+  pause(jobId: string, opts: CallOptions = {}): Promise<Job> {
+    return this.action(jobId, 'pause', opts);
+  }
+
+  resume(jobId: string, opts: CallOptions = {}): Promise<Job> {
+    return this.action(jobId, 'resume', opts);
+  }
+
+  /** Final: a cancelled job never runs again. */
+  cancel(jobId: string, opts: CallOptions = {}): Promise<Job> {
+    return this.action(jobId, 'cancel', opts);
+  }
+
+  /** `PATCH {state}`, the form newer clients use. */
+  setState(jobId: string, state: JobState, opts: CallOptions = {}): Promise<Job> {
+    return this.http.request({ method: 'PATCH', path: `${JOBS}/${seg(jobId)}`, body: { state }, schema: JobSchema, ...opts });
+  }
+
+  /** A session handle for the job (proxy URL, rewards, candidates, events). */
+  async session(jobId: string, opts: CallOptions = {}): Promise<MiproOnlineSession> {
+    return MiproOnlineSession.fromJob(await this.get(jobId, opts), this.http);
+  }
+
+  /**
+   * Polls until the job is succeeded, failed or cancelled, and returns it (a failed job is returned,
+   * not thrown: the caller decides). Throws JobWaitTimeoutError when `timeoutMs` passes first.
+   */
+  async waitForCompletion(jobId: string, opts: WaitOptions = {}): Promise<Job> {
+    const timeoutMs = opts.timeoutMs ?? 600_000;
+    const pollMs = Math.max(1, opts.pollMs ?? 2_000);
+    const deadline = Date.now() + timeoutMs;
+    const call = opts.signal ? { signal: opts.signal } : {};
+    let last: Job | undefined;
+    for (;;) {
+      last = await this.get(jobId, call);
+      await opts.onUpdate?.(last);
+      if (isTerminalStatus(last.status)) return last;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new JobWaitTimeoutError(`job ${jobId} is still ${last.status} after ${timeoutMs} ms`, { jobId, lastStatus: last.status });
+      }
+      await sleep(Math.min(pollMs, remaining), opts.signal);
+    }
+  }
+
+  private action(jobId: string, action: 'pause' | 'resume' | 'cancel', opts: CallOptions): Promise<Job> {
+    return this.http.request({ method: 'POST', path: `${JOBS}/${seg(jobId)}/${action}`, schema: JobSchema, ...opts });
+  }
+}

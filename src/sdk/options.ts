@@ -1,0 +1,68 @@
+/**
+ * Client options and their defaults. The SDK is a client library, so — like public API clients — it
+ * falls back to two environment variables when the caller does not pass a value:
+ *   MIPROX_BASE_URL  the server's origin (default http://127.0.0.1:8700)
+ *   MIPROX_API_KEY   the API key sent as `Authorization: Bearer <key>`
+ * This function is the only place in src/sdk that reads the environment.
+ */
+
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:8700';
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** Server origin; a trailing `/api`, `/v1` or `/api/v1` is stripped (default MIPROX_BASE_URL, then 127.0.0.1:8700). */
+  backendUrl?: string;
+  /** API key (default MIPROX_API_KEY). */
+  apiKey?: string;
+  /** Per-request timeout in ms (default 30 000). */
+  timeoutMs?: number;
+  /** Retries of idempotent requests on 429, 5xx, timeouts and connection errors (default 2). */
+  maxRetries?: number;
+  /** First backoff delay in ms; doubles per attempt, with full jitter (default 250). */
+  retryBaseDelayMs?: number;
+  /** Upper bound of one backoff delay, and of a honoured retry-after (default 8 000). */
+  retryMaxDelayMs?: number;
+  /** Replaces the global fetch (tests, proxies, instrumentation). */
+  fetch?: FetchLike;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+}
+
+export interface ResolvedClientOptions {
+  baseUrl: string;
+  apiKey: string | undefined;
+  timeoutMs: number;
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  retryMaxDelayMs: number;
+  fetch: FetchLike;
+  headers: Record<string, string>;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Strips what public clients strip: trailing slashes, then `/v1` (or `/v2`), then `/api`. */
+export function normalizeBaseUrl(url: string): string {
+  let u = url.trim().replace(/\/+$/, '');
+  u = u.replace(/\/v[12]$/, '').replace(/\/+$/, '');
+  u = u.replace(/\/api$/, '').replace(/\/+$/, '');
+  return u;
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
+}
+
+export function resolveClientOptions(opts: ClientOptions = {}, env: Env = process.env): ResolvedClientOptions {
+  return {
+    baseUrl: normalizeBaseUrl(nonEmpty(opts.backendUrl) ?? nonEmpty(env.MIPROX_BASE_URL) ?? DEFAULT_BASE_URL),
+    apiKey: nonEmpty(opts.apiKey) ?? nonEmpty(env.MIPROX_API_KEY),
+    timeoutMs: opts.timeoutMs ?? 30_000,
+    maxRetries: opts.maxRetries ?? 2,
+    retryBaseDelayMs: opts.retryBaseDelayMs ?? 250,
+    retryMaxDelayMs: opts.retryMaxDelayMs ?? 8_000,
+    fetch: opts.fetch ?? ((input, init) => fetch(input, init)),
+    headers: { ...opts.headers },
+  };
+}

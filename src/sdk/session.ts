@@ -1,0 +1,250 @@
+import type { z } from 'zod';
+import { type JsonObject, loadConfigFile } from './configFile.js';
+import { MiproxError } from './errors.js';
+import { HttpClient, type QueryValue, seg } from './http.js';
+import { type ClientOptions, resolveClientOptions } from './options.js';
+import { paginate } from './pagination.js';
+import { type WatchEventsOptions, watchEvents } from './watchEvents.js';
+import {
+  type Candidate, CandidatePageSchema, CandidateSchema, EventListSchema, type Job, JobSchema, type Page, type PromptUrls,
+  PromptUrlsSchema, type Proposal, ProposalListSchema, type RewardRecord, RewardPageSchema, type RewardResult,
+  RewardResultSchema, type Rollout, RolloutSchema, type SeedEval, SeedEvalPageSchema, type SessionEvent, type SessionStatus,
+} from './wire.js';
+
+export interface CallOptions { signal?: AbortSignal }
+
+export interface SessionCreateOptions extends ClientOptions, CallOptions {
+  /** The job config (what `config_body` holds: `{policy_optimization: {...}}` or `{prompt_learning: {...}}`). */
+  config?: JsonObject;
+  /** Or a TOML/JSON file with that config, read on this machine. */
+  configPath?: string;
+  /** Dotted keys applied by the server, e.g. `{"prompt_learning.policy.model": "gpt-4.1-mini"}`. */
+  overrides?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  correlationId?: string;
+  /** Route version; the server serves both (default v1). */
+  apiVersion?: 'v1' | 'v2';
+}
+
+export interface SessionConnectOptions extends ClientOptions, CallOptions {
+  apiVersion?: 'v1' | 'v2';
+}
+
+export interface RewardInput extends CallOptions {
+  /** `{score}`; without a score the server infers one from `metadata.expected == metadata.predicted`. */
+  rewardInfo?: { score?: number } & Record<string, unknown>;
+  rolloutId?: string;
+  candidateId?: string;
+  correlationId?: string;
+  metadata?: Record<string, unknown>;
+  artifact?: unknown;
+  traceRef?: string;
+  /** Finish the job (status `succeeded`) after recording this reward. */
+  stop?: boolean;
+}
+
+export interface CandidateListOptions extends CallOptions {
+  limit?: number;
+  cursor?: string;
+  status?: string;
+  /** e.g. `avg_reward:desc`, `created_at:asc`. */
+  sort?: string;
+}
+
+export interface SeedEvalFilters extends CallOptions {
+  candidateId?: string;
+  split?: string;
+  seed?: number;
+  success?: boolean;
+  limit?: number;
+  cursor?: string;
+}
+
+const withCursor = <T extends object>(opts: T, cursor: string | undefined): T & { cursor?: string } =>
+  cursor ? { ...opts, cursor } : { ...opts };
+
+/**
+ * A handle on one online MIPRO session (a job; `sessionId` = its system id). Send the app's LLM
+ * calls to `proxyUrl + "/" + rolloutId` (an OpenAI base URL), then report each rollout's reward.
+ */
+export class MiproOnlineSession {
+  readonly sessionId: string;
+  readonly jobId: string;
+  readonly proxyUrl: string;
+  readonly onlineUrl: string;
+  readonly chatCompletionsUrl: string;
+  readonly correlationId: string | null;
+  readonly http: HttpClient;
+  private readonly base: string;
+
+  private constructor(job: Job, http: HttpClient, apiVersion: 'v1' | 'v2') {
+    this.sessionId = job.session_id;
+    this.jobId = job.job_id;
+    this.proxyUrl = job.proxy_url;
+    this.onlineUrl = job.online_url;
+    this.chatCompletionsUrl = job.chat_completions_url;
+    this.correlationId = job.correlation_id;
+    this.http = http;
+    this.base = `/api/${apiVersion}/online/sessions/${seg(job.session_id)}`;
+  }
+
+  /** Starts a new session (a new job) from `config` or `configPath`. */
+  static async create(opts: SessionCreateOptions): Promise<MiproOnlineSession> {
+    if ((opts.config === undefined) === (opts.configPath === undefined)) {
+      throw new MiproxError('MiproOnlineSession.create needs exactly one of config or configPath', { code: 'invalid_options' });
+    }
+    const config = opts.config ?? (await loadConfigFile(opts.configPath ?? ''));
+    const http = new HttpClient(resolveClientOptions(opts));
+    const version = opts.apiVersion ?? 'v1';
+    const body = {
+      config_body: config,
+      ...(opts.overrides ? { overrides: opts.overrides } : {}),
+      ...(opts.metadata ? { metadata: opts.metadata } : {}),
+      ...(opts.correlationId ? { correlation_id: opts.correlationId } : {}),
+    };
+    const call = opts.signal ? { signal: opts.signal } : {};
+    const job = await http.request({ method: 'POST', path: `/api/${version}/online/sessions`, body, schema: JobSchema, ...call });
+    return new MiproOnlineSession(job, http, version);
+  }
+
+  /** Attaches to an existing session by id (checks it exists). */
+  static async connect(sessionId: string, opts: SessionConnectOptions = {}): Promise<MiproOnlineSession> {
+    const http = new HttpClient(resolveClientOptions(opts));
+    const version = opts.apiVersion ?? 'v1';
+    const call = opts.signal ? { signal: opts.signal } : {};
+    const job = await http.request({ method: 'GET', path: `/api/${version}/online/sessions/${seg(sessionId)}`, schema: JobSchema, ...call });
+    return new MiproOnlineSession(job, http, version);
+  }
+
+  /** A handle from a job already read (e.g. from MiproJobsClient.get), without a request. */
+  static fromJob(job: Job, http: HttpClient, apiVersion: 'v1' | 'v2' = 'v1'): MiproOnlineSession {
+    return new MiproOnlineSession(job, http, apiVersion);
+  }
+
+  /** The OpenAI base URL for one rollout: every call with it gets the same candidate. */
+  rolloutBaseUrl(rolloutId: string): string {
+    return `${this.proxyUrl}/${seg(rolloutId)}`;
+  }
+
+  getPromptUrls(correlationId?: string, opts: CallOptions = {}): Promise<PromptUrls> {
+    return this.get('/prompt', PromptUrlsSchema, { correlation_id: correlationId }, opts);
+  }
+
+  /**
+   * Reports a rollout's reward. With a `rolloutId` the server counts it once however often it is sent
+   * (`duplicate: true` on repeats), which is also why only then it is retried on 5xx and timeouts.
+   */
+  updateReward(input: RewardInput): Promise<RewardResult> {
+    const body = {
+      reward_info: input.rewardInfo ?? {},
+      ...(input.rolloutId !== undefined ? { rollout_id: input.rolloutId } : {}),
+      ...(input.candidateId !== undefined ? { candidate_id: input.candidateId } : {}),
+      ...(input.correlationId !== undefined ? { correlation_id: input.correlationId } : {}),
+      ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+      ...(input.artifact !== undefined ? { artifact: input.artifact } : {}),
+      ...(input.traceRef !== undefined ? { trace_ref: input.traceRef } : {}),
+      ...(input.stop !== undefined ? { stop: input.stop } : {}),
+    };
+    return this.http.request({
+      method: 'POST', path: `${this.base}/reward`, body, schema: RewardResultSchema,
+      idempotent: input.rolloutId !== undefined, ...signalOf(input),
+    });
+  }
+
+  status(opts: CallOptions = {}): Promise<SessionStatus> {
+    return this.get('', JobSchema, {}, opts);
+  }
+
+  /** Stops new proposals; the proxy keeps serving the best known candidate. */
+  pause(opts: CallOptions = {}): Promise<SessionStatus> {
+    return this.post('/pause', JobSchema, undefined, opts);
+  }
+
+  resume(opts: CallOptions = {}): Promise<SessionStatus> {
+    return this.post('/resume', JobSchema, undefined, opts);
+  }
+
+  /** Final. */
+  cancel(opts: CallOptions = {}): Promise<SessionStatus> {
+    return this.post('/cancel', JobSchema, undefined, opts);
+  }
+
+  /**
+   * The seed scheduler: which seed (and split) to run next, with a fresh rollout id. `split: 'val'`
+   * asks only for confirmation work (champion vs control on held-out seeds); a ConflictError says
+   * none is left.
+   */
+  nextRollout(opts: CallOptions & { split?: 'val' } = {}): Promise<Rollout> {
+    return this.post('/rollouts', RolloutSchema, opts.split ? { split: opts.split } : {}, opts);
+  }
+
+  listCandidates(opts: CandidateListOptions = {}): Promise<Page<Candidate>> {
+    const { limit, cursor, status, sort } = opts;
+    return this.http.request({
+      method: 'GET', path: `/api/v1/systems/${seg(this.sessionId)}/candidates`,
+      query: { limit, cursor, status, sort }, schema: CandidatePageSchema, ...signalOf(opts),
+    });
+  }
+
+  /** Every candidate, page after page. */
+  iterateCandidates(opts: Omit<CandidateListOptions, 'cursor'> = {}): AsyncGenerator<Candidate, void, undefined> {
+    return paginate((cursor) => this.listCandidates(withCursor(opts, cursor)));
+  }
+
+  getCandidate(candidateId: string, opts: CallOptions = {}): Promise<Candidate> {
+    // The baseline id is the same in every job, so the system id tells the server which one.
+    return this.http.request({
+      method: 'GET', path: `/api/candidates/${seg(candidateId)}`, query: { system_id: this.sessionId },
+      schema: CandidateSchema, ...signalOf(opts),
+    });
+  }
+
+  listSeedEvals(filters: SeedEvalFilters = {}): Promise<Page<SeedEval>> {
+    const query: Record<string, QueryValue> = {
+      candidate_id: filters.candidateId, split: filters.split, seed: filters.seed, success: filters.success,
+      limit: filters.limit, cursor: filters.cursor,
+    };
+    return this.http.request({
+      method: 'GET', path: `/api/systems/${seg(this.sessionId)}/seed-evals`, query, schema: SeedEvalPageSchema, ...signalOf(filters),
+    });
+  }
+
+  iterateSeedEvals(filters: Omit<SeedEvalFilters, 'cursor'> = {}): AsyncGenerator<SeedEval, void, undefined> {
+    return paginate((cursor) => this.listSeedEvals(withCursor(filters, cursor)));
+  }
+
+  /** Events after `sinceSeq`, oldest first. */
+  async events(opts: { sinceSeq?: number; limit?: number } & CallOptions = {}): Promise<SessionEvent[]> {
+    const res = await this.get('/events', EventListSchema, { since_seq: opts.sinceSeq ?? 0, limit: opts.limit }, opts);
+    return res.events;
+  }
+
+  /** Yields events as they happen (polling), until the job is final or `signal` aborts. */
+  watchEvents(opts: WatchEventsOptions = {}): AsyncGenerator<SessionEvent, void, undefined> {
+    return watchEvents({ events: (o) => this.events(o), status: (o) => this.status(o) }, opts);
+  }
+
+  async proposals(opts: CallOptions = {}): Promise<Proposal[]> {
+    return (await this.get('/proposals', ProposalListSchema, {}, opts)).items;
+  }
+
+  rewards(opts: { limit?: number; cursor?: string } & CallOptions = {}): Promise<Page<RewardRecord>> {
+    return this.get('/rewards', RewardPageSchema, { limit: opts.limit, cursor: opts.cursor }, opts);
+  }
+
+  iterateRewards(opts: { limit?: number } & CallOptions = {}): AsyncGenerator<RewardRecord, void, undefined> {
+    return paginate((cursor) => this.rewards(withCursor(opts, cursor)));
+  }
+
+  private get<S extends z.ZodType>(path: string, schema: S, query: Record<string, QueryValue>, opts: CallOptions) {
+    return this.http.request({ method: 'GET', path: `${this.base}${path}`, query, schema, ...signalOf(opts) });
+  }
+
+  private post<S extends z.ZodType>(path: string, schema: S, body: unknown, opts: CallOptions) {
+    return this.http.request({ method: 'POST', path: `${this.base}${path}`, ...(body === undefined ? {} : { body }), schema, ...signalOf(opts) });
+  }
+}
+
+function signalOf(opts: CallOptions): CallOptions {
+  return opts.signal ? { signal: opts.signal } : {};
+}

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/**
+ * The JSON the miprox API answers, as the SDK reads it (SPEC.md). The SDK imports nothing from the
+ * server, so these schemas are the client's own view of the contract: fields the SDK relies on are
+ * required (a server that drops one is a loud ResponseFormatError, not a silent undefined), while
+ * objects stay loose so fields added later pass through untouched.
+ */
+
+const Interval = z.tuple([z.number(), z.number()]);
+/** Absent and null mean the same to a reader; normalise to null so callers test one thing. */
+const nullable = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? null);
+const JsonObject = z.record(z.string(), z.unknown());
+
+export const JOB_STATUSES = ['running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+/** Statuses after which a job never changes again (public clients also send the spellings on the right). */
+export const TERMINAL_JOB_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled', 'completed', 'canceled'];
+export const isTerminalStatus = (status: string): boolean => TERMINAL_JOB_STATUSES.includes(status);
+
+export const SPLITS = ['bootstrap', 'online', 'val'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export const CandidateSchema = z.looseObject({
+  candidate_id: z.string(),
+  system_id: nullable(z.string()),
+  parent_id: nullable(z.string()),
+  status: z.string(),
+  instruction: nullable(z.string()),
+  rollout_count: z.number(),
+  reward_count: z.number(),
+  avg_reward: nullable(z.number()),
+  ci: nullable(Interval),
+  val_score: nullable(z.number()),
+  val_count: z.number().optional(),
+  val_ci: nullable(Interval).optional(),
+  created_at: z.string(),
+});
+export type Candidate = z.infer<typeof CandidateSchema>;
+
+/** A job as GET /jobs/{id} and the online-session routes describe it. */
+export const JobSchema = z.looseObject({
+  job_id: z.string(),
+  status: z.string(),
+  system_id: z.string(),
+  session_id: z.string(),
+  proxy_url: z.string(),
+  online_url: z.string(),
+  chat_completions_url: z.string(),
+  best_score: nullable(z.number()),
+  best_score_ci: nullable(Interval),
+  best_score_source: nullable(z.string()),
+  best_candidate_id: nullable(z.string()),
+  best_prompt: nullable(z.string()),
+  baseline_score: nullable(z.number()),
+  rollout_count: z.number(),
+  reward_count: z.number(),
+  proposal_seq: z.number(),
+  phase: nullable(z.string()),
+  candidate_count: z.number().optional(),
+  /** The rollout budget (`mipro.max_rollouts`) when the server reports it; drives the CLI's progress bar. */
+  max_rollouts: nullable(z.number()),
+  /** Omitted in job listings. */
+  candidates: z.array(CandidateSchema).optional(),
+  correlation_id: nullable(z.string()),
+  metadata: JsonObject.nullish().transform((v) => v ?? {}),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Job = z.infer<typeof JobSchema>;
+/** Online sessions are the same job underneath (`session_id` = `system_id`). */
+export const SessionStatusSchema = JobSchema;
+export type SessionStatus = Job;
+
+/** A page of the list routes: `{items, next_cursor}`. */
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.looseObject({ items: z.array(item), next_cursor: nullable(z.string()) });
+export interface Page<T> { items: T[]; next_cursor: string | null }
+
+export const JobPageSchema = pageOf(JobSchema);
+export const CandidatePageSchema = pageOf(CandidateSchema);
+
+export const PromptUrlsSchema = z.looseObject({
+  online_url: z.string(),
+  proxy_url: z.string(),
+  chat_completions_url: z.string(),
+  correlation_id: nullable(z.string()),
+});
+export type PromptUrls = z.infer<typeof PromptUrlsSchema>;
+
+export const RewardResultSchema = z.looseObject({
+  status: z.string(),
+  rollout_id: nullable(z.string()),
+  candidate_id: z.string(),
+  reward: z.number(),
+  duplicate: z.boolean(),
+});
+export type RewardResult = z.infer<typeof RewardResultSchema>;
+
+export const EventSchema = z.looseObject({
+  seq: z.number(),
+  event_type: z.string(),
+  message: z.string(),
+  data: JsonObject.nullish().transform((v) => v ?? {}),
+  created_at: z.string(),
+});
+export type SessionEvent = z.infer<typeof EventSchema>;
+export const EventListSchema = z.looseObject({ events: z.array(EventSchema) });
+
+/** The seed scheduler's answer: which seed to run next, and where to send its LLM calls. */
+export const RolloutSchema = z.looseObject({
+  rollout_id: z.string(),
+  seed: z.number(),
+  split: z.enum(SPLITS),
+  candidate_id: nullable(z.string()),
+  inference_url: z.string(),
+  chat_completions_url: z.string(),
+});
+export type Rollout = z.infer<typeof RolloutSchema>;
+
+export const ProposalSchema = z.looseObject({
+  proposal_id: z.string(),
+  seq: z.number(),
+  parent_id: nullable(z.string()),
+  tip: nullable(z.string()),
+  status: z.string(),
+  candidate_ids: z.array(z.string()),
+  prompt: z.unknown(),
+  response: nullable(z.string()),
+  error: nullable(z.string()),
+  created_at: z.string(),
+  finished_at: nullable(z.string()),
+});
+export type Proposal = z.infer<typeof ProposalSchema>;
+export const ProposalListSchema = z.looseObject({ items: z.array(ProposalSchema) });
+
+/** One reported reward; seed evaluations are the same records filtered by candidate, split and seed. */
+export const RewardRecordSchema = z.looseObject({
+  rollout_id: z.string(),
+  candidate_id: z.string(),
+  seed: nullable(z.number()),
+  split: z.string(),
+  reward: z.number(),
+  created_at: z.string(),
+});
+export type RewardRecord = z.infer<typeof RewardRecordSchema>;
+export const RewardPageSchema = pageOf(RewardRecordSchema);
+export type SeedEval = RewardRecord;
+export const SeedEvalPageSchema = RewardPageSchema;
+
+/** Both error shapes miprox sends: control routes and the proxy's OpenAI-style body. */
+export const ErrorBodySchema = z.looseObject({
+  error: z.looseObject({
+    code: nullable(z.union([z.string(), z.number()])),
+    message: nullable(z.string()),
+    details: z.array(z.looseObject({ path: z.string().optional(), message: z.string() })).optional(),
+    request_id: nullable(z.string()),
+  }),
+});

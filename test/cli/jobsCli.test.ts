@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MiproJobsClient } from '../../src/sdk/index.js';
+import { runCli } from '../helpers/childServer.js';
+import { type TestServer, startTestServer } from '../helpers/server.js';
+import { closedPortUrl, simJobBody } from '../sdk/helpers.js';
+import { spawnCli } from './spawnCli.js';
+
+// Every case spawns the CLI (through tsx when not built), which takes seconds on a busy 2-core machine.
+const SLOW = 120_000;
+
+function jobWithBaseline() {
+  const body = simJobBody();
+  Object.assign(body.policy_optimization, {
+    initial_prompt: { messages: [{ role: 'system', pattern: 'Classify the banking query into an intent.', order: 0 }, { role: 'user', pattern: '{query}', order: 1 }] },
+  });
+  return body;
+}
+
+describe('miprox jobs / candidates (child process, through the SDK)', () => {
+  let t: TestServer;
+  let env: Record<string, string>;
+  let jobs: MiproJobsClient;
+  let jobId: string;
+  beforeAll(async () => {
+    t = await startTestServer();
+    const tenant = await t.newTenantKey();
+    env = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: tenant.key };
+    jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: tenant.key });
+    jobId = (await jobs.create(jobWithBaseline())).job_id;
+  });
+  afterAll(async () => t.close());
+
+  it('jobs list prints a table for people and JSON for scripts', async () => {
+    const human = await runCli(['jobs', 'list'], env);
+    expect(human.stderr).toBe('');
+    expect(human.code).toBe(0);
+    const [header, row] = human.stdout.trim().split('\n');
+    expect(header).toMatch(/^JOB_ID\s+STATUS\s+ROLLOUTS\s+REWARDS\s+BEST/);
+    expect(row).toMatch(new RegExp(`^${jobId}\\s+running\\s+0\\s+0\\s+-`));
+    const json = await runCli(['jobs', 'list', '--json'], env);
+    expect(json.code).toBe(0);
+    const items = JSON.parse(json.stdout) as Array<{ job_id: string; status: string }>;
+    expect(items.map((j) => j.job_id)).toEqual([jobId]);
+  }, SLOW);
+
+  it('jobs show prints the job and its candidates; --url and --api-key override the environment', async () => {
+    const res = await runCli(['jobs', 'show', jobId, '--url', `${t.url}/api`, '--api-key', env.MIPROX_API_KEY!], { MIPROX_BASE_URL: 'http://127.0.0.1:1', MIPROX_API_KEY: 'mpx_wrong' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`^job\\s+${jobId}$`, 'm'));
+    expect(res.stdout).toMatch(/^status\s+running/m);
+    expect(res.stdout).toMatch(/^proxy url\s+http:\/\/127\.0\.0\.1:\d+\/api\/mipro\/v1\/sys_/m);
+    expect(res.stdout).toMatch(/^baseline\s+active\s.*Classify the banking query into an intent\.$/m);
+    const json = await runCli(['jobs', 'show', jobId, '--json'], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({ job_id: jobId, status: 'running' });
+  }, SLOW);
+
+  it('candidates <jobId> lists the candidates', async () => {
+    const res = await runCli(['candidates', jobId], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^CANDIDATE_ID\s+STATUS/);
+    expect(res.stdout).toMatch(/^baseline\s+active\s+-\s+0\s+0/m);
+    const json = await runCli(['candidates', jobId, '--json'], env);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ candidate_id: 'baseline', status: 'active' })]);
+  }, SLOW);
+
+  it('pause, resume and cancel steer the job; watch ends at once on a final job', async () => {
+    const { job_id: id } = await jobs.create(simJobBody());
+    const paused = await runCli(['jobs', 'pause', id], env);
+    expect(paused.stdout.trim()).toBe(`job ${id}: paused`);
+    expect((await jobs.get(id)).status).toBe('paused');
+    const resumed = await runCli(['jobs', 'resume', id, '--json'], env);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ job_id: id, status: 'running' });
+    expect((await runCli(['jobs', 'cancel', id], env)).stdout.trim()).toBe(`job ${id}: cancelled`);
+    const again = await runCli(['jobs', 'resume', id], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/\(409 conflict\)/);
+    const watch = await runCli(['jobs', 'watch', id, '--interval', '50'], env);
+    expect(watch.code).toBe(0);
+    expect(watch.stdout).toContain('cancelled | rollouts 0 | rewards 0 | best -');
+    expect(watch.stdout.trim().split('\n').at(-1)).toBe(`job ${id} cancelled: best - after 0 rollouts, 0 rewards, 0 proposals`);
+  }, SLOW);
+
+  it('watch follows a running job until it becomes final', async () => {
+    const { job_id: id } = await jobs.create(simJobBody());
+    const watching = spawnCli(['jobs', 'watch', id, '--interval', '100'], env);
+    await watching.waitForOutput(/^running \| rollouts 0/m);
+    await jobs.cancel(id);
+    const res = await watching.exit;
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^running \| rollouts 0/);
+    expect(lines).toContain('cancelled | rollouts 0 | rewards 0 | best - | candidates 0 | proposals 0');
+    expect(lines.at(-1)).toMatch(new RegExp(`^job ${id} cancelled`));
+  }, SLOW);
+
+  it('Ctrl-C ends a watch quietly and leaves the job running', async () => {
+    const { job_id: id } = await jobs.create(simJobBody());
+    const watching = spawnCli(['jobs', 'watch', id, '--interval', '100'], env);
+    await watching.waitForOutput(/^running/m);
+    watching.kill('SIGINT');
+    const res = await watching.exit;
+    expect(res.code).toBe(0);
+    expect(res.stderr).toBe('');
+    expect(res.stdout.trim().split('\n').at(-1)).toBe(`stopped watching; job ${id} goes on`);
+    expect((await jobs.get(id)).status).toBe('running');
+  }, SLOW);
+
+  it('says plainly when the server is unreachable or the key is refused (exit code 1, no stack trace)', async () => {
+    const url = await closedPortUrl();
+    const down = await runCli(['jobs', 'list', '--url', url], env);
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim()).toBe(`miprox: cannot reach miprox at ${url}: ECONNREFUSED. Is the server running? Set --url or MIPROX_BASE_URL.`);
+    expect(down.stdout).toBe('');
+    const refused = await runCli(['jobs', 'list'], { ...env, MIPROX_API_KEY: 'mpx_wrong' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^miprox: the API key was refused \(401\): invalid or revoked API key\. Check --api-key or MIPROX_API_KEY\.$/);
+    const missing = await runCli(['jobs', 'show', jobId], { ...env, MIPROX_API_KEY: '' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('miprox: no API key given (401): pass --api-key or set MIPROX_API_KEY.');
+    const unknown = await runCli(['jobs', 'show', 'pl_00000000000000000000000000000000'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^miprox: not found \(404\)/);
+  }, SLOW);
+});

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MiproJobsClient } from '../../src/sdk/index.js';
+import { type TestServer, startTestServer } from '../helpers/server.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function runExample(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'rollout-loop.ts'), ...args], {
+      cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('examples/rollout-loop.ts', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.close());
+
+  it('runs offline against a local server with the sim provider and reports every reward', async () => {
+    const res = await runExample(['--rollouts', '40', '--stop'], { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const jobId = /\(job (pl_[0-9a-f]+)\)/.exec(res.stdout)?.[1];
+    expect(jobId).toBeDefined();
+    expect(res.stdout).toContain('rollout 40/40');
+    const job = await new MiproJobsClient({ backendUrl: t.url, apiKey: t.key }).get(jobId!);
+    expect(job).toMatchObject({ status: 'succeeded', rollout_count: 40, reward_count: 40 });
+    expect(job.metadata).toMatchObject({ example: 'rollout-loop' });
+    // 40 rewards with a proposal every 10: the proposer must have added candidates.
+    expect(job.proposal_seq).toBeGreaterThanOrEqual(1);
+    expect(job.candidates?.length ?? 0).toBeGreaterThan(1);
+    expect(res.stdout).toMatch(/^best score: /m);
+  }, 120_000);
+});

@@ -1,0 +1,144 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AuthenticationError, ConnectionError, JobSchema, MiproJobsClient, MiproOnlineSession, NotFoundError, ResponseFormatError,
+  ServerError, TimeoutError, ValidationError,
+} from '../../src/sdk/index.js';
+import { type TestServer, startTestServer } from '../helpers/server.js';
+import { type ScriptedServer, closedPortUrl, fakeJob, simJobBody, startScriptedServer } from './helpers.js';
+
+const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };
+
+describe('SDK errors against a real server', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.close());
+
+  it('a wrong key is an AuthenticationError with the server request id', async () => {
+    const client = new MiproJobsClient({ backendUrl: t.url, apiKey: 'mpx_wrong', ...fast });
+    const err = await client.list().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect((err as AuthenticationError).requestId).toMatch(/^req_/);
+  });
+
+  it('an unknown job is a NotFoundError', async () => {
+    const client = new MiproJobsClient({ backendUrl: `${t.url}/api`, apiKey: t.key, ...fast });
+    await expect(client.get('pl_00000000000000000000000000000000')).rejects.toThrow(NotFoundError);
+  });
+
+  it('an invalid config is a ValidationError listing every bad field', async () => {
+    const client = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key, ...fast });
+    const body = simJobBody({ online_rollouts_per_candidate: 0, mode: 'offline' });
+    const err = await client.create(body).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    const v = err as ValidationError;
+    expect(v.status).toBe(422);
+    const paths = v.details.map((d) => d.path);
+    expect(paths).toContain('policy_optimization.mipro.online_rollouts_per_candidate');
+    expect(paths).toContain('policy_optimization.mipro.mode');
+  });
+
+  it('a closed port is a ConnectionError (retried, since the server never saw the request)', async () => {
+    const url = await closedPortUrl();
+    const client = new MiproJobsClient({ backendUrl: url, apiKey: 'k', ...fast, maxRetries: 2 });
+    const err = await client.create(simJobBody()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).requestSent).toBe(false);
+    expect((err as Error).message).toContain(url);
+    expect((err as Error).message).toContain('ECONNREFUSED');
+  });
+});
+
+describe('SDK transport against a scripted server', () => {
+  let s: ScriptedServer | undefined;
+  afterEach(async () => {
+    await s?.close();
+    s = undefined;
+  });
+
+  it('retries a GET on 503 with backoff and then succeeds', async () => {
+    s = await startScriptedServer([
+      { status: 503, body: { error: { code: 'unavailable', message: 'busy' } } },
+      { status: 503, body: { error: { code: 'unavailable', message: 'busy' } } },
+      { status: 200, body: fakeJob() },
+    ]);
+    const client = new MiproJobsClient({ backendUrl: s.url, apiKey: 'mpx_k', ...fast, maxRetries: 2 });
+    const job = await client.get('pl_0123');
+    expect(job.job_id).toBe('pl_0123');
+    expect(s.requests).toHaveLength(3);
+    expect(s.requests.map((r) => r.url)).toEqual(Array(3).fill('/api/policy-optimization/online/jobs/pl_0123'));
+    expect(s.requests[0]?.headers.authorization).toBe('Bearer mpx_k');
+  });
+
+  it('gives up after maxRetries with the last ServerError', async () => {
+    s = await startScriptedServer([{ status: 503, body: { error: { code: 'unavailable', message: 'busy' } } }]);
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast, maxRetries: 2 });
+    await expect(client.get('pl_0123')).rejects.toThrow(ServerError);
+    expect(s.requests).toHaveLength(3);
+  });
+
+  it('never repeats a job creation the server may have seen', async () => {
+    s = await startScriptedServer([{ status: 503 }, { status: 200, body: fakeJob() }]);
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast, maxRetries: 3 });
+    await expect(client.create(simJobBody())).rejects.toThrow(ServerError);
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('retries a reward with a rollout id (the server deduplicates it), not one without', async () => {
+    const ok = { status: 'ok', rollout_id: 'r1', candidate_id: 'baseline', reward: 1, duplicate: false };
+    s = await startScriptedServer([{ status: 502 }, { status: 200, body: ok }, { status: 502 }]);
+    const session = MiproOnlineSession.fromJob(JobSchema.parse(fakeJob()), new MiproJobsClient({ backendUrl: s.url, ...fast }).http);
+    expect(await session.updateReward({ rewardInfo: { score: 1 }, rolloutId: 'r1' })).toEqual(ok);
+    expect(s.requests).toHaveLength(2);
+    expect(JSON.parse(s.requests[1]!.body)).toEqual({ reward_info: { score: 1 }, rollout_id: 'r1' });
+    await expect(session.updateReward({ rewardInfo: { score: 1 }, correlationId: 'c' })).rejects.toThrow(ServerError);
+    expect(s.requests).toHaveLength(3);
+  });
+
+  it('waits as long as retry-after says on 429', async () => {
+    s = await startScriptedServer([
+      { status: 429, headers: { 'retry-after': '0.3' }, body: { error: { code: 'rate_limited', message: 'slow down' } } },
+      { status: 200, body: fakeJob() },
+    ]);
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast });
+    const started = Date.now();
+    await client.get('pl_0123');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('times a request out with a TimeoutError', async () => {
+    s = await startScriptedServer([{ status: 200, body: fakeJob(), delayMs: 2_000 }]);
+    const client = new MiproJobsClient({ backendUrl: s.url, timeoutMs: 100, maxRetries: 0 });
+    const err = await client.get('pl_0123').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect((err as Error).message).toMatch(/timed out after 100 ms/);
+  });
+
+  it('stops at once, with the caller\'s reason, when the caller aborts', async () => {
+    s = await startScriptedServer([{ status: 200, body: fakeJob(), delayMs: 2_000 }]);
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(new Error('user gave up')), 50);
+    await expect(client.get('pl_0123', { signal: abort.signal })).rejects.toThrow('user gave up');
+    expect(s.requests).toHaveLength(1);
+  });
+
+  it('a 200 that is not the promised JSON is a ResponseFormatError naming the field', async () => {
+    s = await startScriptedServer([{ status: 200, body: '<html>proxy login</html>' }, { status: 200, body: { job_id: 5 } }]);
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast });
+    await expect(client.get('pl_0123')).rejects.toThrow(/not JSON/);
+    const err = await client.get('pl_0123').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseFormatError);
+    expect((err as ResponseFormatError).details.map((d) => d.path)).toContain('job_id');
+  });
+
+  it('encodes ids so they cannot change the route', async () => {
+    s = await startScriptedServer([{ status: 404, body: { error: { code: 'not_found', message: 'nope' } } }]);
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast });
+    await expect(client.get('../keys?x=1')).rejects.toThrow(NotFoundError);
+    expect(s.requests[0]?.url).toBe('/api/policy-optimization/online/jobs/..%2Fkeys%3Fx%3D1');
+  });
+});

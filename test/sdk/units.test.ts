@@ -1,0 +1,131 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  AuthenticationError, ConfigFileError, ConflictError, ConnectionError, MiproxError, NotFoundError, RateLimitError,
+  ServerError, TimeoutError, ValidationError, backoffDelayMs, collect, errorFromResponse, loadConfigFile,
+  normalizeBaseUrl, paginate, parseRetryAfterMs, resolveClientOptions, retryDelayMs,
+} from '../../src/sdk/index.js';
+
+describe('client options', () => {
+  it('strips a trailing /api, /v1 or /api/v1 and slashes, as public clients do', () => {
+    expect(normalizeBaseUrl('http://h:1/api')).toBe('http://h:1');
+    expect(normalizeBaseUrl('http://h:1/api/v1/')).toBe('http://h:1');
+    expect(normalizeBaseUrl('http://h:1/v1')).toBe('http://h:1');
+    expect(normalizeBaseUrl('https://h/miprox/api')).toBe('https://h/miprox');
+    expect(normalizeBaseUrl('http://h:1//')).toBe('http://h:1');
+    expect(normalizeBaseUrl('http://apihost:1')).toBe('http://apihost:1');
+  });
+
+  it('takes MIPROX_BASE_URL and MIPROX_API_KEY only when no option is given', () => {
+    const env = { MIPROX_BASE_URL: 'http://env:2/api', MIPROX_API_KEY: 'mpx_env' };
+    expect(resolveClientOptions({}, env)).toMatchObject({ baseUrl: 'http://env:2', apiKey: 'mpx_env' });
+    expect(resolveClientOptions({ backendUrl: 'http://opt:3', apiKey: 'mpx_opt' }, env)).toMatchObject({ baseUrl: 'http://opt:3', apiKey: 'mpx_opt' });
+    expect(resolveClientOptions({}, {})).toMatchObject({ baseUrl: 'http://127.0.0.1:8700', apiKey: undefined });
+  });
+});
+
+describe('errors', () => {
+  const h = (init: Record<string, string> = {}) => new Headers(init);
+  it('maps every status through one table and keeps code, details and request id', () => {
+    const body = JSON.stringify({ error: { code: 'validation_error', message: 'invalid', details: [{ path: 'a.b', message: 'bad' }], request_id: 'req_1' } });
+    const e = errorFromResponse(422, body, h());
+    expect(e).toBeInstanceOf(ValidationError);
+    expect(e).toMatchObject({ status: 422, code: 'validation_error', message: 'invalid', details: [{ path: 'a.b', message: 'bad' }], requestId: 'req_1' });
+    const cases: Array<[number, abstract new (...a: never[]) => MiproxError]> = [
+      [400, ValidationError], [401, AuthenticationError], [404, NotFoundError], [409, ConflictError],
+      [429, RateLimitError], [500, ServerError], [503, ServerError],
+    ];
+    for (const [status, cls] of cases) expect(errorFromResponse(status, '', h())).toBeInstanceOf(cls);
+    const other = errorFromResponse(418, 'teapot', h({ 'x-request-id': 'req_2' }));
+    expect(other.constructor).toBe(MiproxError);
+    expect(other).toMatchObject({ status: 418, requestId: 'req_2', message: 'HTTP 418: teapot' });
+  });
+
+  it('reads the proxy\'s OpenAI-shaped error body too', () => {
+    const e = errorFromResponse(404, JSON.stringify({ error: { message: 'unknown system', type: 'not_found_error', param: null, code: 'not_found' } }), h());
+    expect(e).toBeInstanceOf(NotFoundError);
+    expect(e).toMatchObject({ message: 'unknown system', code: 'not_found' });
+  });
+});
+
+describe('retry policy', () => {
+  const policy = { maxRetries: 3, baseDelayMs: 100, maxDelayMs: 1000 };
+  it('backs off exponentially with full jitter, capped', () => {
+    expect(backoffDelayMs(0, policy, () => 1)).toBe(100);
+    expect(backoffDelayMs(2, policy, () => 1)).toBe(400);
+    expect(backoffDelayMs(10, policy, () => 1)).toBe(1000);
+    expect(backoffDelayMs(2, policy, () => 0)).toBe(0);
+  });
+
+  it('parses retry-after as seconds, an HTTP date or retry-after-ms', () => {
+    expect(parseRetryAfterMs(new Headers({ 'retry-after': '2' }))).toBe(2000);
+    expect(parseRetryAfterMs(new Headers({ 'retry-after-ms': '150' }))).toBe(150);
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    expect(parseRetryAfterMs(new Headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:03 GMT' }), now)).toBe(3000);
+    expect(parseRetryAfterMs(new Headers({}))).toBeUndefined();
+    expect(parseRetryAfterMs(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
+  });
+
+  it('retries idempotent requests on 429/5xx/timeouts, and any request whose connection was refused', () => {
+    const one = () => 1;
+    const s503 = new ServerError('x', { status: 503 });
+    expect(retryDelayMs(s503, 0, true, policy, one)).toBe(100);
+    expect(retryDelayMs(s503, 0, false, policy, one)).toBeNull();
+    expect(retryDelayMs(s503, 3, true, policy, one)).toBeNull();
+    expect(retryDelayMs(new RateLimitError('x', { status: 429, retryAfterMs: 700 }), 0, true, policy, one)).toBe(700);
+    expect(retryDelayMs(new RateLimitError('x', { status: 429, retryAfterMs: 120_000 }), 0, true, policy, one)).toBeNull();
+    expect(retryDelayMs(new TimeoutError('x'), 1, true, policy, one)).toBe(200);
+    expect(retryDelayMs(new TimeoutError('x'), 1, false, policy, one)).toBeNull();
+    const refused = new ConnectionError('x', { url: 'u', requestSent: false });
+    const reset = new ConnectionError('x', { url: 'u', requestSent: true });
+    expect(retryDelayMs(refused, 0, false, policy, one)).toBe(100);
+    expect(retryDelayMs(reset, 0, false, policy, one)).toBeNull();
+    expect(retryDelayMs(new NotFoundError('x', { status: 404 }), 0, true, policy, one)).toBeNull();
+    expect(retryDelayMs(new Error('plain'), 0, true, policy, one)).toBeNull();
+  });
+});
+
+describe('config files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'miprox-sdk-'));
+  it('reads TOML and JSON job configs', async () => {
+    const toml = join(dir, 'job.toml');
+    writeFileSync(toml, '[prompt_learning]\nalgorithm = "mipro"\n[prompt_learning.policy]\nmodel = "sim-policy"\ntemperature = 0.0\n[prompt_learning.mipro]\nval_seeds = [100, 101]\n');
+    expect(await loadConfigFile(toml)).toEqual({ prompt_learning: { algorithm: 'mipro', policy: { model: 'sim-policy', temperature: 0 }, mipro: { val_seeds: [100, 101] } } });
+    const json = join(dir, 'job.json');
+    writeFileSync(json, JSON.stringify({ policy_optimization: { algorithm: 'mipro' } }));
+    expect(await loadConfigFile(json)).toEqual({ policy_optimization: { algorithm: 'mipro' } });
+  });
+
+  it('names the file and the problem when it cannot be used', async () => {
+    const bad = join(dir, 'bad.toml');
+    writeFileSync(bad, '[prompt_learning\n');
+    await expect(loadConfigFile(bad)).rejects.toThrow(ConfigFileError);
+    await expect(loadConfigFile(bad)).rejects.toThrow(/bad\.toml.*TOML/);
+    await expect(loadConfigFile(join(dir, 'missing.json'))).rejects.toThrow(/cannot read config file .*missing\.json/);
+    const list = join(dir, 'list.json');
+    writeFileSync(list, '[1,2]');
+    await expect(loadConfigFile(list)).rejects.toThrow(/top level must be a table/);
+  });
+});
+
+describe('pagination', () => {
+  it('follows cursors to the end and stops on a repeated cursor', async () => {
+    const pages: Record<string, { items: number[]; next_cursor: string | null }> = {
+      start: { items: [1, 2], next_cursor: 'a' },
+      a: { items: [3], next_cursor: 'b' },
+      b: { items: [4], next_cursor: null },
+    };
+    const calls: Array<string | undefined> = [];
+    const all = await collect(paginate(async (c) => {
+      calls.push(c);
+      return pages[c ?? 'start']!;
+    }));
+    expect(all).toEqual([1, 2, 3, 4]);
+    expect(calls).toEqual([undefined, 'a', 'b']);
+    const looping = await collect(paginate(async () => ({ items: [1], next_cursor: 'same' })));
+    expect(looping).toEqual([1, 1]);
+    expect(await collect(paginate(async (c) => pages[c ?? 'start']!), 3)).toEqual([1, 2, 3]);
+  });
+});
