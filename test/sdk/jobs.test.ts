@@ -48,8 +48,14 @@ describe('MiproJobsClient', () => {
   it('waitForCompletion polls until the job is final and reports each look', async () => {
     const { job_id: id } = await jobs.create(simJobBody());
     const seen: string[] = [];
-    setTimeout(() => void jobs.cancel(id), 250);
-    const final = await jobs.waitForCompletion(id, { pollMs: 50, timeoutMs: 10_000, onUpdate: (j) => void seen.push(j.status) });
+    // Cancel once two looks have been reported, so the test does not depend on timing.
+    const final = await jobs.waitForCompletion(id, {
+      pollMs: 50, timeoutMs: 30_000,
+      onUpdate: (j) => {
+        seen.push(j.status);
+        if (seen.length === 2) void jobs.cancel(id);
+      },
+    });
     expect(final.status).toBe('cancelled');
     expect(seen[0]).toBe('running');
     expect(seen.at(-1)).toBe('cancelled');
