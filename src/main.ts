@@ -9,6 +9,7 @@ import { REDACT_PATHS } from './shared/logger.js';
 import { mathRandomRng, type Rng } from './shared/rng.js';
 import { BackgroundTasks } from './shared/backgroundTasks.js';
 import { registerCandidateRoutes } from './api/candidateRoutes.js';
+import { registerDashboardRoutes } from './api/dashboardRoutes.js';
 import { legacyRoutes } from './api/legacyRoutes.js';
 import { sessionRoutes } from './api/sessionRoutes.js';
 import { OnlineEngine } from './optimizer/runner/engine.js';
@@ -96,6 +97,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
         sessionRoutes({ rewards, scheduler }),
         registerCandidateRoutes,
         legacyRoutes(rewards),
+        registerDashboardRoutes,
       ],
     });
     await app.listen({ port: config.port, host: config.host });

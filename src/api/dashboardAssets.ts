@@ -66,15 +66,24 @@ async function load(root: string | null, log: Logger): Promise<DashboardAssets> 
   const src = join(root, 'web/src');
   const built = await distTime(dist);
   const sources = existsSync(src) ? await newestMtime([src, join(root, 'web/index.html'), join(root, 'scripts/build-web.mjs')]) : null;
-  if (built !== null && (sources === null || sources <= built)) {
-    const files = await Promise.all(ASSET_NAMES.map(async (n) => [n, toAsset(n, await readFile(join(dist, n)))] as const));
-    return Object.fromEntries(files) as DashboardAssets;
-  }
+  if (built !== null && (sources === null || sources <= built)) return readDist(dist);
   if (sources === null) throw new ConfigError('dashboard is not built: run `npm run build` (web/dist is missing)');
   const started = Date.now();
-  const files = await bundleInMemory(root);
-  log.info({ ms: Date.now() - started }, `dashboard bundled in memory (web/dist ${built === null ? 'missing' : 'older than web/src'})`);
-  return files;
+  try {
+    const files = await bundleInMemory(root);
+    log.info({ ms: Date.now() - started }, `dashboard bundled in memory (web/dist ${built === null ? 'missing' : 'older than web/src'})`);
+    return files;
+  } catch (err) {
+    if (built === null) throw err;
+    // An older build beats no dashboard (e.g. esbuild is not installed in production).
+    log.warn({ err }, 'dashboard: web/dist is older than web/src and could not be rebuilt; serving web/dist');
+    return readDist(dist);
+  }
+}
+
+async function readDist(dist: string): Promise<DashboardAssets> {
+  const files = await Promise.all(ASSET_NAMES.map(async (n) => [n, toAsset(n, await readFile(join(dist, n)))] as const));
+  return Object.fromEntries(files) as DashboardAssets;
 }
 
 /** Modification time of the oldest file of a complete web/dist, or null when something is missing. */

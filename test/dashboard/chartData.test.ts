@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { runningMeans, shareWindow, trafficShares, type RewardPoint } from '../../web/src/chartData.js';
+
+const r = (candidate_id: string, reward: number, split = 'online'): RewardPoint => ({ candidate_id, reward, split });
+
+describe('chart data', () => {
+  it('running mean per candidate over the reward index, from first to last reward, val left out', () => {
+    const rewards = [r('baseline', 1), r('baseline', 0), r('c1', 1), r('baseline', 0, 'val'), r('c1', 0), r('baseline', 1)];
+    const s = runningMeans(rewards, ['baseline', 'c1', 'c2']);
+    expect(s.ids).toEqual(['baseline', 'c1']); // c2 has no rewards: no series, no legend entry
+    expect(s.x).toEqual([1, 2, 3, 4, 5]);
+    expect(s.ys[0]).toEqual([1, 0.5, 0.5, 0.5, 2 / 3]);
+    expect(s.ys[1]).toEqual([null, null, 1, 0.5, null]); // ends at its last reward
+  });
+
+  it('thins long streams but keeps every line end', () => {
+    const rewards = Array.from({ length: 6000 }, (_, i) => r(i < 5000 ? 'baseline' : 'c1', i % 2));
+    const s = runningMeans(rewards, ['baseline', 'c1']);
+    expect(s.x.length).toBeLessThanOrEqual(1600);
+    expect(s.x).toContain(5000); // baseline's last reward
+    expect(s.x.at(-1)).toBe(6000);
+    const lastBaseline = s.ys[0]?.[s.x.indexOf(5000)];
+    expect(lastBaseline).toBeCloseTo(0.5, 3);
+  });
+
+  it('traffic shares per window add up to 100 and the last window is closed', () => {
+    const rewards = [
+      ...Array.from({ length: 10 }, () => r('baseline', 1)),
+      ...Array.from({ length: 5 }, () => r('c1', 1)),
+      ...Array.from({ length: 5 }, () => r('baseline', 0)),
+      ...Array.from({ length: 3 }, () => r('c1', 0)),
+    ];
+    const s = trafficShares(rewards, ['baseline', 'c1'], 10);
+    expect(s.x).toEqual([1, 11, 21, 23]);
+    expect(s.ys[0]).toEqual([100, 50, 0, 0]);
+    expect(s.ys[1]).toEqual([0, 50, 100, 100]);
+    for (let i = 0; i < s.x.length; i++) expect((s.ys[0]?.[i] ?? 0) + (s.ys[1]?.[i] ?? 0)).toBe(100);
+  });
+
+  it('picks windows of at least 10 rewards, about 25 of them', () => {
+    expect(shareWindow(30)).toBe(10);
+    expect(shareWindow(1000)).toBe(40);
+    expect(trafficShares([], ['baseline'])).toEqual({ ids: [], x: [], ys: [] });
+  });
+});

@@ -1,0 +1,18 @@
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/** A real miprox test server; the dashboard is served by the server itself at `/`. */
+export interface DashboardTestServer {
+  t: TestServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startDashboardTestServer(): Promise<DashboardTestServer> {
+  const t = await startTestServer();
+  const probe = await fetch(`${t.url}/`);
+  if (!(probe.headers.get('content-type') ?? '').startsWith('text/html')) {
+    await t.close();
+    throw new Error('the server does not serve the dashboard at /');
+  }
+  return { t, url: t.url, close: () => t.close() };
+}

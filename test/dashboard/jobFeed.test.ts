@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, ApiError } from '../../web/src/api.js';
+import { JobFeed } from '../../web/src/jobFeed.js';
+import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { createSimJob, driveRollouts, type CreatedJob } from './simTraffic.js';
+
+/**
+ * The job page's data feed against a real server, with tiny pages so that paging and the
+ * "continue from the last page" logic are exercised.
+ */
+describe('job feed (incremental loading for the job page)', () => {
+  let t: TestServer;
+  let job: CreatedJob;
+  const seen: string[] = [];
+  const client = (key: string) => new ApiClient(key, (input, init) => {
+    seen.push(String(input));
+    return fetch(`${t.url}${String(input)}`, init);
+  });
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    job = await createSimJob(t.url, t.key, { online_proposer_min_rollouts: 1000 });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const allRewards = async () => {
+    const out: Array<{ candidate_id: string; reward: number }> = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/rewards?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, { key: t.key });
+      out.push(...(res.body.items as Array<{ candidate_id: string; reward: number }>));
+      cursor = res.body.next_cursor as string | null;
+    } while (cursor);
+    return out.map((r) => ({ candidate_id: r.candidate_id, reward: r.reward }));
+  };
+
+  it('loads every reward and event once, then only what is new', async () => {
+    await driveRollouts(t.url, t.key, job.system_id, 17, 1);
+    const feed = new JobFeed(client(t.key), job.job_id, { rewardPage: 5, eventPage: 7 });
+    const first = await feed.refresh();
+    expect(first.job).toBe(true);
+    expect(first.rewards).toBe(true);
+    expect(feed.rewards.map((r) => ({ candidate_id: r.candidate_id, reward: r.reward }))).toEqual(await allRewards());
+    expect(feed.rewards).toHaveLength(17);
+    const seqs = feed.events.map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(first.newEvents.length).toBe(feed.events.length);
+
+    // Nothing new: nothing changes, and nothing is fetched twice into the feed.
+    const idle = await feed.refresh();
+    expect(idle).toMatchObject({ job: false, rewards: false, proposals: false, newEvents: [] });
+    expect(feed.rewards).toHaveLength(17);
+
+    // New traffic crossing a page boundary (17 -> 26 with pages of 5): exactly the new rewards.
+    await driveRollouts(t.url, t.key, job.system_id, 9, 1);
+    const next = await feed.refresh();
+    expect(next.rewards).toBe(true);
+    expect(feed.rewards.map((r) => ({ candidate_id: r.candidate_id, reward: r.reward }))).toEqual(await allRewards());
+    expect(feed.rewards).toHaveLength(26);
+    expect(next.newEvents.length).toBeGreaterThanOrEqual(9); // a reward event each, at least
+    expect(Math.min(...next.newEvents.map((e) => e.seq))).toBeGreaterThan(Math.max(...seqs));
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=1000`, { key: t.key });
+    expect(feed.events.map((e) => e.seq)).toEqual((events.body.events as Array<{ seq: number }>).map((e) => e.seq));
+    expect(feed.job?.reward_count).toBe(26);
+  });
+
+  it('sends the key only in the Authorization header and reports a bad key as 401', async () => {
+    expect(seen.some((u) => u.includes(t.key))).toBe(false);
+    const feed = new JobFeed(client('mpx_wrong'), job.job_id);
+    const err = await feed.refresh().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(401);
+    expect((err as ApiError).code).toBe('unauthorized');
+  });
+
+  it('another tenant cannot see the job (404, not 403)', async () => {
+    const other = await t.newTenantKey();
+    const err = await new JobFeed(client(other.key), job.job_id).refresh().catch((e: unknown) => e);
+    expect((err as ApiError).status).toBe(404);
+  });
+});

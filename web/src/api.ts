@@ -1,0 +1,89 @@
+import type { EventsPage, JobView, PageOf, ProposalView, RewardView } from './types.js';
+
+/**
+ * The dashboard's only way to the server: the public API with `Authorization: Bearer <key>`.
+ * The key travels in that header only, never in a URL, and is never logged.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId: string | null,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Query = Record<string, string | number | null | undefined>;
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const SESSIONS = '/api/v1/online/sessions';
+
+export class ApiClient {
+  constructor(
+    private readonly key: string,
+    private readonly fetchImpl: typeof fetch = (input, init) => fetch(input, init),
+  ) {}
+
+  listJobs(q: { limit?: number; cursor?: string | null; status?: string | null } = {}): Promise<PageOf<JobView>> {
+    return this.request('GET', JOBS, q);
+  }
+
+  getJob(jobId: string): Promise<JobView> {
+    return this.request('GET', `${JOBS}/${encodeURIComponent(jobId)}`);
+  }
+
+  jobAction(jobId: string, action: 'pause' | 'resume' | 'cancel'): Promise<JobView> {
+    return this.request('POST', `${JOBS}/${encodeURIComponent(jobId)}/${action}`);
+  }
+
+  events(systemId: string, sinceSeq: number, limit: number): Promise<EventsPage> {
+    return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/events`, { since_seq: sinceSeq, limit });
+  }
+
+  proposals(systemId: string): Promise<PageOf<ProposalView>> {
+    // Proposals are few (bounded by the job's max candidates); one request gets them all.
+    return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/proposals`, { limit: 1000 });
+  }
+
+  rewards(systemId: string, cursor: string | null, limit: number): Promise<PageOf<RewardView>> {
+    return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/rewards`, { cursor, limit });
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, query: Query = {}): Promise<T> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== '') qs.set(k, String(v));
+    const url = qs.size > 0 ? `${path}?${qs.toString()}` : path;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, {
+        method,
+        headers: { authorization: `Bearer ${this.key}`, accept: 'application/json' },
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError(0, 'network_error', 'cannot reach the miprox server', null);
+    }
+    const text = await res.text();
+    let body: unknown = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = null;
+    }
+    if (!res.ok) throw toApiError(res, body);
+    return body as T;
+  }
+}
+
+function toApiError(res: Response, body: unknown): ApiError {
+  const err = typeof body === 'object' && body !== null && 'error' in body ? (body as { error: unknown }).error : null;
+  const e = typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : {};
+  const message = typeof e.message === 'string' ? e.message : `${res.status} ${res.statusText}`;
+  const code = typeof e.code === 'string' ? e.code : `http_${res.status}`;
+  const requestId = typeof e.request_id === 'string' ? e.request_id : res.headers.get('x-request-id');
+  return new ApiError(res.status, code, message, requestId);
+}

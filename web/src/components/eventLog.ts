@@ -1,0 +1,55 @@
+import { h, uid } from '../dom.js';
+import { fmtClock } from '../format.js';
+import type { EventView } from '../types.js';
+import { MAX_EVENTS } from '../jobFeed.js';
+
+/** One event per rollout and per reward: useful live, but they bury the rare ones. */
+const NOISY = new Set(['mipro.rollout.started', 'mipro.reward.received']);
+
+/**
+ * The live event log (newest first). role="log" + aria-live="polite" lets screen readers hear new
+ * events without losing their place; the first batch is loaded with aria-busy so it is not read out.
+ */
+export class EventLog {
+  readonly el: HTMLElement;
+  private readonly list = h('ol', { class: 'event-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'events-title', 'aria-busy': 'true' });
+  private readonly note = h('p', { class: 'muted' }, 'Loading…');
+
+  constructor() {
+    const id = uid('hide-noisy');
+    const toggle = h('input', { type: 'checkbox', id });
+    toggle.addEventListener('change', () => this.list.classList.toggle('hide-noisy', toggle.checked));
+    this.el = h('section', { class: 'panel', 'aria-labelledby': 'events-title' },
+      h('div', { class: 'panel-head' },
+        h('h2', { id: 'events-title' }, 'Event log'),
+        h('div', { class: 'checkbox' }, toggle, h('label', { for: id }, 'Hide rollout and reward events'))),
+      this.note,
+      h('div', { class: 'log-scroll', tabindex: '0', role: 'region', 'aria-label': 'Events, newest first' }, this.list));
+  }
+
+  setUnavailable(): void {
+    this.note.textContent = 'This server does not list events.';
+    this.list.setAttribute('aria-busy', 'false');
+  }
+
+  /** Adds events (in seq order) to the top. */
+  add(events: readonly EventView[]): void {
+    const frag = document.createDocumentFragment();
+    for (let k = events.length - 1; k >= 0; k--) {
+      const e = events[k];
+      if (!e) continue;
+      frag.append(h('li', { class: NOISY.has(e.event_type) ? 'noisy' : '', 'data-type': e.event_type, 'data-seq': e.seq },
+        h('time', { datetime: e.created_at }, fmtClock(e.created_at)), ' ',
+        h('span', { class: 'etype' }, e.event_type.replace(/^mipro\./, '')), ' ',
+        h('span', { class: 'emsg' }, e.message)));
+    }
+    this.list.prepend(frag);
+    while (this.list.childElementCount > MAX_EVENTS) this.list.lastElementChild?.remove();
+  }
+
+  /** Called after each refresh: the first one ends the initial load. */
+  loaded(): void {
+    this.note.textContent = this.list.childElementCount === 0 ? 'No events yet.' : '';
+    this.list.setAttribute('aria-busy', 'false');
+  }
+}

@@ -1,0 +1,104 @@
+import { h, setText } from '../dom.js';
+import { fmtCount, fmtDateTime, fmtInterval, fmtScore, fmtSigned } from '../format.js';
+import { isFinal, type JobView } from '../types.js';
+import { CopyField } from './copyField.js';
+import { updateStatusBadge } from './statusBadge.js';
+
+export type JobAction = 'pause' | 'resume' | 'cancel';
+
+/**
+ * The job's title, headline numbers, proxy URL and state buttons. Built once and updated in place so
+ * that polling never steals keyboard focus from a button.
+ */
+export class JobHeader {
+  readonly el: HTMLElement;
+  private readonly title: HTMLElement;
+  private readonly badge = h('span', { class: 'badge' });
+  private readonly live = h('span', { class: 'live', role: 'status' });
+  private readonly error = h('p', { class: 'error-text', role: 'alert' });
+  private readonly buttons: Record<JobAction, HTMLButtonElement>;
+  private readonly proxy = new CopyField('Proxy URL');
+  private readonly cells = new Map<string, HTMLElement>();
+  private busy = false;
+  private job: JobView | null = null;
+
+  constructor(jobId: string, onAction: (action: JobAction) => void) {
+    this.title = h('h1', { id: 'job-title', tabindex: '-1' }, 'Job ', h('code', {}, jobId));
+    const button = (action: JobAction, label: string, cls = 'btn') =>
+      h('button', { type: 'button', class: cls, 'data-action': action, disabled: true, onclick: () => onAction(action) }, label);
+    this.buttons = {
+      pause: button('pause', 'Pause'),
+      resume: button('resume', 'Resume'),
+      cancel: button('cancel', 'Cancel job…', 'btn btn-danger'),
+    };
+    const stats = h('dl', { class: 'stats' });
+    for (const [key, label] of [
+      ['best', 'Best score'], ['lift', 'Lift over baseline'], ['baseline', 'Baseline score'], ['rollouts', 'Rollouts'],
+      ['rewards', 'Rewards'], ['proposals', 'Proposals'], ['phase', 'Phase'], ['updated', 'Updated'],
+    ] as const) {
+      const dd = h('dd', { 'data-stat': key });
+      this.cells.set(key, dd);
+      stats.append(h('div', { class: `stat stat-${key}` }, h('dt', {}, label), dd));
+    }
+    this.el = h('section', { class: 'job-header', 'aria-labelledby': 'job-title' },
+      h('div', { class: 'title-row' }, this.title, this.badge, this.live),
+      h('div', { class: 'actions', role: 'group', 'aria-label': 'Job state' }, this.buttons.pause, this.buttons.resume, this.buttons.cancel),
+      this.error,
+      stats,
+      this.proxy.el);
+  }
+
+  focusTitle(): void {
+    this.title.focus();
+  }
+
+  update(job: JobView): void {
+    this.job = job;
+    updateStatusBadge(this.badge, job.status);
+    this.badge.setAttribute('data-status', job.status);
+    this.setCell('best', bestScore(job));
+    this.setCell('lift', job.lift_over_baseline
+      ? `${fmtSigned(job.lift_over_baseline.estimate)} ${fmtInterval(job.lift_over_baseline.ci)}${job.lift_over_baseline.paired ? ' (paired)' : ''}`
+      : '—');
+    this.setCell('baseline', fmtScore(job.baseline_score));
+    this.setCell('rollouts', fmtCount(job.rollout_count));
+    this.setCell('rewards', fmtCount(job.reward_count));
+    this.setCell('proposals', fmtCount(job.proposal_seq));
+    this.setCell('phase', job.phase);
+    this.setCell('updated', fmtDateTime(job.updated_at));
+    this.proxy.set(job.proxy_url);
+    this.syncButtons();
+  }
+
+  setBusy(busy: boolean): void {
+    this.busy = busy;
+    this.syncButtons();
+  }
+
+  showError(message: string): void {
+    setText(this.error, message);
+  }
+
+  setLive(text: string): void {
+    setText(this.live, text);
+  }
+
+  private syncButtons(): void {
+    const s = this.job?.status;
+    this.buttons.pause.disabled = this.busy || s !== 'running';
+    this.buttons.resume.disabled = this.busy || s !== 'paused';
+    this.buttons.cancel.disabled = this.busy || !s || isFinal(s);
+  }
+
+  private setCell(key: string, text: string): void {
+    const cell = this.cells.get(key);
+    if (cell) setText(cell, text);
+  }
+}
+
+/** "0.812 [0.744, 0.871] · val, n=30": the interval and its source are part of the number. */
+export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'best_score_source' | 'best_score_n'>): string {
+  if (job.best_score === null) return '—';
+  const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}` : ''}` : '';
+  return `${fmtScore(job.best_score)} ${fmtInterval(job.best_score_ci)}${source}`.replace(/\s+·/, ' ·');
+}

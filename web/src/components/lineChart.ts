@@ -1,0 +1,135 @@
+import uPlot from 'uplot';
+import { h } from '../dom.js';
+import type { ChartSeries } from '../chartData.js';
+
+export interface LineChartOptions {
+  id: string;
+  title: string;
+  caption: string;
+  xLabel: string;
+  yLabel: string;
+  /** Fixed y range (e.g. [0, 100] for percentages); auto when absent. */
+  yRange?: [number, number];
+  /** Stacked areas with steps (parts of a whole per window) instead of lines. */
+  stacked?: boolean;
+  format: (v: number) => string;
+}
+
+const HEIGHT = 260;
+
+/**
+ * A uPlot chart, one series per candidate, inside a <figure>. The plot is rebuilt when the set of
+ * candidates changes and fed new data otherwise (cheap), and follows its container's width.
+ */
+export class LineChart {
+  readonly el: HTMLElement;
+  private readonly box = h('div', { class: 'chart-box' });
+  private readonly empty = h('p', { class: 'muted chart-empty' }, 'No rewards yet.');
+  private plot: uPlot | null = null;
+  private ids = '';
+  /** The unstacked values, for the legend of a stacked chart. */
+  private raw: ChartSeries = { ids: [], x: [], ys: [] };
+  private readonly resize: ResizeObserver;
+
+  constructor(private readonly opts: LineChartOptions) {
+    this.el = h('section', { class: 'panel', 'aria-labelledby': `${opts.id}-title` },
+      h('h2', { id: `${opts.id}-title` }, opts.title),
+      h('figure', { class: 'chart', id: opts.id },
+        this.empty,
+        this.box,
+        h('figcaption', { class: 'muted' }, opts.caption)));
+    this.resize = new ResizeObserver(() => {
+      if (this.plot) this.plot.setSize({ width: this.width(), height: HEIGHT });
+    });
+    this.resize.observe(this.box);
+  }
+
+  update(data: ChartSeries, colors: Map<string, string>): void {
+    this.empty.hidden = data.x.length > 0;
+    this.raw = data;
+    if (data.x.length === 0) {
+      this.plot?.destroy();
+      this.plot = null;
+      this.ids = '';
+      return;
+    }
+    const aligned: uPlot.AlignedData = [data.x, ...(this.opts.stacked ? stack(data.ys) : data.ys)];
+    const ids = data.ids.join(',');
+    if (this.plot && ids === this.ids) {
+      this.plot.setData(aligned);
+      return;
+    }
+    this.plot?.destroy();
+    this.ids = ids;
+    this.plot = new uPlot(this.options(data.ids, colors), aligned, this.box);
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.plot?.destroy();
+    this.plot = null;
+  }
+
+  private width(): number {
+    return Math.max(240, Math.floor(this.box.clientWidth || 480));
+  }
+
+  private options(ids: readonly string[], colors: Map<string, string>): uPlot.Options {
+    const fmt = this.opts.format;
+    const stacked = this.opts.stacked ?? false;
+    const axis = { stroke: '#374151', grid: { stroke: '#e5e7eb', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 }, font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };
+    const order = stacked ? [...ids].reverse() : [...ids];
+    const step = uPlot.paths.stepped?.({ align: 1 });
+    return {
+      width: this.width(),
+      height: HEIGHT,
+      scales: { x: { time: false }, y: this.opts.yRange ? { range: this.opts.yRange } : { auto: true } },
+      axes: [
+        { ...axis, label: this.opts.xLabel },
+        { ...axis, label: this.opts.yLabel, values: (_u, ticks) => ticks.map(fmt), size: 56 },
+      ],
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+      series: [
+        { label: this.opts.xLabel, value: (_u, v) => (v === null ? '—' : String(v)) },
+        ...order.map((id) => {
+          const color = colors.get(id) ?? '#888888';
+          const k = ids.indexOf(id);
+          const base = {
+            label: id,
+            stroke: color,
+            value: (_u: uPlot, v: number | null, _s: number, idx: number | null) => {
+              const shown = stacked && idx !== null ? this.raw.ys[k]?.[idx] ?? null : v;
+              return shown === null || shown === undefined ? '—' : fmt(shown);
+            },
+          };
+          return stacked
+            ? { ...base, width: 1, fill: tint(color, 0.35), paths: step, points: { show: false } }
+            : { ...base, width: id === 'baseline' ? 2.5 : 2, dash: id === 'baseline' ? [6, 4] : undefined, spanGaps: false };
+        }),
+      ],
+    };
+  }
+}
+
+/**
+ * Cumulative sums, top layer first: uPlot paints series in order, each filling down to zero, so
+ * painting the largest sum first and smaller ones over it leaves one visible band per candidate.
+ */
+function stack(ys: ReadonlyArray<ReadonlyArray<number | null>>): Array<Array<number | null>> {
+  const sums: number[][] = [];
+  let running: number[] = [];
+  for (const y of ys) {
+    running = y.map((v, i) => (running[i] ?? 0) + (v ?? 0));
+    sums.push(running);
+  }
+  return sums.reverse();
+}
+
+/** An opaque lighter shade (mixed with white), so stacked bands do not blend into each other. */
+function tint(hex: string, white: number): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) return hex;
+  const mix = (c: string | undefined) => Math.round(parseInt(c ?? '0', 16) * (1 - white) + 255 * white);
+  return `rgb(${mix(m[1])}, ${mix(m[2])}, ${mix(m[3])})`;
+}

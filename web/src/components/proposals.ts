@@ -1,0 +1,72 @@
+import { diffStats, wordDiff } from '../diff.js';
+import { h, replaceChildren } from '../dom.js';
+import { fmtAge, fmtDateTime, fmtScore } from '../format.js';
+import type { CandidateView, ProposalView } from '../types.js';
+import { statusBadge } from './statusBadge.js';
+
+/**
+ * The proposals timeline, newest first: which tip was used, which parent was improved on, and what each
+ * new instruction changed, word by word (<del>/<ins>).
+ */
+export class ProposalsTimeline {
+  readonly el: HTMLElement;
+  private readonly list = h('ol', { class: 'timeline', reversed: true });
+  private readonly note = h('p', { class: 'muted' });
+  private signature = '';
+
+  constructor() {
+    this.el = h('section', { class: 'panel', 'aria-labelledby': 'proposals-title' },
+      h('h2', { id: 'proposals-title' }, 'Proposals'),
+      this.note,
+      this.list);
+  }
+
+  setUnavailable(): void {
+    this.note.textContent = 'This server does not list proposals.';
+  }
+
+  update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>): void {
+    const signature = JSON.stringify([proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count])]);
+    if (signature === this.signature) return;
+    this.signature = signature;
+    this.note.textContent = proposals.length === 0 ? 'No proposals yet: the proposer runs after enough rewards arrive.' : '';
+    const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
+    const opened = new Set(Array.from(this.list.querySelectorAll<HTMLDetailsElement>('details[open]'), (d) => d.dataset.key));
+    replaceChildren(this.list, ...proposals.map((p) => this.item(p, byId, colors, opened)));
+  }
+
+  private item(p: ProposalView, byId: Map<string, CandidateView>, colors: Map<string, string>, opened: Set<string | undefined>): HTMLLIElement {
+    const parent = byId.get(p.parent_id);
+    const children = p.candidate_ids.map((id) => {
+      const child = byId.get(id);
+      if (!child) return h('p', { class: 'muted' }, `Candidate ${id} (not loaded)`);
+      const parts = wordDiff(parent?.instruction ?? '', child.instruction);
+      const { added, removed } = diffStats(parts);
+      const diff = h('p', { class: 'diff', 'aria-label': `Changes from ${p.parent_id} to ${id}` },
+        ...parts.map((part) => part.op === 'equal' ? part.text : h(part.op === 'insert' ? 'ins' : 'del', {}, part.text)));
+      return h('div', { class: 'proposal-child' },
+        h('p', { class: 'child-head' },
+          h('span', { class: 'swatch', style: `background:${colors.get(id) ?? '#888'}`, 'aria-hidden': 'true' }),
+          h('code', {}, id), ' ',
+          h('span', { class: 'muted' }, `+${added} −${removed} words · mean ${fmtScore(child.avg_reward)} (n=${child.reward_count}) · ${child.status}`)),
+        diff);
+    });
+    const body = p.status === 'failed'
+      ? [h('p', { class: 'error-text' }, `Failed: ${p.error ?? 'unknown error'}`)]
+      : p.status === 'running'
+        ? [h('p', { class: 'muted' }, 'Proposing…')]
+        : children.length > 0 ? children : [h('p', { class: 'muted' }, 'No new instruction (duplicates or unusable output).')];
+    const parentLine = parent
+      ? h('details', { 'data-key': `parent-${p.proposal_id}`, open: opened.has(`parent-${p.proposal_id}`) },
+        h('summary', {}, 'Parent instruction'),
+        h('p', { class: 'instruction-text' }, parent.instruction))
+      : null;
+    return h('li', { class: 'proposal', 'data-proposal': p.proposal_id },
+      h('h3', {}, `Proposal #${p.seq}`, ' ', statusBadge(p.status)),
+      h('p', { class: 'proposal-meta' },
+        h('span', { class: 'tag tag-tip' }, `tip: ${p.tip}`), ' parent ', h('code', {}, p.parent_id), ' · ',
+        h('time', { datetime: p.created_at, title: fmtDateTime(p.created_at) }, fmtAge(p.created_at))),
+      ...body,
+      parentLine);
+  }
+}

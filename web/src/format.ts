@@ -1,0 +1,54 @@
+/** Number and time formatting shared by the pages. */
+
+/** Typographic minus: "−0.250" reads better than "-0.250" and matches the signed format. */
+const fixed = (x: number, digits: number): string => x.toFixed(digits).replace(/^-/, '−');
+
+export function fmtScore(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? '—' : fixed(x, digits);
+}
+
+export function fmtSigned(x: number | null | undefined, digits = 3): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  return `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;
+}
+
+export function fmtInterval(ci: readonly [number, number] | null | undefined, digits = 3): string {
+  return ci ? `[${fixed(ci[0], digits)}, ${fixed(ci[1], digits)}]` : '';
+}
+
+export function fmtCount(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : n.toLocaleString('en-US');
+}
+
+/** "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago". */
+export function fmtAge(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '—';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const hrs = Math.floor(m / 60);
+  if (hrs < 48) return `${hrs} h ago`;
+  return `${Math.floor(hrs / 24)} d ago`;
+}
+
+/** Local time for tooltips and the event log (HH:MM:SS). */
+export function fmtClock(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString('en-GB', { hour12: false });
+}
+
+export function fmtDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString('en-GB', { hour12: false });
+}
+
+/** First `max` characters on one line, for collapsed instruction previews. */
+export function preview(text: string, max = 90): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}

@@ -1,0 +1,123 @@
+import { ApiError, type ApiClient } from './api.js';
+import type { EventView, JobView, ProposalView } from './types.js';
+import type { RewardPoint } from './chartData.js';
+
+/**
+ * Everything the job page shows, fetched incrementally: events after the last seen seq, rewards after
+ * the last seen position, proposals only when the job says there are new ones. Each refresh costs a
+ * few small requests however long the job has run.
+ */
+export interface FeedChanges {
+  job: boolean;
+  rewards: boolean;
+  proposals: boolean;
+  newEvents: EventView[];
+}
+
+export type Section = 'events' | 'rewards' | 'proposals';
+
+const EVENT_PAGE = 500;
+const REWARD_PAGE = 1000;
+/** Pages fetched per refresh at most; a long backlog is caught up over a few refreshes. */
+const MAX_PAGES = 20;
+/** Events kept in memory (and in the log): the newest ones. */
+export const MAX_EVENTS = 400;
+
+export class JobFeed {
+  job: JobView | null = null;
+  readonly rewards: RewardPoint[] = [];
+  proposals: ProposalView[] = [];
+  events: EventView[] = [];
+  /** Sections the server does not serve (404 on the route): shown as unavailable, not retried. */
+  readonly unavailable = new Set<Section>();
+
+  private lastSeq = 0;
+  /** Cursor of the page the reward stream ends in (null = first page) and how many of it we have. */
+  private rewardCursor: string | null = null;
+  private rewardsSeenInPage = 0;
+  private proposalsSeq = -1;
+
+  private readonly eventPage: number;
+  private readonly rewardPage: number;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly jobId: string,
+    /** Page sizes; tests make them small to exercise paging. */
+    opts: { eventPage?: number; rewardPage?: number } = {},
+  ) {
+    this.eventPage = opts.eventPage ?? EVENT_PAGE;
+    this.rewardPage = opts.rewardPage ?? REWARD_PAGE;
+  }
+
+  async refresh(): Promise<FeedChanges> {
+    const job = await this.api.getJob(this.jobId);
+    const jobChanged = JSON.stringify(job) !== JSON.stringify(this.job);
+    this.job = job;
+    const [newEvents, rewards, proposals] = await Promise.all([
+      this.guard('events', () => this.pullEvents(job.system_id), [] as EventView[]),
+      this.guard('rewards', () => this.pullRewards(job.system_id), false),
+      this.guard('proposals', () => this.pullProposals(job), false),
+    ]);
+    return { job: jobChanged, rewards, proposals, newEvents };
+  }
+
+  /** A missing route (older server) disables its section; auth and other errors go to the caller. */
+  private async guard<T>(section: Section, run: () => Promise<T>, fallback: T): Promise<T> {
+    if (this.unavailable.has(section)) return fallback;
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 405)) {
+        this.unavailable.add(section);
+        return fallback;
+      }
+      throw err;
+    }
+  }
+
+  private async pullEvents(systemId: string): Promise<EventView[]> {
+    const fresh: EventView[] = [];
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const { events } = await this.api.events(systemId, this.lastSeq, this.eventPage);
+      const newer = events.filter((e) => e.seq > this.lastSeq);
+      for (const e of newer) this.lastSeq = Math.max(this.lastSeq, e.seq);
+      fresh.push(...newer);
+      if (events.length < this.eventPage || newer.length === 0) break;
+    }
+    if (fresh.length > 0) this.events = [...this.events, ...fresh].slice(-MAX_EVENTS);
+    return fresh.slice(-MAX_EVENTS);
+  }
+
+  /**
+   * Rewards come in arrival order with page cursors that end (null) at the last page. To continue
+   * later, re-read that last page from its own cursor and skip what was already seen.
+   */
+  private async pullRewards(systemId: string): Promise<boolean> {
+    let changed = false;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await this.api.rewards(systemId, this.rewardCursor, this.rewardPage);
+      const fresh = res.items.slice(this.rewardsSeenInPage);
+      for (const r of fresh) this.rewards.push({ candidate_id: r.candidate_id, reward: r.reward, split: r.split });
+      changed ||= fresh.length > 0;
+      if (res.next_cursor) {
+        this.rewardCursor = res.next_cursor;
+        this.rewardsSeenInPage = 0;
+      } else {
+        this.rewardsSeenInPage = Math.max(this.rewardsSeenInPage, res.items.length);
+        break;
+      }
+    }
+    return changed;
+  }
+
+  private async pullProposals(job: JobView): Promise<boolean> {
+    const running = this.proposals.some((p) => p.status === 'running');
+    if (job.proposal_seq === this.proposalsSeq && !running) return false;
+    const res = await this.api.proposals(job.system_id);
+    const before = JSON.stringify(this.proposals);
+    this.proposals = [...res.items].sort((a, b) => b.seq - a.seq);
+    this.proposalsSeq = job.proposal_seq;
+    return JSON.stringify(this.proposals) !== before;
+  }
+}

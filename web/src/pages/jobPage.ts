@@ -1,0 +1,143 @@
+import { ApiError, type ApiClient } from '../api.js';
+import { runningMeans, trafficShares } from '../chartData.js';
+import { candidateColors } from '../colors.js';
+import { confirmDialog } from '../components/confirmDialog.js';
+import { EventLog } from '../components/eventLog.js';
+import { JobHeader, type JobAction } from '../components/jobHeader.js';
+import { Leaderboard } from '../components/leaderboard.js';
+import { LineChart } from '../components/lineChart.js';
+import { ProposalsTimeline } from '../components/proposals.js';
+import { h, setText } from '../dom.js';
+import { fmtClock } from '../format.js';
+import { type FeedChanges, JobFeed } from '../jobFeed.js';
+import { startPolling } from '../poller.js';
+import { isFinal } from '../types.js';
+import type { Page, Shell } from './page.js';
+
+/** Live enough to watch a job learn, slow enough to cost nothing. */
+const POLL_MS = 2000;
+
+/**
+ * One job: header and actions, leaderboard, the two charts, proposals and the event log, kept live by
+ * polling while the tab is visible and the job is not final.
+ */
+export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
+  const feed = new JobFeed(api, jobId);
+  const header = new JobHeader(jobId, (action) => void act(action));
+  const leaderboard = new Leaderboard();
+  const rewardChart = new LineChart({
+    id: 'reward-chart', title: 'Reward over rollouts', xLabel: 'Reward #', yLabel: 'Running mean',
+    caption: 'Running mean reward of each candidate against the order rewards arrived in (online and bootstrap rollouts; val rollouts are in the table).',
+    format: (v) => v.toFixed(2),
+  });
+  const shareChart = new LineChart({
+    id: 'share-chart', title: 'Traffic share', xLabel: 'Reward #', yLabel: 'Share of rollouts', yRange: [0, 100], stacked: true,
+    caption: 'Share of rewarded rollouts each candidate received, per window of consecutive rewards (bands add up to 100%).',
+    format: (v) => `${Math.round(v)}%`,
+  });
+  const proposals = new ProposalsTimeline();
+  const events = new EventLog();
+  const pageError = h('p', { class: 'error-text', role: 'alert' });
+  const content = h('div', { class: 'job-body' },
+    leaderboard.el,
+    h('div', { class: 'grid-2' }, rewardChart.el, shareChart.el),
+    h('div', { class: 'grid-2' }, proposals.el, events.el));
+  const el = h('div', { class: 'job-page' },
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/jobs' }, '← All jobs')),
+    pageError,
+    header.el,
+    content);
+
+  let disposed = false;
+
+  const render = (changes: FeedChanges) => {
+    const job = feed.job;
+    if (!job) return;
+    const candidates = job.candidates ?? [];
+    const colors = candidateColors(candidates.map((c) => c.candidate_id));
+    if (changes.job) {
+      header.update(job);
+      leaderboard.update(job, colors);
+    }
+    if (changes.rewards || changes.job) {
+      const order = candidates.map((c) => c.candidate_id);
+      rewardChart.update(runningMeans(feed.rewards, order), colors);
+      shareChart.update(trafficShares(feed.rewards, order), colors);
+    }
+    if (feed.unavailable.has('proposals')) proposals.setUnavailable();
+    else if (changes.proposals || changes.job) proposals.update(feed.proposals, candidates, colors);
+    if (feed.unavailable.has('events')) events.setUnavailable();
+    else {
+      events.add(changes.newEvents);
+      events.loaded();
+    }
+  };
+
+  const tick = async (): Promise<boolean> => {
+    if (disposed) return false;
+    try {
+      const changes = await feed.refresh();
+      if (disposed) return false;
+      setText(pageError, '');
+      render(changes);
+    } catch (err) {
+      if (disposed) return false;
+      if (err instanceof ApiError && err.status === 401) {
+        shell.unauthorized('Your API key is no longer accepted. Sign in again.');
+        return false;
+      }
+      if (err instanceof ApiError && err.status === 404 && !feed.job) {
+        setText(pageError, `Job ${jobId} was not found for this API key.`);
+        content.hidden = true;
+        header.el.hidden = true;
+        return false;
+      }
+      setText(pageError, `Live update failed: ${err instanceof Error ? err.message : String(err)}. Retrying.`);
+      return true;
+    }
+    const final = feed.job !== null && isFinal(feed.job.status);
+    header.setLive(final ? 'Final: not updating' : `Live · ${fmtClock(new Date().toISOString())}`);
+    return !final;
+  };
+
+  const act = async (action: JobAction) => {
+    if (action === 'cancel') {
+      const ok = await confirmDialog({
+        title: 'Cancel this job?',
+        body: `Job ${jobId} stops for good: no more proposals, and the proxy URL stops serving. This cannot be undone.`,
+        confirmLabel: 'Cancel job',
+        cancelLabel: 'Keep job',
+      });
+      if (!ok) return;
+    }
+    header.setBusy(true);
+    header.showError('');
+    try {
+      const job = await api.jobAction(jobId, action);
+      if (disposed) return;
+      feed.job = job;
+      header.update(job);
+      poller.poke();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
+      header.showError(`Could not ${action} the job: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      header.setBusy(false);
+    }
+  };
+
+  const poller = startPolling(tick, POLL_MS);
+  poller.poke();
+
+  return {
+    el,
+    title: `Job ${jobId} · miprox`,
+    focusTarget: () => el.querySelector('h1'),
+    dispose: () => {
+      disposed = true;
+      poller.stop();
+      rewardChart.destroy();
+      shareChart.destroy();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { ApiError, type ApiClient } from '../api.js';
+import { h, replaceChildren, setText, uid } from '../dom.js';
+import { fmtAge, fmtCount, fmtDateTime } from '../format.js';
+import { startPolling } from '../poller.js';
+import type { JobView } from '../types.js';
+import { bestScore } from '../components/jobHeader.js';
+import { statusBadge } from '../components/statusBadge.js';
+import type { Page, Shell } from './page.js';
+
+const PAGE = 50;
+const REFRESH_MS = 5000;
+const STATUSES = ['running', 'paused', 'succeeded', 'failed', 'cancelled'];
+
+/** Every job of the key's tenant, newest first, refreshed while visible. */
+export function jobsPage(api: ApiClient, shell: Shell): Page {
+  const title = h('h1', { tabindex: '-1' }, 'Jobs');
+  const filterId = uid('status');
+  const filter = h('select', { id: filterId },
+    h('option', { value: '' }, 'All'),
+    ...STATUSES.map((s) => h('option', { value: s }, s)));
+  const body = h('tbody');
+  const error = h('p', { class: 'error-text', role: 'alert' });
+  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
+  const table = h('table', { class: 'jobs' },
+    h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+    h('thead', {}, h('tr', {},
+      ...['Job', 'Status', 'Rollouts', 'Rewards', 'Best score [95% CI] · source', 'Candidates', 'Created'].map((t, k) =>
+        h('th', { scope: 'col', class: k >= 2 && k !== 4 && k !== 6 ? 'num' : '' }, t)))),
+    body);
+
+  let jobs: JobView[] = [];
+  let cursor: string | null = null;
+  let shown = '';
+
+  const render = () => {
+    // Same data, same DOM: a refresh must not disturb focus or a text selection.
+    // The half-minute bucket lets the "age" column move on even when nothing else changed.
+    const signature = JSON.stringify([jobs, cursor, filter.value, Math.floor(Date.now() / 30_000)]);
+    if (signature === shown) return;
+    shown = signature;
+    const focused = (document.activeElement?.closest('tr[data-job]') as HTMLElement | null)?.dataset.job;
+    if (jobs.length === 0) {
+      replaceChildren(body, h('tr', {}, h('td', { colspan: '7', class: 'empty' },
+        filter.value ? `No ${filter.value} jobs.` : 'No jobs yet. Create one with POST /api/policy-optimization/online/jobs.')));
+    } else {
+      replaceChildren(body, ...jobs.map(row));
+      if (focused) body.querySelector<HTMLElement>(`tr[data-job="${CSS.escape(focused)}"] a`)?.focus();
+    }
+    more.hidden = cursor === null;
+  };
+
+  const load = async (append: boolean) => {
+    try {
+      const limit = append ? PAGE : Math.min(1000, Math.max(PAGE, jobs.length));
+      const page = await api.listJobs({ limit, cursor: append ? cursor : null, status: filter.value || null });
+      jobs = append ? [...jobs, ...page.items] : page.items;
+      cursor = page.next_cursor;
+      setText(error, '');
+      render();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
+      setText(error, `Could not load jobs: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  filter.addEventListener('change', () => {
+    jobs = [];
+    void load(false);
+  });
+  more.addEventListener('click', () => void load(true));
+  void load(false);
+  const poller = startPolling(async () => {
+    await load(false);
+    return true;
+  }, REFRESH_MS);
+
+  const el = h('div', { class: 'jobs-page' },
+    h('div', { class: 'page-head' }, title,
+      h('div', { class: 'toolbar' }, h('label', { for: filterId }, 'Status'), filter)),
+    error,
+    h('div', { class: 'panel table-scroll' }, table),
+    more);
+  return { el, title: 'Jobs · miprox', focusTarget: () => title, dispose: () => poller.stop() };
+}
+
+function row(job: JobView): HTMLTableRowElement {
+  const href = `#/jobs/${encodeURIComponent(job.job_id)}`;
+  const tr = h('tr', { class: 'clickable', 'data-job': job.job_id },
+    h('td', {}, h('a', { href }, h('code', {}, job.job_id))),
+    h('td', {}, statusBadge(job.status)),
+    h('td', { class: 'num' }, fmtCount(job.rollout_count)),
+    h('td', { class: 'num' }, fmtCount(job.reward_count)),
+    h('td', {}, bestScore(job)),
+    h('td', { class: 'num' }, fmtCount(job.candidate_count)),
+    h('td', {}, h('time', { datetime: job.created_at, title: fmtDateTime(job.created_at) }, fmtAge(job.created_at))));
+  // The link is the keyboard path; the whole row is a convenience for the mouse.
+  tr.addEventListener('click', (ev) => {
+    if (!(ev.target instanceof Element) || !ev.target.closest('a')) location.hash = href;
+  });
+  return tr;
+}

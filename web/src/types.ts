@@ -1,0 +1,27 @@
+/**
+ * The API's JSON as the dashboard reads it. The shapes are derived from the server's own view functions
+ * (type-only imports: erased by the bundler, so no server code reaches the browser) so that a change
+ * to the wire format fails the type check here instead of drifting silently.
+ */
+import type { candidateView, jobView, proposalView, rewardView } from '../../src/api/views.js';
+
+export type JobView = Awaited<ReturnType<typeof jobView>>;
+export type CandidateView = ReturnType<typeof candidateView>;
+export type ProposalView = ReturnType<typeof proposalView>;
+export type RewardView = ReturnType<typeof rewardView>;
+export type JobStatus = JobView['status'];
+
+/** SPEC "Online sessions": one entry of GET .../sessions/{id}/events. */
+export interface EventView {
+  seq: number;
+  event_type: string;
+  message: string;
+  data: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface PageOf<T> { items: T[]; next_cursor: string | null }
+export interface EventsPage { events: EventView[] }
+
+export const FINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const isFinal = (s: JobStatus): boolean => FINAL_STATUSES.includes(s);
