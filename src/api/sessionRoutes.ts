@@ -6,7 +6,7 @@ import type { SchedulerService } from '../services/schedulerService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
-import { jobView, proposalView, rewardView } from './views.js';
+import { eventView, jobView, proposalView, rewardView } from './views.js';
 
 export interface SessionDeps {
   rewards: RewardService;
@@ -77,7 +77,7 @@ export function sessionRoutes(s: SessionDeps) {
         const q = parseWith(EventsQuery, req.query);
         const events = await deps.store.listEvents(job.id, q.since_seq, q.limit);
         return {
-          events: events.map((e) => ({ seq: e.seq, event_type: e.eventType, message: e.message, data: e.data, created_at: e.createdAt })),
+          events: events.map(eventView),
           next_seq: events.at(-1)?.seq ?? q.since_seq,
         };
       });

@@ -1,5 +1,5 @@
-import type { CandidateRecord, JobRecord, ProposalRecord, RewardRecord } from '../store/types.js';
-import { summarizeJob, type CandidateSummary } from '../services/jobSummary.js';
+import type { CandidateRecord, EventRecord, JobRecord, ProposalRecord, RewardRecord } from '../store/types.js';
+import { summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -30,9 +30,19 @@ export function candidateView(c: CandidateRecord, systemId: string, s: Candidate
   };
 }
 
+/** Val rewards read to pair the lift over the control on shared seeds (val work is bounded by seeds x 3). */
+const VAL_REWARDS_FOR_LIFT = 5000;
+
+export function eventView(e: EventRecord) {
+  return { seq: e.seq, event_type: e.eventType, message: e.message, data: e.data, created_at: e.createdAt };
+}
+
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const candidates = await deps.store.listCandidates(job.id);
-  const summary = summarizeJob(job, candidates);
+  const [candidates, valRewards] = await Promise.all([
+    deps.store.listCandidates(job.id),
+    deps.store.listSeedEvals(job.id, { split: 'val', limit: VAL_REWARDS_FOR_LIFT }),
+  ]);
+  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.items));
   const urls = deps.urls(job, origin);
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {

@@ -25,14 +25,19 @@ const finite = (i: Interval): Interval | null => (Number.isFinite(i[0]) && Numbe
  * the champion is the best shrunken mean among candidates with R rewards, and best_score is its val
  * mean when it has val rollouts, else its online mean with an anytime-valid interval.
  */
-export function summarizeJob(job: JobRecord, candidates: readonly CandidateRecord[]): JobSummary {
+export function summarizeJob(
+  job: JobRecord,
+  candidates: readonly CandidateRecord[],
+  /** Val rewards by candidate and seed: lets the lift over the control be paired on shared seeds. */
+  valBySeed: ReadonlyMap<string, Readonly<Record<number, number>>> = new Map(),
+): JobSummary {
   const R = job.config.mipro.online_rollouts_per_candidate;
   const views = candidates.map((c) => toCandidateView(c));
   const championId = pickChampion(views, R);
   const champion = candidates.find((c) => c.id === championId) ?? null;
   const control = candidates.find((c) => c.ordinal === 0) ?? null;
   const score = bestScore(champion ? { stats: champion.online, val: champion.val, unitInterval: champion.rewardsInUnitInterval } : null);
-  const side = (c: CandidateRecord) => ({ stats: c.online, val: c.val, unitInterval: c.rewardsInUnitInterval });
+  const side = (c: CandidateRecord) => ({ stats: c.online, val: c.val, unitInterval: c.rewardsInUnitInterval, valBySeed: valBySeed.get(c.id) ?? {} });
   const lift = champion && control && champion.id !== control.id ? liftOverControl(side(champion), side(control)) : null;
   const byId = new Map(candidates.map((c) => [c.id, {
     onlineCi: c.online.n > 0 ? finite(confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval)) : null,
@@ -56,4 +61,17 @@ function phaseOf(job: JobRecord, control: CandidateRecord | null): JobSummary['p
   if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return 'finished';
   if (!control) return 'awaiting_baseline';
   return control.online.n < job.config.mipro.bootstrap_train_seeds.length && job.proposalSeq === 0 ? 'bootstrap' : 'online';
+}
+
+/** Mean val reward per (candidate, seed), from val reward records. */
+export function valRewardsBySeed(rewards: ReadonlyArray<{ candidateId: string; seed: number | null; reward: number }>): Map<string, Record<number, number>> {
+  const sums = new Map<string, Map<number, { sum: number; n: number }>>();
+  for (const r of rewards) {
+    if (r.seed === null) continue;
+    const bySeed = sums.get(r.candidateId) ?? new Map<number, { sum: number; n: number }>();
+    const cell = bySeed.get(r.seed) ?? { sum: 0, n: 0 };
+    bySeed.set(r.seed, { sum: cell.sum + r.reward, n: cell.n + 1 });
+    sums.set(r.candidateId, bySeed);
+  }
+  return new Map([...sums].map(([id, bySeed]) => [id, Object.fromEntries([...bySeed].map(([seed, c]) => [seed, c.sum / c.n]))]));
 }

@@ -3,7 +3,7 @@
  * (type-only imports: erased by the bundler, so no server code reaches the browser) so that a change
  * to the wire format fails the type check here instead of drifting silently.
  */
-import type { candidateView, jobView, proposalView, rewardView } from '../../src/api/views.js';
+import type { candidateView, eventView, jobView, proposalView, rewardView } from '../../src/api/views.js';
 
 export type JobView = Awaited<ReturnType<typeof jobView>>;
 export type CandidateView = ReturnType<typeof candidateView>;
@@ -11,14 +11,7 @@ export type ProposalView = ReturnType<typeof proposalView>;
 export type RewardView = ReturnType<typeof rewardView>;
 export type JobStatus = JobView['status'];
 
-/** SPEC "Online sessions": one entry of GET .../sessions/{id}/events. */
-export interface EventView {
-  seq: number;
-  event_type: string;
-  message: string;
-  data: Record<string, unknown>;
-  created_at: string;
-}
+export type EventView = ReturnType<typeof eventView>;
 
 export interface PageOf<T> { items: T[]; next_cursor: string | null }
 export interface EventsPage { events: EventView[] }

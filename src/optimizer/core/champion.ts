@@ -125,20 +125,20 @@ export function liftOverControl(champion: LiftSide, control: LiftSide, alpha = 0
   if (paired.length >= 2) {
     const d = statsOf(paired);
     const half = tQuantile(1 - alpha / 2, d.n - 1) * Math.sqrt(guardedVariance(d, unit) / d.n);
-    return lift(d.mean, [d.mean - half, d.mean + half], true, 'val', d.n);
+    return lift(d.mean, [d.mean - half, d.mean + half], true, 'val', d.n, unit);
   }
   if (champion.val.n >= 2 && control.val.n >= 2) {
     const diff = champion.val.mean - control.val.mean;
     const se = Math.sqrt(guardedVariance(champion.val, unit) / champion.val.n + guardedVariance(control.val, unit) / control.val.n);
     const half = tQuantile(1 - alpha / 2, Math.min(champion.val.n, control.val.n) - 1) * se;
-    return lift(diff, [diff - half, diff + half], false, 'val', Math.min(champion.val.n, control.val.n));
+    return lift(diff, [diff - half, diff + half], false, 'val', Math.min(champion.val.n, control.val.n), unit);
   }
   if (champion.stats.n === 0 || control.stats.n === 0) return null;
   const diff = champion.stats.mean - control.stats.mean;
   const radius = (s: RunningStats): number =>
     unit ? csRadius(s.n, alpha / 2) : (confidenceSequence(s, alpha / 2, false)[1] - s.mean);
   const half = radius(champion.stats) + radius(control.stats);
-  return lift(diff, [diff - half, diff + half], false, 'online', Math.min(champion.stats.n, control.stats.n));
+  return lift(diff, [diff - half, diff + half], false, 'online', Math.min(champion.stats.n, control.stats.n), unit);
 }
 
 /**
@@ -149,8 +149,10 @@ function guardedVariance(s: RunningStats, unit: boolean): number {
   return unit ? (s.m2 + 0.25) / s.n : Math.max(sampleVariance(s), 1e-12);
 }
 
-function lift(value: number, ci: Interval, paired: boolean, source: 'val' | 'online', n: number): Lift {
-  return { lift: value, ci, paired, source, n, significant: ci[0] > 0 };
+function lift(value: number, ci: Interval, paired: boolean, source: 'val' | 'online', n: number, unit: boolean): Lift {
+  // A difference of two [0, 1] means lies in [-1, 1]; a t interval on a few pairs can overshoot it.
+  const bounded: Interval = unit ? [Math.max(-1, ci[0]), Math.min(1, ci[1])] : ci;
+  return { lift: value, ci: bounded, paired, source, n, significant: bounded[0] > 0 };
 }
 
 function pairedDifferences(a?: Readonly<Record<number, number>>, b?: Readonly<Record<number, number>>): number[] {
