@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { posteriorOf, rewardModelFor, samplePosterior } from './statistics.js';
+import { rewardModelFor, thompsonDraw } from './statistics.js';
 import type { CandidateView } from './types.js';
 
 /** When to ask the proposer for new instructions, and which candidate to improve on. */
@@ -54,15 +54,5 @@ export type ParentCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' 
 export function chooseParent(candidates: readonly ParentCandidate[], R: number, rng: Rng): string | null {
   const eligible = candidates.filter((c) => c.status === 'active' && c.stats.n >= Math.max(1, R));
   if (eligible.length === 0) return candidates.find((c) => c.isControl)?.id ?? null;
-  const model = rewardModelFor(candidates);
-  let best = eligible[0]!;
-  let bestDraw = Number.NEGATIVE_INFINITY;
-  for (const c of eligible) {
-    const draw = samplePosterior(posteriorOf(c.stats, model), rng);
-    if (draw > bestDraw) {
-      bestDraw = draw;
-      best = c;
-    }
-  }
-  return best.id;
+  return (thompsonDraw(eligible, rewardModelFor(candidates), rng) ?? eligible[0]!).id;
 }

@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { posteriorOf, rewardModelFor, samplePosterior } from './statistics.js';
+import { rewardModelFor, thompsonDraw } from './statistics.js';
 import type { CandidateView } from './types.js';
 
 /**
@@ -87,19 +87,8 @@ export function selectCandidate(input: SelectionInput, rng: Rng): Selection | nu
   if (forceControl && control && open(control)) return startStint(control, 'control_floor');
 
   const eligible = input.candidates.filter(open);
-  if (eligible.length > 0) {
-    const model = rewardModelFor(input.candidates);
-    let best: SelectionCandidate | undefined;
-    let bestDraw = Number.NEGATIVE_INFINITY;
-    for (const c of eligible) {
-      const draw = samplePosterior(posteriorOf(c.stats, model), rng);
-      if (draw > bestDraw) {
-        bestDraw = draw;
-        best = c;
-      }
-    }
-    if (best) return startStint(best, 'thompson');
-  }
+  const best = thompsonDraw(eligible, rewardModelFor(input.candidates), rng);
+  if (best) return startStint(best, 'thompson');
 
   const fallback = control ?? input.candidates.filter((c) => c.status === 'active').sort((a, b) => a.inFlight - b.inFlight)[0];
   return fallback ? { candidateId: fallback.id, reason: 'fallback', stint: null } : null;

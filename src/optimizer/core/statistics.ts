@@ -90,3 +90,21 @@ export function posteriorMean(p: Posterior): number {
 export function samplePosterior(p: Posterior, rng: Rng): number {
   return p.kind === 'beta' ? sampleBeta(p.alpha, p.beta, rng) : sampleNormal(p.mean, Math.sqrt(p.variance), rng);
 }
+
+/**
+ * One Thompson draw: sample each candidate's posterior and return the one with the highest draw
+ * (the first on ties; undefined for an empty list). `model` is shared so all candidates are judged
+ * under the same prior.
+ */
+export function thompsonDraw<C extends { stats: RunningStats }>(candidates: readonly C[], model: RewardModel, rng: Rng): C | undefined {
+  let best: C | undefined;
+  let bestDraw = Number.NEGATIVE_INFINITY;
+  for (const c of candidates) {
+    const draw = samplePosterior(posteriorOf(c.stats, model), rng);
+    if (draw > bestDraw) {
+      bestDraw = draw;
+      best = c;
+    }
+  }
+  return best;
+}
