@@ -273,24 +273,29 @@ export class KyselyStore implements Store {
   async recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
-      const ins = await trx.insertInto('rewards').values({
+      const row = {
         job_id: r.jobId, rollout_id: r.rolloutId, candidate_id: r.candidateId, reward: r.reward, split: r.split,
         seed: r.seed, metadata: r.metadata === null ? null : JSON.stringify(r.metadata), created_at: now,
-      }).onConflict((oc) => oc.columns(['job_id', 'rollout_id']).doNothing()).executeTakeFirst();
-      const duplicate = Number(ins.numInsertedOrUpdatedRows ?? 0) === 0;
-      if (!duplicate) {
-        await welfordUpdate(trx, r);
-        await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
-          .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
-        await trx.updateTable('jobs').set((eb) => ({
-          reward_count: eb('reward_count', '+', 1),
-          rewards_since_proposal: eb('rewards_since_proposal', '+', r.split === 'val' ? 0 : 1),
-        })).where('id', '=', r.jobId).execute();
-        await appendEventTx(trx, r.jobId, event, now);
+      };
+      const ins = await trx.insertInto('rewards').values(row)
+        .onConflict((oc) => oc.columns(['job_id', 'rollout_id']).doNothing()).executeTakeFirst();
+      if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) {
+        const stored = await trx.selectFrom('rewards').selectAll().where('job_id', '=', r.jobId)
+          .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
+        return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
       }
-      const stored = await trx.selectFrom('rewards').selectAll().where('job_id', '=', r.jobId)
-        .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
-      return { duplicate, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
+      await welfordUpdate(trx, r);
+      await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
+        .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
+      // Counters and the event sequence in one statement; RETURNING gives the job record too.
+      const job = await trx.updateTable('jobs').set((eb) => ({
+        reward_count: eb('reward_count', '+', 1),
+        rewards_since_proposal: eb('rewards_since_proposal', '+', r.split === 'val' ? 0 : 1),
+        event_seq: eb('event_seq', '+', 1),
+        updated_at: now,
+      })).where('id', '=', r.jobId).returningAll().executeTakeFirstOrThrow();
+      await insertEvent(trx, r.jobId, Number(job.event_seq), event, now);
+      return { duplicate: false, reward: toReward(row), job: toJob(job) };
     });
   }
 
@@ -400,10 +405,14 @@ async function appendEventTx(trx: Db, jobId: string, e: NewEvent, now: string): 
   const row = await trx.updateTable('jobs').set((eb) => ({ event_seq: eb('event_seq', '+', 1), updated_at: now }))
     .where('id', '=', jobId).returning('event_seq').executeTakeFirstOrThrow();
   const seq = Number(row.event_seq);
+  await insertEvent(trx, jobId, seq, e, now);
+  return seq;
+}
+
+async function insertEvent(trx: Db, jobId: string, seq: number, e: NewEvent, now: string): Promise<void> {
   await trx.insertInto('events').values({
     job_id: jobId, seq, event_type: e.eventType, message: e.message, data: JSON.stringify(e.data ?? {}), created_at: now,
   }).execute();
-  return seq;
 }
 
 function candidateRow(jobId: string, c: NewCandidate, ordinal: number, now: string): Database['candidates'] {

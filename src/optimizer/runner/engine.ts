@@ -10,6 +10,8 @@ import { candidateAlpha, candidatesToRetire } from '../core/retirement.js';
 import { selectCandidate } from '../core/selection.js';
 import { JobRuntime } from './jobRuntime.js';
 
+const MAX_RUNTIMES = 2000;
+
 export interface EngineOptions {
   /** How long cached job state may be used before it is re-read (other instances write too). */
   cacheTtlMs: number;
@@ -80,6 +82,7 @@ export class OnlineEngine {
       rt = new JobRuntime(job);
       this.runtimes.set(job.id, rt);
       this.jobIdBySystem.set(job.systemId, job.id);
+      this.evictIdle();
       await this.refresh(rt);
     } else {
       await this.refreshIfStale(rt);
@@ -91,6 +94,20 @@ export class OnlineEngine {
   jobChanged(job: JobRecord): void {
     const rt = this.runtimes.get(job.id);
     if (rt) rt.job = job;
+  }
+
+  /**
+   * Keeps memory bounded on a long-running server: finished jobs and, past MAX_RUNTIMES, the least
+   * recently created runtimes are dropped (they are rebuilt from the database if used again).
+   */
+  private evictIdle(): void {
+    for (const [id, rt] of this.runtimes) {
+      if (this.runtimes.size <= MAX_RUNTIMES && !FINAL_STATUSES.includes(rt.job.status)) continue;
+      if (rt.proposalRunning) continue;
+      this.runtimes.delete(id);
+      this.jobIdBySystem.delete(rt.job.systemId);
+      if (this.runtimes.size <= MAX_RUNTIMES) break;
+    }
   }
 
   private async refreshIfStale(rt: JobRuntime): Promise<void> {
