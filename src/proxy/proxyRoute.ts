@@ -72,8 +72,10 @@ async function handle(
   const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
 
+  // The response's 'close' (not the request's, which fires once the body is read) tells us the
+  // client went away before the answer was written: cancel the upstream call.
   const abort = new AbortController();
-  req.raw.once('close', () => {
+  reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) abort.abort();
   });
   const call = { provider, upstreamReq, signal: abort.signal, rt, rolloutId: dispatch.rolloutId, started, persisted: dispatch.persisted };

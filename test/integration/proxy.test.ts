@@ -220,10 +220,27 @@ describe('the proxy URL', () => {
         method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
         body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }], stream: true }),
       });
+      const closedBefore = fake.stats.closedEarly;
       const reader = res.body!.getReader();
       await reader.read();
       ac.abort();
-      await waitFor(async () => fake.stats.closedEarly > 0, 3000);
+      await waitFor(async () => fake.stats.closedEarly > closedBefore, 1500);
+    });
+
+    it('aborts a non-streaming upstream call when the client goes away', async () => {
+      const job = await newJob();
+      fake.setBehavior({ delayMs: 1500 });
+      const closedBefore = fake.stats.closedEarly;
+      const ac = new AbortController();
+      const pending = fetch(`${job.chat_completions_url}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }),
+      }).catch(() => undefined);
+      await waitFor(async () => fake.requests.length > 0, 3000);
+      ac.abort();
+      await pending;
+      await waitFor(async () => fake.stats.closedEarly > closedBefore, 1000); // before the fake's 1.5 s answer
+
     });
 
     it('404s an unknown system and a finished job', async () => {
