@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests start real servers and databases; two workers suit the 2-core machines.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/summaryReporter.ts'],
   },
 });
