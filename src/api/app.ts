@@ -4,7 +4,7 @@ import type { JobService } from '../services/jobService.js';
 import type { Store } from '../store/types.js';
 import { randomHex } from '../shared/ids.js';
 import { NotFoundError } from '../shared/errors.js';
-import { authenticate } from './auth.js';
+import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
 import { sendError } from './errorMapping.js';
 import { registerJobRoutes } from './jobRoutes.js';
@@ -24,15 +24,19 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP server: common behaviour (ids, errors, limits, metrics, health) and the routes. */
 export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
+  const idPrefix = randomHex(4);
+  let requestCounter = 0;
+  const authenticator = new Authenticator(parts.store, () => Date.now());
   const app = Fastify({
     loggerInstance: parts.logger,
     bodyLimit: parts.config.bodyLimitBytes,
     // Per-request info logs cost more than the proxy's whole budget; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    // A client-supplied id is kept (if sane) so logs can be joined across services.
+    // A client-supplied id is kept (if sane) so logs can be joined across services; otherwise a
+    // per-process random prefix and a counter (no randomness per request on the hot path).
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomHex(8)}`;
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${idPrefix}${(requestCounter++).toString(36)}`;
     },
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
@@ -43,7 +47,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     store: parts.store,
     log: parts.logger,
     jobs: parts.jobs,
-    authenticate: (req) => authenticate(parts.store, req),
+    authenticate: (req) => authenticator.authenticate(req),
     urls: jobUrls,
   };
 

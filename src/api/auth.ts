@@ -26,12 +26,36 @@ export function presentedKey(req: FastifyRequest): string | null {
   return null;
 }
 
-export async function authenticate(store: Store, req: FastifyRequest): Promise<Principal> {
-  const key = presentedKey(req);
-  if (!key) throw new UnauthorizedError('missing API key: send Authorization: Bearer <key> or X-API-Key: <key>');
-  const record = await store.findActiveApiKey(hashApiKey(key));
-  if (!record) throw new UnauthorizedError('invalid or revoked API key');
-  return { tenantId: record.tenantId, keyId: record.id };
+const KEY_CACHE_TTL_MS = 1000;
+const KEY_CACHE_MAX = 10_000;
+
+/**
+ * Resolves API keys to principals. Valid keys are remembered for one second (the reward route is hot
+ * and every call carries a key), so a revoked key stops working within a second on a running server.
+ * Unknown keys are never cached: a key created a moment ago works at once.
+ */
+export class Authenticator {
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(private readonly store: Store, private readonly now: () => number) {}
+
+  async authenticate(req: FastifyRequest): Promise<Principal> {
+    const key = presentedKey(req);
+    if (!key) throw new UnauthorizedError('missing API key: send Authorization: Bearer <key> or X-API-Key: <key>');
+    const hash = hashApiKey(key);
+    const now = this.now();
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > now) return hit.principal;
+    const record = await this.store.findActiveApiKey(hash);
+    if (!record) {
+      this.cache.delete(hash);
+      throw new UnauthorizedError('invalid or revoked API key');
+    }
+    const principal = { tenantId: record.tenantId, keyId: record.id };
+    if (this.cache.size >= KEY_CACHE_MAX) this.cache.clear();
+    this.cache.set(hash, { principal, until: now + KEY_CACHE_TTL_MS });
+    return principal;
+  }
 }
 
 /**

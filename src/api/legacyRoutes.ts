@@ -28,7 +28,7 @@ export function legacyRoutes(rewards: RewardService) {
         const target = await rewards.resolve(job, { rolloutId: body.rollout_id, candidateId: body.candidate_id });
         return { status: 'ok', rollout_id: target.rolloutId, candidate_id: target.candidateId, reward: null, duplicate: false, job_status: job.status };
       }
-      return rewards.report(job, {
+      return rewards.report(job.tenantId, job.id, {
         rolloutId: body.rollout_id, candidateId: body.candidate_id,
         reward: scoreFrom({ reward: body.reward }, undefined, 'reward'), metadata: body.metadata,
       });

@@ -54,9 +54,9 @@ export function sessionRoutes(s: SessionDeps) {
       });
 
       app.post<{ Params: { id: string } }>(`${base}/:id/reward`, async (req) => {
-        const job = await load(req);
+        const principal = await deps.authenticate(req);
         const body = parseWith(RewardRequestSchema, req.body);
-        return s.rewards.report(job, {
+        return s.rewards.report(principal.tenantId, req.params.id, {
           rolloutId: body.rollout_id, candidateId: body.candidate_id, correlationId: body.correlation_id,
           reward: scoreFrom(body.reward_info, body.metadata), metadata: body.metadata, stop: body.stop,
         });

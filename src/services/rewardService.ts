@@ -54,10 +54,16 @@ export class RewardService {
     private readonly finish: (job: JobRecord, reason: string) => Promise<JobRecord>,
   ) {}
 
-  async report(job: JobRecord, r: RewardReport): Promise<RewardResult> {
+  /**
+   * `sessionId` is a system id or job id of the caller's tenant. The job is read through the engine's
+   * short-lived cache: this is the hottest control route.
+   */
+  async report(tenantId: string, sessionId: string, r: RewardReport): Promise<RewardResult> {
+    const rt = await this.engine.lookup(sessionId);
+    if (!rt || rt.job.tenantId !== tenantId) throw new NotFoundError(`session ${sessionId} not found`);
+    const job = rt.job;
     if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; it takes no more rewards`);
     const target = await this.resolve(job, r);
-    const rt = await this.engine.runtimeFor(job);
     const outcome = await this.store.recordReward(
       { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null },
       {

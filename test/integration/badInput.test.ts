@@ -91,11 +91,12 @@ describe('bad input gets a clear 4xx naming the field, and writes nothing', () =
     expect(missing.status).toBe(404);
   });
 
-  it('refuses a revoked key', async () => {
+  it('refuses a revoked key (within the one-second key cache)', async () => {
     const { key } = await t.newTenantKey();
     expect((await api(t.url, 'GET', JOBS, { key })).status).toBe(200);
     const k = (await t.server.store.listApiKeys()).at(-1)!;
     await t.server.store.revokeApiKey(k.id);
+    await new Promise((r) => setTimeout(r, 1100));
     const res = await api(t.url, 'GET', JOBS, { key });
     expect(res.status).toBe(401);
     expect(res.body.error.message).toMatch(/revoked/);

@@ -83,7 +83,7 @@ describe('the MIPRO optimizer over HTTP', () => {
   it('proposes after min_rollouts, explores, retires the loser, crowns the winner, and survives a bad proposer', async () => {
     const s = await newSession({
       bootstrap_train_seeds: [0, 1, 2, 3, 4], online_pool: { start: 0, end: 100 }, val_seeds: VAL,
-      online_proposer_min_rollouts: 10, online_rollouts_per_candidate: 10, online_proposer_max_candidates: 6,
+      online_proposer_min_rollouts: 10, online_rollouts_per_candidate: 20, online_proposer_max_candidates: 6,
     });
     const splits: string[] = [];
     for (let i = 0; i < 9; i++) splits.push((await rollout(s.session_id)).split);
@@ -108,8 +108,8 @@ describe('the MIPRO optimizer over HTTP', () => {
     const excellent = byText('Be EXCELLENT at answering.');
     const terrible = byText('TERRIBLE');
     expect(served.get(excellent.candidate_id)).toBeGreaterThan(20); // new candidates get traffic
-    expect(terrible.rollout_count).toBeGreaterThanOrEqual(10); // the nursery gave it a fair stint of R
-    expect(terrible.status).toBe('retired');
+    expect(terrible.rollout_count).toBeGreaterThanOrEqual(20); // the nursery gave it a fair stint of R
+    expect(terrible.status, JSON.stringify(st.candidates)).toBe('retired');
     expect(st.best_candidate_id).not.toBe('baseline');
     expect(st.best_prompt).toContain('EXCELLENT');
     expect(st.best_score_source).toBe('val');

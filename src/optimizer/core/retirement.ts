@@ -32,17 +32,16 @@ export function candidatesToRetire(candidates: readonly RetirementCandidate[], o
   const delta = opts.delta ?? DEFAULT_RETIREMENT_DELTA;
   const unit = allUnit(candidates);
   const judged = candidates.filter((c) => c.status === 'active' && c.stats.n >= R);
-  const leader = judged.reduce<RetirementCandidate | undefined>(
-    (best, c) => (!best || c.stats.mean > best.stats.mean ? c : best),
-    undefined,
-  );
-  if (!leader) return [];
+  if (judged.length < 2) return [];
   const interval = (c: RetirementCandidate): Interval =>
     confidenceSequence(c.stats, candidateAlpha(c.createdOrder, delta), unit);
-  const leaderLower = interval(leader)[0];
-  return judged
-    .filter((c) => c !== leader && !c.isControl && interval(c)[1] < leaderLower)
-    .map((c) => c.id);
+  // The leader is the candidate with the highest lower bound (not the highest mean: among tied
+  // means, the best-measured one is the strongest evidence). Retiring c when its upper bound is
+  // below any other candidate's lower bound stays valid: every bound holds at all times at once.
+  const bounded = judged.map((c) => ({ c, ci: interval(c) })).sort((a, b) => b.ci[0] - a.ci[0]);
+  const [leader, ...others] = bounded;
+  if (!leader) return [];
+  return others.filter(({ c, ci }) => !c.isControl && ci[1] < leader.ci[0]).map(({ c }) => c.id);
 }
 
 function allUnit(candidates: readonly { unitInterval: boolean }[]): boolean {

@@ -64,16 +64,23 @@ export class OnlineEngine {
 
   /** The live runtime of a proxy's system id; null when unknown or finished. */
   async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
-    const jobId = this.jobIdBySystem.get(systemId);
+    const rt = await this.lookup(systemId);
+    return rt && !FINAL_STATUSES.includes(rt.job.status) ? rt : null;
+  }
+
+  /**
+   * The runtime of a system id (or job id), finished or not, from the cache when fresh: the hot
+   * reward path reads the job from here instead of the database. Null when unknown.
+   */
+  async lookup(id: string): Promise<JobRuntime | null> {
+    const jobId = id.startsWith('pl_') ? id : this.jobIdBySystem.get(id);
     const cached = jobId ? this.runtimes.get(jobId) : undefined;
     if (cached) {
       await this.refreshIfStale(cached);
-      return FINAL_STATUSES.includes(cached.job.status) ? null : cached;
+      return cached;
     }
-    const job = await this.deps.store.getJobBySystemId(systemId);
-    if (!job) return null;
-    const rt = await this.runtimeFor(job);
-    return FINAL_STATUSES.includes(rt.job.status) ? null : rt;
+    const job = id.startsWith('pl_') ? await this.deps.store.getJob(id) : await this.deps.store.getJobBySystemId(id);
+    return job ? this.runtimeFor(job) : null;
   }
 
   async runtimeFor(job: JobRecord): Promise<JobRuntime> {
@@ -161,7 +168,7 @@ export class OnlineEngine {
 
   private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest, now: number): Promise<void> {
     rt.remember(rolloutId, candidateId);
-    rt.inFlight.set(rolloutId, { candidateId, at: now });
+    rt.startInFlight(rolloutId, candidateId, now);
     return this.deps.store.insertRollout({
       jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
       correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
@@ -216,7 +223,7 @@ export class OnlineEngine {
   /** After a committed reward: update the cache, then budget, retirement, champion, proposals. */
   async afterReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
     rt.job = outcome.job;
-    rt.inFlight.delete(outcome.reward.rolloutId);
+    rt.endInFlight(outcome.reward.rolloutId);
     if (outcome.duplicate) return;
     rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
     const mipro = rt.job.config.mipro;

@@ -8,6 +8,8 @@ import type { CandidateRecord, JobRecord } from '../../store/types.js';
  * nature: the current stint, rollouts in flight, and which candidate recent rollout ids were given.
  */
 const MAX_STICKY = 20_000;
+/** Rollouts whose reward never came are forgotten first when this many are outstanding. */
+const MAX_IN_FLIGHT = 50_000;
 
 export class JobRuntime {
   job: JobRecord;
@@ -15,7 +17,9 @@ export class JobRuntime {
   fetchedAt = 0;
   stint: Stint | null = null;
   /** rollout id -> candidate id, for rollouts dispatched here and not yet rewarded or expired. */
-  readonly inFlight = new Map<string, { candidateId: string; at: number }>();
+  private readonly inFlight = new Map<string, { candidateId: string; at: number }>();
+  /** In-flight rollouts per candidate, kept in step with `inFlight` (read on every dispatch). */
+  private readonly inFlightByCandidate = new Map<string, number>();
   /** rollout id -> candidate id, recent rollouts (sticky routing without a database read). */
   readonly sticky = new Map<string, string>();
   proposalRunning = false;
@@ -32,24 +36,38 @@ export class JobRuntime {
     }
   }
 
+  startInFlight(rolloutId: string, candidateId: string, at: number): void {
+    if (this.inFlight.has(rolloutId)) return;
+    if (this.inFlight.size >= MAX_IN_FLIGHT) {
+      const oldest = this.inFlight.keys().next().value;
+      if (oldest !== undefined) this.endInFlight(oldest);
+    }
+    this.inFlight.set(rolloutId, { candidateId, at });
+    this.inFlightByCandidate.set(candidateId, (this.inFlightByCandidate.get(candidateId) ?? 0) + 1);
+  }
+
+  endInFlight(rolloutId: string): void {
+    const entry = this.inFlight.get(rolloutId);
+    if (!entry) return;
+    this.inFlight.delete(rolloutId);
+    this.inFlightByCandidate.set(entry.candidateId, (this.inFlightByCandidate.get(entry.candidateId) ?? 1) - 1);
+  }
+
   /** Rewards that never come must not hold a candidate's in-flight slots forever. */
   expireInFlight(now: number, ttlMs: number): void {
     for (const [id, entry] of this.inFlight) {
       if (now - entry.at < ttlMs) break; // insertion order = dispatch order
-      this.inFlight.delete(id);
+      this.endInFlight(id);
     }
   }
 
-  inFlightCounts(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const { candidateId } of this.inFlight.values()) counts.set(candidateId, (counts.get(candidateId) ?? 0) + 1);
-    return counts;
+  inFlightOf(candidateId: string): number {
+    return this.inFlightByCandidate.get(candidateId) ?? 0;
   }
 
   /** The core's view of the candidates, with this instance's in-flight counts. */
   views(): CandidateView[] {
-    const inflight = this.inFlightCounts();
-    return this.candidates.map((c) => toCandidateView(c, inflight.get(c.id) ?? 0));
+    return this.candidates.map((c) => toCandidateView(c, this.inFlightOf(c.id)));
   }
 
   /** Applies a reward to the cached statistics (Welford), mirroring the database's update. */

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU time a process has used (user + system), from /proc/<pid>/stat. On a shared 2-core machine
+ * wall-clock throughput moves with the neighbours' load; CPU milliseconds per request move much less,
+ * so the benchmark reports both. Linux only: elsewhere (or if the process is gone) it returns null.
+ */
+const TICKS_PER_SECOND = 100; // USER_HZ; fixed at 100 on Linux for /proc accounting
+
+export function processCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / TICKS_PER_SECOND : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ms used by each named process between `start()` and `stop()`. */
+export function cpuMeter(pids: Record<string, number | undefined>) {
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processCpuMs(pid)]));
+  return {
+    stop(): Record<string, number | null> {
+      return Object.fromEntries(
+        Object.entries(pids).map(([name, pid]) => {
+          const now = processCpuMs(pid);
+          const then = before[name];
+          return [name, now !== null && then !== null && then !== undefined ? now - then : null];
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Proxy overhead and throughput benchmark (`npm run bench:proxy`). In one run, against one fake
+ * OpenAI upstream (its own process, static cached JSON answer), it measures:
+ *   direct   client -> fake
+ *   bare     client -> a bare node:http + undici pass-through proxy (own process) -> fake: the floor
+ *   miprox   client -> `miprox serve` (own process, SQLite file, a new rollout id per request) -> fake
+ *   portkey  client -> @portkey-ai/gateway Node server (own process, loopback) -> fake
+ * sequentially (1 keep-alive connection, interleaved rounds) and at N concurrent connections (a separate
+ * load-generator process), then prints latencies, overhead vs direct, req/s, ratios and the targets.
+ *
+ *   npx tsx bench/proxy.ts [--requests 2000] [--warmup 300] [--rounds 10] [--connections 32]
+ *                          [--seconds 8] [--profile] [--json out.json]
+ *
+ * --profile runs the miprox process under `node --cpu-prof` and prints where its CPU time went.
+ * Exit code is 0 even when a target is missed (the output says MISSED); 1 only if it could not run.
+ */
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatProfile, summarizeProfile } from './lib/cpuProfile.js';
+import { cpuMeter } from './lib/procCpu.js';
+import type { LoadResult } from './lib/loadClient.js';
+import { jobCounters, scrapeMetrics, startMiprox, type MiproxUnderTest } from './lib/miproxService.js';
+import { spawnService, type Service } from './lib/processes.js';
+import { diffHistogram, histogramQuantile, parseHistogram, type HistogramSnapshot } from './lib/promHistogram.js';
+import { concurrentPhase, sequentialPhase } from './lib/proxyPhases.js';
+import { bareTarget, directTarget, miproxTarget, portkeyTarget, smokeTest, type Target } from './lib/proxyTargets.js';
+import { argValue, numberArg } from './lib/report.js';
+import { printProxyReport } from './lib/proxyReport.js';
+
+const LIB = join(import.meta.dirname, 'lib');
+const OVERHEAD_METRIC = 'miprox_proxy_overhead_seconds';
+/** The default run takes ~70 s; the bound grows only if --requests or --seconds ask for more work. */
+const WATCHDOG_MS = 175_000;
+
+async function main(): Promise<void> {
+  const o = {
+    requests: numberArg('--requests', 2000),
+    warmup: numberArg('--warmup', 300),
+    rounds: numberArg('--rounds', 10),
+    connections: numberArg('--connections', 32),
+    measureMs: numberArg('--seconds', 8) * 1000,
+    warmupMs: 1500,
+    profile: process.argv.includes('--profile'),
+  };
+  const began = Date.now();
+  const services: Array<Service | MiproxUnderTest> = [];
+  // The run must stay bounded even if a server under test hangs: kill what we started and fail.
+  const bound = WATCHDOG_MS * Math.max(1, o.requests / 2000, o.measureMs / 8000);
+  const watchdog = setTimeout(() => {
+    console.log(`ABORTED: the run exceeded ${(bound / 1000).toFixed(0)} s`);
+    for (const s of services) ('cleanup' in s ? s.service : s).proc.kill('SIGKILL');
+    process.exit(1);
+  }, bound);
+  watchdog.unref();
+  const profDir = o.profile ? mkdtempSync(join(tmpdir(), 'miprox-prof-')) : null;
+  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`miprox proxy benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${load}`);
+  try {
+    const fake = await spawnService({ name: 'fake upstream', args: ['--import', 'tsx', join(LIB, 'fakeUpstreamMain.ts')], ready: /fake upstream at (\S+)/ });
+    services.push(fake);
+    const upstreamUrl = fake.ready;
+    const miprox = await startMiprox({ upstreamUrl, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
+    services.push(miprox);
+    const bare = await spawnService({ name: 'bare proxy', args: ['--import', 'tsx', join(LIB, 'bareProxyMain.ts'), upstreamUrl], ready: /bare proxy listening on (http:\/\/\S+)/ });
+    services.push(bare);
+    const { portkey, portkeyProblem } = await startPortkey(upstreamUrl);
+    if (portkey) services.push(portkey);
+
+    const direct = directTarget(upstreamUrl);
+    const viaBare = bareTarget(bare.ready);
+    const viaMiprox = miproxTarget(miprox.origin, miprox.proxyPath, 'seq');
+    const viaPortkey = portkey ? portkeyTarget(portkey.ready, upstreamUrl) : null;
+    for (const t of [direct, viaBare, viaMiprox]) await smokeTest(t);
+    const seqTargets: Target[] = [direct, viaBare, viaMiprox, ...(viaPortkey ? [viaPortkey] : [])];
+
+    console.log(`sequential: ${o.requests} requests per target on 1 connection after ${o.warmup} warm-up, ${o.rounds} interleaved rounds...`);
+    const pids = { direct: fake.proc.pid, bare: bare.proc.pid, miprox: miprox.service.proc.pid, portkey: portkey?.proc.pid };
+    let histBeforeSeq: HistogramSnapshot | null = null;
+    let seqMeter: ReturnType<typeof cpuMeter> | null = null;
+    const seq = await sequentialPhase(seqTargets, {
+      requests: o.requests, warmup: o.warmup, rounds: o.rounds,
+      onWarm: async () => {
+        histBeforeSeq = parseHistogram(await scrapeMetrics(miprox), OVERHEAD_METRIC);
+        seqMeter = cpuMeter({ bare: pids.bare, miprox: pids.miprox, portkey: pids.portkey });
+      },
+    });
+    const seqCpu = (seqMeter as ReturnType<typeof cpuMeter> | null)?.stop() ?? {};
+    const histAfterSeq = parseHistogram(await scrapeMetrics(miprox), OVERHEAD_METRIC);
+
+    console.log(`concurrent: ${o.connections} connections, ${o.measureMs / 1000} s after ${o.warmupMs / 1000} s warm-up, load generator in its own process...`);
+    const conc = new Map<Target['name'], LoadResult>();
+    const concCpu: Partial<Record<Target['name'], number | null>> = {};
+    const shape = { connections: o.connections, warmupMs: o.warmupMs, measureMs: o.measureMs };
+    // CPU of the process doing the target's work (direct: the fake itself) over everything it served.
+    const measureConc = async (t: Target) => {
+      const meter = cpuMeter({ server: pids[t.name] });
+      const result = await concurrentPhase(t, shape);
+      const used = meter.stop().server ?? null;
+      conc.set(t.name, result);
+      concCpu[t.name] = used === null ? null : used / Math.max(1, result.nextN);
+    };
+    await measureConc(direct);
+    await measureConc(viaBare);
+    await measureConc(miproxTarget(miprox.origin, miprox.proxyPath, 'conc'));
+    const histAfterConc = parseHistogram(await scrapeMetrics(miprox), OVERHEAD_METRIC);
+    if (viaPortkey) await measureConc(viaPortkey);
+
+    const counters = await jobCounters(miprox);
+    const sentThroughMiprox = 1 + (seq.get('miprox')?.sent ?? 0) + (conc.get('miprox')?.nextN ?? 0);
+    const serverSide = {
+      sequential: histAfterSeq ? diffHistogram(histAfterSeq, histBeforeSeq) : null,
+      concurrent: histAfterConc && histAfterSeq ? diffHistogram(histAfterConc, histAfterSeq) : null,
+    };
+    const report = printProxyReport({
+      options: o, seq, conc, portkeyProblem, serverSide,
+      persisted: { rollouts: counters.rolloutCount, sent: sentThroughMiprox },
+      cpuMsPerRequest: {
+        sequential: {
+          bare: perRequest(seqCpu.bare, o.requests, o.rounds),
+          miprox: perRequest(seqCpu.miprox, o.requests, o.rounds),
+          portkey: perRequest(seqCpu.portkey, o.requests, o.rounds),
+        },
+        concurrent: concCpu,
+      },
+      quantile: histogramQuantile,
+    });
+
+    const complaints = miprox.service.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+    console.log(complaints.length ? `miprox logged ${complaints.length} warnings/errors (last kept lines), e.g.: ${complaints.at(-1)?.slice(0, 300)}` : 'miprox logged no warnings or errors');
+    for (const s of services.splice(0).reverse()) await stopService(s);
+    if (profDir) printProfile(profDir);
+    const jsonOut = argValue('--json');
+    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
+    console.log(`\ntotal run time ${((Date.now() - began) / 1000).toFixed(0)} s`);
+  } finally {
+    clearTimeout(watchdog);
+    for (const s of services.reverse()) await stopService(s);
+  }
+}
+
+/** Portkey is optional for the run: if it cannot start or route, say exactly why and go on without it. */
+async function startPortkey(upstreamUrl: string): Promise<{ portkey: Service | null; portkeyProblem: string | null }> {
+  let portkey: Service | null = null;
+  try {
+    portkey = await spawnService({ name: 'portkey', args: ['--import', 'tsx', join(LIB, 'portkeyMain.ts')], ready: /portkey listening on (http:\/\/\S+)/ });
+    await smokeTest(portkeyTarget(portkey.ready, upstreamUrl));
+    return { portkey, portkeyProblem: null };
+  } catch (err) {
+    if (portkey) await portkey.stop();
+    const problem = err instanceof Error ? err.message : String(err);
+    console.log(`PORTKEY NOT MEASURED: ${problem}`);
+    return { portkey: null, portkeyProblem: problem.split('\n')[0] ?? problem };
+  }
+}
+
+/** CPU ms over the measured sequential requests (rounds round the count up). */
+function perRequest(cpuMs: number | null | undefined, requests: number, rounds: number): number | null {
+  if (cpuMs === null || cpuMs === undefined) return null;
+  return cpuMs / (Math.ceil(requests / rounds) * rounds);
+}
+
+async function stopService(s: Service | MiproxUnderTest): Promise<void> {
+  if ('cleanup' in s) await s.cleanup();
+  else await s.stop();
+}
+
+function printProfile(dir: string): void {
+  // One profile per thread; the main thread's is the one with thread id 0 (CPU.<date>.<time>.<pid>.0.<seq>).
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const file = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+  if (!file) {
+    console.log(`\nno CPU profile was written in ${dir}`);
+    return;
+  }
+  console.log(`\n${formatProfile(summarizeProfile(join(dir, file)))}\n(profile: ${join(dir, file)}; open it in Chrome DevTools > Performance)`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});
