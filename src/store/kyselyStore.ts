@@ -2,6 +2,7 @@ import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
 import type { Database } from './schema.js';
+import { GroupCommitter } from './groupCommit.js';
 import { decodeCursor, encodeCursor, isKeyset, isOffset, toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, NewCandidate, NewEvent,
@@ -16,11 +17,21 @@ type Db = Kysely<Database> | Transaction<Database>;
  * Counters and Welford updates are single UPDATE statements, so concurrent writers need no row locks.
  */
 export class KyselyStore implements Store {
+  /** SQLite commits hot-path writes in groups (one connection, cost per commit); PostgreSQL does not. */
+  private readonly group: GroupCommitter<Database> | null;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.group = dialect === 'sqlite' ? new GroupCommitter(db) : null;
+  }
+
+  /** A small write transaction on a hot path (rollouts, call records, rewards). */
+  private hotWrite<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.group ? this.group.run(work) : this.db.transaction().execute(work);
+  }
 
   private now(): string {
     return new Date(this.clock.now()).toISOString();
@@ -203,7 +214,7 @@ export class KyselyStore implements Store {
 
   async insertRollout(r: NewRollout): Promise<boolean> {
     const now = this.now();
-    return this.db.transaction().execute(async (trx) => {
+    return this.hotWrite(async (trx) => {
       const res = await trx.insertInto('rollouts').values({
         job_id: r.jobId, id: r.id, candidate_id: r.candidateId, seed: r.seed, split: r.split,
         correlation_id: r.correlationId, status: 'dispatched',
@@ -234,7 +245,7 @@ export class KyselyStore implements Store {
     outputText: string | null; latencyMs: number; usage: Record<string, unknown> | null; failed: boolean; inputMessages: unknown[] | null;
   }): Promise<void> {
     // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
-    await this.db.updateTable('rollouts').set((eb) => ({
+    await this.hotWrite((trx) => trx.updateTable('rollouts').set((eb) => ({
       status: call.failed ? 'failed' : 'completed',
       output_text: call.outputText,
       latency_ms: call.latencyMs,
@@ -242,7 +253,7 @@ export class KyselyStore implements Store {
       call_count: eb('call_count', '+', 1),
       input_messages: eb.fn.coalesce('input_messages', eb.val(call.inputMessages === null ? null : JSON.stringify(call.inputMessages))),
       updated_at: this.now(),
-    })).where('job_id', '=', jobId).where('id', '=', rolloutId).execute();
+    })).where('job_id', '=', jobId).where('id', '=', rolloutId).execute());
   }
 
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
@@ -272,7 +283,7 @@ export class KyselyStore implements Store {
 
   async recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome> {
     const now = this.now();
-    return this.db.transaction().execute(async (trx) => {
+    return this.hotWrite(async (trx) => {
       const row = {
         job_id: r.jobId, rollout_id: r.rolloutId, candidate_id: r.candidateId, reward: r.reward, split: r.split,
         seed: r.seed, metadata: r.metadata === null ? null : JSON.stringify(r.metadata), created_at: now,

@@ -162,6 +162,23 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
     });
 
+    it('commits many concurrent hot-path writes, each acknowledged only once committed', async () => {
+      const job = await makeJob();
+      const n = 300;
+      const acks = await Promise.all(Array.from({ length: n }, async (_, i) => {
+        const inserted = await store.insertRollout({ jobId: job.id, id: `g${i}`, candidateId: BASELINE_ID, seed: i, split: 'online', correlationId: null, inputMessages: null });
+        await store.completeRolloutCall(job.id, `g${i}`, { outputText: `out ${i}`, latencyMs: 1, usage: null, failed: false, inputMessages: null });
+        const reward = await store.recordReward({ jobId: job.id, rolloutId: `g${i}`, candidateId: BASELINE_ID, reward: i % 2, split: 'online', seed: i, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+        // What was acknowledged is readable right away.
+        const row = await store.getRollout(job.id, `g${i}`);
+        return inserted && !reward.duplicate && row?.outputText === `out ${i}` && row.reward === i % 2;
+      }));
+      expect(acks.every(Boolean)).toBe(true);
+      const j = await store.getJob(job.id);
+      expect(j).toMatchObject({ rolloutCount: n, rewardCount: n });
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.online.n).toBe(n);
+    });
+
     it('lets exactly one proposal run per job, and releases an expired lease', async () => {
       const job = await makeJob();
       const now = new Date().toISOString();

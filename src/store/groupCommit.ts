@@ -1,0 +1,52 @@
+import type { Kysely, Transaction } from 'kysely';
+
+type Work<DB, T> = (trx: Transaction<DB>) => Promise<T>;
+
+interface Pending<DB> {
+  work: Work<DB, unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for the embedded SQLite store. SQLite's cost is per transaction (the WAL pages a
+ * commit writes), not per row, and the proxy and reward paths each commit small transactions at a
+ * high rate. Writes queued in the same turn of the event loop run in ONE transaction; each caller's
+ * promise settles only after that transaction committed, so a 2xx still means "committed".
+ *
+ * The queued units are small idempotent-or-conflict-safe writes (rollout inserts, call records,
+ * rewards). If one of them throws, the whole batch rolls back and every caller in it gets the error
+ * (none is acknowledged), so no half-written batch is ever visible.
+ */
+export class GroupCommitter<DB> {
+  private queue: Pending<DB>[] = [];
+  private scheduled = false;
+
+  constructor(private readonly db: Kysely<DB>, private readonly maxBatch = 256) {}
+
+  run<T>(work: Work<DB, T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work: work as Work<DB, unknown>, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    const results: unknown[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const item of batch) results.push(await item.work(trx));
+      });
+      batch.forEach((item, i) => item.resolve(results[i]));
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+    } finally {
+      if (this.queue.length > 0) setImmediate(() => void this.flush());
+      else this.scheduled = false;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../../src/store/groupCommit.js';
+
+interface DB { t: { id: number; v: string } }
+
+async function setup() {
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
+  await sql`create table t (id integer primary key, v text not null)`.execute(db);
+  return db;
+}
+
+describe('GroupCommitter', () => {
+  it('runs the writes of one event-loop turn in one transaction and resolves each with its result', async () => {
+    const db = await setup();
+    const group = new GroupCommitter(db);
+    let transactions = 0;
+    const wrap = (i: number) => group.run(async (trx) => {
+      const count = await sql<{ n: number }>`select count(*) as n from t`.execute(trx);
+      if (i === 0) transactions++;
+      await trx.insertInto('t').values({ id: i, v: `v${i}` }).execute();
+      return `${i}:${count.rows[0]?.n}`;
+    });
+    const results = await Promise.all([0, 1, 2, 3].map(wrap));
+    expect(results).toEqual(['0:0', '1:1', '2:2', '3:3']); // one after the other, same transaction
+    expect(transactions).toBe(1);
+    expect((await db.selectFrom('t').selectAll().execute()).length).toBe(4);
+    await db.destroy();
+  });
+
+  it('rolls the whole batch back and rejects every caller when one write fails', async () => {
+    const db = await setup();
+    const group = new GroupCommitter(db);
+    const ok = group.run((trx) => trx.insertInto('t').values({ id: 1, v: 'a' }).execute());
+    const bad = group.run((trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute());
+    await expect(ok).rejects.toThrow();
+    await expect(bad).rejects.toThrow(/UNIQUE/);
+    expect(await db.selectFrom('t').selectAll().execute()).toEqual([]);
+    // The committer keeps working afterwards.
+    await group.run((trx) => trx.insertInto('t').values({ id: 2, v: 'b' }).execute());
+    expect((await db.selectFrom('t').selectAll().execute()).map((r) => r.id)).toEqual([2]);
+    await db.destroy();
+  });
+});
