@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { randomHex } from '../shared/ids.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
+import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { JobRecord, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 
@@ -63,7 +64,7 @@ export class RewardService {
     if (!rt || rt.job.tenantId !== tenantId) throw new NotFoundError(`session ${sessionId} not found`);
     const job = rt.job;
     if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; it takes no more rewards`);
-    const target = await this.resolve(job, r);
+    const target = await this.resolve(job, r, rt);
     const outcome = await this.store.recordReward(
       { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null },
       {
@@ -82,7 +83,14 @@ export class RewardService {
   }
 
   /** Candidate: the rollout record, else `candidate_id`, else the latest rollout of `correlation_id`. */
-  async resolve(job: JobRecord, r: Pick<RewardReport, 'rolloutId' | 'candidateId' | 'correlationId'>): Promise<{ rolloutId: string; candidateId: string; split: Split; seed: number | null }> {
+  async resolve(
+    job: JobRecord,
+    r: Pick<RewardReport, 'rolloutId' | 'candidateId' | 'correlationId'>,
+    rt?: JobRuntime,
+  ): Promise<{ rolloutId: string; candidateId: string; split: Split; seed: number | null }> {
+    // A rollout this instance dispatched is known without a database read.
+    const known = r.rolloutId ? rt?.sticky.get(r.rolloutId) : undefined;
+    if (r.rolloutId && known) return { rolloutId: r.rolloutId, ...known };
     if (r.rolloutId) {
       const rollout = await this.store.getRollout(job.id, r.rolloutId);
       if (rollout) return { rolloutId: rollout.id, candidateId: rollout.candidateId, split: rollout.split, seed: rollout.seed };

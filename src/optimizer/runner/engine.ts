@@ -167,7 +167,7 @@ export class OnlineEngine {
   }
 
   private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest, now: number): Promise<void> {
-    rt.remember(rolloutId, candidateId);
+    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
     rt.startInFlight(rolloutId, candidateId, now);
     return this.deps.store.insertRollout({
       jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
@@ -179,14 +179,14 @@ export class OnlineEngine {
 
   /** The candidate a rollout id already has: this instance's memory first, then the database. */
   private async knownCandidate(rt: JobRuntime, rolloutId: string): Promise<CandidateRecord | null> {
-    let candidateId = rt.sticky.get(rolloutId);
-    if (!candidateId) {
+    let known = rt.sticky.get(rolloutId);
+    if (!known) {
       const record = await this.deps.store.getRollout(rt.job.id, rolloutId);
       if (!record) return null;
-      candidateId = record.candidateId;
-      rt.remember(rolloutId, candidateId);
+      known = { candidateId: record.candidateId, split: record.split, seed: record.seed };
+      rt.remember(rolloutId, known);
     }
-    return this.candidateOf(rt, candidateId);
+    return this.candidateOf(rt, known.candidateId);
   }
 
   private async candidateOf(rt: JobRuntime, id: string): Promise<CandidateRecord> {

@@ -1,6 +1,6 @@
 import type { Stint } from '../core/selection.js';
 import type { CandidateView } from '../core/types.js';
-import type { CandidateRecord, JobRecord } from '../../store/types.js';
+import type { CandidateRecord, JobRecord, Split } from '../../store/types.js';
 
 /**
  * What one server instance remembers about a job between requests. The database stays the source of
@@ -8,6 +8,8 @@ import type { CandidateRecord, JobRecord } from '../../store/types.js';
  * nature: the current stint, rollouts in flight, and which candidate recent rollout ids were given.
  */
 const MAX_STICKY = 20_000;
+
+export interface KnownRollout { candidateId: string; split: Split; seed: number | null }
 /** Rollouts whose reward never came are forgotten first when this many are outstanding. */
 const MAX_IN_FLIGHT = 50_000;
 
@@ -20,16 +22,16 @@ export class JobRuntime {
   private readonly inFlight = new Map<string, { candidateId: string; at: number }>();
   /** In-flight rollouts per candidate, kept in step with `inFlight` (read on every dispatch). */
   private readonly inFlightByCandidate = new Map<string, number>();
-  /** rollout id -> candidate id, recent rollouts (sticky routing without a database read). */
-  readonly sticky = new Map<string, string>();
+  /** Recent rollouts of this instance: sticky routing and reward resolution without a database read. */
+  readonly sticky = new Map<string, KnownRollout>();
   proposalRunning = false;
 
   constructor(job: JobRecord) {
     this.job = job;
   }
 
-  remember(rolloutId: string, candidateId: string): void {
-    this.sticky.set(rolloutId, candidateId);
+  remember(rolloutId: string, known: KnownRollout): void {
+    this.sticky.set(rolloutId, known);
     if (this.sticky.size > MAX_STICKY) {
       const oldest = this.sticky.keys().next().value;
       if (oldest !== undefined) this.sticky.delete(oldest);
