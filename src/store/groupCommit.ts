@@ -9,10 +9,11 @@ interface Pending<DB> {
 }
 
 /**
- * Group commit for the embedded SQLite store. SQLite's cost is per transaction (the WAL pages a
- * commit writes), not per row, and the proxy and reward paths each commit small transactions at a
- * high rate. Writes queued in the same turn of the event loop run in ONE transaction; each caller's
- * promise settles only after that transaction committed, so a 2xx still means "committed".
+ * Group commit for hot-path writes. On SQLite the cost is per transaction (the WAL pages a commit
+ * writes), not per row; on PostgreSQL every reward updates its job's row, so concurrent reward
+ * transactions queue on that row lock. Writes queued in the same turn of the event loop run in ONE
+ * transaction (measured: SQLite proxy 952 -> 2,173 req/s, PostgreSQL rewards 170 -> 441/s); each
+ * caller's promise settles only after that transaction committed, so a 2xx still means "committed".
  *
  * The queued units are small idempotent-or-conflict-safe writes (rollout inserts, call records,
  * rewards). If one of them throws, the whole batch rolls back and every caller in it gets the error

@@ -17,20 +17,20 @@ type Db = Kysely<Database> | Transaction<Database>;
  * Counters and Welford updates are single UPDATE statements, so concurrent writers need no row locks.
  */
 export class KyselyStore implements Store {
-  /** SQLite commits hot-path writes in groups (one connection, cost per commit); PostgreSQL does not. */
-  private readonly group: GroupCommitter<Database> | null;
+  /** Hot-path writes are committed in groups (see groupCommit.ts). */
+  private readonly group: GroupCommitter<Database>;
 
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly clock: Clock,
   ) {
-    this.group = dialect === 'sqlite' ? new GroupCommitter(db) : null;
+    this.group = new GroupCommitter(db);
   }
 
   /** A small write transaction on a hot path (rollouts, call records, rewards). */
   private hotWrite<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.group ? this.group.run(work) : this.db.transaction().execute(work);
+    return this.group.run(work);
   }
 
   private now(): string {

@@ -20,7 +20,7 @@ export async function openPostgresStore(url: string, schema: string, clock: Cloc
   }
   const pool = new pg.Pool({ connectionString: url, max: poolSize, options: `-c search_path="${schema}"` });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>);
+  await migrateToLatest(db as Kysely<unknown>, schema);
   return new KyselyStore(db, 'postgres', clock);
 }
 
