@@ -48,9 +48,14 @@ export interface StartOptions {
   cacheTtlMs?: number;
 }
 
+/** pino with keys redacted; `fd` 2 keeps logs off stdout when stdout carries a command's output. */
+export function createLogger(config: AppConfig, fd: 1 | 2 = 1): pino.Logger {
+  return pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, pino.destination(fd));
+}
+
 export async function startServer(config: AppConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
-  const logger = opts.logger ?? pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  const logger = opts.logger ?? createLogger(config);
   const store = await openStore(config.database, clock);
   try {
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);

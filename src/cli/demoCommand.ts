@@ -85,12 +85,13 @@ function positiveInt(v: string, name: string): number {
 }
 
 async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<RunningServer> {
-  const { startServer } = await import('../main.js');
+  const { createLogger, startServer } = await import('../main.js');
+  const logger = createLogger(config, 2); // stdout is the demo's own output (and JSON with --json)
   try {
-    return await startServer(config);
+    return await startServer(config, { logger });
   } catch (err) {
     if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
-    return startServer({ ...config, port: 0 });
+    return startServer({ ...config, port: 0 }, { logger });
   }
 }
 

@@ -154,15 +154,7 @@ export interface NewRollout {
   inputMessages: unknown[] | null;
 }
 
-export interface NewReward {
-  jobId: string;
-  rolloutId: string;
-  candidateId: string;
-  reward: number;
-  split: Split;
-  seed: number | null;
-  metadata: Record<string, unknown> | null;
-}
+export type NewReward = Omit<RewardRecord, 'createdAt'>;
 
 export interface RewardOutcome {
   duplicate: boolean;

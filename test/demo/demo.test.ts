@@ -7,7 +7,8 @@ import { runCli } from '../helpers/childServer.js';
 describe('miprox demo (offline, the README main command)', () => {
   it('runs to completion and the best prompt beats the baseline on held-out val seeds', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'miprox-demo-'));
-    const res = await runCli(['demo', '--json', '--rollouts', '400', '--port', '0'], { DATABASE_URL: join(dir, 'demo.db'), MIPROX_API_KEY: '' });
+    // LOG_LEVEL=info makes the server log: the logs must go to stderr, stdout is the JSON result.
+    const res = await runCli(['demo', '--json', '--rollouts', '400', '--port', '0'], { DATABASE_URL: join(dir, 'demo.db'), MIPROX_API_KEY: '', LOG_LEVEL: 'info' });
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out.status).toBe('running');

@@ -7,6 +7,7 @@ import { UpstreamError } from '../../src/shared/errors.js';
 import { createSeededRng } from '../../src/shared/rng.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/fakeAnthropic.js';
 import { systemPromptOf } from '../fakes/fakeUpstream.js';
+import { upstreamFailure } from '../helpers/upstreamFailure.js';
 
 const KEY = 'sk-ant-test-0123456789';
 const REQ: ChatCompletionRequest = {
@@ -43,15 +44,6 @@ function provider(overrides: Partial<AnthropicOptions> = {}): AnthropicProvider 
   return p;
 }
 
-async function failure(p: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UpstreamError);
-    return err as UpstreamError;
-  }
-  throw new Error('expected an UpstreamError');
-}
 
 async function drain(body: AsyncIterable<Uint8Array>): Promise<{ text: string; error: unknown }> {
   let text = '';
@@ -148,7 +140,7 @@ describe('AnthropicProvider against a fake Messages API', () => {
     expect((await provider().complete(REQ)).attempts).toBe(2);
     expect(sleeps).toEqual([2000]);
     fake.setBehavior({ apiKey: KEY, fail: { status: 529, type: 'overloaded_error', message: 'Overloaded' } });
-    const e = await failure(provider().complete(REQ));
+    const e = await upstreamFailure(provider().complete(REQ));
     expect(e.status).toBe(502);
     expect(e.upstreamStatus).toBe(529);
     expect(e.upstreamType).toBe('overloaded_error');
@@ -157,7 +149,7 @@ describe('AnthropicProvider against a fake Messages API', () => {
 
   it('passes a 400 through with Anthropic’s message and type', async () => {
     fake.setBehavior({ apiKey: KEY, fail: { status: 400, type: 'invalid_request_error', message: 'messages: roles must alternate' } });
-    const e = await failure(provider().complete(REQ));
+    const e = await upstreamFailure(provider().complete(REQ));
     expect(e.status).toBe(400);
     expect(e.message).toBe('messages: roles must alternate');
     expect(e.upstreamType).toBe('invalid_request_error');
@@ -165,14 +157,14 @@ describe('AnthropicProvider against a fake Messages API', () => {
   });
 
   it('passes a 401 through for a wrong key, without the key in the error', async () => {
-    const e = await failure(provider({ apiKey: 'sk-ant-wrong-999999' }).complete(REQ));
+    const e = await upstreamFailure(provider({ apiKey: 'sk-ant-wrong-999999' }).complete(REQ));
     expect(e.status).toBe(401);
     expect(e.upstreamType).toBe('authentication_error');
     expect(JSON.stringify({ m: e.message })).not.toContain('sk-ant-wrong-999999');
   });
 
   it('refuses an untranslatable request with a 400 without calling Anthropic', async () => {
-    const e = await failure(provider().complete({ ...REQ, n: 3 }));
+    const e = await upstreamFailure(provider().complete({ ...REQ, n: 3 }));
     expect(e.status).toBe(400);
     expect(fake.requests).toHaveLength(0);
   });
@@ -205,13 +197,13 @@ describe('AnthropicProvider against a fake Messages API', () => {
 
   it('times out with 504 and cancels on abort, like the OpenAI provider', async () => {
     fake.setBehavior({ apiKey: KEY, hang: true });
-    expect((await failure(provider({ timeoutMs: 200 }).complete(REQ))).status).toBe(504);
+    expect((await upstreamFailure(provider({ timeoutMs: 200 }).complete(REQ))).status).toBe(504);
     const before = fake.stats.closedEarly;
     const ac = new AbortController();
     const p = provider().stream({ ...REQ, stream: true }, { signal: ac.signal });
     await vi.waitFor(() => expect(fake.requests.length).toBeGreaterThanOrEqual(2));
     ac.abort();
-    expect((await failure(p)).status).toBe(499);
+    expect((await upstreamFailure(p)).status).toBe(499);
     await vi.waitFor(() => expect(fake.stats.closedEarly).toBe(before + 1));
   });
 });

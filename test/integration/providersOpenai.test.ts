@@ -7,6 +7,7 @@ import { UpstreamError } from '../../src/shared/errors.js';
 import { createSeededRng } from '../../src/shared/rng.js';
 import { startFakeUpstream, systemPromptOf, type FakeUpstream } from '../fakes/fakeUpstream.js';
 import { sendJson, startRecordingServer } from '../fakes/fakeServerBase.js';
+import { upstreamFailure } from '../helpers/upstreamFailure.js';
 
 const KEY = 'sk-test-secret-abcdef123456';
 const REQ: ChatCompletionRequest = {
@@ -40,15 +41,6 @@ function provider(overrides: Partial<OpenAICompatibleOptions> = {}): OpenAICompa
   return p;
 }
 
-async function failure(p: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UpstreamError);
-    return err as UpstreamError;
-  }
-  throw new Error('expected an UpstreamError');
-}
 
 async function drain(body: AsyncIterable<Uint8Array>): Promise<{ text: string; chunks: number; error: unknown }> {
   let text = '';
@@ -177,7 +169,7 @@ describe('OpenAICompatibleProvider: retries', () => {
 
   it('gives up at once when retry-after is past the deadline, keeping the 429', async () => {
     fake.setBehavior({ fail: { status: 429, retryAfter: '20', message: 'Rate limit reached' } });
-    const e = await failure(provider({ timeoutMs: 3_000 }).complete(REQ));
+    const e = await upstreamFailure(provider({ timeoutMs: 3_000 }).complete(REQ));
     expect(e.status).toBe(429);
     expect(e.message).toBe('Rate limit reached');
     expect(fake.requests).toHaveLength(1);
@@ -185,7 +177,7 @@ describe('OpenAICompatibleProvider: retries', () => {
 
   it('keeps 429 once retries are exhausted', async () => {
     fake.setBehavior({ fail: { status: 429, message: 'Rate limit reached for gpt-4o-mini' } });
-    const e = await failure(provider({ maxRetries: 3 }).complete(REQ));
+    const e = await upstreamFailure(provider({ maxRetries: 3 }).complete(REQ));
     expect(e.status).toBe(429);
     expect(e.upstreamStatus).toBe(429);
     expect(e.upstreamType).toBe('rate_limit_error');
@@ -194,7 +186,7 @@ describe('OpenAICompatibleProvider: retries', () => {
 
   it('turns 500s into a 502 after the configured retries, with growing jittered backoff', async () => {
     fake.setBehavior({ fail: { status: 500, message: 'The server had an error' } });
-    const e = await failure(provider({ maxRetries: 3, retry: { baseDelayMs: 100, maxDelayMs: 10_000 } }).complete(REQ));
+    const e = await upstreamFailure(provider({ maxRetries: 3, retry: { baseDelayMs: 100, maxDelayMs: 10_000 } }).complete(REQ));
     expect(e.status).toBe(502);
     expect(e.upstreamStatus).toBe(500);
     expect(e.message).toContain('The server had an error');
@@ -220,7 +212,7 @@ describe('OpenAICompatibleProvider: retries', () => {
 
   it('passes a 4xx through with its status, message, type and code, without retrying', async () => {
     fake.setBehavior({ fail: { status: 400, message: "This model's maximum context length is 128000 tokens.", code: 'context_length_exceeded' } });
-    const e = await failure(provider().complete(REQ));
+    const e = await upstreamFailure(provider().complete(REQ));
     expect(e.status).toBe(400);
     expect(e.message).toBe("This model's maximum context length is 128000 tokens.");
     expect(e.upstreamType).toBe('invalid_request_error');
@@ -233,7 +225,7 @@ describe('OpenAICompatibleProvider: retries', () => {
       sendJson(res, 401, JSON.stringify({ error: { message: `Incorrect API key provided: ${String(req.headers.authorization)}`, type: 'invalid_request_error', code: 'invalid_api_key' } })),
     );
     try {
-      const e = await failure(provider({ baseUrl: `${echo.origin}/v1` }).complete(REQ));
+      const e = await upstreamFailure(provider({ baseUrl: `${echo.origin}/v1` }).complete(REQ));
       expect(e.status).toBe(401);
       expect(e.code).toBe('invalid_api_key');
       expect(e.message).not.toContain(KEY);
@@ -248,7 +240,7 @@ describe('OpenAICompatibleProvider: timeouts, unreachable, bad answers', () => {
   it('times out with 504 when the upstream never answers, without retrying', async () => {
     fake.setBehavior({ hang: true });
     const started = Date.now();
-    const e = await failure(provider({ timeoutMs: 300 }).complete(REQ));
+    const e = await upstreamFailure(provider({ timeoutMs: 300 }).complete(REQ));
     expect(e.status).toBe(504);
     expect(e.code).toBe('upstream_timeout');
     expect(Date.now() - started).toBeLessThan(3_000);
@@ -259,7 +251,7 @@ describe('OpenAICompatibleProvider: timeouts, unreachable, bad answers', () => {
     // undici's timers tick every ~0.5 s, so the delay is well past the override's firing time.
     fake.setBehavior({ delayMs: 1_500 });
     const p = provider({ timeoutMs: 5_000 });
-    const e = await failure(p.complete(REQ, { timeoutMs: 100 }));
+    const e = await upstreamFailure(p.complete(REQ, { timeoutMs: 100 }));
     expect(e.status).toBe(504);
     expect(e.message).toContain('100 ms');
     expect((await p.complete(REQ)).attempts).toBe(1);
@@ -267,7 +259,7 @@ describe('OpenAICompatibleProvider: timeouts, unreachable, bad answers', () => {
 
   it('reports an unreachable upstream as 502 after retrying', async () => {
     const port = await closedPort();
-    const e = await failure(provider({ baseUrl: `http://127.0.0.1:${port}/v1` }).complete(REQ));
+    const e = await upstreamFailure(provider({ baseUrl: `http://127.0.0.1:${port}/v1` }).complete(REQ));
     expect(e.status).toBe(502);
     expect(e.message).toMatch(/unreachable \(ECONNREFUSED\)/);
     expect(sleeps).toHaveLength(2);
@@ -278,9 +270,9 @@ describe('OpenAICompatibleProvider: timeouts, unreachable, bad answers', () => {
     const custom = await startRecordingServer((_req, res) => sendJson(res, 200, body));
     try {
       const p = provider({ baseUrl: `${custom.origin}/v1` });
-      expect((await failure(p.complete(REQ))).status).toBe(502);
+      expect((await upstreamFailure(p.complete(REQ))).status).toBe(502);
       body = JSON.stringify({ error: { message: 'model is loading' } });
-      const e = await failure(p.complete(REQ));
+      const e = await upstreamFailure(p.complete(REQ));
       expect(e.status).toBe(502);
       expect(e.message).toContain('model is loading');
     } finally {
@@ -319,7 +311,7 @@ describe('OpenAICompatibleProvider: abort', () => {
     const p = provider().complete(REQ, { signal: ac.signal });
     await vi.waitFor(() => expect(fake.requests).toHaveLength(1));
     ac.abort();
-    const e = await failure(p);
+    const e = await upstreamFailure(p);
     expect(e.status).toBe(499);
     await vi.waitFor(() => expect(fake.stats.closedEarly).toBe(before + 1));
   });
@@ -365,7 +357,7 @@ describe('OpenAICompatibleProvider: abort', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     const started = Date.now();
-    const e = await failure(p.complete(REQ, { signal: ac.signal }));
+    const e = await upstreamFailure(p.complete(REQ, { signal: ac.signal }));
     expect(e.status).toBe(499);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(fake.requests).toHaveLength(1);

@@ -4,20 +4,11 @@ import { OpenAICompatibleProvider } from '../../../src/providers/openaiCompatibl
 import { AnthropicProvider } from '../../../src/providers/anthropic.js';
 import { createProviderRegistry, missingKeyFor } from '../../../src/providers/registry.js';
 import type { ChatProvider, ProviderTarget } from '../../../src/providers/types.js';
-import { UpstreamError } from '../../../src/shared/errors.js';
+import { upstreamFailure } from '../../helpers/upstreamFailure.js';
 
 const configWith = (env: Record<string, string>) => loadConfig(env).providers;
 const msg = [{ role: 'user', content: 'hi' }];
 
-async function failure(p: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UpstreamError);
-    return err as UpstreamError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('createProviderRegistry', () => {
   it('shares one provider per upstream, whatever the model', async () => {
@@ -49,23 +40,23 @@ describe('createProviderRegistry', () => {
     expect(reg.missingKeyFor(target)).toMatch(/OPENAI_API_KEY is not set on the miprox server/);
     expect(missingKeyFor(config, { provider: 'anthropic', model: 'c' })).toMatch(/ANTHROPIC_API_KEY/);
     expect(missingKeyFor(config, { provider: 'openai_compatible', model: 'c', inferenceUrl: 'https://x.example.com' })).toBeUndefined();
-    const e = await failure(reg.get(target).complete({ model: 'gpt-4o-mini', messages: msg }));
+    const e = await upstreamFailure(reg.get(target).complete({ model: 'gpt-4o-mini', messages: msg }));
     expect(e.status).toBe(502);
     expect(e.message).toMatch(/OPENAI_API_KEY is not set/);
-    await failure(reg.get(target).stream({ model: 'gpt-4o-mini', messages: msg }));
+    await upstreamFailure(reg.get(target).stream({ model: 'gpt-4o-mini', messages: msg }));
     expect(missingKeyFor(configWith({ OPENAI_API_KEY: 'sk-x-1234' }), target)).toBeUndefined();
   });
 
   it('refuses a private inference URL unless the operator allowed it', async () => {
     const target: ProviderTarget = { provider: 'openai_compatible', model: 'llama', inferenceUrl: 'http://127.0.0.1:8000/v1' };
     const refused = createProviderRegistry(configWith({}));
-    const e = await failure(refused.get(target).complete({ model: 'llama', messages: msg }));
+    const e = await upstreamFailure(refused.get(target).complete({ model: 'llama', messages: msg }));
     expect(e.status).toBe(502);
     expect(e.message).toMatch(/inference_url .*loopback/);
     const allowed = createProviderRegistry(configWith({ MIPROX_ALLOWED_INFERENCE_HOSTS: '127.0.0.1:8000' }));
     expect(allowed.get(target)).toBeInstanceOf(OpenAICompatibleProvider);
     await allowed.close();
-    const missing = await failure(refused.get({ provider: 'openai_compatible', model: 'x' }).complete({ messages: msg }));
+    const missing = await upstreamFailure(refused.get({ provider: 'openai_compatible', model: 'x' }).complete({ messages: msg }));
     expect(missing.message).toMatch(/inference_url is required/);
   });
 
@@ -92,7 +83,7 @@ describe('createProviderRegistry', () => {
     expect(closed).toBe(2);
 
     const noSim = createProviderRegistry(configWith({}));
-    const e = await failure(noSim.get({ provider: 'sim', model: 'x' }).complete({ messages: msg }));
+    const e = await upstreamFailure(noSim.get({ provider: 'sim', model: 'x' }).complete({ messages: msg }));
     expect(e.message).toMatch(/sim provider is not enabled/);
   });
 });
