@@ -93,7 +93,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       onOutcome: (outcome) => metrics.proposals.inc({ outcome }),
     });
     jobs.onChange((job) => engine.jobChanged(job));
-    const rewards = new RewardService(store, engine, finishJob);
+    const rewards = new RewardService(store, engine, finishJob, (duplicate) => metrics.rewards.inc({ duplicate: String(duplicate) }));
     const scheduler = new SchedulerService(store, engine);
     const { app } = await buildApp({
       config, store, logger, metrics, jobs,

@@ -53,6 +53,7 @@ export class RewardService {
     private readonly store: Store,
     private readonly engine: OnlineEngine,
     private readonly finish: (job: JobRecord, reason: string) => Promise<JobRecord>,
+    private readonly onRecorded: (duplicate: boolean) => void = () => {},
   ) {}
 
   /**
@@ -73,6 +74,7 @@ export class RewardService {
         data: { rollout_id: target.rolloutId, candidate_id: target.candidateId, reward: r.reward, split: target.split, seed: target.seed },
       },
     );
+    this.onRecorded(outcome.duplicate);
     await this.engine.afterReward(rt, outcome);
     let status = rt.job.status;
     if (r.stop && !isFinal(status)) status = (await this.finish(rt.job, 'stop requested by the client')).status;

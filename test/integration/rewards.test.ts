@@ -34,6 +34,9 @@ describe('rewards', () => {
     expect(status.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', reward_count: 1, avg_reward: 1 });
     const events = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/events?since_seq=0`, { key: t.key });
     expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.reward.received')).toHaveLength(1);
+    const metrics = await fetch(`${t.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/miprox_rewards_total\{duplicate="false"\} [1-9]/);
+    expect(metrics).toMatch(/miprox_rewards_total\{duplicate="true"\} [1-9]/);
   });
 
   it('resolves the candidate from candidate_id, the rollout record, or the correlation id', async () => {
