@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { summarizeJob } from '../services/jobSummary.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
-import { CANDIDATE_SORT_KEYS } from '../store/kyselyStore.js';
+import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';

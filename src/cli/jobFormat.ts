@@ -2,7 +2,6 @@ import type { Candidate, Job } from '../sdk/index.js';
 
 /** How jobs and candidates read in the terminal; shared by `jobs` and `candidates`. */
 
-const num = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 /** Scores and their bounds always with three decimals, so columns line up and 1 reads as 1.000. */
 const score = (v: number): string => v.toFixed(3);
 

@@ -13,7 +13,6 @@ import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
-import type { Store } from '../store/types.js';
 import { injectCandidate, inputForRecord, systemText } from './injection.js';
 
 export interface ProxyDeps {

@@ -3,13 +3,12 @@ import type { Clock } from '../shared/clock.js';
 import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
 import type { Database } from './schema.js';
 import { GroupCommitter } from './groupCommit.js';
+import { appendEventTx, candidateOrder, candidateRow, insertBaseline, insertEvent, isUniqueViolation, mustJob, toKey, welfordUpdate } from './statements.js';
 import { decodeCursor, encodeCursor, isKeyset, isOffset, toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutRecord, Split, Store, Tenant,
 } from './types.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /**
  * The one query layer behind both databases. Dialect differences stay out of here: every statement
@@ -399,79 +398,4 @@ export class KyselyStore implements Store {
       .orderBy('seq').limit(limit).execute();
     return rows.map(toEvent);
   }
-}
-
-// ---- helpers shared by the methods above ---------------------------------------------------------
-
-function toKey(r: Database['api_keys']): ApiKeyRecord {
-  return { id: r.id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
-}
-
-async function mustJob(db: Db, id: string): Promise<JobRecord> {
-  return toJob(await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
-}
-
-/** The per-job sequence is bumped on the job row, which also serialises event writers per job. */
-async function appendEventTx(trx: Db, jobId: string, e: NewEvent, now: string): Promise<number> {
-  const row = await trx.updateTable('jobs').set((eb) => ({ event_seq: eb('event_seq', '+', 1), updated_at: now }))
-    .where('id', '=', jobId).returning('event_seq').executeTakeFirstOrThrow();
-  const seq = Number(row.event_seq);
-  await insertEvent(trx, jobId, seq, e, now);
-  return seq;
-}
-
-async function insertEvent(trx: Db, jobId: string, seq: number, e: NewEvent, now: string): Promise<void> {
-  await trx.insertInto('events').values({
-    job_id: jobId, seq, event_type: e.eventType, message: e.message, data: JSON.stringify(e.data ?? {}), created_at: now,
-  }).execute();
-}
-
-function candidateRow(jobId: string, c: NewCandidate, ordinal: number, now: string): Database['candidates'] {
-  return {
-    job_id: jobId, id: c.id, parent_id: c.parentId, status: 'active', instruction: c.instruction, tip: c.tip,
-    proposal_id: c.proposalId, ordinal, dispatches: 0, online_n: 0, online_mean: 0, online_m2: 0, unit_rewards: 1,
-    val_n: 0, val_mean: 0, val_m2: 0, created_at: now, retired_at: null,
-  };
-}
-
-async function insertBaseline(trx: Db, jobId: string, instruction: string, now: string): Promise<void> {
-  await trx.insertInto('candidates')
-    .values(candidateRow(jobId, { id: BASELINE_ID, parentId: null, instruction, tip: null, proposalId: null }, 0, now))
-    .onConflict((oc) => oc.columns(['job_id', 'id']).doNothing()).execute();
-}
-
-/** Welford's update as one statement: the right-hand sides see the row's old values on both databases. */
-async function welfordUpdate(trx: Db, r: NewReward): Promise<void> {
-  const x = sql`cast(${r.reward} as double precision)`;
-  const p = r.split === 'val' ? 'val' : 'online';
-  const n = sql.ref(`${p}_n`);
-  const mean = sql.ref(`${p}_mean`);
-  const m2 = sql.ref(`${p}_m2`);
-  const newMean = sql`(${mean} + (${x} - ${mean}) / (${n} + 1))`;
-  const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
-  await sql`update candidates set ${sql.ref(`${p}_n`)} = ${n} + 1, ${sql.ref(`${p}_mean`)} = ${newMean},
-      ${sql.ref(`${p}_m2`)} = ${m2} + (${x} - ${mean}) * (${x} - ${newMean})
-      ${p === 'online' ? sql`, unit_rewards = unit_rewards * ${unit}` : sql``}
-    where job_id = ${r.jobId} and id = ${r.candidateId}`.execute(trx);
-}
-
-const CANDIDATE_SORTS: Record<string, keyof Database['candidates']> = {
-  created_at: 'created_at', avg_reward: 'online_mean', objective: 'online_mean', score: 'online_mean',
-  reward: 'online_mean', rollout_count: 'dispatches', reward_count: 'online_n', val_score: 'val_mean',
-};
-
-/** `objective:desc,created_at:desc` -> order-by pairs; unknown keys are rejected by the API schema. */
-export function candidateOrder(sort: string | undefined): Array<[keyof Database['candidates'], 'asc' | 'desc']> {
-  if (!sort) return [['ordinal', 'asc']];
-  return sort.split(',').flatMap((part) => {
-    const [key, dir] = part.trim().split(':');
-    const col = key ? CANDIDATE_SORTS[key] : undefined;
-    return col ? [[col, dir === 'desc' ? 'desc' : 'asc'] as [keyof Database['candidates'], 'asc' | 'desc']] : [];
-  });
-}
-export const CANDIDATE_SORT_KEYS = Object.keys(CANDIDATE_SORTS);
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e.message ?? '');
 }
