@@ -70,5 +70,11 @@ export async function seedApiKey(store: Store, key: string): Promise<void> {
     throw new ConfigError('MIPROX_API_KEY names a revoked key; set a new key', [{ path: 'MIPROX_API_KEY', message: 'was revoked' }]);
   }
   const tenant = await store.createTenant('default');
-  await store.createApiKey({ tenantId: tenant.id, name: 'MIPROX_API_KEY', keyHash: hash, prefix });
+  try {
+    await store.createApiKey({ tenantId: tenant.id, name: 'MIPROX_API_KEY', keyHash: hash, prefix });
+  } catch (err) {
+    // Several instances starting at once on one database: another one seeded the key first.
+    if (await store.findActiveApiKey(hash)) return;
+    throw err;
+  }
 }

@@ -3,6 +3,8 @@ import type { Kysely, Transaction } from 'kysely';
 type Work<DB, T> = (trx: Transaction<DB>) => Promise<T>;
 
 interface Pending<DB> {
+  /** The lock key the work writes under (a job id): locked for the batch before any work runs. */
+  key: string;
   work: Work<DB, unknown>;
   resolve(value: unknown): void;
   reject(err: unknown): void;
@@ -23,11 +25,19 @@ export class GroupCommitter<DB> {
   private queue: Pending<DB>[] = [];
   private scheduled = false;
 
-  constructor(private readonly db: Kysely<DB>, private readonly maxBatch = 256) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    /**
+     * Takes the batch's locks, in a fixed order, before any work runs: concurrent batches (other
+     * instances on one PostgreSQL database) then lock rows in the same order and cannot deadlock.
+     */
+    private readonly lockKeys: (trx: Transaction<DB>, keys: string[]) => Promise<void> = async () => {},
+    private readonly maxBatch = 256,
+  ) {}
 
-  run<T>(work: Work<DB, T>): Promise<T> {
+  run<T>(key: string, work: Work<DB, T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work: work as Work<DB, unknown>, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ key, work: work as Work<DB, unknown>, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -40,6 +50,7 @@ export class GroupCommitter<DB> {
     const results: unknown[] = [];
     try {
       await this.db.transaction().execute(async (trx) => {
+        await this.lockKeys(trx, [...new Set(batch.map((b) => b.key))].sort());
         for (const item of batch) results.push(await item.work(trx));
       });
       batch.forEach((item, i) => item.resolve(results[i]));

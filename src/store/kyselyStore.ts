@@ -24,12 +24,22 @@ export class KyselyStore implements Store {
     readonly dialect: 'sqlite' | 'postgres',
     private readonly clock: Clock,
   ) {
-    this.group = new GroupCommitter(db);
+    this.group = new GroupCommitter(db, (trx, jobIds) => this.lockJobs(trx, jobIds));
   }
 
-  /** A small write transaction on a hot path (rollouts, call records, rewards). */
-  private hotWrite<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.group.run(work);
+  /** A small write transaction on a hot path (rollouts, call records, rewards) of one job. */
+  private hotWrite<T>(jobId: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.group.run(jobId, work);
+  }
+
+  /**
+   * Every transaction that writes a job's candidates, rollouts or rewards locks the job rows first,
+   * in id order. Concurrent writers (other instances on PostgreSQL) then take row locks in one order
+   * and cannot deadlock. SQLite has a single writer and needs nothing.
+   */
+  private async lockJobs(trx: Transaction<Database>, jobIds: string[]): Promise<void> {
+    if (this.dialect !== 'postgres' || jobIds.length === 0) return;
+    await trx.selectFrom('jobs').select('id').where('id', 'in', [...jobIds].sort()).orderBy('id').forUpdate().execute();
   }
 
   private now(): string {
@@ -201,6 +211,7 @@ export class KyselyStore implements Store {
   async retireCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<boolean> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
+      await this.lockJobs(trx, [jobId]);
       const res = await trx.updateTable('candidates').set({ status: 'retired', retired_at: now })
         .where('job_id', '=', jobId).where('id', '=', candidateId).where('status', '=', 'active').executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return false;
@@ -213,7 +224,7 @@ export class KyselyStore implements Store {
 
   async insertRollout(r: NewRollout): Promise<boolean> {
     const now = this.now();
-    return this.hotWrite(async (trx) => {
+    return this.hotWrite(r.jobId, async (trx) => {
       const res = await trx.insertInto('rollouts').values({
         job_id: r.jobId, id: r.id, candidate_id: r.candidateId, seed: r.seed, split: r.split,
         correlation_id: r.correlationId, status: 'dispatched',
@@ -244,7 +255,7 @@ export class KyselyStore implements Store {
     outputText: string | null; latencyMs: number; usage: Record<string, unknown> | null; failed: boolean; inputMessages: unknown[] | null;
   }): Promise<void> {
     // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
-    await this.hotWrite((trx) => trx.updateTable('rollouts').set((eb) => ({
+    await this.hotWrite(jobId, (trx) => trx.updateTable('rollouts').set((eb) => ({
       status: call.failed ? 'failed' : 'completed',
       output_text: call.outputText,
       latency_ms: call.latencyMs,
@@ -282,7 +293,7 @@ export class KyselyStore implements Store {
 
   async recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome> {
     const now = this.now();
-    return this.hotWrite(async (trx) => {
+    return this.hotWrite(r.jobId, async (trx) => {
       const row = {
         job_id: r.jobId, rollout_id: r.rolloutId, candidate_id: r.candidateId, reward: r.reward, split: r.split,
         seed: r.seed, metadata: r.metadata === null ? null : JSON.stringify(r.metadata), created_at: now,
@@ -365,6 +376,7 @@ export class KyselyStore implements Store {
   }): Promise<CandidateRecord[]> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
+      await this.lockJobs(trx, [p.jobId]);
       const max = await trx.selectFrom('candidates').select((eb) => eb.fn.max('ordinal').as('m')).where('job_id', '=', p.jobId).executeTakeFirst();
       let ordinal = Number(max?.m ?? -1);
       for (const c of p.candidates) {

@@ -16,7 +16,7 @@ describe('GroupCommitter', () => {
     const db = await setup();
     const group = new GroupCommitter(db);
     let transactions = 0;
-    const wrap = (i: number) => group.run(async (trx) => {
+    const wrap = (i: number) => group.run('job', async (trx) => {
       const count = await sql<{ n: number }>`select count(*) as n from t`.execute(trx);
       if (i === 0) transactions++;
       await trx.insertInto('t').values({ id: i, v: `v${i}` }).execute();
@@ -29,16 +29,33 @@ describe('GroupCommitter', () => {
     await db.destroy();
   });
 
+  it('locks the batch keys once each, in sorted order, before any work runs', async () => {
+    const db = await setup();
+    const calls: string[][] = [];
+    const order: string[] = [];
+    const group = new GroupCommitter<DB>(db, async (_trx, keys) => {
+      calls.push(keys);
+      order.push('lock');
+    });
+    await Promise.all(['job_b', 'job_a', 'job_b'].map((key, i) => group.run(key, async (trx) => {
+      order.push(`work${i}`);
+      await trx.insertInto('t').values({ id: i, v: key }).execute();
+    })));
+    expect(calls).toEqual([['job_a', 'job_b']]);
+    expect(order).toEqual(['lock', 'work0', 'work1', 'work2']);
+    await db.destroy();
+  });
+
   it('rolls the whole batch back and rejects every caller when one write fails', async () => {
     const db = await setup();
     const group = new GroupCommitter(db);
-    const ok = group.run((trx) => trx.insertInto('t').values({ id: 1, v: 'a' }).execute());
-    const bad = group.run((trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute());
+    const ok = group.run('job', (trx) => trx.insertInto('t').values({ id: 1, v: 'a' }).execute());
+    const bad = group.run('job', (trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute());
     await expect(ok).rejects.toThrow();
     await expect(bad).rejects.toThrow(/UNIQUE/);
     expect(await db.selectFrom('t').selectAll().execute()).toEqual([]);
     // The committer keeps working afterwards.
-    await group.run((trx) => trx.insertInto('t').values({ id: 2, v: 'b' }).execute());
+    await group.run('job', (trx) => trx.insertInto('t').values({ id: 2, v: 'b' }).execute());
     expect((await db.selectFrom('t').selectAll().execute()).map((r) => r.id)).toEqual([2]);
     await db.destroy();
   });

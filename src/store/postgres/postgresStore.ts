@@ -14,7 +14,13 @@ export async function openPostgresStore(url: string, schema: string, clock: Cloc
   const setup = new pg.Client({ connectionString: url });
   await setup.connect();
   try {
-    await setup.query(`create schema if not exists "${schema}"`);
+    try {
+      await setup.query(`create schema if not exists "${schema}"`);
+    } catch (err) {
+      // "if not exists" is not atomic: instances starting together can both try to create it.
+      const exists = await setup.query('select 1 from pg_namespace where nspname = $1', [schema]);
+      if (exists.rowCount === 0) throw err;
+    }
   } finally {
     await setup.end();
   }
