@@ -79,6 +79,16 @@ describe('the MIPRO optimizer over HTTP', () => {
   const status = async (id: string) => (await api(t.url, 'GET', `${SESSIONS}/${id}`, { key: t.key })).body;
   const events = async (id: string) => (await api(t.url, 'GET', `${SESSIONS}/${id}/events?limit=1000`, { key: t.key })).body.events as Array<{ event_type: string; message: string; data: Record<string, unknown> }>;
   const settle = () => new Promise((r) => setTimeout(r, 150));
+  /** Polls until `check` holds (proposals run in the background; a loaded machine may be slow). */
+  async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const noProposalRunning = async (id: string) =>
+    ((await api(t.url, 'GET', `${SESSIONS}/${id}/proposals`, { key: t.key })).body.items as Array<{ status: string }>).every((p) => p.status !== 'running');
 
   it('proposes after min_rollouts, explores, retires the loser, crowns the winner, and survives a bad proposer', async () => {
     const s = await newSession({
@@ -91,7 +101,7 @@ describe('the MIPRO optimizer over HTTP', () => {
     expect(splits.slice(0, 5)).toEqual(['bootstrap', 'bootstrap', 'bootstrap', 'bootstrap', 'bootstrap']);
     expect((await status(s.session_id)).proposal_seq).toBe(0); // not before min_rollouts
     splits.push((await rollout(s.session_id)).split);
-    await settle();
+    await until(async () => (await status(s.session_id)).candidates.length === 3);
     let st = await status(s.session_id);
     expect(st.proposal_seq).toBe(1);
     expect(st.candidates.map((c: { instruction: string }) => c.instruction)).toEqual([BASELINE, 'Be EXCELLENT at answering.', 'Be TERRIBLE at answering.']);
@@ -100,9 +110,9 @@ describe('the MIPRO optimizer over HTTP', () => {
     for (let i = 0; i < 240; i++) {
       const r = await rollout(s.session_id);
       served.set(r.candidate, (served.get(r.candidate) ?? 0) + 1);
-      if (i % 20 === 0) await settle();
+      if (i % 20 === 0) await until(() => noProposalRunning(s.session_id));
     }
-    await settle();
+    await until(() => noProposalRunning(s.session_id));
     st = await status(s.session_id);
     const byText = (needle: string) => st.candidates.find((c: { instruction: string }) => c.instruction.includes(needle));
     const excellent = byText('Be EXCELLENT at answering.');
@@ -148,8 +158,7 @@ describe('the MIPRO optimizer over HTTP', () => {
     expect(paused.reward_count).toBe(12);
     await api(t.url, 'PATCH', `${SESSIONS}/${s.session_id}`, { key: t.key, body: { state: 'running' } });
     await rollout(s.session_id);
-    await settle();
-    expect((await status(s.session_id)).proposal_seq).toBe(1);
+    await until(async () => (await status(s.session_id)).proposal_seq === 1);
   });
 
   it('turns a proposer timeout into an event, not a failed job', async () => {
@@ -157,7 +166,7 @@ describe('the MIPRO optimizer over HTTP', () => {
     proposer.setBehavior({ hang: true });
     try {
       for (let i = 0; i < 3; i++) await rollout(s.session_id);
-      await new Promise((r) => setTimeout(r, 1500));
+      await until(async () => (await events(s.session_id)).some((e) => e.event_type === 'mipro.proposal.failed'));
       const evs = await events(s.session_id);
       expect(evs.some((e) => e.event_type === 'mipro.proposal.failed' && /within 500 ms/.test(e.message))).toBe(true);
       expect((await status(s.session_id)).status).toBe('running');

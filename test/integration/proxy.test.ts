@@ -229,7 +229,7 @@ describe('the proxy URL', () => {
 
     it('aborts a non-streaming upstream call when the client goes away', async () => {
       const job = await newJob();
-      fake.setBehavior({ delayMs: 1500 });
+      fake.setBehavior({ delayMs: 6000 });
       const closedBefore = fake.stats.closedEarly;
       const ac = new AbortController();
       const pending = fetch(`${job.chat_completions_url}`, {
@@ -239,7 +239,7 @@ describe('the proxy URL', () => {
       await waitFor(async () => fake.requests.length > 0, 3000);
       ac.abort();
       await pending;
-      await waitFor(async () => fake.stats.closedEarly > closedBefore, 1000); // before the fake's 1.5 s answer
+      await waitFor(async () => fake.stats.closedEarly > closedBefore, 4000); // well before the fake's 6 s answer
 
     });
 
