@@ -144,15 +144,7 @@ export interface NewCandidate {
   proposalId: string | null;
 }
 
-export interface NewRollout {
-  jobId: string;
-  id: string;
-  candidateId: string;
-  seed: number | null;
-  split: Split;
-  correlationId: string | null;
-  inputMessages: unknown[] | null;
-}
+export type NewRollout = Pick<RolloutRecord, 'jobId' | 'id' | 'candidateId' | 'seed' | 'split' | 'correlationId' | 'inputMessages'>;
 
 export type NewReward = Omit<RewardRecord, 'createdAt'>;
 
