@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { startFakeUpstream, lastUserMessageOf, type FakeUpstream } from '../fakes/fakeUpstream.js';
+import { readChatStream } from '../helpers/readStream.js';
 
 /** The fake is only useful if real clients accept it: check it with the official OpenAI SDK. */
 let fake: FakeUpstream;
@@ -31,14 +32,9 @@ describe('fake upstream speaks OpenAI chat completions', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let usage: number | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      if (chunk.usage) usage = chunk.usage.total_tokens;
-    }
+    const { text, totalTokens } = await readChatStream(stream);
     expect(text).toBe('abcdef');
-    expect(usage).toBe(19);
+    expect(totalTokens).toBe(19);
   });
 
   it('streams tool calls the SDK can assemble', async () => {

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { readChatStream } from '../helpers/readStream.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const BASELINE = 'You are a banking intent classifier. Answer with the intent label only.';
@@ -106,17 +107,10 @@ describe('the proxy URL', () => {
     const stream = await client(`${job.proxy_url}/stream-1`).chat.completions.create({
       model: 'x', messages: [{ role: 'user', content: 'lost' }], stream: true, stream_options: { include_usage: true },
     });
-    let text = '';
-    let chunks = 0;
-    let usage: unknown = null;
-    for await (const chunk of stream) {
-      chunks++;
-      text += chunk.choices[0]?.delta.content ?? '';
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, chunks, totalTokens } = await readChatStream(stream);
     expect(text).toBe('The intent is card_lost');
     expect(chunks).toBeGreaterThanOrEqual(5);
-    expect(usage).toMatchObject({ total_tokens: 19 });
+    expect(totalTokens).toBe(19);
     await waitFor(async () => (await t.server.store.getRollout(job.job_id, 'stream-1'))?.status === 'completed');
     const record = await t.server.store.getRollout(job.job_id, 'stream-1');
     expect(record).toMatchObject({ outputText: 'The intent is card_lost', callCount: 1, usage: { total_tokens: 19 } });

@@ -134,17 +134,13 @@ export class OnlineEngine {
       rt.job = await this.deps.store.ensureBaseline(rt.job.id, req.systemMessage ?? '');
       await this.refresh(rt);
     }
-    const now = this.deps.clock.now();
-    rt.expireInFlight(now, this.opts.inFlightTtlMs);
-
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
     }
     const rolloutId = req.rolloutId ?? newRolloutId();
     const candidate = this.choose(rt, req.assignCandidateId);
-    candidate.dispatches += 1;
-    return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req, now) };
+    return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };
   }
 
   /**
@@ -154,19 +150,15 @@ export class OnlineEngine {
    */
   async schedule(rt: JobRuntime, req: DispatchRequest): Promise<{ rolloutId: string; candidateId: string }> {
     const rolloutId = newRolloutId();
-    const now = this.deps.clock.now();
-    rt.expireInFlight(now, this.opts.inFlightTtlMs);
-    let candidateId = req.assignCandidateId ?? BASELINE_ID;
-    if (rt.candidates.length > 0) {
-      const candidate = this.choose(rt, req.assignCandidateId);
-      candidate.dispatches += 1;
-      candidateId = candidate.id;
-    }
-    await this.reserve(rt, rolloutId, candidateId, req, now);
+    const candidateId = rt.candidates.length > 0 ? this.choose(rt, req.assignCandidateId).id : req.assignCandidateId ?? BASELINE_ID;
+    await this.reserve(rt, rolloutId, candidateId, req);
     return { rolloutId, candidateId };
   }
 
-  private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest, now: number): Promise<void> {
+  /** Records a new rollout: in memory (sticky, in flight) at once, in the database in the background. */
+  private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): Promise<void> {
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
     rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
     rt.startInFlight(rolloutId, candidateId, now);
     return this.deps.store.insertRollout({
@@ -204,15 +196,22 @@ export class OnlineEngine {
     return b;
   }
 
+  /** The candidate for a new rollout (counted as dispatched in the cache, as the insert will). */
   private choose(rt: JobRuntime, assigned: string | undefined): CandidateRecord {
-    if (assigned) return rt.candidates.find((c) => c.id === assigned) ?? this.baseline(rt);
+    const chosen = assigned ? rt.candidates.find((c) => c.id === assigned) : this.select(rt);
+    const candidate = chosen ?? this.baseline(rt);
+    candidate.dispatches += 1;
+    return candidate;
+  }
+
+  private select(rt: JobRuntime): CandidateRecord | undefined {
     const selection = selectCandidate(
       { candidates: rt.views(), stint: rt.stint, rolloutsPerCandidate: rt.job.config.mipro.online_rollouts_per_candidate },
       this.deps.rng,
     );
-    if (!selection) return this.baseline(rt);
+    if (!selection) return undefined;
     rt.stint = selection.stint;
-    return rt.candidates.find((c) => c.id === selection.candidateId) ?? this.baseline(rt);
+    return rt.candidates.find((c) => c.id === selection.candidateId);
   }
 
   /** Records one finished LLM call of a rollout (output text for the proposer, latency, usage). */

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatCompletionRequestSchema } from '../../../src/schemas/openai.js';
 import { createBankingTask } from '../../../src/providers/sim/bankingTask.js';
 import { createPolicySimulator } from '../../../src/providers/sim/policySimulator.js';
+import { readChatStream } from '../../helpers/readStream.js';
 
 /** The official OpenAI client against the simulator behind a bare loopback server: the shapes must satisfy it. */
 const task = createBankingTask();
@@ -61,13 +62,8 @@ describe('OpenAI client against the simulator', () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = '';
-    let usage: number | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? '';
-      if (chunk.usage) usage = chunk.usage.total_tokens;
-    }
+    const { text, totalTokens } = await readChatStream(stream);
     expect(text).toBe(whole.choices[0]?.message.content);
-    expect(usage).toBeGreaterThan(0);
+    expect(totalTokens).toBeGreaterThan(0);
   });
 });
