@@ -18,8 +18,8 @@ interface Pending<DB> {
  * caller's promise settles only after that transaction committed, so a 2xx still means "committed".
  *
  * The queued units are small idempotent-or-conflict-safe writes (rollout inserts, call records,
- * rewards). If one of them throws, the whole batch rolls back and every caller in it gets the error
- * (none is acknowledged), so no half-written batch is ever visible.
+ * rewards). If one of them throws, the batch rolls back (nothing of it is visible) and each unit is
+ * run again in a transaction of its own, so only the failing unit's caller gets the error.
  */
 export class GroupCommitter<DB> {
   private queue: Pending<DB>[] = [];
@@ -47,18 +47,25 @@ export class GroupCommitter<DB> {
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.maxBatch);
-    const results: unknown[] = [];
     try {
-      await this.db.transaction().execute(async (trx) => {
-        await this.lockKeys(trx, [...new Set(batch.map((b) => b.key))].sort());
-        for (const item of batch) results.push(await item.work(trx));
-      });
+      const results = await this.commit(batch);
       batch.forEach((item, i) => item.resolve(results[i]));
     } catch (err) {
-      for (const item of batch) item.reject(err);
+      if (batch.length === 1) batch[0]!.reject(err);
+      // Rare: one bad unit must not fail its neighbours. The batch left nothing behind; retry alone.
+      else for (const item of batch) await this.commit([item]).then(([v]) => item.resolve(v), item.reject);
     } finally {
       if (this.queue.length > 0) setImmediate(() => void this.flush());
       else this.scheduled = false;
     }
+  }
+
+  private commit(batch: Pending<DB>[]): Promise<unknown[]> {
+    return this.db.transaction().execute(async (trx) => {
+      await this.lockKeys(trx, [...new Set(batch.map((b) => b.key))].sort());
+      const results: unknown[] = [];
+      for (const item of batch) results.push(await item.work(trx));
+      return results;
+    });
   }
 }

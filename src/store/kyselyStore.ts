@@ -2,12 +2,12 @@ import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
 import type { Database } from './schema.js';
-import { GroupCommitter } from './groupCommit.js';
-import { appendEventTx, candidateOrder, candidateRow, insertBaseline, insertEvent, isUniqueViolation, mustJob, toKey, welfordUpdate } from './statements.js';
+import { KyselyHotPath, type HotPath } from './hotPath.js';
+import { appendEventTx, candidateOrder, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { decodeCursor, encodeCursor, isKeyset, isOffset, toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, NewCandidate, NewEvent,
-  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutRecord, Split, Store, Tenant,
+  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutRecord, Split, Store, Tenant,
 } from './types.js';
 
 /**
@@ -16,20 +16,16 @@ import type {
  * Counters and Welford updates are single UPDATE statements, so concurrent writers need no row locks.
  */
 export class KyselyStore implements Store {
-  /** Hot-path writes are committed in groups (see groupCommit.ts). */
-  private readonly group: GroupCommitter<Database>;
+  /** The per-call and per-reward statements (see hotPath.ts); the dialect may bring a faster one. */
+  private readonly hot: HotPath;
 
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly clock: Clock,
+    private readonly extras: { hot?: HotPath; beforeClose?: () => Promise<void> } = {},
   ) {
-    this.group = new GroupCommitter(db, (trx, jobIds) => this.lockJobs(trx, jobIds));
-  }
-
-  /** A small write transaction on a hot path (rollouts, call records, rewards) of one job. */
-  private hotWrite<T>(jobId: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.group.run(jobId, work);
+    this.hot = extras.hot ?? new KyselyHotPath(db, (trx, jobIds) => this.lockJobs(trx, jobIds));
   }
 
   /**
@@ -51,6 +47,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.extras.beforeClose?.();
     await this.db.destroy();
   }
 
@@ -222,27 +219,12 @@ export class KyselyStore implements Store {
 
   // ---- rollouts -----------------------------------------------------------------------------------
 
-  async insertRollout(r: NewRollout): Promise<boolean> {
-    const now = this.now();
-    return this.hotWrite(r.jobId, async (trx) => {
-      const res = await trx.insertInto('rollouts').values({
-        job_id: r.jobId, id: r.id, candidate_id: r.candidateId, seed: r.seed, split: r.split,
-        correlation_id: r.correlationId, status: 'dispatched',
-        input_messages: r.inputMessages === null ? null : JSON.stringify(r.inputMessages),
-        output_text: null, latency_ms: null, usage: null, call_count: 0, reward: null, created_at: now, updated_at: now,
-      }).onConflict((oc) => oc.columns(['job_id', 'id']).doNothing()).executeTakeFirst();
-      if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
-      await trx.updateTable('candidates').set((eb) => ({ dispatches: eb('dispatches', '+', 1) }))
-        .where('job_id', '=', r.jobId).where('id', '=', r.candidateId).execute();
-      await trx.updateTable('jobs').set((eb) => ({ rollout_count: eb('rollout_count', '+', 1), updated_at: now }))
-        .where('id', '=', r.jobId).execute();
-      return true;
-    });
+  insertRollout(r: NewRollout): Promise<boolean> {
+    return this.hot.insertRollout(r, this.now());
   }
 
-  async getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
-    const r = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId).where('id', '=', rolloutId).executeTakeFirst();
-    return r ? toRollout(r) : null;
+  getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
+    return this.hot.getRollout(jobId, rolloutId);
   }
 
   async latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null> {
@@ -251,19 +233,8 @@ export class KyselyStore implements Store {
     return r ? toRollout(r) : null;
   }
 
-  async completeRolloutCall(jobId: string, rolloutId: string, call: {
-    outputText: string | null; latencyMs: number; usage: Record<string, unknown> | null; failed: boolean; inputMessages: unknown[] | null;
-  }): Promise<void> {
-    // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
-    await this.hotWrite(jobId, (trx) => trx.updateTable('rollouts').set((eb) => ({
-      status: call.failed ? 'failed' : 'completed',
-      output_text: call.outputText,
-      latency_ms: call.latencyMs,
-      usage: call.usage === null ? null : JSON.stringify(call.usage),
-      call_count: eb('call_count', '+', 1),
-      input_messages: eb.fn.coalesce('input_messages', eb.val(call.inputMessages === null ? null : JSON.stringify(call.inputMessages))),
-      updated_at: this.now(),
-    })).where('job_id', '=', jobId).where('id', '=', rolloutId).execute());
+  completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void> {
+    return this.hot.completeRolloutCall(jobId, rolloutId, call, this.now());
   }
 
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
@@ -291,33 +262,8 @@ export class KyselyStore implements Store {
 
   // ---- rewards ------------------------------------------------------------------------------------
 
-  async recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome> {
-    const now = this.now();
-    return this.hotWrite(r.jobId, async (trx) => {
-      const row = {
-        job_id: r.jobId, rollout_id: r.rolloutId, candidate_id: r.candidateId, reward: r.reward, split: r.split,
-        seed: r.seed, metadata: r.metadata === null ? null : JSON.stringify(r.metadata), created_at: now,
-      };
-      const ins = await trx.insertInto('rewards').values(row)
-        .onConflict((oc) => oc.columns(['job_id', 'rollout_id']).doNothing()).executeTakeFirst();
-      if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) {
-        const stored = await trx.selectFrom('rewards').selectAll().where('job_id', '=', r.jobId)
-          .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
-        return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
-      }
-      await welfordUpdate(trx, r);
-      await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
-        .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
-      // Counters and the event sequence in one statement; RETURNING gives the job record too.
-      const job = await trx.updateTable('jobs').set((eb) => ({
-        reward_count: eb('reward_count', '+', 1),
-        rewards_since_proposal: eb('rewards_since_proposal', '+', r.split === 'val' ? 0 : 1),
-        event_seq: eb('event_seq', '+', 1),
-        updated_at: now,
-      })).where('id', '=', r.jobId).returningAll().executeTakeFirstOrThrow();
-      await insertEvent(trx, r.jobId, Number(job.event_seq), event, now);
-      return { duplicate: false, reward: toReward(row), job: toJob(job) };
-    });
+  recordReward(r: NewReward, event: NewEvent): Promise<RewardOutcome> {
+    return this.hot.recordReward(r, event, this.now());
   }
 
   async listRewards(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<RewardRecord>> {

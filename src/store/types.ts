@@ -148,6 +148,15 @@ export type NewRollout = Pick<RolloutRecord, 'jobId' | 'id' | 'candidateId' | 's
 
 export type NewReward = Omit<RewardRecord, 'createdAt'>;
 
+/** One finished LLM call of a rollout. */
+export interface RolloutCall {
+  outputText: string | null;
+  latencyMs: number;
+  usage: Record<string, unknown> | null;
+  failed: boolean;
+  inputMessages: unknown[] | null;
+}
+
 export interface RewardOutcome {
   duplicate: boolean;
   /** The stored reward (the first one, for a duplicate). */
@@ -201,10 +210,7 @@ export interface Store {
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null>;
   latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null>;
   /** Records one finished LLM call of the rollout (a rollout may make several). */
-  completeRolloutCall(jobId: string, rolloutId: string, call: {
-    outputText: string | null; latencyMs: number; usage: Record<string, unknown> | null; failed: boolean;
-    inputMessages: unknown[] | null;
-  }): Promise<void>;
+  completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void>;
   /** Recent rewarded rollouts of a candidate (never val), for the proposer's reflection. */
   rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
   /** Inputs of bootstrap/online rollouts, for the dataset summary. */

@@ -1,9 +1,37 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BASELINE_ID, newJobId, newSystemId } from '../../src/shared/ids.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.js';
-import { runStoreContract } from './storeContract.js';
+import { runStoreContract, sampleConfig } from './storeContract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miprox-store-'));
 runStoreContract('sqlite', () => openSqliteStore(join(dir, 'contract.db'), systemClock));
+
+describe('SQLite hot path beside kysely on one connection', () => {
+  it('never joins (or is rolled back with) a kysely transaction that is open when it flushes', async () => {
+    const store = await openSqliteStore(join(dir, 'shared-connection.db'), systemClock);
+    try {
+      const tenant = await store.createTenant('t');
+      const job = await store.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, baselineInstruction: 'b', correlationId: null, metadata: {} });
+      let hotWrite: Promise<boolean> | undefined;
+      const failing = store.db.transaction().execute(async (trx) => {
+        await trx.updateTable('jobs').set({ metadata: '{"x":1}' }).where('id', '=', job.id).execute();
+        // While this transaction is open across event-loop turns, a hot-path write is queued and flushed.
+        hotWrite = store.insertRollout({ jobId: job.id, id: 'r1', candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
+        await new Promise((r) => setTimeout(r, 30));
+        throw new Error('roll back');
+      });
+      await expect(failing).rejects.toThrow('roll back');
+      expect(await hotWrite).toBe(true);
+      expect(await store.getRollout(job.id, 'r1')).not.toBeNull();
+      const after = await store.getJob(job.id);
+      expect(after?.metadata).toEqual({});
+      expect(after?.rolloutCount).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -179,6 +179,19 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.getCandidate(job.id, BASELINE_ID))?.online.n).toBe(n);
     });
 
+    it('fails only the bad write of a group commit; its neighbours commit', async () => {
+      const job = await makeJob();
+      const write = (jobId: string, id: string) =>
+        store.insertRollout({ jobId, id, candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
+      // Queued in one turn, so they share a batch; the unknown job breaks the rollouts -> jobs foreign key.
+      const results = await Promise.allSettled([write(job.id, 'ok1'), write('pl_no_such_job', 'bad'), write(job.id, 'ok2')]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await store.getRollout(job.id, 'ok1')).not.toBeNull();
+      expect(await store.getRollout(job.id, 'ok2')).not.toBeNull();
+      expect(await store.getRollout('pl_no_such_job', 'bad')).toBeNull();
+      expect((await store.getJob(job.id))?.rolloutCount).toBe(2);
+    });
+
     it('lets exactly one proposal run per job, and releases an expired lease', async () => {
       const job = await makeJob();
       const now = new Date().toISOString();

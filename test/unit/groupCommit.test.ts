@@ -46,17 +46,24 @@ describe('GroupCommitter', () => {
     await db.destroy();
   });
 
-  it('rolls the whole batch back and rejects every caller when one write fails', async () => {
+  it('fails only the write that throws: the batch rolls back and each write is retried alone', async () => {
     const db = await setup();
     const group = new GroupCommitter(db);
-    const ok = group.run('job', (trx) => trx.insertInto('t').values({ id: 1, v: 'a' }).execute());
+    let attempts = 0;
+    const ok = group.run('job', (trx) => {
+      attempts++;
+      return trx.insertInto('t').values({ id: 1, v: 'a' }).execute();
+    });
     const bad = group.run('job', (trx) => trx.insertInto('t').values({ id: 1, v: 'dup' }).execute());
-    await expect(ok).rejects.toThrow();
+    const after = group.run('job', (trx) => trx.insertInto('t').values({ id: 3, v: 'c' }).execute());
+    await expect(ok).resolves.toBeDefined();
     await expect(bad).rejects.toThrow(/UNIQUE/);
-    expect(await db.selectFrom('t').selectAll().execute()).toEqual([]);
+    await expect(after).resolves.toBeDefined();
+    expect(attempts).toBe(2); // once in the failed batch (rolled back), once alone
+    expect((await db.selectFrom('t').selectAll().orderBy('id').execute()).map((r) => r.v)).toEqual(['a', 'c']);
     // The committer keeps working afterwards.
     await group.run('job', (trx) => trx.insertInto('t').values({ id: 2, v: 'b' }).execute());
-    expect((await db.selectFrom('t').selectAll().execute()).map((r) => r.id)).toEqual([2]);
+    expect((await db.selectFrom('t').selectAll().execute()).map((r) => r.id).sort()).toEqual([1, 2, 3]);
     await db.destroy();
   });
 });

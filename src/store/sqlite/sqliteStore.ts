@@ -6,13 +6,15 @@ import type { Clock } from '../../shared/clock.js';
 import { KyselyStore } from '../kyselyStore.js';
 import { migrateToLatest } from '../migrations.js';
 import type { Database } from '../schema.js';
+import { SqliteHotPath } from './sqliteHotPath.js';
+import { startBackgroundCheckpoint } from './backgroundCheckpoint.js';
 
 /**
  * The embedded default. WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode still
  * survives a process crash (only an OS crash can lose the last commits), which is the durability a
  * 2xx promises here. busy_timeout covers a CLI process touching the same file as the server.
  */
-export async function openSqliteStore(path: string, clock: Clock): Promise<KyselyStore> {
+export async function openSqliteStore(path: string, clock: Clock, onCheckpointError: (err: Error) => void = () => {}): Promise<KyselyStore> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new BetterSqlite3(path);
   sqlite.pragma('journal_mode = WAL');
@@ -21,7 +23,13 @@ export async function openSqliteStore(path: string, clock: Clock): Promise<Kysel
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>);
-  return new KyselyStore(db, 'sqlite', clock);
+  const checkpoint = path === ':memory:' ? null : startBackgroundCheckpoint(sqlite, path, onCheckpointError);
+  const hot = new SqliteHotPath(sqlite);
+  const beforeClose = async () => {
+    hot.drain();
+    await checkpoint?.stop();
+  };
+  return new KyselyStore(db, 'sqlite', clock, { hot, beforeClose });
 }
 
 const MAX_CACHED_STATEMENTS = 500;

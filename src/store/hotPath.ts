@@ -1,0 +1,96 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import { GroupCommitter } from './groupCommit.js';
+import { insertEvent, mustJob, welfordUpdate } from './statements.js';
+import { toJob, toReward, toRollout } from './rows.js';
+import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from './types.js';
+
+/**
+ * The statements that run on every proxied call and every reward. They are split from the rest of the
+ * store so each database can run them its cheapest way: PostgreSQL through kysely in group-committed
+ * transactions (KyselyHotPath), SQLite as raw prepared statements in synchronous group commits
+ * (sqlite/sqliteHotPath.ts). Both keep the same contract: a resolved promise means committed.
+ */
+export interface HotPath {
+  /** False when the rollout id already existed (nothing written). */
+  insertRollout(r: NewRollout, now: string): Promise<boolean>;
+  getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null>;
+  completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall, now: string): Promise<void>;
+  recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome>;
+}
+
+/** The portable implementation (used for PostgreSQL): kysely statements, group-committed per job. */
+export class KyselyHotPath implements HotPath {
+  private readonly group: GroupCommitter<Database>;
+
+  constructor(private readonly db: Kysely<Database>, lockJobs: (trx: Transaction<Database>, jobIds: string[]) => Promise<void>) {
+    this.group = new GroupCommitter(db, lockJobs);
+  }
+
+  insertRollout(r: NewRollout, now: string): Promise<boolean> {
+    return this.group.run(r.jobId, async (trx) => {
+      const res = await trx.insertInto('rollouts').values({
+        job_id: r.jobId, id: r.id, candidate_id: r.candidateId, seed: r.seed, split: r.split,
+        correlation_id: r.correlationId, status: 'dispatched',
+        input_messages: r.inputMessages === null ? null : JSON.stringify(r.inputMessages),
+        output_text: null, latency_ms: null, usage: null, call_count: 0, reward: null, created_at: now, updated_at: now,
+      }).onConflict((oc) => oc.columns(['job_id', 'id']).doNothing()).executeTakeFirst();
+      if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      await trx.updateTable('candidates').set((eb) => ({ dispatches: eb('dispatches', '+', 1) }))
+        .where('job_id', '=', r.jobId).where('id', '=', r.candidateId).execute();
+      await trx.updateTable('jobs').set((eb) => ({ rollout_count: eb('rollout_count', '+', 1), updated_at: now }))
+        .where('id', '=', r.jobId).execute();
+      return true;
+    });
+  }
+
+  async getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
+    const r = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId).where('id', '=', rolloutId).executeTakeFirst();
+    return r ? toRollout(r) : null;
+  }
+
+  async completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall, now: string): Promise<void> {
+    // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
+    await this.group.run(jobId, (trx) => trx.updateTable('rollouts').set((eb) => ({
+      status: call.failed ? 'failed' : 'completed',
+      output_text: call.outputText,
+      latency_ms: call.latencyMs,
+      usage: call.usage === null ? null : JSON.stringify(call.usage),
+      call_count: eb('call_count', '+', 1),
+      input_messages: eb.fn.coalesce('input_messages', eb.val(call.inputMessages === null ? null : JSON.stringify(call.inputMessages))),
+      updated_at: now,
+    })).where('job_id', '=', jobId).where('id', '=', rolloutId).execute());
+  }
+
+  recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome> {
+    return this.group.run(r.jobId, async (trx) => {
+      const row = rewardRow(r, now);
+      const ins = await trx.insertInto('rewards').values(row)
+        .onConflict((oc) => oc.columns(['job_id', 'rollout_id']).doNothing()).executeTakeFirst();
+      if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) {
+        const stored = await trx.selectFrom('rewards').selectAll().where('job_id', '=', r.jobId)
+          .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
+        return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
+      }
+      await welfordUpdate(trx, r);
+      await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
+        .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
+      // Counters and the event sequence in one statement; RETURNING gives the job record too.
+      const job = await trx.updateTable('jobs').set((eb) => ({
+        reward_count: eb('reward_count', '+', 1),
+        rewards_since_proposal: eb('rewards_since_proposal', '+', r.split === 'val' ? 0 : 1),
+        event_seq: eb('event_seq', '+', 1),
+        updated_at: now,
+      })).where('id', '=', r.jobId).returningAll().executeTakeFirstOrThrow();
+      await insertEvent(trx, r.jobId, Number(job.event_seq), event, now);
+      return { duplicate: false, reward: toReward(row), job: toJob(job) };
+    });
+  }
+}
+
+export function rewardRow(r: NewReward, now: string): Database['rewards'] {
+  return {
+    job_id: r.jobId, rollout_id: r.rolloutId, candidate_id: r.candidateId, reward: r.reward, split: r.split,
+    seed: r.seed, metadata: r.metadata === null ? null : JSON.stringify(r.metadata), created_at: now,
+  };
+}

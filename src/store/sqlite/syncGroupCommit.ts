@@ -1,0 +1,98 @@
+import type BetterSqlite3 from 'better-sqlite3';
+
+interface Pending {
+  work: () => unknown;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for SQLite's hot path, synchronous inside: writes queued in one turn of the event loop
+ * run in ONE transaction on the next turn (SQLite's cost is per commit, not per row), and each
+ * caller's promise settles only after that commit, so a 2xx still means "committed".
+ *
+ * Each unit runs in its own savepoint (better-sqlite3 nests `transaction()` that way): a unit that
+ * throws is rolled back alone and only its caller gets the error; the others still commit.
+ *
+ * A commit costs one write syscall per page it touches, and better-sqlite3 makes it on the event loop.
+ * Writes nobody is waiting for (`runLazy`: a call's output record, written after the answer was sent)
+ * wait up to `lazyMs` to ride along with the next urgent batch: one commit per proxied call, not two.
+ */
+export class SyncGroupCommitter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private lazyTimer: NodeJS.Timeout | null = null;
+  private readonly batch: (items: Pending[]) => Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
+
+  constructor(private readonly db: BetterSqlite3.Database, private readonly lazyMs = 5, private readonly maxBatch = 512) {
+    const unit = db.transaction((work: () => unknown) => work());
+    this.batch = db.transaction((items: Pending[]) => items.map((item) => {
+      try {
+        return { ok: true as const, value: unit(item.work) };
+      } catch (err) {
+        return { ok: false as const, err };
+      }
+    }));
+  }
+
+  /** Commits `work` on the next turn of the event loop, with whatever else is queued. */
+  run<T>(work: () => T): Promise<T> {
+    const done = this.enqueue(work);
+    this.schedule();
+    return done;
+  }
+
+  /** Commits `work` with the next batch, at the latest after `lazyMs`. */
+  runLazy<T>(work: () => T): Promise<T> {
+    const done = this.enqueue(work);
+    this.lazyTimer ??= setTimeout(() => this.schedule(), this.lazyMs);
+    return done;
+  }
+
+  private enqueue<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Commits everything queued, now (the store is closing). */
+  drain(): void {
+    while (this.queue.length > 0 && !this.db.inTransaction) this.commitBatch();
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    // The connection is shared with kysely, whose transactions are asynchronous: if one is open, our
+    // statements would join it (and its rollback would undo them). Wait for it to end.
+    if (this.db.inTransaction) {
+      this.schedule();
+      return;
+    }
+    this.commitBatch();
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  private commitBatch(): void {
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = null;
+    const items = this.queue.splice(0, this.maxBatch);
+    if (items.length === 0) return;
+    try {
+      const outcomes = this.batch(items);
+      items.forEach((item, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) item.resolve(o.value);
+        else item.reject(o.err);
+      });
+    } catch (err) {
+      // The commit itself failed (disk full, database locked past busy_timeout): nothing was written.
+      for (const item of items) item.reject(err);
+    }
+  }
+}

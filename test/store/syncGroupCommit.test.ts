@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SyncGroupCommitter } from '../../src/store/sqlite/syncGroupCommit.js';
+
+describe('SyncGroupCommitter (SQLite hot-path group commit)', () => {
+  let writer: BetterSqlite3.Database;
+  let reader: BetterSqlite3.Database;
+  beforeEach(() => {
+    const path = join(mkdtempSync(join(tmpdir(), 'miprox-sgc-')), 'g.db');
+    writer = new BetterSqlite3(path);
+    writer.pragma('journal_mode = WAL');
+    writer.exec('create table t (k text primary key)');
+    // The data_version of another connection moves once per commit made by someone else.
+    reader = new BetterSqlite3(path);
+  });
+  afterEach(() => {
+    writer.close();
+    reader.close();
+  });
+  const version = () => reader.pragma('data_version', { simple: true }) as number;
+  const rows = () => (reader.prepare('select k from t order by k').all() as Array<{ k: string }>).map((r) => r.k);
+  const insert = (k: string) => () => writer.prepare('insert into t values (?)').run(k).changes;
+
+  it('commits writes queued in one turn together, and answers each only after the commit', async () => {
+    const g = new SyncGroupCommitter(writer);
+    const v0 = version();
+    const acks = [g.run(insert('a')), g.run(insert('b')), g.run(insert('c'))];
+    expect(rows()).toEqual([]); // nothing is written before the next turn
+    expect(await Promise.all(acks)).toEqual([1, 1, 1]);
+    expect(rows()).toEqual(['a', 'b', 'c']);
+    expect(version() - v0).toBe(1);
+  });
+
+  it('lets a lazy write ride with the next urgent batch, or commit alone after lazyMs', async () => {
+    const g = new SyncGroupCommitter(writer, 50);
+    const v0 = version();
+    const lazy = g.runLazy(insert('lazy'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(rows()).toEqual([]); // still waiting for company
+    await g.run(insert('urgent'));
+    await lazy;
+    expect(rows()).toEqual(['lazy', 'urgent']);
+    expect(version() - v0).toBe(1);
+
+    const alone = g.runLazy(insert('alone'));
+    const started = Date.now();
+    await alone;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(40);
+    expect(rows()).toContain('alone');
+  });
+
+  it('rolls back only the unit that throws', async () => {
+    const g = new SyncGroupCommitter(writer);
+    const results = await Promise.allSettled([g.run(insert('x')), g.run(insert('x')), g.run(insert('y'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(rows()).toEqual(['x', 'y']);
+  });
+
+  it('drain commits what is queued at once (before the connection closes)', () => {
+    const g = new SyncGroupCommitter(writer, 10_000);
+    void g.runLazy(insert('pending'));
+    g.drain();
+    expect(rows()).toEqual(['pending']);
+  });
+});
