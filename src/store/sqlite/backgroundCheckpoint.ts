@@ -24,7 +24,6 @@ const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)');
 const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', () => {
   clearInterval(timer);
-  checkpoint();
   db.close();
   parentPort.close();
 });
@@ -43,11 +42,16 @@ export function startBackgroundCheckpoint(sqlite: BetterSqlite3.Database, path: 
     onError(err);
   });
   return {
+    // The server's own connection checkpoints the rest when it closes (SQLite does on last close).
     async stop() {
       if (stopped) return;
       stopped = true;
       worker.postMessage('stop');
-      await exited;
+      // A checkpoint is one native call and cannot be interrupted; never let closing wait on it for long.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 2_000)));
+      if ((await Promise.race([exited, late])) === 'late') void worker.terminate();
+      clearTimeout(timer);
     },
   };
 }

@@ -1,0 +1,57 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { startBackgroundCheckpoint } from '../../src/store/sqlite/backgroundCheckpoint.js';
+
+function openWal(path: string): BetterSqlite3.Database {
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.exec('create table blobs (b blob)');
+  return db;
+}
+
+const waitFor = async (check: () => boolean, ms = 5_000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('background WAL checkpoints', () => {
+  it('moves committed pages into the database file from a worker thread, never from the commit', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'miprox-ckpt-')), 'c.db');
+    const db = openWal(path);
+    const errors: Error[] = [];
+    const ckpt = startBackgroundCheckpoint(db, path, (e) => errors.push(e), 50);
+    try {
+      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      const before = statSync(path).size;
+      db.prepare('insert into blobs values (?)').run(Buffer.alloc(4 * 1024 * 1024, 7));
+      // The commit itself did not checkpoint: the 4 MB are in the WAL only.
+      expect(statSync(path).size).toBe(before);
+      await waitFor(() => statSync(path).size >= 4 * 1024 * 1024);
+    } finally {
+      await ckpt.stop();
+      db.close();
+    }
+    expect(errors).toEqual([]);
+  });
+
+  it('falls back to automatic checkpoints when the worker fails', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'miprox-ckpt-')), 'c.db');
+    const db = openWal(path);
+    const errors: Error[] = [];
+    // The worker cannot open this path, so it dies at once.
+    const ckpt = startBackgroundCheckpoint(db, join(path, 'not-a-dir', 'x.db'), (e) => errors.push(e), 50);
+    try {
+      await waitFor(() => errors.length > 0);
+      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    } finally {
+      await ckpt.stop();
+      db.close();
+    }
+  });
+});
