@@ -125,7 +125,24 @@ const m0001: Migration = {
   },
 };
 
-const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001 };
+/**
+ * Every proxied call inserts a rollout, and on SQLite a commit costs a write per page it touches. The
+ * two secondary indexes of rollouts only serve rows with a correlation id / a reward, so they become
+ * partial: a new rollout (no reward yet, usually no correlation id) touches two index pages fewer.
+ * Both databases use a partial index when the query's `=` / `is not null` implies its condition.
+ */
+const m0002: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.dropIndex('rollouts_correlation').execute();
+    await db.schema.dropIndex('rollouts_candidate_reward').execute();
+    await db.schema.createIndex('rollouts_correlation').on('rollouts').columns(['job_id', 'correlation_id', 'created_at'])
+      .where(sql.ref('correlation_id'), 'is not', null).execute();
+    await db.schema.createIndex('rollouts_candidate_reward').on('rollouts').columns(['job_id', 'candidate_id', 'reward'])
+      .where(sql.ref('reward'), 'is not', null).execute();
+  },
+};
+
+const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_partial_rollout_indexes': m0002 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
