@@ -35,7 +35,7 @@ export class SyncGroupCommitter {
     }));
   }
 
-  /** Commits `work` on the next turn of the event loop, with whatever else is queued. */
+  /** Commits `work` within two turns of the event loop, with whatever else is queued. */
   run<T>(work: () => T): Promise<T> {
     const done = this.enqueue(work);
     this.schedule();
@@ -55,10 +55,16 @@ export class SyncGroupCommitter {
     });
   }
 
+  /**
+   * Flushes on the check phase of the NEXT event-loop turn, not this one: undici writes a request on
+   * a reused keep-alive socket from a setImmediate too, and the proxy queues the rollout insert just
+   * before it starts the upstream call. Flushing one turn later lets the upstream request leave
+   * first; the commit then overlaps the upstream's work instead of delaying it.
+   */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => setImmediate(() => this.flush()));
   }
 
   /** Commits everything queued, now (the store is closing). */
