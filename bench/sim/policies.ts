@@ -21,6 +21,11 @@ import type { Policy, PolicyReport, SimArm } from './types.js';
 export interface MiproxOptions {
   priorStrength?: number;
   controlFloor?: number;
+  /**
+   * online_proposer_max_candidates: once the job holds this many candidates the pool is final and
+   * selection enters its identification phase (as the runner does). Omitted: never.
+   */
+  maxCandidates?: number;
 }
 
 export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Policy {
@@ -30,7 +35,8 @@ export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Pol
     name: 'miprox',
     confirmsOnVal: true,
     select(arms) {
-      const input = { candidates: arms, stint, rolloutsPerCandidate: R, ...(opts.controlFloor === undefined ? {} : { controlFloor: opts.controlFloor }) };
+      const identify = opts.maxCandidates !== undefined && arms.length >= opts.maxCandidates;
+      const input = { candidates: arms, stint, rolloutsPerCandidate: R, identify, ...(opts.controlFloor === undefined ? {} : { controlFloor: opts.controlFloor }) };
       const choice = selectCandidate(input, rng);
       if (!choice) throw new Error('no candidate selectable');
       stint = choice.stint;

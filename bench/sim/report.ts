@@ -79,10 +79,11 @@ export function percentRange(
   cells: readonly Cell[],
   match: (c: Cell) => boolean,
   metric: (s: CellSummary) => number | null,
+  digits = 0,
 ): string {
   const values = cells.filter(match).map((c) => metric(c.summary)).filter((v): v is number => v !== null);
   if (values.length === 0) return 'n/a';
-  const lo = Math.min(...values) * 100;
-  const hi = Math.max(...values) * 100;
-  return Math.round(lo) === Math.round(hi) ? `${lo.toFixed(0)}%` : `${lo.toFixed(0)}-${hi.toFixed(0)}%`;
+  const lo = (Math.min(...values) * 100).toFixed(digits);
+  const hi = (Math.max(...values) * 100).toFixed(digits);
+  return lo === hi ? `${lo}%` : `${lo}-${hi}%`;
 }

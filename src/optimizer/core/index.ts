@@ -29,6 +29,9 @@ export {
 } from './confidence.js';
 export {
   DEFAULT_CONTROL_FLOOR,
+  identificationPick,
+  IDENTIFY_EPSILON,
+  IDENTIFY_Z,
   selectCandidate,
   type Selection,
   type SelectionCandidate,

@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { rewardModelFor, thompsonDraw } from './statistics.js';
+import { posteriorMean, posteriorOf, rewardModelFor, thompsonDraw, type RewardModel } from './statistics.js';
 import type { CandidateView } from './types.js';
 
 /**
@@ -7,7 +7,9 @@ import type { CandidateView } from './types.js';
  * online_rollouts_per_candidate) so each one is judged on a run of traffic; a new candidate first
  * gets R dispatches (the nursery); afterwards Thompson sampling spends traffic in proportion to the
  * chance each candidate is best, with a small floor on the control so the baseline keeps being
- * measured on current traffic.
+ * measured on current traffic. Once no more candidates can arrive (`identify`), the fresh draws
+ * turn to best-arm identification: the leader and its strongest challenger share the traffic until
+ * they are told apart (see `identificationPick`).
  */
 
 export interface Stint {
@@ -36,10 +38,19 @@ export interface SelectionInput {
    * Under a burst, a candidate with no evidence cannot soak up the traffic; others are served.
    */
   inFlightCap?: number;
+  /**
+   * The candidate pool is final (online_proposer_max_candidates reached): no proposal can bring a
+   * new candidate, so the remaining traffic is better spent telling the leader from its strongest
+   * challenger than on Thompson sampling alone. Default false.
+   */
+  identify?: boolean;
 }
 
-/** `fallback`: nothing was selectable (every candidate capped): the control serves. */
-export type SelectionReason = 'stint' | 'nursery' | 'thompson' | 'control_floor' | 'fallback';
+/**
+ * `identify`: a leader-or-challenger stint of the identification phase. `fallback`: nothing was
+ * selectable (every candidate capped): the control serves.
+ */
+export type SelectionReason = 'stint' | 'nursery' | 'thompson' | 'identify' | 'control_floor' | 'fallback';
 
 export interface Selection {
   candidateId: string;
@@ -49,6 +60,15 @@ export interface Selection {
 }
 
 export const DEFAULT_CONTROL_FLOOR = 0.05;
+/**
+ * Identification phase: the challenger's optimistic bound is mean + IDENTIFY_Z posterior standard
+ * deviations, and the leader counts as told apart once its pessimistic bound is within
+ * IDENTIFY_EPSILON of the challenger's optimistic one (a gap below 1 point on [0, 1] rewards is not
+ * worth more traffic; on other reward scales epsilon is in reward units). z = 2 did best in the
+ * benchmark (1 and 3 gained nothing).
+ */
+export const IDENTIFY_Z = 2;
+export const IDENTIFY_EPSILON = 0.01;
 
 /** Null only when there is neither a control nor any active candidate. */
 export function selectCandidate(input: SelectionInput, rng: Rng): Selection | null {
@@ -87,7 +107,12 @@ export function selectCandidate(input: SelectionInput, rng: Rng): Selection | nu
   if (forceControl && control && open(control)) return startStint(control, 'control_floor');
 
   const eligible = input.candidates.filter(open);
-  const best = thompsonDraw(eligible, rewardModelFor(input.candidates), rng);
+  const model = rewardModelFor(input.candidates);
+  if (input.identify) {
+    const pick = identificationPick(eligible, model, rng);
+    if (pick) return startStint(pick, 'identify');
+  }
+  const best = thompsonDraw(eligible, model, rng);
   if (best) return startStint(best, 'thompson');
 
   const fallback = control ?? input.candidates.filter((c) => c.status === 'active').sort((a, b) => a.inFlight - b.inFlight)[0];
@@ -97,4 +122,36 @@ export function selectCandidate(input: SelectionInput, rng: Rng): Selection | nu
 function belowShare(control: SelectionCandidate, candidates: readonly SelectionCandidate[], floor: number): boolean {
   const total = candidates.reduce((sum, c) => sum + c.dispatches, 0);
   return control.dispatches < floor * total;
+}
+
+/**
+ * LUCB-style allocation (Kalyanakrishnan et al. 2012) for the identification phase. The leader is
+ * the candidate with the best posterior mean; the challenger is the other candidate with the
+ * highest optimistic bound (mean + z posterior sd), so a candidate that was starved after an
+ * unlucky start still gets re-measured while its bound says it could be best. Each fresh stint
+ * goes to the leader or the challenger with equal probability. Once the leader's pessimistic bound
+ * clears the challenger's optimistic one (within epsilon), the pair is told apart and this returns
+ * undefined: Thompson sampling resumes, which keeps the regret of a settled job low.
+ * Why not Thompson sampling alone: it starves a candidate whose first stint was unlucky, and the
+ * champion then often is the second best (benchmark at 2,000 rollouts: +4 to +5 points of
+ * identification with worse and better children, within noise with neutral ones). Why only once the
+ * pool is final: earlier, the pair it measures is soon displaced by new candidates (run from the
+ * start of the job it did no better than Thompson sampling alone). Why not top-two Thompson
+ * sampling: tried, it spreads the challenger's share over many plausible candidates and gained
+ * nothing measurable.
+ */
+export function identificationPick<C extends SelectionCandidate>(eligible: readonly C[], model: RewardModel, rng: Rng): C | undefined {
+  if (eligible.length < 2) return undefined;
+  const scored = eligible.map((c) => {
+    const posterior = posteriorOf(c.stats, model);
+    const mean = posteriorMean(posterior);
+    // For [0, 1] rewards the variance proxy 1/4 (as in the confidence sequences): the Beta
+    // posterior's own variance is too confident for a candidate that started on a lucky streak.
+    const sd = posterior.kind === 'beta' ? Math.sqrt(0.25 / (c.stats.n + 2)) : Math.sqrt(posterior.variance);
+    return { c, mean, lo: mean - IDENTIFY_Z * sd, hi: mean + IDENTIFY_Z * sd };
+  });
+  const leader = scored.reduce((a, b) => (b.mean > a.mean ? b : a));
+  const challenger = scored.filter((s) => s !== leader).reduce((a, b) => (b.hi > a.hi ? b : a));
+  if (leader.lo > challenger.hi - IDENTIFY_EPSILON) return undefined;
+  return rng.next() < 0.5 ? leader.c : challenger.c;
 }

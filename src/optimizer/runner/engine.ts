@@ -205,8 +205,16 @@ export class OnlineEngine {
   }
 
   private select(rt: JobRuntime): CandidateRecord | undefined {
+    const mipro = rt.job.config.mipro;
     const selection = selectCandidate(
-      { candidates: rt.views(), stint: rt.stint, rolloutsPerCandidate: rt.job.config.mipro.online_rollouts_per_candidate },
+      {
+        candidates: rt.views(),
+        stint: rt.stint,
+        rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
+        // The pool is final once the cap is reached (retired candidates count, as for proposals):
+        // selection then spends fresh stints on telling the leader from its challenger.
+        identify: rt.candidates.length >= mipro.online_proposer_max_candidates,
+      },
       this.deps.rng,
     );
     if (!selection) return undefined;

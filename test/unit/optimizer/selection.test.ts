@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectCandidate, type SelectionInput } from '../../../src/optimizer/core/index.js';
+import { identificationPick, rewardModelFor, selectCandidate, type SelectionInput } from '../../../src/optimizer/core/index.js';
 import { createSeededRng } from '../../../src/shared/rng.js';
 import { bernoulliRewards, candidate } from './helpers.js';
 
@@ -130,5 +130,73 @@ describe('selectCandidate', () => {
     const rng = createSeededRng(8);
     const picks = Array.from({ length: 200 }, () => selectCandidate({ candidates, stint: null, rolloutsPerCandidate: 2, controlFloor: 0 }, rng)!.candidateId);
     expect(picks.filter((p) => p === 'a').length).toBeGreaterThan(190);
+  });
+  describe('identification phase (pool final)', () => {
+    // 'a' leads after 600 rewards; 'b' had one unlucky stint of 20 and is starved by Thompson
+    // sampling, but its optimistic bound still reaches above a's pessimistic one; 'c' is well
+    // measured and clearly behind; the control is far behind.
+    const candidates = [
+      proven('baseline', 0.5, 0, 600),
+      proven('a', 0.7, 1, 600),
+      proven('b', 0.55, 2, 20),
+      proven('c', 0.65, 3, 600),
+    ];
+    const shares = (identify: boolean, seed: number): Map<string, number> => {
+      const rng = createSeededRng(seed);
+      const counts = new Map<string, number>();
+      for (let i = 0; i < 2000; i++) {
+        const s = selectCandidate({ candidates, stint: null, rolloutsPerCandidate: R, controlFloor: 0, identify }, rng)!;
+        if (identify) {
+          expect(s.reason).toBe('identify');
+          expect(s.stint).toEqual({ candidateId: s.candidateId, remaining: R - 1 });
+        }
+        counts.set(s.candidateId, (counts.get(s.candidateId) ?? 0) + 1 / 2000);
+      }
+      return counts;
+    };
+
+    it('splits fresh stints between the leader and the challenger with the highest upper bound', () => {
+      const counts = shares(true, 21);
+      expect(counts.get('a') ?? 0).toBeGreaterThan(0.45);
+      expect(counts.get('b') ?? 0).toBeGreaterThan(0.45);
+      expect(counts.get('c') ?? 0).toBe(0);
+      expect(counts.get('baseline') ?? 0).toBe(0);
+    });
+
+    it('samples the starved challenger far more than Thompson sampling does', () => {
+      expect(shares(false, 21).get('b') ?? 0).toBeLessThan(0.15);
+    });
+
+    it('returns to Thompson sampling once the leader is told apart from every challenger', () => {
+      const settled = [proven('baseline', 0.5, 0, 2000), proven('a', 0.8, 1, 2000), proven('b', 0.6, 2, 2000)];
+      const rng = createSeededRng(4);
+      for (let i = 0; i < 200; i++) {
+        const s = selectCandidate({ candidates: settled, stint: null, rolloutsPerCandidate: R, controlFloor: 0, identify: true }, rng)!;
+        expect(s).toMatchObject({ candidateId: 'a', reason: 'thompson' });
+      }
+    });
+
+    it('keeps the nursery, the stint and the control floor ahead of the phase', () => {
+      const young = [...candidates, candidate('new', { createdOrder: 4, dispatches: 2 })];
+      expect(selectCandidate({ candidates: young, stint: null, rolloutsPerCandidate: R, identify: true }, createSeededRng(1))?.reason).toBe('nursery');
+      const s = selectCandidate({ candidates, stint: { candidateId: 'c', remaining: 2 }, rolloutsPerCandidate: R, identify: true }, createSeededRng(1));
+      expect(s).toMatchObject({ candidateId: 'c', reason: 'stint' });
+    });
+
+    it('needs two candidates and uses posterior sd for unbounded rewards', () => {
+      const model = rewardModelFor(candidates);
+      expect(identificationPick(candidates.slice(0, 1), model, createSeededRng(1))).toBeUndefined();
+      const unbounded = [
+        candidate('baseline', { rewards: [10, 12, 11, 9, 10, 11, 10, 12], unitInterval: false }),
+        candidate('a', { rewards: [30, 31, 29, 30, 32, 28, 30, 30], unitInterval: false, createdOrder: 1 }),
+      ];
+      // 20 points apart with sd about 1: told apart, so the phase defers to Thompson sampling.
+      expect(identificationPick(unbounded, rewardModelFor(unbounded), createSeededRng(1))).toBeUndefined();
+      const close = [
+        candidate('baseline', { rewards: [10, 14, 8, 12, 9, 11], unitInterval: false }),
+        candidate('a', { rewards: [11, 15, 9, 13, 10, 12], unitInterval: false, createdOrder: 1 }),
+      ];
+      expect(identificationPick(close, rewardModelFor(close), createSeededRng(1))).toBeDefined();
+    });
   });
 });
