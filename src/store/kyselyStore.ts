@@ -14,6 +14,8 @@ import type {
  * The one query layer behind both databases. Dialect differences stay out of here: every statement
  * is portable SQL (ON CONFLICT, RETURNING, partial unique indexes work on SQLite >= 3.35 and PostgreSQL).
  * Counters and Welford updates are single UPDATE statements, so concurrent writers need no row locks.
+ * The one exception is the hot path (hotPath.ts): a dialect may bring its own implementation of those
+ * four statements (SQLite does), with the same SQL and the same contract.
  */
 export class KyselyStore implements Store {
   /** The per-call and per-reward statements (see hotPath.ts); the dialect may bring a faster one. */

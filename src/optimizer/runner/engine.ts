@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
-import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type Split, type Store } from '../../store/types.js';
+import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
 import { confidenceSequence } from '../core/confidence.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
@@ -223,7 +223,7 @@ export class OnlineEngine {
   }
 
   /** Records one finished LLM call of a rollout (output text for the proposer, latency, usage). */
-  recordCall(rt: JobRuntime, rolloutId: string, call: Parameters<Store['completeRolloutCall']>[2]): Promise<void> {
+  recordCall(rt: JobRuntime, rolloutId: string, call: RolloutCall): Promise<void> {
     return this.deps.store.completeRolloutCall(rt.job.id, rolloutId, call);
   }
 
