@@ -40,8 +40,17 @@ export class KyselyStore implements Store {
     await trx.selectFrom('jobs').select('id').where('id', 'in', [...jobIds].sort()).orderBy('id').forUpdate().execute();
   }
 
+  private nowMs = Number.NaN;
+  private nowIso = '';
+
+  /** The clock as ISO text; formatted once per millisecond (every proxied call stamps two writes). */
   private now(): string {
-    return new Date(this.clock.now()).toISOString();
+    const ms = this.clock.now();
+    if (ms !== this.nowMs) {
+      this.nowMs = ms;
+      this.nowIso = new Date(ms).toISOString();
+    }
+    return this.nowIso;
   }
 
   async ping(): Promise<void> {

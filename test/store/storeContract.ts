@@ -177,6 +177,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const j = await store.getJob(job.id);
       expect(j).toMatchObject({ rolloutCount: n, rewardCount: n });
       expect((await store.getCandidate(job.id, BASELINE_ID))?.online.n).toBe(n);
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(n);
     });
 
     it('fails only the bad write of a group commit; its neighbours commit', async () => {

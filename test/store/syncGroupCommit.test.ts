@@ -35,7 +35,7 @@ describe('SyncGroupCommitter (SQLite hot-path group commit)', () => {
   });
 
   it('lets a lazy write ride with the next urgent batch, or commit alone after lazyMs', async () => {
-    const g = new SyncGroupCommitter(writer, 50);
+    const g = new SyncGroupCommitter(writer, { lazyMs: 50 });
     const v0 = version();
     const lazy = g.runLazy(insert('lazy'));
     await new Promise((r) => setTimeout(r, 5));
@@ -60,7 +60,7 @@ describe('SyncGroupCommitter (SQLite hot-path group commit)', () => {
   });
 
   it('drain commits what is queued at once (before the connection closes)', () => {
-    const g = new SyncGroupCommitter(writer, 10_000);
+    const g = new SyncGroupCommitter(writer, { lazyMs: 10_000 });
     void g.runLazy(insert('pending'));
     g.drain();
     expect(rows()).toEqual(['pending']);

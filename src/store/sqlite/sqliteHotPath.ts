@@ -15,17 +15,22 @@ import { SyncGroupCommitter } from './syncGroupCommit.js';
 export class SqliteHotPath implements HotPath {
   private readonly group: SyncGroupCommitter;
   private readonly sql;
+  /**
+   * Counter increments of the current batch's rollout inserts, applied once per row just before the
+   * batch commits (same transaction): a batch of n inserts runs n + 2 statements, not 3n.
+   */
+  private readonly pending = { rollouts: new Map<string, number>(), dispatches: new Map<string, Map<string, number>>(), now: '' };
 
   constructor(db: BetterSqlite3.Database) {
-    this.group = new SyncGroupCommitter(db);
+    this.group = new SyncGroupCommitter(db, { beforeCommit: () => this.applyCounts() });
     const p = (text: string) => db.prepare(text);
     this.sql = {
       insertRollout: p(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages,
           output_text, latency_ms, usage, call_count, reward, created_at, updated_at)
         values (?, ?, ?, ?, ?, ?, 'dispatched', ?, null, null, null, 0, null, ?, ?)
         on conflict (job_id, id) do nothing`),
-      countDispatch: p('update candidates set dispatches = dispatches + 1 where job_id = ? and id = ?'),
-      countRollout: p('update jobs set rollout_count = rollout_count + 1, updated_at = ? where id = ?'),
+      countDispatch: p('update candidates set dispatches = dispatches + ? where job_id = ? and id = ?'),
+      countRollout: p('update jobs set rollout_count = rollout_count + ?, updated_at = ? where id = ?'),
       getRollout: p('select * from rollouts where job_id = ? and id = ?'),
       // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
       completeCall: p(`update rollouts set status = ?, output_text = ?, latency_ms = ?, usage = ?, call_count = call_count + 1,
@@ -63,10 +68,30 @@ export class SqliteHotPath implements HotPath {
     return this.group.run(() => {
       const input = r.inputMessages === null ? null : JSON.stringify(r.inputMessages);
       if (s.insertRollout.run(r.jobId, r.id, r.candidateId, r.seed, r.split, r.correlationId, input, now, now).changes === 0) return false;
-      s.countDispatch.run(r.jobId, r.candidateId);
-      s.countRollout.run(now, r.jobId);
+      // Last: nothing after this can fail, so a unit that rolled back never left a count behind.
+      const p = this.pending;
+      p.rollouts.set(r.jobId, (p.rollouts.get(r.jobId) ?? 0) + 1);
+      const perCandidate = p.dispatches.get(r.jobId) ?? new Map<string, number>();
+      perCandidate.set(r.candidateId, (perCandidate.get(r.candidateId) ?? 0) + 1);
+      p.dispatches.set(r.jobId, perCandidate);
+      if (now > p.now) p.now = now;
       return true;
     });
+  }
+
+  private applyCounts(): void {
+    const { rollouts, dispatches, now } = this.pending;
+    try {
+      for (const [jobId, perCandidate] of dispatches) {
+        for (const [candidateId, n] of perCandidate) this.sql.countDispatch.run(n, jobId, candidateId);
+      }
+      for (const [jobId, n] of rollouts) this.sql.countRollout.run(n, now, jobId);
+    } finally {
+      // Applied or rolled back with the batch: either way they must not leak into the next one.
+      rollouts.clear();
+      dispatches.clear();
+      this.pending.now = '';
+    }
   }
 
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {

@@ -24,15 +24,27 @@ export class SyncGroupCommitter {
   private lazyTimer: NodeJS.Timeout | null = null;
   private readonly batch: (items: Pending[]) => Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
 
-  constructor(private readonly db: BetterSqlite3.Database, private readonly lazyMs = 5, private readonly maxBatch = 512) {
+  /**
+   * `beforeCommit` runs inside each batch's transaction after its units: writes that many units share
+   * (counters on one row) are folded there into one statement per row instead of one per unit. If it
+   * throws, the whole batch rolls back and every unit's caller gets the error.
+   */
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly opts: { lazyMs?: number; maxBatch?: number; beforeCommit?: () => void } = {},
+  ) {
     const unit = db.transaction((work: () => unknown) => work());
-    this.batch = db.transaction((items: Pending[]) => items.map((item) => {
-      try {
-        return { ok: true as const, value: unit(item.work) };
-      } catch (err) {
-        return { ok: false as const, err };
-      }
-    }));
+    this.batch = db.transaction((items: Pending[]) => {
+      const outcomes = items.map((item) => {
+        try {
+          return { ok: true as const, value: unit(item.work) };
+        } catch (err) {
+          return { ok: false as const, err };
+        }
+      });
+      opts.beforeCommit?.();
+      return outcomes;
+    });
   }
 
   /** Commits `work` within two turns of the event loop, with whatever else is queued. */
@@ -45,7 +57,7 @@ export class SyncGroupCommitter {
   /** Commits `work` with the next batch, at the latest after `lazyMs`. */
   runLazy<T>(work: () => T): Promise<T> {
     const done = this.enqueue(work);
-    this.lazyTimer ??= setTimeout(() => this.schedule(), this.lazyMs);
+    this.lazyTimer ??= setTimeout(() => this.schedule(), this.opts.lazyMs ?? 5);
     return done;
   }
 
@@ -87,7 +99,7 @@ export class SyncGroupCommitter {
   private commitBatch(): void {
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
     this.lazyTimer = null;
-    const items = this.queue.splice(0, this.maxBatch);
+    const items = this.queue.splice(0, this.opts.maxBatch ?? 512);
     if (items.length === 0) return;
     try {
       const outcomes = this.batch(items);
