@@ -1,4 +1,5 @@
 import type { Rng } from '../shared/rng.js';
+import { onCancel, type CancelSignal } from './cancelSignal.js';
 
 /**
  * When and how long to wait before retrying an upstream call. Pure functions, so the schedule is
@@ -65,22 +66,23 @@ function first(v: string | string[] | undefined): string | undefined {
 }
 
 /** setTimeout as a promise that rejects with the signal's reason when the caller aborts. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function abortableSleep(ms: number, signal?: CancelSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason ?? new Error('aborted'));
       return;
     }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason ?? new Error('aborted'));
-    };
+    const stopListening = signal
+      ? onCancel(signal, () => {
+        clearTimeout(timer);
+        reject(signal.reason ?? new Error('aborted'));
+      })
+      : () => {};
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      stopListening();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
-export type SleepFn = (ms: number, signal?: AbortSignal) => Promise<void>;
+export type SleepFn = (ms: number, signal?: CancelSignal) => Promise<void>;

@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatCompletionRequest, Usage } from '../schemas/openai.js';
+import type { CancelSignal } from './cancelSignal.js';
 
 /**
  * What the proxy and the proposer need from an upstream model. Every provider speaks OpenAI
@@ -6,7 +7,7 @@ import type { ChatCompletion, ChatCompletionRequest, Usage } from '../schemas/op
  */
 export interface CallOptions {
   /** Aborted when the client goes away; the upstream request must be cancelled. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Overrides the provider's default timeout (the proposer uses its own). */
   timeoutMs?: number;
 }

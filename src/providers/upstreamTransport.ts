@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from './cancelSignal.js';
 import { UpstreamError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { mathRandomRng, type Rng } from '../shared/rng.js';
@@ -50,7 +51,7 @@ export interface PostRequest {
   path: string;
   headers: Record<string, string>;
   body: string;
-  signal?: AbortSignal | undefined;
+  signal?: CancelSignal | undefined;
   timeoutMs?: number | undefined;
 }
 
@@ -61,7 +62,7 @@ export interface OkResponse {
   body: Dispatcher.ResponseData['body'];
   attempts: number;
   timeoutMs: number;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
 }
 
 /** Error bodies are only read for their message; a hostile upstream must not make us buffer megabytes. */

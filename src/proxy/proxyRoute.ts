@@ -8,6 +8,7 @@ import type { Metrics } from '../api/metrics.js';
 import { extractCompletionSummary, StreamAccumulator } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider } from '../providers/types.js';
+import { ClientGone } from '../providers/cancelSignal.js';
 import { ChatCompletionRequestSchema, type ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
@@ -72,11 +73,11 @@ async function handle(
 
   // The response's 'close' (not the request's, which fires once the body is read) tells us the
   // client went away before the answer was written: cancel the upstream call.
-  const abort = new AbortController();
+  const gone = new ClientGone();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) abort.abort();
+    if (!reply.raw.writableFinished) gone.abort();
   });
-  const call = { provider, upstreamReq, signal: abort.signal, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted };
+  const call = { provider, upstreamReq, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted };
   if (body.stream === true) return relayStream(reply, p, call);
   return relayJson(reply, p, call);
 }
@@ -84,7 +85,7 @@ async function handle(
 interface UpstreamCall {
   provider: ChatProvider;
   upstreamReq: ChatCompletionRequest;
-  signal: AbortSignal;
+  signal: ClientGone;
   rt: JobRuntime;
   rolloutId: string;
   /** The rollout record's insert; the call record is written after it. */

@@ -3,6 +3,7 @@ import { UpstreamError } from '../../shared/errors.js';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import type { ChatCompletionRequest } from '../../schemas/openai.js';
 import type { CallOptions, ChatProvider, CompletionResult, StreamResult } from '../types.js';
+import { toAbortSignal } from '../cancelSignal.js';
 import { hashString, hex32 } from './hash.js';
 import {
   buildChunks,
@@ -42,7 +43,7 @@ async function wait(ms: number, opts: CallOptions | undefined): Promise<void> {
   if (ms <= 0) return;
   const timesOut = timeout !== undefined && timeout < ms;
   try {
-    await sleep(timesOut ? timeout : ms, undefined, opts?.signal ? { signal: opts.signal } : {});
+    await sleep(timesOut ? timeout : ms, undefined, opts?.signal ? { signal: toAbortSignal(opts.signal) } : {});
   } catch {
     throw abortedError();
   }
