@@ -287,6 +287,14 @@ given as worse / neutral / better children.
 - Halving the val share once every confirmation target has 30 (or 50) val seeds: identification unchanged
   (76.3 / 76.0 / 84.2%), regret 2-9 lower, but the significant-lift rate fell by 6-9 points (power of the
   paired test). Not kept.
+- Where the misses at 5,000 rollouts come from (worse children, 300 replicates, 36 misses): in 33 of them
+  the best candidate was measured well (about 900 rollouts on average, the champion about 1,400) and the true
+  gap to the champion was about 0.02, under two standard errors at those sample sizes; only 3 were starved
+  (under 100 rollouts). Allocation is not the lever: on the 600 replicates of the table, running the phase
+  to the end (never returning to Thompson sampling) or stopping at 0.003 instead of 0.01 leaves identification
+  at exactly 88.0 / 89.8% (worse / neutral) for 3-23 more regret, and dropping the control floor during the
+  phase gives 88.2 / 90.0%. The rest is budget: the oracle is better only because it spends nothing on the
+  other ten candidates or on val.
 - Earlier (200 replicates): the champion's prior strength 2-100 (within noise; 50 also stops a candidate with
   R lucky rewards from taking the title); top-two Thompson sampling for the whole run (no gain, 4-11 more
   regret); ranking the champion on online plus val rewards (0-4 points, but val is then no longer held out:
