@@ -67,7 +67,7 @@ export function setupSection(cfg: SimConfig, settings: readonly Setting[], repli
   return [
     `- Task: P(success | candidate c, seed s) = sigmoid(theta_c - b_s), difficulty b_s ~ N(0, 1) per seed; the baseline's theta ~ N(${cfg.baselineTheta.mean}, ${cfg.baselineTheta.sd}) per replicate. A candidate's true mean is E_b[sigmoid(theta - b)] over the seed population (quadrature).`,
     `- Seeds: ${cfg.seeds.bootstrap} bootstrap (run first, on the baseline), an online pool of ${cfg.seeds.online} cycled, ${cfg.seeds.val} held-out val seeds.`,
-    `- Budget: ${cfg.budget} rollouts per replicate for every policy (bootstrap and val rollouts included), ${replicates} replicates per setting, same worlds for every policy (common random numbers).`,
+    `- Budget: the same number of rollouts per replicate for every policy (bootstrap and val rollouts included), ${replicates} replicates per setting and budget, same worlds for every policy (common random numbers).`,
     `- Rewards arrive 1-${cfg.maxDelay} rollouts after dispatch (uniform); ${Math.round(cfg.missingRate * 100)}% never arrive and stop counting as in flight after ${cfg.rewardTtl} rollouts.`,
     `- Proposals: every ${cfg.proposerMinRollouts} online rewards (\`online_proposer_min_rollouts\`), ${cfg.instructionsPerBatch} children each, until ${cfg.maxCandidates} candidates; children exist ${cfg.proposalLag} rollouts after the proposal starts; the parent is \`chooseParent\` (Thompson draw among candidates with n >= R) for every policy. Child theta = parent theta + N(mu, sigma). Settings: ${mus.join('; ')}.`,
     `- R (\`online_rollouts_per_candidate\`) = ${cfg.rolloutsPerCandidate}; miprox confirms on val one rollout in ${cfg.valEvery} while confirmation is pending.`,
@@ -86,4 +86,27 @@ export function percentRange(
   const lo = (Math.min(...values) * 100).toFixed(digits);
   const hi = (Math.max(...values) * 100).toFixed(digits);
   return lo === hi ? `${lo}%` : `${lo}-${hi}%`;
+}
+
+/**
+ * Identification (±0.01) by budget: one row per budget, one column per policy, the non-null settings
+ * as "a / b / c%" in the order given. The curve the targets are read from.
+ */
+export function identificationByBudget(
+  byBudget: readonly { budget: number; cells: readonly Cell[] }[],
+  policies: readonly string[],
+  settings: readonly Setting[],
+): string {
+  const compared = settings.filter((s) => s.childMu !== null);
+  const head = `| rollouts | ${policies.join(' | ')} |`;
+  const rule = `|---|${policies.map(() => '---:').join('|')}|`;
+  const rows = byBudget.map(({ budget, cells }) => {
+    const column = (policy: string): string =>
+      compared
+        .map((s) => cells.find((c) => c.policy === policy && c.setting.name === s.name)?.summary.identification)
+        .map((x) => (x === undefined ? 'n/a' : (100 * x).toFixed(1)))
+        .join(' / ') + '%';
+    return `| ${budget.toLocaleString('en-US')} | ${policies.map(column).join(' | ')} |`;
+  });
+  return [`Identification (±0.01) with ${compared.map((s) => s.name).join(' / ')}:`, '', head, rule, ...rows].join('\n');
 }
