@@ -1,5 +1,6 @@
 import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
 import type { JobPolicy } from '../schemas/jobConfig.js';
+import { tokenLimit } from '../providers/tokenLimit.js';
 
 /**
  * Candidate injection, pure: the candidate's instruction replaces the first system (or developer)
@@ -18,12 +19,7 @@ export function injectCandidate(req: ChatCompletionRequest, instruction: string,
   const out: ChatCompletionRequest = { ...req, model: policy.model, messages };
   if (out.temperature === undefined || out.temperature === null) out.temperature = policy.temperature;
   const hasLimit = (out.max_tokens ?? null) !== null || (out.max_completion_tokens ?? null) !== null;
-  if (!hasLimit) {
-    // OpenAI's newer models take only max_completion_tokens; local servers (vLLM, Ollama) know max_tokens.
-    if (policy.provider === 'openai') out.max_completion_tokens = policy.max_completion_tokens;
-    else out.max_tokens = policy.max_completion_tokens;
-  }
-  return out;
+  return hasLimit ? out : { ...out, ...tokenLimit(policy.provider, policy.max_completion_tokens) };
 }
 
 const isSystem = (m: ChatMessage): boolean => m.role === 'system' || m.role === 'developer';

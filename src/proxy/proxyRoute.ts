@@ -59,11 +59,12 @@ async function handle(
     if (principal.tenantId !== rt.job.tenantId) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
   }
   const rolloutId = req.params.rolloutId && req.params.rolloutId !== 'v1' ? req.params.rolloutId : null;
+  const inputMessages = inputForRecord(body.messages);
   const dispatch = await p.engine.dispatch(rt, {
     rolloutId,
     seed: seedOf(req),
     correlationId: req.query.cid ?? req.query.correlation_id ?? header(req, 'x-mipro-correlation-id') ?? null,
-    inputMessages: inputForRecord(body.messages),
+    inputMessages,
     systemMessage: systemText(body.messages),
   });
   const policy = rt.job.config.policy;
@@ -77,7 +78,12 @@ async function handle(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) gone.abort();
   });
-  const call = { provider, upstreamReq, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted };
+  const call = {
+    provider, upstreamReq, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted,
+    // A new rollout's insert already holds the input; a known one (scheduled, or multi-call) gets it
+    // from its first call record (the store keeps the first input it sees).
+    inputMessages: dispatch.known ? inputMessages : null,
+  };
   if (body.stream === true) return relayStream(reply, p, call);
   return relayJson(reply, p, call);
 }
@@ -90,6 +96,8 @@ interface UpstreamCall {
   rolloutId: string;
   /** The rollout record's insert; the call record is written after it. */
   persisted: Promise<void>;
+  /** Input for the call record; null when the rollout's insert already carries it. */
+  inputMessages: unknown[] | null;
 }
 
 async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
@@ -158,7 +166,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
 
 function recordCall(p: ProxyDeps, c: UpstreamCall, outputText: string | null, latencyMs: number, usage: Record<string, unknown> | null, failed: boolean): void {
   p.background.add(
-    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText, latencyMs, usage, failed, inputMessages: null })),
+    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText, latencyMs, usage, failed, inputMessages: c.inputMessages })),
     'rollout call record',
   );
 }

@@ -60,8 +60,13 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       sendJson(res, 400, errorBody('body is not JSON', 'invalid_request_error', undefined));
       return;
     }
+    // As OpenAI does: a request that names no model is refused (a caller that forgets it fails here too).
+    if (typeof body.model !== 'string' || body.model === '') {
+      sendJson(res, 400, errorBody('you must provide a model parameter', 'invalid_request_error', undefined));
+      return;
+    }
     if (await runPreamble(b, failures, res, errorBody)) return;
-    const model = typeof body.model === 'string' ? body.model : 'fake-model';
+    const model = body.model;
     if (body.stream === true) {
       await writeEvents(res, openAiEvents(b, req, model, body.stream_options?.include_usage === true), b);
       return;

@@ -142,6 +142,15 @@ describe('the MIPRO optimizer over HTTP', () => {
     const seenByProposer = JSON.stringify(proposer.requests.map((r) => r.body)) + JSON.stringify(proposals.map((p: { prompt: unknown }) => p.prompt));
     for (let seed = VAL.start; seed < VAL.end; seed++) expect(seenByProposer).not.toContain(`seed=${seed}`);
     expect(seenByProposer).toContain('seed='); // it did see training inputs
+    // Grounding: the scheduled rollouts' inputs (not only their outputs) reach the proposer, and the
+    // dataset summary built from them is in the prompt.
+    const promptText = proposals.map((p: { prompt: Array<{ content: string }> }) => p.prompt.map((m) => m.content).join('\n')).join('\n');
+    expect(promptText).toMatch(/Input:\n[^\n]*question seed=\d+/);
+    expect(promptText).toContain('Short questions that each carry a seed number.');
+    // Every proposer request names the proposer's model and a length limit this provider reads.
+    for (const r of proposer.requests) {
+      expect(r.body).toMatchObject({ model: 'fake-proposer', max_tokens: expect.any(Number) });
+    }
     const valEvals = (await api(t.url, 'GET', `/api/systems/${s.session_id}/seed-evals?split=val&limit=1000`, { key: t.key })).body.items;
     expect(valEvals.length).toBeGreaterThan(0);
     for (const e of valEvals) expect(e.seed).toBeGreaterThanOrEqual(VAL.start);

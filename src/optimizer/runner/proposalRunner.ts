@@ -2,12 +2,13 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Rng } from '../../shared/rng.js';
 import { newCandidateId, newProposalId } from '../../shared/ids.js';
+import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
 import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
 import { confidenceSequence } from '../core/confidence.js';
 import { parseProposals } from '../core/proposalParser.js';
 import { chooseParent } from '../core/proposalTrigger.js';
-import { buildDatasetSummaryPrompt, buildProposerPrompt, type ObservedRollout, type ProposerMessage } from '../core/proposerPrompt.js';
+import { buildDatasetSummaryPrompt, buildProposerPrompt, selectReflectionRollouts, type ProposerMessage } from '../core/proposerPrompt.js';
 import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
 import type { JobRuntime } from './jobRuntime.js';
 
@@ -24,6 +25,13 @@ export interface ProposalRunnerDeps {
 }
 
 const SUMMARY_MIN_INPUTS = 3;
+/** Rollouts of the parent shown to the proposer (GEPA-style reflection): its worst and its best. */
+const REFLECTION = { worst: 3, best: 2 };
+
+interface Proposer {
+  provider: ChatProvider;
+  model: string;
+}
 
 /**
  * One proposal: choose a parent (Thompson) and a tip (bandit over tips), build MIPRO's grounded
@@ -54,24 +62,27 @@ export class ProposalRunner {
     const parent = candidates.find((c) => c.id === parentId);
     if (!parent) return;
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
-    const proposer = this.deps.providers.get({ provider: mipro.proposer.provider, model: mipro.proposer.model, inferenceUrl: mipro.proposer.inference_url });
+    const proposer = this.proposerFor(job);
 
-    const [worst, best, summary] = await Promise.all([
-      store.rewardedRollouts(job.id, parent.id, { order: 'worst', limit: 3 }),
-      store.rewardedRollouts(job.id, parent.id, { order: 'best', limit: 2 }),
+    const [lowest, highest, summary] = await Promise.all([
+      store.rewardedRollouts(job.id, parent.id, { order: 'worst', limit: REFLECTION.worst }),
+      store.rewardedRollouts(job.id, parent.id, { order: 'best', limit: REFLECTION.best }),
       this.datasetSummary(job, proposer),
     ]);
-    const observed = (rs: typeof worst): ObservedRollout[] =>
-      rs.filter((r) => r.split !== 'val').map((r) => ({ input: r.inputMessages ?? '', output: r.outputText, reward: r.reward ?? 0 }));
-    const bestObserved = observed(best.filter((b) => !worst.some((w) => w.id === b.id)));
+    // The two queries overlap when the parent has few rollouts; the core splits them into worst and best.
+    const distinct = new Map([...lowest, ...highest].map((r) => [r.id, r]));
+    const reflection = selectReflectionRollouts(
+      [...distinct.values()].map((r) => ({ input: r.inputMessages ?? '', output: r.outputText, reward: r.reward ?? 0, split: r.split })),
+      REFLECTION,
+    );
     const room = mipro.online_proposer_max_candidates - candidates.length;
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
     const prompt = buildProposerPrompt({
       datasetSummary: summary,
       programDescription: job.baselineInstruction ?? '',
       parent: { instruction: parent.instruction, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent) },
-      worstRollouts: observed(worst),
-      bestRollouts: bestObserved,
+      worstRollouts: reflection.worst,
+      bestRollouts: reflection.best,
       history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0).map((c) => ({
         instruction: c.instruction, status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c),
       })),
@@ -126,16 +137,28 @@ export class ProposalRunner {
     this.deps.onOutcome?.('failed');
   }
 
-  private async ask(proposer: ChatProvider, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
-    const res = await proposer.complete(
-      { messages: messages.map((m) => ({ role: m.role, content: m.content })), temperature, max_tokens: maxTokens, stream: false },
+  /** The proposer's provider with the model every request must name (providers are per upstream). */
+  private proposerFor(job: JobRecord): Proposer {
+    const { provider, model, inference_url: inferenceUrl } = job.config.mipro.proposer;
+    return { provider: this.deps.providers.get({ provider, model, inferenceUrl }), model };
+  }
+
+  private async ask(proposer: Proposer, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
+    const res = await proposer.provider.complete(
+      {
+        model: proposer.model,
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        temperature,
+        stream: false,
+        ...tokenLimit(proposer.provider.kind, maxTokens),
+      },
       { timeoutMs: this.deps.proposerTimeoutMs },
     );
     return res.json.choices[0]?.message.content ?? '';
   }
 
   /** MIPRO's dataset descriptor, computed once per job from bootstrap/online inputs (never val). */
-  private async datasetSummary(job: JobRecord, proposer: ChatProvider): Promise<string | null> {
+  private async datasetSummary(job: JobRecord, proposer: Proposer): Promise<string | null> {
     if (job.datasetSummary) return job.datasetSummary;
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;

@@ -51,6 +51,15 @@ describe('selectReflectionRollouts', () => {
     expect(worst[0]).not.toHaveProperty('split');
   });
 
+  it('never shows a top-scoring rollout as a worst case', () => {
+    const allRight = [1, 2, 3, 4, 5].map((i) => ({ input: `q${i}`, output: 'right', reward: 1, split: 'online' }));
+    const { worst, best } = selectReflectionRollouts(allRight);
+    expect(best.map((r) => r.reward)).toEqual([1, 1]);
+    expect(worst).toEqual([]);
+    const mixed = selectReflectionRollouts([...allRight, { input: 'q6', output: 'wrong', reward: 0, split: 'online' }]);
+    expect(mixed.worst.map((r) => r.reward)).toEqual([0]);
+  });
+
   it('shows a success as a best case when there are only a few rollouts', () => {
     const { worst, best } = selectReflectionRollouts(observed.slice(0, 1).concat(observed.slice(3, 4)));
     expect(best.map((r) => r.reward)).toEqual([1]);
