@@ -129,6 +129,6 @@ export function decodeCursor<T>(cursor: string | null | undefined, check: (v: un
   return v;
 }
 
-export const isOffset = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+export const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 export const isKeyset = (v: unknown): v is [string, string] =>
   Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string';

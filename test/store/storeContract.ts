@@ -135,6 +135,11 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(evals.nextCursor).not.toBeNull();
       const rest = await store.listSeedEvals(job.id, { limit: 3, cursor: evals.nextCursor });
       expect(rest.items).toHaveLength(2);
+      // An offset no database integer can hold is a bad cursor (a clear 4xx), not a driver error.
+      for (const offset of ['999999999999999999999', '1e308', '-1']) {
+        const forged = Buffer.from(offset).toString('base64url');
+        await expect(store.listSeedEvals(job.id, { limit: 3, cursor: forged })).rejects.toThrow(/invalid cursor/);
+      }
     });
 
     it('keeps val rewards apart from online statistics and the proposal counter', async () => {
