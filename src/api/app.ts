@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AppConfig } from '../config/config.js';
 import type { JobService } from '../services/jobService.js';
 import type { Store } from '../store/types.js';
+import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import { randomHex } from '../shared/ids.js';
 import { NotFoundError } from '../shared/errors.js';
 import { Authenticator } from './auth.js';
@@ -39,7 +40,13 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${idPrefix}${(requestCounter++).toString(36)}`;
     },
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Rollout ids travel in the proxy path and may be as long as the reward API accepts.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_ID_LENGTH },
+    // Router errors (a too-long parameter, a malformed URL) come before any hook: same error shape.
+    frameworkErrors: (err, req, reply) => {
+      reply.header('x-request-id', req.id);
+      sendError(err, req, reply, parts.logger);
+    },
   });
 
   const deps: ApiDeps = {

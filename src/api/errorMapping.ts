@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import { AppError, BadRequestError, PayloadTooLargeError, UpstreamError, type FieldProblem } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -22,6 +23,10 @@ export function toHttpProblem(err: unknown): HttpProblem {
   if (f.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const e = new PayloadTooLargeError('request body is larger than the server accepts (BODY_LIMIT_BYTES)');
     return { status: e.status, code: e.code, message: e.message, details: [{ path: '', message: 'body too large' }] };
+  }
+  if (f.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const message = `a path parameter (such as a rollout id) is longer than ${MAX_ID_LENGTH} characters`;
+    return { status: 414, code: 'uri_too_long', message, details: [{ path: 'path', message }] };
   }
   if (f.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { status: 415, code: 'unsupported_media_type', message: 'send the body as JSON with content-type: application/json', details: [] };

@@ -150,6 +150,18 @@ describe('the proxy URL', () => {
     expect((await t.server.store.getRollout(job.job_id, 'multi-0'))?.callCount).toBe(3);
   });
 
+  it('accepts rollout ids as long as the reward API does (256) and refuses longer ones in OpenAI shape', async () => {
+    const job = await newJob();
+    const longest = 'r'.repeat(256);
+    const ok = await api(job.proxy_url, 'POST', `/${longest}/chat/completions`, { body: { messages: [{ role: 'user', content: 'x' }] } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-mipro-rollout-id')).toBe(longest);
+    const tooLong = await api(job.proxy_url, 'POST', `/${longest}r/chat/completions`, { body: { messages: [{ role: 'user', content: 'x' }] } });
+    expect(tooLong.status).toBe(414);
+    expect(tooLong.body.error).toMatchObject({ message: expect.stringContaining('longer than 256 characters'), type: 'invalid_request_error' });
+    expect(tooLong.headers.get('x-request-id')).toMatch(/\S/);
+  });
+
   describe('failure paths answer in OpenAI error shape', () => {
     const call = async (proxyUrl: string, body: unknown = { messages: [{ role: 'user', content: 'x' }] }) => api(proxyUrl, 'POST', '/chat/completions', { body });
 
