@@ -25,6 +25,12 @@ export interface RewardResult {
 }
 
 /**
+ * Largest reward magnitude accepted. Rewards are scores (usually in [0, 1]); one absurd value such as
+ * 1e12 would swamp a candidate's mean for good, and a reward cannot be taken back.
+ */
+export const MAX_ABS_REWARD = 1e6;
+
+/**
  * The score of a reward body: `reward_info.score`, else `outcome_reward` / `reward`, else inferred
  * from `metadata.expected == metadata.predicted` (1 or 0), as public clients send it.
  */
@@ -33,6 +39,9 @@ export function scoreFrom(info: Record<string, unknown> | undefined, metadata: R
     if (value === undefined || value === null) continue;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new ValidationError('reward must be a finite number', [{ path: path.replace(/score$/, key), message: `must be a finite number, got ${JSON.stringify(value)}` }]);
+    }
+    if (Math.abs(value) > MAX_ABS_REWARD) {
+      throw new ValidationError('reward is out of range', [{ path: path.replace(/score$/, key), message: `must be between -${MAX_ABS_REWARD} and ${MAX_ABS_REWARD}, got ${value}` }]);
     }
     return value;
   }

@@ -73,6 +73,9 @@ describe('rewards', () => {
     const text = await reward(s, { rollout_id: 'b1', reward_info: { score: 'high' } });
     expect(text.status).toBe(422);
     expect(text.body.error.details[0]).toMatchObject({ path: 'reward_info.score' });
+    const huge = await reward(s, { rollout_id: 'b1', reward_info: { outcome_reward: 1e12 } });
+    expect(huge.status).toBe(422);
+    expect(huge.body.error.details[0]).toMatchObject({ path: 'reward_info.outcome_reward', message: expect.stringContaining('between -1000000 and 1000000') });
     const none = await reward(s, { rollout_id: 'b1' });
     expect(none.status).toBe(422);
     const badCandidate = await reward(s, { candidate_id: 'cand_nope', reward_info: { score: 1 } });
