@@ -28,6 +28,11 @@ const Provider = z.enum(PROVIDER_KINDS, {
   error: `must be one of: ${PROVIDER_KINDS.join(', ')}`,
 });
 
+const ModelName = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required (a model name)' : 'must be a string (a model name)') })
+  .min(1, 'must not be empty');
+const Temperature = z.number({ error: 'must be a number' }).min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2');
+
 /** An openai_compatible upstream has no default address: the job must say where it is. */
 function requireInferenceUrlForCompatible(v: { provider: string; inference_url?: string | undefined }, ctx: z.RefinementCtx): void {
   if (v.provider === 'openai_compatible' && !v.inference_url) {
@@ -36,9 +41,9 @@ function requireInferenceUrlForCompatible(v: { provider: string; inference_url?:
 }
 
 export const PolicySchema = z.object({
-  model: z.string({ error: 'is required (a model name)' }).min(1, 'must not be empty'),
+  model: ModelName,
   provider: Provider,
-  temperature: z.number({ error: 'must be a number' }).min(0).max(2).default(0),
+  temperature: Temperature.default(0),
   max_completion_tokens: positiveInt().max(1_000_000).default(256),
   inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
   inference_mode: z.string().optional(),
@@ -46,10 +51,10 @@ export const PolicySchema = z.object({
 
 export const ProposerSchema = z.object({
   mode: z.literal('instruction_only', { error: 'must be "instruction_only" (the only supported proposer mode)' }),
-  model: z.string({ error: 'is required (a model name)' }).min(1, 'must not be empty'),
+  model: ModelName,
   provider: Provider,
   inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
-  temperature: z.number({ error: 'must be a number' }).min(0).max(2).default(0.7),
+  temperature: Temperature.default(0.7),
   max_tokens: positiveInt().max(200_000).default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
   generate_at_iterations: z.array(z.number().int()).optional(),
@@ -66,7 +71,24 @@ export const MiproSchema = z.object({
   online_proposer_max_candidates: positiveInt().max(1000, 'must be <= 1000').default(20),
   max_rollouts: positiveInt().optional(),
   proposer: ProposerSchema,
-});
+}).superRefine(keepValHeldOut);
+
+/**
+ * A val seed that is also a training seed would reach the proposer through observed rollouts and be
+ * scored on candidates written from it: best_score would no longer be held out.
+ */
+function keepValHeldOut(v: { val_seeds: unknown; bootstrap_train_seeds: unknown; online_pool: unknown }, ctx: z.RefinementCtx): void {
+  // zod runs this even when a seed list itself was refused (then it may not be an array): skip.
+  if (!Array.isArray(v.val_seeds) || !Array.isArray(v.bootstrap_train_seeds) || !Array.isArray(v.online_pool)) return;
+  const training = new Set([...v.bootstrap_train_seeds, ...v.online_pool]);
+  const shared = [...new Set(v.val_seeds.filter((seed) => training.has(seed)))];
+  if (shared.length === 0) return;
+  const shown = shared.slice(0, 5).join(', ') + (shared.length > 5 ? `, ... (${shared.length} in all)` : '');
+  ctx.addIssue({
+    code: 'custom', path: ['val_seeds'],
+    message: `must not share seeds with bootstrap_train_seeds or online_pool (${shown}): val seeds are held out`,
+  });
+}
 
 export const PromptMessageSchema = z.object({
   role: z.enum(['system', 'user', 'assistant', 'developer'], { error: 'must be system, user, assistant or developer' }),

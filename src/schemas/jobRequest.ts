@@ -43,8 +43,23 @@ function locateConfig(body: Record<string, unknown>): { config: unknown; prefix:
   return { config: undefined, prefix: 'policy_optimization' };
 }
 
-/** Sets `a.b.c` on a deep copy; a leading wrapper name (`prompt_learning.policy.model`) is dropped. */
-function applyOverrides(config: Record<string, unknown>, overrides: Record<string, unknown>, problems: FieldProblem[]): Record<string, unknown> {
+/**
+ * A check beyond the schema on the config as sent (overrides applied, not yet validated): it reports
+ * problems with config-relative paths (`policy.inference_url`), listed with the schema's own.
+ */
+export type ConfigCheck = (config: Record<string, unknown>) => FieldProblem[];
+
+/**
+ * Sets `a.b.c` on a deep copy; a leading wrapper name (`prompt_learning.policy.model`) is dropped.
+ * `overridden` maps each config path set to the override key that set it, so a problem with the
+ * value is reported under `overrides.<key>`, where the client wrote it.
+ */
+function applyOverrides(
+  config: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+  problems: FieldProblem[],
+  overridden: Map<string, string>,
+): Record<string, unknown> {
   const out = structuredClone(config);
   for (const [dotted, value] of Object.entries(overrides)) {
     const parts = dotted.split('.').filter((p) => p.length > 0);
@@ -65,6 +80,7 @@ function applyOverrides(config: Record<string, unknown>, overrides: Record<strin
       node = node[key] as Record<string, unknown>;
     }
     node[parts[parts.length - 1]!] = value;
+    overridden.set(parts.join('.'), dotted);
   }
   return out;
 }
@@ -77,7 +93,7 @@ export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
   });
 }
 
-export function parseJobRequest(body: unknown): ParsedJobRequest {
+export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): ParsedJobRequest {
   if (!isObject(body)) throw new ValidationError('request body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
   const problems: FieldProblem[] = [];
   const envelope = JobEnvelopeSchema.safeParse(body);
@@ -92,9 +108,19 @@ export function parseJobRequest(body: unknown): ParsedJobRequest {
     throw new ValidationError('invalid job configuration', problems);
   }
   const overrides = envelope.success ? envelope.data.overrides : undefined;
-  const withOverrides = overrides ? applyOverrides(rawConfig, overrides, problems) : rawConfig;
+  const overridden = new Map<string, string>();
+  const withOverrides = overrides ? applyOverrides(rawConfig, overrides, problems, overridden) : rawConfig;
   const parsed = JobConfigSchema.safeParse(withOverrides);
-  if (!parsed.success) problems.push(...zodProblems(parsed.error, prefix));
+  const configProblems = parsed.success ? [] : zodProblems(parsed.error, '');
+  // One problem per field: a value the schema already refuses needs no second opinion.
+  const extra = (checkConfig?.(withOverrides) ?? []).filter((p) => !configProblems.some((c) => c.path === p.path));
+  const bodyPath = (configPath: string): string => {
+    for (const [path, dotted] of overridden) {
+      if (configPath === path || configPath.startsWith(`${path}.`)) return `overrides.${dotted}`;
+    }
+    return prefix ? `${prefix}.${configPath}` : configPath;
+  };
+  problems.push(...[...configProblems, ...extra].map((p) => ({ ...p, path: bodyPath(p.path) })));
   if (problems.length > 0 || !parsed.success || !envelope.success) throw new ValidationError('invalid job configuration', problems);
   return { config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null };
 }

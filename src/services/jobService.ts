@@ -1,13 +1,11 @@
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { newJobId, newSystemId } from '../shared/ids.js';
-import { baselineFromConfig, type JobConfig } from '../schemas/jobConfig.js';
-import { parseJobRequest } from '../schemas/jobRequest.js';
+import { baselineFromConfig } from '../schemas/jobConfig.js';
+import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
 import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
 import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
 
-/** Checks that a job's upstream is one this server will call (SSRF guard); returns a reason or null. */
-export type UpstreamGuard = (config: JobConfig) => Array<{ path: string; message: string }>;
 
 export interface JobChangeListener {
   (job: JobRecord): void;
@@ -23,17 +21,16 @@ export class JobService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly guardUpstream: UpstreamGuard,
+    /** The SSRF guard: a job may only name upstreams this server will call. */
+    private readonly guardUpstream: ConfigCheck,
   ) {}
 
   onChange(listener: JobChangeListener): void {
     this.listeners.push(listener);
   }
 
-  async create(tenantId: string, body: unknown, prefix?: string): Promise<JobRecord> {
-    const parsed = parseJobRequest(body);
-    const problems = this.guardUpstream(parsed.config).map((p) => ({ ...p, path: prefix ? `${prefix}.${p.path}` : p.path }));
-    if (problems.length > 0) throw new ValidationError('invalid job configuration', problems);
+  async create(tenantId: string, body: unknown): Promise<JobRecord> {
+    const parsed = parseJobRequest(body, this.guardUpstream);
     return this.store.createJob({
       id: newJobId(),
       tenantId,

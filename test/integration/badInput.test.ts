@@ -36,6 +36,7 @@ const cases: Case[] = [
   { name: 'fractional min rollouts', status: 422, paths: ['policy_optimization.mipro.online_proposer_min_rollouts'], body: mutated((p) => (p.mipro.online_proposer_min_rollouts = 2.5)) },
   { name: 'empty bootstrap seeds', status: 422, paths: ['policy_optimization.mipro.bootstrap_train_seeds'], body: mutated((p) => (p.mipro.bootstrap_train_seeds = [])) },
   { name: 'empty val seeds range', status: 422, paths: ['policy_optimization.mipro.val_seeds'], body: mutated((p) => (p.mipro.val_seeds = { start: 5, end: 5 } as never)) },
+  { name: 'val seeds shared with the online pool', status: 422, paths: ['policy_optimization.mipro.val_seeds'], body: mutated((p) => (p.mipro.val_seeds = [3, 100] as never)) },
   { name: 'seeds that are not integers', status: 422, paths: ['policy_optimization.mipro.online_pool'], body: mutated((p) => (p.mipro.online_pool = ['a', 'b'] as never)) },
   { name: 'unsupported proposer mode', status: 422, paths: ['policy_optimization.mipro.proposer.mode'], body: mutated((p) => (p.mipro.proposer.mode = 'few_shot')) },
   { name: 'unsupported online_proposer_mode', status: 422, paths: ['policy_optimization.mipro.online_proposer_mode'], body: mutated((p) => (p.mipro.online_proposer_mode = 'batch')) },
@@ -49,6 +50,12 @@ const cases: Case[] = [
   { name: 'no configuration at all', status: 422, paths: ['policy_optimization'], body: { hello: 'world' } },
   { name: 'configuration that is not an object', status: 422, paths: ['policy_optimization'], body: { policy_optimization: [1, 2] } },
   { name: 'body that is an array', status: 422, paths: [''], body: [1, 2, 3] },
+  {
+    name: 'an inference_url this server may not call is listed with the other bad fields', status: 422,
+    paths: ['policy_optimization.policy.inference_url', 'policy_optimization.policy.temperature'],
+    body: mutated((p) => { p.policy.provider = 'openai_compatible'; p.policy.inference_url = 'http://169.254.169.254/v1'; p.policy.temperature = -1; }),
+  },
+  { name: 'override of the wrong type is reported under the override', status: 422, paths: ['overrides.prompt_learning.policy.model'], body: { algorithm: 'mipro', config_body: seedJobBody(), overrides: { 'prompt_learning.policy.model': 5 } } },
   { name: 'bad override path', status: 422, paths: ['overrides.policy.model.x'], body: { algorithm: 'mipro', config_body: seedJobBody(), overrides: { 'policy.model.x': 1 } } },
   { name: 'malformed JSON', status: 400, paths: [''], rawBody: '{"policy_optimization": {' },
   { name: 'empty JSON body', status: 400, paths: [''], rawBody: '' },
@@ -78,6 +85,17 @@ describe('bad input gets a clear 4xx naming the field, and writes nothing', () =
     for (const d of res.body.error.details) expect(d.message.length).toBeGreaterThan(3);
     const after = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
     expect(after).toBe(before);
+  });
+
+  it('says why a value is wrong, not only where', async () => {
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body: mutated((p) => { p.policy.model = 5 as never; p.mipro.proposer.temperature = 99; }) });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual(expect.arrayContaining([
+      { path: 'policy_optimization.policy.model', message: 'must be a string (a model name)' },
+      { path: 'policy_optimization.mipro.proposer.temperature', message: 'must be between 0 and 2' },
+    ]));
+    const shared = await api(t.url, 'POST', JOBS, { key: t.key, body: mutated((p) => (p.mipro.val_seeds = [0, 1, 100] as never)) });
+    expect(shared.body.error.details[0].message).toMatch(/must not share seeds with bootstrap_train_seeds or online_pool \(0, 1\)/);
   });
 
   it('rejects a bad list query and an unknown job id', async () => {
