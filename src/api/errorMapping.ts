@@ -56,9 +56,11 @@ function openAiType(status: number): string {
 }
 
 export function openAiErrorBody(p: HttpProblem, upstreamType?: string) {
+  // OpenAI's shape has one message and one param: the message carries every field and its reason.
+  const fields = p.details.filter((d) => d.path).map((d) => `${d.path}: ${d.message}`);
   return {
     error: {
-      message: p.message,
+      message: fields.length > 0 ? `${p.message}: ${fields.join('; ')}` : p.message,
       type: upstreamType ?? openAiType(p.status),
       param: p.details[0]?.path || null,
       code: p.code,

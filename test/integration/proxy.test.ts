@@ -165,6 +165,16 @@ describe('the proxy URL', () => {
   describe('failure paths answer in OpenAI error shape', () => {
     const call = async (proxyUrl: string, body: unknown = { messages: [{ role: 'user', content: 'x' }] }) => api(proxyUrl, 'POST', '/chat/completions', { body });
 
+    it('refuses a malformed request with every field and its reason in the message, calling no model', async () => {
+      const job = await newJob();
+      const empty = await call(job.proxy_url, { messages: [] });
+      expect(empty.status).toBe(422);
+      expect(empty.body.error).toMatchObject({ param: 'messages', type: 'invalid_request_error', message: 'invalid request: messages: must contain at least one message' });
+      const two = await call(job.proxy_url, { messages: 'hi', temperature: 7 });
+      expect(two.body.error.message).toMatch(/messages: .*array.*; temperature: .*2/);
+      expect(fake.requests.length).toBe(0);
+    });
+
     it('retries a 429 (honouring retry-after) and succeeds', async () => {
       const job = await newJob();
       fake.setBehavior({ reply: 'ok after retry', fail: { status: 429, times: 1, retryAfter: '0' } });
