@@ -52,6 +52,10 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> = 
       sendJson(res, 400, errorBody('max_tokens: Field required', 'invalid_request_error'));
       return;
     }
+    if (typeof body.model !== 'string' || body.model === '') {
+      sendJson(res, 400, errorBody('model: Field required', 'invalid_request_error'));
+      return;
+    }
     if (await runPreamble(b, failures, res, (message, type) => errorBody(message, type))) return;
     const model = typeof body.model === 'string' ? body.model : 'claude-fake';
     if (body.stream === true) {

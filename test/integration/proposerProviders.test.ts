@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeAnthropic, startFakeAnthropic } from '../fakes/fakeAnthropic.js';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import type { RecordedRequest } from '../fakes/fakeServerBase.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const SESSIONS = '/api/v1/online/sessions';
+const PROPOSAL = JSON.stringify({ instructions: ['Answer in one careful word.'] });
+
+/**
+ * The proposer speaks to real provider APIs: each request must name the proposer's model and a
+ * length limit the provider reads (OpenAI: max_completion_tokens; Anthropic: max_tokens, required).
+ * Both fakes refuse a request without a model, as the real APIs do.
+ */
+describe('the proposer on each provider', () => {
+  let openai: FakeUpstream;
+  let anthropic: FakeAnthropic;
+  let t: TestServer;
+  const isProposer = (r: RecordedRequest): boolean => /improve the instruction|describe these inputs/.test(JSON.stringify(r.body));
+
+  beforeAll(async () => {
+    // One OpenAI fake plays the policy and the OpenAI proposer; the Anthropic fake only proposes.
+    openai = await startFakeUpstream({ reply: (req) => (systemPromptOf(req).includes('improve the instruction') ? PROPOSAL : 'ok') });
+    anthropic = await startFakeAnthropic({ reply: PROPOSAL });
+    t = await startTestServer({
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: anthropic.url },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await openai.close();
+    await anthropic.close();
+  });
+
+  async function proposeOnce(proposerProvider: string, proposerModel: string): Promise<void> {
+    const body = seedJobBody({ proposerProvider, proposerModel, initialPrompt: 'Answer.', mipro: { online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2 } });
+    const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } })).body as { session_id: string; proxy_url: string };
+    for (let i = 0; i < 5; i++) {
+      await api(s.proxy_url, 'POST', `/r${i}/chat/completions`, { body: { messages: [{ role: 'user', content: `question ${i}` }] } });
+      await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
+    }
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; error: string | null }>;
+      if (proposals.some((p) => p.status !== 'running')) {
+        expect(proposals[0]).toMatchObject({ status: 'succeeded', error: null });
+        return;
+      }
+      if (Date.now() > deadline) throw new Error('no proposal finished in time');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('names the model and sends max_completion_tokens to OpenAI', async () => {
+    await proposeOnce('openai', 'gpt-4.1-mini');
+    const sent = openai.requests.filter(isProposer);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const r of sent) {
+      expect(r.body).toMatchObject({ model: 'gpt-4.1-mini', max_completion_tokens: expect.any(Number) });
+      expect(r.body).not.toHaveProperty('max_tokens');
+    }
+  });
+
+  it('names the model and sends max_tokens to Anthropic', async () => {
+    await proposeOnce('anthropic', 'claude-sonnet-4-5');
+    expect(anthropic.requests.length).toBeGreaterThan(0);
+    for (const r of anthropic.requests) expect(r.body).toMatchObject({ model: 'claude-sonnet-4-5', max_tokens: expect.any(Number) });
+    // The proposal itself gets proposer.max_tokens (the dataset summary has its own, shorter limit).
+    expect(anthropic.requests.find((r) => JSON.stringify(r.body).includes('improve the instruction'))?.body).toMatchObject({ max_tokens: 512 });
+  });
+});
