@@ -48,12 +48,12 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
     app.get<{ Params: { id: string } }>(`${base}/:id/seed-evals`, async (req) => {
       const job = await load(req);
       const q = parseWith(SeedEvalQuery, req.query);
-      // `success` filters on reward > 0 after the page is read; cursors stay valid because they count rows read.
       const page = await deps.store.listSeedEvals(job.id, {
         limit: q.limit, cursor: q.cursor ?? null,
         ...(q.candidate_id ? { candidateId: q.candidate_id } : {}), ...(q.split ? { split: q.split } : {}), ...(q.seed !== undefined ? { seed: q.seed } : {}),
+        ...(q.success !== undefined ? { success: q.success === 'true' } : {}),
       });
-      const items = page.items.map(rewardView).filter((r) => q.success === undefined || r.success === (q.success === 'true'));
+      const items = page.items.map(rewardView);
       return { items, next_cursor: page.nextCursor };
     });
   }

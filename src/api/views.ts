@@ -83,7 +83,7 @@ export function rewardView(r: RewardRecord) {
     split: r.split,
     reward: r.reward,
     score: r.reward,
-    success: r.reward > 0,
+    success: r.reward > 0, // the store's `success` filter (listSeedEvals) uses the same rule
     metadata: r.metadata,
     created_at: r.createdAt,
   };

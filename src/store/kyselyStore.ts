@@ -3,12 +3,18 @@ import type { Clock } from '../shared/clock.js';
 import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
 import type { Database } from './schema.js';
 import { KyselyHotPath, type HotPath } from './hotPath.js';
-import { appendEventTx, candidateOrder, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
-import { decodeCursor, encodeCursor, isKeyset, isOffset, toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
+import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
+import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
+import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, NewCandidate, NewEvent,
-  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutRecord, Split, Store, Tenant,
+  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutRecord, SeedEvalListOptions, Split, Store, Tenant,
 } from './types.js';
+
+/** Newest first; (created_at, id) is unique, so pages stay stable while jobs are being created. */
+const JOB_KEYS: KeyColumn<'created_at' | 'id'>[] = [{ col: 'created_at', dir: 'desc', kind: 'text' }, { col: 'id', dir: 'desc', kind: 'text' }];
+/** Arrival order; rollout ids are unique within a job. */
+const REWARD_KEYS: KeyColumn<'created_at' | 'rollout_id'>[] = [{ col: 'created_at', dir: 'asc', kind: 'text' }, { col: 'rollout_id', dir: 'asc', kind: 'text' }];
 
 /**
  * The one query layer behind both databases. Dialect differences stay out of here: every statement
@@ -131,18 +137,13 @@ export class KyselyStore implements Store {
   }
 
   async listJobs(tenantId: string, opts: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>> {
-    const after = decodeCursor(opts.cursor, isKeyset);
+    const listing = listingId(['jobs', tenantId, opts.status ?? null]);
+    const after = decodeCursor(opts.cursor, listing, JOB_KEYS);
     let q = this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId);
     if (opts.status) q = q.where('status', '=', opts.status);
-    // Newest first; the keyset (created_at, id) makes pages stable while jobs are being created.
-    if (after) {
-      const [createdAt, id] = after;
-      q = q.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
-    }
+    if (after) q = q.where(afterKeyset(JOB_KEYS, after));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit + 1).execute();
-    const items = rows.slice(0, opts.limit).map(toJob);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > opts.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    return toPage(rows, opts.limit, toJob, listing, JOB_KEYS);
   }
 
   async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent): Promise<JobRecord | null> {
@@ -196,13 +197,16 @@ export class KyselyStore implements Store {
   }
 
   async pageCandidates(jobId: string, opts: CandidateListOptions): Promise<Page<CandidateRecord>> {
-    const offset = decodeCursor(opts.cursor, isOffset) ?? 0;
+    const keys = candidateKeys(opts.sort);
+    // Keyed on the resolved columns, so `avg_reward:desc` and `objective:desc` share cursors.
+    const listing = listingId(['candidates', jobId, opts.status ?? null, keys.map((k) => [k.col, k.dir])]);
+    const after = decodeCursor(opts.cursor, listing, keys);
     let q = this.db.selectFrom('candidates').selectAll().where('job_id', '=', jobId);
     if (opts.status) q = q.where('status', '=', opts.status);
-    for (const [col, dir] of candidateOrder(opts.sort)) q = q.orderBy(col, dir);
-    const rows = await q.orderBy('ordinal').limit(opts.limit + 1).offset(offset).execute();
-    const items = rows.slice(0, opts.limit).map(toCandidate);
-    return { items, nextCursor: rows.length > opts.limit ? encodeCursor(offset + opts.limit) : null };
+    if (after) q = q.where(afterKeyset(keys, after));
+    for (const k of keys) q = q.orderBy(k.col, k.dir);
+    const rows = await q.limit(opts.limit + 1).execute();
+    return toPage(rows, opts.limit, toCandidate, listing, keys);
   }
 
   async getCandidate(jobId: string, candidateId: string): Promise<CandidateRecord | null> {
@@ -278,10 +282,12 @@ export class KyselyStore implements Store {
   }
 
   async listRewards(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<RewardRecord>> {
-    const offset = decodeCursor(f.cursor, isOffset) ?? 0;
-    const rows = await this.db.selectFrom('rewards').selectAll().where('job_id', '=', jobId)
-      .orderBy('created_at').orderBy('rollout_id').limit(f.limit + 1).offset(offset).execute();
-    return { items: rows.slice(0, f.limit).map(toReward), nextCursor: rows.length > f.limit ? encodeCursor(offset + f.limit) : null };
+    const listing = listingId(['rewards', jobId]);
+    const after = decodeCursor(f.cursor, listing, REWARD_KEYS);
+    let q = this.db.selectFrom('rewards').selectAll().where('job_id', '=', jobId);
+    if (after) q = q.where(afterKeyset(REWARD_KEYS, after));
+    const rows = await q.orderBy('created_at').orderBy('rollout_id').limit(f.limit + 1).execute();
+    return toPage(rows, f.limit, toReward, listing, REWARD_KEYS);
   }
 
   async valSeedsIssued(jobId: string): Promise<Map<string, number[]>> {
@@ -292,14 +298,17 @@ export class KyselyStore implements Store {
     return out;
   }
 
-  async listSeedEvals(jobId: string, f: { candidateId?: string; split?: Split; seed?: number; limit: number; cursor?: string | null }): Promise<Page<RewardRecord>> {
-    const offset = decodeCursor(f.cursor, isOffset) ?? 0;
+  async listSeedEvals(jobId: string, f: SeedEvalListOptions): Promise<Page<RewardRecord>> {
+    const listing = listingId(['seed-evals', jobId, f.candidateId ?? null, f.split ?? null, f.seed ?? null, f.success ?? null]);
+    const after = decodeCursor(f.cursor, listing, REWARD_KEYS);
     let q = this.db.selectFrom('rewards').selectAll().where('job_id', '=', jobId).where('seed', 'is not', null);
     if (f.candidateId) q = q.where('candidate_id', '=', f.candidateId);
     if (f.split) q = q.where('split', '=', f.split);
     if (f.seed !== undefined) q = q.where('seed', '=', f.seed);
-    const rows = await q.orderBy('created_at').orderBy('rollout_id').limit(f.limit + 1).offset(offset).execute();
-    return { items: rows.slice(0, f.limit).map(toReward), nextCursor: rows.length > f.limit ? encodeCursor(offset + f.limit) : null };
+    if (f.success !== undefined) q = q.where('reward', f.success ? '>' : '<=', 0);
+    if (after) q = q.where(afterKeyset(REWARD_KEYS, after));
+    const rows = await q.orderBy('created_at').orderBy('rollout_id').limit(f.limit + 1).execute();
+    return toPage(rows, f.limit, toReward, listing, REWARD_KEYS);
   }
 
   // ---- proposals ----------------------------------------------------------------------------------

@@ -1,4 +1,3 @@
-import { ValidationError } from '../shared/errors.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
 import type { CandidatesTable, EventsTable, JobsTable, ProposalsTable, RewardsTable, RolloutsTable } from './schema.js';
 import type {
@@ -111,24 +110,3 @@ export function toProposal(r: ProposalsTable): ProposalRecord {
     finishedAt: r.finished_at,
   };
 }
-
-/** Opaque keyset/offset cursors: base64url JSON, so clients cannot depend on their shape. */
-export function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-export function decodeCursor<T>(cursor: string | null | undefined, check: (v: unknown) => v is T): T | null {
-  if (!cursor) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    v = undefined;
-  }
-  if (!check(v)) throw new ValidationError('invalid cursor', [{ path: 'cursor', message: 'is not a cursor this server issued' }]);
-  return v;
-}
-
-export const isOffset = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-export const isKeyset = (v: unknown): v is [string, string] =>
-  Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string';

@@ -1,5 +1,6 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import { BASELINE_ID } from '../shared/ids.js';
+import type { KeyColumn } from './cursors.js';
 import type { Database } from './schema.js';
 import { toJob } from './rows.js';
 import type { ApiKeyRecord, JobRecord, NewCandidate, NewEvent, NewReward } from './types.js';
@@ -64,14 +65,24 @@ const CANDIDATE_SORTS: Record<string, keyof Database['candidates']> = {
   reward: 'online_mean', rollout_count: 'dispatches', reward_count: 'online_n', val_score: 'val_mean',
 };
 
-/** `objective:desc,created_at:desc` -> order-by pairs; unknown keys are rejected by the API schema. */
-export function candidateOrder(sort: string | undefined): Array<[keyof Database['candidates'], 'asc' | 'desc']> {
-  if (!sort) return [['ordinal', 'asc']];
-  return sort.split(',').flatMap((part) => {
+type CandidateColumn = keyof Database['candidates'];
+
+/**
+ * `objective:desc,created_at:desc` -> keyset columns; unknown keys are rejected by the API schema.
+ * (ordinal, id) close the list so every row has a distinct position a cursor can resume after.
+ */
+export function candidateKeys(sort: string | undefined): KeyColumn<CandidateColumn>[] {
+  const requested = (sort ?? '').split(',').flatMap((part) => {
     const [key, dir] = part.trim().split(':');
     const col = key ? CANDIDATE_SORTS[key] : undefined;
-    return col ? [[col, dir === 'desc' ? 'desc' : 'asc'] as [keyof Database['candidates'], 'asc' | 'desc']] : [];
+    return col ? [[col, dir === 'desc' ? 'desc' : 'asc'] as const] : [];
   });
+  const keys: KeyColumn<CandidateColumn>[] = [];
+  for (const [col, dir] of [...requested, ['ordinal', 'asc'] as const, ['id', 'asc'] as const]) {
+    if (keys.some((k) => k.col === col)) continue;
+    keys.push({ col, dir, kind: col === 'created_at' || col === 'id' ? 'text' : col.endsWith('_mean') ? 'number' : 'int' });
+  }
+  return keys;
 }
 export const CANDIDATE_SORT_KEYS = Object.keys(CANDIDATE_SORTS);
 

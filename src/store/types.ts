@@ -172,6 +172,17 @@ export interface CandidateListOptions {
   sort?: string;
 }
 
+/** Filters are part of the query, so a page holds up to `limit` matching rows. */
+export interface SeedEvalListOptions {
+  candidateId?: string;
+  split?: Split;
+  seed?: number;
+  /** `reward > 0`, the API's `success`; false selects the rest. */
+  success?: boolean;
+  limit: number;
+  cursor?: string | null;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   ping(): Promise<void>;
@@ -227,7 +238,7 @@ export interface Store {
   listRewards(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<RewardRecord>>;
   /** Val seeds issued so far, by candidate: the seed scheduler's confirmation state. */
   valSeedsIssued(jobId: string): Promise<Map<string, number[]>>;
-  listSeedEvals(jobId: string, f: { candidateId?: string; split?: Split; seed?: number; limit: number; cursor?: string | null }): Promise<Page<RewardRecord>>;
+  listSeedEvals(jobId: string, f: SeedEvalListOptions): Promise<Page<RewardRecord>>;
 
   /**
    * Starts a proposal if none is running for the job (an expired lease counts as not running):

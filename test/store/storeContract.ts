@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobConfig } from '../../src/schemas/jobConfig.js';
 import { BASELINE_ID, newCandidateId, newJobId, newProposalId, newSystemId } from '../../src/shared/ids.js';
 import type { Store } from '../../src/store/types.js';
+import { pagingContract } from './pagingContract.js';
 
 export const sampleConfig: JobConfig = {
   algorithm: 'mipro',
@@ -227,5 +228,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const page = await store.pageCandidates(job.id, { limit: 1, status: 'retired' });
       expect(page.items.map((c) => c.id)).toEqual([cid]);
     });
+
+    pagingContract({ store: () => store, tenantId: () => tenantId });
   });
 }
