@@ -38,7 +38,7 @@ export function legacyRoutes(rewards: RewardService) {
       const job = await load(req);
       const candidates = await deps.store.listCandidates(job.id);
       const summary = summarizeJob(job, candidates);
-      const recent = await deps.store.listRewards(job.id, { limit: STATE_REWARDS_LIMIT });
+      const firstRewards = await deps.store.listRewards(job.id, { limit: STATE_REWARDS_LIMIT });
       return {
         system_id: job.systemId,
         job_id: job.id,
@@ -61,7 +61,7 @@ export function legacyRoutes(rewards: RewardService) {
           reward_count: c.online.n,
           avg_reward: c.online.n > 0 ? c.online.mean : null,
           // The first STATE_REWARDS_LIMIT rewards of the job; the paged rewards route has them all.
-          rewards: recent.items.filter((r) => r.candidateId === c.id && r.split !== 'val').map((r) => r.reward),
+          rewards: firstRewards.items.filter((r) => r.candidateId === c.id && r.split !== 'val').map((r) => r.reward),
         }])),
       };
     });
