@@ -1,6 +1,7 @@
 import { bestScore, liftOverControl, pickChampion } from '../optimizer/core/champion.js';
 import { confidenceSequence, fixedInterval } from '../optimizer/core/confidence.js';
 import { toCandidateView } from '../optimizer/runner/jobRuntime.js';
+import { pooledVariance } from '../optimizer/core/statistics.js';
 import type { Interval } from '../optimizer/core/types.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 
@@ -36,12 +37,14 @@ export function summarizeJob(
   const championId = pickChampion(views, R);
   const champion = candidates.find((c) => c.id === championId) ?? null;
   const control = candidates.find((c) => c.ordinal === 0) ?? null;
-  const score = bestScore(champion ? { stats: champion.online, val: champion.val, unitInterval: champion.rewardsInUnitInterval } : null);
+  // Unbounded rewards: the scale prior of every interval is the spread of all the job's rewards.
+  const unbounded = { priorVariance: pooledVariance(candidates.flatMap((c) => [c.online, c.val])) };
+  const score = bestScore(champion ? { stats: champion.online, val: champion.val, unitInterval: champion.rewardsInUnitInterval } : null, 0.05, unbounded);
   const side = (c: CandidateRecord) => ({ stats: c.online, val: c.val, unitInterval: c.rewardsInUnitInterval, valBySeed: valBySeed.get(c.id) ?? {} });
   const lift = champion && control && champion.id !== control.id ? liftOverControl(side(champion), side(control)) : null;
   const byId = new Map(candidates.map((c) => [c.id, {
-    onlineCi: c.online.n > 0 ? finite(confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval)) : null,
-    valCi: c.val.n > 0 ? finite(fixedInterval(c.val, c.rewardsInUnitInterval)) : null,
+    onlineCi: c.online.n > 0 ? finite(confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval, unbounded)) : null,
+    valCi: c.val.n > 0 ? finite(fixedInterval(c.val, c.rewardsInUnitInterval, 0.05, unbounded)) : null,
   }]));
   const baselineScore = control ? (score.source === 'val' && control.val.n > 0 ? control.val.mean : control.online.n > 0 ? control.online.mean : null) : null;
   return {

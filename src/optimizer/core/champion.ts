@@ -1,5 +1,5 @@
-import { confidenceSequence, csRadius, fixedInterval, tQuantile } from './confidence.js';
-import { emptyStats, mergeStats, posteriorMean, posteriorOf, sampleVariance, statsOf, type RewardModel } from './statistics.js';
+import { confidenceSequence, csRadius, fixedInterval, guardedVariance, tQuantile, type UnboundedOptions } from './confidence.js';
+import { emptyStats, mergeStats, pooledVariance, posteriorMean, posteriorOf, statsOf, type RewardModel } from './statistics.js';
 import type { CandidateView, Interval, RunningStats } from './types.js';
 
 /**
@@ -28,8 +28,7 @@ export function shrinkageModel(candidates: readonly ChampionCandidate[], strengt
     const m = pooled.n > 0 ? Math.min(0.99, Math.max(0.01, pooled.mean)) : 0.5;
     return { kind: 'beta', alpha0: k * m, beta0: k * (1 - m) };
   }
-  const variance = pooled.n >= 2 && sampleVariance(pooled) > 0 ? sampleVariance(pooled) : 1;
-  return { kind: 'normal', prior: { mean: pooled.mean, variance, weight: k } };
+  return { kind: 'normal', prior: { mean: pooled.mean, variance: pooledVariance(candidates.map((c) => c.stats)), weight: k } };
 }
 
 /** Shrunken mean of each candidate, by id. */
@@ -85,13 +84,13 @@ export interface BestScore {
  * anytime-valid interval; nulls before any reward. Unbounded rewards need two val rewards for a
  * variance, so one val reward is not enough there.
  */
-export function bestScore(champion: ScoredCandidate | null, alpha = 0.05): BestScore {
+export function bestScore(champion: ScoredCandidate | null, alpha = 0.05, opts: UnboundedOptions = {}): BestScore {
   if (!champion) return { score: null, ci: null, source: null };
   if (champion.val.n >= (champion.unitInterval ? 1 : 2)) {
-    return { score: champion.val.mean, ci: fixedInterval(champion.val, champion.unitInterval, alpha), source: 'val' };
+    return { score: champion.val.mean, ci: fixedInterval(champion.val, champion.unitInterval, alpha, opts), source: 'val' };
   }
   if (champion.stats.n > 0) {
-    return { score: champion.stats.mean, ci: confidenceSequence(champion.stats, alpha, champion.unitInterval), source: 'online' };
+    return { score: champion.stats.mean, ci: confidenceSequence(champion.stats, alpha, champion.unitInterval, opts), source: 'online' };
   }
   return { score: null, ci: null, source: null };
 }
@@ -121,32 +120,30 @@ export interface Lift {
  */
 export function liftOverControl(champion: LiftSide, control: LiftSide, alpha = 0.05): Lift | null {
   const unit = champion.unitInterval && control.unitInterval;
+  // One pseudo-observation joins each variance, so a handful of identical values cannot give a
+  // zero-width (falsely significant) interval: 1/4 for [0, 1] rewards; for unbounded ones the
+  // variance of both sides' rewards (a difference of two rewards has twice it).
+  const prior = unit ? 0 : pooledVariance([champion.stats, champion.val, control.stats, control.val]);
+  const varianceOf = (s: RunningStats, difference = false): number =>
+    unit ? (s.m2 + 0.25) / s.n : guardedVariance(s, difference ? 2 * prior : prior);
   const paired = pairedDifferences(champion.valBySeed, control.valBySeed);
   if (paired.length >= 2) {
     const d = statsOf(paired);
-    const half = tQuantile(1 - alpha / 2, d.n - 1) * Math.sqrt(guardedVariance(d, unit) / d.n);
+    const half = tQuantile(1 - alpha / 2, d.n - 1) * Math.sqrt(varianceOf(d, true) / d.n);
     return lift(d.mean, [d.mean - half, d.mean + half], true, 'val', d.n, unit);
   }
   if (champion.val.n >= 2 && control.val.n >= 2) {
     const diff = champion.val.mean - control.val.mean;
-    const se = Math.sqrt(guardedVariance(champion.val, unit) / champion.val.n + guardedVariance(control.val, unit) / control.val.n);
+    const se = Math.sqrt(varianceOf(champion.val) / champion.val.n + varianceOf(control.val) / control.val.n);
     const half = tQuantile(1 - alpha / 2, Math.min(champion.val.n, control.val.n) - 1) * se;
     return lift(diff, [diff - half, diff + half], false, 'val', Math.min(champion.val.n, control.val.n), unit);
   }
   if (champion.stats.n === 0 || control.stats.n === 0) return null;
   const diff = champion.stats.mean - control.stats.mean;
   const radius = (s: RunningStats): number =>
-    unit ? csRadius(s.n, alpha / 2) : (confidenceSequence(s, alpha / 2, false)[1] - s.mean);
+    unit ? csRadius(s.n, alpha / 2) : (confidenceSequence(s, alpha / 2, false, { priorVariance: prior })[1] - s.mean);
   const half = radius(champion.stats) + radius(control.stats);
   return lift(diff, [diff - half, diff + half], false, 'online', Math.min(champion.stats.n, control.stats.n), unit);
-}
-
-/**
- * Sample variance, except that for bounded rewards one pseudo-observation of variance 1/4 joins in,
- * so a handful of identical values cannot produce a zero-width (and falsely significant) interval.
- */
-function guardedVariance(s: RunningStats, unit: boolean): number {
-  return unit ? (s.m2 + 0.25) / s.n : Math.max(sampleVariance(s), 1e-12);
 }
 
 function lift(value: number, ci: Interval, paired: boolean, source: 'val' | 'online', n: number, unit: boolean): Lift {

@@ -1,4 +1,3 @@
-import { sampleVariance } from './statistics.js';
 import type { Interval, RunningStats } from './types.js';
 
 /**
@@ -52,6 +51,24 @@ export interface ConfidenceSequenceOptions {
   tuneAt?: number;
 }
 
+/**
+ * For rewards not known to lie in [0, 1]: the scale of one reward's variance before the data says
+ * otherwise (`pooledVariance` of the job's rewards). Default 1.
+ */
+export interface UnboundedOptions {
+  priorVariance?: number;
+}
+
+/**
+ * Variance estimate for rewards not known to lie in [0, 1]: the sum of squares plus one
+ * pseudo-observation at the prior variance. Without it, three rewards of 4 against three of 3 on a
+ * 1-5 scale have sample variance 0, and a candidate would be retired (or a lift called significant)
+ * at once. It tends to the sample variance as n grows.
+ */
+export function guardedVariance(stats: RunningStats, priorVariance = 1): number {
+  return stats.n <= 0 ? Number.POSITIVE_INFINITY : (stats.m2 + priorVariance) / stats.n;
+}
+
 export const DEFAULT_CS_TUNE_AT = 100;
 
 /**
@@ -76,13 +93,13 @@ export function confidenceSequence(
   stats: RunningStats,
   alpha: number,
   unitInterval: boolean,
-  tuneAt?: number,
+  opts: UnboundedOptions & { tuneAt?: number } = {},
 ): Interval {
   if (stats.n === 0) return unitInterval ? [0, 1] : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
-  // Unbounded rewards: the sample variance stands in for the unknown variance proxy. This is an
-  // approximation (not a guarantee); the floor keeps a run of identical rewards from giving width 0.
-  const variance = unitInterval ? 0.25 : Math.max(sampleVariance(stats), 1e-6 * (1 + stats.mean * stats.mean));
-  const r = csRadius(stats.n, alpha, { variance, tuneAt: tuneAt ?? DEFAULT_CS_TUNE_AT });
+  // Unbounded rewards: a guarded estimate stands in for the unknown variance proxy (an
+  // approximation, not a guarantee).
+  const variance = unitInterval ? 0.25 : guardedVariance(stats, opts.priorVariance);
+  const r = csRadius(stats.n, alpha, { variance, tuneAt: opts.tuneAt ?? DEFAULT_CS_TUNE_AT });
   return unitInterval ? clampUnit([stats.mean - r, stats.mean + r]) : [stats.mean - r, stats.mean + r];
 }
 
@@ -101,16 +118,16 @@ export function wilsonInterval(mean: number, n: number, alpha = 0.05): Interval 
   return clampUnit([center - half, center + half]);
 }
 
-/** Student t interval from running moments; infinite with fewer than two observations. */
-export function tInterval(stats: RunningStats, alpha = 0.05): Interval {
+/** Student t interval from running moments (guarded variance); infinite with fewer than two observations. */
+export function tInterval(stats: RunningStats, alpha = 0.05, opts: UnboundedOptions = {}): Interval {
   if (stats.n < 2) return [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
-  const half = tQuantile(1 - alpha / 2, stats.n - 1) * Math.sqrt(sampleVariance(stats) / stats.n);
+  const half = tQuantile(1 - alpha / 2, stats.n - 1) * Math.sqrt(guardedVariance(stats, opts.priorVariance) / stats.n);
   return [stats.mean - half, stats.mean + half];
 }
 
 /** The fixed-n interval used for val scores: Wilson for [0, 1] rewards, Student t otherwise. */
-export function fixedInterval(stats: RunningStats, unitInterval: boolean, alpha = 0.05): Interval {
-  return unitInterval ? wilsonInterval(stats.mean, stats.n, alpha) : tInterval(stats, alpha);
+export function fixedInterval(stats: RunningStats, unitInterval: boolean, alpha = 0.05, opts: UnboundedOptions = {}): Interval {
+  return unitInterval ? wilsonInterval(stats.mean, stats.n, alpha) : tInterval(stats, alpha, opts);
 }
 
 function clampUnit([lo, hi]: Interval): Interval {

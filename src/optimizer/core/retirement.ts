@@ -1,4 +1,5 @@
 import { confidenceSequence } from './confidence.js';
+import { pooledVariance } from './statistics.js';
 import type { CandidateView, Interval } from './types.js';
 
 /**
@@ -30,11 +31,9 @@ export function candidateAlpha(createdOrder: number, delta = DEFAULT_RETIREMENT_
 export function candidatesToRetire(candidates: readonly RetirementCandidate[], opts: RetirementOptions): string[] {
   const R = Math.max(1, opts.rolloutsPerCandidate);
   const delta = opts.delta ?? DEFAULT_RETIREMENT_DELTA;
-  const unit = allUnit(candidates);
   const judged = candidates.filter((c) => c.status === 'active' && c.stats.n >= R);
   if (judged.length < 2) return [];
-  const interval = (c: RetirementCandidate): Interval =>
-    confidenceSequence(c.stats, candidateAlpha(c.createdOrder, delta), unit);
+  const interval = retirementInterval(candidates, delta);
   // The leader is the candidate with the highest lower bound (not the highest mean: among tied
   // means, the best-measured one is the strongest evidence). Retiring c when its upper bound is
   // below any other candidate's lower bound stays valid: every bound holds at all times at once.
@@ -42,6 +41,16 @@ export function candidatesToRetire(candidates: readonly RetirementCandidate[], o
   const [leader, ...others] = bounded;
   if (!leader) return [];
   return others.filter(({ c, ci }) => !c.isControl && ci[1] < leader.ci[0]).map(({ c }) => c.id);
+}
+
+/**
+ * The interval retirement judges a candidate by (also shown in the retirement event). Unbounded
+ * rewards take their scale prior from every candidate's rewards.
+ */
+export function retirementInterval(candidates: readonly RetirementCandidate[], delta = DEFAULT_RETIREMENT_DELTA): (c: RetirementCandidate) => Interval {
+  const unit = allUnit(candidates);
+  const priorVariance = unit ? 1 : pooledVariance(candidates.map((c) => c.stats)); // unused for [0, 1] rewards
+  return (c) => confidenceSequence(c.stats, candidateAlpha(c.createdOrder, delta), unit, { priorVariance });
 }
 
 function allUnit(candidates: readonly { unitInterval: boolean }[]): boolean {

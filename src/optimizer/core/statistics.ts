@@ -65,8 +65,17 @@ export const UNIFORM_BETA: RewardModel = { kind: 'beta', alpha0: 1, beta0: 1 };
 export function rewardModelFor(candidates: readonly { stats: RunningStats; unitInterval: boolean }[]): RewardModel {
   if (candidates.every((c) => c.unitInterval)) return UNIFORM_BETA;
   const pooled = candidates.reduce((acc, c) => mergeStats(acc, c.stats), emptyStats());
-  const variance = pooled.n >= 2 ? sampleVariance(pooled) : 1;
-  return { kind: 'normal', prior: { mean: pooled.mean, variance: variance > 0 ? variance : 1, weight: 1 } };
+  return { kind: 'normal', prior: { mean: pooled.mean, variance: pooledVariance(candidates.map((c) => c.stats)), weight: 1 } };
+}
+
+/**
+ * The variance of all the job's rewards taken together (1 before there are two distinct rewards):
+ * the scale prior for unbounded rewards, whose variance proxy is unknown. Pooled across candidates
+ * it also counts the spread between them, so it errs wide, which is the safe side.
+ */
+export function pooledVariance(stats: readonly RunningStats[]): number {
+  const variance = sampleVariance(stats.reduce(mergeStats, emptyStats()));
+  return variance > 0 ? variance : 1;
 }
 
 export function posteriorOf(stats: RunningStats, model: RewardModel): Posterior {

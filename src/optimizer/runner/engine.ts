@@ -4,9 +4,8 @@ import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
 import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
-import { confidenceSequence } from '../core/confidence.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
-import { candidateAlpha, candidatesToRetire } from '../core/retirement.js';
+import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { selectCandidate } from '../core/selection.js';
 import { JobRuntime } from './jobRuntime.js';
 
@@ -251,11 +250,13 @@ export class OnlineEngine {
   private async retireLosers(rt: JobRuntime): Promise<void> {
     const R = rt.job.config.mipro.online_rollouts_per_candidate;
     const views = rt.views();
+    const interval = retirementInterval(views);
     for (const id of candidatesToRetire(views, { rolloutsPerCandidate: R })) {
       const c = rt.candidates.find((x) => x.id === id);
-      if (!c) continue;
+      const view = views.find((v) => v.id === id);
+      if (!c || !view) continue;
       c.status = 'retired';
-      const ci = confidenceSequence(c.online, candidateAlpha(c.ordinal), c.rewardsInUnitInterval);
+      const ci = interval(view);
       await this.deps.store.retireCandidate(rt.job.id, id, {
         eventType: 'mipro.candidate.retired',
         message: `${id} retired: its upper bound ${ci[1].toFixed(3)} is below the leader's lower bound`,

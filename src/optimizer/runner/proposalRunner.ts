@@ -7,6 +7,7 @@ import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
 import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
 import { confidenceSequence } from '../core/confidence.js';
 import { parseProposals } from '../core/proposalParser.js';
+import { pooledVariance } from '../core/statistics.js';
 import { chooseParent } from '../core/proposalTrigger.js';
 import { buildDatasetSummaryPrompt, buildProposerPrompt, selectReflectionRollouts, type ProposerMessage } from '../core/proposerPrompt.js';
 import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
@@ -75,16 +76,17 @@ export class ProposalRunner {
       [...distinct.values()].map((r) => ({ input: r.inputMessages ?? '', output: r.outputText, reward: r.reward ?? 0, split: r.split })),
       REFLECTION,
     );
+    const priorVariance = pooledVariance(candidates.map((c) => c.online));
     const room = mipro.online_proposer_max_candidates - candidates.length;
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
     const prompt = buildProposerPrompt({
       datasetSummary: summary,
       programDescription: job.baselineInstruction ?? '',
-      parent: { instruction: parent.instruction, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent) },
+      parent: { instruction: parent.instruction, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent, priorVariance) },
       worstRollouts: reflection.worst,
       bestRollouts: reflection.best,
       history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0).map((c) => ({
-        instruction: c.instruction, status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c),
+        instruction: c.instruction, status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c, priorVariance),
       })),
       tip,
       instructionsPerBatch: n,
@@ -174,8 +176,8 @@ export class ProposalRunner {
   }
 }
 
-function ciOf(c: CandidateRecord): [number, number] {
-  return confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval);
+function ciOf(c: CandidateRecord, priorVariance: number): [number, number] {
+  return confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval, { priorVariance });
 }
 
 /** Tip outcomes are derived from the candidates themselves: did each child beat its parent? */

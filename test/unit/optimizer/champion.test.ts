@@ -116,6 +116,14 @@ describe('liftOverControl', () => {
     expect(r.significant).toBe(false);
   });
 
+  it('is not significant on one reward per side outside [0, 1], nor on a few identical val scores', () => {
+    const scores = (online: number[], val: Record<number, number>): LiftSide => ({ ...side(online, val), unitInterval: false });
+    expect(liftOverControl(scores([5], {}), scores([4], {}))!.significant).toBe(false);
+    expect(liftOverControl(scores([5], { 1: 5, 2: 5, 3: 5 }), scores([4], { 1: 4, 2: 4, 3: 4 }))!.significant).toBe(false);
+    const many = (value: number) => Object.fromEntries(Array.from({ length: 60 }, (_, i) => [i, value + (i % 2)]));
+    expect(liftOverControl(scores([5], many(4)), scores([4], many(2)))!.significant).toBe(true);
+  });
+
   it('uses online data with anytime-valid radii when there is no val data', () => {
     const r = liftOverControl(side(bernoulliRewards(400, 0.8), {}), side(bernoulliRewards(400, 0.5), {}))!;
     expect(r).toMatchObject({ source: 'online', paired: false, significant: true });

@@ -15,6 +15,17 @@ describe('candidatesToRetire', () => {
     expect(ids).toEqual(['bad']);
   });
 
+  it('does not retire on a few identical rewards outside [0, 1], but does on enough evidence', () => {
+    const likert = (id: string, rewards: number[], order: number) => candidate(id, { rewards, createdOrder: order, unitInterval: false });
+    // A 1-5 score: three 4s against three 3s have sample variance 0, which is no evidence of a gap.
+    expect(candidatesToRetire([likert('baseline', [4, 4, 4], 0), likert('c1', [3, 3, 3], 1)], { rolloutsPerCandidate: 3 })).toEqual([]);
+    // One unbounded reward anywhere puts every candidate on the unbounded scale: a 0/1 candidate with
+    // three zeros is not retired on that alone either.
+    expect(candidatesToRetire([likert('baseline', [2, 1, 1], 0), candidate('c2', { rewards: [0, 0, 0], createdOrder: 1 })], { rolloutsPerCandidate: 3 })).toEqual([]);
+    const many = (values: number[], n: number) => Array.from({ length: n }, (_, i) => values[i % values.length]!);
+    expect(candidatesToRetire([likert('baseline', many([4, 5], 200), 0), likert('c1', many([2, 3], 200), 1)], { rolloutsPerCandidate: 3 })).toEqual(['c1']);
+  });
+
   it('never retires the control, however bad', () => {
     const ids = candidatesToRetire([arm('baseline', 1000, 0.05, 0), arm('good', 1000, 0.95, 1)], { rolloutsPerCandidate: R });
     expect(ids).toEqual([]);
