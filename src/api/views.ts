@@ -30,19 +30,22 @@ export function candidateView(c: CandidateRecord, systemId: string, s: Candidate
   };
 }
 
-/** Val rewards read to pair the lift over the control on shared seeds (val work is bounded by seeds x 3). */
-const VAL_REWARDS_FOR_LIFT = 5000;
-
 export function eventView(e: EventRecord) {
   return { seq: e.seq, event_type: e.eventType, message: e.message, data: e.data, created_at: e.createdAt };
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const [candidates, valRewards] = await Promise.all([
-    deps.store.listCandidates(job.id),
-    deps.store.listSeedEvals(job.id, { split: 'val', limit: VAL_REWARDS_FOR_LIFT }),
-  ]);
-  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.items));
+  const candidates = await deps.store.listCandidates(job.id);
+  // The lift over the control is paired on the val seeds both ran: read exactly those two
+  // candidates' val rewards (each runs a val seed once, so twice the seed count bounds the read).
+  const unpaired = summarizeJob(job, candidates);
+  const control = candidates.find((c) => c.ordinal === 0);
+  const sides = [unpaired.bestCandidateId, control?.id].filter((id): id is string => id !== null && id !== undefined);
+  const limit = 2 * job.config.mipro.val_seeds.length;
+  const valRewards = await Promise.all(
+    [...new Set(sides)].map(async (candidateId) => (await deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit })).items),
+  );
+  const summary = valRewards.length === 2 ? summarizeJob(job, candidates, valRewardsBySeed(valRewards.flat())) : unpaired;
   const urls = deps.urls(job, origin);
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {
