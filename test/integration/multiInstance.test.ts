@@ -61,6 +61,10 @@ describe('two instances sharing one PostgreSQL database', () => {
     expect(proposals.length).toBe(status.body.proposal_seq);
     const proposed = proposals.filter((p) => p.status === 'succeeded').flatMap((p) => p.candidate_ids);
     expect(status.body.candidates.map((c: { candidate_id: string }) => c.candidate_id).sort()).toEqual(['baseline', ...proposed].sort());
+    // Whichever instance proposed, the pool stays within online_proposer_max_candidates, without repeats.
+    const instructions = status.body.candidates.map((c: { instruction: string }) => c.instruction);
+    expect(instructions.length).toBeLessThanOrEqual(8);
+    expect(new Set(instructions).size).toBe(instructions.length);
     const events = (await api(a.url, 'GET', `/api/v1/online/sessions/${sid}/events?limit=1000`, { key })).body.events as Array<{ seq: number }>;
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1)); // one gapless sequence
   });

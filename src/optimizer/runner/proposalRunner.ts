@@ -55,10 +55,17 @@ export class ProposalRunner {
 
   private async propose(rt: JobRuntime): Promise<void> {
     const { store } = this.deps;
+    // Another instance may have added candidates since this one's cache was read: the room left and
+    // the instructions to deduplicate against must be current.
+    await this.deps.refresh(rt);
     const job = rt.job;
     const mipro = job.config.mipro;
     const R = mipro.online_rollouts_per_candidate;
     const candidates = rt.candidates;
+    if (candidates.length >= mipro.online_proposer_max_candidates) {
+      this.deps.onOutcome?.('skipped');
+      return;
+    }
     const parentId = chooseParent(rt.views(), R, this.deps.rng);
     const parent = candidates.find((c) => c.id === parentId);
     if (!parent) return;
@@ -106,8 +113,12 @@ export class ProposalRunner {
     let response: string | null = null;
     try {
       response = await this.ask(proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
+      // The lease kept other proposals out, but a proposal that another instance finished just before
+      // this lease was taken may not be in the cache read above: check room and duplicates again.
+      await this.deps.refresh(rt);
+      const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;
       const parsed = parseProposals(response, {
-        baseline: job.baselineInstruction ?? '', existing: candidates.map((c) => c.instruction), n,
+        baseline: job.baselineInstruction ?? '', existing: rt.candidates.map((c) => c.instruction), n: Math.max(0, Math.min(n, roomNow)),
       });
       if (parsed.accepted.length === 0) {
         const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
