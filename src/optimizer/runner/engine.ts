@@ -168,8 +168,13 @@ export class OnlineEngine {
     return this.deps.store.insertRollout({
       jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
       correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
-    }).then((inserted) => {
-      if (!inserted) this.deps.log.warn({ rolloutId }, 'rollout id was dispatched concurrently elsewhere');
+    }).then(async (inserted) => {
+      if (inserted) return;
+      // Another instance dispatched this id first: its record is the truth, so later calls of the
+      // rollout and its reward follow that candidate (this one call was already routed).
+      this.deps.log.warn({ rolloutId }, 'rollout id was dispatched concurrently elsewhere');
+      const stored = await this.deps.store.getRollout(rt.job.id, rolloutId);
+      if (stored) rt.remember(rolloutId, { candidateId: stored.candidateId, split: stored.split, seed: stored.seed });
     });
   }
 
@@ -178,8 +183,10 @@ export class OnlineEngine {
     let known = rt.sticky.get(rolloutId);
     if (!known) {
       const record = await this.deps.store.getRollout(rt.job.id, rolloutId);
-      if (!record) return null;
-      known = { candidateId: record.candidateId, split: record.split, seed: record.seed };
+      // While the read was in flight, a concurrent call of the same rollout on this instance may have
+      // reserved it: follow that call rather than routing this one elsewhere.
+      known = rt.sticky.get(rolloutId) ?? (record ? { candidateId: record.candidateId, split: record.split, seed: record.seed } : undefined);
+      if (!known) return null;
       rt.remember(rolloutId, known);
     }
     return this.candidateOf(rt, known.candidateId);
