@@ -30,15 +30,23 @@ export interface ParsedJobRequest {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Finds the config object and the path prefix under which it sits in the body. */
-function locateConfig(body: Record<string, unknown>): { config: unknown; prefix: string } {
+function locateConfig(body: Record<string, unknown>, problems: FieldProblem[]): { config: unknown; prefix: string } {
+  // Two wrappers side by side would leave one of them silently ignored.
+  const refuseBoth = (node: Record<string, unknown>, at: string): void => {
+    if (WRAPPERS.every((w) => node[w] !== undefined)) {
+      problems.push({ path: at ? `${at}.prompt_learning` : 'prompt_learning', message: 'send either policy_optimization or prompt_learning, not both' });
+    }
+  };
   for (const container of ['config_body', 'config'] as const) {
     const inner = body[container];
     if (inner === undefined) continue;
     if (!isObject(inner)) return { config: inner, prefix: container };
+    refuseBoth(inner, container);
     for (const w of WRAPPERS) if (inner[w] !== undefined) return { config: inner[w], prefix: `${container}.${w}` };
     // A bare config in config_body: take the top-level `algorithm` if the body put it there.
     return { config: { algorithm: body.algorithm, ...inner }, prefix: container };
   }
+  refuseBoth(body, '');
   for (const w of WRAPPERS) if (body[w] !== undefined) return { config: body[w], prefix: w };
   return { config: undefined, prefix: 'policy_optimization' };
 }
@@ -98,7 +106,7 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
   const problems: FieldProblem[] = [];
   const envelope = JobEnvelopeSchema.safeParse(body);
   if (!envelope.success) problems.push(...zodProblems(envelope.error, ''));
-  const { config: rawConfig, prefix } = locateConfig(body);
+  const { config: rawConfig, prefix } = locateConfig(body, problems);
   if (rawConfig === undefined) {
     problems.push({ path: 'policy_optimization', message: 'is required (the job configuration; prompt_learning and config_body are also accepted)' });
     throw new ValidationError('invalid job configuration', problems);

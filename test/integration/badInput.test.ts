@@ -56,6 +56,7 @@ const cases: Case[] = [
     body: mutated((p) => { p.policy.provider = 'openai_compatible'; p.policy.inference_url = 'http://169.254.169.254/v1'; p.policy.temperature = -1; }),
   },
   { name: 'override of the wrong type is reported under the override', status: 422, paths: ['overrides.prompt_learning.policy.model'], body: { algorithm: 'mipro', config_body: seedJobBody(), overrides: { 'prompt_learning.policy.model': 5 } } },
+  { name: 'both wrappers at once', status: 422, paths: ['prompt_learning'], body: { ...seedJobBody(), prompt_learning: seedJobBody().policy_optimization } },
   { name: 'bad override path', status: 422, paths: ['overrides.policy.model.x'], body: { algorithm: 'mipro', config_body: seedJobBody(), overrides: { 'policy.model.x': 1 } } },
   { name: 'malformed JSON', status: 400, paths: [''], rawBody: '{"policy_optimization": {' },
   { name: 'empty JSON body', status: 400, paths: [''], rawBody: '' },
