@@ -6,6 +6,8 @@ import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, type StartOptions, startServer } from '../../src/main.js';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import { newProposalId } from '../../src/shared/ids.js';
+import type { Store } from '../../src/store/types.js';
 import { PG_URL, uniqueSchema } from './postgres.js';
 
 export type TestDb = 'sqlite' | 'postgres';
@@ -112,4 +114,18 @@ export function seedJobBody(overrides: { provider?: string; model?: string; prop
 /** A job on the offline simulator (policy and proposer), for loop tests that need no upstream. */
 export function simJobBody(mipro: Record<string, unknown> = {}, initialPrompt?: string) {
   return seedJobBody({ provider: 'sim', model: 'sim-policy', proposerProvider: 'sim', proposerModel: 'sim-proposer', mipro, ...(initialPrompt !== undefined ? { initialPrompt } : {}) });
+}
+
+/**
+ * Adds candidates to a job as a finished proposal would (children of the baseline), straight through
+ * the store: for tests that need a pool without scripting a proposer.
+ */
+export async function addCandidates(store: Store, jobId: string, ids: readonly string[]): Promise<void> {
+  const now = new Date().toISOString();
+  const lease = await store.startProposal({ jobId, id: newProposalId(), parentId: 'baseline', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
+  if (!lease) throw new Error(`job ${jobId} already has a running proposal`);
+  await store.finishProposal({
+    jobId, id: lease.id, status: 'succeeded', response: null, error: null, events: [],
+    candidates: ids.map((id) => ({ id, parentId: 'baseline', instruction: `Instruction ${id}`, tip: 'none', proposalId: lease.id })),
+  });
 }

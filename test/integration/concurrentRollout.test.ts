@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -25,11 +25,7 @@ describe('concurrent calls of one new rollout id (PostgreSQL)', () => {
     // R = 1: every fresh dispatch is a new draw over four candidates, so a race shows at once.
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.', mipro: { online_rollouts_per_candidate: 1 } }) })).body as { job_id: string; proxy_url: string };
     const store = t.server.store;
-    const lease = await store.startProposal({ jobId: job.job_id, id: 'prop_race', parentId: 'baseline', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
-    await store.finishProposal({
-      jobId: job.job_id, id: lease!.id, status: 'succeeded', response: null, error: null, events: [],
-      candidates: ['A', 'B', 'C'].map((x) => ({ id: `cand_${x}`, parentId: 'baseline', instruction: `Instruction ${x}`, tip: 'none', proposalId: lease!.id })),
-    });
+    await addCandidates(store, job.job_id, ['cand_A', 'cand_B', 'cand_C']);
     await new Promise((r) => setTimeout(r, 1100)); // the instance's candidate cache sees the new ones
     for (let i = 0; i < 30; i++) {
       const id = `race-${i}`;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const VAL = Array.from({ length: 3000 }, (_, i) => 10_000 + i);
@@ -18,11 +18,7 @@ describe('lift over the baseline', () => {
   it('pairs champion and control on shared val seeds behind thousands of other val rewards', async () => {
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.', mipro: { val_seeds: VAL, online_rollouts_per_candidate: 5 } }) })).body as { job_id: string };
     const store = t.server.store;
-    const lease = await store.startProposal({ jobId: job.job_id, id: 'prop_lift', parentId: 'baseline', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
-    await store.finishProposal({
-      jobId: job.job_id, id: lease!.id, status: 'succeeded', response: null, error: null, events: [],
-      candidates: ['old', 'best'].map((x) => ({ id: `cand_${x}`, parentId: 'baseline', instruction: `Instruction ${x}`, tip: 'none', proposalId: lease!.id })),
-    });
+    await addCandidates(store, job.job_id, ['cand_old', 'cand_best']);
     const reward = async (candidateId: string, id: string, r: number, split: 'online' | 'val', seed: number) => {
       await store.insertRollout({ jobId: job.job_id, id, candidateId, seed, split, correlationId: null, inputMessages: null });
       await store.recordReward({ jobId: job.job_id, rolloutId: id, candidateId, reward: r, split, seed, metadata: null }, { eventType: 'mipro.reward.received', message: 'reward', data: {} });

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
 import { readChatStream } from '../helpers/readStream.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -129,11 +129,7 @@ describe('the proxy URL', () => {
 
   it('gives every call of one rollout id the same candidate', async () => {
     const job = await newJob(BASELINE, { mipro: { online_rollouts_per_candidate: 1 } });
-    const prop = await t.server.store.startProposal({ jobId: job.job_id, id: 'prop_test', parentId: 'baseline', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
-    await t.server.store.finishProposal({
-      jobId: job.job_id, id: prop!.id, status: 'succeeded', response: null, error: null, events: [],
-      candidates: ['A', 'B', 'C'].map((x) => ({ id: `cand_${x}_${job.job_id.slice(3, 9)}`, parentId: 'baseline', instruction: `Instruction ${x}`, tip: 'none', proposalId: prop!.id })),
-    });
+    await addCandidates(t.server.store, job.job_id, ['A', 'B', 'C'].map((x) => `cand_${x}_${job.job_id.slice(3, 9)}`));
     await new Promise((r) => setTimeout(r, 1100)); // let the instance's 1 s cache see the new candidates
     const seenByRollout = new Map<string, Set<string>>();
     for (let i = 0; i < 8; i++) {
