@@ -126,10 +126,10 @@ export function selectReflectionRollouts(
   const descending = [...usable].sort((a, b) => b.reward - a.reward);
   const best = descending.slice(0, Math.min(counts.best ?? 2, Math.floor((usable.length + 1) / 2)));
   // A rollout with the top score is never shown as a "worst" case (when all scored the same, none is).
-  const top = descending[0]?.reward;
+  const top = descending[0]?.reward ?? Number.POSITIVE_INFINITY;
   const worst = descending
     .slice(best.length)
-    .filter((r) => r.reward < top!)
+    .filter((r) => r.reward < top)
     .reverse()
     .slice(0, counts.worst ?? 3);
   return { worst: worst.map(strip), best: best.map(strip) };
