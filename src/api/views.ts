@@ -1,5 +1,5 @@
 import type { CandidateRecord, EventRecord, JobRecord, ProposalRecord, RewardRecord } from '../store/types.js';
-import { summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
+import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -38,14 +38,12 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
   const candidates = await deps.store.listCandidates(job.id);
   // The lift over the control is paired on the val seeds both ran: read exactly those two
   // candidates' val rewards (each runs a val seed once, so twice the seed count bounds the read).
-  const unpaired = summarizeJob(job, candidates);
-  const control = candidates.find((c) => c.ordinal === 0);
-  const sides = [unpaired.bestCandidateId, control?.id].filter((id): id is string => id !== null && id !== undefined);
+  const sides = [championOf(job, candidates), candidates.find((c) => c.ordinal === 0)?.id];
   const limit = 2 * job.config.mipro.val_seeds.length;
   const valRewards = await Promise.all(
-    [...new Set(sides)].map(async (candidateId) => (await deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit })).items),
+    [...new Set(sides)].flatMap((candidateId) => (candidateId ? [deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit })] : [])),
   );
-  const summary = valRewards.length === 2 ? summarizeJob(job, candidates, valRewardsBySeed(valRewards.flat())) : unpaired;
+  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.flatMap((page) => page.items)));
   const urls = deps.urls(job, origin);
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {

@@ -21,6 +21,11 @@ export interface JobSummary {
 
 const finite = (i: Interval): Interval | null => (Number.isFinite(i[0]) && Number.isFinite(i[1]) ? i : null);
 
+/** The champion: the best shrunken mean among candidates with R rewards (null before any). */
+export function championOf(job: JobRecord, candidates: readonly CandidateRecord[]): string | null {
+  return pickChampion(candidates.map((c) => toCandidateView(c)), job.config.mipro.online_rollouts_per_candidate);
+}
+
 /**
  * The honest numbers shown for a job, derived from candidate statistics on every read (never stored):
  * the champion is the best shrunken mean among candidates with R rewards, and best_score is its val
@@ -32,9 +37,7 @@ export function summarizeJob(
   /** Val rewards by candidate and seed: lets the lift over the control be paired on shared seeds. */
   valBySeed: ReadonlyMap<string, Readonly<Record<number, number>>> = new Map(),
 ): JobSummary {
-  const R = job.config.mipro.online_rollouts_per_candidate;
-  const views = candidates.map((c) => toCandidateView(c));
-  const championId = pickChampion(views, R);
+  const championId = championOf(job, candidates);
   const champion = candidates.find((c) => c.id === championId) ?? null;
   const control = candidates.find((c) => c.ordinal === 0) ?? null;
   // Unbounded rewards: the scale prior of every interval is the spread of all the job's rewards.
