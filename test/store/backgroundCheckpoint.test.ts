@@ -28,10 +28,10 @@ describe('background WAL checkpoints', () => {
     const ckpt = startBackgroundCheckpoint(db, path, (e) => errors.push(e), 50);
     try {
       expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
-      const before = statSync(path).size;
       db.prepare('insert into blobs values (?)').run(Buffer.alloc(4 * 1024 * 1024, 7));
-      // The commit itself did not checkpoint: the 4 MB are in the WAL only.
-      expect(statSync(path).size).toBe(before);
+      // The commit itself did not checkpoint: the 4 MB are in the WAL only. (The file may already have
+      // grown by the schema's page: the worker can checkpoint the create table at any moment.)
+      expect(statSync(path).size).toBeLessThan(1024 * 1024);
       await waitFor(() => statSync(path).size >= 4 * 1024 * 1024);
     } finally {
       await ckpt.stop();
