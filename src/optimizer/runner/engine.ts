@@ -257,8 +257,10 @@ export class OnlineEngine {
   private async retireLosers(rt: JobRuntime): Promise<void> {
     const R = rt.job.config.mipro.online_rollouts_per_candidate;
     const views = rt.views();
+    const retiring = candidatesToRetire(views, { rolloutsPerCandidate: R });
+    if (retiring.length === 0) return; // the common case on every reward: build nothing more
     const interval = retirementInterval(views);
-    for (const id of candidatesToRetire(views, { rolloutsPerCandidate: R })) {
+    for (const id of retiring) {
       const c = rt.candidates.find((x) => x.id === id);
       const view = views.find((v) => v.id === id);
       if (!c || !view) continue;
