@@ -6,7 +6,7 @@ import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';
-import { candidateView, rewardView } from './views.js';
+import { candidateView, rewardView, rolloutView } from './views.js';
 
 const SortSchema = z.string().max(200).refine(
   (s) => s.split(',').every((part) => {
@@ -41,8 +41,9 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const job = await load(req);
       const q = parseWith(CandidateQuery, req.query);
       const page = await deps.store.pageCandidates(job.id, { limit: q.limit, cursor: q.cursor ?? null, ...(q.status ? { status: q.status } : {}), ...(q.sort ? { sort: q.sort } : {}) });
-      const summary = summarizeJob(job, await deps.store.listCandidates(job.id));
-      return { items: page.items.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id))), next_cursor: page.nextCursor };
+      const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
+      const summary = summarizeJob(job, all);
+      return { items: page.items.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id), modules)), next_cursor: page.nextCursor };
     });
 
     app.get<{ Params: { id: string } }>(`${base}/:id/seed-evals`, async (req) => {
@@ -53,8 +54,17 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
         ...(q.candidate_id ? { candidateId: q.candidate_id } : {}), ...(q.split ? { split: q.split } : {}), ...(q.seed !== undefined ? { seed: q.seed } : {}),
         ...(q.success !== undefined ? { success: q.success === 'true' } : {}),
       });
-      const items = page.items.map(rewardView);
+      const calls = await deps.store.callModules(job.id, page.items.map((r) => r.rolloutId));
+      const items = page.items.map((r) => rewardView(r, calls.get(r.rolloutId) ?? []));
       return { items, next_cursor: page.nextCursor };
+    });
+
+    // One rollout with every call it made: which module each call went to, its input and output.
+    app.get<{ Params: { id: string; rolloutId: string } }>(`${base}/:id/rollouts/:rolloutId`, async (req) => {
+      const job = await load(req);
+      const rollout = await deps.store.getRollout(job.id, req.params.rolloutId);
+      if (!rollout) throw new NotFoundError(`rollout ${req.params.rolloutId} not found`);
+      return rolloutView(rollout, await deps.store.rolloutCalls(job.id, [rollout.id]));
     });
   }
 
@@ -70,6 +80,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       throw new ValidationError('candidate id is ambiguous', [{ path: 'system_id', message: 'is required: several of your systems have this candidate id (e.g. "baseline")' }]);
     }
     const { c, job } = matches[0]!;
-    return candidateView(c, job.systemId, summarizeJob(job, await deps.store.listCandidates(job.id)).byId.get(c.id));
+    const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
+    return candidateView(c, job.systemId, summarizeJob(job, all).byId.get(c.id), modules);
   });
 }

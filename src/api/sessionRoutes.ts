@@ -104,7 +104,7 @@ export function sessionRoutes(s: SessionDeps) {
         const job = await load(req);
         const q = parseWith(PageQuerySchema, req.query);
         const page = await deps.store.listRewards(job.id, q);
-        return { items: page.items.map(rewardView), next_cursor: page.nextCursor };
+        return { items: page.items.map((r) => rewardView(r)), next_cursor: page.nextCursor };
       });
     }
   };

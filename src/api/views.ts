@@ -1,4 +1,7 @@
-import type { CandidateRecord, EventRecord, JobRecord, ProposalRecord, RewardRecord } from '../store/types.js';
+import { moduleInstruction, programOf } from '../optimizer/core/program.js';
+import type {
+  CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
+} from '../store/types.js';
 import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
 import type { ApiDeps } from './deps.js';
 
@@ -6,14 +9,18 @@ import type { ApiDeps } from './deps.js';
  * Wire views: the one place where records become the JSON of SPEC.md. Field names follow the public
  * API (and the aliases its clients read: best_reward, score, objective, prompt_text ...).
  */
-export function candidateView(c: CandidateRecord, systemId: string, s: CandidateSummary | undefined) {
+export function candidateView(c: CandidateRecord, systemId: string, s: CandidateSummary | undefined, modules: readonly ModuleRecord[]) {
   return {
     candidate_id: c.id,
     system_id: systemId,
     parent_id: c.parentId,
     status: c.status,
+    /** The changed module's text (the baseline: its first module's). */
     instruction: c.instruction,
     prompt_text: c.instruction,
+    module: c.module,
+    /** The whole program: every module's text in this candidate. */
+    instructions: programOf(c.instructions, modules),
     tip: c.tip,
     proposal_id: c.proposalId,
     rollout_count: c.dispatches,
@@ -35,7 +42,7 @@ export function eventView(e: EventRecord) {
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const candidates = await deps.store.listCandidates(job.id);
+  const [candidates, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
   // The lift over the control is paired on the val seeds both ran: read exactly those two
   // candidates' val rewards (each runs a val seed once, so twice the seed count bounds the read).
   const sides = [championOf(job, candidates), candidates.find((c) => c.ordinal === 0)?.id];
@@ -58,7 +65,10 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
     best_score_n: summary.bestScoreN,
     best_candidate_id: summary.bestCandidateId,
     best_candidate: best ? { candidate_id: best.id, instruction: best.instruction } : null,
-    best_prompt: best?.instruction ?? null,
+    // The one-prompt API's field: meaningful for one-module jobs (the first module's text otherwise).
+    best_prompt: best ? (modules.length > 1 ? moduleText(best, modules[0]) : best.instruction) : null,
+    best_program: best ? programOf(best.instructions, modules) : null,
+    modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
     baseline_score: summary.baselineScore,
     lift_over_baseline: summary.lift,
     rollout_count: job.rolloutCount,
@@ -67,7 +77,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
     max_rollouts: job.config.mipro.max_rollouts ?? null,
     candidate_count: candidates.length,
     phase: summary.phase,
-    ...(opts.candidates === false ? {} : { candidates: candidates.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id))) }),
+    ...(opts.candidates === false ? {} : { candidates: candidates.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id), modules)) }),
     correlation_id: job.correlationId,
     metadata: { ...job.metadata, mipro_system_id: job.systemId, mipro_proxy_url: urls.proxy_url },
     ...urls,
@@ -76,8 +86,14 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
   };
 }
 
-export function rewardView(r: RewardRecord) {
+function moduleText(c: CandidateRecord, m: ModuleRecord | undefined): string {
+  return m ? moduleInstruction(c.instructions, m) : c.instruction;
+}
+
+/** `modules`: the module of each of the rollout's calls, in call order (null: the call matched none). */
+export function rewardView(r: RewardRecord, modules?: readonly (string | null)[]) {
   return {
+    ...(modules ? { modules } : {}),
     rollout_id: r.rolloutId,
     candidate_id: r.candidateId,
     seed: r.seed,
@@ -95,6 +111,7 @@ export function proposalView(p: ProposalRecord) {
     proposal_id: p.id,
     seq: p.seq,
     parent_id: p.parentId,
+    module: p.module,
     tip: p.tip,
     status: p.status,
     candidate_ids: p.candidateIds,
@@ -103,5 +120,24 @@ export function proposalView(p: ProposalRecord) {
     error: p.error,
     created_at: p.createdAt,
     finished_at: p.finishedAt,
+  };
+}
+
+export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[]) {
+  return {
+    rollout_id: r.id,
+    candidate_id: r.candidateId,
+    seed: r.seed,
+    split: r.split,
+    status: r.status,
+    reward: r.reward,
+    correlation_id: r.correlationId,
+    call_count: r.callCount,
+    calls: calls.map((c) => ({
+      seq: c.seq, module: c.module, input_messages: c.inputMessages, variables: c.variables,
+      output_text: c.outputText, failed: c.failed, created_at: c.createdAt,
+    })),
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   };
 }

@@ -3,9 +3,8 @@ import type { JobPolicy } from '../schemas/jobConfig.js';
 import { tokenLimit } from '../providers/tokenLimit.js';
 
 /**
- * Candidate injection, pure: the candidate's instruction replaces the first system (or developer)
- * message, or is prepended when there is none; the job's policy model is forced; temperature and
- * max tokens come from the policy when the request omits them. Everything else passes through.
+ * Candidate injection, pure: the candidate's rendered text for the call's module replaces the first
+ * system (or developer) message, or is prepended when there is none; then `forcePolicy`.
  */
 export function injectCandidate(req: ChatCompletionRequest, instruction: string, policy: JobPolicy): ChatCompletionRequest {
   const messages = [...req.messages];
@@ -16,7 +15,17 @@ export function injectCandidate(req: ChatCompletionRequest, instruction: string,
   } else if (instruction.length > 0) {
     messages.unshift({ role: 'system', content: instruction });
   }
-  const out: ChatCompletionRequest = { ...req, model: policy.model, messages };
+  return forcePolicy({ ...req, messages }, policy);
+}
+
+/**
+ * What every call gets, also one that belongs to no module (its messages untouched): the job's
+ * policy model; temperature and max tokens from the policy when the request omits them; miprox's
+ * own `mipro` field removed.
+ */
+export function forcePolicy(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
+  const { mipro: _ours, ...rest } = req;
+  const out: ChatCompletionRequest = { ...rest, model: policy.model };
   if (out.temperature === undefined || out.temperature === null) out.temperature = policy.temperature;
   const hasLimit = (out.max_tokens ?? null) !== null || (out.max_completion_tokens ?? null) !== null;
   return hasLimit ? out : { ...out, ...tokenLimit(policy.provider, policy.max_completion_tokens) };

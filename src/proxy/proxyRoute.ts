@@ -14,7 +14,9 @@ import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
-import { injectCandidate, inputForRecord, systemText } from './injection.js';
+import type { RolloutCall } from '../store/types.js';
+import { forcePolicy, injectCandidate, inputForRecord } from './injection.js';
+import { renderForCandidate, routeToModule } from './programRouting.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
@@ -60,15 +62,17 @@ async function handle(
   }
   const rolloutId = req.params.rolloutId && req.params.rolloutId !== 'v1' ? req.params.rolloutId : null;
   const inputMessages = inputForRecord(body.messages);
+  const program = await routeToModule(p, rt, req, body);
   const dispatch = await p.engine.dispatch(rt, {
     rolloutId,
     seed: seedOf(req),
     correlationId: req.query.cid ?? req.query.correlation_id ?? header(req, 'x-mipro-correlation-id') ?? null,
     inputMessages,
-    systemMessage: systemText(body.messages),
   });
   const policy = rt.job.config.policy;
-  const upstreamReq = injectCandidate(body, dispatch.candidate.instruction, policy);
+  const upstreamReq = program.module
+    ? injectCandidate(body, renderForCandidate(dispatch.candidate.instructions, program.module, program.variables), policy)
+    : forcePolicy(body, policy);
   const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
 
@@ -80,9 +84,8 @@ async function handle(
   });
   const call = {
     provider, upstreamReq, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted,
-    // A new rollout's insert already holds the input; a known one (scheduled, or multi-call) gets it
-    // from its first call record (the store keeps the first input it sees).
-    inputMessages: dispatch.known ? inputMessages : null,
+    // Every call record keeps its own input; the rollout keeps the first one it sees.
+    record: { inputMessages, module: program.module?.name ?? null, variables: program.module ? program.variables : null },
   };
   if (body.stream === true) return relayStream(reply, p, call);
   return relayJson(reply, p, call);
@@ -96,8 +99,8 @@ interface UpstreamCall {
   rolloutId: string;
   /** The rollout record's insert; the call record is written after it. */
   persisted: Promise<void>;
-  /** Input for the call record; null when the rollout's insert already carries it. */
-  inputMessages: unknown[] | null;
+  /** What the call record keeps besides the outcome: its input, module and variables. */
+  record: Pick<RolloutCall, 'inputMessages' | 'module' | 'variables'>;
 }
 
 async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
@@ -166,7 +169,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
 
 function recordCall(p: ProxyDeps, c: UpstreamCall, outputText: string | null, latencyMs: number, usage: Record<string, unknown> | null, failed: boolean): void {
   p.background.add(
-    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText, latencyMs, usage, failed, inputMessages: c.inputMessages })),
+    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText, latencyMs, usage, failed, ...c.record })),
     'rollout call record',
   );
 }

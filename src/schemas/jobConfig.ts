@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { PROVIDER_KINDS } from '../providers/types.js';
+import { MAX_MODULES, MODULE_NAME_PATTERN, type ProgramModule } from '../optimizer/core/modules.js';
+import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
 
 /**
  * The MIPRO Online job configuration (the seed's `policy_optimization` body). One schema; the
@@ -70,6 +72,8 @@ export const MiproSchema = z.object({
   online_rollouts_per_candidate: positiveInt(),
   online_proposer_max_candidates: positiveInt().max(1000, 'must be <= 1000').default(20),
   max_rollouts: positiveInt().optional(),
+  /** Discovery's cap: with no modules declared, at most this many distinct system texts become modules. */
+  max_modules: positiveInt().max(MAX_MODULES, `must be <= ${MAX_MODULES}`).default(8),
   proposer: ProposerSchema,
 }).superRefine(keepValHeldOut);
 
@@ -103,18 +107,63 @@ export const InitialPromptSchema = z.object({
   wildcards: z.record(z.string(), z.string()).optional(),
 });
 
+const ModuleTemplate = z.string({ error: 'must be a string (the prompt, with {placeholders})' })
+  .max(100_000, 'must be at most 100000 characters')
+  .superRefine((text, ctx) => {
+    const problem = templateProblem(parseTemplate(text));
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const ModuleSchema = z.object({
+  name: z.string({ error: 'must be a string' }).regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}'),
+  template: ModuleTemplate,
+});
+
+const ModulesSchema = z.array(ModuleSchema)
+  .min(1, 'must contain at least one module')
+  .max(MAX_MODULES, `must contain at most ${MAX_MODULES} modules`)
+  .superRefine((modules, ctx) => {
+    const seen = new Map<string, number>();
+    modules.forEach((m, i) => {
+      const first = seen.get(m.name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicates the name of module ${first} ("${m.name}")` });
+      else seen.set(m.name, i);
+    });
+  });
+
 export const JobConfigSchema = z.object({
   algorithm: z.literal('mipro', { error: 'must be "mipro" (the only supported algorithm)' }),
   task_app_url: z.url({ error: 'must be a URL' }).optional(),
   task_app_id: z.string().optional(),
   policy: PolicySchema,
   initial_prompt: InitialPromptSchema.optional(),
+  modules: ModulesSchema.optional(),
   mipro: MiproSchema,
+}).superRefine((v, ctx) => {
+  if (v.modules && v.initial_prompt) {
+    ctx.addIssue({
+      code: 'custom', path: ['initial_prompt'],
+      message: 'must not be given together with modules: initial_prompt is the one-module form (module "main"); declare it as a module instead',
+    });
+  }
+  const main = v.initial_prompt ? baselineFromConfig(v as JobConfig) : null;
+  const problem = main === null ? null : templateProblem(parseTemplate(main));
+  if (problem) ctx.addIssue({ code: 'custom', path: ['initial_prompt', 'messages'], message: problem });
 });
 
 export type JobConfig = z.infer<typeof JobConfigSchema>;
 export type JobPolicy = z.infer<typeof PolicySchema>;
 export type JobProposer = z.infer<typeof ProposerSchema>;
+
+/**
+ * The program's declared modules: `modules`, or `initial_prompt`'s system pattern as the one module
+ * `main`. Empty when the job discovers its modules from traffic.
+ */
+export function declaredModules(config: JobConfig): ProgramModule[] {
+  if (config.modules) return config.modules.map((m) => ({ name: m.name, template: m.template }));
+  const main = baselineFromConfig(config);
+  return main === null ? [] : [{ name: 'main', template: main }];
+}
 
 /** The baseline instruction named by the config: the system pattern of `initial_prompt`, if any. */
 export function baselineFromConfig(config: JobConfig): string | null {

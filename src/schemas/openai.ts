@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MiproCallFieldSchema } from './miproCall.js';
 
 /**
  * OpenAI chat-completions wire formats. Requests are validated loosely: the proxy must pass through
@@ -26,6 +27,8 @@ export const ChatCompletionRequestSchema = z.looseObject({
   tool_choice: z.unknown().optional(),
   response_format: z.unknown().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional().nullable(),
+  /** miprox's own field (module, variables): read by the proxy, never sent upstream. */
+  mipro: MiproCallFieldSchema.optional(),
 });
 
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;

@@ -1,7 +1,7 @@
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { newJobId, newSystemId } from '../shared/ids.js';
-import { baselineFromConfig } from '../schemas/jobConfig.js';
+import { declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
 import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
 import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
@@ -36,7 +36,7 @@ export class JobService {
       tenantId,
       systemId: newSystemId(),
       config: parsed.config,
-      baselineInstruction: baselineFromConfig(parsed.config),
+      modules: declaredModules(parsed.config),
       correlationId: parsed.correlationId,
       metadata: parsed.metadata,
     });

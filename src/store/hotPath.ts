@@ -50,16 +50,22 @@ export class KyselyHotPath implements HotPath {
   }
 
   async completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall, now: string): Promise<void> {
-    // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
-    await this.group.run(jobId, (trx) => trx.updateTable('rollouts').set((eb) => ({
-      status: call.failed ? 'failed' : 'completed',
-      output_text: call.outputText,
-      latency_ms: call.latencyMs,
-      usage: call.usage === null ? null : JSON.stringify(call.usage),
-      call_count: eb('call_count', '+', 1),
-      input_messages: eb.fn.coalesce('input_messages', eb.val(call.inputMessages === null ? null : JSON.stringify(call.inputMessages))),
-      updated_at: now,
-    })).where('job_id', '=', jobId).where('id', '=', rolloutId).execute());
+    const input = call.inputMessages === null ? null : JSON.stringify(call.inputMessages);
+    await this.group.run(jobId, async (trx) => {
+      // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
+      // The row's call counter numbers the call record: one statement, so concurrent calls get distinct numbers.
+      const row = await trx.updateTable('rollouts').set((eb) => ({
+        status: call.failed ? 'failed' : 'completed',
+        output_text: call.outputText,
+        latency_ms: call.latencyMs,
+        usage: call.usage === null ? null : JSON.stringify(call.usage),
+        call_count: eb('call_count', '+', 1),
+        input_messages: eb.fn.coalesce('input_messages', eb.val(input)),
+        updated_at: now,
+      })).where('job_id', '=', jobId).where('id', '=', rolloutId).returning('call_count').executeTakeFirst();
+      if (!row) return;
+      await trx.insertInto('rollout_calls').values(callRow(jobId, rolloutId, Number(row.call_count), call, input, now)).execute();
+    });
   }
 
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome> {
@@ -86,6 +92,14 @@ export class KyselyHotPath implements HotPath {
       return { duplicate: false, reward: toReward(row), job: toJob(job) };
     });
   }
+}
+
+export function callRow(jobId: string, rolloutId: string, seq: number, call: RolloutCall, input: string | null, now: string): Database['rollout_calls'] {
+  return {
+    job_id: jobId, rollout_id: rolloutId, seq, module: call.module, input_messages: input,
+    variables: call.variables === null ? null : JSON.stringify(call.variables), output_text: call.outputText,
+    latency_ms: call.latencyMs, usage: call.usage === null ? null : JSON.stringify(call.usage), failed: call.failed ? 1 : 0, created_at: now,
+  };
 }
 
 export function rewardRow(r: NewReward, now: string): Database['rewards'] {

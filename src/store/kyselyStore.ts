@@ -5,10 +5,12 @@ import type { Database } from './schema.js';
 import { KyselyHotPath, type HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
+import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, proposalCountsByModule, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
-  ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, NewCandidate, NewEvent,
-  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutRecord, SeedEvalListOptions, Split, Store, Tenant,
+  ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
+  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutCallRecord, RolloutRecord,
+  SeedEvalListOptions, Split, Store, Tenant,
 } from './types.js';
 
 /** Newest first; (created_at, id) is unique, so pages stay stable while jobs are being created. */
@@ -115,12 +117,15 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       await trx.insertInto('jobs').values({
         id: job.id, tenant_id: job.tenantId, system_id: job.systemId, status: 'running',
-        config: JSON.stringify(job.config), baseline_instruction: job.baselineInstruction,
+        config: JSON.stringify(job.config), baseline_instruction: job.modules[0]?.template ?? null,
         correlation_id: job.correlationId, metadata: JSON.stringify(job.metadata), dataset_summary: null,
         event_seq: 0, proposal_seq: 0, rollout_count: 0, reward_count: 0, rewards_since_proposal: 0,
-        best_candidate_id: job.baselineInstruction === null ? null : BASELINE_ID, created_at: now, updated_at: now,
+        best_candidate_id: BASELINE_ID, created_at: now, updated_at: now,
       }).execute();
-      if (job.baselineInstruction !== null) await insertBaseline(trx, job.id, job.baselineInstruction, now);
+      await insertModules(trx, job.id, job.modules, 'declared', now);
+      // The baseline exists from the start, also for a job that discovers its modules: every module
+      // it does not set keeps its template, so the baseline is the program as the app sends it.
+      await insertBaseline(trx, job.id, job.modules[0]?.template ?? '', now);
       await appendEventTx(trx, job.id, { eventType: 'mipro.job.status', message: 'job created (running)', data: { status: 'running' } }, now);
       return mustJob(trx, job.id);
     });
@@ -157,21 +162,16 @@ export class KyselyStore implements Store {
     });
   }
 
-  async ensureBaseline(jobId: string, instruction: string): Promise<JobRecord> {
-    const now = this.now();
-    return this.db.transaction().execute(async (trx) => {
-      const res = await trx.updateTable('jobs')
-        .set({ baseline_instruction: instruction, best_candidate_id: BASELINE_ID, updated_at: now })
-        .where('id', '=', jobId).where('baseline_instruction', 'is', null).executeTakeFirst();
-      if (Number(res.numUpdatedRows) > 0) {
-        await insertBaseline(trx, jobId, instruction, now);
-        await appendEventTx(trx, jobId, {
-          eventType: 'mipro.baseline.captured', message: 'baseline instruction taken from the first proxied call',
-          data: { length: instruction.length },
-        }, now);
-      }
-      return mustJob(trx, jobId);
-    });
+  listModules(jobId: string): Promise<ModuleRecord[]> {
+    return listModules(this.db, jobId);
+  }
+
+  discoverModule(jobId: string, m: { name: string | null; template: string; max: number }): Promise<ModuleRecord[]> {
+    return discoverModule(this.db, (trx, ids) => this.lockJobs(trx, ids), jobId, m, this.now());
+  }
+
+  recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean> {
+    return recordUnmatched(this.db, jobId, textHash, event, this.now());
   }
 
   async setDatasetSummary(jobId: string, summary: string): Promise<void> {
@@ -252,6 +252,18 @@ export class KyselyStore implements Store {
     return this.hot.completeRolloutCall(jobId, rolloutId, call, this.now());
   }
 
+  rolloutCalls(jobId: string, rolloutIds: readonly string[]): Promise<RolloutCallRecord[]> {
+    return rolloutCalls(this.db, jobId, rolloutIds);
+  }
+
+  callModules(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>> {
+    return callModules(this.db, jobId, rolloutIds);
+  }
+
+  moduleCallOrder(jobId: string): Promise<string[]> {
+    return moduleCallOrder(this.db, jobId);
+  }
+
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
     const rows = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
       .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', '!=', 'val')
@@ -313,7 +325,7 @@ export class KyselyStore implements Store {
 
   // ---- proposals ----------------------------------------------------------------------------------
 
-  async startProposal(p: { jobId: string; id: string; parentId: string; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null> {
+  async startProposal(p: { jobId: string; id: string; parentId: string; module: string | null; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null> {
     try {
       return await this.db.transaction().execute(async (trx) => {
         // A running proposal whose lease ran out belonged to an instance that died: release it.
@@ -323,7 +335,7 @@ export class KyselyStore implements Store {
           .set((eb) => ({ proposal_seq: eb('proposal_seq', '+', 1), rewards_since_proposal: 0, updated_at: p.now }))
           .where('id', '=', p.jobId).returning('proposal_seq').executeTakeFirstOrThrow();
         const row = {
-          job_id: p.jobId, id: p.id, seq: Number(job.proposal_seq), parent_id: p.parentId, tip: p.tip, status: 'running',
+          job_id: p.jobId, id: p.id, seq: Number(job.proposal_seq), parent_id: p.parentId, module: p.module, tip: p.tip, status: 'running',
           prompt: JSON.stringify(p.prompt), response: null, error: null, candidate_ids: '[]', lease_until: p.leaseUntil,
           created_at: p.now, finished_at: null,
         };
@@ -362,6 +374,10 @@ export class KyselyStore implements Store {
   async listProposals(jobId: string, limit: number): Promise<ProposalRecord[]> {
     const rows = await this.db.selectFrom('proposals').selectAll().where('job_id', '=', jobId).orderBy('seq', 'desc').limit(limit).execute();
     return rows.map(toProposal);
+  }
+
+  proposalCountsByModule(jobId: string): Promise<Record<string, number>> {
+    return proposalCountsByModule(this.db, jobId);
   }
 
   // ---- events -------------------------------------------------------------------------------------

@@ -142,15 +142,76 @@ const m0002: Migration = {
   },
 };
 
-const MIGRATIONS: Record<string, Migration> = { '0001_initial': m0001, '0002_partial_rollout_indexes': m0002 };
+/**
+ * Programs (SPEC.md, "Programs"): a job has modules, a candidate is one instruction per module, and
+ * every call of a rollout is kept with its module. Existing data becomes the one-module program
+ * `main`: every job that knows its baseline gets module `main` with that text as its template (a
+ * declared module when it came from initial_prompt, a discovered one when it came from traffic);
+ * every candidate's instruction becomes its `main`; every rollout's recorded call becomes call 1.
+ */
+const m0003 = (dialect: Dialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema.createTable('modules')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('template', 'text', (c) => c.notNull())
+      .addColumn('ordinal', 'integer', (c) => c.notNull())
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('modules_pk', ['job_id', 'name'])
+      .execute();
+    await db.schema.createTable('rollout_calls')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('rollout_id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('module', 'text')
+      .addColumn('input_messages', 'text')
+      .addColumn('variables', 'text')
+      .addColumn('output_text', 'text')
+      .addColumn('latency_ms', 'double precision')
+      .addColumn('usage', 'text')
+      .addColumn('failed', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('rollout_calls_pk', ['job_id', 'rollout_id', 'seq'])
+      .execute();
+    // One mipro.module.unmatched event per distinct system text: the hash is the dedupe key.
+    await db.schema.createTable('unmatched_prompts')
+      .addColumn('job_id', 'text', (c) => c.notNull().references('jobs.id'))
+      .addColumn('text_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('unmatched_prompts_pk', ['job_id', 'text_hash'])
+      .execute();
+    await db.schema.alterTable('candidates').addColumn('module', 'text').execute();
+    await db.schema.alterTable('candidates').addColumn('instructions', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+    await db.schema.alterTable('proposals').addColumn('module', 'text').execute();
 
-const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+    const jsonMain = dialect === 'postgres' ? sql`json_build_object('main', instruction)::text` : sql`json_object('main', instruction)`;
+    const fromInitialPrompt = sql`case when config like '%"initial_prompt"%' then 'declared' else 'discovered' end`;
+    await sql`insert into modules (job_id, name, template, ordinal, origin, created_at)
+      select id, 'main', baseline_instruction, 0, ${fromInitialPrompt}, created_at from jobs where baseline_instruction is not null`.execute(db);
+    await sql`update candidates set instructions = ${jsonMain}, module = case when parent_id is null then null else 'main' end`.execute(db);
+    await sql`update proposals set module = 'main'`.execute(db);
+    await sql`insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at)
+      select job_id, id, 1, 'main', input_messages, null, output_text, latency_ms, usage,
+        case when status = 'failed' then 1 else 0 end, updated_at
+      from rollouts where call_count > 0`.execute(db);
+  },
+});
+
+export type Dialect = 'sqlite' | 'postgres';
+
+const migrations = (dialect: Dialect): Record<string, Migration> => ({
+  '0001_initial': m0001,
+  '0002_partial_rollout_indexes': m0002,
+  '0003_programs': m0003(dialect),
+});
 
 /**
  * `schema` (PostgreSQL) keeps kysely's own migration tables in the same schema as ours: without it
  * the Migrator looks them up across schemas, and two schemas migrating at once see each other's lock.
  */
-export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');

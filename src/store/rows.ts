@@ -1,7 +1,7 @@
 import type { JobConfig } from '../schemas/jobConfig.js';
-import type { CandidatesTable, EventsTable, JobsTable, ProposalsTable, RewardsTable, RolloutsTable } from './schema.js';
+import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
 import type {
-  CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ProposalRecord, RewardRecord, RolloutRecord, Split,
+  CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
 } from './types.js';
 
 /** Row <-> record mapping, the one place that knows column names and JSON encodings. */
@@ -37,6 +37,8 @@ export function toCandidate(r: CandidatesTable): CandidateRecord {
     parentId: r.parent_id,
     status: r.status as CandidateStatus,
     instruction: r.instruction,
+    module: r.module,
+    instructions: parseJson(r.instructions, {}),
     tip: r.tip,
     proposalId: r.proposal_id,
     ordinal: Number(r.ordinal),
@@ -99,6 +101,7 @@ export function toProposal(r: ProposalsTable): ProposalRecord {
     id: r.id,
     seq: Number(r.seq),
     parentId: r.parent_id,
+    module: r.module,
     tip: r.tip,
     status: r.status as ProposalRecord['status'],
     prompt: parseJson(r.prompt, []),
@@ -108,5 +111,22 @@ export function toProposal(r: ProposalsTable): ProposalRecord {
     leaseUntil: r.lease_until,
     createdAt: r.created_at,
     finishedAt: r.finished_at,
+  };
+}
+
+export function toModule(r: ModulesTable): ModuleRecord {
+  return { name: r.name, template: r.template, ordinal: Number(r.ordinal), origin: r.origin === 'declared' ? 'declared' : 'discovered' };
+}
+
+export function toRolloutCall(r: Pick<RolloutCallsTable, 'rollout_id' | 'seq' | 'module' | 'input_messages' | 'variables' | 'output_text' | 'failed' | 'created_at'>): RolloutCallRecord {
+  return {
+    rolloutId: r.rollout_id,
+    seq: Number(r.seq),
+    module: r.module,
+    inputMessages: parseJson(r.input_messages, null),
+    variables: parseJson(r.variables, null),
+    outputText: r.output_text,
+    failed: Number(r.failed) === 1,
+    createdAt: r.created_at,
   };
 }

@@ -21,7 +21,23 @@ export interface CandidatesTable {
   online_n: number; online_mean: number; online_m2: number; unit_rewards: number;
   val_n: number; val_mean: number; val_m2: number;
   created_at: string; retired_at: string | null;
+  /** The module this candidate changed; null for the baseline. */
+  module: string | null;
+  /** JSON {module: instruction}: the modules this candidate sets; the others keep their template. */
+  instructions: string;
 }
+
+export interface ModulesTable {
+  job_id: string; name: string; template: string; ordinal: number; origin: string; created_at: string;
+}
+
+export interface RolloutCallsTable {
+  job_id: string; rollout_id: string; seq: number; module: string | null; input_messages: string | null;
+  variables: string | null; output_text: string | null; latency_ms: number | null; usage: string | null;
+  failed: number; created_at: string;
+}
+
+export interface UnmatchedPromptsTable { job_id: string; text_hash: string; created_at: string }
 
 export interface RolloutsTable {
   job_id: string; id: string; candidate_id: string; seed: number | null; split: string;
@@ -38,7 +54,7 @@ export interface RewardsTable {
 export interface ProposalsTable {
   job_id: string; id: string; seq: number; parent_id: string; tip: string; status: string;
   prompt: string; response: string | null; error: string | null; candidate_ids: string;
-  lease_until: string; created_at: string; finished_at: string | null;
+  lease_until: string; created_at: string; finished_at: string | null; module: string | null;
 }
 
 export interface EventsTable {
@@ -54,4 +70,7 @@ export interface Database {
   rewards: RewardsTable;
   proposals: ProposalsTable;
   events: EventsTable;
+  modules: ModulesTable;
+  rollout_calls: RolloutCallsTable;
+  unmatched_prompts: UnmatchedPromptsTable;
 }

@@ -36,12 +36,13 @@ export function candidateRow(jobId: string, c: NewCandidate, ordinal: number, no
     job_id: jobId, id: c.id, parent_id: c.parentId, status: 'active', instruction: c.instruction, tip: c.tip,
     proposal_id: c.proposalId, ordinal, dispatches: 0, online_n: 0, online_mean: 0, online_m2: 0, unit_rewards: 1,
     val_n: 0, val_mean: 0, val_m2: 0, created_at: now, retired_at: null,
+    module: c.module, instructions: JSON.stringify(c.instructions),
   };
 }
 
 export async function insertBaseline(trx: Db, jobId: string, instruction: string, now: string): Promise<void> {
   await trx.insertInto('candidates')
-    .values(candidateRow(jobId, { id: BASELINE_ID, parentId: null, instruction, tip: null, proposalId: null }, 0, now))
+    .values(candidateRow(jobId, { id: BASELINE_ID, parentId: null, instruction, module: null, instructions: {}, tip: null, proposalId: null }, 0, now))
     .onConflict((oc) => oc.columns(['job_id', 'id']).doNothing()).execute();
 }
 

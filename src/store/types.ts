@@ -54,7 +54,12 @@ export interface CandidateRecord {
   id: string;
   parentId: string | null;
   status: CandidateStatus;
+  /** The changed module's instruction (the baseline: its first module's template). */
   instruction: string;
+  /** The module this candidate changed; null for the baseline. */
+  module: string | null;
+  /** The modules this candidate sets; every other module keeps its baseline template. */
+  instructions: Record<string, string>;
   tip: string | null;
   proposalId: string | null;
   /** Creation order within the job (baseline = 0). */
@@ -86,6 +91,26 @@ export interface RolloutRecord {
   updatedAt: string;
 }
 
+export interface ModuleRecord {
+  name: string;
+  template: string;
+  ordinal: number;
+  /** `declared` in the job body (or initial_prompt), `discovered` from traffic. */
+  origin: 'declared' | 'discovered';
+}
+
+/** One LLM call of a rollout, as recorded. */
+export interface RolloutCallRecord {
+  rolloutId: string;
+  seq: number;
+  module: string | null;
+  inputMessages: unknown[] | null;
+  variables: Record<string, string> | null;
+  outputText: string | null;
+  failed: boolean;
+  createdAt: string;
+}
+
 export interface RewardRecord {
   jobId: string;
   rolloutId: string;
@@ -111,6 +136,8 @@ export interface ProposalRecord {
   id: string;
   seq: number;
   parentId: string;
+  /** The module the proposal changes. */
+  module: string | null;
   tip: string;
   status: 'running' | 'succeeded' | 'failed';
   prompt: unknown[];
@@ -131,7 +158,8 @@ export interface NewJob {
   tenantId: string;
   systemId: string;
   config: JobConfig;
-  baselineInstruction: string | null;
+  /** The declared modules (empty: the job discovers them from traffic). */
+  modules: readonly { name: string; template: string }[];
   correlationId: string | null;
   metadata: Record<string, unknown>;
 }
@@ -140,6 +168,8 @@ export interface NewCandidate {
   id: string;
   parentId: string | null;
   instruction: string;
+  module: string | null;
+  instructions: Record<string, string>;
   tip: string | null;
   proposalId: string | null;
 }
@@ -154,7 +184,11 @@ export interface RolloutCall {
   latencyMs: number;
   usage: Record<string, unknown> | null;
   failed: boolean;
+  /** The call's conversation without the system text (the rollout keeps the first call's). */
   inputMessages: unknown[] | null;
+  /** The module the call belonged to (null: it passed through) and the variables it was rendered with. */
+  module: string | null;
+  variables: Record<string, string> | null;
 }
 
 export interface RewardOutcome {
@@ -197,15 +231,22 @@ export interface Store {
   /** Revoke by id or prefix; false when nothing (unrevoked) matched. */
   revokeApiKey(idOrPrefix: string): Promise<boolean>;
 
-  /** Job, its baseline candidate (when known) and a creation event, in one transaction. */
+  /** Job, its declared modules, its baseline candidate and a creation event, in one transaction. */
   createJob(job: NewJob): Promise<JobRecord>;
   getJob(id: string): Promise<JobRecord | null>;
   getJobBySystemId(systemId: string): Promise<JobRecord | null>;
   listJobs(tenantId: string, opts: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>>;
   /** Compare-and-set: moves the job only if its status is one of `from`. Null when it was not. */
   transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent): Promise<JobRecord | null>;
-  /** Sets the baseline (and creates the baseline candidate) if the job has none yet; returns the job. */
-  ensureBaseline(jobId: string, instruction: string): Promise<JobRecord>;
+  /** The job's modules in creation order. */
+  listModules(jobId: string): Promise<ModuleRecord[]>;
+  /**
+   * Discovery: adds a module for `template` unless one with that template (or `name`) exists, or the
+   * job already has `max` modules. Returns the job's modules after the call (with an event when added).
+   */
+  discoverModule(jobId: string, m: { name: string | null; template: string; max: number }): Promise<ModuleRecord[]>;
+  /** True (and a `mipro.module.unmatched` event) the first time a job sees this unmatched text. */
+  recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean>;
   setDatasetSummary(jobId: string, summary: string): Promise<void>;
   setBestCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<void>;
 
@@ -222,6 +263,12 @@ export interface Store {
   latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null>;
   /** Records one finished LLM call of the rollout (a rollout may make several). */
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void>;
+  /** The recorded calls of these rollouts, in call order. */
+  rolloutCalls(jobId: string, rolloutIds: readonly string[]): Promise<RolloutCallRecord[]>;
+  /** The module of each recorded call of these rollouts, in call order. */
+  callModules(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>>;
+  /** Modules in the order recent rollouts call them (by mean position within their rollouts). */
+  moduleCallOrder(jobId: string): Promise<string[]>;
   /** Recent rewarded rollouts of a candidate (never val), for the proposer's reflection. */
   rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
   /** Inputs of bootstrap/online rollouts, for the dataset summary. */
@@ -244,12 +291,14 @@ export interface Store {
    * Starts a proposal if none is running for the job (an expired lease counts as not running):
    * exactly one instance wins. Resets the job's rewards-since-proposal counter.
    */
-  startProposal(p: { jobId: string; id: string; parentId: string; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null>;
+  startProposal(p: { jobId: string; id: string; parentId: string; module: string | null; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null>;
   finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
     candidates: NewCandidate[]; events: NewEvent[];
   }): Promise<CandidateRecord[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
+  /** Proposals started per module (any outcome): the module choice's history. */
+  proposalCountsByModule(jobId: string): Promise<Record<string, number>>;
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;

@@ -90,7 +90,7 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^running \| rollouts 0/);
-    expect(lines).toContain('cancelled | rollouts 0 | rewards 0 | best - | candidates 0 | proposals 0');
+    expect(lines).toContain('cancelled | rollouts 0 | rewards 0 | best - | candidates 1 | proposals 0'); // the baseline exists from the start
     expect(lines.at(-1)).toMatch(new RegExp(`^job ${id} cancelled`));
   }, SLOW);
 

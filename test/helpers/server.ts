@@ -122,10 +122,12 @@ export function simJobBody(mipro: Record<string, unknown> = {}, initialPrompt?: 
  */
 export async function addCandidates(store: Store, jobId: string, ids: readonly string[]): Promise<void> {
   const now = new Date().toISOString();
-  const lease = await store.startProposal({ jobId, id: newProposalId(), parentId: 'baseline', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
+  const lease = await store.startProposal({ jobId, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
   if (!lease) throw new Error(`job ${jobId} already has a running proposal`);
   await store.finishProposal({
     jobId, id: lease.id, status: 'succeeded', response: null, error: null, events: [],
-    candidates: ids.map((id) => ({ id, parentId: 'baseline', instruction: `Instruction ${id}`, tip: 'none', proposalId: lease.id })),
+    candidates: ids.map((id) => ({
+      id, parentId: 'baseline', instruction: `Instruction ${id}`, module: 'main', instructions: { main: `Instruction ${id}` }, tip: 'none', proposalId: lease.id,
+    })),
   });
 }

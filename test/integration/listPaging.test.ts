@@ -45,7 +45,7 @@ describe('list routes: filters inside the page, cursors bound to their listing',
   it('answers 422 on the cursor when it is replayed with another sort or filter', async () => {
     await t.server.store.finishProposal({
       jobId: s.job_id, id: 'prop_none', status: 'succeeded', response: null, error: null, events: [],
-      candidates: [1, 2].map(() => ({ id: newCandidateId(), parentId: BASELINE_ID, instruction: 'x', tip: null, proposalId: null })),
+      candidates: [1, 2].map(() => ({ id: newCandidateId(), parentId: BASELINE_ID, instruction: 'x', module: 'main', instructions: { main: 'x' }, tip: null, proposalId: null })),
     });
     const first = await get('/candidates?sort=avg_reward:desc&limit=1');
     expect(first.status).toBe(200);

@@ -38,7 +38,7 @@ describe('the proxy URL', () => {
     const job = await newJob();
     const { data, response } = await client(`${job.proxy_url}/trace_rollout_1`).chat.completions.create({
       model: 'whatever-the-client-says',
-      messages: [{ role: 'system', content: 'client system prompt' }, { role: 'user', content: 'I lost my card' }],
+      messages: [{ role: 'system', content: BASELINE }, { role: 'user', content: 'I lost my card' }],
     }).withResponse();
     expect(data.choices[0]?.message.content).toBe('card_lost');
     expect(data.usage?.total_tokens).toBe(19);
@@ -47,7 +47,7 @@ describe('the proxy URL', () => {
     const upstream = fake.requests.at(-1)!;
     const sent = upstream.body as { model: string; messages: Array<{ role: string; content: string }>; temperature: number; max_completion_tokens: number };
     expect(sent.model).toBe('gpt-4o-mini'); // the job's policy model is forced
-    expect(systemPromptOf(upstream)).toBe(BASELINE); // the candidate replaced the client's system message
+    expect(systemPromptOf(upstream)).toBe(BASELINE); // the baseline candidate's text for module main
     expect(sent.messages).toHaveLength(2);
     expect(sent.temperature).toBe(0);
     expect(sent.max_completion_tokens).toBe(256);
@@ -118,13 +118,18 @@ describe('the proxy URL', () => {
     expect(record?.latencyMs).toBeGreaterThan(0);
   });
 
-  it('takes the baseline from the first call when the job has no initial_prompt', async () => {
+  it('discovers a module per distinct system text when the job has no initial_prompt, never mixing them up', async () => {
     const job = await newJob(null);
     await client(`${job.proxy_url}/first`).chat.completions.create({ model: 'x', messages: [{ role: 'system', content: 'My own prompt.' }, { role: 'user', content: 'q' }] });
     await client(`${job.proxy_url}/second`).chat.completions.create({ model: 'x', messages: [{ role: 'system', content: 'A different prompt.' }, { role: 'user', content: 'q' }] });
-    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('My own prompt.');
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('A different prompt.');
     const got = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
+    expect(got.body.modules).toEqual([
+      { name: 'm1', template: 'My own prompt.', origin: 'discovered' },
+      { name: 'm2', template: 'A different prompt.', origin: 'discovered' },
+    ]);
     expect(got.body.candidates.map((c: { instruction: string }) => c.instruction)).toEqual(['My own prompt.']);
+    expect(got.body.best_program).toEqual({ m1: 'My own prompt.', m2: 'A different prompt.' });
   });
 
   it('gives every call of one rollout id the same candidate', async () => {

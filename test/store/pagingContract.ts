@@ -6,7 +6,7 @@ import { sampleConfig } from './storeContract.js';
 /** Cursor and filter behaviour of every paged list; part of the Store contract (runStoreContract). */
 export function pagingContract(ctx: { store: () => Store; tenantId: () => string }): void {
   const makeJob = (tenantId = ctx.tenantId()) => ctx.store().createJob({
-    id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig, baselineInstruction: 'b', correlationId: null, metadata: {},
+    id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig, modules: [{ name: 'main', template: 'b' }], correlationId: null, metadata: {},
   });
 
   let serial = 0;
@@ -20,10 +20,10 @@ export function pagingContract(ctx: { store: () => Store; tenantId: () => string
 
   const addCandidates = async (jobId: string, count: number): Promise<string[]> => {
     const now = new Date().toISOString();
-    const prop = await ctx.store().startProposal({ jobId, id: newProposalId(), parentId: BASELINE_ID, tip: 't', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
+    const prop = await ctx.store().startProposal({ jobId, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 't', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
     const created = await ctx.store().finishProposal({
       jobId, id: prop!.id, status: 'succeeded', response: null, error: null, events: [],
-      candidates: Array.from({ length: count }, () => ({ id: newCandidateId(), parentId: BASELINE_ID, instruction: 'x', tip: null, proposalId: prop!.id })),
+      candidates: Array.from({ length: count }, () => ({ id: newCandidateId(), parentId: BASELINE_ID, instruction: 'x', module: 'main', instructions: { main: 'x' }, tip: null, proposalId: prop!.id })),
     });
     return created.map((c) => c.id);
   };

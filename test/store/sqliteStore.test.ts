@@ -15,7 +15,7 @@ describe('SQLite hot path beside kysely on one connection', () => {
     const store = await openSqliteStore(join(dir, 'shared-connection.db'), systemClock);
     try {
       const tenant = await store.createTenant('t');
-      const job = await store.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, baselineInstruction: 'b', correlationId: null, metadata: {} });
+      const job = await store.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, modules: [{ name: 'main', template: 'b' }], correlationId: null, metadata: {} });
       let hotWrite: Promise<boolean> | undefined;
       const failing = store.db.transaction().execute(async (trx) => {
         await trx.updateTable('jobs').set({ metadata: '{"x":1}' }).where('id', '=', job.id).execute();

@@ -10,7 +10,7 @@ export const sampleConfig: JobConfig = {
   mipro: {
     mode: 'online', bootstrap_train_seeds: [0, 1], val_seeds: [100], online_pool: [0, 1, 2],
     online_proposer_mode: 'inline', online_proposer_min_rollouts: 5, online_rollouts_per_candidate: 2,
-    online_proposer_max_candidates: 20,
+    online_proposer_max_candidates: 20, max_modules: 8,
     proposer: { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, instructions_per_batch: 2 },
   },
 };
@@ -30,7 +30,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
     });
 
     const makeJob = (baseline: string | null = 'You classify intents.') =>
-      store.createJob({ id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig, baselineInstruction: baseline, correlationId: null, metadata: { a: 1 } });
+      store.createJob({
+        id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig,
+        modules: baseline === null ? [] : [{ name: 'main', template: baseline }], correlationId: null, metadata: { a: 1 },
+      });
 
     it('creates a job with its baseline candidate and a creation event', async () => {
       const job = await makeJob();
@@ -58,7 +61,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const other = (await store.createTenant('other')).id;
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const j = await store.createJob({ id: newJobId(), tenantId: other, systemId: newSystemId(), config: sampleConfig, baselineInstruction: null, correlationId: null, metadata: {} });
+        const j = await store.createJob({ id: newJobId(), tenantId: other, systemId: newSystemId(), config: sampleConfig, modules: [], correlationId: null, metadata: {} });
         ids.push(j.id);
       }
       const seen: string[] = [];
@@ -84,24 +87,50 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.transitionJob(job.id, ['running', 'paused'], 'running', { eventType: 'x', message: 'x' })).toBeNull();
     });
 
-    it('captures the baseline once from the first call', async () => {
+    it('discovers modules once per text and name, up to the cap, and the first becomes the baseline text', async () => {
       const job = await makeJob(null);
-      expect(await store.listCandidates(job.id)).toHaveLength(0);
-      await store.ensureBaseline(job.id, 'first');
-      const again = await store.ensureBaseline(job.id, 'second');
-      expect(again.baselineInstruction).toBe('first');
-      const cands = await store.listCandidates(job.id);
-      expect(cands.map((c) => c.instruction)).toEqual(['first']);
+      expect((await store.listCandidates(job.id)).map((c) => c.id)).toEqual([BASELINE_ID]);
+      expect(await store.listModules(job.id)).toEqual([]);
+      await store.discoverModule(job.id, { name: null, template: 'first', max: 2 });
+      await store.discoverModule(job.id, { name: null, template: 'first', max: 2 });
+      await store.discoverModule(job.id, { name: 'planner', template: 'plan {goal}', max: 2 });
+      const full = await store.discoverModule(job.id, { name: null, template: 'third', max: 2 });
+      expect(full.map((m) => [m.name, m.template, m.origin])).toEqual([['m1', 'first', 'discovered'], ['planner', 'plan {goal}', 'discovered']]);
+      expect((await store.getJob(job.id))?.baselineInstruction).toBe('first');
+      expect((await store.listCandidates(job.id)).map((c) => c.instruction)).toEqual(['first']);
+      const events = await store.listEvents(job.id, 0, 10);
+      expect(events.filter((e) => e.eventType === 'mipro.module.discovered')).toHaveLength(2);
+    });
+
+    it('creates declared modules in order and reports an unmatched text once', async () => {
+      const job = await store.createJob({
+        id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig, correlationId: null, metadata: {},
+        modules: [{ name: 'extract', template: 'Extract.' }, { name: 'answer', template: 'Answer from {context}' }],
+      });
+      expect((await store.listModules(job.id)).map((m) => [m.name, m.ordinal, m.origin])).toEqual([['extract', 0, 'declared'], ['answer', 1, 'declared']]);
+      const event = { eventType: 'mipro.module.unmatched', message: 'unmatched' };
+      expect(await store.recordUnmatched(job.id, 'h1', event)).toBe(true);
+      expect(await store.recordUnmatched(job.id, 'h1', event)).toBe(false);
+      expect(await store.recordUnmatched(job.id, 'h2', event)).toBe(true);
+      expect((await store.listEvents(job.id, 0, 10)).filter((e) => e.eventType === 'mipro.module.unmatched')).toHaveLength(2);
     });
 
     it('records rollouts, dispatches and calls', async () => {
       const job = await makeJob();
       expect(await store.insertRollout({ jobId: job.id, id: 'r1', candidateId: BASELINE_ID, seed: 3, split: 'online', correlationId: 'c1', inputMessages: [{ role: 'user', content: 'hi' }] })).toBe(true);
       expect(await store.insertRollout({ jobId: job.id, id: 'r1', candidateId: BASELINE_ID, seed: 3, split: 'online', correlationId: 'c1', inputMessages: null })).toBe(false);
-      await store.completeRolloutCall(job.id, 'r1', { outputText: 'hello', latencyMs: 12.5, usage: { total_tokens: 3 }, failed: false, inputMessages: null });
+      await store.completeRolloutCall(job.id, 'r1', { outputText: 'hello', latencyMs: 12.5, usage: { total_tokens: 3 }, failed: false, inputMessages: null, module: 'main', variables: null });
+      await store.completeRolloutCall(job.id, 'r1', {
+        outputText: 'second', latencyMs: 3, usage: null, failed: false, inputMessages: [{ role: 'user', content: 'again' }], module: null, variables: { x: '1' },
+      });
       const r = await store.getRollout(job.id, 'r1');
-      expect(r).toMatchObject({ candidateId: BASELINE_ID, seed: 3, outputText: 'hello', callCount: 1, status: 'completed', usage: { total_tokens: 3 } });
+      expect(r).toMatchObject({ candidateId: BASELINE_ID, seed: 3, outputText: 'second', callCount: 2, status: 'completed' });
       expect(r?.inputMessages).toEqual([{ role: 'user', content: 'hi' }]);
+      const calls = await store.rolloutCalls(job.id, ['r1']);
+      expect(calls.map((c) => [c.seq, c.module, c.outputText, c.variables])).toEqual([[1, 'main', 'hello', null], [2, null, 'second', { x: '1' }]]);
+      expect(calls[1]?.inputMessages).toEqual([{ role: 'user', content: 'again' }]);
+      expect((await store.callModules(job.id, ['r1'])).get('r1')).toEqual(['main', null]);
+      expect(await store.moduleCallOrder(job.id)).toEqual(['main']);
       expect((await store.latestRolloutForCorrelation(job.id, 'c1'))?.id).toBe('r1');
       expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(1);
       expect((await store.getJob(job.id))?.rolloutCount).toBe(1);
@@ -173,7 +202,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const n = 300;
       const acks = await Promise.all(Array.from({ length: n }, async (_, i) => {
         const inserted = await store.insertRollout({ jobId: job.id, id: `g${i}`, candidateId: BASELINE_ID, seed: i, split: 'online', correlationId: null, inputMessages: null });
-        await store.completeRolloutCall(job.id, `g${i}`, { outputText: `out ${i}`, latencyMs: 1, usage: null, failed: false, inputMessages: null });
+        await store.completeRolloutCall(job.id, `g${i}`, { outputText: `out ${i}`, latencyMs: 1, usage: null, failed: false, inputMessages: null, module: 'main', variables: null });
         const reward = await store.recordReward({ jobId: job.id, rolloutId: `g${i}`, candidateId: BASELINE_ID, reward: i % 2, split: 'online', seed: i, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
         // What was acknowledged is readable right away.
         const row = await store.getRollout(job.id, `g${i}`);
@@ -204,14 +233,14 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const now = new Date().toISOString();
       const later = new Date(Date.now() + 60_000).toISOString();
       const starts = await Promise.all([1, 2, 3].map(() =>
-        store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, tip: 'none', prompt: [{ role: 'user', content: 'p' }], leaseUntil: later, now })));
+        store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [{ role: 'user', content: 'p' }], leaseUntil: later, now })));
       const won = starts.filter((s) => s !== null);
       expect(won).toHaveLength(1);
       const prop = won[0]!;
       const cid = newCandidateId();
       const created = await store.finishProposal({
         jobId: job.id, id: prop.id, status: 'succeeded', response: '{"instructions":["x"]}', error: null,
-        candidates: [{ id: cid, parentId: BASELINE_ID, instruction: 'better', tip: 'none', proposalId: prop.id }],
+        candidates: [{ id: cid, parentId: BASELINE_ID, instruction: 'better', module: 'main', instructions: { main: 'better' }, tip: 'none', proposalId: prop.id }],
         events: [{ eventType: 'mipro.proposal.created', message: 'one', data: { candidate_ids: [cid] } }],
       });
       expect(created.map((c) => [c.id, c.ordinal])).toEqual([[cid, 1]]);
@@ -219,9 +248,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const props = await store.listProposals(job.id, 10);
       expect(props[0]).toMatchObject({ status: 'succeeded', candidateIds: [cid], seq: 1 });
       // A lease that ran out is taken over.
-      const stale = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, tip: 'none', prompt: [], leaseUntil: now, now });
+      const stale = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: now, now });
       expect(stale).not.toBeNull();
-      const takeover = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, tip: 'none', prompt: [], leaseUntil: later, now: new Date(Date.now() + 1000).toISOString() });
+      const takeover = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: later, now: new Date(Date.now() + 1000).toISOString() });
       expect(takeover?.seq).toBe(3);
       expect(await store.retireCandidate(job.id, cid, { eventType: 'mipro.candidate.retired', message: 'r' })).toBe(true);
       expect(await store.retireCandidate(job.id, cid, { eventType: 'mipro.candidate.retired', message: 'r' })).toBe(false);

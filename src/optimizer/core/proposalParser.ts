@@ -56,6 +56,9 @@ function problemWith(instruction: string, required: string[], maxLength: number,
   if (instruction.length > maxLength) return `too long (${instruction.length} > ${maxLength} characters)`;
   const missing = required.filter((p) => !instruction.includes(p));
   if (missing.length > 0) return `missing placeholder${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+  // The program fills only the baseline's placeholders: a new one could never be rendered.
+  const added = extractPlaceholders(instruction).filter((p) => !required.includes(p));
+  if (added.length > 0) return `adds placeholder${added.length > 1 ? 's' : ''} ${added.join(', ')} that the program does not fill`;
   if (seen.has(normalizeInstruction(instruction))) return 'duplicate of an existing instruction';
   return null;
 }

@@ -45,6 +45,12 @@ export interface ProposerPromptInput {
   history: readonly ScoredInstruction[];
   tip: TipId;
   instructionsPerBatch: number;
+  /**
+   * The program around the module being improved (multi-module jobs): its modules in the order
+   * rollouts call them, with the parent's instruction for each. The rollouts shown are then that
+   * module's own calls.
+   */
+  program?: { modules: readonly { name: string; instruction: string }[]; target: string };
   /** Longest instruction accepted (characters). Default 4000. */
   maxLength?: number;
   /** Longest rollout input or output shown (characters). Default 700. */
@@ -67,6 +73,7 @@ export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage
       'Current instruction to improve',
       `${quote(truncate(input.parent.instruction, maxLength))}\nScore on live traffic: ${scoreLine(input.parent)}.`,
     ),
+    ...(input.program && input.program.modules.length > 1 ? [section('The program around it', programContext(input.program))] : []),
     section('Rollouts where it did worst', rollouts(input.worstRollouts, maxChars)),
     section('Rollouts where it did best', rollouts(input.bestRollouts, maxChars)),
     section('Instructions tried before, with their scores (mean [95% interval], n)', history(input)),
@@ -133,6 +140,13 @@ export function selectReflectionRollouts(
     .reverse()
     .slice(0, counts.worst ?? 3);
   return { worst: worst.map(strip), best: best.map(strip) };
+}
+
+function programContext(program: NonNullable<ProposerPromptInput['program']>): string {
+  const steps = program.modules.map((m, i) =>
+    `${i + 1}. module "${m.name}"${m.name === program.target ? ' (the one to improve; its calls are the examples below)' : ''}:\n${quote(truncate(m.instruction, 600))}`);
+  return 'The application runs several prompts (modules) per rollout; the reward scores the whole rollout. ' +
+    `Improve only module "${program.target}"; the others stay as they are.\n${steps.join('\n')}`;
 }
 
 function constraints(placeholders: string[], maxLength: number): string[] {

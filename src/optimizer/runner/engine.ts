@@ -6,8 +6,10 @@ import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcom
 import { pickChampion } from '../core/champion.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
+import { compileModules } from '../core/modules.js';
 import { selectCandidate } from '../core/selection.js';
 import { JobRuntime } from './jobRuntime.js';
+import { ModuleRouter } from './moduleRouter.js';
 
 const MAX_RUNTIMES = 2000;
 
@@ -36,8 +38,6 @@ export interface DispatchRequest {
   correlationId?: string | null;
   /** The client's messages (without system messages): what the proposer will see. */
   inputMessages?: unknown[] | null;
-  /** The request's own system message: becomes the baseline if the job has none yet. */
-  systemMessage?: string | null;
   /** The scheduler, not the bandit, decides (bootstrap and val rollouts). */
   assignCandidateId?: string;
 }
@@ -63,8 +63,12 @@ export interface Dispatch {
 export class OnlineEngine {
   private readonly runtimes = new Map<string, JobRuntime>();
   private readonly jobIdBySystem = new Map<string, string>();
+  /** Which module of the program each call belongs to. */
+  readonly modules: ModuleRouter;
 
-  constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {}
+  constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {
+    this.modules = new ModuleRouter(deps);
+  }
 
   /** The live runtime of a proxy's system id; null when unknown or finished. */
   async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
@@ -126,18 +130,16 @@ export class OnlineEngine {
   }
 
   async refresh(rt: JobRuntime): Promise<void> {
-    const [job, candidates] = await Promise.all([this.deps.store.getJob(rt.job.id), this.deps.store.listCandidates(rt.job.id)]);
+    const { store } = this.deps;
+    const [job, candidates, modules] = await Promise.all([store.getJob(rt.job.id), store.listCandidates(rt.job.id), store.listModules(rt.job.id)]);
     if (job) rt.job = job;
     rt.candidates = candidates;
+    // Templates are parsed once per module, not on every refresh.
+    if (modules.length !== rt.modules.length || modules.some((m, i) => m.template !== rt.modules[i]?.template)) rt.modules = compileModules(modules);
     rt.fetchedAt = this.deps.clock.now();
   }
 
   async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
-    if (rt.job.baselineInstruction === null && !req.assignCandidateId) {
-      // Without initial_prompt, the first proxied call's system message is the baseline.
-      rt.job = await this.deps.store.ensureBaseline(rt.job.id, req.systemMessage ?? '');
-      await this.refresh(rt);
-    }
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve(), known: true };
@@ -147,14 +149,10 @@ export class OnlineEngine {
     return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req), known: false };
   }
 
-  /**
-   * The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the
-   * bandit. Before the baseline is known (no initial_prompt and no proxied call yet) everything is
-   * assigned to the baseline id, which the first proxied call then defines.
-   */
+  /** The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the bandit. */
   async schedule(rt: JobRuntime, req: DispatchRequest): Promise<{ rolloutId: string; candidateId: string }> {
     const rolloutId = newRolloutId();
-    const candidateId = rt.candidates.length > 0 ? this.choose(rt, req.assignCandidateId).id : req.assignCandidateId ?? BASELINE_ID;
+    const candidateId = this.choose(rt, req.assignCandidateId).id;
     await this.reserve(rt, rolloutId, candidateId, req);
     return { rolloutId, candidateId };
   }

@@ -1,6 +1,7 @@
 import type { Stint } from '../core/selection.js';
 import type { CandidateView } from '../core/types.js';
-import type { CandidateRecord, JobRecord, Split } from '../../store/types.js';
+import type { CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
+import type { ParsedTemplate } from '../core/templates.js';
 
 /**
  * What one server instance remembers about a job between requests. The database stays the source of
@@ -16,6 +17,10 @@ const MAX_IN_FLIGHT = 50_000;
 export class JobRuntime {
   job: JobRecord;
   candidates: CandidateRecord[] = [];
+  /** The program's modules with their templates parsed (matching runs on every call). */
+  modules: (ModuleRecord & { parsed: ParsedTemplate })[] = [];
+  /** Hashes of unmatched system texts already reported from this instance. */
+  readonly unmatchedSeen = new Set<string>();
   fetchedAt = 0;
   stint: Stint | null = null;
   /** rollout id -> candidate id, for rollouts dispatched here and not yet rewarded or expired. */

@@ -9,7 +9,11 @@ import { confidenceSequence } from '../core/confidence.js';
 import { parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
 import { chooseParent } from '../core/proposalTrigger.js';
-import { buildDatasetSummaryPrompt, buildProposerPrompt, selectReflectionRollouts, type ProposerMessage } from '../core/proposerPrompt.js';
+import { buildDatasetSummaryPrompt, buildProposerPrompt, type ProposerMessage } from '../core/proposerPrompt.js';
+import { chooseModule, type ModuleChoice } from '../core/moduleChoice.js';
+import type { ProgramModule } from '../core/modules.js';
+import { moduleInstruction, withModuleInstruction } from '../core/program.js';
+import { moduleReflection } from './moduleEvidence.js';
 import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
 import type { JobRuntime } from './jobRuntime.js';
 
@@ -23,11 +27,11 @@ export interface ProposalRunnerDeps {
   /** Re-reads the job's candidates after new ones were created. */
   refresh(rt: JobRuntime): Promise<void>;
   onOutcome?(outcome: 'succeeded' | 'failed' | 'skipped'): void;
+  /** How proposals pick the module they change (default `credit`; bench:optimizer compares both). */
+  moduleChoice?: ModuleChoice;
 }
 
 const SUMMARY_MIN_INPUTS = 3;
-/** Rollouts of the parent shown to the proposer (GEPA-style reflection): its worst and its best. */
-const REFLECTION = { worst: 3, best: 2 };
 
 interface Proposer {
   provider: ChatProvider;
@@ -35,8 +39,8 @@ interface Proposer {
 }
 
 /**
- * One proposal: choose a parent (Thompson) and a tip (bandit over tips), build MIPRO's grounded
- * prompt from what was observed, ask the proposer model, keep the valid new instructions. Failures
+ * One proposal: choose a parent (Thompson), the module to change (credit over modules) and a tip
+ * (bandit over tips), build MIPRO's grounded prompt from that module's observed calls, ask the proposer model, keep the valid new instructions. Failures
  * (timeouts, garbage answers) are recorded as events and retried after the next batch of rewards;
  * they never fail the job. Every prompt and answer is stored (GET .../proposals).
  */
@@ -68,40 +72,41 @@ export class ProposalRunner {
     }
     const parentId = chooseParent(rt.views(), R, this.deps.rng);
     const parent = candidates.find((c) => c.id === parentId);
-    if (!parent) return;
+    const target = parent ? await this.chooseTarget(rt, candidates) : null;
+    if (!parent || !target) {
+      this.deps.onOutcome?.('skipped'); // no module has been called yet: nothing to ground a proposal in
+      return;
+    }
+    const { module, order } = target;
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
     const proposer = this.proposerFor(job);
 
-    const [lowest, highest, summary] = await Promise.all([
-      store.rewardedRollouts(job.id, parent.id, { order: 'worst', limit: REFLECTION.worst }),
-      store.rewardedRollouts(job.id, parent.id, { order: 'best', limit: REFLECTION.best }),
+    const [reflection, summary] = await Promise.all([
+      moduleReflection(store, job.id, parent.id, module.name),
       this.datasetSummary(job, proposer),
     ]);
-    // The two queries overlap when the parent has few rollouts; the core splits them into worst and best.
-    const distinct = new Map([...lowest, ...highest].map((r) => [r.id, r]));
-    const reflection = selectReflectionRollouts(
-      [...distinct.values()].map((r) => ({ input: r.inputMessages ?? '', output: r.outputText, reward: r.reward ?? 0, split: r.split })),
-      REFLECTION,
-    );
     const priorVariance = pooledVariance(candidates.map((c) => c.online));
     const room = mipro.online_proposer_max_candidates - candidates.length;
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
+    const parentText = moduleInstruction(parent.instructions, module);
     const prompt = buildProposerPrompt({
       datasetSummary: summary,
-      programDescription: job.baselineInstruction ?? '',
-      parent: { instruction: parent.instruction, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent, priorVariance) },
+      programDescription: module.template,
+      parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent, priorVariance) },
       worstRollouts: reflection.worst,
       bestRollouts: reflection.best,
-      history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0).map((c) => ({
-        instruction: c.instruction, status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c, priorVariance),
+      // Scores are of whole programs; shown for the programs whose text for this module differs.
+      history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0 && moduleInstruction(c.instructions, module) !== parentText).map((c) => ({
+        instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c, priorVariance),
       })),
       tip,
       instructionsPerBatch: n,
+      program: { target: module.name, modules: order.map((m) => ({ name: m.name, instruction: moduleInstruction(parent.instructions, m) })) },
     });
 
     const now = this.deps.clock.now();
     const lease = await store.startProposal({
-      jobId: job.id, id: newProposalId(), parentId: parent.id, tip, prompt,
+      jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip, prompt,
       leaseUntil: new Date(now + 2 * this.deps.proposerTimeoutMs).toISOString(), now: new Date(now).toISOString(),
     });
     if (!lease) {
@@ -118,20 +123,26 @@ export class ProposalRunner {
       await this.deps.refresh(rt);
       const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;
       const parsed = parseProposals(response, {
-        baseline: job.baselineInstruction ?? '', existing: rt.candidates.map((c) => c.instruction), n: Math.max(0, Math.min(n, roomNow)),
+        baseline: module.template, existing: rt.candidates.map((c) => moduleInstruction(c.instructions, module)), n: Math.max(0, Math.min(n, roomNow)),
       });
       if (parsed.accepted.length === 0) {
         const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
         await this.fail(rt, lease.id, lease.seq, response, `no usable instruction: ${why}`);
         return;
       }
-      const created = parsed.accepted.map((instruction) => ({ id: newCandidateId(), parentId: parent.id, instruction, tip, proposalId: lease.id }));
+      const created = parsed.accepted.map((instruction) => ({
+        id: newCandidateId(), parentId: parent.id, instruction, module: module.name,
+        instructions: withModuleInstruction(parent.instructions, module.name, instruction), tip, proposalId: lease.id,
+      }));
       await store.finishProposal({
         jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created,
         events: [{
           eventType: 'mipro.proposal.created',
-          message: `proposal ${lease.seq}: ${created.length} new candidate(s) from ${parent.id} (tip: ${tip})`,
-          data: { proposal_id: lease.id, seq: lease.seq, parent_id: parent.id, tip, candidate_ids: created.map((c) => c.id), rejected: parsed.rejected },
+          message: `proposal ${lease.seq}: ${created.length} new candidate(s) from ${parent.id}, module ${module.name} (tip: ${tip})`,
+          data: {
+            proposal_id: lease.id, seq: lease.seq, parent_id: parent.id, module: module.name, tip,
+            candidate_ids: created.map((c) => c.id), rejected: parsed.rejected,
+          },
         }],
       });
       await this.deps.refresh(rt);
@@ -139,6 +150,29 @@ export class ProposalRunner {
     } catch (err) {
       await this.fail(rt, lease.id, lease.seq, response, err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /**
+   * The module this proposal changes, and the program in call order. Modules never called yet go
+   * last in that order; none is chosen before any call was recorded.
+   */
+  private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
+    const { store } = this.deps;
+    const [called, counts] = await Promise.all([store.moduleCallOrder(rt.job.id), store.proposalCountsByModule(rt.job.id)]);
+    const known = new Map(rt.modules.map((m) => [m.name, m]));
+    const order = [...called, ...rt.modules.map((m) => m.name).filter((n) => !called.includes(n))].flatMap((n) => known.get(n) ?? []);
+    const eligible = order.filter((m) => called.includes(m.name));
+    const mipro = rt.job.config.mipro;
+    const name = chooseModule({
+      modules: eligible.map((m) => m.name),
+      candidates: candidates.map((c) => ({ id: c.id, parentId: c.parentId, module: c.module, stats: c.online })),
+      proposalsByModule: counts,
+      rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
+      rewardVariance: pooledVariance(candidates.map((c) => c.online)),
+      strategy: this.deps.moduleChoice ?? 'credit',
+    }, this.deps.rng);
+    const module = name === null ? undefined : known.get(name);
+    return module ? { module, order } : null;
   }
 
   private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string): Promise<void> {

@@ -26,7 +26,7 @@ export async function openPostgresStore(url: string, schema: string, clock: Cloc
   }
   const pool = new pg.Pool({ connectionString: url, max: poolSize, options: `-c search_path="${schema}"` });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>, schema);
+  await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
   return new KyselyStore(db, 'postgres', clock);
 }
 

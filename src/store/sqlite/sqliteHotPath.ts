@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { HotPath } from '../hotPath.js';
-import { rewardRow } from '../hotPath.js';
+import { callRow, rewardRow } from '../hotPath.js';
 import { toJob, toReward, toRollout } from '../rows.js';
 import type { JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from '../types.js';
@@ -34,7 +34,10 @@ export class SqliteHotPath implements HotPath {
       getRollout: p('select * from rollouts where job_id = ? and id = ?'),
       // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
       completeCall: p(`update rollouts set status = ?, output_text = ?, latency_ms = ?, usage = ?, call_count = call_count + 1,
-          input_messages = coalesce(input_messages, ?), updated_at = ? where job_id = ? and id = ?`),
+          input_messages = coalesce(input_messages, ?), updated_at = ? where job_id = ? and id = ? returning call_count`),
+      insertCall: p(`insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms,
+          usage, failed, created_at) values (@job_id, @rollout_id, @seq, @module, @input_messages, @variables, @output_text,
+          @latency_ms, @usage, @failed, @created_at)`),
       insertReward: p(`insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at)
         values (@job_id, @rollout_id, @candidate_id, @reward, @split, @seed, @metadata, @created_at)
         on conflict (job_id, rollout_id) do nothing`),
@@ -103,11 +106,12 @@ export class SqliteHotPath implements HotPath {
     const s = this.sql;
     // Nobody waits for this record (the answer is already on its way): it rides with the next batch.
     return this.group.runLazy(() => {
-      s.completeCall.run(
+      const input = call.inputMessages === null ? null : JSON.stringify(call.inputMessages);
+      const row = s.completeCall.get(
         call.failed ? 'failed' : 'completed', call.outputText, call.latencyMs,
-        call.usage === null ? null : JSON.stringify(call.usage),
-        call.inputMessages === null ? null : JSON.stringify(call.inputMessages), now, jobId, rolloutId,
-      );
+        call.usage === null ? null : JSON.stringify(call.usage), input, now, jobId, rolloutId,
+      ) as { call_count: number } | undefined;
+      if (row) s.insertCall.run(callRow(jobId, rolloutId, Number(row.call_count), call, input, now));
     });
   }
 

@@ -22,7 +22,7 @@ export async function openSqliteStore(path: string, clock: Clock, onCheckpointEr
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  await migrateToLatest(db as Kysely<unknown>);
+  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   const checkpoint = path === ':memory:' ? null : startBackgroundCheckpoint(sqlite, path, onCheckpointError);
   const hot = new SqliteHotPath(sqlite);
   const beforeClose = async () => {

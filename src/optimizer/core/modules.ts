@@ -1,0 +1,99 @@
+import { matchTemplate, parseTemplate, type ParsedTemplate } from './templates.js';
+
+/**
+ * A program's modules and which module a call belongs to. Pure.
+ *
+ * Order of the rules (SPEC.md, "Programs"): a module named by the caller (header or body field);
+ * else the call's system text matched against each module's baseline template, the most specific
+ * match winning; a call with no system text at all belongs to a one-module program's module (the
+ * public API's one-prompt form, where the proxy adds the system message); else, while the job
+ * discovers its modules, the text becomes a new module; else the call belongs to no module and
+ * passes through untouched.
+ */
+
+export const MODULE_NAME_PATTERN = /^[a-z0-9_-]{1,64}$/;
+export const MAX_MODULES = 16;
+
+export interface ProgramModule {
+  name: string;
+  /** The baseline template: the prompt as the application sends it. */
+  template: string;
+}
+
+/** A module with its template parsed once (the runtime keeps these per job). */
+export interface CompiledModule extends ProgramModule {
+  parsed: ParsedTemplate;
+}
+
+export function compileModules<M extends ProgramModule>(modules: readonly M[]): (M & { parsed: ParsedTemplate })[] {
+  return modules.map((m) => ({ ...m, parsed: parseTemplate(m.template) }));
+}
+
+export interface CallIdentity {
+  /** From `x-mipro-module` or the body's `mipro.module`. */
+  named: string | null;
+  /** The call's system text; null when the call has none. */
+  systemText: string | null;
+}
+
+export type ModuleAssignment =
+  /** The call belongs to `module`; `captures` are the placeholders' values read from its text. */
+  | { kind: 'module'; module: CompiledModule; captures: Record<string, string> }
+  /** A new module should be created for this call (discovery). `name` when the caller named it. */
+  | { kind: 'discover'; name: string | null; template: string }
+  /** The caller named a module that does not exist and cannot be created. */
+  | { kind: 'unknown_name'; name: string }
+  /** No module: the call passes through byte-identical. */
+  | { kind: 'unmatched' };
+
+export interface AssignmentPolicy {
+  /** True while the job discovers modules (it declared none) and is below its module cap. */
+  canDiscover: boolean;
+}
+
+export function assignModule(modules: readonly CompiledModule[], call: CallIdentity, policy: AssignmentPolicy): ModuleAssignment {
+  const text = call.systemText ?? '';
+  if (call.named !== null) {
+    const named = modules.find((m) => m.name === call.named);
+    if (named) return { kind: 'module', module: named, captures: matchTemplate(named.parsed, text) ?? {} };
+    return policy.canDiscover ? { kind: 'discover', name: call.named, template: text } : { kind: 'unknown_name', name: call.named };
+  }
+  const best = mostSpecificMatch(modules, text);
+  if (best) return { kind: 'module', ...best };
+  // The one-prompt form (the public API's): a call with no system message gets the instruction added.
+  const only = modules.length === 1 ? modules[0] : undefined;
+  if (call.systemText === null && only) return { kind: 'module', module: only, captures: {} };
+  return policy.canDiscover ? { kind: 'discover', name: null, template: text } : { kind: 'unmatched' };
+}
+
+/** More literal text wins; then fewer placeholders; then declaration order. */
+function mostSpecificMatch(modules: readonly CompiledModule[], text: string): { module: CompiledModule; captures: Record<string, string> } | null {
+  let best: { module: CompiledModule; captures: Record<string, string> } | null = null;
+  for (const m of modules) {
+    // Cheap rejections first: a literal-only template must be the text itself.
+    if (m.parsed.literalLength > text.length) continue;
+    if (best && !moreSpecific(m.parsed, best.module.parsed)) continue;
+    const captures = matchTemplate(m.parsed, text);
+    if (captures) best = { module: m, captures };
+  }
+  return best;
+}
+
+function moreSpecific(a: ParsedTemplate, b: ParsedTemplate): boolean {
+  if (a.literalLength !== b.literalLength) return a.literalLength > b.literalLength;
+  return a.names.length < b.names.length;
+}
+
+/** The name a discovered module gets: `m1`, `m2`, ... the first unused. */
+export function discoveredModuleName(existing: readonly { name: string }[]): string {
+  const taken = new Set(existing.map((m) => m.name));
+  for (let i = 1; ; i++) if (!taken.has(`m${i}`)) return `m${i}`;
+}
+
+/**
+ * Variables for rendering: the captures of the match, overridden by explicit `mipro.variables`.
+ * A capture of a placeholder the caller also sent explicitly never wins.
+ */
+export function mergeVariables(captures: Readonly<Record<string, string>>, explicit: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return { ...captures, ...(explicit ?? {}) };
+}

@@ -1,0 +1,24 @@
+import type { ProgramModule } from './modules.js';
+
+/**
+ * A candidate is a whole program: one instruction per module. It stores only the modules it sets;
+ * every other module keeps its baseline template (so a module discovered after the candidate was
+ * written is the app's own prompt in every candidate). Pure.
+ */
+
+export type Instructions = Readonly<Record<string, string>>;
+
+/** The candidate's text for one module. */
+export function moduleInstruction(instructions: Instructions, module: ProgramModule): string {
+  return Object.hasOwn(instructions, module.name) ? (instructions[module.name] ?? module.template) : module.template;
+}
+
+/** The candidate's whole program, module by module in the given order. */
+export function programOf(instructions: Instructions, modules: readonly ProgramModule[]): Record<string, string> {
+  return Object.fromEntries(modules.map((m) => [m.name, moduleInstruction(instructions, m)]));
+}
+
+/** A child program: the parent's with one module's instruction replaced. */
+export function withModuleInstruction(parent: Instructions, module: string, instruction: string): Record<string, string> {
+  return { ...parent, [module]: instruction };
+}

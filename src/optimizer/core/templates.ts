@@ -1,0 +1,129 @@
+/**
+ * Prompt templates: text with `{identifier}` placeholders. Pure functions.
+ *
+ * A template is split once into literal segments around its placeholders. Matching a system text
+ * against a template treats each placeholder as a capture; it is linear in the text (no regular
+ * expression, no backtracking): literals are found left to right, each at its leftmost position,
+ * which finds a match whenever one exists because the last literal is anchored at the end. Long
+ * literals are searched with Knuth-Morris-Pratt so that adversarial texts cannot make the search
+ * quadratic; short ones use the engine's indexOf, whose worst case is bounded by their length.
+ *
+ * Only identifier-like names are placeholders (`{context}`, `{user_name}`, `{doc.title}`): JSON in a
+ * prompt such as `{"label": "x"}` stays literal. Two placeholders must not touch (`{a}{b}`): where
+ * one capture ends and the next begins could not be told, so such templates are refused.
+ */
+
+export const PLACEHOLDER_PATTERN = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
+
+export interface ParsedTemplate {
+  readonly text: string;
+  /** Literal text around the placeholders: `literals.length === names.length + 1`. */
+  readonly literals: readonly string[];
+  /** Placeholder names in order of appearance (a name may repeat). */
+  readonly names: readonly string[];
+  /** Characters of literal text: the more, the more specific a match. */
+  readonly literalLength: number;
+}
+
+export function parseTemplate(text: string): ParsedTemplate {
+  const literals: string[] = [];
+  const names: string[] = [];
+  let last = 0;
+  for (const m of text.matchAll(PLACEHOLDER_PATTERN)) {
+    literals.push(text.slice(last, m.index));
+    names.push(m[1] ?? '');
+    last = m.index + m[0].length;
+  }
+  literals.push(text.slice(last));
+  return { text, literals, names, literalLength: literals.reduce((n, s) => n + s.length, 0) };
+}
+
+/** Distinct placeholder names in order of first appearance. */
+export function placeholderNames(t: ParsedTemplate | string): string[] {
+  const parsed = typeof t === 'string' ? parseTemplate(t) : t;
+  return [...new Set(parsed.names)];
+}
+
+/** Why a template cannot be used for matching, or null. */
+export function templateProblem(t: ParsedTemplate): string | null {
+  for (let i = 1; i < t.literals.length - 1; i++) {
+    if (t.literals[i] === '') {
+      return `placeholders {${t.names[i - 1]}} and {${t.names[i]}} touch: put literal text between them so the captures can be told apart`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The captures of `text` against `t`, or null when it does not match. A repeated placeholder must
+ * capture the same text each time.
+ */
+export function matchTemplate(t: ParsedTemplate, text: string): Record<string, string> | null {
+  const { literals, names } = t;
+  if (names.length === 0) return text === t.text ? {} : null;
+  const first = literals[0] ?? '';
+  const lastLiteral = literals[literals.length - 1] ?? '';
+  if (first.length + lastLiteral.length > text.length) return null;
+  if (!text.startsWith(first) || !text.endsWith(lastLiteral)) return null;
+  const end = text.length - lastLiteral.length;
+  const captures: Record<string, string> = {};
+  let pos = first.length;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] ?? '';
+    let value: string;
+    if (i === names.length - 1) {
+      value = text.slice(pos, end);
+    } else {
+      const literal = literals[i + 1] ?? '';
+      const at = find(text, literal, pos, end);
+      if (at < 0) return null;
+      value = text.slice(pos, at);
+      pos = at + literal.length;
+    }
+    const seen = captures[name];
+    if (seen !== undefined && seen !== value) return null;
+    captures[name] = value;
+  }
+  return captures;
+}
+
+/** The template with every placeholder replaced; the names that had no value instead of a text. */
+export function renderTemplate(t: ParsedTemplate, variables: Readonly<Record<string, string>>): { text: string } | { missing: string[] } {
+  if (t.names.length === 0) return { text: t.text };
+  const missing = t.names.filter((n) => variables[n] === undefined);
+  if (missing.length > 0) return { missing: [...new Set(missing)] };
+  let out = t.literals[0] ?? '';
+  for (let i = 0; i < t.names.length; i++) out += (variables[t.names[i] ?? ''] ?? '') + (t.literals[i + 1] ?? '');
+  return { text: out };
+}
+
+const KMP_FROM = 64;
+
+/** First index of `needle` in `hay` within [from, to - needle.length], or -1. Linear time. */
+function find(hay: string, needle: string, from: number, to: number): number {
+  if (needle.length === 0) return from;
+  if (needle.length < KMP_FROM) {
+    const at = hay.indexOf(needle, from);
+    return at >= 0 && at + needle.length <= to ? at : -1;
+  }
+  const fail = failureFunction(needle);
+  let k = 0;
+  for (let i = from; i < to; i++) {
+    const c = hay.charCodeAt(i);
+    while (k > 0 && needle.charCodeAt(k) !== c) k = fail[k - 1] ?? 0;
+    if (needle.charCodeAt(k) === c) k++;
+    if (k === needle.length) return i - needle.length + 1;
+  }
+  return -1;
+}
+
+function failureFunction(p: string): Int32Array {
+  const f = new Int32Array(p.length);
+  let k = 0;
+  for (let i = 1; i < p.length; i++) {
+    while (k > 0 && p.charCodeAt(i) !== p.charCodeAt(k)) k = f[k - 1] ?? 0;
+    if (p.charCodeAt(i) === p.charCodeAt(k)) k++;
+    f[i] = k;
+  }
+  return f;
+}

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../shared/logger.js';
+import type { Store } from '../../store/types.js';
+import { assignModule, compileModules, type CallIdentity, type ModuleAssignment } from '../core/modules.js';
+import type { JobRuntime } from './jobRuntime.js';
+
+/** Distinct unmatched texts remembered per job on this instance (the database dedupes across instances). */
+const MAX_UNMATCHED_REMEMBERED = 1000;
+
+/**
+ * Decides which module of the job's program a call belongs to (core/modules.ts) and carries out
+ * what that needs: discovery writes the new module (once across instances), an unmatched text is
+ * reported once per job as `mipro.module.unmatched`.
+ */
+export class ModuleRouter {
+  constructor(private readonly deps: { store: Store; log: Logger }) {}
+
+  async resolve(rt: JobRuntime, call: CallIdentity): Promise<ModuleAssignment> {
+    const first = assignModule(rt.modules, call, { canDiscover: canDiscover(rt) });
+    if (first.kind !== 'discover') return first;
+    const modules = await this.deps.store.discoverModule(rt.job.id, {
+      name: first.name, template: first.template, max: rt.job.config.mipro.max_modules,
+    });
+    rt.modules = compileModules(modules);
+    // Discovered here or by a concurrent call: either way the module is there now, unless the cap
+    // was reached in between, and then the call passes through like any other unmatched one.
+    return assignModule(rt.modules, call, { canDiscover: false });
+  }
+
+  /** Reports an unmatched system text once per job; never delays the call. */
+  noteUnmatched(rt: JobRuntime, systemText: string | null): Promise<void> {
+    const text = systemText ?? '';
+    const hash = createHash('sha256').update(text).digest('hex');
+    if (rt.unmatchedSeen.has(hash)) return Promise.resolve();
+    if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(hash);
+    return this.deps.store.recordUnmatched(rt.job.id, hash, {
+      eventType: 'mipro.module.unmatched',
+      message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)`,
+      data: { text_sha256: hash, length: text.length, preview: text.slice(0, 200) },
+    }).then(() => undefined);
+  }
+}
+
+/** A job that declared no modules discovers them from traffic, up to `mipro.max_modules`. */
+function canDiscover(rt: JobRuntime): boolean {
+  const declared = rt.job.config.modules !== undefined || rt.modules.some((m) => m.origin === 'declared');
+  return !declared && rt.modules.length < rt.job.config.mipro.max_modules;
+}

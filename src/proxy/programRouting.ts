@@ -1,0 +1,63 @@
+import type { FastifyRequest } from 'fastify';
+import { mergeVariables, type CompiledModule } from '../optimizer/core/modules.js';
+import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
+import { parseTemplate, placeholderNames, renderTemplate } from '../optimizer/core/templates.js';
+import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
+import type { OnlineEngine } from '../optimizer/runner/engine.js';
+import type { ChatCompletionRequest } from '../schemas/openai.js';
+import { ModuleHeaderSchema } from '../schemas/miproCall.js';
+import { ValidationError } from '../shared/errors.js';
+import { systemText } from './injection.js';
+
+/** Where a call goes in the job's program: its module with the variables to render, or none (pass through). */
+export type ProgramRoute = { module: CompiledModule; variables: Record<string, string> } | { module: null };
+
+/**
+ * Assigns the call to a module (header, body field, template match, discovery) and checks that its
+ * template can be rendered: a placeholder without a value is a 422 before anything is dispatched or
+ * sent upstream. A call that belongs to no module is reported once and passes through.
+ */
+export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime, req: FastifyRequest, body: ChatCompletionRequest): Promise<ProgramRoute> {
+  const named = namedModule(req, body);
+  const text = systemText(body.messages);
+  const assignment = await p.engine.modules.resolve(rt, { named, systemText: text });
+  if (assignment.kind === 'unknown_name') {
+    const known = rt.modules.map((m) => m.name).join(', ') || '(none)';
+    throw new ValidationError(`unknown module "${assignment.name}"`, [
+      { path: named === body.mipro?.module ? 'mipro.module' : 'x-mipro-module', message: `is not a module of this job (modules: ${known})` },
+    ]);
+  }
+  if (assignment.kind !== 'module') {
+    void p.engine.modules.noteUnmatched(rt, text).catch(() => undefined);
+    return { module: null };
+  }
+  const variables = mergeVariables(assignment.captures, body.mipro?.variables);
+  const missing = placeholderNames(assignment.module.parsed).filter((n) => variables[n] === undefined);
+  if (missing.length > 0) throw missingVariables(assignment.module.name, missing);
+  return { module: assignment.module, variables };
+}
+
+/** The candidate's text for the module, rendered with the call's variables. */
+export function renderForCandidate(instructions: Instructions, module: CompiledModule, variables: Record<string, string>): string {
+  const text = moduleInstruction(instructions, module);
+  const rendered = renderTemplate(text === module.template ? module.parsed : parseTemplate(text), variables);
+  if ('missing' in rendered) throw missingVariables(module.name, rendered.missing);
+  return rendered.text;
+}
+
+function missingVariables(module: string, names: string[]): ValidationError {
+  return new ValidationError(`module "${module}" needs variable${names.length > 1 ? 's' : ''} ${names.join(', ')}`, names.map((n) => ({
+    path: `mipro.variables.${n}`,
+    message: `has no value: the system text did not match module "${module}"'s template, so send it in mipro.variables`,
+  })));
+}
+
+function namedModule(req: FastifyRequest, body: ChatCompletionRequest): string | null {
+  const raw = req.headers['x-mipro-module'];
+  if (typeof raw === 'string' && raw.length > 0) {
+    const ok = ModuleHeaderSchema.safeParse(raw);
+    if (!ok.success) throw new ValidationError('invalid x-mipro-module header', [{ path: 'x-mipro-module', message: 'must match [a-z0-9_-]{1,64}' }]);
+    return raw;
+  }
+  return body.mipro?.module ?? null;
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { MODULE_NAME_PATTERN } from '../optimizer/core/modules.js';
+
+/**
+ * The `mipro` field a proxied call may carry in its body (any surface): which module the call
+ * belongs to and explicit template variables. It is miprox's own namespace, so it is strict, and it
+ * is removed before the call goes upstream.
+ */
+export const MiproCallFieldSchema = z.strictObject({
+  module: z.string({ error: 'must be a string (a module name)' }).regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}').optional(),
+  variables: z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }).optional(),
+}, { error: 'must be an object {module?, variables?}' });
+
+export type MiproCallField = z.infer<typeof MiproCallFieldSchema>;
+
+/** The module named by the `x-mipro-module` header, checked like the body field. */
+export const ModuleHeaderSchema = z.string().regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}');

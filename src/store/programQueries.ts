@@ -1,0 +1,93 @@
+import type { Kysely, Transaction } from 'kysely';
+import { discoveredModuleName } from '../optimizer/core/modules.js';
+import type { Database } from './schema.js';
+import { toModule, toRolloutCall } from './rows.js';
+import { appendEventTx, type Db } from './statements.js';
+import type { ModuleRecord, NewEvent, RolloutCallRecord } from './types.js';
+
+/**
+ * The program's statements (modules, discovery, unmatched prompts, per-call records): portable SQL
+ * for both databases, kept beside KyselyStore so that file stays about jobs, candidates and rewards.
+ */
+
+type LockJobs = (trx: Transaction<Database>, jobIds: string[]) => Promise<void>;
+
+export async function insertModules(trx: Db, jobId: string, modules: readonly { name: string; template: string }[], origin: ModuleRecord['origin'], now: string): Promise<void> {
+  for (const [ordinal, m] of modules.entries()) {
+    await trx.insertInto('modules').values({ job_id: jobId, name: m.name, template: m.template, ordinal, origin, created_at: now }).execute();
+  }
+}
+
+export async function listModules(db: Db, jobId: string): Promise<ModuleRecord[]> {
+  const rows = await db.selectFrom('modules').selectAll().where('job_id', '=', jobId).orderBy('ordinal').execute();
+  return rows.map(toModule);
+}
+
+export async function discoverModule(
+  db: Kysely<Database>, lockJobs: LockJobs, jobId: string, m: { name: string | null; template: string; max: number }, now: string,
+): Promise<ModuleRecord[]> {
+  return db.transaction().execute(async (trx) => {
+    // Serialises discovery per job: two instances seeing the same new text add one module.
+    await lockJobs(trx, [jobId]);
+    const existing = await listModules(trx, jobId);
+    const same = existing.some((x) => (m.name !== null ? x.name === m.name : x.template === m.template));
+    if (same || existing.length >= m.max) return existing;
+    const name = m.name ?? discoveredModuleName(existing);
+    const ordinal = existing.reduce((hi, x) => Math.max(hi, x.ordinal + 1), 0);
+    await trx.insertInto('modules').values({ job_id: jobId, name, template: m.template, ordinal, origin: 'discovered', created_at: now }).execute();
+    // The first module's text is the job's baseline (kept for clients of the one-prompt API).
+    await trx.updateTable('jobs').set({ baseline_instruction: m.template }).where('id', '=', jobId).where('baseline_instruction', 'is', null).execute();
+    if (existing.length === 0) {
+      await trx.updateTable('candidates').set({ instruction: m.template }).where('job_id', '=', jobId).where('parent_id', 'is', null).execute();
+    }
+    await appendEventTx(trx, jobId, {
+      eventType: 'mipro.module.discovered',
+      message: `module ${name} discovered from traffic (${m.template.length} characters of system text)`,
+      data: { module: name, length: m.template.length, named_by_caller: m.name !== null },
+    }, now);
+    return listModules(trx, jobId);
+  });
+}
+
+export async function recordUnmatched(db: Kysely<Database>, jobId: string, textHash: string, event: NewEvent, now: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const res = await trx.insertInto('unmatched_prompts').values({ job_id: jobId, text_hash: textHash, created_at: now })
+      .onConflict((oc) => oc.columns(['job_id', 'text_hash']).doNothing()).executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    await appendEventTx(trx, jobId, event, now);
+    return true;
+  });
+}
+
+export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly string[]): Promise<RolloutCallRecord[]> {
+  if (rolloutIds.length === 0) return [];
+  const rows = await db.selectFrom('rollout_calls')
+    .select(['rollout_id', 'seq', 'module', 'input_messages', 'variables', 'output_text', 'failed', 'created_at'])
+    .where('job_id', '=', jobId).where('rollout_id', 'in', [...rolloutIds]).orderBy('rollout_id').orderBy('seq').execute();
+  return rows.map(toRolloutCall);
+}
+
+/** The module of each call of these rollouts, in call order (seed-evals show it beside each reward). */
+export async function callModules(db: Db, jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>> {
+  const out = new Map<string, (string | null)[]>();
+  if (rolloutIds.length === 0) return out;
+  const rows = await db.selectFrom('rollout_calls').select(['rollout_id', 'module']).where('job_id', '=', jobId)
+    .where('rollout_id', 'in', [...rolloutIds]).orderBy('rollout_id').orderBy('seq').execute();
+  for (const r of rows) out.set(r.rollout_id, [...(out.get(r.rollout_id) ?? []), r.module]);
+  return out;
+}
+
+/** Modules by their mean position in the job's recent calls (first call = 1). */
+export async function moduleCallOrder(db: Db, jobId: string): Promise<string[]> {
+  const recent = db.selectFrom('rollout_calls').select(['module', 'seq']).where('job_id', '=', jobId)
+    .where('module', 'is not', null).orderBy('created_at', 'desc').limit(2000).as('recent');
+  const rows = await db.selectFrom(recent).select(['recent.module', (eb) => eb.fn.avg<number>('recent.seq').as('position')])
+    .groupBy('recent.module').execute();
+  return rows.filter((r) => r.module !== null).sort((a, b) => Number(a.position) - Number(b.position)).map((r) => r.module ?? '');
+}
+
+export async function proposalCountsByModule(db: Db, jobId: string): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('proposals').select(['module', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('job_id', '=', jobId).where('module', 'is not', null).groupBy('module').execute();
+  return Object.fromEntries(rows.map((r) => [r.module ?? '', Number(r.n)]));
+}

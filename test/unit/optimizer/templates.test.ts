@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { assignModule, compileModules, discoveredModuleName, mergeVariables } from '../../../src/optimizer/core/modules.js';
+import { moduleInstruction, programOf, withModuleInstruction } from '../../../src/optimizer/core/program.js';
+import { matchTemplate, parseTemplate, placeholderNames, renderTemplate, templateProblem } from '../../../src/optimizer/core/templates.js';
+
+describe('templates', () => {
+  it('captures placeholders and renders them back', () => {
+    const t = parseTemplate('Answer from this context:\n{context}\nUser: {user_name}.');
+    expect(placeholderNames(t)).toEqual(['context', 'user_name']);
+    const captured = matchTemplate(t, 'Answer from this context:\nParis is in France.\nSecond line\nUser: Ada.');
+    expect(captured).toEqual({ context: 'Paris is in France.\nSecond line', user_name: 'Ada' });
+    expect(renderTemplate(t, captured ?? {})).toEqual({ text: 'Answer from this context:\nParis is in France.\nSecond line\nUser: Ada.' });
+    expect(renderTemplate(t, { context: 'c' })).toEqual({ missing: ['user_name'] });
+  });
+
+  it('keeps JSON braces literal and matches literal-only templates exactly', () => {
+    const t = parseTemplate('Reply as {"label": "<intent>"}.');
+    expect(t.names).toEqual([]);
+    expect(matchTemplate(t, 'Reply as {"label": "<intent>"}.')).toEqual({});
+    expect(matchTemplate(t, 'Reply as {"label": "<intent>"}. ')).toBeNull();
+  });
+
+  it('refuses touching placeholders and checks that repeats agree', () => {
+    expect(templateProblem(parseTemplate('{a}{b}'))).toMatch(/touch/);
+    expect(templateProblem(parseTemplate('{a} {b}'))).toBeNull();
+    const t = parseTemplate('{x} and {x}');
+    expect(matchTemplate(t, 'a and a')).toEqual({ x: 'a' });
+    expect(matchTemplate(t, 'a and b')).toBeNull();
+  });
+
+  it('finds a match whenever one exists (leftmost literals, last literal anchored at the end)', () => {
+    const t = parseTemplate('{a}: {b}!');
+    expect(matchTemplate(t, 'k: v: w!')).toEqual({ a: 'k', b: 'v: w' });
+    expect(matchTemplate(t, 'no colon!')).toBeNull();
+    expect(matchTemplate(parseTemplate('pre {x} post'), 'pre post')).toBeNull(); // literals may not overlap
+  });
+
+  it('matches a 1 MB adversarial system text against 16 templates in linear time', () => {
+    // Long literals that almost match everywhere: a backtracking or quadratic search would not finish.
+    const text = 'a'.repeat(1_000_000);
+    const modules = compileModules(Array.from({ length: 16 }, (_, i) => ({
+      name: `t${i}`, template: `${'a'.repeat(100 + i)}{x}${'a'.repeat(500)}b{y}${'a'.repeat(50)}`,
+    })));
+    const t0 = process.hrtime.bigint();
+    const r = assignModule(modules, { named: null, systemText: text }, { canDiscover: false });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    expect(r.kind).toBe('unmatched');
+    // Generous bound on a shared machine: linear work here is ~16 passes over 1 MB (tens of ms);
+    // quadratic work would be ~1e9 character comparisons per template.
+    expect(ms).toBeLessThan(5_000);
+  });
+});
+
+describe('module assignment', () => {
+  const modules = compileModules([
+    { name: 'extract', template: 'Extract the entities.' },
+    { name: 'answer', template: 'Answer from this context:\n{context}' },
+    { name: 'any', template: '{prompt}' },
+  ]);
+
+  it('names win, then the most specific template, then discovery or pass-through', () => {
+    expect(assignModule(modules, { named: 'extract', systemText: 'whatever' }, { canDiscover: false })).toMatchObject({ kind: 'module', module: { name: 'extract' } });
+    const answer = assignModule(modules, { named: null, systemText: 'Answer from this context:\nDocs' }, { canDiscover: false });
+    expect(answer).toMatchObject({ kind: 'module', module: { name: 'answer' }, captures: { context: 'Docs' } });
+    expect(assignModule(modules, { named: null, systemText: 'Something else' }, { canDiscover: false })).toMatchObject({ kind: 'module', module: { name: 'any' } });
+    const two = modules.slice(0, 2);
+    expect(assignModule(two, { named: null, systemText: 'Something else' }, { canDiscover: false })).toEqual({ kind: 'unmatched' });
+    expect(assignModule(two, { named: null, systemText: 'Something else' }, { canDiscover: true })).toEqual({ kind: 'discover', name: null, template: 'Something else' });
+    expect(assignModule(two, { named: 'nope', systemText: 'x' }, { canDiscover: false })).toEqual({ kind: 'unknown_name', name: 'nope' });
+    expect(assignModule(two, { named: null, systemText: null }, { canDiscover: false })).toEqual({ kind: 'unmatched' });
+    // One-prompt jobs: a call without a system message gets the instruction added, as the public API does.
+    expect(assignModule(two.slice(0, 1), { named: null, systemText: null }, { canDiscover: false })).toMatchObject({ kind: 'module', module: { name: 'extract' } });
+    expect(assignModule(two.slice(0, 1), { named: null, systemText: 'Other' }, { canDiscover: false })).toEqual({ kind: 'unmatched' });
+  });
+
+  it('names discovered modules m1, m2, ... and lets explicit variables win over captures', () => {
+    expect(discoveredModuleName([])).toBe('m1');
+    expect(discoveredModuleName([{ name: 'm1' }, { name: 'planner' }])).toBe('m2');
+    expect(mergeVariables({ a: 'captured', b: 'b' }, { a: 'explicit' })).toEqual({ a: 'explicit', b: 'b' });
+  });
+});
+
+describe('programs', () => {
+  const modules = [{ name: 'extract', template: 'E' }, { name: 'answer', template: 'A {c}' }];
+  it('a candidate sets some modules; the rest keep their template; a child changes one', () => {
+    expect(programOf({}, modules)).toEqual({ extract: 'E', answer: 'A {c}' });
+    const child = withModuleInstruction({ extract: 'E2' }, 'answer', 'Better A {c}');
+    expect(programOf(child, modules)).toEqual({ extract: 'E2', answer: 'Better A {c}' });
+    expect(moduleInstruction({ constructor: 'x' }, { name: 'toString', template: 'T' })).toBe('T');
+  });
+});
