@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { addProgram, waitFor } from '../helpers/programs.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const MODULES = [
+  { name: 'extract', template: 'Extract the entities from the question.' },
+  { name: 'retrieve', template: 'Write a search query for: {topic}' },
+  { name: 'answer', template: 'Answer from this context:\n{context}' },
+];
+
+/**
+ * Programs over real HTTP (SPEC.md, "Programs"): every call reaches the upstream with its own
+ * module's prompt, templates are rendered with captured and explicit variables, and calls of no
+ * module pass through untouched. On SQLite and PostgreSQL.
+ */
+describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'ok' });
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 20 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.requests.length = 0;
+  });
+
+  async function newJob(program: Record<string, unknown>, mipro: Record<string, unknown> = {}) {
+    const body = seedJobBody({ mipro });
+    Object.assign(body.policy_optimization, program);
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as { job_id: string; system_id: string; proxy_url: string };
+  }
+
+  const chat = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+    api(url, 'POST', '/chat/completions', { body, headers });
+  const call = (system: string, user = 'q') => ({ model: 'x', messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
+
+  it('sends each call of a 3-module rollout upstream with its own module of the rollout\'s candidate', async () => {
+    const job = await newJob({ modules: MODULES }, { online_rollouts_per_candidate: 1 });
+    const program = {
+      extract: 'EXTRACT carefully.', retrieve: 'QUERY for {topic}, short.', answer: 'ANSWER using only:\n{context}\nCite it.',
+    };
+    await addProgram(t.server.store, job.job_id, 'cand_full', program, 'answer');
+    await new Promise((r) => setTimeout(r, 50));
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const base = `${job.proxy_url}/r${i}`;
+      const sent = [
+        await chat(base, call(MODULES[0]!.template)),
+        await chat(base, call('Write a search query for: the Eiffel tower')),
+        await chat(base, call('Answer from this context:\nIt is 330 m tall.')),
+      ];
+      const candidates = new Set(sent.map((r) => r.headers.get('x-mipro-candidate-id')));
+      expect(candidates.size).toBe(1); // one candidate for all calls of a rollout
+      const id = [...candidates][0]!;
+      seen.add(id);
+      const prompts = fake.requests.slice(-3).map(systemPromptOf);
+      if (id === 'cand_full') {
+        expect(prompts).toEqual(['EXTRACT carefully.', 'QUERY for the Eiffel tower, short.', 'ANSWER using only:\nIt is 330 m tall.\nCite it.']);
+      } else {
+        expect(prompts).toEqual([MODULES[0]!.template, 'Write a search query for: the Eiffel tower', 'Answer from this context:\nIt is 330 m tall.']);
+      }
+    }
+    expect(seen).toEqual(new Set(['baseline', 'cand_full']));
+    await waitFor(async () => (await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/r0`, { key: t.key })).body?.calls?.length === 3);
+    const rollout = await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/r0`, { key: t.key });
+    expect(rollout.body.calls.map((c: { module: string }) => c.module)).toEqual(['extract', 'retrieve', 'answer']);
+    expect(rollout.body.calls[2].variables).toEqual({ context: 'It is 330 m tall.' });
+    expect(rollout.body.calls[1].input_messages).toEqual([{ role: 'user', content: 'q' }]);
+  });
+
+  it('renders explicit variables, names modules by header or body, and never forwards the mipro field', async () => {
+    const job = await newJob({ modules: MODULES });
+    // The header names the module; the text does not match its template, so the variable comes from the body.
+    const res = await chat(job.proxy_url, { ...call('Something unrelated'), mipro: { module: 'extract', variables: { context: 'C1' } } }, { 'x-mipro-module': 'answer' });
+    expect(res.status).toBe(200);
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Answer from this context:\nC1');
+    expect(fake.requests.at(-1)!.body).not.toHaveProperty('mipro');
+    // Explicit values win over captured ones; the body field names the module without a header.
+    await chat(job.proxy_url, { ...call('Answer from this context:\ncaptured'), mipro: { variables: { context: 'explicit' } } });
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Answer from this context:\nexplicit');
+    await chat(job.proxy_url, { ...call('free text'), mipro: { module: 'extract' } });
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe(MODULES[0]!.template);
+  });
+
+  it('refuses a missing variable or an unknown module with a 422 before any upstream call or record', async () => {
+    const job = await newJob({ modules: MODULES });
+    const missing = await chat(`${job.proxy_url}/no-var`, call('Not the answer template'), { 'x-mipro-module': 'answer' });
+    expect(missing.status).toBe(422);
+    expect(JSON.stringify(missing.body)).toMatch(/context/);
+    const unknown = await chat(`${job.proxy_url}/no-module`, { ...call('x'), mipro: { module: 'planner' } });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.message).toMatch(/planner/);
+    expect(JSON.stringify(unknown.body)).toMatch(/extract, retrieve, answer/);
+    const badBody = await chat(job.proxy_url, { ...call('x'), mipro: { modul: 'answer' } });
+    expect(badBody.status).toBe(422);
+    expect(fake.requests).toHaveLength(0);
+    expect(await t.server.store.getRollout(job.job_id, 'no-var')).toBeNull();
+    expect(await t.server.store.getRollout(job.job_id, 'no-module')).toBeNull();
+  });
+
+  it('passes a call of no module through byte-identical and reports its text once', async () => {
+    const job = await newJob({ modules: MODULES });
+    const messages = [
+      { role: 'system', content: [{ type: 'text', text: 'An unrelated tool-using agent.' }] },
+      { role: 'user', content: 'hello', name: 'ada' },
+    ];
+    const body = { model: 'x', messages, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], temperature: 0.4 };
+    await chat(`${job.proxy_url}/u1`, body);
+    await chat(`${job.proxy_url}/u2`, body);
+    const sent = fake.requests.at(-1)!.body as { messages: unknown; tools: unknown; model: string; temperature: number };
+    expect(sent.messages).toEqual(messages);
+    expect(sent.tools).toEqual(body.tools);
+    expect(sent.model).toBe('gpt-4o-mini'); // the policy model is still forced
+    expect(sent.temperature).toBe(0.4);
+    await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['u2'])).length === 1);
+    expect((await t.server.store.rolloutCalls(job.job_id, ['u1', 'u2'])).map((c) => c.module)).toEqual([null, null]);
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
+    const unmatched = events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched');
+    expect(unmatched).toHaveLength(1);
+    expect(unmatched[0].data.preview).toBe('An unrelated tool-using agent.');
+  });
+
+  it('discovers modules from traffic up to max_modules, then passes the rest through', async () => {
+    const job = await newJob({}, { max_modules: 2 });
+    for (const text of ['Plan the steps.', 'Plan the steps.', 'Call the tools.', 'Summarise the result.']) await chat(job.proxy_url, call(text));
+    // A named module that does not exist yet is discovered too, while there is room: here there is none.
+    const named = await chat(job.proxy_url, call('Check.'), { 'x-mipro-module': 'checker' });
+    expect(named.status).toBe(422);
+    const view = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
+    expect(view.body.modules.map((m: { name: string; template: string }) => [m.name, m.template])).toEqual([['m1', 'Plan the steps.'], ['m2', 'Call the tools.']]);
+    expect(fake.requests.map(systemPromptOf)).toEqual(['Plan the steps.', 'Plan the steps.', 'Call the tools.', 'Summarise the result.']);
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
+    const types = events.body.events.map((e: { event_type: string }) => e.event_type);
+    expect(types.filter((x: string) => x === 'mipro.module.discovered')).toHaveLength(2);
+    expect(types.filter((x: string) => x === 'mipro.module.unmatched')).toHaveLength(1);
+  });
+
+  it('shows programs in the views: modules, best_program, instructions and the changed module', async () => {
+    const job = await newJob({ modules: MODULES });
+    await addProgram(t.server.store, job.job_id, 'cand_a', { answer: 'Better answer from:\n{context}' }, 'answer');
+    const view = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
+    expect(view.body.modules).toEqual(MODULES.map((m) => ({ ...m, origin: 'declared' })));
+    expect(view.body.best_program).toEqual(Object.fromEntries(MODULES.map((m) => [m.name, m.template])));
+    const cand = view.body.candidates.find((c: { candidate_id: string }) => c.candidate_id === 'cand_a');
+    expect(cand).toMatchObject({ module: 'answer', instruction: 'Better answer from:\n{context}' });
+    expect(cand.instructions).toEqual({ extract: MODULES[0]!.template, retrieve: MODULES[1]!.template, answer: 'Better answer from:\n{context}' });
+    expect(view.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', module: null });
+  });
+
+  it('refuses bad module declarations with every problem at its path', async () => {
+    const body = seedJobBody();
+    Object.assign(body.policy_optimization, {
+      modules: [{ name: 'Bad Name', template: 'x' }, { name: 'a', template: '{x}{y}' }, { name: 'a', template: 'ok' }],
+      initial_prompt: { messages: [{ role: 'system', pattern: 'p' }] },
+    });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status).toBe(422);
+    const paths = res.body.error.details.map((d: { path: string }) => d.path);
+    expect(paths).toEqual(expect.arrayContaining([
+      'policy_optimization.modules.0.name', 'policy_optimization.modules.1.template', 'policy_optimization.modules.2.name', 'policy_optimization.initial_prompt',
+    ]));
+  });
+});
