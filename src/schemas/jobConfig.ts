@@ -156,6 +156,15 @@ export type JobPolicy = z.infer<typeof PolicySchema>;
 export type JobProposer = z.infer<typeof ProposerSchema>;
 
 /**
+ * A config stored by an earlier release lacks fields added since (their defaults applied at
+ * parse time then): fill them, so every reader sees a complete config.
+ */
+export function withLaterDefaults(config: JobConfig): JobConfig {
+  if (config.mipro.max_modules !== undefined) return config;
+  return { ...config, mipro: { ...config.mipro, max_modules: 8 } };
+}
+
+/**
  * The program's declared modules: `modules`, or `initial_prompt`'s system pattern as the one module
  * `main`. Empty when the job discovers its modules from traffic.
  */

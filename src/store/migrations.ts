@@ -191,6 +191,12 @@ const m0003 = (dialect: Dialect): Migration => ({
       select id, 'main', baseline_instruction, 0, ${fromInitialPrompt}, created_at from jobs where baseline_instruction is not null`.execute(db);
     await sql`update candidates set instructions = ${jsonMain}, module = case when parent_id is null then null else 'main' end`.execute(db);
     await sql`update proposals set module = 'main'`.execute(db);
+    // A job still waiting for its first call had no candidate: every job now has its baseline from the start.
+    await sql`insert into candidates (job_id, id, parent_id, status, instruction, tip, proposal_id, ordinal, dispatches,
+        online_n, online_mean, online_m2, unit_rewards, val_n, val_mean, val_m2, created_at, retired_at, module, instructions)
+      select id, 'baseline', null, 'active', '', null, null, 0, 0, 0, 0, 0, 1, 0, 0, 0, created_at, null, null, '{}'
+      from jobs where baseline_instruction is null`.execute(db);
+    await sql`update jobs set best_candidate_id = 'baseline' where best_candidate_id is null`.execute(db);
     await sql`insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at)
       select job_id, id, 1, 'main', input_messages, null, output_text, latency_ms, usage,
         case when status = 'failed' then 1 else 0 end, updated_at
@@ -210,6 +216,13 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
  * `schema` (PostgreSQL) keeps kysely's own migration tables in the same schema as ours: without it
  * the Migrator looks them up across schemas, and two schemas migrating at once see each other's lock.
  */
+/** Migrates up to and including `name`: tests build a database as an earlier release left it. */
+export async function migrateTo(db: Kysely<unknown>, dialect: Dialect, name: string, schema?: string): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error } = await new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}
+
 export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });

@@ -1,4 +1,4 @@
-import type { JobConfig } from '../schemas/jobConfig.js';
+import { type JobConfig, withLaterDefaults } from '../schemas/jobConfig.js';
 import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
 import type {
   CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
@@ -14,7 +14,7 @@ export function toJob(r: JobsTable): JobRecord {
     tenantId: r.tenant_id,
     systemId: r.system_id,
     status: r.status as JobStatus,
-    config: JSON.parse(r.config) as JobConfig,
+    config: withLaterDefaults(JSON.parse(r.config) as JobConfig),
     baselineInstruction: r.baseline_instruction,
     correlationId: r.correlation_id,
     metadata: parseJson(r.metadata, {}),

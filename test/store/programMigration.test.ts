@@ -1,0 +1,119 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Dialect, migrateTo } from '../../src/store/migrations.js';
+import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/programs.js';
+
+const NOW = '2026-11-01T00:00:00.000Z';
+/** A job config as the previous release stored it: no modules, no max_modules. */
+function oldConfig(initialPrompt: string | null): string {
+  const body = seedJobBody(initialPrompt === null ? {} : { initialPrompt });
+  const config = JSON.parse(JSON.stringify(body.policy_optimization)) as { mipro: Record<string, unknown>; policy: Record<string, unknown> };
+  config.mipro.online_proposer_max_candidates = 20;
+  config.mipro.val_seeds = [100, 101, 102];
+  return JSON.stringify(config);
+}
+
+/** Rows exactly as release 0002 wrote them: jobs with and without a baseline, a proposal's child, rewarded rollouts. */
+async function writeOldRelease(db: Kysely<unknown>): Promise<void> {
+  const run = (q: ReturnType<typeof sql>) => q.execute(db);
+  await run(sql`insert into tenants (id, name, created_at) values ('ten_old', 'old', ${NOW})`);
+  const job = (id: string, system: string, config: string, baseline: string | null) => run(sql`insert into jobs (id, tenant_id, system_id,
+      status, config, baseline_instruction, correlation_id, metadata, dataset_summary, event_seq, proposal_seq, rollout_count,
+      reward_count, rewards_since_proposal, best_candidate_id, created_at, updated_at)
+    values (${id}, 'ten_old', ${system}, 'running', ${config}, ${baseline}, null, '{}', null, 0, 1, 1, 1, 0,
+      ${baseline === null ? null : 'baseline'}, ${NOW}, ${NOW})`);
+  const candidate = (jobId: string, id: string, parent: string | null, instruction: string, ordinal: number) => run(sql`insert into candidates
+      (job_id, id, parent_id, status, instruction, tip, proposal_id, ordinal, dispatches, online_n, online_mean, online_m2,
+       unit_rewards, val_n, val_mean, val_m2, created_at, retired_at)
+    values (${jobId}, ${id}, ${parent}, 'active', ${instruction}, null, null, ${ordinal}, 1, 1, 1, 0, 1, 0, 0, 0, ${NOW}, null)`);
+  await job('pl_old_declared', 'sys_old_declared', oldConfig('Classify the intent.'), 'Classify the intent.');
+  await job('pl_old_captured', 'sys_old_captured', oldConfig(null), 'Captured prompt.');
+  await job('pl_old_empty', 'sys_old_empty', oldConfig(null), null);
+  await candidate('pl_old_declared', 'baseline', null, 'Classify the intent.', 0);
+  await candidate('pl_old_declared', 'cand_old', 'baseline', 'Classify the intent, carefully.', 1);
+  await candidate('pl_old_captured', 'baseline', null, 'Captured prompt.', 0);
+  await run(sql`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text,
+      latency_ms, usage, call_count, reward, created_at, updated_at)
+    values ('pl_old_declared', 'r_old', 'cand_old', 3, 'online', null, 'completed', '[{"role":"user","content":"lost card"}]',
+      'card_lost', 12, null, 1, 1, ${NOW}, ${NOW})`);
+  await run(sql`insert into proposals (job_id, id, seq, parent_id, tip, status, prompt, response, error, candidate_ids, lease_until,
+      created_at, finished_at) values ('pl_old_declared', 'prop_old', 1, 'baseline', 'none', 'succeeded', '[]', null, null,
+      '["cand_old"]', ${NOW}, ${NOW}, ${NOW})`);
+}
+
+/**
+ * A database created by the previous release opens as programs: every job that knew its baseline
+ * has module `main`, every candidate is a one-module program, every recorded call is call 1, and
+ * the proxy serves the old jobs as before. On SQLite and PostgreSQL.
+ */
+describe.each<Dialect>(['sqlite', 'postgres'])('migrating a database of the previous release (%s)', (dialect) => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  const schema = uniqueSchema('mig');
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'ok' });
+    let env: Record<string, string>;
+    let db: Kysely<unknown>;
+    if (dialect === 'sqlite') {
+      const file = join(mkdtempSync(join(tmpdir(), 'miprox-mig-')), 'old.db');
+      db = new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+      env = { DATABASE_URL: file };
+    } else {
+      const setup = new pg.Client({ connectionString: PG_URL });
+      await setup.connect();
+      await setup.query(`create schema "${schema}"`);
+      await setup.end();
+      db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, options: `-c search_path="${schema}"` }) }) });
+      env = { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema };
+    }
+    await migrateTo(db, dialect, '0002_partial_rollout_indexes', dialect === 'postgres' ? schema : undefined);
+    await writeOldRelease(db);
+    await db.destroy();
+    t = await startTestServer({ db: 'sqlite', env: { ...env, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+    if (dialect === 'postgres') await dropPostgresSchema(PG_URL, schema);
+  });
+
+  it('turns every job, candidate, proposal and call into the one-module program main', async () => {
+    const store = t.server.store;
+    expect(await store.listModules('pl_old_declared')).toEqual([{ name: 'main', template: 'Classify the intent.', ordinal: 0, origin: 'declared' }]);
+    expect(await store.listModules('pl_old_captured')).toEqual([{ name: 'main', template: 'Captured prompt.', ordinal: 0, origin: 'discovered' }]);
+    expect(await store.listModules('pl_old_empty')).toEqual([]);
+    const candidates = await store.listCandidates('pl_old_declared');
+    expect(candidates.map((c) => [c.id, c.module, c.instructions, c.online.n])).toEqual([
+      ['baseline', null, { main: 'Classify the intent.' }, 1],
+      ['cand_old', 'main', { main: 'Classify the intent, carefully.' }, 1],
+    ]);
+    expect((await store.listCandidates('pl_old_empty')).map((c) => c.id)).toEqual(['baseline']);
+    expect((await store.listProposals('pl_old_declared', 5))[0]?.module).toBe('main');
+    const calls = await store.rolloutCalls('pl_old_declared', ['r_old']);
+    expect(calls).toMatchObject([{ seq: 1, module: 'main', outputText: 'card_lost', inputMessages: [{ role: 'user', content: 'lost card' }] }]);
+    expect((await store.getJob('pl_old_declared'))?.config.mipro.max_modules).toBe(8);
+  });
+
+  it('keeps serving the old jobs through the proxy, and a job still waiting for its first call discovers it', async () => {
+    const chat = (system: string, rollout: string, content: string) => api(t.url, 'POST', `/api/mipro/v1/${system}/${rollout}/chat/completions`, {
+      body: { model: 'x', messages: [{ role: 'system', content }, { role: 'user', content: 'q' }] },
+    });
+    const old = await chat('sys_old_declared', 'r_new', 'Classify the intent.');
+    expect(old.status).toBe(200);
+    const served = old.headers.get('x-mipro-candidate-id');
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe(served === 'cand_old' ? 'Classify the intent, carefully.' : 'Classify the intent.');
+    expect((await chat('sys_old_empty', 'r_first', 'A brand new prompt.')).status).toBe(200);
+    expect((await t.server.store.listModules('pl_old_empty')).map((m) => [m.name, m.template])).toEqual([['m1', 'A brand new prompt.']]);
+    await waitFor(async () => (await t.server.store.rolloutCalls('pl_old_declared', ['r_new'])).length === 1);
+    expect((await t.server.store.rolloutCalls('pl_old_declared', ['r_new']))[0]?.module).toBe('main');
+  });
+});
