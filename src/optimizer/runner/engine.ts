@@ -47,11 +47,6 @@ export interface Dispatch {
   candidate: CandidateRecord;
   /** The rollout record's write, run in parallel with the upstream call. */
   persisted: Promise<void>;
-  /**
-   * The rollout existed before this call (the seed scheduler reserved it, or an earlier call of a
-   * multi-call rollout): its record has no input yet, so the call record must carry it.
-   */
-  known: boolean;
 }
 
 /**
@@ -142,11 +137,11 @@ export class OnlineEngine {
   async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
-      if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve(), known: true };
+      if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
     }
     const rolloutId = req.rolloutId ?? newRolloutId();
     const candidate = this.choose(rt, req.assignCandidateId);
-    return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req), known: false };
+    return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };
   }
 
   /** The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the bandit. */
