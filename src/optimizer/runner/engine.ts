@@ -2,6 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
+import { ValidationError } from '../../shared/errors.js';
 import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
@@ -47,6 +48,13 @@ export interface Dispatch {
   candidate: CandidateRecord;
   /** The rollout record's write, run in parallel with the upstream call. */
   persisted: Promise<void>;
+}
+
+function heldOutSeed(seed: number): ValidationError {
+  return new ValidationError(`seed ${seed} is a val seed`, [{
+    path: 'seed',
+    message: `${seed} is one of the job's val_seeds, which are held out to confirm the champion: run it only through a rollout the scheduler issued (POST .../rollouts), or use a seed from online_pool`,
+  }]);
 }
 
 /**
@@ -139,6 +147,9 @@ export class OnlineEngine {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
     }
+    // Val seeds are held out: only the scheduler issues them (as known rollouts, handled above).
+    // A val seed on a new rollout would enter the bandit's statistics and the proposer's examples.
+    if (req.seed !== undefined && req.seed !== null && !req.assignCandidateId && rt.isValSeed(req.seed)) throw heldOutSeed(req.seed);
     const rolloutId = req.rolloutId ?? newRolloutId();
     const candidate = this.choose(rt, req.assignCandidateId);
     return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };

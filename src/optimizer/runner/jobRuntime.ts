@@ -35,6 +35,14 @@ export class JobRuntime {
     this.job = job;
   }
 
+  private valSeeds: Set<number> | null = null;
+
+  /** Whether `seed` is one of the job's held-out val seeds (the set is built once; the config never changes). */
+  isValSeed(seed: number): boolean {
+    this.valSeeds ??= new Set(this.job.config.mipro.val_seeds);
+    return this.valSeeds.has(seed);
+  }
+
   remember(rolloutId: string, known: KnownRollout): void {
     this.sticky.set(rolloutId, known);
     if (this.sticky.size > MAX_STICKY) {

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+/** Val seeds are held out (issue: honest statistics): only a rollout the scheduler issued may run one. */
+describe('held-out val seeds at the proxy', () => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'ok' });
+    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  it('refuses a val seed on a rollout the scheduler did not issue, and records nothing', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const body = { model: 'x', messages: [{ role: 'user', content: 'q' }] };
+    const refused = await api(`${job.proxy_url}/mine-1`, 'POST', '/chat/completions?seed=100', { body });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toMatch(/seed: 100 is one of the job's val_seeds/);
+    const viaHeader = await api(`${job.proxy_url}/mine-2`, 'POST', '/chat/completions', { body, headers: { 'x-mipro-seed': '101' } });
+    expect(viaHeader.status).toBe(422);
+    expect(fake.requests).toHaveLength(0);
+    expect(await t.server.store.getRollout(job.job_id, 'mine-1')).toBeNull();
+    expect((await t.server.store.getJob(job.job_id))?.rolloutCount).toBe(0);
+    // An online seed is fine.
+    expect((await api(`${job.proxy_url}/mine-3`, 'POST', '/chat/completions?seed=2', { body })).status).toBe(200);
+  });
+
+  it('runs a val seed on a rollout the scheduler issued for confirmation', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    // Confirmation work exists once a champion other than the control does.
+    await addCandidates(t.server.store, job.job_id, ['cand_val']);
+    for (let i = 0; i < 12; i++) {
+      for (const [candidate, score] of [['cand_val', 1], ['baseline', 0]] as const) {
+        const r = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { candidate_id: candidate, reward_info: { score } } });
+        expect(r.status).toBe(200);
+      }
+    }
+    const issued = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key, body: { split: 'val' } });
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    expect(issued.body.split).toBe('val');
+    const res = await api(`${job.proxy_url}/${issued.body.rollout_id}`, 'POST', `/chat/completions?seed=${issued.body.seed}`, {
+      body: { model: 'x', messages: [{ role: 'user', content: 'q' }] },
+    });
+    expect(res.status).toBe(200);
+    expect((await t.server.store.getRollout(job.job_id, issued.body.rollout_id))?.split).toBe('val');
+  });
+});
