@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { MiproOnlineSession, collect } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
-import { CANDIDATE_COLUMNS, candidateRow } from './jobFormat.js';
+import { candidateColumns, candidateRow } from './jobFormat.js';
 import { printTable } from './output.js';
 
 interface CandidateFlags extends ClientFlags {
@@ -11,7 +11,10 @@ interface CandidateFlags extends ClientFlags {
   full?: boolean;
 }
 
-/** `miprox candidates <jobId>`: every candidate instruction of a job with its statistics. */
+/**
+ * `miprox candidates <jobId>`: every candidate instruction of a job with its statistics, and for a
+ * program of several modules the module each candidate changed.
+ */
 export function registerCandidatesCommand(program: Command): void {
   addClientOptions(program.command('candidates <jobId>'))
     .description("list a job's candidates (also takes a session id) with rollouts, mean reward and interval")
@@ -26,6 +29,6 @@ export function registerCandidatesCommand(program: Command): void {
       const filters = { ...(opts.status ? { status: opts.status } : {}), ...(opts.sort ? { sort: opts.sort } : {}) };
       const items = await collect(session.iterateCandidates({ ...filters, limit: Math.min(opts.limit ?? 200, 200) }), opts.limit);
       if (opts.json) printJson(items);
-      else printTable(items.map((c) => candidateRow(c, opts.full ? Number.POSITIVE_INFINITY : 60)), CANDIDATE_COLUMNS);
+      else printTable(items.map((c) => candidateRow(c, opts.full ? Number.POSITIVE_INFINITY : 60)), candidateColumns(items));
     }));
 }

@@ -42,6 +42,7 @@ export function candidateRow(c: Candidate, instructionWidth = 60): Record<string
     candidate_id: c.candidate_id,
     status: c.status,
     parent: c.parent_id,
+    module: c.module,
     rollouts: c.rollout_count,
     rewards: c.reward_count,
     avg_reward: c.avg_reward === null ? null : score(c.avg_reward),
@@ -51,7 +52,20 @@ export function candidateRow(c: Candidate, instructionWidth = 60): Record<string
   };
 }
 
-export const CANDIDATE_COLUMNS = ['candidate_id', 'status', 'parent', 'rollouts', 'rewards', 'avg_reward', 'ci', 'val', 'instruction'];
+const CANDIDATE_COLUMNS = ['candidate_id', 'status', 'parent', 'rollouts', 'rewards', 'avg_reward', 'ci', 'val', 'instruction'];
+const PROGRAM_CANDIDATE_COLUMNS = ['candidate_id', 'status', 'parent', 'module', 'rollouts', 'rewards', 'avg_reward', 'ci', 'val', 'instruction'];
+
+/**
+ * A program of several modules: a candidate sets (or inherits) one text per module. One-module jobs
+ * have nothing to tell apart, so their tables stay as they were.
+ */
+const isMultiModule = (candidates: readonly Candidate[]): boolean =>
+  candidates.some((c) => Object.keys(c.instructions).length > 1);
+
+/** The candidates table's columns: with the module each candidate changed when the job has several. */
+export function candidateColumns(candidates: readonly Candidate[]): string[] {
+  return isMultiModule(candidates) ? PROGRAM_CANDIDATE_COLUMNS : CANDIDATE_COLUMNS;
+}
 
 /** The `jobs show` header: one fact per line, for people. */
 export function jobDetailLines(job: Job): string[] {
@@ -71,6 +85,22 @@ export function jobDetailLines(job: Job): string[] {
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+}
+
+/**
+ * What `jobs show` prints under the header: the best prompt of a one-module job, or for a program
+ * its modules and the best program module by module (the one best_prompt would show only the first).
+ */
+export function programLines(job: Job): string[] {
+  const indent = (text: string, pad: string) => pad + text.replace(/\n/g, `\n${pad}`);
+  if (job.modules.length <= 1) return job.best_prompt ? ['best prompt:', indent(job.best_prompt, '  ')] : [];
+  const width = Math.max(...job.modules.map((m) => m.name.length));
+  const lines = ['modules:', ...job.modules.map((m) => `  ${m.name.padEnd(width)}  ${m.origin.padEnd(10)}  ${shorten(m.template, 60) ?? ''}`)];
+  if (job.best_program) {
+    lines.push('', `best program (${job.best_candidate_id ?? '-'}):`);
+    for (const m of job.modules) lines.push(`  ${m.name}:`, indent(job.best_program[m.name] ?? m.template, '    '));
+  }
+  return lines;
 }
 
 /** The live line of `jobs watch`. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { collect } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
-import { CANDIDATE_COLUMNS, JOB_COLUMNS, candidateRow, jobDetailLines, jobRow } from './jobFormat.js';
+import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
 import { printTable } from './output.js';
 
@@ -31,9 +31,11 @@ export function registerJobsCommands(program: Command): void {
         return;
       }
       out(`${jobDetailLines(job).join('\n')}\n`);
-      if (job.best_prompt) out(`\nbest prompt:\n  ${job.best_prompt.replace(/\n/g, '\n  ')}\n`);
+      const program = programLines(job);
+      if (program.length > 0) out(`\n${program.join('\n')}\n`);
       out('\ncandidates:\n');
-      printTable((job.candidates ?? []).map((c) => candidateRow(c)), CANDIDATE_COLUMNS);
+      const candidates = job.candidates ?? [];
+      printTable(candidates.map((c) => candidateRow(c)), candidateColumns(candidates));
     }));
 
   addClientOptions(jobs.command('watch <jobId>'))

@@ -3,8 +3,8 @@ import { HttpClient, seg } from './http.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { paginate } from './pagination.js';
 import { sleep } from './retry.js';
-import { MiproOnlineSession } from './session.js';
-import { type Job, JobPageSchema, JobSchema, type Page, isTerminalStatus } from './wire.js';
+import { MiproOnlineSession, rolloutPath } from './session.js';
+import { type Job, JobPageSchema, JobSchema, type Page, type RolloutRecord, RolloutRecordSchema, isTerminalStatus } from './wire.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -76,6 +76,11 @@ export class MiproJobsClient {
   /** `PATCH {state}`, the form newer clients use. */
   setState(jobId: string, state: JobState, opts: CallOptions = {}): Promise<Job> {
     return this.http.request({ method: 'PATCH', path: `${JOBS}/${seg(jobId)}`, body: { state }, schema: JobSchema, ...opts });
+  }
+
+  /** One rollout of a job (by its system id or job id) with every LLM call it made, each with its module. */
+  getRollout(systemId: string, rolloutId: string, opts: CallOptions = {}): Promise<RolloutRecord> {
+    return this.http.request({ method: 'GET', path: rolloutPath(systemId, rolloutId), schema: RolloutRecordSchema, ...opts });
   }
 
   /** A session handle for the job (proxy URL, rewards, candidates, events). */

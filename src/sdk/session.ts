@@ -8,7 +8,8 @@ import { type WatchEventsOptions, watchEvents } from './watchEvents.js';
 import {
   type Candidate, CandidatePageSchema, CandidateSchema, EventListSchema, type Job, JobSchema, type Page, type PromptUrls,
   PromptUrlsSchema, type Proposal, ProposalListSchema, type RewardRecord, RewardPageSchema, type RewardResult,
-  RewardResultSchema, type Rollout, RolloutSchema, type SeedEval, SeedEvalPageSchema, type SessionEvent, type SessionStatus,
+  RewardResultSchema, type Rollout, type RolloutRecord, RolloutRecordSchema, RolloutSchema, type SeedEval, SeedEvalPageSchema,
+  type SessionEvent, type SessionStatus,
 } from './wire.js';
 
 export interface CallOptions { signal?: AbortSignal }
@@ -209,6 +210,11 @@ export class MiproOnlineSession {
     });
   }
 
+  /** One rollout with every LLM call it made: the module of each call, its input and its output. */
+  getRollout(rolloutId: string, opts: CallOptions = {}): Promise<RolloutRecord> {
+    return this.http.request({ method: 'GET', path: rolloutPath(this.sessionId, rolloutId), schema: RolloutRecordSchema, ...signalOf(opts) });
+  }
+
   iterateSeedEvals(filters: Omit<SeedEvalFilters, 'cursor'> = {}): AsyncGenerator<SeedEval, void, undefined> {
     return paginate((cursor) => this.listSeedEvals(withCursor(filters, cursor)));
   }
@@ -243,6 +249,11 @@ export class MiproOnlineSession {
   private post<S extends z.ZodType>(path: string, schema: S, body: unknown, opts: CallOptions) {
     return this.http.request({ method: 'POST', path: `${this.base}${path}`, ...(body === undefined ? {} : { body }), schema, ...signalOf(opts) });
   }
+}
+
+/** The rollout record route; it takes a system (session) id or a job id. */
+export function rolloutPath(systemId: string, rolloutId: string): string {
+  return `/api/systems/${seg(systemId)}/rollouts/${seg(rolloutId)}`;
 }
 
 function signalOf(opts: CallOptions): CallOptions {

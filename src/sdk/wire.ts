@@ -11,6 +11,8 @@ const Interval = z.tuple([z.number(), z.number()]);
 /** Absent and null mean the same to a reader; normalise to null so callers test one thing. */
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? null);
 const JsonObject = z.record(z.string(), z.unknown());
+/** A program: each module's instruction text, by module name. */
+const Program = z.record(z.string(), z.string());
 
 export const JOB_STATUSES = ['running', 'paused', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -26,7 +28,12 @@ export const CandidateSchema = z.looseObject({
   system_id: nullable(z.string()),
   parent_id: nullable(z.string()),
   status: z.string(),
+  /** The changed module's text (the baseline's: its first module's); the one-prompt clients' field. */
   instruction: nullable(z.string()),
+  /** The module this candidate changed; null for the baseline. */
+  module: nullable(z.string()),
+  /** The whole program: every module's text in this candidate. */
+  instructions: Program,
   rollout_count: z.number(),
   reward_count: z.number(),
   avg_reward: nullable(z.number()),
@@ -37,6 +44,14 @@ export const CandidateSchema = z.looseObject({
   created_at: z.string(),
 });
 export type Candidate = z.infer<typeof CandidateSchema>;
+
+/** A module of a job's program: declared in the config, or discovered from traffic. */
+export const ModuleSchema = z.looseObject({
+  name: z.string(),
+  template: z.string(),
+  origin: z.string(),
+});
+export type ProgramModule = z.infer<typeof ModuleSchema>;
 
 /** A job as GET /jobs/{id} and the online-session routes describe it. */
 export const JobSchema = z.looseObject({
@@ -51,7 +66,12 @@ export const JobSchema = z.looseObject({
   best_score_ci: nullable(Interval),
   best_score_source: nullable(z.string()),
   best_candidate_id: nullable(z.string()),
+  /** The best candidate's first module's text: the whole answer for one-module jobs only. */
   best_prompt: nullable(z.string()),
+  /** The best candidate's whole program, module by module. */
+  best_program: nullable(Program),
+  /** The program's modules in creation order (empty until a discovering job sees its first call). */
+  modules: z.array(ModuleSchema),
   baseline_score: nullable(z.number()),
   rollout_count: z.number(),
   reward_count: z.number(),
@@ -122,6 +142,8 @@ export const ProposalSchema = z.looseObject({
   proposal_id: z.string(),
   seq: z.number(),
   parent_id: nullable(z.string()),
+  /** The module the proposal changed. */
+  module: nullable(z.string()),
   tip: nullable(z.string()),
   status: z.string(),
   candidate_ids: z.array(z.string()),
@@ -145,8 +167,42 @@ export const RewardRecordSchema = z.looseObject({
 });
 export type RewardRecord = z.infer<typeof RewardRecordSchema>;
 export const RewardPageSchema = pageOf(RewardRecordSchema);
-export type SeedEval = RewardRecord;
-export const SeedEvalPageSchema = RewardPageSchema;
+
+/** A seed evaluation also names the module of each of its rollout's calls (null: a call that matched none). */
+export const SeedEvalSchema = RewardRecordSchema.extend({ modules: z.array(z.string().nullable()) });
+export type SeedEval = z.infer<typeof SeedEvalSchema>;
+export const SeedEvalPageSchema = pageOf(SeedEvalSchema);
+
+/** One LLM call of a rollout, as the proxy recorded it. */
+export const RolloutCallSchema = z.looseObject({
+  seq: z.number(),
+  /** The module the call was assigned to; null when it passed through untouched. */
+  module: nullable(z.string()),
+  /** The call's messages other than the system prompt (that is the candidate's module text, rendered). */
+  input_messages: nullable(z.array(z.unknown())),
+  /** The template variables the call was rendered with (captured or sent in `mipro.variables`). */
+  variables: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
+  output_text: nullable(z.string()),
+  failed: z.boolean(),
+  created_at: z.string(),
+});
+export type RolloutCall = z.infer<typeof RolloutCallSchema>;
+
+/** A rollout with every call it made (GET /api/systems/{id}/rollouts/{rollout_id}). */
+export const RolloutRecordSchema = z.looseObject({
+  rollout_id: z.string(),
+  candidate_id: z.string(),
+  seed: nullable(z.number()),
+  split: z.string(),
+  status: z.string(),
+  reward: nullable(z.number()),
+  correlation_id: nullable(z.string()),
+  call_count: z.number(),
+  calls: z.array(RolloutCallSchema),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type RolloutRecord = z.infer<typeof RolloutRecordSchema>;
 
 /** Both error shapes miprox sends: control routes and the proxy's OpenAI-style body. */
 export const ErrorBodySchema = z.looseObject({

@@ -117,17 +117,47 @@ export function simJobBody(mipro: Record<string, unknown> = {}, initialPrompt?: 
 }
 
 /**
- * Adds candidates to a job as a finished proposal would (children of the baseline), straight through
- * the store: for tests that need a pool without scripting a proposer.
+ * Adds candidates to a job as a finished proposal would (children of the baseline that change
+ * `module`), straight through the store: for tests that need a pool without scripting a proposer.
  */
-export async function addCandidates(store: Store, jobId: string, ids: readonly string[]): Promise<void> {
+export async function addCandidates(store: Store, jobId: string, ids: readonly string[], module = 'main'): Promise<void> {
+  await addModuleCandidates(store, jobId, module, Object.fromEntries(ids.map((id) => [id, `Instruction ${id}`])));
+}
+
+/** The same with the new text of `module` given per candidate id (`{cand_a: 'Answer briefly: {context}'}`). */
+export async function addModuleCandidates(store: Store, jobId: string, module: string, texts: Record<string, string>): Promise<void> {
   const now = new Date().toISOString();
-  const lease = await store.startProposal({ jobId, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
+  const lease = await store.startProposal({ jobId, id: newProposalId(), parentId: 'baseline', module, tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
   if (!lease) throw new Error(`job ${jobId} already has a running proposal`);
   await store.finishProposal({
     jobId, id: lease.id, status: 'succeeded', response: null, error: null, events: [],
-    candidates: ids.map((id) => ({
-      id, parentId: 'baseline', instruction: `Instruction ${id}`, module: 'main', instructions: { main: `Instruction ${id}` }, tip: 'none', proposalId: lease.id,
+    candidates: Object.entries(texts).map(([id, text]) => ({
+      id, parentId: 'baseline', instruction: text, module, instructions: { [module]: text }, tip: 'none', proposalId: lease.id,
     })),
   });
+}
+
+/** The two-module program of the surface tests: a plain prompt and a template with a `{context}` placeholder. */
+export const PIPELINE_MODULES = [
+  { name: 'extract', template: 'Extract the entities.' },
+  { name: 'answer', template: 'Answer from this context:\n{context}' },
+] as const;
+
+/** A job on the offline simulator with the PIPELINE_MODULES program declared. */
+export function pipelineJobBody(mipro: Record<string, unknown> = {}) {
+  const body = simJobBody(mipro);
+  return { policy_optimization: { ...body.policy_optimization, modules: PIPELINE_MODULES.map((m) => ({ ...m })) } };
+}
+
+/**
+ * One rollout of the pipeline through the proxy, as an app makes it: `extract`, then `answer` with
+ * its context filled in (the proxy captures it from the system text). Returns the proxy's answers.
+ */
+export async function pipelineCalls(chatCompletionsUrl: string, context = 'Paris is in France.'): Promise<Response[]> {
+  const call = (system: string, user: string) => fetch(chatCompletionsUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'any', messages: [{ role: 'system', content: system }, { role: 'user', content: user }] }),
+  });
+  return [await call(PIPELINE_MODULES[0].template, 'Where is Paris?'), await call(`Answer from this context:\n${context}`, 'Where is Paris?')];
 }

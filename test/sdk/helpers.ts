@@ -69,7 +69,7 @@ export function fakeJob(overrides: Record<string, unknown> = {}) {
     job_id: 'pl_0123', status: 'running', system_id: 'sys_0123', session_id: 'sys_0123',
     proxy_url: proxy, online_url: proxy, chat_completions_url: `${proxy}/chat/completions`,
     best_score: null, best_score_ci: null, best_score_source: null, best_candidate_id: null, best_prompt: null,
-    baseline_score: null, rollout_count: 0, reward_count: 0, proposal_seq: 0, phase: 'online',
+    best_program: null, modules: [], baseline_score: null, rollout_count: 0, reward_count: 0, proposal_seq: 0, phase: 'online',
     metadata: {}, created_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-01T00:00:00.000Z',
     ...overrides,
   };

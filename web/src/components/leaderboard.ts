@@ -1,18 +1,30 @@
-import { h, replaceChildren } from '../dom.js';
+import { h, replaceChildren, uid } from '../dom.js';
 import { fmtCount, fmtInterval, fmtScore, preview } from '../format.js';
+import { type ModuleView, isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
+import { moduleChip, programList } from './programView.js';
 
 /**
  * The candidates table, best first. Re-rendered only when the data changed; which instructions are
- * expanded, and which one has focus, survive the re-render.
+ * expanded, and which one has focus, survive the re-render. For a program of several modules each
+ * row names the module its candidate changed, expands to the whole program, and a filter keeps the
+ * candidates that changed one module.
  */
 export class Leaderboard {
   readonly el: HTMLElement;
   private readonly body = h('tbody');
   private readonly open = new Set<string>();
+  private readonly filter: HTMLSelectElement;
+  private readonly filterBox: HTMLElement;
   private signature = '';
+  private job: JobView | null = null;
+  private colors = new Map<string, string>();
 
   constructor() {
+    const filterId = uid('module-filter');
+    this.filter = h('select', { id: filterId, onchange: () => this.rerender() });
+    this.filterBox = h('div', { class: 'toolbar', hidden: true },
+      h('label', { for: filterId }, 'Changed module'), this.filter);
     const th = (text: string, cls = '') => h('th', { scope: 'col', class: cls }, text);
     const table = h('table', { class: 'leaderboard' },
       h('caption', { class: 'visually-hidden' }, 'Candidates, best first'),
@@ -21,31 +33,57 @@ export class Leaderboard {
         th('Mean reward [95% CI]', 'num'), th('Val score (n)', 'num'))),
       this.body);
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'leaderboard-title' },
-      h('h2', { id: 'leaderboard-title' }, 'Candidates'),
+      h('div', { class: 'panel-head' }, h('h2', { id: 'leaderboard-title' }, 'Candidates'), this.filterBox),
       h('div', { class: 'table-scroll' }, table));
   }
 
   update(job: JobView, colors: Map<string, string>): void {
-    const candidates = job.candidates ?? [];
-    const signature = JSON.stringify([job.best_candidate_id, candidates]);
+    const signature = JSON.stringify([job.best_candidate_id, job.modules, job.candidates ?? []]);
     if (signature === this.signature) return;
     this.signature = signature;
+    this.job = job;
+    this.colors = colors;
+    this.syncFilter(job);
+    this.rerender();
+  }
+
+  /** The filter lists the program's modules; a chosen module that still exists stays chosen. */
+  private syncFilter(job: JobView): void {
+    this.filterBox.hidden = !isProgram(job);
+    const names = job.modules.map((m) => m.name);
+    const current = Array.from(this.filter.options, (o) => o.value).slice(1);
+    if (JSON.stringify(current) === JSON.stringify(names)) return;
+    const chosen = this.filter.value;
+    replaceChildren(this.filter, h('option', { value: '' }, 'All modules'), ...names.map((n) => h('option', { value: n }, n)));
+    this.filter.value = names.includes(chosen) ? chosen : '';
+  }
+
+  private rerender(): void {
+    const job = this.job;
+    if (!job) return;
+    const all = job.candidates ?? [];
+    const module = isProgram(job) ? this.filter.value : '';
+    const candidates = module ? all.filter((c) => c.module === module) : all;
     const focusedId = (document.activeElement?.closest('[data-candidate]') as HTMLElement | null)?.dataset.candidate;
     const scale = ciScale(candidates);
-    const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job.best_candidate_id, colors, scale));
+    const modules = isProgram(job) ? job.modules : null;
+    const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job.best_candidate_id, scale, modules));
     replaceChildren(this.body, ...rows);
     if (focusedId) this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"] summary`)?.focus();
     if (candidates.length === 0) {
-      this.body.append(h('tr', {}, h('td', { colspan: '8', class: 'empty' }, 'No candidates yet: the baseline appears with the first proxied call.')));
+      const text = all.length === 0 ? 'No candidates yet: the baseline appears with the first proxied call.' : `No candidate has changed module ${module} yet.`;
+      this.body.append(h('tr', {}, h('td', { colspan: '8', class: 'empty' }, text)));
     }
   }
 
-  private row(c: CandidateView, rank: number, bestId: string | null, colors: Map<string, string>, scale: [number, number]): HTMLTableRowElement {
+  /** `modules`: the program, when the job has several (then the row expands to every module's text). */
+  private row(c: CandidateView, rank: number, bestId: string | null, scale: [number, number], modules: readonly ModuleView[] | null): HTMLTableRowElement {
+    const colors = this.colors;
     const details = h('details', { class: 'instruction' },
       h('summary', {},
         h('span', { class: 'when-closed' }, preview(c.instruction, 80) || '(empty instruction)'),
-        h('span', { class: 'when-open' }, 'Instruction')),
-      h('p', { class: 'instruction-text' }, c.instruction));
+        h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
+      modules ? programList(c, modules) : h('p', { class: 'instruction-text' }, c.instruction));
     details.open = this.open.has(c.candidate_id);
     details.addEventListener('toggle', () => {
       if (details.open) this.open.add(c.candidate_id);
@@ -54,6 +92,7 @@ export class Leaderboard {
     const tags = [
       c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : null,
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
+      modules && c.module ? moduleChip(c.module) : null,
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
     ];
     return h('tr', { 'data-candidate': c.candidate_id, class: c.candidate_id === bestId ? 'is-best' : '' },

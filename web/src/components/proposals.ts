@@ -1,18 +1,22 @@
 import { diffStats, wordDiff } from '../diff.js';
 import { h, replaceChildren } from '../dom.js';
 import { fmtAge, fmtDateTime, fmtScore } from '../format.js';
+import { changedText } from '../program.js';
 import type { CandidateView, ProposalView } from '../types.js';
+import { moduleChip } from './programView.js';
 import { statusBadge } from './statusBadge.js';
 
 /**
  * The proposals timeline, newest first: which tip was used, which parent was improved on, and what each
- * new instruction changed, word by word (<del>/<ins>).
+ * new instruction changed, word by word (<del>/<ins>). In a program a proposal changes one module:
+ * the item names it, and the diff compares that module's text in the parent and the child.
  */
 export class ProposalsTimeline {
   readonly el: HTMLElement;
   private readonly list = h('ol', { class: 'timeline', reversed: true });
   private readonly note = h('p', { class: 'muted' });
   private signature = '';
+  private program = false;
 
   constructor() {
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'proposals-title' },
@@ -25,10 +29,12 @@ export class ProposalsTimeline {
     this.note.textContent = 'This server does not list proposals.';
   }
 
-  update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>): void {
-    const signature = JSON.stringify([proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count])]);
+  /** `program`: the job has several modules (one-module jobs keep the layout without module names). */
+  update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>, program = false): void {
+    const signature = JSON.stringify([program, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count])]);
     if (signature === this.signature) return;
     this.signature = signature;
+    this.program = program;
     this.note.textContent = proposals.length === 0 ? 'No proposals yet: the proposer runs after enough rewards arrive.' : '';
     const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
     const opened = new Set(Array.from(this.list.querySelectorAll<HTMLDetailsElement>('details[open]'), (d) => d.dataset.key));
@@ -40,7 +46,7 @@ export class ProposalsTimeline {
     const children = p.candidate_ids.map((id) => {
       const child = byId.get(id);
       if (!child) return h('p', { class: 'muted' }, `Candidate ${id} (not loaded)`);
-      const parts = wordDiff(parent?.instruction ?? '', child.instruction);
+      const parts = wordDiff(parent ? changedText(parent, p.module) : '', changedText(child, p.module));
       const { added, removed } = diffStats(parts);
       const diff = h('p', { class: 'diff', 'aria-label': `Changes from ${p.parent_id} to ${id}` },
         ...parts.map((part) => part.op === 'equal' ? part.text : h(part.op === 'insert' ? 'ins' : 'del', {}, part.text)));
@@ -56,14 +62,16 @@ export class ProposalsTimeline {
       : p.status === 'running'
         ? [h('p', { class: 'muted' }, 'Proposing…')]
         : children.length > 0 ? children : [h('p', { class: 'muted' }, 'No new instruction (duplicates or unusable output).')];
+    const module = this.program ? p.module : null;
     const parentLine = parent
       ? h('details', { 'data-key': `parent-${p.proposal_id}`, open: opened.has(`parent-${p.proposal_id}`) },
-        h('summary', {}, 'Parent instruction'),
-        h('p', { class: 'instruction-text' }, parent.instruction))
+        h('summary', {}, module ? `Parent instruction of ${module}` : 'Parent instruction'),
+        h('p', { class: 'instruction-text' }, changedText(parent, p.module)))
       : null;
     return h('li', { class: 'proposal', 'data-proposal': p.proposal_id },
       h('h3', {}, `Proposal #${p.seq}`, ' ', statusBadge(p.status)),
       h('p', { class: 'proposal-meta' },
+        ...(module ? [moduleChip(module, `module: ${module}`), ' '] : []),
         h('span', { class: 'tag tag-tip' }, `tip: ${p.tip}`), ' parent ', h('code', {}, p.parent_id), ' · ',
         h('time', { datetime: p.created_at, title: fmtDateTime(p.created_at) }, fmtAge(p.created_at))),
       ...body,

@@ -6,11 +6,13 @@ import { EventLog } from '../components/eventLog.js';
 import { JobHeader, type JobAction } from '../components/jobHeader.js';
 import { Leaderboard } from '../components/leaderboard.js';
 import { LineChart } from '../components/lineChart.js';
+import { ProgramPanel } from '../components/programPanel.js';
 import { ProposalsTimeline } from '../components/proposals.js';
 import { h, setText } from '../dom.js';
 import { fmtClock } from '../format.js';
 import { type FeedChanges, JobFeed } from '../jobFeed.js';
 import { startPolling } from '../poller.js';
+import { isProgram } from '../program.js';
 import { isFinal } from '../types.js';
 import type { Page, Shell } from './page.js';
 
@@ -18,12 +20,13 @@ import type { Page, Shell } from './page.js';
 const POLL_MS = 2000;
 
 /**
- * One job: header and actions, leaderboard, the two charts, proposals and the event log, kept live by
- * polling while the tab is visible and the job is not final.
+ * One job: header and actions, the program (jobs of several modules), leaderboard, the two charts,
+ * proposals and the event log, kept live by polling while the tab is visible and the job is not final.
  */
 export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const feed = new JobFeed(api, jobId);
   const header = new JobHeader(jobId, (action) => void act(action));
+  const program = new ProgramPanel();
   const leaderboard = new Leaderboard();
   const rewardChart = new LineChart({
     id: 'reward-chart', title: 'Reward over rollouts', xLabel: 'Reward #', yLabel: 'Running mean',
@@ -39,6 +42,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const events = new EventLog();
   const pageError = h('p', { class: 'error-text', role: 'alert' });
   const content = h('div', { class: 'job-body' },
+    program.el,
     leaderboard.el,
     h('div', { class: 'grid-2' }, rewardChart.el, shareChart.el),
     h('div', { class: 'grid-2' }, proposals.el, events.el));
@@ -57,6 +61,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     const colors = candidateColors(candidates.map((c) => c.candidate_id));
     if (changes.job) {
       header.update(job);
+      program.update(job);
       leaderboard.update(job, colors);
     }
     if (changes.rewards || changes.job) {
@@ -65,7 +70,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       shareChart.update(trafficShares(feed.rewards, order), colors);
     }
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();
-    else if (changes.proposals || changes.job) proposals.update(feed.proposals, candidates, colors);
+    else if (changes.proposals || changes.job) proposals.update(feed.proposals, candidates, colors, isProgram(job));
     if (feed.unavailable.has('events')) events.setUnavailable();
     else {
       events.add(changes.newEvents);

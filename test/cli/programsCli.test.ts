@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MiproJobsClient } from '../../src/sdk/index.js';
+import { runCli } from '../helpers/childServer.js';
+import { type TestServer, PIPELINE_MODULES, addCandidates, pipelineCalls, pipelineJobBody, startTestServer } from '../helpers/server.js';
+
+// Every case spawns the CLI (through tsx when not built), which takes seconds on a busy 2-core machine.
+const SLOW = 120_000;
+
+describe('miprox candidates / jobs show on a program of several modules (child process)', () => {
+  let t: TestServer;
+  let env: Record<string, string>;
+  let jobId: string;
+  beforeAll(async () => {
+    t = await startTestServer();
+    env = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key };
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    jobId = (await jobs.create(pipelineJobBody())).job_id;
+    const session = await jobs.session(jobId);
+    const rollout = await session.nextRollout();
+    await pipelineCalls(rollout.chat_completions_url);
+    await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: 1 } });
+    await addCandidates(t.server.store, jobId, ['cand_answer_1'], 'answer');
+    await addCandidates(t.server.store, jobId, ['cand_extract_1'], 'extract');
+  });
+  afterAll(async () => t.close());
+
+  it('candidates shows the module each candidate changed; --json carries the whole program', async () => {
+    const res = await runCli(['candidates', jobId], env);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const lines = res.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^CANDIDATE_ID\s+STATUS\s+PARENT\s+MODULE\s+ROLLOUTS/);
+    // The baseline changed nothing; each child names its module, then shows that module's new text.
+    expect(res.stdout).toMatch(/^baseline\s+active\s+-\s+-\s+1\s+1\s/m);
+    expect(res.stdout).toMatch(/^cand_answer_1\s+active\s+baseline\s+answer\s+0\s+0\s.*Instruction cand_answer_1$/m);
+    expect(res.stdout).toMatch(/^cand_extract_1\s+active\s+baseline\s+extract\s+0\s+0\s.*Instruction cand_extract_1$/m);
+
+    const json = await runCli(['candidates', jobId, '--json'], env);
+    const items = JSON.parse(json.stdout) as Array<{ candidate_id: string; module: string | null; instructions: Record<string, string> }>;
+    expect(items.find((c) => c.candidate_id === 'cand_answer_1')).toMatchObject({
+      module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer: 'Instruction cand_answer_1' },
+    });
+    expect(items.find((c) => c.candidate_id === 'baseline')).toMatchObject({ module: null });
+  }, SLOW);
+
+  it('jobs show prints the modules and the best program module by module', async () => {
+    const res = await runCli(['jobs', 'show', jobId], env);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^modules:\n {2}extract\s+declared\s+Extract the entities\.\n {2}answer\s+declared\s+Answer from this context: \{context\}$/m);
+    expect(res.stdout).toContain('best program (baseline):\n  extract:\n    Extract the entities.\n  answer:\n    Answer from this context:\n    {context}\n');
+    // The one-prompt view would have shown only the first module: it is not printed for a program.
+    expect(res.stdout).not.toContain('best prompt:');
+    expect(res.stdout).toMatch(/^CANDIDATE_ID\s+STATUS\s+PARENT\s+MODULE\s/m);
+    const json = await runCli(['jobs', 'show', jobId, '--json'], env);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      modules: PIPELINE_MODULES.map((m) => ({ ...m, origin: 'declared' })),
+      best_program: { extract: PIPELINE_MODULES[0].template, answer: PIPELINE_MODULES[1].template },
+    });
+  }, SLOW);
+});

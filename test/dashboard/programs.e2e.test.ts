@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MiproJobsClient } from '../../src/sdk/index.js';
+import { PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
+import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { createSimJob } from './simTraffic.js';
+
+/**
+ * The job page of a program of several modules, in Chromium: the program panel, the changed module in
+ * each leaderboard row, the module filter and the proposals' module; and a one-module job unchanged.
+ */
+const ANSWER_1 = 'Answer only from this context, and quote it:\n{context}';
+const ANSWER_2 = 'Answer in one sentence from this context:\n{context}';
+const EXTRACT_1 = 'Extract every named entity, one per line.';
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules', () => {
+  let s: DashboardTestServer;
+  let browser: Browser;
+  let page: Page;
+  let jobs: MiproJobsClient;
+  let jobId: string;
+  let plainJobId: string;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    s = await startDashboardTestServer();
+    jobs = new MiproJobsClient({ backendUrl: s.url, apiKey: s.t.key });
+    jobId = (await jobs.create(pipelineJobBody())).job_id;
+    const session = await jobs.session(jobId);
+    await addModuleCandidates(s.t.server.store, jobId, 'answer', { cand_answer_1: ANSWER_1, cand_answer_2: ANSWER_2 });
+    await addModuleCandidates(s.t.server.store, jobId, 'extract', { cand_extract_1: EXTRACT_1 });
+    // Real traffic through the proxy (fewer rollouts than the proposer needs, so the pool stays as built).
+    for (let i = 0; i < 12; i++) {
+      const rollout = await session.nextRollout();
+      await pipelineCalls(rollout.chat_completions_url, `Fact ${i}: Paris is in France.`);
+      await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: i % 3 === 0 ? 0 : 1 } });
+    }
+    plainJobId = (await createSimJob(s.url, s.t.key)).job_id;
+    await addCandidates(s.t.server.store, plainJobId, ['cand_main_1']);
+
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(`${s.url}/`);
+    await page.getByLabel('API key').fill(s.t.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  const rowIds = () => page.locator('table.leaderboard tbody tr[data-candidate]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-candidate')));
+
+  it('shows the best program module by module, and another candidate\'s with its changed module marked', async () => {
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    const best = await jobs.get(jobId);
+    expect(best.best_candidate_id).not.toBeNull();
+    await expect.poll(() => panel.locator('.program-of').textContent()).toMatch(new RegExp(`^${best.best_candidate_id}best`));
+    expect(await panel.locator('.program-module').evaluateAll((els) => els.map((e) => e.getAttribute('data-module')))).toEqual(['extract', 'answer']);
+    expect(await panel.locator('.program-module .instruction-text').allTextContents()).toEqual(PIPELINE_MODULES.map((m) => best.best_program?.[m.name]));
+
+    await panel.getByLabel('Candidate').selectOption('cand_answer_1');
+    expect(await panel.locator('.program-module .instruction-text').allTextContents()).toEqual([PIPELINE_MODULES[0].template, ANSWER_1]);
+    const changed = panel.locator('.program-module.is-changed');
+    expect(await changed.count()).toBe(1);
+    expect(await changed.getAttribute('data-module')).toBe('answer');
+    expect(await changed.locator('.tag-changed').textContent()).toBe('changed here');
+    expect(await panel.locator('.program-of').textContent()).toMatch(/^cand_answer_1.*changes module answer of baseline/);
+    await page.screenshot({ path: screenshotPath('10-program-job'), fullPage: true });
+    await panel.screenshot({ path: screenshotPath('10a-program-panel') });
+  });
+
+  it('names the changed module in each leaderboard row and expands a row to its whole program', async () => {
+    const chips = await page.locator('table.leaderboard tbody tr[data-candidate]').evaluateAll((rows) =>
+      Object.fromEntries(rows.map((r) => [r.getAttribute('data-candidate'), r.querySelector('.candidate-id .tag-module')?.textContent ?? null])));
+    expect(chips).toEqual({ baseline: null, cand_answer_1: 'answer', cand_answer_2: 'answer', cand_extract_1: 'extract' });
+    const row = page.locator('tr[data-candidate="cand_extract_1"]');
+    await row.locator('summary').click();
+    expect(await row.locator('summary').textContent()).toContain('Program');
+    expect(await row.locator('.program-module .instruction-text').allTextContents()).toEqual([EXTRACT_1, PIPELINE_MODULES[1].template]);
+    expect(await row.locator('.program-module.is-changed').getAttribute('data-module')).toBe('extract');
+    await page.locator('table.leaderboard').screenshot({ path: screenshotPath('10b-program-leaderboard') });
+  });
+
+  it('filters the leaderboard to the candidates that changed one module, and back', async () => {
+    const filter = page.getByLabel('Changed module');
+    expect(await filter.locator('option').allTextContents()).toEqual(['All modules', 'extract', 'answer']);
+    await filter.selectOption('answer');
+    await expect.poll(async () => (await rowIds()).sort()).toEqual(['cand_answer_1', 'cand_answer_2']);
+    await filter.selectOption('extract');
+    await expect.poll(rowIds).toEqual(['cand_extract_1']);
+    // The expanded row stays open through the filter and the live updates.
+    expect(await page.locator('tr[data-candidate="cand_extract_1"] details').getAttribute('open')).not.toBeNull();
+    await page.waitForTimeout(2500); // one poll: the choice survives it
+    expect(await filter.inputValue()).toBe('extract');
+    await filter.selectOption('');
+    await expect.poll(async () => (await rowIds()).length).toBe(4);
+  });
+
+  it('says which module each proposal changed, with the diff of that module', async () => {
+    const items = page.locator('.timeline li.proposal');
+    await expect.poll(() => items.count()).toBe(2);
+    const modules = await items.evaluateAll((els) => els.map((e) => e.querySelector('.tag-module')?.textContent));
+    expect(modules.sort()).toEqual(['module: answer', 'module: extract']);
+    // The answer proposal's diff compares the parent's answer text, not its first module's.
+    const answer = items.filter({ hasText: 'module: answer' });
+    expect((await answer.locator('.diff').allInnerTexts()).join('\n')).toContain('quote');
+    expect(await answer.locator('.diff del').allTextContents()).not.toContain('Extract');
+    await answer.screenshot({ path: screenshotPath('10c-program-proposal') });
+  });
+
+  it('keeps a one-module job as it was: no program panel, no module filter, no module chips', async () => {
+    await page.goto(`${s.url}/#/jobs/${plainJobId}`);
+    await expect.poll(rowIds).toContain('cand_main_1');
+    expect(await page.locator('.program-panel').isVisible()).toBe(false);
+    expect(await page.getByLabel('Changed module').isVisible()).toBe(false);
+    expect(await page.locator('.tag-module').count()).toBe(0);
+    expect(await page.locator('table.leaderboard thead th').count()).toBe(8);
+    const row = page.locator('tr[data-candidate="cand_main_1"]');
+    await row.locator('summary').click();
+    expect(await row.locator('summary').textContent()).toContain('Instruction');
+    expect(await row.locator('.instruction-text').allTextContents()).toEqual(['Instruction cand_main_1']);
+    expect(problems).toEqual([]);
+  });
+});

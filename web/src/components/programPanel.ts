@@ -1,0 +1,69 @@
+import { h, replaceChildren, uid } from '../dom.js';
+import { fmtScore } from '../format.js';
+import { isProgram } from '../program.js';
+import type { CandidateView, JobView } from '../types.js';
+import { programList } from './programView.js';
+
+/**
+ * The program panel of a job with several modules: every module's instruction in one candidate, the
+ * best one unless the user picks another. Hidden for one-module jobs, whose program is the one
+ * instruction the leaderboard already shows. Updated in place so polling keeps the user's choice.
+ */
+export class ProgramPanel {
+  readonly el: HTMLElement;
+  private readonly select: HTMLSelectElement;
+  private readonly heading = h('p', { class: 'program-of' });
+  private readonly body = h('div');
+  private job: JobView | null = null;
+  private signature = '';
+
+  constructor() {
+    const selectId = uid('program-candidate');
+    this.select = h('select', { id: selectId, onchange: () => this.render() });
+    this.el = h('section', { class: 'panel program-panel', 'aria-labelledby': 'program-title', hidden: true },
+      h('div', { class: 'panel-head' },
+        h('h2', { id: 'program-title' }, 'Program'),
+        h('div', { class: 'toolbar' }, h('label', { for: selectId }, 'Candidate'), this.select)),
+      this.heading,
+      this.body);
+  }
+
+  update(job: JobView): void {
+    const signature = JSON.stringify([job.best_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.instructions, c.avg_reward])]);
+    if (signature === this.signature) return;
+    this.signature = signature;
+    this.job = job;
+    this.el.hidden = !isProgram(job);
+    const chosen = this.select.value;
+    const ids = (job.candidates ?? []).map((c) => c.candidate_id);
+    replaceChildren(this.select,
+      h('option', { value: '' }, `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`),
+      ...(job.candidates ?? []).map((c) => h('option', { value: c.candidate_id }, `${c.candidate_id}${c.module ? ` · changes ${c.module}` : ''}`)));
+    this.select.value = ids.includes(chosen) ? chosen : '';
+    this.render();
+  }
+
+  private render(): void {
+    const job = this.job;
+    if (!job || !isProgram(job)) return;
+    const id = this.select.value || job.best_candidate_id || 'baseline';
+    const c = (job.candidates ?? []).find((x) => x.candidate_id === id);
+    if (!c) {
+      replaceChildren(this.heading, 'No candidate yet.');
+      replaceChildren(this.body);
+      return;
+    }
+    replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id));
+    replaceChildren(this.body, programList(c, job.modules));
+  }
+}
+
+/** "cand_x best: changes module answer of baseline · mean reward 0.700 (n=12)". */
+function candidateLine(c: CandidateView, bestId: string | null): Array<Node | string> {
+  const what: Array<Node | string> = c.module ? ['changes module ', h('code', {}, c.module)] : ['the baseline program'];
+  if (c.module && c.parent_id) what.push(' of ', h('code', {}, c.parent_id));
+  return [
+    h('code', {}, c.candidate_id), c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : '', ': ', ...what,
+    ` · mean reward ${fmtScore(c.avg_reward)} (n=${c.reward_count})`,
+  ];
+}
