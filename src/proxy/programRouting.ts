@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { mergeVariables, type CompiledModule } from '../optimizer/core/modules.js';
 import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
-import { parseTemplate, placeholderNames, renderTemplate } from '../optimizer/core/templates.js';
+import { parseTemplate, placeholderNames, renderKeepingUnknown } from '../optimizer/core/templates.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
@@ -37,12 +37,20 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
   return { module: assignment.module, variables };
 }
 
-/** The candidate's text for the module, rendered with the call's variables. */
-export function renderForCandidate(instructions: Instructions, module: CompiledModule, variables: Record<string, string>): string {
+/**
+ * The system text the serving candidate sends for this call, or null to keep the call's own. A
+ * candidate that does not change the module keeps the app's own prompt exactly as sent (the baseline
+ * is the program as the app runs it), unless the call has no system message: then the module's text
+ * is added, as the public API does. A changed module's text is rendered with the call's variables.
+ */
+export function candidateText(instructions: Instructions, module: CompiledModule, variables: Record<string, string>, body: ChatCompletionRequest): string | null {
   const text = moduleInstruction(instructions, module);
-  const rendered = renderTemplate(text === module.template ? module.parsed : parseTemplate(text), variables);
-  if ('missing' in rendered) throw missingVariables(module.name, rendered.missing);
-  return rendered.text;
+  const hasOwn = systemText(body.messages) !== null;
+  if (text === module.template && hasOwn) return null;
+  if (module.parsed.literal) return text;
+  // Placeholders of the module's template were checked before dispatch; any other `{word}` in an
+  // older candidate's text was sent literally by the release that wrote it, and still is.
+  return renderKeepingUnknown(text === module.template ? module.parsed : parseTemplate(text), variables);
 }
 
 function missingVariables(module: string, names: string[]): ValidationError {

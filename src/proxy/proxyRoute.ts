@@ -16,7 +16,7 @@ import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
 import { forcePolicy, injectCandidate, inputForRecord } from './injection.js';
-import { renderForCandidate, routeToModule } from './programRouting.js';
+import { candidateText, routeToModule } from './programRouting.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
@@ -53,7 +53,10 @@ async function handle(
   deps: ApiDeps,
   p: ProxyDeps,
 ): Promise<FastifyReply> {
-  const body = parseWith(ChatCompletionRequestSchema, req.body);
+  parseWith(ChatCompletionRequestSchema, req.body);
+  // Validated, then used as the client sent it: the parsed copy would reorder keys, and what is not
+  // ours to change (the messages of a call that keeps its own prompt) must go upstream unchanged.
+  const body = req.body as ChatCompletionRequest;
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
   if (!rt) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
   if (deps.config.proxyRequireKey) {
@@ -70,9 +73,8 @@ async function handle(
     inputMessages,
   });
   const policy = rt.job.config.policy;
-  const upstreamReq = program.module
-    ? injectCandidate(body, renderForCandidate(dispatch.candidate.instructions, program.module, program.variables), policy)
-    : forcePolicy(body, policy);
+  const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program.variables, body) : null;
+  const upstreamReq = text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy);
   const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
 

@@ -114,7 +114,7 @@ const ModuleTemplate = z.string({ error: 'must be a string (the prompt, with {pl
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const ModuleSchema = z.object({
+export const ModuleSchema = z.strictObject({
   name: z.string({ error: 'must be a string' }).regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}'),
   template: ModuleTemplate,
 });

@@ -9,7 +9,11 @@ import { MODULE_NAME_PATTERN } from '../optimizer/core/modules.js';
 export const MiproCallFieldSchema = z.strictObject({
   module: z.string({ error: 'must be a string (a module name)' }).regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}').optional(),
   variables: z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }).optional(),
-}, { error: 'must be an object {module?, variables?}' });
+}, {
+  error: (issue) => issue.code === 'unrecognized_keys'
+    ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}: mipro takes module and variables`
+    : 'must be an object {module?, variables?}',
+});
 
 export type MiproCallField = z.infer<typeof MiproCallFieldSchema>;
 

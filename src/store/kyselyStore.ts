@@ -5,7 +5,7 @@ import type { Database } from './schema.js';
 import { KyselyHotPath, type HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
-import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, proposalCountsByModule, recordUnmatched, rolloutCalls } from './programQueries.js';
+import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
@@ -374,10 +374,6 @@ export class KyselyStore implements Store {
   async listProposals(jobId: string, limit: number): Promise<ProposalRecord[]> {
     const rows = await this.db.selectFrom('proposals').selectAll().where('job_id', '=', jobId).orderBy('seq', 'desc').limit(limit).execute();
     return rows.map(toProposal);
-  }
-
-  proposalCountsByModule(jobId: string): Promise<Record<string, number>> {
-    return proposalCountsByModule(this.db, jobId);
   }
 
   // ---- events -------------------------------------------------------------------------------------

@@ -85,9 +85,3 @@ export async function moduleCallOrder(db: Db, jobId: string): Promise<string[]> 
     .groupBy('recent.module').execute();
   return rows.filter((r) => r.module !== null).sort((a, b) => Number(a.position) - Number(b.position)).map((r) => r.module ?? '');
 }
-
-export async function proposalCountsByModule(db: Db, jobId: string): Promise<Record<string, number>> {
-  const rows = await db.selectFrom('proposals').select(['module', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('job_id', '=', jobId).where('module', 'is not', null).groupBy('module').execute();
-  return Object.fromEntries(rows.map((r) => [r.module ?? '', Number(r.n)]));
-}

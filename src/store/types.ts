@@ -297,8 +297,6 @@ export interface Store {
     candidates: NewCandidate[]; events: NewEvent[];
   }): Promise<CandidateRecord[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
-  /** Proposals started per module (any outcome): the module choice's history. */
-  proposalCountsByModule(jobId: string): Promise<Record<string, number>>;
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;

@@ -77,17 +77,29 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
   });
 
   it('renders explicit variables, names modules by header or body, and never forwards the mipro field', async () => {
-    const job = await newJob({ modules: MODULES });
-    // The header names the module; the text does not match its template, so the variable comes from the body.
-    const res = await chat(job.proxy_url, { ...call('Something unrelated'), mipro: { module: 'extract', variables: { context: 'C1' } } }, { 'x-mipro-module': 'answer' });
-    expect(res.status).toBe(200);
-    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Answer from this context:\nC1');
-    expect(fake.requests.at(-1)!.body).not.toHaveProperty('mipro');
-    // Explicit values win over captured ones; the body field names the module without a header.
-    await chat(job.proxy_url, { ...call('Answer from this context:\ncaptured'), mipro: { variables: { context: 'explicit' } } });
-    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Answer from this context:\nexplicit');
-    await chat(job.proxy_url, { ...call('free text'), mipro: { module: 'extract' } });
-    expect(systemPromptOf(fake.requests.at(-1)!)).toBe(MODULES[0]!.template);
+    const job = await newJob({ modules: MODULES }, { online_rollouts_per_candidate: 1 });
+    await addProgram(t.server.store, job.job_id, 'cand_vars', { answer: 'Use only:\n{context}', extract: 'EXTRACT.' }, 'answer');
+    await new Promise((r) => setTimeout(r, 50));
+    const served = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const base = `${job.proxy_url}/vars${i}`; // (not "v1": that is the /v1 prefix)
+      // The header names the module (and wins over the body's); the text does not match, so the variable comes from the body.
+      const named = await chat(base, { ...call('Something unrelated'), mipro: { module: 'extract', variables: { context: 'C1' } } }, { 'x-mipro-module': 'answer' });
+      // Explicit values win over captured ones.
+      const again = await chat(base, { ...call('Answer from this context:\ncaptured'), mipro: { variables: { context: 'explicit' } } });
+      expect(again.headers.get('x-mipro-candidate-id')).toBe(named.headers.get('x-mipro-candidate-id'));
+      const id = named.headers.get('x-mipro-candidate-id')!;
+      served.add(id);
+      const [first, second] = fake.requests.slice(-2).map(systemPromptOf);
+      if (id === 'cand_vars') {
+        expect([first, second]).toEqual(['Use only:\nC1', 'Use only:\nexplicit']);
+      } else {
+        // The baseline keeps the app's own prompt exactly as sent.
+        expect([first, second]).toEqual(['Something unrelated', 'Answer from this context:\ncaptured']);
+      }
+      for (const r of fake.requests.slice(-2)) expect(r.body).not.toHaveProperty('mipro');
+    }
+    expect(served).toEqual(new Set(['baseline', 'cand_vars']));
   });
 
   it('refuses a missing variable or an unknown module with a 422 before any upstream call or record', async () => {
@@ -141,6 +153,51 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const types = events.body.events.map((e: { event_type: string }) => e.event_type);
     expect(types.filter((x: string) => x === 'mipro.module.discovered')).toHaveLength(2);
     expect(types.filter((x: string) => x === 'mipro.module.unmatched')).toHaveLength(1);
+  });
+
+  it('keeps a discovered module to its exact text: another text under its name is passed through', async () => {
+    const job = await newJob({});
+    await chat(job.proxy_url, { ...call('Plan for user Alice.'), mipro: { module: 'plan' } });
+    await chat(job.proxy_url, { ...call('Plan for user Bob.'), mipro: { module: 'plan' } });
+    await chat(job.proxy_url, { model: 'x', messages: [{ role: 'user', content: 'no system' }] }, { 'x-mipro-module': 'plan' });
+    await addProgram(t.server.store, job.job_id, 'cand_plan', { plan: 'Plan for user Alice, step by step.' }, 'plan');
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 6; i++) await chat(`${job.proxy_url}/bob${i}`, { ...call('Plan for user Bob.'), mipro: { module: 'plan' } });
+    const prompts = fake.requests.map((r) => (r.body as { messages: { role: string; content?: unknown }[] }).messages.find((m) => m.role === 'system')?.content ?? null);
+    expect(prompts.slice(0, 3)).toEqual(['Plan for user Alice.', 'Plan for user Bob.', null]);
+    expect(prompts.slice(3)).toEqual(Array(6).fill('Plan for user Bob.')); // never Alice's text or a child of it
+    const view = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
+    expect(view.body.modules).toEqual([{ name: 'plan', template: 'Plan for user Alice.', origin: 'discovered' }]);
+  });
+
+  it('treats discovered texts as literal: braces are text and a similar text is another module', async () => {
+    const job = await newJob({});
+    await chat(job.proxy_url, call('First prompt {x}'));
+    await chat(job.proxy_url, call('First prompt ANYTHING'));
+    const view = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
+    expect(view.body.modules.map((m: { template: string }) => m.template)).toEqual(['First prompt {x}', 'First prompt ANYTHING']);
+    expect(fake.requests.map(systemPromptOf)).toEqual(['First prompt {x}', 'First prompt ANYTHING']);
+  });
+
+  it('gives a call without a system message to no module of a multi-module program, even a bare {x} template', async () => {
+    const job = await newJob({ modules: [...MODULES, { name: 'bare', template: '{x}' }] });
+    const res = await chat(`${job.proxy_url}/nosys`, { model: 'x', messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.status).toBe(200);
+    expect((fake.requests.at(-1)!.body as { messages: unknown[] }).messages).toEqual([{ role: 'user', content: 'hi' }]);
+    await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['nosys'])).length === 1);
+    expect((await t.server.store.rolloutCalls(job.job_id, ['nosys']))[0]?.module).toBeNull();
+  });
+
+  it('sends the app\'s own messages unchanged (key order, content parts) when the serving candidate keeps the module', async () => {
+    const job = await newJob({ modules: MODULES });
+    const raw = '{"messages":[{"content":[{"text":"Extract the entities from the question.","type":"text","cache_control":{"type":"ephemeral"}}],"role":"system"},{"content":"q","role":"user"}],"model":"x"}';
+    const res = await api(`${job.proxy_url}/parts`, 'POST', '/chat/completions', { rawBody: raw });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-mipro-candidate-id')).toBe('baseline');
+    const sent = fake.requests.at(-1)!.rawBody;
+    expect(sent).toContain('"messages":[{"content":[{"text":"Extract the entities from the question.","type":"text","cache_control":{"type":"ephemeral"}}],"role":"system"},{"content":"q","role":"user"}]');
+    await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['parts'])).length === 1);
+    expect((await t.server.store.rolloutCalls(job.job_id, ['parts']))[0]?.module).toBe('extract');
   });
 
   it('shows programs in the views: modules, best_program, instructions and the changed module', async () => {

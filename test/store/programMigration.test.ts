@@ -40,6 +40,8 @@ async function writeOldRelease(db: Kysely<unknown>): Promise<void> {
   await job('pl_old_empty', 'sys_old_empty', oldConfig(null), null);
   await candidate('pl_old_declared', 'baseline', null, 'Classify the intent.', 0);
   await candidate('pl_old_declared', 'cand_old', 'baseline', 'Classify the intent, carefully.', 1);
+  // The previous release let a proposal add a `{word}` and sent it literally.
+  await candidate('pl_old_declared', 'cand_braces', 'baseline', 'Classify the intent in the style {style}.', 2);
   await candidate('pl_old_captured', 'baseline', null, 'Captured prompt.', 0);
   await run(sql`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text,
       latency_ms, usage, call_count, reward, created_at, updated_at)
@@ -95,6 +97,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('migrating a database of the prev
     expect(candidates.map((c) => [c.id, c.module, c.instructions, c.online.n])).toEqual([
       ['baseline', null, { main: 'Classify the intent.' }, 1],
       ['cand_old', 'main', { main: 'Classify the intent, carefully.' }, 1],
+      ['cand_braces', 'main', { main: 'Classify the intent in the style {style}.' }, 1],
     ]);
     expect((await store.listCandidates('pl_old_empty')).map((c) => c.id)).toEqual(['baseline']);
     expect((await store.listProposals('pl_old_declared', 5))[0]?.module).toBe('main');
@@ -107,10 +110,19 @@ describe.each<Dialect>(['sqlite', 'postgres'])('migrating a database of the prev
     const chat = (system: string, rollout: string, content: string) => api(t.url, 'POST', `/api/mipro/v1/${system}/${rollout}/chat/completions`, {
       body: { model: 'x', messages: [{ role: 'system', content }, { role: 'user', content: 'q' }] },
     });
-    const old = await chat('sys_old_declared', 'r_new', 'Classify the intent.');
-    expect(old.status).toBe(200);
-    const served = old.headers.get('x-mipro-candidate-id');
-    expect(systemPromptOf(fake.requests.at(-1)!)).toBe(served === 'cand_old' ? 'Classify the intent, carefully.' : 'Classify the intent.');
+    const expected: Record<string, string> = {
+      baseline: 'Classify the intent.', cand_old: 'Classify the intent, carefully.',
+      cand_braces: 'Classify the intent in the style {style}.', // still literal, never a 422 after dispatch
+    };
+    const seen = new Set<string>();
+    for (let i = 0; i < 30 && seen.size < 3; i++) {
+      const old = await chat('sys_old_declared', i === 0 ? 'r_new' : `r_new${i}`, 'Classify the intent.');
+      expect(old.status).toBe(200);
+      const served = old.headers.get('x-mipro-candidate-id') ?? '';
+      seen.add(served);
+      expect(systemPromptOf(fake.requests.at(-1)!)).toBe(expected[served]);
+    }
+    expect(seen).toEqual(new Set(Object.keys(expected)));
     expect((await chat('sys_old_empty', 'r_first', 'A brand new prompt.')).status).toBe(200);
     expect((await t.server.store.listModules('pl_old_empty')).map((m) => [m.name, m.template])).toEqual([['m1', 'A brand new prompt.']]);
     await waitFor(async () => (await t.server.store.rolloutCalls('pl_old_declared', ['r_new'])).length === 1);

@@ -1,4 +1,4 @@
-import { matchTemplate, parseTemplate, type ParsedTemplate } from './templates.js';
+import { literalTemplate, matchTemplate, parseTemplate, type ParsedTemplate } from './templates.js';
 
 /**
  * A program's modules and which module a call belongs to. Pure.
@@ -18,6 +18,11 @@ export interface ProgramModule {
   name: string;
   /** The baseline template: the prompt as the application sends it. */
   template: string;
+  /**
+   * `discovered` modules are literal texts seen in traffic (braces in them are text, not
+   * placeholders); `declared` ones are templates.
+   */
+  origin?: 'declared' | 'discovered';
 }
 
 /** A module with its template parsed once (the runtime keeps these per job). */
@@ -26,7 +31,7 @@ export interface CompiledModule extends ProgramModule {
 }
 
 export function compileModules<M extends ProgramModule>(modules: readonly M[]): (M & { parsed: ParsedTemplate })[] {
-  return modules.map((m) => ({ ...m, parsed: parseTemplate(m.template) }));
+  return modules.map((m) => ({ ...m, parsed: m.origin === 'discovered' ? literalTemplate(m.template) : parseTemplate(m.template) }));
 }
 
 export interface CallIdentity {
@@ -55,15 +60,30 @@ export function assignModule(modules: readonly CompiledModule[], call: CallIdent
   const text = call.systemText ?? '';
   if (call.named !== null) {
     const named = modules.find((m) => m.name === call.named);
-    if (named) return { kind: 'module', module: named, captures: matchTemplate(named.parsed, text) ?? {} };
-    return policy.canDiscover ? { kind: 'discover', name: call.named, template: text } : { kind: 'unknown_name', name: call.named };
+    if (!named) return policy.canDiscover ? { kind: 'discover', name: call.named, template: text } : { kind: 'unknown_name', name: call.named };
+    const captures = matchTemplate(named.parsed, text);
+    // A discovered module is one exact text: another text under its name is another prompt (it may
+    // carry another request's data), so it is not given this module's candidates.
+    if (!captures && named.parsed.literal) return { kind: 'unmatched' };
+    return { kind: 'module', module: named, captures: captures ?? {} };
   }
+  if (call.systemText === null) return withoutSystemText(modules, policy);
   const best = mostSpecificMatch(modules, text);
   if (best) return { kind: 'module', ...best };
-  // The one-prompt form (the public API's): a call with no system message gets the instruction added.
-  const only = modules.length === 1 ? modules[0] : undefined;
-  if (call.systemText === null && only) return { kind: 'module', module: only, captures: {} };
   return policy.canDiscover ? { kind: 'discover', name: null, template: text } : { kind: 'unmatched' };
+}
+
+/**
+ * A call with no system message: templates are not matched against it (a bare `{x}` would take every
+ * such call). A discovered module for "no system message" takes it; a program of one declared
+ * module takes it too, the public API's one-prompt form, where the proxy adds the system message.
+ */
+function withoutSystemText(modules: readonly CompiledModule[], policy: AssignmentPolicy): ModuleAssignment {
+  const empty = modules.find((m) => m.parsed.literal && m.template === '');
+  if (empty) return { kind: 'module', module: empty, captures: {} };
+  const only = modules.length === 1 ? modules[0] : undefined;
+  if (only && !only.parsed.literal) return { kind: 'module', module: only, captures: {} };
+  return policy.canDiscover ? { kind: 'discover', name: null, template: '' } : { kind: 'unmatched' };
 }
 
 /** More literal text wins; then fewer placeholders; then declaration order. */

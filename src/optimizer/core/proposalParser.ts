@@ -16,6 +16,8 @@ export interface ParseContext {
   /** Accept at most this many (instructions_per_batch, or the room left under the cap). */
   n: number;
   maxLength?: number;
+  /** The module is a literal text (discovered from traffic): no placeholders to keep or refuse. */
+  literal?: boolean;
 }
 
 export interface Rejection {
@@ -32,7 +34,7 @@ export function parseProposals(text: string, ctx: ParseContext): ParsedProposals
   const items = fromJson(text) ?? fromList(text);
   if (items.length === 0) return { accepted: [], rejected: [{ text: truncate(text.trim(), 200), reason: 'unparseable reply' }] };
   const maxLength = ctx.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH;
-  const required = extractPlaceholders(ctx.baseline);
+  const required = ctx.literal ? null : extractPlaceholders(ctx.baseline);
   const seen = new Set(ctx.existing.map(normalizeInstruction));
   const accepted: string[] = [];
   const rejected: Rejection[] = [];
@@ -51,15 +53,17 @@ export function parseProposals(text: string, ctx: ParseContext): ParsedProposals
   return { accepted, rejected };
 }
 
-function problemWith(instruction: string, required: string[], maxLength: number, seen: Set<string>): string | null {
+/** `required`: the placeholders to keep; null when the module has none to check (a literal text). */
+function problemWith(instruction: string, required: string[] | null, maxLength: number, seen: Set<string>): string | null {
   if (instruction.length === 0 || normalizeInstruction(instruction).length === 0) return 'empty';
   if (instruction.length > maxLength) return `too long (${instruction.length} > ${maxLength} characters)`;
+  if (seen.has(normalizeInstruction(instruction))) return 'duplicate of an existing instruction';
+  if (required === null) return null;
   const missing = required.filter((p) => !instruction.includes(p));
   if (missing.length > 0) return `missing placeholder${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
   // The program fills only the baseline's placeholders: a new one could never be rendered.
   const added = extractPlaceholders(instruction).filter((p) => !required.includes(p));
   if (added.length > 0) return `adds placeholder${added.length > 1 ? 's' : ''} ${added.join(', ')} that the program does not fill`;
-  if (seen.has(normalizeInstruction(instruction))) return 'duplicate of an existing instruction';
   return null;
 }
 

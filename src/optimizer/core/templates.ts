@@ -8,6 +8,9 @@
  * literals are searched with Knuth-Morris-Pratt so that adversarial texts cannot make the search
  * quadratic; short ones use the engine's indexOf, whose worst case is bounded by their length.
  *
+ * Captures are leftmost: with a repeated placeholder (`{x} and {x}`) a match that needs a longer first
+ * capture may be missed; templates whose placeholders are distinct always match when they can.
+ *
  * Only identifier-like names are placeholders (`{context}`, `{user_name}`, `{doc.title}`): JSON in a
  * prompt such as `{"label": "x"}` stays literal. Two placeholders must not touch (`{a}{b}`): where
  * one capture ends and the next begins could not be told, so such templates are refused.
@@ -17,6 +20,8 @@ export const PLACEHOLDER_PATTERN = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 
 export interface ParsedTemplate {
   readonly text: string;
+  /** A literal text (a prompt discovered from traffic): braces in it are text, it matches only itself. */
+  readonly literal: boolean;
   /** Literal text around the placeholders: `literals.length === names.length + 1`. */
   readonly literals: readonly string[];
   /** Placeholder names in order of appearance (a name may repeat). */
@@ -35,7 +40,12 @@ export function parseTemplate(text: string): ParsedTemplate {
     last = m.index + m[0].length;
   }
   literals.push(text.slice(last));
-  return { text, literals, names, literalLength: literals.reduce((n, s) => n + s.length, 0) };
+  return { text, literal: false, literals, names, literalLength: literals.reduce((n, s) => n + s.length, 0) };
+}
+
+/** A text with no placeholders at all, whatever braces it holds. */
+export function literalTemplate(text: string): ParsedTemplate {
+  return { text, literal: true, literals: [text], names: [], literalLength: text.length };
 }
 
 /** Distinct placeholder names in order of first appearance. */
@@ -89,12 +99,26 @@ export function matchTemplate(t: ParsedTemplate, text: string): Record<string, s
 
 /** The template with every placeholder replaced; the names that had no value instead of a text. */
 export function renderTemplate(t: ParsedTemplate, variables: Readonly<Record<string, string>>): { text: string } | { missing: string[] } {
-  if (t.names.length === 0) return { text: t.text };
   const missing = t.names.filter((n) => variables[n] === undefined);
-  if (missing.length > 0) return { missing: [...new Set(missing)] };
+  return missing.length > 0 ? { missing: [...new Set(missing)] } : { text: fill(t, variables) };
+}
+
+/**
+ * Like renderTemplate, but a placeholder without a value stays as written: for candidate texts whose
+ * extra `{words}` an earlier release sent literally (new proposals cannot add placeholders).
+ */
+export function renderKeepingUnknown(t: ParsedTemplate, variables: Readonly<Record<string, string>>): string {
+  return fill(t, variables);
+}
+
+function fill(t: ParsedTemplate, variables: Readonly<Record<string, string>>): string {
+  if (t.names.length === 0) return t.text;
   let out = t.literals[0] ?? '';
-  for (let i = 0; i < t.names.length; i++) out += (variables[t.names[i] ?? ''] ?? '') + (t.literals[i + 1] ?? '');
-  return { text: out };
+  for (let i = 0; i < t.names.length; i++) {
+    const name = t.names[i] ?? '';
+    out += (variables[name] ?? `{${name}}`) + (t.literals[i + 1] ?? '');
+  }
+  return out;
 }
 
 const KMP_FROM = 64;

@@ -1,5 +1,8 @@
 import type { RolloutCallRecord, Store } from '../../store/types.js';
+import type { ProgramModule } from '../core/modules.js';
 import { selectReflectionRollouts, type ObservedRollout } from '../core/proposerPrompt.js';
+import { placeholderNames } from '../core/templates.js';
+import { truncate } from '../core/text.js';
 
 /** Rollouts of the parent shown to the proposer (GEPA-style reflection): its worst and its best. */
 export const REFLECTION = { worst: 3, best: 2 };
@@ -7,6 +10,8 @@ export const REFLECTION = { worst: 3, best: 2 };
 const READ_PER_SIDE = 12;
 /** Calls of one module within one rollout shown to the proposer. */
 const CALLS_PER_ROLLOUT = 2;
+/** Longest placeholder value shown (the whole example is cut at the proposer prompt's limit too). */
+const VARIABLE_CHARS = 240;
 
 /**
  * What the proposer sees of one module: the module's own calls (input, variables, output) in the
@@ -14,7 +19,7 @@ const CALLS_PER_ROLLOUT = 2;
  * (rewardedRollouts excludes them, selectReflectionRollouts checks again). Existing rollouts were
  * migrated to one call record each, so older jobs are grounded the same way.
  */
-export async function moduleReflection(store: Store, jobId: string, parentId: string, module: string): Promise<{ worst: ObservedRollout[]; best: ObservedRollout[] }> {
+export async function moduleReflection(store: Store, jobId: string, parentId: string, module: ProgramModule): Promise<{ worst: ObservedRollout[]; best: ObservedRollout[] }> {
   const [lowest, highest] = await Promise.all([
     store.rewardedRollouts(jobId, parentId, { order: 'worst', limit: READ_PER_SIDE }),
     store.rewardedRollouts(jobId, parentId, { order: 'best', limit: READ_PER_SIDE }),
@@ -22,25 +27,30 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   // The two queries overlap when the parent has few rollouts; the core splits them into worst and best.
   const rollouts = [...new Map([...lowest, ...highest].map((r) => [r.id, r])).values()];
   const calls = await store.rolloutCalls(jobId, rollouts.map((r) => r.id));
+  const placeholders = new Set(module.origin === 'discovered' ? [] : placeholderNames(module.template));
   const byRollout = new Map<string, RolloutCallRecord[]>();
-  for (const c of calls) if (c.module === module) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
+  for (const c of calls) if (c.module === module.name) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
   const observed = rollouts.flatMap((r) => {
     const own = byRollout.get(r.id);
     // Rollouts that never called this module say nothing about its prompt.
-    return own ? [{ ...observedCalls(own), reward: r.reward ?? 0, split: r.split }] : [];
+    return own ? [{ ...observedCalls(own, placeholders), reward: r.reward ?? 0, split: r.split }] : [];
   });
   return selectReflectionRollouts(observed, REFLECTION);
 }
 
-/** The module's calls of one rollout as one observed example: variables first, then the conversation. */
-function observedCalls(calls: readonly RolloutCallRecord[]): { input: unknown[]; output: string | null } {
+/**
+ * The module's calls of one rollout as one observed example: the conversation first (it is what the
+ * instruction acts on), then the values the module's own placeholders had, each cut short so a long
+ * retrieved context cannot crowd out the rest.
+ */
+function observedCalls(calls: readonly RolloutCallRecord[], placeholders: ReadonlySet<string>): { input: unknown[]; output: string | null } {
   const shown = calls.slice(0, CALLS_PER_ROLLOUT);
   const input: unknown[] = [];
   for (const [i, c] of shown.entries()) {
     if (shown.length > 1) input.push({ role: `call ${i + 1}`, content: '' });
-    const vars = Object.entries(c.variables ?? {});
-    if (vars.length > 0) input.push({ role: 'template variables', content: vars.map(([k, v]) => `{${k}} = ${v}`).join('\n') });
     input.push(...(c.inputMessages ?? []));
+    const vars = Object.entries(c.variables ?? {}).filter(([k]) => placeholders.has(k));
+    if (vars.length > 0) input.push({ role: 'template variables', content: vars.map(([k, v]) => `{${k}} = ${truncate(v, VARIABLE_CHARS)}`).join('\n') });
   }
   const outputs = shown.map((c) => c.outputText).filter((o): o is string => o !== null);
   const more = calls.length > shown.length ? `\n(${calls.length - shown.length} more calls of this module in the rollout)` : '';

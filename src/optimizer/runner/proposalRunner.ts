@@ -82,7 +82,7 @@ export class ProposalRunner {
     const proposer = this.proposerFor(job);
 
     const [reflection, summary] = await Promise.all([
-      moduleReflection(store, job.id, parent.id, module.name),
+      moduleReflection(store, job.id, parent.id, module),
       this.datasetSummary(job, proposer),
     ]);
     const priorVariance = pooledVariance(candidates.map((c) => c.online));
@@ -124,6 +124,8 @@ export class ProposalRunner {
       const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;
       const parsed = parseProposals(response, {
         baseline: module.template, existing: rt.candidates.map((c) => moduleInstruction(c.instructions, module)), n: Math.max(0, Math.min(n, roomNow)),
+        // A discovered module is a literal text: braces in it or in a proposal are text, not placeholders.
+        literal: module.origin === 'discovered',
       });
       if (parsed.accepted.length === 0) {
         const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
@@ -158,7 +160,10 @@ export class ProposalRunner {
    */
   private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
     const { store } = this.deps;
-    const [called, counts] = await Promise.all([store.moduleCallOrder(rt.job.id), store.proposalCountsByModule(rt.job.id)]);
+    const called = await store.moduleCallOrder(rt.job.id);
+    // Children per module, not proposals: a module whose proposal failed has not been tried yet.
+    const counts: Record<string, number> = {};
+    for (const c of candidates) if (c.module) counts[c.module] = (counts[c.module] ?? 0) + 1;
     const known = new Map(rt.modules.map((m) => [m.name, m]));
     const order = [...called, ...rt.modules.map((m) => m.name).filter((n) => !called.includes(n))].flatMap((n) => known.get(n) ?? []);
     const eligible = order.filter((m) => called.includes(m.name));
