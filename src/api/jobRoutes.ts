@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { JOB_STATUSES } from '../store/types.js';
 import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
+import { NO_BODY } from './emptyBody.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 
@@ -43,7 +44,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return jobView(deps, await deps.jobs.transition(job, action), origin);
     };
     for (const action of ['pause', 'resume', 'cancel'] as const) {
-      app.post<{ Params: { jobId: string } }>(`${base}/:jobId/${action}`, async (req) => {
+      app.post<{ Params: { jobId: string } }>(`${base}/:jobId/${action}`, NO_BODY, async (req) => {
         const principal = await deps.authenticate(req);
         return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
       });
