@@ -13,7 +13,8 @@ import { api } from '../helpers/server.js';
 describe('the default database', () => {
   it('is the same file for keys and serve started from different directories', async () => {
     const home = mkdtempSync(join(tmpdir(), 'miprox-home-'));
-    const [appDir, otherDir, serverDir] = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), 'miprox-cwd-')));
+    const cwd = () => mkdtempSync(join(tmpdir(), 'miprox-cwd-'));
+    const [appDir, otherDir, serverDir] = [cwd(), cwd(), cwd()];
     // Empty means unset (loadConfig), whatever the test runner's own environment holds.
     const env = { HOME: home, DATABASE_URL: '', MIPROX_API_KEY: '' };
     const expected = `sqlite ${join(home, '.miprox', 'miprox.db')}`;
