@@ -53,3 +53,41 @@ describe('the README quickstart (examples/quickstart.ts)', () => {
   });
 });
 
+/**
+ * Issue 16 item 5: the README's seed curl used provider "openai" without saying the server needs
+ * OPENAI_API_KEY. The README now shows the sim variant first; both bodies are sent as written.
+ */
+describe("the README's seed curl requests", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### The seed request with curl'), readme.indexOf('## API overview'));
+  const bodies = [...section.matchAll(/-d '([\s\S]*?)'/g)].map((m) => JSON.parse(m[1]!) as { policy_optimization: { policy: { provider: string } } });
+
+  let bare: TestServer;
+  let keyed: TestServer;
+  beforeAll(async () => {
+    bare = await startTestServer();
+    keyed = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test-never-called' } });
+  });
+  afterAll(async () => {
+    await bare.close();
+    await keyed.close();
+  });
+
+  const post = (s: TestServer, body: unknown) => fetch(`${s.url}/api/policy-optimization/online/jobs`, {
+    method: 'POST', headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+
+  it('shows the sim variant first, and it runs on a server without any model key', async () => {
+    expect(bodies.map((b) => b.policy_optimization.policy.provider)).toEqual(['sim', 'openai']);
+    expect((await post(bare, bodies[0])).status).toBe(200);
+  });
+
+  it('says the openai variant needs OPENAI_API_KEY, which is what the server answers without it', async () => {
+    const between = section.slice(section.indexOf("-d '"), section.lastIndexOf("-d '"));
+    expect(between).toMatch(/provider: "openai"[\s\S]*OPENAI_API_KEY/);
+    const refused = await post(bare, bodies[1]);
+    expect(refused.status).toBe(422);
+    expect(JSON.stringify(await refused.json())).toMatch(/OPENAI_API_KEY/);
+    expect((await post(keyed, bodies[1])).status).toBe(200);
+  });
+});
