@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { generateApiKey, hashApiKey } from '../api/auth.js';
 import { describeDatabase, loadConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
-import type { Store } from '../store/types.js';
+import type { ApiKeyRecord, Store } from '../store/types.js';
+import { CliError } from './cliError.js';
 import { printTable } from './output.js';
 
 /**
@@ -33,7 +34,7 @@ export function registerKeyCommands(program: Command): void {
       await withStore(async (store, database) => {
         let tenantId = opts.tenant;
         if (tenantId) {
-          if (!(await store.getTenant(tenantId))) throw new Error(`tenant ${tenantId} not found`);
+          if (!(await store.getTenant(tenantId))) throw new CliError(`tenant ${tenantId} not found in ${database}`, 'not_found');
         } else {
           tenantId = (await store.createTenant(opts.name)).id;
         }
@@ -66,12 +67,36 @@ export function registerKeyCommands(program: Command): void {
     });
 
   keys
-    .command('revoke <idOrPrefix>')
-    .description('revoke a key by id or prefix; requests with it get 401 from then on')
-    .action(async (idOrPrefix: string) => {
+    .command('revoke <key>')
+    .description('revoke a key, named by its id, its name, the whole key or its prefix (at least the 12 characters `keys list` shows, or any unambiguous start)')
+    .option('--json', 'machine-readable output')
+    .action(async (arg: string, opts: { json?: boolean }) => {
       await withStore(async (store, database) => {
-        if (!(await store.revokeApiKey(idOrPrefix))) throw new Error(`no active key matches ${idOrPrefix} in ${database}`);
-        process.stdout.write(`revoked ${idOrPrefix} in ${database}\n`);
+        const key = await resolveKey(store, arg, database);
+        if (!(await store.revokeApiKey(key.id))) throw new CliError(`key ${key.id} was revoked meanwhile`, 'conflict');
+        if (opts.json) process.stdout.write(`${JSON.stringify({ revoked: true, key_id: key.id, name: key.name, prefix: key.prefix, database })}\n`);
+        else process.stdout.write(`revoked key ${key.id} (${key.name}, ${key.prefix}) in ${database}\n`);
       });
     });
+}
+
+/**
+ * Finds the one active key `arg` names. A whole key is matched by its hash; otherwise the id, the name
+ * and the start of the key are tried together, so `mpx_` (the start of every key) is ambiguous
+ * rather than "not found", and the message lists what matched.
+ */
+async function resolveKey(store: Store, arg: string, database: string): Promise<ApiKeyRecord> {
+  const whole = await store.findActiveApiKey(hashApiKey(arg));
+  if (whole) return whole;
+  const keys = await store.listApiKeys();
+  // A longer string that is not a whole key is a mistyped key: never matched by its first characters.
+  const matches = keys.filter((k) => k.id === arg || k.name === arg || k.prefix.startsWith(arg));
+  const active = matches.filter((k) => k.revokedAt === null);
+  if (active.length === 1) return active[0]!;
+  if (active.length > 1) {
+    const listed = active.slice(0, 10).map((k) => `${k.id} (${k.name}, ${k.prefix})`).join(', ');
+    throw new CliError(`"${arg}" is ambiguous: it matches ${active.length} active keys: ${listed}. Name one by its id.`, 'ambiguous');
+  }
+  if (matches.length > 0) throw new CliError(`"${arg}" matches only revoked keys (${matches.map((k) => k.id).join(', ')})`, 'already_revoked');
+  throw new CliError(`no key matches "${arg}" in ${database} (try \`miprox keys list\`)`, 'not_found');
 }
