@@ -1,4 +1,5 @@
 import type { CandidateRecord, EventRecord, JobRecord, ProposalRecord, RewardRecord } from '../store/types.js';
+import { jobName } from '../services/jobService.js';
 import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
 import type { ApiDeps } from './deps.js';
 
@@ -48,6 +49,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {
     job_id: job.id,
+    name: jobName(job),
     status: job.status,
     algorithm: 'mipro',
     mode: 'online',

@@ -19,6 +19,8 @@ const WRAPPERS = ['policy_optimization', 'prompt_learning'] as const;
  * The body around the config. Closed like every wire object (see unknownFields.ts): a key that is
  * not listed here is a 422 with the nearest name. The containers are read by locateConfig.
  */
+const JobName = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+
 export const JobEnvelopeSchema = z.object({
   policy_optimization: z.unknown().optional(),
   prompt_learning: z.unknown().optional(),
@@ -29,6 +31,8 @@ export const JobEnvelopeSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
   correlation_id: z.string().max(200).optional(),
   overrides: z.record(z.string(), z.unknown()).optional(),
+  /** A label for people (CLI tables, dashboard); `system.name` is the public SDK's spelling. */
+  name: JobName.optional(),
   // Sent by public clients, accepted and not used (docs/API.md lists them): jobs always start, a
   // session is identified by the system id the server makes, and the kind is implied by the route.
   auto_start: z.boolean({ error: 'must be true or false' }).optional(),
@@ -36,7 +40,7 @@ export const JobEnvelopeSchema = z.object({
   agent_id: z.string().max(200).optional(),
   kind: z.string().max(100).optional(),
   technique: z.string().max(100).optional(),
-  system: z.object({ name: z.string().max(200).optional() }).optional(),
+  system: z.object({ name: JobName.optional() }).optional(),
   /** Client-side file references: the client must send the file's contents (see parseJobRequest). */
   config_name: z.string().optional(),
   config_path: z.string().optional(),
@@ -46,6 +50,8 @@ export interface ParsedJobRequest {
   config: JobConfig;
   metadata: Record<string, unknown>;
   correlationId: string | null;
+  /** `name`, else `system.name`; null without either. */
+  name: string | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -175,5 +181,8 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
   };
   problems.push(...[...configProblems, ...extra].map((p) => ({ ...p, path: bodyPath(p.path) })));
   if (problems.length > 0 || !parsed.success || !envelope.success) throw new ValidationError('invalid job configuration', problems);
-  return { config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null };
+  return {
+    config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null,
+    name: envelope.data.name ?? envelope.data.system?.name ?? null,
+  };
 }
