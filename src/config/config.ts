@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.js';
 
@@ -84,6 +84,8 @@ export type AppConfig = Readonly<{
   host: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
   seedApiKey: string | undefined;
+  /** miprox's own directory (~/.miprox): the default database, the demo's key file. */
+  dataDir: string;
   publicUrl: string | undefined;
   logLevel: string;
   bodyLimitBytes: number;
@@ -129,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     host: e.HOST,
     database,
     seedApiKey: e.MIPROX_API_KEY,
+    dataDir: dirname(defaultSqlitePath(e.HOME)),
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
