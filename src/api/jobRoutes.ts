@@ -7,8 +7,14 @@ import { NO_BODY } from './emptyBody.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 
+/** Public clients' spellings of two statuses, accepted as they mean the same. */
+const STATUS_ALIASES: Readonly<Record<string, string>> = { completed: 'succeeded', canceled: 'cancelled' };
+
 const ListQuery = PageQuerySchema.extend({
-  status: z.enum(JOB_STATUSES, { error: `must be one of: ${JOB_STATUSES.join(', ')}` }).optional(),
+  status: z.preprocess(
+    (v) => (typeof v === 'string' ? STATUS_ALIASES[v] ?? v : v),
+    z.enum(JOB_STATUSES, { error: `must be one of: ${JOB_STATUSES.join(', ')} (completed and canceled are accepted too)` }),
+  ).optional(),
 });
 
 /**

@@ -33,10 +33,11 @@ export const JobEnvelopeSchema = z.object({
   overrides: z.record(z.string(), z.unknown()).optional(),
   /** A label for people (CLI tables, dashboard); `system.name` is the public SDK's spelling. */
   name: JobName.optional(),
-  // Sent by public clients, accepted and not used (docs/API.md lists them): jobs always start, a
-  // session is identified by the system id the server makes, and the kind is implied by the route.
+  // Sent by public clients, accepted and not used (docs/API.md lists them): jobs always start and
+  // the kind is implied by the route.
   auto_start: z.boolean({ error: 'must be true or false' }).optional(),
-  session_id: z.string().max(200).optional(),
+  /** The session id is the system id, the proxy URL's credential: the server makes it (128 random bits). */
+  session_id: z.undefined({ error: 'cannot be chosen by the client: miprox makes session ids (a session id is also the proxy URL\'s credential); omit it and read session_id from the response' }).optional(),
   agent_id: z.string().max(200).optional(),
   kind: z.string().max(100).optional(),
   technique: z.string().max(100).optional(),
