@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when built (npm run build), else the TypeScript source through tsx.
+// In a checkout (src/ present) runs the TypeScript source through tsx, so the CLI is never an older
+// build than the code beside it (`npm install` builds dist/ through `prepare`); in an installed
+// package (no src/) runs the compiled CLI.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'src', 'cli', 'main.ts');
 const compiled = join(root, 'dist', 'src', 'cli', 'main.js');
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href);
-} else {
+if (existsSync(source) || !existsSync(compiled)) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+  await import(pathToFileURL(source).href);
+} else {
+  await import(pathToFileURL(compiled).href);
 }

@@ -7,6 +7,7 @@ import { randomHex } from '../shared/ids.js';
 import { NotFoundError } from '../shared/errors.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
+import { acceptEmptyJsonWhereNoBodyIsNeeded } from './emptyBody.js';
 import { sendError } from './errorMapping.js';
 import { registerJobRoutes } from './jobRoutes.js';
 import type { Metrics } from './metrics.js';
@@ -69,6 +70,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     done();
   });
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply, parts.logger));
+  acceptEmptyJsonWhereNoBodyIsNeeded(app);
   app.setNotFoundHandler((req, reply) =>
     sendError(new NotFoundError(`no route for ${req.method} ${req.url.split('?')[0]}`), req, reply, parts.logger));
 

@@ -3,11 +3,18 @@ import { z } from 'zod';
 import { JOB_STATUSES } from '../store/types.js';
 import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
+import { NO_BODY } from './emptyBody.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 
+/** Public clients' spellings of two statuses, accepted as they mean the same. */
+const STATUS_ALIASES: Readonly<Record<string, string>> = { completed: 'succeeded', canceled: 'cancelled' };
+
 const ListQuery = PageQuerySchema.extend({
-  status: z.enum(JOB_STATUSES, { error: `must be one of: ${JOB_STATUSES.join(', ')}` }).optional(),
+  status: z.preprocess(
+    (v) => (typeof v === 'string' ? STATUS_ALIASES[v] ?? v : v),
+    z.enum(JOB_STATUSES, { error: `must be one of: ${JOB_STATUSES.join(', ')} (completed and canceled are accepted too)` }),
+  ).optional(),
 });
 
 /**
@@ -43,7 +50,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return jobView(deps, await deps.jobs.transition(job, action), origin);
     };
     for (const action of ['pause', 'resume', 'cancel'] as const) {
-      app.post<{ Params: { jobId: string } }>(`${base}/:jobId/${action}`, async (req) => {
+      app.post<{ Params: { jobId: string } }>(`${base}/:jobId/${action}`, NO_BODY, async (req) => {
         const principal = await deps.authenticate(req);
         return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
       });

@@ -5,6 +5,7 @@ import { scoreFrom, type RewardService } from '../services/rewardService.js';
 import type { SchedulerService } from '../services/schedulerService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
+import { NO_BODY } from './emptyBody.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
 
@@ -68,7 +69,7 @@ export function sessionRoutes(s: SessionDeps) {
         return jobView(deps, await deps.jobs.transition(job, deps.jobs.actionForState(body.state)), origin(req));
       });
       for (const action of ['pause', 'resume', 'cancel'] as const) {
-        app.post<{ Params: { id: string } }>(`${base}/:id/${action}`, async (req) =>
+        app.post<{ Params: { id: string } }>(`${base}/:id/${action}`, NO_BODY, async (req) =>
           jobView(deps, await deps.jobs.transition(await load(req), action), origin(req)));
       }
 
@@ -82,7 +83,7 @@ export function sessionRoutes(s: SessionDeps) {
         };
       });
 
-      app.post<{ Params: { id: string } }>(`${base}/:id/rollouts`, async (req) => {
+      app.post<{ Params: { id: string } }>(`${base}/:id/rollouts`, NO_BODY, async (req) => {
         const job = await load(req);
         const body = parseWith(z.object({ split: z.enum(['val'], { error: 'must be "val" (ask only for confirmation work) or omitted' }).optional() }), req.body ?? {});
         const next = await s.scheduler.next(job, { valOnly: body.split === 'val' });

@@ -2,6 +2,7 @@ import { moduleInstruction, programOf } from '../optimizer/core/program.js';
 import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
+import { jobName } from '../services/jobService.js';
 import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
 import type { ApiDeps } from './deps.js';
 
@@ -55,6 +56,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {
     job_id: job.id,
+    name: jobName(job),
     status: job.status,
     algorithm: 'mipro',
     mode: 'online',

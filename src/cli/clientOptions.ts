@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
-  AuthenticationError, ConnectionError, DEFAULT_BASE_URL, MiproJobsClient, MiproxError, NotFoundError, TimeoutError,
+  AuthenticationError, ConnectionError, DEFAULT_BASE_URL, MiproJobsClient, MiproxError, NotFoundError, TimeoutError, normalizeBaseUrl,
 } from '../sdk/index.js';
+import { CliError } from './cliError.js';
 
 /**
  * The options every client-side command shares (`--url`, `--api-key`, `--json`) and the one place
@@ -16,7 +17,7 @@ export interface ClientFlags {
 
 export function addClientOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--url <url>', 'miprox server URL').env('MIPROX_BASE_URL').default(DEFAULT_BASE_URL))
+    .addOption(new Option('--url <url>', 'miprox server URL (http:// is assumed without a scheme)').env('MIPROX_BASE_URL').default(DEFAULT_BASE_URL).argParser(serverUrl))
     .addOption(new Option('--api-key <key>', 'API key (sent as Authorization: Bearer)').env('MIPROX_API_KEY'))
     .option('--json', 'machine-readable output');
 }
@@ -50,16 +51,37 @@ export function describeClientError(err: unknown, flags: ClientFlags): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Wraps a command action so SDK errors end as one plain line (main.ts prints it, exit code 1). */
+/**
+ * Wraps a command action so SDK errors end as one line for people, keeping status, code and details
+ * for --json (main.ts prints it, exit code 1).
+ */
 export function clientAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);
     } catch (err) {
       const cmd = args[args.length - 1] as Command;
-      throw new Error(describeClientError(err, cmd.opts<ClientFlags>()));
+      const message = describeClientError(err, cmd.opts<ClientFlags>());
+      if (!(err instanceof MiproxError)) throw new CliError(message, 'error');
+      throw new CliError(message, err.code, {
+        ...(err.status !== undefined ? { status: err.status } : {}),
+        details: err.details,
+        ...(err.requestId !== undefined ? { requestId: err.requestId } : {}),
+      });
     }
   };
+}
+
+/** `--url 127.0.0.1:8700` is what people type: the SDK assumes http:// and this checks the rest. */
+export function serverUrl(value: string): string {
+  const url = normalizeBaseUrl(value);
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a server URL (e.g. http://127.0.0.1:8700)`);
+  }
+  return url;
 }
 
 /** A commander argument parser for counts and intervals. */

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { generateApiKey, hashApiKey } from '../api/auth.js';
-import { loadConfig } from '../config/config.js';
+import { type AppConfig, loadConfig } from '../config/config.js';
 import { type DemoModelChoice, SIM_MODELS } from '../demo/demoJob.js';
 import type { DemoProgress, DemoResult } from '../demo/runDemo.js';
 import type { RunningServer } from '../main.js';
@@ -44,7 +47,7 @@ export function registerDemoCommand(program: Command): void {
       const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
       const server = await startOnFreePort(config);
       try {
-        const apiKey = config.seedApiKey ?? (await demoKey(server));
+        const apiKey = config.seedApiKey ?? (await demoKey(server, config));
         const task = createBankingTask();
         const rollouts = positiveInt(flags.rollouts, '--rollouts');
         const say = (s: string) => { if (!flags.json) process.stdout.write(s); };
@@ -95,12 +98,28 @@ async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<R
   }
 }
 
-/** A key for a fresh demo tenant, so the dashboard shows the demo's job. */
-async function demoKey(server: RunningServer): Promise<string> {
+/**
+ * The demo's key: one per database, reused on every run (five runs used to leave five `demo` keys).
+ * Only hashes are stored, so the key itself is kept in a file (mode 0600) beside the SQLite database,
+ * or in miprox's directory for PostgreSQL; a missing or revoked one is replaced.
+ */
+async function demoKey(server: RunningServer, config: AppConfig): Promise<string> {
+  const file = demoKeyFile(config);
+  const saved = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (saved && (await server.store.findActiveApiKey(hashApiKey(saved)))) return saved;
   const tenant = await server.store.createTenant('demo');
   const { key, prefix } = generateApiKey();
   await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(key), prefix });
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+function demoKeyFile(config: AppConfig): string {
+  const db = config.database;
+  if (db.kind === 'sqlite' && db.path !== ':memory:') return `${db.path}.demo-key`;
+  const where = db.kind === 'postgres' ? `${db.url}#${db.schema}` : 'memory';
+  return join(config.dataDir, `demo-key-${createHash('sha256').update(where).digest('hex').slice(0, 12)}`);
 }
 
 function progressPrinter(quiet: boolean) {
@@ -147,7 +166,7 @@ const ci = (c: [number, number] | null) => (c ? `[${pct(c[0])}, ${pct(c[1])}]` :
 
 function printSummary(r: DemoResult, url: string, apiKey: string | null, keepServing: boolean): void {
   const out = (s: string) => process.stdout.write(s);
-  out(`\nDone: ${r.rollouts} rollouts, ${r.candidates.length} candidates, ${r.status.proposal_seq} proposals.\n\n`);
+  out(`\nDone: job ${r.jobId} ${r.status.status}: ${r.rollouts} rollouts, ${r.candidates.length} candidates, ${r.status.proposal_seq} proposals.\n\n`);
   if (r.baseline) out(`Baseline (held-out val seeds): ${pct(r.baseline.valScore)} ${ci(r.baseline.valCi)} n=${r.baseline.valCount}\n  "${r.baseline.instruction}"\n\n`);
   if (r.best && r.best.candidateId !== 'baseline') {
     out(`Best prompt ${r.best.candidateId} (held-out val seeds): ${pct(r.best.valScore)} ${ci(r.best.valCi)} n=${r.best.valCount}; online ${pct(r.best.onlineScore)} n=${r.best.onlineCount}\n`);
@@ -158,13 +177,13 @@ function printSummary(r: DemoResult, url: string, apiKey: string | null, keepSer
     out('The baseline is still the best prompt.\n');
   }
   if (keepServing) out(`\nDashboard: ${url}/  (job ${r.jobId})\n`);
-  else out(`\nDashboard: run \`npm start\` (same DATABASE_URL) and open http://127.0.0.1:8700/ (job ${r.jobId}), or rerun with --keep-serving\n`);
+  else out(`\nDashboard: run \`npm start\` (same database) and open http://127.0.0.1:8700/ (job ${r.jobId}), or rerun with --keep-serving\n`);
   if (apiKey) out(`Sign in with the demo key: ${apiKey}\n`);
 }
 
 function summaryJson(r: DemoResult, url: string) {
   return {
-    job_id: r.jobId, session_id: r.sessionId, rollouts: r.rollouts, status: r.status.status,
+    job_id: r.jobId, session_id: r.sessionId, rollouts: r.rollouts, rewards: r.status.reward_count, status: r.status.status,
     proposals: r.status.proposal_seq, candidates: r.candidates.length,
     best: r.best, baseline: r.baseline, lift_over_baseline: r.status.lift_over_baseline ?? null,
     best_score: r.status.best_score, best_score_ci: r.status.best_score_ci, best_score_source: r.status.best_score_source,

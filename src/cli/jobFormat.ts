@@ -19,6 +19,7 @@ export function formatBestScore(job: Job): string {
 export function jobRow(job: Job): Record<string, unknown> {
   return {
     job_id: job.job_id,
+    name: job.name,
     status: job.status,
     rollouts: job.max_rollouts ? `${job.rollout_count}/${job.max_rollouts}` : job.rollout_count,
     rewards: job.reward_count,
@@ -29,7 +30,7 @@ export function jobRow(job: Job): Record<string, unknown> {
   };
 }
 
-export const JOB_COLUMNS = ['job_id', 'status', 'rollouts', 'rewards', 'best', 'candidates', 'proposals', 'created_at'];
+export const JOB_COLUMNS = ['job_id', 'name', 'status', 'rollouts', 'rewards', 'best', 'candidates', 'proposals', 'created_at'];
 
 const shorten = (text: string | null, max: number): string | null => {
   if (text === null) return null;
@@ -71,6 +72,7 @@ export function candidateColumns(candidates: readonly Candidate[]): string[] {
 export function jobDetailLines(job: Job): string[] {
   const lines: Array<[string, string]> = [
     ['job', job.job_id],
+    ['name', job.name ?? '-'],
     ['status', `${job.status}${job.phase ? ` (${job.phase})` : ''}`],
     ['session', job.session_id],
     ['proxy url', job.proxy_url],

@@ -1,17 +1,21 @@
 import type { Command } from 'commander';
 import { generateApiKey, hashApiKey } from '../api/auth.js';
-import { loadConfig } from '../config/config.js';
+import { describeDatabase, loadConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
-import type { Store } from '../store/types.js';
+import type { ApiKeyRecord, Store } from '../store/types.js';
+import { CliError } from './cliError.js';
 import { printTable } from './output.js';
 
-/** Key management works directly on the database the server uses (same DATABASE_URL). */
-async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Key management works directly on the database the server uses: the same DATABASE_URL, or the same
+ * fixed default file wherever both are started. `database` names it, so every command can say which.
+ */
+async function withStore<T>(fn: (store: Store, database: string) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
   const { openStore } = await import('../store/open.js'); // loaded on use, like the server
   const store = await openStore(config.database, systemClock);
   try {
-    return await fn(store);
+    return await fn(store, describeDatabase(config.database));
   } finally {
     await store.close();
   }
@@ -27,20 +31,20 @@ export function registerKeyCommands(program: Command): void {
     .option('--tenant <tenantId>', 'add the key to an existing tenant (default: a new tenant)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { name: string; tenant?: string; json?: boolean }) => {
-      await withStore(async (store) => {
+      await withStore(async (store, database) => {
         let tenantId = opts.tenant;
         if (tenantId) {
-          if (!(await store.getTenant(tenantId))) throw new Error(`tenant ${tenantId} not found`);
+          if (!(await store.getTenant(tenantId))) throw new CliError(`tenant ${tenantId} not found in ${database}`, 'not_found');
         } else {
           tenantId = (await store.createTenant(opts.name)).id;
         }
         const { key, prefix } = generateApiKey();
         const record = await store.createApiKey({ tenantId, name: opts.name, keyHash: hashApiKey(key), prefix });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ key, key_id: record.id, tenant_id: tenantId, name: record.name })}\n`);
+          process.stdout.write(`${JSON.stringify({ key, key_id: record.id, tenant_id: tenantId, name: record.name, database })}\n`);
         } else {
           process.stdout.write(`${key}\n`);
-          process.stderr.write(`key ${record.id} for tenant ${tenantId}. Store it now: it is not shown again.\n`);
+          process.stderr.write(`key ${record.id} for tenant ${tenantId}, written to ${database}. Store it now: it is not shown again.\n`);
         }
       });
     });
@@ -50,22 +54,49 @@ export function registerKeyCommands(program: Command): void {
     .description('list keys (never the keys themselves)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      await withStore(async (store) => {
+      await withStore(async (store, database) => {
         const rows = (await store.listApiKeys()).map((k) => ({
           key_id: k.id, name: k.name, prefix: k.prefix, tenant_id: k.tenantId, created_at: k.createdAt, revoked_at: k.revokedAt,
         }));
         if (opts.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
-        else printTable(rows, ['key_id', 'name', 'prefix', 'tenant_id', 'created_at', 'revoked_at']);
+        else {
+          process.stderr.write(`database: ${database}\n`);
+          printTable(rows, ['key_id', 'name', 'prefix', 'tenant_id', 'created_at', 'revoked_at']);
+        }
       });
     });
 
   keys
-    .command('revoke <idOrPrefix>')
-    .description('revoke a key by id or prefix; requests with it get 401 from then on')
-    .action(async (idOrPrefix: string) => {
-      await withStore(async (store) => {
-        if (!(await store.revokeApiKey(idOrPrefix))) throw new Error(`no active key matches ${idOrPrefix}`);
-        process.stdout.write(`revoked ${idOrPrefix}\n`);
+    .command('revoke <key>')
+    .description('revoke a key, named by its id, its name, the whole key or its prefix (at least the 12 characters `keys list` shows, or any unambiguous start)')
+    .option('--json', 'machine-readable output')
+    .action(async (arg: string, opts: { json?: boolean }) => {
+      await withStore(async (store, database) => {
+        const key = await resolveKey(store, arg, database);
+        if (!(await store.revokeApiKey(key.id))) throw new CliError(`key ${key.id} was revoked meanwhile`, 'conflict');
+        if (opts.json) process.stdout.write(`${JSON.stringify({ revoked: true, key_id: key.id, name: key.name, prefix: key.prefix, database })}\n`);
+        else process.stdout.write(`revoked key ${key.id} (${key.name}, ${key.prefix}) in ${database}\n`);
       });
     });
+}
+
+/**
+ * Finds the one active key `arg` names. A whole key is matched by its hash; otherwise the id, the name
+ * and the start of the key are tried together, so `mpx_` (the start of every key) is ambiguous
+ * rather than "not found", and the message lists what matched.
+ */
+async function resolveKey(store: Store, arg: string, database: string): Promise<ApiKeyRecord> {
+  const whole = await store.findActiveApiKey(hashApiKey(arg));
+  if (whole) return whole;
+  const keys = await store.listApiKeys();
+  // A longer string that is not a whole key is a mistyped key: never matched by its first characters.
+  const matches = keys.filter((k) => k.id === arg || k.name === arg || k.prefix.startsWith(arg));
+  const active = matches.filter((k) => k.revokedAt === null);
+  if (active.length === 1) return active[0]!;
+  if (active.length > 1) {
+    const listed = active.slice(0, 10).map((k) => `${k.id} (${k.name}, ${k.prefix})`).join(', ');
+    throw new CliError(`"${arg}" is ambiguous: it matches ${active.length} active keys: ${listed}. Name one by its id.`, 'ambiguous');
+  }
+  if (matches.length > 0) throw new CliError(`"${arg}" matches only revoked keys (${matches.map((k) => k.id).join(', ')})`, 'already_revoked');
+  throw new CliError(`no key matches "${arg}" in ${database} (try \`miprox keys list\`)`, 'not_found');
 }

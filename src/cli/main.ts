@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCandidatesCommand } from './candidatesCommand.js';
+import { errorAsJson } from './cliError.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerJobsCommands } from './jobsCommand.js';
 import { registerKeyCommands } from './keysCommand.js';
@@ -25,7 +26,9 @@ async function run(argv: string[]): Promise<void> {
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) process.exit(e.exitCode ?? 1);
-    process.stderr.write(`miprox: ${e.message ?? String(err)}\n`);
+    // Scripts that asked for --json get the error as JSON too (still on stderr, still exit code 1).
+    if (argv.includes('--json')) process.stderr.write(`${JSON.stringify(errorAsJson(err))}\n`);
+    else process.stderr.write(`miprox: ${e.message ?? String(err)}\n`);
     process.exit(1);
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
+import { describeDatabase, loadConfig } from '../config/config.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -13,7 +13,7 @@ export function registerServeCommand(program: Command): void {
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
       const server = await startServer(config);
       installSignalHandlers(server, (m) => process.stderr.write(`miprox: ${m}\n`));
-      const where = config.database.kind === 'sqlite' ? `sqlite ${config.database.path}` : 'postgresql';
-      process.stdout.write(`miprox listening on ${server.url} (${where})\n`);
+      // The database is named in full: `miprox keys` must be pointed at the same one (see README).
+      process.stdout.write(`miprox listening on ${server.url} (database: ${describeDatabase(config.database)})\n`);
     });
 }

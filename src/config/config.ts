@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.js';
 
@@ -24,13 +26,14 @@ const optionalUrl = z.url().optional();
 export const EnvSchema = z.object({
   PORT: intFromEnv(8700, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** Unset: the SQLite file at defaultSqlitePath(), the same whatever directory miprox starts in. */
   DATABASE_URL: z
     .string()
     .min(1)
-    .default('sqlite:./data/miprox.db')
     .refine((s) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(s) || !s.includes('://'), {
       message: 'must be postgres://..., sqlite:PATH, or a file path',
-    }),
+    })
+    .optional(),
   /** Postgres schema to use (tests isolate runs with it). */
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
   MIPROX_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -49,13 +52,40 @@ export const EnvSchema = z.object({
   UPSTREAM_MAX_RETRIES: intFromEnv(2, 0, 10),
   PROPOSER_TIMEOUT_MS: intFromEnv(60_000, 100, 3_600_000),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0, 600_000),
+  /** Where the default database lives (~/.miprox/miprox.db). */
+  HOME: z.string().optional(),
 });
+
+/**
+ * The default SQLite file. It used to be ./data/miprox.db of the current directory, so `miprox keys
+ * create` run from an app's folder wrote a second database that the server never read. One fixed
+ * place per user makes the CLI and the server agree wherever they are started.
+ */
+export function defaultSqlitePath(home: string | undefined): string {
+  return join(home ?? homedir(), '.miprox', 'miprox.db');
+}
+
+/** One line naming the database, for `serve` and `keys` to print (never a password). */
+export function describeDatabase(db: AppConfig['database']): string {
+  if (db.kind === 'sqlite') return `sqlite ${db.path}`;
+  let where = db.url;
+  try {
+    const u = new URL(db.url);
+    u.password = '';
+    where = u.toString();
+  } catch {
+    where = 'postgresql (unparsable URL)';
+  }
+  return `${where} (schema ${db.schema})`;
+}
 
 export type AppConfig = Readonly<{
   port: number;
   host: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
   seedApiKey: string | undefined;
+  /** miprox's own directory (~/.miprox): the default database, the demo's key file. */
+  dataDir: string;
   publicUrl: string | undefined;
   logLevel: string;
   bodyLimitBytes: number;
@@ -73,6 +103,11 @@ export type AppConfig = Readonly<{
   shutdownGraceMs: number;
 }>;
 
+/** A relative path is resolved once, here, so what is printed is exactly the file that is opened. */
+function absolute(path: string): string {
+  return path === ':memory:' || isAbsolute(path) ? path : resolve(path);
+}
+
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   // Empty strings mean "unset" for every variable: `FOO= miprox serve` should not be an error.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -85,14 +120,18 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     );
   }
   const e = parsed.data;
-  const database: AppConfig['database'] = /^postgres(ql)?:\/\//.test(e.DATABASE_URL)
-    ? { kind: 'postgres', url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA }
-    : { kind: 'sqlite', path: e.DATABASE_URL.replace(/^sqlite:(\/\/)?/, '') };
+  const url = e.DATABASE_URL;
+  const database: AppConfig['database'] = url === undefined
+    ? { kind: 'sqlite', path: defaultSqlitePath(e.HOME) }
+    : /^postgres(ql)?:\/\//.test(url)
+      ? { kind: 'postgres', url, schema: e.DATABASE_SCHEMA }
+      : { kind: 'sqlite', path: absolute(url.replace(/^sqlite:(\/\/)?/, '')) };
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     database,
     seedApiKey: e.MIPROX_API_KEY,
+    dataDir: dirname(defaultSqlitePath(e.HOME)),
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,

@@ -59,6 +59,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     metadata: { source: 'miprox demo', task: o.task.name },
   });
   const recent: number[] = [];
+  // Held in an object: it is set inside the workers' closures, which TypeScript's narrowing cannot see.
+  const finalReward: { last: { rolloutId: string; rewardInfo: { score: number }; metadata: Record<string, unknown> } | null } = { last: null };
   let done = 0;
   let last: SessionStatus | null = null;
   const report = async (phase: DemoProgress['phase'], total: number) => {
@@ -80,7 +82,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
     const output = await callModel(rollout.chat_completions_url, o.task, rollout.seed, o.signal);
     const score = o.task.score(rollout.seed, output);
-    await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score }, metadata: { seed: rollout.seed, split: rollout.split } });
+    const reward = { rolloutId: rollout.rollout_id, rewardInfo: { score }, metadata: { seed: rollout.seed, split: rollout.split } };
+    await session.updateReward(reward);
+    finalReward.last = reward;
     if (rollout.split !== 'val') {
       recent.push(score);
       if (recent.length > 50) recent.shift();
@@ -116,6 +120,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     return more;
   });
 
+  // End the job as succeeded (a demo left running looked unfinished in every list). `stop: true`
+  // rides on a repeat of the last reward: the server counts a rollout's reward once and still stops.
+  if (finalReward.last) await session.updateReward({ ...finalReward.last, stop: true });
   const status = await session.status();
   const candidates: Candidate[] = [];
   for await (const c of session.iterateCandidates({ limit: 100 })) candidates.push(c);
@@ -127,7 +134,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     } : null;
   };
   return {
-    sessionId: session.sessionId, jobId: session.jobId, rollouts: issued + confirmations, status,
+    // What the server counts: a confirmation request that found no work left is not a rollout.
+    sessionId: session.sessionId, jobId: session.jobId, rollouts: status.rollout_count, status,
     best: scored(status.best_candidate_id), baseline: scored('baseline'), candidates,
   };
 }

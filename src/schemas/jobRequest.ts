@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ValidationError, type FieldProblem } from '../shared/errors.js';
 import { type JobConfig, JobConfigSchema } from './jobConfig.js';
+import { unknownFieldMessage, unknownFieldProblems } from './unknownFields.js';
 
 /**
  * Job creation bodies come in the shapes public clients send:
@@ -14,17 +15,44 @@ import { type JobConfig, JobConfigSchema } from './jobConfig.js';
 
 const WRAPPERS = ['policy_optimization', 'prompt_learning'] as const;
 
-export const JobEnvelopeSchema = z.looseObject({
+/**
+ * The body around the config. Closed like every wire object (see unknownFields.ts): a key that is
+ * not listed here is a 422 with the nearest name. The containers are read by locateConfig.
+ */
+const JobName = z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+
+export const JobEnvelopeSchema = z.object({
+  policy_optimization: z.unknown().optional(),
+  prompt_learning: z.unknown().optional(),
+  config_body: z.unknown().optional(),
+  config: z.unknown().optional(),
+  /** The older jobs API puts `algorithm` beside a bare `config_body`. */
+  algorithm: z.unknown().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   correlation_id: z.string().max(200).optional(),
   overrides: z.record(z.string(), z.unknown()).optional(),
-  auto_start: z.boolean().optional(),
+  /** A label for people (CLI tables, dashboard); `system.name` is the public SDK's spelling. */
+  name: JobName.optional(),
+  // Sent by public clients, accepted and not used (docs/API.md lists them): jobs always start and
+  // the kind is implied by the route.
+  auto_start: z.boolean({ error: 'must be true or false' }).optional(),
+  /** The session id is the system id, the proxy URL's credential: the server makes it (128 random bits). */
+  session_id: z.undefined({ error: 'cannot be chosen by the client: miprox makes session ids (a session id is also the proxy URL\'s credential); omit it and read session_id from the response' }).optional(),
+  agent_id: z.string().max(200).optional(),
+  kind: z.string().max(100).optional(),
+  technique: z.string().max(100).optional(),
+  system: z.object({ name: JobName.optional() }).optional(),
+  /** Client-side file references: the client must send the file's contents (see parseJobRequest). */
+  config_name: z.string().optional(),
+  config_path: z.string().optional(),
 });
 
 export interface ParsedJobRequest {
   config: JobConfig;
   metadata: Record<string, unknown>;
   correlationId: string | null;
+  /** `name`, else `system.name`; null without either. */
+  name: string | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -42,7 +70,14 @@ function locateConfig(body: Record<string, unknown>, problems: FieldProblem[]): 
     if (inner === undefined) continue;
     if (!isObject(inner)) return { config: inner, prefix: container };
     refuseBoth(inner, container);
-    for (const w of WRAPPERS) if (inner[w] !== undefined) return { config: inner[w], prefix: `${container}.${w}` };
+    const wrapper = WRAPPERS.find((w) => inner[w] !== undefined);
+    if (wrapper !== undefined) {
+      // Keys beside the wrapper would be silently ignored.
+      for (const key of Object.keys(inner)) {
+        if (!(WRAPPERS as readonly string[]).includes(key)) problems.push({ path: `${container}.${key}`, message: unknownFieldMessage(key, WRAPPERS) });
+      }
+      return { config: inner[wrapper], prefix: `${container}.${wrapper}` };
+    }
     // A bare config in config_body: take the top-level `algorithm` if the body put it there.
     return { config: { algorithm: body.algorithm, ...inner }, prefix: container };
   }
@@ -101,14 +136,31 @@ export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
   });
 }
 
+/**
+ * No config in the body. Public clients may send only `config_name` or `config_path` (a file on the
+ * client's disk, resolved by the client); the server cannot read either, so say what to send instead.
+ */
+function missingConfigProblem(body: Record<string, unknown>): FieldProblem {
+  for (const ref of ['config_path', 'config_name'] as const) {
+    if (body[ref] !== undefined) {
+      return {
+        path: ref,
+        message: `names a file on the client's side, which miprox cannot read: send its contents as config_body ({"policy_optimization": {...}}); the SDK's configPath option does this`,
+      };
+    }
+  }
+  return { path: 'policy_optimization', message: 'is required (the job configuration; prompt_learning and config_body are also accepted)' };
+}
+
 export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): ParsedJobRequest {
   if (!isObject(body)) throw new ValidationError('request body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
   const problems: FieldProblem[] = [];
   const envelope = JobEnvelopeSchema.safeParse(body);
+  problems.push(...unknownFieldProblems(JobEnvelopeSchema, body));
   if (!envelope.success) problems.push(...zodProblems(envelope.error, ''));
   const { config: rawConfig, prefix } = locateConfig(body, problems);
   if (rawConfig === undefined) {
-    problems.push({ path: 'policy_optimization', message: 'is required (the job configuration; prompt_learning and config_body are also accepted)' });
+    problems.push(missingConfigProblem(body));
     throw new ValidationError('invalid job configuration', problems);
   }
   if (!isObject(rawConfig)) {
@@ -119,7 +171,7 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
   const overridden = new Map<string, string>();
   const withOverrides = overrides ? applyOverrides(rawConfig, overrides, problems, overridden) : rawConfig;
   const parsed = JobConfigSchema.safeParse(withOverrides);
-  const configProblems = parsed.success ? [] : zodProblems(parsed.error, '');
+  const configProblems = [...unknownFieldProblems(JobConfigSchema, withOverrides), ...(parsed.success ? [] : zodProblems(parsed.error, ''))];
   // One problem per field: a value the schema already refuses needs no second opinion.
   const extra = (checkConfig?.(withOverrides) ?? []).filter((p) => !configProblems.some((c) => c.path === p.path));
   const bodyPath = (configPath: string): string => {
@@ -130,5 +182,8 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
   };
   problems.push(...[...configProblems, ...extra].map((p) => ({ ...p, path: bodyPath(p.path) })));
   if (problems.length > 0 || !parsed.success || !envelope.success) throw new ValidationError('invalid job configuration', problems);
-  return { config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null };
+  return {
+    config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null,
+    name: envelope.data.name ?? envelope.data.system?.name ?? null,
+  };
 }

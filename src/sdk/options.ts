@@ -42,9 +42,13 @@ export interface ResolvedClientOptions {
 
 type Env = Record<string, string | undefined>;
 
-/** Strips what public clients strip: trailing slashes, then `/v1` (or `/v2`), then `/api`. */
+/**
+ * Strips what public clients strip: trailing slashes, then `/v1` (or `/v2`), then `/api`. A URL
+ * without a scheme (`127.0.0.1:8700`, as people type it) gets `http://`.
+ */
 export function normalizeBaseUrl(url: string): string {
   let u = url.trim().replace(/\/+$/, '');
+  if (u !== '' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(u)) u = `http://${u}`;
   u = u.replace(/\/v[12]$/, '').replace(/\/+$/, '');
   u = u.replace(/\/api$/, '').replace(/\/+$/, '');
   return u;

@@ -23,6 +23,8 @@ export interface SessionCreateOptions extends ClientOptions, CallOptions {
   overrides?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
   correlationId?: string;
+  /** A label shown in CLI tables and the dashboard. */
+  name?: string;
   /** Route version; the server serves both (default v1). */
   apiVersion?: 'v1' | 'v2';
 }
@@ -102,6 +104,7 @@ export class MiproOnlineSession {
       ...(opts.overrides ? { overrides: opts.overrides } : {}),
       ...(opts.metadata ? { metadata: opts.metadata } : {}),
       ...(opts.correlationId ? { correlation_id: opts.correlationId } : {}),
+      ...(opts.name ? { name: opts.name } : {}),
     };
     const call = opts.signal ? { signal: opts.signal } : {};
     const job = await http.request({ method: 'POST', path: `/api/${version}/online/sessions`, body, schema: JobSchema, ...call });

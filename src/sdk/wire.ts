@@ -56,6 +56,8 @@ export type ProgramModule = z.infer<typeof ModuleSchema>;
 /** A job as GET /jobs/{id} and the online-session routes describe it. */
 export const JobSchema = z.looseObject({
   job_id: z.string(),
+  /** The job's label (`name` or `system.name` at creation); older servers omit it. */
+  name: z.string().nullish().transform((v) => v ?? null),
   status: z.string(),
   system_id: z.string(),
   session_id: z.string(),

@@ -7,6 +7,14 @@ import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
 import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
 
 
+/** Where a job's name is kept: a reserved key of its metadata (the `mipro_` keys are the server's). */
+export const JOB_NAME_KEY = 'mipro_job_name';
+
+export function jobName(job: JobRecord): string | null {
+  const name = job.metadata[JOB_NAME_KEY];
+  return typeof name === 'string' ? name : null;
+}
+
 export interface JobChangeListener {
   (job: JobRecord): void;
 }
@@ -38,7 +46,8 @@ export class JobService {
       config: parsed.config,
       modules: declaredModules(parsed.config),
       correlationId: parsed.correlationId,
-      metadata: parsed.metadata,
+      // Kept in the job's metadata (no column of its own yet, so no migration); views read jobName().
+      metadata: parsed.name === null ? parsed.metadata : { ...parsed.metadata, [JOB_NAME_KEY]: parsed.name },
     });
   }
 

@@ -57,6 +57,12 @@ export class SchedulerService {
     const { rolloutId, candidateId } = await this.engine.schedule(rt, {
       seed: assignment.seed, split: assignment.split, ...(assignment.assignCandidateId ? { assignCandidateId: assignment.assignCandidateId } : {}),
     });
+    // SPEC's mipro.rollout.started, for rollouts this scheduler hands out (not on the proxy's hot path).
+    await this.store.appendEvent(job.id, {
+      eventType: 'mipro.rollout.started',
+      message: `rollout ${rolloutId}: ${assignment.split} seed ${assignment.seed} on ${candidateId}`,
+      data: { rollout_id: rolloutId, seed: assignment.seed, split: assignment.split, candidate_id: candidateId },
+    });
     return { rolloutId, seed: assignment.seed, split: assignment.split, candidateId };
   }
 }

@@ -3,9 +3,13 @@ import { checkInferenceUrl } from '../providers/inferenceUrlPolicy.js';
 import type { ConfigCheck } from '../schemas/jobRequest.js';
 import type { FieldProblem } from '../shared/errors.js';
 
+/** The server variable each keyed provider needs; `openai_compatible` and `sim` need none. */
+const KEY_VARIABLE = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
+
 /**
- * SSRF guard at job creation: a job may only name an inference_url this server is allowed to call
- * (cloud metadata and private addresses are refused unless MIPROX_ALLOWED_INFERENCE_HOSTS lists them).
+ * Checks at job creation that the job's upstreams can be called: the SSRF guard (a job may only name
+ * an inference_url this server is allowed to call; cloud metadata and private addresses are refused
+ * unless MIPROX_ALLOWED_INFERENCE_HOSTS lists them), and the provider keys the server holds.
  * It reads the config as sent (before validation) so its problems are listed with the schema's;
  * a URL that is not a string is the schema's to report.
  */
@@ -20,6 +24,20 @@ export function upstreamGuard(providers: AppConfig['providers']): ConfigCheck {
       if (typeof url !== 'string') continue;
       const check = checkInferenceUrl(url, providers.allowedInferenceHosts);
       if (!check.ok) problems.push({ path, message: check.reason });
+    }
+    // A job whose provider has no key would be created and then fail every proxied call with a 502.
+    const keys = { openai: providers.openaiApiKey, anthropic: providers.anthropicApiKey };
+    const targets = [
+      ['policy.provider', field(config, 'policy', 'provider')],
+      ['mipro.proposer.provider', field(config, 'mipro', 'proposer', 'provider')],
+    ] as const;
+    for (const [path, provider] of targets) {
+      if (provider !== 'openai' && provider !== 'anthropic') continue;
+      if (keys[provider]) continue;
+      problems.push({
+        path,
+        message: `"${provider}" needs ${KEY_VARIABLE[provider]}, which is not set on this miprox server: set it and restart the server, or use provider "sim" (the offline simulator) to try miprox without a key`,
+      });
     }
     return problems;
   };

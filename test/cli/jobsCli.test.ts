@@ -35,8 +35,8 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
     expect(human.stderr).toBe('');
     expect(human.code).toBe(0);
     const [header, row] = human.stdout.trim().split('\n');
-    expect(header).toMatch(/^JOB_ID\s+STATUS\s+ROLLOUTS\s+REWARDS\s+BEST/);
-    expect(row).toMatch(new RegExp(`^${jobId}\\s+running\\s+0\\s+0\\s+-`));
+    expect(header).toMatch(/^JOB_ID\s+NAME\s+STATUS\s+ROLLOUTS\s+REWARDS\s+BEST/);
+    expect(row).toMatch(new RegExp(`^${jobId}\\s+-\\s+running\\s+0\\s+0\\s+-`));
     const json = await runCli(['jobs', 'list', '--json'], env);
     expect(json.code).toBe(0);
     const items = JSON.parse(json.stdout) as Array<{ job_id: string; status: string }>;

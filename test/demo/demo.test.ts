@@ -11,7 +11,7 @@ describe('miprox demo (offline, the README main command)', () => {
     const res = await runCli(['demo', '--json', '--rollouts', '400', '--port', '0'], { DATABASE_URL: join(dir, 'demo.db'), MIPROX_API_KEY: '', LOG_LEVEL: 'info' });
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout);
-    expect(out.status).toBe('running');
+    expect(out.status).toBe('succeeded');
     expect(out.proposals).toBeGreaterThan(0);
     expect(out.candidates).toBeGreaterThan(1);
     expect(out.best.candidateId).not.toBe('baseline');

@@ -6,9 +6,10 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'miprox.js');
 export interface ChildServer { url: string; proc: ChildProcess; output: () => string }
 
 /** Starts `miprox serve` as a real child process and waits for its "listening on" line. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
+export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000, cwd?: string): Promise<ChildServer> {
   const proc = spawn(process.execPath, [BIN, 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    ...(cwd !== undefined ? { cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -32,9 +33,9 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 20_00
   return { url, proc, output: () => out };
 }
 
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, spawnServer, waitExit } from '../helpers/childServer.js';
-import { api, seedJobBody, simJobBody } from '../helpers/server.js';
+import { api, simJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -21,7 +21,7 @@ describe('a real server process', () => {
     const client = async () => {
       for (;;) {
         try {
-          const r = await api(first.url, 'POST', JOBS, { key, body: seedJobBody() });
+          const r = await api(first.url, 'POST', JOBS, { key, body: simJobBody() });
           if (r.status === 200) acknowledged.push(r.body.job_id);
           if (acknowledged.length >= 30 && first.proc.exitCode === null && first.proc.signalCode === null) first.proc.kill('SIGKILL');
         } catch {
@@ -112,7 +112,7 @@ describe('a real server process', () => {
     const env = { DATABASE_URL: join(dir, 'miprox.db') };
     const key = JSON.parse((await runCli(['keys', 'create', '--name', 't', '--json'], env)).stdout).key as string;
     const s = await spawnServer(env);
-    const pending = Array.from({ length: 10 }, () => api(s.url, 'POST', JOBS, { key, body: seedJobBody() }));
+    const pending = Array.from({ length: 10 }, () => api(s.url, 'POST', JOBS, { key, body: simJobBody() }));
     await new Promise((r) => setTimeout(r, 5));
     s.proc.kill('SIGTERM');
     const results = await Promise.allSettled(pending);

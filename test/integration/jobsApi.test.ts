@@ -6,7 +6,8 @@ const JOBS = '/api/policy-optimization/online/jobs';
 describe.each<TestDb>(['sqlite', 'postgres'])('jobs API on %s', (db) => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ db });
+    // The seed's request names provider "openai": creating it needs the key (never called here).
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test-never-called' } });
   });
   afterAll(async () => t.close());
 

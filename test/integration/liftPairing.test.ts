@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, addCandidates, api, simJobBody, startTestServer } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const VAL = Array.from({ length: 3000 }, (_, i) => 10_000 + i);
@@ -16,7 +16,7 @@ describe('lift over the baseline', () => {
   afterAll(async () => t.close());
 
   it('pairs champion and control on shared val seeds behind thousands of other val rewards', async () => {
-    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.', mipro: { val_seeds: VAL, online_rollouts_per_candidate: 5 } }) })).body as { job_id: string };
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody({ val_seeds: VAL, online_rollouts_per_candidate: 5 }, 'Answer.') })).body as { job_id: string };
     const store = t.server.store;
     await addCandidates(store, job.job_id, ['cand_old', 'cand_best']);
     const reward = async (candidateId: string, id: string, r: number, split: 'online' | 'val', seed: number) => {

@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
+import { join } from 'node:path';
+import { describeDatabase, loadConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 describe('loadConfig', () => {
   it('has working defaults', () => {
-    const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8700, host: '127.0.0.1', database: { kind: 'sqlite', path: './data/miprox.db' }, proxyRequireKey: false });
+    const c = loadConfig({ HOME: '/home/someone' });
+    expect(c).toMatchObject({ port: 8700, host: '127.0.0.1', database: { kind: 'sqlite', path: '/home/someone/.miprox/miprox.db' }, proxyRequireKey: false });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('puts the default database in one fixed place, not under the current directory', () => {
+    const c = loadConfig({ HOME: '/home/someone' });
+    expect(describeDatabase(c.database)).toBe('sqlite /home/someone/.miprox/miprox.db');
+    // A relative path given on purpose is resolved once, so what is printed is what is opened.
+    expect(loadConfig({ DATABASE_URL: 'sqlite:rel/x.db' }).database).toEqual({ kind: 'sqlite', path: join(process.cwd(), 'rel/x.db') });
+    expect(describeDatabase(loadConfig({ DATABASE_URL: 'postgres://u:secret@h:5432/db', DATABASE_SCHEMA: 's1' }).database)).toBe('postgres://u@h:5432/db (schema s1)');
   });
 
   it('selects PostgreSQL from a postgres:// URL', () => {

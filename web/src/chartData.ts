@@ -79,3 +79,58 @@ export function trafficShares(all: readonly RewardPoint[], order: readonly strin
   }
   return { ids, x, ys };
 }
+
+/** The champion chart's series ids (legend labels). */
+export const CHAMPION_SERIES = ['champion mean', '95% low', '95% high'] as const;
+
+/**
+ * The champion's online mean with a 95% interval against the reward index: after each reward, the
+ * champion is the candidate with the highest lower bound (at least two rewards), so a lucky streak on
+ * a few rollouts does not make a champion (the winner's curse). Rewards in [0, 1] get a Wilson
+ * interval (never zero-width after a run of 1s), others mean +- 1.96 standard errors. This is a
+ * fixed-n view of the reward stream for the chart; the header's best score is the server's.
+ */
+export function championSeries(all: readonly RewardPoint[]): ChartSeries & { championIds: string[] } {
+  const rewards = online(all);
+  const stats = new Map<string, { n: number; mean: number; m2: number; unit: boolean }>();
+  const step = Math.max(1, Math.ceil(rewards.length / MAX_POINTS));
+  const x: number[] = [];
+  const ys: Array<Array<number | null>> = [[], [], []];
+  const championIds: string[] = [];
+  rewards.forEach((r, i) => {
+    const s = stats.get(r.candidate_id) ?? { n: 0, mean: 0, m2: 0, unit: true };
+    s.n += 1;
+    const delta = r.reward - s.mean;
+    s.mean += delta / s.n;
+    s.m2 += delta * (r.reward - s.mean);
+    s.unit &&= r.reward >= 0 && r.reward <= 1;
+    stats.set(r.candidate_id, s);
+    if (i % step !== 0 && i !== rewards.length - 1) return;
+    let best: { id: string; mean: number; lo: number; hi: number } | null = null;
+    for (const [id, c] of stats) {
+      if (c.n < 2) continue;
+      const [lo, hi] = c.unit ? wilson(c.mean, c.n) : normal(c.mean, c.m2 / (c.n - 1), c.n);
+      if (best === null || lo > best.lo) best = { id, mean: c.mean, lo, hi };
+    }
+    x.push(i + 1);
+    ys[0]?.push(best?.mean ?? null);
+    ys[1]?.push(best?.lo ?? null);
+    ys[2]?.push(best?.hi ?? null);
+    championIds.push(best?.id ?? '');
+  });
+  return { ids: [...CHAMPION_SERIES], x, ys, championIds };
+}
+
+const Z = 1.96;
+
+function wilson(p: number, n: number): [number, number] {
+  const denom = 1 + (Z * Z) / n;
+  const center = (p + (Z * Z) / (2 * n)) / denom;
+  const half = (Z / denom) * Math.sqrt((p * (1 - p)) / n + (Z * Z) / (4 * n * n));
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}
+
+function normal(mean: number, variance: number, n: number): [number, number] {
+  const half = Z * Math.sqrt(variance / n);
+  return [mean - half, mean + half];
+}

@@ -14,6 +14,8 @@ export class JobHeader {
   readonly el: HTMLElement;
   private readonly title: HTMLElement;
   private readonly badge = h('span', { class: 'badge' });
+  /** The job's name (`name` or `system.name` at creation), shown above its id when it has one. */
+  private readonly name = h('span', { class: 'job-name', 'data-testid': 'job-name' });
   private readonly live = h('span', { class: 'live', role: 'status' });
   private readonly error = h('p', { class: 'error-text', role: 'alert' });
   private readonly buttons: Record<JobAction, HTMLButtonElement>;
@@ -23,7 +25,7 @@ export class JobHeader {
   private job: JobView | null = null;
 
   constructor(jobId: string, onAction: (action: JobAction) => void) {
-    this.title = h('h1', { id: 'job-title', tabindex: '-1' }, 'Job ', h('code', {}, jobId));
+    this.title = h('h1', { id: 'job-title', tabindex: '-1' }, this.name, 'Job ', h('code', {}, jobId));
     const button = (action: JobAction, label: string, cls = 'btn') =>
       h('button', { type: 'button', class: cls, 'data-action': action, disabled: true, onclick: () => onAction(action) }, label);
     this.buttons = {
@@ -54,6 +56,8 @@ export class JobHeader {
 
   update(job: JobView): void {
     this.job = job;
+    setText(this.name, job.name ?? '');
+    this.name.hidden = job.name === null;
     updateStatusBadge(this.badge, job.status);
     this.badge.setAttribute('data-status', job.status);
     this.setCell('best', bestScore(job));

@@ -98,8 +98,11 @@ export class LineChart {
           const base = {
             label: id,
             stroke: color,
+            // Off the plot (idx null) uPlot passes null for every series, so the legend read "—" for
+            // every candidate; it shows each series' latest value instead.
             value: (_u: uPlot, v: number | null, _s: number, idx: number | null) => {
-              const shown = stacked && idx !== null ? this.raw.ys[k]?.[idx] ?? null : v;
+              const ys = this.raw.ys[k] ?? [];
+              const shown = idx === null ? lastValue(ys) : stacked ? ys[idx] ?? null : v;
               return shown === null || shown === undefined ? '—' : fmt(shown);
             },
           };
@@ -110,6 +113,14 @@ export class LineChart {
       ],
     };
   }
+}
+
+function lastValue(ys: ReadonlyArray<number | null>): number | null {
+  for (let i = ys.length - 1; i >= 0; i--) {
+    const y = ys[i];
+    if (y !== null && y !== undefined) return y;
+  }
+  return null;
 }
 
 /**

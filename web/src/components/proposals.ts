@@ -68,6 +68,12 @@ export class ProposalsTimeline {
         h('summary', {}, module ? `Parent instruction of ${module}` : 'Parent instruction'),
         h('p', { class: 'instruction-text' }, changedText(parent, p.module)))
       : null;
+    const key = `io-${p.proposal_id}`;
+    const io = p.status === 'running' ? null : h('details', { class: 'proposer-io', 'data-key': key, open: opened.has(key) },
+      h('summary', {}, 'Proposer prompt and answer'),
+      ...promptMessages(p.prompt).map((m) => h('div', { class: 'proposer-message' }, h('h4', {}, m.role), h('pre', {}, m.content))),
+      h('h4', {}, 'answer'),
+      h('pre', { class: 'proposer-answer' }, p.response ?? (p.error ? `(no answer: ${p.error})` : '(no answer)')));
     return h('li', { class: 'proposal', 'data-proposal': p.proposal_id },
       h('h3', {}, `Proposal #${p.seq}`, ' ', statusBadge(p.status)),
       h('p', { class: 'proposal-meta' },
@@ -75,6 +81,17 @@ export class ProposalsTimeline {
         h('span', { class: 'tag tag-tip' }, `tip: ${p.tip}`), ' parent ', h('code', {}, p.parent_id), ' · ',
         h('time', { datetime: p.created_at, title: fmtDateTime(p.created_at) }, fmtAge(p.created_at))),
       ...body,
-      parentLine);
+      parentLine,
+      io);
   }
+}
+
+/** The proposer's prompt as stored (chat messages); anything else is shown as JSON rather than hidden. */
+function promptMessages(prompt: readonly unknown[]): Array<{ role: string; content: string }> {
+  return prompt.map((m) => {
+    if (typeof m === 'object' && m !== null && 'role' in m && 'content' in m && typeof m.role === 'string' && typeof m.content === 'string') {
+      return { role: m.role, content: m.content };
+    }
+    return { role: 'message', content: JSON.stringify(m, null, 2) };
+  });
 }

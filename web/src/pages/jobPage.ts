@@ -1,5 +1,5 @@
 import { ApiError, type ApiClient } from '../api.js';
-import { runningMeans, trafficShares } from '../chartData.js';
+import { CHAMPION_SERIES, championSeries, runningMeans, trafficShares } from '../chartData.js';
 import { candidateColors } from '../colors.js';
 import { confirmDialog } from '../components/confirmDialog.js';
 import { EventLog } from '../components/eventLog.js';
@@ -38,6 +38,12 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     caption: 'Share of rewarded rollouts each candidate received, per window of consecutive rewards (bands add up to 100%).',
     format: (v) => `${Math.round(v)}%`,
   });
+  const championChart = new LineChart({
+    id: 'champion-chart', title: 'Champion score over rollouts', xLabel: 'Reward #', yLabel: 'Mean reward',
+    caption: "The champion's online mean with its 95% interval after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out.",
+    format: (v) => v.toFixed(2),
+  });
+  const championColors = new Map<string, string>([[CHAMPION_SERIES[0], '#1d4ed8'], [CHAMPION_SERIES[1], '#93c5fd'], [CHAMPION_SERIES[2], '#93c5fd']]);
   const proposals = new ProposalsTimeline();
   const events = new EventLog();
   const pageError = h('p', { class: 'error-text', role: 'alert' });
@@ -45,10 +51,16 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     program.el,
     leaderboard.el,
     h('div', { class: 'grid-2' }, rewardChart.el, shareChart.el),
+    championChart.el,
     h('div', { class: 'grid-2' }, proposals.el, events.el));
+  const notFound = h('section', { class: 'not-found', hidden: true, 'aria-labelledby': 'not-found-title' },
+    h('h1', { id: 'not-found-title', tabindex: '-1' }, 'Job not found'),
+    h('p', {}, 'No job with this id belongs to the API key you signed in with. It may belong to another key, or the link may be mistyped.'),
+    h('p', {}, h('a', { href: '#/jobs' }, 'See your jobs')));
   const el = h('div', { class: 'job-page' },
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/jobs' }, '← All jobs')),
     pageError,
+    notFound,
     header.el,
     content);
 
@@ -67,6 +79,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     if (changes.rewards || changes.job) {
       const order = candidates.map((c) => c.candidate_id);
       rewardChart.update(runningMeans(feed.rewards, order), colors);
+      championChart.update(championSeries(feed.rewards), championColors);
       shareChart.update(trafficShares(feed.rewards, order), colors);
     }
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();
@@ -92,9 +105,11 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
         return false;
       }
       if (err instanceof ApiError && err.status === 404 && !feed.job) {
+        // Another tenant's job is a 404 too (existence never leaks): one page says both.
         setText(pageError, `Job ${jobId} was not found for this API key.`);
         content.hidden = true;
         header.el.hidden = true;
+        notFound.hidden = false;
         return false;
       }
       setText(pageError, `Live update failed: ${err instanceof Error ? err.message : String(err)}. Retrying.`);
@@ -142,6 +157,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       disposed = true;
       poller.stop();
       rewardChart.destroy();
+      championChart.destroy();
       shareChart.destroy();
     },
   };

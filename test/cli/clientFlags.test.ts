@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizeBaseUrl } from '../../src/sdk/index.js';
+import { runCli } from '../helpers/childServer.js';
+import { type TestServer, startTestServer } from '../helpers/server.js';
+
+const SLOW = 120_000;
+
+/** Issue 16 item 7: `--url 127.0.0.1:8700` gave "Invalid URL"; errors under --json were plain text. */
+describe('client commands: --url and --json errors', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.close());
+
+  it('takes a server address without a scheme, as people type it', async () => {
+    expect(normalizeBaseUrl('127.0.0.1:8700')).toBe('http://127.0.0.1:8700');
+    expect(normalizeBaseUrl('localhost:8700/api')).toBe('http://localhost:8700');
+    const bare = t.url.replace(/^http:\/\//, '');
+    const res = await runCli(['jobs', 'list', '--json', '--url', bare], { MIPROX_API_KEY: t.key });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toEqual([]);
+    const wrong = await runCli(['jobs', 'list', '--url', 'ftp://x'], { MIPROX_API_KEY: t.key });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/"ftp:\/\/x" is not a server URL/);
+  }, SLOW);
+
+  it('reports errors as JSON under --json, with status and code', async () => {
+    const missing = await runCli(['jobs', 'show', 'pl_00000000000000000000000000000000', '--json'], { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'not_found', status: 404, message: expect.stringMatching(/^not found \(404\)/) } });
+    const refused = await runCli(['jobs', 'list', '--json'], { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: 'mpx_wrong' });
+    expect(JSON.parse(refused.stderr)).toMatchObject({ error: { status: 401 } });
+  }, SLOW);
+});

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { championSeries, type RewardPoint } from '../../web/src/chartData.js';
+
+const r = (candidate_id: string, reward: number, split = 'online'): RewardPoint => ({ candidate_id, reward, split });
+
+describe('championSeries (the dashboard champion chart)', () => {
+  it('follows the candidate with the highest lower bound, not the highest mean of a few rewards', () => {
+    const rewards = [
+      ...Array.from({ length: 40 }, (_, i) => r('baseline', i % 10 < 7 ? 1 : 0)), // 0.7 on 40
+      r('lucky', 1), r('lucky', 1), // 1.0 on 2: higher mean, wide interval
+    ];
+    const s = championSeries(rewards);
+    expect(s.ids).toEqual(['champion mean', '95% low', '95% high']);
+    expect(s.championIds.at(-1)).toBe('baseline');
+    expect(s.ys[0]?.at(-1)).toBeCloseTo(0.7, 10);
+    const [lo, hi] = [s.ys[1]?.at(-1) ?? 0, s.ys[2]?.at(-1) ?? 0];
+    expect(lo).toBeLessThan(0.7);
+    expect(hi).toBeGreaterThan(0.7);
+  });
+
+  it('never draws a zero-width interval for a run of perfect rewards, and leaves val rewards out', () => {
+    const s = championSeries([r('c1', 1), r('c1', 1), r('c1', 1), r('c1', 0, 'val')]);
+    expect(s.x).toEqual([1, 2, 3]);
+    expect(s.ys[0]).toEqual([null, 1, 1]); // one reward is no champion
+    expect((s.ys[2]?.[2] ?? 0) - (s.ys[1]?.[2] ?? 0)).toBeGreaterThan(0.3);
+    expect(s.ys[2]?.[2]).toBe(1);
+  });
+
+  it('uses a normal interval for rewards outside [0, 1]', () => {
+    const s = championSeries([r('a', 2), r('a', 4), r('a', 6)]);
+    expect(s.ys[0]?.at(-1)).toBe(4);
+    expect(s.ys[1]?.at(-1)).toBeCloseTo(4 - 1.96 * 2 / Math.sqrt(3), 10);
+  });
+});

@@ -1,0 +1,43 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, spawnServer, waitExit } from '../helpers/childServer.js';
+import { api } from '../helpers/server.js';
+
+/**
+ * Issue 16 item 8: the demo left its job running, created a new `demo` key on every run, and
+ * reported more rollouts than the server counted (confirmation requests that found no work).
+ */
+describe('miprox demo, run twice on one database', () => {
+  it('ends each job as succeeded, reuses one demo key, and reports what the server counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miprox-demo-repeat-'));
+    const db = join(dir, 'demo.db');
+    const env = { DATABASE_URL: db, MIPROX_API_KEY: '', HOME: dir };
+    const outs: Array<{ job_id: string; status: string; rollouts: number; rewards: number }> = [];
+    for (let run = 0; run < 2; run++) {
+      const res = await runCli(['demo', '--json', '--rollouts', '40', '--port', '0'], env);
+      expect(res.code, res.stderr).toBe(0);
+      outs.push(JSON.parse(res.stdout));
+    }
+    for (const out of outs) expect(out.status).toBe('succeeded');
+
+    const keys = JSON.parse((await runCli(['keys', 'list', '--json'], env)).stdout) as Array<{ name: string }>;
+    expect(keys.filter((k) => k.name === 'demo')).toHaveLength(1);
+    const keyFile = `${db}.demo-key`;
+    expect(statSync(keyFile).mode & 0o077).toBe(0); // readable by its owner only
+    const key = readFileSync(keyFile, 'utf8').trim();
+
+    const server = await spawnServer(env);
+    try {
+      for (const out of outs) {
+        const job = await api(server.url, 'GET', `/api/policy-optimization/online/jobs/${out.job_id}`, { key });
+        expect(job.status).toBe(200);
+        expect(job.body).toMatchObject({ status: 'succeeded', rollout_count: out.rollouts, reward_count: out.rewards });
+      }
+    } finally {
+      server.proc.kill('SIGTERM');
+      await waitExit(server.proc);
+    }
+  }, 240_000);
+});
