@@ -44,11 +44,13 @@ describe('proposals on a multi-module program', () => {
   it('changes one module per proposal, grounded in that module\'s calls, and renders the new program', async () => {
     const body = seedJobBody({
       proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
-      mipro: { online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3, instructions_per_batch: 1 },
+      mipro: { online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3 },
     });
     Object.assign(body.policy_optimization, { modules: MODULES });
     (body.policy_optimization.mipro.proposer as Record<string, unknown>).instructions_per_batch = 1;
-    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string; proxy_url: string };
+    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
     const rollout = async (i: number) => {
       const base = `${job.proxy_url}/r${i}/chat/completions`;
       await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: MODULES[0]!.template }, { role: 'user', content: `PLAN-INPUT-${i}` }] } });
