@@ -10,6 +10,7 @@ import { type ApiDeps, jobUrls } from './deps.js';
 import { acceptEmptyJsonWhereNoBodyIsNeeded } from './emptyBody.js';
 import { sendError } from './errorMapping.js';
 import { registerJobRoutes } from './jobRoutes.js';
+import { registerLifecycleRoutes } from './lifecycleRoutes.js';
 import type { Metrics } from './metrics.js';
 
 export interface AppParts {
@@ -89,6 +90,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
   });
 
   registerJobRoutes(app, deps);
+  registerLifecycleRoutes(app, deps);
   for (const plugin of parts.plugins ?? []) await plugin(app, deps);
   return { app, deps };
 }

@@ -25,10 +25,10 @@ const CandidateQuery = PageQuerySchema.extend({
 const SeedEvalQuery = PageQuerySchema.extend({
   candidate_id: z.string().optional(),
   // The public API's "train" covers what miprox keeps apart; say which to send rather than guess.
-  split: z.enum(['bootstrap', 'online', 'val'], {
+  split: z.enum(['bootstrap', 'online', 'val', 'monitor'], {
     error: (issue) => issue.input === 'train'
-      ? 'must be bootstrap, online or val: "train" is two splits here, bootstrap (bootstrap_train_seeds) and online (online_pool); ask for each'
-      : 'must be bootstrap, online or val',
+      ? 'must be bootstrap, online, val or monitor: "train" is two splits here, bootstrap (bootstrap_train_seeds) and online (online_pool); ask for each'
+      : 'must be bootstrap, online, val or monitor',
   }).optional(),
   seed: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').optional(),
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),

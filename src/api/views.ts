@@ -1,4 +1,5 @@
 import { moduleInstruction, programOf } from '../optimizer/core/program.js';
+import { servedId } from '../services/programExport.js';
 import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
@@ -70,6 +71,8 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
     // The one-prompt API's field: meaningful for one-module jobs (the first module's text otherwise).
     best_prompt: best ? (modules.length > 1 ? moduleText(best, modules[0]) : best.instruction) : null,
     best_program: best ? programOf(best.instructions, modules) : null,
+    /** What a finished job serves on its proxy URL (null while it runs: each rollout is chosen). */
+    served_candidate_id: servedId(job),
     modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
     baseline_score: summary.baselineScore,
     lift_over_baseline: summary.lift,

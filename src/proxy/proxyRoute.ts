@@ -58,10 +58,10 @@ async function handle(
   // ours to change (the messages of a call that keeps its own prompt) must go upstream unchanged.
   const body = req.body as ChatCompletionRequest;
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
-  if (!rt) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
+  if (!rt) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   if (deps.config.proxyRequireKey) {
     const principal = await deps.authenticate(req);
-    if (principal.tenantId !== rt.job.tenantId) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
+    if (principal.tenantId !== rt.job.tenantId) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   }
   const rolloutId = req.params.rolloutId && req.params.rolloutId !== 'v1' ? req.params.rolloutId : null;
   const inputMessages = inputForRecord(body.messages);

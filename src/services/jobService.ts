@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
-import { newJobId, newSystemId } from '../shared/ids.js';
+import { BASELINE_ID, newJobId, newSystemId } from '../shared/ids.js';
+import { championOf } from './jobSummary.js';
 import { declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
 import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
@@ -77,14 +78,48 @@ export class JobService {
     return action;
   }
 
+  /**
+   * What a job serves once it ends, fixed at that moment: its champion when it succeeds, the baseline
+   * when it is cancelled or fails. Undefined for moves that do not end it.
+   */
+  private async servedAfter(job: JobRecord, to: JobStatus): Promise<string | undefined> {
+    if (to === 'cancelled' || to === 'failed') return BASELINE_ID;
+    if (to !== 'succeeded') return undefined;
+    return championOf(job, await this.store.listCandidates(job.id)) ?? BASELINE_ID;
+  }
+
+  /**
+   * Ends the job (succeeded) serving `candidateId`: the winner the user picked, or the baseline as a
+   * rollback. A succeeded job may be promoted again; a cancelled or failed one is final.
+   */
+  async promote(job: JobRecord, candidateId: string): Promise<JobRecord> {
+    const candidate = await this.store.getCandidate(job.id, candidateId);
+    if (!candidate) throw new ValidationError(`unknown candidate_id ${candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
+    const moved = await this.store.transitionJob(job.id, ['running', 'paused', 'succeeded'], 'succeeded', {
+      eventType: 'mipro.candidate.promoted',
+      message: `${candidateId} promoted: the job serves it from now on`,
+      data: { candidate_id: candidateId, previous_status: job.status, previous_served: job.servedCandidateId },
+    }, candidateId);
+    if (!moved) {
+      const current = (await this.store.getJob(job.id)) ?? job;
+      throw new ConflictError(`cannot promote a candidate of job ${job.id}: it is ${current.status}, which is final`);
+    }
+    for (const l of this.listeners) l(moved);
+    return moved;
+  }
+
   async transition(job: JobRecord, action: JobAction, reason?: string): Promise<JobRecord> {
     const { from, to } = transitionFor(action);
     if (job.status === to) return job;
+    const served = await this.servedAfter(job, to);
     const moved = await this.store.transitionJob(job.id, from, to, {
       eventType: 'mipro.job.status',
       message: `job ${to}${reason ? `: ${reason}` : ''}`,
-      data: { status: to, previous: job.status, at: new Date(this.clock.now()).toISOString(), ...(reason ? { reason } : {}) },
-    });
+      data: {
+        status: to, previous: job.status, at: new Date(this.clock.now()).toISOString(),
+        ...(served !== undefined ? { served_candidate_id: served } : {}), ...(reason ? { reason } : {}),
+      },
+    }, served);
     if (!moved) {
       const current = await this.store.getJob(job.id);
       if (current?.status === to) return current;

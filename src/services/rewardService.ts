@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { randomHex } from '../shared/ids.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
@@ -73,8 +73,9 @@ export class RewardService {
     const rt = await this.engine.lookup(sessionId);
     if (!rt || rt.job.tenantId !== tenantId) throw new NotFoundError(`session ${sessionId} not found`);
     const job = rt.job;
-    if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; it takes no more rewards`);
-    const target = await this.resolve(job, r, rt);
+    const resolved = await this.resolve(job, r, rt);
+    // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
+    const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
     const outcome = await this.store.recordReward(
       { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null },
       {

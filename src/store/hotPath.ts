@@ -78,13 +78,13 @@ export class KyselyHotPath implements HotPath {
           .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
         return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
       }
-      await welfordUpdate(trx, r);
+      if (r.split !== 'monitor') await welfordUpdate(trx, r);
       await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
         .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
       // Counters and the event sequence in one statement; RETURNING gives the job record too.
       const job = await trx.updateTable('jobs').set((eb) => ({
-        reward_count: eb('reward_count', '+', 1),
-        rewards_since_proposal: eb('rewards_since_proposal', '+', r.split === 'val' ? 0 : 1),
+        reward_count: eb('reward_count', '+', r.split === 'monitor' ? 0 : 1),
+        rewards_since_proposal: eb('rewards_since_proposal', '+', r.split === 'val' || r.split === 'monitor' ? 0 : 1),
         event_seq: eb('event_seq', '+', 1),
         updated_at: now,
       })).where('id', '=', r.jobId).returningAll().executeTakeFirstOrThrow();

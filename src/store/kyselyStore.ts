@@ -12,6 +12,7 @@ import type {
   NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutCallRecord, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant,
 } from './types.js';
+import { TRAINING_SPLITS } from './types.js';
 
 /** Newest first; (created_at, id) is unique, so pages stay stable while jobs are being created. */
 const JOB_KEYS: KeyColumn<'created_at' | 'id'>[] = [{ col: 'created_at', dir: 'desc', kind: 'text' }, { col: 'id', dir: 'desc', kind: 'text' }];
@@ -120,7 +121,7 @@ export class KyselyStore implements Store {
         config: JSON.stringify(job.config), baseline_instruction: job.modules[0]?.template ?? null,
         correlation_id: job.correlationId, metadata: JSON.stringify(job.metadata), dataset_summary: null,
         event_seq: 0, proposal_seq: 0, rollout_count: 0, reward_count: 0, rewards_since_proposal: 0,
-        best_candidate_id: BASELINE_ID, created_at: now, updated_at: now,
+        best_candidate_id: BASELINE_ID, served_candidate_id: null, created_at: now, updated_at: now,
       }).execute();
       await insertModules(trx, job.id, job.modules, 'declared', now);
       // The baseline exists from the start, also for a job that discovers its modules: every module
@@ -151,10 +152,10 @@ export class KyselyStore implements Store {
     return toPage(rows, opts.limit, toJob, listing, JOB_KEYS);
   }
 
-  async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent): Promise<JobRecord | null> {
+  async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent, served?: string | null): Promise<JobRecord | null> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
-      const res = await trx.updateTable('jobs').set({ status: to, updated_at: now })
+      const res = await trx.updateTable('jobs').set({ status: to, updated_at: now, ...(served !== undefined ? { served_candidate_id: served } : {}) })
         .where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return null;
       await appendEventTx(trx, id, event, now);
@@ -266,14 +267,14 @@ export class KyselyStore implements Store {
 
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
     const rows = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
-      .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', '!=', 'val')
+      .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', 'in', TRAINING_SPLITS)
       .orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
     return rows.map(toRollout);
   }
 
   async sampleInputs(jobId: string, limit: number): Promise<unknown[][]> {
     const rows = await this.db.selectFrom('rollouts').select('input_messages').where('job_id', '=', jobId)
-      .where('split', '!=', 'val').where('input_messages', 'is not', null)
+      .where('split', 'in', TRAINING_SPLITS).where('input_messages', 'is not', null)
       .orderBy((eb) => eb.case().when('split', '=', 'bootstrap').then(0).else(1).end()).orderBy('created_at')
       .limit(limit).execute();
     return rows.map((r) => JSON.parse(r.input_messages ?? '[]') as unknown[]);
@@ -282,7 +283,7 @@ export class KyselyStore implements Store {
   async rolloutSplitCounts(jobId: string): Promise<Record<Split, number>> {
     const rows = await this.db.selectFrom('rollouts').select(['split', (eb) => eb.fn.countAll<number>().as('n')])
       .where('job_id', '=', jobId).groupBy('split').execute();
-    const out: Record<Split, number> = { bootstrap: 0, online: 0, val: 0 };
+    const out: Record<Split, number> = { bootstrap: 0, online: 0, val: 0, monitor: 0 };
     for (const r of rows) out[r.split as Split] = Number(r.n);
     return out;
   }

@@ -204,12 +204,20 @@ const m0003 = (dialect: Dialect): Migration => ({
   },
 });
 
+/** After a job ends it keeps serving one candidate (its champion, or what was promoted). */
+const m0004: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('jobs').addColumn('served_candidate_id', 'text').execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0001_initial': m0001,
   '0002_partial_rollout_indexes': m0002,
   '0003_programs': m0003(dialect),
+  '0004_served_candidate': m0004,
 });
 
 /**

@@ -25,6 +25,7 @@ export function toJob(r: JobsTable): JobRecord {
     rewardCount: Number(r.reward_count),
     rewardsSinceProposal: Number(r.rewards_since_proposal),
     bestCandidateId: r.best_candidate_id,
+    servedCandidateId: r.served_candidate_id ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

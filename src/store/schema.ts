@@ -11,7 +11,7 @@ export interface JobsTable {
   baseline_instruction: string | null; correlation_id: string | null; metadata: string;
   dataset_summary: string | null;
   event_seq: number; proposal_seq: number; rollout_count: number; reward_count: number;
-  rewards_since_proposal: number; best_candidate_id: string | null;
+  rewards_since_proposal: number; best_candidate_id: string | null; served_candidate_id: string | null;
   created_at: string; updated_at: string;
 }
 

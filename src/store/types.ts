@@ -11,7 +11,10 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const FINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 export type CandidateStatus = 'active' | 'retired';
-export type Split = 'bootstrap' | 'online' | 'val';
+/** `monitor`: after the job ended (production traffic on the served candidate); never in the optimizer's statistics. */
+export type Split = 'bootstrap' | 'online' | 'val' | 'monitor';
+/** The splits whose rewards feed the optimizer: the bandit, the proposal trigger and the proposer. */
+export const TRAINING_SPLITS = ['bootstrap', 'online'] as const;
 
 export interface Tenant { id: string; name: string; createdAt: string }
 
@@ -45,6 +48,8 @@ export interface JobRecord {
   /** Online (non-val) rewards since the last proposal started: the proposal trigger's counter. */
   rewardsSinceProposal: number;
   bestCandidateId: string | null;
+  /** What a finished job serves (the champion when it succeeded, or what was promoted); null while it runs. */
+  servedCandidateId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -236,8 +241,11 @@ export interface Store {
   getJob(id: string): Promise<JobRecord | null>;
   getJobBySystemId(systemId: string): Promise<JobRecord | null>;
   listJobs(tenantId: string, opts: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>>;
-  /** Compare-and-set: moves the job only if its status is one of `from`. Null when it was not. */
-  transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent): Promise<JobRecord | null>;
+  /**
+   * Compare-and-set: moves the job only if its status is one of `from`. Null when it was not.
+   * `served` sets what the job serves from now on (a finished job's candidate).
+   */
+  transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent, served?: string | null): Promise<JobRecord | null>;
   /** The job's modules in creation order. */
   listModules(jobId: string): Promise<ModuleRecord[]>;
   /**

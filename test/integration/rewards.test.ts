@@ -89,13 +89,18 @@ describe('rewards', () => {
     expect(status.body.reward_count).toBe(0);
   });
 
-  it('finishes the job on stop: true, after which the proxy answers 404', async () => {
+  it('finishes the job on stop: true; the proxy keeps serving and later rewards are monitoring', async () => {
     const s = await newSession();
     await proxyCall(s, 's1');
     const res = await reward(s, { rollout_id: 's1', reward_info: { score: 1 }, stop: true });
     expect(res.body).toMatchObject({ status: 'ok', job_status: 'succeeded' });
-    expect((await proxyCall(s, 's2')).status).toBe(404);
-    expect((await reward(s, { rollout_id: 's1', reward_info: { score: 1 } })).status).toBe(409);
+    expect((await proxyCall(s, 's2')).status).toBe(200);
+    const duplicate = await reward(s, { rollout_id: 's1', reward_info: { score: 1 } });
+    expect(duplicate.body).toMatchObject({ duplicate: true });
+    const late = await reward(s, { rollout_id: 's2', reward_info: { score: 0 } });
+    expect(late.status).toBe(200);
+    const evals = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/rewards`, { key: t.key });
+    expect(evals.body.items.map((r: { rollout_id: string; split: string }) => [r.rollout_id, r.split])).toEqual([['s1', 'online'], ['s2', 'monitor']]);
   });
 
   it('finishes the job when max_rollouts rewards have arrived', async () => {

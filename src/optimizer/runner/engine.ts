@@ -73,10 +73,9 @@ export class OnlineEngine {
     this.modules = new ModuleRouter(deps);
   }
 
-  /** The live runtime of a proxy's system id; null when unknown or finished. */
+  /** The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when unknown. */
   async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
-    const rt = await this.lookup(systemId);
-    return rt && !FINAL_STATUSES.includes(rt.job.status) ? rt : null;
+    return this.lookup(systemId);
   }
 
   /**
@@ -115,12 +114,13 @@ export class OnlineEngine {
   }
 
   /**
-   * Keeps memory bounded on a long-running server: finished jobs and, past MAX_RUNTIMES, the least
-   * recently created runtimes are dropped (they are rebuilt from the database if used again).
+   * Keeps memory bounded on a long-running server: past MAX_RUNTIMES, the least recently created
+   * runtimes are dropped (they are rebuilt from the database if used again). Finished jobs stay like
+   * any other: they keep serving their candidate.
    */
   private evictIdle(): void {
     for (const [id, rt] of this.runtimes) {
-      if (this.runtimes.size <= MAX_RUNTIMES && !FINAL_STATUSES.includes(rt.job.status)) continue;
+      if (this.runtimes.size <= MAX_RUNTIMES) break;
       if (rt.proposalRunning) continue;
       this.runtimes.delete(id);
       this.jobIdBySystem.delete(rt.job.systemId);
@@ -146,6 +146,12 @@ export class OnlineEngine {
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
+    }
+    if (FINAL_STATUSES.includes(rt.job.status)) {
+      // After the end: no exploration; every new rollout gets what the job serves, as monitoring traffic.
+      const served = this.servedCandidate(rt);
+      const rolloutId = req.rolloutId ?? newRolloutId();
+      return { rolloutId, candidate: served, persisted: this.reserve(rt, rolloutId, served.id, { ...req, split: 'monitor' }) };
     }
     // Val seeds are held out: only the scheduler issues them (as known rollouts, handled above).
     // A val seed on a new rollout would enter the bandit's statistics and the proposer's examples.
@@ -205,6 +211,13 @@ export class OnlineEngine {
     return c ?? this.baseline(rt);
   }
 
+  /** A finished job's candidate: what was promoted or crowned at the end; the baseline if it was cancelled or failed. */
+  private servedCandidate(rt: JobRuntime): CandidateRecord {
+    const job = rt.job;
+    const id = job.servedCandidateId ?? (job.status === 'succeeded' ? job.bestCandidateId : null) ?? BASELINE_ID;
+    return rt.candidates.find((c) => c.id === id) ?? this.baseline(rt);
+  }
+
   private baseline(rt: JobRuntime): CandidateRecord {
     const b = rt.candidates.find((c) => c.id === BASELINE_ID) ?? rt.candidates[0];
     if (!b) throw new Error(`job ${rt.job.id} has no candidates`);
@@ -246,7 +259,7 @@ export class OnlineEngine {
   async afterReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
     rt.job = outcome.job;
     rt.endInFlight(outcome.reward.rolloutId);
-    if (outcome.duplicate) return;
+    if (outcome.duplicate || outcome.reward.split === 'monitor') return;
     rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
     const mipro = rt.job.config.mipro;
     if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {

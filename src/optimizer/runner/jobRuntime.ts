@@ -86,9 +86,9 @@ export class JobRuntime {
   }
 
   /** Applies a reward to the cached statistics (Welford), mirroring the database's update. */
-  applyReward(candidateId: string, reward: number, split: 'bootstrap' | 'online' | 'val'): void {
+  applyReward(candidateId: string, reward: number, split: Split): void {
     const c = this.candidates.find((x) => x.id === candidateId);
-    if (!c) return;
+    if (!c || split === 'monitor') return;
     const s = split === 'val' ? c.val : c.online;
     const n = s.n + 1;
     const delta = reward - s.mean;

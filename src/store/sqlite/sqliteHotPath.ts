@@ -55,7 +55,7 @@ export class SqliteHotPath implements HotPath {
           val_m2 = val_m2 + (cast(@x as real) - val_mean) * (cast(@x as real) - (val_mean + (cast(@x as real) - val_mean) / (val_n + 1)))
         where job_id = @job_id and id = @id`),
       rolloutReward: p('update rollouts set reward = ?, updated_at = ? where job_id = ? and id = ?'),
-      countReward: p(`update jobs set reward_count = reward_count + 1, rewards_since_proposal = rewards_since_proposal + ?,
+      countReward: p(`update jobs set reward_count = reward_count + ?, rewards_since_proposal = rewards_since_proposal + ?,
           event_seq = event_seq + 1, updated_at = ? where id = ? returning *`),
       insertEvent: p('insert into events (job_id, seq, event_type, message, data, created_at) values (?, ?, ?, ?, ?, ?)'),
     };
@@ -125,9 +125,10 @@ export class SqliteHotPath implements HotPath {
       }
       const stats = { x: r.reward, job_id: r.jobId, id: r.candidateId };
       if (r.split === 'val') s.welfordVal.run(stats);
-      else s.welfordOnline.run({ ...stats, unit: r.reward >= 0 && r.reward <= 1 ? 1 : 0 });
+      else if (r.split !== 'monitor') s.welfordOnline.run({ ...stats, unit: r.reward >= 0 && r.reward <= 1 ? 1 : 0 });
       s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
-      const job = s.countReward.get(r.split === 'val' ? 0 : 1, now, r.jobId) as JobsTable | undefined;
+      const monitor = r.split === 'monitor';
+      const job = s.countReward.get(monitor ? 0 : 1, r.split === 'val' || monitor ? 0 : 1, now, r.jobId) as JobsTable | undefined;
       if (!job) throw new Error(`job ${r.jobId} not found`);
       s.insertEvent.run(r.jobId, job.event_seq, event.eventType, event.message, JSON.stringify(event.data ?? {}), now);
       return { duplicate: false, reward: toReward(row), job: toJob(job) };

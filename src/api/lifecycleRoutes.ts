@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { championOf } from '../services/jobSummary.js';
+import { EXPORT_FORMATS, exportProgram, servedId } from '../services/programExport.js';
+import { NotFoundError } from '../shared/errors.js';
+import type { JobRecord } from '../store/types.js';
+import type { ApiDeps } from './deps.js';
+import { parseWith, requestOrigin } from './requestContext.js';
+import { jobView } from './views.js';
+
+const PromoteBody = z.object({ candidate_id: z.string({ error: 'is required (the candidate to serve)' }).min(1, 'must not be empty') });
+const ExportQuery = z.object({
+  format: z.enum(EXPORT_FORMATS, { error: `must be one of: ${EXPORT_FORMATS.join(', ')} (dspy is not supported yet)` }).default('json'),
+  candidate_id: z.string().min(1).optional(),
+});
+
+/**
+ * After the optimization: promote a candidate (or roll back to the baseline) and export a program
+ * exactly as the proxy renders it. Under the jobs paths and the sessions paths alike.
+ */
+export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const bases: { base: string; load: (tenantId: string, id: string) => Promise<JobRecord> }[] = [
+    ...['/api/policy-optimization/online/jobs', '/api/prompt-learning/online/jobs'].map((base) => ({ base, load: (t: string, id: string) => deps.jobs.get(t, id) })),
+    ...['/api/v1/online/sessions', '/api/v2/online/sessions'].map((base) => ({ base, load: (t: string, id: string) => deps.jobs.getBySystemOrJobId(t, id) })),
+  ];
+  for (const { base, load } of bases) {
+    app.post<{ Params: { id: string } }>(`${base}/:id/promote`, async (req) => {
+      const principal = await deps.authenticate(req);
+      const body = parseWith(PromoteBody, req.body);
+      const job = await deps.jobs.promote(await load(principal.tenantId, req.params.id), body.candidate_id);
+      return jobView(deps, job, requestOrigin(req, deps.config.publicUrl));
+    });
+
+    app.get<{ Params: { id: string } }>(`${base}/:id/export`, async (req) => {
+      const principal = await deps.authenticate(req);
+      const q = parseWith(ExportQuery, req.query);
+      const job = await load(principal.tenantId, req.params.id);
+      const [candidates, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
+      // Default: what the job serves once it ended, else its current champion.
+      const id = q.candidate_id ?? servedId(job) ?? championOf(job, candidates) ?? 'baseline';
+      const candidate = candidates.find((c) => c.id === id);
+      if (!candidate) throw new NotFoundError(`candidate ${id} not found in job ${job.id}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
+      return exportProgram(job, modules, candidate, q.format);
+    });
+  }
+}

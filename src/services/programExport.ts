@@ -1,0 +1,46 @@
+import { moduleInstruction } from '../optimizer/core/program.js';
+import { placeholderNames } from '../optimizer/core/templates.js';
+import type { CandidateRecord, JobRecord, ModuleRecord } from '../store/types.js';
+
+export const EXPORT_FORMATS = ['json', 'messages'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/**
+ * A candidate program as the proxy renders it, for use outside miprox (SPEC.md, "getting the result
+ * out"). Each module's text is the template the proxy fills with the call's variables before sending
+ * it as the system message; rendering it with the same variables gives the same bytes.
+ *
+ * - `json`: per module its template (this candidate's text), placeholders and whether this candidate
+ *   changed it, plus the policy settings the proxy forces.
+ * - `messages`: per module the chat messages the proxy puts before the app's own conversation.
+ */
+export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], candidate: CandidateRecord, format: ExportFormat) {
+  const texts = modules.map((m) => ({ module: m, text: moduleInstruction(candidate.instructions, m) }));
+  const head = {
+    job_id: job.id,
+    candidate_id: candidate.id,
+    format,
+    served: servedId(job) === candidate.id,
+  };
+  if (format === 'messages') {
+    return { ...head, modules: Object.fromEntries(texts.map(({ module, text }) => [module.name, [{ role: 'system', content: text }]])) };
+  }
+  const { model, provider, temperature, max_completion_tokens: maxTokens } = job.config.policy;
+  return {
+    ...head,
+    policy: { model, provider, temperature, max_completion_tokens: maxTokens },
+    modules: texts.map(({ module, text }) => ({
+      name: module.name,
+      template: text,
+      placeholders: placeholderNames(text),
+      baseline_template: module.template,
+      changed: text !== module.template,
+    })),
+  };
+}
+
+/** What the job serves now: fixed once it ended; while it runs, its current champion. */
+export function servedId(job: JobRecord): string | null {
+  if (job.status === 'running' || job.status === 'paused') return null;
+  return job.servedCandidateId ?? (job.status === 'succeeded' ? job.bestCandidateId : null) ?? 'baseline';
+}

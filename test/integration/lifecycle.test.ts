@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { renderTemplate, parseTemplate } from '../../src/optimizer/core/templates.js';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { addProgram } from '../helpers/programs.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const MODULES = [
+  { name: 'extract', template: 'Extract the entities.' },
+  { name: 'answer', template: 'Answer from this context:\n{context}\nfor {user}.' },
+];
+
+/**
+ * After a job ends (SPEC.md, "After a job ends"): the proxy URL keeps serving (the champion, or the
+ * baseline after a cancel), rewards become monitoring, promote picks what is served, and export gives
+ * the program exactly as the proxy renders it. On SQLite and PostgreSQL.
+ */
+describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'ok' });
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 20 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.requests.length = 0;
+  });
+
+  async function newJob(mipro: Record<string, unknown> = {}) {
+    const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 2, ...mipro } });
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as { job_id: string; system_id: string; proxy_url: string };
+  }
+  const answerCall = (context: string) => ({ model: 'x', messages: [{ role: 'system', content: `Answer from this context:\n${context}\nfor Ada.` }, { role: 'user', content: 'q' }] });
+  const chat = (job: { proxy_url: string }, rollout: string, body: unknown) => api(`${job.proxy_url}/${rollout}`, 'POST', '/chat/completions', { body });
+  const reward = (job: { system_id: string }, rollout: string, score: number) =>
+    api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: rollout, reward_info: { score } } });
+  const view = async (job: { job_id: string }) => (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+
+  it('keeps serving the champion after max_rollouts, as monitoring that never moves the statistics', async () => {
+    const job = await newJob({ max_rollouts: 12 });
+    await addProgram(t.server.store, job.job_id, 'cand_win', { answer: 'WIN: {context} / {user}' }, 'answer');
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 12; i++) {
+      const res = await chat(job, `r${i}`, answerCall(`c${i}`));
+      await reward(job, `r${i}`, res.headers.get('x-mipro-candidate-id') === 'cand_win' ? 1 : 0);
+    }
+    const ended = await view(job);
+    expect(ended.status).toBe('succeeded');
+    expect(ended.served_candidate_id).toBe('cand_win');
+    const stats = ended.candidates.map((c: { candidate_id: string; reward_count: number; avg_reward: number }) => [c.candidate_id, c.reward_count, c.avg_reward]);
+    for (let i = 0; i < 5; i++) {
+      const res = await chat(job, `after${i}`, answerCall('late'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-mipro-candidate-id')).toBe('cand_win');
+      expect(systemPromptOf(fake.requests.at(-1)!)).toBe('WIN: late / Ada');
+      expect((await reward(job, `after${i}`, 0)).status).toBe(200);
+    }
+    const later = await view(job);
+    expect(later.candidates.map((c: { candidate_id: string; reward_count: number; avg_reward: number }) => [c.candidate_id, c.reward_count, c.avg_reward])).toEqual(stats);
+    expect(later.reward_count).toBe(ended.reward_count);
+    expect(later.proposal_seq).toBe(ended.proposal_seq);
+    const monitor = await api(t.url, 'GET', `/api/systems/${job.system_id}/seed-evals?split=monitor`, { key: t.key });
+    expect(monitor.status).toBe(200);
+    const rewards = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/rewards?limit=100`, { key: t.key });
+    expect(rewards.body.items.filter((r: { split: string }) => r.split === 'monitor')).toHaveLength(5);
+    expect((await t.server.store.getRollout(job.job_id, 'after0'))?.split).toBe('monitor');
+  });
+
+  it('serves the baseline after a cancel, and promote picks what is served (a rollback included)', async () => {
+    const job = await newJob();
+    await addProgram(t.server.store, job.job_id, 'cand_p', { extract: 'EXTRACT WELL.' }, 'extract');
+    const cancelled = await api(t.url, 'POST', `${JOBS}/${job.job_id}/cancel`, { key: t.key });
+    expect(cancelled.body.served_candidate_id).toBe('baseline');
+    const extractCall = { model: 'x', messages: [{ role: 'system', content: 'Extract the entities.' }, { role: 'user', content: 'q' }] };
+    for (let i = 0; i < 3; i++) expect((await chat(job, `c${i}`, extractCall)).headers.get('x-mipro-candidate-id')).toBe('baseline');
+    const refused = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_p' } });
+    expect(refused.status).toBe(409);
+
+    const running = await newJob();
+    await addProgram(t.server.store, running.job_id, 'cand_q', { extract: 'EXTRACT BETTER.' }, 'extract');
+    const unknown = await api(t.url, 'POST', `${JOBS}/${running.job_id}/promote`, { key: t.key, body: { candidate_id: 'nope' } });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.details[0].path).toBe('candidate_id');
+    const promoted = await api(t.url, 'POST', `${JOBS}/${running.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_q' } });
+    expect(promoted.body).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_q' });
+    await chat(running, 'p1', extractCall);
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('EXTRACT BETTER.');
+    const rollback = await api(t.url, 'POST', `/api/v1/online/sessions/${running.system_id}/promote`, { key: t.key, body: { candidate_id: 'baseline' } });
+    expect(rollback.body).toMatchObject({ status: 'succeeded', served_candidate_id: 'baseline' });
+    await new Promise((r) => setTimeout(r, 50));
+    await chat(running, 'p2', extractCall);
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Extract the entities.');
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${running.system_id}/events?limit=100`, { key: t.key });
+    expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.candidate.promoted')).toHaveLength(2);
+  });
+
+  it('exports a program exactly as the proxy renders it', async () => {
+    const job = await newJob();
+    await addProgram(t.server.store, job.job_id, 'cand_x', { answer: 'Use only {context}, answering {user} kindly.' }, 'answer');
+    await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_x' } });
+    await new Promise((r) => setTimeout(r, 50));
+    const context = 'Line one.\nLine {two} with "quotes" and ünïcode.';
+    await chat(job, 'e1', { model: 'x', messages: [{ role: 'system', content: `Answer from this context:\n${context}\nfor Grace.` }, { role: 'user', content: 'q' }] });
+    const viaProxy = systemPromptOf(fake.requests.at(-1)!);
+
+    const exported = await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=json`, { key: t.key });
+    expect(exported.body).toMatchObject({ candidate_id: 'cand_x', served: true, format: 'json', policy: { model: 'gpt-4o-mini' } });
+    const answer = exported.body.modules.find((m: { name: string }) => m.name === 'answer');
+    expect(answer).toMatchObject({ changed: true, placeholders: ['context', 'user'], baseline_template: MODULES[1]!.template });
+    const rendered = renderTemplate(parseTemplate(answer.template), { context, user: 'Grace' });
+    expect('text' in rendered && Buffer.from(rendered.text).equals(Buffer.from(viaProxy))).toBe(true);
+
+    const messages = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/export?format=messages&candidate_id=baseline`, { key: t.key });
+    expect(messages.body).toMatchObject({ candidate_id: 'baseline', served: false, modules: { extract: [{ role: 'system', content: 'Extract the entities.' }] } });
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key })).status).toBe(422);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?candidate_id=nope`, { key: t.key })).status).toBe(404);
+  });
+});
