@@ -9,7 +9,7 @@
  * runs it alone and rewrites only its section of the document; `--tuning` runs it on the tuning seeds
  * (never written).
  *
- *   npx tsx bench/optimizer.ts [--replicates 600] [--pipeline-replicates 400] [--workers 2]
+ *   npx tsx bench/optimizer.ts [--replicates 600] [--pipeline-replicates 300] [--workers 2]
  *     [--only single|pipeline] [--tuning] [--out docs/optimizer-benchmark.md] [--no-write]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -97,8 +97,8 @@ function progress(job: AnyJob): void {
 const runAll = <J extends AnyJob>(jobs: readonly J[], workers: number): Promise<CellSummary[]> =>
   runPool(jobs, workers, fileURLToPath(import.meta.url), runAnyJob, progress);
 
-/** 400: about ±1.8 points on an identification rate near 85%, about 3 minutes on 2 cores. */
-const DEFAULT_PIPELINE_REPLICATES = 400;
+/** 300: about ±2 points of noise on an identification rate near 85%; a few minutes on 2 cores. */
+const DEFAULT_PIPELINE_REPLICATES = 300;
 
 async function main(): Promise<void> {
   const only = argValue('--only');
