@@ -5,15 +5,22 @@
  *
  * Every setting runs at four budgets (2,000 to 10,000 rollouts): identification grows with the
  * budget, so one budget alone would hide where the targets start to hold. The cells run in worker processes.
+ * The "pipeline-3" table (a simulated 3-module program, bench/sim/pipeline.ts) follows; `--only pipeline`
+ * runs it alone and rewrites only its section of the document; `--tuning` runs it on the tuning seeds
+ * (never written).
  *
- *   npx tsx bench/optimizer.ts [--replicates 600] [--workers 2] [--out docs/optimizer-benchmark.md] [--no-write]
+ *   npx tsx bench/optimizer.ts [--replicates 600] [--pipeline-replicates 300] [--workers 2]
+ *     [--only single|pipeline] [--tuning] [--out docs/optimizer-benchmark.md] [--no-write]
  */
-import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { summarize, type CellSummary } from './sim/aggregate.js';
 import { IDENTIFICATION_TOLERANCE, runReplicate } from './sim/engine.js';
+import { describeJob, pipelineJobs, runPipelineJob, TUNING_OFFSET, type PipelineJob } from './sim/pipeline.js';
+import { pipelineResults } from './sim/pipelineRun.js';
+import { spliceSection } from './sim/pipelineReport.js';
+import { runPool } from './sim/pool.js';
 import { miproxPolicy, oracleTopTwoPolicy, roundRobinPolicy, thompsonPolicy, ucb1Policy } from './sim/policies.js';
 import { identificationByBudget, percentRange, resultsTable, setupSection, verdicts, type Cell } from './sim/report.js';
 import type { Policy, Setting, SimConfig } from './sim/types.js';
@@ -61,6 +68,7 @@ function argValue(flag: string): string | undefined {
 
 /** One (budget, setting, policy) cell of the tables: its index in each list. */
 interface Job {
+  kind: 'single';
   budget: number;
   setting: number;
   policy: number;
@@ -75,58 +83,54 @@ function runJob(job: Job): CellSummary {
   return summarize(results, cfg.budget);
 }
 
-/**
- * Cells run in worker processes (a queue, one cell at a time per worker). Every replicate is seeded
- * by its index, so the numbers do not depend on the number of workers or on which worker ran what.
- */
-async function runAll(jobs: readonly Job[], workers: number): Promise<CellSummary[]> {
-  const out: CellSummary[] = new Array(jobs.length);
-  if (workers <= 1) {
-    jobs.forEach((job, i) => {
-      out[i] = runJob(job);
-      progress(job);
-    });
-    return out;
-  }
-  let next = 0;
-  const runWorker = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const child = fork(fileURLToPath(import.meta.url), ['--worker']);
-      let current = -1;
-      const feed = (): void => {
-        if (next >= jobs.length) {
-          child.disconnect();
-          return;
-        }
-        current = next++;
-        child.send(jobs[current]!);
-      };
-      child.on('message', (summary: CellSummary) => {
-        out[current] = summary;
-        progress(jobs[current]!);
-        feed();
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench worker exited with ${code}`))));
-      feed();
-    });
-  await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, runWorker));
-  return out;
+type AnyJob = Job | PipelineJob;
+
+function runAnyJob(job: AnyJob): CellSummary {
+  return job.kind === 'pipeline' ? runPipelineJob(CONFIG, job) : runJob(job);
 }
 
-function progress(job: Job): void {
-  process.stderr.write(`${job.budget} rollouts / ${SETTINGS[job.setting]!.name} / ${POLICIES[job.policy]!.name}: done\n`);
+function progress(job: AnyJob): void {
+  const what = job.kind === 'pipeline' ? describeJob(CONFIG, job) : `${job.budget} rollouts / ${SETTINGS[job.setting]!.name} / ${POLICIES[job.policy]!.name}`;
+  process.stderr.write(`${what}: done\n`);
 }
+
+const runAll = <J extends AnyJob>(jobs: readonly J[], workers: number): Promise<CellSummary[]> =>
+  runPool(jobs, workers, fileURLToPath(import.meta.url), runAnyJob, progress);
+
+/** 300: about ±2 points of noise on an identification rate near 85%; a few minutes on 2 cores. */
+const DEFAULT_PIPELINE_REPLICATES = 300;
 
 async function main(): Promise<void> {
-  const replicates = Number(argValue('--replicates') ?? DEFAULT_REPLICATES);
+  const only = argValue('--only');
   const workers = Number(argValue('--workers') ?? Math.min(2, availableParallelism()));
   const out = argValue('--out') ?? 'docs/optimizer-benchmark.md';
+  const write = !process.argv.includes('--no-write');
+  let doc: string | null = only === 'pipeline' ? (existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n') : null;
+  if (only !== 'pipeline') doc = await single(Number(argValue('--replicates') ?? DEFAULT_REPLICATES), workers);
+  if (only !== 'single') {
+    const tuning = process.argv.includes('--tuning');
+    const replicates = Number(argValue('--pipeline-replicates') ?? (only === 'pipeline' ? argValue('--replicates') : undefined) ?? DEFAULT_PIPELINE_REPLICATES);
+    const started = Date.now();
+    const jobs = pipelineJobs(CONFIG, replicates, tuning ? TUNING_OFFSET : 0);
+    const summaries = await runAll(jobs, workers);
+    const { text, section } = pipelineResults(CONFIG, jobs, summaries, replicates, (Date.now() - started) / 1000);
+    console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${text}`);
+    // Numbers from the tuning seeds must never reach the document.
+    if (!tuning && doc !== null) doc = spliceSection(doc, section);
+  }
+  if (write && doc !== null && !process.argv.includes('--tuning')) {
+    writeFileSync(out, doc);
+    process.stderr.write(`wrote ${out}\n`);
+  }
+}
+
+/** The single-prompt tables: returns the document (without the pipeline section). */
+async function single(replicates: number, workers: number): Promise<string> {
   const started = Date.now();
   const jobs: Job[] = [];
   // Larger budget first: those cells take longest, so the queue ends with short ones.
   for (const budget of [...BUDGETS].reverse()) {
-    SETTINGS.forEach((_, setting) => POLICIES.forEach((_, policy) => jobs.push({ budget, setting, policy, replicates })));
+    SETTINGS.forEach((_, setting) => POLICIES.forEach((_, policy) => jobs.push({ kind: 'single', budget, setting, policy, replicates })));
   }
   const summaries = await runAll(jobs, workers);
   const cellsAt = (budget: number): Cell[] =>
@@ -137,10 +141,7 @@ async function main(): Promise<void> {
   const verdictText = byBudget.map(({ budget, cells }) => verdictSection(budget, cells)).join('\n\n');
   for (const t of tables) console.log(`${t}\n`);
   console.log(`${verdictText}\n\n${replicates} replicates per setting, ${workers} worker(s), ${seconds.toFixed(1)} s`);
-  if (!process.argv.includes('--no-write')) {
-    writeFileSync(out, document(byBudget, tables, verdictText, replicates, seconds));
-    process.stderr.write(`wrote ${out}\n`);
-  }
+  return document(byBudget, tables, verdictText, replicates, seconds);
 }
 
 /** The targets checked at one budget, with a one-line summary of where identification stands. */
@@ -312,7 +313,7 @@ given as worse / neutral / better children.
 }
 
 if (process.argv.includes('--worker')) {
-  process.on('message', (job: Job) => process.send?.(runJob(job)));
+  process.on('message', (job: AnyJob) => process.send?.(runAnyJob(job)));
 } else {
   void main().catch((err: unknown) => {
     console.error(err);

@@ -17,6 +17,10 @@ export interface CellSummary {
   valShare: number;
   retiredMean: number;
   armsMean: number;
+  /** Mean true mean of the champion (what the run delivers; comparable across policies). */
+  championMean: number;
+  /** Mean share of proposals per module (program worlds); null otherwise. */
+  moduleShares: number[] | null;
 }
 
 export function summarize(results: readonly ReplicateResult[], budget: number): CellSummary {
@@ -38,5 +42,17 @@ export function summarize(results: readonly ReplicateResult[], budget: number): 
     valShare: mean((r) => r.valRollouts) / budget,
     retiredMean: mean((r) => r.retired),
     armsMean: mean((r) => r.arms),
+    championMean: mean((r) => r.championTrueMean),
+    moduleShares: moduleShares(results),
   };
+}
+
+/** Per replicate share of its proposals per module, averaged over the replicates that proposed. */
+function moduleShares(results: readonly ReplicateResult[]): number[] | null {
+  const counts = results.flatMap((r) => (r.proposalsByModule ? [r.proposalsByModule] : []));
+  const proposing = counts.filter((c) => c.reduce((a, b) => a + b, 0) > 0);
+  if (proposing.length === 0) return null;
+  const width = proposing[0]!.length;
+  return Array.from({ length: width }, (_, m) =>
+    proposing.reduce((s, c) => s + c[m]! / c.reduce((a, b) => a + b, 0), 0) / proposing.length);
 }

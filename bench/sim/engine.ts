@@ -1,14 +1,7 @@
-import {
-  addObservation,
-  chooseParent,
-  emptyStats,
-  nextSeed,
-  proposalDecision,
-  sampleStandardNormal,
-} from '../../src/optimizer/core/index.js';
+import { addObservation, chooseParent, emptyStats, nextSeed, proposalDecision } from '../../src/optimizer/core/index.js';
 import { createSeededRng, type Rng } from '../../src/shared/rng.js';
-import type { Policy, ReplicateResult, Setting, SimArm, SimConfig } from './types.js';
-import { drawReward, drawSeeds, trueMean } from './world.js';
+import type { ArmModel, Policy, ReplicateResult, Setting, SimArm, SimConfig, SimWorld, WorldStreams } from './types.js';
+import { thetaWorld } from './world.js';
 
 /**
  * One simulated job: rollouts one at a time; each reward arrives 1..maxDelay rollouts later, or
@@ -16,6 +9,7 @@ import { drawReward, drawSeeds, trueMean } from './world.js';
  * proposal starts every proposerMinRollouts online rewards (until maxCandidates) and its children
  * exist proposalLag rollouts later. Every policy sees the same world per replicate (seeds,
  * difficulties, baseline and the k-th child's perturbation), so differences are the policy's.
+ * The world (single-prompt theta world, or a program world) decides true means, rewards and children.
  */
 
 /** Identification tolerance: a champion within this of the best true mean counts as the best arm. */
@@ -28,26 +22,41 @@ interface Arrival {
   seed: number;
 }
 
+/** The single-prompt benchmark: a theta world for the setting. */
 export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng: Rng) => Policy, replicate: number): ReplicateResult {
-  const worldRng = createSeededRng(streamSeed(replicate, 1));
-  const childRng = createSeededRng(streamSeed(replicate, 2));
+  return runWorld(cfg, (streams) => thetaWorld(cfg, setting, streams), makePolicy, replicate);
+}
+
+export function runWorld(
+  cfg: SimConfig,
+  makeWorld: (streams: WorldStreams) => SimWorld,
+  makePolicy: (rng: Rng) => Policy,
+  replicate: number,
+): ReplicateResult {
+  const streams: WorldStreams = {
+    world: createSeededRng(streamSeed(replicate, 1)),
+    child: createSeededRng(streamSeed(replicate, 2)),
+    module: createSeededRng(streamSeed(replicate, 6)),
+  };
   const rewardRng = createSeededRng(streamSeed(replicate, 3));
   const parentRng = createSeededRng(streamSeed(replicate, 4));
   const policy = makePolicy(createSeededRng(streamSeed(replicate, 5)));
   const R = cfg.rolloutsPerCandidate;
 
-  const seeds = drawSeeds(cfg.seeds, worldRng);
-  const baselineTheta = cfg.baselineTheta.mean + cfg.baselineTheta.sd * sampleStandardNormal(worldRng);
+  const world = makeWorld(streams);
+  const seeds = world.seeds;
   const arms: SimArm[] = [];
   const byId = new Map<string, SimArm>();
-  const addArm = (theta: number): SimArm => {
+  const addArm = (model: ArmModel, parentId: string | null): SimArm => {
     const arm: SimArm = {
       id: arms.length === 0 ? 'baseline' : `cand_${arms.length}`,
       isControl: arms.length === 0,
       status: 'active',
       createdOrder: arms.length,
-      theta,
-      trueMean: trueMean(theta),
+      parentId,
+      module: model.module,
+      model,
+      trueMean: model.trueMean,
       dispatches: 0,
       inFlight: 0,
       stats: emptyStats(),
@@ -60,7 +69,7 @@ export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng:
     byId.set(arm.id, arm);
     return arm;
   };
-  const control = addArm(baselineTheta);
+  const control = addArm(world.baseline, null);
   let bestTrueMean = control.trueMean;
 
   const arrivals: Arrival[][] = [];
@@ -69,7 +78,7 @@ export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng:
   };
   const issued = { bootstrap: 0, online: 0, val: 0 };
   let rewardsSinceProposal = 0;
-  let proposal: { parentId: string; count: number; readyAt: number } | null = null;
+  let proposal: { parentId: string; count: number; readyAt: number; make: (count: number) => ArmModel[] } | null = null;
   let cumulativeRegret = 0;
 
   for (let t = 0; t < cfg.budget; t++) {
@@ -91,10 +100,8 @@ export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng:
     if (rewarded) for (const id of policy.retire(arms)) byId.get(id)!.status = 'retired';
 
     if (proposal && t >= proposal.readyAt) {
-      const parent = byId.get(proposal.parentId)!;
-      for (let i = 0; i < proposal.count; i++) {
-        const noise = setting.childMu === null ? 0 : setting.childMu + setting.childSigma * sampleStandardNormal(childRng);
-        bestTrueMean = Math.max(bestTrueMean, addArm(parent.theta + noise).trueMean);
+      for (const model of proposal.make(proposal.count)) {
+        bestTrueMean = Math.max(bestTrueMean, addArm(model, proposal.parentId).trueMean);
       }
       proposal = null;
     }
@@ -110,7 +117,8 @@ export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng:
     });
     if (decision.propose) {
       const parentId = chooseParent(arms, R, parentRng) ?? control.id;
-      proposal = { parentId, count: Math.min(decision.room, cfg.instructionsPerBatch), readyAt: t + cfg.proposalLag };
+      const make = world.propose(byId.get(parentId)!, arms);
+      proposal = { parentId, count: Math.min(decision.room, cfg.instructionsPerBatch), readyAt: t + cfg.proposalLag, make };
       rewardsSinceProposal = 0;
     }
 
@@ -133,7 +141,7 @@ export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng:
     if (next.split === 'val') arm.valSeedsIssued.push(next.seed);
     cumulativeRegret += bestTrueMean - arm.trueMean;
 
-    const reward = drawReward(arm.theta, seeds.difficulty.get(next.seed)!, rewardRng);
+    const reward = arm.model.reward(next.seed, rewardRng);
     if (rewardRng.next() < cfg.missingRate) {
       schedule(t + cfg.rewardTtl, { armId: arm.id, reward: null, split: next.split, seed: next.seed });
     } else {
@@ -154,6 +162,8 @@ export function runReplicate(cfg: SimConfig, setting: Setting, makePolicy: (rng:
     valRollouts: issued.val,
     retired: arms.filter((a) => a.status === 'retired').length,
     arms: arms.length,
+    championTrueMean: champion.trueMean,
+    proposalsByModule: world.proposalsByModule(),
   };
 }
 

@@ -1,4 +1,35 @@
 import type { Interval, RunningStats } from '../../src/optimizer/core/index.js';
+import type { Rng } from '../../src/shared/rng.js';
+
+/** What the world knows about one arm: its true mean and how it draws a reward on a seed. */
+export interface ArmModel {
+  trueMean: number;
+  /** One binary reward on this seed; consumes exactly one draw of `rng`. */
+  reward(seed: number, rng: Rng): number;
+  /** The module this arm changed from its parent (program worlds); null otherwise. */
+  module: string | null;
+}
+
+/** The random streams of one replicate, shared with the world so every policy sees the same one. */
+export interface WorldStreams {
+  world: Rng;
+  child: Rng;
+  /** Which module a proposal changes (program worlds): its own stream, so children stay common. */
+  module: Rng;
+}
+
+/**
+ * One replicate's world: its seeds, its baseline, and how a proposal makes children. `propose` runs
+ * when a proposal starts (what it changes is decided then, as the runner does); the children exist
+ * when the returned function is called, proposalLag rollouts later.
+ */
+export interface SimWorld {
+  seeds: { bootstrap: number[]; online: number[]; val: number[] };
+  baseline: ArmModel;
+  propose(parent: SimArm, arms: readonly SimArm[]): (count: number) => ArmModel[];
+  /** Proposals per module so far, in module order (program worlds); null otherwise. */
+  proposalsByModule(): number[] | null;
+}
 
 /** One arm (candidate instruction) of a simulated job, with the bookkeeping a runner would keep. */
 export interface SimArm {
@@ -6,7 +37,10 @@ export interface SimArm {
   isControl: boolean;
   status: 'active' | 'retired';
   createdOrder: number;
-  theta: number;
+  parentId: string | null;
+  /** The module this arm changed (program worlds); null for the baseline and single-prompt worlds. */
+  module: string | null;
+  model: ArmModel;
   trueMean: number;
   dispatches: number;
   inFlight: number;
@@ -78,4 +112,8 @@ export interface ReplicateResult {
   valRollouts: number;
   retired: number;
   arms: number;
+  /** The champion's true mean (absolute quality, comparable across policies on the same worlds). */
+  championTrueMean: number;
+  /** Proposals per module (program worlds); null otherwise. */
+  proposalsByModule: number[] | null;
 }

@@ -1,5 +1,6 @@
 import { sampleStandardNormal } from '../../src/optimizer/core/index.js';
 import type { Rng } from '../../src/shared/rng.js';
+import type { ArmModel, Setting, SimConfig, SimWorld, WorldStreams } from './types.js';
 
 /**
  * The simulated task: P(success | candidate c, seed s) = sigmoid(theta_c - b_s), with a difficulty
@@ -50,4 +51,34 @@ export function trueMean(theta: number): number {
 
 export function drawReward(theta: number, difficulty: number, rng: Rng): number {
   return rng.next() < sigmoid(theta - difficulty) ? 1 : 0;
+}
+
+/**
+ * The single-prompt world of a setting: seeds and the baseline's theta from the world stream (in that
+ * order), child theta = parent theta + N(mu, sigma) from the child stream, one draw per child.
+ */
+export function thetaWorld(cfg: SimConfig, setting: Setting, streams: WorldStreams): SimWorld {
+  const seeds = drawSeeds(cfg.seeds, streams.world);
+  // Keyed by the model object: the engine hands the parent arm back, and its model is one of ours.
+  const thetaOf = new WeakMap<ArmModel, number>();
+  const arm = (theta: number): ArmModel => {
+    const model: ArmModel = {
+      trueMean: trueMean(theta),
+      reward: (seed, rng) => drawReward(theta, seeds.difficulty.get(seed)!, rng),
+      module: null,
+    };
+    thetaOf.set(model, theta);
+    return model;
+  };
+  const baseline = arm(cfg.baselineTheta.mean + cfg.baselineTheta.sd * sampleStandardNormal(streams.world));
+  return {
+    seeds,
+    baseline,
+    propose: (parent) => (count) =>
+      Array.from({ length: count }, () => {
+        const noise = setting.childMu === null ? 0 : setting.childMu + setting.childSigma * sampleStandardNormal(streams.child);
+        return arm(thetaOf.get(parent.model)! + noise);
+      }),
+    proposalsByModule: () => null,
+  };
 }

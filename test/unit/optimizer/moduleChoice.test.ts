@@ -41,13 +41,29 @@ describe('chooseModule', () => {
     expect(share).toBeGreaterThan(0.9);
   });
 
+  it('credit favours a module whose changes moved the reward either way over one whose changes did nothing', () => {
+    const rng = createSeededRng(11);
+    const picks = Array.from({ length: 400 }, () => chooseModule(input({
+      proposalsByModule: { extract: 2, retrieve: 2, answer: 2 },
+      candidates: [
+        { id: 'baseline', parentId: null, module: null, stats: stats(400, 0.5) },
+        { id: 'c1', parentId: 'baseline', module: 'extract', stats: stats(100, 0.5) },
+        { id: 'c2', parentId: 'baseline', module: 'extract', stats: stats(100, 0.51) },
+        { id: 'c3', parentId: 'baseline', module: 'retrieve', stats: stats(100, 0.3) },
+        { id: 'c4', parentId: 'baseline', module: 'retrieve', stats: stats(100, 0.55) },
+        { id: 'c5', parentId: 'baseline', module: 'answer', stats: stats(100, 0.49) },
+      ],
+    }), rng));
+    expect(picks.filter((m) => m === 'retrieve').length / picks.length).toBeGreaterThan(0.9);
+  });
+
   it('ignores children that are not measured yet and never chooses outside the given modules', () => {
     const rng = createSeededRng(3);
     const picks = new Set(Array.from({ length: 200 }, () => chooseModule(input({
       proposalsByModule: { extract: 1, retrieve: 1, answer: 1 },
       candidates: [
         { id: 'baseline', parentId: null, module: null, stats: stats(100, 0.5) },
-        { id: 'c1', parentId: 'baseline', module: 'answer', stats: stats(3, 1) },
+        { id: 'c1', parentId: 'baseline', module: 'answer', stats: stats(1, 1) },
       ],
     }), rng)));
     expect(picks).toEqual(new Set(['extract', 'retrieve', 'answer']));
