@@ -37,7 +37,7 @@ export interface ModuleChoiceInput {
   /** Module names in the order rollouts call them. */
   modules: readonly string[];
   candidates: readonly ModuleChoiceCandidate[];
-  /** Proposals made so far per module (successful or not). */
+  /** Children so far per module (the runner counts candidates, so a failed proposal does not count as a try). */
   proposalsByModule: Readonly<Record<string, number>>;
   rolloutsPerCandidate: number;
   /** Variance of one reward, pooled over the job (for the lifts' standard errors). */
