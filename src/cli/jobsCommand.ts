@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
-import { collect } from '../sdk/index.js';
+import { type Command, Option } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { EXPORT_FORMATS, type ExportFormat, collect } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
@@ -53,6 +54,30 @@ export function registerJobsCommands(program: Command): void {
       } finally {
         process.off('SIGINT', onSigint);
       }
+    }));
+
+  addClientOptions(jobs.command('promote <jobId> <candidateId>'))
+    .description('end the job serving this candidate from now on (baseline: roll back)')
+    .action(clientAction(async (jobId: string, candidateId: string, opts: ClientFlags) => {
+      const job = await jobsClient(opts).promote(jobId, candidateId);
+      if (opts.json) printJson(job);
+      else out(`job ${job.job_id}: ${job.status}, serving ${job.served_candidate_id ?? candidateId}\n`);
+    }));
+
+  addClientOptions(jobs.command('export <jobId>'))
+    .description('the program exactly as the proxy renders it: what the job serves, or its champion')
+    .addOption(new Option('--format <format>', 'what to write').choices(EXPORT_FORMATS).default('json'))
+    .option('--candidate <id>', 'export this candidate instead')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .action(clientAction(async (jobId: string, opts: ClientFlags & { format: ExportFormat; candidate?: string; output?: string }) => {
+      const exported = await jobsClient(opts).export(jobId, { format: opts.format, ...(opts.candidate ? { candidateId: opts.candidate } : {}) });
+      const text = `${JSON.stringify(exported, null, 2)}\n`;
+      if (!opts.output) {
+        out(text);
+        return;
+      }
+      writeFileSync(opts.output, text);
+      process.stderr.write(`wrote ${exported.candidate_id} (${opts.format}) to ${opts.output}\n`);
     }));
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {

@@ -4,7 +4,10 @@ import { type ClientOptions, resolveClientOptions } from './options.js';
 import { paginate } from './pagination.js';
 import { sleep } from './retry.js';
 import { MiproOnlineSession, rolloutPath } from './session.js';
-import { type Job, JobPageSchema, JobSchema, type Page, type RolloutRecord, RolloutRecordSchema, isTerminalStatus } from './wire.js';
+import {
+  type ExportFormat, type Job, JobPageSchema, JobSchema, type Page, type ProgramExport, ProgramExportSchema, type RolloutRecord,
+  RolloutRecordSchema, isTerminalStatus,
+} from './wire.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -76,6 +79,22 @@ export class MiproJobsClient {
   /** `PATCH {state}`, the form newer clients use. */
   setState(jobId: string, state: JobState, opts: CallOptions = {}): Promise<Job> {
     return this.http.request({ method: 'PATCH', path: `${JOBS}/${seg(jobId)}`, body: { state }, schema: JobSchema, ...opts });
+  }
+
+  /**
+   * Ends the job (succeeded) serving `candidateId` from now on: the winner you picked, or `baseline`
+   * to roll back. A succeeded job can be promoted again; a cancelled or failed one cannot.
+   */
+  promote(jobId: string, candidateId: string, opts: CallOptions = {}): Promise<Job> {
+    return this.http.request({ method: 'POST', path: `${JOBS}/${seg(jobId)}/promote`, body: { candidate_id: candidateId }, schema: JobSchema, ...opts });
+  }
+
+  /** A program exactly as the proxy renders it: what the job serves (or its champion), or `candidateId`. */
+  export(jobId: string, opts: { format?: ExportFormat; candidateId?: string } & CallOptions = {}): Promise<ProgramExport> {
+    const { format, candidateId, ...call } = opts;
+    return this.http.request({
+      method: 'GET', path: `${JOBS}/${seg(jobId)}/export`, query: { format, candidate_id: candidateId }, schema: ProgramExportSchema, ...call,
+    });
   }
 
   /** One rollout of a job (by its system id or job id) with every LLM call it made, each with its module. */

@@ -9,7 +9,7 @@ import {
   type Candidate, CandidatePageSchema, CandidateSchema, EventListSchema, type Job, JobSchema, type Page, type PromptUrls,
   PromptUrlsSchema, type Proposal, ProposalListSchema, type RewardRecord, RewardPageSchema, type RewardResult,
   RewardResultSchema, type Rollout, type RolloutRecord, RolloutRecordSchema, RolloutSchema, type SeedEval, SeedEvalPageSchema,
-  type SessionEvent, type SessionStatus,
+  type SessionEvent, type SessionStatus, type ExportFormat, type ProgramExport, ProgramExportSchema,
 } from './wire.js';
 
 export interface CallOptions { signal?: AbortSignal }
@@ -231,6 +231,16 @@ export class MiproOnlineSession {
   /** Yields events as they happen (polling), until the job is final or `signal` aborts. */
   watchEvents(opts: WatchEventsOptions = {}): AsyncGenerator<SessionEvent, void, undefined> {
     return watchEvents({ events: (o) => this.events(o), status: (o) => this.status(o) }, opts);
+  }
+
+  /** The optimized program exactly as the proxy renders it (what the job serves, or its champion; or `candidateId`). */
+  exportPrompt(opts: { format?: ExportFormat; candidateId?: string } & CallOptions = {}): Promise<ProgramExport> {
+    return this.get('/export', ProgramExportSchema, { format: opts.format, candidate_id: opts.candidateId }, opts);
+  }
+
+  /** Ends the job serving `candidateId` (`baseline` rolls back). */
+  promote(candidateId: string, opts: CallOptions = {}): Promise<SessionStatus> {
+    return this.http.request({ method: 'POST', path: `${this.base}/promote`, body: { candidate_id: candidateId }, schema: JobSchema, ...signalOf(opts) });
   }
 
   async proposals(opts: CallOptions = {}): Promise<Proposal[]> {

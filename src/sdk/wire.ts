@@ -74,6 +74,8 @@ export const JobSchema = z.looseObject({
   best_program: nullable(Program),
   /** The program's modules in creation order (empty until a discovering job sees its first call). */
   modules: z.array(ModuleSchema),
+  /** What a finished job's proxy URL serves (its champion, what was promoted, or the baseline); null while it runs. */
+  served_candidate_id: nullable(z.string()),
   baseline_score: nullable(z.number()),
   rollout_count: z.number(),
   reward_count: z.number(),
@@ -93,6 +95,25 @@ export type Job = z.infer<typeof JobSchema>;
 /** Online sessions are the same job underneath (`session_id` = `system_id`). */
 export const SessionStatusSchema = JobSchema;
 export type SessionStatus = Job;
+
+export const EXPORT_FORMATS = ['json', 'messages'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** `GET .../export`: a program as the proxy renders it (each template is filled with the call's variables). */
+export const ProgramExportSchema = z.looseObject({
+  job_id: z.string(),
+  candidate_id: z.string(),
+  format: z.enum(EXPORT_FORMATS),
+  /** Whether this is what the finished job serves. */
+  served: z.boolean(),
+  /** `json`: per module its template, placeholders and whether the candidate changed it; `messages`: per module the system messages. */
+  modules: z.union([
+    z.array(z.looseObject({ name: z.string(), template: z.string(), placeholders: z.array(z.string()), baseline_template: z.string(), changed: z.boolean() })),
+    z.record(z.string(), z.array(z.looseObject({ role: z.string(), content: z.string() }))),
+  ]),
+  policy: z.looseObject({ model: z.string(), provider: z.string() }).optional(),
+});
+export type ProgramExport = z.infer<typeof ProgramExportSchema>;
 
 /** A page of the list routes: `{items, next_cursor}`. */
 export const pageOf = <T extends z.ZodType>(item: T) =>

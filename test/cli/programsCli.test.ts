@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { runCli } from '../helpers/childServer.js';
@@ -57,5 +60,25 @@ describe('miprox candidates / jobs show on a program of several modules (child p
       modules: PIPELINE_MODULES.map((m) => ({ ...m, origin: 'declared' })),
       best_program: { extract: PIPELINE_MODULES[0].template, answer: PIPELINE_MODULES[1].template },
     });
+  }, SLOW);
+
+  it('jobs promote ends the job serving a candidate; jobs export writes it as the proxy renders it', async () => {
+    const promoted = await runCli(['jobs', 'promote', jobId, 'cand_answer_1'], env);
+    expect(promoted.code).toBe(0);
+    expect(promoted.stdout).toBe(`job ${jobId}: succeeded, serving cand_answer_1\n`);
+    const file = join(mkdtempSync(join(tmpdir(), 'miprox-export-')), 'program.json');
+    const exported = await runCli(['jobs', 'export', jobId, '-o', file], env);
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toContain(`wrote cand_answer_1 (json) to ${file}`);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { candidate_id: string; served: boolean; modules: { name: string; template: string; changed: boolean }[] };
+    expect(doc).toMatchObject({ candidate_id: 'cand_answer_1', served: true });
+    expect(doc.modules.map((m) => [m.name, m.template, m.changed])).toEqual([
+      [PIPELINE_MODULES[0]!.name, PIPELINE_MODULES[0]!.template, false], ['answer', 'Instruction cand_answer_1', true],
+    ]);
+    const messages = await runCli(['jobs', 'export', jobId, '--format', 'messages', '--candidate', 'baseline'], env);
+    expect(JSON.parse(messages.stdout).modules.answer).toEqual([{ role: 'system', content: PIPELINE_MODULES[1]!.template }]);
+    const bad = await runCli(['jobs', 'export', jobId, '--format', 'dspy'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/json, messages/);
   }, SLOW);
 });

@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError, MiproJobsClient } from '../../src/sdk/index.js';
+import { type TestServer, PIPELINE_MODULES, addCandidates, pipelineJobBody, startTestServer } from '../helpers/server.js';
+
+/** After the optimization, through the SDK: promote (and roll back) and export the program. */
+describe('SDK: promote and exportPrompt', () => {
+  let t: TestServer;
+  let jobs: MiproJobsClient;
+  beforeAll(async () => {
+    t = await startTestServer();
+    jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+  });
+  afterAll(async () => t.close());
+
+  it('promotes a candidate, exports what is served, rolls back, and refuses a promote after a cancel', async () => {
+    const job = await jobs.create(pipelineJobBody());
+    await addCandidates(t.server.store, job.job_id, ['cand_a'], 'answer');
+    const session = await jobs.session(job.job_id);
+    const promoted = await session.promote('cand_a');
+    expect(promoted).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_a' });
+    const exported = await session.exportPrompt();
+    expect(exported).toMatchObject({ candidate_id: 'cand_a', served: true, format: 'json' });
+    const messages = await jobs.export(job.job_id, { format: 'messages', candidateId: 'baseline' });
+    expect(messages.modules).toEqual({
+      extract: [{ role: 'system', content: PIPELINE_MODULES[0].template }], answer: [{ role: 'system', content: PIPELINE_MODULES[1].template }],
+    });
+    expect((await jobs.promote(job.job_id, 'baseline')).served_candidate_id).toBe('baseline');
+
+    const other = await jobs.create(pipelineJobBody());
+    await jobs.cancel(other.job_id);
+    expect((await jobs.get(other.job_id)).served_candidate_id).toBe('baseline');
+    await expect(jobs.promote(other.job_id, 'baseline')).rejects.toBeInstanceOf(ConflictError);
+  });
+});
