@@ -79,6 +79,20 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       await expect(store.listJobs(other, { limit: 2, cursor: "garbage!" })).rejects.toThrow(/cursor/);
     });
 
+    it('keeps monitor rewards out of every statistic and counter, and records what a finished job serves', async () => {
+      const job = await makeJob();
+      await store.insertRollout({ jobId: job.id, id: 'm1', candidateId: BASELINE_ID, seed: null, split: 'monitor', correlationId: null, inputMessages: null });
+      const before = await store.getCandidate(job.id, BASELINE_ID);
+      const outcome = await store.recordReward({ jobId: job.id, rolloutId: 'm1', candidateId: BASELINE_ID, reward: 1, split: 'monitor', seed: null, metadata: null }, { eventType: 'mipro.reward.received', message: 'm' });
+      expect(outcome.duplicate).toBe(false);
+      expect(outcome.job).toMatchObject({ rewardCount: 0, rewardsSinceProposal: 0 });
+      const after = await store.getCandidate(job.id, BASELINE_ID);
+      expect([after?.online, after?.val]).toEqual([before?.online, before?.val]);
+      expect((await store.listRewards(job.id, { limit: 5 })).items.map((r) => r.split)).toEqual(['monitor']);
+      const ended = await store.transitionJob(job.id, ['running'], 'succeeded', { eventType: 'mipro.job.status', message: 'done' }, 'baseline');
+      expect(ended?.servedCandidateId).toBe('baseline');
+    });
+
     it('moves job status only from the allowed states', async () => {
       const job = await makeJob();
       expect(await store.transitionJob(job.id, ['paused'], 'running', { eventType: 'x', message: 'x' })).toBeNull();
@@ -134,7 +148,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.latestRolloutForCorrelation(job.id, 'c1'))?.id).toBe('r1');
       expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(1);
       expect((await store.getJob(job.id))?.rolloutCount).toBe(1);
-      expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0 });
+      expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0, monitor: 0 });
     });
 
     it('counts a reward once, updates Welford statistics exactly', async () => {
