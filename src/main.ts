@@ -56,7 +56,7 @@ export function createLogger(config: AppConfig, fd: 1 | 2 = 1): pino.Logger {
 export async function startServer(config: AppConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config);
-  const store = await openStore(config.database, clock, (err) => logger.error({ err }, 'background WAL checkpoints failed; back to automatic checkpoints'));
+  const store = await openStore(config.database, clock, (err, what) => logger.error({ err }, what));
   try {
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);
     const metrics = createMetrics();

@@ -22,6 +22,23 @@ export interface AppParts {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const READY_PING_TIMEOUT_MS = 2000;
+
+async function databaseState(store: Store, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([store.ping(), timeout]);
+    return { ok: true };
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    return { ok: false, error: `database unreachable: ${cause instanceof Error ? cause.message : String(cause)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Builds the HTTP server: common behaviour (ids, errors, limits, metrics, health) and the routes. */
 export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
@@ -73,13 +90,13 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     sendError(new NotFoundError(`no route for ${req.method} ${req.url.split('?')[0]}`), req, reply, parts.logger));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // A live round trip, bounded: a load balancer must hear "not ready" while the database is
+  // unreachable or hanging, and "ready" again as soon as a fresh connection works.
   app.get('/readyz', async (_req, reply) => {
-    try {
-      await parts.store.ping();
-      return { status: 'ready', database: parts.store.dialect };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', database: parts.store.dialect, error: 'database unreachable' });
-    }
+    const state = await databaseState(parts.store, READY_PING_TIMEOUT_MS);
+    if (state.ok) return { status: 'ready', database: parts.store.dialect, database_state: 'up' };
+    return reply.code(503).header('retry-after', '1')
+      .send({ status: 'unavailable', database: parts.store.dialect, database_state: 'down', error: state.error });
   });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', parts.metrics.registry.contentType);

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
-import { AppError, BadRequestError, PayloadTooLargeError, UpstreamError, type FieldProblem } from '../shared/errors.js';
+import { AppError, BadRequestError, DatabaseUnavailableError, PayloadTooLargeError, UpstreamError, type FieldProblem } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -74,6 +74,8 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
     log.error({ err, reqId: req.id, url: req.url }, 'unhandled error');
   }
   reply.code(problem.status).header('content-type', 'application/json; charset=utf-8');
+  // A database outage is transient: tell clients (and the SDK's retry) when to try again.
+  if (err instanceof DatabaseUnavailableError) reply.header('retry-after', '1');
   if (isProxyPath(req.url)) {
     return reply.send(openAiErrorBody(problem, err instanceof UpstreamError ? err.upstreamType : undefined));
   }

@@ -54,6 +54,19 @@ export class PayloadTooLargeError extends AppError {
 }
 
 /**
+ * The database cannot be reached (connection dropped or refused, server shutting down, disk full):
+ * a 503 the client may retry, never a 500. `/readyz` reports the same state to load balancers.
+ */
+export class DatabaseUnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'database_unavailable';
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(message);
+    if (opts?.cause !== undefined) this.cause = opts.cause;
+  }
+}
+
+/**
  * An upstream model provider failed. `upstreamStatus` is the provider's HTTP status when it answered
  * (kept for 4xx), else the error is a 502 (unreachable / bad answer) or 504 (timeout).
  */

@@ -1,0 +1,67 @@
+import { DatabaseUnavailableError } from '../shared/errors.js';
+import type { Store } from './types.js';
+
+/**
+ * Failures that say "the database cannot be reached right now", not "this request is wrong": a
+ * dropped or terminated connection, a refused or timed-out connect, a server shutting down, a full
+ * or failing disk, a lock held too long. They become DatabaseUnavailableError (503, retry later)
+ * instead of a 500, so clients and load balancers treat them as transient.
+ */
+const PG_UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+];
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM)/;
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect
+    // now), 53300 (too many connections), 53100 (disk full).
+    if (/^08...$/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300' || code === '53100') return true;
+    if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
+  }
+  return PG_UNAVAILABLE_MESSAGES.some((m) => err.message.startsWith(m));
+}
+
+function translate(err: unknown): never {
+  if (isDatabaseUnavailable(err)) {
+    throw new DatabaseUnavailableError('the database is unavailable; retry shortly', { cause: err });
+  }
+  throw err;
+}
+
+/**
+ * Wraps every Store method so an outage surfaces as one typed error wherever it happens (routes,
+ * the engine's background writes). The wrapped functions are built once per method, and a
+ * successful call costs one extra promise reaction.
+ */
+export function guardStore<S extends Store>(store: S): S {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      let fn = wrapped.get(prop);
+      if (!fn) {
+        const method = value as (...args: unknown[]) => unknown;
+        fn = (...args: unknown[]): unknown => {
+          let result: unknown;
+          try {
+            result = method.apply(target, args);
+          } catch (err) {
+            translate(err);
+          }
+          return result instanceof Promise ? result.catch(translate) : result;
+        };
+        wrapped.set(prop, fn);
+      }
+      return fn;
+    },
+  });
+}
