@@ -12,7 +12,7 @@ export function requestOrigin(req: FastifyRequest, publicUrl: string | undefined
 /** Parses a query string or small body with a zod schema; every problem is a 422 with its path. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
   const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new ValidationError('invalid request', zodProblems(r.error, prefix));
+  if (!r.success) throw new ValidationError('invalid request', zodProblems(r.error, prefix), r.error.issues.length);
   return r.data;
 }
 

@@ -2,19 +2,19 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/deps.js';
-import { parseWith } from '../api/requestContext.js';
 import { openAiErrorBody, toHttpProblem } from '../api/errorMapping.js';
 import type { Metrics } from '../api/metrics.js';
 import { extractCompletionSummary, StreamAccumulator } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
-import { ChatCompletionRequestSchema, type ChatCompletionRequest } from '../schemas/openai.js';
+import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import { injectCandidate, inputForRecord, systemText } from './injection.js';
+import { parseChatRequest } from './requestBody.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
@@ -51,13 +51,14 @@ async function handle(
   deps: ApiDeps,
   p: ProxyDeps,
 ): Promise<FastifyReply> {
-  const body = parseWith(ChatCompletionRequestSchema, req.body);
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
   if (!rt) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
   if (deps.config.proxyRequireKey) {
     const principal = await deps.authenticate(req);
     if (principal.tenantId !== rt.job.tenantId) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
   }
+  // Only after the credential checks: a stranger's body costs no validation work.
+  const body = parseChatRequest(req.body);
   const rolloutId = req.params.rolloutId && req.params.rolloutId !== 'v1' ? req.params.rolloutId : null;
   const inputMessages = inputForRecord(body.messages);
   const dispatch = await p.engine.dispatch(rt, {

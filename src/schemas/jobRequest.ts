@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError, type FieldProblem } from '../shared/errors.js';
+import { MAX_LISTED_PROBLEMS, ValidationError, type FieldProblem } from '../shared/errors.js';
 import { type JobConfig, JobConfigSchema } from './jobConfig.js';
 
 /**
@@ -93,8 +93,9 @@ function applyOverrides(
   return out;
 }
 
-export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
-  return error.issues.map((issue) => {
+/** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
+export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
+  return error.issues.slice(0, limit).map((issue) => {
     const path = [prefix, ...issue.path.map(String)].filter((p) => p.length > 0).join('.');
     const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
     return { path, message: missing ? 'is required' : issue.message };
@@ -103,23 +104,29 @@ export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
 
 export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): ParsedJobRequest {
   if (!isObject(body)) throw new ValidationError('request body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
-  const problems: FieldProblem[] = [];
+  let problems: FieldProblem[] = [];
+  // Issues beyond the listed ones, still counted in the error's message.
+  let unlisted = 0;
   const envelope = JobEnvelopeSchema.safeParse(body);
-  if (!envelope.success) problems.push(...zodProblems(envelope.error, ''));
+  if (!envelope.success) {
+    problems = zodProblems(envelope.error, '');
+    unlisted += envelope.error.issues.length - problems.length;
+  }
   const { config: rawConfig, prefix } = locateConfig(body, problems);
   if (rawConfig === undefined) {
     problems.push({ path: 'policy_optimization', message: 'is required (the job configuration; prompt_learning and config_body are also accepted)' });
-    throw new ValidationError('invalid job configuration', problems);
+    throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
   }
   if (!isObject(rawConfig)) {
     problems.push({ path: prefix, message: 'must be an object' });
-    throw new ValidationError('invalid job configuration', problems);
+    throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
   }
   const overrides = envelope.success ? envelope.data.overrides : undefined;
   const overridden = new Map<string, string>();
   const withOverrides = overrides ? applyOverrides(rawConfig, overrides, problems, overridden) : rawConfig;
   const parsed = JobConfigSchema.safeParse(withOverrides);
   const configProblems = parsed.success ? [] : zodProblems(parsed.error, '');
+  if (!parsed.success) unlisted += parsed.error.issues.length - configProblems.length;
   // One problem per field: a value the schema already refuses needs no second opinion.
   const extra = (checkConfig?.(withOverrides) ?? []).filter((p) => !configProblems.some((c) => c.path === p.path));
   const bodyPath = (configPath: string): string => {
@@ -128,7 +135,10 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
     }
     return prefix ? `${prefix}.${configPath}` : configPath;
   };
-  problems.push(...[...configProblems, ...extra].map((p) => ({ ...p, path: bodyPath(p.path) })));
-  if (problems.length > 0 || !parsed.success || !envelope.success) throw new ValidationError('invalid job configuration', problems);
+  // concat, not push(...): spreading a huge list as arguments overflows the stack (RangeError).
+  problems = problems.concat(configProblems.concat(extra).map((p) => ({ ...p, path: bodyPath(p.path) })));
+  if (problems.length > 0 || !parsed.success || !envelope.success) {
+    throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
+  }
   return { config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null };
 }

@@ -19,10 +19,25 @@ export abstract class AppError extends Error {
   }
 }
 
-/** Schema-level problems with a well-formed request: 422, every bad field listed. */
+/**
+ * How many problems an error lists. A body with a million bad entries must not become a response
+ * (and a response-building bill) a thousand times its size: the first ones say what is wrong.
+ */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/**
+ * Schema-level problems with a well-formed request: 422, every bad field listed up to
+ * MAX_LISTED_PROBLEMS; `problemCount` (when larger) is said in the message.
+ */
 export class ValidationError extends AppError {
   readonly status = 422;
   readonly code = 'validation_error';
+  readonly problemCount: number;
+  constructor(message: string, details: FieldProblem[] = [], problemCount = details.length) {
+    const listed = details.length > MAX_LISTED_PROBLEMS ? details.slice(0, MAX_LISTED_PROBLEMS) : details;
+    super(problemCount > listed.length ? `${message} (${problemCount} problems; the first ${listed.length} are listed)` : message, listed);
+    this.problemCount = problemCount;
+  }
 }
 
 /** The body could not be parsed at all (malformed JSON, wrong content type): 400. */
