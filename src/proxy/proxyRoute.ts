@@ -14,7 +14,7 @@ import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import { injectCandidate, inputForRecord, systemText } from './injection.js';
-import { parseChatRequest } from './requestBody.js';
+import { parseChatRequest, rolloutIdOf } from './requestBody.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
@@ -51,6 +51,7 @@ async function handle(
   deps: ApiDeps,
   p: ProxyDeps,
 ): Promise<FastifyReply> {
+  const rolloutId = rolloutIdOf(req.params.rolloutId);
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
   if (!rt) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
   if (deps.config.proxyRequireKey) {
@@ -59,7 +60,6 @@ async function handle(
   }
   // Only after the credential checks: a stranger's body costs no validation work.
   const body = parseChatRequest(req.body);
-  const rolloutId = req.params.rolloutId && req.params.rolloutId !== 'v1' ? req.params.rolloutId : null;
   const inputMessages = inputForRecord(body.messages);
   const dispatch = await p.engine.dispatch(rt, {
     rolloutId,

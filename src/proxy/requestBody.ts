@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessage, ChatMessageSchema } from '../schemas/openai.js';
+import { ROLLOUT_ID_PATTERN, ROLLOUT_ID_RULE } from '../schemas/rolloutId.js';
 import { type FieldProblem, MAX_LISTED_PROBLEMS, ValidationError } from '../shared/errors.js';
 
 /** The request's top level with the messages left unread: they are checked one by one below. */
@@ -41,4 +42,16 @@ export function parseChatRequest(body: unknown): ChatCompletionRequest {
 function messagesOf(body: unknown): unknown[] {
   const m = typeof body === 'object' && body !== null ? (body as { messages?: unknown }).messages : undefined;
   return Array.isArray(m) ? m : [];
+}
+
+/**
+ * The rollout id from the proxy path (null when absent; `v1` is the optional API-version segment),
+ * checked before anything else: it ends up in a response header and in the database.
+ */
+export function rolloutIdOf(param: string | undefined): string | null {
+  if (param === undefined || param === 'v1') return null;
+  if (!ROLLOUT_ID_PATTERN.test(param)) {
+    throw new ValidationError('invalid rollout id in the path', [{ path: 'rollout_id', message: ROLLOUT_ID_RULE }]);
+  }
+  return param;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RolloutIdSchema } from './rolloutId.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
@@ -11,7 +12,7 @@ export const RewardRequestSchema = z.looseObject({
     outcome_reward: z.unknown().optional(),
     reward: z.unknown().optional(),
   }).optional(),
-  rollout_id: Id.optional(),
+  rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),
   correlation_id: Id.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
@@ -23,7 +24,7 @@ export type RewardRequest = z.infer<typeof RewardRequestSchema>;
 
 /** The legacy reward path public demos use: `POST /api/prompt-learning/online/mipro/systems/{id}/status`. */
 export const LegacyStatusSchema = z.looseObject({
-  rollout_id: Id,
+  rollout_id: RolloutIdSchema,
   status: z.enum(['reward', 'done'], { error: 'must be "reward" or "done"' }),
   reward: z.unknown().optional(),
   candidate_id: Id.optional(),
