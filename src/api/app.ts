@@ -4,7 +4,8 @@ import type { JobService } from '../services/jobService.js';
 import type { Store } from '../store/types.js';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import { randomHex } from '../shared/ids.js';
-import { NotFoundError } from '../shared/errors.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './jsonDepth.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
 import { sendError } from './errorMapping.js';
@@ -83,6 +84,15 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     parts.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
+  });
+  // Before any route sees the body (and before anything is stored): see jsonDepth.ts.
+  app.addHook('preValidation', (req, _reply, done) => {
+    if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
+      const message = `must not nest objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
+      done(new ValidationError(`JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ path: '', message }]));
+      return;
+    }
     done();
   });
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply, parts.logger));
