@@ -43,6 +43,7 @@ export function createProviderRegistry(config: ProviderConfig, extra: RegistryEx
   const common = {
     timeoutMs: config.timeoutMs,
     maxRetries: config.maxRetries,
+    maxResponseBytes: config.maxResponseBytes,
     ...(extra.logger !== undefined ? { logger: extra.logger } : {}),
     ...extra.transport,
   };

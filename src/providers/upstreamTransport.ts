@@ -44,6 +44,11 @@ export interface TransportOptions {
   logger?: Logger;
   /** Cap on sockets to the origin; undefined lets undici open as many as there are concurrent calls. */
   connections?: number;
+  /**
+   * Cap on a 2xx body in bytes (UPSTREAM_MAX_RESPONSE_BYTES); undefined: none. Without it a hostile or
+   * broken upstream's 400 MB answer was buffered, relayed and stored whole.
+   */
+  maxResponseBytes?: number;
 }
 
 export interface PostRequest {
@@ -155,13 +160,33 @@ export class UpstreamTransport {
     }
   }
 
-  /** Reads a whole 2xx body as text. */
+  /** Reads a whole 2xx body as text, refusing one larger than maxResponseBytes. */
   async readText(res: OkResponse): Promise<string> {
+    const max = this.opts.maxResponseBytes;
     try {
-      return await res.body.text();
+      if (max === undefined) return await res.body.text();
+      // A declared length over the cap is refused before a byte is read.
+      if (Number(res.headers['content-length'] ?? 0) > max) throw this.tooLarge(res, max);
+      const parts: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        if (size > max) throw this.tooLarge(res, max);
+        parts.push(buf);
+      }
+      return Buffer.concat(parts, size).toString('utf8');
     } catch (err) {
-      throw this.bodyError(err, res);
+      throw err instanceof UpstreamError ? err : this.bodyError(err, res);
     }
+  }
+
+  private tooLarge(res: OkResponse, max: number): UpstreamError {
+    this.release(res);
+    return new UpstreamError(`${this.opts.upstreamName} answered with more than ${max} bytes (UPSTREAM_MAX_RESPONSE_BYTES)`, {
+      status: 502,
+      code: 'upstream_response_too_large',
+    });
   }
 
   /**
@@ -180,10 +205,16 @@ export class UpstreamTransport {
   }
 
   private async *chunks(res: OkResponse): AsyncGenerator<Uint8Array, void, undefined> {
+    const max = this.opts.maxResponseBytes ?? Number.POSITIVE_INFINITY;
+    let size = 0;
     try {
-      for await (const chunk of res.body) yield chunk as Uint8Array;
+      for await (const chunk of res.body) {
+        size += (chunk as Uint8Array).length;
+        if (size > max) throw this.tooLarge(res, max);
+        yield chunk as Uint8Array;
+      }
     } catch (err) {
-      throw this.bodyError(err, res);
+      throw err instanceof UpstreamError ? err : this.bodyError(err, res);
     }
   }
 

@@ -14,6 +14,7 @@ import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import { injectCandidate, inputForRecord, systemText } from './injection.js';
+import { capStoredMessages, capStoredText } from './recordLimits.js';
 import { parseChatRequest, rolloutIdOf } from './requestBody.js';
 
 export interface ProxyDeps {
@@ -60,7 +61,7 @@ async function handle(
   }
   // Only after the credential checks: a stranger's body costs no validation work.
   const body = parseChatRequest(req.body);
-  const inputMessages = inputForRecord(body.messages);
+  const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const dispatch = await p.engine.dispatch(rt, {
     rolloutId,
     seed: seedOf(req),
@@ -167,7 +168,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
 
 function recordCall(p: ProxyDeps, c: UpstreamCall, outputText: string | null, latencyMs: number, usage: Record<string, unknown> | null, failed: boolean): void {
   p.background.add(
-    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText, latencyMs, usage, failed, inputMessages: c.inputMessages })),
+    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText: capStoredText(outputText), latencyMs, usage, failed, inputMessages: c.inputMessages })),
     'rollout call record',
   );
 }
