@@ -21,6 +21,7 @@ import { proxyRoutes } from './proxy/proxyRoute.js';
 import { JobService } from './services/jobService.js';
 import { RewardService } from './services/rewardService.js';
 import { SchedulerService } from './services/schedulerService.js';
+import { startRetention } from './services/retention.js';
 import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
 import type { JobRecord, Store } from './store/types.js';
@@ -46,6 +47,8 @@ export interface StartOptions {
   sim?: (target: ProviderTarget) => ChatProvider;
   /** How long cached job state is trusted before re-reading the database (default 1 s). */
   cacheTtlMs?: number;
+  /** How often RETENTION_DAYS is applied (default hourly). */
+  retentionIntervalMs?: number;
 }
 
 /** pino with keys redacted; `fd` 2 keeps logs off stdout when stdout carries a command's output. */
@@ -106,6 +109,10 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       ],
     });
     await app.listen({ port: config.port, host: config.host });
+    const retention = config.retentionDays === undefined ? null : startRetention({
+      store, clock, log: logger, days: config.retentionDays,
+      ...(opts.retentionIntervalMs !== undefined ? { intervalMs: opts.retentionIntervalMs } : {}),
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -118,6 +125,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
           await background.drain();
         } finally {
           clearTimeout(timer);
+          await retention?.stop();
           await providers.close();
           await store.close();
         }

@@ -51,6 +51,8 @@ export const EnvSchema = z.object({
   UPSTREAM_MAX_RESPONSE_BYTES: intFromEnv(16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   PROPOSER_TIMEOUT_MS: intFromEnv(60_000, 100, 3_600_000),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0, 600_000),
+  /** Days to keep call inputs and outputs in rollout records (unset: forever); rewards and statistics stay. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
 });
 
 export type AppConfig = Readonly<{
@@ -74,6 +76,7 @@ export type AppConfig = Readonly<{
     proposerTimeoutMs: number;
   }>;
   shutdownGraceMs: number;
+  retentionDays: number | undefined;
 }>;
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
@@ -112,5 +115,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       proposerTimeoutMs: e.PROPOSER_TIMEOUT_MS,
     }),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    retentionDays: e.RETENTION_DAYS,
   });
 }

@@ -252,6 +252,14 @@ export class KyselyStore implements Store {
     return this.hot.completeRolloutCall(jobId, rolloutId, call, this.now());
   }
 
+  async forgetCallText(before: string): Promise<number> {
+    const res = await this.db.updateTable('rollouts').set({ input_messages: null, output_text: null })
+      .where('updated_at', '<', before)
+      .where((eb) => eb.or([eb('input_messages', 'is not', null), eb('output_text', 'is not', null)]))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
     const rows = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
       .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', '!=', 'val')

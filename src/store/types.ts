@@ -222,6 +222,11 @@ export interface Store {
   latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null>;
   /** Records one finished LLM call of the rollout (a rollout may make several). */
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void>;
+  /**
+   * Retention: clears the call text (input messages, output) of rollouts last updated before
+   * `before` (ISO time); the rollout rows, their rewards and all statistics stay. Returns how many.
+   */
+  forgetCallText(before: string): Promise<number>;
   /** Recent rewarded rollouts of a candidate (never val), for the proposer's reflection. */
   rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
   /** Inputs of bootstrap/online rollouts, for the dataset summary. */
