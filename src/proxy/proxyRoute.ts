@@ -15,7 +15,7 @@ import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import { injectCandidate, inputForRecord, systemText } from './injection.js';
 import { capStoredMessages, capStoredText } from './recordLimits.js';
-import { parseChatRequest, rolloutIdOf } from './requestBody.js';
+import { limitSpend, parseChatRequest, rolloutIdOf } from './requestBody.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
@@ -53,14 +53,12 @@ async function handle(
   p: ProxyDeps,
 ): Promise<FastifyReply> {
   const rolloutId = rolloutIdOf(req.params.rolloutId);
+  // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
+  const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
-  if (!rt) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
-  if (deps.config.proxyRequireKey) {
-    const principal = await deps.authenticate(req);
-    if (principal.tenantId !== rt.job.tenantId) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
-  }
+  if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown or finished system ${req.params.systemId}`);
   // Only after the credential checks: a stranger's body costs no validation work.
-  const body = parseChatRequest(req.body);
+  const body = limitSpend(parseChatRequest(req.body), rt.job.config.policy);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const dispatch = await p.engine.dispatch(rt, {
     rolloutId,

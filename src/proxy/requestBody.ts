@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { JobPolicy } from '../schemas/jobConfig.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessage, ChatMessageSchema } from '../schemas/openai.js';
 import { ROLLOUT_ID_PATTERN, ROLLOUT_ID_RULE } from '../schemas/rolloutId.js';
@@ -54,4 +55,26 @@ export function rolloutIdOf(param: string | undefined): string | null {
     throw new ValidationError('invalid rollout id in the path', [{ path: 'rollout_id', message: ROLLOUT_ID_RULE }]);
   }
   return param;
+}
+
+/**
+ * What one call may spend is the job owner's decision, not the caller's: anyone with the proxy URL
+ * can call it with the server's provider key (issue 14, item 10). A completion-length limit above the
+ * policy's `max_completion_tokens` is clamped to it (clients often send a generous default, which
+ * should not fail); `n` other than 1 is refused, since fewer choices than asked for would be a
+ * silent change of the answer's shape.
+ */
+export function limitSpend(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
+  const n = (req as { n?: unknown }).n;
+  if (n !== undefined && n !== null && n !== 1) {
+    throw new ValidationError('invalid request', [{ path: 'n', message: 'must be 1 (miprox serves one choice per call)' }]);
+  }
+  const cap = policy.max_completion_tokens;
+  const over = (v: number | null | undefined): boolean => typeof v === 'number' && v > cap;
+  if (!over(req.max_tokens) && !over(req.max_completion_tokens)) return req;
+  return {
+    ...req,
+    ...(over(req.max_tokens) ? { max_tokens: cap } : {}),
+    ...(over(req.max_completion_tokens) ? { max_completion_tokens: cap } : {}),
+  };
 }

@@ -68,8 +68,9 @@ export class OnlineEngine {
 
   /** The live runtime of a proxy's system id; null when unknown or finished. */
   async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
+    // Only the system id is a proxy credential: lookup() also takes the job id, which is no secret.
     const rt = await this.lookup(systemId);
-    return rt && !FINAL_STATUSES.includes(rt.job.status) ? rt : null;
+    return rt && rt.job.systemId === systemId && !FINAL_STATUSES.includes(rt.job.status) ? rt : null;
   }
 
   /**
