@@ -4,8 +4,7 @@ import type { JobService } from '../services/jobService.js';
 import type { Store } from '../store/types.js';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import { randomHex } from '../shared/ids.js';
-import { NotFoundError, ValidationError } from '../shared/errors.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from './jsonDepth.js';
+import { installRequestGuards, NoRouteError } from './requestGuards.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
 import { sendError } from './errorMapping.js';
@@ -86,18 +85,9 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     parts.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
-  // Before any route sees the body (and before anything is stored): see jsonDepth.ts.
-  app.addHook('preValidation', (req, _reply, done) => {
-    if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
-      const message = `must not nest objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
-      done(new ValidationError(`JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ path: '', message }]));
-      return;
-    }
-    done();
-  });
-  app.setErrorHandler((err, req, reply) => sendError(err, req, reply, parts.logger));
-  app.setNotFoundHandler((req, reply) =>
-    sendError(new NotFoundError(`no route for ${req.method} ${req.url.split('?')[0]}`), req, reply, parts.logger));
+  const unmatched = installRequestGuards(app);
+  app.setErrorHandler((err, req, reply) => sendError(err instanceof NoRouteError ? unmatched(req) : err, req, reply, parts.logger));
+  app.setNotFoundHandler((req, reply) => sendError(unmatched(req), req, reply, parts.logger));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   // A live round trip, bounded: a load balancer must hear "not ready" while the database is

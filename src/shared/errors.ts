@@ -63,6 +63,21 @@ export class ConflictError extends AppError {
   readonly code = 'conflict';
 }
 
+/** The path exists, with other methods (listed in the error's `allow`, sent as the Allow header). */
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly code = 'method_not_allowed';
+  constructor(message: string, readonly allow: readonly string[]) {
+    super(message);
+  }
+}
+
+/** A body that is not JSON (another or no content type). */
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly code = 'payload_too_large';
