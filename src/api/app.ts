@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AppConfig } from '../config/config.js';
 import type { JobService } from '../services/jobService.js';
 import type { Store } from '../store/types.js';
+import { storageHealth } from '../store/unavailable.js';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import { randomHex } from '../shared/ids.js';
 import { installRequestGuards, NoRouteError } from './requestGuards.js';
@@ -24,7 +25,14 @@ export interface AppParts {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const READY_PING_TIMEOUT_MS = 2000;
 
+/** After a write met a full disk (or an I/O error), /readyz says "down" this long; see unavailable.ts. */
+export const STORAGE_FAULT_UNREADY_MS = 5000;
+
 async function databaseState(store: Store, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  const health = storageHealth(store);
+  if (health?.lastFaultAt != null && Date.now() - health.lastFaultAt < STORAGE_FAULT_UNREADY_MS) {
+    return { ok: false, error: `database storage failing: ${health.lastFault ?? 'unknown fault'}` };
+  }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);

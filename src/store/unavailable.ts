@@ -29,8 +29,32 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return PG_UNAVAILABLE_MESSAGES.some((m) => err.message.startsWith(m));
 }
 
-function translate(err: unknown): never {
+/**
+ * Faults of the storage itself (disk full, I/O error, read-only file): unlike a lost connection, a
+ * `select 1` does not see them, so /readyz asks when the last one happened.
+ */
+const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY)|53100|58030)/;
+
+export interface StorageHealth {
+  /** Clock time (ms) of the last storage fault a store call met; null when none. */
+  lastFaultAt: number | null;
+  lastFault: string | null;
+}
+
+const healthOf = new WeakMap<object, StorageHealth>();
+
+/** The storage health of a guarded store (null for one that is not guarded). */
+export function storageHealth(store: Store): StorageHealth | null {
+  return healthOf.get(store) ?? null;
+}
+
+function translate(err: unknown, health: StorageHealth): never {
   if (isDatabaseUnavailable(err)) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && STORAGE_FAULT.test(code)) {
+      health.lastFaultAt = Date.now();
+      health.lastFault = `${code}: ${(err as Error).message}`;
+    }
     throw new DatabaseUnavailableError('the database is unavailable; retry shortly', { cause: err });
   }
   throw err;
@@ -43,7 +67,9 @@ function translate(err: unknown): never {
  */
 export function guardStore<S extends Store>(store: S): S {
   const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
+  const health: StorageHealth = { lastFaultAt: null, lastFault: null };
+  const onError = (err: unknown): never => translate(err, health);
+  const guarded = new Proxy(store, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
@@ -55,13 +81,15 @@ export function guardStore<S extends Store>(store: S): S {
           try {
             result = method.apply(target, args);
           } catch (err) {
-            translate(err);
+            onError(err);
           }
-          return result instanceof Promise ? result.catch(translate) : result;
+          return result instanceof Promise ? result.catch(onError) : result;
         };
         wrapped.set(prop, fn);
       }
       return fn;
     },
   });
+  healthOf.set(guarded, health);
+  return guarded;
 }
