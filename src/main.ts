@@ -25,7 +25,8 @@ import { startRetention } from './services/retention.js';
 import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
 import type { JobRecord, Store } from './store/types.js';
-import { ConflictError } from './shared/errors.js';
+import { ConflictError, ShuttingDownError } from './shared/errors.js';
+import { LiveStreams } from './proxy/liveStreams.js';
 
 /**
  * Composition root: config -> store -> services -> HTTP server. The only module that wires concrete
@@ -50,6 +51,9 @@ export interface StartOptions {
   /** How often RETENTION_DAYS is applied (default hourly). */
   retentionIntervalMs?: number;
 }
+
+/** How long streams stopped at the end of the grace period get to write their error event. */
+const STREAM_STOP_MS = 500;
 
 /** pino with keys redacted; `fd` 2 keeps logs off stdout when stdout carries a command's output. */
 export function createLogger(config: AppConfig, fd: 1 | 2 = 1): pino.Logger {
@@ -98,10 +102,11 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     jobs.onChange((job) => engine.jobChanged(job));
     const rewards = new RewardService(store, engine, finishJob, (duplicate) => metrics.rewards.inc({ duplicate: String(duplicate) }));
     const scheduler = new SchedulerService(store, engine);
+    const streams = new LiveStreams();
     const { app } = await buildApp({
       config, store, logger, metrics, jobs,
       plugins: [
-        proxyRoutes({ engine, providers, metrics, background }),
+        proxyRoutes({ engine, providers, metrics, background, streams }),
         sessionRoutes({ rewards, scheduler }),
         registerCandidateRoutes,
         legacyRoutes(rewards),
@@ -119,12 +124,19 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
-        const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+        // Past the grace period, streams still running end with an error event (a moment to write
+        // it), then every connection is closed.
+        let cut: NodeJS.Timeout | undefined;
+        const timer = setTimeout(() => {
+          const stopped = streams.stopAll(new ShuttingDownError('the server is shutting down; retry the request'));
+          cut = setTimeout(() => app.server.closeAllConnections(), stopped > 0 ? STREAM_STOP_MS : 0);
+        }, config.shutdownGraceMs);
         try {
           await app.close();
           await background.drain();
         } finally {
           clearTimeout(timer);
+          clearTimeout(cut);
           await retention?.stop();
           await providers.close();
           await store.close();

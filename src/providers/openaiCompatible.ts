@@ -60,6 +60,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
     });
+    await this.transport.expectEventStream(res);
     // Cut on event boundaries so a failure's error event is never glued to half an event.
     return { body: releasing(wholeEvents(this.transport.relay(res)), () => this.transport.release(res)), attempts: res.attempts };
   }

@@ -4,11 +4,13 @@ import { UpstreamError } from '../shared/errors.js';
  * Regroups a relayed event stream so that every piece ends on an event boundary (a blank line).
  * Bytes are relayed unchanged and without parsing, but a stream that fails (too large, connection
  * lost) can then always end with a well-formed error event, never one glued to half an event; and a
- * stream that ends mid-event is an error, not a silent cut (issue 14, items 3 and 9).
+ * stream that ends mid-event, ends without [DONE], or carries lines that are not events is an error,
+ * not a silent cut or a relay of garbage (issue 14, items 3 and 9).
  * A partial event is held (at most the transport's response cap) until its end arrives.
  */
 export async function* wholeEvents(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
   let pending: Buffer[] = [];
+  let done = false;
   for await (const chunk of source) {
     const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A boundary may straddle the seam: search the new piece with the last 3 held bytes before it.
@@ -20,12 +22,46 @@ export async function* wholeEvents(source: AsyncIterable<Uint8Array>): AsyncGene
       continue;
     }
     const head = piece.subarray(0, cut);
-    yield pending.length > 0 ? Buffer.concat([...pending, head]) : head;
+    const events = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
     pending = cut < piece.length ? [piece.subarray(cut)] : [];
+    // Checked before it is relayed: a malformed event never reaches the client.
+    if (checkEvents(events)) done = true;
+    yield events;
   }
-  if (pending.some((b) => !isWhitespace(b))) {
-    throw new UpstreamError('the upstream stream ended in the middle of an event', { status: 502, code: 'upstream_bad_stream' });
+  if (pending.some((b) => !isWhitespace(b))) throw badStream('the upstream stream ended in the middle of an event');
+  // OpenAI-style streams always end with [DONE]; without it the end is indistinguishable from a cut.
+  if (!done) throw badStream('the upstream stream ended without data: [DONE]');
+}
+
+const badStream = (message: string): UpstreamError => new UpstreamError(message, { status: 502, code: 'upstream_bad_stream' });
+
+/**
+ * A light check of whole events (not a parse): every line is a known field or a comment, and each
+ * event's data is a JSON object or [DONE]. True when [DONE] was among them.
+ */
+function checkEvents(buf: Buffer): boolean {
+  let sawDone = false;
+  let firstData = true;
+  // latin1 maps bytes 1:1 and the checks look at ASCII only.
+  for (const line of buf.toString('latin1').split(/\r\n|\r|\n/)) {
+    if (line === '') {
+      firstData = true;
+      continue;
+    }
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    if (field !== 'data') {
+      if (field === 'event' || field === 'id' || field === 'retry') continue;
+      throw badStream(`the upstream stream is malformed (a line starting ${JSON.stringify(line.slice(0, 20))})`);
+    }
+    if (!firstData) continue;
+    firstData = false;
+    const value = line.slice(colon + 1).trimStart();
+    if (value === '[DONE]') sawDone = true;
+    else if (!value.startsWith('{')) throw badStream(`the upstream stream is malformed (data that is not a JSON object: ${JSON.stringify(value.slice(0, 20))})`);
   }
+  return sawDone;
 }
 
 const EMPTY = Buffer.alloc(0);

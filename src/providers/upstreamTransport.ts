@@ -19,6 +19,8 @@ import {
   errorFromException,
   errorFromStatus,
   isRetryableException,
+  parseErrorBody,
+  redact,
   type ErrorContext,
 } from './upstreamErrors.js';
 
@@ -179,6 +181,23 @@ export class UpstreamTransport {
     } catch (err) {
       throw err instanceof UpstreamError ? err : this.bodyError(err, res);
     }
+  }
+
+  /**
+   * A 2xx answer to a streaming request must be an event stream. Some servers answer an error (or a
+   * whole completion) as JSON with status 200: relayed as it was, a client saw an empty, successful
+   * stream. The body is read (bounded) for its message and the call fails before anything is relayed.
+   */
+  async expectEventStream(res: OkResponse): Promise<void> {
+    const type = String(res.headers['content-type'] ?? '');
+    if (type === '' || /^text\/event-stream\b/i.test(type)) return;
+    const text = await readLimited(res.body, ERROR_BODY_LIMIT);
+    const said = parseErrorBody(text).message;
+    const message = said === undefined ? '' : `: ${redact(said, this.ctx.secrets)}`;
+    throw new UpstreamError(
+      `${this.opts.upstreamName} answered a streaming request with ${type.split(';')[0]} instead of an event stream${message}`,
+      { status: 502, code: 'upstream_bad_stream' },
+    );
   }
 
   private tooLarge(res: OkResponse, max: number): UpstreamError {

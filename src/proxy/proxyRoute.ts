@@ -10,10 +10,11 @@ import type { ChatProvider } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
-import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
+import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import { injectCandidate, inputForRecord, systemText } from './injection.js';
+import type { LiveStreams } from './liveStreams.js';
 import { capStoredMessages, capStoredText } from './recordLimits.js';
 import { limitSpend, parseChatRequest, rolloutIdOf } from './requestBody.js';
 
@@ -22,6 +23,8 @@ export interface ProxyDeps {
   providers: ProviderRegistry;
   metrics: Metrics;
   background: BackgroundTasks;
+  /** Streams in flight, ended with an error event when a shutdown runs out of grace. */
+  streams: LiveStreams;
 }
 
 interface ProxyParams { systemId: string; rolloutId?: string }
@@ -134,6 +137,11 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   }
   const acc = new StreamAccumulator();
   const body = upstream.body;
+  let stopped: AppError | null = null;
+  const untrack = p.streams.track((reason) => {
+    stopped = reason;
+    c.signal.abort(reason); // ends the upstream read below
+  });
   async function* relay(): AsyncGenerator<Uint8Array | string> {
     let failed = false;
     try {
@@ -144,11 +152,12 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
     } catch (err) {
       // Never a silent cut: the client gets an error event it can surface, then the stream ends.
       failed = true;
-      if (!c.signal.aborted) {
-        const problem = toHttpProblem(err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 }));
+      if (!c.signal.aborted || stopped) {
+        const problem = toHttpProblem(stopped ?? (err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 })));
         yield `data: ${JSON.stringify(openAiErrorBody(problem))}\n\n`;
       }
     } finally {
+      untrack();
       acc.end();
       const s = acc.summary();
       const ms = performance.now() - t0;

@@ -96,6 +96,12 @@ export class DatabaseUnavailableError extends AppError {
   }
 }
 
+/** The server is stopping and the request could not finish within SHUTDOWN_GRACE_MS: retry elsewhere. */
+export class ShuttingDownError extends AppError {
+  readonly status = 503;
+  readonly code = 'shutting_down';
+}
+
 /**
  * An upstream model provider failed. `upstreamStatus` is the provider's HTTP status when it answered
  * (kept for 4xx), else the error is a 502 (unreachable / bad answer) or 504 (timeout).
