@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
+import { MAX_INT4 } from '../schemas/dbText.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';
 import { candidateView, rewardView } from './views.js';
 
@@ -25,7 +26,7 @@ const CandidateQuery = PageQuerySchema.extend({
 const SeedEvalQuery = PageQuerySchema.extend({
   candidate_id: z.string().optional(),
   split: z.enum(['bootstrap', 'online', 'val'], { error: 'must be bootstrap, online or val' }).optional(),
-  seed: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').optional(),
+  seed: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(0, 'must be >= 0').max(MAX_INT4, `must be <= ${MAX_INT4}`).optional(),
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
 import { JSON_ONLY } from './errorMapping.js';
+import { hasNul, NUL_MESSAGE } from '../schemas/dbText.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './jsonDepth.js';
 
 /**
- * Checks every request gets before a route sees it, whatever the route: the body is JSON (415
+ * Checks every request gets before a route sees it, whatever the route: no NUL in path parameters or
+ * query values (a 500 on PostgreSQL only, see dbText.ts), the body is JSON (415
  * otherwise, as documented, not a 422 about an empty object), it is not nested absurdly deep (see
  * jsonDepth.ts), and a known path asked with the wrong method is a 405 with Allow, not a 404.
  * Returns the error for a request no route matched.
@@ -13,6 +15,11 @@ export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest
   // Fastify parses text/plain by default; every body miprox reads is JSON.
   app.removeContentTypeParser('text/plain');
   app.addHook('preValidation', (req, _reply, done) => {
+    const nul = nulInUrl(req);
+    if (nul !== null) {
+      done(new ValidationError('invalid request', [{ path: nul, message: NUL_MESSAGE }]));
+      return;
+    }
     if (req.body === undefined && hasBody(req)) {
       done(new UnsupportedMediaTypeError(JSON_ONLY));
       return;
@@ -40,6 +47,18 @@ export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest
  * then answers as if no route had matched, a 405 when the path exists with other methods.
  */
 export class NoRouteError extends NotFoundError {}
+
+/** The first path parameter or query value holding a NUL (ids are looked up as text: see dbText.ts). */
+function nulInUrl(req: FastifyRequest): string | null {
+  for (const source of [req.params, req.query]) {
+    if (typeof source !== 'object' || source === null) continue;
+    for (const [name, value] of Object.entries(source)) {
+      if (typeof value === 'string' && hasNul(value)) return name;
+      if (Array.isArray(value) && value.some((v) => typeof v === 'string' && hasNul(v))) return name;
+    }
+  }
+  return null;
+}
 
 /** A body was sent (a length above zero, or chunked) even if no parser claimed it. */
 function hasBody(req: FastifyRequest): boolean {

@@ -8,6 +8,7 @@ import { extractCompletionSummary, StreamAccumulator } from '../providers/comple
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
+import { MAX_SEED } from '../schemas/jobConfig.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
@@ -189,7 +190,7 @@ function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undef
   const raw = req.query.seed ?? header(req, 'x-mipro-seed');
   if (raw === undefined) return null;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be a non-negative integer, got ${raw}` }]);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_SEED) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be an integer between 0 and ${MAX_SEED}, got ${raw}` }]);
   return n;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasNul, NUL_MESSAGE } from '../schemas/dbText.js';
 import type { JobPolicy } from '../schemas/jobConfig.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessage, ChatMessageSchema } from '../schemas/openai.js';
@@ -34,10 +35,18 @@ export function parseChatRequest(body: unknown): ChatCompletionRequest {
       break;
     }
   }
+  // The system message may become the stored baseline instruction (text: see dbText.ts).
+  const system = messages.findIndex((m) => m.role === 'system' || m.role === 'developer');
+  if (system >= 0 && messageHasNul(messages[system]!)) problems.push({ path: `messages.${system}.content`, message: NUL_MESSAGE });
   if (problems.length > 0 || !envelope.success) {
     throw new ValidationError(stopped ? `invalid request (checking stopped after the first ${problems.length} problems)` : 'invalid request', problems);
   }
   return { ...envelope.data, messages };
+}
+
+function messageHasNul(m: ChatMessage): boolean {
+  if (typeof m.content === 'string') return hasNul(m.content);
+  return Array.isArray(m.content) && m.content.some((p) => typeof p.text === 'string' && hasNul(p.text));
 }
 
 function messagesOf(body: unknown): unknown[] {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROVIDER_KINDS } from '../providers/types.js';
+import { MAX_INT4, noNul } from './dbText.js';
 
 /**
  * The MIPRO Online job configuration (the seed's `policy_optimization` body). One schema; the
@@ -8,7 +9,7 @@ import { PROVIDER_KINDS } from '../providers/types.js';
 
 const MAX_SEEDS = 100_000;
 /** Seeds are stored as 32-bit integers (PostgreSQL `integer`): both stores take the same seeds. */
-export const MAX_SEED = 2 ** 31 - 1;
+export const MAX_SEED = MAX_INT4;
 const SEED_MESSAGE = `must be an integer between 0 and ${MAX_SEED}`;
 const LIST_MESSAGE = 'must be a non-empty array of integers or a {start, end} range';
 /** Bad entries listed per seed list; the rest are counted (a million bad seeds cost one pass). */
@@ -127,7 +128,7 @@ function keepValHeldOut(v: { val_seeds: unknown; bootstrap_train_seeds: unknown;
 
 export const PromptMessageSchema = z.object({
   role: z.enum(['system', 'user', 'assistant', 'developer'], { error: 'must be system, user, assistant or developer' }),
-  pattern: z.string({ error: 'must be a string' }),
+  pattern: noNul(z.string({ error: 'must be a string' })),
   order: z.number().int().optional(),
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_LISTED_PROBLEMS, ValidationError, type FieldProblem } from '../shared/errors.js';
+import { noNul } from './dbText.js';
 import { type JobConfig, JobConfigSchema } from './jobConfig.js';
 
 /**
@@ -16,7 +17,7 @@ const WRAPPERS = ['policy_optimization', 'prompt_learning'] as const;
 
 export const JobEnvelopeSchema = z.looseObject({
   metadata: z.record(z.string(), z.unknown()).optional(),
-  correlation_id: z.string().max(200).optional(),
+  correlation_id: noNul(z.string().max(200)).optional(),
   overrides: z.record(z.string(), z.unknown()).optional(),
   auto_start: z.boolean().optional(),
 });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { noNul } from './dbText.js';
 import { RolloutIdSchema } from './rolloutId.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
 export const MAX_ID_LENGTH = 256;
-const Id = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`);
+const Id = noNul(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
 
 export const RewardRequestSchema = z.looseObject({
   reward_info: z.looseObject({
