@@ -215,8 +215,10 @@ export class KyselyStore implements Store {
     return r ? toCandidate(r) : null;
   }
 
-  async findCandidatesById(candidateId: string): Promise<CandidateRecord[]> {
-    const rows = await this.db.selectFrom('candidates').selectAll().where('id', '=', candidateId).limit(50).execute();
+  async findCandidatesById(candidateId: string, tenantId: string, limit: number): Promise<CandidateRecord[]> {
+    // Scoped in the query: a limit applied across tenants let others' rows crowd out the caller's own.
+    const rows = await this.db.selectFrom('candidates').innerJoin('jobs', 'jobs.id', 'candidates.job_id').selectAll('candidates')
+      .where('candidates.id', '=', candidateId).where('jobs.tenant_id', '=', tenantId).limit(limit).execute();
     return rows.map(toCandidate);
   }
 

@@ -212,8 +212,11 @@ export interface Store {
   listCandidates(jobId: string): Promise<CandidateRecord[]>;
   pageCandidates(jobId: string, opts: CandidateListOptions): Promise<Page<CandidateRecord>>;
   getCandidate(jobId: string, candidateId: string): Promise<CandidateRecord | null>;
-  /** Proposed candidate ids are globally unique; used by GET /api/candidates/{id}. */
-  findCandidatesById(candidateId: string): Promise<CandidateRecord[]>;
+  /**
+   * The tenant's candidates with this id, at most `limit` (proposed ids are globally unique; every
+   * job has a `baseline`). Used by GET /api/candidates/{id}.
+   */
+  findCandidatesById(candidateId: string, tenantId: string, limit: number): Promise<CandidateRecord[]>;
   retireCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
 
   /** Inserts the rollout and counts a dispatch for its candidate; false if the id already exists. */
