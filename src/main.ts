@@ -14,6 +14,7 @@ import { legacyRoutes } from './api/legacyRoutes.js';
 import { sessionRoutes } from './api/sessionRoutes.js';
 import { OnlineEngine } from './optimizer/runner/engine.js';
 import { ProposalRunner } from './optimizer/runner/proposalRunner.js';
+import type { ResolveHost } from './providers/guardedLookup.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import { createSimProvider } from './providers/sim/index.js';
 import type { ChatProvider, ProviderTarget } from './providers/types.js';
@@ -50,6 +51,8 @@ export interface StartOptions {
   cacheTtlMs?: number;
   /** How often RETENTION_DAYS is applied (default hourly). */
   retentionIntervalMs?: number;
+  /** Name resolution for inference_url hosts (tests stand in for DNS). */
+  resolveHost?: ResolveHost;
 }
 
 /** How long streams stopped at the end of the grace period get to write their error event. */
@@ -68,7 +71,9 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);
     const metrics = createMetrics();
     const background = new BackgroundTasks(logger);
-    const providers: ProviderRegistry = createProviderRegistry(config.providers, { sim: opts.sim ?? ((t) => createSimProvider(t)), logger });
+    const providers: ProviderRegistry = createProviderRegistry(config.providers, {
+      sim: opts.sim ?? ((t) => createSimProvider(t)), logger, ...(opts.resolveHost !== undefined ? { resolveHost: opts.resolveHost } : {}),
+    });
     const rng = opts.rng ?? mathRandomRng;
     const jobs = new JobService(store, clock, upstreamGuard(config.providers));
     // Ending a job after a committed reward must not turn that reward's 2xx into an error: a job that

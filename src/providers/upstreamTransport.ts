@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from './cancelSignal.js';
@@ -51,6 +52,8 @@ export interface TransportOptions {
    * broken upstream's 400 MB answer was buffered, relayed and stored whole.
    */
   maxResponseBytes?: number;
+  /** Name resolution for the sockets (a job's inference_url: guardedLookup.ts); node's by default. */
+  lookup?: LookupFunction;
 }
 
 export interface PostRequest {
@@ -95,6 +98,7 @@ export class UpstreamTransport {
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 60_000,
       connectTimeout: Math.min(10_000, opts.timeoutMs),
+      ...(opts.lookup !== undefined ? { connect: { lookup: opts.lookup } } : {}),
     });
     this.ctx = { upstreamName: opts.upstreamName, secrets: opts.secrets ?? [] };
     this.tuning = { ...DEFAULT_RETRY_TUNING, ...opts.retry };
