@@ -48,13 +48,16 @@ export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest
  */
 export class NoRouteError extends NotFoundError {}
 
-/** The first path parameter or query value holding a NUL (ids are looked up as text: see dbText.ts). */
+/**
+ * The first path parameter or query value holding a NUL (ids are looked up as text: see dbText.ts),
+ * named as the API names it (`rolloutId` in the route is `rollout_id` everywhere else).
+ */
 function nulInUrl(req: FastifyRequest): string | null {
   for (const source of [req.params, req.query]) {
     if (typeof source !== 'object' || source === null) continue;
     for (const [name, value] of Object.entries(source)) {
-      if (typeof value === 'string' && hasNul(value)) return name;
-      if (Array.isArray(value) && value.some((v) => typeof v === 'string' && hasNul(v))) return name;
+      const bad = typeof value === 'string' ? hasNul(value) : Array.isArray(value) && value.some((v) => typeof v === 'string' && hasNul(v));
+      if (bad) return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     }
   }
   return null;

@@ -35,7 +35,8 @@ describe.each(['sqlite', 'postgres'] as const)('rollout ids on %s', (db) => {
       const res = await api(job.proxy_url, 'POST', path, { body: CALL });
       expect(res.status, path).toBe(422);
       expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: 'rollout_id', code: 'validation_error' });
-      expect(res.body.error.message).toMatch(/A-Z a-z 0-9/);
+      // A NUL is refused by the request guard before the rollout id rule (same status, same param).
+      expect(res.body.error.message).toMatch(/A-Z a-z 0-9|NUL/);
     }
     expect(fake.requests).toHaveLength(0);
     expect(await rollouts()).toBe(before); // nothing written

@@ -18,7 +18,7 @@ const seeds = (pool: unknown[]) => seedJobBody({ provider: 'sim', model: 'sim-po
 const cases: Case[] = [
   { name: 'NUL in a prompt pattern', method: 'POST', path: () => JOBS, body: () => seedJobBody({ initialPrompt: 'a\u0000b' }), status: 422, param: 'policy_optimization.initial_prompt.messages.0.pattern' },
   { name: 'NUL in a session correlation id', method: 'POST', path: () => SESSIONS, body: () => ({ config_body: simJobBody(), correlation_id: 'c\u0000' }), status: 422, param: 'correlation_id' },
-  { name: 'NUL in a job id', method: 'GET', path: () => `${JOBS}/pl_%00`, status: 422, param: 'jobId' },
+  { name: 'NUL in a job id', method: 'GET', path: () => `${JOBS}/pl_%00`, status: 422, param: 'job_id' },
   { name: 'NUL in a session id', method: 'GET', path: () => `${SESSIONS}/sys_%00`, status: 422 },
   { name: 'NUL in a candidate id', method: 'GET', path: () => '/api/candidates/c%00', status: 422 },
   { name: 'NUL in a system id (candidates)', method: 'GET', path: () => '/api/systems/sys%00/candidates', status: 422 },
@@ -28,7 +28,7 @@ const cases: Case[] = [
   { name: 'NUL in a proxied system message', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n1/chat/completions`, body: () => ({ messages: [{ role: 'system', content: 'a\u0000b' }, { role: 'user', content: 'x' }] }), status: 422, param: 'messages.0.content' },
   { name: 'NUL in a proxied user message (stored as JSON: fine)', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n2/chat/completions`, body: () => ({ messages: [{ role: 'user', content: 'x\u0000y' }] }), status: 200 },
   { name: 'NUL in a proxy correlation id', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n3/chat/completions?cid=%00`, body: () => user, status: 422, param: 'cid' },
-  { name: 'NUL in a proxy system id', method: 'POST', key: false, path: () => '/api/mipro/v1/sys%00/chat/completions', body: () => user, status: 422, param: 'systemId' },
+  { name: 'NUL in a proxy system id', method: 'POST', key: false, path: () => '/api/mipro/v1/sys%00/chat/completions', body: () => user, status: 422, param: 'system_id' },
   { name: 'a proxy seed past 32 bits', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n4/chat/completions?seed=3000000000`, body: () => user, status: 422, param: 'seed' },
   { name: 'the largest proxy seed', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n5/chat/completions?seed=${MAX}`, body: () => user, status: 200 },
   { name: 'an event sequence past 32 bits', method: 'GET', path: (s) => `${SESSIONS}/${s.session_id}/events?since_seq=99999999999`, status: 422, param: 'since_seq' },
