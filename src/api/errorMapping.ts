@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import {
-  AppError, BadRequestError, DatabaseUnavailableError, MethodNotAllowedError, PayloadTooLargeError, UnsupportedMediaTypeError, UpstreamError, type FieldProblem,
+  AppError, BadRequestError, DatabaseUnavailableError, MethodNotAllowedError, PayloadTooLargeError, ShuttingDownError, UnsupportedMediaTypeError, UpstreamError, type FieldProblem,
 } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -72,7 +72,10 @@ export function openAiErrorBody(p: HttpProblem, upstreamType?: string) {
 
 export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger): FastifyReply {
   const problem = toHttpProblem(err);
-  if (problem.status >= 500 && !(err instanceof UpstreamError)) {
+  if (err instanceof DatabaseUnavailableError || err instanceof ShuttingDownError) {
+    // Expected during an outage or a shutdown, and possibly on every request: one line, no alarm.
+    log.warn({ reqId: req.id, url: req.url, error: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'request refused (503)');
+  } else if (problem.status >= 500 && !(err instanceof UpstreamError)) {
     log.error({ err, reqId: req.id, url: req.url }, 'unhandled error');
   }
   reply.code(problem.status).header('content-type', 'application/json; charset=utf-8');
