@@ -6,9 +6,13 @@ import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessa
 import { ROLLOUT_ID_PATTERN, ROLLOUT_ID_RULE } from '../schemas/rolloutId.js';
 import { type FieldProblem, MAX_LISTED_PROBLEMS, ValidationError } from '../shared/errors.js';
 
+/** Far more than any context window holds; a bound on the work one request can ask for. */
+export const MAX_MESSAGES = 10_000;
+
 /** The request's top level with the messages left unread: they are checked one by one below. */
 const EnvelopeSchema = ChatCompletionRequestSchema.extend({
-  messages: z.array(z.unknown(), { error: 'must be an array of messages' }).min(1, 'must contain at least one message'),
+  messages: z.array(z.unknown(), { error: 'must be an array of messages' }).min(1, 'must contain at least one message')
+    .max(MAX_MESSAGES, `must have at most ${MAX_MESSAGES} messages`),
 });
 
 /**

@@ -93,7 +93,7 @@ export const ProposerSchema = z.object({
   temperature: Temperature.default(0.7),
   max_tokens: positiveInt().max(200_000).default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
-  generate_at_iterations: z.array(z.number().int()).optional(),
+  generate_at_iterations: z.array(z.number().int()).max(10_000, 'must have at most 10000 entries').optional(),
 }).superRefine(requireInferenceUrlForCompatible);
 
 export const MiproSchema = z.object({
@@ -135,8 +135,11 @@ export const PromptMessageSchema = z.object({
 export const InitialPromptSchema = z.object({
   id: z.string().optional(),
   name: z.string().optional(),
-  messages: z.array(PromptMessageSchema).min(1, 'must contain at least one message'),
-  wildcards: z.record(z.string(), z.string()).optional(),
+  // Lengths are checked before elements (zod checks an array's size first): a body of a million
+  // entries costs nothing to refuse, instead of seconds of event loop to list their problems.
+  messages: z.array(PromptMessageSchema).min(1, 'must contain at least one message').max(64, 'must have at most 64 messages'),
+  wildcards: z.record(z.string(), z.unknown()).refine((r) => Object.keys(r).length <= 256, 'must have at most 256 entries')
+    .pipe(z.record(z.string(), z.string({ error: 'must be a string' }))).optional(),
 });
 
 export const JobConfigSchema = z.object({

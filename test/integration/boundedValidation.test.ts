@@ -44,8 +44,11 @@ describe('validation work and answers are bounded', () => {
     const text = await res.text();
     expect(res.status).toBe(422);
     expect(text.length).toBeLessThan(10_000);
-    const err = JSON.parse(text).error as { message: string; param: string; type: string };
-    expect(err.type).toBe('invalid_request_error');
+    expect(JSON.parse(text).error).toMatchObject({ type: 'invalid_request_error', param: 'messages', message: expect.stringMatching(/at most 10000 messages/) });
+    // Under the count limit, checking stops after 20 bad messages.
+    const many = await fetch(job.chat_completions_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"messages":[${'{},'.repeat(9_000)}{}]}` });
+    const err = (await many.json()).error as { message: string; param: string; type: string };
+    expect(many.status).toBe(422);
     expect(err.param).toBe('messages.0.role');
     expect(err.message).toMatch(/checking stopped after the first 20 problems/);
     expect(err.message.match(/messages\.\d+\.role/g)).toHaveLength(MAX_LISTED);
@@ -62,6 +65,38 @@ describe('validation work and answers are bounded', () => {
     const details = res.body.error.details as Array<{ path: string; message: string }>;
     expect(details.length).toBeLessThanOrEqual(MAX_LISTED);
     expect(details).toContainEqual({ path: 'policy_optimization.mipro.bootstrap_train_seeds', message: 'at most 100000 seeds (got 1000000)' });
+  });
+
+  it('refuses over-long arrays anywhere in a proxy body by their length, not element by element', async () => {
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Classify.' }) })).body as { chat_completions_url: string };
+    const ones = (n: number) => `[${'1,'.repeat(n - 1)}1]`;
+    const cases: Array<[string, string]> = [
+      [`{"messages":[{"role":"user","content":${ones(500_000)}}]}`, 'messages.0.content'],
+      [`{"messages":[{"role":"user","content":"x"}],"tools":${ones(500_000)}}`, 'tools'],
+      [`{"messages":[{"role":"assistant","tool_calls":${ones(500_000)}}]}`, 'messages.0.tool_calls'],
+      [`{"messages":[${'{"role":"u"},'.repeat(20_000)}{"role":"u"}]}`, 'messages'],
+    ];
+    for (const [raw, param] of cases) {
+      const res = await fetch(job.chat_completions_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw });
+      const text = await res.text();
+      expect(res.status, param).toBe(422);
+      expect(text.length, param).toBeLessThan(2000);
+      expect(JSON.parse(text).error.param).toBe(param);
+    }
+  });
+
+  it('refuses over-long arrays and records in a job configuration by their length', async () => {
+    const body = seedJobBody({ initialPrompt: 'x' });
+    const prompt = body.policy_optimization.initial_prompt as { messages: unknown[]; wildcards?: Record<string, unknown> };
+    prompt.messages = Array.from({ length: 100_000 }, () => ({}));
+    prompt.wildcards = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`w${i}`, 5]));
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual(expect.arrayContaining([
+      { path: 'policy_optimization.initial_prompt.messages', message: 'must have at most 64 messages' },
+      { path: 'policy_optimization.initial_prompt.wildcards', message: 'must have at most 256 entries' },
+    ]));
+    expect(res.body.error.details.length).toBeLessThanOrEqual(MAX_LISTED);
   });
 
   it('names the first bad seeds and counts the rest', async () => {
