@@ -18,8 +18,21 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
     const node = nodes.pop()!;
     const depth = depths.pop()!;
     if (depth > max) return true;
-    const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
+    // Parsed JSON holds only plain objects and arrays: index arrays, and read objects' keys with
+    // for-in, allocating nothing per node (a 4 MB body can hold a million of them).
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (typeof child === 'object' && child !== null) {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+      continue;
+    }
+    const record = node as Record<string, unknown>;
+    for (const key in record) {
+      const child = record[key];
       if (typeof child === 'object' && child !== null) {
         nodes.push(child);
         depths.push(depth + 1);
