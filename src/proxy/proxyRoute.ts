@@ -143,6 +143,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
     stopped = reason;
     c.signal.abort(reason); // ends the upstream read below
   });
+  reply.raw.once('close', untrack); // also when the relay below never started (client gone at once)
   async function* relay(): AsyncGenerator<Uint8Array | string> {
     let failed = false;
     try {
