@@ -14,6 +14,7 @@ import { legacyRoutes } from './api/legacyRoutes.js';
 import { sessionRoutes } from './api/sessionRoutes.js';
 import { OnlineEngine } from './optimizer/runner/engine.js';
 import { ProposalRunner } from './optimizer/runner/proposalRunner.js';
+import type { ResolveHost } from './providers/guardedLookup.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import { createSimProvider } from './providers/sim/index.js';
 import type { ChatProvider, ProviderTarget } from './providers/types.js';
@@ -21,10 +22,12 @@ import { proxyRoutes } from './proxy/proxyRoute.js';
 import { JobService } from './services/jobService.js';
 import { RewardService } from './services/rewardService.js';
 import { SchedulerService } from './services/schedulerService.js';
+import { startRetention } from './services/retention.js';
 import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
 import type { JobRecord, Store } from './store/types.js';
-import { ConflictError } from './shared/errors.js';
+import { ConflictError, ShuttingDownError } from './shared/errors.js';
+import { LiveStreams } from './proxy/liveStreams.js';
 
 /**
  * Composition root: config -> store -> services -> HTTP server. The only module that wires concrete
@@ -46,7 +49,14 @@ export interface StartOptions {
   sim?: (target: ProviderTarget) => ChatProvider;
   /** How long cached job state is trusted before re-reading the database (default 1 s). */
   cacheTtlMs?: number;
+  /** How often RETENTION_DAYS is applied (default hourly). */
+  retentionIntervalMs?: number;
+  /** Name resolution for inference_url hosts (tests stand in for DNS). */
+  resolveHost?: ResolveHost;
 }
+
+/** How long streams stopped at the end of the grace period get to write their error event. */
+const STREAM_STOP_MS = 500;
 
 /** pino with keys redacted; `fd` 2 keeps logs off stdout when stdout carries a command's output. */
 export function createLogger(config: AppConfig, fd: 1 | 2 = 1): pino.Logger {
@@ -56,12 +66,14 @@ export function createLogger(config: AppConfig, fd: 1 | 2 = 1): pino.Logger {
 export async function startServer(config: AppConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config);
-  const store = await openStore(config.database, clock, (err) => logger.error({ err }, 'background WAL checkpoints failed; back to automatic checkpoints'));
+  const store = await openStore(config.database, clock, (err, what) => logger.error({ err }, what));
   try {
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);
     const metrics = createMetrics();
     const background = new BackgroundTasks(logger);
-    const providers: ProviderRegistry = createProviderRegistry(config.providers, { sim: opts.sim ?? ((t) => createSimProvider(t)), logger });
+    const providers: ProviderRegistry = createProviderRegistry(config.providers, {
+      sim: opts.sim ?? ((t) => createSimProvider(t)), logger, ...(opts.resolveHost !== undefined ? { resolveHost: opts.resolveHost } : {}),
+    });
     const rng = opts.rng ?? mathRandomRng;
     const jobs = new JobService(store, clock, upstreamGuard(config.providers));
     // Ending a job after a committed reward must not turn that reward's 2xx into an error: a job that
@@ -95,10 +107,11 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     jobs.onChange((job) => engine.jobChanged(job));
     const rewards = new RewardService(store, engine, finishJob, (duplicate) => metrics.rewards.inc({ duplicate: String(duplicate) }));
     const scheduler = new SchedulerService(store, engine);
+    const streams = new LiveStreams();
     const { app } = await buildApp({
       config, store, logger, metrics, jobs,
       plugins: [
-        proxyRoutes({ engine, providers, metrics, background }),
+        proxyRoutes({ engine, providers, metrics, background, streams }),
         sessionRoutes({ rewards, scheduler }),
         registerCandidateRoutes,
         legacyRoutes(rewards),
@@ -106,18 +119,30 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       ],
     });
     await app.listen({ port: config.port, host: config.host });
+    const retention = config.retentionDays === undefined ? null : startRetention({
+      store, clock, log: logger, days: config.retentionDays,
+      ...(opts.retentionIntervalMs !== undefined ? { intervalMs: opts.retentionIntervalMs } : {}),
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
-        const timer = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
+        // Past the grace period, streams still running end with an error event (a moment to write
+        // it), then every connection is closed.
+        let cut: NodeJS.Timeout | undefined;
+        const timer = setTimeout(() => {
+          const stopped = streams.stopAll(new ShuttingDownError('the server is shutting down; retry the request'));
+          cut = setTimeout(() => app.server.closeAllConnections(), stopped > 0 ? STREAM_STOP_MS : 0);
+        }, config.shutdownGraceMs);
         try {
           await app.close();
           await background.drain();
         } finally {
           clearTimeout(timer);
+          clearTimeout(cut);
+          await retention?.stop();
           await providers.close();
           await store.close();
         }

@@ -2,9 +2,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { AppConfig } from '../config/config.js';
 import type { JobService } from '../services/jobService.js';
 import type { Store } from '../store/types.js';
+import { storageHealth } from '../store/unavailable.js';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import { randomHex } from '../shared/ids.js';
-import { NotFoundError } from '../shared/errors.js';
+import { installRequestGuards, NoRouteError } from './requestGuards.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
 import { acceptEmptyJsonWhereNoBodyIsNeeded } from './emptyBody.js';
@@ -24,6 +25,30 @@ export interface AppParts {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const READY_PING_TIMEOUT_MS = 2000;
+
+/** After a write met a full disk (or an I/O error), /readyz says "down" this long; see unavailable.ts. */
+export const STORAGE_FAULT_UNREADY_MS = 5000;
+
+async function databaseState(store: Store, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
+  const health = storageHealth(store);
+  if (health?.lastFaultAt != null && Date.now() - health.lastFaultAt < STORAGE_FAULT_UNREADY_MS) {
+    return { ok: false, error: `database storage failing: ${health.lastFault ?? 'unknown fault'}` };
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([store.ping(), timeout]);
+    return { ok: true };
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    return { ok: false, error: `database unreachable: ${cause instanceof Error ? cause.message : String(cause)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Builds the HTTP server: common behaviour (ids, errors, limits, metrics, health) and the routes. */
 export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
@@ -70,19 +95,19 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     parts.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
-  app.setErrorHandler((err, req, reply) => sendError(err, req, reply, parts.logger));
+  const unmatched = installRequestGuards(app);
+  app.setErrorHandler((err, req, reply) => sendError(err instanceof NoRouteError ? unmatched(req) : err, req, reply, parts.logger));
   acceptEmptyJsonWhereNoBodyIsNeeded(app);
-  app.setNotFoundHandler((req, reply) =>
-    sendError(new NotFoundError(`no route for ${req.method} ${req.url.split('?')[0]}`), req, reply, parts.logger));
+  app.setNotFoundHandler((req, reply) => sendError(unmatched(req), req, reply, parts.logger));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // A live round trip, bounded: a load balancer must hear "not ready" while the database is
+  // unreachable or hanging, and "ready" again as soon as a fresh connection works.
   app.get('/readyz', async (_req, reply) => {
-    try {
-      await parts.store.ping();
-      return { status: 'ready', database: parts.store.dialect };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', database: parts.store.dialect, error: 'database unreachable' });
-    }
+    const state = await databaseState(parts.store, READY_PING_TIMEOUT_MS);
+    if (state.ok) return { status: 'ready', database: parts.store.dialect, database_state: 'up' };
+    return reply.code(503).header('retry-after', '1')
+      .send({ status: 'unavailable', database: parts.store.dialect, database_state: 'down', error: state.error });
   });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', parts.metrics.registry.contentType);

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { randomHex } from '../shared/ids.js';
 import { ConfigError, UnauthorizedError } from '../shared/errors.js';
 import type { Store } from '../store/types.js';
+import { isUniqueViolation } from '../store/statements.js';
 
 /** API keys: shown once at creation, stored as SHA-256 (keys are 128-bit random, so no slow hash is needed). */
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -66,15 +67,17 @@ export async function seedApiKey(store: Store, key: string): Promise<void> {
   const hash = hashApiKey(key);
   if (await store.findActiveApiKey(hash)) return;
   const prefix = key.slice(0, 12);
-  if ((await store.listApiKeys()).some((k) => k.prefix === prefix && k.revokedAt !== null)) {
-    throw new ConfigError('MIPROX_API_KEY names a revoked key; set a new key', [{ path: 'MIPROX_API_KEY', message: 'was revoked' }]);
-  }
   const tenant = await store.createTenant('default');
   try {
     await store.createApiKey({ tenantId: tenant.id, name: 'MIPROX_API_KEY', keyHash: hash, prefix });
   } catch (err) {
     // Several instances starting at once on one database: another one seeded the key first.
     if (await store.findActiveApiKey(hash)) return;
+    // Hashes are unique: a stored hash that is not active is this very key, revoked. (Comparing the
+    // 12-character prefix instead refused new keys that merely began like a revoked one.)
+    if (isUniqueViolation(err)) {
+      throw new ConfigError('MIPROX_API_KEY names a revoked key; set a new key', [{ path: 'MIPROX_API_KEY', message: 'was revoked' }]);
+    }
     throw err;
   }
 }

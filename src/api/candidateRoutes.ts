@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { summarizeJob } from '../services/jobSummary.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
-import type { JobRecord } from '../store/types.js';
+import type { CandidateRecord, JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
+import { MAX_INT4 } from '../schemas/dbText.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';
 import { candidateView, rewardView, rolloutView } from './views.js';
 
@@ -30,7 +31,7 @@ const SeedEvalQuery = PageQuerySchema.extend({
       ? 'must be bootstrap, online, val or monitor: "train" is two splits here, bootstrap (bootstrap_train_seeds) and online (online_pool); ask for each'
       : 'must be bootstrap, online, val or monitor',
   }).optional(),
-  seed: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').optional(),
+  seed: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(0, 'must be >= 0').max(MAX_INT4, `must be <= ${MAX_INT4}`).optional(),
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
@@ -75,16 +76,27 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
 
   app.get<{ Params: { candidateId: string }; Querystring: { system_id?: string } }>('/api/candidates/:candidateId', async (req) => {
     const principal = await deps.authenticate(req);
-    const matches = [];
-    for (const c of await deps.store.findCandidatesById(req.params.candidateId)) {
-      const job = await deps.store.getJob(c.jobId);
-      if (job && job.tenantId === principal.tenantId && (!req.query.system_id || req.query.system_id === job.systemId)) matches.push({ c, job });
+    const { candidateId } = req.params;
+    const notFound = () => new NotFoundError(`candidate ${candidateId} not found`);
+    let found: { c: CandidateRecord; job: JobRecord };
+    if (req.query.system_id) {
+      // The system first, then its candidate: no search across anyone else's rows.
+      const job = await deps.jobs.getBySystemOrJobId(principal.tenantId, req.query.system_id);
+      const c = await deps.store.getCandidate(job.id, candidateId);
+      if (!c) throw notFound();
+      found = { c, job };
+    } else {
+      // Two are enough to tell "unique" from "ambiguous".
+      const matches = await deps.store.findCandidatesById(candidateId, principal.tenantId, 2);
+      if (matches.length > 1) {
+        throw new ValidationError('candidate id is ambiguous', [{ path: 'system_id', message: 'is required: several of your systems have this candidate id (e.g. "baseline")' }]);
+      }
+      const c = matches[0];
+      const job = c ? await deps.store.getJob(c.jobId) : null;
+      if (!c || !job) throw notFound();
+      found = { c, job };
     }
-    if (matches.length === 0) throw new NotFoundError(`candidate ${req.params.candidateId} not found`);
-    if (matches.length > 1) {
-      throw new ValidationError('candidate id is ambiguous', [{ path: 'system_id', message: 'is required: several of your systems have this candidate id (e.g. "baseline")' }]);
-    }
-    const { c, job } = matches[0]!;
+    const { c, job } = found;
     const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
     return candidateView(c, job.systemId, summarizeJob(job, all).byId.get(c.id), modules);
   });

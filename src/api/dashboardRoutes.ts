@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NotFoundError } from '../shared/errors.js';
+import { NoRouteError } from './requestGuards.js';
 import { type Asset, type AssetName, createAssetLoader, findPackageRoot } from './dashboardAssets.js';
 import type { ApiDeps } from './deps.js';
 
@@ -49,7 +49,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: Pick<ApiDeps
     const lastSegment = path.split('/').pop() ?? '';
     // Server paths keep their JSON 404; a path that looks like a file is a real miss, not a page.
     if (SERVER_PATHS.some((p) => path === p || path.startsWith(`${p}/`)) || lastSegment.includes('.')) {
-      throw new NotFoundError(`no route for ${req.method} ${path}`);
+      throw new NoRouteError(`no route for ${req.method} ${path}`);
     }
     return send(req, reply, 'index.html');
   });

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
-import { AppError, BadRequestError, PayloadTooLargeError, UpstreamError, type FieldProblem } from '../shared/errors.js';
+import {
+  AppError, BadRequestError, DatabaseUnavailableError, MethodNotAllowedError, PayloadTooLargeError, ShuttingDownError, UnsupportedMediaTypeError, UpstreamError, type FieldProblem,
+} from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -15,6 +17,8 @@ export interface HttpProblem {
   details: FieldProblem[];
 }
 
+export const JSON_ONLY = 'send the body as JSON with content-type: application/json';
+
 interface FastifyLikeError { code?: string; statusCode?: number; message?: string }
 
 export function toHttpProblem(err: unknown): HttpProblem {
@@ -28,9 +32,7 @@ export function toHttpProblem(err: unknown): HttpProblem {
     const message = `a path parameter (such as a rollout id) is longer than ${MAX_ID_LENGTH} characters`;
     return { status: 414, code: 'uri_too_long', message, details: [{ path: 'path', message }] };
   }
-  if (f.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return { status: 415, code: 'unsupported_media_type', message: 'send the body as JSON with content-type: application/json', details: [] };
-  }
+  if (f.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return toHttpProblem(new UnsupportedMediaTypeError(JSON_ONLY));
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
     const e = new BadRequestError(jsonParseMessage(f));
     return { status: f.statusCode === 400 ? 400 : f.statusCode, code: e.code, message: e.message, details: [{ path: '', message: e.message }] };
@@ -70,10 +72,16 @@ export function openAiErrorBody(p: HttpProblem, upstreamType?: string) {
 
 export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger): FastifyReply {
   const problem = toHttpProblem(err);
-  if (problem.status >= 500 && !(err instanceof UpstreamError)) {
+  if (err instanceof DatabaseUnavailableError || err instanceof ShuttingDownError) {
+    // Expected during an outage or a shutdown, and possibly on every request: one line, no alarm.
+    log.warn({ reqId: req.id, url: req.url, error: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'request refused (503)');
+  } else if (problem.status >= 500 && !(err instanceof UpstreamError)) {
     log.error({ err, reqId: req.id, url: req.url }, 'unhandled error');
   }
   reply.code(problem.status).header('content-type', 'application/json; charset=utf-8');
+  // A database outage is transient: tell clients (and the SDK's retry) when to try again.
+  if (err instanceof DatabaseUnavailableError) reply.header('retry-after', '1');
+  if (err instanceof MethodNotAllowedError) reply.header('allow', err.allow.join(', '));
   if (isProxyPath(req.url)) {
     return reply.send(openAiErrorBody(problem, err instanceof UpstreamError ? err.upstreamType : undefined));
   }

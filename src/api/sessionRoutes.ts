@@ -6,6 +6,7 @@ import type { SchedulerService } from '../services/schedulerService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './emptyBody.js';
+import { MAX_INT4 } from '../schemas/dbText.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
 
@@ -15,7 +16,7 @@ export interface SessionDeps {
 }
 
 const EventsQuery = z.object({
-  since_seq: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(0, 'must be >= 0').default(0),
+  since_seq: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(0, 'must be >= 0').max(MAX_INT4, `must be <= ${MAX_INT4}`).default(0),
   limit: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be >= 1').max(1000, 'must be <= 1000').default(500),
 });
 

@@ -50,10 +50,14 @@ export const EnvSchema = z.object({
   MIPROX_ALLOWED_INFERENCE_HOSTS: csv,
   UPSTREAM_TIMEOUT_MS: intFromEnv(120_000, 100, 3_600_000),
   UPSTREAM_MAX_RETRIES: intFromEnv(2, 0, 10),
+  /** Largest upstream answer relayed (bytes); a bigger one is a 502, or an error event mid-stream. */
+  UPSTREAM_MAX_RESPONSE_BYTES: intFromEnv(16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   PROPOSER_TIMEOUT_MS: intFromEnv(60_000, 100, 3_600_000),
   SHUTDOWN_GRACE_MS: intFromEnv(10_000, 0, 600_000),
   /** Where the default database lives (~/.miprox/miprox.db). */
   HOME: z.string().optional(),
+  /** Days to keep call inputs and outputs in rollout records (unset: forever); rewards and statistics stay. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
 });
 
 /**
@@ -98,9 +102,11 @@ export type AppConfig = Readonly<{
     allowedInferenceHosts: readonly string[];
     timeoutMs: number;
     maxRetries: number;
+    maxResponseBytes: number;
     proposerTimeoutMs: number;
   }>;
   shutdownGraceMs: number;
+  retentionDays: number | undefined;
 }>;
 
 /** A relative path is resolved once, here, so what is printed is exactly the file that is opened. */
@@ -144,8 +150,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       allowedInferenceHosts: Object.freeze([...e.MIPROX_ALLOWED_INFERENCE_HOSTS]),
       timeoutMs: e.UPSTREAM_TIMEOUT_MS,
       maxRetries: e.UPSTREAM_MAX_RETRIES,
+      maxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES,
       proposerTimeoutMs: e.PROPOSER_TIMEOUT_MS,
     }),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    retentionDays: e.RETENTION_DAYS,
   });
 }

@@ -61,6 +61,7 @@ export class AnthropicProvider implements ChatProvider {
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
     });
+    await this.transport.expectEventStream(res);
     const translated = translateAnthropicStream(this.transport.relay(res), {
       includeUsage: req.stream_options?.include_usage === true,
       createdSec: this.createdSec(),

@@ -7,15 +7,16 @@ import { classifyIpLiteral, type AddressClass } from './ipAddress.js';
  * MIPROX_ALLOWED_INFERENCE_HOSTS (entries `host` or `host:port`; `*` allows everything except
  * cloud metadata endpoints, which are refused whatever the list says).
  *
- * The check is syntactic: IP literals by range, DNS names by well-known private names. No DNS lookup
- * is made (it would be slow, and the answer can change by the time of the call — DNS rebinding), so a
- * public name that resolves to a private address is not caught here; network egress rules must.
+ * This check is syntactic: IP literals by range, DNS names by well-known private names. A public name
+ * may still resolve to a private address, so the connection itself resolves the name, checks every
+ * address it got with checkResolvedAddress (guardedLookup.ts) and connects to the checked one: no
+ * window for DNS rebinding between the check and the connect.
  */
 export type InferenceUrlCheck = { ok: true } | { ok: false; reason: string };
 
 const ALLOW_HINT = 'add it to MIPROX_ALLOWED_INFERENCE_HOSTS (host or host:port) to allow it';
 
-const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data']);
+const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata.goog', 'metadata', 'instance-data', 'metadata.azure.com']);
 /** Names that only resolve inside a private network. */
 const PRIVATE_SUFFIXES = ['.local', '.internal', '.lan', '.home.arpa', '.intranet', '.corp'];
 
@@ -38,9 +39,8 @@ export function checkInferenceUrl(url: string, allowedHosts: readonly string[]):
   const shown = parsed.port !== '' ? `${host}:${parsed.port}` : host;
   const ipClass = classifyIpLiteral(host);
   // Metadata endpoints hand out cloud credentials: no allowlist entry (not even `*`) opens them.
-  if (ipClass === 'metadata' || METADATA_NAMES.has(host)) {
-    return { ok: false, reason: `host ${shown} is a cloud metadata endpoint and is never called` };
-  }
+  const never = METADATA_NAMES.has(host) ? 'is a cloud metadata endpoint' : neverCalled(host, ipClass);
+  if (never !== undefined) return { ok: false, reason: `host ${shown} ${never} and is never called` };
   if (isAllowed(host, port, allowedHosts)) return { ok: true };
   if (ipClass !== undefined) {
     return ipClass === 'public' ? { ok: true } : { ok: false, reason: `host ${shown} ${describe(ipClass)}; ${ALLOW_HINT}` };
@@ -54,8 +54,34 @@ export function checkInferenceUrl(url: string, allowedHosts: readonly string[]):
   return { ok: true };
 }
 
-function describe(c: Exclude<AddressClass, 'public' | 'metadata'>): string {
+/**
+ * Why an address may never be called, whatever MIPROX_ALLOWED_INFERENCE_HOSTS says: cloud metadata
+ * endpoints, and IPv6 link-local addresses (fe80::/10, where metadata services also live).
+ */
+function neverCalled(address: string, c: AddressClass | undefined): string | undefined {
+  if (c === 'metadata') return 'is a cloud metadata endpoint';
+  if (c === 'link-local' && address.includes(':')) return 'is an IPv6 link-local address (fe80::/10)';
+  return undefined;
+}
+
+/**
+ * The check of one address a DNS name resolved to, made at connect time. `host` and `port` are the
+ * URL's (the allowlist names hosts as the job wrote them).
+ */
+export function checkResolvedAddress(host: string, port: string, address: string, allowedHosts: readonly string[]): InferenceUrlCheck {
+  const c = classifyIpLiteral(address);
+  const shown = `host ${host} resolves to ${address}`;
+  if (c === undefined) return { ok: false, reason: `${shown}, which is not an IP address` };
+  const never = neverCalled(address, c);
+  if (never !== undefined) return { ok: false, reason: `${shown}, which ${never} and is never called` };
+  if (c === 'public' || isAllowed(normalizeHost(host), port, allowedHosts)) return { ok: true };
+  return { ok: false, reason: `${shown}, which ${describe(c)}; ${ALLOW_HINT}` };
+}
+
+function describe(c: Exclude<AddressClass, 'public'>): string {
   switch (c) {
+    case 'metadata':
+      return 'is a cloud metadata endpoint';
     case 'loopback':
       return 'is a loopback address';
     case 'private':

@@ -50,12 +50,17 @@ export function parseIPv6(input: string): number[] | undefined {
   return [...head, ...new Array<number>(8 - explicit).fill(0), ...rest];
 }
 
-const ALIBABA_METADATA = '100.100.100.200';
+/**
+ * Addresses that hand out cloud credentials or control the host, never called whatever the allowlist:
+ * AWS/GCP/Azure/OpenStack (169.254.169.254), Alibaba, Azure's wireserver, ECS task metadata, EKS pod
+ * identity, Oracle Cloud.
+ */
+const METADATA_V4 = new Set(['169.254.169.254', '100.100.100.200', '168.63.129.16', '169.254.170.2', '169.254.170.23', '192.0.0.192']);
 
 export function classifyIPv4(o: readonly [number, number, number, number]): AddressClass {
   const [a, b] = o;
   const dotted = o.join('.');
-  if (dotted === '169.254.169.254' || dotted === ALIBABA_METADATA) return 'metadata';
+  if (METADATA_V4.has(dotted)) return 'metadata';
   if (a === 127) return 'loopback';
   if (a === 0) return 'unspecified'; // 0.0.0.0/8 reaches the local host on Linux
   if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return 'private';
@@ -69,8 +74,8 @@ export function classifyIPv4(o: readonly [number, number, number, number]): Addr
 export function classifyIPv6(h: readonly number[]): AddressClass {
   const g = (i: number): number => h[i] ?? 0;
   const embeddedV4 = (): [number, number, number, number] => [g(6) >> 8, g(6) & 255, g(7) >> 8, g(7) & 255];
-  // fd00:ec2::254, AWS's IPv6 instance metadata endpoint.
-  if (g(0) === 0xfd00 && g(1) === 0xec2 && g(2) === 0 && g(3) === 0 && g(4) === 0 && g(5) === 0 && g(6) === 0 && g(7) === 0x254) {
+  // fd00:ec2::254 and fd00:ec2::23, AWS's IPv6 instance metadata and EKS pod identity endpoints.
+  if (g(0) === 0xfd00 && g(1) === 0xec2 && g(2) === 0 && g(3) === 0 && g(4) === 0 && g(5) === 0 && g(6) === 0 && (g(7) === 0x254 || g(7) === 0x23)) {
     return 'metadata';
   }
   const firstFiveZero = g(0) === 0 && g(1) === 0 && g(2) === 0 && g(3) === 0 && g(4) === 0;

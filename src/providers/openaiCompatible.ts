@@ -2,7 +2,8 @@ import { ChatCompletionSchema, type ChatCompletion, type ChatCompletionRequest }
 import { UpstreamError } from '../shared/errors.js';
 import type { CallOptions, ChatProvider, CompletionResult, StreamResult } from './types.js';
 import { parseErrorBody } from './upstreamErrors.js';
-import { UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
+import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
+import { wholeEvents } from './sseFraming.js';
 
 /**
  * OpenAI and every server that speaks its chat-completions API (vLLM, Ollama, llama.cpp, LiteLLM...).
@@ -59,7 +60,9 @@ export class OpenAICompatibleProvider implements ChatProvider {
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
     });
-    return { body: this.transport.relay(res), attempts: res.attempts };
+    await this.transport.expectEventStream(res);
+    // Cut on event boundaries so a failure's error event is never glued to half an event.
+    return { body: releasing(wholeEvents(this.transport.relay(res)), () => this.transport.release(res)), attempts: res.attempts };
   }
 
   async close(): Promise<void> {

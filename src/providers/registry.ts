@@ -2,6 +2,7 @@ import type { AppConfig } from '../config/config.js';
 import type { Logger } from '../shared/logger.js';
 import type { ChatProvider, ProviderTarget } from './types.js';
 import { AnthropicProvider } from './anthropic.js';
+import { guardedLookup, type ResolveHost } from './guardedLookup.js';
 import { checkInferenceUrl } from './inferenceUrlPolicy.js';
 import { OpenAICompatibleProvider } from './openaiCompatible.js';
 import { unavailableProvider } from './unavailableProvider.js';
@@ -26,6 +27,8 @@ export interface RegistryExtras {
   logger?: Logger;
   /** Retry timing and clocks, for tests. */
   transport?: Partial<Pick<TransportOptions, 'retry' | 'sleep' | 'rng' | 'clock'>>;
+  /** Name resolution for inference_url hosts (tests stand in for DNS); node's resolver by default. */
+  resolveHost?: ResolveHost;
 }
 
 export function missingKeyFor(config: ProviderConfig, target: ProviderTarget): string | undefined {
@@ -43,6 +46,7 @@ export function createProviderRegistry(config: ProviderConfig, extra: RegistryEx
   const common = {
     timeoutMs: config.timeoutMs,
     maxRetries: config.maxRetries,
+    maxResponseBytes: config.maxResponseBytes,
     ...(extra.logger !== undefined ? { logger: extra.logger } : {}),
     ...extra.transport,
   };
@@ -68,7 +72,11 @@ export function createProviderRegistry(config: ProviderConfig, extra: RegistryEx
         // Checked again here, not only at job creation: the allowlist may have shrunk since.
         const check = checkInferenceUrl(url, config.allowedInferenceHosts);
         if (!check.ok) return unavailableProvider('openai_compatible', `policy.inference_url ${check.reason}`);
-        return new OpenAICompatibleProvider({ ...common, kind: 'openai_compatible', baseUrl: url });
+        // Every address the name resolves to is checked at connect time, and the socket goes to it.
+        const parsed = new URL(url);
+        const port = parsed.port !== '' ? parsed.port : parsed.protocol === 'https:' ? '443' : '80';
+        const lookup = guardedLookup(port, config.allowedInferenceHosts, extra.resolveHost);
+        return new OpenAICompatibleProvider({ ...common, kind: 'openai_compatible', baseUrl: url, lookup });
       }
       case 'sim':
         return extra.sim !== undefined

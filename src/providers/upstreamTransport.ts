@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from './cancelSignal.js';
@@ -19,6 +20,8 @@ import {
   errorFromException,
   errorFromStatus,
   isRetryableException,
+  parseErrorBody,
+  redact,
   type ErrorContext,
 } from './upstreamErrors.js';
 
@@ -44,6 +47,13 @@ export interface TransportOptions {
   logger?: Logger;
   /** Cap on sockets to the origin; undefined lets undici open as many as there are concurrent calls. */
   connections?: number;
+  /**
+   * Cap on a 2xx body in bytes (UPSTREAM_MAX_RESPONSE_BYTES); undefined: none. Without it a hostile or
+   * broken upstream's 400 MB answer was buffered, relayed and stored whole.
+   */
+  maxResponseBytes?: number;
+  /** Name resolution for the sockets (a job's inference_url: guardedLookup.ts); node's by default. */
+  lookup?: LookupFunction;
 }
 
 export interface PostRequest {
@@ -88,6 +98,7 @@ export class UpstreamTransport {
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 60_000,
       connectTimeout: Math.min(10_000, opts.timeoutMs),
+      ...(opts.lookup !== undefined ? { connect: { lookup: opts.lookup } } : {}),
     });
     this.ctx = { upstreamName: opts.upstreamName, secrets: opts.secrets ?? [] };
     this.tuning = { ...DEFAULT_RETRY_TUNING, ...opts.retry };
@@ -155,13 +166,50 @@ export class UpstreamTransport {
     }
   }
 
-  /** Reads a whole 2xx body as text. */
+  /** Reads a whole 2xx body as text, refusing one larger than maxResponseBytes. */
   async readText(res: OkResponse): Promise<string> {
+    const max = this.opts.maxResponseBytes;
     try {
-      return await res.body.text();
+      if (max === undefined) return await res.body.text();
+      // A declared length over the cap is refused before a byte is read.
+      if (Number(res.headers['content-length'] ?? 0) > max) throw this.tooLarge(res, max);
+      const parts: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        const buf = chunk as Buffer;
+        size += buf.length;
+        if (size > max) throw this.tooLarge(res, max);
+        parts.push(buf);
+      }
+      return Buffer.concat(parts, size).toString('utf8');
     } catch (err) {
-      throw this.bodyError(err, res);
+      throw err instanceof UpstreamError ? err : this.bodyError(err, res);
     }
+  }
+
+  /**
+   * A 2xx answer to a streaming request must be an event stream. Some servers answer an error (or a
+   * whole completion) as JSON with status 200: relayed as it was, a client saw an empty, successful
+   * stream. The body is read (bounded) for its message and the call fails before anything is relayed.
+   */
+  async expectEventStream(res: OkResponse): Promise<void> {
+    const type = String(res.headers['content-type'] ?? '');
+    if (type === '' || /^text\/event-stream\b/i.test(type)) return;
+    const text = await readLimited(res.body, ERROR_BODY_LIMIT);
+    const said = parseErrorBody(text).message;
+    const message = said === undefined ? '' : `: ${redact(said, this.ctx.secrets)}`;
+    throw new UpstreamError(
+      `${this.opts.upstreamName} answered a streaming request with ${type.split(';')[0]} instead of an event stream${message}`,
+      { status: 502, code: 'upstream_bad_stream' },
+    );
+  }
+
+  private tooLarge(res: OkResponse, max: number): UpstreamError {
+    this.release(res);
+    return new UpstreamError(`${this.opts.upstreamName} answered with more than ${max} bytes (UPSTREAM_MAX_RESPONSE_BYTES)`, {
+      status: 502,
+      code: 'upstream_response_too_large',
+    });
   }
 
   /**
@@ -180,10 +228,16 @@ export class UpstreamTransport {
   }
 
   private async *chunks(res: OkResponse): AsyncGenerator<Uint8Array, void, undefined> {
+    const max = this.opts.maxResponseBytes ?? Number.POSITIVE_INFINITY;
+    let size = 0;
     try {
-      for await (const chunk of res.body) yield chunk as Uint8Array;
+      for await (const chunk of res.body) {
+        size += (chunk as Uint8Array).length;
+        if (size > max) throw this.tooLarge(res, max);
+        yield chunk as Uint8Array;
+      }
     } catch (err) {
-      throw this.bodyError(err, res);
+      throw err instanceof UpstreamError ? err : this.bodyError(err, res);
     }
   }
 

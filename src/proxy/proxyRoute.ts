@@ -2,27 +2,32 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/deps.js';
-import { parseWith } from '../api/requestContext.js';
 import { openAiErrorBody, toHttpProblem } from '../api/errorMapping.js';
 import type { Metrics } from '../api/metrics.js';
 import { extractCompletionSummary, StreamAccumulator } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
-import { ChatCompletionRequestSchema, type ChatCompletionRequest } from '../schemas/openai.js';
+import { MAX_SEED } from '../schemas/jobConfig.js';
+import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
-import { NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
+import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
 import { forcePolicy, injectCandidate, inputForRecord } from './injection.js';
+import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule } from './programRouting.js';
+import { capStoredMessages, capStoredText } from './recordLimits.js';
+import { limitSpend, parseChatRequest, rolloutIdOf } from './requestBody.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
   providers: ProviderRegistry;
   metrics: Metrics;
   background: BackgroundTasks;
+  /** Streams in flight, ended with an error event when a shutdown runs out of grace. */
+  streams: LiveStreams;
 }
 
 interface ProxyParams { systemId: string; rolloutId?: string }
@@ -53,18 +58,17 @@ async function handle(
   deps: ApiDeps,
   p: ProxyDeps,
 ): Promise<FastifyReply> {
-  parseWith(ChatCompletionRequestSchema, req.body);
-  // Validated, then used as the client sent it: the parsed copy would reorder keys, and what is not
-  // ours to change (the messages of a call that keeps its own prompt) must go upstream unchanged.
-  const body = req.body as ChatCompletionRequest;
+  const rolloutId = rolloutIdOf(req.params.rolloutId);
+  // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
+  const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
-  if (!rt) throw new NotFoundError(`unknown system ${req.params.systemId}`);
-  if (deps.config.proxyRequireKey) {
-    const principal = await deps.authenticate(req);
-    if (principal.tenantId !== rt.job.tenantId) throw new NotFoundError(`unknown system ${req.params.systemId}`);
-  }
-  const rolloutId = req.params.rolloutId && req.params.rolloutId !== 'v1' ? req.params.rolloutId : null;
-  const inputMessages = inputForRecord(body.messages);
+  if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
+  // Only after the credential checks: a stranger's body costs no validation work. Validated, then
+  // used as the client sent it: the parsed copy reorders keys, and what is not ours to change (the
+  // messages of a call that keeps its own prompt) must go upstream unchanged.
+  parseChatRequest(req.body);
+  const body = limitSpend({ ...(req.body as ChatCompletionRequest) }, rt.job.config.policy);
+  const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const program = await routeToModule(p, rt, req, body);
   const dispatch = await p.engine.dispatch(rt, {
     rolloutId,
@@ -139,6 +143,12 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   }
   const acc = new StreamAccumulator();
   const body = upstream.body;
+  let stopped: AppError | null = null;
+  const untrack = p.streams.track((reason) => {
+    stopped = reason;
+    c.signal.abort(reason); // ends the upstream read below
+  });
+  reply.raw.once('close', untrack); // also when the relay below never started (client gone at once)
   async function* relay(): AsyncGenerator<Uint8Array | string> {
     let failed = false;
     try {
@@ -149,11 +159,12 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
     } catch (err) {
       // Never a silent cut: the client gets an error event it can surface, then the stream ends.
       failed = true;
-      if (!c.signal.aborted) {
-        const problem = toHttpProblem(err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 }));
+      if (!c.signal.aborted || stopped) {
+        const problem = toHttpProblem(stopped ?? (err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 })));
         yield `data: ${JSON.stringify(openAiErrorBody(problem))}\n\n`;
       }
     } finally {
+      untrack();
       acc.end();
       const s = acc.summary();
       const ms = performance.now() - t0;
@@ -171,7 +182,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
 
 function recordCall(p: ProxyDeps, c: UpstreamCall, outputText: string | null, latencyMs: number, usage: Record<string, unknown> | null, failed: boolean): void {
   p.background.add(
-    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText, latencyMs, usage, failed, ...c.record })),
+    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText: capStoredText(outputText), latencyMs, usage, failed, ...c.record })),
     'rollout call record',
   );
 }
@@ -185,7 +196,7 @@ function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undef
   const raw = req.query.seed ?? header(req, 'x-mipro-seed');
   if (raw === undefined) return null;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be a non-negative integer, got ${raw}` }]);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_SEED) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be an integer between 0 and ${MAX_SEED}, got ${raw}` }]);
   return n;
 }
 

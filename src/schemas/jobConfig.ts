@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PROVIDER_KINDS } from '../providers/types.js';
 import { MAX_MODULES, MODULE_NAME_PATTERN, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
+import { MAX_INT4, noNul } from './dbText.js';
 
 /**
  * The MIPRO Online job configuration (the seed's `policy_optimization` body). One schema; the
@@ -9,19 +10,54 @@ import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
  */
 
 const MAX_SEEDS = 100_000;
+/** Seeds are stored as 32-bit integers (PostgreSQL `integer`): both stores take the same seeds. */
+export const MAX_SEED = MAX_INT4;
+const SEED_MESSAGE = `must be an integer between 0 and ${MAX_SEED}`;
+const LIST_MESSAGE = 'must be a non-empty array of integers or a {start, end} range';
+/** Bad entries listed per seed list; the rest are counted (a million bad seeds cost one pass). */
+const LISTED_BAD_SEEDS = 5;
 
-/** Seeds as an int array or a `{start, end}` range (end exclusive, as in Python's range). */
-const SeedList = z
-  .union([
-    z.array(z.number().int('must be an integer').min(0, 'must be >= 0')),
-    z
-      .object({ start: z.number().int().min(0), end: z.number().int().min(0) })
-      .refine((r) => r.end > r.start, { message: 'end must be greater than start' })
-      .refine((r) => r.end - r.start <= MAX_SEEDS, { message: `at most ${MAX_SEEDS} seeds` }),
-  ], { error: 'must be a non-empty array of integers or a {start, end} range' })
-  .transform((v) => (Array.isArray(v) ? v : Array.from({ length: v.end - v.start }, (_, i) => v.start + i)))
-  .refine((a) => a.length > 0, { message: 'must not be empty' })
-  .refine((a) => a.length <= MAX_SEEDS, { message: `at most ${MAX_SEEDS} seeds` });
+const isSeed = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_SEED;
+
+/**
+ * Seeds as an int array or a `{start, end}` range (end exclusive, as in Python's range). Checked by
+ * hand rather than with z.array(z.number()): zod builds an issue per bad element, and a body of a
+ * million bad seeds then cost seconds and a response of megabytes. Here the work is one pass, and
+ * at most LISTED_BAD_SEEDS entries are named.
+ */
+function seedList(v: unknown, ctx: z.RefinementCtx): number[] {
+  const fail = (message: string, path: PropertyKey[] = []): never => {
+    ctx.addIssue({ code: 'custom', message, path });
+    return z.NEVER;
+  };
+  if (v === undefined) return fail('is required');
+  if (Array.isArray(v)) {
+    if (v.length === 0) return fail('must not be empty');
+    if (v.length > MAX_SEEDS) return fail(`at most ${MAX_SEEDS} seeds (got ${v.length})`);
+    let bad = 0;
+    for (let i = 0; i < v.length; i++) {
+      if (isSeed(v[i])) continue;
+      if (bad < LISTED_BAD_SEEDS) ctx.addIssue({ code: 'custom', message: SEED_MESSAGE, path: [i] });
+      bad++;
+    }
+    if (bad > LISTED_BAD_SEEDS) fail(`${bad} entries in all are not seeds (${SEED_MESSAGE}); the first ${LISTED_BAD_SEEDS} are listed`);
+    return bad > 0 ? z.NEVER : (v as number[]);
+  }
+  if (typeof v === 'object' && v !== null && 'start' in v && 'end' in v) {
+    const { start, end } = v as { start: unknown; end: unknown };
+    // end is exclusive, so it may be one past the largest seed.
+    const endOk = typeof end === 'number' && Number.isInteger(end) && end >= 0 && end <= MAX_SEED + 1;
+    if (!isSeed(start)) fail(SEED_MESSAGE, ['start']);
+    if (!endOk) fail(`must be an integer between 0 and ${MAX_SEED + 1} (exclusive)`, ['end']);
+    if (!isSeed(start) || !endOk) return z.NEVER;
+    if (end <= start) return fail('end must be greater than start');
+    if (end - start > MAX_SEEDS) return fail(`at most ${MAX_SEEDS} seeds`);
+    return Array.from({ length: end - start }, (_, i) => start + i);
+  }
+  return fail(LIST_MESSAGE);
+}
+
+const SeedList = z.unknown().transform(seedList);
 
 const positiveInt = (what = 'an integer >= 1') =>
   z.number({ error: `must be ${what}` }).int(`must be ${what}`).min(1, `must be ${what}`);
@@ -59,7 +95,7 @@ export const ProposerSchema = z.object({
   temperature: Temperature.default(0.7),
   max_tokens: positiveInt().max(200_000).default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
-  generate_at_iterations: z.array(z.number().int()).optional(),
+  generate_at_iterations: z.array(z.number().int()).max(10_000, 'must have at most 10000 entries').optional(),
 }).superRefine(requireInferenceUrlForCompatible);
 
 export const MiproSchema = z.object({
@@ -96,15 +132,18 @@ function keepValHeldOut(v: { val_seeds: unknown; bootstrap_train_seeds: unknown;
 
 export const PromptMessageSchema = z.object({
   role: z.enum(['system', 'user', 'assistant', 'developer'], { error: 'must be system, user, assistant or developer' }),
-  pattern: z.string({ error: 'must be a string' }),
+  pattern: noNul(z.string({ error: 'must be a string' })),
   order: z.number().int().optional(),
 });
 
 export const InitialPromptSchema = z.object({
   id: z.string().optional(),
   name: z.string().optional(),
-  messages: z.array(PromptMessageSchema).min(1, 'must contain at least one message'),
-  wildcards: z.record(z.string(), z.string()).optional(),
+  // Lengths are checked before elements (zod checks an array's size first): a body of a million
+  // entries costs nothing to refuse, instead of seconds of event loop to list their problems.
+  messages: z.array(PromptMessageSchema).min(1, 'must contain at least one message').max(64, 'must have at most 64 messages'),
+  wildcards: z.record(z.string(), z.unknown()).refine((r) => Object.keys(r).length <= 256, 'must have at most 256 entries')
+    .pipe(z.record(z.string(), z.string({ error: 'must be a string' }))).optional(),
 });
 
 const ModuleTemplate = z.string({ error: 'must be a string (the prompt, with {placeholders})' })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ValidationError, type FieldProblem } from '../shared/errors.js';
+import { MAX_LISTED_PROBLEMS, ValidationError, type FieldProblem } from '../shared/errors.js';
+import { noNul } from './dbText.js';
 import { type JobConfig, JobConfigSchema } from './jobConfig.js';
 import { unknownFieldMessage, unknownFieldProblems } from './unknownFields.js';
 
@@ -29,7 +30,7 @@ export const JobEnvelopeSchema = z.object({
   /** The older jobs API puts `algorithm` beside a bare `config_body`. */
   algorithm: z.unknown().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
-  correlation_id: z.string().max(200).optional(),
+  correlation_id: noNul(z.string().max(200)).optional(),
   overrides: z.record(z.string(), z.unknown()).optional(),
   /** A label for people (CLI tables, dashboard); `system.name` is the public SDK's spelling. */
   name: JobName.optional(),
@@ -128,8 +129,9 @@ function applyOverrides(
   return out;
 }
 
-export function zodProblems(error: z.ZodError, prefix: string): FieldProblem[] {
-  return error.issues.map((issue) => {
+/** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
+export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
+  return error.issues.slice(0, limit).map((issue) => {
     const path = [prefix, ...issue.path.map(String)].filter((p) => p.length > 0).join('.');
     const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
     return { path, message: missing ? 'is required' : issue.message };
@@ -154,24 +156,30 @@ function missingConfigProblem(body: Record<string, unknown>): FieldProblem {
 
 export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): ParsedJobRequest {
   if (!isObject(body)) throw new ValidationError('request body must be a JSON object', [{ path: '', message: 'must be a JSON object' }]);
-  const problems: FieldProblem[] = [];
+  let problems: FieldProblem[] = [];
+  // Issues beyond the listed ones, still counted in the error's message.
+  let unlisted = 0;
   const envelope = JobEnvelopeSchema.safeParse(body);
   problems.push(...unknownFieldProblems(JobEnvelopeSchema, body));
-  if (!envelope.success) problems.push(...zodProblems(envelope.error, ''));
+  if (!envelope.success) {
+    problems = problems.concat(zodProblems(envelope.error, ''));
+    unlisted += envelope.error.issues.length - problems.length;
+  }
   const { config: rawConfig, prefix } = locateConfig(body, problems);
   if (rawConfig === undefined) {
     problems.push(missingConfigProblem(body));
-    throw new ValidationError('invalid job configuration', problems);
+    throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
   }
   if (!isObject(rawConfig)) {
     problems.push({ path: prefix, message: 'must be an object' });
-    throw new ValidationError('invalid job configuration', problems);
+    throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
   }
   const overrides = envelope.success ? envelope.data.overrides : undefined;
   const overridden = new Map<string, string>();
   const withOverrides = overrides ? applyOverrides(rawConfig, overrides, problems, overridden) : rawConfig;
   const parsed = JobConfigSchema.safeParse(withOverrides);
   const configProblems = [...unknownFieldProblems(JobConfigSchema, withOverrides), ...(parsed.success ? [] : zodProblems(parsed.error, ''))];
+  if (!parsed.success) unlisted += Math.max(0, parsed.error.issues.length - configProblems.length);
   // One problem per field: a value the schema already refuses needs no second opinion.
   const extra = (checkConfig?.(withOverrides) ?? []).filter((p) => !configProblems.some((c) => c.path === p.path));
   const bodyPath = (configPath: string): string => {
@@ -180,8 +188,11 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
     }
     return prefix ? `${prefix}.${configPath}` : configPath;
   };
-  problems.push(...[...configProblems, ...extra].map((p) => ({ ...p, path: bodyPath(p.path) })));
-  if (problems.length > 0 || !parsed.success || !envelope.success) throw new ValidationError('invalid job configuration', problems);
+  // concat, not push(...): spreading a huge list as arguments overflows the stack (RangeError).
+  problems = problems.concat(configProblems.concat(extra).map((p) => ({ ...p, path: bodyPath(p.path) })));
+  if (problems.length > 0 || !parsed.success || !envelope.success) {
+    throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
+  }
   return {
     config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null,
     name: envelope.data.name ?? envelope.data.system?.name ?? null,

@@ -8,11 +8,20 @@ import { MiproCallFieldSchema } from './miproCall.js';
  */
 export const ChatContentPartSchema = z.looseObject({ type: z.string() });
 
+/**
+ * Array bounds are far above real requests; they keep a hostile body from costing seconds of
+ * validation (zod checks an array's length before its elements).
+ */
+export const MAX_CONTENT_PARTS = 4096;
+export const MAX_TOOLS = 1024;
+
 export const ChatMessageSchema = z.looseObject({
   role: z.string().min(1),
-  content: z.union([z.string(), z.array(ChatContentPartSchema), z.null()]).optional(),
+  content: z.union([z.string(), z.array(ChatContentPartSchema).max(MAX_CONTENT_PARTS), z.null()], {
+    error: `must be a string, an array of at most ${MAX_CONTENT_PARTS} content parts, or null`,
+  }).optional(),
   name: z.string().optional(),
-  tool_calls: z.array(z.looseObject({})).optional(),
+  tool_calls: z.array(z.looseObject({})).max(MAX_TOOLS).optional(),
   tool_call_id: z.string().optional(),
 });
 
@@ -23,7 +32,7 @@ export const ChatCompletionRequestSchema = z.looseObject({
   temperature: z.number().min(0).max(2).optional().nullable(),
   max_tokens: z.number().int().positive().optional().nullable(),
   max_completion_tokens: z.number().int().positive().optional().nullable(),
-  tools: z.array(z.looseObject({})).optional(),
+  tools: z.array(z.looseObject({})).max(MAX_TOOLS).optional(),
   tool_choice: z.unknown().optional(),
   response_format: z.unknown().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional().nullable(),

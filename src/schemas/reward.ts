@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { noNul } from './dbText.js';
+import { RolloutIdSchema } from './rolloutId.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
 export const MAX_ID_LENGTH = 256;
-const Id = z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`);
+const Id = noNul(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
 
 export const RewardRequestSchema = z.looseObject({
   reward_info: z.looseObject({
@@ -11,7 +13,7 @@ export const RewardRequestSchema = z.looseObject({
     outcome_reward: z.unknown().optional(),
     reward: z.unknown().optional(),
   }).optional(),
-  rollout_id: Id.optional(),
+  rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),
   correlation_id: Id.optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
@@ -23,7 +25,7 @@ export type RewardRequest = z.infer<typeof RewardRequestSchema>;
 
 /** The legacy reward path public demos use: `POST /api/prompt-learning/online/mipro/systems/{id}/status`. */
 export const LegacyStatusSchema = z.looseObject({
-  rollout_id: Id,
+  rollout_id: RolloutIdSchema,
   status: z.enum(['reward', 'done'], { error: 'must be "reward" or "done"' }),
   reward: z.unknown().optional(),
   candidate_id: Id.optional(),

@@ -19,10 +19,25 @@ export abstract class AppError extends Error {
   }
 }
 
-/** Schema-level problems with a well-formed request: 422, every bad field listed. */
+/**
+ * How many problems an error lists. A body with a million bad entries must not become a response
+ * (and a response-building bill) a thousand times its size: the first ones say what is wrong.
+ */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/**
+ * Schema-level problems with a well-formed request: 422, every bad field listed up to
+ * MAX_LISTED_PROBLEMS; `problemCount` (when larger) is said in the message.
+ */
 export class ValidationError extends AppError {
   readonly status = 422;
   readonly code = 'validation_error';
+  readonly problemCount: number;
+  constructor(message: string, details: FieldProblem[] = [], problemCount = details.length) {
+    const listed = details.length > MAX_LISTED_PROBLEMS ? details.slice(0, MAX_LISTED_PROBLEMS) : details;
+    super(problemCount > listed.length ? `${message} (${problemCount} problems; the first ${listed.length} are listed)` : message, listed);
+    this.problemCount = problemCount;
+  }
 }
 
 /** The body could not be parsed at all (malformed JSON, wrong content type): 400. */
@@ -48,9 +63,43 @@ export class ConflictError extends AppError {
   readonly code = 'conflict';
 }
 
+/** The path exists, with other methods (listed in the error's `allow`, sent as the Allow header). */
+export class MethodNotAllowedError extends AppError {
+  readonly status = 405;
+  readonly code = 'method_not_allowed';
+  constructor(message: string, readonly allow: readonly string[]) {
+    super(message);
+  }
+}
+
+/** A body that is not JSON (another or no content type). */
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly code = 'payload_too_large';
+}
+
+/**
+ * The database cannot be reached (connection dropped or refused, server shutting down, disk full):
+ * a 503 the client may retry, never a 500. `/readyz` reports the same state to load balancers.
+ */
+export class DatabaseUnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'database_unavailable';
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(message);
+    if (opts?.cause !== undefined) this.cause = opts.cause;
+  }
+}
+
+/** The server is stopping and the request could not finish within SHUTDOWN_GRACE_MS: retry elsewhere. */
+export class ShuttingDownError extends AppError {
+  readonly status = 503;
+  readonly code = 'shutting_down';
 }
 
 /**

@@ -216,8 +216,10 @@ export class KyselyStore implements Store {
     return r ? toCandidate(r) : null;
   }
 
-  async findCandidatesById(candidateId: string): Promise<CandidateRecord[]> {
-    const rows = await this.db.selectFrom('candidates').selectAll().where('id', '=', candidateId).limit(50).execute();
+  async findCandidatesById(candidateId: string, tenantId: string, limit: number): Promise<CandidateRecord[]> {
+    // Scoped in the query: a limit applied across tenants let others' rows crowd out the caller's own.
+    const rows = await this.db.selectFrom('candidates').innerJoin('jobs', 'jobs.id', 'candidates.job_id').selectAll('candidates')
+      .where('candidates.id', '=', candidateId).where('jobs.tenant_id', '=', tenantId).limit(limit).execute();
     return rows.map(toCandidate);
   }
 
@@ -263,6 +265,19 @@ export class KyselyStore implements Store {
 
   moduleCallOrder(jobId: string): Promise<string[]> {
     return moduleCallOrder(this.db, jobId);
+  }
+
+  async forgetCallText(before: string): Promise<number> {
+    const res = await this.db.updateTable('rollouts').set({ input_messages: null, output_text: null })
+      .where('updated_at', '<', before)
+      .where((eb) => eb.or([eb('input_messages', 'is not', null), eb('output_text', 'is not', null)]))
+      .executeTakeFirst();
+    // Each call's own record holds the same kind of text (and its template variables).
+    await this.db.updateTable('rollout_calls').set({ input_messages: null, output_text: null, variables: null })
+      .where('created_at', '<', before)
+      .where((eb) => eb.or([eb('input_messages', 'is not', null), eb('output_text', 'is not', null), eb('variables', 'is not', null)]))
+      .execute();
+    return Number(res.numUpdatedRows);
   }
 
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {

@@ -3,11 +3,16 @@ import type { Clock } from '../shared/clock.js';
 import { openPostgresStore } from './postgres/postgresStore.js';
 import { openSqliteStore } from './sqlite/sqliteStore.js';
 import type { Store } from './types.js';
+import { guardStore } from './unavailable.js';
 
 /**
  * The one place that chooses a Store implementation (called by main.ts and the CLI). `onBackgroundError`
- * hears about failures of the store's own background work (SQLite's checkpoint thread).
+ * hears about failures outside any request: SQLite's checkpoint thread, PostgreSQL connections that
+ * die while pooled. The store is guarded: an outage is a DatabaseUnavailableError (503), never a 500.
  */
-export function openStore(db: AppConfig['database'], clock: Clock, onBackgroundError?: (err: Error) => void): Promise<Store> {
-  return db.kind === 'postgres' ? openPostgresStore(db.url, db.schema, clock) : openSqliteStore(db.path, clock, onBackgroundError);
+export async function openStore(db: AppConfig['database'], clock: Clock, onBackgroundError?: (err: Error, what: string) => void): Promise<Store> {
+  const store = db.kind === 'postgres'
+    ? await openPostgresStore(db.url, db.schema, clock, { onConnectionError: (err) => onBackgroundError?.(err, 'database connection lost') })
+    : await openSqliteStore(db.path, clock, (err) => onBackgroundError?.(err, 'background WAL checkpoints failed; back to automatic checkpoints'));
+  return guardStore(store);
 }

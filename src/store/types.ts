@@ -261,8 +261,11 @@ export interface Store {
   listCandidates(jobId: string): Promise<CandidateRecord[]>;
   pageCandidates(jobId: string, opts: CandidateListOptions): Promise<Page<CandidateRecord>>;
   getCandidate(jobId: string, candidateId: string): Promise<CandidateRecord | null>;
-  /** Proposed candidate ids are globally unique; used by GET /api/candidates/{id}. */
-  findCandidatesById(candidateId: string): Promise<CandidateRecord[]>;
+  /**
+   * The tenant's candidates with this id, at most `limit` (proposed ids are globally unique; every
+   * job has a `baseline`). Used by GET /api/candidates/{id}.
+   */
+  findCandidatesById(candidateId: string, tenantId: string, limit: number): Promise<CandidateRecord[]>;
   retireCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
 
   /** Inserts the rollout and counts a dispatch for its candidate; false if the id already exists. */
@@ -277,6 +280,11 @@ export interface Store {
   callModules(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>>;
   /** Modules in the order recent rollouts call them (by mean position within their rollouts). */
   moduleCallOrder(jobId: string): Promise<string[]>;
+  /**
+   * Retention: clears the call text (input messages, output) of rollouts last updated before
+   * `before` (ISO time); the rollout rows, their rewards and all statistics stay. Returns how many.
+   */
+  forgetCallText(before: string): Promise<number>;
   /** Recent rewarded rollouts of a candidate (never val), for the proposer's reflection. */
   rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
   /** Inputs of bootstrap/online rollouts, for the dataset summary. */

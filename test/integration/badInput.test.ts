@@ -37,7 +37,7 @@ const cases: Case[] = [
   { name: 'empty bootstrap seeds', status: 422, paths: ['policy_optimization.mipro.bootstrap_train_seeds'], body: mutated((p) => (p.mipro.bootstrap_train_seeds = [])) },
   { name: 'empty val seeds range', status: 422, paths: ['policy_optimization.mipro.val_seeds'], body: mutated((p) => (p.mipro.val_seeds = { start: 5, end: 5 } as never)) },
   { name: 'val seeds shared with the online pool', status: 422, paths: ['policy_optimization.mipro.val_seeds'], body: mutated((p) => (p.mipro.val_seeds = [3, 100] as never)) },
-  { name: 'seeds that are not integers', status: 422, paths: ['policy_optimization.mipro.online_pool'], body: mutated((p) => (p.mipro.online_pool = ['a', 'b'] as never)) },
+  { name: 'seeds that are not integers', status: 422, paths: ['policy_optimization.mipro.online_pool.0', 'policy_optimization.mipro.online_pool.1'], body: mutated((p) => (p.mipro.online_pool = ['a', 'b'] as never)) },
   { name: 'unsupported proposer mode', status: 422, paths: ['policy_optimization.mipro.proposer.mode'], body: mutated((p) => (p.mipro.proposer.mode = 'few_shot')) },
   { name: 'unsupported online_proposer_mode', status: 422, paths: ['policy_optimization.mipro.online_proposer_mode'], body: mutated((p) => (p.mipro.online_proposer_mode = 'batch')) },
   { name: 'missing proposer', status: 422, paths: ['policy_optimization.mipro.proposer'], body: mutated((p) => delete p.mipro.proposer) },

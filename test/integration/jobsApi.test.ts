@@ -102,7 +102,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('jobs API on %s', (db) => {
 
   it('serves health, readiness and metrics', async () => {
     expect((await api(t.url, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
-    expect((await api(t.url, 'GET', '/readyz')).body).toEqual({ status: 'ready', database: db });
+    expect((await api(t.url, 'GET', '/readyz')).body).toEqual({ status: 'ready', database: db, database_state: 'up' });
     const metrics = await fetch(`${t.url}/metrics`).then((r) => r.text());
     expect(metrics).toContain('miprox_http_request_duration_seconds_bucket');
     expect(metrics).toContain(`route="${JOBS}"`);

@@ -258,7 +258,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
         events: [{ eventType: 'mipro.proposal.created', message: 'one', data: { candidate_ids: [cid] } }],
       });
       expect(created.map((c) => [c.id, c.ordinal])).toEqual([[cid, 1]]);
-      expect((await store.findCandidatesById(cid))[0]?.jobId).toBe(job.id);
+      expect((await store.findCandidatesById(cid, tenantId, 10))[0]?.jobId).toBe(job.id);
+      expect(await store.findCandidatesById(cid, (await store.createTenant('other')).id, 10)).toEqual([]);
       const props = await store.listProposals(job.id, 10);
       expect(props[0]).toMatchObject({ status: 'succeeded', candidateIds: [cid], seq: 1 });
       // A lease that ran out is taken over.

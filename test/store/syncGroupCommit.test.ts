@@ -24,6 +24,20 @@ describe('SyncGroupCommitter (SQLite hot-path group commit)', () => {
   const rows = () => (reader.prepare('select k from t order by k').all() as Array<{ k: string }>).map((r) => r.k);
   const insert = (k: string) => () => writer.prepare('insert into t values (?)').run(k).changes;
 
+  it('fails the whole batch with the real error when a unit rolls back the transaction (disk full)', async () => {
+    const g = new SyncGroupCommitter(writer);
+    const pages = writer.pragma('page_count', { simple: true }) as number;
+    writer.pragma(`max_page_count = ${pages}`); // the file may not grow: SQLITE_FULL, as on a full disk
+    const big = () => writer.prepare('insert into t values (?)').run('x'.repeat(64 * 1024)).changes;
+    const results = await Promise.allSettled([g.run(insert('before')), g.run(big), g.run(insert('after'))]);
+    writer.pragma('max_page_count = 1073741823');
+    for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_FULL' } });
+    // No unit committed on its own after SQLite rolled the transaction back.
+    expect(rows()).toEqual([]);
+    expect(await g.run(insert('later'))).toBe(1);
+    expect(rows()).toEqual(['later']);
+  });
+
   it('commits writes queued in one turn together, and answers each only after the commit', async () => {
     const g = new SyncGroupCommitter(writer);
     const v0 = version();

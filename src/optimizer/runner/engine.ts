@@ -75,7 +75,10 @@ export class OnlineEngine {
 
   /** The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when unknown. */
   async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
-    return this.lookup(systemId);
+    // Only the system id is a proxy credential: lookup() also takes the job id, which is no secret.
+    // A finished job is served too (its champion or baseline).
+    const rt = await this.lookup(systemId);
+    return rt && rt.job.systemId === systemId ? rt : null;
   }
 
   /**

@@ -9,7 +9,12 @@ import type { Database } from '../schema.js';
  * PostgreSQL for shared deployments: several miprox instances on one database. `schema` puts every
  * table in its own namespace (tests run each suite in a fresh schema so runs never collide).
  */
-export async function openPostgresStore(url: string, schema: string, clock: Clock, poolSize = 10): Promise<KyselyStore> {
+export async function openPostgresStore(
+  url: string,
+  schema: string,
+  clock: Clock,
+  opts: { poolSize?: number; onConnectionError?: (err: Error) => void } = {},
+): Promise<KyselyStore> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
   const setup = new pg.Client({ connectionString: url });
   await setup.connect();
@@ -24,10 +29,35 @@ export async function openPostgresStore(url: string, schema: string, clock: Cloc
   } finally {
     await setup.end();
   }
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, options: `-c search_path="${schema}"` });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    options: `-c search_path="${schema}"`,
+    // Without a connect deadline a black-holed database hangs every request (and /readyz) forever.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // Finds a silently dropped TCP link instead of waiting on it.
+    keepAlive: true,
+  });
+  watchConnectionErrors(pool, opts.onConnectionError ?? (() => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
   return new KyselyStore(db, 'postgres', clock);
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * A pooled connection that dies (pg_terminate_backend, a database restart, a dropped TCP link)
+ * emits 'error'. An EventEmitter 'error' nobody listens to kills the process, so both places it
+ * can surface are heard: the pool (for idle clients) and each client (while checked out, when the
+ * pool's own listener is detached). The failed queries reject on their own and the pool discards
+ * the dead client; the next query opens a fresh connection.
+ */
+function watchConnectionErrors(pool: pg.Pool, report: (err: Error) => void): void {
+  pool.on('error', (err) => report(err));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => report(err));
+  });
 }
 
 /** Drops a schema and everything in it (tests clean up after themselves). */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { KyselyStore } from '../kyselyStore.js';
 import { migrateToLatest } from '../migrations.js';
@@ -34,6 +34,13 @@ export async function openSqliteStore(path: string, clock: Clock, onCheckpointEr
 
 const MAX_CACHED_STATEMENTS = 500;
 
+const NOTHING_TO_ROLL_BACK: SqliteStatement = {
+  reader: false,
+  all: () => [],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  iterate: () => [][Symbol.iterator](),
+};
+
 /**
  * Kysely's SQLite driver prepares every statement on every execution, which was the largest single
  * cost on the proxy and reward paths (compiling SQL, not running it). Queries repeat by text, so a
@@ -44,7 +51,11 @@ export function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDataba
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => sqlite.close(),
-    prepare(sql: string) {
+    prepare(sql: string): SqliteStatement {
+      // SQLITE_FULL, IOERR, BUSY and NOMEM can roll back a transaction by themselves; kysely's own
+      // ROLLBACK then failed with "no transaction is active", and that error replaced the real one
+      // (a 500 instead of a 503 for a full disk). Nothing is left to roll back: let it be a no-op.
+      if (sql === 'rollback' && !sqlite.inTransaction) return NOTHING_TO_ROLL_BACK;
       let stmt = cache.get(sql);
       if (!stmt) {
         if (cache.size >= MAX_CACHED_STATEMENTS) cache.clear();

@@ -35,13 +35,19 @@ export class SyncGroupCommitter {
   ) {
     const unit = db.transaction((work: () => unknown) => work());
     this.batch = db.transaction((items: Pending[]) => {
-      const outcomes = items.map((item) => {
+      const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+      for (const item of items) {
         try {
-          return { ok: true as const, value: unit(item.work) };
+          outcomes.push({ ok: true, value: unit(item.work) });
         } catch (err) {
-          return { ok: false as const, err };
+          // SQLITE_FULL, IOERR, BUSY and NOMEM may roll back the whole transaction, not just the
+          // unit's savepoint. Then nothing of this batch will commit, and the next units must not run
+          // on their own (outside any transaction, each would commit by itself): fail the batch
+          // with the real error.
+          if (!db.inTransaction) throw err;
+          outcomes.push({ ok: false, err });
         }
-      });
+      }
       opts.beforeCommit?.();
       return outcomes;
     });

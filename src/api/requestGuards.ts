@@ -1,0 +1,100 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
+import { JSON_ONLY } from './errorMapping.js';
+import { hasNul, NUL_MESSAGE } from '../schemas/dbText.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './jsonDepth.js';
+
+/**
+ * Checks every request gets before a route sees it, whatever the route: no NUL in path parameters or
+ * query values (a 500 on PostgreSQL only, see dbText.ts), the body is JSON (415
+ * otherwise, as documented, not a 422 about an empty object), it is not nested absurdly deep (see
+ * jsonDepth.ts), and a known path asked with the wrong method is a 405 with Allow, not a 404.
+ * Returns the error for a request no route matched.
+ */
+export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest) => Error {
+  // Fastify parses text/plain by default; every body miprox reads is JSON.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('preValidation', (req, _reply, done) => {
+    const nul = nulInUrl(req);
+    if (nul !== null) {
+      done(new ValidationError('invalid request', [{ path: nul, message: NUL_MESSAGE }]));
+      return;
+    }
+    if (req.body === undefined && hasBody(req)) {
+      done(new UnsupportedMediaTypeError(JSON_ONLY));
+      return;
+    }
+    if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
+      const message = `must not nest objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
+      done(new ValidationError(`JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ path: '', message }]));
+      return;
+    }
+    done();
+  });
+
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  return (req) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allow = routes.allowed(path);
+    if (allow.length > 0 && !allow.includes(req.method)) return new MethodNotAllowedError(`${req.method} is not allowed on ${path}; use ${allow.join(', ')}`, allow);
+    return new NotFoundError(`no route for ${req.method} ${path}`);
+  };
+}
+
+/**
+ * Thrown by a catch-all route (the dashboard's page fallback) for a path it does not serve: the app
+ * then answers as if no route had matched, a 405 when the path exists with other methods.
+ */
+export class NoRouteError extends NotFoundError {}
+
+/**
+ * The first path parameter or query value holding a NUL (ids are looked up as text: see dbText.ts),
+ * named as the API names it (`rolloutId` in the route is `rollout_id` everywhere else).
+ */
+function nulInUrl(req: FastifyRequest): string | null {
+  for (const source of [req.params, req.query]) {
+    if (typeof source !== 'object' || source === null) continue;
+    for (const [name, value] of Object.entries(source)) {
+      const bad = typeof value === 'string' ? hasNul(value) : Array.isArray(value) && value.some((v) => typeof v === 'string' && hasNul(v));
+      if (bad) return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    }
+  }
+  return null;
+}
+
+/** A body was sent (a length above zero, or chunked) even if no parser claimed it. */
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/**
+ * The methods each route pattern answers, to tell "wrong method" from "no such path". Catch-all
+ * patterns (`/*`, the dashboard's page fallback) are left out: they would make every path "exist".
+ */
+class RouteMethods {
+  private readonly byUrl = new Map<string, Set<string>>();
+  private compiled: Array<{ pattern: RegExp; methods: Set<string> }> | null = null;
+
+  add(method: string | string[], url: string): void {
+    if (url.includes('*')) return;
+    let set = this.byUrl.get(url);
+    if (!set) this.byUrl.set(url, (set = new Set()));
+    for (const m of Array.isArray(method) ? method : [method]) set.add(m);
+    this.compiled = null;
+  }
+
+  allowed(path: string): string[] {
+    this.compiled ??= [...this.byUrl].map(([url, methods]) => ({ pattern: compile(url), methods }));
+    const out = new Set<string>();
+    for (const r of this.compiled) if (r.pattern.test(path)) for (const m of r.methods) out.add(m);
+    return [...out].sort();
+  }
+}
+
+/** `/api/jobs/:jobId` -> /^\/api\/jobs\/[^/]+\/?$/ (the router ignores a trailing slash). */
+function compile(url: string): RegExp {
+  const segments = url.replace(/\/+$/, '').split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${segments.join('/')}/?$`);
+}

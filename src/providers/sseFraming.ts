@@ -1,0 +1,86 @@
+import { UpstreamError } from '../shared/errors.js';
+
+/**
+ * Regroups a relayed event stream so that every piece ends on an event boundary (a blank line).
+ * Bytes are relayed unchanged and without parsing, but a stream that fails (too large, connection
+ * lost) can then always end with a well-formed error event, never one glued to half an event; and a
+ * stream that ends mid-event, ends without [DONE], or carries lines that are not events is an error,
+ * not a silent cut or a relay of garbage (issue 14, items 3 and 9).
+ * A partial event is held (at most the transport's response cap) until its end arrives.
+ */
+export async function* wholeEvents(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  let pending: Buffer[] = [];
+  let done = false;
+  for await (const chunk of source) {
+    const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // A boundary may straddle the seam: search the new piece with the last 3 held bytes before it.
+    const tail = pending.length > 0 ? tailBytes(pending, 3) : EMPTY;
+    const searched = tail.length > 0 ? Buffer.concat([tail, piece]) : piece;
+    const cut = lastBoundaryEnd(searched) - tail.length;
+    if (cut <= 0) {
+      pending.push(piece);
+      continue;
+    }
+    const head = piece.subarray(0, cut);
+    const events = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
+    pending = cut < piece.length ? [piece.subarray(cut)] : [];
+    // Checked before it is relayed: a malformed event never reaches the client.
+    if (checkEvents(events)) done = true;
+    yield events;
+  }
+  if (pending.some((b) => !isWhitespace(b))) throw badStream('the upstream stream ended in the middle of an event');
+  // OpenAI-style streams always end with [DONE]; without it the end is indistinguishable from a cut.
+  if (!done) throw badStream('the upstream stream ended without data: [DONE]');
+}
+
+const badStream = (message: string): UpstreamError => new UpstreamError(message, { status: 502, code: 'upstream_bad_stream' });
+
+/**
+ * A light check of whole events (not a parse): every line is a known field or a comment, and each
+ * event's data is a JSON object or [DONE]. True when [DONE] was among them.
+ */
+function checkEvents(buf: Buffer): boolean {
+  let sawDone = false;
+  let firstData = true;
+  // latin1 maps bytes 1:1 and the checks look at ASCII only.
+  for (const line of buf.toString('latin1').split(/\r\n|\r|\n/)) {
+    if (line === '') {
+      firstData = true;
+      continue;
+    }
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    if (field !== 'data') {
+      if (field === 'event' || field === 'id' || field === 'retry') continue;
+      throw badStream(`the upstream stream is malformed (a line starting ${JSON.stringify(line.slice(0, 20))})`);
+    }
+    if (!firstData) continue;
+    firstData = false;
+    const value = line.slice(colon + 1).trimStart();
+    if (value === '[DONE]') sawDone = true;
+    else if (!value.startsWith('{')) throw badStream(`the upstream stream is malformed (data that is not a JSON object: ${JSON.stringify(value.slice(0, 20))})`);
+  }
+  return sawDone;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The index just past the last blank line (`\n\n`, `\r\n\r\n` or `\r\r`), or -1. */
+function lastBoundaryEnd(buf: Buffer): number {
+  const lf = buf.lastIndexOf('\n\n');
+  const crlf = buf.lastIndexOf('\r\n\r\n');
+  const cr = buf.lastIndexOf('\r\r');
+  return Math.max(lf < 0 ? -1 : lf + 2, crlf < 0 ? -1 : crlf + 4, cr < 0 ? -1 : cr + 2);
+}
+
+function tailBytes(parts: Buffer[], n: number): Buffer {
+  const last = parts[parts.length - 1]!;
+  if (last.length >= n || parts.length === 1) return last.subarray(Math.max(0, last.length - n));
+  return Buffer.concat(parts).subarray(-n);
+}
+
+function isWhitespace(b: Buffer): boolean {
+  for (const byte of b) if (byte !== 0x0a && byte !== 0x0d && byte !== 0x20 && byte !== 0x09) return false;
+  return true;
+}

@@ -1,0 +1,40 @@
+import type { ChatMessage } from '../schemas/openai.js';
+
+/**
+ * How much of a call's text a rollout record keeps. The records feed the proposer's reflection and
+ * the dashboard, which need the gist of an answer, not all of it; a 50 MB answer used to be stored
+ * whole (issue 14, item 3). Longer text keeps its first MAX_STORED_CALL_TEXT characters followed by
+ * a marker that says it was cut and how long it was, so a reader can never mistake it for the whole.
+ */
+export const MAX_STORED_CALL_TEXT = 64 * 1024;
+
+export const truncationMarker = (totalChars: number): string => `\n[miprox: truncated; ${totalChars} characters in all]`;
+
+/** The text as stored: unchanged when short enough, else a prefix and the marker. */
+export function capStoredText(text: string | null, max = MAX_STORED_CALL_TEXT): string | null {
+  if (text === null || text.length <= max) return text;
+  // Never cut a surrogate pair in half: the stored prefix stays valid UTF-16 (and valid UTF-8 in PostgreSQL).
+  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
+  return text.slice(0, end) + truncationMarker(text.length);
+}
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
+/**
+ * The input messages as stored: each text longer than the cap is cut the same way. Returns the same
+ * array when nothing needed cutting (the usual case costs no copy).
+ */
+export function capStoredMessages(messages: ChatMessage[], max = MAX_STORED_CALL_TEXT): ChatMessage[] {
+  if (!messages.some((m) => tooLong(m, max))) return messages;
+  return messages.map((m) => {
+    if (!tooLong(m, max)) return m;
+    if (typeof m.content === 'string') return { ...m, content: capStoredText(m.content, max) };
+    const parts = (m.content ?? []).map((p) => (typeof p.text === 'string' && p.text.length > max ? { ...p, text: capStoredText(p.text, max) } : p));
+    return { ...m, content: parts };
+  });
+}
+
+function tooLong(m: ChatMessage, max: number): boolean {
+  if (typeof m.content === 'string') return m.content.length > max;
+  return Array.isArray(m.content) && m.content.some((p) => typeof p.text === 'string' && p.text.length > max);
+}

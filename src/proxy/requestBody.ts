@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { hasNul, NUL_MESSAGE } from '../schemas/dbText.js';
+import type { JobPolicy } from '../schemas/jobConfig.js';
+import { zodProblems } from '../schemas/jobRequest.js';
+import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessage, ChatMessageSchema } from '../schemas/openai.js';
+import { ROLLOUT_ID_PATTERN, ROLLOUT_ID_RULE } from '../schemas/rolloutId.js';
+import { type FieldProblem, MAX_LISTED_PROBLEMS, ValidationError } from '../shared/errors.js';
+
+/** Far more than any context window holds; a bound on the work one request can ask for. */
+export const MAX_MESSAGES = 10_000;
+
+/** The request's top level with the messages left unread: they are checked one by one below. */
+const EnvelopeSchema = ChatCompletionRequestSchema.extend({
+  messages: z.array(z.unknown(), { error: 'must be an array of messages' }).min(1, 'must contain at least one message')
+    .max(MAX_MESSAGES, `must have at most ${MAX_MESSAGES} messages`),
+});
+
+/**
+ * Validates a chat-completions body with bounded work: messages are checked one at a time and the
+ * check stops after MAX_LISTED_PROBLEMS bad ones. One schema pass over `{"messages":[{},{},...]}`
+ * (4 MB, 1.4 M bad messages) took seconds of event-loop time and built a 49 MB error; this stops
+ * after 20 and says so.
+ */
+export function parseChatRequest(body: unknown): ChatCompletionRequest {
+  const envelope = EnvelopeSchema.safeParse(body ?? {});
+  let problems: FieldProblem[] = envelope.success ? [] : zodProblems(envelope.error, '');
+  const raw = envelope.success ? envelope.data.messages : messagesOf(body);
+  const messages: ChatMessage[] = [];
+  let stopped = false;
+  for (let i = 0; i < raw.length; i++) {
+    const m = ChatMessageSchema.safeParse(raw[i]);
+    if (m.success) {
+      messages.push(m.data);
+      continue;
+    }
+    problems = problems.concat(zodProblems(m.error, `messages.${i}`, MAX_LISTED_PROBLEMS - problems.length));
+    if (problems.length >= MAX_LISTED_PROBLEMS) {
+      stopped = i < raw.length - 1;
+      break;
+    }
+  }
+  // The system message may become the stored baseline instruction (text: see dbText.ts).
+  const system = messages.findIndex((m) => m.role === 'system' || m.role === 'developer');
+  if (system >= 0 && messageHasNul(messages[system]!)) problems.push({ path: `messages.${system}.content`, message: NUL_MESSAGE });
+  if (problems.length > 0 || !envelope.success) {
+    throw new ValidationError(stopped ? `invalid request (checking stopped after the first ${problems.length} problems)` : 'invalid request', problems);
+  }
+  return { ...envelope.data, messages };
+}
+
+function messageHasNul(m: ChatMessage): boolean {
+  if (typeof m.content === 'string') return hasNul(m.content);
+  return Array.isArray(m.content) && m.content.some((p) => typeof p.text === 'string' && hasNul(p.text));
+}
+
+function messagesOf(body: unknown): unknown[] {
+  const m = typeof body === 'object' && body !== null ? (body as { messages?: unknown }).messages : undefined;
+  return Array.isArray(m) ? m : [];
+}
+
+/**
+ * The rollout id from the proxy path (null when absent; `v1` is the optional API-version segment),
+ * checked before anything else: it ends up in a response header and in the database.
+ */
+export function rolloutIdOf(param: string | undefined): string | null {
+  if (param === undefined || param === 'v1') return null;
+  if (!ROLLOUT_ID_PATTERN.test(param)) {
+    throw new ValidationError('invalid rollout id in the path', [{ path: 'rollout_id', message: ROLLOUT_ID_RULE }]);
+  }
+  return param;
+}
+
+/**
+ * What one call may spend is the job owner's decision, not the caller's: anyone with the proxy URL
+ * can call it with the server's provider key (issue 14, item 10). A completion-length limit above the
+ * policy's `max_completion_tokens` is clamped to it (clients often send a generous default, which
+ * should not fail); `n` other than 1 is refused, since fewer choices than asked for would be a
+ * silent change of the answer's shape.
+ */
+export function limitSpend(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
+  const n = (req as { n?: unknown }).n;
+  if (n !== undefined && n !== null && n !== 1) {
+    throw new ValidationError('invalid request', [{ path: 'n', message: 'must be 1 (miprox serves one choice per call)' }]);
+  }
+  const cap = policy.max_completion_tokens;
+  const over = (v: number | null | undefined): boolean => typeof v === 'number' && v > cap;
+  if (!over(req.max_tokens) && !over(req.max_completion_tokens)) return req;
+  return {
+    ...req,
+    ...(over(req.max_tokens) ? { max_tokens: cap } : {}),
+    ...(over(req.max_completion_tokens) ? { max_completion_tokens: cap } : {}),
+  };
+}

@@ -1,0 +1,95 @@
+import { DatabaseUnavailableError } from '../shared/errors.js';
+import type { Store } from './types.js';
+
+/**
+ * Failures that say "the database cannot be reached right now", not "this request is wrong": a
+ * dropped or terminated connection, a refused or timed-out connect, a server shutting down, a full
+ * or failing disk, a lock held too long. They become DatabaseUnavailableError (503, retry later)
+ * instead of a 500, so clients and load balancers treat them as transient.
+ */
+const PG_UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+];
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM)/;
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect
+    // now), 53300 (too many connections), 53100 (disk full).
+    if (/^08...$/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300' || code === '53100') return true;
+    if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
+  }
+  return PG_UNAVAILABLE_MESSAGES.some((m) => err.message.startsWith(m));
+}
+
+/**
+ * Faults of the storage itself (disk full, I/O error, read-only file): unlike a lost connection, a
+ * `select 1` does not see them, so /readyz asks when the last one happened.
+ */
+const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY)|53100|58030)/;
+
+export interface StorageHealth {
+  /** Clock time (ms) of the last storage fault a store call met; null when none. */
+  lastFaultAt: number | null;
+  lastFault: string | null;
+}
+
+const healthOf = new WeakMap<object, StorageHealth>();
+
+/** The storage health of a guarded store (null for one that is not guarded). */
+export function storageHealth(store: Store): StorageHealth | null {
+  return healthOf.get(store) ?? null;
+}
+
+function translate(err: unknown, health: StorageHealth): never {
+  if (isDatabaseUnavailable(err)) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && STORAGE_FAULT.test(code)) {
+      health.lastFaultAt = Date.now();
+      health.lastFault = `${code}: ${(err as Error).message}`;
+    }
+    throw new DatabaseUnavailableError('the database is unavailable; retry shortly', { cause: err });
+  }
+  throw err;
+}
+
+/**
+ * Wraps every Store method so an outage surfaces as one typed error wherever it happens (routes,
+ * the engine's background writes). The wrapped functions are built once per method, and a
+ * successful call costs one extra promise reaction.
+ */
+export function guardStore<S extends Store>(store: S): S {
+  const wrapped = new Map<PropertyKey, unknown>();
+  const health: StorageHealth = { lastFaultAt: null, lastFault: null };
+  const onError = (err: unknown): never => translate(err, health);
+  const guarded = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      let fn = wrapped.get(prop);
+      if (!fn) {
+        const method = value as (...args: unknown[]) => unknown;
+        fn = (...args: unknown[]): unknown => {
+          let result: unknown;
+          try {
+            result = method.apply(target, args);
+          } catch (err) {
+            onError(err);
+          }
+          return result instanceof Promise ? result.catch(onError) : result;
+        };
+        wrapped.set(prop, fn);
+      }
+      return fn;
+    },
+  });
+  healthOf.set(guarded, health);
+  return guarded;
+}

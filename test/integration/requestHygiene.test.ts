@@ -1,0 +1,102 @@
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { startServer } from '../../src/main.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+/** Issue 14, item 11: content types, methods, the seeded key, and the origin of handed-out URLs. */
+const JOBS = '/api/policy-optimization/online/jobs';
+
+/** A raw HTTP request, so headers (Host, a missing content type) are exactly as written. */
+function raw(url: string, opts: { method: string; path: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, method: opts.method, path: opts.path, headers: opts.headers }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+describe('request hygiene', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.close());
+
+  it('answers a body without a JSON content type with the documented 415, on control and proxy routes', async () => {
+    const body = JSON.stringify(seedJobBody());
+    const auth = { authorization: `Bearer ${t.key}` };
+    const plain = await raw(t.url, { method: 'POST', path: JOBS, headers: { ...auth, 'content-type': 'text/plain' }, body });
+    expect(plain.status).toBe(415);
+    expect(plain.body.error.code).toBe('unsupported_media_type');
+    const missing = await raw(t.url, { method: 'POST', path: JOBS, headers: { ...auth, 'content-length': String(Buffer.byteLength(body)) }, body });
+    expect(missing.status).toBe(415);
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody() })).body;
+    const proxied = await raw(t.url, { method: 'POST', path: `/api/mipro/v1/${job.system_id}/chat/completions`, headers: { 'content-type': 'text/plain' }, body: '{"messages":[]}' });
+    expect(proxied.status).toBe(415);
+    expect(proxied.body.error.code).toBe('unsupported_media_type');
+    // A bodiless POST needs no content type.
+    const pause = await raw(t.url, { method: 'POST', path: `${JOBS}/${job.job_id}/pause`, headers: auth });
+    expect(pause.status).toBe(200);
+  });
+
+  it('answers a known path with the wrong method with 405 and Allow, and unknown paths with 404', async () => {
+    const del = await api(t.url, 'DELETE', JOBS, { key: t.key });
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(del.body.error.code).toBe('method_not_allowed');
+    const put = await api(t.url, 'PUT', `${JOBS}/pl_0123`, { key: t.key, body: {} });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, PATCH');
+    const proxyGet = await api(t.url, 'GET', '/api/mipro/v1/sys_x/chat/completions');
+    expect(proxyGet.status).toBe(405);
+    expect(proxyGet.body.error).toMatchObject({ code: 'method_not_allowed', type: 'invalid_request_error' });
+    expect((await api(t.url, 'GET', '/api/nope', { key: t.key })).status).toBe(404);
+  });
+
+  it('hands out proxy URLs for the address the server was reached at, never a Host header', async () => {
+    const res = await raw(t.url, {
+      method: 'POST', path: JOBS,
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json', host: 'evil.example.com' },
+      body: JSON.stringify(seedJobBody()),
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.proxy_url).toBe(`${t.url}/api/mipro/v1/${res.body.system_id}`);
+    const withPublic = await startTestServer({ env: { PUBLIC_URL: 'https://miprox.example.org/' } });
+    try {
+      const job = (await api(withPublic.url, 'POST', JOBS, { key: withPublic.key, body: seedJobBody() })).body;
+      expect(job.proxy_url).toBe(`https://miprox.example.org/api/mipro/v1/${job.system_id}`);
+    } finally {
+      await withPublic.close();
+    }
+  });
+
+  it('starts with a new MIPROX_API_KEY that only shares its first 12 characters with a revoked one', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'miprox-seed-')), 'miprox.db');
+    const start = (key: string) => startServer(loadConfig({ PORT: '0', DATABASE_URL: file, LOG_LEVEL: 'silent', MIPROX_API_KEY: key }), { logger: pino({ level: 'silent' }) });
+    const oldKey = 'team-shared-key-0001';
+    const newKey = 'team-shared-key-0002';
+    const first = await start(oldKey);
+    const seeded = (await first.store.listApiKeys()).find((k) => k.name === 'MIPROX_API_KEY')!;
+    expect(await first.store.revokeApiKey(seeded.id)).toBe(true);
+    await first.close();
+
+    await expect(start(oldKey)).rejects.toThrow(/MIPROX_API_KEY names a revoked key/);
+    const second = await start(newKey);
+    try {
+      expect((await api(second.url, 'GET', JOBS, { key: newKey })).status).toBe(200);
+      expect((await api(second.url, 'GET', JOBS, { key: oldKey })).status).toBe(401);
+    } finally {
+      await second.close();
+    }
+  });
+});

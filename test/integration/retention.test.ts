@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/shared/clock.js';
+import type { RolloutRecord } from '../../src/store/types.js';
+import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+
+/**
+ * Issue 14, item 3 (retention): with RETENTION_DAYS, call inputs and outputs older than that are
+ * cleared; rollouts, rewards and statistics are kept. Time is moved with the server's clock.
+ */
+const SESSIONS = '/api/v1/online/sessions';
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+describe.each(['sqlite', 'postgres'] as const)('RETENTION_DAYS on %s', (db) => {
+  let offsetMs = 0;
+  const clock: Clock = { now: () => Date.now() + offsetMs };
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ db, env: { RETENTION_DAYS: '1' }, start: { clock, retentionIntervalMs: 50 } });
+  });
+  afterAll(async () => t.close());
+
+  async function rollout(jobId: string, id: string): Promise<RolloutRecord> {
+    const r = await t.server.store.getRollout(jobId, id);
+    if (!r) throw new Error(`no rollout ${id}`);
+    return r;
+  }
+  async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+    for (let i = 0; i < 200; i++) {
+      const v = await read();
+      if (ok(v)) return v;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  it('clears old call text and keeps rollouts, rewards and statistics', async () => {
+    const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({}, 'Classify the query.') } })).body;
+    for (const id of ['old-1', 'old-2']) {
+      const call = await api(s.proxy_url, 'POST', `/${id}/chat/completions`, { body: { messages: [{ role: 'user', content: `lost card ${id}` }] } });
+      expect(call.status).toBe(200);
+      expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/reward`, { key: t.key, body: { rollout_id: id, reward_info: { score: 1 } } })).status).toBe(200);
+    }
+    const before = await until('the call records', () => rollout(s.job_id, 'old-2'), (r) => r.outputText !== null);
+    expect(before.inputMessages).not.toBeNull();
+    // A day is not yet over: nothing is cleared.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await rollout(s.job_id, 'old-1')).outputText).not.toBeNull();
+
+    offsetMs = 2 * DAY_MS;
+    const fresh = await api(s.proxy_url, 'POST', '/fresh/chat/completions', { body: { messages: [{ role: 'user', content: 'new call' }] } });
+    expect(fresh.status).toBe(200);
+    for (const id of ['old-1', 'old-2']) {
+      const r = await until(`retention of ${id}`, () => rollout(s.job_id, id), (x) => x.outputText === null && x.inputMessages === null);
+      expect(r).toMatchObject({ status: 'completed', reward: 1, candidateId: 'baseline', callCount: 1 });
+      // Each call's own record is cleared too; its module stays.
+      const calls = await until(`retention of ${id}'s calls`, () => t.server.store.rolloutCalls(s.job_id, [id]), (c) => c[0]?.outputText === null);
+      expect(calls).toMatchObject([{ seq: 1, module: 'main', inputMessages: null, outputText: null, variables: null }]);
+    }
+    const kept = await until('the fresh call record', () => rollout(s.job_id, 'fresh'), (r) => r.outputText !== null);
+    expect(kept.inputMessages).not.toBeNull();
+
+    const rewards = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/rewards`, { key: t.key });
+    expect(rewards.body.items.map((r: { rollout_id: string }) => r.rollout_id).sort()).toEqual(['old-1', 'old-2']);
+    const status = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key });
+    expect(status.body).toMatchObject({ reward_count: 2, rollout_count: 3 });
+    expect(status.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', reward_count: 2, avg_reward: 1 });
+  });
+});

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_STORED_CALL_TEXT } from '../../src/proxy/recordLimits.js';
+import type { RolloutRecord } from '../../src/store/types.js';
+import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+/**
+ * Issue 14, item 3: an upstream answer over UPSTREAM_MAX_RESPONSE_BYTES is not relayed whole (a 502,
+ * or an error event mid-stream), and a rollout record keeps at most MAX_STORED_CALL_TEXT characters
+ * of a call's text, cut visibly.
+ */
+const JOBS = '/api/policy-optimization/online/jobs';
+const LIMIT = 256 * 1024;
+const CALL = { messages: [{ role: 'user', content: 'hi' }] };
+
+describe('upstream answers and stored text are capped', () => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  let job: { job_id: string; proxy_url: string };
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'ok' });
+    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, UPSTREAM_MAX_RESPONSE_BYTES: String(LIMIT) } });
+    job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Classify.' }) })).body;
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+  beforeEach(() => fake.setBehavior({ reply: 'ok', chunks: 3 }));
+
+  /** The call record is written just after the answer: wait for it. */
+  async function settled(rolloutId: string): Promise<RolloutRecord> {
+    for (let i = 0; i < 100; i++) {
+      const r = await t.server.store.getRollout(job.job_id, rolloutId);
+      if (r && r.status !== 'dispatched') return r;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    throw new Error(`rollout ${rolloutId} never finished`);
+  }
+
+  it('answers a 502 in OpenAI shape when a JSON answer is over the limit, and records a failed call', async () => {
+    fake.setBehavior({ reply: 'x'.repeat(LIMIT + 1) });
+    const res = await api(job.proxy_url, 'POST', '/big-json/chat/completions', { body: CALL });
+    expect(res.status).toBe(502);
+    expect(res.body.error).toMatchObject({ type: 'api_error', code: 'upstream_response_too_large' });
+    expect(res.body.error.message).toMatch(new RegExp(`more than ${LIMIT} bytes`));
+    const r = await settled('big-json');
+    expect(r.status).toBe('failed');
+    expect(r.outputText).toBeNull();
+  });
+
+  it('ends an over-limit stream with an error event and no [DONE], and records a failed call', async () => {
+    fake.setBehavior({ reply: 'y'.repeat(LIMIT * 2), chunks: 64 });
+    const res = await fetch(`${job.proxy_url}/big-stream/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...CALL, stream: true }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(LIMIT + 64 * 1024);
+    expect(text).not.toContain('[DONE]');
+    const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
+    expect(JSON.parse(events.at(-1)!.slice(6)).error.code).toBe('upstream_response_too_large');
+    const r = await settled('big-stream');
+    expect(r.status).toBe('failed');
+    expect((r.outputText ?? '').length).toBeLessThanOrEqual(MAX_STORED_CALL_TEXT + 100);
+  });
+
+  it('relays an answer under the limit whole but stores only a marked prefix of it', async () => {
+    const reply = 'z'.repeat(MAX_STORED_CALL_TEXT * 2);
+    fake.setBehavior({ reply });
+    const res = await api(job.proxy_url, 'POST', '/long-answer/chat/completions', { body: CALL });
+    expect(res.status).toBe(200);
+    expect(res.body.choices[0].message.content).toBe(reply); // the client gets all of it
+    const r = await settled('long-answer');
+    expect(r.status).toBe('completed');
+    expect(r.outputText).toBe(`${'z'.repeat(MAX_STORED_CALL_TEXT)}\n[miprox: truncated; ${reply.length} characters in all]`);
+  });
+
+  it('stores long input messages cut the same way, and never splits a surrogate pair', async () => {
+    const long = `${'a'.repeat(MAX_STORED_CALL_TEXT - 1)}😀${'b'.repeat(10)}`;
+    const res = await api(job.proxy_url, 'POST', '/long-input/chat/completions', { body: { messages: [{ role: 'user', content: long }] } });
+    expect(res.status).toBe(200);
+    const r = await settled('long-input');
+    const stored = (r.inputMessages as Array<{ content: string }>)[0]!.content;
+    expect(stored).toBe(`${'a'.repeat(MAX_STORED_CALL_TEXT - 1)}\n[miprox: truncated; ${long.length} characters in all]`);
+    expect(fake.requests.at(-1)!.rawBody).toContain('😀'); // the upstream still got the whole input
+  });
+});
