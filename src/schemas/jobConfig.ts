@@ -3,6 +3,7 @@ import { PROVIDER_KINDS } from '../providers/types.js';
 import { MAX_MODULES, MODULE_NAME_PATTERN, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
 import { MAX_INT4, noNul } from './dbText.js';
+import { unknownFieldMessage } from './unknownFields.js';
 
 /**
  * The MIPRO Online job configuration (the seed's `policy_optimization` body). One schema; the
@@ -45,6 +46,8 @@ function seedList(v: unknown, ctx: z.RefinementCtx): number[] {
   }
   if (typeof v === 'object' && v !== null && 'start' in v && 'end' in v) {
     const { start, end } = v as { start: unknown; end: unknown };
+    // The range is checked by hand, so its unknown keys are too (unknownFields.ts cannot see into it).
+    for (const key of Object.keys(v)) if (key !== 'start' && key !== 'end') ctx.addIssue({ code: 'custom', message: unknownFieldMessage(key, ['start', 'end']), path: [key] });
     // end is exclusive, so it may be one past the largest seed.
     const endOk = typeof end === 'number' && Number.isInteger(end) && end >= 0 && end <= MAX_SEED + 1;
     if (!isSeed(start)) fail(SEED_MESSAGE, ['start']);

@@ -11,7 +11,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
 describe.each(['sqlite', 'postgres'] as const)('candidate lookup by id on %s', (db) => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ db });
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test-unused' } });
   });
   afterAll(async () => t.close());
 

@@ -24,7 +24,7 @@ describe('inference_url names are resolved and checked', () => {
       'allowed.example.com': [{ address: '127.0.0.1', family: 4 }],
     };
     t = await startTestServer({
-      env: { MIPROX_ALLOWED_INFERENCE_HOSTS: `allowed.example.com:${port}` },
+      env: { MIPROX_ALLOWED_INFERENCE_HOSTS: `allowed.example.com:${port}`, OPENAI_API_KEY: 'sk-test-unused' },
       start: {
         resolveHost: async (host) => {
           lookups.push(host);

@@ -28,7 +28,7 @@ function raw(url: string, opts: { method: string; path: string; headers: Record<
 describe('request hygiene', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer();
+    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test-unused' } });
   });
   afterAll(async () => t.close());
 
@@ -71,7 +71,7 @@ describe('request hygiene', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.proxy_url).toBe(`${t.url}/api/mipro/v1/${res.body.system_id}`);
-    const withPublic = await startTestServer({ env: { PUBLIC_URL: 'https://miprox.example.org/' } });
+    const withPublic = await startTestServer({ env: { PUBLIC_URL: 'https://miprox.example.org/', OPENAI_API_KEY: 'sk-test-unused' } });
     try {
       const job = (await api(withPublic.url, 'POST', JOBS, { key: withPublic.key, body: seedJobBody() })).body;
       expect(job.proxy_url).toBe(`https://miprox.example.org/api/mipro/v1/${job.system_id}`);
