@@ -45,7 +45,9 @@ export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[] 
     const res = await fetch(`${origin}/api/policy-optimization/online/jobs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify(seedJobBody({ provider: 'openai', proposerProvider: 'openai', initialPrompt: 'Answer the question concisely.' })),
+      // The requests' own system text is the job's one module, as in an app adopting miprox: each call
+      // is matched to it and served by the rollout's candidate (the baseline sends it as it came).
+      body: JSON.stringify(seedJobBody({ provider: 'openai', proposerProvider: 'openai', initialPrompt: 'You are a helpful assistant.' })),
     });
     const job = (await res.json()) as { job_id?: string; system_id?: string; proxy_url?: string };
     if (res.status !== 200 || !job.system_id || !job.job_id || !job.proxy_url) throw new Error(`job creation failed: ${res.status} ${JSON.stringify(job)}`);

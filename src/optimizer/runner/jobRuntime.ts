@@ -19,7 +19,7 @@ export class JobRuntime {
   candidates: CandidateRecord[] = [];
   /** The program's modules with their templates parsed (matching runs on every call). */
   modules: (ModuleRecord & { parsed: ParsedTemplate })[] = [];
-  /** Hashes of unmatched system texts already reported from this instance. */
+  /** Unmatched system texts already reported from this instance (short ones as text, long ones by hash). */
   readonly unmatchedSeen = new Set<string>();
   fetchedAt = 0;
   stint: Stint | null = null;

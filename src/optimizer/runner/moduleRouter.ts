@@ -6,6 +6,8 @@ import type { JobRuntime } from './jobRuntime.js';
 
 /** Distinct unmatched texts remembered per job on this instance (the database dedupes across instances). */
 const MAX_UNMATCHED_REMEMBERED = 1000;
+/** Unmatched texts up to this length are remembered as themselves, longer ones by their SHA-256. */
+const MAX_TEXT_KEY = 4096;
 
 /**
  * Decides which module of the job's program a call belongs to (core/modules.ts) and carries out
@@ -30,9 +32,12 @@ export class ModuleRouter {
   /** Reports an unmatched system text once per job; never delays the call. */
   noteUnmatched(rt: JobRuntime, systemText: string | null): Promise<void> {
     const text = systemText ?? '';
+    // Remembered by the text itself when short (no hashing on every call of an app's unmatched prompt).
+    const key = text.length <= MAX_TEXT_KEY ? text : null;
+    if (key !== null && rt.unmatchedSeen.has(key)) return Promise.resolve();
     const hash = createHash('sha256').update(text).digest('hex');
     if (rt.unmatchedSeen.has(hash)) return Promise.resolve();
-    if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(hash);
+    if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(key ?? hash);
     return this.deps.store.recordUnmatched(rt.job.id, hash, {
       eventType: 'mipro.module.unmatched',
       message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)`,
