@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { summarizeJob } from '../services/jobSummary.js';
+import { addHandWrittenCandidate } from '../services/warmStart.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
@@ -35,6 +36,11 @@ const SeedEvalQuery = PageQuerySchema.extend({
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
+const HandWrittenCandidate = z.object({
+  module: z.string({ error: 'must be a string (a module name)' }).optional(),
+  instruction: z.string({ error: 'is required (the instruction text)' }),
+});
+
 /** Candidates and seed evaluations of a system (SPEC "Candidates"). */
 export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const load = async (req: FastifyRequest<{ Params: { id: string } }>): Promise<JobRecord> => {
@@ -50,6 +56,15 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
       const summary = summarizeJob(job, all);
       return { items: page.items.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id), modules)), next_cursor: page.nextCursor };
+    });
+
+    // Warm start: the user's own prompt for one module becomes a candidate (nursery, like a proposal's child).
+    app.post<{ Params: { id: string } }>(`${base}/:id/candidates`, async (req) => {
+      const job = await load(req);
+      const body = parseWith(HandWrittenCandidate, req.body);
+      const created = await addHandWrittenCandidate(deps.store, job, body);
+      const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
+      return candidateView(created, job.systemId, summarizeJob(job, all).byId.get(created.id), modules);
     });
 
     app.get<{ Params: { id: string } }>(`${base}/:id/seed-evals`, async (req) => {

@@ -235,6 +235,23 @@ export class KyselyStore implements Store {
     });
   }
 
+  async addCandidate(jobId: string, c: NewCandidate, max: number): Promise<CandidateRecord | null> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      // Under the job's row lock, so two instances cannot both take the last place.
+      await this.lockJobs(trx, [jobId]);
+      const row = await trx.selectFrom('candidates').select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('ordinal').as('m')])
+        .where('job_id', '=', jobId).executeTakeFirst();
+      if (Number(row?.n ?? 0) >= max) return null;
+      const values = candidateRow(jobId, c, Number(row?.m ?? -1) + 1, now);
+      await trx.insertInto('candidates').values(values).execute();
+      await appendEventTx(trx, jobId, {
+        eventType: 'mipro.candidate.added', message: `${c.id} added by hand for module ${c.module ?? '-'}`, data: { candidate_id: c.id, module: c.module },
+      }, now);
+      return toCandidate(values);
+    });
+  }
+
   // ---- rollouts -----------------------------------------------------------------------------------
 
   insertRollout(r: NewRollout): Promise<boolean> {

@@ -267,6 +267,8 @@ export interface Store {
    */
   findCandidatesById(candidateId: string, tenantId: string, limit: number): Promise<CandidateRecord[]>;
   retireCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
+  /** Adds a candidate by hand (warm start) unless the job already holds `max` candidates (null then). */
+  addCandidate(jobId: string, c: NewCandidate, max: number): Promise<CandidateRecord | null>;
 
   /** Inserts the rollout and counts a dispatch for its candidate; false if the id already exists. */
   insertRollout(r: NewRollout): Promise<boolean>;

@@ -122,4 +122,31 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key })).status).toBe(422);
     expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?candidate_id=nope`, { key: t.key })).status).toBe(404);
   });
+
+  it('adds the user\'s own prompts as candidates (warm start) that get traffic, under the proposals\' rules', async () => {
+    const job = await newJob({ online_proposer_max_candidates: 3, online_rollouts_per_candidate: 1 });
+    const add = (body: unknown) => api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body });
+    const added = await add({ module: 'answer', instruction: 'My own: {context} for {user}.' });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body).toMatchObject({ module: 'answer', parent_id: 'baseline', status: 'active' });
+    expect(added.body.instructions).toEqual({ extract: MODULES[0]!.template, answer: 'My own: {context} for {user}.' });
+    const problems = await Promise.all([
+      add({ instruction: 'x' }), // two modules: say which
+      add({ module: 'nope', instruction: 'x' }),
+      add({ module: 'answer', instruction: 'Drops a placeholder: {context}' }),
+      add({ module: 'answer', instruction: 'Adds one: {context} {user} {extra}' }),
+      add({ module: 'answer', instruction: 'My own: {context} for {user}.' }), // a duplicate
+    ]);
+    expect(problems.map((r) => [r.status, r.body.error.details[0].path])).toEqual(Array(5).fill(null).map((_, i) => [422, i < 2 ? 'module' : 'instruction']));
+    expect((await add({ module: 'extract', instruction: 'My extraction.' })).status).toBe(200);
+    const full = await add({ module: 'extract', instruction: 'One too many.' });
+    expect(full.status).toBe(409); // baseline + 2 added = online_proposer_max_candidates
+    await new Promise((r) => setTimeout(r, 50));
+    const served = new Set<string>();
+    for (let i = 0; i < 9; i++) served.add((await chat(job, `w${i}`, answerCall('ctx'))).headers.get('x-mipro-candidate-id') ?? '');
+    expect(served).toEqual(new Set(['baseline', added.body.candidate_id, expect.any(String)]));
+    expect(served.size).toBe(3);
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
+    expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.candidate.added')).toHaveLength(2);
+  });
 });

@@ -53,6 +53,15 @@ export function parseProposals(text: string, ctx: ParseContext): ParsedProposals
   return { accepted, rejected };
 }
 
+/**
+ * Why one instruction cannot become a candidate (the rules proposals follow: not empty, not too long,
+ * the module's placeholders kept and none added, not a duplicate), or null. For instructions people
+ * add by hand (warm start).
+ */
+export function instructionProblem(instruction: string, ctx: Omit<ParseContext, 'n'>): string | null {
+  return problemWith(instruction, ctx.literal ? null : extractPlaceholders(ctx.baseline), ctx.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH, new Set(ctx.existing.map(normalizeInstruction)));
+}
+
 /** `required`: the placeholders to keep; null when the module has none to check (a literal text). */
 function problemWith(instruction: string, required: string[] | null, maxLength: number, seen: Set<string>): string | null {
   if (instruction.length === 0 || normalizeInstruction(instruction).length === 0) return 'empty';
