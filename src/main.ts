@@ -23,6 +23,7 @@ import { JobService } from './services/jobService.js';
 import { RewardService } from './services/rewardService.js';
 import { SchedulerService } from './services/schedulerService.js';
 import { startRetention } from './services/retention.js';
+import { inferenceDnsCheck } from './services/inferenceDnsCheck.js';
 import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
 import type { JobRecord, Store } from './store/types.js';
@@ -75,7 +76,9 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       sim: opts.sim ?? ((t) => createSimProvider(t)), logger, ...(opts.resolveHost !== undefined ? { resolveHost: opts.resolveHost } : {}),
     });
     const rng = opts.rng ?? mathRandomRng;
-    const jobs = new JobService(store, clock, upstreamGuard(config.providers));
+    const jobs = new JobService(
+      store, clock, upstreamGuard(config.providers), inferenceDnsCheck(config.providers.allowedInferenceHosts, opts.resolveHost),
+    );
     // Ending a job after a committed reward must not turn that reward's 2xx into an error: a job that
     // another request already finished simply stays as it is.
     const finishJob = async (job: JobRecord, reason: string): Promise<JobRecord> => {

@@ -1,5 +1,6 @@
 import { moduleInstruction, programOf } from '../optimizer/core/program.js';
 import { servedId } from '../services/programExport.js';
+import { wasTruncated } from '../proxy/recordLimits.js';
 import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
@@ -141,8 +142,18 @@ export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[
     calls: calls.map((c) => ({
       seq: c.seq, module: c.module, input_messages: c.inputMessages, variables: c.variables,
       output_text: c.outputText, failed: c.failed, created_at: c.createdAt,
+      // Stored text is capped (MAX_STORED_CALL_TEXT): say when this record holds only a prefix.
+      truncated: wasTruncated(c.outputText) || Object.values(c.variables ?? {}).some(wasTruncated) || messagesTruncated(c.inputMessages),
     })),
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
+}
+
+function messagesTruncated(messages: unknown[] | null): boolean {
+  return (messages ?? []).some((m) => {
+    const content = typeof m === 'object' && m !== null ? (m as { content?: unknown }).content : undefined;
+    if (typeof content === 'string') return wasTruncated(content);
+    return Array.isArray(content) && content.some((p) => wasTruncated((p as { text?: unknown }).text as string | undefined));
+  });
 }

@@ -18,7 +18,7 @@ import type { RolloutCall } from '../store/types.js';
 import { forcePolicy, injectCandidate, inputForRecord } from './injection.js';
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule } from './programRouting.js';
-import { capStoredMessages, capStoredText } from './recordLimits.js';
+import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
 import { limitSpend, parseChatRequest, rolloutIdOf } from './requestBody.js';
 
 export interface ProxyDeps {
@@ -91,7 +91,7 @@ async function handle(
   const call = {
     provider, upstreamReq, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted,
     // Every call record keeps its own input; the rollout keeps the first one it sees.
-    record: { inputMessages, module: program.module?.name ?? null, variables: program.module ? program.variables : null },
+    record: { inputMessages, module: program.module?.name ?? null, variables: program.module ? capStoredVariables(program.variables) : null },
   };
   if (body.stream === true) return relayStream(reply, p, call);
   return relayJson(reply, p, call);

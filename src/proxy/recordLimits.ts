@@ -18,6 +18,19 @@ export function capStoredText(text: string | null, max = MAX_STORED_CALL_TEXT): 
   return text.slice(0, end) + truncationMarker(text.length);
 }
 
+const MARKER_AT_END = /\n\[miprox: truncated; \d+ characters in all\]$/;
+
+/** Whether a stored text was cut by capStoredText (the views' `truncated` flags). */
+export function wasTruncated(text: string | null | undefined): boolean {
+  return typeof text === 'string' && MARKER_AT_END.test(text);
+}
+
+/** Template variables as stored: each value cut the same way (a captured context can be megabytes). */
+export function capStoredVariables(variables: Record<string, string>, max = MAX_STORED_CALL_TEXT): Record<string, string> {
+  if (!Object.values(variables).some((v) => v.length > max)) return variables;
+  return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, capStoredText(v, max) ?? v]));
+}
+
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /**

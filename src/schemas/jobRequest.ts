@@ -54,6 +54,8 @@ export interface ParsedJobRequest {
   correlationId: string | null;
   /** `name`, else `system.name`; null without either. */
   name: string | null;
+  /** Where a config path (`policy.model`) sits in the body as the client sent it. */
+  pathInBody(configPath: string): string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -195,6 +197,6 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
   }
   return {
     config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null,
-    name: envelope.data.name ?? envelope.data.system?.name ?? null,
+    name: envelope.data.name ?? envelope.data.system?.name ?? null, pathInBody: bodyPath,
   };
 }

@@ -1,8 +1,8 @@
 import type { Clock } from '../shared/clock.js';
-import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../shared/errors.js';
 import { BASELINE_ID, newJobId, newSystemId } from '../shared/ids.js';
 import { championOf } from './jobSummary.js';
-import { declaredModules } from '../schemas/jobConfig.js';
+import { type JobConfig, declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
 import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
 import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
@@ -32,6 +32,8 @@ export class JobService {
     private readonly clock: Clock,
     /** The SSRF guard: a job may only name upstreams this server will call. */
     private readonly guardUpstream: ConfigCheck,
+    /** The same guard on the addresses an inference_url's host name resolves to now. */
+    private readonly checkResolved: (config: JobConfig) => Promise<FieldProblem[]> = async () => [],
   ) {}
 
   onChange(listener: JobChangeListener): void {
@@ -40,6 +42,8 @@ export class JobService {
 
   async create(tenantId: string, body: unknown): Promise<JobRecord> {
     const parsed = parseJobRequest(body, this.guardUpstream);
+    const refused = await this.checkResolved(parsed.config);
+    if (refused.length > 0) throw new ValidationError('invalid job configuration', refused.map((p) => ({ ...p, path: parsed.pathInBody(p.path) })));
     return this.store.createJob({
       id: newJobId(),
       tenantId,

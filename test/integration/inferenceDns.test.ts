@@ -4,9 +4,10 @@ import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
 
 /**
- * Issue 14, item 8: an inference_url whose name resolves to a private address is refused at connect
- * time (the name passes the syntactic check at job creation), and an allowed name connects to the
- * address that was checked. DNS is stood in for by the server's resolveHost option: no real lookup.
+ * Issue 14, item 8: an inference_url whose name resolves to a private address is refused at job
+ * creation, and again at connect time when the name changes its answer afterwards (rebinding); an
+ * allowed name connects to the address that was checked. DNS is stood in for by the server's
+ * resolveHost option: no real lookup.
  */
 const JOBS = '/api/policy-optimization/online/jobs';
 const CALL = { messages: [{ role: 'user', content: 'hi' }] };
@@ -16,11 +17,13 @@ describe('inference_url names are resolved and checked', () => {
   let t: TestServer;
   let port: string;
   const lookups: string[] = [];
+  let table: Record<string, LookupAddress[]> = {};
   beforeAll(async () => {
     fake = await startFakeUpstream({ reply: 'ok' });
     port = new URL(fake.url).port;
-    const table: Record<string, LookupAddress[]> = {
-      'rebind.example.com': [{ address: '127.0.0.1', family: 4 }],
+    table = {
+      'rebind.example.com': [{ address: '93.184.216.34', family: 4 }],
+      'loopback.example.com': [{ address: '203.0.113.7', family: 4 }, { address: '127.0.0.1', family: 4 }],
       'allowed.example.com': [{ address: '127.0.0.1', family: 4 }],
     };
     t = await startTestServer({
@@ -46,8 +49,15 @@ describe('inference_url names are resolved and checked', () => {
     return res.body as { proxy_url: string };
   };
 
-  it('refuses a public-looking name that resolves to loopback, without sending anything there', async () => {
+  it('refuses at creation a name that resolves to loopback now (any of its addresses)', async () => {
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ provider: 'openai_compatible', model: 'local', inferenceUrl: `http://loopback.example.com:${port}/v1`, initialPrompt: 'Classify.' }) });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([{ path: 'policy_optimization.policy.inference_url', message: expect.stringMatching(/loopback\.example\.com resolves to 127\.0\.0\.1, which is a loopback address/) }]);
+  });
+
+  it('refuses a name that resolves to loopback after the job was created, without sending anything there', async () => {
     const job = await jobFor('rebind.example.com');
+    table['rebind.example.com'] = [{ address: '127.0.0.1', family: 4 }]; // the name's answer changes
     const before = fake.requests.length;
     const res = await api(job.proxy_url, 'POST', '/chat/completions', { body: CALL });
     expect(res.status).toBe(502);

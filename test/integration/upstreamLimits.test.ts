@@ -85,4 +85,25 @@ describe('upstream answers and stored text are capped', () => {
     expect(stored).toBe(`${'a'.repeat(MAX_STORED_CALL_TEXT - 1)}\n[miprox: truncated; ${long.length} characters in all]`);
     expect(fake.requests.at(-1)!.rawBody).toContain('😀'); // the upstream still got the whole input
   });
+
+  it('flags a call record that holds only a prefix (truncated), and caps captured template variables', async () => {
+    const templated = (await api(t.url, 'POST', JOBS, {
+      key: t.key, body: { ...seedJobBody(), policy_optimization: { ...seedJobBody().policy_optimization, modules: [{ name: 'answer', template: 'Answer from:\n{context}' }] } },
+    })).body as { job_id: string; system_id: string; proxy_url: string };
+    const context = 'c'.repeat(MAX_STORED_CALL_TEXT + 5);
+    fake.setBehavior({ reply: 'short' });
+    const res = await api(templated.proxy_url, 'POST', '/cut/chat/completions', { body: { messages: [{ role: 'system', content: `Answer from:\n${context}` }, { role: 'user', content: 'q' }] } });
+    expect(res.status).toBe(200);
+    let view: { calls: { truncated: boolean; variables: Record<string, string> }[] } = { calls: [] };
+    for (let i = 0; i < 100 && view.calls.length === 0; i++) {
+      view = (await api(t.url, 'GET', `/api/systems/${templated.system_id}/rollouts/cut`, { key: t.key })).body;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(view.calls[0]?.truncated).toBe(true);
+    expect(view.calls[0]?.variables.context).toBe(`${'c'.repeat(MAX_STORED_CALL_TEXT)}\n[miprox: truncated; ${context.length} characters in all]`);
+    await api(job.proxy_url, 'POST', '/whole/chat/completions', { body: CALL });
+    await settled('whole');
+    const whole = (await api(t.url, 'GET', `/api/systems/${(await t.server.store.getJob(job.job_id))!.systemId}/rollouts/whole`, { key: t.key })).body;
+    expect(whole.calls[0].truncated).toBe(false);
+  });
 });
