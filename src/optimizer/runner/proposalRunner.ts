@@ -27,7 +27,11 @@ export interface ProposalRunnerDeps {
   /** Re-reads the job's candidates after new ones were created. */
   refresh(rt: JobRuntime): Promise<void>;
   onOutcome?(outcome: 'succeeded' | 'failed' | 'skipped'): void;
-  /** How proposals pick the module they change (default `credit`; bench:optimizer compares both). */
+  /**
+   * How proposals pick the module they change. Default `round_robin`: on the seed request's settings
+   * it delivered programs at least as good as `credit` in every pipeline-3 setting and met more of the
+   * issue's targets (docs/optimizer-benchmark.md, "pipeline-3"); `credit` stays for comparison.
+   */
   moduleChoice?: ModuleChoice;
 }
 
@@ -174,7 +178,7 @@ export class ProposalRunner {
       proposalsByModule: counts,
       rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
       rewardVariance: pooledVariance(candidates.map((c) => c.online)),
-      strategy: this.deps.moduleChoice ?? 'credit',
+      strategy: this.deps.moduleChoice ?? 'round_robin',
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;
