@@ -30,7 +30,7 @@ export function legacyRoutes(rewards: RewardService) {
       }
       return rewards.report(job.tenantId, job.id, {
         rolloutId: body.rollout_id, candidateId: body.candidate_id,
-        reward: scoreFrom({ reward: body.reward }, undefined, 'reward'), metadata: body.metadata,
+        reward: scoreFrom({ reward: body.reward }, undefined, 'reward'), rewardPath: 'reward', metadata: body.metadata,
       });
     });
 

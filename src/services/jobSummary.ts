@@ -1,7 +1,6 @@
 import { bestScore, liftOverControl, pickChampion } from '../optimizer/core/champion.js';
-import { confidenceSequence, fixedInterval } from '../optimizer/core/confidence.js';
+import { differenceFromUnit, intervalFromUnit, onlineInterval, toUnitBySeed, toUnitStats, valInterval } from '../optimizer/core/rewardRange.js';
 import { toCandidateView } from '../optimizer/runner/jobRuntime.js';
-import { pooledVariance } from '../optimizer/core/statistics.js';
 import type { Interval } from '../optimizer/core/types.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 
@@ -23,7 +22,7 @@ const finite = (i: Interval): Interval | null => (Number.isFinite(i[0]) && Numbe
 
 /** The champion: the best shrunken mean among candidates with R rewards (null before any). */
 export function championOf(job: JobRecord, candidates: readonly CandidateRecord[]): string | null {
-  return pickChampion(candidates.map((c) => toCandidateView(c)), job.config.mipro.online_rollouts_per_candidate);
+  return pickChampion(candidates.map((c) => toCandidateView(c, 0, job.config.mipro.reward_range)), job.config.mipro.online_rollouts_per_candidate);
 }
 
 /**
@@ -40,14 +39,23 @@ export function summarizeJob(
   const championId = championOf(job, candidates);
   const champion = candidates.find((c) => c.id === championId) ?? null;
   const control = candidates.find((c) => c.ordinal === 0) ?? null;
-  // Unbounded rewards: the scale prior of every interval is the spread of all the job's rewards.
-  const unbounded = { priorVariance: pooledVariance(candidates.flatMap((c) => [c.online, c.val])) };
-  const score = bestScore(champion ? { stats: champion.online, val: champion.val, unitInterval: champion.rewardsInUnitInterval } : null, 0.05, unbounded);
-  const side = (c: CandidateRecord) => ({ stats: c.online, val: c.val, unitInterval: c.rewardsInUnitInterval, valBySeed: valBySeed.get(c.id) ?? {} });
-  const lift = champion && control && champion.id !== control.id ? liftOverControl(side(champion), side(control)) : null;
+  // Statistics are computed on rewards rescaled to [0, 1] by the declared range (valid for any
+  // distribution inside it), then mapped back to the job's units.
+  const range = job.config.mipro.reward_range;
+  const side = (c: CandidateRecord) => ({
+    stats: toUnitStats(c.online, range), val: toUnitStats(c.val, range), unitInterval: true, valBySeed: toUnitBySeed(valBySeed.get(c.id) ?? {}, range),
+  });
+  const unitScore = bestScore(champion ? side(champion) : null, 0.05);
+  const score = {
+    score: unitScore.score === null ? null : range[0] + unitScore.score * (range[1] - range[0]),
+    ci: unitScore.ci ? intervalFromUnit(unitScore.ci, range) : null,
+    source: unitScore.source,
+  };
+  const unitLift = champion && control && champion.id !== control.id ? liftOverControl(side(champion), side(control)) : null;
+  const lift = unitLift ? { ...unitLift, lift: unitLift.lift * (range[1] - range[0]), ci: differenceFromUnit(unitLift.ci, range) } : null;
   const byId = new Map(candidates.map((c) => [c.id, {
-    onlineCi: c.online.n > 0 ? finite(confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval, unbounded)) : null,
-    valCi: c.val.n > 0 ? finite(fixedInterval(c.val, c.rewardsInUnitInterval, 0.05, unbounded)) : null,
+    onlineCi: c.online.n > 0 ? finite(onlineInterval(c.online, 0.05, range)) : null,
+    valCi: c.val.n > 0 ? finite(valInterval(c.val, 0.05, range)) : null,
   }]));
   const baselineScore = control ? (score.source === 'val' && control.val.n > 0 ? control.val.mean : control.online.n > 0 ? control.online.mean : null) : null;
   return {

@@ -8,6 +8,7 @@ import { pickChampion } from '../core/champion.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
+import { intervalFromUnit } from '../core/rewardRange.js';
 import { selectCandidate } from '../core/selection.js';
 import { JobRuntime } from './jobRuntime.js';
 import { ModuleRouter } from './moduleRouter.js';
@@ -285,7 +286,7 @@ export class OnlineEngine {
       const view = views.find((v) => v.id === id);
       if (!c || !view) continue;
       c.status = 'retired';
-      const ci = interval(view);
+      const ci = intervalFromUnit(interval(view), rt.job.config.mipro.reward_range); // views are rescaled to [0, 1]
       await this.deps.store.retireCandidate(rt.job.id, id, {
         eventType: 'mipro.candidate.retired',
         message: `${id} retired: its upper bound ${ci[1].toFixed(3)} is below the leader's lower bound`,
