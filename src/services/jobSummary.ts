@@ -1,10 +1,19 @@
 import { bestScore, liftOverControl, pickChampion } from '../optimizer/core/champion.js';
 import { differenceFromUnit, intervalFromUnit, onlineInterval, toUnitBySeed, toUnitStats, valInterval } from '../optimizer/core/rewardRange.js';
 import { toCandidateView } from '../optimizer/runner/jobRuntime.js';
+import { flaggedIds, missingVerdicts, type MissingByCandidate } from '../optimizer/runner/missingRewards.js';
 import type { Interval } from '../optimizer/core/types.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 
-export interface CandidateSummary { onlineCi: Interval | null; valCi: Interval | null }
+export interface CandidateSummary {
+  onlineCi: Interval | null;
+  valCi: Interval | null;
+  /** Share of its rollouts past the in-flight expiry that never got a reward (null before any). */
+  missingRewardRate: number | null;
+  /** Loses significantly more rewards than the control: it cannot be champion meanwhile. */
+  missingRewardsFlagged: boolean;
+}
+
 
 export interface JobSummary {
   bestCandidateId: string | null;
@@ -20,9 +29,13 @@ export interface JobSummary {
 
 const finite = (i: Interval): Interval | null => (Number.isFinite(i[0]) && Number.isFinite(i[1]) ? i : null);
 
-/** The champion: the best shrunken mean among candidates with R rewards (null before any). */
-export function championOf(job: JobRecord, candidates: readonly CandidateRecord[]): string | null {
-  return pickChampion(candidates.map((c) => toCandidateView(c, 0, job.config.mipro.reward_range)), job.config.mipro.online_rollouts_per_candidate);
+/**
+ * The champion: the best shrunken mean among candidates with R rewards (null before any), leaving out
+ * candidates flagged for losing more rewards than the control.
+ */
+export function championOf(job: JobRecord, candidates: readonly CandidateRecord[], missing: MissingByCandidate = new Map()): string | null {
+  const excluded = flaggedIds(missingVerdicts(candidates, missing));
+  return pickChampion(candidates.map((c) => toCandidateView(c, 0, job.config.mipro.reward_range)), job.config.mipro.online_rollouts_per_candidate, { excluded });
 }
 
 /**
@@ -35,8 +48,10 @@ export function summarizeJob(
   candidates: readonly CandidateRecord[],
   /** Val rewards by candidate and seed: lets the lift over the control be paired on shared seeds. */
   valBySeed: ReadonlyMap<string, Readonly<Record<number, number>>> = new Map(),
+  missing: MissingByCandidate = new Map(),
 ): JobSummary {
-  const championId = championOf(job, candidates);
+  const championId = championOf(job, candidates, missing);
+  const verdicts = missingVerdicts(candidates, missing);
   const champion = candidates.find((c) => c.id === championId) ?? null;
   const control = candidates.find((c) => c.ordinal === 0) ?? null;
   // Statistics are computed on rewards rescaled to [0, 1] by the declared range (valid for any
@@ -56,6 +71,8 @@ export function summarizeJob(
   const byId = new Map(candidates.map((c) => [c.id, {
     onlineCi: c.online.n > 0 ? finite(onlineInterval(c.online, 0.05, range)) : null,
     valCi: c.val.n > 0 ? finite(valInterval(c.val, 0.05, range)) : null,
+    missingRewardRate: verdicts.get(c.id)?.rate ?? null,
+    missingRewardsFlagged: verdicts.get(c.id)?.flagged ?? false,
   }]));
   const baselineScore = control ? (score.source === 'val' && control.val.n > 0 ? control.val.mean : control.online.n > 0 ? control.online.mean : null) : null;
   return {

@@ -32,3 +32,15 @@ export function legacyRange(observed: readonly [number, number] | undefined): [n
   const margin = max > min ? (max - min) / 10 : Math.max(1, Math.abs(min) / 10);
   return [Math.max(-CAP, min - margin), Math.min(CAP, max + margin)];
 }
+
+/**
+ * Missing rewards are counted from the rollouts (store/missingRewardQueries.ts): an index on
+ * (job, dispatch time) holding candidate, split and reward answers the count without the table, and
+ * a column guards the once-per-candidate `mipro.candidate.missing_rewards` event.
+ */
+export const m0005MissingRewards: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createIndex('rollouts_job_created').on('rollouts').columns(['job_id', 'created_at', 'candidate_id', 'split', 'reward']).execute();
+    await db.schema.alterTable('candidates').addColumn('missing_flagged_at', 'text').execute();
+  },
+};

@@ -3,6 +3,7 @@ import type { CandidateView } from '../core/types.js';
 import type { CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
 import type { ParsedTemplate } from '../core/templates.js';
 import { toUnitStats, type RewardRange } from '../core/rewardRange.js';
+import type { MissingCounts } from '../core/missingRewards.js';
 
 /**
  * What one server instance remembers about a job between requests. The database stays the source of
@@ -31,6 +32,11 @@ export class JobRuntime {
   /** Recent rollouts of this instance: sticky routing and reward resolution without a database read. */
   readonly sticky = new Map<string, KnownRollout>();
   proposalRunning = false;
+  /** Missing-reward counts by candidate (runner/missingRewards.ts), re-read every MISSING_REFRESH_MS. */
+  missing: ReadonlyMap<string, MissingCounts> = new Map();
+  missingAt = Number.NEGATIVE_INFINITY;
+  /** Candidates whose missing-rewards flag this instance already recorded. */
+  readonly missingFlagged = new Set<string>();
 
   constructor(job: JobRecord) {
     this.job = job;
