@@ -36,8 +36,8 @@ export function legacyRoutes(rewards: RewardService) {
 
     app.get<{ Params: { id: string } }>(`${BASE}/:id/state`, async (req) => {
       const job = await load(req);
-      const [candidates, missing] = await Promise.all([deps.store.listCandidates(job.id), deps.jobs.missingRewards(job.id)]);
-      const summary = summarizeJob(job, candidates, new Map(), missing);
+      const [candidates, missing, seedCells] = await Promise.all([deps.store.listCandidates(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id)]);
+      const summary = summarizeJob(job, candidates, new Map(), missing, seedCells);
       const firstRewards = await deps.store.listRewards(job.id, { limit: STATE_REWARDS_LIMIT });
       return {
         system_id: job.systemId,

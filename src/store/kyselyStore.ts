@@ -6,7 +6,8 @@ import { KyselyHotPath, type HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
-import { flagMissingRewards, missingRewardCounts } from './missingRewardQueries.js';
+import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
+import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
@@ -239,6 +240,10 @@ export class KyselyStore implements Store {
 
   missingRewardCounts(jobId: string, dispatchedBefore: string): Promise<Map<string, MissingCounts>> {
     return missingRewardCounts(this.db, jobId, dispatchedBefore);
+  }
+
+  onlineSeedCells(jobId: string): Promise<Map<string, SeedCell[]>> {
+    return onlineSeedCells(this.db, jobId);
   }
 
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean> {

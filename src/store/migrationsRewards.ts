@@ -34,7 +34,7 @@ export function legacyRange(observed: readonly [number, number] | undefined): [n
 }
 
 /**
- * Missing rewards are counted from the rollouts (store/missingRewardQueries.ts): an index on
+ * Missing rewards are counted from the rollouts (store/evidenceQueries.ts): an index on
  * (job, dispatch time) holding candidate, split and reward answers the count without the table, and
  * a column guards the once-per-candidate `mipro.candidate.missing_rewards` event.
  */

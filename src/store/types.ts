@@ -1,4 +1,5 @@
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
+import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
 
 /**
@@ -273,6 +274,8 @@ export interface Store {
    * how many of them never got a reward.
    */
   missingRewardCounts(jobId: string, dispatchedBefore: string): Promise<Map<string, MissingCounts>>;
+  /** Each candidate's training rewards summed per seed (seed-level statistics). */
+  onlineSeedCells(jobId: string): Promise<Map<string, SeedCell[]>>;
   /** Records the candidate's missing-rewards flag with its event, the first time only (false after). */
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
   /** Adds a candidate by hand (warm start) unless the job already holds `max` candidates (null then). */

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
+import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { Database } from './schema.js';
 import { appendEventTx } from './statements.js';
 import type { NewEvent } from './types.js';
@@ -33,4 +34,23 @@ export async function flagMissingRewards(db: Kysely<Database>, jobId: string, ca
     await appendEventTx(trx, jobId, event, now);
     return true;
   });
+}
+
+/**
+ * Each candidate's training (bootstrap and online) rewards summed per seed: the cells of seed-level
+ * statistics (core/seedClusters.ts). Read on the views, not on the hot path.
+ */
+export async function onlineSeedCells(db: Kysely<Database>, jobId: string): Promise<Map<string, SeedCell[]>> {
+  const rows = await db.selectFrom('rewards')
+    .select(['candidate_id', 'seed', (eb) => eb.fn.countAll<number | string>().as('n'),
+      sql<number | string>`sum(reward)`.as('sum'), sql<number | string>`sum(reward * reward)`.as('sum_sq')])
+    .where('job_id', '=', jobId).where('split', 'in', ['bootstrap', 'online'])
+    .groupBy(['candidate_id', 'seed']).execute();
+  const out = new Map<string, SeedCell[]>();
+  for (const r of rows) {
+    const cells = out.get(r.candidate_id) ?? [];
+    cells.push({ seed: r.seed === null ? null : Number(r.seed), n: Number(r.n), sum: Number(r.sum), sumSq: Number(r.sum_sq) });
+    out.set(r.candidate_id, cells);
+  }
+  return out;
 }
