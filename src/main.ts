@@ -13,6 +13,7 @@ import { registerDashboardRoutes } from './api/dashboardRoutes.js';
 import { legacyRoutes } from './api/legacyRoutes.js';
 import { sessionRoutes } from './api/sessionRoutes.js';
 import { OnlineEngine } from './optimizer/runner/engine.js';
+import { IN_FLIGHT_TTL_MS } from './optimizer/runner/missingRewards.js';
 import { ProposalRunner } from './optimizer/runner/proposalRunner.js';
 import type { ResolveHost } from './providers/guardedLookup.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
@@ -100,7 +101,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
           return run;
         },
       },
-      { cacheTtlMs: opts.cacheTtlMs ?? 1000, inFlightTtlMs: 10 * 60_000 },
+      { cacheTtlMs: opts.cacheTtlMs ?? 1000, inFlightTtlMs: IN_FLIGHT_TTL_MS },
     );
     proposals = new ProposalRunner({
       store, clock, rng, log: logger, providers, proposerTimeoutMs: config.providers.proposerTimeoutMs,

@@ -53,8 +53,10 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const job = await load(req);
       const q = parseWith(CandidateQuery, req.query);
       const page = await deps.store.pageCandidates(job.id, { limit: q.limit, cursor: q.cursor ?? null, ...(q.status ? { status: q.status } : {}), ...(q.sort ? { sort: q.sort } : {}) });
-      const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
-      const summary = summarizeJob(job, all);
+      const [all, modules, missing, seedCells] = await Promise.all([
+        deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
+      ]);
+      const summary = summarizeJob(job, all, new Map(), missing, seedCells);
       return { items: page.items.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id), modules)), next_cursor: page.nextCursor };
     });
 
@@ -112,7 +114,9 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       found = { c, job };
     }
     const { c, job } = found;
-    const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
-    return candidateView(c, job.systemId, summarizeJob(job, all).byId.get(c.id), modules);
+    const [all, modules, missing, seedCells] = await Promise.all([
+      deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
+    ]);
+    return candidateView(c, job.systemId, summarizeJob(job, all, new Map(), missing, seedCells).byId.get(c.id), modules);
   });
 }

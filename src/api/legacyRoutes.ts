@@ -30,14 +30,14 @@ export function legacyRoutes(rewards: RewardService) {
       }
       return rewards.report(job.tenantId, job.id, {
         rolloutId: body.rollout_id, candidateId: body.candidate_id,
-        reward: scoreFrom({ reward: body.reward }, undefined, 'reward'), metadata: body.metadata,
+        reward: scoreFrom({ reward: body.reward }, undefined, 'reward'), rewardPath: 'reward', metadata: body.metadata,
       });
     });
 
     app.get<{ Params: { id: string } }>(`${BASE}/:id/state`, async (req) => {
       const job = await load(req);
-      const candidates = await deps.store.listCandidates(job.id);
-      const summary = summarizeJob(job, candidates);
+      const [candidates, missing, seedCells] = await Promise.all([deps.store.listCandidates(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id)]);
+      const summary = summarizeJob(job, candidates, new Map(), missing, seedCells);
       const firstRewards = await deps.store.listRewards(job.id, { limit: STATE_REWARDS_LIMIT });
       return {
         system_id: job.systemId,

@@ -35,6 +35,12 @@ export function candidateView(c: CandidateRecord, systemId: string, s: Candidate
     val_score: c.val.n > 0 ? c.val.mean : null,
     val_count: c.val.n,
     val_ci: s?.valCi ?? null,
+    /** Distinct seeds behind `ci` (its interval counts seeds, not rollouts, when rewards carry seeds). */
+    n_seeds: s?.nSeeds ?? 0,
+    /** Share of its rollouts past the in-flight expiry that never got a reward; null before any. */
+    missing_reward_rate: s?.missingRewardRate ?? null,
+    /** Loses significantly more rewards than the control: cannot be champion meanwhile. */
+    missing_rewards_flagged: s?.missingRewardsFlagged ?? false,
     created_at: c.createdAt,
     retired_at: c.retiredAt,
   };
@@ -44,16 +50,18 @@ export function eventView(e: EventRecord) {
   return { seq: e.seq, event_type: e.eventType, message: e.message, data: e.data, created_at: e.createdAt };
 }
 
-export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const [candidates, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
+export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
+  const [candidates, modules, missing, seedCells] = await Promise.all([
+    deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
+  ]);
   // The lift over the control is paired on the val seeds both ran: read exactly those two
   // candidates' val rewards (each runs a val seed once, so twice the seed count bounds the read).
-  const sides = [championOf(job, candidates), candidates.find((c) => c.ordinal === 0)?.id];
+  const sides = [championOf(job, candidates, missing), candidates.find((c) => c.ordinal === 0)?.id];
   const limit = 2 * job.config.mipro.val_seeds.length;
   const valRewards = await Promise.all(
     [...new Set(sides)].flatMap((candidateId) => (candidateId ? [deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit })] : [])),
   );
-  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.flatMap((page) => page.items)));
+  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.flatMap((page) => page.items)), missing, seedCells);
   const urls = deps.urls(job, origin);
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {
@@ -67,6 +75,8 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls'>, job: JobRec
     best_score_ci: summary.bestScoreCi,
     best_score_source: summary.bestScoreSource,
     best_score_n: summary.bestScoreN,
+    /** Distinct seeds behind best_score: repeated rollouts of one seed count once in its interval. */
+    best_score_n_seeds: summary.bestScoreNSeeds,
     best_candidate_id: summary.bestCandidateId,
     best_candidate: best ? { candidate_id: best.id, instruction: best.instruction } : null,
     // The one-prompt API's field: meaningful for one-module jobs (the first module's text otherwise).

@@ -101,6 +101,14 @@ export const ProposerSchema = z.object({
   generate_at_iterations: z.array(z.number().int()).max(10_000, 'must have at most 10000 entries').optional(),
 }).superRefine(requireInferenceUrlForCompatible);
 
+/** Same bound as a reward's magnitude (MAX_ABS_REWARD in services/rewardService.ts). */
+const MAX_RANGE_BOUND = 1e6;
+const RANGE_MESSAGE = `must be [lo, hi]: two finite numbers between -${MAX_RANGE_BOUND} and ${MAX_RANGE_BOUND} with lo < hi`;
+const RangeBound = z.number({ error: RANGE_MESSAGE }).min(-MAX_RANGE_BOUND, RANGE_MESSAGE).max(MAX_RANGE_BOUND, RANGE_MESSAGE);
+
+export const RewardRangeSchema = z.tuple([RangeBound, RangeBound], { error: RANGE_MESSAGE })
+  .refine(([lo, hi]) => lo < hi, RANGE_MESSAGE);
+
 export const MiproSchema = z.object({
   mode: z.literal('online', { error: 'must be "online" (miprox runs MIPRO in online mode only)' }),
   bootstrap_train_seeds: SeedList,
@@ -113,6 +121,8 @@ export const MiproSchema = z.object({
   max_rollouts: positiveInt().optional(),
   /** Discovery's cap: with no modules declared, at most this many distinct system texts become modules. */
   max_modules: positiveInt().max(MAX_MODULES, `must be <= ${MAX_MODULES}`).default(8),
+  /** Every reward lies in [lo, hi]: the intervals rely on it, so a reward outside is refused. */
+  reward_range: RewardRangeSchema.default([0, 1]),
   proposer: ProposerSchema,
 }).superRefine(keepValHeldOut);
 
@@ -202,8 +212,10 @@ export type JobProposer = z.infer<typeof ProposerSchema>;
  * parse time then): fill them, so every reader sees a complete config.
  */
 export function withLaterDefaults(config: JobConfig): JobConfig {
-  if (config.mipro.max_modules !== undefined) return config;
-  return { ...config, mipro: { ...config.mipro, max_modules: 8 } };
+  if (config.mipro.max_modules !== undefined && config.mipro.reward_range !== undefined) return config;
+  // reward_range: migration 0005_reward_range writes one into every older job's config; [0, 1] is
+  // only the fallback for a config that somehow lacks it.
+  return { ...config, mipro: { ...config.mipro, max_modules: config.mipro.max_modules ?? 8, reward_range: config.mipro.reward_range ?? [0, 1] } };
 }
 
 /**

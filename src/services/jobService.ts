@@ -2,6 +2,8 @@ import type { Clock } from '../shared/clock.js';
 import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../shared/errors.js';
 import { BASELINE_ID, newJobId, newSystemId } from '../shared/ids.js';
 import { championOf } from './jobSummary.js';
+import type { MissingCounts } from '../optimizer/core/missingRewards.js';
+import { missingCutoff } from '../optimizer/runner/missingRewards.js';
 import { type JobConfig, declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
 import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
@@ -82,6 +84,11 @@ export class JobService {
     return action;
   }
 
+  /** Missing-reward counts per candidate, as of now (the champion may not be a flagged candidate). */
+  missingRewards(jobId: string): Promise<Map<string, MissingCounts>> {
+    return this.store.missingRewardCounts(jobId, missingCutoff(this.clock.now()));
+  }
+
   /**
    * What a job serves once it ends, fixed at that moment: its champion when it succeeds, the baseline
    * when it is cancelled or fails. Undefined for moves that do not end it.
@@ -89,7 +96,8 @@ export class JobService {
   private async servedAfter(job: JobRecord, to: JobStatus): Promise<string | undefined> {
     if (to === 'cancelled' || to === 'failed') return BASELINE_ID;
     if (to !== 'succeeded') return undefined;
-    return championOf(job, await this.store.listCandidates(job.id)) ?? BASELINE_ID;
+    const [candidates, missing] = await Promise.all([this.store.listCandidates(job.id), this.missingRewards(job.id)]);
+    return championOf(job, candidates, missing) ?? BASELINE_ID;
   }
 
   /**

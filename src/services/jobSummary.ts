@@ -1,11 +1,24 @@
 import { bestScore, liftOverControl, pickChampion } from '../optimizer/core/champion.js';
-import { confidenceSequence, fixedInterval } from '../optimizer/core/confidence.js';
+import { differenceFromUnit, intervalFromUnit, onlineInterval, toUnitBySeed, toUnitStats, valInterval } from '../optimizer/core/rewardRange.js';
 import { toCandidateView } from '../optimizer/runner/jobRuntime.js';
-import { pooledVariance } from '../optimizer/core/statistics.js';
+import { clusteredStats, type SeedCell } from '../optimizer/core/seedClusters.js';
+import { statsOf } from '../optimizer/core/statistics.js';
+import type { RunningStats } from '../optimizer/core/types.js';
+import { flaggedIds, missingVerdicts, type MissingByCandidate } from '../optimizer/runner/missingRewards.js';
 import type { Interval } from '../optimizer/core/types.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 
-export interface CandidateSummary { onlineCi: Interval | null; valCi: Interval | null }
+export interface CandidateSummary {
+  onlineCi: Interval | null;
+  /** Distinct seeds behind the online figures (0 when its rewards carried none). */
+  nSeeds: number;
+  valCi: Interval | null;
+  /** Share of its rollouts past the in-flight expiry that never got a reward (null before any). */
+  missingRewardRate: number | null;
+  /** Loses significantly more rewards than the control: it cannot be champion meanwhile. */
+  missingRewardsFlagged: boolean;
+}
+
 
 export interface JobSummary {
   bestCandidateId: string | null;
@@ -13,6 +26,8 @@ export interface JobSummary {
   bestScoreCi: Interval | null;
   bestScoreSource: 'val' | 'online' | null;
   bestScoreN: number;
+  /** Distinct seeds behind best_score (0 when its rewards carried none). */
+  bestScoreNSeeds: number;
   baselineScore: number | null;
   lift: { estimate: number; ci: Interval; paired: boolean; source: 'val' | 'online'; significant: boolean } | null;
   phase: 'awaiting_baseline' | 'bootstrap' | 'online' | 'finished';
@@ -21,9 +36,13 @@ export interface JobSummary {
 
 const finite = (i: Interval): Interval | null => (Number.isFinite(i[0]) && Number.isFinite(i[1]) ? i : null);
 
-/** The champion: the best shrunken mean among candidates with R rewards (null before any). */
-export function championOf(job: JobRecord, candidates: readonly CandidateRecord[]): string | null {
-  return pickChampion(candidates.map((c) => toCandidateView(c)), job.config.mipro.online_rollouts_per_candidate);
+/**
+ * The champion: the best shrunken mean among candidates with R rewards (null before any), leaving out
+ * candidates flagged for losing more rewards than the control.
+ */
+export function championOf(job: JobRecord, candidates: readonly CandidateRecord[], missing: MissingByCandidate = new Map()): string | null {
+  const excluded = flaggedIds(missingVerdicts(candidates, missing));
+  return pickChampion(candidates.map((c) => toCandidateView(c, 0, job.config.mipro.reward_range)), job.config.mipro.online_rollouts_per_candidate, { excluded });
 }
 
 /**
@@ -36,18 +55,37 @@ export function summarizeJob(
   candidates: readonly CandidateRecord[],
   /** Val rewards by candidate and seed: lets the lift over the control be paired on shared seeds. */
   valBySeed: ReadonlyMap<string, Readonly<Record<number, number>>> = new Map(),
+  missing: MissingByCandidate = new Map(),
+  /** Online rewards by candidate and seed: intervals then count seeds, not rollouts (seedClusters.ts). */
+  seedCells: ReadonlyMap<string, readonly SeedCell[]> = new Map(),
 ): JobSummary {
-  const championId = championOf(job, candidates);
+  const championId = championOf(job, candidates, missing);
+  const verdicts = missingVerdicts(candidates, missing);
   const champion = candidates.find((c) => c.id === championId) ?? null;
   const control = candidates.find((c) => c.ordinal === 0) ?? null;
-  // Unbounded rewards: the scale prior of every interval is the spread of all the job's rewards.
-  const unbounded = { priorVariance: pooledVariance(candidates.flatMap((c) => [c.online, c.val])) };
-  const score = bestScore(champion ? { stats: champion.online, val: champion.val, unitInterval: champion.rewardsInUnitInterval } : null, 0.05, unbounded);
-  const side = (c: CandidateRecord) => ({ stats: c.online, val: c.val, unitInterval: c.rewardsInUnitInterval, valBySeed: valBySeed.get(c.id) ?? {} });
-  const lift = champion && control && champion.id !== control.id ? liftOverControl(side(champion), side(control)) : null;
+  // Statistics are computed on rewards rescaled to [0, 1] by the declared range (valid for any
+  // distribution inside it), then mapped back to the job's units.
+  const range = job.config.mipro.reward_range;
+  const evidence = new Map(candidates.map((c) => [c.id, evidenceOf(c, seedCells.get(c.id), valBySeed.get(c.id))]));
+  const side = (c: CandidateRecord) => {
+    const e = evidence.get(c.id) ?? evidenceOf(c, undefined, undefined);
+    return { stats: toUnitStats(e.online, range), val: toUnitStats(e.val, range), unitInterval: true, valBySeed: toUnitBySeed(valBySeed.get(c.id) ?? {}, range) };
+  };
+  const championEvidence = champion ? evidence.get(champion.id) ?? null : null;
+  const unitScore = bestScore(champion ? side(champion) : null, 0.05);
+  const score = {
+    score: unitScore.score === null ? null : range[0] + unitScore.score * (range[1] - range[0]),
+    ci: unitScore.ci ? intervalFromUnit(unitScore.ci, range) : null,
+    source: unitScore.source,
+  };
+  const unitLift = champion && control && champion.id !== control.id ? liftOverControl(side(champion), side(control)) : null;
+  const lift = unitLift ? { ...unitLift, lift: unitLift.lift * (range[1] - range[0]), ci: differenceFromUnit(unitLift.ci, range) } : null;
   const byId = new Map(candidates.map((c) => [c.id, {
-    onlineCi: c.online.n > 0 ? finite(confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval, unbounded)) : null,
-    valCi: c.val.n > 0 ? finite(fixedInterval(c.val, c.rewardsInUnitInterval, 0.05, unbounded)) : null,
+    onlineCi: c.online.n > 0 ? finite(onlineInterval(evidence.get(c.id)?.online ?? c.online, 0.05, range)) : null,
+    nSeeds: evidence.get(c.id)?.nSeeds ?? 0,
+    valCi: c.val.n > 0 ? finite(valInterval(c.val, 0.05, range)) : null,
+    missingRewardRate: verdicts.get(c.id)?.rate ?? null,
+    missingRewardsFlagged: verdicts.get(c.id)?.flagged ?? false,
   }]));
   const baselineScore = control ? (score.source === 'val' && control.val.n > 0 ? control.val.mean : control.online.n > 0 ? control.online.mean : null) : null;
   return {
@@ -56,10 +94,27 @@ export function summarizeJob(
     bestScoreCi: score.ci ? finite(score.ci) : null,
     bestScoreSource: score.source,
     bestScoreN: champion ? (score.source === 'val' ? champion.val.n : champion.online.n) : 0,
+    bestScoreNSeeds: championEvidence ? (score.source === 'val' ? championEvidence.valSeeds : championEvidence.nSeeds) : 0,
     baselineScore,
     lift: lift ? { estimate: lift.lift, ci: lift.ci, paired: lift.paired, source: lift.source, significant: lift.significant } : null,
     phase: phaseOf(job, control),
     byId,
+  };
+}
+
+interface Evidence { online: RunningStats; val: RunningStats; nSeeds: number; valSeeds: number }
+
+/**
+ * The statistics a candidate's intervals are computed on: seed-level when its rewards carry seeds
+ * (each seed's mean is one observation), per reward otherwise; likewise on val, from the per-seed
+ * val means when they were read.
+ */
+function evidenceOf(c: CandidateRecord, cells: readonly SeedCell[] | undefined, valSeeds: Readonly<Record<number, number>> | undefined): Evidence {
+  const online = cells && cells.length > 0 ? clusteredStats(cells) : { stats: c.online, nSeeds: 0 };
+  const perSeedVal = valSeeds ? Object.values(valSeeds) : [];
+  return {
+    online: online.stats, nSeeds: online.nSeeds,
+    val: perSeedVal.length > 0 ? statsOf(perSeedVal) : c.val, valSeeds: perSeedVal.length,
   };
 }
 

@@ -4,6 +4,7 @@ import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { JobRecord, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
+import { inRange } from '../optimizer/core/rewardRange.js';
 
 export interface RewardReport {
   rolloutId?: string | undefined;
@@ -11,6 +12,8 @@ export interface RewardReport {
   correlationId?: string | undefined;
   /** Already resolved to a number by `scoreFrom`. */
   reward: number;
+  /** Where the reward was in the body, for the 422 of a reward outside the range. Default `reward_info.score`. */
+  rewardPath?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   stop?: boolean | undefined;
 }
@@ -73,6 +76,14 @@ export class RewardService {
     const rt = await this.engine.lookup(sessionId);
     if (!rt || rt.job.tenantId !== tenantId) throw new NotFoundError(`session ${sessionId} not found`);
     const job = rt.job;
+    // Checked before anything is recorded: the job's intervals are valid only for rewards inside it.
+    const range = job.config.mipro.reward_range;
+    if (!inRange(r.reward, range)) {
+      throw new ValidationError(`reward ${r.reward} is outside the job's reward_range [${range[0]}, ${range[1]}]`, [{
+        path: r.rewardPath ?? 'reward_info.score',
+        message: `must be between ${range[0]} and ${range[1]} (mipro.reward_range), got ${r.reward}`,
+      }]);
+    }
     const resolved = await this.resolve(job, r, rt);
     // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
     const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;

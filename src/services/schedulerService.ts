@@ -1,3 +1,4 @@
+import { flaggedIds, missingVerdicts } from '../optimizer/runner/missingRewards.js';
 import { confirmationTargets } from '../optimizer/core/champion.js';
 import { nextSeed, nextValWork, type SeedAssignment } from '../optimizer/core/seedScheduler.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
@@ -37,7 +38,9 @@ export class SchedulerService {
     const rt = await this.engine.runtimeFor(job);
     const mipro = rt.job.config.mipro;
     const [issued, valSeeds] = await Promise.all([this.store.rolloutSplitCounts(job.id), this.store.valSeedsIssued(job.id)]);
-    const targets = confirmationTargets(rt.views(), mipro.online_rollouts_per_candidate);
+    // A candidate flagged for losing rewards cannot be champion, so it is not confirmed either.
+    const excluded = flaggedIds(missingVerdicts(rt.candidates, rt.missing));
+    const targets = confirmationTargets(rt.views(), mipro.online_rollouts_per_candidate, { excluded });
     const state = {
       bootstrapSeeds: mipro.bootstrap_train_seeds,
       onlinePool: mipro.online_pool,

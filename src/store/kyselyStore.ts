@@ -6,6 +6,9 @@ import { KyselyHotPath, type HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
+import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
+import type { SeedCell } from '../optimizer/core/seedClusters.js';
+import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
@@ -233,6 +236,18 @@ export class KyselyStore implements Store {
       await appendEventTx(trx, jobId, event, now);
       return true;
     });
+  }
+
+  missingRewardCounts(jobId: string, dispatchedBefore: string): Promise<Map<string, MissingCounts>> {
+    return missingRewardCounts(this.db, jobId, dispatchedBefore);
+  }
+
+  onlineSeedCells(jobId: string): Promise<Map<string, SeedCell[]>> {
+    return onlineSeedCells(this.db, jobId);
+  }
+
+  flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean> {
+    return flagMissingRewards(this.db, jobId, candidateId, event, this.now());
   }
 
   async addCandidate(jobId: string, c: NewCandidate, max: number): Promise<CandidateRecord | null> {

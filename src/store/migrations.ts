@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { m0005MissingRewards, m0005RewardRange } from './migrationsRewards.js';
 
 /**
  * Versioned migrations, applied at start by kysely's Migrator (which keeps its own table and a lock,
@@ -218,6 +219,8 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0002_partial_rollout_indexes': m0002,
   '0003_programs': m0003(dialect),
   '0004_served_candidate': m0004,
+  '0005_missing_rewards': m0005MissingRewards,
+  '0005_reward_range': m0005RewardRange,
 });
 
 /**

@@ -25,6 +25,8 @@ export interface CandidatesTable {
   module: string | null;
   /** JSON {module: instruction}: the modules this candidate sets; the others keep their template. */
   instructions: string;
+  /** When the candidate was first flagged for losing more rewards than the control (its event's guard). */
+  missing_flagged_at: string | null;
 }
 
 export interface ModulesTable {

@@ -35,7 +35,7 @@ export function candidateRow(jobId: string, c: NewCandidate, ordinal: number, no
   return {
     job_id: jobId, id: c.id, parent_id: c.parentId, status: 'active', instruction: c.instruction, tip: c.tip,
     proposal_id: c.proposalId, ordinal, dispatches: 0, online_n: 0, online_mean: 0, online_m2: 0, unit_rewards: 1,
-    val_n: 0, val_mean: 0, val_m2: 0, created_at: now, retired_at: null,
+    val_n: 0, val_mean: 0, val_m2: 0, created_at: now, retired_at: null, missing_flagged_at: null,
     module: c.module, instructions: JSON.stringify(c.instructions),
   };
 }

@@ -1,3 +1,5 @@
+import type { MissingCounts } from '../optimizer/core/missingRewards.js';
+import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
 
 /**
@@ -267,6 +269,15 @@ export interface Store {
    */
   findCandidatesById(candidateId: string, tenantId: string, limit: number): Promise<CandidateRecord[]>;
   retireCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
+  /**
+   * Per candidate: bootstrap and online rollouts dispatched before `dispatchedBefore` (ISO time), and
+   * how many of them never got a reward.
+   */
+  missingRewardCounts(jobId: string, dispatchedBefore: string): Promise<Map<string, MissingCounts>>;
+  /** Each candidate's training rewards summed per seed (seed-level statistics). */
+  onlineSeedCells(jobId: string): Promise<Map<string, SeedCell[]>>;
+  /** Records the candidate's missing-rewards flag with its event, the first time only (false after). */
+  flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
   /** Adds a candidate by hand (warm start) unless the job already holds `max` candidates (null then). */
   addCandidate(jobId: string, c: NewCandidate, max: number): Promise<CandidateRecord | null>;
 

@@ -16,6 +16,11 @@ export type ChampionCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status
 export interface ChampionOptions {
   /** Weight of the shrinkage prior, in rewards. Default 50. */
   priorStrength?: number;
+  /**
+   * Candidates that may not be ranked (so neither champion nor confirmed): those losing significantly
+   * more rewards than the control (missingRewards.ts), whose mean is computed on a biased subset.
+   */
+  excluded?: ReadonlySet<string>;
 }
 
 export const DEFAULT_PRIOR_STRENGTH = 50;
@@ -41,7 +46,7 @@ export function shrunkenMeans(candidates: readonly ChampionCandidate[], opts: Ch
 export function rankCandidates(candidates: readonly ChampionCandidate[], R: number, opts: ChampionOptions = {}): ChampionCandidate[] {
   const means = shrunkenMeans(candidates, opts);
   return candidates
-    .filter((c) => c.status === 'active' && c.stats.n >= Math.max(1, R))
+    .filter((c) => c.status === 'active' && c.stats.n >= Math.max(1, R) && !opts.excluded?.has(c.id))
     .sort((a, b) => (means.get(b.id) ?? 0) - (means.get(a.id) ?? 0) || a.createdOrder - b.createdOrder);
 }
 

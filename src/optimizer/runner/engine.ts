@@ -8,8 +8,10 @@ import { pickChampion } from '../core/champion.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
+import { intervalFromUnit } from '../core/rewardRange.js';
 import { selectCandidate } from '../core/selection.js';
 import { JobRuntime } from './jobRuntime.js';
+import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js';
 import { ModuleRouter } from './moduleRouter.js';
 
 const MAX_RUNTIMES = 2000;
@@ -270,6 +272,7 @@ export class OnlineEngine {
       return;
     }
     await this.retireLosers(rt);
+    await refreshMissing(rt, this.deps.store, this.deps.clock.now(), this.opts.inFlightTtlMs);
     await this.updateChampion(rt);
     this.maybePropose(rt);
   }
@@ -285,7 +288,7 @@ export class OnlineEngine {
       const view = views.find((v) => v.id === id);
       if (!c || !view) continue;
       c.status = 'retired';
-      const ci = interval(view);
+      const ci = intervalFromUnit(interval(view), rt.job.config.mipro.reward_range); // views are rescaled to [0, 1]
       await this.deps.store.retireCandidate(rt.job.id, id, {
         eventType: 'mipro.candidate.retired',
         message: `${id} retired: its upper bound ${ci[1].toFixed(3)} is below the leader's lower bound`,
@@ -296,7 +299,8 @@ export class OnlineEngine {
 
   private async updateChampion(rt: JobRuntime): Promise<void> {
     const R = rt.job.config.mipro.online_rollouts_per_candidate;
-    const champion = pickChampion(rt.views(), R);
+    // A candidate losing significantly more rewards than the control has a biased mean: not champion.
+    const champion = pickChampion(rt.views(), R, { excluded: flaggedIds(missingVerdicts(rt.candidates, rt.missing)) });
     if (!champion || champion === rt.job.bestCandidateId) return;
     const previous = rt.job.bestCandidateId;
     rt.job = { ...rt.job, bestCandidateId: champion };

@@ -2,6 +2,8 @@ import type { Stint } from '../core/selection.js';
 import type { CandidateView } from '../core/types.js';
 import type { CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
 import type { ParsedTemplate } from '../core/templates.js';
+import { toUnitStats, type RewardRange } from '../core/rewardRange.js';
+import type { MissingCounts } from '../core/missingRewards.js';
 
 /**
  * What one server instance remembers about a job between requests. The database stays the source of
@@ -30,6 +32,11 @@ export class JobRuntime {
   /** Recent rollouts of this instance: sticky routing and reward resolution without a database read. */
   readonly sticky = new Map<string, KnownRollout>();
   proposalRunning = false;
+  /** Missing-reward counts by candidate (runner/missingRewards.ts), re-read every MISSING_REFRESH_MS. */
+  missing: ReadonlyMap<string, MissingCounts> = new Map();
+  missingAt = Number.NEGATIVE_INFINITY;
+  /** Candidates whose missing-rewards flag this instance already recorded. */
+  readonly missingFlagged = new Set<string>();
 
   constructor(job: JobRecord) {
     this.job = job;
@@ -82,7 +89,7 @@ export class JobRuntime {
 
   /** The core's view of the candidates, with this instance's in-flight counts. */
   views(): CandidateView[] {
-    return this.candidates.map((c) => toCandidateView(c, this.inFlightOf(c.id)));
+    return this.candidates.map((c) => toCandidateView(c, this.inFlightOf(c.id), this.job.config.mipro.reward_range));
   }
 
   /** Applies a reward to the cached statistics (Welford), mirroring the database's update. */
@@ -102,7 +109,13 @@ export class JobRuntime {
   }
 }
 
-export function toCandidateView(c: CandidateRecord, inFlight = 0): CandidateView {
+/**
+ * The core judges candidates on rewards rescaled to [0, 1] by the job's declared range (every reward
+ * lies inside it: the reward route refuses others), so its Beta posteriors and Hoeffding-based
+ * confidence sequences hold whatever the reward distribution. Ids and decisions do not depend on
+ * the scale; figures shown to people are mapped back (services/jobSummary.ts).
+ */
+export function toCandidateView(c: CandidateRecord, inFlight: number, range: RewardRange): CandidateView {
   return {
     id: c.id,
     isControl: c.parentId === null && c.ordinal === 0,
@@ -110,7 +123,7 @@ export function toCandidateView(c: CandidateRecord, inFlight = 0): CandidateView
     createdOrder: c.ordinal,
     dispatches: c.dispatches,
     inFlight,
-    stats: c.online,
-    unitInterval: c.rewardsInUnitInterval,
+    stats: toUnitStats(c.online, range),
+    unitInterval: true,
   };
 }

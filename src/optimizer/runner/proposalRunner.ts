@@ -5,7 +5,7 @@ import { newCandidateId, newProposalId } from '../../shared/ids.js';
 import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
 import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
-import { confidenceSequence } from '../core/confidence.js';
+import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
 import { parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
 import { chooseParent } from '../core/proposalTrigger.js';
@@ -89,19 +89,19 @@ export class ProposalRunner {
       moduleReflection(store, job.id, parent.id, module),
       this.datasetSummary(job, proposer),
     ]);
-    const priorVariance = pooledVariance(candidates.map((c) => c.online));
+    const range = mipro.reward_range;
     const room = mipro.online_proposer_max_candidates - candidates.length;
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
     const parentText = moduleInstruction(parent.instructions, module);
     const prompt = buildProposerPrompt({
       datasetSummary: summary,
       programDescription: module.template,
-      parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent, priorVariance) },
+      parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent, range) },
       worstRollouts: reflection.worst,
       bestRollouts: reflection.best,
       // Scores are of whole programs; shown for the programs whose text for this module differs.
       history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0 && moduleInstruction(c.instructions, module) !== parentText).map((c) => ({
-        instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c, priorVariance),
+        instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c, range),
       })),
       tip,
       instructionsPerBatch: n,
@@ -230,8 +230,8 @@ export class ProposalRunner {
   }
 }
 
-function ciOf(c: CandidateRecord, priorVariance: number): [number, number] {
-  return confidenceSequence(c.online, 0.05, c.rewardsInUnitInterval, { priorVariance });
+function ciOf(c: CandidateRecord, range: RewardRange): [number, number] {
+  return onlineInterval(c.online, 0.05, range);
 }
 
 /** Tip outcomes are derived from the candidates themselves: did each child beat its parent? */

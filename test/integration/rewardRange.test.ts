@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+
+/** mipro.reward_range (SPEC.md, "Rewards: declared range"), through real HTTP, on both databases. */
+describe.each(['sqlite', 'postgres'] as const)('declared reward range (%s)', (db) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  const reward = (systemId: string, body: Record<string, unknown>) => api(t.url, 'POST', `/api/v1/online/sessions/${systemId}/reward`, { key: t.key, body });
+
+  it('refuses a reward outside the default [0, 1] with a 422 naming the range, and records nothing', async () => {
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const refused = await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 2 } });
+    expect(refused.status).toBe(422);
+    expect(JSON.stringify(refused.body)).toMatch(/reward_range \[0, 1\]/);
+    expect(JSON.stringify(refused.body)).toMatch(/reward_info\.score/);
+    expect((await t.server.store.getJob(job.job_id))?.rewardCount).toBe(0);
+    expect((await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 0.5 } })).status).toBe(200);
+  });
+
+  it('takes rewards inside a declared range and reports intervals in its units', async () => {
+    const body = seedJobBody({ initialPrompt: 'Answer.', mipro: { reward_range: [1, 5] } });
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body;
+    expect((await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 0.5 } })).status).toBe(422);
+    const over = await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 5.5 } });
+    expect(over.status).toBe(422);
+    expect(JSON.stringify(over.body)).toMatch(/must be between 1 and 5 \(mipro\.reward_range\), got 5\.5/);
+    await addCandidates(t.server.store, job.job_id, ['cand_a']);
+    for (let i = 0; i < 12; i++) {
+      expect((await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 3 } })).status).toBe(200);
+      expect((await reward(job.system_id, { candidate_id: 'cand_a', reward_info: { score: 4 } })).status).toBe(200);
+    }
+    const view = (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+    const [lo, hi] = view.best_score_ci as [number, number];
+    // A bounded-range interval on 12 identical rewards: wide, never zero width, within [1, 5].
+    expect(lo).toBeGreaterThanOrEqual(1);
+    expect(hi).toBeLessThanOrEqual(5);
+    expect(hi - lo).toBeGreaterThan(1);
+    expect(lo).toBeLessThanOrEqual(view.best_score);
+    expect(hi).toBeGreaterThanOrEqual(view.best_score);
+  });
+
+  it('refuses a malformed range when the job is created', async () => {
+    for (const range of [[1, 1], [2, 1], [0], [0, 'x'], [0, 1e7]]) {
+      const res = await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ mipro: { reward_range: range } }) });
+      expect(res.status, JSON.stringify(range)).toBe(422);
+      expect(JSON.stringify(res.body)).toMatch(/reward_range/);
+    }
+  });
+});
