@@ -53,6 +53,10 @@ export const ModuleSchema = z.looseObject({
 });
 export type ProgramModule = z.infer<typeof ModuleSchema>;
 
+export const UsageTotalsSchema = z.looseObject({
+  prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number(), calls: z.number(),
+});
+
 /** A job as GET /jobs/{id} and the online-session routes describe it. */
 export const JobSchema = z.looseObject({
   job_id: z.string(),
@@ -84,6 +88,8 @@ export const JobSchema = z.looseObject({
   candidate_count: z.number().optional(),
   /** The rollout budget (`mipro.max_rollouts`) when the server reports it; drives the CLI's progress bar. */
   max_rollouts: nullable(z.number()),
+  /** Tokens and calls the providers reported (policy: the proxied calls; proposer: its own); older servers omit it. */
+  usage: z.looseObject({ policy: UsageTotalsSchema, proposer: UsageTotalsSchema }).optional(),
   /** Omitted in job listings. */
   candidates: z.array(CandidateSchema).optional(),
   correlation_id: nullable(z.string()),

@@ -16,6 +16,7 @@ import { moduleInstruction, withModuleInstruction } from '../core/program.js';
 import { moduleReflection } from './moduleEvidence.js';
 import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
 import type { JobRuntime } from './jobRuntime.js';
+import { recordProposerCall } from './proposerSpend.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -83,7 +84,7 @@ export class ProposalRunner {
 
     const [reflection, summary] = await Promise.all([
       moduleReflection(store, job.id, parent.id, module),
-      this.datasetSummary(job, proposer),
+      this.datasetSummary(rt, proposer),
     ]);
     const priorVariance = pooledVariance(candidates.map((c) => c.online));
     const room = mipro.online_proposer_max_candidates - candidates.length;
@@ -117,7 +118,7 @@ export class ProposalRunner {
 
     let response: string | null = null;
     try {
-      response = await this.ask(proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
+      response = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
       // The lease kept other proposals out, but a proposal that another instance finished just before
       // this lease was taken may not be in the cache read above: check room and duplicates again.
       await this.deps.refresh(rt);
@@ -195,7 +196,8 @@ export class ProposalRunner {
     return { provider: this.deps.providers.get({ provider, model, inferenceUrl }), model };
   }
 
-  private async ask(proposer: Proposer, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
+  /** One proposer call; its usage is added to the job's counters before the answer is used. */
+  private async ask(rt: JobRuntime, proposer: Proposer, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
     const res = await proposer.provider.complete(
       {
         model: proposer.model,
@@ -206,16 +208,18 @@ export class ProposalRunner {
       },
       { timeoutMs: this.deps.proposerTimeoutMs },
     );
+    await recordProposerCall(this.deps.store, rt, res.json.usage ?? null);
     return res.json.choices[0]?.message.content ?? '';
   }
 
   /** MIPRO's dataset descriptor, computed once per job from bootstrap/online inputs (never val). */
-  private async datasetSummary(job: JobRecord, proposer: Proposer): Promise<string | null> {
+  private async datasetSummary(rt: JobRuntime, proposer: Proposer): Promise<string | null> {
+    const job = rt.job;
     if (job.datasetSummary) return job.datasetSummary;
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;
     try {
-      const summary = (await this.ask(proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim();
+      const summary = (await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim();
       if (!summary) return null;
       await this.deps.store.setDatasetSummary(job.id, summary);
       return summary;
