@@ -16,7 +16,8 @@ import { moduleInstruction, withModuleInstruction } from '../core/program.js';
 import { moduleReflection } from './moduleEvidence.js';
 import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
 import type { JobRuntime } from './jobRuntime.js';
-import { recordProposerCall } from './proposerSpend.js';
+import { proposerCaps, recordProposerCall } from './proposerSpend.js';
+import { exhaustedCap } from '../core/spend.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -78,6 +79,7 @@ export class ProposalRunner {
       this.deps.onOutcome?.('skipped'); // no module has been called yet: nothing to ground a proposal in
       return;
     }
+    if (this.budgetSpent(rt)) return;
     const { module, order } = target;
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
     const proposer = this.proposerFor(job);
@@ -86,6 +88,7 @@ export class ProposalRunner {
       moduleReflection(store, job.id, parent.id, module),
       this.datasetSummary(rt, proposer),
     ]);
+    if (this.budgetSpent(rt)) return; // the dataset summary may have spent the last of it
     const priorVariance = pooledVariance(candidates.map((c) => c.online));
     const room = mipro.online_proposer_max_candidates - candidates.length;
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
@@ -179,6 +182,13 @@ export class ProposalRunner {
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;
+  }
+
+  /** A spend cap is reached: no proposer call (the crossing call already emitted the event). */
+  private budgetSpent(rt: JobRuntime): boolean {
+    if (exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)) === null) return false;
+    this.deps.onOutcome?.('skipped');
+    return true;
   }
 
   private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string): Promise<void> {
