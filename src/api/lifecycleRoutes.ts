@@ -10,7 +10,7 @@ import { jobView } from './views.js';
 
 const PromoteBody = z.object({ candidate_id: z.string({ error: 'is required (the candidate to serve)' }).min(1, 'must not be empty') });
 const ExportQuery = z.object({
-  format: z.enum(EXPORT_FORMATS, { error: `must be one of: ${EXPORT_FORMATS.join(', ')} (dspy is not supported yet)` }).default('json'),
+  format: z.enum(EXPORT_FORMATS, { error: `must be one of: ${EXPORT_FORMATS.join(', ')}` }).default('json'),
   candidate_id: z.string().min(1).optional(),
 });
 

@@ -6,6 +6,7 @@ import type {
 } from '../store/types.js';
 import { jobName } from '../services/jobService.js';
 import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
+import type { UsageTotals } from '../store/usage.js';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -91,6 +92,8 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     reward_count: job.rewardCount,
     proposal_seq: job.proposalSeq,
     max_rollouts: job.config.mipro.max_rollouts ?? null,
+    /** Tokens and calls as the providers reported them: the app's proxied calls and the proposer's. */
+    usage: { policy: usageView(job.usage.policy), proposer: usageView(job.usage.proposer) },
     candidate_count: candidates.length,
     phase: summary.phase,
     ...(opts.candidates === false ? {} : { candidates: candidates.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id), modules)) }),
@@ -100,6 +103,10 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     created_at: job.createdAt,
     updated_at: job.updatedAt,
   };
+}
+
+function usageView(u: UsageTotals) {
+  return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens, calls: u.calls };
 }
 
 function moduleText(c: CandidateRecord, m: ModuleRecord | undefined): string {

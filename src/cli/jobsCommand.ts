@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { EXPORT_FORMATS, type ExportFormat, collect } from '../sdk/index.js';
+import { EXPORT_FORMATS, type ExportFormat, collect, exportedCandidateId } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
@@ -65,7 +65,7 @@ export function registerJobsCommands(program: Command): void {
     }));
 
   addClientOptions(jobs.command('export <jobId>'))
-    .description('the program exactly as the proxy renders it: what the job serves, or its champion')
+    .description('the program exactly as the proxy renders it (json, messages) or as a DSPy program state (dspy): what the job serves, or its champion')
     .addOption(new Option('--format <format>', 'what to write').choices(EXPORT_FORMATS).default('json'))
     .option('--candidate <id>', 'export this candidate instead')
     .option('-o, --output <file>', 'write to a file instead of standard output')
@@ -77,7 +77,7 @@ export function registerJobsCommands(program: Command): void {
         return;
       }
       writeFileSync(opts.output, text);
-      process.stderr.write(`wrote ${exported.candidate_id} (${opts.format}) to ${opts.output}\n`);
+      process.stderr.write(`wrote ${exportedCandidateId(exported)} (${opts.format}) to ${opts.output}\n`);
     }));
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {

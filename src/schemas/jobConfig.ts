@@ -99,6 +99,9 @@ export const ProposerSchema = z.object({
   max_tokens: positiveInt().max(200_000).default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
   generate_at_iterations: z.array(z.number().int()).max(10_000, 'must have at most 10000 entries').optional(),
+  /** Spend caps: once the proposer's answered calls / total tokens reach them, no more proposals. */
+  max_calls: positiveInt().max(1_000_000, 'must be <= 1000000').optional(),
+  max_total_tokens: positiveInt().max(Number.MAX_SAFE_INTEGER, 'must be a safe integer').optional(),
 }).superRefine(requireInferenceUrlForCompatible);
 
 /** Same bound as a reward's magnitude (MAX_ABS_REWARD in services/rewardService.ts). */

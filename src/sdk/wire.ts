@@ -53,6 +53,10 @@ export const ModuleSchema = z.looseObject({
 });
 export type ProgramModule = z.infer<typeof ModuleSchema>;
 
+export const UsageTotalsSchema = z.looseObject({
+  prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number(), calls: z.number(),
+});
+
 /** A job as GET /jobs/{id} and the online-session routes describe it. */
 export const JobSchema = z.looseObject({
   job_id: z.string(),
@@ -84,6 +88,8 @@ export const JobSchema = z.looseObject({
   candidate_count: z.number().optional(),
   /** The rollout budget (`mipro.max_rollouts`) when the server reports it; drives the CLI's progress bar. */
   max_rollouts: nullable(z.number()),
+  /** Tokens and calls the providers reported (policy: the proxied calls; proposer: its own); older servers omit it. */
+  usage: z.looseObject({ policy: UsageTotalsSchema, proposer: UsageTotalsSchema }).optional(),
   /** Omitted in job listings. */
   candidates: z.array(CandidateSchema).optional(),
   correlation_id: nullable(z.string()),
@@ -96,14 +102,14 @@ export type Job = z.infer<typeof JobSchema>;
 export const SessionStatusSchema = JobSchema;
 export type SessionStatus = Job;
 
-export const EXPORT_FORMATS = ['json', 'messages'] as const;
+export const EXPORT_FORMATS = ['json', 'messages', 'dspy'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** `GET .../export`: a program as the proxy renders it (each template is filled with the call's variables). */
-export const ProgramExportSchema = z.looseObject({
+/** `GET .../export?format=json|messages`: a program as the proxy renders it (each template is filled with the call's variables). */
+export const RenderedProgramSchema = z.looseObject({
   job_id: z.string(),
   candidate_id: z.string(),
-  format: z.enum(EXPORT_FORMATS),
+  format: z.enum(['json', 'messages']),
   /** Whether this is what the finished job serves. */
   served: z.boolean(),
   /** `json`: per module its template, placeholders and whether the candidate changed it; `messages`: per module the system messages. */
@@ -113,7 +119,36 @@ export const ProgramExportSchema = z.looseObject({
   ]),
   policy: z.looseObject({ model: z.string(), provider: z.string() }).optional(),
 });
+export type RenderedProgram = z.infer<typeof RenderedProgramSchema>;
+
+/** One predictor's state in a DSPy program state file (`program.save("x.json")`). */
+export const DspyPredictorStateSchema = z.looseObject({
+  traces: z.array(z.unknown()),
+  train: z.array(z.unknown()),
+  demos: z.array(z.record(z.string(), z.unknown())),
+  signature: z.looseObject({ instructions: z.string(), fields: z.array(z.looseObject({ prefix: z.string(), description: z.string() })) }),
+  lm: z.null(),
+});
+
+/**
+ * `GET .../export?format=dspy`: a DSPy program state, loadable with `program.load(path)`: one
+ * predictor per module (named after it) beside `metadata`, where miprox keeps which job and candidate it is.
+ */
+export const DspyProgramStateSchema = z.object({
+  metadata: z.looseObject({
+    dependency_versions: z.record(z.string(), z.string()),
+    miprox: z.looseObject({ job_id: z.string(), candidate_id: z.string(), format: z.literal('dspy'), served: z.boolean() }),
+  }),
+}).catchall(DspyPredictorStateSchema);
+export type DspyProgramState = z.infer<typeof DspyProgramStateSchema>;
+
+export const ProgramExportSchema = z.union([RenderedProgramSchema, DspyProgramStateSchema]);
 export type ProgramExport = z.infer<typeof ProgramExportSchema>;
+
+/** Which candidate an export holds, whatever its format. */
+export function exportedCandidateId(e: ProgramExport): string {
+  return 'candidate_id' in e && typeof e.candidate_id === 'string' ? e.candidate_id : (e as DspyProgramState).metadata.miprox.candidate_id;
+}
 
 /** A page of the list routes: `{items, next_cursor}`. */
 export const pageOf = <T extends z.ZodType>(item: T) =>

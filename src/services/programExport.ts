@@ -1,8 +1,9 @@
 import { moduleInstruction } from '../optimizer/core/program.js';
 import { placeholderNames } from '../optimizer/core/templates.js';
+import { dspyProgramState } from './dspyExport.js';
 import type { CandidateRecord, JobRecord, ModuleRecord } from '../store/types.js';
 
-export const EXPORT_FORMATS = ['json', 'messages'] as const;
+export const EXPORT_FORMATS = ['json', 'messages', 'dspy'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /**
@@ -13,6 +14,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  * - `json`: per module its template (this candidate's text), placeholders and whether this candidate
  *   changed it, plus the policy settings the proxy forces.
  * - `messages`: per module the chat messages the proxy puts before the app's own conversation.
+ * - `dspy`: a DSPy program state (dspyExport.ts), loadable with `program.load(path)`.
  */
 export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], candidate: CandidateRecord, format: ExportFormat) {
   const texts = modules.map((m) => ({ module: m, text: moduleInstruction(candidate.instructions, m) }));
@@ -26,9 +28,11 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
     return { ...head, modules: Object.fromEntries(texts.map(({ module, text }) => [module.name, [{ role: 'system', content: text }]])) };
   }
   const { model, provider, temperature, max_completion_tokens: maxTokens } = job.config.policy;
+  const policy = { model, provider, temperature, max_completion_tokens: maxTokens };
+  if (format === 'dspy') return dspyProgramState(texts.map(({ module, text }) => ({ name: module.name, text })), { ...head, policy });
   return {
     ...head,
-    policy: { model, provider, temperature, max_completion_tokens: maxTokens },
+    policy,
     modules: texts.map(({ module, text }) => ({
       name: module.name,
       template: text,

@@ -3,6 +3,7 @@ import type { Database } from './schema.js';
 import { GroupCommitter } from './groupCommit.js';
 import { insertEvent, mustJob, welfordUpdate } from './statements.js';
 import { toJob, toReward, toRollout } from './rows.js';
+import { isZeroUsage, usageOfCall } from './usage.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from './types.js';
 
 /**
@@ -65,6 +66,15 @@ export class KyselyHotPath implements HotPath {
       })).where('job_id', '=', jobId).where('id', '=', rolloutId).returning('call_count').executeTakeFirst();
       if (!row) return;
       await trx.insertInto('rollout_calls').values(callRow(jobId, rolloutId, Number(row.call_count), call, input, now)).execute();
+      // The job's policy usage rides in the same group-committed transaction as the call record.
+      const u = usageOfCall(call.usage, call.failed);
+      if (isZeroUsage(u)) return;
+      await trx.updateTable('jobs').set((eb) => ({
+        policy_calls: eb('policy_calls', '+', u.calls),
+        policy_prompt_tokens: eb('policy_prompt_tokens', '+', u.promptTokens),
+        policy_completion_tokens: eb('policy_completion_tokens', '+', u.completionTokens),
+        policy_total_tokens: eb('policy_total_tokens', '+', u.totalTokens),
+      })).where('id', '=', jobId).execute();
     });
   }
 

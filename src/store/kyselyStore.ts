@@ -9,6 +9,7 @@ import { callModules, discoverModule, insertModules, listModules, moduleCallOrde
 import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
+import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
@@ -124,7 +125,7 @@ export class KyselyStore implements Store {
         config: JSON.stringify(job.config), baseline_instruction: job.modules[0]?.template ?? null,
         correlation_id: job.correlationId, metadata: JSON.stringify(job.metadata), dataset_summary: null,
         event_seq: 0, proposal_seq: 0, rollout_count: 0, reward_count: 0, rewards_since_proposal: 0,
-        best_candidate_id: BASELINE_ID, served_candidate_id: null, created_at: now, updated_at: now,
+        best_candidate_id: BASELINE_ID, served_candidate_id: null, ...ZERO_USAGE_COLUMNS, created_at: now, updated_at: now,
       }).execute();
       await insertModules(trx, job.id, job.modules, 'declared', now);
       // The baseline exists from the start, also for a job that discovers its modules: every module
@@ -180,6 +181,20 @@ export class KyselyStore implements Store {
 
   async setDatasetSummary(jobId: string, summary: string): Promise<void> {
     await this.db.updateTable('jobs').set({ dataset_summary: summary, updated_at: this.now() }).where('id', '=', jobId).execute();
+  }
+
+  async addProposerUsage(jobId: string, u: UsageTotals): Promise<JobRecord> {
+    // One statement: concurrent additions (several instances) never lose one, and RETURNING gives
+    // each caller the counters right after its own addition (the caps' crossing is seen once).
+    const row = await this.db.updateTable('jobs').set((eb) => ({
+      proposer_calls: eb('proposer_calls', '+', u.calls),
+      proposer_prompt_tokens: eb('proposer_prompt_tokens', '+', u.promptTokens),
+      proposer_completion_tokens: eb('proposer_completion_tokens', '+', u.completionTokens),
+      proposer_total_tokens: eb('proposer_total_tokens', '+', u.totalTokens),
+      updated_at: this.now(),
+    })).where('id', '=', jobId).returningAll().executeTakeFirst();
+    if (!row) throw new Error(`job ${jobId} not found`);
+    return toJob(row);
   }
 
   async setBestCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<void> {

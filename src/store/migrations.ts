@@ -212,6 +212,22 @@ const m0004: Migration = {
   },
 };
 
+/**
+ * Token usage per job (SPEC.md, "usage" in job views): counters on the jobs row, added to in the
+ * statements that already write each call's record, so reading a job's spend reads one row.
+ * Tokens are bigint: a long job's policy traffic can pass 2^31 tokens.
+ */
+const m0005: Migration = {
+  async up(db: Kysely<unknown>) {
+    for (const side of ['policy', 'proposer']) {
+      await db.schema.alterTable('jobs').addColumn(`${side}_calls`, 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      for (const kind of ['prompt', 'completion', 'total']) {
+        await db.schema.alterTable('jobs').addColumn(`${side}_${kind}_tokens`, 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      }
+    }
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -221,6 +237,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0004_served_candidate': m0004,
   '0005_missing_rewards': m0005MissingRewards,
   '0005_reward_range': m0005RewardRange,
+  '0005_usage_counters': m0005,
 });
 
 /**

@@ -1,4 +1,5 @@
 import { type JobConfig, withLaterDefaults } from '../schemas/jobConfig.js';
+import { usageFromRow } from './usage.js';
 import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
 import type {
   CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
@@ -26,6 +27,7 @@ export function toJob(r: JobsTable): JobRecord {
     rewardsSinceProposal: Number(r.rewards_since_proposal),
     bestCandidateId: r.best_candidate_id,
     servedCandidateId: r.served_candidate_id ?? null,
+    usage: usageFromRow(r),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -6,12 +6,17 @@ export interface ApiKeysTable {
   created_at: string; revoked_at: string | null;
 }
 
+type Counter = number | string;
+
 export interface JobsTable {
   id: string; tenant_id: string; system_id: string; status: string; config: string;
   baseline_instruction: string | null; correlation_id: string | null; metadata: string;
   dataset_summary: string | null;
   event_seq: number; proposal_seq: number; rollout_count: number; reward_count: number;
   rewards_since_proposal: number; best_candidate_id: string | null; served_candidate_id: string | null;
+  /** Usage counters (bigint: PostgreSQL returns them as strings). */
+  policy_calls: Counter; policy_prompt_tokens: Counter; policy_completion_tokens: Counter; policy_total_tokens: Counter;
+  proposer_calls: Counter; proposer_prompt_tokens: Counter; proposer_completion_tokens: Counter; proposer_total_tokens: Counter;
   created_at: string; updated_at: string;
 }
 

@@ -1,6 +1,7 @@
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
+import type { JobUsage, UsageTotals } from './usage.js';
 
 /**
  * The persistence contract. Two implementations (SQLite, PostgreSQL) share one kysely query layer
@@ -52,6 +53,8 @@ export interface JobRecord {
   bestCandidateId: string | null;
   /** What a finished job serves (the champion when it succeeded, or what was promoted); null while it runs. */
   servedCandidateId: string | null;
+  /** Tokens and calls of the policy (proxied calls) and of the proposer, as the providers reported them. */
+  usage: JobUsage;
   createdAt: string;
   updatedAt: string;
 }
@@ -258,6 +261,8 @@ export interface Store {
   /** True (and a `mipro.module.unmatched` event) the first time a job sees this unmatched text. */
   recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean>;
   setDatasetSummary(jobId: string, summary: string): Promise<void>;
+  /** Adds one proposer call's usage to the job's counters; the job as it is after the addition. */
+  addProposerUsage(jobId: string, usage: UsageTotals): Promise<JobRecord>;
   setBestCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<void>;
 
   listCandidates(jobId: string): Promise<CandidateRecord[]>;

@@ -77,8 +77,15 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     ]);
     const messages = await runCli(['jobs', 'export', jobId, '--format', 'messages', '--candidate', 'baseline'], env);
     expect(JSON.parse(messages.stdout).modules.answer).toEqual([{ role: 'system', content: PIPELINE_MODULES[1]!.template }]);
-    const bad = await runCli(['jobs', 'export', jobId, '--format', 'dspy'], env);
+    const dspyFile = join(mkdtempSync(join(tmpdir(), 'miprox-export-')), 'program.json');
+    const dspy = await runCli(['jobs', 'export', jobId, '--format', 'dspy', '-o', dspyFile], env);
+    expect(dspy.code, dspy.stderr).toBe(0);
+    expect(dspy.stderr).toContain(`wrote cand_answer_1 (dspy) to ${dspyFile}`);
+    const state = JSON.parse(readFileSync(dspyFile, 'utf8')) as Record<string, { signature?: { instructions: string } }>;
+    expect(state.answer?.signature?.instructions).toBe('Instruction cand_answer_1');
+    expect(Object.keys(state)).toContain('metadata');
+    const bad = await runCli(['jobs', 'export', jobId, '--format', 'yaml'], env);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/json, messages/);
+    expect(bad.stderr).toMatch(/json, messages, dspy/);
   }, SLOW);
 });

@@ -93,7 +93,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
 
     // Leaderboard: one row per candidate, the best one first.
     await expect.poll(() => page.locator('table.leaderboard tbody tr[data-candidate]').count()).toBe(doc.candidates.length);
-    expect(await page.locator('table.leaderboard thead th').count()).toBe(8);
+    expect(await page.locator('table.leaderboard thead th').count()).toBe(9); // the last one: Serve (promote from the row)
     expect(await page.locator('table.leaderboard tbody tr').first().locator('.tag-best').count()).toBe(1);
 
     // Charts: a drawn canvas and a legend entry per candidate with rewards (plus the x series).

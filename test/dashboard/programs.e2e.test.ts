@@ -126,7 +126,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     expect(await page.locator('.program-panel').isVisible()).toBe(false);
     expect(await page.getByLabel('Changed module').isVisible()).toBe(false);
     expect(await page.locator('.tag-module').count()).toBe(0);
-    expect(await page.locator('table.leaderboard thead th').count()).toBe(8);
+    expect(await page.locator('table.leaderboard thead th').count()).toBe(9); // ... and the Serve column (promote)
     const row = page.locator('tr[data-candidate="cand_main_1"]');
     await row.locator('summary').click();
     expect(await row.locator('summary').textContent()).toContain('Instruction');

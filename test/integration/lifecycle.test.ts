@@ -119,7 +119,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
 
     const messages = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/export?format=messages&candidate_id=baseline`, { key: t.key });
     expect(messages.body).toMatchObject({ candidate_id: 'baseline', served: false, modules: { extract: [{ role: 'system', content: 'Extract the entities.' }] } });
-    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key })).status).toBe(422);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=yaml`, { key: t.key })).status).toBe(422);
     expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?candidate_id=nope`, { key: t.key })).status).toBe(404);
   });
 

@@ -197,6 +197,31 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.listSeedEvals(job.id, { limit: 10, split: 'val' })).items[0]?.metadata).toEqual({ k: 'v' });
     });
 
+    it('sums policy usage from call records (concurrent calls included) and proposer usage on the job', async () => {
+      const job = await makeJob();
+      expect((await store.getJob(job.id))?.usage).toEqual({
+        policy: { promptTokens: 0, completionTokens: 0, totalTokens: 0, calls: 0 },
+        proposer: { promptTokens: 0, completionTokens: 0, totalTokens: 0, calls: 0 },
+      });
+      await Promise.all(Array.from({ length: 30 }, async (_, i) => {
+        await store.insertRollout({ jobId: job.id, id: `u${i}`, candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
+        await store.completeRolloutCall(job.id, `u${i}`, {
+          outputText: 'x', latencyMs: 1, usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 }, failed: false, inputMessages: null, module: 'main', variables: null,
+        });
+      }));
+      // No total: prompt + completion. A failed call without usage costs nothing; with usage it counts.
+      await store.completeRolloutCall(job.id, 'u0', { outputText: null, latencyMs: 1, usage: { prompt_tokens: 5, completion_tokens: 1 }, failed: false, inputMessages: null, module: 'main', variables: null });
+      await store.completeRolloutCall(job.id, 'u1', { outputText: null, latencyMs: 1, usage: null, failed: true, inputMessages: null, module: 'main', variables: null });
+      await store.completeRolloutCall(job.id, 'u2', { outputText: null, latencyMs: 1, usage: { prompt_tokens: -4, completion_tokens: 'x' }, failed: false, inputMessages: null, module: 'main', variables: null });
+      const after = await store.addProposerUsage(job.id, { promptTokens: 300, completionTokens: 40, totalTokens: 340, calls: 1 });
+      expect(after.usage.proposer).toEqual({ promptTokens: 300, completionTokens: 40, totalTokens: 340, calls: 1 });
+      await store.addProposerUsage(job.id, { promptTokens: 1, completionTokens: 1, totalTokens: 2, calls: 1 });
+      expect((await store.getJob(job.id))?.usage).toEqual({
+        policy: { promptTokens: 305, completionTokens: 61, totalTokens: 366, calls: 32 },
+        proposer: { promptTokens: 301, completionTokens: 41, totalTokens: 342, calls: 2 },
+      });
+    });
+
     it('counts concurrent rewards exactly', async () => {
       const job = await makeJob();
       await Promise.all(Array.from({ length: 40 }, async (_, i) => {

@@ -18,6 +18,9 @@ export class ApiError extends Error {
 
 type Query = Record<string, string | number | null | undefined>;
 
+export const EXPORT_FORMATS = ['json', 'messages', 'dspy'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
 
@@ -39,6 +42,16 @@ export class ApiClient {
     return this.request('POST', `${JOBS}/${encodeURIComponent(jobId)}/${action}`);
   }
 
+  /** Ends the job serving this candidate (the baseline: a rollback). */
+  promote(jobId: string, candidateId: string): Promise<JobView> {
+    return this.request('POST', `${JOBS}/${encodeURIComponent(jobId)}/promote`, {}, { candidate_id: candidateId });
+  }
+
+  /** The program as the proxy renders it (`json`, `messages`) or as a DSPy program state (`dspy`). */
+  exportProgram(jobId: string, format: ExportFormat, candidateId?: string): Promise<unknown> {
+    return this.request('GET', `${JOBS}/${encodeURIComponent(jobId)}/export`, { format, candidate_id: candidateId });
+  }
+
   events(systemId: string, sinceSeq: number, limit: number): Promise<EventsPage> {
     return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/events`, { since_seq: sinceSeq, limit });
   }
@@ -52,7 +65,7 @@ export class ApiClient {
     return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/rewards`, { cursor, limit });
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, query: Query = {}): Promise<T> {
+  private async request<T>(method: 'GET' | 'POST', path: string, query: Query = {}, body?: unknown): Promise<T> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== '') qs.set(k, String(v));
     const url = qs.size > 0 ? `${path}?${qs.toString()}` : path;
@@ -60,7 +73,11 @@ export class ApiClient {
     try {
       res = await this.fetchImpl(url, {
         method,
-        headers: { authorization: `Bearer ${this.key}`, accept: 'application/json' },
+        headers: {
+          authorization: `Bearer ${this.key}`, accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         credentials: 'omit',
         cache: 'no-store',
       });
@@ -68,14 +85,14 @@ export class ApiClient {
       throw new ApiError(0, 'network_error', 'cannot reach the miprox server', null);
     }
     const text = await res.text();
-    let body: unknown = null;
+    let parsed: unknown = null;
     try {
-      body = text ? JSON.parse(text) : null;
+      parsed = text ? JSON.parse(text) : null;
     } catch {
-      body = null;
+      parsed = null;
     }
-    if (!res.ok) throw toApiError(res, body);
-    return body as T;
+    if (!res.ok) throw toApiError(res, parsed);
+    return parsed as T;
   }
 }
 

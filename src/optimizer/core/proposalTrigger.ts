@@ -19,6 +19,8 @@ export interface ProposalTriggerInput {
   /** Rollouts issued so far, and max_rollouts (null: no budget). */
   rolloutCount: number;
   maxRollouts: number | null;
+  /** The proposer spend cap already reached (SpendCap), if any: no proposal after it. */
+  spendCapReached?: string | null;
 }
 
 export interface ProposalDecision {
@@ -38,6 +40,7 @@ export function proposalDecision(input: ProposalTriggerInput): ProposalDecision 
   if (input.maxRollouts !== null && input.rolloutCount >= input.maxRollouts) {
     return no(`rollout budget exhausted (${input.rolloutCount}/${input.maxRollouts})`);
   }
+  if (input.spendCapReached) return no(`proposer budget exhausted (${input.spendCapReached})`);
   if (input.rewardsSinceProposal < input.minRollouts) {
     return no(`waiting for rewards (${input.rewardsSinceProposal}/${input.minRollouts})`);
   }

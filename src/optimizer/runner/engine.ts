@@ -6,6 +6,8 @@ import { ValidationError } from '../../shared/errors.js';
 import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
+import { exhaustedCap } from '../core/spend.js';
+import { proposerCaps } from './proposerSpend.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { intervalFromUnit } from '../core/rewardRange.js';
@@ -323,6 +325,7 @@ export class OnlineEngine {
       proposalInFlight: rt.proposalRunning,
       rolloutCount: rt.job.rolloutCount,
       maxRollouts: mipro.max_rollouts ?? null,
+      spendCapReached: exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)),
     });
     if (!decision.propose) return;
     rt.proposalRunning = true;

@@ -16,6 +16,8 @@ import { moduleInstruction, withModuleInstruction } from '../core/program.js';
 import { moduleReflection } from './moduleEvidence.js';
 import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
 import type { JobRuntime } from './jobRuntime.js';
+import { proposerCaps, recordProposerCall } from './proposerSpend.js';
+import { exhaustedCap } from '../core/spend.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -81,14 +83,16 @@ export class ProposalRunner {
       this.deps.onOutcome?.('skipped'); // no module has been called yet: nothing to ground a proposal in
       return;
     }
+    if (this.budgetSpent(rt)) return;
     const { module, order } = target;
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
     const proposer = this.proposerFor(job);
 
     const [reflection, summary] = await Promise.all([
       moduleReflection(store, job.id, parent.id, module),
-      this.datasetSummary(job, proposer),
+      this.datasetSummary(rt, proposer),
     ]);
+    if (this.budgetSpent(rt)) return; // the dataset summary may have spent the last of it
     const range = mipro.reward_range;
     const room = mipro.online_proposer_max_candidates - candidates.length;
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
@@ -121,7 +125,7 @@ export class ProposalRunner {
 
     let response: string | null = null;
     try {
-      response = await this.ask(proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
+      response = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
       // The lease kept other proposals out, but a proposal that another instance finished just before
       // this lease was taken may not be in the cache read above: check room and duplicates again.
       await this.deps.refresh(rt);
@@ -184,6 +188,13 @@ export class ProposalRunner {
     return module ? { module, order } : null;
   }
 
+  /** A spend cap is reached: no proposer call (the crossing call already emitted the event). */
+  private budgetSpent(rt: JobRuntime): boolean {
+    if (exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)) === null) return false;
+    this.deps.onOutcome?.('skipped');
+    return true;
+  }
+
   private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string): Promise<void> {
     this.deps.log.warn({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
     await this.deps.store.finishProposal({
@@ -199,7 +210,8 @@ export class ProposalRunner {
     return { provider: this.deps.providers.get({ provider, model, inferenceUrl }), model };
   }
 
-  private async ask(proposer: Proposer, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
+  /** One proposer call; its usage is added to the job's counters before the answer is used. */
+  private async ask(rt: JobRuntime, proposer: Proposer, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
     const res = await proposer.provider.complete(
       {
         model: proposer.model,
@@ -210,16 +222,18 @@ export class ProposalRunner {
       },
       { timeoutMs: this.deps.proposerTimeoutMs },
     );
+    await recordProposerCall(this.deps.store, rt, res.json.usage ?? null);
     return res.json.choices[0]?.message.content ?? '';
   }
 
   /** MIPRO's dataset descriptor, computed once per job from bootstrap/online inputs (never val). */
-  private async datasetSummary(job: JobRecord, proposer: Proposer): Promise<string | null> {
+  private async datasetSummary(rt: JobRuntime, proposer: Proposer): Promise<string | null> {
+    const job = rt.job;
     if (job.datasetSummary) return job.datasetSummary;
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;
     try {
-      const summary = (await this.ask(proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim();
+      const summary = (await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim();
       if (!summary) return null;
       await this.deps.store.setDatasetSummary(job.id, summary);
       return summary;

@@ -5,6 +5,7 @@ import { toJob, toReward, toRollout } from '../rows.js';
 import type { JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from '../types.js';
 import { SyncGroupCommitter } from './syncGroupCommit.js';
+import { type UsageTotals, addUsage, isZeroUsage, usageOfCall } from '../usage.js';
 
 /**
  * SQLite's hot path as hand-written prepared statements. Through kysely every execution built and
@@ -19,7 +20,11 @@ export class SqliteHotPath implements HotPath {
    * Counter increments of the current batch's rollout inserts, applied once per row just before the
    * batch commits (same transaction): a batch of n inserts runs n + 2 statements, not 3n.
    */
-  private readonly pending = { rollouts: new Map<string, number>(), dispatches: new Map<string, Map<string, number>>(), now: '' };
+  private readonly pending = {
+    rollouts: new Map<string, number>(), dispatches: new Map<string, Map<string, number>>(), now: '',
+    /** Policy usage of the batch's call records, per job: one counter update per job per batch. */
+    usage: new Map<string, UsageTotals>(),
+  };
 
   constructor(db: BetterSqlite3.Database) {
     this.group = new SyncGroupCommitter(db, { beforeCommit: () => this.applyCounts() });
@@ -31,6 +36,8 @@ export class SqliteHotPath implements HotPath {
         on conflict (job_id, id) do nothing`),
       countDispatch: p('update candidates set dispatches = dispatches + ? where job_id = ? and id = ?'),
       countRollout: p('update jobs set rollout_count = rollout_count + ?, updated_at = ? where id = ?'),
+      countUsage: p(`update jobs set policy_calls = policy_calls + ?, policy_prompt_tokens = policy_prompt_tokens + ?,
+          policy_completion_tokens = policy_completion_tokens + ?, policy_total_tokens = policy_total_tokens + ? where id = ?`),
       getRollout: p('select * from rollouts where job_id = ? and id = ?'),
       // The first call's input is kept (set at insert); later calls of a multi-turn rollout update output only.
       completeCall: p(`update rollouts set status = ?, output_text = ?, latency_ms = ?, usage = ?, call_count = call_count + 1,
@@ -83,16 +90,18 @@ export class SqliteHotPath implements HotPath {
   }
 
   private applyCounts(): void {
-    const { rollouts, dispatches, now } = this.pending;
+    const { rollouts, dispatches, usage, now } = this.pending;
     try {
       for (const [jobId, perCandidate] of dispatches) {
         for (const [candidateId, n] of perCandidate) this.sql.countDispatch.run(n, jobId, candidateId);
       }
       for (const [jobId, n] of rollouts) this.sql.countRollout.run(n, now, jobId);
+      for (const [jobId, u] of usage) this.sql.countUsage.run(u.calls, u.promptTokens, u.completionTokens, u.totalTokens, jobId);
     } finally {
       // Applied or rolled back with the batch: either way they must not leak into the next one.
       rollouts.clear();
       dispatches.clear();
+      usage.clear();
       this.pending.now = '';
     }
   }
@@ -111,7 +120,13 @@ export class SqliteHotPath implements HotPath {
         call.failed ? 'failed' : 'completed', call.outputText, call.latencyMs,
         call.usage === null ? null : JSON.stringify(call.usage), input, now, jobId, rolloutId,
       ) as { call_count: number } | undefined;
-      if (row) s.insertCall.run(callRow(jobId, rolloutId, Number(row.call_count), call, input, now));
+      if (!row) return;
+      s.insertCall.run(callRow(jobId, rolloutId, Number(row.call_count), call, input, now));
+      // Last, as for rollout counts: a unit rolled back to its savepoint never left usage behind.
+      const u = usageOfCall(call.usage, call.failed);
+      if (isZeroUsage(u)) return;
+      const sum = this.pending.usage.get(jobId);
+      this.pending.usage.set(jobId, sum ? addUsage(sum, u) : u);
     });
   }
 

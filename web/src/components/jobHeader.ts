@@ -37,6 +37,7 @@ export class JobHeader {
     for (const [key, label] of [
       ['best', 'Best score'], ['lift', 'Lift over baseline'], ['baseline', 'Baseline score'], ['rollouts', 'Rollouts'],
       ['rewards', 'Rewards'], ['proposals', 'Proposals'], ['phase', 'Phase'], ['updated', 'Updated'],
+      ['serving', 'Serving'], ['policy-usage', 'Policy tokens'], ['proposer-usage', 'Proposer tokens'],
     ] as const) {
       const dd = h('dd', { 'data-stat': key });
       this.cells.set(key, dd);
@@ -70,6 +71,10 @@ export class JobHeader {
     this.setCell('proposals', fmtCount(job.proposal_seq));
     this.setCell('phase', job.phase);
     this.setCell('updated', fmtDateTime(job.updated_at));
+    // While the job runs the optimizer picks per rollout: nothing single is served.
+    this.setCell('serving', job.served_candidate_id ?? '— (optimizing)');
+    this.setCell('policy-usage', fmtUsage(job.usage.policy));
+    this.setCell('proposer-usage', fmtUsage(job.usage.proposer));
     this.proxy.set(job.proxy_url);
     this.syncButtons();
   }
@@ -105,4 +110,10 @@ export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'b
   if (job.best_score === null) return '—';
   const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}` : ''}` : '';
   return `${fmtScore(job.best_score)} ${fmtInterval(job.best_score_ci)}${source}`.replace(/\s+·/, ' ·');
+}
+
+/** "1,234 tokens · 5 calls (1,000 in, 234 out)": tokens as the providers reported them. */
+export function fmtUsage(u: JobView['usage']['policy']): string {
+  const calls = `${fmtCount(u.calls)} call${u.calls === 1 ? '' : 's'}`;
+  return `${fmtCount(u.total_tokens)} tokens · ${calls} (${fmtCount(u.prompt_tokens)} in, ${fmtCount(u.completion_tokens)} out)`;
 }

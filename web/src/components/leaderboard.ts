@@ -20,7 +20,8 @@ export class Leaderboard {
   private job: JobView | null = null;
   private colors = new Map<string, string>();
 
-  constructor() {
+  /** `onPromote`: the user asked to serve this candidate (the page confirms and calls the API). */
+  constructor(private readonly onPromote: (candidateId: string) => void) {
     const filterId = uid('module-filter');
     this.filter = h('select', { id: filterId, onchange: () => this.rerender() });
     this.filterBox = h('div', { class: 'toolbar', hidden: true },
@@ -30,7 +31,7 @@ export class Leaderboard {
       h('caption', { class: 'visually-hidden' }, 'Candidates, best first'),
       h('thead', {}, h('tr', {},
         th('#', 'num'), th('Candidate'), th('Status'), th('Parent'), th('Rollouts', 'num'), th('Rewards (n)', 'num'),
-        th('Mean reward [95% CI]', 'num'), th('Val score (n)', 'num'))),
+        th('Mean reward [95% CI]', 'num'), th('Val score (n)', 'num'), th('Serve'))),
       this.body);
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'leaderboard-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'leaderboard-title' }, 'Candidates'), this.filterBox),
@@ -38,7 +39,7 @@ export class Leaderboard {
   }
 
   update(job: JobView, colors: Map<string, string>): void {
-    const signature = JSON.stringify([job.best_candidate_id, job.modules, job.candidates ?? []]);
+    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.status, job.modules, job.candidates ?? []]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.job = job;
@@ -67,18 +68,20 @@ export class Leaderboard {
     const focusedId = (document.activeElement?.closest('[data-candidate]') as HTMLElement | null)?.dataset.candidate;
     const scale = ciScale(candidates);
     const modules = isProgram(job) ? job.modules : null;
-    const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job.best_candidate_id, scale, modules));
+    const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job, scale, modules));
     replaceChildren(this.body, ...rows);
     if (focusedId) this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"] summary`)?.focus();
     if (candidates.length === 0) {
       const text = all.length === 0 ? 'No candidates yet: the baseline appears with the first proxied call.' : `No candidate has changed module ${module} yet.`;
-      this.body.append(h('tr', {}, h('td', { colspan: '8', class: 'empty' }, text)));
+      this.body.append(h('tr', {}, h('td', { colspan: '9', class: 'empty' }, text)));
     }
   }
 
   /** `modules`: the program, when the job has several (then the row expands to every module's text). */
-  private row(c: CandidateView, rank: number, bestId: string | null, scale: [number, number], modules: readonly ModuleView[] | null): HTMLTableRowElement {
+  private row(c: CandidateView, rank: number, job: JobView, scale: [number, number], modules: readonly ModuleView[] | null): HTMLTableRowElement {
     const colors = this.colors;
+    const bestId = job.best_candidate_id;
+    const served = c.candidate_id === job.served_candidate_id;
     const details = h('details', { class: 'instruction' },
       h('summary', {},
         h('span', { class: 'when-closed' }, preview(c.instruction, 80) || '(empty instruction)'),
@@ -91,6 +94,7 @@ export class Leaderboard {
     });
     const tags = [
       c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : null,
+      served ? h('span', { class: 'tag tag-served', title: 'The finished job\'s proxy URL serves this candidate' }, 'served') : null,
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
       modules && c.module ? moduleChip(c.module) : null,
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
@@ -110,7 +114,19 @@ export class Leaderboard {
         h('span', { class: 'mean' }, fmtScore(c.avg_reward)), ' ',
         h('span', { class: 'ci' }, fmtInterval(c.ci)),
         ciBar(c, colors.get(c.candidate_id) ?? '#888', scale)),
-      h('td', { class: 'num' }, c.val_score === null ? '—' : `${fmtScore(c.val_score)} (${c.val_count})`));
+      h('td', { class: 'num' }, c.val_score === null ? '—' : `${fmtScore(c.val_score)} (${c.val_count})`),
+      h('td', {}, this.promoteButton(c, job, served)));
+  }
+
+  /** A cancelled or failed job cannot be promoted (409): no button; the served candidate needs none. */
+  private promoteButton(c: CandidateView, job: JobView, served: boolean): HTMLElement | string {
+    if (job.status === 'cancelled' || job.status === 'failed') return '—';
+    if (served) return h('span', { class: 'muted' }, 'serving');
+    const label = c.candidate_id === 'baseline' && job.served_candidate_id ? 'Roll back…' : 'Promote…';
+    return h('button', {
+      type: 'button', class: 'btn btn-small', 'data-action': 'promote', 'aria-label': `${label.replace('…', '')} ${c.candidate_id}`,
+      onclick: () => this.onPromote(c.candidate_id),
+    }, label);
   }
 }
 

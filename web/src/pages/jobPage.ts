@@ -3,6 +3,7 @@ import { CHAMPION_SERIES, championSeries, runningMeans, trafficShares } from '..
 import { candidateColors } from '../colors.js';
 import { confirmDialog } from '../components/confirmDialog.js';
 import { EventLog } from '../components/eventLog.js';
+import { ExportPanel } from '../components/exportPanel.js';
 import { JobHeader, type JobAction } from '../components/jobHeader.js';
 import { Leaderboard } from '../components/leaderboard.js';
 import { LineChart } from '../components/lineChart.js';
@@ -27,7 +28,8 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const feed = new JobFeed(api, jobId);
   const header = new JobHeader(jobId, (action) => void act(action));
   const program = new ProgramPanel();
-  const leaderboard = new Leaderboard();
+  const leaderboard = new Leaderboard((candidateId) => void promote(candidateId));
+  const exporter = new ExportPanel(jobId, (format) => api.exportProgram(jobId, format));
   const rewardChart = new LineChart({
     id: 'reward-chart', title: 'Reward over rollouts', xLabel: 'Reward #', yLabel: 'Running mean',
     caption: 'Running mean reward of each candidate against the order rewards arrived in (online and bootstrap rollouts; val rollouts are in the table).',
@@ -50,6 +52,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const content = h('div', { class: 'job-body' },
     program.el,
     leaderboard.el,
+    exporter.el,
     h('div', { class: 'grid-2' }, rewardChart.el, shareChart.el),
     championChart.el,
     h('div', { class: 'grid-2' }, proposals.el, events.el));
@@ -124,7 +127,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     if (action === 'cancel') {
       const ok = await confirmDialog({
         title: 'Cancel this job?',
-        body: `Job ${jobId} stops for good: no more proposals, and the proxy URL stops serving. This cannot be undone.`,
+        body: `Job ${jobId} stops for good: no more proposals, and its proxy URL serves the baseline from now on. This cannot be undone.`,
         confirmLabel: 'Cancel job',
         cancelLabel: 'Keep job',
       });
@@ -146,6 +149,31 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     }
   };
 
+  /** Promote (or roll back to) a candidate: the job ends `succeeded` serving it, after a confirmation. */
+  const promote = async (candidateId: string) => {
+    const rollback = candidateId === 'baseline';
+    const ok = await confirmDialog({
+      title: rollback ? 'Roll back to the baseline?' : `Promote ${candidateId}?`,
+      body: `Job ${jobId} ends (succeeded) and its proxy URL serves ${candidateId} to every call from now on: no more exploration or proposals. You can promote another candidate later.`,
+      confirmLabel: rollback ? 'Roll back' : 'Promote',
+      cancelLabel: 'Keep as is',
+    });
+    if (!ok) return;
+    header.setBusy(true);
+    header.showError('');
+    try {
+      await api.promote(jobId, candidateId);
+      if (disposed) return;
+      // The poller stops once a job is final, and a finished job can be promoted again: read it now.
+      await tick();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
+      header.showError(`Could not promote ${candidateId}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      header.setBusy(false);
+    }
+  };
+
   const poller = startPolling(tick, POLL_MS);
   poller.poke();
 
@@ -159,6 +187,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       rewardChart.destroy();
       championChart.destroy();
       shareChart.destroy();
+      exporter.destroy();
     },
   };
 }

@@ -1,0 +1,80 @@
+import { placeholderNames } from '../optimizer/core/templates.js';
+import { ValidationError } from '../shared/errors.js';
+
+/**
+ * A candidate program as a DSPy program state: what `program.save("program.json")` writes and
+ * `program.load("program.json")` reads (DSPy's BaseModule.dump_state / Predict.dump_state). Its
+ * top-level keys are the predictors' names plus `metadata`; each predictor's state is
+ * `{traces, train, demos, signature: {instructions, fields: [{prefix, description}]}, lm}`.
+ *
+ * Mapping (docs/API.md, "dspy"): one predictor per module, named after the module; the module's text
+ * in this candidate becomes `signature.instructions` verbatim (its `{placeholders}` included: the
+ * proxy fills them per call, DSPy gives the same values as input fields); the placeholders become
+ * the signature's input fields, in order of first appearance, with DSPy's default prefix and
+ * description. Output fields are not listed: miprox never sees the program's output fields, and
+ * DSPy applies saved fields by position, so a shorter list leaves the rest of the user's signature
+ * as it was. Demos are empty (the candidates are instruction-only); `lm` is null (the user's LM stays).
+ */
+export interface DspyFieldState { prefix: string; description: string }
+export interface DspyPredictorState {
+  traces: never[];
+  train: never[];
+  demos: Record<string, unknown>[];
+  signature: { instructions: string; fields: DspyFieldState[] };
+  lm: null;
+}
+
+/**
+ * DSPy's load compares `metadata.dependency_versions` key by key with its own (python, dspy,
+ * cloudpickle) and warns on a mismatch. miprox is none of them, so it claims no versions: an empty
+ * object loads without a warning, where made-up versions would warn about a Python miprox never ran.
+ */
+export interface DspyMetadata { dependency_versions: Record<string, never>; miprox: Record<string, unknown> }
+
+/** `metadata` is the file's own key: a predictor of that name would be overwritten by it. */
+const RESERVED = 'metadata';
+
+export function dspyProgramState(
+  modules: readonly { name: string; text: string }[],
+  miprox: Record<string, unknown>,
+): Record<string, DspyPredictorState | DspyMetadata> {
+  const state: Record<string, DspyPredictorState | DspyMetadata> = {};
+  for (const m of modules) {
+    if (m.name === RESERVED) {
+      throw new ValidationError('a module named "metadata" cannot be exported as a DSPy predictor', [
+        { path: 'format', message: 'DSPy keeps its own "metadata" key beside the predictors; use format=json' },
+      ]);
+    }
+    state[m.name] = {
+      traces: [],
+      train: [],
+      demos: [],
+      signature: { instructions: m.text, fields: placeholderNames(m.text).map(dspyField) },
+      lm: null,
+    };
+  }
+  state[RESERVED] = { dependency_versions: {}, miprox };
+  return state;
+}
+
+/** DSPy's defaults for a field it was given no prefix or description for: `Field Name:` and `${name}`. */
+export function dspyField(name: string): DspyFieldState {
+  return { prefix: `${fieldPrefix(name)}:`, description: `\${${name}}` };
+}
+
+/**
+ * The human-readable prefix DSPy derives from a field name: camelCase and snake_case split into
+ * words, letters and digits apart, each word capitalised unless it is an acronym
+ * (`user_name` -> `User Name`, `docHTML2` -> `Doc HTML 2`).
+ */
+export function fieldPrefix(name: string): string {
+  const spaced = name
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([a-zA-Z])(\d)/g, '$1_$2')
+    .replace(/(\d)([a-zA-Z])/g, '$1_$2');
+  return spaced
+    .split('_')
+    .map((w) => (w === w.toUpperCase() ? w : w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()))
+    .join(' ');
+}

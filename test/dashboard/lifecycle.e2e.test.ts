@@ -1,0 +1,111 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addCandidates, api } from '../helpers/server.js';
+import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { createSimJob, driveRollouts } from './simTraffic.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+
+/**
+ * After the optimization, in Chromium: the usage numbers, promote from a leaderboard row behind a
+ * confirmation (and a rollback), the served badge, and the export (shown and downloaded).
+ */
+describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge, usage', () => {
+  let s: DashboardTestServer;
+  let browser: Browser;
+  let page: Page;
+  let jobId: string;
+  const problems: string[] = [];
+  const getJob = async () => (await api(s.url, 'GET', `${JOBS}/${jobId}`, { key: s.t.key })).body;
+
+  beforeAll(async () => {
+    s = await startDashboardTestServer();
+    const job = await createSimJob(s.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    jobId = job.job_id;
+    await addCandidates(s.t.server.store, jobId, ['cand_main_1']);
+    await driveRollouts(s.url, s.t.key, job.system_id, 8, 2);
+
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(`${s.url}/`);
+    await page.getByLabel('API key').fill(s.t.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('table.leaderboard tbody tr[data-candidate="cand_main_1"]').waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  const stat = (key: string) => page.locator(`.job-header [data-stat="${key}"]`);
+
+  it('shows the policy and proposer usage the API reports', async () => {
+    // Call records are written after the answers: wait until the API counts all eight calls.
+    await expect.poll(async () => (await getJob()).usage.policy.calls, { timeout: 5000 }).toBe(8);
+    const usage = (await getJob()).usage;
+    expect(usage.policy.total_tokens).toBeGreaterThan(0);
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    await expect.poll(() => stat('policy-usage').textContent(), { timeout: 5000 })
+      .toBe(`${fmt(usage.policy.total_tokens)} tokens · 8 calls (${fmt(usage.policy.prompt_tokens)} in, ${fmt(usage.policy.completion_tokens)} out)`);
+    expect(await stat('proposer-usage').textContent()).toBe('0 tokens · 0 calls (0 in, 0 out)');
+    expect(await stat('serving').textContent()).toBe('— (optimizing)');
+    expect(await page.locator('.tag-served').count()).toBe(0);
+  });
+
+  it('promotes a candidate from its row after a confirmation; the row gets the served badge', async () => {
+    const row = page.locator('tr[data-candidate="cand_main_1"]');
+    await row.getByRole('button', { name: 'Promote cand_main_1' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Promote cand_main_1?' });
+    await dialog.waitFor();
+    // The safe choice has focus; declining changes nothing.
+    expect(await dialog.getByRole('button', { name: 'Keep as is' }).evaluate((b) => b === document.activeElement)).toBe(true);
+    await page.screenshot({ path: screenshotPath('20-promote-confirm') });
+    await dialog.getByRole('button', { name: 'Keep as is' }).click();
+    expect((await getJob()).status).toBe('running');
+
+    await row.getByRole('button', { name: 'Promote cand_main_1' }).click();
+    await page.getByRole('dialog', { name: 'Promote cand_main_1?' }).getByRole('button', { name: 'Promote' }).click();
+    await page.waitForSelector('.job-header [data-status="succeeded"]');
+    await expect.poll(() => row.locator('.tag-served').textContent()).toBe('served');
+    expect(await row.locator('td').last().textContent()).toBe('serving');
+    expect(await stat('serving').textContent()).toBe('cand_main_1');
+    expect(await getJob()).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_main_1' });
+    await page.screenshot({ path: screenshotPath('21-promoted'), fullPage: true });
+  });
+
+  it('rolls back to the baseline from its row (a finished job can be promoted again)', async () => {
+    const row = page.locator('tr[data-candidate="baseline"]');
+    await row.getByRole('button', { name: 'Roll back baseline' }).click();
+    await page.getByRole('dialog', { name: 'Roll back to the baseline?' }).getByRole('button', { name: 'Roll back' }).click();
+    await expect.poll(() => row.locator('.tag-served').count()).toBe(1);
+    expect(await page.locator('tr[data-candidate="cand_main_1"] .tag-served').count()).toBe(0);
+    expect((await getJob()).served_candidate_id).toBe('baseline');
+  });
+
+  it('exports what the job serves: shown as JSON and downloaded as the same file', async () => {
+    const panel = page.locator('.export-panel');
+    await panel.getByLabel('Format').selectOption('dspy');
+    await panel.getByRole('button', { name: 'Export' }).click();
+    const output = panel.getByTestId('export-output');
+    await expect.poll(() => output.isVisible()).toBe(true);
+    const shown = JSON.parse((await output.textContent()) ?? '');
+    const fromApi = (await api(s.url, 'GET', `${JOBS}/${jobId}/export?format=dspy`, { key: s.t.key })).body;
+    expect(shown).toEqual(fromApi);
+    expect(shown.metadata.miprox).toMatchObject({ candidate_id: 'baseline', served: true });
+    const [download] = await Promise.all([page.waitForEvent('download'), panel.getByTestId('export-download').click()]);
+    expect(download.suggestedFilename()).toBe(`${jobId}-dspy.json`);
+    expect(JSON.parse(readFileSync((await download.path())!, 'utf8'))).toEqual(fromApi);
+    await panel.screenshot({ path: screenshotPath('22-export') });
+    expect(problems).toEqual([]);
+  });
+});

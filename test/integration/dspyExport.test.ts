@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fieldPrefix } from '../../src/services/dspyExport.js';
+import { DspyProgramStateSchema } from '../../src/sdk/wire.js';
+import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { addProgram } from '../helpers/programs.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const MODULES = [
+  { name: 'extract', template: 'Extract the entities.' },
+  { name: 'answer', template: 'Answer from this context:\n{context}\nfor {user}.' },
+];
+
+/** A state file as DSPy 3's `program.save("x.json")` writes it (hand-written in that shape). */
+const FIXTURE = JSON.parse(readFileSync(fileURLToPath(new URL('../fixtures/dspy/saved_program.json', import.meta.url)), 'utf8')) as Record<string, Record<string, unknown>>;
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** The JSON type of a value, with object keys and the first element of arrays: two states compare by shape. */
+function shape(v: unknown): Json {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return v.length === 0 ? ['empty'] : [shape(v[0])];
+  if (typeof v === 'object') return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, shape((v as Record<string, unknown>)[k])]));
+  return typeof v;
+}
+
+/** Ours fits theirs: same object keys and value types all the way down; an empty list fits any list. */
+function fits(ours: Json, theirs: Json): boolean {
+  if (Array.isArray(ours) && Array.isArray(theirs)) return ours[0] === 'empty' || fits(ours[0]!, theirs[0]!);
+  if (ours && theirs && typeof ours === 'object' && typeof theirs === 'object' && !Array.isArray(ours) && !Array.isArray(theirs)) {
+    const keys = Object.keys(ours);
+    return keys.join() === Object.keys(theirs).join() && keys.every((k) => fits(ours[k]!, theirs[k]!));
+  }
+  return ours === theirs;
+}
+
+/**
+ * What DSPy's `Module.load(path)` requires of a state file (dspy/primitives/base_module.py `load`,
+ * `load_state`; dspy/predict/predict.py `Predict.load_state`; dspy/signatures/signature.py
+ * `load_state`): every dependency version it names is one DSPy looks up (python, dspy, cloudpickle:
+ * another key is a KeyError), every predictor of the program has a state, each with `signature`
+ * (`instructions`, `fields` of `{prefix, description}`) and `lm`.
+ */
+function dspyLoadProblems(state: Record<string, unknown>, predictors: readonly string[]): string[] {
+  const problems: string[] = [];
+  const meta = state.metadata as { dependency_versions?: Record<string, unknown> } | undefined;
+  if (!meta?.dependency_versions || typeof meta.dependency_versions !== 'object') problems.push('metadata.dependency_versions missing');
+  for (const key of Object.keys(meta?.dependency_versions ?? {})) if (!['python', 'dspy', 'cloudpickle'].includes(key)) problems.push(`unknown dependency ${key}`);
+  for (const name of predictors) {
+    const p = state[name] as { signature?: { instructions?: unknown; fields?: unknown }; lm?: unknown } | undefined;
+    if (!p) { problems.push(`no state for predictor ${name}`); continue; }
+    if (!('lm' in p)) problems.push(`${name}.lm missing`);
+    if (typeof p.signature?.instructions !== 'string') problems.push(`${name}.signature.instructions is not a string`);
+    if (!Array.isArray(p.signature?.fields)) problems.push(`${name}.signature.fields is not a list`);
+    for (const f of (p.signature?.fields as unknown[] | undefined) ?? []) {
+      const field = f as Record<string, unknown>;
+      if (typeof field.prefix !== 'string' || typeof field.description !== 'string') problems.push(`${name}: a field lacks prefix/description`);
+    }
+  }
+  return problems;
+}
+
+describe('DSPy field prefixes', () => {
+  it.each([['question', 'Question'], ['user_name', 'User Name'], ['docHTML2', 'Doc HTML 2'], ['HTMLParser', 'HTML Parser'], ['text2number', 'Text 2 Number']])('%s -> %s', (name, want) => {
+    expect(fieldPrefix(name)).toBe(want);
+  });
+
+  it('the shape check tells shapes apart', () => {
+    expect(fits(shape({ a: [], b: 'x' }), shape({ a: [{ p: 1 }], b: 'y' }))).toBe(true);
+    expect(fits(shape({ a: [{ q: 1 }] }), shape({ a: [{ p: 1 }] }))).toBe(false);
+    expect(fits(shape({ lm: 'x' }), shape({ lm: null }))).toBe(false);
+    expect(fits(shape({ a: 1 }), shape({ a: 1, b: 2 }))).toBe(false);
+  });
+
+  it('the fixture itself passes the load check (the check is not vacuous)', () => {
+    expect(dspyLoadProblems(FIXTURE, ['extract', 'answer'])).toEqual([]);
+    expect(dspyLoadProblems({ ...FIXTURE, metadata: { dependency_versions: { miprox: '1' } } }, ['extract', 'missing'])).toEqual(['unknown dependency miprox', 'no state for predictor missing']);
+  });
+});
+
+describe.each<TestDb>(['sqlite', 'postgres'])('export format=dspy (%s)', (db) => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'ok' });
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  it('is a DSPy program state: one predictor per module, shaped like a saved DSPy program', async () => {
+    const body = seedJobBody();
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string };
+    await addProgram(t.server.store, job.job_id, 'cand_d', { answer: 'Use only {context}; answer {user} kindly.' }, 'answer');
+    await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_d' } });
+
+    const res = await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const state = res.body as Record<string, Record<string, unknown>>;
+    expect(Object.keys(state).sort()).toEqual(['answer', 'extract', 'metadata']);
+    expect(dspyLoadProblems(state, ['extract', 'answer'])).toEqual([]);
+    // Same keys and value types as DSPy's own file, predictor by predictor (demos are empty in ours).
+    for (const name of ['extract', 'answer']) {
+      expect(fits(shape(state[name]), shape(FIXTURE[name])), `${name}: ${JSON.stringify(shape(state[name]))}`).toBe(true);
+      expect(state[name]!.demos).toEqual([]);
+    }
+    expect(Object.keys(state.metadata!.dependency_versions as object).every((k) => k in (FIXTURE.metadata!.dependency_versions as object))).toBe(true);
+
+    expect(state.answer!.signature).toEqual({
+      instructions: 'Use only {context}; answer {user} kindly.',
+      fields: [{ prefix: 'Context:', description: '${context}' }, { prefix: 'User:', description: '${user}' }],
+    });
+    expect(state.extract!.signature).toEqual({ instructions: 'Extract the entities.', fields: [] });
+    expect(state.metadata!.miprox).toMatchObject({ job_id: job.job_id, candidate_id: 'cand_d', format: 'dspy', served: true, policy: { model: 'gpt-4o-mini' } });
+    expect(DspyProgramStateSchema.safeParse(state).success).toBe(true);
+
+    // Also under the sessions path, for another candidate.
+    const baseline = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/export?format=dspy&candidate_id=baseline`, { key: t.key });
+    expect((baseline.body.answer as { signature: { instructions: string } }).signature.instructions).toBe(MODULES[1]!.template);
+    expect(baseline.body.metadata.miprox).toMatchObject({ candidate_id: 'baseline', served: false });
+  });
+
+  it('refuses a module named "metadata" (DSPy\'s own key) with a 422 that points to format=json', async () => {
+    const body = seedJobBody();
+    Object.assign(body.policy_optimization, { modules: [{ name: 'metadata', template: 'Tag it.' }] });
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string };
+    const res = await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key });
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/metadata/);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=json`, { key: t.key })).status).toBe(200);
+  });
+});

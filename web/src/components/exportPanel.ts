@@ -1,0 +1,62 @@
+import { EXPORT_FORMATS, type ExportFormat } from '../api.js';
+import { h, setText, uid } from '../dom.js';
+
+const FORMAT_LABELS: Record<ExportFormat, string> = {
+  json: 'JSON (templates per module)',
+  messages: 'Chat messages per module',
+  dspy: 'DSPy program state',
+};
+
+/**
+ * Getting the result out: the program the job serves (or its champion) in a chosen format, shown as
+ * JSON and offered as a file. The text is put in a <pre> as text, never parsed as markup (it holds
+ * LLM-written instructions).
+ */
+export class ExportPanel {
+  readonly el: HTMLElement;
+  private readonly format: HTMLSelectElement;
+  private readonly button: HTMLButtonElement;
+  private readonly output = h('pre', { class: 'export-output', 'data-testid': 'export-output', tabindex: '0', hidden: true });
+  private readonly download = h('a', { class: 'btn', 'data-testid': 'export-download', hidden: true }, 'Download');
+  private readonly status = h('p', { class: 'muted', role: 'status' });
+  private url: string | null = null;
+
+  constructor(private readonly jobId: string, private readonly load: (format: ExportFormat) => Promise<unknown>) {
+    const formatId = uid('export-format');
+    this.format = h('select', { id: formatId },
+      ...EXPORT_FORMATS.map((f) => h('option', { value: f }, FORMAT_LABELS[f])));
+    this.button = h('button', { type: 'button', class: 'btn', 'data-action': 'export', onclick: () => void this.run() }, 'Export');
+    this.el = h('section', { class: 'panel export-panel', 'aria-labelledby': 'export-title' },
+      h('div', { class: 'panel-head' }, h('h2', { id: 'export-title' }, 'Export the program')),
+      h('p', { class: 'muted' }, 'What the job serves once it ended, else its current champion, exactly as the proxy renders it (json, messages), or a state file for DSPy\'s program.load (dspy).'),
+      h('div', { class: 'toolbar' }, h('label', { for: formatId }, 'Format'), this.format, this.button, this.download),
+      this.status,
+      this.output);
+  }
+
+  private async run(): Promise<void> {
+    const format = this.format.value as ExportFormat;
+    this.button.disabled = true;
+    setText(this.status, 'Exporting…');
+    try {
+      const body = await this.load(format);
+      const text = `${JSON.stringify(body, null, 2)}\n`;
+      this.output.textContent = text;
+      this.output.hidden = false;
+      if (this.url) URL.revokeObjectURL(this.url);
+      this.url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+      this.download.setAttribute('href', this.url);
+      this.download.setAttribute('download', `${this.jobId}-${format}.json`);
+      this.download.hidden = false;
+      setText(this.status, `Exported as ${format}.`);
+    } catch (err) {
+      setText(this.status, `Could not export: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      this.button.disabled = false;
+    }
+  }
+
+  destroy(): void {
+    if (this.url) URL.revokeObjectURL(this.url);
+  }
+}
