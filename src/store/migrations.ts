@@ -211,6 +211,21 @@ const m0004: Migration = {
   },
 };
 
+/**
+ * The guard (mipro.guard): monitored rewards kept as running moments per candidate (the guard looks
+ * after every one, so it must not aggregate the rewards table each time), and which candidate the
+ * guard tripped for (null: not tripped), which makes the alarm fire once across instances.
+ */
+const m0005Guard: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('candidates').addColumn('monitor_n', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('candidates').addColumn('monitor_mean', 'double precision', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('candidates').addColumn('monitor_m2', 'double precision', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('candidates').addColumn('monitor_unit', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    await db.schema.alterTable('jobs').addColumn('guard_tripped_candidate_id', 'text').execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -218,6 +233,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0002_partial_rollout_indexes': m0002,
   '0003_programs': m0003(dialect),
   '0004_served_candidate': m0004,
+  '0005_guard': m0005Guard,
 });
 
 /**

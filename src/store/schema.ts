@@ -12,6 +12,8 @@ export interface JobsTable {
   dataset_summary: string | null;
   event_seq: number; proposal_seq: number; rollout_count: number; reward_count: number;
   rewards_since_proposal: number; best_candidate_id: string | null; served_candidate_id: string | null;
+  /** The candidate the guard tripped for (migration 0005_guard); null: not tripped. */
+  guard_tripped_candidate_id: string | null;
   created_at: string; updated_at: string;
 }
 
@@ -20,6 +22,8 @@ export interface CandidatesTable {
   tip: string | null; proposal_id: string | null; ordinal: number; dispatches: number;
   online_n: number; online_mean: number; online_m2: number; unit_rewards: number;
   val_n: number; val_mean: number; val_m2: number;
+  /** Rewards after the job ended (split monitor), for the guard (migration 0005_guard). */
+  monitor_n: number; monitor_mean: number; monitor_m2: number; monitor_unit: number;
   created_at: string; retired_at: string | null;
   /** The module this candidate changed; null for the baseline. */
   module: string | null;

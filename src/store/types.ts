@@ -50,6 +50,8 @@ export interface JobRecord {
   bestCandidateId: string | null;
   /** What a finished job serves (the champion when it succeeded, or what was promoted); null while it runs. */
   servedCandidateId: string | null;
+  /** The candidate the guard tripped for while it was served; null: not tripped (a promote resets it). */
+  guardTrippedCandidateId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -74,6 +76,10 @@ export interface CandidateRecord {
   /** Whether every online reward so far was within [0, 1] (Beta posterior) or not (Gaussian). */
   rewardsInUnitInterval: boolean;
   val: RunningStatsRecord;
+  /** Rewards after the job ended (split monitor): the guard's evidence, never the optimizer's. */
+  monitor: RunningStatsRecord;
+  /** Whether every monitored reward so far was within [0, 1]. */
+  monitorInUnitInterval: boolean;
   createdAt: string;
   retiredAt: string | null;
 }
@@ -257,6 +263,12 @@ export interface Store {
   recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean>;
   setDatasetSummary(jobId: string, summary: string): Promise<void>;
   setBestCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<void>;
+  /**
+   * The guard trips for `candidateId` while the finished job serves it: once (null when it already
+   * tripped, or the job no longer serves that candidate). `serve` (the baseline, for "revert")
+   * becomes what the job serves. The event is written in the same transaction.
+   */
+  tripGuard(jobId: string, candidateId: string, serve: string | null, event: NewEvent): Promise<JobRecord | null>;
 
   listCandidates(jobId: string): Promise<CandidateRecord[]>;
   pageCandidates(jobId: string, opts: CandidateListOptions): Promise<Page<CandidateRecord>>;
