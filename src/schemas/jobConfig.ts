@@ -101,6 +101,14 @@ export const ProposerSchema = z.object({
   generate_at_iterations: z.array(z.number().int()).max(10_000, 'must have at most 10000 entries').optional(),
 }).superRefine(requireInferenceUrlForCompatible);
 
+const Probability = (what: string) => z.number({ error: `must be a number (${what})` })
+  .gt(0, `must be greater than 0 (${what})`).lt(1, `must be less than 1 (${what})`);
+
+export const StopRuleSchema = z.object({
+  epsilon: Probability('the reward gap within which the champion counts as identified').default(0.01),
+  delta: Probability('the error probability of the identification').default(0.05),
+});
+
 export const MiproSchema = z.object({
   mode: z.literal('online', { error: 'must be "online" (miprox runs MIPRO in online mode only)' }),
   bootstrap_train_seeds: SeedList,
@@ -114,6 +122,10 @@ export const MiproSchema = z.object({
   /** Discovery's cap: with no modules declared, at most this many distinct system texts become modules. */
   max_modules: positiveInt().max(MAX_MODULES, `must be <= ${MAX_MODULES}`).default(8),
   proposer: ProposerSchema,
+  /** After the end: watch the served candidate's monitored rewards (core/guard.ts). */
+  guard: z.enum(['off', 'alert', 'revert'], { error: 'must be "off", "alert" or "revert"' }).default('alert'),
+  /** End the job by itself once the champion is identified (core/stopRule.ts); off when absent. */
+  stop_when_identified: StopRuleSchema.optional(),
 }).superRefine(keepValHeldOut);
 
 /**
@@ -202,8 +214,8 @@ export type JobProposer = z.infer<typeof ProposerSchema>;
  * parse time then): fill them, so every reader sees a complete config.
  */
 export function withLaterDefaults(config: JobConfig): JobConfig {
-  if (config.mipro.max_modules !== undefined) return config;
-  return { ...config, mipro: { ...config.mipro, max_modules: 8 } };
+  if (config.mipro.max_modules !== undefined && config.mipro.guard !== undefined) return config;
+  return { ...config, mipro: { ...config.mipro, max_modules: config.mipro.max_modules ?? 8, guard: config.mipro.guard ?? 'alert' } };
 }
 
 /**

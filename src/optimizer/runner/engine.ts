@@ -9,6 +9,7 @@ import { proposalDecision } from '../core/proposalTrigger.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { selectCandidate } from '../core/selection.js';
+import { checkGuard } from './guardWatch.js';
 import { JobRuntime } from './jobRuntime.js';
 import { ModuleRouter } from './moduleRouter.js';
 
@@ -262,7 +263,8 @@ export class OnlineEngine {
   async afterReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
     rt.job = outcome.job;
     rt.endInFlight(outcome.reward.rolloutId);
-    if (outcome.duplicate || outcome.reward.split === 'monitor') return;
+    if (outcome.duplicate) return;
+    if (outcome.reward.split === 'monitor') return this.afterMonitorReward(rt, outcome);
     rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
     const mipro = rt.job.config.mipro;
     if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {
@@ -272,6 +274,13 @@ export class OnlineEngine {
     await this.retireLosers(rt);
     await this.updateChampion(rt);
     this.maybePropose(rt);
+  }
+
+  /** After the end: monitored rewards feed only the guard, which watches what the job serves. */
+  private async afterMonitorReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
+    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, 'monitor');
+    const tripped = await checkGuard(this.deps.store, rt.job, rt.candidates, outcome.reward.candidateId);
+    if (tripped) rt.job = tripped;
   }
 
   private async retireLosers(rt: JobRuntime): Promise<void> {
