@@ -10,6 +10,7 @@ import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { selectCandidate } from '../core/selection.js';
 import { checkGuard } from './guardWatch.js';
+import { stopReason } from './stopCheck.js';
 import { JobRuntime } from './jobRuntime.js';
 import { ModuleRouter } from './moduleRouter.js';
 
@@ -27,7 +28,7 @@ export interface EngineDeps {
   clock: Clock;
   rng: Rng;
   log: Logger;
-  /** Ends a job (max_rollouts reached); provided by the job service, which owns the state machine. */
+  /** Ends a job (max_rollouts reached, champion identified); provided by the job service, which owns the state machine. */
   finishJob(job: JobRecord, reason: string): Promise<void>;
   /** Starts a proposal in the background; resolves when it is done (tracked for shutdown). */
   propose(rt: JobRuntime): Promise<void>;
@@ -273,6 +274,8 @@ export class OnlineEngine {
     }
     await this.retireLosers(rt);
     await this.updateChampion(rt);
+    const identified = stopReason(rt);
+    if (identified) return this.deps.finishJob(rt.job, identified);
     this.maybePropose(rt);
   }
 

@@ -1,0 +1,26 @@
+import { stopDecision } from '../core/stopRule.js';
+import { toCandidateView, type JobRuntime } from './jobRuntime.js';
+
+/**
+ * mipro.stop_when_identified, checked after each reward (core/stopRule.ts): the reason to end the
+ * job when its champion is identified and no proposal can add a candidate; null otherwise (also
+ * when the rule is not configured).
+ */
+export function stopReason(rt: JobRuntime): string | null {
+  const mipro = rt.job.config.mipro;
+  const rule = mipro.stop_when_identified;
+  if (!rule) return null;
+  const decision = stopDecision({
+    candidates: rt.candidates.map((c) => ({ ...toCandidateView(c), val: c.val })),
+    rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
+    epsilon: rule.epsilon,
+    delta: rule.delta,
+    maxCandidates: mipro.online_proposer_max_candidates,
+    // Retired candidates count toward the cap, as for proposals; a proposal in flight may still add one.
+    poolFinal: rt.candidates.length >= mipro.online_proposer_max_candidates && !rt.proposalRunning,
+    valSeedCount: mipro.val_seeds.length,
+  });
+  if (!decision.stop) return null;
+  const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound?.toFixed(3)})`;
+  return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
+}
