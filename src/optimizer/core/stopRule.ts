@@ -15,8 +15,9 @@ import type { Interval, RunningStats } from './types.js';
  * holds more than M candidates (the candidate cap), so giving each candidate a two-sided sequence at
  * 2 delta / M (one side: delta / M) bounds the sum of those misses by (M - 1) delta / M + delta / M.
  *
- * With val seeds the champion must also have been confirmed on val: it has run every val seed (the
- * seed scheduler's confirmation of it is complete), so best_score is final when the job stops.
+ * With val seeds the champion must also have been confirmed on val: the scheduler has issued it
+ * every val seed (its confirmation is complete) and at least one val reward came back, so
+ * best_score is its val score when the job stops.
  */
 
 export type StopCandidate = ChampionCandidate & { val: RunningStats };
@@ -32,6 +33,11 @@ export interface StopRuleInput {
   poolFinal: boolean;
   /** How many val seeds the job holds out (0: nothing to confirm). */
   valSeedCount: number;
+  /**
+   * Val seeds the scheduler has issued to a candidate (rewarded or not: a missing reward is never
+   * re-issued, so counting rewards could wait forever). Needed only when valSeedCount > 0.
+   */
+  valIssuedOf?: (candidateId: string) => number;
 }
 
 export type StopDecision =
@@ -45,20 +51,40 @@ export function identificationAlpha(delta: number, candidates: number, maxCandid
 
 export function stopDecision(input: StopRuleInput): StopDecision {
   if (!input.poolFinal) return { stop: false, reason: 'pool_open' };
-  const champion = rankCandidates(input.candidates, input.rolloutsPerCandidate)[0];
-  if (!champion) return { stop: false, reason: 'no_champion' };
+  const race = identificationRace(input);
+  if (!race) return { stop: false, reason: 'no_champion' };
+  const { champion, lower, rival } = race;
+  if (rival && lower < rival.upper - input.epsilon) return { stop: false, reason: 'not_identified' };
+  const confirmed = champion.val.n > 0 && (input.valIssuedOf?.(champion.id) ?? 0) >= input.valSeedCount;
+  if (input.valSeedCount > 0 && !confirmed) return { stop: false, reason: 'not_confirmed' };
+  return { stop: true, championId: champion.id, lowerBound: lower, rivalId: rival?.id ?? null, rivalUpperBound: rival?.upper ?? null };
+}
+
+/**
+ * What stands between the job and its stop: the champion and the active rival with the highest
+ * upper bound, while the champion is not yet identified (null otherwise, and while the pool is
+ * open). Selection gives this pair the fresh stints (LUCB on the rule's own intervals): Thompson
+ * sampling starves the rivals, whose wide bounds then keep the rule from ever holding.
+ */
+export function stopPair(input: StopRuleInput): { leaderId: string; rivalId: string } | null {
+  if (!input.poolFinal) return null;
+  const race = identificationRace(input, (c) => c.status === 'active');
+  if (!race?.rival || race.lower >= race.rival.upper - input.epsilon) return null;
+  return { leaderId: race.champion.id, rivalId: race.rival.id };
+}
+
+function identificationRace(input: StopRuleInput, isRival: (c: StopCandidate) => boolean = () => true) {
+  const championId = rankCandidates(input.candidates, input.rolloutsPerCandidate)[0]?.id;
+  const champion = input.candidates.find((c) => c.id === championId);
+  if (!champion) return null;
   const interval = identificationInterval(input);
-  const lower = interval(champion)[0];
   let rival: { id: string; upper: number } | null = null;
   for (const c of input.candidates) {
-    if (c.id === champion.id) continue;
+    if (c.id === champion.id || !isRival(c)) continue;
     const upper = interval(c)[1];
     if (!rival || upper > rival.upper) rival = { id: c.id, upper };
   }
-  if (rival && lower < rival.upper - input.epsilon) return { stop: false, reason: 'not_identified' };
-  const full = input.candidates.find((c) => c.id === champion.id);
-  if (input.valSeedCount > 0 && (full?.val.n ?? 0) < input.valSeedCount) return { stop: false, reason: 'not_confirmed' };
-  return { stop: true, championId: champion.id, lowerBound: lower, rivalId: rival?.id ?? null, rivalUpperBound: rival?.upper ?? null };
+  return { champion, lower: interval(champion)[0], rival };
 }
 
 /** Every candidate's interval (retired ones too: their statistics stop, their bounds stay valid). */

@@ -10,7 +10,7 @@ import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { selectCandidate } from '../core/selection.js';
 import { checkGuard } from './guardWatch.js';
-import { stopReason } from './stopCheck.js';
+import { stopPairFor, stopReason } from './stopCheck.js';
 import { JobRuntime } from './jobRuntime.js';
 import { ModuleRouter } from './moduleRouter.js';
 
@@ -247,6 +247,8 @@ export class OnlineEngine {
         // The pool is final once the cap is reached (retired candidates count, as for proposals):
         // selection then spends fresh stints on telling the leader from its challenger.
         identify: rt.candidates.length >= mipro.online_proposer_max_candidates,
+        // mipro.stop_when_identified: measure what blocks the stop (LUCB on the rule's own bounds).
+        stopPair: stopPairFor(rt),
       },
       this.deps.rng,
     );
@@ -274,7 +276,7 @@ export class OnlineEngine {
     }
     await this.retireLosers(rt);
     await this.updateChampion(rt);
-    const identified = stopReason(rt);
+    const identified = await stopReason(rt, () => this.deps.store.valSeedsIssued(rt.job.id));
     if (identified) return this.deps.finishJob(rt.job, identified);
     this.maybePropose(rt);
   }

@@ -1,4 +1,4 @@
-import { stopDecision } from '../core/stopRule.js';
+import { stopDecision, stopPair, type StopRuleInput } from '../core/stopRule.js';
 import { toCandidateView, type JobRuntime } from './jobRuntime.js';
 
 /**
@@ -6,11 +6,31 @@ import { toCandidateView, type JobRuntime } from './jobRuntime.js';
  * job when its champion is identified and no proposal can add a candidate; null otherwise (also
  * when the rule is not configured).
  */
-export function stopReason(rt: JobRuntime): string | null {
+export async function stopReason(rt: JobRuntime, valSeedsIssued: () => Promise<ReadonlyMap<string, readonly number[]>>): Promise<string | null> {
+  const input = stopInput(rt);
+  if (!input) return null;
+  const mipro = rt.job.config.mipro;
+  const rule = { epsilon: input.epsilon, delta: input.delta };
+  // Identification first (from the cache); only then the database read for the val confirmation.
+  if (!stopDecision(input).stop) return null;
+  const issued = await valSeedsIssued();
+  const decision = stopDecision({ ...input, valSeedCount: mipro.val_seeds.length, valIssuedOf: (id) => issued.get(id)?.length ?? 0 });
+  if (!decision.stop) return null;
+  const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound?.toFixed(3)})`;
+  return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
+}
+
+/** With the rule on: the pair selection should measure next (the champion and the rival blocking the stop). */
+export function stopPairFor(rt: JobRuntime): { leaderId: string; rivalId: string } | null {
+  const input = stopInput(rt);
+  return input ? stopPair(input) : null;
+}
+
+function stopInput(rt: JobRuntime): StopRuleInput | null {
   const mipro = rt.job.config.mipro;
   const rule = mipro.stop_when_identified;
   if (!rule) return null;
-  const decision = stopDecision({
+  return {
     candidates: rt.candidates.map((c) => ({ ...toCandidateView(c), val: c.val })),
     rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
     epsilon: rule.epsilon,
@@ -18,9 +38,6 @@ export function stopReason(rt: JobRuntime): string | null {
     maxCandidates: mipro.online_proposer_max_candidates,
     // Retired candidates count toward the cap, as for proposals; a proposal in flight may still add one.
     poolFinal: rt.candidates.length >= mipro.online_proposer_max_candidates && !rt.proposalRunning,
-    valSeedCount: mipro.val_seeds.length,
-  });
-  if (!decision.stop) return null;
-  const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound?.toFixed(3)})`;
-  return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
+    valSeedCount: 0,
+  };
 }
