@@ -10,7 +10,9 @@
  * (never written).
  *
  *   npx tsx bench/optimizer.ts [--replicates 600] [--pipeline-replicates 300] [--workers 2]
- *     [--only single|pipeline] [--tuning] [--out docs/optimizer-benchmark.md] [--no-write]
+ *     [--only single|pipeline|stop] [--tuning] [--out docs/optimizer-benchmark.md] [--no-write]
+ *
+ * `--only stop` runs the stop-rule comparison (bench/sim/stopBench.ts) alone and rewrites only its section.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -21,6 +23,7 @@ import { describeJob, pipelineJobs, runPipelineJob, TUNING_OFFSET, type Pipeline
 import { pipelineResults } from './sim/pipelineRun.js';
 import { spliceSection } from './sim/pipelineReport.js';
 import { runPool } from './sim/pool.js';
+import { runStopJob, spliceStopSection, STOP_TUNING_OFFSET, stopJobs, stopSection, type StopJob } from './sim/stopBench.js';
 import { miproxPolicy, oracleTopTwoPolicy, roundRobinPolicy, thompsonPolicy, ucb1Policy } from './sim/policies.js';
 import { identificationByBudget, percentRange, resultsTable, setupSection, verdicts, type Cell } from './sim/report.js';
 import type { Policy, Setting, SimConfig } from './sim/types.js';
@@ -83,14 +86,20 @@ function runJob(job: Job): CellSummary {
   return summarize(results, cfg.budget);
 }
 
-type AnyJob = Job | PipelineJob;
+type AnyJob = Job | PipelineJob | StopJob;
+
+/** miprox as in the tables, plus the stop rule's allocation when the rule is on. */
+const stopPolicy = (stopRule: { epsilon: number; delta: number } | undefined, maxCandidates: number) => (rng: Rng): Policy =>
+  miproxPolicy(R, rng, { maxCandidates, ...(stopRule ? { stopRule } : {}) });
 
 function runAnyJob(job: AnyJob): CellSummary {
+  if (job.kind === 'stop') return runStopJob(CONFIG, SETTINGS, stopPolicy, job);
   return job.kind === 'pipeline' ? runPipelineJob(CONFIG, job) : runJob(job);
 }
 
 function progress(job: AnyJob): void {
-  const what = job.kind === 'pipeline' ? describeJob(CONFIG, job) : `${job.budget} rollouts / ${SETTINGS[job.setting]!.name} / ${POLICIES[job.policy]!.name}`;
+  const what = job.kind === 'stop' ? `stop rule ${job.epsilon ?? 'off'} / ${job.maxCandidates} candidates / ${SETTINGS[job.setting]!.name}`
+    : job.kind === 'pipeline' ? describeJob(CONFIG, job) : `${job.budget} rollouts / ${SETTINGS[job.setting]!.name} / ${POLICIES[job.policy]!.name}`;
   process.stderr.write(`${what}: done\n`);
 }
 
@@ -100,8 +109,35 @@ const runAll = <J extends AnyJob>(jobs: readonly J[], workers: number): Promise<
 /** 300: about ±2 points of noise on an identification rate near 85%; a few minutes on 2 cores. */
 const DEFAULT_PIPELINE_REPLICATES = 300;
 
+/** 200: about ±2 points on an identification rate near 95%. */
+const DEFAULT_STOP_REPLICATES = 200;
+/** The fixed budget the stop rule is compared with (the largest of the tables: identification is highest there). */
+const STOP_BUDGET = 10000;
+/** Candidate pools: the benchmark's, and a small one where identification within epsilon is within reach. */
+const STOP_POOLS = [CONFIG.maxCandidates, 4] as const;
+
+/** `--only stop`: the stop-rule table alone, spliced into the document (never from tuning seeds). */
+async function stopOnly(out: string, workers: number, write: boolean): Promise<void> {
+  const tuning = process.argv.includes('--tuning');
+  const replicates = Number(argValue('--replicates') ?? DEFAULT_STOP_REPLICATES);
+  const offset = tuning ? STOP_TUNING_OFFSET : 0;
+  const started = Date.now();
+  const jobs = stopJobs(SETTINGS.length, STOP_BUDGET, STOP_POOLS, replicates, offset);
+  const summaries = await runAll(jobs, workers);
+  const section = stopSection(SETTINGS, jobs, summaries, replicates, offset, (Date.now() - started) / 1000);
+  console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${section}`);
+  if (write && !tuning) {
+    writeFileSync(out, spliceStopSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n', section));
+    process.stderr.write(`wrote ${out}\n`);
+  }
+}
+
 async function main(): Promise<void> {
   const only = argValue('--only');
+  if (only === 'stop') {
+    await stopOnly(argValue('--out') ?? 'docs/optimizer-benchmark.md', Number(argValue('--workers') ?? Math.min(2, availableParallelism())), !process.argv.includes('--no-write'));
+    return;
+  }
   const workers = Number(argValue('--workers') ?? Math.min(2, availableParallelism()));
   const out = argValue('--out') ?? 'docs/optimizer-benchmark.md';
   const write = !process.argv.includes('--no-write');

@@ -21,6 +21,10 @@ export interface CellSummary {
   championMean: number;
   /** Mean share of proposals per module (program worlds); null otherwise. */
   moduleShares: number[] | null;
+  /** Stop rule: share of replicates it ended early, mean rollouts used, identification among those it ended. */
+  stoppedShare: number;
+  rolloutsUsedMean: number;
+  stoppedIdentification: number | null;
 }
 
 export function summarize(results: readonly ReplicateResult[], budget: number): CellSummary {
@@ -29,6 +33,7 @@ export function summarize(results: readonly ReplicateResult[], budget: number): 
   const regretMean = mean((r) => r.cumulativeRegret);
   const regretVar = results.reduce((s, r) => s + (r.cumulativeRegret - regretMean) ** 2, 0) / Math.max(1, n - 1);
   const withCi = results.filter((r) => r.covered !== null);
+  const stopped = results.filter((r) => r.stoppedAt !== null);
   return {
     replicates: n,
     regretMean,
@@ -44,6 +49,9 @@ export function summarize(results: readonly ReplicateResult[], budget: number): 
     armsMean: mean((r) => r.arms),
     championMean: mean((r) => r.championTrueMean),
     moduleShares: moduleShares(results),
+    stoppedShare: mean((r) => (r.stoppedAt === null ? 0 : 1)),
+    rolloutsUsedMean: mean((r) => r.stoppedAt ?? budget),
+    stoppedIdentification: stopped.length > 0 ? stopped.filter((r) => r.identified).length / stopped.length : null,
   };
 }
 

@@ -1,4 +1,5 @@
 import { addObservation, chooseParent, emptyStats, nextSeed, proposalDecision } from '../../src/optimizer/core/index.js';
+import { stopDecision } from '../../src/optimizer/core/stopRule.js';
 import { createSeededRng, type Rng } from '../../src/shared/rng.js';
 import type { ArmModel, Policy, ReplicateResult, Setting, SimArm, SimConfig, SimWorld, WorldStreams } from './types.js';
 import { thetaWorld } from './world.js';
@@ -80,6 +81,7 @@ export function runWorld(
   let rewardsSinceProposal = 0;
   let proposal: { parentId: string; count: number; readyAt: number; make: (count: number) => ArmModel[] } | null = null;
   let cumulativeRegret = 0;
+  let stoppedAt: number | null = null;
 
   for (let t = 0; t < cfg.budget; t++) {
     let rewarded = false;
@@ -98,6 +100,17 @@ export function runWorld(
     }
     arrivals[t] = [];
     if (rewarded) for (const id of policy.retire(arms)) byId.get(id)!.status = 'retired';
+    // The runner's check after a reward: the pool is final (cap reached, no proposal in flight).
+    if (rewarded && cfg.stopRule && proposal === null && arms.length >= cfg.maxCandidates) {
+      const d = stopDecision({
+        candidates: arms, rolloutsPerCandidate: R, ...cfg.stopRule, maxCandidates: cfg.maxCandidates, poolFinal: true,
+        valSeedCount: seeds.val.length, valIssuedOf: (id) => byId.get(id)?.valSeedsIssued.length ?? 0,
+      });
+      if (d.stop) {
+        stoppedAt = t;
+        break;
+      }
+    }
 
     if (proposal && t >= proposal.readyAt) {
       for (const model of proposal.make(proposal.count)) {
@@ -164,6 +177,7 @@ export function runWorld(
     arms: arms.length,
     championTrueMean: champion.trueMean,
     proposalsByModule: world.proposalsByModule(),
+    stoppedAt,
   };
 }
 

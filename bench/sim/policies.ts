@@ -9,6 +9,7 @@ import {
   selectCandidate,
   type Stint,
 } from '../../src/optimizer/core/index.js';
+import { stopPair } from '../../src/optimizer/core/stopRule.js';
 import type { Rng } from '../../src/shared/rng.js';
 import type { Policy, PolicyReport, SimArm } from './types.js';
 
@@ -26,6 +27,8 @@ export interface MiproxOptions {
    * selection enters its identification phase (as the runner does). Omitted: never.
    */
   maxCandidates?: number;
+  /** mipro.stop_when_identified: selection serves the pair blocking the stop (as the runner does). */
+  stopRule?: { epsilon: number; delta: number };
 }
 
 export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Policy {
@@ -36,7 +39,13 @@ export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Pol
     confirmsOnVal: true,
     select(arms) {
       const identify = opts.maxCandidates !== undefined && arms.length >= opts.maxCandidates;
-      const input = { candidates: arms, stint, rolloutsPerCandidate: R, identify, ...(opts.controlFloor === undefined ? {} : { controlFloor: opts.controlFloor }) };
+      const pair = opts.stopRule && opts.maxCandidates !== undefined
+        ? stopPair({ candidates: arms, rolloutsPerCandidate: R, ...opts.stopRule, maxCandidates: opts.maxCandidates, poolFinal: identify, valSeedCount: 0 })
+        : null;
+      const input = {
+        candidates: arms, stint, rolloutsPerCandidate: R, identify, stopPair: pair,
+        ...(opts.controlFloor === undefined ? {} : { controlFloor: opts.controlFloor }),
+      };
       const choice = selectCandidate(input, rng);
       if (!choice) throw new Error('no candidate selectable');
       stint = choice.stint;

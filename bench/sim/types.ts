@@ -91,6 +91,8 @@ export interface SimConfig {
   /** One rollout in this many is a val rollout while confirmation is pending (the scheduler's valEvery). */
   valEvery: number;
   baselineTheta: { mean: number; sd: number };
+  /** mipro.stop_when_identified: end the replicate once the core's stop rule holds (bench --only stop). */
+  stopRule?: { epsilon: number; delta: number };
 }
 
 export interface Setting {
@@ -116,4 +118,6 @@ export interface ReplicateResult {
   championTrueMean: number;
   /** Proposals per module (program worlds); null otherwise. */
   proposalsByModule: number[] | null;
+  /** Rollouts dispatched when the stop rule ended the replicate; null: it ran the whole budget. */
+  stoppedAt: number | null;
 }

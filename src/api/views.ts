@@ -5,6 +5,7 @@ import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
 import { jobName } from '../services/jobService.js';
+import { guardReport } from '../optimizer/runner/guardWatch.js';
 import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
 import type { UsageTotals } from '../store/usage.js';
 import type { ApiDeps } from './deps.js';
@@ -85,6 +86,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     best_program: best ? programOf(best.instructions, modules) : null,
     /** What a finished job serves on its proxy URL (null while it runs: each rollout is chosen). */
     served_candidate_id: servedId(job),
+    guard: guardView(job, candidates),
     modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
     baseline_score: summary.baselineScore,
     lift_over_baseline: summary.lift,
@@ -108,6 +110,24 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
 function usageView(u: UsageTotals) {
   return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens, calls: u.calls };
 }
+
+/**
+ * The guard (mipro.guard) as it stands: the candidate it watches (or tripped for) and that
+ * candidate's monitored rewards with their anytime-valid interval, beside its confirmed score.
+ */
+function guardView(job: JobRecord, candidates: readonly CandidateRecord[]) {
+  const g = guardReport(job, candidates);
+  const c = candidates.find((x) => x.id === g.candidateId);
+  return {
+    mode: job.config.mipro.guard,
+    state: g.state,
+    candidate_id: g.candidateId,
+    monitored: { n: c?.monitor.n ?? 0, mean: c && c.monitor.n > 0 ? c.monitor.mean : null, ci: g.interval && finiteOrNull(g.interval) },
+    confirmed: g.confirmed ? { score: g.confirmed.score, ci: finiteOrNull(g.confirmed.ci), source: g.confirmed.source } : null,
+  };
+}
+
+const finiteOrNull = (i: [number, number]): [number, number] | null => (Number.isFinite(i[0]) && Number.isFinite(i[1]) ? i : null);
 
 function moduleText(c: CandidateRecord, m: ModuleRecord | undefined): string {
   return m ? moduleInstruction(c.instructions, m) : c.instruction;

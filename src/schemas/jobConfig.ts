@@ -112,6 +112,14 @@ const RangeBound = z.number({ error: RANGE_MESSAGE }).min(-MAX_RANGE_BOUND, RANG
 export const RewardRangeSchema = z.tuple([RangeBound, RangeBound], { error: RANGE_MESSAGE })
   .refine(([lo, hi]) => lo < hi, RANGE_MESSAGE);
 
+const Probability = (what: string) => z.number({ error: `must be a number (${what})` })
+  .gt(0, `must be greater than 0 (${what})`).lt(1, `must be less than 1 (${what})`);
+
+export const StopRuleSchema = z.object({
+  epsilon: Probability('the reward gap within which the champion counts as identified').default(0.01),
+  delta: Probability('the error probability of the identification').default(0.05),
+});
+
 export const MiproSchema = z.object({
   mode: z.literal('online', { error: 'must be "online" (miprox runs MIPRO in online mode only)' }),
   bootstrap_train_seeds: SeedList,
@@ -127,6 +135,10 @@ export const MiproSchema = z.object({
   /** Every reward lies in [lo, hi]: the intervals rely on it, so a reward outside is refused. */
   reward_range: RewardRangeSchema.default([0, 1]),
   proposer: ProposerSchema,
+  /** After the end: watch the served candidate's monitored rewards (core/guard.ts). */
+  guard: z.enum(['off', 'alert', 'revert'], { error: 'must be "off", "alert" or "revert"' }).default('alert'),
+  /** End the job by itself once the champion is identified (core/stopRule.ts); off when absent. */
+  stop_when_identified: StopRuleSchema.optional(),
 }).superRefine(keepValHeldOut);
 
 /**
@@ -215,10 +227,15 @@ export type JobProposer = z.infer<typeof ProposerSchema>;
  * parse time then): fill them, so every reader sees a complete config.
  */
 export function withLaterDefaults(config: JobConfig): JobConfig {
-  if (config.mipro.max_modules !== undefined && config.mipro.reward_range !== undefined) return config;
-  // reward_range: migration 0005_reward_range writes one into every older job's config; [0, 1] is
+  if (config.mipro.max_modules !== undefined && config.mipro.reward_range !== undefined && config.mipro.guard !== undefined) return config;
+  // reward_range: migration 0006_reward_range writes one into every older job's config; [0, 1] is
   // only the fallback for a config that somehow lacks it.
-  return { ...config, mipro: { ...config.mipro, max_modules: config.mipro.max_modules ?? 8, reward_range: config.mipro.reward_range ?? [0, 1] } };
+  return {
+    ...config,
+    mipro: {
+      ...config.mipro, max_modules: config.mipro.max_modules ?? 8, reward_range: config.mipro.reward_range ?? [0, 1], guard: config.mipro.guard ?? 'alert',
+    },
+  };
 }
 
 /**

@@ -80,6 +80,14 @@ export const JobSchema = z.looseObject({
   modules: z.array(ModuleSchema),
   /** What a finished job's proxy URL serves (its champion, what was promoted, or the baseline); null while it runs. */
   served_candidate_id: nullable(z.string()),
+  /** mipro.guard after the end: what it watches and whether it tripped (older servers omit it). */
+  guard: z.looseObject({
+    mode: z.string(),
+    state: z.string(),
+    candidate_id: nullable(z.string()),
+    monitored: z.looseObject({ n: z.number(), mean: nullable(z.number()), ci: nullable(Interval) }),
+    confirmed: nullable(z.looseObject({ score: z.number(), ci: nullable(Interval), source: z.string() })),
+  }).optional(),
   baseline_score: nullable(z.number()),
   rollout_count: z.number(),
   reward_count: z.number(),

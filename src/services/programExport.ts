@@ -1,5 +1,6 @@
 import { moduleInstruction } from '../optimizer/core/program.js';
 import { placeholderNames } from '../optimizer/core/templates.js';
+import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { dspyProgramState } from './dspyExport.js';
 import type { CandidateRecord, JobRecord, ModuleRecord } from '../store/types.js';
 
@@ -43,8 +44,5 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
   };
 }
 
-/** What the job serves now: fixed once it ended; while it runs, its current champion. */
-export function servedId(job: JobRecord): string | null {
-  if (job.status === 'running' || job.status === 'paused') return null;
-  return job.servedCandidateId ?? (job.status === 'succeeded' ? job.bestCandidateId : null) ?? 'baseline';
-}
+/** What a finished job serves (null while it runs); one rule with the engine's and the guard's. */
+export const servedId = servedCandidateId;

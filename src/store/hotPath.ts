@@ -88,7 +88,8 @@ export class KyselyHotPath implements HotPath {
           .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
         return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
       }
-      if (r.split !== 'monitor') await welfordUpdate(trx, r);
+      // Monitor rewards go to their own moments (the guard's), never to the optimizer's.
+      await welfordUpdate(trx, r);
       await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
         .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
       // Counters and the event sequence in one statement; RETURNING gives the job record too.

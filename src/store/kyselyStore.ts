@@ -125,7 +125,7 @@ export class KyselyStore implements Store {
         config: JSON.stringify(job.config), baseline_instruction: job.modules[0]?.template ?? null,
         correlation_id: job.correlationId, metadata: JSON.stringify(job.metadata), dataset_summary: null,
         event_seq: 0, proposal_seq: 0, rollout_count: 0, reward_count: 0, rewards_since_proposal: 0,
-        best_candidate_id: BASELINE_ID, served_candidate_id: null, ...ZERO_USAGE_COLUMNS, created_at: now, updated_at: now,
+        best_candidate_id: BASELINE_ID, served_candidate_id: null, guard_tripped_candidate_id: null, ...ZERO_USAGE_COLUMNS, created_at: now, updated_at: now,
       }).execute();
       await insertModules(trx, job.id, job.modules, 'declared', now);
       // The baseline exists from the start, also for a job that discovers its modules: every module
@@ -159,7 +159,9 @@ export class KyselyStore implements Store {
   async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent, served?: string | null): Promise<JobRecord | null> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
-      const res = await trx.updateTable('jobs').set({ status: to, updated_at: now, ...(served !== undefined ? { served_candidate_id: served } : {}) })
+      // A new served candidate (an end, a promote) is watched afresh by the guard.
+      const serving = served !== undefined ? { served_candidate_id: served, guard_tripped_candidate_id: null } : {};
+      const res = await trx.updateTable('jobs').set({ status: to, updated_at: now, ...serving })
         .where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return null;
       await appendEventTx(trx, id, event, now);
@@ -205,6 +207,22 @@ export class KyselyStore implements Store {
         .where((eb) => eb.or([eb('best_candidate_id', 'is', null), eb('best_candidate_id', '!=', candidateId)]))
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) > 0) await appendEventTx(trx, jobId, event, now);
+    });
+  }
+
+  async tripGuard(jobId: string, candidateId: string, serve: string | null, event: NewEvent): Promise<JobRecord | null> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('jobs')
+        .set({ guard_tripped_candidate_id: candidateId, served_candidate_id: serve ?? candidateId, updated_at: now })
+        .where('id', '=', jobId).where('guard_tripped_candidate_id', 'is', null)
+        // A job that ended before served_candidate_id existed serves its candidate without naming it.
+        .where((eb) => eb.or([eb('served_candidate_id', '=', candidateId), eb('served_candidate_id', 'is', null)]))
+        .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return null;
+      await appendEventTx(trx, jobId, event, now);
+      return mustJob(trx, jobId);
     });
   }
 

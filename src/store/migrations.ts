@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { m0005MissingRewards, m0005RewardRange } from './migrationsRewards.js';
+import { m0005MissingRewards, m0006RewardRange } from './migrationsRewards.js';
 
 /**
  * Versioned migrations, applied at start by kysely's Migrator (which keeps its own table and a lock,
@@ -217,7 +217,7 @@ const m0004: Migration = {
  * statements that already write each call's record, so reading a job's spend reads one row.
  * Tokens are bigint: a long job's policy traffic can pass 2^31 tokens.
  */
-const m0005: Migration = {
+const m0007Usage: Migration = {
   async up(db: Kysely<unknown>) {
     for (const side of ['policy', 'proposer']) {
       await db.schema.alterTable('jobs').addColumn(`${side}_calls`, 'bigint', (c) => c.notNull().defaultTo(0)).execute();
@@ -225,6 +225,21 @@ const m0005: Migration = {
         await db.schema.alterTable('jobs').addColumn(`${side}_${kind}_tokens`, 'bigint', (c) => c.notNull().defaultTo(0)).execute();
       }
     }
+  },
+};
+
+/**
+ * The guard (mipro.guard): monitored rewards kept as running moments per candidate (the guard looks
+ * after every one, so it must not aggregate the rewards table each time), and which candidate the
+ * guard tripped for (null: not tripped), which makes the alarm fire once across instances.
+ */
+const m0008Guard: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('candidates').addColumn('monitor_n', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('candidates').addColumn('monitor_mean', 'double precision', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('candidates').addColumn('monitor_m2', 'double precision', (c) => c.notNull().defaultTo(0)).execute();
+    await db.schema.alterTable('candidates').addColumn('monitor_unit', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    await db.schema.alterTable('jobs').addColumn('guard_tripped_candidate_id', 'text').execute();
   },
 };
 
@@ -236,8 +251,9 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0003_programs': m0003(dialect),
   '0004_served_candidate': m0004,
   '0005_missing_rewards': m0005MissingRewards,
-  '0005_reward_range': m0005RewardRange,
-  '0005_usage_counters': m0005,
+  '0006_reward_range': m0006RewardRange,
+  '0007_usage_counters': m0007Usage,
+  '0008_guard': m0008Guard,
 });
 
 /**

@@ -8,7 +8,7 @@ import { type Kysely, type Migration, sql } from 'kysely';
  *   little beyond what was seen is still accepted), within the +-1e6 reward cap.
  * A reward outside the written range is refused from then on (docs/API.md says so).
  */
-export const m0005RewardRange: Migration = {
+export const m0006RewardRange: Migration = {
   async up(db: Kysely<unknown>) {
     const jobs = await sql<{ id: string; config: string }>`select id, config from jobs`.execute(db);
     const observed = await sql<{ job_id: string; lo: number | string; hi: number | string }>`

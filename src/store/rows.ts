@@ -28,6 +28,7 @@ export function toJob(r: JobsTable): JobRecord {
     bestCandidateId: r.best_candidate_id,
     servedCandidateId: r.served_candidate_id ?? null,
     usage: usageFromRow(r),
+    guardTrippedCandidateId: r.guard_tripped_candidate_id ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -49,6 +50,8 @@ export function toCandidate(r: CandidatesTable): CandidateRecord {
     online: { n: Number(r.online_n), mean: Number(r.online_mean), m2: Number(r.online_m2) },
     rewardsInUnitInterval: Number(r.unit_rewards) === 1,
     val: { n: Number(r.val_n), mean: Number(r.val_mean), m2: Number(r.val_m2) },
+    monitor: { n: Number(r.monitor_n), mean: Number(r.monitor_mean), m2: Number(r.monitor_m2) },
+    monitorInUnitInterval: Number(r.monitor_unit) === 1,
     createdAt: r.created_at,
     retiredAt: r.retired_at,
   };

@@ -17,6 +17,8 @@ export interface JobsTable {
   /** Usage counters (bigint: PostgreSQL returns them as strings). */
   policy_calls: Counter; policy_prompt_tokens: Counter; policy_completion_tokens: Counter; policy_total_tokens: Counter;
   proposer_calls: Counter; proposer_prompt_tokens: Counter; proposer_completion_tokens: Counter; proposer_total_tokens: Counter;
+  /** The candidate the guard tripped for (migration 0008_guard); null: not tripped. */
+  guard_tripped_candidate_id: string | null;
   created_at: string; updated_at: string;
 }
 
@@ -25,6 +27,8 @@ export interface CandidatesTable {
   tip: string | null; proposal_id: string | null; ordinal: number; dispatches: number;
   online_n: number; online_mean: number; online_m2: number; unit_rewards: number;
   val_n: number; val_mean: number; val_m2: number;
+  /** Rewards after the job ended (split monitor), for the guard (migration 0008_guard). */
+  monitor_n: number; monitor_mean: number; monitor_m2: number; monitor_unit: number;
   created_at: string; retired_at: string | null;
   /** The module this candidate changed; null for the baseline. */
   module: string | null;

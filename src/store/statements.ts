@@ -35,7 +35,7 @@ export function candidateRow(jobId: string, c: NewCandidate, ordinal: number, no
   return {
     job_id: jobId, id: c.id, parent_id: c.parentId, status: 'active', instruction: c.instruction, tip: c.tip,
     proposal_id: c.proposalId, ordinal, dispatches: 0, online_n: 0, online_mean: 0, online_m2: 0, unit_rewards: 1,
-    val_n: 0, val_mean: 0, val_m2: 0, created_at: now, retired_at: null, missing_flagged_at: null,
+    val_n: 0, val_mean: 0, val_m2: 0, monitor_n: 0, monitor_mean: 0, monitor_m2: 0, monitor_unit: 1, created_at: now, retired_at: null, missing_flagged_at: null,
     module: c.module, instructions: JSON.stringify(c.instructions),
   };
 }
@@ -49,7 +49,7 @@ export async function insertBaseline(trx: Db, jobId: string, instruction: string
 /** Welford's update as one statement: the right-hand sides see the row's old values on both databases. */
 export async function welfordUpdate(trx: Db, r: NewReward): Promise<void> {
   const x = sql`cast(${r.reward} as double precision)`;
-  const p = r.split === 'val' ? 'val' : 'online';
+  const p = r.split === 'val' ? 'val' : r.split === 'monitor' ? 'monitor' : 'online';
   const n = sql.ref(`${p}_n`);
   const mean = sql.ref(`${p}_mean`);
   const m2 = sql.ref(`${p}_m2`);
@@ -57,7 +57,7 @@ export async function welfordUpdate(trx: Db, r: NewReward): Promise<void> {
   const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
   await sql`update candidates set ${sql.ref(`${p}_n`)} = ${n} + 1, ${sql.ref(`${p}_mean`)} = ${newMean},
       ${sql.ref(`${p}_m2`)} = ${m2} + (${x} - ${mean}) * (${x} - ${newMean})
-      ${p === 'online' ? sql`, unit_rewards = unit_rewards * ${unit}` : sql``}
+      ${p === 'online' ? sql`, unit_rewards = unit_rewards * ${unit}` : p === 'monitor' ? sql`, monitor_unit = monitor_unit * ${unit}` : sql``}
     where job_id = ${r.jobId} and id = ${r.candidateId}`.execute(trx);
 }
 

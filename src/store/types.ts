@@ -55,6 +55,8 @@ export interface JobRecord {
   servedCandidateId: string | null;
   /** Tokens and calls of the policy (proxied calls) and of the proposer, as the providers reported them. */
   usage: JobUsage;
+  /** The candidate the guard tripped for while it was served; null: not tripped (a promote resets it). */
+  guardTrippedCandidateId: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -79,6 +81,10 @@ export interface CandidateRecord {
   /** Whether every online reward so far was within [0, 1] (Beta posterior) or not (Gaussian). */
   rewardsInUnitInterval: boolean;
   val: RunningStatsRecord;
+  /** Rewards after the job ended (split monitor): the guard's evidence, never the optimizer's. */
+  monitor: RunningStatsRecord;
+  /** Whether every monitored reward so far was within [0, 1]. */
+  monitorInUnitInterval: boolean;
   createdAt: string;
   retiredAt: string | null;
 }
@@ -264,6 +270,12 @@ export interface Store {
   /** Adds one proposer call's usage to the job's counters; the job as it is after the addition. */
   addProposerUsage(jobId: string, usage: UsageTotals): Promise<JobRecord>;
   setBestCandidate(jobId: string, candidateId: string, event: NewEvent): Promise<void>;
+  /**
+   * The guard trips for `candidateId` while the finished job serves it: once (null when it already
+   * tripped, or the job no longer serves that candidate). `serve` (the baseline, for "revert")
+   * becomes what the job serves. The event is written in the same transaction.
+   */
+  tripGuard(jobId: string, candidateId: string, serve: string | null, event: NewEvent): Promise<JobRecord | null>;
 
   listCandidates(jobId: string): Promise<CandidateRecord[]>;
   pageCandidates(jobId: string, opts: CandidateListOptions): Promise<Page<CandidateRecord>>;

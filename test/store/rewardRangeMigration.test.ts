@@ -30,7 +30,7 @@ describe('legacyRange', () => {
 });
 
 /** Jobs stored before reward_range existed get one from their rewards (docs/API.md), on both databases. */
-describe.each<Dialect>(['sqlite', 'postgres'])('migration 0005_reward_range (%s)', (dialect) => {
+describe.each<Dialect>(['sqlite', 'postgres'])('migration 0006_reward_range (%s)', (dialect) => {
   let db: Kysely<unknown>;
   const schema = uniqueSchema('rr');
   beforeAll(async () => {
@@ -58,7 +58,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('migration 0005_reward_range (%s)
       await sql`insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at)
         values (${job}, ${`r${i}`}, 'baseline', ${reward}, 'online', null, null, ${NOW})`.execute(db);
     }
-    await migrateTo(db, dialect, '0005_reward_range', pgSchema);
+    await migrateTo(db, dialect, '0006_reward_range', pgSchema);
   });
   afterAll(async () => {
     await db.destroy();

@@ -10,7 +10,7 @@ export const sampleConfig: JobConfig = {
   mipro: {
     mode: 'online', bootstrap_train_seeds: [0, 1], val_seeds: [100], online_pool: [0, 1, 2],
     online_proposer_mode: 'inline', online_proposer_min_rollouts: 5, online_rollouts_per_candidate: 2,
-    online_proposer_max_candidates: 20, max_modules: 8, reward_range: [0, 1],
+    online_proposer_max_candidates: 20, max_modules: 8, reward_range: [0, 1], guard: 'alert',
     proposer: { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, instructions_per_batch: 2 },
   },
 };
@@ -91,6 +91,33 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.listRewards(job.id, { limit: 5 })).items.map((r) => r.split)).toEqual(['monitor']);
       const ended = await store.transitionJob(job.id, ['running'], 'succeeded', { eventType: 'mipro.job.status', message: 'done' }, 'baseline');
       expect(ended?.servedCandidateId).toBe('baseline');
+    });
+
+    it('keeps monitored rewards as their own moments, and trips the guard once for what the job serves', async () => {
+      const job = await makeJob();
+      const monitored = [1, 0, 0, 2];
+      for (const [i, x] of monitored.entries()) {
+        await store.recordReward({ jobId: job.id, rolloutId: `g${i}`, candidateId: BASELINE_ID, reward: x, split: 'monitor', seed: null, metadata: null }, { eventType: 'mipro.reward.received', message: 'm' });
+      }
+      const c = await store.getCandidate(job.id, BASELINE_ID);
+      expect(c?.monitor.n).toBe(4);
+      expect(c?.monitor.mean).toBeCloseTo(0.75, 12);
+      expect(c?.monitor.m2).toBeCloseTo(2.75, 12);
+      expect(c?.monitorInUnitInterval).toBe(false);
+      expect(c?.online.n).toBe(0);
+      const event = { eventType: 'mipro.guard.tripped', message: 'tripped' };
+      // Only a finished job serving that candidate can trip.
+      expect(await store.tripGuard(job.id, BASELINE_ID, null, event)).toBeNull();
+      await store.transitionJob(job.id, ['running'], 'succeeded', { eventType: 'mipro.job.status', message: 'done' }, BASELINE_ID);
+      expect(await store.tripGuard(job.id, 'cand_other', null, event)).toBeNull();
+      const tripped = await store.tripGuard(job.id, BASELINE_ID, null, event);
+      expect(tripped).toMatchObject({ guardTrippedCandidateId: BASELINE_ID, servedCandidateId: BASELINE_ID });
+      expect(await store.tripGuard(job.id, BASELINE_ID, null, event)).toBeNull();
+      const events = await store.listEvents(job.id, 0, 100);
+      expect(events.filter((e) => e.eventType === 'mipro.guard.tripped')).toHaveLength(1);
+      // A promote serves a candidate afresh: the guard watches it again.
+      const promoted = await store.transitionJob(job.id, ['succeeded'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'p' }, BASELINE_ID);
+      expect(promoted?.guardTrippedCandidateId).toBeNull();
     });
 
     it('moves job status only from the allowed states', async () => {

@@ -44,6 +44,12 @@ export interface SelectionInput {
    * challenger than on Thompson sampling alone. Default false.
    */
   identify?: boolean;
+  /**
+   * mipro.stop_when_identified is on and its champion not yet identified (core/stopRule.ts
+   * `stopPair`): fresh stints go half to the leader, half to the rival blocking the stop, instead
+   * of the identification phase's own pair.
+   */
+  stopPair?: { leaderId: string; rivalId: string } | null;
 }
 
 /**
@@ -108,6 +114,11 @@ export function selectCandidate(input: SelectionInput, rng: Rng): Selection | nu
 
   const eligible = input.candidates.filter(open);
   const model = rewardModelFor(input.candidates);
+  if (input.stopPair) {
+    const target = rng.next() < 0.5 ? input.stopPair.leaderId : input.stopPair.rivalId;
+    const pick = eligible.find((c) => c.id === target);
+    if (pick) return startStint(pick, 'identify');
+  }
   if (input.identify) {
     const pick = identificationPick(eligible, model, rng);
     if (pick) return startStint(pick, 'identify');

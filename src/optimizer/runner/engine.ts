@@ -12,6 +12,8 @@ import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { intervalFromUnit } from '../core/rewardRange.js';
 import { selectCandidate } from '../core/selection.js';
+import { checkGuard } from './guardWatch.js';
+import { stopPairFor, stopReason } from './stopCheck.js';
 import { JobRuntime } from './jobRuntime.js';
 import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js';
 import { ModuleRouter } from './moduleRouter.js';
@@ -30,7 +32,7 @@ export interface EngineDeps {
   clock: Clock;
   rng: Rng;
   log: Logger;
-  /** Ends a job (max_rollouts reached); provided by the job service, which owns the state machine. */
+  /** Ends a job (max_rollouts reached, champion identified); provided by the job service, which owns the state machine. */
   finishJob(job: JobRecord, reason: string): Promise<void>;
   /** Starts a proposal in the background; resolves when it is done (tracked for shutdown). */
   propose(rt: JobRuntime): Promise<void>;
@@ -249,6 +251,8 @@ export class OnlineEngine {
         // The pool is final once the cap is reached (retired candidates count, as for proposals):
         // selection then spends fresh stints on telling the leader from its challenger.
         identify: rt.candidates.length >= mipro.online_proposer_max_candidates,
+        // mipro.stop_when_identified: measure what blocks the stop (LUCB on the rule's own bounds).
+        stopPair: stopPairFor(rt),
       },
       this.deps.rng,
     );
@@ -266,7 +270,8 @@ export class OnlineEngine {
   async afterReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
     rt.job = outcome.job;
     rt.endInFlight(outcome.reward.rolloutId);
-    if (outcome.duplicate || outcome.reward.split === 'monitor') return;
+    if (outcome.duplicate) return;
+    if (outcome.reward.split === 'monitor') return this.afterMonitorReward(rt, outcome);
     rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
     const mipro = rt.job.config.mipro;
     if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {
@@ -276,7 +281,16 @@ export class OnlineEngine {
     await this.retireLosers(rt);
     await refreshMissing(rt, this.deps.store, this.deps.clock.now(), this.opts.inFlightTtlMs);
     await this.updateChampion(rt);
+    const identified = await stopReason(rt, () => this.deps.store.valSeedsIssued(rt.job.id));
+    if (identified) return this.deps.finishJob(rt.job, identified);
     this.maybePropose(rt);
+  }
+
+  /** After the end: monitored rewards feed only the guard, which watches what the job serves. */
+  private async afterMonitorReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
+    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, 'monitor');
+    const tripped = await checkGuard(this.deps.store, rt.job, rt.candidates, outcome.reward.candidateId);
+    if (tripped) rt.job = tripped;
   }
 
   private async retireLosers(rt: JobRuntime): Promise<void> {

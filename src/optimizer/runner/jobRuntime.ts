@@ -92,17 +92,20 @@ export class JobRuntime {
     return this.candidates.map((c) => toCandidateView(c, this.inFlightOf(c.id), this.job.config.mipro.reward_range));
   }
 
-  /** Applies a reward to the cached statistics (Welford), mirroring the database's update. */
+  /** Applies a reward to the cached statistics (Welford), mirroring the database's update (monitor: the guard's own moments). */
   applyReward(candidateId: string, reward: number, split: Split): void {
     const c = this.candidates.find((x) => x.id === candidateId);
-    if (!c || split === 'monitor') return;
-    const s = split === 'val' ? c.val : c.online;
+    if (!c) return;
+    const s = split === 'val' ? c.val : split === 'monitor' ? c.monitor : c.online;
     const n = s.n + 1;
     const delta = reward - s.mean;
     const mean = s.mean + delta / n;
     const next = { n, mean, m2: s.m2 + delta * (reward - mean) };
     if (split === 'val') c.val = next;
-    else {
+    else if (split === 'monitor') {
+      c.monitor = next;
+      c.monitorInUnitInterval &&= reward >= 0 && reward <= 1;
+    } else {
       c.online = next;
       c.rewardsInUnitInterval &&= reward >= 0 && reward <= 1;
     }

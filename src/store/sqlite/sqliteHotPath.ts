@@ -61,6 +61,11 @@ export class SqliteHotPath implements HotPath {
           val_mean = val_mean + (cast(@x as real) - val_mean) / (val_n + 1),
           val_m2 = val_m2 + (cast(@x as real) - val_mean) * (cast(@x as real) - (val_mean + (cast(@x as real) - val_mean) / (val_n + 1)))
         where job_id = @job_id and id = @id`),
+      welfordMonitor: p(`update candidates set monitor_n = monitor_n + 1,
+          monitor_mean = monitor_mean + (cast(@x as real) - monitor_mean) / (monitor_n + 1),
+          monitor_m2 = monitor_m2 + (cast(@x as real) - monitor_mean) * (cast(@x as real) - (monitor_mean + (cast(@x as real) - monitor_mean) / (monitor_n + 1))),
+          monitor_unit = monitor_unit * @unit
+        where job_id = @job_id and id = @id`),
       rolloutReward: p('update rollouts set reward = ?, updated_at = ? where job_id = ? and id = ?'),
       countReward: p(`update jobs set reward_count = reward_count + ?, rewards_since_proposal = rewards_since_proposal + ?,
           event_seq = event_seq + 1, updated_at = ? where id = ? returning *`),
@@ -140,7 +145,8 @@ export class SqliteHotPath implements HotPath {
       }
       const stats = { x: r.reward, job_id: r.jobId, id: r.candidateId };
       if (r.split === 'val') s.welfordVal.run(stats);
-      else if (r.split !== 'monitor') s.welfordOnline.run({ ...stats, unit: r.reward >= 0 && r.reward <= 1 ? 1 : 0 });
+      else if (r.split === 'monitor') s.welfordMonitor.run({ ...stats, unit: r.reward >= 0 && r.reward <= 1 ? 1 : 0 });
+      else s.welfordOnline.run({ ...stats, unit: r.reward >= 0 && r.reward <= 1 ? 1 : 0 });
       s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
       const monitor = r.split === 'monitor';
       const job = s.countReward.get(monitor ? 0 : 1, r.split === 'val' || monitor ? 0 : 1, now, r.jobId) as JobsTable | undefined;

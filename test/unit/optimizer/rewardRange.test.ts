@@ -48,6 +48,7 @@ const job = (range: [number, number]): JobRecord =>
 const baseline = (online: number[], val: number[]): CandidateRecord => ({
   jobId: 'pl_x', id: 'baseline', parentId: null, status: 'active', instruction: '', module: null, instructions: {}, tip: null,
   proposalId: null, ordinal: 0, dispatches: online.length, online: statsOf(online), rewardsInUnitInterval: online.every((x) => x >= 0 && x <= 1),
+  monitor: { n: 0, mean: 0, m2: 0 }, monitorInUnitInterval: true,
   val: statsOf(val), createdAt: '', retiredAt: null,
 });
 

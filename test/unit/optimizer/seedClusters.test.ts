@@ -68,6 +68,7 @@ describe('best_score coverage with repeated rollouts of a few seeds', () => {
       const candidate: CandidateRecord = {
         jobId: 'pl_x', id: 'baseline', parentId: null, status: 'active', instruction: '', module: null, instructions: {}, tip: null,
         proposalId: null, ordinal: 0, dispatches: 200, online: statsOf(rewards.map(([, x]) => x)), rewardsInUnitInterval: true,
+        monitor: { n: 0, mean: 0, m2: 0 }, monitorInUnitInterval: true,
         val: { n: 0, mean: 0, m2: 0 }, createdAt: '', retiredAt: null,
       };
       const summary = summarizeJob(job, [candidate], new Map(), new Map(), new Map([['baseline', cellsOf(rewards)]]));

@@ -1,0 +1,46 @@
+import { toUnitStats } from '../core/rewardRange.js';
+import { stopDecision, stopPair, type StopRuleInput } from '../core/stopRule.js';
+import { toCandidateView, type JobRuntime } from './jobRuntime.js';
+
+/**
+ * mipro.stop_when_identified, checked after each reward (core/stopRule.ts): the reason to end the
+ * job when its champion is identified and no proposal can add a candidate; null otherwise (also
+ * when the rule is not configured).
+ */
+export async function stopReason(rt: JobRuntime, valSeedsIssued: () => Promise<ReadonlyMap<string, readonly number[]>>): Promise<string | null> {
+  const input = stopInput(rt);
+  if (!input) return null;
+  const mipro = rt.job.config.mipro;
+  const rule = { epsilon: input.epsilon, delta: input.delta };
+  // Identification first (from the cache); only then the database read for the val confirmation.
+  if (!stopDecision(input).stop) return null;
+  const issued = await valSeedsIssued();
+  const decision = stopDecision({ ...input, valSeedCount: mipro.val_seeds.length, valIssuedOf: (id) => issued.get(id)?.length ?? 0 });
+  if (!decision.stop) return null;
+  const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound?.toFixed(3)})`;
+  return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
+}
+
+/** With the rule on: the pair selection should measure next (the champion and the rival blocking the stop). */
+export function stopPairFor(rt: JobRuntime): { leaderId: string; rivalId: string } | null {
+  const input = stopInput(rt);
+  return input ? stopPair(input) : null;
+}
+
+function stopInput(rt: JobRuntime): StopRuleInput | null {
+  const mipro = rt.job.config.mipro;
+  const rule = mipro.stop_when_identified;
+  if (!rule) return null;
+  const range = mipro.reward_range;
+  return {
+    // On the [0, 1] scale of the declared range, like every statistic; epsilon is in reward units.
+    candidates: rt.candidates.map((c) => ({ ...toCandidateView(c, rt.inFlightOf(c.id), range), val: toUnitStats(c.val, range) })),
+    rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
+    epsilon: rule.epsilon / (range[1] - range[0]),
+    delta: rule.delta,
+    maxCandidates: mipro.online_proposer_max_candidates,
+    // Retired candidates count toward the cap, as for proposals; a proposal in flight may still add one.
+    poolFinal: rt.candidates.length >= mipro.online_proposer_max_candidates && !rt.proposalRunning,
+    valSeedCount: 0,
+  };
+}

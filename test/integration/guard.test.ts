@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { addProgram } from '../helpers/programs.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const BASELINE = 'Answer the question.';
+const WINNER = 'Answer the question, citing the source.';
+
+/**
+ * The guard (mipro.guard) over HTTP, on SQLite and PostgreSQL: a job optimizes in a planted world
+ * (the winner always earns 1, the baseline 0) and ends serving the winner; production rewards then
+ * either collapse (the guard trips: an event once, and with "revert" the proxy serves the baseline)
+ * or hold (it keeps watching).
+ */
+describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (db) => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: 'ok' });
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 20 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  const call = { model: 'x', messages: [{ role: 'system', content: BASELINE }, { role: 'user', content: 'q' }] };
+  const chat = (job: { proxy_url: string }, rollout: string) => api(`${job.proxy_url}/${rollout}`, 'POST', '/chat/completions', { body: call });
+  const reward = (job: { system_id: string }, rollout: string, score: number) =>
+    api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: rollout, reward_info: { score } } });
+  const view = async (job: { job_id: string }) => (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+  const guardEvents = async (job: { system_id: string }) => {
+    const res = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=500`, { key: t.key });
+    return res.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.guard.tripped');
+  };
+
+  /** Optimizes to the end (40 rewards): the winner earns 1, the baseline 0; it serves the winner. */
+  async function endedJob(guard?: string) {
+    const body = seedJobBody({
+      initialPrompt: BASELINE,
+      mipro: { online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2, max_rollouts: 40, ...(guard ? { guard } : {}) },
+    });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const job = res.body as { job_id: string; system_id: string; proxy_url: string };
+    await addProgram(t.server.store, job.job_id, 'cand_win', { main: WINNER }, 'main');
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 40; i++) {
+      const served = (await chat(job, `r${i}`)).headers.get('x-mipro-candidate-id');
+      await reward(job, `r${i}`, served === 'cand_win' ? 1 : 0);
+    }
+    const ended = await view(job);
+    expect(ended).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_win', best_score_source: 'online' });
+    expect(ended.guard).toMatchObject({ mode: guard ?? 'alert', state: guard === 'off' ? 'off' : 'watching', candidate_id: 'cand_win', monitored: { n: 0, mean: null, ci: null } });
+    expect(ended.guard.confirmed.score).toBe(1);
+    return job;
+  }
+
+  /** Production traffic after the end: `n` rollouts through the proxy, each rewarded `score`. */
+  async function monitor(job: { proxy_url: string; system_id: string }, prefix: string, n: number, score: number): Promise<string[]> {
+    const served: string[] = [];
+    for (let i = 0; i < n; i++) {
+      served.push((await chat(job, `${prefix}${i}`)).headers.get('x-mipro-candidate-id') ?? '');
+      expect((await reward(job, `${prefix}${i}`, score)).status).toBe(200);
+    }
+    return served;
+  }
+
+  it('revert: a served candidate whose rewards collapse trips the guard, and the proxy serves the baseline', async () => {
+    const job = await endedJob('revert');
+    const served = await monitor(job, 'm', 40, 0);
+    const tripAt = served.indexOf('baseline');
+    // Not on the first bad rewards (that would be a naive test), but well before 40.
+    expect(tripAt).toBeGreaterThan(5);
+    expect(served.slice(0, tripAt).every((id) => id === 'cand_win')).toBe(true);
+    expect(served.slice(tripAt).every((id) => id === 'baseline')).toBe(true);
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe(BASELINE);
+    const events = await guardEvents(job);
+    expect(events).toHaveLength(1);
+    expect(events[0].data).toMatchObject({
+      candidate_id: 'cand_win', mode: 'revert', reverted: true, served_candidate_id: 'baseline',
+      monitored: { mean: 0 }, confirmed: { score: 1, source: 'online' },
+    });
+    expect(events[0].data.monitored.ci[1]).toBeLessThan(events[0].data.confirmed.ci[0]);
+    const after = await view(job);
+    expect(after.served_candidate_id).toBe('baseline');
+    expect(after.guard).toMatchObject({ mode: 'revert', state: 'tripped', candidate_id: 'cand_win', monitored: { n: tripAt, mean: 0 } });
+  });
+
+  it('alert: the guard trips once and the job keeps serving its candidate; a promote watches afresh', async () => {
+    const job = await endedJob();
+    const served = await monitor(job, 'm', 40, 0);
+    expect(new Set(served)).toEqual(new Set(['cand_win']));
+    const events = await guardEvents(job);
+    expect(events).toHaveLength(1);
+    expect(events[0].data).toMatchObject({ mode: 'alert', reverted: false, served_candidate_id: 'cand_win' });
+    expect((await view(job)).guard).toMatchObject({ state: 'tripped', monitored: { n: 40, mean: 0 } });
+    const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'baseline' } });
+    expect(promoted.body.guard).toMatchObject({ state: 'watching', candidate_id: 'baseline' });
+  });
+
+  it('does not trip while the served candidate holds its score, and "off" never watches', async () => {
+    const job = await endedJob();
+    expect(new Set(await monitor(job, 'm', 40, 1))).toEqual(new Set(['cand_win']));
+    expect(await guardEvents(job)).toHaveLength(0);
+    expect((await view(job)).guard).toMatchObject({ state: 'watching', monitored: { n: 40, mean: 1 } });
+
+    const off = await endedJob('off');
+    await monitor(off, 'm', 40, 0);
+    expect(await guardEvents(off)).toHaveLength(0);
+    expect((await view(off)).guard).toMatchObject({ mode: 'off', state: 'off', monitored: { n: 40, mean: 0 } });
+  });
+
+  it('refuses an unknown guard mode and unknown keys of the stop rule', async () => {
+    const bad = await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ mipro: { guard: 'loud' } }) });
+    expect(bad.status).toBe(422);
+    expect(JSON.stringify(bad.body)).toContain('mipro.guard');
+    const typo = await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ mipro: { stop_when_identified: { epsilon: 0.02, delts: 0.1 } } }) });
+    expect(typo.status).toBe(422);
+    expect(JSON.stringify(typo.body)).toContain('delta');
+  });
+});

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const SESSIONS = '/api/v1/online/sessions';
+const BASELINE = 'Answer the question.';
+const VAL_SEEDS = 10;
+
+/**
+ * mipro.stop_when_identified in a planted world: the policy answers right for an EXCELLENT
+ * instruction and is right on even seeds only otherwise (the baseline's mean is 0.5). With the
+ * candidate cap reached (baseline + one warm-start candidate) the job ends by itself once the
+ * winner is identified and confirmed on every val seed; without the rule the same world runs on.
+ */
+describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
+  let policy: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    policy = await startFakeUpstream({ reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : lastUserMessageOf(req)) });
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url }, start: { cacheTtlMs: 20 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+  });
+
+  async function newSession(mipro: Record<string, unknown>) {
+    const body = seedJobBody({
+      initialPrompt: BASELINE,
+      mipro: {
+        bootstrap_train_seeds: [0, 1, 2, 3], online_pool: { start: 0, end: 50 }, val_seeds: { start: 100, end: 100 + VAL_SEEDS },
+        online_rollouts_per_candidate: 5, online_proposer_max_candidates: 2, max_rollouts: 5000, ...mipro,
+      },
+    });
+    const res = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const s = res.body as { session_id: string; job_id: string };
+    const added = await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key: t.key, body: { instruction: 'Be EXCELLENT at answering.' } });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    return { ...s, winner: added.body.candidate_id as string };
+  }
+
+  /** One scheduled rollout; answers the job's status after its reward. */
+  async function rollout(sessionId: string): Promise<string> {
+    const next = (await api(t.url, 'POST', `${SESSIONS}/${sessionId}/rollouts`, { key: t.key })).body;
+    const res = await fetch(next.chat_completions_url, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: `question seed=${next.seed}` }] }),
+    });
+    const text = ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
+    const score = text === 'right' || next.seed % 2 === 0 ? 1 : 0;
+    const r = await api(t.url, 'POST', `${SESSIONS}/${sessionId}/reward`, { key: t.key, body: { rollout_id: next.rollout_id, reward_info: { score } } });
+    expect(r.status).toBe(200);
+    return r.body.job_status as string;
+  }
+
+  it('ends the job once the champion is identified and confirmed on val, far below max_rollouts; without the rule it runs on', async () => {
+    const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 } });
+    let rollouts = 0;
+    let status = 'running';
+    while (status === 'running' && rollouts < 2000) {
+      status = await rollout(s.session_id);
+      rollouts++;
+    }
+    expect(status).toBe('succeeded');
+    expect(rollouts).toBeLessThan(2000);
+    const job = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
+    expect(job).toMatchObject({ served_candidate_id: s.winner, best_candidate_id: s.winner, best_score_source: 'val', best_score_n: VAL_SEEDS });
+    // The end is among the job's last events (every reward adds one).
+    const last = await t.server.store.listEvents(s.job_id, Math.max(0, (await t.server.store.getJob(s.job_id))!.eventSeq - 20), 100);
+    const end = last.find((e) => e.eventType === 'mipro.job.status' && e.data.status === 'succeeded');
+    expect(end?.data.reason).toMatch(new RegExp(`^stop_when_identified: ${s.winner} identified within 0.01 at confidence 0.95`));
+
+    const control = await newSession({});
+    for (let i = 0; i < rollouts + 20; i++) expect(await rollout(control.session_id)).toBe('running');
+  });
+});
