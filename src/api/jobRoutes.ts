@@ -35,7 +35,10 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const q = parseWith(ListQuery, req.query);
       const page = await deps.jobs.list(principal.tenantId, q);
       const origin = requestOrigin(req, deps.config.publicUrl);
-      const items = await Promise.all(page.items.map((j) => jobView(deps, j, origin, { candidates: false })));
+      // One job at a time: each view runs several queries, and a page of up to 1,000 jobs at once
+      // would queue thousands of them on the database pool (a 500 under load on PostgreSQL).
+      const items = [];
+      for (const j of page.items) items.push(await jobView(deps, j, origin, { candidates: false }));
       return { items, jobs: items, next_cursor: page.nextCursor };
     });
 
