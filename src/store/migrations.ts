@@ -270,10 +270,18 @@ export async function migrateTo(db: Kysely<unknown>, dialect: Dialect, name: str
 export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (!error && !failed) return;
     const reason = error instanceof Error ? error.message : String(error ?? failed?.migrationName);
+    // Kysely checks for its own tables by introspecting every schema of the database: a schema that
+    // another process drops meanwhile (PostgreSQL) fails that read with "... does not exist" before
+    // anything was migrated. The migrator is idempotent and locked, so reading again is safe.
+    if (!failed && /does not exist/.test(reason) && attempt < 3) {
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+      continue;
+    }
     throw new Error(`database migration failed: ${reason}`);
   }
 }
