@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { championOf } from '../services/jobSummary.js';
-import { EXPORT_FORMATS, exportProgram, servedId } from '../services/programExport.js';
+import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
+import { EXPORT_FORMATS, exportProgram } from '../services/programExport.js';
 import { NotFoundError } from '../shared/errors.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
@@ -37,7 +38,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const job = await load(principal.tenantId, req.params.id);
       const [candidates, modules, missing] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id)]);
       // Default: what the job serves once it ended, else its current champion.
-      const id = q.candidate_id ?? servedId(job) ?? championOf(job, candidates, missing) ?? 'baseline';
+      const id = q.candidate_id ?? servedCandidateId(job) ?? championOf(job, candidates, missing) ?? 'baseline';
       const candidate = candidates.find((c) => c.id === id);
       if (!candidate) throw new NotFoundError(`candidate ${id} not found in job ${job.id}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
       return exportProgram(job, modules, candidate, q.format);

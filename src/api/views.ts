@@ -1,5 +1,5 @@
 import { moduleInstruction, programOf } from '../optimizer/core/program.js';
-import { servedId } from '../services/programExport.js';
+import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { wasTruncated } from '../proxy/recordLimits.js';
 import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
@@ -85,7 +85,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     best_prompt: best ? (modules.length > 1 ? moduleText(best, modules[0]) : best.instruction) : null,
     best_program: best ? programOf(best.instructions, modules) : null,
     /** What a finished job serves on its proxy URL (null while it runs: each rollout is chosen). */
-    served_candidate_id: servedId(job),
+    served_candidate_id: servedCandidateId(job),
     guard: guardView(job, candidates),
     modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
     baseline_score: summary.baselineScore,

@@ -23,7 +23,7 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
     job_id: job.id,
     candidate_id: candidate.id,
     format,
-    served: servedId(job) === candidate.id,
+    served: servedCandidateId(job) === candidate.id,
   };
   if (format === 'messages') {
     return { ...head, modules: Object.fromEntries(texts.map(({ module, text }) => [module.name, [{ role: 'system', content: text }]])) };
@@ -43,6 +43,3 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
     })),
   };
 }
-
-/** What a finished job serves (null while it runs); one rule with the engine's and the guard's. */
-export const servedId = servedCandidateId;

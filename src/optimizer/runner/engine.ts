@@ -12,7 +12,7 @@ import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { intervalFromUnit } from '../core/rewardRange.js';
 import { selectCandidate } from '../core/selection.js';
-import { checkGuard } from './guardWatch.js';
+import { checkGuard, servedCandidateId } from './guardWatch.js';
 import { stopPairFor, stopReason } from './stopCheck.js';
 import { JobRuntime } from './jobRuntime.js';
 import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js';
@@ -222,8 +222,7 @@ export class OnlineEngine {
 
   /** A finished job's candidate: what was promoted or crowned at the end; the baseline if it was cancelled or failed. */
   private servedCandidate(rt: JobRuntime): CandidateRecord {
-    const job = rt.job;
-    const id = job.servedCandidateId ?? (job.status === 'succeeded' ? job.bestCandidateId : null) ?? BASELINE_ID;
+    const id = servedCandidateId(rt.job) ?? BASELINE_ID;
     return rt.candidates.find((c) => c.id === id) ?? this.baseline(rt);
   }
 
