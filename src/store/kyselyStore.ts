@@ -7,6 +7,7 @@ import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueVio
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
+import { demoSourceCalls, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
@@ -14,7 +15,7 @@ import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutCallRecord, RolloutRecord,
-  SeedEvalListOptions, Split, Store, Tenant,
+  SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
 } from './types.js';
 import { TRAINING_SPLITS } from './types.js';
 
@@ -350,6 +351,14 @@ export class KyselyStore implements Store {
       .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', 'in', TRAINING_SPLITS)
       .orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
     return rows.map(toRollout);
+  }
+
+  demoSourceCalls(jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]> {
+    return demoSourceCalls(this.db, jobId, module, opts);
+  }
+
+  rolloutFeedback(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, RolloutFeedback>> {
+    return rolloutFeedback(this.db, jobId, rolloutIds);
   }
 
   async sampleInputs(jobId: string, limit: number): Promise<unknown[][]> {

@@ -10,7 +10,7 @@ export const sampleConfig: JobConfig = {
   mipro: {
     mode: 'online', bootstrap_train_seeds: [0, 1], val_seeds: [100], online_pool: [0, 1, 2],
     online_proposer_mode: 'inline', online_proposer_min_rollouts: 5, online_rollouts_per_candidate: 2,
-    online_proposer_max_candidates: 20, max_modules: 8, reward_range: [0, 1], guard: 'alert',
+    online_proposer_max_candidates: 20, max_modules: 8, reward_range: [0, 1], guard: 'alert', max_demos: 4,
     proposer: { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, instructions_per_batch: 2 },
   },
 };
