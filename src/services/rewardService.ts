@@ -16,6 +16,9 @@ export interface RewardReport {
   rewardPath?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   stop?: boolean | undefined;
+  /** reward_info.feedback and feedback_by_module, already length-checked by the schema. */
+  feedback?: string | undefined;
+  feedbackByModule?: Record<string, string> | undefined;
 }
 
 export interface RewardResult {
@@ -88,7 +91,8 @@ export class RewardService {
     // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
     const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
     const outcome = await this.store.recordReward(
-      { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null },
+      { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null,
+        feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null },
       {
         eventType: 'mipro.reward.received',
         message: `reward ${r.reward} for ${target.candidateId}`,

@@ -22,6 +22,8 @@ export interface ObservedRollout {
   input: unknown;
   output: string | null;
   reward: number;
+  /** The app's feedback text for this rollout (reward_info.feedback / feedback_by_module); never for val. */
+  feedback?: string | null;
 }
 
 export interface ScoredInstruction {
@@ -59,6 +61,8 @@ export interface ProposerPromptInput {
 
 export const DEFAULT_MAX_INSTRUCTION_LENGTH = 4000;
 const TOP_HISTORY = 3;
+/** Longest feedback text shown per rollout (the stored text may be up to 4000 characters). */
+const FEEDBACK_CHARS = 1200;
 const WORST_RETIRED = 2;
 
 export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage[] {
@@ -94,7 +98,8 @@ export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage
       content:
         'You improve the instruction (system prompt) that a language model follows in a deployed program. ' +
         'Study how the current instruction performs on real inputs, infer what the task needs, and write better ' +
-        'instructions. Rewards are scores from the program (higher is better).',
+        'instructions. Rewards are scores from the program (higher is better); where the program explains a ' +
+        'score in words (Feedback), use it to find the cause of failures.',
     },
     { role: 'user', content: sections.join('\n\n') },
   ];
@@ -128,7 +133,7 @@ export function selectReflectionRollouts(
   counts: { worst?: number; best?: number } = {},
 ): { worst: ObservedRollout[]; best: ObservedRollout[] } {
   const usable = rollouts.filter((r) => r.split !== 'val' && Number.isFinite(r.reward));
-  const strip = ({ input, output, reward }: ObservedRollout): ObservedRollout => ({ input, output, reward });
+  const strip = ({ input, output, reward, feedback }: ObservedRollout): ObservedRollout => ({ input, output, reward, ...(feedback ? { feedback } : {}) });
   // With only a few rollouts, split them so a success is shown as one, not as a "worst" case.
   const descending = [...usable].sort((a, b) => b.reward - a.reward);
   const best = descending.slice(0, Math.min(counts.best ?? 2, Math.floor((usable.length + 1) / 2)));
@@ -179,7 +184,8 @@ function rollouts(list: readonly ObservedRollout[], maxChars: number): string {
     .map(
       (r, i) =>
         `Example ${i + 1} (reward ${fmt(r.reward)}):\nInput:\n${indent(renderInput(r.input, maxChars))}\n` +
-        `Output:\n${indent(r.output === null ? '(no output)' : truncate(r.output, maxChars))}`,
+        `Output:\n${indent(r.output === null ? '(no output)' : truncate(r.output, maxChars))}` +
+        (r.feedback ? `\nFeedback from the program:\n${indent(truncate(r.feedback, FEEDBACK_CHARS))}` : ''),
     )
     .join('\n\n');
 }

@@ -18,6 +18,9 @@ import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type T
 import type { JobRuntime } from './jobRuntime.js';
 import { proposerCaps, recordProposerCall } from './proposerSpend.js';
 import { exhaustedCap } from '../core/spend.js';
+import { chooseProposalKind, type ProposalKind } from '../core/proposalKind.js';
+import type { Demo } from '../core/demos.js';
+import { modulePool, proposalKindStats, runDemoProposal } from './demoProposal.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -83,8 +86,31 @@ export class ProposalRunner {
       this.deps.onOutcome?.('skipped'); // no module has been called yet: nothing to ground a proposal in
       return;
     }
-    if (this.budgetSpent(rt)) return;
     const { module, order } = target;
+    const kind = await this.chooseKind(rt, module, candidates);
+    if (kind === null) {
+      this.deps.onOutcome?.('skipped'); // demos_only, and no demo qualifies yet
+      return;
+    }
+    if (kind.kind === 'demos') {
+      const room = mipro.online_proposer_max_candidates - candidates.length;
+      const done = await runDemoProposal({
+        store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module, pool: kind.pool,
+        candidates, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
+      });
+      if (done) {
+        rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: done.seq };
+        await this.deps.refresh(rt);
+        this.deps.onOutcome?.('succeeded');
+        return;
+      }
+      if (mipro.proposer.mode === 'demos_only') {
+        this.deps.onOutcome?.('skipped');
+        return;
+      }
+      // instruction_and_demos: every set near this parent was tried (or the lease was taken): write an instruction.
+    }
+    if (this.budgetSpent(rt)) return;
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
     const proposer = this.proposerFor(job);
 
@@ -142,7 +168,8 @@ export class ProposalRunner {
       }
       const created = parsed.accepted.map((instruction) => ({
         id: newCandidateId(), parentId: parent.id, instruction, module: module.name,
-        instructions: withModuleInstruction(parent.instructions, module.name, instruction), tip, proposalId: lease.id,
+        // The other part of the module (its demos) and every other module are copied from the parent.
+        instructions: withModuleInstruction(parent.instructions, module.name, instruction), demos: parent.demos, tip, proposalId: lease.id,
       }));
       await store.finishProposal({
         jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created,
@@ -186,6 +213,21 @@ export class ProposalRunner {
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;
+  }
+
+  /**
+   * Instruction or demo-set proposal (core/proposalKind.ts): fixed by the mode, or a Thompson draw
+   * between the two from how their children fared online. The pool is read only when demos may be used.
+   */
+  private async chooseKind(rt: JobRuntime, module: ProgramModule, candidates: readonly CandidateRecord[]): Promise<{ kind: ProposalKind; pool: Demo[] } | null> {
+    const mipro = rt.job.config.mipro;
+    if (mipro.proposer.mode === 'instruction_only') return { kind: 'instruction', pool: [] };
+    const pool = mipro.max_demos > 0 ? await modulePool(this.deps.store, rt.job, module.name) : [];
+    const kind = chooseProposalKind({
+      mode: mipro.proposer.mode, poolSize: pool.length, maxDemos: mipro.max_demos,
+      stats: proposalKindStats(candidates, mipro.online_rollouts_per_candidate),
+    }, this.deps.rng);
+    return kind === null ? null : { kind, pool };
   }
 
   /** A spend cap is reached: no proposer call (the crossing call already emitted the event). */
