@@ -1,4 +1,5 @@
 import { moduleInstruction, programOf } from '../optimizer/core/program.js';
+import { demosView } from '../optimizer/core/demos.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { wasTruncated } from '../proxy/recordLimits.js';
 import type {
@@ -26,6 +27,8 @@ export function candidateView(c: CandidateRecord, systemId: string, s: Candidate
     module: c.module,
     /** The whole program: every module's text in this candidate. */
     instructions: programOf(c.instructions, modules),
+    /** Per module the ordered demos injected before the client's conversation: {module: [{input, output, rollout_id}]}. */
+    demos: demosView(c.demos),
     tip: c.tip,
     proposal_id: c.proposalId,
     rollout_count: c.dispatches,
@@ -145,6 +148,8 @@ export function rewardView(r: RewardRecord, modules?: readonly (string | null)[]
     score: r.reward,
     success: r.reward > 0, // the store's `success` filter (listSeedEvals) uses the same rule
     metadata: r.metadata,
+    ...(r.feedback !== null ? { feedback: r.feedback } : {}),
+    ...(r.feedbackByModule !== null ? { feedback_by_module: r.feedbackByModule } : {}),
     created_at: r.createdAt,
   };
 }
