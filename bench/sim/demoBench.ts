@@ -78,11 +78,12 @@ miprox (the same policy as the tables above) on two simulated worlds (bench/sim/
 R ${cfg.rolloutsPerCandidate}, a proposal every ${cfg.proposerMinRollouts} rewards, ${cfg.maxCandidates} candidates, max_demos 4, demo_min_reward 1 (binary rewards).
 ${replicates} replicates per row, simulator replicates ${offset}..${offset + replicates - 1} (held out: nothing was tuned on them), ${seconds.toFixed(0)} s.
 Every row of a world runs the same replicates (seeds, difficulties, label types, baseline), so gaps are paired.
-- **Demos world**: ${TYPES} label types; a demo of a type raises the success logit on that type (by 0.7 x its helpfulness,
+- **Demos world**: ${TYPES} label types; the baseline's skill per type N(0, 0.8); a demo of a type raises the success logit on that type (by 1.0 x its helpfulness,
   diminishing for more of the same type); the instruction's skill on a type shrinks what a demo of it adds (substitution 0.6).
   Demo sets are drawn by the product's own \`buildDemoPool\` / \`proposeDemoSet\` / \`chooseProposalKind\` from rewarded
   bootstrap and online rollouts that have arrived; the run throws if a val seed ever reaches a pool or a demo set (none did).
-- **Feedback world**: a hidden failure cause per seed (${TYPES} causes, not visible in the input); an instruction proposal
+- **Feedback world**: a hidden failure cause per seed (${TYPES} causes, not visible in the input; the baseline's skill per cause
+  N(0, 0.8)); an instruction proposal
   fixes one cause (+0.6 logit). With feedback, the simulated proposer fixes the cause named most often in the feedback of the
   parent's recent failed training rollouts (never val); without, it guesses.
 - Identification: champion within 0.01 (0.02) of the best true score among the run's candidates; coverage: the reported

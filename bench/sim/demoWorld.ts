@@ -9,7 +9,7 @@ import { drawReward, drawSeeds, trueMean } from './world.js';
  * Worlds where demonstrations and textual feedback matter (bench --only demos).
  *
  * Demo world: every seed has one of TYPES label types and a difficulty. A program is an instruction
- * (a skill per type, the baseline's all 0) and an ordered demo set. P(success) on a seed of type t is
+ * (a skill per type, the baseline's drawn N(0, 0.8) per type) and an ordered demo set. P(success) on a seed of type t is
  * sigmoid(theta0 + skill_t + boost_t - b_s). A demo of type t raises boost_t by GAMMA times the demo's
  * own helpfulness q ~ U(0.5, 1.5) (a second demo of the same type adds half as much, a third a
  * quarter...); instructions and demos partly substitute: the boost shrinks by RHO times the
@@ -19,14 +19,15 @@ import { drawReward, drawSeeds, trueMean } from './world.js';
  * have arrived (training splits only; the run throws if a val seed ever reaches a demo).
  *
  * Feedback world: every seed has a hidden failure cause (one of TYPES, independent of anything the
- * input shows), P(success) = sigmoid(theta0 + skill_cause - b_s). An instruction child perturbs the
+ * input shows), P(success) = sigmoid(theta0 + skill_cause - b_s), the baseline's skills N(0, 0.8). An instruction child perturbs the
  * skills as above and adds FIX to the cause its proposer targets: with feedback, the cause named most
  * often in the feedback of the parent's recent failed training rollouts (what the proposer reads
  * beside them); without, a guess (the input does not show the cause).
  */
 
 export const TYPES = 4;
-const GAMMA = 0.7;
+const GAMMA = 1.0;
+const BASE_SKILL_SD = 0.8;
 const RHO = 0.6;
 const FIX = 0.6;
 const MAX_DEMOS = 4;
@@ -58,6 +59,8 @@ export function demoWorld(cfg: SimConfig, setting: DemoWorldSetting, streams: Wo
   };
   const valSeeds = new Set(seeds.val);
   const theta0 = cfg.baselineTheta.mean + cfg.baselineTheta.sd * sampleStandardNormal(streams.world);
+  // The baseline handles some types (causes) better than others: what a targeted fix or a demo is worth differs.
+  const baseSkill = Array.from({ length: TYPES }, () => BASE_SKILL_SD * sampleStandardNormal(streams.world));
   const programOf = new WeakMap<ArmModel, Program>();
   const seedOfDemo = (d: Demo): number => Number(d.rolloutId.slice(1));
 
@@ -112,7 +115,7 @@ export function demoWorld(cfg: SimConfig, setting: DemoWorldSetting, streams: Wo
 
   return {
     seeds,
-    baseline: model({ skill: new Array<number>(TYPES).fill(0), demos: [], kind: null }),
+    baseline: model({ skill: baseSkill, demos: [], kind: null }),
     observe: ({ armId, seed, split, reward }) => {
       observed.push({ seed, split, reward });
       // Feedback of val rollouts never reaches the proposer (moduleEvidence reads training rollouts only).
