@@ -2,7 +2,7 @@ import { h, replaceChildren, uid } from '../dom.js';
 import { fmtCount, fmtInterval, fmtScore, preview } from '../format.js';
 import { type ModuleView, isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
-import { moduleChip, programList } from './programView.js';
+import { demoCount, demoList, moduleChip, programList } from './programView.js';
 
 /**
  * The candidates table, best first. Re-rendered only when the data changed; which instructions are
@@ -86,7 +86,8 @@ export class Leaderboard {
       h('summary', {},
         h('span', { class: 'when-closed' }, preview(c.instruction, 80) || '(empty instruction)'),
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
-      modules ? programList(c, modules) : h('p', { class: 'instruction-text' }, c.instruction));
+      modules ? programList(c, modules) : h('p', { class: 'instruction-text' }, c.instruction),
+      demoList(c));
     details.open = this.open.has(c.candidate_id);
     details.addEventListener('toggle', () => {
       if (details.open) this.open.add(c.candidate_id);
@@ -98,6 +99,7 @@ export class Leaderboard {
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
       modules && c.module ? moduleChip(c.module) : null,
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
+      demoCount(c) > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demoCount(c)} demos`) : null,
     ];
     return h('tr', { 'data-candidate': c.candidate_id, class: c.candidate_id === bestId ? 'is-best' : '' },
       h('td', { class: 'num' }, rank),
