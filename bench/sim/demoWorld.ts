@@ -20,9 +20,9 @@ import { drawReward, drawSeeds, trueMean } from './world.js';
  *
  * Feedback world: every seed has a hidden failure cause (one of TYPES, independent of anything the
  * input shows), P(success) = sigmoid(theta0 + skill_cause - b_s), the baseline's skills N(0, 0.8). An instruction child perturbs the
- * skills as above and adds FIX to the cause its proposer targets: with feedback, the cause named most
+ * skills as above and adds FIX to the cause its proposer targets: with feedback, the causes named most
  * often in the feedback of the parent's recent failed training rollouts (what the proposer reads
- * beside them); without, a guess (the input does not show the cause).
+ * beside them), one per child in that order; without, a guess (the input does not show the cause).
  */
 
 export const TYPES = 4;
@@ -103,14 +103,16 @@ export function demoWorld(cfg: SimConfig, setting: DemoWorldSetting, streams: Wo
     const skill = parent.skill.map((s, t) => s + common + 0.3 * sampleStandardNormal(childRng) + (t === target ? FIX : 0));
     return { skill, demos: parent.demos, kind: 'instruction' };
   };
-  const feedbackTarget = (parent: SimArm): number | null => {
-    if (setting.world !== 'feedback') return null;
-    if (!setting.feedback) return Math.floor(childRng.next() * TYPES);
+  /** The causes the proposal's children fix, in child order: guesses, or the causes the feedback names most often first. */
+  const feedbackTargets = (parent: SimArm): number[] => {
+    const guesses = Array.from({ length: TYPES }, () => Math.floor(childRng.next() * TYPES));
+    if (setting.world !== 'feedback' || !setting.feedback) return guesses;
     const recent = (failures.get(parent.id) ?? []).slice(-FEEDBACK_WINDOW);
-    if (recent.length === 0) return Math.floor(childRng.next() * TYPES);
+    if (recent.length === 0) return guesses;
     const votes = new Array<number>(TYPES).fill(0);
     for (const s of recent) votes[typeOf.get(s)!]! += 1;
-    return votes.indexOf(Math.max(...votes));
+    // Each child fixes a different named cause (a proposer that reads several failures writes different fixes).
+    return Array.from({ length: TYPES }, (_, t) => t).sort((a, b) => votes[b]! - votes[a]! || a - b);
   };
 
   return {
@@ -133,7 +135,7 @@ export function demoWorld(cfg: SimConfig, setting: DemoWorldSetting, streams: Wo
         return par ? [{ kind: p.kind, stats: a.stats, parentStats: par.stats }] : [];
       });
       const kind = chooseProposalKind({ mode: setting.mode, poolSize: pool.length, maxDemos: MAX_DEMOS, stats: kindStats(children, cfg.rolloutsPerCandidate) }, kindRng);
-      const target = feedbackTarget(parent);
+      const targets = feedbackTargets(parent);
       return (count) => {
         const made: Program[] = [];
         for (let i = 0; i < count; i++) {
@@ -150,7 +152,7 @@ export function demoWorld(cfg: SimConfig, setting: DemoWorldSetting, streams: Wo
               continue;
             }
           }
-          made.push(instructionChild(parentProgram, target));
+          made.push(instructionChild(parentProgram, setting.world === 'feedback' ? targets[i % TYPES]! : null));
         }
         return made.map(model);
       };
