@@ -34,6 +34,10 @@ export const CandidateSchema = z.looseObject({
   module: nullable(z.string()),
   /** The whole program: every module's text in this candidate. */
   instructions: Program,
+  /** Per module the ordered demos injected after the system text (absent from servers before demos). */
+  demos: z.record(z.string(), z.array(z.looseObject({
+    input: z.array(z.looseObject({ role: z.string(), content: z.string() })), output: z.string(), rollout_id: z.string(),
+  }))).optional(),
   rollout_count: z.number(),
   reward_count: z.number(),
   avg_reward: nullable(z.number()),
