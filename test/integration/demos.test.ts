@@ -3,6 +3,7 @@ import { type FakeUpstream, lastUserMessageOf, startFakeUpstream } from '../fake
 import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/programs.js';
 import type { Split, Store } from '../../src/store/types.js';
+import { createSeededRng } from '../../src/shared/rng.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const PROMPT = 'Label the ticket as billing, bug or other.';
@@ -24,7 +25,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     t = await startTestServer({
       db,
       env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      start: { cacheTtlMs: 20 },
+      // Seeded: which kind each instruction_and_demos proposal is stays the same from run to run.
+      start: { cacheTtlMs: 20, rng: createSeededRng(17) },
     });
   });
   afterAll(async () => {
@@ -152,6 +154,33 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(mine?.feedback_by_module).toEqual({ main: 'MODULE-FEEDBACK-0' });
     const candidates = await store.listCandidates(job.job_id);
     for (const c of candidates) expect(c.demos).toEqual({});
+  });
+
+  it('instruction_and_demos: proposals of both kinds, each child changing one part of one module and copying the rest', async () => {
+    const job = await createJob({
+      online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 8, max_demos: 2,
+      proposer: { mode: 'instruction_and_demos', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+    });
+    const store = t.server.store;
+    for (let i = 0; i < 120 && (await store.listCandidates(job.job_id)).length < 8; i++) {
+      expect((await call(job.proxy_url, `b${i}`, `ITEM-${i}`)).status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`b${i}`])).length === 1);
+      expect((await reward(job.system_id, `b${i}`, { score: i % 3 === 0 ? 0 : 1 })).status).toBe(200);
+    }
+    await waitFor(async () => (await store.listProposals(job.job_id, 50)).every((p) => p.status !== 'running'));
+    const done = (await store.listProposals(job.job_id, 50)).filter((p) => p.status === 'succeeded');
+    expect(done.some((p) => p.tip === 'demos')).toBe(true);
+    expect(done.some((p) => p.tip !== 'demos')).toBe(true);
+    const candidates = await store.listCandidates(job.job_id);
+    const byId = new Map(candidates.map((c) => [c.id, c]));
+    for (const c of candidates.filter((x) => x.parentId)) {
+      const parent = byId.get(c.parentId!)!;
+      const sameDemos = JSON.stringify(c.demos) === JSON.stringify(parent.demos);
+      const sameText = JSON.stringify(c.instructions) === JSON.stringify(parent.instructions);
+      expect(sameDemos !== sameText, `${c.id} changes exactly one part`).toBe(true);
+      const fromDemoProposal = done.find((p) => p.candidateIds.includes(c.id))?.tip === 'demos';
+      expect(fromDemoProposal ? !sameDemos : !sameText).toBe(true);
+    }
   });
 
   it('refuses bad demo settings naming the field', async () => {
