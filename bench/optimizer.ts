@@ -24,7 +24,7 @@ import { describeJob, pipelineJobs, runPipelineJob, TUNING_OFFSET, type Pipeline
 import { pipelineResults } from './sim/pipelineRun.js';
 import { spliceSection } from './sim/pipelineReport.js';
 import { runPool } from './sim/pool.js';
-import { DEMO_TUNING_OFFSET, demoJobs, demoSection, runDemoJob, spliceDemoSection, DEMO_SETTINGS, type DemoJob, type DemoCell } from './sim/demoBench.js';
+import { DEMO_TUNING_OFFSET, demoJobs, demoSection, describeDemoJob, runDemoJob, spliceDemoSection, type DemoJob, type DemoCell } from './sim/demoBench.js';
 import { runStopJob, spliceStopSection, STOP_TUNING_OFFSET, stopJobs, stopSection, type StopJob } from './sim/stopBench.js';
 import { miproxPolicy, oracleTopTwoPolicy, roundRobinPolicy, thompsonPolicy, ucb1Policy } from './sim/policies.js';
 import { identificationByBudget, percentRange, resultsTable, setupSection, verdicts, type Cell } from './sim/report.js';
@@ -101,7 +101,7 @@ function runAnyJob(job: AnyJob): CellSummary {
 }
 
 function progress(job: AnyJob): void {
-  const what = job.kind === 'demos' ? `demos / ${DEMO_SETTINGS[job.setting]!.name}` : job.kind === 'stop' ? `stop rule ${job.epsilon ?? 'off'} / ${job.maxCandidates} candidates / ${SETTINGS[job.setting]!.name}`
+  const what = job.kind === 'demos' ? describeDemoJob(job) : job.kind === 'stop' ? `stop rule ${job.epsilon ?? 'off'} / ${job.maxCandidates} candidates / ${SETTINGS[job.setting]!.name}`
     : job.kind === 'pipeline' ? describeJob(CONFIG, job) : `${job.budget} rollouts / ${SETTINGS[job.setting]!.name} / ${POLICIES[job.policy]!.name}`;
   process.stderr.write(`${what}: done\n`);
 }

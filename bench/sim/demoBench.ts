@@ -3,6 +3,9 @@ import { summarize, type CellSummary } from './aggregate.js';
 import { runWorld } from './engine.js';
 import { demoWorld, TYPES, type DemoWorldSetting } from './demoWorld.js';
 import type { Policy, SimConfig } from './types.js';
+import type { ModuleChoice } from '../../src/optimizer/core/moduleChoice.js';
+import { PIPELINE_SETTINGS, pipelineConfigs } from './pipeline.js';
+import { programWorld } from './program.js';
 
 /**
  * Demonstrations and textual feedback in the simulator (`bench:optimizer --only demos`): the same
@@ -29,18 +32,42 @@ export const DEMO_COMPARISONS: readonly [number, number][] = [[1, 0], [2, 0], [1
 
 export interface DemoJob {
   kind: 'demos';
+  /** `worlds`: a DEMO_SETTINGS row; `modules`: a MODULE_FEEDBACK_ROWS row on pipeline-3 (a). */
+  table: 'worlds' | 'modules';
   setting: number;
   replicates: number;
   offset: number;
 }
 
+/** Module choice with and without feedback_by_module, on pipeline-3's bottleneck setting (a), seed request settings. */
+export const MODULE_FEEDBACK_ROWS: readonly { name: string; strategy: ModuleChoice; feedbackByModule: boolean }[] = [
+  { name: 'round_robin (default), no feedback', strategy: 'round_robin', feedbackByModule: false },
+  { name: 'credit, no feedback', strategy: 'credit', feedbackByModule: false },
+  { name: 'round_robin + feedback_by_module blame', strategy: 'round_robin', feedbackByModule: true },
+];
+
 export type DemoCell = CellSummary & { championMeans: number[] };
 
 export function demoJobs(replicates: number, offset: number): DemoJob[] {
-  return DEMO_SETTINGS.map((_, setting) => ({ kind: 'demos', setting, replicates, offset }));
+  return [
+    ...DEMO_SETTINGS.map((_, setting): DemoJob => ({ kind: 'demos', table: 'worlds', setting, replicates, offset })),
+    ...MODULE_FEEDBACK_ROWS.map((_, setting): DemoJob => ({ kind: 'demos', table: 'modules', setting, replicates, offset })),
+  ];
+}
+
+export function describeDemoJob(job: DemoJob): string {
+  return job.table === 'worlds' ? `demos / ${DEMO_SETTINGS[job.setting]!.name}` : `module feedback / ${MODULE_FEEDBACK_ROWS[job.setting]!.name}`;
 }
 
 export function runDemoJob(base: SimConfig, makePolicy: (cfg: SimConfig) => (rng: Rng) => Policy, job: DemoJob): DemoCell {
+  if (job.table === 'modules') {
+    const { cfg } = pipelineConfigs(base)[0]!;
+    const row = MODULE_FEEDBACK_ROWS[job.setting]!;
+    const setting = PIPELINE_SETTINGS[0]!;
+    const results = Array.from({ length: job.replicates }, (_, i) =>
+      runWorld(cfg, (streams) => programWorld(cfg, setting, row.strategy, streams, { feedbackByModule: row.feedbackByModule }), makePolicy(cfg), job.offset + i));
+    return { ...summarize(results, cfg.budget), championMeans: results.map((r) => r.championTrueMean) };
+  }
   const cfg = { ...base, budget: DEMO_BUDGET };
   const setting = DEMO_SETTINGS[job.setting]!;
   const results = Array.from({ length: job.replicates }, (_, i) => runWorld(cfg, (streams) => demoWorld(cfg, setting, streams), makePolicy(cfg), job.offset + i));
@@ -62,7 +89,15 @@ export function pairedGap(a: readonly number[], b: readonly number[]): { mean: n
 export const DEMO_START = '<!-- demos:start -->';
 export const DEMO_END = '<!-- demos:end -->';
 
-export function demoSection(cfg: SimConfig, cells: readonly DemoCell[], replicates: number, offset: number, seconds: number): string {
+export function demoSection(cfg: SimConfig, all: readonly DemoCell[], replicates: number, offset: number, seconds: number): string {
+  const cells = all.slice(0, DEMO_SETTINGS.length);
+  const moduleCells = all.slice(DEMO_SETTINGS.length);
+  const moduleRows = MODULE_FEEDBACK_ROWS.map((r, i) => {
+    const c = moduleCells[i]!;
+    return `| ${r.name} | ${pct(c.moduleShares?.[1] ?? null)} | ${(100 * c.championMean).toFixed(1)}% | ${pct(c.identification)} | ${pct(c.coverage)} |`;
+  });
+  const moduleGap = pairedGap(moduleCells[2]!.championMeans, moduleCells[0]!.championMeans);
+  const seedRequest = pipelineConfigs(cfg)[0]!;
   const rows = DEMO_SETTINGS.map((s, i) => {
     const c = cells[i]!;
     return `| ${s.name} | ${(100 * c.championMean).toFixed(1)}% | ${pct(c.identification)} | ${pct(c.identification02)} | ${pct(c.coverage)} | ${c.armsMean.toFixed(1)} |`;
@@ -98,6 +133,18 @@ Paired gap of the final champion's true score (points, mean with a 95% normal in
 | comparison | gap | 95% interval |
 |---|---:|---:|
 ${gaps.join('\n')}
+
+**Module choice from \`feedback_by_module\`** (pipeline-3 setting (a) bottleneck, ${seedRequest.name},
+${seedRequest.cfg.budget.toLocaleString('en-US')} rollouts, the same replicates per row): with every failed rollout the simulated app names, in
+\`feedback_by_module\`, the modules whose call failed (drawn given the failure); once every module was tried, the runner
+sends the proposal to a module by a Dirichlet draw over how often each was named in the last 100 failed training rollouts.
+Target: >= 60% of proposals to the bottleneck module.
+
+| module choice | proposals to the bottleneck | champion true score | identification ±0.01 | coverage |
+|---|---:|---:|---:|---:|
+${moduleRows.join('\n')}
+
+Champion true score, blame against round_robin: ${pts(moduleGap.mean)} points [${pts(moduleGap.lo)}, ${pts(moduleGap.hi)}].
 ${DEMO_END}
 `;
 }

@@ -27,6 +27,23 @@ export async function demoSourceCalls(db: Kysely<Database>, jobId: string, modul
   }));
 }
 
+/**
+ * How many of the job's most recent training rewards below `below` (at most `limit`) named each
+ * module in their feedback_by_module: the app's own blame, for the module a proposal changes.
+ */
+export async function moduleBlame(db: Kysely<Database>, jobId: string, opts: { below: number; limit: number }): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('rewards').select('feedback_by_module')
+    .where('job_id', '=', jobId).where('split', 'in', TRAINING_SPLITS).where('feedback_by_module', 'is not', null)
+    .where('reward', '<', opts.below).orderBy('created_at', 'desc').limit(opts.limit).execute();
+  const out: Record<string, number> = {};
+  for (const r of rows) {
+    for (const [module, text] of Object.entries(JSON.parse(r.feedback_by_module ?? '{}') as Record<string, string>)) {
+      if (text.trim()) out[module] = (out[module] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
 export async function rolloutFeedback(db: Kysely<Database>, jobId: string, rolloutIds: readonly string[]): Promise<Map<string, RolloutFeedback>> {
   const out = new Map<string, RolloutFeedback>();
   if (rolloutIds.length === 0) return out;

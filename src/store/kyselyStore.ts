@@ -7,7 +7,7 @@ import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueVio
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
-import { demoSourceCalls, rolloutFeedback } from './demoQueries.js';
+import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
@@ -359,6 +359,10 @@ export class KyselyStore implements Store {
 
   rolloutFeedback(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, RolloutFeedback>> {
     return rolloutFeedback(this.db, jobId, rolloutIds);
+  }
+
+  moduleBlame(jobId: string, opts: { below: number; limit: number }): Promise<Record<string, number>> {
+    return moduleBlame(this.db, jobId, opts);
   }
 
   async sampleInputs(jobId: string, limit: number): Promise<unknown[][]> {

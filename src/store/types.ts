@@ -344,6 +344,11 @@ export interface Store {
    * `minReward`, best reward first then newest, at most `limit`: the demo pool's source.
    */
   demoSourceCalls(jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]>;
+  /**
+   * Per module, how many of the most recent training rewards below `below` (at most `limit`) named it
+   * in feedback_by_module; val and monitor rewards are left out.
+   */
+  moduleBlame(jobId: string, opts: { below: number; limit: number }): Promise<Record<string, number>>;
   /** The feedback stored with these rollouts' rewards; val and monitor rewards are left out. */
   rolloutFeedback(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, RolloutFeedback>>;
   /** Inputs of bootstrap/online rollouts, for the dataset summary. */

@@ -41,6 +41,8 @@ export interface ProposalRunnerDeps {
 }
 
 const SUMMARY_MIN_INPUTS = 3;
+/** Recent low-reward rollouts whose feedback_by_module is counted as blame for module choice. */
+const BLAME_WINDOW = 100;
 
 interface Proposer {
   provider: ChatProvider;
@@ -195,7 +197,12 @@ export class ProposalRunner {
    */
   private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
     const { store } = this.deps;
-    const called = await store.moduleCallOrder(rt.job.id);
+    const [lo, hi] = rt.job.config.mipro.reward_range;
+    const [called, blame] = await Promise.all([
+      store.moduleCallOrder(rt.job.id),
+      // "Low" rewards: the lower half of the declared range (failures, for binary rewards).
+      store.moduleBlame(rt.job.id, { below: lo + (hi - lo) / 2, limit: BLAME_WINDOW }),
+    ]);
     // Children per module, not proposals: a module whose proposal failed has not been tried yet.
     const counts: Record<string, number> = {};
     for (const c of candidates) if (c.module) counts[c.module] = (counts[c.module] ?? 0) + 1;
@@ -210,6 +217,7 @@ export class ProposalRunner {
       rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
       rewardVariance: pooledVariance(candidates.map((c) => c.online)),
       strategy: this.deps.moduleChoice ?? 'round_robin',
+      blame,
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;
