@@ -20,7 +20,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
   beforeAll(async () => {
     policy = await startFakeUpstream({ reply: (req) => `A(${lastUserMessageOf(req)})` });
     proposer = await startFakeUpstream({
-      reply: (req) => (/describe these inputs/.test(JSON.stringify(req.body)) ? 'Tickets.' : JSON.stringify({ instructions: [`Label it carefully v${Date.now()}.`] })),
+      reply: (req) => {
+        const prompt = JSON.stringify(req.body);
+        if (/describe these inputs/.test(prompt)) return 'Tickets.';
+        const v = `${Date.now()}-${Math.random()}`;
+        return JSON.stringify({ instructions: [prompt.includes('module \\"answer\\" (the one to improve') ? `Answer v${v} using only:\n{context}` : `Label it carefully v${v}.`] });
+      },
     });
     t = await startTestServer({
       db,
@@ -181,6 +186,32 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
       const fromDemoProposal = done.find((p) => p.candidateIds.includes(c.id))?.tip === 'demos';
       expect(fromDemoProposal ? !sameDemos : !sameText).toBe(true);
     }
+  });
+
+  it('module choice follows the modules the app blames in feedback_by_module of low-reward rollouts', async () => {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 7 },
+    });
+    Object.assign(body.policy_optimization, { modules: [{ name: 'plan', template: 'Plan how to answer.' }, { name: 'answer', template: 'Answer from this context:\n{context}' }] });
+    (body.policy_optimization.mipro.proposer as Record<string, unknown>).instructions_per_batch = 1;
+    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
+    const store = t.server.store;
+    for (let i = 0; i < 80 && (await store.listCandidates(job.job_id)).length < 7; i++) {
+      const base = `${job.proxy_url}/p${i}/chat/completions`;
+      await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: 'Plan how to answer.' }, { role: 'user', content: `PLAN-${i}` }] } });
+      await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: `Answer from this context:\nCTX-${i}` }, { role: 'user', content: `ASK-${i}` }] } });
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`p${i}`])).length === 2);
+      const failed = i % 4 !== 0;
+      expect((await reward(job.system_id, `p${i}`, failed ? { score: 0, feedback_by_module: { answer: 'the answer ignored the context' } } : { score: 1 })).status).toBe(200);
+    }
+    await waitFor(async () => (await store.listProposals(job.job_id, 50)).every((p) => p.status !== 'running'));
+    const modules = (await store.listProposals(job.job_id, 50)).filter((p) => p.status === 'succeeded').reverse().map((p) => p.module);
+    expect(modules.length).toBeGreaterThanOrEqual(5);
+    expect(modules.slice(0, 2)).toEqual(['plan', 'answer']); // every module is tried once first
+    expect(modules.slice(2).every((m) => m === 'answer')).toBe(true);
   });
 
   it('refuses bad demo settings naming the field', async () => {
