@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import type { CandidateRecord, JobRecord, NewCandidate, Store } from '../../store/types.js';
 import { buildDemoPool, DEMO_POOL_SIZE, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
-import { kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
+import { chooseProposalKind, kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
 import type { ProgramModule } from '../core/modules.js';
 import { moduleInstruction } from '../core/program.js';
 
@@ -20,6 +20,21 @@ export async function modulePool(store: Store, job: JobRecord, module: string): 
   const minReward = demoMinReward(job.config.mipro);
   const calls = await store.demoSourceCalls(job.id, module, { minReward, limit: POOL_READ });
   return buildDemoPool(calls, { minReward });
+}
+
+/**
+ * Instruction or demo-set proposal (core/proposalKind.ts): fixed by the mode, or a Thompson draw
+ * between the two from how their children fared online. The pool is read only when demos may be used.
+ */
+export async function chooseKind(store: Store, rng: Rng, job: JobRecord, module: ProgramModule, candidates: readonly CandidateRecord[]): Promise<{ kind: ProposalKind; pool: Demo[] } | null> {
+  const mipro = job.config.mipro;
+  if (mipro.proposer.mode === 'instruction_only') return { kind: 'instruction', pool: [] };
+  const pool = mipro.max_demos > 0 ? await modulePool(store, job, module.name) : [];
+  const kind = chooseProposalKind({
+    mode: mipro.proposer.mode, poolSize: pool.length, maxDemos: mipro.max_demos,
+    stats: proposalKindStats(candidates, mipro.online_rollouts_per_candidate),
+  }, rng);
+  return kind === null ? null : { kind, pool };
 }
 
 /** Each kind's record so far, from the children themselves (online statistics only). */

@@ -18,9 +18,7 @@ import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type T
 import type { JobRuntime } from './jobRuntime.js';
 import { proposerCaps, recordProposerCall } from './proposerSpend.js';
 import { exhaustedCap } from '../core/spend.js';
-import { chooseProposalKind, type ProposalKind } from '../core/proposalKind.js';
-import type { Demo } from '../core/demos.js';
-import { modulePool, proposalKindStats, runDemoProposal } from './demoProposal.js';
+import { chooseKind, runDemoProposal } from './demoProposal.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -89,7 +87,7 @@ export class ProposalRunner {
       return;
     }
     const { module, order } = target;
-    const kind = await this.chooseKind(rt, module, candidates);
+    const kind = await chooseKind(store, this.deps.rng, rt.job, module, candidates);
     if (kind === null) {
       this.deps.onOutcome?.('skipped'); // demos_only, and no demo qualifies yet
       return;
@@ -221,21 +219,6 @@ export class ProposalRunner {
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;
-  }
-
-  /**
-   * Instruction or demo-set proposal (core/proposalKind.ts): fixed by the mode, or a Thompson draw
-   * between the two from how their children fared online. The pool is read only when demos may be used.
-   */
-  private async chooseKind(rt: JobRuntime, module: ProgramModule, candidates: readonly CandidateRecord[]): Promise<{ kind: ProposalKind; pool: Demo[] } | null> {
-    const mipro = rt.job.config.mipro;
-    if (mipro.proposer.mode === 'instruction_only') return { kind: 'instruction', pool: [] };
-    const pool = mipro.max_demos > 0 ? await modulePool(this.deps.store, rt.job, module.name) : [];
-    const kind = chooseProposalKind({
-      mode: mipro.proposer.mode, poolSize: pool.length, maxDemos: mipro.max_demos,
-      stats: proposalKindStats(candidates, mipro.online_rollouts_per_candidate),
-    }, this.deps.rng);
-    return kind === null ? null : { kind, pool };
   }
 
   /** A spend cap is reached: no proposer call (the crossing call already emitted the event). */
