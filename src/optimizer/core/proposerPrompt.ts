@@ -98,8 +98,7 @@ export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage
       content:
         'You improve the instruction (system prompt) that a language model follows in a deployed program. ' +
         'Study how the current instruction performs on real inputs, infer what the task needs, and write better ' +
-        'instructions. Rewards are scores from the program (higher is better); where the program explains a ' +
-        'score in words (Feedback), use it to find the cause of failures.',
+        'instructions. Rewards are scores from the program (higher is better).',
     },
     { role: 'user', content: sections.join('\n\n') },
   ];
@@ -185,7 +184,8 @@ function rollouts(list: readonly ObservedRollout[], maxChars: number): string {
       (r, i) =>
         `Example ${i + 1} (reward ${fmt(r.reward)}):\nInput:\n${indent(renderInput(r.input, maxChars))}\n` +
         `Output:\n${indent(r.output === null ? '(no output)' : truncate(r.output, maxChars))}` +
-        (r.feedback ? `\nFeedback from the program:\n${indent(truncate(r.feedback, FEEDBACK_CHARS))}` : ''),
+        // The program's own words on why (GEPA's signal): only when it gave any, so prompts without feedback are unchanged.
+        (r.feedback ? `\nFeedback from the program (why it scored so; use it to find the cause):\n${indent(truncate(r.feedback, FEEDBACK_CHARS))}` : ''),
     )
     .join('\n\n');
 }

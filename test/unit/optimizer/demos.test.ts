@@ -139,7 +139,7 @@ describe('feedback in the proposer prompt', () => {
       datasetSummary: null, programDescription: 'Label it.', parent: { instruction: 'Label it.', n: 3, mean: 0.5, ci: [0, 1] },
       worstRollouts: worst, bestRollouts: best, history: [], tip: 'none', instructionsPerBatch: 1,
     }).map((m) => m.content).join('\n');
-    expect(prompt).toContain('Feedback from the program:');
+    expect(prompt).toContain('Feedback from the program (why it scored so; use it to find the cause):');
     expect(prompt).toContain('FEEDBACK-ONLINE: wrong label');
     expect(prompt).not.toContain('VAL-FEEDBACK-SECRET');
     expect(prompt).not.toContain('VAL-IN');
