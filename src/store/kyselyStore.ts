@@ -343,6 +343,11 @@ export class KyselyStore implements Store {
       .where('created_at', '<', before)
       .where((eb) => eb.or([eb('input_messages', 'is not', null), eb('output_text', 'is not', null), eb('variables', 'is not', null)]))
       .execute();
+    // Feedback texts are the app's words about those calls: they go with them (the score stays).
+    await this.db.updateTable('rewards').set({ feedback: null, feedback_by_module: null })
+      .where('created_at', '<', before)
+      .where((eb) => eb.or([eb('feedback', 'is not', null), eb('feedback_by_module', 'is not', null)]))
+      .execute();
     return Number(res.numUpdatedRows);
   }
 
