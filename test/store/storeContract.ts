@@ -213,6 +213,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       }
     });
 
+    it('demo sources, feedback and blame come from training rollouts only, never val or monitor', async () => {
+      const job = await makeJob();
+      const add = async (id: string, split: 'bootstrap' | 'online' | 'val' | 'monitor', reward: number, module = 'main') => {
+        await store.insertRollout({ jobId: job.id, id, candidateId: BASELINE_ID, seed: null, split, correlationId: null, inputMessages: null });
+        await store.completeRolloutCall(job.id, id, { outputText: `out ${id}`, latencyMs: 1, usage: null, failed: false, inputMessages: [{ role: 'user', content: id }], module, variables: null });
+        await store.recordReward({ jobId: job.id, rolloutId: id, candidateId: BASELINE_ID, reward, split, seed: null, metadata: null,
+          feedback: `why ${id}`, feedbackByModule: { main: `blame ${id}` } }, { eventType: 'mipro.reward.received', message: 'r' });
+      };
+      await add('b1', 'bootstrap', 1);
+      await add('o1', 'online', 0.9);
+      await add('o2', 'online', 0.2);
+      await add('o3', 'online', 1, 'other');
+      await add('v1', 'val', 1);
+      await add('m1', 'monitor', 0);
+      const sources = await store.demoSourceCalls(job.id, 'main', { minReward: 0.5, limit: 10 });
+      expect(sources.map((c) => c.rolloutId)).toEqual(['b1', 'o1']);
+      expect(sources[0]).toMatchObject({ split: 'bootstrap', reward: 1, outputText: 'out b1', inputMessages: [{ role: 'user', content: 'b1' }], failed: false });
+      const feedback = await store.rolloutFeedback(job.id, ['b1', 'o2', 'v1', 'm1']);
+      expect([...feedback.keys()].sort()).toEqual(['b1', 'o2']);
+      expect(feedback.get('o2')).toEqual({ feedback: 'why o2', byModule: { main: 'blame o2' } });
+      expect(await store.moduleBlame(job.id, { below: 0.5, limit: 10 })).toEqual({ main: 1 });
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.demos).toEqual({});
+    });
+
     it('keeps val rewards apart from online statistics and the proposal counter', async () => {
       const job = await makeJob();
       await store.insertRollout({ jobId: job.id, id: 'v1', candidateId: BASELINE_ID, seed: 100, split: 'val', correlationId: null, inputMessages: null });
