@@ -45,6 +45,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const job = res.body as { job_id: string; system_id: string; proxy_url: string };
     await addProgram(t.server.store, job.job_id, 'cand_win', { main: WINNER }, 'main');
+    const running = await view(job);
+    expect(running.guard).toMatchObject({ state: guard === 'off' ? 'off' : 'not_serving', candidate_id: null, served_candidate_id: null, tripped_at: null });
     await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 40; i++) {
       const served = (await chat(job, `r${i}`)).headers.get('x-mipro-candidate-id');
@@ -53,6 +55,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     const ended = await view(job);
     expect(ended).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_win', best_score_source: 'online' });
     expect(ended.guard).toMatchObject({ mode: guard ?? 'alert', state: guard === 'off' ? 'off' : 'watching', candidate_id: 'cand_win', monitored: { n: 0, mean: null, ci: null } });
+    expect(ended.guard).toMatchObject({ served_candidate_id: 'cand_win', tripped_at: null });
     expect(ended.guard.confirmed.score).toBe(1);
     return job;
   }
@@ -86,6 +89,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     const after = await view(job);
     expect(after.served_candidate_id).toBe('baseline');
     expect(after.guard).toMatchObject({ mode: 'revert', state: 'tripped', candidate_id: 'cand_win', monitored: { n: tripAt, mean: 0 } });
+    // When it tripped is its event's time; the guard names the tripped candidate and what is served now.
+    expect(after.guard).toMatchObject({ served_candidate_id: 'baseline', tripped_at: events[0].created_at });
   });
 
   it('alert: the guard trips once and the job keeps serving its candidate; a promote watches afresh', async () => {
@@ -97,7 +102,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     expect(events[0].data).toMatchObject({ mode: 'alert', reverted: false, served_candidate_id: 'cand_win' });
     expect((await view(job)).guard).toMatchObject({ state: 'tripped', monitored: { n: 40, mean: 0 } });
     const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'baseline' } });
-    expect(promoted.body.guard).toMatchObject({ state: 'watching', candidate_id: 'baseline' });
+    expect(promoted.body.guard).toMatchObject({ state: 'watching', candidate_id: 'baseline', served_candidate_id: 'baseline', tripped_at: null });
   });
 
   it('does not trip while the served candidate holds its score, and "off" never watches', async () => {
