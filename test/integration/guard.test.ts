@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { GUARD_BASELINE as BASELINE, createGuardJob, driveGuardJobToEnd, guardCall, guardReward } from '../helpers/guardWorld.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -14,14 +15,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
 describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 20 } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
 
   const chat = guardCall;
   const reward = (job: { system_id: string }, rollout: string, score: number) => guardReward(t, job, rollout, score);
