@@ -20,6 +20,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
   let page: Page;
   let job: GuardJob;
   const problems: string[] = [];
+  const requests: string[] = [];
+  const apiCalls = () => requests.filter((u) => u.includes('/api/')).length;
   const getJob = async () => (await api(s.url, 'GET', `${JOBS}/${job.job_id}`, { key: s.t.key })).body;
   const guardCell = () => page.locator('.job-header [data-stat="guard"]');
   const row = (id: string) => page.locator(`table.leaderboard tbody tr[data-candidate="${id}"]`);
@@ -33,6 +35,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
       if (m.type() === 'error') problems.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => requests.push(r.url()));
     await page.goto(`${s.url}/`);
     await page.getByLabel('API key').fill(s.t.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -64,6 +67,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
     expect(await win.locator('.tag-served + .tag-guard').count()).toBe(1);
     expect(await guardCell().textContent()).toMatch(/^watching \(revert\) · cand_win: no production rewards yet vs confirmed 1\.000 \[\d\.\d{3}, 1\.000\]$/);
     await expect.poll(() => page.locator('.job-header .live').textContent()).toMatch(/^Final · guard watching · /);
+    // The job is final, but the page keeps reading it while its guard watches.
+    const before = apiCalls();
+    await page.waitForTimeout(2500);
+    expect(apiCalls()).toBeGreaterThan(before);
   });
 
   it('a guard that trips shows as tripped on the open page; the served badge moves to the baseline', async () => {
@@ -81,6 +88,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
     expect(text).toMatch(new RegExp(`^tripped .+ \\(revert\\) · cand_win: 0\\.000 \\[\\d\\.\\d{3}, \\d\\.\\d{3}\\] n=${after.guard.monitored.n} < confirmed 1\\.000 \\[\\d\\.\\d{3}, 1\\.000\\] · serving baseline$`));
     // A tripped guard has nothing more to watch: the page stops reading.
     await expect.poll(() => page.locator('.job-header .live').textContent()).toBe('Final: not updating');
+    const settled = apiCalls();
+    await page.waitForTimeout(2500);
+    expect(apiCalls()).toBe(settled);
     await page.screenshot({ path: screenshotPath('23-guard-tripped'), fullPage: true });
     expect(problems).toEqual([]);
   });
