@@ -12,7 +12,8 @@ const JOBS = '/api/policy-optimization/online/jobs';
  * The guard (mipro.guard) in Chromium, beside the served badge and in the job header: not serving
  * while the job runs, watching the winner it serves once it ended, and tripped when that winner's
  * production rewards collapse (revert: the served badge moves to the baseline) - on the open page,
- * without a reload, because the page keeps reading a finished job while its guard watches.
+ * without a reload, because the page keeps reading a finished job while its guard watches (and
+ * again after a promote).
  */
 describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served badge', () => {
   let s: DashboardTestServer;
@@ -92,6 +93,27 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
     await page.waitForTimeout(2500);
     expect(apiCalls()).toBe(settled);
     await page.screenshot({ path: screenshotPath('23-guard-tripped'), fullPage: true });
+  });
+
+  it('promoting the candidate again watches it afresh, and the page follows it again', async () => {
+    const win = row('cand_win');
+    await win.getByRole('button', { name: 'Promote cand_win' }).click();
+    await page.getByRole('dialog', { name: 'Promote cand_win?' }).getByRole('button', { name: 'Promote' }).click();
+    await expect.poll(() => win.locator('.tag-guard').textContent(), { timeout: 10_000 }).toBe('guard: watching');
+    expect(await win.locator('.tag-served').textContent()).toBe('served');
+    expect((await getJob()).guard).toMatchObject({ state: 'watching', candidate_id: 'cand_win', tripped_at: null });
+    await expect.poll(() => page.locator('.job-header .live').textContent()).toMatch(/^Final · guard watching · /);
+    const before = apiCalls();
+    await page.waitForTimeout(2500);
+    expect(apiCalls()).toBeGreaterThan(before);
+    // Its monitored rewards had collapsed already: the next one trips the guard again, on the open page.
+    expect(await monitorGuardJob(s.t, job, 'again', 1, 0)).toEqual(['cand_win']);
+    await expect.poll(() => win.locator('.tag-guard').textContent(), { timeout: 10_000 }).toBe('guard: tripped');
+    const again = await getJob();
+    const events = (await api(s.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=1000`, { key: s.t.key })).body.events
+      .filter((e: { event_type: string }) => e.event_type === 'mipro.guard.tripped');
+    expect(events).toHaveLength(2);
+    expect(again.guard).toMatchObject({ state: 'tripped', served_candidate_id: 'baseline', tripped_at: events[1].created_at });
     expect(problems).toEqual([]);
   });
 });

@@ -52,7 +52,7 @@ export interface GuardReport extends Omit<GuardVerdict, 'state'> {
   confirmed: ConfirmedScore | null;
 }
 
-/** The guard's verdict on a job as it stands (also what job views show). */
+/** The guard's verdict on a job as it stands (also what job views show); `trip`: this look fires. */
 export function guardReport(job: JobRecord, candidates: readonly CandidateRecord[]): GuardReport {
   const id = watchedCandidateId(job);
   const c = id === null ? undefined : candidates.find((x) => x.id === id);
@@ -73,6 +73,10 @@ export function guardReport(job: JobRecord, candidates: readonly CandidateRecord
   });
   return {
     ...verdict, interval: verdict.interval && intervalFromUnit(verdict.interval, range),
+    // The state says what was done: a trip this look would fire is recorded (event, revert) by
+    // checkGuard at the next monitored reward - e.g. a promoted candidate whose earlier monitored
+    // rewards had already collapsed - and until then the guard is still watching.
+    state: verdict.trip ? 'watching' : verdict.state,
     candidateId: c.id, confirmed: confirmed && inRewardUnits(confirmed, range),
   };
 }
