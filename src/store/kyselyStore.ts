@@ -487,4 +487,10 @@ export class KyselyStore implements Store {
       .orderBy('seq').limit(limit).execute();
     return rows.map(toEvent);
   }
+
+  async latestEvent(jobId: string, eventType: string): Promise<EventRecord | null> {
+    const r = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('event_type', '=', eventType)
+      .orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return r ? toEvent(r) : null;
+  }
 }

@@ -380,4 +380,6 @@ export interface Store {
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;
+  /** The job's most recent event of this type (null: none), e.g. when the guard last tripped. */
+  latestEvent(jobId: string, eventType: string): Promise<EventRecord | null>;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, lastUserMessageOf, startFakeUpstream } from '../fakes/fakeUpstream.js';
 import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/programs.js';
+import { waitFor } from '../helpers/waitFor.js';
 import type { Split, Store } from '../../src/store/types.js';
 import { createSeededRng } from '../../src/shared/rng.js';
 

@@ -115,6 +115,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.tripGuard(job.id, BASELINE_ID, null, event)).toBeNull();
       const events = await store.listEvents(job.id, 0, 100);
       expect(events.filter((e) => e.eventType === 'mipro.guard.tripped')).toHaveLength(1);
+      // The job's latest event of a type (job views read when the guard tripped from it).
+      expect(await store.latestEvent(job.id, 'mipro.guard.tripped')).toEqual(events.find((e) => e.eventType === 'mipro.guard.tripped'));
+      expect((await store.latestEvent(job.id, 'mipro.reward.received'))?.seq).toBe(Math.max(...events.filter((e) => e.eventType === 'mipro.reward.received').map((e) => e.seq)));
+      expect(await store.latestEvent(job.id, 'mipro.nothing.like.this')).toBeNull();
       // A promote serves a candidate afresh: the guard watches it again.
       const promoted = await store.transitionJob(job.id, ['succeeded'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'p' }, BASELINE_ID);
       expect(promoted?.guardTrippedCandidateId).toBeNull();

@@ -39,7 +39,7 @@ export class Leaderboard {
   }
 
   update(job: JobView, colors: Map<string, string>): void {
-    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.status, job.modules, job.candidates ?? []]);
+    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.guard.state, job.guard.candidate_id, job.status, job.modules, job.candidates ?? []]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.job = job;
@@ -96,6 +96,7 @@ export class Leaderboard {
     const tags = [
       c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : null,
       served ? h('span', { class: 'tag tag-served', title: 'The finished job\'s proxy URL serves this candidate' }, 'served') : null,
+      guardTag(c, job),
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
       modules && c.module ? moduleChip(c.module) : null,
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
@@ -170,4 +171,18 @@ function ciBar(c: CandidateView, color: string, [lo, hi]: [number, number]): HTM
   return h('span', { class: 'ci-bar', 'aria-hidden': 'true' },
     h('span', { class: 'ci-range', style: `left:${left};width:${width};background:${color}` }),
     h('span', { class: 'ci-mean', style: `left:${pct(c.avg_reward)}` }));
+}
+
+/**
+ * The guard's state on the candidate it watches (beside its "served" badge) or tripped for (after a
+ * revert the badge moved to the baseline; this row keeps the alarm). Nothing while the job runs or
+ * with the guard off.
+ */
+function guardTag(c: CandidateView, job: JobView): HTMLElement | null {
+  const g = job.guard;
+  if (g.candidate_id !== c.candidate_id || (g.state !== 'watching' && g.state !== 'tripped')) return null;
+  const title = g.state === 'tripped'
+    ? `The guard tripped: this candidate's production rewards fell below its confirmed score${g.served_candidate_id !== c.candidate_id ? `; the job serves ${g.served_candidate_id ?? '—'} now` : ''}`
+    : 'The guard compares this candidate\'s production rewards with its confirmed score';
+  return h('span', { class: `tag tag-guard tag-guard-${g.state}`, 'data-guard-state': g.state, title }, `guard: ${g.state}`);
 }
