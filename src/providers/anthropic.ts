@@ -37,7 +37,7 @@ export class AnthropicProvider implements ChatProvider {
         path: '/v1/messages', headers: { ...this.headers, accept: 'text/event-stream' }, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs,
       });
       await this.transport.expectEventStream(res);
-      return { body: releasing(wholeEvents(this.transport.relay(res)), () => this.transport.release(res)), attempts: res.attempts };
+      return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };
     },
   };
 

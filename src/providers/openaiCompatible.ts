@@ -53,7 +53,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       stream: async (body, opts = {}) => {
         const res = await this.transport.post({ path, headers: this.sseHeaders, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs });
         await this.transport.expectEventStream(res);
-        return { body: releasing(wholeEvents(this.transport.relay(res)), () => this.transport.release(res)), attempts: res.attempts };
+        return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };
       },
     };
   }

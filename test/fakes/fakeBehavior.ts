@@ -127,7 +127,9 @@ interface MessageLike {
 }
 
 function messagesOf(req: RecordedRequest): MessageLike[] {
-  const body = req.body as { messages?: unknown } | undefined;
+  const body = req.body as { messages?: unknown; input?: unknown } | undefined;
+  if (typeof body?.input === 'string') return [{ role: 'user', content: body.input }];
+  if (Array.isArray(body?.input)) return body.input as MessageLike[];
   return Array.isArray(body?.messages) ? (body.messages as MessageLike[]) : [];
 }
 
@@ -139,10 +141,15 @@ function textOf(content: unknown): string {
   return '';
 }
 
-/** The system prompt of an OpenAI request (first system message) or an Anthropic one (`system`). */
+/**
+ * The system prompt of a chat request (first system message), a Responses one (`instructions`) or
+ * an Anthropic one (`system`, a string or text blocks).
+ */
 export function systemPromptOf(req: RecordedRequest): string {
-  const body = req.body as { system?: unknown } | undefined;
+  const body = req.body as { system?: unknown; instructions?: unknown } | undefined;
   if (typeof body?.system === 'string') return body.system;
+  if (Array.isArray(body?.system)) return textOf(body.system);
+  if (typeof body?.instructions === 'string') return body.instructions;
   const sys = messagesOf(req).find((m) => m.role === 'system' || m.role === 'developer');
   return sys ? textOf(sys.content) : '';
 }
