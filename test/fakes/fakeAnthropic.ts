@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
+  behaviorFor,
   mergeBehavior,
   replyText,
   runPreamble,
@@ -34,7 +35,7 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> = 
   let failures: FailureState = { failed: 0 };
 
   const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
-    const b = behavior;
+    const b = behaviorFor(behavior, req);
     if (req.method !== 'POST' || req.url.split('?')[0] !== '/v1/messages') {
       sendJson(res, 404, errorBody(`no route ${req.method} ${req.url}`, 'not_found_error'));
       return;

@@ -27,6 +27,8 @@ export interface FakeBehavior {
   /** Assistant text, fixed or computed from the request (e.g. echo its system message). */
   reply: string | ((req: RecordedRequest) => string);
   toolCalls?: readonly FakeToolCall[];
+  /** Tool calls computed from the request (wins over `toolCalls`), e.g. untilToolResult for agent loops. */
+  toolCallsFor?: (req: RecordedRequest) => readonly FakeToolCall[] | undefined;
   /** Wait before answering (headers included). */
   delayMs: number;
   /** SSE: how many pieces the reply text is cut into. */
@@ -158,4 +160,28 @@ export function lastUserMessageOf(req: RecordedRequest): string {
   const users = messagesOf(req).filter((m) => m.role === 'user');
   const last = users[users.length - 1];
   return last ? textOf(last.content) : '';
+}
+
+/** The behaviour for one request: `toolCallsFor` resolved into `toolCalls`. */
+export function behaviorFor(b: FakeBehavior, req: RecordedRequest): FakeBehavior {
+  if (b.toolCallsFor === undefined) return b;
+  const calls = b.toolCallsFor(req);
+  const { toolCalls: _static, ...rest } = b;
+  return calls === undefined ? rest : { ...rest, toolCalls: calls };
+}
+
+/**
+ * Calls the tools until a tool result is the last thing the request carries (chat `tool` message,
+ * Responses `function_call_output` item, Messages `tool_result` block), then answers in text: what a
+ * model does in a two-step agent loop.
+ */
+export function untilToolResult(calls: readonly FakeToolCall[]): (req: RecordedRequest) => readonly FakeToolCall[] | undefined {
+  return (req) => {
+    const body = req.body as { messages?: unknown[]; input?: unknown } | undefined;
+    const items = Array.isArray(body?.input) ? body.input : body?.messages ?? [];
+    const last = items[items.length - 1] as { role?: unknown; type?: unknown; content?: unknown } | undefined;
+    const isResult = last?.role === 'tool' || last?.type === 'function_call_output'
+      || (Array.isArray(last?.content) && last.content.some((b: { type?: unknown }) => b.type === 'tool_result'));
+    return isResult ? undefined : calls;
+  };
 }

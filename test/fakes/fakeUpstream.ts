@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
+  behaviorFor,
   mergeBehavior,
   replyText,
   runPreamble,
@@ -47,7 +48,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   let cache = new Map<string, Buffer>();
 
   const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
-    const b = behavior;
+    const b = behaviorFor(behavior, req);
     const path = req.url.split('?')[0] ?? '';
     const responses = path.endsWith('/responses');
     if (req.method !== 'POST' || !(path.endsWith('/chat/completions') || responses)) {

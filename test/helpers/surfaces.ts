@@ -89,3 +89,33 @@ export function upstreamSystem(req: RecordedRequest): { path: string; system: st
   const field = typeof body.instructions === 'string' ? 'instructions' : body.system !== undefined ? 'system' : 'messages';
   return { path: req.url.split('?')[0] ?? '', system: systemPromptOf(req), field };
 }
+
+export type SurfaceName = 'chat' | 'responses' | 'messages';
+
+/** Which upstream path and field carry the system text for a surface on a provider (null: sim, no upstream). */
+export function expectedUpstream(provider: PolicyProvider, surface: SurfaceName): { path: string; field: string } | null {
+  if (provider === 'sim') return null;
+  if (provider === 'anthropic') return { path: '/v1/messages', field: 'system' };
+  if (provider === 'openai' && surface === 'responses') return { path: '/v1/responses', field: 'instructions' };
+  return { path: '/v1/chat/completions', field: 'messages' };
+}
+
+/**
+ * One client row's promise: every upstream call of the rollout carried the serving candidate's
+ * system text in the surface's field, the rollout record has its calls, and a reward lands on it.
+ */
+export async function expectRow(h: SurfaceHarness, job: SurfaceJob, rolloutId: string, surface: SurfaceName, calls = 1): Promise<void> {
+  const served = await h.served(job, rolloutId, calls);
+  expect(served.rollout.calls).toHaveLength(calls);
+  expect(served.rollout.calls.every((c: { failed: boolean; module: string }) => !c.failed && c.module === 'main')).toBe(true);
+  const where = expectedUpstream(job.provider, surface);
+  if (where !== null) {
+    const sent = h.upstreamOf(job.provider);
+    expect(sent).toHaveLength(calls);
+    for (const req of sent) {
+      const seen = upstreamSystem(req);
+      expect({ path: seen.path, field: seen.field, system: seen.system }).toEqual({ ...where, system: served.expectedSystem });
+    }
+  }
+  await h.reward(job, rolloutId, served.candidateId);
+}
