@@ -163,11 +163,11 @@ export function lastUserMessageOf(req: RecordedRequest): string {
 }
 
 /** The behaviour for one request: `toolCallsFor` resolved into `toolCalls`. */
-export function behaviorFor(b: FakeBehavior, req: RecordedRequest): FakeBehavior {
+export function behaviorFor<B extends FakeBehavior>(b: B, req: RecordedRequest): B {
   if (b.toolCallsFor === undefined) return b;
   const calls = b.toolCallsFor(req);
   const { toolCalls: _static, ...rest } = b;
-  return calls === undefined ? rest : { ...rest, toolCalls: calls };
+  return (calls === undefined ? rest : { ...rest, toolCalls: calls }) as B;
 }
 
 /**
