@@ -23,7 +23,8 @@ import { limitSpend, rolloutIdOf } from './requestBody.js';
 import { registerModelsRoutes } from './modelsRoute.js';
 import { chatSurface } from './surfaces/chatSurface.js';
 import { messagesSurface } from './surfaces/messagesSurface.js';
-import { responsesSurface } from './surfaces/responsesSurface.js';
+import { ResponseItemCache } from './surfaces/responseItems.js';
+import { createResponsesSurface } from './surfaces/responsesSurface.js';
 import type { AnswerSummary, Surface, SurfaceCall, SurfaceStream } from './surfaces/surface.js';
 
 export interface ProxyDeps {
@@ -47,11 +48,6 @@ function routesFor(path: string): string[] {
   ];
 }
 
-const SURFACES: ReadonlyArray<readonly [string, Surface]> = [
-  ['chat/completions', chatSurface],
-  ['responses', responsesSurface],
-  ['messages', messagesSurface],
-];
 
 type ProxyRequest = FastifyRequest<{ Params: ProxyParams; Querystring: Record<string, string | undefined> }>;
 
@@ -63,8 +59,13 @@ type ProxyRequest = FastifyRequest<{ Params: ProxyParams; Querystring: Record<st
  * output record after the answer is sent.
  */
 export function proxyRoutes(p: ProxyDeps) {
+  const surfaces: ReadonlyArray<readonly [string, Surface]> = [
+    ['chat/completions', chatSurface],
+    ['responses', createResponsesSurface(new ResponseItemCache())],
+    ['messages', messagesSurface],
+  ];
   return (app: FastifyInstance, deps: ApiDeps): void => {
-    for (const [path, surface] of SURFACES) {
+    for (const [path, surface] of surfaces) {
       const handler = (req: ProxyRequest, reply: FastifyReply) => handle(req, reply, deps, p, surface);
       for (const url of routesFor(path)) app.post(url, handler);
     }
@@ -79,7 +80,7 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
   if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   // Only after the credential checks: a stranger's body costs no validation work.
-  const surfaceCall = surface.parse(req.body);
+  const surfaceCall = surface.parse(req.body, rt.job.systemId);
   const policy = rt.job.config.policy;
   const body = limitSpend(surfaceCall.chat, policy);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));

@@ -84,19 +84,20 @@ export async function startSurfaceHarness(): Promise<SurfaceHarness> {
 }
 
 /** Where the system text must be in an upstream request: which path, and the text found there. */
-export function upstreamSystem(req: RecordedRequest): { path: string; system: string; field: 'instructions' | 'system' | 'messages' } {
+export function upstreamSystem(req: RecordedRequest): { path: string; system: string; field: 'instructions' | 'input' | 'system' | 'messages' } {
   const body = req.body as Record<string, unknown>;
-  const field = typeof body.instructions === 'string' ? 'instructions' : body.system !== undefined ? 'system' : 'messages';
+  const field = typeof body.instructions === 'string' ? 'instructions' : body.system !== undefined ? 'system' : Array.isArray(body.input) ? 'input' : 'messages';
   return { path: req.url.split('?')[0] ?? '', system: systemPromptOf(req), field };
 }
 
 export type SurfaceName = 'chat' | 'responses' | 'messages';
 
 /** Which upstream path and field carry the system text for a surface on a provider (null: sim, no upstream). */
-export function expectedUpstream(provider: PolicyProvider, surface: SurfaceName): { path: string; field: string } | null {
+export function expectedUpstream(provider: PolicyProvider, surface: SurfaceName, responsesField: 'instructions' | 'input' = 'instructions'): { path: string; field: string } | null {
   if (provider === 'sim') return null;
   if (provider === 'anthropic') return { path: '/v1/messages', field: 'system' };
-  if (provider === 'openai' && surface === 'responses') return { path: '/v1/responses', field: 'instructions' };
+  // Natively the system text stays where the client put it: `instructions`, or a system/developer input item.
+  if (provider === 'openai' && surface === 'responses') return { path: '/v1/responses', field: responsesField };
   return { path: '/v1/chat/completions', field: 'messages' };
 }
 
@@ -104,11 +105,11 @@ export function expectedUpstream(provider: PolicyProvider, surface: SurfaceName)
  * One client row's promise: every upstream call of the rollout carried the serving candidate's
  * system text in the surface's field, the rollout record has its calls, and a reward lands on it.
  */
-export async function expectRow(h: SurfaceHarness, job: SurfaceJob, rolloutId: string, surface: SurfaceName, calls = 1): Promise<void> {
+export async function expectRow(h: SurfaceHarness, job: SurfaceJob, rolloutId: string, surface: SurfaceName, calls = 1, responsesField: 'instructions' | 'input' = 'instructions'): Promise<void> {
   const served = await h.served(job, rolloutId, calls);
   expect(served.rollout.calls).toHaveLength(calls);
   expect(served.rollout.calls.every((c: { failed: boolean; module: string }) => !c.failed && c.module === 'main')).toBe(true);
-  const where = expectedUpstream(job.provider, surface);
+  const where = expectedUpstream(job.provider, surface, responsesField);
   if (where !== null) {
     const sent = h.upstreamOf(job.provider);
     expect(sent).toHaveLength(calls);

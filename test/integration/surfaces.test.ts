@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../../src/providers/sseParser.js';
 import { api } from '../helpers/server.js';
-import { CANDIDATE_TEXT, CLIENT_SYSTEM, startSurfaceHarness, upstreamSystem, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+import { CANDIDATE_TEXT, CLIENT_SYSTEM, expectedUpstream, startSurfaceHarness, upstreamSystem, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
 
 /**
  * The proxy's Responses and Messages surfaces over real HTTP, with every provider: native where the
@@ -25,14 +25,6 @@ beforeEach(() => {
   h.openai.requests.length = 0;
   h.anthropic.requests.length = 0;
 });
-
-/** Which upstream path and field carry the system text for a surface on a provider. */
-function expectedUpstream(provider: PolicyProvider, surface: 'responses' | 'messages'): { path: string; field: string } | null {
-  if (provider === 'sim') return null;
-  if (provider === 'anthropic') return { path: '/v1/messages', field: 'system' };
-  if (provider === 'openai' && surface === 'responses') return { path: '/v1/responses', field: 'instructions' };
-  return { path: '/v1/chat/completions', field: 'messages' };
-}
 
 async function post(url: string, body: unknown): Promise<{ status: number; headers: Headers; text: string }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -21,15 +21,17 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
   if (limit != null) body.max_output_tokens = limit;
   if (!changed) return body;
   const text = systemText(injected.messages);
-  if (text !== null) body.instructions = text;
   let input: unknown[] = typeof original.input === 'string' ? [{ role: 'user', content: original.input }] : [...original.input];
-  // Without `instructions`, the system text came from the first system/developer input item: it now lives in `instructions`.
-  if (typeof original.instructions !== 'string' && systemText(internal.messages) !== null) {
-    const first = input.findIndex((item) => isRecord(item) && (item.type ?? 'message') === 'message' && (item.role === 'system' || item.role === 'developer'));
-    if (first >= 0) input = [...input.slice(0, first), ...input.slice(first + 1)];
-  }
-  const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected));
-  body.input = [...inserted.map(itemOf), ...input];
+  // The system text goes back where the client put it: `instructions`, or its first system/developer
+  // input item (the Vercel AI SDK's way), or `instructions` when the call had none.
+  const own = typeof original.instructions === 'string' || systemText(internal.messages) === null
+    ? -1
+    : input.findIndex((item) => isRecord(item) && (item.type ?? 'message') === 'message' && (item.role === 'system' || item.role === 'developer'));
+  if (text !== null && own >= 0) {
+    input = input.map((item, i) => (i === own ? { ...(item as Record<string, unknown>), content: text } : item));
+  } else if (text !== null) body.instructions = text;
+  const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected)).map(itemOf);
+  body.input = own >= 0 ? [...input.slice(0, own + 1), ...inserted, ...input.slice(own + 1)] : [...inserted, ...input];
   return body;
 }
 
@@ -43,7 +45,7 @@ function itemOf(m: ChatMessage): Record<string, unknown> {
 }
 
 /** A native JSON answer with the client's `instructions` put back, and its summary. */
-export function nativeResponsesJson(raw: string, instructions: string | null): { out: string; summary: NativeSummary } {
+export function nativeResponsesJson(raw: string, instructions: string | null): { out: string; summary: NativeSummary; response: unknown } {
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -51,7 +53,7 @@ export function nativeResponsesJson(raw: string, instructions: string | null): {
     throw new UpstreamError(`upstream returned a body that is not JSON: ${raw.slice(0, 200)}`, { status: 502 });
   }
   if (!isRecord(value) || value.object !== 'response') throw new UpstreamError('upstream returned something that is not a Responses response', { status: 502 });
-  return { out: JSON.stringify({ ...value, instructions }), summary: summaryOfResponse(value) };
+  return { out: JSON.stringify({ ...value, instructions }), summary: summaryOfResponse(value), response: value };
 }
 
 /**
@@ -82,6 +84,11 @@ export class NativeResponsesRelay {
 
   summary(): NativeSummary {
     return summaryOfResponse(this.final);
+  }
+
+  /** The terminal event's response object (undefined until it arrived). */
+  get finalResponse(): unknown {
+    return this.final;
   }
 
   private onEvent(name: string | undefined, data: string): string {

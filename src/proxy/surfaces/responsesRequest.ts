@@ -23,6 +23,19 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   return req;
 }
 
+/** Resolves an `item_reference` to an item miprox answered earlier (responseItems.ts), or undefined. */
+export type ItemResolver = (id: string) => Record<string, unknown> | undefined;
+
+/**
+ * The request with every `item_reference` replaced by the item it names: clients that assume
+ * OpenAI's `store: true` refer to the items of the previous answer by id; those miprox answered
+ * itself (kept briefly, per instance: responseItems.ts) are put back in place, others are a 400.
+ */
+export function resolveReferences(req: ResponsesRequest, resolve: ItemResolver): ResponsesRequest {
+  if (typeof req.input === 'string' || !req.input.some((item) => item.type === 'item_reference')) return req;
+  return { ...req, input: req.input.map((item, i) => resolveReference(item, i, resolve)) };
+}
+
 export function responsesToChat(req: ResponsesRequest): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   if (typeof req.instructions === 'string') messages.push({ role: 'system', content: req.instructions });
@@ -43,6 +56,16 @@ export function responsesToChat(req: ResponsesRequest): ChatCompletionRequest {
   if (format !== undefined) chat.response_format = format;
   if (req.mipro !== undefined) chat.mipro = req.mipro;
   return chat;
+}
+
+function resolveReference(item: ResponsesInputItem, i: number, resolve: ItemResolver): ResponsesInputItem {
+  if (item.type !== 'item_reference') return item;
+  const id = (item as { id?: unknown }).id;
+  const found = typeof id === 'string' ? resolve(id) : undefined;
+  if (found === undefined) {
+    throw stateful(`input.${i}`, `miprox is stateless: item_reference ${typeof id === 'string' ? id : ''} is not an item this server answered recently; send the item itself (Vercel AI SDK: providerOptions.openai.store = false)`);
+  }
+  return found as ResponsesInputItem;
 }
 
 function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number): void {
@@ -75,10 +98,10 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number): vo
       out.push({ role: 'tool', tool_call_id: callId, content: text });
       return;
     }
+    case 'item_reference':
+      throw stateful(`${where}.type`, 'miprox is stateless: an item_reference must be resolved before translation');
     case 'reasoning':
       return; // a reasoning model's own notes: chat completions has no place for them
-    case 'item_reference':
-      throw stateful(`${where}.type`, 'miprox is stateless: item_reference cannot be resolved; send the item itself');
     default:
       throw invalid(`${where}.type`, `"${type}" is not supported when the upstream speaks chat completions`);
   }

@@ -40,6 +40,11 @@ export class ResponsesStreamWriter implements StreamWriter {
     this.createdAt = opts.createdAt;
   }
 
+  /** The whole response once the stream completed (what response.completed carried). */
+  get finalResponse(): Record<string, unknown> | undefined {
+    return this.done ? this.response(this.finish === 'length' ? 'incomplete' : 'completed') : undefined;
+  }
+
   /** The sequence number the next event takes (an error event appended by the proxy uses it). */
   get nextSequence(): number {
     return this.seq;

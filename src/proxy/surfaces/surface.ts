@@ -50,5 +50,5 @@ export interface SurfaceCall {
 export interface Surface {
   readonly name: SurfaceName;
   /** Validates the client's body (4xx naming the field) and builds the internal call. */
-  parse(body: unknown): SurfaceCall;
+  parse(body: unknown, systemId: string): SurfaceCall;
 }

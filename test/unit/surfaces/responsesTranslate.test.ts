@@ -3,7 +3,8 @@ import { extractCompletionSummary } from '../../../src/providers/completionSumma
 import { StreamAccumulator } from '../../../src/providers/sse.js';
 import { chatToResponse, echoOf } from '../../../src/proxy/surfaces/responsesRender.js';
 import { nativeResponsesBody, NativeResponsesRelay } from '../../../src/proxy/surfaces/responsesNative.js';
-import { parseResponsesRequest, responsesToChat } from '../../../src/proxy/surfaces/responsesRequest.js';
+import { parseResponsesRequest, resolveReferences, responsesToChat } from '../../../src/proxy/surfaces/responsesRequest.js';
+import { ResponseItemCache } from '../../../src/proxy/surfaces/responseItems.js';
 import { ResponsesStreamWriter } from '../../../src/proxy/surfaces/responsesStream.js';
 import { summaryOfResponse } from '../../../src/proxy/surfaces/nativeSummary.js';
 import { injectCandidate, insertAfterSystem } from '../../../src/proxy/injection.js';
@@ -69,6 +70,23 @@ describe('Responses request -> internal call', () => {
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).details[0]?.path).toBe('tools.0.type');
     expect((catchError(() => parseResponsesRequest({ input: 42 })) as ValidationError).details[0]?.path).toBe('input');
+  });
+});
+
+describe('item references (clients that assume store: true)', () => {
+  it('resolves references to items this server answered for the same system, recently; others are a 400', () => {
+    let now = 0;
+    const cache = new ResponseItemCache({ maxItems: 2, ttlMs: 1000, now: () => now });
+    const call = { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' };
+    cache.remember('sys', [call, { id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x' }] }]);
+    const req = parseResponsesRequest({ input: [{ role: 'user', content: 'q' }, { type: 'item_reference', id: 'fc_1' }, { type: 'function_call_output', call_id: 'call_1', output: 'r' }] });
+    const resolved = resolveReferences(req, (id) => cache.lookup('sys', id));
+    expect(responsesToChat(resolved).messages[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_1' }] });
+    expect(catchError(() => resolveReferences(req, (id) => cache.lookup('other-system', id)))).toBeInstanceOf(BadRequestError);
+    now = 2000;
+    expect(cache.lookup('sys', 'fc_1')).toBeUndefined(); // expired
+    cache.remember('sys', [{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
+    expect(['a', 'b', 'c'].map((id) => cache.lookup('sys', id) !== undefined)).toEqual([false, true, true]); // bounded
   });
 });
 
@@ -151,6 +169,14 @@ describe('native Responses', () => {
       model: 'gpt-4o-mini', store: false, temperature: 0, max_output_tokens: 256,
     });
     expect(nativeResponsesBody(original, internal, injected, false)).toMatchObject({ input: 'hi', instructions: 'Mine.' });
+  });
+
+  it('puts the candidate in the client\'s own system input item when it sent no instructions', () => {
+    const original = parseResponsesRequest({ input: [{ role: 'developer', content: 'Mine.' }, { role: 'user', content: 'hi' }] });
+    const internal = responsesToChat(original);
+    const body = nativeResponsesBody(original, internal, injectCandidate(internal, 'Candidate.', policy), true);
+    expect(body.instructions).toBeUndefined();
+    expect(body.input).toEqual([{ role: 'developer', content: 'Candidate.' }, { role: 'user', content: 'hi' }]);
   });
 
   it('relays a real stream event by event with the client\'s instructions put back, and reads its summary', () => {
