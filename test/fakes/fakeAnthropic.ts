@@ -30,8 +30,9 @@ export interface FakeAnthropic {
   close(): Promise<void>;
 }
 
-export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> = {}): Promise<FakeAnthropic> {
-  let behavior: FakeAnthropicBehavior = mergeBehavior(opts);
+export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & { record?: boolean } = {}): Promise<FakeAnthropic> {
+  const { record, ...initial } = opts;
+  let behavior: FakeAnthropicBehavior = mergeBehavior(initial);
   let failures: FailureState = { failed: 0 };
 
   const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
@@ -73,7 +74,7 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> = 
     sendJson(res, 200, JSON.stringify(message(b, replyText(b, req), model)));
   };
 
-  const server = await startRecordingServer(handle);
+  const server = await startRecordingServer(handle, record !== undefined ? { record } : {});
   return {
     url: server.origin,
     port: server.port,
