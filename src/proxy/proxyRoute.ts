@@ -175,8 +175,9 @@ async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
   async function* tapped(): AsyncGenerator<Uint8Array> {
     try {
       for await (const chunk of upstream.body) {
-        acc.push(chunk);
         yield chunk;
+        // Read for the record after the chunk went on its way: off the path to the client's first byte.
+        acc.push(chunk);
       }
     } finally {
       acc.end();

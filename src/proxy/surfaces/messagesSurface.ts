@@ -29,8 +29,8 @@ export const messagesSurface: Surface = {
           const tap = new NativeMessagesTap();
           async function* relay(): AsyncGenerator<Uint8Array> {
             for await (const chunk of upstream) {
-              tap.push(chunk);
               yield chunk;
+              tap.push(chunk); // after the chunk went on its way: off the path to the first byte
             }
             tap.end();
             if (!tap.complete && !tap.sawError) {
