@@ -1,5 +1,5 @@
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateObject, generateText, isStepCount, streamText, tool } from 'ai';
+import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
@@ -41,7 +41,7 @@ const ROWS = PROVIDERS.flatMap((p) => (['responses', 'chat'] as const).map((f) =
 describe.each(ROWS)('AI SDK, provider %s, %s model', (provider, flavour) => {
   it('generateText', async () => {
     const m = model(provider, flavour);
-    const r = await generateText({ model: m.model, instructions: CLIENT_SYSTEM, prompt: 'Capital of France?', maxRetries: 0 });
+    const r = await generateText({ model: m.model, system: CLIENT_SYSTEM, prompt: 'Capital of France?', maxRetries: 0 });
     expect(r.text).toBe('Paris.');
     expect(r.usage.outputTokens).toBeGreaterThan(0);
     await expectRow(h, m.job, m.rid, m.surface, 1, 'input');
@@ -49,7 +49,7 @@ describe.each(ROWS)('AI SDK, provider %s, %s model', (provider, flavour) => {
 
   it('streamText', async () => {
     const m = model(provider, flavour);
-    const r = streamText({ model: m.model, instructions: CLIENT_SYSTEM, prompt: 'Capital of France?', maxRetries: 0 });
+    const r = streamText({ model: m.model, system: CLIENT_SYSTEM, prompt: 'Capital of France?', maxRetries: 0 });
     let text = '';
     for await (const delta of r.textStream) text += delta;
     expect(text).toBe('Paris.');
@@ -62,7 +62,7 @@ describe.each(ROWS)('AI SDK, provider %s, %s model', (provider, flavour) => {
     const m = model(provider, flavour);
     const seen: string[] = [];
     const r = await generateText({
-      model: m.model, instructions: CLIENT_SYSTEM, prompt: 'Weather in Paris?', maxRetries: 0, stopWhen: isStepCount(2),
+      model: m.model, system: CLIENT_SYSTEM, prompt: 'Weather in Paris?', maxRetries: 0, stopWhen: stepCountIs(2),
       tools: { weather: tool({ description: 'Current weather', inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => { seen.push(city); return `sunny in ${city}`; } }) },
     });
     expect(seen).toEqual(['Paris']);
@@ -74,7 +74,7 @@ describe.each(ROWS)('AI SDK, provider %s, %s model', (provider, flavour) => {
   it('generateObject', async () => {
     h.openai.setBehavior({ reply: '{"city":"Paris"}' });
     const m = model(provider, flavour);
-    const r = await generateObject({ model: m.model, instructions: CLIENT_SYSTEM, prompt: 'Which city?', schema: z.object({ city: z.string() }), maxRetries: 0 });
+    const r = await generateObject({ model: m.model, system: CLIENT_SYSTEM, prompt: 'Which city?', schema: z.object({ city: z.string() }), maxRetries: 0 });
     expect(r.object).toEqual({ city: 'Paris' });
     const sent = h.openai.requests[0]!.body as Record<string, any>;
     // The schema reached the upstream as a structured-output format (text.format natively, response_format in chat).
