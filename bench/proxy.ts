@@ -11,6 +11,10 @@
  *   npx tsx bench/proxy.ts [--requests 2000] [--warmup 300] [--rounds 10] [--connections 32]
  *                          [--seconds 8] [--profile] [--json out.json]
  *
+ * It also measures the API surfaces side by side (surfaceRows.ts): chat completions, Responses and
+ * Messages, native and translated, non-streaming and streaming time to first byte, each against the
+ * same API direct. `--surfaces-only` runs just that table (faster); `--surface-requests 600`.
+ *
  * --profile runs the miprox process under `node --cpu-prof` and prints where its CPU time went.
  * Exit code is 0 even when a target is missed (the output says MISSED); 1 only if it could not run.
  */
@@ -26,6 +30,7 @@ import { diffHistogram, histogramQuantile, parseHistogram, type HistogramSnapsho
 import { concurrentPhase, sequentialPhase } from './lib/proxyPhases.js';
 import { bareTarget, directTarget, miproxTarget, portkeyTarget, smokeTest, type Target } from './lib/proxyTargets.js';
 import { argValue, numberArg } from './lib/report.js';
+import { printSurfaceReport, surfacePhase, surfaceRows } from './lib/surfaceRows.js';
 import { printProxyReport } from './lib/proxyReport.js';
 
 const LIB = join(import.meta.dirname, 'lib');
@@ -42,6 +47,8 @@ async function main(): Promise<void> {
     measureMs: numberArg('--seconds', 8) * 1000,
     warmupMs: 1500,
     profile: process.argv.includes('--profile'),
+    surfacesOnly: process.argv.includes('--surfaces-only'),
+    surfaceRequests: numberArg('--surface-requests', 600),
   };
   const began = Date.now();
   const services: Array<Service | MiproxUnderTest> = [];
@@ -60,8 +67,26 @@ async function main(): Promise<void> {
     const fake = await spawnService({ name: 'fake upstream', args: ['--import', 'tsx', join(LIB, 'fakeUpstreamMain.ts')], ready: /fake upstream at (\S+)/ });
     services.push(fake);
     const upstreamUrl = fake.ready;
-    const miprox = await startMiprox({ upstreamUrl, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
+    const fakeAnthropic = await spawnService({ name: 'fake anthropic', args: ['--import', 'tsx', join(LIB, 'fakeAnthropicMain.ts')], ready: /fake anthropic at (\S+)/ });
+    services.push(fakeAnthropic);
+    const miprox = await startMiprox({
+      upstreamUrl, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
+      env: { ANTHROPIC_BASE_URL: fakeAnthropic.ready, ANTHROPIC_API_KEY: 'sk-ant-bench', MIPROX_ALLOWED_INFERENCE_HOSTS: new URL(upstreamUrl).host },
+    });
     services.push(miprox);
+    const rows = await surfaceRows(miprox, { openaiUrl: upstreamUrl, anthropicUrl: fakeAnthropic.ready });
+    const runSurfaces = async () => {
+      console.log(`surfaces: ${o.surfaceRequests} JSON + ${o.surfaceRequests} streaming requests per path and row, 1 connection each, interleaved rounds...`);
+      const cells = await surfacePhase(rows, { requests: o.surfaceRequests, warmup: 100, rounds: 6 });
+      return printSurfaceReport(rows, cells);
+    };
+    if (o.surfacesOnly) {
+      const surfaces = await runSurfaces();
+      const jsonOut = argValue('--json');
+      if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ surfaces, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
+      console.log(`\ntotal run time ${((Date.now() - began) / 1000).toFixed(0)} s`);
+      return;
+    }
     const bare = await spawnService({ name: 'bare proxy', args: ['--import', 'tsx', join(LIB, 'bareProxyMain.ts'), upstreamUrl], ready: /bare proxy listening on (http:\/\/\S+)/ });
     services.push(bare);
     const { portkey, portkeyProblem } = await startPortkey(upstreamUrl);
@@ -87,6 +112,9 @@ async function main(): Promise<void> {
     });
     const seqCpu = (seqMeter as ReturnType<typeof cpuMeter> | null)?.stop() ?? {};
     const histAfterSeq = parseHistogram(await scrapeMetrics(miprox), OVERHEAD_METRIC);
+    const surfaces = await runSurfaces();
+    // The surfaces rows ran in between: the concurrent phase's server-side numbers start after them.
+    const histBeforeConc = parseHistogram(await scrapeMetrics(miprox), OVERHEAD_METRIC);
 
     console.log(`concurrent: ${o.connections} connections, ${o.measureMs / 1000} s after ${o.warmupMs / 1000} s warm-up, load generator in its own process...`);
     const conc = new Map<Target['name'], LoadResult>();
@@ -110,7 +138,7 @@ async function main(): Promise<void> {
     const sentThroughMiprox = 1 + (seq.get('miprox')?.sent ?? 0) + (conc.get('miprox')?.nextN ?? 0);
     const serverSide = {
       sequential: histAfterSeq ? diffHistogram(histAfterSeq, histBeforeSeq) : null,
-      concurrent: histAfterConc && histAfterSeq ? diffHistogram(histAfterConc, histAfterSeq) : null,
+      concurrent: histAfterConc && histBeforeConc ? diffHistogram(histAfterConc, histBeforeConc) : null,
     };
     const report = printProxyReport({
       options: o, seq, conc, portkeyProblem, serverSide,
@@ -131,7 +159,7 @@ async function main(): Promise<void> {
     for (const s of services.splice(0).reverse()) await stopService(s);
     if (profDir) printProfile(profDir);
     const jsonOut = argValue('--json');
-    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
+    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, surfaces, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
     console.log(`\ntotal run time ${((Date.now() - began) / 1000).toFixed(0)} s`);
   } finally {
     clearTimeout(watchdog);

@@ -23,7 +23,7 @@ export interface MiproxUnderTest {
   cleanup(): Promise<void>;
 }
 
-export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[] }): Promise<MiproxUnderTest> {
+export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<MiproxUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'miprox-bench-'));
   const dbPath = join(dir, 'miprox.db');
   const apiKey = `bench_${randomBytes(16).toString('hex')}`;
@@ -32,7 +32,7 @@ export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[] 
     args: [...(o.nodeArgs ?? []), BIN, 'serve'],
     env: {
       PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_URL: dbPath, MIPROX_API_KEY: apiKey,
-      OPENAI_BASE_URL: o.upstreamUrl, OPENAI_API_KEY: 'sk-bench',
+      OPENAI_BASE_URL: o.upstreamUrl, OPENAI_API_KEY: 'sk-bench', ...o.env,
     },
     ready: /listening on (http:\/\/\S+)/,
   });
@@ -68,4 +68,16 @@ export async function jobCounters(m: MiproxUnderTest): Promise<{ rolloutCount: n
 export async function scrapeMetrics(m: MiproxUnderTest): Promise<string> {
   const res = await fetch(`${m.origin}/metrics`);
   return res.text();
+}
+
+/** Another job on the same server (the surfaces rows use one per provider); returns its proxy path. */
+export async function createJob(m: MiproxUnderTest, body: unknown): Promise<string> {
+  const res = await fetch(`${m.origin}/api/policy-optimization/online/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${m.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const job = (await res.json()) as { proxy_url?: string };
+  if (res.status !== 200 || !job.proxy_url) throw new Error(`job creation failed: ${res.status} ${JSON.stringify(job)}`);
+  return new URL(job.proxy_url).pathname;
 }

@@ -48,6 +48,27 @@ function jsonParseMessage(f: FastifyLikeError): string {
 
 export const isProxyPath = (url: string): boolean => url.startsWith('/api/mipro/');
 
+/** The proxy's Messages surface answers errors in Anthropic's shape; every other proxy path in OpenAI's. */
+export const isMessagesPath = (url: string): boolean => isProxyPath(url) && /\/messages\/?(\?|$)/.test(url);
+
+/** Anthropic error `type` values by status, so Anthropic SDKs classify (and retry) as with Anthropic. */
+function anthropicType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 529) return 'overloaded_error';
+  if (status >= 500) return 'api_error';
+  return 'invalid_request_error';
+}
+
+/** Anthropic's error shape, `{type:"error", error:{type, message}}`, the message naming every field. */
+export function anthropicErrorBody(p: HttpProblem, upstreamType?: string) {
+  const open = openAiErrorBody(p).error;
+  return { type: 'error', error: { type: upstreamType ?? anthropicType(p.status), message: open.message } };
+}
+
 /** OpenAI error `type` values by status, so clients' retry logic behaves as with OpenAI. */
 function openAiType(status: number): string {
   if (status === 401) return 'authentication_error';
@@ -83,7 +104,8 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   if (err instanceof DatabaseUnavailableError) reply.header('retry-after', '1');
   if (err instanceof MethodNotAllowedError) reply.header('allow', err.allow.join(', '));
   if (isProxyPath(req.url)) {
-    return reply.send(openAiErrorBody(problem, err instanceof UpstreamError ? err.upstreamType : undefined));
+    const upstreamType = err instanceof UpstreamError ? err.upstreamType : undefined;
+    return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstreamType) : openAiErrorBody(problem, upstreamType));
   }
   return reply.send({ error: { code: problem.code, message: problem.message, details: problem.details, request_id: req.id } });
 }

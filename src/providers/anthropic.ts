@@ -1,11 +1,12 @@
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import type { CallOptions, ChatProvider, CompletionResult, StreamResult } from './types.js';
+import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
 import { ANTHROPIC_VERSION } from './anthropicWire.js';
 import { toAnthropicRequest } from './anthropicRequest.js';
 import { parseAnthropicMessage, toChatCompletion } from './anthropicResponse.js';
 import { translateAnthropicStream } from './anthropicStream.js';
 import { UpstreamTransport, releasing, type TransportOptions } from './upstreamTransport.js';
+import { wholeEvents } from './sseFraming.js';
 
 /**
  * Claude behind the OpenAI chat-completions interface: requests are translated to the Messages API,
@@ -24,6 +25,21 @@ export class AnthropicProvider implements ChatProvider {
   private readonly transport: UpstreamTransport;
   private readonly headers: Record<string, string>;
   private readonly clock: Clock;
+  /** The Messages surface goes to Anthropic as the client wrote it (after injection). */
+  readonly native: NativeApi = {
+    surface: 'messages',
+    complete: async (body, opts = {}) => {
+      const res = await this.transport.post({ path: '/v1/messages', headers: this.headers, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs });
+      return { raw: await this.transport.readText(res), attempts: res.attempts };
+    },
+    stream: async (body, opts = {}) => {
+      const res = await this.transport.post({
+        path: '/v1/messages', headers: { ...this.headers, accept: 'text/event-stream' }, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs,
+      });
+      await this.transport.expectEventStream(res);
+      return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };
+    },
+  };
 
   constructor(opts: AnthropicOptions) {
     const { apiKey, ...transport } = opts;

@@ -1,6 +1,6 @@
 import { ChatCompletionSchema, type ChatCompletion, type ChatCompletionRequest } from '../schemas/openai.js';
 import { UpstreamError } from '../shared/errors.js';
-import type { CallOptions, ChatProvider, CompletionResult, StreamResult } from './types.js';
+import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
 import { parseErrorBody } from './upstreamErrors.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
@@ -23,6 +23,8 @@ export class OpenAICompatibleProvider implements ChatProvider {
   private readonly transport: UpstreamTransport;
   private readonly jsonHeaders: Record<string, string>;
   private readonly sseHeaders: Record<string, string>;
+  /** OpenAI itself speaks Responses; compatible servers are only trusted with chat completions. */
+  readonly native: NativeApi | undefined;
 
   constructor(opts: OpenAICompatibleOptions) {
     const { kind, apiKey, upstreamName, ...transport } = opts;
@@ -38,6 +40,22 @@ export class OpenAICompatibleProvider implements ChatProvider {
     if (apiKey !== undefined && apiKey !== '') base.authorization = `Bearer ${apiKey}`;
     this.jsonHeaders = { ...base, accept: 'application/json' };
     this.sseHeaders = { ...base, accept: 'text/event-stream' };
+    this.native = kind === 'openai' ? this.nativeApi('/responses', 'responses') : undefined;
+  }
+
+  private nativeApi(path: string, surface: 'responses'): NativeApi {
+    return {
+      surface,
+      complete: async (body, opts = {}) => {
+        const res = await this.transport.post({ path, headers: this.jsonHeaders, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs });
+        return { raw: await this.transport.readText(res), attempts: res.attempts };
+      },
+      stream: async (body, opts = {}) => {
+        const res = await this.transport.post({ path, headers: this.sseHeaders, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs });
+        await this.transport.expectEventStream(res);
+        return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };
+      },
+    };
   }
 
   async complete(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<CompletionResult> {

@@ -8,7 +8,11 @@ import { UpstreamError } from '../shared/errors.js';
  * not a silent cut or a relay of garbage (issue 14, items 3 and 9).
  * A partial event is held (at most the transport's response cap) until its end arrives.
  */
-export async function* wholeEvents(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* wholeEvents(
+  source: AsyncIterable<Uint8Array>,
+  /** False for protocols without [DONE] (Responses, Messages): their reader checks the terminal event. */
+  requireDone = true,
+): AsyncGenerator<Uint8Array, void, undefined> {
   let pending: Buffer[] = [];
   let done = false;
   for await (const chunk of source) {
@@ -30,7 +34,7 @@ export async function* wholeEvents(source: AsyncIterable<Uint8Array>): AsyncGene
   }
   if (pending.some((b) => !isWhitespace(b))) throw badStream('the upstream stream ended in the middle of an event');
   // OpenAI-style streams always end with [DONE]; without it the end is indistinguishable from a cut.
-  if (!done) throw badStream('the upstream stream ended without data: [DONE]');
+  if (!done && requireDone) throw badStream('the upstream stream ended without data: [DONE]');
 }
 
 const badStream = (message: string): UpstreamError => new UpstreamError(message, { status: 502, code: 'upstream_bad_stream' });

@@ -29,8 +29,24 @@ export interface StreamResult {
   attempts: number;
 }
 
+/**
+ * A provider's own API for one of the proxy's other surfaces (openai: Responses; anthropic:
+ * Messages). Bodies go upstream as built by the surface and come back as the upstream wrote them.
+ */
+export type NativeSurface = 'responses' | 'messages';
+
+export interface NativeApi {
+  readonly surface: NativeSurface;
+  /** Throws UpstreamError like `complete`; resolves with the upstream's JSON text. */
+  complete(body: Record<string, unknown>, opts?: CallOptions): Promise<{ raw: string; attempts: number }>;
+  /** The upstream's own event stream, cut on event boundaries. */
+  stream(body: Record<string, unknown>, opts?: CallOptions): Promise<StreamResult>;
+}
+
 export interface ChatProvider {
   readonly kind: ProviderKind;
+  /** Present when the upstream speaks a surface natively; the proxy then skips translation. */
+  readonly native?: NativeApi;
   /** Throws UpstreamError (status kept for upstream 4xx; 502 unreachable; 504 timeout). */
   complete(req: ChatCompletionRequest, opts?: CallOptions): Promise<CompletionResult>;
   /** Resolves once the upstream accepted the request (retries happen before this resolves). */

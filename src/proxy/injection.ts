@@ -59,3 +59,22 @@ export function systemText(messages: readonly ChatMessage[]): string | null {
 export function inputForRecord(messages: readonly ChatMessage[]): ChatMessage[] {
   return messages.filter((m) => !isSystem(m));
 }
+
+/**
+ * Turns put right after the system text, before the client's own conversation: the one place where
+ * a call gains turns (few-shot demos), whatever surface it came in on. The chat path sends the
+ * result as is; the Responses and Messages native paths copy the inserted turns to the head of
+ * their `input` / `messages` (see insertedCount in surfaces/responsesNative.ts).
+ */
+export function insertAfterSystem(req: ChatCompletionRequest, turns: readonly ChatMessage[]): ChatCompletionRequest {
+  if (turns.length === 0) return req;
+  const idx = req.messages.findIndex(isSystem);
+  const at = idx + 1; // 0 when there is no system message: the turns open the conversation
+  return { ...req, messages: [...req.messages.slice(0, at), ...turns, ...req.messages.slice(at)] };
+}
+
+/** The conversation without its system text: the inserted turns (if any) followed by the client's own. */
+export function turnsAfterSystem(messages: readonly ChatMessage[]): ChatMessage[] {
+  const idx = messages.findIndex(isSystem);
+  return idx < 0 ? [...messages] : [...messages.slice(0, idx), ...messages.slice(idx + 1)];
+}

@@ -2,11 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/deps.js';
-import { openAiErrorBody, toHttpProblem } from '../api/errorMapping.js';
+import { toHttpProblem } from '../api/errorMapping.js';
 import type { Metrics } from '../api/metrics.js';
 import { extractCompletionSummary, StreamAccumulator } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { ChatProvider } from '../providers/types.js';
+import type { ChatProvider, NativeApi } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
 import { MAX_SEED } from '../schemas/jobConfig.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
@@ -19,7 +19,13 @@ import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './inj
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule } from './programRouting.js';
 import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
-import { limitSpend, parseChatRequest, rolloutIdOf } from './requestBody.js';
+import { limitSpend, rolloutIdOf } from './requestBody.js';
+import { registerModelsRoutes } from './modelsRoute.js';
+import { chatSurface } from './surfaces/chatSurface.js';
+import { messagesSurface } from './surfaces/messagesSurface.js';
+import { ResponseItemCache } from './surfaces/responseItems.js';
+import { createResponsesSurface } from './surfaces/responsesSurface.js';
+import type { AnswerSummary, Surface, SurfaceCall, SurfaceStream } from './surfaces/surface.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
@@ -32,42 +38,51 @@ export interface ProxyDeps {
 
 interface ProxyParams { systemId: string; rolloutId?: string }
 
-const ROUTES = [
-  '/api/mipro/v1/:systemId/chat/completions',
-  '/api/mipro/v1/:systemId/v1/chat/completions',
-  '/api/mipro/v1/:systemId/:rolloutId/chat/completions',
-  '/api/mipro/v1/:systemId/:rolloutId/v1/chat/completions',
-];
+/** Every surface under the proxy URL, with and without a rollout id and the optional `v1` segment. */
+function routesFor(path: string): string[] {
+  return [
+    `/api/mipro/v1/:systemId/${path}`,
+    `/api/mipro/v1/:systemId/v1/${path}`,
+    `/api/mipro/v1/:systemId/:rolloutId/${path}`,
+    `/api/mipro/v1/:systemId/:rolloutId/v1/${path}`,
+  ];
+}
+
+
+type ProxyRequest = FastifyRequest<{ Params: ProxyParams; Querystring: Record<string, string | undefined> }>;
 
 /**
- * The proxy URL: OpenAI chat completions in and out. Per call: find the job, pick the rollout's
- * candidate, inject its instruction, call the policy model, relay the answer unchanged. The rollout
- * record is written in parallel with the upstream call; the output record after the answer is sent.
+ * The proxy URL: chat completions, Responses and Messages in and out (surfaces/). Per call: find
+ * the job, parse the surface's body into the internal call, pick the rollout's candidate, inject
+ * its instruction, call the policy model (natively when it speaks the surface), render the answer
+ * in the surface's protocol. The rollout record is written in parallel with the upstream call; the
+ * output record after the answer is sent.
  */
 export function proxyRoutes(p: ProxyDeps) {
+  const surfaces: ReadonlyArray<readonly [string, Surface]> = [
+    ['chat/completions', chatSurface],
+    ['responses', createResponsesSurface(new ResponseItemCache())],
+    ['messages', messagesSurface],
+  ];
   return (app: FastifyInstance, deps: ApiDeps): void => {
-    const handler = (req: FastifyRequest<{ Params: ProxyParams; Querystring: Record<string, string | undefined> }>, reply: FastifyReply) =>
-      handle(req, reply, deps, p);
-    for (const url of ROUTES) app.post(url, handler);
+    for (const [path, surface] of surfaces) {
+      const handler = (req: ProxyRequest, reply: FastifyReply) => handle(req, reply, deps, p, surface);
+      for (const url of routesFor(path)) app.post(url, handler);
+    }
+    registerModelsRoutes(app, deps, p.engine, routesFor('models'));
   };
 }
 
-async function handle(
-  req: FastifyRequest<{ Params: ProxyParams; Querystring: Record<string, string | undefined> }>,
-  reply: FastifyReply,
-  deps: ApiDeps,
-  p: ProxyDeps,
-): Promise<FastifyReply> {
+async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: ProxyDeps, surface: Surface): Promise<FastifyReply> {
   const rolloutId = rolloutIdOf(req.params.rolloutId);
   // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
   const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
   if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
-  // Only after the credential checks: a stranger's body costs no validation work. Validated, then
-  // used as the client sent it: the parsed copy reorders keys, and what is not ours to change (the
-  // messages of a call that keeps its own prompt) must go upstream unchanged.
-  parseChatRequest(req.body);
-  const body = limitSpend({ ...(req.body as ChatCompletionRequest) }, rt.job.config.policy);
+  // Only after the credential checks: a stranger's body costs no validation work.
+  const surfaceCall = surface.parse(req.body, rt.job.systemId);
+  const policy = rt.job.config.policy;
+  const body = limitSpend(surfaceCall.chat, policy);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const program = await routeToModule(p, rt, req, body);
   const dispatch = await p.engine.dispatch(rt, {
@@ -76,7 +91,6 @@ async function handle(
     correlationId: req.query.cid ?? req.query.correlation_id ?? header(req, 'x-mipro-correlation-id') ?? null,
     inputMessages,
   });
-  const policy = rt.job.config.policy;
   const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program.variables, body) : null;
   const demos = program.module ? (dispatch.candidate.demos[program.module.name] ?? []) : [];
   const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
@@ -89,18 +103,25 @@ async function handle(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) gone.abort();
   });
-  const call = {
-    provider, upstreamReq, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted,
+  const native = surfaceCall.native !== undefined && provider.native?.surface === surfaceCall.native.surface ? provider.native : undefined;
+  const call: UpstreamCall = {
+    provider, surfaceCall, native, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted,
+    // Injection changed the conversation (a new messages array): the native body must carry it.
+    upstreamReq, changed: upstreamReq.messages !== body.messages,
     // Every call record keeps its own input; the rollout keeps the first one it sees.
     record: { inputMessages, module: program.module?.name ?? null, variables: program.module ? capStoredVariables(program.variables) : null },
   };
-  if (body.stream === true) return relayStream(reply, p, call);
+  if (surfaceCall.stream) return relayStream(reply, p, call);
   return relayJson(reply, p, call);
 }
 
 interface UpstreamCall {
   provider: ChatProvider;
+  surfaceCall: SurfaceCall;
+  /** The provider's own API for this surface, when it has one: then no translation. */
+  native: NativeApi | undefined;
   upstreamReq: ChatCompletionRequest;
+  changed: boolean;
   signal: ClientGone;
   rt: JobRuntime;
   rolloutId: string;
@@ -110,39 +131,71 @@ interface UpstreamCall {
   record: Pick<RolloutCall, 'inputMessages' | 'module' | 'variables'>;
 }
 
+/** One upstream call for a JSON answer: the surface's body to send and the summary for the record. */
+async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: AnswerSummary }> {
+  if (c.native !== undefined && c.surfaceCall.native !== undefined) {
+    const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal });
+    return c.surfaceCall.native.json(res.raw);
+  }
+  const result = await c.provider.complete(c.upstreamReq, { signal: c.signal });
+  const summary = extractCompletionSummary(result.json);
+  return { out: c.surfaceCall.renderJson(result.json, result.raw, summary.toolCalls), summary };
+}
+
 async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
   const t0 = performance.now();
   let upstreamMs = 0;
-  let result;
+  let answer;
   try {
     // Only the provider call counts as upstream time: waiting on our own rollout insert is overhead.
-    const upstream = c.provider.complete(c.upstreamReq, { signal: c.signal }).then((r) => {
+    const upstream = completeOnce(c).then((r) => {
       upstreamMs = performance.now() - t0;
       return r;
     });
-    [result] = await Promise.all([upstream, c.persisted]);
+    [answer] = await Promise.all([upstream, c.persisted]);
   } catch (err) {
     recordCall(p, c, null, performance.now() - t0, null, true);
     throw err;
   }
   p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'ok' }, upstreamMs / 1000);
-  const summary = extractCompletionSummary(result.json);
-  recordCall(p, c, summary.text, upstreamMs, summary.usage ?? null, false);
+  recordCall(p, c, answer.summary.text, upstreamMs, answer.summary.usage ?? null, false);
   // From the first byte of the request (fastify's clock) to the answer being handed to the socket.
   p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - upstreamMs) / 1000);
-  return reply.header('content-type', 'application/json').send(result.raw);
+  return reply.header('content-type', 'application/json').send(answer.out);
+}
+
+/** Opens the upstream stream: the surface's event stream for the client and its summary for the record. */
+async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
+  if (c.native !== undefined && c.surfaceCall.native !== undefined) {
+    const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal });
+    return c.surfaceCall.native.stream(upstream.body);
+  }
+  const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });
+  // The record reads the internal (chat) stream as it passes, whatever the client's surface.
+  const acc = new StreamAccumulator();
+  async function* tapped(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of upstream.body) {
+        yield chunk;
+        // Read for the record after the chunk went on its way: off the path to the client's first byte.
+        acc.push(chunk);
+      }
+    } finally {
+      acc.end();
+    }
+  }
+  return { body: c.surfaceCall.renderStream(tapped()), summary: () => acc.summary() };
 }
 
 async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
   const t0 = performance.now();
-  let upstream;
+  let upstream: SurfaceStream;
   try {
-    [upstream] = await Promise.all([c.provider.stream(c.upstreamReq, { signal: c.signal }), c.persisted]);
+    [upstream] = await Promise.all([openStream(c), c.persisted]);
   } catch (err) {
     recordCall(p, c, null, performance.now() - t0, null, true);
     throw err;
   }
-  const acc = new StreamAccumulator();
   const body = upstream.body;
   let stopped: AppError | null = null;
   const untrack = p.streams.track((reason) => {
@@ -153,21 +206,17 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   async function* relay(): AsyncGenerator<Uint8Array | string> {
     let failed = false;
     try {
-      for await (const chunk of body) {
-        acc.push(chunk);
-        yield chunk;
-      }
+      for await (const chunk of body) yield chunk;
     } catch (err) {
       // Never a silent cut: the client gets an error event it can surface, then the stream ends.
       failed = true;
       if (!c.signal.aborted || stopped) {
         const problem = toHttpProblem(stopped ?? (err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 })));
-        yield `data: ${JSON.stringify(openAiErrorBody(problem))}\n\n`;
+        yield c.surfaceCall.errorEvent(problem, undefined);
       }
     } finally {
       untrack();
-      acc.end();
-      const s = acc.summary();
+      const s = upstream.summary();
       const ms = performance.now() - t0;
       p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: failed || c.signal.aborted ? 'error' : 'ok' }, ms / 1000);
       recordCall(p, c, s.text, ms, s.usage ?? null, failed || c.signal.aborted);

@@ -2,12 +2,11 @@ import { z } from 'zod';
 import { hasNul, NUL_MESSAGE } from '../schemas/dbText.js';
 import type { JobPolicy } from '../schemas/jobConfig.js';
 import { zodProblems } from '../schemas/jobRequest.js';
-import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessage, ChatMessageSchema } from '../schemas/openai.js';
+import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessage, ChatMessageSchema, MAX_MESSAGES } from '../schemas/openai.js';
 import { ROLLOUT_ID_PATTERN, ROLLOUT_ID_RULE } from '../schemas/rolloutId.js';
 import { type FieldProblem, MAX_LISTED_PROBLEMS, ValidationError } from '../shared/errors.js';
 
-/** Far more than any context window holds; a bound on the work one request can ask for. */
-export const MAX_MESSAGES = 10_000;
+export { MAX_MESSAGES };
 
 /** The request's top level with the messages left unread: they are checked one by one below. */
 const EnvelopeSchema = ChatCompletionRequestSchema.extend({

@@ -14,6 +14,8 @@ export const ChatContentPartSchema = z.looseObject({ type: z.string() });
  */
 export const MAX_CONTENT_PARTS = 4096;
 export const MAX_TOOLS = 1024;
+/** Far more than any context window holds; a bound on the work one request can ask for. */
+export const MAX_MESSAGES = 10_000;
 
 export const ChatMessageSchema = z.looseObject({
   role: z.string().min(1),

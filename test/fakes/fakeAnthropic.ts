@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
+  behaviorFor,
   mergeBehavior,
   replyText,
   runPreamble,
@@ -29,12 +30,13 @@ export interface FakeAnthropic {
   close(): Promise<void>;
 }
 
-export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> = {}): Promise<FakeAnthropic> {
-  let behavior: FakeAnthropicBehavior = mergeBehavior(opts);
+export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & { record?: boolean } = {}): Promise<FakeAnthropic> {
+  const { record, ...initial } = opts;
+  let behavior: FakeAnthropicBehavior = mergeBehavior(initial);
   let failures: FailureState = { failed: 0 };
 
   const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
-    const b = behavior;
+    const b = behaviorFor(behavior, req);
     if (req.method !== 'POST' || req.url.split('?')[0] !== '/v1/messages') {
       sendJson(res, 404, errorBody(`no route ${req.method} ${req.url}`, 'not_found_error'));
       return;
@@ -72,7 +74,7 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> = 
     sendJson(res, 200, JSON.stringify(message(b, replyText(b, req), model)));
   };
 
-  const server = await startRecordingServer(handle);
+  const server = await startRecordingServer(handle, record !== undefined ? { record } : {});
   return {
     url: server.origin,
     port: server.port,

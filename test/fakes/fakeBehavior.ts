@@ -27,6 +27,8 @@ export interface FakeBehavior {
   /** Assistant text, fixed or computed from the request (e.g. echo its system message). */
   reply: string | ((req: RecordedRequest) => string);
   toolCalls?: readonly FakeToolCall[];
+  /** Tool calls computed from the request (wins over `toolCalls`), e.g. untilToolResult for agent loops. */
+  toolCallsFor?: (req: RecordedRequest) => readonly FakeToolCall[] | undefined;
   /** Wait before answering (headers included). */
   delayMs: number;
   /** SSE: how many pieces the reply text is cut into. */
@@ -127,7 +129,9 @@ interface MessageLike {
 }
 
 function messagesOf(req: RecordedRequest): MessageLike[] {
-  const body = req.body as { messages?: unknown } | undefined;
+  const body = req.body as { messages?: unknown; input?: unknown } | undefined;
+  if (typeof body?.input === 'string') return [{ role: 'user', content: body.input }];
+  if (Array.isArray(body?.input)) return body.input as MessageLike[];
   return Array.isArray(body?.messages) ? (body.messages as MessageLike[]) : [];
 }
 
@@ -139,10 +143,15 @@ function textOf(content: unknown): string {
   return '';
 }
 
-/** The system prompt of an OpenAI request (first system message) or an Anthropic one (`system`). */
+/**
+ * The system prompt of a chat request (first system message), a Responses one (`instructions`) or
+ * an Anthropic one (`system`, a string or text blocks).
+ */
 export function systemPromptOf(req: RecordedRequest): string {
-  const body = req.body as { system?: unknown } | undefined;
+  const body = req.body as { system?: unknown; instructions?: unknown } | undefined;
   if (typeof body?.system === 'string') return body.system;
+  if (Array.isArray(body?.system)) return textOf(body.system);
+  if (typeof body?.instructions === 'string') return body.instructions;
   const sys = messagesOf(req).find((m) => m.role === 'system' || m.role === 'developer');
   return sys ? textOf(sys.content) : '';
 }
@@ -151,4 +160,28 @@ export function lastUserMessageOf(req: RecordedRequest): string {
   const users = messagesOf(req).filter((m) => m.role === 'user');
   const last = users[users.length - 1];
   return last ? textOf(last.content) : '';
+}
+
+/** The behaviour for one request: `toolCallsFor` resolved into `toolCalls`. */
+export function behaviorFor<B extends FakeBehavior>(b: B, req: RecordedRequest): B {
+  if (b.toolCallsFor === undefined) return b;
+  const calls = b.toolCallsFor(req);
+  const { toolCalls: _static, ...rest } = b;
+  return (calls === undefined ? rest : { ...rest, toolCalls: calls }) as B;
+}
+
+/**
+ * Calls the tools until a tool result is the last thing the request carries (chat `tool` message,
+ * Responses `function_call_output` item, Messages `tool_result` block), then answers in text: what a
+ * model does in a two-step agent loop.
+ */
+export function untilToolResult(calls: readonly FakeToolCall[]): (req: RecordedRequest) => readonly FakeToolCall[] | undefined {
+  return (req) => {
+    const body = req.body as { messages?: unknown[]; input?: unknown } | undefined;
+    const items = Array.isArray(body?.input) ? body.input : body?.messages ?? [];
+    const last = items[items.length - 1] as { role?: unknown; type?: unknown; content?: unknown } | undefined;
+    const isResult = last?.role === 'tool' || last?.type === 'function_call_output'
+      || (Array.isArray(last?.content) && last.content.some((b: { type?: unknown }) => b.type === 'tool_result'));
+    return isResult ? undefined : calls;
+  };
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
+  behaviorFor,
   mergeBehavior,
   replyText,
   runPreamble,
@@ -8,6 +9,7 @@ import {
   type FailureState,
   type FakeBehavior,
 } from './fakeBehavior.js';
+import { responseEvents, responseJson } from './fakeResponses.js';
 import { sendJson, startRecordingServer, type RecordedRequest, type ServerStats } from './fakeServerBase.js';
 
 export type { FakeBehavior, FakeFailure, FakeToolCall } from './fakeBehavior.js';
@@ -15,8 +17,8 @@ export { systemPromptOf, lastUserMessageOf } from './fakeBehavior.js';
 export type { RecordedRequest, ServerStats } from './fakeServerBase.js';
 
 /**
- * A fake OpenAI chat-completions server on 127.0.0.1: `POST {url}/chat/completions` answers JSON or
- * SSE (by the request's `stream`), and can rate-limit, fail, hang, stall or drop mid-stream on demand.
+ * A fake OpenAI server on 127.0.0.1: `POST {url}/chat/completions` and `POST {url}/responses`
+ * (fakeResponses.ts) answer JSON or SSE (by the request's `stream`), and can rate-limit, fail, hang, stall or drop mid-stream on demand.
  * The proxy benchmark uses it too, so the plain JSON answer is a cached buffer (no per-request work
  * beyond reading the body).
  */
@@ -46,8 +48,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   let cache = new Map<string, Buffer>();
 
   const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
-    const b = behavior;
-    if (req.method !== 'POST' || !req.url.split('?')[0]?.endsWith('/chat/completions')) {
+    const b = behaviorFor(behavior, req);
+    const path = req.url.split('?')[0] ?? '';
+    const responses = path.endsWith('/responses');
+    if (req.method !== 'POST' || !(path.endsWith('/chat/completions') || responses)) {
       sendJson(res, 404, errorBody(`no route ${req.method} ${req.url}`, 'invalid_request_error', 'not_found'));
       return;
     }
@@ -67,6 +71,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
     if (await runPreamble(b, failures, res, errorBody)) return;
     const model = body.model;
+    if (responses) {
+      const fields = body as Record<string, unknown>;
+      if (body.stream === true) await writeEvents(res, responseEvents(b, fields, replyText(b, req), model), b);
+      else sendJson(res, 200, responseJson(b, fields, replyText(b, req), model));
+      return;
+    }
     if (body.stream === true) {
       await writeEvents(res, openAiEvents(b, req, model, body.stream_options?.include_usage === true), b);
       return;

@@ -8,7 +8,9 @@ export interface SimAnswer {
   /** Unix seconds. */
   created: number;
   content: string;
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'tool_calls';
+  /** Tool calls (the request offered tools): sent with `content: null`. */
+  toolCalls?: ReadonlyArray<{ id: string; name: string; arguments: string }> | undefined;
   usage: Required<Pick<Usage, 'prompt_tokens' | 'completion_tokens' | 'total_tokens'>>;
 }
 
@@ -58,7 +60,9 @@ export function buildCompletion(a: SimAnswer): ChatCompletion {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: a.content, refusal: null },
+        message: a.toolCalls !== undefined
+          ? { role: 'assistant', content: null, refusal: null, tool_calls: a.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) }
+          : { role: 'assistant', content: a.content, refusal: null },
         logprobs: null,
         finish_reason: a.finishReason,
       },
@@ -89,6 +93,10 @@ export function buildChunks(a: SimAnswer, includeUsage: boolean): ChatCompletion
   const chunks: ChatCompletionChunk[] = [
     { ...base, choices: [choice({ role: 'assistant', content: '', refusal: null }, null)], ...withUsage },
     ...contentPieces(a.content).map((piece) => ({ ...base, choices: [choice({ content: piece }, null)], ...withUsage })),
+    ...(a.toolCalls ?? []).flatMap((c, index) => [
+      { ...base, choices: [choice({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null)], ...withUsage },
+      { ...base, choices: [choice({ tool_calls: [{ index, function: { arguments: c.arguments } }] }, null)], ...withUsage },
+    ]),
     { ...base, choices: [choice({}, a.finishReason)], ...withUsage },
   ];
   if (includeUsage) chunks.push({ ...base, choices: [], usage: { ...a.usage } });

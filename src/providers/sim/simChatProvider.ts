@@ -5,6 +5,7 @@ import type { ChatCompletionRequest } from '../../schemas/openai.js';
 import type { CallOptions, ChatProvider, CompletionResult, StreamResult } from '../types.js';
 import { toAbortSignal } from '../cancelSignal.js';
 import { hashString, hex32 } from './hash.js';
+import { structuredAnswer } from './structuredAnswer.js';
 import {
   buildChunks,
   buildCompletion,
@@ -62,8 +63,12 @@ function toAnswer(req: ChatCompletionRequest, decision: SimDecision, defaultMode
     content = content.slice(0, limit * 4);
     finishReason = 'length';
   }
+  // Shaped after the length cut: a tool call or a JSON answer is never cut into invalid JSON.
+  const shaped = structuredAnswer(req, content, decision.idKey);
+  content = shaped.content;
+  if (shaped.toolCalls !== undefined) finishReason = 'tool_calls';
   const prompt = promptTokens(req);
-  const completion = estimateTokens(content);
+  const completion = estimateTokens(content) + (shaped.toolCalls ?? []).reduce((n, c) => n + estimateTokens(c.name + c.arguments), 0);
   const idHash = hashString(decision.idKey);
   return {
     id: `simcmpl-${hex32(idHash)}${hex32(hashString(`${decision.idKey}#${idHash}`))}`,
@@ -71,6 +76,7 @@ function toAnswer(req: ChatCompletionRequest, decision: SimDecision, defaultMode
     created: Math.floor(clock.now() / 1000),
     content,
     finishReason,
+    toolCalls: shaped.toolCalls,
     usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
   };
 }

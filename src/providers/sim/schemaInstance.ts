@@ -1,0 +1,126 @@
+/**
+ * A value that validates against a JSON Schema, built deterministically: the simulator's answer to
+ * tool calls (arguments) and `json_schema` response formats. Covers what tool and structured-output
+ * schemas use (type, properties, required, items, min/max bounds, enum, const, anyOf/oneOf/allOf,
+ * $ref into $defs/definitions, nullable type arrays, string formats); `pattern` is not solved (a
+ * string is still given; documented in docs/simulator.md). `text` fills string fields.
+ */
+type Schema = Record<string, unknown>;
+
+const MAX_DEPTH = 12;
+
+export function schemaInstance(schema: unknown, text: string): unknown {
+  const root = isSchema(schema) ? schema : {};
+  return build(root, root, text, 0, '');
+}
+
+function build(s: Schema, root: Schema, text: string, depth: number, key: string): unknown {
+  if (depth > MAX_DEPTH) return null;
+  if (typeof s.$ref === 'string') return build(resolve(s.$ref, root), root, text, depth + 1, key);
+  if ('const' in s) return s.const;
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0];
+  const alternatives = (Array.isArray(s.anyOf) ? s.anyOf : Array.isArray(s.oneOf) ? s.oneOf : undefined)?.filter(isSchema);
+  if (alternatives !== undefined && alternatives.length > 0) {
+    // The first option that is not just `null`: a nullable field still gets a real value.
+    const pick = alternatives.find((a) => a.type !== 'null') ?? alternatives[0]!;
+    return build({ ...withoutKeys(s, ['anyOf', 'oneOf']), ...pick }, root, text, depth + 1, key);
+  }
+  if (Array.isArray(s.allOf)) {
+    const merged = s.allOf.filter(isSchema).reduce<Schema>((acc, part) => mergeSchemas(acc, part), withoutKeys(s, ['allOf']));
+    return build(merged, root, text, depth + 1, key);
+  }
+  const type = typeOf(s);
+  switch (type) {
+    case 'object': return objectOf(s, root, text, depth);
+    case 'array': return arrayOf(s, root, text, depth, key);
+    case 'integer': return numberOf(s, true);
+    case 'number': return numberOf(s, false);
+    case 'boolean': return true;
+    case 'null': return null;
+    default: return stringOf(s, text, key);
+  }
+}
+
+function typeOf(s: Schema): string {
+  if (Array.isArray(s.type)) return (s.type.find((t) => t !== 'null') as string | undefined) ?? 'null';
+  if (typeof s.type === 'string') return s.type;
+  if (isSchema(s.properties)) return 'object';
+  if (s.items !== undefined) return 'array';
+  return 'string';
+}
+
+function objectOf(s: Schema, root: Schema, text: string, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const props = isSchema(s.properties) ? s.properties : {};
+  // Every declared property (strict schemas require them all); extra required names get a string.
+  for (const [name, sub] of Object.entries(props)) out[name] = build(isSchema(sub) ? sub : {}, root, text, depth + 1, name);
+  for (const name of Array.isArray(s.required) ? s.required : []) {
+    if (typeof name === 'string' && !(name in out)) out[name] = text;
+  }
+  return out;
+}
+
+function arrayOf(s: Schema, root: Schema, text: string, depth: number, key: string): unknown[] {
+  const min = typeof s.minItems === 'number' ? s.minItems : 0;
+  const max = typeof s.maxItems === 'number' ? s.maxItems : Infinity;
+  const count = Math.min(Math.max(min, 1), max);
+  if (Array.isArray(s.prefixItems)) {
+    return s.prefixItems.filter(isSchema).map((p) => build(p, root, text, depth + 1, key));
+  }
+  const items = isSchema(s.items) ? s.items : {};
+  const values = Array.from({ length: count }, () => build(items, root, text, depth + 1, key));
+  // uniqueItems with constant values: numbers and strings are made distinct by position.
+  if (s.uniqueItems === true && count > 1) return values.map((v, i) => (typeof v === 'number' ? v + i : typeof v === 'string' ? `${v} ${i + 1}` : v));
+  return values;
+}
+
+function numberOf(s: Schema, integer: boolean): number {
+  let lo = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum + (integer ? 1 : 0.5) : 0;
+  const hi = typeof s.maximum === 'number' ? s.maximum : typeof s.exclusiveMaximum === 'number' ? s.exclusiveMaximum - (integer ? 1 : 0.5) : Infinity;
+  if (lo > hi) lo = hi;
+  let v = integer ? Math.ceil(lo) : lo;
+  const step = typeof s.multipleOf === 'number' && s.multipleOf > 0 ? s.multipleOf : undefined;
+  if (step !== undefined) v = Math.ceil(v / step) * step;
+  return Math.min(v, hi === Infinity ? v : hi);
+}
+
+function stringOf(s: Schema, text: string, key: string): string {
+  switch (s.format) {
+    case 'date-time': return '2025-01-01T00:00:00Z';
+    case 'date': return '2025-01-01';
+    case 'time': return '00:00:00';
+    case 'email': return 'sim@example.com';
+    case 'uri':
+    case 'url': return 'https://example.com/';
+    case 'uuid': return '00000000-0000-4000-8000-000000000000';
+    default: break;
+  }
+  const base = text.trim() !== '' ? text.trim() : key !== '' ? key : 'sim';
+  const min = typeof s.minLength === 'number' ? s.minLength : 0;
+  const max = typeof s.maxLength === 'number' ? s.maxLength : Infinity;
+  let out = [...base].slice(0, max === Infinity ? undefined : max).join('');
+  while ([...out].length < min) out += 'x';
+  return out;
+}
+
+function resolve(ref: string, root: Schema): Schema {
+  if (ref === '#') return root;
+  const path = ref.replace(/^#\//, '').split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = root;
+  for (const part of path) node = isSchema(node) ? node[part] : undefined;
+  return isSchema(node) ? node : {};
+}
+
+function mergeSchemas(a: Schema, b: Schema): Schema {
+  const props = { ...(isSchema(a.properties) ? a.properties : {}), ...(isSchema(b.properties) ? b.properties : {}) };
+  const required = [...(Array.isArray(a.required) ? a.required : []), ...(Array.isArray(b.required) ? b.required : [])];
+  return { ...a, ...b, ...(Object.keys(props).length > 0 ? { properties: props } : {}), ...(required.length > 0 ? { required } : {}) };
+}
+
+function withoutKeys(s: Schema, keys: string[]): Schema {
+  return Object.fromEntries(Object.entries(s).filter(([k]) => !keys.includes(k)));
+}
+
+function isSchema(v: unknown): v is Schema {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

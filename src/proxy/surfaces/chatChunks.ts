@@ -1,0 +1,104 @@
+import { UpstreamError } from '../../shared/errors.js';
+import { SseParser } from '../../providers/sseParser.js';
+
+/**
+ * Reads an OpenAI chat-completions SSE stream as a sequence of small, typed steps, so the
+ * Responses and Messages stream writers share one reading of it (and one notion of "complete").
+ */
+export type ChatStep =
+  | { kind: 'meta'; id: string; model: string; created: number | undefined }
+  | { kind: 'text'; text: string }
+  | { kind: 'tool_start'; index: number; id: string | undefined; name: string }
+  | { kind: 'tool_args'; index: number; args: string }
+  | { kind: 'finish'; reason: string }
+  | { kind: 'usage'; prompt: number; completion: number; total: number }
+  | { kind: 'done' };
+
+export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
+  if (data === '[DONE]') return [{ kind: 'done' }];
+  let v: unknown;
+  try {
+    v = JSON.parse(data);
+  } catch {
+    throw new UpstreamError(`upstream sent an unreadable stream event: ${data.slice(0, 200)}`, { status: 502, code: 'upstream_stream_error' });
+  }
+  if (!isRecord(v)) return [];
+  if (isRecord(v.error)) {
+    const message = typeof v.error.message === 'string' ? v.error.message : 'upstream stream failed';
+    throw new UpstreamError(message, { status: 502, code: 'upstream_stream_error' });
+  }
+  const steps: ChatStep[] = [];
+  if (!seenMeta && typeof v.id === 'string') {
+    steps.push({ kind: 'meta', id: v.id, model: typeof v.model === 'string' ? v.model : '', created: typeof v.created === 'number' ? v.created : undefined });
+  }
+  const choice = Array.isArray(v.choices) ? (v.choices as unknown[]).find((c) => isRecord(c) && (c.index ?? 0) === 0) : undefined;
+  if (isRecord(choice)) {
+    const delta = isRecord(choice.delta) ? choice.delta : {};
+    if (typeof delta.content === 'string' && delta.content !== '') steps.push({ kind: 'text', text: delta.content });
+    if (Array.isArray(delta.tool_calls)) {
+      for (const raw of delta.tool_calls as unknown[]) {
+        if (!isRecord(raw)) continue;
+        const index = typeof raw.index === 'number' ? raw.index : 0;
+        const fn = isRecord(raw.function) ? raw.function : {};
+        if (typeof raw.id === 'string' || typeof fn.name === 'string') {
+          steps.push({ kind: 'tool_start', index, id: typeof raw.id === 'string' ? raw.id : undefined, name: typeof fn.name === 'string' ? fn.name : '' });
+        }
+        if (typeof fn.arguments === 'string' && fn.arguments !== '') steps.push({ kind: 'tool_args', index, args: fn.arguments });
+      }
+    }
+    if (typeof choice.finish_reason === 'string') steps.push({ kind: 'finish', reason: choice.finish_reason });
+  }
+  if (isRecord(v.usage)) {
+    const u = v.usage;
+    const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
+    const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
+    steps.push({ kind: 'usage', prompt, completion, total: typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion });
+  }
+  return steps;
+}
+
+/** A writer of one surface's event stream from chat steps. `end` runs once the chat stream ended. */
+export interface StreamWriter {
+  onStep(step: ChatStep): string;
+  /** Called when the chat stream ended; throws when it ended before its answer was finished. */
+  end(): string;
+}
+
+/**
+ * Translates a chat SSE byte stream through a writer, yielding each translated piece as soon as it
+ * exists (tokens are not held back). Errors thrown by the reading or the writer end the generator
+ * after what came before was delivered.
+ */
+export async function* translateChatStream(source: AsyncIterable<Uint8Array | string>, writer: StreamWriter): AsyncGenerator<string, void, undefined> {
+  const parser = new SseParser();
+  let seenMeta = false;
+  let failure: unknown;
+  const run = (events: readonly { data: string }[]): string => {
+    let out = '';
+    try {
+      for (const ev of events) {
+        for (const step of stepsOfChunk(ev.data, seenMeta)) {
+          if (step.kind === 'meta') seenMeta = true;
+          out += writer.onStep(step);
+        }
+      }
+    } catch (err) {
+      failure = err;
+    }
+    return out;
+  };
+  for await (const chunk of source) {
+    const out = run(parser.push(chunk));
+    if (out !== '') yield out;
+    if (failure !== undefined) throw failure;
+  }
+  const tail = run(parser.end());
+  if (tail !== '') yield tail;
+  if (failure !== undefined) throw failure;
+  const last = writer.end();
+  if (last !== '') yield last;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,26 @@
+import { openAiErrorBody } from '../../api/errorMapping.js';
+import type { ChatCompletionRequest } from '../../schemas/openai.js';
+import { parseChatRequest } from '../requestBody.js';
+import type { Surface } from './surface.js';
+
+/**
+ * Chat completions: the internal call is the client's body itself, and answers are relayed as the
+ * provider wrote them (for openai and compatible servers, the upstream's own bytes).
+ */
+export const chatSurface: Surface = {
+  name: 'chat',
+  parse(body) {
+    // Validated, then used as the client sent it: the parsed copy reorders keys, and what is not
+    // ours to change (the messages of a call that keeps its own prompt) must go upstream unchanged.
+    parseChatRequest(body);
+    const chat = { ...(body as ChatCompletionRequest) };
+    return {
+      chat,
+      stream: chat.stream === true,
+      renderJson: (_completion, raw) => raw,
+      renderStream: (sse) => sse,
+      native: undefined,
+      errorEvent: (problem, upstreamType) => `data: ${JSON.stringify(openAiErrorBody(problem, upstreamType))}\n\n`,
+    };
+  },
+};

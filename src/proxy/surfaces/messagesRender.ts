@@ -1,0 +1,52 @@
+import type { ChatCompletion, Usage } from '../../schemas/openai.js';
+import type { ToolCallSummary } from '../../providers/completionSummary.js';
+
+/** Chat completion -> Anthropic Messages `message`, pure. */
+
+/** Anthropic's stop reasons for OpenAI's finish reasons. */
+export function stopReasonFor(finish: string | null | undefined): string {
+  switch (finish) {
+    case 'length': return 'max_tokens';
+    case 'tool_calls':
+    case 'function_call': return 'tool_use';
+    case 'content_filter': return 'refusal';
+    default: return 'end_turn';
+  }
+}
+
+export function messageId(upstreamId: string): string {
+  const core = upstreamId.replace(/[^A-Za-z0-9_-]/g, '').replace(/^(chatcmpl|simcmpl|msg|resp)[-_]?/, '');
+  return `msg_${core || 'miprox'}`;
+}
+
+export function messagesUsage(u: Usage | null | undefined): { input_tokens: number; output_tokens: number } {
+  return { input_tokens: u?.prompt_tokens ?? 0, output_tokens: u?.completion_tokens ?? 0 };
+}
+
+/** Tool arguments are JSON text in chat completions and an object in Messages; unreadable text becomes {}. */
+export function toolInput(args: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(args === '' ? '{}' : args);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function chatToMessage(c: ChatCompletion, toolCalls: readonly ToolCallSummary[]): Record<string, unknown> {
+  const choice = c.choices[0];
+  const text = choice?.message.content ?? '';
+  const content: Array<Record<string, unknown>> = [];
+  if (text !== '' || toolCalls.length === 0) content.push({ type: 'text', text });
+  toolCalls.forEach((call, i) => content.push({ type: 'tool_use', id: call.id ?? `toolu_${i}`, name: call.name, input: toolInput(call.arguments) }));
+  return {
+    id: messageId(c.id),
+    type: 'message',
+    role: 'assistant',
+    model: c.model ?? '',
+    content,
+    stop_reason: stopReasonFor(choice?.finish_reason),
+    stop_sequence: null,
+    usage: messagesUsage(c.usage),
+  };
+}

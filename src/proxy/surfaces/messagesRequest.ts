@@ -1,0 +1,145 @@
+import { zodProblems } from '../../schemas/jobRequest.js';
+import { type MessagesBlock, type MessagesRequest, MessagesRequestSchema } from '../../schemas/messages.js';
+import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
+import { ValidationError } from '../../shared/errors.js';
+
+/**
+ * Anthropic Messages request -> the internal call (chat completions), pure. `system` (a string, or
+ * text blocks joined with a blank line) becomes the first system message, where module matching
+ * and injection look. What has no chat equivalent is refused with the field named; knobs that do
+ * not change the answer's shape (thinking, top_k, cache_control) are ignored.
+ */
+export function parseMessagesRequest(body: unknown): MessagesRequest {
+  const parsed = MessagesRequestSchema.safeParse(body ?? {});
+  if (!parsed.success) throw new ValidationError('invalid request', zodProblems(parsed.error, ''));
+  return parsed.data;
+}
+
+/** The system text of a Messages request: the string, or its text blocks joined by a blank line. */
+export function messagesSystemText(system: MessagesRequest['system']): string | undefined {
+  if (system === undefined) return undefined;
+  if (typeof system === 'string') return system;
+  return system.map((b, j) => {
+    if (b.type !== 'text' || typeof b.text !== 'string') throw invalid(`system.${j}.type`, 'system blocks must be text blocks');
+    return b.text;
+  }).join('\n\n');
+}
+
+export function messagesToChat(req: MessagesRequest): ChatCompletionRequest {
+  const messages: ChatMessage[] = [];
+  const system = messagesSystemText(req.system);
+  if (system !== undefined) messages.push({ role: 'system', content: system });
+  req.messages.forEach((m, i) => {
+    if (typeof m.content === 'string') {
+      messages.push({ role: m.role, content: m.content });
+      return;
+    }
+    if (m.role === 'assistant') messages.push(assistantToChat(m.content, i));
+    else messages.push(...userToChat(m.content, i));
+  });
+  const chat: ChatCompletionRequest = { messages, max_tokens: req.max_tokens };
+  if (typeof req.model === 'string') chat.model = req.model;
+  if (req.stream === true) chat.stream = true;
+  if (typeof req.temperature === 'number') chat.temperature = req.temperature;
+  if (typeof req.top_p === 'number') chat.top_p = req.top_p;
+  if (req.stop_sequences !== undefined && req.stop_sequences.length > 0) chat.stop = req.stop_sequences;
+  if (typeof req.metadata?.user_id === 'string') chat.user = req.metadata.user_id;
+  if (req.tools !== undefined && req.tools.length > 0) chat.tools = req.tools.map(toolToChat);
+  if (req.tool_choice !== undefined) Object.assign(chat, toolChoiceToChat(req.tool_choice));
+  const format = req.output_format as Record<string, unknown> | undefined;
+  if (format?.type === 'json_schema' && typeof format.schema === 'object' && format.schema !== null) {
+    chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
+  }
+  if (req.mipro !== undefined) chat.mipro = req.mipro;
+  return chat;
+}
+
+/** Tool results come first (chat wants them right after the assistant's calls), then the user's own text. */
+function userToChat(blocks: MessagesBlock[], i: number): ChatMessage[] {
+  const tools: ChatMessage[] = [];
+  const parts: Array<Record<string, unknown>> = [];
+  blocks.forEach((b, j) => {
+    const where = `messages.${i}.content.${j}`;
+    switch (b.type) {
+      case 'text':
+        if (typeof b.text !== 'string') throw invalid(`${where}.text`, 'must be a string');
+        parts.push({ type: 'text', text: b.text });
+        return;
+      case 'image':
+        parts.push({ type: 'image_url', image_url: { url: imageUrl(b.source, `${where}.source`) } });
+        return;
+      case 'tool_result':
+        if (typeof b.tool_use_id !== 'string') throw invalid(`${where}.tool_use_id`, 'is required');
+        tools.push({ role: 'tool', tool_call_id: b.tool_use_id, content: resultText(b.content, `${where}.content`) });
+        return;
+      default:
+        throw invalid(`${where}.type`, `"${b.type}" is not supported when the upstream speaks chat completions`);
+    }
+  });
+  if (parts.length === 0) return tools;
+  const content = parts.every((p) => p.type === 'text') ? parts.map((p) => p.text as string).join('') : parts;
+  return [...tools, { role: 'user', content } as ChatMessage];
+}
+
+function assistantToChat(blocks: MessagesBlock[], i: number): ChatMessage {
+  let text = '';
+  const calls: Array<Record<string, unknown>> = [];
+  blocks.forEach((b, j) => {
+    const where = `messages.${i}.content.${j}`;
+    if (b.type === 'text' && typeof b.text === 'string') text += b.text;
+    else if (b.type === 'tool_use') {
+      if (typeof b.id !== 'string' || typeof b.name !== 'string') throw invalid(where, 'a tool_use block needs id and name');
+      calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
+    } else if (b.type !== 'thinking' && b.type !== 'redacted_thinking') {
+      throw invalid(`${where}.type`, `"${b.type}" is not supported when the upstream speaks chat completions`);
+    }
+  });
+  const message: ChatMessage = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
+  if (calls.length > 0) message.tool_calls = calls;
+  return message;
+}
+
+function resultText(content: unknown, where: string): string {
+  if (content === undefined || content === null) return '';
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) throw invalid(where, 'must be a string or text blocks');
+  return content.map((b: unknown, j) => {
+    const block = b as Record<string, unknown>;
+    if (block.type === 'text' && typeof block.text === 'string') return block.text;
+    throw invalid(`${where}.${j}.type`, 'only text tool results are supported when the upstream speaks chat completions');
+  }).join('');
+}
+
+function imageUrl(source: unknown, where: string): string {
+  const s = source as Record<string, unknown> | undefined;
+  if (s?.type === 'base64' && typeof s.media_type === 'string' && typeof s.data === 'string') return `data:${s.media_type};base64,${s.data}`;
+  if (s?.type === 'url' && typeof s.url === 'string') return s.url;
+  throw invalid(where, 'must be a base64 or url image source');
+}
+
+function toolToChat(tool: Record<string, unknown>, i: number): Record<string, unknown> {
+  if (tool.type !== undefined && tool.type !== 'custom') {
+    throw invalid(`tools.${i}.type`, `"${String(tool.type)}" (a server tool) needs Anthropic itself; with this upstream only custom tools are supported`);
+  }
+  const fn: Record<string, unknown> = { name: tool.name, parameters: tool.input_schema ?? { type: 'object', properties: {} } };
+  if (typeof tool.description === 'string') fn.description = tool.description;
+  return { type: 'function', function: fn };
+}
+
+function toolChoiceToChat(choice: Record<string, unknown>): Partial<ChatCompletionRequest> {
+  const parallel = choice.disable_parallel_tool_use === true ? { parallel_tool_calls: false } : {};
+  switch (choice.type) {
+    case 'auto': return { tool_choice: 'auto', ...parallel };
+    case 'any': return { tool_choice: 'required', ...parallel };
+    case 'none': return { tool_choice: 'none' };
+    case 'tool':
+      if (typeof choice.name !== 'string') throw invalid('tool_choice.name', 'is required');
+      return { tool_choice: { type: 'function', function: { name: choice.name } }, ...parallel };
+    default:
+      throw invalid('tool_choice.type', 'must be "auto", "any", "tool" or "none"');
+  }
+}
+
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError('invalid request', [{ path, message }]);
+}

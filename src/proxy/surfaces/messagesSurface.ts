@@ -1,0 +1,46 @@
+import { anthropicErrorBody } from '../../api/errorMapping.js';
+import { UpstreamError } from '../../shared/errors.js';
+import { translateChatStream } from './chatChunks.js';
+import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap } from './messagesNative.js';
+import { chatToMessage } from './messagesRender.js';
+import { messagesToChat, parseMessagesRequest } from './messagesRequest.js';
+import { MessagesStreamWriter } from './messagesStream.js';
+import type { Surface, SurfaceStream } from './surface.js';
+
+/** Anthropic Messages: `POST {proxy}[/{rollout_id}][/v1]/messages`. Errors in Anthropic's shape. */
+export const messagesSurface: Surface = {
+  name: 'messages',
+  parse(body) {
+    const original = parseMessagesRequest(body);
+    const chat = messagesToChat(original);
+    const stream = original.stream === true;
+    // Anthropic's stream always ends with usage, so the internal stream asks for it.
+    if (stream) chat.stream_options = { include_usage: true };
+    return {
+      chat,
+      stream,
+      renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls)),
+      renderStream: (sse) => translateChatStream(sse, new MessagesStreamWriter({ model: original.model ?? '' })),
+      native: {
+        surface: 'messages',
+        body: (injected, changed) => nativeMessagesBody(original, chat, injected, changed),
+        json: (raw) => ({ out: raw, summary: nativeMessagesSummary(raw) }),
+        stream: (upstream): SurfaceStream => {
+          const tap = new NativeMessagesTap();
+          async function* relay(): AsyncGenerator<Uint8Array> {
+            for await (const chunk of upstream) {
+              yield chunk;
+              tap.push(chunk); // after the chunk went on its way: off the path to the first byte
+            }
+            tap.end();
+            if (!tap.complete && !tap.sawError) {
+              throw new UpstreamError('upstream stream ended before message_stop', { status: 502, code: 'upstream_stream_error' });
+            }
+          }
+          return { body: relay(), summary: () => tap.summary() };
+        },
+      },
+      errorEvent: (problem, upstreamType) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(problem, upstreamType))}\n\n`,
+    };
+  },
+};

@@ -1,0 +1,46 @@
+/**
+ * The output items this miprox instance answered on the Responses surface, kept briefly so an
+ * `item_reference` in a later call of the same system can be resolved. Clients that assume OpenAI's
+ * default `store: true` (the Vercel AI SDK's default `openai()` in a tool loop) send references to
+ * the previous answer's items instead of the items; miprox otherwise keeps no conversation state
+ * (`previous_response_id` and `store: true` stay refused). Bounded in count and age; per instance
+ * (behind a load balancer without sticky routing, a client should send the items themselves).
+ */
+export interface ItemCacheOptions {
+  maxItems?: number;
+  ttlMs?: number;
+  now?: () => number;
+}
+
+export class ResponseItemCache {
+  private readonly items = new Map<string, { item: Record<string, unknown>; at: number }>();
+  private readonly maxItems: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: ItemCacheOptions = {}) {
+    this.maxItems = opts.maxItems ?? 20_000;
+    this.ttlMs = opts.ttlMs ?? 60 * 60 * 1000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Remembers the items of one answer (a `response`'s `output`) for the system that answered. */
+  remember(systemId: string, output: unknown): void {
+    if (!Array.isArray(output)) return;
+    const at = this.now();
+    for (const item of output) {
+      if (typeof item !== 'object' || item === null || typeof (item as { id?: unknown }).id !== 'string') continue;
+      const key = `${systemId}\u0000${(item as { id: string }).id}`;
+      this.items.delete(key); // re-inserted last: the Map's order is the eviction order
+      this.items.set(key, { item: item as Record<string, unknown>, at });
+    }
+    while (this.items.size > this.maxItems) this.items.delete(this.items.keys().next().value as string);
+  }
+
+  lookup(systemId: string, id: string): Record<string, unknown> | undefined {
+    const hit = this.items.get(`${systemId}\u0000${id}`);
+    if (hit === undefined) return undefined;
+    if (this.now() - hit.at > this.ttlMs) return undefined;
+    return hit.item;
+  }
+}

@@ -1,0 +1,111 @@
+import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
+import type { ResponsesRequest } from '../../schemas/responses.js';
+import { UpstreamError } from '../../shared/errors.js';
+import { SseParser } from '../../providers/sseParser.js';
+import { systemText, turnsAfterSystem } from '../injection.js';
+import { isRecord } from './chatChunks.js';
+import { type NativeSummary, summaryOfResponse } from './nativeSummary.js';
+
+/**
+ * The Responses surface with an upstream that speaks Responses (OpenAI): the client's body goes
+ * upstream as written, except what the internal call decided (the system text into `instructions`,
+ * turns inserted after it at the head of `input`, the forced model, temperature and token limit).
+ * The answer is relayed as written, except its echo of `instructions`, which would show the
+ * candidate's text: it is put back to the client's own.
+ */
+export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): Record<string, unknown> {
+  const { mipro: _ours, ...rest } = original;
+  const body: Record<string, unknown> = { ...rest, model: injected.model, store: false };
+  if (injected.temperature != null && original.temperature == null) body.temperature = injected.temperature;
+  const limit = injected.max_completion_tokens ?? injected.max_tokens;
+  if (limit != null) body.max_output_tokens = limit;
+  if (!changed) return body;
+  const text = systemText(injected.messages);
+  let input: unknown[] = typeof original.input === 'string' ? [{ role: 'user', content: original.input }] : [...original.input];
+  // The system text goes back where the client put it: `instructions`, or its first system/developer
+  // input item (the Vercel AI SDK's way), or `instructions` when the call had none.
+  const own = typeof original.instructions === 'string' || systemText(internal.messages) === null
+    ? -1
+    : input.findIndex((item) => isRecord(item) && (item.type ?? 'message') === 'message' && (item.role === 'system' || item.role === 'developer'));
+  if (text !== null && own >= 0) {
+    input = input.map((item, i) => (i === own ? { ...(item as Record<string, unknown>), content: text } : item));
+  } else if (text !== null) body.instructions = text;
+  const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected)).map(itemOf);
+  body.input = own >= 0 ? [...input.slice(0, own + 1), ...inserted, ...input.slice(own + 1)] : [...inserted, ...input];
+  return body;
+}
+
+/** How many turns injection put after the system text (demos): the difference in conversation length. */
+export function insertedCount(internal: ChatCompletionRequest, injected: ChatCompletionRequest): number {
+  return Math.max(0, turnsAfterSystem(injected.messages).length - turnsAfterSystem(internal.messages).length);
+}
+
+function itemOf(m: ChatMessage): Record<string, unknown> {
+  return { role: m.role, content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => ({ type: m.role === 'assistant' ? 'output_text' : 'input_text', text: p.text ?? '' })) };
+}
+
+/** A native JSON answer with the client's `instructions` put back, and its summary. */
+export function nativeResponsesJson(raw: string, instructions: string | null): { out: string; summary: NativeSummary; response: unknown } {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new UpstreamError(`upstream returned a body that is not JSON: ${raw.slice(0, 200)}`, { status: 502 });
+  }
+  if (!isRecord(value) || value.object !== 'response') throw new UpstreamError('upstream returned something that is not a Responses response', { status: 502 });
+  return { out: JSON.stringify({ ...value, instructions }), summary: summaryOfResponse(value), response: value };
+}
+
+/**
+ * Relays a native Responses event stream, event by event (the transport cut it on event
+ * boundaries), with `instructions` put back in the events that carry the response object, and
+ * keeps the final response for the record. `complete` says whether a terminal event arrived.
+ */
+export class NativeResponsesRelay {
+  private readonly parser = new SseParser();
+  private final: unknown = undefined;
+  complete = false;
+  /** Events relayed so far (OpenAI numbers them from 0, so this is the next sequence number). */
+  events = 0;
+
+  constructor(private readonly instructions: string | null) {}
+
+  push(chunk: Uint8Array): string {
+    let out = '';
+    for (const ev of this.parser.push(chunk)) out += this.onEvent(ev.event, ev.data);
+    return out;
+  }
+
+  end(): string {
+    let out = '';
+    for (const ev of this.parser.end()) out += this.onEvent(ev.event, ev.data);
+    return out;
+  }
+
+  summary(): NativeSummary {
+    return summaryOfResponse(this.final);
+  }
+
+  /** The terminal event's response object (undefined until it arrived). */
+  get finalResponse(): unknown {
+    return this.final;
+  }
+
+  private onEvent(name: string | undefined, data: string): string {
+    this.events++;
+    const head = name !== undefined ? `event: ${name}\n` : '';
+    if (!data.includes('"response"')) return `${head}data: ${data}\n\n`;
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return `${head}data: ${data}\n\n`;
+    }
+    if (!isRecord(value) || !isRecord(value.response)) return `${head}data: ${data}\n\n`;
+    if (value.type === 'response.completed' || value.type === 'response.incomplete' || value.type === 'response.failed') {
+      this.final = value.response;
+      this.complete = true;
+    }
+    return `${head}data: ${JSON.stringify({ ...value, response: { ...value.response, instructions: this.instructions } })}\n\n`;
+  }
+}

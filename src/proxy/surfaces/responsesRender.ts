@@ -1,0 +1,122 @@
+import type { ChatCompletion, Usage } from '../../schemas/openai.js';
+import type { ResponsesRequest } from '../../schemas/responses.js';
+import type { ToolCallSummary } from '../../providers/completionSummary.js';
+
+/**
+ * Chat completion -> OpenAI Responses `response` object, pure. The echo of the request is the
+ * client's own (its `instructions`, never the candidate's: candidate text never reaches a client).
+ */
+export interface ResponseEcho {
+  instructions: string | null;
+  tools: unknown[];
+  toolChoice: unknown;
+  parallelToolCalls: boolean;
+  temperature: number | null;
+  topP: number | null;
+  maxOutputTokens: number | null;
+  text: unknown;
+  metadata: unknown;
+}
+
+export function echoOf(req: ResponsesRequest): ResponseEcho {
+  return {
+    instructions: typeof req.instructions === 'string' ? req.instructions : null,
+    tools: req.tools ?? [],
+    toolChoice: req.tool_choice ?? 'auto',
+    parallelToolCalls: req.parallel_tool_calls ?? true,
+    temperature: req.temperature ?? null,
+    topP: req.top_p ?? null,
+    maxOutputTokens: req.max_output_tokens ?? null,
+    text: req.text ?? { format: { type: 'text' } },
+    metadata: req.metadata ?? {},
+  };
+}
+
+export type OutputItem = Record<string, unknown>;
+
+/** `resp_`, `msg_`, `fc_` ids derived from the upstream's id, so one answer's ids agree with each other. */
+export function responseIds(upstreamId: string): { response: string; message: string } {
+  const core = upstreamId.replace(/[^A-Za-z0-9_-]/g, '').replace(/^(chatcmpl|simcmpl|msg|resp)[-_]?/, '') || 'miprox';
+  return { response: `resp_${core}`, message: `msg_${core}` };
+}
+
+export function messageItem(id: string, text: string, status = 'completed'): OutputItem {
+  return { id, type: 'message', status, role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
+}
+
+export function functionCallItem(call: ToolCallSummary, index: number, status = 'completed'): OutputItem {
+  const callId = call.id ?? `call_${index}`;
+  return { id: `fc_${callId.replace(/^call_/, '')}`, type: 'function_call', status, call_id: callId, name: call.name, arguments: call.arguments };
+}
+
+export function responsesUsage(u: Usage | null | undefined): Record<string, unknown> | null {
+  if (!u) return null;
+  const input = u.prompt_tokens ?? 0;
+  const output = u.completion_tokens ?? 0;
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: u.total_tokens ?? input + output,
+  };
+}
+
+export interface ResponseShell {
+  id: string;
+  createdAt: number;
+  model: string;
+  status: 'in_progress' | 'completed' | 'incomplete';
+  output: OutputItem[];
+  usage: Record<string, unknown> | null;
+  /** Why an incomplete answer stopped early. */
+  incomplete: string | null;
+}
+
+export function responseObject(s: ResponseShell, echo: ResponseEcho): Record<string, unknown> {
+  return {
+    id: s.id,
+    object: 'response',
+    created_at: s.createdAt,
+    status: s.status,
+    background: false,
+    error: null,
+    incomplete_details: s.incomplete === null ? null : { reason: s.incomplete },
+    instructions: echo.instructions,
+    max_output_tokens: echo.maxOutputTokens,
+    model: s.model,
+    output: s.output,
+    parallel_tool_calls: echo.parallelToolCalls,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    store: false,
+    temperature: echo.temperature,
+    text: echo.text,
+    tool_choice: echo.toolChoice,
+    tools: echo.tools,
+    top_p: echo.topP,
+    truncation: 'disabled',
+    usage: s.usage,
+    metadata: echo.metadata,
+  };
+}
+
+/** A whole chat completion as a Responses `response`. */
+export function chatToResponse(c: ChatCompletion, echo: ResponseEcho, toolCalls: readonly ToolCallSummary[]): Record<string, unknown> {
+  const ids = responseIds(c.id);
+  const choice = c.choices[0];
+  const text = choice?.message.content ?? '';
+  const output: OutputItem[] = [];
+  if (text !== '' || toolCalls.length === 0) output.push(messageItem(ids.message, text));
+  toolCalls.forEach((call, i) => output.push(functionCallItem(call, i)));
+  const cut = choice?.finish_reason === 'length';
+  return responseObject({
+    id: ids.response,
+    createdAt: c.created ?? Math.floor(Date.now() / 1000),
+    model: c.model ?? '',
+    status: cut ? 'incomplete' : 'completed',
+    output,
+    usage: responsesUsage(c.usage),
+    incomplete: cut ? 'max_output_tokens' : null,
+  }, echo);
+}

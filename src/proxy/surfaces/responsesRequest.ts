@@ -1,0 +1,181 @@
+import { zodProblems } from '../../schemas/jobRequest.js';
+import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
+import { type ResponsesInputItem, type ResponsesRequest, ResponsesRequestSchema } from '../../schemas/responses.js';
+import { BadRequestError, type FieldProblem, ValidationError } from '../../shared/errors.js';
+
+/**
+ * OpenAI Responses request -> the internal call (chat completions), pure. `instructions` becomes the
+ * first system message, so module matching and injection see it where they see a chat call's
+ * system text. What has no chat equivalent is refused with the field named, never dropped, except
+ * knobs that do not change the answer's shape (reasoning, include, truncation), which are ignored.
+ */
+export function parseResponsesRequest(body: unknown): ResponsesRequest {
+  const parsed = ResponsesRequestSchema.safeParse(body ?? {});
+  if (!parsed.success) throw new ValidationError('invalid request', zodProblems(parsed.error, ''));
+  const req = parsed.data;
+  // Stateless by design: miprox keeps no conversation state, so a client relying on it must hear so.
+  if (req.previous_response_id != null) {
+    throw stateful('previous_response_id', 'miprox is stateless: send the whole conversation in input instead of previous_response_id');
+  }
+  if (req.store === true) throw stateful('store', 'miprox is stateless: store must be false or omitted');
+  if (req.conversation !== undefined && req.conversation !== null) throw stateful('conversation', 'miprox is stateless: send the whole conversation in input');
+  if (req.background === true) throw stateful('background', 'background responses are not supported by miprox');
+  return req;
+}
+
+/** Resolves an `item_reference` to an item miprox answered earlier (responseItems.ts), or undefined. */
+export type ItemResolver = (id: string) => Record<string, unknown> | undefined;
+
+/**
+ * The request with every `item_reference` replaced by the item it names: clients that assume
+ * OpenAI's `store: true` refer to the items of the previous answer by id; those miprox answered
+ * itself (kept briefly, per instance: responseItems.ts) are put back in place, others are a 400.
+ */
+export function resolveReferences(req: ResponsesRequest, resolve: ItemResolver): ResponsesRequest {
+  if (typeof req.input === 'string' || !req.input.some((item) => item.type === 'item_reference')) return req;
+  return { ...req, input: req.input.map((item, i) => resolveReference(item, i, resolve)) };
+}
+
+export function responsesToChat(req: ResponsesRequest): ChatCompletionRequest {
+  const messages: ChatMessage[] = [];
+  if (typeof req.instructions === 'string') messages.push({ role: 'system', content: req.instructions });
+  if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
+  else req.input.forEach((item, i) => appendItem(messages, item, i));
+  if (messages.length === 0) throw new ValidationError('invalid request', [{ path: 'input', message: 'must contain at least one item' }]);
+  const chat: ChatCompletionRequest = { messages };
+  if (typeof req.model === 'string') chat.model = req.model;
+  if (req.stream === true) chat.stream = true;
+  if (typeof req.temperature === 'number') chat.temperature = req.temperature;
+  if (typeof req.top_p === 'number') chat.top_p = req.top_p;
+  if (typeof req.max_output_tokens === 'number') chat.max_completion_tokens = req.max_output_tokens;
+  if (typeof req.parallel_tool_calls === 'boolean') chat.parallel_tool_calls = req.parallel_tool_calls;
+  if (typeof req.user === 'string') chat.user = req.user;
+  if (req.tools !== undefined && req.tools.length > 0) chat.tools = req.tools.map(toolToChat);
+  if (req.tool_choice !== undefined && req.tool_choice !== null) chat.tool_choice = toolChoiceToChat(req.tool_choice);
+  const format = formatToChat(req.text?.format);
+  if (format !== undefined) chat.response_format = format;
+  if (req.mipro !== undefined) chat.mipro = req.mipro;
+  return chat;
+}
+
+function resolveReference(item: ResponsesInputItem, i: number, resolve: ItemResolver): ResponsesInputItem {
+  if (item.type !== 'item_reference') return item;
+  const id = (item as { id?: unknown }).id;
+  const found = typeof id === 'string' ? resolve(id) : undefined;
+  if (found === undefined) {
+    throw stateful(`input.${i}`, `miprox is stateless: item_reference ${typeof id === 'string' ? id : ''} is not an item this server answered recently; send the item itself (Vercel AI SDK: providerOptions.openai.store = false)`);
+  }
+  return found as ResponsesInputItem;
+}
+
+function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number): void {
+  const type = item.type ?? 'message';
+  const where = `input.${i}`;
+  switch (type) {
+    case 'message': {
+      const role = item.role;
+      if (role !== 'user' && role !== 'assistant' && role !== 'system' && role !== 'developer') {
+        throw invalid(`${where}.role`, 'must be "user", "assistant", "system" or "developer"');
+      }
+      out.push({ role, content: contentToChat(item.content, `${where}.content`) });
+      return;
+    }
+    case 'function_call': {
+      const { call_id: callId, name, arguments: args } = item as Record<string, unknown>;
+      if (typeof callId !== 'string' || typeof name !== 'string') throw invalid(where, 'a function_call needs call_id and name');
+      const call = { id: callId, type: 'function', function: { name, arguments: typeof args === 'string' ? args : '{}' } };
+      // Consecutive calls (parallel tool calls) belong to one assistant turn in chat completions.
+      const last = out[out.length - 1];
+      if (last !== undefined && last.role === 'assistant' && (last.tool_calls !== undefined || last.content === null)) {
+        last.tool_calls = [...(last.tool_calls ?? []), call];
+      } else out.push({ role: 'assistant', content: null, tool_calls: [call] });
+      return;
+    }
+    case 'function_call_output': {
+      const { call_id: callId, output } = item as Record<string, unknown>;
+      if (typeof callId !== 'string') throw invalid(`${where}.call_id`, 'is required');
+      const text = typeof output === 'string' ? output : Array.isArray(output) ? textOfParts(output, `${where}.output`) : JSON.stringify(output ?? '');
+      out.push({ role: 'tool', tool_call_id: callId, content: text });
+      return;
+    }
+    case 'item_reference':
+      throw stateful(`${where}.type`, 'miprox is stateless: an item_reference must be resolved before translation');
+    case 'reasoning':
+      return; // a reasoning model's own notes: chat completions has no place for them
+    default:
+      throw invalid(`${where}.type`, `"${type}" is not supported when the upstream speaks chat completions`);
+  }
+}
+
+function contentToChat(content: ResponsesInputItem['content'], where: string): ChatMessage['content'] {
+  if (content === undefined) return '';
+  if (typeof content === 'string') return content;
+  const parts = content.map((part, j) => {
+    const p = part as Record<string, unknown>;
+    switch (part.type) {
+      case 'input_text':
+      case 'output_text':
+      case 'text':
+        if (typeof p.text !== 'string') throw invalid(`${where}.${j}.text`, 'must be a string');
+        return { type: 'text', text: p.text };
+      case 'refusal':
+        return { type: 'text', text: typeof p.refusal === 'string' ? p.refusal : '' };
+      case 'input_image':
+        if (typeof p.image_url !== 'string') throw invalid(`${where}.${j}.image_url`, 'is required (file_id images need OpenAI itself)');
+        return { type: 'image_url', image_url: { url: p.image_url, ...(typeof p.detail === 'string' ? { detail: p.detail } : {}) } };
+      default:
+        throw invalid(`${where}.${j}.type`, `"${part.type}" is not supported when the upstream speaks chat completions`);
+    }
+  });
+  // A text-only content keeps the plain-string form: it is what templates match and records show.
+  return parts.every((p) => p.type === 'text') ? parts.map((p) => (p as { text: string }).text).join('') : parts;
+}
+
+function textOfParts(parts: unknown[], where: string): string {
+  return parts.map((p, j) => {
+    const part = p as Record<string, unknown>;
+    if (typeof part.text === 'string') return part.text;
+    throw invalid(`${where}.${j}`, 'only text output parts are supported when the upstream speaks chat completions');
+  }).join('');
+}
+
+function toolToChat(tool: Record<string, unknown>, i: number): Record<string, unknown> {
+  if (tool.type !== 'function' || typeof tool.name !== 'string') {
+    throw invalid(`tools.${i}.type`, `"${String(tool.type)}" tools need OpenAI itself; with this upstream only function tools are supported`);
+  }
+  const fn: Record<string, unknown> = { name: tool.name, parameters: tool.parameters ?? { type: 'object', properties: {} } };
+  if (typeof tool.description === 'string') fn.description = tool.description;
+  if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
+  return { type: 'function', function: fn };
+}
+
+function toolChoiceToChat(choice: unknown): unknown {
+  if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
+  const c = choice as Record<string, unknown>;
+  if (typeof c === 'object' && c.type === 'function' && typeof c.name === 'string') return { type: 'function', function: { name: c.name } };
+  throw invalid('tool_choice', 'must be "auto", "none", "required" or {type:"function", name}');
+}
+
+function formatToChat(format: Record<string, unknown> | undefined): unknown {
+  if (format === undefined || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  if (format.type === 'json_schema') {
+    if (typeof format.name !== 'string' || typeof format.schema !== 'object' || format.schema === null) {
+      throw invalid('text.format', 'a json_schema format needs name and schema');
+    }
+    const schema: Record<string, unknown> = { name: format.name, schema: format.schema };
+    if (typeof format.strict === 'boolean') schema.strict = format.strict;
+    if (typeof format.description === 'string') schema.description = format.description;
+    return { type: 'json_schema', json_schema: schema };
+  }
+  throw invalid('text.format.type', 'must be "text", "json_object" or "json_schema"');
+}
+
+function invalid(path: string, message: string): ValidationError {
+  return new ValidationError('invalid request', [{ path, message }]);
+}
+
+function stateful(path: string, message: string): BadRequestError {
+  const problem: FieldProblem = { path, message };
+  return new BadRequestError(message, [problem]);
+}

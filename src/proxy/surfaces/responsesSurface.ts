@@ -1,0 +1,77 @@
+import { openAiErrorBody } from '../../api/errorMapping.js';
+import type { ChatCompletionRequest } from '../../schemas/openai.js';
+import { UpstreamError } from '../../shared/errors.js';
+import { translateChatStream } from './chatChunks.js';
+import { chatToResponse, echoOf } from './responsesRender.js';
+import { nativeResponsesBody, nativeResponsesJson, NativeResponsesRelay } from './responsesNative.js';
+import { parseResponsesRequest, resolveReferences, responsesToChat } from './responsesRequest.js';
+import type { ResponseItemCache } from './responseItems.js';
+import { ResponsesStreamWriter } from './responsesStream.js';
+import type { Surface, SurfaceStream } from './surface.js';
+
+/**
+ * OpenAI Responses: `POST {proxy}[/{rollout_id}][/v1]/responses`. Errors in OpenAI's shape. The
+ * items of every answer are remembered briefly so later `item_reference`s resolve (responseItems.ts).
+ */
+export function createResponsesSurface(items: ResponseItemCache): Surface {
+  return {
+  name: 'responses',
+  parse(body, systemId) {
+    const original = resolveReferences(parseResponsesRequest(body), (id) => items.lookup(systemId, id));
+    const chat: ChatCompletionRequest = responsesToChat(original);
+    const remember = (response: unknown): void => {
+      if (typeof response === 'object' && response !== null) items.remember(systemId, (response as { output?: unknown }).output);
+    };
+    const stream = original.stream === true;
+    // A Responses answer always reports usage, so the internal stream asks for it.
+    if (stream) chat.stream_options = { include_usage: true };
+    const echo = echoOf(original);
+    /** Events sent so far: the sequence number an error event takes. */
+    let nextSeq: () => number = () => 0;
+    return {
+      chat,
+      stream,
+      renderJson: (completion, _raw, toolCalls) => {
+        const response = chatToResponse(completion, echo, toolCalls);
+        remember(response);
+        return JSON.stringify(response);
+      },
+      renderStream: (sse) => {
+        const writer = new ResponsesStreamWriter(echo, { model: original.model ?? '', createdAt: Math.floor(Date.now() / 1000) });
+        nextSeq = () => writer.nextSequence;
+        async function* body(): AsyncGenerator<string> {
+          yield* translateChatStream(sse, writer);
+          remember(writer.finalResponse);
+        }
+        return body();
+      },
+      native: {
+        surface: 'responses',
+        body: (injected, changed) => nativeResponsesBody(original, chat, injected, changed),
+        json: (raw) => {
+          const answer = nativeResponsesJson(raw, echo.instructions);
+          remember(answer.response);
+          return { out: answer.out, summary: answer.summary };
+        },
+        stream: (upstream): SurfaceStream => {
+          const relay = new NativeResponsesRelay(echo.instructions);
+          nextSeq = () => relay.events;
+          async function* body(): AsyncGenerator<string> {
+            for await (const chunk of upstream) yield relay.push(chunk);
+            const tail = relay.end();
+            if (tail !== '') yield tail;
+            remember(relay.finalResponse);
+            if (!relay.complete) throw new UpstreamError('upstream stream ended before response.completed', { status: 502, code: 'upstream_stream_error' });
+          }
+          return { body: body(), summary: () => relay.summary() };
+        },
+      },
+      errorEvent: (problem, upstreamType) => {
+        const e = openAiErrorBody(problem, upstreamType).error;
+        const data = { type: 'error', sequence_number: nextSeq(), code: e.code, message: e.message, param: e.param };
+        return `event: error\ndata: ${JSON.stringify(data)}\n\n`;
+      },
+    };
+  },
+  };
+}

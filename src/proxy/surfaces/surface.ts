@@ -1,0 +1,54 @@
+import type { HttpProblem } from '../../api/errorMapping.js';
+import type { ToolCallSummary } from '../../providers/completionSummary.js';
+import type { NativeSurface } from '../../providers/types.js';
+import type { ChatCompletion, ChatCompletionRequest, Usage } from '../../schemas/openai.js';
+
+/**
+ * One proxied call, whatever API it came in on. Every surface parses its body at the edge into the
+ * internal call (a chat-completions request: system text, turns, tools, output format, stream flag);
+ * module matching, variables, injection, rollout records, usage and error mapping run once on it
+ * (proxyRoute.ts), and the surface renders the answer back in its own protocol. When the provider
+ * speaks the surface natively, the surface builds the upstream body from the client's own (so fields
+ * miprox does not model still reach the upstream) and relays the upstream's answer.
+ */
+export type SurfaceName = 'chat' | 'responses' | 'messages';
+
+export interface AnswerSummary {
+  text: string;
+  usage: Usage | undefined;
+  toolCalls: ToolCallSummary[];
+}
+
+/** A stream relay: bytes for the client, read as they pass; `summary` once the body has ended. */
+export interface SurfaceStream {
+  body: AsyncIterable<Uint8Array | string>;
+  summary(): AnswerSummary;
+}
+
+export interface NativeCall {
+  readonly surface: NativeSurface;
+  /** The upstream body, from the client's own body and what injection decided on the internal call. */
+  body(injected: ChatCompletionRequest, changed: boolean): Record<string, unknown>;
+  json(raw: string): { out: string; summary: AnswerSummary };
+  /** Throws (after relaying what came) when the upstream's stream ends unfinished. */
+  stream(body: AsyncIterable<Uint8Array>): SurfaceStream;
+}
+
+export interface SurfaceCall {
+  /** The internal call, before injection. */
+  chat: ChatCompletionRequest;
+  stream: boolean;
+  /** A chat completion (translated path) as this surface's JSON body. */
+  renderJson(completion: ChatCompletion, raw: string, toolCalls: readonly ToolCallSummary[]): string;
+  /** A chat-completions SSE stream (translated path) as this surface's event stream. */
+  renderStream(chatSse: AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string>;
+  native: NativeCall | undefined;
+  /** The event that tells a streaming client the answer failed, in this surface's protocol. */
+  errorEvent(problem: HttpProblem, upstreamType: string | undefined): string;
+}
+
+export interface Surface {
+  readonly name: SurfaceName;
+  /** Validates the client's body (4xx naming the field) and builds the internal call. */
+  parse(body: unknown, systemId: string): SurfaceCall;
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { MiproCallFieldSchema } from './miproCall.js';
+import { MAX_CONTENT_PARTS, MAX_MESSAGES, MAX_TOOLS } from './openai.js';
+
+/**
+ * Anthropic Messages API request, as the proxy reads it (https://docs.anthropic.com/en/api/messages).
+ * Loose: fields miprox neither reads nor rewrites (thinking, top_k, cache_control...) pass through to
+ * a native upstream untouched. What Anthropic itself sends back is in providers/anthropicWire.ts.
+ */
+export const MessagesBlockSchema = z.looseObject({ type: z.string() });
+export type MessagesBlock = z.infer<typeof MessagesBlockSchema>;
+
+export const MessagesMessageSchema = z.looseObject({
+  role: z.enum(['user', 'assistant'], { error: 'must be "user" or "assistant"' }),
+  content: z.union([z.string(), z.array(MessagesBlockSchema).max(MAX_CONTENT_PARTS)], { error: 'must be a string or an array of content blocks' }),
+});
+export type MessagesMessage = z.infer<typeof MessagesMessageSchema>;
+
+export const MessagesRequestSchema = z.looseObject({
+  model: z.string().optional(),
+  max_tokens: z.number().int().positive({ error: 'must be a positive integer' }),
+  messages: z.array(MessagesMessageSchema).min(1, 'must contain at least one message').max(MAX_MESSAGES),
+  system: z.union([z.string(), z.array(MessagesBlockSchema).max(MAX_CONTENT_PARTS)]).optional(),
+  stream: z.boolean().optional(),
+  temperature: z.number().min(0).max(1).optional(),
+  top_p: z.number().optional(),
+  stop_sequences: z.array(z.string()).optional(),
+  tools: z.array(z.looseObject({ name: z.string() })).max(MAX_TOOLS).optional(),
+  tool_choice: z.looseObject({ type: z.string() }).optional(),
+  metadata: z.looseObject({ user_id: z.string().optional().nullable() }).optional(),
+  mipro: MiproCallFieldSchema.optional(),
+});
+export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;

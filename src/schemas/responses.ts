@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { MiproCallFieldSchema } from './miproCall.js';
+import { MAX_CONTENT_PARTS, MAX_MESSAGES, MAX_TOOLS } from './openai.js';
+
+/**
+ * OpenAI Responses API request, as the proxy reads it (https://platform.openai.com/docs/api-reference/responses).
+ * Loose like the chat schema: fields miprox neither reads nor rewrites pass through to a native
+ * upstream untouched. Input items are checked one by one by the translator, which names the item.
+ */
+export const ResponsesInputItemSchema = z.looseObject({
+  type: z.string().optional(),
+  role: z.string().optional(),
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() })).max(MAX_CONTENT_PARTS)]).optional(),
+});
+export type ResponsesInputItem = z.infer<typeof ResponsesInputItemSchema>;
+
+export const ResponsesRequestSchema = z.looseObject({
+  model: z.string().optional(),
+  input: z.union([z.string(), z.array(ResponsesInputItemSchema).max(MAX_MESSAGES)], { error: 'must be a string or an array of input items' }),
+  instructions: z.string().nullable().optional(),
+  stream: z.boolean().optional().nullable(),
+  temperature: z.number().min(0).max(2).optional().nullable(),
+  top_p: z.number().optional().nullable(),
+  max_output_tokens: z.number().int().positive().optional().nullable(),
+  tools: z.array(z.looseObject({ type: z.string() })).max(MAX_TOOLS).optional(),
+  tool_choice: z.unknown().optional(),
+  parallel_tool_calls: z.boolean().optional().nullable(),
+  text: z.looseObject({ format: z.looseObject({ type: z.string() }).optional() }).optional().nullable(),
+  store: z.boolean().optional().nullable(),
+  previous_response_id: z.string().optional().nullable(),
+  user: z.string().optional(),
+  mipro: MiproCallFieldSchema.optional(),
+});
+export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;

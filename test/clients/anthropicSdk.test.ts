@@ -1,0 +1,87 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { untilToolResult } from '../fakes/fakeBehavior.js';
+import { CLIENT_SYSTEM, expectRow, startSurfaceHarness, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+
+/**
+ * The official `@anthropic-ai/sdk` pointed at the proxy URL (its `/v1/messages`): create, stream
+ * and a tool round trip; against an upstream that speaks Messages natively (anthropic) and ones
+ * reached through chat completions (openai, openai_compatible).
+ */
+let h: SurfaceHarness;
+const jobs = new Map<PolicyProvider, SurfaceJob>();
+const PROVIDERS: PolicyProvider[] = ['anthropic', 'openai', 'openai_compatible'];
+let n = 0;
+
+beforeAll(async () => {
+  h = await startSurfaceHarness();
+  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
+});
+afterAll(async () => h.close());
+beforeEach(() => {
+  h.openai.setBehavior({ reply: 'Paris.' });
+  h.anthropic.setBehavior({ reply: 'Paris.' });
+  h.openai.requests.length = 0;
+  h.anthropic.requests.length = 0;
+});
+
+function client(provider: PolicyProvider): { anthropic: Anthropic; rid: string; job: SurfaceJob } {
+  const job = jobs.get(provider)!;
+  const rid = `anthropic-sdk-${n++}`;
+  // The SDK appends /v1/messages to its base URL.
+  return { anthropic: new Anthropic({ apiKey: 'unused', baseURL: `${job.proxyUrl}/${rid}`, maxRetries: 0 }), rid, job };
+}
+
+describe.each(PROVIDERS)('@anthropic-ai/sdk, provider %s', (provider) => {
+  it('messages.create with a system string', async () => {
+    const { anthropic, rid, job } = client(provider);
+    const r = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Capital of France?' }] });
+    expect(r.content[0]).toMatchObject({ type: 'text', text: 'Paris.' });
+    expect(r.stop_reason).toBe('end_turn');
+    expect(r.usage.output_tokens).toBeGreaterThan(0);
+    await expectRow(h, job, rid, 'messages');
+  });
+
+  it('messages.stream with system blocks, and its final message', async () => {
+    const { anthropic, rid, job } = client(provider);
+    const stream = anthropic.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 100, system: [{ type: 'text', text: CLIENT_SYSTEM }], messages: [{ role: 'user', content: 'Capital of France?' }] });
+    let text = '';
+    stream.on('text', (delta) => {
+      text += delta;
+    });
+    const final = await stream.finalMessage();
+    expect(text).toBe('Paris.');
+    expect(final.content[0]).toMatchObject({ type: 'text', text: 'Paris.' });
+    expect(final.usage.output_tokens).toBeGreaterThan(0);
+    await expectRow(h, job, rid, 'messages');
+  });
+
+  it('tools: a tool_use, then its tool_result sent back (two calls, one rollout)', async () => {
+    const calls = [{ id: 'toolu_w1', name: 'weather', arguments: '{"city":"Paris"}' }];
+    h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult(calls) });
+    h.anthropic.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult(calls) });
+    const { anthropic, rid, job } = client(provider);
+    const tools = [{ name: 'weather', description: 'Current weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } }];
+    const question = { role: 'user' as const, content: 'Weather in Paris?' };
+    const first = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, tools, messages: [question] });
+    expect(first.stop_reason).toBe('tool_use');
+    const use = first.content.find((b) => b.type === 'tool_use');
+    expect(use).toMatchObject({ type: 'tool_use', name: 'weather', input: { city: 'Paris' } });
+    const second = await anthropic.messages.create({
+      model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, tools,
+      messages: [question, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use!.type === 'tool_use' ? use!.id : '', content: 'sunny' }] }],
+    });
+    expect(second.content.find((b) => b.type === 'text')).toMatchObject({ text: expect.stringContaining('Sunny') });
+    await expectRow(h, job, rid, 'messages', 2);
+  });
+});
+
+describe('@anthropic-ai/sdk errors', () => {
+  it('surfaces a bad request as the SDK\'s typed error with Anthropic\'s error type', async () => {
+    const { anthropic } = client('anthropic');
+    const err = await anthropic.messages.create({ model: 'x', max_tokens: 5, messages: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(422);
+    expect((err as { error: unknown }).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/messages/) } });
+  });
+});

@@ -1,0 +1,150 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { untilToolResult } from '../fakes/fakeBehavior.js';
+import { CLIENT_SYSTEM, expectRow, startSurfaceHarness, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+
+/**
+ * The official `openai` SDK pointed at the proxy URL, chat completions and Responses, each plain,
+ * streamed, with tools and with a json_schema format; against an upstream that speaks Responses
+ * natively (openai) and ones reached through chat completions (openai_compatible, anthropic).
+ */
+let h: SurfaceHarness;
+const jobs = new Map<PolicyProvider, SurfaceJob>();
+const PROVIDERS: PolicyProvider[] = ['openai', 'openai_compatible', 'anthropic'];
+let n = 0;
+
+beforeAll(async () => {
+  h = await startSurfaceHarness();
+  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
+});
+afterAll(async () => h.close());
+beforeEach(() => {
+  h.openai.setBehavior({ reply: 'Paris.' });
+  h.anthropic.setBehavior({ reply: 'Paris.' });
+  h.openai.requests.length = 0;
+  h.anthropic.requests.length = 0;
+});
+
+const WEATHER = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+const CITY_JSON = '{"city":"Paris"}';
+
+function client(provider: PolicyProvider): { openai: OpenAI; rid: string; job: SurfaceJob } {
+  const job = jobs.get(provider)!;
+  const rid = `openai-sdk-${n++}`;
+  return { openai: new OpenAI({ apiKey: 'unused', baseURL: `${job.proxyUrl}/${rid}/v1`, maxRetries: 0 }), rid, job };
+}
+
+function toolCalls(): void {
+  const calls = [{ id: 'call_w1', name: 'weather', arguments: CITY_JSON }];
+  h.openai.setBehavior({ reply: '', toolCallsFor: untilToolResult(calls) });
+  h.anthropic.setBehavior({ reply: '', toolCallsFor: untilToolResult(calls) });
+}
+
+function jsonReply(): void {
+  h.openai.setBehavior({ reply: CITY_JSON });
+  h.anthropic.setBehavior({ reply: CITY_JSON });
+}
+
+describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
+  it('chat.completions.create', async () => {
+    const { openai, rid, job } = client(provider);
+    const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Capital of France?' }] });
+    expect(r.choices[0]!.message.content).toBe('Paris.');
+    await expectRow(h, job, rid, 'chat');
+  });
+
+  it('chat.completions stream', async () => {
+    const { openai, rid, job } = client(provider);
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Capital of France?' }] });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('Paris.');
+    await expectRow(h, job, rid, 'chat');
+  });
+
+  it('chat.completions tools', async () => {
+    toolCalls();
+    const { openai, rid, job } = client(provider);
+    const r = await openai.chat.completions.create({
+      model: 'gpt-4o-mini', messages: [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Weather in Paris?' }],
+      tools: [{ type: 'function', function: { name: 'weather', parameters: WEATHER } }],
+    });
+    const call = r.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && call.function.name).toBe('weather');
+    expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
+    await expectRow(h, job, rid, 'chat');
+  });
+
+  it('chat.completions json_schema', async () => {
+    jsonReply();
+    const { openai, rid, job } = client(provider);
+    const r = await openai.chat.completions.create({
+      model: 'gpt-4o-mini', messages: [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Where?' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'place', schema: WEATHER, strict: true } },
+    });
+    expect(JSON.parse(r.choices[0]!.message.content!)).toEqual({ city: 'Paris' });
+    await expectRow(h, job, rid, 'chat');
+  });
+
+  it('responses.create', async () => {
+    const { openai, rid, job } = client(provider);
+    const r = await openai.responses.create({ model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, input: 'Capital of France?' });
+    expect(r.output_text).toBe('Paris.');
+    expect(r.instructions).toBe(CLIENT_SYSTEM);
+    expect(r.usage?.output_tokens).toBeGreaterThan(0);
+    await expectRow(h, job, rid, 'responses');
+  });
+
+  it('responses stream (the SDK\'s stream helper and its final response)', async () => {
+    const { openai, rid, job } = client(provider);
+    const stream = openai.responses.stream({ model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, input: [{ role: 'user', content: 'Capital of France?' }] });
+    const types = new Set<string>();
+    let text = '';
+    for await (const ev of stream) {
+      types.add(ev.type);
+      if (ev.type === 'response.output_text.delta') text += ev.delta;
+    }
+    const final = await stream.finalResponse();
+    expect(text).toBe('Paris.');
+    expect(final.output_text).toBe('Paris.');
+    expect([...types]).toEqual(expect.arrayContaining(['response.created', 'response.output_text.delta', 'response.output_text.done', 'response.completed']));
+    await expectRow(h, job, rid, 'responses');
+  });
+
+  it('responses tools: a function call, then its output sent back (two calls, one rollout)', async () => {
+    toolCalls();
+    const { openai, rid, job } = client(provider);
+    const tools = [{ type: 'function' as const, name: 'weather', parameters: WEATHER, strict: true }];
+    const first = await openai.responses.create({ model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, input: 'Weather in Paris?', tools });
+    const call = first.output.find((o) => o.type === 'function_call');
+    expect(call?.type === 'function_call' && [call.name, JSON.parse(call.arguments)]).toEqual(['weather', { city: 'Paris' }]);
+    h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult([]) });
+    h.anthropic.setBehavior({ reply: 'Sunny.' });
+    const second = await openai.responses.create({
+      model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, tools,
+      input: [{ role: 'user', content: 'Weather in Paris?' }, call!, { type: 'function_call_output', call_id: call!.type === 'function_call' ? call!.call_id : '', output: 'sunny' }],
+    });
+    expect(second.output_text).toBe('Sunny.');
+    await expectRow(h, job, rid, 'responses', 2);
+  });
+
+  it('responses json_schema (text.format)', async () => {
+    jsonReply();
+    const { openai, rid, job } = client(provider);
+    const r = await openai.responses.create({
+      model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, input: 'Where?',
+      text: { format: { type: 'json_schema', name: 'place', schema: WEATHER, strict: true } },
+    });
+    expect(JSON.parse(r.output_text)).toEqual({ city: 'Paris' });
+    await expectRow(h, job, rid, 'responses');
+  });
+});
+
+describe('openai SDK, models and errors', () => {
+  it('lists the policy model and surfaces a stateless refusal as a BadRequestError', async () => {
+    const { openai } = client('openai');
+    const models = await openai.models.list();
+    expect(models.data.map((m) => m.id)).toEqual(['gpt-4o-mini']);
+    await expect(openai.responses.create({ model: 'x', input: 'hi', previous_response_id: 'resp_1' })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/stateless/) });
+  });
+});

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SseParser } from '../../src/providers/sseParser.js';
+import { api } from '../helpers/server.js';
+import { CANDIDATE_TEXT, CLIENT_SYSTEM, expectedUpstream, startSurfaceHarness, upstreamSystem, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+
+/**
+ * The proxy's Responses and Messages surfaces over real HTTP, with every provider: native where the
+ * upstream speaks the surface (openai: Responses; anthropic: Messages), translated through chat
+ * completions otherwise (openai_compatible, sim, and the crossed pairs). Each call checks where the
+ * serving candidate's text reached the upstream, the rollout record, the reward and usage.
+ */
+let h: SurfaceHarness;
+const jobs = new Map<PolicyProvider, SurfaceJob>();
+const PROVIDERS: PolicyProvider[] = ['openai', 'openai_compatible', 'anthropic', 'sim'];
+let n = 0;
+
+beforeAll(async () => {
+  h = await startSurfaceHarness();
+  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
+});
+afterAll(async () => h.close());
+beforeEach(() => {
+  h.openai.setBehavior({ reply: 'Paris.' });
+  h.anthropic.setBehavior({ reply: 'Paris.' });
+  h.openai.requests.length = 0;
+  h.anthropic.requests.length = 0;
+});
+
+async function post(url: string, body: unknown): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+function events(text: string): Array<{ event: string | undefined; data: any }> {
+  return new SseParser().push(text).map((e) => ({ event: e.event, data: JSON.parse(e.data) }));
+}
+
+/** Checks the record, the upstream's system text for the served candidate, and the reward. */
+async function checkRollout(provider: PolicyProvider, surface: 'responses' | 'messages', rolloutId: string, headers: Headers): Promise<void> {
+  const job = jobs.get(provider)!;
+  const served = await h.served(job, rolloutId);
+  expect(headers.get('x-mipro-candidate-id')).toBe(served.candidateId);
+  expect(headers.get('x-mipro-rollout-id')).toBe(rolloutId);
+  expect(served.rollout.calls[0].module).toBe('main');
+  expect(served.rollout.calls[0].input_messages).toEqual([{ role: 'user', content: 'Capital of France?' }]);
+  expect(served.rollout.calls[0].failed).toBe(false);
+  const where = expectedUpstream(provider, surface);
+  if (where !== null) {
+    const sent = h.upstreamOf(provider);
+    expect(sent).toHaveLength(1);
+    const seen = upstreamSystem(sent[0]!);
+    expect({ path: seen.path, field: seen.field, system: seen.system }).toEqual({ ...where, system: served.expectedSystem });
+    expect((sent[0]!.body as { model: string }).model).toBe(provider === 'anthropic' ? 'claude-haiku-4-5' : 'gpt-4o-mini');
+  }
+  await h.reward(job, rolloutId, served.candidateId);
+}
+
+describe.each(PROVIDERS)('surfaces with provider %s', (provider) => {
+  const base = () => `${jobs.get(provider)!.proxyUrl}`;
+  const reply = provider === 'sim' ? expect.any(String) : 'Paris.';
+
+  it('answers Responses as JSON with the client\'s own instructions echoed', async () => {
+    const rid = `resp-json-${provider}-${n++}`;
+    const res = await post(`${base()}/${rid}/v1/responses`, { model: 'whatever', instructions: CLIENT_SYSTEM, input: 'Capital of France?', store: false });
+    expect(res.status, res.text).toBe(200);
+    const body = JSON.parse(res.text);
+    expect(body).toMatchObject({ object: 'response', status: 'completed', instructions: CLIENT_SYSTEM, output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: reply }] }] });
+    expect(body.usage.input_tokens).toBeGreaterThan(0);
+    expect(res.text).not.toContain(CANDIDATE_TEXT);
+    await checkRollout(provider, 'responses', rid, res.headers);
+  });
+
+  it('streams Responses events from response.created to response.completed', async () => {
+    const rid = `resp-sse-${provider}-${n++}`;
+    const res = await post(`${base()}/${rid}/responses`, { instructions: CLIENT_SYSTEM, input: [{ role: 'user', content: 'Capital of France?' }], stream: true });
+    expect(res.status, res.text).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const evs = events(res.text);
+    expect(evs[0]!.data.type).toBe('response.created');
+    expect(evs.at(-1)!.data.type).toBe('response.completed');
+    const text = evs.filter((e) => e.data.type === 'response.output_text.delta').map((e) => e.data.delta).join('');
+    expect(evs.at(-1)!.data.response.output[0].content[0].text).toBe(text);
+    expect(evs.at(-1)!.data.response.instructions).toBe(CLIENT_SYSTEM);
+    expect(res.text).not.toContain(CANDIDATE_TEXT);
+    await checkRollout(provider, 'responses', rid, res.headers);
+  });
+
+  it('answers Messages as JSON', async () => {
+    const rid = `msg-json-${provider}-${n++}`;
+    const res = await post(`${base()}/${rid}/v1/messages`, { model: 'whatever', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Capital of France?' }] });
+    expect(res.status, res.text).toBe(200);
+    expect(JSON.parse(res.text)).toMatchObject({ type: 'message', role: 'assistant', content: [{ type: 'text', text: reply }], stop_reason: 'end_turn' });
+    await checkRollout(provider, 'messages', rid, res.headers);
+  });
+
+  it('streams Messages events from message_start to message_stop, system given as blocks', async () => {
+    const rid = `msg-sse-${provider}-${n++}`;
+    const res = await post(`${base()}/${rid}/messages`, { max_tokens: 100, stream: true, system: [{ type: 'text', text: CLIENT_SYSTEM }], messages: [{ role: 'user', content: [{ type: 'text', text: 'Capital of France?' }] }] });
+    expect(res.status, res.text).toBe(200);
+    const evs = events(res.text);
+    expect(evs[0]!.event).toBe('message_start');
+    expect(evs.at(-1)!.event).toBe('message_stop');
+    expect(evs.find((e) => e.event === 'message_delta')!.data.usage.output_tokens).toBeGreaterThan(0);
+    await checkRollout(provider, 'messages', rid, res.headers);
+  });
+
+  it('relays tool calls on both surfaces', async () => {
+    const calls = [{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }];
+    h.openai.setBehavior({ reply: '', toolCalls: calls });
+    h.anthropic.setBehavior({ reply: '', toolCalls: [{ ...calls[0]!, id: 'toolu_w1' }] });
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const r = await post(`${base()}/responses`, { instructions: CLIENT_SYSTEM, input: 'Weather in Paris?', tools: [{ type: 'function', name: 'weather', parameters: schema }] });
+    expect(r.status, r.text).toBe(200);
+    const item = JSON.parse(r.text).output.find((o: { type: string }) => o.type === 'function_call');
+    expect(item).toMatchObject({ type: 'function_call', name: 'weather' });
+    expect(JSON.parse(item.arguments)).toEqual(provider === 'sim' ? { city: expect.any(String) } : { city: 'Paris' });
+    const m = await post(`${base()}/messages`, { max_tokens: 50, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [{ name: 'weather', input_schema: schema }] });
+    expect(m.status, m.text).toBe(200);
+    const msg = JSON.parse(m.text);
+    expect(msg.stop_reason).toBe('tool_use');
+    expect(msg.content.find((b: { type: string }) => b.type === 'tool_use')).toMatchObject({ name: 'weather', input: provider === 'sim' ? { city: expect.any(String) } : { city: 'Paris' } });
+  });
+});
+
+describe('errors in each surface\'s own shape, models, usage', () => {
+  it('refuses stateful Responses with a 400 in OpenAI\'s shape', async () => {
+    const res = await api(jobs.get('openai')!.proxyUrl, 'POST', '/responses', { body: { input: 'hi', previous_response_id: 'resp_1' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id', message: expect.stringMatching(/stateless/) });
+    const store = await api(jobs.get('openai')!.proxyUrl, 'POST', '/v1/responses', { body: { input: 'hi', store: true } });
+    expect([store.status, store.body.error.param]).toEqual([400, 'store']);
+    expect(h.openai.requests).toHaveLength(0);
+  });
+
+  it('answers Messages errors in Anthropic\'s shape: bad body, unknown system, upstream failure', async () => {
+    const bad = await api(jobs.get('anthropic')!.proxyUrl, 'POST', '/v1/messages', { body: { messages: [{ role: 'user', content: 'hi' }] } });
+    expect(bad.status).toBe(422);
+    expect(bad.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/max_tokens/) } });
+    const unknown = await api(h.t.url, 'POST', '/api/mipro/v1/nope/v1/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({ type: 'error', error: { type: 'not_found_error', message: expect.any(String) } });
+    const unknownResponses = await api(h.t.url, 'POST', '/api/mipro/v1/nope/responses', { body: { input: 'hi' } });
+    expect(unknownResponses.body.error).toMatchObject({ type: 'not_found_error', code: 'not_found' });
+    h.anthropic.setBehavior({ fail: { status: 429, type: 'rate_limit_error', message: 'slow down' } });
+    const limited = await api(jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
+  });
+
+  it('ends a failed Messages stream with an Anthropic error event', async () => {
+    h.openai.setBehavior({ reply: 'a long answer in pieces', chunks: 5, dropAfterChunks: 3 });
+    const res = await post(`${jobs.get('openai_compatible')!.proxyUrl}/messages`, { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const evs = events(res.text);
+    expect(evs.at(-1)).toEqual({ event: 'error', data: { type: 'error', error: { type: 'api_error', message: expect.any(String) } } });
+    expect(evs.some((e) => e.event === 'message_stop')).toBe(false);
+  });
+
+  it('lists the job\'s policy model on GET models, with and without v1 and a rollout id', async () => {
+    for (const path of ['/models', '/v1/models', '/r-models/v1/models']) {
+      const res = await api(jobs.get('anthropic')!.proxyUrl, 'GET', path);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ object: 'list', data: [{ id: 'claude-haiku-4-5', object: 'model', created: expect.any(Number), owned_by: 'anthropic' }] });
+    }
+    expect((await api(h.t.url, 'GET', '/api/mipro/v1/nope/models')).status).toBe(404);
+  });
+
+  it('counts the policy usage of every surface', async () => {
+    const job = jobs.get('anthropic')!;
+    const usage = async () => (await api(h.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.jobId}`, { key: h.t.key })).body.usage.policy;
+    const before = await usage();
+    await post(`${job.proxyUrl}/messages`, { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
+    await post(`${job.proxyUrl}/responses`, { input: 'hi', stream: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await usage();
+    expect(JSON.stringify(after)).not.toBe(JSON.stringify(before));
+  });
+});

@@ -1,0 +1,81 @@
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { createPolicySimulator } from '../../../src/providers/sim/index.js';
+import { schemaInstance } from '../../../src/providers/sim/schemaInstance.js';
+import { StreamAccumulator } from '../../../src/providers/sse.js';
+
+const ajv = new Ajv({ strict: false });
+
+/** Schemas as tools and structured-output helpers send them (zod-to-json-schema, pydantic, hand-written). */
+const SCHEMAS: Record<string, Record<string, unknown>> = {
+  weather: { type: 'object', properties: { city: { type: 'string', minLength: 2 }, unit: { type: 'string', enum: ['c', 'f'] } }, required: ['city', 'unit'], additionalProperties: false },
+  nested: {
+    type: 'object', additionalProperties: false, required: ['items', 'total', 'when', 'note'],
+    properties: {
+      items: { type: 'array', minItems: 2, maxItems: 3, items: { $ref: '#/$defs/item' } },
+      total: { type: 'integer', minimum: 5, maximum: 10, multipleOf: 5 },
+      when: { type: 'string', format: 'date-time' },
+      note: { anyOf: [{ type: 'null' }, { type: 'string', maxLength: 4 }] },
+    },
+    $defs: { item: { type: 'object', properties: { name: { type: 'string' }, qty: { type: 'number', exclusiveMinimum: 0 }, ok: { type: 'boolean' } }, required: ['name', 'qty', 'ok'] } },
+  },
+  combos: {
+    allOf: [{ type: 'object', properties: { a: { const: 'x' } }, required: ['a'] }, { type: 'object', properties: { b: { type: ['integer', 'null'] } }, required: ['b'] }],
+  },
+  uniqueTags: { type: 'object', properties: { tags: { type: 'array', items: { type: 'string' }, minItems: 3, uniqueItems: true } }, required: ['tags'] },
+};
+
+describe('schemaInstance', () => {
+  for (const [name, schema] of Object.entries(SCHEMAS)) {
+    it(`builds a value that validates against the ${name} schema`, () => {
+      const value = schemaInstance(schema, 'card_lost');
+      expect(ajv.validate(schema, value), JSON.stringify(ajv.errors)).toBe(true);
+    });
+  }
+});
+
+const policy = createPolicySimulator();
+const query = 'Hi, I lost my card yesterday. Can you help?';
+const tool = { type: 'function', function: { name: 'classify', description: 'Record the intent', parameters: { type: 'object', properties: { intent: { type: 'string' }, confidence: { type: 'number', minimum: 0, maximum: 1 } }, required: ['intent', 'confidence'], additionalProperties: false } } };
+
+describe('the policy simulator answers in the shape asked for', () => {
+  it('calls a tool with arguments valid for its schema, then answers in text once the tool result is back', async () => {
+    const first = await policy.complete({ model: 'sim-policy', messages: [{ role: 'user', content: query }], tools: [tool] });
+    const message = first.json.choices[0]!.message;
+    expect(first.json.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(message.content).toBeNull();
+    const call = message.tool_calls![0] as { id: string; function: { name: string; arguments: string } };
+    expect(call.function.name).toBe('classify');
+    expect(ajv.validate(tool.function.parameters, JSON.parse(call.function.arguments))).toBe(true);
+    const second = await policy.complete({
+      model: 'sim-policy', tools: [tool],
+      messages: [{ role: 'user', content: query }, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: call.id, content: 'recorded' }],
+    });
+    expect(second.json.choices[0]!.finish_reason).toBe('stop');
+    expect(second.json.choices[0]!.message.content).toEqual(expect.any(String));
+    const none = await policy.complete({ model: 'sim-policy', messages: [{ role: 'user', content: query }], tools: [tool], tool_choice: 'none' });
+    expect(none.json.choices[0]!.message.tool_calls).toBeUndefined();
+  });
+
+  it('streams the tool call as chat-completions tool_call deltas', async () => {
+    const res = await policy.stream({ model: 'sim-policy', messages: [{ role: 'user', content: query }], tools: [tool], stream: true });
+    const acc = new StreamAccumulator();
+    for await (const chunk of res.body) acc.push(chunk);
+    acc.end();
+    const s = acc.summary();
+    expect(s.finishReason).toBe('tool_calls');
+    expect(s.toolCalls).toHaveLength(1);
+    expect(ajv.validate(tool.function.parameters, JSON.parse(s.toolCalls[0]!.arguments))).toBe(true);
+  });
+
+  it('answers json_schema with JSON valid for the schema, carrying the simulated answer', async () => {
+    const schema = SCHEMAS.nested!;
+    const res = await policy.complete({ model: 'sim-policy', messages: [{ role: 'user', content: query }], response_format: { type: 'json_schema', json_schema: { name: 'out', schema, strict: true } } });
+    const value = JSON.parse(res.json.choices[0]!.message.content!) as unknown;
+    expect(ajv.validate(schema, value), JSON.stringify(ajv.errors)).toBe(true);
+    // The same seed draws the same answer: the JSON carries exactly what the plain call says.
+    const simple = await policy.complete({ model: 'sim-policy', seed: 7, messages: [{ role: 'system', content: 'Answer with the intent label only.' }, { role: 'user', content: query }], response_format: { type: 'json_schema', json_schema: { name: 'o', schema: { type: 'object', properties: { intent: { type: 'string' } }, required: ['intent'] } } } });
+    const plain = await policy.complete({ model: 'sim-policy', seed: 7, messages: [{ role: 'system', content: 'Answer with the intent label only.' }, { role: 'user', content: query }] });
+    expect(JSON.parse(simple.json.choices[0]!.message.content!)).toEqual({ intent: plain.json.choices[0]!.message.content });
+  });
+});

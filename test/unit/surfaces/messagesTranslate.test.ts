@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { AnthropicStreamTranslator } from '../../../src/providers/anthropicStream.js';
+import { extractCompletionSummary } from '../../../src/providers/completionSummary.js';
+import { SseParser, StreamAccumulator } from '../../../src/providers/sse.js';
+import { injectCandidate, insertAfterSystem } from '../../../src/proxy/injection.js';
+import { nativeMessagesBody, NativeMessagesTap } from '../../../src/proxy/surfaces/messagesNative.js';
+import { chatToMessage } from '../../../src/proxy/surfaces/messagesRender.js';
+import { messagesToChat, parseMessagesRequest } from '../../../src/proxy/surfaces/messagesRequest.js';
+import { MessagesStreamWriter } from '../../../src/proxy/surfaces/messagesStream.js';
+import { ValidationError } from '../../../src/shared/errors.js';
+import { readSseFixture } from '../../fixtures/fixtures.js';
+import { parseEvents, skeleton, translateFixture } from './streamHelpers.js';
+
+const policy = { model: 'claude-x', provider: 'anthropic', temperature: 0, max_completion_tokens: 256 } as const;
+
+describe('Messages request -> internal call', () => {
+  it('takes system as a string or text blocks and maps tool use, tool results, images and tool choice', () => {
+    const req = parseMessagesRequest({
+      model: 'x', max_tokens: 100, system: [{ type: 'text', text: 'Be brief.' }, { type: 'text', text: 'Use tools.', cache_control: { type: 'ephemeral' } }],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAA' } }] },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'hm', signature: 's' }, { type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'sunny' }] }, { type: 'text', text: 'And?' }] },
+      ],
+      tools: [{ name: 'weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      tool_choice: { type: 'any', disable_parallel_tool_use: true },
+      stop_sequences: ['END'], metadata: { user_id: 'u1' }, temperature: 0.5,
+    });
+    const chat = messagesToChat(req);
+    expect(chat.messages).toEqual([
+      { role: 'system', content: 'Be brief.\n\nUse tools.' },
+      { role: 'user', content: [{ type: 'text', text: 'Weather?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAA' } }] },
+      { role: 'assistant', content: 'Checking.', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+      { role: 'user', content: 'And?' },
+    ]);
+    expect(chat).toMatchObject({
+      max_tokens: 100, temperature: 0.5, stop: ['END'], user: 'u1', tool_choice: 'required', parallel_tool_calls: false,
+      tools: [{ type: 'function', function: { name: 'weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+    });
+    expect(messagesToChat(parseMessagesRequest({ max_tokens: 5, system: 'Plain.', messages: [{ role: 'user', content: 'hi' }] })).messages[0]).toEqual({ role: 'system', content: 'Plain.' });
+  });
+
+  it('names bad and untranslatable fields', () => {
+    const missing = catchError(() => parseMessagesRequest({ messages: [{ role: 'user', content: 'hi' }] })) as ValidationError;
+    expect(missing.details.map((d) => d.path)).toEqual(['max_tokens']);
+    const role = catchError(() => parseMessagesRequest({ max_tokens: 5, messages: [{ role: 'system', content: 'hi' }] })) as ValidationError;
+    expect(role.details[0]?.path).toBe('messages.0.role');
+    const server = catchError(() => messagesToChat(parseMessagesRequest({ max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }))) as ValidationError;
+    expect(server.details[0]?.path).toBe('tools.0.type');
+  });
+});
+
+describe('chat answer -> Messages message', () => {
+  it('renders text and tool_use blocks, the stop reason and usage', () => {
+    const completion = {
+      id: 'chatcmpl-Z1', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }, finish_reason: 'tool_calls' }],
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+    };
+    expect(chatToMessage(completion, extractCompletionSummary(completion).toolCalls)).toEqual({
+      id: 'msg_Z1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'tool_use', id: 'call_1', name: 'f', input: { a: 1 } }],
+      stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 },
+    });
+  });
+});
+
+/** Our Anthropic events read back by the provider's reader of real Anthropic streams. */
+function readBack(text: string) {
+  const t = new AnthropicStreamTranslator({ includeUsage: true, createdSec: 0, model: '' });
+  const acc = new StreamAccumulator();
+  for (const ev of new SseParser().push(text)) acc.push(t.onEvent(ev));
+  acc.end();
+  return { complete: t.complete, summary: acc.summary() };
+}
+
+function chatSummary(name: 'openai-text-usage.sse' | 'openai-tool-calls.sse') {
+  const acc = new StreamAccumulator();
+  acc.push(readSseFixture(name));
+  acc.end();
+  return acc.summary();
+}
+
+describe('chat stream -> Messages event stream', () => {
+  it('has the skeleton of a real Anthropic stream and reads back to the same answer and usage, whatever the chunking', async () => {
+    const real = parseEvents(readSseFixture('anthropic-text-tool-use.sse').toString('utf8')).map((e) => e.event ?? '').filter((t) => t !== 'ping');
+    for (const name of ['openai-text-usage.sse', 'openai-tool-calls.sse'] as const) {
+      for (const size of [1, 29, 100_000]) {
+        const { text, error } = await translateFixture(name, new MessagesStreamWriter({ model: 'x' }), size);
+        expect(error).toBeUndefined();
+        const events = parseEvents(text);
+        expect(events.every((e) => e.data.type === e.event)).toBe(true);
+        const back = readBack(text);
+        expect(back.complete).toBe(true);
+        const direct = chatSummary(name);
+        expect(back.summary.text).toBe(direct.text);
+        expect(back.summary.toolCalls.map((c) => [c.name, c.arguments])).toEqual(direct.toolCalls.map((c) => [c.name, c.arguments]));
+        expect(back.summary.usage?.completion_tokens ?? 0).toBe(direct.usage?.completion_tokens ?? 0); // the tool-call recording has no usage chunk
+        const types = skeleton(events.map((e) => e.event ?? ''));
+        expect([types[0], ...types.slice(-2)]).toEqual([real[0], ...real.slice(-2)]);
+      }
+    }
+  });
+});
+
+describe('native Messages', () => {
+  it('sends the client body with the candidate in system and inserted turns, keeping unknown fields', () => {
+    const original = parseMessagesRequest({ max_tokens: 9999, system: [{ type: 'text', text: 'Mine.' }], messages: [{ role: 'user', content: 'hi' }], thinking: { type: 'enabled', budget_tokens: 1024 }, mipro: { module: 'main' } });
+    const internal = messagesToChat(original);
+    const injected = insertAfterSystem(injectCandidate({ ...internal, max_tokens: 256 }, 'Candidate.', policy), [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }]);
+    expect(nativeMessagesBody(original, internal, injected, true)).toEqual({
+      max_tokens: 256, system: 'Candidate.', thinking: { type: 'enabled', budget_tokens: 1024 }, model: 'claude-x', temperature: 0,
+      messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'hi' }],
+    });
+    expect(nativeMessagesBody(original, internal, injected, false)).toMatchObject({ system: [{ type: 'text', text: 'Mine.' }], messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('reads a relayed real stream for the record and notices an error event', () => {
+    const tap = new NativeMessagesTap();
+    tap.push(readSseFixture('anthropic-text-tool-use.sse'));
+    tap.end();
+    expect(tap.complete).toBe(true);
+    expect(tap.summary().toolCalls).toHaveLength(1);
+    const failing = new NativeMessagesTap();
+    failing.push(readSseFixture('anthropic-error-midstream.sse'));
+    failing.end();
+    expect([failing.complete, failing.sawError]).toEqual([false, true]);
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}

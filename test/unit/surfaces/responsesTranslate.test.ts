@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { extractCompletionSummary } from '../../../src/providers/completionSummary.js';
+import { StreamAccumulator } from '../../../src/providers/sse.js';
+import { chatToResponse, echoOf } from '../../../src/proxy/surfaces/responsesRender.js';
+import { nativeResponsesBody, NativeResponsesRelay } from '../../../src/proxy/surfaces/responsesNative.js';
+import { parseResponsesRequest, resolveReferences, responsesToChat } from '../../../src/proxy/surfaces/responsesRequest.js';
+import { ResponseItemCache } from '../../../src/proxy/surfaces/responseItems.js';
+import { ResponsesStreamWriter } from '../../../src/proxy/surfaces/responsesStream.js';
+import { summaryOfResponse } from '../../../src/proxy/surfaces/nativeSummary.js';
+import { injectCandidate, insertAfterSystem } from '../../../src/proxy/injection.js';
+import { BadRequestError, ValidationError } from '../../../src/shared/errors.js';
+import { readSseFixture } from '../../fixtures/fixtures.js';
+import { parseEvents, skeleton, translateFixture } from './streamHelpers.js';
+
+const policy = { model: 'gpt-4o-mini', provider: 'openai', temperature: 0, max_completion_tokens: 256 } as const;
+const echo = echoOf(parseResponsesRequest({ input: 'hi', instructions: 'Client text.' }));
+
+describe('Responses request -> internal call', () => {
+  it('puts instructions first as the system text and maps items, tools and the JSON schema format', () => {
+    const req = parseResponsesRequest({
+      model: 'x', instructions: 'Classify.', max_output_tokens: 50, temperature: 0.3, stream: true, parallel_tool_calls: false,
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: 'Where is my card?' }] },
+        { type: 'function_call', call_id: 'call_1', name: 'lookup', arguments: '{"q":"card"}' },
+        { type: 'function_call', call_id: 'call_2', name: 'lookup', arguments: '{"q":"pin"}' },
+        { type: 'function_call_output', call_id: 'call_1', output: 'shipped' },
+        { type: 'reasoning', id: 'rs_1', summary: [] },
+        { role: 'assistant', content: [{ type: 'output_text', text: 'It shipped.' }] },
+      ],
+      tools: [{ type: 'function', name: 'lookup', description: 'Look up', parameters: { type: 'object', properties: { q: { type: 'string' } } }, strict: true }],
+      tool_choice: { type: 'function', name: 'lookup' },
+      text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true } },
+      mipro: { module: 'main' },
+    });
+    const chat = responsesToChat(req);
+    expect(chat.messages).toEqual([
+      { role: 'system', content: 'Classify.' },
+      { role: 'user', content: 'Where is my card?' },
+      { role: 'assistant', content: null, tool_calls: [
+        { id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"card"}' } },
+        { id: 'call_2', type: 'function', function: { name: 'lookup', arguments: '{"q":"pin"}' } },
+      ] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'shipped' },
+      { role: 'assistant', content: 'It shipped.' },
+    ]);
+    expect(chat).toMatchObject({
+      max_completion_tokens: 50, temperature: 0.3, stream: true, parallel_tool_calls: false, mipro: { module: 'main' },
+      tools: [{ type: 'function', function: { name: 'lookup', description: 'Look up', strict: true, parameters: { type: 'object', properties: { q: { type: 'string' } } } } }],
+      tool_choice: { type: 'function', function: { name: 'lookup' } },
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
+    });
+  });
+
+  it('is stateless: previous_response_id, store: true and item references are a 400 that says so', () => {
+    for (const body of [
+      { input: 'hi', previous_response_id: 'resp_1' },
+      { input: 'hi', store: true },
+    ]) {
+      const err = catchError(() => parseResponsesRequest(body));
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as Error).message).toMatch(/stateless/);
+    }
+    expect(parseResponsesRequest({ input: 'hi', store: false }).store).toBe(false);
+    const ref = catchError(() => responsesToChat(parseResponsesRequest({ input: [{ type: 'item_reference', id: 'msg_1' }] })));
+    expect(ref).toBeInstanceOf(BadRequestError);
+  });
+
+  it('names the field it cannot translate', () => {
+    const err = catchError(() => responsesToChat(parseResponsesRequest({ input: 'hi', tools: [{ type: 'web_search' }] })));
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).details[0]?.path).toBe('tools.0.type');
+    expect((catchError(() => parseResponsesRequest({ input: 42 })) as ValidationError).details[0]?.path).toBe('input');
+  });
+});
+
+describe('item references (clients that assume store: true)', () => {
+  it('resolves references to items this server answered for the same system, recently; others are a 400', () => {
+    let now = 0;
+    const cache = new ResponseItemCache({ maxItems: 2, ttlMs: 1000, now: () => now });
+    const call = { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' };
+    cache.remember('sys', [call, { id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'x' }] }]);
+    const req = parseResponsesRequest({ input: [{ role: 'user', content: 'q' }, { type: 'item_reference', id: 'fc_1' }, { type: 'function_call_output', call_id: 'call_1', output: 'r' }] });
+    const resolved = resolveReferences(req, (id) => cache.lookup('sys', id));
+    expect(responsesToChat(resolved).messages[1]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_1' }] });
+    expect(catchError(() => resolveReferences(req, (id) => cache.lookup('other-system', id)))).toBeInstanceOf(BadRequestError);
+    now = 2000;
+    expect(cache.lookup('sys', 'fc_1')).toBeUndefined(); // expired
+    cache.remember('sys', [{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
+    expect(['a', 'b', 'c'].map((id) => cache.lookup('sys', id) !== undefined)).toEqual([false, true, true]); // bounded
+  });
+});
+
+describe('chat answer -> Responses response', () => {
+  it('renders text, function calls and usage, and echoes the client\'s instructions', () => {
+    const completion = {
+      id: 'chatcmpl-AB1', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok', tool_calls: [{ id: 'call_9', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }, finish_reason: 'tool_calls' }],
+      usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+    };
+    const r = chatToResponse(completion, echo, extractCompletionSummary(completion).toolCalls);
+    expect(r).toMatchObject({
+      id: 'resp_AB1', object: 'response', status: 'completed', instructions: 'Client text.', store: false,
+      output: [
+        { type: 'message', id: 'msg_AB1', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
+        { type: 'function_call', call_id: 'call_9', name: 'f', arguments: '{"a":1}' },
+      ],
+      usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
+    });
+    const cut = chatToResponse({ ...completion, choices: [{ index: 0, message: { role: 'assistant', content: 'par' }, finish_reason: 'length' }] }, echo, []);
+    expect(cut).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } });
+  });
+});
+
+describe('chat stream -> Responses event stream', () => {
+  it('has the skeleton of a real OpenAI text stream, numbered from 0, whatever the chunking', async () => {
+    const real = parseEvents(readSseFixture('openai-responses-text.sse').toString('utf8'));
+    for (const size of [1, 13, 100_000]) {
+      const { text, error } = await translateFixture('openai-text-usage.sse', new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 }), size);
+      expect(error).toBeUndefined();
+      const events = parseEvents(text);
+      expect(skeleton(events.map((e) => e.event ?? ''))).toEqual(skeleton(real.map((e) => e.event ?? '')));
+      expect(events.map((e) => e.data.sequence_number)).toEqual(events.map((_, i) => i));
+      expect(events.every((e) => e.data.type === e.event)).toBe(true);
+      const deltas = events.filter((e) => e.event === 'response.output_text.delta').map((e) => e.data.delta).join('');
+      const final = events[events.length - 1]!.data.response as Record<string, unknown>;
+      expect(deltas).toBe('The intent is card_arrival — ✓ é');
+      expect(summaryOfResponse(final).text).toBe(deltas);
+      expect(final).toMatchObject({ status: 'completed', instructions: 'Client text.', usage: { input_tokens: expect.any(Number), output_tokens: expect.any(Number) } });
+    }
+  });
+
+  it('streams tool calls as function_call items with argument deltas, like the real stream', async () => {
+    const real = parseEvents(readSseFixture('openai-responses-function-call.sse').toString('utf8'));
+    const { text, error } = await translateFixture('openai-tool-calls.sse', new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 }));
+    expect(error).toBeUndefined();
+    const events = parseEvents(text);
+    const chat = new StreamAccumulator();
+    chat.push(readSseFixture('openai-tool-calls.sse'));
+    chat.end();
+    const final = events[events.length - 1]!.data.response;
+    expect(summaryOfResponse(final).toolCalls).toEqual(chat.summary().toolCalls);
+    // One function call item of the real stream, repeated per call in ours.
+    const firstCall = skeleton(events.map((e) => e.event ?? '')).slice(0, 6);
+    expect(firstCall).toEqual(skeleton(real.map((e) => e.event ?? '')).slice(0, 6));
+  });
+
+  it('refuses to present a cut stream as complete', async () => {
+    const cut = readSseFixture('openai-text-usage.sse').toString('utf8').split('\n\n').slice(0, 2).join('\n\n') + '\n\n';
+    const writer = new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 });
+    const { translateChatStream } = await import('../../../src/proxy/surfaces/chatChunks.js');
+    let error: unknown;
+    try {
+      for await (const _ of translateChatStream([new TextEncoder().encode(cut)] as unknown as AsyncIterable<Uint8Array>, writer)) { /* drain */ }
+    } catch (err) {
+      error = err;
+    }
+    expect(String(error)).toMatch(/ended before the answer was finished/);
+  });
+});
+
+describe('native Responses', () => {
+  it('sends the client body with the injected instruction and inserted turns, never store', () => {
+    const original = parseResponsesRequest({ input: 'hi', instructions: 'Mine.', tools: [{ type: 'web_search' }], mipro: { module: 'main' }, reasoning: { effort: 'low' } });
+    const internal = { ...responsesToChat({ ...original, tools: [] }) };
+    const injected = insertAfterSystem(injectCandidate(internal, 'Candidate.', policy), [{ role: 'user', content: 'demo q' }, { role: 'assistant', content: 'demo a' }]);
+    const body = nativeResponsesBody(original, internal, injected, true);
+    expect(body).toEqual({
+      input: [{ role: 'user', content: 'demo q' }, { role: 'assistant', content: 'demo a' }, { role: 'user', content: 'hi' }],
+      instructions: 'Candidate.', tools: [{ type: 'web_search' }], reasoning: { effort: 'low' },
+      model: 'gpt-4o-mini', store: false, temperature: 0, max_output_tokens: 256,
+    });
+    expect(nativeResponsesBody(original, internal, injected, false)).toMatchObject({ input: 'hi', instructions: 'Mine.' });
+  });
+
+  it('puts the candidate in the client\'s own system input item when it sent no instructions', () => {
+    const original = parseResponsesRequest({ input: [{ role: 'developer', content: 'Mine.' }, { role: 'user', content: 'hi' }] });
+    const internal = responsesToChat(original);
+    const body = nativeResponsesBody(original, internal, injectCandidate(internal, 'Candidate.', policy), true);
+    expect(body.instructions).toBeUndefined();
+    expect(body.input).toEqual([{ role: 'developer', content: 'Candidate.' }, { role: 'user', content: 'hi' }]);
+  });
+
+  it('relays a real stream event by event with the client\'s instructions put back, and reads its summary', () => {
+    const relay = new NativeResponsesRelay('Mine.');
+    const out = relay.push(readSseFixture('openai-responses-function-call.sse')) + relay.end();
+    const events = parseEvents(out);
+    expect(events).toHaveLength(parseEvents(readSseFixture('openai-responses-function-call.sse').toString('utf8')).length);
+    expect(out).not.toContain('You are a banking intent classifier.');
+    expect(events.filter((e) => e.data.response !== undefined).every((e) => (e.data.response as { instructions: string }).instructions === 'Mine.')).toBe(true);
+    expect(relay.complete).toBe(true);
+    expect(relay.summary()).toMatchObject({ text: 'classify_intent({"intent":"card_arrival"})', usage: { prompt_tokens: 31, completion_tokens: 6, total_tokens: 37 } });
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
