@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/fakeAnthropic.js';
 import { startFakeUpstream, systemPromptOf, type FakeUpstream, type RecordedRequest } from '../fakes/fakeUpstream.js';
 import { addModuleCandidates, api, seedJobBody, startTestServer, type TestServer } from './server.js';
-import { waitFor } from './programs.js';
+import { waitFor } from './waitFor.js';
 
 /**
  * One miprox server with a fake OpenAI upstream (chat completions and Responses) and a fake
