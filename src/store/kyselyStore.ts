@@ -6,6 +6,7 @@ import { KyselyHotPath, type HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
+import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
@@ -308,6 +309,14 @@ export class KyselyStore implements Store {
 
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
     return this.hot.getRollout(jobId, rolloutId);
+  }
+
+  insertScheduledRollout(r: NewRollout, event: NewEvent): Promise<boolean> {
+    return insertScheduledRollout(this.db, (trx, ids) => this.lockJobs(trx, ids), r, event, this.now());
+  }
+
+  bootstrapSeedsIssued(jobId: string): Promise<number[]> {
+    return bootstrapSeedsIssued(this.db, jobId);
   }
 
   async latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null> {

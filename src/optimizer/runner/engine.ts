@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
 import { ValidationError } from '../../shared/errors.js';
-import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
+import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type NewEvent, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
 import { exhaustedCap } from '../core/spend.js';
@@ -170,12 +170,26 @@ export class OnlineEngine {
     return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };
   }
 
-  /** The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the bandit. */
-  async schedule(rt: JobRuntime, req: DispatchRequest): Promise<{ rolloutId: string; candidateId: string }> {
+  /**
+   * The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the
+   * bandit. The rollout, its counters and `started` event commit together before the answer; null
+   * when another instance took the slot first (the bootstrap seed, the candidate's val seed).
+   */
+  async schedule(rt: JobRuntime, req: DispatchRequest, started: (rolloutId: string, candidateId: string) => NewEvent): Promise<{ rolloutId: string; candidateId: string } | null> {
     const rolloutId = newRolloutId();
-    const candidateId = this.choose(rt, req.assignCandidateId).id;
-    await this.reserve(rt, rolloutId, candidateId, req);
-    return { rolloutId, candidateId };
+    const candidate = (req.assignCandidateId ? rt.candidates.find((c) => c.id === req.assignCandidateId) : this.select(rt)) ?? this.baseline(rt);
+    const split = req.split ?? 'online';
+    const inserted = await this.deps.store.insertScheduledRollout({
+      jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split,
+      correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+    }, started(rolloutId, candidate.id));
+    if (!inserted) return null;
+    candidate.dispatches += 1;
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+    rt.remember(rolloutId, { candidateId: candidate.id, split, seed: req.seed ?? null });
+    rt.startInFlight(rolloutId, candidate.id, now);
+    return { rolloutId, candidateId: candidate.id };
   }
 
   /** Records a new rollout: in memory (sticky, in flight) at once, in the database in the background. */
