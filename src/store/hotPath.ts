@@ -86,10 +86,10 @@ export class KyselyHotPath implements HotPath {
       if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) {
         const stored = await trx.selectFrom('rewards').selectAll().where('job_id', '=', r.jobId)
           .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
-        return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
+        return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId), moments: null };
       }
       // Monitor rewards go to their own moments (the guard's), never to the optimizer's.
-      await welfordUpdate(trx, r);
+      const moments = await welfordUpdate(trx, r);
       await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
         .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
       // Counters and the event sequence in one statement; RETURNING gives the job record too.
@@ -100,7 +100,7 @@ export class KyselyHotPath implements HotPath {
         updated_at: now,
       })).where('id', '=', r.jobId).returningAll().executeTakeFirstOrThrow();
       await insertEvent(trx, r.jobId, Number(job.event_seq), event, now);
-      return { duplicate: false, reward: toReward(row), job: toJob(job) };
+      return { duplicate: false, reward: toReward(row), job: toJob(job), moments };
     });
   }
 }

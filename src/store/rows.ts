@@ -2,7 +2,7 @@ import { type JobConfig, withLaterDefaults } from '../schemas/jobConfig.js';
 import { usageFromRow } from './usage.js';
 import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
 import type {
-  CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
+  CandidateMoments, CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
 } from './types.js';
 
 /** Row <-> record mapping, the one place that knows column names and JSON encodings. */
@@ -56,6 +56,21 @@ export function toCandidate(r: CandidatesTable): CandidateRecord {
     retiredAt: r.retired_at,
   };
 }
+
+/** The moment columns a reward's update returns (see MOMENT_COLUMNS). */
+export function toMoments(r: Pick<CandidatesTable, (typeof MOMENT_COLUMNS)[number]>): CandidateMoments {
+  return {
+    online: { n: Number(r.online_n), mean: Number(r.online_mean), m2: Number(r.online_m2) },
+    rewardsInUnitInterval: Number(r.unit_rewards) === 1,
+    val: { n: Number(r.val_n), mean: Number(r.val_mean), m2: Number(r.val_m2) },
+    monitor: { n: Number(r.monitor_n), mean: Number(r.monitor_mean), m2: Number(r.monitor_m2) },
+    monitorInUnitInterval: Number(r.monitor_unit) === 1,
+  };
+}
+
+export const MOMENT_COLUMNS = [
+  'online_n', 'online_mean', 'online_m2', 'unit_rewards', 'val_n', 'val_mean', 'val_m2', 'monitor_n', 'monitor_mean', 'monitor_m2', 'monitor_unit',
+] as const;
 
 export function toRollout(r: RolloutsTable): RolloutRecord {
   return {

@@ -212,7 +212,15 @@ export interface RewardOutcome {
   /** The stored reward (the first one, for a duplicate). */
   reward: RewardRecord;
   job: JobRecord;
+  /**
+   * The candidate's moments right after this reward (null for a duplicate): the cache takes these
+   * values instead of adding the reward again, so a refresh that already saw the commit cannot
+   * make the cache count it twice.
+   */
+  moments: CandidateMoments | null;
 }
+
+export type CandidateMoments = Pick<CandidateRecord, 'online' | 'rewardsInUnitInterval' | 'val' | 'monitor' | 'monitorInUnitInterval'>;
 
 export interface CandidateListOptions {
   status?: CandidateStatus;

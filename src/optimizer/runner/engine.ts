@@ -56,6 +56,12 @@ export interface Dispatch {
   persisted: Promise<void>;
 }
 
+/** The reward's effect on the cache: the database's moments when it returned them, else Welford here. */
+function applyOutcome(rt: JobRuntime, outcome: RewardOutcome): void {
+  if (outcome.moments) rt.applyMoments(outcome.reward.candidateId, outcome.moments);
+  else rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
+}
+
 function heldOutSeed(seed: number): ValidationError {
   return new ValidationError(`seed ${seed} is a val seed`, [{
     path: 'seed',
@@ -145,7 +151,7 @@ export class OnlineEngine {
     const { store } = this.deps;
     const [job, candidates, modules] = await Promise.all([store.getJob(rt.job.id), store.listCandidates(rt.job.id), store.listModules(rt.job.id)]);
     if (job) rt.job = job;
-    rt.candidates = candidates;
+    rt.replaceCandidates(candidates);
     // Templates are parsed once per module, not on every refresh.
     if (modules.length !== rt.modules.length || modules.some((m, i) => m.template !== rt.modules[i]?.template)) rt.modules = compileModules(modules);
     rt.fetchedAt = this.deps.clock.now();
@@ -285,7 +291,7 @@ export class OnlineEngine {
     rt.endInFlight(outcome.reward.rolloutId);
     if (outcome.duplicate) return;
     if (outcome.reward.split === 'monitor') return this.afterMonitorReward(rt, outcome);
-    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
+    applyOutcome(rt, outcome);
     const mipro = rt.job.config.mipro;
     if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {
       await this.deps.finishJob(rt.job, `max_rollouts (${mipro.max_rollouts}) reached`);
@@ -301,7 +307,7 @@ export class OnlineEngine {
 
   /** After the end: monitored rewards feed only the guard, which watches what the job serves. */
   private async afterMonitorReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
-    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, 'monitor');
+    applyOutcome(rt, outcome);
     const tripped = await checkGuard(this.deps.store, rt.job, rt.candidates, outcome.reward.candidateId);
     if (tripped) rt.job = tripped;
   }
