@@ -23,7 +23,8 @@ export interface MiproxUnderTest {
   cleanup(): Promise<void>;
 }
 
-export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[] }): Promise<MiproxUnderTest> {
+/** `env` adds to the server's environment (bench:cluster points DATABASE_URL at PostgreSQL this way). */
+export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<MiproxUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'miprox-bench-'));
   const dbPath = join(dir, 'miprox.db');
   const apiKey = `bench_${randomBytes(16).toString('hex')}`;
@@ -32,7 +33,7 @@ export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[] 
     args: [...(o.nodeArgs ?? []), BIN, 'serve'],
     env: {
       PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATABASE_URL: dbPath, MIPROX_API_KEY: apiKey,
-      OPENAI_BASE_URL: o.upstreamUrl, OPENAI_API_KEY: 'sk-bench',
+      OPENAI_BASE_URL: o.upstreamUrl, OPENAI_API_KEY: 'sk-bench', ...o.env,
     },
     ready: /listening on (http:\/\/\S+)/,
   });

@@ -14,13 +14,25 @@
 
 const LOCK = `locked as (select id from jobs where id in (select distinct job_id from items) order by id for update)`;
 
-/** $1..$8: job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at. Returns the inserted ords. */
+/** $1, $2: job_id, id of the rollouts to read (one read for a batch of lookups). */
+export const GET_ROLLOUTS = `
+select r.* from rollouts r join unnest($1::text[], $2::text[]) as k(job_id, id) on r.job_id = k.job_id and r.id = k.id`;
+
+/**
+ * Rollout records commit without waiting for the WAL flush, like call records (below) and like
+ * SQLite's WAL mode with synchronous=NORMAL, which this matches: visible to every instance at once,
+ * safe from a miprox crash at once, and from a PostgreSQL crash after at most 3 x wal_writer_delay
+ * (600 ms by default). Rewards, the acknowledged writes, always wait for the flush. (docs/API.md)
+ *
+ * $1..$8: job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at. Returns the inserted ords.
+ */
 export const INSERT_ROLLOUTS = `
 with items as (
   select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])
     with ordinality as t(job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at, ord)
 ),
 ${LOCK},
+no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
 uniq as (select distinct on (job_id, id) * from items order by job_id, id, ord),
 ins as (
   insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text, latency_ms,
@@ -43,10 +55,16 @@ counted as (
   where j.id = x.job_id
   returning 1
 )
-select ord from fresh`;
+select ord, (select v from no_flush_wait) as sync from fresh`;
 
 /**
- * $1..$14: job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
+ * Call records are committed without waiting for the WAL flush (synchronous_commit off for this
+ * statement's own transaction): nobody is waiting for them (the answer already went out; SQLite
+ * lets them ride with the next batch for the same reason), so a crash may lose the last few hundred
+ * milliseconds of call records, never an acknowledged write. Without this, every batch of call
+ * records held the job row's lock through a 5 ms fsync, halving what the proxy could commit.
+ *
+ * $1..$15: job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
  * module, variables, failed, and the call's usage (calls, prompt, completion, total tokens).
  * Several calls of one rollout in a batch get consecutive call numbers, in batch order; the rollout
  * keeps the last call's outcome and the first input it ever saw.
@@ -59,6 +77,7 @@ with items as (
       module, variables, failed, u_calls, u_prompt, u_completion, u_total, ord)
 ),
 ${LOCK},
+no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
 per as (
   select job_id, rollout_id, count(*) as n, max(ord) as last,
     (array_agg(input_messages order by ord) filter (where input_messages is not null))[1] as first_input
@@ -88,7 +107,7 @@ spent as (
   where j.id = x.job_id and (x.c <> 0 or x.p <> 0 or x.o <> 0 or x.t <> 0)
   returning 1
 )
-select count(*) as n from upd`;
+select count(*) as n, (select v from no_flush_wait) as sync from upd`;
 
 /** Batch moments of one split kind, merged into the row's (Chan et al.'s parallel Welford). */
 function merge(p: 'online' | 'val' | 'monitor', k: string): string {

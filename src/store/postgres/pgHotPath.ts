@@ -5,10 +5,10 @@ import { toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from '../types.js';
 import { usageOfCall } from '../usage.js';
-import { COMPLETE_CALLS, INSERT_ROLLOUTS, RECORD_REWARDS } from './pgBatchSql.js';
+import { COMPLETE_CALLS, GET_ROLLOUTS, INSERT_ROLLOUTS, RECORD_REWARDS } from './pgBatchSql.js';
 
 interface Item<T> { values: unknown[]; resolve(v: T): void; reject(err: unknown): void }
-type Kind = 'rollouts' | 'calls' | 'rewards';
+type Kind = 'reads' | 'rollouts' | 'calls' | 'rewards';
 
 /**
  * PostgreSQL's hot path: writes queued in one turn of the event loop are committed by ONE statement
@@ -16,13 +16,13 @@ type Kind = 'rollouts' | 'calls' | 'rewards';
  * trip, not five per reward plus BEGIN, lock and COMMIT (KyselyHotPath). Each caller's promise
  * settles after its statement committed, so a 2xx still means "committed".
  *
- * Kinds run in a fixed order (rollouts, call records, rewards) and one batch at a time, so a reward
- * never commits before the rollout it names was inserted by an earlier call. If a batch's statement
- * fails, every item of it runs again alone, so only the failing item's caller gets the error.
+ * Each kind has at most one statement in flight (see flush). If a batch's statement fails, every item of
+ * it runs again alone, so only the failing item's caller gets the error.
  */
 export class PgHotPath implements HotPath {
-  private readonly queues: Record<Kind, Item<unknown>[]> = { rollouts: [], calls: [], rewards: [] };
+  private readonly queues: Record<Kind, Item<unknown>[]> = { reads: [], rollouts: [], calls: [], rewards: [] };
   private scheduled = false;
+  private readonly running = new Set<Kind>();
 
   constructor(private readonly pool: pg.Pool, private readonly maxBatch = 512) {}
 
@@ -31,9 +31,9 @@ export class PgHotPath implements HotPath {
     return this.enqueue<boolean>('rollouts', [r.jobId, r.id, r.candidateId, r.seed, r.split, r.correlationId, input, now]);
   }
 
+  /** Batched too: every proxied call with a client rollout id reads first (is this rollout known?). */
   async getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
-    const res = await this.pool.query<RolloutsTable>({ name: 'miprox_get_rollout', text: 'select * from rollouts where job_id = $1 and id = $2', values: [jobId, rolloutId] });
-    const row = res.rows[0];
+    const row = await this.enqueue<RolloutsTable | null>('reads', [jobId, rolloutId]);
     return row ? toRollout(row) : null;
   }
 
@@ -65,22 +65,36 @@ export class PgHotPath implements HotPath {
   private enqueue<T>(kind: Kind, values: unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queues[kind].push({ values, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
     });
   }
 
-  private async flush(): Promise<void> {
-    try {
-      for (const kind of ['rollouts', 'calls', 'rewards'] as const) {
-        const batch = this.queues[kind].splice(0, this.maxBatch);
-        if (batch.length > 0) await this.commit(kind, batch);
-      }
-    } finally {
-      if (Object.values(this.queues).some((q) => q.length > 0)) setImmediate(() => void this.flush());
-      else this.scheduled = false;
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /**
+   * Starts one statement per kind with what is queued, one statement per kind at a time. Kinds run
+   * side by side: callers await what they depend on (a call record is queued after its rollout's
+   * insert resolved, a reward after the proxied call that inserted its rollout answered), so batches
+   * need no order among themselves, and every statement locks its job rows first, so concurrent ones
+   * queue on those locks instead of deadlocking. One at a time per kind, because the job row is a
+   * hot row: writers of one job serialize on its lock through their commit's WAL flush anyway, and
+   * whatever arrives meanwhile joins the next, larger batch.
+   */
+  private flush(): void {
+    this.scheduled = false;
+    for (const kind of ['reads', 'rollouts', 'calls', 'rewards'] as const) {
+      if (this.running.has(kind)) continue;
+      const batch = this.queues[kind].splice(0, this.maxBatch);
+      if (batch.length === 0) continue;
+      this.running.add(kind);
+      void this.commit(kind, batch).finally(() => {
+        this.running.delete(kind);
+        if (this.queues[kind].length > 0) this.schedule();
+      });
     }
   }
 
@@ -98,6 +112,11 @@ export class PgHotPath implements HotPath {
   /** One statement for the batch; the result of each item, in batch order. */
   private async run(kind: Kind, batch: Item<unknown>[]): Promise<unknown[]> {
     const columns = batch[0]!.values.map((_, c) => batch.map((item) => item.values[c]));
+    if (kind === 'reads') {
+      const res = await this.pool.query<RolloutsTable>({ name: 'miprox_get_rollouts', text: GET_ROLLOUTS, values: columns });
+      const byKey = new Map(res.rows.map((r) => [`${r.job_id}\u0000${r.id}`, r]));
+      return batch.map((item) => byKey.get(`${String(item.values[0])}\u0000${String(item.values[1])}`) ?? null);
+    }
     if (kind === 'rollouts') {
       const res = await this.pool.query<{ ord: string }>({ name: 'miprox_insert_rollouts', text: INSERT_ROLLOUTS, values: columns });
       const inserted = new Set(res.rows.map((r) => Number(r.ord)));
