@@ -9,13 +9,39 @@ import type {
 
 const parseJson = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
 
+/**
+ * A job's config text never changes, and every reward's outcome carries its job row: parsing the
+ * same text once per reward was a measurable share of SQLite's reward path. The parsed configs are
+ * frozen and shared; a small bound keeps memory flat on servers with many jobs.
+ */
+const parsedConfigs = new Map<string, JobConfig>();
+const MAX_PARSED_CONFIGS = 256;
+
+function parseConfig(text: string): JobConfig {
+  let config = parsedConfigs.get(text);
+  if (!config) {
+    config = deepFreeze(withLaterDefaults(JSON.parse(text) as JobConfig));
+    if (parsedConfigs.size >= MAX_PARSED_CONFIGS) parsedConfigs.delete(parsedConfigs.keys().next().value as string);
+    parsedConfigs.set(text, config);
+  }
+  return config;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export function toJob(r: JobsTable): JobRecord {
   return {
     id: r.id,
     tenantId: r.tenant_id,
     systemId: r.system_id,
     status: r.status as JobStatus,
-    config: withLaterDefaults(JSON.parse(r.config) as JobConfig),
+    config: parseConfig(r.config),
     baselineInstruction: r.baseline_instruction,
     correlationId: r.correlation_id,
     metadata: parseJson(r.metadata, {}),

@@ -129,7 +129,8 @@ function moments(k: string, split: string): string {
 /**
  * $1..$11: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, and the
  * event's type, message and data. Returns, per newly stored reward, its ord, the job row after the
- * batch and the candidate's moments after the batch (as JSON). A duplicate returns nothing here
+ * batch (as JSON, on the first row of each job only: it carries the config and dataset summary) and
+ * the candidate's moments after the batch. A duplicate returns nothing here
  * (the caller reads what is stored).
  */
 export const RECORD_REWARDS = `
@@ -187,5 +188,7 @@ evs as (
   from fresh n join j on j.id = n.job_id
   returning 1
 )
-select n.ord, to_jsonb(j) as job, to_jsonb(c) as moments
+select n.ord, n.job_id,
+  case when row_number() over (partition by n.job_id order by n.ord) = 1 then to_jsonb(j) - 'batch_events' end as job,
+  to_jsonb(c) as moments
 from fresh n join j on j.id = n.job_id left join cand c on c.job_id = n.job_id and c.id = n.candidate_id`;

@@ -126,8 +126,9 @@ export class PgHotPath implements HotPath {
       await this.pool.query({ name: 'miprox_complete_calls', text: COMPLETE_CALLS, values: columns });
       return batch.map(() => undefined);
     }
-    const res = await this.pool.query<{ ord: string; job: JobsTable; moments: CandidatesTable | null }>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: columns });
-    const byOrd = new Map(res.rows.map((r) => [Number(r.ord), { job: r.job, moments: r.moments }]));
+    const res = await this.pool.query<{ ord: string; job_id: string; job: JobsTable | null; moments: CandidatesTable | null }>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: columns });
+    const jobs = new Map(res.rows.flatMap((r) => (r.job ? [[r.job_id, r.job] as const] : [])));
+    const byOrd = new Map(res.rows.map((r) => [Number(r.ord), { job: jobs.get(r.job_id)!, moments: r.moments }]));
     return batch.map((_, i) => byOrd.get(i + 1) ?? null);
   }
 }
