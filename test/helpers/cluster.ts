@@ -54,7 +54,7 @@ frontend miprox_in
 
 backend miprox
     balance roundrobin
-    # /readyz answers 503 while the database is unreachable or the instance is shutting down.
+    # /readyz answers 503 while the database is unreachable; a stopping instance refuses connections.
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
