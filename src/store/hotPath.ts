@@ -8,9 +8,9 @@ import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, Rollo
 
 /**
  * The statements that run on every proxied call and every reward. They are split from the rest of the
- * store so each database can run them its cheapest way: PostgreSQL through kysely in group-committed
- * transactions (KyselyHotPath), SQLite as raw prepared statements in synchronous group commits
- * (sqlite/sqliteHotPath.ts). Both keep the same contract: a resolved promise means committed.
+ * store so each database can run them its cheapest way: PostgreSQL as one prepared multi-row
+ * statement per batch (postgres/pgHotPath.ts), SQLite as raw prepared statements in synchronous group
+ * commits (sqlite/sqliteHotPath.ts). All keep the same contract: a resolved promise means committed.
  */
 export interface HotPath {
   /** False when the rollout id already existed (nothing written). */
@@ -20,7 +20,10 @@ export interface HotPath {
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome>;
 }
 
-/** The portable implementation (used for PostgreSQL): kysely statements, group-committed per job. */
+/**
+ * The portable reference implementation: kysely statements, group-committed per job. KyselyStore's
+ * default for a dialect that brings no hot path of its own (both shipped dialects do).
+ */
 export class KyselyHotPath implements HotPath {
   private readonly group: GroupCommitter<Database>;
 

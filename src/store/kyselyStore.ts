@@ -29,7 +29,7 @@ const REWARD_KEYS: KeyColumn<'created_at' | 'rollout_id'>[] = [{ col: 'created_a
  * is portable SQL (ON CONFLICT, RETURNING, partial unique indexes work on SQLite >= 3.35 and PostgreSQL).
  * Counters and Welford updates are single UPDATE statements, so concurrent writers need no row locks.
  * The one exception is the hot path (hotPath.ts): a dialect may bring its own implementation of those
- * four statements (SQLite does), with the same SQL and the same contract.
+ * statements (SQLite and PostgreSQL do), with the same contract.
  */
 export class KyselyStore implements Store {
   /** The per-call and per-reward statements (see hotPath.ts); the dialect may bring a faster one. */

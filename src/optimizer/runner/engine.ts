@@ -161,6 +161,12 @@ export class OnlineEngine {
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
+      // Checked again with no await before the reservation below: lookups of concurrent calls of one
+      // rollout can settle in the same tick (PostgreSQL batches them), and the first to get here
+      // reserves it for all.
+      const raced = rt.sticky.get(req.rolloutId);
+      const candidate = raced ? rt.candidates.find((c) => c.id === raced.candidateId) : undefined;
+      if (candidate) return { rolloutId: req.rolloutId, candidate, persisted: Promise.resolve() };
     }
     if (FINAL_STATUSES.includes(rt.job.status)) {
       // After the end: no exploration; every new rollout gets what the job serves, as monitoring traffic.
