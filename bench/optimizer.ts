@@ -12,7 +12,8 @@
  *   npx tsx bench/optimizer.ts [--replicates 600] [--pipeline-replicates 300] [--workers 2]
  *     [--only single|pipeline|stop] [--tuning] [--out docs/optimizer-benchmark.md] [--no-write]
  *
- * `--only stop` runs the stop-rule comparison (bench/sim/stopBench.ts) alone and rewrites only its section.
+ * `--only stop` runs the stop-rule comparison (bench/sim/stopBench.ts) alone and rewrites only its section;
+ * `--only demos` the demonstrations and feedback tables (bench/sim/demoBench.ts).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -23,6 +24,7 @@ import { describeJob, pipelineJobs, runPipelineJob, TUNING_OFFSET, type Pipeline
 import { pipelineResults } from './sim/pipelineRun.js';
 import { spliceSection } from './sim/pipelineReport.js';
 import { runPool } from './sim/pool.js';
+import { DEMO_TUNING_OFFSET, demoJobs, demoSection, describeDemoJob, runDemoJob, spliceDemoSection, type DemoJob, type DemoCell } from './sim/demoBench.js';
 import { runStopJob, spliceStopSection, STOP_TUNING_OFFSET, stopJobs, stopSection, type StopJob } from './sim/stopBench.js';
 import { miproxPolicy, oracleTopTwoPolicy, roundRobinPolicy, thompsonPolicy, ucb1Policy } from './sim/policies.js';
 import { identificationByBudget, percentRange, resultsTable, setupSection, verdicts, type Cell } from './sim/report.js';
@@ -86,19 +88,20 @@ function runJob(job: Job): CellSummary {
   return summarize(results, cfg.budget);
 }
 
-type AnyJob = Job | PipelineJob | StopJob;
+type AnyJob = Job | PipelineJob | StopJob | DemoJob;
 
 /** miprox as in the tables, plus the stop rule's allocation when the rule is on. */
 const stopPolicy = (stopRule: { epsilon: number; delta: number } | undefined, maxCandidates: number) => (rng: Rng): Policy =>
   miproxPolicy(R, rng, { maxCandidates, ...(stopRule ? { stopRule } : {}) });
 
 function runAnyJob(job: AnyJob): CellSummary {
+  if (job.kind === 'demos') return runDemoJob(CONFIG, (cfg) => (rng) => miproxPolicy(cfg.rolloutsPerCandidate, rng, { maxCandidates: cfg.maxCandidates }), job);
   if (job.kind === 'stop') return runStopJob(CONFIG, SETTINGS, stopPolicy, job);
   return job.kind === 'pipeline' ? runPipelineJob(CONFIG, job) : runJob(job);
 }
 
 function progress(job: AnyJob): void {
-  const what = job.kind === 'stop' ? `stop rule ${job.epsilon ?? 'off'} / ${job.maxCandidates} candidates / ${SETTINGS[job.setting]!.name}`
+  const what = job.kind === 'demos' ? describeDemoJob(job) : job.kind === 'stop' ? `stop rule ${job.epsilon ?? 'off'} / ${job.maxCandidates} candidates / ${SETTINGS[job.setting]!.name}`
     : job.kind === 'pipeline' ? describeJob(CONFIG, job) : `${job.budget} rollouts / ${SETTINGS[job.setting]!.name} / ${POLICIES[job.policy]!.name}`;
   process.stderr.write(`${what}: done\n`);
 }
@@ -132,8 +135,30 @@ async function stopOnly(out: string, workers: number, write: boolean): Promise<v
   }
 }
 
+/** `--only demos`: the demonstrations and feedback tables alone, spliced into the document (never from tuning seeds). */
+async function demosOnly(out: string, workers: number, write: boolean): Promise<void> {
+  const tuning = process.argv.includes('--tuning');
+  const replicates = Number(argValue('--replicates') ?? DEFAULT_DEMO_REPLICATES);
+  const offset = tuning ? DEMO_TUNING_OFFSET : 0;
+  const started = Date.now();
+  const cells = (await runAll(demoJobs(replicates, offset), workers)) as DemoCell[];
+  const section = demoSection(CONFIG, cells, replicates, offset, (Date.now() - started) / 1000);
+  console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${section}`);
+  if (write && !tuning) {
+    writeFileSync(out, spliceDemoSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n', section));
+    process.stderr.write(`wrote ${out}\n`);
+  }
+}
+
+/** 300: about ±1 point on a paired gap of champion true scores. */
+const DEFAULT_DEMO_REPLICATES = 300;
+
 async function main(): Promise<void> {
   const only = argValue('--only');
+  if (only === 'demos') {
+    await demosOnly(argValue('--out') ?? 'docs/optimizer-benchmark.md', Number(argValue('--workers') ?? Math.min(2, availableParallelism())), !process.argv.includes('--no-write'));
+    return;
+  }
   if (only === 'stop') {
     await stopOnly(argValue('--out') ?? 'docs/optimizer-benchmark.md', Number(argValue('--workers') ?? Math.min(2, availableParallelism())), !process.argv.includes('--no-write'));
     return;

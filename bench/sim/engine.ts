@@ -90,6 +90,7 @@ export function runWorld(
       arm.inFlight -= 1;
       if (a.reward === null) continue;
       rewarded = true;
+      world.observe?.({ armId: arm.id, model: arm.model, seed: a.seed, split: a.split, reward: a.reward });
       if (a.split === 'val') {
         arm.val = addObservation(arm.val, a.reward);
         arm.valBySeed[a.seed] = a.reward;

@@ -1,7 +1,7 @@
 import { chooseModule, type ModuleChoice } from '../../src/optimizer/core/moduleChoice.js';
 import { sampleStandardNormal } from '../../src/optimizer/core/index.js';
 import { pooledVariance } from '../../src/optimizer/core/statistics.js';
-import type { Rng } from '../../src/shared/rng.js';
+import { createSeededRng, type Rng } from '../../src/shared/rng.js';
 import type { ArmModel, SimConfig, SimWorld, WorldStreams } from './types.js';
 import { sigmoid } from './world.js';
 
@@ -67,7 +67,16 @@ export function programTrueMean(kind: ProgramSetting['kind'], logits: readonly n
   return [0, 1, 2, 3].reduce((s, c) => s + successProbability(kind, logits, c), 0) / 4;
 }
 
-export function programWorld(cfg: SimConfig, setting: ProgramSetting, strategy: ModuleChoice, streams: WorldStreams): SimWorld {
+/** Low-reward rollouts whose per-module feedback counts as blame (the runner's BLAME_WINDOW). */
+const BLAME_WINDOW = 100;
+
+/**
+ * `feedbackByModule`: the app reports, with every failed rollout, feedback_by_module naming the
+ * modules whose call failed (drawn from their distribution given that the rollout failed, from a
+ * stream of its own so the rewards stay those of the other rows); module choice gets the blame
+ * counts of the last BLAME_WINDOW failed training rollouts, as the runner reads them.
+ */
+export function programWorld(cfg: SimConfig, setting: ProgramSetting, strategy: ModuleChoice, streams: WorldStreams, opts: { feedbackByModule?: boolean } = {}): SimWorld {
   const calls = new Map<number, number>();
   const make = (offset: number, n: number): number[] =>
     Array.from({ length: n }, (_, i) => {
@@ -87,6 +96,14 @@ export function programWorld(cfg: SimConfig, setting: ProgramSetting, strategy: 
   };
   const baseline = arm(setting.baseLogits.map((l) => l + BASELINE_JITTER * sampleStandardNormal(streams.world)), null);
   const proposals: Record<string, number> = {};
+  // Drawn after everything else of the world stream, and only with feedback: the other rows' worlds are unchanged.
+  const blameRng = opts.feedbackByModule ? createSeededRng(Math.floor(streams.world.next() * 2 ** 32)) : null;
+  const blamed: string[][] = [];
+  const blameCounts = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const list of blamed.slice(-BLAME_WINDOW)) for (const m of list) out[m] = (out[m] ?? 0) + 1;
+    return out;
+  };
   return {
     seeds,
     baseline,
@@ -99,6 +116,7 @@ export function programWorld(cfg: SimConfig, setting: ProgramSetting, strategy: 
           rolloutsPerCandidate: cfg.rolloutsPerCandidate,
           rewardVariance: pooledVariance(arms.map((a) => a.stats)),
           strategy,
+          ...(blameRng ? { blame: blameCounts() } : {}),
         },
         streams.module,
       )!;
@@ -113,5 +131,20 @@ export function programWorld(cfg: SimConfig, setting: ProgramSetting, strategy: 
         });
     },
     proposalsByModule: () => MODULES.map((m) => proposals[m] ?? 0),
+    observe: ({ model, seed, split, reward }) => {
+      if (!blameRng || reward !== 0 || split === 'val') return; // val feedback never reaches the optimizer
+      blamed.push(failedModules(setting.kind, logitsOf.get(model)!, calls.get(seed)!, blameRng));
+    },
   };
+}
+
+/** Which modules' calls failed in a failed rollout: per-call outcomes drawn given that one failed (rejection). */
+function failedModules(kind: ProgramSetting['kind'], logits: readonly number[], calls: number, rng: Rng): string[] {
+  const [q1, q2, q3] = logits.map(sigmoid) as [number, number, number];
+  const p = [q1, kind === 'repeated' ? q2 ** calls : q2, kind === 'interaction' ? q3 ** (1 + 2 * (1 - q1)) : q3];
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const failed = MODULES.filter((_, m) => rng.next() >= p[m]!);
+    if (failed.length > 0) return failed;
+  }
+  return [];
 }

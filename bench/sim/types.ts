@@ -29,6 +29,11 @@ export interface SimWorld {
   propose(parent: SimArm, arms: readonly SimArm[]): (count: number) => ArmModel[];
   /** Proposals per module so far, in module order (program worlds); null otherwise. */
   proposalsByModule(): number[] | null;
+  /**
+   * Each reward as it arrives (worlds that learn from observed rollouts: demo pools, feedback), with
+   * its split, so a world can keep val out the way the runner does.
+   */
+  observe?(a: { armId: string; model: ArmModel; seed: number; split: 'bootstrap' | 'online' | 'val'; reward: number }): void;
 }
 
 /** One arm (candidate instruction) of a simulated job, with the bookkeeping a runner would keep. */

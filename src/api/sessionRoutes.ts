@@ -61,6 +61,7 @@ export function sessionRoutes(s: SessionDeps) {
         return s.rewards.report(principal.tenantId, req.params.id, {
           rolloutId: body.rollout_id, candidateId: body.candidate_id, correlationId: body.correlation_id,
           reward: scoreFrom(body.reward_info, body.metadata), metadata: body.metadata, stop: body.stop,
+          feedback: body.reward_info?.feedback, feedbackByModule: body.reward_info?.feedback_by_module,
         });
       });
 

@@ -1,11 +1,11 @@
 import { moduleInstruction, programOf } from '../optimizer/core/program.js';
-import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
+import { demosView } from '../optimizer/core/demos.js';
+import { guardReport, servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { wasTruncated } from '../proxy/recordLimits.js';
 import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
 import { jobName } from '../services/jobService.js';
-import { guardReport } from '../optimizer/runner/guardWatch.js';
 import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
 import type { UsageTotals } from '../store/usage.js';
 import type { ApiDeps } from './deps.js';
@@ -26,6 +26,8 @@ export function candidateView(c: CandidateRecord, systemId: string, s: Candidate
     module: c.module,
     /** The whole program: every module's text in this candidate. */
     instructions: programOf(c.instructions, modules),
+    /** Per module the ordered demos injected before the client's conversation: {module: [{input, output, rollout_id}]}. */
+    demos: demosView(c.demos),
     tip: c.tip,
     proposal_id: c.proposalId,
     rollout_count: c.dispatches,
@@ -53,8 +55,10 @@ export function eventView(e: EventRecord) {
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const [candidates, modules, missing, seedCells] = await Promise.all([
+  const [candidates, modules, missing, seedCells, tripped] = await Promise.all([
     deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
+    // When the guard tripped is its event's time (read only for a tripped guard: no column for it).
+    job.guardTrippedCandidateId === null ? null : deps.store.latestEvent(job.id, 'mipro.guard.tripped'),
   ]);
   // The lift over the control is paired on the val seeds both ran: read exactly those two
   // candidates' val rewards (each runs a val seed once, so twice the seed count bounds the read).
@@ -86,7 +90,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     best_program: best ? programOf(best.instructions, modules) : null,
     /** What a finished job serves on its proxy URL (null while it runs: each rollout is chosen). */
     served_candidate_id: servedCandidateId(job),
-    guard: guardView(job, candidates),
+    guard: guardView(job, candidates, tripped?.createdAt ?? null),
     modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
     baseline_score: summary.baselineScore,
     lift_over_baseline: summary.lift,
@@ -114,14 +118,17 @@ function usageView(u: UsageTotals) {
 /**
  * The guard (mipro.guard) as it stands: the candidate it watches (or tripped for) and that
  * candidate's monitored rewards with their anytime-valid interval, beside its confirmed score.
+ * `served_candidate_id` repeats the job's: after a revert it differs from `candidate_id`.
  */
-function guardView(job: JobRecord, candidates: readonly CandidateRecord[]) {
+function guardView(job: JobRecord, candidates: readonly CandidateRecord[], trippedAt: string | null) {
   const g = guardReport(job, candidates);
   const c = candidates.find((x) => x.id === g.candidateId);
   return {
     mode: job.config.mipro.guard,
     state: g.state,
     candidate_id: g.candidateId,
+    served_candidate_id: servedCandidateId(job),
+    tripped_at: g.state === 'tripped' ? trippedAt : null,
     monitored: { n: c?.monitor.n ?? 0, mean: c && c.monitor.n > 0 ? c.monitor.mean : null, ci: g.interval && finiteOrNull(g.interval) },
     confirmed: g.confirmed ? { score: g.confirmed.score, ci: finiteOrNull(g.confirmed.ci), source: g.confirmed.source } : null,
   };
@@ -145,6 +152,8 @@ export function rewardView(r: RewardRecord, modules?: readonly (string | null)[]
     score: r.reward,
     success: r.reward > 0, // the store's `success` filter (listSeedEvals) uses the same rule
     metadata: r.metadata,
+    ...(r.feedback !== null ? { feedback: r.feedback } : {}),
+    ...(r.feedbackByModule !== null ? { feedback_by_module: r.feedbackByModule } : {}),
     created_at: r.createdAt,
   };
 }

@@ -1,4 +1,4 @@
-import type { Candidate, Job } from '../sdk/index.js';
+import type { Candidate, Job, JobGuard } from '../sdk/index.js';
 
 /** How jobs and candidates read in the terminal; shared by `jobs` and `candidates`. */
 
@@ -82,11 +82,38 @@ export function jobDetailLines(job: Job): string[] {
     ['best score', formatBestScore(job)],
     ['best candidate', job.best_candidate_id ?? '-'],
     ['baseline score', job.baseline_score === null ? '-' : score(job.baseline_score)],
+    // While the job runs the optimizer picks per rollout: nothing single is served.
+    ['serving', job.served_candidate_id ?? '- (optimizing)'],
+    ...(job.guard ? [['guard', formatGuard(job.guard)] as [string, string]] : []),
     ['created', job.created_at],
     ['updated', job.updated_at],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+}
+
+/** `n=12 mean 0.000 [0.000, 0.310]`: the monitored rewards of the candidate the guard watches. */
+function monitoredText(m: JobGuard['monitored']): string {
+  return m.mean === null ? 'n=0' : `n=${m.n} mean ${score(m.mean)}${m.ci ? ` ${formatInterval(m.ci)}` : ''}`;
+}
+
+function confirmedText(c: JobGuard['confirmed']): string {
+  return c ? `confirmed ${score(c.score)}${c.ci ? ` ${formatInterval(c.ci)}` : ''} ${c.source}` : 'no confirmed score (cannot trip)';
+}
+
+/**
+ * The guard's line of `jobs show`, its state first so a trip is the first word a reader sees:
+ * `TRIPPED at 2026-... (revert) for cand_a: monitored n=12 mean 0.000 [...] below confirmed 1.000 [...] online; serving baseline`.
+ */
+export function formatGuard(g: JobGuard): string {
+  if (g.state === 'off') return 'off';
+  if (g.state === 'not_serving') return `not serving yet (${g.mode}): watches what the job serves once it ends`;
+  const about = `${g.candidate_id ?? '-'}: monitored ${monitoredText(g.monitored)}`;
+  if (g.state === 'tripped') {
+    const serving = g.served_candidate_id && g.served_candidate_id !== g.candidate_id ? `; now serving ${g.served_candidate_id}` : '';
+    return `TRIPPED${g.tripped_at ? ` at ${g.tripped_at}` : ''} (${g.mode}) for ${about} below ${confirmedText(g.confirmed)}${serving}`;
+  }
+  return `${g.state} (${g.mode}) ${about} vs ${confirmedText(g.confirmed)}`;
 }
 
 /**

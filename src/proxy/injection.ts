@@ -1,6 +1,7 @@
 import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
 import type { JobPolicy } from '../schemas/jobConfig.js';
 import { tokenLimit } from '../providers/tokenLimit.js';
+import { withDemoTurns, type Demo } from '../optimizer/core/demos.js';
 
 /**
  * Candidate injection, pure: the candidate's rendered text for the call's module replaces the first
@@ -29,6 +30,16 @@ export function forcePolicy(req: ChatCompletionRequest, policy: JobPolicy): Chat
   if (out.temperature === undefined || out.temperature === null) out.temperature = policy.temperature;
   const hasLimit = (out.max_tokens ?? null) !== null || (out.max_completion_tokens ?? null) !== null;
   return hasLimit ? out : { ...out, ...tokenLimit(policy.provider, policy.max_completion_tokens) };
+}
+
+/**
+ * The candidate's demos for the call's module as user/assistant turns right after the system text,
+ * before the client's conversation (core/demos.ts `withDemoTurns`, the one rendering every surface
+ * and the export use).
+ */
+export function injectDemos(req: ChatCompletionRequest, demos: readonly Demo[]): ChatCompletionRequest {
+  if (demos.length === 0) return req;
+  return { ...req, messages: withDemoTurns<ChatMessage>(req.messages, demos, (t) => ({ role: t.role, content: t.content })) };
 }
 
 const isSystem = (m: ChatMessage): boolean => m.role === 'system' || m.role === 'developer';

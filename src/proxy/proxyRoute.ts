@@ -15,7 +15,7 @@ import { type AppError, NotFoundError, UpstreamError, ValidationError } from '..
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
-import { forcePolicy, injectCandidate, inputForRecord } from './injection.js';
+import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './injection.js';
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule } from './programRouting.js';
 import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
@@ -78,7 +78,8 @@ async function handle(
   });
   const policy = rt.job.config.policy;
   const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program.variables, body) : null;
-  const upstreamReq = text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy);
+  const demos = program.module ? (dispatch.candidate.demos[program.module.name] ?? []) : [];
+  const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
   const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
 

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { PROVIDER_KINDS } from '../providers/types.js';
 import { MAX_MODULES, MODULE_NAME_PATTERN, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
+import { DEFAULT_MAX_DEMOS, MAX_DEMOS_LIMIT } from '../optimizer/core/demos.js';
+import { PROPOSER_MODES } from '../optimizer/core/proposalKind.js';
 import { MAX_INT4, noNul } from './dbText.js';
 import { unknownFieldMessage } from './unknownFields.js';
 
@@ -91,7 +93,8 @@ export const PolicySchema = z.object({
 }).superRefine(requireInferenceUrlForCompatible);
 
 export const ProposerSchema = z.object({
-  mode: z.literal('instruction_only', { error: 'must be "instruction_only" (the only supported proposer mode)' }),
+  /** What proposals change (core/proposalKind.ts): instructions, demo sets, or both. */
+  mode: z.enum(PROPOSER_MODES, { error: 'must be "instruction_only", "demos_only" or "instruction_and_demos"' }).default('instruction_only'),
   model: ModelName,
   provider: Provider,
   inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
@@ -139,7 +142,26 @@ export const MiproSchema = z.object({
   guard: z.enum(['off', 'alert', 'revert'], { error: 'must be "off", "alert" or "revert"' }).default('alert'),
   /** End the job by itself once the champion is identified (core/stopRule.ts); off when absent. */
   stop_when_identified: StopRuleSchema.optional(),
-}).superRefine(keepValHeldOut);
+  /** Demos per module a demo-set proposal draws (core/demos.ts). */
+  max_demos: z.number({ error: `must be an integer between 0 and ${MAX_DEMOS_LIMIT}` }).int(`must be an integer between 0 and ${MAX_DEMOS_LIMIT}`)
+    .min(0, `must be an integer between 0 and ${MAX_DEMOS_LIMIT}`).max(MAX_DEMOS_LIMIT, `must be an integer between 0 and ${MAX_DEMOS_LIMIT}`).default(DEFAULT_MAX_DEMOS),
+  /** Least reward of a rollout whose calls may become demos; absent: the top of reward_range. */
+  demo_min_reward: z.number({ error: 'must be a finite number (a reward within reward_range)' }).optional(),
+}).superRefine(keepValHeldOut).superRefine(demoThresholdInRange);
+
+/** A threshold outside the declared range would admit every rollout or none. */
+function demoThresholdInRange(v: { demo_min_reward?: number | undefined; reward_range?: unknown }, ctx: z.RefinementCtx): void {
+  if (v.demo_min_reward === undefined || !Array.isArray(v.reward_range)) return;
+  const [lo, hi] = v.reward_range as [number, number];
+  if (v.demo_min_reward < lo || v.demo_min_reward > hi) {
+    ctx.addIssue({ code: 'custom', path: ['demo_min_reward'], message: `must lie within reward_range [${lo}, ${hi}], got ${v.demo_min_reward}` });
+  }
+}
+
+/** The least reward of a demo's rollout: `demo_min_reward`, else the top of the reward range. */
+export function demoMinReward(mipro: { demo_min_reward?: number | undefined; reward_range: readonly [number, number] | [number, number] }): number {
+  return mipro.demo_min_reward ?? mipro.reward_range[1];
+}
 
 /**
  * A val seed that is also a training seed would reach the proposer through observed rollouts and be
@@ -227,13 +249,16 @@ export type JobProposer = z.infer<typeof ProposerSchema>;
  * parse time then): fill them, so every reader sees a complete config.
  */
 export function withLaterDefaults(config: JobConfig): JobConfig {
-  if (config.mipro.max_modules !== undefined && config.mipro.reward_range !== undefined && config.mipro.guard !== undefined) return config;
+  if (config.mipro.max_modules !== undefined && config.mipro.reward_range !== undefined && config.mipro.guard !== undefined
+    && config.mipro.max_demos !== undefined && config.mipro.proposer.mode !== undefined) return config;
   // reward_range: migration 0006_reward_range writes one into every older job's config; [0, 1] is
   // only the fallback for a config that somehow lacks it.
   return {
     ...config,
     mipro: {
       ...config.mipro, max_modules: config.mipro.max_modules ?? 8, reward_range: config.mipro.reward_range ?? [0, 1], guard: config.mipro.guard ?? 'alert',
+      max_demos: config.mipro.max_demos ?? DEFAULT_MAX_DEMOS,
+      proposer: { ...config.mipro.proposer, mode: config.mipro.proposer.mode ?? 'instruction_only' },
     },
   };
 }

@@ -1,17 +1,29 @@
 import { z } from 'zod';
 import { noNul } from './dbText.js';
 import { RolloutIdSchema } from './rolloutId.js';
+import { MAX_MODULES, MODULE_NAME_PATTERN } from '../optimizer/core/modules.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
 export const MAX_ID_LENGTH = 256;
 const Id = noNul(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
 
+/** Longest feedback text (SPEC.md): longer is a 422, not a silent cut, so the app knows what was kept. */
+export const MAX_FEEDBACK_CHARS = 4000;
+const FeedbackText = noNul(z.string({ error: 'must be a string' }).max(MAX_FEEDBACK_CHARS, `must be at most ${MAX_FEEDBACK_CHARS} characters`));
+
 export const RewardRequestSchema = z.looseObject({
   reward_info: z.looseObject({
     score: z.unknown().optional(),
     outcome_reward: z.unknown().optional(),
     reward: z.unknown().optional(),
+    /** What went wrong or right, in words: shown to the proposer beside this rollout (never for val). */
+    feedback: FeedbackText.optional(),
+    /** The same per module ({module: text}). */
+    feedback_by_module: z.record(
+      z.string().regex(MODULE_NAME_PATTERN, 'must be a module name ([a-z0-9_-]{1,64})'),
+      FeedbackText,
+    ).refine((r) => Object.keys(r).length <= MAX_MODULES, `must name at most ${MAX_MODULES} modules`).optional(),
   }).optional(),
   rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),

@@ -35,7 +35,14 @@ export interface SessionConnectOptions extends ClientOptions, CallOptions {
 
 export interface RewardInput extends CallOptions {
   /** `{score}`; without a score the server infers one from `metadata.expected == metadata.predicted`. */
-  rewardInfo?: { score?: number } & Record<string, unknown>;
+  rewardInfo?: { score?: number; feedback?: string; feedback_by_module?: Record<string, string> } & Record<string, unknown>;
+  /**
+   * What went wrong or right, in words (at most 4000 characters): the optimizer's proposer reads it
+   * beside this rollout. Sent as `reward_info.feedback`.
+   */
+  feedback?: string;
+  /** The same per module (`reward_info.feedback_by_module`). */
+  feedbackByModule?: Record<string, string>;
   rolloutId?: string;
   candidateId?: string;
   correlationId?: string;
@@ -140,7 +147,11 @@ export class MiproOnlineSession {
    */
   updateReward(input: RewardInput): Promise<RewardResult> {
     const body = {
-      reward_info: input.rewardInfo ?? {},
+      reward_info: {
+        ...(input.rewardInfo ?? {}),
+        ...(input.feedback !== undefined ? { feedback: input.feedback } : {}),
+        ...(input.feedbackByModule !== undefined ? { feedback_by_module: input.feedbackByModule } : {}),
+      },
       ...(input.rolloutId !== undefined ? { rollout_id: input.rolloutId } : {}),
       ...(input.candidateId !== undefined ? { candidate_id: input.candidateId } : {}),
       ...(input.correlationId !== undefined ? { correlation_id: input.correlationId } : {}),

@@ -34,6 +34,10 @@ export const CandidateSchema = z.looseObject({
   module: nullable(z.string()),
   /** The whole program: every module's text in this candidate. */
   instructions: Program,
+  /** Per module the ordered demos injected after the system text (absent from servers before demos). */
+  demos: z.record(z.string(), z.array(z.looseObject({
+    input: z.array(z.looseObject({ role: z.string(), content: z.string() })), output: z.string(), rollout_id: z.string(),
+  }))).optional(),
   rollout_count: z.number(),
   reward_count: z.number(),
   avg_reward: nullable(z.number()),
@@ -82,9 +86,16 @@ export const JobSchema = z.looseObject({
   served_candidate_id: nullable(z.string()),
   /** mipro.guard after the end: what it watches and whether it tripped (older servers omit it). */
   guard: z.looseObject({
+    /** off | alert | revert */
     mode: z.string(),
+    /** watching | tripped | off | not_serving (the job still runs: nothing single is served yet) */
     state: z.string(),
+    /** What the guard watches, or the candidate it tripped for; null while the job runs. */
     candidate_id: nullable(z.string()),
+    /** What the job serves now (after a revert: the baseline, while candidate_id names the tripped one). Older servers omit it. */
+    served_candidate_id: z.string().nullish().transform((v) => v ?? null),
+    /** When the guard tripped (its event's time); null unless tripped. Older servers omit it. */
+    tripped_at: z.string().nullish().transform((v) => v ?? null),
     monitored: z.looseObject({ n: z.number(), mean: nullable(z.number()), ci: nullable(Interval) }),
     confirmed: nullable(z.looseObject({ score: z.number(), ci: nullable(Interval), source: z.string() })),
   }).optional(),
@@ -106,6 +117,8 @@ export const JobSchema = z.looseObject({
   updated_at: z.string(),
 });
 export type Job = z.infer<typeof JobSchema>;
+/** The guard's state in a job view (mipro.guard; see docs/API.md "Guard"). */
+export type JobGuard = NonNullable<Job['guard']>;
 /** Online sessions are the same job underneath (`session_id` = `system_id`). */
 export const SessionStatusSchema = JobSchema;
 export type SessionStatus = Job;

@@ -1,4 +1,5 @@
 import { placeholderNames } from '../optimizer/core/templates.js';
+import type { Demo } from '../optimizer/core/demos.js';
 import { ValidationError } from '../shared/errors.js';
 
 /**
@@ -13,7 +14,9 @@ import { ValidationError } from '../shared/errors.js';
  * the signature's input fields, in order of first appearance, with DSPy's default prefix and
  * description. Output fields are not listed: miprox never sees the program's output fields, and
  * DSPy applies saved fields by position, so a shorter list leaves the rest of the user's signature
- * as it was. Demos are empty (the candidates are instruction-only); `lm` is null (the user's LM stays).
+ * as it was. Demos: miprox sees a demo as chat turns, not as the user's signature fields, so each
+ * becomes `{augmented: true, input_turns: [{role, content}], output}` in the proxy's order (docs/API.md,
+ * "dspy": map them onto your fields, or use format=messages); `lm` is null (the user's LM stays).
  */
 export interface DspyFieldState { prefix: string; description: string }
 export interface DspyPredictorState {
@@ -35,7 +38,7 @@ export interface DspyMetadata { dependency_versions: Record<string, never>; mipr
 const RESERVED = 'metadata';
 
 export function dspyProgramState(
-  modules: readonly { name: string; text: string }[],
+  modules: readonly { name: string; text: string; demos?: readonly Demo[] }[],
   miprox: Record<string, unknown>,
 ): Record<string, DspyPredictorState | DspyMetadata> {
   const state: Record<string, DspyPredictorState | DspyMetadata> = {};
@@ -48,7 +51,7 @@ export function dspyProgramState(
     state[m.name] = {
       traces: [],
       train: [],
-      demos: [],
+      demos: (m.demos ?? []).map((d) => ({ augmented: true, input_turns: d.input, output: d.output })),
       signature: { instructions: m.text, fields: placeholderNames(m.text).map(dspyField) },
       lm: null,
     };

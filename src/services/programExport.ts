@@ -1,5 +1,6 @@
 import { moduleInstruction } from '../optimizer/core/program.js';
 import { placeholderNames } from '../optimizer/core/templates.js';
+import { withDemoTurns } from '../optimizer/core/demos.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { dspyProgramState } from './dspyExport.js';
 import type { CandidateRecord, JobRecord, ModuleRecord } from '../store/types.js';
@@ -14,7 +15,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  *
  * - `json`: per module its template (this candidate's text), placeholders and whether this candidate
  *   changed it, plus the policy settings the proxy forces.
- * - `messages`: per module the chat messages the proxy puts before the app's own conversation.
+ * - `messages`: per module the chat messages the proxy puts before the app's own conversation: the
+ *   system text, then the demos as user/assistant turns.
  * - `dspy`: a DSPy program state (dspyExport.ts), loadable with `program.load(path)`.
  */
 export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], candidate: CandidateRecord, format: ExportFormat) {
@@ -25,12 +27,18 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
     format,
     served: servedCandidateId(job) === candidate.id,
   };
+  const demosOf = (m: ModuleRecord) => candidate.demos[m.name] ?? [];
   if (format === 'messages') {
-    return { ...head, modules: Object.fromEntries(texts.map(({ module, text }) => [module.name, [{ role: 'system', content: text }]])) };
+    // The same rendering the proxy uses: system text, then the demo turns, then the app's conversation.
+    return {
+      ...head,
+      modules: Object.fromEntries(texts.map(({ module, text }) => [module.name,
+        withDemoTurns<{ role: string; content: string }>([{ role: 'system', content: text }], demosOf(module), (t) => ({ ...t }))])),
+    };
   }
   const { model, provider, temperature, max_completion_tokens: maxTokens } = job.config.policy;
   const policy = { model, provider, temperature, max_completion_tokens: maxTokens };
-  if (format === 'dspy') return dspyProgramState(texts.map(({ module, text }) => ({ name: module.name, text })), { ...head, policy });
+  if (format === 'dspy') return dspyProgramState(texts.map(({ module, text }) => ({ name: module.name, text, demos: demosOf(module) })), { ...head, policy });
   return {
     ...head,
     policy,
@@ -40,6 +48,7 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
       placeholders: placeholderNames(text),
       baseline_template: module.template,
       changed: text !== module.template,
+      demos: demosOf(module).map((d) => ({ input: d.input, output: d.output, rollout_id: d.rolloutId })),
     })),
   };
 }

@@ -16,6 +16,9 @@ export interface RewardReport {
   rewardPath?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   stop?: boolean | undefined;
+  /** reward_info.feedback and feedback_by_module, already length-checked by the schema. */
+  feedback?: string | undefined;
+  feedbackByModule?: Record<string, string> | undefined;
 }
 
 export interface RewardResult {
@@ -34,6 +37,14 @@ export interface RewardResult {
 export const MAX_ABS_REWARD = 1e6;
 
 /**
+ * Rewards closer to 0 than this count as 0. Squared (variances, Welford's update) or divided, such a
+ * value underflows a double: SQLite and JavaScript round the result to 0, but PostgreSQL raises
+ * "value out of range: underflow" (SQLSTATE 22003), which failed the reward's write and every later
+ * view of its job (a 500 on the jobs list). No statistic can tell 1e-200 from 0 anyway.
+ */
+export const MIN_ABS_REWARD = 1e-100;
+
+/**
  * The score of a reward body: `reward_info.score`, else `outcome_reward` / `reward`, else inferred
  * from `metadata.expected == metadata.predicted` (1 or 0), as public clients send it.
  */
@@ -46,7 +57,7 @@ export function scoreFrom(info: Record<string, unknown> | undefined, metadata: R
     if (Math.abs(value) > MAX_ABS_REWARD) {
       throw new ValidationError('reward is out of range', [{ path: path.replace(/score$/, key), message: `must be between -${MAX_ABS_REWARD} and ${MAX_ABS_REWARD}, got ${value}` }]);
     }
-    return value;
+    return Math.abs(value) < MIN_ABS_REWARD ? 0 : value;
   }
   if (metadata && 'expected' in metadata && 'predicted' in metadata) {
     return normalize(metadata.expected) === normalize(metadata.predicted) ? 1 : 0;
@@ -88,7 +99,8 @@ export class RewardService {
     // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
     const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
     const outcome = await this.store.recordReward(
-      { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null },
+      { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null,
+        feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null },
       {
         eventType: 'mipro.reward.received',
         message: `reward ${r.reward} for ${target.candidateId}`,

@@ -43,7 +43,10 @@ export async function flagMissingRewards(db: Kysely<Database>, jobId: string, ca
 export async function onlineSeedCells(db: Kysely<Database>, jobId: string): Promise<Map<string, SeedCell[]>> {
   const rows = await db.selectFrom('rewards')
     .select(['candidate_id', 'seed', (eb) => eb.fn.countAll<number | string>().as('n'),
-      sql<number | string>`sum(reward)`.as('sum'), sql<number | string>`sum(reward * reward)`.as('sum_sq')])
+      sql<number | string>`sum(reward)`.as('sum'),
+      // Rewards stored before ingestion rounded values below 1e-100 to 0 (services/rewardService.ts)
+      // would make PostgreSQL raise on the square's underflow; their square is 0 in any double.
+      sql<number | string>`sum(case when abs(reward) < 1e-100 then 0 else reward * reward end)`.as('sum_sq')])
     .where('job_id', '=', jobId).where('split', 'in', ['bootstrap', 'online'])
     .groupBy(['candidate_id', 'seed']).execute();
   const out = new Map<string, SeedCell[]>();

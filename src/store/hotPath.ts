@@ -120,5 +120,6 @@ export function rewardRow(r: NewReward, now: string): Database['rewards'] {
   return {
     job_id: r.jobId, rollout_id: r.rolloutId, candidate_id: r.candidateId, reward: r.reward, split: r.split,
     seed: r.seed, metadata: r.metadata === null ? null : JSON.stringify(r.metadata), created_at: now,
+    feedback: r.feedback ?? null, feedback_by_module: r.feedbackByModule ? JSON.stringify(r.feedbackByModule) : null,
   };
 }

@@ -8,6 +8,7 @@ import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
+import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
@@ -15,7 +16,7 @@ import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutCallRecord, RolloutRecord,
-  SeedEvalListOptions, Split, Store, Tenant,
+  SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
 } from './types.js';
 import { TRAINING_SPLITS } from './types.js';
 
@@ -351,6 +352,11 @@ export class KyselyStore implements Store {
       .where('created_at', '<', before)
       .where((eb) => eb.or([eb('input_messages', 'is not', null), eb('output_text', 'is not', null), eb('variables', 'is not', null)]))
       .execute();
+    // Feedback texts are the app's words about those calls: they go with them (the score stays).
+    await this.db.updateTable('rewards').set({ feedback: null, feedback_by_module: null })
+      .where('created_at', '<', before)
+      .where((eb) => eb.or([eb('feedback', 'is not', null), eb('feedback_by_module', 'is not', null)]))
+      .execute();
     return Number(res.numUpdatedRows);
   }
 
@@ -359,6 +365,18 @@ export class KyselyStore implements Store {
       .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', 'in', TRAINING_SPLITS)
       .orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
     return rows.map(toRollout);
+  }
+
+  demoSourceCalls(jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]> {
+    return demoSourceCalls(this.db, jobId, module, opts);
+  }
+
+  rolloutFeedback(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, RolloutFeedback>> {
+    return rolloutFeedback(this.db, jobId, rolloutIds);
+  }
+
+  moduleBlame(jobId: string, opts: { below: number; limit: number }): Promise<Record<string, number>> {
+    return moduleBlame(this.db, jobId, opts);
   }
 
   async sampleInputs(jobId: string, limit: number): Promise<unknown[][]> {
@@ -477,5 +495,11 @@ export class KyselyStore implements Store {
     const rows = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('seq', '>', sinceSeq)
       .orderBy('seq').limit(limit).execute();
     return rows.map(toEvent);
+  }
+
+  async latestEvent(jobId: string, eventType: string): Promise<EventRecord | null> {
+    const r = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('event_type', '=', eventType)
+      .orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return r ? toEvent(r) : null;
   }
 }

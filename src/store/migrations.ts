@@ -244,6 +244,18 @@ const m0008Guard: Migration = {
   },
 };
 
+/**
+ * Demonstrations and textual feedback (SPEC.md): a candidate's demo sets as JSON beside its
+ * instructions (every existing candidate has none), and a reward's feedback texts beside it.
+ */
+const m0010Demos: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('candidates').addColumn('demos', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+    await db.schema.alterTable('rewards').addColumn('feedback', 'text').execute();
+    await db.schema.alterTable('rewards').addColumn('feedback_by_module', 'text').execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -255,6 +267,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0006_reward_range': m0006RewardRange,
   '0007_usage_counters': m0007Usage,
   '0008_guard': m0008Guard,
+  '0010_demos': m0010Demos,
   '0011_cluster_races': m0011ClusterRaces,
 });
 

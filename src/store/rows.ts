@@ -1,5 +1,6 @@
 import { type JobConfig, withLaterDefaults } from '../schemas/jobConfig.js';
 import { usageFromRow } from './usage.js';
+import { demosView, type Demo } from '../optimizer/core/demos.js';
 import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
 import type {
   CandidateMoments, CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
@@ -69,6 +70,7 @@ export function toCandidate(r: CandidatesTable): CandidateRecord {
     instruction: r.instruction,
     module: r.module,
     instructions: parseJson(r.instructions, {}),
+    demos: demosFromColumn(r.demos),
     tip: r.tip,
     proposalId: r.proposal_id,
     ordinal: Number(r.ordinal),
@@ -127,8 +129,20 @@ export function toReward(r: RewardsTable): RewardRecord {
     split: r.split as Split,
     seed: r.seed === null ? null : Number(r.seed),
     metadata: parseJson(r.metadata, null),
+    feedback: r.feedback ?? null,
+    feedbackByModule: parseJson(r.feedback_by_module ?? null, null),
     createdAt: r.created_at,
   };
+}
+
+/** Stored as the wire shape ({input, output, rollout_id}); the record speaks camelCase. */
+function demosFromColumn(text: string | undefined): Record<string, Demo[]> {
+  const raw = parseJson<Record<string, { input: Demo['input']; output: string; rollout_id: string }[]>>(text ?? null, {});
+  return Object.fromEntries(Object.entries(raw).map(([m, list]) => [m, list.map((d) => ({ input: d.input, output: d.output, rolloutId: d.rollout_id }))]));
+}
+
+export function demosColumn(demos: Readonly<Record<string, readonly Demo[]>> | undefined): string {
+  return JSON.stringify(demosView(demos ?? {}));
 }
 
 export function toEvent(r: EventsTable): EventRecord {

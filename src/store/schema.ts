@@ -36,6 +36,8 @@ export interface CandidatesTable {
   instructions: string;
   /** When the candidate was first flagged for losing more rewards than the control (its event's guard). */
   missing_flagged_at: string | null;
+  /** JSON {module: [{input, output, rollout_id}]}: the candidate's ordered demo sets (migration 0010_demos). */
+  demos: string;
 }
 
 export interface ModulesTable {
@@ -60,6 +62,8 @@ export interface RolloutsTable {
 export interface RewardsTable {
   job_id: string; rollout_id: string; candidate_id: string; reward: number; split: string;
   seed: number | null; metadata: string | null; created_at: string;
+  /** reward_info.feedback and JSON reward_info.feedback_by_module (migration 0010_demos). */
+  feedback: string | null; feedback_by_module: string | null;
 }
 
 export interface ProposalsTable {

@@ -2,7 +2,7 @@ import { type Kysely, type Transaction, sql } from 'kysely';
 import { BASELINE_ID } from '../shared/ids.js';
 import type { KeyColumn } from './cursors.js';
 import type { Database } from './schema.js';
-import { MOMENT_COLUMNS, toJob, toMoments } from './rows.js';
+import { MOMENT_COLUMNS, demosColumn, toJob, toMoments } from './rows.js';
 import type { ApiKeyRecord, CandidateMoments, JobRecord, NewCandidate, NewEvent, NewReward } from './types.js';
 
 /** Statements and helpers shared by KyselyStore's methods (portable SQL for SQLite and PostgreSQL). */
@@ -36,7 +36,7 @@ export function candidateRow(jobId: string, c: NewCandidate, ordinal: number, no
     job_id: jobId, id: c.id, parent_id: c.parentId, status: 'active', instruction: c.instruction, tip: c.tip,
     proposal_id: c.proposalId, ordinal, dispatches: 0, online_n: 0, online_mean: 0, online_m2: 0, unit_rewards: 1,
     val_n: 0, val_mean: 0, val_m2: 0, monitor_n: 0, monitor_mean: 0, monitor_m2: 0, monitor_unit: 1, created_at: now, retired_at: null, missing_flagged_at: null,
-    module: c.module, instructions: JSON.stringify(c.instructions),
+    module: c.module, instructions: JSON.stringify(c.instructions), demos: demosColumn(c.demos),
   };
 }
 

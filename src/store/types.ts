@@ -2,6 +2,7 @@ import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
 import type { JobUsage, UsageTotals } from './usage.js';
+import type { Demo } from '../optimizer/core/demos.js';
 
 /**
  * The persistence contract. Two implementations (SQLite, PostgreSQL) share one kysely query layer
@@ -72,6 +73,8 @@ export interface CandidateRecord {
   module: string | null;
   /** The modules this candidate sets; every other module keeps its baseline template. */
   instructions: Record<string, string>;
+  /** Per module the ordered demos injected before the client's conversation (none: no demos). */
+  demos: Record<string, Demo[]>;
   tip: string | null;
   proposalId: string | null;
   /** Creation order within the job (baseline = 0). */
@@ -135,6 +138,10 @@ export interface RewardRecord {
   split: Split;
   seed: number | null;
   metadata: Record<string, unknown> | null;
+  /** reward_info.feedback: what went wrong or right, in words (shown to the proposer, never for val). */
+  feedback: string | null;
+  /** reward_info.feedback_by_module: the same, per module. */
+  feedbackByModule: Record<string, string> | null;
   createdAt: string;
 }
 
@@ -186,13 +193,28 @@ export interface NewCandidate {
   instruction: string;
   module: string | null;
   instructions: Record<string, string>;
+  /** Absent: no demos. */
+  demos?: Record<string, Demo[]>;
   tip: string | null;
   proposalId: string | null;
 }
 
 export type NewRollout = Pick<RolloutRecord, 'jobId' | 'id' | 'candidateId' | 'seed' | 'split' | 'correlationId' | 'inputMessages'>;
 
-export type NewReward = Omit<RewardRecord, 'createdAt'>;
+export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackByModule'> & Partial<Pick<RewardRecord, 'feedback' | 'feedbackByModule'>>;
+
+/** One module call of a rewarded training rollout, for the demo pool (core/demos.ts). */
+export interface DemoSourceCall {
+  rolloutId: string;
+  split: Split;
+  reward: number | null;
+  inputMessages: unknown[] | null;
+  outputText: string | null;
+  failed: boolean;
+}
+
+/** The feedback stored with a rollout's reward. */
+export interface RolloutFeedback { feedback: string | null; byModule: Record<string, string> | null }
 
 /** One finished LLM call of a rollout. */
 export interface RolloutCall {
@@ -333,6 +355,18 @@ export interface Store {
   forgetCallText(before: string): Promise<number>;
   /** Recent rewarded rollouts of a candidate (never val), for the proposer's reflection. */
   rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
+  /**
+   * Calls of `module` in rewarded bootstrap/online rollouts (never val or monitor) with reward >=
+   * `minReward`, best reward first then newest, at most `limit`: the demo pool's source.
+   */
+  demoSourceCalls(jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]>;
+  /**
+   * Per module, how many of the most recent training rewards below `below` (at most `limit`) named it
+   * in feedback_by_module; val and monitor rewards are left out.
+   */
+  moduleBlame(jobId: string, opts: { below: number; limit: number }): Promise<Record<string, number>>;
+  /** The feedback stored with these rollouts' rewards; val and monitor rewards are left out. */
+  rolloutFeedback(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, RolloutFeedback>>;
   /** Inputs of bootstrap/online rollouts, for the dataset summary. */
   sampleInputs(jobId: string, limit: number): Promise<unknown[][]>;
   /** Counts issued rollouts per split (the seed scheduler's state). */
@@ -362,4 +396,6 @@ export interface Store {
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;
+  /** The job's most recent event of this type (null: none), e.g. when the guard last tripped. */
+  latestEvent(jobId: string, eventType: string): Promise<EventRecord | null>;
 }

@@ -32,7 +32,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
   beforeAll(async () => {
     s = await startDashboardTestServer();
     idle = await createSimJob(s.t.url, s.t.key);
-    job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 20 });
+    // Guard off: a finished job whose guard watches is still read (test/dashboard/guard.e2e.test.ts).
+    job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 20, guard: 'off' });
     // Enough traffic for several proposals; then wait until they have finished.
     await driveRollouts(s.t.url, s.t.key, job.system_id, 96, 2);
     await waitForJob<JobDoc>(s.t.url, s.t.key, job.job_id, (j) => j.proposal_seq >= 2 && j.candidates.length >= 3);
@@ -170,7 +171,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
     expect((await getJob(job.job_id)).status).toBe('cancelled');
     for (const name of ['Pause', 'Resume', 'Cancel job…']) expect(await page.getByRole('button', { name }).isDisabled()).toBe(true);
     await expect.poll(() => page.locator('.job-header .live').textContent()).toContain('Final');
-    // A final job is not polled any more.
+    // A final job is not polled any more (its guard does not watch: off here).
     const apiCalls = () => requests.filter((u) => u.includes('/api/')).length;
     const settled = apiCalls();
     await page.waitForTimeout(2500);

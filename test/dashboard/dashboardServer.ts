@@ -1,3 +1,4 @@
+import type { StartOptions } from '../../src/main.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /** A real miprox test server; the dashboard is served by the server itself at `/`. */
@@ -7,8 +8,8 @@ export interface DashboardTestServer {
   close(): Promise<void>;
 }
 
-export async function startDashboardTestServer(): Promise<DashboardTestServer> {
-  const t = await startTestServer();
+export async function startDashboardTestServer(start?: StartOptions): Promise<DashboardTestServer> {
+  const t = await startTestServer(start ? { start } : {});
   const probe = await fetch(`${t.url}/`);
   if (!(probe.headers.get('content-type') ?? '').startsWith('text/html')) {
     await t.close();

@@ -55,9 +55,12 @@ describe('live polling', () => {
     }, 1000, doc as unknown as Document);
     poller.poke();
     poller.poke();
+    expect(poller.stopped()).toBe(false);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(ticks).toBe(3);
     expect(maxConcurrent).toBe(1);
+    // Says it stopped, so the page can start a new one (a promoted job whose guard watches).
+    expect(poller.stopped()).toBe(true);
     doc.setHidden(true);
     doc.setHidden(false);
     await vi.advanceTimersByTimeAsync(10_000);

@@ -14,12 +14,3 @@ export async function addProgram(store: Store, jobId: string, id: string, instru
     candidates: [{ id, parentId: 'baseline', instruction: instructions[module] ?? '', module, instructions, tip: 'none', proposalId: lease.id }],
   });
 }
-
-/** Polls until `done` holds (records written after the answer was sent land a moment later). */
-export async function waitFor(done: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > until) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

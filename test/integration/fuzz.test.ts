@@ -11,9 +11,9 @@ import { type TestServer, api, seedJobBody, simJobBody, startTestServer } from '
 const RUNS = 100;
 /**
  * Fixed by default, so CI runs the same inputs every time and a failure can be replayed exactly;
- * MIPROX_FUZZ_SEED=random (or a number) explores other inputs. A random run of the GET lists
- * property once found a 500 on PostgreSQL's jobs list that fixed runs do not reproduce yet: hunt
- * it with random seeds (the failing seed is printed by fast-check).
+ * MIPROX_FUZZ_SEED=random (or a number) explores other inputs; fast-check prints a failing seed.
+ * Seed 902202629 once found a 500 on PostgreSQL's jobs list: a reward of 5e-324 whose square
+ * underflowed (PostgreSQL raises where SQLite rounds to 0); test/integration/tinyRewards.test.ts.
  */
 const SEED = process.env.MIPROX_FUZZ_SEED === 'random' ? Date.now() : Number(process.env.MIPROX_FUZZ_SEED ?? 20261202);
 const JOBS = '/api/policy-optimization/online/jobs';

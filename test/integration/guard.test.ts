@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
-import { addProgram } from '../helpers/programs.js';
+import { describe, expect, it } from 'vitest';
+import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
+import { GUARD_BASELINE as BASELINE, createGuardJob, driveGuardJobToEnd, guardCall, guardReward } from '../helpers/guardWorld.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
-const BASELINE = 'Answer the question.';
-const WINNER = 'Answer the question, citing the source.';
 
 /**
  * The guard (mipro.guard) over HTTP, on SQLite and PostgreSQL: a job optimizes in a planted world
@@ -16,19 +15,10 @@ const WINNER = 'Answer the question, citing the source.';
 describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 20 } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
 
-  const call = { model: 'x', messages: [{ role: 'system', content: BASELINE }, { role: 'user', content: 'q' }] };
-  const chat = (job: { proxy_url: string }, rollout: string) => api(`${job.proxy_url}/${rollout}`, 'POST', '/chat/completions', { body: call });
-  const reward = (job: { system_id: string }, rollout: string, score: number) =>
-    api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: rollout, reward_info: { score } } });
+  const chat = guardCall;
+  const reward = (job: { system_id: string }, rollout: string, score: number) => guardReward(t, job, rollout, score);
   const view = async (job: { job_id: string }) => (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
   const guardEvents = async (job: { system_id: string }) => {
     const res = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=500`, { key: t.key });
@@ -37,22 +27,14 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
 
   /** Optimizes to the end (40 rewards): the winner earns 1, the baseline 0; it serves the winner. */
   async function endedJob(guard?: string) {
-    const body = seedJobBody({
-      initialPrompt: BASELINE,
-      mipro: { online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2, max_rollouts: 40, ...(guard ? { guard } : {}) },
-    });
-    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    const job = res.body as { job_id: string; system_id: string; proxy_url: string };
-    await addProgram(t.server.store, job.job_id, 'cand_win', { main: WINNER }, 'main');
-    await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 40; i++) {
-      const served = (await chat(job, `r${i}`)).headers.get('x-mipro-candidate-id');
-      await reward(job, `r${i}`, served === 'cand_win' ? 1 : 0);
-    }
+    const job = await createGuardJob(t, guard ? { guard } : {});
+    const running = await view(job);
+    expect(running.guard).toMatchObject({ state: guard === 'off' ? 'off' : 'not_serving', candidate_id: null, served_candidate_id: null, tripped_at: null });
+    await driveGuardJobToEnd(t, job);
     const ended = await view(job);
     expect(ended).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_win', best_score_source: 'online' });
     expect(ended.guard).toMatchObject({ mode: guard ?? 'alert', state: guard === 'off' ? 'off' : 'watching', candidate_id: 'cand_win', monitored: { n: 0, mean: null, ci: null } });
+    expect(ended.guard).toMatchObject({ served_candidate_id: 'cand_win', tripped_at: null });
     expect(ended.guard.confirmed.score).toBe(1);
     return job;
   }
@@ -86,6 +68,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     const after = await view(job);
     expect(after.served_candidate_id).toBe('baseline');
     expect(after.guard).toMatchObject({ mode: 'revert', state: 'tripped', candidate_id: 'cand_win', monitored: { n: tripAt, mean: 0 } });
+    // When it tripped is its event's time; the guard names the tripped candidate and what is served now.
+    expect(after.guard).toMatchObject({ served_candidate_id: 'baseline', tripped_at: events[0].created_at });
   });
 
   it('alert: the guard trips once and the job keeps serving its candidate; a promote watches afresh', async () => {
@@ -97,7 +81,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     expect(events[0].data).toMatchObject({ mode: 'alert', reverted: false, served_candidate_id: 'cand_win' });
     expect((await view(job)).guard).toMatchObject({ state: 'tripped', monitored: { n: 40, mean: 0 } });
     const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'baseline' } });
-    expect(promoted.body.guard).toMatchObject({ state: 'watching', candidate_id: 'baseline' });
+    expect(promoted.body.guard).toMatchObject({ state: 'watching', candidate_id: 'baseline', served_candidate_id: 'baseline', tripped_at: null });
   });
 
   it('does not trip while the served candidate holds its score, and "off" never watches', async () => {

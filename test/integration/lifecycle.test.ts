@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderTemplate, parseTemplate } from '../../src/optimizer/core/templates.js';
-import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { addProgram } from '../helpers/programs.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -18,17 +19,7 @@ const MODULES = [
 describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 20 } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
+  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
 
   async function newJob(mipro: Record<string, unknown> = {}) {
     const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 2, ...mipro } });

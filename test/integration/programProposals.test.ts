@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/programs.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const MODULES = [

@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
-import { addProgram, waitFor } from '../helpers/programs.js';
+import { describe, expect, it } from 'vitest';
+import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
+import { addProgram } from '../helpers/programs.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const MODULES = [
@@ -18,17 +20,7 @@ const MODULES = [
 describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 20 } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
-  });
+  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
 
   async function newJob(program: Record<string, unknown>, mipro: Record<string, unknown> = {}) {
     const body = seedJobBody({ mipro });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
 import { readChatStream } from '../helpers/readStream.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const BASELINE = 'You are a banking intent classifier. Answer with the intent label only.';
@@ -289,12 +290,3 @@ describe('the proxy with a patient upstream timeout', () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('condition not met in time');
-}

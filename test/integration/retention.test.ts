@@ -38,7 +38,7 @@ describe.each(['sqlite', 'postgres'] as const)('RETENTION_DAYS on %s', (db) => {
     for (const id of ['old-1', 'old-2']) {
       const call = await api(s.proxy_url, 'POST', `/${id}/chat/completions`, { body: { messages: [{ role: 'user', content: `lost card ${id}` }] } });
       expect(call.status).toBe(200);
-      expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/reward`, { key: t.key, body: { rollout_id: id, reward_info: { score: 1 } } })).status).toBe(200);
+      expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/reward`, { key: t.key, body: { rollout_id: id, reward_info: { score: 1, feedback: `FB ${id}`, feedback_by_module: { main: 'fine' } } } })).status).toBe(200);
     }
     const before = await until('the call records', () => rollout(s.job_id, 'old-2'), (r) => r.outputText !== null);
     expect(before.inputMessages).not.toBeNull();
@@ -56,6 +56,10 @@ describe.each(['sqlite', 'postgres'] as const)('RETENTION_DAYS on %s', (db) => {
       const calls = await until(`retention of ${id}'s calls`, () => t.server.store.rolloutCalls(s.job_id, [id]), (c) => c[0]?.outputText === null);
       expect(calls).toMatchObject([{ seq: 1, module: 'main', inputMessages: null, outputText: null, variables: null }]);
     }
+    // The feedback texts about those calls go too; the scores stay.
+    const feedbackGone = await until('retention of feedback', () => t.server.store.listRewards(s.job_id, { limit: 10 }),
+      (p) => p.items.every((r) => r.feedback === null && r.feedbackByModule === null));
+    expect(feedbackGone.items.map((r) => r.reward)).toEqual([1, 1]);
     const kept = await until('the fresh call record', () => rollout(s.job_id, 'fresh'), (r) => r.outputText !== null);
     expect(kept.inputMessages).not.toBeNull();
 

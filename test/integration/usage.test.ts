@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { waitFor } from '../helpers/programs.js';
+import { waitFor } from '../helpers/waitFor.js';
 import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';

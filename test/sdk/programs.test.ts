@@ -69,6 +69,15 @@ describe('SDK: programs (modules, per-module candidates, rollout records)', () =
     expect(await jobs.getRollout(session.sessionId, rolloutId)).toEqual(record);
     await expect(session.getRollout('ro_unknown')).rejects.toThrow(NotFoundError);
   });
+
+  it('updateReward sends textual feedback (overall and per module); reward views return it; candidates carry demos', async () => {
+    const rollout = await session.nextRollout();
+    for (const res of await pipelineCalls(rollout.chat_completions_url)) expect(res.status).toBe(200);
+    await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: 0 }, feedback: 'the answer ignored the context', feedbackByModule: { answer: 'quoted nothing' } });
+    const rewards = await collect(session.iterateRewards());
+    expect(rewards.find((r) => r.rollout_id === rollout.rollout_id)).toMatchObject({ feedback: 'the answer ignored the context', feedback_by_module: { answer: 'quoted nothing' } });
+    expect((await session.getCandidate('baseline')).demos).toEqual({});
+  });
 });
 
 describe('SDK: program fields are required of the server', () => {

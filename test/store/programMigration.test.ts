@@ -10,7 +10,7 @@ import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
-import { waitFor } from '../helpers/programs.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const NOW = '2026-11-01T00:00:00.000Z';
 /** A job config as the previous release stored it: no modules, no max_modules. */

@@ -10,7 +10,7 @@ export const sampleConfig: JobConfig = {
   mipro: {
     mode: 'online', bootstrap_train_seeds: [0, 1], val_seeds: [100], online_pool: [0, 1, 2],
     online_proposer_mode: 'inline', online_proposer_min_rollouts: 5, online_rollouts_per_candidate: 2,
-    online_proposer_max_candidates: 20, max_modules: 8, reward_range: [0, 1], guard: 'alert',
+    online_proposer_max_candidates: 20, max_modules: 8, reward_range: [0, 1], guard: 'alert', max_demos: 4,
     proposer: { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, instructions_per_batch: 2 },
   },
 };
@@ -115,6 +115,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.tripGuard(job.id, BASELINE_ID, null, event)).toBeNull();
       const events = await store.listEvents(job.id, 0, 100);
       expect(events.filter((e) => e.eventType === 'mipro.guard.tripped')).toHaveLength(1);
+      // The job's latest event of a type (job views read when the guard tripped from it).
+      expect(await store.latestEvent(job.id, 'mipro.guard.tripped')).toEqual(events.find((e) => e.eventType === 'mipro.guard.tripped'));
+      expect((await store.latestEvent(job.id, 'mipro.reward.received'))?.seq).toBe(Math.max(...events.filter((e) => e.eventType === 'mipro.reward.received').map((e) => e.seq)));
+      expect(await store.latestEvent(job.id, 'mipro.nothing.like.this')).toBeNull();
       // A promote serves a candidate afresh: the guard watches it again.
       const promoted = await store.transitionJob(job.id, ['succeeded'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'p' }, BASELINE_ID);
       expect(promoted?.guardTrippedCandidateId).toBeNull();
@@ -211,6 +215,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
         const forged = Buffer.from(offset).toString('base64url');
         await expect(store.listSeedEvals(job.id, { limit: 3, cursor: forged })).rejects.toThrow(/invalid cursor/);
       }
+    });
+
+    it('demo sources, feedback and blame come from training rollouts only, never val or monitor', async () => {
+      const job = await makeJob();
+      const add = async (id: string, split: 'bootstrap' | 'online' | 'val' | 'monitor', reward: number, module = 'main') => {
+        await store.insertRollout({ jobId: job.id, id, candidateId: BASELINE_ID, seed: null, split, correlationId: null, inputMessages: null });
+        await store.completeRolloutCall(job.id, id, { outputText: `out ${id}`, latencyMs: 1, usage: null, failed: false, inputMessages: [{ role: 'user', content: id }], module, variables: null });
+        await store.recordReward({ jobId: job.id, rolloutId: id, candidateId: BASELINE_ID, reward, split, seed: null, metadata: null,
+          feedback: `why ${id}`, feedbackByModule: { main: `blame ${id}` } }, { eventType: 'mipro.reward.received', message: 'r' });
+      };
+      await add('b1', 'bootstrap', 1);
+      await add('o1', 'online', 0.9);
+      await add('o2', 'online', 0.2);
+      await add('o3', 'online', 1, 'other');
+      await add('v1', 'val', 1);
+      await add('m1', 'monitor', 0);
+      const sources = await store.demoSourceCalls(job.id, 'main', { minReward: 0.5, limit: 10 });
+      expect(sources.map((c) => c.rolloutId)).toEqual(['b1', 'o1']);
+      expect(sources[0]).toMatchObject({ split: 'bootstrap', reward: 1, outputText: 'out b1', inputMessages: [{ role: 'user', content: 'b1' }], failed: false });
+      const feedback = await store.rolloutFeedback(job.id, ['b1', 'o2', 'v1', 'm1']);
+      expect([...feedback.keys()].sort()).toEqual(['b1', 'o2']);
+      expect(feedback.get('o2')).toEqual({ feedback: 'why o2', byModule: { main: 'blame o2' } });
+      expect(await store.moduleBlame(job.id, { below: 0.5, limit: 10 })).toEqual({ main: 1 });
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.demos).toEqual({});
     });
 
     it('keeps val rewards apart from online statistics and the proposal counter', async () => {

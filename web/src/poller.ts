@@ -2,7 +2,13 @@
  * Runs `tick` every `intervalMs` while the tab is visible, never two at once. Hidden tab: no requests;
  * back to visible: one tick at once. `tick` returns false to stop for good (e.g. the job is final).
  */
-export interface Poller { stop(): void; /** Runs a tick now (after an action) unless one is running. */ poke(): void }
+export interface Poller {
+  stop(): void;
+  /** Runs a tick now (after an action) unless one is running. */
+  poke(): void;
+  /** True once stopped (by stop() or a tick that returned false): start a new poller to follow again. */
+  stopped(): boolean;
+}
 
 export function startPolling(tick: () => Promise<boolean>, intervalMs: number, doc: Document = document): Poller {
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -47,6 +53,7 @@ export function startPolling(tick: () => Promise<boolean>, intervalMs: number, d
   schedule();
   return {
     stop,
+    stopped: () => stopped,
     poke: () => {
       if (stopped || running) return;
       if (timer !== null) clearTimeout(timer);

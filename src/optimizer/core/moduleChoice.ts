@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { sampleNormal } from './sampling.js';
+import { sampleGamma, sampleNormal } from './sampling.js';
 import type { RunningStats } from './types.js';
 
 /**
@@ -12,6 +12,8 @@ import type { RunningStats } from './types.js';
  *   the precision-weighted mean of |lift| minus what noise alone would give, and its draw adds half
  *   that estimate's uncertainty. A module with no measured child yet draws from a prior, so none is
  *   starved.
+ * - Either way, once every module was tried, the app's own blame decides when it gave any: modules
+ *   named in `feedback_by_module` of recent low-reward rollouts (see `blame`).
  *
  *   Why magnitude, not sign: when success is a product over modules, a module's lifts in both
  *   directions scale with how much it limits the program, and regressions (an edit's most common
@@ -43,6 +45,12 @@ export interface ModuleChoiceInput {
   /** Variance of one reward, pooled over the job (for the lifts' standard errors). */
   rewardVariance: number;
   strategy: ModuleChoice;
+  /**
+   * How many recent low-reward training rollouts' `feedback_by_module` named each module (the app's
+   * own blame). When any module is named, it decides (after every module was tried once), whatever
+   * the strategy: it is direct per-module evidence where the reward is one number per rollout.
+   */
+  blame?: Readonly<Record<string, number>>;
 }
 
 /** Standard deviation of the prior on an untested module's movement. */
@@ -65,13 +73,34 @@ export function chooseModule(input: ModuleChoiceInput, rng: Rng): string | null 
   if (modules.length <= 1) return modules[0] ?? null;
   const count = (m: string) => proposalsByModule[m] ?? 0;
   const leastProposed = modules.reduce((best, m) => (count(m) < count(best) ? m : best), modules[0] ?? '');
-  if (input.strategy === 'round_robin' || count(leastProposed) === 0) return leastProposed;
+  if (count(leastProposed) === 0) return leastProposed;
+  const blame = input.blame ?? {};
+  if (modules.some((m) => (blame[m] ?? 0) > 0)) return blameDraw(modules, blame, rng);
+  if (input.strategy === 'round_robin') return leastProposed;
   const lifts = measuredLifts(input);
   let best: string | null = null;
   let bestDraw = Number.NEGATIVE_INFINITY;
   for (const m of modules) {
     const own = lifts.get(m) ?? [];
     const draw = own.length > 0 ? movementDraw(own, rng) : sampleNormal(0, PRIOR_SD, rng);
+    if (draw > bestDraw) {
+      bestDraw = draw;
+      best = m;
+    }
+  }
+  return best;
+}
+
+/**
+ * A module in proportion to how often it was blamed, as Thompson sampling on a Dirichlet(1 + blame):
+ * the argmax of Gamma(1 + blame_m) draws. The most blamed module gets most proposals; the others keep
+ * a chance that shrinks as the evidence against the leader grows.
+ */
+function blameDraw(modules: readonly string[], blame: Readonly<Record<string, number>>, rng: Rng): string {
+  let best = modules[0]!;
+  let bestDraw = Number.NEGATIVE_INFINITY;
+  for (const m of modules) {
+    const draw = sampleGamma(1 + (blame[m] ?? 0), rng);
     if (draw > bestDraw) {
       bestDraw = draw;
       best = m;

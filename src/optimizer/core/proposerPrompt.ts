@@ -22,6 +22,8 @@ export interface ObservedRollout {
   input: unknown;
   output: string | null;
   reward: number;
+  /** The app's feedback text for this rollout (reward_info.feedback / feedback_by_module); never for val. */
+  feedback?: string | null;
 }
 
 export interface ScoredInstruction {
@@ -59,6 +61,8 @@ export interface ProposerPromptInput {
 
 export const DEFAULT_MAX_INSTRUCTION_LENGTH = 4000;
 const TOP_HISTORY = 3;
+/** Longest feedback text shown per rollout (the stored text may be up to 4000 characters). */
+const FEEDBACK_CHARS = 1200;
 const WORST_RETIRED = 2;
 
 export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage[] {
@@ -128,7 +132,7 @@ export function selectReflectionRollouts(
   counts: { worst?: number; best?: number } = {},
 ): { worst: ObservedRollout[]; best: ObservedRollout[] } {
   const usable = rollouts.filter((r) => r.split !== 'val' && Number.isFinite(r.reward));
-  const strip = ({ input, output, reward }: ObservedRollout): ObservedRollout => ({ input, output, reward });
+  const strip = ({ input, output, reward, feedback }: ObservedRollout): ObservedRollout => ({ input, output, reward, ...(feedback ? { feedback } : {}) });
   // With only a few rollouts, split them so a success is shown as one, not as a "worst" case.
   const descending = [...usable].sort((a, b) => b.reward - a.reward);
   const best = descending.slice(0, Math.min(counts.best ?? 2, Math.floor((usable.length + 1) / 2)));
@@ -179,7 +183,9 @@ function rollouts(list: readonly ObservedRollout[], maxChars: number): string {
     .map(
       (r, i) =>
         `Example ${i + 1} (reward ${fmt(r.reward)}):\nInput:\n${indent(renderInput(r.input, maxChars))}\n` +
-        `Output:\n${indent(r.output === null ? '(no output)' : truncate(r.output, maxChars))}`,
+        `Output:\n${indent(r.output === null ? '(no output)' : truncate(r.output, maxChars))}` +
+        // The program's own words on why (GEPA's signal): only when it gave any, so prompts without feedback are unchanged.
+        (r.feedback ? `\nFeedback from the program (why it scored so; use it to find the cause):\n${indent(truncate(r.feedback, FEEDBACK_CHARS))}` : ''),
     )
     .join('\n\n');
 }

@@ -1,7 +1,7 @@
 import { BASELINE_ID } from '../../shared/ids.js';
 import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
 import { bestScore } from '../core/champion.js';
-import { guardVerdict, type ConfirmedScore, type GuardVerdict } from '../core/guard.js';
+import { guardVerdict, type ConfirmedScore, type GuardState, type GuardVerdict } from '../core/guard.js';
 import { intervalFromUnit, type RewardRange, toUnitStats } from '../core/rewardRange.js';
 
 /**
@@ -40,17 +40,27 @@ function inRewardUnits(s: ConfirmedScore, range: RewardRange): ConfirmedScore {
   return { ...s, score: range[0] + s.score * (range[1] - range[0]), ci: intervalFromUnit(s.ci, range) };
 }
 
-export interface GuardReport extends GuardVerdict {
+/**
+ * The verdict's states, plus "not_serving": the job still runs (each rollout is chosen), so nothing
+ * single is served and watched yet; the guard starts at the end.
+ */
+export type GuardReportState = GuardState | 'not_serving';
+
+export interface GuardReport extends Omit<GuardVerdict, 'state'> {
+  state: GuardReportState;
   candidateId: string | null;
   confirmed: ConfirmedScore | null;
 }
 
-/** The guard's verdict on a job as it stands (also what job views show). */
+/** The guard's verdict on a job as it stands (also what job views show); `trip`: this look fires. */
 export function guardReport(job: JobRecord, candidates: readonly CandidateRecord[]): GuardReport {
   const id = watchedCandidateId(job);
   const c = id === null ? undefined : candidates.find((x) => x.id === id);
   const mode = job.config.mipro.guard;
-  if (!c) return { candidateId: id, confirmed: null, state: mode === 'off' ? 'off' : 'watching', trip: false, interval: null };
+  if (!c) {
+    const state: GuardReportState = mode === 'off' ? 'off' : id === null ? 'not_serving' : 'watching';
+    return { candidateId: id, confirmed: null, state, trip: false, interval: null };
+  }
   const range = job.config.mipro.reward_range;
   const confirmed = confirmedScore(c, range);
   // Judged on the [0, 1] scale (a monotone rescaling keeps the comparison), reported in reward units.
@@ -63,6 +73,10 @@ export function guardReport(job: JobRecord, candidates: readonly CandidateRecord
   });
   return {
     ...verdict, interval: verdict.interval && intervalFromUnit(verdict.interval, range),
+    // The state says what was done: a trip this look would fire is recorded (event, revert) by
+    // checkGuard at the next monitored reward - e.g. a promoted candidate whose earlier monitored
+    // rewards had already collapsed - and until then the guard is still watching.
+    state: verdict.trip ? 'watching' : verdict.state,
     candidateId: c.id, confirmed: confirmed && inRewardUnits(confirmed, range),
   };
 }

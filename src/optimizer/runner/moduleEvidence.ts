@@ -1,4 +1,4 @@
-import type { RolloutCallRecord, Store } from '../../store/types.js';
+import type { RolloutCallRecord, RolloutFeedback, Store } from '../../store/types.js';
 import type { ProgramModule } from '../core/modules.js';
 import { selectReflectionRollouts, type ObservedRollout } from '../core/proposerPrompt.js';
 import { placeholderNames } from '../core/templates.js';
@@ -15,7 +15,8 @@ const VARIABLE_CHARS = 240;
 
 /**
  * What the proposer sees of one module: the module's own calls (input, variables, output) in the
- * parent's worst and best rewarded rollouts, with each rollout's reward. Never val rollouts
+ * parent's worst and best rewarded rollouts, with each rollout's reward and the app's feedback
+ * text (reward_info.feedback, per module where given). Never val rollouts
  * (rewardedRollouts excludes them, selectReflectionRollouts checks again). Existing rollouts were
  * migrated to one call record each, so older jobs are grounded the same way.
  */
@@ -26,16 +27,28 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   ]);
   // The two queries overlap when the parent has few rollouts; the core splits them into worst and best.
   const rollouts = [...new Map([...lowest, ...highest].map((r) => [r.id, r])).values()];
-  const calls = await store.rolloutCalls(jobId, rollouts.map((r) => r.id));
+  const ids = rollouts.map((r) => r.id);
+  const [calls, feedback] = await Promise.all([store.rolloutCalls(jobId, ids), store.rolloutFeedback(jobId, ids)]);
   const placeholders = new Set(module.origin === 'discovered' ? [] : placeholderNames(module.template));
   const byRollout = new Map<string, RolloutCallRecord[]>();
   for (const c of calls) if (c.module === module.name) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
   const observed = rollouts.flatMap((r) => {
     const own = byRollout.get(r.id);
     // Rollouts that never called this module say nothing about its prompt.
-    return own ? [{ ...observedCalls(own, placeholders), reward: r.reward ?? 0, split: r.split }] : [];
+    return own ? [{ ...observedCalls(own, placeholders), reward: r.reward ?? 0, split: r.split, feedback: feedbackFor(feedback.get(r.id), module.name) }] : [];
   });
   return selectReflectionRollouts(observed, REFLECTION);
+}
+
+/**
+ * The feedback the proposer sees beside one rollout of this module: the text written for this
+ * module (feedback_by_module) when the app gave one, and the rollout's overall feedback.
+ */
+export function feedbackFor(f: RolloutFeedback | undefined, module: string): string | null {
+  if (!f) return null;
+  const own = f.byModule && Object.hasOwn(f.byModule, module) ? f.byModule[module] : undefined;
+  const parts = [own ? `(module ${module}) ${own}` : null, f.feedback].filter((x): x is string => typeof x === 'string' && x.trim().length > 0);
+  return parts.length > 0 ? parts.join('\n') : null;
 }
 
 /**

@@ -18,6 +18,7 @@ import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type T
 import type { JobRuntime } from './jobRuntime.js';
 import { proposerCaps, recordProposerCall } from './proposerSpend.js';
 import { exhaustedCap } from '../core/spend.js';
+import { chooseKind, runDemoProposal } from './demoProposal.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -38,6 +39,8 @@ export interface ProposalRunnerDeps {
 }
 
 const SUMMARY_MIN_INPUTS = 3;
+/** Recent low-reward rollouts whose feedback_by_module is counted as blame for module choice. */
+const BLAME_WINDOW = 100;
 
 interface Proposer {
   provider: ChatProvider;
@@ -83,8 +86,31 @@ export class ProposalRunner {
       this.deps.onOutcome?.('skipped'); // no module has been called yet: nothing to ground a proposal in
       return;
     }
-    if (this.budgetSpent(rt)) return;
     const { module, order } = target;
+    const kind = await chooseKind(store, this.deps.rng, rt.job, module, candidates);
+    if (kind === null) {
+      this.deps.onOutcome?.('skipped'); // demos_only, and no demo qualifies yet
+      return;
+    }
+    if (kind.kind === 'demos') {
+      const room = mipro.online_proposer_max_candidates - candidates.length;
+      const done = await runDemoProposal({
+        store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module, pool: kind.pool,
+        candidates, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
+      });
+      if (done) {
+        rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: done.seq };
+        await this.deps.refresh(rt);
+        this.deps.onOutcome?.('succeeded');
+        return;
+      }
+      if (mipro.proposer.mode === 'demos_only') {
+        this.deps.onOutcome?.('skipped');
+        return;
+      }
+      // instruction_and_demos: every set near this parent was tried (or the lease was taken): write an instruction.
+    }
+    if (this.budgetSpent(rt)) return;
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
     const proposer = this.proposerFor(job);
 
@@ -142,7 +168,8 @@ export class ProposalRunner {
       }
       const created = parsed.accepted.map((instruction) => ({
         id: newCandidateId(), parentId: parent.id, instruction, module: module.name,
-        instructions: withModuleInstruction(parent.instructions, module.name, instruction), tip, proposalId: lease.id,
+        // The other part of the module (its demos) and every other module are copied from the parent.
+        instructions: withModuleInstruction(parent.instructions, module.name, instruction), demos: parent.demos, tip, proposalId: lease.id,
       }));
       await store.finishProposal({
         jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created,
@@ -168,7 +195,12 @@ export class ProposalRunner {
    */
   private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
     const { store } = this.deps;
-    const called = await store.moduleCallOrder(rt.job.id);
+    const [lo, hi] = rt.job.config.mipro.reward_range;
+    const [called, blame] = await Promise.all([
+      store.moduleCallOrder(rt.job.id),
+      // "Low" rewards: the lower half of the declared range (failures, for binary rewards).
+      store.moduleBlame(rt.job.id, { below: lo + (hi - lo) / 2, limit: BLAME_WINDOW }),
+    ]);
     // Children per module, not proposals: a module whose proposal failed has not been tried yet.
     const counts: Record<string, number> = {};
     for (const c of candidates) if (c.module) counts[c.module] = (counts[c.module] ?? 0) + 1;
@@ -183,6 +215,7 @@ export class ProposalRunner {
       rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
       rewardVariance: pooledVariance(candidates.map((c) => c.online)),
       strategy: this.deps.moduleChoice ?? 'round_robin',
+      blame,
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;

@@ -127,8 +127,8 @@ function moments(k: string, split: string): string {
 }
 
 /**
- * $1..$11: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, and the
- * event's type, message and data. Returns, per newly stored reward, its ord, the job row after the
+ * $1..$13: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, the
+ * event's type, message and data, then feedback and feedback_by_module. Returns, per newly stored reward, its ord, the job row after the
  * batch (as JSON, on the first row of each job only: it carries the config and dataset summary) and
  * the candidate's moments after the batch. A duplicate returns nothing here
  * (the caller reads what is stored).
@@ -136,14 +136,15 @@ function moments(k: string, split: string): string {
 export const RECORD_REWARDS = `
 with items as (
   select * from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::int[], $7::text[], $8::text[],
-    $9::text[], $10::text[], $11::text[])
-    with ordinality as t(job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, event_type, message, data, ord)
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+    with ordinality as t(job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, event_type, message, data,
+      feedback, feedback_by_module, ord)
 ),
 ${LOCK},
 uniq as (select distinct on (job_id, rollout_id) * from items order by job_id, rollout_id, ord),
 ins as (
-  insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at)
-  select job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at
+  insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module)
+  select job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module
   from uniq where (select count(*) from locked) >= 0 order by ord
   on conflict (job_id, rollout_id) do nothing
   returning job_id, rollout_id

@@ -50,7 +50,7 @@ export class PgHotPath implements HotPath {
     const row = rewardRow(r, now);
     const stored = await this.enqueue<{ job: JobsTable; moments: CandidatesTable | null } | null>('rewards', [
       row.job_id, row.rollout_id, row.candidate_id, row.reward, row.split, row.seed, row.metadata, row.created_at,
-      event.eventType, event.message, JSON.stringify(event.data ?? {}),
+      event.eventType, event.message, JSON.stringify(event.data ?? {}), row.feedback, row.feedback_by_module,
     ]);
     if (stored) return { duplicate: false, reward: toReward(row), job: toJob(stored.job), moments: stored.moments ? toMoments(stored.moments) : null };
     // A duplicate (rare): what was stored first, and the job as it is now.

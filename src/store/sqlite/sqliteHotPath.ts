@@ -45,8 +45,8 @@ export class SqliteHotPath implements HotPath {
       insertCall: p(`insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms,
           usage, failed, created_at) values (@job_id, @rollout_id, @seq, @module, @input_messages, @variables, @output_text,
           @latency_ms, @usage, @failed, @created_at)`),
-      insertReward: p(`insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at)
-        values (@job_id, @rollout_id, @candidate_id, @reward, @split, @seed, @metadata, @created_at)
+      insertReward: p(`insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module)
+        values (@job_id, @rollout_id, @candidate_id, @reward, @split, @seed, @metadata, @created_at, @feedback, @feedback_by_module)
         on conflict (job_id, rollout_id) do nothing`),
       getReward: p('select * from rewards where job_id = ? and rollout_id = ?'),
       getJob: p('select * from jobs where id = ?'),

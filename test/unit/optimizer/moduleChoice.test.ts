@@ -17,6 +17,21 @@ function input(over: Partial<ModuleChoiceInput> = {}): ModuleChoiceInput {
 }
 
 describe('chooseModule', () => {
+  it('sends most proposals to the module the app blames in feedback_by_module, after trying each once, whatever the strategy', () => {
+    const rng = createSeededRng(3);
+    const blame = { retrieve: 30, extract: 2 };
+    // Not before every module was tried once.
+    expect(chooseModule(input({ strategy: 'round_robin', blame, proposalsByModule: { extract: 1 } }), rng)).toBe('retrieve');
+    expect(chooseModule(input({ strategy: 'round_robin', blame, proposalsByModule: { extract: 1, retrieve: 1 } }), rng)).toBe('answer');
+    for (const strategy of ['round_robin', 'credit'] as const) {
+      const tried = { extract: 3, retrieve: 5, answer: 3 };
+      const picks = Array.from({ length: 300 }, () => chooseModule(input({ strategy, blame, proposalsByModule: tried }), rng));
+      expect(picks.filter((m) => m === 'retrieve').length).toBeGreaterThan(270);
+    }
+    // Without blame, round-robin is unchanged.
+    expect(chooseModule(input({ strategy: 'round_robin', blame: {}, proposalsByModule: { extract: 2, retrieve: 1, answer: 2 } }), rng)).toBe('retrieve');
+  });
+
   it('round-robin takes the least-proposed module in call order', () => {
     const rng = createSeededRng(1);
     expect(chooseModule(input({ strategy: 'round_robin' }), rng)).toBe('extract');

@@ -46,7 +46,7 @@ const job = (range: [number, number]): JobRecord =>
   ({ id: 'pl_x', status: 'running', proposalSeq: 1, config: { ...sampleConfig, mipro: { ...sampleConfig.mipro, reward_range: range } } }) as unknown as JobRecord;
 
 const baseline = (online: number[], val: number[]): CandidateRecord => ({
-  jobId: 'pl_x', id: 'baseline', parentId: null, status: 'active', instruction: '', module: null, instructions: {}, tip: null,
+  jobId: 'pl_x', id: 'baseline', parentId: null, status: 'active', instruction: '', module: null, instructions: {}, demos: {}, tip: null,
   proposalId: null, ordinal: 0, dispatches: online.length, online: statsOf(online), rewardsInUnitInterval: online.every((x) => x >= 0 && x <= 1),
   monitor: { n: 0, mean: 0, m2: 0 }, monitorInUnitInterval: true,
   val: statsOf(val), createdAt: '', retiredAt: null,

@@ -66,7 +66,7 @@ describe('best_score coverage with repeated rollouts of a few seeds', () => {
       const perSeed = Array.from({ length: 5 }, () => (rng.next() < 0.6 ? 1 : 0));
       const rewards = Array.from({ length: 200 }, (_, i) => [i % 5, perSeed[i % 5]!] as const);
       const candidate: CandidateRecord = {
-        jobId: 'pl_x', id: 'baseline', parentId: null, status: 'active', instruction: '', module: null, instructions: {}, tip: null,
+        jobId: 'pl_x', id: 'baseline', parentId: null, status: 'active', instruction: '', module: null, instructions: {}, demos: {}, tip: null,
         proposalId: null, ordinal: 0, dispatches: 200, online: statsOf(rewards.map(([, x]) => x)), rewardsInUnitInterval: true,
         monitor: { n: 0, mean: 0, m2: 0 }, monitorInUnitInterval: true,
         val: { n: 0, mean: 0, m2: 0 }, createdAt: '', retiredAt: null,

@@ -5,7 +5,7 @@ import { sampleConfig } from '../../store/storeContract.js';
 
 const job = { id: 'pl_x', config: sampleConfig } as unknown as JobRecord;
 const candidate = (id: string, ordinal: number): CandidateRecord => ({
-  jobId: 'pl_x', id, parentId: ordinal === 0 ? null : 'baseline', status: 'active', instruction: id, module: null, instructions: {}, tip: null, proposalId: null,
+  jobId: 'pl_x', id, parentId: ordinal === 0 ? null : 'baseline', status: 'active', instruction: id, module: null, instructions: {}, demos: {}, tip: null, proposalId: null,
   ordinal, dispatches: 0, online: { n: 0, mean: 0, m2: 0 }, rewardsInUnitInterval: true, val: { n: 0, mean: 0, m2: 0 },
   monitor: { n: 0, mean: 0, m2: 0 }, monitorInUnitInterval: true,
   createdAt: '', retiredAt: null,

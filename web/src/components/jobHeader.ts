@@ -37,7 +37,7 @@ export class JobHeader {
     for (const [key, label] of [
       ['best', 'Best score'], ['lift', 'Lift over baseline'], ['baseline', 'Baseline score'], ['rollouts', 'Rollouts'],
       ['rewards', 'Rewards'], ['proposals', 'Proposals'], ['phase', 'Phase'], ['updated', 'Updated'],
-      ['serving', 'Serving'], ['policy-usage', 'Policy tokens'], ['proposer-usage', 'Proposer tokens'],
+      ['serving', 'Serving'], ['guard', 'Guard'], ['policy-usage', 'Policy tokens'], ['proposer-usage', 'Proposer tokens'],
     ] as const) {
       const dd = h('dd', { 'data-stat': key });
       this.cells.set(key, dd);
@@ -73,6 +73,8 @@ export class JobHeader {
     this.setCell('updated', fmtDateTime(job.updated_at));
     // While the job runs the optimizer picks per rollout: nothing single is served.
     this.setCell('serving', job.served_candidate_id ?? '— (optimizing)');
+    this.setCell('guard', guardText(job.guard));
+    this.cells.get('guard')?.setAttribute('data-guard-state', job.guard.state);
     this.setCell('policy-usage', fmtUsage(job.usage.policy));
     this.setCell('proposer-usage', fmtUsage(job.usage.proposer));
     this.proxy.set(job.proxy_url);
@@ -116,4 +118,20 @@ export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'b
 export function fmtUsage(u: JobView['usage']['policy']): string {
   const calls = `${fmtCount(u.calls)} call${u.calls === 1 ? '' : 's'}`;
   return `${fmtCount(u.total_tokens)} tokens · ${calls} (${fmtCount(u.prompt_tokens)} in, ${fmtCount(u.completion_tokens)} out)`;
+}
+
+/**
+ * The guard (mipro.guard) in one line, its state first: "tripped 02/12 08:31:05 · cand_a: 0.000
+ * [0.000, 0.310] n=12 < confirmed 1.000 [0.840, 1.000] · serving baseline".
+ */
+export function guardText(g: JobView['guard']): string {
+  if (g.state === 'off') return 'off';
+  if (g.state === 'not_serving') return `${g.mode}: starts when the job ends`;
+  const monitored = g.monitored.mean === null ? 'no production rewards yet' : `${fmtScore(g.monitored.mean)} ${fmtInterval(g.monitored.ci)} n=${fmtCount(g.monitored.n)}`.replace(/\s+n=/, ' n=');
+  const confirmed = g.confirmed ? `confirmed ${fmtScore(g.confirmed.score)} ${fmtInterval(g.confirmed.ci)}`.trim() : 'no confirmed score';
+  if (g.state === 'tripped') {
+    const serving = g.served_candidate_id !== g.candidate_id ? ` · serving ${g.served_candidate_id ?? '—'}` : '';
+    return `tripped${g.tripped_at ? ` ${fmtDateTime(g.tripped_at)}` : ''} (${g.mode}) · ${g.candidate_id ?? '—'}: ${monitored} < ${confirmed}${serving}`;
+  }
+  return `watching (${g.mode}) · ${g.candidate_id ?? '—'}: ${monitored} vs ${confirmed}`;
 }

@@ -2,7 +2,7 @@ import { h, replaceChildren, uid } from '../dom.js';
 import { fmtCount, fmtInterval, fmtScore, preview } from '../format.js';
 import { type ModuleView, isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
-import { moduleChip, programList } from './programView.js';
+import { demoCount, demoList, moduleChip, programList } from './programView.js';
 
 /**
  * The candidates table, best first. Re-rendered only when the data changed; which instructions are
@@ -39,7 +39,7 @@ export class Leaderboard {
   }
 
   update(job: JobView, colors: Map<string, string>): void {
-    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.status, job.modules, job.candidates ?? []]);
+    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.guard.state, job.guard.candidate_id, job.status, job.modules, job.candidates ?? []]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.job = job;
@@ -86,7 +86,8 @@ export class Leaderboard {
       h('summary', {},
         h('span', { class: 'when-closed' }, preview(c.instruction, 80) || '(empty instruction)'),
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
-      modules ? programList(c, modules) : h('p', { class: 'instruction-text' }, c.instruction));
+      modules ? programList(c, modules) : h('p', { class: 'instruction-text' }, c.instruction),
+      demoList(c));
     details.open = this.open.has(c.candidate_id);
     details.addEventListener('toggle', () => {
       if (details.open) this.open.add(c.candidate_id);
@@ -95,9 +96,11 @@ export class Leaderboard {
     const tags = [
       c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : null,
       served ? h('span', { class: 'tag tag-served', title: 'The finished job\'s proxy URL serves this candidate' }, 'served') : null,
+      guardTag(c, job),
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
       modules && c.module ? moduleChip(c.module) : null,
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
+      demoCount(c) > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demoCount(c)} demos`) : null,
     ];
     return h('tr', { 'data-candidate': c.candidate_id, class: c.candidate_id === bestId ? 'is-best' : '' },
       h('td', { class: 'num' }, rank),
@@ -168,4 +171,18 @@ function ciBar(c: CandidateView, color: string, [lo, hi]: [number, number]): HTM
   return h('span', { class: 'ci-bar', 'aria-hidden': 'true' },
     h('span', { class: 'ci-range', style: `left:${left};width:${width};background:${color}` }),
     h('span', { class: 'ci-mean', style: `left:${pct(c.avg_reward)}` }));
+}
+
+/**
+ * The guard's state on the candidate it watches (beside its "served" badge) or tripped for (after a
+ * revert the badge moved to the baseline; this row keeps the alarm). Nothing while the job runs or
+ * with the guard off.
+ */
+function guardTag(c: CandidateView, job: JobView): HTMLElement | null {
+  const g = job.guard;
+  if (g.candidate_id !== c.candidate_id || (g.state !== 'watching' && g.state !== 'tripped')) return null;
+  const title = g.state === 'tripped'
+    ? `The guard tripped: this candidate's production rewards fell below its confirmed score${g.served_candidate_id !== c.candidate_id ? `; the job serves ${g.served_candidate_id ?? '—'} now` : ''}`
+    : 'The guard compares this candidate\'s production rewards with its confirmed score';
+  return h('span', { class: `tag tag-guard tag-guard-${g.state}`, 'data-guard-state': g.state, title }, `guard: ${g.state}`);
 }

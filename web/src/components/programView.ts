@@ -23,3 +23,26 @@ export function programList(c: CandidateView, modules: readonly ModuleView[]): H
 export function moduleChip(module: string, label = module): HTMLElement {
   return h('span', { class: 'tag tag-module', 'data-changed-module': module, title: `Changes module ${module}` }, label);
 }
+
+/**
+ * A candidate's demos, module by module: the user/assistant turns the proxy injects right after the
+ * system text (and export renders). Null when the candidate has none.
+ */
+export function demoList(c: CandidateView): HTMLElement | null {
+  const modules = Object.entries(c.demos ?? {}).filter(([, list]) => list.length > 0);
+  if (modules.length === 0) return null;
+  return h('div', { class: 'demos', 'aria-label': `Demos of ${c.candidate_id}` },
+    ...modules.map(([name, list]) => h('section', { class: 'demo-module', 'data-demos-module': name },
+      h('p', { class: 'module-head' },
+        h('span', { class: 'tag tag-demos' }, `${list.length} demo${list.length === 1 ? '' : 's'}`), ' for module ',
+        h('code', { class: 'module-name' }, name)),
+      h('ol', { class: 'demo-list' }, ...list.map((d) => h('li', { class: 'demo', 'data-rollout': d.rollout_id },
+        ...d.input.map((t) => h('p', { class: 'demo-turn' }, h('span', { class: 'demo-role' }, `${t.role}: `), t.content)),
+        h('p', { class: 'demo-turn demo-output' }, h('span', { class: 'demo-role' }, 'assistant: '), d.output),
+        h('p', { class: 'muted demo-source' }, `from rollout ${d.rollout_id}`)))))));
+}
+
+/** How many demos a candidate injects in all (the leaderboard's chip). */
+export function demoCount(c: CandidateView): number {
+  return Object.values(c.demos ?? {}).reduce((n, list) => n + list.length, 0);
+}

@@ -119,8 +119,12 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       return true;
     }
     const final = feed.job !== null && isFinal(feed.job.status);
-    header.setLive(final ? 'Final: not updating' : `Live · ${fmtClock(new Date().toISOString())}`);
-    return !final;
+    // A finished job still serves, and its guard may trip at any production reward: keep reading
+    // while it watches, so a trip shows without a reload.
+    const watched = final && feed.job?.guard.state === 'watching';
+    const clock = fmtClock(new Date().toISOString());
+    header.setLive(watched ? `Final · guard watching · ${clock}` : final ? 'Final: not updating' : `Live · ${clock}`);
+    return !final || watched;
   };
 
   const act = async (action: JobAction) => {
@@ -164,8 +168,9 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     try {
       await api.promote(jobId, candidateId);
       if (disposed) return;
-      // The poller stops once a job is final, and a finished job can be promoted again: read it now.
-      await tick();
+      // The poller stops once a job is final, and a finished job can be promoted again: read it now,
+      // and follow it again while the guard watches the promoted candidate.
+      if ((await tick()) && poller.stopped()) poller = startPolling(tick, POLL_MS);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
       header.showError(`Could not promote ${candidateId}: ${err instanceof Error ? err.message : String(err)}`);
@@ -174,7 +179,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     }
   };
 
-  const poller = startPolling(tick, POLL_MS);
+  let poller = startPolling(tick, POLL_MS);
   poller.poke();
 
   return {

@@ -1,0 +1,192 @@
+import type { Rng } from '../../shared/rng.js';
+
+/**
+ * Demonstrations (SPEC.md, "Demonstrations and textual feedback"), pure: the pool a module's demos
+ * come from, the demo sets a proposal draws from it, and how a demo set becomes conversation turns.
+ *
+ * A demo is one module call of a rewarded rollout on a bootstrap or online seed: its non-system
+ * input turns and its output. Val and monitor rollouts never enter the pool: val seeds are the
+ * held-out check of what the optimizer builds, and a demo carries its input into every prompt.
+ */
+
+/** One user or assistant turn of a demo (text only: that is what renders the same on every surface). */
+export interface DemoTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface Demo {
+  input: DemoTurn[];
+  output: string;
+  rolloutId: string;
+}
+
+/** A candidate's demo sets: module -> ordered demos (a module absent from it has none). */
+export type DemoSets = Readonly<Record<string, readonly Demo[]>>;
+
+export const DEFAULT_MAX_DEMOS = 4;
+export const MAX_DEMOS_LIMIT = 16;
+/** Largest pool kept per module: enough subsets to search, bounded memory and prompt-free. */
+export const DEMO_POOL_SIZE = 48;
+/** Longest demo input or output kept (characters); a longer call is not a demo. */
+export const MAX_DEMO_CHARS = 4000;
+
+/** One recorded module call as the pool sees it. */
+export interface PoolCall {
+  rolloutId: string;
+  split: string;
+  reward: number | null;
+  inputMessages: readonly unknown[] | null;
+  outputText: string | null;
+  failed: boolean;
+}
+
+const TRAINING = new Set(['bootstrap', 'online']);
+
+/**
+ * The demo pool of one module: calls of rewarded training rollouts with reward >= `minReward`,
+ * made of text turns only, deduplicated by input (the best reward wins, then the earliest), best
+ * first, at most `limit`. The split is checked here again even though the query filters it too:
+ * a val rollout in a demo would put a held-out input into the prompts scored on val.
+ */
+export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: number; limit?: number }): Demo[] {
+  const byInput = new Map<string, { demo: Demo; reward: number }>();
+  for (const c of calls) {
+    if (!TRAINING.has(c.split) || c.failed || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
+    const output = c.outputText?.trim() ? c.outputText : null;
+    const input = textTurns(c.inputMessages);
+    if (output === null || output.length > MAX_DEMO_CHARS || !input || input.length === 0) continue;
+    if (input.reduce((s, t) => s + t.content.length, 0) > MAX_DEMO_CHARS) continue;
+    const key = inputKey(input);
+    const seen = byInput.get(key);
+    if (!seen || c.reward > seen.reward) byInput.set(key, { demo: { input, output, rolloutId: c.rolloutId }, reward: c.reward });
+  }
+  return [...byInput.values()]
+    .sort((a, b) => b.reward - a.reward)
+    .slice(0, opts.limit ?? DEMO_POOL_SIZE)
+    .map((e) => e.demo);
+}
+
+/**
+ * A call's conversation as demo turns: user and assistant messages with text content (string or
+ * text parts). Null when it holds anything else (tool calls, images): such a call does not render
+ * the same on every surface, so it is not a demo.
+ */
+export function textTurns(messages: readonly unknown[] | null): DemoTurn[] | null {
+  if (!messages) return null;
+  const turns: DemoTurn[] = [];
+  for (const m of messages) {
+    if (!m || typeof m !== 'object') return null;
+    const { role, content, tool_calls: toolCalls } = m as { role?: unknown; content?: unknown; tool_calls?: unknown };
+    if ((role !== 'user' && role !== 'assistant') || (Array.isArray(toolCalls) && toolCalls.length > 0)) return null;
+    const text = textOf(content);
+    if (text === null) return null;
+    turns.push({ role, content: text });
+  }
+  return turns;
+}
+
+function textOf(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return null;
+  let out = '';
+  for (const p of content) {
+    if (!p || typeof p !== 'object' || (p as { type?: unknown }).type !== 'text' || typeof (p as { text?: unknown }).text !== 'string') return null;
+    out += (p as { text: string }).text;
+  }
+  return out;
+}
+
+export function inputKey(turns: readonly DemoTurn[]): string {
+  return JSON.stringify(turns.map((t) => [t.role, t.content]));
+}
+
+const setKey = (demos: readonly Demo[]): string => demos.map((d) => d.rolloutId).join('|');
+
+/**
+ * A new demo set for one module: half the time a fresh random subset of the pool in random order
+ * (MIPROv2's bootstrapped sets), otherwise the parent's set with one demo swapped for a pool demo it
+ * lacks, or reordered (a local move around what already works). Never a set some candidate already
+ * holds for the module; null when none was found.
+ */
+export function proposeDemoSet(p: {
+  pool: readonly Demo[];
+  parent: readonly Demo[];
+  existing: readonly (readonly Demo[])[];
+  maxDemos: number;
+}, rng: Rng): Demo[] | null {
+  const k = Math.min(p.maxDemos, p.pool.length);
+  if (k <= 0) return null;
+  const taken = new Set(p.existing.map(setKey));
+  for (let attempt = 0; attempt < 12; attempt++) {
+    const set = p.parent.length > 0 && rng.next() < 0.5 ? mutate(p.parent, p.pool, k, rng) : shuffle(p.pool, rng).slice(0, k);
+    if (set.length > 0 && !taken.has(setKey(set))) return set;
+  }
+  return null;
+}
+
+function mutate(parent: readonly Demo[], pool: readonly Demo[], k: number, rng: Rng): Demo[] {
+  const set = parent.slice(0, k);
+  const inSet = new Set(set.map((d) => d.rolloutId));
+  const outside = pool.filter((d) => !inSet.has(d.rolloutId));
+  if (set.length < k && outside.length > 0) return [...set, outside[Math.floor(rng.next() * outside.length)]!];
+  if (outside.length > 0 && rng.next() < 0.75) {
+    set[Math.floor(rng.next() * set.length)] = outside[Math.floor(rng.next() * outside.length)]!;
+    return set;
+  }
+  return shuffle(set, rng);
+}
+
+function shuffle<T>(items: readonly T[], rng: Rng): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+/** Anything with a role: chat messages, Responses input items, Messages turns. */
+export interface RoleMessage {
+  role?: unknown;
+}
+
+const isSystemRole = (m: RoleMessage): boolean => m.role === 'system' || m.role === 'developer';
+
+/**
+ * The demo turns injected into one call, pure (messages in, messages out; one function for every
+ * surface): each demo's input turns then its output as an assistant turn, placed right after the
+ * leading system (or developer) messages and before the client's own conversation. A surface that
+ * carries its system text outside the list (Responses `instructions`, Messages `system`) passes its
+ * turns and gets the demos first. A demo whose input is the call's own conversation is left out: a
+ * call must never be shown its own earlier answer (that would inflate the candidate's online score).
+ */
+export function withDemoTurns<M extends RoleMessage>(messages: readonly M[], demos: readonly Demo[], turn: (t: DemoTurn) => M): M[] {
+  if (demos.length === 0) return [...messages];
+  let head = 0;
+  while (head < messages.length && isSystemRole(messages[head]!)) head++;
+  const own = textTurns(messages.slice(head));
+  const ownKey = own ? inputKey(own) : null;
+  const turns = demos
+    .filter((d) => inputKey(d.input) !== ownKey)
+    .flatMap((d) => [...d.input, { role: 'assistant' as const, content: d.output }].map(turn));
+  return [...messages.slice(0, head), ...turns, ...messages.slice(head)];
+}
+
+/** The demo turns of a demo set alone (export's `messages` format renders them after the system text). */
+export function demoTurns(demos: readonly Demo[]): DemoTurn[] {
+  return demos.flatMap((d) => [...d.input, { role: 'assistant' as const, content: d.output }]);
+}
+
+/** A child program's demo sets: the parent's with one module's set replaced. */
+export function withModuleDemos(parent: DemoSets, module: string, demos: readonly Demo[]): Record<string, Demo[]> {
+  const out: Record<string, Demo[]> = Object.fromEntries(Object.entries(parent).map(([m, d]) => [m, [...d]]));
+  out[module] = [...demos];
+  return out;
+}
+
+/** The wire view of a candidate's demos: `{module: [{input, output, rollout_id}]}`. */
+export function demosView(sets: DemoSets): Record<string, { input: DemoTurn[]; output: string; rollout_id: string }[]> {
+  return Object.fromEntries(Object.entries(sets).filter(([, d]) => d.length > 0)
+    .map(([m, d]) => [m, d.map((x) => ({ input: x.input, output: x.output, rollout_id: x.rolloutId }))]));
+}

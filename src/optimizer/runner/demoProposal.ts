@@ -1,0 +1,93 @@
+import { newCandidateId, newProposalId } from '../../shared/ids.js';
+import type { Rng } from '../../shared/rng.js';
+import { demoMinReward } from '../../schemas/jobConfig.js';
+import type { CandidateRecord, JobRecord, NewCandidate, Store } from '../../store/types.js';
+import { buildDemoPool, DEMO_POOL_SIZE, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
+import { chooseProposalKind, kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
+import type { ProgramModule } from '../core/modules.js';
+import { moduleInstruction } from '../core/program.js';
+
+/** The `tip` a demo-set proposal records: no tip applies, and it tells the two kinds apart in listings. */
+export const DEMO_PROPOSAL_TIP = 'demos';
+/** Rows read for the pool: more than it keeps, since many calls repeat an input. */
+const POOL_READ = DEMO_POOL_SIZE * 4;
+
+/**
+ * The module's demo pool: its calls in rewarded bootstrap/online rollouts at or above the job's
+ * demo threshold (core/demos.ts filters again, deduplicates and bounds).
+ */
+export async function modulePool(store: Store, job: JobRecord, module: string): Promise<Demo[]> {
+  const minReward = demoMinReward(job.config.mipro);
+  const calls = await store.demoSourceCalls(job.id, module, { minReward, limit: POOL_READ });
+  return buildDemoPool(calls, { minReward });
+}
+
+/**
+ * Instruction or demo-set proposal (core/proposalKind.ts): fixed by the mode, or a Thompson draw
+ * between the two from how their children fared online. The pool is read only when demos may be used.
+ */
+export async function chooseKind(store: Store, rng: Rng, job: JobRecord, module: ProgramModule, candidates: readonly CandidateRecord[]): Promise<{ kind: ProposalKind; pool: Demo[] } | null> {
+  const mipro = job.config.mipro;
+  if (mipro.proposer.mode === 'instruction_only') return { kind: 'instruction', pool: [] };
+  const pool = mipro.max_demos > 0 ? await modulePool(store, job, module.name) : [];
+  const kind = chooseProposalKind({
+    mode: mipro.proposer.mode, poolSize: pool.length, maxDemos: mipro.max_demos,
+    stats: proposalKindStats(candidates, mipro.online_rollouts_per_candidate),
+  }, rng);
+  return kind === null ? null : { kind, pool };
+}
+
+/** Each kind's record so far, from the children themselves (online statistics only). */
+export function proposalKindStats(candidates: readonly CandidateRecord[], R: number): Record<ProposalKind, KindRecord> {
+  const byId = new Map(candidates.map((c) => [c.id, c]));
+  const children: KindChild[] = candidates.flatMap((c) => {
+    const parent = c.parentId ? byId.get(c.parentId) : undefined;
+    return parent ? [{ kind: kindOf(c, parent), stats: c.online, parentStats: parent.online }] : [];
+  });
+  return kindStats(children, R);
+}
+
+/**
+ * A demo-set proposal: up to `n` children of `parent`, each with a new ordered demo set for
+ * `module` drawn from the pool, the rest of the program copied. No model call: it costs no proposer
+ * budget. Recorded like any proposal (lease, event, GET .../proposals with tip "demos"). Returns
+ * false when no new set was found or another instance holds the lease.
+ */
+export async function runDemoProposal(p: {
+  store: Store; rng: Rng; now: number; leaseMs: number;
+  job: JobRecord; parent: CandidateRecord; module: ProgramModule; pool: readonly Demo[];
+  candidates: readonly CandidateRecord[]; n: number;
+}): Promise<{ seq: number; created: number } | null> {
+  const { store, job, parent, module } = p;
+  const parentText = moduleInstruction(parent.instructions, module);
+  // Sets already tried with the same instruction for this module: a repeat would be the same program.
+  const existing = p.candidates.filter((c) => moduleInstruction(c.instructions, module) === parentText).map((c) => c.demos[module.name] ?? []);
+  const sets: Demo[][] = [];
+  for (let i = 0; i < p.n; i++) {
+    const set = proposeDemoSet({ pool: p.pool, parent: parent.demos[module.name] ?? [], existing: [...existing, ...sets], maxDemos: job.config.mipro.max_demos }, p.rng);
+    if (set) sets.push(set);
+  }
+  if (sets.length === 0) return null;
+  const lease = await store.startProposal({
+    jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip: DEMO_PROPOSAL_TIP,
+    prompt: [{ role: 'system', content: `demo-set proposal for module ${module.name}: ${sets.length} new set(s) from a pool of ${p.pool.length} demo(s); no model call` }],
+    leaseUntil: new Date(p.now + p.leaseMs).toISOString(), now: new Date(p.now).toISOString(),
+  });
+  if (!lease) return null;
+  const created: NewCandidate[] = sets.map((set) => ({
+    id: newCandidateId(), parentId: parent.id, instruction: parentText, module: module.name,
+    instructions: { ...parent.instructions }, demos: withModuleDemos(parent.demos, module.name, set), tip: null, proposalId: lease.id,
+  }));
+  await store.finishProposal({
+    jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: created,
+    events: [{
+      eventType: 'mipro.proposal.created',
+      message: `proposal ${lease.seq}: ${created.length} new demo set(s) from ${parent.id}, module ${module.name}`,
+      data: {
+        proposal_id: lease.id, seq: lease.seq, parent_id: parent.id, module: module.name, kind: 'demos',
+        candidate_ids: created.map((c) => c.id), demo_rollout_ids: sets.map((s) => s.map((d) => d.rolloutId)),
+      },
+    }],
+  });
+  return { seq: lease.seq, created: created.length };
+}

@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/waitFor.js';
+import type { Split, Store } from '../../src/store/types.js';
+import { createSeededRng } from '../../src/shared/rng.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const PROMPT = 'Label the ticket as billing, bug or other.';
+
+/**
+ * Demonstrations and textual feedback over HTTP (SPEC.md): demo pools come only from rewarded
+ * training rollouts at or above the threshold, demo sets are injected right after the system text,
+ * views and export show them, and feedback reaches the proposer except for val rollouts.
+ */
+describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) => {
+  let policy: FakeUpstream;
+  let proposer: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    policy = await startFakeUpstream({ reply: (req) => `A(${lastUserMessageOf(req)})` });
+    proposer = await startFakeUpstream({
+      reply: (req) => {
+        const prompt = JSON.stringify(req.body);
+        if (/describe these inputs/.test(prompt)) return 'Tickets.';
+        const v = `${Date.now()}-${Math.random()}`;
+        return JSON.stringify({ instructions: [prompt.includes('module \\"answer\\" (the one to improve') ? `Answer v${v} using only:\n{context}` : `Label it carefully v${v}.`] });
+      },
+    });
+    t = await startTestServer({
+      db,
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
+      // Seeded: which kind each instruction_and_demos proposal is stays the same from run to run.
+      start: { cacheTtlMs: 20, rng: createSeededRng(17) },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+    await proposer.close();
+  });
+
+  const createJob = async (mipro: Record<string, unknown>) => {
+    const body = seedJobBody({ proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: PROMPT, mipro });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as { job_id: string; system_id: string; proxy_url: string };
+  };
+  const call = (proxyUrl: string, rolloutId: string, user: string) =>
+    api(`${proxyUrl}/${rolloutId}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: PROMPT }, { role: 'user', content: user }] } });
+  const reward = (systemId: string, rolloutId: string, info: Record<string, unknown>) =>
+    api(t.url, 'POST', `/api/v1/online/sessions/${systemId}/reward`, { key: t.key, body: { rollout_id: rolloutId, reward_info: info } });
+
+  /** A rollout of another split, written as the proxy would (val needs the scheduler; monitor needs an ended job). */
+  async function foreignRollout(store: Store, jobId: string, id: string, split: Split, user: string, score: number, feedback?: string) {
+    await store.insertRollout({ jobId, id, candidateId: 'baseline', seed: split === 'val' ? 100 : null, split, correlationId: null, inputMessages: [{ role: 'user', content: user }] });
+    await store.completeRolloutCall(jobId, id, {
+      outputText: `A(${user})`, latencyMs: 1, usage: null, failed: false, inputMessages: [{ role: 'user', content: user }], module: 'main', variables: {},
+    });
+    await store.recordReward({ jobId, rolloutId: id, candidateId: 'baseline', reward: score, split, seed: null, metadata: null, feedback: feedback ?? null, feedbackByModule: null },
+      { eventType: 'mipro.reward.received', message: 'test' });
+  }
+
+  it('demos_only: builds demo sets only from rewarded training calls, injects them after the system text, shows and exports them', async () => {
+    const job = await createJob({
+      online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3,
+      max_demos: 2, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+    });
+    const store = t.server.store;
+    await foreignRollout(store, job.job_id, 'v-1', 'val', 'VAL-SECRET-INPUT', 1);
+    await foreignRollout(store, job.job_id, 'm-1', 'monitor', 'MONITOR-INPUT', 1);
+    const proposerCalls = proposer.requests.length;
+    for (let i = 0; i < 40; i++) {
+      const res = await call(job.proxy_url, `r${i}`, i % 2 === 0 ? `GOOD-${i}` : `LOW-${i}`);
+      expect(res.status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`r${i}`])).length === 1);
+      expect((await reward(job.system_id, `r${i}`, { score: i % 2 === 0 ? 1 : 0.5 })).status).toBe(200);
+      if ((await store.listCandidates(job.job_id)).length >= 3) break;
+    }
+    const candidates = (await api(t.url, 'GET', `/api/systems/${job.system_id}/candidates?limit=50`, { key: t.key })).body.items as {
+      candidate_id: string; instructions: Record<string, string>; demos: Record<string, { input: { role: string; content: string }[]; output: string; rollout_id: string }[]>;
+    }[];
+    const withDemos = candidates.filter((c) => c.candidate_id !== 'baseline');
+    expect(withDemos.length).toBeGreaterThanOrEqual(1);
+    for (const c of withDemos) {
+      const demos = c.demos.main!;
+      expect(demos.length).toBeGreaterThanOrEqual(1);
+      expect(demos.length).toBeLessThanOrEqual(2);
+      for (const d of demos) {
+        expect(d.rollout_id).toMatch(/^r\d+$/);
+        expect(Number(d.rollout_id.slice(1)) % 2).toBe(0); // reward 1 only: the 0.5 rollouts are below demo_min_reward
+        expect(d.output).toBe(`A(${d.input[0]!.content})`);
+      }
+      expect(c.instructions.main).toBe(PROMPT); // demos_only never rewrites the instruction
+    }
+    expect(JSON.stringify(candidates)).not.toMatch(/VAL-SECRET|MONITOR-INPUT|LOW-/);
+    expect(candidates.find((c) => c.candidate_id === 'baseline')!.demos).toEqual({});
+    expect(proposer.requests.length).toBe(proposerCalls); // demo-set proposals cost no proposer call
+    const proposals = (await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/proposals`, { key: t.key })).body.items as { tip: string; status: string }[];
+    expect(proposals.filter((p) => p.status === 'succeeded').every((p) => p.tip === 'demos')).toBe(true);
+
+    // Serve one demo candidate and look at what goes upstream.
+    const chosen = withDemos[0]!;
+    expect((await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: chosen.candidate_id } })).status).toBe(200);
+    const before = policy.requests.length;
+    await api(`${job.proxy_url}/after-1`, 'POST', '/chat/completions', {
+      body: { model: 'x', messages: [{ role: 'system', content: PROMPT }, { role: 'user', content: 'CLIENT-1' }, { role: 'assistant', content: 'CLIENT-2' }, { role: 'user', content: 'CLIENT-3' }] },
+    });
+    const sent = (policy.requests[before]!.body as { messages: { role: string; content: string }[] }).messages;
+    const expected = [
+      { role: 'system', content: PROMPT },
+      ...chosen.demos.main!.flatMap((d) => [...d.input, { role: 'assistant', content: d.output }]),
+      { role: 'user', content: 'CLIENT-1' }, { role: 'assistant', content: 'CLIENT-2' }, { role: 'user', content: 'CLIENT-3' },
+    ];
+    expect(sent.map((m) => ({ role: m.role, content: m.content }))).toEqual(expected);
+
+    const json = (await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=json`, { key: t.key })).body;
+    expect(json.modules[0].demos).toEqual(chosen.demos.main);
+    const messages = (await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=messages`, { key: t.key })).body;
+    expect(messages.modules.main).toEqual(expected.slice(0, -3)); // exactly the proxy's preamble
+    const dspy = (await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key })).body;
+    expect(dspy.main.demos).toHaveLength(chosen.demos.main!.length);
+  });
+
+  it('instruction_only: feedback reaches the proposer beside its rollouts (per module), never a val rollout\'s; children carry no demos', async () => {
+    const job = await createJob({ online_proposer_min_rollouts: 6, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2 });
+    const store = t.server.store;
+    await call(job.proxy_url, 'warm', 'warm');
+    await waitFor(async () => (await store.listModules(job.job_id)).length === 1);
+    await foreignRollout(store, job.job_id, 'v-2', 'val', 'VAL-IN', 0);
+    // A val reward with feedback over HTTP is stored but never shown.
+    await store.insertRollout({ jobId: job.job_id, id: 'v-3', candidateId: 'baseline', seed: 101, split: 'val', correlationId: null, inputMessages: [{ role: 'user', content: 'VAL-IN-3' }] });
+    await store.completeRolloutCall(job.job_id, 'v-3', { outputText: 'x', latencyMs: 1, usage: null, failed: false, inputMessages: [{ role: 'user', content: 'VAL-IN-3' }], module: 'main', variables: {} });
+    expect((await reward(job.system_id, 'v-3', { score: 0, feedback: 'VAL-FEEDBACK-SECRET' })).status).toBe(200);
+
+    const tooLong = await reward(job.system_id, 'warm', { score: 1, feedback: 'x'.repeat(4001) });
+    expect(tooLong.status).toBe(422);
+    expect(JSON.stringify(tooLong.body)).toMatch(/reward_info\.feedback/);
+    const badModule = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { 'Not A Module': 'x' } });
+    expect(badModule.status).toBe(422);
+
+    for (let i = 0; i < 20; i++) {
+      await call(job.proxy_url, `f${i}`, `Q-${i}`);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`f${i}`])).length === 1);
+      const r = await reward(job.system_id, `f${i}`, { score: i % 3 === 0 ? 1 : 0, feedback: `FEEDBACK-${i}: the label was wrong`, feedback_by_module: { main: `MODULE-FEEDBACK-${i}` } });
+      expect(r.status).toBe(200);
+      const done = (await store.listProposals(job.job_id, 10)).filter((p) => p.status !== 'running');
+      if (done.length >= 1) break;
+    }
+    const proposals = await store.listProposals(job.job_id, 10);
+    const prompt = JSON.stringify(proposals.find((p) => p.status === 'succeeded')?.prompt ?? proposals[0]?.prompt);
+    expect(prompt).toMatch(/Feedback from the program \(why it scored so/);
+    expect(prompt).toMatch(/FEEDBACK-\d+: the label was wrong/);
+    expect(prompt).toMatch(/\(module main\) MODULE-FEEDBACK-\d+/);
+    expect(prompt).not.toMatch(/VAL-FEEDBACK-SECRET|VAL-IN/);
+    const rewards = (await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/rewards?limit=100`, { key: t.key })).body;
+    const mine = (rewards.items as { rollout_id: string; feedback?: string; feedback_by_module?: Record<string, string> }[]).find((r) => r.rollout_id === 'f0');
+    expect(mine?.feedback).toBe('FEEDBACK-0: the label was wrong');
+    expect(mine?.feedback_by_module).toEqual({ main: 'MODULE-FEEDBACK-0' });
+    const candidates = await store.listCandidates(job.job_id);
+    for (const c of candidates) expect(c.demos).toEqual({});
+  });
+
+  it('instruction_and_demos: proposals of both kinds, each child changing one part of one module and copying the rest', async () => {
+    const job = await createJob({
+      online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 20, max_demos: 2,
+      proposer: { mode: 'instruction_and_demos', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+    });
+    const store = t.server.store;
+    // The kind is a Thompson draw (even odds here: the fake policy ignores the prompt, so no kind wins more):
+    // run until both kinds have produced children (P(one kind in all 19 proposals) is about 4e-6).
+    const kinds = async () => new Set((await store.listProposals(job.job_id, 50)).filter((p) => p.status === 'succeeded').map((p) => p.tip === 'demos'));
+    for (let i = 0; i < 200 && (await kinds()).size < 2 && (await store.listCandidates(job.job_id)).length < 20; i++) {
+      expect((await call(job.proxy_url, `b${i}`, `ITEM-${i}`)).status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`b${i}`])).length === 1);
+      expect((await reward(job.system_id, `b${i}`, { score: i % 3 === 0 ? 0 : 1 })).status).toBe(200);
+    }
+    await waitFor(async () => (await store.listProposals(job.job_id, 50)).every((p) => p.status !== 'running'));
+    const done = (await store.listProposals(job.job_id, 50)).filter((p) => p.status === 'succeeded');
+    expect(done.some((p) => p.tip === 'demos')).toBe(true);
+    expect(done.some((p) => p.tip !== 'demos')).toBe(true);
+    const candidates = await store.listCandidates(job.job_id);
+    const byId = new Map(candidates.map((c) => [c.id, c]));
+    for (const c of candidates.filter((x) => x.parentId)) {
+      const parent = byId.get(c.parentId!)!;
+      const sameDemos = JSON.stringify(c.demos) === JSON.stringify(parent.demos);
+      const sameText = JSON.stringify(c.instructions) === JSON.stringify(parent.instructions);
+      expect(sameDemos !== sameText, `${c.id} changes exactly one part`).toBe(true);
+      const fromDemoProposal = done.find((p) => p.candidateIds.includes(c.id))?.tip === 'demos';
+      expect(fromDemoProposal ? !sameDemos : !sameText).toBe(true);
+    }
+  });
+
+  it('module choice follows the modules the app blames in feedback_by_module of low-reward rollouts', async () => {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 7 },
+    });
+    Object.assign(body.policy_optimization, { modules: [{ name: 'plan', template: 'Plan how to answer.' }, { name: 'answer', template: 'Answer from this context:\n{context}' }] });
+    (body.policy_optimization.mipro.proposer as Record<string, unknown>).instructions_per_batch = 1;
+    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
+    const store = t.server.store;
+    for (let i = 0; i < 80 && (await store.listCandidates(job.job_id)).length < 7; i++) {
+      const base = `${job.proxy_url}/p${i}/chat/completions`;
+      await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: 'Plan how to answer.' }, { role: 'user', content: `PLAN-${i}` }] } });
+      await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: `Answer from this context:\nCTX-${i}` }, { role: 'user', content: `ASK-${i}` }] } });
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`p${i}`])).length === 2);
+      const failed = i % 4 !== 0;
+      expect((await reward(job.system_id, `p${i}`, failed ? { score: 0, feedback_by_module: { answer: 'the answer ignored the context' } } : { score: 1 })).status).toBe(200);
+    }
+    await waitFor(async () => (await store.listProposals(job.job_id, 50)).every((p) => p.status !== 'running'));
+    const modules = (await store.listProposals(job.job_id, 50)).filter((p) => p.status === 'succeeded').reverse().map((p) => p.module);
+    expect(modules.length).toBeGreaterThanOrEqual(5);
+    expect(modules.slice(0, 2)).toEqual(['plan', 'answer']); // every module is tried once first
+    expect(modules.slice(2).every((m) => m === 'answer')).toBe(true);
+  });
+
+  it('refuses bad demo settings naming the field', async () => {
+    const bad = async (mipro: Record<string, unknown>, field: RegExp) => {
+      const body = seedJobBody({ initialPrompt: PROMPT, mipro });
+      const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(JSON.stringify(res.body)).toMatch(field);
+    };
+    await bad({ max_demos: 17 }, /max_demos/);
+    await bad({ demo_min_reward: 2 }, /demo_min_reward/);
+    await bad({ proposer: { mode: 'demos_sometimes', model: 'm', provider: 'openai' } }, /proposer\.mode/);
+  });
+});

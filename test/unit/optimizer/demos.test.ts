@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { buildDemoPool, demoTurns, proposeDemoSet, withDemoTurns, type Demo, type PoolCall } from '../../../src/optimizer/core/demos.js';
+import { chooseProposalKind, kindOf, kindStats } from '../../../src/optimizer/core/proposalKind.js';
+import { buildProposerPrompt, selectReflectionRollouts } from '../../../src/optimizer/core/proposerPrompt.js';
+import { createSeededRng } from '../../../src/shared/rng.js';
+
+const call = (id: string, split: string, reward: number | null, text: string, over: Partial<PoolCall> = {}): PoolCall => ({
+  rolloutId: id, split, reward, inputMessages: [{ role: 'user', content: text }], outputText: `answer to ${text}`, failed: false, ...over,
+});
+
+describe('demo pool', () => {
+  it('takes only bootstrap and online rollouts at or above the threshold, never val, monitor, failed or unrewarded', () => {
+    const pool = buildDemoPool([
+      call('r_boot', 'bootstrap', 1, 'boot'),
+      call('r_online', 'online', 0.9, 'online'),
+      call('r_val', 'val', 1, 'VAL-INPUT'),
+      call('r_mon', 'monitor', 1, 'MONITOR-INPUT'),
+      call('r_low', 'online', 0.5, 'low'),
+      call('r_none', 'online', null, 'unrewarded'),
+      call('r_failed', 'online', 1, 'failed', { failed: true }),
+      call('r_noout', 'online', 1, 'no output', { outputText: null }),
+      call('r_tool', 'online', 1, 'tool', { inputMessages: [{ role: 'tool', content: 'x' }] }),
+    ], { minReward: 0.8 });
+    expect(pool.map((d) => d.rolloutId).sort()).toEqual(['r_boot', 'r_online']);
+    expect(JSON.stringify(pool)).not.toMatch(/VAL-INPUT|MONITOR-INPUT/);
+  });
+
+  it('deduplicates by input, keeping the best reward, and is bounded, best first', () => {
+    const calls = [call('a1', 'online', 0.8, 'same'), call('a2', 'online', 1, 'same'), ...Array.from({ length: 30 }, (_, i) => call(`b${i}`, 'online', 0.9, `q${i}`))];
+    const pool = buildDemoPool(calls, { minReward: 0.8, limit: 10 });
+    expect(pool).toHaveLength(10);
+    expect(pool[0]!.rolloutId).toBe('a2');
+    expect(pool.filter((d) => d.input[0]!.content === 'same')).toHaveLength(1);
+  });
+
+  it('reads text parts as text', () => {
+    const pool = buildDemoPool([call('p', 'online', 1, '', { inputMessages: [{ role: 'user', content: [{ type: 'text', text: 'he' }, { type: 'text', text: 'llo' }] }] })], { minReward: 1 });
+    expect(pool[0]!.input).toEqual([{ role: 'user', content: 'hello' }]);
+  });
+});
+
+const demo = (id: string, q: string, a: string): Demo => ({ rolloutId: id, input: [{ role: 'user', content: q }], output: a });
+const turn = (t: { role: string; content: string }) => ({ role: t.role, content: t.content });
+
+describe('demo injection', () => {
+  const demos = [demo('d1', 'Q1', 'A1'), demo('d2', 'Q2', 'A2')];
+
+  it('puts demo turns right after the system text and before the client conversation', () => {
+    const out = withDemoTurns([{ role: 'system', content: 'SYS' }, { role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }, { role: 'user', content: 'go' }], demos, turn);
+    expect(out.map((m) => `${m.role}:${m.content}`)).toEqual([
+      'system:SYS', 'user:Q1', 'assistant:A1', 'user:Q2', 'assistant:A2', 'user:hi', 'assistant:yo', 'user:go',
+    ]);
+  });
+
+  it('keeps every leading system/developer message first, and goes first when there is none (Responses/Messages)', () => {
+    expect(withDemoTurns([{ role: 'developer', content: 'DEV' }, { role: 'user', content: 'x' }], demos, turn)[1]).toEqual({ role: 'user', content: 'Q1' });
+    expect(withDemoTurns([{ role: 'user', content: 'x' }], demos, turn).map((m) => m.content)).toEqual(['Q1', 'A1', 'Q2', 'A2', 'x']);
+  });
+
+  it('never shows a call a demo of its own input', () => {
+    const out = withDemoTurns([{ role: 'system', content: 'S' }, { role: 'user', content: 'Q2' }], demos, turn);
+    expect(out.map((m) => m.content)).toEqual(['S', 'Q1', 'A1', 'Q2']);
+  });
+
+  it('renders a set the same as demoTurns (export uses it)', () => {
+    expect(withDemoTurns([], demos, turn)).toEqual(demoTurns(demos));
+    expect(withDemoTurns([{ role: 'user', content: 'x' }], [], turn)).toEqual([{ role: 'user', content: 'x' }]);
+  });
+});
+
+describe('demo-set proposals', () => {
+  const pool = Array.from({ length: 8 }, (_, i) => demo(`p${i}`, `q${i}`, `a${i}`));
+
+  it('draws at most max_demos distinct pool demos, and never a set already held', () => {
+    const rng = createSeededRng(7);
+    const seen: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const existing = seen.map((k) => k.split('|').map((id) => pool.find((d) => d.rolloutId === id)!));
+      const set = proposeDemoSet({ pool, parent: existing[0] ?? [], existing, maxDemos: 3 }, rng);
+      if (!set) continue;
+      expect(set.length).toBeLessThanOrEqual(3);
+      expect(new Set(set.map((d) => d.rolloutId)).size).toBe(set.length);
+      for (const d of set) expect(pool).toContain(d);
+      const key = set.map((d) => d.rolloutId).join('|');
+      expect(seen).not.toContain(key);
+      seen.push(key);
+    }
+    expect(seen.length).toBeGreaterThan(10);
+  });
+
+  it('proposes nothing from an empty pool or with max_demos 0', () => {
+    expect(proposeDemoSet({ pool: [], parent: [], existing: [], maxDemos: 4 }, createSeededRng(1))).toBeNull();
+    expect(proposeDemoSet({ pool, parent: [], existing: [], maxDemos: 0 }, createSeededRng(1))).toBeNull();
+  });
+});
+
+describe('proposal kind (the three modes)', () => {
+  const none = { instruction: { wins: 0, losses: 0 }, demos: { wins: 0, losses: 0 } };
+  it('instruction_only always writes instructions; demos_only only demo sets, none without a pool', () => {
+    const rng = createSeededRng(3);
+    expect(chooseProposalKind({ mode: 'instruction_only', poolSize: 10, maxDemos: 4, stats: none }, rng)).toBe('instruction');
+    expect(chooseProposalKind({ mode: 'demos_only', poolSize: 10, maxDemos: 4, stats: none }, rng)).toBe('demos');
+    expect(chooseProposalKind({ mode: 'demos_only', poolSize: 0, maxDemos: 4, stats: none }, rng)).toBeNull();
+    expect(chooseProposalKind({ mode: 'demos_only', poolSize: 5, maxDemos: 0, stats: none }, rng)).toBeNull();
+  });
+
+  it('instruction_and_demos tries both, leans to the kind whose children beat their parents, and writes instructions without a pool', () => {
+    const rng = createSeededRng(5);
+    const draws = (stats: typeof none) => Array.from({ length: 400 }, () => chooseProposalKind({ mode: 'instruction_and_demos', poolSize: 5, maxDemos: 4, stats }, rng));
+    const even = draws(none).filter((k) => k === 'demos').length;
+    expect(even).toBeGreaterThan(120);
+    expect(even).toBeLessThan(280);
+    const demosWin = draws({ instruction: { wins: 0, losses: 6 }, demos: { wins: 6, losses: 0 } }).filter((k) => k === 'demos').length;
+    expect(demosWin).toBeGreaterThan(340);
+    expect(chooseProposalKind({ mode: 'instruction_and_demos', poolSize: 0, maxDemos: 4, stats: none }, rng)).toBe('instruction');
+  });
+
+  it('tells a child kind from what differs from its parent, and counts outcomes from online stats only', () => {
+    const parent = { instructions: { m: 'A' }, demos: { m: [{ rolloutId: 'x' }] } };
+    expect(kindOf({ module: 'm', instructions: { m: 'A' }, demos: { m: [{ rolloutId: 'y' }] } }, parent)).toBe('demos');
+    expect(kindOf({ module: 'm', instructions: { m: 'B' }, demos: { m: [{ rolloutId: 'x' }] } }, parent)).toBe('instruction');
+    const s = kindStats([
+      { kind: 'demos', stats: { n: 5, mean: 0.9, m2: 0 }, parentStats: { n: 50, mean: 0.5, m2: 0 } },
+      { kind: 'instruction', stats: { n: 5, mean: 0.1, m2: 0 }, parentStats: { n: 50, mean: 0.5, m2: 0 } },
+      { kind: 'instruction', stats: { n: 1, mean: 1, m2: 0 }, parentStats: { n: 50, mean: 0.5, m2: 0 } },
+    ], 5);
+    expect(s).toEqual({ demos: { wins: 1, losses: 0 }, instruction: { wins: 0, losses: 1 } });
+  });
+});
+
+describe('feedback in the proposer prompt', () => {
+  it('shows each rollout feedback beside it, and never a val rollout or its feedback', () => {
+    const { worst, best } = selectReflectionRollouts([
+      { split: 'online', input: 'in-1', output: 'out-1', reward: 0, feedback: 'FEEDBACK-ONLINE: wrong label, the ticket mentions a refund' },
+      { split: 'online', input: 'in-2', output: 'out-2', reward: 1, feedback: null },
+      { split: 'val', input: 'VAL-IN', output: 'VAL-OUT', reward: 0, feedback: 'VAL-FEEDBACK-SECRET' },
+    ]);
+    const prompt = buildProposerPrompt({
+      datasetSummary: null, programDescription: 'Label it.', parent: { instruction: 'Label it.', n: 3, mean: 0.5, ci: [0, 1] },
+      worstRollouts: worst, bestRollouts: best, history: [], tip: 'none', instructionsPerBatch: 1,
+    }).map((m) => m.content).join('\n');
+    expect(prompt).toContain('Feedback from the program (why it scored so; use it to find the cause):');
+    expect(prompt).toContain('FEEDBACK-ONLINE: wrong label');
+    expect(prompt).not.toContain('VAL-FEEDBACK-SECRET');
+    expect(prompt).not.toContain('VAL-IN');
+  });
+});
