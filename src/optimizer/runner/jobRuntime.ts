@@ -1,6 +1,6 @@
 import type { Stint } from '../core/selection.js';
 import type { CandidateView } from '../core/types.js';
-import type { CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
+import type { CandidateMoments, CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
 import type { ParsedTemplate } from '../core/templates.js';
 import { toUnitStats, type RewardRange } from '../core/rewardRange.js';
 import type { MissingCounts } from '../core/missingRewards.js';
@@ -92,6 +92,29 @@ export class JobRuntime {
     return this.candidates.map((c) => toCandidateView(c, this.inFlightOf(c.id), this.job.config.mipro.reward_range));
   }
 
+  /**
+   * Takes a candidate's moments as the database returned them right after a reward. Absolute values,
+   * not an increment: a refresh that already read this reward's commit cannot make it count twice
+   * (issue 18). A moment set the cache holds with a larger n is newer and kept.
+   */
+  applyMoments(candidateId: string, m: CandidateMoments): void {
+    const c = this.candidates.find((x) => x.id === candidateId);
+    if (c) takeNewerMoments(c, m);
+  }
+
+  /**
+   * The candidates as just read from the database. A reward's moments applied while the read was in
+   * flight may be newer than what it returned: per candidate, the larger n wins.
+   */
+  replaceCandidates(fresh: CandidateRecord[]): void {
+    const cached = new Map(this.candidates.map((c) => [c.id, c]));
+    for (const c of fresh) {
+      const old = cached.get(c.id);
+      if (old) takeNewerMoments(c, old);
+    }
+    this.candidates = fresh;
+  }
+
   /** Applies a reward to the cached statistics (Welford), mirroring the database's update (monitor: the guard's own moments). */
   applyReward(candidateId: string, reward: number, split: Split): void {
     const c = this.candidates.find((x) => x.id === candidateId);
@@ -109,6 +132,18 @@ export class JobRuntime {
       c.online = next;
       c.rewardsInUnitInterval &&= reward >= 0 && reward <= 1;
     }
+  }
+}
+
+function takeNewerMoments(c: CandidateRecord, m: CandidateMoments): void {
+  if (m.online.n > c.online.n) {
+    c.online = m.online;
+    c.rewardsInUnitInterval = m.rewardsInUnitInterval;
+  }
+  if (m.val.n > c.val.n) c.val = m.val;
+  if (m.monitor.n > c.monitor.n) {
+    c.monitor = m.monitor;
+    c.monitorInUnitInterval = m.monitorInUnitInterval;
   }
 }
 
