@@ -42,3 +42,84 @@ export function clusteredStats(cells: readonly SeedCell[]): ClusteredStats {
   }
   return { stats: mergeStats(seeded, unseeded), nSeeds };
 }
+
+/**
+ * Seed-level statistics kept up to date one reward at a time (the runner and the simulator apply
+ * every reward, and must stay O(1) per reward). Per seed: count and sum of its rewards; over seeds:
+ * the count, sum and sum of squares of the seed means, so a seed whose mean moves is replaced in
+ * O(1). Unseeded rewards keep their own Welford moments (each is its own unit). Mutated in place by
+ * `addSeedReward` (no clock, no randomness: still deterministic).
+ */
+export interface SeedLedger {
+  /** Rewards recorded (seeded and not): compared with the stored count to tell a stale ledger. */
+  rewards: number;
+  cells: Map<number, { n: number; sum: number }>;
+  /** Over seed means: count, sum, sum of squares. */
+  seeds: { k: number; sum: number; sumSq: number };
+  unseeded: RunningStats;
+}
+
+export function newSeedLedger(): SeedLedger {
+  return { rewards: 0, cells: new Map(), seeds: { k: 0, sum: 0, sumSq: 0 }, unseeded: emptyStats() };
+}
+
+export function addSeedReward(ledger: SeedLedger, seed: number | null, reward: number): void {
+  ledger.rewards += 1;
+  if (seed === null) {
+    ledger.unseeded = addObservation(ledger.unseeded, reward);
+    return;
+  }
+  const cell = ledger.cells.get(seed);
+  const s = ledger.seeds;
+  if (!cell) {
+    ledger.cells.set(seed, { n: 1, sum: reward });
+    s.k += 1;
+    s.sum += reward;
+    s.sumSq += reward * reward;
+    return;
+  }
+  const before = cell.sum / cell.n;
+  cell.n += 1;
+  cell.sum += reward;
+  const after = cell.sum / cell.n;
+  s.sum += after - before;
+  s.sumSq += after * after - before * before;
+}
+
+/** A ledger rebuilt from stored cells (the runner's refresh; onlineSeedCells). */
+export function ledgerFromCells(cells: readonly SeedCell[]): SeedLedger {
+  const ledger = newSeedLedger();
+  for (const cell of cells) {
+    if (cell.n <= 0) continue;
+    ledger.rewards += cell.n;
+    if (cell.seed === null) {
+      const mean = cell.sum / cell.n;
+      ledger.unseeded = mergeStats(ledger.unseeded, { n: cell.n, mean, m2: Math.max(0, cell.sumSq - cell.n * mean * mean) });
+      continue;
+    }
+    const m = cell.sum / cell.n;
+    ledger.cells.set(cell.seed, { n: cell.n, sum: cell.sum });
+    ledger.seeds.k += 1;
+    ledger.seeds.sum += m;
+    ledger.seeds.sumSq += m * m;
+  }
+  return ledger;
+}
+
+/**
+ * The ledger's seed-level statistics (as `clusteredStats`), or undefined while no reward carried a
+ * seed: per-reward statistics then apply unchanged.
+ */
+export function ledgerStats(ledger: SeedLedger): RunningStats | undefined {
+  const { k, sum, sumSq } = ledger.seeds;
+  if (k === 0) return undefined;
+  const mean = sum / k;
+  // Clamped: the running sums can round a hair below zero when every seed mean is equal.
+  const seeded = { n: k, mean, m2: Math.max(0, sumSq - k * mean * mean) };
+  return mergeStats(seeded, ledger.unseeded);
+}
+
+/** Mean reward per seed (for pairing two candidates on the seeds they share). */
+export function seedMeans(ledger: SeedLedger): Map<number, number> {
+  return new Map([...ledger.cells].map(([seed, c]) => [seed, c.sum / c.n]));
+}

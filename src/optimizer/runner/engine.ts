@@ -146,6 +146,9 @@ export class OnlineEngine {
     const [job, candidates, modules] = await Promise.all([store.getJob(rt.job.id), store.listCandidates(rt.job.id), store.listModules(rt.job.id)]);
     if (job) rt.job = job;
     rt.candidates = candidates;
+    // Seed-level statistics: rebuilt from the stored rewards only when the cache lost track (first
+    // load, rewards recorded by another instance); otherwise applyReward keeps them current for free.
+    if (rt.staleLedgers()) rt.loadLedgers(await store.onlineSeedCells(rt.job.id));
     // Templates are parsed once per module, not on every refresh.
     if (modules.length !== rt.modules.length || modules.some((m, i) => m.template !== rt.modules[i]?.template)) rt.modules = compileModules(modules);
     rt.fetchedAt = this.deps.clock.now();
@@ -271,7 +274,7 @@ export class OnlineEngine {
     rt.endInFlight(outcome.reward.rolloutId);
     if (outcome.duplicate) return;
     if (outcome.reward.split === 'monitor') return this.afterMonitorReward(rt, outcome);
-    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
+    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split, outcome.reward.seed);
     const mipro = rt.job.config.mipro;
     if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {
       await this.deps.finishJob(rt.job, `max_rollouts (${mipro.max_rollouts}) reached`);
