@@ -191,6 +191,7 @@ export function runWorld(
     championTrueMean: champion.trueMean,
     proposalsByModule: world.proposalsByModule(),
     stoppedAt,
+    valSeedLeaks: arms.reduce((n, a) => n + seeds.val.filter((s) => a.ledger.cells.has(s)).length, 0),
   };
 }
 

@@ -31,6 +31,12 @@ export interface MiproxOptions {
   maxCandidates?: number;
   /** mipro.stop_when_identified: selection serves the pair blocking the stop (as the runner does). */
   stopRule?: { epsilon: number; delta: number };
+  /**
+   * Main before issue 12's seed-level inference (for comparison tables and the tests that must fail
+   * on it): per-rollout statistics everywhere (no seed-level stats, no seed pairing) and no exclusion
+   * of candidates losing rewards, as the benchmark's policy ran then.
+   */
+  perRollout?: boolean;
 }
 
 export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Policy {
@@ -38,11 +44,13 @@ export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Pol
   const strength = opts.priorStrength === undefined ? {} : { priorStrength: opts.priorStrength };
   // As the runner does: a candidate losing significantly more rewards than the control is not ranked.
   const flaggedArms = flaggedArmsMemo();
-  const championOpts = (arms: readonly SimArm[]) => ({ ...strength, excluded: flaggedArms(arms) });
+  const championOpts = (arms: readonly SimArm[]) => (opts.perRollout ? strength : { ...strength, excluded: flaggedArms(arms) });
+  const view = (arms: readonly SimArm[]): readonly SimArm[] => (opts.perRollout ? arms.map((a) => ({ ...a, seedStats: undefined })) : arms);
   return {
-    name: 'miprox',
+    name: opts.perRollout ? 'miprox per-rollout (main before)' : 'miprox',
     confirmsOnVal: true,
-    select(arms) {
+    select(all) {
+      const arms = view(all);
       const identify = opts.maxCandidates !== undefined && arms.length >= opts.maxCandidates;
       const pair = opts.stopRule && opts.maxCandidates !== undefined
         ? stopPair({ candidates: arms, rolloutsPerCandidate: R, ...opts.stopRule, maxCandidates: opts.maxCandidates, poolFinal: identify, valSeedCount: 0 })
@@ -56,14 +64,15 @@ export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Pol
       stint = choice.stint;
       return choice.candidateId;
     },
-    retire: (arms) => candidatesToRetire(arms, { rolloutsPerCandidate: R }),
-    confirmationTargets: (arms) => confirmationTargets(arms, R, championOpts(arms)),
-    report(arms): PolicyReport {
+    retire: (arms) => candidatesToRetire(view(arms), { rolloutsPerCandidate: R }),
+    confirmationTargets: (arms) => confirmationTargets(view(arms), R, championOpts(arms)),
+    report(all): PolicyReport {
+      const arms = view(all);
       const championId = pickChampion(arms, R, championOpts(arms)) ?? arms[0]!.id;
       const champion = arms.find((a) => a.id === championId)!;
       const control = arms.find((a) => a.isControl)!;
       const score = bestScore(champion);
-      const side = (a: SimArm) => ({ ...a, onlineBySeed: seedMeans(a.ledger) });
+      const side = (a: SimArm) => (opts.perRollout ? a : { ...a, onlineBySeed: seedMeans(a.ledger) });
       const lift = champion === control ? null : liftOverControl(side(champion), side(control));
       return { championId, ci: score.ci, significantLift: lift?.significant ?? false };
     },

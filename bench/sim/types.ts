@@ -133,4 +133,6 @@ export interface ReplicateResult {
   proposalsByModule: number[] | null;
   /** Rollouts dispatched when the stop rule ended the replicate; null: it ran the whole budget. */
   stoppedAt: number | null;
+  /** Val seeds found among any candidate's online (training) rewards: must always be 0. */
+  valSeedLeaks: number;
 }
