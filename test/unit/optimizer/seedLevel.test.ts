@@ -58,6 +58,29 @@ describe('seed ledger (incremental seed-level statistics)', () => {
     expect(ledgerFromCells([...cells.values()]).rewards).toBe(500);
   });
 
+  it('weighs many seeds by the design effect: near the rollout count when seeds explain little, the seed count at temperature 0', () => {
+    const rng = createSeededRng(11);
+    // 1,000 seeds run twice each, rewards independent of the seed: worth nearly 2,000 observations.
+    const independent: Reward[] = Array.from({ length: 2000 }, (_, i) => [i % 1000, rng.next() < 0.5 ? 1 : 0] as const);
+    const loose = ledgerStats(ledgerOf(independent))!;
+    expect(loose.n).toBeGreaterThan(1600);
+    expect(loose.n).toBeLessThanOrEqual(2000);
+    // 200 seeds at temperature 0, each run ten times: exactly as much evidence as 200 observations.
+    const fixed = Array.from({ length: 200 }, () => (rng.next() < 0.5 ? 1 : 0));
+    const repeated: Reward[] = Array.from({ length: 2000 }, (_, i) => [i % 200, fixed[i % 200]!] as const);
+    expect(ledgerStats(ledgerOf(repeated))!.n).toBeCloseTo(200, 6);
+    // Fewer than DESIGN_EFFECT_MIN_SEEDS seeds: one observation each, however independent the rewards.
+    const few: Reward[] = Array.from({ length: 2000 }, (_, i) => [i % 50, rng.next() < 0.5 ? 1 : 0] as const);
+    expect(ledgerStats(ledgerOf(few))!.n).toBe(50);
+    // The batch form (stored cells, used by the views) agrees with the ledger.
+    const cells = new Map<number, SeedCell>();
+    for (const [seed, r] of independent) {
+      const c = cells.get(seed!) ?? { seed, n: 0, sum: 0, sumSq: 0 };
+      cells.set(seed!, { seed, n: c.n + 1, sum: c.sum + r, sumSq: c.sumSq + r * r });
+    }
+    expect(clusteredStats([...cells.values()]).stats.n).toBeCloseTo(loose.n, 6);
+  });
+
   it('has no seed-level statistics while no reward carried a seed (per-rollout statistics apply)', () => {
     const ledger = ledgerOf([[null, 1], [null, 0], [null, 1]]);
     expect(ledgerStats(ledger)).toBeUndefined();
