@@ -112,9 +112,19 @@ export class JobRuntime {
     return ledger ? seedMeans(ledger) : new Map();
   }
 
-  /** Candidates whose ledger no longer matches their stored reward count (refresh re-reads their cells). */
+  /**
+   * Whether a ledger lost track of its candidate's stored rewards (refresh then re-reads the cells):
+   * missing while rewards exist, or off by more than 1% of them. The tolerance matters on big jobs:
+   * under concurrent rewards a refresh often lands between a reward's commit and its applyReward,
+   * and re-reading a million rewards' cells every second for a difference of a few would stall
+   * the hot path; 1% of stale rewards moves no decision.
+   */
   staleLedgers(): boolean {
-    return this.candidates.some((c) => (this.ledgers.get(c.id)?.rewards ?? 0) !== c.online.n);
+    return this.candidates.some((c) => {
+      const ledger = this.ledgers.get(c.id);
+      if (!ledger) return c.online.n > 0;
+      return Math.abs(ledger.rewards - c.online.n) > 0.01 * c.online.n;
+    });
   }
 
   /** Replaces every ledger with the stored cells (onlineSeedCells). */

@@ -74,3 +74,19 @@ describe('JobRuntime seed-level statistics (issue 12)', () => {
     expect(rt.views()[0]!.seedStats).toBeUndefined();
   });
 });
+
+describe('JobRuntime ledger staleness', () => {
+  it('re-reads cells for a few missed rewards on a small job, not for a race-sized gap on a big one', () => {
+    const rt = new JobRuntime(job);
+    const c = candidate('baseline', 0);
+    rt.candidates = [c];
+    rt.loadLedgers(new Map([['baseline', [{ seed: 1, n: 10_000, sum: 5_000, sumSq: 5_000 }]]]));
+    c.online = { n: 10_050, mean: 0.5, m2: 2_500 }; // 50 rewards committed, not yet applied here: under 1%
+    expect(rt.staleLedgers()).toBe(false);
+    c.online = { n: 10_200, mean: 0.5, m2: 2_500 }; // 200 recorded elsewhere: re-read
+    expect(rt.staleLedgers()).toBe(true);
+    rt.loadLedgers(new Map([['baseline', [{ seed: 1, n: 10, sum: 5, sumSq: 5 }]]]));
+    c.online = { n: 11, mean: 0.5, m2: 2.5 };
+    expect(rt.staleLedgers()).toBe(true);
+  });
+});
