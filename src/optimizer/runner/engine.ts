@@ -58,8 +58,10 @@ export interface Dispatch {
 
 /** The reward's effect on the cache: the database's moments when it returned them, else Welford here. */
 function applyOutcome(rt: JobRuntime, outcome: RewardOutcome): void {
-  if (outcome.moments) rt.applyMoments(outcome.reward.candidateId, outcome.moments);
-  else rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
+  const { candidateId, reward, split, seed } = outcome.reward;
+  if (!outcome.moments) return rt.applyReward(candidateId, reward, split, seed);
+  rt.applyMoments(candidateId, outcome.moments);
+  rt.addToLedger(candidateId, reward, split, seed);
 }
 
 function heldOutSeed(seed: number): ValidationError {
@@ -152,6 +154,9 @@ export class OnlineEngine {
     const [job, candidates, modules] = await Promise.all([store.getJob(rt.job.id), store.listCandidates(rt.job.id), store.listModules(rt.job.id)]);
     if (job) rt.job = job;
     rt.replaceCandidates(candidates);
+    // Seed-level statistics: rebuilt from the stored rewards only when the cache lost track (first
+    // load, rewards recorded by another instance); otherwise applyReward keeps them current for free.
+    if (rt.staleLedgers()) rt.loadLedgers(await store.onlineSeedCells(rt.job.id));
     // Templates are parsed once per module, not on every refresh.
     if (modules.length !== rt.modules.length || modules.some((m, i) => m.template !== rt.modules[i]?.template)) rt.modules = compileModules(modules);
     rt.fetchedAt = this.deps.clock.now();
