@@ -66,7 +66,7 @@ function seededStats(seeds: Sums, rollouts: Sums, cluster: ClusterSums): Running
 }
 
 export interface ClusteredStats {
-  /** One observation per seed (its mean reward; with many seeds, weighed by the design effect) plus one per unseeded reward. */
+  /** One observation per seed (its mean reward; from DESIGN_EFFECT_MIN_SEEDS seeds on, the rollout mean at its cluster-robust n_eff) plus one per unseeded reward. */
   stats: RunningStats;
   /** Distinct seeds behind the figure. */
   nSeeds: number;
