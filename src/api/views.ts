@@ -6,7 +6,8 @@ import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
 import { jobName } from '../services/jobService.js';
-import { championOf, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
+import { championOf, seededStats, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
+import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { UsageTotals } from '../store/usage.js';
 import type { ApiDeps } from './deps.js';
 
@@ -55,8 +56,10 @@ export function eventView(e: EventRecord) {
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const [candidates, modules, missing, seedCells, tripped] = await Promise.all([
+  const [candidates, modules, missing, seedCells, monitorCells, tripped] = await Promise.all([
     deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
+    // Monitored rewards exist only once the job serves one candidate (the guard's seed-level statistics).
+    servedCandidateId(job) === null ? new Map<string, SeedCell[]>() : deps.store.monitorSeedCells(job.id),
     // When the guard tripped is its event's time (read only for a tripped guard: no column for it).
     job.guardTrippedCandidateId === null ? null : deps.store.latestEvent(job.id, 'mipro.guard.tripped'),
   ]);
@@ -90,7 +93,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     best_program: best ? programOf(best.instructions, modules) : null,
     /** What a finished job serves on its proxy URL (null while it runs: each rollout is chosen). */
     served_candidate_id: servedCandidateId(job),
-    guard: guardView(job, candidates, tripped?.createdAt ?? null),
+    guard: guardView(job, candidates, tripped?.createdAt ?? null, seedCells, monitorCells),
     modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
     baseline_score: summary.baselineScore,
     lift_over_baseline: summary.lift,
@@ -120,8 +123,12 @@ function usageView(u: UsageTotals) {
  * candidate's monitored rewards with their anytime-valid interval, beside its confirmed score.
  * `served_candidate_id` repeats the job's: after a revert it differs from `candidate_id`.
  */
-function guardView(job: JobRecord, candidates: readonly CandidateRecord[], trippedAt: string | null) {
-  const g = guardReport(job, candidates);
+function guardView(
+  job: JobRecord, candidates: readonly CandidateRecord[], trippedAt: string | null,
+  seedCells: ReadonlyMap<string, readonly SeedCell[]>, monitorCells: ReadonlyMap<string, readonly SeedCell[]>,
+) {
+  // Seed-level where rewards carried seeds, as the engine judges it (runner/guardWatch.ts).
+  const g = guardReport(job, candidates, { online: (id) => seededStats(seedCells.get(id)), monitor: (id) => seededStats(monitorCells.get(id)) });
   const c = candidates.find((x) => x.id === g.candidateId);
   return {
     mode: job.config.mipro.guard,

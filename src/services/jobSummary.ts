@@ -53,7 +53,7 @@ export function championOf(
 }
 
 /** Seed-level statistics of stored cells; undefined when none carried a seed (per-reward statistics apply). */
-function seededStats(cells: readonly SeedCell[] | undefined): RunningStats | undefined {
+export function seededStats(cells: readonly SeedCell[] | undefined): RunningStats | undefined {
   return cells && cells.some((c) => c.seed !== null) ? clusteredStats(cells).stats : undefined;
 }
 

@@ -40,14 +40,23 @@ export async function flagMissingRewards(db: Kysely<Database>, jobId: string, ca
  * Each candidate's training (bootstrap and online) rewards summed per seed: the cells of seed-level
  * statistics (core/seedClusters.ts). Read on the views, not on the hot path.
  */
-export async function onlineSeedCells(db: Kysely<Database>, jobId: string): Promise<Map<string, SeedCell[]>> {
+export function onlineSeedCells(db: Kysely<Database>, jobId: string): Promise<Map<string, SeedCell[]>> {
+  return seedCells(db, jobId, ['bootstrap', 'online']);
+}
+
+/** The same cells for the rewards monitored after the end (split "monitor"): the guard's seed-level statistics. */
+export function monitorSeedCells(db: Kysely<Database>, jobId: string): Promise<Map<string, SeedCell[]>> {
+  return seedCells(db, jobId, ['monitor']);
+}
+
+async function seedCells(db: Kysely<Database>, jobId: string, splits: ('bootstrap' | 'online' | 'monitor')[]): Promise<Map<string, SeedCell[]>> {
   const rows = await db.selectFrom('rewards')
     .select(['candidate_id', 'seed', (eb) => eb.fn.countAll<number | string>().as('n'),
       sql<number | string>`sum(reward)`.as('sum'),
       // Rewards stored before ingestion rounded values below 1e-100 to 0 (services/rewardService.ts)
       // would make PostgreSQL raise on the square's underflow; their square is 0 in any double.
       sql<number | string>`sum(case when abs(reward) < 1e-100 then 0 else reward * reward end)`.as('sum_sq')])
-    .where('job_id', '=', jobId).where('split', 'in', ['bootstrap', 'online'])
+    .where('job_id', '=', jobId).where('split', 'in', splits)
     .groupBy(['candidate_id', 'seed']).execute();
   const out = new Map<string, SeedCell[]>();
   for (const r of rows) {

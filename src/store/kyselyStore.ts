@@ -7,7 +7,7 @@ import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueVio
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
-import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
+import { flagMissingRewards, missingRewardCounts, monitorSeedCells, onlineSeedCells } from './evidenceQueries.js';
 import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
@@ -279,6 +279,10 @@ export class KyselyStore implements Store {
 
   onlineSeedCells(jobId: string): Promise<Map<string, SeedCell[]>> {
     return onlineSeedCells(this.db, jobId);
+  }
+
+  monitorSeedCells(jobId: string): Promise<Map<string, SeedCell[]>> {
+    return monitorSeedCells(this.db, jobId);
   }
 
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean> {

@@ -323,6 +323,8 @@ export interface Store {
   missingRewardCounts(jobId: string, dispatchedBefore: string): Promise<Map<string, MissingCounts>>;
   /** Each candidate's training rewards summed per seed (seed-level statistics). */
   onlineSeedCells(jobId: string): Promise<Map<string, SeedCell[]>>;
+  /** Each candidate's monitored rewards (split "monitor", after the end) summed per seed: the guard's seed-level statistics. */
+  monitorSeedCells(jobId: string): Promise<Map<string, SeedCell[]>>;
   /** Records the candidate's missing-rewards flag with its event, the first time only (false after). */
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
   /** Adds a candidate by hand (warm start) unless the job already holds `max` candidates (null then). */

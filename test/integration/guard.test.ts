@@ -96,6 +96,35 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     expect((await view(off)).guard).toMatchObject({ mode: 'off', state: 'off', monitored: { n: 40, mean: 0 } });
   });
 
+  it('seed-level: monitored rewards repeating two seeds (temperature 0) do not trip it; the same failures over many seeds do', async () => {
+    const job = await endedJob('revert');
+    // 40 failures on seeds 1 and 2 alone: two inputs, two observations. Per rollout (the guard
+    // before seed-level statistics) this tripped within 40 rewards, as the revert test shows.
+    for (let i = 0; i < 40; i++) {
+      const res = await api(`${job.proxy_url}/s${i}`, 'POST', `/chat/completions?seed=${1 + (i % 2)}`, {
+        body: { model: 'x', messages: [{ role: 'system', content: BASELINE }, { role: 'user', content: 'q' }] },
+      });
+      expect(res.headers.get('x-mipro-candidate-id')).toBe('cand_win');
+      expect((await reward(job, `s${i}`, 0)).status).toBe(200);
+    }
+    expect(await guardEvents(job)).toHaveLength(0);
+    const held = await view(job);
+    expect(held.guard).toMatchObject({ state: 'watching', monitored: { n: 40, mean: 0 } });
+    // Two seeds: the monitored interval is as wide as two observations make it.
+    expect(held.guard.monitored.ci[1]).toBeGreaterThanOrEqual(held.guard.confirmed.ci[0]);
+    // Failures on new seeds are evidence about the population of inputs: the guard trips.
+    let tripped = false;
+    for (let i = 0; i < 60 && !tripped; i++) {
+      const res = await api(`${job.proxy_url}/n${i}`, 'POST', `/chat/completions?seed=${1000 + i}`, {
+        body: { model: 'x', messages: [{ role: 'system', content: BASELINE }, { role: 'user', content: 'q' }] },
+      });
+      expect((await reward(job, `n${i}`, 0)).status).toBe(200);
+      tripped = res.headers.get('x-mipro-candidate-id') === 'baseline';
+    }
+    expect(await guardEvents(job)).toHaveLength(1);
+    expect((await view(job)).guard).toMatchObject({ state: 'tripped', candidate_id: 'cand_win' });
+  });
+
   it('refuses an unknown guard mode and unknown keys of the stop rule', async () => {
     const bad = await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ mipro: { guard: 'loud' } }) });
     expect(bad.status).toBe(422);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { bestScore, emptyStats } from '../../../src/optimizer/core/index.js';
+import { csRadius } from '../../../src/optimizer/core/confidence.js';
 import type { CellSummary } from '../aggregate.js';
 import { miproxPolicy } from '../policies.js';
-import type { SimConfig } from '../types.js';
+import type { Policy, SimArm, SimConfig } from '../types.js';
 import { WORLDS } from '../worlds.js';
 import { runWorldJob } from '../worldsBench.js';
 
@@ -38,6 +40,34 @@ function run(worldName: string, isNull: boolean, perRollout = false): CellSummar
     (rng) => miproxPolicy(CONFIG.rolloutsPerCandidate, rng, { maxCandidates: CONFIG.maxCandidates, perRollout }));
 }
 
+/**
+ * At the end of each of `replicates` runs: the champion's online best_score interval (as reported
+ * without val rewards, with the policy's own view of the evidence; `perRollout`: main before), and
+ * the interval that its distinct seeds warrant (mean +- the anytime-valid radius at one observation
+ * per seed, clamped to [0, 1] as best_score is).
+ */
+function championOnlineIntervals(worldName: string, perRollout: boolean, replicates = 10): { ci: [number, number]; warranted: [number, number]; seeds: number }[] {
+  const world = WORLDS.findIndex((w) => w.name.startsWith(worldName));
+  const out: { ci: [number, number]; warranted: [number, number]; seeds: number }[] = [];
+  const capture = (p: Policy): Policy => ({
+    ...p,
+    report(arms) {
+      const report = p.report(arms);
+      const champion = arms.find((a) => a.id === report.championId)!;
+      const view: SimArm = perRollout ? { ...champion, seedStats: undefined } : champion;
+      const ci = bestScore({ ...view, val: emptyStats() }).ci!;
+      const seeds = champion.ledger.cells.size;
+      const mean = champion.seedStats!.mean;
+      const r = csRadius(seeds, 0.05);
+      out.push({ ci: [ci[0], ci[1]], warranted: [Math.max(0, mean - r), Math.min(1, mean + r)], seeds });
+      return report;
+    },
+  });
+  runWorldJob(CONFIG, { kind: 'worlds', world, isNull: false, policy: 0, replicates, offset: OFFSET },
+    (rng) => capture(miproxPolicy(CONFIG.rolloutsPerCandidate, rng, { maxCandidates: CONFIG.maxCandidates, perRollout })));
+  return out;
+}
+
 function expectTargets(world: string): void {
   for (const isNull of [true, false]) {
     const s = run(world, isNull);
@@ -48,8 +78,18 @@ function expectTargets(world: string): void {
 }
 
 describe('worlds people actually run (issue 12)', { timeout: 120_000 }, () => {
-  it('seed config (5 online, 3 val, T=0): honest intervals and no false improvements', () => {
+  it('seed config (5 online, 3 val, T=0): honest intervals and no false improvements; 5 seeds give an interval as wide as 5 observations', () => {
     expectTargets('seed config (5 online');
+    // The champion's online interval: hundreds of rollouts of at most 10 seeds (5 bootstrap, 5 online)
+    // are at most 10 observations. Per rollout (main before) it was less than half as wide.
+    for (const x of championOnlineIntervals('seed config (5 online', false)) {
+      expect(x.seeds).toBeLessThanOrEqual(10);
+      expect(x.ci[0]).toBeLessThanOrEqual(x.warranted[0] + 1e-9);
+      expect(x.ci[1]).toBeGreaterThanOrEqual(x.warranted[1] - 1e-9);
+    }
+    for (const x of championOnlineIntervals('seed config (5 online', true)) {
+      expect(x.ci[1] - x.ci[0]).toBeLessThan((x.warranted[1] - x.warranted[0]) / 2);
+    }
   });
 
   it('seed config without val (the README loop): per-rollout statistics were overconfident, seed-level ones are not', () => {

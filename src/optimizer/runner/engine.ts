@@ -157,6 +157,7 @@ export class OnlineEngine {
     // Seed-level statistics: rebuilt from the stored rewards only when the cache lost track (first
     // load, rewards recorded by another instance); otherwise applyReward keeps them current for free.
     if (rt.staleLedgers()) rt.loadLedgers(await store.onlineSeedCells(rt.job.id));
+    if (rt.staleMonitorLedgers()) rt.loadMonitorLedgers(await store.monitorSeedCells(rt.job.id));
     // Templates are parsed once per module, not on every refresh.
     if (modules.length !== rt.modules.length || modules.some((m, i) => m.template !== rt.modules[i]?.template)) rt.modules = compileModules(modules);
     rt.fetchedAt = this.deps.clock.now();
@@ -319,7 +320,8 @@ export class OnlineEngine {
   /** After the end: monitored rewards feed only the guard, which watches what the job serves. */
   private async afterMonitorReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
     applyOutcome(rt, outcome);
-    const tripped = await checkGuard(this.deps.store, rt.job, rt.candidates, outcome.reward.candidateId);
+    const seedLevel = { online: (id: string) => rt.seedStatsOf(id), monitor: (id: string) => rt.monitorSeedStatsOf(id) };
+    const tripped = await checkGuard(this.deps.store, rt.job, rt.candidates, outcome.reward.candidateId, seedLevel);
     if (tripped) rt.job = tripped;
   }
 

@@ -3,6 +3,7 @@ import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
 import { bestScore } from '../core/champion.js';
 import { guardVerdict, type ConfirmedScore, type GuardState, type GuardVerdict } from '../core/guard.js';
 import { intervalFromUnit, type RewardRange, toUnitStats } from '../core/rewardRange.js';
+import type { RunningStats } from '../core/types.js';
 
 /**
  * The runner side of the guard (core/guard.ts): after each monitored reward of the candidate a
@@ -25,13 +26,24 @@ export function watchedCandidateId(job: JobRecord): string | null {
 }
 
 /**
- * The score the job confirmed for a candidate: its val mean when it has val rewards, else its online
- * mean, with the interval best_score reports (the scale prior, for rewards outside [0, 1], is the
- * spread of all the job's rewards, as in the job summary).
+ * Seed-level statistics (job units; core/seedClusters.ts) of a candidate's training and monitored
+ * rewards, undefined when none carried a seed. When rewards carry seeds the guard compares seeds, as
+ * every other figure does: monitored traffic that repeats a few seeds (at temperature 0, the same
+ * answer each time) is a few observations, not hundreds, and must not trip the guard by itself.
  */
-export function confirmedScore(c: CandidateRecord, range: RewardRange): ConfirmedScore | null {
+export interface GuardSeedLevel {
+  online?: (candidateId: string) => RunningStats | undefined;
+  monitor?: (candidateId: string) => RunningStats | undefined;
+}
+
+/**
+ * The score the job confirmed for a candidate: its val mean when it has val rewards, else its online
+ * mean (seed-level when its rewards carried seeds), with the interval best_score reports.
+ */
+export function confirmedScore(c: CandidateRecord, range: RewardRange, onlineSeedStats?: RunningStats): ConfirmedScore | null {
   // On rewards rescaled to [0, 1] by the declared range, like every statistic (core/rewardRange.ts).
-  const s = bestScore({ stats: toUnitStats(c.online, range), val: toUnitStats(c.val, range), unitInterval: true }, 0.05);
+  const seedStats = onlineSeedStats && toUnitStats(onlineSeedStats, range);
+  const s = bestScore({ stats: toUnitStats(c.online, range), seedStats, val: toUnitStats(c.val, range), unitInterval: true }, 0.05);
   return s.score === null || s.ci === null || s.source === null ? null : { score: s.score, ci: s.ci, source: s.source };
 }
 
@@ -53,7 +65,7 @@ export interface GuardReport extends Omit<GuardVerdict, 'state'> {
 }
 
 /** The guard's verdict on a job as it stands (also what job views show); `trip`: this look fires. */
-export function guardReport(job: JobRecord, candidates: readonly CandidateRecord[]): GuardReport {
+export function guardReport(job: JobRecord, candidates: readonly CandidateRecord[], seedLevel: GuardSeedLevel = {}): GuardReport {
   const id = watchedCandidateId(job);
   const c = id === null ? undefined : candidates.find((x) => x.id === id);
   const mode = job.config.mipro.guard;
@@ -62,12 +74,12 @@ export function guardReport(job: JobRecord, candidates: readonly CandidateRecord
     return { candidateId: id, confirmed: null, state, trip: false, interval: null };
   }
   const range = job.config.mipro.reward_range;
-  const confirmed = confirmedScore(c, range);
+  const confirmed = confirmedScore(c, range, seedLevel.online?.(c.id));
   // Judged on the [0, 1] scale (a monotone rescaling keeps the comparison), reported in reward units.
   const verdict = guardVerdict({
     mode,
     tripped: job.guardTrippedCandidateId !== null,
-    monitored: toUnitStats(c.monitor, range),
+    monitored: toUnitStats(seedLevel.monitor?.(c.id) ?? c.monitor, range),
     unitInterval: true,
     confirmed,
   });
@@ -85,9 +97,9 @@ export function guardReport(job: JobRecord, candidates: readonly CandidateRecord
  * Called after a monitored reward of `candidateId` was committed and applied to `candidates`.
  * Returns the job as it is after a trip (null: nothing changed).
  */
-export async function checkGuard(store: Store, job: JobRecord, candidates: readonly CandidateRecord[], candidateId: string): Promise<JobRecord | null> {
+export async function checkGuard(store: Store, job: JobRecord, candidates: readonly CandidateRecord[], candidateId: string, seedLevel: GuardSeedLevel = {}): Promise<JobRecord | null> {
   if (job.config.mipro.guard === 'off' || job.guardTrippedCandidateId !== null || servedCandidateId(job) !== candidateId) return null;
-  const report = guardReport(job, candidates);
+  const report = guardReport(job, candidates, seedLevel);
   if (!report.trip || !report.interval || !report.confirmed) return null;
   const c = candidates.find((x) => x.id === candidateId);
   const revert = job.config.mipro.guard === 'revert' && candidateId !== BASELINE_ID;

@@ -45,6 +45,8 @@ export class JobRuntime {
    * disagrees with the stored one (first load, or rewards another instance recorded).
    */
   private readonly ledgers = new Map<string, SeedLedger>();
+  /** The same per candidate for its monitored rewards (after the end): the guard's seed-level statistics. */
+  private readonly monitorLedgers = new Map<string, SeedLedger>();
 
   constructor(job: JobRecord) {
     this.job = job;
@@ -106,6 +108,12 @@ export class JobRuntime {
     return ledger ? ledgerStats(ledger) : undefined;
   }
 
+  /** Seed-level statistics of a candidate's monitored rewards (job units); undefined when none carried a seed. */
+  monitorSeedStatsOf(candidateId: string): RunningStats | undefined {
+    const ledger = this.monitorLedgers.get(candidateId);
+    return ledger ? ledgerStats(ledger) : undefined;
+  }
+
   /** Mean training reward per seed (job units), for pairing candidates by seed. */
   seedMeansOf(candidateId: string): Map<number, number> {
     const ledger = this.ledgers.get(candidateId);
@@ -125,6 +133,21 @@ export class JobRuntime {
       if (!ledger) return c.online.n > 0;
       return Math.abs(ledger.rewards - c.online.n) > 0.01 * c.online.n;
     });
+  }
+
+  /** As staleLedgers, for the monitored rewards' ledgers (another instance may record monitored rewards). */
+  staleMonitorLedgers(): boolean {
+    return this.candidates.some((c) => {
+      const ledger = this.monitorLedgers.get(c.id);
+      if (!ledger) return c.monitor.n > 0;
+      return Math.abs(ledger.rewards - c.monitor.n) > 0.01 * c.monitor.n;
+    });
+  }
+
+  /** Replaces every monitored ledger with the stored cells (monitorSeedCells). */
+  loadMonitorLedgers(cells: ReadonlyMap<string, readonly SeedCell[]>): void {
+    this.monitorLedgers.clear();
+    for (const [id, list] of cells) this.monitorLedgers.set(id, ledgerFromCells(list));
   }
 
   /** Replaces every ledger with the stored cells (onlineSeedCells). */
@@ -169,6 +192,7 @@ export class JobRuntime {
     else if (split === 'monitor') {
       c.monitor = next;
       c.monitorInUnitInterval &&= reward >= 0 && reward <= 1;
+      this.addToLedger(candidateId, reward, split, seed);
     } else {
       c.online = next;
       c.rewardsInUnitInterval &&= reward >= 0 && reward <= 1;
@@ -176,11 +200,12 @@ export class JobRuntime {
     }
   }
 
-  /** A training reward into its candidate's seed ledger (the moments path takes the rest from the database). */
+  /** A training or monitored reward into its candidate's seed ledger (the moments path takes the rest from the database). */
   addToLedger(candidateId: string, reward: number, split: Split, seed: number | null): void {
-    if (split === 'val' || split === 'monitor') return;
-    let ledger = this.ledgers.get(candidateId);
-    if (!ledger) this.ledgers.set(candidateId, (ledger = newSeedLedger()));
+    if (split === 'val') return;
+    const ledgers = split === 'monitor' ? this.monitorLedgers : this.ledgers;
+    let ledger = ledgers.get(candidateId);
+    if (!ledger) ledgers.set(candidateId, (ledger = newSeedLedger()));
     addSeedReward(ledger, seed, reward);
   }
 }
