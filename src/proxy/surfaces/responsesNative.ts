@@ -26,13 +26,28 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
   // input item (the Vercel AI SDK's way), or `instructions` when the call had none.
   const own = typeof original.instructions === 'string' || systemText(internal.messages) === null
     ? -1
-    : input.findIndex((item) => isRecord(item) && (item.type ?? 'message') === 'message' && (item.role === 'system' || item.role === 'developer'));
+    : input.findIndex(isSystemItem);
   if (text !== null && own >= 0) {
     input = input.map((item, i) => (i === own ? { ...(item as Record<string, unknown>), content: text } : item));
   } else if (text !== null) body.instructions = text;
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected)).map(itemOf);
-  body.input = own >= 0 ? [...input.slice(0, own + 1), ...inserted, ...input.slice(own + 1)] : [...inserted, ...input];
+  if (inserted.length === 0) body.input = input;
+  else {
+    // After the system/developer items that open `input`, as on the chat path (withDemoTurns).
+    const at = leadingSystemItems(input);
+    body.input = [...input.slice(0, at), ...inserted, ...input.slice(at)];
+  }
   return body;
+}
+
+function isSystemItem(item: unknown): boolean {
+  return isRecord(item) && (item.type ?? 'message') === 'message' && (item.role === 'system' || item.role === 'developer');
+}
+
+function leadingSystemItems(input: readonly unknown[]): number {
+  let at = 0;
+  while (at < input.length && isSystemItem(input[at])) at++;
+  return at;
 }
 
 /** How many turns injection put after the system text (demos): the difference in conversation length. */
