@@ -171,6 +171,20 @@ describe('native Responses', () => {
     expect(nativeResponsesBody(original, internal, injected, false)).toMatchObject({ input: 'hi', instructions: 'Mine.' });
   });
 
+  it('inserts turns after the system/developer items that open input, where the chat path puts them', () => {
+    const demo = [{ role: 'user' as const, content: 'demo q' }, { role: 'assistant' as const, content: 'demo a' }];
+    const original = parseResponsesRequest({ instructions: 'Mine.', input: [{ role: 'developer', content: 'Extra.' }, { role: 'user', content: 'hi' }] });
+    const internal = responsesToChat(original);
+    const injected = insertAfterSystem(injectCandidate(internal, 'Candidate.', policy), demo);
+    expect(injected.messages.map((m) => m.content)).toEqual(['Candidate.', 'Extra.', 'demo q', 'demo a', 'hi']);
+    const body = nativeResponsesBody(original, internal, injected, true);
+    expect([body.instructions, body.input]).toEqual(['Candidate.', [{ role: 'developer', content: 'Extra.' }, ...demo, { role: 'user', content: 'hi' }]]);
+    const vercel = parseResponsesRequest({ input: [{ role: 'developer', content: 'Mine.' }, { role: 'developer', content: 'Extra.' }, { role: 'user', content: 'hi' }] });
+    const vInternal = responsesToChat(vercel);
+    const vBody = nativeResponsesBody(vercel, vInternal, insertAfterSystem(injectCandidate(vInternal, 'Candidate.', policy), demo), true);
+    expect(vBody.input).toEqual([{ role: 'developer', content: 'Candidate.' }, { role: 'developer', content: 'Extra.' }, ...demo, { role: 'user', content: 'hi' }]);
+  });
+
   it('puts the candidate in the client\'s own system input item when it sent no instructions', () => {
     const original = parseResponsesRequest({ input: [{ role: 'developer', content: 'Mine.' }, { role: 'user', content: 'hi' }] });
     const internal = responsesToChat(original);
