@@ -14,6 +14,9 @@
  *
  * `--only stop` runs the stop-rule comparison (bench/sim/stopBench.ts) alone and rewrites only its section;
  * `--only demos` the demonstrations and feedback tables (bench/sim/demoBench.ts).
+ * `--only worlds` runs the worlds of issue 12 (bench/sim/worlds.ts: seed config, small pool, heavy tails,
+ * informative missingness, drift, proposer mixture) alone and rewrites only its section.
+ * `--policy NAME` and `--budgets 2000,5000` (with `--only single --no-write`) run part of the single-prompt tables.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -26,6 +29,8 @@ import { spliceSection } from './sim/pipelineReport.js';
 import { runPool } from './sim/pool.js';
 import { DEMO_TUNING_OFFSET, demoJobs, demoSection, describeDemoJob, runDemoJob, spliceDemoSection, type DemoJob, type DemoCell } from './sim/demoBench.js';
 import { runStopJob, spliceStopSection, STOP_TUNING_OFFSET, stopJobs, stopSection, type StopJob } from './sim/stopBench.js';
+import { runWorldJob, spliceWorldsSection, worldJobs, worldsSection, WORLDS_TUNING_OFFSET, type WorldJob } from './sim/worldsBench.js';
+import { WORLDS } from './sim/worlds.js';
 import { miproxPolicy, oracleTopTwoPolicy, roundRobinPolicy, thompsonPolicy, ucb1Policy } from './sim/policies.js';
 import { identificationByBudget, percentRange, resultsTable, setupSection, verdicts, type Cell } from './sim/report.js';
 import type { Policy, Setting, SimConfig } from './sim/types.js';
@@ -88,7 +93,15 @@ function runJob(job: Job): CellSummary {
   return summarize(results, cfg.budget);
 }
 
-type AnyJob = Job | PipelineJob | StopJob | DemoJob;
+type AnyJob = Job | PipelineJob | StopJob | DemoJob | WorldJob;
+
+/** The worlds table's policies: the baseline, miprox, miprox as before seed-level inference, the oracle. */
+const WORLD_POLICIES: { name: string; make: (rng: Rng) => Policy }[] = [
+  { name: 'Thompson (baseline)', make: (rng) => thompsonPolicy(R, rng) },
+  { name: 'miprox', make: (rng) => miproxPolicy(R, rng, { maxCandidates: CONFIG.maxCandidates }) },
+  { name: 'miprox per-rollout (main before)', make: (rng) => miproxPolicy(R, rng, { maxCandidates: CONFIG.maxCandidates, perRollout: true }) },
+  { name: 'oracle top-2 (reference)', make: () => oracleTopTwoPolicy() },
+];
 
 /** miprox as in the tables, plus the stop rule's allocation when the rule is on. */
 const stopPolicy = (stopRule: { epsilon: number; delta: number } | undefined, maxCandidates: number) => (rng: Rng): Policy =>
@@ -97,11 +110,14 @@ const stopPolicy = (stopRule: { epsilon: number; delta: number } | undefined, ma
 function runAnyJob(job: AnyJob): CellSummary {
   if (job.kind === 'demos') return runDemoJob(CONFIG, (cfg) => (rng) => miproxPolicy(cfg.rolloutsPerCandidate, rng, { maxCandidates: cfg.maxCandidates }), job);
   if (job.kind === 'stop') return runStopJob(CONFIG, SETTINGS, stopPolicy, job);
+  if (job.kind === 'worlds') return runWorldJob(CONFIG, job, WORLD_POLICIES[job.policy]!.make);
   return job.kind === 'pipeline' ? runPipelineJob(CONFIG, job) : runJob(job);
 }
 
 function progress(job: AnyJob): void {
-  const what = job.kind === 'demos' ? describeDemoJob(job) : job.kind === 'stop' ? `stop rule ${job.epsilon ?? 'off'} / ${job.maxCandidates} candidates / ${SETTINGS[job.setting]!.name}`
+  const what = job.kind === 'demos' ? describeDemoJob(job)
+    : job.kind === 'worlds' ? `${WORLDS[job.world]!.name}${job.isNull ? ' (null)' : ''} / ${WORLD_POLICIES[job.policy]!.name}`
+    : job.kind === 'stop' ? `stop rule ${job.epsilon ?? 'off'} / ${job.maxCandidates} candidates / ${SETTINGS[job.setting]!.name}`
     : job.kind === 'pipeline' ? describeJob(CONFIG, job) : `${job.budget} rollouts / ${SETTINGS[job.setting]!.name} / ${POLICIES[job.policy]!.name}`;
   process.stderr.write(`${what}: done\n`);
 }
@@ -150,11 +166,34 @@ async function demosOnly(out: string, workers: number, write: boolean): Promise<
   }
 }
 
+/** 300: about ±1.7 points on a coverage near 90%; a few minutes on 2 cores. */
+const DEFAULT_WORLD_REPLICATES = 300;
+
+/** `--only worlds`: the worlds table alone, spliced into the document (never from tuning seeds). */
+async function worldsOnly(out: string, workers: number, write: boolean): Promise<void> {
+  const tuning = process.argv.includes('--tuning');
+  const replicates = Number(argValue('--replicates') ?? DEFAULT_WORLD_REPLICATES);
+  const offset = tuning ? WORLDS_TUNING_OFFSET : 0;
+  const started = Date.now();
+  const jobs = worldJobs(WORLD_POLICIES.length, replicates, offset);
+  const summaries = await runAll(jobs, workers);
+  const section = worldsSection(jobs, summaries, (i) => WORLD_POLICIES[i]!.name, replicates, offset, (Date.now() - started) / 1000);
+  console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${section}`);
+  if (write && !tuning) {
+    writeFileSync(out, spliceWorldsSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n', section));
+    process.stderr.write(`wrote ${out}\n`);
+  }
+}
+
 /** 300: about ±1 point on a paired gap of champion true scores. */
 const DEFAULT_DEMO_REPLICATES = 300;
 
 async function main(): Promise<void> {
   const only = argValue('--only');
+  if (only === 'worlds') {
+    await worldsOnly(argValue('--out') ?? 'docs/optimizer-benchmark.md', Number(argValue('--workers') ?? Math.min(2, availableParallelism())), !process.argv.includes('--no-write'));
+    return;
+  }
   if (only === 'demos') {
     await demosOnly(argValue('--out') ?? 'docs/optimizer-benchmark.md', Number(argValue('--workers') ?? Math.min(2, availableParallelism())), !process.argv.includes('--no-write'));
     return;
@@ -188,15 +227,22 @@ async function main(): Promise<void> {
 /** The single-prompt tables: returns the document (without the pipeline section). */
 async function single(replicates: number, workers: number): Promise<string> {
   const started = Date.now();
+  const onlyPolicy = argValue('--policy');
+  if ((onlyPolicy !== undefined || argValue('--budgets') !== undefined) && !process.argv.includes('--no-write')) {
+    throw new Error('--policy and --budgets need --no-write: part of the tables cannot make the document');
+  }
   const jobs: Job[] = [];
   // Larger budget first: those cells take longest, so the queue ends with short ones.
-  for (const budget of [...BUDGETS].reverse()) {
-    SETTINGS.forEach((_, setting) => POLICIES.forEach((_, policy) => jobs.push({ kind: 'single', budget, setting, policy, replicates })));
+  const budgetList = argValue('--budgets')?.split(',').map(Number) ?? [...BUDGETS];
+  for (const budget of [...budgetList].reverse()) {
+    SETTINGS.forEach((_, setting) => POLICIES.forEach((p, policy) => {
+      if (onlyPolicy === undefined || p.name === onlyPolicy) jobs.push({ kind: 'single', budget, setting, policy, replicates });
+    }));
   }
   const summaries = await runAll(jobs, workers);
   const cellsAt = (budget: number): Cell[] =>
     jobs.flatMap((job, i) => (job.budget === budget ? [{ setting: SETTINGS[job.setting]!, policy: POLICIES[job.policy]!.name, summary: summaries[i]! }] : []));
-  const byBudget = BUDGETS.map((budget) => ({ budget, cells: cellsAt(budget) }));
+  const byBudget = budgetList.map((budget) => ({ budget, cells: cellsAt(budget) }));
   const seconds = (Date.now() - started) / 1000;
   const tables = byBudget.map(({ cells }) => resultsTable(cells));
   const verdictText = byBudget.map(({ budget, cells }) => verdictSection(budget, cells)).join('\n\n');

@@ -5,7 +5,7 @@ import { processCpuMs } from './procCpu.js';
 
 /**
  * One reward-ingest measurement: a real miprox server in this process (this process does nothing else
- * meanwhile), N rollouts written straight through its Store, then rewards for them POSTed over HTTP by
+ * meanwhile), N rollouts made through its proxy (not measured), then rewards for them POSTed over HTTP by
  * a load generator in a separate process at `connections` concurrency. Every reward is new (no
  * duplicates), so each one is a committed transaction: reward row, candidate statistics, job counters
  * and an event.
@@ -31,6 +31,25 @@ export interface IngestResult {
   prepareMs: number;
 }
 
+/**
+ * The rollouts are real proxied calls (sim policy), as an application makes them: rewards then
+ * resolve their candidate like in production, and proposals have recorded module calls to ground
+ * on, so the measured rate includes the proposal work the rewards trigger.
+ */
+async function proxyRollouts(proxyUrl: string, total: number, connections: number): Promise<void> {
+  let next = 0;
+  const body = JSON.stringify({ messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      const res = await fetch(`${proxyUrl}/rw-${i}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await res.text();
+      if (res.status !== 200) throw new Error(`proxied call ${i} failed: ${res.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+}
+
 /** Rollouts beyond warm-up + measured: the generator may start up to connections-1 extra requests. */
 const SPARE = 128;
 
@@ -44,10 +63,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
 
     const t0 = Date.now();
     const total = o.warmup + o.rewards + SPARE;
-    const input = [{ role: 'user', content: 'What is the capital of France?' }];
-    for (let i = 0; i < total; i++) {
-      await server.server.store.insertRollout({ jobId, id: `rw-${i}`, candidateId: 'baseline', seed: null, split: 'online', correlationId: null, inputMessages: input });
-    }
+    await proxyRollouts(`${server.url}/api/mipro/v1/${systemId}`, total, o.connections);
     const prepareMs = Date.now() - t0;
 
     const cpuBefore = processCpuMs(process.pid);

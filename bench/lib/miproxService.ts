@@ -23,6 +23,7 @@ export interface MiproxUnderTest {
   cleanup(): Promise<void>;
 }
 
+/** `env` adds to the server's environment (bench:cluster points DATABASE_URL at PostgreSQL this way). */
 export async function startMiprox(o: { upstreamUrl: string; nodeArgs?: string[]; env?: Record<string, string> }): Promise<MiproxUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'miprox-bench-'));
   const dbPath = join(dir, 'miprox.db');

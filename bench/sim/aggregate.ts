@@ -25,6 +25,8 @@ export interface CellSummary {
   stoppedShare: number;
   rolloutsUsedMean: number;
   stoppedIdentification: number | null;
+  /** Val seeds found in online statistics, summed over replicates (must be 0). */
+  valSeedLeaks: number;
 }
 
 export function summarize(results: readonly ReplicateResult[], budget: number): CellSummary {
@@ -52,6 +54,7 @@ export function summarize(results: readonly ReplicateResult[], budget: number): 
     stoppedShare: mean((r) => (r.stoppedAt === null ? 0 : 1)),
     rolloutsUsedMean: mean((r) => r.stoppedAt ?? budget),
     stoppedIdentification: stopped.length > 0 ? stopped.filter((r) => r.identified).length / stopped.length : null,
+    valSeedLeaks: results.reduce((s, r) => s + r.valSeedLeaks, 0),
   };
 }
 

@@ -1,4 +1,5 @@
 import { addObservation, chooseParent, emptyStats, nextSeed, proposalDecision } from '../../src/optimizer/core/index.js';
+import { addSeedReward, ledgerStats, newSeedLedger } from '../../src/optimizer/core/seedClusters.js';
 import { stopDecision } from '../../src/optimizer/core/stopRule.js';
 import { createSeededRng, type Rng } from '../../src/shared/rng.js';
 import type { ArmModel, Policy, ReplicateResult, Setting, SimArm, SimConfig, SimWorld, WorldStreams } from './types.js';
@@ -61,6 +62,9 @@ export function runWorld(
       dispatches: 0,
       inFlight: 0,
       stats: emptyStats(),
+      ledger: newSeedLedger(),
+      seedStats: undefined,
+      missing: { due: 0, missing: 0 },
       unitInterval: true,
       val: emptyStats(),
       valBySeed: {},
@@ -84,11 +88,16 @@ export function runWorld(
   let stoppedAt: number | null = null;
 
   for (let t = 0; t < cfg.budget; t++) {
+    world.tick?.(t);
     let rewarded = false;
     for (const a of arrivals[t] ?? []) {
       const arm = byId.get(a.armId)!;
       arm.inFlight -= 1;
-      if (a.reward === null) continue;
+      if (a.split !== 'val') arm.missing.due += 1;
+      if (a.reward === null) {
+        if (a.split !== 'val') arm.missing.missing += 1;
+        continue;
+      }
       rewarded = true;
       world.observe?.({ armId: arm.id, model: arm.model, seed: a.seed, split: a.split, reward: a.reward });
       if (a.split === 'val') {
@@ -96,6 +105,8 @@ export function runWorld(
         arm.valBySeed[a.seed] = a.reward;
       } else {
         arm.stats = addObservation(arm.stats, a.reward);
+        addSeedReward(arm.ledger, a.seed, a.reward);
+        arm.seedStats = ledgerStats(arm.ledger);
         rewardsSinceProposal += 1;
       }
     }
@@ -156,7 +167,9 @@ export function runWorld(
     cumulativeRegret += bestTrueMean - arm.trueMean;
 
     const reward = arm.model.reward(next.seed, rewardRng);
-    if (rewardRng.next() < cfg.missingRate) {
+    // Informative missingness draws only in worlds that have it, so the other worlds' streams are unchanged.
+    const dropped = arm.model.dropChance !== undefined && next.split !== 'val' && rewardRng.next() < arm.model.dropChance(reward);
+    if (rewardRng.next() < cfg.missingRate || dropped) {
       schedule(t + cfg.rewardTtl, { armId: arm.id, reward: null, split: next.split, seed: next.seed });
     } else {
       schedule(t + 1 + Math.floor(rewardRng.next() * cfg.maxDelay), { armId: arm.id, reward, split: next.split, seed: next.seed });
@@ -179,6 +192,7 @@ export function runWorld(
     championTrueMean: champion.trueMean,
     proposalsByModule: world.proposalsByModule(),
     stoppedAt,
+    valSeedLeaks: arms.reduce((n, a) => n + seeds.val.filter((s) => a.ledger.cells.has(s)).length, 0),
   };
 }
 

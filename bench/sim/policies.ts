@@ -10,6 +10,8 @@ import {
   type Stint,
 } from '../../src/optimizer/core/index.js';
 import { stopPair } from '../../src/optimizer/core/stopRule.js';
+import { missingRewardVerdicts } from '../../src/optimizer/core/missingRewards.js';
+import { seedMeans } from '../../src/optimizer/core/seedClusters.js';
 import type { Rng } from '../../src/shared/rng.js';
 import type { Policy, PolicyReport, SimArm } from './types.js';
 
@@ -29,15 +31,26 @@ export interface MiproxOptions {
   maxCandidates?: number;
   /** mipro.stop_when_identified: selection serves the pair blocking the stop (as the runner does). */
   stopRule?: { epsilon: number; delta: number };
+  /**
+   * Main before issue 12's seed-level inference (for comparison tables and the tests that must fail
+   * on it): per-rollout statistics everywhere (no seed-level stats, no seed pairing) and no exclusion
+   * of candidates losing rewards, as the benchmark's policy ran then.
+   */
+  perRollout?: boolean;
 }
 
 export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Policy {
   let stint: Stint | null = null;
-  const championOpts = opts.priorStrength === undefined ? {} : { priorStrength: opts.priorStrength };
+  const strength = opts.priorStrength === undefined ? {} : { priorStrength: opts.priorStrength };
+  // As the runner does: a candidate losing significantly more rewards than the control is not ranked.
+  const flaggedArms = flaggedArmsMemo();
+  const championOpts = (arms: readonly SimArm[]) => (opts.perRollout ? strength : { ...strength, excluded: flaggedArms(arms) });
+  const view = (arms: readonly SimArm[]): readonly SimArm[] => (opts.perRollout ? arms.map((a) => ({ ...a, seedStats: undefined })) : arms);
   return {
-    name: 'miprox',
+    name: opts.perRollout ? 'miprox per-rollout (main before)' : 'miprox',
     confirmsOnVal: true,
-    select(arms) {
+    select(all) {
+      const arms = view(all);
       const identify = opts.maxCandidates !== undefined && arms.length >= opts.maxCandidates;
       const pair = opts.stopRule && opts.maxCandidates !== undefined
         ? stopPair({ candidates: arms, rolloutsPerCandidate: R, ...opts.stopRule, maxCandidates: opts.maxCandidates, poolFinal: identify, valSeedCount: 0 })
@@ -51,16 +64,38 @@ export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Pol
       stint = choice.stint;
       return choice.candidateId;
     },
-    retire: (arms) => candidatesToRetire(arms, { rolloutsPerCandidate: R }),
-    confirmationTargets: (arms) => confirmationTargets(arms, R, championOpts),
-    report(arms): PolicyReport {
-      const championId = pickChampion(arms, R, championOpts) ?? arms[0]!.id;
+    retire: (arms) => candidatesToRetire(view(arms), { rolloutsPerCandidate: R }),
+    confirmationTargets: (arms) => confirmationTargets(view(arms), R, championOpts(arms)),
+    report(all): PolicyReport {
+      const arms = view(all);
+      const championId = pickChampion(arms, R, championOpts(arms)) ?? arms[0]!.id;
       const champion = arms.find((a) => a.id === championId)!;
       const control = arms.find((a) => a.isControl)!;
       const score = bestScore(champion);
-      const lift = champion === control ? null : liftOverControl(champion, control);
+      const side = (a: SimArm) => (opts.perRollout ? a : { ...a, onlineBySeed: seedMeans(a.ledger) });
+      const lift = champion === control ? null : liftOverControl(side(champion), side(control));
       return { championId, ci: score.ci, significantLift: lift?.significant ?? false };
     },
+  };
+}
+
+/**
+ * Flagged arms, recomputed every 50 settled rollouts or when an arm is added (the runner re-reads
+ * missing counts periodically too, runner/missingRewards.ts): every step would cost the tables minutes.
+ */
+function flaggedArmsMemo(): (arms: readonly SimArm[]) => Set<string> {
+  let due = Number.NEGATIVE_INFINITY;
+  let count = 0;
+  let flagged = new Set<string>();
+  return (arms) => {
+    const now = arms.reduce((s, a) => s + a.missing.due, 0);
+    if (now >= due + 50 || arms.length !== count) {
+      due = now;
+      count = arms.length;
+      const verdicts = missingRewardVerdicts(arms);
+      flagged = new Set(arms.filter((a) => verdicts.get(a.id)?.flagged).map((a) => a.id));
+    }
+    return flagged;
   };
 }
 

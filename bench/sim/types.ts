@@ -1,4 +1,5 @@
 import type { Interval, RunningStats } from '../../src/optimizer/core/index.js';
+import type { SeedLedger } from '../../src/optimizer/core/seedClusters.js';
 import type { Rng } from '../../src/shared/rng.js';
 
 /** What the world knows about one arm: its true mean and how it draws a reward on a seed. */
@@ -8,6 +9,11 @@ export interface ArmModel {
   reward(seed: number, rng: Rng): number;
   /** The module this arm changed from its parent (program worlds); null otherwise. */
   module: string | null;
+  /**
+   * Informative missingness: the probability that this reward never arrives on top of the job's
+   * missingRate (e.g. a child that drops its reward when it fails). Absent: rewards go missing at random.
+   */
+  dropChance?(reward: number): number;
 }
 
 /** The random streams of one replicate, shared with the world so every policy sees the same one. */
@@ -34,6 +40,8 @@ export interface SimWorld {
    * its split, so a world can keep val out the way the runner does.
    */
   observe?(a: { armId: string; model: ArmModel; seed: number; split: 'bootstrap' | 'online' | 'val'; reward: number }): void;
+  /** Called before each rollout with its index (drifting worlds move their rewards with it). */
+  tick?(t: number): void;
 }
 
 /** One arm (candidate instruction) of a simulated job, with the bookkeeping a runner would keep. */
@@ -51,6 +59,11 @@ export interface SimArm {
   inFlight: number;
   /** Online (bootstrap + online) rewards. */
   stats: RunningStats;
+  /** The same rewards by seed (core/seedClusters.ts), and their seed-level statistics. */
+  ledger: SeedLedger;
+  seedStats: RunningStats | undefined;
+  /** Rollouts whose reward arrived or expired, and those of them that never got one. */
+  missing: { due: number; missing: number };
   unitInterval: boolean;
   val: RunningStats;
   valBySeed: Record<number, number>;
@@ -125,4 +138,6 @@ export interface ReplicateResult {
   proposalsByModule: number[] | null;
   /** Rollouts dispatched when the stop rule ended the replicate; null: it ran the whole budget. */
   stoppedAt: number | null;
+  /** Val seeds found among any candidate's online (training) rewards: must always be 0. */
+  valSeedLeaks: number;
 }

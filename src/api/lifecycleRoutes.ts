@@ -36,9 +36,11 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const principal = await deps.authenticate(req);
       const q = parseWith(ExportQuery, req.query);
       const job = await load(principal.tenantId, req.params.id);
-      const [candidates, modules, missing] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id)]);
+      const [candidates, modules, missing, seedCells] = await Promise.all([
+        deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
+      ]);
       // Default: what the job serves once it ended, else its current champion.
-      const id = q.candidate_id ?? servedCandidateId(job) ?? championOf(job, candidates, missing) ?? 'baseline';
+      const id = q.candidate_id ?? servedCandidateId(job) ?? championOf(job, candidates, missing, seedCells) ?? 'baseline';
       const candidate = candidates.find((c) => c.id === id);
       if (!candidate) throw new NotFoundError(`candidate ${id} not found in job ${job.id}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
       return exportProgram(job, modules, candidate, q.format);

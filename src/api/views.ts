@@ -62,7 +62,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
   ]);
   // The lift over the control is paired on the val seeds both ran: read exactly those two
   // candidates' val rewards (each runs a val seed once, so twice the seed count bounds the read).
-  const sides = [championOf(job, candidates, missing), candidates.find((c) => c.ordinal === 0)?.id];
+  const sides = [championOf(job, candidates, missing, seedCells), candidates.find((c) => c.ordinal === 0)?.id];
   const limit = 2 * job.config.mipro.val_seeds.length;
   const valRewards = await Promise.all(
     [...new Set(sides)].flatMap((candidateId) => (candidateId ? [deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit })] : [])),

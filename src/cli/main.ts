@@ -4,6 +4,7 @@ import { errorAsJson } from './cliError.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerJobsCommands } from './jobsCommand.js';
 import { registerKeyCommands } from './keysCommand.js';
+import { registerMigrateCommand } from './migrateCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 
 /** `miprox` entry point. Each command lives in its own module; this only assembles them. */
@@ -13,6 +14,7 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServeCommand(program);
+  registerMigrateCommand(program);
   registerDemoCommand(program);
   registerKeyCommands(program);
   registerJobsCommands(program);

@@ -96,8 +96,8 @@ export class JobService {
   private async servedAfter(job: JobRecord, to: JobStatus): Promise<string | undefined> {
     if (to === 'cancelled' || to === 'failed') return BASELINE_ID;
     if (to !== 'succeeded') return undefined;
-    const [candidates, missing] = await Promise.all([this.store.listCandidates(job.id), this.missingRewards(job.id)]);
-    return championOf(job, candidates, missing) ?? BASELINE_ID;
+    const [candidates, missing, seedCells] = await Promise.all([this.store.listCandidates(job.id), this.missingRewards(job.id), this.store.onlineSeedCells(job.id)]);
+    return championOf(job, candidates, missing, seedCells) ?? BASELINE_ID;
   }
 
   /**

@@ -40,9 +40,28 @@ const finite = (i: Interval): Interval | null => (Number.isFinite(i[0]) && Numbe
  * The champion: the best shrunken mean among candidates with R rewards (null before any), leaving out
  * candidates flagged for losing more rewards than the control.
  */
-export function championOf(job: JobRecord, candidates: readonly CandidateRecord[], missing: MissingByCandidate = new Map()): string | null {
+export function championOf(
+  job: JobRecord,
+  candidates: readonly CandidateRecord[],
+  missing: MissingByCandidate = new Map(),
+  /** Online rewards by candidate and seed: the champion is then chosen on seed-level statistics, as the engine chooses it. */
+  seedCells: ReadonlyMap<string, readonly SeedCell[]> = new Map(),
+): string | null {
   const excluded = flaggedIds(missingVerdicts(candidates, missing));
-  return pickChampion(candidates.map((c) => toCandidateView(c, 0, job.config.mipro.reward_range)), job.config.mipro.online_rollouts_per_candidate, { excluded });
+  const views = candidates.map((c) => toCandidateView(c, 0, job.config.mipro.reward_range, seededStats(seedCells.get(c.id))));
+  return pickChampion(views, job.config.mipro.online_rollouts_per_candidate, { excluded });
+}
+
+/** Seed-level statistics of stored cells; undefined when none carried a seed (per-reward statistics apply). */
+function seededStats(cells: readonly SeedCell[] | undefined): RunningStats | undefined {
+  return cells && cells.some((c) => c.seed !== null) ? clusteredStats(cells).stats : undefined;
+}
+
+/** Mean online reward per seed, rescaled to [0, 1] (pairs the online lift by seed). */
+function unitSeedMeans(cells: readonly SeedCell[] | undefined, range: readonly [number, number]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const c of cells ?? []) if (c.seed !== null && c.n > 0) out.set(c.seed, (c.sum / c.n - range[0]) / (range[1] - range[0]));
+  return out;
 }
 
 /**
@@ -59,7 +78,7 @@ export function summarizeJob(
   /** Online rewards by candidate and seed: intervals then count seeds, not rollouts (seedClusters.ts). */
   seedCells: ReadonlyMap<string, readonly SeedCell[]> = new Map(),
 ): JobSummary {
-  const championId = championOf(job, candidates, missing);
+  const championId = championOf(job, candidates, missing, seedCells);
   const verdicts = missingVerdicts(candidates, missing);
   const champion = candidates.find((c) => c.id === championId) ?? null;
   const control = candidates.find((c) => c.ordinal === 0) ?? null;
@@ -69,7 +88,10 @@ export function summarizeJob(
   const evidence = new Map(candidates.map((c) => [c.id, evidenceOf(c, seedCells.get(c.id), valBySeed.get(c.id))]));
   const side = (c: CandidateRecord) => {
     const e = evidence.get(c.id) ?? evidenceOf(c, undefined, undefined);
-    return { stats: toUnitStats(e.online, range), val: toUnitStats(e.val, range), unitInterval: true, valBySeed: toUnitBySeed(valBySeed.get(c.id) ?? {}, range) };
+    return {
+      stats: toUnitStats(e.online, range), val: toUnitStats(e.val, range), unitInterval: true,
+      valBySeed: toUnitBySeed(valBySeed.get(c.id) ?? {}, range), onlineBySeed: unitSeedMeans(seedCells.get(c.id), range),
+    };
   };
   const championEvidence = champion ? evidence.get(champion.id) ?? null : null;
   const unitScore = bestScore(champion ? side(champion) : null, 0.05);

@@ -7,6 +7,9 @@ import { BASELINE_ID } from '../shared/ids.js';
 import type { JobRecord, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 
+/** Each lost race means another instance made progress, so a handful of attempts always suffices in practice. */
+const MAX_ATTEMPTS = 16;
+
 export interface ScheduledRollout { rolloutId: string; seed: number; split: Split; candidateId: string }
 
 /**
@@ -35,9 +38,21 @@ export class SchedulerService {
   }
 
   private async schedule(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout> {
+    // Another instance may take the slot this one chose (the same bootstrap seed, the same val seed
+    // for the same candidate); the database refuses the second, and this one reads again and moves on.
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const scheduled = await this.tryOnce(job, valOnly);
+      if (scheduled) return scheduled;
+    }
+    throw new ConflictError(`rollout scheduling for job ${job.id} lost ${MAX_ATTEMPTS} races with other instances in a row; retry`);
+  }
+
+  private async tryOnce(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout | null> {
     const rt = await this.engine.runtimeFor(job);
     const mipro = rt.job.config.mipro;
     const [issued, valSeeds] = await Promise.all([this.store.rolloutSplitCounts(job.id), this.store.valSeedsIssued(job.id)]);
+    // Which bootstrap seeds are taken matters only while some may be left.
+    const bootstrapIssued = issued.bootstrap < new Set(mipro.bootstrap_train_seeds).size ? await this.store.bootstrapSeedsIssued(job.id) : mipro.bootstrap_train_seeds;
     // A candidate flagged for losing rewards cannot be champion, so it is not confirmed either.
     const excluded = flaggedIds(missingVerdicts(rt.candidates, rt.missing));
     const targets = confirmationTargets(rt.views(), mipro.online_rollouts_per_candidate, { excluded });
@@ -46,6 +61,7 @@ export class SchedulerService {
       onlinePool: mipro.online_pool,
       valSeeds: mipro.val_seeds,
       issued,
+      bootstrapIssued,
       controlId: BASELINE_ID,
       confirm: targets.map((candidateId) => ({ candidateId, seedsIssued: valSeeds.get(candidateId) ?? [] })),
     };
@@ -57,15 +73,16 @@ export class SchedulerService {
     } else {
       assignment = nextSeed(state);
     }
-    const { rolloutId, candidateId } = await this.engine.schedule(rt, {
-      seed: assignment.seed, split: assignment.split, ...(assignment.assignCandidateId ? { assignCandidateId: assignment.assignCandidateId } : {}),
-    });
-    // SPEC's mipro.rollout.started, for rollouts this scheduler hands out (not on the proxy's hot path).
-    await this.store.appendEvent(job.id, {
+    // SPEC's mipro.rollout.started, for rollouts this scheduler hands out (not on the proxy's hot path),
+    // committed with the rollout.
+    const started = (rolloutId: string, candidateId: string) => ({
       eventType: 'mipro.rollout.started',
       message: `rollout ${rolloutId}: ${assignment.split} seed ${assignment.seed} on ${candidateId}`,
       data: { rollout_id: rolloutId, seed: assignment.seed, split: assignment.split, candidate_id: candidateId },
     });
-    return { rolloutId, seed: assignment.seed, split: assignment.split, candidateId };
+    const scheduled = await this.engine.schedule(rt, {
+      seed: assignment.seed, split: assignment.split, ...(assignment.assignCandidateId ? { assignCandidateId: assignment.assignCandidateId } : {}),
+    }, started);
+    return scheduled ? { ...scheduled, seed: assignment.seed, split: assignment.split } : null;
   }
 }

@@ -8,9 +8,9 @@ import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, Rollo
 
 /**
  * The statements that run on every proxied call and every reward. They are split from the rest of the
- * store so each database can run them its cheapest way: PostgreSQL through kysely in group-committed
- * transactions (KyselyHotPath), SQLite as raw prepared statements in synchronous group commits
- * (sqlite/sqliteHotPath.ts). Both keep the same contract: a resolved promise means committed.
+ * store so each database can run them its cheapest way: PostgreSQL as one prepared multi-row
+ * statement per batch (postgres/pgHotPath.ts), SQLite as raw prepared statements in synchronous group
+ * commits (sqlite/sqliteHotPath.ts). All keep the same contract: a resolved promise means committed.
  */
 export interface HotPath {
   /** False when the rollout id already existed (nothing written). */
@@ -20,7 +20,10 @@ export interface HotPath {
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome>;
 }
 
-/** The portable implementation (used for PostgreSQL): kysely statements, group-committed per job. */
+/**
+ * The portable reference implementation: kysely statements, group-committed per job. KyselyStore's
+ * default for a dialect that brings no hot path of its own (both shipped dialects do).
+ */
 export class KyselyHotPath implements HotPath {
   private readonly group: GroupCommitter<Database>;
 
@@ -86,10 +89,10 @@ export class KyselyHotPath implements HotPath {
       if (Number(ins.numInsertedOrUpdatedRows ?? 0) === 0) {
         const stored = await trx.selectFrom('rewards').selectAll().where('job_id', '=', r.jobId)
           .where('rollout_id', '=', r.rolloutId).executeTakeFirstOrThrow();
-        return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId) };
+        return { duplicate: true, reward: toReward(stored), job: await mustJob(trx, r.jobId), moments: null };
       }
       // Monitor rewards go to their own moments (the guard's), never to the optimizer's.
-      await welfordUpdate(trx, r);
+      const moments = await welfordUpdate(trx, r);
       await trx.updateTable('rollouts').set({ reward: r.reward, updated_at: now })
         .where('job_id', '=', r.jobId).where('id', '=', r.rolloutId).execute();
       // Counters and the event sequence in one statement; RETURNING gives the job record too.
@@ -100,7 +103,7 @@ export class KyselyHotPath implements HotPath {
         updated_at: now,
       })).where('id', '=', r.jobId).returningAll().executeTakeFirstOrThrow();
       await insertEvent(trx, r.jobId, Number(job.event_seq), event, now);
-      return { duplicate: false, reward: toReward(row), job: toJob(job) };
+      return { duplicate: false, reward: toReward(row), job: toJob(job), moments };
     });
   }
 }

@@ -6,6 +6,7 @@ import { KyselyHotPath, type HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
+import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { flagMissingRewards, missingRewardCounts, onlineSeedCells } from './evidenceQueries.js';
 import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
@@ -29,7 +30,7 @@ const REWARD_KEYS: KeyColumn<'created_at' | 'rollout_id'>[] = [{ col: 'created_a
  * is portable SQL (ON CONFLICT, RETURNING, partial unique indexes work on SQLite >= 3.35 and PostgreSQL).
  * Counters and Welford updates are single UPDATE statements, so concurrent writers need no row locks.
  * The one exception is the hot path (hotPath.ts): a dialect may bring its own implementation of those
- * four statements (SQLite does), with the same SQL and the same contract.
+ * statements (SQLite and PostgreSQL do), with the same contract.
  */
 export class KyselyStore implements Store {
   /** The per-call and per-reward statements (see hotPath.ts); the dialect may bring a faster one. */
@@ -309,6 +310,14 @@ export class KyselyStore implements Store {
 
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
     return this.hot.getRollout(jobId, rolloutId);
+  }
+
+  insertScheduledRollout(r: NewRollout, event: NewEvent): Promise<boolean> {
+    return insertScheduledRollout(this.db, (trx, ids) => this.lockJobs(trx, ids), r, event, this.now());
+  }
+
+  bootstrapSeedsIssued(jobId: string): Promise<number[]> {
+    return bootstrapSeedsIssued(this.db, jobId);
   }
 
   async latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null> {

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { m0005MissingRewards, m0006RewardRange } from './migrationsRewards.js';
+import { m0011ClusterRaces } from './migrationsCluster.js';
 
 /**
  * Versioned migrations, applied at start by kysely's Migrator (which keeps its own table and a lock,
@@ -267,6 +268,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0007_usage_counters': m0007Usage,
   '0008_guard': m0008Guard,
   '0010_demos': m0010Demos,
+  '0011_cluster_races': m0011ClusterRaces,
 });
 
 /**

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AppConfig } from '../config/config.js';
 import type { Clock } from '../shared/clock.js';
 import { openPostgresStore } from './postgres/postgresStore.js';
@@ -15,4 +16,19 @@ export async function openStore(db: AppConfig['database'], clock: Clock, onBackg
     ? await openPostgresStore(db.url, db.schema, clock, { onConnectionError: (err) => onBackgroundError?.(err, 'database connection lost') })
     : await openSqliteStore(db.path, clock, (err) => onBackgroundError?.(err, 'background WAL checkpoints failed; back to automatic checkpoints'));
   return guardStore(store);
+}
+
+/**
+ * `miprox migrate`: opens the database, which applies every pending migration (kysely's Migrator
+ * holds a lock, so a second copy waits and then finds nothing to do), and lists what it now holds.
+ * Run once before new instances of a release start (docs/deploy.md, rolling upgrades).
+ */
+export async function migrateDatabase(db: AppConfig['database'], clock: Clock): Promise<string[]> {
+  const store = db.kind === 'postgres' ? await openPostgresStore(db.url, db.schema, clock) : await openSqliteStore(db.path, clock);
+  try {
+    const rows = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db);
+    return rows.rows.map((r) => r.name);
+  } finally {
+    await store.close();
+  }
 }

@@ -3,12 +3,38 @@ import { usageFromRow } from './usage.js';
 import { demosView, type Demo } from '../optimizer/core/demos.js';
 import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
 import type {
-  CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
+  CandidateMoments, CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
 } from './types.js';
 
 /** Row <-> record mapping, the one place that knows column names and JSON encodings. */
 
 const parseJson = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
+
+/**
+ * A job's config text never changes, and every reward's outcome carries its job row: parsing the
+ * same text once per reward was a measurable share of SQLite's reward path. The parsed configs are
+ * frozen and shared; a small bound keeps memory flat on servers with many jobs.
+ */
+const parsedConfigs = new Map<string, JobConfig>();
+const MAX_PARSED_CONFIGS = 256;
+
+function parseConfig(text: string): JobConfig {
+  let config = parsedConfigs.get(text);
+  if (!config) {
+    config = deepFreeze(withLaterDefaults(JSON.parse(text) as JobConfig));
+    if (parsedConfigs.size >= MAX_PARSED_CONFIGS) parsedConfigs.delete(parsedConfigs.keys().next().value as string);
+    parsedConfigs.set(text, config);
+  }
+  return config;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 export function toJob(r: JobsTable): JobRecord {
   return {
@@ -16,7 +42,7 @@ export function toJob(r: JobsTable): JobRecord {
     tenantId: r.tenant_id,
     systemId: r.system_id,
     status: r.status as JobStatus,
-    config: withLaterDefaults(JSON.parse(r.config) as JobConfig),
+    config: parseConfig(r.config),
     baselineInstruction: r.baseline_instruction,
     correlationId: r.correlation_id,
     metadata: parseJson(r.metadata, {}),
@@ -58,6 +84,21 @@ export function toCandidate(r: CandidatesTable): CandidateRecord {
     retiredAt: r.retired_at,
   };
 }
+
+/** The moment columns a reward's update returns (see MOMENT_COLUMNS). */
+export function toMoments(r: Pick<CandidatesTable, (typeof MOMENT_COLUMNS)[number]>): CandidateMoments {
+  return {
+    online: { n: Number(r.online_n), mean: Number(r.online_mean), m2: Number(r.online_m2) },
+    rewardsInUnitInterval: Number(r.unit_rewards) === 1,
+    val: { n: Number(r.val_n), mean: Number(r.val_mean), m2: Number(r.val_m2) },
+    monitor: { n: Number(r.monitor_n), mean: Number(r.monitor_mean), m2: Number(r.monitor_m2) },
+    monitorInUnitInterval: Number(r.monitor_unit) === 1,
+  };
+}
+
+export const MOMENT_COLUMNS = [
+  'online_n', 'online_mean', 'online_m2', 'unit_rewards', 'val_n', 'val_mean', 'val_m2', 'monitor_n', 'monitor_mean', 'monitor_m2', 'monitor_unit',
+] as const;
 
 export function toRollout(r: RolloutsTable): RolloutRecord {
   return {

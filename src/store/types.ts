@@ -234,7 +234,15 @@ export interface RewardOutcome {
   /** The stored reward (the first one, for a duplicate). */
   reward: RewardRecord;
   job: JobRecord;
+  /**
+   * The candidate's moments right after this reward (null for a duplicate): the cache takes these
+   * values instead of adding the reward again, so a refresh that already saw the commit cannot
+   * make the cache count it twice.
+   */
+  moments: CandidateMoments | null;
 }
+
+export type CandidateMoments = Pick<CandidateRecord, 'online' | 'rewardsInUnitInterval' | 'val' | 'monitor' | 'monitorInUnitInterval'>;
 
 export interface CandidateListOptions {
   status?: CandidateStatus;
@@ -322,6 +330,14 @@ export interface Store {
 
   /** Inserts the rollout and counts a dispatch for its candidate; false if the id already exists. */
   insertRollout(r: NewRollout): Promise<boolean>;
+  /**
+   * The seed scheduler's insert: rollout, counters and its `mipro.rollout.started` event in one
+   * transaction. False (nothing written) when the id exists, the bootstrap seed was already issued,
+   * or the candidate already has this val seed: another instance won that slot, choose again.
+   */
+  insertScheduledRollout(r: NewRollout, event: NewEvent): Promise<boolean>;
+  /** Bootstrap seeds issued so far (each at most once: a unique index holds it). */
+  bootstrapSeedsIssued(jobId: string): Promise<number[]>;
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null>;
   latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null>;
   /** Records one finished LLM call of the rollout (a rollout may make several). */

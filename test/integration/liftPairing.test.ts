@@ -23,8 +23,9 @@ describe('lift over the baseline', () => {
       await store.insertRollout({ jobId: job.job_id, id, candidateId, seed, split, correlationId: null, inputMessages: null });
       await store.recordReward({ jobId: job.job_id, rolloutId: id, candidateId, reward: r, split, seed, metadata: null }, { eventType: 'mipro.reward.received', message: 'reward', data: {} });
     };
-    // An earlier candidate collected 5,200 val rewards first (twice per seed, as two instances might).
-    for (let i = 0; i < 5200; i++) await reward('cand_old', `old-${i}`, i % 2, 'val', VAL[i % 2600]!);
+    // An earlier candidate collected 2,600 val rewards first (each val seed once per candidate: the
+    // database refuses a repeat since migration 0011).
+    for (let i = 0; i < 2600; i++) await reward('cand_old', `old-${i}`, i % 2, 'val', VAL[i]!);
     // Then the champion is clearly best online, and it and the control run the same 200 val seeds.
     for (let i = 0; i < 40; i++) await reward('cand_best', `on-${i}`, 1, 'online', i);
     for (let i = 0; i < 40; i++) await reward('cand_old', `on-old-${i}`, 0, 'online', i);

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import pg from 'pg';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
-import { api, simJobBody } from '../helpers/server.js';
+import { addCandidates, api, simJobBody } from '../helpers/server.js';
 
 /**
  * Two miprox instances on one PostgreSQL database, as behind a load balancer: the database is the
@@ -67,5 +68,53 @@ describe('two instances sharing one PostgreSQL database', () => {
     expect(new Set(instructions).size).toBe(instructions.length);
     const events = (await api(a.url, 'GET', `/api/v1/online/sessions/${sid}/events?limit=1000`, { key })).body.events as Array<{ seq: number }>;
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1)); // one gapless sequence
+  });
+  it('issues each bootstrap seed once and each (candidate, val seed) once across instances, with counters equal to the rows from the start', async () => {
+    const bootstrap = [0, 1, 2, 3, 4, 5, 6, 7];
+    const valSeeds = Array.from({ length: 12 }, (_, i) => 100 + i);
+    const created = await api(a.url, 'POST', '/api/v1/online/sessions', {
+      key, body: { config_body: simJobBody({ bootstrap_train_seeds: bootstrap, val_seeds: valSeeds, online_pool: [20, 21, 22], online_proposer_min_rollouts: 1000, online_rollouts_per_candidate: 4 }, 'Classify the query.') },
+    });
+    const sid = created.body.session_id as string;
+    const jobId = created.body.job_id as string;
+    const servers = [a, b];
+    // From the job's first millisecond: scheduler calls and proxy calls on both instances at once.
+    const scheduled = await Promise.all(Array.from({ length: 24 }, (_, i) => api(servers[i % 2]!.url, 'POST', `/api/v1/online/sessions/${sid}/rollouts`, { key })));
+    const proxied = await Promise.all(Array.from({ length: 24 }, (_, i) => api(`${servers[i % 2]!.url}/api/mipro/v1/${sid}`, 'POST', `/p${i}/chat/completions`, { body: { messages: [{ role: 'user', content: 'hi' }] } })));
+    expect(scheduled.every((r) => r.status === 200), JSON.stringify(scheduled.map((r) => r.body))).toBe(true);
+    expect(proxied.every((r) => r.status === 200)).toBe(true);
+    const bootSeeds = scheduled.filter((r) => r.body.split === 'bootstrap').map((r) => r.body.seed as number);
+    expect(bootSeeds.sort((x, y) => x - y)).toEqual(bootstrap);
+
+    // Val work: a champion other than the control, then both instances ask for confirmation at once.
+    await addCandidates(a.store, jobId, ['cand_val']);
+    for (let i = 0; i < 12; i++) {
+      for (const [candidate, score] of [['cand_val', 1], ['baseline', 0]] as const) {
+        expect((await api(servers[i % 2]!.url, 'POST', `/api/v1/online/sessions/${sid}/reward`, { key, body: { candidate_id: candidate, reward_info: { score } } })).status).toBe(200);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1100)); // both caches see the champion (cacheTtlMs is 1 s)
+    const val = await Promise.all(Array.from({ length: 20 }, (_, i) => api(servers[i % 2]!.url, 'POST', `/api/v1/online/sessions/${sid}/rollouts`, { key, body: { split: 'val' } })));
+    expect(val.every((r) => r.status === 200), JSON.stringify(val.map((r) => r.body))).toBe(true);
+    const pairs = val.map((r) => `${r.body.candidate_id}:${r.body.seed}`);
+    expect(new Set(pairs).size).toBe(pairs.length);
+
+    // The database agrees: no repeated pair or bootstrap seed, and every counter equals its rows.
+    const db = new pg.Client({ connectionString: PG_URL });
+    await db.connect();
+    try {
+      await db.query(`set search_path to "${schema}"`);
+      const repeats = await db.query(`select candidate_id, seed, split, count(*) from rollouts where job_id = $1 and split in ('bootstrap', 'val')
+        group by candidate_id, seed, split having count(*) > 1`, [jobId]);
+      expect(repeats.rows).toEqual([]);
+      const counts = await db.query(`select c.id, c.dispatches, (select count(*) from rollouts r where r.job_id = c.job_id and r.candidate_id = c.id) as rows
+        from candidates c where c.job_id = $1`, [jobId]);
+      for (const c of counts.rows) expect(Number(c.dispatches), c.id).toBe(Number(c.rows));
+      const job = await db.query('select rollout_count, (select count(*) from rollouts where job_id = $1) as rows from jobs where id = $1', [jobId]);
+      expect(Number(job.rows[0].rollout_count)).toBe(Number(job.rows[0].rows));
+      expect(Number(job.rows[0].rows)).toBe(24 + 24 + 20); // rewards sent by candidate_id make no rollout
+    } finally {
+      await db.end();
+    }
   });
 });

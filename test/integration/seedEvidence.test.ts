@@ -35,4 +35,34 @@ describe.each(['sqlite', 'postgres'] as const)('seed-level evidence (%s)', (db) 
     expect(baseline.n_seeds).toBe(3);
     expect(baseline.reward_count).toBe(30);
   });
+
+  it('chooses the champion on seed means: rollouts piled onto one easy seed do not win it', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const added = await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: 'Answer briefly.' } });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    const piled: string = added.body.candidate_id;
+    // The added prompt: 30 rollouts of easy seed 0 (always right), 5 each of seeds 1-4 (always wrong):
+    // 60% per rollout, 20% per seed. The baseline: right on seeds 0 and 1 only, 10 rollouts each: 40% either way.
+    // Baseline first, then the added prompt's hard seeds, then its easy one: per rollout it takes the
+    // lead only at the end (per seed it never does).
+    const plan: [string, number, number][] = [
+      ...[0, 1, 2, 3, 4].flatMap((seed) => Array.from({ length: 10 }, (): [string, number, number] => ['baseline', seed, seed < 2 ? 1 : 0])),
+      ...[1, 2, 3, 4].flatMap((seed) => Array.from({ length: 5 }, (): [string, number, number] => [piled, seed, 0])),
+      ...Array.from({ length: 30 }, (): [string, number, number] => [piled, 0, 1]),
+    ];
+    for (const [i, [candidateId, seed, score]] of plan.entries()) {
+      expect(await t.server.store.insertRollout({ jobId: job.job_id, id: `p${i}`, candidateId, seed, split: 'online', correlationId: null, inputMessages: null })).toBe(true);
+      const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `p${i}`, reward_info: { score } } });
+      expect(res.status).toBe(200);
+    }
+    const view = (await api(t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: t.key })).body;
+    const cand = view.candidates.find((c: { candidate_id: string }) => c.candidate_id === piled);
+    expect(cand.avg_reward).toBeCloseTo(0.6, 12); // per rollout it leads...
+    expect(cand.n_seeds).toBe(5);
+    expect(view.best_candidate_id).toBe('baseline'); // ...per seed it does not
+    // The engine agrees: it never crowned the piled candidate.
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=200`, { key: t.key });
+    const crowned = events.body.events.filter((e: { event_type: string; data: { candidate_id?: string } }) => e.event_type === 'mipro.best.changed' && e.data.candidate_id === piled);
+    expect(crowned).toHaveLength(0);
+  });
 });

@@ -291,6 +291,43 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
     });
 
+    it('commits one batch holding several calls of a rollout, a repeated reward and many rewards of one candidate as if one by one', async () => {
+      const job = await makeJob();
+      const ids = Array.from({ length: 12 }, (_, i) => `b${i}`);
+      // Queued in one turn each, so every group below shares one batch (one statement on PostgreSQL).
+      await Promise.all(ids.map((id) => store.insertRollout({ jobId: job.id, id, candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null })));
+      const call = (n: number) => ({ outputText: `out ${n}`, latencyMs: n, usage: { prompt_tokens: n, completion_tokens: 1 }, failed: false,
+        inputMessages: n === 1 ? null : [{ role: 'user', content: `in ${n}` }], module: 'main', variables: null });
+      await Promise.all([1, 2, 3].map((n) => store.completeRolloutCall(job.id, 'b0', call(n))));
+      const calls = await store.rolloutCalls(job.id, ['b0']);
+      expect(calls.map((c) => [c.seq, c.outputText])).toEqual([[1, 'out 1'], [2, 'out 2'], [3, 'out 3']]);
+      const b0 = await store.getRollout(job.id, 'b0');
+      expect([b0?.callCount, b0?.outputText, b0?.inputMessages]).toEqual([3, 'out 3', [{ role: 'user', content: 'in 2' }]]);
+      expect((await store.getJob(job.id))?.usage.policy).toMatchObject({ calls: 3, promptTokens: 6, completionTokens: 3 });
+
+      const scores = [0.9, 0.1, 0.4, 1, 0, 0.75, 0.3, 0.55, 0.2, 0.65, 0.05];
+      const event = { eventType: 'mipro.reward.received', message: 'r' };
+      const outcomes = await Promise.all([
+        ...scores.map((x, i) => store.recordReward({ jobId: job.id, rolloutId: ids[i + 1]!, candidateId: BASELINE_ID, reward: x, split: 'online', seed: null, metadata: null }, event)),
+        store.recordReward({ jobId: job.id, rolloutId: 'b1', candidateId: BASELINE_ID, reward: 0.2, split: 'online', seed: null, metadata: null }, event),
+      ]);
+      expect(outcomes.map((o) => o.duplicate)).toEqual([...scores.map(() => false), true]);
+      expect(outcomes.at(-1)?.reward.reward).toBe(0.9); // the first one stays
+      let n = 0; let mean = 0; let m2 = 0;
+      for (const x of scores) { n++; const d = x - mean; mean += d / n; m2 += d * (x - mean); }
+      const c = await store.getCandidate(job.id, BASELINE_ID);
+      expect(c?.online.n).toBe(scores.length);
+      expect(c?.online.mean).toBeCloseTo(mean, 12);
+      expect(c?.online.m2).toBeCloseTo(m2, 12);
+      // Every outcome carries moments at least as new as its own reward.
+      for (const o of outcomes.slice(0, -1)) expect(o.moments?.online.n).toBeGreaterThanOrEqual(1);
+      const after = await store.getJob(job.id);
+      expect([after?.rewardCount, after?.rolloutCount]).toEqual([scores.length, ids.length]);
+      const events = await store.listEvents(job.id, 0, 1000);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(events.filter((e) => e.eventType === 'mipro.reward.received')).toHaveLength(scores.length);
+    });
+
     it('commits many concurrent hot-path writes, each acknowledged only once committed', async () => {
       const job = await makeJob();
       const n = 300;

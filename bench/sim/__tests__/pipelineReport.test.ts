@@ -6,7 +6,7 @@ import { pipelineVerdicts, spliceSection } from '../pipelineReport.js';
 const summary = (over: Partial<CellSummary>): CellSummary => ({
   replicates: 100, regretMean: 50, regretSe: 1, identification: 0.9, identification02: 0.95, simpleRegretMean: 0.004,
   coverage: 0.95, significantLift: 0.5, falseImprovement: 0, valShare: 0.05, retiredMean: 0, armsMean: 20,
-  championMean: 0.6, moduleShares: [0.2, 0.6, 0.2], stoppedShare: 0, rolloutsUsedMean: 2000, stoppedIdentification: null, ...over,
+  championMean: 0.6, moduleShares: [0.2, 0.6, 0.2], stoppedShare: 0, rolloutsUsedMean: 2000, stoppedIdentification: null, valSeedLeaks: 0, ...over,
 });
 
 describe('pipeline-3 report', () => {

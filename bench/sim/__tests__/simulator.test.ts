@@ -74,7 +74,7 @@ describe('verdicts', () => {
   const summary = (over: Partial<CellSummary>): CellSummary => ({
     replicates: 100, regretMean: 50, regretSe: 1, identification: 0.95, identification02: 0.97, simpleRegretMean: 0.001,
     coverage: 0.95, significantLift: 0.5, falseImprovement: 0, valShare: 0.05, retiredMean: 0, armsMean: 12,
-    championMean: 0.6, moduleShares: null, stoppedShare: 0, rolloutsUsedMean: 2000, stoppedIdentification: null, ...over,
+    championMean: 0.6, moduleShares: null, stoppedShare: 0, rolloutsUsedMean: 2000, stoppedIdentification: null, valSeedLeaks: 0, ...over,
   });
   const cells = (miprox: Partial<CellSummary>): Cell[] => [
     { setting: BETTER, policy: 'round-robin', summary: summary({ regretMean: 200 }) },

@@ -1,5 +1,5 @@
 import { confidenceSequence, csRadius, fixedInterval, guardedVariance, tQuantile, type UnboundedOptions } from './confidence.js';
-import { emptyStats, mergeStats, pooledVariance, posteriorMean, posteriorOf, statsOf, type RewardModel } from './statistics.js';
+import { emptyStats, evidenceStats, mergeStats, pooledVariance, posteriorMean, posteriorOf, statsOf, type RewardModel } from './statistics.js';
 import type { CandidateView, Interval, RunningStats } from './types.js';
 
 /**
@@ -11,7 +11,7 @@ import type { CandidateView, Interval, RunningStats } from './types.js';
  * candidate with 10 lucky rewards is pulled most of the way back; one with a thousand barely moves.
  */
 
-export type ChampionCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'unitInterval'>;
+export type ChampionCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'seedStats' | 'unitInterval'>;
 
 export interface ChampionOptions {
   /** Weight of the shrinkage prior, in rewards. Default 50. */
@@ -27,19 +27,20 @@ export const DEFAULT_PRIOR_STRENGTH = 50;
 
 /** The job-wide shrinkage prior: centred on the pooled mean of every candidate's rewards. */
 export function shrinkageModel(candidates: readonly ChampionCandidate[], strength: number): RewardModel {
-  const pooled = candidates.reduce((acc, c) => mergeStats(acc, c.stats), emptyStats());
+  const pooled = candidates.reduce((acc, c) => mergeStats(acc, evidenceStats(c)), emptyStats());
   const k = Math.max(strength, 1e-9);
   if (candidates.every((c) => c.unitInterval)) {
     const m = pooled.n > 0 ? Math.min(0.99, Math.max(0.01, pooled.mean)) : 0.5;
     return { kind: 'beta', alpha0: k * m, beta0: k * (1 - m) };
   }
-  return { kind: 'normal', prior: { mean: pooled.mean, variance: pooledVariance(candidates.map((c) => c.stats)), weight: k } };
+  return { kind: 'normal', prior: { mean: pooled.mean, variance: pooledVariance(candidates.map(evidenceStats)), weight: k } };
 }
 
 /** Shrunken mean of each candidate, by id. */
 export function shrunkenMeans(candidates: readonly ChampionCandidate[], opts: ChampionOptions = {}): Map<string, number> {
   const model = shrinkageModel(candidates, opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH);
-  return new Map(candidates.map((c) => [c.id, posteriorMean(posteriorOf(c.stats, model))]));
+  // Seed-level: a candidate measured on 5 seeds is pulled back as 5 observations are, however often they repeat.
+  return new Map(candidates.map((c) => [c.id, posteriorMean(posteriorOf(evidenceStats(c), model))]));
 }
 
 /** Active candidates with at least R rewards, best shrunken mean first (ties: older first). */
@@ -72,6 +73,8 @@ export function confirmationTargets(candidates: readonly ChampionCandidate[], R:
 export interface ScoredCandidate {
   /** Online rewards. */
   stats: RunningStats;
+  /** Online rewards at seed level (seedClusters.ts); absent when none carried a seed. */
+  seedStats?: RunningStats | undefined;
   /** Val rewards (held-out seeds). */
   val: RunningStats;
   unitInterval: boolean;
@@ -94,8 +97,9 @@ export function bestScore(champion: ScoredCandidate | null, alpha = 0.05, opts: 
   if (champion.val.n >= (champion.unitInterval ? 1 : 2)) {
     return { score: champion.val.mean, ci: fixedInterval(champion.val, champion.unitInterval, alpha, opts), source: 'val' };
   }
-  if (champion.stats.n > 0) {
-    return { score: champion.stats.mean, ci: confidenceSequence(champion.stats, alpha, champion.unitInterval, opts), source: 'online' };
+  const online = evidenceStats(champion);
+  if (online.n > 0) {
+    return { score: online.mean, ci: confidenceSequence(online, alpha, champion.unitInterval, opts), source: 'online' };
   }
   return { score: null, ci: null, source: null };
 }
@@ -103,6 +107,8 @@ export function bestScore(champion: ScoredCandidate | null, alpha = 0.05, opts: 
 export interface LiftSide extends ScoredCandidate {
   /** Val reward per val seed (averaged by the caller if a seed was run twice). */
   valBySeed?: Readonly<Record<number, number>>;
+  /** Online mean reward per seed (seedClusters.ts `seedMeans`): pairs the online lift on shared seeds. */
+  onlineBySeed?: ReadonlyMap<number, number>;
 }
 
 export interface Lift {
@@ -143,12 +149,35 @@ export function liftOverControl(champion: LiftSide, control: LiftSide, alpha = 0
     const half = tQuantile(1 - alpha / 2, Math.min(champion.val.n, control.val.n) - 1) * se;
     return lift(diff, [diff - half, diff + half], false, 'val', Math.min(champion.val.n, control.val.n), unit);
   }
-  if (champion.stats.n === 0 || control.stats.n === 0) return null;
-  const diff = champion.stats.mean - control.stats.mean;
+  const a = evidenceStats(champion);
+  const b = evidenceStats(control);
+  if (a.n === 0 || b.n === 0) return null;
   const radius = (s: RunningStats): number =>
     unit ? csRadius(s.n, alpha / 2) : (confidenceSequence(s, alpha / 2, false, { priorVariance: prior })[1] - s.mean);
-  const half = radius(champion.stats) + radius(control.stats);
-  return lift(diff, [diff - half, diff + half], false, 'online', Math.min(champion.stats.n, control.stats.n), unit);
+  const half = radius(a) + radius(b);
+  const onlinePairs = unit ? sharedSeedDifferences(champion.onlineBySeed, control.onlineBySeed) : [];
+  // Paired by seed when both ran the same seeds: a difference of two [0, 1] means lies in [-1, 1]
+  // (variance proxy 1), and the sequence stays valid under the repeated looks and the choice of the
+  // champion on these same rewards. Used only when its radius, which depends on the seed counts
+  // alone, is the narrower: with few shared seeds among many unshared ones the unpaired one is.
+  if (onlinePairs.length >= 2 && csRadius(onlinePairs.length, alpha, { variance: 1 }) < half) {
+    const d = statsOf(onlinePairs);
+    const pairedHalf = csRadius(d.n, alpha, { variance: 1 });
+    return lift(d.mean, [d.mean - pairedHalf, d.mean + pairedHalf], true, 'online', d.n, unit);
+  }
+  const diff = a.mean - b.mean;
+  return lift(diff, [diff - half, diff + half], false, 'online', Math.min(a.n, b.n), unit);
+}
+
+/** Per-seed differences on the seeds both sides ran (in the first side's seed order: deterministic). */
+function sharedSeedDifferences(a?: ReadonlyMap<number, number>, b?: ReadonlyMap<number, number>): number[] {
+  if (!a || !b) return [];
+  const out: number[] = [];
+  for (const [seed, x] of a) {
+    const y = b.get(seed);
+    if (y !== undefined) out.push(x - y);
+  }
+  return out;
 }
 
 function lift(value: number, ci: Interval, paired: boolean, source: 'val' | 'online', n: number, unit: boolean): Lift {

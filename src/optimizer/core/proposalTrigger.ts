@@ -47,7 +47,7 @@ export function proposalDecision(input: ProposalTriggerInput): ProposalDecision 
   return { propose: true, reason: `${input.rewardsSinceProposal} rewards since the last proposal`, room };
 }
 
-export type ParentCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'unitInterval'>;
+export type ParentCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'seedStats' | 'unitInterval'>;
 
 /**
  * The parent to improve on: a Thompson draw among active candidates with at least R rewards, so

@@ -1,5 +1,5 @@
 import { confidenceSequence } from './confidence.js';
-import { pooledVariance } from './statistics.js';
+import { evidenceStats, pooledVariance } from './statistics.js';
 import type { CandidateView, Interval } from './types.js';
 
 /**
@@ -10,7 +10,7 @@ import type { CandidateView, Interval } from './types.js';
  * order) gets delta / (k (k + 1)), and the sum over all k is delta.
  */
 
-export type RetirementCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'unitInterval'>;
+export type RetirementCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'seedStats' | 'unitInterval'>;
 
 export interface RetirementOptions {
   /** online_rollouts_per_candidate: no verdict before a candidate has R rewards. */
@@ -49,8 +49,9 @@ export function candidatesToRetire(candidates: readonly RetirementCandidate[], o
  */
 export function retirementInterval(candidates: readonly RetirementCandidate[], delta = DEFAULT_RETIREMENT_DELTA): (c: RetirementCandidate) => Interval {
   const unit = allUnit(candidates);
-  const priorVariance = unit ? 1 : pooledVariance(candidates.map((c) => c.stats)); // unused for [0, 1] rewards
-  return (c) => confidenceSequence(c.stats, candidateAlpha(c.createdOrder, delta), unit, { priorVariance });
+  const priorVariance = unit ? 1 : pooledVariance(candidates.map(evidenceStats)); // unused for [0, 1] rewards
+  // Seed-level: a candidate run on 5 seeds has 5 observations however many times they were repeated.
+  return (c) => confidenceSequence(evidenceStats(c), candidateAlpha(c.createdOrder, delta), unit, { priorVariance });
 }
 
 function allUnit(candidates: readonly { unitInterval: boolean }[]): boolean {

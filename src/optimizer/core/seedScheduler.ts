@@ -22,6 +22,12 @@ export interface SeedSchedulerState {
   valSeeds: readonly number[];
   /** Rollouts issued so far per split. */
   issued: Readonly<Record<SeedSplit, number>>;
+  /**
+   * Bootstrap seeds already issued. Given, the next bootstrap seed is the first listed one not in it
+   * (a seed listed twice runs once; a race lost to another instance moves on to the next seed);
+   * absent, the count in `issued` indexes the list.
+   */
+  bootstrapIssued?: readonly number[];
   /** The baseline's candidate id: bootstrap rollouts run on it. */
   controlId: string;
   /**
@@ -43,7 +49,7 @@ export interface SeedAssignment {
 export const DEFAULT_VAL_EVERY = 4;
 
 export function nextSeed(state: SeedSchedulerState): SeedAssignment {
-  const bootstrap = state.bootstrapSeeds[state.issued.bootstrap];
+  const bootstrap = nextBootstrapSeed(state);
   if (bootstrap !== undefined) return { seed: bootstrap, split: 'bootstrap', assignCandidateId: state.controlId };
 
   const every = Math.max(1, Math.floor(state.valEvery ?? DEFAULT_VAL_EVERY));
@@ -56,6 +62,12 @@ export function nextSeed(state: SeedSchedulerState): SeedAssignment {
   if (state.onlinePool.length === 0) throw new ValidationError('the online pool is empty', [{ path: 'mipro.online_pool', message: 'must not be empty' }]);
   const seed = state.onlinePool[state.issued.online % state.onlinePool.length]!;
   return { seed, split: 'online' };
+}
+
+function nextBootstrapSeed(state: SeedSchedulerState): number | undefined {
+  if (!state.bootstrapIssued) return state.bootstrapSeeds[state.issued.bootstrap];
+  const issued = new Set(state.bootstrapIssued);
+  return state.bootstrapSeeds.find((s) => !issued.has(s));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { posteriorMean, posteriorOf, rewardModelFor, thompsonDraw, type RewardModel } from './statistics.js';
+import { evidenceStats, posteriorMean, posteriorOf, rewardModelFor, thompsonDraw, type RewardModel } from './statistics.js';
 import type { CandidateView } from './types.js';
 
 /**
@@ -20,7 +20,7 @@ export interface Stint {
 
 export type SelectionCandidate = Pick<
   CandidateView,
-  'id' | 'isControl' | 'status' | 'dispatches' | 'inFlight' | 'stats' | 'unitInterval' | 'createdOrder'
+  'id' | 'isControl' | 'status' | 'dispatches' | 'inFlight' | 'stats' | 'seedStats' | 'unitInterval' | 'createdOrder'
 >;
 
 export interface SelectionInput {
@@ -154,11 +154,13 @@ function belowShare(control: SelectionCandidate, candidates: readonly SelectionC
 export function identificationPick<C extends SelectionCandidate>(eligible: readonly C[], model: RewardModel, rng: Rng): C | undefined {
   if (eligible.length < 2) return undefined;
   const scored = eligible.map((c) => {
-    const posterior = posteriorOf(c.stats, model);
+    // Seed-level when rewards carry seeds: 200 rewards over 5 seeds tell 5 inputs apart, not 200.
+    const evidence = evidenceStats(c);
+    const posterior = posteriorOf(evidence, model);
     const mean = posteriorMean(posterior);
     // For [0, 1] rewards the variance proxy 1/4 (as in the confidence sequences): the Beta
     // posterior's own variance is too confident for a candidate that started on a lucky streak.
-    const sd = posterior.kind === 'beta' ? Math.sqrt(0.25 / (c.stats.n + 2)) : Math.sqrt(posterior.variance);
+    const sd = posterior.kind === 'beta' ? Math.sqrt(0.25 / (evidence.n + 2)) : Math.sqrt(posterior.variance);
     return { c, mean, lo: mean - IDENTIFY_Z * sd, hi: mean + IDENTIFY_Z * sd };
   });
   const leader = scored.reduce((a, b) => (b.mean > a.mean ? b : a));

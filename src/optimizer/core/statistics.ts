@@ -7,6 +7,16 @@ import type { RunningStats } from './types.js';
  * a missing reward is never scored as 0 (that would punish candidates for the caller's losses).
  */
 
+/**
+ * The statistic every decision is made on (selection, retirement, champion, lift, stop rule):
+ * the seed-level statistics when the candidate's rewards carried seeds, else its per-reward ones.
+ * Gates that count work done ("at least R rewards") keep reading `stats.n`: R rewards over 5 seeds
+ * are still R rewards of traffic, but only 5 observations of the population of inputs.
+ */
+export function evidenceStats(c: { stats: RunningStats; seedStats?: RunningStats | undefined }): RunningStats {
+  return c.seedStats ?? c.stats;
+}
+
 export function emptyStats(): RunningStats {
   return { n: 0, mean: 0, m2: 0 };
 }
@@ -62,10 +72,10 @@ export const UNIFORM_BETA: RewardModel = { kind: 'beta', alpha0: 1, beta0: 1 };
  * scales. When any candidate saw a reward outside [0, 1], all of them use the normal model, with
  * a weak prior pooled from every candidate's rewards (one observation's weight).
  */
-export function rewardModelFor(candidates: readonly { stats: RunningStats; unitInterval: boolean }[]): RewardModel {
+export function rewardModelFor(candidates: readonly { stats: RunningStats; seedStats?: RunningStats | undefined; unitInterval: boolean }[]): RewardModel {
   if (candidates.every((c) => c.unitInterval)) return UNIFORM_BETA;
-  const pooled = candidates.reduce((acc, c) => mergeStats(acc, c.stats), emptyStats());
-  return { kind: 'normal', prior: { mean: pooled.mean, variance: pooledVariance(candidates.map((c) => c.stats)), weight: 1 } };
+  const pooled = candidates.reduce((acc, c) => mergeStats(acc, evidenceStats(c)), emptyStats());
+  return { kind: 'normal', prior: { mean: pooled.mean, variance: pooledVariance(candidates.map(evidenceStats)), weight: 1 } };
 }
 
 /**
@@ -105,11 +115,11 @@ export function samplePosterior(p: Posterior, rng: Rng): number {
  * (the first on ties; undefined for an empty list). `model` is shared so all candidates are judged
  * under the same prior.
  */
-export function thompsonDraw<C extends { stats: RunningStats }>(candidates: readonly C[], model: RewardModel, rng: Rng): C | undefined {
+export function thompsonDraw<C extends { stats: RunningStats; seedStats?: RunningStats | undefined }>(candidates: readonly C[], model: RewardModel, rng: Rng): C | undefined {
   let best: C | undefined;
   let bestDraw = Number.NEGATIVE_INFINITY;
   for (const c of candidates) {
-    const draw = samplePosterior(posteriorOf(c.stats, model), rng);
+    const draw = samplePosterior(posteriorOf(evidenceStats(c), model), rng);
     if (draw > bestDraw) {
       bestDraw = draw;
       best = c;

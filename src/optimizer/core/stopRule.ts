@@ -1,6 +1,6 @@
 import { rankCandidates, type ChampionCandidate } from './champion.js';
 import { confidenceSequence } from './confidence.js';
-import { pooledVariance } from './statistics.js';
+import { evidenceStats, pooledVariance } from './statistics.js';
 import type { Interval, RunningStats } from './types.js';
 
 /**
@@ -91,6 +91,6 @@ function identificationRace(input: StopRuleInput, isRival: (c: StopCandidate) =>
 function identificationInterval(input: StopRuleInput): (c: ChampionCandidate) => Interval {
   const unit = input.candidates.every((c) => c.unitInterval);
   const alpha = identificationAlpha(input.delta, input.candidates.length, input.maxCandidates);
-  const priorVariance = unit ? 1 : pooledVariance(input.candidates.map((c) => c.stats));
-  return (c) => confidenceSequence(c.stats, alpha, unit, { priorVariance });
+  const priorVariance = unit ? 1 : pooledVariance(input.candidates.map(evidenceStats));
+  return (c) => confidenceSequence(evidenceStats(c), alpha, unit, { priorVariance });
 }

@@ -25,8 +25,14 @@ export interface CandidateView {
   dispatches: number;
   /** Dispatched rollouts whose reward has neither arrived nor expired. */
   inFlight: number;
-  /** Online (bootstrap + online split, never val) rewards. */
+  /** Online (bootstrap + online split, never val) rewards, one observation per reward. */
   stats: RunningStats;
+  /**
+   * The same rewards at seed level (seedClusters.ts): one observation per distinct seed (its mean
+   * reward) plus one per unseeded reward. Absent when no reward carried a seed. Every inference
+   * (posteriors, intervals, lifts) reads `evidenceStats(c)`; gates counting rewards read `stats.n`.
+   */
+  seedStats?: RunningStats | undefined;
   /** True while every reward seen so far lies in [0, 1]: the Beta model applies. */
   unitInterval: boolean;
 }

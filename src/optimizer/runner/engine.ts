@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
 import { ValidationError } from '../../shared/errors.js';
-import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
+import { FINAL_STATUSES, type CandidateRecord, type JobRecord, type NewEvent, type RewardOutcome, type RolloutCall, type Split, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
 import { proposalDecision } from '../core/proposalTrigger.js';
 import { exhaustedCap } from '../core/spend.js';
@@ -54,6 +54,14 @@ export interface Dispatch {
   candidate: CandidateRecord;
   /** The rollout record's write, run in parallel with the upstream call. */
   persisted: Promise<void>;
+}
+
+/** The reward's effect on the cache: the database's moments when it returned them, else Welford here. */
+function applyOutcome(rt: JobRuntime, outcome: RewardOutcome): void {
+  const { candidateId, reward, split, seed } = outcome.reward;
+  if (!outcome.moments) return rt.applyReward(candidateId, reward, split, seed);
+  rt.applyMoments(candidateId, outcome.moments);
+  rt.addToLedger(candidateId, reward, split, seed);
 }
 
 function heldOutSeed(seed: number): ValidationError {
@@ -145,7 +153,10 @@ export class OnlineEngine {
     const { store } = this.deps;
     const [job, candidates, modules] = await Promise.all([store.getJob(rt.job.id), store.listCandidates(rt.job.id), store.listModules(rt.job.id)]);
     if (job) rt.job = job;
-    rt.candidates = candidates;
+    rt.replaceCandidates(candidates);
+    // Seed-level statistics: rebuilt from the stored rewards only when the cache lost track (first
+    // load, rewards recorded by another instance); otherwise applyReward keeps them current for free.
+    if (rt.staleLedgers()) rt.loadLedgers(await store.onlineSeedCells(rt.job.id));
     // Templates are parsed once per module, not on every refresh.
     if (modules.length !== rt.modules.length || modules.some((m, i) => m.template !== rt.modules[i]?.template)) rt.modules = compileModules(modules);
     rt.fetchedAt = this.deps.clock.now();
@@ -155,6 +166,12 @@ export class OnlineEngine {
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
+      // Checked again with no await before the reservation below: lookups of concurrent calls of one
+      // rollout can settle in the same tick (PostgreSQL batches them), and the first to get here
+      // reserves it for all.
+      const raced = rt.sticky.get(req.rolloutId);
+      const candidate = raced ? rt.candidates.find((c) => c.id === raced.candidateId) : undefined;
+      if (candidate) return { rolloutId: req.rolloutId, candidate, persisted: Promise.resolve() };
     }
     if (FINAL_STATUSES.includes(rt.job.status)) {
       // After the end: no exploration; every new rollout gets what the job serves, as monitoring traffic.
@@ -170,12 +187,26 @@ export class OnlineEngine {
     return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };
   }
 
-  /** The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the bandit. */
-  async schedule(rt: JobRuntime, req: DispatchRequest): Promise<{ rolloutId: string; candidateId: string }> {
+  /**
+   * The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the
+   * bandit. The rollout, its counters and `started` event commit together before the answer; null
+   * when another instance took the slot first (the bootstrap seed, the candidate's val seed).
+   */
+  async schedule(rt: JobRuntime, req: DispatchRequest, started: (rolloutId: string, candidateId: string) => NewEvent): Promise<{ rolloutId: string; candidateId: string } | null> {
     const rolloutId = newRolloutId();
-    const candidateId = this.choose(rt, req.assignCandidateId).id;
-    await this.reserve(rt, rolloutId, candidateId, req);
-    return { rolloutId, candidateId };
+    const candidate = (req.assignCandidateId ? rt.candidates.find((c) => c.id === req.assignCandidateId) : this.select(rt)) ?? this.baseline(rt);
+    const split = req.split ?? 'online';
+    const inserted = await this.deps.store.insertScheduledRollout({
+      jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split,
+      correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+    }, started(rolloutId, candidate.id));
+    if (!inserted) return null;
+    candidate.dispatches += 1;
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+    rt.remember(rolloutId, { candidateId: candidate.id, split, seed: req.seed ?? null });
+    rt.startInFlight(rolloutId, candidate.id, now);
+    return { rolloutId, candidateId: candidate.id };
   }
 
   /** Records a new rollout: in memory (sticky, in flight) at once, in the database in the background. */
@@ -271,7 +302,7 @@ export class OnlineEngine {
     rt.endInFlight(outcome.reward.rolloutId);
     if (outcome.duplicate) return;
     if (outcome.reward.split === 'monitor') return this.afterMonitorReward(rt, outcome);
-    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, outcome.reward.split);
+    applyOutcome(rt, outcome);
     const mipro = rt.job.config.mipro;
     if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {
       await this.deps.finishJob(rt.job, `max_rollouts (${mipro.max_rollouts}) reached`);
@@ -287,7 +318,7 @@ export class OnlineEngine {
 
   /** After the end: monitored rewards feed only the guard, which watches what the job serves. */
   private async afterMonitorReward(rt: JobRuntime, outcome: RewardOutcome): Promise<void> {
-    rt.applyReward(outcome.reward.candidateId, outcome.reward.reward, 'monitor');
+    applyOutcome(rt, outcome);
     const tripped = await checkGuard(this.deps.store, rt.job, rt.candidates, outcome.reward.candidateId);
     if (tripped) rt.job = tripped;
   }

@@ -1,9 +1,11 @@
 import type { Stint } from '../core/selection.js';
 import type { CandidateView } from '../core/types.js';
-import type { CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
+import type { CandidateMoments, CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
 import type { ParsedTemplate } from '../core/templates.js';
 import { toUnitStats, type RewardRange } from '../core/rewardRange.js';
 import type { MissingCounts } from '../core/missingRewards.js';
+import { addSeedReward, ledgerFromCells, ledgerStats, newSeedLedger, seedMeans, type SeedCell, type SeedLedger } from '../core/seedClusters.js';
+import type { RunningStats } from '../core/types.js';
 
 /**
  * What one server instance remembers about a job between requests. The database stays the source of
@@ -37,6 +39,12 @@ export class JobRuntime {
   missingAt = Number.NEGATIVE_INFINITY;
   /** Candidates whose missing-rewards flag this instance already recorded. */
   readonly missingFlagged = new Set<string>();
+  /**
+   * Each candidate's training rewards by seed (seed-level statistics, core/seedClusters.ts), kept
+   * up to date by `applyReward` in O(1); rebuilt from the database only when its reward count
+   * disagrees with the stored one (first load, or rewards another instance recorded).
+   */
+  private readonly ledgers = new Map<string, SeedLedger>();
 
   constructor(job: JobRecord) {
     this.job = job;
@@ -87,13 +95,69 @@ export class JobRuntime {
     return this.inFlightByCandidate.get(candidateId) ?? 0;
   }
 
-  /** The core's view of the candidates, with this instance's in-flight counts. */
+  /** The core's view of the candidates, with this instance's in-flight counts and seed-level statistics. */
   views(): CandidateView[] {
-    return this.candidates.map((c) => toCandidateView(c, this.inFlightOf(c.id), this.job.config.mipro.reward_range));
+    return this.candidates.map((c) => toCandidateView(c, this.inFlightOf(c.id), this.job.config.mipro.reward_range, this.seedStatsOf(c.id)));
+  }
+
+  /** Seed-level statistics of a candidate's training rewards (job units); undefined when none carried a seed. */
+  seedStatsOf(candidateId: string): RunningStats | undefined {
+    const ledger = this.ledgers.get(candidateId);
+    return ledger ? ledgerStats(ledger) : undefined;
+  }
+
+  /** Mean training reward per seed (job units), for pairing candidates by seed. */
+  seedMeansOf(candidateId: string): Map<number, number> {
+    const ledger = this.ledgers.get(candidateId);
+    return ledger ? seedMeans(ledger) : new Map();
+  }
+
+  /**
+   * Whether a ledger lost track of its candidate's stored rewards (refresh then re-reads the cells):
+   * missing while rewards exist, or off by more than 1% of them. The tolerance matters on big jobs:
+   * under concurrent rewards a refresh often lands between a reward's commit and its applyReward,
+   * and re-reading a million rewards' cells every second for a difference of a few would stall
+   * the hot path; 1% of stale rewards moves no decision.
+   */
+  staleLedgers(): boolean {
+    return this.candidates.some((c) => {
+      const ledger = this.ledgers.get(c.id);
+      if (!ledger) return c.online.n > 0;
+      return Math.abs(ledger.rewards - c.online.n) > 0.01 * c.online.n;
+    });
+  }
+
+  /** Replaces every ledger with the stored cells (onlineSeedCells). */
+  loadLedgers(cells: ReadonlyMap<string, readonly SeedCell[]>): void {
+    this.ledgers.clear();
+    for (const [id, list] of cells) this.ledgers.set(id, ledgerFromCells(list));
+  }
+
+  /**
+   * Takes a candidate's moments as the database returned them right after a reward. Absolute values,
+   * not an increment: a refresh that already read this reward's commit cannot make it count twice
+   * (issue 18). A moment set the cache holds with a larger n is newer and kept.
+   */
+  applyMoments(candidateId: string, m: CandidateMoments): void {
+    const c = this.candidates.find((x) => x.id === candidateId);
+    if (c) takeNewerMoments(c, m);
+  }
+
+  /**
+   * The candidates as just read from the database. A reward's moments applied while the read was in
+   * flight may be newer than what it returned: per candidate, the larger n wins.
+   */
+  replaceCandidates(fresh: CandidateRecord[]): void {
+    const cached = new Map(this.candidates.map((c) => [c.id, c]));
+    for (const c of fresh) {
+      const old = cached.get(c.id);
+      if (old) takeNewerMoments(c, old);
+    }
+    this.candidates = fresh;
   }
 
   /** Applies a reward to the cached statistics (Welford), mirroring the database's update (monitor: the guard's own moments). */
-  applyReward(candidateId: string, reward: number, split: Split): void {
+  applyReward(candidateId: string, reward: number, split: Split, seed: number | null = null): void {
     const c = this.candidates.find((x) => x.id === candidateId);
     if (!c) return;
     const s = split === 'val' ? c.val : split === 'monitor' ? c.monitor : c.online;
@@ -108,7 +172,28 @@ export class JobRuntime {
     } else {
       c.online = next;
       c.rewardsInUnitInterval &&= reward >= 0 && reward <= 1;
+      this.addToLedger(candidateId, reward, split, seed);
     }
+  }
+
+  /** A training reward into its candidate's seed ledger (the moments path takes the rest from the database). */
+  addToLedger(candidateId: string, reward: number, split: Split, seed: number | null): void {
+    if (split === 'val' || split === 'monitor') return;
+    let ledger = this.ledgers.get(candidateId);
+    if (!ledger) this.ledgers.set(candidateId, (ledger = newSeedLedger()));
+    addSeedReward(ledger, seed, reward);
+  }
+}
+
+function takeNewerMoments(c: CandidateRecord, m: CandidateMoments): void {
+  if (m.online.n > c.online.n) {
+    c.online = m.online;
+    c.rewardsInUnitInterval = m.rewardsInUnitInterval;
+  }
+  if (m.val.n > c.val.n) c.val = m.val;
+  if (m.monitor.n > c.monitor.n) {
+    c.monitor = m.monitor;
+    c.monitorInUnitInterval = m.monitorInUnitInterval;
   }
 }
 
@@ -118,7 +203,7 @@ export class JobRuntime {
  * confidence sequences hold whatever the reward distribution. Ids and decisions do not depend on
  * the scale; figures shown to people are mapped back (services/jobSummary.ts).
  */
-export function toCandidateView(c: CandidateRecord, inFlight: number, range: RewardRange): CandidateView {
+export function toCandidateView(c: CandidateRecord, inFlight: number, range: RewardRange, seedStats?: RunningStats): CandidateView {
   return {
     id: c.id,
     isControl: c.parentId === null && c.ordinal === 0,
@@ -127,6 +212,8 @@ export function toCandidateView(c: CandidateRecord, inFlight: number, range: Rew
     dispatches: c.dispatches,
     inFlight,
     stats: toUnitStats(c.online, range),
+    // Seed-level evidence, on the same [0, 1] scale (every decision reads it: core/statistics.ts evidenceStats).
+    seedStats: seedStats ? toUnitStats(seedStats, range) : undefined,
     unitInterval: true,
   };
 }

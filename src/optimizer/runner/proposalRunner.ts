@@ -126,12 +126,12 @@ export class ProposalRunner {
     const prompt = buildProposerPrompt({
       datasetSummary: summary,
       programDescription: module.template,
-      parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(parent, range) },
+      parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(rt, parent, range) },
       worstRollouts: reflection.worst,
       bestRollouts: reflection.best,
       // Scores are of whole programs; shown for the programs whose text for this module differs.
       history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0 && moduleInstruction(c.instructions, module) !== parentText).map((c) => ({
-        instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(c, range),
+        instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(rt, c, range),
       })),
       tip,
       instructionsPerBatch: n,
@@ -277,8 +277,9 @@ export class ProposalRunner {
   }
 }
 
-function ciOf(c: CandidateRecord, range: RewardRange): [number, number] {
-  return onlineInterval(c.online, 0.05, range);
+/** The interval the proposer is shown: seed-level when the rewards carried seeds, like every decision's. */
+function ciOf(rt: JobRuntime, c: CandidateRecord, range: RewardRange): [number, number] {
+  return onlineInterval(rt.seedStatsOf(c.id) ?? c.online, 0.05, range);
 }
 
 /** Tip outcomes are derived from the candidates themselves: did each child beat its parent? */

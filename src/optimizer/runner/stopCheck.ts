@@ -34,7 +34,7 @@ function stopInput(rt: JobRuntime): StopRuleInput | null {
   const range = mipro.reward_range;
   return {
     // On the [0, 1] scale of the declared range, like every statistic; epsilon is in reward units.
-    candidates: rt.candidates.map((c) => ({ ...toCandidateView(c, rt.inFlightOf(c.id), range), val: toUnitStats(c.val, range) })),
+    candidates: rt.candidates.map((c) => ({ ...toCandidateView(c, rt.inFlightOf(c.id), range, rt.seedStatsOf(c.id)), val: toUnitStats(c.val, range) })),
     rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
     epsilon: rule.epsilon / (range[1] - range[0]),
     delta: rule.delta,

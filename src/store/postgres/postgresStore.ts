@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Clock } from '../../shared/clock.js';
 import { KyselyStore } from '../kyselyStore.js';
 import { migrateToLatest } from '../migrations.js';
+import { PgHotPath } from './pgHotPath.js';
 import type { Database } from '../schema.js';
 
 /**
@@ -41,7 +42,8 @@ export async function openPostgresStore(
   watchConnectionErrors(pool, opts.onConnectionError ?? (() => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
-  return new KyselyStore(db, 'postgres', clock);
+  // The hot path runs on the same pool, as one prepared multi-row statement per batch (pgHotPath.ts).
+  return new KyselyStore(db, 'postgres', clock, { hot: new PgHotPath(pool) });
 }
 
 const CONNECT_TIMEOUT_MS = 5000;

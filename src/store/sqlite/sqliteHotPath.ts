@@ -1,8 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { HotPath } from '../hotPath.js';
 import { callRow, rewardRow } from '../hotPath.js';
-import { toJob, toReward, toRollout } from '../rows.js';
-import type { JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
+import { MOMENT_COLUMNS, toJob, toMoments, toReward, toRollout } from '../rows.js';
+import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from '../types.js';
 import { SyncGroupCommitter } from './syncGroupCommit.js';
 import { type UsageTotals, addUsage, isZeroUsage, usageOfCall } from '../usage.js';
@@ -56,16 +56,19 @@ export class SqliteHotPath implements HotPath {
           online_mean = online_mean + (cast(@x as real) - online_mean) / (online_n + 1),
           online_m2 = online_m2 + (cast(@x as real) - online_mean) * (cast(@x as real) - (online_mean + (cast(@x as real) - online_mean) / (online_n + 1))),
           unit_rewards = unit_rewards * @unit
-        where job_id = @job_id and id = @id`),
+        where job_id = @job_id and id = @id
+        returning online_n, online_mean, online_m2, unit_rewards, val_n, val_mean, val_m2, monitor_n, monitor_mean, monitor_m2, monitor_unit`),
       welfordVal: p(`update candidates set val_n = val_n + 1,
           val_mean = val_mean + (cast(@x as real) - val_mean) / (val_n + 1),
           val_m2 = val_m2 + (cast(@x as real) - val_mean) * (cast(@x as real) - (val_mean + (cast(@x as real) - val_mean) / (val_n + 1)))
-        where job_id = @job_id and id = @id`),
+        where job_id = @job_id and id = @id
+        returning online_n, online_mean, online_m2, unit_rewards, val_n, val_mean, val_m2, monitor_n, monitor_mean, monitor_m2, monitor_unit`),
       welfordMonitor: p(`update candidates set monitor_n = monitor_n + 1,
           monitor_mean = monitor_mean + (cast(@x as real) - monitor_mean) / (monitor_n + 1),
           monitor_m2 = monitor_m2 + (cast(@x as real) - monitor_mean) * (cast(@x as real) - (monitor_mean + (cast(@x as real) - monitor_mean) / (monitor_n + 1))),
           monitor_unit = monitor_unit * @unit
-        where job_id = @job_id and id = @id`),
+        where job_id = @job_id and id = @id
+        returning online_n, online_mean, online_m2, unit_rewards, val_n, val_mean, val_m2, monitor_n, monitor_mean, monitor_m2, monitor_unit`),
       rolloutReward: p('update rollouts set reward = ?, updated_at = ? where job_id = ? and id = ?'),
       countReward: p(`update jobs set reward_count = reward_count + ?, rewards_since_proposal = rewards_since_proposal + ?,
           event_seq = event_seq + 1, updated_at = ? where id = ? returning *`),
@@ -141,18 +144,18 @@ export class SqliteHotPath implements HotPath {
       const row = rewardRow(r, now);
       if (s.insertReward.run(row).changes === 0) {
         const stored = s.getReward.get(r.jobId, r.rolloutId) as RewardsTable;
-        return { duplicate: true, reward: toReward(stored), job: toJob(s.getJob.get(r.jobId) as JobsTable) };
+        return { duplicate: true, reward: toReward(stored), job: toJob(s.getJob.get(r.jobId) as JobsTable), moments: null };
       }
       const stats = { x: r.reward, job_id: r.jobId, id: r.candidateId };
-      if (r.split === 'val') s.welfordVal.run(stats);
-      else if (r.split === 'monitor') s.welfordMonitor.run({ ...stats, unit: r.reward >= 0 && r.reward <= 1 ? 1 : 0 });
-      else s.welfordOnline.run({ ...stats, unit: r.reward >= 0 && r.reward <= 1 ? 1 : 0 });
+      const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
+      const updated = (r.split === 'val' ? s.welfordVal.get(stats) : r.split === 'monitor' ? s.welfordMonitor.get({ ...stats, unit }) : s.welfordOnline.get({ ...stats, unit })) as
+        Pick<CandidatesTable, (typeof MOMENT_COLUMNS)[number]> | undefined;
       s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
       const monitor = r.split === 'monitor';
       const job = s.countReward.get(monitor ? 0 : 1, r.split === 'val' || monitor ? 0 : 1, now, r.jobId) as JobsTable | undefined;
       if (!job) throw new Error(`job ${r.jobId} not found`);
       s.insertEvent.run(r.jobId, job.event_seq, event.eventType, event.message, JSON.stringify(event.data ?? {}), now);
-      return { duplicate: false, reward: toReward(row), job: toJob(job) };
+      return { duplicate: false, reward: toReward(row), job: toJob(job), moments: updated ? toMoments(updated) : null };
     });
   }
 }

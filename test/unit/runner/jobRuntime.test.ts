@@ -41,3 +41,52 @@ describe('JobRuntime in-flight accounting', () => {
     expect(c.rewardsInUnitInterval).toBe(true);
   });
 });
+
+describe('JobRuntime seed-level statistics (issue 12)', () => {
+  it('keeps each candidate\'s seed-level statistics current on every reward, as the stored cells would give', () => {
+    const rt = new JobRuntime(job);
+    rt.candidates = [candidate('baseline', 0)];
+    // 40 rewards over 2 seeds: seed 3 always succeeds, seed 4 never.
+    for (let i = 0; i < 40; i++) rt.applyReward('baseline', i % 2 === 0 ? 1 : 0, 'online', i % 2 === 0 ? 3 : 4);
+    rt.applyReward('baseline', 1, 'val', 100); // val never enters the training statistics
+    const view = rt.views()[0]!;
+    expect(view.stats.n).toBe(40);
+    expect(view.seedStats).toEqual({ n: 2, mean: 0.5, m2: 0.5 });
+    expect([...rt.seedMeansOf('baseline')]).toEqual([[3, 1], [4, 0]]);
+    expect(rt.staleLedgers()).toBe(false);
+  });
+
+  it('tells a stale ledger by its reward count and rebuilds it from stored cells', () => {
+    const rt = new JobRuntime(job);
+    const c = candidate('baseline', 0);
+    c.online = { n: 6, mean: 0.5, m2: 1.5 }; // six rewards recorded, none seen by this instance
+    rt.candidates = [c];
+    expect(rt.staleLedgers()).toBe(true);
+    rt.loadLedgers(new Map([['baseline', [{ seed: 1, n: 3, sum: 3, sumSq: 3 }, { seed: 2, n: 3, sum: 0, sumSq: 0 }]]]));
+    expect(rt.staleLedgers()).toBe(false);
+    expect(rt.views()[0]!.seedStats).toEqual({ n: 2, mean: 0.5, m2: 0.5 });
+  });
+
+  it('leaves seed-level statistics undefined for rewards without seeds (per-rollout statistics apply)', () => {
+    const rt = new JobRuntime(job);
+    rt.candidates = [candidate('baseline', 0)];
+    for (const x of [1, 0, 1]) rt.applyReward('baseline', x, 'online');
+    expect(rt.views()[0]!.seedStats).toBeUndefined();
+  });
+});
+
+describe('JobRuntime ledger staleness', () => {
+  it('re-reads cells for a few missed rewards on a small job, not for a race-sized gap on a big one', () => {
+    const rt = new JobRuntime(job);
+    const c = candidate('baseline', 0);
+    rt.candidates = [c];
+    rt.loadLedgers(new Map([['baseline', [{ seed: 1, n: 10_000, sum: 5_000, sumSq: 5_000 }]]]));
+    c.online = { n: 10_050, mean: 0.5, m2: 2_500 }; // 50 rewards committed, not yet applied here: under 1%
+    expect(rt.staleLedgers()).toBe(false);
+    c.online = { n: 10_200, mean: 0.5, m2: 2_500 }; // 200 recorded elsewhere: re-read
+    expect(rt.staleLedgers()).toBe(true);
+    rt.loadLedgers(new Map([['baseline', [{ seed: 1, n: 10, sum: 5, sumSq: 5 }]]]));
+    c.online = { n: 11, mean: 0.5, m2: 2.5 };
+    expect(rt.staleLedgers()).toBe(true);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * Scale-out benchmark (`npm run bench:cluster`, issue 18): proxied requests/s at N concurrent
+ * connections against one fake OpenAI upstream (its own process), for
+ *   sqlite      one `miprox serve`, SQLite file, reached directly
+ *   postgres    one `miprox serve`, PostgreSQL (127.0.0.1:5432/test, a throw-away schema), directly
+ *   haproxy xN  N = 1, 2, 3 `miprox serve` processes on one PostgreSQL schema behind HAProxy
+ * Every request is a new rollout (persisted), as in bench:proxy. The first two rows give the
+ * PostgreSQL/SQLite ratio (target >= 0.8x); the last three the scale-out curve.
+ *
+ *   npx tsx bench/cluster.ts [--connections 32] [--seconds 6] [--instances 3] [--json out.json]
+ *
+ * On a 2-core machine the curve flattens early: the load generator, HAProxy, PostgreSQL, the fake
+ * upstream and every miprox process share the same two cores (the output prints the load average).
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { dropPostgresSchema } from '../src/store/postgres/postgresStore.js';
+import { findHaproxy, startCluster } from '../test/helpers/cluster.js';
+import { PG_URL, uniqueSchema } from '../test/helpers/postgres.js';
+import { seedJobBody } from '../test/helpers/server.js';
+import type { LoadResult } from './lib/loadClient.js';
+import { startMiprox } from './lib/miproxService.js';
+import { spawnService } from './lib/processes.js';
+import { concurrentPhase } from './lib/proxyPhases.js';
+import { miproxTarget, smokeTest } from './lib/proxyTargets.js';
+import { argValue, numberArg, table, verdictLines, type Verdict } from './lib/report.js';
+import { fmtMs, fmtRate } from './lib/stats.js';
+
+const LIB = join(import.meta.dirname, 'lib');
+const PG_SHARE = 0.8;
+
+async function main(): Promise<void> {
+  const o = { connections: numberArg('--connections', 32), measureMs: numberArg('--seconds', 6) * 1000, warmupMs: 1500, instances: numberArg('--instances', 3) };
+  const began = Date.now();
+  console.log(`miprox scale-out benchmark: node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const fake = await spawnService({ name: 'fake upstream', args: ['--import', 'tsx', join(LIB, 'fakeUpstreamMain.ts')], ready: /fake upstream at (\S+)/ });
+  const upstream = { OPENAI_BASE_URL: fake.ready, OPENAI_API_KEY: 'sk-bench' };
+  const shape = { connections: o.connections, warmupMs: o.warmupMs, measureMs: o.measureMs };
+  const rows: { name: string; load: LoadResult }[] = [];
+  try {
+    for (const db of ['sqlite', 'postgres'] as const) {
+      const schema = uniqueSchema('bench_single');
+      const m = await startMiprox({ upstreamUrl: fake.ready, env: db === 'postgres' ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : {} });
+      try {
+        const target = miproxTarget(m.origin, m.proxyPath, db);
+        await smokeTest(target);
+        console.log(`${db}: one instance, ${o.connections} connections, ${o.measureMs / 1000} s...`);
+        rows.push({ name: `${db} (1 instance, direct)`, load: await concurrentPhase(target, shape) });
+      } finally {
+        await m.cleanup();
+        if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+      }
+    }
+    if (!findHaproxy()) console.log('haproxy is not installed: the scale-out rows are skipped (apt-get install -y haproxy)');
+    else {
+      for (let n = 1; n <= o.instances; n++) {
+        const schema = uniqueSchema('bench_cluster');
+        const key = `bench_${randomBytes(16).toString('hex')}`;
+        const cluster = await startCluster({ instances: n, pgUrl: PG_URL, schema, key, env: upstream });
+        try {
+          const res = await fetch(`${cluster.url}/api/policy-optimization/online/jobs`, {
+            method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify(seedJobBody({ provider: 'openai', proposerProvider: 'openai', initialPrompt: 'You are a helpful assistant.' })),
+          });
+          const job = (await res.json()) as { proxy_url: string };
+          const target = miproxTarget(cluster.url, new URL(job.proxy_url).pathname, `x${n}`);
+          await smokeTest(target);
+          console.log(`haproxy x${n}: ${n} PostgreSQL instance(s) behind HAProxy, ${o.connections} connections, ${o.measureMs / 1000} s...`);
+          rows.push({ name: `haproxy x${n} (PostgreSQL)`, load: await concurrentPhase(target, shape) });
+        } finally {
+          await cluster.close();
+          await dropPostgresSchema(PG_URL, schema);
+        }
+      }
+    }
+  } finally {
+    await fake.stop();
+  }
+
+  console.log('');
+  console.log(table(['setup', 'req/s', 'p50', 'p99', 'errors'], rows.map((r) => [r.name, fmtRate(r.load.rps), fmtMs(r.load.latency.p50), fmtMs(r.load.latency.p99), String(r.load.errors)])));
+  const sqlite = rows.find((r) => r.name.startsWith('sqlite'))?.load;
+  const pg = rows.find((r) => r.name.startsWith('postgres'))?.load;
+  const verdicts: Verdict[] = [{
+    target: `proxy throughput on PostgreSQL >= ${PG_SHARE}x SQLite's (one instance each, same run)`,
+    measured: pg && sqlite ? `${fmtRate(pg.rps)} vs ${fmtRate(sqlite.rps)} = ${(pg.rps / sqlite.rps).toFixed(2)}x` : 'not measured',
+    met: pg && sqlite ? pg.rps >= PG_SHARE * sqlite.rps && pg.errors === 0 : null,
+  }];
+  console.log(`\nTargets:\n${verdictLines(verdicts)}`);
+  const curve = rows.filter((r) => r.name.startsWith('haproxy'));
+  if (curve.length) console.log(`scale-out curve (req/s by instances): ${curve.map((r, i) => `${i + 1}: ${fmtRate(r.load.rps)}`).join(', ')}`);
+  const jsonOut = argValue('--json');
+  if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ options: o, rows, verdicts, machine: { cpus: cpus().length, node: process.version, loadavg: loadavg() } }, null, 2)}\n`);
+  console.log(`\ntotal run time ${((Date.now() - began) / 1000).toFixed(0)} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,195 @@
+/**
+ * PostgreSQL's hot-path statements, one per kind of write and per group-commit batch: the batch's
+ * items travel as arrays (unnest), and data-modifying CTEs do in one statement, one round trip and
+ * one implicit transaction what KyselyHotPath does with three to five statements per item. They are
+ * sent as named (prepared) statements, so each connection parses and plans them once.
+ *
+ * Shared shape: `input` is the batch with its position (`ord`); `locked` takes the batch's job rows
+ * in id order before anything else is written (the first write reads its row count, which forces it
+ * to run first), so concurrent batches of other instances lock in one order and cannot deadlock.
+ * Counters are added per job / per candidate from the rows the statement actually inserted, so they
+ * always agree with the rows (issue 18). Every CTE sees the same snapshot, so later CTEs take what
+ * earlier ones wrote from their RETURNING, never from the tables.
+ */
+
+const LOCK = `locked as (select id from jobs where id in (select distinct job_id from items) order by id for update)`;
+
+/** $1, $2: job_id, id of the rollouts to read (one read for a batch of lookups). */
+export const GET_ROLLOUTS = `
+select r.* from rollouts r join unnest($1::text[], $2::text[]) as k(job_id, id) on r.job_id = k.job_id and r.id = k.id`;
+
+/**
+ * Rollout records commit without waiting for the WAL flush, like call records (below) and like
+ * SQLite's WAL mode with synchronous=NORMAL, which this matches: visible to every instance at once,
+ * safe from a miprox crash at once, and from a PostgreSQL crash after at most 3 x wal_writer_delay
+ * (600 ms by default). Rewards, the acknowledged writes, always wait for the flush. (docs/API.md)
+ *
+ * $1..$8: job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at. Returns the inserted ords.
+ */
+export const INSERT_ROLLOUTS = `
+with items as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])
+    with ordinality as t(job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at, ord)
+),
+${LOCK},
+no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
+uniq as (select distinct on (job_id, id) * from items order by job_id, id, ord),
+ins as (
+  insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text, latency_ms,
+    usage, call_count, reward, created_at, updated_at)
+  select job_id, id, candidate_id, seed, split, correlation_id, 'dispatched', input_messages, null, null, null, 0, null, created_at, created_at
+  from uniq where (select count(*) from locked) >= 0 order by ord
+  on conflict (job_id, id) do nothing
+  returning job_id, id
+),
+fresh as (select f.* from uniq f join ins using (job_id, id)),
+dispatched as (
+  update candidates c set dispatches = c.dispatches + x.n
+  from (select job_id, candidate_id, count(*) as n from fresh group by job_id, candidate_id) x
+  where c.job_id = x.job_id and c.id = x.candidate_id
+  returning 1
+),
+counted as (
+  update jobs j set rollout_count = j.rollout_count + x.n, updated_at = x.now
+  from (select job_id, count(*) as n, max(created_at) as now from fresh group by job_id) x
+  where j.id = x.job_id
+  returning 1
+)
+select ord, (select v from no_flush_wait) as sync from fresh`;
+
+/**
+ * Call records are committed without waiting for the WAL flush (synchronous_commit off for this
+ * statement's own transaction): nobody is waiting for them (the answer already went out; SQLite
+ * lets them ride with the next batch for the same reason), so a crash may lose the last few hundred
+ * milliseconds of call records, never an acknowledged write. Without this, every batch of call
+ * records held the job row's lock through a 5 ms fsync, halving what the proxy could commit.
+ *
+ * $1..$15: job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
+ * module, variables, failed, and the call's usage (calls, prompt, completion, total tokens).
+ * Several calls of one rollout in a batch get consecutive call numbers, in batch order; the rollout
+ * keeps the last call's outcome and the first input it ever saw.
+ */
+export const COMPLETE_CALLS = `
+with items as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::int[], $12::int8[], $13::int8[], $14::int8[], $15::int8[])
+    with ordinality as t(job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
+      module, variables, failed, u_calls, u_prompt, u_completion, u_total, ord)
+),
+${LOCK},
+no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
+per as (
+  select job_id, rollout_id, count(*) as n, max(ord) as last,
+    (array_agg(input_messages order by ord) filter (where input_messages is not null))[1] as first_input
+  from items group by job_id, rollout_id
+),
+upd as (
+  update rollouts r set status = l.status, output_text = l.output_text, latency_ms = l.latency_ms, usage = l.usage,
+    call_count = r.call_count + p.n, input_messages = coalesce(r.input_messages, p.first_input), updated_at = l.created_at
+  from per p join items l on l.ord = p.last
+  where r.job_id = p.job_id and r.id = p.rollout_id and (select count(*) from locked) >= 0
+  returning r.job_id, r.id, r.call_count
+),
+calls as (
+  insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at)
+  select i.job_id, i.rollout_id, u.call_count - p.n + row_number() over (partition by i.job_id, i.rollout_id order by i.ord),
+    i.module, i.input_messages, i.variables, i.output_text, i.latency_ms, i.usage, i.failed, i.created_at
+  from items i join per p on p.job_id = i.job_id and p.rollout_id = i.rollout_id join upd u on u.job_id = i.job_id and u.id = i.rollout_id
+  returning 1
+),
+spent as (
+  update jobs j set policy_calls = j.policy_calls + x.c, policy_prompt_tokens = j.policy_prompt_tokens + x.p,
+    policy_completion_tokens = j.policy_completion_tokens + x.o, policy_total_tokens = j.policy_total_tokens + x.t
+  from (
+    select i.job_id, sum(i.u_calls) as c, sum(i.u_prompt) as p, sum(i.u_completion) as o, sum(i.u_total) as t
+    from items i join upd u on u.job_id = i.job_id and u.id = i.rollout_id group by i.job_id
+  ) x
+  where j.id = x.job_id and (x.c <> 0 or x.p <> 0 or x.o <> 0 or x.t <> 0)
+  returning 1
+)
+select count(*) as n, (select v from no_flush_wait) as sync from upd`;
+
+/** Batch moments of one split kind, merged into the row's (Chan et al.'s parallel Welford). */
+function merge(p: 'online' | 'val' | 'monitor', k: string): string {
+  const n = `${k}_n`;
+  const mean = `${k}_mean`;
+  const m2 = `${k}_m2`;
+  return `${p}_n = c.${p}_n + a.${n},
+    ${p}_mean = case when a.${n} = 0 then c.${p}_mean else c.${p}_mean + (a.${mean} - c.${p}_mean) * a.${n}::float8 / (c.${p}_n + a.${n}) end,
+    ${p}_m2 = case when a.${n} = 0 then c.${p}_m2
+      else c.${p}_m2 + a.${m2} + (a.${mean} - c.${p}_mean) * (a.${mean} - c.${p}_mean) * c.${p}_n::float8 * a.${n} / (c.${p}_n + a.${n}) end`;
+}
+
+function moments(k: string, split: string): string {
+  const f = `filter (where kind = '${split}')`;
+  return `count(*) ${f} as ${k}_n, coalesce(avg(reward) ${f}, 0) as ${k}_mean, coalesce(var_pop(reward) ${f} * count(*) ${f}, 0) as ${k}_m2,
+    coalesce(bool_and(reward >= 0 and reward <= 1) ${f}, true) as ${k}_unit`;
+}
+
+/**
+ * $1..$13: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, the
+ * event's type, message and data, then feedback and feedback_by_module. Returns, per newly stored reward, its ord, the job row after the
+ * batch (as JSON, on the first row of each job only: it carries the config and dataset summary) and
+ * the candidate's moments after the batch. A duplicate returns nothing here
+ * (the caller reads what is stored).
+ */
+export const RECORD_REWARDS = `
+with items as (
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::int[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+    with ordinality as t(job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, event_type, message, data,
+      feedback, feedback_by_module, ord)
+),
+${LOCK},
+uniq as (select distinct on (job_id, rollout_id) * from items order by job_id, rollout_id, ord),
+ins as (
+  insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module)
+  select job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module
+  from uniq where (select count(*) from locked) >= 0 order by ord
+  on conflict (job_id, rollout_id) do nothing
+  returning job_id, rollout_id
+),
+fresh as (
+  select f.*, case when f.split in ('val', 'monitor') then f.split else 'online' end as kind
+  from uniq f join ins using (job_id, rollout_id)
+),
+agg as (
+  select job_id, candidate_id, ${moments('o', 'online')}, ${moments('v', 'val')}, ${moments('m', 'monitor')}
+  from fresh group by job_id, candidate_id
+),
+cand as (
+  update candidates c set ${merge('online', 'o')},
+    unit_rewards = case when a.o_unit then c.unit_rewards else 0 end,
+    ${merge('val', 'v')},
+    ${merge('monitor', 'm')},
+    monitor_unit = case when a.m_unit then c.monitor_unit else 0 end
+  from agg a where c.job_id = a.job_id and c.id = a.candidate_id
+  returning c.job_id, c.id, c.online_n, c.online_mean, c.online_m2, c.unit_rewards, c.val_n, c.val_mean, c.val_m2,
+    c.monitor_n, c.monitor_mean, c.monitor_m2, c.monitor_unit
+),
+rewarded as (
+  update rollouts r set reward = n.reward, updated_at = n.created_at
+  from fresh n where r.job_id = n.job_id and r.id = n.rollout_id
+  returning 1
+),
+per_job as (
+  select job_id, count(*) filter (where kind <> 'monitor') as rc, count(*) filter (where kind = 'online') as rsp,
+    count(*) as ev, max(created_at) as now
+  from fresh group by job_id
+),
+j as (
+  update jobs set reward_count = jobs.reward_count + x.rc, rewards_since_proposal = jobs.rewards_since_proposal + x.rsp,
+    event_seq = jobs.event_seq + x.ev, updated_at = x.now
+  from per_job x where jobs.id = x.job_id
+  returning jobs.*, x.ev as batch_events
+),
+evs as (
+  insert into events (job_id, seq, event_type, message, data, created_at)
+  select n.job_id, j.event_seq - j.batch_events + row_number() over (partition by n.job_id order by n.ord), n.event_type, n.message, n.data, n.created_at
+  from fresh n join j on j.id = n.job_id
+  returning 1
+)
+select n.ord, n.job_id,
+  case when row_number() over (partition by n.job_id order by n.ord) = 1 then to_jsonb(j) - 'batch_events' end as job,
+  to_jsonb(c) as moments
+from fresh n join j on j.id = n.job_id left join cand c on c.job_id = n.job_id and c.id = n.candidate_id`;
