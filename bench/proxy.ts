@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const rows = await surfaceRows(miprox, { openaiUrl: upstreamUrl, anthropicUrl: fakeAnthropic.ready });
     const runSurfaces = async () => {
       console.log(`surfaces: ${o.surfaceRequests} JSON + ${o.surfaceRequests} streaming requests per path and row, 1 connection each, interleaved rounds...`);
-      const cells = await surfacePhase(rows, { requests: o.surfaceRequests, warmup: 100, rounds: 6 });
+      const cells = await surfacePhase(rows, { requests: o.surfaceRequests, warmup: 100, rounds: 6, miproxPid: miprox.service.proc.pid });
       return printSurfaceReport(rows, cells);
     };
     if (o.surfacesOnly) {

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { seedJobBody } from '../../test/helpers/server.js';
 import { benchPoolOptions } from './loadClient.js';
+import { processCpuMs } from './procCpu.js';
 import { createJob, type MiproxUnderTest } from './miproxService.js';
 import { table } from './report.js';
 import { summarize, type LatencySummary } from './stats.js';
@@ -53,7 +54,8 @@ export async function surfaceRows(m: MiproxUnderTest, up: SurfaceUpstreams): Pro
   ];
 }
 
-interface Cell { json: number[]; ttfb: number[]; errors: string[] }
+/** `cpuMs`/`cpuRequests`: miprox's own CPU over the measured requests of the row (proxied cells only). */
+interface Cell { json: number[]; ttfb: number[]; errors: string[]; cpuMs: number; cpuRequests: number }
 
 let counter = 0;
 
@@ -73,10 +75,15 @@ async function once(pool: Pool, p: Path, stream: boolean): Promise<number> {
   return stream ? first : total;
 }
 
-export async function surfacePhase(rows: SurfaceRow[], o: { requests: number; warmup: number; rounds: number }): Promise<Map<string, { miprox: Cell; direct: Cell }>> {
+/**
+ * `miproxPid`: the miprox process, whose CPU time over each row's measured requests is summed (CPU
+ * per request hardly moves with the neighbours' load, unlike latency on a shared machine; the call
+ * records written in the background after an answer may land in the next row's share).
+ */
+export async function surfacePhase(rows: SurfaceRow[], o: { requests: number; warmup: number; rounds: number; miproxPid?: number }): Promise<Map<string, { miprox: Cell; direct: Cell }>> {
   const paths = rows.flatMap((r) => [r.miprox, r.direct]);
   const pools = new Map(paths.map((p) => [p, new Pool(p.origin, benchPoolOptions(1))]));
-  const cells = new Map(rows.map((r) => [r.name, { miprox: { json: [], ttfb: [], errors: [] } as Cell, direct: { json: [], ttfb: [], errors: [] } as Cell }]));
+  const cells = new Map(rows.map((r) => [r.name, { miprox: emptyCell(), direct: emptyCell() }]));
   const run = async (p: Path, cell: Cell, n: number, keep: boolean): Promise<void> => {
     for (let i = 0; i < n; i++) {
       for (const stream of [false, true]) {
@@ -101,7 +108,13 @@ export async function surfacePhase(rows: SurfaceRow[], o: { requests: number; wa
         const c = cells.get(r.name)!;
         // Direct and proxied alternate within the row, so both see the same moment of the machine.
         await run(r.direct, c.direct, perRound, true);
+        const cpu0 = processCpuMs(o.miproxPid);
         await run(r.miprox, c.miprox, perRound, true);
+        const cpu1 = processCpuMs(o.miproxPid);
+        if (cpu0 !== null && cpu1 !== null) {
+          c.miprox.cpuMs += cpu1 - cpu0;
+          c.miprox.cpuRequests += 2 * perRound; // a JSON and a streaming request each
+        }
       }
     }
   } finally {
@@ -110,12 +123,14 @@ export async function surfacePhase(rows: SurfaceRow[], o: { requests: number; wa
   return cells;
 }
 
+const emptyCell = (): Cell => ({ json: [], ttfb: [], errors: [], cpuMs: 0, cpuRequests: 0 });
 const f = (ms: number): string => ms.toFixed(3);
 
 export function printSurfaceReport(rows: SurfaceRow[], cells: Map<string, { miprox: Cell; direct: Cell }>): { rows: Array<Record<string, unknown>> } {
   const out: Array<Record<string, unknown>> = [];
   const lines: string[][] = [];
   let chatAdded: { json: number; ttfb: number } | null = null;
+  let chatCpu: number | null = null;
   for (const r of rows) {
     const c = cells.get(r.name)!;
     const s = (xs: number[]): LatencySummary => summarize(xs);
@@ -123,11 +138,14 @@ export function printSurfaceReport(rows: SurfaceRow[], cells: Map<string, { mipr
     const added = { json: mj.p50 - dj.p50, ttfb: mt.p50 - dt.p50 };
     chatAdded ??= added;
     const vsChat = { json: added.json - chatAdded.json, ttfb: added.ttfb - chatAdded.ttfb };
-    lines.push([r.name, f(dj.p50), f(mj.p50), f(mj.p99), f(added.json), f(vsChat.json), f(dt.p50), f(mt.p50), f(added.ttfb), f(vsChat.ttfb), String(c.miprox.errors.length + c.direct.errors.length)]);
-    out.push({ row: r.name, direct_json_p50: dj.p50, miprox_json_p50: mj.p50, miprox_json_p99: mj.p99, added_json_p50: added.json, direct_ttfb_p50: dt.p50, miprox_ttfb_p50: mt.p50, added_ttfb_p50: added.ttfb, samples: mj.count, errors: [...c.miprox.errors, ...c.direct.errors].slice(0, 3) });
+    const cpu = c.miprox.cpuRequests > 0 ? c.miprox.cpuMs / c.miprox.cpuRequests : null;
+    chatCpu ??= cpu;
+    const cpuCell = cpu === null ? '-' : `${f(cpu)} (${chatCpu === null ? '' : `${cpu - chatCpu >= 0 ? '+' : ''}${f(cpu - chatCpu)}`})`;
+    lines.push([r.name, f(dj.p50), f(mj.p50), f(mj.p99), f(added.json), f(vsChat.json), f(dt.p50), f(mt.p50), f(added.ttfb), f(vsChat.ttfb), cpuCell, String(c.miprox.errors.length + c.direct.errors.length)]);
+    out.push({ row: r.name, direct_json_p50: dj.p50, miprox_json_p50: mj.p50, miprox_json_p99: mj.p99, added_json_p50: added.json, direct_ttfb_p50: dt.p50, miprox_ttfb_p50: mt.p50, added_ttfb_p50: added.ttfb, miprox_cpu_ms_per_request: cpu, samples: mj.count, errors: [...c.miprox.errors, ...c.direct.errors].slice(0, 3) });
   }
-  console.log('\nAPI surfaces (ms; JSON = whole answer, stream = time to first byte; added = miprox p50 - direct p50; vs chat = added - chat row\'s added):');
-  console.log(table(['surface (provider)', 'JSON direct p50', 'JSON miprox p50', 'JSON miprox p99', 'JSON added', 'vs chat', 'stream direct p50', 'stream miprox p50', 'stream added', 'vs chat', 'errors'], lines));
+  console.log('\nAPI surfaces (ms; JSON = whole answer, stream = time to first byte; added = miprox p50 - direct p50; vs chat = added - chat row\'s added; CPU = miprox CPU ms per request (vs chat)):');
+  console.log(table(['surface (provider)', 'JSON direct p50', 'JSON miprox p50', 'JSON miprox p99', 'JSON added', 'vs chat', 'stream direct p50', 'stream miprox p50', 'stream added', 'vs chat', 'miprox CPU/request', 'errors'], lines));
   const errors = out.flatMap((r) => r.errors as string[]);
   if (errors.length > 0) console.log(`errors, e.g.: ${errors[0]}`);
   return { rows: out };

@@ -1,7 +1,7 @@
 import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
 import type { JobPolicy } from '../schemas/jobConfig.js';
 import { tokenLimit } from '../providers/tokenLimit.js';
-import { withDemoTurns, type Demo } from '../optimizer/core/demos.js';
+import { systemHead, withDemoTurns, type Demo } from '../optimizer/core/demos.js';
 
 /**
  * Candidate injection, pure: the candidate's rendered text for the call's module replaces the first
@@ -61,20 +61,23 @@ export function inputForRecord(messages: readonly ChatMessage[]): ChatMessage[] 
 }
 
 /**
- * Turns put right after the system text, before the client's own conversation: the one place where
- * a call gains turns (few-shot demos), whatever surface it came in on. The chat path sends the
- * result as is; the Responses and Messages native paths copy the inserted turns to the head of
- * their `input` / `messages` (see insertedCount in surfaces/responsesNative.ts).
+ * Turns put right after the system text (the leading system/developer messages, as withDemoTurns
+ * places demos), before the client's own conversation: the one place where a call gains turns
+ * (few-shot demos), whatever surface it came in on. The chat path sends the result as is; the
+ * Responses and Messages native paths copy the inserted turns into their `input` / `messages` at
+ * the same position (see insertedCount in surfaces/responsesNative.ts).
  */
 export function insertAfterSystem(req: ChatCompletionRequest, turns: readonly ChatMessage[]): ChatCompletionRequest {
   if (turns.length === 0) return req;
-  const idx = req.messages.findIndex(isSystem);
-  const at = idx + 1; // 0 when there is no system message: the turns open the conversation
+  const at = systemHead(req.messages); // 0 when there is no system message: the turns open the conversation
   return { ...req, messages: [...req.messages.slice(0, at), ...turns, ...req.messages.slice(at)] };
 }
 
-/** The conversation without its system text: the inserted turns (if any) followed by the client's own. */
+/**
+ * The conversation after its leading system text: the inserted turns (if any) followed by the
+ * client's own. The same position withDemoTurns uses, so the head of this list is what injection
+ * inserted (a later system message stays where the client put it).
+ */
 export function turnsAfterSystem(messages: readonly ChatMessage[]): ChatMessage[] {
-  const idx = messages.findIndex(isSystem);
-  return idx < 0 ? [...messages] : [...messages.slice(0, idx), ...messages.slice(idx + 1)];
+  return messages.slice(systemHead(messages));
 }

@@ -8,6 +8,7 @@ import { type RunningServer, type StartOptions, startServer } from '../../src/ma
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { newProposalId } from '../../src/shared/ids.js';
 import type { Store } from '../../src/store/types.js';
+import type { Demo } from '../../src/optimizer/core/demos.js';
 import { PG_URL, uniqueSchema } from './postgres.js';
 
 export type TestDb = 'sqlite' | 'postgres';
@@ -124,8 +125,8 @@ export async function addCandidates(store: Store, jobId: string, ids: readonly s
   await addModuleCandidates(store, jobId, module, Object.fromEntries(ids.map((id) => [id, `Instruction ${id}`])));
 }
 
-/** The same with the new text of `module` given per candidate id (`{cand_a: 'Answer briefly: {context}'}`). */
-export async function addModuleCandidates(store: Store, jobId: string, module: string, texts: Record<string, string>): Promise<void> {
+/** The same with the new text of `module` given per candidate id (`{cand_a: 'Answer briefly: {context}'}`), and optionally its demos. */
+export async function addModuleCandidates(store: Store, jobId: string, module: string, texts: Record<string, string>, demos: Record<string, Demo[]> = {}): Promise<void> {
   const now = new Date().toISOString();
   const lease = await store.startProposal({ jobId, id: newProposalId(), parentId: 'baseline', module, tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
   if (!lease) throw new Error(`job ${jobId} already has a running proposal`);
@@ -133,6 +134,7 @@ export async function addModuleCandidates(store: Store, jobId: string, module: s
     jobId, id: lease.id, status: 'succeeded', response: null, error: null, events: [],
     candidates: Object.entries(texts).map(([id, text]) => ({
       id, parentId: 'baseline', instruction: text, module, instructions: { [module]: text }, tip: 'none', proposalId: lease.id,
+      ...(demos[id] ? { demos: { [module]: demos[id]! } } : {}),
     })),
   });
 }

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/fakeAnthropic.js';
 import { startFakeUpstream, systemPromptOf, type FakeUpstream, type RecordedRequest } from '../fakes/fakeUpstream.js';
-import { addModuleCandidates, api, seedJobBody, startTestServer, type TestServer } from './server.js';
+import { addModuleCandidates, api, seedJobBody, startTestServer, type TestDb, type TestServer } from './server.js';
 import { waitFor } from './waitFor.js';
 
 /**
@@ -36,10 +36,11 @@ export interface SurfaceHarness {
   close(): Promise<void>;
 }
 
-export async function startSurfaceHarness(): Promise<SurfaceHarness> {
+export async function startSurfaceHarness(opts: { db?: TestDb } = {}): Promise<SurfaceHarness> {
   const openai = await startFakeUpstream({ reply: 'Paris.' });
   const anthropic = await startFakeAnthropic({ reply: 'Paris.' });
   const t = await startTestServer({
+    ...(opts.db ? { db: opts.db } : {}),
     env: {
       OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url,
       ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: anthropic.url,

@@ -154,6 +154,16 @@ export interface RoleMessage {
 const isSystemRole = (m: RoleMessage): boolean => m.role === 'system' || m.role === 'developer';
 
 /**
+ * How many system (or developer) messages open the conversation: the system text, after which
+ * demos go. Every surface and the native bodies place inserted turns at this one position.
+ */
+export function systemHead(messages: readonly RoleMessage[]): number {
+  let head = 0;
+  while (head < messages.length && isSystemRole(messages[head]!)) head++;
+  return head;
+}
+
+/**
  * The demo turns injected into one call, pure (messages in, messages out; one function for every
  * surface): each demo's input turns then its output as an assistant turn, placed right after the
  * leading system (or developer) messages and before the client's own conversation. A surface that
@@ -163,8 +173,7 @@ const isSystemRole = (m: RoleMessage): boolean => m.role === 'system' || m.role 
  */
 export function withDemoTurns<M extends RoleMessage>(messages: readonly M[], demos: readonly Demo[], turn: (t: DemoTurn) => M): M[] {
   if (demos.length === 0) return [...messages];
-  let head = 0;
-  while (head < messages.length && isSystemRole(messages[head]!)) head++;
+  const head = systemHead(messages);
   const own = textTurns(messages.slice(head));
   const ownKey = own ? inputKey(own) : null;
   const turns = demos

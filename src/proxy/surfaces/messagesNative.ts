@@ -6,6 +6,7 @@ import { AnthropicStreamTranslator } from '../../providers/anthropicStream.js';
 import { SseParser } from '../../providers/sseParser.js';
 import { systemText, turnsAfterSystem } from '../injection.js';
 import type { NativeSummary } from './nativeSummary.js';
+import { messagesSystemText } from './messagesRequest.js';
 import { insertedCount } from './responsesNative.js';
 
 /**
@@ -23,7 +24,9 @@ export function nativeMessagesBody(original: MessagesRequest, internal: ChatComp
   if (limit != null) body.max_tokens = limit;
   if (!changed) return body;
   const text = systemText(injected.messages);
-  if (text !== null) body.system = text;
+  // The client's own blocks (and their cache_control) stay when the text is what it sent, as for a
+  // candidate that changes only the demos; a new text goes as a string.
+  if (text !== null && text !== messagesSystemText(original.system)) body.system = text;
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected));
   if (inserted.length > 0) body.messages = [...inserted.map(turnOf), ...original.messages];
   return body;

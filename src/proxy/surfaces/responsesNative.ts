@@ -26,13 +26,28 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
   // input item (the Vercel AI SDK's way), or `instructions` when the call had none.
   const own = typeof original.instructions === 'string' || systemText(internal.messages) === null
     ? -1
-    : input.findIndex((item) => isRecord(item) && (item.type ?? 'message') === 'message' && (item.role === 'system' || item.role === 'developer'));
+    : input.findIndex(isSystemItem);
   if (text !== null && own >= 0) {
     input = input.map((item, i) => (i === own ? { ...(item as Record<string, unknown>), content: text } : item));
   } else if (text !== null) body.instructions = text;
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected)).map(itemOf);
-  body.input = own >= 0 ? [...input.slice(0, own + 1), ...inserted, ...input.slice(own + 1)] : [...inserted, ...input];
+  if (inserted.length === 0) body.input = input;
+  else {
+    // After the system/developer items that open `input`, as on the chat path (withDemoTurns).
+    const at = leadingSystemItems(input);
+    body.input = [...input.slice(0, at), ...inserted, ...input.slice(at)];
+  }
   return body;
+}
+
+function isSystemItem(item: unknown): boolean {
+  return isRecord(item) && (item.type ?? 'message') === 'message' && (item.role === 'system' || item.role === 'developer');
+}
+
+function leadingSystemItems(input: readonly unknown[]): number {
+  let at = 0;
+  while (at < input.length && isSystemItem(input[at])) at++;
+  return at;
 }
 
 /** How many turns injection put after the system text (demos): the difference in conversation length. */
@@ -44,7 +59,12 @@ function itemOf(m: ChatMessage): Record<string, unknown> {
   return { role: m.role, content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => ({ type: m.role === 'assistant' ? 'output_text' : 'input_text', text: p.text ?? '' })) };
 }
 
-/** A native JSON answer with the client's `instructions` put back, and its summary. */
+/**
+ * A native JSON answer with the client's `instructions` put back, and its summary. The answer is
+ * parsed once (the summary and the item cache need it) but, as a rule, not re-serialised: the echo
+ * is replaced at string level, or the answer is relayed as written when it already echoes the
+ * client's own text (a call whose system text injection left alone).
+ */
 export function nativeResponsesJson(raw: string, instructions: string | null): { out: string; summary: NativeSummary; response: unknown } {
   let value: unknown;
   try {
@@ -53,7 +73,33 @@ export function nativeResponsesJson(raw: string, instructions: string | null): {
     throw new UpstreamError(`upstream returned a body that is not JSON: ${raw.slice(0, 200)}`, { status: 502 });
   }
   if (!isRecord(value) || value.object !== 'response') throw new UpstreamError('upstream returned something that is not a Responses response', { status: 502 });
-  return { out: JSON.stringify({ ...value, instructions }), summary: summaryOfResponse(value), response: value };
+  const out = withInstructionsEcho(raw, value.instructions, instructions) ?? JSON.stringify({ ...value, instructions });
+  return { out, summary: summaryOfResponse(value), response: value };
+}
+
+const INSTRUCTIONS_KEY = /"instructions"\s*:\s*/g;
+
+/**
+ * `json` (a response object, or an event carrying one) with its `instructions` value set to `to`,
+ * without parsing it: when the key occurs exactly once (so it is the response's own) and holds
+ * `from` or already `to`, serialised as JSON.stringify would. Null otherwise (an upstream that
+ * escapes differently, no echo, a nested key of the same name): the caller parses and re-serialises.
+ * A JSON string cannot hold an unescaped `"`, so the key pattern never matches inside a value.
+ */
+export function withInstructionsEcho(json: string, from: unknown, to: string | null): string | null {
+  if (typeof from !== 'string' && from !== null) return null;
+  let end = -1;
+  INSTRUCTIONS_KEY.lastIndex = 0;
+  for (let m = INSTRUCTIONS_KEY.exec(json); m !== null; m = INSTRUCTIONS_KEY.exec(json)) {
+    if (end >= 0) return null;
+    end = m.index + m[0].length;
+  }
+  if (end < 0) return null;
+  const target = JSON.stringify(to);
+  if (json.startsWith(target, end)) return json;
+  const source = JSON.stringify(from);
+  if (!json.startsWith(source, end)) return null;
+  return json.slice(0, end) + target + json.slice(end + source.length);
 }
 
 /**
@@ -68,7 +114,12 @@ export class NativeResponsesRelay {
   /** Events relayed so far (OpenAI numbers them from 0, so this is the next sequence number). */
   events = 0;
 
-  constructor(private readonly instructions: string | null) {}
+  /**
+   * `instructions`: the client's own, put back in every echo. `sent`: what the upstream body carried
+   * in `instructions` (what it will echo), so events before the terminal one are rewritten at string
+   * level without being parsed (the first byte waits on `response.created`).
+   */
+  constructor(private readonly instructions: string | null, private readonly sent: string | null = instructions) {}
 
   push(chunk: Uint8Array): string {
     let out = '';
@@ -95,6 +146,12 @@ export class NativeResponsesRelay {
     this.events++;
     const head = name !== undefined ? `event: ${name}\n` : '';
     if (!data.includes('"response"')) return `${head}data: ${data}\n\n`;
+    // Only a terminal event is parsed (its response is the record's); others are rewritten as text.
+    const terminal = data.includes('response.completed') || data.includes('response.incomplete') || data.includes('response.failed');
+    if (!terminal) {
+      const rewritten = withInstructionsEcho(data, this.sent, this.instructions);
+      if (rewritten !== null) return `${head}data: ${rewritten}\n\n`;
+    }
     let value: unknown;
     try {
       value = JSON.parse(data);
@@ -106,6 +163,8 @@ export class NativeResponsesRelay {
       this.final = value.response;
       this.complete = true;
     }
-    return `${head}data: ${JSON.stringify({ ...value, response: { ...value.response, instructions: this.instructions } })}\n\n`;
+    const out = withInstructionsEcho(data, value.response.instructions, this.instructions)
+      ?? JSON.stringify({ ...value, response: { ...value.response, instructions: this.instructions } });
+    return `${head}data: ${out}\n\n`;
   }
 }

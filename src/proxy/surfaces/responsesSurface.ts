@@ -28,6 +28,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
     const echo = echoOf(original);
     /** Events sent so far: the sequence number an error event takes. */
     let nextSeq: () => number = () => 0;
+    /** The `instructions` the native upstream body carried: what the upstream echoes back. */
+    let sent = echo.instructions;
     return {
       chat,
       stream,
@@ -47,14 +49,18 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
       },
       native: {
         surface: 'responses',
-        body: (injected, changed) => nativeResponsesBody(original, chat, injected, changed),
+        body: (injected, changed) => {
+          const upstream = nativeResponsesBody(original, chat, injected, changed);
+          sent = typeof upstream.instructions === 'string' ? upstream.instructions : null;
+          return upstream;
+        },
         json: (raw) => {
           const answer = nativeResponsesJson(raw, echo.instructions);
           remember(answer.response);
           return { out: answer.out, summary: answer.summary };
         },
         stream: (upstream): SurfaceStream => {
-          const relay = new NativeResponsesRelay(echo.instructions);
+          const relay = new NativeResponsesRelay(echo.instructions, sent);
           nextSeq = () => relay.events;
           async function* body(): AsyncGenerator<string> {
             for await (const chunk of upstream) yield relay.push(chunk);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AnthropicStreamTranslator } from '../../../src/providers/anthropicStream.js';
 import { extractCompletionSummary } from '../../../src/providers/completionSummary.js';
 import { SseParser, StreamAccumulator } from '../../../src/providers/sse.js';
-import { injectCandidate, insertAfterSystem } from '../../../src/proxy/injection.js';
+import { forcePolicy, injectCandidate, insertAfterSystem } from '../../../src/proxy/injection.js';
 import { nativeMessagesBody, NativeMessagesTap } from '../../../src/proxy/surfaces/messagesNative.js';
 import { chatToMessage } from '../../../src/proxy/surfaces/messagesRender.js';
 import { messagesToChat, parseMessagesRequest } from '../../../src/proxy/surfaces/messagesRequest.js';
@@ -112,6 +112,16 @@ describe('native Messages', () => {
       messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'hi' }],
     });
     expect(nativeMessagesBody(original, internal, injected, false)).toMatchObject({ system: [{ type: 'text', text: 'Mine.' }], messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('keeps the client\'s system blocks (cache_control too) when only turns were inserted', () => {
+    const system = [{ type: 'text', text: 'Mine.', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'More.' }];
+    const original = parseMessagesRequest({ max_tokens: 64, system, messages: [{ role: 'user', content: 'hi' }] });
+    const internal = messagesToChat(original);
+    const injected = insertAfterSystem(forcePolicy(internal, policy), [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }]);
+    expect(nativeMessagesBody(original, internal, injected, true)).toMatchObject({
+      system, messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'hi' }],
+    });
   });
 
   it('reads a relayed real stream for the record and notices an error event', () => {

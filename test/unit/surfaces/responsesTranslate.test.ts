@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { extractCompletionSummary } from '../../../src/providers/completionSummary.js';
 import { StreamAccumulator } from '../../../src/providers/sse.js';
 import { chatToResponse, echoOf } from '../../../src/proxy/surfaces/responsesRender.js';
-import { nativeResponsesBody, NativeResponsesRelay } from '../../../src/proxy/surfaces/responsesNative.js';
+import { nativeResponsesBody, nativeResponsesJson, NativeResponsesRelay, withInstructionsEcho } from '../../../src/proxy/surfaces/responsesNative.js';
 import { parseResponsesRequest, resolveReferences, responsesToChat } from '../../../src/proxy/surfaces/responsesRequest.js';
 import { ResponseItemCache } from '../../../src/proxy/surfaces/responseItems.js';
 import { ResponsesStreamWriter } from '../../../src/proxy/surfaces/responsesStream.js';
@@ -171,6 +171,20 @@ describe('native Responses', () => {
     expect(nativeResponsesBody(original, internal, injected, false)).toMatchObject({ input: 'hi', instructions: 'Mine.' });
   });
 
+  it('inserts turns after the system/developer items that open input, where the chat path puts them', () => {
+    const demo = [{ role: 'user' as const, content: 'demo q' }, { role: 'assistant' as const, content: 'demo a' }];
+    const original = parseResponsesRequest({ instructions: 'Mine.', input: [{ role: 'developer', content: 'Extra.' }, { role: 'user', content: 'hi' }] });
+    const internal = responsesToChat(original);
+    const injected = insertAfterSystem(injectCandidate(internal, 'Candidate.', policy), demo);
+    expect(injected.messages.map((m) => m.content)).toEqual(['Candidate.', 'Extra.', 'demo q', 'demo a', 'hi']);
+    const body = nativeResponsesBody(original, internal, injected, true);
+    expect([body.instructions, body.input]).toEqual(['Candidate.', [{ role: 'developer', content: 'Extra.' }, ...demo, { role: 'user', content: 'hi' }]]);
+    const vercel = parseResponsesRequest({ input: [{ role: 'developer', content: 'Mine.' }, { role: 'developer', content: 'Extra.' }, { role: 'user', content: 'hi' }] });
+    const vInternal = responsesToChat(vercel);
+    const vBody = nativeResponsesBody(vercel, vInternal, insertAfterSystem(injectCandidate(vInternal, 'Candidate.', policy), demo), true);
+    expect(vBody.input).toEqual([{ role: 'developer', content: 'Candidate.' }, { role: 'developer', content: 'Extra.' }, ...demo, { role: 'user', content: 'hi' }]);
+  });
+
   it('puts the candidate in the client\'s own system input item when it sent no instructions', () => {
     const original = parseResponsesRequest({ input: [{ role: 'developer', content: 'Mine.' }, { role: 'user', content: 'hi' }] });
     const internal = responsesToChat(original);
@@ -188,6 +202,35 @@ describe('native Responses', () => {
     expect(events.filter((e) => e.data.response !== undefined).every((e) => (e.data.response as { instructions: string }).instructions === 'Mine.')).toBe(true);
     expect(relay.complete).toBe(true);
     expect(relay.summary()).toMatchObject({ text: 'classify_intent({"intent":"card_arrival"})', usage: { prompt_tokens: 31, completion_tokens: 6, total_tokens: 37 } });
+  });
+
+  it('rewrites the echo at string level when it knows what was sent: the same events as parsing them', () => {
+    const fixture = readSseFixture('openai-responses-function-call.sse');
+    const parsed = new NativeResponsesRelay('Mine.', 'not what was sent');
+    const textual = new NativeResponsesRelay('Mine.', 'You are a banking intent classifier.');
+    const a = parseEvents(parsed.push(fixture) + parsed.end());
+    const b = parseEvents(textual.push(fixture) + textual.end());
+    expect(b).toEqual(a);
+    expect([textual.complete, textual.summary()]).toEqual([parsed.complete, parsed.summary()]);
+  });
+
+  it('puts the client\'s instructions in a JSON answer, as written when nothing changed, parsed when the echo is unusual', () => {
+    const response = { id: 'resp_1', object: 'response', instructions: 'Cand "quoted" é', output: [{ type: 'message', content: [{ type: 'output_text', text: 'instructions: hi' }] }] };
+    const pretty = JSON.stringify(response, null, 2);
+    const out = nativeResponsesJson(pretty, 'Mine.');
+    expect(JSON.parse(out.out)).toEqual({ ...response, instructions: 'Mine.' });
+    expect(out.out).toContain('\n  "instructions": "Mine."'); // the upstream's own layout, only the echo changed
+    expect(out.summary.text).toBe('instructions: hi');
+    const same = JSON.stringify({ ...response, instructions: 'Mine.' });
+    expect(nativeResponsesJson(same, 'Mine.').out).toBe(same);
+    expect(JSON.parse(nativeResponsesJson(same, null).out).instructions).toBeNull();
+    // No echo, an escaped echo, a second key of the name: parsed and re-serialised, same meaning.
+    const { instructions: _gone, ...noEcho } = response;
+    for (const raw of [JSON.stringify(noEcho), pretty.replace('é', '\\u00e9'), JSON.stringify({ ...response, metadata: { instructions: 'x' } })]) {
+      expect(JSON.parse(nativeResponsesJson(raw, 'Mine.').out).instructions).toBe('Mine.');
+    }
+    expect(withInstructionsEcho(JSON.stringify({ ...response, metadata: { instructions: 'x' } }), response.instructions, 'Mine.')).toBeNull();
+    expect(withInstructionsEcho('{"text":"say \\"instructions\\": no","instructions":null}', null, 'Mine.')).toBe('{"text":"say \\"instructions\\": no","instructions":"Mine."}');
   });
 });
 

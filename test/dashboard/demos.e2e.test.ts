@@ -1,0 +1,104 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Demo } from '../../src/optimizer/core/demos.js';
+import { addCandidates, addModuleCandidates, api } from '../helpers/server.js';
+import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { createSimJob, driveRollouts } from './simTraffic.js';
+
+/**
+ * Issue 17's view in Chromium: a candidate with demos gets a "N demos" chip in its leaderboard row,
+ * and expanding the row lists them module by module, turn by turn, with the rollout each came from,
+ * exactly as the candidates API reports them (text shown as text, never as markup).
+ */
+const DEMOS: Demo[] = [
+  { input: [{ role: 'user', content: 'What is my balance?' }], output: 'Label: balance', rolloutId: 'r-demo-1' },
+  {
+    input: [{ role: 'user', content: 'Card lost <b>today</b>' }, { role: 'assistant', content: 'Which card?' }, { role: 'user', content: 'The debit one' }],
+    output: 'Label: lost_card',
+    rolloutId: 'r-demo-2',
+  },
+];
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard: a candidate\'s demos (chip and expanded list)', () => {
+  let s: DashboardTestServer;
+  let browser: Browser;
+  let page: Page;
+  let jobId: string;
+  let systemId: string;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    s = await startDashboardTestServer();
+    const job = await createSimJob(s.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    jobId = job.job_id;
+    systemId = job.system_id;
+    await addCandidates(s.t.server.store, jobId, ['cand_plain']);
+    await addModuleCandidates(s.t.server.store, jobId, 'main', { cand_demos: 'Label the banking question.' }, { cand_demos: DEMOS });
+    await driveRollouts(s.url, s.t.key, job.system_id, 4, 2);
+
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await page.goto(`${s.url}/`);
+    await page.getByLabel('API key').fill(s.t.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('table.leaderboard tbody tr[data-candidate="cand_demos"]').waitFor();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  const row = (id: string) => page.locator(`table.leaderboard tbody tr[data-candidate="${id}"]`);
+
+  it('marks only the candidate with demos with a chip counting them; the list stays folded', async () => {
+    expect(await row('cand_demos').locator('.candidate-id .tag-demos').textContent()).toBe('2 demos');
+    expect(await row('cand_plain').locator('.tag-demos').count()).toBe(0);
+    expect(await row('baseline').locator('.tag-demos').count()).toBe(0);
+    expect(await row('cand_demos').getByLabel('Demos of cand_demos').isVisible()).toBe(false);
+  });
+
+  it('expands the row to the demos, turn by turn, as the candidates API reports them', async () => {
+    await row('cand_demos').locator('details.instruction summary').click();
+    const list = row('cand_demos').getByLabel('Demos of cand_demos');
+    await expect.poll(() => list.isVisible()).toBe(true);
+    const section = list.locator('section[data-demos-module="main"]');
+    expect((await section.locator('.module-head').textContent())?.replace(/\s+/g, ' ')).toBe('2 demos for module main');
+
+    const view = (await api(s.url, 'GET', `/api/systems/${systemId}/candidates?limit=50`, { key: s.t.key })).body.items
+      .find((c: { candidate_id: string }) => c.candidate_id === 'cand_demos');
+    expect(view.demos.main.map((d: { rollout_id: string }) => d.rollout_id)).toEqual(['r-demo-1', 'r-demo-2']);
+    const items = section.locator('li.demo');
+    expect(await items.count()).toBe(2);
+    for (const [i, d] of (view.demos.main as { input: { role: string; content: string }[]; output: string; rollout_id: string }[]).entries()) {
+      const item = items.nth(i);
+      expect(await item.getAttribute('data-rollout')).toBe(d.rollout_id);
+      const turns = await item.locator('.demo-turn').allTextContents();
+      expect(turns).toEqual([...d.input.map((t) => `${t.role}: ${t.content}`), `assistant: ${d.output}`]);
+      expect(await item.locator('.demo-source').textContent()).toBe(`from rollout ${d.rollout_id}`);
+    }
+    // Demo text is shown as typed: markup in a user's input never becomes elements.
+    expect(await items.nth(1).locator('b').count()).toBe(0);
+    await row('cand_demos').screenshot({ path: screenshotPath('30-candidate-demos') });
+  });
+
+  it('keeps the row open through the next poll, and folds it again on a second click', async () => {
+    const list = row('cand_demos').getByLabel('Demos of cand_demos');
+    // Mark the rendered row, bring new data, and wait until the poll has replaced the row.
+    await row('cand_demos').evaluate((el) => el.setAttribute('data-old-render', '1'));
+    await driveRollouts(s.url, s.t.key, systemId, 2, 1);
+    await expect.poll(() => page.locator('tr[data-candidate="cand_demos"]:not([data-old-render])').count(), { timeout: 10_000 }).toBe(1);
+    expect(await list.isVisible()).toBe(true);
+    await row('cand_demos').locator('details.instruction summary').click();
+    await expect.poll(() => list.isVisible()).toBe(false);
+    expect(problems).toEqual([]);
+  });
+});
