@@ -26,6 +26,7 @@ import { findHaproxy, startCluster } from '../test/helpers/cluster.js';
 import { PG_URL, uniqueSchema } from '../test/helpers/postgres.js';
 import { seedJobBody } from '../test/helpers/server.js';
 import { formatProfile, summarizeProfile } from './lib/cpuProfile.js';
+import { cpuMeter, postgresCpuMs } from './lib/procCpu.js';
 import type { LoadResult } from './lib/loadClient.js';
 import { startMiprox } from './lib/miproxService.js';
 import { spawnService } from './lib/processes.js';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const fake = await spawnService({ name: 'fake upstream', args: ['--import', 'tsx', join(LIB, 'fakeUpstreamMain.ts')], ready: /fake upstream at (\S+)/ });
   const upstream = { OPENAI_BASE_URL: fake.ready, OPENAI_API_KEY: 'sk-bench' };
   const shape = { connections: o.connections, warmupMs: o.warmupMs, measureMs: o.measureMs };
-  const rows: { name: string; load: LoadResult }[] = [];
+  const rows: { name: string; load: LoadResult; cpu?: { miprox: number | null; postgres: number } }[] = [];
   try {
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 === 1 ? (['sqlite', 'postgres'] as const) : (['postgres', 'sqlite'] as const);
@@ -61,7 +62,13 @@ async function main(): Promise<void> {
           const target = miproxTarget(m.origin, m.proxyPath, db);
           await smokeTest(target);
           console.log(`${db}: one instance, ${o.connections} connections, ${o.measureMs / 1000} s (round ${round}, load average ${loadavg()[0]!.toFixed(2)})...`);
-          rows.push({ name: `${db} (1 instance, direct)${o.rounds > 1 ? ` #${round}` : ''}`, load: await concurrentPhase(target, shape) });
+          const meter = cpuMeter({ miprox: m.service.proc.pid });
+          const pgBefore = postgresCpuMs();
+          const load = await concurrentPhase(target, shape);
+          // Per request sent (warm-up included: the meters ran through it too).
+          const perRequest = (ms: number | null) => (ms === null ? null : ms / Math.max(1, load.nextN));
+          const cpu = { miprox: perRequest(meter.stop().miprox ?? null), postgres: perRequest(postgresCpuMs() - pgBefore) ?? 0 };
+          rows.push({ name: `${db} (1 instance, direct)${o.rounds > 1 ? ` #${round}` : ''}`, load, cpu });
         } finally {
           await m.cleanup();
           if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
@@ -97,7 +104,11 @@ async function main(): Promise<void> {
   }
 
   console.log('');
-  console.log(table(['setup', 'req/s', 'p50', 'p99', 'errors'], rows.map((r) => [r.name, fmtRate(r.load.rps), fmtMs(r.load.latency.p50), fmtMs(r.load.latency.p99), String(r.load.errors)])));
+  const cpuCell = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${ms.toFixed(3)} ms`);
+  console.log(table(
+    ['setup', 'req/s', 'p50', 'p99', 'errors', 'miprox CPU/req', 'PostgreSQL CPU/req (all sessions)'],
+    rows.map((r) => [r.name, fmtRate(r.load.rps), fmtMs(r.load.latency.p50), fmtMs(r.load.latency.p99), String(r.load.errors), cpuCell(r.cpu?.miprox), cpuCell(r.cpu?.postgres)]),
+  ));
   const sqlites = rows.filter((r) => r.name.startsWith('sqlite')).map((r) => r.load);
   const pgs = rows.filter((r) => r.name.startsWith('postgres')).map((r) => r.load);
   const verdicts: Verdict[] = sqlites.map((sqlite, i) => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time a process has used (user + system), from /proc/<pid>/stat. On a shared 2-core machine
@@ -35,4 +35,22 @@ export function cpuMeter(pids: Record<string, number | undefined>) {
       );
     },
   };
+}
+
+/**
+ * CPU ms used so far by every PostgreSQL server process on this machine (postmaster, backends, WAL
+ * writer...). On a shared machine this includes other sessions' queries: read it as an upper bound.
+ */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    total += processCpuMs(Number(pid)) ?? 0;
+  }
+  return total;
 }
