@@ -26,7 +26,7 @@ import { findHaproxy, startCluster } from '../test/helpers/cluster.js';
 import { PG_URL, uniqueSchema } from '../test/helpers/postgres.js';
 import { seedJobBody } from '../test/helpers/server.js';
 import { formatProfile, summarizeProfile } from './lib/cpuProfile.js';
-import { cpuMeter, postgresCpuMs } from './lib/procCpu.js';
+import { cpuMeter, postgresCpuMeter } from './lib/procCpu.js';
 import type { LoadResult } from './lib/loadClient.js';
 import { startMiprox } from './lib/miproxService.js';
 import { spawnService } from './lib/processes.js';
@@ -63,11 +63,11 @@ async function main(): Promise<void> {
           await smokeTest(target);
           console.log(`${db}: one instance, ${o.connections} connections, ${o.measureMs / 1000} s (round ${round}, load average ${loadavg()[0]!.toFixed(2)})...`);
           const meter = cpuMeter({ miprox: m.service.proc.pid });
-          const pgBefore = postgresCpuMs();
+          const pgMeter = postgresCpuMeter();
           const load = await concurrentPhase(target, shape);
           // Per request sent (warm-up included: the meters ran through it too).
           const perRequest = (ms: number | null) => (ms === null ? null : ms / Math.max(1, load.nextN));
-          const cpu = { miprox: perRequest(meter.stop().miprox ?? null), postgres: perRequest(postgresCpuMs() - pgBefore) ?? 0 };
+          const cpu = { miprox: perRequest(meter.stop().miprox ?? null), postgres: perRequest(pgMeter.stop()) ?? 0 };
           rows.push({ name: `${db} (1 instance, direct)${o.rounds > 1 ? ` #${round}` : ''}`, load, cpu });
         } finally {
           await m.cleanup();

@@ -38,11 +38,23 @@ export function cpuMeter(pids: Record<string, number | undefined>) {
 }
 
 /**
- * CPU ms used so far by every PostgreSQL server process on this machine (postmaster, backends, WAL
- * writer...). On a shared machine this includes other sessions' queries: read it as an upper bound.
+ * CPU ms used between `start` and `stop()` by the PostgreSQL server processes on this machine
+ * (postmaster, backends, WAL writer...), per process so that backends which come and go do not
+ * count their earlier life. On a shared machine this includes other sessions' queries: an upper bound.
  */
-export function postgresCpuMs(): number {
-  let total = 0;
+export function postgresCpuMeter(): { stop(): number } {
+  const before = postgresProcesses();
+  return {
+    stop() {
+      let total = 0;
+      for (const [pid, ms] of postgresProcesses()) total += ms - (before.get(pid) ?? 0);
+      return total;
+    },
+  };
+}
+
+function postgresProcesses(): Map<number, number> {
+  const out = new Map<number, number>();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
@@ -50,7 +62,8 @@ export function postgresCpuMs(): number {
     } catch {
       continue;
     }
-    total += processCpuMs(Number(pid)) ?? 0;
+    const ms = processCpuMs(Number(pid));
+    if (ms !== null) out.set(Number(pid), ms);
   }
-  return total;
+  return out;
 }
