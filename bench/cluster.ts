@@ -26,7 +26,8 @@ import { findHaproxy, startCluster } from '../test/helpers/cluster.js';
 import { PG_URL, uniqueSchema } from '../test/helpers/postgres.js';
 import { seedJobBody } from '../test/helpers/server.js';
 import { formatProfile, summarizeProfile } from './lib/cpuProfile.js';
-import { cpuMeter, postgresCpuMeter } from './lib/procCpu.js';
+import { backendCpuMeter, cpuMeter, postgresCpuMeter } from './lib/procCpu.js';
+import pg from 'pg';
 import type { LoadResult } from './lib/loadClient.js';
 import { startMiprox } from './lib/miproxService.js';
 import { spawnService } from './lib/processes.js';
@@ -47,7 +48,10 @@ async function main(): Promise<void> {
   const fake = await spawnService({ name: 'fake upstream', args: ['--import', 'tsx', join(LIB, 'fakeUpstreamMain.ts')], ready: /fake upstream at (\S+)/ });
   const upstream = { OPENAI_BASE_URL: fake.ready, OPENAI_API_KEY: 'sk-bench' };
   const shape = { connections: o.connections, warmupMs: o.warmupMs, measureMs: o.measureMs };
-  const rows: { name: string; load: LoadResult; cpu?: { miprox: number | null; postgres: number } }[] = [];
+  const rows: { name: string; load: LoadResult; cpu?: { miprox: number | null; postgres: number; backends: number | null } }[] = [];
+  // Reads pg_stat_activity to find the instance's own backends (their CPU is the database's share).
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
   try {
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 === 1 ? (['sqlite', 'postgres'] as const) : (['postgres', 'sqlite'] as const);
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
         const profDir = profile ? mkdtempSync(join(tmpdir(), `miprox-prof-${db}-`)) : null;
         const m = await startMiprox({
           upstreamUrl: fake.ready, nodeArgs: profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
-          env: db === 'postgres' ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : {},
+          env: db === 'postgres' ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, PGAPPNAME: schema } : {},
         });
         try {
           const target = miproxTarget(m.origin, m.proxyPath, db);
@@ -64,10 +68,11 @@ async function main(): Promise<void> {
           console.log(`${db}: one instance, ${o.connections} connections, ${o.measureMs / 1000} s (round ${round}, load average ${loadavg()[0]!.toFixed(2)})...`);
           const meter = cpuMeter({ miprox: m.service.proc.pid });
           const pgMeter = postgresCpuMeter();
+          const ownMeter = db === 'postgres' ? await backendCpuMeter((text, values) => admin.query<{ pid: number }>(text, values), schema) : null;
           const load = await concurrentPhase(target, shape);
           // Per request sent (warm-up included: the meters ran through it too).
           const perRequest = (ms: number | null) => (ms === null ? null : ms / Math.max(1, load.nextN));
-          const cpu = { miprox: perRequest(meter.stop().miprox ?? null), postgres: perRequest(pgMeter.stop()) ?? 0 };
+          const cpu = { miprox: perRequest(meter.stop().miprox ?? null), postgres: perRequest(pgMeter.stop()) ?? 0, backends: ownMeter ? perRequest(await ownMeter.stop()) : null };
           rows.push({ name: `${db} (1 instance, direct)${o.rounds > 1 ? ` #${round}` : ''}`, load, cpu });
         } finally {
           await m.cleanup();
@@ -101,13 +106,14 @@ async function main(): Promise<void> {
     }
   } finally {
     await fake.stop();
+    await admin.end();
   }
 
   console.log('');
   const cpuCell = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : `${ms.toFixed(3)} ms`);
   console.log(table(
-    ['setup', 'req/s', 'p50', 'p99', 'errors', 'miprox CPU/req', 'PostgreSQL CPU/req (all sessions)'],
-    rows.map((r) => [r.name, fmtRate(r.load.rps), fmtMs(r.load.latency.p50), fmtMs(r.load.latency.p99), String(r.load.errors), cpuCell(r.cpu?.miprox), cpuCell(r.cpu?.postgres)]),
+    ['setup', 'req/s', 'p50', 'p99', 'errors', 'miprox CPU/req', 'its PG backends CPU/req', 'all PG processes CPU/req'],
+    rows.map((r) => [r.name, fmtRate(r.load.rps), fmtMs(r.load.latency.p50), fmtMs(r.load.latency.p99), String(r.load.errors), cpuCell(r.cpu?.miprox), cpuCell(r.cpu?.backends), cpuCell(r.cpu?.postgres)]),
   ));
   const sqlites = rows.filter((r) => r.name.startsWith('sqlite')).map((r) => r.load);
   const pgs = rows.filter((r) => r.name.startsWith('postgres')).map((r) => r.load);

@@ -67,3 +67,20 @@ function postgresProcesses(): Map<number, number> {
   }
   return out;
 }
+
+/**
+ * CPU ms used between `start` and `stop()` by the PostgreSQL backends serving one client, found by
+ * its application_name (the server under test gets PGAPPNAME): the database's share of a request,
+ * without the other sessions on a shared machine. Backends opened meanwhile count from their start.
+ */
+export async function backendCpuMeter(query: (sql: string, values: unknown[]) => Promise<{ rows: { pid: number }[] }>, appName: string): Promise<{ stop(): Promise<number> }> {
+  const pids = async () => (await query('select pid from pg_stat_activity where application_name = $1', [appName])).rows.map((r) => r.pid);
+  const before = new Map((await pids()).map((pid) => [pid, processCpuMs(pid) ?? 0]));
+  return {
+    async stop() {
+      let total = 0;
+      for (const pid of await pids()) total += (processCpuMs(pid) ?? 0) - (before.get(pid) ?? 0);
+      return total;
+    },
+  };
+}
