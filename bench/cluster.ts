@@ -126,6 +126,15 @@ async function main(): Promise<void> {
     };
   });
   console.log(`\nTargets:\n${verdictLines(verdicts)}`);
+  // On a saturated machine throughput follows CPU per request, which moves much less with the
+  // neighbours' load than req/s does: SQLite's miprox CPU over PostgreSQL's miprox + own backends.
+  const sqliteCpu = rows.filter((r) => r.name.startsWith('sqlite')).map((r) => r.cpu);
+  const pgCpu = rows.filter((r) => r.name.startsWith('postgres')).map((r) => r.cpu);
+  sqliteCpu.forEach((s, i) => {
+    const p = pgCpu[i];
+    if (s?.miprox == null || p?.miprox == null || p.backends == null) return;
+    console.log(`CPU per request, round ${i + 1}: SQLite ${s.miprox.toFixed(3)} ms, PostgreSQL ${p.miprox.toFixed(3)} + ${p.backends.toFixed(3)} ms (miprox + its backends): ratio ${(s.miprox / (p.miprox + p.backends)).toFixed(2)}x`);
+  });
   const curve = rows.filter((r) => r.name.startsWith('haproxy'));
   if (curve.length) console.log(`scale-out curve (req/s by instances): ${curve.map((r, i) => `${i + 1}: ${fmtRate(r.load.rps)}`).join(', ')}`);
   const jsonOut = argValue('--json');
