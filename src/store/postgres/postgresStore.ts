@@ -30,35 +30,20 @@ export async function openPostgresStore(
   } finally {
     await setup.end();
   }
-  const pool = openPool(url, schema, opts.poolSize ?? 10, []);
-  watchConnectionErrors(pool, opts.onConnectionError ?? (() => {}));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
-  // The hot path (pgHotPath.ts) has its own few connections: at most one statement per kind is in
-  // flight, so it never queues behind the API's and the optimizer's queries for a connection, and
-  // its connections plan the hot statements once. Its statements are prepared, but under the default
-  // plan_cache_mode PostgreSQL re-plans them on every execution (the custom plan of unnest() over a
-  // known array looks cheaper than the generic one), and planning the CTE chain took about as long
-  // as running it (1-1.5 ms per batch on the benchmark machine). The generic plan is the same
-  // index lookups whatever the batch holds, so these connections always use it.
-  const hotPool = openPool(url, schema, HOT_POOL_SIZE, ['-c plan_cache_mode=force_generic_plan']);
-  watchConnectionErrors(hotPool, opts.onConnectionError ?? (() => {}));
-  return new KyselyStore(db, 'postgres', clock, { hot: new PgHotPath(hotPool), beforeClose: () => hotPool.end() });
-}
-
-/** One statement per kind in flight (4), plus a duplicate reward's two reads. */
-const HOT_POOL_SIZE = 6;
-
-function openPool(url: string, schema: string, max: number, settings: string[]): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: url,
-    max,
-    options: [`-c search_path="${schema}"`, ...settings].join(' '),
+    max: opts.poolSize ?? 10,
+    options: `-c search_path="${schema}"`,
     // Without a connect deadline a black-holed database hangs every request (and /readyz) forever.
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // Finds a silently dropped TCP link instead of waiting on it.
     keepAlive: true,
   });
+  watchConnectionErrors(pool, opts.onConnectionError ?? (() => {}));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
+  // The hot path runs on the same pool, as one prepared multi-row statement per batch (pgHotPath.ts).
+  return new KyselyStore(db, 'postgres', clock, { hot: new PgHotPath(pool) });
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
