@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time a process has used (user + system), from /proc/<pid>/stat. On a shared 2-core machine
@@ -33,6 +33,54 @@ export function cpuMeter(pids: Record<string, number | undefined>) {
           return [name, now !== null && then !== null && then !== undefined ? now - then : null];
         }),
       );
+    },
+  };
+}
+
+/**
+ * CPU ms used between `start` and `stop()` by the PostgreSQL server processes on this machine
+ * (postmaster, backends, WAL writer...), per process so that backends which come and go do not
+ * count their earlier life. On a shared machine this includes other sessions' queries: an upper bound.
+ */
+export function postgresCpuMeter(): { stop(): number } {
+  const before = postgresProcesses();
+  return {
+    stop() {
+      let total = 0;
+      for (const [pid, ms] of postgresProcesses()) total += ms - (before.get(pid) ?? 0);
+      return total;
+    },
+  };
+}
+
+function postgresProcesses(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+    } catch {
+      continue;
+    }
+    const ms = processCpuMs(Number(pid));
+    if (ms !== null) out.set(Number(pid), ms);
+  }
+  return out;
+}
+
+/**
+ * CPU ms used between `start` and `stop()` by the PostgreSQL backends serving one client, found by
+ * its application_name (the server under test gets PGAPPNAME): the database's share of a request,
+ * without the other sessions on a shared machine. Backends opened meanwhile count from their start.
+ */
+export async function backendCpuMeter(query: (sql: string, values: unknown[]) => Promise<{ rows: { pid: number }[] }>, appName: string): Promise<{ stop(): Promise<number> }> {
+  const pids = async () => (await query('select pid from pg_stat_activity where application_name = $1', [appName])).rows.map((r) => r.pid);
+  const before = new Map((await pids()).map((pid) => [pid, processCpuMs(pid) ?? 0]));
+  return {
+    async stop() {
+      let total = 0;
+      for (const pid of await pids()) total += (processCpuMs(pid) ?? 0) - (before.get(pid) ?? 0);
+      return total;
     },
   };
 }

@@ -359,6 +359,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.getJob(job.id))?.rolloutCount).toBe(2);
     });
 
+    it('commits new rollouts and calls of earlier rollouts queued in one turn, counters equal to the rows', async () => {
+      const job = await makeJob();
+      const rollout = (jobId: string, id: string) =>
+        store.insertRollout({ jobId, id, candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
+      const call = (id: string) => store.completeRolloutCall(job.id, id, {
+        outputText: `out ${id}`, latencyMs: 2, usage: { prompt_tokens: 3, completion_tokens: 1 }, failed: false, inputMessages: null, module: 'main', variables: null,
+      });
+      const earlier = ['e0', 'e1', 'e2', 'e3'];
+      await Promise.all(earlier.map((id) => rollout(job.id, id)));
+      // One turn: on PostgreSQL new rollouts and call records share one statement; the bad insert
+      // (unknown job) fails alone and its neighbours of both kinds commit.
+      const results = await Promise.allSettled([
+        ...['n0', 'n1', 'n2'].map((id) => rollout(job.id, id)), ...earlier.map(call), rollout('pl_no_such_job', 'bad'), rollout(job.id, 'e0'),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([...Array(7).fill('fulfilled'), 'rejected', 'fulfilled']);
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value : null))).toEqual([true, true, true, undefined, undefined, undefined, undefined, null, false]);
+      for (const id of earlier) expect(await store.getRollout(job.id, id)).toMatchObject({ callCount: 1, outputText: `out ${id}` });
+      for (const id of ['n0', 'n1', 'n2']) expect(await store.getRollout(job.id, id)).toMatchObject({ callCount: 0 });
+      const after = await store.getJob(job.id);
+      expect(after?.rolloutCount).toBe(7);
+      expect(after?.usage.policy).toEqual({ calls: 4, promptTokens: 12, completionTokens: 4, totalTokens: 16 });
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(7);
+    });
+
     it('lets exactly one proposal run per job, and releases an expired lease', async () => {
       const job = await makeJob();
       const now = new Date().toISOString();

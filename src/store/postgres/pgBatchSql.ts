@@ -19,19 +19,38 @@ export const GET_ROLLOUTS = `
 select r.* from rollouts r join unnest($1::text[], $2::text[]) as k(job_id, id) on r.job_id = k.job_id and r.id = k.id`;
 
 /**
- * Rollout records commit without waiting for the WAL flush, like call records (below) and like
- * SQLite's WAL mode with synchronous=NORMAL, which this matches: visible to every instance at once,
- * safe from a miprox crash at once, and from a PostgreSQL crash after at most 3 x wal_writer_delay
- * (600 ms by default). Rewards, the acknowledged writes, always wait for the flush. (docs/API.md)
+ * New rollouts and finished calls of one batch, in ONE statement: one round trip, one lock of the
+ * job rows, one update of their counters and one commit per batch, where separate statements paid
+ * each twice and queued on each other's job-row lock. A call is queued only after its rollout's
+ * insert resolved, so a batch never holds a call for a rollout it is inserting itself.
  *
- * $1..$8: job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at. Returns the inserted ords.
+ * Both commit without waiting for the WAL flush, like SQLite's WAL mode with synchronous=NORMAL,
+ * which this matches: visible to every instance at once, safe from a miprox crash at once, and
+ * from a PostgreSQL crash after at most 3 x wal_writer_delay (600 ms by default). Nobody waits for
+ * a call record (the answer already went out); rewards, the acknowledged writes, always wait for
+ * the flush (docs/API.md). Without this, every batch held the job row's lock through a 5 ms fsync.
+ *
+ * Rollouts, $1..$8: job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at.
+ * Calls, $9..$23: job_id, rollout_id, status, output_text, latency_ms, usage, input_messages,
+ * created_at, module, variables, failed, and the call's usage (calls, prompt, completion, total tokens).
+ * Several calls of one rollout in a batch get consecutive call numbers, in batch order; the rollout
+ * keeps the last call's outcome and the first input it ever saw.
+ * Returns one row: the ords of the rollouts inserted (a missing ord: the id existed already).
  */
-export const INSERT_ROLLOUTS = `
+export const WRITE_ROLLOUTS_AND_CALLS = `
 with items as (
   select * from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[])
     with ordinality as t(job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at, ord)
 ),
-${LOCK},
+call_items as (
+  select * from unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::text[], $15::text[], $16::text[],
+    $17::text[], $18::text[], $19::int[], $20::int8[], $21::int8[], $22::int8[], $23::int8[])
+    with ordinality as t(job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
+      module, variables, failed, u_calls, u_prompt, u_completion, u_total, ord)
+),
+locked as (
+  select id from jobs where id in (select job_id from items union select job_id from call_items) order by id for update
+),
 no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
 uniq as (select distinct on (job_id, id) * from items order by job_id, id, ord),
 ins as (
@@ -49,44 +68,15 @@ dispatched as (
   where c.job_id = x.job_id and c.id = x.candidate_id
   returning 1
 ),
-counted as (
-  update jobs j set rollout_count = j.rollout_count + x.n, updated_at = x.now
-  from (select job_id, count(*) as n, max(created_at) as now from fresh group by job_id) x
-  where j.id = x.job_id
-  returning 1
-)
-select ord, (select v from no_flush_wait) as sync from fresh`;
-
-/**
- * Call records are committed without waiting for the WAL flush (synchronous_commit off for this
- * statement's own transaction): nobody is waiting for them (the answer already went out; SQLite
- * lets them ride with the next batch for the same reason), so a crash may lose the last few hundred
- * milliseconds of call records, never an acknowledged write. Without this, every batch of call
- * records held the job row's lock through a 5 ms fsync, halving what the proxy could commit.
- *
- * $1..$15: job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
- * module, variables, failed, and the call's usage (calls, prompt, completion, total tokens).
- * Several calls of one rollout in a batch get consecutive call numbers, in batch order; the rollout
- * keeps the last call's outcome and the first input it ever saw.
- */
-export const COMPLETE_CALLS = `
-with items as (
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[],
-    $9::text[], $10::text[], $11::int[], $12::int8[], $13::int8[], $14::int8[], $15::int8[])
-    with ordinality as t(job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
-      module, variables, failed, u_calls, u_prompt, u_completion, u_total, ord)
-),
-${LOCK},
-no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
 per as (
   select job_id, rollout_id, count(*) as n, max(ord) as last,
     (array_agg(input_messages order by ord) filter (where input_messages is not null))[1] as first_input
-  from items group by job_id, rollout_id
+  from call_items group by job_id, rollout_id
 ),
 upd as (
   update rollouts r set status = l.status, output_text = l.output_text, latency_ms = l.latency_ms, usage = l.usage,
     call_count = r.call_count + p.n, input_messages = coalesce(r.input_messages, p.first_input), updated_at = l.created_at
-  from per p join items l on l.ord = p.last
+  from per p join call_items l on l.ord = p.last
   where r.job_id = p.job_id and r.id = p.rollout_id and (select count(*) from locked) >= 0
   returning r.job_id, r.id, r.call_count
 ),
@@ -94,20 +84,26 @@ calls as (
   insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at)
   select i.job_id, i.rollout_id, u.call_count - p.n + row_number() over (partition by i.job_id, i.rollout_id order by i.ord),
     i.module, i.input_messages, i.variables, i.output_text, i.latency_ms, i.usage, i.failed, i.created_at
-  from items i join per p on p.job_id = i.job_id and p.rollout_id = i.rollout_id join upd u on u.job_id = i.job_id and u.id = i.rollout_id
+  from call_items i join per p on p.job_id = i.job_id and p.rollout_id = i.rollout_id join upd u on u.job_id = i.job_id and u.id = i.rollout_id
   returning 1
 ),
-spent as (
-  update jobs j set policy_calls = j.policy_calls + x.c, policy_prompt_tokens = j.policy_prompt_tokens + x.p,
-    policy_completion_tokens = j.policy_completion_tokens + x.o, policy_total_tokens = j.policy_total_tokens + x.t
+dispatches as (select job_id, count(*) as n, max(created_at) as now from fresh group by job_id),
+spend as (
+  select i.job_id, sum(i.u_calls) as c, sum(i.u_prompt) as p, sum(i.u_completion) as o, sum(i.u_total) as t
+  from call_items i join upd u on u.job_id = i.job_id and u.id = i.rollout_id group by i.job_id
+),
+counted as (
+  -- One update per job row: a row updated by two CTEs of one statement keeps only one of the changes.
+  update jobs j set rollout_count = j.rollout_count + coalesce(x.n, 0), updated_at = coalesce(x.now, j.updated_at),
+    policy_calls = j.policy_calls + coalesce(x.c, 0), policy_prompt_tokens = j.policy_prompt_tokens + coalesce(x.p, 0),
+    policy_completion_tokens = j.policy_completion_tokens + coalesce(x.o, 0), policy_total_tokens = j.policy_total_tokens + coalesce(x.t, 0)
   from (
-    select i.job_id, sum(i.u_calls) as c, sum(i.u_prompt) as p, sum(i.u_completion) as o, sum(i.u_total) as t
-    from items i join upd u on u.job_id = i.job_id and u.id = i.rollout_id group by i.job_id
+    select coalesce(d.job_id, s.job_id) as job_id, d.n, d.now, s.c, s.p, s.o, s.t from dispatches d full join spend s on s.job_id = d.job_id
   ) x
-  where j.id = x.job_id and (x.c <> 0 or x.p <> 0 or x.o <> 0 or x.t <> 0)
+  where j.id = x.job_id and (x.n is not null or x.c <> 0 or x.p <> 0 or x.o <> 0 or x.t <> 0)
   returning 1
 )
-select count(*) as n, (select v from no_flush_wait) as sync from upd`;
+select (select array_agg(ord) from fresh) as inserted, (select v from no_flush_wait) as sync`;
 
 /** Batch moments of one split kind, merged into the row's (Chan et al.'s parallel Welford). */
 function merge(p: 'online' | 'val' | 'monitor', k: string): string {

@@ -5,24 +5,29 @@ import { toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from '../types.js';
 import { usageOfCall } from '../usage.js';
-import { COMPLETE_CALLS, GET_ROLLOUTS, INSERT_ROLLOUTS, RECORD_REWARDS } from './pgBatchSql.js';
+import { GET_ROLLOUTS, RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from './pgBatchSql.js';
 
 interface Item<T> { values: unknown[]; resolve(v: T): void; reject(err: unknown): void }
 type Kind = 'reads' | 'rollouts' | 'calls' | 'rewards';
+/** What runs as one statement: new rollouts and call records share one (WRITE_ROLLOUTS_AND_CALLS). */
+type Statement = 'reads' | 'writes' | 'rewards';
+const ROLLOUT_COLUMNS = 8;
+const CALL_COLUMNS = 15;
 
 /**
  * PostgreSQL's hot path: writes queued in one turn of the event loop are committed by ONE statement
- * per kind (pgBatchSql.ts), each its own implicit transaction: a batch of rewards costs one round
- * trip, not five per reward plus BEGIN, lock and COMMIT (KyselyHotPath). Each caller's promise
- * settles after its statement committed, so a 2xx still means "committed".
+ * (pgBatchSql.ts) for rewards and one for new rollouts and call records together, each its own
+ * implicit transaction: a batch costs one round trip, not three to five statements per item plus
+ * BEGIN, lock and COMMIT (KyselyHotPath). Each caller's promise settles after its statement
+ * committed, so a 2xx still means "committed".
  *
- * Each kind has at most one statement in flight (see flush). If a batch's statement fails, every item of
- * it runs again alone, so only the failing item's caller gets the error.
+ * Each statement has at most one execution in flight (see flush). If a batch's statement fails, every
+ * item of it runs again alone, so only the failing item's caller gets the error.
  */
 export class PgHotPath implements HotPath {
   private readonly queues: Record<Kind, Item<unknown>[]> = { reads: [], rollouts: [], calls: [], rewards: [] };
   private scheduled = false;
-  private readonly running = new Set<Kind>();
+  private readonly running = new Set<Statement>();
 
   constructor(private readonly pool: pg.Pool, private readonly maxBatch = 512) {}
 
@@ -76,59 +81,63 @@ export class PgHotPath implements HotPath {
   }
 
   /**
-   * Starts one statement per kind with what is queued, one statement per kind at a time. Kinds run
-   * side by side: callers await what they depend on (a call record is queued after its rollout's
-   * insert resolved, a reward after the proxied call that inserted its rollout answered), so batches
-   * need no order among themselves, and every statement locks its job rows first, so concurrent ones
-   * queue on those locks instead of deadlocking. One at a time per kind, because the job row is a
-   * hot row: writers of one job serialize on its lock through their commit's WAL flush anyway, and
-   * whatever arrives meanwhile joins the next, larger batch.
+   * Starts each statement with what is queued for it, one execution per statement at a time.
+   * Statements run side by side: callers await what they depend on (a call record is queued after
+   * its rollout's insert resolved, a reward after the proxied call that inserted its rollout
+   * answered), so batches need no order among themselves, and every statement locks its job rows
+   * first, so concurrent ones queue on those locks instead of deadlocking. One at a time, because
+   * the job row is a hot row: writers of one job serialize on its lock anyway, and whatever arrives
+   * meanwhile joins the next, larger batch.
    */
   private flush(): void {
     this.scheduled = false;
-    for (const kind of ['reads', 'rollouts', 'calls', 'rewards'] as const) {
-      if (this.running.has(kind)) continue;
-      const batch = this.queues[kind].splice(0, this.maxBatch);
-      if (batch.length === 0) continue;
-      this.running.add(kind);
-      void this.commit(kind, batch).finally(() => {
-        this.running.delete(kind);
-        if (this.queues[kind].length > 0) this.schedule();
+    for (const statement of ['reads', 'writes', 'rewards'] as const) {
+      if (this.running.has(statement)) continue;
+      const kinds: Kind[] = statement === 'writes' ? ['rollouts', 'calls'] : [statement];
+      const batches = kinds.map((kind) => ({ kind, batch: this.queues[kind].splice(0, this.maxBatch) })).filter((b) => b.batch.length > 0);
+      if (batches.length === 0) continue;
+      this.running.add(statement);
+      void this.commit(batches).finally(() => {
+        this.running.delete(statement);
+        if (kinds.some((kind) => this.queues[kind].length > 0)) this.schedule();
       });
     }
   }
 
-  private async commit(kind: Kind, batch: Item<unknown>[]): Promise<void> {
+  private async commit(batches: { kind: Kind; batch: Item<unknown>[] }[]): Promise<void> {
     try {
-      const results = await this.run(kind, batch);
-      batch.forEach((item, i) => item.resolve(results[i]));
+      const results = await this.run(batches);
+      batches.forEach(({ batch }, b) => batch.forEach((item, i) => item.resolve(results[b]![i])));
     } catch (err) {
-      if (batch.length === 1) batch[0]!.reject(err);
+      const all = batches.flatMap(({ kind, batch }) => batch.map((item) => ({ kind, item })));
+      if (all.length === 1) all[0]!.item.reject(err);
       // Rare: one bad item must not fail its neighbours. The statement left nothing behind; retry alone.
-      else for (const item of batch) await this.run(kind, [item]).then(([v]) => item.resolve(v), item.reject);
+      else for (const { kind, item } of all) await this.run([{ kind, batch: [item] }]).then((r) => item.resolve(r[0]![0]), item.reject);
     }
   }
 
-  /** One statement for the batch; the result of each item, in batch order. */
-  private async run(kind: Kind, batch: Item<unknown>[]): Promise<unknown[]> {
-    const columns = batch[0]!.values.map((_, c) => batch.map((item) => item.values[c]));
+  /** One statement for the batches (one kind each); the result of each item, in batch order. */
+  private async run(batches: { kind: Kind; batch: Item<unknown>[] }[]): Promise<unknown[][]> {
+    const columnsOf = (batch: Item<unknown>[] | undefined, width: number) =>
+      Array.from({ length: width }, (_, c) => (batch ?? []).map((item) => item.values[c]));
+    const { kind, batch } = batches[0]!;
+    if (kind === 'rollouts' || kind === 'calls') {
+      const rollouts = batches.find((b) => b.kind === 'rollouts')?.batch;
+      const calls = batches.find((b) => b.kind === 'calls')?.batch;
+      const values = [...columnsOf(rollouts, ROLLOUT_COLUMNS), ...columnsOf(calls, CALL_COLUMNS)];
+      const res = await this.pool.query<{ inserted: string[] | null }>({ name: 'miprox_write_rollouts_and_calls', text: WRITE_ROLLOUTS_AND_CALLS, values });
+      const inserted = new Set((res.rows[0]?.inserted ?? []).map(Number));
+      return batches.map((b) => (b.kind === 'rollouts' ? b.batch.map((_, i) => inserted.has(i + 1)) : b.batch.map(() => undefined)));
+    }
+    const columns = columnsOf(batch, batch[0]!.values.length);
     if (kind === 'reads') {
       const res = await this.pool.query<RolloutsTable>({ name: 'miprox_get_rollouts', text: GET_ROLLOUTS, values: columns });
       const byKey = new Map(res.rows.map((r) => [`${r.job_id}\u0000${r.id}`, r]));
-      return batch.map((item) => byKey.get(`${String(item.values[0])}\u0000${String(item.values[1])}`) ?? null);
-    }
-    if (kind === 'rollouts') {
-      const res = await this.pool.query<{ ord: string }>({ name: 'miprox_insert_rollouts', text: INSERT_ROLLOUTS, values: columns });
-      const inserted = new Set(res.rows.map((r) => Number(r.ord)));
-      return batch.map((_, i) => inserted.has(i + 1));
-    }
-    if (kind === 'calls') {
-      await this.pool.query({ name: 'miprox_complete_calls', text: COMPLETE_CALLS, values: columns });
-      return batch.map(() => undefined);
+      return [batch.map((item) => byKey.get(`${String(item.values[0])}\u0000${String(item.values[1])}`) ?? null)];
     }
     const res = await this.pool.query<{ ord: string; job_id: string; job: JobsTable | null; moments: CandidatesTable | null }>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: columns });
     const jobs = new Map(res.rows.flatMap((r) => (r.job ? [[r.job_id, r.job] as const] : [])));
     const byOrd = new Map(res.rows.map((r) => [Number(r.ord), { job: jobs.get(r.job_id)!, moments: r.moments }]));
-    return batch.map((_, i) => byOrd.get(i + 1) ?? null);
+    return [batch.map((_, i) => byOrd.get(i + 1) ?? null)];
   }
 }
