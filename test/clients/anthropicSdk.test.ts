@@ -1,32 +1,19 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
-import { CLIENT_SYSTEM, expectRow, startSurfaceHarness, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+import { CLIENT_SYSTEM, expectRow, useSurfaceHarness, type PolicyProvider, type SurfaceJob } from '../helpers/surfaces.js';
 
 /**
  * The official `@anthropic-ai/sdk` pointed at the proxy URL (its `/v1/messages`): create, stream
  * and a tool round trip; against an upstream that speaks Messages natively (anthropic) and ones
  * reached through chat completions (openai, openai_compatible).
  */
-let h: SurfaceHarness;
-const jobs = new Map<PolicyProvider, SurfaceJob>();
 const PROVIDERS: PolicyProvider[] = ['anthropic', 'openai', 'openai_compatible'];
+const s = useSurfaceHarness(PROVIDERS);
 let n = 0;
 
-beforeAll(async () => {
-  h = await startSurfaceHarness();
-  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
-});
-afterAll(async () => h.close());
-beforeEach(() => {
-  h.openai.setBehavior({ reply: 'Paris.' });
-  h.anthropic.setBehavior({ reply: 'Paris.' });
-  h.openai.requests.length = 0;
-  h.anthropic.requests.length = 0;
-});
-
 function client(provider: PolicyProvider): { anthropic: Anthropic; rid: string; job: SurfaceJob } {
-  const job = jobs.get(provider)!;
+  const job = s.jobs.get(provider)!;
   const rid = `anthropic-sdk-${n++}`;
   // The SDK appends /v1/messages to its base URL.
   return { anthropic: new Anthropic({ apiKey: 'unused', baseURL: `${job.proxyUrl}/${rid}`, maxRetries: 0 }), rid, job };
@@ -39,7 +26,7 @@ describe.each(PROVIDERS)('@anthropic-ai/sdk, provider %s', (provider) => {
     expect(r.content[0]).toMatchObject({ type: 'text', text: 'Paris.' });
     expect(r.stop_reason).toBe('end_turn');
     expect(r.usage.output_tokens).toBeGreaterThan(0);
-    await expectRow(h, job, rid, 'messages');
+    await expectRow(s.h, job, rid, 'messages');
   });
 
   it('messages.stream with system blocks, and its final message', async () => {
@@ -53,13 +40,13 @@ describe.each(PROVIDERS)('@anthropic-ai/sdk, provider %s', (provider) => {
     expect(text).toBe('Paris.');
     expect(final.content[0]).toMatchObject({ type: 'text', text: 'Paris.' });
     expect(final.usage.output_tokens).toBeGreaterThan(0);
-    await expectRow(h, job, rid, 'messages');
+    await expectRow(s.h, job, rid, 'messages');
   });
 
   it('tools: a tool_use, then its tool_result sent back (two calls, one rollout)', async () => {
     const calls = [{ id: 'toolu_w1', name: 'weather', arguments: '{"city":"Paris"}' }];
-    h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult(calls) });
-    h.anthropic.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult(calls) });
+    s.h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult(calls) });
+    s.h.anthropic.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult(calls) });
     const { anthropic, rid, job } = client(provider);
     const tools = [{ name: 'weather', description: 'Current weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } }];
     const question = { role: 'user' as const, content: 'Weather in Paris?' };
@@ -72,7 +59,7 @@ describe.each(PROVIDERS)('@anthropic-ai/sdk, provider %s', (provider) => {
       messages: [question, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use!.type === 'tool_use' ? use!.id : '', content: 'sunny' }] }],
     });
     expect(second.content.find((b) => b.type === 'text')).toMatchObject({ text: expect.stringContaining('Sunny') });
-    await expectRow(h, job, rid, 'messages', 2);
+    await expectRow(s.h, job, rid, 'messages', 2);
   });
 });
 

@@ -1,32 +1,22 @@
 import { Agent, OpenAIProvider, Runner, tool } from '@openai/agents';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
-import { CLIENT_SYSTEM, expectRow, startSurfaceHarness, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+import { CLIENT_SYSTEM, expectRow, useSurfaceHarness, type PolicyProvider } from '../helpers/surfaces.js';
 
 /**
  * The OpenAI Agents SDK (its default model API is Responses) pointed at the proxy URL: one agent
  * turn that calls a tool and answers from its result, against the openai provider (Responses
  * natively) and openai_compatible (Responses translated to chat completions).
  */
-let h: SurfaceHarness;
-const jobs = new Map<PolicyProvider, SurfaceJob>();
 const PROVIDERS: PolicyProvider[] = ['openai', 'openai_compatible'];
+const s = useSurfaceHarness(PROVIDERS);
 let n = 0;
-
-beforeAll(async () => {
-  h = await startSurfaceHarness();
-  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
-});
-afterAll(async () => h.close());
-beforeEach(() => {
-  h.openai.requests.length = 0;
-});
 
 describe.each(PROVIDERS)('OpenAI Agents SDK, provider %s', (provider) => {
   it('runs one agent turn with a tool', async () => {
-    h.openai.setBehavior({ reply: 'It is sunny in Paris.', toolCallsFor: untilToolResult([{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }]) });
-    const job = jobs.get(provider)!;
+    s.h.openai.setBehavior({ reply: 'It is sunny in Paris.', toolCallsFor: untilToolResult([{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }]) });
+    const job = s.jobs.get(provider)!;
     const rid = `agents-${n++}`;
     const seen: string[] = [];
     const weather = tool({
@@ -41,6 +31,6 @@ describe.each(PROVIDERS)('OpenAI Agents SDK, provider %s', (provider) => {
     const result = await runner.run(agent, 'Weather in Paris?');
     expect(seen).toEqual(['Paris']);
     expect(result.finalOutput).toBe('It is sunny in Paris.');
-    await expectRow(h, job, rid, 'responses', 2);
+    await expectRow(s.h, job, rid, 'responses', 2);
   });
 });

@@ -1,48 +1,35 @@
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
-import { CLIENT_SYSTEM, expectRow, startSurfaceHarness, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+import { CLIENT_SYSTEM, expectRow, useSurfaceHarness, type PolicyProvider, type SurfaceJob } from '../helpers/surfaces.js';
 
 /**
  * The official `openai` SDK pointed at the proxy URL, chat completions and Responses, each plain,
  * streamed, with tools and with a json_schema format; against an upstream that speaks Responses
  * natively (openai) and ones reached through chat completions (openai_compatible, anthropic).
  */
-let h: SurfaceHarness;
-const jobs = new Map<PolicyProvider, SurfaceJob>();
 const PROVIDERS: PolicyProvider[] = ['openai', 'openai_compatible', 'anthropic'];
+const s = useSurfaceHarness(PROVIDERS);
 let n = 0;
-
-beforeAll(async () => {
-  h = await startSurfaceHarness();
-  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
-});
-afterAll(async () => h.close());
-beforeEach(() => {
-  h.openai.setBehavior({ reply: 'Paris.' });
-  h.anthropic.setBehavior({ reply: 'Paris.' });
-  h.openai.requests.length = 0;
-  h.anthropic.requests.length = 0;
-});
 
 const WEATHER = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 const CITY_JSON = '{"city":"Paris"}';
 
 function client(provider: PolicyProvider): { openai: OpenAI; rid: string; job: SurfaceJob } {
-  const job = jobs.get(provider)!;
+  const job = s.jobs.get(provider)!;
   const rid = `openai-sdk-${n++}`;
   return { openai: new OpenAI({ apiKey: 'unused', baseURL: `${job.proxyUrl}/${rid}/v1`, maxRetries: 0 }), rid, job };
 }
 
 function toolCalls(): void {
   const calls = [{ id: 'call_w1', name: 'weather', arguments: CITY_JSON }];
-  h.openai.setBehavior({ reply: '', toolCallsFor: untilToolResult(calls) });
-  h.anthropic.setBehavior({ reply: '', toolCallsFor: untilToolResult(calls) });
+  s.h.openai.setBehavior({ reply: '', toolCallsFor: untilToolResult(calls) });
+  s.h.anthropic.setBehavior({ reply: '', toolCallsFor: untilToolResult(calls) });
 }
 
 function jsonReply(): void {
-  h.openai.setBehavior({ reply: CITY_JSON });
-  h.anthropic.setBehavior({ reply: CITY_JSON });
+  s.h.openai.setBehavior({ reply: CITY_JSON });
+  s.h.anthropic.setBehavior({ reply: CITY_JSON });
 }
 
 describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
@@ -50,7 +37,7 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
     const { openai, rid, job } = client(provider);
     const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Capital of France?' }] });
     expect(r.choices[0]!.message.content).toBe('Paris.');
-    await expectRow(h, job, rid, 'chat');
+    await expectRow(s.h, job, rid, 'chat');
   });
 
   it('chat.completions stream', async () => {
@@ -59,7 +46,7 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('Paris.');
-    await expectRow(h, job, rid, 'chat');
+    await expectRow(s.h, job, rid, 'chat');
   });
 
   it('chat.completions tools', async () => {
@@ -72,7 +59,7 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
     const call = r.choices[0]!.message.tool_calls![0]!;
     expect(call.type === 'function' && call.function.name).toBe('weather');
     expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ city: 'Paris' });
-    await expectRow(h, job, rid, 'chat');
+    await expectRow(s.h, job, rid, 'chat');
   });
 
   it('chat.completions json_schema', async () => {
@@ -83,7 +70,7 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
       response_format: { type: 'json_schema', json_schema: { name: 'place', schema: WEATHER, strict: true } },
     });
     expect(JSON.parse(r.choices[0]!.message.content!)).toEqual({ city: 'Paris' });
-    await expectRow(h, job, rid, 'chat');
+    await expectRow(s.h, job, rid, 'chat');
   });
 
   it('responses.create', async () => {
@@ -92,7 +79,7 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
     expect(r.output_text).toBe('Paris.');
     expect(r.instructions).toBe(CLIENT_SYSTEM);
     expect(r.usage?.output_tokens).toBeGreaterThan(0);
-    await expectRow(h, job, rid, 'responses');
+    await expectRow(s.h, job, rid, 'responses');
   });
 
   it('responses stream (the SDK\'s stream helper and its final response)', async () => {
@@ -108,7 +95,7 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
     expect(text).toBe('Paris.');
     expect(final.output_text).toBe('Paris.');
     expect([...types]).toEqual(expect.arrayContaining(['response.created', 'response.output_text.delta', 'response.output_text.done', 'response.completed']));
-    await expectRow(h, job, rid, 'responses');
+    await expectRow(s.h, job, rid, 'responses');
   });
 
   it('responses tools: a function call, then its output sent back (two calls, one rollout)', async () => {
@@ -118,14 +105,14 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
     const first = await openai.responses.create({ model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, input: 'Weather in Paris?', tools });
     const call = first.output.find((o) => o.type === 'function_call');
     expect(call?.type === 'function_call' && [call.name, JSON.parse(call.arguments)]).toEqual(['weather', { city: 'Paris' }]);
-    h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult([]) });
-    h.anthropic.setBehavior({ reply: 'Sunny.' });
+    s.h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult([]) });
+    s.h.anthropic.setBehavior({ reply: 'Sunny.' });
     const second = await openai.responses.create({
       model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, tools,
       input: [{ role: 'user', content: 'Weather in Paris?' }, call!, { type: 'function_call_output', call_id: call!.type === 'function_call' ? call!.call_id : '', output: 'sunny' }],
     });
     expect(second.output_text).toBe('Sunny.');
-    await expectRow(h, job, rid, 'responses', 2);
+    await expectRow(s.h, job, rid, 'responses', 2);
   });
 
   it('responses json_schema (text.format)', async () => {
@@ -136,7 +123,7 @@ describe.each(PROVIDERS)('openai SDK, provider %s', (provider) => {
       text: { format: { type: 'json_schema', name: 'place', schema: WEATHER, strict: true } },
     });
     expect(JSON.parse(r.output_text)).toEqual({ city: 'Paris' });
-    await expectRow(h, job, rid, 'responses');
+    await expectRow(s.h, job, rid, 'responses');
   });
 });
 

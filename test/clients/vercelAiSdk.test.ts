@@ -1,9 +1,9 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
-import { CLIENT_SYSTEM, expectRow, startSurfaceHarness, type PolicyProvider, type SurfaceHarness, type SurfaceJob, type SurfaceName } from '../helpers/surfaces.js';
+import { CLIENT_SYSTEM, expectRow, useSurfaceHarness, type PolicyProvider, type SurfaceName } from '../helpers/surfaces.js';
 
 /**
  * The Vercel AI SDK pointed at the proxy URL: the default `openai(model)` (Responses) and
@@ -11,25 +11,14 @@ import { CLIENT_SYSTEM, expectRow, startSurfaceHarness, type PolicyProvider, typ
  * generateObject; against an upstream that speaks Responses natively (openai) and one reached
  * through chat completions (openai_compatible).
  */
-let h: SurfaceHarness;
-const jobs = new Map<PolicyProvider, SurfaceJob>();
 const PROVIDERS: PolicyProvider[] = ['openai', 'openai_compatible'];
+const s = useSurfaceHarness(PROVIDERS);
 let n = 0;
-
-beforeAll(async () => {
-  h = await startSurfaceHarness();
-  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
-});
-afterAll(async () => h.close());
-beforeEach(() => {
-  h.openai.setBehavior({ reply: 'Paris.' });
-  h.openai.requests.length = 0;
-});
 
 type Flavour = 'responses' | 'chat';
 
 function model(provider: PolicyProvider, flavour: Flavour) {
-  const job = jobs.get(provider)!;
+  const job = s.jobs.get(provider)!;
   const rid = `vercel-${n++}`;
   const openai = createOpenAI({ apiKey: 'unused', baseURL: `${job.proxyUrl}/${rid}/v1` });
   // The AI SDK sends its instructions as a system message in `input`, where a native upstream gets the candidate too.
@@ -44,7 +33,7 @@ describe.each(ROWS)('AI SDK, provider %s, %s model', (provider, flavour) => {
     const r = await generateText({ model: m.model, system: CLIENT_SYSTEM, prompt: 'Capital of France?', maxRetries: 0 });
     expect(r.text).toBe('Paris.');
     expect(r.usage.outputTokens).toBeGreaterThan(0);
-    await expectRow(h, m.job, m.rid, m.surface, 1, 'input');
+    await expectRow(s.h, m.job, m.rid, m.surface, 1, 'input');
   });
 
   it('streamText', async () => {
@@ -54,11 +43,11 @@ describe.each(ROWS)('AI SDK, provider %s, %s model', (provider, flavour) => {
     for await (const delta of r.textStream) text += delta;
     expect(text).toBe('Paris.');
     expect((await r.usage).outputTokens).toBeGreaterThan(0);
-    await expectRow(h, m.job, m.rid, m.surface, 1, 'input');
+    await expectRow(s.h, m.job, m.rid, m.surface, 1, 'input');
   });
 
   it('a two-step tool loop', async () => {
-    h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult([{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }]) });
+    s.h.openai.setBehavior({ reply: 'Sunny.', toolCallsFor: untilToolResult([{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }]) });
     const m = model(provider, flavour);
     const seen: string[] = [];
     const r = await generateText({
@@ -68,17 +57,17 @@ describe.each(ROWS)('AI SDK, provider %s, %s model', (provider, flavour) => {
     expect(seen).toEqual(['Paris']);
     expect(r.steps).toHaveLength(2);
     expect(r.text).toBe('Sunny.');
-    await expectRow(h, m.job, m.rid, m.surface, 2, 'input');
+    await expectRow(s.h, m.job, m.rid, m.surface, 2, 'input');
   });
 
   it('generateObject', async () => {
-    h.openai.setBehavior({ reply: '{"city":"Paris"}' });
+    s.h.openai.setBehavior({ reply: '{"city":"Paris"}' });
     const m = model(provider, flavour);
     const r = await generateObject({ model: m.model, system: CLIENT_SYSTEM, prompt: 'Which city?', schema: z.object({ city: z.string() }), maxRetries: 0 });
     expect(r.object).toEqual({ city: 'Paris' });
-    const sent = h.openai.requests[0]!.body as Record<string, any>;
+    const sent = s.h.openai.requests[0]!.body as Record<string, any>;
     // The schema reached the upstream as a structured-output format (text.format natively, response_format in chat).
     expect(sent.text?.format?.type ?? sent.response_format?.type).toBe('json_schema');
-    await expectRow(h, m.job, m.rid, m.surface, 1, 'input');
+    await expectRow(s.h, m.job, m.rid, m.surface, 1, 'input');
   });
 });

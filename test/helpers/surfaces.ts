@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/fakeAnthropic.js';
 import { startFakeUpstream, systemPromptOf, type FakeUpstream, type RecordedRequest } from '../fakes/fakeUpstream.js';
 import { addModuleCandidates, api, seedJobBody, startTestServer, type TestDb, type TestServer } from './server.js';
@@ -120,4 +120,31 @@ export async function expectRow(h: SurfaceHarness, job: SurfaceJob, rolloutId: s
     }
   }
   await h.reward(job, rolloutId, served.candidateId);
+}
+
+/**
+ * One harness per test file with a job per provider (vitest hooks): before each test the fake
+ * upstreams answer "Paris." and forget earlier requests. `s.h` and `s.jobs` are set in beforeAll.
+ */
+export function useSurfaceHarness(providers: readonly PolicyProvider[]): { readonly h: SurfaceHarness; readonly jobs: Map<PolicyProvider, SurfaceJob> } {
+  let harness: SurfaceHarness | undefined;
+  const jobs = new Map<PolicyProvider, SurfaceJob>();
+  beforeAll(async () => {
+    harness = await startSurfaceHarness();
+    for (const p of providers) jobs.set(p, await harness.newJob(p));
+  });
+  afterAll(async () => harness?.close());
+  beforeEach(() => {
+    for (const fake of [harness!.openai, harness!.anthropic]) {
+      fake.setBehavior({ reply: 'Paris.' });
+      fake.requests.length = 0;
+    }
+  });
+  return {
+    get h() {
+      if (!harness) throw new Error('the surface harness starts in beforeAll');
+      return harness;
+    },
+    jobs,
+  };
 }

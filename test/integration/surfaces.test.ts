@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SseParser } from '../../src/providers/sseParser.js';
 import { api } from '../helpers/server.js';
-import { CANDIDATE_TEXT, CLIENT_SYSTEM, expectedUpstream, startSurfaceHarness, upstreamSystem, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
+import { CANDIDATE_TEXT, CLIENT_SYSTEM, expectedUpstream, useSurfaceHarness, upstreamSystem, type PolicyProvider } from '../helpers/surfaces.js';
 
 /**
  * The proxy's Responses and Messages surfaces over real HTTP, with every provider: native where the
@@ -9,22 +9,9 @@ import { CANDIDATE_TEXT, CLIENT_SYSTEM, expectedUpstream, startSurfaceHarness, u
  * completions otherwise (openai_compatible, sim, and the crossed pairs). Each call checks where the
  * serving candidate's text reached the upstream, the rollout record, the reward and usage.
  */
-let h: SurfaceHarness;
-const jobs = new Map<PolicyProvider, SurfaceJob>();
 const PROVIDERS: PolicyProvider[] = ['openai', 'openai_compatible', 'anthropic', 'sim'];
+const s = useSurfaceHarness(PROVIDERS);
 let n = 0;
-
-beforeAll(async () => {
-  h = await startSurfaceHarness();
-  for (const p of PROVIDERS) jobs.set(p, await h.newJob(p));
-});
-afterAll(async () => h.close());
-beforeEach(() => {
-  h.openai.setBehavior({ reply: 'Paris.' });
-  h.anthropic.setBehavior({ reply: 'Paris.' });
-  h.openai.requests.length = 0;
-  h.anthropic.requests.length = 0;
-});
 
 async function post(url: string, body: unknown): Promise<{ status: number; headers: Headers; text: string }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -37,8 +24,8 @@ function events(text: string): Array<{ event: string | undefined; data: any }> {
 
 /** Checks the record, the upstream's system text for the served candidate, and the reward. */
 async function checkRollout(provider: PolicyProvider, surface: 'responses' | 'messages', rolloutId: string, headers: Headers): Promise<void> {
-  const job = jobs.get(provider)!;
-  const served = await h.served(job, rolloutId);
+  const job = s.jobs.get(provider)!;
+  const served = await s.h.served(job, rolloutId);
   expect(headers.get('x-mipro-candidate-id')).toBe(served.candidateId);
   expect(headers.get('x-mipro-rollout-id')).toBe(rolloutId);
   expect(served.rollout.calls[0].module).toBe('main');
@@ -46,17 +33,17 @@ async function checkRollout(provider: PolicyProvider, surface: 'responses' | 'me
   expect(served.rollout.calls[0].failed).toBe(false);
   const where = expectedUpstream(provider, surface);
   if (where !== null) {
-    const sent = h.upstreamOf(provider);
+    const sent = s.h.upstreamOf(provider);
     expect(sent).toHaveLength(1);
     const seen = upstreamSystem(sent[0]!);
     expect({ path: seen.path, field: seen.field, system: seen.system }).toEqual({ ...where, system: served.expectedSystem });
     expect((sent[0]!.body as { model: string }).model).toBe(provider === 'anthropic' ? 'claude-haiku-4-5' : 'gpt-4o-mini');
   }
-  await h.reward(job, rolloutId, served.candidateId);
+  await s.h.reward(job, rolloutId, served.candidateId);
 }
 
 describe.each(PROVIDERS)('surfaces with provider %s', (provider) => {
-  const base = () => `${jobs.get(provider)!.proxyUrl}`;
+  const base = () => `${s.jobs.get(provider)!.proxyUrl}`;
   const reply = provider === 'sim' ? expect.any(String) : 'Paris.';
 
   it('answers Responses as JSON with the client\'s own instructions echoed', async () => {
@@ -106,8 +93,8 @@ describe.each(PROVIDERS)('surfaces with provider %s', (provider) => {
 
   it('relays tool calls on both surfaces', async () => {
     const calls = [{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }];
-    h.openai.setBehavior({ reply: '', toolCalls: calls });
-    h.anthropic.setBehavior({ reply: '', toolCalls: [{ ...calls[0]!, id: 'toolu_w1' }] });
+    s.h.openai.setBehavior({ reply: '', toolCalls: calls });
+    s.h.anthropic.setBehavior({ reply: '', toolCalls: [{ ...calls[0]!, id: 'toolu_w1' }] });
     const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
     const r = await post(`${base()}/responses`, { instructions: CLIENT_SYSTEM, input: 'Weather in Paris?', tools: [{ type: 'function', name: 'weather', parameters: schema }] });
     expect(r.status, r.text).toBe(200);
@@ -124,32 +111,32 @@ describe.each(PROVIDERS)('surfaces with provider %s', (provider) => {
 
 describe('errors in each surface\'s own shape, models, usage', () => {
   it('refuses stateful Responses with a 400 in OpenAI\'s shape', async () => {
-    const res = await api(jobs.get('openai')!.proxyUrl, 'POST', '/responses', { body: { input: 'hi', previous_response_id: 'resp_1' } });
+    const res = await api(s.jobs.get('openai')!.proxyUrl, 'POST', '/responses', { body: { input: 'hi', previous_response_id: 'resp_1' } });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id', message: expect.stringMatching(/stateless/) });
-    const store = await api(jobs.get('openai')!.proxyUrl, 'POST', '/v1/responses', { body: { input: 'hi', store: true } });
+    const store = await api(s.jobs.get('openai')!.proxyUrl, 'POST', '/v1/responses', { body: { input: 'hi', store: true } });
     expect([store.status, store.body.error.param]).toEqual([400, 'store']);
-    expect(h.openai.requests).toHaveLength(0);
+    expect(s.h.openai.requests).toHaveLength(0);
   });
 
   it('answers Messages errors in Anthropic\'s shape: bad body, unknown system, upstream failure', async () => {
-    const bad = await api(jobs.get('anthropic')!.proxyUrl, 'POST', '/v1/messages', { body: { messages: [{ role: 'user', content: 'hi' }] } });
+    const bad = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/v1/messages', { body: { messages: [{ role: 'user', content: 'hi' }] } });
     expect(bad.status).toBe(422);
     expect(bad.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/max_tokens/) } });
-    const unknown = await api(h.t.url, 'POST', '/api/mipro/v1/nope/v1/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
+    const unknown = await api(s.h.t.url, 'POST', '/api/mipro/v1/nope/v1/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual({ type: 'error', error: { type: 'not_found_error', message: expect.any(String) } });
-    const unknownResponses = await api(h.t.url, 'POST', '/api/mipro/v1/nope/responses', { body: { input: 'hi' } });
+    const unknownResponses = await api(s.h.t.url, 'POST', '/api/mipro/v1/nope/responses', { body: { input: 'hi' } });
     expect(unknownResponses.body.error).toMatchObject({ type: 'not_found_error', code: 'not_found' });
-    h.anthropic.setBehavior({ fail: { status: 429, type: 'rate_limit_error', message: 'slow down' } });
-    const limited = await api(jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
+    s.h.anthropic.setBehavior({ fail: { status: 429, type: 'rate_limit_error', message: 'slow down' } });
+    const limited = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
     expect(limited.status).toBe(429);
     expect(limited.body).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
   });
 
   it('ends a failed Messages stream with an Anthropic error event', async () => {
-    h.openai.setBehavior({ reply: 'a long answer in pieces', chunks: 5, dropAfterChunks: 3 });
-    const res = await post(`${jobs.get('openai_compatible')!.proxyUrl}/messages`, { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    s.h.openai.setBehavior({ reply: 'a long answer in pieces', chunks: 5, dropAfterChunks: 3 });
+    const res = await post(`${s.jobs.get('openai_compatible')!.proxyUrl}/messages`, { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] });
     const evs = events(res.text);
     expect(evs.at(-1)).toEqual({ event: 'error', data: { type: 'error', error: { type: 'api_error', message: expect.any(String) } } });
     expect(evs.some((e) => e.event === 'message_stop')).toBe(false);
@@ -157,16 +144,16 @@ describe('errors in each surface\'s own shape, models, usage', () => {
 
   it('lists the job\'s policy model on GET models, with and without v1 and a rollout id', async () => {
     for (const path of ['/models', '/v1/models', '/r-models/v1/models']) {
-      const res = await api(jobs.get('anthropic')!.proxyUrl, 'GET', path);
+      const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'GET', path);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ object: 'list', data: [{ id: 'claude-haiku-4-5', object: 'model', created: expect.any(Number), owned_by: 'anthropic' }] });
     }
-    expect((await api(h.t.url, 'GET', '/api/mipro/v1/nope/models')).status).toBe(404);
+    expect((await api(s.h.t.url, 'GET', '/api/mipro/v1/nope/models')).status).toBe(404);
   });
 
   it('counts the policy usage of every surface', async () => {
-    const job = jobs.get('anthropic')!;
-    const usage = async () => (await api(h.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.jobId}`, { key: h.t.key })).body.usage.policy;
+    const job = s.jobs.get('anthropic')!;
+    const usage = async () => (await api(s.h.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.jobId}`, { key: s.h.t.key })).body.usage.policy;
     const before = await usage();
     await post(`${job.proxyUrl}/messages`, { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
     await post(`${job.proxyUrl}/responses`, { input: 'hi', stream: true });
