@@ -35,21 +35,9 @@ import { miproxPolicy, oracleTopTwoPolicy, roundRobinPolicy, thompsonPolicy, ucb
 import { identificationByBudget, percentRange, resultsTable, setupSection, verdicts, type Cell } from './sim/report.js';
 import type { Policy, Setting, SimConfig } from './sim/types.js';
 import type { Rng } from '../src/shared/rng.js';
+import { BENCH_CONFIG } from './sim/config.js';
 
-const CONFIG: SimConfig = {
-  budget: 2000,
-  rolloutsPerCandidate: 20,
-  proposerMinRollouts: 100,
-  maxCandidates: 12,
-  instructionsPerBatch: 2,
-  proposalLag: 10,
-  maxDelay: 40,
-  missingRate: 0.1,
-  rewardTtl: 100,
-  seeds: { bootstrap: 10, online: 1000, val: 100 },
-  baselineTheta: { mean: 0.3, sd: 0.5 },
-  valEvery: 4,
-};
+const CONFIG: SimConfig = BENCH_CONFIG;
 
 const SETTINGS: Setting[] = [
   { name: 'null', childMu: null, childSigma: 0 },

@@ -5,21 +5,9 @@ import { PIPELINE_POLICIES, PIPELINE_SETTINGS, pipelineConfigs } from '../pipeli
 import { CHILD_MIXTURE, drawChildDelta, programTrueMean, programWorld, successProbability, type ProgramSetting } from '../program.js';
 import type { SimConfig } from '../types.js';
 import { sigmoid } from '../world.js';
+import { BENCH_CONFIG } from '../config.js';
 
-const BASE: SimConfig = {
-  budget: 1500,
-  rolloutsPerCandidate: 20,
-  proposerMinRollouts: 100,
-  maxCandidates: 12,
-  instructionsPerBatch: 2,
-  proposalLag: 10,
-  maxDelay: 40,
-  missingRate: 0.1,
-  rewardTtl: 100,
-  seeds: { bootstrap: 10, online: 300, val: 50 },
-  baselineTheta: { mean: 0.3, sd: 0.5 },
-  valEvery: 4,
-};
+const BASE: SimConfig = { ...BENCH_CONFIG, budget: 1500, seeds: { bootstrap: 10, online: 300, val: 50 } };
 const CFG: SimConfig = { ...pipelineConfigs(BASE)[0]!.cfg, budget: 1500 };
 const setting = (name: string): ProgramSetting => PIPELINE_SETTINGS.find((s) => s.name.startsWith(name))!;
 const miprox = PIPELINE_POLICIES[0]!;

@@ -6,6 +6,7 @@ import { miproxPolicy } from '../policies.js';
 import type { Policy, SimArm, SimConfig } from '../types.js';
 import { WORLDS } from '../worlds.js';
 import { runWorldJob } from '../worldsBench.js';
+import { BENCH_CONFIG } from '../config.js';
 
 /**
  * One test per world of issue 12 (bench/sim/worlds.ts): miprox meets the targets there (best_score
@@ -16,20 +17,7 @@ import { runWorldJob } from '../worldsBench.js';
  * thresholds leave room for that sample: coverage >= 85%, false improvements <= 10%.
  */
 
-const CONFIG: SimConfig = {
-  budget: 2000,
-  rolloutsPerCandidate: 20,
-  proposerMinRollouts: 100,
-  maxCandidates: 12,
-  instructionsPerBatch: 2,
-  proposalLag: 10,
-  maxDelay: 40,
-  missingRate: 0.1,
-  rewardTtl: 100,
-  seeds: { bootstrap: 10, online: 1000, val: 100 },
-  baselineTheta: { mean: 0.3, sd: 0.5 },
-  valEvery: 4,
-};
+const CONFIG: SimConfig = BENCH_CONFIG;
 const REPLICATES = 60;
 const OFFSET = 4_000_000;
 
