@@ -157,7 +157,7 @@ export class OnlineEngine {
     // Seed-level statistics: rebuilt from the stored rewards only when the cache lost track (first
     // load, rewards recorded by another instance); otherwise applyReward keeps them current for free.
     if (rt.staleLedgers()) rt.loadLedgers(await store.onlineSeedCells(rt.job.id));
-    if (rt.staleMonitorLedgers()) rt.loadMonitorLedgers(await store.monitorSeedCells(rt.job.id));
+    if (rt.staleLedgers('monitor')) rt.loadLedgers(await store.monitorSeedCells(rt.job.id), 'monitor');
     // Templates are parsed once per module, not on every refresh.
     if (modules.length !== rt.modules.length || modules.some((m, i) => m.template !== rt.modules[i]?.template)) rt.modules = compileModules(modules);
     rt.fetchedAt = this.deps.clock.now();
@@ -195,27 +195,20 @@ export class OnlineEngine {
    */
   async schedule(rt: JobRuntime, req: DispatchRequest, started: (rolloutId: string, candidateId: string) => NewEvent): Promise<{ rolloutId: string; candidateId: string } | null> {
     const rolloutId = newRolloutId();
-    const candidate = (req.assignCandidateId ? rt.candidates.find((c) => c.id === req.assignCandidateId) : this.select(rt)) ?? this.baseline(rt);
-    const split = req.split ?? 'online';
+    const candidate = this.pick(rt, req.assignCandidateId);
     const inserted = await this.deps.store.insertScheduledRollout({
-      jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split,
+      jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split: req.split ?? 'online',
       correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
     }, started(rolloutId, candidate.id));
     if (!inserted) return null;
     candidate.dispatches += 1;
-    const now = this.deps.clock.now();
-    rt.expireInFlight(now, this.opts.inFlightTtlMs);
-    rt.remember(rolloutId, { candidateId: candidate.id, split, seed: req.seed ?? null });
-    rt.startInFlight(rolloutId, candidate.id, now);
+    this.track(rt, rolloutId, candidate.id, req);
     return { rolloutId, candidateId: candidate.id };
   }
 
   /** Records a new rollout: in memory (sticky, in flight) at once, in the database in the background. */
   private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): Promise<void> {
-    const now = this.deps.clock.now();
-    rt.expireInFlight(now, this.opts.inFlightTtlMs);
-    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
-    rt.startInFlight(rolloutId, candidateId, now);
+    this.track(rt, rolloutId, candidateId, req);
     return this.deps.store.insertRollout({
       jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
       correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
@@ -266,10 +259,23 @@ export class OnlineEngine {
 
   /** The candidate for a new rollout (counted as dispatched in the cache, as the insert will). */
   private choose(rt: JobRuntime, assigned: string | undefined): CandidateRecord {
-    const chosen = assigned ? rt.candidates.find((c) => c.id === assigned) : this.select(rt);
-    const candidate = chosen ?? this.baseline(rt);
+    const candidate = this.pick(rt, assigned);
     candidate.dispatches += 1;
     return candidate;
+  }
+
+  /** The assigned candidate, else the bandit's choice, else the baseline (nothing counted yet). */
+  private pick(rt: JobRuntime, assigned: string | undefined): CandidateRecord {
+    const chosen = assigned ? rt.candidates.find((c) => c.id === assigned) : this.select(rt);
+    return chosen ?? this.baseline(rt);
+  }
+
+  /** A new rollout in memory: sticky to its candidate and in flight until its reward or the expiry. */
+  private track(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): void {
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
+    rt.startInFlight(rolloutId, candidateId, now);
   }
 
   private select(rt: JobRuntime): CandidateRecord | undefined {

@@ -18,6 +18,9 @@ export interface KnownRollout { candidateId: string; split: Split; seed: number 
 /** Rollouts whose reward never came are forgotten first when this many are outstanding. */
 const MAX_IN_FLIGHT = 50_000;
 
+/** Which rewards a seed ledger holds: training (online and bootstrap) or monitored after the end. */
+type LedgerKind = 'online' | 'monitor';
+
 export class JobRuntime {
   job: JobRecord;
   candidates: CandidateRecord[] = [];
@@ -127,33 +130,25 @@ export class JobRuntime {
    * and re-reading a million rewards' cells every second for a difference of a few would stall
    * the hot path; 1% of stale rewards moves no decision.
    */
-  staleLedgers(): boolean {
+  staleLedgers(kind: LedgerKind = 'online'): boolean {
+    const ledgers = this.ledgersOf(kind);
     return this.candidates.some((c) => {
-      const ledger = this.ledgers.get(c.id);
-      if (!ledger) return c.online.n > 0;
-      return Math.abs(ledger.rewards - c.online.n) > 0.01 * c.online.n;
+      const stored = c[kind].n;
+      const ledger = ledgers.get(c.id);
+      if (!ledger) return stored > 0;
+      return Math.abs(ledger.rewards - stored) > 0.01 * stored;
     });
   }
 
-  /** As staleLedgers, for the monitored rewards' ledgers (another instance may record monitored rewards). */
-  staleMonitorLedgers(): boolean {
-    return this.candidates.some((c) => {
-      const ledger = this.monitorLedgers.get(c.id);
-      if (!ledger) return c.monitor.n > 0;
-      return Math.abs(ledger.rewards - c.monitor.n) > 0.01 * c.monitor.n;
-    });
+  /** Replaces every ledger of that kind with the stored cells (onlineSeedCells / monitorSeedCells). */
+  loadLedgers(cells: ReadonlyMap<string, readonly SeedCell[]>, kind: LedgerKind = 'online'): void {
+    const ledgers = this.ledgersOf(kind);
+    ledgers.clear();
+    for (const [id, list] of cells) ledgers.set(id, ledgerFromCells(list));
   }
 
-  /** Replaces every monitored ledger with the stored cells (monitorSeedCells). */
-  loadMonitorLedgers(cells: ReadonlyMap<string, readonly SeedCell[]>): void {
-    this.monitorLedgers.clear();
-    for (const [id, list] of cells) this.monitorLedgers.set(id, ledgerFromCells(list));
-  }
-
-  /** Replaces every ledger with the stored cells (onlineSeedCells). */
-  loadLedgers(cells: ReadonlyMap<string, readonly SeedCell[]>): void {
-    this.ledgers.clear();
-    for (const [id, list] of cells) this.ledgers.set(id, ledgerFromCells(list));
+  private ledgersOf(kind: LedgerKind): Map<string, SeedLedger> {
+    return kind === 'monitor' ? this.monitorLedgers : this.ledgers;
   }
 
   /**
@@ -203,7 +198,7 @@ export class JobRuntime {
   /** A training or monitored reward into its candidate's seed ledger (the moments path takes the rest from the database). */
   addToLedger(candidateId: string, reward: number, split: Split, seed: number | null): void {
     if (split === 'val') return;
-    const ledgers = split === 'monitor' ? this.monitorLedgers : this.ledgers;
+    const ledgers = this.ledgersOf(split === 'monitor' ? 'monitor' : 'online');
     let ledger = ledgers.get(candidateId);
     if (!ledger) ledgers.set(candidateId, (ledger = newSeedLedger()));
     addSeedReward(ledger, seed, reward);
