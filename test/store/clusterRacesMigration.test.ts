@@ -1,12 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dialect, migrateTo } from '../../src/store/migrations.js';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import { openOldDatabase } from '../helpers/oldDatabase.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { seedJobBody } from '../helpers/server.js';
 
@@ -21,17 +17,8 @@ describe.each<Dialect>(['sqlite', 'postgres'])('migration 0011_cluster_races (%s
   let db: Kysely<unknown>;
   const schema = uniqueSchema('races');
   beforeAll(async () => {
-    if (dialect === 'sqlite') {
-      db = new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(join(mkdtempSync(join(tmpdir(), 'miprox-races-')), 'old.db')) }) });
-    } else {
-      const setup = new pg.Client({ connectionString: PG_URL });
-      await setup.connect();
-      await setup.query(`create schema "${schema}"`);
-      await setup.end();
-      db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, options: `-c search_path="${schema}"` }) }) });
-    }
     const pgSchema = dialect === 'postgres' ? schema : undefined;
-    await migrateTo(db, dialect, '0008_guard', pgSchema);
+    db = await openOldDatabase(dialect, schema, '0008_guard');
     const config = JSON.stringify(seedJobBody({ initialPrompt: 'Answer.' }).policy_optimization);
     await sql`insert into tenants (id, name, created_at) values ('ten_old', 'old', ${at(0)})`.execute(db);
     // Counters deliberately off: 9 rollouts and 5 (non-monitor) rewards are stored below.

@@ -1,0 +1,27 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { type Dialect, migrateTo } from '../../src/store/migrations.js';
+import { PG_URL } from './postgres.js';
+
+/**
+ * A database migrated up to an earlier release's last migration (`upTo`), for a migration test to
+ * fill with old-shape rows: a new SQLite file, or a new PostgreSQL schema (the caller drops it).
+ */
+export async function openOldDatabase(dialect: Dialect, schema: string, upTo: string): Promise<Kysely<unknown>> {
+  let db: Kysely<unknown>;
+  if (dialect === 'sqlite') {
+    db = new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(join(mkdtempSync(join(tmpdir(), `miprox-${schema}-`)), 'old.db')) }) });
+  } else {
+    const setup = new pg.Client({ connectionString: PG_URL });
+    await setup.connect();
+    await setup.query(`create schema "${schema}"`);
+    await setup.end();
+    db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, options: `-c search_path="${schema}"` }) }) });
+  }
+  await migrateTo(db, dialect, upTo, dialect === 'postgres' ? schema : undefined);
+  return db;
+}
