@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
-import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { CHROMIUM, openWatchedPage, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { type CreatedJob, createSimJob, driveRollouts, waitForJob } from './simTraffic.js';
 
@@ -20,12 +20,11 @@ interface JobDoc {
 describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
   let s: DashboardTestServer;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let job: CreatedJob;
   let idle: CreatedJob;
   const requests: string[] = [];
-  const problems: string[] = [];
+  let problems: string[] = [];
 
   const getJob = async (id: string) => (await api(s.t.url, 'GET', `/api/policy-optimization/online/jobs/${id}`, { key: s.t.key })).body as JobDoc;
 
@@ -37,14 +36,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
     // Enough traffic for several proposals; then wait until they have finished.
     await driveRollouts(s.t.url, s.t.key, job.system_id, 96, 2);
     await waitForJob<JobDoc>(s.t.url, s.t.key, job.job_id, (j) => j.proposal_seq >= 2 && j.candidates.length >= 3);
-    browser = await launchChromium();
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] });
-    page = await context.newPage();
+    ({ browser, page, problems } = await openWatchedPage({ permissions: ['clipboard-read', 'clipboard-write'] }));
     page.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   }, 60_000);
 
   afterAll(async () => {

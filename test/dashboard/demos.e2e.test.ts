@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { addCandidates, addModuleCandidates, api } from '../helpers/server.js';
-import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { createSimJob, driveRollouts } from './simTraffic.js';
 
@@ -27,7 +27,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a candidate\'s demos (chip an
   let page: Page;
   let jobId: string;
   let systemId: string;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
   beforeAll(async () => {
     s = await startDashboardTestServer();
@@ -38,16 +38,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a candidate\'s demos (chip an
     await addModuleCandidates(s.t.server.store, jobId, 'main', { cand_demos: 'Label the banking question.' }, { cand_demos: DEMOS });
     await driveRollouts(s.url, s.t.key, job.system_id, 4, 2);
 
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('API key').fill(s.t.key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    ({ browser, page, problems } = await openWatchedPage());
+    await signIn(page, s.url, s.t.key);
     await page.goto(`${s.url}/#/jobs/${jobId}`);
     await page.locator('table.leaderboard tbody tr[data-candidate="cand_demos"]').waitFor();
   }, 60_000);

@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardJob, driveGuardJobToEnd, type GuardJob, monitorGuardJob } from '../helpers/guardWorld.js';
 import { api } from '../helpers/server.js';
-import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -20,7 +20,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
   let browser: Browser;
   let page: Page;
   let job: GuardJob;
-  const problems: string[] = [];
+  let problems: string[] = [];
   const requests: string[] = [];
   const apiCalls = () => requests.filter((u) => u.includes('/api/')).length;
   const getJob = async () => (await api(s.url, 'GET', `${JOBS}/${job.job_id}`, { key: s.t.key })).body;
@@ -30,17 +30,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
   beforeAll(async () => {
     s = await startDashboardTestServer({ cacheTtlMs: 20 });
     job = await createGuardJob(s.t, { guard: 'revert', provider: 'sim' });
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    ({ browser, page, problems } = await openWatchedPage());
     page.on('request', (r) => requests.push(r.url()));
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('API key').fill(s.t.key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    await signIn(page, s.url, s.t.key);
     await page.goto(`${s.url}/#/jobs/${job.job_id}`);
     await page.waitForSelector('.job-header [data-status="running"]');
   }, 60_000);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCandidates, api } from '../helpers/server.js';
-import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { createSimJob, driveRollouts } from './simTraffic.js';
 
@@ -17,7 +17,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
   let browser: Browser;
   let page: Page;
   let jobId: string;
-  const problems: string[] = [];
+  let problems: string[] = [];
   const getJob = async () => (await api(s.url, 'GET', `${JOBS}/${jobId}`, { key: s.t.key })).body;
 
   beforeAll(async () => {
@@ -27,17 +27,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
     await addCandidates(s.t.server.store, jobId, ['cand_main_1']);
     await driveRollouts(s.url, s.t.key, job.system_id, 8, 2);
 
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('API key').fill(s.t.key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    ({ browser, page, problems } = await openWatchedPage({ acceptDownloads: true }));
+    await signIn(page, s.url, s.t.key);
     await page.goto(`${s.url}/#/jobs/${jobId}`);
     await page.locator('table.leaderboard tbody tr[data-candidate="cand_main_1"]').waitFor();
   }, 60_000);

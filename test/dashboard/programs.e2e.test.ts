@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
-import { CHROMIUM, launchChromium, screenshotPath } from './browser.js';
+import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { createSimJob } from './simTraffic.js';
 
@@ -22,7 +22,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
   let jobs: MiproJobsClient;
   let jobId: string;
   let plainJobId: string;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
   beforeAll(async () => {
     s = await startDashboardTestServer();
@@ -40,17 +40,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     plainJobId = (await createSimJob(s.url, s.t.key)).job_id;
     await addCandidates(s.t.server.store, plainJobId, ['cand_main_1']);
 
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('API key').fill(s.t.key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    ({ browser, page, problems } = await openWatchedPage());
+    await signIn(page, s.url, s.t.key);
   }, 60_000);
 
   afterAll(async () => {
