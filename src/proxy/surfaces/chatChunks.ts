@@ -64,6 +64,55 @@ export interface StreamWriter {
   end(): string;
 }
 
+/** The steps a surface renders itself; finish, usage and done are the tail every writer shares. */
+export type ContentStep = Exclude<ChatStep, { kind: 'finish' | 'usage' | 'done' }>;
+export type UsageStep = Extract<ChatStep, { kind: 'usage' }>;
+
+/**
+ * What every translated stream does alike: keep the finish reason and the usage (both come last in
+ * a chat stream), complete once, on [DONE] or at the end of a stream that gave a finish reason (some
+ * servers end without [DONE]; an answer with a finish reason is still whole), and fail a stream that
+ * ended before its answer was finished.
+ */
+export abstract class TranslatedStreamWriter implements StreamWriter {
+  protected finish: string | null = null;
+  protected usage: UsageStep | null = null;
+  protected done = false;
+
+  onStep(step: ChatStep): string {
+    switch (step.kind) {
+      case 'finish':
+        this.finish = step.reason;
+        return '';
+      case 'usage':
+        this.usage = step;
+        return '';
+      case 'done':
+        return this.completeOnce();
+      default:
+        return this.onContent(step);
+    }
+  }
+
+  end(): string {
+    if (this.done) return '';
+    if (this.finish !== null) return this.completeOnce();
+    throw new UpstreamError('upstream stream ended before the answer was finished', { status: 502, code: 'upstream_stream_error' });
+  }
+
+  /** The surface's events for one content step. */
+  protected abstract onContent(step: ContentStep): string;
+
+  /** The surface's closing events; runs once, with `done` already set. */
+  protected abstract complete(): string;
+
+  private completeOnce(): string {
+    if (this.done) return '';
+    this.done = true;
+    return this.complete();
+  }
+}
+
 /**
  * Translates a chat SSE byte stream through a writer, yielding each translated piece as soon as it
  * exists (tokens are not held back). Errors thrown by the reading or the writer end the generator

@@ -1,5 +1,4 @@
-import { UpstreamError } from '../../shared/errors.js';
-import type { ChatStep, StreamWriter } from './chatChunks.js';
+import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import { messageId, stopReasonFor } from './messagesRender.js';
 
 /**
@@ -8,22 +7,20 @@ import { messageId, stopReasonFor } from './messagesRender.js';
  * input_json_delta) / content_block_stop, then message_delta (stop reason, usage) and message_stop.
  * Usage arrives last in a chat stream, so message_start carries zeros and message_delta the counts.
  */
-export class MessagesStreamWriter implements StreamWriter {
+export class MessagesStreamWriter extends TranslatedStreamWriter {
   private started = false;
   private id = 'msg_miprox';
   private model: string;
   private blockIndex = -1;
   private openKind: 'text' | 'tool' | null = null;
   private readonly toolBlocks = new Map<number, number>();
-  private finish: string | null = null;
-  private usage = { input_tokens: 0, output_tokens: 0 };
-  private done = false;
 
   constructor(opts: { model: string }) {
+    super();
     this.model = opts.model;
   }
 
-  onStep(step: ChatStep): string {
+  protected onContent(step: ContentStep): string {
     switch (step.kind) {
       case 'meta':
         this.id = messageId(step.id);
@@ -46,21 +43,7 @@ export class MessagesStreamWriter implements StreamWriter {
         if (index === undefined) return '';
         return event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: step.args } });
       }
-      case 'finish':
-        this.finish = step.reason;
-        return '';
-      case 'usage':
-        this.usage = { input_tokens: step.prompt, output_tokens: step.completion };
-        return '';
-      case 'done':
-        return this.complete();
     }
-  }
-
-  end(): string {
-    if (this.done) return '';
-    if (this.finish !== null) return this.complete();
-    throw new UpstreamError('upstream stream ended before the answer was finished', { status: 502, code: 'upstream_stream_error' });
   }
 
   private start(): string {
@@ -82,13 +65,11 @@ export class MessagesStreamWriter implements StreamWriter {
     return event('content_block_stop', { index: this.blockIndex });
   }
 
-  private complete(): string {
-    if (this.done) return '';
-    this.done = true;
+  protected complete(): string {
     let out = this.start();
     if (this.blockIndex < 0) out += this.openBlock('text', { type: 'text', text: '' });
     out += this.closeOpen();
-    out += event('message_delta', { delta: { stop_reason: stopReasonFor(this.finish), stop_sequence: null }, usage: this.usage });
+    out += event('message_delta', { delta: { stop_reason: stopReasonFor(this.finish), stop_sequence: null }, usage: { input_tokens: this.usage?.prompt ?? 0, output_tokens: this.usage?.completion ?? 0 } });
     return out + event('message_stop', {});
   }
 }

@@ -1,5 +1,4 @@
-import { UpstreamError } from '../../shared/errors.js';
-import type { ChatStep, StreamWriter } from './chatChunks.js';
+import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import {
   functionCallItem, messageItem, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
 } from './responsesRender.js';
@@ -21,7 +20,7 @@ interface OpenItem {
   name: string;
 }
 
-export class ResponsesStreamWriter implements StreamWriter {
+export class ResponsesStreamWriter extends TranslatedStreamWriter {
   private seq = 0;
   private started = false;
   private responseId = 'resp_miprox';
@@ -31,11 +30,9 @@ export class ResponsesStreamWriter implements StreamWriter {
   private readonly output: OutputItem[] = [];
   private open: OpenItem | null = null;
   private readonly toolItems = new Map<number, OpenItem>();
-  private finish: string | null = null;
-  private usage: Record<string, unknown> | null = null;
-  private done = false;
 
   constructor(private readonly echo: ResponseEcho, opts: { model: string; createdAt: number }) {
+    super();
     this.model = opts.model;
     this.createdAt = opts.createdAt;
   }
@@ -50,7 +47,7 @@ export class ResponsesStreamWriter implements StreamWriter {
     return this.seq;
   }
 
-  onStep(step: ChatStep): string {
+  protected onContent(step: ContentStep): string {
     switch (step.kind) {
       case 'meta': {
         const ids = responseIds(step.id);
@@ -87,22 +84,7 @@ export class ResponsesStreamWriter implements StreamWriter {
         item.text += step.args;
         return this.event('response.function_call_arguments.delta', { item_id: item.id, output_index: item.outputIndex, delta: step.args });
       }
-      case 'finish':
-        this.finish = step.reason;
-        return '';
-      case 'usage':
-        this.usage = responsesUsage({ prompt_tokens: step.prompt, completion_tokens: step.completion, total_tokens: step.total });
-        return '';
-      case 'done':
-        return this.complete();
     }
-  }
-
-  end(): string {
-    if (this.done) return '';
-    // Some servers end without [DONE]; an answer with a finish reason is still a whole answer.
-    if (this.finish !== null) return this.complete();
-    throw new UpstreamError('upstream stream ended before the answer was finished', { status: 502, code: 'upstream_stream_error' });
   }
 
   private start(): string {
@@ -140,8 +122,7 @@ export class ResponsesStreamWriter implements StreamWriter {
       + this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
   }
 
-  private complete(): string {
-    if (this.done) return '';
+  protected complete(): string {
     let out = this.start();
     // Tool calls stream interleaved by index in chat completions; every one still open is closed here.
     for (const item of this.toolItems.values()) {
@@ -154,7 +135,6 @@ export class ResponsesStreamWriter implements StreamWriter {
     }
     if (this.output.length === 0) out += this.openMessage();
     out += this.closeOpen();
-    this.done = true;
     const cut = this.finish === 'length';
     const response = this.response(cut ? 'incomplete' : 'completed');
     return out + this.event(cut ? 'response.incomplete' : 'response.completed', { response });
@@ -172,7 +152,7 @@ export class ResponsesStreamWriter implements StreamWriter {
       model: this.model,
       status,
       output: final ? this.output : [],
-      usage: final ? this.usage : null,
+      usage: final && this.usage ? responsesUsage({ prompt_tokens: this.usage.prompt, completion_tokens: this.usage.completion, total_tokens: this.usage.total }) : null,
       incomplete: status === 'incomplete' ? 'max_output_tokens' : null,
     }, this.echo);
   }
