@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestDb, api, seedJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SYSTEM = 'Classify the question.';
@@ -11,49 +11,30 @@ const SYSTEM = 'Classify the question.';
  * counts as a proposer call. On SQLite and PostgreSQL.
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) => {
-  let policy: FakeUpstream;
-  let proposer: FakeUpstream;
-  let t: TestServer;
   let n = 0;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'label' });
-    proposer = await startFakeUpstream({
-      usage: { prompt_tokens: 300, completion_tokens: 40 },
-      reply: (req) => (/describe these inputs/.test(JSON.stringify(req.body)) ? 'Short questions.' : JSON.stringify({ instructions: [`Classify carefully, version ${++n}.`] })),
-    });
-    t = await startTestServer({
-      db,
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      start: { cacheTtlMs: 20 },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+  const s = useProposerServer(db, () => `Classify carefully, version ${++n}.`);
 
   async function runJob(caps: Record<string, number>) {
     const body = seedJobBody({
-      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: s.proposer.url,
       mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 20 },
       initialPrompt: SYSTEM,
     });
     Object.assign(body.policy_optimization.mipro.proposer, { instructions_per_batch: 1, ...caps });
-    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    const created = await api(s.t.url, 'POST', JOBS, { key: s.t.key, body });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const job = created.body as { job_id: string; system_id: string; proxy_url: string };
-    const before = proposer.requests.length;
+    const before = s.proposer.requests.length;
     // Enough rewards for many proposals: the caps, not the trigger, must be what stops them.
     for (let i = 0; i < 30; i++) {
       await api(`${job.proxy_url}/r${i}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: `q${i}` }] } });
-      await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
+      await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
       if (i % 3 === 2) await new Promise((r) => setTimeout(r, 40)); // let a triggered proposal finish
     }
     await new Promise((r) => setTimeout(r, 200));
-    const events = (await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=1000`, { key: t.key })).body.events as { event_type: string; data: Record<string, unknown> }[];
-    const view = (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
-    return { calls: proposer.requests.length - before, events, view };
+    const events = (await api(s.t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=1000`, { key: s.t.key })).body.events as { event_type: string; data: Record<string, unknown> }[];
+    const view = (await api(s.t.url, 'GET', `${JOBS}/${job.job_id}`, { key: s.t.key })).body;
+    return { calls: s.proposer.requests.length - before, events, view };
   }
 
   it('max_calls: the dataset summary and one proposal use the two calls, then proposals stop with one event', async () => {
@@ -85,7 +66,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) =
   it('refuses a cap that is not a positive integer, naming the field', async () => {
     const body = seedJobBody();
     Object.assign(body.policy_optimization.mipro.proposer, { max_calls: 0, max_total_tokens: 1.5 });
-    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    const res = await api(s.t.url, 'POST', JOBS, { key: s.t.key, body });
     expect(res.status).toBe(422);
     const paths = (res.body.error.details as { path: string }[]).map((d) => d.path);
     expect(paths).toEqual(expect.arrayContaining(['policy_optimization.mipro.proposer.max_calls', 'policy_optimization.mipro.proposer.max_total_tokens']));

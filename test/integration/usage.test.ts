@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { describe, expect, it } from 'vitest';
+import { useProposerServer } from '../helpers/proposerServer.js';
 import { waitFor } from '../helpers/waitFor.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestDb, api, seedJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SYSTEM = 'Classify the question.';
@@ -15,37 +15,18 @@ interface JobUsageView { policy: UsageView; proposer: UsageView }
  * with different counts tell the two sides apart. On SQLite and PostgreSQL.
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('usage in job views (%s)', (db) => {
-  let policy: FakeUpstream;
-  let proposer: FakeUpstream;
-  let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'label', usage: { prompt_tokens: 12, completion_tokens: 7 } });
-    proposer = await startFakeUpstream({
-      usage: { prompt_tokens: 300, completion_tokens: 40 },
-      reply: (req) => (/describe these inputs/.test(JSON.stringify(req.body)) ? 'Short questions.' : JSON.stringify({ instructions: ['Classify the question carefully.'] })),
-    });
-    t = await startTestServer({
-      db,
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      start: { cacheTtlMs: 20 },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+  const s = useProposerServer(db, () => 'Classify the question carefully.');
 
-  const usageOf = async (jobId: string) => (await api(t.url, 'GET', `${JOBS}/${jobId}`, { key: t.key })).body.usage as JobUsageView;
+  const usageOf = async (jobId: string) => (await api(s.t.url, 'GET', `${JOBS}/${jobId}`, { key: s.t.key })).body.usage as JobUsageView;
 
   it('sums the policy calls (JSON and streamed) and the proposer calls (dataset summary and proposal) separately', async () => {
     const body = seedJobBody({
-      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: s.proposer.url,
       mipro: { online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2 },
       initialPrompt: SYSTEM,
     });
     (body.policy_optimization.mipro.proposer as Record<string, unknown>).instructions_per_batch = 1;
-    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    const created = await api(s.t.url, 'POST', JOBS, { key: s.t.key, body });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const job = created.body as { job_id: string; system_id: string; proxy_url: string };
     expect(await usageOf(job.job_id)).toEqual({
@@ -71,18 +52,18 @@ describe.each<TestDb>(['sqlite', 'postgres'])('usage in job views (%s)', (db) =>
     expect((await usageOf(job.job_id)).policy).toEqual({ prompt_tokens: 48, completion_tokens: 28, total_tokens: 76, calls: 5 });
 
     for (let i = 0; i < 4; i++) {
-      const r = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
+      const r = await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
       expect(r.status).toBe(200);
     }
-    await waitFor(async () => (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.candidate_count === 2);
+    await waitFor(async () => (await api(s.t.url, 'GET', `${JOBS}/${job.job_id}`, { key: s.t.key })).body.candidate_count === 2);
     // Dataset summary + one proposal: both are the proposer's, none the policy's.
     const after = await usageOf(job.job_id);
     expect(after.proposer).toEqual({ prompt_tokens: 600, completion_tokens: 80, total_tokens: 680, calls: 2 });
     expect(after.policy.calls).toBe(5);
-    expect(proposer.requests).toHaveLength(2);
+    expect(s.proposer.requests).toHaveLength(2);
 
     // Durable: the counters are on the jobs row, as a fresh read of the store sees them.
-    const stored = await t.server.store.getJob(job.job_id);
+    const stored = await s.t.server.store.getJob(job.job_id);
     expect(stored?.usage.proposer.totalTokens).toBe(680);
     expect(stored?.usage.policy.totalTokens).toBe(76);
   });
