@@ -132,9 +132,9 @@ export interface Lift {
 
 /**
  * Champion minus control. Paired on val seeds when both ran at least two of the same seeds (seed
- * difficulty cancels out, so the interval is much tighter) — with run times, only seeds both ran at
- * the same time (valPairs.ts); unpaired on val otherwise, but only without run times: the two val
- * means were then taken at different times and differ by the drift in between; on online
+ * difficulty cancels out, so the interval is much tighter); given run times, only seeds both ran at
+ * the same time count (valPairs.ts). Unpaired on val otherwise, unless run times were given: then
+ * the two val means were taken at different times and differ by any drift in between. On online
  * rewards as a last resort, where each side gets an anytime-valid radius at alpha / 2 because
  * online means were looked at repeatedly and used to choose the champion. Null without data.
  */
