@@ -68,6 +68,7 @@ export function runWorld(
       unitInterval: true,
       val: emptyStats(),
       valBySeed: {},
+      valAtBySeed: {},
       valSeedsIssued: [],
     };
     arms.push(arm);
@@ -163,7 +164,10 @@ export function runWorld(
     const arm = byId.get(next.assignCandidateId ?? policy.select(arms, t))!;
     arm.dispatches += 1;
     arm.inFlight += 1;
-    if (next.split === 'val') arm.valSeedsIssued.push(next.seed);
+    if (next.split === 'val') {
+      arm.valSeedsIssued.push(next.seed);
+      arm.valAtBySeed[next.seed] = t;
+    }
     cumulativeRegret += bestTrueMean - arm.trueMean;
 
     const reward = arm.model.reward(next.seed, rewardRng);

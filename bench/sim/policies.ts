@@ -45,6 +45,7 @@ export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Pol
   // As the runner does: a candidate losing significantly more rewards than the control is not ranked.
   const flaggedArms = flaggedArmsMemo();
   const championOpts = (arms: readonly SimArm[]) => (opts.perRollout ? strength : { ...strength, excluded: flaggedArms(arms) });
+  // Main before: no seed-level statistics, and every shared val seed pairs (no run times).
   const view = (arms: readonly SimArm[]): readonly SimArm[] => (opts.perRollout ? arms.map((a) => ({ ...a, seedStats: undefined })) : arms);
   return {
     name: opts.perRollout ? 'miprox per-rollout (main before)' : 'miprox',
@@ -72,7 +73,7 @@ export function miproxPolicy(R: number, rng: Rng, opts: MiproxOptions = {}): Pol
       const champion = arms.find((a) => a.id === championId)!;
       const control = arms.find((a) => a.isControl)!;
       const score = bestScore(champion);
-      const side = (a: SimArm) => (opts.perRollout ? a : { ...a, onlineBySeed: seedMeans(a.ledger) });
+      const side = (a: SimArm) => (opts.perRollout ? { ...a, valAtBySeed: undefined } : { ...a, onlineBySeed: seedMeans(a.ledger) });
       const lift = champion === control ? null : liftOverControl(side(champion), side(control));
       return { championId, ci: score.ci, significantLift: lift?.significant ?? false };
     },

@@ -67,6 +67,8 @@ export interface SimArm {
   unitInterval: boolean;
   val: RunningStats;
   valBySeed: Record<number, number>;
+  /** The rollout index at which each val seed was dispatched (rewarded or not): pairs only contemporaneous runs. */
+  valAtBySeed: Record<number, number>;
   valSeedsIssued: number[];
 }
 

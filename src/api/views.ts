@@ -63,14 +63,17 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     // When the guard tripped is its event's time (read only for a tripped guard: no column for it).
     job.guardTrippedCandidateId === null ? null : deps.store.latestEvent(job.id, 'mipro.guard.tripped'),
   ]);
-  // The lift over the control is paired on the val seeds both ran: read exactly those two
-  // candidates' val rewards (each runs a val seed once, so twice the seed count bounds the read).
-  const sides = [championOf(job, candidates, missing, seedCells), candidates.find((c) => c.ordinal === 0)?.id];
+  // The lift over the control is paired on the val seeds both ran at the same time: read exactly
+  // those two candidates' val rewards (each runs a val seed once, so twice the seed count bounds the
+  // read) and when their val seeds were dispatched.
+  const sides = [...new Set([championOf(job, candidates, missing, seedCells), candidates.find((c) => c.ordinal === 0)?.id])]
+    .filter((id): id is string => typeof id === 'string');
   const limit = 2 * job.config.mipro.val_seeds.length;
-  const valRewards = await Promise.all(
-    [...new Set(sides)].flatMap((candidateId) => (candidateId ? [deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit })] : [])),
-  );
-  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.flatMap((page) => page.items)), missing, seedCells);
+  const [valRewards, valTimes] = await Promise.all([
+    Promise.all(sides.map((candidateId) => deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit }))),
+    deps.store.valRunTimes(job.id, sides),
+  ]);
+  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.flatMap((page) => page.items)), missing, seedCells, valTimes);
   const urls = deps.urls(job, origin);
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {

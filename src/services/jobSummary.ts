@@ -4,6 +4,7 @@ import { toCandidateView } from '../optimizer/runner/jobRuntime.js';
 import { clusteredStats, type SeedCell } from '../optimizer/core/seedClusters.js';
 import { statsOf } from '../optimizer/core/statistics.js';
 import type { RunningStats } from '../optimizer/core/types.js';
+import type { RunTimes } from '../optimizer/core/valPairs.js';
 import { flaggedIds, missingVerdicts, type MissingByCandidate } from '../optimizer/runner/missingRewards.js';
 import type { Interval } from '../optimizer/core/types.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
@@ -77,6 +78,11 @@ export function summarizeJob(
   missing: MissingByCandidate = new Map(),
   /** Online rewards by candidate and seed: intervals then count seeds, not rollouts (seedClusters.ts). */
   seedCells: ReadonlyMap<string, readonly SeedCell[]> = new Map(),
+  /**
+   * When each val seed was dispatched, by candidate and seed (store `valRunTimes`): given, the lift
+   * pairs only the val runs champion and control made at the same time (core/valPairs.ts).
+   */
+  valRunTimes?: ReadonlyMap<string, RunTimes>,
 ): JobSummary {
   const championId = championOf(job, candidates, missing, seedCells);
   const verdicts = missingVerdicts(candidates, missing);
@@ -91,6 +97,7 @@ export function summarizeJob(
     return {
       stats: toUnitStats(e.online, range), val: toUnitStats(e.val, range), unitInterval: true,
       valBySeed: toUnitBySeed(valBySeed.get(c.id) ?? {}, range), onlineBySeed: unitSeedMeans(seedCells.get(c.id), range),
+      ...(valRunTimes ? { valAtBySeed: valRunTimes.get(c.id) ?? {} } : {}),
     };
   };
   const championEvidence = champion ? evidence.get(champion.id) ?? null : null;

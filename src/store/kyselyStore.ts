@@ -422,6 +422,20 @@ export class KyselyStore implements Store {
     return out;
   }
 
+  async valRunTimes(jobId: string, candidateIds: readonly string[]): Promise<Map<string, Record<number, number>>> {
+    const out = new Map<string, Record<number, number>>();
+    if (candidateIds.length === 0) return out;
+    // The (job, candidate, val seed) unique index of migration 0011 serves this: at most one row per pair.
+    const rows = await this.db.selectFrom('rollouts').select(['candidate_id', 'seed', 'created_at']).where('job_id', '=', jobId)
+      .where('split', '=', 'val').where('candidate_id', 'in', [...candidateIds]).where('seed', 'is not', null).execute();
+    for (const r of rows) {
+      const bySeed = out.get(r.candidate_id) ?? {};
+      bySeed[Number(r.seed)] = Date.parse(r.created_at);
+      out.set(r.candidate_id, bySeed);
+    }
+    return out;
+  }
+
   async listSeedEvals(jobId: string, f: SeedEvalListOptions): Promise<Page<RewardRecord>> {
     const listing = listingId(['seed-evals', jobId, f.candidateId ?? null, f.split ?? null, f.seed ?? null, f.success ?? null]);
     const after = decodeCursor(f.cursor, listing, REWARD_KEYS);

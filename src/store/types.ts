@@ -383,6 +383,11 @@ export interface Store {
   listRewards(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<RewardRecord>>;
   /** Val seeds issued so far, by candidate: the seed scheduler's confirmation state. */
   valSeedsIssued(jobId: string): Promise<Map<string, number[]>>;
+  /**
+   * When these candidates' val seeds were dispatched (ms since the epoch), by candidate and seed: the
+   * lift over the control pairs only runs made at the same time (core/valPairs.ts).
+   */
+  valRunTimes(jobId: string, candidateIds: readonly string[]): Promise<Map<string, Record<number, number>>>;
   listSeedEvals(jobId: string, f: SeedEvalListOptions): Promise<Page<RewardRecord>>;
 
   /**

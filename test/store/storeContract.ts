@@ -252,6 +252,21 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.listSeedEvals(job.id, { limit: 10, split: 'val' })).items[0]?.metadata).toEqual({ k: 'v' });
     });
 
+    it('reports when val seeds were dispatched, for the candidates asked about only', async () => {
+      const job = await makeJob();
+      const before = Date.now();
+      await store.insertRollout({ jobId: job.id, id: 'vt1', candidateId: BASELINE_ID, seed: 100, split: 'val', correlationId: null, inputMessages: null });
+      await store.insertRollout({ jobId: job.id, id: 'vt2', candidateId: BASELINE_ID, seed: 101, split: 'val', correlationId: null, inputMessages: null });
+      await store.insertRollout({ jobId: job.id, id: 'vt3', candidateId: BASELINE_ID, seed: 5, split: 'online', correlationId: null, inputMessages: null });
+      const times = await store.valRunTimes(job.id, [BASELINE_ID, 'cand_none']);
+      expect([...times.keys()]).toEqual([BASELINE_ID]);
+      const bySeed = times.get(BASELINE_ID)!;
+      expect(Object.keys(bySeed).map(Number).sort()).toEqual([100, 101]);
+      expect(bySeed[100]).toBeGreaterThanOrEqual(before - 1000);
+      expect(bySeed[101]).toBeGreaterThanOrEqual(bySeed[100]!);
+      expect((await store.valRunTimes(job.id, [])).size).toBe(0);
+    });
+
     it('sums policy usage from call records (concurrent calls included) and proposer usage on the job', async () => {
       const job = await makeJob();
       expect((await store.getJob(job.id))?.usage).toEqual({

@@ -1,6 +1,7 @@
 import { confidenceSequence, csRadius, fixedInterval, guardedVariance, tQuantile, type UnboundedOptions } from './confidence.js';
 import { emptyStats, evidenceStats, mergeStats, pooledVariance, posteriorMean, posteriorOf, statsOf, type RewardModel } from './statistics.js';
 import type { CandidateView, Interval, RunningStats } from './types.js';
+import { contemporaneousSeeds, type RunTimes } from './valPairs.js';
 
 /**
  * The champion and the honest numbers reported about it. Picking the raw maximum of noisy means
@@ -107,6 +108,12 @@ export function bestScore(champion: ScoredCandidate | null, alpha = 0.05, opts: 
 export interface LiftSide extends ScoredCandidate {
   /** Val reward per val seed (averaged by the caller if a seed was run twice). */
   valBySeed?: Readonly<Record<number, number>>;
+  /**
+   * When each val seed was dispatched to this side (rewarded or not), as any numbers that order the
+   * runs. Given on both sides, only contemporaneous runs pair (valPairs.ts) and the val comparison
+   * uses nothing else; absent, every shared seed pairs (no drift assumed).
+   */
+  valAtBySeed?: RunTimes;
   /** Online mean reward per seed (seedClusters.ts `seedMeans`): pairs the online lift on shared seeds. */
   onlineBySeed?: ReadonlyMap<number, number>;
 }
@@ -125,7 +132,9 @@ export interface Lift {
 
 /**
  * Champion minus control. Paired on val seeds when both ran at least two of the same seeds (seed
- * difficulty cancels out, so the interval is much tighter); unpaired on val otherwise; on online
+ * difficulty cancels out, so the interval is much tighter); given run times, only seeds both ran at
+ * the same time count (valPairs.ts). Unpaired on val otherwise, unless run times were given: then
+ * the two val means were taken at different times and differ by any drift in between. On online
  * rewards as a last resort, where each side gets an anytime-valid radius at alpha / 2 because
  * online means were looked at repeatedly and used to choose the champion. Null without data.
  */
@@ -137,13 +146,14 @@ export function liftOverControl(champion: LiftSide, control: LiftSide, alpha = 0
   const prior = unit ? 0 : pooledVariance([champion.stats, champion.val, control.stats, control.val]);
   const varianceOf = (s: RunningStats, difference = false): number =>
     unit ? (s.m2 + 0.25) / s.n : guardedVariance(s, difference ? 2 * prior : prior);
-  const paired = pairedDifferences(champion.valBySeed, control.valBySeed);
+  const timed = champion.valAtBySeed !== undefined && control.valAtBySeed !== undefined;
+  const paired = pairedDifferences(champion.valBySeed, control.valBySeed, timed ? contemporaneousSeeds(champion.valAtBySeed!, control.valAtBySeed!) : null);
   if (paired.length >= 2) {
     const d = statsOf(paired);
     const half = tQuantile(1 - alpha / 2, d.n - 1) * Math.sqrt(varianceOf(d, true) / d.n);
     return lift(d.mean, [d.mean - half, d.mean + half], true, 'val', d.n, unit);
   }
-  if (champion.val.n >= 2 && control.val.n >= 2) {
+  if (!timed && champion.val.n >= 2 && control.val.n >= 2) {
     const diff = champion.val.mean - control.val.mean;
     const se = Math.sqrt(varianceOf(champion.val) / champion.val.n + varianceOf(control.val) / control.val.n);
     const half = tQuantile(1 - alpha / 2, Math.min(champion.val.n, control.val.n) - 1) * se;
@@ -186,12 +196,14 @@ function lift(value: number, ci: Interval, paired: boolean, source: 'val' | 'onl
   return { lift: value, ci: bounded, paired, source, n, significant: bounded[0] > 0 };
 }
 
-function pairedDifferences(a?: Readonly<Record<number, number>>, b?: Readonly<Record<number, number>>): number[] {
+/** Differences on the val seeds both sides were rewarded on; `only`: among these seeds alone. */
+function pairedDifferences(a: Readonly<Record<number, number>> | undefined, b: Readonly<Record<number, number>> | undefined, only: readonly number[] | null): number[] {
   if (!a || !b) return [];
   const out: number[] = [];
-  for (const [seed, x] of Object.entries(a)) {
-    const y = b[Number(seed)];
-    if (y !== undefined) out.push(x - y);
+  for (const seed of only ?? Object.keys(a).map(Number)) {
+    const x = a[seed];
+    const y = b[seed];
+    if (x !== undefined && y !== undefined) out.push(x - y);
   }
   return out;
 }

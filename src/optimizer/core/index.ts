@@ -101,4 +101,5 @@ export {
   type SeedSplit,
   type ValConfirmation,
 } from './seedScheduler.js';
+export { contemporaneousSeeds, MAX_RUNS_BETWEEN, type RunTimes } from './valPairs.js';
 export { extractPlaceholders, normalizeInstruction, renderInput, truncate } from './text.js';

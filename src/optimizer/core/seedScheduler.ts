@@ -73,7 +73,12 @@ function nextBootstrapSeed(state: SeedSchedulerState): number | undefined {
 /**
  * The confirmation target furthest behind (ties: the more important one) and its next unrun val
  * seed. Every target walks the val seeds in the same order, so champion and control share seeds
- * early and the lift over the control can be paired.
+ * and the lift over the control can be paired. A new champion first catches up alone on the seeds
+ * the control ran for earlier champions (its own val score gains; those pairs are stale and do not
+ * count, valPairs.ts); then the two run each remaining seed one after the other, contemporaneously.
+ * Catching up first also spares the control's val seeds (it runs each once) for later champions:
+ * having the champion lead fresh seeds with the control following at once gave the final champion
+ * fewer contemporaneous pairs in the benchmark (docs/optimizer.md).
  */
 export function nextValWork(state: SeedSchedulerState): { candidateId: string; seed: number } | null {
   let best: { candidateId: string; seed: number; done: number } | null = null;
