@@ -4,7 +4,7 @@ import { GroupCommitter } from './groupCommit.js';
 import { insertEvent, mustJob, welfordUpdate } from './statements.js';
 import { toJob, toReward, toRollout } from './rows.js';
 import { isZeroUsage, usageOfCall } from './usage.js';
-import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from './types.js';
+import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from './types.js';
 
 /**
  * The statements that run on every proxied call and every reward. They are split from the rest of the
@@ -13,8 +13,12 @@ import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, Rollo
  * commits (sqlite/sqliteHotPath.ts). All keep the same contract: a resolved promise means committed.
  */
 export interface HotPath {
+  /** Store.rolloutIdsByClaim: whether claimRollout is cheaper than a read before the insert. */
+  readonly rolloutIdsByClaim: boolean;
   /** False when the rollout id already existed (nothing written). */
   insertRollout(r: NewRollout, now: string): Promise<boolean>;
+  /** Null when inserted; else the stored rollout's assignment (Store.claimRollout). */
+  claimRollout(r: NewRollout, now: string): Promise<RolloutAssignment | null>;
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null>;
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall, now: string): Promise<void>;
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome>;
@@ -25,6 +29,8 @@ export interface HotPath {
  * default for a dialect that brings no hot path of its own (both shipped dialects do).
  */
 export class KyselyHotPath implements HotPath {
+  /** A claim here is an insert and maybe a read, both statements: read first, as before. */
+  readonly rolloutIdsByClaim = false;
   private readonly group: GroupCommitter<Database>;
 
   constructor(private readonly db: Kysely<Database>, lockJobs: (trx: Transaction<Database>, jobIds: string[]) => Promise<void>) {
@@ -46,6 +52,10 @@ export class KyselyHotPath implements HotPath {
         .where('id', '=', r.jobId).execute();
       return true;
     });
+  }
+
+  claimRollout(r: NewRollout, now: string): Promise<RolloutAssignment | null> {
+    return claimByInsertThenRead(this, r, now);
   }
 
   async getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
@@ -106,6 +116,15 @@ export class KyselyHotPath implements HotPath {
       return { duplicate: false, reward: toReward(row), job: toJob(job), moments };
     });
   }
+}
+
+/** A claim as an insert, then a read when the id existed: for stores where a read is cheap. */
+export async function claimByInsertThenRead(hot: Pick<HotPath, 'insertRollout' | 'getRollout'>, r: NewRollout, now: string): Promise<RolloutAssignment | null> {
+  if (await hot.insertRollout(r, now)) return null;
+  const stored = await hot.getRollout(r.jobId, r.id);
+  // Rollouts are never deleted (retention clears their text only): not found is a bug.
+  if (!stored) throw new Error(`rollout ${r.id} neither inserted nor found`);
+  return { candidateId: stored.candidateId, split: stored.split, seed: stored.seed };
 }
 
 export function callRow(jobId: string, rolloutId: string, seq: number, call: RolloutCall, input: string | null, now: string): Database['rollout_calls'] {

@@ -15,7 +15,7 @@ import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
-  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutCall, RolloutCallRecord, RolloutRecord,
+  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
 } from './types.js';
 import { TRAINING_SPLITS } from './types.js';
@@ -310,6 +310,14 @@ export class KyselyStore implements Store {
 
   insertRollout(r: NewRollout): Promise<boolean> {
     return this.hot.insertRollout(r, this.now());
+  }
+
+  claimRollout(r: NewRollout): Promise<RolloutAssignment | null> {
+    return this.hot.claimRollout(r, this.now());
+  }
+
+  get rolloutIdsByClaim(): boolean {
+    return this.hot.rolloutIdsByClaim;
   }
 
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {

@@ -201,6 +201,9 @@ export interface NewCandidate {
 
 export type NewRollout = Pick<RolloutRecord, 'jobId' | 'id' | 'candidateId' | 'seed' | 'split' | 'correlationId' | 'inputMessages'>;
 
+/** Whose a rollout id is: what routes its later calls and resolves its reward. */
+export type RolloutAssignment = Pick<RolloutRecord, 'candidateId' | 'split' | 'seed'>;
+
 export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackByModule'> & Partial<Pick<RewardRecord, 'feedback' | 'feedbackByModule'>>;
 
 /** One module call of a rewarded training rollout, for the demo pool (core/demos.ts). */
@@ -332,6 +335,20 @@ export interface Store {
 
   /** Inserts the rollout and counts a dispatch for its candidate; false if the id already exists. */
   insertRollout(r: NewRollout): Promise<boolean>;
+  /**
+   * Insert-first for a client's rollout id: inserts the rollout (as insertRollout) and resolves null
+   * once committed, or, when the id already exists, writes nothing and resolves the stored
+   * rollout's assignment. Where a read costs a statement (PostgreSQL), this is one statement where
+   * read-then-insert is two; see `rolloutIdsByClaim`.
+   */
+  claimRollout(r: NewRollout): Promise<RolloutAssignment | null>;
+  /**
+   * How the engine resolves a client's rollout id it does not remember: true, claim it (insert
+   * first, read only on conflict: PostgreSQL, where every statement is a round trip and backend
+   * CPU); false, read first and insert in parallel with the upstream call (SQLite: a read is a few
+   * microseconds in-process, and the insert need not be awaited before the upstream call).
+   */
+  readonly rolloutIdsByClaim: boolean;
   /**
    * The seed scheduler's insert: rollout, counters and its `mipro.rollout.started` event in one
    * transaction. False (nothing written) when the id exists, the bootstrap seed was already issued,

@@ -117,4 +117,29 @@ describe('two instances sharing one PostgreSQL database', () => {
       await db.end();
     }
   });
+
+  it('serves a new rollout id called on both instances at once with one candidate, the one stored', async () => {
+    // R = 1 over four candidates: after the nursery every new rollout is a fresh draw on each
+    // instance, so two instances choosing apart shows at once. Each id is claimed by both together.
+    const created = await api(a.url, 'POST', '/api/v1/online/sessions', {
+      key, body: { config_body: simJobBody({ online_rollouts_per_candidate: 1, online_proposer_min_rollouts: 1000 }, 'Classify the query.') },
+    });
+    const sid = created.body.session_id as string;
+    const jobId = created.body.job_id as string;
+    await addCandidates(a.store, jobId, ['cand_A', 'cand_B', 'cand_C']);
+    await new Promise((r) => setTimeout(r, 1100)); // both caches see the new candidates
+    for (let i = 0; i < 30; i++) {
+      const id = `both-${i}`;
+      const calls = await Promise.all([a, b].map((s) => api(`${s.url}/api/mipro/v1/${sid}`, 'POST', `/${id}/chat/completions`, { body: { messages: [{ role: 'user', content: 'hi' }] } })));
+      expect(calls.map((c) => c.status)).toEqual([200, 200]);
+      const served = new Set(calls.map((c) => c.headers.get('x-mipro-candidate-id')));
+      expect(served.size, `rollout ${id} was served by ${[...served].join(', ')}`).toBe(1);
+      expect((await a.store.getRollout(jobId, id))?.candidateId).toBe([...served][0]);
+    }
+    const job = await a.store.getJob(jobId);
+    expect(job?.rolloutCount).toBe(30);
+    const candidates = await a.store.listCandidates(jobId);
+    expect(candidates.reduce((n, c) => n + c.dispatches, 0)).toBe(30);
+  });
 });
+

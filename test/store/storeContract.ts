@@ -398,6 +398,24 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(7);
     });
 
+    it('claims a client rollout id: inserts it once, and answers a known id with the stored assignment, writing nothing', async () => {
+      const job = await makeJob();
+      const other = 'cand_claim_b';
+      await store.addCandidate(job.id, { id: other, parentId: BASELINE_ID, instruction: 'b', module: 'main', instructions: { main: 'b' }, tip: null, proposalId: null }, 20);
+      const claim = (id: string, candidateId: string, seed: number | null, split: 'online' | 'val' = 'online') =>
+        store.claimRollout({ jobId: job.id, id, candidateId, seed, split, correlationId: null, inputMessages: null });
+      expect(await claim('k1', BASELINE_ID, 3)).toBeNull();
+      expect(await claim('k1', other, 5, 'val')).toEqual({ candidateId: BASELINE_ID, split: 'online', seed: 3 });
+      // One turn (one statement on PostgreSQL): two claims of one new id, a known one and a new one.
+      const together = await Promise.all([claim('k2', other, 7), claim('k2', BASELINE_ID, 8), claim('k1', other, null), claim('k3', BASELINE_ID, null)]);
+      expect(together).toEqual([null, { candidateId: other, split: 'online', seed: 7 }, { candidateId: BASELINE_ID, split: 'online', seed: 3 }, null]);
+      expect(await store.getRollout(job.id, 'k2')).toMatchObject({ candidateId: other, seed: 7 });
+      // Counters equal the rows: three rollouts, one each per insert.
+      expect((await store.getJob(job.id))?.rolloutCount).toBe(3);
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(2);
+      expect((await store.getCandidate(job.id, other))?.dispatches).toBe(1);
+    });
+
     it('lets exactly one proposal run per job, and releases an expired lease', async () => {
       const job = await makeJob();
       const now = new Date().toISOString();

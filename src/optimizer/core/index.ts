@@ -32,6 +32,7 @@ export {
   identificationPick,
   IDENTIFY_EPSILON,
   IDENTIFY_Z,
+  returnStintSlot,
   selectCandidate,
   type Selection,
   type SelectionCandidate,

@@ -130,6 +130,18 @@ export function selectCandidate(input: SelectionInput, rng: Rng): Selection | nu
   return fallback ? { candidateId: fallback.id, reason: 'fallback', stint: null } : null;
 }
 
+/**
+ * Gives a stint back the slot it spent on a rollout that turned out to be known already (claimed
+ * first by another instance, or scheduled): the candidate's stint owes it one more rollout, also
+ * when that slot was its last (no stint running now). When another candidate's stint runs since,
+ * it stays: the candidate's run ended one rollout short (only when a known id races the last
+ * slots of a stint and a new stint starts meanwhile).
+ */
+export function returnStintSlot(stint: Stint | null, candidateId: string): Stint | null {
+  if (stint === null) return { candidateId, remaining: 1 };
+  return stint.candidateId === candidateId ? { candidateId, remaining: stint.remaining + 1 } : stint;
+}
+
 function belowShare(control: SelectionCandidate, candidates: readonly SelectionCandidate[], floor: number): boolean {
   const total = candidates.reduce((sum, c) => sum + c.dispatches, 0);
   return control.dispatches < floor * total;

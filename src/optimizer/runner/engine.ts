@@ -11,10 +11,10 @@ import { proposerCaps } from './proposerSpend.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { intervalFromUnit } from '../core/rewardRange.js';
-import { selectCandidate } from '../core/selection.js';
+import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.js';
 import { checkGuard, servedCandidateId } from './guardWatch.js';
 import { stopPairFor, stopReason } from './stopCheck.js';
-import { JobRuntime } from './jobRuntime.js';
+import { JobRuntime, type KnownRollout } from './jobRuntime.js';
 import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js';
 import { ModuleRouter } from './moduleRouter.js';
 
@@ -164,6 +164,7 @@ export class OnlineEngine {
   }
 
   async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
+    if (req.rolloutId && this.deps.store.rolloutIdsByClaim && !this.heldOut(rt, req)) return this.dispatchClaimed(rt, req.rolloutId, req);
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
@@ -182,10 +183,86 @@ export class OnlineEngine {
     }
     // Val seeds are held out: only the scheduler issues them (as known rollouts, handled above).
     // A val seed on a new rollout would enter the bandit's statistics and the proposer's examples.
-    if (req.seed !== undefined && req.seed !== null && !req.assignCandidateId && rt.isValSeed(req.seed)) throw heldOutSeed(req.seed);
+    if (this.heldOut(rt, req)) throw heldOutSeed(req.seed!);
     const rolloutId = req.rolloutId ?? newRolloutId();
     const candidate = this.choose(rt, req.assignCandidateId);
     return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };
+  }
+
+  /** A val seed on a rollout the scheduler did not assign, while the job runs: only a known rollout may carry it. */
+  private heldOut(rt: JobRuntime, req: DispatchRequest): boolean {
+    return req.seed !== undefined && req.seed !== null && !req.assignCandidateId && !FINAL_STATUSES.includes(rt.job.status) && rt.isValSeed(req.seed);
+  }
+
+  /**
+   * A client's rollout id, insert-first (stores where a read costs a statement, Store.rolloutIdsByClaim):
+   * what this instance remembers, else a claim, which inserts the rollout with the candidate a new
+   * rollout would get and, when the id turns out to be known (an earlier call on another instance, a
+   * scheduled rollout, a restart), answers the stored candidate instead. That choice is then taken
+   * back (stint, dispatch count, in-flight), so a known id does not advance the bandit. The insert
+   * commits before the upstream call: the candidate depends on it.
+   */
+  private async dispatchClaimed(rt: JobRuntime, rolloutId: string, req: DispatchRequest): Promise<Dispatch> {
+    const remembered = rt.sticky.get(rolloutId);
+    const pending = remembered ? undefined : rt.claims.get(rolloutId);
+    const known = remembered ?? (pending ? await pending : undefined);
+    if (known) return { rolloutId, candidate: await this.candidateOf(rt, known.candidateId), persisted: Promise.resolve() };
+    // No await between the lookups above and registering the claim: a concurrent call of this id
+    // on this instance finds the claim and follows it.
+    const claim = this.claim(rt, rolloutId, req);
+    const shared = claim.then((c) => c.known);
+    shared.catch(() => {}); // its waiters see the error; nobody else must
+    rt.claims.set(rolloutId, shared);
+    try {
+      const { candidate } = await claim;
+      return { rolloutId, candidate, persisted: Promise.resolve() };
+    } finally {
+      rt.claims.delete(rolloutId);
+    }
+  }
+
+  private async claim(rt: JobRuntime, rolloutId: string, req: DispatchRequest): Promise<{ candidate: CandidateRecord; known: KnownRollout }> {
+    const final = FINAL_STATUSES.includes(rt.job.status);
+    // After the end every new rollout gets what the job serves, as monitoring traffic (as dispatch).
+    const split = final ? 'monitor' : (req.split ?? 'online');
+    const stintBefore = rt.stint;
+    const candidate = final ? this.servedCandidate(rt) : this.choose(rt, req.assignCandidateId);
+    const choice = { candidate: final ? null : candidate, stintBefore, stintAfter: rt.stint };
+    // In flight at once, as a reserved rollout: concurrent choices must see it (the in-flight cap).
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+    rt.startInFlight(rolloutId, candidate.id, now);
+    let stored: KnownRollout | null;
+    try {
+      stored = await this.deps.store.claimRollout({
+        jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split,
+        correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+      });
+    } catch (err) {
+      this.takeBack(rt, rolloutId, choice);
+      throw err;
+    }
+    if (!stored) {
+      const known = { candidateId: candidate.id, split, seed: req.seed ?? null };
+      rt.remember(rolloutId, known);
+      return { candidate, known };
+    }
+    this.takeBack(rt, rolloutId, choice);
+    rt.remember(rolloutId, stored);
+    return { candidate: await this.candidateOf(rt, stored.candidateId), known: stored };
+  }
+
+  /**
+   * Undoes a choice whose rollout was not inserted: its in-flight slot, its dispatch and its stint
+   * slot (the stint as it was when nothing was chosen since, else the slot returned to it).
+   */
+  private takeBack(rt: JobRuntime, rolloutId: string, choice: { candidate: CandidateRecord | null; stintBefore: Stint | null; stintAfter: Stint | null }): void {
+    rt.endInFlight(rolloutId);
+    const { candidate, stintBefore, stintAfter } = choice;
+    if (!candidate) return;
+    candidate.dispatches -= 1;
+    if (stintBefore === stintAfter) return; // the choice did not touch the stint (assigned, nursery end)
+    rt.stint = rt.stint === stintAfter ? stintBefore : returnStintSlot(rt.stint, candidate.id);
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Stint } from '../core/selection.js';
 import type { CandidateView } from '../core/types.js';
-import type { CandidateMoments, CandidateRecord, JobRecord, ModuleRecord, Split } from '../../store/types.js';
+import type { CandidateMoments, CandidateRecord, JobRecord, ModuleRecord, RolloutAssignment, Split } from '../../store/types.js';
 import type { ParsedTemplate } from '../core/templates.js';
 import { toUnitStats, type RewardRange } from '../core/rewardRange.js';
 import type { MissingCounts } from '../core/missingRewards.js';
@@ -14,7 +14,7 @@ import type { RunningStats } from '../core/types.js';
  */
 const MAX_STICKY = 20_000;
 
-export interface KnownRollout { candidateId: string; split: Split; seed: number | null }
+export type KnownRollout = RolloutAssignment;
 /** Rollouts whose reward never came are forgotten first when this many are outstanding. */
 const MAX_IN_FLIGHT = 50_000;
 
@@ -36,6 +36,11 @@ export class JobRuntime {
   private readonly inFlightByCandidate = new Map<string, number>();
   /** Recent rollouts of this instance: sticky routing and reward resolution without a database read. */
   readonly sticky = new Map<string, KnownRollout>();
+  /**
+   * Client rollout ids this instance is claiming right now (insert-first, engine.ts): a concurrent
+   * call of the same id waits for the claim's answer instead of claiming with another candidate.
+   */
+  readonly claims = new Map<string, Promise<KnownRollout>>();
   proposalRunning = false;
   /** Missing-reward counts by candidate (runner/missingRewards.ts), re-read every MISSING_REFRESH_MS. */
   missing: ReadonlyMap<string, MissingCounts> = new Map();

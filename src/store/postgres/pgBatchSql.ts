@@ -35,7 +35,10 @@ select r.* from rollouts r join unnest($1::text[], $2::text[]) as k(job_id, id) 
  * created_at, module, variables, failed, and the call's usage (calls, prompt, completion, total tokens).
  * Several calls of one rollout in a batch get consecutive call numbers, in batch order; the rollout
  * keeps the last call's outcome and the first input it ever saw.
- * Returns one row: the ords of the rollouts inserted (a missing ord: the id existed already).
+ * Returns one row: the ords of the rollouts inserted, and for the ids that existed already the
+ * stored rollout's candidate, split and seed (a claim needs no read of its own: pgHotPath
+ * claimRollout). An id committed by a concurrent statement after this one's snapshot is neither
+ * inserted nor seen: its ord is in no array, and the caller reads it.
  */
 export const WRITE_ROLLOUTS_AND_CALLS = `
 with items as (
@@ -62,6 +65,8 @@ ins as (
   returning job_id, id
 ),
 fresh as (select f.* from uniq f join ins using (job_id, id)),
+-- The snapshot predates this statement's inserts: what it finds existed before (an index probe per item).
+existing as (select u.ord, r.candidate_id, r.split, r.seed from uniq u join rollouts r using (job_id, id)),
 dispatched as (
   update candidates c set dispatches = c.dispatches + x.n
   from (select job_id, candidate_id, count(*) as n from fresh group by job_id, candidate_id) x
@@ -103,7 +108,10 @@ counted as (
   where j.id = x.job_id and (x.n is not null or x.c <> 0 or x.p <> 0 or x.o <> 0 or x.t <> 0)
   returning 1
 )
-select (select array_agg(ord) from fresh) as inserted, (select v from no_flush_wait) as sync`;
+select (select array_agg(ord) from fresh) as inserted,
+  (select array_agg(ord order by ord) from existing) as existing_ord, (select array_agg(candidate_id order by ord) from existing) as existing_candidate,
+  (select array_agg(split order by ord) from existing) as existing_split, (select array_agg(seed order by ord) from existing) as existing_seed,
+  (select v from no_flush_wait) as sync`;
 
 /** Batch moments of one split kind, merged into the row's (Chan et al.'s parallel Welford). */
 function merge(p: 'online' | 'val' | 'monitor', k: string): string {

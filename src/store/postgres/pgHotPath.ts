@@ -3,7 +3,7 @@ import type { HotPath } from '../hotPath.js';
 import { rewardRow } from '../hotPath.js';
 import { toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
-import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from '../types.js';
+import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from '../types.js';
 import { usageOfCall } from '../usage.js';
 import { GET_ROLLOUTS, RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from './pgBatchSql.js';
 
@@ -13,6 +13,11 @@ type Kind = 'reads' | 'rollouts' | 'calls' | 'rewards';
 type Statement = 'reads' | 'writes' | 'rewards';
 const ROLLOUT_COLUMNS = 8;
 const CALL_COLUMNS = 15;
+/**
+ * A rollout insert's outcome: true, inserted; the stored assignment when the id existed; null when
+ * it was committed by a concurrent statement too late for this one's snapshot to see (read it).
+ */
+type RolloutWrite = true | RolloutAssignment | null;
 
 /**
  * PostgreSQL's hot path: writes queued in one turn of the event loop are committed by ONE statement
@@ -29,14 +34,32 @@ export class PgHotPath implements HotPath {
   private scheduled = false;
   private readonly running = new Set<Statement>();
 
+  /** Every statement is a round trip and backend CPU: a client's rollout id is claimed, not read first. */
+  readonly rolloutIdsByClaim = true;
+
   constructor(private readonly pool: pg.Pool, private readonly maxBatch = 512) {}
 
-  insertRollout(r: NewRollout, now: string): Promise<boolean> {
-    const input = r.inputMessages === null ? null : JSON.stringify(r.inputMessages);
-    return this.enqueue<boolean>('rollouts', [r.jobId, r.id, r.candidateId, r.seed, r.split, r.correlationId, input, now]);
+  async insertRollout(r: NewRollout, now: string): Promise<boolean> {
+    return (await this.writeRollout(r, now)) === true;
   }
 
-  /** Batched too: every proxied call with a client rollout id reads first (is this rollout known?). */
+  /** The insert's statement also finds the stored rollout when the id existed: no read of its own. */
+  async claimRollout(r: NewRollout, now: string): Promise<RolloutAssignment | null> {
+    const written = await this.writeRollout(r, now);
+    if (written === true) return null;
+    if (written) return written;
+    // Rare: another instance committed this id while our statement ran. It is committed now.
+    const stored = await this.getRollout(r.jobId, r.id);
+    if (!stored) throw new Error(`rollout ${r.id} neither inserted nor found`);
+    return { candidateId: stored.candidateId, split: stored.split, seed: stored.seed };
+  }
+
+  private writeRollout(r: NewRollout, now: string): Promise<RolloutWrite> {
+    const input = r.inputMessages === null ? null : JSON.stringify(r.inputMessages);
+    return this.enqueue<RolloutWrite>('rollouts', [r.jobId, r.id, r.candidateId, r.seed, r.split, r.correlationId, input, now]);
+  }
+
+  /** Batched too: rewards of rollouts this instance did not dispatch read their rollout. */
   async getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
     const row = await this.enqueue<RolloutsTable | null>('reads', [jobId, rolloutId]);
     return row ? toRollout(row) : null;
@@ -87,7 +110,9 @@ export class PgHotPath implements HotPath {
    * answered), so batches need no order among themselves, and every statement locks its job rows
    * first, so concurrent ones queue on those locks instead of deadlocking. One at a time, because
    * the job row is a hot row: writers of one job serialize on its lock anyway, and whatever arrives
-   * meanwhile joins the next, larger batch.
+   * meanwhile joins the next, larger batch. Two write statements in flight were tried (issue 18,
+   * bench:cluster): batches of 8 instead of 12, 0.12 statements per proxied call instead of 0.08,
+   * more backend CPU per call and no throughput gain that showed above the machine's noise.
    */
   private flush(): void {
     this.scheduled = false;
@@ -125,9 +150,8 @@ export class PgHotPath implements HotPath {
       const rollouts = batches.find((b) => b.kind === 'rollouts')?.batch;
       const calls = batches.find((b) => b.kind === 'calls')?.batch;
       const values = [...columnsOf(rollouts, ROLLOUT_COLUMNS), ...columnsOf(calls, CALL_COLUMNS)];
-      const res = await this.pool.query<{ inserted: string[] | null }>({ name: 'miprox_write_rollouts_and_calls', text: WRITE_ROLLOUTS_AND_CALLS, values });
-      const inserted = new Set((res.rows[0]?.inserted ?? []).map(Number));
-      return batches.map((b) => (b.kind === 'rollouts' ? b.batch.map((_, i) => inserted.has(i + 1)) : b.batch.map(() => undefined)));
+      const res = await this.pool.query<WriteResult>({ name: 'miprox_write_rollouts_and_calls', text: WRITE_ROLLOUTS_AND_CALLS, values });
+      return batches.map((b) => (b.kind === 'rollouts' ? rolloutOutcomes(b.batch, res.rows[0]) : b.batch.map(() => undefined)));
     }
     const columns = columnsOf(batch, batch[0]!.values.length);
     if (kind === 'reads') {
@@ -140,4 +164,34 @@ export class PgHotPath implements HotPath {
     const byOrd = new Map(res.rows.map((r) => [Number(r.ord), { job: jobs.get(r.job_id)!, moments: r.moments }]));
     return [batch.map((_, i) => byOrd.get(i + 1) ?? null)];
   }
+}
+
+interface WriteResult {
+  inserted: string[] | null;
+  existing_ord: string[] | null;
+  existing_candidate: string[] | null;
+  existing_split: string[] | null;
+  existing_seed: (number | null)[] | null;
+}
+
+/**
+ * Each rollout item's outcome, in batch order. A second item with the id of an earlier one in the
+ * same batch (two claims of one new id) follows the first: the statement inserted only the first.
+ */
+function rolloutOutcomes(batch: Item<unknown>[], row: WriteResult | undefined): RolloutWrite[] {
+  const inserted = new Set((row?.inserted ?? []).map(Number));
+  const existing = new Map<number, RolloutAssignment>();
+  (row?.existing_ord ?? []).forEach((ord, i) => existing.set(Number(ord), {
+    candidateId: row!.existing_candidate![i]!, split: row!.existing_split![i] as RolloutAssignment['split'], seed: row!.existing_seed![i] ?? null,
+  }));
+  // What a later item of the same id gets: the first item's assignment when the first was inserted.
+  const firstOfId = new Map<string, RolloutAssignment | null>();
+  return batch.map((item, i) => {
+    const [jobId, id, candidateId, seed, split] = item.values as [string, string, string, number | null, RolloutAssignment['split']];
+    const key = `${jobId}\u0000${id}`;
+    if (firstOfId.has(key)) return firstOfId.get(key) ?? null;
+    const outcome: RolloutWrite = inserted.has(i + 1) ? true : (existing.get(i + 1) ?? null);
+    firstOfId.set(key, outcome === true ? { candidateId, split, seed } : outcome);
+    return outcome;
+  });
 }

@@ -1,9 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { HotPath } from '../hotPath.js';
-import { callRow, rewardRow } from '../hotPath.js';
+import { callRow, claimByInsertThenRead, rewardRow } from '../hotPath.js';
 import { MOMENT_COLUMNS, toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
-import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutCall, RolloutRecord } from '../types.js';
+import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from '../types.js';
 import { SyncGroupCommitter } from './syncGroupCommit.js';
 import { type UsageTotals, addUsage, isZeroUsage, usageOfCall } from '../usage.js';
 
@@ -14,6 +14,11 @@ import { type UsageTotals, addUsage, isZeroUsage, usageOfCall } from '../usage.j
  * The SQL is the same as KyselyHotPath's (which PostgreSQL uses); the store contract suite runs both.
  */
 export class SqliteHotPath implements HotPath {
+  /**
+   * Read first: a read is a few microseconds in-process, and the insert then runs in parallel with
+   * the upstream call instead of before it (a claim waits for its group commit).
+   */
+  readonly rolloutIdsByClaim = false;
   private readonly group: SyncGroupCommitter;
   private readonly sql;
   /**
@@ -95,6 +100,10 @@ export class SqliteHotPath implements HotPath {
       if (now > p.now) p.now = now;
       return true;
     });
+  }
+
+  claimRollout(r: NewRollout, now: string): Promise<RolloutAssignment | null> {
+    return claimByInsertThenRead(this, r, now);
   }
 
   private applyCounts(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identificationPick, rewardModelFor, selectCandidate, type SelectionInput } from '../../../src/optimizer/core/index.js';
+import { identificationPick, returnStintSlot, rewardModelFor, selectCandidate, type SelectionInput } from '../../../src/optimizer/core/index.js';
 import { createSeededRng } from '../../../src/shared/rng.js';
 import { bernoulliRewards, candidate } from './helpers.js';
 
@@ -198,5 +198,13 @@ describe('selectCandidate', () => {
       ];
       expect(identificationPick(close, rewardModelFor(close), createSeededRng(1))).toBeDefined();
     });
+  });
+});
+
+describe('returnStintSlot (a choice taken back: the rollout id was known)', () => {
+  it("gives the candidate's stint its slot back, also its last one, and leaves another candidate's stint alone", () => {
+    expect(returnStintSlot({ candidateId: 'a', remaining: 1 }, 'a')).toEqual({ candidateId: 'a', remaining: 2 });
+    expect(returnStintSlot(null, 'a')).toEqual({ candidateId: 'a', remaining: 1 });
+    expect(returnStintSlot({ candidateId: 'b', remaining: 2 }, 'a')).toEqual({ candidateId: 'b', remaining: 2 });
   });
 });
