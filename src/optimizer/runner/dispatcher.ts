@@ -1,0 +1,262 @@
+import type { Clock } from '../../shared/clock.js';
+import type { Rng } from '../../shared/rng.js';
+import type { Logger } from '../../shared/logger.js';
+import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
+import { ValidationError } from '../../shared/errors.js';
+import { FINAL_STATUSES, type CandidateRecord, type NewEvent, type Split, type Store } from '../../store/types.js';
+import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.js';
+import { servedCandidateId } from './guardWatch.js';
+import { stopPairFor } from './stopCheck.js';
+import type { JobRuntime, KnownRollout } from './jobRuntime.js';
+
+export interface DispatchRequest {
+  rolloutId?: string | null;
+  seed?: number | null;
+  split?: Split;
+  correlationId?: string | null;
+  /** The client's messages (without system messages): what the proposer will see. */
+  inputMessages?: unknown[] | null;
+  /** The scheduler, not the bandit, decides (bootstrap and val rollouts). */
+  assignCandidateId?: string;
+}
+
+export interface Dispatch {
+  rolloutId: string;
+  candidate: CandidateRecord;
+  /** The rollout record's write, run in parallel with the upstream call. */
+  persisted: Promise<void>;
+}
+
+function heldOutSeed(seed: number): ValidationError {
+  return new ValidationError(`seed ${seed} is a val seed`, [{
+    path: 'seed',
+    message: `${seed} is one of the job's val_seeds, which are held out to confirm the champion: run it only through a rollout the scheduler issued (POST .../rollouts), or use a seed from online_pool`,
+  }]);
+}
+
+/**
+ * Which candidate serves a rollout, and the rollout's record: a known rollout keeps its candidate
+ * (this instance's memory, else the database), a new one gets the bandit's choice (pure core
+ * selection over the job's cached state), a scheduled one its assigned candidate. After the job's
+ * end new rollouts get what the job serves. The engine owns the cache; this only reads and updates it.
+ */
+export class Dispatcher {
+  constructor(
+    private readonly deps: { store: Store; clock: Clock; rng: Rng; log: Logger },
+    private readonly opts: { inFlightTtlMs: number },
+    /** Re-reads the job's cached state (a candidate created by another instance since the last read). */
+    private readonly refresh: (rt: JobRuntime) => Promise<void>,
+  ) {}
+
+  async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
+    if (req.rolloutId && this.deps.store.rolloutIdsByClaim && !this.heldOut(rt, req)) return this.dispatchClaimed(rt, req.rolloutId, req);
+    if (req.rolloutId) {
+      const known = await this.knownCandidate(rt, req.rolloutId);
+      if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
+      // Checked again with no await before the reservation below: lookups of concurrent calls of one
+      // rollout can settle in the same tick (PostgreSQL batches them), and the first to get here
+      // reserves it for all.
+      const raced = rt.sticky.get(req.rolloutId);
+      const candidate = raced ? rt.candidates.find((c) => c.id === raced.candidateId) : undefined;
+      if (candidate) return { rolloutId: req.rolloutId, candidate, persisted: Promise.resolve() };
+    }
+    if (FINAL_STATUSES.includes(rt.job.status)) {
+      // After the end: no exploration; every new rollout gets what the job serves, as monitoring traffic.
+      const served = this.servedCandidate(rt);
+      const rolloutId = req.rolloutId ?? newRolloutId();
+      return { rolloutId, candidate: served, persisted: this.reserve(rt, rolloutId, served.id, { ...req, split: 'monitor' }) };
+    }
+    // Val seeds are held out: only the scheduler issues them (as known rollouts, handled above).
+    // A val seed on a new rollout would enter the bandit's statistics and the proposer's examples.
+    if (this.heldOut(rt, req)) throw heldOutSeed(req.seed!);
+    const rolloutId = req.rolloutId ?? newRolloutId();
+    const candidate = this.choose(rt, req.assignCandidateId);
+    return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };
+  }
+
+  /** A val seed on a rollout the scheduler did not assign, while the job runs: only a known rollout may carry it. */
+  private heldOut(rt: JobRuntime, req: DispatchRequest): boolean {
+    return req.seed !== undefined && req.seed !== null && !req.assignCandidateId && !FINAL_STATUSES.includes(rt.job.status) && rt.isValSeed(req.seed);
+  }
+
+  /**
+   * A client's rollout id, insert-first (stores where a read costs a statement, Store.rolloutIdsByClaim):
+   * what this instance remembers, else a claim, which inserts the rollout with the candidate a new
+   * rollout would get and, when the id turns out to be known (an earlier call on another instance, a
+   * scheduled rollout, a restart), answers the stored candidate instead. That choice is then taken
+   * back (stint, dispatch count, in-flight), so a known id does not advance the bandit. The insert
+   * commits before the upstream call: the candidate depends on it.
+   */
+  private async dispatchClaimed(rt: JobRuntime, rolloutId: string, req: DispatchRequest): Promise<Dispatch> {
+    const remembered = rt.sticky.get(rolloutId);
+    const pending = remembered ? undefined : rt.claims.get(rolloutId);
+    const known = remembered ?? (pending ? await pending : undefined);
+    if (known) return { rolloutId, candidate: await this.candidateOf(rt, known.candidateId), persisted: Promise.resolve() };
+    // No await between the lookups above and registering the claim: a concurrent call of this id
+    // on this instance finds the claim and follows it.
+    const claim = this.claim(rt, rolloutId, req);
+    const shared = claim.then((c) => c.known);
+    shared.catch(() => {}); // its waiters see the error; nobody else must
+    rt.claims.set(rolloutId, shared);
+    try {
+      const { candidate } = await claim;
+      return { rolloutId, candidate, persisted: Promise.resolve() };
+    } finally {
+      rt.claims.delete(rolloutId);
+    }
+  }
+
+  private async claim(rt: JobRuntime, rolloutId: string, req: DispatchRequest): Promise<{ candidate: CandidateRecord; known: KnownRollout }> {
+    const final = FINAL_STATUSES.includes(rt.job.status);
+    // After the end every new rollout gets what the job serves, as monitoring traffic (as dispatch).
+    const split = final ? 'monitor' : (req.split ?? 'online');
+    const stintBefore = rt.stint;
+    const candidate = final ? this.servedCandidate(rt) : this.choose(rt, req.assignCandidateId);
+    const choice = { candidate: final ? null : candidate, stintBefore, stintAfter: rt.stint };
+    // In flight at once, as a reserved rollout: concurrent choices must see it (the in-flight cap).
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+    rt.startInFlight(rolloutId, candidate.id, now);
+    let stored: KnownRollout | null;
+    try {
+      stored = await this.deps.store.claimRollout({
+        jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split,
+        correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+      });
+    } catch (err) {
+      this.takeBack(rt, rolloutId, choice);
+      throw err;
+    }
+    if (!stored) {
+      const known = { candidateId: candidate.id, split, seed: req.seed ?? null };
+      rt.remember(rolloutId, known);
+      return { candidate, known };
+    }
+    this.takeBack(rt, rolloutId, choice);
+    rt.remember(rolloutId, stored);
+    return { candidate: await this.candidateOf(rt, stored.candidateId), known: stored };
+  }
+
+  /**
+   * Undoes a choice whose rollout was not inserted: its in-flight slot, its dispatch and its stint
+   * slot (the stint as it was when nothing was chosen since, else the slot returned to it).
+   */
+  private takeBack(rt: JobRuntime, rolloutId: string, choice: { candidate: CandidateRecord | null; stintBefore: Stint | null; stintAfter: Stint | null }): void {
+    rt.endInFlight(rolloutId);
+    const { candidate, stintBefore, stintAfter } = choice;
+    if (!candidate) return;
+    candidate.dispatches -= 1;
+    if (stintBefore === stintAfter) return; // the choice did not touch the stint (assigned, nursery end)
+    rt.stint = rt.stint === stintAfter ? stintBefore : returnStintSlot(rt.stint, candidate.id);
+  }
+
+  /**
+   * The seed scheduler's dispatch: bootstrap and val rollouts are assigned, online ones go to the
+   * bandit. The rollout, its counters and `started` event commit together before the answer; null
+   * when another instance took the slot first (the bootstrap seed, the candidate's val seed).
+   */
+  async schedule(rt: JobRuntime, req: DispatchRequest, started: (rolloutId: string, candidateId: string) => NewEvent): Promise<{ rolloutId: string; candidateId: string } | null> {
+    const rolloutId = newRolloutId();
+    const candidate = this.pick(rt, req.assignCandidateId);
+    const inserted = await this.deps.store.insertScheduledRollout({
+      jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split: req.split ?? 'online',
+      correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+    }, started(rolloutId, candidate.id));
+    if (!inserted) return null;
+    candidate.dispatches += 1;
+    this.track(rt, rolloutId, candidate.id, req);
+    return { rolloutId, candidateId: candidate.id };
+  }
+
+  /** Records a new rollout: in memory (sticky, in flight) at once, in the database in the background. */
+  private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): Promise<void> {
+    this.track(rt, rolloutId, candidateId, req);
+    return this.deps.store.insertRollout({
+      jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
+      correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+    }).then(async (inserted) => {
+      if (inserted) return;
+      // Another instance dispatched this id first: its record is the truth, so later calls of the
+      // rollout and its reward follow that candidate (this one call was already routed).
+      this.deps.log.warn({ rolloutId }, 'rollout id was dispatched concurrently elsewhere');
+      const stored = await this.deps.store.getRollout(rt.job.id, rolloutId);
+      if (stored) rt.remember(rolloutId, { candidateId: stored.candidateId, split: stored.split, seed: stored.seed });
+    });
+  }
+
+  /** The candidate a rollout id already has: this instance's memory first, then the database. */
+  private async knownCandidate(rt: JobRuntime, rolloutId: string): Promise<CandidateRecord | null> {
+    let known = rt.sticky.get(rolloutId);
+    if (!known) {
+      const record = await this.deps.store.getRollout(rt.job.id, rolloutId);
+      // While the read was in flight, a concurrent call of the same rollout on this instance may have
+      // reserved it: follow that call rather than routing this one elsewhere.
+      known = rt.sticky.get(rolloutId) ?? (record ? { candidateId: record.candidateId, split: record.split, seed: record.seed } : undefined);
+      if (!known) return null;
+      rt.remember(rolloutId, known);
+    }
+    return this.candidateOf(rt, known.candidateId);
+  }
+
+  private async candidateOf(rt: JobRuntime, id: string): Promise<CandidateRecord> {
+    let c = rt.candidates.find((x) => x.id === id);
+    if (!c) {
+      await this.refresh(rt); // created by another instance since our last read
+      c = rt.candidates.find((x) => x.id === id);
+    }
+    return c ?? this.baseline(rt);
+  }
+
+  /** A finished job's candidate: what was promoted or crowned at the end; the baseline if it was cancelled or failed. */
+  private servedCandidate(rt: JobRuntime): CandidateRecord {
+    const id = servedCandidateId(rt.job) ?? BASELINE_ID;
+    return rt.candidates.find((c) => c.id === id) ?? this.baseline(rt);
+  }
+
+  private baseline(rt: JobRuntime): CandidateRecord {
+    const b = rt.candidates.find((c) => c.id === BASELINE_ID) ?? rt.candidates[0];
+    if (!b) throw new Error(`job ${rt.job.id} has no candidates`);
+    return b;
+  }
+
+  /** The candidate for a new rollout (counted as dispatched in the cache, as the insert will). */
+  private choose(rt: JobRuntime, assigned: string | undefined): CandidateRecord {
+    const candidate = this.pick(rt, assigned);
+    candidate.dispatches += 1;
+    return candidate;
+  }
+
+  /** The assigned candidate, else the bandit's choice, else the baseline (nothing counted yet). */
+  private pick(rt: JobRuntime, assigned: string | undefined): CandidateRecord {
+    const chosen = assigned ? rt.candidates.find((c) => c.id === assigned) : this.select(rt);
+    return chosen ?? this.baseline(rt);
+  }
+
+  /** A new rollout in memory: sticky to its candidate and in flight until its reward or the expiry. */
+  private track(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): void {
+    const now = this.deps.clock.now();
+    rt.expireInFlight(now, this.opts.inFlightTtlMs);
+    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
+    rt.startInFlight(rolloutId, candidateId, now);
+  }
+
+  private select(rt: JobRuntime): CandidateRecord | undefined {
+    const mipro = rt.job.config.mipro;
+    const selection = selectCandidate(
+      {
+        candidates: rt.views(),
+        stint: rt.stint,
+        rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
+        // The pool is final once the cap is reached (retired candidates count, as for proposals):
+        // selection then spends fresh stints on telling the leader from its challenger.
+        identify: rt.candidates.length >= mipro.online_proposer_max_candidates,
+        // mipro.stop_when_identified: measure what blocks the stop (LUCB on the rule's own bounds).
+        stopPair: stopPairFor(rt),
+      },
+      this.deps.rng,
+    );
+    if (!selection) return undefined;
+    rt.stint = selection.stint;
+    return rt.candidates.find((c) => c.id === selection.candidateId);
+  }
+}
