@@ -2,7 +2,7 @@ import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
 import type { Database } from './schema.js';
-import { KyselyHotPath, type HotPath } from './hotPath.js';
+import type { HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
@@ -33,16 +33,16 @@ const REWARD_KEYS: KeyColumn<'created_at' | 'rollout_id'>[] = [{ col: 'created_a
  * statements (SQLite and PostgreSQL do), with the same contract.
  */
 export class KyselyStore implements Store {
-  /** The per-call and per-reward statements (see hotPath.ts); the dialect may bring a faster one. */
+  /** The per-call and per-reward statements, each dialect's own (hotPath.ts). */
   private readonly hot: HotPath;
 
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly clock: Clock,
-    private readonly extras: { hot?: HotPath; beforeClose?: () => Promise<void> } = {},
+    private readonly extras: { hot: HotPath; beforeClose?: () => Promise<void> },
   ) {
-    this.hot = extras.hot ?? new KyselyHotPath(db, (trx, jobIds) => this.lockJobs(trx, jobIds));
+    this.hot = extras.hot;
   }
 
   /**

@@ -1,9 +1,9 @@
-import { type Kysely, type Transaction, sql } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { BASELINE_ID } from '../shared/ids.js';
 import type { KeyColumn } from './cursors.js';
 import type { Database } from './schema.js';
-import { MOMENT_COLUMNS, demosColumn, toJob, toMoments } from './rows.js';
-import type { ApiKeyRecord, CandidateMoments, JobRecord, NewCandidate, NewEvent, NewReward } from './types.js';
+import { demosColumn, toJob } from './rows.js';
+import type { ApiKeyRecord, JobRecord, NewCandidate, NewEvent } from './types.js';
 
 /** Statements and helpers shared by KyselyStore's methods (portable SQL for SQLite and PostgreSQL). */
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -44,27 +44,6 @@ export async function insertBaseline(trx: Db, jobId: string, instruction: string
   await trx.insertInto('candidates')
     .values(candidateRow(jobId, { id: BASELINE_ID, parentId: null, instruction, module: null, instructions: {}, tip: null, proposalId: null }, 0, now))
     .onConflict((oc) => oc.columns(['job_id', 'id']).doNothing()).execute();
-}
-
-/**
- * Welford's update as one statement: the right-hand sides see the row's old values on both databases.
- * Returns the candidate's moments after it (null when the candidate row does not exist).
- */
-export async function welfordUpdate(trx: Db, r: NewReward): Promise<CandidateMoments | null> {
-  const x = sql`cast(${r.reward} as double precision)`;
-  const p = r.split === 'val' ? 'val' : r.split === 'monitor' ? 'monitor' : 'online';
-  const n = sql.ref(`${p}_n`);
-  const mean = sql.ref(`${p}_mean`);
-  const m2 = sql.ref(`${p}_m2`);
-  const newMean = sql`(${mean} + (${x} - ${mean}) / (${n} + 1))`;
-  const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
-  const res = await sql<Pick<Database['candidates'], (typeof MOMENT_COLUMNS)[number]>>`update candidates set ${sql.ref(`${p}_n`)} = ${n} + 1, ${sql.ref(`${p}_mean`)} = ${newMean},
-      ${sql.ref(`${p}_m2`)} = ${m2} + (${x} - ${mean}) * (${x} - ${newMean})
-      ${p === 'online' ? sql`, unit_rewards = unit_rewards * ${unit}` : p === 'monitor' ? sql`, monitor_unit = monitor_unit * ${unit}` : sql``}
-    where job_id = ${r.jobId} and id = ${r.candidateId}
-    returning ${sql.join(MOMENT_COLUMNS.map((c) => sql.ref(c)))}`.execute(trx);
-  const row = res.rows[0];
-  return row ? toMoments(row) : null;
 }
 
 const CANDIDATE_SORTS: Record<string, keyof Database['candidates']> = {

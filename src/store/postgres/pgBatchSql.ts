@@ -1,7 +1,7 @@
 /**
  * PostgreSQL's hot-path statements, one per kind of write and per group-commit batch: the batch's
  * items travel as arrays (unnest), and data-modifying CTEs do in one statement, one round trip and
- * one implicit transaction what KyselyHotPath does with three to five statements per item. They are
+ * one implicit transaction what the portable kysely version did with three to five statements per item. They are
  * sent as named (prepared) statements, so each connection parses and plans them once.
  *
  * Shared shape: `input` is the batch with its position (`ord`); `locked` takes the batch's job rows

@@ -23,7 +23,7 @@ type RolloutWrite = true | RolloutAssignment | null;
  * PostgreSQL's hot path: writes queued in one turn of the event loop are committed by ONE statement
  * (pgBatchSql.ts) for rewards and one for new rollouts and call records together, each its own
  * implicit transaction: a batch costs one round trip, not three to five statements per item plus
- * BEGIN, lock and COMMIT (KyselyHotPath). Each caller's promise settles after its statement
+ * BEGIN, lock and COMMIT (the portable kysely version it replaced). Each caller's promise settles after its statement
  * committed, so a 2xx still means "committed".
  *
  * Each statement has at most one execution in flight (see flush). If a batch's statement fails, every

@@ -11,7 +11,7 @@ import { type UsageTotals, addUsage, isZeroUsage, usageOfCall } from '../usage.j
  * SQLite's hot path as hand-written prepared statements. Through kysely every execution built and
  * compiled a query tree first, which was a third of the proxy's CPU at 32 connections (profile in
  * docs/benchmarks.md); prepared once here, a proxied call's three statements cost a few microseconds.
- * The SQL is the same as KyselyHotPath's (which PostgreSQL uses); the store contract suite runs both.
+ * The store contract suite (test/store) runs it and PostgreSQL's (postgres/pgHotPath.ts) alike.
  */
 export class SqliteHotPath implements HotPath {
   /**
