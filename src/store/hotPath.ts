@@ -22,6 +22,11 @@ export interface HotPath {
 /** A claim as an insert, then a read when the id existed: for stores where a read is cheap. */
 export async function claimByInsertThenRead(hot: Pick<HotPath, 'insertRollout' | 'getRollout'>, r: NewRollout, now: string): Promise<RolloutAssignment | null> {
   if (await hot.insertRollout(r, now)) return null;
+  return storedAssignment(hot, r);
+}
+
+/** The assignment of a rollout whose insert found its id taken (the id is committed by then). */
+export async function storedAssignment(hot: Pick<HotPath, 'getRollout'>, r: NewRollout): Promise<RolloutAssignment> {
   const stored = await hot.getRollout(r.jobId, r.id);
   // Rollouts are never deleted (retention clears their text only): not found is a bug.
   if (!stored) throw new Error(`rollout ${r.id} neither inserted nor found`);

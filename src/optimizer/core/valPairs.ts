@@ -31,31 +31,19 @@ export function contemporaneousSeeds(a: RunTimes, b: RunTimes): number[] {
   for (const [key, ta] of Object.entries(a)) {
     const tb = b[Number(key)];
     if (tb === undefined) continue;
-    const between = countBelow(times, Math.max(ta, tb)) - countAtMost(times, Math.min(ta, tb));
+    const between = countBefore(times, Math.max(ta, tb), false) - countBefore(times, Math.min(ta, tb), true);
     if (between <= MAX_RUNS_BETWEEN) out.push(Number(key));
   }
   return out.sort((x, y) => x - y);
 }
 
-/** How many of the sorted `times` are < t. */
-function countBelow(times: readonly number[], t: number): number {
+/** How many of the sorted `times` are < t (`inclusive`: <= t). */
+function countBefore(times: readonly number[], t: number, inclusive: boolean): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (times[mid]! < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** How many of the sorted `times` are <= t. */
-function countAtMost(times: readonly number[], t: number): number {
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (times[mid]! <= t) lo = mid + 1;
+    if (times[mid]! < t || (inclusive && times[mid] === t)) lo = mid + 1;
     else hi = mid;
   }
   return lo;

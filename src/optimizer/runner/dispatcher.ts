@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
 import { ValidationError } from '../../shared/errors.js';
-import { FINAL_STATUSES, type CandidateRecord, type NewEvent, type Split, type Store } from '../../store/types.js';
+import { FINAL_STATUSES, type CandidateRecord, type NewEvent, type NewRollout, type Split, type Store } from '../../store/types.js';
 import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.js';
 import { servedCandidateId } from './guardWatch.js';
 import { stopPairFor } from './stopCheck.js';
@@ -32,6 +32,14 @@ function heldOutSeed(seed: number): ValidationError {
     path: 'seed',
     message: `${seed} is one of the job's val_seeds, which are held out to confirm the champion: run it only through a rollout the scheduler issued (POST .../rollouts), or use a seed from online_pool`,
   }]);
+}
+
+/** The rollout record a request makes for its candidate (online unless the request says otherwise). */
+function newRollout(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): NewRollout {
+  return {
+    jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
+    correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
+  };
 }
 
 /**
@@ -119,10 +127,7 @@ export class Dispatcher {
     rt.startInFlight(rolloutId, candidate.id, now);
     let stored: KnownRollout | null;
     try {
-      stored = await this.deps.store.claimRollout({
-        jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split,
-        correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
-      });
+      stored = await this.deps.store.claimRollout(newRollout(rt, rolloutId, candidate.id, { ...req, split }));
     } catch (err) {
       this.takeBack(rt, rolloutId, choice);
       throw err;
@@ -158,10 +163,7 @@ export class Dispatcher {
   async schedule(rt: JobRuntime, req: DispatchRequest, started: (rolloutId: string, candidateId: string) => NewEvent): Promise<{ rolloutId: string; candidateId: string } | null> {
     const rolloutId = newRolloutId();
     const candidate = this.pick(rt, req.assignCandidateId);
-    const inserted = await this.deps.store.insertScheduledRollout({
-      jobId: rt.job.id, id: rolloutId, candidateId: candidate.id, seed: req.seed ?? null, split: req.split ?? 'online',
-      correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
-    }, started(rolloutId, candidate.id));
+    const inserted = await this.deps.store.insertScheduledRollout(newRollout(rt, rolloutId, candidate.id, req), started(rolloutId, candidate.id));
     if (!inserted) return null;
     candidate.dispatches += 1;
     this.track(rt, rolloutId, candidate.id, req);
@@ -171,10 +173,7 @@ export class Dispatcher {
   /** Records a new rollout: in memory (sticky, in flight) at once, in the database in the background. */
   private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): Promise<void> {
     this.track(rt, rolloutId, candidateId, req);
-    return this.deps.store.insertRollout({
-      jobId: rt.job.id, id: rolloutId, candidateId, seed: req.seed ?? null, split: req.split ?? 'online',
-      correlationId: req.correlationId ?? null, inputMessages: req.inputMessages ?? null,
-    }).then(async (inserted) => {
+    return this.deps.store.insertRollout(newRollout(rt, rolloutId, candidateId, req)).then(async (inserted) => {
       if (inserted) return;
       // Another instance dispatched this id first: its record is the truth, so later calls of the
       // rollout and its reward follow that candidate (this one call was already routed).

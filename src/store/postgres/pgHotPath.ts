@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { HotPath } from '../hotPath.js';
-import { rewardRow } from '../hotPath.js';
+import { rewardRow, storedAssignment } from '../hotPath.js';
 import { toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from '../types.js';
@@ -49,9 +49,7 @@ export class PgHotPath implements HotPath {
     if (written === true) return null;
     if (written) return written;
     // Rare: another instance committed this id while our statement ran. It is committed now.
-    const stored = await this.getRollout(r.jobId, r.id);
-    if (!stored) throw new Error(`rollout ${r.id} neither inserted nor found`);
-    return { candidateId: stored.candidateId, split: stored.split, seed: stored.seed };
+    return storedAssignment(this, r);
   }
 
   private writeRollout(r: NewRollout, now: string): Promise<RolloutWrite> {
