@@ -26,6 +26,7 @@ import { IDENTIFICATION_TOLERANCE, runReplicate } from './sim/engine.js';
 import { describeJob, pipelineJobs, runPipelineJob, TUNING_OFFSET, type PipelineJob } from './sim/pipeline.js';
 import { pipelineResults } from './sim/pipelineRun.js';
 import { spliceSection } from './sim/pipelineReport.js';
+import { withLaterSections } from './sim/docSections.js';
 import { runPool } from './sim/pool.js';
 import { DEMO_TUNING_OFFSET, demoJobs, demoSection, describeDemoJob, runDemoJob, spliceDemoSection, type DemoJob, type DemoCell } from './sim/demoBench.js';
 import { runStopJob, spliceStopSection, STOP_TUNING_OFFSET, stopJobs, stopSection, type StopJob } from './sim/stopBench.js';
@@ -134,7 +135,7 @@ async function stopOnly(out: string, workers: number, write: boolean): Promise<v
   const section = stopSection(SETTINGS, jobs, summaries, replicates, offset, (Date.now() - started) / 1000);
   console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${section}`);
   if (write && !tuning) {
-    writeFileSync(out, spliceStopSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n', section));
+    writeFileSync(out, spliceStopSection(readDoc(out), section));
     process.stderr.write(`wrote ${out}\n`);
   }
 }
@@ -149,7 +150,7 @@ async function demosOnly(out: string, workers: number, write: boolean): Promise<
   const section = demoSection(CONFIG, cells, replicates, offset, (Date.now() - started) / 1000);
   console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${section}`);
   if (write && !tuning) {
-    writeFileSync(out, spliceDemoSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n', section));
+    writeFileSync(out, spliceDemoSection(readDoc(out), section));
     process.stderr.write(`wrote ${out}\n`);
   }
 }
@@ -168,13 +169,18 @@ async function worldsOnly(out: string, workers: number, write: boolean): Promise
   const section = worldsSection(jobs, summaries, (i) => WORLD_POLICIES[i]!.name, replicates, offset, (Date.now() - started) / 1000);
   console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${section}`);
   if (write && !tuning) {
-    writeFileSync(out, spliceWorldsSection(existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n', section));
+    writeFileSync(out, spliceWorldsSection(readDoc(out), section));
     process.stderr.write(`wrote ${out}\n`);
   }
 }
 
 /** 300: about ±1 point on a paired gap of champion true scores. */
 const DEFAULT_DEMO_REPLICATES = 300;
+
+/** The benchmark document as it stands (a bare title when there is none yet). */
+function readDoc(out: string): string {
+  return existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n';
+}
 
 async function main(): Promise<void> {
   const only = argValue('--only');
@@ -193,8 +199,9 @@ async function main(): Promise<void> {
   const workers = Number(argValue('--workers') ?? Math.min(2, availableParallelism()));
   const out = argValue('--out') ?? 'docs/optimizer-benchmark.md';
   const write = !process.argv.includes('--no-write');
-  let doc: string | null = only === 'pipeline' ? (existsSync(out) ? readFileSync(out, 'utf8') : '# Optimizer benchmark\n') : null;
-  if (only !== 'pipeline') doc = await single(Number(argValue('--replicates') ?? DEFAULT_REPLICATES), workers);
+  // The single-prompt tables replace only their own part: every marked section below them stays.
+  let doc: string | null = only === 'pipeline' ? readDoc(out) : null;
+  if (only !== 'pipeline') doc = withLaterSections(await single(Number(argValue('--replicates') ?? DEFAULT_REPLICATES), workers), readDoc(out));
   if (only !== 'single') {
     const tuning = process.argv.includes('--tuning');
     const replicates = Number(argValue('--pipeline-replicates') ?? (only === 'pipeline' ? argValue('--replicates') : undefined) ?? DEFAULT_PIPELINE_REPLICATES);

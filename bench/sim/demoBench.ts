@@ -6,6 +6,7 @@ import type { Policy, SimConfig } from './types.js';
 import type { ModuleChoice } from '../../src/optimizer/core/moduleChoice.js';
 import { PIPELINE_SETTINGS, pipelineConfigs } from './pipeline.js';
 import { programWorld } from './program.js';
+import { spliceMarked } from './docSections.js';
 
 /**
  * Demonstrations and textual feedback in the simulator (`bench:optimizer --only demos`): the same
@@ -150,8 +151,5 @@ ${DEMO_END}
 }
 
 export function spliceDemoSection(doc: string, section: string): string {
-  const from = doc.indexOf(DEMO_START);
-  const to = doc.indexOf(DEMO_END);
-  if (from < 0 || to < from) return `${doc.trimEnd()}\n\n${section}`;
-  return doc.slice(0, from) + section.trimEnd() + doc.slice(to + DEMO_END.length);
+  return spliceMarked(doc, DEMO_START, DEMO_END, section);
 }

@@ -2,6 +2,7 @@ import type { CellSummary } from './aggregate.js';
 import { TUNING_OFFSET } from './pipeline.js';
 import { CHILD_MIXTURE, BASELINE_JITTER, MODULES, type ProgramSetting } from './program.js';
 import type { SimConfig } from './types.js';
+import { spliceMarked } from './docSections.js';
 
 /** Markdown for the "pipeline-3" table: results per configuration, the targets, the setup. */
 
@@ -123,8 +124,5 @@ ${END}
 
 /** Replaces the section in an existing document, or appends it. */
 export function spliceSection(doc: string, section: string): string {
-  const from = doc.indexOf(START);
-  const to = doc.indexOf(END);
-  if (from < 0 || to < from) return `${doc.trimEnd()}\n\n${section}`;
-  return doc.slice(0, from) + section.trimEnd() + doc.slice(to + END.length);
+  return spliceMarked(doc, START, END, section);
 }

@@ -2,6 +2,7 @@ import { summarize, type CellSummary } from './aggregate.js';
 import { runReplicate } from './engine.js';
 import type { Policy, Setting, SimConfig } from './types.js';
 import type { Rng } from '../../src/shared/rng.js';
+import { spliceMarked } from './docSections.js';
 
 /**
  * mipro.stop_when_identified in the simulator (`bench:optimizer --only stop`): the same worlds run
@@ -81,8 +82,5 @@ ${STOP_END}
 }
 
 export function spliceStopSection(doc: string, section: string): string {
-  const from = doc.indexOf(STOP_START);
-  const to = doc.indexOf(STOP_END);
-  if (from < 0 || to < from) return `${doc.trimEnd()}\n\n${section}`;
-  return doc.slice(0, from) + section.trimEnd() + doc.slice(to + STOP_END.length);
+  return spliceMarked(doc, STOP_START, STOP_END, section);
 }

@@ -3,6 +3,7 @@ import { runWorld } from './engine.js';
 import type { Policy, SimConfig } from './types.js';
 import { specWorld, WORLDS } from './worlds.js';
 import type { Rng } from '../../src/shared/rng.js';
+import { spliceMarked } from './docSections.js';
 
 /**
  * The worlds table (`bench:optimizer --only worlds`): every world of bench/sim/worlds.ts, its null
@@ -104,8 +105,5 @@ ${WORLDS_END}
 }
 
 export function spliceWorldsSection(doc: string, section: string): string {
-  const from = doc.indexOf(WORLDS_START);
-  const to = doc.indexOf(WORLDS_END);
-  if (from < 0 || to < from) return `${doc.trimEnd()}\n\n${section}`;
-  return doc.slice(0, from) + section.trimEnd() + doc.slice(to + WORLDS_END.length);
+  return spliceMarked(doc, WORLDS_START, WORLDS_END, section);
 }
