@@ -1,5 +1,5 @@
 import { confidenceSequence, csRadius, fixedInterval, guardedVariance, tQuantile, type UnboundedOptions } from './confidence.js';
-import { emptyStats, evidenceStats, mergeStats, pooledVariance, posteriorMean, posteriorOf, statsOf, type RewardModel } from './statistics.js';
+import { emptyStats, evidenceStats, mergeStats, pooledVariance, posteriorMean, posteriorOf, servedStats, statsOf, type RewardModel } from './statistics.js';
 import type { CandidateView, Interval, RunningStats } from './types.js';
 import { contemporaneousSeeds, type RunTimes } from './valPairs.js';
 
@@ -40,8 +40,9 @@ export function shrinkageModel(candidates: readonly ChampionCandidate[], strengt
 /** Shrunken mean of each candidate, by id. */
 export function shrunkenMeans(candidates: readonly ChampionCandidate[], opts: ChampionOptions = {}): Map<string, number> {
   const model = shrinkageModel(candidates, opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH);
-  // Seed-level: a candidate measured on 5 seeds is pulled back as 5 observations are, however often they repeat.
-  return new Map(candidates.map((c) => [c.id, posteriorMean(posteriorOf(evidenceStats(c), model))]));
+  // Per rollout: ranking compares candidates on the job's own traffic (statistics.ts `servedStats`);
+  // the champion's interval and lift stay seed-level.
+  return new Map(candidates.map((c) => [c.id, posteriorMean(posteriorOf(servedStats(c), model))]));
 }
 
 /** Active candidates with at least R rewards, best shrunken mean first (ties: older first). */

@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { evidenceStats, posteriorMean, posteriorOf, rewardModelFor, thompsonDraw, type RewardModel } from './statistics.js';
+import { posteriorMean, posteriorOf, rewardModelFor, servedStats, thompsonDraw, type RewardModel } from './statistics.js';
 import type { CandidateView } from './types.js';
 
 /**
@@ -123,7 +123,7 @@ export function selectCandidate(input: SelectionInput, rng: Rng): Selection | nu
     const pick = identificationPick(eligible, model, rng);
     if (pick) return startStint(pick, 'identify');
   }
-  const best = thompsonDraw(eligible, model, rng);
+  const best = thompsonDraw(eligible, model, rng, servedStats);
   if (best) return startStint(best, 'thompson');
 
   const fallback = control ?? input.candidates.filter((c) => c.status === 'active').sort((a, b) => a.inFlight - b.inFlight)[0];
@@ -166,8 +166,8 @@ function belowShare(control: SelectionCandidate, candidates: readonly SelectionC
 export function identificationPick<C extends SelectionCandidate>(eligible: readonly C[], model: RewardModel, rng: Rng): C | undefined {
   if (eligible.length < 2) return undefined;
   const scored = eligible.map((c) => {
-    // Seed-level when rewards carry seeds: 200 rewards over 5 seeds tell 5 inputs apart, not 200.
-    const evidence = evidenceStats(c);
+    // Per rollout, as Thompson sampling: the phase spends traffic (statistics.ts `servedStats`).
+    const evidence = servedStats(c);
     const posterior = posteriorOf(evidence, model);
     const mean = posteriorMean(posterior);
     // For [0, 1] rewards the variance proxy 1/4 (as in the confidence sequences): the Beta

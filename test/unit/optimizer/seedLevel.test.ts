@@ -3,7 +3,7 @@ import { createSeededRng } from '../../../src/shared/rng.js';
 import {
   addSeedReward, clusteredStats, ledgerFromCells, ledgerStats, newSeedLedger, seedMeans, type SeedCell, type SeedLedger,
 } from '../../../src/optimizer/core/seedClusters.js';
-import { evidenceStats, statsOf } from '../../../src/optimizer/core/statistics.js';
+import { evidenceStats, servedStats, statsOf, thompsonDraw } from '../../../src/optimizer/core/statistics.js';
 import { bestScore, liftOverControl, pickChampion } from '../../../src/optimizer/core/champion.js';
 import { candidatesToRetire } from '../../../src/optimizer/core/retirement.js';
 import { identificationPick } from '../../../src/optimizer/core/selection.js';
@@ -13,8 +13,9 @@ import type { CandidateView } from '../../../src/optimizer/core/types.js';
 import { candidate } from './helpers.js';
 
 /**
- * Seed-level inference in the decisions themselves (issue 12): when rewards carry seeds, selection,
- * retirement, the champion and the lift count seeds, not rollouts. Each test builds the case the
+ * Seed-level inference in the decisions themselves (issue 12): when rewards carry seeds, retirement,
+ * the intervals and the lift count seeds, not rollouts; allocation and the champion's ranking take
+ * the seed-level mean at the rollouts' own weight (statistics.ts `servedStats`). Each test builds the case the
  * per-rollout statistics of main got wrong (repeated rollouts of a few seeds taken as independent
  * evidence) and checks the decision now follows the seeds.
  */
@@ -132,13 +133,24 @@ describe('decisions count seeds, not rollouts', () => {
     expect(pickChampion(plain, 20, { priorStrength: 1 })).toBe('c1');
   });
 
-  it('selection: the identification phase keeps measuring a pair that 5 seeds cannot tell apart', () => {
+  it('allocation: weighs the rollouts the job served, so a pair told apart on its own traffic hands back to Thompson sampling', () => {
+    // 1,000 rollouts each over the same 5 seeds at temperature 0: 80% against 60% on every pass of the pool.
     const a = seeded('baseline', cycle(1000, [1, 1, 1, 1, 0]));
     const b = seeded('c1', cycle(1000, [1, 1, 1, 0, 0]), { isControl: false, createdOrder: 1 });
-    // Per rollout (1,000 each, 80% vs 60%) the pair is told apart and the phase hands back to Thompson sampling.
-    const plain = [a, b].map((c) => ({ ...c, seedStats: undefined }));
-    expect(identificationPick(plain, UNIFORM_BETA, createSeededRng(1))).toBeUndefined();
-    expect(identificationPick([a, b], UNIFORM_BETA, createSeededRng(1))).toBeDefined();
+    expect(identificationPick([a, b], UNIFORM_BETA, createSeededRng(1))).toBeUndefined();
+    // Counting one observation per seed (what the claims do: evidenceStats) the pair is 5 observations
+    // each and would still be measured: traffic spent on a difference the job's traffic already showed.
+    expect(servedStats(b).n).toBe(1000);
+    expect(evidenceStats(b).n).toBe(5);
+  });
+
+  it('allocation: ranks on the seed-level mean, not on rollouts piled onto an easy seed', () => {
+    const c1 = seeded('c1', [...Array.from({ length: 100 }, () => [0, 1] as const), ...[1, 2, 3, 4].flatMap((s) => Array.from({ length: 10 }, () => [s, 0] as const))], { isControl: false, createdOrder: 1 });
+    const c2 = seeded('c2', Array.from({ length: 140 }, (_, i) => [i % 5, i % 2] as const), { isControl: false, createdOrder: 2 });
+    const rng = createSeededRng(3);
+    const draws = Array.from({ length: 200 }, () => thompsonDraw([c1, c2], UNIFORM_BETA, rng, servedStats)!.id);
+    expect(draws.filter((id) => id === 'c2').length).toBeGreaterThanOrEqual(195);
+    expect(servedStats(c1).mean).toBeCloseTo(0.2, 12);
   });
 
   it('lift: paired by seed on shared seeds, and not significant on 5 seeds however often they repeat', () => {
