@@ -12,6 +12,7 @@ import { MAX_SEED } from '../schemas/jobConfig.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
+import type { Dispatch } from '../optimizer/runner/dispatcher.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
@@ -26,7 +27,6 @@ import { messagesSurface } from './surfaces/messagesSurface.js';
 import { ResponseItemCache } from './surfaces/responseItems.js';
 import { createResponsesSurface } from './surfaces/responsesSurface.js';
 import type { AnswerSummary, Surface, SurfaceCall, SurfaceStream } from './surfaces/surface.js';
-import type { Dispatch } from '../optimizer/runner/dispatcher.js';
 
 export interface ProxyDeps {
   engine: OnlineEngine;
