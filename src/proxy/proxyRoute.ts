@@ -12,12 +12,13 @@ import { MAX_SEED } from '../schemas/jobConfig.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
+import type { Dispatch } from '../optimizer/runner/dispatcher.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
 import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './injection.js';
 import type { LiveStreams } from './liveStreams.js';
-import { candidateText, routeToModule } from './programRouting.js';
+import { candidateText, routeToModule, type ProgramRoute } from './programRouting.js';
 import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
 import { limitSpend, rolloutIdOf } from './requestBody.js';
 import { registerModelsRoutes } from './modelsRoute.js';
@@ -85,34 +86,67 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const body = limitSpend(surfaceCall.chat, policy);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const program = await routeToModule(p, rt, req, body);
-  const dispatch = await p.engine.dispatch(rt, {
+  const dispatchReq = {
     rolloutId,
     seed: seedOf(req),
     correlationId: req.query.cid ?? req.query.correlation_id ?? header(req, 'x-mipro-correlation-id') ?? null,
     inputMessages,
-  });
-  const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program.variables, body) : null;
-  const demos = program.module ? (dispatch.candidate.demos[program.module.name] ?? []) : [];
-  const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
-  const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
-  reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
-
+  };
   // The response's 'close' (not the request's, which fires once the body is read) tells us the
   // client went away before the answer was written: cancel the upstream call.
   const gone = new ClientGone();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) gone.abort();
   });
+  const ctx: CallContext = { reply, p, rt, surfaceCall, body, program, inputMessages, gone };
+  // A JSON answer is held until the rollout's claim is known, so its upstream call may run beside
+  // the claim; a stream is relayed as it comes, so it waits for the claim.
+  const served = await relayDispatched(ctx, await p.engine.dispatch(rt, { ...dispatchReq, speculate: !surfaceCall.stream }));
+  if (served) return reply;
+  // The speculation was wrong (the id is stored with another candidate): its answer was dropped,
+  // and the call now gets the stored candidate, which this instance remembers since the claim.
+  if (!(await relayDispatched(ctx, await p.engine.dispatch(rt, dispatchReq)))) {
+    throw new Error(`rollout ${dispatchReq.rolloutId ?? ''}: a dispatch without speculation was not confirmed`);
+  }
+  return reply;
+}
+
+/** What a proxied call's upstream request is made from, whichever candidate serves it. */
+interface CallContext {
+  reply: FastifyReply;
+  p: ProxyDeps;
+  rt: JobRuntime;
+  surfaceCall: SurfaceCall;
+  body: ChatCompletionRequest;
+  program: ProgramRoute;
+  inputMessages: RolloutCall['inputMessages'];
+  gone: ClientGone;
+}
+
+/**
+ * Serves the call with the dispatch's candidate: false (nothing sent) when a speculative dispatch's
+ * candidate was wrong. Booleans, not the reply: a FastifyReply is a thenable, which settles to
+ * undefined once the answer is written, so it cannot travel through an await.
+ */
+async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<boolean> {
+  const { reply, p, rt, surfaceCall, body, program, inputMessages } = ctx;
+  const policy = rt.job.config.policy;
+  const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program.variables, body) : null;
+  const demos = program.module ? (dispatch.candidate.demos[program.module.name] ?? []) : [];
+  const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
+  const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
+  reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
   const native = surfaceCall.native !== undefined && provider.native?.surface === surfaceCall.native.surface ? provider.native : undefined;
   const call: UpstreamCall = {
-    provider, surfaceCall, native, signal: gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted,
+    provider, surfaceCall, native, signal: ctx.gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted, confirmed: dispatch.confirmed,
     // Injection changed the conversation (a new messages array): the native body must carry it.
     upstreamReq, changed: upstreamReq.messages !== body.messages,
     // Every call record keeps its own input; the rollout keeps the first one it sees.
     record: { inputMessages, module: program.module?.name ?? null, variables: program.module ? capStoredVariables(program.variables) : null },
   };
-  if (surfaceCall.stream) return relayStream(reply, p, call);
-  return relayJson(reply, p, call);
+  if (!surfaceCall.stream) return relayJson(reply, p, call);
+  await relayStream(reply, p, call);
+  return true;
 }
 
 interface UpstreamCall {
@@ -127,6 +161,8 @@ interface UpstreamCall {
   rolloutId: string;
   /** The rollout record's insert; the call record is written after it. */
   persisted: Promise<void>;
+  /** A speculative dispatch's verdict (Dispatch.confirmed): false, drop the answer unsent and unrecorded. */
+  confirmed: Promise<boolean> | undefined;
   /** What the call record keeps besides the outcome: its input, module and variables. */
   record: Pick<RolloutCall, 'inputMessages' | 'module' | 'variables'>;
 }
@@ -142,7 +178,8 @@ async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: An
   return { out: c.surfaceCall.renderJson(result.json, result.raw, summary.toolCalls), summary };
 }
 
-async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
+/** False when the call was speculative and its candidate turned out wrong: nothing sent, nothing recorded. */
+async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<boolean> {
   const t0 = performance.now();
   let upstreamMs = 0;
   let answer;
@@ -154,14 +191,18 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
     });
     [answer] = await Promise.all([upstream, c.persisted]);
   } catch (err) {
+    // A failed upstream call of the wrong candidate is not this rollout's either: dispatch again.
+    if (c.confirmed && !(await c.confirmed.catch(() => true))) return false;
     recordCall(p, c, null, performance.now() - t0, null, true);
     throw err;
   }
+  if (c.confirmed && !(await c.confirmed)) return false;
   p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'ok' }, upstreamMs / 1000);
   recordCall(p, c, answer.summary.text, upstreamMs, answer.summary.usage ?? null, false);
   // From the first byte of the request (fastify's clock) to the answer being handed to the socket.
   p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - upstreamMs) / 1000);
-  return reply.header('content-type', 'application/json').send(answer.out);
+  reply.header('content-type', 'application/json').send(answer.out);
+  return true;
 }
 
 /** Opens the upstream stream: the surface's event stream for the client and its summary for the record. */

@@ -141,5 +141,30 @@ describe('two instances sharing one PostgreSQL database', () => {
     const candidates = await a.store.listCandidates(jobId);
     expect(candidates.reduce((n, c) => n + c.dispatches, 0)).toBe(30);
   });
+
+  it('relays and records only answers of the stored candidate when a JSON call went upstream before its claim committed', async () => {
+    // R = 1 over four candidates: b's speculative choice for an id a stored differs from the stored
+    // candidate about three times in four. Its answer must be dropped and the call served again.
+    const created = await api(a.url, 'POST', '/api/v1/online/sessions', {
+      key, body: { config_body: simJobBody({ online_rollouts_per_candidate: 1, online_proposer_min_rollouts: 1000 }, 'Classify the query.') },
+    });
+    const sid = created.body.session_id as string;
+    const jobId = created.body.job_id as string;
+    const others = ['cand_A', 'cand_B', 'cand_C'];
+    await addCandidates(a.store, jobId, others);
+    await new Promise((r) => setTimeout(r, 1100)); // both caches see the new candidates
+    for (let i = 0; i < 12; i++) {
+      const id = `stored-${i}`;
+      const stored = others[i % 3]!;
+      await a.store.insertRollout({ jobId, id, candidateId: stored, seed: null, split: 'online', correlationId: null, inputMessages: null });
+      const call = await api(`${b.url}/api/mipro/v1/${sid}`, 'POST', `/${id}/chat/completions`, { body: { messages: [{ role: 'user', content: 'hi' }] } });
+      expect(call.status).toBe(200);
+      expect(call.headers.get('x-mipro-candidate-id')).toBe(stored);
+    }
+    await new Promise((r) => setTimeout(r, 300)); // call records are written after the answer
+    for (let i = 0; i < 12; i++) expect((await a.store.getRollout(jobId, `stored-${i}`))?.callCount, `stored-${i}`).toBe(1);
+    const candidates = await a.store.listCandidates(jobId);
+    expect(candidates.reduce((n, c) => n + c.dispatches, 0)).toBe(12);
+  });
 });
 

@@ -8,6 +8,7 @@ import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.
 import { servedCandidateId } from './guardWatch.js';
 import { stopPairFor } from './stopCheck.js';
 import type { JobRuntime, KnownRollout } from './jobRuntime.js';
+import { SpeculationBudget } from './speculationBudget.js';
 
 export interface DispatchRequest {
   rolloutId?: string | null;
@@ -18,6 +19,11 @@ export interface DispatchRequest {
   inputMessages?: unknown[] | null;
   /** The scheduler, not the bandit, decides (bootstrap and val rollouts). */
   assignCandidateId?: string;
+  /**
+   * The caller sends nothing to its client before `Dispatch.confirmed` settles (a JSON answer), so
+   * its upstream call may start before the rollout's claim commits (SpeculationBudget).
+   */
+  speculate?: boolean;
 }
 
 export interface Dispatch {
@@ -25,6 +31,13 @@ export interface Dispatch {
   candidate: CandidateRecord;
   /** The rollout record's write, run in parallel with the upstream call. */
   persisted: Promise<void>;
+  /**
+   * Only on a speculative dispatch: the rollout's claim is still in flight. True once it committed
+   * with `candidate`; false when the id turned out to be stored with another candidate: then an
+   * answer made with `candidate` must never be relayed, and the call is dispatched again (it then
+   * gets the stored candidate). Rejects when the claim failed.
+   */
+  confirmed?: Promise<boolean>;
 }
 
 function heldOutSeed(seed: number): ValidationError {
@@ -54,6 +67,7 @@ export class Dispatcher {
     private readonly opts: { inFlightTtlMs: number },
     /** Re-reads the job's cached state (a candidate created by another instance since the last read). */
     private readonly refresh: (rt: JobRuntime) => Promise<void>,
+    private readonly speculation = new SpeculationBudget(),
   ) {}
 
   async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
@@ -93,7 +107,9 @@ export class Dispatcher {
    * rollout would get and, when the id turns out to be known (an earlier call on another instance, a
    * scheduled rollout, a restart), answers the stored candidate instead. That choice is then taken
    * back (stint, dispatch count, in-flight), so a known id does not advance the bandit. The insert
-   * commits before the upstream call: the candidate depends on it.
+   * commits before the upstream call (the candidate depends on it), unless the caller can hold its
+   * answer until the claim is known and the speculation budget allows: then the upstream call runs
+   * beside the claim, as SQLite's insert does, and `confirmed` says whether its answer may be relayed.
    */
   private async dispatchClaimed(rt: JobRuntime, rolloutId: string, req: DispatchRequest): Promise<Dispatch> {
     const remembered = rt.sticky.get(rolloutId);
@@ -102,19 +118,39 @@ export class Dispatcher {
     if (known) return { rolloutId, candidate: await this.candidateOf(rt, known.candidateId), persisted: Promise.resolve() };
     // No await between the lookups above and registering the claim: a concurrent call of this id
     // on this instance finds the claim and follows it.
-    const claim = this.claim(rt, rolloutId, req);
-    const shared = claim.then((c) => c.known);
+    const { chosen, done } = this.claim(rt, rolloutId, req);
+    const shared = done.then((c) => c.known);
     shared.catch(() => {}); // its waiters see the error; nobody else must
     rt.claims.set(rolloutId, shared);
-    try {
-      const { candidate } = await claim;
-      return { rolloutId, candidate, persisted: Promise.resolve() };
-    } finally {
-      rt.claims.delete(rolloutId);
+    const settled = done.finally(() => rt.claims.delete(rolloutId));
+    if (req.speculate && this.speculation.tryStart()) {
+      const confirmed = settled.then(
+        ({ candidate }) => {
+          const same = candidate.id === chosen.id;
+          this.speculation.end(same ? 'confirmed' : 'wasted');
+          if (!same) this.deps.log.info({ rolloutId, speculated: chosen.id, stored: candidate.id }, 'speculative upstream call dropped: the rollout id was stored with another candidate');
+          return same;
+        },
+        (err: unknown) => {
+          this.speculation.end('wasted');
+          throw err;
+        },
+      );
+      const persisted = confirmed.then(() => undefined);
+      // The caller awaits both (a failed claim fails its call); neither may go unhandled meanwhile.
+      confirmed.catch(() => {});
+      persisted.catch(() => {});
+      return { rolloutId, candidate: chosen, persisted, confirmed };
     }
+    const { candidate } = await settled;
+    return { rolloutId, candidate, persisted: Promise.resolve() };
   }
 
-  private async claim(rt: JobRuntime, rolloutId: string, req: DispatchRequest): Promise<{ candidate: CandidateRecord; known: KnownRollout }> {
+  /**
+   * The candidate a new rollout gets (chosen at once, before anything is awaited) and the claim of
+   * the id with it: the stored candidate when the id existed.
+   */
+  private claim(rt: JobRuntime, rolloutId: string, req: DispatchRequest): { chosen: CandidateRecord; done: Promise<{ candidate: CandidateRecord; known: KnownRollout }> } {
     const final = FINAL_STATUSES.includes(rt.job.status);
     // After the end every new rollout gets what the job serves, as monitoring traffic (as dispatch).
     const split = final ? 'monitor' : (req.split ?? 'online');
@@ -125,21 +161,25 @@ export class Dispatcher {
     const now = this.deps.clock.now();
     rt.expireInFlight(now, this.opts.inFlightTtlMs);
     rt.startInFlight(rolloutId, candidate.id, now);
-    let stored: KnownRollout | null;
-    try {
-      stored = await this.deps.store.claimRollout(newRollout(rt, rolloutId, candidate.id, { ...req, split }));
-    } catch (err) {
+    const done = (async () => {
+      let stored: KnownRollout | null;
+      try {
+        stored = await this.deps.store.claimRollout(newRollout(rt, rolloutId, candidate.id, { ...req, split }));
+      } catch (err) {
+        this.takeBack(rt, rolloutId, choice);
+        throw err;
+      }
+      if (!stored) {
+        this.speculation.earn();
+        const known = { candidateId: candidate.id, split, seed: req.seed ?? null };
+        rt.remember(rolloutId, known);
+        return { candidate, known };
+      }
       this.takeBack(rt, rolloutId, choice);
-      throw err;
-    }
-    if (!stored) {
-      const known = { candidateId: candidate.id, split, seed: req.seed ?? null };
-      rt.remember(rolloutId, known);
-      return { candidate, known };
-    }
-    this.takeBack(rt, rolloutId, choice);
-    rt.remember(rolloutId, stored);
-    return { candidate: await this.candidateOf(rt, stored.candidateId), known: stored };
+      rt.remember(rolloutId, stored);
+      return { candidate: await this.candidateOf(rt, stored.candidateId), known: stored };
+    })();
+    return { chosen: candidate, done };
   }
 
   /**

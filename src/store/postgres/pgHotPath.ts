@@ -15,7 +15,7 @@ const ROLLOUT_COLUMNS = 8;
 const CALL_COLUMNS = 15;
 /**
  * A rollout insert's outcome: true, inserted; the stored assignment when the id existed; null when
- * it was committed by a concurrent statement too late for this one's snapshot to see (read it).
+ * the id was not found at all (not expected: the statement finds late commits too; read it).
  */
 type RolloutWrite = true | RolloutAssignment | null;
 
@@ -48,7 +48,7 @@ export class PgHotPath implements HotPath {
     const written = await this.writeRollout(r, now);
     if (written === true) return null;
     if (written) return written;
-    // Rare: another instance committed this id while our statement ran. It is committed now.
+    // Not expected since the statement's no-op upsert finds late commits too; kept as the safe answer.
     return storedAssignment(this, r);
   }
 
