@@ -40,7 +40,7 @@ export function shrinkageModel(candidates: readonly ChampionCandidate[], strengt
 /** Shrunken mean of each candidate, by id. */
 export function shrunkenMeans(candidates: readonly ChampionCandidate[], opts: ChampionOptions = {}): Map<string, number> {
   const model = shrinkageModel(candidates, opts.priorStrength ?? DEFAULT_PRIOR_STRENGTH);
-  // Per rollout: ranking compares candidates on the job's own traffic (statistics.ts `servedStats`);
+  // At the rollouts' weight: ranking compares candidates on the job's own traffic (statistics.ts `servedStats`);
   // the champion's interval and lift stay seed-level.
   return new Map(candidates.map((c) => [c.id, posteriorMean(posteriorOf(servedStats(c), model))]));
 }

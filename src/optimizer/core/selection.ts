@@ -166,7 +166,7 @@ function belowShare(control: SelectionCandidate, candidates: readonly SelectionC
 export function identificationPick<C extends SelectionCandidate>(eligible: readonly C[], model: RewardModel, rng: Rng): C | undefined {
   if (eligible.length < 2) return undefined;
   const scored = eligible.map((c) => {
-    // Per rollout, as Thompson sampling: the phase spends traffic (statistics.ts `servedStats`).
+    // At the rollouts' weight, as Thompson sampling: the phase spends traffic (statistics.ts `servedStats`).
     const evidence = servedStats(c);
     const posterior = posteriorOf(evidence, model);
     const mean = posteriorMean(posterior);

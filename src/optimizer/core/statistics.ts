@@ -18,8 +18,8 @@ export function evidenceStats(c: { stats: RunningStats; seedStats?: RunningStats
 }
 
 /**
- * The candidate's rewards one by one, whether or not they carried seeds: what the job's own traffic
- * showed. Allocation (Thompson sampling, the identification phase) and the champion's ranking read
+ * The evidence weighed as the rollouts the job served: the seed-level mean at the rollouts' own count
+ * and spread (plain per-rollout statistics when no reward carried a seed). Allocation (Thompson sampling, the identification phase) and the champion's ranking read
  * this; what miprox claims about the task (intervals, lifts, retirement, the stop rule, the guard)
  * reads `evidenceStats`. Why: a seed's difficulty is shared by every candidate served on the job's
  * pool, so it is noise common to all of them when they are compared with each other; the seed-level
@@ -138,12 +138,12 @@ export function thompsonDraw<C extends { stats: RunningStats; seedStats?: Runnin
   candidates: readonly C[],
   model: RewardModel,
   rng: Rng,
-  statsOf: (c: C) => RunningStats = evidenceStats,
+  evidenceOf: (c: C) => RunningStats = evidenceStats,
 ): C | undefined {
   let best: C | undefined;
   let bestDraw = Number.NEGATIVE_INFINITY;
   for (const c of candidates) {
-    const draw = samplePosterior(posteriorOf(statsOf(c), model), rng);
+    const draw = samplePosterior(posteriorOf(evidenceOf(c), model), rng);
     if (draw > bestDraw) {
       bestDraw = draw;
       best = c;
