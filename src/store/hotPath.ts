@@ -1,5 +1,5 @@
 import type { Database } from './schema.js';
-import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from './types.js';
+import { assignmentOf, type NewEvent, type NewReward, type NewRollout, type RewardOutcome, type RolloutAssignment, type RolloutCall, type RolloutRecord } from './types.js';
 
 /**
  * The statements that run on every proxied call and every reward. They are split from the rest of the
@@ -30,7 +30,7 @@ export async function storedAssignment(hot: Pick<HotPath, 'getRollout'>, r: NewR
   const stored = await hot.getRollout(r.jobId, r.id);
   // Rollouts are never deleted (retention clears their text only): not found is a bug.
   if (!stored) throw new Error(`rollout ${r.id} neither inserted nor found`);
-  return { candidateId: stored.candidateId, split: stored.split, seed: stored.seed };
+  return assignmentOf(stored);
 }
 
 export function callRow(jobId: string, rolloutId: string, seq: number, call: RolloutCall, input: string | null, now: string): Database['rollout_calls'] {

@@ -204,6 +204,11 @@ export type NewRollout = Pick<RolloutRecord, 'jobId' | 'id' | 'candidateId' | 's
 /** Whose a rollout id is: what routes its later calls and resolves its reward. */
 export type RolloutAssignment = Pick<RolloutRecord, 'candidateId' | 'split' | 'seed'>;
 
+/** A stored rollout's assignment (a record carries more). */
+export function assignmentOf(record: RolloutAssignment): RolloutAssignment {
+  return { candidateId: record.candidateId, split: record.split, seed: record.seed };
+}
+
 export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackByModule'> & Partial<Pick<RewardRecord, 'feedback' | 'feedbackByModule'>>;
 
 /** One module call of a rewarded training rollout, for the demo pool (core/demos.ts). */

@@ -19,8 +19,8 @@ export function evidenceStats(c: { stats: RunningStats; seedStats?: RunningStats
 
 /**
  * The evidence weighed as the rollouts the job served: the seed-level mean at the rollouts' own count
- * and spread (plain per-rollout statistics when no reward carried a seed). Allocation (Thompson sampling, the identification phase) and the champion's ranking read
- * this; what miprox claims about the task (intervals, lifts, retirement, the stop rule, the guard)
+ * and spread (plain per-rollout statistics when no reward carried a seed). Allocation (Thompson
+ * sampling, the identification phase) and the champion's ranking read this; what miprox claims about the task (intervals, lifts, retirement, the stop rule, the guard)
  * reads `evidenceStats`. Why: a seed's difficulty is shared by every candidate served on the job's
  * pool, so it is noise common to all of them when they are compared with each other; the seed-level
  * figure counts it as each candidate's own uncertainty, which is right for an interval about the

@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
 import { ValidationError } from '../../shared/errors.js';
-import { FINAL_STATUSES, type CandidateRecord, type NewEvent, type NewRollout, type Split, type Store } from '../../store/types.js';
+import { assignmentOf, FINAL_STATUSES, type CandidateRecord, type NewEvent, type NewRollout, type Split, type Store } from '../../store/types.js';
 import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.js';
 import { servedCandidateId } from './guardWatch.js';
 import { stopPairFor } from './stopCheck.js';
@@ -158,9 +158,7 @@ export class Dispatcher {
     const candidate = final ? this.servedCandidate(rt) : this.choose(rt, req.assignCandidateId);
     const choice = { candidate: final ? null : candidate, stintBefore, stintAfter: rt.stint };
     // In flight at once, as a reserved rollout: concurrent choices must see it (the in-flight cap).
-    const now = this.deps.clock.now();
-    rt.expireInFlight(now, this.opts.inFlightTtlMs);
-    rt.startInFlight(rolloutId, candidate.id, now);
+    this.startInFlight(rt, rolloutId, candidate.id);
     const done = (async () => {
       let stored: KnownRollout | null;
       try {
@@ -219,7 +217,7 @@ export class Dispatcher {
       // rollout and its reward follow that candidate (this one call was already routed).
       this.deps.log.warn({ rolloutId }, 'rollout id was dispatched concurrently elsewhere');
       const stored = await this.deps.store.getRollout(rt.job.id, rolloutId);
-      if (stored) rt.remember(rolloutId, { candidateId: stored.candidateId, split: stored.split, seed: stored.seed });
+      if (stored) rt.remember(rolloutId, assignmentOf(stored));
     });
   }
 
@@ -230,7 +228,7 @@ export class Dispatcher {
       const record = await this.deps.store.getRollout(rt.job.id, rolloutId);
       // While the read was in flight, a concurrent call of the same rollout on this instance may have
       // reserved it: follow that call rather than routing this one elsewhere.
-      known = rt.sticky.get(rolloutId) ?? (record ? { candidateId: record.candidateId, split: record.split, seed: record.seed } : undefined);
+      known = rt.sticky.get(rolloutId) ?? (record ? assignmentOf(record) : undefined);
       if (!known) return null;
       rt.remember(rolloutId, known);
     }
@@ -273,9 +271,14 @@ export class Dispatcher {
 
   /** A new rollout in memory: sticky to its candidate and in flight until its reward or the expiry. */
   private track(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): void {
+    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
+    this.startInFlight(rt, rolloutId, candidateId);
+  }
+
+  /** Counts the rollout in flight from now (after dropping the entries past their expiry). */
+  private startInFlight(rt: JobRuntime, rolloutId: string, candidateId: string): void {
     const now = this.deps.clock.now();
     rt.expireInFlight(now, this.opts.inFlightTtlMs);
-    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
     rt.startInFlight(rolloutId, candidateId, now);
   }
 

@@ -36,7 +36,6 @@ export interface EngineDeps {
   propose(rt: JobRuntime): Promise<void>;
 }
 
-
 /** The reward's effect on the cache: the database's moments when it returned them, else Welford here. */
 function applyOutcome(rt: JobRuntime, outcome: RewardOutcome): void {
   const { candidateId, reward, split, seed } = outcome.reward;
@@ -44,7 +43,6 @@ function applyOutcome(rt: JobRuntime, outcome: RewardOutcome): void {
   rt.applyMoments(candidateId, outcome.moments);
   rt.addToLedger(candidateId, reward, split, seed);
 }
-
 
 /**
  * The online loop's in-process driver: routes each rollout to a candidate (pure core selection over a
