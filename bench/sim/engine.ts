@@ -1,4 +1,4 @@
-import { addObservation, chooseParent, emptyStats, nextSeed, proposalDecision } from '../../src/optimizer/core/index.js';
+import { addObservation, childrenBeingMeasured, chooseParent, emptyStats, nextSeed, proposalDecision } from '../../src/optimizer/core/index.js';
 import { addSeedReward, ledgerStats, newSeedLedger } from '../../src/optimizer/core/seedClusters.js';
 import { stopDecision } from '../../src/optimizer/core/stopRule.js';
 import { createSeededRng, type Rng } from '../../src/shared/rng.js';
@@ -8,8 +8,9 @@ import { thetaWorld } from './world.js';
 /**
  * One simulated job: rollouts one at a time; each reward arrives 1..maxDelay rollouts later, or
  * never (missingRate), in which case it stops counting as in flight after rewardTtl rollouts. A
- * proposal starts every proposerMinRollouts online rewards (until maxCandidates) and its children
- * exist proposalLag rollouts later. Every policy sees the same world per replicate (seeds,
+ * proposal starts every proposerMinRollouts online rewards (until maxCandidates), once the earlier
+ * children are measured (as the runner: childrenBeingMeasured), and its children exist proposalLag
+ * rollouts later. Every policy sees the same world per replicate (seeds,
  * difficulties, baseline and the k-th child's perturbation), so differences are the policy's.
  * The world (single-prompt theta world, or a program world) decides true means, rewards and children.
  */
@@ -140,6 +141,7 @@ export function runWorld(
       proposalInFlight: proposal !== null,
       rolloutCount: t,
       maxRollouts: cfg.budget,
+      childrenBeingMeasured: childrenBeingMeasured(arms, R),
     });
     if (decision.propose) {
       const parentId = chooseParent(arms, R, parentRng) ?? control.id;

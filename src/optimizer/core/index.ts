@@ -64,8 +64,10 @@ export {
   type ScoredCandidate,
 } from './champion.js';
 export {
+  childrenBeingMeasured,
   chooseParent,
   proposalDecision,
+  type MeasuredCandidate,
   type ParentCandidate,
   type ProposalDecision,
   type ProposalTriggerInput,

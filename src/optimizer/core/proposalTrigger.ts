@@ -21,6 +21,8 @@ export interface ProposalTriggerInput {
   maxRollouts: number | null;
   /** The proposer spend cap already reached (SpendCap), if any: no proposal after it. */
   spendCapReached?: string | null;
+  /** Children still being measured (`childrenBeingMeasured`): the next proposal waits for them. */
+  childrenBeingMeasured: number;
 }
 
 export interface ProposalDecision {
@@ -44,7 +46,29 @@ export function proposalDecision(input: ProposalTriggerInput): ProposalDecision 
   if (input.rewardsSinceProposal < input.minRollouts) {
     return no(`waiting for rewards (${input.rewardsSinceProposal}/${input.minRollouts})`);
   }
+  if (input.childrenBeingMeasured > 0) return no(`waiting for ${input.childrenBeingMeasured} new candidate(s) to be measured`);
   return { propose: true, reason: `${input.rewardsSinceProposal} rewards since the last proposal`, room };
+}
+
+export type MeasuredCandidate = Pick<CandidateView, 'isControl' | 'status' | 'dispatches' | 'inFlight' | 'stats'>;
+
+/**
+ * How many candidates are too new to judge: active, not the control, with fewer than half of R
+ * rewards while their first R rollouts are not all back (a reward that never arrives must not stall
+ * the job). The next proposal waits for them (online_proposer_min_rollouts is a minimum), so every
+ * proposal is made knowing how the previous one's children did: the parent draw can pick a child
+ * that won, the proposer prompt shows the earlier attempts with real scores, and credit module
+ * choice reads measured lifts instead of guessing. On the pipeline-3 benchmark's tuning replicates
+ * (seed request: R 10, a proposal every 20 rewards, 20 candidates) this raised the delivered
+ * program's true mean by 0.01-0.06 in every setting and lowered cumulative regret; proposing as
+ * soon as 20 rewards came in spent the whole candidate cap in the first ~270 rollouts on children
+ * nobody had measured (docs/optimizer-benchmark.md, "Pacing proposals").
+ */
+export function childrenBeingMeasured(candidates: readonly MeasuredCandidate[], R: number): number {
+  const enough = Math.ceil(Math.max(1, R) / 2);
+  return candidates.filter(
+    (c) => !c.isControl && c.status === 'active' && c.stats.n < enough && (c.dispatches < R || c.inFlight > 0),
+  ).length;
 }
 
 export type ParentCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'seedStats' | 'unitInterval'>;

@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { type JobRecord, type NewEvent, type RewardOutcome, type RolloutCall, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
-import { proposalDecision } from '../core/proposalTrigger.js';
+import { childrenBeingMeasured, proposalDecision } from '../core/proposalTrigger.js';
 import { exhaustedCap } from '../core/spend.js';
 import { proposerCaps } from './proposerSpend.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
@@ -229,6 +229,7 @@ export class OnlineEngine {
       rolloutCount: rt.job.rolloutCount,
       maxRollouts: mipro.max_rollouts ?? null,
       spendCapReached: exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)),
+      childrenBeingMeasured: childrenBeingMeasured(rt.views(), mipro.online_rollouts_per_candidate),
     });
     if (!decision.propose) return;
     rt.proposalRunning = true;

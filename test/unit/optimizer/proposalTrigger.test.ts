@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseParent, proposalDecision, type ProposalTriggerInput } from '../../../src/optimizer/core/index.js';
+import { childrenBeingMeasured, chooseParent, proposalDecision, type ProposalTriggerInput } from '../../../src/optimizer/core/index.js';
 import { createSeededRng } from '../../../src/shared/rng.js';
 import { bernoulliRewards, candidate } from './helpers.js';
 
@@ -12,6 +12,7 @@ const ready: ProposalTriggerInput = {
   proposalInFlight: false,
   rolloutCount: 100,
   maxRollouts: 1000,
+  childrenBeingMeasured: 0,
 };
 
 describe('proposalDecision', () => {
@@ -27,11 +28,36 @@ describe('proposalDecision', () => {
     { name: 'candidate cap reached (retired count too)', change: { candidateCount: 20 }, reason: /candidate limit/ },
     { name: 'proposal in flight', change: { proposalInFlight: true }, reason: /in flight/ },
     { name: 'budget exhausted', change: { rolloutCount: 1000 }, reason: /budget/ },
+    { name: 'the last children not measured yet', change: { childrenBeingMeasured: 2 }, reason: /waiting for 2 new candidate\(s\) to be measured/ },
   ])('does not propose: $name', ({ change, reason }) => {
     const d = proposalDecision({ ...ready, ...change });
     expect(d.propose).toBe(false);
     expect(d.room).toBe(0);
     expect(d.reason).toMatch(reason);
+  });
+});
+
+describe('childrenBeingMeasured', () => {
+  const R = 10;
+  const child = (n: number, dispatches: number, inFlight: number, extra: { isControl?: boolean; status?: 'active' | 'retired' } = {}) => ({
+    isControl: extra.isControl ?? false,
+    status: extra.status ?? 'active',
+    dispatches,
+    inFlight,
+    stats: { n, mean: 0.5, m2: 0.25 * n },
+  });
+
+  it('counts active children with fewer than half of R rewards while their first R rollouts are not all back', () => {
+    expect(childrenBeingMeasured([child(0, 0, 0), child(4, 6, 2), child(4, 10, 1)], R)).toBe(3);
+  });
+
+  it('lets the next proposal go once each child has R/2 rewards, or all of its first R rollouts are back', () => {
+    // 5 rewards (R / 2); 3 rewards but all 10 rollouts back (the rest went missing): neither holds the job back.
+    expect(childrenBeingMeasured([child(5, 5, 0), child(3, 10, 0)], R)).toBe(0);
+  });
+
+  it('never waits on the control or on a retired candidate', () => {
+    expect(childrenBeingMeasured([child(0, 0, 0, { isControl: true }), child(1, 3, 2, { status: 'retired' })], R)).toBe(0);
   });
 });
 
