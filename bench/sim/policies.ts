@@ -171,6 +171,7 @@ export function oracleTopTwoPolicy(): Policy {
   return {
     name: 'oracle top-2 (reference)',
     confirmsOnVal: false,
+    measuresChildren: false,
     select: (arms) => topTwo(arms).sort((a, b) => a.dispatches - b.dispatches)[0]!.id,
     retire: () => [],
     confirmationTargets: () => [],

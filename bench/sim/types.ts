@@ -85,6 +85,12 @@ export interface Policy {
   readonly name: string;
   /** Whether val seeds are scheduled to confirm the champion (miprox only). */
   readonly confirmsOnVal: boolean;
+  /**
+   * False for a policy that knows the true means (the oracle): it never measures new children, so
+   * the runner's wait for them (childrenBeingMeasured) would stall its proposals; it proposes on
+   * the reward count alone. Absent: the runner's trigger as is.
+   */
+  readonly measuresChildren?: false;
   /** The arm for the next online rollout. */
   select(arms: readonly SimArm[], step: number): string;
   /** Arms to retire after new rewards arrived. */
