@@ -60,8 +60,8 @@ describe('the MIPRO optimizer over HTTP', () => {
     return res.body as { session_id: string; job_id: string };
   }
 
-  /** One scheduled rollout: ask for a seed, call the proxy, score the answer, report it. */
-  async function rollout(sessionId: string): Promise<{ split: string; seed: number; candidate: string }> {
+  /** One scheduled rollout: ask for a seed, call the proxy, score the answer; `report` sends the reward. */
+  async function dispatch(sessionId: string): Promise<{ split: string; seed: number; candidate: string; report: () => Promise<void> }> {
     const next = (await api(t.url, 'POST', `${SESSIONS}/${sessionId}/rollouts`, { key: t.key })).body;
     const res = await fetch(next.chat_completions_url, {
       method: 'POST', headers: { 'content-type': 'application/json' },
@@ -71,9 +71,18 @@ describe('the MIPRO optimizer over HTTP', () => {
     const text = out.choices[0]!.message.content;
     // The baseline is right on even seeds only (mean 0.5).
     const score = text === 'right' ? 1 : text === 'wrong' ? 0 : next.seed % 2 === 0 ? 1 : 0;
-    const r = await api(t.url, 'POST', `${SESSIONS}/${sessionId}/reward`, { key: t.key, body: { rollout_id: next.rollout_id, reward_info: { score } } });
-    expect(r.status).toBe(200);
-    return { split: next.split, seed: next.seed, candidate: res.headers.get('x-mipro-candidate-id')! };
+    const report = async () => {
+      const r = await api(t.url, 'POST', `${SESSIONS}/${sessionId}/reward`, { key: t.key, body: { rollout_id: next.rollout_id, reward_info: { score } } });
+      expect(r.status).toBe(200);
+    };
+    return { split: next.split, seed: next.seed, candidate: res.headers.get('x-mipro-candidate-id')!, report };
+  }
+
+  /** One scheduled rollout, rewarded at once. */
+  async function rollout(sessionId: string): Promise<{ split: string; seed: number; candidate: string }> {
+    const r = await dispatch(sessionId);
+    await r.report();
+    return r;
   }
 
   const status = async (id: string) => (await api(t.url, 'GET', `${SESSIONS}/${id}`, { key: t.key })).body;
@@ -183,5 +192,35 @@ describe('the MIPRO optimizer over HTTP', () => {
     } finally {
       proposer.setBehavior({ hang: false, reply: () => JSON.stringify({ instructions: ['Be EXCELLENT after the outage.'] }) });
     }
+  });
+
+  it('waits until the last proposal\'s children are measured before proposing again', async () => {
+    const R = 4;
+    const s = await newSession({
+      online_proposer_min_rollouts: 3, online_rollouts_per_candidate: R, bootstrap_train_seeds: [0], online_pool: { start: 0, end: 100 }, val_seeds: [100],
+    });
+    for (let i = 0; i < 3; i++) await rollout(s.session_id);
+    await until(async () => (await status(s.session_id)).proposal_seq === 1 && (await noProposalRunning(s.session_id)));
+    const children = (await status(s.session_id)).candidates.length - 1;
+    expect(children).toBeGreaterThanOrEqual(1);
+    // Every reward of the control arrives; the new candidates' rewards are held back.
+    const held: Array<() => Promise<void>> = [];
+    let controlRewards = 0;
+    for (let i = 0; i < 80 && controlRewards < 8; i++) {
+      const r = await dispatch(s.session_id);
+      if (r.candidate === 'baseline') {
+        await r.report();
+        controlRewards++;
+      } else held.push(r.report);
+    }
+    await settle();
+    expect(controlRewards).toBe(8); // well past min_rollouts (3)
+    expect(held.length).toBeGreaterThanOrEqual(children * R); // the nursery gave each child its stint
+    const waiting = await status(s.session_id);
+    expect(waiting.proposal_seq).toBe(1);
+    expect(waiting.candidates.length).toBe(children + 1);
+    // R/2 rewards per child measure it; the next reward then triggers the proposal.
+    for (const report of held) await report();
+    await until(async () => (await status(s.session_id)).proposal_seq === 2);
   });
 });
