@@ -18,7 +18,9 @@ export const PIPELINE_NOTES = `
 - miprox's identification shortfalls are noise among near-equal programs, not a retirement or champion
   error (\`npx tsx bench/pipelineDiagnosis.ts\`, the failed runs of miprox (round_robin) in the seed
   request, tuning replicates 1,000,000-1,000,299; see "Why identification stays near 84%" below). The
-  oracle, which spends everything on the true top two, shows the ceiling. Thompson's intervals and lifts
+  oracle, which spends everything on the true top two, shows the ceiling of selection; it never measures
+  new children, so it proposes on the reward count alone (without the wait for measured children) and its
+  pool, hence its champion true mean, is not comparable with the others'. Thompson's intervals and lifts
   are the naive dashboard's (raw maximum, fixed-n interval): its coverage and null false improvements show
   why miprox reports differently.
 - Not measured here: that every call reaches the upstream with its own module's prompt and that unmatched

@@ -20,8 +20,9 @@ import type { RunningStats } from './types.js';
  *   outcome) are the most frequent evidence of that. The sign alone (the first version: best draw of
  *   the signed lifts, children with >= R rewards) sent 34-40% of proposals to the bottleneck module
  *   in bench/optimizer.ts "pipeline-3" (a), barely above round-robin's 33%; this sends 44-50%, on
- *   the benchmark's tuning seeds (docs/optimizer-benchmark.md). Bad children are not kept by this
- *   choice: parent choice and selection already discard them.
+ *   the benchmark's tuning seeds, and 54.5% since proposals wait for the last children to be
+ *   measured (proposalTrigger.ts childrenBeingMeasured; docs/optimizer-benchmark.md). Bad children
+ *   are not kept by this choice: parent choice and selection already discard them.
  */
 
 export const MODULE_CHOICES = ['credit', 'round_robin'] as const;
