@@ -55,6 +55,12 @@ that peeks at the simulator) gives 78.4% with the wait: the remaining gap is the
 0.5 standard errors, else round-robin; 300 replicates) delivered 0.695 / 0.628 / 0.613 / 0.683, the same
 average as \`credit\` (0.655) with a lower share (48.5%): not kept.
 
+Identification with the wait, the same tuning replicates, \`credit\` module choice: miprox 85.0 / 77.3 / 82.7 /
+78.0% in (a)-(d); miprox without the identification phase (plain Thompson sampling with the control floor once
+the pool is final) 83.3 / 77.7 / 87.7 / 74.0%; plain Thompson sampling (no val, no control floor) 84.0 / 81.3 /
+85.0 / 77.0%. No policy that has to learn the means reaches 85% in (b) or (d) at this budget; the oracle does
+(95-97%).
+
 **Default.** With the wait, \`credit\` delivers +0.039 in (a) and -0.006 to -0.008 in (b)-(d) against
 \`round_robin\` (average 0.655 against 0.650), and lower cumulative regret in (b)-(d) (210.6 / 215.0 / 196.7
 against 214.2 / 221.1 / 209.7; (a) 199.3 against 190.8): it is the default again
