@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/shared/clock.js';
-import { RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from '../../src/store/postgres/pgBatchSql.js';
+import { GET_ROLLOUTS, RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from '../../src/store/postgres/pgBatchSql.js';
 import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
@@ -50,5 +50,12 @@ describe('PostgreSQL hot-path statements: plan shape on an unanalyzed table', ()
     const { plan, rolloutScans } = await genericPlan(client, 'reward_batch', REWARD_TYPES, RECORD_REWARDS);
     expect(rolloutScans).toEqual([]);
     expect(plan).toMatch(/Conflict Arbiter Indexes: rollouts_pk/);
+  });
+
+  it('the batched rollout read probes the primary key, never scans the table or reads a job by its id alone', async () => {
+    // The plain join's generic plan here was a hash join over a sequential scan of rollouts.
+    const { rolloutScans } = await genericPlan(client, 'read_batch', 'text[], text[]', GET_ROLLOUTS);
+    expect(rolloutScans).toHaveLength(1);
+    expect(rolloutScans[0]).toMatch(/Index Scan using rollouts_pk on rollouts/);
   });
 });

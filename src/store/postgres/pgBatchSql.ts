@@ -25,9 +25,16 @@
 
 const LOCK = `locked as (select id from jobs where id in (select distinct job_id from items) order by id for update)`;
 
-/** $1, $2: job_id, id of the rollouts to read (one read for a batch of lookups). */
+/**
+ * $1, $2: job_id, id of the rollouts to read (one read for a batch of lookups). The key is matched as
+ * a row comparison, which only the primary key's index can serve: the plain join's cached generic
+ * plan was a hash join over a sequential scan of the whole table (PLAN SHAPE), and `= ` on both
+ * columns can still be served by rollouts_job_created through job_id alone. `>=` and `<=` on the
+ * pair hold together only for the pair itself (both columns are not null, collations deterministic).
+ */
 export const GET_ROLLOUTS = `
-select r.* from rollouts r join unnest($1::text[], $2::text[]) as k(job_id, id) on r.job_id = k.job_id and r.id = k.id`;
+select r.* from unnest($1::text[], $2::text[]) as k(job_id, id)
+join rollouts r on (r.job_id, r.id) >= (k.job_id, k.id) and (r.job_id, r.id) <= (k.job_id, k.id)`;
 
 /**
  * New rollouts and finished calls of one batch, in ONE statement: one round trip, one lock of the
