@@ -100,7 +100,8 @@ export class RewardService {
     const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
     const outcome = await this.store.recordReward(
       { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null,
-        feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null },
+        feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null,
+        rolloutStored: target.rolloutStored },
       {
         eventType: 'mipro.reward.received',
         message: `reward ${r.reward} for ${target.candidateId}`,
@@ -122,13 +123,16 @@ export class RewardService {
     job: JobRecord,
     r: Pick<RewardReport, 'rolloutId' | 'candidateId' | 'correlationId'>,
     rt?: JobRuntime,
-  ): Promise<{ rolloutId: string; candidateId: string; split: Split; seed: number | null }> {
+  ): Promise<{ rolloutId: string; candidateId: string; split: Split; seed: number | null; rolloutStored: boolean }> {
     // A rollout this instance dispatched is known without a database read.
     const known = r.rolloutId ? rt?.sticky.get(r.rolloutId) : undefined;
-    if (r.rolloutId && known) return { rolloutId: r.rolloutId, ...known };
+    // Stored: a claim or a schedule remembers its rollout once committed; the one case remembered
+    // before (dispatcher reserve) is an id the client learns only from the answer, which waits for
+    // the insert, or a client's id on SQLite, which treats stored like unknown.
+    if (r.rolloutId && known) return { rolloutId: r.rolloutId, ...known, rolloutStored: true };
     if (r.rolloutId) {
       const rollout = await this.store.getRollout(job.id, r.rolloutId);
-      if (rollout) return { rolloutId: rollout.id, candidateId: rollout.candidateId, split: rollout.split, seed: rollout.seed };
+      if (rollout) return { rolloutId: rollout.id, candidateId: rollout.candidateId, split: rollout.split, seed: rollout.seed, rolloutStored: true };
       if (!r.candidateId) {
         throw new NotFoundError(`unknown rollout_id ${r.rolloutId}: no proxied call used it (send candidate_id to report it anyway)`, [{ path: 'rollout_id', message: 'no rollout with this id' }]);
       }
@@ -136,12 +140,12 @@ export class RewardService {
     if (r.candidateId) {
       const candidate = await this.store.getCandidate(job.id, r.candidateId);
       if (!candidate) throw new ValidationError(`unknown candidate_id ${r.candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this session' }]);
-      return { rolloutId: r.rolloutId ?? `rw_${randomHex(12)}`, candidateId: candidate.id, split: 'online', seed: null };
+      return { rolloutId: r.rolloutId ?? `rw_${randomHex(12)}`, candidateId: candidate.id, split: 'online', seed: null, rolloutStored: false };
     }
     if (r.correlationId) {
       const rollout = await this.store.latestRolloutForCorrelation(job.id, r.correlationId);
       if (!rollout) throw new NotFoundError(`no rollout with correlation_id ${r.correlationId}`, [{ path: 'correlation_id', message: 'no rollout with this correlation id' }]);
-      return { rolloutId: rollout.id, candidateId: rollout.candidateId, split: rollout.split, seed: rollout.seed };
+      return { rolloutId: rollout.id, candidateId: rollout.candidateId, split: rollout.split, seed: rollout.seed, rolloutStored: true };
     }
     throw new ValidationError('say which rollout the reward is for', [{ path: 'rollout_id', message: 'rollout_id, candidate_id or correlation_id is required' }]);
   }

@@ -209,7 +209,15 @@ export function assignmentOf(record: RolloutAssignment): RolloutAssignment {
   return { candidateId: record.candidateId, split: record.split, seed: record.seed };
 }
 
-export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackByModule'> & Partial<Pick<RewardRecord, 'feedback' | 'feedbackByModule'>>;
+export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackByModule'> & Partial<Pick<RewardRecord, 'feedback' | 'feedbackByModule'>> & {
+  /**
+   * Whether the reward's rollout row was committed when the reward was resolved: true, the store
+   * reaches it by its primary key only (PostgreSQL: postgres/pgBatchSql.ts RECORD_REWARDS, PLAN
+   * SHAPE); false, a reward without a rollout record (`candidate_id` only), whose rollout is not
+   * updated; left out, the store finds out itself (a read first on PostgreSQL).
+   */
+  rolloutStored?: boolean;
+};
 
 /** One module call of a rewarded training rollout, for the demo pool (core/demos.ts). */
 export interface DemoSourceCall {

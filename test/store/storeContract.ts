@@ -182,6 +182,21 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0, monitor: 0 });
     });
 
+    it('stores a reward on its rollout when the rollout is stored, and never makes a rollout up', async () => {
+      const job = await makeJob();
+      const event = { eventType: 'mipro.reward.received', message: 'r' };
+      await store.insertRollout({ jobId: job.id, id: 's1', candidateId: BASELINE_ID, seed: 1, split: 'online', correlationId: null, inputMessages: null });
+      await store.insertRollout({ jobId: job.id, id: 's2', candidateId: BASELINE_ID, seed: 2, split: 'online', correlationId: null, inputMessages: null });
+      await store.recordReward({ jobId: job.id, rolloutId: 's1', candidateId: BASELINE_ID, reward: 0.25, split: 'online', seed: 1, metadata: null, rolloutStored: true }, event);
+      await store.recordReward({ jobId: job.id, rolloutId: 's2', candidateId: BASELINE_ID, reward: 0.5, split: 'online', seed: 2, metadata: null }, event);
+      // Reported by candidate_id only: a reward without a rollout record.
+      await store.recordReward({ jobId: job.id, rolloutId: 'rw_none', candidateId: BASELINE_ID, reward: 1, split: 'online', seed: null, metadata: null, rolloutStored: false }, event);
+      expect((await store.getRollout(job.id, 's1'))?.reward).toBe(0.25);
+      expect((await store.getRollout(job.id, 's2'))?.reward).toBe(0.5);
+      expect(await store.getRollout(job.id, 'rw_none')).toBeNull();
+      expect((await store.getCandidate(job.id, BASELINE_ID))?.online.n).toBe(3);
+    });
+
     it('counts a reward once, updates Welford statistics exactly', async () => {
       const job = await makeJob();
       const rewards = [1, 0, 1, 1, 0.5];

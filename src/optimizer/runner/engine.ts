@@ -57,6 +57,8 @@ export class OnlineEngine {
   readonly modules: ModuleRouter;
 
   private readonly dispatcher: Dispatcher;
+  /** The refresh a stale cache started, which later callers join (refreshIfStale). */
+  private readonly staleRefreshes = new WeakMap<JobRuntime, Promise<void>>();
 
   constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {
     this.modules = new ModuleRouter(deps);
@@ -121,8 +123,20 @@ export class OnlineEngine {
     }
   }
 
+  /**
+   * One refresh per expiry, however many calls find the cache stale: every request that arrived
+   * while the first refresh was in flight used to start its own (three reads each), so a busy
+   * instance on PostgreSQL ran a dozen at every expiry, about as many statements as its hot-path
+   * batches (issue 18). The others wait for that refresh, which reads the state they would have.
+   */
   private async refreshIfStale(rt: JobRuntime): Promise<void> {
-    if (this.deps.clock.now() - rt.fetchedAt > this.opts.cacheTtlMs) await this.refresh(rt);
+    if (this.deps.clock.now() - rt.fetchedAt <= this.opts.cacheTtlMs) return;
+    let pending = this.staleRefreshes.get(rt);
+    if (!pending) {
+      pending = this.refresh(rt).finally(() => this.staleRefreshes.delete(rt));
+      this.staleRefreshes.set(rt, pending);
+    }
+    await pending;
   }
 
   async refresh(rt: JobRuntime): Promise<void> {

@@ -25,9 +25,16 @@
 
 const LOCK = `locked as (select id from jobs where id in (select distinct job_id from items) order by id for update)`;
 
-/** $1, $2: job_id, id of the rollouts to read (one read for a batch of lookups). */
+/**
+ * $1, $2: job_id, id of the rollouts to read (one read for a batch of lookups). The key is matched as
+ * a row comparison, which only the primary key's index can serve: the plain join's cached generic
+ * plan was a hash join over a sequential scan of the whole table (PLAN SHAPE), and `= ` on both
+ * columns can still be served by rollouts_job_created through job_id alone. `>=` and `<=` on the
+ * pair hold together only for the pair itself (both columns are not null, collations deterministic).
+ */
 export const GET_ROLLOUTS = `
-select r.* from rollouts r join unnest($1::text[], $2::text[]) as k(job_id, id) on r.job_id = k.job_id and r.id = k.id`;
+select r.* from unnest($1::text[], $2::text[]) as k(job_id, id)
+join rollouts r on (r.job_id, r.id) >= (k.job_id, k.id) and (r.job_id, r.id) <= (k.job_id, k.id)`;
 
 /**
  * New rollouts and finished calls of one batch, in ONE statement: one round trip, one lock of the
@@ -161,8 +168,10 @@ function moments(k: string, split: string): string {
 }
 
 /**
- * $1..$13: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, the
- * event's type, message and data, then feedback and feedback_by_module. Returns, per newly stored reward, its ord, the job row after the
+ * $1..$14: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, the
+ * event's type, message and data, feedback and feedback_by_module, then whether the rollout row is
+ * stored (NewReward.rolloutStored: true or false, never unknown here).
+ * Returns, per newly stored reward, its ord, the job row after the
  * batch (as JSON, on the first row of each job only: it carries the config and dataset summary) and
  * the candidate's moments after the batch. A duplicate returns nothing here
  * (the caller reads what is stored).
@@ -170,9 +179,9 @@ function moments(k: string, split: string): string {
 export const RECORD_REWARDS = `
 with items as (
   select * from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::int[], $7::text[], $8::text[],
-    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[])
     with ordinality as t(job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, event_type, message, data,
-      feedback, feedback_by_module, ord)
+      feedback, feedback_by_module, rollout_stored, ord)
 ),
 ${LOCK},
 uniq as (select distinct on (job_id, rollout_id) * from items order by job_id, rollout_id, ord),
@@ -201,9 +210,15 @@ cand as (
   returning c.job_id, c.id, c.online_n, c.online_mean, c.online_m2, c.unit_rewards, c.val_n, c.val_mean, c.val_m2,
     c.monitor_n, c.monitor_mean, c.monitor_m2, c.monitor_unit
 ),
+-- The rollout's reward, as an upsert that always conflicts: only rewards whose rollout row is stored
+-- come here, so the row is found through the arbiter index whatever the cached plan thinks of the
+-- table (PLAN SHAPE, above; an UPDATE ... FROM here probed rollouts_job_created by job id alone and
+-- read all of the job's rollouts per reward until the first analyze). The inserted values are never
+-- stored; a reward without a rollout record (candidate_id only) updates no rollout.
 rewarded as (
-  update rollouts r set reward = n.reward, updated_at = n.created_at
-  from fresh n where r.job_id = n.job_id and r.id = n.rollout_id
+  insert into rollouts as r (job_id, id, candidate_id, split, status, reward, created_at, updated_at)
+  select job_id, rollout_id, '', '', 'dispatched', reward, created_at, created_at from fresh where rollout_stored
+  on conflict (job_id, id) do update set reward = excluded.reward, updated_at = excluded.updated_at
   returning 1
 ),
 per_job as (

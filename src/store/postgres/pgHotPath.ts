@@ -74,9 +74,12 @@ export class PgHotPath implements HotPath {
 
   async recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome> {
     const row = rewardRow(r, now);
+    // The statement reaches the rollout only when it is known to be stored (RECORD_REWARDS); the
+    // reward service always says, other callers pay a read.
+    const rolloutStored = r.rolloutStored ?? (await this.getRollout(r.jobId, r.rolloutId)) !== null;
     const stored = await this.enqueue<{ job: JobsTable; moments: CandidatesTable | null } | null>('rewards', [
       row.job_id, row.rollout_id, row.candidate_id, row.reward, row.split, row.seed, row.metadata, row.created_at,
-      event.eventType, event.message, JSON.stringify(event.data ?? {}), row.feedback, row.feedback_by_module,
+      event.eventType, event.message, JSON.stringify(event.data ?? {}), row.feedback, row.feedback_by_module, rolloutStored,
     ]);
     if (stored) return { duplicate: false, reward: toReward(row), job: toJob(stored.job), moments: stored.moments ? toMoments(stored.moments) : null };
     // A duplicate (rare): what was stored first, and the job as it is now.

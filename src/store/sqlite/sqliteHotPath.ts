@@ -159,7 +159,8 @@ export class SqliteHotPath implements HotPath {
       const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
       const updated = (r.split === 'val' ? s.welfordVal.get(stats) : r.split === 'monitor' ? s.welfordMonitor.get({ ...stats, unit }) : s.welfordOnline.get({ ...stats, unit })) as
         Pick<CandidatesTable, (typeof MOMENT_COLUMNS)[number]> | undefined;
-      s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
+      // No rollout record (a reward by candidate_id only): nothing to update.
+      if (r.rolloutStored !== false) s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
       const monitor = r.split === 'monitor';
       const job = s.countReward.get(monitor ? 0 : 1, r.split === 'val' || monitor ? 0 : 1, now, r.jobId) as JobsTable | undefined;
       if (!job) throw new Error(`job ${r.jobId} not found`);
