@@ -60,7 +60,7 @@ export type MeasuredCandidate = Pick<CandidateView, 'isControl' | 'status' | 'di
  * that won, the proposer prompt shows the earlier attempts with real scores, and credit module
  * choice reads measured lifts instead of guessing. On the pipeline-3 benchmark's tuning replicates
  * (seed request: R 10, a proposal every 20 rewards, 20 candidates) this raised the delivered
- * program's true mean by 0.01-0.06 in every setting and lowered cumulative regret; proposing as
+ * program's true mean by 0.01-0.045 in every setting and lowered cumulative regret; proposing as
  * soon as 20 rewards came in spent the whole candidate cap in the first ~270 rollouts on children
  * nobody had measured (docs/optimizer-benchmark.md, "Pacing proposals").
  */

@@ -34,7 +34,7 @@ export interface ProposalRunnerDeps {
    * How proposals pick the module they change. Default `credit`: since proposals wait for the last
    * children to be measured (childrenBeingMeasured), its lifts are real evidence, and on the seed
    * request's settings it delivered clearly better programs where one module limits the program
-   * (pipeline-3 (a): true mean +0.04 over `round_robin`) and within 0.01 where all modules matter alike,
+   * (pipeline-3 (a): true mean +0.03 to +0.04 over `round_robin`) and within 0.012 where all modules matter alike,
    * with lower cumulative regret in three settings of four (docs/optimizer-benchmark.md, "pipeline-3").
    */
   moduleChoice?: ModuleChoice;
