@@ -21,8 +21,12 @@ export interface ProposalTriggerInput {
   maxRollouts: number | null;
   /** The proposer spend cap already reached (SpendCap), if any: no proposal after it. */
   spendCapReached?: string | null;
-  /** Children still being measured (`childrenBeingMeasured`): the next proposal waits for them. */
-  childrenBeingMeasured: number;
+  /**
+   * Children still being measured (`childrenBeingMeasured`): the next proposal waits for them. Asked
+   * only when every other condition holds: the trigger runs after every reward, and most of a job's
+   * rewards arrive when it cannot propose anyway (cap reached, proposal in flight).
+   */
+  childrenBeingMeasured: () => number;
 }
 
 export interface ProposalDecision {
@@ -46,7 +50,8 @@ export function proposalDecision(input: ProposalTriggerInput): ProposalDecision 
   if (input.rewardsSinceProposal < input.minRollouts) {
     return no(`waiting for rewards (${input.rewardsSinceProposal}/${input.minRollouts})`);
   }
-  if (input.childrenBeingMeasured > 0) return no(`waiting for ${input.childrenBeingMeasured} new candidate(s) to be measured`);
+  const measuring = input.childrenBeingMeasured();
+  if (measuring > 0) return no(`waiting for ${measuring} new candidate(s) to be measured`);
   return { propose: true, reason: `${input.rewardsSinceProposal} rewards since the last proposal`, room };
 }
 

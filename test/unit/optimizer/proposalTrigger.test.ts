@@ -12,7 +12,7 @@ const ready: ProposalTriggerInput = {
   proposalInFlight: false,
   rolloutCount: 100,
   maxRollouts: 1000,
-  childrenBeingMeasured: 0,
+  childrenBeingMeasured: () => 0,
 };
 
 describe('proposalDecision', () => {
@@ -28,12 +28,23 @@ describe('proposalDecision', () => {
     { name: 'candidate cap reached (retired count too)', change: { candidateCount: 20 }, reason: /candidate limit/ },
     { name: 'proposal in flight', change: { proposalInFlight: true }, reason: /in flight/ },
     { name: 'budget exhausted', change: { rolloutCount: 1000 }, reason: /budget/ },
-    { name: 'the last children not measured yet', change: { childrenBeingMeasured: 2 }, reason: /waiting for 2 new candidate\(s\) to be measured/ },
+    { name: 'the last children not measured yet', change: { childrenBeingMeasured: () => 2 }, reason: /waiting for 2 new candidate\(s\) to be measured/ },
   ])('does not propose: $name', ({ change, reason }) => {
     const d = proposalDecision({ ...ready, ...change });
     expect(d.propose).toBe(false);
     expect(d.room).toBe(0);
     expect(d.reason).toMatch(reason);
+  });
+
+  it('asks for the children being measured only when everything else would let it propose', () => {
+    let asked = 0;
+    const count = () => { asked += 1; return 0; };
+    proposalDecision({ ...ready, candidateCount: 20, childrenBeingMeasured: count });
+    proposalDecision({ ...ready, proposalInFlight: true, childrenBeingMeasured: count });
+    proposalDecision({ ...ready, rewardsSinceProposal: 1, childrenBeingMeasured: count });
+    expect(asked).toBe(0);
+    expect(proposalDecision({ ...ready, childrenBeingMeasured: count }).propose).toBe(true);
+    expect(asked).toBe(1);
   });
 });
 

@@ -22,7 +22,7 @@ describe('proposer spend caps', () => {
   });
 
   it('stops the proposal trigger', () => {
-    const base = { jobStatus: 'running', rewardsSinceProposal: 10, minRollouts: 5, candidateCount: 1, maxCandidates: 5, proposalInFlight: false, rolloutCount: 10, maxRollouts: null, childrenBeingMeasured: 0 };
+    const base = { jobStatus: 'running', rewardsSinceProposal: 10, minRollouts: 5, candidateCount: 1, maxCandidates: 5, proposalInFlight: false, rolloutCount: 10, maxRollouts: null, childrenBeingMeasured: () => 0 };
     expect(proposalDecision(base).propose).toBe(true);
     expect(proposalDecision({ ...base, spendCapReached: 'max_calls' })).toMatchObject({ propose: false, reason: 'proposer budget exhausted (max_calls)' });
   });
