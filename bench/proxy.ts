@@ -9,11 +9,14 @@
  * load-generator process), then prints latencies, overhead vs direct, req/s, ratios and the targets.
  *
  *   npx tsx bench/proxy.ts [--requests 2000] [--warmup 300] [--rounds 10] [--connections 32]
- *                          [--seconds 8] [--profile] [--json out.json]
+ *                          [--seconds 8] [--pg-rounds 3 | --no-pg-pair] [--profile] [--json out.json]
  *
  * It also measures the API surfaces side by side (surfaceRows.ts): chat completions, Responses and
  * Messages, native and translated, non-streaming and streaming time to first byte, each against the
  * same API direct. `--surfaces-only` runs just that table (faster); `--surface-requests 600`.
+ *
+ * It ends with the SQLite / PostgreSQL pair (`--pg-rounds`; `--no-pg-pair` skips it): PostgreSQL's proxy
+ * throughput against SQLite's, one fresh instance each (issue 18's 0.8x target).
  *
  * --profile runs the miprox process under `node --cpu-prof` and prints where its CPU time went.
  * Exit code is 0 even when a target is missed (the output says MISSED); 1 only if it could not run.
@@ -29,14 +32,18 @@ import { spawnService, type Service } from './lib/processes.js';
 import { diffHistogram, histogramQuantile, parseHistogram, type HistogramSnapshot } from './lib/promHistogram.js';
 import { concurrentPhase, sequentialPhase } from './lib/proxyPhases.js';
 import { bareTarget, directTarget, miproxTarget, portkeyTarget, smokeTest, type Target } from './lib/proxyTargets.js';
-import { argValue, numberArg } from './lib/report.js';
+import { argValue, numberArg, table, verdictLines } from './lib/report.js';
 import { printSurfaceReport, surfacePhase, surfaceRows } from './lib/surfaceRows.js';
 import { printProxyReport } from './lib/proxyReport.js';
+import { measurePairs, pairVerdicts, type PairRow } from './lib/storePair.js';
+import { fmtMs, fmtRate } from './lib/stats.js';
 
 const LIB = join(import.meta.dirname, 'lib');
 const OVERHEAD_METRIC = 'miprox_proxy_overhead_seconds';
 /** The default run takes ~70 s; the bound grows only if --requests or --seconds ask for more work. */
 const WATCHDOG_MS = 175_000;
+/** A SQLite / PostgreSQL pair round: two fresh servers, 1.5 s warm-up and 6 s each, with startup. */
+const PAIR_ROUND_MS = 40_000;
 
 async function main(): Promise<void> {
   const o = {
@@ -49,11 +56,12 @@ async function main(): Promise<void> {
     profile: process.argv.includes('--profile'),
     surfacesOnly: process.argv.includes('--surfaces-only'),
     surfaceRequests: numberArg('--surface-requests', 600),
+    pgRounds: process.argv.includes('--no-pg-pair') ? 0 : numberArg('--pg-rounds', 3),
   };
   const began = Date.now();
   const services: Array<Service | MiproxUnderTest> = [];
   // The run must stay bounded even if a server under test hangs: kill what we started and fail.
-  const bound = WATCHDOG_MS * Math.max(1, o.requests / 2000, o.measureMs / 8000);
+  const bound = WATCHDOG_MS * Math.max(1, o.requests / 2000, o.measureMs / 8000) + o.pgRounds * PAIR_ROUND_MS;
   const watchdog = setTimeout(() => {
     console.log(`ABORTED: the run exceeded ${(bound / 1000).toFixed(0)} s`);
     for (const s of services) ('cleanup' in s ? s.service : s).proc.kill('SIGKILL');
@@ -154,17 +162,40 @@ async function main(): Promise<void> {
       quantile: histogramQuantile,
     });
 
+    const pair = await measureStorePair(upstreamUrl, o);
     const complaints = miprox.service.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l));
     console.log(complaints.length ? `miprox logged ${complaints.length} warnings/errors (last kept lines), e.g.: ${complaints.at(-1)?.slice(0, 300)}` : 'miprox logged no warnings or errors');
     for (const s of services.splice(0).reverse()) await stopService(s);
     if (profDir) printProfile(profDir);
     const jsonOut = argValue('--json');
-    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, surfaces, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
+    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, surfaces, storePair: pair, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
     console.log(`\ntotal run time ${((Date.now() - began) / 1000).toFixed(0)} s`);
   } finally {
     clearTimeout(watchdog);
     for (const s of services.reverse()) await stopService(s);
   }
+}
+
+/**
+ * PostgreSQL against SQLite (issue 18: >= 0.8x), each a fresh `miprox serve` measured alone at the
+ * same concurrency, in rounds alternating which goes first (bench/lib/storePair.ts; bench:cluster
+ * runs the same pair and the scale-out rows). Skipped with a reason when PostgreSQL is unreachable.
+ */
+async function measureStorePair(upstreamUrl: string, o: { connections: number; pgRounds: number }): Promise<PairRow[] | null> {
+  if (o.pgRounds <= 0) return null;
+  console.log(`\nstore pair: SQLite vs PostgreSQL, ${o.pgRounds} round(s) of one fresh instance each, ${o.connections} connections, 6 s...`);
+  let rows: PairRow[];
+  try {
+    rows = await measurePairs({ upstreamUrl, shape: { connections: o.connections, warmupMs: 1500, measureMs: 6000 }, rounds: o.pgRounds });
+  } catch (err) {
+    console.log(`POSTGRESQL PAIR NOT MEASURED: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    return null;
+  }
+  console.log(table(['setup', 'req/s', 'p50', 'p99', 'errors'], rows.map((r) => [r.name, fmtRate(r.load.rps), fmtMs(r.load.latency.p50), fmtMs(r.load.latency.p99), String(r.load.errors)])));
+  const { verdicts, cpuLines } = pairVerdicts(rows);
+  console.log(`\nTargets (store pair):\n${verdictLines(verdicts)}`);
+  for (const line of cpuLines) console.log(line);
+  return rows;
 }
 
 /** Portkey is optional for the run: if it cannot start or route, say exactly why and go on without it. */

@@ -84,3 +84,29 @@ export async function backendCpuMeter(query: (sql: string, values: unknown[]) =>
     },
   };
 }
+
+/**
+ * The whole machine's busy and idle CPU ms between `start` and `stop()` (/proc/stat, all cores):
+ * on a shared 2-core machine it says whether a row was CPU-bound (idle near 0) and, per request,
+ * what everything together (load generator, balancer, instances, database, upstream) paid.
+ */
+export function machineCpuMeter(): { stop(): { busyMs: number; idleMs: number } | null } {
+  const read = (): { busy: number; idle: number } | null => {
+    try {
+      const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal (guest time is already in user)
+      const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+      return { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait };
+    } catch {
+      return null;
+    }
+  };
+  const before = read();
+  return {
+    stop() {
+      const after = read();
+      if (!before || !after) return null;
+      return { busyMs: ((after.busy - before.busy) * 1000) / TICKS_PER_SECOND, idleMs: ((after.idle - before.idle) * 1000) / TICKS_PER_SECOND };
+    },
+  };
+}

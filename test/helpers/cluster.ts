@@ -69,6 +69,8 @@ export interface Cluster {
   instanceUrls: string[];
   kill(i: number): Promise<void>;
   restart(i: number): Promise<void>;
+  /** The live instances' and the balancer's process ids (bench:cluster meters their CPU). */
+  pids(): { instances: number[]; balancer: number | undefined };
   close(): Promise<void>;
 }
 
@@ -112,6 +114,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     },
     async restart(i) {
       servers[i] = await spawnServer({ ...env, PORT: String(ports[i]) });
+    },
+    pids() {
+      return { instances: servers.flatMap((s) => (s?.proc.pid === undefined ? [] : [s.proc.pid])), balancer: lb.pid };
     },
     async close() {
       lb.kill('SIGTERM');
