@@ -162,10 +162,12 @@ async function main(): Promise<void> {
       quantile: histogramQuantile,
     });
 
-    const pair = await measureStorePair(upstreamUrl, o);
     const complaints = miprox.service.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l));
     console.log(complaints.length ? `miprox logged ${complaints.length} warnings/errors (last kept lines), e.g.: ${complaints.at(-1)?.slice(0, 300)}` : 'miprox logged no warnings or errors');
-    for (const s of services.splice(0).reverse()) await stopService(s);
+    // The store pair gets the machine to itself: only the fake upstream (started first) keeps running.
+    for (const s of services.splice(1).reverse()) await stopService(s);
+    const pair = await measureStorePair(upstreamUrl, o);
+    for (const s of services.splice(0)) await stopService(s);
     if (profDir) printProfile(profDir);
     const jsonOut = argValue('--json');
     if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, surfaces, storePair: pair, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
