@@ -25,8 +25,9 @@ export const PG_SHARE = 0.8;
 export interface CpuPerRequest { miprox: number | null; postgres: number; backends: number | null }
 export interface PairRow { name: string; store: 'sqlite' | 'postgres'; round: number; load: LoadResult; cpu: CpuPerRequest }
 export interface PairShape { connections: number; warmupMs: number; measureMs: number }
+export interface PairOptions { upstreamUrl: string; shape: PairShape; rounds: number; profile?: boolean }
 
-export async function measurePairs(o: { upstreamUrl: string; shape: PairShape; rounds: number; profile?: boolean }): Promise<PairRow[]> {
+export async function measurePairs(o: PairOptions): Promise<PairRow[]> {
   const rows: PairRow[] = [];
   // Reads pg_stat_activity to find the instance's own backends (their CPU is the database's share).
   const admin = new pg.Client({ connectionString: PG_URL });
@@ -42,7 +43,7 @@ export async function measurePairs(o: { upstreamUrl: string; shape: PairShape; r
   return rows;
 }
 
-async function measureOne(store: PairRow['store'], round: number, o: { upstreamUrl: string; shape: PairShape; rounds: number; profile?: boolean }, admin: pg.Client): Promise<PairRow> {
+async function measureOne(store: PairRow['store'], round: number, o: PairOptions, admin: pg.Client): Promise<PairRow> {
   const schema = uniqueSchema('bench_single');
   const profDir = o.profile ? mkdtempSync(join(tmpdir(), `miprox-prof-${store}-`)) : null;
   const m = await startMiprox({
