@@ -4,6 +4,7 @@ import { moduleInstruction, type Instructions } from '../optimizer/core/program.
 import { parseTemplate, placeholderNames, renderKeepingUnknown } from '../optimizer/core/templates.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
+import { discoversModules } from '../optimizer/runner/moduleRouter.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import { ModuleHeaderSchema } from '../schemas/miproCall.js';
 import { ValidationError } from '../shared/errors.js';
@@ -23,8 +24,10 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
   const assignment = await p.engine.modules.resolve(rt, { named, systemText: text });
   if (assignment.kind === 'unknown_name') {
     const known = rt.modules.map((m) => m.name).join(', ') || '(none)';
+    // A discovering job refuses a new name only once it holds mipro.max_modules modules: say so.
+    const full = discoversModules(rt) ? `; the job discovers modules and has reached mipro.max_modules (${rt.job.config.mipro.max_modules})` : '';
     throw new ValidationError(`unknown module "${assignment.name}"`, [
-      { path: named === body.mipro?.module ? 'mipro.module' : 'x-mipro-module', message: `is not a module of this job (modules: ${known})` },
+      { path: named === body.mipro?.module ? 'mipro.module' : 'x-mipro-module', message: `is not a module of this job (modules: ${known})${full}` },
     ]);
   }
   if (assignment.kind !== 'module') {
@@ -33,7 +36,7 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
   }
   const variables = mergeVariables(assignment.captures, body.mipro?.variables);
   const missing = placeholderNames(assignment.module.parsed).filter((n) => variables[n] === undefined);
-  if (missing.length > 0) throw missingVariables(assignment.module.name, missing);
+  if (missing.length > 0) throw missingVariables(assignment.module.name, missing, text !== null);
   return { module: assignment.module, variables };
 }
 
@@ -53,10 +56,11 @@ export function candidateText(instructions: Instructions, module: CompiledModule
   return renderKeepingUnknown(text === module.template ? module.parsed : parseTemplate(text), variables);
 }
 
-function missingVariables(module: string, names: string[]): ValidationError {
+function missingVariables(module: string, names: string[], hasSystemText: boolean): ValidationError {
+  const why = hasSystemText ? `the system text did not match module "${module}"'s template` : 'the call has no system message to capture it from';
   return new ValidationError(`module "${module}" needs variable${names.length > 1 ? 's' : ''} ${names.join(', ')}`, names.map((n) => ({
     path: `mipro.variables.${n}`,
-    message: `has no value: the system text did not match module "${module}"'s template, so send it in mipro.variables`,
+    message: `has no value: ${why}, so send it in mipro.variables`,
   })));
 }
 

@@ -203,7 +203,8 @@ const ModuleTemplate = z.string({ error: 'must be a string (the prompt, with {pl
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const ModuleSchema = z.strictObject({
+/** Closed like every wire object: the unknown-field walk (unknownFields.ts) reports a stray key once, with the known names. */
+export const ModuleSchema = z.object({
   name: z.string({ error: 'must be a string' }).regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}'),
   template: ModuleTemplate,
 });

@@ -17,7 +17,7 @@ export async function addHandWrittenCandidate(store: Store, job: JobRecord, req:
   const module = modules.find((m) => m.name === name);
   if (!module) {
     const known = modules.map((m) => m.name).join(', ') || '(none yet: the job has not seen a call)';
-    throw new ValidationError('say which module the instruction is for', [{
+    throw new ValidationError(req.module === undefined ? 'say which module the instruction is for' : `unknown module "${req.module}"`, [{
       path: 'module', message: req.module === undefined ? `is required: the job has several modules (${known})` : `is not a module of this job (modules: ${known})`,
     }]);
   }

@@ -129,6 +129,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       add({ module: 'answer', instruction: 'My own: {context} for {user}.' }), // a duplicate
     ]);
     expect(problems.map((r) => [r.status, r.body.error.details[0].path])).toEqual(Array(5).fill(null).map((_, i) => [422, i < 2 ? 'module' : 'instruction']));
+    expect(problems[0]!.body.error.message).toBe('say which module the instruction is for');
+    expect(problems[1]!.body.error.message).toBe('unknown module "nope"');
     expect((await add({ module: 'extract', instruction: 'My extraction.' })).status).toBe(200);
     const full = await add({ module: 'extract', instruction: 'One too many.' });
     expect(full.status).toBe(409); // baseline + 2 added = online_proposer_max_candidates

@@ -98,7 +98,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const job = await newJob({ modules: MODULES });
     const missing = await chat(`${job.proxy_url}/no-var`, call('Not the answer template'), { 'x-mipro-module': 'answer' });
     expect(missing.status).toBe(422);
-    expect(JSON.stringify(missing.body)).toMatch(/context/);
+    expect(missing.body.error).toMatchObject({ param: 'mipro.variables.context', message: expect.stringMatching(/system text did not match module "answer"/) });
+    // Without a system message there is nothing to capture from, and the reason says so.
+    const bare = await chat(`${job.proxy_url}/no-system`, { model: 'x', messages: [{ role: 'user', content: 'q' }] }, { 'x-mipro-module': 'answer' });
+    expect(bare.status).toBe(422);
+    expect(bare.body.error.message).toMatch(/the call has no system message/);
     const unknown = await chat(`${job.proxy_url}/no-module`, { ...call('x'), mipro: { module: 'planner' } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.message).toMatch(/planner/);
@@ -107,6 +111,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(badBody.status).toBe(422);
     expect(fake.requests).toHaveLength(0);
     expect(await t.server.store.getRollout(job.job_id, 'no-var')).toBeNull();
+    expect(await t.server.store.getRollout(job.job_id, 'no-system')).toBeNull();
     expect(await t.server.store.getRollout(job.job_id, 'no-module')).toBeNull();
   });
 
@@ -138,6 +143,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     // A named module that does not exist yet is discovered too, while there is room: here there is none.
     const named = await chat(job.proxy_url, call('Check.'), { 'x-mipro-module': 'checker' });
     expect(named.status).toBe(422);
+    expect(named.body.error).toMatchObject({ param: 'x-mipro-module', message: expect.stringMatching(/modules: m1, m2\); the job discovers modules and has reached mipro.max_modules \(2\)/) });
     const view = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
     expect(view.body.modules.map((m: { name: string; template: string }) => [m.name, m.template])).toEqual([['m1', 'Plan the steps.'], ['m2', 'Call the tools.']]);
     expect(fake.requests.map(systemPromptOf)).toEqual(['Plan the steps.', 'Plan the steps.', 'Call the tools.', 'Summarise the result.']);
@@ -202,6 +208,14 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(cand).toMatchObject({ module: 'answer', instruction: 'Better answer from:\n{context}' });
     expect(cand.instructions).toEqual({ extract: MODULES[0]!.template, retrieve: MODULES[1]!.template, answer: 'Better answer from:\n{context}' });
     expect(view.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', module: null });
+  });
+
+  it('reports a stray key of a module declaration once, with the known fields', async () => {
+    const body = seedJobBody();
+    Object.assign(body.policy_optimization, { modules: [{ name: 'a', template: 'x', foo: 1 }] });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([{ path: 'policy_optimization.modules.0.foo', message: 'unknown field; known fields here: name, template' }]);
   });
 
   it('refuses bad module declarations with every problem at its path', async () => {

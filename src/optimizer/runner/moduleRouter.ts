@@ -47,7 +47,10 @@ export class ModuleRouter {
 }
 
 /** A job that declared no modules discovers them from traffic, up to `mipro.max_modules`. */
+export function discoversModules(rt: JobRuntime): boolean {
+  return rt.job.config.modules === undefined && !rt.modules.some((m) => m.origin === 'declared');
+}
+
 function canDiscover(rt: JobRuntime): boolean {
-  const declared = rt.job.config.modules !== undefined || rt.modules.some((m) => m.origin === 'declared');
-  return !declared && rt.modules.length < rt.job.config.mipro.max_modules;
+  return discoversModules(rt) && rt.modules.length < rt.job.config.mipro.max_modules;
 }
