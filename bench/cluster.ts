@@ -16,8 +16,9 @@
  * also say where the CPU went per request (instances, HAProxy, PostgreSQL, the whole machine), how
  * much of the machine was idle, and how many backends waited on a lock on average.
  *
- * On a 2-core machine the curve flattens early: the load generator, HAProxy, PostgreSQL, the fake
- * upstream and every miprox process share the same two cores (the output prints the load average).
+ * On a 2-core machine the curve peaks at one instance and then falls: the load generator, HAProxy,
+ * PostgreSQL, the fake upstream and every miprox process share the same two cores, and each process
+ * pays more CPU per request the smaller its share of the traffic (measured: docs/deploy.md).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
