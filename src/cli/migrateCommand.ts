@@ -18,6 +18,6 @@ export function registerMigrateCommand(program: Command): void {
       const applied = await migrateDatabase(config.database, systemClock);
       const database = describeDatabase(config.database);
       if (opts.json) process.stdout.write(`${JSON.stringify({ database, migrations: applied, latest: applied.at(-1) ?? null })}\n`);
-      else process.stdout.write(`database ${database} is at migration ${applied.at(-1) ?? '(none)'} (${applied.length} applied)\n`);
+      else process.stdout.write(`database ${database} is at migration ${applied.at(-1) ?? '(none)'} (${applied.length} migrations applied in all)\n`);
     });
 }

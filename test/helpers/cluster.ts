@@ -41,7 +41,9 @@ defaults
     mode http
     timeout connect 1s
     timeout client 60s
-    timeout server 60s
+    # Above UPSTREAM_TIMEOUT_MS (120 s by default): a slow model answer, streamed or not, must not
+    # be cut off by the balancer (HAProxy answers 504 when this expires first).
+    timeout server 130s
     # A request that found its instance gone (refused, reset before any answer) goes to another one.
     # Safe for miprox: rewards and proxied calls are idempotent by rollout id.
     retries 3
