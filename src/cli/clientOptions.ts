@@ -60,6 +60,7 @@ export function clientAction<A extends unknown[]>(fn: (...args: A) => Promise<vo
     try {
       await fn(...args);
     } catch (err) {
+      if (err instanceof CliError) throw err; // already said for people and scripts
       const cmd = args[args.length - 1] as Command;
       const message = describeClientError(err, cmd.opts<ClientFlags>());
       if (!(err instanceof MiproxError)) throw new CliError(message, 'error');

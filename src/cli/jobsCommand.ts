@@ -4,6 +4,7 @@ import { EXPORT_FORMATS, type ExportFormat, collect, exportedCandidateId } from 
 import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
+import { CliError } from './cliError.js';
 import { printTable } from './output.js';
 
 const out = (s: string) => process.stdout.write(s);
@@ -76,7 +77,12 @@ export function registerJobsCommands(program: Command): void {
         out(text);
         return;
       }
-      writeFileSync(opts.output, text);
+      try {
+        writeFileSync(opts.output, text);
+      } catch (err) {
+        const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its folder does not exist' : (err as Error).message;
+        throw new CliError(`cannot write ${opts.output}: ${reason}`, 'output_not_writable');
+      }
       process.stderr.write(`wrote ${exportedCandidateId(exported)} (${opts.format}) to ${opts.output}\n`);
     }));
 

@@ -1,18 +1,24 @@
 import { Command } from 'commander';
 import { registerCandidatesCommand } from './candidatesCommand.js';
-import { errorAsJson } from './cliError.js';
+import { CliError, errorAsJson } from './cliError.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerJobsCommands } from './jobsCommand.js';
 import { registerKeyCommands } from './keysCommand.js';
 import { registerMigrateCommand } from './migrateCommand.js';
 import { registerServeCommand } from './serveCommand.js';
 
-/** `miprox` entry point. Each command lives in its own module; this only assembles them. */
-export function buildCli(): Command {
+/**
+ * `miprox` entry point. Each command lives in its own module; this only assembles them. `json`: the
+ * run asked for --json, so a usage error (unknown option, bad choice) is not printed as prose with
+ * the help after it: `run` reports it as JSON like every other error.
+ */
+export function buildCli(opts: { json?: boolean } = {}): Command {
   const program = new Command('miprox')
     .description('Self-hosted MIPRO Online: optimize prompts from live traffic through an OpenAI-compatible proxy')
-    .showHelpAfterError()
     .exitOverride();
+  // Before the commands are added: subcommands copy the output settings when they are created.
+  if (opts.json) program.configureOutput({ outputError: () => undefined });
+  else program.showHelpAfterError();
   registerServeCommand(program);
   registerMigrateCommand(program);
   registerDemoCommand(program);
@@ -23,13 +29,21 @@ export function buildCli(): Command {
 }
 
 async function run(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
   try {
-    await buildCli().parseAsync(argv);
+    await buildCli({ json }).parseAsync(argv);
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
-    if (typeof e.code === 'string' && e.code.startsWith('commander.')) process.exit(e.exitCode ?? 1);
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // Help and --version exit 0 and were printed; a usage error was printed too, unless --json.
+      if (json && (e.exitCode ?? 1) !== 0) {
+        const message = (e.message ?? '').replace(/^error: /, '');
+        process.stderr.write(`${JSON.stringify(errorAsJson(new CliError(message, 'usage_error')))}\n`);
+      }
+      process.exit(e.exitCode ?? 1);
+    }
     // Scripts that asked for --json get the error as JSON too (still on stderr, still exit code 1).
-    if (argv.includes('--json')) process.stderr.write(`${JSON.stringify(errorAsJson(err))}\n`);
+    if (json) process.stderr.write(`${JSON.stringify(errorAsJson(err))}\n`);
     else process.stderr.write(`miprox: ${e.message ?? String(err)}\n`);
     process.exit(1);
   }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeBaseUrl } from '../../src/sdk/index.js';
+import { MiproJobsClient, normalizeBaseUrl } from '../../src/sdk/index.js';
 import { runCli } from '../helpers/childServer.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
+import { simJobBody } from '../sdk/helpers.js';
 
 const SLOW = 120_000;
 
@@ -33,5 +34,30 @@ describe('client commands: --url and --json errors', () => {
     expect(JSON.parse(missing.stderr)).toMatchObject({ error: { code: 'not_found', status: 404, message: expect.stringMatching(/^not found \(404\)/) } });
     const refused = await runCli(['jobs', 'list', '--json'], { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: 'mpx_wrong' });
     expect(JSON.parse(refused.stderr)).toMatchObject({ error: { status: 401 } });
+  }, SLOW);
+
+  it('reports usage errors as JSON under --json (and as prose with the help otherwise)', async () => {
+    const env = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key };
+    const choice = await runCli(['jobs', 'export', 'pl_x', '--format', 'yaml', '--json'], env);
+    expect(choice.code).toBe(1);
+    expect(JSON.parse(choice.stderr)).toEqual({ error: { code: 'usage_error', message: expect.stringMatching(/^option '--format <format>' argument 'yaml' is invalid/) } });
+    const unknown = await runCli(['candidates', 'pl_x', '--json', '--bogus'], env);
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stderr)).toMatchObject({ error: { code: 'usage_error', message: "unknown option '--bogus'" } });
+    const prose = await runCli(['candidates', 'pl_x', '--bogus'], env);
+    expect(prose.code).toBe(1);
+    expect(prose.stderr).toMatch(/^error: unknown option '--bogus'\n[\s\S]*Usage: miprox candidates/);
+  }, SLOW);
+
+  it('says which output file it cannot write, without a raw system error', async () => {
+    const tenant = await t.newTenantKey();
+    const env = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: tenant.key };
+    const jobId = (await new MiproJobsClient({ backendUrl: t.url, apiKey: tenant.key }).create(simJobBody())).job_id;
+    const target = '/nonexistent-miprox-dir/x.json';
+    const human = await runCli(['jobs', 'export', jobId, '-o', target], env);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toBe(`miprox: cannot write ${target}: its folder does not exist\n`);
+    const json = await runCli(['jobs', 'export', jobId, '-o', target, '--json'], env);
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'output_not_writable', message: `cannot write ${target}: its folder does not exist` } });
   }, SLOW);
 });
