@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
+import { addProgram } from '../helpers/programs.js';
 import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { createSimJob } from './simTraffic.js';
@@ -70,6 +71,27 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     expect(await panel.locator('.program-of').textContent()).toMatch(/^cand_answer_1.*changes module answer of baseline/);
     await page.screenshot({ path: screenshotPath('10-program-job'), fullPage: true });
     await panel.screenshot({ path: screenshotPath('10a-program-panel') });
+  });
+
+  it('labels a module an ancestor changed, so an inherited edit never reads as the baseline', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    // A child that changed answer, of a parent that had changed extract: extract's text is inherited.
+    await addProgram(s.t.server.store, other, 'cand_grandchild', { extract: EXTRACT_1, answer: ANSWER_2 }, 'answer');
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption('cand_grandchild');
+    await expect.poll(() => panel.locator('.program-module .instruction-text').allTextContents()).toEqual([EXTRACT_1, ANSWER_2]);
+    expect(await panel.locator('.program-module.is-changed').getAttribute('data-module')).toBe('answer');
+    const inherited = panel.locator('.program-module.is-inherited');
+    expect(await inherited.count()).toBe(1);
+    expect(await inherited.getAttribute('data-module')).toBe('extract');
+    expect(await inherited.locator('.tag-inherited').textContent()).toBe('changed earlier');
+    await panel.screenshot({ path: screenshotPath('10c-program-inherited') });
+    await panel.getByLabel('Candidate').selectOption('baseline');
+    expect(await panel.locator('.program-module.is-inherited, .program-module.is-changed').count()).toBe(0);
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
   });
 
   it('names the changed module in each leaderboard row and expands a row to its whole program', async () => {

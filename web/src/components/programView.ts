@@ -4,16 +4,20 @@ import type { CandidateView } from '../types.js';
 
 /**
  * One candidate's program, module by module in call order, with the module it changed marked by a
- * label and a border (not by colour alone). Used in leaderboard rows and in the program panel.
+ * label and a border (not by colour alone), and a module an ancestor changed (its text differs from
+ * the baseline's, kept from the parent) labelled too, so no edited text reads as the baseline.
+ * Used in leaderboard rows and in the program panel.
  */
 export function programList(c: CandidateView, modules: readonly ModuleView[]): HTMLOListElement {
   return h('ol', { class: 'program', 'aria-label': `Program of ${c.candidate_id}` },
     ...modules.map((m) => {
       const changed = c.module === m.name;
-      return h('li', { class: changed ? 'program-module is-changed' : 'program-module', 'data-module': m.name },
+      const inherited = !changed && moduleText(c, m) !== m.template;
+      return h('li', { class: changed ? 'program-module is-changed' : inherited ? 'program-module is-inherited' : 'program-module', 'data-module': m.name },
         h('p', { class: 'module-head' },
           h('code', { class: 'module-name' }, m.name),
           changed ? h('span', { class: 'tag tag-changed' }, 'changed here') : null,
+          inherited ? h('span', { class: 'tag tag-inherited', title: 'Differs from the baseline: changed by an ancestor and kept from the parent' }, 'changed earlier') : null,
           m.origin === 'discovered' ? h('span', { class: 'tag' }, 'discovered') : null),
         h('p', { class: 'instruction-text' }, moduleText(c, m)));
     }));
