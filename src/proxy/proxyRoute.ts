@@ -83,6 +83,10 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // Only after the credential checks: a stranger's body costs no validation work.
   const surfaceCall = surface.parse(req.body, rt.job.systemId);
   const policy = rt.job.config.policy;
+  if (surfaceCall.untranslatable.length > 0 && !goesNative(p, policy, surfaceCall)) {
+    // Checked before anything is dispatched or recorded, as any other bad request.
+    throw new ValidationError('invalid request', surfaceCall.untranslatable);
+  }
   const body = limitSpend(surfaceCall.chat, policy);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const program = await routeToModule(p, rt, req, body);
@@ -111,6 +115,12 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   return reply;
 }
 
+/** Whether the job's provider speaks the call's surface: then the client's own body goes upstream, untranslated. */
+function goesNative(p: ProxyDeps, policy: JobRuntime['job']['config']['policy'], surfaceCall: SurfaceCall): boolean {
+  const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
+  return surfaceCall.native !== undefined && provider.native?.surface === surfaceCall.native.surface;
+}
+
 /** What a proxied call's upstream request is made from, whichever candidate serves it. */
 interface CallContext {
   reply: FastifyReply;
@@ -136,7 +146,7 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
   const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
   const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
-  const native = surfaceCall.native !== undefined && provider.native?.surface === surfaceCall.native.surface ? provider.native : undefined;
+  const native = goesNative(p, policy, surfaceCall) ? provider.native : undefined;
   const call: UpstreamCall = {
     provider, surfaceCall, native, signal: ctx.gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted, confirmed: dispatch.confirmed,
     // Injection changed the conversation (a new messages array): the native body must carry it.

@@ -119,6 +119,42 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(s.h.openai.requests).toHaveLength(0);
   });
 
+  it('sends what only the native API has (server tools, documents, files) as written, and refuses it when translated', async () => {
+    // Messages: a document block and a server tool reach Anthropic untouched.
+    const messages = {
+      max_tokens: 20, system: CLIENT_SYSTEM,
+      messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Paris is in France.' } }, { type: 'text', text: 'Capital of France?' }] }],
+      tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+    };
+    const native = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/native-m/messages', { body: messages });
+    expect(native.status, JSON.stringify(native.body)).toBe(200);
+    const sentM = s.h.upstreamOf('anthropic').at(-1)!.body as { messages: Array<{ content: unknown }>; tools: unknown };
+    expect(sentM.messages[0]!.content).toEqual(messages.messages[0]!.content);
+    expect(sentM.tools).toEqual(messages.tools);
+    // Translated (chat completions upstream): refused with the field named, before any upstream call.
+    const before = s.h.upstreamOf('openai_compatible').length;
+    const translated = await api(s.jobs.get('openai_compatible')!.proxyUrl, 'POST', '/translated-m/messages', { body: messages });
+    expect(translated.status).toBe(422);
+    expect(translated.body.error.message).toMatch(/"document" is not supported when the upstream speaks chat completions/);
+    expect(s.h.upstreamOf('openai_compatible')).toHaveLength(before);
+
+    // Responses: a built-in tool and a file input reach OpenAI untouched.
+    const responses = {
+      instructions: CLIENT_SYSTEM,
+      input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }, { type: 'input_text', text: 'Capital of France?' }] }],
+      tools: [{ type: 'web_search' }], tool_choice: { type: 'web_search' },
+    };
+    const nativeR = await api(s.jobs.get('openai')!.proxyUrl, 'POST', '/native-r/responses', { body: responses });
+    expect(nativeR.status, JSON.stringify(nativeR.body)).toBe(200);
+    const sentR = s.h.upstreamOf('openai').at(-1)! as { url: string; body: { input: unknown; tools: unknown; tool_choice: unknown } };
+    expect(sentR.url).toMatch(/\/responses$/);
+    expect([sentR.body.input, sentR.body.tools, sentR.body.tool_choice]).toEqual([responses.input, responses.tools, responses.tool_choice]);
+    const translatedR = await api(s.jobs.get('openai_compatible')!.proxyUrl, 'POST', '/translated-r/responses', { body: responses });
+    expect(translatedR.status).toBe(422);
+    expect(translatedR.body.error.message).toMatch(/input_file|tools need OpenAI itself|tool_choice/);
+    expect(await s.h.t.server.store.getRollout(s.jobs.get('openai_compatible')!.jobId, 'translated-r')).toBeNull();
+  });
+
   it('answers Messages errors in Anthropic\'s shape: bad body, unknown system, upstream failure', async () => {
     const bad = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/v1/messages', { body: { messages: [{ role: 'user', content: 'hi' }] } });
     expect(bad.status).toBe(422);

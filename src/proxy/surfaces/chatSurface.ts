@@ -16,6 +16,7 @@ export const chatSurface: Surface = {
     const chat = { ...(body as ChatCompletionRequest) };
     return {
       chat,
+      untranslatable: [], // the internal call is the client's own
       stream: chat.stream === true,
       renderJson: (_completion, raw) => raw,
       renderStream: (sse) => sse,

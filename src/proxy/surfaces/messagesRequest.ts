@@ -1,13 +1,17 @@
 import { zodProblems } from '../../schemas/jobRequest.js';
 import { type MessagesBlock, type MessagesRequest, MessagesRequestSchema } from '../../schemas/messages.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
-import { ValidationError } from '../../shared/errors.js';
+import { type FieldProblem, ValidationError } from '../../shared/errors.js';
 
 /**
  * Anthropic Messages request -> the internal call (chat completions), pure. `system` (a string, or
  * text blocks joined with a blank line) becomes the first system message, where module matching
  * and injection look. What has no chat equivalent is refused with the field named; knobs that do
  * not change the answer's shape (thinking, top_k, cache_control) are ignored.
+ *
+ * `lossy`: the call goes to Anthropic natively (the upstream gets the client's own body), so the
+ * internal call only serves matching, injection and the record: what has no chat equivalent is
+ * listed there and left out of the internal call instead of refused.
  */
 export function parseMessagesRequest(body: unknown): MessagesRequest {
   const parsed = MessagesRequestSchema.safeParse(body ?? {});
@@ -25,7 +29,7 @@ export function messagesSystemText(system: MessagesRequest['system']): string | 
   }).join('\n\n');
 }
 
-export function messagesToChat(req: MessagesRequest): ChatCompletionRequest {
+export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | null = null): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   const system = messagesSystemText(req.system);
   if (system !== undefined) messages.push({ role: 'system', content: system });
@@ -34,8 +38,8 @@ export function messagesToChat(req: MessagesRequest): ChatCompletionRequest {
       messages.push({ role: m.role, content: m.content });
       return;
     }
-    if (m.role === 'assistant') messages.push(assistantToChat(m.content, i));
-    else messages.push(...userToChat(m.content, i));
+    if (m.role === 'assistant') messages.push(assistantToChat(m.content, i, lossy));
+    else messages.push(...userToChat(m.content, i, lossy));
   });
   const chat: ChatCompletionRequest = { messages, max_tokens: req.max_tokens };
   if (typeof req.model === 'string') chat.model = req.model;
@@ -44,7 +48,8 @@ export function messagesToChat(req: MessagesRequest): ChatCompletionRequest {
   if (typeof req.top_p === 'number') chat.top_p = req.top_p;
   if (req.stop_sequences !== undefined && req.stop_sequences.length > 0) chat.stop = req.stop_sequences;
   if (typeof req.metadata?.user_id === 'string') chat.user = req.metadata.user_id;
-  if (req.tools !== undefined && req.tools.length > 0) chat.tools = req.tools.map(toolToChat);
+  const tools = (req.tools ?? []).map((t, i) => toolToChat(t, i, lossy)).filter((t): t is Record<string, unknown> => t !== null);
+  if (tools.length > 0) chat.tools = tools;
   if (req.tool_choice !== undefined) Object.assign(chat, toolChoiceToChat(req.tool_choice));
   const format = req.output_format as Record<string, unknown> | undefined;
   if (format?.type === 'json_schema' && typeof format.schema === 'object' && format.schema !== null) {
@@ -55,7 +60,7 @@ export function messagesToChat(req: MessagesRequest): ChatCompletionRequest {
 }
 
 /** Tool results come first (chat wants them right after the assistant's calls), then the user's own text. */
-function userToChat(blocks: MessagesBlock[], i: number): ChatMessage[] {
+function userToChat(blocks: MessagesBlock[], i: number, lossy: FieldProblem[] | null): ChatMessage[] {
   const tools: ChatMessage[] = [];
   const parts: Array<Record<string, unknown>> = [];
   blocks.forEach((b, j) => {
@@ -65,15 +70,17 @@ function userToChat(blocks: MessagesBlock[], i: number): ChatMessage[] {
         if (typeof b.text !== 'string') throw invalid(`${where}.text`, 'must be a string');
         parts.push({ type: 'text', text: b.text });
         return;
-      case 'image':
-        parts.push({ type: 'image_url', image_url: { url: imageUrl(b.source, `${where}.source`) } });
+      case 'image': {
+        const url = imageUrl(b.source, `${where}.source`, lossy);
+        if (url !== null) parts.push({ type: 'image_url', image_url: { url } });
         return;
+      }
       case 'tool_result':
         if (typeof b.tool_use_id !== 'string') throw invalid(`${where}.tool_use_id`, 'is required');
-        tools.push({ role: 'tool', tool_call_id: b.tool_use_id, content: resultText(b.content, `${where}.content`) });
+        tools.push({ role: 'tool', tool_call_id: b.tool_use_id, content: resultText(b.content, `${where}.content`, lossy) });
         return;
       default:
-        throw invalid(`${where}.type`, `"${b.type}" is not supported when the upstream speaks chat completions`);
+        untranslatable(lossy, `${where}.type`, `"${b.type}" is not supported when the upstream speaks chat completions`);
     }
   });
   if (parts.length === 0) return tools;
@@ -81,7 +88,7 @@ function userToChat(blocks: MessagesBlock[], i: number): ChatMessage[] {
   return [...tools, { role: 'user', content } as ChatMessage];
 }
 
-function assistantToChat(blocks: MessagesBlock[], i: number): ChatMessage {
+function assistantToChat(blocks: MessagesBlock[], i: number, lossy: FieldProblem[] | null): ChatMessage {
   let text = '';
   const calls: Array<Record<string, unknown>> = [];
   blocks.forEach((b, j) => {
@@ -91,7 +98,7 @@ function assistantToChat(blocks: MessagesBlock[], i: number): ChatMessage {
       if (typeof b.id !== 'string' || typeof b.name !== 'string') throw invalid(where, 'a tool_use block needs id and name');
       calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
     } else if (b.type !== 'thinking' && b.type !== 'redacted_thinking') {
-      throw invalid(`${where}.type`, `"${b.type}" is not supported when the upstream speaks chat completions`);
+      untranslatable(lossy, `${where}.type`, `"${b.type}" is not supported when the upstream speaks chat completions`);
     }
   });
   const message: ChatMessage = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
@@ -99,27 +106,32 @@ function assistantToChat(blocks: MessagesBlock[], i: number): ChatMessage {
   return message;
 }
 
-function resultText(content: unknown, where: string): string {
+function resultText(content: unknown, where: string, lossy: FieldProblem[] | null): string {
   if (content === undefined || content === null) return '';
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) throw invalid(where, 'must be a string or text blocks');
   return content.map((b: unknown, j) => {
     const block = b as Record<string, unknown>;
     if (block.type === 'text' && typeof block.text === 'string') return block.text;
-    throw invalid(`${where}.${j}.type`, 'only text tool results are supported when the upstream speaks chat completions');
+    untranslatable(lossy, `${where}.${j}.type`, 'only text tool results are supported when the upstream speaks chat completions');
+    return '';
   }).join('');
 }
 
-function imageUrl(source: unknown, where: string): string {
+/** Null when the source has no chat equivalent (a file id) and the call goes native. */
+function imageUrl(source: unknown, where: string, lossy: FieldProblem[] | null): string | null {
   const s = source as Record<string, unknown> | undefined;
   if (s?.type === 'base64' && typeof s.media_type === 'string' && typeof s.data === 'string') return `data:${s.media_type};base64,${s.data}`;
   if (s?.type === 'url' && typeof s.url === 'string') return s.url;
-  throw invalid(where, 'must be a base64 or url image source');
+  untranslatable(lossy, where, 'must be a base64 or url image source when the upstream speaks chat completions');
+  return null;
 }
 
-function toolToChat(tool: Record<string, unknown>, i: number): Record<string, unknown> {
+/** Null for a server tool when the call goes native (Anthropic runs it; chat has no equivalent). */
+function toolToChat(tool: Record<string, unknown>, i: number, lossy: FieldProblem[] | null): Record<string, unknown> | null {
   if (tool.type !== undefined && tool.type !== 'custom') {
-    throw invalid(`tools.${i}.type`, `"${String(tool.type)}" (a server tool) needs Anthropic itself; with this upstream only custom tools are supported`);
+    untranslatable(lossy, `tools.${i}.type`, `"${String(tool.type)}" (a server tool) needs Anthropic itself; with this upstream only custom tools are supported`);
+    return null;
   }
   const fn: Record<string, unknown> = { name: tool.name, parameters: tool.input_schema ?? { type: 'object', properties: {} } };
   if (typeof tool.description === 'string') fn.description = tool.description;
@@ -142,4 +154,10 @@ function toolChoiceToChat(choice: Record<string, unknown>): Partial<ChatCompleti
 
 function invalid(path: string, message: string): ValidationError {
   return new ValidationError('invalid request', [{ path, message }]);
+}
+
+/** Something chat completions cannot carry: refused when translating, listed when the call goes native. */
+function untranslatable(lossy: FieldProblem[] | null, path: string, message: string): void {
+  if (lossy === null) throw invalid(path, message);
+  lossy.push({ path, message });
 }

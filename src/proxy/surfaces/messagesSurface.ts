@@ -1,5 +1,5 @@
 import { anthropicErrorBody } from '../../api/errorMapping.js';
-import { UpstreamError } from '../../shared/errors.js';
+import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
 import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap } from './messagesNative.js';
 import { chatToMessage } from './messagesRender.js';
@@ -12,12 +12,14 @@ export const messagesSurface: Surface = {
   name: 'messages',
   parse(body) {
     const original = parseMessagesRequest(body);
-    const chat = messagesToChat(original);
+    const untranslatable: FieldProblem[] = [];
+    const chat = messagesToChat(original, untranslatable);
     const stream = original.stream === true;
     // Anthropic's stream always ends with usage, so the internal stream asks for it.
     if (stream) chat.stream_options = { include_usage: true };
     return {
       chat,
+      untranslatable,
       stream,
       renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls)),
       renderStream: (sse) => translateChatStream(sse, new MessagesStreamWriter({ model: original.model ?? '' })),

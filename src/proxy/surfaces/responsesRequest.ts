@@ -36,11 +36,16 @@ export function resolveReferences(req: ResponsesRequest, resolve: ItemResolver):
   return { ...req, input: req.input.map((item, i) => resolveReference(item, i, resolve)) };
 }
 
-export function responsesToChat(req: ResponsesRequest): ChatCompletionRequest {
+/**
+ * `lossy`: the call goes to OpenAI natively (the upstream gets the client's own body), so the
+ * internal call only serves matching, injection and the record: what has no chat equivalent
+ * (built-in tools, file inputs, other item types) is listed there and left out instead of refused.
+ */
+export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | null = null): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   if (typeof req.instructions === 'string') messages.push({ role: 'system', content: req.instructions });
   if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
-  else req.input.forEach((item, i) => appendItem(messages, item, i));
+  else req.input.forEach((item, i) => appendItem(messages, item, i, lossy));
   if (messages.length === 0) throw new ValidationError('invalid request', [{ path: 'input', message: 'must contain at least one item' }]);
   const chat: ChatCompletionRequest = { messages };
   if (typeof req.model === 'string') chat.model = req.model;
@@ -50,8 +55,12 @@ export function responsesToChat(req: ResponsesRequest): ChatCompletionRequest {
   if (typeof req.max_output_tokens === 'number') chat.max_completion_tokens = req.max_output_tokens;
   if (typeof req.parallel_tool_calls === 'boolean') chat.parallel_tool_calls = req.parallel_tool_calls;
   if (typeof req.user === 'string') chat.user = req.user;
-  if (req.tools !== undefined && req.tools.length > 0) chat.tools = req.tools.map(toolToChat);
-  if (req.tool_choice !== undefined && req.tool_choice !== null) chat.tool_choice = toolChoiceToChat(req.tool_choice);
+  const tools = (req.tools ?? []).map((t, i) => toolToChat(t, i, lossy)).filter((t): t is Record<string, unknown> => t !== null);
+  if (tools.length > 0) chat.tools = tools;
+  if (req.tool_choice !== undefined && req.tool_choice !== null) {
+    const choice = toolChoiceToChat(req.tool_choice, lossy);
+    if (choice !== undefined) chat.tool_choice = choice;
+  }
   const format = formatToChat(req.text?.format);
   if (format !== undefined) chat.response_format = format;
   if (req.mipro !== undefined) chat.mipro = req.mipro;
@@ -68,7 +77,7 @@ function resolveReference(item: ResponsesInputItem, i: number, resolve: ItemReso
   return found as ResponsesInputItem;
 }
 
-function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number): void {
+function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, lossy: FieldProblem[] | null): void {
   const type = item.type ?? 'message';
   const where = `input.${i}`;
   switch (type) {
@@ -77,7 +86,7 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number): vo
       if (role !== 'user' && role !== 'assistant' && role !== 'system' && role !== 'developer') {
         throw invalid(`${where}.role`, 'must be "user", "assistant", "system" or "developer"');
       }
-      out.push({ role, content: contentToChat(item.content, `${where}.content`) });
+      out.push({ role, content: contentToChat(item.content, `${where}.content`, lossy) });
       return;
     }
     case 'function_call': {
@@ -94,7 +103,7 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number): vo
     case 'function_call_output': {
       const { call_id: callId, output } = item as Record<string, unknown>;
       if (typeof callId !== 'string') throw invalid(`${where}.call_id`, 'is required');
-      const text = typeof output === 'string' ? output : Array.isArray(output) ? textOfParts(output, `${where}.output`) : JSON.stringify(output ?? '');
+      const text = typeof output === 'string' ? output : Array.isArray(output) ? textOfParts(output, `${where}.output`, lossy) : JSON.stringify(output ?? '');
       out.push({ role: 'tool', tool_call_id: callId, content: text });
       return;
     }
@@ -103,45 +112,52 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number): vo
     case 'reasoning':
       return; // a reasoning model's own notes: chat completions has no place for them
     default:
-      throw invalid(`${where}.type`, `"${type}" is not supported when the upstream speaks chat completions`);
+      untranslatable(lossy, `${where}.type`, `"${type}" is not supported when the upstream speaks chat completions`);
   }
 }
 
-function contentToChat(content: ResponsesInputItem['content'], where: string): ChatMessage['content'] {
+function contentToChat(content: ResponsesInputItem['content'], where: string, lossy: FieldProblem[] | null): ChatMessage['content'] {
   if (content === undefined) return '';
   if (typeof content === 'string') return content;
-  const parts = content.map((part, j) => {
+  const parts = content.flatMap((part, j): Array<{ type: string; text?: string; image_url?: unknown }> => {
     const p = part as Record<string, unknown>;
     switch (part.type) {
       case 'input_text':
       case 'output_text':
       case 'text':
         if (typeof p.text !== 'string') throw invalid(`${where}.${j}.text`, 'must be a string');
-        return { type: 'text', text: p.text };
+        return [{ type: 'text', text: p.text }];
       case 'refusal':
-        return { type: 'text', text: typeof p.refusal === 'string' ? p.refusal : '' };
+        return [{ type: 'text', text: typeof p.refusal === 'string' ? p.refusal : '' }];
       case 'input_image':
-        if (typeof p.image_url !== 'string') throw invalid(`${where}.${j}.image_url`, 'is required (file_id images need OpenAI itself)');
-        return { type: 'image_url', image_url: { url: p.image_url, ...(typeof p.detail === 'string' ? { detail: p.detail } : {}) } };
+        if (typeof p.image_url !== 'string') {
+          untranslatable(lossy, `${where}.${j}.image_url`, 'is required (file_id images need OpenAI itself)');
+          return [];
+        }
+        return [{ type: 'image_url', image_url: { url: p.image_url, ...(typeof p.detail === 'string' ? { detail: p.detail } : {}) } }];
       default:
-        throw invalid(`${where}.${j}.type`, `"${part.type}" is not supported when the upstream speaks chat completions`);
+        untranslatable(lossy, `${where}.${j}.type`, `"${part.type}" is not supported when the upstream speaks chat completions`);
+        return [];
     }
   });
   // A text-only content keeps the plain-string form: it is what templates match and records show.
   return parts.every((p) => p.type === 'text') ? parts.map((p) => (p as { text: string }).text).join('') : parts;
 }
 
-function textOfParts(parts: unknown[], where: string): string {
+function textOfParts(parts: unknown[], where: string, lossy: FieldProblem[] | null): string {
   return parts.map((p, j) => {
     const part = p as Record<string, unknown>;
     if (typeof part.text === 'string') return part.text;
-    throw invalid(`${where}.${j}`, 'only text output parts are supported when the upstream speaks chat completions');
+    untranslatable(lossy, `${where}.${j}`, 'only text output parts are supported when the upstream speaks chat completions');
+    return '';
   }).join('');
 }
 
-function toolToChat(tool: Record<string, unknown>, i: number): Record<string, unknown> {
+/** Null for a built-in tool when the call goes native (OpenAI runs it; chat has no equivalent). */
+function toolToChat(tool: Record<string, unknown>, i: number, lossy: FieldProblem[] | null): Record<string, unknown> | null {
   if (tool.type !== 'function' || typeof tool.name !== 'string') {
-    throw invalid(`tools.${i}.type`, `"${String(tool.type)}" tools need OpenAI itself; with this upstream only function tools are supported`);
+    untranslatable(lossy, `tools.${i}.type`, `"${String(tool.type)}" tools need OpenAI itself; with this upstream only function tools are supported`);
+    return null;
   }
   const fn: Record<string, unknown> = { name: tool.name, parameters: tool.parameters ?? { type: 'object', properties: {} } };
   if (typeof tool.description === 'string') fn.description = tool.description;
@@ -149,11 +165,12 @@ function toolToChat(tool: Record<string, unknown>, i: number): Record<string, un
   return { type: 'function', function: fn };
 }
 
-function toolChoiceToChat(choice: unknown): unknown {
+function toolChoiceToChat(choice: unknown, lossy: FieldProblem[] | null): unknown {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
   const c = choice as Record<string, unknown>;
   if (typeof c === 'object' && c.type === 'function' && typeof c.name === 'string') return { type: 'function', function: { name: c.name } };
-  throw invalid('tool_choice', 'must be "auto", "none", "required" or {type:"function", name}');
+  untranslatable(lossy, 'tool_choice', 'must be "auto", "none", "required" or {type:"function", name} when the upstream speaks chat completions');
+  return undefined;
 }
 
 function formatToChat(format: Record<string, unknown> | undefined): unknown {
@@ -173,6 +190,12 @@ function formatToChat(format: Record<string, unknown> | undefined): unknown {
 
 function invalid(path: string, message: string): ValidationError {
   return new ValidationError('invalid request', [{ path, message }]);
+}
+
+/** Something chat completions cannot carry: refused when translating, listed when the call goes native. */
+function untranslatable(lossy: FieldProblem[] | null, path: string, message: string): void {
+  if (lossy === null) throw invalid(path, message);
+  lossy.push({ path, message });
 }
 
 function stateful(path: string, message: string): BadRequestError {

@@ -1,6 +1,6 @@
 import { openAiErrorBody } from '../../api/errorMapping.js';
 import type { ChatCompletionRequest } from '../../schemas/openai.js';
-import { UpstreamError } from '../../shared/errors.js';
+import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
 import { chatToResponse, echoOf } from './responsesRender.js';
 import { nativeResponsesBody, nativeResponsesJson, NativeResponsesRelay } from './responsesNative.js';
@@ -18,7 +18,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
   name: 'responses',
   parse(body, systemId) {
     const original = resolveReferences(parseResponsesRequest(body), (id) => items.lookup(systemId, id));
-    const chat: ChatCompletionRequest = responsesToChat(original);
+    const untranslatable: FieldProblem[] = [];
+    const chat: ChatCompletionRequest = responsesToChat(original, untranslatable);
     const remember = (response: unknown): void => {
       if (typeof response === 'object' && response !== null) items.remember(systemId, (response as { output?: unknown }).output);
     };
@@ -32,6 +33,7 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
     let sent = echo.instructions;
     return {
       chat,
+      untranslatable,
       stream,
       renderJson: (completion, _raw, toolCalls) => {
         const response = chatToResponse(completion, echo, toolCalls);

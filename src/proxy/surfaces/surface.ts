@@ -2,6 +2,7 @@ import type { HttpProblem } from '../../api/errorMapping.js';
 import type { ToolCallSummary } from '../../providers/completionSummary.js';
 import type { NativeSurface } from '../../providers/types.js';
 import type { ChatCompletion, ChatCompletionRequest, Usage } from '../../schemas/openai.js';
+import type { FieldProblem } from '../../shared/errors.js';
 
 /**
  * One proxied call, whatever API it came in on. Every surface parses its body at the edge into the
@@ -37,6 +38,12 @@ export interface NativeCall {
 export interface SurfaceCall {
   /** The internal call, before injection. */
   chat: ChatCompletionRequest;
+  /**
+   * What the client sent that chat completions cannot carry (built-in or server tools, file inputs,
+   * other item types), left out of `chat`. Refused (422) when the call is translated; a native call
+   * sends the client's own body, so there it is no problem.
+   */
+  untranslatable: FieldProblem[];
   stream: boolean;
   /** A chat completion (translated path) as this surface's JSON body. */
   renderJson(completion: ChatCompletion, raw: string, toolCalls: readonly ToolCallSummary[]): string;
