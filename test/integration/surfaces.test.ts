@@ -114,6 +114,8 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     const res = await api(s.jobs.get('openai')!.proxyUrl, 'POST', '/responses', { body: { input: 'hi', previous_response_id: 'resp_1' } });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id', message: expect.stringMatching(/stateless/) });
+    // Said once: the summary, the field, then what to send instead.
+    expect(res.body.error.message.match(/stateless/g)).toHaveLength(1);
     const store = await api(s.jobs.get('openai')!.proxyUrl, 'POST', '/v1/responses', { body: { input: 'hi', store: true } });
     expect([store.status, store.body.error.param]).toEqual([400, 'store']);
     expect(s.h.openai.requests).toHaveLength(0);

@@ -198,7 +198,8 @@ function untranslatable(lossy: FieldProblem[] | null, path: string, message: str
   lossy.push({ path, message });
 }
 
+/** A 400 for what needs conversation state: "miprox is stateless", then the field and what to send instead. */
 function stateful(path: string, message: string): BadRequestError {
-  const problem: FieldProblem = { path, message };
-  return new BadRequestError(message, [problem]);
+  const problem: FieldProblem = { path, message: message.replace(/^miprox is stateless: /, '') };
+  return new BadRequestError('miprox is stateless', [problem]);
 }
