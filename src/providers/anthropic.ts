@@ -29,12 +29,12 @@ export class AnthropicProvider implements ChatProvider {
   readonly native: NativeApi = {
     surface: 'messages',
     complete: async (body, opts = {}) => {
-      const res = await this.transport.post({ path: '/v1/messages', headers: this.headers, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs });
+      const res = await this.transport.post({ path: '/v1/messages', headers: { ...opts.forwardHeaders, ...this.headers }, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs });
       return { raw: await this.transport.readText(res), attempts: res.attempts };
     },
     stream: async (body, opts = {}) => {
       const res = await this.transport.post({
-        path: '/v1/messages', headers: { ...this.headers, accept: 'text/event-stream' }, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs,
+        path: '/v1/messages', headers: { ...opts.forwardHeaders, ...this.headers, accept: 'text/event-stream' }, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs,
       });
       await this.transport.expectEventStream(res);
       return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };

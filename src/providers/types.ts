@@ -10,6 +10,8 @@ export interface CallOptions {
   signal?: CancelSignal;
   /** Overrides the provider's default timeout (the proposer uses its own). */
   timeoutMs?: number;
+  /** The client's own protocol headers a native call forwards (Anthropic's `anthropic-beta`). */
+  forwardHeaders?: Record<string, string>;
 }
 
 export interface CompletionResult {

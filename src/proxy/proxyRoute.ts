@@ -81,7 +81,7 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const rt = await p.engine.runtimeForSystem(req.params.systemId);
   if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   // Only after the credential checks: a stranger's body costs no validation work.
-  const surfaceCall = surface.parse(req.body, rt.job.systemId);
+  const surfaceCall = surface.parse(req.body, rt.job.systemId, req.headers);
   const policy = rt.job.config.policy;
   if (surfaceCall.untranslatable.length > 0 && !goesNative(p, policy, surfaceCall)) {
     // Checked before anything is dispatched or recorded, as any other bad request.
@@ -180,7 +180,7 @@ interface UpstreamCall {
 /** One upstream call for a JSON answer: the surface's body to send and the summary for the record. */
 async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: AnswerSummary }> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal });
+    const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.json(res.raw);
   }
   const result = await c.provider.complete(c.upstreamReq, { signal: c.signal });
@@ -218,7 +218,7 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
 /** Opens the upstream stream: the surface's event stream for the client and its summary for the record. */
 async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal });
+    const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.stream(upstream.body);
   }
   const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });

@@ -128,11 +128,18 @@ describe('errors in each surface\'s own shape, models, usage', () => {
       messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Paris is in France.' } }, { type: 'text', text: 'Capital of France?' }] }],
       tools: [{ type: 'web_search_20250305', name: 'web_search' }],
     };
-    const native = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/native-m/messages', { body: messages });
+    const beta = 'web-search-2025-03-05,files-api-2025-04-14';
+    const native = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/native-m/messages', { body: messages, headers: { 'anthropic-beta': beta } });
     expect(native.status, JSON.stringify(native.body)).toBe(200);
-    const sentM = s.h.upstreamOf('anthropic').at(-1)!.body as { messages: Array<{ content: unknown }>; tools: unknown };
+    const recorded = s.h.upstreamOf('anthropic').at(-1)!;
+    const sentM = recorded.body as { messages: Array<{ content: unknown }>; tools: unknown };
     expect(sentM.messages[0]!.content).toEqual(messages.messages[0]!.content);
     expect(sentM.tools).toEqual(messages.tools);
+    // The Anthropic SDK's `betas` travel as a header: forwarded with the body they enable.
+    expect(recorded.headers['anthropic-beta']).toBe(beta);
+    const badBeta = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/bad-beta/messages', { body: messages, headers: { 'anthropic-beta': 'x;y' } });
+    expect(badBeta.status).toBe(422);
+    expect(badBeta.body.error.message).toMatch(/anthropic-beta/);
     // Translated (chat completions upstream): refused with the field named, before any upstream call.
     const before = s.h.upstreamOf('openai_compatible').length;
     const translated = await api(s.jobs.get('openai_compatible')!.proxyUrl, 'POST', '/translated-m/messages', { body: messages });

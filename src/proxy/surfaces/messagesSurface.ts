@@ -1,5 +1,5 @@
 import { anthropicErrorBody } from '../../api/errorMapping.js';
-import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
+import { type FieldProblem, UpstreamError, ValidationError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
 import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap } from './messagesNative.js';
 import { chatToMessage } from './messagesRender.js';
@@ -10,8 +10,9 @@ import type { Surface, SurfaceStream } from './surface.js';
 /** Anthropic Messages: `POST {proxy}[/{rollout_id}][/v1]/messages`. Errors in Anthropic's shape. */
 export const messagesSurface: Surface = {
   name: 'messages',
-  parse(body) {
+  parse(body, _systemId, headers) {
     const original = parseMessagesRequest(body);
+    const forwardHeaders = betaHeader(headers['anthropic-beta']);
     const untranslatable: FieldProblem[] = [];
     const chat = messagesToChat(original, untranslatable);
     const stream = original.stream === true;
@@ -25,6 +26,7 @@ export const messagesSurface: Surface = {
       renderStream: (sse) => translateChatStream(sse, new MessagesStreamWriter({ model: original.model ?? '' })),
       native: {
         surface: 'messages',
+        forwardHeaders,
         body: (injected, changed) => nativeMessagesBody(original, chat, injected, changed),
         json: (raw) => ({ out: raw, summary: nativeMessagesSummary(raw) }),
         stream: (upstream): SurfaceStream => {
@@ -46,3 +48,16 @@ export const messagesSurface: Surface = {
     };
   },
 };
+
+/**
+ * The client's `anthropic-beta` (the Anthropic SDK's `betas`), forwarded on native calls: beta
+ * features named in the body need it upstream too. Checked, since it is copied into a request header.
+ */
+function betaHeader(raw: string | string[] | undefined): Record<string, string> {
+  if (raw === undefined) return {};
+  const value = Array.isArray(raw) ? raw.join(',') : raw;
+  if (!/^[A-Za-z0-9._\-]+(\s*,\s*[A-Za-z0-9._\-]+)*$/.test(value) || value.length > 1024) {
+    throw new ValidationError('invalid anthropic-beta header', [{ path: 'anthropic-beta', message: 'must be a comma-separated list of beta names' }]);
+  }
+  return { 'anthropic-beta': value };
+}

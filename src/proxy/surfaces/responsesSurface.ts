@@ -50,6 +50,7 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
         return body();
       },
       native: {
+        forwardHeaders: {},
         surface: 'responses',
         body: (injected, changed) => {
           const upstream = nativeResponsesBody(original, chat, injected, changed);

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpProblem } from '../../api/errorMapping.js';
 import type { ToolCallSummary } from '../../providers/completionSummary.js';
 import type { NativeSurface } from '../../providers/types.js';
@@ -33,6 +34,8 @@ export interface NativeCall {
   json(raw: string): { out: string; summary: AnswerSummary };
   /** Throws (after relaying what came) when the upstream's stream ends unfinished. */
   stream(body: AsyncIterable<Uint8Array>): SurfaceStream;
+  /** The client's protocol headers the upstream must see too (Messages: `anthropic-beta`). */
+  forwardHeaders: Record<string, string>;
 }
 
 export interface SurfaceCall {
@@ -57,5 +60,5 @@ export interface SurfaceCall {
 export interface Surface {
   readonly name: SurfaceName;
   /** Validates the client's body (4xx naming the field) and builds the internal call. */
-  parse(body: unknown, systemId: string): SurfaceCall;
+  parse(body: unknown, systemId: string, headers: IncomingHttpHeaders): SurfaceCall;
 }
