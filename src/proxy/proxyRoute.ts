@@ -83,7 +83,7 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // Only after the credential checks: a stranger's body costs no validation work.
   const surfaceCall = surface.parse(req.body, rt.job.systemId, req.headers);
   const policy = rt.job.config.policy;
-  if (surfaceCall.untranslatable.length > 0 && !goesNative(p, policy, surfaceCall)) {
+  if (surfaceCall.untranslatable.length > 0 && nativeApiFor(providerOf(p, policy), surfaceCall) === undefined) {
     // Checked before anything is dispatched or recorded, as any other bad request.
     throw new ValidationError('invalid request', surfaceCall.untranslatable);
   }
@@ -115,10 +115,13 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   return reply;
 }
 
-/** Whether the job's provider speaks the call's surface: then the client's own body goes upstream, untranslated. */
-function goesNative(p: ProxyDeps, policy: JobRuntime['job']['config']['policy'], surfaceCall: SurfaceCall): boolean {
-  const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
-  return surfaceCall.native !== undefined && provider.native?.surface === surfaceCall.native.surface;
+function providerOf(p: ProxyDeps, policy: JobRuntime['job']['config']['policy']): ChatProvider {
+  return p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
+}
+
+/** The provider's own API for the call's surface, when it speaks it: then the client's body goes upstream untranslated. */
+function nativeApiFor(provider: ChatProvider, surfaceCall: SurfaceCall): NativeApi | undefined {
+  return surfaceCall.native !== undefined && provider.native?.surface === surfaceCall.native.surface ? provider.native : undefined;
 }
 
 /** What a proxied call's upstream request is made from, whichever candidate serves it. */
@@ -144,9 +147,9 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
   const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program.variables, body) : null;
   const demos = program.module ? (dispatch.candidate.demos[program.module.name] ?? []) : [];
   const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
-  const provider = p.providers.get({ provider: policy.provider, model: policy.model, inferenceUrl: policy.inference_url });
+  const provider = providerOf(p, policy);
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
-  const native = goesNative(p, policy, surfaceCall) ? provider.native : undefined;
+  const native = nativeApiFor(provider, surfaceCall);
   const call: UpstreamCall = {
     provider, surfaceCall, native, signal: ctx.gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted, confirmed: dispatch.confirmed,
     // Injection changed the conversation (a new messages array): the native body must carry it.

@@ -2,6 +2,7 @@ import { zodProblems } from '../../schemas/jobRequest.js';
 import { type MessagesBlock, type MessagesRequest, MessagesRequestSchema } from '../../schemas/messages.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
 import { type FieldProblem, ValidationError } from '../../shared/errors.js';
+import { invalid, untranslatable } from './translationProblems.js';
 
 /**
  * Anthropic Messages request -> the internal call (chat completions), pure. `system` (a string, or
@@ -150,14 +151,4 @@ function toolChoiceToChat(choice: Record<string, unknown>): Partial<ChatCompleti
     default:
       throw invalid('tool_choice.type', 'must be "auto", "any", "tool" or "none"');
   }
-}
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError('invalid request', [{ path, message }]);
-}
-
-/** Something chat completions cannot carry: refused when translating, listed when the call goes native. */
-function untranslatable(lossy: FieldProblem[] | null, path: string, message: string): void {
-  if (lossy === null) throw invalid(path, message);
-  lossy.push({ path, message });
 }

@@ -2,6 +2,7 @@ import { zodProblems } from '../../schemas/jobRequest.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
 import { type ResponsesInputItem, type ResponsesRequest, ResponsesRequestSchema } from '../../schemas/responses.js';
 import { BadRequestError, type FieldProblem, ValidationError } from '../../shared/errors.js';
+import { invalid, untranslatable } from './translationProblems.js';
 
 /**
  * OpenAI Responses request -> the internal call (chat completions), pure. `instructions` becomes the
@@ -186,16 +187,6 @@ function formatToChat(format: Record<string, unknown> | undefined): unknown {
     return { type: 'json_schema', json_schema: schema };
   }
   throw invalid('text.format.type', 'must be "text", "json_object" or "json_schema"');
-}
-
-function invalid(path: string, message: string): ValidationError {
-  return new ValidationError('invalid request', [{ path, message }]);
-}
-
-/** Something chat completions cannot carry: refused when translating, listed when the call goes native. */
-function untranslatable(lossy: FieldProblem[] | null, path: string, message: string): void {
-  if (lossy === null) throw invalid(path, message);
-  lossy.push({ path, message });
 }
 
 /** A 400 for what needs conversation state: "miprox is stateless", then the field and what to send instead. */

@@ -12,14 +12,15 @@ export function programList(c: CandidateView, modules: readonly ModuleView[]): H
   return h('ol', { class: 'program', 'aria-label': `Program of ${c.candidate_id}` },
     ...modules.map((m) => {
       const changed = c.module === m.name;
-      const inherited = !changed && moduleText(c, m) !== m.template;
+      const text = moduleText(c, m);
+      const inherited = !changed && text !== m.template;
       return h('li', { class: changed ? 'program-module is-changed' : inherited ? 'program-module is-inherited' : 'program-module', 'data-module': m.name },
         h('p', { class: 'module-head' },
           h('code', { class: 'module-name' }, m.name),
           changed ? h('span', { class: 'tag tag-changed' }, 'changed here') : null,
           inherited ? h('span', { class: 'tag tag-inherited', title: 'Differs from the baseline: changed by an ancestor and kept from the parent' }, 'changed earlier') : null,
           m.origin === 'discovered' ? h('span', { class: 'tag' }, 'discovered') : null),
-        h('p', { class: 'instruction-text' }, moduleText(c, m)));
+        h('p', { class: 'instruction-text' }, text));
     }));
 }
 
