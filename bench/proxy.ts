@@ -21,10 +21,10 @@
  * --profile runs the miprox process under `node --cpu-prof` and prints where its CPU time went.
  * Exit code is 0 even when a target is missed (the output says MISSED); 1 only if it could not run.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatProfile, summarizeProfile } from './lib/cpuProfile.js';
+import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpuProfile.js';
 import { cpuMeter } from './lib/procCpu.js';
 import type { LoadResult } from './lib/loadClient.js';
 import { jobCounters, scrapeMetrics, startMiprox, type MiproxUnderTest } from './lib/miproxService.js';
@@ -227,14 +227,12 @@ async function stopService(s: Service | MiproxUnderTest): Promise<void> {
 }
 
 function printProfile(dir: string): void {
-  // One profile per thread; the main thread's is the one with thread id 0 (CPU.<date>.<time>.<pid>.0.<seq>).
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  const file = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+  const file = mainThreadProfile(dir);
   if (!file) {
     console.log(`\nno CPU profile was written in ${dir}`);
     return;
   }
-  console.log(`\n${formatProfile(summarizeProfile(join(dir, file)))}\n(profile: ${join(dir, file)}; open it in Chrome DevTools > Performance)`);
+  console.log(`\n${formatProfile(summarizeProfile(file))}\n(profile: ${file}; open it in Chrome DevTools > Performance)`);
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Summarises a V8 `.cpuprofile` (node --cpu-prof) over the time the thread was busy (idle excluded):
@@ -97,4 +98,11 @@ export function formatProfile(s: ProfileSummary): string {
     'miprox (src/) functions by inclusive time:',
     ...s.topInclusiveSrc.map(fmt),
   ].join('\n');
+}
+
+/** The main thread's profile in a --cpu-prof-dir (one file per thread; the main thread's id is 0: CPU.<date>.<time>.<pid>.0.<seq>), or null. */
+export function mainThreadProfile(dir: string): string | null {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const file = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
+  return file === undefined ? null : join(dir, file);
 }

@@ -1,10 +1,10 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../../test/helpers/postgres.js';
-import { formatProfile, summarizeProfile } from './cpuProfile.js';
+import { formatProfile, mainThreadProfile, summarizeProfile } from './cpuProfile.js';
 import type { LoadResult } from './loadClient.js';
 import { startMiprox } from './miproxService.js';
 import { backendCpuMeter, cpuMeter, postgresCpuMeter } from './procCpu.js';
@@ -108,9 +108,7 @@ export function pairVerdicts(rows: PairRow[]): { verdicts: Verdict[]; ratios: nu
 }
 
 function printProfile(store: string, dir: string): void {
-  // One profile per thread; the main thread's has thread id 0 (CPU.<date>.<time>.<pid>.0.<seq>).
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  const file = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) ?? files[0];
-  if (file) console.log(`\n${store}:\n${formatProfile(summarizeProfile(join(dir, file)))}\n(profile: ${join(dir, file)})\n`);
+  const file = mainThreadProfile(dir);
+  if (file) console.log(`\n${store}:\n${formatProfile(summarizeProfile(file))}\n(profile: ${file})\n`);
   else console.log(`\n${store}: no CPU profile was written in ${dir}`);
 }
