@@ -141,7 +141,7 @@ export function runWorld(
       proposalInFlight: proposal !== null,
       rolloutCount: t,
       maxRollouts: cfg.budget,
-      childrenBeingMeasured: () => (policy.measuresChildren === false ? 0 : childrenBeingMeasured(arms, R)),
+      childrenBeingMeasured: () => (policy.measuresChildren === false ? 0 : childrenBeingMeasured(arms, R, world.moduleCount)),
     });
     if (decision.propose) {
       const parentId = chooseParent(arms, R, parentRng) ?? control.id;

@@ -131,6 +131,7 @@ export function programWorld(cfg: SimConfig, setting: ProgramSetting, strategy: 
         });
     },
     proposalsByModule: () => MODULES.map((m) => proposals[m] ?? 0),
+    moduleCount: MODULES.length,
     observe: ({ model, seed, split, reward }) => {
       if (!blameRng || reward !== 0 || split === 'val') return; // val feedback never reaches the optimizer
       blamed.push(failedModules(setting.kind, logitsOf.get(model)!, calls.get(seed)!, blameRng));

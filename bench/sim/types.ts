@@ -35,6 +35,8 @@ export interface SimWorld {
   propose(parent: SimArm, arms: readonly SimArm[]): (count: number) => ArmModel[];
   /** Proposals per module so far, in module order (program worlds); null otherwise. */
   proposalsByModule(): number[] | null;
+  /** Modules of the program (program worlds; absent: one prompt). The runner's wait for new children depends on it. */
+  moduleCount?: number;
   /**
    * Each reward as it arrives (worlds that learn from observed rollouts: demo pools, feedback), with
    * its split, so a world can keep val out the way the runner does.

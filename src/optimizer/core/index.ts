@@ -65,6 +65,7 @@ export {
 } from './champion.js';
 export {
   childrenBeingMeasured,
+  measuredRewards,
   chooseParent,
   proposalDecision,
   type MeasuredCandidate,

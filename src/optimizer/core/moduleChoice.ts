@@ -1,28 +1,32 @@
 import type { Rng } from '../../shared/rng.js';
-import { sampleGamma, sampleNormal } from './sampling.js';
+import { sampleGamma } from './sampling.js';
 import type { RunningStats } from './types.js';
 
 /**
  * Which module a proposal changes. Pure.
  *
  * - `round_robin`: the module proposed for least often, in call order.
- * - `credit`: every module is tried once (in call order); after that, Thompson-style sampling over
- *   how much changing each module MOVED the reward, up or down. For each child with a few rewards
- *   (and its parent too) the lift over its parent with its standard error; a module's estimate is
- *   the precision-weighted mean of |lift| minus what noise alone would give, and its draw adds half
- *   that estimate's uncertainty. A module with no measured child yet draws from a prior, so none is
- *   starved.
- * - Either way, once every module was tried, the app's own blame decides when it gave any: modules
- *   named in `feedback_by_module` of recent low-reward rollouts (see `blame`).
+ * - `credit`: the module whose changes MOVE the reward most, up or down. Each module has an unknown
+ *   movement scale s: a child that changed it lands at its parent's mean plus N(0, s^2). A measured
+ *   child's lift over its parent is that plus the noise of both means, and siblings share their
+ *   parent's noise, so the lifts of one parent's children are scored together (a lucky parent makes
+ *   all of them look like regressions; only one piece of evidence). Each module gets the posterior
+ *   mean of s on a grid (exponential prior, `PRIOR_SCALE`), and the proposal goes to the highest,
+ *   ties at random. An untried module sits at the prior's mean, so it is tried once the tried ones
+ *   look smaller than that, and never while one clearly moves the reward more.
+ * - Either way, when the app gives blame (`feedback_by_module`), every module is tried once in call
+ *   order and then the blame decides (see `blame`).
  *
  *   Why magnitude, not sign: when success is a product over modules, a module's lifts in both
  *   directions scale with how much it limits the program, and regressions (an edit's most common
- *   outcome) are the most frequent evidence of that. The sign alone (the first version: best draw of
- *   the signed lifts, children with >= R rewards) sent 34-40% of proposals to the bottleneck module
- *   in bench/optimizer.ts "pipeline-3" (a), barely above round-robin's 33%; this sends 44-50%, on
- *   the benchmark's tuning seeds, and 54.5% since proposals wait for the last children to be
- *   measured (proposalTrigger.ts childrenBeingMeasured; docs/optimizer-benchmark.md). Bad children
- *   are not kept by this choice: parent choice and selection already discard them.
+ *   outcome) are the most frequent evidence of that. Measured on bench/optimizer.ts "pipeline-3" (a)
+ *   (seed request, tuning replicates), share of proposals to the bottleneck module: sign-based
+ *   first version 34-40%, round-robin 30-33%, precision-weighted |lift| beyond the noise with a
+ *   forced first round 54.5%; this (scale posterior, shared parents, no forced round, random ties,
+ *   proposals waiting for R rewards in programs: proposalTrigger.ts `measuredRewards`) about 62%
+ *   over 900 tuning replicates, 62.3% on the reported ones (docs/optimizer-benchmark.md "Module
+ *   choice (session 7)"). Bad children are not kept by this choice: parent
+ *   choice and selection already discard them.
  */
 
 export const MODULE_CHOICES = ['credit', 'round_robin'] as const;
@@ -54,42 +58,30 @@ export interface ModuleChoiceInput {
   blame?: Readonly<Record<string, number>>;
 }
 
-/** Standard deviation of the prior on an untested module's movement. */
-const PRIOR_SD = 0.1;
-/** E|N(0, se)| / se: what a lift of pure noise moves by on average. */
-const NOISE_FLOOR = Math.sqrt(2 / Math.PI);
-/** sd(|N(0, se)|) / se, about 0.6: the spread of one |lift| around its mean. */
-const ABS_SD = Math.sqrt(1 - 2 / Math.PI);
 /**
- * A child counts once it has R / 5 rewards (at least 2): proposals come faster than children reach R
- * rewards (every 20 rewards with R = 10 in the seed request), and the standard error already says
- * how little a few rewards tell. Waiting for R left most choices with no measured child (tuning seeds).
+ * Mean of the exponential prior on a module's movement scale, in standard deviations of one reward
+ * (0.03 for 0/1 rewards near 0.5). Tuning replicates: 0.04-0.1 in reward units gave the same share
+ * within a point; 0.02 the same too.
+ */
+const PRIOR_SCALE = 0.06;
+/** The scale grid: 0 to one reward standard deviation in 100 steps. */
+const GRID_STEPS = 100;
+/**
+ * A child counts once it has R / 5 rewards (at least 2); the likelihood weighs each lift by its
+ * noise, so a child measured on a few rewards adds little rather than nothing.
  */
 const MIN_REWARDS_SHARE_OF_R = 0.2;
-/** The draw's spread in units of the estimate's standard error (tuning seeds: 0.25 the same, 1 a little lower). */
-const DRAW_SPREAD = 0.5;
 
 export function chooseModule(input: ModuleChoiceInput, rng: Rng): string | null {
   const { modules, proposalsByModule } = input;
   if (modules.length <= 1) return modules[0] ?? null;
   const count = (m: string) => proposalsByModule[m] ?? 0;
   const leastProposed = modules.reduce((best, m) => (count(m) < count(best) ? m : best), modules[0] ?? '');
-  if (count(leastProposed) === 0) return leastProposed;
   const blame = input.blame ?? {};
-  if (modules.some((m) => (blame[m] ?? 0) > 0)) return blameDraw(modules, blame, rng);
+  const blamed = modules.some((m) => (blame[m] ?? 0) > 0);
+  if (blamed) return count(leastProposed) === 0 ? leastProposed : blameDraw(modules, blame, rng);
   if (input.strategy === 'round_robin') return leastProposed;
-  const lifts = measuredLifts(input);
-  let best: string | null = null;
-  let bestDraw = Number.NEGATIVE_INFINITY;
-  for (const m of modules) {
-    const own = lifts.get(m) ?? [];
-    const draw = own.length > 0 ? movementDraw(own, rng) : sampleNormal(0, PRIOR_SD, rng);
-    if (draw > bestDraw) {
-      bestDraw = draw;
-      best = m;
-    }
-  }
-  return best;
+  return largestMovement(modules, measuredLifts(input), input.rewardVariance, rng);
 }
 
 /**
@@ -110,18 +102,70 @@ function blameDraw(modules: readonly string[], blame: Readonly<Record<string, nu
   return best;
 }
 
-interface Lift { lift: number; se: number }
+/** One measured child: its lift over its parent, and the variances of the child's and the parent's means. */
+interface Lift { parentId: string; lift: number; childVariance: number; parentVariance: number }
 
-/** A draw of how much changing this module moves the reward beyond noise (precision-weighted). */
-function movementDraw(own: readonly Lift[], rng: Rng): number {
-  let weights = 0;
-  let sum = 0;
-  for (const l of own) {
-    const w = 1 / (l.se * l.se);
-    weights += w;
-    sum += w * (Math.abs(l.lift) - l.se * NOISE_FLOOR);
+/** The module with the highest posterior mean movement scale; ties (untried modules) at random. */
+function largestMovement(modules: readonly string[], lifts: ReadonlyMap<string, Lift[]>, rewardVariance: number, rng: Rng): string {
+  const sd = Math.sqrt(Math.max(rewardVariance, 1e-6));
+  const grid = Array.from({ length: GRID_STEPS + 1 }, (_, i) => (sd * i) / GRID_STEPS);
+  let best = modules[0]!;
+  let bestScore = Number.NEGATIVE_INFINITY;
+  let ties = 0;
+  for (const m of modules) {
+    const score = posteriorMeanScale(grid, lifts.get(m) ?? [], PRIOR_SCALE * sd);
+    // Relative tolerance: untried modules compute the same prior mean, bit for bit or nearly.
+    if (score > bestScore * (1 + 1e-9) + 1e-15) {
+      bestScore = score;
+      best = m;
+      ties = 1;
+    } else if (score >= bestScore * (1 - 1e-9) - 1e-15 && rng.next() * ++ties < 1) {
+      best = m;
+    }
   }
-  return sampleNormal(sum / weights, DRAW_SPREAD * ABS_SD * Math.sqrt(1 / weights), rng);
+  return best;
+}
+
+/** Posterior mean of the movement scale on the grid, given one module's lifts (grouped by parent). */
+function posteriorMeanScale(grid: readonly number[], lifts: readonly Lift[], priorScale: number): number {
+  const byParent = new Map<string, Lift[]>();
+  for (const l of lifts) byParent.set(l.parentId, [...(byParent.get(l.parentId) ?? []), l]);
+  const logPosterior = grid.map((s) => {
+    let lp = -s / priorScale;
+    for (const siblings of byParent.values()) lp += siblingsLogLikelihood(siblings, s * s);
+    return lp;
+  });
+  const top = Math.max(...logPosterior);
+  let weight = 0;
+  let sum = 0;
+  grid.forEach((s, i) => {
+    const w = Math.exp(logPosterior[i]! - top);
+    weight += w;
+    sum += w * s;
+  });
+  return sum / weight;
+}
+
+/**
+ * Log-likelihood (up to a constant) of one parent's children's lifts: a normal vector with covariance
+ * diag(s^2 + child variance) + parent variance * 11^T (the parent's noise is in every lift), by the
+ * Sherman-Morrison identities for the inverse and the determinant.
+ */
+function siblingsLogLikelihood(siblings: readonly Lift[], s2: number): number {
+  const c = siblings[0]!.parentVariance;
+  let logDet = 0;
+  let quad = 0;
+  let sumInv = 0;
+  let sumLift = 0;
+  for (const l of siblings) {
+    const a = s2 + l.childVariance;
+    logDet += Math.log(a);
+    quad += (l.lift * l.lift) / a;
+    sumInv += 1 / a;
+    sumLift += l.lift / a;
+  }
+  const k = 1 + c * sumInv;
+  return -0.5 * (logDet + Math.log(k)) - 0.5 * (quad - (c * sumLift * sumLift) / k);
 }
 
 /** Each measured child's lift over its parent, by the module it changed. */
@@ -130,13 +174,13 @@ function measuredLifts(input: ModuleChoiceInput): Map<string, Lift[]> {
   const byId = new Map(input.candidates.map((c) => [c.id, c]));
   const out = new Map<string, Lift[]>();
   const min = Math.max(2, Math.round(R * MIN_REWARDS_SHARE_OF_R));
+  const v = Math.max(input.rewardVariance, 1e-6);
   for (const child of input.candidates) {
     if (!child.module || !child.parentId || child.stats.n < min) continue;
     const parent = byId.get(child.parentId);
     if (!parent || parent.stats.n < min) continue;
-    const v = Math.max(input.rewardVariance, 1e-6);
-    const se = Math.sqrt(v / child.stats.n + v / parent.stats.n);
-    out.set(child.module, [...(out.get(child.module) ?? []), { lift: child.stats.mean - parent.stats.mean, se }]);
+    const lift: Lift = { parentId: parent.id, lift: child.stats.mean - parent.stats.mean, childVariance: v / child.stats.n, parentVariance: v / parent.stats.n };
+    out.set(child.module, [...(out.get(child.module) ?? []), lift]);
   }
   return out;
 }

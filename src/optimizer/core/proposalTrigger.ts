@@ -58,22 +58,38 @@ export function proposalDecision(input: ProposalTriggerInput): ProposalDecision 
 export type MeasuredCandidate = Pick<CandidateView, 'isControl' | 'status' | 'dispatches' | 'inFlight' | 'stats'>;
 
 /**
- * How many candidates are too new to judge: active, not the control, with fewer than half of R
- * rewards while their first R rollouts are not all back (a reward that never arrives must not stall
- * the job). The next proposal waits for them (online_proposer_min_rollouts is a minimum), so every
- * proposal is made knowing how the previous one's children did: the parent draw can pick a child
- * that won, the proposer prompt shows the earlier attempts with real scores, and credit module
- * choice reads measured lifts instead of guessing. On the pipeline-3 benchmark's tuning replicates
- * (seed request: R 10, a proposal every 20 rewards, 20 candidates) this raised the delivered
- * program's true mean by 0.01-0.045 in every setting and lowered cumulative regret; proposing as
- * soon as 20 rewards came in spent the whole candidate cap in the first ~270 rollouts on children
- * nobody had measured (docs/optimizer-benchmark.md, "Pacing proposals").
+ * How many candidates are too new to judge: active, not the control, with fewer than
+ * `measuredRewards(R, modules)` rewards while their first R rollouts are not all back (a reward that
+ * never arrives must not stall the job). The next proposal waits for them (online_proposer_min_rollouts
+ * is a minimum), so every proposal is made knowing how the previous one's children did: the parent
+ * draw can pick a child that won, the proposer prompt shows the earlier attempts with real scores,
+ * and credit module choice reads measured lifts instead of guessing. On the pipeline-3 benchmark's
+ * tuning replicates (seed request: R 10, a proposal every 20 rewards, 20 candidates) this raised the
+ * delivered program's true mean by 0.01-0.045 in every setting and lowered cumulative regret;
+ * proposing as soon as 20 rewards came in spent the whole candidate cap in the first ~270 rollouts
+ * on children nobody had measured (docs/optimizer-benchmark.md, "Pacing proposals").
  */
-export function childrenBeingMeasured(candidates: readonly MeasuredCandidate[], R: number): number {
-  const enough = Math.ceil(Math.max(1, R) / 2);
+export function childrenBeingMeasured(candidates: readonly MeasuredCandidate[], R: number, modules = 1): number {
+  const enough = measuredRewards(R, modules);
   return candidates.filter(
     (c) => !c.isControl && c.status === 'active' && c.stats.n < enough && (c.dispatches < R || c.inFlight > 0),
   ).length;
+}
+
+/**
+ * Rewards a new candidate needs before the next proposal: R/2 for a one-prompt job; R for a program
+ * of several modules, where the next proposal also chooses which module to change from the measured
+ * children's lifts (moduleChoice.ts), and a lift measured on R/2 rewards barely tells a module that
+ * moves the reward from one that does not. Tuning replicates, pipeline-3 seed request: R instead of
+ * R/2 sent 64.7% of proposals to the bottleneck instead of 61.2%, delivered a better program in
+ * every setting (+0.002 to +0.021) at 8-13% lower cumulative regret; identification against each
+ * run's own (better) pool moved -2 to -6 points, as the pool is final later (docs/optimizer-benchmark.md,
+ * "Module choice (session 7)").
+ * One-prompt jobs keep R/2: there is no module to choose, and their tables were tuned on it.
+ */
+export function measuredRewards(R: number, modules: number): number {
+  const r = Math.max(1, R);
+  return modules > 1 ? r : Math.ceil(r / 2);
 }
 
 export type ParentCandidate = Pick<CandidateView, 'id' | 'isControl' | 'status' | 'createdOrder' | 'stats' | 'seedStats' | 'unitInterval'>;

@@ -243,7 +243,7 @@ export class OnlineEngine {
       rolloutCount: rt.job.rolloutCount,
       maxRollouts: mipro.max_rollouts ?? null,
       spendCapReached: exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)),
-      childrenBeingMeasured: () => childrenBeingMeasured(rt.views(), mipro.online_rollouts_per_candidate),
+      childrenBeingMeasured: () => childrenBeingMeasured(rt.views(), mipro.online_rollouts_per_candidate, rt.modules.length),
     });
     if (!decision.propose) return;
     rt.proposalRunning = true;

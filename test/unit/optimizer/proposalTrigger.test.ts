@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childrenBeingMeasured, chooseParent, proposalDecision, type ProposalTriggerInput } from '../../../src/optimizer/core/index.js';
+import { childrenBeingMeasured, chooseParent, measuredRewards, proposalDecision, type ProposalTriggerInput } from '../../../src/optimizer/core/index.js';
 import { createSeededRng } from '../../../src/shared/rng.js';
 import { bernoulliRewards, candidate } from './helpers.js';
 
@@ -65,6 +65,16 @@ describe('childrenBeingMeasured', () => {
   it('lets the next proposal go once each child has R/2 rewards, or all of its first R rollouts are back', () => {
     // 5 rewards (R / 2); 3 rewards but all 10 rollouts back (the rest went missing): neither holds the job back.
     expect(childrenBeingMeasured([child(5, 5, 0), child(3, 10, 0)], R)).toBe(0);
+  });
+
+  it('waits for R rewards in a program of several modules (module choice reads the lifts), R/2 in a one-prompt job', () => {
+    const children = [child(5, 10, 5), child(9, 10, 1), child(10, 12, 2), child(4, 10, 0)];
+    expect(childrenBeingMeasured(children, R, 3)).toBe(2);
+    expect(childrenBeingMeasured(children, R, 1)).toBe(0);
+    expect(childrenBeingMeasured(children, R)).toBe(0);
+    expect(measuredRewards(R, 1)).toBe(5);
+    expect(measuredRewards(R, 2)).toBe(10);
+    expect(measuredRewards(3, 1)).toBe(2);
   });
 
   it('never waits on the control or on a retired candidate', () => {
