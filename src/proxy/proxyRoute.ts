@@ -20,7 +20,7 @@ import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './inj
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule, type ProgramRoute } from './programRouting.js';
 import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
-import { limitSpend, rolloutIdOf } from './requestBody.js';
+import { limitSpend, rolloutIdOf, translatedTokenLimit } from './requestBody.js';
 import { registerModelsRoutes } from './modelsRoute.js';
 import { chatSurface } from './surfaces/chatSurface.js';
 import { messagesSurface } from './surfaces/messagesSurface.js';
@@ -87,7 +87,8 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
     // Checked before anything is dispatched or recorded, as any other bad request.
     throw new ValidationError('invalid request', surfaceCall.untranslatable);
   }
-  const body = limitSpend(surfaceCall.chat, policy);
+  // A surface with a native form (Responses, Messages) was translated into `chat` by miprox.
+  const body = limitSpend(surfaceCall.native ? translatedTokenLimit(surfaceCall.chat, policy.provider) : surfaceCall.chat, policy);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const program = await routeToModule(p, rt, req, body);
   const dispatchReq = {

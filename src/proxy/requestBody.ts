@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { tokenLimit } from '../providers/tokenLimit.js';
+import type { ProviderKind } from '../providers/types.js';
 import { hasNul, NUL_MESSAGE } from '../schemas/dbText.js';
 import type { JobPolicy } from '../schemas/jobConfig.js';
 import { zodProblems } from '../schemas/jobRequest.js';
@@ -90,3 +92,17 @@ export function limitSpend(req: ChatCompletionRequest, policy: JobPolicy): ChatC
     ...(over(req.max_completion_tokens) ? { max_completion_tokens: cap } : {}),
   };
 }
+
+/**
+ * A translated call's completion-length limit under the name its provider reads (tokenLimit.ts).
+ * The client named the limit in its own API (Messages `max_tokens`, Responses `max_output_tokens`),
+ * so the chat field is miprox's choice: OpenAI's reasoning models refuse `max_tokens`, local
+ * OpenAI-compatible servers know it best. Chat-completions calls keep the client's own field.
+ */
+export function translatedTokenLimit(req: ChatCompletionRequest, provider: ProviderKind): ChatCompletionRequest {
+  const limit = req.max_completion_tokens ?? req.max_tokens;
+  if (limit === null || limit === undefined) return req;
+  const { max_tokens: _tokens, max_completion_tokens: _completionTokens, ...rest } = req;
+  return { ...rest, ...tokenLimit(provider, limit) };
+}
+

@@ -196,6 +196,23 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect((await api(s.h.t.url, 'GET', '/api/mipro/v1/nope/models')).status).toBe(404);
   });
 
+  it('names a translated call\'s length limit the way its provider reads it (max_completion_tokens for openai, max_tokens for a compatible server)', async () => {
+    const limits = (provider: PolicyProvider) => s.h.upstreamOf(provider).map((r) => {
+      const body = r.body as { max_tokens?: number; max_completion_tokens?: number };
+      return { path: r.url.split('?')[0], max_tokens: body.max_tokens, max_completion_tokens: body.max_completion_tokens };
+    });
+    await post(`${s.jobs.get('openai')!.proxyUrl}/messages`, { max_tokens: 77, messages: [{ role: 'user', content: 'hi' }] });
+    expect(limits('openai')).toEqual([{ path: '/v1/chat/completions', max_tokens: undefined, max_completion_tokens: 77 }]);
+    s.h.upstreamOf('openai').length = 0;
+    const compatible = s.jobs.get('openai_compatible')!.proxyUrl;
+    await post(`${compatible}/messages`, { max_tokens: 66, messages: [{ role: 'user', content: 'hi' }] });
+    await post(`${compatible}/responses`, { input: 'hi', max_output_tokens: 55 });
+    expect(limits('openai_compatible')).toEqual([
+      { path: '/v1/chat/completions', max_tokens: 66, max_completion_tokens: undefined },
+      { path: '/v1/chat/completions', max_tokens: 55, max_completion_tokens: undefined },
+    ]);
+  });
+
   it('counts the policy usage of every surface', async () => {
     const job = s.jobs.get('anthropic')!;
     const usage = async () => (await api(s.h.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.jobId}`, { key: s.h.t.key })).body.usage.policy;
