@@ -25,8 +25,8 @@ import type { RunningStats } from './types.js';
  *   forced first round 54.5%; this (scale posterior, shared parents, no forced round, random ties,
  *   proposals waiting for R rewards in programs: proposalTrigger.ts `measuredRewards`) about 62%
  *   over 900 tuning replicates, 62.3% on the reported ones (docs/optimizer-benchmark.md "Module
- *   choice (session 7)"). Bad children are not kept by this choice: parent
- *   choice and selection already discard them.
+ *   choice (session 7)"). Bad children are not kept by this choice: parent choice and selection
+ *   already discard them.
  */
 
 export const MODULE_CHOICES = ['credit', 'round_robin'] as const;
@@ -60,8 +60,8 @@ export interface ModuleChoiceInput {
 
 /**
  * Mean of the exponential prior on a module's movement scale, in standard deviations of one reward
- * (0.03 for 0/1 rewards near 0.5). Tuning replicates: 0.04-0.1 in reward units gave the same share
- * within a point; 0.02 the same too.
+ * (0.03 for 0/1 rewards near 0.5). Tuning replicates: 0.02-0.05 on 0/1 rewards gave the same share
+ * within a point.
  */
 const PRIOR_SCALE = 0.06;
 /** The scale grid: 0 to one reward standard deviation in 100 steps. */
@@ -114,12 +114,12 @@ function largestMovement(modules: readonly string[], lifts: ReadonlyMap<string, 
   let ties = 0;
   for (const m of modules) {
     const score = posteriorMeanScale(grid, lifts.get(m) ?? [], PRIOR_SCALE * sd);
-    // Relative tolerance: untried modules compute the same prior mean, bit for bit or nearly.
-    if (score > bestScore * (1 + 1e-9) + 1e-15) {
+    // Untried modules score the prior's mean, bit for bit: one of them at random (reservoir sampling).
+    if (score > bestScore) {
       bestScore = score;
       best = m;
       ties = 1;
-    } else if (score >= bestScore * (1 - 1e-9) - 1e-15 && rng.next() * ++ties < 1) {
+    } else if (score === bestScore && rng.next() * ++ties < 1) {
       best = m;
     }
   }
