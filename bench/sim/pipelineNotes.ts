@@ -63,6 +63,12 @@ cumulative regret in (a) / (b) / (c) / (d):
   programs apart: identification moves -1 to -6 points. One-prompt jobs keep R/2 (no module to choose).
 - The prior's mean (0.02-0.05 in reward units, the kept value 0.03 on 0/1 rewards), and counting children
   from 1 or 5 rewards instead of 2, moved the share by less than a point.
+- A diversity discount (each module's posterior mean of s divided by (1 + its children so far)^g) trades
+  share for the delivered program: g 0.25 gave share 59.9 / 60.7% on two blocks of 300 replicates (61.7 /
+  62.7% without), champion true mean +0.016 / +0.009 / +0.008 / +0.012 in (a)-(d) on the first block and
+  -0.001 / +0.008 in (a) / (c) on the second, identification 85.3 / 79.0 / 78.7 / 85.0% on the first; g 0.5:
+  share 56.0%, (a) +0.004, (c) +0.013; g 1: share 48.2%. Not kept: it would put the share target on a coin
+  flip for a gain of about 0.01.
 - Tried for identification with the kept module choice (the identification phase, selection.ts): LUCB z 1
   (75.7 / 70.0 / 73.3 / 72.7%), z 3 (86.3 / 73.7 / 76.0 / 75.0%), the challenger with the smallest
   standardized gap instead of the highest upper bound (76.7 / 71.3 / 74.7 / 73.7%), top-two Thompson
