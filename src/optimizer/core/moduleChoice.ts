@@ -81,7 +81,8 @@ export function chooseModule(input: ModuleChoiceInput, rng: Rng): string | null 
   const blamed = modules.some((m) => (blame[m] ?? 0) > 0);
   if (blamed) return count(leastProposed) === 0 ? leastProposed : blameDraw(modules, blame, rng);
   if (input.strategy === 'round_robin') return leastProposed;
-  return largestMovement(modules, measuredLifts(input), input.rewardVariance, rng);
+  const variance = Math.max(input.rewardVariance, 1e-6);
+  return largestMovement(modules, measuredLifts(input, variance), variance, rng);
 }
 
 /**
@@ -102,18 +103,22 @@ function blameDraw(modules: readonly string[], blame: Readonly<Record<string, nu
   return best;
 }
 
-/** One measured child: its lift over its parent, and the variances of the child's and the parent's means. */
-interface Lift { parentId: string; lift: number; childVariance: number; parentVariance: number }
+/**
+ * The measured children of one parent that changed the same module: each child's lift over the
+ * parent with the variance of the child's mean, and the variance of the parent's mean, which is in
+ * every one of those lifts.
+ */
+interface Siblings { parentVariance: number; children: { lift: number; variance: number }[] }
 
 /** The module with the highest posterior mean movement scale; ties (untried modules) at random. */
-function largestMovement(modules: readonly string[], lifts: ReadonlyMap<string, Lift[]>, rewardVariance: number, rng: Rng): string {
-  const sd = Math.sqrt(Math.max(rewardVariance, 1e-6));
+function largestMovement(modules: readonly string[], evidence: ReadonlyMap<string, readonly Siblings[]>, rewardVariance: number, rng: Rng): string {
+  const sd = Math.sqrt(rewardVariance);
   const grid = Array.from({ length: GRID_STEPS + 1 }, (_, i) => (sd * i) / GRID_STEPS);
   let best = modules[0]!;
   let bestScore = Number.NEGATIVE_INFINITY;
   let ties = 0;
   for (const m of modules) {
-    const score = posteriorMeanScale(grid, lifts.get(m) ?? [], PRIOR_SCALE * sd);
+    const score = posteriorMeanScale(grid, evidence.get(m) ?? [], PRIOR_SCALE * sd);
     // Untried modules score the prior's mean, bit for bit: one of them at random (reservoir sampling).
     if (score > bestScore) {
       bestScore = score;
@@ -126,15 +131,9 @@ function largestMovement(modules: readonly string[], lifts: ReadonlyMap<string, 
   return best;
 }
 
-/** Posterior mean of the movement scale on the grid, given one module's lifts (grouped by parent). */
-function posteriorMeanScale(grid: readonly number[], lifts: readonly Lift[], priorScale: number): number {
-  const byParent = new Map<string, Lift[]>();
-  for (const l of lifts) byParent.set(l.parentId, [...(byParent.get(l.parentId) ?? []), l]);
-  const logPosterior = grid.map((s) => {
-    let lp = -s / priorScale;
-    for (const siblings of byParent.values()) lp += siblingsLogLikelihood(siblings, s * s);
-    return lp;
-  });
+/** Posterior mean of the movement scale on the grid, given one module's measured children. */
+function posteriorMeanScale(grid: readonly number[], groups: readonly Siblings[], priorScale: number): number {
+  const logPosterior = grid.map((s) => groups.reduce((lp, g) => lp + siblingsLogLikelihood(g, s * s), -s / priorScale));
   const top = Math.max(...logPosterior);
   let weight = 0;
   let sum = 0;
@@ -151,36 +150,37 @@ function posteriorMeanScale(grid: readonly number[], lifts: readonly Lift[], pri
  * diag(s^2 + child variance) + parent variance * 11^T (the parent's noise is in every lift), by the
  * Sherman-Morrison identities for the inverse and the determinant.
  */
-function siblingsLogLikelihood(siblings: readonly Lift[], s2: number): number {
-  const c = siblings[0]!.parentVariance;
+function siblingsLogLikelihood({ parentVariance: c, children }: Siblings, s2: number): number {
   let logDet = 0;
   let quad = 0;
   let sumInv = 0;
   let sumLift = 0;
-  for (const l of siblings) {
-    const a = s2 + l.childVariance;
+  for (const { lift, variance } of children) {
+    const a = s2 + variance;
     logDet += Math.log(a);
-    quad += (l.lift * l.lift) / a;
+    quad += (lift * lift) / a;
     sumInv += 1 / a;
-    sumLift += l.lift / a;
+    sumLift += lift / a;
   }
   const k = 1 + c * sumInv;
   return -0.5 * (logDet + Math.log(k)) - 0.5 * (quad - (c * sumLift * sumLift) / k);
 }
 
-/** Each measured child's lift over its parent, by the module it changed. */
-function measuredLifts(input: ModuleChoiceInput): Map<string, Lift[]> {
+/** The measured children's lifts over their parents, by the module they changed, grouped by parent. */
+function measuredLifts(input: ModuleChoiceInput, v: number): Map<string, Siblings[]> {
   const R = Math.max(1, input.rolloutsPerCandidate);
   const byId = new Map(input.candidates.map((c) => [c.id, c]));
-  const out = new Map<string, Lift[]>();
+  const groups = new Map<string, Map<string, Siblings>>();
   const min = Math.max(2, Math.round(R * MIN_REWARDS_SHARE_OF_R));
-  const v = Math.max(input.rewardVariance, 1e-6);
   for (const child of input.candidates) {
     if (!child.module || !child.parentId || child.stats.n < min) continue;
     const parent = byId.get(child.parentId);
     if (!parent || parent.stats.n < min) continue;
-    const lift: Lift = { parentId: parent.id, lift: child.stats.mean - parent.stats.mean, childVariance: v / child.stats.n, parentVariance: v / parent.stats.n };
-    out.set(child.module, [...(out.get(child.module) ?? []), lift]);
+    let byParent = groups.get(child.module);
+    if (!byParent) groups.set(child.module, (byParent = new Map()));
+    let siblings = byParent.get(parent.id);
+    if (!siblings) byParent.set(parent.id, (siblings = { parentVariance: v / parent.stats.n, children: [] }));
+    siblings.children.push({ lift: child.stats.mean - parent.stats.mean, variance: v / child.stats.n });
   }
-  return out;
+  return new Map([...groups].map(([m, byParent]) => [m, [...byParent.values()]]));
 }
