@@ -37,7 +37,7 @@ cumulative regret in (a) / (b) / (c) / (d):
 
 | variant | share (a) | champion true mean | identified | cumulative regret |
 |---|---:|---|---|---|
-| session 6 (precision-weighted \|lift\| beyond noise, forced first round, wait R/2) | 54.5% | 0.704 / 0.625 / 0.610 / 0.680 | 85.0 / 77.3 / 82.7 / 78.0% | 199 / 211 / 215 / 197 |
+| session 6 (precision-weighted \\|lift\\| beyond noise, forced first round, wait R/2) | 54.5% | 0.704 / 0.625 / 0.610 / 0.680 | 85.0 / 77.3 / 82.7 / 78.0% | 199 / 211 / 215 / 197 |
 | scale posterior (prior mean 0.1 on 0/1 rewards), lifts independent, forced round, wait R/2 | 55.5% | 0.708 (a) | 87.3% (a) | 202 (a) |
 | the same, a Thompson draw of s instead of its mean | 41.6% | 0.679 (a) | 84.7% (a) | 202 (a) |
 | + wait R | 57.7% | 0.727 (a) | 85.0% (a) | 184 (a) |
