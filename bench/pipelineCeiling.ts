@@ -1,0 +1,23 @@
+/**
+ * How far best-program identification in pipeline-3 can go (bench/sim/pipelineCeiling.ts): miprox
+ * with more rollouts, and with traffic steered by the true means once the pool is final. On the
+ * TUNING replicates by default (never the reported ones).
+ *
+ *   npx tsx bench/pipelineCeiling.ts [--replicates 300] [--variants 0,3,4] [--reported]
+ */
+import { BENCH_CONFIG } from './sim/config.js';
+import { TUNING_OFFSET } from './sim/pipeline.js';
+import { CEILING_VARIANTS, ceilingRow, ceilingTable } from './sim/pipelineCeiling.js';
+
+const argValue = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const replicates = Number(argValue('--replicates') ?? 300);
+const only = argValue('--variants')?.split(',').map(Number);
+const offset = process.argv.includes('--reported') ? 0 : TUNING_OFFSET;
+const started = Date.now();
+const variants = CEILING_VARIANTS.filter((_, i) => !only || only.includes(i));
+const rows = variants.map((variant) => ({ variant, identified: ceilingRow(BENCH_CONFIG, variant, replicates, offset) }));
+console.log(ceilingTable(rows));
+console.log(`\nmiprox (credit), seed request, replicates ${offset}..${offset + replicates - 1}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
