@@ -227,8 +227,8 @@ mean minus one standard error (variance proxy 1/4).
   74.3 / 71.7%; the same with half the stints to the leader: 83.3 / 76.0 / 76.3 / 71.3%; no identification
   phase (Thompson sampling throughout): 81.0 / 80.7 / 77.0 / 73.0%.
 - Val confirmation without the runner-up (champion and control only): identification 81.3 / 80.3 / 79.7 /
-  77.3% here and 81.7 / 79.3 / 79.0 / 76.3% on 1,000,300-1,000,599 (against 83.7 / 78.3 / 81.7 / 77.7%), no
-  gain; cumulative regret 2-6% lower on both blocks (the runner-up's 100 val rollouts go to a program below
+  77.3% here (against the table's first row) and 81.7 / 79.3 / 79.0 / 76.3% on 1,000,300-1,000,599 (against
+  83.7 / 78.3 / 81.7 / 77.7%), no gain; cumulative regret 2-6% lower on both blocks (the runner-up's 100 val rollouts go to a program below
   the champion). Left as it is: the runner-up's val run is what lets a new champion report a val-based
   best_score and lift at once.
 
