@@ -19,11 +19,11 @@ export interface CeilingVariant {
   name: string;
   /** Rollouts per run (the table's is 5,000). */
   budget?: number;
-  /** After the pool is final: the true best `k` serve (least measured first)... */
-  oracleTop?: number;
+  /** After the pool is final: the best `k` (by `steerBy`) serve, least measured first... */
+  steerTop?: number;
   /** ...on this share of the bandit's rollouts (miprox's own choice on the rest). Default 1. */
-  oracleShare?: number;
-  /** Whom `oracleTop` ranks by: the true means (default), or the data (the lower-bound score: a rule anyone can run). */
+  steerShare?: number;
+  /** Whom `steerTop` ranks by: the true means (default), or the data (the lower-bound score: a rule anyone can run). */
   steerBy?: 'truth' | 'lower_bound';
   /** The final pick: miprox's (best shrunken mean), or the highest shrunken mean minus one standard error. */
   pick: 'miprox' | 'lower_bound';
@@ -33,11 +33,11 @@ export const CEILING_VARIANTS: readonly CeilingVariant[] = [
   { name: 'miprox, 5,000 rollouts (the table)', pick: 'miprox' },
   { name: 'miprox, 7,500 rollouts', budget: 7500, pick: 'miprox' },
   { name: 'miprox, 10,000 rollouts', budget: 10_000, pick: 'miprox' },
-  { name: 'true top 2 serve after the pool is final; miprox pick', oracleTop: 2, pick: 'miprox' },
-  { name: 'true top 2 serve after the pool is final; lower-bound pick', oracleTop: 2, pick: 'lower_bound' },
-  { name: 'true top 3 serve after the pool is final; lower-bound pick', oracleTop: 3, pick: 'lower_bound' },
-  { name: 'true top 2 serve half the rollouts after the pool is final; lower-bound pick', oracleTop: 2, oracleShare: 0.5, pick: 'lower_bound' },
-  { name: 'top 2 by lower bound serve half the rollouts after the pool is final; lower-bound pick', oracleTop: 2, oracleShare: 0.5, steerBy: 'lower_bound', pick: 'lower_bound' },
+  { name: 'true top 2 serve after the pool is final; miprox pick', steerTop: 2, pick: 'miprox' },
+  { name: 'true top 2 serve after the pool is final; lower-bound pick', steerTop: 2, pick: 'lower_bound' },
+  { name: 'true top 3 serve after the pool is final; lower-bound pick', steerTop: 3, pick: 'lower_bound' },
+  { name: 'true top 2 serve half the rollouts after the pool is final; lower-bound pick', steerTop: 2, steerShare: 0.5, pick: 'lower_bound' },
+  { name: 'top 2 by lower bound serve half the rollouts after the pool is final; lower-bound pick', steerTop: 2, steerShare: 0.5, steerBy: 'lower_bound', pick: 'lower_bound' },
   { name: 'miprox; lower-bound pick', pick: 'lower_bound' },
 ];
 
@@ -64,14 +64,14 @@ export function steeredPolicy(inner: Policy, variant: CeilingVariant, cfg: SimCo
   return {
     ...inner,
     select(arms, step) {
-      if (variant.oracleTop === undefined || arms.length < cfg.maxCandidates) return inner.select(arms, step);
+      if (variant.steerTop === undefined || arms.length < cfg.maxCandidates) return inner.select(arms, step);
       if (stint && stint.left > 0) {
         stint.left -= 1;
         return stint.id;
       }
-      if (rng.next() >= (variant.oracleShare ?? 1)) return inner.select(arms, step);
+      if (rng.next() >= (variant.steerShare ?? 1)) return inner.select(arms, step);
       const score = variant.steerBy === 'lower_bound' ? lowerBoundScores(arms, R) : new Map(arms.map((a) => [a.id, a.trueMean]));
-      const top = arms.filter((a) => score.has(a.id) && a.status === 'active').sort((a, b) => score.get(b.id)! - score.get(a.id)!).slice(0, variant.oracleTop);
+      const top = arms.filter((a) => score.has(a.id) && a.status === 'active').sort((a, b) => score.get(b.id)! - score.get(a.id)!).slice(0, variant.steerTop);
       const id = top.sort((a, b) => a.stats.n - b.stats.n)[0]!.id;
       stint = { id, left: R - 1 };
       return id;

@@ -26,7 +26,7 @@ describe('pipeline-3 ceiling study', () => {
       report: () => ({ championId: 'inner', ci: null, significantLift: false }),
     };
     const cfg = { rolloutsPerCandidate: R, maxCandidates: 4 } as Parameters<typeof steeredPolicy>[2];
-    const policy = steeredPolicy(inner, { name: 'top 2', oracleTop: 2, pick: 'miprox' }, cfg, createSeededRng(1));
+    const policy = steeredPolicy(inner, { name: 'top 2', steerTop: 2, pick: 'miprox' }, cfg, createSeededRng(1));
     const pool = [arm('baseline', 0.5, 100, 0.5), arm('c1', 0.6, 100, 0.6), arm('c2', 0.7, 50, 0.7)];
     expect(policy.select(pool, 0)).toBe('inner');
     const final = [...pool, arm('c3', 0.65, 20, 0.65)];
