@@ -37,6 +37,7 @@ import { identificationByBudget, percentRange, resultsTable, setupSection, verdi
 import type { Policy, Setting, SimConfig } from './sim/types.js';
 import type { Rng } from '../src/shared/rng.js';
 import { BENCH_CONFIG } from './sim/config.js';
+import { argValue } from './lib/report.js';
 
 const CONFIG: SimConfig = BENCH_CONFIG;
 
@@ -59,11 +60,6 @@ const POLICIES: { name: string; make: (rng: Rng) => Policy }[] = [
   { name: 'miprox', make: (rng) => miproxPolicy(R, rng, { maxCandidates: CONFIG.maxCandidates }) },
   { name: 'oracle top-2 (reference)', make: () => oracleTopTwoPolicy() },
 ];
-
-function argValue(flag: string): string | undefined {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 /** One (budget, setting, policy) cell of the tables: its index in each list. */
 interface Job {

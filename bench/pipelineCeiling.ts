@@ -5,14 +5,11 @@
  *
  *   npx tsx bench/pipelineCeiling.ts [--replicates 300] [--variants 0,3,4] [--reported]
  */
+import { argValue } from './lib/report.js';
 import { BENCH_CONFIG } from './sim/config.js';
 import { TUNING_OFFSET } from './sim/pipeline.js';
 import { CEILING_VARIANTS, ceilingRow, ceilingTable } from './sim/pipelineCeiling.js';
 
-const argValue = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const replicates = Number(argValue('--replicates') ?? 300);
 const only = argValue('--variants')?.split(',').map(Number);
 const offset = process.argv.includes('--reported') ? 0 : TUNING_OFFSET;

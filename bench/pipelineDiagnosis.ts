@@ -4,15 +4,12 @@
  *
  *   npx tsx bench/pipelineDiagnosis.ts [--replicates 300] [--config 0|1] [--module-choice round_robin|credit] [--reported]
  */
+import { argValue } from './lib/report.js';
 import { BENCH_CONFIG } from './sim/config.js';
 import { TUNING_OFFSET } from './sim/pipeline.js';
 import { diagnose, diagnosisTable } from './sim/pipelineDiagnosis.js';
 import type { ModuleChoice } from '../src/optimizer/core/moduleChoice.js';
 
-const argValue = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const replicates = Number(argValue('--replicates') ?? 300);
 const config = Number(argValue('--config') ?? 0);
 const choice = (argValue('--module-choice') ?? 'round_robin') as ModuleChoice;
