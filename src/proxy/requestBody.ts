@@ -105,4 +105,3 @@ export function translatedTokenLimit(req: ChatCompletionRequest, provider: Provi
   const { max_tokens: _tokens, max_completion_tokens: _completionTokens, ...rest } = req;
   return { ...rest, ...tokenLimit(provider, limit) };
 }
-
