@@ -192,9 +192,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
   });
 
   it('module choice follows the modules the app blames in feedback_by_module of low-reward rollouts', async () => {
+    // A proposal every 6 rewards: the third (the first that blame decides) then sees at least 13
+    // blamed answers, so the blame draw picks plan with chance 2^-14. With 3 it saw 6 (2^-7 per
+    // proposal, about 1% per run): a clean-clone test run failed on it once.
     const body = seedJobBody({
       proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
-      mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 7 },
+      mipro: { online_proposer_min_rollouts: 6, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 7 },
     });
     Object.assign(body.policy_optimization, { modules: [{ name: 'plan', template: 'Plan how to answer.' }, { name: 'answer', template: 'Answer from this context:\n{context}' }] });
     (body.policy_optimization.mipro.proposer as Record<string, unknown>).instructions_per_batch = 1;
