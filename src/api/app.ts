@@ -8,7 +8,7 @@ import { randomHex } from '../shared/ids.js';
 import { installRequestGuards, NoRouteError } from './requestGuards.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
-import { acceptEmptyJsonWhereNoBodyIsNeeded } from './emptyBody.js';
+import { parseJsonBodies } from './jsonBody.js';
 import { sendError } from './errorMapping.js';
 import { registerJobRoutes } from './jobRoutes.js';
 import { registerLifecycleRoutes } from './lifecycleRoutes.js';
@@ -97,7 +97,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
   });
   const unmatched = installRequestGuards(app);
   app.setErrorHandler((err, req, reply) => sendError(err instanceof NoRouteError ? unmatched(req) : err, req, reply, parts.logger));
-  acceptEmptyJsonWhereNoBodyIsNeeded(app);
+  parseJsonBodies(app);
   app.setNotFoundHandler((req, reply) => sendError(unmatched(req), req, reply, parts.logger));
 
   app.get('/healthz', async () => ({ status: 'ok' }));

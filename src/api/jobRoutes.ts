@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { JOB_STATUSES } from '../store/types.js';
 import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
-import { NO_BODY } from './emptyBody.js';
+import { NO_BODY } from './jsonBody.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 

@@ -5,7 +5,7 @@ import { scoreFrom, type RewardService } from '../services/rewardService.js';
 import type { SchedulerService } from '../services/schedulerService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
-import { NO_BODY } from './emptyBody.js';
+import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';

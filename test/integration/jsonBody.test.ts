@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
 
 /**
- * Issue 16 item 6: clients that set `content-type: application/json` globally send it with an empty
- * body on `POST .../pause`; fastify refused that with a 400. Routes that read no body take it.
+ * The JSON body parser (src/api/jsonBody.ts). Issue 16 item 6: clients that set `content-type:
+ * application/json` globally send it with an empty body on `POST .../pause`; fastify refused that
+ * with a 400. Routes that read no body take it. A prototype-rewriting key is a 422 naming it.
  */
 const JOBS = '/api/policy-optimization/online/jobs';
 const JSON_HEADER = { 'content-type': 'application/json' };
@@ -47,7 +48,18 @@ describe('an empty body with content-type application/json', () => {
     expect(reward.status).toBe(400);
     const broken = await api(t.url, 'POST', `${JOBS}/${job.job_id}/pause`, { key: t.key, rawBody: '{"x":', headers: JSON_HEADER });
     expect(broken.status).toBe(400);
+  });
+
+  it('refuses a valid JSON body with a prototype-rewriting key as a 422 naming the key', async () => {
     const poisoned = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '{"__proto__": {"x": 1}}', headers: JSON_HEADER });
-    expect(poisoned.status).toBe(400);
+    expect(poisoned.status).toBe(422);
+    expect(poisoned.body.error.details).toEqual([{ path: '__proto__', message: expect.stringMatching(/prototype/) }]);
+    const nested = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '{"policy_optimization": {"metadata": [{"constructor": {"prototype": {}}}]}}', headers: JSON_HEADER });
+    expect(nested.status).toBe(422);
+    expect(nested.body.error.details[0].path).toBe('policy_optimization.metadata.0.constructor.prototype');
+    // A key named constructor holding anything else is ordinary data.
+    const plain = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '{"constructor": "x"}', headers: JSON_HEADER });
+    expect(plain.status).toBe(422);
+    expect(JSON.stringify(plain.body)).not.toMatch(/prototype/);
   });
 });
