@@ -1,4 +1,5 @@
 import type { ChatMessage } from '../schemas/openai.js';
+import { headOf } from '../optimizer/core/text.js';
 
 /**
  * How much of a call's text a rollout record keeps. The records feed the proposer's reflection and
@@ -14,8 +15,7 @@ export const truncationMarker = (totalChars: number): string => `\n[miprox: trun
 export function capStoredText(text: string | null, max = MAX_STORED_CALL_TEXT): string | null {
   if (text === null || text.length <= max) return text;
   // Never cut a surrogate pair in half: the stored prefix stays valid UTF-16 (and valid UTF-8 in PostgreSQL).
-  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
-  return text.slice(0, end) + truncationMarker(text.length);
+  return headOf(text, max) + truncationMarker(text.length);
 }
 
 const MARKER_AT_END = /\n\[miprox: truncated; \d+ characters in all\]$/;
@@ -30,8 +30,6 @@ export function capStoredVariables(variables: Record<string, string>, max = MAX_
   if (!Object.values(variables).some((v) => v.length > max)) return variables;
   return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, capStoredText(v, max) ?? v]));
 }
-
-const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /**
  * The input messages as stored: each text longer than the cap is cut the same way. Returns the same

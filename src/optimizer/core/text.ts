@@ -15,8 +15,18 @@ export function extractPlaceholders(text: string): string[] {
 /** Cut to at most `max` characters, saying so, so a reader knows the text went on. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
-  const omitted = text.length - max;
-  return `${text.slice(0, Math.max(0, max))} …[${omitted} more characters]`;
+  const head = headOf(text, Math.max(0, max));
+  return `${head} …[${text.length - head.length} more characters]`;
+}
+
+/**
+ * The first `max` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair: half
+ * an emoji is not valid Unicode, and some JSON consumers refuse it.
+ */
+export function headOf(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, max > 0 && last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 /** Lowercase, punctuation and symbols removed, whitespace collapsed: the key for duplicate checks. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../shared/logger.js';
 import type { Store } from '../../store/types.js';
 import { assignModule, compileModules, type CallIdentity, type ModuleAssignment } from '../core/modules.js';
+import { headOf } from '../core/text.js';
 import type { JobRuntime } from './jobRuntime.js';
 
 /** Distinct unmatched texts remembered per job on this instance (the database dedupes across instances). */
@@ -41,7 +42,7 @@ export class ModuleRouter {
     return this.deps.store.recordUnmatched(rt.job.id, hash, {
       eventType: 'mipro.module.unmatched',
       message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)`,
-      data: { text_sha256: hash, length: text.length, preview: text.slice(0, 200) },
+      data: { text_sha256: hash, length: text.length, preview: headOf(text, 200) },
     }).then(() => undefined);
   }
 }
