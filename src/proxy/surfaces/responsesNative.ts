@@ -21,22 +21,24 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
   if (limit != null) body.max_output_tokens = limit;
   if (!changed) return body;
   const text = systemText(injected.messages);
-  let input: unknown[] = typeof original.input === 'string' ? [{ role: 'user', content: original.input }] : [...original.input];
+  // A string `input` stays a string unless turns are inserted: the rest of the body goes as written.
+  let input: ResponsesRequest['input'] = original.input;
   // The system text goes back where the client put it: `instructions`, or its first system/developer
   // input item (the Vercel AI SDK's way), or `instructions` when the call had none.
-  const own = typeof original.instructions === 'string' || systemText(internal.messages) === null
+  const own = typeof original.instructions === 'string' || systemText(internal.messages) === null || typeof input === 'string'
     ? -1
     : input.findIndex(isSystemItem);
-  if (text !== null && own >= 0) {
-    input = input.map((item, i) => (i === own ? { ...(item as Record<string, unknown>), content: text } : item));
+  if (text !== null && own >= 0 && typeof input !== 'string') {
+    input = input.map((item, i) => (i === own ? { ...(item as Record<string, unknown>), content: text } : item)) as typeof input;
   } else if (text !== null) body.instructions = text;
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected)).map(itemOf);
-  if (inserted.length === 0) body.input = input;
-  else {
+  if (inserted.length > 0) {
     // After the system/developer items that open `input`, as on the chat path (withDemoTurns).
-    const at = leadingSystemItems(input);
-    body.input = [...input.slice(0, at), ...inserted, ...input.slice(at)];
+    const items: unknown[] = typeof input === 'string' ? [{ role: 'user', content: input }] : [...input];
+    const at = leadingSystemItems(items);
+    input = [...items.slice(0, at), ...inserted, ...items.slice(at)] as typeof input;
   }
+  body.input = input;
   return body;
 }
 

@@ -171,6 +171,13 @@ describe('native Responses', () => {
     expect(nativeResponsesBody(original, internal, injected, false)).toMatchObject({ input: 'hi', instructions: 'Mine.' });
   });
 
+  it('keeps a string input a string when only the instructions change', () => {
+    const original = parseResponsesRequest({ input: 'hi', instructions: 'Mine.' });
+    const internal = responsesToChat(original);
+    const body = nativeResponsesBody(original, internal, injectCandidate(internal, 'Candidate.', policy), true);
+    expect([body.instructions, body.input]).toEqual(['Candidate.', 'hi']);
+  });
+
   it('inserts turns after the system/developer items that open input, where the chat path puts them', () => {
     const demo = [{ role: 'user' as const, content: 'demo q' }, { role: 'assistant' as const, content: 'demo a' }];
     const original = parseResponsesRequest({ instructions: 'Mine.', input: [{ role: 'developer', content: 'Extra.' }, { role: 'user', content: 'hi' }] });
