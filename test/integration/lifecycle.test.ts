@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, parseTemplate } from '../../src/optimizer/core/templates.js';
-import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
-import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
 import { addProgram } from '../helpers/programs.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -141,5 +141,31 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect(served.size).toBe(3);
     const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
     expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.candidate.added')).toHaveLength(2);
+  });
+});
+
+describe('promote on an instance whose cache has not read the candidate yet', () => {
+  it('serves the promoted candidate from the next call, not the baseline until the cache expires', async () => {
+    const fake = await startFakeUpstream({ reply: 'ok' });
+    // A cache that never expires during the test: only the promote can make it read the candidates.
+    const t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
+    try {
+      const body = seedJobBody();
+      Object.assign(body.policy_optimization, { modules: MODULES });
+      const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; proxy_url: string };
+      const extract = { model: 'x', messages: [{ role: 'system', content: 'Extract the entities.' }, { role: 'user', content: 'q' }] };
+      const call = (rollout: string) => api(`${job.proxy_url}/${rollout}`, 'POST', '/chat/completions', { body: extract });
+      expect((await call('before')).headers.get('x-mipro-candidate-id')).toBe('baseline'); // the runtime is cached now
+      // Written by "another instance" (straight through the store): this instance's cache has not seen it.
+      await addProgram(t.server.store, job.job_id, 'cand_late', { extract: 'EXTRACT LATE.' }, 'extract');
+      const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_late' } });
+      expect(promoted.status).toBe(200);
+      const after = await call('after');
+      expect(after.headers.get('x-mipro-candidate-id')).toBe('cand_late');
+      expect(systemPromptOf(fake.requests.at(-1)!)).toBe('EXTRACT LATE.');
+    } finally {
+      await t.close();
+      await fake.close();
+    }
   });
 });

@@ -105,7 +105,12 @@ export class OnlineEngine {
   /** Called by the job service after a state change made on this instance. */
   jobChanged(job: JobRecord): void {
     const rt = this.runtimes.get(job.id);
-    if (rt) rt.job = job;
+    if (!rt) return;
+    rt.job = job;
+    // A promoted candidate this cache has not read yet (created by another instance): the next call
+    // reads the candidates first, instead of serving the baseline until the cache expires.
+    const served = job.servedCandidateId;
+    if (served !== null && !rt.candidates.some((c) => c.id === served)) rt.fetchedAt = Number.NEGATIVE_INFINITY;
   }
 
   /**
