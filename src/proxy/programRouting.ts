@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { mergeVariables, type CompiledModule } from '../optimizer/core/modules.js';
 import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
-import { parseTemplate, placeholderNames, renderKeepingUnknown } from '../optimizer/core/templates.js';
+import { parseTemplate, placeholderNames, renderKeepingUnknown, variableValue } from '../optimizer/core/templates.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import { discoversModules } from '../optimizer/runner/moduleRouter.js';
@@ -35,7 +35,7 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
     return { module: null };
   }
   const variables = mergeVariables(assignment.captures, body.mipro?.variables);
-  const missing = placeholderNames(assignment.module.parsed).filter((n) => variables[n] === undefined);
+  const missing = placeholderNames(assignment.module.parsed).filter((n) => variableValue(variables, n) === undefined);
   if (missing.length > 0) throw missingVariables(assignment.module.name, missing, text !== null);
   return { module: assignment.module, variables };
 }
@@ -68,7 +68,7 @@ function namedModule(req: FastifyRequest, body: ChatCompletionRequest): string |
   const raw = req.headers['x-mipro-module'];
   if (typeof raw === 'string' && raw.length > 0) {
     const ok = ModuleHeaderSchema.safeParse(raw);
-    if (!ok.success) throw new ValidationError('invalid x-mipro-module header', [{ path: 'x-mipro-module', message: 'must match [a-z0-9_-]{1,64}' }]);
+    if (!ok.success) throw new ValidationError('invalid x-mipro-module header', [{ path: 'x-mipro-module', message: ok.error.issues[0]?.message ?? 'must be a module name' }]);
     return raw;
   }
   return body.mipro?.module ?? null;

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { PROVIDER_KINDS } from '../providers/types.js';
-import { MAX_MODULES, MODULE_NAME_PATTERN, type ProgramModule } from '../optimizer/core/modules.js';
+import { MAX_MODULES, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
 import { DEFAULT_MAX_DEMOS, MAX_DEMOS_LIMIT } from '../optimizer/core/demos.js';
 import { PROPOSER_MODES } from '../optimizer/core/proposalKind.js';
-import { MAX_INT4, noNul } from './dbText.js';
+import { hasNul, MAX_INT4, noNul, NUL_MESSAGE } from './dbText.js';
+import { moduleNameSchema } from './moduleName.js';
 import { unknownFieldMessage } from './unknownFields.js';
 
 /**
@@ -199,13 +200,14 @@ export const InitialPromptSchema = z.object({
 const ModuleTemplate = z.string({ error: 'must be a string (the prompt, with {placeholders})' })
   .max(100_000, 'must be at most 100000 characters')
   .superRefine((text, ctx) => {
+    if (hasNul(text)) ctx.addIssue({ code: 'custom', message: NUL_MESSAGE });
     const problem = templateProblem(parseTemplate(text));
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 /** Closed like every wire object: the unknown-field walk (unknownFields.ts) reports a stray key once, with the known names. */
 export const ModuleSchema = z.object({
-  name: z.string({ error: 'must be a string' }).regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}'),
+  name: moduleNameSchema(),
   template: ModuleTemplate,
 });
 
@@ -214,12 +216,15 @@ const ModulesSchema = z.array(ModuleSchema)
   .max(MAX_MODULES, `must contain at most ${MAX_MODULES} modules`)
   .superRefine((modules, ctx) => {
     const seen = new Map<string, number>();
-    modules.forEach((m, i) => {
-      const first = seen.get(m.name);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicates the name of module ${first} ("${m.name}")` });
-      else seen.set(m.name, i);
+    modules.forEach((m: unknown, i) => {
+      // Also runs when another module failed (`when`), so one answer lists every bad field: an element may be anything here.
+      const name = typeof m === 'object' && m !== null ? (m as { name?: unknown }).name : undefined;
+      if (typeof name !== 'string') return;
+      const first = seen.get(name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicates the name of module ${first} ("${name}")` });
+      else seen.set(name, i);
     });
-  });
+  }, { when: (payload) => Array.isArray(payload.value) });
 
 export const JobConfigSchema = z.object({
   algorithm: z.literal('mipro', { error: 'must be "mipro" (the only supported algorithm)' }),

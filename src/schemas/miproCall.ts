@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MODULE_NAME_PATTERN } from '../optimizer/core/modules.js';
+import { moduleNameSchema } from './moduleName.js';
 
 /**
  * The `mipro` field a proxied call may carry in its body (any surface): which module the call
@@ -7,7 +7,7 @@ import { MODULE_NAME_PATTERN } from '../optimizer/core/modules.js';
  * is removed before the call goes upstream.
  */
 export const MiproCallFieldSchema = z.strictObject({
-  module: z.string({ error: 'must be a string (a module name)' }).regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}').optional(),
+  module: moduleNameSchema().optional(),
   variables: z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }).optional(),
 }, {
   error: (issue) => issue.code === 'unrecognized_keys'
@@ -18,4 +18,4 @@ export const MiproCallFieldSchema = z.strictObject({
 export type MiproCallField = z.infer<typeof MiproCallFieldSchema>;
 
 /** The module named by the `x-mipro-module` header, checked like the body field. */
-export const ModuleHeaderSchema = z.string().regex(MODULE_NAME_PATTERN, 'must match [a-z0-9_-]{1,64}');
+export const ModuleHeaderSchema = moduleNameSchema();

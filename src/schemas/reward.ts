@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { noNul } from './dbText.js';
 import { RolloutIdSchema } from './rolloutId.js';
-import { MAX_MODULES, MODULE_NAME_PATTERN } from '../optimizer/core/modules.js';
+import { MAX_MODULES } from '../optimizer/core/modules.js';
+import { moduleNameSchema } from './moduleName.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
@@ -21,7 +22,7 @@ export const RewardRequestSchema = z.looseObject({
     feedback: FeedbackText.optional(),
     /** The same per module ({module: text}). */
     feedback_by_module: z.record(
-      z.string().regex(MODULE_NAME_PATTERN, 'must be a module name ([a-z0-9_-]{1,64})'),
+      moduleNameSchema('must be a module name ([a-z0-9_-]{1,64})'),
       FeedbackText,
     ).refine((r) => Object.keys(r).length <= MAX_MODULES, `must name at most ${MAX_MODULES} modules`).optional(),
   }).optional(),

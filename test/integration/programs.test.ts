@@ -177,6 +177,61 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(fake.requests.map(systemPromptOf)).toEqual(['First prompt {x}', 'First prompt ANYTHING']);
   });
 
+  it('gives a call without a system message to a module declared with an empty template', async () => {
+    const job = await newJob({ modules: [...MODULES, { name: 'chat', template: '' }] }, { online_rollouts_per_candidate: 1 });
+    await addProgram(t.server.store, job.job_id, 'cand_chat', { chat: 'Be kind.' }, 'chat');
+    await new Promise((r) => setTimeout(r, 50));
+    const served = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const res = await chat(`${job.proxy_url}/e${i}`, { model: 'x', messages: [{ role: 'user', content: 'hi' }] });
+      expect(res.status).toBe(200);
+      const id = res.headers.get('x-mipro-candidate-id')!;
+      served.add(id);
+      const sent = (fake.requests.at(-1)!.body as { messages: unknown[] }).messages;
+      // The baseline sends the call as the app wrote it; the candidate adds its text as the system message.
+      expect(sent).toEqual(id === 'cand_chat' ? [{ role: 'system', content: 'Be kind.' }, { role: 'user', content: 'hi' }] : [{ role: 'user', content: 'hi' }]);
+    }
+    expect(served).toEqual(new Set(['baseline', 'cand_chat']));
+    await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['e0'])).length === 1);
+    expect((await t.server.store.rolloutCalls(job.job_id, ['e0']))[0]?.module).toBe('chat');
+  });
+
+  it('refuses reserved module names and serves placeholders named like object properties', async () => {
+    const reserved = seedJobBody();
+    Object.assign(reserved.policy_optimization, { modules: [{ name: 'constructor', template: 'x' }, { name: 'b', template: 'x\u0000y' }] });
+    const refused = await api(t.url, 'POST', JOBS, { key: t.key, body: reserved });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details).toEqual(expect.arrayContaining([
+      { path: 'policy_optimization.modules.0.name', message: expect.stringMatching(/must not be "constructor" or "__proto__"/) },
+      { path: 'policy_optimization.modules.1.template', message: expect.stringMatching(/NUL/) },
+    ]));
+
+    const job = await newJob({ modules: [...MODULES, { name: 'greet', template: 'Hi {constructor} and {toString}, bye.' }] });
+    const byHeader = await chat(`${job.proxy_url}/h1`, call('x'), { 'x-mipro-module': 'constructor' });
+    expect(byHeader.status).toBe(422);
+    expect(byHeader.body.error).toMatchObject({ param: 'x-mipro-module', message: expect.stringMatching(/must not be "constructor"/) });
+    const inBody = await chat(`${job.proxy_url}/h2`, { ...call('x'), mipro: { module: '__proto__' } });
+    expect(inBody.status).toBe(422);
+    expect(inBody.body.error.param).toBe('mipro.module');
+    // A valid JSON body with a __proto__ key: a 422 at that key, not "not valid JSON".
+    const protoKey = await api(`${job.proxy_url}/h3`, 'POST', '/chat/completions', {
+      rawBody: '{"model":"x","messages":[{"role":"system","content":"Hi A and B, bye."}],"mipro":{"variables":{"__proto__":"p"}}}',
+    });
+    expect(protoKey.status).toBe(422);
+    expect(protoKey.body.error.param).toBe('mipro.variables.__proto__');
+    // Inherited members are no values: the variables are missing, and nothing goes upstream.
+    const missing = await chat(`${job.proxy_url}/h4`, call('Not the greeting'), { 'x-mipro-module': 'greet' });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.param).toBe('mipro.variables.constructor');
+    expect(missing.body.error.message).toMatch(/mipro\.variables\.toString: has no value/);
+    expect(fake.requests).toHaveLength(0);
+    const matched = await chat(`${job.proxy_url}/h5`, call('Hi A and B, bye.'));
+    expect(matched.status).toBe(200);
+    await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['h5'])).length === 1);
+    expect((await t.server.store.rolloutCalls(job.job_id, ['h5']))[0]).toMatchObject({ module: 'greet', variables: { constructor: 'A', toString: 'B' } });
+    for (const id of ['h1', 'h2', 'h3', 'h4']) expect(await t.server.store.getRollout(job.job_id, id)).toBeNull();
+  });
+
   it('gives a call without a system message to no module of a multi-module program, even a bare {x} template', async () => {
     const job = await newJob({ modules: [...MODULES, { name: 'bare', template: '{x}' }] });
     const res = await chat(`${job.proxy_url}/nosys`, { model: 'x', messages: [{ role: 'user', content: 'hi' }] });

@@ -75,11 +75,12 @@ export function assignModule(modules: readonly CompiledModule[], call: CallIdent
 
 /**
  * A call with no system message: templates are not matched against it (a bare `{x}` would take every
- * such call). A discovered module for "no system message" takes it; a program of one declared
- * module takes it too, the public API's one-prompt form, where the proxy adds the system message.
+ * such call). A module whose template is empty (declared so, or discovered from such calls) takes
+ * it; a program of one declared module takes it too, the public API's one-prompt form, where the
+ * proxy adds the system message.
  */
 function withoutSystemText(modules: readonly CompiledModule[], policy: AssignmentPolicy): ModuleAssignment {
-  const empty = modules.find((m) => m.parsed.literal && m.template === '');
+  const empty = modules.find((m) => m.template === '');
   if (empty) return { kind: 'module', module: empty, captures: {} };
   const only = modules.length === 1 ? modules[0] : undefined;
   if (only && !only.parsed.literal) return { kind: 'module', module: only, captures: {} };

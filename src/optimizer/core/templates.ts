@@ -76,7 +76,8 @@ export function matchTemplate(t: ParsedTemplate, text: string): Record<string, s
   if (first.length + lastLiteral.length > text.length) return null;
   if (!text.startsWith(first) || !text.endsWith(lastLiteral)) return null;
   const end = text.length - lastLiteral.length;
-  const captures: Record<string, string> = {};
+  // A Map, not an object: placeholder names may be `constructor` or `__proto__`.
+  const captures = new Map<string, string>();
   let pos = first.length;
   for (let i = 0; i < names.length; i++) {
     const name = names[i] ?? '';
@@ -90,16 +91,24 @@ export function matchTemplate(t: ParsedTemplate, text: string): Record<string, s
       value = text.slice(pos, at);
       pos = at + literal.length;
     }
-    const seen = captures[name];
+    const seen = captures.get(name);
     if (seen !== undefined && seen !== value) return null;
-    captures[name] = value;
+    captures.set(name, value);
   }
-  return captures;
+  return Object.fromEntries(captures);
+}
+
+/**
+ * The value of placeholder `name`, or undefined. Own properties only: a template may name
+ * `{constructor}` or `{toString}`, which every object inherits as functions.
+ */
+export function variableValue(variables: Readonly<Record<string, string>>, name: string): string | undefined {
+  return Object.hasOwn(variables, name) ? variables[name] : undefined;
 }
 
 /** The template with every placeholder replaced; the names that had no value instead of a text. */
 export function renderTemplate(t: ParsedTemplate, variables: Readonly<Record<string, string>>): { text: string } | { missing: string[] } {
-  const missing = t.names.filter((n) => variables[n] === undefined);
+  const missing = t.names.filter((n) => variableValue(variables, n) === undefined);
   return missing.length > 0 ? { missing: [...new Set(missing)] } : { text: fill(t, variables) };
 }
 
@@ -116,7 +125,7 @@ function fill(t: ParsedTemplate, variables: Readonly<Record<string, string>>): s
   let out = t.literals[0] ?? '';
   for (let i = 0; i < t.names.length; i++) {
     const name = t.names[i] ?? '';
-    out += (variables[name] ?? `{${name}}`) + (t.literals[i + 1] ?? '');
+    out += (variableValue(variables, name) ?? `{${name}}`) + (t.literals[i + 1] ?? '');
   }
   return out;
 }

@@ -20,6 +20,16 @@ describe('templates', () => {
     expect(matchTemplate(t, 'Reply as {"label": "<intent>"}. ')).toBeNull();
   });
 
+  it('treats placeholders named like object properties as plain names (constructor, toString, __proto__)', () => {
+    const t = parseTemplate('Hi {constructor}, {toString} and {__proto__}; {valueOf} {valueOf}.');
+    const captured = matchTemplate(t, 'Hi A, B and C; D D.');
+    expect(captured).toEqual({ constructor: 'A', toString: 'B', ['__proto__']: 'C', valueOf: 'D' });
+    expect(Object.getPrototypeOf(captured)).toBe(Object.prototype); // __proto__ is a key, not the prototype
+    expect(renderTemplate(t, captured ?? {})).toEqual({ text: 'Hi A, B and C; D D.' });
+    // Inherited functions are not values: every one is missing from an empty object.
+    expect(renderTemplate(t, {})).toEqual({ missing: ['constructor', 'toString', '__proto__', 'valueOf'] });
+  });
+
   it('refuses touching placeholders and checks that repeats agree', () => {
     expect(templateProblem(parseTemplate('{a}{b}'))).toMatch(/touch/);
     expect(templateProblem(parseTemplate('{a} {b}'))).toBeNull();
