@@ -94,6 +94,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('wraps a long instruction inside its cell: the page never scrolls sideways', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    const long = `See https://example.com/${'a'.repeat(320)} first.\n${'Answer from this context and be careful. '.repeat(45)}{context}`;
+    await addProgram(s.t.server.store, other, 'cand_long', { answer: long }, 'answer');
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption('cand_long');
+    await page.locator('tr[data-candidate="cand_long"] summary').click();
+    await expect.poll(() => page.locator('tr[data-candidate="cand_long"] .instruction-text').count()).toBe(2);
+    const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+    expect(widths.page).toBeLessThanOrEqual(widths.viewport);
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('names the changed module in each leaderboard row and expands a row to its whole program', async () => {
     const chips = await page.locator('table.leaderboard tbody tr[data-candidate]').evaluateAll((rows) =>
       Object.fromEntries(rows.map((r) => [r.getAttribute('data-candidate'), r.querySelector('.candidate-id .tag-module')?.textContent ?? null])));
@@ -109,10 +125,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
   it('filters the leaderboard to the candidates that changed one module, and back', async () => {
     const filter = page.getByLabel('Changed module');
     expect(await filter.locator('option').allTextContents()).toEqual(['All modules', 'extract', 'answer']);
+    // The baseline stays as the reference row.
     await filter.selectOption('answer');
-    await expect.poll(async () => (await rowIds()).sort()).toEqual(['cand_answer_1', 'cand_answer_2']);
+    await expect.poll(async () => (await rowIds()).sort()).toEqual(['baseline', 'cand_answer_1', 'cand_answer_2']);
     await filter.selectOption('extract');
-    await expect.poll(rowIds).toEqual(['cand_extract_1']);
+    await expect.poll(async () => (await rowIds()).sort()).toEqual(['baseline', 'cand_extract_1']);
     // The expanded row stays open through the filter and the live updates.
     expect(await page.locator('tr[data-candidate="cand_extract_1"] details').getAttribute('open')).not.toBeNull();
     await page.waitForTimeout(2500); // one poll: the choice survives it

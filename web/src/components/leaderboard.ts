@@ -8,7 +8,7 @@ import { demoCount, demoList, moduleChip, programList } from './programView.js';
  * The candidates table, best first. Re-rendered only when the data changed; which instructions are
  * expanded, and which one has focus, survive the re-render. For a program of several modules each
  * row names the module its candidate changed, expands to the whole program, and a filter keeps the
- * candidates that changed one module.
+ * candidates that changed one module (and the baseline, their reference).
  */
 export class Leaderboard {
   readonly el: HTMLElement;
@@ -64,14 +64,15 @@ export class Leaderboard {
     if (!job) return;
     const all = job.candidates ?? [];
     const module = isProgram(job) ? this.filter.value : '';
-    const candidates = module ? all.filter((c) => c.module === module) : all;
+    // The baseline stays beside the filtered candidates: it is what their lifts are measured against.
+    const candidates = module ? all.filter((c) => c.module === module || c.parent_id === null) : all;
     const focusedId = (document.activeElement?.closest('[data-candidate]') as HTMLElement | null)?.dataset.candidate;
     const scale = ciScale(candidates);
     const modules = isProgram(job) ? job.modules : null;
     const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job, scale, modules));
     replaceChildren(this.body, ...rows);
     if (focusedId) this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"] summary`)?.focus();
-    if (candidates.length === 0) {
+    if (all.length === 0 || (module && !candidates.some((c) => c.module === module))) {
       const text = all.length === 0 ? 'No candidates yet: the baseline appears with the first proxied call.' : `No candidate has changed module ${module} yet.`;
       this.body.append(h('tr', {}, h('td', { colspan: '9', class: 'empty' }, text)));
     }
