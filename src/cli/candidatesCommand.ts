@@ -21,7 +21,7 @@ export function registerCandidatesCommand(program: Command): void {
     .option('--status <status>', 'only candidates in this status (active, retired)')
     .option('--sort <sort>', 'e.g. avg_reward:desc, created_at:asc')
     .option('--limit <n>', 'show at most n candidates', positiveInt)
-    .option('--full', 'print whole instructions instead of shortening them')
+    .option('--full', 'print whole instructions instead of shortening them (one candidate\'s whole program: miprox jobs export <jobId> --candidate <id>)')
     .action(clientAction(async (id: string, opts: CandidateFlags) => {
       const session = id.startsWith('pl_')
         ? await jobsClient(opts).session(id)

@@ -127,7 +127,10 @@ export function programLines(job: Job): string[] {
   const lines = ['modules:', ...job.modules.map((m) => `  ${m.name.padEnd(width)}  ${m.origin.padEnd(10)}  ${shorten(m.template, 60) ?? ''}`)];
   if (job.best_program) {
     lines.push('', `best program (${job.best_candidate_id ?? '-'}):`);
-    for (const m of job.modules) lines.push(`  ${m.name}:`, indent(job.best_program[m.name] ?? m.template, '    '));
+    for (const m of job.modules) {
+      const text = job.best_program[m.name] ?? m.template;
+      lines.push(`  ${m.name}:${text === m.template ? '' : ' (changed)'}`, indent(text, '    '));
+    }
   }
   return lines;
 }
