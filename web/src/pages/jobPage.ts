@@ -42,7 +42,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   });
   const championChart = new LineChart({
     id: 'champion-chart', title: 'Champion score over rollouts', xLabel: 'Reward #', yLabel: 'Mean reward',
-    caption: "The champion's online mean with its 95% interval after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out.",
+    caption: "The champion's online mean with a fixed-n 95% interval (Wilson for rewards in [0, 1]) after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out. The header's best score carries a wider, anytime-valid interval, which stays honest however often the job is looked at.",
     format: (v) => v.toFixed(2),
   });
   const championColors = new Map<string, string>([[CHAMPION_SERIES[0], '#1d4ed8'], [CHAMPION_SERIES[1], '#93c5fd'], [CHAMPION_SERIES[2], '#93c5fd']]);
