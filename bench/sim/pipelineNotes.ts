@@ -32,7 +32,8 @@ export const PIPELINE_NOTES = `
 at its parent's mean plus N(0, s^2)), scores every measured lift by its likelihood with the children of
 one parent taken together (they share the parent's noise), and sends the proposal to the module with the
 highest posterior mean of s (exponential prior, mean 0.06 reward standard deviations). There is no forced
-first round: an untried module sits at the prior's mean, ties are broken at random. In a program of
+first round: an untried module sits at the prior's mean, ties are broken at random (session 9 brought the
+round back: "Module choice (session 9)" below). In a program of
 several modules a proposal waits for the last children to have R rewards, not R/2
 (proposalTrigger.ts \`measuredRewards\`). Seed request, 300 tuning replicates (1,000,000-1,000,299),
 \`credit\`; share of proposals to the bottleneck in (a), then champion true mean, identification and
@@ -77,6 +78,31 @@ cumulative regret in (a) / (b) / (c) / (d):
   standardized gap instead of the highest upper bound (76.7 / 71.3 / 74.7 / 73.7%), top-two Thompson
   sampling (81.3 / 76.7 / 75.0 / 77.7%). None beats z 2; narrower bounds lose most: programs starved after
   an unlucky start are the ones worth re-measuring.
+
+### Module choice (session 9): every module is tried once first (tuning seeds only)
+An outside-in run (the README's kind of program: extract -> plan -> answer, the simulated policy, R 3,
+a proposal every 8 rewards) sent 18 of 18 proposals to \`plan\`, and other runs 19 of 19 to \`answer\` and
+15 of 15 to \`plan\`: the other modules were never changed. Without a first round an untried module sits
+at the prior's mean (0.06 reward standard deviations), and in a real application any module's edits move
+the reward far more than that (regressions are an edit's most common outcome), so the first module tried
+kept every proposal. The benchmark did not show it because there only the bottleneck's edits move the
+reward much. Now every module is tried once, in call order, before \`credit\` (or blame) decides. Seed
+request, \`credit\`, identification / champion true mean in (a)-(d), share to the bottleneck in (a), and
+the runs in which some module never got a proposal:
+
+| replicates | rule | identified | champion true mean | share (a) | runs with an untried module |
+|---|---|---|---|---:|---|
+| 1,000,000-1,000,299 | no first round | 82.7 / 79.3 / 74.7 / 75.3% | 0.716 / 0.632 / 0.618 / 0.690 | 61.7% | 33.0 / 24.3 / 30.0 / 23.3% |
+| 1,000,000-1,000,299 | first round (kept) | 83.7 / 78.3 / 77.3 / 81.0% | 0.726 / 0.636 / 0.616 / 0.694 | 61.2% | none |
+| 1,000,300-1,000,599 | no first round | 83.7 / 78.3 / 81.7 / 77.7% | 0.728 / 0.627 / 0.610 / 0.686 | 62.7% | 35.0 / 20.3 / 27.3 / 21.3% |
+| 1,000,300-1,000,599 | first round (kept) | 85.3 / 75.0 / 81.3 / 78.0% | 0.722 / 0.633 / 0.620 / 0.691 | 57.9% | none |
+
+- The round costs share where the first module tried was the bottleneck (the two other modules then get
+  one proposal each that they never got before): 59.6% against 62.2% over the two blocks. The delivered
+  program is the same or better (+0.004 on average over the eight cells) and identification moves within
+  the noise (+0.8 points on average).
+- Kept for the product: a module that is never changed is a module never optimized, and a job cannot tell
+  the benchmark's world (one module matters) from the application's (all do) before trying each once.
 
 ### Pacing proposals (tuning seeds only)
 Until session 5 a proposal started as soon as \`online_proposer_min_rollouts\` rewards had come in, so the

@@ -54,6 +54,43 @@ describe('the README quickstart (examples/quickstart.ts)', () => {
 });
 
 /**
+ * The README's programs example: a helper copying the earlier snippet found it could not run as
+ * written (no imports, undefined names, no reward). It is now examples/programs.ts, shown verbatim.
+ */
+describe('the README programs example (examples/programs.ts)', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.close());
+
+  it('runs offline: each call is its own module, and every module gets proposals', async () => {
+    const res = await runTs(join(ROOT, 'examples', 'programs.ts'), { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key, ROLLOUTS: '90' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const jobId = /^job (pl_[0-9a-f]+): succeeded, best score /m.exec(res.stdout)?.[1];
+    expect(jobId, res.stdout).toBeDefined();
+    // Every module was tried (the first round of module choice), whichever moved the reward.
+    const counts = /^proposals by module: extract (\d+), plan (\d+), answer (\d+)$/m.exec(res.stdout);
+    expect(counts, res.stdout).not.toBeNull();
+    expect(counts!.slice(1).map(Number).every((n) => n >= 1)).toBe(true);
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    const job = await jobs.get(jobId!);
+    expect(job).toMatchObject({ status: 'succeeded', reward_count: 90 });
+    expect(job.modules.map((m) => m.name)).toEqual(['extract', 'plan', 'answer']);
+    const session = await jobs.session(jobId!);
+    const rollout = await session.getRollout('rollout_7');
+    expect(rollout.calls.map((c) => [c.module, c.variables])).toEqual([['extract', {}], ['plan', { customer: 'Bob' }], ['answer', { context: expect.any(String) }]]);
+  }, 120_000);
+
+  it('is what the README shows', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const file = readFileSync(join(ROOT, 'examples', 'programs.ts'), 'utf8');
+    expect([...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])).toContain(file);
+  });
+});
+
+/**
  * Issue 16 item 5: the README's seed curl used provider "openai" without saying the server needs
  * OPENAI_API_KEY. The README now shows the sim variant first; both bodies are sent as written.
  */
