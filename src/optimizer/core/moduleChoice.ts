@@ -20,19 +20,21 @@ import type { RunningStats } from './types.js';
  *   deviations), and in a real application any module's edits move the reward far more than that (a
  *   regression is an edit's most common outcome), so the first module tried kept every proposal: an
  *   outside-in run with the simulated policy sent 18 of 18, 19 of 19 and 15 of 15 proposals to one
- *   module, never trying the others. On the benchmark the round costs nothing: share to the
- *   bottleneck 61.2% / 61.8% against 61.7% / 62.7% without it (tuning replicates, two blocks of 300),
- *   and the runs that never tried a module fall from 23-33% to none.
+ *   module, never trying the others. On the benchmark the round costs about 3 points of share to
+ *   the bottleneck (59.6% against 62.2% over two blocks of 300 tuning replicates; 58.8% on the
+ *   reported ones, against a 60% target), delivers the same program (+0.004 true mean on average),
+ *   and no run leaves a module untried (20-35% of runs did): a deliberate trade-off
+ *   (docs/optimizer-benchmark.md, "Module choice (session 9)").
  *
  *   Why magnitude, not sign: when success is a product over modules, a module's lifts in both
  *   directions scale with how much it limits the program, and regressions (an edit's most common
  *   outcome) are the most frequent evidence of that. Measured on bench/optimizer.ts "pipeline-3" (a)
  *   (seed request, tuning replicates), share of proposals to the bottleneck module: sign-based
  *   first version 34-40%, round-robin 30-33%, precision-weighted |lift| beyond the noise with a
- *   forced first round 54.5%; this (scale posterior, shared parents, random ties, proposals waiting
- *   for R rewards in programs: proposalTrigger.ts `measuredRewards`) about 62% over 900 tuning
- *   replicates (docs/optimizer-benchmark.md "Module choice (session 7)" and "(session 9)"). Bad children are not kept by this choice: parent choice and selection
- *   already discard them.
+ *   forced first round 54.5%; this rule without the first round (scale posterior, shared parents,
+ *   random ties, proposals waiting for R rewards in programs: proposalTrigger.ts `measuredRewards`)
+ *   about 62% over 900 tuning replicates ("Module choice (session 7)"). Bad children are not kept by
+ *   this choice: parent choice and selection already discard them.
  */
 
 export const MODULE_CHOICES = ['credit', 'round_robin'] as const;
