@@ -510,6 +510,14 @@ export class KyselyStore implements Store {
     return rows.map(toProposal);
   }
 
+  async failedProposalsByModule(jobId: string): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('proposals')
+      .select(['module', (eb) => eb.fn.countAll<string | number>().as('n')])
+      .where('job_id', '=', jobId).where('status', '=', 'failed').where('module', 'is not', null)
+      .groupBy('module').execute();
+    return Object.fromEntries(rows.map((r) => [r.module ?? '', Number(r.n)]));
+  }
+
   // ---- events -------------------------------------------------------------------------------------
 
   async appendEvent(jobId: string, event: NewEvent): Promise<number> {

@@ -430,6 +430,8 @@ export interface Store {
     candidates: NewCandidate[]; events: NewEvent[];
   }): Promise<CandidateRecord[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
+  /** How many of the job's proposals failed, per module they were to change. */
+  failedProposalsByModule(jobId: string): Promise<Record<string, number>>;
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;

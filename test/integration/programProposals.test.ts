@@ -18,6 +18,7 @@ describe('proposals on a multi-module program', () => {
   let proposer: FakeUpstream;
   let t: TestServer;
   let n = 0;
+  let failPlan = false;
   beforeAll(async () => {
     policy = await startFakeUpstream({ reply: (req) => `out(${systemPromptOf(req).slice(0, 12)})` });
     proposer = await startFakeUpstream({
@@ -25,7 +26,9 @@ describe('proposals on a multi-module program', () => {
         const prompt = JSON.stringify(req.body);
         if (/describe these inputs/.test(prompt)) return 'Questions.';
         n++;
-        return prompt.includes('module \\"answer\\" (the one to improve')
+        const answer = prompt.includes('module \\"answer\\" (the one to improve');
+        if (failPlan && !answer) return 'I cannot help with that.'; // no instruction in it: the proposal fails
+        return answer
           ? JSON.stringify({ instructions: [`Answer v${n} using only:\n{context}`] })
           : JSON.stringify({ instructions: [`Plan v${n} step by step.`] });
       },
@@ -56,8 +59,7 @@ describe('proposals on a multi-module program', () => {
       await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: MODULES[0]!.template }, { role: 'user', content: `PLAN-INPUT-${i}` }] } });
       await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: `Answer from this context:\nCTX-${i}` }, { role: 'user', content: `ANSWER-INPUT-${i}` }] } });
       await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, [`r${i}`])).length === 2);
-      // One reward for all: no module's changes move it, so credit module choice tries the untried
-      // module next (its first choice is drawn at random).
+      // One reward for all: no module's changes move it (the first round tries each module once anyway).
       await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: 0.5 } } });
     };
     let i = 0;
@@ -95,5 +97,29 @@ describe('proposals on a multi-module program', () => {
       return;
     }
     throw new Error('the answer-module child never served a rollout');
+  });
+  it('counts a failed proposal as a try: a module whose proposals fail does not take every proposal', async () => {
+    failPlan = true;
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 4 },
+    });
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    (body.policy_optimization.mipro.proposer as Record<string, unknown>).instructions_per_batch = 1;
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string; proxy_url: string };
+    const proposals = async () => ((await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/proposals`, { key: t.key })).body.items ?? []) as { module: string; status: string }[];
+    for (let i = 0; i < 60; i++) {
+      const base = `${job.proxy_url}/f${i}/chat/completions`;
+      await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: MODULES[0]!.template }, { role: 'user', content: 'q' }] } });
+      await api(base, 'POST', '', { body: { model: 'x', messages: [{ role: 'system', content: 'Answer from this context:\nC' }, { role: 'user', content: 'q' }] } });
+      await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, [`f${i}`])).length === 2);
+      await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `f${i}`, reward_info: { score: 0.5 } } });
+      if ((await proposals()).some((p) => p.module === 'answer' && p.status === 'succeeded')) break;
+    }
+    const items = (await proposals()).reverse(); // oldest first
+    // plan comes first in call order and fails; it counts as tried, so answer gets the next proposal.
+    expect(items[0]).toMatchObject({ module: 'plan', status: 'failed' });
+    expect(items.find((p) => p.status === 'succeeded')).toMatchObject({ module: 'answer' });
+    expect(items.findIndex((p) => p.module === 'answer')).toBe(1);
   });
 });

@@ -462,6 +462,18 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(page.items.map((c) => c.id)).toEqual([cid]);
     });
 
+    it('counts failed proposals per module (module choice counts them as tries)', async () => {
+      const job = await makeJob();
+      expect(await store.failedProposalsByModule(job.id)).toEqual({});
+      const lease = new Date(Date.now() + 60_000).toISOString();
+      for (const [module, status] of [['plan', 'failed'], ['plan', 'failed'], ['answer', 'failed'], ['answer', 'succeeded']] as const) {
+        const p = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module, tip: 'none', prompt: [], leaseUntil: lease, now: new Date().toISOString() });
+        await store.finishProposal({ jobId: job.id, id: p!.id, status, response: null, error: status === 'failed' ? 'no instruction' : null, candidates: [], events: [] });
+      }
+      expect(await store.failedProposalsByModule(job.id)).toEqual({ plan: 2, answer: 1 });
+      expect(await store.failedProposalsByModule((await makeJob()).id)).toEqual({});
+    });
+
     pagingContract({ store: () => store, tenantId: () => tenantId });
   });
 }

@@ -52,7 +52,7 @@ export interface ModuleChoiceInput {
   /** Module names in the order rollouts call them. */
   modules: readonly string[];
   candidates: readonly ModuleChoiceCandidate[];
-  /** Children so far per module (the runner counts candidates, so a failed proposal does not count as a try). */
+  /** Tries so far per module: the runner counts its children and its failed proposals. */
   proposalsByModule: Readonly<Record<string, number>>;
   rolloutsPerCandidate: number;
   /** Variance of one reward, pooled over the job (for the lifts' standard errors). */

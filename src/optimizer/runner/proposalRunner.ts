@@ -198,13 +198,15 @@ export class ProposalRunner {
   private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
     const { store } = this.deps;
     const [lo, hi] = rt.job.config.mipro.reward_range;
-    const [called, blame] = await Promise.all([
+    const [called, blame, failed] = await Promise.all([
       store.moduleCallOrder(rt.job.id),
       // "Low" rewards: the lower half of the declared range (failures, for binary rewards).
       store.moduleBlame(rt.job.id, { below: lo + (hi - lo) / 2, limit: BLAME_WINDOW }),
+      store.failedProposalsByModule(rt.job.id),
     ]);
-    // Children per module, not proposals: a module whose proposal failed has not been tried yet.
-    const counts: Record<string, number> = {};
+    // Tries per module: its children, and its failed proposals. A module whose proposals keep failing
+    // (a proposer that cannot keep its placeholders) must not take every proposal of the first round.
+    const counts: Record<string, number> = { ...failed };
     for (const c of candidates) if (c.module) counts[c.module] = (counts[c.module] ?? 0) + 1;
     const known = new Map(rt.modules.map((m) => [m.name, m]));
     const order = [...called, ...rt.modules.map((m) => m.name).filter((n) => !called.includes(n))].flatMap((n) => known.get(n) ?? []);
