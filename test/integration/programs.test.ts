@@ -285,5 +285,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(paths).toEqual(expect.arrayContaining([
       'policy_optimization.modules.0.name', 'policy_optimization.modules.1.template', 'policy_optimization.modules.2.name', 'policy_optimization.initial_prompt',
     ]));
+    // A duplicate name is listed even beside a module whose template is not a string at all.
+    const typed = seedJobBody();
+    Object.assign(typed.policy_optimization, { modules: [{ name: 'a', template: 'x' }, { name: 'a', template: 'y' }, { name: 'b', template: 7 }] });
+    const both = await api(t.url, 'POST', JOBS, { key: t.key, body: typed });
+    expect(both.status).toBe(422);
+    expect(both.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['policy_optimization.modules.1.name', 'policy_optimization.modules.2.template']);
   });
 });
