@@ -61,6 +61,35 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
       { eventType: 'mipro.reward.received', message: 'test' });
   }
 
+  it('demos_only on a program: a module whose calls never qualify as demos (tool turns) does not hold up the others', async () => {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      mipro: {
+        online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3,
+        max_demos: 2, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+      },
+    });
+    Object.assign(body.policy_optimization, { modules: [{ name: 'agent', template: 'Use the tools.' }, { name: 'answer', template: 'Answer briefly.' }] });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const job = res.body as { job_id: string; system_id: string; proxy_url: string };
+    // The agent's calls carry tool turns, which never become demos; the answer's are plain.
+    const toolTurns = [
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: 'found' },
+    ];
+    const proposals = async () => ((await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/proposals`, { key: t.key })).body.items ?? []) as { module: string; status: string; tip: string }[];
+    for (let i = 0; i < 40; i++) {
+      const base = `${job.proxy_url}/d${i}`;
+      expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: 'Use the tools.' }, { role: 'user', content: `Q${i}` }, ...toolTurns] } })).status).toBe(200);
+      expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: `Q${i}` }] } })).status).toBe(200);
+      await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, [`d${i}`])).length === 2);
+      await reward(job.system_id, `d${i}`, { score: 1 });
+      if ((await proposals()).some((p) => p.status === 'succeeded')) break;
+    }
+    expect((await proposals()).filter((p) => p.status === 'succeeded').map((p) => [p.module, p.tip])).toEqual([['answer', 'demos']]);
+  });
+
   it('demos_only: builds demo sets only from rewarded training calls, injects them after the system text, shows and exports them', async () => {
     const job = await createJob({
       online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3,

@@ -57,6 +57,10 @@ describe('an empty body with content-type application/json', () => {
     const nested = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '{"policy_optimization": {"metadata": [{"constructor": {"prototype": {}}}]}}', headers: JSON_HEADER });
     expect(nested.status).toBe(422);
     expect(nested.body.error.details[0].path).toBe('policy_optimization.metadata.0.constructor.prototype');
+    // The parser drops a leading byte order mark; the refused key is still named.
+    const bom = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '\uFEFF{"__proto__": 1}', headers: JSON_HEADER });
+    expect(bom.status).toBe(422);
+    expect(bom.body.error.details[0].path).toBe('__proto__');
     // A key named constructor holding anything else is ordinary data.
     const plain = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '{"constructor": "x"}', headers: JSON_HEADER });
     expect(plain.status).toBe(422);

@@ -88,8 +88,17 @@ export class ProposalRunner {
       this.deps.onOutcome?.('skipped'); // no module has been called yet: nothing to ground a proposal in
       return;
     }
-    const { module, order } = target;
-    const kind = await chooseKind(store, this.deps.rng, rt.job, module, candidates);
+    const { order } = target;
+    let module = target.module;
+    let kind = await chooseKind(store, this.deps.rng, rt.job, module, candidates);
+    // demos_only, and no demo of this module qualifies yet (its calls may never qualify: tool calls):
+    // another module's may, rather than every trigger waiting on this one (module choice's first round).
+    for (const other of order) {
+      if (kind !== null) break;
+      if (other.name === module.name) continue;
+      kind = await chooseKind(store, this.deps.rng, rt.job, other, candidates);
+      if (kind !== null) module = other;
+    }
     if (kind === null) {
       this.deps.onOutcome?.('skipped'); // demos_only, and no demo qualifies yet
       return;
