@@ -4,7 +4,7 @@ import { MAX_MODULES, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
 import { DEFAULT_MAX_DEMOS, MAX_DEMOS_LIMIT } from '../optimizer/core/demos.js';
 import { PROPOSER_MODES } from '../optimizer/core/proposalKind.js';
-import { hasNul, MAX_INT4, noNul, NUL_MESSAGE } from './dbText.js';
+import { MAX_INT4, noNul } from './dbText.js';
 import { moduleNameSchema } from './moduleName.js';
 import { unknownFieldMessage } from './unknownFields.js';
 
@@ -197,10 +197,9 @@ export const InitialPromptSchema = z.object({
     .pipe(z.record(z.string(), z.string({ error: 'must be a string' }))).optional(),
 });
 
-const ModuleTemplate = z.string({ error: 'must be a string (the prompt, with {placeholders})' })
-  .max(100_000, 'must be at most 100000 characters')
+const ModuleTemplate = noNul(z.string({ error: 'must be a string (the prompt, with {placeholders})' })
+  .max(100_000, 'must be at most 100000 characters'))
   .superRefine((text, ctx) => {
-    if (hasNul(text)) ctx.addIssue({ code: 'custom', message: NUL_MESSAGE });
     const problem = templateProblem(parseTemplate(text));
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
