@@ -22,71 +22,56 @@ function runTs(file: string, env: Record<string, string>): Promise<{ code: numbe
 }
 
 /**
- * Issue 16 item 4: the README's TypeScript quickstart could not run as written (no `miprox` import
- * from a checkout, a config file that existed nowhere, undefined helpers). It is now
- * examples/quickstart.ts with examples/mipro.toml, and the README shows that file verbatim.
+ * The README's TypeScript examples, run as a user would and compared with what the README shows.
+ * Issue 16 item 4: the quickstart could not run as written (no `miprox` import from a checkout, a
+ * config file that existed nowhere, undefined helpers); it is now examples/quickstart.ts with
+ * examples/mipro.toml. The programs snippet could not either (no imports, undefined names, no
+ * reward); it is now examples/programs.ts. The README shows both files verbatim.
  */
-describe('the README quickstart (examples/quickstart.ts)', () => {
+describe('the README examples (examples/quickstart.ts, examples/programs.ts)', () => {
   let t: TestServer;
   beforeAll(async () => {
     t = await startTestServer();
   });
   afterAll(async () => t.close());
 
-  it('runs offline against a server with the sim provider and ends the job', async () => {
-    const res = await runTs(join(ROOT, 'examples', 'quickstart.ts'), { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key, ROLLOUTS: '30' });
+  /** Runs an example offline against the test server; the id of the job it ended. */
+  async function runExample(file: string, rollouts: number): Promise<{ jobId: string; stdout: string }> {
+    const res = await runTs(join(ROOT, 'examples', file), { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key, ROLLOUTS: String(rollouts) });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const jobId = /^job (pl_[0-9a-f]+): succeeded, best score /m.exec(res.stdout)?.[1];
     expect(jobId, res.stdout).toBeDefined();
-    const job = await new MiproJobsClient({ backendUrl: t.url, apiKey: t.key }).get(jobId!);
+    return { jobId: jobId!, stdout: res.stdout };
+  }
+
+  it('quickstart: runs offline against a server with the sim provider and ends the job', async () => {
+    const { jobId } = await runExample('quickstart.ts', 30);
+    const job = await new MiproJobsClient({ backendUrl: t.url, apiKey: t.key }).get(jobId);
     expect(job).toMatchObject({ status: 'succeeded', reward_count: 30 });
     // The baseline came from examples/mipro.toml's initial_prompt.
     expect(job.candidates?.find((c) => c.candidate_id === 'baseline')?.instruction).toBe("Classify the customer's banking query into an intent.");
   }, 120_000);
 
-  it('is what the README shows', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const file = readFileSync(join(ROOT, 'examples', 'quickstart.ts'), 'utf8');
-    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
-    expect(blocks).toContain(file);
-  });
-});
-
-/**
- * The README's programs example: a helper copying the earlier snippet found it could not run as
- * written (no imports, undefined names, no reward). It is now examples/programs.ts, shown verbatim.
- */
-describe('the README programs example (examples/programs.ts)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
-
-  it('runs offline: each call is its own module, and every module gets proposals', async () => {
-    const res = await runTs(join(ROOT, 'examples', 'programs.ts'), { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key, ROLLOUTS: '90' });
-    expect(res.stderr).toBe('');
-    expect(res.code).toBe(0);
-    const jobId = /^job (pl_[0-9a-f]+): succeeded, best score /m.exec(res.stdout)?.[1];
-    expect(jobId, res.stdout).toBeDefined();
+  it('programs: runs offline; each call is its own module, and every module gets proposals', async () => {
+    const { jobId, stdout } = await runExample('programs.ts', 90);
     // Every module was tried (the first round of module choice), whichever moved the reward.
-    const counts = /^proposals by module: extract (\d+), plan (\d+), answer (\d+)$/m.exec(res.stdout);
-    expect(counts, res.stdout).not.toBeNull();
+    const counts = /^proposals by module: extract (\d+), plan (\d+), answer (\d+)$/m.exec(stdout);
+    expect(counts, stdout).not.toBeNull();
     expect(counts!.slice(1).map(Number).every((n) => n >= 1)).toBe(true);
     const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
-    const job = await jobs.get(jobId!);
+    const job = await jobs.get(jobId);
     expect(job).toMatchObject({ status: 'succeeded', reward_count: 90 });
     expect(job.modules.map((m) => m.name)).toEqual(['extract', 'plan', 'answer']);
-    const session = await jobs.session(jobId!);
+    const session = await jobs.session(jobId);
     const rollout = await session.getRollout('rollout_7');
     expect(rollout.calls.map((c) => [c.module, c.variables])).toEqual([['extract', {}], ['plan', { customer: 'Bob' }], ['answer', { context: expect.any(String) }]]);
   }, 120_000);
 
-  it('is what the README shows', () => {
+  it.each(['quickstart.ts', 'programs.ts'])('%s is what the README shows', (file) => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const file = readFileSync(join(ROOT, 'examples', 'programs.ts'), 'utf8');
-    expect([...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])).toContain(file);
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks).toContain(readFileSync(join(ROOT, 'examples', file), 'utf8'));
   });
 });
 
