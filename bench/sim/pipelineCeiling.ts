@@ -5,6 +5,7 @@ import { runWorld } from './engine.js';
 import { PIPELINE_SETTINGS, pipelineConfigs } from './pipeline.js';
 import { miproxPolicy } from './policies.js';
 import { programWorld } from './program.js';
+import { treePosteriorMeans } from './treePrior.js';
 import type { Policy, SimArm, SimConfig } from './types.js';
 
 /**
@@ -25,8 +26,11 @@ export interface CeilingVariant {
   steerShare?: number;
   /** Whom `steerTop` ranks by: the true means (default), or the data (the lower-bound score: a rule anyone can run). */
   steerBy?: 'truth' | 'lower_bound';
-  /** The final pick: miprox's (best shrunken mean), or the highest shrunken mean minus one standard error. */
-  pick: 'miprox' | 'lower_bound';
+  /**
+   * The final pick: miprox's (best shrunken mean), the highest shrunken mean minus one standard error, or
+   * the best posterior mean under the family-tree prior (treePrior.ts).
+   */
+  pick: 'miprox' | 'lower_bound' | 'tree';
 }
 
 export const CEILING_VARIANTS: readonly CeilingVariant[] = [
@@ -39,6 +43,7 @@ export const CEILING_VARIANTS: readonly CeilingVariant[] = [
   { name: 'true top 2 serve half the rollouts after the pool is final; lower-bound pick', steerTop: 2, steerShare: 0.5, pick: 'lower_bound' },
   { name: 'top 2 by lower bound serve half the rollouts after the pool is final; lower-bound pick', steerTop: 2, steerShare: 0.5, steerBy: 'lower_bound', pick: 'lower_bound' },
   { name: 'miprox; lower-bound pick', pick: 'lower_bound' },
+  { name: 'miprox; family-tree pick', pick: 'tree' },
 ];
 
 /** Identification per non-null setting for one variant, over the replicates from `offset`. */
@@ -78,7 +83,9 @@ export function steeredPolicy(inner: Policy, variant: CeilingVariant, cfg: SimCo
     },
     report(arms) {
       const own = inner.report(arms);
-      return variant.pick === 'miprox' ? own : { ...own, championId: lowerBoundPick(arms, R) ?? own.championId };
+      if (variant.pick === 'miprox') return own;
+      const pick = variant.pick === 'tree' ? treePick(arms, R) : lowerBoundPick(arms, R);
+      return { ...own, championId: pick ?? own.championId };
     },
   };
 }
@@ -92,6 +99,13 @@ export function lowerBoundPick(arms: readonly SimArm[], R: number): string | nul
   let best: { id: string; score: number } | null = null;
   for (const [id, score] of lowerBoundScores(arms, R)) if (!best || score > best.score) best = { id, score };
   return best?.id ?? null;
+}
+
+/** The ranked program (at least R rewards) with the highest posterior mean under the family-tree prior. */
+export function treePick(arms: readonly SimArm[], R: number): string | null {
+  const means = treePosteriorMeans(arms);
+  const ranked = arms.filter((a) => a.status === 'active' && a.stats.n >= R);
+  return ranked.reduce<SimArm | null>((best, a) => (!best || means.get(a.id)! > means.get(best.id)! ? a : best), null)?.id ?? null;
 }
 
 function lowerBoundScores(arms: readonly SimArm[], R: number): Map<string, number> {

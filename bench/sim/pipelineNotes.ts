@@ -264,6 +264,13 @@ mean minus one standard error (variance proxy 1/4).
   83.7 / 78.3 / 81.7 / 77.7%), no gain; cumulative regret 2-6% lower on both blocks (the runner-up's 100 val rollouts go to a program below
   the champion). Left as it is: the runner-up's val run is what lets a new champion report a val-based
   best_score and lift at once.
+- The family tree as the final pick (session 10, \`--variants 0,9\`; bench/sim/treePrior.ts): every child is an
+  edit of its parent, so a child's mean is its parent's plus a step of unknown size tau (empirical Bayes), and a
+  program measured on few rewards leans on its relatives. On the same final data as miprox (the code with the
+  first round of session 9): 87.0 / 79.3 / 78.7 / 83.7% against 83.7 / 78.3 / 77.3 / 81.0% on 1,000,000-1,000,299,
+  but 83.0 / 75.7 / 80.0 / 79.0% against 85.3 / 75.0 / 81.3 / 78.0% on 1,000,300-1,000,599: +0.8 points on
+  average over the eight cells, noise, not kept. Near the top the programs are siblings and cousins of one
+  another, so the tree pulls them toward the same ancestors and cannot tell them apart either.
 
 ### Why the bottleneck share stayed near 43% before the wait (tuning seeds only)
 - The candidate cap counts retired candidates (SPEC \`online_proposer_max_candidates\`: it bounds the job's
