@@ -1,6 +1,6 @@
 import { flaggedIds, missingVerdicts } from '../optimizer/runner/missingRewards.js';
 import { confirmationTargets } from '../optimizer/core/champion.js';
-import { nextSeed, nextValWork, type SeedAssignment } from '../optimizer/core/seedScheduler.js';
+import { nextOnlineSeed, nextSeed, nextValWork, type SeedAssignment } from '../optimizer/core/seedScheduler.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import { ConflictError } from '../shared/errors.js';
 import { BASELINE_ID } from '../shared/ids.js';
@@ -71,7 +71,9 @@ export class SchedulerService {
       if (!work) throw new ConflictError('no confirmation work left: the champion, the control and the runner-up have run every val seed (or no champion other than the control exists yet)');
       assignment = { seed: work.seed, split: 'val', assignCandidateId: work.candidateId };
     } else {
-      assignment = nextSeed(state);
+      // Paused (SPEC.md): every new rollout is served the best known candidate, so no bootstrap or
+      // confirmation rollout is assigned to another; an explicit valOnly request still is.
+      assignment = rt.job.status === 'paused' ? nextOnlineSeed(state) : nextSeed(state);
     }
     // SPEC's mipro.rollout.started, for rollouts this scheduler hands out (not on the proxy's hot path),
     // committed with the rollout.

@@ -179,6 +179,27 @@ describe('the MIPRO optimizer over HTTP', () => {
     await until(async () => (await status(s.session_id)).proposal_seq === 1);
   });
 
+  it('serves the best known candidate to every new rollout while paused (SPEC.md), and explores again on resume', async () => {
+    const s = await newSession({ online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 2, bootstrap_train_seeds: [0], online_pool: { start: 0, end: 100 }, val_seeds: [100, 101] });
+    // EXCELLENT children answer right every time, the baseline on half the seeds: one becomes best.
+    await until(async () => {
+      await rollout(s.session_id);
+      const st = await status(s.session_id);
+      return st.best_candidate_id !== 'baseline' && st.candidates.length >= 3;
+    }, 20_000);
+    await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/pause`, { key: t.key });
+    const best = (await status(s.session_id)).best_candidate_id;
+    const paused = [];
+    for (let i = 0; i < 12; i++) paused.push(await rollout(s.session_id));
+    // Scheduled rollouts are online ones (no val confirmation of the control or the runner-up), and
+    // the bandit does not explore: everyone gets the best candidate.
+    expect(paused.map((r) => `${r.split}:${r.candidate}`)).toEqual(Array(12).fill(`online:${best}`));
+    await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/resume`, { key: t.key });
+    const resumed = [];
+    for (let i = 0; i < 30; i++) resumed.push(await rollout(s.session_id));
+    expect(new Set(resumed.map((r) => r.candidate)).size).toBeGreaterThan(1);
+  });
+
   it('turns a proposer timeout into an event, not a failed job', async () => {
     const s = await newSession({ online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 2, bootstrap_train_seeds: [0], val_seeds: [100] });
     proposer.setBehavior({ hang: true });

@@ -59,6 +59,11 @@ export function nextSeed(state: SeedSchedulerState): SeedAssignment {
     if (val) return { seed: val.seed, split: 'val', assignCandidateId: val.candidateId };
   }
 
+  return nextOnlineSeed(state);
+}
+
+/** The next seed of the online pool (cycling): what a paused job schedules, serving its best candidate. */
+export function nextOnlineSeed(state: SeedSchedulerState): SeedAssignment {
   if (state.onlinePool.length === 0) throw new ValidationError('the online pool is empty', [{ path: 'mipro.online_pool', message: 'must not be empty' }]);
   const seed = state.onlinePool[state.issued.online % state.onlinePool.length]!;
   return { seed, split: 'online' };

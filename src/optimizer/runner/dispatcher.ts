@@ -263,9 +263,16 @@ export class Dispatcher {
     return candidate;
   }
 
-  /** The assigned candidate, else the bandit's choice, else the baseline (nothing counted yet). */
+  /**
+   * The assigned candidate, else the bandit's choice (a paused job's best known candidate: SPEC.md,
+   * "paused: the proxy keeps serving the best known candidate"), else the baseline (nothing counted yet).
+   */
   private pick(rt: JobRuntime, assigned: string | undefined): CandidateRecord {
-    const chosen = assigned ? rt.candidates.find((c) => c.id === assigned) : this.select(rt);
+    const chosen = assigned
+      ? rt.candidates.find((c) => c.id === assigned)
+      : rt.job.status === 'paused'
+        ? rt.candidates.find((c) => c.id === rt.job.bestCandidateId)
+        : this.select(rt);
     return chosen ?? this.baseline(rt);
   }
 
