@@ -273,8 +273,9 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
       untrack();
       const s = upstream.summary();
       const ms = performance.now() - t0;
-      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: failed || c.signal.aborted ? 'error' : 'ok' }, ms / 1000);
-      recordCall(p, c, s.text, ms, s.usage ?? null, failed || c.signal.aborted);
+      const callFailed = failed || c.signal.aborted || (upstream.failed?.() ?? false);
+      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: callFailed ? 'error' : 'ok' }, ms / 1000);
+      recordCall(p, c, s.text, ms, s.usage ?? null, callFailed);
     }
   }
   reply

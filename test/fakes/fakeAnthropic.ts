@@ -13,12 +13,9 @@ import { sendJson, startRecordingServer, type RecordedRequest, type ServerStats 
 
 /**
  * A fake Anthropic Messages API on 127.0.0.1: `POST {url}/v1/messages`, JSON or SSE by the request's
- * `stream`, with the same failure knobs as the OpenAI fake, plus an `error` event mid-stream.
+ * `stream`, with the same failure knobs as the OpenAI fake (an `error` event mid-stream included).
  */
-export interface FakeAnthropicBehavior extends FakeBehavior {
-  /** SSE: send an `error` event after this many events, then end the stream. */
-  errorEventAfterChunks?: number;
-}
+export type FakeAnthropicBehavior = FakeBehavior;
 
 export interface FakeAnthropic {
   /** Base URL without `/v1` (like ANTHROPIC_BASE_URL). */

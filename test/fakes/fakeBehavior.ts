@@ -43,6 +43,8 @@ export interface FakeBehavior {
   dropAfterChunks?: number;
   /** SSE: after this many events, stay silent with the connection open. */
   stallAfterChunks?: number;
+  /** SSE (Anthropic Messages, OpenAI Responses): after this many events, the provider's own `error` event, then the end. */
+  errorEventAfterChunks?: number;
   /** The key the client must present; omitted: any or none. */
   apiKey?: string;
 }

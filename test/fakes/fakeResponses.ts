@@ -60,5 +60,8 @@ export function responseEvents(b: FakeBehavior, body: Record<string, unknown>, t
     ev('response.output_item.done', { output_index: outputIndex, item });
   });
   ev('response.completed', { response: shell(body, model, 'completed', done, usageOf(b)) });
-  return events;
+  const cut = b.errorEventAfterChunks;
+  if (cut === undefined) return events;
+  const error = { type: 'error', sequence_number: cut, code: 'server_error', message: 'The server had an error while processing your request.', param: null };
+  return [...events.slice(0, cut), `event: error\ndata: ${JSON.stringify(error)}\n\n`];
 }

@@ -187,6 +187,21 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(evs.some((e) => e.event === 'message_stop')).toBe(false);
   });
 
+  it.each([
+    ['anthropic', 'messages', { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }],
+    ['openai', 'responses', { input: 'hi', stream: true }],
+  ] as const)('relays a native %s stream ending in the provider\'s own error event once, and records the call as failed', async (provider, path, body) => {
+    (provider === 'anthropic' ? s.h.anthropic : s.h.openai).setBehavior({ reply: 'a b c d', chunks: 4, errorEventAfterChunks: 4 });
+    const rid = `native-error-${provider}-${n++}`;
+    const res = await post(`${s.jobs.get(provider)!.proxyUrl}/${rid}/${path}`, body);
+    const evs = events(res.text);
+    expect(evs.filter((e) => e.event === 'error')).toHaveLength(1);
+    expect(evs.at(-1)!.event).toBe('error');
+    expect(JSON.stringify(evs.at(-1)!.data)).toMatch(provider === 'anthropic' ? /overloaded_error/ : /server_error/);
+    const served = await s.h.served(s.jobs.get(provider)!, rid);
+    expect(served.rollout.calls[0].failed).toBe(true);
+  });
+
   it('lists the job\'s policy model on GET models, with and without v1 and a rollout id', async () => {
     for (const path of ['/models', '/v1/models', '/r-models/v1/models']) {
       const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'GET', path);

@@ -41,7 +41,7 @@ export const messagesSurface: Surface = {
               throw new UpstreamError('upstream stream ended before message_stop', { status: 502, code: 'upstream_stream_error' });
             }
           }
-          return { body: relay(), summary: () => tap.summary() };
+          return { body: relay(), summary: () => tap.summary(), failed: () => tap.sawError };
         },
       },
       errorEvent: (problem, upstreamType) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(problem, upstreamType))}\n\n`,

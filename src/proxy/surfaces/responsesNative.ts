@@ -107,12 +107,14 @@ export function withInstructionsEcho(json: string, from: unknown, to: string | n
 /**
  * Relays a native Responses event stream, event by event (the transport cut it on event
  * boundaries), with `instructions` put back in the events that carry the response object, and
- * keeps the final response for the record. `complete` says whether a terminal event arrived.
+ * keeps the final response for the record. `complete` says whether a terminal event arrived;
+ * `failed`, whether the upstream reported a failure (an `error` event or `response.failed`).
  */
 export class NativeResponsesRelay {
   private readonly parser = new SseParser();
   private final: unknown = undefined;
   complete = false;
+  failed = false;
   /** Events relayed so far (OpenAI numbers them from 0, so this is the next sequence number). */
   events = 0;
 
@@ -147,6 +149,7 @@ export class NativeResponsesRelay {
   private onEvent(name: string | undefined, data: string): string {
     this.events++;
     const head = name !== undefined ? `event: ${name}\n` : '';
+    if (name === 'error' || data.startsWith('{"type":"error"')) this.failed = true;
     if (!data.includes('"response"')) return `${head}data: ${data}\n\n`;
     // Only a terminal event is parsed (its response is the record's); others are rewritten as text.
     const terminal = data.includes('response.completed') || data.includes('response.incomplete') || data.includes('response.failed');
@@ -164,6 +167,7 @@ export class NativeResponsesRelay {
     if (value.type === 'response.completed' || value.type === 'response.incomplete' || value.type === 'response.failed') {
       this.final = value.response;
       this.complete = true;
+      if (value.type === 'response.failed') this.failed = true;
     }
     const out = withInstructionsEcho(data, value.response.instructions, this.instructions)
       ?? JSON.stringify({ ...value, response: { ...value.response, instructions: this.instructions } });

@@ -70,9 +70,10 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
             const tail = relay.end();
             if (tail !== '') yield tail;
             remember(relay.finalResponse);
-            if (!relay.complete) throw new UpstreamError('upstream stream ended before response.completed', { status: 502, code: 'upstream_stream_error' });
+            // After the upstream's own error event the client knows; a second error event would contradict it.
+            if (!relay.complete && !relay.failed) throw new UpstreamError('upstream stream ended before response.completed', { status: 502, code: 'upstream_stream_error' });
           }
-          return { body: body(), summary: () => relay.summary() };
+          return { body: body(), summary: () => relay.summary(), failed: () => relay.failed };
         },
       },
       errorEvent: (problem, upstreamType) => {

@@ -25,6 +25,12 @@ export interface AnswerSummary {
 export interface SurfaceStream {
   body: AsyncIterable<Uint8Array | string>;
   summary(): AnswerSummary;
+  /**
+   * Native streams: the upstream's own stream reported a failure (Anthropic's `error` event,
+   * Responses' `error` or `response.failed`), which the client already got as the provider wrote it.
+   * The call is recorded as failed, and no error event of miprox's follows it.
+   */
+  failed?(): boolean;
 }
 
 export interface NativeCall {
