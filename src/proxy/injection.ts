@@ -22,12 +22,14 @@ export function injectCandidate(req: ChatCompletionRequest, instruction: string,
 /**
  * What every call gets, also one that belongs to no module (its messages untouched): the job's
  * policy model; temperature and max tokens from the policy when the request omits them; miprox's
- * own `mipro` field removed.
+ * own `mipro` field removed. No temperature is filled in for a reasoning call (`reasoning_effort`):
+ * OpenAI's reasoning models refuse any but their default.
  */
 export function forcePolicy(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
   const { mipro: _ours, ...rest } = req;
   const out: ChatCompletionRequest = { ...rest, model: policy.model };
-  if (out.temperature === undefined || out.temperature === null) out.temperature = policy.temperature;
+  const reasoning = (req as { reasoning_effort?: unknown }).reasoning_effort;
+  if ((out.temperature ?? null) === null && policy.temperature !== null && (reasoning ?? null) === null) out.temperature = policy.temperature;
   const hasLimit = (out.max_tokens ?? null) !== null || (out.max_completion_tokens ?? null) !== null;
   return hasLimit ? out : { ...out, ...tokenLimit(policy.provider, policy.max_completion_tokens) };
 }

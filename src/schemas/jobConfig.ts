@@ -87,7 +87,8 @@ function requireInferenceUrlForCompatible(v: { provider: string; inference_url?:
 export const PolicySchema = z.object({
   model: ModelName,
   provider: Provider,
-  temperature: Temperature.default(0),
+  /** null: never sent, so the provider's default applies (reasoning models accept no other). */
+  temperature: Temperature.nullable().default(0),
   max_completion_tokens: positiveInt().max(1_000_000).default(256),
   inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
   inference_mode: z.string().optional(),

@@ -202,6 +202,35 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(served.rollout.calls[0].failed).toBe(true);
   });
 
+  it('adds no policy temperature where the client chose how to sample: thinking, top_p on Messages, reasoning on Responses and chat', async () => {
+    const anthropic = s.jobs.get('anthropic')!.proxyUrl;
+    const openai = s.jobs.get('openai')!.proxyUrl;
+    const sentBody = (fake: { requests: Array<{ body: unknown }> }) => fake.requests.at(-1)!.body as Record<string, unknown>;
+    const thinking = { type: 'enabled', budget_tokens: 100 };
+    expect((await post(`${anthropic}/messages`, { max_tokens: 200, thinking, messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+    expect(sentBody(s.h.anthropic)).toMatchObject({ thinking, max_tokens: 200 });
+    expect(sentBody(s.h.anthropic)).not.toHaveProperty('temperature');
+    expect((await post(`${anthropic}/messages`, { max_tokens: 20, top_p: 0.9, messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+    expect(sentBody(s.h.anthropic)).not.toHaveProperty('temperature');
+    expect((await post(`${anthropic}/messages`, { max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+    expect(sentBody(s.h.anthropic)).toMatchObject({ temperature: 0 }); // the policy's, where the client sent none
+    expect((await post(`${openai}/responses`, { input: 'hi', reasoning: { effort: 'low' } })).status).toBe(200);
+    expect(sentBody(s.h.openai)).not.toHaveProperty('temperature');
+    expect((await post(`${openai}/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'low' })).status).toBe(200);
+    expect(sentBody(s.h.openai)).not.toHaveProperty('temperature');
+    expect((await post(`${openai}/responses`, { input: 'hi' })).status).toBe(200);
+    expect(sentBody(s.h.openai)).toMatchObject({ temperature: 0 });
+  });
+
+  it('refuses a thinking budget the job\'s token cap leaves no room for, before any upstream call or record', async () => {
+    const job = s.jobs.get('anthropic')!;
+    const res = await api(job.proxyUrl, 'POST', '/thinking-capped/messages', { body: { max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/thinking\.budget_tokens: must be less than max_tokens \(256\): this job caps a call at 256 tokens \(policy\.max_completion_tokens\)/);
+    expect(s.h.anthropic.requests).toHaveLength(0);
+    expect(await s.h.t.server.store.getRollout(job.jobId, 'thinking-capped')).toBeNull();
+  });
+
   it('lists the job\'s policy model on GET models, with and without v1 and a rollout id', async () => {
     for (const path of ['/models', '/v1/models', '/r-models/v1/models']) {
       const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'GET', path);

@@ -5,6 +5,7 @@ import { parseAnthropicMessage, toChatCompletion } from '../../providers/anthrop
 import { AnthropicStreamTranslator } from '../../providers/anthropicStream.js';
 import { SseParser } from '../../providers/sseParser.js';
 import { systemText, turnsAfterSystem } from '../injection.js';
+import type { FieldProblem } from '../../shared/errors.js';
 import type { NativeSummary } from './nativeSummary.js';
 import { messagesSystemText } from './messagesRequest.js';
 import { insertedCount } from './responsesNative.js';
@@ -19,7 +20,7 @@ export function nativeMessagesBody(original: MessagesRequest, internal: ChatComp
   const { mipro: _ours, ...rest } = original;
   const body: Record<string, unknown> = { ...rest, model: injected.model };
   // Anthropic's temperature scale is 0..1; a policy's 0..2 value is clamped like the chat translation does.
-  if (original.temperature === undefined && injected.temperature != null) body.temperature = Math.min(1, injected.temperature);
+  if (original.temperature === undefined && injected.temperature != null && !samplingIsTheClients(original)) body.temperature = Math.min(1, injected.temperature);
   const limit = injected.max_tokens ?? injected.max_completion_tokens;
   if (limit != null) body.max_tokens = limit;
   if (!changed) return body;
@@ -30,6 +31,36 @@ export function nativeMessagesBody(original: MessagesRequest, internal: ChatComp
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected));
   if (inserted.length > 0) body.messages = [...inserted.map(turnOf), ...original.messages];
   return body;
+}
+
+/**
+ * The client chose how to sample, so the policy's temperature is not added: extended thinking
+ * accepts no temperature but 1, and Claude 4.5-era models refuse `temperature` beside `top_p`.
+ */
+function samplingIsTheClients(original: MessagesRequest): boolean {
+  return thinkingBudget(original) !== null || original.top_p !== undefined;
+}
+
+/** The budget of enabled extended thinking (`thinking: {type: "enabled", budget_tokens}`), else null. */
+export function thinkingBudget(original: MessagesRequest): number | null {
+  const thinking = (original as { thinking?: unknown }).thinking;
+  if (typeof thinking !== 'object' || thinking === null) return null;
+  const { type, budget_tokens: budget } = thinking as { type?: unknown; budget_tokens?: unknown };
+  return type === 'enabled' && typeof budget === 'number' ? budget : null;
+}
+
+/**
+ * Anthropic needs max_tokens above the thinking budget. The limit the upstream gets may be the job's
+ * cap (requestBody.ts `limitSpend`), so say so before anything is dispatched, not as the upstream's 400.
+ */
+export function thinkingProblems(original: MessagesRequest, limit: number | null | undefined): FieldProblem[] {
+  const budget = thinkingBudget(original);
+  if (budget === null || limit === null || limit === undefined || budget < limit) return [];
+  const capped = limit < original.max_tokens;
+  return [{
+    path: 'thinking.budget_tokens',
+    message: `must be less than max_tokens (${limit})${capped ? `: this job caps a call at ${limit} tokens (policy.max_completion_tokens), so thinking needs a job with a higher cap or a smaller budget` : ''}`,
+  }];
 }
 
 function turnOf(m: ChatMessage): Record<string, unknown> {

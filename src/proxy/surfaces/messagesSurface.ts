@@ -1,7 +1,7 @@
 import { anthropicErrorBody } from '../../api/errorMapping.js';
 import { type FieldProblem, UpstreamError, ValidationError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
-import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap } from './messagesNative.js';
+import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap, thinkingProblems } from './messagesNative.js';
 import { chatToMessage } from './messagesRender.js';
 import { messagesToChat, parseMessagesRequest } from './messagesRequest.js';
 import { MessagesStreamWriter } from './messagesStream.js';
@@ -28,6 +28,7 @@ export const messagesSurface: Surface = {
         surface: 'messages',
         forwardHeaders,
         body: (injected, changed) => nativeMessagesBody(original, chat, injected, changed),
+        problems: (limited) => thinkingProblems(original, limited.max_tokens ?? limited.max_completion_tokens),
         json: (raw) => ({ out: raw, summary: nativeMessagesSummary(raw) }),
         stream: (upstream): SurfaceStream => {
           const tap = new NativeMessagesTap();

@@ -16,7 +16,8 @@ import { type NativeSummary, summaryOfResponse } from './nativeSummary.js';
 export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): Record<string, unknown> {
   const { mipro: _ours, ...rest } = original;
   const body: Record<string, unknown> = { ...rest, model: injected.model, store: false };
-  if (injected.temperature != null && original.temperature == null) body.temperature = injected.temperature;
+  // A reasoning call gets no temperature: OpenAI's reasoning models refuse any but their default.
+  if (injected.temperature != null && original.temperature == null && original.reasoning == null) body.temperature = injected.temperature;
   const limit = injected.max_completion_tokens ?? injected.max_tokens;
   if (limit != null) body.max_output_tokens = limit;
   if (!changed) return body;

@@ -42,6 +42,11 @@ export interface NativeCall {
   stream(body: AsyncIterable<Uint8Array>): SurfaceStream;
   /** The client's protocol headers the upstream must see too (Messages: `anthropic-beta`). */
   forwardHeaders: Record<string, string>;
+  /**
+   * What the upstream would refuse once the job's limits apply (`limited`: the internal call after
+   * them), checked before anything is dispatched or recorded. Absent: nothing.
+   */
+  problems?(limited: ChatCompletionRequest): FieldProblem[];
 }
 
 export interface SurfaceCall {

@@ -106,9 +106,10 @@ describe('native Messages', () => {
   it('sends the client body with the candidate in system and inserted turns, keeping unknown fields', () => {
     const original = parseMessagesRequest({ max_tokens: 9999, system: [{ type: 'text', text: 'Mine.' }], messages: [{ role: 'user', content: 'hi' }], thinking: { type: 'enabled', budget_tokens: 1024 }, mipro: { module: 'main' } });
     const internal = messagesToChat(original);
-    const injected = insertAfterSystem(injectCandidate({ ...internal, max_tokens: 256 }, 'Candidate.', policy), [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }]);
+    const injected = insertAfterSystem(injectCandidate({ ...internal, max_tokens: 2048 }, 'Candidate.', policy), [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }]);
+    // With thinking on, no temperature is added (Anthropic allows none but 1 with thinking).
     expect(nativeMessagesBody(original, internal, injected, true)).toEqual({
-      max_tokens: 256, system: 'Candidate.', thinking: { type: 'enabled', budget_tokens: 1024 }, model: 'claude-x', temperature: 0,
+      max_tokens: 2048, system: 'Candidate.', thinking: { type: 'enabled', budget_tokens: 1024 }, model: 'claude-x',
       messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'hi' }],
     });
     expect(nativeMessagesBody(original, internal, injected, false)).toMatchObject({ system: [{ type: 'text', text: 'Mine.' }], messages: [{ role: 'user', content: 'hi' }] });
@@ -122,6 +123,17 @@ describe('native Messages', () => {
     expect(nativeMessagesBody(original, internal, injected, true)).toMatchObject({
       system, messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'hi' }],
     });
+  });
+
+  it('fills the policy temperature only when the client set none, the call is not a reasoning call and the policy has one', () => {
+    const call = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    expect(forcePolicy(call, policy).temperature).toBe(0);
+    expect(forcePolicy({ ...call, temperature: 0.5 }, policy).temperature).toBe(0.5);
+    expect(forcePolicy({ ...call, reasoning_effort: 'low' } as typeof call, policy)).not.toHaveProperty('temperature');
+    expect(forcePolicy(call, { ...policy, temperature: null })).not.toHaveProperty('temperature');
+    const original = parseMessagesRequest({ max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
+    const internal = messagesToChat(original);
+    expect(nativeMessagesBody(original, internal, forcePolicy(internal, { ...policy, temperature: null }), false)).not.toHaveProperty('temperature');
   });
 
   it('reads a relayed real stream for the record and notices an error event', () => {

@@ -163,10 +163,11 @@ describe('native Responses', () => {
     const internal = { ...responsesToChat({ ...original, tools: [] }) };
     const injected = insertAfterSystem(injectCandidate(internal, 'Candidate.', policy), [{ role: 'user', content: 'demo q' }, { role: 'assistant', content: 'demo a' }]);
     const body = nativeResponsesBody(original, internal, injected, true);
+    // A reasoning call gets no temperature (OpenAI's reasoning models refuse any but their default).
     expect(body).toEqual({
       input: [{ role: 'user', content: 'demo q' }, { role: 'assistant', content: 'demo a' }, { role: 'user', content: 'hi' }],
       instructions: 'Candidate.', tools: [{ type: 'web_search' }], reasoning: { effort: 'low' },
-      model: 'gpt-4o-mini', store: false, temperature: 0, max_output_tokens: 256,
+      model: 'gpt-4o-mini', store: false, max_output_tokens: 256,
     });
     expect(nativeResponsesBody(original, internal, injected, false)).toMatchObject({ input: 'hi', instructions: 'Mine.' });
   });
