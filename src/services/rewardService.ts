@@ -95,6 +95,7 @@ export class RewardService {
         message: `must be between ${range[0]} and ${range[1]} (mipro.reward_range), got ${r.reward}`,
       }]);
     }
+    await this.checkFeedbackModules(rt, r.feedbackByModule);
     const resolved = await this.resolve(job, r, rt);
     // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
     const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
@@ -116,6 +117,26 @@ export class RewardService {
       status: 'ok', rollout_id: outcome.reward.rolloutId, candidate_id: outcome.reward.candidateId,
       reward: outcome.reward.reward, duplicate: outcome.duplicate, job_status: status,
     };
+  }
+
+  /**
+   * feedback_by_module names modules of the job. A misspelt name would be stored and never read (module
+   * choice and the proposer look feedback up by module), and the first reward of a rollout wins, so
+   * the corrected resend could not fix it: refused before anything is recorded. The modules are read
+   * again first, since another instance may have discovered one since this one's last read.
+   */
+  private async checkFeedbackModules(rt: JobRuntime, feedback: Record<string, string> | undefined): Promise<void> {
+    if (!feedback) return;
+    const unknown = () => Object.keys(feedback).filter((name) => !rt.modules.some((m) => m.name === name));
+    if (unknown().length === 0) return;
+    await this.engine.refresh(rt);
+    const names = unknown();
+    if (names.length === 0) return;
+    const known = rt.modules.map((m) => m.name).join(', ') || '(none yet)';
+    throw new ValidationError(`unknown module "${names[0]}" in feedback_by_module`, names.map((name) => ({
+      path: `reward_info.feedback_by_module.${name}`,
+      message: `is not a module of this job (modules: ${known})`,
+    })));
   }
 
   /** Candidate: the rollout record, else `candidate_id`, else the latest rollout of `correlation_id`. */

@@ -167,6 +167,13 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(JSON.stringify(tooLong.body)).toMatch(/reward_info\.feedback/);
     const badModule = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { 'Not A Module': 'x' } });
     expect(badModule.status).toBe(422);
+    // A well-formed name that is not a module of the job (a typo) is refused too, naming the modules,
+    // and nothing is recorded: the corrected resend is the rollout's first reward.
+    const typo = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { mian: 'x' } });
+    expect(typo.status).toBe(422);
+    expect(typo.body.error.details).toEqual([{ path: 'reward_info.feedback_by_module.mian', message: 'is not a module of this job (modules: main)' }]);
+    const fixed = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { main: 'x' } });
+    expect([fixed.status, fixed.body.duplicate]).toEqual([200, false]);
 
     for (let i = 0; i < 20; i++) {
       await call(job.proxy_url, `f${i}`, `Q-${i}`);
