@@ -1,4 +1,3 @@
-import { placeholderNames } from '../optimizer/core/templates.js';
 import type { Demo } from '../optimizer/core/demos.js';
 import { ValidationError } from '../shared/errors.js';
 
@@ -38,7 +37,8 @@ export interface DspyMetadata { dependency_versions: Record<string, never>; mipr
 const RESERVED = 'metadata';
 
 export function dspyProgramState(
-  modules: readonly { name: string; text: string; demos?: readonly Demo[] }[],
+  /** `placeholders`: the text's input fields (none for a discovered module's literal text). */
+  modules: readonly { name: string; text: string; placeholders: readonly string[]; demos?: readonly Demo[] }[],
   miprox: Record<string, unknown>,
 ): Record<string, DspyPredictorState | DspyMetadata> {
   const state: Record<string, DspyPredictorState | DspyMetadata> = {};
@@ -52,7 +52,7 @@ export function dspyProgramState(
       traces: [],
       train: [],
       demos: (m.demos ?? []).map((d) => ({ augmented: true, input_turns: d.input, output: d.output })),
-      signature: { instructions: m.text, fields: placeholderNames(m.text).map(dspyField) },
+      signature: { instructions: m.text, fields: m.placeholders.map(dspyField) },
       lm: null,
     };
   }

@@ -1,5 +1,5 @@
 import { moduleInstruction } from '../optimizer/core/program.js';
-import { placeholderNames } from '../optimizer/core/templates.js';
+import { modulePlaceholders } from '../optimizer/core/modules.js';
 import { withDemoTurns } from '../optimizer/core/demos.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { dspyProgramState } from './dspyExport.js';
@@ -38,14 +38,17 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
   }
   const { model, provider, temperature, max_completion_tokens: maxTokens } = job.config.policy;
   const policy = { model, provider, temperature, max_completion_tokens: maxTokens };
-  if (format === 'dspy') return dspyProgramState(texts.map(({ module, text }) => ({ name: module.name, text, demos: demosOf(module) })), { ...head, policy });
+  if (format === 'dspy') {
+    const modules = texts.map(({ module, text }) => ({ name: module.name, text, placeholders: modulePlaceholders(module, text), demos: demosOf(module) }));
+    return dspyProgramState(modules, { ...head, policy });
+  }
   return {
     ...head,
     policy,
     modules: texts.map(({ module, text }) => ({
       name: module.name,
       template: text,
-      placeholders: placeholderNames(text),
+      placeholders: modulePlaceholders(module, text),
       baseline_template: module.template,
       changed: text !== module.template,
       demos: demosOf(module).map((d) => ({ input: d.input, output: d.output, rollout_id: d.rolloutId })),

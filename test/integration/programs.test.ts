@@ -175,6 +175,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const view = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
     expect(view.body.modules.map((m: { template: string }) => m.template)).toEqual(['First prompt {x}', 'First prompt ANYTHING']);
     expect(fake.requests.map(systemPromptOf)).toEqual(['First prompt {x}', 'First prompt ANYTHING']);
+    // Export says the same: no placeholder in a literal text, no DSPy input field nobody supplies.
+    const exported = await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=json`, { key: t.key });
+    expect(exported.body.modules.map((m: { placeholders: string[] }) => m.placeholders)).toEqual([[], []]);
+    const dspy = await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key });
+    const predictors = Object.entries(dspy.body).filter(([name]) => name !== 'metadata') as [string, { signature: { instructions: string; fields: unknown[] } }][];
+    expect(predictors.map(([, p]) => [p.signature.instructions, p.signature.fields])).toEqual([['First prompt {x}', []], ['First prompt ANYTHING', []]]);
   });
 
   it('gives a call without a system message to a module declared with an empty template', async () => {

@@ -1,4 +1,4 @@
-import { literalTemplate, matchTemplate, parseTemplate, type ParsedTemplate } from './templates.js';
+import { literalTemplate, matchTemplate, parseTemplate, placeholderNames, type ParsedTemplate } from './templates.js';
 
 /**
  * A program's modules and which module a call belongs to. Pure.
@@ -28,6 +28,11 @@ export interface ProgramModule {
 /** A module with its template parsed once (the runtime keeps these per job). */
 export interface CompiledModule extends ProgramModule {
   parsed: ParsedTemplate;
+}
+
+/** The placeholders of one of the module's texts: none in a discovered module's (its braces are text). */
+export function modulePlaceholders(module: ProgramModule, text: string): string[] {
+  return module.origin === 'discovered' ? [] : placeholderNames(text);
 }
 
 export function compileModules<M extends ProgramModule>(modules: readonly M[]): (M & { parsed: ParsedTemplate })[] {

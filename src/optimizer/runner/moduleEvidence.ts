@@ -1,7 +1,6 @@
 import type { RolloutCallRecord, RolloutFeedback, Store } from '../../store/types.js';
-import type { ProgramModule } from '../core/modules.js';
+import { modulePlaceholders, type ProgramModule } from '../core/modules.js';
 import { selectReflectionRollouts, type ObservedRollout } from '../core/proposerPrompt.js';
-import { placeholderNames } from '../core/templates.js';
 import { truncate } from '../core/text.js';
 
 /** Rollouts of the parent shown to the proposer (GEPA-style reflection): its worst and its best. */
@@ -29,7 +28,7 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   const rollouts = [...new Map([...lowest, ...highest].map((r) => [r.id, r])).values()];
   const ids = rollouts.map((r) => r.id);
   const [calls, feedback] = await Promise.all([store.rolloutCalls(jobId, ids), store.rolloutFeedback(jobId, ids)]);
-  const placeholders = new Set(module.origin === 'discovered' ? [] : placeholderNames(module.template));
+  const placeholders = new Set(modulePlaceholders(module, module.template));
   const byRollout = new Map<string, RolloutCallRecord[]>();
   for (const c of calls) if (c.module === module.name) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
   const observed = rollouts.flatMap((r) => {
