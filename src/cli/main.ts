@@ -49,4 +49,11 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
+// A reader that stops early (`miprox candidates ID | head -1`) closes the pipe: that ends the output,
+// it is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 void run(process.argv);

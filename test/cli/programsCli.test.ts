@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,18 @@ describe('miprox candidates / jobs show on a program of several modules (child p
       module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer: 'Instruction cand_answer_1' },
     });
     expect(items.find((c) => c.candidate_id === 'baseline')).toMatchObject({ module: null });
+  }, SLOW);
+
+  it('ends quietly when the reader closes the pipe early (| head), with no EPIPE stack trace', async () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'miprox.js');
+    // `true` exits without reading, so every write of the CLI meets a closed pipe.
+    // Not spawnSync: the test server answering the CLI runs in this process.
+    const proc = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" candidates ${jobId} | true`], { env: { ...process.env, ...env } });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   }, SLOW);
 
   it('jobs show prints the modules and the best program module by module', async () => {
