@@ -7,6 +7,7 @@ import { zodProblems } from '../schemas/jobRequest.js';
 import { type ChatCompletionRequest, ChatCompletionRequestSchema, type ChatMessage, ChatMessageSchema, MAX_MESSAGES } from '../schemas/openai.js';
 import { ROLLOUT_ID_PATTERN, ROLLOUT_ID_RULE } from '../schemas/rolloutId.js';
 import { type FieldProblem, MAX_LISTED_PROBLEMS, ValidationError } from '../shared/errors.js';
+import { requireObjectBody } from './surfaces/translationProblems.js';
 
 export { MAX_MESSAGES };
 
@@ -23,6 +24,7 @@ const EnvelopeSchema = ChatCompletionRequestSchema.extend({
  * after 20 and says so.
  */
 export function parseChatRequest(body: unknown): ChatCompletionRequest {
+  requireObjectBody(body);
   const envelope = EnvelopeSchema.safeParse(body ?? {});
   let problems: FieldProblem[] = envelope.success ? [] : zodProblems(envelope.error, '');
   const raw = envelope.success ? envelope.data.messages : messagesOf(body);

@@ -14,9 +14,11 @@ export const ResponsesInputItemSchema = z.looseObject({
 });
 export type ResponsesInputItem = z.infer<typeof ResponsesInputItemSchema>;
 
+export const ResponsesInputSchema = z.array(ResponsesInputItemSchema).max(MAX_MESSAGES);
+
 export const ResponsesRequestSchema = z.looseObject({
   model: z.string().optional(),
-  input: z.union([z.string(), z.array(ResponsesInputItemSchema).max(MAX_MESSAGES)], { error: 'must be a string or an array of input items' }),
+  input: z.union([z.string(), ResponsesInputSchema], { error: 'must be a string or an array of input items' }),
   instructions: z.string().nullable().optional(),
   stream: z.boolean().optional().nullable(),
   temperature: z.number().min(0).max(2).optional().nullable(),

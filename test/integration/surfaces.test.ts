@@ -231,6 +231,32 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(await s.h.t.server.store.getRollout(job.jobId, 'thinking-capped')).toBeNull();
   });
 
+  it('names the field of a bad body on every surface: not an object, a bad input item, a bad system', async () => {
+    const openai = s.jobs.get('openai')!.proxyUrl;
+    for (const path of ['/messages', '/responses', '/chat/completions']) {
+      for (const body of [[], 5]) {
+        const res = await api(openai, 'POST', path, { body });
+        expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(422);
+        expect(JSON.stringify(res.body)).toMatch(/body: must be a JSON object/);
+      }
+    }
+    const item = await api(openai, 'POST', '/responses', { body: { input: [{ role: 'user', content: 5 }] } });
+    expect([item.status, item.body.error.param]).toEqual([422, 'input.0.content']);
+    const system = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, system: 5, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(system.status).toBe(422);
+    expect(system.body.error.message).toMatch(/system: must be a string or an array of text blocks/);
+  });
+
+  it('sends a native Responses input made only of items miprox does not model, instead of refusing it', async () => {
+    const input = [{ type: 'computer_call_output', call_id: 'c1', output: { type: 'input_image', image_url: 'https://example.com/s.png' } }];
+    const res = await post(`${s.jobs.get('openai')!.proxyUrl}/responses`, { instructions: CLIENT_SYSTEM, input });
+    expect(res.status, res.text).toBe(200);
+    expect((s.h.openai.requests.at(-1)!.body as { input: unknown }).input).toEqual(input);
+    // Translated, the same input cannot be carried: refused, naming the item.
+    const translated = await api(s.jobs.get('openai_compatible')!.proxyUrl, 'POST', '/responses', { body: { input } });
+    expect([translated.status, translated.body.error.param]).toEqual([422, 'input.0.type']);
+  });
+
   it('lists the job\'s policy model on GET models, with and without v1 and a rollout id', async () => {
     for (const path of ['/models', '/v1/models', '/r-models/v1/models']) {
       const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'GET', path);

@@ -2,7 +2,7 @@ import { zodProblems } from '../../schemas/jobRequest.js';
 import { type MessagesBlock, type MessagesRequest, MessagesRequestSchema } from '../../schemas/messages.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
 import { type FieldProblem, ValidationError } from '../../shared/errors.js';
-import { invalid, untranslatable } from './translationProblems.js';
+import { invalid, requireObjectBody, untranslatable } from './translationProblems.js';
 
 /**
  * Anthropic Messages request -> the internal call (chat completions), pure. `system` (a string, or
@@ -15,6 +15,7 @@ import { invalid, untranslatable } from './translationProblems.js';
  * listed there and left out of the internal call instead of refused.
  */
 export function parseMessagesRequest(body: unknown): MessagesRequest {
+  requireObjectBody(body);
   const parsed = MessagesRequestSchema.safeParse(body ?? {});
   if (!parsed.success) throw new ValidationError('invalid request', zodProblems(parsed.error, ''));
   return parsed.data;

@@ -1,8 +1,8 @@
 import { zodProblems } from '../../schemas/jobRequest.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
-import { type ResponsesInputItem, type ResponsesRequest, ResponsesRequestSchema } from '../../schemas/responses.js';
+import { type ResponsesInputItem, ResponsesInputSchema, type ResponsesRequest, ResponsesRequestSchema } from '../../schemas/responses.js';
 import { BadRequestError, type FieldProblem, ValidationError } from '../../shared/errors.js';
-import { invalid, untranslatable } from './translationProblems.js';
+import { invalid, requireObjectBody, untranslatable } from './translationProblems.js';
 
 /**
  * OpenAI Responses request -> the internal call (chat completions), pure. `instructions` becomes the
@@ -11,8 +11,9 @@ import { invalid, untranslatable } from './translationProblems.js';
  * knobs that do not change the answer's shape (reasoning, include, truncation), which are ignored.
  */
 export function parseResponsesRequest(body: unknown): ResponsesRequest {
+  requireObjectBody(body);
   const parsed = ResponsesRequestSchema.safeParse(body ?? {});
-  if (!parsed.success) throw new ValidationError('invalid request', zodProblems(parsed.error, ''));
+  if (!parsed.success) throw new ValidationError('invalid request', inputItemProblems(body) ?? zodProblems(parsed.error, ''));
   const req = parsed.data;
   // Stateless by design: miprox keeps no conversation state, so a client relying on it must hear so.
   if (req.previous_response_id != null) {
@@ -22,6 +23,17 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   if (req.conversation !== undefined && req.conversation !== null) throw stateful('conversation', 'miprox is stateless: send the whole conversation in input');
   if (req.background === true) throw stateful('background', 'background responses are not supported by miprox');
   return req;
+}
+
+/**
+ * What is wrong inside an array `input`, by item and field (`input.0.content: ...`): the schema's
+ * union of a string and an array reports only that `input` is neither. Null when the items are fine.
+ */
+function inputItemProblems(body: unknown): FieldProblem[] | null {
+  const input = (body as { input?: unknown } | undefined)?.input;
+  if (!Array.isArray(input)) return null;
+  const items = ResponsesInputSchema.safeParse(input);
+  return items.success ? null : zodProblems(items.error, 'input');
 }
 
 /** Resolves an `item_reference` to an item miprox answered earlier (responseItems.ts), or undefined. */
@@ -47,7 +59,10 @@ export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | n
   if (typeof req.instructions === 'string') messages.push({ role: 'system', content: req.instructions });
   if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
   else req.input.forEach((item, i) => appendItem(messages, item, i, lossy));
-  if (messages.length === 0) throw new ValidationError('invalid request', [{ path: 'input', message: 'must contain at least one item' }]);
+  // Natively, items miprox does not model (listed in `lossy`) still reach the upstream: an input of only
+  // those is a call like any other, with nothing for the internal call to carry.
+  const onlyNativeItems = lossy !== null && lossy.some((p) => p.path.startsWith('input.'));
+  if (messages.length === 0 && !onlyNativeItems) throw new ValidationError('invalid request', [{ path: 'input', message: 'must contain at least one item' }]);
   const chat: ChatCompletionRequest = { messages };
   if (typeof req.model === 'string') chat.model = req.model;
   if (req.stream === true) chat.stream = true;
