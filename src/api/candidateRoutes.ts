@@ -7,6 +7,7 @@ import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
+import { requiredString } from '../schemas/requiredString.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';
 import { candidateView, rewardView, rolloutView } from './views.js';
 
@@ -36,9 +37,9 @@ const SeedEvalQuery = PageQuerySchema.extend({
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
-const HandWrittenCandidate = z.object({
+const HandWrittenCandidate = z.strictObject({
   module: z.string({ error: 'must be a string (a module name)' }).optional(),
-  instruction: z.string({ error: 'is required (the instruction text)' }),
+  instruction: requiredString('the instruction text'),
 });
 
 /** Candidates and seed evaluations of a system (SPEC "Candidates"). */

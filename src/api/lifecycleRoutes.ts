@@ -8,8 +8,9 @@ import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
+import { requiredString } from '../schemas/requiredString.js';
 
-const PromoteBody = z.object({ candidate_id: z.string({ error: 'is required (the candidate to serve)' }).min(1, 'must not be empty') });
+const PromoteBody = z.strictObject({ candidate_id: requiredString('the candidate to serve').min(1, 'must not be empty') });
 const ExportQuery = z.object({
   format: z.enum(EXPORT_FORMATS, { error: `must be one of: ${EXPORT_FORMATS.join(', ')}` }).default('json'),
   candidate_id: z.string().min(1).optional(),

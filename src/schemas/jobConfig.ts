@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requiredString } from './requiredString.js';
 import { PROVIDER_KINDS } from '../providers/types.js';
 import { MAX_MODULES, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
@@ -72,9 +73,7 @@ const Provider = z.enum(PROVIDER_KINDS, {
   error: `must be one of: ${PROVIDER_KINDS.join(', ')}`,
 });
 
-const ModelName = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required (a model name)' : 'must be a string (a model name)') })
-  .min(1, 'must not be empty');
+const ModelName = requiredString('a model name').min(1, 'must not be empty');
 const Temperature = z.number({ error: 'must be a number' }).min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2');
 
 /** An openai_compatible upstream has no default address: the job must say where it is. */

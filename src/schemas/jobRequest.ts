@@ -133,10 +133,14 @@ function applyOverrides(
 
 /** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
 export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
-  return error.issues.slice(0, limit).map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter((p) => p.length > 0).join('.');
+  return error.issues.slice(0, limit).flatMap((issue) => {
+    const pathOf = (...more: string[]) => [prefix, ...issue.path.map(String), ...more].filter((p) => p.length > 0).join('.');
+    // A closed object's unknown keys: one problem per key, at the key.
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: pathOf(key), message: 'unknown field' }));
     const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
-    return { path, message: missing ? 'is required' : issue.message };
+    // A record's bad key: zod says only "Invalid key in record"; the key schema's own message says why.
+    const keyReason = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+    return [{ path: pathOf(), message: missing ? 'is required' : keyReason ?? issue.message }];
   });
 }
 

@@ -167,6 +167,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(JSON.stringify(tooLong.body)).toMatch(/reward_info\.feedback/);
     const badModule = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { 'Not A Module': 'x' } });
     expect(badModule.status).toBe(422);
+    expect(badModule.body.error.details).toEqual([{ path: 'reward_info.feedback_by_module.Not A Module', message: 'must be a module name ([a-z0-9_-]{1,64})' }]);
     // A well-formed name that is not a module of the job (a typo) is refused too, naming the modules,
     // and nothing is recorded: the corrected resend is the rollout's first reward.
     const typo = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { mian: 'x' } });

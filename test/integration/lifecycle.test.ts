@@ -79,6 +79,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     const unknown = await api(t.url, 'POST', `${JOBS}/${running.job_id}/promote`, { key: t.key, body: { candidate_id: 'nope' } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.details[0].path).toBe('candidate_id');
+    const promote = (body: unknown) => api(t.url, 'POST', `${JOBS}/${running.job_id}/promote`, { key: t.key, body });
+    const badType = await promote({ candidate_id: 5 });
+    expect([badType.status, badType.body.error.details]).toEqual([422, [{ path: 'candidate_id', message: 'must be a string (the candidate to serve)' }]]);
+    const extra = await promote({ candidate_id: 'cand_q', pin: true });
+    expect([extra.status, extra.body.error.details[0].path]).toEqual([422, 'pin']);
+    expect((await view(running)).status).toBe('running'); // neither refused body promoted anything
     const promoted = await api(t.url, 'POST', `${JOBS}/${running.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_q' } });
     expect(promoted.body).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_q' });
     await chat(running, 'p1', extractCall);
@@ -127,8 +133,13 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       add({ module: 'answer', instruction: 'Drops a placeholder: {context}' }),
       add({ module: 'answer', instruction: 'Adds one: {context} {user} {extra}' }),
       add({ module: 'answer', instruction: 'My own: {context} for {user}.' }), // a duplicate
+      add({ module: 'answer', instruction: 5 }),
+      add({ module: 'answer', instruction: 'With demos: {context} {user}', demos: [] }), // not an import of a whole candidate
     ]);
-    expect(problems.map((r) => [r.status, r.body.error.details[0].path])).toEqual(Array(5).fill(null).map((_, i) => [422, i < 2 ? 'module' : 'instruction']));
+    expect(problems.map((r) => [r.status, r.body.error.details[0].path])).toEqual([
+      ...Array(5).fill(null).map((_, i) => [422, i < 2 ? 'module' : 'instruction']), [422, 'instruction'], [422, 'demos'],
+    ]);
+    expect(problems[5]!.body.error.details[0].message).toBe('must be a string (the instruction text)');
     expect(problems[0]!.body.error.message).toBe('say which module the instruction is for');
     expect(problems[1]!.body.error.message).toBe('unknown module "nope"');
     expect((await add({ module: 'extract', instruction: 'My extraction.' })).status).toBe(200);
