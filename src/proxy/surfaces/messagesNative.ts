@@ -26,11 +26,17 @@ export function nativeMessagesBody(original: MessagesRequest, internal: ChatComp
   if (!changed) return body;
   const text = systemText(injected.messages);
   // The client's own blocks (and their cache_control) stay when the text is what it sent, as for a
-  // candidate that changes only the demos; a new text goes as a string.
-  if (text !== null && text !== messagesSystemText(original.system)) body.system = text;
+  // candidate that changes only the demos; a new text goes as a string, or as one block carrying the
+  // client's cache_control when it cached its system prompt (prompt caching keeps working).
+  if (text !== null && text !== messagesSystemText(original.system)) body.system = systemWithClientsCaching(original.system, text);
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected));
   if (inserted.length > 0) body.messages = [...inserted.map(turnOf), ...original.messages];
   return body;
+}
+
+function systemWithClientsCaching(system: MessagesRequest['system'], text: string): string | Record<string, unknown>[] {
+  const cached = Array.isArray(system) ? system.findLast((b) => b.cache_control !== undefined) : undefined;
+  return cached ? [{ type: 'text', text, cache_control: cached.cache_control }] : text;
 }
 
 /**

@@ -117,6 +117,11 @@ describe('native Messages', () => {
 
   it('keeps the client\'s system blocks (cache_control too) when only turns were inserted', () => {
     const system = [{ type: 'text', text: 'Mine.', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'More.' }];
+    // A candidate's new text keeps the client's prompt caching: one block with its cache_control.
+    const cachedOriginal = parseMessagesRequest({ max_tokens: 64, system, messages: [{ role: 'user', content: 'hi' }] });
+    const cachedInternal = messagesToChat(cachedOriginal);
+    expect(nativeMessagesBody(cachedOriginal, cachedInternal, injectCandidate(cachedInternal, 'New.', policy), true).system)
+      .toEqual([{ type: 'text', text: 'New.', cache_control: { type: 'ephemeral' } }]);
     const original = parseMessagesRequest({ max_tokens: 64, system, messages: [{ role: 'user', content: 'hi' }] });
     const internal = messagesToChat(original);
     const injected = insertAfterSystem(forcePolicy(internal, policy), [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }]);
