@@ -242,6 +242,8 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     }
     const item = await api(openai, 'POST', '/responses', { body: { input: [{ role: 'user', content: 5 }] } });
     expect([item.status, item.body.error.param]).toEqual([422, 'input.0.content']);
+    const empty = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/responses', { body: { input: [{ role: 'user' }] } });
+    expect([empty.status, empty.body.error.param]).toEqual([422, 'input.0.content']);
     const system = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, system: 5, messages: [{ role: 'user', content: 'hi' }] } });
     expect(system.status).toBe(422);
     expect(system.body.error.message).toMatch(/system: must be a string or an array of text blocks/);

@@ -102,6 +102,8 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, los
       if (role !== 'user' && role !== 'assistant' && role !== 'system' && role !== 'developer') {
         throw invalid(`${where}.role`, 'must be "user", "assistant", "system" or "developer"');
       }
+      // As OpenAI requires: a message without content would reach a translated upstream as nothing at all.
+      if (item.content === undefined) throw invalid(`${where}.content`, 'is required (a string or an array of content parts)');
       out.push({ role, content: contentToChat(item.content, `${where}.content`, lossy) });
       return;
     }
