@@ -89,8 +89,9 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   }
   // A surface with a native form (Responses, Messages) was translated into `chat` by miprox.
   const body = limitSpend(surfaceCall.native ? translatedTokenLimit(surfaceCall.chat, policy.provider) : surfaceCall.chat, policy);
-  const nativeProblems = nativeApiFor(providerOf(p, policy), surfaceCall) ? (surfaceCall.native?.problems?.(body) ?? []) : [];
-  if (nativeProblems.length > 0) throw new ValidationError('invalid request', nativeProblems);
+  // What only a native upstream would refuse (a translated call leaves those fields out), checked before anything is recorded.
+  const nativeProblems = surfaceCall.native?.problems?.(body) ?? [];
+  if (nativeProblems.length > 0 && nativeApiFor(providerOf(p, policy), surfaceCall)) throw new ValidationError('invalid request', nativeProblems);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const program = await routeToModule(p, rt, req, body);
   const dispatchReq = {
