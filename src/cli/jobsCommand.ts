@@ -87,7 +87,7 @@ export function registerJobsCommands(program: Command): void {
     }));
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {
-    const what = { pause: 'stop new proposals (the proxy keeps serving)', resume: 'resume proposals', cancel: 'cancel a job (final)' }[action];
+    const what = { pause: 'stop exploring and proposing: the proxy serves the best candidate', resume: 'resume exploring and proposing', cancel: 'cancel a job (final)' }[action];
     addClientOptions(jobs.command(`${action} <jobId>`))
       .description(what)
       .action(clientAction(async (jobId: string, opts: ClientFlags) => {
