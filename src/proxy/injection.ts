@@ -22,16 +22,27 @@ export function injectCandidate(req: ChatCompletionRequest, instruction: string,
 /**
  * What every call gets, also one that belongs to no module (its messages untouched): the job's
  * policy model; temperature and max tokens from the policy when the request omits them; miprox's
- * own `mipro` field removed. No temperature is filled in for a reasoning call (`reasoning_effort`):
- * OpenAI's reasoning models refuse any but their default.
+ * own `mipro` field removed. The temperature only where the provider the call goes to takes it
+ * beside what the client sent (`takesPolicyTemperature`).
  */
 export function forcePolicy(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
   const { mipro: _ours, ...rest } = req;
   const out: ChatCompletionRequest = { ...rest, model: policy.model };
-  const reasoning = (req as { reasoning_effort?: unknown }).reasoning_effort;
-  if ((out.temperature ?? null) === null && policy.temperature !== null && (reasoning ?? null) === null) out.temperature = policy.temperature;
+  if ((out.temperature ?? null) === null && policy.temperature !== null && takesPolicyTemperature(req, policy.provider)) out.temperature = policy.temperature;
   const hasLimit = (out.max_tokens ?? null) !== null || (out.max_completion_tokens ?? null) !== null;
   return hasLimit ? out : { ...out, ...tokenLimit(policy.provider, policy.max_completion_tokens) };
+}
+
+/**
+ * Whether the policy's temperature may be added to a call that sent none: not to an OpenAI reasoning
+ * call (`reasoning_effort`: those models refuse any temperature but their default), not beside the
+ * client's `top_p` on Anthropic (Claude 4.5-era models refuse the pair). Elsewhere those fields are
+ * dropped in translation or accepted beside a temperature, so the job's temperature applies.
+ */
+function takesPolicyTemperature(req: ChatCompletionRequest, provider: JobPolicy['provider']): boolean {
+  if (provider === 'openai') return ((req as { reasoning_effort?: unknown }).reasoning_effort ?? null) === null;
+  if (provider === 'anthropic') return (req.top_p ?? null) === null;
+  return true;
 }
 
 /**

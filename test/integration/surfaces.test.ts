@@ -220,6 +220,12 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(sentBody(s.h.openai)).not.toHaveProperty('temperature');
     expect((await post(`${openai}/responses`, { input: 'hi' })).status).toBe(200);
     expect(sentBody(s.h.openai)).toMatchObject({ temperature: 0 });
+    // Translated to Anthropic: top_p keeps the temperature out; reasoning_effort is dropped there, so the job's applies.
+    expect((await post(`${anthropic}/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], top_p: 0.9 })).status).toBe(200);
+    expect(sentBody(s.h.anthropic)).toMatchObject({ top_p: 0.9 });
+    expect(sentBody(s.h.anthropic)).not.toHaveProperty('temperature');
+    expect((await post(`${anthropic}/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'low' })).status).toBe(200);
+    expect(sentBody(s.h.anthropic)).toMatchObject({ temperature: 0 });
   });
 
   it('refuses a thinking budget the job\'s token cap leaves no room for, before any upstream call or record', async () => {
@@ -229,6 +235,12 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(res.body.error.message).toMatch(/thinking\.budget_tokens: must be less than max_tokens \(256\): this job caps a call at 256 tokens \(policy\.max_completion_tokens\)/);
     expect(s.h.anthropic.requests).toHaveLength(0);
     expect(await s.h.t.server.store.getRollout(job.jobId, 'thinking-capped')).toBeNull();
+    // Interleaved thinking (a beta) lets the budget exceed max_tokens: not refused.
+    const interleaved = await fetch(`${job.proxyUrl}/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-beta': 'interleaved-thinking-2025-05-14' },
+      body: JSON.stringify({ max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(interleaved.status).toBe(200);
   });
 
   it('names the field of a bad body on every surface: not an object, a bad input item, a bad system', async () => {

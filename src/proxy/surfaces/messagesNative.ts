@@ -20,7 +20,8 @@ export function nativeMessagesBody(original: MessagesRequest, internal: ChatComp
   const { mipro: _ours, ...rest } = original;
   const body: Record<string, unknown> = { ...rest, model: injected.model };
   // Anthropic's temperature scale is 0..1; a policy's 0..2 value is clamped like the chat translation does.
-  if (original.temperature === undefined && injected.temperature != null && !samplingIsTheClients(original)) body.temperature = Math.min(1, injected.temperature);
+  // With extended thinking (enabled or adaptive) Anthropic takes no temperature but 1: none is added.
+  if (original.temperature === undefined && injected.temperature != null && !thinkingOn(original)) body.temperature = Math.min(1, injected.temperature);
   const limit = injected.max_tokens ?? injected.max_completion_tokens;
   if (limit != null) body.max_tokens = limit;
   if (!changed) return body;
@@ -39,29 +40,26 @@ function systemWithClientsCaching(system: MessagesRequest['system'], text: strin
   return cached ? [{ type: 'text', text, cache_control: cached.cache_control }] : text;
 }
 
-/**
- * The client chose how to sample, so the policy's temperature is not added: extended thinking
- * accepts no temperature but 1, and Claude 4.5-era models refuse `temperature` beside `top_p`.
- */
-function samplingIsTheClients(original: MessagesRequest): boolean {
-  return thinkingBudget(original) !== null || original.top_p !== undefined;
-}
-
-/** The budget of enabled extended thinking (`thinking: {type: "enabled", budget_tokens}`), else null. */
-export function thinkingBudget(original: MessagesRequest): number | null {
+function thinkingOf(original: MessagesRequest): { type?: unknown; budget_tokens?: unknown } | null {
   const thinking = (original as { thinking?: unknown }).thinking;
-  if (typeof thinking !== 'object' || thinking === null) return null;
-  const { type, budget_tokens: budget } = thinking as { type?: unknown; budget_tokens?: unknown };
-  return type === 'enabled' && typeof budget === 'number' ? budget : null;
+  return typeof thinking === 'object' && thinking !== null ? (thinking as { type?: unknown; budget_tokens?: unknown }) : null;
+}
+
+/** Extended thinking of any kind (`enabled`, `adaptive`, or one Anthropic adds later): anything but `disabled`. */
+function thinkingOn(original: MessagesRequest): boolean {
+  const thinking = thinkingOf(original);
+  return thinking !== null && thinking.type !== 'disabled';
 }
 
 /**
- * Anthropic needs max_tokens above the thinking budget. The limit the upstream gets may be the job's
- * cap (requestBody.ts `limitSpend`), so say so before anything is dispatched, not as the upstream's 400.
+ * Anthropic needs max_tokens above an enabled thinking budget (unless interleaved thinking, a beta,
+ * lets the budget exceed it). The limit the upstream gets may be the job's cap (requestBody.ts
+ * `limitSpend`), so say so before anything is dispatched, not as the upstream's 400.
  */
-export function thinkingProblems(original: MessagesRequest, limit: number | null | undefined): FieldProblem[] {
-  const budget = thinkingBudget(original);
-  if (budget === null || limit === null || limit === undefined || budget < limit) return [];
+export function thinkingProblems(original: MessagesRequest, limit: number | null | undefined, betas: string): FieldProblem[] {
+  const thinking = thinkingOf(original);
+  const budget = thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number' ? thinking.budget_tokens : null;
+  if (budget === null || limit === null || limit === undefined || budget < limit || betas.includes('interleaved-thinking')) return [];
   const capped = limit < original.max_tokens;
   return [{
     path: 'thinking.budget_tokens',

@@ -28,7 +28,7 @@ export const messagesSurface: Surface = {
         surface: 'messages',
         forwardHeaders,
         body: (injected, changed) => nativeMessagesBody(original, chat, injected, changed),
-        problems: (limited) => thinkingProblems(original, limited.max_tokens ?? limited.max_completion_tokens),
+        problems: (limited) => thinkingProblems(original, limited.max_tokens ?? limited.max_completion_tokens, forwardHeaders['anthropic-beta'] ?? ''),
         json: (raw) => ({ out: raw, summary: nativeMessagesSummary(raw) }),
         stream: (upstream): SurfaceStream => {
           const tap = new NativeMessagesTap();

@@ -130,12 +130,22 @@ describe('native Messages', () => {
     });
   });
 
-  it('fills the policy temperature only when the client set none, the call is not a reasoning call and the policy has one', () => {
+  it('fills the policy temperature only when the client set none, the policy has one and the provider takes it beside what the client sent', () => {
     const call = { messages: [{ role: 'user' as const, content: 'hi' }] };
+    const openai = { ...policy, provider: 'openai' } as const;
     expect(forcePolicy(call, policy).temperature).toBe(0);
     expect(forcePolicy({ ...call, temperature: 0.5 }, policy).temperature).toBe(0.5);
-    expect(forcePolicy({ ...call, reasoning_effort: 'low' } as typeof call, policy)).not.toHaveProperty('temperature');
     expect(forcePolicy(call, { ...policy, temperature: null })).not.toHaveProperty('temperature');
+    // OpenAI's reasoning models refuse a temperature; Anthropic drops reasoning_effort in translation, so the job's applies.
+    expect(forcePolicy({ ...call, reasoning_effort: 'low' } as typeof call, openai)).not.toHaveProperty('temperature');
+    expect(forcePolicy({ ...call, reasoning_effort: 'low' } as typeof call, policy).temperature).toBe(0);
+    // Claude 4.5-era models refuse temperature beside top_p; OpenAI takes both.
+    expect(forcePolicy({ ...call, top_p: 0.9 }, policy)).not.toHaveProperty('temperature');
+    expect(forcePolicy({ ...call, top_p: 0.9 }, openai).temperature).toBe(0);
+    // Adaptive thinking counts as thinking on native Messages too.
+    const adaptive = parseMessagesRequest({ max_tokens: 64, thinking: { type: 'adaptive' }, messages: [{ role: 'user', content: 'hi' }] });
+    const adaptiveInternal = messagesToChat(adaptive);
+    expect(nativeMessagesBody(adaptive, adaptiveInternal, forcePolicy(adaptiveInternal, policy), false)).not.toHaveProperty('temperature');
     const original = parseMessagesRequest({ max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     const internal = messagesToChat(original);
     expect(nativeMessagesBody(original, internal, forcePolicy(internal, { ...policy, temperature: null }), false)).not.toHaveProperty('temperature');
