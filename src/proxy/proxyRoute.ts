@@ -268,7 +268,8 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
     } catch (err) {
       // Never a silent cut: the client gets an error event it can surface, then the stream ends.
       failed = true;
-      if (!c.signal.aborted || stopped) {
+      // After the provider's own error event the client knows; a second one would contradict it.
+      if ((!c.signal.aborted || stopped) && !(upstream.failed?.() ?? false)) {
         const problem = toHttpProblem(stopped ?? (err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 })));
         yield c.surfaceCall.errorEvent(problem, undefined);
       }

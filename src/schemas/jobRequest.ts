@@ -135,8 +135,11 @@ function applyOverrides(
 export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
   return error.issues.slice(0, limit).flatMap((issue) => {
     const pathOf = (...more: string[]) => [prefix, ...issue.path.map(String), ...more].filter((p) => p.length > 0).join('.');
-    // A closed object's unknown keys: one problem per key, at the key.
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: pathOf(key), message: 'unknown field' }));
+    // A closed object's unknown keys, in zod's own words: one problem per key, at the key (a schema's
+    // own message, such as mipro's hint, is kept as it is).
+    if (issue.code === 'unrecognized_keys' && issue.message.startsWith('Unrecognized key')) {
+      return issue.keys.map((key) => ({ path: pathOf(key), message: 'unknown field' }));
+    }
     const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
     // A record's bad key: zod says only "Invalid key in record"; the key schema's own message says why.
     const keyReason = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;

@@ -20,7 +20,9 @@ export const MessagesRequestSchema = z.looseObject({
   model: z.string().optional(),
   max_tokens: z.number().int().positive({ error: 'must be a positive integer' }),
   messages: z.array(MessagesMessageSchema).min(1, 'must contain at least one message').max(MAX_MESSAGES),
-  system: z.union([z.string(), z.array(MessagesBlockSchema).max(MAX_CONTENT_PARTS)], { error: 'must be a string or an array of text blocks' }).optional(),
+  system: z.union([z.string(), z.array(MessagesBlockSchema).max(MAX_CONTENT_PARTS)], {
+    error: (issue) => (Array.isArray(issue.input) && issue.input.length > MAX_CONTENT_PARTS ? `must have at most ${MAX_CONTENT_PARTS} blocks` : 'must be a string or an array of text blocks'),
+  }).optional(),
   stream: z.boolean().optional(),
   temperature: z.number().min(0).max(1).optional(),
   top_p: z.number().optional(),

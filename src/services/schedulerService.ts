@@ -73,7 +73,8 @@ export class SchedulerService {
     } else {
       // Paused (SPEC.md): every new rollout is served the best known candidate, so no bootstrap or
       // confirmation rollout is assigned to another; an explicit valOnly request still is.
-      assignment = rt.job.status === 'paused' ? nextOnlineSeed(state) : nextSeed(state);
+      // `job` was just read for this request; the cache (rt) may be a second behind a pause on another instance.
+      assignment = job.status === 'paused' || rt.job.status === 'paused' ? nextOnlineSeed(state) : nextSeed(state);
     }
     // SPEC's mipro.rollout.started, for rollouts this scheduler hands out (not on the proxy's hot path),
     // committed with the rollout.

@@ -252,10 +252,15 @@ describe('errors in each surface\'s own shape, models, usage', () => {
         expect(JSON.stringify(res.body)).toMatch(/body: must be a JSON object/);
       }
     }
-    const item = await api(openai, 'POST', '/responses', { body: { input: [{ role: 'user', content: 5 }] } });
+    const item = await api(openai, 'POST', '/responses', { body: { input: [{ role: 'user', content: 5 }], temperature: 'hot' } });
     expect([item.status, item.body.error.param]).toEqual([422, 'input.0.content']);
+    expect(item.body.error.message).toMatch(/temperature/); // the other field's problem is listed too
     const empty = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/responses', { body: { input: [{ role: 'user' }] } });
     expect([empty.status, empty.body.error.param]).toEqual([422, 'input.0.content']);
+    // A schema's own word for an unknown key is kept (mipro's says what it takes).
+    const mipro = await api(openai, 'POST', '/chat/completions', { body: { messages: [{ role: 'user', content: 'hi' }], mipro: { modul: 'x' } } });
+    expect(mipro.status).toBe(422);
+    expect(mipro.body.error.message).toMatch(/mipro: unknown key modul: mipro takes module and variables/);
     const system = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, system: 5, messages: [{ role: 'user', content: 'hi' }] } });
     expect(system.status).toBe(422);
     expect(system.body.error.message).toMatch(/system: must be a string or an array of text blocks/);

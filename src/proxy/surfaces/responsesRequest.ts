@@ -13,7 +13,11 @@ import { invalid, requireObjectBody, untranslatable } from './translationProblem
 export function parseResponsesRequest(body: unknown): ResponsesRequest {
   requireObjectBody(body);
   const parsed = ResponsesRequestSchema.safeParse(body ?? {});
-  if (!parsed.success) throw new ValidationError('invalid request', inputItemProblems(body) ?? zodProblems(parsed.error, ''));
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error, '');
+    const items = inputItemProblems(body);
+    throw new ValidationError('invalid request', items ? [...items, ...problems.filter((p) => p.path !== 'input')] : problems);
+  }
   const req = parsed.data;
   // Stateless by design: miprox keeps no conversation state, so a client relying on it must hear so.
   if (req.previous_response_id != null) {
