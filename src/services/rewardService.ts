@@ -98,11 +98,12 @@ export class RewardService {
     await this.checkFeedbackModules(rt, r.feedbackByModule);
     const resolved = await this.resolve(job, r, rt);
     // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
+    // The store decides again under the job's lock (NewReward.maxRewards): this cache may be a second old.
     const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
     const outcome = await this.store.recordReward(
       { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null,
         feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null,
-        rolloutStored: target.rolloutStored },
+        rolloutStored: target.rolloutStored, maxRewards: job.config.mipro.max_rollouts ?? null },
       {
         eventType: 'mipro.reward.received',
         message: `reward ${r.reward} for ${target.candidateId}`,

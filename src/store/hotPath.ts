@@ -1,5 +1,5 @@
 import type { Database } from './schema.js';
-import { assignmentOf, type NewEvent, type NewReward, type NewRollout, type RewardOutcome, type RolloutAssignment, type RolloutCall, type RolloutRecord } from './types.js';
+import { assignmentOf, FINAL_STATUSES, type NewEvent, type NewReward, type NewRollout, type RewardOutcome, type RolloutAssignment, type RolloutCall, type RolloutRecord } from './types.js';
 
 /**
  * The statements that run on every proxied call and every reward. They are split from the rest of the
@@ -39,6 +39,17 @@ export function callRow(jobId: string, rolloutId: string, seq: number, call: Rol
     variables: call.variables === null ? null : JSON.stringify(call.variables), output_text: call.outputText,
     latency_ms: call.latencyMs, usage: call.usage === null ? null : JSON.stringify(call.usage), failed: call.failed ? 1 : 0, created_at: now,
   };
+}
+
+/** Whether a reward is stored as `monitor` (NewReward.maxRewards): the job ended, or max_rollouts was reached. */
+export function rewardAfterEnd(r: Pick<NewReward, 'split' | 'maxRewards'>, status: string, rewardCount: number): boolean {
+  if ((FINAL_STATUSES as readonly string[]).includes(status)) return true;
+  return r.split !== 'monitor' && r.maxRewards !== undefined && r.maxRewards !== null && rewardCount >= r.maxRewards;
+}
+
+/** The reward event's data with the split the store decided (it may have made an online reward monitoring). */
+export function withStoredSplit(data: Record<string, unknown> | undefined, split: string): Record<string, unknown> {
+  return data && 'split' in data ? { ...data, split } : (data ?? {});
 }
 
 export function rewardRow(r: NewReward, now: string): Database['rewards'] {

@@ -217,6 +217,13 @@ export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackB
    * updated; left out, the store finds out itself (a read first on PostgreSQL).
    */
   rolloutStored?: boolean;
+  /**
+   * The job's `max_rollouts`. The store decides the split at the write, under the job row's lock:
+   * a reward for a job that has ended, or one that arrives once `reward_count` has reached this
+   * (rewards racing the one that crossed it), is stored as `monitor`, whatever the caller's cache
+   * said. The outcome carries the split stored.
+   */
+  maxRewards?: number | null;
 };
 
 /** One module call of a rewarded training rollout, for the demo pool (core/demos.ts). */

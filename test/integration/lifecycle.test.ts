@@ -64,6 +64,17 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect((await t.server.store.getRollout(job.job_id, 'after0'))?.split).toBe('monitor');
   });
 
+  it('counts exactly max_rollouts training rewards when many arrive at once; the rest are monitoring', async () => {
+    const job = await newJob({ max_rollouts: 12 });
+    for (let i = 0; i < 30; i++) expect((await chat(job, `burst${i}`, answerCall(`c${i}`))).status).toBe(200);
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => reward(job, `burst${i}`, i % 2)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const ended = await view(job);
+    expect([ended.status, ended.reward_count]).toEqual(['succeeded', 12]);
+    const rewards = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/rewards?limit=100`, { key: t.key });
+    expect(rewards.body.items.filter((r: { split: string }) => r.split === 'monitor')).toHaveLength(18);
+  });
+
   it('serves the baseline after a cancel, and promote picks what is served (a rollback included)', async () => {
     const job = await newJob();
     await addProgram(t.server.store, job.job_id, 'cand_p', { extract: 'EXTRACT WELL.' }, 'extract');

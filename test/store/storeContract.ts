@@ -321,6 +321,27 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
     });
 
+    it('stores a reward as monitor once the job has ended or reached maxRewards, decided at the write (concurrent rewards exactly)', async () => {
+      const job = await makeJob();
+      const reward = (id: string, split: 'online' | 'val' = 'online') =>
+        store.recordReward({ jobId: job.id, rolloutId: id, candidateId: BASELINE_ID, reward: 1, split, seed: null, metadata: null, rolloutStored: false, maxRewards: 15 }, { eventType: 'mipro.reward.received', message: 'r' });
+      const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => reward(`x${i}`, i % 10 === 0 ? 'val' : 'online')));
+      expect(outcomes.filter((o) => o.reward.split !== 'monitor')).toHaveLength(15);
+      const after = await store.getJob(job.id);
+      expect(after?.rewardCount).toBe(15);
+      const c = await store.getCandidate(job.id, BASELINE_ID);
+      expect((c?.online.n ?? 0) + (c?.val.n ?? 0)).toBe(15);
+      expect(c?.monitor.n).toBe(25);
+      // Ended (another instance's cancel, say): a reward the caller still thinks is online is monitoring.
+      const other = await makeJob();
+      await store.transitionJob(other.id, ['running'], 'cancelled', { eventType: 'mipro.job.cancelled', message: 'c' }, BASELINE_ID);
+      const late = await store.recordReward({ jobId: other.id, rolloutId: 'late', candidateId: BASELINE_ID, reward: 1, split: 'online', seed: null, metadata: null, rolloutStored: false }, { eventType: 'mipro.reward.received', message: 'r', data: { split: 'online' } });
+      expect(late.reward.split).toBe('monitor');
+      expect((await store.getJob(other.id))?.rewardCount).toBe(0);
+      const received = (await store.listEvents(other.id, 0, 100)).filter((e) => e.eventType === 'mipro.reward.received');
+      expect(received.map((e) => e.data)).toEqual([{ split: 'monitor' }]);
+    });
+
     it('commits one batch holding several calls of a rollout, a repeated reward and many rewards of one candidate as if one by one', async () => {
       const job = await makeJob();
       const ids = Array.from({ length: 12 }, (_, i) => `b${i}`);

@@ -23,7 +23,7 @@
  * whatever the planner thinks of the table: flat at about 1 ms per batch in the same test.
  */
 
-const LOCK = `locked as (select id from jobs where id in (select distinct job_id from items) order by id for update)`;
+const LOCK = `locked as (select id, status, reward_count from jobs where id in (select distinct job_id from items) order by id for update)`;
 
 /**
  * $1, $2: job_id, id of the rollouts to read (one read for a batch of lookups). The key is matched as
@@ -168,10 +168,13 @@ function moments(k: string, split: string): string {
 }
 
 /**
- * $1..$14: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, the
- * event's type, message and data, feedback and feedback_by_module, then whether the rollout row is
- * stored (NewReward.rolloutStored: true or false, never unknown here).
- * Returns, per newly stored reward, its ord, the job row after the
+ * $1..$15: job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, the
+ * event's type, message and data, feedback and feedback_by_module, whether the rollout row is
+ * stored (NewReward.rolloutStored: true or false, never unknown here), and the job's max_rollouts
+ * (null: none). The split is decided here, under the job row's lock (FOR UPDATE reads the latest
+ * committed row): `monitor` for a job that has ended, or for a reward past max_rollouts counting the
+ * batch's earlier ones in order (hotPath.ts `rewardAfterEnd`, the same rule on SQLite).
+ * Returns, per newly stored reward, its ord, the split stored, the job row after the
  * batch (as JSON, on the first row of each job only: it carries the config and dataset summary) and
  * the candidate's moments after the batch. A duplicate returns nothing here
  * (the caller reads what is stored).
@@ -179,12 +182,21 @@ function moments(k: string, split: string): string {
 export const RECORD_REWARDS = `
 with items as (
   select * from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::int[], $7::text[], $8::text[],
-    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[])
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bool[], $15::int[])
     with ordinality as t(job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, event_type, message, data,
-      feedback, feedback_by_module, rollout_stored, ord)
+      feedback, feedback_by_module, rollout_stored, max_rewards, ord)
 ),
 ${LOCK},
-uniq as (select distinct on (job_id, rollout_id) * from items order by job_id, rollout_id, ord),
+first_of_id as (select distinct on (job_id, rollout_id) * from items order by job_id, rollout_id, ord),
+uniq as (
+  select f.job_id, f.rollout_id, f.candidate_id, f.reward,
+    case when l.status in ('succeeded', 'failed', 'cancelled') then 'monitor'
+      when f.split <> 'monitor' and f.max_rewards is not null
+        and l.reward_count + count(*) filter (where f.split <> 'monitor') over (partition by f.job_id order by f.ord) > f.max_rewards then 'monitor'
+      else f.split end as split,
+    f.seed, f.metadata, f.created_at, f.event_type, f.message, f.data, f.feedback, f.feedback_by_module, f.rollout_stored, f.ord
+  from first_of_id f join locked l on l.id = f.job_id
+),
 ins as (
   insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module)
   select job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module
@@ -234,11 +246,13 @@ j as (
 ),
 evs as (
   insert into events (job_id, seq, event_type, message, data, created_at)
-  select n.job_id, j.event_seq - j.batch_events + row_number() over (partition by n.job_id order by n.ord), n.event_type, n.message, n.data, n.created_at
+  select n.job_id, j.event_seq - j.batch_events + row_number() over (partition by n.job_id order by n.ord), n.event_type, n.message,
+    -- The split decided above (hotPath.ts withStoredSplit, as on SQLite).
+    case when n.data::jsonb ? 'split' then jsonb_set(n.data::jsonb, '{split}', to_jsonb(n.split))::text else n.data end, n.created_at
   from fresh n join j on j.id = n.job_id
   returning 1
 )
-select n.ord, n.job_id,
+select n.ord, n.job_id, n.split,
   case when row_number() over (partition by n.job_id order by n.ord) = 1 then to_jsonb(j) - 'batch_events' end as job,
   to_jsonb(c) as moments
 from fresh n join j on j.id = n.job_id left join cand c on c.job_id = n.job_id and c.id = n.candidate_id`;

@@ -77,11 +77,11 @@ export class PgHotPath implements HotPath {
     // The statement reaches the rollout only when it is known to be stored (RECORD_REWARDS); the
     // reward service always says, other callers pay a read.
     const rolloutStored = r.rolloutStored ?? (await this.getRollout(r.jobId, r.rolloutId)) !== null;
-    const stored = await this.enqueue<{ job: JobsTable; moments: CandidatesTable | null } | null>('rewards', [
+    const stored = await this.enqueue<{ job: JobsTable; split: RewardsTable['split']; moments: CandidatesTable | null } | null>('rewards', [
       row.job_id, row.rollout_id, row.candidate_id, row.reward, row.split, row.seed, row.metadata, row.created_at,
-      event.eventType, event.message, JSON.stringify(event.data ?? {}), row.feedback, row.feedback_by_module, rolloutStored,
+      event.eventType, event.message, JSON.stringify(event.data ?? {}), row.feedback, row.feedback_by_module, rolloutStored, r.maxRewards ?? null,
     ]);
-    if (stored) return { duplicate: false, reward: toReward(row), job: toJob(stored.job), moments: stored.moments ? toMoments(stored.moments) : null };
+    if (stored) return { duplicate: false, reward: toReward({ ...row, split: stored.split }), job: toJob(stored.job), moments: stored.moments ? toMoments(stored.moments) : null };
     // A duplicate (rare): what was stored first, and the job as it is now.
     const [first, job] = await Promise.all([
       this.pool.query<RewardsTable>({ name: 'miprox_get_reward', text: 'select * from rewards where job_id = $1 and rollout_id = $2', values: [r.jobId, r.rolloutId] }),
@@ -160,9 +160,9 @@ export class PgHotPath implements HotPath {
       const byKey = new Map(res.rows.map((r) => [`${r.job_id}\u0000${r.id}`, r]));
       return [batch.map((item) => byKey.get(`${String(item.values[0])}\u0000${String(item.values[1])}`) ?? null)];
     }
-    const res = await this.pool.query<{ ord: string; job_id: string; job: JobsTable | null; moments: CandidatesTable | null }>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: columns });
+    const res = await this.pool.query<{ ord: string; job_id: string; split: string; job: JobsTable | null; moments: CandidatesTable | null }>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: columns });
     const jobs = new Map(res.rows.flatMap((r) => (r.job ? [[r.job_id, r.job] as const] : [])));
-    const byOrd = new Map(res.rows.map((r) => [Number(r.ord), { job: jobs.get(r.job_id)!, moments: r.moments }]));
+    const byOrd = new Map(res.rows.map((r) => [Number(r.ord), { job: jobs.get(r.job_id)!, split: r.split, moments: r.moments }]));
     return [batch.map((_, i) => byOrd.get(i + 1) ?? null)];
   }
 }

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { HotPath } from '../hotPath.js';
-import { callRow, claimByInsertThenRead, rewardRow } from '../hotPath.js';
+import { callRow, claimByInsertThenRead, rewardAfterEnd, rewardRow, withStoredSplit } from '../hotPath.js';
 import { MOMENT_COLUMNS, toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from '../types.js';
@@ -55,6 +55,7 @@ export class SqliteHotPath implements HotPath {
         on conflict (job_id, rollout_id) do nothing`),
       getReward: p('select * from rewards where job_id = ? and rollout_id = ?'),
       getJob: p('select * from jobs where id = ?'),
+      rewardGate: p('select status, reward_count from jobs where id = ?'),
       // Welford's update as one statement (the right-hand sides see the row's old values). The cast keeps
       // an integer reward from turning the division into integer division.
       welfordOnline: p(`update candidates set online_n = online_n + 1,
@@ -150,21 +151,23 @@ export class SqliteHotPath implements HotPath {
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome> {
     const s = this.sql;
     return this.group.run((): RewardOutcome => {
-      const row = rewardRow(r, now);
+      const gate = s.rewardGate.get(r.jobId) as Pick<JobsTable, 'status' | 'reward_count'> | undefined;
+      const row = rewardRow(gate && rewardAfterEnd(r, gate.status, gate.reward_count) ? { ...r, split: 'monitor' } : r, now);
       if (s.insertReward.run(row).changes === 0) {
         const stored = s.getReward.get(r.jobId, r.rolloutId) as RewardsTable;
         return { duplicate: true, reward: toReward(stored), job: toJob(s.getJob.get(r.jobId) as JobsTable), moments: null };
       }
+      const split = row.split;
       const stats = { x: r.reward, job_id: r.jobId, id: r.candidateId };
       const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
-      const updated = (r.split === 'val' ? s.welfordVal.get(stats) : r.split === 'monitor' ? s.welfordMonitor.get({ ...stats, unit }) : s.welfordOnline.get({ ...stats, unit })) as
+      const updated = (split === 'val' ? s.welfordVal.get(stats) : split === 'monitor' ? s.welfordMonitor.get({ ...stats, unit }) : s.welfordOnline.get({ ...stats, unit })) as
         Pick<CandidatesTable, (typeof MOMENT_COLUMNS)[number]> | undefined;
       // No rollout record (a reward by candidate_id only): nothing to update.
       if (r.rolloutStored !== false) s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
-      const monitor = r.split === 'monitor';
-      const job = s.countReward.get(monitor ? 0 : 1, r.split === 'val' || monitor ? 0 : 1, now, r.jobId) as JobsTable | undefined;
+      const monitor = split === 'monitor';
+      const job = s.countReward.get(monitor ? 0 : 1, split === 'val' || monitor ? 0 : 1, now, r.jobId) as JobsTable | undefined;
       if (!job) throw new Error(`job ${r.jobId} not found`);
-      s.insertEvent.run(r.jobId, job.event_seq, event.eventType, event.message, JSON.stringify(event.data ?? {}), now);
+      s.insertEvent.run(r.jobId, job.event_seq, event.eventType, event.message, JSON.stringify(withStoredSplit(event.data, split)), now);
       return { duplicate: false, reward: toReward(row), job: toJob(job), moments: updated ? toMoments(updated) : null };
     });
   }
