@@ -14,6 +14,7 @@ import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import type {
+  ProposalStart,
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
@@ -459,9 +460,10 @@ export class KyselyStore implements Store {
 
   // ---- proposals ----------------------------------------------------------------------------------
 
-  async startProposal(p: { jobId: string; id: string; parentId: string; module: string | null; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null> {
+  async startProposal(p: ProposalStart): Promise<ProposalRecord | null> {
     try {
       return await this.db.transaction().execute(async (trx) => {
+        if (p.basis && !(await this.basisHolds(trx, p.jobId, p.basis))) return null;
         // A running proposal whose lease ran out belonged to an instance that died: release it.
         await trx.updateTable('proposals').set({ status: 'failed', error: 'lease expired', finished_at: p.now })
           .where('job_id', '=', p.jobId).where('status', '=', 'running').where('lease_until', '<', p.now).execute();
@@ -480,6 +482,19 @@ export class KyselyStore implements Store {
       if (isUniqueViolation(err)) return null; // another instance holds the lease
       throw err;
     }
+  }
+
+  /**
+   * Under the job row's lock: the job still runs (not paused or ended since), and no proposal started
+   * and no candidate was added since `basis` was read.
+   */
+  private async basisHolds(trx: Transaction<Database>, jobId: string, basis: NonNullable<ProposalStart['basis']>): Promise<boolean> {
+    await this.lockJobs(trx, [jobId]);
+    const [job, count] = await Promise.all([
+      trx.selectFrom('jobs').select(['proposal_seq', 'status']).where('id', '=', jobId).executeTakeFirst(),
+      trx.selectFrom('candidates').select((eb) => eb.fn.countAll<string | number>().as('n')).where('job_id', '=', jobId).executeTakeFirst(),
+    ]);
+    return job?.status === 'running' && Number(job.proposal_seq) === basis.proposalSeq && Number(count?.n) === basis.candidateCount;
   }
 
   async finishProposal(p: {

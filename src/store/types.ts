@@ -209,6 +209,11 @@ export function assignmentOf(record: RolloutAssignment): RolloutAssignment {
   return { candidateId: record.candidateId, split: record.split, seed: record.seed };
 }
 
+export interface ProposalStart {
+  jobId: string; id: string; parentId: string; module: string | null; tip: string; prompt: unknown[]; leaseUntil: string; now: string;
+  basis?: { proposalSeq: number; candidateCount: number };
+}
+
 export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackByModule'> & Partial<Pick<RewardRecord, 'feedback' | 'feedbackByModule'>> & {
   /**
    * Whether the reward's rollout row was committed when the reward was resolved: true, the store
@@ -429,9 +434,12 @@ export interface Store {
 
   /**
    * Starts a proposal if none is running for the job (an expired lease counts as not running):
-   * exactly one instance wins. Resets the job's rewards-since-proposal counter.
+   * exactly one instance wins. Resets the job's rewards-since-proposal counter. With `basis` (the
+   * job's proposal_seq and candidate count the decision to propose was made on), also null when
+   * either moved since, or the job no longer runs: another instance proposed, added candidates,
+   * paused or ended the job meanwhile, so the decision rested on state that is gone.
    */
-  startProposal(p: { jobId: string; id: string; parentId: string; module: string | null; tip: string; prompt: unknown[]; leaseUntil: string; now: string }): Promise<ProposalRecord | null>;
+  startProposal(p: ProposalStart): Promise<ProposalRecord | null>;
   finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
     candidates: NewCandidate[]; events: NewEvent[];

@@ -483,6 +483,28 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(page.items.map((c) => c.id)).toEqual([cid]);
     });
 
+    it('starts a proposal only on the state it was decided on (basis: proposal_seq and candidate count)', async () => {
+      const job = await makeJob();
+      const start = (basis: { proposalSeq: number; candidateCount: number }) => store.startProposal({
+        jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [],
+        leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString(), basis,
+      });
+      // Another instance's proposal started and finished (with a child) after this one read seq 0 and 1 candidate.
+      const first = await start({ proposalSeq: 0, candidateCount: 1 });
+      expect(first?.seq).toBe(1);
+      await store.finishProposal({ jobId: job.id, id: first!.id, status: 'succeeded', response: null, error: null, events: [],
+        candidates: [{ id: newCandidateId(), parentId: BASELINE_ID, instruction: 'child', module: 'main', instructions: { main: 'child' }, tip: null, proposalId: first!.id }] });
+      expect(await start({ proposalSeq: 0, candidateCount: 1 })).toBeNull();
+      expect(await start({ proposalSeq: 1, candidateCount: 1 })).toBeNull(); // the child is not in that state
+      expect((await store.getJob(job.id))?.proposalSeq).toBe(1); // the refused starts wrote nothing
+      expect((await start({ proposalSeq: 1, candidateCount: 2 }))?.seq).toBe(2);
+      // Nor once the job no longer runs (paused or ended on another instance since the decision).
+      const paused = await makeJob();
+      await store.transitionJob(paused.id, ['running'], 'paused', { eventType: 'mipro.job.paused', message: 'p' });
+      expect(await store.startProposal({ jobId: paused.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [],
+        leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString(), basis: { proposalSeq: 0, candidateCount: 1 } })).toBeNull();
+    });
+
     it('counts failed proposals per module (module choice counts them as tries)', async () => {
       const job = await makeJob();
       expect(await store.failedProposalsByModule(job.id)).toEqual({});

@@ -1,7 +1,7 @@
 import { newCandidateId, newProposalId } from '../../shared/ids.js';
 import type { Rng } from '../../shared/rng.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
-import type { CandidateRecord, JobRecord, NewCandidate, Store } from '../../store/types.js';
+import type { CandidateRecord, JobRecord, NewCandidate, ProposalStart, Store } from '../../store/types.js';
 import { buildDemoPool, DEMO_POOL_SIZE, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
 import { chooseProposalKind, kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
 import type { ProgramModule } from '../core/modules.js';
@@ -57,6 +57,8 @@ export async function runDemoProposal(p: {
   store: Store; rng: Rng; now: number; leaseMs: number;
   job: JobRecord; parent: CandidateRecord; module: ProgramModule; pool: readonly Demo[];
   candidates: readonly CandidateRecord[]; n: number;
+  /** What the decision to propose was made on (Store.startProposal). */
+  basis: ProposalStart['basis'];
 }): Promise<{ seq: number; created: number } | null> {
   const { store, job, parent, module } = p;
   const parentText = moduleInstruction(parent.instructions, module);
@@ -71,7 +73,7 @@ export async function runDemoProposal(p: {
   const lease = await store.startProposal({
     jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip: DEMO_PROPOSAL_TIP,
     prompt: [{ role: 'system', content: `demo-set proposal for module ${module.name}: ${sets.length} new set(s) from a pool of ${p.pool.length} demo(s); no model call` }],
-    leaseUntil: new Date(p.now + p.leaseMs).toISOString(), now: new Date(p.now).toISOString(),
+    leaseUntil: new Date(p.now + p.leaseMs).toISOString(), now: new Date(p.now).toISOString(), basis: p.basis,
   });
   if (!lease) return null;
   const created: NewCandidate[] = sets.map((set) => ({

@@ -3,9 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { type JobRecord, type NewEvent, type RewardOutcome, type RolloutCall, type Store } from '../../store/types.js';
 import { pickChampion } from '../core/champion.js';
-import { childrenBeingMeasured, proposalDecision } from '../core/proposalTrigger.js';
-import { exhaustedCap } from '../core/spend.js';
-import { proposerCaps } from './proposerSpend.js';
+import { proposalDecisionOf } from './proposalGate.js';
 import { candidatesToRetire, retirementInterval } from '../core/retirement.js';
 import { compileModules } from '../core/modules.js';
 import { intervalFromUnit } from '../core/rewardRange.js';
@@ -237,20 +235,7 @@ export class OnlineEngine {
   }
 
   maybePropose(rt: JobRuntime): void {
-    const mipro = rt.job.config.mipro;
-    const decision = proposalDecision({
-      jobStatus: rt.job.status,
-      rewardsSinceProposal: rt.job.rewardsSinceProposal,
-      minRollouts: mipro.online_proposer_min_rollouts,
-      candidateCount: rt.candidates.length,
-      maxCandidates: mipro.online_proposer_max_candidates,
-      proposalInFlight: rt.proposalRunning,
-      rolloutCount: rt.job.rolloutCount,
-      maxRollouts: mipro.max_rollouts ?? null,
-      spendCapReached: exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)),
-      childrenBeingMeasured: () => childrenBeingMeasured(rt.views(), mipro.online_rollouts_per_candidate, rt.modules.length),
-    });
-    if (!decision.propose) return;
+    if (!proposalDecisionOf(rt, rt.proposalRunning).propose) return;
     rt.proposalRunning = true;
     void this.deps.propose(rt).finally(() => {
       rt.proposalRunning = false;

@@ -4,7 +4,7 @@ import type { Rng } from '../../shared/rng.js';
 import { newCandidateId, newProposalId } from '../../shared/ids.js';
 import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
-import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
+import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type Store } from '../../store/types.js';
 import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
 import { parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
@@ -19,6 +19,7 @@ import type { JobRuntime } from './jobRuntime.js';
 import { proposerCaps, recordProposerCall } from './proposerSpend.js';
 import { exhaustedCap } from '../core/spend.js';
 import { chooseKind, runDemoProposal } from './demoProposal.js';
+import { proposalDecisionOf } from './proposalGate.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -70,17 +71,19 @@ export class ProposalRunner {
 
   private async propose(rt: JobRuntime): Promise<void> {
     const { store } = this.deps;
-    // Another instance may have added candidates since this one's cache was read: the room left and
-    // the instructions to deduplicate against must be current.
+    // Another instance may have proposed or added candidates since this one's cache was read: the
+    // decision (room left, last children measured) is made again on current state, and the lease is
+    // taken only if that state still holds then (`basis`), so no proposal rests on children it never saw.
     await this.deps.refresh(rt);
+    if (!proposalDecisionOf(rt, false).propose) {
+      this.deps.onOutcome?.('skipped');
+      return;
+    }
+    const basis = { proposalSeq: rt.job.proposalSeq, candidateCount: rt.candidates.length };
     const job = rt.job;
     const mipro = job.config.mipro;
     const R = mipro.online_rollouts_per_candidate;
     const candidates = rt.candidates;
-    if (candidates.length >= mipro.online_proposer_max_candidates) {
-      this.deps.onOutcome?.('skipped');
-      return;
-    }
     const parentId = chooseParent(rt.views(), R, this.deps.rng);
     const parent = candidates.find((c) => c.id === parentId);
     const target = parent ? await this.chooseTarget(rt, candidates) : null;
@@ -107,7 +110,7 @@ export class ProposalRunner {
       const room = mipro.online_proposer_max_candidates - candidates.length;
       const done = await runDemoProposal({
         store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module, pool: kind.pool,
-        candidates, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
+        candidates, basis, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
       });
       if (done) {
         rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: done.seq };
@@ -152,11 +155,11 @@ export class ProposalRunner {
     const now = this.deps.clock.now();
     const lease = await store.startProposal({
       jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip, prompt,
-      leaseUntil: new Date(now + 2 * this.deps.proposerTimeoutMs).toISOString(), now: new Date(now).toISOString(),
+      leaseUntil: new Date(now + 2 * this.deps.proposerTimeoutMs).toISOString(), now: new Date(now).toISOString(), basis,
     });
     if (!lease) {
       this.deps.onOutcome?.('skipped');
-      return; // another instance is proposing for this job
+      return; // another instance is proposing for this job, or proposed since `basis` was read
     }
     rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: lease.seq };
 
@@ -166,6 +169,10 @@ export class ProposalRunner {
       // The lease kept other proposals out, but a proposal that another instance finished just before
       // this lease was taken may not be in the cache read above: check room and duplicates again.
       await this.deps.refresh(rt);
+      if (FINAL_STATUSES.includes(rt.job.status)) {
+        await this.fail(rt, lease.id, lease.seq, response, `the job ${rt.job.status} while the proposal ran: no candidates added`);
+        return;
+      }
       const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;
       const parsed = parseProposals(response, {
         baseline: module.template, existing: rt.candidates.map((c) => moduleInstruction(c.instructions, module)), n: Math.max(0, Math.min(n, roomNow)),

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { BASELINE_ID, newProposalId } from '../../src/shared/ids.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const SESSIONS = '/api/v1/online/sessions';
+
+/**
+ * On several instances, the engine decides to propose on its cache, which may not hold what another
+ * instance did a moment ago. The runner decides again on state it has just read and takes the lease
+ * only on that state (Store.startProposal `basis`). The other instance is played here by the store
+ * itself, behind a cache that never expires on its own.
+ */
+describe('a proposal decided on a stale cache', () => {
+  let policy: FakeUpstream;
+  let proposer: FakeUpstream;
+  let t: TestServer;
+  let proposerCalls = 0;
+
+  beforeAll(async () => {
+    policy = await startFakeUpstream({ reply: 'ok' });
+    proposer = await startFakeUpstream({
+      reply: (req) => {
+        // The dataset-summary call is not a proposal.
+        if (/describe these inputs|describe datasets|summar/i.test(JSON.stringify(req.body))) return 'Short questions.';
+        proposerCalls++;
+        return JSON.stringify({ instructions: [`Proposal ${proposerCalls}.`] });
+      },
+    });
+    t = await startTestServer({
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
+      start: { cacheTtlMs: 600_000 },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+    await proposer.close();
+  });
+
+  async function newSession() {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: 'Answer.',
+      mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 4, bootstrap_train_seeds: [0], online_pool: { start: 0, end: 50 }, val_seeds: [100] },
+    });
+    const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } })).body as { session_id: string; job_id: string };
+    const rollout = async () => {
+      const next = (await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/rollouts`, { key: t.key })).body;
+      await fetch(next.chat_completions_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: `q ${next.seed}` }] }) });
+      expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/reward`, { key: t.key, body: { rollout_id: next.rollout_id, reward_info: { score: 1 } } })).status).toBe(200);
+    };
+    return { s, rollout };
+  }
+
+  it('is not made when another instance proposed meanwhile: its child has no rewards yet', async () => {
+    const { s, rollout } = await newSession();
+    // "Another instance" starts a proposal (the rewards-since-proposal counter is reset) ...
+    const store = t.server.store;
+    const lease = await store.startProposal({ jobId: s.job_id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+    // ... this instance gets enough rewards meanwhile (a proposal of its own finds the lease taken) ...
+    for (let i = 0; i < 3; i++) await rollout();
+    // ... the other one finishes with a child this instance's cache has not read ...
+    await store.finishProposal({ jobId: s.job_id, id: lease!.id, status: 'succeeded', response: null, error: null, events: [],
+      candidates: [{ id: 'cand_other', parentId: BASELINE_ID, instruction: 'Answer, elsewhere.', module: 'main', instructions: { main: 'Answer, elsewhere.' }, tip: null, proposalId: lease!.id }] });
+    // ... and the next reward here: the counter says propose, the cache knows no unmeasured child.
+    await rollout();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(proposerCalls).toBe(0);
+    const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as unknown[];
+    expect(proposals).toHaveLength(1); // the other instance's only
+  });
+
+  it('adds no candidate to a job that was cancelled while its proposer call ran', async () => {
+    proposer.setBehavior({ delayMs: 400, reply: () => JSON.stringify({ instructions: ['Too late.'] }) });
+    try {
+      const { s, rollout } = await newSession();
+      for (let i = 0; i < 3; i++) await rollout();
+      const proposals = async () => (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; error: string | null }>;
+      const until = async (check: (ps: Awaited<ReturnType<typeof proposals>>) => boolean) => {
+        const end = Date.now() + 5_000;
+        while (!check(await proposals()) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      };
+      await until((ps) => ps.some((p) => p.status === 'running')); // the proposer call is under way
+      expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/cancel`, { key: t.key })).status).toBe(200);
+      await until((ps) => ps.length > 0 && ps.every((p) => p.status !== 'running'));
+      expect(await proposals()).toMatchObject([{ status: 'failed', error: expect.stringMatching(/cancelled while the proposal ran/) }]);
+      const view = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
+      expect(view.candidates).toHaveLength(1);
+    } finally {
+      proposer.setBehavior({ reply: 'unused' });
+    }
+  });
+});
