@@ -8,6 +8,7 @@ import type { CandidateRecord, JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { requiredString } from '../schemas/requiredString.js';
+import { moduleNameSchema } from '../schemas/moduleName.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';
 import { candidateView, rewardView, rolloutView } from './views.js';
 
@@ -37,9 +38,19 @@ const SeedEvalQuery = PageQuerySchema.extend({
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
+/** SPEC.md's `{module, instruction}`, or a whole program `{instructions: {module: text}}` (warmStart.ts). */
 const HandWrittenCandidate = z.strictObject({
   module: z.string({ error: 'must be a string (a module name)' }).optional(),
-  instruction: requiredString('the instruction text'),
+  instruction: requiredString('the instruction text').optional(),
+  instructions: z.record(moduleNameSchema('must be a module name ([a-z0-9_-]{1,64})'), z.string({ error: 'must be a string' }), { error: 'must be an object {module: instruction}' }).optional(),
+}).superRefine((v, ctx) => {
+  if (v.instruction === undefined && v.instructions === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['instruction'], message: 'is required (the instruction text; or instructions: {module: text} for a whole program)' });
+  } else if (v.instruction !== undefined && v.instructions !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['instructions'], message: 'goes without instruction: send one module\'s instruction or a whole program, not both' });
+  } else if (v.instructions !== undefined && v.module !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['module'], message: 'goes with instruction; instructions names its modules itself' });
+  }
 });
 
 /** Candidates and seed evaluations of a system (SPEC "Candidates"). */
@@ -61,7 +72,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       return { items: page.items.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id), modules)), next_cursor: page.nextCursor };
     });
 
-    // Warm start: the user's own prompt for one module becomes a candidate (nursery, like a proposal's child).
+    // Warm start: the user's own prompt for one module, or a whole program, becomes a candidate (nursery, like a proposal's child).
     app.post<{ Params: { id: string } }>(`${base}/:id/candidates`, async (req) => {
       const job = await load(req);
       const body = parseWith(HandWrittenCandidate, req.body);

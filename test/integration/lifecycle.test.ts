@@ -164,6 +164,42 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
     expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.candidate.added')).toHaveLength(2);
   });
+  it('imports a whole program (instructions: {module: text}) exported by another job, and serves it as exported', async () => {
+    const first = await newJob();
+    await addProgram(t.server.store, first.job_id, 'cand_best', { extract: 'Extract every entity.', answer: 'Answer {user} from:\n{context}' }, 'answer');
+    const exported = (await api(t.url, 'GET', `${JOBS}/${first.job_id}/export?format=json&candidate_id=cand_best`, { key: t.key })).body;
+    const program = Object.fromEntries(exported.modules.map((m: { name: string; template: string }) => [m.name, m.template]));
+
+    const next = await newJob({ online_rollouts_per_candidate: 1 });
+    const add = (body: unknown) => api(t.url, 'POST', `/api/systems/${next.system_id}/candidates`, { key: t.key, body });
+    const added = await add({ instructions: program });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body).toMatchObject({ module: null, parent_id: 'baseline', instructions: program });
+    const refusals = await Promise.all([
+      add({ instructions: program }), // the same program again
+      add({ instructions: { extract: MODULES[0]!.template } }), // the baseline program
+      add({ instructions: { answer: 'Drops the placeholders.' } }),
+      add({ instructions: { nope: 'x' } }),
+      add({ instruction: 'x', instructions: program }),
+      add({ module: 'answer', instructions: program }),
+    ]);
+    expect(refusals.map((r) => [r.status, r.body.error.details[0].path])).toEqual([
+      [422, 'instructions'], [422, 'instructions'], [422, 'instructions.answer'], [422, 'instructions.nope'], [422, 'instructions'], [422, 'module'],
+    ]);
+    expect(refusals[0]!.body.error.details[0].message).toBe(`is the program of candidate ${added.body.candidate_id}`);
+    // Served as exported: both modules' texts, the answer's rendered with the call's own variables.
+    await new Promise((r) => setTimeout(r, 50));
+    const texts = new Map<string, string[]>();
+    for (let i = 0; i < 8; i++) {
+      const rid = `imp${i}`;
+      for (const body of [{ model: 'x', messages: [{ role: 'system', content: 'Extract the entities.' }, { role: 'user', content: 'q' }] }, answerCall('ctx')]) {
+        const res = await chat(next, rid, body);
+        const id = res.headers.get('x-mipro-candidate-id')!;
+        texts.set(id, [...(texts.get(id) ?? []), systemPromptOf(fake.requests.at(-1)!)]);
+      }
+    }
+    expect(texts.get(added.body.candidate_id)?.slice(0, 2)).toEqual(['Extract every entity.', 'Answer Ada from:\nctx']);
+  });
 });
 
 describe('promote on an instance whose cache has not read the candidate yet', () => {
