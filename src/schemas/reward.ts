@@ -33,6 +33,12 @@ export const RewardRequestSchema = z.looseObject({
   artifact: z.unknown().optional(),
   trace_ref: z.unknown().optional(),
   stop: z.boolean({ error: 'must be true or false' }).optional(),
+}).superRefine((body, ctx) => {
+  // The body is open (public clients send fields of their own), but feedback beside reward_info would
+  // be dropped unseen, and the rollout's first reward wins, so the resend could not add it.
+  for (const key of ['feedback', 'feedback_by_module'] as const) {
+    if (key in body) ctx.addIssue({ code: 'custom', path: [key], message: `goes inside reward_info (reward_info.${key})` });
+  }
 });
 export type RewardRequest = z.infer<typeof RewardRequestSchema>;
 

@@ -193,6 +193,9 @@ export const RewardResultSchema = z.looseObject({
   candidate_id: z.string(),
   reward: z.number(),
   duplicate: z.boolean(),
+  /** Where it was stored: `monitor` after the end (or past max_rollouts): not counted. Absent from older servers. */
+  split: z.string().optional(),
+  job_status: z.string().optional(),
 });
 export type RewardResult = z.infer<typeof RewardResultSchema>;
 

@@ -27,6 +27,8 @@ export interface RewardResult {
   candidate_id: string;
   reward: number;
   duplicate: boolean;
+  /** Where the reward was stored: `monitor` when it arrived after the end (or past max_rollouts), so it was not counted. */
+  split: string;
   job_status: string;
 }
 
@@ -116,7 +118,7 @@ export class RewardService {
     if (r.stop && !isFinal(status)) status = (await this.finish(rt.job, 'stop requested by the client')).status;
     return {
       status: 'ok', rollout_id: outcome.reward.rolloutId, candidate_id: outcome.reward.candidateId,
-      reward: outcome.reward.reward, duplicate: outcome.duplicate, job_status: status,
+      reward: outcome.reward.reward, duplicate: outcome.duplicate, split: outcome.reward.split, job_status: status,
     };
   }
 

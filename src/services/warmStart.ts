@@ -2,7 +2,7 @@ import { instructionProblem } from '../optimizer/core/proposalParser.js';
 import { moduleInstruction, withModuleInstruction } from '../optimizer/core/program.js';
 import { BASELINE_ID, newCandidateId } from '../shared/ids.js';
 import { ConflictError, ValidationError } from '../shared/errors.js';
-import type { CandidateRecord, JobRecord, ModuleRecord, Store } from '../store/types.js';
+import type { CandidateRecord, JobRecord, ModuleRecord, NewCandidate, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 
 /**
@@ -16,14 +16,29 @@ import { isFinal } from './jobLifecycle.js';
  * program as a whole must be new. Changing several modules, it names none as its `module` (module
  * choice learns only from single-module changes, whose lift says which module moved the reward).
  */
-export async function addHandWrittenCandidate(
-  store: Store,
-  job: JobRecord,
-  req: { module?: string | undefined; instruction?: string | undefined; instructions?: Record<string, string> | undefined },
-): Promise<CandidateRecord> {
+export interface WarmStartRequest { module?: string | undefined; instruction?: string | undefined; instructions?: Record<string, string> | undefined }
+
+export async function addHandWrittenCandidate(store: Store, job: JobRecord, req: WarmStartRequest): Promise<CandidateRecord> {
   if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}: it takes no new candidates`);
+  const max = job.config.mipro.online_proposer_max_candidates;
+  // Checked on the candidates read, and written only if they are still all there are (the same import
+  // sent twice at once, on any instance, must not make two copies): else read and check again.
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const candidates = await store.listCandidates(job.id);
+    if (candidates.length >= max) break;
+    const created = await store.addCandidate(job.id, await checkedCandidate(store, job, req, candidates), max, candidates.length);
+    if (created) return created;
+  }
+  const count = (await store.listCandidates(job.id)).length;
+  if (count >= max) throw new ConflictError(`job ${job.id} already has online_proposer_max_candidates (${max}) candidates`);
+  throw new ConflictError(`job ${job.id}: candidates were added meanwhile ${MAX_ATTEMPTS} times in a row; retry`);
+}
+
+const MAX_ATTEMPTS = 5;
+
+/** The new candidate, or the 422 saying why the request cannot be one, against `candidates`. */
+async function checkedCandidate(store: Store, job: JobRecord, req: WarmStartRequest, candidates: readonly CandidateRecord[]): Promise<NewCandidate> {
   const modules = await store.listModules(job.id);
-  const candidates = await store.listCandidates(job.id);
   const baseline = candidates.find((c) => c.id === BASELINE_ID);
   const texts = req.instructions === undefined ? oneModule(modules, req) : req.instructions;
   const known = modules.map((m) => m.name).join(', ') || '(none yet: the job has not seen a call)';
@@ -44,15 +59,11 @@ export async function addHandWrittenCandidate(
   const same = candidates.find((c) => modules.every((m) => moduleInstruction(c.instructions, m) === moduleInstruction(program, m)));
   if (same) throw new ValidationError('the same program exists', [{ path: 'instructions', message: `is the program of candidate ${same.id}` }]);
   const single = changed.length === 1 ? changed[0]!.module.name : null;
-  const created = await store.addCandidate(job.id, {
-    id: newCandidateId(), parentId: BASELINE_ID, instruction: changed[0]!.text, module: single, instructions: program, tip: null, proposalId: null,
-  }, job.config.mipro.online_proposer_max_candidates);
-  if (!created) throw new ConflictError(`job ${job.id} already has online_proposer_max_candidates (${job.config.mipro.online_proposer_max_candidates}) candidates`);
-  return created;
+  return { id: newCandidateId(), parentId: BASELINE_ID, instruction: changed[0]!.text, module: single, instructions: program, tip: null, proposalId: null };
 }
 
 /** SPEC.md's form: `{module, instruction}`; `module` may be left out in a job of one module. */
-function oneModule(modules: readonly ModuleRecord[], req: { module?: string | undefined; instruction?: string | undefined }): Record<string, string> {
+function oneModule(modules: readonly ModuleRecord[], req: WarmStartRequest): Record<string, string> {
   const name = req.module ?? (modules.length === 1 ? modules[0]?.name : undefined);
   if (name === undefined) {
     const known = modules.map((m) => m.name).join(', ') || '(none yet: the job has not seen a call)';

@@ -290,7 +290,7 @@ export class KyselyStore implements Store {
     return flagMissingRewards(this.db, jobId, candidateId, event, this.now());
   }
 
-  async addCandidate(jobId: string, c: NewCandidate, max: number): Promise<CandidateRecord | null> {
+  async addCandidate(jobId: string, c: NewCandidate, max: number, expectedCount?: number): Promise<CandidateRecord | null> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
       // Under the job's row lock, so two instances cannot both take the last place.
@@ -298,6 +298,7 @@ export class KyselyStore implements Store {
       const row = await trx.selectFrom('candidates').select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('ordinal').as('m')])
         .where('job_id', '=', jobId).executeTakeFirst();
       if (Number(row?.n ?? 0) >= max) return null;
+      if (expectedCount !== undefined && Number(row?.n ?? 0) !== expectedCount) return null;
       const values = candidateRow(jobId, c, Number(row?.m ?? -1) + 1, now);
       await trx.insertInto('candidates').values(values).execute();
       await appendEventTx(trx, jobId, {

@@ -356,7 +356,11 @@ export interface Store {
   /** Records the candidate's missing-rewards flag with its event, the first time only (false after). */
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
   /** Adds a candidate by hand (warm start) unless the job already holds `max` candidates (null then). */
-  addCandidate(jobId: string, c: NewCandidate, max: number): Promise<CandidateRecord | null>;
+  /**
+   * Null when the job holds `max` candidates, or (with `expectedCount`) when it no longer holds that
+   * many: the caller checked the new one against a set that has changed since.
+   */
+  addCandidate(jobId: string, c: NewCandidate, max: number, expectedCount?: number): Promise<CandidateRecord | null>;
 
   /** Inserts the rollout and counts a dispatch for its candidate; false if the id already exists. */
   insertRollout(r: NewRollout): Promise<boolean>;

@@ -173,6 +173,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     const typo = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { mian: 'x' } });
     expect(typo.status).toBe(422);
     expect(typo.body.error.details).toEqual([{ path: 'reward_info.feedback_by_module.mian', message: 'is not a module of this job (modules: main)' }]);
+    // Feedback beside reward_info instead of inside it would be dropped unseen: refused, naming where it goes.
+    const beside = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: 'warm', reward_info: { score: 1 }, feedback_by_module: { main: 'x' } } });
+    expect([beside.status, beside.body.error.details]).toEqual([422, [{ path: 'feedback_by_module', message: 'goes inside reward_info (reward_info.feedback_by_module)' }]]);
     const fixed = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { main: 'x' } });
     expect([fixed.status, fixed.body.duplicate]).toEqual([200, false]);
 

@@ -69,6 +69,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     for (let i = 0; i < 30; i++) expect((await chat(job, `burst${i}`, answerCall(`c${i}`))).status).toBe(200);
     const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => reward(job, `burst${i}`, i % 2)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
+    // Each answer says where its reward went: 12 counted, the rest monitoring.
+    expect(answers.filter((a) => a.body.split === 'online')).toHaveLength(12);
     const ended = await view(job);
     expect([ended.status, ended.reward_count]).toEqual(['succeeded', 12]);
     const rewards = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/rewards?limit=100`, { key: t.key });
@@ -187,6 +189,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       [422, 'instructions'], [422, 'instructions'], [422, 'instructions.answer'], [422, 'instructions.nope'], [422, 'instructions'], [422, 'module'],
     ]);
     expect(refusals[0]!.body.error.details[0].message).toBe(`is the program of candidate ${added.body.candidate_id}`);
+    // The same import sent several times at once (a client's retries) makes one candidate.
+    const twice = await Promise.all(Array.from({ length: 6 }, () => add({ instructions: { extract: 'Extract all of it.' } })));
+    expect(twice.map((r) => r.status).sort()).toEqual([200, 422, 422, 422, 422, 422]);
+    const nul = await add({ instructions: { extract: 'a\u0000b' } });
+    expect([nul.status, nul.body.error.details[0].path]).toEqual([422, 'instructions.extract']);
     // Served as exported: both modules' texts, the answer's rendered with the call's own variables.
     await new Promise((r) => setTimeout(r, 50));
     const texts = new Map<string, string[]>();

@@ -26,7 +26,7 @@ describe('rewards', () => {
     await proxyCall(s, 'r1');
     const first = await reward(s, { rollout_id: 'r1', reward_info: { score: 1 } });
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ status: 'ok', rollout_id: 'r1', candidate_id: 'baseline', reward: 1, duplicate: false, job_status: 'running' });
+    expect(first.body).toEqual({ status: 'ok', rollout_id: 'r1', candidate_id: 'baseline', reward: 1, duplicate: false, split: 'online', job_status: 'running' });
     const again = await reward(s, { rollout_id: 'r1', reward_info: { score: 0 } });
     expect(again.body).toMatchObject({ duplicate: true, reward: 1 });
     const status = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key });
