@@ -249,6 +249,16 @@ export class MiproOnlineSession {
     return this.get('/export', ProgramExportSchema, { format: opts.format, candidate_id: opts.candidateId }, opts);
   }
 
+  /**
+   * Warm start: a prompt you already have for one module (`{module, instruction}`; `module` may be left
+   * out in a job of one module), or a whole program (`{instructions: {module: text}}`, e.g.
+   * `exportedInstructions(await other.exportPrompt())`), becomes a candidate that gets traffic like a
+   * proposal's child. A bad text is a ValidationError (422) naming the module's field.
+   */
+  addCandidate(input: { module?: string; instruction: string } | { instructions: Record<string, string> }, opts: CallOptions = {}): Promise<Candidate> {
+    return this.http.request({ method: 'POST', path: `/api/v1/systems/${seg(this.sessionId)}/candidates`, body: input, schema: CandidateSchema, ...signalOf(opts) });
+  }
+
   /** Ends the job serving `candidateId` (`baseline` rolls back). */
   promote(candidateId: string, opts: CallOptions = {}): Promise<SessionStatus> {
     return this.http.request({ method: 'POST', path: `${this.base}/promote`, body: { candidate_id: candidateId }, schema: JobSchema, ...signalOf(opts) });

@@ -166,6 +166,15 @@ export type DspyProgramState = z.infer<typeof DspyProgramStateSchema>;
 export const ProgramExportSchema = z.union([RenderedProgramSchema, DspyProgramStateSchema]);
 export type ProgramExport = z.infer<typeof ProgramExportSchema>;
 
+/**
+ * A `format=json` export as the body of a warm start (`session.addCandidate`): every module's text by
+ * name, to go on from that program in another job. Other formats carry no templates: an error.
+ */
+export function exportedInstructions(e: ProgramExport): Record<string, string> {
+  if (!('format' in e) || e.format !== 'json' || !Array.isArray(e.modules)) throw new Error('exportedInstructions needs an export with format=json');
+  return Object.fromEntries(e.modules.map((m) => [m.name, m.template]));
+}
+
 /** Which candidate an export holds, whatever its format. */
 export function exportedCandidateId(e: ProgramExport): string {
   return 'candidate_id' in e && typeof e.candidate_id === 'string' ? e.candidate_id : (e as DspyProgramState).metadata.miprox.candidate_id;

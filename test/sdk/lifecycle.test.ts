@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, MiproJobsClient } from '../../src/sdk/index.js';
-import { type TestServer, PIPELINE_MODULES, addCandidates, pipelineJobBody, startTestServer } from '../helpers/server.js';
+import { ConflictError, MiproJobsClient, ValidationError, exportedInstructions } from '../../src/sdk/index.js';
+import { type TestServer, PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineJobBody, startTestServer } from '../helpers/server.js';
 
 /** After the optimization, through the SDK: promote (and roll back) and export the program. */
 describe('SDK: promote and exportPrompt', () => {
@@ -30,5 +30,20 @@ describe('SDK: promote and exportPrompt', () => {
     await jobs.cancel(other.job_id);
     expect((await jobs.get(other.job_id)).served_candidate_id).toBe('baseline');
     await expect(jobs.promote(other.job_id, 'baseline')).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('goes on from a finished job\'s program in a new job: exportedInstructions, then addCandidate', async () => {
+    const first = await jobs.create(pipelineJobBody());
+    await addModuleCandidates(t.server.store, first.job_id, 'answer', { cand_best: 'Answer briefly, from this context only:\n{context}' });
+    const program = exportedInstructions(await jobs.export(first.job_id, { candidateId: 'cand_best' }));
+    expect(program).toEqual({ extract: PIPELINE_MODULES[0].template, answer: 'Answer briefly, from this context only:\n{context}' });
+    const next = await jobs.session((await jobs.create(pipelineJobBody())).job_id);
+    const added = await next.addCandidate({ instructions: program });
+    expect(added).toMatchObject({ parent_id: 'baseline', module: 'answer', instructions: program });
+    // One module's prompt, SPEC.md's form; a bad one is the server's 422, as a typed error.
+    expect((await next.addCandidate({ module: 'extract', instruction: 'Extract every entity.' })).module).toBe('extract');
+    await expect(next.addCandidate({ instructions: { nope: 'x' } })).rejects.toBeInstanceOf(ValidationError);
+    const messages = await jobs.export(first.job_id, { format: 'messages' });
+    expect(() => exportedInstructions(messages)).toThrow(/format=json/);
   });
 });
