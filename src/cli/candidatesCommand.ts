@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { MiproOnlineSession, collect } from '../sdk/index.js';
+import { MiproOnlineSession, ProgramExportSchema, collect, exportedInstructions } from '../sdk/index.js';
+import { CliError } from './cliError.js';
 import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { candidateColumns, candidateRow } from './jobFormat.js';
 import { printTable } from './output.js';
@@ -9,6 +11,55 @@ interface CandidateFlags extends ClientFlags {
   sort?: string;
   limit?: number;
   full?: boolean;
+}
+
+interface AddFlags extends ClientFlags {
+  module?: string;
+  instruction?: string;
+  program?: string;
+}
+
+/** A job id (pl_...) or a session (system) id, as the other commands take it. */
+async function sessionOf(id: string, opts: ClientFlags): Promise<MiproOnlineSession> {
+  return id.startsWith('pl_')
+    ? jobsClient(opts).session(id)
+    : MiproOnlineSession.connect(id, { backendUrl: opts.url, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}), maxRetries: 1 });
+}
+
+/**
+ * `miprox add-candidate <jobId>`: warm start, one module's prompt (`--module --instruction`) or a whole
+ * program from a `miprox jobs export` file (`--program`), to go on from another job's best program.
+ */
+export function registerAddCandidateCommand(program: Command): void {
+  addClientOptions(program.command('add-candidate <jobId>'))
+    .description('add your own prompt for one module, or a whole exported program, as a candidate (warm start)')
+    .option('--module <name>', 'the module the instruction is for (may be left out in a job of one module)')
+    .option('--instruction <text>', "the module's new instruction")
+    .option('--program <file>', 'a whole program: the file of `miprox jobs export <otherJobId> -o FILE` (format json)')
+    .action(clientAction(async (id: string, opts: AddFlags) => {
+      if ((opts.instruction === undefined) === (opts.program === undefined)) throw new CliError('give --instruction (with --module) or --program <file>, one of the two', 'usage_error');
+      const body = opts.program !== undefined
+        ? { instructions: programFile(opts.program) }
+        : { ...(opts.module !== undefined ? { module: opts.module } : {}), instruction: opts.instruction! };
+      const created = await (await sessionOf(id, opts)).addCandidate(body);
+      if (opts.json) printJson(created);
+      else process.stdout.write(`added ${created.candidate_id}${created.module ? ` (module ${created.module})` : ''}\n`);
+    }));
+}
+
+/** Every module's text of a `miprox jobs export` file (format json), or a usage error saying what is wrong with it. */
+function programFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 'usage_error');
+  }
+  try {
+    return exportedInstructions(ProgramExportSchema.parse(JSON.parse(text)));
+  } catch {
+    throw new CliError(`${path} is not a program exported with format json (miprox jobs export <jobId> -o ${path})`, 'usage_error');
+  }
 }
 
 /**
@@ -23,9 +74,7 @@ export function registerCandidatesCommand(program: Command): void {
     .option('--limit <n>', 'show at most n candidates', positiveInt)
     .option('--full', 'print whole instructions instead of shortening them (one candidate\'s whole program: miprox jobs export <jobId> --candidate <id>)')
     .action(clientAction(async (id: string, opts: CandidateFlags) => {
-      const session = id.startsWith('pl_')
-        ? await jobsClient(opts).session(id)
-        : await MiproOnlineSession.connect(id, { backendUrl: opts.url, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}), maxRetries: 1 });
+      const session = await sessionOf(id, opts);
       const filters = { ...(opts.status ? { status: opts.status } : {}), ...(opts.sort ? { sort: opts.sort } : {}) };
       const items = await collect(session.iterateCandidates({ ...filters, limit: Math.min(opts.limit ?? 200, 200) }), opts.limit);
       if (opts.json) printJson(items);

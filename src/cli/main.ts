@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { registerCandidatesCommand } from './candidatesCommand.js';
+import { registerAddCandidateCommand, registerCandidatesCommand } from './candidatesCommand.js';
 import { CliError, errorAsJson } from './cliError.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerJobsCommands } from './jobsCommand.js';
@@ -25,6 +25,7 @@ export function buildCli(opts: { json?: boolean } = {}): Command {
   registerKeyCommands(program);
   registerJobsCommands(program);
   registerCandidatesCommand(program);
+  registerAddCandidateCommand(program);
   return program;
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,5 +100,30 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     const bad = await runCli(['jobs', 'export', jobId, '--format', 'yaml'], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/json, messages, dspy/);
+  }, SLOW);
+
+  it('add-candidate adds one module\'s prompt, or a whole program from a jobs export file, to another job', async () => {
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    const next = (await jobs.create(pipelineJobBody())).job_id;
+    const answer = 'Answer briefly, from this context only:\n{context}';
+    const file = join(mkdtempSync(join(tmpdir(), 'miprox-program-')), 'program.json');
+    writeFileSync(file, JSON.stringify({
+      job_id: jobId, candidate_id: 'cand_x', format: 'json', served: true, modules: [
+        { name: 'extract', template: PIPELINE_MODULES[0].template, placeholders: [], baseline_template: PIPELINE_MODULES[0].template, changed: false },
+        { name: 'answer', template: answer, placeholders: ['context'], baseline_template: PIPELINE_MODULES[1].template, changed: true },
+      ],
+    }));
+    const added = await runCli(['add-candidate', next, '--program', file, '--json'], env);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer } });
+    const one = await runCli(['add-candidate', next, '--module', 'extract', '--instruction', 'Extract every entity.'], env);
+    expect([one.code, one.stdout]).toEqual([0, expect.stringMatching(/^added cand_\w+ \(module extract\)\n$/)]);
+    // The server's 422 names the module's field; a file that is no json export is said to be one.
+    const refused = await runCli(['add-candidate', next, '--module', 'answer', '--instruction', 'No placeholder.'], env);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/instruction: missing placeholder \{context\}/)]);
+    writeFileSync(file, '{"format":"messages"}');
+    const notExport = await runCli(['add-candidate', next, '--program', file], env);
+    expect([notExport.code, notExport.stderr]).toEqual([1, expect.stringMatching(/is not a program exported with format json/)]);
+    expect((await jobs.get(next)).candidates).toHaveLength(3);
   }, SLOW);
 });
