@@ -355,10 +355,10 @@ export interface Store {
   monitorSeedCells(jobId: string): Promise<Map<string, SeedCell[]>>;
   /** Records the candidate's missing-rewards flag with its event, the first time only (false after). */
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
-  /** Adds a candidate by hand (warm start) unless the job already holds `max` candidates (null then). */
   /**
-   * Null when the job holds `max` candidates, or (with `expectedCount`) when it no longer holds that
-   * many: the caller checked the new one against a set that has changed since.
+   * Adds a candidate by hand (warm start). Null when the job already holds `max` candidates, or (with
+   * `expectedCount`) when it no longer holds that many: the caller checked the new one against a set
+   * that has changed since.
    */
   addCandidate(jobId: string, c: NewCandidate, max: number, expectedCount?: number): Promise<CandidateRecord | null>;
 

@@ -1,3 +1,5 @@
+import { FINAL_STATUSES } from '../types.js';
+
 /**
  * PostgreSQL's hot-path statements, one per kind of write and per group-commit batch: the batch's
  * items travel as arrays (unnest), and data-modifying CTEs do in one statement, one round trip and
@@ -190,7 +192,7 @@ ${LOCK},
 first_of_id as (select distinct on (job_id, rollout_id) * from items order by job_id, rollout_id, ord),
 uniq as (
   select f.job_id, f.rollout_id, f.candidate_id, f.reward,
-    case when l.status in ('succeeded', 'failed', 'cancelled') then 'monitor'
+    case when l.status in (${FINAL_STATUSES.map((s) => `'${s}'`).join(', ')}) then 'monitor'
       when f.split <> 'monitor' and f.max_rewards is not null
         and l.reward_count + count(*) filter (where f.split <> 'monitor') over (partition by f.job_id order by f.ord) > f.max_rewards then 'monitor'
       else f.split end as split,
