@@ -21,12 +21,13 @@ export interface WarmStartRequest { module?: string | undefined; instruction?: s
 export async function addHandWrittenCandidate(store: Store, job: JobRecord, req: WarmStartRequest): Promise<CandidateRecord> {
   if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}: it takes no new candidates`);
   const max = job.config.mipro.online_proposer_max_candidates;
+  const modules = await store.listModules(job.id);
   // Checked on the candidates read, and written only if they are still all there are (the same import
   // sent twice at once, on any instance, must not make two copies): else read and check again.
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const candidates = await store.listCandidates(job.id);
     if (candidates.length >= max) break;
-    const created = await store.addCandidate(job.id, await checkedCandidate(store, job, req, candidates), max, candidates.length);
+    const created = await store.addCandidate(job.id, checkedCandidate(modules, req, candidates), max, candidates.length);
     if (created) return created;
   }
   const count = (await store.listCandidates(job.id)).length;
@@ -37,16 +38,14 @@ export async function addHandWrittenCandidate(store: Store, job: JobRecord, req:
 const MAX_ATTEMPTS = 5;
 
 /** The new candidate, or the 422 saying why the request cannot be one, against `candidates`. */
-async function checkedCandidate(store: Store, job: JobRecord, req: WarmStartRequest, candidates: readonly CandidateRecord[]): Promise<NewCandidate> {
-  const modules = await store.listModules(job.id);
+function checkedCandidate(modules: readonly ModuleRecord[], req: WarmStartRequest, candidates: readonly CandidateRecord[]): NewCandidate {
   const baseline = candidates.find((c) => c.id === BASELINE_ID);
   const texts = req.instructions === undefined ? oneModule(modules, req) : req.instructions;
-  const known = modules.map((m) => m.name).join(', ') || '(none yet: the job has not seen a call)';
   const field = (name: string) => (req.instructions === undefined ? 'instruction' : `instructions.${name}`);
   const changed: { module: ModuleRecord; text: string }[] = [];
   for (const [name, text] of Object.entries(texts)) {
     const module = modules.find((m) => m.name === name);
-    if (!module) throw new ValidationError(`unknown module "${name}"`, [{ path: req.instructions === undefined ? 'module' : `instructions.${name}`, message: `is not a module of this job (modules: ${known})` }]);
+    if (!module) throw new ValidationError(`unknown module "${name}"`, [{ path: req.instructions === undefined ? 'module' : `instructions.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` }]);
     if (req.instructions !== undefined && text === moduleInstruction(baseline?.instructions ?? {}, module)) continue; // unchanged
     // One module: not a text any candidate already has for it. A program: the whole program is compared below.
     const existing = req.instructions === undefined ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
@@ -66,8 +65,9 @@ async function checkedCandidate(store: Store, job: JobRecord, req: WarmStartRequ
 function oneModule(modules: readonly ModuleRecord[], req: WarmStartRequest): Record<string, string> {
   const name = req.module ?? (modules.length === 1 ? modules[0]?.name : undefined);
   if (name === undefined) {
-    const known = modules.map((m) => m.name).join(', ') || '(none yet: the job has not seen a call)';
-    throw new ValidationError('say which module the instruction is for', [{ path: 'module', message: `is required: the job has several modules (${known})` }]);
+    throw new ValidationError('say which module the instruction is for', [{ path: 'module', message: `is required: the job has several modules (${moduleList(modules)})` }]);
   }
   return { [name]: req.instruction ?? '' };
 }
+
+const moduleList = (modules: readonly ModuleRecord[]): string => modules.map((m) => m.name).join(', ') || '(none yet: the job has not seen a call)';
