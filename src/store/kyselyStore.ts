@@ -500,7 +500,7 @@ export class KyselyStore implements Store {
 
   async finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
-    candidates: NewCandidate[]; events: NewEvent[];
+    candidates: NewCandidate[]; events: NewEvent[]; prompt?: unknown[];
   }): Promise<CandidateRecord[]> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
@@ -513,6 +513,7 @@ export class KyselyStore implements Store {
       }
       await trx.updateTable('proposals').set({
         status: p.status, response: p.response, error: p.error, candidate_ids: JSON.stringify(p.candidates.map((c) => c.id)), finished_at: now,
+        ...(p.prompt ? { prompt: JSON.stringify(p.prompt) } : {}),
       }).where('id', '=', p.id).execute();
       for (const e of p.events) await appendEventTx(trx, p.jobId, e, now);
       const rows = await trx.selectFrom('candidates').selectAll().where('job_id', '=', p.jobId)

@@ -444,9 +444,14 @@ export interface Store {
    * paused or ended the job meanwhile, so the decision rested on state that is gone.
    */
   startProposal(p: ProposalStart): Promise<ProposalRecord | null>;
+  /**
+   * Ends a proposal, adding its candidates and events in one transaction. `prompt`, when given,
+   * replaces the one stored at the start: a prompt built under the lease (its grounding is read only
+   * once the lease is held, so an instance that loses the race spends nothing) is stored here.
+   */
   finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
-    candidates: NewCandidate[]; events: NewEvent[];
+    candidates: NewCandidate[]; events: NewEvent[]; prompt?: unknown[];
   }): Promise<CandidateRecord[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
   /** How many of the job's proposals failed, per module they were to change. */

@@ -16,13 +16,17 @@ describe('a proposal decided on a stale cache', () => {
   let proposer: FakeUpstream;
   let t: TestServer;
   let proposerCalls = 0;
+  let summaryCalls = 0;
 
   beforeAll(async () => {
     policy = await startFakeUpstream({ reply: 'ok' });
     proposer = await startFakeUpstream({
       reply: (req) => {
         // The dataset-summary call is not a proposal.
-        if (/describe these inputs|describe datasets|summar/i.test(JSON.stringify(req.body))) return 'Short questions.';
+        if (/describe these inputs|describe datasets|summar/i.test(JSON.stringify(req.body))) {
+          summaryCalls++;
+          return 'Short questions.';
+        }
         proposerCalls++;
         return JSON.stringify({ instructions: [`Proposal ${proposerCalls}.`] });
       },
@@ -52,8 +56,32 @@ describe('a proposal decided on a stale cache', () => {
     return { s, rollout };
   }
 
+  it('asks the proposer nothing, not even the dataset summary, while another instance holds the lease', async () => {
+    const { s, rollout } = await newSession();
+    const store = t.server.store;
+    // "Another instance" holds the job's proposal lease (its proposer call is under way) ...
+    const lease = await store.startProposal({ jobId: s.job_id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+    expect(lease).not.toBeNull();
+    const before = { proposerCalls, summaryCalls };
+    // ... while this instance collects enough rewards to propose, with no dataset summary stored yet.
+    for (let i = 0; i < 6; i++) await rollout();
+    await new Promise((r) => setTimeout(r, 300));
+    expect({ proposerCalls, summaryCalls }).toEqual(before);
+    await store.finishProposal({ jobId: s.job_id, id: lease!.id, status: 'failed', response: null, error: 'test', events: [], candidates: [] });
+    // The control: once the lease is free, the next trigger asks for the summary and the proposal.
+    for (let i = 0; i < 3; i++) await rollout();
+    const end = Date.now() + 3_000;
+    while (proposerCalls === before.proposerCalls && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect({ proposerCalls: proposerCalls - before.proposerCalls, summaryCalls: summaryCalls - before.summaryCalls }).toEqual({ proposerCalls: 1, summaryCalls: 1 });
+    const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; prompt: Array<{ content: string }> }>;
+    // The prompt built under the lease is the one stored, dataset summary included.
+    const mine = proposals.find((p) => p.status !== 'failed');
+    expect(JSON.stringify(mine?.prompt)).toContain('Short questions.');
+  });
+
   it('is not made when another instance proposed meanwhile: its child has no rewards yet', async () => {
     const { s, rollout } = await newSession();
+    const callsBefore = proposerCalls;
     // "Another instance" starts a proposal (the rewards-since-proposal counter is reset) ...
     const store = t.server.store;
     const lease = await store.startProposal({ jobId: s.job_id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
@@ -65,7 +93,7 @@ describe('a proposal decided on a stale cache', () => {
     // ... and the next reward here: the counter says propose, the cache knows no unmeasured child.
     await rollout();
     await new Promise((r) => setTimeout(r, 300));
-    expect(proposerCalls).toBe(0);
+    expect(proposerCalls).toBe(callsBefore);
     const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as unknown[];
     expect(proposals).toHaveLength(1); // the other instance's only
   });

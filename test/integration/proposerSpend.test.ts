@@ -48,6 +48,16 @@ describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) =
     expect(events.filter((e) => e.event_type === 'mipro.proposal.created')).toHaveLength(1);
   });
 
+  it('max_calls: 1: the dataset summary uses it, and the proposal it was for is recorded as failed, naming the cap', async () => {
+    const { calls, events, view } = await runJob({ max_calls: 1 });
+    expect(calls).toBe(1);
+    expect(view.candidate_count).toBe(1);
+    const failed = events.filter((e) => e.event_type === 'mipro.proposal.failed');
+    expect(failed).toHaveLength(1);
+    expect(String(failed[0]?.data.error)).toMatch(/dataset summary reached the proposer's max_calls/);
+    expect(events.filter((e) => e.event_type === 'mipro.proposer.budget_exhausted')).toHaveLength(1);
+  });
+
   it('max_total_tokens: the call that reaches it is the last one', async () => {
     // 340 tokens per call: the summary (340) stays under 500, the first proposal (680) reaches it.
     const { calls, events, view } = await runJob({ max_total_tokens: 500 });

@@ -471,7 +471,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.findCandidatesById(cid, tenantId, 10))[0]?.jobId).toBe(job.id);
       expect(await store.findCandidatesById(cid, (await store.createTenant('other')).id, 10)).toEqual([]);
       const props = await store.listProposals(job.id, 10);
-      expect(props[0]).toMatchObject({ status: 'succeeded', candidateIds: [cid], seq: 1 });
+      // Without a prompt at the finish, the one stored at the start stays.
+      expect(props[0]).toMatchObject({ status: 'succeeded', candidateIds: [cid], seq: 1, prompt: [{ role: 'user', content: 'p' }] });
       // A lease that ran out is taken over.
       const stale = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: now, now });
       expect(stale).not.toBeNull();
@@ -515,6 +516,15 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       }
       expect(await store.failedProposalsByModule(job.id)).toEqual({ plan: 2, answer: 1 });
       expect(await store.failedProposalsByModule((await makeJob()).id)).toEqual({});
+    });
+
+    it('stores the prompt given at the finish of a proposal in place of the start one (built under the lease)', async () => {
+      const job = await makeJob();
+      const p = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+      expect((await store.listProposals(job.id, 1))[0]?.prompt).toEqual([]);
+      const prompt = [{ role: 'system', content: 'grounded' }, { role: 'user', content: 'propose' }];
+      await store.finishProposal({ jobId: job.id, id: p!.id, status: 'failed', response: null, error: 'timeout', candidates: [], events: [], prompt });
+      expect((await store.listProposals(job.id, 1))[0]).toMatchObject({ status: 'failed', error: 'timeout', prompt });
     });
 
     pagingContract({ store: () => store, tenantId: () => tenantId });

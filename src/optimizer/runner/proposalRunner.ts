@@ -42,6 +42,11 @@ export interface ProposalRunnerDeps {
 }
 
 const SUMMARY_MIN_INPUTS = 3;
+/**
+ * A proposal's lease lasts this many proposer timeouts: the dataset summary (the job's first
+ * proposal only) and the proposal call, with room for the database work around them.
+ */
+const PROPOSAL_LEASE_CALLS = 3;
 /** Recent low-reward rollouts whose feedback_by_module is counted as blame for module choice. */
 const BLAME_WINDOW = 100;
 
@@ -127,35 +132,15 @@ export class ProposalRunner {
     if (this.budgetSpent(rt)) return;
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
     const proposer = this.proposerFor(job);
-
-    const [reflection, summary] = await Promise.all([
-      moduleReflection(store, job.id, parent.id, module),
-      this.datasetSummary(rt, proposer),
-    ]);
-    if (this.budgetSpent(rt)) return; // the dataset summary may have spent the last of it
-    const range = mipro.reward_range;
     const room = mipro.online_proposer_max_candidates - candidates.length;
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
-    const parentText = moduleInstruction(parent.instructions, module);
-    const prompt = buildProposerPrompt({
-      datasetSummary: summary,
-      programDescription: module.template,
-      parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(rt, parent, range) },
-      worstRollouts: reflection.worst,
-      bestRollouts: reflection.best,
-      // Scores are of whole programs; shown for the programs whose text for this module differs.
-      history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0 && moduleInstruction(c.instructions, module) !== parentText).map((c) => ({
-        instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(rt, c, range),
-      })),
-      tip,
-      instructionsPerBatch: n,
-      program: { target: module.name, modules: order.map((m) => ({ name: m.name, instruction: moduleInstruction(parent.instructions, m) })) },
-    });
 
+    // The lease comes first: on several instances only the one that wins it reads the grounding and
+    // asks for the dataset summary, so the others spend no proposer call. The prompt is stored at the end.
     const now = this.deps.clock.now();
     const lease = await store.startProposal({
-      jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip, prompt,
-      leaseUntil: new Date(now + 2 * this.deps.proposerTimeoutMs).toISOString(), now: new Date(now).toISOString(), basis,
+      jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip, prompt: [],
+      leaseUntil: new Date(now + PROPOSAL_LEASE_CALLS * this.deps.proposerTimeoutMs).toISOString(), now: new Date(now).toISOString(), basis,
     });
     if (!lease) {
       this.deps.onOutcome?.('skipped');
@@ -163,14 +148,40 @@ export class ProposalRunner {
     }
     rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: lease.seq };
 
+    let prompt: ProposerMessage[] | undefined;
     let response: string | null = null;
+    const fail = (error: string) => this.fail(rt, lease.id, lease.seq, response, error, prompt);
     try {
+      const [reflection, summary] = await Promise.all([
+        moduleReflection(store, job.id, parent.id, module),
+        this.datasetSummary(rt, proposer),
+      ]);
+      const spent = exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job));
+      if (spent !== null) {
+        await fail(`the dataset summary reached the proposer's ${spent}: no proposal call`);
+        return;
+      }
+      const parentText = moduleInstruction(parent.instructions, module);
+      prompt = buildProposerPrompt({
+        datasetSummary: summary,
+        programDescription: module.template,
+        parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(rt, parent, mipro.reward_range) },
+        worstRollouts: reflection.worst,
+        bestRollouts: reflection.best,
+        // Scores are of whole programs; shown for the programs whose text for this module differs.
+        history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0 && moduleInstruction(c.instructions, module) !== parentText).map((c) => ({
+          instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(rt, c, mipro.reward_range),
+        })),
+        tip,
+        instructionsPerBatch: n,
+        program: { target: module.name, modules: order.map((m) => ({ name: m.name, instruction: moduleInstruction(parent.instructions, m) })) },
+      });
       response = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
       // The lease kept other proposals out, but a proposal that another instance finished just before
       // this lease was taken may not be in the cache read above: check room and duplicates again.
       await this.deps.refresh(rt);
       if (FINAL_STATUSES.includes(rt.job.status)) {
-        await this.fail(rt, lease.id, lease.seq, response, `the job ${rt.job.status} while the proposal ran: no candidates added`);
+        await fail(`the job ${rt.job.status} while the proposal ran: no candidates added`);
         return;
       }
       const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;
@@ -181,7 +192,7 @@ export class ProposalRunner {
       });
       if (parsed.accepted.length === 0) {
         const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
-        await this.fail(rt, lease.id, lease.seq, response, `no usable instruction: ${why}`);
+        await fail(`no usable instruction: ${why}`);
         return;
       }
       const created = parsed.accepted.map((instruction) => ({
@@ -190,7 +201,7 @@ export class ProposalRunner {
         instructions: withModuleInstruction(parent.instructions, module.name, instruction), demos: parent.demos, tip, proposalId: lease.id,
       }));
       await store.finishProposal({
-        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created,
+        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created, prompt,
         events: [{
           eventType: 'mipro.proposal.created',
           message: `proposal ${lease.seq}: ${created.length} new candidate(s) from ${parent.id}, module ${module.name} (tip: ${tip})`,
@@ -203,7 +214,7 @@ export class ProposalRunner {
       await this.deps.refresh(rt);
       this.deps.onOutcome?.('succeeded');
     } catch (err) {
-      await this.fail(rt, lease.id, lease.seq, response, err instanceof Error ? err.message : String(err));
+      await fail(err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -248,10 +259,10 @@ export class ProposalRunner {
     return true;
   }
 
-  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string): Promise<void> {
+  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string, prompt?: ProposerMessage[]): Promise<void> {
     this.deps.log.warn({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
     await this.deps.store.finishProposal({
-      jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
+      jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [], ...(prompt ? { prompt } : {}),
       events: [{ eventType: 'mipro.proposal.failed', message: `proposal ${seq} failed: ${error}`, data: { proposal_id: proposalId, seq, error } }],
     });
     this.deps.onOutcome?.('failed');
