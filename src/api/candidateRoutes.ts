@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
-import { MAX_INT4, noNul } from '../schemas/dbText.js';
+import { MAX_INT4, storableText } from '../schemas/dbText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';
@@ -42,8 +42,8 @@ const SeedEvalQuery = PageQuerySchema.extend({
 const HandWrittenCandidate = z.strictObject({
   module: z.string({ error: 'must be a string (a module name)' }).optional(),
   // Stored text: a NUL is refused here on both databases (PostgreSQL's text cannot hold one).
-  instruction: noNul(requiredString('the instruction text')).optional(),
-  instructions: z.record(moduleNameSchema('must be a module name ([a-z0-9_-]{1,64})'), noNul(z.string({ error: 'must be a string' })), { error: 'must be an object {module: instruction}' }).optional(),
+  instruction: storableText(requiredString('the instruction text')).optional(),
+  instructions: z.record(moduleNameSchema('must be a module name ([a-z0-9_-]{1,64})'), storableText(z.string({ error: 'must be a string' })), { error: 'must be an object {module: instruction}' }).optional(),
 }).superRefine((v, ctx) => {
   if (v.instruction === undefined && v.instructions === undefined) {
     ctx.addIssue({ code: 'custom', path: ['instruction'], message: 'is required (the instruction text; or instructions: {module: text} for a whole program)' });

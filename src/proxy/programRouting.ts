@@ -9,6 +9,7 @@ import type { ChatCompletionRequest } from '../schemas/openai.js';
 import { ModuleHeaderSchema } from '../schemas/miproCall.js';
 import { ValidationError } from '../shared/errors.js';
 import { systemText } from './injection.js';
+import { wellFormed } from '../optimizer/core/text.js';
 
 /** Where a call goes in the job's program: its module with the variables to render, or none (pass through). */
 export type ProgramRoute = { module: CompiledModule; variables: Record<string, string> } | { module: null };
@@ -20,7 +21,9 @@ export type ProgramRoute = { module: CompiledModule; variables: Record<string, s
  */
 export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime, req: FastifyRequest, body: ChatCompletionRequest): Promise<ProgramRoute> {
   const named = namedModule(req, body);
-  const text = systemText(body.messages);
+  // Compared with stored texts (templates, discovered modules) in the form both databases store.
+  const sent = systemText(body.messages);
+  const text = sent === null ? null : wellFormed(sent);
   const assignment = await p.engine.modules.resolve(rt, { named, systemText: text });
   if (assignment.kind === 'unknown_name') {
     const known = rt.modules.map((m) => m.name).join(', ') || '(none)';
@@ -34,8 +37,9 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
     void p.engine.modules.noteUnmatched(rt, text).catch(() => undefined);
     return { module: null };
   }
-  const variables = mergeVariables(assignment.captures, body.mipro?.variables);
-  const missing = placeholderNames(assignment.module.parsed).filter((n) => variableValue(variables, n) === undefined);
+  const names = placeholderNames(assignment.module.parsed);
+  const variables = mergeVariables(names, assignment.captures, body.mipro?.variables);
+  const missing = names.filter((n) => variableValue(variables, n) === undefined);
   if (missing.length > 0) throw missingVariables(assignment.module.name, missing, text !== null);
   return { module: assignment.module, variables };
 }
@@ -43,13 +47,17 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
 /**
  * The system text the serving candidate sends for this call, or null to keep the call's own. A
  * candidate that does not change the module keeps the app's own prompt exactly as sent (the baseline
- * is the program as the app runs it), unless the call has no system message: then the module's text
- * is added, as the public API does. A changed module's text is rendered with the call's variables.
+ * is the program as the app runs it) when that prompt is what the module's template gives with the
+ * call's variables: always so for a template match. When it is not (`mipro.variables` overrides a
+ * captured value, or the header named a module whose template the text does not match), the baseline
+ * renders its template like any candidate: explicit values win (SPEC.md), and the variables recorded
+ * for the call are the ones the model saw. Without a system message the module's text is added, as
+ * the public API does. A changed module's text is rendered with the call's variables.
  */
 export function candidateText(instructions: Instructions, module: CompiledModule, variables: Record<string, string>, body: ChatCompletionRequest): string | null {
   const text = moduleInstruction(instructions, module);
-  const hasOwn = systemText(body.messages) !== null;
-  if (text === module.template && hasOwn) return null;
+  const own = systemText(body.messages);
+  if (text === module.template && own !== null && (module.parsed.literal || renderKeepingUnknown(module.parsed, variables) === wellFormed(own))) return null;
   if (module.parsed.literal) return text;
   // Placeholders of the module's template were checked before dispatch; any other `{word}` in an
   // older candidate's text was sent literally by the release that wrote it, and still is.

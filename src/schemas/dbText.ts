@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { hasLoneSurrogate } from '../optimizer/core/text.js';
 
 /**
  * PostgreSQL text cannot hold U+0000 (SQLite can), so a NUL in a value stored or looked up as text
@@ -11,6 +12,18 @@ export const hasNul = (s: string): boolean => s.includes('\u0000');
 
 export function noNul<S extends z.ZodString>(schema: S): S {
   return schema.refine((s) => !hasNul(s), NUL_MESSAGE) as S;
+}
+
+export const LONE_SURROGATE_MESSAGE =
+  'must not contain a lone UTF-16 surrogate (half of a character such as an emoji, cut off): SQLite and PostgreSQL would store different text';
+
+/**
+ * A text miprox stores and later compares (module templates, instructions): no NUL, and no lone
+ * surrogate, which the two databases replace differently, so the stored text would no longer equal
+ * what was sent, and a call sending that text would not match it.
+ */
+export function storableText<S extends z.ZodString>(schema: S): S {
+  return noNul(schema).refine((s) => !hasLoneSurrogate(s), LONE_SURROGATE_MESSAGE) as S;
 }
 
 /** The largest value of a PostgreSQL `integer` column (seeds, event sequence numbers). */

@@ -5,7 +5,7 @@ import { MAX_MODULES, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
 import { DEFAULT_MAX_DEMOS, MAX_DEMOS_LIMIT } from '../optimizer/core/demos.js';
 import { PROPOSER_MODES } from '../optimizer/core/proposalKind.js';
-import { MAX_INT4, noNul } from './dbText.js';
+import { MAX_INT4, storableText } from './dbText.js';
 import { moduleNameSchema } from './moduleName.js';
 import { unknownFieldMessage } from './unknownFields.js';
 
@@ -183,7 +183,7 @@ function keepValHeldOut(v: { val_seeds: unknown; bootstrap_train_seeds: unknown;
 
 export const PromptMessageSchema = z.object({
   role: z.enum(['system', 'user', 'assistant', 'developer'], { error: 'must be system, user, assistant or developer' }),
-  pattern: noNul(z.string({ error: 'must be a string' })),
+  pattern: storableText(z.string({ error: 'must be a string' })),
   order: z.number().int().optional(),
 });
 
@@ -197,7 +197,7 @@ export const InitialPromptSchema = z.object({
     .pipe(z.record(z.string(), z.string({ error: 'must be a string' }))).optional(),
 });
 
-const ModuleTemplate = noNul(z.string({ error: 'must be a string (the prompt, with {placeholders})' })
+const ModuleTemplate = storableText(z.string({ error: 'must be a string (the prompt, with {placeholders})' })
   .max(100_000, 'must be at most 100000 characters'))
   .superRefine((text, ctx) => {
     const problem = templateProblem(parseTemplate(text));

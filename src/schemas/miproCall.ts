@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { noNul } from './dbText.js';
 import { moduleNameSchema } from './moduleName.js';
 
 /**
@@ -8,7 +9,8 @@ import { moduleNameSchema } from './moduleName.js';
  */
 export const MiproCallFieldSchema = z.strictObject({
   module: moduleNameSchema().optional(),
-  variables: z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }).optional(),
+  // A NUL would reach the upstream and the call record (PostgreSQL text cannot hold it): refused like one in the system message.
+  variables: z.record(z.string(), noNul(z.string({ error: 'must be a string' })), { error: 'must be an object of strings' }).optional(),
 }, {
   error: (issue) => issue.code === 'unrecognized_keys'
     ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}: mipro takes module and variables`

@@ -65,7 +65,10 @@ function checkedCandidate(modules: readonly ModuleRecord[], req: WarmStartReques
 function oneModule(modules: readonly ModuleRecord[], req: WarmStartRequest): Record<string, string> {
   const name = req.module ?? (modules.length === 1 ? modules[0]?.name : undefined);
   if (name === undefined) {
-    throw new ValidationError('say which module the instruction is for', [{ path: 'module', message: `is required: the job has several modules (${moduleList(modules)})` }]);
+    const why = modules.length === 0
+      ? 'the job has no module yet (it discovers its modules from the calls it sees, and has seen none)'
+      : `the job has several modules (${moduleList(modules)})`;
+    throw new ValidationError('say which module the instruction is for', [{ path: 'module', message: `is required: ${why}` }]);
   }
   return { [name]: req.instruction ?? '' };
 }

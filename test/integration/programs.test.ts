@@ -86,8 +86,14 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
       if (id === 'cand_vars') {
         expect([first, second]).toEqual(['Use only:\nC1', 'Use only:\nexplicit']);
       } else {
-        // The baseline keeps the app's own prompt exactly as sent.
-        expect([first, second]).toEqual(['Something unrelated', 'Answer from this context:\ncaptured']);
+        // The baseline too: its template rendered with the call's variables, the explicit ones winning
+        // (the app's text is not what the template gives with them), so the model sees the variables recorded.
+        expect([first, second]).toEqual(['Answer from this context:\nC1', 'Answer from this context:\nexplicit']);
+        // It keeps the app's own prompt exactly as sent when that is the template filled with the call's
+        // variables: a plain match, or explicit values equal to the captured ones.
+        await chat(base, call('Answer from this context:\ncaptured'));
+        await chat(base, { ...call('Answer from this context:\ncaptured'), mipro: { variables: { context: 'captured' } } });
+        expect(fake.requests.slice(-2).map((r) => (r.body as { messages: unknown }).messages)).toEqual([call('Answer from this context:\ncaptured').messages, call('Answer from this context:\ncaptured').messages]);
       }
       for (const r of fake.requests.slice(-2)) expect(r.body).not.toHaveProperty('mipro');
     }
@@ -151,6 +157,49 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const types = events.body.events.map((e: { event_type: string }) => e.event_type);
     expect(types.filter((x: string) => x === 'mipro.module.discovered')).toHaveLength(2);
     expect(types.filter((x: string) => x === 'mipro.module.unmatched')).toHaveLength(1);
+  });
+
+  it('discovers one module for a text cut mid-emoji (a lone surrogate), stored and matched alike on both databases', async () => {
+    const job = await newJob({}, { max_modules: 3 });
+    const cut = 'Context: Great product \ud83d'; // an app's text.slice() through an emoji
+    for (let i = 0; i < 4; i++) expect((await chat(`${job.proxy_url}/cut${i}`, call(cut))).status).toBe(200);
+    expect((await chat(`${job.proxy_url}/other`, call('A second prompt.'))).status).toBe(200);
+    const view = await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key });
+    expect(view.body.modules.map((m: { name: string; template: string }) => [m.name, m.template])).toEqual([['m1', 'Context: Great product \ufffd'], ['m2', 'A second prompt.']]);
+    await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['other'])).length === 1);
+    const calls = await t.server.store.rolloutCalls(job.job_id, ['cut0', 'cut1', 'cut2', 'cut3', 'other']);
+    expect(calls.map((c) => c.module)).toEqual(['m1', 'm1', 'm1', 'm1', 'm2']);
+    // The baseline still sends the app's text as it came.
+    expect(systemPromptOf(fake.requests[0]!)).toBe(cut);
+    // A declared template holding one is refused, naming the field, as a NUL is.
+    const warm = await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { module: 'm2', instruction: 'Cut \ud83d' } });
+    expect([warm.status, warm.body.error.details]).toEqual([422, [{ path: 'instruction', message: expect.stringMatching(/lone UTF-16 surrogate/) }]]);
+    const declared = seedJobBody();
+    Object.assign(declared.policy_optimization, { modules: [{ name: 'a', template: 'Hi \ud83d there {x}.' }] });
+    const refused = await api(t.url, 'POST', JOBS, { key: t.key, body: declared });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details).toEqual([{ path: 'policy_optimization.modules.0.template', message: expect.stringMatching(/lone UTF-16 surrogate/) }]);
+  });
+
+  it('refuses a NUL in mipro.variables before any upstream call, and records only the template\'s variables', async () => {
+    const job = await newJob({ modules: MODULES });
+    const nul = await chat(`${job.proxy_url}/nul`, { ...call('x'), mipro: { module: 'answer', variables: { context: 'a\u0000b' } } });
+    expect(nul.status).toBe(422);
+    expect(nul.body.error).toMatchObject({ param: 'mipro.variables.context' });
+    expect(fake.requests).toHaveLength(0);
+    expect(await t.server.store.getRollout(job.job_id, 'nul')).toBeNull();
+    const extra = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 'v']));
+    const ok = await chat(`${job.proxy_url}/extra`, { ...call('Answer from this context:\nfacts'), mipro: { variables: { ...extra, topic: 'not this module\'s' } } });
+    expect(ok.status).toBe(200);
+    await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['extra'])).length === 1);
+    expect((await t.server.store.rolloutCalls(job.job_id, ['extra']))[0]).toMatchObject({ module: 'answer', variables: { context: 'facts' } });
+  });
+
+  it('says why a warm start needs a module when the discovering job has seen no call yet', async () => {
+    const job = await newJob({});
+    const res = await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: 'Mine.' } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([{ path: 'module', message: 'is required: the job has no module yet (it discovers its modules from the calls it sees, and has seen none)' }]);
   });
 
   it('keeps a discovered module to its exact text: another text under its name is passed through', async () => {

@@ -1,4 +1,5 @@
-import { literalTemplate, matchTemplate, parseTemplate, placeholderNames, type ParsedTemplate } from './templates.js';
+import { literalTemplate, matchTemplate, parseTemplate, placeholderNames, variableValue, type ParsedTemplate } from './templates.js';
+import { wellFormed } from './text.js';
 
 /**
  * A program's modules and which module a call belongs to. Pure.
@@ -117,9 +118,17 @@ export function discoveredModuleName(existing: readonly { name: string }[]): str
 }
 
 /**
- * Variables for rendering: the captures of the match, overridden by explicit `mipro.variables`.
- * A capture of a placeholder the caller also sent explicitly never wins.
+ * Variables for rendering: for each placeholder of the template (`names`), the capture of the match,
+ * overridden by explicit `mipro.variables`. Nothing else: other keys render nothing (a candidate cannot
+ * add a placeholder), so the call record keeps only what the model saw. Values are made well-formed
+ * (text.ts `wellFormed`): context cut mid-emoji by the app renders, and is stored, alike on both databases.
  */
-export function mergeVariables(captures: Readonly<Record<string, string>>, explicit: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  return { ...captures, ...(explicit ?? {}) };
+export function mergeVariables(names: readonly string[], captures: Readonly<Record<string, string>>, explicit: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = (explicit && variableValue(explicit, name)) ?? variableValue(captures, name);
+    // Defined, not assigned: a placeholder may be named like an Object member (`{__proto__}`).
+    if (value !== undefined) Object.defineProperty(out, name, { value: wellFormed(value), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }

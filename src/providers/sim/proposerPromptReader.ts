@@ -92,7 +92,9 @@ function plausible(instruction: string): boolean {
 
 export function findParentInstruction(text: string): string | undefined {
   const tagged = text.match(TAGGED)?.[2];
-  if (tagged && plausible(tagged.trim())) return stripQuotes(tagged);
+  // A tag says where the instruction is: any text with a letter is one ("Extract." is a real, short
+  // instruction). The length floor is for the heuristics below, which could grab a stray line.
+  if (tagged && /[a-z]/i.test(tagged)) return stripQuotes(tagged);
   const field = text.match(JSON_FIELD)?.[1];
   if (field) {
     try {
@@ -112,7 +114,8 @@ export function findParentInstruction(text: string): string | undefined {
       const headingLike = HEADING_START.test(line) || (colon >= 0 && colon - keywordEnd < 60) || line.trim().length < 60;
       if (!headingLike) continue;
       const block = blockAfter(lines, idx, keywordEnd);
-      if (plausible(block)) return block;
+      // Under a real heading (markdown, bold, a tag) a short text is still the instruction ("Extract.").
+      if (plausible(block) || (HEADING_START.test(line) && /[a-z]/i.test(block))) return block;
     }
   }
   return undefined;

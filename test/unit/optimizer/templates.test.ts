@@ -86,7 +86,14 @@ describe('module assignment', () => {
   it('names discovered modules m1, m2, ... and lets explicit variables win over captures', () => {
     expect(discoveredModuleName([])).toBe('m1');
     expect(discoveredModuleName([{ name: 'm1' }, { name: 'planner' }])).toBe('m2');
-    expect(mergeVariables({ a: 'captured', b: 'b' }, { a: 'explicit' })).toEqual({ a: 'explicit', b: 'b' });
+    expect(mergeVariables(['a', 'b'], { a: 'captured', b: 'b' }, { a: 'explicit' })).toEqual({ a: 'explicit', b: 'b' });
+    // Only the template's placeholders; values well-formed; a placeholder named like an Object member is a plain key.
+    expect(mergeVariables(['a'], {}, { a: 'cut \ud83d', other: 'x' })).toEqual({ a: 'cut \ufffd' });
+    const odd = mergeVariables(['__proto__'], { __proto__: 'v' } as Record<string, string>, undefined);
+    expect(Object.keys(odd)).toEqual([]); // a literal `__proto__:` sets the prototype: no own capture
+    const own = mergeVariables(['__proto__'], {}, JSON.parse('{"__proto__": "v"}') as Record<string, string>);
+    expect(Object.getOwnPropertyDescriptor(own, '__proto__')?.value).toBe('v');
+    expect(Object.getPrototypeOf(own)).toBe(Object.prototype);
   });
 });
 

@@ -90,6 +90,13 @@ describe('reading the proposer prompt', () => {
     expect(b.requestedCount).toBe(2);
   });
 
+  it('takes a short instruction from miprox\'s own prompt (a module whose prompt is one word)', () => {
+    const text = prompt({ parent: 'Extract.' }).map((m) => m.content).join('\n');
+    const reading = readProposerPrompt(text, task);
+    expect(reading.parentFound).toBe(true);
+    expect(reading.parentInstruction).toBe('Extract.');
+  });
+
   it('takes the current instruction, not the original one or those in the history', () => {
     const older = [task.baselineInstruction, labelList(task)].join('\n');
     const messages = buildProposerPrompt({
