@@ -115,16 +115,26 @@ function applyOverrides(
       continue;
     }
     let node: Record<string, unknown> = out;
-    for (const key of parts.slice(0, -1)) {
+    let settable = true;
+    for (const [i, key] of parts.slice(0, -1).entries()) {
       const next = node[key];
       if (next === undefined) node[key] = {};
-      else if (!isObject(next)) {
+      else if (Array.isArray(next)) {
+        // A list is entered by the index of an element it has (`modules.0.template`).
+        const index = parts[i + 1]!;
+        if (!/^(0|[1-9]\d*)$/.test(index) || Number(index) >= next.length) {
+          problems.push({ path: `overrides.${dotted}`, message: `cannot set ${index} inside ${key}, a list of ${next.length}: use an index from 0 to ${next.length - 1}` });
+          settable = false;
+          break;
+        }
+      } else if (!isObject(next)) {
         problems.push({ path: `overrides.${dotted}`, message: `cannot set a field inside ${key}, which is not an object` });
-        node = {};
-        continue;
+        settable = false;
+        break;
       }
       node = node[key] as Record<string, unknown>;
     }
+    if (!settable) continue;
     node[parts[parts.length - 1]!] = value;
     overridden.set(parts.join('.'), dotted);
   }
@@ -193,7 +203,8 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
   const extra = (checkConfig?.(withOverrides) ?? []).filter((p) => !configProblems.some((c) => c.path === p.path));
   const bodyPath = (configPath: string): string => {
     for (const [path, dotted] of overridden) {
-      if (configPath === path || configPath.startsWith(`${path}.`)) return `overrides.${dotted}`;
+      // Where in the value the client wrote: `overrides.<key>` and the rest of the path inside it.
+      if (configPath === path || configPath.startsWith(`${path}.`)) return `overrides.${dotted}${configPath.slice(path.length)}`;
     }
     return prefix ? `${prefix}.${configPath}` : configPath;
   };

@@ -58,6 +58,15 @@ const cases: Case[] = [
   { name: 'override of the wrong type is reported under the override', status: 422, paths: ['overrides.prompt_learning.policy.model'], body: { algorithm: 'mipro', config_body: seedJobBody(), overrides: { 'prompt_learning.policy.model': 5 } } },
   { name: 'both wrappers at once', status: 422, paths: ['prompt_learning'], body: { ...seedJobBody(), prompt_learning: seedJobBody().policy_optimization } },
   { name: 'bad override path', status: 422, paths: ['overrides.policy.model.x'], body: { algorithm: 'mipro', config_body: seedJobBody(), overrides: { 'policy.model.x': 1 } } },
+  {
+    name: 'a bad value inside an overridden list is reported at its own path under the override', status: 422,
+    paths: ['overrides.policy_optimization.modules.0.name', 'overrides.policy_optimization.modules.0.template'],
+    body: { config_body: seedJobBody(), overrides: { 'policy_optimization.modules': [{ name: 'BAD', template: 1 }] } },
+  },
+  {
+    name: 'an override into a list element by index, out of range', status: 422, paths: ['overrides.policy_optimization.modules.2.template'],
+    body: { config_body: mutated((p) => { Object.assign(p, { modules: [{ name: 'a', template: 'A.' }, { name: 'b', template: 'B.' }] }); delete (p as { initial_prompt?: unknown }).initial_prompt; }), overrides: { 'policy_optimization.modules.2.template': 'C.' } },
+  },
   { name: 'malformed JSON', status: 400, paths: [''], rawBody: '{"policy_optimization": {' },
   { name: 'empty JSON body', status: 400, paths: [''], rawBody: '' },
   { name: 'not JSON at all', status: 415, paths: [], rawBody: 'algorithm=mipro', headers: { 'content-type': 'application/x-www-form-urlencoded' } },

@@ -328,6 +328,15 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(res.body.error.details).toEqual([{ path: 'policy_optimization.modules.0.foo', message: 'unknown field; known fields here: name, template' }]);
   });
 
+  it('takes an override of one module\'s template by its index in the list', async () => {
+    const body = seedJobBody();
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body: { config_body: body, overrides: { 'policy_optimization.modules.1.template': 'Search for: {topic}' } } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const view = await api(t.url, 'GET', `${JOBS}/${res.body.job_id}`, { key: t.key });
+    expect(view.body.modules.map((m: { template: string }) => m.template)).toEqual([MODULES[0]!.template, 'Search for: {topic}', MODULES[2]!.template]);
+  });
+
   it('refuses bad module declarations with every problem at its path', async () => {
     const body = seedJobBody();
     Object.assign(body.policy_optimization, {
