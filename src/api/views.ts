@@ -1,4 +1,4 @@
-import { moduleInstruction, programOf } from '../optimizer/core/program.js';
+import { changedModules, moduleInstruction, programOf } from '../optimizer/core/program.js';
 import { demosView } from '../optimizer/core/demos.js';
 import { guardReport, servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { wasTruncated } from '../proxy/recordLimits.js';
@@ -25,6 +25,11 @@ export function candidateView(c: CandidateRecord, systemId: string, s: Candidate
     instruction: c.instruction,
     prompt_text: c.instruction,
     module: c.module,
+    /**
+     * The modules this candidate changed itself: [module], or for a whole program added by hand
+     * (module null) every module it set apart from the baseline; [] for the baseline. An addition to SPEC.md.
+     */
+    changed_modules: changedModules(c, modules),
     /** The whole program: every module's text in this candidate. */
     instructions: programOf(c.instructions, modules),
     /** Per module the ordered demos injected before the client's conversation: {module: [{input, output, rollout_id}]}. */

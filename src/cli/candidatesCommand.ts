@@ -78,6 +78,6 @@ export function registerCandidatesCommand(program: Command): void {
       const filters = { ...(opts.status ? { status: opts.status } : {}), ...(opts.sort ? { sort: opts.sort } : {}) };
       const items = await collect(session.iterateCandidates({ ...filters, limit: Math.min(opts.limit ?? 200, 200) }), opts.limit);
       if (opts.json) printJson(items);
-      else printTable(items.map((c) => candidateRow(c, opts.full ? Number.POSITIVE_INFINITY : 60)), candidateColumns(items));
+      else printTable(items.map((c) => candidateRow(c, opts.full ? Number.POSITIVE_INFINITY : 60, items)), candidateColumns(items));
     }));
 }

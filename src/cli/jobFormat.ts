@@ -38,18 +38,38 @@ const shorten = (text: string | null, max: number): string | null => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
-export function candidateRow(c: Candidate, instructionWidth = 60): Record<string, unknown> {
+/**
+ * Where a child's text stops repeating its parent's: proposals often keep a long opening line, so
+ * showing the first characters would make siblings read alike. Null when it starts differing early.
+ */
+function divergence(text: string, parent: string | undefined): number | null {
+  if (parent === undefined) return null;
+  let i = 0;
+  while (i < text.length && i < parent.length && text[i] === parent[i]) i++;
+  // Back to a word start a little before the difference, so the shown part reads as words.
+  const from = text.lastIndexOf(' ', Math.max(0, i - 12)) + 1;
+  return from >= 20 ? from : null;
+}
+
+/** `siblings`: the other candidates listed, so a child's instruction can be shown from where it differs from its parent. */
+export function candidateRow(c: Candidate, instructionWidth = 60, siblings: readonly Candidate[] = []): Record<string, unknown> {
+  const changed = c.changed_modules ?? (c.module ? [c.module] : []);
+  const parent = siblings.find((p) => p.candidate_id === c.parent_id);
+  const module = changed.length === 1 ? changed[0]! : null;
+  const parentText = module !== null && parent ? (parent.instructions[module] ?? undefined) : undefined;
+  const text = module !== null ? (c.instructions[module] ?? c.instruction) : c.instruction;
+  const from = text === null || instructionWidth === Number.POSITIVE_INFINITY ? null : divergence(text.replace(/\s+/g, ' ').trim(), parentText?.replace(/\s+/g, ' ').trim());
   return {
     candidate_id: c.candidate_id,
     status: c.status,
     parent: c.parent_id,
-    module: c.module,
+    module: changed.join(',') || null,
     rollouts: c.rollout_count,
     rewards: c.reward_count,
     avg_reward: c.avg_reward === null ? null : score(c.avg_reward),
     ci: formatInterval(c.ci) || null,
     val: c.val_score === null ? null : score(c.val_score),
-    instruction: shorten(c.instruction, instructionWidth),
+    instruction: from === null ? shorten(text, instructionWidth) : `…${shorten(text!.replace(/\s+/g, ' ').trim().slice(from), instructionWidth - 1)}`,
   };
 }
 

@@ -37,7 +37,7 @@ export function registerJobsCommands(program: Command): void {
       if (program.length > 0) out(`\n${program.join('\n')}\n`);
       out('\ncandidates:\n');
       const candidates = job.candidates ?? [];
-      printTable(candidates.map((c) => candidateRow(c)), candidateColumns(candidates));
+      printTable(candidates.map((c) => candidateRow(c, 60, candidates)), candidateColumns(candidates));
     }));
 
   addClientOptions(jobs.command('watch <jobId>'))

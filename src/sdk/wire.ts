@@ -30,8 +30,10 @@ export const CandidateSchema = z.looseObject({
   status: z.string(),
   /** The changed module's text (the baseline's: its first module's); the one-prompt clients' field. */
   instruction: nullable(z.string()),
-  /** The module this candidate changed; null for the baseline. */
+  /** The module this candidate changed; null for the baseline (and a whole program added by hand). */
   module: nullable(z.string()),
+  /** Every module this candidate changed itself ([] for the baseline; absent from servers before it). */
+  changed_modules: z.array(z.string()).optional(),
   /** The whole program: every module's text in this candidate. */
   instructions: Program,
   /** Per module the ordered demos injected after the system text (absent from servers before demos). */

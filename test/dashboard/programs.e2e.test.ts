@@ -94,6 +94,30 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('shows a whole program added by hand as changing each module it set, under each module\'s filter', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    const session = await jobs.session(other);
+    const added = await session.addCandidate({ instructions: { extract: EXTRACT_1, answer: ANSWER_1 } });
+    expect(added).toMatchObject({ module: null, parent_id: 'baseline', changed_modules: ['extract', 'answer'] });
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption(added.candidate_id);
+    await expect.poll(() => panel.locator('.program-of').textContent()).toMatch(new RegExp(`^${added.candidate_id}.*changes modules extract, answer of baseline \\(added by hand\\)`));
+    expect(await panel.locator('.program-module.is-changed').evaluateAll((els) => els.map((e) => e.getAttribute('data-module')))).toEqual(['extract', 'answer']);
+    expect(await panel.locator('.program-module.is-inherited').count()).toBe(0);
+    const row = page.locator(`tr[data-candidate="${added.candidate_id}"]`);
+    expect(await row.locator('.candidate-id .tag-module').allTextContents()).toEqual(['extract', 'answer']);
+    const filter = page.getByLabel('Changed module');
+    for (const module of ['extract', 'answer']) {
+      await filter.selectOption(module);
+      await expect.poll(async () => (await rowIds()).sort()).toEqual([added.candidate_id, 'baseline'].sort());
+    }
+    await filter.selectOption('');
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('wraps a long instruction inside its cell: the page never scrolls sideways', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     const long = `See https://example.com/${'a'.repeat(320)} first.\n${'Answer from this context and be careful. '.repeat(45)}{context}`;

@@ -138,7 +138,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     const add = (body: unknown) => api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body });
     const added = await add({ module: 'answer', instruction: 'My own: {context} for {user}.' });
     expect(added.status, JSON.stringify(added.body)).toBe(200);
-    expect(added.body).toMatchObject({ module: 'answer', parent_id: 'baseline', status: 'active' });
+    expect(added.body).toMatchObject({ module: 'answer', changed_modules: ['answer'], parent_id: 'baseline', status: 'active' });
     expect(added.body.instructions).toEqual({ extract: MODULES[0]!.template, answer: 'My own: {context} for {user}.' });
     const problems = await Promise.all([
       add({ instruction: 'x' }), // two modules: say which
@@ -176,7 +176,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     const add = (body: unknown) => api(t.url, 'POST', `/api/systems/${next.system_id}/candidates`, { key: t.key, body });
     const added = await add({ instructions: program });
     expect(added.status, JSON.stringify(added.body)).toBe(200);
-    expect(added.body).toMatchObject({ module: null, parent_id: 'baseline', instructions: program });
+    expect(added.body).toMatchObject({ module: null, changed_modules: ['extract', 'answer'], parent_id: 'baseline', instructions: program });
     const refusals = await Promise.all([
       add({ instructions: program }), // the same program again
       add({ instructions: { extract: MODULES[0]!.template } }), // the baseline program

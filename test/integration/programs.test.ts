@@ -317,7 +317,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const cand = view.body.candidates.find((c: { candidate_id: string }) => c.candidate_id === 'cand_a');
     expect(cand).toMatchObject({ module: 'answer', instruction: 'Better answer from:\n{context}' });
     expect(cand.instructions).toEqual({ extract: MODULES[0]!.template, retrieve: MODULES[1]!.template, answer: 'Better answer from:\n{context}' });
-    expect(view.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', module: null });
+    expect(view.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', module: null, changed_modules: [] });
   });
 
   it('reports a stray key of a module declaration once, with the known fields', async () => {

@@ -22,3 +22,14 @@ export function programOf(instructions: Instructions, modules: readonly ProgramM
 export function withModuleInstruction(parent: Instructions, module: string, instruction: string): Record<string, string> {
   return { ...parent, [module]: instruction };
 }
+
+/**
+ * The modules a candidate changed itself: its `module` (a proposal or a one-module warm start), or,
+ * for a whole program imported by hand (`module` null, parent the baseline), every module whose text
+ * differs from the baseline's; none for the baseline (no parent).
+ */
+export function changedModules(c: { module: string | null; parentId: string | null; instructions: Instructions }, modules: readonly ProgramModule[]): string[] {
+  if (c.module !== null) return [c.module];
+  if (c.parentId === null) return [];
+  return modules.filter((m) => moduleInstruction(c.instructions, m) !== m.template).map((m) => m.name);
+}

@@ -65,14 +65,14 @@ export class Leaderboard {
     const all = job.candidates ?? [];
     const module = isProgram(job) ? this.filter.value : '';
     // The baseline stays beside the filtered candidates: it is what their lifts are measured against.
-    const candidates = module ? all.filter((c) => c.module === module || c.parent_id === null) : all;
+    const candidates = module ? all.filter((c) => c.changed_modules.includes(module) || c.parent_id === null) : all;
     const focusedId = (document.activeElement?.closest('[data-candidate]') as HTMLElement | null)?.dataset.candidate;
     const scale = ciScale(candidates);
     const modules = isProgram(job) ? job.modules : null;
     const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job, scale, modules));
     replaceChildren(this.body, ...rows);
     if (focusedId) this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"] summary`)?.focus();
-    if (all.length === 0 || (module && !candidates.some((c) => c.module === module))) {
+    if (all.length === 0 || (module && !candidates.some((c) => c.changed_modules.includes(module)))) {
       const text = all.length === 0 ? 'No candidates yet: the baseline appears with the first proxied call.' : `No candidate has changed module ${module} yet.`;
       this.body.append(h('tr', {}, h('td', { colspan: '9', class: 'empty' }, text)));
     }
@@ -99,7 +99,7 @@ export class Leaderboard {
       served ? h('span', { class: 'tag tag-served', title: 'The finished job\'s proxy URL serves this candidate' }, 'served') : null,
       guardTag(c, job),
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
-      modules && c.module ? moduleChip(c.module) : null,
+      ...(modules ? c.changed_modules.map((m) => moduleChip(m)) : []),
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
       demoCount(c) > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demoCount(c)} demos`) : null,
     ];

@@ -38,7 +38,7 @@ export class ProgramPanel {
     const ids = (job.candidates ?? []).map((c) => c.candidate_id);
     replaceChildren(this.select,
       h('option', { value: '' }, `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`),
-      ...(job.candidates ?? []).map((c) => h('option', { value: c.candidate_id }, `${c.candidate_id}${c.module ? ` · changes ${c.module}` : ''}`)));
+      ...(job.candidates ?? []).map((c) => h('option', { value: c.candidate_id }, `${c.candidate_id}${c.changed_modules.length > 0 ? ` · changes ${c.changed_modules.join(', ')}` : ''}`)));
     this.select.value = ids.includes(chosen) ? chosen : '';
     this.render();
   }
@@ -60,8 +60,11 @@ export class ProgramPanel {
 
 /** "cand_x best: changes module answer of baseline · mean reward 0.700 (n=12)". */
 function candidateLine(c: CandidateView, bestId: string | null): Array<Node | string> {
-  const what: Array<Node | string> = c.module ? ['changes module ', h('code', {}, c.module)] : ['the baseline program'];
-  if (c.module && c.parent_id) what.push(' of ', h('code', {}, c.parent_id));
+  const changed = c.changed_modules;
+  const what: Array<Node | string> = c.parent_id === null
+    ? ['the baseline program']
+    : [changed.length === 1 ? 'changes module ' : 'changes modules ', ...changed.flatMap((m, i) => [i > 0 ? ', ' : '', h('code', {}, m)])];
+  if (c.parent_id) what.push(' of ', h('code', {}, c.parent_id), c.module === null && c.proposal_id === null ? ' (added by hand)' : '');
   return [
     h('code', {}, c.candidate_id), c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : '', ': ', ...what,
     ` · mean reward ${fmtScore(c.avg_reward)} (n=${c.reward_count})`,

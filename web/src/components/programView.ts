@@ -11,7 +11,7 @@ import type { CandidateView } from '../types.js';
 export function programList(c: CandidateView, modules: readonly ModuleView[]): HTMLOListElement {
   return h('ol', { class: 'program', 'aria-label': `Program of ${c.candidate_id}` },
     ...modules.map((m) => {
-      const changed = c.module === m.name;
+      const changed = c.changed_modules.includes(m.name);
       const text = moduleText(c, m);
       const inherited = !changed && text !== m.template;
       return h('li', { class: changed ? 'program-module is-changed' : inherited ? 'program-module is-inherited' : 'program-module', 'data-module': m.name },
