@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { MiproOnlineSession, ProgramExportSchema, collect, exportedInstructions } from '../sdk/index.js';
+import { ProgramExportSchema, collect, exportedInstructions } from '../sdk/index.js';
 import { CliError } from './cliError.js';
-import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
+import { type ClientFlags, addClientOptions, clientAction, positiveInt, printJson, sessionOf } from './clientOptions.js';
 import { candidateColumns, candidateRow } from './jobFormat.js';
 import { printTable } from './output.js';
 
@@ -17,13 +17,6 @@ interface AddFlags extends ClientFlags {
   module?: string;
   instruction?: string;
   program?: string;
-}
-
-/** A job id (pl_...) or a session (system) id, as the other commands take it. */
-async function sessionOf(id: string, opts: ClientFlags): Promise<MiproOnlineSession> {
-  return id.startsWith('pl_')
-    ? jobsClient(opts).session(id)
-    : MiproOnlineSession.connect(id, { backendUrl: opts.url, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}), maxRetries: 1 });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
-  AuthenticationError, ConnectionError, DEFAULT_BASE_URL, MiproJobsClient, MiproxError, NotFoundError, TimeoutError, normalizeBaseUrl,
+  AuthenticationError, ConnectionError, DEFAULT_BASE_URL, MiproJobsClient, MiproOnlineSession, MiproxError, NotFoundError, TimeoutError, normalizeBaseUrl,
 } from '../sdk/index.js';
 import { CliError } from './cliError.js';
 
@@ -30,6 +30,18 @@ export function jobsClient(flags: ClientFlags): MiproJobsClient {
     maxRetries: 1,
     timeoutMs: 15_000,
   });
+}
+
+/** A job id (pl_...) or a session (system) id: every command that names a job takes either. */
+export async function sessionOf(id: string, opts: ClientFlags): Promise<MiproOnlineSession> {
+  return id.startsWith('pl_')
+    ? jobsClient(opts).session(id)
+    : MiproOnlineSession.connect(id, { backendUrl: opts.url, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}), maxRetries: 1 });
+}
+
+/** The job id behind `id` (a job id is returned as it is, without a request). */
+export async function jobIdOf(id: string, opts: ClientFlags): Promise<string> {
+  return id.startsWith('pl_') ? id : (await sessionOf(id, opts)).jobId;
 }
 
 /** Turns an SDK error into the one line a person needs; the caller prints it and exits 1. */

@@ -61,7 +61,7 @@ export function registerDemoCommand(program: Command): void {
         });
         progress.stop();
         if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, server.url), null, 2)}\n`);
-        else printSummary(result, server.url, config.seedApiKey ? null : apiKey, Boolean(flags.keepServing));
+        else printSummary(result, server.url, config.seedApiKey ? null : apiKey, Boolean(flags.keepServing), serveUrl(config));
         if (flags.keepServing) {
           say(`\nserving on ${server.url} until Ctrl-C\n`);
           await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
@@ -164,7 +164,16 @@ function progressPrinter(quiet: boolean) {
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const ci = (c: [number, number] | null) => (c ? `[${pct(c[0])}, ${pct(c[1])}]` : '');
 
-function printSummary(r: DemoResult, url: string, apiKey: string | null, keepServing: boolean): void {
+/** Where `npm start` with the same environment (and --port) will listen: the dashboard the hint names. */
+function serveUrl(config: AppConfig): string {
+  if (config.port === 0 && !config.publicUrl) return 'the URL it prints';
+  if (config.publicUrl) return `${config.publicUrl.replace(/\/+$/, '')}/`;
+  // A wildcard address is not one a browser can open; this machine's loopback reaches it.
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/`;
+}
+
+function printSummary(r: DemoResult, url: string, apiKey: string | null, keepServing: boolean, dashboardUrl: string): void {
   const out = (s: string) => process.stdout.write(s);
   out(`\nDone: job ${r.jobId} ${r.status.status}: ${r.rollouts} rollouts, ${r.candidates.length} candidates, ${r.status.proposal_seq} proposals.\n\n`);
   if (r.baseline) out(`Baseline (held-out val seeds): ${pct(r.baseline.valScore)} ${ci(r.baseline.valCi)} n=${r.baseline.valCount}\n  "${r.baseline.instruction}"\n\n`);
@@ -177,7 +186,7 @@ function printSummary(r: DemoResult, url: string, apiKey: string | null, keepSer
     out('The baseline is still the best prompt.\n');
   }
   if (keepServing) out(`\nDashboard: ${url}/  (job ${r.jobId})\n`);
-  else out(`\nDashboard: run \`npm start\` (same database) and open http://127.0.0.1:8700/ (job ${r.jobId}), or rerun with --keep-serving\n`);
+  else out(`\nDashboard: run \`npm start\` (same database) and open ${dashboardUrl} (job ${r.jobId}), or rerun with --keep-serving\n`);
   if (apiKey) out(`Sign in with the demo key: ${apiKey}\n`);
 }
 

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { EXPORT_FORMATS, type ExportFormat, collect, exportedCandidateId } from '../sdk/index.js';
-import { type ClientFlags, addClientOptions, clientAction, jobsClient, positiveInt, printJson } from './clientOptions.js';
+import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
 import { CliError } from './cliError.js';
@@ -27,7 +27,7 @@ export function registerJobsCommands(program: Command): void {
   addClientOptions(jobs.command('show <jobId>'))
     .description('show one job: status, best score with its interval, candidates')
     .action(clientAction(async (jobId: string, opts: ClientFlags) => {
-      const job = await jobsClient(opts).get(jobId);
+      const job = await jobsClient(opts).get(await jobIdOf(jobId, opts));
       if (opts.json) {
         printJson(job);
         return;
@@ -48,7 +48,7 @@ export function registerJobsCommands(program: Command): void {
       const onSigint = () => abort.abort();
       process.once('SIGINT', onSigint);
       try {
-        const job = await watchJob(jobsClient(opts), jobId, { pollMs: opts.interval, json: Boolean(opts.json), stream: process.stdout, signal: abort.signal });
+        const job = await watchJob(jobsClient(opts), await jobIdOf(jobId, opts), { pollMs: opts.interval, json: Boolean(opts.json), stream: process.stdout, signal: abort.signal });
         if (opts.json) return;
         if (job) out(`${finalSummary(job)}\n`);
         else out(`stopped watching; job ${jobId} goes on\n`);
@@ -60,7 +60,7 @@ export function registerJobsCommands(program: Command): void {
   addClientOptions(jobs.command('promote <jobId> <candidateId>'))
     .description('end the job serving this candidate from now on (baseline: roll back)')
     .action(clientAction(async (jobId: string, candidateId: string, opts: ClientFlags) => {
-      const job = await jobsClient(opts).promote(jobId, candidateId);
+      const job = await jobsClient(opts).promote(await jobIdOf(jobId, opts), candidateId);
       if (opts.json) printJson(job);
       else out(`job ${job.job_id}: ${job.status}, serving ${job.served_candidate_id ?? candidateId}\n`);
     }));
@@ -71,7 +71,7 @@ export function registerJobsCommands(program: Command): void {
     .option('--candidate <id>', 'export this candidate instead')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .action(clientAction(async (jobId: string, opts: ClientFlags & { format: ExportFormat; candidate?: string; output?: string }) => {
-      const exported = await jobsClient(opts).export(jobId, { format: opts.format, ...(opts.candidate ? { candidateId: opts.candidate } : {}) });
+      const exported = await jobsClient(opts).export(await jobIdOf(jobId, opts), { format: opts.format, ...(opts.candidate ? { candidateId: opts.candidate } : {}) });
       const text = `${JSON.stringify(exported, null, 2)}\n`;
       if (!opts.output) {
         out(text);
@@ -91,7 +91,7 @@ export function registerJobsCommands(program: Command): void {
     addClientOptions(jobs.command(`${action} <jobId>`))
       .description(what)
       .action(clientAction(async (jobId: string, opts: ClientFlags) => {
-        const job = await jobsClient(opts)[action](jobId);
+        const job = await jobsClient(opts)[action](await jobIdOf(jobId, opts));
         if (opts.json) printJson(job);
         else out(`job ${job.job_id}: ${job.status}\n`);
       }));

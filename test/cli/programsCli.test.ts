@@ -75,6 +75,20 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     });
   }, SLOW);
 
+  it('jobs show and jobs export take the session id as candidates does', async () => {
+    const sessionId = (await new MiproJobsClient({ backendUrl: t.url, apiKey: t.key }).session(jobId)).sessionId;
+    expect(sessionId.startsWith('pl_')).toBe(false);
+    const shown = await runCli(['jobs', 'show', sessionId, '--json'], env);
+    expect([shown.code, shown.stderr]).toEqual([0, '']);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ job_id: jobId });
+    const exported = await runCli(['jobs', 'export', sessionId, '--candidate', 'baseline'], env);
+    expect([exported.code, exported.stderr]).toEqual([0, '']);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ job_id: jobId, candidate_id: 'baseline' });
+    const unknown = await runCli(['jobs', 'show', 'sys_nope'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/not found/);
+  }, SLOW);
+
   it('jobs promote ends the job serving a candidate; jobs export writes it as the proxy renders it', async () => {
     const promoted = await runCli(['jobs', 'promote', jobId, 'cand_answer_1'], env);
     expect(promoted.code).toBe(0);

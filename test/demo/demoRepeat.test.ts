@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,4 +41,19 @@ describe('miprox demo, run twice on one database', () => {
       await waitExit(server.proc);
     }
   }, 240_000);
+});
+
+describe('miprox demo, its closing hint', () => {
+  it('names the dashboard address `npm start` will use with the same environment, not a fixed port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miprox-demo-hint-'));
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as { port: number };
+        probe.close(() => resolve(p));
+      });
+    });
+    const res = await runCli(['demo', '--rollouts', '40'], { DATABASE_URL: join(dir, 'demo.db'), MIPROX_API_KEY: '', HOME: dir, PORT: String(port), HOST: '127.0.0.1' });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(`run \`npm start\` (same database) and open http://127.0.0.1:${port}/ (job `);
+  }, 120_000);
 });
