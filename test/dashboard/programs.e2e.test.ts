@@ -134,6 +134,29 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('fits a phone-sized screen: neither a program job nor a one-module job scrolls sideways at 400 px', async () => {
+    await page.setViewportSize({ width: 400, height: 900 });
+    try {
+      for (const id of [jobId, plainJobId]) {
+        await page.goto(`${s.url}/#/jobs/${id}`);
+        await page.locator('table.leaderboard tbody tr[data-candidate]').first().waitFor();
+        await page.waitForTimeout(200);
+        const wide = await page.evaluate(() => {
+          const limit = window.innerWidth;
+          // The elements sticking out, innermost first, to say what broke when this fails.
+          return Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > limit + 0.5 && !e.closest('.table-scroll'))
+            .map((e) => `${e.tagName.toLowerCase()}.${e.className}`).slice(-5);
+        });
+        expect({ id, wide, scroll: await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth) }).toEqual({ id, wide: [], scroll: true });
+        await page.screenshot({ path: screenshotPath(`10d-narrow-${id === jobId ? 'program' : 'one-module'}`), fullPage: true });
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await page.goto(`${s.url}/#/jobs/${jobId}`);
+      await page.locator('.program-panel').waitFor();
+    }
+  });
+
   it('names the changed module in each leaderboard row and expands a row to its whole program', async () => {
     const chips = await page.locator('table.leaderboard tbody tr[data-candidate]').evaluateAll((rows) =>
       Object.fromEntries(rows.map((r) => [r.getAttribute('data-candidate'), r.querySelector('.candidate-id .tag-module')?.textContent ?? null])));
