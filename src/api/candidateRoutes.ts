@@ -38,19 +38,36 @@ const SeedEvalQuery = PageQuerySchema.extend({
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
-/** SPEC.md's `{module, instruction}`, or a whole program `{instructions: {module: text}}` (warmStart.ts). */
+/** One imported demo, in the shape the views and `export?format=json` give it (warmStart.ts). */
+const DemoInput = z.strictObject({
+  input: z.array(z.strictObject({
+    role: z.enum(['user', 'assistant'], { error: 'must be user or assistant' }),
+    content: storableText(z.string({ error: 'must be a string' })),
+  }), { error: 'must be a list of {role, content} turns' }).min(1, 'must hold at least one turn'),
+  output: storableText(requiredString('the demo\'s answer').min(1, 'must not be empty (the demo\'s answer)')),
+  // The source's rollout (another job's): accepted and not kept, an imported demo gets an id of its own.
+  rollout_id: z.string({ error: 'must be a string' }).nullable().optional(),
+}, { error: 'must be a demo {input, output}' });
+
+/**
+ * SPEC.md's `{module, instruction}`, or a whole program `{instructions: {module: text}}`, each with
+ * optional `demos: {module: [{input, output}]}`, or demos alone (warmStart.ts).
+ */
 const HandWrittenCandidate = z.strictObject({
   module: z.string({ error: 'must be a string (a module name)' }).optional(),
   // Stored text: a NUL is refused here on both databases (PostgreSQL's text cannot hold one).
   instruction: storableText(requiredString('the instruction text')).optional(),
   instructions: z.record(moduleNameSchema('must be a module name ([a-z0-9_-]{1,64})'), storableText(z.string({ error: 'must be a string' })), { error: 'must be an object {module: instruction}' }).optional(),
+  demos: z.record(moduleNameSchema('must be a module name ([a-z0-9_-]{1,64})'), z.array(DemoInput, { error: 'must be a list of demos' }), { error: 'must be an object {module: [demo]}' }).optional(),
 }).superRefine((v, ctx) => {
-  if (v.instruction === undefined && v.instructions === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['instruction'], message: 'is required (the instruction text; or instructions: {module: text} for a whole program)' });
+  if (v.instruction === undefined && v.instructions === undefined && v.demos === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['instruction'], message: 'is required (the instruction text; or instructions: {module: text} for a whole program; or demos: {module: [demo]})' });
   } else if (v.instruction !== undefined && v.instructions !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['instructions'], message: 'goes without instruction: send one module\'s instruction or a whole program, not both' });
   } else if (v.instructions !== undefined && v.module !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['module'], message: 'goes with instruction; instructions names its modules itself' });
+  } else if (v.module !== undefined && v.instruction === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['module'], message: 'goes with instruction; demos names its modules itself' });
   }
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ProgramExportSchema, collect, exportedInstructions } from '../sdk/index.js';
+import { ProgramExportSchema, collect, exportedProgram } from '../sdk/index.js';
 import { CliError } from './cliError.js';
 import { type ClientFlags, addClientOptions, clientAction, positiveInt, printJson, sessionOf } from './clientOptions.js';
 import { candidateColumns, candidateRow } from './jobFormat.js';
@@ -28,20 +28,23 @@ export function registerAddCandidateCommand(program: Command): void {
     .description('add your own prompt for one module, or a whole exported program, as a candidate (warm start)')
     .option('--module <name>', 'the module the instruction is for (may be left out in a job of one module)')
     .option('--instruction <text>', "the module's new instruction")
-    .option('--program <file>', 'a whole program: the file of `miprox jobs export <otherJobId> -o FILE` (format json)')
+    .option('--program <file>', 'a whole program with its demos: the file of `miprox jobs export <otherJobId> -o FILE` (format json)')
     .action(clientAction(async (id: string, opts: AddFlags) => {
       if ((opts.instruction === undefined) === (opts.program === undefined)) throw new CliError('give --instruction (with --module) or --program <file>, one of the two', 'usage_error');
       const body = opts.program !== undefined
-        ? { instructions: programFile(opts.program) }
+        ? programFile(opts.program)
         : { ...(opts.module !== undefined ? { module: opts.module } : {}), instruction: opts.instruction! };
       const created = await (await sessionOf(id, opts)).addCandidate(body);
       if (opts.json) printJson(created);
-      else process.stdout.write(`added ${created.candidate_id}${created.module ? ` (module ${created.module})` : ''}\n`);
+      else {
+        const changed = created.changed_modules ?? (created.module ? [created.module] : []);
+        process.stdout.write(`added ${created.candidate_id}${changed.length > 0 ? ` (module${changed.length > 1 ? 's' : ''} ${changed.join(', ')})` : ''}\n`);
+      }
     }));
 }
 
-/** Every module's text of a `miprox jobs export` file (format json), or a usage error saying what is wrong with it. */
-function programFile(path: string): Record<string, string> {
+/** Every module's text and demos of a `miprox jobs export` file (format json), or a usage error saying what is wrong with it. */
+function programFile(path: string): ReturnType<typeof exportedProgram> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -49,7 +52,7 @@ function programFile(path: string): Record<string, string> {
     throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 'usage_error');
   }
   try {
-    return exportedInstructions(ProgramExportSchema.parse(JSON.parse(text)));
+    return exportedProgram(ProgramExportSchema.parse(JSON.parse(text)));
   } catch {
     throw new CliError(`${path} is not a program exported with format json (miprox jobs export <jobId> -o ${path})`, 'usage_error');
   }

@@ -9,7 +9,7 @@ import {
   type Candidate, CandidatePageSchema, CandidateSchema, EventListSchema, type Job, JobSchema, type Page, type PromptUrls,
   PromptUrlsSchema, type Proposal, ProposalListSchema, type RewardRecord, RewardPageSchema, type RewardResult,
   RewardResultSchema, type Rollout, type RolloutRecord, RolloutRecordSchema, RolloutSchema, type SeedEval, SeedEvalPageSchema,
-  type SessionEvent, type SessionStatus, type ExportFormat, type ProgramExport, ProgramExportSchema,
+  type SessionEvent, type SessionStatus, type ExportFormat, type ExportedDemo, type ProgramExport, ProgramExportSchema,
 } from './wire.js';
 
 export interface CallOptions { signal?: AbortSignal }
@@ -251,11 +251,16 @@ export class MiproOnlineSession {
 
   /**
    * Warm start: a prompt you already have for one module (`{module, instruction}`; `module` may be left
-   * out in a job of one module), or a whole program (`{instructions: {module: text}}`, e.g.
-   * `exportedInstructions(await other.exportPrompt())`), becomes a candidate that gets traffic like a
-   * proposal's child. A bad text is a ValidationError (422) naming the module's field.
+   * out in a job of one module), or a whole program (`{instructions: {module: text}}`), each with
+   * optional `demos: {module: [{input, output}]}`, becomes a candidate that gets traffic like a
+   * proposal's child. Another job's exported program with its demos:
+   * `addCandidate(exportedProgram(await other.exportPrompt()))`. A bad text or demo is a
+   * ValidationError (422) naming its field.
    */
-  addCandidate(input: { module?: string; instruction: string } | { instructions: Record<string, string> }, opts: CallOptions = {}): Promise<Candidate> {
+  addCandidate(
+    input: ({ module?: string; instruction: string } | { instructions: Record<string, string> } | Record<never, never>) & { demos?: Record<string, ExportedDemo[]> },
+    opts: CallOptions = {},
+  ): Promise<Candidate> {
     return this.http.request({ method: 'POST', path: `/api/v1/systems/${seg(this.sessionId)}/candidates`, body: input, schema: CandidateSchema, ...signalOf(opts) });
   }
 

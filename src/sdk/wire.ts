@@ -128,6 +128,11 @@ export type SessionStatus = Job;
 export const EXPORT_FORMATS = ['json', 'messages', 'dspy'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+const ExportedDemo = z.looseObject({
+  input: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.string() })), output: z.string(), rollout_id: nullable(z.string()).optional(),
+});
+export type ExportedDemo = z.infer<typeof ExportedDemo>;
+
 /** `GET .../export?format=json|messages`: a program as the proxy renders it (each template is filled with the call's variables). */
 export const RenderedProgramSchema = z.looseObject({
   job_id: z.string(),
@@ -137,7 +142,11 @@ export const RenderedProgramSchema = z.looseObject({
   served: z.boolean(),
   /** `json`: per module its template, placeholders and whether the candidate changed it; `messages`: per module the system messages. */
   modules: z.union([
-    z.array(z.looseObject({ name: z.string(), template: z.string(), placeholders: z.array(z.string()), baseline_template: z.string(), changed: z.boolean() })),
+    z.array(z.looseObject({
+      name: z.string(), template: z.string(), placeholders: z.array(z.string()), baseline_template: z.string(), changed: z.boolean(),
+      /** The module's demos in order (absent from servers before demos). */
+      demos: z.array(ExportedDemo).optional(),
+    })),
     z.record(z.string(), z.array(z.looseObject({ role: z.string(), content: z.string() }))),
   ]),
   policy: z.looseObject({ model: z.string(), provider: z.string() }).optional(),
@@ -175,6 +184,17 @@ export type ProgramExport = z.infer<typeof ProgramExportSchema>;
 export function exportedInstructions(e: ProgramExport): Record<string, string> {
   if (!('format' in e) || e.format !== 'json' || !Array.isArray(e.modules)) throw new Error('exportedInstructions needs an export with format=json');
   return Object.fromEntries(e.modules.map((m) => [m.name, m.template]));
+}
+
+/**
+ * A `format=json` export as a whole warm-start body: every module's text and, where the program has
+ * them, its demos (`session.addCandidate(exportedProgram(await other.exportPrompt()))`).
+ */
+export function exportedProgram(e: ProgramExport): { instructions: Record<string, string>; demos?: Record<string, ExportedDemo[]> } {
+  const instructions = exportedInstructions(e);
+  const modules = (e as RenderedProgram).modules as Array<{ name: string; demos?: ExportedDemo[] }>;
+  const demos = Object.fromEntries(modules.filter((m) => (m.demos?.length ?? 0) > 0).map((m) => [m.name, m.demos!.map((d) => ({ input: d.input, output: d.output }))]));
+  return Object.keys(demos).length > 0 ? { instructions, demos } : { instructions };
 }
 
 /** Which candidate an export holds, whatever its format. */

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { type Demo, type DemoTurn, MAX_DEMO_CHARS, inputKey } from '../optimizer/core/demos.js';
 import { instructionProblem } from '../optimizer/core/proposalParser.js';
 import { moduleInstruction, withModuleInstruction } from '../optimizer/core/program.js';
 import { BASELINE_ID, newCandidateId } from '../shared/ids.js';
@@ -16,7 +18,18 @@ import { isFinal } from './jobLifecycle.js';
  * program as a whole must be new. Changing several modules, it names none as its `module` (module
  * choice learns only from single-module changes, whose lift says which module moved the reward).
  */
-export interface WarmStartRequest { module?: string | undefined; instruction?: string | undefined; instructions?: Record<string, string> | undefined }
+export interface DemoImport { input: DemoTurn[]; output: string; rollout_id?: string | null | undefined }
+
+export interface WarmStartRequest {
+  module?: string | undefined;
+  instruction?: string | undefined;
+  instructions?: Record<string, string> | undefined;
+  /**
+   * Demos per module (an extension of SPEC.md), e.g. those of an exported program: the candidate's
+   * demo set for each module named, in order; the baseline has none. At most `max_demos` per module.
+   */
+  demos?: Record<string, DemoImport[]> | undefined;
+}
 
 export async function addHandWrittenCandidate(store: Store, job: JobRecord, req: WarmStartRequest): Promise<CandidateRecord> {
   if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}: it takes no new candidates`);
@@ -27,7 +40,7 @@ export async function addHandWrittenCandidate(store: Store, job: JobRecord, req:
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const candidates = await store.listCandidates(job.id);
     if (candidates.length >= max) break;
-    const created = await store.addCandidate(job.id, checkedCandidate(modules, req, candidates), max, candidates.length);
+    const created = await store.addCandidate(job.id, checkedCandidate(job, modules, req, candidates), max, candidates.length);
     if (created) return created;
   }
   const count = (await store.listCandidates(job.id)).length;
@@ -38,9 +51,9 @@ export async function addHandWrittenCandidate(store: Store, job: JobRecord, req:
 const MAX_ATTEMPTS = 5;
 
 /** The new candidate, or the 422 saying why the request cannot be one, against `candidates`. */
-function checkedCandidate(modules: readonly ModuleRecord[], req: WarmStartRequest, candidates: readonly CandidateRecord[]): NewCandidate {
+function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req: WarmStartRequest, candidates: readonly CandidateRecord[]): NewCandidate {
   const baseline = candidates.find((c) => c.id === BASELINE_ID);
-  const texts = req.instructions === undefined ? oneModule(modules, req) : req.instructions;
+  const texts = req.instructions !== undefined ? req.instructions : req.instruction !== undefined ? oneModule(modules, req) : {};
   const field = (name: string) => (req.instructions === undefined ? 'instruction' : `instructions.${name}`);
   const changed: { module: ModuleRecord; text: string }[] = [];
   for (const [name, text] of Object.entries(texts)) {
@@ -48,18 +61,59 @@ function checkedCandidate(modules: readonly ModuleRecord[], req: WarmStartReques
     if (!module) throw new ValidationError(`unknown module "${name}"`, [{ path: req.instructions === undefined ? 'module' : `instructions.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` }]);
     if (req.instructions !== undefined && text === moduleInstruction(baseline?.instructions ?? {}, module)) continue; // unchanged
     // One module: not a text any candidate already has for it. A program: the whole program is compared below.
-    const existing = req.instructions === undefined ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
+    const existing = req.instructions === undefined && req.demos === undefined ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
     const problem = instructionProblem(text, { baseline: module.template, existing, literal: module.origin === 'discovered' });
     if (problem) throw new ValidationError(`instruction refused: ${problem}`, [{ path: field(name), message: problem }]);
     changed.push({ module, text });
   }
-  if (changed.length === 0) throw new ValidationError('the program changes no module', [{ path: 'instructions', message: 'must change at least one module (this is the baseline program)' }]);
+  const demos = importedDemos(job, modules, req.demos ?? {});
+  const touched = [...new Set([...changed.map((c) => c.module.name), ...Object.keys(demos)])];
+  if (touched.length === 0) throw new ValidationError('the program changes no module', [{ path: req.demos !== undefined && changed.length === 0 ? 'demos' : 'instructions', message: 'must change at least one module (this is the baseline program)' }]);
   const program = changed.reduce((p, c) => withModuleInstruction(p, c.module.name, c.text), baseline?.instructions ?? {});
-  const same = candidates.find((c) => modules.every((m) => moduleInstruction(c.instructions, m) === moduleInstruction(program, m)));
-  if (same) throw new ValidationError('the same program exists', [{ path: 'instructions', message: `is the program of candidate ${same.id}` }]);
-  const single = changed.length === 1 ? changed[0]!.module.name : null;
-  return { id: newCandidateId(), parentId: BASELINE_ID, instruction: changed[0]!.text, module: single, instructions: program, tip: null, proposalId: null };
+  const same = candidates.find((c) => modules.every((m) => moduleInstruction(c.instructions, m) === moduleInstruction(program, m)
+    && demoSetKey(c.demos[m.name] ?? []) === demoSetKey(demos[m.name] ?? [])));
+  if (same) {
+    const path = req.instructions !== undefined ? 'instructions' : req.instruction !== undefined ? 'instruction' : 'demos';
+    throw new ValidationError('the same program exists', [{ path, message: `is the program of candidate ${same.id}` }]);
+  }
+  const single = touched.length === 1 ? touched[0]! : null;
+  const instruction = changed[0]?.text ?? moduleInstruction(program, modules.find((m) => m.name === touched[0])!);
+  return { id: newCandidateId(), parentId: BASELINE_ID, instruction, module: single, instructions: program, demos, tip: null, proposalId: null };
 }
+
+/**
+ * The demo sets a request imports, checked: each module named exists, at most the job's `max_demos`
+ * demos, each within the pool's size limit (MAX_DEMO_CHARS) and ending on the user turn the demo's
+ * answer follows. An imported demo's id is a hash of its content (`import:...`): it came from no
+ * rollout of this job. An empty list is no demos (the baseline's) and changes nothing.
+ */
+function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: Record<string, DemoImport[]>): Record<string, Demo[]> {
+  const max = job.config.mipro.max_demos;
+  const out: Record<string, Demo[]> = {};
+  for (const [name, list] of Object.entries(sets)) {
+    if (!modules.some((m) => m.name === name)) {
+      throw new ValidationError(`unknown module "${name}"`, [{ path: `demos.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` }]);
+    }
+    if (list.length > max) throw new ValidationError('too many demos', [{ path: `demos.${name}`, message: `holds ${list.length} demos: this job's mipro.max_demos is ${max}` }]);
+    list.forEach((d, i) => {
+      const problem = d.input.at(-1)?.role !== 'user'
+        ? 'must end its input on a user turn (the demo\'s answer follows it)'
+        : d.input.reduce((n, t) => n + t.content.length, 0) > MAX_DEMO_CHARS || d.output.length > MAX_DEMO_CHARS
+          ? `must keep its input and its output within ${MAX_DEMO_CHARS} characters each`
+          : null;
+      if (problem) throw new ValidationError('demo refused', [{ path: `demos.${name}.${i}`, message: problem }]);
+    });
+    if (list.length === 0) continue;
+    out[name] = list.map((d) => {
+      const input = d.input.map((t) => ({ role: t.role, content: t.content }));
+      return { input, output: d.output, rolloutId: `import:${createHash('sha256').update(JSON.stringify([input, d.output])).digest('hex').slice(0, 16)}` };
+    });
+  }
+  return out;
+}
+
+/** A demo set by content (its turns and answers in order): two imports of the same demos are one set. */
+const demoSetKey = (demos: readonly Demo[]): string => JSON.stringify(demos.map((d) => [inputKey(d.input), d.output]));
 
 /** SPEC.md's form: `{module, instruction}`; `module` may be left out in a job of one module. */
 function oneModule(modules: readonly ModuleRecord[], req: WarmStartRequest): Record<string, string> {

@@ -124,12 +124,19 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     writeFileSync(file, JSON.stringify({
       job_id: jobId, candidate_id: 'cand_x', format: 'json', served: true, modules: [
         { name: 'extract', template: PIPELINE_MODULES[0].template, placeholders: [], baseline_template: PIPELINE_MODULES[0].template, changed: false },
-        { name: 'answer', template: answer, placeholders: ['context'], baseline_template: PIPELINE_MODULES[1].template, changed: true },
+        {
+          name: 'answer', template: answer, placeholders: ['context'], baseline_template: PIPELINE_MODULES[1].template, changed: true,
+          demos: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.', rollout_id: 'r9' }],
+        },
       ],
     }));
     const added = await runCli(['add-candidate', next, '--program', file, '--json'], env);
     expect(added.code, added.stderr).toBe(0);
-    expect(JSON.parse(added.stdout)).toMatchObject({ module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer } });
+    // The file's demos come along: the program is imported as exported.
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer },
+      demos: { answer: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.' }] },
+    });
     const one = await runCli(['add-candidate', next, '--module', 'extract', '--instruction', 'Extract every entity.'], env);
     expect([one.code, one.stdout]).toEqual([0, expect.stringMatching(/^added cand_\w+ \(module extract\)\n$/)]);
     // The server's 422 names the module's field; a file that is no json export is said to be one.

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { renderTemplate, parseTemplate } from '../../src/optimizer/core/templates.js';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import type { Demo } from '../../src/optimizer/core/demos.js';
 import { addProgram } from '../helpers/programs.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -33,6 +34,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
   const reward = (job: { system_id: string }, rollout: string, score: number) =>
     api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: rollout, reward_info: { score } } });
   const view = async (job: { job_id: string }) => (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+  async function addModuleCandidatesWithDemos(jobId: string, id: string, answer: string, demos: Demo[]) {
+    await addModuleCandidates(t.server.store, jobId, 'answer', { [id]: answer }, { [id]: demos });
+  }
 
   it('keeps serving the champion after max_rollouts, as monitoring that never moves the statistics', async () => {
     const job = await newJob({ max_rollouts: 12 });
@@ -206,6 +210,63 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       }
     }
     expect(texts.get(added.body.candidate_id)?.slice(0, 2)).toEqual(['Extract every entity.', 'Answer Ada from:\nctx']);
+  });
+
+  it('imports a program with its demos (an exported program, or demos alone), and the proxy injects them', async () => {
+    const first = await newJob();
+    const demo: Demo = { input: [{ role: 'user', content: 'Who wrote Hamlet?' }], output: 'Shakespeare.', rolloutId: 'r_source' };
+    await addModuleCandidatesWithDemos(first.job_id, 'cand_demo', 'Answer {user} from:\n{context}', [demo]);
+    const exported = (await api(t.url, 'GET', `${JOBS}/${first.job_id}/export?format=json&candidate_id=cand_demo`, { key: t.key })).body;
+    expect(exported.modules.find((m: { name: string }) => m.name === 'answer').demos).toEqual([{ input: demo.input, output: demo.output, rollout_id: 'r_source' }]);
+    const body = {
+      instructions: Object.fromEntries(exported.modules.map((m: { name: string; template: string }) => [m.name, m.template])),
+      demos: Object.fromEntries(exported.modules.filter((m: { demos: unknown[] }) => m.demos.length > 0).map((m: { name: string; demos: unknown[] }) => [m.name, m.demos])),
+    };
+
+    const next = await newJob({ online_rollouts_per_candidate: 1, max_demos: 2 });
+    const add = (b: unknown) => api(t.url, 'POST', `/api/systems/${next.system_id}/candidates`, { key: t.key, body: b });
+    const added = await add(body);
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body).toMatchObject({ module: 'answer', changed_modules: ['answer'], instructions: { answer: 'Answer {user} from:\n{context}' } });
+    expect(added.body.demos.answer).toEqual([{ input: demo.input, output: demo.output, rollout_id: expect.stringMatching(/^import:[0-9a-f]{16}$/) }]);
+    // Demos alone (the baseline's instructions with a demo set) are a program of their own.
+    const demosOnly = await add({ demos: { extract: [{ input: [{ role: 'user', content: 'Paris is in France.' }], output: 'Paris; France' }] } });
+    expect(demosOnly.status, JSON.stringify(demosOnly.body)).toBe(200);
+    expect(demosOnly.body).toMatchObject({ module: 'extract', changed_modules: ['extract'], instructions: { extract: MODULES[0]!.template } });
+    const turn = (content: string) => [{ role: 'user', content }];
+    const refusals = await Promise.all([
+      add(body), // the same program and demos again
+      add({ demos: { answer: [] } }), // no demos: the baseline program
+      add({ demos: { nope: [{ input: turn('q'), output: 'a' }] } }),
+      add({ demos: { answer: [1, 2, 3].map((i) => ({ input: turn(`q${i}`), output: 'a' })) } }), // more than max_demos (2)
+      add({ demos: { answer: [{ input: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }], output: 'b' }] } }),
+      add({ demos: { answer: [{ input: turn('x'.repeat(4001)), output: 'a' }] } }),
+      add({ demos: { answer: [{ input: [{ role: 'system', content: 'q' }], output: 'a' }] } }),
+      add({ demos: { answer: [{ input: turn('q'), output: '' }] } }),
+      add({ module: 'answer', demos: { answer: [{ input: turn('q'), output: 'a' }] } }),
+    ]);
+    expect(refusals.map((r) => [r.status, r.body.error?.details?.[0]?.path ?? JSON.stringify(r.body)])).toEqual([
+      [422, 'instructions'], [422, 'demos'], [422, 'demos.nope'], [422, 'demos.answer'], [422, 'demos.answer.0'], [422, 'demos.answer.0'],
+      [422, 'demos.answer.0.input.0.role'], [422, 'demos.answer.0.output'], [422, 'module'],
+    ]);
+    expect(refusals[3]!.body.error.details[0].message).toBe("holds 3 demos: this job's mipro.max_demos is 2");
+    // Served with its demos: the answer call gets the demo turns after its system text; extract none.
+    await new Promise((r) => setTimeout(r, 50));
+    let seen = false;
+    for (let i = 0; i < 12 && !seen; i++) {
+      const rid = `dem${i}`;
+      const extract = await chat(next, rid, { model: 'x', messages: [{ role: 'system', content: 'Extract the entities.' }, { role: 'user', content: 'q' }] });
+      const extractSent = (fake.requests.at(-1)!.body as { messages: unknown[] }).messages;
+      const answer = await chat(next, rid, answerCall('ctx'));
+      if (answer.headers.get('x-mipro-candidate-id') !== added.body.candidate_id) continue;
+      seen = true;
+      expect(extract.headers.get('x-mipro-candidate-id')).toBe(added.body.candidate_id);
+      expect(extractSent).toHaveLength(2);
+      expect((fake.requests.at(-1)!.body as { messages: unknown[] }).messages).toEqual([
+        { role: 'system', content: 'Answer Ada from:\nctx' }, ...demo.input, { role: 'assistant', content: demo.output }, { role: 'user', content: 'q' },
+      ]);
+    }
+    expect(seen).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, MiproJobsClient, ValidationError, exportedInstructions } from '../../src/sdk/index.js';
+import { ConflictError, MiproJobsClient, ValidationError, exportedInstructions, exportedProgram } from '../../src/sdk/index.js';
 import { type TestServer, PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineJobBody, startTestServer } from '../helpers/server.js';
 
 /** After the optimization, through the SDK: promote (and roll back) and export the program. */
@@ -45,5 +45,21 @@ describe('SDK: promote and exportPrompt', () => {
     await expect(next.addCandidate({ instructions: { nope: 'x' } })).rejects.toBeInstanceOf(ValidationError);
     const messages = await jobs.export(first.job_id, { format: 'messages' });
     expect(() => exportedInstructions(messages)).toThrow(/format=json/);
+  });
+
+  it('carries the demos too: exportedProgram is the whole warm-start body', async () => {
+    const first = await jobs.create(pipelineJobBody());
+    const demo = { input: [{ role: 'user' as const, content: 'Where is Paris?' }], output: 'France.', rolloutId: 'r1' };
+    await addModuleCandidates(t.server.store, first.job_id, 'answer', { cand_demo: 'Answer from:\n{context}' }, { cand_demo: [demo] });
+    const body = exportedProgram(await jobs.export(first.job_id, { candidateId: 'cand_demo' }));
+    expect(body).toEqual({
+      instructions: { extract: PIPELINE_MODULES[0].template, answer: 'Answer from:\n{context}' },
+      demos: { answer: [{ input: demo.input, output: demo.output }] },
+    });
+    const next = await jobs.session((await jobs.create(pipelineJobBody())).job_id);
+    const added = await next.addCandidate(body);
+    expect(added).toMatchObject({ module: 'answer', changed_modules: ['answer'], demos: { answer: [{ input: demo.input, output: 'France.' }] } });
+    // Without demos the body is the instructions alone, as exportedInstructions gives them.
+    expect(exportedProgram(await jobs.export(first.job_id, { candidateId: 'baseline' }))).toEqual({ instructions: exportedInstructions(await jobs.export(first.job_id, { candidateId: 'baseline' })) });
   });
 });

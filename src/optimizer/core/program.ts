@@ -26,10 +26,13 @@ export function withModuleInstruction(parent: Instructions, module: string, inst
 /**
  * The modules a candidate changed itself: its `module` (a proposal or a one-module warm start), or,
  * for a whole program imported by hand (`module` null, parent the baseline), every module whose text
- * differs from the baseline's; none for the baseline (no parent).
+ * differs from the baseline's or that has demos (the baseline has none); none for the baseline (no parent).
  */
-export function changedModules(c: { module: string | null; parentId: string | null; instructions: Instructions }, modules: readonly ProgramModule[]): string[] {
+export function changedModules(
+  c: { module: string | null; parentId: string | null; instructions: Instructions; demos: Readonly<Record<string, readonly unknown[]>> },
+  modules: readonly ProgramModule[],
+): string[] {
   if (c.module !== null) return [c.module];
   if (c.parentId === null) return [];
-  return modules.filter((m) => moduleInstruction(c.instructions, m) !== m.template).map((m) => m.name);
+  return modules.filter((m) => moduleInstruction(c.instructions, m) !== m.template || (c.demos[m.name]?.length ?? 0) > 0).map((m) => m.name);
 }

@@ -42,7 +42,8 @@ export function proposalKindStats(candidates: readonly CandidateRecord[], R: num
   const byId = new Map(candidates.map((c) => [c.id, c]));
   const children: KindChild[] = candidates.flatMap((c) => {
     const parent = c.parentId ? byId.get(c.parentId) : undefined;
-    return parent ? [{ kind: kindOf(c, parent), stats: c.online, parentStats: parent.online }] : [];
+    // Only proposals' children: a candidate added by hand may change both parts at once.
+    return parent && c.proposalId !== null ? [{ kind: kindOf(c, parent), stats: c.online, parentStats: parent.online }] : [];
   });
   return kindStats(children, R);
 }
