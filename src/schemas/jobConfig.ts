@@ -240,6 +240,10 @@ export const JobConfigSchema = z.object({
       message: 'must not be given together with modules: initial_prompt is the one-module form (module "main"); declare it as a module instead',
     });
   }
+  // Demos only, with no room for a demo: no proposal could ever be made, and the job would sit still.
+  if (v.mipro.proposer.mode === 'demos_only' && v.mipro.max_demos === 0) {
+    ctx.addIssue({ code: 'custom', path: ['mipro', 'max_demos'], message: 'must be at least 1 with proposer.mode "demos_only" (no demo set could be proposed)' });
+  }
   const main = v.initial_prompt ? baselineFromConfig(v as JobConfig) : null;
   const problem = main === null ? null : templateProblem(parseTemplate(main));
   if (problem) ctx.addIssue({ code: 'custom', path: ['initial_prompt', 'messages'], message: problem });

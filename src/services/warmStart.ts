@@ -39,8 +39,10 @@ export async function addHandWrittenCandidate(store: Store, job: JobRecord, req:
   // sent twice at once, on any instance, must not make two copies): else read and check again.
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const candidates = await store.listCandidates(job.id);
+    // The request is checked first: a body that is wrong anyway says why, also on a full job.
+    const candidate = checkedCandidate(job, modules, req, candidates);
     if (candidates.length >= max) break;
-    const created = await store.addCandidate(job.id, checkedCandidate(job, modules, req, candidates), max, candidates.length);
+    const created = await store.addCandidate(job.id, candidate, max, candidates.length);
     if (created) return created;
   }
   const count = (await store.listCandidates(job.id)).length;

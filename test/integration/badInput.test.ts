@@ -41,6 +41,10 @@ const cases: Case[] = [
   { name: 'unsupported proposer mode', status: 422, paths: ['policy_optimization.mipro.proposer.mode'], body: mutated((p) => (p.mipro.proposer.mode = 'few_shot')) },
   { name: 'unsupported online_proposer_mode', status: 422, paths: ['policy_optimization.mipro.online_proposer_mode'], body: mutated((p) => (p.mipro.online_proposer_mode = 'batch')) },
   { name: 'missing proposer', status: 422, paths: ['policy_optimization.mipro.proposer'], body: mutated((p) => delete p.mipro.proposer) },
+  {
+    name: 'demos_only with max_demos 0 (no proposal could ever be made)', status: 422, paths: ['policy_optimization.mipro.max_demos'],
+    body: mutated((p) => Object.assign(p.mipro, { max_demos: 0, proposer: { ...p.mipro.proposer, mode: 'demos_only' } })),
+  },
   { name: 'max candidates of zero', status: 422, paths: ['policy_optimization.mipro.online_proposer_max_candidates'], body: mutated((p) => (p.mipro.online_proposer_max_candidates = 0)) },
   {
     name: 'several bad fields at once are all listed', status: 422,

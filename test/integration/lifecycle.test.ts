@@ -162,6 +162,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect((await add({ module: 'extract', instruction: 'My extraction.' })).status).toBe(200);
     const full = await add({ module: 'extract', instruction: 'One too many.' });
     expect(full.status).toBe(409); // baseline + 2 added = online_proposer_max_candidates
+    // A body that is wrong anyway says why, full job or not.
+    const wrong = await add({ module: 'nope', instruction: 'x' });
+    expect([wrong.status, wrong.body.error.details[0].path]).toEqual([422, 'module']);
     await new Promise((r) => setTimeout(r, 50));
     const served = new Set<string>();
     for (let i = 0; i < 9; i++) served.add((await chat(job, `w${i}`, answerCall('ctx'))).headers.get('x-mipro-candidate-id') ?? '');

@@ -71,7 +71,7 @@ export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage
   const maxChars = input.maxRolloutChars ?? 700;
   const placeholders = extractPlaceholders(input.programDescription);
   const sections = [
-    section('Task data', input.datasetSummary?.trim() || 'No summary of the task inputs is available yet.'),
+    section('Task data', taskData(input)),
     section('Program description (the original instruction)', quote(truncate(input.programDescription, maxLength))),
     section(
       'Current instruction to improve',
@@ -144,6 +144,17 @@ export function selectReflectionRollouts(
     .reverse()
     .slice(0, counts.worst ?? 3);
   return { worst: worst.map(strip), best: best.map(strip) };
+}
+
+/**
+ * MIPRO's dataset descriptor. It is built from the rollouts' first inputs, so in a program of several
+ * modules it describes what the program receives, not what a later module does: it says so.
+ */
+function taskData(input: ProposerPromptInput): string {
+  const summary = input.datasetSummary?.trim();
+  if (!summary) return 'No summary of the task inputs is available yet.';
+  const first = input.program && input.program.modules.length > 1 ? input.program.modules[0]?.name : undefined;
+  return first === undefined ? summary : `${summary}\n(This describes the program's inputs, as its first module, "${first}", receives them.)`;
 }
 
 function programContext(program: NonNullable<ProposerPromptInput['program']>): string {

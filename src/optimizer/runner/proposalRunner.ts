@@ -168,8 +168,7 @@ export class ProposalRunner {
         parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(rt, parent, mipro.reward_range) },
         worstRollouts: reflection.worst,
         bestRollouts: reflection.best,
-        // Scores are of whole programs; shown for the programs whose text for this module differs.
-        history: candidates.filter((c) => c.id !== parent.id && c.online.n > 0 && moduleInstruction(c.instructions, module) !== parentText).map((c) => ({
+        history: moduleHistory(candidates, module, parentText).map((c) => ({
           instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(rt, c, mipro.reward_range),
         })),
         tip,
@@ -306,6 +305,23 @@ export class ProposalRunner {
       return null;
     }
   }
+}
+
+/**
+ * The texts tried for `module` other than the parent's, one program per text: scores are of whole
+ * programs, and programs that differ elsewhere share a module's text, so each text is shown once, with
+ * the score of its most measured program (otherwise one text filled the history under several scores
+ * and crowded out the others tried).
+ */
+export function moduleHistory(candidates: readonly CandidateRecord[], module: ProgramModule, parentText: string): CandidateRecord[] {
+  const byText = new Map<string, CandidateRecord>();
+  for (const c of candidates) {
+    const text = moduleInstruction(c.instructions, module);
+    if (c.online.n === 0 || text === parentText) continue;
+    const seen = byText.get(text);
+    if (!seen || c.online.n > seen.online.n) byText.set(text, c);
+  }
+  return [...byText.values()];
 }
 
 /** The interval the proposer is shown: seed-level when the rewards carried seeds, like every decision's. */

@@ -96,6 +96,13 @@ describe('buildProposerPrompt', () => {
     expect(text).toContain(TIP_TEXTS.persona);
   });
 
+  it('says, in a program of several modules, that the task data describes the first module\'s inputs', () => {
+    const program = { modules: [{ name: 'extract', instruction: 'E.' }, { name: 'answer', instruction: 'A.' }], target: 'answer' };
+    const many = buildProposerPrompt(input({ program })).map((m) => m.content).join('\n');
+    expect(many).toContain('Customer support tickets, short, mostly English.\n(This describes the program\'s inputs, as its first module, "extract", receives them.)');
+    expect(text).not.toContain('This describes the program');
+  });
+
   it('shows the parent rollouts with inputs, outputs and rewards, without the system message', () => {
     for (const marker of ['ONLINE-WORST-1', 'ONLINE-WORST-2', 'ONLINE-MID', 'ONLINE-BEST-1', 'ONLINE-BEST-2 parts [image_url]']) {
       expect(text).toContain(marker);
