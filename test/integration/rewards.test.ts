@@ -105,10 +105,13 @@ describe('rewards', () => {
 
   it('finishes the job when max_rollouts rewards have arrived', async () => {
     const s = await newSession({ max_rollouts: 3 });
+    const answers = [];
     for (let i = 0; i < 3; i++) {
       await proxyCall(s, `b${i}`);
-      await reward(s, { rollout_id: `b${i}`, reward_info: { score: 1 } });
+      answers.push((await reward(s, { rollout_id: `b${i}`, reward_info: { score: 1 } })).body);
     }
+    // The reward that reaches the limit is answered with the ended job's status, not "running".
+    expect(answers.map((a) => [a.split, a.job_status])).toEqual([['online', 'running'], ['online', 'running'], ['online', 'succeeded']]);
     const status = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key });
     expect(status.body.status).toBe('succeeded');
   });
