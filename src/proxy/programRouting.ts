@@ -11,8 +11,12 @@ import { ValidationError } from '../shared/errors.js';
 import { systemText } from './injection.js';
 import { wellFormed } from '../optimizer/core/text.js';
 
-/** Where a call goes in the job's program: its module with the variables to render, or none (pass through). */
-export type ProgramRoute = { module: CompiledModule; variables: Record<string, string> } | { module: null };
+/**
+ * Where a call goes in the job's program: its module with the variables to render, or none (pass
+ * through). `overridden`: an explicit `mipro.variables` value replaced or supplied what the system
+ * text gave for a placeholder, so the app's own text is not what the template gives with them.
+ */
+export type ProgramRoute = { module: CompiledModule; variables: Record<string, string>; overridden: boolean } | { module: null };
 
 /**
  * Assigns the call to a module (header, body field, template match, discovery) and checks that its
@@ -38,26 +42,28 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
     return { module: null };
   }
   const names = placeholderNames(assignment.module.parsed);
-  const variables = mergeVariables(names, assignment.captures, body.mipro?.variables);
+  const explicit = body.mipro?.variables;
+  const variables = mergeVariables(names, assignment.captures, explicit);
   const missing = names.filter((n) => variableValue(variables, n) === undefined);
   if (missing.length > 0) throw missingVariables(assignment.module.name, missing, text !== null);
-  return { module: assignment.module, variables };
+  const overridden = explicit !== undefined && names.some((n) => variableValue(explicit, n) !== undefined && variableValue(explicit, n) !== variableValue(assignment.captures, n));
+  return { module: assignment.module, variables, overridden };
 }
 
 /**
  * The system text the serving candidate sends for this call, or null to keep the call's own. A
  * candidate that does not change the module keeps the app's own prompt exactly as sent (the baseline
- * is the program as the app runs it) when that prompt is what the module's template gives with the
- * call's variables: always so for a template match. When it is not (`mipro.variables` overrides a
- * captured value, or the header named a module whose template the text does not match), the baseline
- * renders its template like any candidate: explicit values win (SPEC.md), and the variables recorded
- * for the call are the ones the model saw. Without a system message the module's text is added, as
- * the public API does. A changed module's text is rendered with the call's variables.
+ * is the program as the app runs it: content parts, cache_control and all), unless `mipro.variables`
+ * overrode what the text gave for a placeholder (`overridden`): then the baseline renders its template
+ * with them like any candidate, as explicit values win (SPEC.md), so the model sees the variables
+ * recorded for the call and the baseline meets its children on the same inputs. Without a system
+ * message the module's text is added, as the public API does. A changed module's text is rendered
+ * with the call's variables.
  */
-export function candidateText(instructions: Instructions, module: CompiledModule, variables: Record<string, string>, body: ChatCompletionRequest): string | null {
+export function candidateText(instructions: Instructions, module: CompiledModule, route: { variables: Record<string, string>; overridden: boolean }, body: ChatCompletionRequest): string | null {
   const text = moduleInstruction(instructions, module);
-  const own = systemText(body.messages);
-  if (text === module.template && own !== null && (module.parsed.literal || renderKeepingUnknown(module.parsed, variables) === wellFormed(own))) return null;
+  const { variables } = route;
+  if (text === module.template && systemText(body.messages) !== null && (module.parsed.literal || !route.overridden)) return null;
   if (module.parsed.literal) return text;
   // Placeholders of the module's template were checked before dispatch; any other `{word}` in an
   // older candidate's text was sent literally by the release that wrote it, and still is.

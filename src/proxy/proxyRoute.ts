@@ -148,7 +148,7 @@ interface CallContext {
 async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<boolean> {
   const { reply, p, rt, surfaceCall, body, program, inputMessages } = ctx;
   const policy = rt.job.config.policy;
-  const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program.variables, body) : null;
+  const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program, body) : null;
   const demos = program.module ? (dispatch.candidate.demos[program.module.name] ?? []) : [];
   const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
   const provider = providerOf(p, policy);

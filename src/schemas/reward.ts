@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { noNul, storableText } from './dbText.js';
+import { noNul } from './dbText.js';
+import { wellFormed } from '../optimizer/core/text.js';
 import { RolloutIdSchema } from './rolloutId.js';
 import { MAX_MODULES } from '../optimizer/core/modules.js';
 import { moduleNameSchema } from './moduleName.js';
@@ -11,7 +12,9 @@ const Id = noNul(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must
 
 /** Longest feedback text (SPEC.md): longer is a 422, not a silent cut, so the app knows what was kept. */
 export const MAX_FEEDBACK_CHARS = 4000;
-const FeedbackText = storableText(z.string({ error: 'must be a string' }).max(MAX_FEEDBACK_CHARS, `must be at most ${MAX_FEEDBACK_CHARS} characters`));
+// An app that keeps to the limit with slice(0, 4000) may cut an emoji in half: the half becomes
+// U+FFFD (stored alike on both databases) instead of failing the reward. Feedback is only read, never matched.
+const FeedbackText = noNul(z.string({ error: 'must be a string' }).max(MAX_FEEDBACK_CHARS, `must be at most ${MAX_FEEDBACK_CHARS} characters`)).transform(wellFormed);
 
 export const RewardRequestSchema = z.looseObject({
   reward_info: z.looseObject({

@@ -498,23 +498,28 @@ export class KyselyStore implements Store {
     return job?.status === 'running' && Number(job.proposal_seq) === basis.proposalSeq && Number(count?.n) === basis.candidateCount;
   }
 
+  async setProposalPrompt(jobId: string, id: string, prompt: unknown[]): Promise<void> {
+    await this.db.updateTable('proposals').set({ prompt: JSON.stringify(prompt) })
+      .where('job_id', '=', jobId).where('id', '=', id).where('status', '=', 'running').execute();
+  }
+
   async finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
-    candidates: NewCandidate[]; events: NewEvent[]; prompt?: unknown[];
+    candidates: NewCandidate[]; events: NewEvent[];
   }): Promise<CandidateRecord[]> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
       await this.lockJobs(trx, [p.jobId]);
+      const ended = await trx.updateTable('proposals').set({
+        status: p.status, response: p.response, error: p.error, candidate_ids: JSON.stringify(p.candidates.map((c) => c.id)), finished_at: now,
+      }).where('job_id', '=', p.jobId).where('id', '=', p.id).where('status', '=', 'running').executeTakeFirst();
+      if (Number(ended.numUpdatedRows) === 0) return [];
       const max = await trx.selectFrom('candidates').select((eb) => eb.fn.max('ordinal').as('m')).where('job_id', '=', p.jobId).executeTakeFirst();
       let ordinal = Number(max?.m ?? -1);
       for (const c of p.candidates) {
         ordinal += 1;
         await trx.insertInto('candidates').values(candidateRow(p.jobId, c, ordinal, now)).execute();
       }
-      await trx.updateTable('proposals').set({
-        status: p.status, response: p.response, error: p.error, candidate_ids: JSON.stringify(p.candidates.map((c) => c.id)), finished_at: now,
-        ...(p.prompt ? { prompt: JSON.stringify(p.prompt) } : {}),
-      }).where('id', '=', p.id).execute();
       for (const e of p.events) await appendEventTx(trx, p.jobId, e, now);
       const rows = await trx.selectFrom('candidates').selectAll().where('job_id', '=', p.jobId)
         .where('proposal_id', '=', p.id).orderBy('ordinal').execute();

@@ -445,13 +445,19 @@ export interface Store {
    */
   startProposal(p: ProposalStart): Promise<ProposalRecord | null>;
   /**
-   * Ends a proposal, adding its candidates and events in one transaction. `prompt`, when given,
-   * replaces the one stored at the start: a prompt built under the lease (its grounding is read only
-   * once the lease is held, so an instance that loses the race spends nothing) is stored here.
+   * The prompt of a running proposal, built under its lease (the grounding is read only once the
+   * lease is held, so an instance that loses the race spends nothing): stored before the proposer
+   * call, so a proposal that runs, or whose instance dies, shows what it asked.
+   */
+  setProposalPrompt(jobId: string, id: string, prompt: unknown[]): Promise<void>;
+  /**
+   * Ends a running proposal, adding its candidates and events in one transaction. A proposal that no
+   * longer runs (its lease expired and another instance released it) is left as it is and adds
+   * nothing: the answer is []. That instance may already be proposing on the same room.
    */
   finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
-    candidates: NewCandidate[]; events: NewEvent[]; prompt?: unknown[];
+    candidates: NewCandidate[]; events: NewEvent[];
   }): Promise<CandidateRecord[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
   /** How many of the job's proposals failed, per module they were to change. */

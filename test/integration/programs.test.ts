@@ -100,6 +100,15 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(served).toEqual(new Set(['baseline', 'cand_vars']));
   });
 
+  it('keeps the app\'s own prompt on the baseline for a module named by header whose template the text does not match, without variables', async () => {
+    const job = await newJob({ modules: MODULES });
+    const system = { role: 'system', content: [{ type: 'text', text: 'Pull out the people and places.', cache_control: { type: 'ephemeral' } }] };
+    const res = await chat(`${job.proxy_url}/named`, { model: 'x', messages: [system, { role: 'user', content: 'q' }] }, { 'x-mipro-module': 'extract' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-mipro-candidate-id')).toBe('baseline');
+    expect((fake.requests.at(-1)!.body as { messages: unknown[] }).messages[0]).toEqual(system);
+  });
+
   it('refuses a missing variable or an unknown module with a 422 before any upstream call or record', async () => {
     const job = await newJob({ modules: MODULES });
     const missing = await chat(`${job.proxy_url}/no-var`, call('Not the answer template'), { 'x-mipro-module': 'answer' });

@@ -103,15 +103,17 @@ describe('a proposal decided on a stale cache', () => {
     try {
       const { s, rollout } = await newSession();
       for (let i = 0; i < 3; i++) await rollout();
-      const proposals = async () => (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; error: string | null }>;
+      const proposals = async () => (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; error: string | null; prompt: unknown[] }>;
       const until = async (check: (ps: Awaited<ReturnType<typeof proposals>>) => boolean) => {
         const end = Date.now() + 5_000;
         while (!check(await proposals()) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       };
-      await until((ps) => ps.some((p) => p.status === 'running')); // the proposer call is under way
+      await until((ps) => ps.some((p) => p.status === 'running' && p.prompt.length > 0)); // the proposer call is under way
+      // The prompt shows while the call runs, and stays on the failed proposal.
+      expect((await proposals())[0]?.prompt).toHaveLength(2);
       expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/cancel`, { key: t.key })).status).toBe(200);
       await until((ps) => ps.length > 0 && ps.every((p) => p.status !== 'running'));
-      expect(await proposals()).toMatchObject([{ status: 'failed', error: expect.stringMatching(/cancelled while the proposal ran/) }]);
+      expect(await proposals()).toMatchObject([{ status: 'failed', error: expect.stringMatching(/cancelled while the proposal ran/), prompt: [{ role: 'system' }, { role: 'user' }] }]);
       const view = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
       expect(view.candidates).toHaveLength(1);
     } finally {

@@ -518,13 +518,32 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.failedProposalsByModule((await makeJob()).id)).toEqual({});
     });
 
-    it('stores the prompt given at the finish of a proposal in place of the start one (built under the lease)', async () => {
+    it('stores a running proposal\'s prompt once built (under the lease), and keeps it when the proposal ends', async () => {
       const job = await makeJob();
       const p = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
       expect((await store.listProposals(job.id, 1))[0]?.prompt).toEqual([]);
       const prompt = [{ role: 'system', content: 'grounded' }, { role: 'user', content: 'propose' }];
-      await store.finishProposal({ jobId: job.id, id: p!.id, status: 'failed', response: null, error: 'timeout', candidates: [], events: [], prompt });
+      await store.setProposalPrompt(job.id, p!.id, prompt);
+      expect((await store.listProposals(job.id, 1))[0]).toMatchObject({ status: 'running', prompt });
+      await store.finishProposal({ jobId: job.id, id: p!.id, status: 'failed', response: null, error: 'timeout', candidates: [], events: [] });
       expect((await store.listProposals(job.id, 1))[0]).toMatchObject({ status: 'failed', error: 'timeout', prompt });
+    });
+
+    it('lets a proposal whose lease was taken over add nothing when it finishes late', async () => {
+      const job = await makeJob();
+      const past = new Date(Date.now() - 1000).toISOString();
+      const stale = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: past, now: new Date(Date.now() - 2000).toISOString() });
+      // Another instance: the expired lease is released ("lease expired") and a new proposal runs.
+      const fresh = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+      expect(fresh).not.toBeNull();
+      const late = await store.finishProposal({ jobId: job.id, id: stale!.id, status: 'succeeded', response: '{}', error: null, events: [{ eventType: 'mipro.proposal.created', message: 'late', data: {} }],
+        candidates: [{ id: newCandidateId(), parentId: BASELINE_ID, instruction: 'late child', module: 'main', instructions: { main: 'late child' }, tip: null, proposalId: stale!.id }] });
+      expect(late).toEqual([]);
+      expect((await store.listCandidates(job.id)).map((c) => c.id)).toEqual([BASELINE_ID]);
+      const byId = new Map((await store.listProposals(job.id, 10)).map((p) => [p.id, p]));
+      expect(byId.get(stale!.id)).toMatchObject({ status: 'failed', error: 'lease expired' });
+      expect(byId.get(fresh!.id)).toMatchObject({ status: 'running' });
+      expect((await store.listEvents(job.id, 0, 100)).filter((e) => e.message === 'late')).toEqual([]);
     });
 
     pagingContract({ store: () => store, tenantId: () => tenantId });

@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_INSTRUCTION_LENGTH } from './proposerPrompt.js';
-import { extractPlaceholders, normalizeInstruction, truncate } from './text.js';
+import { extractPlaceholders, normalizeInstruction, truncate, wellFormed } from './text.js';
 
 /**
  * Turns the proposer's reply into validated instructions. Models do not always follow the answer
@@ -39,7 +39,8 @@ export function parseProposals(text: string, ctx: ParseContext): ParsedProposals
   const accepted: string[] = [];
   const rejected: Rejection[] = [];
   for (const raw of items) {
-    const instruction = unquote(raw.trim());
+    // Half an emoji in a model's answer is stored as U+FFFD, alike on both databases.
+    const instruction = wellFormed(unquote(raw.trim()));
     const reason = problemWith(instruction, required, maxLength, seen);
     if (reason) {
       rejected.push({ text: truncate(instruction, 200), reason });
@@ -66,6 +67,7 @@ export function instructionProblem(instruction: string, ctx: Omit<ParseContext, 
 function problemWith(instruction: string, required: string[] | null, maxLength: number, seen: Set<string>): string | null {
   if (instruction.length === 0 || normalizeInstruction(instruction).length === 0) return 'empty';
   if (instruction.length > maxLength) return `too long (${instruction.length} > ${maxLength} characters)`;
+  if (instruction.includes('\u0000')) return 'contains a NUL character'; // PostgreSQL text cannot hold one
   if (seen.has(normalizeInstruction(instruction))) return 'duplicate of an existing instruction';
   if (required === null) return null;
   const missing = required.filter((p) => !instruction.includes(p));

@@ -29,20 +29,15 @@ export function headOf(text: string, max: number): string {
   return text.slice(0, max > 0 && last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
-
 /** Whether `text` holds half of a surrogate pair (an emoji cut in two by a UTF-16 slice). */
-export const hasLoneSurrogate = (text: string): boolean => LONE_SURROGATE.test(text);
+export const hasLoneSurrogate = (text: string): boolean => !text.isWellFormed();
 
 /**
  * `text` with every lone surrogate replaced by U+FFFD, as a UTF-8 encoder does. SQLite and PostgreSQL
  * store such a text differently (one or three replacement characters), so a text compared with a
- * stored one is compared in this form. Linear: each match looks one unit ahead or behind.
+ * stored one is compared in this form, and a text stored as it came is stored in it.
  */
-export function wellFormed(text: string): string {
-  return hasLoneSurrogate(text) ? text.replace(LONE_SURROGATES, '\uFFFD') : text;
-}
+export const wellFormed = (text: string): string => text.toWellFormed();
 
 /** Lowercase, punctuation and symbols removed, whitespace collapsed: the key for duplicate checks. */
 export function normalizeInstruction(text: string): string {

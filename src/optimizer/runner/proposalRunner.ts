@@ -136,7 +136,7 @@ export class ProposalRunner {
     const n = Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room));
 
     // The lease comes first: on several instances only the one that wins it reads the grounding and
-    // asks for the dataset summary, so the others spend no proposer call. The prompt is stored at the end.
+    // asks for the dataset summary, so the others spend no proposer call. The prompt is stored once built.
     const now = this.deps.clock.now();
     const lease = await store.startProposal({
       jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip, prompt: [],
@@ -148,9 +148,8 @@ export class ProposalRunner {
     }
     rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: lease.seq };
 
-    let prompt: ProposerMessage[] | undefined;
     let response: string | null = null;
-    const fail = (error: string) => this.fail(rt, lease.id, lease.seq, response, error, prompt);
+    const fail = (error: string) => this.fail(rt, lease.id, lease.seq, response, error);
     try {
       const [reflection, summary] = await Promise.all([
         moduleReflection(store, job.id, parent.id, module),
@@ -162,7 +161,7 @@ export class ProposalRunner {
         return;
       }
       const parentText = moduleInstruction(parent.instructions, module);
-      prompt = buildProposerPrompt({
+      const prompt = buildProposerPrompt({
         datasetSummary: summary,
         programDescription: module.template,
         parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(rt, parent, mipro.reward_range) },
@@ -175,6 +174,7 @@ export class ProposalRunner {
         instructionsPerBatch: n,
         program: { target: module.name, modules: order.map((m) => ({ name: m.name, instruction: moduleInstruction(parent.instructions, m) })) },
       });
+      await store.setProposalPrompt(job.id, lease.id, prompt);
       response = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
       // The lease kept other proposals out, but a proposal that another instance finished just before
       // this lease was taken may not be in the cache read above: check room and duplicates again.
@@ -200,7 +200,7 @@ export class ProposalRunner {
         instructions: withModuleInstruction(parent.instructions, module.name, instruction), demos: parent.demos, tip, proposalId: lease.id,
       }));
       await store.finishProposal({
-        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created, prompt,
+        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created,
         events: [{
           eventType: 'mipro.proposal.created',
           message: `proposal ${lease.seq}: ${created.length} new candidate(s) from ${parent.id}, module ${module.name} (tip: ${tip})`,
@@ -258,10 +258,10 @@ export class ProposalRunner {
     return true;
   }
 
-  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string, prompt?: ProposerMessage[]): Promise<void> {
+  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string): Promise<void> {
     this.deps.log.warn({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
     await this.deps.store.finishProposal({
-      jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [], ...(prompt ? { prompt } : {}),
+      jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
       events: [{ eventType: 'mipro.proposal.failed', message: `proposal ${seq} failed: ${error}`, data: { proposal_id: proposalId, seq, error } }],
     });
     this.deps.onOutcome?.('failed');

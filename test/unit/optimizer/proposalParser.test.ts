@@ -55,6 +55,12 @@ describe('parseProposals', () => {
     expect(r.rejected[0]?.reason).toMatch(/missing placeholder \{topic\}/);
   });
 
+  it('stores half an emoji in an answer as U+FFFD, and refuses a NUL (PostgreSQL text cannot hold one)', () => {
+    const r = parseProposals(JSON.stringify({ instructions: [`${A} \ud83d`, `${B}\u0000`] }), ctx);
+    expect(r.accepted).toEqual([`${A} \ufffd`]);
+    expect(r.rejected.map((x) => x.reason)).toEqual(['contains a NUL character']);
+  });
+
   it('rejects empty and too long instructions', () => {
     const long = `${A} ${'x'.repeat(200)}`;
     const r = parseProposals(JSON.stringify({ instructions: ['   ', '!!!', long, B] }), { ...ctx, maxLength: 150 });
