@@ -44,7 +44,7 @@ const DemoInput = z.strictObject({
     role: z.enum(['user', 'assistant'], { error: 'must be user or assistant' }),
     content: storableText(z.string({ error: 'must be a string' })),
   }), { error: 'must be a list of {role, content} turns' }).min(1, 'must hold at least one turn'),
-  output: storableText(requiredString('the demo\'s answer').min(1, 'must not be empty (the demo\'s answer)')),
+  output: storableText(requiredString('the demo\'s answer')),
   // The source's rollout (another job's): accepted and not kept, an imported demo gets an id of its own.
   rollout_id: z.string({ error: 'must be a string' }).nullable().optional(),
 }, { error: 'must be a demo {input, output}' });

@@ -17,6 +17,8 @@ interface AddFlags extends ClientFlags {
   module?: string;
   instruction?: string;
   program?: string;
+  /** commander's --no-demos: false when given. */
+  demos: boolean;
 }
 
 /**
@@ -29,10 +31,12 @@ export function registerAddCandidateCommand(program: Command): void {
     .option('--module <name>', 'the module the instruction is for (may be left out in a job of one module)')
     .option('--instruction <text>', "the module's new instruction")
     .option('--program <file>', 'a whole program with its demos: the file of `miprox jobs export <otherJobId> -o FILE` (format json)')
+    .option('--no-demos', "with --program: the instructions only, not the file's demos (e.g. for a job with a smaller max_demos)")
     .action(clientAction(async (id: string, opts: AddFlags) => {
       if ((opts.instruction === undefined) === (opts.program === undefined)) throw new CliError('give --instruction (with --module) or --program <file>, one of the two', 'usage_error');
-      const body = opts.program !== undefined
-        ? programFile(opts.program)
+      const file = opts.program !== undefined ? programFile(opts.program) : null;
+      const body = file !== null
+        ? (opts.demos ? file : { instructions: file.instructions })
         : { ...(opts.module !== undefined ? { module: opts.module } : {}), instruction: opts.instruction! };
       const created = await (await sessionOf(id, opts)).addCandidate(body);
       if (opts.json) printJson(created);

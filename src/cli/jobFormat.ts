@@ -46,6 +46,7 @@ function divergence(text: string, parent: string | undefined): number | null {
   if (parent === undefined) return null;
   let i = 0;
   while (i < text.length && i < parent.length && text[i] === parent[i]) i++;
+  if (i === text.length) return null; // the same text (a demo-set child), or the parent's with a cut: from the start
   // Back to a word start a little before the difference, so the shown part reads as words.
   const from = text.lastIndexOf(' ', Math.max(0, i - 12)) + 1;
   return from >= 20 ? from : null;
@@ -57,8 +58,9 @@ export function candidateRow(c: Candidate, instructionWidth = 60, siblings: read
   const parent = siblings.find((p) => p.candidate_id === c.parent_id);
   const module = changed.length === 1 ? changed[0]! : null;
   const parentText = module !== null && parent ? (parent.instructions[module] ?? undefined) : undefined;
-  const text = module !== null ? (c.instructions[module] ?? c.instruction) : c.instruction;
-  const from = text === null || instructionWidth === Number.POSITIVE_INFINITY ? null : divergence(text.replace(/\s+/g, ' ').trim(), parentText?.replace(/\s+/g, ' ').trim());
+  const flat = (t: string | null | undefined) => (t == null ? undefined : t.replace(/\s+/g, ' ').trim());
+  const text = flat(module !== null ? (c.instructions[module] ?? c.instruction) : c.instruction) ?? null;
+  const from = text === null || instructionWidth === Number.POSITIVE_INFINITY ? null : divergence(text, flat(parentText));
   return {
     candidate_id: c.candidate_id,
     status: c.status,
@@ -69,7 +71,7 @@ export function candidateRow(c: Candidate, instructionWidth = 60, siblings: read
     avg_reward: c.avg_reward === null ? null : score(c.avg_reward),
     ci: formatInterval(c.ci) || null,
     val: c.val_score === null ? null : score(c.val_score),
-    instruction: from === null ? shorten(text, instructionWidth) : `…${shorten(text!.replace(/\s+/g, ' ').trim().slice(from), instructionWidth - 1)}`,
+    instruction: from === null ? shorten(text, instructionWidth) : `…${shorten(text!.slice(from), instructionWidth - 1)}`,
   };
 }
 

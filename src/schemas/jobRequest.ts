@@ -118,12 +118,20 @@ function applyOverrides(
     let settable = true;
     for (const [i, key] of parts.slice(0, -1).entries()) {
       const next = node[key];
-      if (next === undefined) node[key] = {};
-      else if (Array.isArray(next)) {
+      const index = parts[i + 1]!;
+      if (next === undefined) {
+        // An index into nothing would make an object where the config wants a list.
+        if (/^\d+$/.test(index)) {
+          problems.push({ path: `overrides.${dotted}`, message: `cannot set element ${index} of ${key}, which is not in the config: set ${key} whole` });
+          settable = false;
+          break;
+        }
+        node[key] = {};
+      } else if (Array.isArray(next)) {
         // A list is entered by the index of an element it has (`modules.0.template`).
-        const index = parts[i + 1]!;
         if (!/^(0|[1-9]\d*)$/.test(index) || Number(index) >= next.length) {
-          problems.push({ path: `overrides.${dotted}`, message: `cannot set ${index} inside ${key}, a list of ${next.length}: use an index from 0 to ${next.length - 1}` });
+          const range = next.length === 0 ? 'it is empty: set it whole' : `use an index from 0 to ${next.length - 1}`;
+          problems.push({ path: `overrides.${dotted}`, message: `cannot set ${index} inside ${key}, a list of ${next.length}: ${range}` });
           settable = false;
           break;
         }

@@ -193,7 +193,10 @@ export function exportedInstructions(e: ProgramExport): Record<string, string> {
 export function exportedProgram(e: ProgramExport): { instructions: Record<string, string>; demos?: Record<string, ExportedDemo[]> } {
   const instructions = exportedInstructions(e);
   const modules = (e as RenderedProgram).modules as Array<{ name: string; demos?: ExportedDemo[] }>;
-  const demos = Object.fromEntries(modules.filter((m) => (m.demos?.length ?? 0) > 0).map((m) => [m.name, m.demos!.map((d) => ({ input: d.input, output: d.output }))]));
+  // Only what a warm start takes: the server's demo shape is closed, and an export may carry more.
+  const demos = Object.fromEntries(modules.filter((m) => (m.demos?.length ?? 0) > 0).map((m) => [m.name, m.demos!.map((d) => ({
+    input: d.input.map((t) => ({ role: t.role, content: t.content })), output: d.output,
+  }))]));
   return Object.keys(demos).length > 0 ? { instructions, demos } : { instructions };
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Demo, type DemoTurn, MAX_DEMO_CHARS, inputKey } from '../optimizer/core/demos.js';
+import { type Demo, type DemoTurn, demoProblem, inputKey } from '../optimizer/core/demos.js';
 import { instructionProblem } from '../optimizer/core/proposalParser.js';
 import { moduleInstruction, withModuleInstruction } from '../optimizer/core/program.js';
 import { BASELINE_ID, newCandidateId } from '../shared/ids.js';
@@ -58,12 +58,15 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
   const texts = req.instructions !== undefined ? req.instructions : req.instruction !== undefined ? oneModule(modules, req) : {};
   const field = (name: string) => (req.instructions === undefined ? 'instruction' : `instructions.${name}`);
   const changed: { module: ModuleRecord; text: string }[] = [];
+  const withDemos = Object.entries(req.demos ?? {}).filter(([, list]) => list.length > 0).map(([name]) => name);
   for (const [name, text] of Object.entries(texts)) {
     const module = modules.find((m) => m.name === name);
     if (!module) throw new ValidationError(`unknown module "${name}"`, [{ path: req.instructions === undefined ? 'module' : `instructions.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` }]);
-    if (req.instructions !== undefined && text === moduleInstruction(baseline?.instructions ?? {}, module)) continue; // unchanged
-    // One module: not a text any candidate already has for it. A program: the whole program is compared below.
-    const existing = req.instructions === undefined && req.demos === undefined ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
+    // Unchanged: the baseline's text in a program, or beside demos that make the module new.
+    if ((req.instructions !== undefined || withDemos.includes(name)) && text === moduleInstruction(baseline?.instructions ?? {}, module)) continue;
+    // One module alone: not a text any candidate already has for it. With demos or as a program: the
+    // whole program is compared below.
+    const existing = req.instructions === undefined && withDemos.length === 0 ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
     const problem = instructionProblem(text, { baseline: module.template, existing, literal: module.origin === 'discovered' });
     if (problem) throw new ValidationError(`instruction refused: ${problem}`, [{ path: field(name), message: problem }]);
     changed.push({ module, text });
@@ -85,8 +88,7 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
 
 /**
  * The demo sets a request imports, checked: each module named exists, at most the job's `max_demos`
- * demos, each within the pool's size limit (MAX_DEMO_CHARS) and ending on the user turn the demo's
- * answer follows. An imported demo's id is a hash of its content (`import:...`): it came from no
+ * demos, each following the rules of the demos miprox collects itself (core/demos.ts `demoProblem`). An imported demo's id is a hash of its content (`import:...`): it came from no
  * rollout of this job. An empty list is no demos (the baseline's) and changes nothing.
  */
 function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: Record<string, DemoImport[]>): Record<string, Demo[]> {
@@ -98,11 +100,7 @@ function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: R
     }
     if (list.length > max) throw new ValidationError('too many demos', [{ path: `demos.${name}`, message: `holds ${list.length} demos: this job's mipro.max_demos is ${max}` }]);
     list.forEach((d, i) => {
-      const problem = d.input.at(-1)?.role !== 'user'
-        ? 'must end its input on a user turn (the demo\'s answer follows it)'
-        : d.input.reduce((n, t) => n + t.content.length, 0) > MAX_DEMO_CHARS || d.output.length > MAX_DEMO_CHARS
-          ? `must keep its input and its output within ${MAX_DEMO_CHARS} characters each`
-          : null;
+      const problem = demoProblem(d.input, d.output);
       if (problem) throw new ValidationError('demo refused', [{ path: `demos.${name}.${i}`, message: problem }]);
     });
     if (list.length === 0) continue;

@@ -137,6 +137,13 @@ describe('miprox candidates / jobs show on a program of several modules (child p
       module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer },
       demos: { answer: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.' }] },
     });
+    // A job that takes no demos: the file as it is is refused, --no-demos imports the instructions only.
+    const noDemoJob = (await jobs.create(pipelineJobBody({ max_demos: 0 }))).job_id;
+    const withDemos = await runCli(['add-candidate', noDemoJob, '--program', file], env);
+    expect([withDemos.code, withDemos.stderr]).toEqual([1, expect.stringMatching(/demos\.answer: holds 1 demos: this job's mipro\.max_demos is 0/)]);
+    const instructionsOnly = await runCli(['add-candidate', noDemoJob, '--program', file, '--no-demos', '--json'], env);
+    expect(instructionsOnly.code, instructionsOnly.stderr).toBe(0);
+    expect(JSON.parse(instructionsOnly.stdout)).toMatchObject({ module: 'answer', demos: {} });
     const one = await runCli(['add-candidate', next, '--module', 'extract', '--instruction', 'Extract every entity.'], env);
     expect([one.code, one.stdout]).toEqual([0, expect.stringMatching(/^added cand_\w+ \(module extract\)\n$/)]);
     // The server's 422 names the module's field; a file that is no json export is said to be one.

@@ -68,6 +68,10 @@ const cases: Case[] = [
     body: { config_body: seedJobBody(), overrides: { 'policy_optimization.modules': [{ name: 'BAD', template: 1 }] } },
   },
   {
+    name: 'an override into an element of a list the config does not have', status: 422, paths: ['overrides.policy_optimization.modules.0.template'],
+    body: { config_body: seedJobBody(), overrides: { 'policy_optimization.modules.0.template': 'A.' } },
+  },
+  {
     name: 'an override into a list element by index, out of range', status: 422, paths: ['overrides.policy_optimization.modules.2.template'],
     body: { config_body: mutated((p) => { Object.assign(p, { modules: [{ name: 'a', template: 'A.' }, { name: 'b', template: 'B.' }] }); delete (p as { initial_prompt?: unknown }).initial_prompt; }), overrides: { 'policy_optimization.modules.2.template': 'C.' } },
   },

@@ -245,13 +245,19 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       add({ demos: { answer: [{ input: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }], output: 'b' }] } }),
       add({ demos: { answer: [{ input: turn('x'.repeat(4001)), output: 'a' }] } }),
       add({ demos: { answer: [{ input: [{ role: 'system', content: 'q' }], output: 'a' }] } }),
-      add({ demos: { answer: [{ input: turn('q'), output: '' }] } }),
+      add({ demos: { answer: [{ input: turn('q'), output: '  ' }] } }),
+      add({ demos: { answer: [{ input: [{ role: 'user', content: '' }], output: 'a' }] } }),
       add({ module: 'answer', demos: { answer: [{ input: turn('q'), output: 'a' }] } }),
     ]);
     expect(refusals.map((r) => [r.status, r.body.error?.details?.[0]?.path ?? JSON.stringify(r.body)])).toEqual([
       [422, 'instructions'], [422, 'demos'], [422, 'demos.nope'], [422, 'demos.answer'], [422, 'demos.answer.0'], [422, 'demos.answer.0'],
-      [422, 'demos.answer.0.input.0.role'], [422, 'demos.answer.0.output'], [422, 'module'],
+      [422, 'demos.answer.0.input.0.role'], [422, 'demos.answer.0'], [422, 'demos.answer.0'], [422, 'module'],
     ]);
+    expect(refusals.slice(7, 9).map((r) => r.body.error.details[0].message)).toEqual(['must have an answer that is not empty', 'must not hold an empty turn']);
+    // One module's baseline text beside demos for it: the demos make the program new.
+    const besideDemos = await add({ module: 'extract', instruction: MODULES[0]!.template, demos: { extract: [{ input: turn('Rome?'), output: 'Rome; Italy' }] } });
+    expect(besideDemos.status, JSON.stringify(besideDemos.body)).toBe(200);
+    expect(besideDemos.body).toMatchObject({ module: 'extract', changed_modules: ['extract'] });
     expect(refusals[3]!.body.error.details[0].message).toBe("holds 3 demos: this job's mipro.max_demos is 2");
     // Served with its demos: the answer call gets the demo turns after its system text; extract none.
     await new Promise((r) => setTimeout(r, 50));

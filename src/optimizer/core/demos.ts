@@ -53,10 +53,9 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
   const byInput = new Map<string, { demo: Demo; reward: number }>();
   for (const c of calls) {
     if (!TRAINING.has(c.split) || c.failed || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
-    const output = c.outputText?.trim() ? c.outputText : null;
+    const output = c.outputText;
     const input = textTurns(c.inputMessages);
-    if (output === null || output.length > MAX_DEMO_CHARS || !input || input.length === 0) continue;
-    if (input.reduce((s, t) => s + t.content.length, 0) > MAX_DEMO_CHARS) continue;
+    if (output === null || !input || demoProblem(input, output) !== null) continue;
     const key = inputKey(input);
     const seen = byInput.get(key);
     if (!seen || c.reward > seen.reward) byInput.set(key, { demo: { input, output, rolloutId: c.rolloutId }, reward: c.reward });
@@ -65,6 +64,23 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
     .sort((a, b) => b.reward - a.reward)
     .slice(0, opts.limit ?? DEMO_POOL_SIZE)
     .map((e) => e.demo);
+}
+
+/**
+ * Why these turns and answer cannot be a demo, or null: the rules for the demos miprox collects and
+ * for those imported by hand alike. Every turn and the answer hold text (some providers refuse an
+ * empty block), the input ends on the user turn the answer follows, and both stay within
+ * MAX_DEMO_CHARS.
+ */
+export function demoProblem(input: readonly DemoTurn[], output: string): string | null {
+  if (input.length === 0) return 'must hold at least one input turn';
+  if (input.some((t) => t.content.trim() === '')) return 'must not hold an empty turn';
+  if (input.at(-1)?.role !== 'user') return 'must end its input on a user turn (the demo\'s answer follows it)';
+  if (output.trim() === '') return 'must have an answer that is not empty';
+  if (input.reduce((n, t) => n + t.content.length, 0) > MAX_DEMO_CHARS || output.length > MAX_DEMO_CHARS) {
+    return `must keep its input and its answer within ${MAX_DEMO_CHARS} characters each`;
+  }
+  return null;
 }
 
 /**

@@ -21,6 +21,9 @@ describe('miprox candidates: one row per candidate', () => {
   it('shows a child from where its text leaves its parent\'s, so siblings with one opening line read apart', () => {
     const rows = [childA, childB].map((c) => candidateRow(c, 60, [baseline, childA, childB]).instruction);
     expect(rows).toEqual(['…step by step. Ask before moving money.', '…step by step. Never promise a refund.']);
+    // A demo-set child keeps its parent's text: shown from its start, not its last words.
+    const demoChild = candidate('cand_d', 'cand_a', 'plan', { ...childA.instructions }, ['plan']);
+    expect(candidateRow(demoChild, 60, [childA, demoChild]).instruction).toBe(`${OPENING.slice(0, 59)}…`);
     // Without the parent listed, or with --full, the text from its start.
     expect(candidateRow(childA, 60).instruction).toBe(`${OPENING.slice(0, 59)}…`);
     expect(candidateRow(childA, Number.POSITIVE_INFINITY, [baseline]).instruction).toBe(`${OPENING} Ask before moving money.`);
