@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASELINE_ID, newCandidateId } from '../../src/shared/ids.js';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { newCandidateId } from '../../src/shared/ids.js';
+import { type TestServer, addCandidates, api, simJobBody, startTestServer } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 
@@ -43,10 +43,7 @@ describe('list routes: filters inside the page, cursors bound to their listing',
   });
 
   it('answers 422 on the cursor when it is replayed with another sort or filter', async () => {
-    await t.server.store.finishProposal({
-      jobId: s.job_id, id: 'prop_none', status: 'succeeded', response: null, error: null, events: [],
-      candidates: [1, 2].map(() => ({ id: newCandidateId(), parentId: BASELINE_ID, instruction: 'x', module: 'main', instructions: { main: 'x' }, tip: null, proposalId: null })),
-    });
+    await addCandidates(t.server.store, s.job_id, [newCandidateId(), newCandidateId()]);
     const first = await get('/candidates?sort=avg_reward:desc&limit=1');
     expect(first.status).toBe(200);
     const cursor = first.body.next_cursor as string;
