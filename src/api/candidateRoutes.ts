@@ -47,7 +47,10 @@ const DemoInput = z.strictObject({
   output: storableText(requiredString('the demo\'s answer')),
   // The source's rollout (another job's): accepted and not kept, an imported demo gets an id of its own.
   rollout_id: z.string({ error: 'must be a string' }).nullable().optional(),
-}, { error: 'must be a demo {input, output}' });
+}, {
+  // zod's own words for a stray key, so each is listed at its path (requestContext.ts `zodProblems`).
+  error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be a demo {input, output}'),
+});
 
 /**
  * SPEC.md's `{module, instruction}`, or a whole program `{instructions: {module: text}}`, each with

@@ -34,6 +34,8 @@ export function registerAddCandidateCommand(program: Command): void {
     .option('--no-demos', "with --program: the instructions only, not the file's demos (e.g. for a job with a smaller max_demos)")
     .action(clientAction(async (id: string, opts: AddFlags) => {
       if ((opts.instruction === undefined) === (opts.program === undefined)) throw new CliError('give --instruction (with --module) or --program <file>, one of the two', 'usage_error');
+      if (opts.program !== undefined && opts.module !== undefined) throw new CliError('--module goes with --instruction: a --program file names its modules itself', 'usage_error');
+      if (opts.program === undefined && !opts.demos) throw new CliError('--no-demos goes with --program (it leaves out the file\'s demos)', 'usage_error');
       const file = opts.program !== undefined ? programFile(opts.program) : null;
       const body = file !== null
         ? (opts.demos ? file : { instructions: file.instructions })

@@ -116,6 +116,9 @@ function applyOverrides(
     }
     let node: Record<string, unknown> = out;
     let settable = true;
+    // Objects made on the way, removed again if the path turns out unusable: a refused override leaves
+    // no trace for the schema to report as a problem of the config body.
+    const made: Array<[Record<string, unknown>, string]> = [];
     for (const [i, key] of parts.slice(0, -1).entries()) {
       const next = node[key];
       const index = parts[i + 1]!;
@@ -127,6 +130,7 @@ function applyOverrides(
           break;
         }
         node[key] = {};
+        made.push([node, key]);
       } else if (Array.isArray(next)) {
         // A list is entered by the index of an element it has (`modules.0.template`).
         if (!/^(0|[1-9]\d*)$/.test(index) || Number(index) >= next.length) {
@@ -142,7 +146,10 @@ function applyOverrides(
       }
       node = node[key] as Record<string, unknown>;
     }
-    if (!settable) continue;
+    if (!settable) {
+      for (const [parent, key] of made.reverse()) delete parent[key];
+      continue;
+    }
     node[parts[parts.length - 1]!] = value;
     overridden.set(parts.join('.'), dotted);
   }
@@ -213,6 +220,8 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
     for (const [path, dotted] of overridden) {
       // Where in the value the client wrote: `overrides.<key>` and the rest of the path inside it.
       if (configPath === path || configPath.startsWith(`${path}.`)) return `overrides.${dotted}${configPath.slice(path.length)}`;
+      // A problem of what holds the overridden value (val_seeds overlapping the pool after val_seeds.0 was set).
+      if (path.startsWith(`${configPath}.`)) return `overrides.${dotted}`;
     }
     return prefix ? `${prefix}.${configPath}` : configPath;
   };

@@ -50,7 +50,8 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
       template: text,
       placeholders: modulePlaceholders(module, text),
       baseline_template: module.template,
-      changed: text !== module.template,
+      // Against the baseline, which has no demos: a module given demos alone is changed too.
+      changed: text !== module.template || demosOf(module).length > 0,
       demos: demosOf(module).map((d) => ({ input: d.input, output: d.output, rollout_id: d.rolloutId })),
     })),
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Demo, type DemoTurn, demoProblem, inputKey } from '../optimizer/core/demos.js';
 import { instructionProblem } from '../optimizer/core/proposalParser.js';
+import { normalizeInstruction } from '../optimizer/core/text.js';
 import { moduleInstruction, withModuleInstruction } from '../optimizer/core/program.js';
 import { BASELINE_ID, newCandidateId } from '../shared/ids.js';
 import { ConflictError, ValidationError } from '../shared/errors.js';
@@ -62,8 +63,11 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
   for (const [name, text] of Object.entries(texts)) {
     const module = modules.find((m) => m.name === name);
     if (!module) throw new ValidationError(`unknown module "${name}"`, [{ path: req.instructions === undefined ? 'module' : `instructions.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` }]);
-    // Unchanged: the baseline's text in a program, or beside demos that make the module new.
-    if ((req.instructions !== undefined || withDemos.includes(name)) && text === moduleInstruction(baseline?.instructions ?? {}, module)) continue;
+    // Unchanged: the baseline's text in a program, or beside demos that make the module new; also a
+    // copy differing only in case, punctuation or spacing, which the proposals' rules call a duplicate
+    // (another job's untouched template may differ so).
+    const unchanged = normalizeInstruction(text) === normalizeInstruction(moduleInstruction(baseline?.instructions ?? {}, module));
+    if ((req.instructions !== undefined || withDemos.includes(name)) && unchanged) continue;
     // One module alone: not a text any candidate already has for it. With demos or as a program: the
     // whole program is compared below.
     const existing = req.instructions === undefined && withDemos.length === 0 ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
@@ -100,7 +104,9 @@ function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: R
     }
     if (list.length > max) throw new ValidationError('too many demos', [{ path: `demos.${name}`, message: `holds ${list.length} demos: this job's mipro.max_demos is ${max}` }]);
     list.forEach((d, i) => {
-      const problem = demoProblem(d.input, d.output);
+      const first = list.findIndex((e) => inputKey(e.input) === inputKey(d.input));
+      // The same input twice would be injected twice (the pool keeps one demo per input, too).
+      const problem = demoProblem(d.input, d.output) ?? (first < i ? `repeats the input of demo ${first}` : null);
       if (problem) throw new ValidationError('demo refused', [{ path: `demos.${name}.${i}`, message: problem }]);
     });
     if (list.length === 0) continue;

@@ -301,8 +301,12 @@ export class KyselyStore implements Store {
       if (expectedCount !== undefined && Number(row?.n ?? 0) !== expectedCount) return null;
       const values = candidateRow(jobId, c, Number(row?.m ?? -1) + 1, now);
       await trx.insertInto('candidates').values(values).execute();
+      // A hand-added program sets only the modules it changes (instructions or demos): the event names them all.
+      const changed = c.module !== null ? [c.module] : [...new Set([...Object.keys(c.instructions), ...Object.keys(c.demos ?? {})])];
       await appendEventTx(trx, jobId, {
-        eventType: 'mipro.candidate.added', message: `${c.id} added by hand for module ${c.module ?? '-'}`, data: { candidate_id: c.id, module: c.module },
+        eventType: 'mipro.candidate.added',
+        message: `${c.id} added by hand for module${changed.length > 1 ? 's' : ''} ${changed.join(', ') || '-'}`,
+        data: { candidate_id: c.id, module: c.module, changed_modules: changed },
       }, now);
       return toCandidate(values);
     });

@@ -149,6 +149,11 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     // The server's 422 names the module's field; a file that is no json export is said to be one.
     const refused = await runCli(['add-candidate', next, '--module', 'answer', '--instruction', 'No placeholder.'], env);
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/instruction: missing placeholder \{context\}/)]);
+    // Options that do not go together are a usage error, not silently dropped.
+    const both = await runCli(['add-candidate', next, '--program', file, '--module', 'extract'], env);
+    expect([both.code, both.stderr]).toEqual([1, expect.stringMatching(/--module goes with --instruction/)]);
+    const stray = await runCli(['add-candidate', next, '--module', 'extract', '--instruction', 'Extract.', '--no-demos'], env);
+    expect([stray.code, stray.stderr]).toEqual([1, expect.stringMatching(/--no-demos goes with --program/)]);
     writeFileSync(file, '{"format":"messages"}');
     const notExport = await runCli(['add-candidate', next, '--program', file], env);
     expect([notExport.code, notExport.stderr]).toEqual([1, expect.stringMatching(/is not a program exported with format json/)]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, api, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -114,6 +114,16 @@ describe('bad input gets a clear 4xx naming the field, and writes nothing', () =
     ]));
     const shared = await api(t.url, 'POST', JOBS, { key: t.key, body: mutated((p) => (p.mipro.val_seeds = [0, 1, 100] as never)) });
     expect(shared.body.error.details[0].message).toMatch(/must not share seeds with bootstrap_train_seeds or online_pool \(0, 1\)/);
+  });
+
+  it('reports a problem an override caused under the override alone, and a refused override leaves no trace', async () => {
+    const create = (overrides: Record<string, unknown>) => api(t.url, 'POST', JOBS, { key: t.key, body: { config_body: simJobBody({ bootstrap_train_seeds: [0, 1], online_pool: [0, 1, 2], val_seeds: [100, 101] }), overrides } });
+    const shared = await create({ 'policy_optimization.mipro.val_seeds.0': 1 }); // now shares seed 1 with the pool
+    expect(shared.status).toBe(422);
+    expect(shared.body.error.details).toEqual([{ path: 'overrides.policy_optimization.mipro.val_seeds.0', message: expect.stringMatching(/must not share seeds/) }]);
+    const nothing = await create({ 'policy_optimization.initial_prompt.messages.0.pattern': 'x' }); // no initial_prompt in the body
+    expect(nothing.status).toBe(422);
+    expect(nothing.body.error.details).toEqual([{ path: 'overrides.policy_optimization.initial_prompt.messages.0.pattern', message: expect.stringMatching(/not in the config: set messages whole/) }]);
   });
 
   it('rejects a bad list query and an unknown job id', async () => {

@@ -196,6 +196,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       [422, 'instructions'], [422, 'instructions'], [422, 'instructions.answer'], [422, 'instructions.nope'], [422, 'instructions'], [422, 'module'],
     ]);
     expect(refusals[0]!.body.error.details[0].message).toBe(`is the program of candidate ${added.body.candidate_id}`);
+    // A module whose text differs from the baseline's only in case, punctuation or spacing is unchanged
+    // (another job's untouched template may differ so): the program changes the other module.
+    const nearCopy = await add({ instructions: { extract: 'extract the entities ', answer: 'Answer {user}, from:\n{context}' } });
+    expect(nearCopy.status, JSON.stringify(nearCopy.body)).toBe(200);
+    expect(nearCopy.body).toMatchObject({ module: 'answer', changed_modules: ['answer'], instructions: { extract: MODULES[0]!.template } });
     // The same import sent several times at once (a client's retries) makes one candidate.
     const twice = await Promise.all(Array.from({ length: 6 }, () => add({ instructions: { extract: 'Extract all of it.' } })));
     expect(twice.map((r) => r.status).sort()).toEqual([200, 422, 422, 422, 422, 422]);
@@ -254,6 +259,16 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       [422, 'demos.answer.0.input.0.role'], [422, 'demos.answer.0'], [422, 'demos.answer.0'], [422, 'module'],
     ]);
     expect(refusals.slice(7, 9).map((r) => r.body.error.details[0].message)).toEqual(['must have an answer that is not empty', 'must not hold an empty turn']);
+    const stray = await add({ demos: { answer: [{ input: turn('q'), output: 'a', foo: 1 }] } });
+    expect([stray.status, stray.body.error.details]).toEqual([422, [{ path: 'demos.answer.0.foo', message: 'unknown field' }]]);
+    const twice = await add({ demos: { answer: [{ input: turn('q'), output: 'a' }, { input: turn('q'), output: 'b' }] } });
+    expect([twice.status, twice.body.error.details]).toEqual([422, [{ path: 'demos.answer.1', message: 'repeats the input of demo 0' }]]);
+    // The event names what a hand-added program changed; the export marks a module changed by its demos alone.
+    const events = (await api(t.url, 'GET', `/api/v1/online/sessions/${next.system_id}/events?limit=100`, { key: t.key })).body.events as Array<{ event_type: string; data: { candidate_id: string; changed_modules: string[] } }>;
+    expect(events.filter((e) => e.event_type === 'mipro.candidate.added').map((e) => [e.data.candidate_id, e.data.changed_modules]))
+      .toEqual([[added.body.candidate_id, ['answer']], [demosOnly.body.candidate_id, ['extract']]]);
+    const exportedDemosOnly = (await api(t.url, 'GET', `${JOBS}/${next.job_id}/export?format=json&candidate_id=${demosOnly.body.candidate_id}`, { key: t.key })).body;
+    expect(exportedDemosOnly.modules.map((m: { name: string; changed: boolean }) => [m.name, m.changed])).toEqual([['extract', true], ['answer', false]]);
     // One module's baseline text beside demos for it: the demos make the program new.
     const besideDemos = await add({ module: 'extract', instruction: MODULES[0]!.template, demos: { extract: [{ input: turn('Rome?'), output: 'Rome; Italy' }] } });
     expect(besideDemos.status, JSON.stringify(besideDemos.body)).toBe(200);

@@ -1,4 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
+import { wellFormed } from './text.js';
 
 /**
  * Demonstrations (SPEC.md, "Demonstrations and textual feedback"), pure: the pool a module's demos
@@ -53,8 +54,9 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
   const byInput = new Map<string, { demo: Demo; reward: number }>();
   for (const c of calls) {
     if (!TRAINING.has(c.split) || c.failed || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
-    const output = c.outputText;
-    const input = textTurns(c.inputMessages);
+    // Well-formed: a call's text cut mid-emoji by the app would make a demo no import could take back.
+    const output = c.outputText === null ? null : wellFormed(c.outputText);
+    const input = textTurns(c.inputMessages)?.map((t) => ({ role: t.role, content: wellFormed(t.content) })) ?? null;
     if (output === null || !input || demoProblem(input, output) !== null) continue;
     const key = inputKey(input);
     const seen = byInput.get(key);

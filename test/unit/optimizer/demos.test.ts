@@ -33,6 +33,16 @@ describe('demo pool', () => {
     expect(pool.filter((d) => d.input[0]!.content === 'same')).toHaveLength(1);
   });
 
+  it('keeps only calls that make a demo anyone could import back: text in every turn, a user turn last, half an emoji as U+FFFD', () => {
+    const pool = buildDemoPool([
+      call('r_cut', 'online', 1, 'Query \ud83d', { outputText: 'label \ud83d' }),
+      call('r_empty_turn', 'online', 1, 'x', { inputMessages: [{ role: 'user', content: ' ' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'q' }] }),
+      call('r_prefill', 'online', 1, 'x', { inputMessages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'Sure,' }] }),
+      call('r_blank_answer', 'online', 1, 'blank', { outputText: '  ' }),
+    ], { minReward: 1 });
+    expect(pool).toEqual([{ rolloutId: 'r_cut', input: [{ role: 'user', content: 'Query \ufffd' }], output: 'label \ufffd' }]);
+  });
+
   it('reads text parts as text', () => {
     const pool = buildDemoPool([call('p', 'online', 1, '', { inputMessages: [{ role: 'user', content: [{ type: 'text', text: 'he' }, { type: 'text', text: 'llo' }] }] })], { minReward: 1 });
     expect(pool[0]!.input).toEqual([{ role: 'user', content: 'hello' }]);

@@ -101,7 +101,7 @@ export class Leaderboard {
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
       ...(modules ? c.changed_modules.map((m) => moduleChip(m)) : []),
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
-      demoCount(c) > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demoCount(c)} demos`) : null,
+      demoCount(c) > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demoCount(c)} demo${demoCount(c) === 1 ? '' : 's'}`) : null,
     ];
     return h('tr', { 'data-candidate': c.candidate_id, class: c.candidate_id === bestId ? 'is-best' : '' },
       h('td', { class: 'num' }, rank),
