@@ -20,7 +20,8 @@ import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './inj
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule, type ProgramRoute } from './programRouting.js';
 import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
-import { limitSpend, rolloutIdOf, translatedTokenLimit } from './requestBody.js';
+import { limitSpend, rolloutIdOf, systemNulPath, translatedTokenLimit } from './requestBody.js';
+import { NUL_MESSAGE } from '../schemas/dbText.js';
 import { registerModelsRoutes } from './modelsRoute.js';
 import { chatSurface } from './surfaces/chatSurface.js';
 import { messagesSurface } from './surfaces/messagesSurface.js';
@@ -82,6 +83,8 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   // Only after the credential checks: a stranger's body costs no validation work.
   const surfaceCall = surface.parse(req.body, rt.job.systemId, req.headers);
+  const nulPath = surface.name === 'chat' ? null : systemNulPath(surface.name, req.body, surfaceCall.chat);
+  if (nulPath !== null) throw new ValidationError('invalid request', [{ path: nulPath, message: NUL_MESSAGE }]);
   const policy = rt.job.config.policy;
   if (surfaceCall.untranslatable.length > 0 && nativeApiFor(providerOf(p, policy), surfaceCall) === undefined) {
     // Checked before anything is dispatched or recorded, as any other bad request.

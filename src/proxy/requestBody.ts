@@ -107,3 +107,21 @@ export function translatedTokenLimit(req: ChatCompletionRequest, provider: Provi
   const { max_tokens: _tokens, max_completion_tokens: _completionTokens, ...rest } = req;
   return { ...rest, ...tokenLimit(provider, limit) };
 }
+
+/**
+ * Where the system text of a Responses or Messages call holds a NUL, or null. That text may become a
+ * discovered module's stored template, which PostgreSQL text cannot hold: refused on every surface,
+ * as chat completions refuses it on `messages.N.content` (the Messages `system`; the Responses
+ * `instructions`, else its first system or developer input item).
+ */
+export function systemNulPath(surface: 'responses' | 'messages', raw: unknown, chat: ChatCompletionRequest): string | null {
+  const system = chat.messages.find((m) => m.role === 'system' || m.role === 'developer');
+  if (!system || !messageHasNul(system)) return null;
+  if (surface === 'messages') return 'system';
+  const body = raw as { instructions?: unknown; input?: unknown };
+  if (typeof body.instructions === 'string') return 'instructions';
+  const index = Array.isArray(body.input)
+    ? body.input.findIndex((item) => typeof item === 'object' && item !== null && ['system', 'developer'].includes((item as { role?: unknown }).role as string))
+    : -1;
+  return index >= 0 ? `input.${index}.content` : 'input';
+}

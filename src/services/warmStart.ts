@@ -79,7 +79,9 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
   const touched = [...new Set([...changed.map((c) => c.module.name), ...Object.keys(demos)])];
   if (touched.length === 0) throw new ValidationError('the program changes no module', [{ path: req.demos !== undefined && changed.length === 0 ? 'demos' : 'instructions', message: 'must change at least one module (this is the baseline program)' }]);
   const program = changed.reduce((p, c) => withModuleInstruction(p, c.module.name, c.text), baseline?.instructions ?? {});
-  const same = candidates.find((c) => modules.every((m) => moduleInstruction(c.instructions, m) === moduleInstruction(program, m)
+  // Compared as the proposals' duplicate rule compares texts (case, punctuation and spacing aside):
+  // a near-copy of a program would take a candidate slot to measure the same thing again.
+  const same = candidates.find((c) => modules.every((m) => normalizeInstruction(moduleInstruction(c.instructions, m)) === normalizeInstruction(moduleInstruction(program, m))
     && demoSetKey(c.demos[m.name] ?? []) === demoSetKey(demos[m.name] ?? [])));
   if (same) {
     const path = req.instructions !== undefined ? 'instructions' : req.instruction !== undefined ? 'instruction' : 'demos';

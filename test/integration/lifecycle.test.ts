@@ -201,6 +201,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     const nearCopy = await add({ instructions: { extract: 'extract the entities ', answer: 'Answer {user}, from:\n{context}' } });
     expect(nearCopy.status, JSON.stringify(nearCopy.body)).toBe(200);
     expect(nearCopy.body).toMatchObject({ module: 'answer', changed_modules: ['answer'], instructions: { extract: MODULES[0]!.template } });
+    // A near-copy of an existing program (case, punctuation and spacing aside) is that program.
+    const again = await add({ instructions: { answer: 'ANSWER {user} from: {context}!' } });
+    expect([again.status, again.body.error.details[0]]).toEqual([422, { path: 'instructions', message: `is the program of candidate ${nearCopy.body.candidate_id}` }]);
     // The same import sent several times at once (a client's retries) makes one candidate.
     const twice = await Promise.all(Array.from({ length: 6 }, () => add({ instructions: { extract: 'Extract all of it.' } })));
     expect(twice.map((r) => r.status).sort()).toEqual([200, 422, 422, 422, 422, 422]);

@@ -204,6 +204,21 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect((await t.server.store.rolloutCalls(job.job_id, ['extra']))[0]).toMatchObject({ module: 'answer', variables: { context: 'facts' } });
   });
 
+  it('refuses a NUL in the system text on every surface, before a discovering job stores it as a module', async () => {
+    const job = await newJob({});
+    const post = (path: string, body: unknown) => api(`${job.proxy_url}/nul${path.replace('/', '-')}`, 'POST', path, { body });
+    const responses = await post('/responses', { model: 'm', input: 'hi', instructions: 'x\u0000y' });
+    const item = await post('/responses', { model: 'm', input: [{ role: 'user', content: 'q' }, { role: 'developer', content: [{ type: 'input_text', text: 'x\u0000y' }] }] });
+    const messages = await post('/messages', { model: 'm', max_tokens: 10, system: [{ type: 'text', text: 'x\u0000y' }], messages: [{ role: 'user', content: 'q' }] });
+    expect([responses, item].map((r) => [r.status, JSON.stringify(r.body).match(/"(?:param|path)":"([^"]+)"/)?.[1]])).toEqual([
+      [422, 'instructions'], [422, 'input.1.content'],
+    ]);
+    // Anthropic's error shape has no field of its own: the message names it.
+    expect([messages.status, messages.body.error.message]).toEqual([422, expect.stringMatching(/system: must not contain the NUL character/)]);
+    expect(fake.requests).toHaveLength(0);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.modules).toEqual([]);
+  });
+
   it('says why a warm start needs a module when the discovering job has seen no call yet', async () => {
     const job = await newJob({});
     const res = await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: 'Mine.' } });

@@ -79,6 +79,8 @@ export function demoProblem(input: readonly DemoTurn[], output: string): string 
   if (input.some((t) => t.content.trim() === '')) return 'must not hold an empty turn';
   if (input.at(-1)?.role !== 'user') return 'must end its input on a user turn (the demo\'s answer follows it)';
   if (output.trim() === '') return 'must have an answer that is not empty';
+  // PostgreSQL text cannot hold one, and an exported demo must import back.
+  if (output.includes('\u0000') || input.some((t) => t.content.includes('\u0000'))) return 'must not contain the NUL character (U+0000)';
   if (input.reduce((n, t) => n + t.content.length, 0) > MAX_DEMO_CHARS || output.length > MAX_DEMO_CHARS) {
     return `must keep its input and its answer within ${MAX_DEMO_CHARS} characters each`;
   }
