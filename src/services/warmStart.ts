@@ -18,6 +18,7 @@ import { isFinal } from './jobLifecycle.js';
  * or given their baseline text, keep the baseline's; each changed text follows the same rules; the
  * program as a whole must be new. Changing several modules, it names none as its `module` (module
  * choice learns only from single-module changes, whose lift says which module moved the reward).
+ * `demos` (also an extension) gives modules their demo sets, beside either form or alone.
  */
 export interface DemoImport { input: DemoTurn[]; output: string; rollout_id?: string | null | undefined }
 
@@ -94,8 +95,9 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
 
 /**
  * The demo sets a request imports, checked: each module named exists, at most the job's `max_demos`
- * demos, each following the rules of the demos miprox collects itself (core/demos.ts `demoProblem`). An imported demo's id is a hash of its content (`import:...`): it came from no
- * rollout of this job. An empty list is no demos (the baseline's) and changes nothing.
+ * demos, each following the rules of the demos miprox collects itself (core/demos.ts `demoProblem`).
+ * An imported demo's id is a hash of its content (`import:...`): it came from no rollout of this job.
+ * An empty list is no demos (the baseline's) and changes nothing.
  */
 function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: Record<string, DemoImport[]>): Record<string, Demo[]> {
   const max = job.config.mipro.max_demos;
