@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { wellFormed } from './text.js';
+import { hasNul, NUL_MESSAGE, wellFormed } from './text.js';
 
 /**
  * Demonstrations (SPEC.md, "Demonstrations and textual feedback"), pure: the pool a module's demos
@@ -80,7 +80,7 @@ export function demoProblem(input: readonly DemoTurn[], output: string): string 
   if (input.at(-1)?.role !== 'user') return 'must end its input on a user turn (the demo\'s answer follows it)';
   if (output.trim() === '') return 'must have an answer that is not empty';
   // PostgreSQL text cannot hold one, and an exported demo must import back.
-  if (output.includes('\u0000') || input.some((t) => t.content.includes('\u0000'))) return 'must not contain the NUL character (U+0000)';
+  if (hasNul(output) || input.some((t) => hasNul(t.content))) return NUL_MESSAGE;
   if (input.reduce((n, t) => n + t.content.length, 0) > MAX_DEMO_CHARS || output.length > MAX_DEMO_CHARS) {
     return `must keep its input and its answer within ${MAX_DEMO_CHARS} characters each`;
   }

@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_INSTRUCTION_LENGTH } from './proposerPrompt.js';
-import { extractPlaceholders, normalizeInstruction, truncate, wellFormed } from './text.js';
+import { extractPlaceholders, hasNul, normalizeInstruction, truncate, wellFormed } from './text.js';
 
 /**
  * Turns the proposer's reply into validated instructions. Models do not always follow the answer
@@ -67,7 +67,7 @@ export function instructionProblem(instruction: string, ctx: Omit<ParseContext, 
 function problemWith(instruction: string, required: string[] | null, maxLength: number, seen: Set<string>): string | null {
   if (instruction.length === 0 || normalizeInstruction(instruction).length === 0) return 'empty';
   if (instruction.length > maxLength) return `too long (${instruction.length} > ${maxLength} characters)`;
-  if (instruction.includes('\u0000')) return 'contains a NUL character'; // PostgreSQL text cannot hold one
+  if (hasNul(instruction)) return 'contains a NUL character'; // PostgreSQL text cannot hold one
   if (seen.has(normalizeInstruction(instruction))) return 'duplicate of an existing instruction';
   if (required === null) return null;
   const missing = required.filter((p) => !instruction.includes(p));

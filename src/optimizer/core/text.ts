@@ -29,6 +29,11 @@ export function headOf(text: string, max: number): string {
   return text.slice(0, max > 0 && last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
+/** PostgreSQL text cannot hold U+0000 (SQLite can): what a stored text must not contain (schemas/dbText.ts). */
+export const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+
+export const hasNul = (s: string): boolean => s.includes('\u0000');
+
 /** Whether `text` holds half of a surrogate pair (an emoji cut in two by a UTF-16 slice). */
 export const hasLoneSurrogate = (text: string): boolean => !text.isWellFormed();
 

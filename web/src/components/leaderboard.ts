@@ -94,6 +94,7 @@ export class Leaderboard {
       if (details.open) this.open.add(c.candidate_id);
       else this.open.delete(c.candidate_id);
     });
+    const demos = demoCount(c);
     const tags = [
       c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : null,
       served ? h('span', { class: 'tag tag-served', title: 'The finished job\'s proxy URL serves this candidate' }, 'served') : null,
@@ -101,7 +102,7 @@ export class Leaderboard {
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
       ...(modules ? c.changed_modules.map((m) => moduleChip(m)) : []),
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
-      demoCount(c) > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demoCount(c)} demo${demoCount(c) === 1 ? '' : 's'}`) : null,
+      demos > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demos} demo${demos === 1 ? '' : 's'}`) : null,
     ];
     return h('tr', { 'data-candidate': c.candidate_id, class: c.candidate_id === bestId ? 'is-best' : '' },
       h('td', { class: 'num' }, rank),
