@@ -7,7 +7,8 @@
  * budget, so one budget alone would hide where the targets start to hold. The cells run in worker processes.
  * The "pipeline-3" table (a simulated 3-module program, bench/sim/pipeline.ts) follows; `--only pipeline`
  * runs it alone and rewrites only its section of the document; `--tuning` runs it on the tuning seeds
- * (never written).
+ * (never written). The pipeline section ends with the routing targets, measured through a running
+ * server (bench/lib/programRouting.ts, about 15 s).
  *
  *   npx tsx bench/optimizer.ts [--replicates 600] [--pipeline-replicates 300] [--workers 2]
  *     [--only single|pipeline|stop] [--tuning] [--out docs/optimizer-benchmark.md] [--no-write]
@@ -38,6 +39,7 @@ import type { Policy, Setting, SimConfig } from './sim/types.js';
 import type { Rng } from '../src/shared/rng.js';
 import { BENCH_CONFIG } from './sim/config.js';
 import { argValue } from './lib/report.js';
+import { measureProgramRouting, routingMarkdown } from './lib/programRouting.js';
 
 const CONFIG: SimConfig = BENCH_CONFIG;
 
@@ -112,6 +114,8 @@ const runAll = <J extends AnyJob>(jobs: readonly J[], workers: number): Promise<
 
 /** 300: about ±2 points of noise on an identification rate near 85%; a few minutes on 2 cores. */
 const DEFAULT_PIPELINE_REPLICATES = 300;
+/** Rollouts of the routing measurement: enough for the candidate cap (20) to be reached, about 15 s. */
+const ROUTING_ROLLOUTS = 2000;
 
 /** 200: about ±2 points on an identification rate near 95%. */
 const DEFAULT_STOP_REPLICATES = 200;
@@ -204,7 +208,10 @@ async function main(): Promise<void> {
     const started = Date.now();
     const jobs = pipelineJobs(CONFIG, replicates, tuning ? TUNING_OFFSET : 0);
     const summaries = await runAll(jobs, workers);
-    const { text, section } = pipelineResults(CONFIG, jobs, summaries, replicates, (Date.now() - started) / 1000);
+    const seconds = (Date.now() - started) / 1000;
+    // The routing targets are measured on a running server (not on the tuning seeds: nothing there is tuned).
+    const routing = tuning ? '(routing through the real proxy: not run with --tuning)' : routingMarkdown(await measureProgramRouting({ rollouts: ROUTING_ROLLOUTS, concurrency: 8 }));
+    const { text, section } = pipelineResults(CONFIG, jobs, summaries, replicates, seconds, routing);
     console.log(`${tuning ? '(tuning seeds: not written)\n' : ''}${text}`);
     // Numbers from the tuning seeds must never reach the document.
     if (!tuning && doc !== null) doc = spliceSection(doc, section);

@@ -24,8 +24,10 @@ export const PIPELINE_NOTES = `
   pool, hence its champion true mean, is not comparable with the others'. Thompson's intervals and lifts
   are the naive dashboard's (raw maximum, fixed-n interval): its coverage and null false improvements show
   why miprox reports differently.
-- Not measured here: that every call reaches the upstream with its own module's prompt and that unmatched
-  calls pass byte-identical. Those are properties of the proxy, verified by the integration tests.
+- That every call reaches the upstream with its own module's prompt and that unmatched calls pass
+  byte-identical are properties of the proxy, not of the simulator: "Routing through the real proxy" above
+  measures them on a running server, and the integration tests (test/integration/programs.test.ts) check
+  each case on SQLite and PostgreSQL.
 
 ### Module choice (session 7, tuning seeds only)
 \`credit\` (src/optimizer/core/moduleChoice.ts) now gives each module a movement scale s (a child lands

@@ -98,7 +98,8 @@ export interface PipelineResults {
 }
 
 /** The "pipeline-3" section of docs/optimizer-benchmark.md, between markers so it can be rewritten alone. */
-export function pipelineSection(r: PipelineResults, notes: string): string {
+/** `routing`: the markdown of the routing measurement through the real proxy (bench/lib/programRouting.ts). */
+export function pipelineSection(r: PipelineResults, notes: string, routing: string): string {
   const miprox = r.policies.filter((p) => p.startsWith('miprox'));
   const perConfig = r.configs.map((c, i) =>
     [`### ${c.name}`, pipelineTable(r.cells[i]!), '', ...miprox.map((p) => verdictLines(r.cells[i]!, p) + '\n')].join('\n'));
@@ -113,10 +114,12 @@ ${pipelineSetup(r.configs, r.settings)}
 
 Targets (issue 11): simple regret <= 0.01 in (a) and (b); identification (±0.01) >= 85%; in (a) >= 60% of
 proposals to the bottleneck module; best_score interval coverage >= 90%; null false improvements <= 5%.
-The remaining target, calls reaching the upstream with their own module's prompt (100%) and unmatched calls
-passing byte-identical, is not a simulator property: the integration tests over real HTTP verify it.
+The other two, calls reaching the upstream with their own module's prompt (100%) and unmatched calls
+passing byte-identical, are properties of the proxy, not of the simulator: they are measured through the
+real proxy at the end of the tables ("Routing through the real proxy").
 
 ${perConfig.join('\n')}
+${routing}
 ${notes}
 ${END}
 `;

@@ -11,6 +11,7 @@ export function pipelineResults(
   summaries: readonly CellSummary[],
   replicates: number,
   seconds: number,
+  routing: string,
 ): { text: string; section: string } {
   const configs = pipelineConfigs(base);
   const cells: PipelineCell[][] = configs.map((_, config) =>
@@ -24,5 +25,8 @@ export function pipelineResults(
   const text = configs
     .map((c, i) => [`pipeline-3, ${c.name}:`, pipelineTable(cells[i]!), '', ...miprox.map((p) => verdictLines(cells[i]!, p))].join('\n'))
     .join('\n\n');
-  return { text: `${text}\n\n${replicates} replicates per cell, ${seconds.toFixed(1)} s`, section: pipelineSection(results, PIPELINE_NOTES) };
+  return {
+    text: `${text}\n\n${replicates} replicates per cell, ${seconds.toFixed(1)} s\n\n${routing}`,
+    section: pipelineSection(results, PIPELINE_NOTES, routing),
+  };
 }
