@@ -4,6 +4,7 @@ import { wellFormed } from '../optimizer/core/text.js';
 import { RolloutIdSchema } from './rolloutId.js';
 import { MAX_MODULES } from '../optimizer/core/modules.js';
 import { moduleNameSchema } from './moduleName.js';
+import { closestName } from './unknownFields.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
@@ -15,6 +16,8 @@ export const MAX_FEEDBACK_CHARS = 4000;
 // An app that keeps to the limit with slice(0, 4000) may cut an emoji in half: the half becomes
 // U+FFFD (stored alike on both databases) instead of failing the reward. Feedback is only read, never matched.
 const FeedbackText = noNul(z.string({ error: 'must be a string' }).max(MAX_FEEDBACK_CHARS, `must be at most ${MAX_FEEDBACK_CHARS} characters`)).transform(wellFormed);
+
+const FEEDBACK_KEYS = ['feedback', 'feedback_by_module'];
 
 export const RewardRequestSchema = z.looseObject({
   reward_info: z.looseObject({
@@ -28,6 +31,14 @@ export const RewardRequestSchema = z.looseObject({
       moduleNameSchema('must be a module name ([a-z0-9_-]{1,64})'),
       FeedbackText,
     ).refine((r) => Object.keys(r).length <= MAX_MODULES, `must name at most ${MAX_MODULES} modules`).optional(),
+  }).superRefine((info, ctx) => {
+    // Open for the clients' own keys, but feedback under a near name (`feedbackByModule`, `feedbak`)
+    // would be stored and never read, and the rollout's first reward wins: refuse it, naming the key.
+    for (const key of Object.keys(info)) {
+      if (FEEDBACK_KEYS.includes(key)) continue;
+      const near = closestName(key, FEEDBACK_KEYS);
+      if (near !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `unknown field; did you mean ${near}? (feedback under another name would be dropped unseen)` });
+    }
   }).optional(),
   rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),

@@ -132,8 +132,12 @@ export class MiproOnlineSession {
     return new MiproOnlineSession(job, http, apiVersion);
   }
 
-  /** The OpenAI base URL for one rollout: every call with it gets the same candidate. */
+  /**
+   * The OpenAI base URL for one rollout: every call with it gets the same candidate. `v1` cannot be a
+   * rollout id: `{proxy}/v1/chat/completions` is the proxy's `/v1` prefix (a call without a rollout id).
+   */
   rolloutBaseUrl(rolloutId: string): string {
+    if (rolloutId === 'v1') throw new TypeError('rolloutId "v1" is the proxy\'s /v1 prefix, not a rollout id: use another id');
     return `${this.proxyUrl}/${seg(rolloutId)}`;
   }
 

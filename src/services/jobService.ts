@@ -13,6 +13,17 @@ import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } fro
 /** Where a job's name is kept: a reserved key of its metadata (the `mipro_` keys are the server's). */
 export const JOB_NAME_KEY = 'mipro_job_name';
 
+/**
+ * The metadata stored for a new job: the client's keys without the `mipro_` ones (the server's: a
+ * client's `mipro_job_name` would name the job behind `name`'s back, and a job view's
+ * `mipro_system_id` copied into a new body must not stick), plus the name. The name is kept there
+ * (no column of its own yet, so no migration); views read jobName().
+ */
+function withServerKeys(metadata: Record<string, unknown>, name: string | null): Record<string, unknown> {
+  const own = Object.fromEntries(Object.entries(metadata).filter(([key]) => !key.startsWith('mipro_')));
+  return name === null ? own : { ...own, [JOB_NAME_KEY]: name };
+}
+
 export function jobName(job: JobRecord): string | null {
   const name = job.metadata[JOB_NAME_KEY];
   return typeof name === 'string' ? name : null;
@@ -53,8 +64,7 @@ export class JobService {
       config: parsed.config,
       modules: declaredModules(parsed.config),
       correlationId: parsed.correlationId,
-      // Kept in the job's metadata (no column of its own yet, so no migration); views read jobName().
-      metadata: parsed.name === null ? parsed.metadata : { ...parsed.metadata, [JOB_NAME_KEY]: parsed.name },
+      metadata: withServerKeys(parsed.metadata, parsed.name),
     });
   }
 

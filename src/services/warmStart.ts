@@ -73,7 +73,7 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
     // whole program is compared below.
     const existing = req.instructions === undefined && withDemos.length === 0 ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
     const problem = instructionProblem(text, { baseline: module.template, existing, literal: module.origin === 'discovered' });
-    if (problem) throw new ValidationError(`instruction refused: ${problem}`, [{ path: field(name), message: problem }]);
+    if (problem) throw new ValidationError(`instruction refused: ${problem}`, [{ path: field(name), message: withOwner(problem, text, module, candidates) }]);
     changed.push({ module, text });
   }
   const demos = importedDemos(job, modules, req.demos ?? {});
@@ -91,6 +91,13 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
   const single = touched.length === 1 ? touched[0]! : null;
   const instruction = changed[0]?.text ?? moduleInstruction(program, modules.find((m) => m.name === touched[0])!);
   return { id: newCandidateId(), parentId: BASELINE_ID, instruction, module: single, instructions: program, demos, tip: null, proposalId: null };
+}
+
+/** A duplicate names the candidate whose text it repeats (the rules compare texts as normalizeInstruction does). */
+function withOwner(problem: string, text: string, module: ModuleRecord, candidates: readonly CandidateRecord[]): string {
+  if (!problem.startsWith('duplicate')) return problem;
+  const owner = candidates.find((c) => normalizeInstruction(moduleInstruction(c.instructions, module)) === normalizeInstruction(text));
+  return owner ? `${problem}: candidate ${owner.id}'s text for module ${module.name}` : problem;
 }
 
 /**

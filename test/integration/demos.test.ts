@@ -176,7 +176,13 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     // Feedback beside reward_info instead of inside it would be dropped unseen: refused, naming where it goes.
     const beside = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: 'warm', reward_info: { score: 1 }, feedback_by_module: { main: 'x' } } });
     expect([beside.status, beside.body.error.details]).toEqual([422, [{ path: 'feedback_by_module', message: 'goes inside reward_info (reward_info.feedback_by_module)' }]]);
-    const fixed = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { main: 'x' } });
+    // Inside reward_info under a near name (the SDK's camelCase, a typo): refused too, with the right name.
+    const camel = await reward(job.system_id, 'warm', { score: 1, feedbackByModule: { main: 'x' }, feedbak: 'y', judge: 'kept: a client key of its own' });
+    expect([camel.status, camel.body.error.details]).toEqual([422, [
+      { path: 'reward_info.feedbackByModule', message: 'unknown field; did you mean feedback_by_module? (feedback under another name would be dropped unseen)' },
+      { path: 'reward_info.feedbak', message: 'unknown field; did you mean feedback? (feedback under another name would be dropped unseen)' },
+    ]]);
+    const fixed = await reward(job.system_id, 'warm', { score: 1, feedback_by_module: { main: 'x' }, judge: 'kept: a client key of its own' });
     expect([fixed.status, fixed.body.duplicate]).toEqual([200, false]);
 
     for (let i = 0; i < 20; i++) {

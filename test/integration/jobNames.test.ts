@@ -29,6 +29,17 @@ describe('job names', () => {
     expect(list.body.items.map((j: { name: string | null }) => j.name)).toEqual([null, 'support triage', 'banking intents']);
   });
 
+  it('cannot be set through metadata: the client\'s mipro_ keys are dropped, its own keys kept', async () => {
+    const body = { ...simJobBody(), metadata: { mipro_job_name: 'spoof', mipro_system_id: 'sys_copied', team: 'search' } };
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status).toBe(200);
+    const view = (await api(t.url, 'GET', `${JOBS}/${res.body.job_id}`, { key: t.key })).body;
+    expect(view.name).toBeNull();
+    expect(view.metadata).toEqual({ team: 'search', mipro_system_id: res.body.system_id, mipro_proxy_url: res.body.proxy_url });
+    const named = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...body, name: 'real name' } });
+    expect((await api(t.url, 'GET', `${JOBS}/${named.body.job_id}`, { key: t.key })).body.name).toBe('real name');
+  });
+
   it('refuses an empty or non-string name', async () => {
     const empty = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...simJobBody(), name: ' ' } });
     expect(empty.status).toBe(422);

@@ -157,6 +157,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       ...Array(5).fill(null).map((_, i) => [422, i < 2 ? 'module' : 'instruction']), [422, 'instruction'], [422, 'demos'],
     ]);
     expect(problems[5]!.body.error.details[0].message).toBe('must be a string (the instruction text)');
+    expect(problems[4]!.body.error.details[0].message).toBe(`duplicate of an existing instruction: candidate ${added.body.candidate_id}'s text for module answer`);
     expect(problems[0]!.body.error.message).toBe('say which module the instruction is for');
     expect(problems[1]!.body.error.message).toBe('unknown module "nope"');
     expect((await add({ module: 'extract', instruction: 'My extraction.' })).status).toBe(200);

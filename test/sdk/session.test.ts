@@ -78,6 +78,9 @@ describe('MiproOnlineSession against a real server (sim provider)', () => {
     expect(rollout.split).toBe('bootstrap');
     expect([0, 1, 2, 3, 4]).toContain(rollout.seed);
     expect(rollout.inference_url).toBe(session.rolloutBaseUrl(rollout.rollout_id));
+    // `{proxy}/v1/...` is the /v1 prefix: a rollout "v1" would silently get a new id on every call.
+    expect(() => session.rolloutBaseUrl('v1')).toThrow(/"v1" is the proxy's \/v1 prefix/);
+    expect(session.rolloutBaseUrl('v12')).toBe(`${session.proxyUrl}/v12`);
     const call = await callProxy(rollout.chat_completions_url);
     const first = await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: 0.75 }, metadata: { predicted: call.content } });
     expect(first).toMatchObject({ status: 'ok', rollout_id: rollout.rollout_id, candidate_id: call.candidateId, reward: 0.75, duplicate: false });
