@@ -26,11 +26,15 @@ export function finishReasonFor(stopReason: string | null | undefined): string |
   }
 }
 
-/** OpenAI counts every prompt token; Anthropic splits out cached ones. */
+/**
+ * OpenAI counts every prompt token; Anthropic splits out cached ones. Cache reads are what OpenAI
+ * calls cached tokens (`prompt_tokens_details.cached_tokens`), reported when Anthropic gave any.
+ */
 export function usageFor(u: AnthropicUsage | undefined | null): Usage {
-  const prompt = (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0);
+  const cached = u?.cache_read_input_tokens ?? 0;
+  const prompt = (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + cached;
   const completion = u?.output_tokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(cached > 0 ? { prompt_tokens_details: { cached_tokens: cached } } : {}) };
 }
 
 export function parseAnthropicMessage(raw: string): AnthropicMessage {

@@ -11,7 +11,8 @@ export type ChatStep =
   | { kind: 'tool_start'; index: number; id: string | undefined; name: string }
   | { kind: 'tool_args'; index: number; args: string }
   | { kind: 'finish'; reason: string }
-  | { kind: 'usage'; prompt: number; completion: number; total: number }
+  /** `cached` and `reasoning`: the usage's prompt_tokens_details.cached_tokens and completion_tokens_details.reasoning_tokens (0 without). */
+  | { kind: 'usage'; prompt: number; completion: number; total: number; cached: number; reasoning: number }
   | { kind: 'done' };
 
 export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
@@ -52,7 +53,11 @@ export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
     const u = v.usage;
     const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
     const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
-    steps.push({ kind: 'usage', prompt, completion, total: typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion });
+    const detail = (d: unknown, key: string) => (isRecord(d) && typeof d[key] === 'number' ? d[key] : 0);
+    steps.push({
+      kind: 'usage', prompt, completion, total: typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion,
+      cached: detail(u.prompt_tokens_details, 'cached_tokens'), reasoning: detail(u.completion_tokens_details, 'reasoning_tokens'),
+    });
   }
   return steps;
 }

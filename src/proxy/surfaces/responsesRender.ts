@@ -49,17 +49,30 @@ export function functionCallItem(call: ToolCallSummary, index: number, status = 
   return { id: `fc_${callId.replace(/^call_/, '')}`, type: 'function_call', status, call_id: callId, name: call.name, arguments: call.arguments };
 }
 
+/** Chat usage as Responses reports it; cached and reasoning tokens come from the chat usage's details (0 without). */
 export function responsesUsage(u: Usage | null | undefined): Record<string, unknown> | null {
   if (!u) return null;
   const input = u.prompt_tokens ?? 0;
   const output = u.completion_tokens ?? 0;
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens_details: { cached_tokens: detail(u.prompt_tokens_details, 'cached_tokens') },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: detail(u.completion_tokens_details, 'reasoning_tokens') },
     total_tokens: u.total_tokens ?? input + output,
   };
+}
+
+const detail = (details: unknown, key: string): number => {
+  const v = typeof details === 'object' && details !== null ? (details as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'number' ? v : 0;
+};
+
+/** Responses' `incomplete_details.reason` for a chat finish reason; null when the answer is whole. */
+export function incompleteReason(finish: string | null | undefined): 'max_output_tokens' | 'content_filter' | null {
+  if (finish === 'length') return 'max_output_tokens';
+  if (finish === 'content_filter') return 'content_filter';
+  return null;
 }
 
 export interface ResponseShell {
@@ -109,14 +122,14 @@ export function chatToResponse(c: ChatCompletion, echo: ResponseEcho, toolCalls:
   const output: OutputItem[] = [];
   if (text !== '' || toolCalls.length === 0) output.push(messageItem(ids.message, text));
   toolCalls.forEach((call, i) => output.push(functionCallItem(call, i)));
-  const cut = choice?.finish_reason === 'length';
+  const incomplete = incompleteReason(choice?.finish_reason);
   return responseObject({
     id: ids.response,
     createdAt: c.created ?? Math.floor(Date.now() / 1000),
     model: c.model ?? '',
-    status: cut ? 'incomplete' : 'completed',
+    status: incomplete !== null ? 'incomplete' : 'completed',
     output,
     usage: responsesUsage(c.usage),
-    incomplete: cut ? 'max_output_tokens' : null,
+    incomplete,
   }, echo);
 }

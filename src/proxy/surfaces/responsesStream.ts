@@ -1,6 +1,6 @@
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import {
-  functionCallItem, messageItem, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
+  functionCallItem, incompleteReason, messageItem, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
 } from './responsesRender.js';
 
 /**
@@ -8,8 +8,16 @@ import {
  * response.created, response.in_progress, then per output item output_item.added,
  * content_part.added / output_text.delta... / output_text.done / content_part.done (text) or
  * function_call_arguments.delta... / .done (tool calls), output_item.done, and last
- * response.completed (or response.incomplete when the length limit cut the answer) with usage.
- * Every event carries `type` and a `sequence_number` from 0, as OpenAI sends them.
+ * response.completed (or response.incomplete when the length limit or a content filter cut the
+ * answer) with usage. Every event carries `type` and a `sequence_number` from 0, as OpenAI sends them.
+ *
+ * Chat completions may interleave tool calls by index (call 0 opens, call 1 opens, then arguments
+ * for either) and may send text while a call is open, so a function_call item is closed only when
+ * the stream ends: only then are its arguments known to be whole. The Responses stream still gives
+ * the items one after another, as OpenAI does: the first open item streams live, the events of the
+ * items after it wait until it is closed (in OpenAI's own chat streams, which send one call after
+ * another, that is the second and later calls' arguments, sent at the end). A text item is closed
+ * when a tool call starts; a later text opens a new one.
  */
 interface OpenItem {
   kind: 'message' | 'function_call';
@@ -18,6 +26,9 @@ interface OpenItem {
   text: string;
   callId: string;
   name: string;
+  closed: boolean;
+  /** Events made while an earlier item was still open: sent (and numbered) once it is closed. */
+  pending: { type: string; fields: Record<string, unknown> }[];
 }
 
 export class ResponsesStreamWriter extends TranslatedStreamWriter {
@@ -28,7 +39,11 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   private model: string;
   private createdAt: number;
   private readonly output: OutputItem[] = [];
-  private open: OpenItem | null = null;
+  /** The items not yet sent in full, in output order: the first one streams live. */
+  private readonly unsent: OpenItem[] = [];
+  /** The text item being written, if any. */
+  private message: OpenItem | null = null;
+  /** Function-call items by the chat stream's tool index; all stay open until the stream ends. */
   private readonly toolItems = new Map<number, OpenItem>();
 
   constructor(private readonly echo: ResponseEcho, opts: { model: string; createdAt: number }) {
@@ -39,7 +54,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
 
   /** The whole response once the stream completed (what response.completed carried). */
   get finalResponse(): Record<string, unknown> | undefined {
-    return this.done ? this.response(this.finish === 'length' ? 'incomplete' : 'completed') : undefined;
+    return this.done ? this.response(incompleteReason(this.finish) !== null ? 'incomplete' : 'completed') : undefined;
   }
 
   /** The sequence number the next event takes (an error event appended by the proxy uses it). */
@@ -59,9 +74,10 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
       }
       case 'text': {
         let out = this.start();
-        if (this.open?.kind !== 'message') out += this.closeOpen() + this.openMessage();
-        this.open!.text += step.text;
-        return out + this.event('response.output_text.delta', { item_id: this.open!.id, output_index: this.open!.outputIndex, content_index: 0, delta: step.text, logprobs: [] });
+        if (this.message === null) out += this.openMessage();
+        const item = this.message!;
+        item.text += step.text;
+        return out + this.emit(item, 'response.output_text.delta', { item_id: item.id, output_index: item.outputIndex, content_index: 0, delta: step.text, logprobs: [] });
       }
       case 'tool_start': {
         let out = this.start();
@@ -70,19 +86,17 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
           existing.name += step.name; // a name split over deltas (rare) is completed in place
           return out;
         }
-        out += this.closeOpen();
+        if (this.message !== null) out += this.close(this.message);
         const callId = step.id ?? `call_${step.index}`;
-        const item: OpenItem = { kind: 'function_call', outputIndex: this.output.length, id: `fc_${callId.replace(/^call_/, '')}`, text: '', callId, name: step.name };
+        const item = this.newItem('function_call', `fc_${callId.replace(/^call_/, '')}`, { callId, name: step.name });
         this.toolItems.set(step.index, item);
-        this.open = item;
-        this.output.push({});
-        return out + this.event('response.output_item.added', { output_index: item.outputIndex, item: this.functionItem(item, 'in_progress') });
+        return out + this.emit(item, 'response.output_item.added', { output_index: item.outputIndex, item: this.functionItem(item, 'in_progress') });
       }
       case 'tool_args': {
         const item = this.toolItems.get(step.index);
         if (item === undefined) return '';
         item.text += step.args;
-        return this.event('response.function_call_arguments.delta', { item_id: item.id, output_index: item.outputIndex, delta: step.args });
+        return this.emit(item, 'response.function_call_arguments.delta', { item_id: item.id, output_index: item.outputIndex, delta: step.args });
       }
     }
   }
@@ -94,48 +108,65 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     return this.event('response.created', { response }) + this.event('response.in_progress', { response });
   }
 
-  private openMessage(): string {
-    const item: OpenItem = { kind: 'message', outputIndex: this.output.length, id: this.messageId, text: '', callId: '', name: '' };
-    // A second text item after a tool call (rare) needs its own id.
-    if (this.output.some((o) => o.id === item.id)) item.id = `${item.id}_${item.outputIndex}`;
-    this.open = item;
+  private newItem(kind: OpenItem['kind'], id: string, call: { callId: string; name: string } = { callId: '', name: '' }): OpenItem {
+    const item: OpenItem = { kind, outputIndex: this.output.length, id, text: '', ...call, closed: false, pending: [] };
     this.output.push({});
-    return this.event('response.output_item.added', { output_index: item.outputIndex, item: { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } })
-      + this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+    this.unsent.push(item);
+    return item;
   }
 
-  private closeOpen(): string {
-    const item = this.open;
-    if (item === null) return '';
-    this.open = null;
+  private openMessage(): string {
+    // A second text item after a tool call (rare) needs its own id.
+    const id = this.output.some((o) => o.id === this.messageId) ? `${this.messageId}_${this.output.length}` : this.messageId;
+    const item = this.newItem('message', id);
+    this.message = item;
+    return this.emit(item, 'response.output_item.added', { output_index: item.outputIndex, item: { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } })
+      + this.emit(item, 'response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+  }
+
+  private close(item: OpenItem): string {
+    item.closed = true;
     if (item.kind === 'message') {
+      this.message = null;
       const done = messageItem(item.id, item.text);
       this.output[item.outputIndex] = done;
       const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
-      return this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] })
-        + this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part })
-        + this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
+      return this.emit(item, 'response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] })
+        + this.emit(item, 'response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part })
+        + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done });
     }
     const done = this.functionItem(item, 'completed');
     this.output[item.outputIndex] = done;
-    return this.event('response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.text })
-      + this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
+    return this.emit(item, 'response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.text })
+      + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done });
+  }
+
+  /**
+   * One event of `item`: sent now when it is the first unsent item, else kept until the items before
+   * it are closed. Once the live item's last event (output_item.done) is sent, the items after it
+   * send what they kept, up to the next one still open, which then streams live.
+   */
+  private emit(item: OpenItem, type: string, fields: Record<string, unknown>): string {
+    if (this.unsent[0] !== item) {
+      item.pending.push({ type, fields });
+      return '';
+    }
+    let out = this.event(type, fields);
+    while (this.unsent[0]?.closed && type === 'response.output_item.done') {
+      this.unsent.shift();
+      const next = this.unsent[0];
+      if (next === undefined) break;
+      for (const e of next.pending.splice(0)) out += this.event(e.type, e.fields);
+    }
+    return out;
   }
 
   protected complete(): string {
     let out = this.start();
-    // Tool calls stream interleaved by index in chat completions; every one still open is closed here.
-    for (const item of this.toolItems.values()) {
-      if (item !== this.open && this.output[item.outputIndex]?.status !== 'completed') {
-        const done = this.functionItem(item, 'completed');
-        this.output[item.outputIndex] = done;
-        out += this.event('response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.text })
-          + this.event('response.output_item.done', { output_index: item.outputIndex, item: done });
-      }
-    }
     if (this.output.length === 0) out += this.openMessage();
-    out += this.closeOpen();
-    const cut = this.finish === 'length';
+    // Every item still open (the function calls, the last text item), in output order.
+    for (const item of [...this.unsent]) if (!item.closed) out += this.close(item);
+    const cut = incompleteReason(this.finish) !== null;
     const response = this.response(cut ? 'incomplete' : 'completed');
     return out + this.event(cut ? 'response.incomplete' : 'response.completed', { response });
   }
@@ -152,8 +183,11 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
       model: this.model,
       status,
       output: final ? this.output : [],
-      usage: final && this.usage ? responsesUsage({ prompt_tokens: this.usage.prompt, completion_tokens: this.usage.completion, total_tokens: this.usage.total }) : null,
-      incomplete: status === 'incomplete' ? 'max_output_tokens' : null,
+      usage: final && this.usage ? responsesUsage({
+        prompt_tokens: this.usage.prompt, completion_tokens: this.usage.completion, total_tokens: this.usage.total,
+        prompt_tokens_details: { cached_tokens: this.usage.cached }, completion_tokens_details: { reasoning_tokens: this.usage.reasoning },
+      }) : null,
+      incomplete: status === 'incomplete' ? incompleteReason(this.finish) : null,
     }, this.echo);
   }
 

@@ -46,7 +46,7 @@ describe('translateAnthropicStream', () => {
       ]);
       expect(s.text).toBe('Okay, let me check the weather.\nget_weather({"location": "San Francisco, CA"})');
       // 472 input + 100 cache-read tokens; output from message_delta.
-      expect(s.usage).toEqual({ prompt_tokens: 572, completion_tokens: 89, total_tokens: 661 });
+      expect(s.usage).toEqual({ prompt_tokens: 572, completion_tokens: 89, total_tokens: 661, prompt_tokens_details: { cached_tokens: 100 } });
     }
   });
 

@@ -196,7 +196,7 @@ describe('toChatCompletion', () => {
           finish_reason: 'tool_calls',
         },
       ],
-      usage: { prompt_tokens: 16, completion_tokens: 7, total_tokens: 23 },
+      usage: { prompt_tokens: 16, completion_tokens: 7, total_tokens: 23, prompt_tokens_details: { cached_tokens: 5 } },
     });
   });
 

@@ -143,6 +143,65 @@ describe('chat stream -> Responses event stream', () => {
     expect(firstCall).toEqual(skeleton(real.map((e) => e.event ?? '')).slice(0, 6));
   });
 
+  it('keeps interleaved tool calls and text after an open call whole, sending the items one after another', async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'chatcmpl-I1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const call = (index: number, fields: Record<string, unknown>) => ({ tool_calls: [{ index, ...fields }] });
+    const stream = [
+      chunk(call(0, { id: 'call_A', type: 'function', function: { name: 'weather', arguments: '' } })),
+      chunk(call(1, { id: 'call_B', type: 'function', function: { name: 'time', arguments: '{"tz"' } })),
+      chunk(call(0, { function: { arguments: '{"city":' } })),
+      chunk({ content: 'checking' }), // text while both calls are open
+      chunk(call(1, { function: { arguments: ':"CET"}' } })),
+      chunk(call(0, { function: { arguments: '"Paris"}' } })),
+      chunk({}, 'tool_calls'),
+      'data: [DONE]\n\n',
+    ].join('');
+    const writer = new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 });
+    const { translateChatStream } = await import('../../../src/proxy/surfaces/chatChunks.js');
+    let text = '';
+    for await (const piece of translateChatStream([new TextEncoder().encode(stream)] as unknown as AsyncIterable<Uint8Array>, writer)) text += piece;
+    const events = parseEvents(text);
+    expect(events.map((e) => e.data.sequence_number)).toEqual(events.map((_, i) => i));
+    const final = events.at(-1)!.data.response as { output: { type: string; name?: string; arguments?: string; content?: { text: string }[] }[] };
+    expect(final.output.map((o) => [o.type, o.name ?? o.content?.[0]?.text, o.arguments])).toEqual([
+      ['function_call', 'weather', '{"city":"Paris"}'], ['function_call', 'time', '{"tz":"CET"}'], ['message', 'checking', undefined],
+    ]);
+    // Each item's events are contiguous and complete (added, deltas, done), in output order, as OpenAI streams them.
+    const byItem = events.filter((e) => typeof e.data.output_index === 'number').map((e) => [e.data.output_index, e.event] as const);
+    expect(byItem.map(([i]) => i)).toEqual([...byItem.map(([i]) => i)].sort());
+    for (const index of [0, 1]) {
+      const own = byItem.filter(([i]) => i === index).map(([, t]) => t!);
+      expect(skeleton(own)).toEqual(['response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done']);
+      const deltas = events.filter((e) => e.event === 'response.function_call_arguments.delta' && e.data.output_index === index).map((e) => e.data.delta).join('');
+      const done = events.find((e) => e.event === 'response.function_call_arguments.done' && e.data.output_index === index)!;
+      expect(done.data.arguments).toBe(deltas);
+      expect(deltas).toBe(final.output[index]!.arguments);
+    }
+  });
+
+  it('reports a content-filtered answer as incomplete, and cached tokens from the usage details', async () => {
+    const completion = {
+      id: 'chatcmpl-F1', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'content_filter' }],
+      usage: { prompt_tokens: 155, completion_tokens: 2, total_tokens: 157, prompt_tokens_details: { cached_tokens: 100 } },
+    };
+    expect(chatToResponse(completion, echo, [])).toMatchObject({
+      status: 'incomplete', incomplete_details: { reason: 'content_filter' }, usage: { input_tokens: 155, input_tokens_details: { cached_tokens: 100 } },
+    });
+    const stream = [
+      `data: ${JSON.stringify({ id: 'chatcmpl-F2', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: 'content_filter' }] })}\n\n`,
+      `data: ${JSON.stringify({ id: 'chatcmpl-F2', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: completion.usage })}\n\n`,
+      'data: [DONE]\n\n',
+    ].join('');
+    const writer = new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 });
+    const { translateChatStream } = await import('../../../src/proxy/surfaces/chatChunks.js');
+    let text = '';
+    for await (const piece of translateChatStream([new TextEncoder().encode(stream)] as unknown as AsyncIterable<Uint8Array>, writer)) text += piece;
+    const last = parseEvents(text).at(-1)!;
+    expect(last.event).toBe('response.incomplete');
+    expect(last.data.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'content_filter' }, usage: { input_tokens_details: { cached_tokens: 100 } } });
+  });
+
   it('refuses to present a cut stream as complete', async () => {
     const cut = readSseFixture('openai-text-usage.sse').toString('utf8').split('\n\n').slice(0, 2).join('\n\n') + '\n\n';
     const writer = new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 });
