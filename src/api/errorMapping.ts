@@ -49,7 +49,8 @@ function jsonParseMessage(f: FastifyLikeError): string {
 export const isProxyPath = (url: string): boolean => url.startsWith('/api/mipro/');
 
 /** The proxy's Messages surface answers errors in Anthropic's shape; every other proxy path in OpenAI's. */
-export const isMessagesPath = (url: string): boolean => isProxyPath(url) && /\/messages\/?(\?|$)/.test(url);
+/** A Messages route, or one under it (`/messages/count_tokens`, which miprox does not serve: a 404 in Anthropic's shape). */
+export const isMessagesPath = (url: string): boolean => isProxyPath(url) && /\/messages(\/[^/?]+)?\/?(\?|$)/.test(url);
 
 /** Anthropic error `type` values by status, so Anthropic SDKs classify (and retry) as with Anthropic. */
 function anthropicType(status: number): string {
@@ -103,6 +104,7 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   // A database outage is transient: tell clients (and the SDK's retry) when to try again.
   if (err instanceof DatabaseUnavailableError) reply.header('retry-after', '1');
   if (err instanceof MethodNotAllowedError) reply.header('allow', err.allow.join(', '));
+  if (err instanceof UpstreamError) for (const [name, value] of Object.entries(err.retryHeaders)) reply.header(name, value);
   if (isProxyPath(req.url)) {
     const upstreamType = err instanceof UpstreamError ? err.upstreamType : undefined;
     return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstreamType) : openAiErrorBody(problem, upstreamType));

@@ -133,6 +133,7 @@ export class UpstreamTransport {
         }
         const text = await readLimited(res.body, ERROR_BODY_LIMIT);
         failure = errorFromStatus(res.statusCode, text, this.ctx);
+        if (res.statusCode === 429 || res.statusCode === 503) failure.retryHeaders = waitHints(res.headers);
         retryable = isRetryableStatus(res.statusCode);
         retryAfterMs = parseRetryAfterMs(
           res.headers['retry-after'],
@@ -296,3 +297,14 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
 }
 
 export { CLIENT_CLOSED_STATUS };
+
+/** The upstream's `retry-after` / `retry-after-ms` headers, as sent (relayed with its 429/503). */
+function waitHints(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['retry-after', 'retry-after-ms']) {
+    const v = headers[name];
+    const value = Array.isArray(v) ? v[0] : v;
+    if (value !== undefined && value !== '') out[name] = value;
+  }
+  return out;
+}

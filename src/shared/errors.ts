@@ -111,6 +111,11 @@ export class UpstreamError extends AppError {
   readonly code: string;
   readonly upstreamStatus: number | undefined;
   readonly upstreamType: string | undefined;
+  /**
+   * The upstream's own wait hint on a 429/503 (`retry-after`, `retry-after-ms`), relayed to the client
+   * with the error so its SDK waits as the provider asked instead of its own short backoff.
+   */
+  retryHeaders: Record<string, string> = {};
   constructor(
     message: string,
     opts: { status: number; code?: string; upstreamStatus?: number; upstreamType?: string },

@@ -172,6 +172,7 @@ describe('OpenAICompatibleProvider: retries', () => {
     const e = await upstreamFailure(provider({ timeoutMs: 3_000 }).complete(REQ));
     expect(e.status).toBe(429);
     expect(e.message).toBe('Rate limit reached');
+    expect(e.retryHeaders).toEqual({ 'retry-after': '20' }); // relayed to the client with the 429
     expect(fake.requests).toHaveLength(1);
   });
 

@@ -173,10 +173,15 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(unknown.body).toEqual({ type: 'error', error: { type: 'not_found_error', message: expect.any(String) } });
     const unknownResponses = await api(s.h.t.url, 'POST', '/api/mipro/v1/nope/responses', { body: { input: 'hi' } });
     expect(unknownResponses.body.error).toMatchObject({ type: 'not_found_error', code: 'not_found' });
-    s.h.anthropic.setBehavior({ fail: { status: 429, type: 'rate_limit_error', message: 'slow down' } });
+    // Routes under /messages miprox does not serve (the SDK's countTokens) answer in Anthropic's shape too.
+    const count = await api(`${s.jobs.get('anthropic')!.proxyUrl}/r1/v1`, 'POST', '/messages/count_tokens', { body: { messages: [{ role: 'user', content: 'hi' }] } });
+    expect([count.status, count.body.type, count.body.error?.type]).toEqual([404, 'error', 'not_found_error']);
+    // The provider's wait hint reaches the client with the 429 once the proxy's own retries are spent.
+    s.h.anthropic.setBehavior({ fail: { status: 429, type: 'rate_limit_error', message: 'slow down', retryAfter: '0' } });
     const limited = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
     expect(limited.status).toBe(429);
     expect(limited.body).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
+    expect(limited.headers.get('retry-after')).toBe('0');
   });
 
   it('ends a failed Messages stream with an Anthropic error event', async () => {
