@@ -119,7 +119,7 @@ export function systemNulPath(surface: 'responses' | 'messages', raw: unknown, c
   if (!system || !messageHasNul(system)) return null;
   if (surface === 'messages') return 'system';
   const body = raw as { instructions?: unknown; input?: unknown };
-  if (typeof body.instructions === 'string') return 'instructions';
+  if (typeof body.instructions === 'string' && body.instructions !== '') return 'instructions'; // "" is none (responsesRequest.ts hasInstructions)
   const index = Array.isArray(body.input)
     ? body.input.findIndex((item) => typeof item === 'object' && item !== null && ['system', 'developer'].includes((item as { role?: unknown }).role as string))
     : -1;

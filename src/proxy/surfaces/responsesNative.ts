@@ -5,6 +5,7 @@ import { SseParser } from '../../providers/sseParser.js';
 import { systemText, turnsAfterSystem } from '../injection.js';
 import { isRecord } from './chatChunks.js';
 import { type NativeSummary, summaryOfResponse } from './nativeSummary.js';
+import { hasInstructions } from './responsesRequest.js';
 
 /**
  * The Responses surface with an upstream that speaks Responses (OpenAI): the client's body goes
@@ -26,7 +27,7 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
   let input: ResponsesRequest['input'] = original.input;
   // The system text goes back where the client put it: `instructions`, or its first system/developer
   // input item (the Vercel AI SDK's way), or `instructions` when the call had none.
-  const own = typeof original.instructions === 'string' || systemText(internal.messages) === null || typeof input === 'string'
+  const own = hasInstructions(original) || systemText(internal.messages) === null || typeof input === 'string'
     ? -1
     : input.findIndex(isSystemItem);
   if (text !== null && own >= 0 && typeof input !== 'string') {

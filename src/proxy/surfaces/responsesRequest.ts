@@ -54,13 +54,21 @@ export function resolveReferences(req: ResponsesRequest, resolve: ItemResolver):
 }
 
 /**
+ * Whether the call carries its own `instructions`. An empty string counts as none (what a client that
+ * always sets the field sends), so a system/developer input item is then the system text, as without it.
+ */
+export function hasInstructions(req: ResponsesRequest): req is ResponsesRequest & { instructions: string } {
+  return typeof req.instructions === 'string' && req.instructions !== '';
+}
+
+/**
  * `lossy`: the call goes to OpenAI natively (the upstream gets the client's own body), so the
  * internal call only serves matching, injection and the record: what has no chat equivalent
  * (built-in tools, file inputs, other item types) is listed there and left out instead of refused.
  */
 export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | null = null): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
-  if (typeof req.instructions === 'string') messages.push({ role: 'system', content: req.instructions });
+  if (hasInstructions(req)) messages.push({ role: 'system', content: req.instructions });
   if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
   else req.input.forEach((item, i) => appendItem(messages, item, i, lossy));
   // Natively, items miprox does not model (listed in `lossy`) still reach the upstream: an input of only

@@ -258,6 +258,12 @@ describe('native Responses', () => {
     const body = nativeResponsesBody(original, internal, injectCandidate(internal, 'Candidate.', policy), true);
     expect(body.instructions).toBeUndefined();
     expect(body.input).toEqual([{ role: 'developer', content: 'Candidate.' }, { role: 'user', content: 'hi' }]);
+    // Empty instructions (a client that always sets the field) are none: the item is the system text.
+    const empty = parseResponsesRequest({ instructions: '', input: [{ role: 'system', content: 'Mine.' }, { role: 'user', content: 'hi' }] });
+    const emptyInternal = responsesToChat(empty);
+    expect(emptyInternal.messages[0]).toEqual({ role: 'system', content: 'Mine.' });
+    const emptyBody = nativeResponsesBody(empty, emptyInternal, injectCandidate(emptyInternal, 'Candidate.', policy), true);
+    expect([emptyBody.instructions, emptyBody.input]).toEqual(['', [{ role: 'system', content: 'Candidate.' }, { role: 'user', content: 'hi' }]]);
   });
 
   it('relays a real stream event by event with the client\'s instructions put back, and reads its summary', () => {
