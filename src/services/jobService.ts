@@ -117,11 +117,20 @@ export class JobService {
   async promote(job: JobRecord, candidateId: string): Promise<JobRecord> {
     const candidate = await this.store.getCandidate(job.id, candidateId);
     if (!candidate) throw new ValidationError(`unknown candidate_id ${candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
-    const moved = await this.store.transitionJob(job.id, ['running', 'paused', 'succeeded'], 'succeeded', {
+    const promoted = (previous: JobStatus) => ({
       eventType: 'mipro.candidate.promoted',
       message: `${candidateId} promoted: the job serves it from now on`,
-      data: { candidate_id: candidateId, previous_status: job.status, previous_served: job.servedCandidateId },
-    }, candidateId);
+      data: { candidate_id: candidateId, previous_status: previous, previous_served: job.servedCandidateId },
+    });
+    // Ending a running or paused job is also a status change, told as every end is (mipro.job.status);
+    // a succeeded job promoted again only changes what it serves. Each try is one transaction.
+    const ending = job.status === 'succeeded' ? null : job.status;
+    const ended = ending === null ? null : await this.store.transitionJob(job.id, ['running', 'paused'], 'succeeded', [promoted(ending), {
+      eventType: 'mipro.job.status',
+      message: `job succeeded: ${candidateId} promoted`,
+      data: { status: 'succeeded', previous: ending, at: new Date(this.clock.now()).toISOString(), served_candidate_id: candidateId, reason: `${candidateId} promoted` },
+    }], candidateId);
+    const moved = ended ?? await this.store.transitionJob(job.id, ['succeeded'], 'succeeded', promoted('succeeded'), candidateId);
     if (!moved) {
       const current = (await this.store.getJob(job.id)) ?? job;
       throw new ConflictError(`cannot promote a candidate of job ${job.id}: it is ${current.status}, which is final`);

@@ -159,7 +159,7 @@ export class KyselyStore implements Store {
     return toPage(rows, opts.limit, toJob, listing, JOB_KEYS);
   }
 
-  async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent, served?: string | null): Promise<JobRecord | null> {
+  async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null): Promise<JobRecord | null> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
       // A new served candidate (an end, a promote) is watched afresh by the guard.
@@ -167,7 +167,7 @@ export class KyselyStore implements Store {
       const res = await trx.updateTable('jobs').set({ status: to, updated_at: now, ...serving })
         .where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return null;
-      await appendEventTx(trx, id, event, now);
+      for (const e of Array.isArray(event) ? event : [event]) await appendEventTx(trx, id, e, now);
       return mustJob(trx, id);
     });
   }

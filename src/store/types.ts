@@ -314,7 +314,8 @@ export interface Store {
    * Compare-and-set: moves the job only if its status is one of `from`. Null when it was not.
    * `served` sets what the job serves from now on (a finished job's candidate).
    */
-  transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent, served?: string | null): Promise<JobRecord | null>;
+  /** Moves the job from one of `from` to `to`, with its events (in order) in the same transaction; null when it was in no state of `from`. */
+  transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null): Promise<JobRecord | null>;
   /** The job's modules in creation order. */
   listModules(jobId: string): Promise<ModuleRecord[]>;
   /**

@@ -113,6 +113,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Extract the entities.');
     const events = await api(t.url, 'GET', `/api/v1/online/sessions/${running.system_id}/events?limit=100`, { key: t.key });
     expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.candidate.promoted')).toHaveLength(2);
+    // The promote that ended the running job is a status change like every end; the rollback is not.
+    const statuses = events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.job.status').map((e: { data: unknown }) => e.data);
+    expect(statuses).toEqual([
+      { status: 'running' },
+      { status: 'succeeded', previous: 'running', at: expect.any(String), served_candidate_id: 'cand_q', reason: 'cand_q promoted' },
+    ]);
   });
 
   it('exports a program exactly as the proxy renders it', async () => {
