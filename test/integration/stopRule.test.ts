@@ -79,4 +79,23 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     };
     await Promise.all(Array.from({ length: 4 }, () => lane(Math.ceil((rollouts + 20) / 4))));
   }, 120_000); // ~400 rollouts of three requests each: ~15 s alone, several times that on a loaded CI machine
+
+  it('also ends the job when the proposer\'s spend cap, not the candidate cap, stops proposals', async () => {
+    // Room for 3 candidates, but one proposer call in all (the dataset summary spends it): no proposal
+    // can add a candidate once it is spent, so the pool is final with 2. (A larger online pool than
+    // above: the intervals count seeds, and at the 3-candidate level 50 seeds cannot part the two.)
+    const proposer = { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, max_calls: 1 };
+    const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 }, online_proposer_max_candidates: 3, online_pool: { start: 1000, end: 2000 }, proposer });
+    let rollouts = 0;
+    let status = 'running';
+    while (status === 'running' && rollouts < 2000) {
+      status = await rollout(s.session_id);
+      rollouts++;
+    }
+    const events = await t.server.store.listEvents(s.job_id, 0, 100_000);
+    expect(status).toBe('succeeded');
+    expect(events.some((e) => e.eventType === 'mipro.proposer.budget_exhausted')).toBe(true);
+    expect(events.find((e) => e.eventType === 'mipro.job.status' && e.data.status === 'succeeded')?.data.reason).toMatch(new RegExp(`^stop_when_identified: ${s.winner} identified`));
+    expect(await t.server.store.listCandidates(s.job_id)).toHaveLength(2);
+  }, 120_000);
 });

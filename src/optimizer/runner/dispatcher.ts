@@ -7,6 +7,7 @@ import { assignmentOf, FINAL_STATUSES, type CandidateRecord, type NewEvent, type
 import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.js';
 import { servedCandidateId } from './guardWatch.js';
 import { stopPairFor } from './stopCheck.js';
+import { poolIsFinal } from './proposerSpend.js';
 import type { JobRuntime, KnownRollout } from './jobRuntime.js';
 import { SpeculationBudget } from './speculationBudget.js';
 
@@ -296,9 +297,9 @@ export class Dispatcher {
         candidates: rt.views(),
         stint: rt.stint,
         rolloutsPerCandidate: mipro.online_rollouts_per_candidate,
-        // The pool is final once the cap is reached (retired candidates count, as for proposals):
-        // selection then spends fresh stints on telling the leader from its challenger.
-        identify: rt.candidates.length >= mipro.online_proposer_max_candidates,
+        // Once the pool is final (the candidate cap or the proposer's spend cap reached), selection
+        // spends fresh stints on telling the leader from its challenger.
+        identify: poolIsFinal(rt),
         // mipro.stop_when_identified: measure what blocks the stop (LUCB on the rule's own bounds).
         stopPair: stopPairFor(rt),
       },

@@ -1,11 +1,21 @@
 import { usageOfCall } from '../../store/usage.js';
 import type { JobRecord, Store } from '../../store/types.js';
-import { crossedCap, type ProposerCaps } from '../core/spend.js';
+import { crossedCap, exhaustedCap, type ProposerCaps } from '../core/spend.js';
 import type { JobRuntime } from './jobRuntime.js';
 
 export function proposerCaps(job: JobRecord): ProposerCaps {
   const { max_calls: maxCalls, max_total_tokens: maxTotalTokens } = job.config.mipro.proposer;
   return { maxCalls, maxTotalTokens };
+}
+
+/**
+ * No proposal can add a candidate any more: the pool holds `online_proposer_max_candidates` (retired
+ * ones count, as for proposals), or the proposer's spend reached a cap (`max_calls`,
+ * `max_total_tokens`). Selection then turns to identification, and the stop rule may end the job.
+ */
+export function poolIsFinal(rt: JobRuntime): boolean {
+  return rt.candidates.length >= rt.job.config.mipro.online_proposer_max_candidates
+    || exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)) !== null;
 }
 
 /**

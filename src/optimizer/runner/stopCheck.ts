@@ -1,6 +1,7 @@
 import { toUnitStats } from '../core/rewardRange.js';
 import { stopDecision, stopPair, type StopRuleInput } from '../core/stopRule.js';
 import { toCandidateView, type JobRuntime } from './jobRuntime.js';
+import { poolIsFinal } from './proposerSpend.js';
 
 /**
  * mipro.stop_when_identified, checked after each reward (core/stopRule.ts): the reason to end the
@@ -39,8 +40,8 @@ function stopInput(rt: JobRuntime): StopRuleInput | null {
     epsilon: rule.epsilon / (range[1] - range[0]),
     delta: rule.delta,
     maxCandidates: mipro.online_proposer_max_candidates,
-    // Retired candidates count toward the cap, as for proposals; a proposal in flight may still add one.
-    poolFinal: rt.candidates.length >= mipro.online_proposer_max_candidates && !rt.proposalRunning,
+    // A proposal in flight may still add a candidate.
+    poolFinal: poolIsFinal(rt) && !rt.proposalRunning,
     valSeedCount: 0,
   };
 }
