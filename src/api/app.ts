@@ -96,7 +96,9 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     done();
   });
   const unmatched = installRequestGuards(app);
-  app.setErrorHandler((err, req, reply) => sendError(err instanceof NoRouteError ? unmatched(req) : err, req, reply, parts.logger));
+  // A request no route matched still has its body parsed first: a bad body there (an empty one with a
+  // JSON content type, as clients that set the header globally send) must not hide the 404/405.
+  app.setErrorHandler((err, req, reply) => sendError(err instanceof NoRouteError || req.is404 ? unmatched(req) : err, req, reply, parts.logger));
   parseJsonBodies(app);
   app.setNotFoundHandler((req, reply) => sendError(unmatched(req), req, reply, parts.logger));
 

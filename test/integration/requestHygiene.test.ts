@@ -61,6 +61,18 @@ describe('request hygiene', () => {
     expect(proxyGet.status).toBe(405);
     expect(proxyGet.body.error).toMatchObject({ code: 'method_not_allowed', type: 'invalid_request_error' });
     expect((await api(t.url, 'GET', '/api/nope', { key: t.key })).status).toBe(404);
+    // A client that sends `content-type: application/json` on every request, with no body: the wrong
+    // method is still a 405 (and an unknown path a 404), not a 400 about the empty body.
+    const json = { 'content-type': 'application/json' };
+    const emptyDel = await raw(t.url, { method: 'DELETE', path: `${JOBS}/pl_0123`, headers: { authorization: `Bearer ${t.key}`, ...json } });
+    expect([emptyDel.status, emptyDel.body.error.code]).toEqual([405, 'method_not_allowed']);
+    const emptyExport = await raw(t.url, { method: 'POST', path: `${JOBS}/pl_0123/export`, headers: { authorization: `Bearer ${t.key}`, ...json } });
+    expect(emptyExport.status).toBe(405);
+    const emptyNope = await raw(t.url, { method: 'POST', path: '/api/nope', headers: { authorization: `Bearer ${t.key}`, ...json } });
+    expect(emptyNope.status).toBe(404);
+    // On a route that exists, the empty body is still the 400 it was.
+    const emptyCreate = await raw(t.url, { method: 'POST', path: JOBS, headers: { authorization: `Bearer ${t.key}`, ...json } });
+    expect(emptyCreate.status).toBe(400);
   });
 
   it('hands out proxy URLs for the address the server was reached at, never a Host header', async () => {
