@@ -7,6 +7,10 @@ import { NO_BODY } from './jsonBody.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 
+
+/** `PATCH .../{id}` (jobs and sessions): `{"state"}` only; another key (a typo) is a 422, as on promote. */
+export const PatchStateBody = z.strictObject({ state: z.unknown() });
+
 /** Public clients' spellings of two statuses, accepted as they mean the same. */
 const STATUS_ALIASES: Readonly<Record<string, string>> = { completed: 'succeeded', canceled: 'cancelled' };
 
@@ -60,7 +64,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     }
     app.patch<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req) => {
       const principal = await deps.authenticate(req);
-      const body = parseWith(z.looseObject({ state: z.unknown() }), req.body);
+      const body = parseWith(PatchStateBody, req.body);
       const action = deps.jobs.actionForState(body.state);
       return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
     });

@@ -8,6 +8,7 @@ import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
+import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
 
 export interface SessionDeps {
@@ -67,7 +68,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.patch<{ Params: { id: string } }>(`${base}/:id`, async (req) => {
         const job = await load(req);
-        const body = parseWith(z.looseObject({ state: z.unknown() }), req.body);
+        const body = parseWith(PatchStateBody, req.body);
         return jobView(deps, await deps.jobs.transition(job, deps.jobs.actionForState(body.state)), origin(req));
       });
       for (const action of ['pause', 'resume', 'cancel'] as const) {

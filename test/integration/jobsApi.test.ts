@@ -74,6 +74,10 @@ describe.each<TestDb>(['sqlite', 'postgres'])('jobs API on %s', (db) => {
 
   it('runs the state machine through POST and PATCH, and refuses illegal moves with 409', async () => {
     const id = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody() })).body.job_id;
+    // A PATCH body holds `state` only: a typo beside it is refused, and nothing moves.
+    const extra = await api(t.url, 'PATCH', `${JOBS}/${id}`, { key: t.key, body: { state: 'paused', statee: 'running' } });
+    expect([extra.status, extra.body.error.details]).toEqual([422, [{ path: 'statee', message: expect.stringMatching(/unknown field/) }]]);
+    expect((await api(t.url, 'GET', `${JOBS}/${id}`, { key: t.key })).body.status).toBe('running');
     expect((await api(t.url, 'POST', `${JOBS}/${id}/pause`, { key: t.key })).body.status).toBe('paused');
     expect((await api(t.url, 'POST', `${JOBS}/${id}/pause`, { key: t.key })).body.status).toBe('paused');
     expect((await api(t.url, 'PATCH', `${JOBS}/${id}`, { key: t.key, body: { state: 'running' } })).body.status).toBe('running');
