@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { RewardRequestSchema } from '../schemas/reward.js';
-import { scoreFrom, type RewardService } from '../services/rewardService.js';
+import { misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
+import { scoreOf, type RewardService } from '../services/rewardService.js';
 import type { SchedulerService } from '../services/schedulerService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
+import { zodProblems } from '../schemas/jobRequest.js';
+import { ValidationError } from '../shared/errors.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
@@ -58,10 +60,10 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.post<{ Params: { id: string } }>(`${base}/:id/reward`, async (req) => {
         const principal = await deps.authenticate(req);
-        const body = parseWith(RewardRequestSchema, req.body);
+        const { body, reward } = parseRewardBody(req.body);
         return s.rewards.report(principal.tenantId, req.params.id, {
           rolloutId: body.rollout_id, candidateId: body.candidate_id, correlationId: body.correlation_id,
-          reward: scoreFrom(body.reward_info, body.metadata), metadata: body.metadata, stop: body.stop,
+          reward, metadata: body.metadata, stop: body.stop,
           feedback: body.reward_info?.feedback, feedbackByModule: body.reward_info?.feedback_by_module,
         });
       });
@@ -112,4 +114,21 @@ export function sessionRoutes(s: SessionDeps) {
       });
     }
   };
+}
+
+/**
+ * A reward body and the reward it states, or a 422 listing every problem at once: the schema's, the
+ * score's (checked on the raw `reward_info` and `metadata`, so a bad id does not hide a bad score)
+ * and feedback sent beside `reward_info`.
+ */
+function parseRewardBody(raw: unknown): { body: RewardRequest; reward: number } {
+  const parsed = RewardRequestSchema.safeParse(raw ?? {});
+  const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const score = scoreOf(obj(obj(raw)?.reward_info), obj(obj(raw)?.metadata));
+  const problems = [...(parsed.success ? [] : zodProblems(parsed.error, '')), ...('problem' in score ? [score.problem] : []), ...misplacedFeedback(raw)];
+  if (!parsed.success || 'problem' in score || problems.length > 0) {
+    const only = problems.length === 1 && 'problem' in score ? score.summary : 'invalid request';
+    throw new ValidationError(only, problems);
+  }
+  return { body: parsed.data, reward: score.value };
 }

@@ -157,6 +157,8 @@ function applyOverrides(
 }
 
 /** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
+const withArticle = (type: string): string => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+
 export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
   return error.issues.slice(0, limit).flatMap((issue) => {
     const pathOf = (...more: string[]) => [prefix, ...issue.path.map(String), ...more].filter((p) => p.length > 0).join('.');
@@ -168,7 +170,11 @@ export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTE
     const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
     // A record's bad key: zod says only "Invalid key in record"; the key schema's own message says why.
     const keyReason = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
-    return [{ path: pathOf(), message: missing ? 'is required' : keyReason ?? issue.message }];
+    // zod's default type message ("Invalid input: expected number, received string") in this API's words.
+    const wrongType = issue.code === 'invalid_type' && issue.message.startsWith('Invalid input: expected')
+      ? `must be ${withArticle(issue.expected)}, got ${/received (\w+)/.exec(issue.message)?.[1] ?? 'another type'}`
+      : undefined;
+    return [{ path: pathOf(), message: missing ? 'is required' : keyReason ?? wrongType ?? issue.message }];
   });
 }
 

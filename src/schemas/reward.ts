@@ -5,6 +5,7 @@ import { RolloutIdSchema } from './rolloutId.js';
 import { MAX_MODULES } from '../optimizer/core/modules.js';
 import { moduleNameSchema } from './moduleName.js';
 import { closestName } from './unknownFields.js';
+import type { FieldProblem } from '../shared/errors.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
@@ -47,14 +48,18 @@ export const RewardRequestSchema = z.looseObject({
   artifact: z.unknown().optional(),
   trace_ref: z.unknown().optional(),
   stop: z.boolean({ error: 'must be true or false' }).optional(),
-}).superRefine((body, ctx) => {
-  // The body is open (public clients send fields of their own), but feedback beside reward_info would
-  // be dropped unseen, and the rollout's first reward wins, so the resend could not add it.
-  for (const key of ['feedback', 'feedback_by_module'] as const) {
-    if (key in body) ctx.addIssue({ code: 'custom', path: [key], message: `goes inside reward_info (reward_info.${key})` });
-  }
 });
 export type RewardRequest = z.infer<typeof RewardRequestSchema>;
+
+/**
+ * The body is open (public clients send fields of their own), but feedback beside reward_info would
+ * be dropped unseen, and the rollout's first reward wins, so the resend could not add it. Checked on
+ * the raw body, so it is listed with the schema's problems, whatever they are.
+ */
+export function misplacedFeedback(raw: unknown): FieldProblem[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  return FEEDBACK_KEYS.filter((key) => key in raw).map((key) => ({ path: key, message: `goes inside reward_info (reward_info.${key})` }));
+}
 
 /** The legacy reward path public demos use: `POST /api/prompt-learning/online/mipro/systems/{id}/status`. */
 export const LegacyStatusSchema = z.looseObject({

@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '../shared/errors.js';
+import { type FieldProblem, NotFoundError, ValidationError } from '../shared/errors.js';
 import { randomHex } from '../shared/ids.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
@@ -51,20 +51,32 @@ export const MIN_ABS_REWARD = 1e-100;
  * from `metadata.expected == metadata.predicted` (1 or 0), as public clients send it.
  */
 export function scoreFrom(info: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined, path = 'reward_info.score'): number {
+  const score = scoreOf(info, metadata, path);
+  if ('problem' in score) throw new ValidationError(score.summary, [score.problem]);
+  return score.value;
+}
+
+/**
+ * The reward a body states, or why it states none: the first of `score`, `outcome_reward`, `reward`
+ * that is set, else 1 or 0 from `metadata.expected == metadata.predicted`. Pure; the route lists its
+ * problem beside the body's other ones.
+ */
+export function scoreOf(info: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined, path = 'reward_info.score'): { value: number } | { problem: FieldProblem; summary: string } {
   for (const [key, value] of Object.entries({ score: info?.score, outcome_reward: info?.outcome_reward, reward: info?.reward })) {
     if (value === undefined || value === null) continue;
+    const at = path.replace(/score$/, key);
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new ValidationError('reward must be a finite number', [{ path: path.replace(/score$/, key), message: `must be a finite number, got ${JSON.stringify(value)}` }]);
+      return { summary: 'reward must be a finite number', problem: { path: at, message: `must be a finite number, got ${JSON.stringify(value)}` } };
     }
     if (Math.abs(value) > MAX_ABS_REWARD) {
-      throw new ValidationError('reward is out of range', [{ path: path.replace(/score$/, key), message: `must be between -${MAX_ABS_REWARD} and ${MAX_ABS_REWARD}, got ${value}` }]);
+      return { summary: 'reward is out of range', problem: { path: at, message: `must be between -${MAX_ABS_REWARD} and ${MAX_ABS_REWARD}, got ${value}` } };
     }
-    return Math.abs(value) < MIN_ABS_REWARD ? 0 : value;
+    return { value: Math.abs(value) < MIN_ABS_REWARD ? 0 : value };
   }
   if (metadata && 'expected' in metadata && 'predicted' in metadata) {
-    return normalize(metadata.expected) === normalize(metadata.predicted) ? 1 : 0;
+    return { value: normalize(metadata.expected) === normalize(metadata.predicted) ? 1 : 0 };
   }
-  throw new ValidationError('a reward needs a score', [{ path, message: 'is required (or metadata.expected and metadata.predicted)' }]);
+  return { summary: 'a reward needs a score', problem: { path, message: 'is required (or metadata.expected and metadata.predicted)' } };
 }
 
 const normalize = (v: unknown): string => (typeof v === 'string' ? v.trim().toLowerCase() : JSON.stringify(v));

@@ -4,7 +4,7 @@ import { instructionProblem } from '../optimizer/core/proposalParser.js';
 import { normalizeInstruction } from '../optimizer/core/text.js';
 import { moduleInstruction, withModuleInstruction } from '../optimizer/core/program.js';
 import { BASELINE_ID, newCandidateId } from '../shared/ids.js';
-import { ConflictError, ValidationError } from '../shared/errors.js';
+import { ConflictError, type FieldProblem, ValidationError } from '../shared/errors.js';
 import type { CandidateRecord, JobRecord, ModuleRecord, NewCandidate, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 
@@ -61,9 +61,14 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
   const field = (name: string) => (req.instructions === undefined ? 'instruction' : `instructions.${name}`);
   const changed: { module: ModuleRecord; text: string }[] = [];
   const withDemos = Object.entries(req.demos ?? {}).filter(([, list]) => list.length > 0).map(([name]) => name);
+  // Every module's problem is listed at once (a program may have several), each under its own path.
+  const problems: { summary: string; field: FieldProblem }[] = [];
   for (const [name, text] of Object.entries(texts)) {
     const module = modules.find((m) => m.name === name);
-    if (!module) throw new ValidationError(`unknown module "${name}"`, [{ path: req.instructions === undefined ? 'module' : `instructions.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` }]);
+    if (!module) {
+      problems.push({ summary: `unknown module "${name}"`, field: { path: req.instructions === undefined ? 'module' : `instructions.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` } });
+      continue;
+    }
     // Unchanged: the baseline's text in a program, or beside demos that make the module new; also a
     // copy differing only in case, punctuation or spacing, which the proposals' rules call a duplicate
     // (another job's untouched template may differ so).
@@ -73,8 +78,12 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
     // whole program is compared below.
     const existing = req.instructions === undefined && withDemos.length === 0 ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
     const problem = instructionProblem(text, { baseline: module.template, existing, literal: module.origin === 'discovered' });
-    if (problem) throw new ValidationError(`instruction refused: ${problem}`, [{ path: field(name), message: withOwner(problem, text, module, candidates) }]);
-    changed.push({ module, text });
+    if (problem) problems.push({ summary: `instruction refused: ${problem}`, field: { path: field(name), message: withOwner(problem, text, module, candidates) } });
+    else changed.push({ module, text });
+  }
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw new ValidationError(`${problems[0]!.summary}${more}`, problems.map((p) => p.field));
   }
   const demos = importedDemos(job, modules, req.demos ?? {});
   const touched = [...new Set([...changed.map((c) => c.module.name), ...Object.keys(demos)])];

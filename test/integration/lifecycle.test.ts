@@ -203,6 +203,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       [422, 'instructions'], [422, 'instructions'], [422, 'instructions.answer'], [422, 'instructions.nope'], [422, 'instructions'], [422, 'module'],
     ]);
     expect(refusals[0]!.body.error.details[0].message).toBe(`is the program of candidate ${added.body.candidate_id}`);
+    // Every bad module of a program is listed at once, not only the first.
+    const several = await add({ instructions: { extract: '', answer: 'Drops the placeholders.', nope: 'x' } });
+    expect([several.status, several.body.error.message, several.body.error.details.map((d: { path: string }) => d.path)]).toEqual([
+      422, 'instruction refused: empty (and 2 more)', ['instructions.extract', 'instructions.answer', 'instructions.nope'],
+    ]);
     // A module whose text differs from the baseline's only in case, punctuation or spacing is unchanged
     // (another job's untouched template may differ so): the program changes the other module.
     const nearCopy = await add({ instructions: { extract: 'extract the entities ', answer: 'Answer {user}, from:\n{context}' } });

@@ -77,7 +77,15 @@ describe('rewards', () => {
     expect(huge.status).toBe(422);
     expect(huge.body.error.details[0]).toMatchObject({ path: 'reward_info.outcome_reward', message: expect.stringContaining('between -1000000 and 1000000') });
     const none = await reward(s, { rollout_id: 'b1' });
-    expect(none.status).toBe(422);
+    expect([none.status, none.body.error.message]).toEqual([422, 'a reward needs a score']);
+    // Every problem of a body at once: a bad id does not hide a bad score, nor feedback beside reward_info.
+    const many = await reward(s, { rollout_id: 5, reward_info: { score: 'a' }, stop: 'x', feedback: 'y' });
+    expect([many.status, many.body.error.details]).toEqual([422, [
+      { path: 'rollout_id', message: expect.any(String) },
+      { path: 'stop', message: 'must be true or false' },
+      { path: 'reward_info.score', message: 'must be a finite number, got "a"' },
+      { path: 'feedback', message: 'goes inside reward_info (reward_info.feedback)' },
+    ]]);
     const badCandidate = await reward(s, { candidate_id: 'cand_nope', reward_info: { score: 1 } });
     expect(badCandidate.status).toBe(422);
     expect(badCandidate.body.error.details[0].path).toBe('candidate_id');
