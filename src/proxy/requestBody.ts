@@ -77,14 +77,9 @@ export function rolloutIdOf(param: string | undefined): string | null {
  * What one call may spend is the job owner's decision, not the caller's: anyone with the proxy URL
  * can call it with the server's provider key (issue 14, item 10). A completion-length limit above the
  * policy's `max_completion_tokens` is clamped to it (clients often send a generous default, which
- * should not fail); `n` other than 1 is refused, since fewer choices than asked for would be a
- * silent change of the answer's shape.
+ * should not fail); `n` other than 1 is refused by the request schema (schemas/openai.ts).
  */
 export function limitSpend(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
-  const n = (req as { n?: unknown }).n;
-  if (n !== undefined && n !== null && n !== 1) {
-    throw new ValidationError('invalid request', [{ path: 'n', message: 'must be 1 (miprox serves one choice per call)' }]);
-  }
   const cap = policy.max_completion_tokens;
   const over = (v: number | null | undefined): boolean => typeof v === 'number' && v > cap;
   if (!over(req.max_tokens) && !over(req.max_completion_tokens)) return req;

@@ -38,6 +38,11 @@ export const ChatCompletionRequestSchema = z.looseObject({
   tool_choice: z.unknown().optional(),
   response_format: z.unknown().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional().nullable(),
+  /**
+   * One choice per call: fewer choices than asked for would silently change the answer's shape, and
+   * more would be spend the job owner did not decide (proxy/requestBody.ts limitSpend).
+   */
+  n: z.union([z.literal(1), z.null()], { error: 'must be 1 (miprox serves one choice per call)' }).optional(),
   /** miprox's own field (module, variables): read by the proxy, never sent upstream. */
   mipro: MiproCallFieldSchema.optional(),
 });

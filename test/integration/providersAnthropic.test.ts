@@ -164,7 +164,7 @@ describe('AnthropicProvider against a fake Messages API', () => {
   });
 
   it('refuses an untranslatable request with a 400 without calling Anthropic', async () => {
-    const e = await upstreamFailure(provider().complete({ ...REQ, n: 3 }));
+    const e = await upstreamFailure(provider().complete({ ...REQ, n: 3 } as unknown as typeof REQ)); // (the proxy's schema refuses n != 1 first)
     expect(e.status).toBe(400);
     expect(fake.requests).toHaveLength(0);
   });
