@@ -1,19 +1,30 @@
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import { messageId, stopReasonFor } from './messagesRender.js';
+import { OrderedItems } from './orderedItems.js';
 
 /**
  * Chat-completions stream steps -> Anthropic's Messages event stream, pure and incremental:
  * message_start, then per content block content_block_start / content_block_delta (text_delta or
  * input_json_delta) / content_block_stop, then message_delta (stop reason, usage) and message_stop.
  * Usage arrives last in a chat stream, so message_start carries zeros and message_delta the counts.
+ *
+ * A chat stream may interleave tool calls by index or send text while a call is open, so a tool_use
+ * block is stopped only when the stream ends (its input is then whole); the blocks still go out one
+ * after another, as Anthropic sends them (orderedItems.ts). A text block is stopped when a tool call
+ * starts; a later text opens a new block.
  */
+interface Block { index: number }
+
 export class MessagesStreamWriter extends TranslatedStreamWriter {
   private started = false;
   private id = 'msg_miprox';
   private model: string;
-  private blockIndex = -1;
-  private openKind: 'text' | 'tool' | null = null;
-  private readonly toolBlocks = new Map<number, number>();
+  private readonly blocks = new OrderedItems<Block>();
+  private blockCount = 0;
+  /** The text block being written, if any. */
+  private text: Block | null = null;
+  /** tool_use blocks by the chat stream's tool index; all stay open until the stream ends. */
+  private readonly toolBlocks = new Map<number, Block>();
 
   constructor(opts: { model: string }) {
     super();
@@ -28,20 +39,25 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
         return this.start();
       case 'text': {
         let out = this.start();
-        if (this.openKind !== 'text') out += this.closeOpen() + this.openBlock('text', { type: 'text', text: '' });
-        return out + event('content_block_delta', { index: this.blockIndex, delta: { type: 'text_delta', text: step.text } });
+        if (this.text === null) {
+          this.text = this.newBlock();
+          out += this.begin(this.text, { type: 'text', text: '' });
+        }
+        const block = this.text;
+        return out + this.blocks.emit(block, () => event('content_block_delta', { index: block.index, delta: { type: 'text_delta', text: step.text } }));
       }
       case 'tool_start': {
         if (this.toolBlocks.has(step.index)) return '';
-        let out = this.start() + this.closeOpen();
-        out += this.openBlock('tool', { type: 'tool_use', id: step.id ?? `toolu_${step.index}`, name: step.name, input: {} });
-        this.toolBlocks.set(step.index, this.blockIndex);
-        return out;
+        let out = this.start();
+        if (this.text !== null) out += this.stop(this.text);
+        const block = this.newBlock();
+        this.toolBlocks.set(step.index, block);
+        return out + this.begin(block, { type: 'tool_use', id: step.id ?? `toolu_${step.index}`, name: step.name, input: {} });
       }
       case 'tool_args': {
-        const index = this.toolBlocks.get(step.index);
-        if (index === undefined) return '';
-        return event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: step.args } });
+        const block = this.toolBlocks.get(step.index);
+        if (block === undefined) return '';
+        return this.blocks.emit(block, () => event('content_block_delta', { index: block.index, delta: { type: 'input_json_delta', partial_json: step.args } }));
       }
     }
   }
@@ -53,22 +69,25 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
     return event('message_start', { message });
   }
 
-  private openBlock(kind: 'text' | 'tool', block: Record<string, unknown>): string {
-    this.blockIndex++;
-    this.openKind = kind;
-    return event('content_block_start', { index: this.blockIndex, content_block: block });
+  private newBlock(): Block {
+    const block: Block = { index: this.blockCount++ };
+    this.blocks.add(block);
+    return block;
   }
 
-  private closeOpen(): string {
-    if (this.openKind === null) return '';
-    this.openKind = null;
-    return event('content_block_stop', { index: this.blockIndex });
+  private begin(block: Block, content: Record<string, unknown>): string {
+    return this.blocks.emit(block, () => event('content_block_start', { index: block.index, content_block: content }));
+  }
+
+  private stop(block: Block): string {
+    if (block === this.text) this.text = null;
+    return this.blocks.emit(block, () => event('content_block_stop', { index: block.index }), true);
   }
 
   protected complete(): string {
     let out = this.start();
-    if (this.blockIndex < 0) out += this.openBlock('text', { type: 'text', text: '' });
-    out += this.closeOpen();
+    if (this.blockCount === 0) out += this.begin(this.newBlock(), { type: 'text', text: '' });
+    for (const block of this.blocks.open()) out += this.stop(block);
     out += event('message_delta', { delta: { stop_reason: stopReasonFor(this.finish), stop_sequence: null }, usage: { input_tokens: this.usage?.prompt ?? 0, output_tokens: this.usage?.completion ?? 0 } });
     return out + event('message_stop', {});
   }

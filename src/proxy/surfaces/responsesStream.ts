@@ -1,4 +1,5 @@
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
+import { OrderedItems } from './orderedItems.js';
 import {
   functionCallItem, incompleteReason, messageItem, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
 } from './responsesRender.js';
@@ -13,11 +14,10 @@ import {
  *
  * Chat completions may interleave tool calls by index (call 0 opens, call 1 opens, then arguments
  * for either) and may send text while a call is open, so a function_call item is closed only when
- * the stream ends: only then are its arguments known to be whole. The Responses stream still gives
- * the items one after another, as OpenAI does: the first open item streams live, the events of the
- * items after it wait until it is closed (in OpenAI's own chat streams, which send one call after
- * another, that is the second and later calls' arguments, sent at the end). A text item is closed
- * when a tool call starts; a later text opens a new one.
+ * the stream ends: only then are its arguments known to be whole. The items still go out one after
+ * another, as OpenAI sends them (orderedItems.ts): in OpenAI's own chat streams, which send one call
+ * after another, the second and later calls' events go out at the end. A text item is closed when a
+ * tool call starts; a later text opens a new one.
  */
 interface OpenItem {
   kind: 'message' | 'function_call';
@@ -26,9 +26,6 @@ interface OpenItem {
   text: string;
   callId: string;
   name: string;
-  closed: boolean;
-  /** Events made while an earlier item was still open: sent (and numbered) once it is closed. */
-  pending: { type: string; fields: Record<string, unknown> }[];
 }
 
 export class ResponsesStreamWriter extends TranslatedStreamWriter {
@@ -39,8 +36,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   private model: string;
   private createdAt: number;
   private readonly output: OutputItem[] = [];
-  /** The items not yet sent in full, in output order: the first one streams live. */
-  private readonly unsent: OpenItem[] = [];
+  private readonly items = new OrderedItems<OpenItem>();
   /** The text item being written, if any. */
   private message: OpenItem | null = null;
   /** Function-call items by the chat stream's tool index; all stay open until the stream ends. */
@@ -109,9 +105,9 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   }
 
   private newItem(kind: OpenItem['kind'], id: string, call: { callId: string; name: string } = { callId: '', name: '' }): OpenItem {
-    const item: OpenItem = { kind, outputIndex: this.output.length, id, text: '', ...call, closed: false, pending: [] };
+    const item: OpenItem = { kind, outputIndex: this.output.length, id, text: '', ...call };
     this.output.push({});
-    this.unsent.push(item);
+    this.items.add(item);
     return item;
   }
 
@@ -125,7 +121,6 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   }
 
   private close(item: OpenItem): string {
-    item.closed = true;
     if (item.kind === 'message') {
       this.message = null;
       const done = messageItem(item.id, item.text);
@@ -133,39 +128,24 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
       const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
       return this.emit(item, 'response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] })
         + this.emit(item, 'response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part })
-        + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done });
+        + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
     }
     const done = this.functionItem(item, 'completed');
     this.output[item.outputIndex] = done;
     return this.emit(item, 'response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.text })
-      + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done });
+      + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
   }
 
-  /**
-   * One event of `item`: sent now when it is the first unsent item, else kept until the items before
-   * it are closed. Once the live item's last event (output_item.done) is sent, the items after it
-   * send what they kept, up to the next one still open, which then streams live.
-   */
-  private emit(item: OpenItem, type: string, fields: Record<string, unknown>): string {
-    if (this.unsent[0] !== item) {
-      item.pending.push({ type, fields });
-      return '';
-    }
-    let out = this.event(type, fields);
-    while (this.unsent[0]?.closed && type === 'response.output_item.done') {
-      this.unsent.shift();
-      const next = this.unsent[0];
-      if (next === undefined) break;
-      for (const e of next.pending.splice(0)) out += this.event(e.type, e.fields);
-    }
-    return out;
+  /** One event of `item`, numbered when it goes out (orderedItems.ts); `last`: its output_item.done. */
+  private emit(item: OpenItem, type: string, fields: Record<string, unknown>, last = false): string {
+    return this.items.emit(item, () => this.event(type, fields), last);
   }
 
   protected complete(): string {
     let out = this.start();
     if (this.output.length === 0) out += this.openMessage();
     // Every item still open (the function calls, the last text item), in output order.
-    for (const item of [...this.unsent]) if (!item.closed) out += this.close(item);
+    for (const item of this.items.open()) out += this.close(item);
     const cut = incompleteReason(this.finish) !== null;
     const response = this.response(cut ? 'incomplete' : 'completed');
     return out + this.event(cut ? 'response.incomplete' : 'response.completed', { response });
