@@ -49,8 +49,12 @@ function jsonParseMessage(f: FastifyLikeError): string {
 export const isProxyPath = (url: string): boolean => url.startsWith('/api/mipro/');
 
 /** The proxy's Messages surface answers errors in Anthropic's shape; every other proxy path in OpenAI's. */
-/** A Messages route, or one under it (`/messages/count_tokens`, which miprox does not serve: a 404 in Anthropic's shape). */
-export const isMessagesPath = (url: string): boolean => isProxyPath(url) && /\/messages(\/[^/?]+)?\/?(\?|$)/.test(url);
+/**
+ * A Messages route, or one of Anthropic's under it that miprox does not serve (`/messages/count_tokens`,
+ * `/messages/batches...`: a 404 in Anthropic's shape). Only those: `messages` may also be a rollout id
+ * (`{proxy}/messages/responses` is a Responses call).
+ */
+export const isMessagesPath = (url: string): boolean => isProxyPath(url) && /\/messages(\/(count_tokens|batches)(\/[^?]*)?)?\/?(\?|$)/.test(url);
 
 /** Anthropic error `type` values by status, so Anthropic SDKs classify (and retry) as with Anthropic. */
 function anthropicType(status: number): string {

@@ -124,11 +124,15 @@ export function sessionRoutes(s: SessionDeps) {
 function parseRewardBody(raw: unknown): { body: RewardRequest; reward: number } {
   const parsed = RewardRequestSchema.safeParse(raw ?? {});
   const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-  const score = scoreOf(obj(obj(raw)?.reward_info), obj(obj(raw)?.metadata));
-  const problems = [...(parsed.success ? [] : zodProblems(parsed.error, '')), ...('problem' in score ? [score.problem] : []), ...misplacedFeedback(raw)];
+  const info = obj(raw)?.reward_info;
+  const score = scoreOf(obj(info), obj(obj(raw)?.metadata));
+  // A reward_info that is not an object is one mistake, which the schema names: not also "no score".
+  const scoreProblems = 'problem' in score && (info === undefined || obj(info) !== undefined) ? [score.problem] : [];
+  const extra = [...scoreProblems, ...misplacedFeedback(raw)];
+  const problems = [...(parsed.success ? [] : zodProblems(parsed.error, '')), ...extra];
   if (!parsed.success || 'problem' in score || problems.length > 0) {
-    const only = problems.length === 1 && 'problem' in score ? score.summary : 'invalid request';
-    throw new ValidationError(only, problems);
+    const only = problems.length === 1 && scoreProblems.length === 1 ? (score as { summary: string }).summary : 'invalid request';
+    throw new ValidationError(only, problems, (parsed.success ? 0 : parsed.error.issues.length) + extra.length);
   }
   return { body: parsed.data, reward: score.value };
 }

@@ -156,9 +156,14 @@ function applyOverrides(
   return out;
 }
 
-/** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
-const withArticle = (type: string): string => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+/** A zod type name as this API's messages say it: `int` (zod's `.int()`) is "an integer", not "an int". */
+function typeName(type: string): string {
+  if (type === 'int') return 'an integer';
+  if (type === 'boolean') return 'true or false';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
 
+/** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
 export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
   return error.issues.slice(0, limit).flatMap((issue) => {
     const pathOf = (...more: string[]) => [prefix, ...issue.path.map(String), ...more].filter((p) => p.length > 0).join('.');
@@ -171,8 +176,9 @@ export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTE
     // A record's bad key: zod says only "Invalid key in record"; the key schema's own message says why.
     const keyReason = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
     // zod's default type message ("Invalid input: expected number, received string") in this API's words.
+    const received = /received (\w+)/.exec(issue.message)?.[1] ?? 'another type';
     const wrongType = issue.code === 'invalid_type' && issue.message.startsWith('Invalid input: expected')
-      ? `must be ${withArticle(issue.expected)}, got ${/received (\w+)/.exec(issue.message)?.[1] ?? 'another type'}`
+      ? `must be ${typeName(issue.expected)}${issue.expected === 'int' && received === 'number' ? '' : `, got ${received}`}`
       : undefined;
     return [{ path: pathOf(), message: missing ? 'is required' : keyReason ?? wrongType ?? issue.message }];
   });

@@ -6,12 +6,14 @@ import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { missingCutoff } from '../optimizer/runner/missingRewards.js';
 import { type JobConfig, declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
-import type { JobRecord, JobStatus, Page, Store } from '../store/types.js';
-import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
+import type { JobRecord, JobStatus, NewEvent, Page, Store } from '../store/types.js';
+import { type JobAction, STATE_TO_ACTION, illegalTransition, isFinal, transitionFor } from './jobLifecycle.js';
 
 
 /** Where a job's name is kept: a reserved key of its metadata (the `mipro_` keys are the server's). */
 export const JOB_NAME_KEY = 'mipro_job_name';
+/** Tries of a promote whose job changed state meanwhile (each reads it again). */
+const PROMOTE_ATTEMPTS = 5;
 
 /**
  * The metadata stored for a new job: the client's keys without the `mipro_` ones (the server's: a
@@ -117,23 +119,33 @@ export class JobService {
   async promote(job: JobRecord, candidateId: string): Promise<JobRecord> {
     const candidate = await this.store.getCandidate(job.id, candidateId);
     if (!candidate) throw new ValidationError(`unknown candidate_id ${candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
-    const promoted = (previous: JobStatus) => ({
-      eventType: 'mipro.candidate.promoted',
-      message: `${candidateId} promoted: the job serves it from now on`,
-      data: { candidate_id: candidateId, previous_status: previous, previous_served: job.servedCandidateId },
-    });
-    // Ending a running or paused job is also a status change, told as every end is (mipro.job.status);
-    // a succeeded job promoted again only changes what it serves. Each try is one transaction.
-    const ending = job.status === 'succeeded' ? null : job.status;
-    const ended = ending === null ? null : await this.store.transitionJob(job.id, ['running', 'paused'], 'succeeded', [promoted(ending), {
-      eventType: 'mipro.job.status',
-      message: `job succeeded: ${candidateId} promoted`,
-      data: { status: 'succeeded', previous: ending, at: new Date(this.clock.now()).toISOString(), served_candidate_id: candidateId, reason: `${candidateId} promoted` },
-    }], candidateId);
-    const moved = ended ?? await this.store.transitionJob(job.id, ['succeeded'], 'succeeded', promoted('succeeded'), candidateId);
+    // Each try moves the job from the state it was read in, so the events say what it really was;
+    // a state that changed meanwhile is read again. Ending a running or paused job is also a status
+    // change, told as every end is (mipro.job.status); a succeeded job promoted again only changes
+    // what it serves.
+    let current = job;
+    let moved: JobRecord | null = null;
+    for (let attempt = 0; attempt < PROMOTE_ATTEMPTS && moved === null; attempt++) {
+      if (attempt > 0) current = (await this.store.getJob(job.id)) ?? current;
+      if (current.status === 'cancelled' || current.status === 'failed') break;
+      const previous = current.status;
+      const events: NewEvent[] = [{
+        eventType: 'mipro.candidate.promoted',
+        message: `${candidateId} promoted: the job serves it from now on`,
+        data: { candidate_id: candidateId, previous_status: previous, previous_served: current.servedCandidateId },
+      }];
+      if (previous !== 'succeeded') {
+        events.push({
+          eventType: 'mipro.job.status',
+          message: `job succeeded: ${candidateId} promoted`,
+          data: { status: 'succeeded', previous, at: new Date(this.clock.now()).toISOString(), served_candidate_id: candidateId, reason: `${candidateId} promoted` },
+        });
+      }
+      moved = await this.store.transitionJob(job.id, [previous], 'succeeded', events, candidateId);
+    }
     if (!moved) {
-      const current = (await this.store.getJob(job.id)) ?? job;
-      throw new ConflictError(`cannot promote a candidate of job ${job.id}: it is ${current.status}, which is final`);
+      const final = isFinal(current.status) && current.status !== 'succeeded';
+      throw new ConflictError(final ? `cannot promote a candidate of job ${job.id}: it is ${current.status}, which is final` : `job ${job.id} changed concurrently ${PROMOTE_ATTEMPTS} times; retry`);
     }
     for (const l of this.listeners) l(moved);
     return moved;

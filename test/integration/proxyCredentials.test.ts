@@ -74,8 +74,8 @@ describe('who may use the proxy, and what a call may spend', () => {
     expect(many.status).toBe(422);
     expect(many.body.error).toMatchObject({ param: 'n', type: 'invalid_request_error' });
     // Listed with the body's other problems, in this API's words.
-    const more = await api(job.proxy_url, 'POST', '/chat/completions', { body: { ...CALL, n: 3, temperature: 'hot' } });
-    expect(more.body.error.message).toBe('invalid request: temperature: must be a number, got string; n: must be 1 (miprox serves one choice per call)');
+    const more = await api(job.proxy_url, 'POST', '/chat/completions', { body: { ...CALL, n: 3, temperature: 'hot', max_tokens: 1.5 } });
+    expect(more.body.error.message).toBe('invalid request: temperature: must be a number, got string; max_tokens: must be an integer; n: must be 1 (miprox serves one choice per call)');
     expect(fake.requests.length).toBe(before);
   });
 });

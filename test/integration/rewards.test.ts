@@ -86,6 +86,8 @@ describe('rewards', () => {
       { path: 'reward_info.score', message: 'must be a finite number, got "a"' },
       { path: 'feedback', message: 'goes inside reward_info (reward_info.feedback)' },
     ]]);
+    const notObject = await reward(s, { rollout_id: 'b1', reward_info: 'x' });
+    expect(notObject.body.error.details).toEqual([{ path: 'reward_info', message: 'must be an object, got string' }]);
     const badCandidate = await reward(s, { candidate_id: 'cand_nope', reward_info: { score: 1 } });
     expect(badCandidate.status).toBe(422);
     expect(badCandidate.body.error.details[0].path).toBe('candidate_id');

@@ -98,4 +98,21 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     expect(events.find((e) => e.eventType === 'mipro.job.status' && e.data.status === 'succeeded')?.data.reason).toMatch(new RegExp(`^stop_when_identified: ${s.winner} identified`));
     expect(await t.server.store.listCandidates(s.job_id)).toHaveLength(2);
   }, 120_000);
+
+  it('waits for a proposal still running elsewhere when the spend cap, not the candidate cap, made the pool final', async () => {
+    const proposer = { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, max_calls: 1 };
+    const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 }, online_proposer_max_candidates: 3, online_pool: { start: 1000, end: 2000 }, proposer, online_proposer_min_rollouts: 100_000 });
+    // Another instance's proposal: it holds the lease, and its call reached max_calls; it may still add a candidate.
+    const store = t.server.store;
+    const lease = await store.startProposal({ jobId: s.job_id, id: 'prop_elsewhere', parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 600_000).toISOString(), now: new Date().toISOString() });
+    expect(lease).not.toBeNull();
+    await store.addProposerUsage(s.job_id, { calls: 1, promptTokens: 10, completionTokens: 5, totalTokens: 15 });
+    for (let i = 0; i < 400; i++) expect(await rollout(s.session_id)).toBe('running');
+    const job = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
+    expect(job).toMatchObject({ best_candidate_id: s.winner, best_score_source: 'val' }); // identified and confirmed: only the proposal holds it
+    await store.finishProposal({ jobId: s.job_id, id: 'prop_elsewhere', status: 'failed', response: null, error: 'test', candidates: [], events: [] });
+    let status = 'running';
+    for (let i = 0; i < 50 && status === 'running'; i++) status = await rollout(s.session_id);
+    expect(status).toBe('succeeded');
+  }, 120_000);
 });

@@ -176,6 +176,9 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     // Routes under /messages miprox does not serve (the SDK's countTokens) answer in Anthropic's shape too.
     const count = await api(`${s.jobs.get('anthropic')!.proxyUrl}/r1/v1`, 'POST', '/messages/count_tokens', { body: { messages: [{ role: 'user', content: 'hi' }] } });
     expect([count.status, count.body.type, count.body.error?.type]).toEqual([404, 'error', 'not_found_error']);
+    // A rollout named `messages` on another surface keeps that surface's (OpenAI's) shape.
+    const named = await api(`${s.jobs.get('anthropic')!.proxyUrl}/messages`, 'POST', '/responses', { body: {} });
+    expect([named.status, named.body.type, typeof named.body.error?.message]).toEqual([422, undefined, 'string']);
     // The provider's wait hint reaches the client with the 429 once the proxy's own retries are spent.
     s.h.anthropic.setBehavior({ fail: { status: 429, type: 'rate_limit_error', message: 'slow down', retryAfter: '0' } });
     const limited = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });

@@ -186,7 +186,13 @@ export class OnlineEngine {
     await this.retireLosers(rt);
     await refreshMissing(rt, this.deps.store, this.deps.clock.now(), this.opts.inFlightTtlMs);
     await this.updateChampion(rt);
-    const identified = await stopReason(rt, () => this.deps.store.valSeedsIssued(rt.job.id));
+    const identified = await stopReason(rt, {
+      valSeedsIssued: () => this.deps.store.valSeedsIssued(rt.job.id),
+      proposalInFlight: async () => {
+        const [latest] = await this.deps.store.listProposals(rt.job.id, 1);
+        return latest?.status === 'running' && Date.parse(latest.leaseUntil) > this.deps.clock.now();
+      },
+    });
     if (identified) return this.deps.finishJob(rt.job, identified);
     this.maybePropose(rt);
   }

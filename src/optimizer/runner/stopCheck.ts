@@ -3,21 +3,31 @@ import { stopDecision, stopPair, type StopRuleInput } from '../core/stopRule.js'
 import { toCandidateView, type JobRuntime } from './jobRuntime.js';
 import { poolIsFinal } from './proposerSpend.js';
 
+/** What the stop check reads from the database, only once the cached state says stop. */
+export interface StopReads {
+  valSeedsIssued(): Promise<ReadonlyMap<string, readonly number[]>>;
+  /** A proposal of the job holds a live lease (on any instance). */
+  proposalInFlight(): Promise<boolean>;
+}
+
 /**
  * mipro.stop_when_identified, checked after each reward (core/stopRule.ts): the reason to end the
  * job when its champion is identified and no proposal can add a candidate; null otherwise (also
  * when the rule is not configured).
  */
-export async function stopReason(rt: JobRuntime, valSeedsIssued: () => Promise<ReadonlyMap<string, readonly number[]>>): Promise<string | null> {
+export async function stopReason(rt: JobRuntime, reads: StopReads): Promise<string | null> {
   const input = stopInput(rt);
   if (!input) return null;
   const mipro = rt.job.config.mipro;
   const rule = { epsilon: input.epsilon, delta: input.delta };
   // Identification first (from the cache); only then the database read for the val confirmation.
   if (!stopDecision(input).stop) return null;
-  const issued = await valSeedsIssued();
+  const issued = await reads.valSeedsIssued();
   const decision = stopDecision({ ...input, valSeedCount: mipro.val_seeds.length, valIssuedOf: (id) => issued.get(id)?.length ?? 0 });
   if (!decision.stop) return null;
+  // Below the candidate cap the pool is final because the proposer's spend is: the proposal whose
+  // call reached the cap may still be adding its candidates, on this instance or another.
+  if (rt.candidates.length < mipro.online_proposer_max_candidates && await reads.proposalInFlight()) return null;
   const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound?.toFixed(3)})`;
   return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
 }

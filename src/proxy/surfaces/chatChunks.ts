@@ -53,13 +53,17 @@ export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
     const u = v.usage;
     const prompt = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
     const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
-    const detail = (d: unknown, key: string) => (isRecord(d) && typeof d[key] === 'number' ? d[key] : 0);
     steps.push({
       kind: 'usage', prompt, completion, total: typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion,
-      cached: detail(u.prompt_tokens_details, 'cached_tokens'), reasoning: detail(u.completion_tokens_details, 'reasoning_tokens'),
+      cached: usageDetail(u.prompt_tokens_details, 'cached_tokens'), reasoning: usageDetail(u.completion_tokens_details, 'reasoning_tokens'),
     });
   }
   return steps;
+}
+
+/** A count in a usage's details object (`prompt_tokens_details.cached_tokens` ...): 0 when absent. */
+export function usageDetail(details: unknown, key: string): number {
+  return isRecord(details) && typeof details[key] === 'number' ? details[key] : 0;
 }
 
 /** A writer of one surface's event stream from chat steps. `end` runs once the chat stream ended. */

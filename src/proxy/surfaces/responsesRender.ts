@@ -1,6 +1,7 @@
 import type { ChatCompletion, Usage } from '../../schemas/openai.js';
 import type { ResponsesRequest } from '../../schemas/responses.js';
 import type { ToolCallSummary } from '../../providers/completionSummary.js';
+import { usageDetail } from './chatChunks.js';
 
 /**
  * Chat completion -> OpenAI Responses `response` object, pure. The echo of the request is the
@@ -56,17 +57,13 @@ export function responsesUsage(u: Usage | null | undefined): Record<string, unkn
   const output = u.completion_tokens ?? 0;
   return {
     input_tokens: input,
-    input_tokens_details: { cached_tokens: detail(u.prompt_tokens_details, 'cached_tokens') },
+    input_tokens_details: { cached_tokens: usageDetail(u.prompt_tokens_details, 'cached_tokens') },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: detail(u.completion_tokens_details, 'reasoning_tokens') },
+    output_tokens_details: { reasoning_tokens: usageDetail(u.completion_tokens_details, 'reasoning_tokens') },
     total_tokens: u.total_tokens ?? input + output,
   };
 }
 
-const detail = (details: unknown, key: string): number => {
-  const v = typeof details === 'object' && details !== null ? (details as Record<string, unknown>)[key] : undefined;
-  return typeof v === 'number' ? v : 0;
-};
 
 /** Responses' `incomplete_details.reason` for a chat finish reason; null when the answer is whole. */
 export function incompleteReason(finish: string | null | undefined): 'max_output_tokens' | 'content_filter' | null {

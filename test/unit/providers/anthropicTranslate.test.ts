@@ -4,7 +4,8 @@ import { finishReasonFor, parseAnthropicMessage, toChatCompletion } from '../../
 import { ChatCompletionRequestSchema, ChatCompletionSchema } from '../../../src/schemas/openai.js';
 import { UpstreamError } from '../../../src/shared/errors.js';
 
-const req = (body: Record<string, unknown>) => ChatCompletionRequestSchema.parse(body);
+// `n` other than 1 is refused by the proxy's schema first; the provider still refuses it when called directly.
+const req = ({ n, ...body }: Record<string, unknown>) => ({ ...ChatCompletionRequestSchema.parse(body), ...(n !== undefined ? { n } : {}) }) as ReturnType<typeof ChatCompletionRequestSchema.parse>;
 
 describe('toAnthropicRequest', () => {
   it('moves system and developer messages to `system` and defaults max_tokens to 1024', () => {

@@ -10,7 +10,7 @@ import { summaryOfResponse } from '../../../src/proxy/surfaces/nativeSummary.js'
 import { injectCandidate, insertAfterSystem } from '../../../src/proxy/injection.js';
 import { BadRequestError, ValidationError } from '../../../src/shared/errors.js';
 import { readSseFixture } from '../../fixtures/fixtures.js';
-import { parseEvents, skeleton, translateFixture } from './streamHelpers.js';
+import { parseEvents, skeleton, translateFixture, translateSse } from './streamHelpers.js';
 
 const policy = { model: 'gpt-4o-mini', provider: 'openai', temperature: 0, max_completion_tokens: 256 } as const;
 const echo = echoOf(parseResponsesRequest({ input: 'hi', instructions: 'Client text.' }));
@@ -157,10 +157,7 @@ describe('chat stream -> Responses event stream', () => {
       chunk({}, 'tool_calls'),
       'data: [DONE]\n\n',
     ].join('');
-    const writer = new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 });
-    const { translateChatStream } = await import('../../../src/proxy/surfaces/chatChunks.js');
-    let text = '';
-    for await (const piece of translateChatStream([new TextEncoder().encode(stream)] as unknown as AsyncIterable<Uint8Array>, writer)) text += piece;
+    const text = await translateSse(stream, new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 }));
     const events = parseEvents(text);
     expect(events.map((e) => e.data.sequence_number)).toEqual(events.map((_, i) => i));
     const final = events.at(-1)!.data.response as { output: { type: string; name?: string; arguments?: string; content?: { text: string }[] }[] };
@@ -193,10 +190,7 @@ describe('chat stream -> Responses event stream', () => {
       `data: ${JSON.stringify({ id: 'chatcmpl-F2', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: completion.usage })}\n\n`,
       'data: [DONE]\n\n',
     ].join('');
-    const writer = new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 });
-    const { translateChatStream } = await import('../../../src/proxy/surfaces/chatChunks.js');
-    let text = '';
-    for await (const piece of translateChatStream([new TextEncoder().encode(stream)] as unknown as AsyncIterable<Uint8Array>, writer)) text += piece;
+    const text = await translateSse(stream, new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 }));
     const last = parseEvents(text).at(-1)!;
     expect(last.event).toBe('response.incomplete');
     expect(last.data.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'content_filter' }, usage: { input_tokens_details: { cached_tokens: 100 } } });

@@ -23,3 +23,10 @@ export async function translateFixture(name: SseFixture, writer: StreamWriter, s
 export function skeleton(types: readonly string[]): string[] {
   return types.filter((t, i) => t !== types[i - 1]);
 }
+
+/** Runs a chat SSE text (one piece) through a writer: what the surface sends. */
+export async function translateSse(sse: string, writer: StreamWriter): Promise<string> {
+  let out = '';
+  for await (const piece of translateChatStream(iterate([Buffer.from(sse)]), writer)) out += piece;
+  return out;
+}

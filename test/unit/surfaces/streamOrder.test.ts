@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { translateChatStream, type StreamWriter } from '../../../src/proxy/surfaces/chatChunks.js';
+import type { StreamWriter } from '../../../src/proxy/surfaces/chatChunks.js';
 import { MessagesStreamWriter } from '../../../src/proxy/surfaces/messagesStream.js';
 import { echoOf } from '../../../src/proxy/surfaces/responsesRender.js';
 import { parseResponsesRequest } from '../../../src/proxy/surfaces/responsesRequest.js';
 import { ResponsesStreamWriter } from '../../../src/proxy/surfaces/responsesStream.js';
-import { parseEvents } from './streamHelpers.js';
+import { parseEvents, translateSse } from './streamHelpers.js';
 
 /**
  * Any chat stream, however it orders its text and tool calls (interleaved by index, text while a call
@@ -43,11 +43,7 @@ function chatStream(list: readonly Step[]): { sse: string; text: string[]; tools
   return { sse: `${sse}${chunk({}, tools.size > 0 ? 'tool_calls' : 'stop')}data: [DONE]\n\n`, text, tools };
 }
 
-async function run(writer: StreamWriter, sse: string) {
-  let out = '';
-  for await (const p of translateChatStream([new TextEncoder().encode(sse)] as unknown as AsyncIterable<Uint8Array>, writer)) out += p;
-  return parseEvents(out);
-}
+const run = async (writer: StreamWriter, sse: string) => parseEvents(await translateSse(sse, writer));
 
 /** Runs of equal keys must not come back: each key's events are contiguous. */
 const contiguous = (keys: readonly unknown[]) => keys.filter((k, i) => k !== keys[i - 1]).length === new Set(keys).size;
