@@ -5,9 +5,9 @@ import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, 
 import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
 import { CliError } from './cliError.js';
-import { printTable } from './output.js';
+import { printTable, writeText } from './output.js';
 
-const out = (s: string) => process.stdout.write(s);
+const out = writeText;
 
 /** `miprox jobs ...`: the jobs API through the SDK, tables for people and --json for scripts. */
 export function registerJobsCommands(program: Command): void {

@@ -1,5 +1,20 @@
+/**
+ * Text for a terminal: control characters (escape sequences that could clear the screen, retitle the
+ * window or write the clipboard) shown as U+FFFD. Job names, templates, instructions and feedback
+ * come from API clients, the proxy's callers and the proposer model, none of whom owns the terminal.
+ * Newlines and tabs stay. (--json output is escaped by JSON itself.)
+ */
+export function terminalSafe(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+}
+
+/** Writes to stdout for people (terminalSafe). */
+export const writeText = (s: string): void => {
+  process.stdout.write(terminalSafe(s));
+};
+
 /** Plain text tables for people; every command also has --json for scripts. */
-export function printTable(rows: Array<Record<string, unknown>>, columns: string[], out: (s: string) => void = (s) => process.stdout.write(s)): void {
+export function printTable(rows: Array<Record<string, unknown>>, columns: string[], out: (s: string) => void = writeText): void {
   if (rows.length === 0) {
     out('(none)\n');
     return;

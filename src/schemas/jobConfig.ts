@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { requiredString } from './requiredString.js';
 import { PROVIDER_KINDS } from '../providers/types.js';
-import { MAX_MODULES, type ProgramModule } from '../optimizer/core/modules.js';
+import { MAX_MODULES, MAX_TEMPLATE_CHARS, type ProgramModule } from '../optimizer/core/modules.js';
 import { parseTemplate, templateProblem } from '../optimizer/core/templates.js';
 import { DEFAULT_MAX_DEMOS, MAX_DEMOS_LIMIT } from '../optimizer/core/demos.js';
 import { PROPOSER_MODES } from '../optimizer/core/proposalKind.js';
@@ -198,7 +198,7 @@ export const InitialPromptSchema = z.object({
 });
 
 const ModuleTemplate = storableText(z.string({ error: 'must be a string (the prompt, with {placeholders})' })
-  .max(100_000, 'must be at most 100000 characters'))
+  .max(MAX_TEMPLATE_CHARS, `must be at most ${MAX_TEMPLATE_CHARS} characters`))
   .superRefine((text, ctx) => {
     const problem = templateProblem(parseTemplate(text));
     if (problem) ctx.addIssue({ code: 'custom', message: problem });

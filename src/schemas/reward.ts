@@ -20,6 +20,13 @@ const FeedbackText = noNul(z.string({ error: 'must be a string' }).max(MAX_FEEDB
 
 const FEEDBACK_KEYS = ['feedback', 'feedback_by_module'];
 
+/**
+ * Largest reward metadata, as JSON: it is stored with every reward and read back by the reward lists
+ * (a thousand at a time), so a few megabytes each would let one client run the server out of memory.
+ */
+export const MAX_METADATA_CHARS = 64 * 1024;
+const Metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= MAX_METADATA_CHARS, `must be at most ${MAX_METADATA_CHARS} characters as JSON`);
+
 export const RewardRequestSchema = z.looseObject({
   reward_info: z.looseObject({
     score: z.unknown().optional(),
@@ -44,7 +51,7 @@ export const RewardRequestSchema = z.looseObject({
   rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),
   correlation_id: Id.optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: Metadata.optional(),
   artifact: z.unknown().optional(),
   trace_ref: z.unknown().optional(),
   stop: z.boolean({ error: 'must be true or false' }).optional(),
@@ -67,6 +74,6 @@ export const LegacyStatusSchema = z.looseObject({
   status: z.enum(['reward', 'done'], { error: 'must be "reward" or "done"' }),
   reward: z.unknown().optional(),
   candidate_id: Id.optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: Metadata.optional(),
 });
 export type LegacyStatus = z.infer<typeof LegacyStatusSchema>;

@@ -75,6 +75,20 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     });
   }, SLOW);
 
+  it('prints texts from clients and models with their control characters neutralised (no terminal escapes)', async () => {
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    const hostile = (await jobs.create({ ...pipelineJobBody(), name: 'evil \u001b]0;pwned\u0007 \u001b[2J name' })).job_id;
+    await addCandidates(t.server.store, hostile, ['cand_esc'], 'answer');
+    for (const args of [['jobs', 'show', hostile], ['jobs', 'list'], ['candidates', hostile, '--full']]) {
+      const res = await runCli(args, env);
+      expect(res.code).toBe(0);
+      expect(res.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      if (args[0] === 'jobs') expect(res.stdout).toContain('evil \ufffd]0;pwned\ufffd \ufffd[2J name');
+    }
+    const json = await runCli(['jobs', 'show', hostile, '--json'], env);
+    expect(JSON.parse(json.stdout).name).toBe('evil \u001b]0;pwned\u0007 \u001b[2J name'); // JSON keeps the text, escaped
+  }, SLOW);
+
   it('jobs show and jobs export take the session id as candidates does', async () => {
     const sessionId = (await new MiproJobsClient({ backendUrl: t.url, apiKey: t.key }).session(jobId)).sessionId;
     expect(sessionId.startsWith('pl_')).toBe(false);

@@ -86,6 +86,8 @@ describe('rewards', () => {
       { path: 'reward_info.score', message: 'must be a finite number, got "a"' },
       { path: 'feedback', message: 'goes inside reward_info (reward_info.feedback)' },
     ]]);
+    const bulky = await reward(s, { rollout_id: 'b1', reward_info: { score: 1 }, metadata: { blob: 'x'.repeat(70_000) } });
+    expect([bulky.status, bulky.body.error.details]).toEqual([422, [{ path: 'metadata', message: 'must be at most 65536 characters as JSON' }]]);
     const notObject = await reward(s, { rollout_id: 'b1', reward_info: 'x' });
     expect(notObject.body.error.details).toEqual([{ path: 'reward_info', message: 'must be an object, got string' }]);
     const badCandidate = await reward(s, { candidate_id: 'cand_nope', reward_info: { score: 1 } });

@@ -62,11 +62,19 @@ export interface AssignmentPolicy {
   canDiscover: boolean;
 }
 
+/**
+ * Longest module template, declared or discovered: a template is copied into every view of the job
+ * and every candidate's program. A longer system text is never discovered; its call passes through.
+ */
+export const MAX_TEMPLATE_CHARS = 100_000;
+
 export function assignModule(modules: readonly CompiledModule[], call: CallIdentity, policy: AssignmentPolicy): ModuleAssignment {
   const text = call.systemText ?? '';
+  const canDiscover = policy.canDiscover && text.length <= MAX_TEMPLATE_CHARS;
   if (call.named !== null) {
     const named = modules.find((m) => m.name === call.named);
-    if (!named) return policy.canDiscover ? { kind: 'discover', name: call.named, template: text } : { kind: 'unknown_name', name: call.named };
+    if (!named && policy.canDiscover && !canDiscover) return { kind: 'unmatched' };
+    if (!named) return canDiscover ? { kind: 'discover', name: call.named, template: text } : { kind: 'unknown_name', name: call.named };
     const captures = matchTemplate(named.parsed, text);
     // A discovered module is one exact text: another text under its name is another prompt (it may
     // carry another request's data), so it is not given this module's candidates.
@@ -76,7 +84,7 @@ export function assignModule(modules: readonly CompiledModule[], call: CallIdent
   if (call.systemText === null) return withoutSystemText(modules, policy);
   const best = mostSpecificMatch(modules, text);
   if (best) return { kind: 'module', ...best };
-  return policy.canDiscover ? { kind: 'discover', name: null, template: text } : { kind: 'unmatched' };
+  return canDiscover ? { kind: 'discover', name: null, template: text } : { kind: 'unmatched' };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignModule, compileModules, discoveredModuleName, mergeVariables } from '../../../src/optimizer/core/modules.js';
+import { assignModule, compileModules, discoveredModuleName, MAX_TEMPLATE_CHARS, mergeVariables } from '../../../src/optimizer/core/modules.js';
 import { moduleInstruction, programOf, withModuleInstruction } from '../../../src/optimizer/core/program.js';
 import { matchTemplate, parseTemplate, placeholderNames, renderTemplate, templateProblem } from '../../../src/optimizer/core/templates.js';
 
@@ -77,6 +77,11 @@ describe('module assignment', () => {
     expect(assignModule(two, { named: null, systemText: 'Something else' }, { canDiscover: false })).toEqual({ kind: 'unmatched' });
     expect(assignModule(two, { named: null, systemText: 'Something else' }, { canDiscover: true })).toEqual({ kind: 'discover', name: null, template: 'Something else' });
     expect(assignModule(two, { named: 'nope', systemText: 'x' }, { canDiscover: false })).toEqual({ kind: 'unknown_name', name: 'nope' });
+    // A system text longer than a template may be is never discovered (it would be copied into every view): it passes through.
+    const huge = 'x'.repeat(MAX_TEMPLATE_CHARS + 1);
+    expect(assignModule(two, { named: null, systemText: huge }, { canDiscover: true })).toEqual({ kind: 'unmatched' });
+    expect(assignModule(two, { named: 'big', systemText: huge }, { canDiscover: true })).toEqual({ kind: 'unmatched' });
+    expect(assignModule(two, { named: null, systemText: huge.slice(1) }, { canDiscover: true })).toMatchObject({ kind: 'discover' });
     expect(assignModule(two, { named: null, systemText: null }, { canDiscover: false })).toEqual({ kind: 'unmatched' });
     // One-prompt jobs: a call without a system message gets the instruction added, as the public API does.
     expect(assignModule(two.slice(0, 1), { named: null, systemText: null }, { canDiscover: false })).toMatchObject({ kind: 'module', module: { name: 'extract' } });

@@ -88,6 +88,20 @@ describe('item references (clients that assume store: true)', () => {
     cache.remember('sys', [{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
     expect(['a', 'b', 'c'].map((id) => cache.lookup('sys', id) !== undefined)).toEqual([false, true, true]); // bounded
   });
+
+  it('holds a bounded number of bytes, drops expired items as new ones come, and skips one huge item', () => {
+    let now = 0;
+    const cache = new ResponseItemCache({ maxBytes: 10_000, ttlMs: 1000, now: () => now });
+    const big = (id: string) => ({ id, type: 'message', content: [{ type: 'output_text', text: 'x'.repeat(3000) }] });
+    cache.remember('sys', [big('a'), big('b'), big('c'), big('d')]);
+    expect(['a', 'b', 'c', 'd'].map((id) => cache.lookup('sys', id) !== undefined)).toEqual([false, true, true, true]);
+    expect(cache.heldBytes).toBeLessThanOrEqual(10_000);
+    now = 5000;
+    cache.remember('sys', [{ id: 'e' }]);
+    expect(cache.heldBytes).toBe(JSON.stringify({ id: 'e' }).length); // the expired ones are gone, not only hidden
+    cache.remember('sys', [{ id: 'huge', text: 'x'.repeat(2 * 1024 * 1024) }]);
+    expect(cache.lookup('sys', 'huge')).toBeUndefined();
+  });
 });
 
 describe('chat answer -> Responses response', () => {
