@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -112,6 +112,9 @@ async function demoKey(server: RunningServer, config: AppConfig): Promise<string
   await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(key), prefix });
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created: an existing one (left by an older release, or
+  // created by hand) is made the owner's alone too, as the key in it is.
+  chmodSync(file, 0o600);
   return key;
 }
 

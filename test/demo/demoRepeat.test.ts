@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ describe('miprox demo, run twice on one database', () => {
     const dir = mkdtempSync(join(tmpdir(), 'miprox-demo-repeat-'));
     const db = join(dir, 'demo.db');
     const env = { DATABASE_URL: db, MIPROX_API_KEY: '', HOME: dir };
+    // A key file left readable by others (an older release, or made by hand) is made the owner's alone.
+    writeFileSync(`${db}.demo-key`, 'mpx_stale_key_no_longer_valid\n', { mode: 0o644 });
     const outs: Array<{ job_id: string; status: string; rollouts: number; rewards: number }> = [];
     for (let run = 0; run < 2; run++) {
       const res = await runCli(['demo', '--json', '--rollouts', '40', '--port', '0'], env);
@@ -27,6 +29,7 @@ describe('miprox demo, run twice on one database', () => {
     expect(keys.filter((k) => k.name === 'demo')).toHaveLength(1);
     const keyFile = `${db}.demo-key`;
     expect(statSync(keyFile).mode & 0o077).toBe(0); // readable by its owner only
+    expect(statSync(db).mode & 0o077).toBe(0); // so is the database it creates (call texts, key hashes)
     const key = readFileSync(keyFile, 'utf8').trim();
 
     const server = await spawnServer(env);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
@@ -15,8 +15,13 @@ import { startBackgroundCheckpoint } from './backgroundCheckpoint.js';
  * 2xx promises here. busy_timeout covers a CLI process touching the same file as the server.
  */
 export async function openSqliteStore(path: string, clock: Clock, onCheckpointError: (err: Error) => void = () => {}): Promise<KyselyStore> {
+  const created = path !== ':memory:' && !existsSync(path);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new BetterSqlite3(path);
+  // A new database file is readable by its owner only: it holds every call's text and the API keys'
+  // hashes. (SQLite gives its -wal and -shm files the database file's permissions.) An existing file
+  // keeps the permissions its owner chose.
+  if (created) chmodSync(path, 0o600);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
