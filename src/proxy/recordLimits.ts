@@ -32,10 +32,21 @@ export function capStoredVariables(variables: Record<string, string>, max = MAX_
 }
 
 /**
- * The input messages as stored: each text longer than the cap is cut the same way. Returns the same
+ * The most text one call's stored input keeps in all: thousands of messages of 64 KiB each would
+ * otherwise store megabytes per call. Over it, every text is cut to an equal share (at least
+ * MIN_SHARE characters), the conversation's shape kept.
+ */
+export const MAX_STORED_CALL_INPUT = 256 * 1024;
+const MIN_SHARE = 256;
+
+/**
+ * The input messages as stored: each text longer than its cap is cut the same way. Returns the same
  * array when nothing needed cutting (the usual case costs no copy).
  */
-export function capStoredMessages(messages: ChatMessage[], max = MAX_STORED_CALL_TEXT): ChatMessage[] {
+export function capStoredMessages(messages: ChatMessage[], perText = MAX_STORED_CALL_TEXT, total = MAX_STORED_CALL_INPUT): ChatMessage[] {
+  const lengths = messages.flatMap(textLengths);
+  const sum = lengths.reduce((a, b) => a + b, 0);
+  const max = sum > total ? Math.min(perText, Math.max(MIN_SHARE, Math.floor(total / lengths.length))) : perText;
   if (!messages.some((m) => tooLong(m, max))) return messages;
   return messages.map((m) => {
     if (!tooLong(m, max)) return m;
@@ -43,6 +54,11 @@ export function capStoredMessages(messages: ChatMessage[], max = MAX_STORED_CALL
     const parts = (m.content ?? []).map((p) => (typeof p.text === 'string' && p.text.length > max ? { ...p, text: capStoredText(p.text, max) } : p));
     return { ...m, content: parts };
   });
+}
+
+function textLengths(m: ChatMessage): number[] {
+  if (typeof m.content === 'string') return [m.content.length];
+  return Array.isArray(m.content) ? m.content.map((p) => (typeof p.text === 'string' ? p.text.length : 0)) : [];
 }
 
 function tooLong(m: ChatMessage, max: number): boolean {

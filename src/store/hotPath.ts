@@ -19,6 +19,14 @@ export interface HotPath {
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome>;
 }
 
+/**
+ * Calls recorded per rollout: later calls of the same rollout still go upstream and are counted
+ * (`call_count`), but their text is not stored. A rollout id is known to whoever holds the proxy
+ * URL, and every reader of a rollout's calls (the rollout view, the proposer's grounding) loads them
+ * together: unbounded, one rollout could hold gigabytes.
+ */
+export const MAX_RECORDED_CALLS_PER_ROLLOUT = 256;
+
 /** A claim as an insert, then a read when the id existed: for stores where a read is cheap. */
 export async function claimByInsertThenRead(hot: Pick<HotPath, 'insertRollout' | 'getRollout'>, r: NewRollout, now: string): Promise<RolloutAssignment | null> {
   if (await hot.insertRollout(r, now)) return null;

@@ -16,7 +16,7 @@ import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './
 import type {
   ProposalStart,
   ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
-  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, RolloutRecord,
+  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, CallSelection, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
 } from './types.js';
 import { TRAINING_SPLITS } from './types.js';
@@ -348,8 +348,8 @@ export class KyselyStore implements Store {
     return this.hot.completeRolloutCall(jobId, rolloutId, call, this.now());
   }
 
-  rolloutCalls(jobId: string, rolloutIds: readonly string[]): Promise<RolloutCallRecord[]> {
-    return rolloutCalls(this.db, jobId, rolloutIds);
+  rolloutCalls(jobId: string, rolloutIds: readonly string[], only?: CallSelection): Promise<RolloutCallRecord[]> {
+    return rolloutCalls(this.db, jobId, rolloutIds, only);
   }
 
   callModules(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>> {

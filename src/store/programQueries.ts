@@ -3,7 +3,7 @@ import { discoveredModuleName } from '../optimizer/core/modules.js';
 import type { Database } from './schema.js';
 import { toModule, toRolloutCall } from './rows.js';
 import { appendEventTx, type Db } from './statements.js';
-import type { ModuleRecord, NewEvent, RolloutCallRecord } from './types.js';
+import type { CallSelection, ModuleRecord, NewEvent, RolloutCallRecord } from './types.js';
 
 /**
  * The program's statements (modules, discovery, unmatched prompts, per-call records): portable SQL
@@ -59,11 +59,20 @@ export async function recordUnmatched(db: Kysely<Database>, jobId: string, textH
   });
 }
 
-export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly string[]): Promise<RolloutCallRecord[]> {
+export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly string[], only: CallSelection = {}): Promise<RolloutCallRecord[]> {
   if (rolloutIds.length === 0) return [];
-  const rows = await db.selectFrom('rollout_calls')
-    .select(['rollout_id', 'seq', 'module', 'input_messages', 'variables', 'output_text', 'failed', 'created_at'])
-    .where('job_id', '=', jobId).where('rollout_id', 'in', [...rolloutIds]).orderBy('rollout_id').orderBy('seq').execute();
+  const query = (ids: readonly string[]) => {
+    let q = db.selectFrom('rollout_calls')
+      .select(['rollout_id', 'seq', 'module', 'input_messages', 'variables', 'output_text', 'failed', 'created_at'])
+      .where('job_id', '=', jobId).where('rollout_id', 'in', [...ids]);
+    if (only.module !== undefined) q = q.where('module', '=', only.module);
+    return q.orderBy('rollout_id').orderBy('seq');
+  };
+  // A limit per rollout: one small query each (the proposer's grounding reads a few calls of a few rollouts).
+  const limit = only.perRollout;
+  const rows = limit === undefined
+    ? await query(rolloutIds).execute()
+    : (await Promise.all(rolloutIds.map((id) => query([id]).limit(limit).execute()))).flat();
   return rows.map(toRolloutCall);
 }
 

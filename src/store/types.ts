@@ -154,6 +154,12 @@ export interface EventRecord {
   createdAt: string;
 }
 
+/** Which calls of each rollout to read: one module's, and at most `perRollout` of them, in call order. */
+export interface CallSelection {
+  module?: string;
+  perRollout?: number;
+}
+
 export interface ProposalRecord {
   jobId: string;
   id: string;
@@ -392,7 +398,7 @@ export interface Store {
   /** Records one finished LLM call of the rollout (a rollout may make several). */
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void>;
   /** The recorded calls of these rollouts, in call order. */
-  rolloutCalls(jobId: string, rolloutIds: readonly string[]): Promise<RolloutCallRecord[]>;
+  rolloutCalls(jobId: string, rolloutIds: readonly string[], only?: CallSelection): Promise<RolloutCallRecord[]>;
   /** The module of each recorded call of these rollouts, in call order. */
   callModules(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>>;
   /** Modules in the order recent rollouts call them (by mean position within their rollouts). */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_STORED_CALL_TEXT } from '../../src/proxy/recordLimits.js';
+import { MAX_STORED_CALL_INPUT, MAX_STORED_CALL_TEXT } from '../../src/proxy/recordLimits.js';
+import { MAX_RECORDED_CALLS_PER_ROLLOUT } from '../../src/store/hotPath.js';
 import type { RolloutRecord } from '../../src/store/types.js';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
@@ -106,4 +107,24 @@ describe('upstream answers and stored text are capped', () => {
     const whole = (await api(t.url, 'GET', `/api/systems/${(await t.server.store.getJob(job.job_id))!.systemId}/rollouts/whole`, { key: t.key })).body;
     expect(whole.calls[0].truncated).toBe(false);
   });
+
+  it('bounds what one rollout can store: a call\'s input in all, and the calls recorded per rollout', async () => {
+    // 40 messages of 60,000 characters: each under the per-text cap, 2.4 M characters together.
+    const many = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: `${i}`.padEnd(60_000, 'm') }));
+    expect((await api(job.proxy_url, 'POST', '/wide/chat/completions', { body: { messages: many } })).status).toBe(200);
+    const wide = await settled('wide');
+    const stored = wide.inputMessages as Array<{ role: string; content: string }>;
+    expect(stored.map((m) => m.role)).toEqual(many.map((m) => m.role)); // the conversation's shape is kept
+    expect(stored.reduce((n, m) => n + m.content.length, 0)).toBeLessThanOrEqual(MAX_STORED_CALL_INPUT + 40 * 60);
+    expect(stored[0]!.content).toMatch(/\[miprox: truncated; 60000 characters in all\]$/);
+    // Past MAX_RECORDED_CALLS_PER_ROLLOUT calls the rollout still answers and counts them, storing no more.
+    const extra = 5;
+    for (let i = 0; i < MAX_RECORDED_CALLS_PER_ROLLOUT + extra; i++) {
+      expect((await api(job.proxy_url, 'POST', '/busy/chat/completions', { body: CALL })).status).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const busy = await settled('busy');
+    expect(busy.callCount).toBe(MAX_RECORDED_CALLS_PER_ROLLOUT + extra);
+    expect(await t.server.store.rolloutCalls(job.job_id, ['busy'])).toHaveLength(MAX_RECORDED_CALLS_PER_ROLLOUT);
+  }, 60_000);
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobConfig } from '../../src/schemas/jobConfig.js';
 import { BASELINE_ID, newCandidateId, newJobId, newProposalId, newSystemId } from '../../src/shared/ids.js';
 import type { Store } from '../../src/store/types.js';
+import { MAX_RECORDED_CALLS_PER_ROLLOUT } from '../../src/store/hotPath.js';
 import { pagingContract } from './pagingContract.js';
 
 export const sampleConfig: JobConfig = {
@@ -180,6 +181,20 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.getCandidate(job.id, BASELINE_ID))?.dispatches).toBe(1);
       expect((await store.getJob(job.id))?.rolloutCount).toBe(1);
       expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0, monitor: 0 });
+    });
+
+    it('counts every call of a rollout but records at most MAX_RECORDED_CALLS_PER_ROLLOUT of them', async () => {
+      const job = await makeJob();
+      await store.insertRollout({ jobId: job.id, id: 'many', candidateId: BASELINE_ID, seed: 1, split: 'online', correlationId: null, inputMessages: null });
+      const call = (i: number) => store.completeRolloutCall(job.id, 'many', { outputText: `o${i}`, latencyMs: 1, usage: null, failed: false, inputMessages: null, module: 'main', variables: null });
+      // In batches, as concurrent calls arrive (the PostgreSQL store writes each batch in one statement).
+      for (let i = 0; i < MAX_RECORDED_CALLS_PER_ROLLOUT + 4; i += 10) await Promise.all(Array.from({ length: Math.min(10, MAX_RECORDED_CALLS_PER_ROLLOUT + 4 - i) }, (_, k) => call(i + k)));
+      expect((await store.getRollout(job.id, 'many'))?.callCount).toBe(MAX_RECORDED_CALLS_PER_ROLLOUT + 4);
+      const calls = await store.rolloutCalls(job.id, ['many']);
+      expect(calls.map((c) => c.seq)).toEqual(Array.from({ length: MAX_RECORDED_CALLS_PER_ROLLOUT }, (_, i) => i + 1));
+      // What the proposer's grounding reads: one module's first calls of each rollout, no more.
+      expect((await store.rolloutCalls(job.id, ['many', 'none'], { module: 'main', perRollout: 2 })).map((c) => [c.rolloutId, c.seq])).toEqual([['many', 1], ['many', 2]]);
+      expect(await store.rolloutCalls(job.id, ['many'], { module: 'other', perRollout: 2 })).toEqual([]);
     });
 
     it('stores a reward on its rollout when the rollout is stored, and never makes a rollout up', async () => {

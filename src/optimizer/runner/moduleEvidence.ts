@@ -27,7 +27,11 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   // The two queries overlap when the parent has few rollouts; the core splits them into worst and best.
   const rollouts = [...new Map([...lowest, ...highest].map((r) => [r.id, r])).values()];
   const ids = rollouts.map((r) => r.id);
-  const [calls, feedback] = await Promise.all([store.rolloutCalls(jobId, ids), store.rolloutFeedback(jobId, ids)]);
+  // Only what is shown: this module's first calls of each rollout (a rollout may hold hundreds of calls).
+  const [calls, feedback] = await Promise.all([
+    store.rolloutCalls(jobId, ids, { module: module.name, perRollout: CALLS_PER_ROLLOUT }),
+    store.rolloutFeedback(jobId, ids),
+  ]);
   const placeholders = new Set(modulePlaceholders(module, module.template));
   const byRollout = new Map<string, RolloutCallRecord[]>();
   for (const c of calls) if (c.module === module.name) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);

@@ -1,4 +1,5 @@
 import { FINAL_STATUSES } from '../types.js';
+import { MAX_RECORDED_CALLS_PER_ROLLOUT } from '../hotPath.js';
 
 /**
  * PostgreSQL's hot-path statements, one per kind of write and per group-commit batch: the batch's
@@ -124,9 +125,11 @@ upd as (
 ),
 calls as (
   insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at)
-  select i.job_id, i.rollout_id, u.call_count - p.n + row_number() over (partition by i.job_id, i.rollout_id order by i.ord),
-    i.module, i.input_messages, i.variables, i.output_text, i.latency_ms, i.usage, i.failed, i.created_at
-  from call_items i join per p on p.job_id = i.job_id and p.rollout_id = i.rollout_id join upd u on u.job_id = i.job_id and u.id = i.rollout_id
+  select * from (
+    select i.job_id, i.rollout_id, u.call_count - p.n + row_number() over (partition by i.job_id, i.rollout_id order by i.ord) as seq,
+      i.module, i.input_messages, i.variables, i.output_text, i.latency_ms, i.usage, i.failed, i.created_at
+    from call_items i join per p on p.job_id = i.job_id and p.rollout_id = i.rollout_id join upd u on u.job_id = i.job_id and u.id = i.rollout_id
+  ) numbered where numbered.seq <= ${MAX_RECORDED_CALLS_PER_ROLLOUT} -- later calls are counted (call_count), not recorded
   returning 1
 ),
 dispatches as (select job_id, count(*) as n, max(created_at) as now from fresh group by job_id),

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { HotPath } from '../hotPath.js';
-import { callRow, claimByInsertThenRead, rewardAfterEnd, rewardRow, withStoredSplit } from '../hotPath.js';
+import { MAX_RECORDED_CALLS_PER_ROLLOUT, callRow, claimByInsertThenRead, rewardAfterEnd, rewardRow, withStoredSplit } from '../hotPath.js';
 import { MOMENT_COLUMNS, toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from '../types.js';
@@ -139,7 +139,7 @@ export class SqliteHotPath implements HotPath {
         call.usage === null ? null : JSON.stringify(call.usage), input, now, jobId, rolloutId,
       ) as { call_count: number } | undefined;
       if (!row) return;
-      s.insertCall.run(callRow(jobId, rolloutId, Number(row.call_count), call, input, now));
+      if (Number(row.call_count) <= MAX_RECORDED_CALLS_PER_ROLLOUT) s.insertCall.run(callRow(jobId, rolloutId, Number(row.call_count), call, input, now));
       // Last, as for rollout counts: a unit rolled back to its savepoint never left usage behind.
       const u = usageOfCall(call.usage, call.failed);
       if (isZeroUsage(u)) return;
