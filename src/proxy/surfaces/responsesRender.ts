@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, Usage } from '../../schemas/openai.js';
 import type { ResponsesRequest } from '../../schemas/responses.js';
 import type { ToolCallSummary } from '../../providers/completionSummary.js';
@@ -35,19 +36,29 @@ export function echoOf(req: ResponsesRequest): ResponseEcho {
 
 export type OutputItem = Record<string, unknown>;
 
-/** `resp_`, `msg_`, `fc_` ids derived from the upstream's id, so one answer's ids agree with each other. */
-export function responseIds(upstreamId: string): { response: string; message: string } {
+/**
+ * `resp_`, `msg_` and the `fc_` suffix of one answer: the upstream's id (so the answer's ids agree with
+ * each other and with the upstream's logs) plus a nonce of this answer. The items are kept for
+ * `item_reference`s, and a server that answers every call with the same id (a constant
+ * `chatcmpl-...`) must not make a reference fetch another answer's item.
+ */
+export interface ResponseIds { response: string; message: string; nonce: string }
+
+export function responseIds(upstreamId: string, nonce = randomBytes(4).toString('hex')): ResponseIds {
   const core = upstreamId.replace(/[^A-Za-z0-9_-]/g, '').replace(/^(chatcmpl|simcmpl|msg|resp)[-_]?/, '') || 'miprox';
-  return { response: `resp_${core}`, message: `msg_${core}` };
+  return { response: `resp_${core}_${nonce}`, message: `msg_${core}_${nonce}`, nonce };
 }
+
+/** A function call item's id: its call id (kept as `call_id`, which function_call_output names) and the answer's nonce. */
+export const functionItemId = (callId: string, nonce: string): string => `fc_${callId.replace(/^call_/, '')}_${nonce}`;
 
 export function messageItem(id: string, text: string, status = 'completed'): OutputItem {
   return { id, type: 'message', status, role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
 }
 
-export function functionCallItem(call: ToolCallSummary, index: number, status = 'completed'): OutputItem {
+export function functionCallItem(call: ToolCallSummary, index: number, nonce: string, status = 'completed'): OutputItem {
   const callId = call.id ?? `call_${index}`;
-  return { id: `fc_${callId.replace(/^call_/, '')}`, type: 'function_call', status, call_id: callId, name: call.name, arguments: call.arguments };
+  return { id: functionItemId(callId, nonce), type: 'function_call', status, call_id: callId, name: call.name, arguments: call.arguments };
 }
 
 /** Chat usage as Responses reports it; cached and reasoning tokens come from the chat usage's details (0 without). */
@@ -118,7 +129,7 @@ export function chatToResponse(c: ChatCompletion, echo: ResponseEcho, toolCalls:
   const text = choice?.message.content ?? '';
   const output: OutputItem[] = [];
   if (text !== '' || toolCalls.length === 0) output.push(messageItem(ids.message, text));
-  toolCalls.forEach((call, i) => output.push(functionCallItem(call, i)));
+  toolCalls.forEach((call, i) => output.push(functionCallItem(call, i, ids.nonce)));
   const incomplete = incompleteReason(choice?.finish_reason);
   return responseObject({
     id: ids.response,

@@ -1,7 +1,7 @@
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import { OrderedItems } from './orderedItems.js';
 import {
-  functionCallItem, incompleteReason, messageItem, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
+  functionCallItem, functionItemId, incompleteReason, messageItem, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
 } from './responsesRender.js';
 
 /**
@@ -31,8 +31,10 @@ interface OpenItem {
 export class ResponsesStreamWriter extends TranslatedStreamWriter {
   private seq = 0;
   private started = false;
-  private responseId = 'resp_miprox';
-  private messageId = 'msg_miprox';
+  // Until the stream's first chunk names the upstream's id (a stream without one keeps these).
+  private responseId: string;
+  private messageId: string;
+  private nonce: string;
   private model: string;
   private createdAt: number;
   private readonly output: OutputItem[] = [];
@@ -46,6 +48,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     super();
     this.model = opts.model;
     this.createdAt = opts.createdAt;
+    ({ response: this.responseId, message: this.messageId, nonce: this.nonce } = responseIds(''));
   }
 
   /** The whole response once the stream completed (what response.completed carried). */
@@ -64,6 +67,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
         const ids = responseIds(step.id);
         this.responseId = ids.response;
         this.messageId = ids.message;
+        this.nonce = ids.nonce;
         if (step.model !== '') this.model = step.model;
         if (step.created !== undefined) this.createdAt = step.created;
         return this.start();
@@ -84,7 +88,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
         }
         if (this.message !== null) out += this.close(this.message);
         const callId = step.id ?? `call_${step.index}`;
-        const item = this.newItem('function_call', `fc_${callId.replace(/^call_/, '')}`, { callId, name: step.name });
+        const item = this.newItem('function_call', functionItemId(callId, this.nonce), { callId, name: step.name });
         this.toolItems.set(step.index, item);
         return out + this.emit(item, 'response.output_item.added', { output_index: item.outputIndex, item: this.functionItem(item, 'in_progress') });
       }
@@ -152,7 +156,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   }
 
   private functionItem(item: OpenItem, status: string): OutputItem {
-    return { ...functionCallItem({ id: item.callId, name: item.name, arguments: item.text }, item.outputIndex, status), id: item.id };
+    return { ...functionCallItem({ id: item.callId, name: item.name, arguments: item.text }, item.outputIndex, this.nonce, status), id: item.id };
   }
 
   private response(status: 'in_progress' | 'completed' | 'incomplete'): Record<string, unknown> {

@@ -112,15 +112,20 @@ describe('chat answer -> Responses response', () => {
     };
     const r = chatToResponse(completion, echo, extractCompletionSummary(completion).toolCalls);
     expect(r).toMatchObject({
-      id: 'resp_AB1', object: 'response', status: 'completed', instructions: 'Client text.', store: false,
+      id: expect.stringMatching(/^resp_AB1_[0-9a-f]{8}$/), object: 'response', status: 'completed', instructions: 'Client text.', store: false,
       output: [
-        { type: 'message', id: 'msg_AB1', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
+        { type: 'message', id: expect.stringMatching(/^msg_AB1_[0-9a-f]{8}$/), role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
         { type: 'function_call', call_id: 'call_9', name: 'f', arguments: '{"a":1}' },
       ],
       usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
     });
     const cut = chatToResponse({ ...completion, choices: [{ index: 0, message: { role: 'assistant', content: 'par' }, finish_reason: 'length' }] }, echo, []);
     expect(cut).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } });
+    // An upstream that answers every call with the same id: each answer's items still have their own ids
+    // (they are kept for item_reference, which must never fetch another answer's item).
+    const again = chatToResponse(completion, echo, extractCompletionSummary(completion).toolCalls);
+    const ids = (x: Record<string, unknown>) => [x.id, ...(x.output as { id: string }[]).map((o) => o.id)];
+    expect(ids(again).filter((id) => ids(r).includes(id))).toEqual([]);
   });
 });
 
