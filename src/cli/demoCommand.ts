@@ -106,15 +106,17 @@ async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<R
 async function demoKey(server: RunningServer, config: AppConfig): Promise<string> {
   const file = demoKeyFile(config);
   const saved = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
-  if (saved && (await server.store.findActiveApiKey(hashApiKey(saved)))) return saved;
+  if (saved && (await server.store.findActiveApiKey(hashApiKey(saved)))) {
+    chmodSync(file, 0o600); // a file left readable by others (an older release, or made by hand)
+    return saved;
+  }
   const tenant = await server.store.createTenant('demo');
   const { key, prefix } = generateApiKey();
   await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(key), prefix });
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  // `mode` applies only when the file is created: an existing one (left by an older release, or
-  // created by hand) is made the owner's alone too, as the key in it is.
-  chmodSync(file, 0o600);
+  chmodSync(file, 0o600); // `mode` applies only when the file is created
+
   return key;
 }
 

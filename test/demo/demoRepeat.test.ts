@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ describe('miprox demo, run twice on one database', () => {
       const res = await runCli(['demo', '--json', '--rollouts', '40', '--port', '0'], env);
       expect(res.code, res.stderr).toBe(0);
       outs.push(JSON.parse(res.stdout));
+      if (run === 0) chmodSync(`${db}.demo-key`, 0o644); // the second run reuses the key: its file is made private again too
     }
     for (const out of outs) expect(out.status).toBe('succeeded');
 
