@@ -1,3 +1,4 @@
+import { usageDetail } from './chatChunks.js';
 import type { ChatCompletion, Usage } from '../../schemas/openai.js';
 import type { ToolCallSummary } from '../../providers/completionSummary.js';
 
@@ -19,8 +20,14 @@ export function messageId(upstreamId: string): string {
   return `msg_${core || 'miprox'}`;
 }
 
-export function messagesUsage(u: Usage | null | undefined): { input_tokens: number; output_tokens: number } {
-  return { input_tokens: u?.prompt_tokens ?? 0, output_tokens: u?.completion_tokens ?? 0 };
+/**
+ * Chat usage as Anthropic reports it: cached prompt tokens (chat's `prompt_tokens_details.cached_tokens`)
+ * are Anthropic's `cache_read_input_tokens`, which its `input_tokens` does not include.
+ */
+export function messagesUsage(u: Usage | null | undefined): { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number } {
+  const cached = usageDetail(u?.prompt_tokens_details, 'cached_tokens');
+  const input = Math.max(0, (u?.prompt_tokens ?? 0) - cached);
+  return { input_tokens: input, output_tokens: u?.completion_tokens ?? 0, ...(cached > 0 ? { cache_read_input_tokens: cached } : {}) };
 }
 
 /** Tool arguments are JSON text in chat completions and an object in Messages; unreadable text becomes {}. */

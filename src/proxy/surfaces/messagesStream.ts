@@ -1,5 +1,5 @@
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
-import { messageId, stopReasonFor } from './messagesRender.js';
+import { messageId, messagesUsage, stopReasonFor } from './messagesRender.js';
 import { OrderedItems } from './orderedItems.js';
 
 /**
@@ -88,7 +88,8 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
     let out = this.start();
     if (this.blockCount === 0) out += this.begin(this.newBlock(), { type: 'text', text: '' });
     for (const block of this.blocks.open()) out += this.stop(block);
-    out += event('message_delta', { delta: { stop_reason: stopReasonFor(this.finish), stop_sequence: null }, usage: { input_tokens: this.usage?.prompt ?? 0, output_tokens: this.usage?.completion ?? 0 } });
+    const usage = messagesUsage(this.usage ? { prompt_tokens: this.usage.prompt, completion_tokens: this.usage.completion, prompt_tokens_details: { cached_tokens: this.usage.cached } } : null);
+    out += event('message_delta', { delta: { stop_reason: stopReasonFor(this.finish), stop_sequence: null }, usage });
     return out + event('message_stop', {});
   }
 }

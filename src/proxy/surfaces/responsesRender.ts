@@ -131,6 +131,8 @@ export function chatToResponse(c: ChatCompletion, echo: ResponseEcho, toolCalls:
   if (text !== '' || toolCalls.length === 0) output.push(messageItem(ids.message, text));
   toolCalls.forEach((call, i) => output.push(functionCallItem(call, i, ids.nonce)));
   const incomplete = incompleteReason(choice?.finish_reason);
+  // The item a length limit or content filter cut is the last one, as OpenAI marks it.
+  if (incomplete !== null && output.length > 0) output[output.length - 1] = { ...output.at(-1), status: 'incomplete' };
   return responseObject({
     id: ids.response,
     createdAt: c.created ?? Math.floor(Date.now() / 1000),

@@ -124,17 +124,18 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
       + this.emit(item, 'response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
   }
 
-  private close(item: OpenItem): string {
+  /** `status`: `incomplete` for the item a length limit or content filter cut (the last one). */
+  private close(item: OpenItem, status: 'completed' | 'incomplete' = 'completed'): string {
     if (item.kind === 'message') {
       this.message = null;
-      const done = messageItem(item.id, item.text);
+      const done = messageItem(item.id, item.text, status);
       this.output[item.outputIndex] = done;
       const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
       return this.emit(item, 'response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] })
         + this.emit(item, 'response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part })
         + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
     }
-    const done = this.functionItem(item, 'completed');
+    const done = this.functionItem(item, status);
     this.output[item.outputIndex] = done;
     return this.emit(item, 'response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.text })
       + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
@@ -148,9 +149,11 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   protected complete(): string {
     let out = this.start();
     if (this.output.length === 0) out += this.openMessage();
-    // Every item still open (the function calls, the last text item), in output order.
-    for (const item of this.items.open()) out += this.close(item);
     const cut = incompleteReason(this.finish) !== null;
+    // Every item still open (the function calls, the last text item), in output order; the last one
+    // is what a cut answer was writing.
+    const last = this.output.length - 1;
+    for (const item of this.items.open()) out += this.close(item, cut && item.outputIndex === last ? 'incomplete' : 'completed');
     const response = this.response(cut ? 'incomplete' : 'completed');
     return out + this.event(cut ? 'response.incomplete' : 'response.completed', { response });
   }

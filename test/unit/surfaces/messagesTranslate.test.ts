@@ -61,6 +61,9 @@ describe('chat answer -> Messages message', () => {
       id: 'msg_Z1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'tool_use', id: 'call_1', name: 'f', input: { a: 1 } }],
       stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 },
     });
+    // OpenAI's cached prompt tokens are Anthropic's cache reads, which its input_tokens leaves out.
+    const cached = { ...completion, usage: { ...completion.usage, prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 4 } } };
+    expect(chatToMessage(cached, []).usage).toEqual({ input_tokens: 6, output_tokens: 2, cache_read_input_tokens: 4 });
   });
 });
 

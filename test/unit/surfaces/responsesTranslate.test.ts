@@ -120,7 +120,7 @@ describe('chat answer -> Responses response', () => {
       usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
     });
     const cut = chatToResponse({ ...completion, choices: [{ index: 0, message: { role: 'assistant', content: 'par' }, finish_reason: 'length' }] }, echo, []);
-    expect(cut).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } });
+    expect(cut).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [{ type: 'message', status: 'incomplete' }] });
     // An upstream that answers every call with the same id: each answer's items still have their own ids
     // (they are kept for item_reference, which must never fetch another answer's item).
     const again = chatToResponse(completion, echo, extractCompletionSummary(completion).toolCalls);
@@ -212,6 +212,7 @@ describe('chat stream -> Responses event stream', () => {
     const text = await translateSse(stream, new ResponsesStreamWriter(echo, { model: 'x', createdAt: 0 }));
     const last = parseEvents(text).at(-1)!;
     expect(last.event).toBe('response.incomplete');
+    expect((last.data.response as { output: { status: string }[] }).output.map((o) => o.status)).toEqual(['incomplete']);
     expect(last.data.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'content_filter' }, usage: { input_tokens_details: { cached_tokens: 100 } } });
   });
 
