@@ -116,3 +116,51 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     expect(status).toBe('succeeded');
   }, 120_000);
 });
+
+/**
+ * One instance whose cache of the job's candidates never expires during the test, as another
+ * instance's cache can be up to a second old: a proposal elsewhere added a candidate the cache does
+ * not know, so the rule must read the store before it stops.
+ */
+describe('the stop rule behind a stale candidate cache', () => {
+  let policy: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    policy = await startFakeUpstream({ reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : lastUserMessageOf(req)) });
+    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url }, start: { cacheTtlMs: 600_000 } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+  });
+
+  it('does not stop on a pool another instance just grew', async () => {
+    const proposer = { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, max_calls: 1 };
+    const body = seedJobBody({
+      initialPrompt: BASELINE,
+      mipro: {
+        bootstrap_train_seeds: [0, 1, 2, 3], online_pool: { start: 1000, end: 2000 }, val_seeds: { start: 100, end: 100 + VAL_SEEDS },
+        online_rollouts_per_candidate: 5, online_proposer_max_candidates: 3, max_rollouts: 5000, online_proposer_min_rollouts: 100_000,
+        stop_when_identified: { epsilon: 0.01, delta: 0.05 }, proposer,
+      },
+    });
+    const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } })).body as { session_id: string; job_id: string };
+    expect((await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key: t.key, body: { instruction: 'Be EXCELLENT at answering.' } })).status).toBe(200);
+    const rollout = async () => {
+      const next = (await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/rollouts`, { key: t.key })).body;
+      const res = await fetch(next.chat_completions_url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: `question seed=${next.seed}` }] }) });
+      const text = ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
+      const r = await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/reward`, { key: t.key, body: { rollout_id: next.rollout_id, reward_info: { score: text === 'right' || next.seed % 2 === 0 ? 1 : 0 } } });
+      return r.body.job_status as string;
+    };
+    for (let i = 0; i < 30; i++) await rollout(); // the runtime (and its cache of 2 candidates) is built
+    // Elsewhere: a proposal spent the budget and added a child this instance's cache does not know.
+    const store = t.server.store;
+    await store.startProposal({ jobId: s.job_id, id: 'prop_elsewhere', parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 600_000).toISOString(), now: new Date().toISOString() });
+    await store.addProposerUsage(s.job_id, { calls: 1, promptTokens: 10, completionTokens: 5, totalTokens: 15 });
+    await store.finishProposal({ jobId: s.job_id, id: 'prop_elsewhere', status: 'succeeded', response: null, error: null, events: [], candidates: [
+      { id: 'cand_elsewhere', parentId: 'baseline', instruction: 'Answer, elsewhere.', module: 'main', instructions: { main: 'Answer, elsewhere.' }, tip: 'none', proposalId: 'prop_elsewhere' },
+    ] });
+    for (let i = 0; i < 400; i++) expect(await rollout()).toBe('running');
+  }, 120_000);
+});

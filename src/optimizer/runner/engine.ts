@@ -188,9 +188,9 @@ export class OnlineEngine {
     await this.updateChampion(rt);
     const identified = await stopReason(rt, {
       valSeedsIssued: () => this.deps.store.valSeedsIssued(rt.job.id),
-      proposalInFlight: async () => {
-        const [latest] = await this.deps.store.listProposals(rt.job.id, 1);
-        return latest?.status === 'running' && Date.parse(latest.leaseUntil) > this.deps.clock.now();
+      poolUnsettled: async (cached) => {
+        const [[latest], stored] = await Promise.all([this.deps.store.listProposals(rt.job.id, 1), this.deps.store.listCandidates(rt.job.id)]);
+        return (latest?.status === 'running' && Date.parse(latest.leaseUntil) > this.deps.clock.now()) || stored.length !== cached;
       },
     });
     if (identified) return this.deps.finishJob(rt.job, identified);

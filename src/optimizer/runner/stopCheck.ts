@@ -6,8 +6,12 @@ import { poolIsFinal } from './proposerSpend.js';
 /** What the stop check reads from the database, only once the cached state says stop. */
 export interface StopReads {
   valSeedsIssued(): Promise<ReadonlyMap<string, readonly number[]>>;
-  /** A proposal of the job holds a live lease (on any instance). */
-  proposalInFlight(): Promise<boolean>;
+  /**
+   * The pool may still change or has changed behind this instance's cache: a proposal holds a live
+   * lease (on any instance), or the job holds more candidates than the cache knows (a proposal that
+   * just finished elsewhere; its children have no rewards yet).
+   */
+  poolUnsettled(cachedCandidates: number): Promise<boolean>;
 }
 
 /**
@@ -27,7 +31,7 @@ export async function stopReason(rt: JobRuntime, reads: StopReads): Promise<stri
   if (!decision.stop) return null;
   // Below the candidate cap the pool is final because the proposer's spend is: the proposal whose
   // call reached the cap may still be adding its candidates, on this instance or another.
-  if (rt.candidates.length < mipro.online_proposer_max_candidates && await reads.proposalInFlight()) return null;
+  if (rt.candidates.length < mipro.online_proposer_max_candidates && await reads.poolUnsettled(rt.candidates.length)) return null;
   const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound?.toFixed(3)})`;
   return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
 }
