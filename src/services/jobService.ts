@@ -12,8 +12,9 @@ import { type JobAction, STATE_TO_ACTION, illegalTransition, isFinal, transition
 
 /** Where a job's name is kept: a reserved key of its metadata (the `mipro_` keys are the server's). */
 export const JOB_NAME_KEY = 'mipro_job_name';
-/** Tries of a promote whose job changed state meanwhile (each reads it again). */
+/** Tries of a promote or a transition whose job changed state meanwhile (each reads it again). */
 const PROMOTE_ATTEMPTS = 5;
+const TRANSITION_ATTEMPTS = PROMOTE_ATTEMPTS;
 
 /**
  * The metadata stored for a new job: the client's keys without the `mipro_` ones (the server's: a
@@ -141,7 +142,7 @@ export class JobService {
           data: { status: 'succeeded', previous, at: new Date(this.clock.now()).toISOString(), served_candidate_id: candidateId, reason: `${candidateId} promoted` },
         });
       }
-      moved = await this.store.transitionJob(job.id, [previous], 'succeeded', events, candidateId);
+      moved = await this.store.transitionJob(job.id, [previous], 'succeeded', events, candidateId, current.servedCandidateId);
     }
     if (!moved) {
       const final = isFinal(current.status) && current.status !== 'succeeded';
@@ -151,24 +152,36 @@ export class JobService {
     return moved;
   }
 
+  /**
+   * Moves the job as `action` says. Each try moves it from the state it was read in (`job` first, a
+   * cache's copy maybe), so the event's `previous` is what the job really was; a state that changed
+   * meanwhile (a pause on another instance) is read again.
+   */
   async transition(job: JobRecord, action: JobAction, reason?: string): Promise<JobRecord> {
     const { from, to } = transitionFor(action);
-    if (job.status === to) return job;
-    const served = await this.servedAfter(job, to);
-    const moved = await this.store.transitionJob(job.id, from, to, {
-      eventType: 'mipro.job.status',
-      message: `job ${to}${reason ? `: ${reason}` : ''}`,
-      data: {
-        status: to, previous: job.status, at: new Date(this.clock.now()).toISOString(),
-        ...(served !== undefined ? { served_candidate_id: served } : {}), ...(reason ? { reason } : {}),
-      },
-    }, served);
-    if (!moved) {
-      const current = await this.store.getJob(job.id);
-      if (current?.status === to) return current;
-      throw current ? illegalTransition(action, current.status) : new ConflictError('job changed concurrently');
+    let current = job;
+    for (let attempt = 0; attempt < TRANSITION_ATTEMPTS; attempt++) {
+      if (attempt > 0) {
+        const read = await this.store.getJob(job.id);
+        if (!read) throw new ConflictError('job changed concurrently');
+        current = read;
+      }
+      if (current.status === to) return current;
+      if (!from.includes(current.status)) throw illegalTransition(action, current.status);
+      const served = await this.servedAfter(current, to);
+      const moved = await this.store.transitionJob(job.id, [current.status], to, {
+        eventType: 'mipro.job.status',
+        message: `job ${to}${reason ? `: ${reason}` : ''}`,
+        data: {
+          status: to, previous: current.status, at: new Date(this.clock.now()).toISOString(),
+          ...(served !== undefined ? { served_candidate_id: served } : {}), ...(reason ? { reason } : {}),
+        },
+      }, served);
+      if (moved) {
+        for (const l of this.listeners) l(moved);
+        return moved;
+      }
     }
-    for (const l of this.listeners) l(moved);
-    return moved;
+    throw new ConflictError(`job ${job.id} changed concurrently ${TRANSITION_ATTEMPTS} times; retry`);
   }
 }

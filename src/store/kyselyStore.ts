@@ -159,13 +159,14 @@ export class KyselyStore implements Store {
     return toPage(rows, opts.limit, toJob, listing, JOB_KEYS);
   }
 
-  async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null): Promise<JobRecord | null> {
+  async transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null, servedWas?: string | null): Promise<JobRecord | null> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
       // A new served candidate (an end, a promote) is watched afresh by the guard.
       const serving = served !== undefined ? { served_candidate_id: served, guard_tripped_candidate_id: null } : {};
-      const res = await trx.updateTable('jobs').set({ status: to, updated_at: now, ...serving })
-        .where('id', '=', id).where('status', 'in', [...from]).executeTakeFirst();
+      let update = trx.updateTable('jobs').set({ status: to, updated_at: now, ...serving }).where('id', '=', id).where('status', 'in', [...from]);
+      if (servedWas !== undefined) update = servedWas === null ? update.where('served_candidate_id', 'is', null) : update.where('served_candidate_id', '=', servedWas);
+      const res = await update.executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return null;
       for (const e of Array.isArray(event) ? event : [event]) await appendEventTx(trx, id, e, now);
       return mustJob(trx, id);

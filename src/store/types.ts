@@ -317,11 +317,11 @@ export interface Store {
   getJobBySystemId(systemId: string): Promise<JobRecord | null>;
   listJobs(tenantId: string, opts: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>>;
   /**
-   * Compare-and-set: moves the job only if its status is one of `from` (null when it was not), with
-   * its events, in order, in the same transaction. `served` sets what the job serves from now on (a
-   * finished job's candidate).
+   * Compare-and-set: moves the job only if its status is one of `from` (and, with `servedWas`, it
+   * serves that candidate), null when not, with its events, in order, in the same transaction.
+   * `served` sets what the job serves from now on (a finished job's candidate).
    */
-  transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null): Promise<JobRecord | null>;
+  transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null, servedWas?: string | null): Promise<JobRecord | null>;
   /** The job's modules in creation order. */
   listModules(jobId: string): Promise<ModuleRecord[]>;
   /**

@@ -111,4 +111,24 @@ describe.each<TestDb>(['sqlite', 'postgres'])('jobs API on %s', (db) => {
     expect(metrics).toContain('miprox_http_request_duration_seconds_bucket');
     expect(metrics).toContain(`route="${JOBS}"`);
   });
+
+  it('tells the real previous state in its events when moves race (pause against cancel, promotes against each other)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const id = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody() })).body.job_id;
+      await Promise.all([
+        api(t.url, 'POST', `${JOBS}/${id}/pause`, { key: t.key }),
+        api(t.url, 'POST', `${JOBS}/${id}/cancel`, { key: t.key }),
+      ]);
+      const statuses = (await t.server.store.listEvents(id, 0, 100)).filter((e) => e.eventType === 'mipro.job.status').map((e) => e.data);
+      statuses.slice(1).forEach((e, i) => expect(e.previous).toBe(statuses[i]!.status));
+    }
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const ids = ['baseline'];
+    for (const text of ['Answer briefly.', 'Answer in detail.']) ids.push((await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: text } })).body.candidate_id);
+    await Promise.all(Array.from({ length: 6 }, (_, i) => api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: ids[i % 3] } })));
+    const promoted = (await t.server.store.listEvents(job.job_id, 0, 100)).filter((e) => e.eventType === 'mipro.candidate.promoted').map((e) => e.data);
+    expect(promoted).toHaveLength(6);
+    // Each names what the one before it made the job serve.
+    promoted.slice(1).forEach((e, i) => expect(e.previous_served).toBe(promoted[i]!.candidate_id));
+  });
 });
