@@ -10,8 +10,8 @@ import { OrderedItems } from './orderedItems.js';
  *
  * A chat stream may interleave tool calls by index or send text while a call is open, so a tool_use
  * block is stopped only when the stream ends (its input is then whole); the blocks still go out one
- * after another, as Anthropic sends them (orderedItems.ts). A text block is stopped when a tool call
- * starts; a later text opens a new block.
+ * after another, as Anthropic sends them (orderedItems.ts). All text goes to one text block, as in the
+ * answer a non-streamed call gets: text sent after a call started is added to it.
  */
 interface Block { index: number }
 
@@ -21,7 +21,7 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
   private model: string;
   private readonly blocks = new OrderedItems<Block>();
   private blockCount = 0;
-  /** The text block being written, if any. */
+  /** The text block, once text came (all text goes to it). */
   private text: Block | null = null;
   /** tool_use blocks by the chat stream's tool index; all stay open until the stream ends. */
   private readonly toolBlocks = new Map<number, Block>();
@@ -48,8 +48,7 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
       }
       case 'tool_start': {
         if (this.toolBlocks.has(step.index)) return '';
-        let out = this.start();
-        if (this.text !== null) out += this.stop(this.text);
+        const out = this.start();
         const block = this.newBlock();
         this.toolBlocks.set(step.index, block);
         return out + this.begin(block, { type: 'tool_use', id: step.id ?? `toolu_${step.index}`, name: step.name, input: {} });

@@ -16,8 +16,8 @@ import {
  * for either) and may send text while a call is open, so a function_call item is closed only when
  * the stream ends: only then are its arguments known to be whole. The items still go out one after
  * another, as OpenAI sends them (orderedItems.ts): in OpenAI's own chat streams, which send one call
- * after another, the second and later calls' events go out at the end. A text item is closed when a
- * tool call starts; a later text opens a new one.
+ * after another, the second and later calls' events go out at the end. All text goes to one message
+ * item, as in the answer a non-streamed call gets: text sent after a call started is added to it.
  */
 interface OpenItem {
   kind: 'message' | 'function_call';
@@ -39,7 +39,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   private createdAt: number;
   private readonly output: OutputItem[] = [];
   private readonly items = new OrderedItems<OpenItem>();
-  /** The text item being written, if any. */
+  /** The message item, once text came (all text goes to it). */
   private message: OpenItem | null = null;
   /** Function-call items by the chat stream's tool index; all stay open until the stream ends. */
   private readonly toolItems = new Map<number, OpenItem>();
@@ -86,7 +86,6 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
           existing.name += step.name; // a name split over deltas (rare) is completed in place
           return out;
         }
-        if (this.message !== null) out += this.close(this.message);
         const callId = step.id ?? `call_${step.index}`;
         const item = this.newItem('function_call', functionItemId(callId, this.nonce), { callId, name: step.name });
         this.toolItems.set(step.index, item);
@@ -116,9 +115,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   }
 
   private openMessage(): string {
-    // A second text item after a tool call (rare) needs its own id.
-    const id = this.output.some((o) => o.id === this.messageId) ? `${this.messageId}_${this.output.length}` : this.messageId;
-    const item = this.newItem('message', id);
+    const item = this.newItem('message', this.messageId);
     this.message = item;
     return this.emit(item, 'response.output_item.added', { output_index: item.outputIndex, item: { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } })
       + this.emit(item, 'response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
