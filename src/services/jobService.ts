@@ -12,8 +12,11 @@ import { type JobAction, STATE_TO_ACTION, illegalTransition, isFinal, transition
 
 /** Where a job's name is kept: a reserved key of its metadata (the `mipro_` keys are the server's). */
 export const JOB_NAME_KEY = 'mipro_job_name';
-/** Tries of a promote or a transition whose job changed state meanwhile (each reads it again). */
-const PROMOTE_ATTEMPTS = 5;
+/**
+ * Tries of a promote or a transition whose job changed meanwhile (each reads it again): every lost
+ * try is another move that won, so this many in a row means that many moves of one job at once.
+ */
+const PROMOTE_ATTEMPTS = 16;
 const TRANSITION_ATTEMPTS = PROMOTE_ATTEMPTS;
 
 /**

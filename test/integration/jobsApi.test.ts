@@ -125,7 +125,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('jobs API on %s', (db) => {
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
     const ids = ['baseline'];
     for (const text of ['Answer briefly.', 'Answer in detail.']) ids.push((await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: text } })).body.candidate_id);
-    await Promise.all(Array.from({ length: 6 }, (_, i) => api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: ids[i % 3] } })));
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: ids[i % 3] } })));
+    expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200));
     const promoted = (await t.server.store.listEvents(job.job_id, 0, 100)).filter((e) => e.eventType === 'mipro.candidate.promoted').map((e) => e.data);
     expect(promoted).toHaveLength(6);
     // Each names what the one before it made the job serve.
