@@ -27,18 +27,22 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   // The two queries overlap when the parent has few rollouts; the core splits them into worst and best.
   const rollouts = [...new Map([...lowest, ...highest].map((r) => [r.id, r])).values()];
   const ids = rollouts.map((r) => r.id);
-  // Only what is shown: this module's first calls of each rollout (a rollout may hold hundreds of calls).
-  const [calls, feedback] = await Promise.all([
+  // The text of what is shown only: this module's first calls of each rollout (a rollout may hold
+  // hundreds of calls); how many it made comes from the calls' modules alone.
+  const [calls, modules, feedback] = await Promise.all([
     store.rolloutCalls(jobId, ids, { module: module.name, perRollout: CALLS_PER_ROLLOUT }),
+    store.callModules(jobId, ids),
     store.rolloutFeedback(jobId, ids),
   ]);
   const placeholders = new Set(modulePlaceholders(module, module.template));
   const byRollout = new Map<string, RolloutCallRecord[]>();
-  for (const c of calls) if (c.module === module.name) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
+  for (const c of calls) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
   const observed = rollouts.flatMap((r) => {
-    const own = byRollout.get(r.id);
+    const shown = byRollout.get(r.id);
     // Rollouts that never called this module say nothing about its prompt.
-    return own ? [{ ...observedCalls(own, placeholders), reward: r.reward ?? 0, split: r.split, feedback: feedbackFor(feedback.get(r.id), module.name) }] : [];
+    if (!shown) return [];
+    const total = (modules.get(r.id) ?? []).filter((m) => m === module.name).length;
+    return [{ ...observedCalls(shown, total, placeholders), reward: r.reward ?? 0, split: r.split, feedback: feedbackFor(feedback.get(r.id), module.name) }];
   });
   return selectReflectionRollouts(observed, REFLECTION);
 }
@@ -59,8 +63,7 @@ export function feedbackFor(f: RolloutFeedback | undefined, module: string): str
  * instruction acts on), then the values the module's own placeholders had, each cut short so a long
  * retrieved context cannot crowd out the rest.
  */
-function observedCalls(calls: readonly RolloutCallRecord[], placeholders: ReadonlySet<string>): { input: unknown[]; output: string | null } {
-  const shown = calls.slice(0, CALLS_PER_ROLLOUT);
+function observedCalls(shown: readonly RolloutCallRecord[], total: number, placeholders: ReadonlySet<string>): { input: unknown[]; output: string | null } {
   const input: unknown[] = [];
   for (const [i, c] of shown.entries()) {
     if (shown.length > 1) input.push({ role: `call ${i + 1}`, content: '' });
@@ -69,6 +72,6 @@ function observedCalls(calls: readonly RolloutCallRecord[], placeholders: Readon
     if (vars.length > 0) input.push({ role: 'template variables', content: vars.map(([k, v]) => `{${k}} = ${truncate(v, VARIABLE_CHARS)}`).join('\n') });
   }
   const outputs = shown.map((c) => c.outputText).filter((o): o is string => o !== null);
-  const more = calls.length > shown.length ? `\n(${calls.length - shown.length} more calls of this module in the rollout)` : '';
+  const more = total > shown.length ? `\n(${total - shown.length} more calls of this module in the rollout)` : '';
   return { input, output: outputs.length > 0 ? outputs.join('\n---\n') + more : null };
 }
