@@ -7,7 +7,6 @@ import { NO_BODY } from './jsonBody.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 
-
 /** `PATCH .../{id}` (jobs and sessions): `{"state"}` only; another key (a typo) is a 422, as on promote. */
 export const PatchStateBody = z.strictObject({ state: z.unknown() });
 

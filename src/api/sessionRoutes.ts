@@ -8,6 +8,7 @@ import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
+import { isPlainObject } from '../schemas/unknownFields.js';
 import { ValidationError } from '../shared/errors.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
@@ -123,7 +124,7 @@ export function sessionRoutes(s: SessionDeps) {
  */
 function parseRewardBody(raw: unknown): { body: RewardRequest; reward: number } {
   const parsed = RewardRequestSchema.safeParse(raw ?? {});
-  const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const obj = (v: unknown) => (isPlainObject(v) ? v : undefined);
   const info = obj(raw)?.reward_info;
   const score = scoreOf(obj(info), obj(obj(raw)?.metadata));
   // A reward_info that is not an object is one mistake, which the schema names: not also "no score".

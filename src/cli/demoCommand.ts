@@ -105,18 +105,18 @@ async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<R
  */
 async function demoKey(server: RunningServer, config: AppConfig): Promise<string> {
   const file = demoKeyFile(config);
-  const saved = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
-  if (saved && (await server.store.findActiveApiKey(hashApiKey(saved)))) {
-    chmodSync(file, 0o600); // a file left readable by others (an older release, or made by hand)
-    return saved;
+  let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (!key || !(await server.store.findActiveApiKey(hashApiKey(key)))) {
+    const tenant = await server.store.createTenant('demo');
+    const made = generateApiKey();
+    await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(made.key), prefix: made.prefix });
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${made.key}\n`, { mode: 0o600 });
+    key = made.key;
   }
-  const tenant = await server.store.createTenant('demo');
-  const { key, prefix } = generateApiKey();
-  await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(key), prefix });
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600); // `mode` applies only when the file is created
-
+  // `mode` applies only when the file is created: one left readable by others (an older release, or
+  // made by hand) is made the owner's alone too, as the key in it is.
+  chmodSync(file, 0o600);
   return key;
 }
 

@@ -4,7 +4,7 @@ import { wellFormed } from '../optimizer/core/text.js';
 import { RolloutIdSchema } from './rolloutId.js';
 import { MAX_MODULES } from '../optimizer/core/modules.js';
 import { moduleNameSchema } from './moduleName.js';
-import { closestName } from './unknownFields.js';
+import { closestName, isPlainObject } from './unknownFields.js';
 import type { FieldProblem } from '../shared/errors.js';
 
 /** `POST /api/v1/online/sessions/{id}/reward` (what MiproOnlineSession.update_reward sends). */
@@ -64,7 +64,7 @@ export type RewardRequest = z.infer<typeof RewardRequestSchema>;
  * the raw body, so it is listed with the schema's problems, whatever they are.
  */
 export function misplacedFeedback(raw: unknown): FieldProblem[] {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  if (!isPlainObject(raw)) return [];
   return FEEDBACK_KEYS.filter((key) => key in raw).map((key) => ({ path: key, message: `goes inside reward_info (reward_info.${key})` }));
 }
 

@@ -58,7 +58,7 @@ function editDistance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Looks through wrappers that do not change which keys an object may have. */
 function unwrap(schema: z.ZodType): z.ZodType {

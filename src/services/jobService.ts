@@ -7,17 +7,16 @@ import { missingCutoff } from '../optimizer/runner/missingRewards.js';
 import { type JobConfig, declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
 import type { JobRecord, JobStatus, NewEvent, Page, Store } from '../store/types.js';
-import { type JobAction, STATE_TO_ACTION, illegalTransition, isFinal, transitionFor } from './jobLifecycle.js';
+import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
 
 
 /** Where a job's name is kept: a reserved key of its metadata (the `mipro_` keys are the server's). */
 export const JOB_NAME_KEY = 'mipro_job_name';
 /**
- * Tries of a promote or a transition whose job changed meanwhile (each reads it again): every lost
- * try is another move that won, so this many in a row means that many moves of one job at once.
+ * Tries of a move (promote, transition) whose job changed meanwhile, each reading it again: every
+ * lost try is another move that won, so this many in a row means that many moves of one job at once.
  */
-const PROMOTE_ATTEMPTS = 16;
-const TRANSITION_ATTEMPTS = PROMOTE_ATTEMPTS;
+const MOVE_ATTEMPTS = 16;
 
 /**
  * The metadata stored for a new job: the client's keys without the `mipro_` ones (the server's: a
@@ -123,15 +122,12 @@ export class JobService {
   async promote(job: JobRecord, candidateId: string): Promise<JobRecord> {
     const candidate = await this.store.getCandidate(job.id, candidateId);
     if (!candidate) throw new ValidationError(`unknown candidate_id ${candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
-    // Each try moves the job from the state it was read in, so the events say what it really was;
-    // a state that changed meanwhile is read again. Ending a running or paused job is also a status
-    // change, told as every end is (mipro.job.status); a succeeded job promoted again only changes
-    // what it serves.
-    let current = job;
-    let moved: JobRecord | null = null;
-    for (let attempt = 0; attempt < PROMOTE_ATTEMPTS && moved === null; attempt++) {
-      if (attempt > 0) current = (await this.store.getJob(job.id)) ?? current;
-      if (current.status === 'cancelled' || current.status === 'failed') break;
+    // Ending a running or paused job is also a status change, told as every end is (mipro.job.status);
+    // a succeeded job promoted again only changes what it serves (checked too: previous_served is true).
+    return this.moveFromRead(job, async (current) => {
+      if (current.status === 'cancelled' || current.status === 'failed') {
+        throw new ConflictError(`cannot promote a candidate of job ${job.id}: it is ${current.status}, which is final`);
+      }
       const previous = current.status;
       const events: NewEvent[] = [{
         eventType: 'mipro.candidate.promoted',
@@ -145,31 +141,16 @@ export class JobService {
           data: { status: 'succeeded', previous, at: new Date(this.clock.now()).toISOString(), served_candidate_id: candidateId, reason: `${candidateId} promoted` },
         });
       }
-      moved = await this.store.transitionJob(job.id, [previous], 'succeeded', events, candidateId, current.servedCandidateId);
-    }
-    if (!moved) {
-      const final = isFinal(current.status) && current.status !== 'succeeded';
-      throw new ConflictError(final ? `cannot promote a candidate of job ${job.id}: it is ${current.status}, which is final` : `job ${job.id} changed concurrently ${PROMOTE_ATTEMPTS} times; retry`);
-    }
-    for (const l of this.listeners) l(moved);
-    return moved;
+      const moved = await this.store.transitionJob(job.id, [previous], 'succeeded', events, candidateId, current.servedCandidateId);
+      return moved && { moved };
+    });
   }
 
-  /**
-   * Moves the job as `action` says. Each try moves it from the state it was read in (`job` first, a
-   * cache's copy maybe), so the event's `previous` is what the job really was; a state that changed
-   * meanwhile (a pause on another instance) is read again.
-   */
+  /** Moves the job as `action` says. */
   async transition(job: JobRecord, action: JobAction, reason?: string): Promise<JobRecord> {
     const { from, to } = transitionFor(action);
-    let current = job;
-    for (let attempt = 0; attempt < TRANSITION_ATTEMPTS; attempt++) {
-      if (attempt > 0) {
-        const read = await this.store.getJob(job.id);
-        if (!read) throw new ConflictError('job changed concurrently');
-        current = read;
-      }
-      if (current.status === to) return current;
+    return this.moveFromRead(job, async (current) => {
+      if (current.status === to) return { unchanged: current };
       if (!from.includes(current.status)) throw illegalTransition(action, current.status);
       const served = await this.servedAfter(current, to);
       const moved = await this.store.transitionJob(job.id, [current.status], to, {
@@ -180,11 +161,29 @@ export class JobService {
           ...(served !== undefined ? { served_candidate_id: served } : {}), ...(reason ? { reason } : {}),
         },
       }, served);
-      if (moved) {
-        for (const l of this.listeners) l(moved);
-        return moved;
+      return moved && { moved };
+    });
+  }
+
+  /**
+   * A move by compare-and-set from the state the job was read in (`job` first, a cache's copy maybe),
+   * so its events say what the job really was: `attempt` tries from that state (null: another move won
+   * meanwhile, and the job is read again). The listeners hear a move that happened.
+   */
+  private async moveFromRead(job: JobRecord, attempt: (current: JobRecord) => Promise<{ moved: JobRecord } | { unchanged: JobRecord } | null>): Promise<JobRecord> {
+    let current = job;
+    for (let i = 0; i < MOVE_ATTEMPTS; i++) {
+      if (i > 0) {
+        const read = await this.store.getJob(job.id);
+        if (!read) throw new ConflictError('job changed concurrently');
+        current = read;
       }
+      const result = await attempt(current);
+      if (result === null) continue;
+      if ('unchanged' in result) return result.unchanged;
+      for (const l of this.listeners) l(result.moved);
+      return result.moved;
     }
-    throw new ConflictError(`job ${job.id} changed concurrently ${TRANSITION_ATTEMPTS} times; retry`);
+    throw new ConflictError(`job ${job.id} changed concurrently ${MOVE_ATTEMPTS} times; retry`);
   }
 }
