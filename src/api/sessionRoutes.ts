@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
-import { scoreOf, type RewardService } from '../services/rewardService.js';
+import { type RewardCheck, type RewardFacts, rewardRefusal, scoreOf, type RewardService } from '../services/rewardService.js';
+import { moduleNameSchema } from '../schemas/moduleName.js';
 import type { SchedulerService } from '../services/schedulerService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
@@ -9,10 +10,11 @@ import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { isPlainObject } from '../schemas/unknownFields.js';
-import { ValidationError } from '../shared/errors.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
+
+const FeedbackModuleName = moduleNameSchema();
 
 export interface SessionDeps {
   rewards: RewardService;
@@ -61,10 +63,15 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.post<{ Params: { id: string } }>(`${base}/:id/reward`, async (req) => {
         const principal = await deps.authenticate(req);
-        const { body, reward } = parseRewardBody(req.body);
+        const parsed = parseRewardBody(req.body);
+        if ('refused' in parsed) {
+          // The job's checks too: one 422 lists every problem, or fixing these would meet the next.
+          throw rewardRefusal([...parsed.refused, ...await s.rewards.checksFor(principal.tenantId, req.params.id, parsed.facts)]);
+        }
+        const { body, reward, rewardPath } = parsed;
         return s.rewards.report(principal.tenantId, req.params.id, {
           rolloutId: body.rollout_id, candidateId: body.candidate_id, correlationId: body.correlation_id,
-          reward, metadata: body.metadata, stop: body.stop,
+          reward, rewardPath, metadata: body.metadata, stop: body.stop,
           feedback: body.reward_info?.feedback, feedbackByModule: body.reward_info?.feedback_by_module,
         });
       });
@@ -118,22 +125,25 @@ export function sessionRoutes(s: SessionDeps) {
 }
 
 /**
- * A reward body and the reward it states, or a 422 listing every problem at once: the schema's, the
- * score's (checked on the raw `reward_info` and `metadata`, so a bad id does not hide a bad score)
- * and feedback sent beside `reward_info`.
+ * A reward body and the reward it states (with the field it was in), or the body's failed checks:
+ * the schema's, the score's (checked on the raw `reward_info` and `metadata`, so a bad id does not
+ * hide a bad score) and feedback sent beside `reward_info`; with what the job's checks can still read
+ * (the score, the feedback's module names), so they are listed in the same 422.
  */
-function parseRewardBody(raw: unknown): { body: RewardRequest; reward: number } {
+function parseRewardBody(raw: unknown): { body: RewardRequest; reward: number; rewardPath: string } | { refused: RewardCheck[]; facts: RewardFacts } {
   const parsed = RewardRequestSchema.safeParse(raw ?? {});
   const obj = (v: unknown) => (isPlainObject(v) ? v : undefined);
   const info = obj(raw)?.reward_info;
   const score = scoreOf(obj(info), obj(obj(raw)?.metadata));
+  const refused: RewardCheck[] = [];
+  if (!parsed.success) refused.push({ summary: 'invalid request', problems: zodProblems(parsed.error, ''), count: parsed.error.issues.length });
   // A reward_info that is not an object is one mistake, which the schema names: not also "no score".
-  const scoreProblems = 'problem' in score && (info === undefined || obj(info) !== undefined) ? [score.problem] : [];
-  const extra = [...scoreProblems, ...misplacedFeedback(raw)];
-  const problems = [...(parsed.success ? [] : zodProblems(parsed.error, '')), ...extra];
-  if (!parsed.success || 'problem' in score || problems.length > 0) {
-    const only = problems.length === 1 && scoreProblems.length === 1 ? (score as { summary: string }).summary : 'invalid request';
-    throw new ValidationError(only, problems, (parsed.success ? 0 : parsed.error.issues.length) + extra.length);
-  }
-  return { body: parsed.data, reward: score.value };
+  if ('problem' in score && (info === undefined || obj(info) !== undefined)) refused.push({ summary: score.summary, problems: [score.problem] });
+  const misplaced = misplacedFeedback(raw);
+  if (misplaced.length > 0) refused.push({ summary: 'invalid request', problems: misplaced });
+  if (parsed.success && !('problem' in score) && refused.length === 0) return { body: parsed.data, reward: score.value, rewardPath: score.path };
+  // Names the schema refused are already reported; only well-formed ones are looked up in the job.
+  const feedback = obj(obj(info)?.feedback_by_module);
+  const feedbackModules = Object.keys(feedback ?? {}).filter((name) => FeedbackModuleName.safeParse(name).success);
+  return { refused, facts: { reward: 'value' in score ? score.value : undefined, rewardPath: 'path' in score ? score.path : undefined, feedbackModules } };
 }

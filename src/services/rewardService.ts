@@ -57,11 +57,12 @@ export function scoreFrom(info: Record<string, unknown> | undefined, metadata: R
 }
 
 /**
- * The reward a body states, or why it states none: the first of `score`, `outcome_reward`, `reward`
- * that is set, else 1 or 0 from `metadata.expected == metadata.predicted`. Pure; the route lists its
- * problem beside the body's other ones.
+ * The reward a body states (and the field it was in, so a reward outside the job's range is reported
+ * where it was sent), or why it states none: the first of `score`, `outcome_reward`, `reward` that is
+ * set, else 1 or 0 from `metadata.expected == metadata.predicted`. Pure; the route lists its problem
+ * beside the body's other ones.
  */
-export function scoreOf(info: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined, path = 'reward_info.score'): { value: number } | { problem: FieldProblem; summary: string } {
+export function scoreOf(info: Record<string, unknown> | undefined, metadata: Record<string, unknown> | undefined, path = 'reward_info.score'): { value: number; path: string } | { problem: FieldProblem; summary: string } {
   for (const [key, value] of Object.entries({ score: info?.score, outcome_reward: info?.outcome_reward, reward: info?.reward })) {
     if (value === undefined || value === null) continue;
     const at = path.replace(/score$/, key);
@@ -71,15 +72,39 @@ export function scoreOf(info: Record<string, unknown> | undefined, metadata: Rec
     if (Math.abs(value) > MAX_ABS_REWARD) {
       return { summary: 'reward is out of range', problem: { path: at, message: `must be between -${MAX_ABS_REWARD} and ${MAX_ABS_REWARD}, got ${value}` } };
     }
-    return { value: Math.abs(value) < MIN_ABS_REWARD ? 0 : value };
+    return { value: Math.abs(value) < MIN_ABS_REWARD ? 0 : value, path: at };
   }
   if (metadata && 'expected' in metadata && 'predicted' in metadata) {
-    return { value: normalize(metadata.expected) === normalize(metadata.predicted) ? 1 : 0 };
+    return { value: normalize(metadata.expected) === normalize(metadata.predicted) ? 1 : 0, path };
   }
   return { summary: 'a reward needs a score', problem: { path, message: 'is required (or metadata.expected and metadata.predicted)' } };
 }
 
 const normalize = (v: unknown): string => (typeof v === 'string' ? v.trim().toLowerCase() : JSON.stringify(v));
+
+/** One failed check of a reward body: its problems, and what the 422 says when it is the only one. */
+export interface RewardCheck {
+  summary: string;
+  problems: FieldProblem[];
+  /** How many problems there are, when more than `problems` lists. */
+  count?: number;
+}
+
+/** What the job's own checks need from a body: the reward and where it was, the modules feedback names. */
+export interface RewardFacts {
+  reward?: number | undefined;
+  rewardPath?: string | undefined;
+  feedbackModules: readonly string[];
+}
+
+/**
+ * One 422 for every failed check, so a body with several problems hears of all of them at once: a
+ * resend that fixed only the first would meet the next. A lone check keeps its own message.
+ */
+export function rewardRefusal(checks: readonly RewardCheck[]): ValidationError {
+  const count = checks.reduce((n, c) => n + (c.count ?? c.problems.length), 0);
+  return new ValidationError(checks.length === 1 ? checks[0]!.summary : 'invalid request', checks.flatMap((c) => c.problems), count);
+}
 
 /**
  * Reward ingestion: resolve which rollout and candidate the reward belongs to, commit it (with the
@@ -101,16 +126,16 @@ export class RewardService {
     const rt = await this.engine.lookup(sessionId);
     if (!rt || rt.job.tenantId !== tenantId) throw new NotFoundError(`session ${sessionId} not found`);
     const job = rt.job;
-    // Checked before anything is recorded: the job's intervals are valid only for rewards inside it.
-    const range = job.config.mipro.reward_range;
-    if (!inRange(r.reward, range)) {
-      throw new ValidationError(`reward ${r.reward} is outside the job's reward_range [${range[0]}, ${range[1]}]`, [{
-        path: r.rewardPath ?? 'reward_info.score',
-        message: `must be between ${range[0]} and ${range[1]} (mipro.reward_range), got ${r.reward}`,
-      }]);
-    }
-    await this.checkFeedbackModules(rt, r.feedbackByModule);
-    const resolved = await this.resolve(job, r, rt);
+    // Every check runs before anything is recorded, and all failures make one 422.
+    const checks = await this.jobChecks(rt, { reward: r.reward, rewardPath: r.rewardPath, feedbackModules: Object.keys(r.feedbackByModule ?? {}) });
+    const resolved = await this.resolve(job, r, rt).catch((err: unknown) => {
+      // Beside other problems an unknown candidate_id is listed with them; an unknown rollout (a 404,
+      // not a problem of the body's fields) is said once they are fixed.
+      if (checks.length === 0 || !(err instanceof ValidationError || err instanceof NotFoundError)) throw err;
+      if (err instanceof ValidationError) checks.push({ summary: err.message, problems: err.details });
+      return undefined;
+    });
+    if (checks.length > 0 || resolved === undefined) throw rewardRefusal(checks);
     // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
     // The store decides again under the job's lock (NewReward.maxRewards): this cache may be a second old.
     const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
@@ -135,23 +160,48 @@ export class RewardService {
   }
 
   /**
+   * The checks a body that failed its own schema still gets from its job, so its 422 lists these
+   * problems too. None for an unknown session: the body's 422 is said first, as for any route.
+   */
+  async checksFor(tenantId: string, sessionId: string, facts: RewardFacts): Promise<RewardCheck[]> {
+    const rt = await this.engine.lookup(sessionId);
+    if (!rt || rt.job.tenantId !== tenantId) return [];
+    return this.jobChecks(rt, facts);
+  }
+
+  /** What only the job can check: the reward within its range, feedback naming its modules. */
+  private async jobChecks(rt: JobRuntime, facts: RewardFacts): Promise<RewardCheck[]> {
+    const checks: RewardCheck[] = [];
+    // The job's intervals are valid only for rewards inside its range.
+    const range = rt.job.config.mipro.reward_range;
+    if (facts.reward !== undefined && !inRange(facts.reward, range)) {
+      checks.push({ summary: `reward ${facts.reward} is outside the job's reward_range [${range[0]}, ${range[1]}]`, problems: [{
+        path: facts.rewardPath ?? 'reward_info.score',
+        message: `must be between ${range[0]} and ${range[1]} (mipro.reward_range), got ${facts.reward}`,
+      }] });
+    }
+    const modules = await this.feedbackModulesCheck(rt, facts.feedbackModules);
+    if (modules !== undefined) checks.push(modules);
+    return checks;
+  }
+
+  /**
    * feedback_by_module names modules of the job. A misspelt name would be stored and never read (module
    * choice and the proposer look feedback up by module), and the first reward of a rollout wins, so
    * the corrected resend could not fix it: refused before anything is recorded. The modules are read
    * again first, since another instance may have discovered one since this one's last read.
    */
-  private async checkFeedbackModules(rt: JobRuntime, feedback: Record<string, string> | undefined): Promise<void> {
-    if (!feedback) return;
-    const unknown = () => Object.keys(feedback).filter((name) => !rt.modules.some((m) => m.name === name));
-    if (unknown().length === 0) return;
+  private async feedbackModulesCheck(rt: JobRuntime, named: readonly string[]): Promise<RewardCheck | undefined> {
+    const unknown = () => named.filter((name) => !rt.modules.some((m) => m.name === name));
+    if (unknown().length === 0) return undefined;
     await this.engine.refresh(rt);
     const names = unknown();
-    if (names.length === 0) return;
+    if (names.length === 0) return undefined;
     const known = rt.modules.map((m) => m.name).join(', ') || '(none yet)';
-    throw new ValidationError(`unknown module "${names[0]}" in feedback_by_module`, names.map((name) => ({
-      path: `reward_info.feedback_by_module.${name}`,
-      message: `is not a module of this job (modules: ${known})`,
-    })));
+    return {
+      summary: `unknown module "${names[0]}" in feedback_by_module`,
+      problems: names.map((name) => ({ path: `reward_info.feedback_by_module.${name}`, message: `is not a module of this job (modules: ${known})` })),
+    };
   }
 
   /** Candidate: the rollout record, else `candidate_id`, else the latest rollout of `correlation_id`. */

@@ -24,6 +24,28 @@ describe.each(['sqlite', 'postgres'] as const)('declared reward range (%s)', (db
     expect((await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 0.5 } })).status).toBe(200);
   });
 
+  it('lists every problem of a reward body in one 422 (range, feedback modules, candidate, schema), and records nothing', async () => {
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const paths = (res: { body: { error: { details: { path: string }[] } } }) => res.body.error.details.map((d) => d.path);
+    // Checks that only the job can make: all of them at once, not one per resend.
+    const several = await reward(job.system_id, { candidate_id: 'cand_nope', reward_info: { score: 2, feedback_by_module: { mian: 'x', other: 'y' } } });
+    expect(several.status).toBe(422);
+    expect(several.body.error.message).toBe('invalid request');
+    expect(paths(several)).toEqual(['reward_info.score', 'reward_info.feedback_by_module.mian', 'reward_info.feedback_by_module.other', 'candidate_id']);
+    // A schema problem does not hide the job's checks either.
+    const mixed = await reward(job.system_id, { candidate_id: 'baseline', stop: 'yes', reward_info: { score: 2 } });
+    expect([mixed.status, paths(mixed)]).toEqual([422, ['stop', 'reward_info.score']]);
+    // The range problem names the field the reward was sent in.
+    const outcome = await reward(job.system_id, { candidate_id: 'baseline', reward_info: { outcome_reward: 3 } });
+    expect([outcome.status, paths(outcome)]).toEqual([422, ['reward_info.outcome_reward']]);
+    // One problem keeps its own message.
+    const one = await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 2 } });
+    expect(one.body.error.message).toMatch(/reward_range \[0, 1\]/);
+    expect((await t.server.store.getJob(job.job_id))?.rewardCount).toBe(0);
+    const fixed = await reward(job.system_id, { rollout_id: 'r-fixed', candidate_id: 'baseline', reward_info: { score: 1 } });
+    expect([fixed.status, fixed.body.duplicate]).toEqual([200, false]);
+  });
+
   it('takes rewards inside a declared range and reports intervals in its units', async () => {
     const body = seedJobBody({ initialPrompt: 'Answer.', mipro: { reward_range: [1, 5] } });
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body;
