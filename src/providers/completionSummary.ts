@@ -40,7 +40,10 @@ export function extractCompletionSummary(json: ChatCompletion): CompletionSummar
 export class StreamAccumulator {
   private readonly parser = new SseParser();
   private readonly textParts: string[] = [];
-  private readonly calls = new Map<number, ToolCallSummary>();
+  /** Every call in order of arrival, with its chat index. */
+  private readonly calls: { index: number; call: ToolCallSummary }[] = [];
+  /** The call each index names now. */
+  private readonly openCalls = new Map<number, ToolCallSummary>();
   private usage: Usage | undefined;
   private finishReason: string | undefined;
   private done = false;
@@ -56,7 +59,8 @@ export class StreamAccumulator {
   }
 
   summary(): StreamSummary {
-    const toolCalls = [...this.calls.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+    // A stable sort: calls that shared an index keep the order they came in.
+    const toolCalls = [...this.calls].sort((a, b) => a.index - b.index).map((c) => c.call);
     return {
       text: renderText(this.textParts.join(''), toolCalls),
       usage: this.usage,
@@ -104,12 +108,27 @@ export class StreamAccumulator {
   private onToolCallDelta(delta: Record<string, unknown>): void {
     const index = typeof delta.index === 'number' ? delta.index : 0;
     const fn = isRecord(delta.function) ? delta.function : {};
-    const existing = this.calls.get(index) ?? { id: undefined, name: '', arguments: '' };
-    if (typeof delta.id === 'string') existing.id = delta.id;
-    if (typeof fn.name === 'string') existing.name += fn.name;
-    if (typeof fn.arguments === 'string') existing.arguments += fn.arguments;
-    this.calls.set(index, existing);
+    const id = typeof delta.id === 'string' ? delta.id : undefined;
+    let call = this.openCalls.get(index);
+    if (call === undefined || startsAnotherCall(call.id, id)) {
+      call = { id: undefined, name: '', arguments: '' };
+      this.openCalls.set(index, call);
+      this.calls.push({ index, call });
+    }
+    if (id !== undefined) call.id = id;
+    if (typeof fn.name === 'string') call.name += fn.name;
+    if (typeof fn.arguments === 'string') call.arguments += fn.arguments;
   }
+}
+
+/**
+ * Whether a tool-call delta with `id` on an index whose call has `openId` starts another call. A chat
+ * index names one call at a time, and some servers number every call 0: a different id is the next
+ * call, not more of the last one (whose arguments would otherwise be glued to the next call's).
+ * Without an id on either side the delta continues the call, as OpenAI sends its deltas.
+ */
+export function startsAnotherCall(openId: string | undefined, id: string | undefined): boolean {
+  return openId !== undefined && id !== undefined && id !== openId;
 }
 
 function readToolCall(call: Record<string, unknown>): ToolCallSummary {

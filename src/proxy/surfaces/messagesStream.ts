@@ -1,3 +1,4 @@
+import { startsAnotherCall } from '../../providers/completionSummary.js';
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import { messageId, messagesUsage, stopReasonFor } from './messagesRender.js';
 import { OrderedItems } from './orderedItems.js';
@@ -23,8 +24,8 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
   private blockCount = 0;
   /** The text block, once text came (all text goes to it). */
   private text: Block | null = null;
-  /** tool_use blocks by the chat stream's tool index; all stay open until the stream ends. */
-  private readonly toolBlocks = new Map<number, Block>();
+  /** tool_use blocks (and the upstream's call id) by the chat stream's tool index; all stay open until the stream ends. */
+  private readonly toolBlocks = new Map<number, { block: Block; id: string | undefined }>();
 
   constructor(opts: { model: string }) {
     super();
@@ -47,14 +48,16 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
         return out + this.blocks.emit(block, () => event('content_block_delta', { index: block.index, delta: { type: 'text_delta', text: step.text } }));
       }
       case 'tool_start': {
-        if (this.toolBlocks.has(step.index)) return '';
+        const open = this.toolBlocks.get(step.index);
+        if (open !== undefined && !startsAnotherCall(open.id, step.id)) return '';
+        // A new call, also on an index whose earlier call (still open until the end) had another id.
         const out = this.start();
         const block = this.newBlock();
-        this.toolBlocks.set(step.index, block);
+        this.toolBlocks.set(step.index, { block, id: step.id });
         return out + this.begin(block, { type: 'tool_use', id: step.id ?? `toolu_${step.index}`, name: step.name, input: {} });
       }
       case 'tool_args': {
-        const block = this.toolBlocks.get(step.index);
+        const block = this.toolBlocks.get(step.index)?.block;
         if (block === undefined) return '';
         return this.blocks.emit(block, () => event('content_block_delta', { index: block.index, delta: { type: 'input_json_delta', partial_json: step.args } }));
       }

@@ -1,3 +1,4 @@
+import { startsAnotherCall } from '../../providers/completionSummary.js';
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import { OrderedItems } from './orderedItems.js';
 import {
@@ -25,6 +26,8 @@ interface OpenItem {
   id: string;
   text: string;
   callId: string;
+  /** The upstream's id of the call, when it sent one (`callId` is then the same). */
+  upstreamId: string | undefined;
   name: string;
 }
 
@@ -82,12 +85,13 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
       case 'tool_start': {
         let out = this.start();
         const existing = this.toolItems.get(step.index);
-        if (existing !== undefined) {
+        if (existing !== undefined && !startsAnotherCall(existing.upstreamId, step.id)) {
           existing.name += step.name; // a name split over deltas (rare) is completed in place
           return out;
         }
+        // A new call, also on an index whose earlier call (still open until the end) had another id.
         const callId = step.id ?? `call_${step.index}`;
-        const item = this.newItem('function_call', functionItemId(callId, this.nonce), { callId, name: step.name });
+        const item = this.newItem('function_call', functionItemId(callId, this.nonce), { callId, upstreamId: step.id, name: step.name });
         this.toolItems.set(step.index, item);
         return out + this.emit(item, 'response.output_item.added', { output_index: item.outputIndex, item: this.functionItem(item, 'in_progress') });
       }
@@ -107,7 +111,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     return this.event('response.created', { response }) + this.event('response.in_progress', { response });
   }
 
-  private newItem(kind: OpenItem['kind'], id: string, call: { callId: string; name: string } = { callId: '', name: '' }): OpenItem {
+  private newItem(kind: OpenItem['kind'], id: string, call: Pick<OpenItem, 'callId' | 'upstreamId' | 'name'> = { callId: '', upstreamId: undefined, name: '' }): OpenItem {
     const item: OpenItem = { kind, outputIndex: this.output.length, id, text: '', ...call };
     this.output.push({});
     this.items.add(item);
