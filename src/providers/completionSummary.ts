@@ -73,6 +73,9 @@ export class StreamAccumulator {
   }
 
   private onData(data: string): void {
+    // The answer ended at [DONE]; what a server sends after it is not part of it (the translated
+    // surfaces stop there too).
+    if (this.done) return;
     if (data === '[DONE]') {
       this.done = true;
       return;

@@ -45,6 +45,8 @@ export interface FakeBehavior {
   stallAfterChunks?: number;
   /** SSE (Anthropic Messages, OpenAI Responses): after this many events, the provider's own `error` event, then the end. */
   errorEventAfterChunks?: number;
+  /** SSE (chat completions): raw events written after `data: [DONE]`, as a misbehaving server might. */
+  afterDone?: readonly string[];
   /** The key the client must present; omitted: any or none. */
   apiKey?: string;
 }

@@ -159,6 +159,6 @@ function openAiEvents(b: FakeBehavior, req: RecordedRequest, model: string, incl
   });
   events.push(ev({}, b.toolCalls ? 'tool_calls' : 'stop'));
   if (includeUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: usageOf(b) })}\n\n`);
-  events.push('data: [DONE]\n\n');
+  events.push('data: [DONE]\n\n', ...(b.afterDone ?? []));
   return events;
 }

@@ -195,6 +195,29 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(evs.some((e) => e.event === 'message_stop')).toBe(false);
   });
 
+  it('ends a translated stream at the upstream\'s [DONE]: what follows reaches neither the client nor the record', async () => {
+    const late = `data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: ' LATE' }, finish_reason: null }] })}\n\n`;
+    s.h.openai.setBehavior({ reply: 'Paris.', afterDone: [late, `data: ${JSON.stringify({ error: { message: 'late failure' } })}\n\n`] });
+    const job = s.jobs.get('openai_compatible')!;
+    const usage = async () => (await api(s.h.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.jobId}`, { key: s.h.t.key })).body.usage.policy as { prompt_tokens: number };
+    let before = (await usage()).prompt_tokens;
+    for (const [path, body, terminal] of [
+      ['responses', { input: 'Capital of France?', stream: true }, 'response.completed'],
+      ['messages', { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Capital of France?' }] }, 'message_stop'],
+    ] as const) {
+      const rid = `after-done-${path}-${n++}`;
+      const res = await post(`${job.proxyUrl}/${rid}/${path}`, body);
+      const evs = events(res.text);
+      expect(evs.at(-1)!.event).toBe(terminal);
+      expect(res.text).not.toMatch(/LATE|late failure/);
+      const call = (await s.h.served(job, rid)).rollout.calls[0];
+      expect([call.output_text, call.failed]).toEqual(['Paris.', false]);
+      // The usage chunk came just before [DONE]: the record keeps it (it is written with the call).
+      expect((await usage()).prompt_tokens - before).toBe(12);
+      before += 12;
+    }
+  });
+
   it.each([
     ['anthropic', 'messages', { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }],
     ['openai', 'responses', { input: 'hi', stream: true }],

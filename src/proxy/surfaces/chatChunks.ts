@@ -89,6 +89,8 @@ export abstract class TranslatedStreamWriter implements StreamWriter {
   protected done = false;
 
   onStep(step: ChatStep): string {
+    // The answer is whole and its terminal event sent: nothing after it may add to it.
+    if (this.done) return '';
     switch (step.kind) {
       case 'finish':
         this.finish = step.reason;
@@ -125,12 +127,16 @@ export abstract class TranslatedStreamWriter implements StreamWriter {
 /**
  * Translates a chat SSE byte stream through a writer, yielding each translated piece as soon as it
  * exists (tokens are not held back). Errors thrown by the reading or the writer end the generator
- * after what came before was delivered.
+ * after what came before was delivered. `data: [DONE]` ends the answer: its terminal event is sent,
+ * and whatever the upstream sends after it (more content, an error event, a broken connection) is
+ * drained unread, not cut (ending the body cleanly keeps the upstream connection reusable, as
+ * anthropicStream.ts does after message_stop).
  */
 export async function* translateChatStream(source: AsyncIterable<Uint8Array | string>, writer: StreamWriter): AsyncGenerator<string, void, undefined> {
   const parser = new SseParser();
   let seenMeta = false;
   let failure: unknown;
+  let sawDone = false;
   const run = (events: readonly { data: string }[]): string => {
     let out = '';
     try {
@@ -139,17 +145,27 @@ export async function* translateChatStream(source: AsyncIterable<Uint8Array | st
           if (step.kind === 'meta') seenMeta = true;
           out += writer.onStep(step);
         }
+        if (ev.data === '[DONE]') {
+          sawDone = true;
+          break;
+        }
       }
     } catch (err) {
       failure = err;
     }
     return out;
   };
-  for await (const chunk of source) {
-    const out = run(parser.push(chunk));
-    if (out !== '') yield out;
-    if (failure !== undefined) throw failure;
+  try {
+    for await (const chunk of source) {
+      if (sawDone) continue;
+      const out = run(parser.push(chunk));
+      if (out !== '') yield out;
+      if (failure !== undefined) throw failure;
+    }
+  } catch (err) {
+    if (!sawDone) throw err;
   }
+  if (sawDone) return;
   const tail = run(parser.end());
   if (tail !== '') yield tail;
   if (failure !== undefined) throw failure;

@@ -5,6 +5,7 @@ import { messagesSurface } from '../../../src/proxy/surfaces/messagesSurface.js'
 import { ResponseItemCache } from '../../../src/proxy/surfaces/responseItems.js';
 import { createResponsesSurface } from '../../../src/proxy/surfaces/responsesSurface.js';
 import type { SurfaceCall } from '../../../src/proxy/surfaces/surface.js';
+import { UpstreamError } from '../../../src/shared/errors.js';
 import { parseEvents } from './streamHelpers.js';
 
 /**
@@ -81,5 +82,29 @@ describe('a chat tool index reused with a new id is a new call', () => {
       { id: 'call_A', name: 'weather', arguments: '{"city":"Paris"}' },
       { id: 'call_B', name: 'time', arguments: '{"tz":"CET"}' },
     ]);
+  });
+});
+
+describe('what an upstream sends after data: [DONE] is ignored', () => {
+  const late = [
+    chunk({ content: 'Hi' }), chunk({}, 'stop'), DONE,
+    chunk({ content: 'LATE' }), chunk(call(0, { id: 'call_L', type: 'function', function: { name: 'late', arguments: '{}' } })),
+    `data: ${JSON.stringify({ error: { message: 'late failure' } })}\n\n`,
+  ];
+
+  it.each(['responses', 'messages'] as const)('%s: the stream ends at its terminal event, even when the upstream fails after [DONE]', async (name) => {
+    for (const failure of [undefined, new UpstreamError('connection reset', { status: 502 })]) {
+      const { events, threw } = await clientSees(name, late, failure);
+      expect(threw).toBe(false);
+      expect(events.at(-1)!.event).toBe(name === 'responses' ? 'response.completed' : 'message_stop');
+      expect(JSON.stringify(events)).not.toMatch(/LATE|late/);
+    }
+  });
+
+  it('the call record keeps only what came before [DONE]', () => {
+    const acc = new StreamAccumulator();
+    acc.push(late.join(''));
+    acc.end();
+    expect([acc.summary().text, acc.summary().toolCalls]).toEqual(['Hi', []]);
   });
 });
