@@ -274,7 +274,8 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
       // After the provider's own error event the client knows; a second one would contradict it.
       if ((!c.signal.aborted || stopped) && !(upstream.failed?.() ?? false)) {
         const problem = toHttpProblem(stopped ?? (err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 })));
-        yield c.surfaceCall.errorEvent(problem, undefined);
+        const end = c.surfaceCall.errorEvent(problem, undefined);
+        if (end !== '') yield end; // '' when the surface's terminal event already went out
       }
     } finally {
       untrack();

@@ -195,6 +195,25 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(evs.some((e) => e.event === 'message_stop')).toBe(false);
   });
 
+  it('ends a translated stream the upstream breaks off with everything it produced, then the surface\'s terminal events', async () => {
+    // Text, then a tool call whose events are held back behind the open message item; the connection drops mid-arguments.
+    s.h.openai.setBehavior({ reply: 'Checking', chunks: 1, toolCalls: [{ id: 'call_w1', name: 'weather', arguments: '{"city":"Paris"}' }], dropAfterChunks: 4 });
+    const job = s.jobs.get('openai_compatible')!;
+    const rid = `broken-responses-${n++}`;
+    const r = events((await post(`${job.proxyUrl}/${rid}/responses`, { input: 'Weather?', stream: true })).text);
+    expect(r.map((e) => e.data.sequence_number)).toEqual(r.map((_, i) => i));
+    expect(r.slice(-2).map((e) => e.event)).toEqual(['error', 'response.failed']);
+    expect(r.filter((e) => e.event === 'response.output_item.done')).toHaveLength(2);
+    const failed = r.at(-1)!.data.response;
+    expect(failed).toMatchObject({ status: 'failed', error: { code: expect.any(String), message: expect.any(String) } });
+    expect(failed.output.map((o: { type: string; status: string }) => [o.type, o.status])).toEqual([['message', 'incomplete'], ['function_call', 'incomplete']]);
+    expect((await s.h.served(job, rid)).rollout.calls[0].failed).toBe(true);
+
+    const m = events((await post(`${job.proxyUrl}/messages`, { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Weather?' }] })).text);
+    expect(m.map((e) => e.event)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'content_block_start', 'content_block_delta', 'content_block_stop', 'error']);
+    expect(m[4]!.data.content_block).toMatchObject({ type: 'tool_use', id: 'call_w1', name: 'weather' });
+  });
+
   it('ends a translated stream at the upstream\'s [DONE]: what follows reaches neither the client nor the record', async () => {
     const late = `data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: ' LATE' }, finish_reason: null }] })}\n\n`;
     s.h.openai.setBehavior({ reply: 'Paris.', afterDone: [late, `data: ${JSON.stringify({ error: { message: 'late failure' } })}\n\n`] });

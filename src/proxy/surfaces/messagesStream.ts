@@ -13,6 +13,7 @@ import { OrderedItems } from './orderedItems.js';
  * block is stopped only when the stream ends (its input is then whole); the blocks still go out one
  * after another, as Anthropic sends them (orderedItems.ts). All text goes to one text block, as in the
  * answer a non-streamed call gets: text sent after a call started is added to it.
+ * A stream the upstream breaks off ends with `fail` instead: the blocks so far, then `error`.
  */
 interface Block { index: number }
 
@@ -84,6 +85,20 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
   private stop(block: Block): string {
     if (block === this.text) this.text = null;
     return this.blocks.emit(block, () => event('content_block_stop', { index: block.index }), true);
+  }
+
+  /**
+   * The end of a stream the upstream broke off (proxyRoute.ts sends it instead of a completion): the
+   * blocks still open are stopped, which also sends the blocks held back behind the first of them, so
+   * the client gets everything the answer produced; then `errorEvent` (Anthropic's `error`), never
+   * message_delta or message_stop. Nothing after a message_stop already sent.
+   */
+  fail(errorEvent: string): string {
+    if (this.done) return '';
+    this.done = true;
+    let out = '';
+    for (const block of this.blocks.open()) out += this.stop(block);
+    return out + errorEvent;
   }
 
   protected complete(): string {

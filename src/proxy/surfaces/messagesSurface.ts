@@ -18,12 +18,19 @@ export const messagesSurface: Surface = {
     const stream = original.stream === true;
     // Anthropic's stream always ends with usage, so the internal stream asks for it.
     if (stream) chat.stream_options = { include_usage: true };
+    /** How the stream sent so far ends when it fails: by default with the error event alone. */
+    let fail = (errorEvent: string): string => errorEvent;
     return {
       chat,
       untranslatable,
       stream,
       renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls)),
-      renderStream: (sse) => translateChatStream(sse, new MessagesStreamWriter({ model: original.model ?? '' })),
+      renderStream: (sse) => {
+        const writer = new MessagesStreamWriter({ model: original.model ?? '' });
+        // Translated: the writer stops the blocks it holds before the error event.
+        fail = (errorEvent) => writer.fail(errorEvent);
+        return translateChatStream(sse, writer);
+      },
       native: {
         surface: 'messages',
         forwardHeaders,
@@ -45,7 +52,7 @@ export const messagesSurface: Surface = {
           return { body: relay(), summary: () => tap.summary(), failed: () => tap.sawError };
         },
       },
-      errorEvent: (problem, upstreamType) => `event: error\ndata: ${JSON.stringify(anthropicErrorBody(problem, upstreamType))}\n\n`,
+      errorEvent: (problem, upstreamType) => fail(`event: error\ndata: ${JSON.stringify(anthropicErrorBody(problem, upstreamType))}\n\n`),
     };
   },
 };

@@ -87,11 +87,13 @@ export interface ResponseShell {
   id: string;
   createdAt: number;
   model: string;
-  status: 'in_progress' | 'completed' | 'incomplete';
+  status: 'in_progress' | 'completed' | 'incomplete' | 'failed';
   output: OutputItem[];
   usage: Record<string, unknown> | null;
   /** Why an incomplete answer stopped early. */
   incomplete: string | null;
+  /** Why a failed answer failed. */
+  error?: { code: string; message: string } | null;
 }
 
 export function responseObject(s: ResponseShell, echo: ResponseEcho): Record<string, unknown> {
@@ -101,7 +103,7 @@ export function responseObject(s: ResponseShell, echo: ResponseEcho): Record<str
     created_at: s.createdAt,
     status: s.status,
     background: false,
-    error: null,
+    error: s.error ?? null,
     incomplete_details: s.incomplete === null ? null : { reason: s.incomplete },
     instructions: echo.instructions,
     max_output_tokens: echo.maxOutputTokens,

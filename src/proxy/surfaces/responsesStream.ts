@@ -12,6 +12,7 @@ import {
  * function_call_arguments.delta... / .done (tool calls), output_item.done, and last
  * response.completed (or response.incomplete when the length limit or a content filter cut the
  * answer) with usage. Every event carries `type` and a `sequence_number` from 0, as OpenAI sends them.
+ * A stream the upstream breaks off ends with `fail` instead: error, then response.failed.
  *
  * Chat completions may interleave tool calls by index (call 0 opens, call 1 opens, then arguments
  * for either) and may send text while a call is open, so a function_call item is closed only when
@@ -54,14 +55,12 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     ({ response: this.responseId, message: this.messageId, nonce: this.nonce } = responseIds(''));
   }
 
+  /** Why the stream failed, once `fail` ended it. */
+  private failure: { code: string; message: string } | null = null;
+
   /** The whole response once the stream completed (what response.completed carried). */
   get finalResponse(): Record<string, unknown> | undefined {
-    return this.done ? this.response(incompleteReason(this.finish) !== null ? 'incomplete' : 'completed') : undefined;
-  }
-
-  /** The sequence number the next event takes (an error event appended by the proxy uses it). */
-  get nextSequence(): number {
-    return this.seq;
+    return this.done && this.failure === null ? this.response(incompleteReason(this.finish) !== null ? 'incomplete' : 'completed') : undefined;
   }
 
   protected onContent(step: ContentStep): string {
@@ -159,11 +158,28 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     return out + this.event(cut ? 'response.incomplete' : 'response.completed', { response });
   }
 
+  /**
+   * The end of a stream the upstream broke off (proxyRoute.ts sends it instead of a completion). The
+   * items still open are closed as `incomplete`, which also sends the events held back behind the
+   * first of them: the client gets everything the answer produced, not only the item that was live.
+   * Then `error` (docs/API.md) and response.failed, the terminal event a Responses client waits for,
+   * with that output and the error. Nothing after a terminal event already sent.
+   */
+  fail(error: { code: string; message: string; param: string | null }): string {
+    if (this.done) return '';
+    this.done = true;
+    this.failure = { code: error.code, message: error.message };
+    let out = this.start();
+    for (const item of this.items.open()) out += this.close(item, 'incomplete');
+    out += this.event('error', { code: error.code, message: error.message, param: error.param });
+    return out + this.event('response.failed', { response: this.response('failed') });
+  }
+
   private functionItem(item: OpenItem, status: string): OutputItem {
     return { ...functionCallItem({ id: item.callId, name: item.name, arguments: item.text }, item.outputIndex, this.nonce, status), id: item.id };
   }
 
-  private response(status: 'in_progress' | 'completed' | 'incomplete'): Record<string, unknown> {
+  private response(status: 'in_progress' | 'completed' | 'incomplete' | 'failed'): Record<string, unknown> {
     const final = status !== 'in_progress';
     return responseObject({
       id: this.responseId,
@@ -176,6 +192,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
         prompt_tokens_details: { cached_tokens: this.usage.cached }, completion_tokens_details: { reasoning_tokens: this.usage.reasoning },
       }) : null,
       incomplete: status === 'incomplete' ? incompleteReason(this.finish) : null,
+      error: status === 'failed' ? this.failure : null,
     }, this.echo);
   }
 

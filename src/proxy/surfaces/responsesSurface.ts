@@ -27,8 +27,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
     // A Responses answer always reports usage, so the internal stream asks for it.
     if (stream) chat.stream_options = { include_usage: true };
     const echo = echoOf(original);
-    /** Events sent so far: the sequence number an error event takes. */
-    let nextSeq: () => number = () => 0;
+    /** How the stream ends when it fails: by default with the error event alone, numbered 0 (nothing went before it). */
+    let fail = (e: StreamError): string => errorEvent(e, 0);
     /** The `instructions` the native upstream body carried: what the upstream echoes back. */
     let sent = echo.instructions;
     return {
@@ -42,7 +42,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
       },
       renderStream: (sse) => {
         const writer = new ResponsesStreamWriter(echo, { model: original.model ?? '', createdAt: Math.floor(Date.now() / 1000) });
-        nextSeq = () => writer.nextSequence;
+        // Translated: the writer closes what it holds, then error and response.failed.
+        fail = (e) => writer.fail(e);
         async function* body(): AsyncGenerator<string> {
           yield* translateChatStream(sse, writer);
           remember(writer.finalResponse);
@@ -64,7 +65,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
         },
         stream: (upstream): SurfaceStream => {
           const relay = new NativeResponsesRelay(echo.instructions, sent);
-          nextSeq = () => relay.events;
+          // Native: the upstream's own events went out as written; the error event follows them.
+          fail = (e) => errorEvent(e, relay.events);
           async function* body(): AsyncGenerator<string> {
             for await (const chunk of upstream) yield relay.push(chunk);
             const tail = relay.end();
@@ -78,10 +80,17 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
       },
       errorEvent: (problem, upstreamType) => {
         const e = openAiErrorBody(problem, upstreamType).error;
-        const data = { type: 'error', sequence_number: nextSeq(), code: e.code, message: e.message, param: e.param };
-        return `event: error\ndata: ${JSON.stringify(data)}\n\n`;
+        return fail({ code: e.code, message: e.message, param: e.param });
       },
     };
   },
   };
+}
+
+type StreamError = { code: string; message: string; param: string | null };
+
+/** Responses' `error` event, numbered `seq`. */
+function errorEvent(e: StreamError, seq: number): string {
+  const data = { type: 'error', sequence_number: seq, code: e.code, message: e.message, param: e.param };
+  return `event: error\ndata: ${JSON.stringify(data)}\n\n`;
 }

@@ -108,3 +108,50 @@ describe('what an upstream sends after data: [DONE] is ignored', () => {
     expect([acc.summary().text, acc.summary().toolCalls]).toEqual(['Hi', []]);
   });
 });
+
+describe('an upstream that breaks off midway', () => {
+  // Text opens the first item; the tool call after it is held back until that item closes.
+  const cut = [
+    chunk({ content: 'Checking' }),
+    chunk(call(0, { id: 'call_A', type: 'function', function: { name: 'weather', arguments: '{"city":"Pa' } })),
+  ];
+  const failure = new UpstreamError('upstream connection lost', { status: 502, code: 'upstream_stream_error' });
+
+  it('Responses: every item produced goes out (closed as incomplete), then error and response.failed with the output so far', async () => {
+    const { events, threw } = await clientSees('responses', cut, failure);
+    expect(threw).toBe(true);
+    expect(events.map((e) => e.data.sequence_number)).toEqual(events.map((_, i) => i));
+    expect(events.map((e) => e.event)).toEqual([
+      'response.created', 'response.in_progress',
+      'response.output_item.added', 'response.content_part.added', 'response.output_text.delta',
+      'response.output_text.done', 'response.content_part.done', 'response.output_item.done',
+      'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done',
+      'error', 'response.failed',
+    ]);
+    expect(events.at(-2)!.data).toMatchObject({ type: 'error', code: 'upstream_stream_error', message: 'upstream connection lost' });
+    const response = events.at(-1)!.data.response as { status: string; error: unknown; output: { type: string; status: string; arguments?: string; content?: { text: string }[] }[] };
+    expect(response.status).toBe('failed');
+    expect(response.error).toEqual({ code: 'upstream_stream_error', message: 'upstream connection lost' });
+    expect(response.output.map((o) => [o.type, o.status, o.content?.[0]?.text ?? o.arguments])).toEqual([
+      ['message', 'incomplete', 'Checking'], ['function_call', 'incomplete', '{"city":"Pa'],
+    ]);
+  });
+
+  it('Responses: a stream that fails before any content still starts and ends well-formed', async () => {
+    const { events } = await clientSees('responses', [`data: ${JSON.stringify({ error: { message: 'overloaded' } })}\n\n`]);
+    expect(events.map((e) => e.event)).toEqual(['response.created', 'response.in_progress', 'error', 'response.failed']);
+    expect(events.map((e) => e.data.sequence_number)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('Messages: every block produced goes out and is stopped, then one error event, no message_stop', async () => {
+    const { events, threw } = await clientSees('messages', cut, failure);
+    expect(threw).toBe(true);
+    expect(events.map((e) => [e.event, e.data.index])).toEqual([
+      ['message_start', undefined],
+      ['content_block_start', 0], ['content_block_delta', 0], ['content_block_stop', 0],
+      ['content_block_start', 1], ['content_block_delta', 1], ['content_block_stop', 1],
+      ['error', undefined],
+    ]);
+    expect(events.at(-1)!.data).toEqual({ type: 'error', error: { type: 'api_error', message: 'upstream connection lost' } });
+  });
+});
