@@ -96,13 +96,15 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const nativeProblems = surfaceCall.native?.problems?.(body) ?? [];
   if (nativeProblems.length > 0 && nativeApiFor(providerOf(p, policy), surfaceCall)) throw new ValidationError('invalid request', nativeProblems);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
-  const program = await routeToModule(p, rt, req, body);
   const dispatchReq = {
     rolloutId,
     seed: seedOf(req),
     correlationId: req.query.cid ?? req.query.correlation_id ?? header(req, 'x-mipro-correlation-id') ?? null,
     inputMessages,
   };
+  // A call refused for its seed is refused before routing, which may discover a module or report an unmatched text.
+  await p.engine.refuseHeldOut(rt, dispatchReq);
+  const program = await routeToModule(p, rt, req, body);
   // The response's 'close' (not the request's, which fires once the body is read) tells us the
   // client went away before the answer was written: cancel the upstream call.
   const gone = new ClientGone();

@@ -219,6 +219,21 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.modules).toEqual([]);
   });
 
+  it('discovers no module and reports no unmatched text for a call refused on its seed', async () => {
+    const job = await newJob({}, { max_modules: 1 });
+    const bad = await chat(`${job.proxy_url}/badseed`, call('First prompt'), { 'x-mipro-seed': 'abc' });
+    const held = await chat(`${job.proxy_url}/held`, call('Second prompt'), { 'x-mipro-seed': '100' });
+    expect([bad.status, bad.body.error.param, held.status, held.body.error.param]).toEqual([422, 'seed', 422, 'seed']);
+    expect(fake.requests).toHaveLength(0);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.modules).toEqual([]);
+    // The job's one module slot is still free for the app's real first prompt, and nothing else was written.
+    expect((await chat(`${job.proxy_url}/ok`, call('Real prompt'), { 'x-mipro-seed': '3' })).status).toBe(200);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.modules.map((m: { template: string }) => m.template)).toEqual(['Real prompt']);
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events`, { key: t.key });
+    expect(events.body.events.filter((e: { event_type: string }) => e.event_type.startsWith('mipro.module.')).map((e: { data: { module?: string } }) => e.data.module)).toEqual(['m1']);
+    expect(await t.server.store.getRollout(job.job_id, 'held')).toBeNull();
+  });
+
   it('says why a warm start needs a module when the discovering job has seen no call yet', async () => {
     const job = await newJob({});
     const res = await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: 'Mine.' } });

@@ -97,6 +97,17 @@ export class Dispatcher {
     return { rolloutId, candidate, persisted: this.reserve(rt, rolloutId, candidate.id, req) };
   }
 
+  /**
+   * Refuses, as dispatch would, a val seed on a rollout the scheduler did not issue: for callers that
+   * must not act on a call dispatch will refuse (the proxy routes a call, which may discover a module,
+   * before it dispatches it).
+   */
+  async refuseHeldOut(rt: JobRuntime, req: DispatchRequest): Promise<void> {
+    if (!this.heldOut(rt, req)) return;
+    if (req.rolloutId && (await this.knownCandidate(rt, req.rolloutId))) return;
+    throw heldOutSeed(req.seed!);
+  }
+
   /** A val seed on a rollout the scheduler did not assign, while the job runs: only a known rollout may carry it. */
   private heldOut(rt: JobRuntime, req: DispatchRequest): boolean {
     return req.seed !== undefined && req.seed !== null && !req.assignCandidateId && !FINAL_STATUSES.includes(rt.job.status) && rt.isValSeed(req.seed);

@@ -156,6 +156,11 @@ export class OnlineEngine {
     rt.fetchedAt = this.deps.clock.now();
   }
 
+  /** A 422 when dispatch would refuse the call's val seed (dispatcher.ts), before anything is done for it. */
+  refuseHeldOut(rt: JobRuntime, req: DispatchRequest): Promise<void> {
+    return this.dispatcher.refuseHeldOut(rt, req);
+  }
+
   /** The candidate that serves a call of a rollout (dispatcher.ts). */
   dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
     return this.dispatcher.dispatch(rt, req);
