@@ -30,10 +30,11 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
   const demosOf = (m: ModuleRecord) => candidate.demos[m.name] ?? [];
   if (format === 'messages') {
     // The same rendering the proxy uses: system text, then the demo turns, then the app's conversation.
+    // An empty text (a module of calls without a system message) adds no system message (injectCandidate).
     return {
       ...head,
       modules: Object.fromEntries(texts.map(({ module, text }) => [module.name,
-        withDemoTurns<{ role: string; content: string }>([{ role: 'system', content: text }], demosOf(module), (t) => ({ ...t }))])),
+        withDemoTurns<{ role: string; content: string }>(text === '' ? [] : [{ role: 'system', content: text }], demosOf(module), (t) => ({ ...t }))])),
     };
   }
   const { model, provider, temperature, max_completion_tokens: maxTokens } = job.config.policy;

@@ -288,6 +288,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(served).toEqual(new Set(['baseline', 'cand_chat']));
     await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['e0'])).length === 1);
     expect((await t.server.store.rolloutCalls(job.job_id, ['e0']))[0]?.module).toBe('chat');
+    // The export's messages are what the proxy puts before the conversation: no system message for the baseline's empty text.
+    const exported = async (candidate: string) =>
+      (await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=messages&candidate_id=${candidate}`, { key: t.key })).body.modules.chat;
+    expect(await exported('baseline')).toEqual([]);
+    expect(await exported('cand_chat')).toEqual([{ role: 'system', content: 'Be kind.' }]);
   });
 
   it('refuses reserved module names and serves placeholders named like object properties', async () => {
