@@ -5,6 +5,7 @@ import { summarizeJob } from '../services/jobSummary.js';
 import { ValidationError } from '../shared/errors.js';
 import type { ApiDeps } from './deps.js';
 import { parseWith } from './requestContext.js';
+import { bestPrompt } from './views.js';
 
 const BASE = '/api/prompt-learning/online/mipro/systems';
 const STATE_REWARDS_LIMIT = 1000;
@@ -36,7 +37,9 @@ export function legacyRoutes(rewards: RewardService) {
 
     app.get<{ Params: { id: string } }>(`${BASE}/:id/state`, async (req) => {
       const job = await load(req);
-      const [candidates, missing, seedCells] = await Promise.all([deps.store.listCandidates(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id)]);
+      const [candidates, modules, missing, seedCells] = await Promise.all([
+        deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
+      ]);
       const summary = summarizeJob(job, candidates, new Map(), missing, seedCells);
       const firstRewards = await deps.store.listRewards(job.id, { limit: STATE_REWARDS_LIMIT });
       return {
@@ -51,7 +54,8 @@ export function legacyRoutes(rewards: RewardService) {
         best_score: summary.bestScore,
         best_score_ci: summary.bestScoreCi,
         best_score_source: summary.bestScoreSource,
-        best_prompt: candidates.find((c) => c.id === summary.bestCandidateId)?.instruction ?? null,
+        // The job view's meaning: the first module's text of a program (not the module the champion changed).
+        best_prompt: bestPrompt(candidates.find((c) => c.id === summary.bestCandidateId) ?? null, modules),
         candidates: Object.fromEntries(candidates.map((c) => [c.id, {
           candidate_id: c.id,
           parent_id: c.parentId,

@@ -96,8 +96,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     best_score_n_seeds: summary.bestScoreNSeeds,
     best_candidate_id: summary.bestCandidateId,
     best_candidate: best ? { candidate_id: best.id, instruction: best.instruction } : null,
-    // The one-prompt API's field: meaningful for one-module jobs (the first module's text otherwise).
-    best_prompt: best ? (modules.length > 1 ? moduleText(best, modules[0]) : best.instruction) : null,
+    best_prompt: bestPrompt(best, modules),
     best_program: best ? programOf(best.instructions, modules) : null,
     /** What a finished job serves on its proxy URL (null while it runs: each rollout is chosen). */
     served_candidate_id: servedCandidateId(job),
@@ -150,6 +149,14 @@ function guardView(
 }
 
 const finiteOrNull = (i: [number, number]): [number, number] | null => (Number.isFinite(i[0]) && Number.isFinite(i[1]) ? i : null);
+
+/**
+ * `best_prompt`, the one-prompt API's field (job views and the older state dict alike): meaningful
+ * for one-module jobs; the champion's first module's text otherwise.
+ */
+export function bestPrompt(best: CandidateRecord | null, modules: readonly ModuleRecord[]): string | null {
+  return best ? (modules.length > 1 ? moduleText(best, modules[0]) : best.instruction) : null;
+}
 
 function moduleText(c: CandidateRecord, m: ModuleRecord | undefined): string {
   return m ? moduleInstruction(c.instructions, m) : c.instruction;

@@ -364,6 +364,22 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(view.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', module: null, changed_modules: [] });
   });
 
+  it('gives best_prompt the same meaning in the older state dict as in the job view: the first module\'s text', async () => {
+    const job = await newJob({ modules: MODULES }, { online_rollouts_per_candidate: 2 });
+    await addProgram(t.server.store, job.job_id, 'cand_a', { answer: 'Better answer from:\n{context}' }, 'answer');
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 6; i++) {
+      for (const [candidate, score] of [['cand_a', 1], ['baseline', 0]] as const) {
+        const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `${candidate}-${i}`, candidate_id: candidate, reward_info: { score } } });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+      }
+    }
+    const view = (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+    expect([view.best_candidate_id, view.best_prompt]).toEqual(['cand_a', MODULES[0]!.template]);
+    const state = (await api(t.url, 'GET', `/api/prompt-learning/online/mipro/systems/${job.system_id}/state`, { key: t.key })).body;
+    expect([state.best_candidate_id, state.best_prompt]).toEqual(['cand_a', MODULES[0]!.template]);
+  });
+
   it('reports a stray key of a module declaration once, with the known fields', async () => {
     const body = seedJobBody();
     Object.assign(body.policy_optimization, { modules: [{ name: 'a', template: 'x', foo: 1 }] });
