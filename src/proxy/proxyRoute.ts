@@ -311,8 +311,9 @@ function header(req: FastifyRequest, name: string): string | undefined {
 function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): number | null {
   const raw = req.query.seed ?? header(req, 'x-mipro-seed');
   if (raw === undefined) return null;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_SEED) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be an integer between 0 and ${MAX_SEED}, got ${raw}` }]);
+  // Decimal digits only: Number() would read "" (and spaces) as 0, "0x10" as 16 and "1e1" as 10.
+  const n = /^[0-9]{1,10}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0 || n > MAX_SEED) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be an integer between 0 and ${MAX_SEED}, got ${JSON.stringify(raw)}` }]);
   return n;
 }
 

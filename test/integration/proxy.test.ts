@@ -85,6 +85,14 @@ describe('the proxy URL', () => {
     const bad = await api(job.proxy_url, 'POST', '/r-c/chat/completions?seed=minus', { body: msg });
     expect(bad.status).toBe(422);
     expect(bad.body.error).toMatchObject({ param: 'seed', type: 'invalid_request_error' });
+    // Only decimal digits are a seed: an empty value is not seed 0, nor is 0x10 seed 16 or 1e1 seed 10.
+    for (const [i, raw] of ['', '%20', '0x10', '1e1', '+3', '4.0'].entries()) {
+      const res = await api(job.proxy_url, 'POST', `/r-d${i}/chat/completions?seed=${raw}`, { body: msg });
+      expect([raw, res.status, res.body.error?.param]).toEqual([raw, 422, 'seed']);
+      expect(await t.server.store.getRollout(job.job_id, `r-d${i}`)).toBeNull();
+    }
+    const header = await api(job.proxy_url, 'POST', '/r-e/chat/completions', { body: msg, headers: { 'x-mipro-seed': '1e1' } });
+    expect([header.status, header.body.error?.param]).toEqual([422, 'seed']);
   });
 
   it('passes tools, tool_choice and response_format through', async () => {
