@@ -9,6 +9,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider, NativeApi } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
 import { MAX_SEED } from '../schemas/jobConfig.js';
+import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
@@ -99,7 +100,7 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const dispatchReq = {
     rolloutId,
     seed: seedOf(req),
-    correlationId: req.query.cid ?? req.query.correlation_id ?? header(req, 'x-mipro-correlation-id') ?? null,
+    correlationId: correlationOf(req),
     inputMessages,
   };
   // A call refused for its seed is refused before routing, which may discover a module or report an unmatched text.
@@ -306,6 +307,19 @@ function recordCall(p: ProxyDeps, c: UpstreamCall, outputText: string | null, la
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/**
+ * The call's correlation id (`?cid=`, `?correlation_id=` or `x-mipro-correlation-id`; an empty one is
+ * none), held to what a reward body's `correlation_id` takes, so that a reward can always name it.
+ */
+function correlationOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): string | null {
+  const given = (v: string | undefined) => (v === undefined || v.length === 0 ? undefined : v);
+  const cid = given(req.query.cid) ?? given(req.query.correlation_id) ?? header(req, 'x-mipro-correlation-id') ?? null;
+  if (cid !== null && cid.length > MAX_ID_LENGTH) {
+    throw new ValidationError('correlation id too long', [{ path: 'correlation_id', message: `must be at most ${MAX_ID_LENGTH} characters (as in a reward's correlation_id), got ${cid.length}` }]);
+  }
+  return cid;
 }
 
 function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): number | null {

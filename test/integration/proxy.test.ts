@@ -95,6 +95,24 @@ describe('the proxy URL', () => {
     expect([header.status, header.body.error?.param]).toEqual([422, 'seed']);
   });
 
+  it('takes only correlation ids a reward can name: an empty one is none, a longer one than a reward takes is a 422', async () => {
+    const job = await newJob();
+    const msg = { messages: [{ role: 'user', content: 'x' }] };
+    expect((await api(job.proxy_url, 'POST', '/c-empty/chat/completions?cid=', { body: msg })).status).toBe(200);
+    expect(await t.server.store.getRollout(job.job_id, 'c-empty')).toMatchObject({ correlationId: null });
+    const long = 'c'.repeat(257);
+    for (const [i, where] of [{ query: `?correlation_id=${long}` }, { headers: { 'x-mipro-correlation-id': long } }].entries()) {
+      const res = await api(job.proxy_url, 'POST', `/c-long${i}/chat/completions${where.query ?? ''}`, { body: msg, headers: where.headers ?? {} });
+      expect([res.status, res.body.error?.param]).toEqual([422, 'correlation_id']);
+      expect(await t.server.store.getRollout(job.job_id, `c-long${i}`)).toBeNull();
+    }
+    // The longest one the proxy takes is one a reward can name.
+    const longest = 'c'.repeat(256);
+    expect((await api(job.proxy_url, 'POST', `/c-max/chat/completions?cid=${longest}`, { body: msg })).status).toBe(200);
+    const reward = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { correlation_id: longest, reward_info: { score: 1 } } });
+    expect([reward.status, reward.body.rollout_id]).toEqual([200, 'c-max']);
+  });
+
   it('passes tools, tool_choice and response_format through', async () => {
     const job = await newJob();
     const tools = [{ type: 'function', function: { name: 'classify', parameters: { type: 'object', properties: { intent: { type: 'string' } } } } }];
