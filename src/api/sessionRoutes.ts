@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
+import { MAX_ID_LENGTH, misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
 import { type RewardCheck, type RewardFacts, rewardRefusal, scoreOf, type RewardService } from '../services/rewardService.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import type { SchedulerService } from '../services/schedulerService.js';
@@ -52,7 +52,11 @@ export function sessionRoutes(s: SessionDeps) {
       app.get<{ Params: { id: string }; Querystring: { correlation_id?: string } }>(`${base}/:id/prompt`, async (req) => {
         const job = await load(req);
         const urls = deps.urls(job, origin(req));
-        const cid = req.query.correlation_id ?? null;
+        // The correlation id the proxy and a reward take (an empty one is none).
+        const cid = req.query.correlation_id || null;
+        if (cid !== null && cid.length > MAX_ID_LENGTH) {
+          throw new ValidationError('correlation id too long', [{ path: 'correlation_id', message: `must be at most ${MAX_ID_LENGTH} characters (as in a reward's correlation_id), got ${cid.length}` }]);
+        }
         return {
           online_url: urls.online_url,
           proxy_url: urls.proxy_url,

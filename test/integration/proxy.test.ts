@@ -111,6 +111,11 @@ describe('the proxy URL', () => {
     expect((await api(job.proxy_url, 'POST', `/c-max/chat/completions?cid=${longest}`, { body: msg })).status).toBe(200);
     const reward = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { correlation_id: longest, reward_info: { score: 1 } } });
     expect([reward.status, reward.body.rollout_id]).toEqual([200, 'c-max']);
+    // The session's prompt URLs hand out only such ids.
+    const prompt = (cid: string) => api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/prompt?correlation_id=${cid}`, { key: t.key });
+    const refused = await prompt(long);
+    expect([refused.status, refused.body.error.details[0].path]).toEqual([422, 'correlation_id']);
+    expect((await prompt('')).body).toMatchObject({ correlation_id: null, chat_completions_url: `${job.proxy_url}/chat/completions` });
   });
 
   it('passes tools, tool_choice and response_format through', async () => {
