@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ProgramExportSchema, collect, exportedProgram } from '../sdk/index.js';
+import { type ProgramExport, ProgramExportSchema, type ProgramTarget, collect, exportedProgram } from '../sdk/index.js';
 import { CliError } from './cliError.js';
 import { type ClientFlags, addClientOptions, clientAction, positiveInt, printJson, sessionOf } from './clientOptions.js';
 import { candidateColumns, candidateRow } from './jobFormat.js';
@@ -36,11 +36,14 @@ export function registerAddCandidateCommand(program: Command): void {
       if ((opts.instruction === undefined) === (opts.program === undefined)) throw new CliError('give --instruction (with --module) or --program <file>, one of the two', 'usage_error');
       if (opts.program !== undefined && opts.module !== undefined) throw new CliError('--module goes with --instruction: a --program file names its modules itself', 'usage_error');
       if (opts.program === undefined && !opts.demos) throw new CliError('--no-demos goes with --program (it leaves out the file\'s demos)', 'usage_error');
-      const file = opts.program !== undefined ? programFile(opts.program) : null;
+      const exported = opts.program !== undefined ? programFile(opts.program) : null;
+      const session = await sessionOf(id, opts);
+      // Placed on this job's modules by their prompts: discovered modules of two jobs may share names, not prompts.
+      const file = exported !== null ? placedProgram(exported, opts.program!, await session.status()) : null;
       const body = file !== null
         ? (opts.demos ? file : { instructions: file.instructions })
         : { ...(opts.module !== undefined ? { module: opts.module } : {}), instruction: opts.instruction! };
-      const created = await (await sessionOf(id, opts)).addCandidate(body);
+      const created = await session.addCandidate(body);
       if (opts.json) printJson(created);
       else {
         const changed = created.changed_modules ?? (created.module ? [created.module] : []);
@@ -49,8 +52,8 @@ export function registerAddCandidateCommand(program: Command): void {
     }));
 }
 
-/** Every module's text and demos of a `miprox jobs export` file (format json), or a usage error saying what is wrong with it. */
-function programFile(path: string): ReturnType<typeof exportedProgram> {
+/** A `miprox jobs export` file (format json), or a usage error saying what is wrong with it. */
+function programFile(path: string): ProgramExport {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -58,9 +61,20 @@ function programFile(path: string): ReturnType<typeof exportedProgram> {
     throw new CliError(`cannot read ${path}: ${(err as Error).message}`, 'usage_error');
   }
   try {
-    return exportedProgram(ProgramExportSchema.parse(JSON.parse(text)));
+    const exported = ProgramExportSchema.parse(JSON.parse(text));
+    exportedProgram(exported); // a json export, else the error below
+    return exported;
   } catch {
     throw new CliError(`${path} is not a program exported with format json (miprox jobs export <jobId> -o ${path})`, 'usage_error');
+  }
+}
+
+/** The file's texts and demos on the job's modules (exportedProgram with the job as target), or a usage error. */
+function placedProgram(exported: ProgramExport, path: string, job: ProgramTarget): ReturnType<typeof exportedProgram> {
+  try {
+    return exportedProgram(exported, job);
+  } catch (err) {
+    throw new CliError(`${path}: ${(err as Error).message}`, 'usage_error');
   }
 }
 

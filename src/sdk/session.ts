@@ -258,7 +258,8 @@ export class MiproOnlineSession {
    * out in a job of one module), or a whole program (`{instructions: {module: text}}`), each with
    * optional `demos: {module: [{input, output}]}`, becomes a candidate that gets traffic like a
    * proposal's child. Another job's exported program with its demos:
-   * `addCandidate(exportedProgram(await other.exportPrompt()))`. A bad text or demo is a
+   * `addCandidate(exportedProgram(await other.exportPrompt(), await this.status()))` (the status
+   * places each module's text on this job's module of the same prompt). A bad text or demo is a
    * ValidationError (422) naming its field.
    */
   addCandidate(

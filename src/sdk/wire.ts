@@ -178,23 +178,59 @@ export const ProgramExportSchema = z.union([RenderedProgramSchema, DspyProgramSt
 export type ProgramExport = z.infer<typeof ProgramExportSchema>;
 
 /**
- * A `format=json` export as the body of a warm start (`session.addCandidate`): every module's text by
- * name, to go on from that program in another job. Other formats carry no templates: an error.
+ * The modules of the job a program is imported into (its status or job view: `await next.status()`).
+ * Given to exportedInstructions / exportedProgram, each exported module goes to the module of the
+ * target that is the same prompt: a discovered module's name (`m1`, `m2`, ...) says only in which order
+ * its job first saw the prompts, so another job may give the same prompt another name.
  */
-export function exportedInstructions(e: ProgramExport): Record<string, string> {
+export interface ProgramTarget { modules: ReadonlyArray<{ name: string; template: string; origin?: string }> }
+
+type ExportedModule = { name: string; template: string; baseline_template: string; changed: boolean; demos?: ExportedDemo[] };
+
+/**
+ * The export's modules with the name each has in the target job: a module of the same name, unless
+ * that one was discovered from another prompt; else the module whose template is the exported
+ * module's baseline. A changed module without one is an error; an unchanged one changes nothing and
+ * is left out. Without a target, every module keeps its name.
+ */
+function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { name: string; module: ExportedModule }[] {
   if (!('format' in e) || e.format !== 'json' || !Array.isArray(e.modules)) throw new Error('exportedInstructions needs an export with format=json');
-  return Object.fromEntries(e.modules.map((m) => [m.name, m.template]));
+  const modules = e.modules as ExportedModule[];
+  if (!target) return modules.map((m) => ({ name: m.name, module: m }));
+  const placed: { name: string; module: ExportedModule }[] = [];
+  for (const m of modules) {
+    const same = target.modules.find((t) => t.name === m.name);
+    const name = same && (same.origin !== 'discovered' || same.template === m.baseline_template)
+      ? same.name
+      : target.modules.find((t) => t.template === m.baseline_template)?.name;
+    if (name !== undefined) placed.push({ name, module: m });
+    else if (m.changed) {
+      const prompt = m.baseline_template.length > 80 ? `${m.baseline_template.slice(0, 80)}...` : m.baseline_template;
+      throw new Error(`module ${m.name} of the export (the prompt ${JSON.stringify(prompt)}) is no module of the target job (modules: ${target.modules.map((t) => t.name).join(', ') || 'none yet'}): send that prompt through the job's proxy first, or declare it`);
+    }
+  }
+  return placed;
+}
+
+/**
+ * A `format=json` export as the body of a warm start (`session.addCandidate`): every module's text by
+ * name, to go on from that program in another job. With `target` (the other job's status), each text
+ * goes to the target's module of the same prompt (see ProgramTarget). Other formats carry no
+ * templates: an error.
+ */
+export function exportedInstructions(e: ProgramExport, target?: ProgramTarget): Record<string, string> {
+  return Object.fromEntries(placedModules(e, target).map(({ name, module }) => [name, module.template]));
 }
 
 /**
  * A `format=json` export as a whole warm-start body: every module's text and, where the program has
- * them, its demos (`session.addCandidate(exportedProgram(await other.exportPrompt()))`).
+ * them, its demos (`next.addCandidate(exportedProgram(await other.exportPrompt(), await next.status()))`).
  */
-export function exportedProgram(e: ProgramExport): { instructions: Record<string, string>; demos?: Record<string, ExportedDemo[]> } {
-  const instructions = exportedInstructions(e);
-  const modules = (e as RenderedProgram).modules as Array<{ name: string; demos?: ExportedDemo[] }>;
+export function exportedProgram(e: ProgramExport, target?: ProgramTarget): { instructions: Record<string, string>; demos?: Record<string, ExportedDemo[]> } {
+  const placed = placedModules(e, target);
+  const instructions = Object.fromEntries(placed.map(({ name, module }) => [name, module.template]));
   // Only what a warm start takes: the server's demo shape is closed, and an export may carry more.
-  const demos = Object.fromEntries(modules.filter((m) => (m.demos?.length ?? 0) > 0).map((m) => [m.name, m.demos!.map((d) => ({
+  const demos = Object.fromEntries(placed.filter(({ module }) => (module.demos?.length ?? 0) > 0).map(({ name, module }) => [name, module.demos!.map((d) => ({
     input: d.input.map((t) => ({ role: t.role, content: t.content })), output: d.output,
   }))]));
   return Object.keys(demos).length > 0 ? { instructions, demos } : { instructions };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, MiproJobsClient, ValidationError, exportedInstructions, exportedProgram } from '../../src/sdk/index.js';
-import { type TestServer, PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 /** After the optimization, through the SDK: promote (and roll back) and export the program. */
 describe('SDK: promote and exportPrompt', () => {
@@ -45,6 +45,27 @@ describe('SDK: promote and exportPrompt', () => {
     await expect(next.addCandidate({ instructions: { nope: 'x' } })).rejects.toBeInstanceOf(ValidationError);
     const messages = await jobs.export(first.job_id, { format: 'messages' });
     expect(() => exportedInstructions(messages)).toThrow(/format=json/);
+  });
+
+  it('places an exported program on the target job\'s modules by their prompts when their discovered names differ', async () => {
+    // Two jobs that discover the same two prompts in the opposite order: m1 of one is m2 of the other.
+    const call = (proxy: string, system: string) => fetch(`${proxy}/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'system', content: system }, { role: 'user', content: 'q' }] }),
+    }).then((r) => r.text());
+    const first = await jobs.create(simJobBody());
+    const next = await jobs.create(simJobBody());
+    for (const system of ['Classify the query.', 'Answer the query.']) await call(first.proxy_url, system);
+    for (const system of ['Answer the query.', 'Classify the query.']) await call(next.proxy_url, system);
+    const better = 'Classify the query into one intent label.';
+    const added = await (await jobs.session(first.job_id)).addCandidate({ module: 'm1', instruction: better });
+    const exported = await jobs.export(first.job_id, { candidateId: added.candidate_id });
+    const session = await jobs.session(next.job_id);
+    const body = exportedProgram(exported, await session.status());
+    expect(body).toEqual({ instructions: { m2: better, m1: 'Answer the query.' } });
+    expect(exportedInstructions(exported, await session.status())).toEqual(body.instructions);
+    expect(await session.addCandidate(body)).toMatchObject({ module: 'm2', changed_modules: ['m2'], instructions: { m1: 'Answer the query.', m2: better } });
+    // A changed prompt the target job has never seen has no place there: said, not put on another module.
+    expect(() => exportedProgram(exported, { modules: [{ name: 'm1', template: 'Answer the query.', origin: 'discovered' }] })).toThrow(/^module m1 of the export \(the prompt "Classify the query\."\) is no module of the target job \(modules: m1\)/);
   });
 
   it('carries the demos too: exportedProgram is the whole warm-start body', async () => {
