@@ -70,9 +70,13 @@ export function candidateText(instructions: Instructions, module: CompiledModule
   return renderKeepingUnknown(text === module.template ? module.parsed : parseTemplate(text), variables);
 }
 
+const MAX_NAMED = 20;
+
 function missingVariables(module: string, names: string[], hasSystemText: boolean): ValidationError {
   const why = hasSystemText ? `the system text did not match module "${module}"'s template` : 'the call has no system message to capture it from';
-  return new ValidationError(`module "${module}" needs variable${names.length > 1 ? 's' : ''} ${names.join(', ')}`, names.map((n) => ({
+  // Named up to the number of problems an error lists (a template may have hundreds of placeholders).
+  const named = names.length > MAX_NAMED ? `${names.slice(0, MAX_NAMED).join(', ')} and ${names.length - MAX_NAMED} more` : names.join(', ');
+  return new ValidationError(`module "${module}" needs variable${names.length > 1 ? 's' : ''} ${named}`, names.map((n) => ({
     path: `mipro.variables.${n}`,
     message: `has no value: ${why}, so send it in mipro.variables`,
   })));

@@ -130,6 +130,16 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(await t.server.store.getRollout(job.job_id, 'no-module')).toBeNull();
   });
 
+  it('names at most 20 missing variables in the message of a template with many, and counts the rest', async () => {
+    const template = Array.from({ length: 500 }, (_, i) => `{v${i}}`).join(' and ');
+    const job = await newJob({ modules: [{ name: 'wide', template }] });
+    const res = await chat(`${job.proxy_url}/wide`, call('Another text'), { 'x-mipro-module': 'wide' });
+    expect(res.status).toBe(422);
+    expect(res.body.error.param).toBe('mipro.variables.v0');
+    expect(res.body.error.message).toMatch(/^module "wide" needs variables v0, v1, .*, v19 and 480 more \(500 problems; the first 20 are listed\): mipro\.variables\.v0: has no value/);
+    expect(res.body.error.message.length).toBeLessThan(5000);
+  });
+
   it('passes a call of no module through byte-identical and reports its text once', async () => {
     const job = await newJob({ modules: MODULES });
     const messages = [
