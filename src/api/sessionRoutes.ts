@@ -10,6 +10,7 @@ import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { isPlainObject } from '../schemas/unknownFields.js';
+import { ValidationError } from '../shared/errors.js';
 import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
