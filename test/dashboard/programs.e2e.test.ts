@@ -118,6 +118,24 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('keeps the program panel\'s reward count live when a new reward leaves the mean where it was', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    await addProgram(s.t.server.store, other, 'cand_steady', { extract: EXTRACT_1 }, 'extract');
+    const session = await jobs.session(other);
+    await session.updateReward({ candidateId: 'cand_steady', rewardInfo: { score: 1 } });
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption('cand_steady');
+    await expect.poll(() => panel.locator('.program-of').textContent()).toMatch(/mean reward 1\.000 \(n=1\)$/);
+    // A second reward of 1: the mean stays 1.000, the count moves (the leaderboard shows 2).
+    await session.updateReward({ candidateId: 'cand_steady', rewardInfo: { score: 1 } });
+    await expect.poll(() => page.locator('tr[data-candidate="cand_steady"] td').nth(5).textContent(), { timeout: 10_000 }).toBe('2');
+    expect(await panel.locator('.program-of').textContent()).toMatch(/mean reward 1\.000 \(n=2\)$/);
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('wraps a long instruction inside its cell: the page never scrolls sideways', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     const long = `See https://example.com/${'a'.repeat(320)} first.\n${'Answer from this context and be careful. '.repeat(45)}{context}`;

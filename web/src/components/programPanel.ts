@@ -29,7 +29,8 @@ export class ProgramPanel {
   }
 
   update(job: JobView): void {
-    const signature = JSON.stringify([job.best_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.instructions, c.avg_reward])]);
+    // Everything the panel shows: a reward that leaves the mean where it was still moves the count.
+    const signature = JSON.stringify([job.best_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.changed_modules, c.instructions, c.avg_reward, c.reward_count])]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.job = job;
