@@ -53,6 +53,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
     expect(await page.locator('.tag-served').count()).toBe(0);
   });
 
+  it('keeps keyboard focus on a row\'s Promote button through a live update of the leaderboard', async () => {
+    const row = page.locator('tr[data-candidate="cand_main_1"]');
+    const rewards = Number(await row.locator('td').nth(5).textContent());
+    await row.getByRole('button', { name: 'Promote cand_main_1' }).focus();
+    const job = await getJob();
+    expect((await api(s.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { candidate_id: 'cand_main_1', reward_info: { score: 0 } } })).status).toBe(200);
+    await expect.poll(() => row.locator('td').nth(5).textContent(), { timeout: 10_000 }).toBe(String(rewards + 1));
+    // The rows were rebuilt; Enter still means "promote", not "expand the instruction".
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName)).toBe('Promote cand_main_1');
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Promote cand_main_1?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Keep as is' }).click();
+    expect((await getJob()).status).toBe('running');
+  });
+
   it('promotes a candidate from its row after a confirmation; the row gets the served badge', async () => {
     const row = page.locator('tr[data-candidate="cand_main_1"]');
     await row.getByRole('button', { name: 'Promote cand_main_1' }).click();

@@ -66,12 +66,19 @@ export class Leaderboard {
     const module = isProgram(job) ? this.filter.value : '';
     // The baseline stays beside the filtered candidates: it is what their lifts are measured against.
     const candidates = module ? all.filter((c) => c.changed_modules.includes(module) || c.parent_id === null) : all;
-    const focusedId = (document.activeElement?.closest('[data-candidate]') as HTMLElement | null)?.dataset.candidate;
+    const focused = document.activeElement;
+    const focusedId = (focused?.closest('[data-candidate]') as HTMLElement | null)?.dataset.candidate;
+    // The rows are rebuilt: focus goes back to the same control of the same row (its Promote button, else its summary).
+    const focusedAction = focusedId ? (focused as HTMLElement | null)?.dataset.action : undefined;
     const scale = ciScale(candidates);
     const modules = isProgram(job) ? job.modules : null;
     const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job, scale, modules));
     replaceChildren(this.body, ...rows);
-    if (focusedId) this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"] summary`)?.focus();
+    if (focusedId) {
+      const row = this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"]`);
+      if (focusedAction) row?.querySelector<HTMLElement>(`[data-action="${CSS.escape(focusedAction)}"]`)?.focus();
+      if (row && !row.contains(document.activeElement)) row.querySelector<HTMLElement>('summary')?.focus();
+    }
     if (all.length === 0 || (module && !candidates.some((c) => c.changed_modules.includes(module)))) {
       const text = all.length === 0 ? 'No candidates yet: the baseline appears with the first proxied call.' : `No candidate has changed module ${module} yet.`;
       this.body.append(h('tr', {}, h('td', { colspan: '9', class: 'empty' }, text)));
