@@ -136,6 +136,28 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('says so for a module whose text is empty (the stage that sends no system message), instead of an empty box', async () => {
+    const body = pipelineJobBody();
+    body.policy_optimization.modules = [{ name: 'extract', template: PIPELINE_MODULES[0].template }, { name: 'chat', template: '' }] as never;
+    const other = (await jobs.create(body)).job_id;
+    await addProgram(s.t.server.store, other, 'cand_chat', { chat: 'Answer briefly.' }, 'chat');
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption('baseline');
+    const chat = panel.locator('.program-module[data-module="chat"] .instruction-text');
+    await expect.poll(() => chat.textContent()).toBe('(empty: no system message)');
+    expect(await chat.locator('.muted').count()).toBe(1);
+    await panel.getByLabel('Candidate').selectOption('cand_chat');
+    await expect.poll(() => chat.textContent()).toBe('Answer briefly.');
+    // The proposal's parent text (the baseline's, empty) says the same.
+    const proposal = page.locator('.timeline li.proposal').first();
+    await proposal.locator('summary', { hasText: 'Parent instruction of chat' }).click();
+    expect(await proposal.locator('details .instruction-text').first().textContent()).toBe('(empty: no system message)');
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('wraps a long instruction inside its cell: the page never scrolls sideways', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     const long = `See https://example.com/${'a'.repeat(320)} first.\n${'Answer from this context and be careful. '.repeat(45)}{context}`;

@@ -2,7 +2,7 @@ import { h, replaceChildren, uid } from '../dom.js';
 import { fmtCount, fmtInterval, fmtScore, preview } from '../format.js';
 import { type ModuleView, isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
-import { demoCount, demoList, moduleChip, programList } from './programView.js';
+import { demoCount, demoList, instructionText, moduleChip, programList } from './programView.js';
 
 /**
  * The candidates table, best first. Re-rendered only when the data changed; which instructions are
@@ -94,7 +94,7 @@ export class Leaderboard {
       h('summary', {},
         h('span', { class: 'when-closed' }, preview(c.instruction, 80) || '(empty instruction)'),
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
-      modules ? programList(c, modules) : h('p', { class: 'instruction-text' }, c.instruction),
+      modules ? programList(c, modules) : instructionText(c.instruction),
       demoList(c));
     details.open = this.open.has(c.candidate_id);
     details.addEventListener('toggle', () => {

@@ -20,8 +20,16 @@ export function programList(c: CandidateView, modules: readonly ModuleView[]): H
           changed ? h('span', { class: 'tag tag-changed' }, 'changed here') : null,
           inherited ? h('span', { class: 'tag tag-inherited', title: 'Differs from the baseline: changed by an ancestor and kept from the parent' }, 'changed earlier') : null,
           m.origin === 'discovered' ? h('span', { class: 'tag' }, 'discovered') : null),
-        h('p', { class: 'instruction-text' }, text));
+        instructionText(text));
     }));
+}
+
+/**
+ * An instruction as a paragraph. An empty one (a module whose template is "": the stage that sends no
+ * system message) says so instead of leaving an empty box.
+ */
+export function instructionText(text: string): HTMLParagraphElement {
+  return h('p', { class: 'instruction-text' }, text === '' ? h('span', { class: 'muted' }, '(empty: no system message)') : text);
 }
 
 /** The chip naming the module a candidate or proposal changed (`label` defaults to the name). */

@@ -3,7 +3,7 @@ import { h, replaceChildren } from '../dom.js';
 import { fmtAge, fmtDateTime, fmtScore } from '../format.js';
 import { changedText } from '../program.js';
 import type { CandidateView, ProposalView } from '../types.js';
-import { moduleChip } from './programView.js';
+import { instructionText, moduleChip } from './programView.js';
 import { statusBadge } from './statusBadge.js';
 
 /**
@@ -66,7 +66,7 @@ export class ProposalsTimeline {
     const parentLine = parent
       ? h('details', { 'data-key': `parent-${p.proposal_id}`, open: opened.has(`parent-${p.proposal_id}`) },
         h('summary', {}, module ? `Parent instruction of ${module}` : 'Parent instruction'),
-        h('p', { class: 'instruction-text' }, changedText(parent, p.module)))
+        instructionText(changedText(parent, p.module)))
       : null;
     const key = `io-${p.proposal_id}`;
     const io = p.status === 'running' ? null : h('details', { class: 'proposer-io', 'data-key': key, open: opened.has(key) },
