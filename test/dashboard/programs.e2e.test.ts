@@ -158,6 +158,19 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('shows a proposal\'s child as retired once it is, though its own rewards did not change', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    await addProgram(s.t.server.store, other, 'cand_doomed', { answer: ANSWER_2 }, 'answer');
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const child = page.locator('.timeline li.proposal .proposal-child .child-head');
+    await expect.poll(() => child.textContent()).toMatch(/· active$/);
+    await s.t.server.store.retireCandidate(other, 'cand_doomed', { eventType: 'mipro.candidate.retired', message: 'retired in a test' });
+    await expect.poll(() => page.locator('tr[data-candidate="cand_doomed"] .badge').textContent(), { timeout: 10_000 }).toBe('retired');
+    expect(await child.textContent()).toMatch(/· retired$/);
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('wraps a long instruction inside its cell: the page never scrolls sideways', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     const long = `See https://example.com/${'a'.repeat(320)} first.\n${'Answer from this context and be careful. '.repeat(45)}{context}`;
