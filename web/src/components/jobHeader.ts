@@ -62,9 +62,7 @@ export class JobHeader {
     updateStatusBadge(this.badge, job.status);
     this.badge.setAttribute('data-status', job.status);
     this.setCell('best', bestScore(job));
-    this.setCell('lift', job.lift_over_baseline
-      ? `${fmtSigned(job.lift_over_baseline.estimate)} ${fmtInterval(job.lift_over_baseline.ci)}${job.lift_over_baseline.paired ? ' (paired)' : ''}`
-      : '—');
+    this.setCell('lift', liftText(job.lift_over_baseline));
     this.setCell('baseline', fmtScore(job.baseline_score));
     this.setCell('rollouts', fmtCount(job.rollout_count));
     this.setCell('rewards', fmtCount(job.reward_count));
@@ -112,6 +110,15 @@ export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'b
   if (job.best_score === null) return '—';
   const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}` : ''}` : '';
   return `${fmtScore(job.best_score)} ${fmtInterval(job.best_score_ci)}${source}`.replace(/\s+·/, ' ·');
+}
+
+/**
+ * "+0.100 [0.020, 0.180] · val, paired". The source is part of the number: the lift falls back to online
+ * rewards when val pairs are too few, while best_score and baseline_score may still come from val.
+ */
+export function liftText(lift: JobView['lift_over_baseline']): string {
+  if (!lift) return '—';
+  return `${fmtSigned(lift.estimate)} ${fmtInterval(lift.ci)} · ${lift.source}${lift.paired ? ', paired' : ''}`;
 }
 
 /** "1,234 tokens · 5 calls (1,000 in, 234 out)": tokens as the providers reported them. */
