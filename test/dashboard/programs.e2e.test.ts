@@ -171,6 +171,26 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('shows the demos of a candidate that changed a module by its demos only, in the program panel too', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    const session = await jobs.session(other);
+    const added = await session.addCandidate({ demos: { answer: [{ input: [{ role: 'user', content: 'Where is <b>Paris</b>?' }], output: 'In France.' }] } });
+    expect(added).toMatchObject({ module: 'answer', changed_modules: ['answer'] });
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption(added.candidate_id);
+    // "changed here" on answer, whose text is the baseline's: what changed (its demos) is shown beside it.
+    await expect.poll(() => panel.locator('.program-module.is-changed').getAttribute('data-module')).toBe('answer');
+    const demos = panel.locator('.demos [data-demos-module="answer"]');
+    await expect.poll(() => demos.count()).toBe(1);
+    expect(await demos.locator('.demo-turn').allTextContents()).toEqual(['user: Where is <b>Paris</b>?', 'assistant: In France.']);
+    await panel.getByLabel('Candidate').selectOption('baseline');
+    await expect.poll(() => panel.locator('.demos').count()).toBe(0);
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('wraps a long instruction inside its cell: the page never scrolls sideways', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     const long = `See https://example.com/${'a'.repeat(320)} first.\n${'Answer from this context and be careful. '.repeat(45)}{context}`;

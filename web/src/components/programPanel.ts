@@ -2,7 +2,7 @@ import { h, replaceChildren, uid } from '../dom.js';
 import { fmtScore } from '../format.js';
 import { isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
-import { programList } from './programView.js';
+import { demoList, programList } from './programView.js';
 
 /**
  * The program panel of a job with several modules: every module's instruction in one candidate, the
@@ -30,7 +30,7 @@ export class ProgramPanel {
 
   update(job: JobView): void {
     // Everything the panel shows: a reward that leaves the mean where it was still moves the count.
-    const signature = JSON.stringify([job.best_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.changed_modules, c.instructions, c.avg_reward, c.reward_count])]);
+    const signature = JSON.stringify([job.best_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.changed_modules, c.instructions, c.demos, c.avg_reward, c.reward_count])]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.job = job;
@@ -55,7 +55,8 @@ export class ProgramPanel {
       return;
     }
     replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id));
-    replaceChildren(this.body, programList(c, job.modules));
+    // A module changed by its demos alone keeps its text: its demos show what changed.
+    replaceChildren(this.body, programList(c, job.modules), demoList(c));
   }
 }
 
