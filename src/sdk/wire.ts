@@ -47,6 +47,12 @@ export const CandidateSchema = z.looseObject({
   val_score: nullable(z.number()),
   val_count: z.number().optional(),
   val_ci: nullable(Interval).optional(),
+  /** The proposer's tip behind it (`demos` for a demo-set proposal); null for the baseline and warm starts. */
+  tip: nullable(z.string()),
+  /** The proposal that made it; null for the baseline and warm starts. */
+  proposal_id: nullable(z.string()),
+  /** When it was retired (status `retired`); null while active. */
+  retired_at: nullable(z.string()),
   created_at: z.string(),
 });
 export type Candidate = z.infer<typeof CandidateSchema>;
@@ -77,6 +83,8 @@ export const JobSchema = z.looseObject({
   best_score: nullable(z.number()),
   best_score_ci: nullable(Interval),
   best_score_source: nullable(z.string()),
+  /** How many rewards best_score's interval rests on (older servers omit it). */
+  best_score_n: z.number().optional(),
   best_candidate_id: nullable(z.string()),
   /** The best candidate's first module's text: the whole answer for one-module jobs only. */
   best_prompt: nullable(z.string()),
@@ -102,6 +110,10 @@ export const JobSchema = z.looseObject({
     confirmed: nullable(z.looseObject({ score: z.number(), ci: nullable(Interval), source: z.string() })),
   }).optional(),
   baseline_score: nullable(z.number()),
+  /** Champion minus control, in reward units; `source` says from what (val pairs or online rewards). Null without both. */
+  lift_over_baseline: nullable(z.looseObject({
+    estimate: z.number(), ci: Interval, paired: z.boolean(), source: z.string(), significant: z.boolean(),
+  })),
   rollout_count: z.number(),
   reward_count: z.number(),
   proposal_seq: z.number(),
@@ -315,6 +327,9 @@ export const RewardRecordSchema = z.looseObject({
   seed: nullable(z.number()),
   split: z.string(),
   reward: z.number(),
+  /** `reward_info.feedback` and `feedback_by_module`, when the reward carried them. */
+  feedback: z.string().optional(),
+  feedback_by_module: z.record(z.string(), z.string()).optional(),
   created_at: z.string(),
 });
 export type RewardRecord = z.infer<typeof RewardRecordSchema>;
@@ -336,6 +351,8 @@ export const RolloutCallSchema = z.looseObject({
   variables: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
   output_text: nullable(z.string()),
   failed: z.boolean(),
+  /** The stored record holds only a prefix of some text of the call (docs/API.md, "Stored call text"); older servers omit it. */
+  truncated: z.boolean().optional(),
   created_at: z.string(),
 });
 export type RolloutCall = z.infer<typeof RolloutCallSchema>;

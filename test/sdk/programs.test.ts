@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import {
   CandidateSchema, JobSchema, MiproJobsClient, NotFoundError, ResponseFormatError, collect, type MiproOnlineSession,
 } from '../../src/sdk/index.js';
@@ -77,6 +77,25 @@ describe('SDK: programs (modules, per-module candidates, rollout records)', () =
     const rewards = await collect(session.iterateRewards());
     expect(rewards.find((r) => r.rollout_id === rollout.rollout_id)).toMatchObject({ feedback: 'the answer ignored the context', feedback_by_module: { answer: 'quoted nothing' } });
     expect((await session.getCandidate('baseline')).demos).toEqual({});
+  });
+
+  it('types the fields docs/API.md documents on jobs, candidates, rewards and rollout calls (not as unknown)', async () => {
+    const job = await jobs.get(jobId);
+    expectTypeOf(job.best_score_n).toEqualTypeOf<number | undefined>();
+    expectTypeOf(job.lift_over_baseline).toEqualTypeOf<{ estimate: number; ci: [number, number]; paired: boolean; source: string; significant: boolean; [k: string]: unknown } | null>();
+    expect(typeof job.best_score_n).toBe('number');
+    const child = (job.candidates ?? []).find((c) => c.candidate_id === 'cand_answer_1')!;
+    expectTypeOf(child.tip).toEqualTypeOf<string | null>();
+    expectTypeOf(child.proposal_id).toEqualTypeOf<string | null>();
+    expectTypeOf(child.retired_at).toEqualTypeOf<string | null>();
+    expect(child).toMatchObject({ tip: expect.any(String), proposal_id: expect.stringMatching(/./), retired_at: null });
+    const rewards = await collect(session.iterateRewards());
+    expectTypeOf(rewards[0]!.feedback).toEqualTypeOf<string | undefined>();
+    expectTypeOf(rewards[0]!.feedback_by_module).toEqualTypeOf<Record<string, string> | undefined>();
+    expect(rewards.find((r) => r.feedback !== undefined)?.feedback_by_module).toEqual({ answer: 'quoted nothing' });
+    const record = await session.getRollout(rolloutId);
+    expectTypeOf(record.calls[0]!.truncated).toEqualTypeOf<boolean | undefined>();
+    expect(record.calls.map((c) => c.truncated)).toEqual([false, false]);
   });
 });
 
