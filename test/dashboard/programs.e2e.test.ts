@@ -191,6 +191,24 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('says a one-module warm start was added by hand, as it says of a whole program', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    const session = await jobs.session(other);
+    const added = await session.addCandidate({ module: 'answer', instruction: ANSWER_1 });
+    expect(added).toMatchObject({ module: 'answer', proposal_id: null, tip: null });
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption(added.candidate_id);
+    await expect.poll(() => panel.locator('.program-of').textContent()).toMatch(new RegExp(`^${added.candidate_id}: changes module answer of baseline \\(added by hand\\) ·`));
+    // A proposal's child is not.
+    await addProgram(s.t.server.store, other, 'cand_proposed', { extract: EXTRACT_1 }, 'extract');
+    await panel.getByLabel('Candidate').selectOption('cand_proposed', { timeout: 10_000 });
+    await expect.poll(() => panel.locator('.program-of').textContent()).toMatch(/^cand_proposed: changes module extract of baseline ·/);
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('wraps a long instruction inside its cell: the page never scrolls sideways', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     const long = `See https://example.com/${'a'.repeat(320)} first.\n${'Answer from this context and be careful. '.repeat(45)}{context}`;

@@ -66,7 +66,7 @@ function candidateLine(c: CandidateView, bestId: string | null): Array<Node | st
   const what: Array<Node | string> = c.parent_id === null
     ? ['the baseline program']
     : [changed.length === 1 ? 'changes module ' : 'changes modules ', ...changed.flatMap((m, i) => [i > 0 ? ', ' : '', h('code', {}, m)])];
-  if (c.parent_id) what.push(' of ', h('code', {}, c.parent_id), c.module === null && c.proposal_id === null ? ' (added by hand)' : '');
+  if (c.parent_id) what.push(' of ', h('code', {}, c.parent_id), c.proposal_id === null ? ' (added by hand)' : '');
   return [
     h('code', {}, c.candidate_id), c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : '', ': ', ...what,
     ` · mean reward ${fmtScore(c.avg_reward)} (n=${c.reward_count})`,
