@@ -34,7 +34,9 @@ const SeedEvalQuery = PageQuerySchema.extend({
       ? 'must be bootstrap, online, val or monitor: "train" is two splits here, bootstrap (bootstrap_train_seeds) and online (online_pool); ask for each'
       : 'must be bootstrap, online, val or monitor',
   }).optional(),
-  seed: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(0, 'must be >= 0').max(MAX_INT4, `must be <= ${MAX_INT4}`).optional(),
+  // Decimal digits, as the proxy reads a seed: coercion would make "" seed 0 and "0x1" seed 1.
+  seed: z.string().regex(/^[0-9]{1,10}$/, 'must be an integer').transform(Number)
+    .pipe(z.number().max(MAX_INT4, `must be <= ${MAX_INT4}`)).optional(),
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 

@@ -33,6 +33,8 @@ const cases: Case[] = [
   { name: 'the largest proxy seed', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n5/chat/completions?seed=${MAX}`, body: () => user, status: 200 },
   { name: 'an event sequence past 32 bits', method: 'GET', path: (s) => `${SESSIONS}/${s.session_id}/events?since_seq=99999999999`, status: 422, param: 'since_seq' },
   { name: 'a seed filter past 32 bits', method: 'GET', path: (s) => `/api/systems/${s.system_id}/seed-evals?seed=3000000000`, status: 422, param: 'seed' },
+  { name: 'an empty seed filter (not seed 0)', method: 'GET', path: (s) => `/api/systems/${s.system_id}/seed-evals?seed=`, status: 422, param: 'seed' },
+  { name: 'a seed filter in hexadecimal', method: 'GET', path: (s) => `/api/systems/${s.system_id}/seed-evals?seed=0x1`, status: 422, param: 'seed' },
   { name: 'job seeds past 32 bits', method: 'POST', path: () => JOBS, body: () => seeds([MAX + 1]), status: 422, param: 'policy_optimization.mipro.bootstrap_train_seeds.0' },
   { name: 'the largest job seed', method: 'POST', path: () => JOBS, body: () => seeds([MAX]), status: 200 },
 ];
