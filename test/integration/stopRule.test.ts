@@ -96,7 +96,14 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     expect(status).toBe('succeeded');
     expect(events.some((e) => e.eventType === 'mipro.proposer.budget_exhausted')).toBe(true);
     expect(events.find((e) => e.eventType === 'mipro.job.status' && e.data.status === 'succeeded')?.data.reason).toMatch(new RegExp(`^stop_when_identified: ${s.winner} identified`));
-    expect(await t.server.store.listCandidates(s.job_id)).toHaveLength(2);
+    // One proposer call in all. Usually the dataset summary spends it and no candidate is added; on a
+    // loaded machine the first proposal can come before three inputs are stored, so it skips the
+    // summary and its own call adds one. Either way nothing is added after the budget is spent.
+    const job = (await t.server.store.getJob(s.job_id))!;
+    expect(job.usage.proposer.calls).toBe(1);
+    const proposed = events.filter((e) => e.eventType === 'mipro.proposal.created').flatMap((e) => e.data.candidate_ids as string[]);
+    expect(proposed.length).toBeLessThanOrEqual(1);
+    expect(await t.server.store.listCandidates(s.job_id)).toHaveLength(2 + proposed.length);
   }, 120_000);
 
   it('waits for a proposal still running elsewhere when the spend cap, not the candidate cap, made the pool final', async () => {
