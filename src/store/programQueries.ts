@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { discoveredModuleName } from '../optimizer/core/modules.js';
+import { framingModule } from '../optimizer/core/templateHint.js';
 import type { Database } from './schema.js';
 import { toModule, toRolloutCall } from './rows.js';
 import { appendEventTx, type Db } from './statements.js';
@@ -40,10 +41,14 @@ export async function discoverModule(
     if (existing.length === 0) {
       await trx.updateTable('candidates').set({ instruction: m.template }).where('job_id', '=', jobId).where('parent_id', 'is', null).execute();
     }
+    const similar = framingModule(existing, m.template);
+    const hint = similar === null ? '' : `; it shares its start and end (${similar.shared} characters) with module ${similar.name}: `
+      + 'if the system text carries per-request content, declare the modules with templates ({placeholders}), '
+      + `or each request's text becomes a module until mipro.max_modules (${m.max}) and later calls pass through unoptimized`;
     await appendEventTx(trx, jobId, {
       eventType: 'mipro.module.discovered',
-      message: `module ${name} discovered from traffic (${m.template.length} characters of system text)`,
-      data: { module: name, length: m.template.length, named_by_caller: m.name !== null },
+      message: `module ${name} discovered from traffic (${m.template.length} characters of system text)${hint}`,
+      data: { module: name, length: m.template.length, named_by_caller: m.name !== null, similar_to: similar?.name ?? null },
     }, now);
     return listModules(trx, jobId);
   });

@@ -176,6 +176,31 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const types = events.body.events.map((e: { event_type: string }) => e.event_type);
     expect(types.filter((x: string) => x === 'mipro.module.discovered')).toHaveLength(2);
     expect(types.filter((x: string) => x === 'mipro.module.unmatched')).toHaveLength(1);
+    const unmatched = events.body.events.find((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched');
+    expect(unmatched.data.reason).toBe('max_modules');
+    expect(unmatched.message).toMatch(/reached mipro.max_modules \(2\): if system texts carry per-request content, declare the modules with templates/);
+    // Different prompts: no hint that they are one template.
+    expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.module.discovered').map((e: { data: { similar_to: unknown } }) => e.data.similar_to)).toEqual([null, null]);
+  });
+
+  it('says when a discovered text looks like another one with per-request content in it', async () => {
+    const job = await newJob({}, { max_modules: 3 });
+    const rag = (doc: string) => `Answer the customer's question using only this document:\n${doc}\nIf the document does not say, answer "unknown".`;
+    for (const doc of ['Cards arrive in 5 days.', 'Transfers take up to 2 business days to clear.', 'Plan the steps.']) {
+      expect((await chat(job.proxy_url, call(rag(doc)))).status).toBe(200);
+    }
+    const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
+    const discovered = events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.module.discovered');
+    expect(discovered.map((e: { data: { module: string; similar_to: unknown } }) => [e.data.module, e.data.similar_to])).toEqual([['m1', null], ['m2', 'm1'], ['m3', 'm1']]);
+    expect(discovered[1].message).toMatch(/shares its start and end \(\d+ characters\) with module m1: if the system text carries per-request content, declare the modules with templates/);
+    // Unmatched calls of a job with declared modules keep the plain reason.
+    const declared = await newJob({ modules: MODULES });
+    await chat(declared.proxy_url, call('Something else entirely.'));
+    await waitFor(async () => (await api(t.url, 'GET', `/api/v1/online/sessions/${declared.system_id}/events?limit=100`, { key: t.key })).body.events
+      .some((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched'));
+    const declaredEvents = await api(t.url, 'GET', `/api/v1/online/sessions/${declared.system_id}/events?limit=100`, { key: t.key });
+    const plain = declaredEvents.body.events.find((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched');
+    expect([plain.data.reason, plain.message]).toEqual(['no_match', expect.not.stringMatching(/max_modules/)]);
   });
 
   it('discovers one module for a text cut mid-emoji (a lone surrogate), stored and matched alike on both databases', async () => {

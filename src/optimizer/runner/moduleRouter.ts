@@ -39,10 +39,16 @@ export class ModuleRouter {
     const hash = createHash('sha256').update(text).digest('hex');
     if (rt.unmatchedSeen.has(hash)) return Promise.resolve();
     if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(key ?? hash);
+    // In a discovering job a text is unmatched only once discovery is full: say why, and what to do.
+    const full = discoversModules(rt);
+    const why = full
+      ? `; the job discovers modules and has reached mipro.max_modules (${rt.job.config.mipro.max_modules}): `
+        + 'if system texts carry per-request content, declare the modules with templates ({placeholders})'
+      : '';
     return this.deps.store.recordUnmatched(rt.job.id, hash, {
       eventType: 'mipro.module.unmatched',
-      message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)`,
-      data: { text_sha256: hash, length: text.length, preview: headOf(text, 200) },
+      message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)${why}`,
+      data: { text_sha256: hash, length: text.length, preview: headOf(text, 200), reason: full ? 'max_modules' : 'no_match' },
     }).then(() => undefined);
   }
 }
