@@ -58,6 +58,11 @@ export class StreamAccumulator {
     for (const ev of this.parser.end()) this.onData(ev.data);
   }
 
+  /** The stream's `data: [DONE]` came: the answer is whole. */
+  get sawDone(): boolean {
+    return this.done;
+  }
+
   summary(): StreamSummary {
     // A stable sort: calls that shared an index keep the order they came in.
     const toolCalls = [...this.calls].sort((a, b) => a.index - b.index).map((c) => c.call);

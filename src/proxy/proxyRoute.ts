@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/deps.js';
 import { toHttpProblem } from '../api/errorMapping.js';
 import type { Metrics } from '../api/metrics.js';
-import { extractCompletionSummary, StreamAccumulator } from '../providers/completionSummary.js';
+import { extractCompletionSummary } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider, NativeApi } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
@@ -18,6 +18,7 @@ import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
 import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './injection.js';
+import { tapChatStream } from './chatStreamTap.js';
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule, type ProgramRoute } from './programRouting.js';
 import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
@@ -236,19 +237,8 @@ async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
   }
   const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });
   // The record reads the internal (chat) stream as it passes, whatever the client's surface.
-  const acc = new StreamAccumulator();
-  async function* tapped(): AsyncGenerator<Uint8Array> {
-    try {
-      for await (const chunk of upstream.body) {
-        yield chunk;
-        // Read for the record after the chunk went on its way: off the path to the client's first byte.
-        acc.push(chunk);
-      }
-    } finally {
-      acc.end();
-    }
-  }
-  return { body: c.surfaceCall.renderStream(tapped()), summary: () => acc.summary() };
+  const { chunks, acc } = tapChatStream(upstream.body);
+  return { body: c.surfaceCall.renderStream(chunks), summary: () => acc.summary() };
 }
 
 async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {

@@ -237,6 +237,25 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     }
   });
 
+  it('ends the client\'s stream at the upstream\'s [DONE] even when the upstream keeps its connection open after it', async () => {
+    // Five events (role, text, finish, usage, [DONE]), a keep-alive comment, then silence with the connection open.
+    s.h.openai.setBehavior({ reply: 'Paris.', chunks: 1, afterDone: [': keep-alive\n\n', ': never sent\n\n'], stallAfterChunks: 6 });
+    const job = s.jobs.get('openai_compatible')!;
+    for (const [path, body, last] of [
+      ['responses', { input: 'Capital of France?', stream: true }, /"type":"response\.completed"/],
+      ['messages', { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'Capital of France?' }] }, /event: message_stop/],
+      ['chat/completions', { stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Capital of France?' }] }, /data: \[DONE\]\n\n/],
+    ] as const) {
+      const rid = `open-after-done-${path.replace('/', '-')}-${n++}`;
+      // Well under the upstream's idle timeout: a response held open until then would fail here.
+      const res = await fetch(`${job.proxyUrl}/${rid}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+      const text = await res.text();
+      expect(text).toMatch(last);
+      const call = (await s.h.served(job, rid)).rollout.calls[0];
+      expect([call.output_text, call.failed]).toEqual(['Paris.', false]);
+    }
+  });
+
   it.each([
     ['anthropic', 'messages', { max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }],
     ['openai', 'responses', { input: 'hi', stream: true }],

@@ -128,9 +128,9 @@ export abstract class TranslatedStreamWriter implements StreamWriter {
  * Translates a chat SSE byte stream through a writer, yielding each translated piece as soon as it
  * exists (tokens are not held back). Errors thrown by the reading or the writer end the generator
  * after what came before was delivered. `data: [DONE]` ends the answer: its terminal event is sent,
- * and whatever the upstream sends after it (more content, an error event, a broken connection) is
- * drained unread, not cut (ending the body cleanly keeps the upstream connection reusable, as
- * anthropicStream.ts does after message_stop).
+ * and whatever the source sends after it (more content, an error event, a broken connection) is
+ * ignored. The proxy's source ends at [DONE] (proxy/chatStreamTap.ts drains the upstream's rest in
+ * the background), so the client's stream does not wait on an upstream that stays open.
  */
 export async function* translateChatStream(source: AsyncIterable<Uint8Array | string>, writer: StreamWriter): AsyncGenerator<string, void, undefined> {
   const parser = new SseParser();
