@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ValidationError } from '../shared/errors.js';
 import { zodProblems } from '../schemas/jobRequest.js';
+import { CorrelationIdSchema } from '../schemas/reward.js';
 
 /**
  * The origin for the proxy URLs handed out: PUBLIC_URL when set, else the address the connection
@@ -23,6 +24,17 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix
   const r = schema.safeParse(value ?? {});
   if (!r.success) throw new ValidationError('invalid request', zodProblems(r.error, prefix), r.error.issues.length);
   return r.data;
+}
+
+/**
+ * A correlation id sent beside a proxied call (query or header) or asked for in the session's prompt
+ * URLs: an empty one is none; any other must be one a reward's `correlation_id` can name (its schema),
+ * else a 422 on `correlation_id` before anything is recorded. A query parameter given twice arrives
+ * as an array: no one id (stored, it failed the rollout's insert with a 500).
+ */
+export function correlationIdParam(raw: unknown): string | null {
+  if (raw === undefined || raw === '') return null;
+  return parseWith(CorrelationIdSchema, raw, 'correlation_id');
 }
 
 export const PageQuerySchema = z.object({

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { MAX_ID_LENGTH, misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
+import { misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
 import { type RewardCheck, type RewardFacts, rewardRefusal, scoreOf, type RewardService } from '../services/rewardService.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import type { SchedulerService } from '../services/schedulerService.js';
@@ -10,8 +10,7 @@ import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { isPlainObject } from '../schemas/unknownFields.js';
-import { ValidationError } from '../shared/errors.js';
-import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
+import { correlationIdParam, PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
 
@@ -50,14 +49,11 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id`, async (req) => jobView(deps, await load(req), origin(req)));
 
-      app.get<{ Params: { id: string }; Querystring: { correlation_id?: string } }>(`${base}/:id/prompt`, async (req) => {
+      app.get<{ Params: { id: string }; Querystring: { correlation_id?: unknown } }>(`${base}/:id/prompt`, async (req) => {
         const job = await load(req);
         const urls = deps.urls(job, origin(req));
         // The correlation id the proxy and a reward take (an empty one is none).
-        const cid = req.query.correlation_id || null;
-        if (cid !== null && cid.length > MAX_ID_LENGTH) {
-          throw new ValidationError('correlation id too long', [{ path: 'correlation_id', message: `must be at most ${MAX_ID_LENGTH} characters (as in a reward's correlation_id), got ${cid.length}` }]);
-        }
+        const cid = correlationIdParam(req.query.correlation_id);
         return {
           online_url: urls.online_url,
           proxy_url: urls.proxy_url,

@@ -3,13 +3,13 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/deps.js';
 import { toHttpProblem } from '../api/errorMapping.js';
+import { correlationIdParam } from '../api/requestContext.js';
 import type { Metrics } from '../api/metrics.js';
 import { extractCompletionSummary } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider, NativeApi } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
 import { MAX_SEED } from '../schemas/jobConfig.js';
-import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
@@ -299,17 +299,10 @@ function header(req: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
-/**
- * The call's correlation id (`?cid=`, `?correlation_id=` or `x-mipro-correlation-id`; an empty one is
- * none), held to what a reward body's `correlation_id` takes, so that a reward can always name it.
- */
+/** The call's correlation id: `?cid=`, `?correlation_id=` or `x-mipro-correlation-id`, the first one not empty. */
 function correlationOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): string | null {
-  const given = (v: string | undefined) => (v === undefined || v.length === 0 ? undefined : v);
-  const cid = given(req.query.cid) ?? given(req.query.correlation_id) ?? header(req, 'x-mipro-correlation-id') ?? null;
-  if (cid !== null && cid.length > MAX_ID_LENGTH) {
-    throw new ValidationError('correlation id too long', [{ path: 'correlation_id', message: `must be at most ${MAX_ID_LENGTH} characters (as in a reward's correlation_id), got ${cid.length}` }]);
-  }
-  return cid;
+  const given = (v: unknown) => (v === undefined || v === '' ? undefined : v);
+  return correlationIdParam(given(req.query.cid) ?? given(req.query.correlation_id) ?? header(req, 'x-mipro-correlation-id'));
 }
 
 function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): number | null {

@@ -11,6 +11,8 @@ import type { FieldProblem } from '../shared/errors.js';
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
 export const MAX_ID_LENGTH = 256;
 const Id = noNul(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
+/** A reward body's `correlation_id`: what a proxied call's correlation id must be, so a reward can name it. */
+export const CorrelationIdSchema = Id;
 
 /** Longest feedback text (SPEC.md): longer is a 422, not a silent cut, so the app knows what was kept. */
 export const MAX_FEEDBACK_CHARS = 4000;
@@ -50,7 +52,7 @@ export const RewardRequestSchema = z.looseObject({
   }).optional(),
   rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),
-  correlation_id: Id.optional(),
+  correlation_id: CorrelationIdSchema.optional(),
   metadata: Metadata.optional(),
   artifact: z.unknown().optional(),
   trace_ref: z.unknown().optional(),

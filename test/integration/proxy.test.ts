@@ -106,6 +106,12 @@ describe('the proxy URL', () => {
       expect([res.status, res.body.error?.param]).toEqual([422, 'correlation_id']);
       expect(await t.server.store.getRollout(job.job_id, `c-long${i}`)).toBeNull();
     }
+    // Nor a query parameter given twice (one id or two, it is no one id a reward can name).
+    for (const [i, query] of ['?cid=a&cid=b', '?correlation_id=a&correlation_id=a'].entries()) {
+      const res = await api(job.proxy_url, 'POST', `/c-bad${i}/chat/completions${query}`, { body: msg });
+      expect([query, res.status, res.body.error?.param]).toEqual([query, 422, 'correlation_id']);
+      expect(await t.server.store.getRollout(job.job_id, `c-bad${i}`)).toBeNull();
+    }
     // The longest one the proxy takes is one a reward can name.
     const longest = 'c'.repeat(256);
     expect((await api(job.proxy_url, 'POST', `/c-max/chat/completions?cid=${longest}`, { body: msg })).status).toBe(200);
@@ -115,6 +121,8 @@ describe('the proxy URL', () => {
     const prompt = (cid: string) => api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/prompt?correlation_id=${cid}`, { key: t.key });
     const refused = await prompt(long);
     expect([refused.status, refused.body.error.details[0].path]).toEqual([422, 'correlation_id']);
+    const twice = await prompt('a&correlation_id=b');
+    expect([twice.status, twice.body.error?.details[0].path]).toEqual([422, 'correlation_id']);
     expect((await prompt('')).body).toMatchObject({ correlation_id: null, chat_completions_url: `${job.proxy_url}/chat/completions` });
   });
 
