@@ -155,7 +155,7 @@ export class ProposalRunner {
         moduleReflection(store, job.id, parent.id, module),
         this.datasetSummary(rt, proposer),
       ]);
-      const spent = exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job));
+      const spent = await this.capReached(rt);
       if (spent !== null) {
         await fail(`the dataset summary reached the proposer's ${spent}: no proposal call`);
         return;
@@ -251,6 +251,18 @@ export class ProposalRunner {
     return module ? { module, order } : null;
   }
 
+  /**
+   * The cap the proposer's spend has reached, read from the database right before a proposer call.
+   * The runtime's job is a cache that other writers replace (a reward's commit, a refresh), and one
+   * read before the last call's usage was added can put the spend back under the cap: one call over
+   * `max_calls` was seen on PostgreSQL under load. Also takes the stored dataset summary.
+   */
+  private async capReached(rt: JobRuntime): Promise<string | null> {
+    const stored = await this.deps.store.getJob(rt.job.id);
+    if (stored) rt.job = { ...rt.job, usage: stored.usage, datasetSummary: stored.datasetSummary };
+    return exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job));
+  }
+
   /** A spend cap is reached: no proposer call (the crossing call already emitted the event). */
   private budgetSpent(rt: JobRuntime): boolean {
     if (exhaustedCap(rt.job.usage.proposer, proposerCaps(rt.job)) === null) return false;
@@ -293,6 +305,9 @@ export class ProposalRunner {
   private async datasetSummary(rt: JobRuntime, proposer: Proposer): Promise<string | null> {
     const job = rt.job;
     if (job.datasetSummary) return job.datasetSummary;
+    // Read again: the cache may lack a summary stored since, or the call that reached a cap.
+    const spent = await this.capReached(rt);
+    if (rt.job.datasetSummary || spent !== null) return rt.job.datasetSummary;
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;
     try {
