@@ -63,17 +63,19 @@ function translate(err: unknown, health: StorageHealth): never {
 /**
  * Wraps every Store method so an outage surfaces as one typed error wherever it happens (routes,
  * the engine's background writes). The wrapped functions are built once per method, and a
- * successful call costs one extra promise reaction.
+ * successful call costs one extra promise reaction. They are kept by the method itself, not by its
+ * name: a method replaced on the store since (a test's wrapper) is the one called, not the first one
+ * read under that name.
  */
 export function guardStore<S extends Store>(store: S): S {
-  const wrapped = new Map<PropertyKey, unknown>();
+  const wrapped = new WeakMap<object, unknown>();
   const health: StorageHealth = { lastFaultAt: null, lastFault: null };
   const onError = (err: unknown): never => translate(err, health);
   const guarded = new Proxy(store, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
-      let fn = wrapped.get(prop);
+      let fn = wrapped.get(value);
       if (!fn) {
         const method = value as (...args: unknown[]) => unknown;
         fn = (...args: unknown[]): unknown => {
@@ -85,7 +87,7 @@ export function guardStore<S extends Store>(store: S): S {
           }
           return result instanceof Promise ? result.catch(onError) : result;
         };
-        wrapped.set(prop, fn);
+        wrapped.set(value, fn);
       }
       return fn;
     },

@@ -58,6 +58,97 @@ describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) =
     expect(events.filter((e) => e.event_type === 'mipro.proposer.budget_exhausted')).toHaveLength(1);
   });
 
+  it('max_calls: 1 holds when a refresh that read the job before the summary call was counted lands after it', async () => {
+    // The race, step by step (wrappers of store methods order it; no timing decides it):
+    // 1. the first proposal asks for the dataset summary; just before (sampleInputs), a proxy GET
+    //    /models finds the cache stale and its refresh reads the job row: 0 proposer calls, no summary;
+    // 2. that read is held until the summary call's usage was added (recordProposerCall put calls: 1
+    //    into the cache) and the budget event written: setDatasetSummary releases it and waits for
+    //    the GET, so the refresh has replaced the cached job with the row read in 1;
+    // 3. the proposal then checks the cap. On the cached job (the old check) it saw 0 calls and made
+    //    its own call: 2 calls with max_calls 1. Read from the store, it sees 1 and makes none.
+    const store = s.t.server.store;
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: s.proposer.url,
+      mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 20 },
+      initialPrompt: SYSTEM,
+    });
+    Object.assign(body.policy_optimization.mipro.proposer, { instructions_per_batch: 1, max_calls: 1 });
+    const created = await api(s.t.url, 'POST', JOBS, { key: s.t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
+    const before = s.proposer.requests.length;
+
+    const original = { getJob: store.getJob, sampleInputs: store.sampleInputs, setDatasetSummary: store.setDatasetSummary, startProposal: store.startProposal };
+    const deferred = <T = void>() => {
+      let resolve!: (v: T) => void;
+      const promise = new Promise<T>((r) => { resolve = r; });
+      return { promise, resolve };
+    };
+    const started = deferred(); // the first proposal took its lease
+    const staleRead = deferred(); // the refresh's getJob has read the row (before the summary's usage)
+    const release = deferred(); // the summary's usage is stored: the held read may return
+    const asking = deferred(); // the proposal is about to ask for the summary, and the read is held
+    let armed = false;
+    let models: ReturnType<typeof api> | null = null; // the proxy's GET /models whose lookup refreshes the cache
+    store.startProposal = async (p) => {
+      const lease = await original.startProposal.call(store, p);
+      if (p.jobId === job.job_id) started.resolve();
+      return lease;
+    };
+    store.getJob = async (id) => {
+      const row = await original.getJob.call(store, id);
+      if (!armed || id !== job.job_id) return row;
+      armed = false;
+      staleRead.resolve();
+      await release.promise;
+      return row;
+    };
+    store.sampleInputs = async (jobId, limit) => {
+      const inputs = await original.sampleInputs.call(store, jobId, limit);
+      if (jobId !== job.job_id || models) return inputs;
+      await new Promise((r) => setTimeout(r, 50)); // past cacheTtlMs (20): the GET's lookup refreshes
+      armed = true;
+      models = api(job.proxy_url, 'GET', '/models');
+      await staleRead.promise;
+      asking.resolve();
+      return inputs;
+    };
+    store.setDatasetSummary = async (jobId, summary) => {
+      if (jobId === job.job_id && models) {
+        release.resolve();
+        await models; // its refresh has put the row read before the summary's usage into the cache
+      }
+      return original.setDatasetSummary.call(store, jobId, summary);
+    };
+    try {
+      for (let i = 0; i < 10; i++) {
+        await api(`${job.proxy_url}/r${i}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: `q${i}` }] } });
+        await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
+        // No more traffic once the proposal runs: only the GET above may touch the cache.
+        if (await Promise.race([started.promise.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))])) break;
+      }
+      await started.promise;
+      await asking.promise;
+      expect((await models!).status).toBe(200);
+      // The proposal ends (failed, naming the cap, or succeeded after an over-cap call).
+      let proposal: { status: string; error: string | null } | undefined;
+      for (let i = 0; i < 200; i++) {
+        [proposal] = await store.listProposals(job.job_id, 1);
+        if (proposal && proposal.status !== 'running') break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const stored = (await original.getJob.call(store, job.job_id))!;
+      expect({ calls: s.proposer.requests.length - before, stored: stored.usage.proposer.calls }).toEqual({ calls: 1, stored: 1 });
+      expect(proposal).toMatchObject({ status: 'failed' });
+      expect(proposal?.error).toMatch(/dataset summary reached the proposer's max_calls/);
+    } finally {
+      release.resolve(); // never leave a request held
+      // The wrappers are the store's own properties; its methods are its class's.
+      for (const name of Object.keys(original)) delete (store as unknown as Record<string, unknown>)[name];
+    }
+  });
+
   it('max_total_tokens: the call that reaches it is the last one', async () => {
     // 340 tokens per call: the summary (340) stays under 500, the first proposal (680) reaches it.
     const { calls, events, view } = await runJob({ max_total_tokens: 500 });
