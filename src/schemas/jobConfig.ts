@@ -66,11 +66,17 @@ function seedList(v: unknown, ctx: z.RefinementCtx): number[] {
 
 const SeedList = z.unknown().transform(seedList);
 
+/**
+ * A required field's type error: "is required" when the key is absent (left out, or misspelled: the
+ * unknown-field check names the misspelling), else what the value must be.
+ */
+const orMissing = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? `is required; it ${message}` : message);
+
 const positiveInt = (what = 'an integer >= 1') =>
-  z.number({ error: `must be ${what}` }).int(`must be ${what}`).min(1, `must be ${what}`);
+  z.number({ error: orMissing(`must be ${what}`) }).int(`must be ${what}`).min(1, `must be ${what}`);
 
 const Provider = z.enum(PROVIDER_KINDS, {
-  error: `must be one of: ${PROVIDER_KINDS.join(', ')}`,
+  error: orMissing(`must be one of: ${PROVIDER_KINDS.join(', ')}`),
 });
 
 const ModelName = requiredString('a model name').min(1, 'must not be empty');
@@ -125,11 +131,11 @@ export const StopRuleSchema = z.object({
 });
 
 export const MiproSchema = z.object({
-  mode: z.literal('online', { error: 'must be "online" (miprox runs MIPRO in online mode only)' }),
+  mode: z.literal('online', { error: orMissing('must be "online" (miprox runs MIPRO in online mode only)') }),
   bootstrap_train_seeds: SeedList,
   val_seeds: SeedList,
   online_pool: SeedList,
-  online_proposer_mode: z.literal('inline', { error: 'must be "inline" (the only supported proposer mode)' }),
+  online_proposer_mode: z.literal('inline', { error: orMissing('must be "inline" (the only supported proposer mode)') }),
   online_proposer_min_rollouts: positiveInt(),
   online_rollouts_per_candidate: positiveInt(),
   online_proposer_max_candidates: positiveInt().max(1000, 'must be <= 1000').default(20),
@@ -182,8 +188,8 @@ function keepValHeldOut(v: { val_seeds: unknown; bootstrap_train_seeds: unknown;
 }
 
 export const PromptMessageSchema = z.object({
-  role: z.enum(['system', 'user', 'assistant', 'developer'], { error: 'must be system, user, assistant or developer' }),
-  pattern: storableText(z.string({ error: 'must be a string' })),
+  role: z.enum(['system', 'user', 'assistant', 'developer'], { error: orMissing('must be system, user, assistant or developer') }),
+  pattern: storableText(z.string({ error: orMissing('must be a string') })),
   order: z.number().int().optional(),
 });
 
@@ -226,7 +232,7 @@ const ModulesSchema = z.array(ModuleSchema)
   }, { when: (payload) => Array.isArray(payload.value) });
 
 export const JobConfigSchema = z.object({
-  algorithm: z.literal('mipro', { error: 'must be "mipro" (the only supported algorithm)' }),
+  algorithm: z.literal('mipro', { error: orMissing('must be "mipro" (the only supported algorithm)') }),
   task_app_url: z.url({ error: 'must be a URL' }).optional(),
   task_app_id: z.string().optional(),
   policy: PolicySchema,

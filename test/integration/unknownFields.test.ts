@@ -64,6 +64,27 @@ describe('unknown fields are a 422 naming the key and the nearest known name', (
     ]));
   });
 
+  it('a required field left out (or misspelled) says "is required", whatever its type', async () => {
+    // A misspelled online_rollouts_per_candidate used to be reported as "must be an integer >= 1"
+    // beside "unknown field", as if a value had been sent.
+    const body = withPo((p) => {
+      const { online_rollouts_per_candidate: perCandidate, online_proposer_mode: _mode, ...rest } = p.mipro;
+      p.mipro = { ...rest, online_rollouts_per_candidat: perCandidate } as never;
+      delete (p.policy as Record<string, unknown>).provider;
+    });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual(expect.arrayContaining([
+      { path: 'policy_optimization.mipro.online_rollouts_per_candidat', message: 'unknown field; did you mean online_rollouts_per_candidate?' },
+      { path: 'policy_optimization.mipro.online_rollouts_per_candidate', message: 'is required; it must be an integer >= 1' },
+      { path: 'policy_optimization.mipro.online_proposer_mode', message: 'is required; it must be "inline" (the only supported proposer mode)' },
+      { path: 'policy_optimization.policy.provider', message: expect.stringMatching(/^is required; it must be one of: openai, /) },
+    ]));
+    // A value of the wrong type keeps saying what the value must be.
+    const wrong = await api(t.url, 'POST', JOBS, { key: t.key, body: withPo((p) => Object.assign(p.mipro, { online_rollouts_per_candidate: 'ten' })) });
+    expect(wrong.body.error.details).toEqual([{ path: 'policy_optimization.mipro.online_rollouts_per_candidate', message: 'must be an integer >= 1' }]);
+  });
+
   it('accepts the public API fields miprox does not use (docs/API.md lists them)', async () => {
     const body = {
       config_body: withPo((p) => {
