@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
+import { AuthenticationError, ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
 import type { ResolvedClientOptions } from './options.js';
 import { parseRetryAfterMs, retryDelayMs, sleep } from './retry.js';
 
@@ -89,8 +89,22 @@ export class HttpClient {
       if (spec.signal?.aborted) throw spec.signal.reason;
       throw transportError(err, spec.method, url, timeout.aborted ? timeoutMs : undefined);
     }
-    if (status < 200 || status >= 300) throw errorFromResponse(status, text, headers, parseRetryAfterMs(headers));
+    if (status < 200 || status >= 300) throw this.withKeyHint(errorFromResponse(status, text, headers, parseRetryAfterMs(headers)));
     return parseBody(spec, url, status, text, headers);
+  }
+
+  /**
+   * A 401 when the client has no key at all: the server's "send Authorization: Bearer <key>" is not
+   * something an SDK user does, so say where the SDK takes its key from (a second terminal without
+   * the README's `export MIPROX_API_KEY=...` is the usual cause).
+   */
+  private withKeyHint(err: MiproxError): MiproxError {
+    const sendsKey = this.options.apiKey !== undefined
+      || Object.keys(this.options.headers).some((h) => ['authorization', 'x-api-key'].includes(h.toLowerCase()));
+    if (err.status !== 401 || sendsKey) return err;
+    return new AuthenticationError(`no API key: pass apiKey to the client or set MIPROX_API_KEY (the server said: ${err.message})`, {
+      status: 401, code: err.code, details: err.details, ...(err.requestId ? { requestId: err.requestId } : {}),
+    });
   }
 }
 

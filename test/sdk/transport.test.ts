@@ -23,6 +23,24 @@ describe('SDK errors against a real server', () => {
     expect((err as AuthenticationError).requestId).toMatch(/^req_/);
   });
 
+  it('no key at all is an AuthenticationError saying where the SDK takes its key from', async () => {
+    // The quickstart's second terminal without `export MIPROX_API_KEY=...`: the server's own words
+    // ("send Authorization: Bearer <key>") are not something an SDK user does.
+    const saved = process.env.MIPROX_API_KEY;
+    delete process.env.MIPROX_API_KEY;
+    try {
+      const err = await MiproOnlineSession.create({ backendUrl: t.url, config: simJobBody(), ...fast }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect(err).toMatchObject({ status: 401, code: 'unauthorized' });
+      expect((err as Error).message).toMatch(/^no API key: pass apiKey to the client or set MIPROX_API_KEY \(the server said: missing API key/);
+      // A key that is sent and refused keeps the server's message.
+      const wrong = await new MiproJobsClient({ backendUrl: t.url, apiKey: 'mpx_wrong', ...fast }).list().catch((e: unknown) => e);
+      expect((wrong as Error).message).toBe('invalid or revoked API key');
+    } finally {
+      if (saved !== undefined) process.env.MIPROX_API_KEY = saved;
+    }
+  });
+
   it('an unknown job is a NotFoundError', async () => {
     const client = new MiproJobsClient({ backendUrl: `${t.url}/api`, apiKey: t.key, ...fast });
     await expect(client.get('pl_00000000000000000000000000000000')).rejects.toThrow(NotFoundError);
