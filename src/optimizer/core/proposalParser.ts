@@ -8,6 +8,9 @@ import { extractPlaceholders, hasNul, normalizeInstruction, truncate, wellFormed
  * cannot be told apart from commentary.
  */
 
+/** Why a proposal repeating an existing instruction is rejected (a proposer's normal miss, not a fault). */
+export const DUPLICATE = 'duplicate of an existing instruction';
+
 export interface ParseContext {
   /** The baseline instruction: every `{placeholder}` in it must survive. */
   baseline: string;
@@ -68,7 +71,7 @@ function problemWith(instruction: string, required: string[] | null, maxLength: 
   if (instruction.length === 0 || normalizeInstruction(instruction).length === 0) return 'empty';
   if (instruction.length > maxLength) return `too long (${instruction.length} > ${maxLength} characters)`;
   if (hasNul(instruction)) return 'contains a NUL character'; // PostgreSQL text cannot hold one
-  if (seen.has(normalizeInstruction(instruction))) return 'duplicate of an existing instruction';
+  if (seen.has(normalizeInstruction(instruction))) return DUPLICATE;
   if (required === null) return null;
   const missing = required.filter((p) => !instruction.includes(p));
   if (missing.length > 0) return `missing placeholder${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;

@@ -6,7 +6,7 @@ import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
 import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type Store } from '../../store/types.js';
 import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
-import { parseProposals } from '../core/proposalParser.js';
+import { DUPLICATE, parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
 import { chooseParent } from '../core/proposalTrigger.js';
 import { buildDatasetSummaryPrompt, buildProposerPrompt, type ProposerMessage } from '../core/proposerPrompt.js';
@@ -191,7 +191,10 @@ export class ProposalRunner {
       });
       if (parsed.accepted.length === 0) {
         const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
-        await fail(`no usable instruction: ${why}`);
+        // Only repeats of instructions already tried: a proposer's normal miss (the event records it),
+        // not something an operator must look at, so not a warning (it interrupted the demo's output).
+        const onlyRepeats = parsed.rejected.length > 0 && parsed.rejected.every((r) => r.reason === DUPLICATE);
+        await this.fail(rt, lease.id, lease.seq, response, `no usable instruction: ${why}`, onlyRepeats ? 'info' : 'warn');
         return;
       }
       const created = parsed.accepted.map((instruction) => ({
@@ -270,8 +273,8 @@ export class ProposalRunner {
     return true;
   }
 
-  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string): Promise<void> {
-    this.deps.log.warn({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
+  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string, level: 'warn' | 'info' = 'warn'): Promise<void> {
+    this.deps.log[level]({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
     await this.deps.store.finishProposal({
       jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
       events: [{ eventType: 'mipro.proposal.failed', message: `proposal ${seq} failed: ${error}`, data: { proposal_id: proposalId, seq, error } }],

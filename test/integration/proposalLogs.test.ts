@@ -1,0 +1,66 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const REPEATS = 'Classify the question, repeated.';
+const EMPTY = 'Classify the question, empty answer.';
+
+/**
+ * How a failed proposal is logged: a proposer that only repeats instructions already tried is a
+ * normal miss (info; the mipro.proposal.failed event records it), any other failure is a warning.
+ * The demo prints warnings among its progress lines, where a routine repeat alarmed new users.
+ */
+describe('failed proposals in the log', () => {
+  const lines: { level: number; msg: string; error?: string; jobId?: string }[] = [];
+  let policy: FakeUpstream;
+  let proposer: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    policy = await startFakeUpstream({ reply: 'label' });
+    proposer = await startFakeUpstream({
+      reply: (req) => {
+        const body = JSON.stringify(req.body);
+        if (/describe these inputs/.test(body)) return 'Short questions.';
+        // The job's own baseline back (a duplicate), or nothing at all.
+        return body.includes(REPEATS) ? JSON.stringify({ instructions: [REPEATS] }) : '';
+      },
+    });
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+    t = await startTestServer({
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
+      start: { cacheTtlMs: 20, logger: pino({ level: 'info' }, sink) },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+    await proposer.close();
+  });
+
+  async function failedProposalLog(system: string) {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      mipro: { online_proposer_min_rollouts: 3, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 5 },
+      initialPrompt: system,
+    });
+    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
+    for (let i = 0; i < 6; i++) {
+      await api(`${job.proxy_url}/r${i}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: system }, { role: 'user', content: `q${i}` }] } });
+      await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
+    }
+    for (let i = 0; i < 100 && !lines.some((l) => l.jobId === job.job_id && l.msg === 'proposal failed'); i++) await new Promise((r) => setTimeout(r, 20));
+    return lines.find((l) => l.jobId === job.job_id && l.msg === 'proposal failed');
+  }
+
+  it('logs a proposal that only repeated existing instructions at info, any other failure as a warning', async () => {
+    const repeat = await failedProposalLog(REPEATS);
+    expect(repeat).toMatchObject({ level: 30, error: 'no usable instruction: duplicate of an existing instruction' });
+    const empty = await failedProposalLog(EMPTY);
+    expect(empty).toMatchObject({ level: 40, error: expect.stringMatching(/^no usable instruction/) });
+  });
+});
