@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { runCli } from '../helpers/childServer.js';
+import { mirroredDiscovery } from '../helpers/programs.js';
 import { type TestServer, PIPELINE_MODULES, addCandidates, pipelineCalls, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 // Every case spawns the CLI (through tsx when not built), which takes seconds on a busy 2-core machine.
@@ -176,19 +177,10 @@ describe('miprox candidates / jobs show on a program of several modules (child p
 
   it('add-candidate --program puts each module\'s text on the job\'s module of the same prompt, whatever discovery named it', async () => {
     const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
-    const call = (proxy: string, system: string) => fetch(`${proxy}/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'system', content: system }, { role: 'user', content: 'q' }] }),
-    }).then((r) => r.text());
-    const first = await jobs.create(simJobBody());
-    const next = await jobs.create(simJobBody());
-    // The same two prompts, first seen in opposite orders: m1 of one job is m2 of the other.
-    for (const system of ['Classify the query.', 'Answer the query.']) await call(first.proxy_url, system);
-    for (const system of ['Answer the query.', 'Classify the query.']) await call(next.proxy_url, system);
-    const better = 'Classify the query into one intent label.';
-    const added = await (await jobs.session(first.job_id)).addCandidate({ module: 'm1', instruction: better });
+    const { first, next, better, candidateId } = await mirroredDiscovery(jobs, simJobBody());
     const file = join(mkdtempSync(join(tmpdir(), 'miprox-program-')), 'program.json');
-    writeFileSync(file, JSON.stringify(await jobs.export(first.job_id, { candidateId: added.candidate_id })));
-    const res = await runCli(['add-candidate', next.job_id, '--program', file, '--json'], env);
+    writeFileSync(file, JSON.stringify(await jobs.export(first, { candidateId })));
+    const res = await runCli(['add-candidate', next, '--program', file, '--json'], env);
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ module: 'm2', changed_modules: ['m2'], instructions: { m1: 'Answer the query.', m2: better } });
   }, SLOW);

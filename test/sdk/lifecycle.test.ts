@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, MiproJobsClient, ValidationError, exportedInstructions, exportedProgram } from '../../src/sdk/index.js';
+import { mirroredDiscovery } from '../helpers/programs.js';
 import { type TestServer, PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 /** After the optimization, through the SDK: promote (and roll back) and export the program. */
@@ -49,17 +50,9 @@ describe('SDK: promote and exportPrompt', () => {
 
   it('places an exported program on the target job\'s modules by their prompts when their discovered names differ', async () => {
     // Two jobs that discover the same two prompts in the opposite order: m1 of one is m2 of the other.
-    const call = (proxy: string, system: string) => fetch(`${proxy}/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'system', content: system }, { role: 'user', content: 'q' }] }),
-    }).then((r) => r.text());
-    const first = await jobs.create(simJobBody());
-    const next = await jobs.create(simJobBody());
-    for (const system of ['Classify the query.', 'Answer the query.']) await call(first.proxy_url, system);
-    for (const system of ['Answer the query.', 'Classify the query.']) await call(next.proxy_url, system);
-    const better = 'Classify the query into one intent label.';
-    const added = await (await jobs.session(first.job_id)).addCandidate({ module: 'm1', instruction: better });
-    const exported = await jobs.export(first.job_id, { candidateId: added.candidate_id });
-    const session = await jobs.session(next.job_id);
+    const { first, next, better, candidateId } = await mirroredDiscovery(jobs, simJobBody());
+    const exported = await jobs.export(first, { candidateId });
+    const session = await jobs.session(next);
     const body = exportedProgram(exported, await session.status());
     expect(body).toEqual({ instructions: { m2: better, m1: 'Answer the query.' } });
     expect(exportedInstructions(exported, await session.status())).toEqual(body.instructions);
