@@ -1,0 +1,22 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/childServer.js';
+
+describe('miprox serve', () => {
+  it('says which port is taken and what to do, in one line, when another program holds it', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const env = { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-serve-')), 'miprox.db'), HOST: '127.0.0.1', MIPROX_API_KEY: '' };
+      const res = await runCli(['serve', '--port', String(port)], env);
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim()).toBe(`miprox: port ${port} on 127.0.0.1 is already in use (another miprox serve, or another program): stop it, or choose a port with --port or PORT`);
+    } finally {
+      holder.close();
+    }
+  }, 30_000);
+});
