@@ -149,7 +149,7 @@ export class ProposalRunner {
     rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: lease.seq };
 
     let response: string | null = null;
-    const fail = (error: string) => this.fail(rt, lease.id, lease.seq, response, error);
+    const fail = (error: string, level?: 'warn' | 'info') => this.fail(rt, lease.id, lease.seq, response, error, level);
     try {
       const [reflection, summary] = await Promise.all([
         moduleReflection(store, job.id, parent.id, module),
@@ -194,7 +194,7 @@ export class ProposalRunner {
         // Only repeats of instructions already tried: a proposer's normal miss (the event records it),
         // not something an operator must look at, so not a warning (it interrupted the demo's output).
         const onlyRepeats = parsed.rejected.length > 0 && parsed.rejected.every((r) => r.reason === DUPLICATE);
-        await this.fail(rt, lease.id, lease.seq, response, `no usable instruction: ${why}`, onlyRepeats ? 'info' : 'warn');
+        await fail(`no usable instruction: ${why}`, onlyRepeats ? 'info' : 'warn');
         return;
       }
       const created = parsed.accepted.map((instruction) => ({
