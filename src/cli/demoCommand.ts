@@ -9,6 +9,7 @@ import { type DemoModelChoice, SIM_MODELS } from '../demo/demoJob.js';
 import type { DemoProgress, DemoResult } from '../demo/runDemo.js';
 import type { RunningServer } from '../main.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
+import { databaseOpenError } from './databaseOpenError.js';
 
 interface DemoFlags {
   provider: string;
@@ -93,7 +94,7 @@ async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<R
   try {
     return await startServer(config, { logger });
   } catch (err) {
-    if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+    if ((err as { code?: string }).code !== 'EADDRINUSE') throw databaseOpenError(err, config.database) ?? err;
     return startServer({ ...config, port: 0 }, { logger });
   }
 }

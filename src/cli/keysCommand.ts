@@ -4,6 +4,7 @@ import { describeDatabase, loadConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
 import type { ApiKeyRecord, Store } from '../store/types.js';
 import { CliError } from './cliError.js';
+import { openingDatabase } from './databaseOpenError.js';
 import { printTable } from './output.js';
 
 /**
@@ -13,7 +14,7 @@ import { printTable } from './output.js';
 async function withStore<T>(fn: (store: Store, database: string) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
   const { openStore } = await import('../store/open.js'); // loaded on use, like the server
-  const store = await openStore(config.database, systemClock);
+  const store = await openingDatabase(config.database, () => openStore(config.database, systemClock));
   try {
     return await fn(store, describeDatabase(config.database));
   } finally {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { describeDatabase, loadConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
+import { openingDatabase } from './databaseOpenError.js';
 
 /**
  * `miprox migrate`: brings the database's schema up to this release and exits. Instances migrate at
@@ -15,7 +16,7 @@ export function registerMigrateCommand(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const config = loadConfig(process.env);
       const { migrateDatabase } = await import('../store/open.js');
-      const applied = await migrateDatabase(config.database, systemClock);
+      const applied = await openingDatabase(config.database, () => migrateDatabase(config.database, systemClock));
       const database = describeDatabase(config.database);
       if (opts.json) process.stdout.write(`${JSON.stringify({ database, migrations: applied, latest: applied.at(-1) ?? null })}\n`);
       else process.stdout.write(`database ${database} is at migration ${applied.at(-1) ?? '(none)'} (${applied.length} migrations applied in all)\n`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { describeDatabase, loadConfig } from '../config/config.js';
 import { CliError } from './cliError.js';
+import { databaseOpenError } from './databaseOpenError.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function registerServeCommand(program: Command): void {
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
       const server = await startServer(config).catch((err: unknown) => {
         // The one start-up failure people cause by hand (a second `serve`, another program on the port): say what to do.
-        if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;
+        if ((err as { code?: string }).code !== 'EADDRINUSE') throw databaseOpenError(err, config.database) ?? err;
         throw new CliError(`port ${config.port} on ${config.host} is already in use (another miprox serve, or another program): stop it, or choose a port with --port or PORT`, 'port_in_use');
       });
       installSignalHandlers(server, (m) => process.stderr.write(`miprox: ${m}\n`));

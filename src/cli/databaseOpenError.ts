@@ -1,0 +1,39 @@
+import { describeDatabase, type AppConfig } from '../config/config.js';
+import { CliError } from './cliError.js';
+
+/** Connect failures: nothing answers at the address DATABASE_URL names. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** PostgreSQL answered and refused: wrong password (28P01), role or authorization (28000), database name (3D000). */
+const REFUSED_SQLSTATES = new Set(['28P01', '28000', '3D000']);
+
+/**
+ * What a command says when the database it was pointed at cannot be opened. The raw driver message
+ * (`connect ECONNREFUSED 127.0.0.1:5999`, `role "x" does not exist`, `unable to open database file`)
+ * named neither the database nor the setting that chose it, so a first run with a typo in
+ * DATABASE_URL read like a crash. Null for any other error, which keeps its own message.
+ */
+export function databaseOpenError(err: unknown, db: AppConfig['database']): CliError | null {
+  if (!(err instanceof Error)) return null;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return null;
+  const where = describeDatabase(db);
+  if (db.kind === 'postgres' && UNREACHABLE_CODES.has(code)) {
+    return new CliError(`cannot reach the database ${where}: ${err.message}. Is PostgreSQL running there? DATABASE_URL chooses the database`, 'database_unreachable');
+  }
+  if (db.kind === 'postgres' && REFUSED_SQLSTATES.has(code)) {
+    return new CliError(`the database ${where} refused the connection: ${err.message}. Check the user, password and database name in DATABASE_URL`, 'database_refused');
+  }
+  if (db.kind === 'sqlite' && code.startsWith('SQLITE_CANTOPEN')) {
+    return new CliError(`cannot open the database ${where}: ${err.message}. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`, 'database_unreachable');
+  }
+  return null;
+}
+
+/** Runs `open`, turning a failure to open the database into the one-line error above. */
+export async function openingDatabase<T>(db: AppConfig['database'], open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    throw databaseOpenError(err, db) ?? err;
+  }
+}

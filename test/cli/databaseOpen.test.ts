@@ -1,0 +1,44 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/childServer.js';
+
+/** A loopback port nothing listens on: bound once to learn a free number, then released. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+const env = (databaseUrl: string) => ({ DATABASE_URL: databaseUrl, HOST: '127.0.0.1', MIPROX_API_KEY: '' });
+
+describe('a database that cannot be opened', () => {
+  it('serve names the PostgreSQL it could not reach and the setting that chose it, without the password', async () => {
+    const port = await closedPort();
+    const res = await runCli(['serve', '--port', '0'], env(`postgres://postgres:s3cretpass@127.0.0.1:${port}/test`));
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe(`miprox: cannot reach the database postgres://postgres@127.0.0.1:${port}/test (schema public): connect ECONNREFUSED 127.0.0.1:${port}. Is PostgreSQL running there? DATABASE_URL chooses the database`);
+    expect(res.stderr + res.stdout).not.toContain('s3cretpass');
+  }, 30_000);
+
+  it('migrate --json says PostgreSQL refused the login, as JSON with its own code', async () => {
+    const res = await runCli(['migrate', '--json'], env('postgres://miprox_no_such_role@127.0.0.1:5432/test'));
+    expect(res.code).toBe(1);
+    const { error } = JSON.parse(res.stderr) as { error: { code: string; message: string } };
+    expect(error.code).toBe('database_refused');
+    expect(error.message).toContain('postgres://miprox_no_such_role@127.0.0.1:5432/test');
+    expect(error.message).toContain('role "miprox_no_such_role" does not exist');
+    expect(error.message).toContain('Check the user, password and database name in DATABASE_URL');
+  }, 30_000);
+
+  it('keys create names a SQLite path it cannot open (a directory)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miprox-dbdir-'));
+    const res = await runCli(['keys', 'create', '--name', 'x'], env(dir));
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe(`miprox: cannot open the database sqlite ${dir}: unable to open database file. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`);
+  }, 30_000);
+});
