@@ -82,7 +82,7 @@ export class JobService {
   /** Sessions and systems are addressed by system id; job ids are accepted there too. */
   async getBySystemOrJobId(tenantId: string, id: string): Promise<JobRecord> {
     const job = (await this.store.getJobBySystemId(id)) ?? (id.startsWith('pl_') ? await this.store.getJob(id) : null);
-    if (!job || job.tenantId !== tenantId) throw new NotFoundError(`session ${id} not found`);
+    if (!job || job.tenantId !== tenantId) throw new NotFoundError(`no job or session ${id}`);
     return job;
   }
 

@@ -120,6 +120,6 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
     expect(missing.stderr.trim()).toBe('miprox: no API key given (401): pass --api-key or set MIPROX_API_KEY.');
     const unknown = await runCli(['jobs', 'show', 'pl_00000000000000000000000000000000'], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^miprox: not found \(404\)/);
+    expect(unknown.stderr.trim()).toBe('miprox: not found (404): job pl_00000000000000000000000000000000 not found');
   }, SLOW);
 });

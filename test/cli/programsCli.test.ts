@@ -101,7 +101,7 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     expect(JSON.parse(exported.stdout)).toMatchObject({ job_id: jobId, candidate_id: 'baseline' });
     const unknown = await runCli(['jobs', 'show', 'sys_nope'], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/not found/);
+    expect(unknown.stderr.trim()).toBe('miprox: not found (404): no job or session sys_nope');
   }, SLOW);
 
   it('jobs promote ends the job serving a candidate; jobs export writes it as the proxy renders it', async () => {
