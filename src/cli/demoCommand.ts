@@ -62,7 +62,7 @@ export function registerDemoCommand(program: Command): void {
         });
         progress.stop();
         if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, server.url), null, 2)}\n`);
-        else printSummary(result, server.url, config.seedApiKey ? null : apiKey, Boolean(flags.keepServing), serveUrl(config));
+        else printSummary(result, server.url, config.seedApiKey ? 'your MIPROX_API_KEY' : `the demo key: ${apiKey}`, Boolean(flags.keepServing), serveUrl(config));
         if (flags.keepServing) {
           say(`\nserving on ${server.url} until Ctrl-C\n`);
           await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
@@ -179,7 +179,8 @@ function serveUrl(config: AppConfig): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/`;
 }
 
-function printSummary(r: DemoResult, url: string, apiKey: string | null, keepServing: boolean, dashboardUrl: string): void {
+/** `signIn`: which key opens the dashboard. A key from MIPROX_API_KEY is named, never printed (the person set it; logs must not hold it). */
+function printSummary(r: DemoResult, url: string, signIn: string, keepServing: boolean, dashboardUrl: string): void {
   const out = (s: string) => process.stdout.write(s);
   out(`\nDone: job ${r.jobId} ${r.status.status}: ${r.rollouts} rollouts, ${r.candidates.length} candidates, ${r.status.proposal_seq} proposals.\n\n`);
   if (r.baseline) out(`Baseline (held-out val seeds): ${pct(r.baseline.valScore)} ${ci(r.baseline.valCi)} n=${r.baseline.valCount}\n  "${r.baseline.instruction}"\n\n`);
@@ -193,7 +194,7 @@ function printSummary(r: DemoResult, url: string, apiKey: string | null, keepSer
   }
   if (keepServing) out(`\nDashboard: ${url}/  (job ${r.jobId})\n`);
   else out(`\nDashboard: run \`npm start\` (same database) and open ${dashboardUrl} (job ${r.jobId}), or rerun with --keep-serving\n`);
-  if (apiKey) out(`Sign in with the demo key: ${apiKey}\n`);
+  out(`Sign in with ${signIn}\n`);
 }
 
 function summaryJson(r: DemoResult, url: string) {

@@ -59,5 +59,15 @@ describe('miprox demo, its closing hint', () => {
     const res = await runCli(['demo', '--rollouts', '40'], { DATABASE_URL: join(dir, 'demo.db'), MIPROX_API_KEY: '', HOME: dir, PORT: String(port), HOST: '127.0.0.1' });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain(`run \`npm start\` (same database) and open http://127.0.0.1:${port}/ (job `);
+    expect(res.stdout).toMatch(/\nSign in with the demo key: mpx_\S+\n/);
+  }, 120_000);
+
+  it('with MIPROX_API_KEY set, says to sign in with it and never prints it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'miprox-demo-envkey-'));
+    const key = 'mpx_demo_env_key_for_sign_in_0123456789';
+    const res = await runCli(['demo', '--rollouts', '40', '--port', '0'], { DATABASE_URL: join(dir, 'demo.db'), MIPROX_API_KEY: key, HOME: dir, HOST: '127.0.0.1' });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('\nSign in with your MIPROX_API_KEY\n');
+    expect(res.stdout + res.stderr).not.toContain(key);
   }, 120_000);
 });
