@@ -5,7 +5,7 @@ import type { Database } from './schema.js';
 import type { HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
-import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
+import { callModules, discoverModule, forgetUnmatchedPreviews, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { flagMissingRewards, missingRewardCounts, monitorSeedCells, onlineSeedCells } from './evidenceQueries.js';
 import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
@@ -376,6 +376,13 @@ export class KyselyStore implements Store {
       .where('created_at', '<', before)
       .where((eb) => eb.or([eb('feedback', 'is not', null), eb('feedback_by_module', 'is not', null)]))
       .execute();
+    // A grounded proposer's prompt quotes those calls' inputs and outputs, and its answer may quote
+    // them back: both go once the proposal is over. The candidates it made (the program) stay.
+    await this.db.updateTable('proposals').set({ prompt: '[]', response: null })
+      .where('finished_at', '<', before)
+      .where((eb) => eb.or([eb('prompt', '!=', '[]'), eb('response', 'is not', null)]))
+      .execute();
+    await forgetUnmatchedPreviews(this.db, before);
     return Number(res.numUpdatedRows);
   }
 

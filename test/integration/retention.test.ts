@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/shared/clock.js';
 import type { RolloutRecord } from '../../src/store/types.js';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { newProposalId } from '../../src/shared/ids.js';
+import { type TestServer, api, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 /**
  * Issue 14, item 3 (retention): with RETENTION_DAYS, call inputs and outputs older than that are
@@ -68,5 +69,37 @@ describe.each(['sqlite', 'postgres'] as const)('RETENTION_DAYS on %s', (db) => {
     const status = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key });
     expect(status.body).toMatchObject({ reward_count: 2, rollout_count: 3 });
     expect(status.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', reward_count: 2, avg_reward: 1 });
+  });
+
+  it("clears what quotes the app's texts elsewhere: proposer prompts and answers, unmatched-prompt previews", async () => {
+    offsetMs = 0;
+    const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: pipelineJobBody() } })).body;
+    // A call of no declared module: its system text is reported once, with a preview of it.
+    const unmatched = await api(s.proxy_url, 'POST', '/u-1/chat/completions', { body: { messages: [{ role: 'system', content: 'Customer 4411-PRIVATE asked about a refund.' }, { role: 'user', content: 'hi' }] } });
+    expect(unmatched.status).toBe(200);
+    // A grounded proposal, as the proposer runner records it: its prompt quotes calls, its answer may quote them back.
+    const now = new Date(clock.now()).toISOString();
+    const lease = await t.server.store.startProposal({ jobId: s.job_id, id: newProposalId(), parentId: 'baseline', module: 'extract', tip: 'none', prompt: [{ role: 'user', content: 'Call input: lost card 4411-PRIVATE' }], leaseUntil: new Date(clock.now() + 60_000).toISOString(), now });
+    if (!lease) throw new Error('no lease');
+    await t.server.store.finishProposal({ jobId: s.job_id, id: lease.id, status: 'succeeded', response: 'As in "lost card 4411-PRIVATE", ...', error: null, events: [],
+      candidates: [{ id: 'cand_x', parentId: 'baseline', instruction: 'Extract the entities carefully.', module: 'extract', instructions: { extract: 'Extract the entities carefully.' }, tip: 'none', proposalId: lease.id }] });
+    const views = async () => ({
+      proposals: (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as { prompt: unknown[]; response: string | null; candidate_ids: string[]; status: string }[],
+      events: ((await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/events`, { key: t.key })).body.events as { event_type: string; data: Record<string, unknown> }[])
+        .filter((e) => e.event_type === 'mipro.module.unmatched'),
+    });
+    const fresh = await until('the unmatched event', views, (v) => v.events.length === 1);
+    expect(JSON.stringify(fresh)).toContain('4411-PRIVATE');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(JSON.stringify(await views())).toContain('4411-PRIVATE');
+
+    offsetMs = 2 * DAY_MS;
+    const cleared = await until('retention of proposals and previews', views, (v) => !JSON.stringify(v).includes('4411-PRIVATE'));
+    expect(cleared.proposals).toMatchObject([{ prompt: [], response: null, candidate_ids: ['cand_x'], status: 'succeeded' }]);
+    expect(cleared.events[0]!.data).toMatchObject({ preview: null, length: 'Customer 4411-PRIVATE asked about a refund.'.length, reason: 'no_match' });
+    expect(cleared.events[0]!.data.text_sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The program the proposal made stays.
+    const cands = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key });
+    expect(cands.body.candidates.map((c: { candidate_id: string }) => c.candidate_id)).toContain('cand_x');
   });
 });
