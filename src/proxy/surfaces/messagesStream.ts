@@ -27,6 +27,12 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
   private text: Block | null = null;
   /** tool_use blocks (and the upstream's call id) by the chat stream's tool index; all stay open until the stream ends. */
   private readonly toolBlocks = new Map<number, { block: Block; id: string | undefined }>();
+  /**
+   * tool_use blocks not started yet, with their call id and name: content_block_start waits for the
+   * call's first argument delta (or the block's end), because a name may come split over several
+   * deltas and content_block_start is the only event that carries it.
+   */
+  private readonly unstarted = new Map<Block, { id: string; name: string }>();
 
   constructor(opts: { model: string }) {
     super();
@@ -50,17 +56,22 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
       }
       case 'tool_start': {
         const open = this.toolBlocks.get(step.index);
-        if (open !== undefined && !startsAnotherCall(open.id, step.id)) return '';
+        if (open !== undefined && !startsAnotherCall(open.id, step.id)) {
+          // The same call again: the rest of a name split over deltas, while its block is not started.
+          const start = this.unstarted.get(open.block);
+          if (start !== undefined) start.name += step.name;
+          return '';
+        }
         // A new call, also on an index whose earlier call (still open until the end) had another id.
-        const out = this.start();
         const block = this.newBlock();
         this.toolBlocks.set(step.index, { block, id: step.id });
-        return out + this.begin(block, { type: 'tool_use', id: step.id ?? `toolu_${step.index}`, name: step.name, input: {} });
+        this.unstarted.set(block, { id: step.id ?? `toolu_${step.index}`, name: step.name });
+        return this.start();
       }
       case 'tool_args': {
         const block = this.toolBlocks.get(step.index)?.block;
         if (block === undefined) return '';
-        return this.blocks.emit(block, () => event('content_block_delta', { index: block.index, delta: { type: 'input_json_delta', partial_json: step.args } }));
+        return this.beginTool(block) + this.blocks.emit(block, () => event('content_block_delta', { index: block.index, delta: { type: 'input_json_delta', partial_json: step.args } }));
       }
     }
   }
@@ -78,13 +89,22 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
     return block;
   }
 
+  /** A tool_use block's content_block_start, once, with the name as complete as it came. */
+  private beginTool(block: Block): string {
+    const start = this.unstarted.get(block);
+    if (start === undefined) return '';
+    this.unstarted.delete(block);
+    return this.begin(block, { type: 'tool_use', id: start.id, name: start.name, input: {} });
+  }
+
   private begin(block: Block, content: Record<string, unknown>): string {
     return this.blocks.emit(block, () => event('content_block_start', { index: block.index, content_block: content }));
   }
 
   private stop(block: Block): string {
     if (block === this.text) this.text = null;
-    return this.blocks.emit(block, () => event('content_block_stop', { index: block.index }), true);
+    // A call that sent no arguments starts here, at the end of the stream.
+    return this.beginTool(block) + this.blocks.emit(block, () => event('content_block_stop', { index: block.index }), true);
   }
 
   /**

@@ -9,7 +9,7 @@ import { messagesToChat, parseMessagesRequest } from '../../../src/proxy/surface
 import { MessagesStreamWriter } from '../../../src/proxy/surfaces/messagesStream.js';
 import { ValidationError } from '../../../src/shared/errors.js';
 import { readSseFixture } from '../../fixtures/fixtures.js';
-import { parseEvents, skeleton, translateFixture } from './streamHelpers.js';
+import { parseEvents, skeleton, translateFixture, translateSse } from './streamHelpers.js';
 
 const policy = { model: 'claude-x', provider: 'anthropic', temperature: 0, max_completion_tokens: 256 } as const;
 
@@ -102,6 +102,34 @@ describe('chat stream -> Messages event stream', () => {
         expect([types[0], ...types.slice(-2)]).toEqual([real[0], ...real.slice(-2)]);
       }
     }
+  });
+});
+
+describe('chat stream -> Messages event stream, tool names', () => {
+  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'c1', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const call = (fn: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ tool_calls: [{ index: 0, ...extra, function: fn }] });
+
+  it('sends a name split over deltas whole in content_block_start, before the first input delta', async () => {
+    const sse = chunk(call({ name: 'get_' }, { id: 'call_1', type: 'function' })) + chunk(call({ name: 'weather' })) + chunk(call({ arguments: '{"city":' }))
+      + chunk(call({ arguments: '"Oslo"}' })) + chunk({}, 'tool_calls') + 'data: [DONE]\n\n';
+    const events = parseEvents(await translateSse(sse, new MessagesStreamWriter({ model: 'x' })));
+    expect(events.map((e) => e.event)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+    expect(events[1]!.data.content_block).toEqual({ type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} });
+    const back = readBack(events.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join(''));
+    expect(back.summary.toolCalls.map((c) => [c.name, c.arguments])).toEqual([['get_weather', '{"city":"Oslo"}']]);
+  });
+
+  it('starts a call that sends no arguments at the end, and one whose index is reused by another call', async () => {
+    const sse = chunk(call({ name: 'now' }, { id: 'call_a', type: 'function' })) + chunk(call({ name: 'ping' }, { id: 'call_b', type: 'function' }))
+      + chunk(call({ arguments: '{}' })) + chunk({}, 'tool_calls') + 'data: [DONE]\n\n';
+    const events = parseEvents(await translateSse(sse, new MessagesStreamWriter({ model: 'x' })));
+    const starts = events.filter((e) => e.event === 'content_block_start').map((e) => [e.data.index, (e.data.content_block as { name: string }).name]);
+    expect(starts).toEqual([[0, 'now'], [1, 'ping']]);
+    // Each block starts before its deltas and stops after them, one after another.
+    expect(events.map((e) => `${e.event}:${String(e.data.index ?? '')}`)).toEqual([
+      'message_start:', 'content_block_start:0', 'content_block_stop:0', 'content_block_start:1', 'content_block_delta:1', 'content_block_stop:1', 'message_delta:', 'message_stop:',
+    ]);
   });
 });
 
