@@ -215,8 +215,14 @@ function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { n
     const name = same && (same.origin !== 'discovered' || same.template === m.baseline_template)
       ? same.name
       : target.modules.find((t) => t.template === m.baseline_template)?.name;
-    if (name !== undefined) placed.push({ name, module: m });
-    else if (m.changed) {
+    const taken = placed.find((p) => p.name === name);
+    if (taken !== undefined && taken.module.template !== m.template) {
+      // One target module cannot take two texts: keeping either would drop the other in silence.
+      throw new Error(`modules ${taken.module.name} and ${m.name} of the export both go to module ${name} of the target job (the same name or the same prompt), with different texts: warm-start them one at a time with addCandidate({module, instruction})`);
+    }
+    if (name !== undefined) {
+      if (taken === undefined) placed.push({ name, module: m });
+    } else if (m.changed) {
       const prompt = m.baseline_template.length > 80 ? `${m.baseline_template.slice(0, 80)}...` : m.baseline_template;
       throw new Error(`module ${m.name} of the export (the prompt ${JSON.stringify(prompt)}) is no module of the target job (modules: ${target.modules.map((t) => t.name).join(', ') || 'none yet'}): send that prompt through the job's proxy first, or declare it`);
     }

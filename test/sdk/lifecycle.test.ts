@@ -59,6 +59,9 @@ describe('SDK: promote and exportPrompt', () => {
     expect(await session.addCandidate(body)).toMatchObject({ module: 'm2', changed_modules: ['m2'], instructions: { m1: 'Answer the query.', m2: better } });
     // A changed prompt the target job has never seen has no place there: said, not put on another module.
     expect(() => exportedProgram(exported, { modules: [{ name: 'm1', template: 'Answer the query.', origin: 'discovered' }] })).toThrow(/^module m1 of the export \(the prompt "Classify the query\."\) is no module of the target job \(modules: m1\)/);
+    // Two exported modules that land on one module of the target (m1 by name, declared; m2 by its prompt) are refused, not merged.
+    expect(() => exportedProgram(exported, { modules: [{ name: 'm1', template: 'Answer the query.', origin: 'declared' }] }))
+      .toThrow(/^modules m1 and m2 of the export both go to module m1 of the target job/);
   });
 
   it('carries the demos too: exportedProgram is the whole warm-start body', async () => {
