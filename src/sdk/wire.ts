@@ -146,6 +146,14 @@ const ExportedDemo = z.looseObject({
 export type ExportedDemo = z.infer<typeof ExportedDemo>;
 
 /** `GET .../export?format=json|messages`: a program as the proxy renders it (each template is filled with the call's variables). */
+/** One module of a `format=json` export. */
+const ExportedModuleSchema = z.looseObject({
+  name: z.string(), template: z.string(), placeholders: z.array(z.string()), baseline_template: z.string(), changed: z.boolean(),
+  /** The module's demos in order (absent from servers before demos). */
+  demos: z.array(ExportedDemo).optional(),
+});
+type ExportedModule = z.infer<typeof ExportedModuleSchema>;
+
 export const RenderedProgramSchema = z.looseObject({
   job_id: z.string(),
   candidate_id: z.string(),
@@ -154,11 +162,7 @@ export const RenderedProgramSchema = z.looseObject({
   served: z.boolean(),
   /** `json`: per module its template, placeholders and whether the candidate changed it; `messages`: per module the system messages. */
   modules: z.union([
-    z.array(z.looseObject({
-      name: z.string(), template: z.string(), placeholders: z.array(z.string()), baseline_template: z.string(), changed: z.boolean(),
-      /** The module's demos in order (absent from servers before demos). */
-      demos: z.array(ExportedDemo).optional(),
-    })),
+    z.array(ExportedModuleSchema),
     z.record(z.string(), z.array(z.looseObject({ role: z.string(), content: z.string() }))),
   ]),
   policy: z.looseObject({ model: z.string(), provider: z.string() }).optional(),
@@ -197,8 +201,6 @@ export type ProgramExport = z.infer<typeof ProgramExportSchema>;
  */
 export interface ProgramTarget { modules: ReadonlyArray<{ name: string; template: string; origin?: string }> }
 
-type ExportedModule = { name: string; template: string; baseline_template: string; changed: boolean; demos?: ExportedDemo[] };
-
 /**
  * The export's modules with the name each has in the target job: a module of the same name, unless
  * that one was discovered from another prompt; else the module whose template is the exported
@@ -207,7 +209,7 @@ type ExportedModule = { name: string; template: string; baseline_template: strin
  */
 function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { name: string; module: ExportedModule }[] {
   if (!('format' in e) || e.format !== 'json' || !Array.isArray(e.modules)) throw new Error('exportedInstructions needs an export with format=json');
-  const modules = e.modules as ExportedModule[];
+  const modules: ExportedModule[] = e.modules;
   if (!target) return modules.map((m) => ({ name: m.name, module: m }));
   const placed: { name: string; module: ExportedModule }[] = [];
   for (const m of modules) {
