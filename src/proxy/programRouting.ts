@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { mergeVariables, type CompiledModule } from '../optimizer/core/modules.js';
+import { defineVariable, mergeVariables, type CompiledModule } from '../optimizer/core/modules.js';
 import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
 import { parseTemplate, placeholderNames, renderKeepingUnknown, variableValue } from '../optimizer/core/templates.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
@@ -7,6 +7,7 @@ import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import { discoversModules } from '../optimizer/runner/moduleRouter.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import { ModuleHeaderSchema } from '../schemas/miproCall.js';
+import { optionalPlaceholders } from '../schemas/wildcards.js';
 import { ValidationError } from '../shared/errors.js';
 import { systemText } from './injection.js';
 import { wellFormed } from '../optimizer/core/text.js';
@@ -21,7 +22,8 @@ export type ProgramRoute = { module: CompiledModule; variables: Record<string, s
 /**
  * Assigns the call to a module (header, body field, template match, discovery) and checks that its
  * template can be rendered: a placeholder without a value is a 422 before anything is dispatched or
- * sent upstream. A call that belongs to no module is reported once and passes through.
+ * sent upstream, unless `initial_prompt.wildcards` declares it OPTIONAL (then it is ""). A call that
+ * belongs to no module is reported once and passes through.
  */
 export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime, req: FastifyRequest, body: ChatCompletionRequest): Promise<ProgramRoute> {
   const named = namedModule(req, body);
@@ -44,8 +46,12 @@ export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime,
   const names = placeholderNames(assignment.module.parsed);
   const explicit = body.mipro?.variables;
   const variables = mergeVariables(names, assignment.captures, explicit);
-  const missing = names.filter((n) => variableValue(variables, n) === undefined);
+  // An OPTIONAL wildcard without a value renders as "" (in every candidate's text alike) and is
+  // recorded so. It is not an override: the app's own text, when kept, says nothing to contradict.
+  const optional = optionalPlaceholders(rt.job.config, assignment.module);
+  const missing = names.filter((n) => variableValue(variables, n) === undefined && !optional.has(n));
   if (missing.length > 0) throw missingVariables(assignment.module.name, missing, text !== null);
+  for (const n of names) if (variableValue(variables, n) === undefined) defineVariable(variables, n, '');
   const overridden = explicit !== undefined && names.some((n) => variableValue(explicit, n) !== undefined && variableValue(explicit, n) !== variableValue(assignment.captures, n));
   return { module: assignment.module, variables, overridden };
 }

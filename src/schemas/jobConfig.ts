@@ -8,6 +8,7 @@ import { PROPOSER_MODES } from '../optimizer/core/proposalKind.js';
 import { MAX_INT4, storableText } from './dbText.js';
 import { moduleNameSchema } from './moduleName.js';
 import { unknownFieldMessage } from './unknownFields.js';
+import { WildcardsSchema } from './wildcards.js';
 
 /**
  * The MIPRO Online job configuration (the seed's `policy_optimization` body). One schema; the
@@ -205,8 +206,8 @@ export const InitialPromptSchema = z.object({
   // Lengths are checked before elements (zod checks an array's size first): a body of a million
   // entries costs nothing to refuse, instead of seconds of event loop to list their problems.
   messages: z.array(PromptMessageSchema).min(1, 'must contain at least one message').max(64, 'must have at most 64 messages'),
-  wildcards: z.record(z.string(), z.unknown()).refine((r) => Object.keys(r).length <= 256, 'must have at most 256 entries')
-    .pipe(z.record(z.string(), z.string({ error: 'must be a string' }))).optional(),
+  /** `{placeholder: "REQUIRED" | "OPTIONAL"}` for the system pattern's placeholders (wildcards.ts). */
+  wildcards: WildcardsSchema.optional(),
 });
 
 const ModuleTemplate = storableText(z.string({ error: 'must be a string (the prompt, with {placeholders})' })

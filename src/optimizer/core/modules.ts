@@ -135,8 +135,12 @@ export function mergeVariables(names: readonly string[], captures: Readonly<Reco
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = (explicit && variableValue(explicit, name)) ?? variableValue(captures, name);
-    // Defined, not assigned: a placeholder may be named like an Object member (`{__proto__}`).
-    if (value !== undefined) Object.defineProperty(out, name, { value: wellFormed(value), enumerable: true, writable: true, configurable: true });
+    if (value !== undefined) defineVariable(out, name, wellFormed(value));
   }
   return out;
+}
+
+/** Sets a variable: defined, not assigned, since a placeholder may be named like an Object member (`{__proto__}`). */
+export function defineVariable(variables: Record<string, string>, name: string, value: string): void {
+  Object.defineProperty(variables, name, { value, enumerable: true, writable: true, configurable: true });
 }

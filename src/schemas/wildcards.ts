@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import type { ProgramModule } from '../optimizer/core/modules.js';
+
+/**
+ * `initial_prompt.wildcards`: `{placeholder: "REQUIRED" | "OPTIONAL"}`, as public clients send it.
+ *
+ * OPTIONAL means a placeholder of the `main` module (the system pattern) that has no value for a
+ * call (nothing captured from a system text, nothing in `mipro.variables`) renders as "" instead of
+ * the call being a 422. REQUIRED and undeclared placeholders keep the 422.
+ *
+ * A wildcard naming a placeholder the system pattern does not have is accepted and ignored: the
+ * public demos name the placeholders of their *user* message pattern (`"Query: {query}"`), which
+ * miprox does not template, and refusing them would break those configs.
+ */
+
+const KINDS = ['REQUIRED', 'OPTIONAL'] as const;
+const MESSAGE = 'must be "REQUIRED" or "OPTIONAL"';
+
+/**
+ * New jobs: either word, in any case (clients differ in how they spell enum values), nothing else.
+ * Earlier releases accepted any string here and ignored it; refusing a typo ("optinal", "required ")
+ * now says so at creation, where silently reading it as REQUIRED would surface as a 422 on some
+ * later call. Kept as sent; `optionalPlaceholders` reads it the same way.
+ */
+const WildcardKind = z.string({ error: MESSAGE }).refine((v) => KINDS.some((k) => k === v.toUpperCase()), MESSAGE);
+
+// Lengths are checked before entries (the record's size first): a million entries cost nothing to refuse.
+export const WildcardsSchema = z.record(z.string(), z.unknown())
+  .refine((r) => Object.keys(r).length <= 256, 'must have at most 256 entries')
+  .pipe(z.record(z.string(), WildcardKind));
+
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The placeholders of `module` that render as "" when a call has no value for them. Only the `main`
+ * module built from `initial_prompt` has wildcards; declared `modules` and discovered texts have none.
+ *
+ * Reads stored configs too, which were never re-validated: a job stored by an earlier release may
+ * hold any value (`{"x": "foo"}`), and anything but OPTIONAL (in any case) keeps the placeholder
+ * required, as it was when that release ignored wildcards.
+ */
+export function optionalPlaceholders(config: { modules?: unknown; initial_prompt?: { wildcards?: Readonly<Record<string, unknown>> | undefined } | undefined }, module: ProgramModule): ReadonlySet<string> {
+  const wildcards = config.initial_prompt?.wildcards;
+  if (!wildcards || config.modules !== undefined || module.name !== 'main' || module.origin === 'discovered') return NONE;
+  const optional = Object.entries(wildcards).filter(([, kind]) => typeof kind === 'string' && kind.toUpperCase() === 'OPTIONAL');
+  return optional.length === 0 ? NONE : new Set(optional.map(([name]) => name));
+}
