@@ -73,6 +73,9 @@ function seedList(v: unknown, ctx: z.RefinementCtx): number[] {
 
 const SeedList = z.unknown().transform(seedList);
 
+/** `mipro.max_modules` when a discovering job does not set it. */
+export const DEFAULT_MAX_MODULES = 8;
+
 /**
  * A required field's type error: "is required" when the key is absent (left out, or misspelled: the
  * unknown-field check names the misspelling), else what the value must be.
@@ -147,8 +150,12 @@ export const MiproSchema = z.object({
   online_rollouts_per_candidate: positiveInt(),
   online_proposer_max_candidates: positiveInt().max(1000, 'must be <= 1000').default(20),
   max_rollouts: positiveInt().optional(),
-  /** Discovery's cap: with no modules declared, at most this many distinct system texts become modules. */
-  max_modules: positiveInt().max(MAX_MODULES, `must be <= ${MAX_MODULES}`).default(8),
+  /**
+   * Discovery's cap: with no modules declared, at most this many distinct system texts become modules.
+   * No default here: JobConfigSchema must see whether it was sent (it is refused beside declared
+   * modules) and fills DEFAULT_MAX_MODULES after that check.
+   */
+  max_modules: positiveInt().max(MAX_MODULES, `must be <= ${MAX_MODULES}`).optional(),
   /** Every reward lies in [lo, hi]: the intervals rely on it, so a reward outside is refused. */
   reward_range: RewardRangeSchema.default([0, 1]),
   proposer: ProposerSchema,
@@ -260,7 +267,16 @@ export const JobConfigSchema = z.object({
   const main = v.initial_prompt ? baselineFromConfig(v as JobConfig) : null;
   const problem = main === null ? null : templateProblem(parseTemplate(main));
   if (problem) ctx.addIssue({ code: 'custom', path: ['initial_prompt', 'messages'], message: problem });
-});
+  // The cap is read only while a job discovers its modules, which a job that declares them never
+  // does: accepted there, it would look like a bound on the program that nothing enforces.
+  if (v.mipro.max_modules !== undefined && (v.modules !== undefined || main !== null)) {
+    const declared = v.modules !== undefined ? 'modules' : 'initial_prompt (its system pattern is module "main")';
+    ctx.addIssue({
+      code: 'custom', path: ['mipro', 'max_modules'],
+      message: `must not be given with ${declared}: it only bounds module discovery, which a job with declared modules does not do; remove it`,
+    });
+  }
+}).transform((v) => ({ ...v, mipro: { ...v.mipro, max_modules: v.mipro.max_modules ?? DEFAULT_MAX_MODULES } }));
 
 export type JobConfig = z.infer<typeof JobConfigSchema>;
 export type JobPolicy = z.infer<typeof PolicySchema>;
@@ -278,7 +294,7 @@ export function withLaterDefaults(config: JobConfig): JobConfig {
   return {
     ...config,
     mipro: {
-      ...config.mipro, max_modules: config.mipro.max_modules ?? 8, reward_range: config.mipro.reward_range ?? [0, 1], guard: config.mipro.guard ?? 'alert',
+      ...config.mipro, max_modules: config.mipro.max_modules ?? DEFAULT_MAX_MODULES, reward_range: config.mipro.reward_range ?? [0, 1], guard: config.mipro.guard ?? 'alert',
       max_demos: config.mipro.max_demos ?? DEFAULT_MAX_DEMOS,
       proposer: { ...config.mipro.proposer, mode: config.mipro.proposer.mode ?? 'instruction_only' },
     },

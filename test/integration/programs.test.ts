@@ -183,6 +183,36 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.module.discovered').map((e: { data: { similar_to: unknown } }) => e.data.similar_to)).toEqual([null, null]);
   });
 
+  it('refuses mipro.max_modules beside declared modules, where it bounds nothing, and stores the default for discovery', async () => {
+    const refused = async (program: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+      const body = seedJobBody({ mipro: { max_modules: 4 } });
+      Object.assign(body.policy_optimization, program);
+      const res = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...body, ...extra } });
+      expect(res.status).toBe(422);
+      return res.body.error.details;
+    };
+    expect(await refused({ modules: MODULES })).toEqual([{
+      path: 'policy_optimization.mipro.max_modules',
+      message: 'must not be given with modules: it only bounds module discovery, which a job with declared modules does not do; remove it',
+    }]);
+    expect(await refused({ initial_prompt: { messages: [{ role: 'system', pattern: 'Classify.' }] } })).toEqual([{
+      path: 'policy_optimization.mipro.max_modules', message: expect.stringMatching(/^must not be given with initial_prompt \(its system pattern is module "main"\): it only bounds module discovery/),
+    }]);
+    // Set by an override, the problem is reported where the client wrote it.
+    const body = seedJobBody();
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    const viaOverride = await api(t.url, 'POST', JOBS, { key: t.key, body: { config_body: body, overrides: { 'policy_optimization.mipro.max_modules': 2 } } });
+    expect(viaOverride.body.error.details.map((d: { path: string }) => d.path)).toEqual(['overrides.policy_optimization.mipro.max_modules']);
+    // Without a system pattern, initial_prompt declares no module: the job discovers, and the cap applies.
+    const discovering = seedJobBody({ mipro: { max_modules: 1 } });
+    Object.assign(discovering.policy_optimization, { initial_prompt: { messages: [{ role: 'user', pattern: 'Query: {query}' }] } });
+    const ok = await api(t.url, 'POST', JOBS, { key: t.key, body: discovering });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect((await t.server.store.getJob(ok.body.job_id))!.config.mipro.max_modules).toBe(1);
+    const declared = await newJob({ modules: MODULES });
+    expect((await t.server.store.getJob(declared.job_id))!.config.mipro.max_modules).toBe(8);
+  });
+
   it('says when a discovered text looks like another one with per-request content in it', async () => {
     const job = await newJob({}, { max_modules: 3 });
     const rag = (doc: string) => `Answer the customer's question using only this document:\n${doc}\nIf the document does not say, answer "unknown".`;
