@@ -6,8 +6,9 @@ import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
-import { MAX_INT4, storableText } from '../schemas/dbText.js';
-import { SEED_TEXT } from '../schemas/jobConfig.js';
+import { storableText } from '../schemas/dbText.js';
+import { MAX_SEED } from '../schemas/jobConfig.js';
+import { integerQuery } from '../schemas/integerText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import { PageQuerySchema, parseWith } from './requestContext.js';
@@ -35,9 +36,8 @@ const SeedEvalQuery = PageQuerySchema.extend({
       ? 'must be bootstrap, online, val or monitor: "train" is two splits here, bootstrap (bootstrap_train_seeds) and online (online_pool); ask for each'
       : 'must be bootstrap, online, val or monitor',
   }).optional(),
-  // Read as the proxy reads a seed (SEED_TEXT): coercion would make "" seed 0 and "0x1" seed 1.
-  seed: z.string().regex(SEED_TEXT, 'must be an integer').transform(Number)
-    .pipe(z.number().max(MAX_INT4, `must be <= ${MAX_INT4}`)).optional(),
+  // Read as the proxy reads a seed (integerText.ts): coercion would make "" seed 0 and "0x1" seed 1.
+  seed: integerQuery(0, MAX_SEED).optional(),
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 

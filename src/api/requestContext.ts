@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../shared/errors.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { CorrelationIdSchema } from '../schemas/reward.js';
+import { integerQuery } from '../schemas/integerText.js';
 
 /**
  * The origin for the proxy URLs handed out: PUBLIC_URL when set, else the address the connection
@@ -38,6 +39,6 @@ export function correlationIdParam(raw: unknown): string | null {
 }
 
 export const PageQuerySchema = z.object({
-  limit: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be >= 1').max(1000, 'must be <= 1000').default(50),
+  limit: integerQuery(1, 1000).default(50),
   cursor: z.string().max(500).optional(),
 });

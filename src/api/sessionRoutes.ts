@@ -8,6 +8,7 @@ import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
+import { integerQuery } from '../schemas/integerText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { isPlainObject } from '../schemas/unknownFields.js';
 import { correlationIdParam, PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
@@ -22,8 +23,8 @@ export interface SessionDeps {
 }
 
 const EventsQuery = z.object({
-  since_seq: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(0, 'must be >= 0').max(MAX_INT4, `must be <= ${MAX_INT4}`).default(0),
-  limit: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be >= 1').max(1000, 'must be <= 1000').default(500),
+  since_seq: integerQuery(0, MAX_INT4).default(0),
+  limit: integerQuery(1, 1000).default(500),
 });
 
 /**

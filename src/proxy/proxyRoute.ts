@@ -9,7 +9,8 @@ import { extractCompletionSummary } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider, NativeApi } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
-import { MAX_SEED, SEED_TEXT } from '../schemas/jobConfig.js';
+import { MAX_SEED } from '../schemas/jobConfig.js';
+import { integerTextMessage, readIntegerText } from '../schemas/integerText.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
@@ -308,8 +309,8 @@ function correlationOf(req: FastifyRequest<{ Querystring: Record<string, string 
 function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): number | null {
   const raw = req.query.seed ?? header(req, 'x-mipro-seed');
   if (raw === undefined) return null;
-  const n = SEED_TEXT.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isInteger(n) || n < 0 || n > MAX_SEED) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: `must be an integer between 0 and ${MAX_SEED}, got ${JSON.stringify(raw)}` }]);
+  const n = readIntegerText(raw, 0, MAX_SEED);
+  if (n === undefined) throw new ValidationError('seed must be a non-negative integer', [{ path: 'seed', message: integerTextMessage(0, MAX_SEED, raw) }]);
   return n;
 }
 

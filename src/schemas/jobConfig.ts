@@ -16,14 +16,11 @@ import { WildcardsSchema } from './wildcards.js';
  */
 
 const MAX_SEEDS = 100_000;
-/** Seeds are stored as 32-bit integers (PostgreSQL `integer`): both stores take the same seeds. */
-export const MAX_SEED = MAX_INT4;
 /**
- * A seed written as text (a proxy URL's `?seed=`, a header, a query filter): decimal digits only, as
- * many as MAX_SEED has. `Number()` and zod's coercion would read "" (and spaces) as 0, "0x10" as 16
- * and "1e1" as 10; the caller still checks the value against MAX_SEED.
+ * Seeds are stored as 32-bit integers (PostgreSQL `integer`): both stores take the same seeds. A
+ * seed written as text (the proxy's `?seed=`, its header, the seed-evals filter) is read by integerText.ts.
  */
-export const SEED_TEXT = /^[0-9]{1,10}$/;
+export const MAX_SEED = MAX_INT4;
 const SEED_MESSAGE = `must be an integer between 0 and ${MAX_SEED}`;
 const LIST_MESSAGE = 'must be a non-empty array of integers or a {start, end} range';
 /** Bad entries listed per seed list; the rest are counted (a million bad seeds cost one pass). */
