@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
-import { PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
+import { PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineCalls, pipelineJobBody, simJobBody } from '../helpers/server.js';
 import { addProgram } from '../helpers/programs.js';
 import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
@@ -132,6 +132,25 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await session.updateReward({ candidateId: 'cand_steady', rewardInfo: { score: 1 } });
     await expect.poll(() => page.locator('tr[data-candidate="cand_steady"] td').nth(5).textContent(), { timeout: 10_000 }).toBe('2');
     expect(await panel.locator('.program-of').textContent()).toMatch(/mean reward 1\.000 \(n=2\)$/);
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
+  it('says a discovering job has no prompt yet, with nothing to promote, until the first proxied call brings one', async () => {
+    const created = await jobs.create(simJobBody());
+    await page.goto(`${s.url}/#/jobs/${created.job_id}`);
+    const baseline = page.locator('table.leaderboard tbody tr[data-candidate="baseline"]');
+    await baseline.waitFor();
+    expect(await baseline.locator('summary .when-closed').textContent()).toBe("(no prompt yet: the first proxied call's system text becomes one)");
+    expect(await baseline.locator('[data-action="promote"]').count()).toBe(0);
+    const call = await fetch(`${created.proxy_url}/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'system', content: 'Classify the banking query.' }, { role: 'user', content: 'lost card' }] }),
+    });
+    expect(call.status).toBe(200);
+    // The next live update shows the discovered prompt, and the row can be promoted like any other.
+    await expect.poll(() => baseline.locator('summary .when-closed').textContent(), { timeout: 15_000 }).toBe('Classify the banking query.');
+    await expect.poll(() => baseline.locator('[data-action="promote"]').count()).toBe(1);
     await page.goto(`${s.url}/#/jobs/${jobId}`);
     await page.locator('.program-panel').waitFor();
   });

@@ -10,6 +10,9 @@ import { demoCount, demoList, instructionText, moduleChip, programList } from '.
  * row names the module its candidate changed, expands to the whole program, and a filter keeps the
  * candidates that changed one module (and the baseline, their reference).
  */
+/** The baseline of a job that discovers its modules, before the first proxied call brings one. */
+const NO_PROMPT_YET = '(no prompt yet: the first proxied call\'s system text becomes one)';
+
 export class Leaderboard {
   readonly el: HTMLElement;
   private readonly body = h('tbody');
@@ -92,7 +95,7 @@ export class Leaderboard {
     const served = c.candidate_id === job.served_candidate_id;
     const details = h('details', { class: 'instruction' },
       h('summary', {},
-        h('span', { class: 'when-closed' }, preview(c.instruction, 80) || '(empty instruction)'),
+        h('span', { class: 'when-closed' }, preview(c.instruction, 80) || (job.modules.length === 0 ? NO_PROMPT_YET : '(empty instruction)')),
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
       modules ? programList(c, modules) : instructionText(c.instruction),
       demoList(c));
@@ -133,6 +136,8 @@ export class Leaderboard {
   /** A cancelled or failed job cannot be promoted (409): no button; the served candidate needs none. */
   private promoteButton(c: CandidateView, job: JobView, served: boolean): HTMLElement | string {
     if (job.status === 'cancelled' || job.status === 'failed') return '—';
+    // A job still discovering its first prompt has nothing to promote: the baseline is its own calls, unchanged.
+    if (job.modules.length === 0) return '—';
     if (served) return h('span', { class: 'muted' }, 'serving');
     const label = c.candidate_id === 'baseline' && job.served_candidate_id ? 'Roll back…' : 'Promote…';
     return h('button', {
