@@ -41,6 +41,14 @@ const SeedEvalQuery = PageQuerySchema.extend({
   success: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
+/**
+ * `GET /api/candidates/{id}?system_id=`: one system id. Read unchecked, a repeated parameter arrived as
+ * an array and reached the database as a record (a 500 on both databases).
+ */
+const CandidateLookupQuery = z.object({
+  system_id: z.string({ error: 'must be one system id (the parameter was given more than once)' }).optional(),
+});
+
 /** One imported demo, in the shape the views and `export?format=json` give it (warmStart.ts). */
 const DemoInput = z.strictObject({
   input: z.array(z.strictObject({
@@ -127,14 +135,15 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
     });
   }
 
-  app.get<{ Params: { candidateId: string }; Querystring: { system_id?: string } }>('/api/candidates/:candidateId', async (req) => {
+  app.get<{ Params: { candidateId: string } }>('/api/candidates/:candidateId', async (req) => {
     const principal = await deps.authenticate(req);
     const { candidateId } = req.params;
+    const q = parseWith(CandidateLookupQuery, req.query);
     const notFound = () => new NotFoundError(`candidate ${candidateId} not found`);
     let found: { c: CandidateRecord; job: JobRecord };
-    if (req.query.system_id) {
+    if (q.system_id) {
       // The system first, then its candidate: no search across anyone else's rows.
-      const job = await deps.jobs.getBySystemOrJobId(principal.tenantId, req.query.system_id);
+      const job = await deps.jobs.getBySystemOrJobId(principal.tenantId, q.system_id);
       const c = await deps.store.getCandidate(job.id, candidateId);
       if (!c) throw notFound();
       found = { c, job };

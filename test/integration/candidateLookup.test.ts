@@ -40,4 +40,14 @@ describe.each(['sqlite', 'postgres'] as const)('candidate lookup by id on %s', (
     expect(ambiguous.status).toBe(422);
     expect(ambiguous.body.error.details[0].path).toBe('system_id');
   });
+
+  it('answers system_id given twice with a 422 naming it, not a 500', async () => {
+    const mine = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Twice.' }) })).body;
+    const twice = await api(t.url, 'GET', `/api/candidates/baseline?system_id=${mine.system_id}&system_id=${mine.system_id}`, { key: t.key });
+    expect(twice.status).toBe(422);
+    expect(twice.body.error.details).toEqual([{ path: 'system_id', message: expect.stringMatching(/one system id/) }]);
+    // The same lookup with the parameter once still finds it.
+    const once = await api(t.url, 'GET', `/api/candidates/baseline?system_id=${mine.system_id}`, { key: t.key });
+    expect([once.status, once.body.instruction]).toEqual([200, 'Twice.']);
+  });
 });
