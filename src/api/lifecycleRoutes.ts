@@ -9,8 +9,10 @@ import type { ApiDeps } from './deps.js';
 import { parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 import { requiredString } from '../schemas/requiredString.js';
+import { noNul } from '../schemas/dbText.js';
 
-const PromoteBody = z.strictObject({ candidate_id: requiredString('the candidate to serve').min(1, 'must not be empty') });
+// The id is looked up as text: a NUL was a 500 on PostgreSQL only (dbText.ts), so it is refused on both.
+const PromoteBody = z.strictObject({ candidate_id: noNul(requiredString('the candidate to serve').min(1, 'must not be empty')) });
 const ExportQuery = z.object({
   format: z.enum(EXPORT_FORMATS, { error: `must be one of: ${EXPORT_FORMATS.join(', ')}` }).default('json'),
   candidate_id: z.string().min(1).optional(),

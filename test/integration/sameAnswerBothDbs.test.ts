@@ -25,6 +25,8 @@ const cases: Case[] = [
   { name: 'NUL in a prompt correlation id', method: 'GET', path: (s) => `${SESSIONS}/${s.session_id}/prompt?correlation_id=%00`, status: 422, param: 'correlation_id' },
   { name: 'NUL in a reward correlation id', method: 'POST', path: (s) => `${SESSIONS}/${s.session_id}/reward`, body: () => ({ correlation_id: 'c\u0000', reward_info: { score: 1 } }), status: 422, param: 'correlation_id' },
   { name: 'NUL in a reward candidate id', method: 'POST', path: (s) => `${SESSIONS}/${s.session_id}/reward`, body: () => ({ candidate_id: 'c\u0000', reward_info: { score: 1 } }), status: 422, param: 'candidate_id' },
+  { name: 'NUL in a promoted candidate id', method: 'POST', path: (s) => `${JOBS}/${s.job_id}/promote`, body: () => ({ candidate_id: 'c\u0000' }), status: 422, param: 'candidate_id' },
+  { name: 'NUL in a promoted candidate id (sessions path)', method: 'POST', path: (s) => `${SESSIONS}/${s.session_id}/promote`, body: () => ({ candidate_id: '\u0000' }), status: 422, param: 'candidate_id' },
   { name: 'NUL in a proxied system message', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n1/chat/completions`, body: () => ({ messages: [{ role: 'system', content: 'a\u0000b' }, { role: 'user', content: 'x' }] }), status: 422, param: 'messages.0.content' },
   { name: 'NUL in a proxied user message (stored as JSON: fine)', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n2/chat/completions`, body: () => ({ messages: [{ role: 'user', content: 'x\u0000y' }] }), status: 200 },
   { name: 'NUL in a proxy correlation id', method: 'POST', key: false, path: (s) => `/api/mipro/v1/${s.system_id}/n3/chat/completions?cid=%00`, body: () => user, status: 422, param: 'cid' },
