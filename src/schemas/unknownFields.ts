@@ -85,7 +85,9 @@ function walk(schema: z.ZodType, value: unknown, path: string[], out: FieldProbl
     const known = Object.keys(shape);
     const open = s._zod.def.catchall !== undefined && !(s._zod.def.catchall instanceof z.ZodNever);
     for (const [key, v] of Object.entries(value)) {
-      const field = shape[key];
+      // Own keys only: `shape.toString` is Object.prototype's, which made `toString`, `valueOf`,
+      // `constructor`... pass as known fields and be stored unread.
+      const field = Object.hasOwn(shape, key) ? shape[key] : undefined;
       if (field !== undefined) walk(field, v, [...path, key], out);
       else if (!open) out.push({ path: [...path, key].join('.'), message: unknownFieldMessage(key, known) });
     }
@@ -109,7 +111,7 @@ function unionOptionFor(options: readonly z.ZodType[], value: unknown): z.ZodTyp
   for (const option of options) {
     const s = unwrap(option);
     if (!(s instanceof z.ZodObject)) continue;
-    const shared = Object.keys(value).filter((k) => k in s.shape).length;
+    const shared = Object.keys(value).filter((k) => Object.hasOwn(s.shape, k)).length;
     if (best === undefined || shared > best.shared) best = { option, shared };
   }
   return best?.option;

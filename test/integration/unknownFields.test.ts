@@ -51,6 +51,24 @@ describe('unknown fields are a 422 naming the key and the nearest known name', (
     expect((await t.server.store.listJobs(t.tenantId, { limit: 100 })).items).toHaveLength(0);
   });
 
+  it('refuses keys named like the members every object inherits (toString, valueOf, constructor...)', async () => {
+    // They passed as known fields (the schema's shape inherits them) and were stored in the config unread.
+    const bodies: Array<[string, unknown, string]> = [
+      [JOBS, withPo((p) => Object.assign(p.policy, { toString: 1 })), 'policy_optimization.policy.toString'],
+      [JOBS, withPo((p) => Object.assign(p.mipro, { hasOwnProperty: 1 })), 'policy_optimization.mipro.hasOwnProperty'],
+      [JOBS, withPo((p) => Object.assign(p.mipro.proposer, { valueOf: 1 })), 'policy_optimization.mipro.proposer.valueOf'],
+      [JOBS, { ...simJobBody(), isPrototypeOf: 1 }, 'isPrototypeOf'],
+      [JOBS, withPo((p) => Object.assign(p, { constructor: 1 })), 'policy_optimization.constructor'],
+      [SESSIONS, { config_body: simJobBody(), overrides: { 'policy_optimization.policy.toString': 1 } }, 'overrides.policy_optimization.policy.toString'],
+    ];
+    for (const [route, body, path] of bodies) {
+      const res = await api(t.url, 'POST', route, { key: t.key, body });
+      expect(res.status, path).toBe(422);
+      expect(res.body.error.details, path).toEqual(expect.arrayContaining([{ path, message: expect.stringMatching(/^unknown field/) }]));
+    }
+    expect((await t.server.store.listJobs(t.tenantId, { limit: 100 })).items).toHaveLength(0);
+  });
+
   it('a misspelled required field is reported as unknown as well as missing', async () => {
     const body = withPo((p) => {
       const { online_pool: pool, ...rest } = p.mipro;
