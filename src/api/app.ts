@@ -9,6 +9,7 @@ import { installRequestGuards, NoRouteError } from './requestGuards.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
 import { parseJsonBodies } from './jsonBody.js';
+import { clientErrorHandler } from './clientErrors.js';
 import { sendError } from './errorMapping.js';
 import { registerJobRoutes } from './jobRoutes.js';
 import { registerLifecycleRoutes } from './lifecycleRoutes.js';
@@ -67,6 +68,15 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${idPrefix}${(requestCounter++).toString(36)}`;
     },
     return503OnClosing: true,
+    // Fastify's default is no limit: a client sending its body a byte at a time held a connection
+    // (and its buffers) forever. Node checks the deadline every connectionsCheckingInterval, so
+    // that is a fraction of it; headers must arrive within it too (Node refuses a longer one).
+    requestTimeout: parts.config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, parts.config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(parts.config.requestTimeoutMs / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(parts.config.requestTimeoutMs, parts.logger),
     // Rollout ids travel in the proxy path and may be as long as the reward API accepts.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_ID_LENGTH },
     // Router errors (a too-long parameter, a malformed URL) come before any hook: same error shape.

@@ -113,5 +113,10 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
     const upstreamType = err instanceof UpstreamError ? err.upstreamType : undefined;
     return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstreamType) : openAiErrorBody(problem, upstreamType));
   }
-  return reply.send({ error: { code: problem.code, message: problem.message, details: problem.details, request_id: req.id } });
+  return reply.send(controlErrorBody(problem, req.id));
+}
+
+/** The control routes' error shape; `requestId` is null only where no request was parsed (clientErrors.ts). */
+export function controlErrorBody(p: HttpProblem, requestId: string | null) {
+  return { error: { code: p.code, message: p.message, details: p.details, request_id: requestId } };
 }

@@ -40,6 +40,8 @@ export const EnvSchema = z.object({
   PUBLIC_URL: optionalUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: intFromEnv(4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+  /** Longest a client may take to send a whole request, headers and body (408 after). */
+  REQUEST_TIMEOUT_MS: intFromEnv(60_000, 1000, 3_600_000),
   /** Require an API key on proxy routes too (default: the system id is the credential). */
   PROXY_REQUIRE_KEY: boolFromEnv(false),
   OPENAI_API_KEY: z.string().optional(),
@@ -93,6 +95,7 @@ export type AppConfig = Readonly<{
   publicUrl: string | undefined;
   logLevel: string;
   bodyLimitBytes: number;
+  requestTimeoutMs: number;
   proxyRequireKey: boolean;
   providers: Readonly<{
     openaiApiKey: string | undefined;
@@ -141,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     proxyRequireKey: e.PROXY_REQUIRE_KEY,
     providers: Object.freeze({
       openaiApiKey: e.OPENAI_API_KEY,

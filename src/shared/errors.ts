@@ -78,6 +78,18 @@ export class UnsupportedMediaTypeError extends AppError {
   readonly code = 'unsupported_media_type';
 }
 
+/** The request was not received in full within REQUEST_TIMEOUT_MS (a stalled or deliberately slow client). */
+export class RequestTimeoutError extends AppError {
+  readonly status = 408;
+  readonly code = 'request_timeout';
+}
+
+/** The request's headers are larger than Node's limit (16 KiB by default). */
+export class HeadersTooLargeError extends AppError {
+  readonly status = 431;
+  readonly code = 'headers_too_large';
+}
+
 export class PayloadTooLargeError extends AppError {
   readonly status = 413;
   readonly code = 'payload_too_large';
