@@ -14,6 +14,16 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './jsonDepth.js';
 export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest) => Error {
   // Fastify parses text/plain by default; every body miprox reads is JSON.
   app.removeContentTypeParser('text/plain');
+  // Before the body is parsed: a compressed body reached the JSON parser and was a 400 "malformed
+  // JSON", and an encoding the server does not know was ignored, the bytes read as if plain.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const encoding = contentEncoding(req);
+    if (encoding !== null && hasBody(req)) {
+      done(new UnsupportedMediaTypeError(`content-encoding ${encoding} is not accepted: send the body uncompressed (no content-encoding header)`));
+      return;
+    }
+    done();
+  });
   app.addHook('preValidation', (req, _reply, done) => {
     const nul = nulInUrl(req);
     if (nul !== null) {
@@ -61,6 +71,13 @@ function nulInUrl(req: FastifyRequest): string | null {
     }
   }
   return null;
+}
+
+/** The request's content coding other than identity (lower-cased, as sent), or null. */
+function contentEncoding(req: FastifyRequest): string | null {
+  const raw = req.headers['content-encoding'];
+  const value = (Array.isArray(raw) ? raw.join(', ') : raw ?? '').trim().toLowerCase();
+  return value === '' || value === 'identity' ? null : value.slice(0, 64);
 }
 
 /** A body was sent (a length above zero, or chunked) even if no parser claimed it. */

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/s
 const JOBS = '/api/policy-optimization/online/jobs';
 
 /** A raw HTTP request, so headers (Host, a missing content type) are exactly as written. */
-function raw(url: string, opts: { method: string; path: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
+function raw(url: string, opts: { method: string; path: string; headers: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, method: opts.method, path: opts.path, headers: opts.headers }, (res) => {
@@ -47,6 +48,28 @@ describe('request hygiene', () => {
     // A bodiless POST needs no content type.
     const pause = await raw(t.url, { method: 'POST', path: `${JOBS}/${job.job_id}/pause`, headers: auth });
     expect(pause.status).toBe(200);
+  });
+
+  it('refuses a compressed or otherwise encoded body with a 415 naming content-encoding, and writes nothing', async () => {
+    const body = JSON.stringify(seedJobBody());
+    const headers = { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' };
+    const jobs = async () => (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
+    const before = await jobs();
+    const gzip = gzipSync(body);
+    // A gzip body was read as JSON and refused as malformed; an unknown coding was ignored and the job created.
+    for (const [encoding, payload] of [['gzip', gzip], ['deflate', gzip], ['br-lol', body], ['GZIP', body]] as const) {
+      const res = await raw(t.url, { method: 'POST', path: JOBS, headers: { ...headers, 'content-encoding': encoding, 'content-length': String(Buffer.byteLength(payload)) }, body: payload });
+      expect(res.status, encoding).toBe(415);
+      expect(res.body.error).toMatchObject({ code: 'unsupported_media_type', message: expect.stringMatching(new RegExp(`^content-encoding ${encoding.toLowerCase()} is not accepted: send the body uncompressed`)) });
+    }
+    expect(await jobs()).toBe(before);
+    // The proxy answers it in OpenAI's shape, before looking at the system.
+    const proxied = await raw(t.url, { method: 'POST', path: '/api/mipro/v1/sys_x/chat/completions', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(gzip.length) }, body: gzip });
+    expect(proxied.status).toBe(415);
+    expect(proxied.body.error).toMatchObject({ code: 'unsupported_media_type', type: 'invalid_request_error', message: expect.stringMatching(/content-encoding gzip/) });
+    // identity is no encoding.
+    const identity = await raw(t.url, { method: 'POST', path: JOBS, headers: { ...headers, 'content-encoding': 'identity', 'content-length': String(Buffer.byteLength(body)) }, body });
+    expect(identity.status).toBe(200);
   });
 
   it('answers a known path with the wrong method with 405 and Allow, and unknown paths with 404', async () => {
