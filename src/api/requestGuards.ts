@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
 import { JSON_ONLY } from './errorMapping.js';
 import { hasNul, NUL_MESSAGE } from '../schemas/dbText.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './jsonDepth.js';
@@ -31,7 +31,11 @@ export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest
       return;
     }
     if (req.body === undefined && hasBody(req)) {
-      done(new UnsupportedMediaTypeError(JSON_ONLY));
+      // GET and HEAD bodies are never parsed: the problem is the body, not its type (a JSON one was
+      // told to "send the body as JSON").
+      done(BODILESS_METHODS.has(req.method)
+        ? new BadRequestError(`a ${req.method} request takes no body: send its parameters in the query string`)
+        : new UnsupportedMediaTypeError(JSON_ONLY));
       return;
     }
     if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
@@ -72,6 +76,8 @@ function nulInUrl(req: FastifyRequest): string | null {
   }
   return null;
 }
+
+const BODILESS_METHODS = new Set(['GET', 'HEAD']);
 
 /** The request's content coding other than identity (lower-cased, as sent), or null. */
 function contentEncoding(req: FastifyRequest): string | null {

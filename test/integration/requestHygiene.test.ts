@@ -72,6 +72,15 @@ describe('request hygiene', () => {
     expect(identity.status).toBe(200);
   });
 
+  it('answers a GET with a body with a 400 that says GET takes none, not a 415 asking for JSON', async () => {
+    const res = await raw(t.url, { method: 'GET', path: JOBS, headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json', 'content-length': '8' }, body: '{"a": 1}' });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'bad_request', message: 'a GET request takes no body: send its parameters in the query string' });
+    // An empty body with the header (clients that set it on every request) is no body.
+    const empty = await raw(t.url, { method: 'GET', path: JOBS, headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json', 'content-length': '0' } });
+    expect(empty.status).toBe(200);
+  });
+
   it('answers a known path with the wrong method with 405 and Allow, and unknown paths with 404', async () => {
     const del = await api(t.url, 'DELETE', JOBS, { key: t.key });
     expect(del.status).toBe(405);
