@@ -38,6 +38,13 @@ export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest
         : new UnsupportedMediaTypeError(JSON_ONLY));
       return;
     }
+    // No body at all where one is needed: the 400 an empty body with the JSON header gets, not a 422
+    // about fields of a body that was never sent (the same empty body got one or the other by header).
+    if (req.body === undefined && !hasBody(req) && BODY_METHODS.has(req.method) && req.routeOptions.config.bodyOptional !== true) {
+      const message = 'body is empty: this route needs a JSON body (content-type: application/json)';
+      done(new BadRequestError(message, [{ path: '', message }]));
+      return;
+    }
     if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) {
       const message = `must not nest objects and arrays more than ${MAX_JSON_DEPTH} levels deep`;
       done(new ValidationError(`JSON body is nested more than ${MAX_JSON_DEPTH} levels deep`, [{ path: '', message }]));
@@ -78,6 +85,8 @@ function nulInUrl(req: FastifyRequest): string | null {
 }
 
 const BODILESS_METHODS = new Set(['GET', 'HEAD']);
+/** Methods whose routes read a body unless marked bodyOptional (jsonBody.ts NO_BODY). */
+const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 
 /** The request's content coding other than identity (lower-cased, as sent), or null. */
 function contentEncoding(req: FastifyRequest): string | null {

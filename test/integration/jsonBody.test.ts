@@ -50,6 +50,23 @@ describe('an empty body with content-type application/json', () => {
     expect(broken.status).toBe(400);
   });
 
+  it('is the same 400 without any content type where a body is needed (it was a 422 about missing fields)', async () => {
+    const job = await create();
+    for (const [method, path, key] of [
+      ['POST', JOBS, true], ['POST', `${JOBS}/${job.job_id}/promote`, true], ['PATCH', `${JOBS}/${job.job_id}`, true],
+      ['POST', `/api/v1/online/sessions/${job.system_id}/reward`, true], ['POST', `/api/systems/${job.system_id}/candidates`, true],
+      ['POST', `/api/mipro/v1/${job.system_id}/chat/completions`, false],
+    ] as const) {
+      const res = await fetch(`${t.url}${path}`, { method, headers: key ? { authorization: `Bearer ${t.key}` } : {} });
+      const body = await res.json() as { error: { message: string } };
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(body.error.message, `${method} ${path}`).toMatch(/body is empty: this route needs a JSON body/);
+    }
+    // Routes that read no body still take none, and nothing was promoted.
+    expect((await fetch(`${t.url}${JOBS}/${job.job_id}/pause`, { method: 'POST', headers: { authorization: `Bearer ${t.key}` } })).status).toBe(200);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.status).toBe('paused');
+  });
+
   it('refuses a valid JSON body with a prototype-rewriting key as a 422 naming the key', async () => {
     const poisoned = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '{"__proto__": {"x": 1}}', headers: JSON_HEADER });
     expect(poisoned.status).toBe(422);
