@@ -49,4 +49,12 @@ describe('held-out val seeds at the proxy', () => {
     expect(res.status).toBe(200);
     expect((await t.server.store.getRollout(job.job_id, issued.body.rollout_id))?.split).toBe('val');
   });
+
+  it('refuses a misspelt field in the rollouts body instead of handing out training work', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key, body: { spilt: 'val' } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([{ path: 'spilt', message: 'unknown field; did you mean split?' }]);
+    expect((await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}`, { key: t.key })).body.rollout_count).toBe(0);
+  });
 });
