@@ -126,7 +126,7 @@ export function demoWorld(cfg: SimConfig, setting: DemoWorldSetting, streams: Wo
     propose: (parent, arms) => {
       const parentProgram = programOf.get(parent.model)!;
       const pool = setting.mode === 'instruction_only' ? [] : buildDemoPool(observed.map((o) => ({
-        rolloutId: `s${o.seed}`, split: o.split, reward: o.reward, inputMessages: [{ role: 'user', content: `seed ${o.seed}` }], outputText: 'label', failed: false,
+        rolloutId: `s${o.seed}`, split: o.split, reward: o.reward, inputMessages: [{ role: 'user', content: `seed ${o.seed}` }], outputText: 'label', failed: false, toolCalls: 0,
       })), { minReward: 1 });
       for (const d of pool) if (valSeeds.has(seedOfDemo(d))) throw new Error(`val seed ${seedOfDemo(d)} reached the demo pool`);
       const children: KindChild[] = arms.flatMap((a) => {

@@ -218,12 +218,12 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
   } catch (err) {
     // A failed upstream call of the wrong candidate is not this rollout's either: dispatch again.
     if (c.confirmed && !(await c.confirmed.catch(() => true))) return false;
-    recordCall(p, c, null, performance.now() - t0, null, true);
+    recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
   if (c.confirmed && !(await c.confirmed)) return false;
   p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'ok' }, upstreamMs / 1000);
-  recordCall(p, c, answer.summary.text, upstreamMs, answer.summary.usage ?? null, false);
+  recordCall(p, c, answer.summary, upstreamMs, false);
   // From the first byte of the request (fastify's clock) to the answer being handed to the socket.
   p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - upstreamMs) / 1000);
   reply.header('content-type', 'application/json').send(answer.out);
@@ -248,7 +248,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   try {
     [upstream] = await Promise.all([openStream(c), c.persisted]);
   } catch (err) {
-    recordCall(p, c, null, performance.now() - t0, null, true);
+    recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
   const body = upstream.body;
@@ -277,7 +277,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
       const ms = performance.now() - t0;
       const callFailed = failed || c.signal.aborted || (upstream.failed?.() ?? false);
       p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: callFailed ? 'error' : 'ok' }, ms / 1000);
-      recordCall(p, c, s.text, ms, s.usage ?? null, callFailed);
+      recordCall(p, c, s, ms, callFailed);
     }
   }
   reply
@@ -288,9 +288,15 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   return reply.send(Readable.from(relay(), { objectMode: false }));
 }
 
-function recordCall(p: ProxyDeps, c: UpstreamCall, outputText: string | null, latencyMs: number, usage: Record<string, unknown> | null, failed: boolean): void {
+/** `answer` null: no answer came (the upstream call failed before one). */
+function recordCall(p: ProxyDeps, c: UpstreamCall, answer: AnswerSummary | null, latencyMs: number, failed: boolean): void {
+  const record = {
+    outputText: capStoredText(answer?.text ?? null), latencyMs, usage: answer?.usage ?? null, failed,
+    // The text renders tool calls as `name(arguments)`: the count tells such an answer from prose (no demo).
+    toolCalls: answer?.toolCalls.length ?? 0, ...c.record,
+  };
   p.background.add(
-    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, { outputText: capStoredText(outputText), latencyMs, usage, failed, ...c.record })),
+    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, record)),
     'rollout call record',
   );
 }

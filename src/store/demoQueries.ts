@@ -12,8 +12,8 @@ import { TRAINING_SPLITS, type DemoSourceCall, type RolloutFeedback, type Split 
 export async function demoSourceCalls(db: Kysely<Database>, jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]> {
   const rows = await db.selectFrom('rollout_calls as c')
     .innerJoin('rollouts as r', (j) => j.onRef('r.job_id', '=', 'c.job_id').onRef('r.id', '=', 'c.rollout_id'))
-    .select(['c.rollout_id', 'r.split', 'r.reward', 'c.input_messages', 'c.output_text', 'c.failed'])
-    .where('c.job_id', '=', jobId).where('c.module', '=', module).where('c.failed', '=', 0)
+    .select(['c.rollout_id', 'r.split', 'r.reward', 'c.input_messages', 'c.output_text', 'c.failed', 'c.tool_calls'])
+    .where('c.job_id', '=', jobId).where('c.module', '=', module).where('c.failed', '=', 0).where('c.tool_calls', '=', 0)
     .where('c.output_text', 'is not', null).where('c.input_messages', 'is not', null)
     .where('r.split', 'in', TRAINING_SPLITS).where('r.reward', 'is not', null).where('r.reward', '>=', opts.minReward)
     .orderBy('r.reward', 'desc').orderBy('c.created_at', 'desc').limit(opts.limit).execute();
@@ -24,6 +24,7 @@ export async function demoSourceCalls(db: Kysely<Database>, jobId: string, modul
     inputMessages: r.input_messages === null ? null : (JSON.parse(r.input_messages) as unknown[]),
     outputText: r.output_text,
     failed: Number(r.failed) === 1,
+    toolCalls: Number(r.tool_calls),
   }));
 }
 

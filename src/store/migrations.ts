@@ -256,6 +256,18 @@ const m0010Demos: Migration = {
   },
 };
 
+/**
+ * How many tool calls each recorded call's answer held. `output_text` renders them as
+ * `name(arguments)` lines for readers of the record (the proposer's reflection, the dashboard), and
+ * nothing else told such an answer from plain text: the demo pool took it and the model was shown a
+ * tool call as text it had written. Calls recorded earlier count as none (it cannot be known now).
+ */
+const m0012CallToolCalls: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('rollout_calls').addColumn('tool_calls', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -269,6 +281,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0008_guard': m0008Guard,
   '0010_demos': m0010Demos,
   '0011_cluster_races': m0011ClusterRaces,
+  '0012_call_tool_calls': m0012CallToolCalls,
 });
 
 /**

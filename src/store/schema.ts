@@ -48,6 +48,8 @@ export interface RolloutCallsTable {
   job_id: string; rollout_id: string; seq: number; module: string | null; input_messages: string | null;
   variables: string | null; output_text: string | null; latency_ms: number | null; usage: string | null;
   failed: number; created_at: string;
+  /** How many tool calls the answer held (migration 0012_call_tool_calls; 0 for calls recorded before it). */
+  tool_calls: number;
 }
 
 export interface UnmatchedPromptsTable { job_id: string; text_hash: string; created_at: string }

@@ -245,6 +245,8 @@ export interface DemoSourceCall {
   inputMessages: unknown[] | null;
   outputText: string | null;
   failed: boolean;
+  /** How many tool calls the answer held. */
+  toolCalls: number;
 }
 
 /** The feedback stored with a rollout's reward. */
@@ -261,6 +263,11 @@ export interface RolloutCall {
   /** The module the call belonged to (null: it passed through) and the variables it was rendered with. */
   module: string | null;
   variables: Record<string, string> | null;
+  /**
+   * How many tool calls the answer held (absent: none). `outputText` renders them as text, so this
+   * is what keeps such an answer out of the demo pool.
+   */
+  toolCalls?: number;
 }
 
 export interface RewardOutcome {

@@ -6,7 +6,7 @@ import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { runCli } from '../helpers/childServer.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
-const LATEST = '0011_cluster_races';
+const LATEST = '0012_call_tool_calls';
 
 /** `miprox migrate` (docs/deploy.md, rolling upgrades): run once before instances of a release start. */
 describe('miprox migrate', () => {

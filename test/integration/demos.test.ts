@@ -18,7 +18,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
   let proposer: FakeUpstream;
   let t: TestServer;
   beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: (req) => `A(${lastUserMessageOf(req)})` });
+    policy = await startFakeUpstream({
+      reply: (req) => (/^TOOLCALL-/.test(lastUserMessageOf(req) ?? '') ? '' : `A(${lastUserMessageOf(req)})`),
+      // An input starting TOOLCALL- is answered with a tool call and no text.
+      toolCallsFor: (req) => (/^TOOLCALL-/.test(lastUserMessageOf(req) ?? '') ? [{ id: 'call_1', name: 'lookup', arguments: '{"q":1}' }] : undefined),
+    });
     proposer = await startFakeUpstream({
       reply: (req) => {
         const prompt = JSON.stringify(req.body);
@@ -149,6 +153,35 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(messages.modules.main).toEqual(expected.slice(0, -3)); // exactly the proxy's preamble
     const dspy = (await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy`, { key: t.key })).body;
     expect(dspy.main.demos).toHaveLength(chosen.demos.main!.length);
+  });
+
+  it('demos_only: a call answered with a tool call is never a demo (its record shows the call as text), on any surface or stream', async () => {
+    // max_demos 4 and exactly four qualifying rollouts before the first proposal: a demo set takes
+    // the whole pool, so a tool-call answer in the pool would be in the set.
+    const job = await createJob({
+      online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2,
+      max_demos: 4, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+    });
+    const store = t.server.store;
+    const messages = (user: string) => [{ role: 'system', content: PROMPT }, { role: 'user', content: user }];
+    const calls: [string, string, Record<string, unknown>][] = [
+      ['t0', '/chat/completions', { model: 'x', messages: messages('TOOLCALL-json') }],
+      ['t1', '/chat/completions', { model: 'x', messages: messages('TOOLCALL-stream'), stream: true }],
+      ['t2', '/responses', { model: 'x', instructions: PROMPT, input: 'TOOLCALL-responses', stream: true }],
+      ['t3', '/chat/completions', { model: 'x', messages: messages('PLAIN-3') }],
+    ];
+    for (const [id, path, body] of calls) {
+      expect((await api(`${job.proxy_url}/${id}`, 'POST', path, { body })).status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [id])).length === 1);
+      expect((await reward(job.system_id, id, { score: 1 })).status).toBe(200);
+    }
+    // The tool-call answers were recorded (as the proposer's reflection reads them), rewarded at the top.
+    const recorded = await store.rolloutCalls(job.job_id, ['t0', 't1', 't2']);
+    expect(recorded.map((c) => c.outputText)).toEqual(['lookup({"q":1})', 'lookup({"q":1})', 'lookup({"q":1})']);
+    await waitFor(async () => (await store.listCandidates(job.job_id)).length >= 2);
+    const candidates = (await api(t.url, 'GET', `/api/systems/${job.system_id}/candidates?limit=50`, { key: t.key })).body.items as { candidate_id: string; demos: Record<string, { input: unknown; output: string; rollout_id: string }[]> }[];
+    const child = candidates.find((c) => c.candidate_id !== 'baseline')!;
+    expect(child.demos.main!.map((d) => [d.rollout_id, d.output])).toEqual([['t3', 'A(PLAIN-3)']]);
   });
 
   it('instruction_only: feedback reaches the proposer beside its rollouts (per module), never a val rollout\'s; children carry no demos', async () => {

@@ -5,7 +5,7 @@ import { GET_ROLLOUTS, RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from '../../sr
 import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
-const WRITE_TYPES = 'text[], text[], text[], int[], text[], text[], text[], text[], text[], text[], text[], text[], float8[], text[], text[], text[], text[], text[], int[], int8[], int8[], int8[], int8[]';
+const WRITE_TYPES = 'text[], text[], text[], int[], text[], text[], text[], text[], text[], text[], text[], text[], float8[], text[], text[], text[], text[], text[], int[], int8[], int8[], int8[], int8[], int[]';
 const REWARD_TYPES = 'text[], text[], text[], float8[], text[], int[], text[], text[], text[], text[], text[], text[], text[], bool[], int[]';
 
 /** The generic plan of a statement on the (empty, unanalyzed) schema, and the lines of it that scan rollouts. */

@@ -6,7 +6,7 @@ import { hasNul, NUL_MESSAGE, wellFormed } from './text.js';
  * come from, the demo sets a proposal draws from it, and how a demo set becomes conversation turns.
  *
  * A demo is one module call of a rewarded rollout on a bootstrap or online seed: its non-system
- * input turns and its output. Val and monitor rollouts never enter the pool: val seeds are the
+ * input turns and its text answer (an answer with tool calls is not one). Val and monitor rollouts never enter the pool: val seeds are the
  * held-out check of what the optimizer builds, and a demo carries its input into every prompt.
  */
 
@@ -40,6 +40,11 @@ export interface PoolCall {
   inputMessages: readonly unknown[] | null;
   outputText: string | null;
   failed: boolean;
+  /**
+   * How many tool calls the answer held: such an answer is not a demo, since a demo's answer is an
+   * assistant text turn and the record's text only renders the calls as `name(arguments)`.
+   */
+  toolCalls: number;
 }
 
 const TRAINING = new Set(['bootstrap', 'online']);
@@ -53,7 +58,7 @@ const TRAINING = new Set(['bootstrap', 'online']);
 export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: number; limit?: number }): Demo[] {
   const byInput = new Map<string, { demo: Demo; reward: number }>();
   for (const c of calls) {
-    if (!TRAINING.has(c.split) || c.failed || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
+    if (!TRAINING.has(c.split) || c.failed || c.toolCalls > 0 || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
     // Well-formed: a call's text cut mid-emoji by the app would make a demo no import could take back.
     const output = c.outputText === null ? null : wellFormed(c.outputText);
     const input = textTurns(c.inputMessages)?.map((t) => ({ role: t.role, content: wellFormed(t.content) })) ?? null;

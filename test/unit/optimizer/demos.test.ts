@@ -5,7 +5,7 @@ import { buildProposerPrompt, selectReflectionRollouts } from '../../../src/opti
 import { createSeededRng } from '../../../src/shared/rng.js';
 
 const call = (id: string, split: string, reward: number | null, text: string, over: Partial<PoolCall> = {}): PoolCall => ({
-  rolloutId: id, split, reward, inputMessages: [{ role: 'user', content: text }], outputText: `answer to ${text}`, failed: false, ...over,
+  rolloutId: id, split, reward, inputMessages: [{ role: 'user', content: text }], outputText: `answer to ${text}`, failed: false, toolCalls: 0, ...over,
 });
 
 describe('demo pool', () => {
@@ -20,6 +20,8 @@ describe('demo pool', () => {
       call('r_failed', 'online', 1, 'failed', { failed: true }),
       call('r_noout', 'online', 1, 'no output', { outputText: null }),
       call('r_tool', 'online', 1, 'tool', { inputMessages: [{ role: 'tool', content: 'x' }] }),
+      // An answer that called a tool: its record's text is only the call rendered as `name(arguments)`.
+      call('r_called', 'online', 1, 'calls a tool', { outputText: 'lookup({"q":1})', toolCalls: 1 }),
     ], { minReward: 0.8 });
     expect(pool.map((d) => d.rolloutId).sort()).toEqual(['r_boot', 'r_online']);
     expect(JSON.stringify(pool)).not.toMatch(/VAL-INPUT|MONITOR-INPUT/);
