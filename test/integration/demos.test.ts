@@ -184,6 +184,37 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(child.demos.main!.map((d) => [d.rollout_id, d.output])).toEqual([['t3', 'A(PLAIN-3)']]);
   });
 
+  it('demos_only on a program: a templated module gets no collected demos (its answers were written under values a demo cannot carry)', async () => {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      mipro: {
+        online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 3,
+        max_demos: 2, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+      },
+    });
+    Object.assign(body.policy_optimization, { modules: [{ name: 'extract', template: 'Extract the entities.' }, { name: 'answer', template: 'Answer from this context:\n{context}' }] });
+    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
+    const store = t.server.store;
+    for (let i = 0; i < 40 && (await store.listCandidates(job.job_id)).length < 3; i++) {
+      const base = `${job.proxy_url}/c${i}`;
+      expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: 'Extract the entities.' }, { role: 'user', content: `ENT-${i}` }] } })).status).toBe(200);
+      // Each answer is grounded in its own context: "A(ASK-i)" is right for CONTEXT-i only.
+      expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: `Answer from this context:\nCONTEXT-${i}` }, { role: 'user', content: `ASK-${i}` }] } })).status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`c${i}`])).length === 2);
+      expect((await reward(job.system_id, `c${i}`, { score: 1 })).status).toBe(200);
+    }
+    await waitFor(async () => (await store.listProposals(job.job_id, 10)).every((p) => p.status !== 'running'));
+    const proposals = (await store.listProposals(job.job_id, 10)).filter((p) => p.status === 'succeeded');
+    expect(proposals.length).toBe(2);
+    // Module choice tries each module once; the templated one has no pool, so both go to extract.
+    expect(proposals.map((p) => [p.module, p.tip])).toEqual([['extract', 'demos'], ['extract', 'demos']]);
+    const candidates = (await api(t.url, 'GET', `/api/systems/${job.system_id}/candidates?limit=50`, { key: t.key })).body.items as { demos: Record<string, unknown[]> }[];
+    expect(candidates.filter((c) => c.demos.answer !== undefined)).toEqual([]);
+    expect(JSON.stringify(candidates)).not.toMatch(/ASK-/);
+  });
+
   it('instruction_only: feedback reaches the proposer beside its rollouts (per module), never a val rollout\'s; children carry no demos', async () => {
     const job = await createJob({ online_proposer_min_rollouts: 6, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2 });
     const store = t.server.store;

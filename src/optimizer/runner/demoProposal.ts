@@ -4,7 +4,7 @@ import { demoMinReward } from '../../schemas/jobConfig.js';
 import type { CandidateRecord, JobRecord, NewCandidate, ProposalStart, Store } from '../../store/types.js';
 import { buildDemoPool, DEMO_POOL_SIZE, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
 import { chooseProposalKind, kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
-import type { ProgramModule } from '../core/modules.js';
+import { modulePlaceholders, type ProgramModule } from '../core/modules.js';
 import { moduleInstruction } from '../core/program.js';
 
 /** The `tip` a demo-set proposal records: no tip applies, and it tells the two kinds apart in listings. */
@@ -14,11 +14,15 @@ const POOL_READ = DEMO_POOL_SIZE * 4;
 
 /**
  * The module's demo pool: its calls in rewarded bootstrap/online rollouts at or above the job's
- * demo threshold (core/demos.ts filters again, deduplicates and bounds).
+ * demo threshold (core/demos.ts filters again, deduplicates and bounds). Empty for a module whose
+ * template has placeholders: each call's answer was written under its own values ({context}: the
+ * retrieved passage), which a demo, a pair of chat turns shown under the serving call's values,
+ * cannot carry, so the model would see an answer grounded in text it is not shown.
  */
-export async function modulePool(store: Store, job: JobRecord, module: string): Promise<Demo[]> {
+export async function modulePool(store: Store, job: JobRecord, module: ProgramModule): Promise<Demo[]> {
+  if (modulePlaceholders(module, module.template).length > 0) return [];
   const minReward = demoMinReward(job.config.mipro);
-  const calls = await store.demoSourceCalls(job.id, module, { minReward, limit: POOL_READ });
+  const calls = await store.demoSourceCalls(job.id, module.name, { minReward, limit: POOL_READ });
   return buildDemoPool(calls, { minReward });
 }
 
@@ -29,7 +33,7 @@ export async function modulePool(store: Store, job: JobRecord, module: string): 
 export async function chooseKind(store: Store, rng: Rng, job: JobRecord, module: ProgramModule, candidates: readonly CandidateRecord[]): Promise<{ kind: ProposalKind; pool: Demo[] } | null> {
   const mipro = job.config.mipro;
   if (mipro.proposer.mode === 'instruction_only') return { kind: 'instruction', pool: [] };
-  const pool = mipro.max_demos > 0 ? await modulePool(store, job, module.name) : [];
+  const pool = mipro.max_demos > 0 ? await modulePool(store, job, module) : [];
   const kind = chooseProposalKind({
     mode: mipro.proposer.mode, poolSize: pool.length, maxDemos: mipro.max_demos,
     stats: proposalKindStats(candidates, mipro.online_rollouts_per_candidate),
