@@ -215,6 +215,32 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(JSON.stringify(candidates)).not.toMatch(/ASK-/);
   });
 
+  it('demos_only with no qualifying demo anywhere says so once in an event, instead of skipping every trigger in silence', async () => {
+    // Graded rewards below the default threshold (the top of reward_range): no call is ever a demo.
+    const job = await createJob({
+      online_proposer_min_rollouts: 2, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 3,
+      max_demos: 2, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+    });
+    const store = t.server.store;
+    const rollout = async (i: number) => {
+      expect((await call(job.proxy_url, `g${i}`, `GRADED-${i}`)).status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`g${i}`])).length === 1);
+      expect((await reward(job.system_id, `g${i}`, { score: 0.9 })).status).toBe(200);
+    };
+    const skipped = async () => ((await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=200`, { key: t.key })).body.events as { event_type: string; message: string; data: Record<string, unknown> }[])
+      .filter((e) => e.event_type === 'mipro.proposal.skipped');
+    for (let i = 0; i < 4; i++) await rollout(i);
+    await waitFor(async () => (await skipped()).length > 0);
+    // Later triggers find no demo either: no second event.
+    for (let i = 4; i < 8; i++) await rollout(i);
+    await new Promise((r) => setTimeout(r, 200));
+    const events = await skipped();
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data).toEqual({ reason: 'no_demos', mode: 'demos_only', demo_min_reward: 1, modules: ['main'] });
+    expect(events[0]!.message).toMatch(/demo_min_reward = 1/);
+    expect(await store.listCandidates(job.job_id)).toHaveLength(1);
+  });
+
   it('instruction_only: feedback reaches the proposer beside its rollouts (per module), never a val rollout\'s; children carry no demos', async () => {
     const job = await createJob({ online_proposer_min_rollouts: 6, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2 });
     const store = t.server.store;

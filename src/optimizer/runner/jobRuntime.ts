@@ -47,6 +47,8 @@ export class JobRuntime {
   missingAt = Number.NEGATIVE_INFINITY;
   /** Candidates whose missing-rewards flag this instance already recorded. */
   readonly missingFlagged = new Set<string>();
+  /** This instance already reported that demos_only found no demo in any module (one event, not one per trigger). */
+  noDemosReported = false;
   /**
    * Each candidate's training rewards by seed (seed-level statistics, core/seedClusters.ts), kept
    * up to date by `applyReward` in O(1); rebuilt from the database only when its reward count

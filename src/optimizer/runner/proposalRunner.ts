@@ -19,6 +19,7 @@ import type { JobRuntime } from './jobRuntime.js';
 import { proposerCaps, recordProposerCall } from './proposerSpend.js';
 import { exhaustedCap } from '../core/spend.js';
 import { chooseKind, runDemoProposal } from './demoProposal.js';
+import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
 
 export interface ProposalRunnerDeps {
@@ -74,6 +75,22 @@ export class ProposalRunner {
     }
   }
 
+  /**
+   * demos_only with no demo in any module: every trigger is skipped until a call qualifies, which
+   * with the default threshold (the top of reward_range) may be never for a graded reward. Said once
+   * per instance as an event, so the app sees why nothing is proposed instead of a silent job.
+   */
+  private async reportNoDemos(rt: JobRuntime, modules: readonly string[]): Promise<void> {
+    if (rt.noDemosReported) return;
+    rt.noDemosReported = true;
+    const minReward = demoMinReward(rt.job.config.mipro);
+    await this.deps.store.appendEvent(rt.job.id, {
+      eventType: 'mipro.proposal.skipped',
+      message: `demos_only: no demo qualifies in any module yet (a demo is a text-only call of a bootstrap/online rollout rewarded at least mipro.demo_min_reward = ${minReward}, in a module without placeholders); no proposal until one does: lower demo_min_reward, or use proposer.mode instruction_and_demos`,
+      data: { reason: 'no_demos', mode: 'demos_only', demo_min_reward: minReward, modules: [...modules] },
+    });
+  }
+
   private async propose(rt: JobRuntime): Promise<void> {
     const { store } = this.deps;
     // Another instance may have proposed or added candidates since this one's cache was read: the
@@ -108,6 +125,7 @@ export class ProposalRunner {
       if (kind !== null) module = other;
     }
     if (kind === null) {
+      await this.reportNoDemos(rt, order.map((m) => m.name));
       this.deps.onOutcome?.('skipped'); // demos_only, and no demo qualifies yet
       return;
     }
