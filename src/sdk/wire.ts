@@ -218,9 +218,9 @@ function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { n
       ? same.name
       : target.modules.find((t) => t.template === m.baseline_template)?.name;
     const taken = placed.find((p) => p.name === name);
-    if (taken !== undefined && taken.module.template !== m.template) {
-      // One target module cannot take two texts: keeping either would drop the other in silence.
-      throw new Error(`modules ${taken.module.name} and ${m.name} of the export both go to module ${name} of the target job (the same name or the same prompt), with different texts: warm-start them one at a time with addCandidate({module, instruction})`);
+    if (taken !== undefined && !sameProgramPart(taken.module, m)) {
+      // One target module cannot take two texts (or demo sets): keeping either would drop the other in silence.
+      throw new Error(`modules ${taken.module.name} and ${m.name} of the export both go to module ${name} of the target job (the same name or the same prompt), with different texts or demos: warm-start them one at a time with addCandidate({module, instruction})`);
     }
     if (name !== undefined) {
       if (taken === undefined) placed.push({ name, module: m });
@@ -230,6 +230,10 @@ function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { n
     }
   }
   return placed;
+}
+
+function sameProgramPart(a: ExportedModule, b: ExportedModule): boolean {
+  return a.template === b.template && JSON.stringify(a.demos ?? []) === JSON.stringify(b.demos ?? []);
 }
 
 /**

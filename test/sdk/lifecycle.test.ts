@@ -62,6 +62,15 @@ describe('SDK: promote and exportPrompt', () => {
     // Two exported modules that land on one module of the target (m1 by name, declared; m2 by its prompt) are refused, not merged.
     expect(() => exportedProgram(exported, { modules: [{ name: 'm1', template: 'Answer the query.', origin: 'declared' }] }))
       .toThrow(/^modules m1 and m2 of the export both go to module m1 of the target job/);
+    // The same text with other demos is refused too: one of the two demo sets would be dropped.
+    const json = exported as unknown as Record<string, unknown> & { modules: Array<Record<string, unknown>> };
+    const modules = json.modules;
+    const twins = { ...json, modules: [
+      { ...modules[0]!, name: 'm1', baseline_template: 'Same.', template: 'Same.', demos: [{ input: [{ role: 'user', content: 'a' }], output: 'A' }] },
+      { ...modules[0]!, name: 'm2', baseline_template: 'Same.', template: 'Same.', demos: [] },
+    ] };
+    expect(() => exportedProgram(twins as never, { modules: [{ name: 'm1', template: 'Same.', origin: 'declared' }] }))
+      .toThrow(/^modules m1 and m2 of the export both go to module m1 of the target job/);
   });
 
   it('carries the demos too: exportedProgram is the whole warm-start body', async () => {
