@@ -24,6 +24,7 @@ import { JobService } from './services/jobService.js';
 import { RewardService } from './services/rewardService.js';
 import { SchedulerService } from './services/schedulerService.js';
 import { startRetention } from './services/retention.js';
+import { startProposalLeaseSweep } from './services/proposalLeaseSweep.js';
 import { inferenceDnsCheck } from './services/inferenceDnsCheck.js';
 import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
@@ -53,6 +54,8 @@ export interface StartOptions {
   cacheTtlMs?: number;
   /** How often RETENTION_DAYS is applied (default hourly). */
   retentionIntervalMs?: number;
+  /** How often abandoned proposals (lease expired) are looked for (default 10 s). */
+  proposalSweepIntervalMs?: number;
   /** Name resolution for inference_url hosts (tests stand in for DNS). */
   resolveHost?: ResolveHost;
 }
@@ -127,6 +130,9 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       store, clock, log: logger, days: config.retentionDays,
       ...(opts.retentionIntervalMs !== undefined ? { intervalMs: opts.retentionIntervalMs } : {}),
     });
+    const sweep = startProposalLeaseSweep({
+      store, log: logger, ...(opts.proposalSweepIntervalMs !== undefined ? { intervalMs: opts.proposalSweepIntervalMs } : {}),
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -147,6 +153,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
           clearTimeout(timer);
           clearTimeout(cut);
           await retention?.stop();
+          await sweep.stop();
           await providers.close();
           await store.close();
         }

@@ -123,6 +123,8 @@ export function sessionRoutes(s: SessionDeps) {
       app.get<{ Params: { id: string } }>(`${base}/:id/proposals`, async (req) => {
         const job = await load(req);
         const q = parseWith(z.object({ limit: PageQuerySchema.shape.limit }), req.query);
+        // What the list shows is current: a proposal whose instance died is failed now, not at the next sweep.
+        await deps.store.closeExpiredProposals(job.id);
         return { items: (await deps.store.listProposals(job.id, q.limit)).map(proposalView) };
       });
 

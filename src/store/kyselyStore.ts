@@ -13,13 +13,14 @@ import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
+import { closeRunningProposals } from './proposalClosing.js';
 import type {
   ProposalStart,
-  ApiKeyRecord, CandidateListOptions, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
+  ApiKeyRecord, CandidateListOptions, ClosedProposal, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, CallSelection, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
 } from './types.js';
-import { TRAINING_SPLITS } from './types.js';
+import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
 
 /** Newest first; (created_at, id) is unique, so pages stay stable while jobs are being created. */
 const JOB_KEYS: KeyColumn<'created_at' | 'id'>[] = [{ col: 'created_at', dir: 'desc', kind: 'text' }, { col: 'id', dir: 'desc', kind: 'text' }];
@@ -169,6 +170,9 @@ export class KyselyStore implements Store {
       const res = await update.executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return null;
       for (const e of Array.isArray(event) ? event : [event]) await appendEventTx(trx, id, e, now);
+      // An ended job has no work in progress: a proposal still running (its instance alive or dead)
+      // could add nothing now (finishProposal finds it failed), so it is closed with the end.
+      if (FINAL_STATUSES.includes(to)) await closeRunningProposals(trx, id, { jobEnded: to }, now);
       return mustJob(trx, id);
     });
   }
@@ -476,10 +480,10 @@ export class KyselyStore implements Store {
   async startProposal(p: ProposalStart): Promise<ProposalRecord | null> {
     try {
       return await this.db.transaction().execute(async (trx) => {
+        await this.lockJobs(trx, [p.jobId]);
         if (p.basis && !(await this.basisHolds(trx, p.jobId, p.basis))) return null;
         // A running proposal whose lease ran out belonged to an instance that died: release it.
-        await trx.updateTable('proposals').set({ status: 'failed', error: 'lease expired', finished_at: p.now })
-          .where('job_id', '=', p.jobId).where('status', '=', 'running').where('lease_until', '<', p.now).execute();
+        await closeRunningProposals(trx, p.jobId, { leaseExpiredBefore: p.now }, p.now);
         const job = await trx.updateTable('jobs')
           .set((eb) => ({ proposal_seq: eb('proposal_seq', '+', 1), rewards_since_proposal: 0, updated_at: p.now }))
           .where('id', '=', p.jobId).returning('proposal_seq').executeTakeFirstOrThrow();
@@ -497,12 +501,28 @@ export class KyselyStore implements Store {
     }
   }
 
+  async closeExpiredProposals(jobId?: string): Promise<ClosedProposal[]> {
+    const now = this.now();
+    // A read first: every instance sweeps, and a write transaction that found nothing would still
+    // take SQLite's write lock. The partial index on running proposals serves it.
+    let q = this.db.selectFrom('proposals').select('job_id').distinct().where('status', '=', 'running').where('lease_until', '<', now);
+    if (jobId !== undefined) q = q.where('job_id', '=', jobId);
+    const jobIds = (await q.execute()).map((r) => r.job_id).sort();
+    const closed: ClosedProposal[] = [];
+    for (const id of jobIds) {
+      closed.push(...await this.db.transaction().execute(async (trx) => {
+        await this.lockJobs(trx, [id]);
+        return closeRunningProposals(trx, id, { leaseExpiredBefore: now }, now);
+      }));
+    }
+    return closed;
+  }
+
   /**
-   * Under the job row's lock: the job still runs (not paused or ended since), and no proposal started
-   * and no candidate was added since `basis` was read.
+   * Under the job row's lock (the caller's): the job still runs (not paused or ended since), and no
+   * proposal started and no candidate was added since `basis` was read.
    */
   private async basisHolds(trx: Transaction<Database>, jobId: string, basis: NonNullable<ProposalStart['basis']>): Promise<boolean> {
-    await this.lockJobs(trx, [jobId]);
     const [job, count] = await Promise.all([
       trx.selectFrom('jobs').select(['proposal_seq', 'status']).where('id', '=', jobId).executeTakeFirst(),
       trx.selectFrom('candidates').select((eb) => eb.fn.countAll<string | number>().as('n')).where('job_id', '=', jobId).executeTakeFirst(),

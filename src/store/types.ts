@@ -215,6 +215,9 @@ export function assignmentOf(record: RolloutAssignment): RolloutAssignment {
   return { candidateId: record.candidateId, split: record.split, seed: record.seed };
 }
 
+/** A running proposal that someone other than its runner ended (Store.closeExpiredProposals). */
+export interface ClosedProposal { jobId: string; proposalId: string; seq: number; error: string }
+
 export interface ProposalStart {
   jobId: string; id: string; parentId: string; module: string | null; tip: string; prompt: unknown[]; leaseUntil: string; now: string;
   basis?: { proposalSeq: number; candidateCount: number };
@@ -326,7 +329,8 @@ export interface Store {
   /**
    * Compare-and-set: moves the job only if its status is one of `from` (and, with `servedWas`, it
    * serves that candidate), null when not, with its events, in order, in the same transaction.
-   * `served` sets what the job serves from now on (a finished job's candidate).
+   * `served` sets what the job serves from now on (a finished job's candidate). A move to a final
+   * status also fails the job's running proposal, if any, with its `mipro.proposal.failed` event.
    */
   transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null, servedWas?: string | null): Promise<JobRecord | null>;
   /** The job's modules in creation order. */
@@ -473,6 +477,14 @@ export interface Store {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
     candidates: NewCandidate[]; events: NewEvent[];
   }): Promise<CandidateRecord[]>;
+  /**
+   * Fails every running proposal (of one job, or of all) whose lease ran out: the instance running it
+   * died or lost the database, and would otherwise leave it `running` until the job's next proposal,
+   * or forever once the job ended or stopped proposing. Each gets the `mipro.proposal.failed` event
+   * its runner would have written, exactly once whoever else closes it at the same moment. A live
+   * runner's lease outlasts its work (ProposalRunner), so only an abandoned proposal is closed.
+   */
+  closeExpiredProposals(jobId?: string): Promise<ClosedProposal[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
   /** How many of the job's proposals failed, per module they were to change. */
   failedProposalsByModule(jobId: string): Promise<Record<string, number>>;

@@ -493,6 +493,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(stale).not.toBeNull();
       const takeover = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: later, now: new Date(Date.now() + 1000).toISOString() });
       expect(takeover?.seq).toBe(3);
+      // The one taken over is failed, naming its lost lease, with the event its runner would have written.
+      const [, released] = await store.listProposals(job.id, 3);
+      expect(released).toMatchObject({ id: stale!.id, status: 'failed', error: expect.stringMatching(/^lease expired at /) });
+      expect((await store.latestEvent(job.id, 'mipro.proposal.failed'))?.data).toMatchObject({ proposal_id: stale!.id, seq: 2 });
       expect(await store.retireCandidate(job.id, cid, { eventType: 'mipro.candidate.retired', message: 'r' })).toBe(true);
       expect(await store.retireCandidate(job.id, cid, { eventType: 'mipro.candidate.retired', message: 'r' })).toBe(false);
       const page = await store.pageCandidates(job.id, { limit: 1, status: 'retired' });
@@ -556,7 +560,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(late).toEqual([]);
       expect((await store.listCandidates(job.id)).map((c) => c.id)).toEqual([BASELINE_ID]);
       const byId = new Map((await store.listProposals(job.id, 10)).map((p) => [p.id, p]));
-      expect(byId.get(stale!.id)).toMatchObject({ status: 'failed', error: 'lease expired' });
+      expect(byId.get(stale!.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^lease expired at /) });
       expect(byId.get(fresh!.id)).toMatchObject({ status: 'running' });
       expect((await store.listEvents(job.id, 0, 100)).filter((e) => e.message === 'late')).toEqual([]);
     });

@@ -5,6 +5,7 @@ import { newCandidateId, newProposalId } from '../../shared/ids.js';
 import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
 import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type Store } from '../../store/types.js';
+import { proposalFailedEvent } from '../../store/proposalClosing.js';
 import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
 import { DUPLICATE, parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
@@ -295,7 +296,7 @@ export class ProposalRunner {
     this.deps.log[level]({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
     await this.deps.store.finishProposal({
       jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
-      events: [{ eventType: 'mipro.proposal.failed', message: `proposal ${seq} failed: ${error}`, data: { proposal_id: proposalId, seq, error } }],
+      events: [proposalFailedEvent(proposalId, seq, error)],
     });
     this.deps.onOutcome?.('failed');
   }
