@@ -3,6 +3,11 @@ import { CliError } from './cliError.js';
 
 /** Connect failures: nothing answers at the address DATABASE_URL names. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+/**
+ * Name lookups among them: `serve` and `demo` also look up HOST to listen on, and a HOST that does not
+ * resolve fails with the same codes, so such a failure is the database's only when it names its host.
+ */
+const LOOKUP_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
 /** PostgreSQL answered and refused: wrong password (28P01), role or authorization (28000), database name (3D000). */
 const REFUSED_SQLSTATES = new Set(['28P01', '28000', '3D000']);
 
@@ -17,7 +22,7 @@ export function databaseOpenError(err: unknown, db: AppConfig['database']): CliE
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return null;
   const where = describeDatabase(db);
-  if (db.kind === 'postgres' && UNREACHABLE_CODES.has(code)) {
+  if (db.kind === 'postgres' && UNREACHABLE_CODES.has(code) && (!LOOKUP_CODES.has(code) || looksUpHostOf(err, db.url))) {
     return new CliError(`cannot reach the database ${where}: ${err.message}. Is PostgreSQL running there? DATABASE_URL chooses the database`, 'database_unreachable');
   }
   if (db.kind === 'postgres' && REFUSED_SQLSTATES.has(code)) {
@@ -27,6 +32,17 @@ export function databaseOpenError(err: unknown, db: AppConfig['database']): CliE
     return new CliError(`cannot open the database ${where}: ${err.message}. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`, 'database_unreachable');
   }
   return null;
+}
+
+/** Whether a failed name lookup was for the host of the database URL (true when the error does not say). */
+function looksUpHostOf(err: Error, url: string): boolean {
+  const hostname = (err as { hostname?: unknown }).hostname;
+  if (typeof hostname !== 'string') return true;
+  try {
+    return new URL(url).hostname === hostname;
+  } catch {
+    return true;
+  }
 }
 
 /** Runs `open`, turning a failure to open the database into the one-line error above. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/childServer.js';
+import { PG_URL } from '../helpers/postgres.js';
 
 /** A loopback port nothing listens on: bound once to learn a free number, then released. */
 async function closedPort(): Promise<number> {
@@ -33,6 +34,19 @@ describe('a database that cannot be opened', () => {
     expect(error.message).toContain('postgres://miprox_no_such_role@127.0.0.1:5432/test');
     expect(error.message).toContain('role "miprox_no_such_role" does not exist');
     expect(error.message).toContain('Check the user, password and database name in DATABASE_URL');
+  }, 30_000);
+
+  it('serve does not blame a reachable database for a HOST that does not resolve (listen looks HOST up too)', async () => {
+    // The database is fine; only the address to listen on is wrong. It used to say
+    // "cannot reach the database ... Is PostgreSQL running there?", sending the reader to DATABASE_URL.
+    const res = await runCli(['serve', '--port', '0'], { ...env(PG_URL), HOST: 'no-such-listen-host.invalid' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('no-such-listen-host.invalid');
+    expect(res.stderr).not.toMatch(/database|DATABASE_URL/);
+    // A database host that does not resolve is still the database's failure.
+    const db = await runCli(['serve', '--port', '0'], env('postgres://postgres@no-such-db-host.invalid:5432/test'));
+    expect(db.code).toBe(1);
+    expect(db.stderr).toMatch(/^miprox: cannot reach the database postgres:\/\/postgres@no-such-db-host\.invalid:5432\/test .*ENOTFOUND no-such-db-host\.invalid/);
   }, 30_000);
 
   it('keys create names a SQLite path it cannot open (a directory)', async () => {
