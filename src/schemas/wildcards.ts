@@ -32,6 +32,14 @@ export const WildcardsSchema = z.record(z.string(), z.unknown())
 const NONE: ReadonlySet<string> = new Set();
 
 /**
+ * The answer per stored wildcards object: this runs on every proxied call, and the object changes
+ * only when the job's config is read again (the runtime's refresh), so the entries, their upper-cased
+ * copies and the Set are built once per read instead of once per call. Weak: a config read again
+ * lets the old answer go.
+ */
+const optionalByWildcards = new WeakMap<object, ReadonlySet<string>>();
+
+/**
  * The placeholders of `module` that render as "" when a call has no value for them. Only the `main`
  * module built from `initial_prompt` has wildcards; declared `modules` and discovered texts have none.
  *
@@ -42,6 +50,11 @@ const NONE: ReadonlySet<string> = new Set();
 export function optionalPlaceholders(config: { modules?: unknown; initial_prompt?: { wildcards?: Readonly<Record<string, unknown>> | undefined } | undefined }, module: ProgramModule): ReadonlySet<string> {
   const wildcards = config.initial_prompt?.wildcards;
   if (!wildcards || config.modules !== undefined || module.name !== 'main' || module.origin === 'discovered') return NONE;
-  const optional = Object.entries(wildcards).filter(([, kind]) => typeof kind === 'string' && kind.toUpperCase() === 'OPTIONAL');
-  return optional.length === 0 ? NONE : new Set(optional.map(([name]) => name));
+  let optional = optionalByWildcards.get(wildcards);
+  if (optional === undefined) {
+    const names = Object.entries(wildcards).filter(([, kind]) => typeof kind === 'string' && kind.toUpperCase() === 'OPTIONAL').map(([name]) => name);
+    optional = names.length === 0 ? NONE : new Set(names);
+    optionalByWildcards.set(wildcards, optional);
+  }
+  return optional;
 }
