@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, maxHeaderSize } from 'node:http';
 import { BadRequestError, HeadersTooLargeError, RequestTimeoutError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { controlErrorBody, toHttpProblem } from './errorMapping.js';
@@ -19,7 +19,7 @@ export function clientErrorHandler(requestTimeoutMs: number, log: Logger) {
     const error = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? new RequestTimeoutError(`the request was not received in full within ${requestTimeoutMs} ms (REQUEST_TIMEOUT_MS); send it at once`)
       : err.code === 'HPE_HEADER_OVERFLOW'
-        ? new HeadersTooLargeError('the request headers are larger than the server accepts (16 KiB in all)')
+        ? new HeadersTooLargeError(`the request headers are larger than the server accepts (${Math.round(maxHeaderSize / 1024)} KiB in all)`)
         : new BadRequestError(`malformed HTTP request${err.code ? ` (${err.code})` : ''}: ${err.message}`);
     const problem = toHttpProblem(error);
     log.debug({ code: err.code, status: problem.status }, 'client error before a request');

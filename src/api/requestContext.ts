@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '../shared/errors.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { CorrelationIdSchema } from '../schemas/reward.js';
+import { unknownFieldProblems } from '../schemas/unknownFields.js';
 import { integerQuery } from '../schemas/integerText.js';
 
 /**
@@ -24,6 +25,18 @@ export function requestOrigin(req: FastifyRequest, publicUrl: string | undefined
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
   const r = schema.safeParse(value ?? {});
   if (!r.success) throw new ValidationError('invalid request', zodProblems(r.error, prefix), r.error.issues.length);
+  return r.data;
+}
+
+/**
+ * parseWith for a body whose objects are closed: a key the schema does not declare is a problem
+ * naming it and the nearest known name (unknownFields.ts), listed with the schema's own problems.
+ */
+export function parseClosed<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const unknown = unknownFieldProblems(schema, value ?? {});
+  const r = schema.safeParse(value ?? {});
+  const problems = [...unknown, ...(r.success ? [] : zodProblems(r.error, ''))];
+  if (problems.length > 0 || !r.success) throw new ValidationError('invalid request', problems);
   return r.data;
 }
 

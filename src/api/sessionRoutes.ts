@@ -10,8 +10,8 @@ import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { integerQuery } from '../schemas/integerText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
-import { isPlainObject, unknownFieldMessage } from '../schemas/unknownFields.js';
-import { correlationIdParam, PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
+import { isPlainObject } from '../schemas/unknownFields.js';
+import { correlationIdParam, PageQuerySchema, parseClosed, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
 
@@ -28,18 +28,17 @@ const EventsQuery = z.object({
 });
 
 /**
+ * `POST .../rollouts`: at most `{split: "val"}`. Closed like every wire object (parseClosed): a
+ * misspelt `spilt` would otherwise hand out training work to a caller that asked for confirmation work only.
+ */
+const NextRolloutBody = z.object({
+  split: z.enum(['val'], { error: 'must be "val" (ask only for confirmation work) or omitted' }).optional(),
+}, { error: 'must be an object {split?}' });
+
+/**
  * Online sessions: what MiproOnlineSession calls (SPEC "Online sessions"). A session is a job; its id
  * is the job's system id (job ids are accepted too). Served under /api/v1 and /api/v2.
  */
-/**
- * `POST .../rollouts`: at most `{split: "val"}`. Closed like every wire object: a misspelt `spilt`
- * would otherwise hand out training work to a caller that asked for confirmation work only.
- */
-const NextRolloutBody = z.looseObject({
-  split: z.enum(['val'], { error: 'must be "val" (ask only for confirmation work) or omitted' }).optional(),
-}, { error: 'must be an object {split?}' }).superRefine((body, ctx) => {
-  for (const key of Object.keys(body)) if (key !== 'split') ctx.addIssue({ code: 'custom', path: [key], message: unknownFieldMessage(key, ['split']) });
-});
 
 export function sessionRoutes(s: SessionDeps) {
   return (app: FastifyInstance, deps: ApiDeps): void => {
@@ -110,7 +109,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.post<{ Params: { id: string } }>(`${base}/:id/rollouts`, NO_BODY, async (req) => {
         const job = await load(req);
-        const body = parseWith(NextRolloutBody, req.body ?? {});
+        const body = parseClosed(NextRolloutBody, req.body ?? {});
         const next = await s.scheduler.next(job, { valOnly: body.split === 'val' });
         const urls = deps.urls(job, origin(req));
         const inference = `${urls.proxy_url}/${next.rolloutId}`;

@@ -145,7 +145,6 @@ const ExportedDemo = z.looseObject({
 });
 export type ExportedDemo = z.infer<typeof ExportedDemo>;
 
-/** `GET .../export?format=json|messages`: a program as the proxy renders it (each template is filled with the call's variables). */
 /** One module of a `format=json` export. */
 const ExportedModuleSchema = z.looseObject({
   name: z.string(), template: z.string(), placeholders: z.array(z.string()), baseline_template: z.string(), changed: z.boolean(),
@@ -154,6 +153,7 @@ const ExportedModuleSchema = z.looseObject({
 });
 type ExportedModule = z.infer<typeof ExportedModuleSchema>;
 
+/** `GET .../export?format=json|messages`: a program as the proxy renders it (each template is filled with the call's variables). */
 export const RenderedProgramSchema = z.looseObject({
   job_id: z.string(),
   candidate_id: z.string(),

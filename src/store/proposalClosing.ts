@@ -6,6 +6,11 @@ export function proposalFailedEvent(proposalId: string, seq: number, error: stri
   return { eventType: 'mipro.proposal.failed', message: `proposal ${seq} failed: ${error}`, data: { proposal_id: proposalId, seq, error } };
 }
 
+/** The error of a proposal that was running when its job ended (its runner and the job's end both write it). */
+export function jobEndedError(status: JobStatus): string {
+  return `the job ${status} while the proposal ran: no candidates added`;
+}
+
 /** Why a running proposal is ended by someone other than its runner. */
 export type ClosingReason =
   /** Its lease ran out before this time: the instance running it died or lost the database. */
@@ -26,7 +31,7 @@ export async function closeRunningProposals(trx: Db, jobId: string, reason: Clos
   const closed: ClosedProposal[] = [];
   for (const p of await q.execute()) {
     const error = 'jobEnded' in reason
-      ? `the job ${reason.jobEnded} while the proposal ran: no candidates added`
+      ? jobEndedError(reason.jobEnded)
       : `lease expired at ${p.lease_until}: the instance running it stopped (or lost the database) before finishing it`;
     const res = await trx.updateTable('proposals').set({ status: 'failed', error, finished_at: now })
       .where('job_id', '=', jobId).where('id', '=', p.id).where('status', '=', 'running').executeTakeFirst();

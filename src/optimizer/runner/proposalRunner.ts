@@ -5,7 +5,7 @@ import { newCandidateId, newProposalId } from '../../shared/ids.js';
 import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
 import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type Store } from '../../store/types.js';
-import { proposalFailedEvent } from '../../store/proposalClosing.js';
+import { jobEndedError, proposalFailedEvent } from '../../store/proposalClosing.js';
 import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
 import { DUPLICATE, parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
@@ -199,7 +199,7 @@ export class ProposalRunner {
       // this lease was taken may not be in the cache read above: check room and duplicates again.
       await this.deps.refresh(rt);
       if (FINAL_STATUSES.includes(rt.job.status)) {
-        await fail(`the job ${rt.job.status} while the proposal ran: no candidates added`);
+        await fail(jobEndedError(rt.job.status));
         return;
       }
       const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;

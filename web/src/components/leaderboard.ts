@@ -4,15 +4,15 @@ import { type ModuleView, isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
 import { demoCount, demoList, instructionText, moduleChip, programList } from './programView.js';
 
+/** The baseline of a job that discovers its modules, before the first proxied call brings one. */
+const NO_PROMPT_YET = '(no prompt yet: the first proxied call\'s system text becomes one)';
+
 /**
  * The candidates table, best first. Re-rendered only when the data changed; which instructions are
  * expanded, and which one has focus, survive the re-render. For a program of several modules each
  * row names the module its candidate changed, expands to the whole program, and a filter keeps the
  * candidates that changed one module (and the baseline, their reference).
  */
-/** The baseline of a job that discovers its modules, before the first proxied call brings one. */
-const NO_PROMPT_YET = '(no prompt yet: the first proxied call\'s system text becomes one)';
-
 export class Leaderboard {
   readonly el: HTMLElement;
   private readonly body = h('tbody');
