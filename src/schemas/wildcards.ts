@@ -13,16 +13,12 @@ import type { ProgramModule } from '../optimizer/core/modules.js';
  * miprox does not template, and refusing them would break those configs.
  */
 
-const KINDS = ['REQUIRED', 'OPTIONAL'] as const;
-const MESSAGE = 'must be "REQUIRED" or "OPTIONAL"';
-
 /**
- * New jobs: either word, in any case (clients differ in how they spell enum values), nothing else.
- * Earlier releases accepted any string here and ignored it; refusing a typo ("optinal", "required ")
- * now says so at creation, where silently reading it as REQUIRED would surface as a 422 on some
- * later call. Kept as sent; `optionalPlaceholders` reads it the same way.
+ * Any text, as earlier releases documented (`{"name": "text"}`) and accepted: a client that followed
+ * them must not start failing at job creation. OPTIONAL (in any case) makes a placeholder optional;
+ * anything else leaves it required, and a call without its value is the 422 that names it.
  */
-const WildcardKind = z.string({ error: MESSAGE }).refine((v) => KINDS.some((k) => k === v.toUpperCase()), MESSAGE);
+const WildcardKind = z.string({ error: 'must be a string ("REQUIRED" or "OPTIONAL")' });
 
 // Lengths are checked before entries (the record's size first): a million entries cost nothing to refuse.
 export const WildcardsSchema = z.record(z.string(), z.unknown())
@@ -42,10 +38,8 @@ const optionalByWildcards = new WeakMap<object, ReadonlySet<string>>();
 /**
  * The placeholders of `module` that render as "" when a call has no value for them. Only the `main`
  * module built from `initial_prompt` has wildcards; declared `modules` and discovered texts have none.
- *
- * Reads stored configs too, which were never re-validated: a job stored by an earlier release may
- * hold any value (`{"x": "foo"}`), and anything but OPTIONAL (in any case) keeps the placeholder
- * required, as it was when that release ignored wildcards.
+ * Anything but OPTIONAL (in any case) keeps the placeholder required, as it was when earlier releases
+ * ignored wildcards.
  */
 export function optionalPlaceholders(config: { modules?: unknown; initial_prompt?: { wildcards?: Readonly<Record<string, unknown>> | undefined } | undefined }, module: ProgramModule): ReadonlySet<string> {
   const wildcards = config.initial_prompt?.wildcards;

@@ -99,13 +99,18 @@ describe.each<TestDb>(['sqlite', 'postgres'])('initial_prompt wildcards (%s)', (
     expect(refused.body.error.param).toBe('mipro.variables.hint');
   });
 
-  it('refuses a wildcard that is neither REQUIRED nor OPTIONAL, naming it', async () => {
-    const res = await api(t.url, 'POST', JOBS, { key: t.key, body: body({ hint: 'required ', customer: 5, query: 'REQUIRED' }) });
-    expect(res.status).toBe(422);
-    expect(res.body.error.details).toEqual([
-      { path: 'policy_optimization.initial_prompt.wildcards.hint', message: 'must be "REQUIRED" or "OPTIONAL"' },
-      { path: 'policy_optimization.initial_prompt.wildcards.customer', message: 'must be "REQUIRED" or "OPTIONAL"' },
+  it('takes any wildcard text, as earlier releases did: only OPTIONAL makes a placeholder optional; a non-string is refused', async () => {
+    const refused = await api(t.url, 'POST', JOBS, { key: t.key, body: body({ hint: 'OPTIONAL', customer: 5, query: 'REQUIRED' }) });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details).toEqual([
+      { path: 'policy_optimization.initial_prompt.wildcards.customer', message: 'must be a string ("REQUIRED" or "OPTIONAL")' },
     ]);
+    const job = await newJob({ hint: 'text', customer: 'Optional' });
+    const missing = await chat(`${job.proxy_url}/any1`, bare());
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.param).toBe('mipro.variables.hint');
+    expect((await chat(`${job.proxy_url}/any2`, bare({ hint: 'h' }))).status).toBe(200);
+    expect(systemPromptOf(fake.requests.at(-1)!)).toBe('You classify banking intents.\nHint: h\nCustomer: ');
   });
 
   it('loads a job stored with any wildcard text (earlier releases took any string): only OPTIONAL is optional', async () => {
