@@ -5,8 +5,9 @@ import type { Database } from './schema.js';
 import type { HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
-import { callModules, discoverModule, forgetUnmatchedPreviews, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
+import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
+import { forgetEventTexts } from './retentionQueries.js';
 import { flagMissingRewards, missingRewardCounts, monitorSeedCells, onlineSeedCells } from './evidenceQueries.js';
 import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
@@ -386,7 +387,7 @@ export class KyselyStore implements Store {
       .where('finished_at', '<', before)
       .where((eb) => eb.or([eb('prompt', '!=', '[]'), eb('response', 'is not', null)]))
       .execute();
-    await forgetUnmatchedPreviews(this.db, before);
+    await forgetEventTexts(this.db, before);
     return Number(res.numUpdatedRows);
   }
 

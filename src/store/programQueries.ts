@@ -64,25 +64,6 @@ export async function recordUnmatched(db: Kysely<Database>, jobId: string, textH
   });
 }
 
-/**
- * Retention: the 200-character preview an unmatched-prompt event keeps is the app's own system text,
- * which may hold request data; once older than `before` it becomes null (the hash and length stay,
- * so the event still identifies the text). Rewritten in code, not SQL: the two databases share no
- * JSON function, and there is one such event per distinct text per job.
- */
-export async function forgetUnmatchedPreviews(db: Kysely<Database>, before: string): Promise<void> {
-  const rows = await db.selectFrom('events').select(['job_id', 'seq', 'data'])
-    .where('event_type', '=', 'mipro.module.unmatched').where('created_at', '<', before)
-    // A string preview, in JSON.stringify's form or jsonb's (a space after the colon).
-    .where((eb) => eb.or([eb('data', 'like', '%"preview":"%'), eb('data', 'like', '%"preview": "%')])).execute();
-  for (const r of rows) {
-    const data = JSON.parse(r.data) as Record<string, unknown>;
-    if (typeof data.preview !== 'string') continue;
-    await db.updateTable('events').set({ data: JSON.stringify({ ...data, preview: null }) })
-      .where('job_id', '=', r.job_id).where('seq', '=', r.seq).execute();
-  }
-}
-
 export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly string[], only: CallSelection = {}): Promise<RolloutCallRecord[]> {
   if (rolloutIds.length === 0) return [];
   const query = (ids: readonly string[]) => {

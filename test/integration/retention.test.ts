@@ -71,7 +71,7 @@ describe.each(['sqlite', 'postgres'] as const)('RETENTION_DAYS on %s', (db) => {
     expect(status.body.candidates[0]).toMatchObject({ candidate_id: 'baseline', reward_count: 2, avg_reward: 1 });
   });
 
-  it("clears what quotes the app's texts elsewhere: proposer prompts and answers, unmatched-prompt previews", async () => {
+  it("clears what quotes the app's texts elsewhere: proposer prompts and answers, rejected answers, unmatched-prompt previews", async () => {
     offsetMs = 0;
     const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: pipelineJobBody() } })).body;
     // A call of no declared module: its system text is reported once, with a preview of it.
@@ -81,14 +81,15 @@ describe.each(['sqlite', 'postgres'] as const)('RETENTION_DAYS on %s', (db) => {
     const now = new Date(clock.now()).toISOString();
     const lease = await t.server.store.startProposal({ jobId: s.job_id, id: newProposalId(), parentId: 'baseline', module: 'extract', tip: 'none', prompt: [{ role: 'user', content: 'Call input: lost card 4411-PRIVATE' }], leaseUntil: new Date(clock.now() + 60_000).toISOString(), now });
     if (!lease) throw new Error('no lease');
-    await t.server.store.finishProposal({ jobId: s.job_id, id: lease.id, status: 'succeeded', response: 'As in "lost card 4411-PRIVATE", ...', error: null, events: [],
+    await t.server.store.finishProposal({ jobId: s.job_id, id: lease.id, status: 'succeeded', response: 'As in "lost card 4411-PRIVATE", ...', error: null,
+      events: [{ eventType: 'mipro.proposal.created', message: 'proposal 1', data: { proposal_id: lease.id, candidate_ids: ['cand_x'], rejected: [{ text: 'Quote 4411-PRIVATE back', reason: 'adds a placeholder' }] } }],
       candidates: [{ id: 'cand_x', parentId: 'baseline', instruction: 'Extract the entities carefully.', module: 'extract', instructions: { extract: 'Extract the entities carefully.' }, tip: 'none', proposalId: lease.id }] });
     const views = async () => ({
       proposals: (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as { prompt: unknown[]; response: string | null; candidate_ids: string[]; status: string }[],
       events: ((await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/events`, { key: t.key })).body.events as { event_type: string; data: Record<string, unknown> }[])
-        .filter((e) => e.event_type === 'mipro.module.unmatched'),
+        .filter((e) => e.event_type === 'mipro.module.unmatched' || e.event_type === 'mipro.proposal.created'),
     });
-    const fresh = await until('the unmatched event', views, (v) => v.events.length === 1);
+    const fresh = await until('the unmatched event', views, (v) => v.events.length === 2);
     expect(JSON.stringify(fresh)).toContain('4411-PRIVATE');
     await new Promise((r) => setTimeout(r, 200));
     expect(JSON.stringify(await views())).toContain('4411-PRIVATE');
@@ -96,8 +97,11 @@ describe.each(['sqlite', 'postgres'] as const)('RETENTION_DAYS on %s', (db) => {
     offsetMs = 2 * DAY_MS;
     const cleared = await until('retention of proposals and previews', views, (v) => !JSON.stringify(v).includes('4411-PRIVATE'));
     expect(cleared.proposals).toMatchObject([{ prompt: [], response: null, candidate_ids: ['cand_x'], status: 'succeeded' }]);
-    expect(cleared.events[0]!.data).toMatchObject({ preview: null, length: 'Customer 4411-PRIVATE asked about a refund.'.length, reason: 'no_match' });
-    expect(cleared.events[0]!.data.text_sha256).toMatch(/^[0-9a-f]{64}$/);
+    const [unmatchedEvent, createdEvent] = ['mipro.module.unmatched', 'mipro.proposal.created'].map((type) => cleared.events.find((e) => e.event_type === type)!);
+    expect(unmatchedEvent!.data).toMatchObject({ preview: null, length: 'Customer 4411-PRIVATE asked about a refund.'.length, reason: 'no_match' });
+    expect(unmatchedEvent!.data.text_sha256).toMatch(/^[0-9a-f]{64}$/);
+    // A proposal's rejected answers lose their text and keep their reasons.
+    expect(createdEvent!.data).toMatchObject({ candidate_ids: ['cand_x'], rejected: [{ text: null, reason: 'adds a placeholder' }] });
     // The program the proposal made stays.
     const cands = await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key });
     expect(cands.body.candidates.map((c: { candidate_id: string }) => c.candidate_id)).toContain('cand_x');
