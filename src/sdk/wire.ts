@@ -219,10 +219,14 @@ function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { n
       : target.modules.find((t) => t.template === m.baseline_template)?.name;
     const taken = placed.find((p) => p.name === name);
     if (taken !== undefined && !sameProgramPart(taken.module, m)) {
-      // One target module cannot take two texts (or demo sets): keeping either would drop the other in silence.
-      throw new Error(`modules ${taken.module.name} and ${m.name} of the export both go to module ${name} of the target job (the same name or the same prompt), with different texts or demos: warm-start them one at a time with addCandidate({module, instruction})`);
-    }
-    if (name !== undefined) {
+      // Two exported modules land on one target module. An unchanged one only repeats its own job's
+      // baseline: the changed one is the edit to carry over, whichever came first.
+      if (taken.module.changed && m.changed) {
+        // One target module cannot take two edits: keeping either would drop the other in silence.
+        throw new Error(`modules ${taken.module.name} and ${m.name} of the export both go to module ${name} of the target job (the same name or the same prompt), with different texts or demos: warm-start them one at a time with addCandidate({module, instruction})`);
+      }
+      if (m.changed) taken.module = m;
+    } else if (name !== undefined) {
       if (taken === undefined) placed.push({ name, module: m });
     } else if (m.changed) {
       const prompt = m.baseline_template.length > 80 ? `${m.baseline_template.slice(0, 80)}...` : m.baseline_template;

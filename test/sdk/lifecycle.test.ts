@@ -59,17 +59,22 @@ describe('SDK: promote and exportPrompt', () => {
     expect(await session.addCandidate(body)).toMatchObject({ module: 'm2', changed_modules: ['m2'], instructions: { m1: 'Answer the query.', m2: better } });
     // A changed prompt the target job has never seen has no place there: said, not put on another module.
     expect(() => exportedProgram(exported, { modules: [{ name: 'm1', template: 'Answer the query.', origin: 'discovered' }] })).toThrow(/^module m1 of the export \(the prompt "Classify the query\."\) is no module of the target job \(modules: m1\)/);
-    // Two exported modules that land on one module of the target (m1 by name, declared; m2 by its prompt) are refused, not merged.
-    expect(() => exportedProgram(exported, { modules: [{ name: 'm1', template: 'Answer the query.', origin: 'declared' }] }))
-      .toThrow(/^modules m1 and m2 of the export both go to module m1 of the target job/);
-    // The same text with other demos is refused too: one of the two demo sets would be dropped.
+    // Two exported modules that land on one module of the target (m1 by name, declared; m2 by its prompt):
+    // two edits are refused, not merged; an unchanged one (its own job's baseline) yields to the edit, in either order.
     const json = exported as unknown as Record<string, unknown> & { modules: Array<Record<string, unknown>> };
-    const modules = json.modules;
-    const twins = { ...json, modules: [
-      { ...modules[0]!, name: 'm1', baseline_template: 'Same.', template: 'Same.', demos: [{ input: [{ role: 'user', content: 'a' }], output: 'A' }] },
-      { ...modules[0]!, name: 'm2', baseline_template: 'Same.', template: 'Same.', demos: [] },
-    ] };
-    expect(() => exportedProgram(twins as never, { modules: [{ name: 'm1', template: 'Same.', origin: 'declared' }] }))
+    const base = json.modules[0]!;
+    const exportOf = (...modules: Array<Record<string, unknown>>) => ({ ...json, modules: modules.map((m) => ({ ...base, demos: [], ...m })) }) as never;
+    const target = { modules: [{ name: 'm1', template: 'B.', origin: 'declared' }] };
+    const a2 = { name: 'm1', baseline_template: 'A.', template: 'A2.', changed: true };
+    const b2 = { name: 'm2', baseline_template: 'B.', template: 'B2.', changed: true };
+    expect(() => exportedProgram(exportOf(a2, b2), target)).toThrow(/^modules m1 and m2 of the export both go to module m1 of the target job/);
+    const aSame = { name: 'm1', baseline_template: 'A.', template: 'A.', changed: false };
+    expect(exportedProgram(exportOf(aSame, b2), target)).toEqual({ instructions: { m1: 'B2.' } });
+    expect(exportedProgram(exportOf({ ...b2, name: 'm0' }, aSame), target)).toEqual({ instructions: { m1: 'B2.' } });
+    // The same text with other demos is refused too: one of the two demo sets would be dropped.
+    const demo = { input: [{ role: 'user', content: 'a' }], output: 'A' };
+    const sameText = { baseline_template: 'B.', template: 'B.', changed: true };
+    expect(() => exportedProgram(exportOf({ ...sameText, name: 'm1', demos: [demo] }, { ...sameText, name: 'm2' }), target))
       .toThrow(/^modules m1 and m2 of the export both go to module m1 of the target job/);
   });
 
