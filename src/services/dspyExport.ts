@@ -15,7 +15,9 @@ import { ValidationError } from '../shared/errors.js';
  * DSPy applies saved fields by position, so a shorter list leaves the rest of the user's signature
  * as it was. Demos: miprox sees a demo as chat turns, not as the user's signature fields, so each
  * becomes `{augmented: true, input_turns: [{role, content}], output}` in the proxy's order (docs/API.md,
- * "dspy": map them onto your fields, or use format=messages); `lm` is null (the user's LM stays).
+ * "dspy": map them onto your fields, or use format=messages); a templated module's demo adds each of
+ * its variables as a field of that name, which is the signature's input field of that name (a demo
+ * dict is keyed by field name). `lm` is null (the user's LM stays).
  */
 export interface DspyFieldState { prefix: string; description: string }
 export interface DspyPredictorState {
@@ -35,6 +37,8 @@ export interface DspyMetadata { dependency_versions: Record<string, never>; mipr
 
 /** `metadata` is the file's own key: a predictor of that name would be overwritten by it. */
 const RESERVED = 'metadata';
+/** A demo dict's own keys: a variable of one of these names would overwrite them. */
+const DEMO_KEYS: readonly string[] = ['augmented', 'input_turns', 'output'];
 
 export function dspyProgramState(
   /** `placeholders`: the text's input fields (none for a discovered module's literal text). */
@@ -51,13 +55,26 @@ export function dspyProgramState(
     state[m.name] = {
       traces: [],
       train: [],
-      demos: (m.demos ?? []).map((d) => ({ augmented: true, input_turns: d.input, output: d.output })),
+      demos: (m.demos ?? []).map((d) => dspyDemo(m.name, d)),
       signature: { instructions: m.text, fields: m.placeholders.map(dspyField) },
       lm: null,
     };
   }
   state[RESERVED] = { dependency_versions: {}, miprox };
   return state;
+}
+
+/** One demo dict: its variables as input fields beside the turns and the answer. */
+function dspyDemo(module: string, d: Demo): Record<string, unknown> {
+  const variables = Object.entries(d.variables ?? {});
+  const clash = variables.find(([name]) => DEMO_KEYS.includes(name));
+  if (clash) {
+    throw new ValidationError(`module "${module}" has a placeholder {${clash[0]}}, which a DSPy demo dict already uses`, [
+      { path: 'format', message: `a demo of module "${module}" cannot carry its variable "${clash[0]}" as a field beside the demo's own "${clash[0]}"; use format=json` },
+    ]);
+  }
+  // fromEntries defines its keys: a placeholder may be named `__proto__`.
+  return { augmented: true, ...Object.fromEntries(variables), input_turns: d.input, output: d.output };
 }
 
 /** DSPy's defaults for a field it was given no prefix or description for: `Field Name:` and `${name}`. */

@@ -1,6 +1,6 @@
 import { moduleInstruction } from '../optimizer/core/program.js';
 import { modulePlaceholders } from '../optimizer/core/modules.js';
-import { withDemoTurns } from '../optimizer/core/demos.js';
+import { demoView, withDemoTurns } from '../optimizer/core/demos.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { dspyProgramState } from './dspyExport.js';
 import type { CandidateRecord, JobRecord, ModuleRecord } from '../store/types.js';
@@ -16,7 +16,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  * - `json`: per module its template (this candidate's text), placeholders and whether this candidate
  *   changed it, plus the policy settings the proxy forces.
  * - `messages`: per module the chat messages the proxy puts before the app's own conversation: the
- *   system text, then the demos as user/assistant turns.
+ *   system text, then the demos as user/assistant turns (a demo's variables in its first user turn).
  * - `dspy`: a DSPy program state (dspyExport.ts), loadable with `program.load(path)`.
  */
 export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], candidate: CandidateRecord, format: ExportFormat) {
@@ -53,7 +53,8 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
       baseline_template: module.template,
       // Against the baseline, which has no demos: a module given demos alone is changed too.
       changed: text !== module.template || demosOf(module).length > 0,
-      demos: demosOf(module).map((d) => ({ input: d.input, output: d.output, rollout_id: d.rolloutId })),
+      // The view's shape: a templated module's demos add the `variables` they were answered under.
+      demos: demosOf(module).map(demoView),
     })),
   };
 }

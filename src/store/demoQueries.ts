@@ -8,11 +8,11 @@ import { TRAINING_SPLITS, type DemoSourceCall, type RolloutFeedback, type Split 
  * input into what the optimizer builds (the core checks the split again).
  */
 
-/** Calls of one module in rewarded training rollouts at or above the threshold, best first. */
+/** Calls of one module in rewarded training rollouts at or above the threshold, best first, with their variables. */
 export async function demoSourceCalls(db: Kysely<Database>, jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]> {
   const rows = await db.selectFrom('rollout_calls as c')
     .innerJoin('rollouts as r', (j) => j.onRef('r.job_id', '=', 'c.job_id').onRef('r.id', '=', 'c.rollout_id'))
-    .select(['c.rollout_id', 'r.split', 'r.reward', 'c.input_messages', 'c.output_text', 'c.failed', 'c.tool_calls'])
+    .select(['c.rollout_id', 'r.split', 'r.reward', 'c.input_messages', 'c.output_text', 'c.failed', 'c.tool_calls', 'c.variables'])
     .where('c.job_id', '=', jobId).where('c.module', '=', module).where('c.failed', '=', 0).where('c.tool_calls', '=', 0)
     .where('c.output_text', 'is not', null).where('c.input_messages', 'is not', null)
     .where('r.split', 'in', TRAINING_SPLITS).where('r.reward', 'is not', null).where('r.reward', '>=', opts.minReward)
@@ -25,6 +25,7 @@ export async function demoSourceCalls(db: Kysely<Database>, jobId: string, modul
     outputText: r.output_text,
     failed: Number(r.failed) === 1,
     toolCalls: Number(r.tool_calls),
+    variables: r.variables === null ? null : (JSON.parse(r.variables) as Record<string, string>),
   }));
 }
 

@@ -1,6 +1,6 @@
 import { type JobConfig, withLaterDefaults } from '../schemas/jobConfig.js';
 import { usageFromRow } from './usage.js';
-import { demosView, type Demo } from '../optimizer/core/demos.js';
+import { demosView, type Demo, type DemoView } from '../optimizer/core/demos.js';
 import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
 import type {
   CandidateMoments, CandidateRecord, CandidateStatus, EventRecord, JobRecord, JobStatus, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord, Split,
@@ -135,10 +135,16 @@ export function toReward(r: RewardsTable): RewardRecord {
   };
 }
 
-/** Stored as the wire shape ({input, output, rollout_id}); the record speaks camelCase. */
+/**
+ * Stored as the wire shape ({input, output, rollout_id}, and `variables` on a templated module's
+ * demo); the record speaks camelCase. Rows written before demos carried variables have none and
+ * load as they were.
+ */
 function demosFromColumn(text: string | undefined): Record<string, Demo[]> {
-  const raw = parseJson<Record<string, { input: Demo['input']; output: string; rollout_id: string }[]>>(text ?? null, {});
-  return Object.fromEntries(Object.entries(raw).map(([m, list]) => [m, list.map((d) => ({ input: d.input, output: d.output, rolloutId: d.rollout_id }))]));
+  const raw = parseJson<Record<string, DemoView[]>>(text ?? null, {});
+  return Object.fromEntries(Object.entries(raw).map(([m, list]) => [m, list.map((d) => (d.variables === undefined
+    ? { input: d.input, output: d.output, rolloutId: d.rollout_id }
+    : { input: d.input, output: d.output, rolloutId: d.rollout_id, variables: d.variables }))]));
 }
 
 export function demosColumn(demos: Readonly<Record<string, readonly Demo[]>> | undefined): string {

@@ -250,6 +250,8 @@ export interface DemoSourceCall {
   failed: boolean;
   /** How many tool calls the answer held. */
   toolCalls: number;
+  /** The values its template was rendered with (a templated module's demo carries them). */
+  variables: Record<string, string> | null;
 }
 
 /** The feedback stored with a rollout's reward. */

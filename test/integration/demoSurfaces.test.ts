@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SseParser } from '../../src/providers/sseParser.js';
-import { demoTurns, type Demo } from '../../src/optimizer/core/demos.js';
+import type { Demo } from '../../src/optimizer/core/demos.js';
 import type { RecordedRequest } from '../fakes/fakeUpstream.js';
-import { addModuleCandidates, api, type TestDb } from '../helpers/server.js';
+import { addModuleCandidates, api, seedJobBody, type TestDb } from '../helpers/server.js';
 import { CLIENT_SYSTEM, startSurfaceHarness, type PolicyProvider, type SurfaceHarness, type SurfaceJob } from '../helpers/surfaces.js';
 
 /**
@@ -17,7 +17,26 @@ const DEMOS: Demo[] = [
   { input: [{ role: 'user', content: 'DEMO-Q1' }], output: 'DEMO-A1', rolloutId: 'r-demo-1' },
   { input: [{ role: 'user', content: 'DEMO-Q2a' }, { role: 'assistant', content: 'DEMO-MID' }, { role: 'user', content: 'DEMO-Q2b' }], output: 'DEMO-A2', rolloutId: 'r-demo-2' },
 ];
-const DEMO_TURNS = demoTurns(DEMOS);
+// Written out, not rendered by demoTurns: a plain module's demos go upstream exactly as before demos
+// could carry variables.
+const DEMO_TURNS: Turn[] = [
+  { role: 'user', content: 'DEMO-Q1' }, { role: 'assistant', content: 'DEMO-A1' },
+  { role: 'user', content: 'DEMO-Q2a' }, { role: 'assistant', content: 'DEMO-MID' }, { role: 'user', content: 'DEMO-Q2b' }, { role: 'assistant', content: 'DEMO-A2' },
+];
+/** A module whose template has a placeholder, and a served candidate whose demos carry their own values. */
+const TEMPLATE = 'Answer from this context:\n{context}';
+const TEMPLATED_TEXT = 'DEMO CANDIDATE, grounded in:\n{context}';
+const TEMPLATED_DEMOS: Demo[] = [
+  { input: [{ role: 'user', content: 'T-Q1' }], output: 'T-A1', rolloutId: 'r-t-1', variables: { context: 'T-CTX-1' } },
+  { input: [{ role: 'user', content: 'T-Q2a' }, { role: 'assistant', content: 'T-MID' }, { role: 'user', content: 'T-Q2b' }], output: 'T-A2', rolloutId: 'r-t-2', variables: { context: 'T-CTX-2' } },
+];
+/** Each demo's own context at the head of its first user turn; its later turns as they were. */
+const TEMPLATED_TURNS: Turn[] = [
+  { role: 'user', content: 'context:\nT-CTX-1\n\nT-Q1' }, { role: 'assistant', content: 'T-A1' },
+  { role: 'user', content: 'context:\nT-CTX-2\n\nT-Q2a' }, { role: 'assistant', content: 'T-MID' }, { role: 'user', content: 'T-Q2b' }, { role: 'assistant', content: 'T-A2' },
+];
+const LIVE_SYSTEM = 'Answer from this context:\nLIVE-CTX';
+const LIVE_RENDERED = 'DEMO CANDIDATE, grounded in:\nLIVE-CTX';
 const CLIENT: Turn[] = [{ role: 'user', content: 'CLIENT-1' }, { role: 'assistant', content: 'CLIENT-2' }, { role: 'user', content: 'CLIENT-3' }];
 const EXTRA = 'EXTRA-RULES: never guess.';
 
@@ -51,8 +70,28 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demo injection order on every sur
     return job;
   }
 
+  /** A job of one templated module `main`, serving (promoted) a candidate with TEMPLATED_DEMOS. */
+  async function templatedJob(provider: PolicyProvider): Promise<SurfaceJob> {
+    const body = seedJobBody({
+      provider, model: provider === 'anthropic' ? 'claude-haiku-4-5' : 'gpt-4o-mini', proposerProvider: 'sim', proposerModel: 'sim-proposer',
+      ...(provider === 'openai_compatible' ? { inferenceUrl: h.openai.url } : {}),
+      mipro: { online_rollouts_per_candidate: 1, online_proposer_min_rollouts: 1000 },
+    });
+    Object.assign(body.policy_optimization, { modules: [{ name: 'main', template: TEMPLATE }] });
+    const created = await api(h.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: h.t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    await addModuleCandidates(h.t.server.store, created.body.job_id, 'main', { cand_demo: TEMPLATED_TEXT }, { cand_demo: TEMPLATED_DEMOS });
+    const res = await api(h.t.url, 'POST', `/api/policy-optimization/online/jobs/${created.body.job_id}/promote`, { key: h.t.key, body: { candidate_id: 'cand_demo' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    await new Promise((r) => setTimeout(r, 40));
+    return { jobId: created.body.job_id, systemId: created.body.system_id, proxyUrl: created.body.proxy_url, provider };
+  }
+
   beforeAll(async () => {
     h = await startSurfaceHarness({ db });
+    jobs.set('templated-openai', await templatedJob('openai'));
+    jobs.set('templated-compatible', await templatedJob('openai_compatible'));
+    jobs.set('templated-anthropic', await templatedJob('anthropic'));
     jobs.set('openai', await demoJob('openai', DEMO_TEXT));
     jobs.set('openai_compatible', await demoJob('openai_compatible', DEMO_TEXT));
     jobs.set('anthropic', await demoJob('anthropic', DEMO_TEXT));
@@ -175,6 +214,43 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demo injection order on every sur
         expect(path(sent)).toBe('/v1/chat/completions');
         expect(turns(body(sent).messages)).toEqual([{ role: 'system', content: DEMO_TEXT }, ...DEMO_TURNS, ...CLIENT]);
       }
+    });
+  });
+
+  describe('a templated module: each demo shows its own values in its first user turn, under the call\'s own', () => {
+    it('chat completions', async () => {
+      const { sent } = await call('templated-compatible', 'chat/completions', { model: 'x', messages: [{ role: 'system', content: LIVE_SYSTEM }, ...CLIENT] });
+      expect(turns(body(sent).messages)).toEqual([{ role: 'system', content: LIVE_RENDERED }, ...TEMPLATED_TURNS, ...CLIENT]);
+    });
+
+    it('Responses, native (openai) and translated (openai_compatible, anthropic)', async () => {
+      const payload = { model: 'x', instructions: LIVE_SYSTEM, input: CLIENT };
+      const native = await call('templated-openai', 'responses', payload);
+      expect(path(native.sent)).toBe('/v1/responses');
+      expect(body(native.sent).instructions).toBe(LIVE_RENDERED);
+      expect(turns(body(native.sent).input)).toEqual([...TEMPLATED_TURNS, ...CLIENT]);
+      expect(JSON.parse(native.res.text).instructions).toBe(LIVE_SYSTEM);
+      h.openai.requests.length = 0;
+      const compatible = await call('templated-compatible', 'responses', { ...payload, stream: true });
+      expect(turns(body(compatible.sent).messages)).toEqual([{ role: 'system', content: LIVE_RENDERED }, ...TEMPLATED_TURNS, ...CLIENT]);
+      const anthropic = await call('templated-anthropic', 'responses', payload);
+      expect(path(anthropic.sent)).toBe('/v1/messages');
+      expect(textOf(body(anthropic.sent).system)).toBe(LIVE_RENDERED);
+      expect(turns(body(anthropic.sent).messages)).toEqual([...TEMPLATED_TURNS, ...CLIENT]);
+    });
+
+    it('Messages, native (anthropic, streaming) and translated (openai)', async () => {
+      const native = await call('templated-anthropic', 'v1/messages', { model: 'x', max_tokens: 64, stream: true, system: LIVE_SYSTEM, messages: CLIENT });
+      expect(path(native.sent)).toBe('/v1/messages');
+      expect(body(native.sent).system).toBe(LIVE_RENDERED);
+      expect(turns(body(native.sent).messages)).toEqual([...TEMPLATED_TURNS, ...CLIENT]);
+      const translated = await call('templated-openai', 'messages', { max_tokens: 64, system: LIVE_SYSTEM, messages: CLIENT });
+      expect(path(translated.sent)).toBe('/v1/chat/completions');
+      expect(turns(body(translated.sent).messages)).toEqual([{ role: 'system', content: LIVE_RENDERED }, ...TEMPLATED_TURNS, ...CLIENT]);
+    });
+
+    it('the export\'s messages rendering is the same preamble, its template unfilled', async () => {
+      expect(await exported('templated-anthropic')).toEqual([{ role: 'system', content: TEMPLATED_TEXT }, ...TEMPLATED_TURNS]);
     });
   });
 

@@ -184,35 +184,88 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(child.demos.main!.map((d) => [d.rollout_id, d.output])).toEqual([['t3', 'A(PLAIN-3)']]);
   });
 
-  it('demos_only on a program: a templated module gets no collected demos (its answers were written under values a demo cannot carry)', async () => {
+  it('demos_only on a program: a templated module\'s collected demos carry their call\'s values and are shown with them on every surface; an oversized value is no demo', async () => {
+    // max_demos 16: the templated module's first demo set is its whole pool (its parent has none), so
+    // a call in the pool would be in the set.
     const body = seedJobBody({
       proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
       mipro: {
         online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 3,
-        max_demos: 2, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+        max_demos: 16, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
       },
     });
-    Object.assign(body.policy_optimization, { modules: [{ name: 'extract', template: 'Extract the entities.' }, { name: 'answer', template: 'Answer from this context:\n{context}' }] });
+    const TEMPLATE = 'Answer from this context:\n{context}';
+    Object.assign(body.policy_optimization, { modules: [{ name: 'extract', template: 'Extract the entities.' }, { name: 'answer', template: TEMPLATE }] });
     const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const job = created.body as { job_id: string; system_id: string; proxy_url: string };
     const store = t.server.store;
+    // Each answer is grounded in its own context: "A(ASK-i)" is right for CONTEXT-i only. Call c0's
+    // context is over the 8,000 characters a demo's values may hold: rewarded at the top, still no demo.
+    const context = (i: number) => (i === 0 ? `CONTEXT-0 ${'x'.repeat(8000)}` : `CONTEXT-${i}`);
     for (let i = 0; i < 40 && (await store.listCandidates(job.job_id)).length < 3; i++) {
       const base = `${job.proxy_url}/c${i}`;
       expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: 'Extract the entities.' }, { role: 'user', content: `ENT-${i}` }] } })).status).toBe(200);
-      // Each answer is grounded in its own context: "A(ASK-i)" is right for CONTEXT-i only.
-      expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: `Answer from this context:\nCONTEXT-${i}` }, { role: 'user', content: `ASK-${i}` }] } })).status).toBe(200);
+      expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: `Answer from this context:\n${context(i)}` }, { role: 'user', content: `ASK-${i}` }] } })).status).toBe(200);
       await waitFor(async () => (await store.rolloutCalls(job.job_id, [`c${i}`])).length === 2);
       expect((await reward(job.system_id, `c${i}`, { score: 1 })).status).toBe(200);
     }
     await waitFor(async () => (await store.listProposals(job.job_id, 10)).every((p) => p.status !== 'running'));
     const proposals = (await store.listProposals(job.job_id, 10)).filter((p) => p.status === 'succeeded');
-    expect(proposals.length).toBe(2);
-    // Module choice tries each module once; the templated one has no pool, so both go to extract.
-    expect(proposals.map((p) => [p.module, p.tip])).toEqual([['extract', 'demos'], ['extract', 'demos']]);
-    const candidates = (await api(t.url, 'GET', `/api/systems/${job.system_id}/candidates?limit=50`, { key: t.key })).body.items as { demos: Record<string, unknown[]> }[];
-    expect(candidates.filter((c) => c.demos.answer !== undefined)).toEqual([]);
-    expect(JSON.stringify(candidates)).not.toMatch(/ASK-/);
+    // Module choice tries each module once: the templated one has a pool now.
+    expect(proposals.map((p) => [p.module, p.tip]).sort()).toEqual([['answer', 'demos'], ['extract', 'demos']]);
+    type View = { candidate_id: string; demos: Record<string, { input: { role: string; content: string }[]; output: string; rollout_id: string; variables?: Record<string, string> }[]> };
+    const candidates = (await api(t.url, 'GET', `/api/systems/${job.system_id}/candidates?limit=50`, { key: t.key })).body.items as View[];
+    const child = candidates.find((c) => c.demos.answer !== undefined)!;
+    const demos = child.demos.answer!;
+    const ids = demos.map((d) => d.rollout_id);
+    // Every call rewarded before the first proposal is in the pool, c0 (too much context) excepted.
+    expect(ids).toEqual(expect.arrayContaining(['c1', 'c2', 'c3']));
+    expect(ids).not.toContain('c0');
+    // Each demo carries the context its own call was answered under, and nothing else.
+    for (const d of demos) {
+      const n = d.rollout_id.slice(1);
+      expect(d).toEqual({ input: [{ role: 'user', content: `ASK-${n}` }], output: `A(ASK-${n})`, rollout_id: `c${n}`, variables: { context: `CONTEXT-${n}` } });
+    }
+    // The plain module's demos keep their shape: no variables field.
+    for (const c of candidates) for (const d of c.demos.extract ?? []) expect(Object.keys(d).sort()).toEqual(['input', 'output', 'rollout_id']);
+
+    // Served: each demo shows its own context at the head of its user turn, under the call's own context.
+    expect((await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: child.candidate_id } })).status).toBe(200);
+    const demoTurns = ids.flatMap((id) => {
+      const n = id.slice(1);
+      return [{ role: 'user', content: `context:\nCONTEXT-${n}\n\nASK-${n}` }, { role: 'assistant', content: `A(ASK-${n})` }];
+    });
+    const sentTurns = (list: { role: string; content: unknown }[]) => list.map((m) => ({ role: m.role, content: typeof m.content === 'string' ? m.content : (m.content as { text: string }[]).map((p) => p.text).join('') }));
+    const serve = async (rollout: string, path: string, payload: Record<string, unknown>) => {
+      const before = policy.requests.length;
+      const res = await api(`${job.proxy_url}/${rollout}`, 'POST', path, { body: payload });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.headers.get('x-mipro-candidate-id')).toBe(child.candidate_id);
+      expect(policy.requests.length).toBe(before + 1);
+      return policy.requests[before]!;
+    };
+    const chat = await serve('live-chat', '/chat/completions', { model: 'x', messages: [{ role: 'system', content: 'Answer from this context:\nCONTEXT-LIVE' }, { role: 'user', content: 'ASK-LIVE' }] });
+    expect(sentTurns((chat.body as { messages: { role: string; content: unknown }[] }).messages)).toEqual([
+      { role: 'system', content: 'Answer from this context:\nCONTEXT-LIVE' }, ...demoTurns, { role: 'user', content: 'ASK-LIVE' },
+    ]);
+    // Responses, natively (the job's provider is openai): the system text in instructions, demos the first input items.
+    const responses = await serve('live-responses', '/responses', { model: 'x', instructions: 'Answer from this context:\nCONTEXT-LIVE', input: 'ASK-LIVE' });
+    expect(responses.url.split('?')[0]).toBe('/v1/responses');
+    expect((responses.body as { instructions: string }).instructions).toBe('Answer from this context:\nCONTEXT-LIVE');
+    expect(sentTurns((responses.body as { input: { role: string; content: unknown }[] }).input)).toEqual([...demoTurns, { role: 'user', content: 'ASK-LIVE' }]);
+    // Messages, translated to chat for this provider.
+    const messages = await serve('live-messages', '/messages', { model: 'x', max_tokens: 64, system: 'Answer from this context:\nCONTEXT-LIVE', messages: [{ role: 'user', content: 'ASK-LIVE' }] });
+    expect(sentTurns((messages.body as { messages: { role: string; content: unknown }[] }).messages)).toEqual([
+      { role: 'system', content: 'Answer from this context:\nCONTEXT-LIVE' }, ...demoTurns, { role: 'user', content: 'ASK-LIVE' },
+    ]);
+
+    // Export: json shows the values, messages is the injected preamble, dspy makes each value a field of the demo.
+    const exported = (format: string) => api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=${format}`, { key: t.key });
+    const json = (await exported('json')).body;
+    expect(json.modules.find((m: { name: string }) => m.name === 'answer').demos).toEqual(demos);
+    expect((await exported('messages')).body.modules.answer).toEqual([{ role: 'system', content: TEMPLATE }, ...demoTurns]);
+    expect((await exported('dspy')).body.answer.demos).toEqual(demos.map((d) => ({ augmented: true, context: d.variables!.context, input_turns: d.input, output: d.output })));
   });
 
   it('demos_only with no qualifying demo anywhere says so once in an event, instead of skipping every trigger in silence', async () => {

@@ -5,7 +5,7 @@ import { fieldPrefix } from '../../src/services/dspyExport.js';
 import { DspyProgramStateSchema } from '../../src/sdk/wire.js';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
 import { addProgram } from '../helpers/programs.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const MODULES = [
@@ -123,6 +123,20 @@ describe.each<TestDb>(['sqlite', 'postgres'])('export format=dspy (%s)', (db) =>
     const baseline = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/export?format=dspy&candidate_id=baseline`, { key: t.key });
     expect((baseline.body.answer as { signature: { instructions: string } }).signature.instructions).toBe(MODULES[1]!.template);
     expect(baseline.body.metadata.miprox).toMatchObject({ candidate_id: 'baseline', served: false });
+  });
+
+  it('a templated module\'s demo carries each variable as a field of its demo dict; one named like the dict\'s own keys is a 422', async () => {
+    const body = seedJobBody();
+    Object.assign(body.policy_optimization, { modules: [{ name: 'answer', template: 'Context: {context}; earlier {output}.' }] });
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string };
+    const input = [{ role: 'user' as const, content: 'Q' }];
+    await addModuleCandidates(t.server.store, job.job_id, 'answer', { cand_v: 'Context: {context}; earlier {output}.' }, {
+      cand_v: [{ input, output: 'A', rolloutId: 'r1', variables: { context: 'CTX', output: 'EARLIER' } }],
+    });
+    const res = await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=dspy&candidate_id=cand_v`, { key: t.key });
+    expect([res.status, res.body.error?.details]).toEqual([422, [{ path: 'format', message: 'a demo of module "answer" cannot carry its variable "output" as a field beside the demo\'s own "output"; use format=json' }]]);
+    const json = await api(t.url, 'GET', `${JOBS}/${job.job_id}/export?format=json&candidate_id=cand_v`, { key: t.key });
+    expect(json.body.modules[0].demos).toEqual([{ input, output: 'A', rollout_id: 'r1', variables: { context: 'CTX', output: 'EARLIER' } }]);
   });
 
   it('refuses a module named "metadata" (DSPy\'s own key) with a 422 that points to format=json', async () => {

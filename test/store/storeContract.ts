@@ -271,6 +271,25 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.getCandidate(job.id, BASELINE_ID))?.demos).toEqual({});
     });
 
+    it('keeps a templated module\'s demo variables in the candidate\'s demos, in order, beside demos without any; hands the pool each call\'s variables', async () => {
+      const job = await makeJob();
+      await store.insertRollout({ jobId: job.id, id: 'rv', candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
+      await store.completeRolloutCall(job.id, 'rv', { outputText: 'A', latencyMs: 1, usage: null, failed: false, inputMessages: [{ role: 'user', content: 'Q' }], module: 'answer', variables: { context: 'CTX', user: 'Ada' } });
+      await store.recordReward({ jobId: job.id, rolloutId: 'rv', candidateId: BASELINE_ID, reward: 1, split: 'online', seed: null, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+      expect((await store.demoSourceCalls(job.id, 'answer', { minReward: 1, limit: 10 })).map((c) => c.variables)).toEqual([{ context: 'CTX', user: 'Ada' }]);
+      // The plain module's demo is stored as demos were before they could carry variables.
+      const demos = {
+        main: [{ input: [{ role: 'user' as const, content: 'q' }], output: 'a', rolloutId: 'r1' }],
+        answer: [{ input: [{ role: 'user' as const, content: 'Q' }], output: 'A', rolloutId: 'rv', variables: { user: 'Ada', context: 'CTX' } }],
+      };
+      const id = newCandidateId();
+      await store.addCandidate(job.id, { id, parentId: BASELINE_ID, instruction: 'x', module: null, instructions: { main: 'x' }, demos, tip: null, proposalId: null }, 20);
+      const read = (await store.getCandidate(job.id, id))!.demos;
+      expect(read).toEqual(demos);
+      expect(Object.keys(read.answer![0]!.variables!)).toEqual(['user', 'context']);
+      expect(Object.keys(read.main![0]!)).toEqual(['input', 'output', 'rolloutId']);
+    });
+
     it('keeps val rewards apart from online statistics and the proposal counter', async () => {
       const job = await makeJob();
       await store.insertRollout({ jobId: job.id, id: 'v1', candidateId: BASELINE_ID, seed: 100, split: 'val', correlationId: null, inputMessages: null });

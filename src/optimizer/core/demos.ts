@@ -8,6 +8,11 @@ import { hasNul, NUL_MESSAGE, wellFormed } from './text.js';
  * A demo is one module call of a rewarded rollout on a bootstrap or online seed: its non-system
  * input turns and its text answer (an answer with tool calls is not one). Val and monitor rollouts never enter the pool: val seeds are the
  * held-out check of what the optimizer builds, and a demo carries its input into every prompt.
+ *
+ * A demo of a module whose template has placeholders also carries the values its call was rendered
+ * with (`variables`), as DSPy's demos carry every input field: its answer was written under them
+ * (the retrieved passage of a RAG stage), and it is injected under another call's values, so it
+ * shows its own in its first user turn (`demoInputTurns`).
  */
 
 /** One user or assistant turn of a demo (text only: that is what renders the same on every surface). */
@@ -20,6 +25,11 @@ export interface Demo {
   input: DemoTurn[];
   output: string;
   rolloutId: string;
+  /**
+   * A templated module's demo: the value of each of the template's placeholders in its call, in
+   * template order. Absent for a module without placeholders (its wire shape is unchanged).
+   */
+  variables?: Readonly<Record<string, string>>;
 }
 
 /** A candidate's demo sets: module -> ordered demos (a module absent from it has none). */
@@ -31,6 +41,12 @@ export const MAX_DEMOS_LIMIT = 16;
 export const DEMO_POOL_SIZE = 48;
 /** Longest demo input or output kept (characters); a longer call is not a demo. */
 export const MAX_DEMO_CHARS = 4000;
+/**
+ * Most characters a demo's variable values may hold together. Apart from MAX_DEMO_CHARS: a retrieved
+ * passage is usually longer than the question asked about it. Bounded all the same: every demo is
+ * sent with every call, and a 100 KB context as a demo would crowd out the prompt.
+ */
+export const MAX_DEMO_VARIABLES_CHARS = 8000;
 
 /** One recorded module call as the pool sees it. */
 export interface PoolCall {
@@ -45,6 +61,8 @@ export interface PoolCall {
    * assistant text turn and the record's text only renders the calls as `name(arguments)`.
    */
   toolCalls: number;
+  /** The values the call's template was rendered with (null or absent: none recorded). */
+  variables?: Readonly<Record<string, string>> | null;
 }
 
 const TRAINING = new Set(['bootstrap', 'online']);
@@ -54,8 +72,14 @@ const TRAINING = new Set(['bootstrap', 'online']);
  * made of text turns only, deduplicated by input (the best reward wins, then the earliest), best
  * first, at most `limit`. The split is checked here again even though the query filters it too:
  * a val rollout in a demo would put a held-out input into the prompts scored on val.
+ *
+ * `placeholders`: the module template's (none: a plain module). Each demo of a templated module
+ * carries its call's value of every one of them; a call without them all recorded, or whose values
+ * exceed MAX_DEMO_VARIABLES_CHARS together (a stored value cut at 64 KiB always does), is no demo.
+ * The same input under other values is another demo: the input key includes the values.
  */
-export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: number; limit?: number }): Demo[] {
+export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: number; limit?: number; placeholders?: readonly string[] }): Demo[] {
+  const placeholders = opts.placeholders ?? [];
   const byInput = new Map<string, { demo: Demo; reward: number }>();
   for (const c of calls) {
     if (!TRAINING.has(c.split) || c.failed || c.toolCalls > 0 || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
@@ -63,9 +87,12 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
     const output = c.outputText === null ? null : wellFormed(c.outputText);
     const input = textTurns(c.inputMessages)?.map((t) => ({ role: t.role, content: wellFormed(t.content) })) ?? null;
     if (output === null || !input || demoProblem(input, output) !== null) continue;
-    const key = inputKey(input);
+    const variables = placeholders.length > 0 ? callVariables(c.variables, placeholders) : undefined;
+    if (variables === null || (variables !== undefined && variablesProblem(variables) !== null)) continue;
+    const demo: Demo = variables === undefined ? { input, output, rolloutId: c.rolloutId } : { input, output, rolloutId: c.rolloutId, variables };
+    const key = demoKey(demo);
     const seen = byInput.get(key);
-    if (!seen || c.reward > seen.reward) byInput.set(key, { demo: { input, output, rolloutId: c.rolloutId }, reward: c.reward });
+    if (!seen || c.reward > seen.reward) byInput.set(key, { demo, reward: c.reward });
   }
   return [...byInput.values()]
     .sort((a, b) => b.reward - a.reward)
@@ -89,6 +116,34 @@ export function demoProblem(input: readonly DemoTurn[], output: string): string 
   if (input.reduce((n, t) => n + t.content.length, 0) > MAX_DEMO_CHARS || output.length > MAX_DEMO_CHARS) {
     return `must keep its input and its answer within ${MAX_DEMO_CHARS} characters each`;
   }
+  return null;
+}
+
+/**
+ * The call's value of each placeholder, in template order, made well-formed; null when one is missing
+ * (a call recorded before its variables were, or under an older template).
+ */
+function callVariables(recorded: Readonly<Record<string, string>> | null | undefined, placeholders: readonly string[]): Record<string, string> | null {
+  if (!recorded) return null;
+  const out: [string, string][] = [];
+  for (const name of placeholders) {
+    const value = Object.hasOwn(recorded, name) ? recorded[name] : undefined;
+    if (typeof value !== 'string') return null;
+    out.push([name, wellFormed(value)]);
+  }
+  // fromEntries defines its keys: a placeholder may be named `__proto__`.
+  return Object.fromEntries(out);
+}
+
+/**
+ * Why a demo's variable values cannot be sent with it, or null (collected and imported alike): no
+ * NUL (PostgreSQL text), and MAX_DEMO_VARIABLES_CHARS in all.
+ */
+export function variablesProblem(variables: Readonly<Record<string, string>>): string | null {
+  const values = Object.values(variables);
+  if (values.some(hasNul)) return NUL_MESSAGE;
+  const total = values.reduce((n, v) => n + v.length, 0);
+  if (total > MAX_DEMO_VARIABLES_CHARS) return `must keep its variables within ${MAX_DEMO_VARIABLES_CHARS} characters in all (these hold ${total})`;
   return null;
 }
 
@@ -124,6 +179,31 @@ function textOf(content: unknown): string | null {
 
 export function inputKey(turns: readonly DemoTurn[]): string {
   return JSON.stringify(turns.map((t) => [t.role, t.content]));
+}
+
+/** A demo's input: its turns and, for a templated module, the values they were asked under. */
+export function demoKey(d: Pick<Demo, 'input' | 'variables'>): string {
+  return d.variables === undefined ? inputKey(d.input) : JSON.stringify([d.input.map((t) => [t.role, t.content]), Object.entries(d.variables)]);
+}
+
+/**
+ * A demo's input turns as the model is shown them. With variables, its first user turn opens with
+ * one labelled block per placeholder, in template order, then a blank line and the turn itself:
+ *
+ *     context:
+ *     <the demo's value of {context}>
+ *
+ *     <the demo's first user turn>
+ *
+ * DSPy shows every input field of a demo the same way, by name. Without this the demo's answer would
+ * sit under the serving call's values (in its system text), grounded in text the model is not shown.
+ */
+export function demoInputTurns(d: Demo): DemoTurn[] {
+  const entries = d.variables === undefined ? [] : Object.entries(d.variables);
+  if (entries.length === 0) return d.input;
+  const first = d.input.findIndex((t) => t.role === 'user');
+  const fields = entries.map(([name, value]) => `${name}:\n${value}`).join('\n\n');
+  return d.input.map((t, i) => (i === first ? { role: t.role, content: `${fields}\n\n${t.content}` } : t));
 }
 
 const setKey = (demos: readonly Demo[]): string => demos.map((d) => d.rolloutId).join('|');
@@ -201,15 +281,15 @@ export function withDemoTurns<M extends RoleMessage>(messages: readonly M[], dem
   const head = systemHead(messages);
   const own = textTurns(messages.slice(head));
   const ownKey = own ? inputKey(own) : null;
-  const turns = demos
-    .filter((d) => inputKey(d.input) !== ownKey)
-    .flatMap((d) => [...d.input, { role: 'assistant' as const, content: d.output }].map(turn));
+  // By turns alone, whatever the demo's variables: the same question answered under other values
+  // would still show the call an answer to its own input.
+  const turns = demoTurns(demos.filter((d) => inputKey(d.input) !== ownKey)).map(turn);
   return [...messages.slice(0, head), ...turns, ...messages.slice(head)];
 }
 
-/** The demo turns of a demo set alone (export's `messages` format renders them after the system text). */
+/** The demo turns of a demo set alone, as injected (variables in each demo's first user turn). */
 export function demoTurns(demos: readonly Demo[]): DemoTurn[] {
-  return demos.flatMap((d) => [...d.input, { role: 'assistant' as const, content: d.output }]);
+  return demos.flatMap((d) => [...demoInputTurns(d), { role: 'assistant' as const, content: d.output }]);
 }
 
 /** A child program's demo sets: the parent's with one module's set replaced. */
@@ -219,8 +299,18 @@ export function withModuleDemos(parent: DemoSets, module: string, demos: readonl
   return out;
 }
 
-/** The wire view of a candidate's demos: `{module: [{input, output, rollout_id}]}`. */
-export function demosView(sets: DemoSets): Record<string, { input: DemoTurn[]; output: string; rollout_id: string }[]> {
-  return Object.fromEntries(Object.entries(sets).filter(([, d]) => d.length > 0)
-    .map(([m, d]) => [m, d.map((x) => ({ input: x.input, output: x.output, rollout_id: x.rolloutId }))]));
+export interface DemoView { input: DemoTurn[]; output: string; rollout_id: string; variables?: Readonly<Record<string, string>> }
+
+/**
+ * The wire view of a candidate's demos (also their stored form): `{module: [{input, output,
+ * rollout_id}]}`, plus `variables` on a templated module's demo only, so a plain module's demos
+ * keep the shape clients and stored rows already have.
+ */
+export function demosView(sets: DemoSets): Record<string, DemoView[]> {
+  return Object.fromEntries(Object.entries(sets).filter(([, d]) => d.length > 0).map(([m, d]) => [m, d.map(demoView)]));
+}
+
+export function demoView(d: Demo): DemoView {
+  const view = { input: d.input, output: d.output, rollout_id: d.rolloutId };
+  return d.variables === undefined ? view : { ...view, variables: d.variables };
 }

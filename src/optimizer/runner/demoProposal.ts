@@ -14,16 +14,14 @@ const POOL_READ = DEMO_POOL_SIZE * 4;
 
 /**
  * The module's demo pool: its calls in rewarded bootstrap/online rollouts at or above the job's
- * demo threshold (core/demos.ts filters again, deduplicates and bounds). Empty for a module whose
- * template has placeholders: each call's answer was written under its own values ({context}: the
- * retrieved passage), which a demo, a pair of chat turns shown under the serving call's values,
- * cannot carry, so the model would see an answer grounded in text it is not shown.
+ * demo threshold (core/demos.ts filters again, deduplicates and bounds). A module whose template has
+ * placeholders gets demos that carry their call's values ({context}: the retrieved passage), since
+ * each answer was written under them and is injected under another call's.
  */
 export async function modulePool(store: Store, job: JobRecord, module: ProgramModule): Promise<Demo[]> {
-  if (modulePlaceholders(module, module.template).length > 0) return [];
   const minReward = demoMinReward(job.config.mipro);
   const calls = await store.demoSourceCalls(job.id, module.name, { minReward, limit: POOL_READ });
-  return buildDemoPool(calls, { minReward });
+  return buildDemoPool(calls, { minReward, placeholders: modulePlaceholders(module, module.template) });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDemoPool, demoTurns, proposeDemoSet, withDemoTurns, type Demo, type PoolCall } from '../../../src/optimizer/core/demos.js';
+import { buildDemoPool, demoTurns, MAX_DEMO_VARIABLES_CHARS, proposeDemoSet, withDemoTurns, type Demo, type PoolCall } from '../../../src/optimizer/core/demos.js';
 import { chooseProposalKind, kindOf, kindStats } from '../../../src/optimizer/core/proposalKind.js';
 import { buildProposerPrompt, selectReflectionRollouts } from '../../../src/optimizer/core/proposerPrompt.js';
 import { createSeededRng } from '../../../src/shared/rng.js';
@@ -46,6 +46,28 @@ describe('demo pool', () => {
     expect(pool).toEqual([{ rolloutId: 'r_cut', input: [{ role: 'user', content: 'Query \ufffd' }], output: 'label \ufffd' }]);
   });
 
+  it('a templated module\'s demo carries its call\'s value of each placeholder in template order; a call without them all, or with too much, is no demo', () => {
+    const ctx = (id: string, q: string, variables: PoolCall['variables']) => call(id, 'online', 1, q, { variables });
+    const pool = buildDemoPool([
+      ctx('r_ok', 'Q1', { question_type: 'who', context: 'CONTEXT-1' }),
+      // The same turns under another context are another example, not a duplicate.
+      ctx('r_other_ctx', 'Q1', { context: 'CONTEXT-2', question_type: 'who' }),
+      ctx('r_none', 'Q3', null),
+      ctx('r_missing', 'Q4', { context: 'CONTEXT-4' }),
+      ctx('r_big', 'Q5', { context: 'x'.repeat(MAX_DEMO_VARIABLES_CHARS), question_type: 'y' }),
+      ctx('r_cut', 'Q6', { context: 'half \ud83d', question_type: 'what' }),
+    ], { minReward: 1, placeholders: ['context', 'question_type'] });
+    expect(pool.map((d) => [d.rolloutId, d.variables])).toEqual([
+      ['r_ok', { context: 'CONTEXT-1', question_type: 'who' }],
+      ['r_other_ctx', { context: 'CONTEXT-2', question_type: 'who' }],
+      ['r_cut', { context: 'half \ufffd', question_type: 'what' }],
+    ]);
+    expect(pool.map((d) => Object.keys(d.variables!))).toEqual([['context', 'question_type'], ['context', 'question_type'], ['context', 'question_type']]);
+    // At the cap exactly it is a demo; a plain module's demo has no variables field at all.
+    expect(buildDemoPool([ctx('r_cap', 'Q', { context: 'x'.repeat(MAX_DEMO_VARIABLES_CHARS) })], { minReward: 1, placeholders: ['context'] })).toHaveLength(1);
+    expect(buildDemoPool([ctx('r_plain', 'Q', { context: 'ignored' })], { minReward: 1 })).toEqual([{ rolloutId: 'r_plain', input: [{ role: 'user', content: 'Q' }], output: 'answer to Q' }]);
+  });
+
   it('reads text parts as text', () => {
     const pool = buildDemoPool([call('p', 'online', 1, '', { inputMessages: [{ role: 'user', content: [{ type: 'text', text: 'he' }, { type: 'text', text: 'llo' }] }] })], { minReward: 1 });
     expect(pool[0]!.input).toEqual([{ role: 'user', content: 'hello' }]);
@@ -73,6 +95,23 @@ describe('demo injection', () => {
   it('never shows a call a demo of its own input', () => {
     const out = withDemoTurns([{ role: 'system', content: 'S' }, { role: 'user', content: 'Q2' }], demos, turn);
     expect(out.map((m) => m.content)).toEqual(['S', 'Q1', 'A1', 'Q2']);
+  });
+
+  it('shows a demo\'s own variables as labelled blocks at the head of its first user turn, in order, and leaves a plain demo as it was', () => {
+    const templated: Demo = {
+      rolloutId: 'd3', output: 'A3', variables: { context: 'CTX-3', style: '' },
+      input: [{ role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'Q3' }, { role: 'assistant', content: 'mid' }, { role: 'user', content: 'Q3b' }],
+    };
+    const out = withDemoTurns([{ role: 'system', content: 'S' }, { role: 'user', content: 'go' }], [demos[0]!, templated], turn);
+    expect(out).toEqual([
+      { role: 'system', content: 'S' },
+      { role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' },
+      { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'context:\nCTX-3\n\nstyle:\n\n\nQ3' }, { role: 'assistant', content: 'mid' }, { role: 'user', content: 'Q3b' },
+      { role: 'assistant', content: 'A3' },
+      { role: 'user', content: 'go' },
+    ]);
+    // The call's own input is still told by its turns, whatever the demo's values.
+    expect(withDemoTurns([{ role: 'user', content: 'Q1' }], [{ ...demos[0]!, variables: { context: 'other' } }], turn)).toEqual([{ role: 'user', content: 'Q1' }]);
   });
 
   it('renders a set the same as demoTurns (export uses it)', () => {
