@@ -58,6 +58,8 @@ const DemoInput = z.strictObject({
   output: storableText(requiredString('the demo\'s answer')),
   // The source's rollout (another job's): accepted and not kept, an imported demo gets an id of its own.
   rollout_id: z.string({ error: 'must be a string' }).nullable().optional(),
+  // A templated module's demo: its value of each placeholder (warmStart.ts checks the names).
+  variables: z.record(z.string(), storableText(z.string({ error: 'must be a string' })), { error: 'must be an object {placeholder: value}' }).optional(),
 }, {
   // zod's own words for a stray key, so each is listed at its path (requestContext.ts `zodProblems`).
   error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be a demo {input, output}'),

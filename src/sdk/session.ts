@@ -256,8 +256,9 @@ export class MiproOnlineSession {
   /**
    * Warm start: a prompt you already have for one module (`{module, instruction}`; `module` may be left
    * out in a job of one module), or a whole program (`{instructions: {module: text}}`), each with
-   * optional `demos: {module: [{input, output}]}`, becomes a candidate that gets traffic like a
-   * proposal's child. Another job's exported program with its demos:
+   * optional `demos: {module: [{input, output}]}` (plus `variables: {placeholder: value}` on each demo
+   * of a module whose template has placeholders: required there), becomes a candidate that gets
+   * traffic like a proposal's child. Another job's exported program with its demos:
    * `addCandidate(exportedProgram(await other.exportPrompt(), await this.status()))` (the status
    * places each module's text on this job's module of the same prompt). A bad text or demo is a
    * ValidationError (422) naming its field.

@@ -39,6 +39,8 @@ export const CandidateSchema = z.looseObject({
   /** Per module the ordered demos injected after the system text (absent from servers before demos). */
   demos: z.record(z.string(), z.array(z.looseObject({
     input: z.array(z.looseObject({ role: z.string(), content: z.string() })), output: z.string(), rollout_id: z.string(),
+    /** A templated module's demo: the values its call was rendered with (absent for a plain module). */
+    variables: z.record(z.string(), z.string()).optional(),
   }))).optional(),
   rollout_count: z.number(),
   reward_count: z.number(),
@@ -142,6 +144,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const ExportedDemo = z.looseObject({
   input: z.array(z.looseObject({ role: z.enum(['user', 'assistant']), content: z.string() })), output: z.string(), rollout_id: nullable(z.string()).optional(),
+  /** A templated module's demo: its value of each placeholder (absent for a plain module). */
+  variables: z.record(z.string(), z.string()).optional(),
 });
 export type ExportedDemo = z.infer<typeof ExportedDemo>;
 
@@ -258,8 +262,9 @@ export function exportedProgram(e: ProgramExport, target?: ProgramTarget): { ins
   const placed = placedModules(e, target);
   const instructions = Object.fromEntries(placed.map(({ name, module }) => [name, module.template]));
   // Only what a warm start takes: the server's demo shape is closed, and an export may carry more.
+  // A templated module's demo keeps its variables: the server refuses such a demo without them.
   const demos = Object.fromEntries(placed.filter(({ module }) => (module.demos?.length ?? 0) > 0).map(({ name, module }) => [name, module.demos!.map((d) => ({
-    input: d.input.map((t) => ({ role: t.role, content: t.content })), output: d.output,
+    input: d.input.map((t) => ({ role: t.role, content: t.content })), output: d.output, ...(d.variables !== undefined ? { variables: d.variables } : {}),
   }))]));
   return Object.keys(demos).length > 0 ? { instructions, demos } : { instructions };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Demo, type DemoTurn, demoProblem, inputKey } from '../optimizer/core/demos.js';
+import { type Demo, type DemoTurn, demoKey, demoProblem, variablesProblem } from '../optimizer/core/demos.js';
+import { modulePlaceholders } from '../optimizer/core/modules.js';
 import { instructionProblem } from '../optimizer/core/proposalParser.js';
 import { normalizeInstruction } from '../optimizer/core/text.js';
 import { moduleInstruction, withModuleInstruction } from '../optimizer/core/program.js';
@@ -20,7 +21,13 @@ import { isFinal } from './jobLifecycle.js';
  * choice learns only from single-module changes, whose lift says which module moved the reward).
  * `demos` (also an extension) gives modules their demo sets, beside either form or alone.
  */
-export interface DemoImport { input: DemoTurn[]; output: string; rollout_id?: string | null | undefined }
+export interface DemoImport {
+  input: DemoTurn[];
+  output: string;
+  rollout_id?: string | null | undefined;
+  /** A templated module's demo: the value of each of its template's placeholders, no other. */
+  variables?: Record<string, string> | undefined;
+}
 
 export interface WarmStartRequest {
   module?: string | undefined;
@@ -111,7 +118,10 @@ function withOwner(problem: string, text: string, module: ModuleRecord, candidat
 
 /**
  * The demo sets a request imports, checked: each module named exists, at most the job's `max_demos`
- * demos, each following the rules of the demos miprox collects itself (core/demos.ts `demoProblem`).
+ * demos, each following the rules of the demos miprox collects itself (core/demos.ts `demoProblem`,
+ * `variablesProblem`). A demo of a module whose template has placeholders must carry `variables`,
+ * exactly those placeholders: without them it would be shown under another call's values, the
+ * defect templated demos carry their values to avoid. A plain module's demo carries none.
  * An imported demo's id is a hash of its content (`import:...`): it came from no rollout of this job.
  * An empty list is no demos (the baseline's) and changes nothing.
  */
@@ -119,27 +129,58 @@ function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: R
   const max = job.config.mipro.max_demos;
   const out: Record<string, Demo[]> = {};
   for (const [name, list] of Object.entries(sets)) {
-    if (!modules.some((m) => m.name === name)) {
+    const module = modules.find((m) => m.name === name);
+    if (!module) {
       throw new ValidationError(`unknown module "${name}"`, [{ path: `demos.${name}`, message: `is not a module of this job (modules: ${moduleList(modules)})` }]);
     }
     if (list.length > max) throw new ValidationError('too many demos', [{ path: `demos.${name}`, message: `holds ${list.length} demos: this job's mipro.max_demos is ${max}` }]);
-    list.forEach((d, i) => {
-      const first = list.findIndex((e) => inputKey(e.input) === inputKey(d.input));
+    const placeholders = modulePlaceholders(module, module.template);
+    const demos: Demo[] = [];
+    list.forEach((sent, i) => {
+      const path = `demos.${name}.${i}`;
+      const problem = demoProblem(sent.input, sent.output);
+      if (problem) throw new ValidationError('demo refused', [{ path, message: problem }]);
+      const d = importedDemo(sent, module, placeholders, path);
       // The same input twice would be injected twice (the pool keeps one demo per input, too).
-      const problem = demoProblem(d.input, d.output) ?? (first < i ? `repeats the input of demo ${first}` : null);
-      if (problem) throw new ValidationError('demo refused', [{ path: `demos.${name}.${i}`, message: problem }]);
+      const first = demos.findIndex((e) => demoKey(e) === demoKey(d));
+      if (first >= 0) throw new ValidationError('demo refused', [{ path, message: `repeats the input of demo ${first}${d.variables ? ' under the same variables' : ''}` }]);
+      demos.push(d);
     });
-    if (list.length === 0) continue;
-    out[name] = list.map((d) => {
-      const input = d.input.map((t) => ({ role: t.role, content: t.content }));
-      return { input, output: d.output, rolloutId: `import:${createHash('sha256').update(JSON.stringify([input, d.output])).digest('hex').slice(0, 16)}` };
-    });
+    if (demos.length > 0) out[name] = demos;
   }
   return out;
 }
 
+/** One imported demo with its variables checked against the module's placeholders, in their order. */
+function importedDemo(d: DemoImport, module: ModuleRecord, placeholders: readonly string[], path: string): Demo {
+  const input = d.input.map((t) => ({ role: t.role, content: t.content }));
+  const sent = d.variables ?? {};
+  const refuse = (at: string, message: string) => new ValidationError('demo refused', [{ path: at, message }]);
+  // At most 20 named, as the proxy's missing-variables 422 does (a template may have hundreds).
+  const listed = placeholders.slice(0, 20).map((p) => `{${p}}`).join(', ') + (placeholders.length > 20 ? ` and ${placeholders.length - 20} more` : '');
+  const names = `module "${module.name}"'s placeholders: ${listed || 'none'}`;
+  if (placeholders.length > 0 && d.variables === undefined) {
+    throw refuse(`${path}.variables`, `is required: ${names}; a demo carries the values its answer was written under, or it would be shown under another call's`);
+  }
+  const stray = Object.keys(sent).find((n) => !placeholders.includes(n));
+  if (stray !== undefined) throw refuse(`${path}.variables.${stray}`, `is not a placeholder of the module's template (${names})`);
+  const missing = placeholders.find((n) => !Object.hasOwn(sent, n));
+  if (missing !== undefined) throw refuse(`${path}.variables.${missing}`, `is required: every placeholder of the module's template needs its value (${names})`);
+  if (placeholders.length === 0) {
+    // Content-addressed as before demos carried variables: an import sent again is the same demo.
+    return { input, output: d.output, rolloutId: importId([input, d.output]) };
+  }
+  // Template order whatever order they were sent in: that is the order they are shown in.
+  const variables = Object.fromEntries(placeholders.map((n) => [n, sent[n]!]));
+  const problem = variablesProblem(variables);
+  if (problem) throw refuse(`${path}.variables`, problem);
+  return { input, output: d.output, rolloutId: importId([input, d.output, variables]), variables };
+}
+
+const importId = (content: unknown): string => `import:${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 16)}`;
+
 /** A demo set by content (its turns and answers in order): two imports of the same demos are one set. */
-const demoSetKey = (demos: readonly Demo[]): string => JSON.stringify(demos.map((d) => [inputKey(d.input), d.output]));
+const demoSetKey = (demos: readonly Demo[]): string => JSON.stringify(demos.map((d) => [demoKey(d), d.output]));
 
 /** SPEC.md's form: `{module, instruction}`; `module` may be left out in a job of one module. */
 function oneModule(modules: readonly ModuleRecord[], req: WarmStartRequest): Record<string, string> {

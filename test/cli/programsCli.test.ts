@@ -141,7 +141,7 @@ describe('miprox candidates / jobs show on a program of several modules (child p
         { name: 'extract', template: PIPELINE_MODULES[0].template, placeholders: [], baseline_template: PIPELINE_MODULES[0].template, changed: false },
         {
           name: 'answer', template: answer, placeholders: ['context'], baseline_template: PIPELINE_MODULES[1].template, changed: true,
-          demos: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.', rollout_id: 'r9' }],
+          demos: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.', rollout_id: 'r9', variables: { context: 'Paris is in France.' } }],
         },
       ],
     }));
@@ -150,7 +150,7 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     // The file's demos come along: the program is imported as exported.
     expect(JSON.parse(added.stdout)).toMatchObject({
       module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer },
-      demos: { answer: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.' }] },
+      demos: { answer: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.', variables: { context: 'Paris is in France.' } }] },
     });
     // A job that takes no demos: the file as it is is refused, --no-demos imports the instructions only.
     const noDemoJob = (await jobs.create(pipelineJobBody({ max_demos: 0 }))).job_id;

@@ -4,6 +4,7 @@ import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from 
 import { waitFor } from '../helpers/waitFor.js';
 import type { Split, Store } from '../../src/store/types.js';
 import { createSeededRng } from '../../src/shared/rng.js';
+import { exportedProgram, ProgramExportSchema } from '../../src/sdk/wire.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const PROMPT = 'Label the ticket as billing, bug or other.';
@@ -266,6 +267,13 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(json.modules.find((m: { name: string }) => m.name === 'answer').demos).toEqual(demos);
     expect((await exported('messages')).body.modules.answer).toEqual([{ role: 'system', content: TEMPLATE }, ...demoTurns]);
     expect((await exported('dspy')).body.answer.demos).toEqual(demos.map((d) => ({ augmented: true, context: d.variables!.context, input_turns: d.input, output: d.output })));
+
+    // The json export warm-starts another job with the same program, each demo with its values (SDK's exportedProgram).
+    const next = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(next.status, JSON.stringify(next.body)).toBe(200);
+    const imported = await api(t.url, 'POST', `/api/systems/${next.body.system_id}/candidates`, { key: t.key, body: exportedProgram(ProgramExportSchema.parse(json)) });
+    expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+    expect(imported.body.demos.answer).toEqual(demos.map((d) => ({ ...d, rollout_id: expect.stringMatching(/^import:[0-9a-f]{16}$/) })));
   });
 
   it('demos_only with no qualifying demo anywhere says so once in an event, instead of skipping every trigger in silence', async () => {

@@ -237,10 +237,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
 
   it('imports a program with its demos (an exported program, or demos alone), and the proxy injects them', async () => {
     const first = await newJob();
-    const demo: Demo = { input: [{ role: 'user', content: 'Who wrote Hamlet?' }], output: 'Shakespeare.', rolloutId: 'r_source' };
+    // A demo of the templated module carries the values its answer was written under, in template order.
+    const demo: Demo = { input: [{ role: 'user', content: 'Who wrote Hamlet?' }], output: 'Shakespeare.', rolloutId: 'r_source', variables: { context: 'CTX-H', user: 'Bo' } };
     await addModuleCandidatesWithDemos(first.job_id, 'cand_demo', 'Answer {user} from:\n{context}', [demo]);
     const exported = (await api(t.url, 'GET', `${JOBS}/${first.job_id}/export?format=json&candidate_id=cand_demo`, { key: t.key })).body;
-    expect(exported.modules.find((m: { name: string }) => m.name === 'answer').demos).toEqual([{ input: demo.input, output: demo.output, rollout_id: 'r_source' }]);
+    expect(exported.modules.find((m: { name: string }) => m.name === 'answer').demos).toEqual([{ input: demo.input, output: demo.output, rollout_id: 'r_source', variables: demo.variables }]);
     const body = {
       instructions: Object.fromEntries(exported.modules.map((m: { name: string; template: string }) => [m.name, m.template])),
       demos: Object.fromEntries(exported.modules.filter((m: { demos: unknown[] }) => m.demos.length > 0).map((m: { name: string; demos: unknown[] }) => [m.name, m.demos])),
@@ -251,7 +252,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     const added = await add(body);
     expect(added.status, JSON.stringify(added.body)).toBe(200);
     expect(added.body).toMatchObject({ module: 'answer', changed_modules: ['answer'], instructions: { answer: 'Answer {user} from:\n{context}' } });
-    expect(added.body.demos.answer).toEqual([{ input: demo.input, output: demo.output, rollout_id: expect.stringMatching(/^import:[0-9a-f]{16}$/) }]);
+    expect(added.body.demos.answer).toEqual([{ input: demo.input, output: demo.output, rollout_id: expect.stringMatching(/^import:[0-9a-f]{16}$/), variables: demo.variables }]);
     // Demos alone (the baseline's instructions with a demo set) are a program of their own.
     const demosOnly = await add({ demos: { extract: [{ input: [{ role: 'user', content: 'Paris is in France.' }], output: 'Paris; France' }] } });
     expect(demosOnly.status, JSON.stringify(demosOnly.body)).toBe(200);
@@ -276,8 +277,30 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect(refusals.slice(7, 9).map((r) => r.body.error.details[0].message)).toEqual(['must have an answer that is not empty', 'must not hold an empty turn']);
     const stray = await add({ demos: { answer: [{ input: turn('q'), output: 'a', foo: 1 }] } });
     expect([stray.status, stray.body.error.details]).toEqual([422, [{ path: 'demos.answer.0.foo', message: 'unknown field' }]]);
-    const twice = await add({ demos: { answer: [{ input: turn('q'), output: 'a' }, { input: turn('q'), output: 'b' }] } });
-    expect([twice.status, twice.body.error.details]).toEqual([422, [{ path: 'demos.answer.1', message: 'repeats the input of demo 0' }]]);
+    const vars = { context: 'c', user: 'u' };
+    // Sent in another order, the same values: kept in template order, so the same demo input.
+    const twice = await add({ demos: { answer: [{ input: turn('q'), output: 'a', variables: vars }, { input: turn('q'), output: 'b', variables: { user: 'u', context: 'c' } }] } });
+    expect([twice.status, twice.body.error.details]).toEqual([422, [{ path: 'demos.answer.1', message: 'repeats the input of demo 0 under the same variables' }]]);
+    const plainTwice = await add({ demos: { extract: [{ input: turn('q'), output: 'a' }, { input: turn('q'), output: 'b' }] } });
+    expect([plainTwice.status, plainTwice.body.error.details]).toEqual([422, [{ path: 'demos.extract.1', message: 'repeats the input of demo 0' }]]);
+    // A templated module's demo names exactly the template's placeholders; a plain module's names none.
+    const placeholders = 'module "answer"\'s placeholders: {context}, {user}';
+    const variableRefusals = await Promise.all([
+      add({ demos: { answer: [{ input: turn('q'), output: 'a' }] } }),
+      add({ demos: { answer: [{ input: turn('q'), output: 'a', variables: { context: 'c' } }] } }),
+      add({ demos: { answer: [{ input: turn('q'), output: 'a', variables: { ...vars, contxt: 'typo' } }] } }),
+      add({ demos: { answer: [{ input: turn('q'), output: 'a', variables: { context: 'x'.repeat(7000), user: 'y'.repeat(1001) } }] } }),
+      add({ demos: { answer: [{ input: turn('q'), output: 'a', variables: { ...vars, user: 7 } }] } }),
+      add({ demos: { extract: [{ input: turn('q'), output: 'a', variables: { context: 'c' } }] } }),
+    ]);
+    expect(variableRefusals.map((r) => [r.status, r.body.error?.details])).toEqual([
+      [422, [{ path: 'demos.answer.0.variables', message: `is required: ${placeholders}; a demo carries the values its answer was written under, or it would be shown under another call's` }]],
+      [422, [{ path: 'demos.answer.0.variables.user', message: `is required: every placeholder of the module's template needs its value (${placeholders})` }]],
+      [422, [{ path: 'demos.answer.0.variables.contxt', message: `is not a placeholder of the module's template (${placeholders})` }]],
+      [422, [{ path: 'demos.answer.0.variables', message: 'must keep its variables within 8000 characters in all (these hold 8001)' }]],
+      [422, [{ path: 'demos.answer.0.variables.user', message: 'must be a string' }]],
+      [422, [{ path: 'demos.extract.0.variables.context', message: 'is not a placeholder of the module\'s template (module "extract"\'s placeholders: none)' }]],
+    ]);
     // The event names what a hand-added program changed; the export marks a module changed by its demos alone.
     const events = (await api(t.url, 'GET', `/api/v1/online/sessions/${next.system_id}/events?limit=100`, { key: t.key })).body.events as Array<{ event_type: string; data: { candidate_id: string; changed_modules: string[] } }>;
     expect(events.filter((e) => e.event_type === 'mipro.candidate.added').map((e) => [e.data.candidate_id, e.data.changed_modules]))
@@ -302,7 +325,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       expect(extract.headers.get('x-mipro-candidate-id')).toBe(added.body.candidate_id);
       expect(extractSent).toHaveLength(2);
       expect((fake.requests.at(-1)!.body as { messages: unknown[] }).messages).toEqual([
-        { role: 'system', content: 'Answer Ada from:\nctx' }, ...demo.input, { role: 'assistant', content: demo.output }, { role: 'user', content: 'q' },
+        // The demo's own values head its user turn; the call's own are in the system text.
+        { role: 'system', content: 'Answer Ada from:\nctx' }, { role: 'user', content: 'context:\nCTX-H\n\nuser:\nBo\n\nWho wrote Hamlet?' }, { role: 'assistant', content: demo.output }, { role: 'user', content: 'q' },
       ]);
     }
     expect(seen).toBe(true);

@@ -80,16 +80,17 @@ describe('SDK: promote and exportPrompt', () => {
 
   it('carries the demos too: exportedProgram is the whole warm-start body', async () => {
     const first = await jobs.create(pipelineJobBody());
-    const demo = { input: [{ role: 'user' as const, content: 'Where is Paris?' }], output: 'France.', rolloutId: 'r1' };
+    // The templated module's demo carries its context: exportedProgram keeps it, the server needs it.
+    const demo = { input: [{ role: 'user' as const, content: 'Where is Paris?' }], output: 'France.', rolloutId: 'r1', variables: { context: 'Paris is in France.' } };
     await addModuleCandidates(t.server.store, first.job_id, 'answer', { cand_demo: 'Answer from:\n{context}' }, { cand_demo: [demo] });
     const body = exportedProgram(await jobs.export(first.job_id, { candidateId: 'cand_demo' }));
     expect(body).toEqual({
       instructions: { extract: PIPELINE_MODULES[0].template, answer: 'Answer from:\n{context}' },
-      demos: { answer: [{ input: demo.input, output: demo.output }] },
+      demos: { answer: [{ input: demo.input, output: demo.output, variables: demo.variables }] },
     });
     const next = await jobs.session((await jobs.create(pipelineJobBody())).job_id);
     const added = await next.addCandidate(body);
-    expect(added).toMatchObject({ module: 'answer', changed_modules: ['answer'], demos: { answer: [{ input: demo.input, output: 'France.' }] } });
+    expect(added).toMatchObject({ module: 'answer', changed_modules: ['answer'], demos: { answer: [{ input: demo.input, output: 'France.', variables: demo.variables }] } });
     // Without demos the body is the instructions alone, as exportedInstructions gives them.
     expect(exportedProgram(await jobs.export(first.job_id, { candidateId: 'baseline' }))).toEqual({ instructions: exportedInstructions(await jobs.export(first.job_id, { candidateId: 'baseline' })) });
   });
