@@ -82,6 +82,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a candidate\'s demos (chip an
     await row('cand_demos').screenshot({ path: screenshotPath('30-candidate-demos') });
   });
 
+  it('shows a templated demo\'s variables before its turns, as the model is shown them', async () => {
+    const withVariables: Demo = { input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.', rolloutId: 'r-demo-3', variables: { context: 'Paris is in <i>France</i>.', topic: 'geo' } };
+    await addModuleCandidates(s.t.server.store, jobId, 'main', { cand_vars: 'Answer from the context.' }, { cand_vars: [withVariables] });
+    await expect.poll(() => row('cand_vars').count(), { timeout: 10_000 }).toBe(1);
+    await row('cand_vars').locator('details.instruction summary').click();
+    const item = row('cand_vars').getByLabel('Demos of cand_vars').locator('li.demo');
+    await expect.poll(() => item.isVisible()).toBe(true);
+    expect(await item.locator('.demo-turn').allTextContents()).toEqual(['{context}: Paris is in <i>France</i>.', '{topic}: geo', 'user: Where is Paris?', 'assistant: In France.']);
+    expect(await item.locator('i').count()).toBe(0);
+    // A demo without variables shows none.
+    expect(await row('cand_demos').locator('.demo-variable').count()).toBe(0);
+    await row('cand_vars').locator('details.instruction summary').click();
+  });
+
   it('keeps the row open through the next poll, and folds it again on a second click', async () => {
     const list = row('cand_demos').getByLabel('Demos of cand_demos');
     // Mark the rendered row, bring new data, and wait until the poll has replaced the row.

@@ -50,6 +50,8 @@ export function demoList(c: CandidateView): HTMLElement | null {
         h('span', { class: 'tag tag-demos' }, `${list.length} demo${list.length === 1 ? '' : 's'}`), ' for module ',
         h('code', { class: 'module-name' }, name)),
       h('ol', { class: 'demo-list' }, ...list.map((d) => h('li', { class: 'demo', 'data-rollout': d.rollout_id },
+        // A templated module's demo is shown to the model with its own call's values: shown here too.
+        ...Object.entries(d.variables ?? {}).map(([name, value]) => h('p', { class: 'demo-turn demo-variable', 'data-variable': name }, h('span', { class: 'demo-role' }, `{${name}}: `), value)),
         ...d.input.map((t) => h('p', { class: 'demo-turn' }, h('span', { class: 'demo-role' }, `${t.role}: `), t.content)),
         h('p', { class: 'demo-turn demo-output' }, h('span', { class: 'demo-role' }, 'assistant: '), d.output),
         h('p', { class: 'muted demo-source' }, `from rollout ${d.rollout_id}`)))))));
