@@ -206,7 +206,12 @@ export function demoInputTurns(d: Demo): DemoTurn[] {
   return d.input.map((t, i) => (i === first ? { role: t.role, content: `${fields}\n\n${t.content}` } : t));
 }
 
-const setKey = (demos: readonly Demo[]): string => demos.map((d) => d.rolloutId).join('|');
+/**
+ * What makes two demos the same demo: input, values and answer, not the rollout (one rollout may call
+ * a module several times, each call its own demo, all with the rollout's id).
+ */
+const demoIdentity = (d: Demo): string => JSON.stringify([demoKey(d), d.output]);
+const setKey = (demos: readonly Demo[]): string => JSON.stringify(demos.map(demoIdentity));
 
 /**
  * A new demo set for one module: half the time a fresh random subset of the pool in random order
@@ -232,8 +237,8 @@ export function proposeDemoSet(p: {
 
 function mutate(parent: readonly Demo[], pool: readonly Demo[], k: number, rng: Rng): Demo[] {
   const set = parent.slice(0, k);
-  const inSet = new Set(set.map((d) => d.rolloutId));
-  const outside = pool.filter((d) => !inSet.has(d.rolloutId));
+  const inSet = new Set(set.map(demoIdentity));
+  const outside = pool.filter((d) => !inSet.has(demoIdentity(d)));
   if (set.length < k && outside.length > 0) return [...set, outside[Math.floor(rng.next() * outside.length)]!];
   if (outside.length > 0 && rng.next() < 0.75) {
     set[Math.floor(rng.next() * set.length)] = outside[Math.floor(rng.next() * outside.length)]!;

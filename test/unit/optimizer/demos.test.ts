@@ -140,6 +140,20 @@ describe('demo-set proposals', () => {
     expect(seen.length).toBeGreaterThan(10);
   });
 
+  it('tells apart demos of one rollout (a module called several times): they can be swapped in and make new sets', () => {
+    // Four calls of one rollout, each its own demo: they all carry that rollout's id.
+    const sameRollout = Array.from({ length: 4 }, (_, i) => ({ ...demo('r1', `q${i}`, `a${i}`), variables: { context: `C${i}` } }));
+    const rng = createSeededRng(3);
+    const sets: Demo[][] = [];
+    for (let i = 0; i < 20; i++) {
+      const set = proposeDemoSet({ pool: sameRollout, parent: sets[0] ?? [], existing: sets, maxDemos: 2 }, rng);
+      if (set) sets.push(set);
+    }
+    // Every 2-demo set of 4 demos (12 ordered pairs) can come up; keyed by rollout id, only the first was ever new.
+    expect(sets.length).toBeGreaterThan(3);
+    expect(new Set(sets.map((set) => set.map((d) => d.variables!.context).join('|'))).size).toBe(sets.length);
+  });
+
   it('proposes nothing from an empty pool or with max_demos 0', () => {
     expect(proposeDemoSet({ pool: [], parent: [], existing: [], maxDemos: 4 }, createSeededRng(1))).toBeNull();
     expect(proposeDemoSet({ pool, parent: [], existing: [], maxDemos: 0 }, createSeededRng(1))).toBeNull();
