@@ -193,7 +193,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
   it('shows the demos of a candidate that changed a module by its demos only, in the program panel too', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     const session = await jobs.session(other);
-    const added = await session.addCandidate({ demos: { answer: [{ input: [{ role: 'user', content: 'Where is <b>Paris</b>?' }], output: 'In France.' }] } });
+    // answer's template has {context}: its demo carries the context it was answered from.
+    const added = await session.addCandidate({ demos: { answer: [{ input: [{ role: 'user', content: 'Where is <b>Paris</b>?' }], output: 'In France.', variables: { context: 'Paris is in France.' } }] } });
     expect(added).toMatchObject({ module: 'answer', changed_modules: ['answer'] });
     await page.goto(`${s.url}/#/jobs/${other}`);
     const panel = page.locator('.program-panel');
@@ -203,7 +204,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await expect.poll(() => panel.locator('.program-module.is-changed').getAttribute('data-module')).toBe('answer');
     const demos = panel.locator('.demos [data-demos-module="answer"]');
     await expect.poll(() => demos.count()).toBe(1);
-    expect(await demos.locator('.demo-turn').allTextContents()).toEqual(['user: Where is <b>Paris</b>?', 'assistant: In France.']);
+    expect(await demos.locator('.demo-turn').allTextContents()).toEqual(['{context}: Paris is in France.', 'user: Where is <b>Paris</b>?', 'assistant: In France.']);
     await panel.getByLabel('Candidate').selectOption('baseline');
     await expect.poll(() => panel.locator('.demos').count()).toBe(0);
     await page.goto(`${s.url}/#/jobs/${jobId}`);
