@@ -1,6 +1,7 @@
 import type { Rng } from '../../shared/rng.js';
 import type { BankingTask, ConfusablePair } from './bankingTask.js';
 import { detectExplanation, detectFormat, hasHighStakes, instructionFeatures } from './instructionFeatures.js';
+import { placeholderNames } from '../../optimizer/core/templates.js';
 import { containsWord, splitSentences } from './textMatch.js';
 
 /**
@@ -155,4 +156,18 @@ export function truncateLabelList(lines: Lines, task: BankingTask): Lines {
 
 export function askForExplanation(lines: Lines): Lines {
   return [...lines, 'Briefly explain your reasoning, then give the label.'];
+}
+
+/**
+ * Puts back the parent's lines that held a placeholder the edits removed (a reworded opening, a
+ * dropped sentence): a real proposer told to keep every {placeholder} does, and a child without one
+ * is refused, so without this the simulated proposer's proposals for a templated module kept failing
+ * (the README's programs example sent most of its proposals to a module whose children were refused).
+ */
+export function restorePlaceholders(lines: Lines, parent: string): Lines {
+  const text = fromLines(lines);
+  const missing = placeholderNames(parent).filter((name) => !text.includes(`{${name}}`));
+  if (missing.length === 0) return lines;
+  const back = toLines(parent).filter((l) => missing.some((name) => l.includes(`{${name}}`)) && !lines.includes(l));
+  return [...lines, ...back];
 }

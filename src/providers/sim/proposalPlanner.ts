@@ -10,6 +10,7 @@ import {
   askForExplanation,
   dropFormatRule,
   fromLines,
+  restorePlaceholders,
   rephraseOpening,
   setPairRule,
   simplify,
@@ -196,6 +197,7 @@ export function planProposals(
       state.lines = simplify(state.lines, task);
     }
     ensureNew(state, known, task, ev, rng);
+    state.lines = restorePlaceholders(state.lines, parent);
     const text = fromLines(state.lines);
     seen.add(comparable(text));
     children.push(text);

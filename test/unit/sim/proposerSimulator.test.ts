@@ -163,6 +163,18 @@ describe('proposer simulator', () => {
     }
   });
 
+  it("keeps the parent's placeholders in every child, whatever line they are on (a child without one is refused)", async () => {
+    const proposer = createProposerSimulator({ task });
+    const parent = 'Plan the answer for {customer} from the retrieved notes.\nNotes:\n{kb}';
+    let children: string[] = [];
+    for (const tip of TIP_IDS) children = [...children, ...await propose(proposer, prompt({ parent, worst: [lostStolenFailure], tip, n: 3 }))];
+    expect(children.length).toBe(3 * TIP_IDS.length);
+    for (const child of children) {
+      expect(child, child).toContain('{customer}');
+      expect(child, child).toContain('{kb}');
+    }
+  });
+
   it('defaults to two instructions when the prompt does not say', async () => {
     const children = await propose(createProposerSimulator({ task }), [
       { role: 'user', content: `Current instruction:\n${task.baselineInstruction}\n\nMake it better. Answer as JSON.` },
