@@ -64,6 +64,12 @@ export interface ModuleChoiceInput {
    * the strategy: it is direct per-module evidence where the reward is one number per rollout.
    */
   blame?: Readonly<Record<string, number>>;
+  /**
+   * Proposals per module that made no child (the proposer's answer was refused: a dropped placeholder,
+   * only repeats). `credit` weighs a module's movement by the share of its tries that made children, so
+   * a module whose proposals keep failing stops taking every proposal; with none failed nothing changes.
+   */
+  failedByModule?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -91,7 +97,23 @@ export function chooseModule(input: ModuleChoiceInput, rng: Rng): string | null 
   if (modules.some((m) => (blame[m] ?? 0) > 0)) return blameDraw(modules, blame, rng);
   if (input.strategy === 'round_robin') return leastProposed;
   const variance = Math.max(input.rewardVariance, 1e-6);
-  return largestMovement(modules, measuredLifts(input, variance), variance, rng);
+  return largestMovement(modules, measuredLifts(input, variance), variance, successShares(input), rng);
+}
+
+/**
+ * Per module, the share of its tries that made children, (1 + children) / (1 + children + failed):
+ * 1 for a module with no failed proposal. An expected movement per proposal, not per child: a
+ * proposal that will likely be refused moves nothing.
+ */
+function successShares(input: ModuleChoiceInput): ReadonlyMap<string, number> {
+  const shares = new Map<string, number>();
+  for (const m of input.modules) {
+    const failed = input.failedByModule?.[m] ?? 0;
+    if (failed === 0) continue;
+    const children = input.candidates.filter((c) => c.module === m).length;
+    shares.set(m, (1 + children) / (1 + children + failed));
+  }
+  return shares;
 }
 
 /**
@@ -120,14 +142,16 @@ function blameDraw(modules: readonly string[], blame: Readonly<Record<string, nu
 interface Siblings { parentVariance: number; children: { lift: number; variance: number }[] }
 
 /** The module with the highest posterior mean movement scale; ties (untried modules) at random. */
-function largestMovement(modules: readonly string[], evidence: ReadonlyMap<string, readonly Siblings[]>, rewardVariance: number, rng: Rng): string {
+function largestMovement(modules: readonly string[], evidence: ReadonlyMap<string, readonly Siblings[]>, rewardVariance: number, shares: ReadonlyMap<string, number>, rng: Rng): string {
   const sd = Math.sqrt(rewardVariance);
   const grid = Array.from({ length: GRID_STEPS + 1 }, (_, i) => (sd * i) / GRID_STEPS);
   let best = modules[0]!;
   let bestScore = Number.NEGATIVE_INFINITY;
   let ties = 0;
   for (const m of modules) {
-    const score = posteriorMeanScale(grid, evidence.get(m) ?? [], PRIOR_SCALE * sd);
+    const share = shares.get(m);
+    const movement = posteriorMeanScale(grid, evidence.get(m) ?? [], PRIOR_SCALE * sd);
+    const score = share === undefined ? movement : movement * share;
     // Untried modules score the prior's mean, bit for bit: one of them at random (reservoir sampling).
     if (score > bestScore) {
       bestScore = score;

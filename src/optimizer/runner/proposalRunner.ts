@@ -268,6 +268,7 @@ export class ProposalRunner {
       rewardVariance: pooledVariance(candidates.map((c) => c.online)),
       strategy: this.deps.moduleChoice ?? 'credit',
       blame,
+      failedByModule: failed,
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;

@@ -54,6 +54,25 @@ describe('chooseModule', () => {
     expect(picks.filter((m) => m === 'retrieve').length / picks.length).toBeGreaterThan(0.9);
   });
 
+  it('credit turns from a module whose proposals keep failing (no child made), and is unchanged without failures', () => {
+    const candidates = [
+      { id: 'baseline', parentId: null, module: null, stats: stats(400, 0.5) },
+      { id: 'c1', parentId: 'baseline', module: 'extract', stats: stats(200, 0.5) },
+      { id: 'c2', parentId: 'baseline', module: 'retrieve', stats: stats(200, 0.68) },
+      { id: 'c3', parentId: 'baseline', module: 'answer', stats: stats(200, 0.40) },
+    ];
+    // retrieve moved the reward most, but four of its five tries were refused: answer, the next mover, takes over.
+    const failing = input({ candidates, proposalsByModule: { extract: 1, retrieve: 5, answer: 1 }, failedByModule: { retrieve: 4 } });
+    const rng = createSeededRng(11);
+    const picks = Array.from({ length: 200 }, () => chooseModule(failing, rng));
+    expect(picks.filter((m) => m === 'retrieve').length).toBe(0);
+    expect(picks.filter((m) => m === 'answer').length).toBe(200);
+    // No failures (or failures counted as zero): the same choice as without the field, draw for draw.
+    const plain = input({ candidates, proposalsByModule: { extract: 1, retrieve: 1, answer: 1 } });
+    const [a, b] = [createSeededRng(5), createSeededRng(5)];
+    for (let i = 0; i < 50; i++) expect(chooseModule({ ...plain, failedByModule: { retrieve: 0 } }, a)).toBe(chooseModule(plain, b));
+  });
+
   it('credit tries every module once, in call order, whatever the first children showed', () => {
     const rng = createSeededRng(5);
     expect(new Set(Array.from({ length: 100 }, () => chooseModule(input(), rng)))).toEqual(new Set(['extract']));
