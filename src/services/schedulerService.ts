@@ -24,10 +24,10 @@ export class SchedulerService {
 
   /**
    * `valOnly`: only confirmation work (a final check of the champion against the control on held-out
-   * seeds); a 409 says when none is left.
+   * seeds); a 409 says when none is left. After the end: monitoring rollouts of what the job serves.
    */
   next(job: JobRecord, opts: { valOnly?: boolean } = {}): Promise<ScheduledRollout> {
-    if (isFinal(job.status)) return Promise.reject(new ConflictError(`job ${job.id} is ${job.status}; it schedules no more rollouts`));
+    if (isFinal(job.status) && opts.valOnly) return Promise.reject(new ConflictError(`job ${job.id} is ${job.status}: no confirmation work is left after the end`));
     const previous = this.queues.get(job.id) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.schedule(job, opts.valOnly ?? false));
     this.queues.set(job.id, run);
@@ -65,8 +65,14 @@ export class SchedulerService {
       controlId: BASELINE_ID,
       confirm: targets.map((candidateId) => ({ candidateId, seedsIssued: valSeeds.get(candidateId) ?? [] })),
     };
-    let assignment: SeedAssignment;
-    if (valOnly) {
+    // A seed assignment, or after the end a monitoring one (which no seed rule makes).
+    let assignment: Omit<SeedAssignment, 'split'> & { split: Split };
+    if (isFinal(job.status) || isFinal(rt.job.status)) {
+      // After the end the job keeps serving (docs/API.md, "After a job ends"): an app's scheduler loop
+      // goes on, each rollout served what the job serves and recorded as monitoring traffic, on the
+      // online pool's seeds in turn (seed-evals?split=monitor lists them).
+      assignment = { seed: mipro.online_pool[issued.monitor % mipro.online_pool.length]!, split: 'monitor' };
+    } else if (valOnly) {
       const work = nextValWork(state);
       if (!work) throw new ConflictError('no confirmation work left: the champion, the control and the runner-up have run every val seed (or no champion other than the control exists yet)');
       assignment = { seed: work.seed, split: 'val', assignCandidateId: work.candidateId };

@@ -121,6 +121,34 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     ]);
   });
 
+  it("keeps an app's scheduler loop going after the end: monitoring rollouts of what the job serves", async () => {
+    const job = await newJob();
+    await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
+    expect((await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_w' } })).status).toBe(200);
+    const next = (body?: unknown) => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key, ...(body ? { body } : {}) });
+    const pool = seedJobBody().policy_optimization.mipro.online_pool as number[];
+    const seen: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await next();
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body).toMatchObject({ split: 'monitor', candidate_id: 'cand_w' });
+      seen.push(r.body.seed);
+      const extractCall = { model: 'x', messages: [{ role: 'system', content: 'Extract the entities.' }, { role: 'user', content: 'q' }] };
+      const called = await api(r.body.inference_url, 'POST', '/chat/completions', { body: extractCall });
+      expect(called.headers.get('x-mipro-candidate-id')).toBe('cand_w');
+      expect(systemPromptOf(fake.requests.at(-1)!)).toBe('EXTRACT WINNER.');
+      const rewarded = await reward(job, r.body.rollout_id, 1);
+      expect(rewarded.body).toMatchObject({ split: 'monitor', candidate_id: 'cand_w' });
+    }
+    // The online pool's seeds in turn; the statistics the job ended on do not move.
+    expect(seen).toEqual(pool.slice(0, 3));
+    const ended = await view(job);
+    expect(ended).toMatchObject({ status: 'succeeded', reward_count: 0 });
+    // Confirmation work ends with the job: said, not scheduled.
+    const val = await next({ split: 'val' });
+    expect([val.status, val.body.error.message]).toEqual([409, `job ${job.job_id} is succeeded: no confirmation work is left after the end`]);
+  });
+
   it('exports a program exactly as the proxy renders it', async () => {
     const job = await newJob();
     await addProgram(t.server.store, job.job_id, 'cand_x', { answer: 'Use only {context}, answering {user} kindly.' }, 'answer');

@@ -212,7 +212,8 @@ export class Dispatcher {
    */
   async schedule(rt: JobRuntime, req: DispatchRequest, started: (rolloutId: string, candidateId: string) => NewEvent): Promise<{ rolloutId: string; candidateId: string } | null> {
     const rolloutId = newRolloutId();
-    const candidate = this.pick(rt, req.assignCandidateId);
+    // After the end (a monitor rollout): what the job serves, as the proxy gives a new rollout id.
+    const candidate = FINAL_STATUSES.includes(rt.job.status) ? this.servedCandidate(rt) : this.pick(rt, req.assignCandidateId);
     const inserted = await this.deps.store.insertScheduledRollout(newRollout(rt, rolloutId, candidate.id, req), started(rolloutId, candidate.id));
     if (!inserted) return null;
     candidate.dispatches += 1;
