@@ -161,6 +161,10 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
   const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
   const provider = providerOf(p, policy);
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
+  // Which module the call was optimized as; a call of none passed through unchanged, which an app
+  // with a typo in a system text would otherwise only learn from the job's events.
+  if (program.module) reply.header('x-mipro-module', program.module.name);
+  else reply.header('x-mipro-unmatched', 'true');
   const native = nativeApiFor(provider, surfaceCall);
   const call: UpstreamCall = {
     provider, surfaceCall, native, signal: ctx.gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted, confirmed: dispatch.confirmed,

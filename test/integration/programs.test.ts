@@ -147,9 +147,13 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
       { role: 'user', content: 'hello', name: 'ada' },
     ];
     const body = { model: 'x', messages, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }], temperature: 0.4 };
-    await chat(`${job.proxy_url}/u1`, body);
+    const first = await chat(`${job.proxy_url}/u1`, body);
     await chat(`${job.proxy_url}/u2`, body);
-    const sent = fake.requests.at(-1)!.body as { messages: unknown; tools: unknown; model: string; temperature: number };
+    // The answer says it passed through (a typo in a system text shows at once), and names no module.
+    expect([first.headers.get('x-mipro-unmatched'), first.headers.get('x-mipro-module')]).toEqual(['true', null]);
+    const matched = await chat(`${job.proxy_url}/m1`, { model: 'x', messages: [{ role: 'system', content: MODULES[0]!.template }, { role: 'user', content: 'q' }] });
+    expect([matched.headers.get('x-mipro-module'), matched.headers.get('x-mipro-unmatched')]).toEqual([MODULES[0]!.name, null]);
+    const sent = fake.requests.at(-2)!.body as { messages: unknown; tools: unknown; model: string; temperature: number };
     expect(sent.messages).toEqual(messages);
     expect(sent.tools).toEqual(body.tools);
     expect(sent.model).toBe('gpt-4o-mini'); // the policy model is still forced
