@@ -61,12 +61,13 @@ export function eventView(e: EventRecord) {
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const [candidates, modules, missing, seedCells, monitorCells, tripped] = await Promise.all([
+  const [candidates, modules, missing, seedCells, monitorCells, tripped, unmatched] = await Promise.all([
     deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
     // Monitored rewards exist only once the job serves one candidate (the guard's seed-level statistics).
     servedCandidateId(job) === null ? new Map<string, SeedCell[]>() : deps.store.monitorSeedCells(job.id),
     // When the guard tripped is its event's time (read only for a tripped guard: no column for it).
     job.guardTrippedCandidateId === null ? null : deps.store.latestEvent(job.id, 'mipro.guard.tripped'),
+    deps.store.unmatchedPromptCount(job.id),
   ]);
   // The lift over the control is paired on the val seeds both ran at the same time: read exactly
   // those two candidates' val rewards (each runs a val seed once, so twice the seed count bounds the
@@ -102,6 +103,8 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     served_candidate_id: servedCandidateId(job),
     guard: guardView(job, candidates, tripped?.createdAt ?? null, seedCells, monitorCells),
     modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
+    /** Distinct system texts that matched no module: their calls passed through unoptimized (mipro.module.unmatched). */
+    unmatched_prompts: unmatched,
     baseline_score: summary.baselineScore,
     lift_over_baseline: summary.lift,
     rollout_count: job.rolloutCount,

@@ -101,6 +101,8 @@ export function jobDetailLines(job: Job): string[] {
     ['rollouts', job.max_rollouts ? `${job.rollout_count} of ${job.max_rollouts}` : String(job.rollout_count)],
     ['rewards', String(job.reward_count)],
     ['proposals', String(job.proposal_seq)],
+    // Calls of these texts were not optimized: usually a system text that differs from its module's template.
+    ...(job.unmatched_prompts ? [['unmatched', `${job.unmatched_prompts} system text${job.unmatched_prompts === 1 ? '' : 's'} matched no module and passed through unchanged (mipro.module.unmatched events)`] as [string, string]] : []),
     ['best score', formatBestScore(job)],
     ['best candidate', job.best_candidate_id ?? '-'],
     ['baseline score', job.baseline_score === null ? '-' : score(job.baseline_score)],

@@ -94,6 +94,8 @@ export const JobSchema = z.looseObject({
   best_program: nullable(Program),
   /** The program's modules in creation order (empty until a discovering job sees its first call). */
   modules: z.array(ModuleSchema),
+  /** Distinct system texts that matched no module: their calls passed through unoptimized (older servers omit it). */
+  unmatched_prompts: z.number().optional(),
   /** What a finished job's proxy URL serves (its champion, what was promoted, or the baseline); null while it runs. */
   served_candidate_id: nullable(z.string()),
   /** mipro.guard after the end: what it watches and whether it tripped (older servers omit it). */

@@ -190,6 +190,11 @@ export class KyselyStore implements Store {
     return recordUnmatched(this.db, jobId, textHash, event, this.now());
   }
 
+  async unmatchedPromptCount(jobId: string): Promise<number> {
+    const row = await this.db.selectFrom('unmatched_prompts').select((eb) => eb.fn.countAll<number>().as('n')).where('job_id', '=', jobId).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async setDatasetSummary(jobId: string, summary: string): Promise<void> {
     await this.db.updateTable('jobs').set({ dataset_summary: summary, updated_at: this.now() }).where('id', '=', jobId).execute();
   }

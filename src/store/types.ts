@@ -344,6 +344,8 @@ export interface Store {
   discoverModule(jobId: string, m: { name: string | null; template: string; max: number }): Promise<ModuleRecord[]>;
   /** True (and a `mipro.module.unmatched` event) the first time a job sees this unmatched text. */
   recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean>;
+  /** How many distinct system texts matched no module of the job (each passed through unoptimized). */
+  unmatchedPromptCount(jobId: string): Promise<number>;
   setDatasetSummary(jobId: string, summary: string): Promise<void>;
   /** Adds one proposer call's usage to the job's counters; the job as it is after the addition. */
   addProposerUsage(jobId: string, usage: UsageTotals): Promise<JobRecord>;

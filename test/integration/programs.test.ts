@@ -164,6 +164,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const unmatched = events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched');
     expect(unmatched).toHaveLength(1);
     expect(unmatched[0].data.preview).toBe('An unrelated tool-using agent.');
+    // The job view counts the distinct texts that passed through (miprox jobs show prints it).
+    expect((await api(t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: t.key })).body.unmatched_prompts).toBe(1);
   });
 
   it('discovers modules from traffic up to max_modules, then passes the rest through', async () => {

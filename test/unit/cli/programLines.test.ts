@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { programLines } from '../../../src/cli/jobFormat.js';
+import { jobDetailLines, programLines } from '../../../src/cli/jobFormat.js';
 import type { Job } from '../../../src/sdk/index.js';
 
 const modules = [
@@ -13,5 +13,18 @@ describe('jobs show: the best program', () => {
     expect(programLines(job).join('\n')).toContain('best program (cand_a):\n  extract:\n    Extract the entities.\n  answer: (changed)\n    Quote it:\n    {context}');
     const baseline = { ...job, best_candidate_id: 'baseline', best_program: { extract: modules[0]!.template, answer: modules[1]!.template } } as Job;
     expect(programLines(baseline).join('\n')).not.toContain('(changed)');
+  });
+});
+
+describe('jobs show: texts that matched no module', () => {
+  const job = (unmatched: number | undefined) => ({
+    job_id: 'pl_1', status: 'running', rollout_count: 3, reward_count: 1, proposal_seq: 0, best_score: null, best_candidate_id: null,
+    baseline_score: null, served_candidate_id: null, modules, ...(unmatched === undefined ? {} : { unmatched_prompts: unmatched }),
+  }) as unknown as Job;
+
+  it('says how many passed through unchanged, and says nothing when none did (or an older server does not tell)', () => {
+    expect(jobDetailLines(job(2)).find((l) => l.startsWith('unmatched'))).toMatch(/^unmatched +2 system texts matched no module and passed through unchanged \(mipro\.module\.unmatched events\)$/);
+    expect(jobDetailLines(job(0)).some((l) => l.startsWith('unmatched'))).toBe(false);
+    expect(jobDetailLines(job(undefined)).some((l) => l.startsWith('unmatched'))).toBe(false);
   });
 });
