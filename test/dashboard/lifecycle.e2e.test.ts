@@ -74,6 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
     await row.getByRole('button', { name: 'Promote cand_main_1' }).click();
     const dialog = page.getByRole('dialog', { name: 'Promote cand_main_1?' });
     await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('ends (succeeded) and its proxy URL serves cand_main_1 to every call from now on');
     // The safe choice has focus; declining changes nothing.
     expect(await dialog.getByRole('button', { name: 'Keep as is' }).evaluate((b) => b === document.activeElement)).toBe(true);
     await page.screenshot({ path: screenshotPath('20-promote-confirm') });
@@ -93,7 +94,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
   it('rolls back to the baseline from its row (a finished job can be promoted again)', async () => {
     const row = page.locator('tr[data-candidate="baseline"]');
     await row.getByRole('button', { name: 'Roll back baseline' }).click();
-    await page.getByRole('dialog', { name: 'Roll back to the baseline?' }).getByRole('button', { name: 'Roll back' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Roll back to the baseline?' });
+    // The job has already ended: the dialog says what changes (what it serves), not that it ends.
+    expect(await dialog.textContent()).toContain('has ended (succeeded); its proxy URL serves baseline to every new rollout from now on, instead of cand_main_1');
+    await dialog.getByRole('button', { name: 'Roll back' }).click();
     await expect.poll(() => row.locator('.tag-served').count()).toBe(1);
     expect(await page.locator('tr[data-candidate="cand_main_1"] .tag-served').count()).toBe(0);
     expect((await getJob()).served_candidate_id).toBe('baseline');

@@ -158,7 +158,10 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     const rollback = candidateId === 'baseline';
     const ok = await confirmDialog({
       title: rollback ? 'Roll back to the baseline?' : `Promote ${candidateId}?`,
-      body: `Job ${jobId} ends (succeeded) and its proxy URL serves ${candidateId} to every call from now on: no more exploration or proposals. You can promote another candidate later.`,
+      // A job that already ended only changes what it serves.
+      body: feed.job?.status === 'succeeded'
+        ? `Job ${jobId} has ended (succeeded); its proxy URL serves ${candidateId} to every new rollout from now on, instead of ${feed.job.served_candidate_id ?? 'what it serves now'}. You can promote another candidate later.`
+        : `Job ${jobId} ends (succeeded) and its proxy URL serves ${candidateId} to every call from now on: no more exploration or proposals. You can promote another candidate later.`,
       confirmLabel: rollback ? 'Roll back' : 'Promote',
       cancelLabel: 'Keep as is',
     });
