@@ -50,9 +50,9 @@ function takesPolicyTemperature(req: ChatCompletionRequest, provider: JobPolicy[
  * before the client's conversation (core/demos.ts `withDemoTurns`, the one rendering every surface
  * and the export use).
  */
-export function injectDemos(req: ChatCompletionRequest, demos: readonly Demo[]): ChatCompletionRequest {
+export function injectDemos(req: ChatCompletionRequest, demos: readonly Demo[], variables?: Readonly<Record<string, string>>): ChatCompletionRequest {
   if (demos.length === 0) return req;
-  return { ...req, messages: withDemoTurns<ChatMessage>(req.messages, demos, (t) => ({ role: t.role, content: t.content })) };
+  return { ...req, messages: withDemoTurns<ChatMessage>(req.messages, demos, (t) => ({ role: t.role, content: t.content }), variables) };
 }
 
 const isSystem = (m: ChatMessage): boolean => m.role === 'system' || m.role === 'developer';

@@ -158,7 +158,8 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
   const policy = rt.job.config.policy;
   const text = program.module ? candidateText(dispatch.candidate.instructions, program.module, program, body) : null;
   const demos = program.module ? (dispatch.candidate.demos[program.module.name] ?? []) : [];
-  const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos);
+  // The call's values: a templated module's demo is its own input only under the same values.
+  const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos, program.module ? program.variables : undefined);
   const provider = providerOf(p, policy);
   reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
   // Which module the call was optimized as; a call of none passed through unchanged, which an app

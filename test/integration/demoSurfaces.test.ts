@@ -249,6 +249,18 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demo injection order on every sur
       expect(turns(body(translated.sent).messages)).toEqual([{ role: 'system', content: LIVE_RENDERED }, ...TEMPLATED_TURNS, ...CLIENT]);
     });
 
+    it('a demo whose turns are the call\'s is left out only under the call\'s own values (a fixed user turn keeps its demos)', async () => {
+      // The demo T-Q1 asked under another context is another task: it is shown.
+      const other = await call('templated-compatible', 'chat/completions', { model: 'x', messages: [{ role: 'system', content: LIVE_SYSTEM }, { role: 'user', content: 'T-Q1' }] });
+      expect(turns(body(other.sent).messages)).toEqual([{ role: 'system', content: LIVE_RENDERED }, ...TEMPLATED_TURNS, { role: 'user', content: 'T-Q1' }]);
+      h.openai.requests.length = 0;
+      // Under its own context it is the call's own input: left out, the other demo stays.
+      const own = await call('templated-compatible', 'chat/completions', { model: 'x', messages: [{ role: 'system', content: 'Answer from this context:\nT-CTX-1' }, { role: 'user', content: 'T-Q1' }] });
+      expect(turns(body(own.sent).messages)).toEqual([
+        { role: 'system', content: 'DEMO CANDIDATE, grounded in:\nT-CTX-1' }, ...TEMPLATED_TURNS.slice(2), { role: 'user', content: 'T-Q1' },
+      ]);
+    });
+
     it('the export\'s messages rendering is the same preamble, its template unfilled', async () => {
       expect(await exported('templated-anthropic')).toEqual([{ role: 'system', content: TEMPLATED_TEXT }, ...TEMPLATED_TURNS]);
     });

@@ -280,16 +280,27 @@ export function systemHead(messages: readonly RoleMessage[]): number {
  * carries its system text outside the list (Responses `instructions`, Messages `system`) passes its
  * turns and gets the demos first. A demo whose input is the call's own conversation is left out: a
  * call must never be shown its own earlier answer (that would inflate the candidate's online score).
+ * `variables`: the call's template values; a templated module's demo is the call's own input only
+ * when its values are the call's too (`sameValues`).
  */
-export function withDemoTurns<M extends RoleMessage>(messages: readonly M[], demos: readonly Demo[], turn: (t: DemoTurn) => M): M[] {
+export function withDemoTurns<M extends RoleMessage>(messages: readonly M[], demos: readonly Demo[], turn: (t: DemoTurn) => M, variables?: Readonly<Record<string, string>>): M[] {
   if (demos.length === 0) return [...messages];
   const head = systemHead(messages);
   const own = textTurns(messages.slice(head));
   const ownKey = own ? inputKey(own) : null;
-  // By turns alone, whatever the demo's variables: the same question answered under other values
-  // would still show the call an answer to its own input.
-  const turns = demoTurns(demos.filter((d) => inputKey(d.input) !== ownKey)).map(turn);
+  const turns = demoTurns(demos.filter((d) => inputKey(d.input) !== ownKey || !sameValues(d, variables))).map(turn);
   return [...messages.slice(0, head), ...turns, ...messages.slice(head)];
+}
+
+/**
+ * Whether a demo whose turns are the call's was also asked under the call's values: only then is it
+ * the call's own input. A templated module's user turn is often the same on every call ("Answer.",
+ * the question living in {context}): compared by turns alone, every demo of such a module would be
+ * left out of every call. A plain demo, or a call whose values are not known, compares by turns.
+ */
+function sameValues(d: Demo, variables: Readonly<Record<string, string>> | undefined): boolean {
+  if (d.variables === undefined || variables === undefined) return true;
+  return Object.entries(d.variables).every(([name, value]) => Object.hasOwn(variables, name) && wellFormed(variables[name]!) === value);
 }
 
 /** The demo turns of a demo set alone, as injected (variables in each demo's first user turn). */
