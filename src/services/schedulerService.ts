@@ -6,6 +6,7 @@ import { ConflictError } from '../shared/errors.js';
 import { BASELINE_ID } from '../shared/ids.js';
 import type { JobRecord, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
+import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 
 /** Each lost race means another instance made progress, so a handful of attempts always suffices in practice. */
 const MAX_ATTEMPTS = 16;
@@ -48,7 +49,18 @@ export class SchedulerService {
   }
 
   private async tryOnce(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout | null> {
-    const rt = await this.engine.runtimeFor(job);
+    let rt = await this.engine.runtimeFor(job);
+    if (isFinal(job.status) && !isFinal(rt.job.status)) {
+      // Ended on another instance, this cache not yet told: the dispatcher reads the end (what the job
+      // serves) from the runtime, so a monitoring rollout would otherwise go to the bandit's pick. An
+      // end is final, so `job`, read for this request, is the newer; jobChanged makes the next read
+      // fetch the candidates when a promoted one is not cached yet.
+      this.engine.jobChanged(job);
+      // Also a champion crowned at the end (no promote) that this cache has not read yet.
+      const served = servedCandidateId(job);
+      if (served !== null && !rt.candidates.some((c) => c.id === served)) rt.fetchedAt = Number.NEGATIVE_INFINITY;
+      rt = await this.engine.runtimeFor(job);
+    }
     const mipro = rt.job.config.mipro;
     const [issued, valSeeds] = await Promise.all([this.store.rolloutSplitCounts(job.id), this.store.valSeedsIssued(job.id)]);
     // Which bootstrap seeds are taken matters only while some may be left.
@@ -67,7 +79,7 @@ export class SchedulerService {
     };
     // A seed assignment, or after the end a monitoring one (which no seed rule makes).
     let assignment: Omit<SeedAssignment, 'split'> & { split: Split };
-    if (isFinal(job.status) || isFinal(rt.job.status)) {
+    if (isFinal(rt.job.status)) {
       // After the end the job keeps serving (docs/API.md, "After a job ends"): an app's scheduler loop
       // goes on, each rollout served what the job serves and recorded as monitoring traffic, on the
       // online pool's seeds in turn (seed-evals?split=monitor lists them).

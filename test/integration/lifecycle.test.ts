@@ -386,3 +386,34 @@ describe('promote on an instance whose cache has not read the candidate yet', ()
     }
   });
 });
+
+describe('the seed scheduler on an instance whose cache has not seen the end yet', () => {
+  it.each<TestDb>(['sqlite', 'postgres'])('hands out monitoring rollouts of what the job serves, not the bandit\'s pick (%s)', async (db) => {
+    const fake = await startFakeUpstream({ reply: 'ok' });
+    // A cache that never expires during the test: the end below is written by "another instance".
+    const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
+    try {
+      const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
+      Object.assign(body.policy_optimization, { modules: MODULES });
+      const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string; proxy_url: string };
+      const next = () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key });
+      await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
+      await addProgram(t.server.store, job.job_id, 'cand_x', { extract: 'EXTRACT OTHER.' }, 'extract');
+      // Cached while running, with the challengers: the bandit would go on choosing among them.
+      expect((await next()).status).toBe(200);
+      // Cancelled elsewhere (straight through the store): the job serves the baseline from now on.
+      const ended = await t.server.store.transitionJob(job.job_id, ['running'], 'cancelled', { eventType: 'mipro.job.status', message: 'cancelled elsewhere', data: { status: 'cancelled' } });
+      expect(ended?.status).toBe('cancelled');
+      const handed: unknown[] = [];
+      for (let i = 0; i < 8; i++) {
+        const r = await next();
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        handed.push([r.body.split, r.body.candidate_id]);
+      }
+      expect(handed).toEqual(Array.from({ length: 8 }, () => ['monitor', 'baseline']));
+    } finally {
+      await t.close();
+      await fake.close();
+    }
+  });
+});
