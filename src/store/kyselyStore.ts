@@ -570,11 +570,13 @@ export class KyselyStore implements Store {
     return rows.map(toProposal);
   }
 
-  async failedProposalsByModule(jobId: string): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom('proposals')
+  async failedProposalsByModule(jobId: string, opts: { errorPrefix?: string } = {}): Promise<Record<string, number>> {
+    let q = this.db.selectFrom('proposals')
       .select(['module', (eb) => eb.fn.countAll<string | number>().as('n')])
-      .where('job_id', '=', jobId).where('status', '=', 'failed').where('module', 'is not', null)
-      .groupBy('module').execute();
+      .where('job_id', '=', jobId).where('status', '=', 'failed').where('module', 'is not', null);
+    // A plain prefix (no LIKE wildcards in it), compared as text on both databases.
+    if (opts.errorPrefix !== undefined) q = q.where('error', 'like', `${opts.errorPrefix.replace(/[%_\\]/g, '')}%`);
+    const rows = await q.groupBy('module').execute();
     return Object.fromEntries(rows.map((r) => [r.module ?? '', Number(r.n)]));
   }
 

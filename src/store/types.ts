@@ -490,8 +490,11 @@ export interface Store {
    */
   closeExpiredProposals(jobId?: string): Promise<ClosedProposal[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
-  /** How many of the job's proposals failed, per module they were to change. */
-  failedProposalsByModule(jobId: string): Promise<Record<string, number>>;
+  /**
+   * How many of the job's proposals failed, per module they were to change; with `errorPrefix`, only
+   * those whose error starts with it (the proposer's answer refused, not a timeout or the job's end).
+   */
+  failedProposalsByModule(jobId: string, opts?: { errorPrefix?: string }): Promise<Record<string, number>>;
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;

@@ -548,11 +548,14 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const job = await makeJob();
       expect(await store.failedProposalsByModule(job.id)).toEqual({});
       const lease = new Date(Date.now() + 60_000).toISOString();
-      for (const [module, status] of [['plan', 'failed'], ['plan', 'failed'], ['answer', 'failed'], ['answer', 'succeeded']] as const) {
+      const outcomes = [['plan', 'failed', 'no usable instruction: missing {x}'], ['plan', 'failed', 'proposer timed out'], ['answer', 'failed', 'no usable instruction: empty answer'], ['answer', 'succeeded', null]] as const;
+      for (const [module, status, error] of outcomes) {
         const p = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module, tip: 'none', prompt: [], leaseUntil: lease, now: new Date().toISOString() });
-        await store.finishProposal({ jobId: job.id, id: p!.id, status, response: null, error: status === 'failed' ? 'no instruction' : null, candidates: [], events: [] });
+        await store.finishProposal({ jobId: job.id, id: p!.id, status, response: null, error, candidates: [], events: [] });
       }
       expect(await store.failedProposalsByModule(job.id)).toEqual({ plan: 2, answer: 1 });
+      // Only the refused answers, by the start of their error.
+      expect(await store.failedProposalsByModule(job.id, { errorPrefix: 'no usable instruction' })).toEqual({ plan: 1, answer: 1 });
       expect(await store.failedProposalsByModule((await makeJob()).id)).toEqual({});
     });
 

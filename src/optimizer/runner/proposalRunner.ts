@@ -49,6 +49,8 @@ const SUMMARY_MIN_INPUTS = 3;
  * proposal only) and the proposal call, with room for the database work around them.
  */
 const PROPOSAL_LEASE_CALLS = 3;
+/** The start of a failed proposal's error when the proposer answered but nothing in it was usable. */
+const NO_USABLE_INSTRUCTION = 'no usable instruction';
 /** Recent low-reward rollouts whose feedback_by_module is counted as blame for module choice. */
 const BLAME_WINDOW = 100;
 
@@ -213,7 +215,7 @@ export class ProposalRunner {
         // Only repeats of instructions already tried: a proposer's normal miss (the event records it),
         // not something an operator must look at, so not a warning (it interrupted the demo's output).
         const onlyRepeats = parsed.rejected.length > 0 && parsed.rejected.every((r) => r.reason === DUPLICATE);
-        await fail(`no usable instruction: ${why}`, onlyRepeats ? 'info' : 'warn');
+        await fail(`${NO_USABLE_INSTRUCTION}: ${why}`, onlyRepeats ? 'info' : 'warn');
         return;
       }
       const created = parsed.accepted.map((instruction) => ({
@@ -246,11 +248,14 @@ export class ProposalRunner {
   private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
     const { store } = this.deps;
     const [lo, hi] = rt.job.config.mipro.reward_range;
-    const [called, blame, failed] = await Promise.all([
+    const [called, blame, failed, refused] = await Promise.all([
       store.moduleCallOrder(rt.job.id),
       // "Low" rewards: the lower half of the declared range (failures, for binary rewards).
       store.moduleBlame(rt.job.id, { below: lo + (hi - lo) / 2, limit: BLAME_WINDOW }),
       store.failedProposalsByModule(rt.job.id),
+      // Only the proposer's refused answers say a module is hard to propose for; a timeout, an
+      // upstream error or the job's end says nothing about the module.
+      store.failedProposalsByModule(rt.job.id, { errorPrefix: NO_USABLE_INSTRUCTION }),
     ]);
     // Tries per module: its children, and its failed proposals. A module whose proposals keep failing
     // (a proposer that cannot keep its placeholders) must not take every proposal of the first round.
@@ -268,7 +273,7 @@ export class ProposalRunner {
       rewardVariance: pooledVariance(candidates.map((c) => c.online)),
       strategy: this.deps.moduleChoice ?? 'credit',
       blame,
-      failedByModule: failed,
+      failedByModule: refused,
     }, this.deps.rng);
     const module = name === null ? undefined : known.get(name);
     return module ? { module, order } : null;
