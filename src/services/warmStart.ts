@@ -160,7 +160,7 @@ function importedDemo(d: DemoImport, module: ModuleRecord, placeholders: readonl
   const listed = placeholders.slice(0, 20).map((p) => `{${p}}`).join(', ') + (placeholders.length > 20 ? ` and ${placeholders.length - 20} more` : '');
   const names = `module "${module.name}"'s placeholders: ${listed || 'none'}`;
   if (placeholders.length > 0 && d.variables === undefined) {
-    throw refuse(`${path}.variables`, `is required: ${names}; a demo carries the values its answer was written under, or it would be shown under another call's`);
+    throw refuse(`${path}.variables`, `is required: ${names}; a demo carries the values its answer was written under, or it would be shown under another call's (an export from before demos carried them: import its instructions alone, add-candidate --program FILE --no-demos)`);
   }
   const stray = Object.keys(sent).find((n) => !placeholders.includes(n));
   if (stray !== undefined) throw refuse(`${path}.variables.${stray}`, `is not a placeholder of the module's template (${names})`);

@@ -322,7 +322,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       add({ demos: { extract: [{ input: turn('q'), output: 'a', variables: { context: 'c' } }] } }),
     ]);
     expect(variableRefusals.map((r) => [r.status, r.body.error?.details])).toEqual([
-      [422, [{ path: 'demos.answer.0.variables', message: `is required: ${placeholders}; a demo carries the values its answer was written under, or it would be shown under another call's` }]],
+      [422, [{ path: 'demos.answer.0.variables', message: `is required: ${placeholders}; a demo carries the values its answer was written under, or it would be shown under another call's (an export from before demos carried them: import its instructions alone, add-candidate --program FILE --no-demos)` }]],
       [422, [{ path: 'demos.answer.0.variables.user', message: `is required: every placeholder of the module's template needs its value (${placeholders})` }]],
       [422, [{ path: 'demos.answer.0.variables.contxt', message: `is not a placeholder of the module's template (${placeholders})` }]],
       [422, [{ path: 'demos.answer.0.variables', message: 'must keep its variables within 8000 characters in all (these hold 8001)' }]],
