@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../shared/errors.js';
+import { encodingRefusal } from './requestGuards.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -25,6 +26,11 @@ export function parseJsonBodies(app: FastifyInstance): void {
   const json = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const encoded = encodingRefusal(req);
+    if (encoded !== null) {
+      done(encoded, undefined);
+      return;
+    }
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (req.routeOptions.config.bodyOptional === true && text.trim() === '') {
       done(null, undefined);

@@ -14,16 +14,6 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './jsonDepth.js';
 export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest) => Error {
   // Fastify parses text/plain by default; every body miprox reads is JSON.
   app.removeContentTypeParser('text/plain');
-  // Before the body is parsed: a compressed body reached the JSON parser and was a 400 "malformed
-  // JSON", and an encoding the server does not know was ignored, the bytes read as if plain.
-  app.addHook('onRequest', (req, _reply, done) => {
-    const encoding = contentEncoding(req);
-    if (encoding !== null && hasBody(req)) {
-      done(new UnsupportedMediaTypeError(`content-encoding ${encoding} is not accepted: send the body uncompressed (no content-encoding header)`));
-      return;
-    }
-    done();
-  });
   app.addHook('preValidation', (req, _reply, done) => {
     const nul = nulInUrl(req);
     if (nul !== null) {
@@ -31,6 +21,11 @@ export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest
       return;
     }
     if (req.body === undefined && hasBody(req)) {
+      const encoded = encodingRefusal(req);
+      if (encoded !== null) {
+        done(encoded);
+        return;
+      }
       // GET and HEAD bodies are never parsed: the problem is the body, not its type (a JSON one was
       // told to "send the body as JSON").
       done(BODILESS_METHODS.has(req.method)
@@ -87,6 +82,17 @@ function nulInUrl(req: FastifyRequest): string | null {
 const BODILESS_METHODS = new Set(['GET', 'HEAD']);
 /** Methods whose routes read a body unless marked bodyOptional (jsonBody.ts NO_BODY). */
 const BODY_METHODS = new Set(['POST', 'PATCH', 'PUT']);
+
+/**
+ * A body sent with a content coding (gzip, deflate, anything but identity) is refused before it is
+ * parsed: a compressed body reached the JSON parser and was a 400 "malformed JSON", and a coding the
+ * server does not know was ignored, the bytes read as if plain. Checked where a body is met (the JSON
+ * parser, and the guard for a body no parser took), not in a hook every request pays for.
+ */
+export function encodingRefusal(req: FastifyRequest): UnsupportedMediaTypeError | null {
+  const encoding = contentEncoding(req);
+  return encoding === null ? null : new UnsupportedMediaTypeError(`content-encoding ${encoding} is not accepted: send the body uncompressed (no content-encoding header)`);
+}
 
 /** The request's content coding other than identity (lower-cased, as sent), or null. */
 function contentEncoding(req: FastifyRequest): string | null {
