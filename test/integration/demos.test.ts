@@ -45,8 +45,16 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     await proposer.close();
   });
 
+  /** The job body with the fake proposer; `modules` replaces the one-prompt program of PROMPT. */
+  const jobBody = (mipro: Record<string, unknown>, modules?: ReadonlyArray<{ name: string; template: string }>) => {
+    const body = seedJobBody({ proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, ...(modules ? {} : { initialPrompt: PROMPT }), mipro });
+    if (modules) Object.assign(body.policy_optimization, { modules });
+    return body;
+  };
+  /** mipro.proposer for a demos_only job on the fake proposer. */
+  const demosOnly = () => ({ mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 });
   const createJob = async (mipro: Record<string, unknown>) => {
-    const body = seedJobBody({ proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: PROMPT, mipro });
+    const body = jobBody(mipro);
     const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body as { job_id: string; system_id: string; proxy_url: string };
@@ -67,14 +75,10 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
   }
 
   it('demos_only on a program: a module whose calls never qualify as demos (tool turns) does not hold up the others', async () => {
-    const body = seedJobBody({
-      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
-      mipro: {
-        online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3,
-        max_demos: 2, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
-      },
-    });
-    Object.assign(body.policy_optimization, { modules: [{ name: 'agent', template: 'Use the tools.' }, { name: 'answer', template: 'Answer briefly.' }] });
+    const body = jobBody({
+      online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3,
+      max_demos: 2, demo_min_reward: 1, proposer: demosOnly(),
+    }, [{ name: 'agent', template: 'Use the tools.' }, { name: 'answer', template: 'Answer briefly.' }]);
     const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const job = res.body as { job_id: string; system_id: string; proxy_url: string };
@@ -98,7 +102,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
   it('demos_only: builds demo sets only from rewarded training calls, injects them after the system text, shows and exports them', async () => {
     const job = await createJob({
       online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 3,
-      max_demos: 2, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+      max_demos: 2, demo_min_reward: 1, proposer: demosOnly(),
     });
     const store = t.server.store;
     await foreignRollout(store, job.job_id, 'v-1', 'val', 'VAL-SECRET-INPUT', 1);
@@ -161,7 +165,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     // the whole pool, so a tool-call answer in the pool would be in the set.
     const job = await createJob({
       online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2,
-      max_demos: 4, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+      max_demos: 4, demo_min_reward: 1, proposer: demosOnly(),
     });
     const store = t.server.store;
     const messages = (user: string) => [{ role: 'system', content: PROMPT }, { role: 'user', content: user }];
@@ -188,15 +192,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
   it('demos_only on a program: a templated module\'s collected demos carry their call\'s values and are shown with them on every surface; an oversized value is no demo', async () => {
     // max_demos 16: the templated module's first demo set is its whole pool (its parent has none), so
     // a call in the pool would be in the set.
-    const body = seedJobBody({
-      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
-      mipro: {
-        online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 3,
-        max_demos: 16, demo_min_reward: 1, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
-      },
-    });
     const TEMPLATE = 'Answer from this context:\n{context}';
-    Object.assign(body.policy_optimization, { modules: [{ name: 'extract', template: 'Extract the entities.' }, { name: 'answer', template: TEMPLATE }] });
+    const body = jobBody({
+      online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 3,
+      max_demos: 16, demo_min_reward: 1, proposer: demosOnly(),
+    }, [{ name: 'extract', template: 'Extract the entities.' }, { name: 'answer', template: TEMPLATE }]);
     const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const job = created.body as { job_id: string; system_id: string; proxy_url: string };
@@ -280,7 +280,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     // Graded rewards below the default threshold (the top of reward_range): no call is ever a demo.
     const job = await createJob({
       online_proposer_min_rollouts: 2, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 3,
-      max_demos: 2, proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+      max_demos: 2, proposer: demosOnly(),
     });
     const store = t.server.store;
     const rollout = async (i: number) => {
