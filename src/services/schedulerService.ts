@@ -41,9 +41,14 @@ export class SchedulerService {
   private async schedule(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout> {
     // Another instance may take the slot this one chose (the same bootstrap seed, the same val seed
     // for the same candidate); the database refuses the second, and this one reads again and moves on.
+    let current = job;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const scheduled = await this.tryOnce(job, valOnly);
+      const scheduled = await this.tryOnce(current, valOnly);
       if (scheduled) return scheduled;
+      // The insert also refuses a training rollout once the job has ended (since `job` was read, on
+      // another instance): read the job again so the next try sees the end.
+      current = (await this.store.getJob(job.id)) ?? current;
+      if (valOnly && isFinal(current.status)) throw new ConflictError(`job ${job.id} is ${current.status}: no confirmation work is left after the end`);
     }
     throw new ConflictError(`rollout scheduling for job ${job.id} lost ${MAX_ATTEMPTS} races with other instances in a row; retry`);
   }

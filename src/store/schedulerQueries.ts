@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { appendEventTx } from './statements.js';
-import type { NewEvent, NewRollout } from './types.js';
+import { FINAL_STATUSES, type JobStatus, type NewEvent, type NewRollout } from './types.js';
 
 /**
  * The seed scheduler's statements (POST .../rollouts): portable SQL for both databases. Several
@@ -14,6 +14,12 @@ type LockJobs = (trx: Transaction<Database>, jobIds: string[]) => Promise<void>;
 export async function insertScheduledRollout(db: Kysely<Database>, lockJobs: LockJobs, r: NewRollout, event: NewEvent, now: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     await lockJobs(trx, [r.jobId]);
+    // The job may have ended since the scheduler read it (on another instance): under the lock, only
+    // a monitoring rollout is still scheduled; the scheduler reads again and hands out one of those.
+    if (r.split !== 'monitor') {
+      const job = await trx.selectFrom('jobs').select('status').where('id', '=', r.jobId).executeTakeFirst();
+      if (job && FINAL_STATUSES.includes(job.status as JobStatus)) return false;
+    }
     // No conflict target: the id, the bootstrap seed and the (candidate, val seed) pair are all
     // unique; whichever one another instance took first, nothing is written.
     const res = await trx.insertInto('rollouts').values({

@@ -403,7 +403,8 @@ export interface Store {
   /**
    * The seed scheduler's insert: rollout, counters and its `mipro.rollout.started` event in one
    * transaction. False (nothing written) when the id exists, the bootstrap seed was already issued,
-   * or the candidate already has this val seed: another instance won that slot, choose again.
+   * or the candidate already has this val seed: another instance won that slot, choose again; also
+   * when the job has ended and the rollout is not a monitoring one (the end came after the choice).
    */
   insertScheduledRollout(r: NewRollout, event: NewEvent): Promise<boolean>;
   /** Bootstrap seeds issued so far (each at most once: a unique index holds it). */

@@ -149,6 +149,29 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect([val.status, val.body.error.message]).toEqual([409, `job ${job.job_id} is succeeded: no confirmation work is left after the end`]);
   });
 
+  it('schedules a monitoring rollout, not a training one, when the job ends between the scheduler\'s read and its insert', async () => {
+    const job = await newJob();
+    const store = t.server.store;
+    const original = store.rolloutSplitCounts;
+    let ended = false;
+    // The end lands after the request read the job as running (as another instance's cancel would).
+    (store as unknown as Record<string, unknown>).rolloutSplitCounts = async (jobId: string) => {
+      if (!ended) {
+        ended = true;
+        await store.transitionJob(job.job_id, ['running'], 'cancelled', { eventType: 'mipro.job.status', message: 'cancelled elsewhere' });
+      }
+      return original.call(store, jobId);
+    };
+    try {
+      const r = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body).toMatchObject({ split: 'monitor', candidate_id: 'baseline' });
+      expect(await store.rolloutSplitCounts(job.job_id)).toEqual({ bootstrap: 0, online: 0, val: 0, monitor: 1 });
+    } finally {
+      delete (store as unknown as Record<string, unknown>).rolloutSplitCounts;
+    }
+  });
+
   it('exports a program exactly as the proxy renders it', async () => {
     const job = await newJob();
     await addProgram(t.server.store, job.job_id, 'cand_x', { answer: 'Use only {context}, answering {user} kindly.' }, 'answer');

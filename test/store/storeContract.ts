@@ -183,6 +183,19 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0, monitor: 0 });
     });
 
+    it('schedules no training rollout on a job that ended after the scheduler read it, only a monitoring one', async () => {
+      const job = await makeJob();
+      const started = (id: string) => ({ eventType: 'mipro.rollout.started', message: id, data: { rollout_id: id } });
+      const scheduled = (id: string, split: 'online' | 'bootstrap' | 'val' | 'monitor') =>
+        store.insertScheduledRollout({ jobId: job.id, id, candidateId: BASELINE_ID, seed: 1, split, correlationId: null, inputMessages: null }, started(id));
+      expect(await scheduled('s-before', 'online')).toBe(true);
+      await store.transitionJob(job.id, ['running'], 'cancelled', { eventType: 'mipro.job.status', message: 'cancelled in a test' });
+      for (const split of ['online', 'bootstrap', 'val'] as const) expect(await scheduled(`s-${split}`, split), split).toBe(false);
+      expect(await scheduled('s-monitor', 'monitor')).toBe(true);
+      expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0, monitor: 1 });
+      expect((await store.getJob(job.id))?.rolloutCount).toBe(2);
+    });
+
     it('counts every call of a rollout but records at most MAX_RECORDED_CALLS_PER_ROLLOUT of them', async () => {
       const job = await makeJob();
       await store.insertRollout({ jobId: job.id, id: 'many', candidateId: BASELINE_ID, seed: 1, split: 'online', correlationId: null, inputMessages: null });
