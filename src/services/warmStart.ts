@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Demo, type DemoTurn, demoKey, demoProblem, variablesProblem } from '../optimizer/core/demos.js';
+import { type Demo, type DemoTurn, MAX_DEMO_SET_CHARS, demoChars, demoKey, demoProblem, variablesProblem } from '../optimizer/core/demos.js';
 import { modulePlaceholders } from '../optimizer/core/modules.js';
 import { instructionProblem } from '../optimizer/core/proposalParser.js';
 import { normalizeInstruction } from '../optimizer/core/text.js';
@@ -146,6 +146,10 @@ function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: R
       if (first >= 0) throw new ValidationError('demo refused', [{ path, message: `repeats the input of demo ${first}${d.variables ? ' under the same variables' : ''}` }]);
       demos.push(d);
     });
+    const chars = demos.reduce((n, d) => n + demoChars(d), 0);
+    if (chars > MAX_DEMO_SET_CHARS) {
+      throw new ValidationError('demo set too large', [{ path: `demos.${name}`, message: `holds ${chars} characters of demos (inputs, answers and variables): at most ${MAX_DEMO_SET_CHARS}, since every call of the candidate carries them` }]);
+    }
     if (demos.length > 0) out[name] = demos;
   }
   return out;

@@ -334,6 +334,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect([twice.status, twice.body.error.details]).toEqual([422, [{ path: 'demos.answer.1', message: 'repeats the input of demo 0 under the same variables' }]]);
     const plainTwice = await add({ demos: { extract: [{ input: turn('q'), output: 'a' }, { input: turn('q'), output: 'b' }] } });
     expect([plainTwice.status, plainTwice.body.error.details]).toEqual([422, [{ path: 'demos.extract.1', message: 'repeats the input of demo 0' }]]);
+    // Each demo within its bounds, the set past what every call may carry: refused as a whole.
+    const roomy = await newJob({ online_rollouts_per_candidate: 1, max_demos: 4 });
+    const big = (i: number) => ({ input: turn(`${i}`.padEnd(4000, 'q')), output: 'a'.repeat(4000), variables: { context: 'c'.repeat(7000), user: 'u'.repeat(1000) } });
+    const tooMuch = await api(t.url, 'POST', `/api/systems/${roomy.system_id}/candidates`, { key: t.key, body: { demos: { answer: [big(1), big(2), big(3)] } } });
+    expect([tooMuch.status, tooMuch.body.error.details]).toEqual([422, [{ path: 'demos.answer', message: 'holds 48000 characters of demos (inputs, answers and variables): at most 32000, since every call of the candidate carries them' }]]);
+    expect((await api(t.url, 'POST', `/api/systems/${roomy.system_id}/candidates`, { key: t.key, body: { demos: { answer: [big(1), big(2)] } } })).status).toBe(200);
     // A templated module's demo names exactly the template's placeholders; a plain module's names none.
     const placeholders = 'module "answer"\'s placeholders: {context}, {user}';
     const variableRefusals = await Promise.all([

@@ -47,6 +47,30 @@ export const MAX_DEMO_CHARS = 4000;
  * sent with every call, and a 100 KB context as a demo would crowd out the prompt.
  */
 export const MAX_DEMO_VARIABLES_CHARS = 8000;
+/**
+ * Most characters one module's demo set may add to a call (inputs, answers and values together):
+ * each demo is bounded, but 16 of the largest would add about 256,000 characters to every call of
+ * the candidate, past many context windows. A proposed set keeps its demos in order up to this.
+ */
+export const MAX_DEMO_SET_CHARS = 32000;
+
+/** The characters a demo adds to a call. */
+export function demoChars(d: Demo): number {
+  const values = d.variables === undefined ? 0 : Object.values(d.variables).reduce((n, v) => n + v.length, 0);
+  return d.input.reduce((n, t) => n + t.content.length, d.output.length + values);
+}
+
+/** The set's demos in order, as many as fit within MAX_DEMO_SET_CHARS (at least the first). */
+function withinBudget(set: readonly Demo[]): Demo[] {
+  let used = 0;
+  const kept: Demo[] = [];
+  for (const d of set) {
+    used += demoChars(d);
+    if (kept.length > 0 && used > MAX_DEMO_SET_CHARS) break;
+    kept.push(d);
+  }
+  return kept;
+}
 
 /** One recorded module call as the pool sees it. */
 export interface PoolCall {
@@ -229,7 +253,7 @@ export function proposeDemoSet(p: {
   if (k <= 0) return null;
   const taken = new Set(p.existing.map(setKey));
   for (let attempt = 0; attempt < 12; attempt++) {
-    const set = p.parent.length > 0 && rng.next() < 0.5 ? mutate(p.parent, p.pool, k, rng) : shuffle(p.pool, rng).slice(0, k);
+    const set = withinBudget(p.parent.length > 0 && rng.next() < 0.5 ? mutate(p.parent, p.pool, k, rng) : shuffle(p.pool, rng).slice(0, k));
     if (set.length > 0 && !taken.has(setKey(set))) return set;
   }
   return null;

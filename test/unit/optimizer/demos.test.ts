@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDemoPool, demoTurns, MAX_DEMO_VARIABLES_CHARS, proposeDemoSet, withDemoTurns, type Demo, type PoolCall } from '../../../src/optimizer/core/demos.js';
+import { buildDemoPool, demoChars, demoTurns, MAX_DEMO_SET_CHARS, MAX_DEMO_VARIABLES_CHARS, proposeDemoSet, withDemoTurns, type Demo, type PoolCall } from '../../../src/optimizer/core/demos.js';
 import { chooseProposalKind, kindOf, kindStats } from '../../../src/optimizer/core/proposalKind.js';
 import { buildProposerPrompt, selectReflectionRollouts } from '../../../src/optimizer/core/proposerPrompt.js';
 import { createSeededRng } from '../../../src/shared/rng.js';
@@ -152,6 +152,16 @@ describe('demo-set proposals', () => {
     // Every 2-demo set of 4 demos (12 ordered pairs) can come up; keyed by rollout id, only the first was ever new.
     expect(sets.length).toBeGreaterThan(3);
     expect(new Set(sets.map((set) => set.map((d) => d.variables!.context).join('|'))).size).toBe(sets.length);
+  });
+
+  it('keeps a proposed set within MAX_DEMO_SET_CHARS, whatever max_demos allows', () => {
+    const large = Array.from({ length: 16 }, (_, i) => ({ ...demo(`L${i}`, `${i}`.padEnd(4000, 'q'), 'a'.repeat(4000)), variables: { context: 'c'.repeat(8000) } }));
+    const rng = createSeededRng(2);
+    for (let i = 0; i < 20; i++) {
+      const set = proposeDemoSet({ pool: large, parent: [], existing: [], maxDemos: 16 }, rng)!;
+      expect(set.length).toBe(2);
+      expect(set.reduce((n, d) => n + demoChars(d), 0)).toBeLessThanOrEqual(MAX_DEMO_SET_CHARS);
+    }
   });
 
   it('proposes nothing from an empty pool or with max_demos 0', () => {
