@@ -8,6 +8,11 @@ import type { JobRecord, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 
+/** Confirmation work (val rollouts) ends with the job; monitoring rollouts do not. */
+function noConfirmationAfterEnd(job: JobRecord): ConflictError {
+  return new ConflictError(`job ${job.id} is ${job.status}: no confirmation work is left after the end`);
+}
+
 /** Each lost race means another instance made progress, so a handful of attempts always suffices in practice. */
 const MAX_ATTEMPTS = 16;
 
@@ -28,7 +33,7 @@ export class SchedulerService {
    * seeds); a 409 says when none is left. After the end: monitoring rollouts of what the job serves.
    */
   next(job: JobRecord, opts: { valOnly?: boolean } = {}): Promise<ScheduledRollout> {
-    if (isFinal(job.status) && opts.valOnly) return Promise.reject(new ConflictError(`job ${job.id} is ${job.status}: no confirmation work is left after the end`));
+    if (isFinal(job.status) && opts.valOnly) return Promise.reject(noConfirmationAfterEnd(job));
     const previous = this.queues.get(job.id) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.schedule(job, opts.valOnly ?? false));
     this.queues.set(job.id, run);
@@ -48,7 +53,7 @@ export class SchedulerService {
       // The insert also refuses a training rollout once the job has ended (since `job` was read, on
       // another instance): read the job again so the next try sees the end.
       current = (await this.store.getJob(job.id)) ?? current;
-      if (valOnly && isFinal(current.status)) throw new ConflictError(`job ${job.id} is ${current.status}: no confirmation work is left after the end`);
+      if (valOnly && isFinal(current.status)) throw noConfirmationAfterEnd(current);
     }
     throw new ConflictError(`rollout scheduling for job ${job.id} lost ${MAX_ATTEMPTS} races with other instances in a row; retry`);
   }

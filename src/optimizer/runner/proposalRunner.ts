@@ -89,7 +89,7 @@ export class ProposalRunner {
     const minReward = demoMinReward(rt.job.config.mipro);
     await this.deps.store.appendEvent(rt.job.id, {
       eventType: 'mipro.proposal.skipped',
-      message: `demos_only: no demo qualifies in any module yet (a demo is a text-only call of a bootstrap/online rollout rewarded at least mipro.demo_min_reward = ${minReward}, in a module without placeholders); no proposal until one does: lower demo_min_reward, or use proposer.mode instruction_and_demos`,
+      message: `demos_only: no demo qualifies in any module yet (a demo is a text-only call of a bootstrap/online rollout rewarded at least mipro.demo_min_reward = ${minReward}); no proposal until one does: lower demo_min_reward, or use proposer.mode instruction_and_demos`,
       data: { reason: 'no_demos', mode: 'demos_only', demo_min_reward: minReward, modules: [...modules] },
     });
   }
