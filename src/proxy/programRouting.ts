@@ -9,6 +9,7 @@ import type { ChatCompletionRequest } from '../schemas/openai.js';
 import { ModuleHeaderSchema } from '../schemas/miproCall.js';
 import { optionalPlaceholders } from '../schemas/wildcards.js';
 import { ValidationError } from '../shared/errors.js';
+import { nameList } from '../shared/nameList.js';
 import { systemText } from './injection.js';
 import { wellFormed } from '../optimizer/core/text.js';
 
@@ -76,12 +77,9 @@ export function candidateText(instructions: Instructions, module: CompiledModule
   return renderKeepingUnknown(text === module.template ? module.parsed : parseTemplate(text), variables);
 }
 
-const MAX_NAMED = 20;
-
 function missingVariables(module: string, names: string[], hasSystemText: boolean): ValidationError {
   const why = hasSystemText ? `the system text did not match module "${module}"'s template` : 'the call has no system message to capture it from';
-  // Named up to the number of problems an error lists (a template may have hundreds of placeholders).
-  const named = names.length > MAX_NAMED ? `${names.slice(0, MAX_NAMED).join(', ')} and ${names.length - MAX_NAMED} more` : names.join(', ');
+  const named = nameList(names);
   return new ValidationError(`module "${module}" needs variable${names.length > 1 ? 's' : ''} ${named}`, names.map((n) => ({
     path: `mipro.variables.${n}`,
     message: `has no value: ${why}, so send it in mipro.variables`,

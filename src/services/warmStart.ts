@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { nameList } from '../shared/nameList.js';
 import { type Demo, type DemoTurn, MAX_DEMO_SET_CHARS, demoChars, demoKey, demoProblem, variablesProblem } from '../optimizer/core/demos.js';
 import { modulePlaceholders } from '../optimizer/core/modules.js';
 import { instructionProblem } from '../optimizer/core/proposalParser.js';
@@ -160,8 +161,7 @@ function importedDemo(d: DemoImport, module: ModuleRecord, placeholders: readonl
   const input = d.input.map((t) => ({ role: t.role, content: t.content }));
   const sent = d.variables ?? {};
   const refuse = (at: string, message: string) => new ValidationError('demo refused', [{ path: at, message }]);
-  // At most 20 named, as the proxy's missing-variables 422 does (a template may have hundreds).
-  const listed = placeholders.slice(0, 20).map((p) => `{${p}}`).join(', ') + (placeholders.length > 20 ? ` and ${placeholders.length - 20} more` : '');
+  const listed = nameList(placeholders.map((p) => `{${p}}`));
   const names = `module "${module.name}"'s placeholders: ${listed || 'none'}`;
   if (placeholders.length > 0 && d.variables === undefined) {
     throw refuse(`${path}.variables`, `is required: ${names}; a demo carries the values its answer was written under, or it would be shown under another call's (an export from before demos carried them: import its instructions alone, add-candidate --program FILE --no-demos)`);
