@@ -570,14 +570,22 @@ export class KyselyStore implements Store {
     return rows.map(toProposal);
   }
 
-  async failedProposalsByModule(jobId: string, opts: { errorPrefix?: string } = {}): Promise<Record<string, number>> {
-    let q = this.db.selectFrom('proposals')
-      .select(['module', (eb) => eb.fn.countAll<string | number>().as('n')])
-      .where('job_id', '=', jobId).where('status', '=', 'failed').where('module', 'is not', null);
+  async failedProposalsByModule(jobId: string, refusedPrefix: string): Promise<{ failed: Record<string, number>; refused: Record<string, number> }> {
     // A plain prefix (no LIKE wildcards in it), compared as text on both databases.
-    if (opts.errorPrefix !== undefined) q = q.where('error', 'like', `${opts.errorPrefix.replace(/[%_\\]/g, '')}%`);
-    const rows = await q.groupBy('module').execute();
-    return Object.fromEntries(rows.map((r) => [r.module ?? '', Number(r.n)]));
+    const prefix = `${refusedPrefix.replace(/[%_\\]/g, '')}%`;
+    const rows = await this.db.selectFrom('proposals')
+      .select((eb) => ['module', eb.fn.countAll<string | number>().as('n'),
+        eb.fn.sum<string | number>(eb.case().when('error', 'like', prefix).then(1).else(0).end()).as('refused')])
+      .where('job_id', '=', jobId).where('status', '=', 'failed').where('module', 'is not', null)
+      .groupBy('module').execute();
+    const failed: Record<string, number> = {};
+    const refused: Record<string, number> = {};
+    for (const r of rows) {
+      const module = r.module ?? '';
+      failed[module] = Number(r.n);
+      if (Number(r.refused) > 0) refused[module] = Number(r.refused);
+    }
+    return { failed, refused };
   }
 
   // ---- events -------------------------------------------------------------------------------------

@@ -492,10 +492,11 @@ export interface Store {
   closeExpiredProposals(jobId?: string): Promise<ClosedProposal[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
   /**
-   * How many of the job's proposals failed, per module they were to change; with `errorPrefix`, only
-   * those whose error starts with it (the proposer's answer refused, not a timeout or the job's end).
+   * How many of the job's proposals failed, per module they were to change (`failed`), and how many
+   * of those have an error starting with `refusedPrefix` (`refused`: the proposer's answer refused,
+   * not a timeout or the job's end). One read for both.
    */
-  failedProposalsByModule(jobId: string, opts?: { errorPrefix?: string }): Promise<Record<string, number>>;
+  failedProposalsByModule(jobId: string, refusedPrefix: string): Promise<{ failed: Record<string, number>; refused: Record<string, number> }>;
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;

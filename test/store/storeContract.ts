@@ -559,17 +559,16 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
 
     it('counts failed proposals per module (module choice counts them as tries)', async () => {
       const job = await makeJob();
-      expect(await store.failedProposalsByModule(job.id)).toEqual({});
+      expect(await store.failedProposalsByModule(job.id, 'no usable instruction')).toEqual({ failed: {}, refused: {} });
       const lease = new Date(Date.now() + 60_000).toISOString();
       const outcomes = [['plan', 'failed', 'no usable instruction: missing {x}'], ['plan', 'failed', 'proposer timed out'], ['answer', 'failed', 'no usable instruction: empty answer'], ['answer', 'succeeded', null]] as const;
       for (const [module, status, error] of outcomes) {
         const p = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module, tip: 'none', prompt: [], leaseUntil: lease, now: new Date().toISOString() });
         await store.finishProposal({ jobId: job.id, id: p!.id, status, response: null, error, candidates: [], events: [] });
       }
-      expect(await store.failedProposalsByModule(job.id)).toEqual({ plan: 2, answer: 1 });
-      // Only the refused answers, by the start of their error.
-      expect(await store.failedProposalsByModule(job.id, { errorPrefix: 'no usable instruction' })).toEqual({ plan: 1, answer: 1 });
-      expect(await store.failedProposalsByModule((await makeJob()).id)).toEqual({});
+      // Every failure, and the refused answers among them (by the start of their error).
+      expect(await store.failedProposalsByModule(job.id, 'no usable instruction')).toEqual({ failed: { plan: 2, answer: 1 }, refused: { plan: 1, answer: 1 } });
+      expect(await store.failedProposalsByModule((await makeJob()).id, 'no usable instruction')).toEqual({ failed: {}, refused: {} });
     });
 
     it('stores a running proposal\'s prompt once built (under the lease), and keeps it when the proposal ends', async () => {

@@ -248,14 +248,13 @@ export class ProposalRunner {
   private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
     const { store } = this.deps;
     const [lo, hi] = rt.job.config.mipro.reward_range;
-    const [called, blame, failed, refused] = await Promise.all([
+    const [called, blame, { failed, refused }] = await Promise.all([
       store.moduleCallOrder(rt.job.id),
       // "Low" rewards: the lower half of the declared range (failures, for binary rewards).
       store.moduleBlame(rt.job.id, { below: lo + (hi - lo) / 2, limit: BLAME_WINDOW }),
-      store.failedProposalsByModule(rt.job.id),
-      // Only the proposer's refused answers say a module is hard to propose for; a timeout, an
-      // upstream error or the job's end says nothing about the module.
-      store.failedProposalsByModule(rt.job.id, { errorPrefix: NO_USABLE_INSTRUCTION }),
+      // Every failure counts as a try; only the proposer's refused answers say a module is hard to
+      // propose for (a timeout, an upstream error or the job's end says nothing about the module).
+      store.failedProposalsByModule(rt.job.id, NO_USABLE_INSTRUCTION),
     ]);
     // Tries per module: its children, and its failed proposals. A module whose proposals keep failing
     // (a proposer that cannot keep its placeholders) must not take every proposal of the first round.
