@@ -4,7 +4,7 @@ import { JOB_STATUSES } from '../store/types.js';
 import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
-import { PageQuerySchema, parseWith, requestOrigin } from './requestContext.js';
+import { PageQuerySchema, parseClosed, parseWith, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 
 /** `PATCH .../{id}` (jobs and sessions): `{"state"}` only; another key (a typo) is a 422, as on promote. */
@@ -35,7 +35,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
     app.get(base, async (req) => {
       const principal = await deps.authenticate(req);
-      const q = parseWith(ListQuery, req.query);
+      const q = parseClosed(ListQuery, req.query);
       const page = await deps.jobs.list(principal.tenantId, q);
       const origin = requestOrigin(req, deps.config.publicUrl);
       // One job at a time: each view runs several queries, and a page of up to 1,000 jobs at once

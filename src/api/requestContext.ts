@@ -29,8 +29,10 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix
 }
 
 /**
- * parseWith for a body whose objects are closed: a key the schema does not declare is a problem
- * naming it and the nearest known name (unknownFields.ts), listed with the schema's own problems.
+ * parseWith for a body whose objects are closed, or a list route's query string: a key the schema
+ * does not declare is a problem naming it and the nearest known name (unknownFields.ts), listed with
+ * the schema's own problems. A query parameter read by no one would otherwise answer as if it had
+ * been honoured (a misspelt filter or sort gives an unfiltered, unsorted page).
  */
 export function parseClosed<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const unknown = unknownFieldProblems(schema, value ?? {});

@@ -99,7 +99,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id/events`, async (req) => {
         const job = await load(req);
-        const q = parseWith(EventsQuery, req.query);
+        const q = parseClosed(EventsQuery, req.query);
         const events = await deps.store.listEvents(job.id, q.since_seq, q.limit);
         return {
           events: events.map(eventView),
@@ -121,7 +121,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id/proposals`, async (req) => {
         const job = await load(req);
-        const q = parseWith(z.object({ limit: PageQuerySchema.shape.limit }), req.query);
+        const q = parseClosed(z.object({ limit: PageQuerySchema.shape.limit }), req.query);
         // What the list shows is current: a proposal whose instance died is failed now, not at the next sweep.
         await deps.store.closeExpiredProposals(job.id);
         return { items: (await deps.store.listProposals(job.id, q.limit)).map(proposalView) };
@@ -129,7 +129,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id/rewards`, async (req) => {
         const job = await load(req);
-        const q = parseWith(PageQuerySchema, req.query);
+        const q = parseClosed(PageQuerySchema, req.query);
         const page = await deps.store.listRewards(job.id, q);
         return { items: page.items.map((r) => rewardView(r)), next_cursor: page.nextCursor };
       });
