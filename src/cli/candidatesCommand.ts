@@ -86,7 +86,7 @@ export function registerCandidatesCommand(program: Command): void {
   addClientOptions(program.command('candidates <jobId>'))
     .description("list a job's candidates (also takes a session id) with rollouts, mean reward and interval")
     .option('--status <status>', 'only candidates in this status (active, retired)')
-    .option('--sort <sort>', 'e.g. avg_reward:desc, created_at:asc')
+    .option('--sort <sort>', 'key[:asc|desc], comma-separated; keys: avg_reward, reward_count, rollout_count, val_score (best first without a direction), created_at (oldest first without one)')
     .option('--limit <n>', 'show at most n candidates', positiveInt)
     .option('--full', 'print whole instructions instead of shortening them (one candidate\'s whole program: miprox jobs export <jobId> --candidate <id>)')
     .action(clientAction(async (id: string, opts: CandidateFlags) => {

@@ -57,7 +57,7 @@ export interface CandidateListOptions extends CallOptions {
   limit?: number;
   cursor?: string;
   status?: string;
-  /** e.g. `avg_reward:desc`, `created_at:asc`. */
+  /** e.g. `avg_reward:desc`, `created_at:asc`; without a direction a score sorts best first, `created_at` oldest first. */
   sort?: string;
 }
 

@@ -54,6 +54,16 @@ const CANDIDATE_SORTS: Record<string, keyof Database['candidates']> = {
 type CandidateColumn = keyof Database['candidates'];
 
 /**
+ * A sort key given without a direction: a score (avg_reward and its aliases, reward_count,
+ * rollout_count, val_score) lists the best first, which is what `--sort avg_reward` is asked for;
+ * created_at stays oldest first. Resolved here, before the listing's digest is taken, so
+ * `avg_reward` and `avg_reward:desc` are one listing and take each other's cursors.
+ */
+function defaultDirection(col: CandidateColumn): 'asc' | 'desc' {
+  return col === 'created_at' ? 'asc' : 'desc';
+}
+
+/**
  * `objective:desc,created_at:desc` -> keyset columns; unknown keys are rejected by the API schema.
  * (ordinal, id) close the list so every row has a distinct position a cursor can resume after.
  */
@@ -61,7 +71,7 @@ export function candidateKeys(sort: string | undefined): KeyColumn<CandidateColu
   const requested = (sort ?? '').split(',').flatMap((part) => {
     const [key, dir] = part.trim().split(':');
     const col = key ? CANDIDATE_SORTS[key] : undefined;
-    return col ? [[col, dir === 'desc' ? 'desc' : 'asc'] as const] : [];
+    return col ? [[col, dir === 'desc' || dir === 'asc' ? dir : defaultDirection(col)] as const] : [];
   });
   const keys: KeyColumn<CandidateColumn>[] = [];
   for (const [col, dir] of [...requested, ['ordinal', 'asc'] as const, ['id', 'asc'] as const]) {
