@@ -205,9 +205,14 @@ export function inputKey(turns: readonly DemoTurn[]): string {
   return JSON.stringify(turns.map((t) => [t.role, t.content]));
 }
 
-/** A demo's input: its turns and, for a templated module, the values they were asked under. */
+/**
+ * A demo's input: its turns and, for a templated module, the values they were asked under. An empty
+ * `variables` object is no values: it shows nothing (`demoInputTurns`), so `{}` and an absent field
+ * are one demo (a stored `{}` against an import without the field was keyed as another demo).
+ */
 export function demoKey(d: Pick<Demo, 'input' | 'variables'>): string {
-  return d.variables === undefined ? inputKey(d.input) : JSON.stringify([d.input.map((t) => [t.role, t.content]), Object.entries(d.variables)]);
+  const values = d.variables === undefined ? [] : Object.entries(d.variables);
+  return values.length === 0 ? inputKey(d.input) : JSON.stringify([d.input.map((t) => [t.role, t.content]), values]);
 }
 
 /**

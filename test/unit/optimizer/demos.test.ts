@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDemoPool, demoChars, demoTurns, MAX_DEMO_SET_CHARS, MAX_DEMO_VARIABLES_CHARS, proposeDemoSet, withDemoTurns, type Demo, type PoolCall } from '../../../src/optimizer/core/demos.js';
+import { buildDemoPool, demoChars, demoKey, demoTurns, MAX_DEMO_SET_CHARS, MAX_DEMO_VARIABLES_CHARS, proposeDemoSet, withDemoTurns, type Demo, type PoolCall } from '../../../src/optimizer/core/demos.js';
 import { chooseProposalKind, kindOf, kindStats } from '../../../src/optimizer/core/proposalKind.js';
 import { buildProposerPrompt, selectReflectionRollouts } from '../../../src/optimizer/core/proposerPrompt.js';
 import { createSeededRng } from '../../../src/shared/rng.js';
@@ -162,6 +162,16 @@ describe('demo-set proposals', () => {
       expect(set.length).toBe(2);
       expect(set.reduce((n, d) => n + demoChars(d), 0)).toBeLessThanOrEqual(MAX_DEMO_SET_CHARS);
     }
+  });
+
+  it('takes a demo with empty variables and one without as the same demo (a set of either is already held)', () => {
+    const plain = [demo('p0', 'q0', 'a0'), demo('p1', 'q1', 'a1')];
+    const empty = plain.map((d) => ({ ...d, variables: {} }));
+    expect(demoKey(empty[0]!)).toBe(demoKey(plain[0]!));
+    expect(demoKey({ ...plain[0]!, variables: { context: 'C' } })).not.toBe(demoKey(plain[0]!));
+    // Every 2-demo set of this pool is held (in both orders) under the other spelling: none is new.
+    const held = [empty, [...empty].reverse()];
+    for (let seed = 0; seed < 10; seed++) expect(proposeDemoSet({ pool: plain, parent: held[0]!, existing: held, maxDemos: 2 }, createSeededRng(seed))).toBeNull();
   });
 
   it('proposes nothing from an empty pool or with max_demos 0', () => {
