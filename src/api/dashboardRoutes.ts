@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { acceptsGzip } from './acceptEncoding.js';
 import { NoRouteError } from './requestGuards.js';
 import { type Asset, type AssetName, createAssetLoader, findPackageRoot } from './dashboardAssets.js';
 import type { ApiDeps } from './deps.js';
@@ -70,7 +71,7 @@ function sendAsset(req: FastifyRequest, reply: FastifyReply, asset: Asset): Fast
   if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
     return reply.code(304).send();
   }
-  if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+  if (acceptsGzip(req.headers['accept-encoding'])) {
     return reply.header('content-encoding', 'gzip').send(asset.gzip);
   }
   return reply.send(asset.body);
