@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { acceptsGzip } from './acceptEncoding.js';
+import { ifNoneMatchHits } from './ifNoneMatch.js';
 import { NoRouteError } from './requestGuards.js';
 import { type Asset, type AssetName, createAssetLoader, findPackageRoot } from './dashboardAssets.js';
 import type { ApiDeps } from './deps.js';
@@ -67,10 +68,7 @@ function sendAsset(req: FastifyRequest, reply: FastifyReply, asset: Asset): Fast
     .header('x-frame-options', 'DENY')
     .header('cross-origin-opener-policy', 'same-origin')
     .type(asset.contentType);
-  const inm = req.headers['if-none-match'];
-  if (typeof inm === 'string' && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
-    return reply.code(304).send();
-  }
+  if (ifNoneMatchHits(req.headers['if-none-match'], etag)) return reply.code(304).send();
   if (acceptsGzip(req.headers['accept-encoding'])) {
     return reply.header('content-encoding', 'gzip').send(asset.gzip);
   }

@@ -50,4 +50,15 @@ describe('dashboard assets: content negotiation', () => {
       expect(gunzipSync(res.body).equals(plain.body), ae).toBe(true);
     }
   });
+
+  it('answers If-None-Match: * with 304 for an existing asset (RFC 9110 13.1.2), and a stale tag with 200', async () => {
+    for (const path of ['/', '/app.js', '/app.css']) {
+      const star = await get(d.url, path, { 'if-none-match': '*' });
+      expect(star.status, path).toBe(304);
+      expect(star.body.length, path).toBe(0);
+      expect((await get(d.url, path, { 'if-none-match': '"0000000000000000"' })).status, path).toBe(200);
+    }
+    const etag = String(plain.headers.etag);
+    expect((await get(d.url, '/app.js', { 'if-none-match': `"stale", W/${etag}` })).status).toBe(304);
+  });
 });
