@@ -191,7 +191,7 @@ export class MiproOnlineSession {
   /**
    * The seed scheduler: which seed (and split) to run next, with a fresh rollout id. `split: 'val'`
    * asks only for confirmation work (champion vs control on held-out seeds); a ConflictError says
-   * none is left.
+   * none is left. After the job ends it hands out `split: 'monitor'` rollouts of what the job serves.
    */
   nextRollout(opts: CallOptions & { split?: 'val' } = {}): Promise<Rollout> {
     return this.post('/rollouts', RolloutSchema, opts.split ? { split: opts.split } : {}, opts);

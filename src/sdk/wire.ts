@@ -20,7 +20,8 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_JOB_STATUSES: readonly string[] = ['succeeded', 'failed', 'cancelled', 'completed', 'canceled'];
 export const isTerminalStatus = (status: string): boolean => TERMINAL_JOB_STATUSES.includes(status);
 
-export const SPLITS = ['bootstrap', 'online', 'val'] as const;
+/** `monitor`: a rollout after the job ended (the seed scheduler's monitoring rollouts), never counted. */
+export const SPLITS = ['bootstrap', 'online', 'val', 'monitor'] as const;
 export type Split = (typeof SPLITS)[number];
 
 export const CandidateSchema = z.looseObject({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, MiproJobsClient, ValidationError, exportedInstructions, exportedProgram } from '../../src/sdk/index.js';
 import { mirroredDiscovery } from '../helpers/programs.js';
-import { type TestServer, PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineCalls, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 /** After the optimization, through the SDK: promote (and roll back) and export the program. */
 describe('SDK: promote and exportPrompt', () => {
@@ -31,6 +31,19 @@ describe('SDK: promote and exportPrompt', () => {
     await jobs.cancel(other.job_id);
     expect((await jobs.get(other.job_id)).served_candidate_id).toBe('baseline');
     await expect(jobs.promote(other.job_id, 'baseline')).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('keeps nextRollout() working after the job ends: monitoring rollouts of what it serves (split "monitor")', async () => {
+    const job = await jobs.create(pipelineJobBody());
+    await addCandidates(t.server.store, job.job_id, ['cand_a'], 'answer');
+    const session = await jobs.session(job.job_id);
+    await session.promote('cand_a');
+    // The server hands out monitoring rollouts after the end; the SDK must read them, not throw.
+    const rollout = await session.nextRollout();
+    expect(rollout).toMatchObject({ split: 'monitor', candidate_id: 'cand_a' });
+    const [first] = await pipelineCalls(`${session.rolloutBaseUrl(rollout.rollout_id)}/chat/completions`);
+    expect(first!.headers.get('x-mipro-candidate-id')).toBe('cand_a');
+    expect(await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: 1 } })).toMatchObject({ split: 'monitor', candidate_id: 'cand_a' });
   });
 
   it('goes on from a finished job\'s program in a new job: exportedInstructions, then addCandidate', async () => {
