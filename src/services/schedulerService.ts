@@ -7,6 +7,7 @@ import { BASELINE_ID } from '../shared/ids.js';
 import type { JobRecord, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
+import { controlAwaitsConfirmation } from '../optimizer/runner/stopCheck.js';
 
 /** Confirmation work (val rollouts) ends with the job; monitoring rollouts do not. */
 function noConfirmationAfterEnd(job: JobRecord): ConflictError {
@@ -78,6 +79,8 @@ export class SchedulerService {
     // A candidate flagged for losing rewards cannot be champion, so it is not confirmed either.
     const excluded = flaggedIds(missingVerdicts(rt.candidates, rt.missing));
     const targets = confirmationTargets(rt.views(), mipro.online_rollouts_per_candidate, { excluded });
+    // mipro.stop_when_identified needs its champion confirmed on val, the baseline included.
+    if (targets.length === 0 && controlAwaitsConfirmation(rt, BASELINE_ID)) targets.push(BASELINE_ID);
     const state = {
       bootstrapSeeds: mipro.bootstrap_train_seeds,
       onlinePool: mipro.online_pool,

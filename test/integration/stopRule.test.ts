@@ -16,7 +16,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
   let policy: FakeUpstream;
   let t: TestServer;
   beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : lastUserMessageOf(req)) });
+    policy = await startFakeUpstream({ reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : systemPromptOf(req).includes('TERRIBLE') ? 'wrong' : lastUserMessageOf(req)) });
     t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url }, start: { cacheTtlMs: 20 } });
   });
   afterAll(async () => {
@@ -24,7 +24,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     await policy.close();
   });
 
-  async function newSession(mipro: Record<string, unknown>) {
+  async function newSession(mipro: Record<string, unknown>, instruction = 'Be EXCELLENT at answering.') {
     const body = seedJobBody({
       initialPrompt: BASELINE,
       mipro: {
@@ -35,7 +35,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     const res = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const s = res.body as { session_id: string; job_id: string };
-    const added = await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key: t.key, body: { instruction: 'Be EXCELLENT at answering.' } });
+    const added = await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key: t.key, body: { instruction } });
     expect(added.status, JSON.stringify(added.body)).toBe(200);
     return { ...s, winner: added.body.candidate_id as string };
   }
@@ -48,7 +48,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
       body: JSON.stringify({ messages: [{ role: 'user', content: `question seed=${next.seed}` }] }),
     });
     const text = ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content;
-    const score = text === 'right' || next.seed % 2 === 0 ? 1 : 0;
+    const score = text === 'right' || (text !== 'wrong' && next.seed % 2 === 0) ? 1 : 0;
     const r = await api(t.url, 'POST', `${SESSIONS}/${sessionId}/reward`, { key: t.key, body: { rollout_id: next.rollout_id, reward_info: { score } } });
     expect(r.status).toBe(200);
     return r.body.job_status as string;
@@ -79,6 +79,23 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     };
     await Promise.all(Array.from({ length: 4 }, () => lane(Math.ceil((rollouts + 20) / 4))));
   }, 120_000); // ~400 rollouts of three requests each: ~15 s alone, several times that on a loaded CI machine
+
+  it('ends the job when the champion identified is the baseline: the control is confirmed on val too', async () => {
+    // The warm-start candidate is always wrong: the baseline (right on even seeds) leads, and with the
+    // pool final it is identified; the scheduler must give it the val seeds its confirmation needs.
+    const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 } }, 'Be TERRIBLE at answering.');
+    let rollouts = 0;
+    let status = 'running';
+    while (status === 'running' && rollouts < 2000) {
+      status = await rollout(s.session_id);
+      rollouts++;
+    }
+    expect(status).toBe('succeeded');
+    const job = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
+    expect(job).toMatchObject({ served_candidate_id: 'baseline', best_candidate_id: 'baseline', best_score_source: 'val', best_score_n: VAL_SEEDS });
+    const events = await t.server.store.listEvents(s.job_id, 0, 100_000);
+    expect(events.find((e) => e.eventType === 'mipro.job.status' && e.data.status === 'succeeded')?.data.reason).toMatch(/^stop_when_identified: baseline identified within 0.01/);
+  }, 120_000);
 
   it('also ends the job when the proposer\'s spend cap, not the candidate cap, stops proposals', async () => {
     // Room for 3 candidates, but one proposer call in all (the dataset summary spends it): no proposal

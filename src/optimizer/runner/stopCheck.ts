@@ -36,6 +36,19 @@ export async function stopReason(rt: JobRuntime, reads: StopReads): Promise<stri
   return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
 }
 
+/**
+ * With the rule on: the champion it has identified (pool final, identification holding) is the
+ * control. The seed scheduler confirms only a champion other than the control (the lift needs one),
+ * so without this the control never runs a val seed, its confirmation never completes, and a job
+ * whose baseline is best would never stop by itself. Cache only: the stop check reads the rest.
+ */
+export function controlAwaitsConfirmation(rt: JobRuntime, controlId: string): boolean {
+  const input = stopInput(rt);
+  if (!input) return false;
+  const decision = stopDecision(input);
+  return decision.stop && decision.championId === controlId;
+}
+
 /** With the rule on: the pair selection should measure next (the champion and the rival blocking the stop). */
 export function stopPairFor(rt: JobRuntime): { leaderId: string; rivalId: string } | null {
   const input = stopInput(rt);
