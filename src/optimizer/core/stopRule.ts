@@ -38,6 +38,12 @@ export interface StopRuleInput {
    * re-issued, so counting rewards could wait forever). Needed only when valSeedCount > 0.
    */
   valIssuedOf?: (candidateId: string) => number;
+  /**
+   * Candidates that may not be champion (flagged for losing rewards, runner/missingRewards.ts), as
+   * for pickChampion: the rule identifies the champion the job would serve, never one of these. They
+   * stay rivals (their upper bounds still block the stop).
+   */
+  excluded?: ReadonlySet<string>;
 }
 
 export type StopDecision =
@@ -74,7 +80,7 @@ export function stopPair(input: StopRuleInput): { leaderId: string; rivalId: str
 }
 
 function identificationRace(input: StopRuleInput, isRival: (c: StopCandidate) => boolean = () => true) {
-  const championId = rankCandidates(input.candidates, input.rolloutsPerCandidate)[0]?.id;
+  const championId = rankCandidates(input.candidates, input.rolloutsPerCandidate, input.excluded ? { excluded: input.excluded } : {})[0]?.id;
   const champion = input.candidates.find((c) => c.id === championId);
   if (!champion) return null;
   const interval = identificationInterval(input);

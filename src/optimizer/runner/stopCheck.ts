@@ -2,6 +2,7 @@ import { toUnitStats } from '../core/rewardRange.js';
 import { stopDecision, stopPair, type StopRuleInput } from '../core/stopRule.js';
 import { toCandidateView, type JobRuntime } from './jobRuntime.js';
 import { poolIsFinal } from './proposerSpend.js';
+import { flaggedIds, missingVerdicts } from './missingRewards.js';
 
 /** What the stop check reads from the database, only once the cached state says stop. */
 export interface StopReads {
@@ -70,5 +71,8 @@ function stopInput(rt: JobRuntime): StopRuleInput | null {
     // A proposal in flight may still add a candidate.
     poolFinal: poolIsFinal(rt) && !rt.proposalRunning,
     valSeedCount: 0,
+    // A candidate losing significantly more rewards than the control cannot be champion (its mean is
+    // biased): the job would serve another at the end, so the rule must not identify it either.
+    excluded: flaggedIds(missingVerdicts(rt.candidates, rt.missing)),
   };
 }
