@@ -191,4 +191,18 @@ describe('features together', () => {
     for (const seeds of vals.values()) expect(new Set(seeds).size).toBe(seeds.length);
     expect(await view(s.session_id)).toMatchObject({ served_candidate_id: s.winner, best_score_source: 'val' });
   }, 120_000);
+
+  it('val_seeds listing a seed twice: the stop rule still sees the champion confirmed on every val seed', async () => {
+    // The scheduler runs a val seed once per candidate; the rule counted the listed entries (4), so
+    // a confirmation of the 3 distinct seeds never completed and the job never stopped.
+    const s = await newSession({ val_seeds: [100, 101, 102, 100], stop_when_identified: { epsilon: 0.01, delta: 0.05 } });
+    let status = 'running';
+    let n = 0;
+    while (status === 'running' && n++ < 1500) {
+      const next = await issue(s.session_id);
+      status = (await reward(s.session_id, next.rollout_id, (await run(next)).score)).job_status;
+    }
+    expect(status).toBe('succeeded');
+    expect(await view(s.session_id)).toMatchObject({ served_candidate_id: s.winner, best_score_source: 'val', best_score_n: 3 });
+  }, 120_000);
 });

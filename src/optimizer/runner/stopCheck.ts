@@ -28,7 +28,9 @@ export async function stopReason(rt: JobRuntime, reads: StopReads): Promise<stri
   // Identification first (from the cache); only then the database read for the val confirmation.
   if (!stopDecision(input).stop) return null;
   const issued = await reads.valSeedsIssued();
-  const decision = stopDecision({ ...input, valSeedCount: mipro.val_seeds.length, valIssuedOf: (id) => issued.get(id)?.length ?? 0 });
+  // Distinct seeds on both sides: a seed listed twice in val_seeds runs once per candidate (the
+  // scheduler's unique (candidate, val seed) slot), so counting list entries never saw it complete.
+  const decision = stopDecision({ ...input, valSeedCount: new Set(mipro.val_seeds).size, valIssuedOf: (id) => new Set(issued.get(id)).size });
   if (!decision.stop) return null;
   // Below the candidate cap the pool is final because the proposer's spend is: the proposal whose
   // call reached the cap may still be adding its candidates, on this instance or another.
