@@ -6,9 +6,11 @@ import { ValidationError } from '../shared/errors.js';
 import type { ApiDeps } from './deps.js';
 import { parseWith } from './requestContext.js';
 import { bestPrompt } from './views.js';
+import { TRAINING_SPLITS, type Split } from '../store/types.js';
 
 const BASE = '/api/prompt-learning/online/mipro/systems';
 const STATE_REWARDS_LIMIT = 1000;
+const isTraining = (split: Split): boolean => (TRAINING_SPLITS as readonly Split[]).includes(split);
 
 /**
  * The older MIPRO routes public demos still call: a per-rollout `status` report (also the reward
@@ -65,7 +67,9 @@ export function legacyRoutes(rewards: RewardService) {
           reward_count: c.online.n,
           avg_reward: c.online.n > 0 ? c.online.mean : null,
           // The first STATE_REWARDS_LIMIT rewards of the job; the paged rewards route has them all.
-          rewards: firstRewards.items.filter((r) => r.candidateId === c.id && r.split !== 'val').map((r) => r.reward),
+          // Training rewards only, the ones reward_count and avg_reward count: never val (held out) nor
+          // monitor (after the end, never in the optimizer's statistics).
+          rewards: firstRewards.items.filter((r) => r.candidateId === c.id && isTraining(r.split)).map((r) => r.reward),
         }])),
       };
     });

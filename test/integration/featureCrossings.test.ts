@@ -205,4 +205,24 @@ describe('features together', () => {
     expect(status).toBe('succeeded');
     expect(await view(s.session_id)).toMatchObject({ served_candidate_id: s.winner, best_score_source: 'val', best_score_n: 3 });
   }, 120_000);
+
+  it('the legacy state dict after the end: a candidate\'s rewards are the training rewards it counts, never monitor ones', async () => {
+    const s = await newSession({});
+    for (let i = 0; i < 30; i++) {
+      const next = await issue(s.session_id);
+      await reward(s.session_id, next.rollout_id, (await run(next)).score);
+    }
+    expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/cancel`, { key })).status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const next = await issue(s.session_id);
+      expect((await reward(s.session_id, next.rollout_id, 1)).split).toBe('monitor');
+    }
+    const state = (await api(t.url, 'GET', `/api/prompt-learning/online/mipro/systems/${s.session_id}/state`, { key })).body;
+    const job = await view(s.session_id);
+    for (const c of job.candidates as Array<{ candidate_id: string; reward_count: number }>) {
+      // Before the fix the baseline's list also held the 5 monitor rewards (reward_count 5 short of it).
+      expect(state.candidates[c.candidate_id].rewards).toHaveLength(c.reward_count);
+      expect(state.candidates[c.candidate_id].reward_count).toBe(c.reward_count);
+    }
+  }, 60_000);
 });
