@@ -133,7 +133,9 @@ const Probability = (what: string) => z.number({ error: `must be a number (${wha
   .gt(0, `must be greater than 0 (${what})`).lt(1, `must be less than 1 (${what})`);
 
 export const StopRuleSchema = z.object({
-  epsilon: Probability('the reward gap within which the champion counts as identified').default(0.01),
+  // In reward units, so bounded by the width of reward_range (stopEpsilonInRange), not by 1.
+  epsilon: z.number({ error: 'must be a number (the reward gap within which the champion counts as identified)' })
+    .gt(0, 'must be greater than 0 (the reward gap within which the champion counts as identified)').default(0.01),
   delta: Probability('the error probability of the identification').default(0.05),
 });
 
@@ -165,7 +167,21 @@ export const MiproSchema = z.object({
     .min(0, `must be an integer between 0 and ${MAX_DEMOS_LIMIT}`).max(MAX_DEMOS_LIMIT, `must be an integer between 0 and ${MAX_DEMOS_LIMIT}`).default(DEFAULT_MAX_DEMOS),
   /** Least reward of a rollout whose calls may become demos; absent: the top of reward_range. */
   demo_min_reward: z.number({ error: 'must be a finite number (a reward within reward_range)' }).optional(),
-}).superRefine(keepValHeldOut).superRefine(demoThresholdInRange);
+}).superRefine(keepValHeldOut).superRefine(demoThresholdInRange).superRefine(stopEpsilonInRange);
+
+/**
+ * The stop rule's epsilon is a reward gap in the job's units (stopCheck.ts rescales it by the range),
+ * so it is bounded by the width of reward_range: a 0-100 score may use an epsilon of 2 points. A gap
+ * as wide as the range would hold for any two candidates.
+ */
+function stopEpsilonInRange(v: { stop_when_identified?: { epsilon: number } | undefined; reward_range?: unknown }, ctx: z.RefinementCtx): void {
+  const epsilon = v.stop_when_identified?.epsilon;
+  if (epsilon === undefined || !Array.isArray(v.reward_range)) return;
+  const [lo, hi] = v.reward_range as [number, number];
+  if (epsilon >= hi - lo) {
+    ctx.addIssue({ code: 'custom', path: ['stop_when_identified', 'epsilon'], message: `must be less than the width of reward_range [${lo}, ${hi}] (${hi - lo}), got ${epsilon}` });
+  }
+}
 
 /** A threshold outside the declared range would admit every rollout or none. */
 function demoThresholdInRange(v: { demo_min_reward?: number | undefined; reward_range?: unknown }, ctx: z.RefinementCtx): void {

@@ -225,4 +225,27 @@ describe('features together', () => {
       expect(state.candidates[c.candidate_id].reward_count).toBe(c.reward_count);
     }
   }, 60_000);
+
+  it('reward_range [0, 100]: the stop rule takes an epsilon in reward units (5 points), bounded by the range\'s width', async () => {
+    const create = (range: number[], epsilon: number) => api(t.url, 'POST', SESSIONS, { key, body: { config_body: seedJobBody({
+      initialPrompt: BASELINE, mipro: { reward_range: range, stop_when_identified: { epsilon, delta: 0.05 } },
+    }) } });
+    // Before the fix epsilon had to be below 1 whatever the range: at most 1% of a 0-100 score.
+    const wide = await create([0, 100], 5);
+    expect(wide.status, JSON.stringify(wide.body)).toBe(200);
+    for (const [range, epsilon] of [[[0, 100], 100], [[0, 1], 1], [[0, 1], 0]] as const) {
+      const refused = await create([...range], epsilon);
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.details.map((d: { path: string }) => d.path)).toEqual(['config_body.policy_optimization.mipro.stop_when_identified.epsilon']);
+    }
+    const s = await newSession({ reward_range: [0, 100], stop_when_identified: { epsilon: 5, delta: 0.05 } });
+    let status = 'running';
+    let n = 0;
+    while (status === 'running' && n++ < 1500) {
+      const next = await issue(s.session_id);
+      status = (await reward(s.session_id, next.rollout_id, 100 * (await run(next)).score)).job_status;
+    }
+    expect(status).toBe('succeeded');
+    expect(await view(s.session_id)).toMatchObject({ served_candidate_id: s.winner, best_score: 100, best_score_source: 'val' });
+  }, 120_000);
 });
