@@ -50,6 +50,29 @@ describe('held-out val seeds at the proxy', () => {
     expect((await t.server.store.getRollout(job.job_id, issued.body.rollout_id))?.split).toBe('val');
   });
 
+  it('refuses a val seed on a later call of a training rollout, proxy-made or scheduled: its calls feed the proposer and the demos', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const body = (q: string) => ({ model: 'x', messages: [{ role: 'system', content: 'Answer.' }, { role: 'user', content: q }] });
+    const before = fake.requests.length;
+    expect((await api(`${job.proxy_url}/multi-1`, 'POST', '/chat/completions?seed=1', { body: body('online question') })).status).toBe(200);
+    const refused = await api(`${job.proxy_url}/multi-1`, 'POST', '/chat/completions?seed=100', { body: body('held-out question') });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.error.param).toBe('seed');
+    expect(refused.body.error.message).toMatch(/100 is one of the job's val_seeds.*online rollout/);
+    const viaHeader = await api(`${job.proxy_url}/multi-1`, 'POST', '/chat/completions', { body: body('held-out question'), headers: { 'x-mipro-seed': '101' } });
+    expect(viaHeader.status).toBe(422);
+    // A bootstrap rollout the scheduler issued is training work too.
+    const issued = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key, body: {} });
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    expect(issued.body.split).toBe('bootstrap');
+    expect((await api(`${job.proxy_url}/${issued.body.rollout_id}`, 'POST', '/chat/completions?seed=102', { body: body('held-out question') })).status).toBe(422);
+    // Only the first call went upstream and was recorded: no held-out input in a training rollout.
+    expect(fake.requests.length - before).toBe(1);
+    const rollout = await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/multi-1`, { key: t.key });
+    expect(rollout.body.call_count).toBe(1);
+    expect(JSON.stringify(rollout.body.calls)).not.toContain('held-out');
+  });
+
   it('refuses a misspelt field in the rollouts body instead of handing out training work', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
     const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key, body: { spilt: 'val' } });

@@ -41,10 +41,12 @@ export interface Dispatch {
   confirmed?: Promise<boolean>;
 }
 
-function heldOutSeed(seed: number): ValidationError {
+function heldOutSeed(seed: number, known?: KnownRollout): ValidationError {
+  // A known rollout of another split: its calls are training (or monitoring) input, which the proposer and demos read.
+  const on = known ? `; this rollout is a ${known.split} rollout, not one issued for confirmation` : '';
   return new ValidationError(`seed ${seed} is a val seed`, [{
     path: 'seed',
-    message: `${seed} is one of the job's val_seeds, which are held out to confirm the champion: run it only through a rollout the scheduler issued (POST .../rollouts), or use a seed from online_pool`,
+    message: `${seed} is one of the job's val_seeds, which are held out to confirm the champion: run it only through a val rollout the scheduler issued (POST .../rollouts), or use a seed from online_pool${on}`,
   }]);
 }
 
@@ -72,6 +74,7 @@ export class Dispatcher {
   ) {}
 
   async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
+    await this.refuseHeldOut(rt, req);
     if (req.rolloutId && this.deps.store.rolloutIdsByClaim && !this.heldOut(rt, req)) return this.dispatchClaimed(rt, req.rolloutId, req);
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
@@ -104,8 +107,11 @@ export class Dispatcher {
    */
   async refuseHeldOut(rt: JobRuntime, req: DispatchRequest): Promise<void> {
     if (!this.heldOut(rt, req)) return;
-    if (req.rolloutId && (await this.knownCandidate(rt, req.rolloutId))) return;
-    throw heldOutSeed(req.seed!);
+    // Only a val rollout: a training rollout's calls (another seed's, or a proxy-made one's) feed the
+    // proposer and the demo pool, so a val seed's input must not join them as a later call.
+    const known = req.rolloutId ? await this.knownRollout(rt, req.rolloutId) : null;
+    if (known?.split === 'val') return;
+    throw heldOutSeed(req.seed!, known ?? undefined);
   }
 
   /** A val seed on a rollout the scheduler did not assign, while the job runs: only a known rollout may carry it. */
@@ -236,6 +242,12 @@ export class Dispatcher {
 
   /** The candidate a rollout id already has: this instance's memory first, then the database. */
   private async knownCandidate(rt: JobRuntime, rolloutId: string): Promise<CandidateRecord | null> {
+    const known = await this.knownRollout(rt, rolloutId);
+    return known ? this.candidateOf(rt, known.candidateId) : null;
+  }
+
+  /** What a rollout id is already assigned: this instance's memory first, then the database. */
+  private async knownRollout(rt: JobRuntime, rolloutId: string): Promise<KnownRollout | null> {
     let known = rt.sticky.get(rolloutId);
     if (!known) {
       const record = await this.deps.store.getRollout(rt.job.id, rolloutId);
@@ -245,7 +257,7 @@ export class Dispatcher {
       if (!known) return null;
       rt.remember(rolloutId, known);
     }
-    return this.candidateOf(rt, known.candidateId);
+    return known;
   }
 
   private async candidateOf(rt: JobRuntime, id: string): Promise<CandidateRecord> {
