@@ -4,7 +4,7 @@ import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResu
 import { ANTHROPIC_VERSION } from './anthropicWire.js';
 import { toAnthropicRequest } from './anthropicRequest.js';
 import { parseAnthropicMessage, toChatCompletion } from './anthropicResponse.js';
-import { translateAnthropicStream } from './anthropicStream.js';
+import { AnthropicStreamTranslator, translateAnthropicStream } from './anthropicStream.js';
 import { UpstreamTransport, releasing, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
 
@@ -78,12 +78,11 @@ export class AnthropicProvider implements ChatProvider {
       timeoutMs: opts.timeoutMs,
     });
     await this.transport.expectEventStream(res);
-    const translated = translateAnthropicStream(this.transport.relay(res), {
-      includeUsage: req.stream_options?.include_usage === true,
-      createdSec: this.createdSec(),
-      model: body.model,
-    });
-    return { body: releasing(translated, () => this.transport.release(res)), attempts: res.attempts };
+    const streamOpts = { includeUsage: req.stream_options?.include_usage === true, createdSec: this.createdSec(), model: body.model };
+    const translator = new AnthropicStreamTranslator(streamOpts);
+    const translated = translateAnthropicStream(this.transport.relay(res), streamOpts, translator);
+    // Anthropic reports usage in every stream: the record counts it even when the client asked for no usage chunk.
+    return { body: releasing(translated, () => this.transport.release(res)), attempts: res.attempts, usage: () => translator.reportedUsage() };
   }
 
   async close(): Promise<void> {

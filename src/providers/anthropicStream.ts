@@ -103,6 +103,11 @@ export class AnthropicStreamTranslator {
     }
   }
 
+  /** What Anthropic reported so far (message_start, then message_delta); undefined before message_start. */
+  reportedUsage(): Usage | undefined {
+    return this.inputUsage === undefined && this.outputTokens === undefined ? undefined : this.usage();
+  }
+
   private usage(): Usage {
     return usageFor({ ...this.inputUsage, output_tokens: this.outputTokens ?? this.inputUsage?.output_tokens ?? 0 });
   }
@@ -129,9 +134,9 @@ export class AnthropicStreamTranslator {
 export async function* translateAnthropicStream(
   source: AsyncIterable<Uint8Array>,
   opts: StreamTranslationOptions,
+  translator = new AnthropicStreamTranslator(opts),
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const parser = new SseParser();
-  const translator = new AnthropicStreamTranslator(opts);
   const encoder = new TextEncoder();
   // After message_stop the rest is drained, not cut: ending the body cleanly keeps the socket alive.
   for await (const chunk of source) {

@@ -29,6 +29,12 @@ export interface StreamResult {
    */
   body: AsyncIterable<Uint8Array>;
   attempts: number;
+  /**
+   * The usage the upstream reported in a stream whose body carries no usage chunk (Anthropic always
+   * reports it; OpenAI's chat format only on `stream_options.include_usage`): read once the body
+   * ended, for the call's record. Undefined before the upstream reported any.
+   */
+  usage?(): Usage | undefined;
 }
 
 /**

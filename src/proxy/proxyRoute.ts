@@ -244,7 +244,12 @@ async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
   const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });
   // The record reads the internal (chat) stream as it passes, whatever the client's surface.
   const { chunks, acc } = tapChatStream(upstream.body);
-  return { body: c.surfaceCall.renderStream(chunks), summary: () => acc.summary() };
+  // A usage chunk the client did not ask for is not sent; the usage the upstream reported anyway still counts.
+  const summary = (): AnswerSummary => {
+    const s = acc.summary();
+    return s.usage === undefined ? { ...s, usage: upstream.usage?.() } : s;
+  };
+  return { body: c.surfaceCall.renderStream(chunks), summary };
 }
 
 async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {

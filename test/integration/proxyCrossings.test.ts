@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/fakeAnthropic.js';
+import { startFakeUpstream, type FakeUpstream } from '../fakes/fakeUpstream.js';
+import { api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+/**
+ * Proxy features together over HTTP (fake OpenAI and Anthropic upstreams, SQLite): surfaces,
+ * streaming and accounting where they meet.
+ */
+const JOBS = '/api/policy-optimization/online/jobs';
+const SYSTEM = 'Classify the question.';
+
+interface JobRefs { job_id: string; system_id: string; proxy_url: string }
+
+describe('proxy features together', () => {
+  let openai: FakeUpstream;
+  let anthropic: FakeAnthropic;
+  let t: TestServer;
+  beforeAll(async () => {
+    openai = await startFakeUpstream({ reply: 'Paris.' });
+    anthropic = await startFakeAnthropic({ reply: 'Paris.', usage: { prompt_tokens: 30, completion_tokens: 5 } });
+    t = await startTestServer({
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: anthropic.url },
+      start: { cacheTtlMs: 20 },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await openai?.close();
+    await anthropic?.close();
+  });
+
+  async function newJob(provider: 'openai' | 'anthropic'): Promise<JobRefs> {
+    const body = seedJobBody({
+      provider, model: provider === 'anthropic' ? 'claude-haiku-4-5' : 'gpt-4o-mini', proposerProvider: 'sim', proposerModel: 'sim-proposer', initialPrompt: SYSTEM,
+      mipro: { online_rollouts_per_candidate: 1, online_proposer_min_rollouts: 1000 },
+    });
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as JobRefs;
+  }
+  const policyUsage = async (jobId: string) => (await api(t.url, 'GET', `${JOBS}/${jobId}`, { key: t.key })).body.usage.policy;
+
+  it('counts the tokens of a chat stream translated from Anthropic without stream_options.include_usage, and sends no usage chunk', async () => {
+    const job = await newJob('anthropic');
+    const res = await fetch(`${job.proxy_url}/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'x', stream: true, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'q' }] }),
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('data: [DONE]');
+    expect(text).not.toContain('"usage"'); // the client did not ask for it
+    // Anthropic reported the usage in message_start and message_delta: the job counts it.
+    await waitFor(async () => (await policyUsage(job.job_id)).calls === 1);
+    expect(await policyUsage(job.job_id)).toEqual({ prompt_tokens: 30, completion_tokens: 5, total_tokens: 35, calls: 1 });
+  });
+});
