@@ -56,4 +56,37 @@ describe('proxy features together', () => {
     await waitFor(async () => (await policyUsage(job.job_id)).calls === 1);
     expect(await policyUsage(job.job_id)).toEqual({ prompt_tokens: 30, completion_tokens: 5, total_tokens: 35, calls: 1 });
   });
+
+  it('an Anthropic stream the client leaves mid-way, natively on Messages and translated to chat: recorded as failed with what came, its reported input tokens counted', async () => {
+    const job = await newJob('anthropic');
+    anthropic.setBehavior({ reply: 'one two three four five six seven eight', chunks: 8, chunkDelayMs: 80, usage: { prompt_tokens: 30, completion_tokens: 5 } });
+    try {
+      const calls: Array<[string, Record<string, unknown>]> = [
+        ['messages', { max_tokens: 50, system: SYSTEM, messages: [{ role: 'user', content: 'q' }] }],
+        ['chat/completions', { messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'q' }] }],
+      ];
+      for (const [i, [surface, body]] of calls.entries()) {
+        const gone = new AbortController();
+        const res = await fetch(`${job.proxy_url}/left-${i}/${surface}`, {
+          method: 'POST', signal: gone.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'x', stream: true, ...body }),
+        });
+        const reader = res.body!.getReader();
+        let got = '';
+        while (!got.includes('"one')) got += new TextDecoder().decode((await reader.read()).value); // the first text came
+        gone.abort();
+        const path = `/api/systems/${job.system_id}/rollouts/left-${i}`;
+        await waitFor(async () => ((await api(t.url, 'GET', path, { key: t.key })).body?.calls?.length ?? 0) === 1);
+        const [call] = (await api(t.url, 'GET', path, { key: t.key })).body.calls;
+        expect(call.failed).toBe(true);
+        expect(call.output_text.length).toBeGreaterThan(0);
+        expect('one two three four five six seven eight'.startsWith(call.output_text)).toBe(true);
+      }
+      // message_start's input tokens (and its running output count, 1) of both calls.
+      await waitFor(async () => (await policyUsage(job.job_id)).calls === 2);
+      expect(await policyUsage(job.job_id)).toEqual({ prompt_tokens: 60, completion_tokens: 2, total_tokens: 62, calls: 2 });
+      expect((await api(t.url, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      anthropic.setBehavior({ reply: 'Paris.', usage: { prompt_tokens: 30, completion_tokens: 5 } });
+    }
+  });
 });

@@ -104,7 +104,8 @@ export class NativeMessagesTap {
 
   summary(): NativeSummary {
     const s = this.acc.summary();
-    return { text: s.text, usage: s.usage, toolCalls: s.toolCalls };
+    // A stream cut before message_stop has no usage chunk, but Anthropic reported (and bills) what came before.
+    return { text: s.text, usage: s.usage ?? this.translator.reportedUsage(), toolCalls: s.toolCalls };
   }
 
   private feed(events: ReturnType<SseParser['push']>): void {
