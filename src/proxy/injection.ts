@@ -51,7 +51,10 @@ function takesPolicyTemperature(req: ChatCompletionRequest, provider: JobPolicy[
  * and the export use).
  */
 export function injectDemos(req: ChatCompletionRequest, demos: readonly Demo[], variables?: Readonly<Record<string, string>>): ChatCompletionRequest {
-  if (demos.length === 0) return req;
+  // A call with no turns of its own (the whole prompt in its system text) has no input for the demos
+  // to lead up to: its conversation would end on a demo's answer, which Anthropic continues as a
+  // prefill and chat models take as already answered.
+  if (demos.length === 0 || turnsAfterSystem(req.messages).length === 0) return req;
   return { ...req, messages: withDemoTurns<ChatMessage>(req.messages, demos, (t) => ({ role: t.role, content: t.content }), variables) };
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/fakeAnthropic.js';
 import { startFakeUpstream, type FakeUpstream } from '../fakes/fakeUpstream.js';
-import { api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
+import { addModuleCandidates, api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -88,5 +88,40 @@ describe('proxy features together', () => {
     } finally {
       anthropic.setBehavior({ reply: 'Paris.', usage: { prompt_tokens: 30, completion_tokens: 5 } });
     }
+  });
+
+  it('a call with no turns of its own (its whole prompt in the system text) gets no demos: its conversation never ends on a demo\'s answer', async () => {
+    const demos = [{ input: [{ role: 'user' as const, content: 'DEMO-Q' }], output: 'DEMO-A', rolloutId: 'r-demo' }];
+    const serving = async (provider: 'openai' | 'anthropic') => {
+      const job = await newJob(provider);
+      await addModuleCandidates(t.server.store, job.job_id, 'main', { cand_demo: 'NEW: classify it.' }, { cand_demo: demos });
+      const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_demo' } });
+      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+      await new Promise((r) => setTimeout(r, 40)); // the runtime cache (20 ms) sees the promotion
+      return job;
+    };
+    const call = async (url: string, body: unknown) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(res.headers.get('x-mipro-candidate-id')).toBe('cand_demo');
+      await res.text();
+    };
+    const anthropicJob = await serving('anthropic');
+    anthropic.requests.length = 0;
+    // Chat translated to Messages: without demos the system text is the one user turn.
+    await call(`${anthropicJob.proxy_url}/chat/completions`, { model: 'x', messages: [{ role: 'system', content: SYSTEM }] });
+    expect((anthropic.requests[0]!.body as Record<string, unknown>).messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'NEW: classify it.' }] }]);
+    // A turn of its own: the demos go before it, as always.
+    anthropic.requests.length = 0;
+    await call(`${anthropicJob.proxy_url}/chat/completions`, { model: 'x', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'q' }] });
+    expect(JSON.stringify((anthropic.requests[0]!.body as Record<string, unknown>).messages)).toContain('DEMO-A');
+
+    const openaiJob = await serving('openai');
+    openai.requests.length = 0;
+    await call(`${openaiJob.proxy_url}/chat/completions`, { model: 'x', messages: [{ role: 'system', content: SYSTEM }] });
+    await call(`${openaiJob.proxy_url}/responses`, { model: 'x', instructions: SYSTEM, input: [] });
+    const [chatSent, responsesSent] = openai.requests.map((r) => r.body as Record<string, unknown>);
+    expect(chatSent!.messages).toEqual([{ role: 'system', content: 'NEW: classify it.' }]);
+    expect(responsesSent).toMatchObject({ instructions: 'NEW: classify it.', input: [] });
   });
 });
