@@ -1,8 +1,9 @@
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import { systemClock, type Clock } from '../shared/clock.js';
+import type { FieldProblem } from '../shared/errors.js';
 import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
 import { ANTHROPIC_VERSION } from './anthropicWire.js';
-import { toAnthropicRequest } from './anthropicRequest.js';
+import { anthropicRequestProblems, toAnthropicRequest } from './anthropicRequest.js';
 import { parseAnthropicMessage, toChatCompletion } from './anthropicResponse.js';
 import { AnthropicStreamTranslator, translateAnthropicStream } from './anthropicStream.js';
 import { UpstreamTransport, releasing, type TransportOptions } from './upstreamTransport.js';
@@ -52,6 +53,10 @@ export class AnthropicProvider implements ChatProvider {
       'x-api-key': apiKey,
       'anthropic-version': ANTHROPIC_VERSION,
     };
+  }
+
+  requestProblems(req: ChatCompletionRequest): FieldProblem[] {
+    return anthropicRequestProblems(req);
   }
 
   async complete(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<CompletionResult> {

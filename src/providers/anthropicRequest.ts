@@ -1,5 +1,5 @@
 import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
-import { UpstreamError } from '../shared/errors.js';
+import { type FieldProblem, UpstreamError } from '../shared/errors.js';
 import type {
   AnthropicImageBlock,
   AnthropicMessageParam,
@@ -178,12 +178,29 @@ function translateToolChoice(choice: unknown, noParallel: boolean): AnthropicToo
   throw invalid('tool_choice', 'must be "auto", "none", "required" or {type:"function",function:{name}}');
 }
 
+/** A request the Messages API cannot express, by field (`messages[1].content[0].type`). */
+class TranslationError extends UpstreamError {
+  constructor(readonly field: string, readonly reason: string) {
+    super(`${field} ${reason}`, { status: 400, code: 'invalid_request_error', upstreamType: 'invalid_request_error' });
+  }
+}
+
 function invalid(field: string, message: string): UpstreamError {
-  return new UpstreamError(`${field} ${message}`, {
-    status: 400,
-    code: 'invalid_request_error',
-    upstreamType: 'invalid_request_error',
-  });
+  return new TranslationError(field, message);
+}
+
+/**
+ * What toAnthropicRequest would refuse in `req`, with the field as a dotted path
+ * (`messages.1.content.0.type`), so the proxy refuses the call before it is dispatched or recorded.
+ */
+export function anthropicRequestProblems(req: ChatCompletionRequest): FieldProblem[] {
+  try {
+    toAnthropicRequest(req, false);
+    return [];
+  } catch (err) {
+    if (!(err instanceof TranslationError)) throw err;
+    return [{ path: err.field.replace(/\[(\d+)\]/g, '.$1'), message: `${err.reason} (the job's policy provider is anthropic)` }];
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,5 +1,6 @@
 import type { ChatCompletion, ChatCompletionRequest, Usage } from '../schemas/openai.js';
 import type { CancelSignal } from './cancelSignal.js';
+import type { FieldProblem } from '../shared/errors.js';
 
 /**
  * What the proxy and the proposer need from an upstream model. Every provider speaks OpenAI
@@ -59,6 +60,11 @@ export interface ChatProvider {
   complete(req: ChatCompletionRequest, opts?: CallOptions): Promise<CompletionResult>;
   /** Resolves once the upstream accepted the request (retries happen before this resolves). */
   stream(req: ChatCompletionRequest, opts?: CallOptions): Promise<StreamResult>;
+  /**
+   * What of a chat-completions request this provider cannot send upstream (a translating provider's
+   * refusals), by field: checked before a call is dispatched or recorded. Absent: nothing.
+   */
+  requestProblems?(req: ChatCompletionRequest): FieldProblem[];
   close?(): Promise<void>;
 }
 

@@ -98,6 +98,10 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // What only a native upstream would refuse (a translated call leaves those fields out), checked before anything is recorded.
   const nativeProblems = surfaceCall.native?.problems?.(body) ?? [];
   if (nativeProblems.length > 0 && nativeApiFor(providerOf(p, policy), surfaceCall)) throw new ValidationError('invalid request', nativeProblems);
+  // What the provider's own translation would refuse (chat to Anthropic Messages), refused before anything is recorded.
+  const provider = providerOf(p, policy);
+  const translation = nativeApiFor(provider, surfaceCall) ? [] : (provider.requestProblems?.({ ...body, model: policy.model }) ?? []);
+  if (translation.length > 0) throw new ValidationError('invalid request', translation);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const dispatchReq = {
     rolloutId,

@@ -124,4 +124,22 @@ describe('proxy features together', () => {
     expect(chatSent!.messages).toEqual([{ role: 'system', content: 'NEW: classify it.' }]);
     expect(responsesSent).toMatchObject({ instructions: 'NEW: classify it.', input: [] });
   });
+
+  it('a chat call the Anthropic translation cannot carry is a 422 naming the field, before a rollout is recorded or anything sent', async () => {
+    const job = await newJob('anthropic');
+    const before = anthropic.requests.length;
+    const refused: Array<[string, unknown[], string]> = [
+      ['audio', [{ role: 'system', content: SYSTEM }, { role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }], 'messages.1.content.0.type'],
+      ['args', [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'q' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: 'not json' } }] }, { role: 'tool', tool_call_id: 'c1', content: 'r' }], 'messages.2.tool_calls.0.function.arguments'],
+    ];
+    for (const [rollout, messages, param] of refused) {
+      const res = await api(`${job.proxy_url}/bad-${rollout}`, 'POST', '/chat/completions', { body: { model: 'x', messages } });
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      expect(res.body.error.param).toBe(param);
+      // No rollout: it would hold a bandit slot and count as a reward that never came.
+      expect(await t.server.store.getRollout(job.job_id, `bad-${rollout}`)).toBeNull();
+    }
+    expect(anthropic.requests.length).toBe(before);
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.rollout_count).toBe(0);
+  });
 });
