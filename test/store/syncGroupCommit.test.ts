@@ -73,6 +73,17 @@ describe('SyncGroupCommitter (SQLite hot-path group commit)', () => {
     expect(rows()).toEqual(['x', 'y']);
   });
 
+  it('fails only its own caller when a one-statement unit (runStatement, no savepoint) throws', async () => {
+    const g = new SyncGroupCommitter(writer);
+    writer.exec('create table m (k text primary key, n integer not null)');
+    // A multi-row insert that fails on its second row: SQLite undoes the whole statement by itself.
+    const two = (a: string, b: string) => () => writer.prepare('insert into m values (?, 1), (?, 1)').run(a, b).changes;
+    const results = await Promise.allSettled([g.runStatement(two('p', 'q')), g.runStatement(two('r', 'p')), g.run(insert('z'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((writer.prepare('select k from m order by k').all() as Array<{ k: string }>).map((r) => r.k)).toEqual(['p', 'q']);
+    expect(rows()).toEqual(['z']);
+  });
+
   it('drain commits what is queued at once (before the connection closes)', () => {
     const g = new SyncGroupCommitter(writer, { lazyMs: 10_000 });
     void g.runLazy(insert('pending'));

@@ -89,7 +89,8 @@ export class SqliteHotPath implements HotPath {
 
   insertRollout(r: NewRollout, now: string): Promise<boolean> {
     const s = this.sql;
-    return this.group.run(() => {
+    // One write statement, then in-memory counts only: no savepoint needed (runStatement).
+    return this.group.runStatement(() => {
       const input = r.inputMessages === null ? null : JSON.stringify(r.inputMessages);
       if (s.insertRollout.run(r.jobId, r.id, r.candidateId, r.seed, r.split, r.correlationId, input, now, now).changes === 0) return false;
       // Last: nothing after this can fail, so a unit that rolled back never left a count behind.

@@ -2,6 +2,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 
 interface Pending {
   work: () => unknown;
+  /** The unit makes at most one write, as its last step: it needs no savepoint (runStatement). */
+  single: boolean;
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
@@ -38,7 +40,7 @@ export class SyncGroupCommitter {
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
       for (const item of items) {
         try {
-          outcomes.push({ ok: true, value: unit(item.work) });
+          outcomes.push({ ok: true, value: item.single ? item.work() : unit(item.work) });
         } catch (err) {
           // SQLITE_FULL, IOERR, BUSY and NOMEM may roll back the whole transaction, not just the
           // unit's savepoint. Then nothing of this batch will commit, and the next units must not run
@@ -55,21 +57,33 @@ export class SyncGroupCommitter {
 
   /** Commits `work` within two turns of the event loop, with whatever else is queued. */
   run<T>(work: () => T): Promise<T> {
-    const done = this.enqueue(work);
+    const done = this.enqueue(work, false);
+    this.schedule();
+    return done;
+  }
+
+  /**
+   * As `run`, for a unit whose only write is one statement and nothing after it can fail: SQLite
+   * undoes a failed statement by itself (its statement journal), so the unit's savepoint would
+   * guard nothing. A savepoint and its release cost about as much as a small insert (measured:
+   * 3.6 vs 2.5 us per insert), and every proxied call makes one such unit.
+   */
+  runStatement<T>(work: () => T): Promise<T> {
+    const done = this.enqueue(work, true);
     this.schedule();
     return done;
   }
 
   /** Commits `work` with the next batch, at the latest after `lazyMs`. */
   runLazy<T>(work: () => T): Promise<T> {
-    const done = this.enqueue(work);
+    const done = this.enqueue(work, false);
     this.lazyTimer ??= setTimeout(() => this.schedule(), this.opts.lazyMs ?? 5);
     return done;
   }
 
-  private enqueue<T>(work: () => T): Promise<T> {
+  private enqueue<T>(work: () => T, single: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ work, single, resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
