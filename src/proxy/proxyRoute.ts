@@ -322,8 +322,12 @@ function header(req: FastifyRequest, name: string): string | undefined {
 
 /** The call's correlation id: `?cid=`, `?correlation_id=` or `x-mipro-correlation-id`, the first one not empty. */
 function correlationOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): string | null {
-  const given = (v: unknown) => (v === undefined || v === '' ? undefined : v);
   return correlationIdParam(given(req.query.cid) ?? given(req.query.correlation_id) ?? header(req, 'x-mipro-correlation-id'));
+}
+
+/** A query value that says something ('' is none). Module-level: correlationOf runs on every call. */
+function given(v: unknown): unknown {
+  return v === undefined || v === '' ? undefined : v;
 }
 
 function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): number | null {

@@ -81,13 +81,17 @@ export function rolloutIdOf(param: string | undefined): string | null {
  */
 export function limitSpend(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
   const cap = policy.max_completion_tokens;
-  const over = (v: number | null | undefined): boolean => typeof v === 'number' && v > cap;
-  if (!over(req.max_tokens) && !over(req.max_completion_tokens)) return req;
+  if (!over(req.max_tokens, cap) && !over(req.max_completion_tokens, cap)) return req;
   return {
     ...req,
-    ...(over(req.max_tokens) ? { max_tokens: cap } : {}),
-    ...(over(req.max_completion_tokens) ? { max_completion_tokens: cap } : {}),
+    ...(over(req.max_tokens, cap) ? { max_tokens: cap } : {}),
+    ...(over(req.max_completion_tokens, cap) ? { max_completion_tokens: cap } : {}),
   };
+}
+
+/** A module-level function, not a closure per call (limitSpend runs on every proxied call). */
+function over(v: number | null | undefined, cap: number): boolean {
+  return typeof v === 'number' && v > cap;
 }
 
 /**

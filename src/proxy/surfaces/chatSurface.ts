@@ -1,7 +1,13 @@
 import { openAiErrorBody } from '../../api/errorMapping.js';
 import type { ChatCompletionRequest } from '../../schemas/openai.js';
 import { parseChatRequest } from '../requestBody.js';
-import type { Surface } from './surface.js';
+import type { Surface, SurfaceCall } from './surface.js';
+
+// The call's renderers are the same for every chat call: made once here, not as closures per call
+// (under tsx each named closure also costs a defineProperty for its name, per call).
+const renderJson: SurfaceCall['renderJson'] = (_completion, raw) => raw;
+const renderStream: SurfaceCall['renderStream'] = (sse) => sse;
+const errorEvent: SurfaceCall['errorEvent'] = (problem, upstreamType) => `data: ${JSON.stringify(openAiErrorBody(problem, upstreamType))}\n\n`;
 
 /**
  * Chat completions: the internal call is the client's body itself, and answers are relayed as the
@@ -18,10 +24,10 @@ export const chatSurface: Surface = {
       chat,
       untranslatable: [], // the internal call is the client's own
       stream: chat.stream === true,
-      renderJson: (_completion, raw) => raw,
-      renderStream: (sse) => sse,
+      renderJson,
+      renderStream,
       native: undefined,
-      errorEvent: (problem, upstreamType) => `data: ${JSON.stringify(openAiErrorBody(problem, upstreamType))}\n\n`,
+      errorEvent,
     };
   },
 };
