@@ -9,6 +9,7 @@ import { installRequestGuards, NoRouteError } from './requestGuards.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
 import { parseJsonBodies } from './jsonBody.js';
+import { DeferredChildLogger } from './deferredLogger.js';
 import { clientErrorHandler } from './clientErrors.js';
 import { sendError } from './errorMapping.js';
 import { registerJobRoutes } from './jobRoutes.js';
@@ -61,6 +62,8 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     bodyLimit: parts.config.bodyLimitBytes,
     // Per-request info logs cost more than the proxy's whole budget; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is made when something logs through it (deferredLogger.ts).
+    childLoggerFactory: (logger, bindings, options) => new DeferredChildLogger(logger, bindings, options),
     // A client-supplied id is kept (if sane) so logs can be joined across services; otherwise a
     // per-process random prefix and a counter (no randomness per request on the hot path).
     genReqId: (req) => {
