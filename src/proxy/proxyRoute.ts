@@ -82,7 +82,8 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const rolloutId = rolloutIdOf(req.params.rolloutId);
   // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
   const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
-  const rt = await p.engine.runtimeForSystem(req.params.systemId);
+  // The job as this instance holds it when fresh (no promise), else the lookup (which may refresh it).
+  const rt = p.engine.freshRuntimeForSystem(req.params.systemId) ?? (await p.engine.runtimeForSystem(req.params.systemId));
   if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   // Only after the credential checks: a stranger's body costs no validation work.
   const surfaceCall = surface.parse(req.body, rt.job.systemId, req.headers);
@@ -110,7 +111,8 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
     inputMessages,
   };
   // A call refused for its seed is refused before routing, which may discover a module or report an unmatched text.
-  await p.engine.refuseHeldOut(rt, dispatchReq);
+  const refusal = p.engine.refuseHeldOut(rt, dispatchReq);
+  if (refusal) await refusal;
   const program = await routeToModule(p, rt, req, body);
   // The response's 'close' (not the request's, which fires once the body is read) tells us the
   // client went away before the answer was written: cancel the upstream call.

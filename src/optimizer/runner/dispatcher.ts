@@ -74,7 +74,8 @@ export class Dispatcher {
   ) {}
 
   async dispatch(rt: JobRuntime, req: DispatchRequest): Promise<Dispatch> {
-    await this.refuseHeldOut(rt, req);
+    const refusal = this.refuseHeldOut(rt, req);
+    if (refusal) await refusal;
     if (req.rolloutId && this.deps.store.rolloutIdsByClaim && !this.heldOut(rt, req)) return this.dispatchClaimed(rt, req.rolloutId, req);
     if (req.rolloutId) {
       const known = await this.knownCandidate(rt, req.rolloutId);
@@ -105,8 +106,13 @@ export class Dispatcher {
    * must not act on a call dispatch will refuse (the proxy routes a call, which may discover a module,
    * before it dispatches it).
    */
-  async refuseHeldOut(rt: JobRuntime, req: DispatchRequest): Promise<void> {
-    if (!this.heldOut(rt, req)) return;
+  refuseHeldOut(rt: JobRuntime, req: DispatchRequest): Promise<void> | null {
+    // Null, not a resolved promise, when the call holds no val seed (every call but a few): nothing to await.
+    if (!this.heldOut(rt, req)) return null;
+    return this.refuseUnlessVal(rt, req);
+  }
+
+  private async refuseUnlessVal(rt: JobRuntime, req: DispatchRequest): Promise<void> {
     // Only a val rollout: a training rollout's calls (another seed's, or a proxy-made one's) feed the
     // proposer and the demo pool, so a val seed's input must not join them as a later call.
     const known = req.rolloutId ? await this.knownRollout(rt, req.rolloutId) : null;

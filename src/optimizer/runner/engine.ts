@@ -63,6 +63,18 @@ export class OnlineEngine {
     this.dispatcher = new Dispatcher(deps, opts, (rt) => this.refresh(rt));
   }
 
+  /**
+   * runtimeForSystem's answer when this instance holds the job fresh (no refresh due), without a
+   * promise; undefined otherwise (then ask runtimeForSystem). The proxy's hot path: the lookup's three
+   * nested async steps cost promises and microtask turns on every call for an answer already in memory.
+   */
+  freshRuntimeForSystem(systemId: string): JobRuntime | undefined {
+    const jobId = systemId.startsWith('pl_') ? systemId : this.jobIdBySystem.get(systemId);
+    const rt = jobId ? this.runtimes.get(jobId) : undefined;
+    if (!rt || this.deps.clock.now() - rt.fetchedAt > this.opts.cacheTtlMs) return undefined;
+    return rt.job.systemId === systemId ? rt : undefined;
+  }
+
   /** The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when unknown. */
   async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
     // Only the system id is a proxy credential: lookup() also takes the job id, which is no secret.
@@ -156,8 +168,8 @@ export class OnlineEngine {
     rt.fetchedAt = this.deps.clock.now();
   }
 
-  /** A 422 when dispatch would refuse the call's val seed (dispatcher.ts), before anything is done for it. */
-  refuseHeldOut(rt: JobRuntime, req: DispatchRequest): Promise<void> {
+  /** A 422 when dispatch would refuse the call's val seed (dispatcher.ts), before anything is done for it; null when the call holds none. */
+  refuseHeldOut(rt: JobRuntime, req: DispatchRequest): Promise<void> | null {
     return this.dispatcher.refuseHeldOut(rt, req);
   }
 
