@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { defineVariable, mergeVariables, type CompiledModule } from '../optimizer/core/modules.js';
+import { defineVariable, mergeVariables, type CompiledModule, type ModuleAssignment } from '../optimizer/core/modules.js';
 import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
 import { parseTemplate, placeholderNames, renderKeepingUnknown, variableValue } from '../optimizer/core/templates.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
@@ -26,12 +26,17 @@ export type ProgramRoute = { module: CompiledModule; variables: Record<string, s
  * sent upstream, unless `initial_prompt.wildcards` declares it OPTIONAL (then it is ""). A call that
  * belongs to no module is reported once and passes through.
  */
-export async function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime, req: FastifyRequest, body: ChatCompletionRequest): Promise<ProgramRoute> {
+export function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime, req: FastifyRequest, body: ChatCompletionRequest): ProgramRoute | Promise<ProgramRoute> {
   const named = namedModule(req, body);
   // Compared with stored texts (templates, discovered modules) in the form both databases store.
   const sent = systemText(body.messages);
   const text = sent === null ? null : wellFormed(sent);
-  const assignment = await p.engine.modules.resolve(rt, { named, systemText: text });
+  const assignment = p.engine.modules.resolve(rt, { named, systemText: text });
+  // Synchronous unless a module is being discovered: a call of a known module costs no promise.
+  return assignment instanceof Promise ? assignment.then((a) => routeAssigned(p, rt, body, named, text, a)) : routeAssigned(p, rt, body, named, text, assignment);
+}
+
+function routeAssigned(p: { engine: OnlineEngine }, rt: JobRuntime, body: ChatCompletionRequest, named: string | null, text: string | null, assignment: ModuleAssignment): ProgramRoute {
   if (assignment.kind === 'unknown_name') {
     const known = rt.modules.map((m) => m.name).join(', ') || '(none)';
     // A discovering job refuses a new name only once it holds mipro.max_modules modules: say so.

@@ -113,7 +113,8 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // A call refused for its seed is refused before routing, which may discover a module or report an unmatched text.
   const refusal = p.engine.refuseHeldOut(rt, dispatchReq);
   if (refusal) await refusal;
-  const program = await routeToModule(p, rt, req, body);
+  const routed = routeToModule(p, rt, req, body);
+  const program = routed instanceof Promise ? await routed : routed;
   // The response's 'close' (not the request's, which fires once the body is read) tells us the
   // client went away before the answer was written: cancel the upstream call.
   const gone = new ClientGone();

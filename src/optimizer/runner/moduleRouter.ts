@@ -18,9 +18,17 @@ const MAX_TEXT_KEY = 4096;
 export class ModuleRouter {
   constructor(private readonly deps: { store: Store; log: Logger }) {}
 
-  async resolve(rt: JobRuntime, call: CallIdentity): Promise<ModuleAssignment> {
+  /**
+   * The assignment, synchronously unless a module must be discovered (written to the store first):
+   * every call of a job whose modules are known is routed without a promise.
+   */
+  resolve(rt: JobRuntime, call: CallIdentity): ModuleAssignment | Promise<ModuleAssignment> {
     const first = assignModule(rt.modules, call, { canDiscover: canDiscover(rt) });
     if (first.kind !== 'discover') return first;
+    return this.discover(rt, call, first);
+  }
+
+  private async discover(rt: JobRuntime, call: CallIdentity, first: Extract<ModuleAssignment, { kind: 'discover' }>): Promise<ModuleAssignment> {
     const modules = await this.deps.store.discoverModule(rt.job.id, {
       name: first.name, template: first.template, max: rt.job.config.mipro.max_modules,
     });
