@@ -15,6 +15,8 @@ export interface HotPath {
   /** Null when inserted; else the stored rollout's assignment (Store.claimRollout). */
   claimRollout(r: NewRollout, now: string): Promise<RolloutAssignment | null>;
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null>;
+  /** Store.getRolloutNow: only where the read is synchronous. */
+  getRolloutNow?(jobId: string, rolloutId: string): RolloutRecord | null;
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall, now: string): Promise<void>;
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome>;
 }

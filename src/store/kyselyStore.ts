@@ -46,7 +46,11 @@ export class KyselyStore implements Store {
     private readonly extras: { hot: HotPath; beforeClose?: () => Promise<void> },
   ) {
     this.hot = extras.hot;
+    const hot = extras.hot;
+    this.getRolloutNow = hot.getRolloutNow ? (jobId, rolloutId) => hot.getRolloutNow!(jobId, rolloutId) : undefined;
   }
+
+  readonly getRolloutNow: Store['getRolloutNow'];
 
   /**
    * Every transaction that writes a job's candidates, rollouts or rewards locks the job rows first,

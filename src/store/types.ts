@@ -410,6 +410,12 @@ export interface Store {
   /** Bootstrap seeds issued so far (each at most once: a unique index holds it). */
   bootstrapSeedsIssued(jobId: string): Promise<number[]>;
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null>;
+  /**
+   * getRollout's answer without a promise, where the read is synchronous (SQLite, in-process);
+   * absent elsewhere. The proxy reads every new rollout id once, and a promise chain around a
+   * read that is already done cost more than the read.
+   */
+  readonly getRolloutNow?: ((jobId: string, rolloutId: string) => RolloutRecord | null) | undefined;
   latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null>;
   /** Records one finished LLM call of the rollout (a rollout may make several). */
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void>;

@@ -77,7 +77,9 @@ export class Dispatcher {
     const refusal = this.refuseHeldOut(rt, req);
     if (refusal) await refusal;
     if (req.rolloutId && this.deps.store.rolloutIdsByClaim && !this.heldOut(rt, req)) return this.dispatchClaimed(rt, req.rolloutId, req);
-    if (req.rolloutId) {
+    const readNow = req.rolloutId ? this.knownNow(rt, req.rolloutId) : null;
+    if (readNow) return { rolloutId: req.rolloutId!, candidate: await this.candidateOf(rt, readNow.candidateId), persisted: Promise.resolve() };
+    if (req.rolloutId && readNow === undefined) {
       const known = await this.knownCandidate(rt, req.rolloutId);
       if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
       // Checked again with no await before the reservation below: lookups of concurrent calls of one
@@ -244,6 +246,24 @@ export class Dispatcher {
       const stored = await this.deps.store.getRollout(rt.job.id, rolloutId);
       if (stored) rt.remember(rolloutId, assignmentOf(stored));
     });
+  }
+
+  /**
+   * knownCandidate's lookup without a promise where the store reads synchronously (getRolloutNow):
+   * the rollout's assignment, null when the id is new, undefined when only the asynchronous lookup
+   * can tell. Nothing is awaited between this read and the reservation that follows a miss, so no
+   * concurrent call of the id can come in between (the re-check after knownCandidate's read).
+   */
+  private knownNow(rt: JobRuntime, rolloutId: string): KnownRollout | null | undefined {
+    const remembered = rt.sticky.get(rolloutId);
+    if (remembered) return remembered;
+    const read = this.deps.store.getRolloutNow;
+    if (read === undefined) return undefined;
+    const record = read(rt.job.id, rolloutId);
+    if (!record) return null;
+    const known = assignmentOf(record);
+    rt.remember(rolloutId, known);
+    return known;
   }
 
   /** The candidate a rollout id already has: this instance's memory first, then the database. */

@@ -126,8 +126,12 @@ export class SqliteHotPath implements HotPath {
   }
 
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
+    return Promise.resolve(this.getRolloutNow(jobId, rolloutId));
+  }
+
+  getRolloutNow(jobId: string, rolloutId: string): RolloutRecord | null {
     const row = this.sql.getRollout.get(jobId, rolloutId) as RolloutsTable | undefined;
-    return Promise.resolve(row ? toRollout(row) : null);
+    return row ? toRollout(row) : null;
   }
 
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall, now: string): Promise<void> {
