@@ -116,7 +116,12 @@ export function summarizeJob(
     missingRewardRate: verdicts.get(c.id)?.rate ?? null,
     missingRewardsFlagged: verdicts.get(c.id)?.flagged ?? false,
   }]));
-  const baselineScore = control ? (score.source === 'val' && control.val.n > 0 ? control.val.mean : control.online.n > 0 ? control.online.mean : null) : null;
+  // The control's figure as best_score computes the champion's (seed-level when rewards carry seeds):
+  // a baseline champion reports one number in both fields, and best_score - baseline_score is the lift.
+  const controlEvidence = control ? evidence.get(control.id) ?? null : null;
+  const baselineScore = controlEvidence
+    ? (score.source === 'val' && controlEvidence.val.n > 0 ? controlEvidence.val.mean : controlEvidence.online.n > 0 ? controlEvidence.online.mean : null)
+    : null;
   return {
     bestCandidateId: championId,
     bestScore: score.score,

@@ -36,6 +36,22 @@ describe.each(['sqlite', 'postgres'] as const)('seed-level evidence (%s)', (db) 
     expect(baseline.reward_count).toBe(30);
   });
 
+  it('reports baseline_score on the same seed-level figure as best_score (a baseline champion shows one number)', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    // Seed 1 ran three times (always wrong), seeds 0 and 2 once (right): 40% per rollout, 2/3 per seed.
+    const plan: [number, number][] = [[0, 1], [1, 0], [1, 0], [1, 0], [2, 1]];
+    for (const [i, [seed, score]] of plan.entries()) {
+      expect(await t.server.store.insertRollout({ jobId: job.job_id, id: `b${i}`, candidateId: 'baseline', seed, split: 'online', correlationId: null, inputMessages: null })).toBe(true);
+      expect((await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `b${i}`, reward_info: { score } } })).status).toBe(200);
+    }
+    const view = (await api(t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: t.key })).body;
+    expect(view.best_candidate_id).toBe('baseline');
+    expect(view.best_score).toBeCloseTo(2 / 3, 12);
+    // The same candidate, the same source: the same number (it read 0.4, the per-rollout mean).
+    expect(view.baseline_score).toBe(view.best_score);
+    expect(view.candidates.find((c: { candidate_id: string }) => c.candidate_id === 'baseline').avg_reward).toBeCloseTo(0.4, 12);
+  });
+
   it('chooses the champion on seed means: rollouts piled onto one easy seed do not win it', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
     const added = await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: 'Answer briefly.' } });
