@@ -26,6 +26,14 @@ describe('championSeries (the dashboard champion chart)', () => {
     expect(s.ys[2]?.[2]).toBe(1);
   });
 
+  it('leaves monitor rewards out: production rewards after the end do not move the champion chart', () => {
+    const optimized = [...Array.from({ length: 10 }, () => r('a', 1)), ...Array.from({ length: 10 }, () => r('b', 0))];
+    const s = championSeries([...optimized, ...Array.from({ length: 30 }, () => r('a', 0, 'monitor')), ...Array.from({ length: 30 }, () => r('b', 1, 'monitor'))]);
+    expect(s.x.at(-1)).toBe(20);
+    expect(s.championIds.at(-1)).toBe('a');
+    expect(s.ys[0]?.at(-1)).toBe(1);
+  });
+
   it('uses a normal interval for rewards outside [0, 1]', () => {
     const s = championSeries([r('a', 2), r('a', 4), r('a', 6)]);
     expect(s.ys[0]?.at(-1)).toBe(4);

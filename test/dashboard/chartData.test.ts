@@ -13,6 +13,18 @@ describe('chart data', () => {
     expect(s.ys[1]).toEqual([null, null, 1, 0.5, null]); // ends at its last reward
   });
 
+  it('leaves monitor rewards (after the end) out of the running means and the traffic shares', () => {
+    // A finished job serving c1: its production rewards collapse (what the guard watches). The charts
+    // show the optimization (online and bootstrap rollouts), as their captions say.
+    const rewards = [r('baseline', 1, 'bootstrap'), r('c1', 1), r('c1', 1), ...Array.from({ length: 20 }, () => r('c1', 0, 'monitor'))];
+    const means = runningMeans(rewards, ['baseline', 'c1']);
+    expect(means.x).toEqual([1, 2, 3]);
+    expect(means.ys[1]).toEqual([null, 1, 1]);
+    const shares = trafficShares(rewards, ['baseline', 'c1'], 10);
+    expect(shares.x).toEqual([1, 3]);
+    expect(shares.ys[0]?.[0]).toBeCloseTo(100 / 3, 10);
+  });
+
   it('thins long streams but keeps every line end', () => {
     const rewards = Array.from({ length: 6000 }, (_, i) => r(i < 5000 ? 'baseline' : 'c1', i % 2));
     const s = runningMeans(rewards, ['baseline', 'c1']);

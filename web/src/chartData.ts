@@ -1,7 +1,9 @@
 /**
- * Turns the reward stream (arrival order) into chart series. Val rewards are left out: they come from
- * held-out seeds used to confirm the champion, so mixing them into the online picture would mislead;
- * the leaderboard's val column shows them.
+ * Turns the reward stream (arrival order) into chart series. Only training rewards (bootstrap and
+ * online) are drawn. Val rewards are left out: they come from held-out seeds used to confirm the
+ * champion, so mixing them into the online picture would mislead; the leaderboard's val column shows
+ * them. Monitor rewards (after the end) are left out too: they never enter the optimizer's statistics,
+ * and the job header's guard line shows them.
  */
 export interface RewardPoint { candidate_id: string; reward: number; split: string }
 
@@ -16,7 +18,8 @@ export interface ChartSeries {
 /** uPlot draws thousands of points easily, but there is nothing to see beyond this many. */
 const MAX_POINTS = 1500;
 
-const online = (rewards: readonly RewardPoint[]) => rewards.filter((r) => r.split !== 'val');
+const TRAINING_SPLITS: readonly string[] = ['bootstrap', 'online'];
+const online = (rewards: readonly RewardPoint[]) => rewards.filter((r) => TRAINING_SPLITS.includes(r.split));
 
 /**
  * Running mean of each candidate's reward against the reward index (1..N). A candidate's line starts
