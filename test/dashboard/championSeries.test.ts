@@ -34,6 +34,18 @@ describe('championSeries (the dashboard champion chart)', () => {
     expect(s.ys[0]?.at(-1)).toBe(1);
   });
 
+  it('never draws a zero-width interval for equal rewards outside [0, 1]: two equal rewards do not take the chart', () => {
+    // A 0-100 score: 'steady' averages 85 on 40 rollouts (70 or 100), 'lucky' scored 84 twice. With the
+    // sample variance alone 'lucky' had the interval [84, 84], the highest lower bound, with the lower mean.
+    const rewards = [...Array.from({ length: 40 }, (_, i) => r('steady', i % 2 === 0 ? 70 : 100)), r('lucky', 84), r('lucky', 84)];
+    const s = championSeries(rewards);
+    expect(s.championIds.at(-1)).toBe('steady');
+    expect(s.ys[0]?.at(-1)).toBeCloseTo(85, 10);
+    // Alone, with every reward equal: its interval still has a width.
+    const alone = championSeries([r('lucky', 5), r('lucky', 5)]);
+    expect((alone.ys[2]?.at(-1) ?? 0) - (alone.ys[1]?.at(-1) ?? 0)).toBeGreaterThan(0);
+  });
+
   it('uses a normal interval for rewards outside [0, 1]', () => {
     const s = championSeries([r('a', 2), r('a', 4), r('a', 6)]);
     expect(s.ys[0]?.at(-1)).toBe(4);

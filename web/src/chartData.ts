@@ -90,8 +90,11 @@ export const CHAMPION_SERIES = ['champion mean', '95% low', '95% high'] as const
  * The champion's online mean with a 95% interval against the reward index: after each reward, the
  * champion is the candidate with the highest lower bound (at least two rewards), so a lucky streak on
  * a few rollouts does not make a champion (the winner's curse). Rewards in [0, 1] get a Wilson
- * interval (never zero-width after a run of 1s), others mean +- 1.96 standard errors. This is a
- * fixed-n view of the reward stream for the chart; the header's best score is the server's.
+ * interval (never zero-width after a run of 1s), others mean +- 1.96 standard errors, the variance
+ * guarded as the server guards it (sum of squares plus one pseudo-observation at the variance of all
+ * the rewards drawn): with the sample variance alone, equal rewards on a 0-100 or 1-5 scale had a
+ * zero-width interval, so two rewards of 84 out-ranked 40 rollouts averaging 85. This is a fixed-n view of the reward
+ * stream for the chart; the header's best score is the server's.
  */
 export function championSeries(all: readonly RewardPoint[]): ChartSeries & { championIds: string[] } {
   const rewards = online(all);
@@ -100,6 +103,7 @@ export function championSeries(all: readonly RewardPoint[]): ChartSeries & { cha
   const x: number[] = [];
   const ys: Array<Array<number | null>> = [[], [], []];
   const championIds: string[] = [];
+  const pooledStats = { n: 0, mean: 0, m2: 0 };
   rewards.forEach((r, i) => {
     const s = stats.get(r.candidate_id) ?? { n: 0, mean: 0, m2: 0, unit: true };
     s.n += 1;
@@ -108,11 +112,17 @@ export function championSeries(all: readonly RewardPoint[]): ChartSeries & { cha
     s.m2 += delta * (r.reward - s.mean);
     s.unit &&= r.reward >= 0 && r.reward <= 1;
     stats.set(r.candidate_id, s);
+    pooledStats.n += 1;
+    const d = r.reward - pooledStats.mean;
+    pooledStats.mean += d / pooledStats.n;
+    pooledStats.m2 += d * (r.reward - pooledStats.mean);
     if (i % step !== 0 && i !== rewards.length - 1) return;
+    // The pseudo-observation's variance: all rewards drawn so far (1 while they are all equal, as on the server).
+    const pooled = pooledStats.n > 1 && pooledStats.m2 > 0 ? pooledStats.m2 / (pooledStats.n - 1) : 1;
     let best: { id: string; mean: number; lo: number; hi: number } | null = null;
     for (const [id, c] of stats) {
       if (c.n < 2) continue;
-      const [lo, hi] = c.unit ? wilson(c.mean, c.n) : normal(c.mean, c.m2 / (c.n - 1), c.n);
+      const [lo, hi] = c.unit ? wilson(c.mean, c.n) : normal(c.mean, (c.m2 + pooled) / c.n, c.n);
       if (best === null || lo > best.lo) best = { id, mean: c.mean, lo, hi };
     }
     x.push(i + 1);
