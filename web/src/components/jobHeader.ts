@@ -105,10 +105,16 @@ export class JobHeader {
   }
 }
 
-/** "0.812 [0.744, 0.871] · val, n=30": the interval and its source are part of the number. */
-export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'best_score_source' | 'best_score_n'>): string {
+/**
+ * "0.812 [0.744, 0.871] · val, n=30": the interval and its source are part of the number. When seeds
+ * repeat, the interval counts seeds, not rollouts ("n=30 on 3 seeds"): n alone would claim 30
+ * observations behind an interval that rests on 3.
+ */
+export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'best_score_source' | 'best_score_n' | 'best_score_n_seeds'>): string {
   if (job.best_score === null) return '—';
-  const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}` : ''}` : '';
+  const seeds = job.best_score_n_seeds;
+  const onSeeds = seeds !== null && seeds !== undefined && job.best_score_n && seeds < job.best_score_n ? ` on ${seeds} seed${seeds === 1 ? '' : 's'}` : '';
+  const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}${onSeeds}` : ''}` : '';
   return `${fmtScore(job.best_score)} ${fmtInterval(job.best_score_ci)}${source}`.replace(/\s+·/, ' ·');
 }
 
