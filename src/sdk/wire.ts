@@ -212,18 +212,25 @@ export interface ProgramTarget { modules: ReadonlyArray<{ name: string; template
  * The export's modules with the name each has in the target job: a module of the same name, unless
  * that one was discovered from another prompt; else the module whose template is the exported
  * module's baseline. A changed module without one is an error; an unchanged one changes nothing and
- * is left out. Without a target, every module keeps its name.
+ * is left out. `text`: whether the module's text goes along; not when the candidate kept its job's
+ * baseline text (unchanged, or only its demos changed) and the target's module has another prompt:
+ * it would bring back the old job's baseline there. Without a target, every module keeps its name.
  */
-function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { name: string; module: ExportedModule }[] {
+function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { name: string; module: ExportedModule; text: boolean }[] {
   if (!('format' in e) || e.format !== 'json' || !Array.isArray(e.modules)) throw new Error('exportedInstructions needs an export with format=json');
   const modules: ExportedModule[] = e.modules;
-  if (!target) return modules.map((m) => ({ name: m.name, module: m }));
-  const placed: { name: string; module: ExportedModule }[] = [];
+  if (!target) return modules.map((m) => ({ name: m.name, module: m, text: true }));
+  const placed: { name: string; module: ExportedModule; text: boolean }[] = [];
   for (const m of modules) {
     const same = target.modules.find((t) => t.name === m.name);
     const name = same && (same.origin !== 'discovered' || same.template === m.baseline_template)
       ? same.name
       : target.modules.find((t) => t.template === m.baseline_template)?.name;
+    // A text the candidate did not change only repeats its own job's baseline. On a target module with
+    // another prompt it would replace that job's own prompt with the old one (an edit nobody made, and
+    // a 422 when their placeholders differ): left out, that module keeps the target's baseline text.
+    const text = m.template !== m.baseline_template || !target.modules.some((t) => t.name === name && t.template !== m.baseline_template);
+    if (!text && !m.changed) continue;
     const taken = placed.find((p) => p.name === name);
     if (taken !== undefined && !sameProgramPart(taken.module, m)) {
       // Two exported modules land on one target module. An unchanged one only repeats its own job's
@@ -232,9 +239,9 @@ function placedModules(e: ProgramExport, target: ProgramTarget | undefined): { n
         // One target module cannot take two edits: keeping either would drop the other in silence.
         throw new Error(`modules ${taken.module.name} and ${m.name} of the export both go to module ${name} of the target job (the same name or the same prompt), with different texts or demos: warm-start them one at a time with addCandidate({module, instruction})`);
       }
-      if (m.changed) taken.module = m;
+      if (m.changed) Object.assign(taken, { module: m, text });
     } else if (name !== undefined) {
-      if (taken === undefined) placed.push({ name, module: m });
+      if (taken === undefined) placed.push({ name, module: m, text });
     } else if (m.changed) {
       const prompt = m.baseline_template.length > 80 ? `${m.baseline_template.slice(0, 80)}...` : m.baseline_template;
       throw new Error(`module ${m.name} of the export (the prompt ${JSON.stringify(prompt)}) is no module of the target job (modules: ${target.modules.map((t) => t.name).join(', ') || 'none yet'}): send that prompt through the job's proxy first, or declare it`);
@@ -254,7 +261,7 @@ function sameProgramPart(a: ExportedModule, b: ExportedModule): boolean {
  * templates: an error.
  */
 export function exportedInstructions(e: ProgramExport, target?: ProgramTarget): Record<string, string> {
-  return Object.fromEntries(placedModules(e, target).map(({ name, module }) => [name, module.template]));
+  return Object.fromEntries(placedModules(e, target).filter(({ text }) => text).map(({ name, module }) => [name, module.template]));
 }
 
 /**
@@ -263,7 +270,7 @@ export function exportedInstructions(e: ProgramExport, target?: ProgramTarget): 
  */
 export function exportedProgram(e: ProgramExport, target?: ProgramTarget): { instructions: Record<string, string>; demos?: Record<string, ExportedDemo[]> } {
   const placed = placedModules(e, target);
-  const instructions = Object.fromEntries(placed.map(({ name, module }) => [name, module.template]));
+  const instructions = Object.fromEntries(placed.filter(({ text }) => text).map(({ name, module }) => [name, module.template]));
   // Only what a warm start takes: the server's demo shape is closed, and an export may carry more.
   // A templated module's demo keeps its variables: the server refuses such a demo without them.
   const demos = Object.fromEntries(placed.filter(({ module }) => (module.demos?.length ?? 0) > 0).map(({ name, module }) => [name, module.demos!.map((d) => ({

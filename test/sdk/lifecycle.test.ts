@@ -91,6 +91,30 @@ describe('SDK: promote and exportPrompt', () => {
       .toThrow(/^modules m1 and m2 of the export both go to module m1 of the target job/);
   });
 
+  it('leaves out an unchanged module whose prompt differs in the target job: it would bring back the old job\'s baseline there', async () => {
+    const first = await jobs.create(pipelineJobBody());
+    await addModuleCandidates(t.server.store, first.job_id, 'answer', { cand_terse: 'Answer tersely from:\n{context}' });
+    const exported = await jobs.export(first.job_id, { candidateId: 'cand_terse' });
+    // The app's extract prompt has changed since (with a placeholder, then without one): only the answer edit carries over.
+    for (const extract of ['Extract the entities from {query}.', 'Extract every entity, with its type.']) {
+      const body = pipelineJobBody();
+      const declared = { ...body, policy_optimization: { ...body.policy_optimization, modules: [{ name: 'extract', template: extract }, PIPELINE_MODULES[1]] } };
+      const next = await jobs.session((await jobs.create(declared)).job_id);
+      const program = exportedProgram(exported, await next.status());
+      expect(program).toEqual({ instructions: { answer: 'Answer tersely from:\n{context}' } });
+      expect(await next.addCandidate(program)).toMatchObject({ module: 'answer', changed_modules: ['answer'], instructions: { extract, answer: 'Answer tersely from:\n{context}' } });
+    }
+    // A module whose demos alone changed (a demos_only proposal) carries its demos, not its old job's text.
+    const demo = { input: [{ role: 'user' as const, content: 'Who is Ada?' }], output: 'Ada' };
+    await addModuleCandidates(t.server.store, first.job_id, 'extract', { cand_demos: PIPELINE_MODULES[0].template }, { cand_demos: [{ ...demo, rolloutId: 'r1' }] });
+    const body = pipelineJobBody();
+    const extract = 'Extract every entity, with its type.';
+    const next = await jobs.session((await jobs.create({ ...body, policy_optimization: { ...body.policy_optimization, modules: [{ name: 'extract', template: extract }, PIPELINE_MODULES[1]] } })).job_id);
+    const program = exportedProgram(await jobs.export(first.job_id, { candidateId: 'cand_demos' }), await next.status());
+    expect(program).toEqual({ instructions: { answer: PIPELINE_MODULES[1].template }, demos: { extract: [demo] } });
+    expect(await next.addCandidate(program)).toMatchObject({ module: 'extract', instructions: { extract }, demos: { extract: [demo] } });
+  });
+
   it('carries the demos too: exportedProgram is the whole warm-start body', async () => {
     const first = await jobs.create(pipelineJobBody());
     // The templated module's demo carries its context: exportedProgram keeps it, the server needs it.
