@@ -275,8 +275,12 @@ export class MiproOnlineSession {
     return this.http.request({ method: 'POST', path: `${this.base}/promote`, body: { candidate_id: candidateId }, schema: JobSchema, ...signalOf(opts) });
   }
 
-  async proposals(opts: CallOptions = {}): Promise<Proposal[]> {
-    return (await this.get('/proposals', ProposalListSchema, {}, opts)).items;
+  /**
+   * The job's proposals, newest first: the server's default page (its newest 50) unless `limit` asks
+   * for more (at most 1000). The route has no cursor, so `limit` is the only way past the first 50.
+   */
+  async proposals(opts: { limit?: number } & CallOptions = {}): Promise<Proposal[]> {
+    return (await this.get('/proposals', ProposalListSchema, { limit: opts.limit }, opts)).items;
   }
 
   rewards(opts: { limit?: number; cursor?: string } & CallOptions = {}): Promise<Page<RewardRecord>> {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproOnlineSession, NotFoundError, ValidationError, collect, type SessionEvent } from '../../src/sdk/index.js';
+import { newProposalId } from '../../src/shared/ids.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { simJobBody } from './helpers.js';
 
@@ -100,6 +101,20 @@ describe('MiproOnlineSession against a real server (sim provider)', () => {
     const last = await session.updateReward({ rolloutId: second.rollout_id, rewardInfo: { score: 1 }, stop: true });
     expect(last.duplicate).toBe(false);
     expect((await session.status()).status).toBe('succeeded');
+  });
+
+  it('lists more proposals than the server\'s default page when asked (limit)', async () => {
+    const session = await MiproOnlineSession.create({ ...opts, config: simJobBody() });
+    // 55 finished proposals (failed ones: no candidates), as a long job with a flaky proposer has.
+    for (let i = 0; i < 55; i++) {
+      const now = new Date().toISOString();
+      const lease = await t.server.store.startProposal({ jobId: session.jobId, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
+      await t.server.store.finishProposal({ jobId: session.jobId, id: lease!.id, status: 'failed', response: null, error: 'proposer down', events: [], candidates: [] });
+    }
+    expect(await session.proposals()).toHaveLength(50);
+    const all = await session.proposals({ limit: 1000 });
+    expect(all).toHaveLength(55);
+    expect(all.map((p) => p.seq)).toEqual(Array.from({ length: 55 }, (_, i) => 55 - i));
   });
 
   it('pauses, resumes and cancels', async () => {
