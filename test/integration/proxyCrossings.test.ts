@@ -90,6 +90,30 @@ describe('proxy features together', () => {
     }
   });
 
+  it('a native Responses stream the client leaves mid-way: recorded as failed with the text its output_text deltas carried', async () => {
+    const job = await newJob('openai');
+    openai.setBehavior({ reply: 'one two three four five six seven eight', chunks: 8, chunkDelayMs: 80 });
+    try {
+      const gone = new AbortController();
+      const res = await fetch(`${job.proxy_url}/left-responses/responses`, {
+        method: 'POST', signal: gone.signal, headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'x', stream: true, instructions: SYSTEM, input: 'q' }),
+      });
+      const reader = res.body!.getReader();
+      let got = '';
+      while (!got.includes('"delta":"one')) got += new TextDecoder().decode((await reader.read()).value); // the first text came
+      gone.abort();
+      const path = `/api/systems/${job.system_id}/rollouts/left-responses`;
+      await waitFor(async () => ((await api(t.url, 'GET', path, { key: t.key })).body?.calls?.length ?? 0) === 1);
+      const [call] = (await api(t.url, 'GET', path, { key: t.key })).body.calls;
+      expect(call.failed).toBe(true);
+      expect(call.output_text.length).toBeGreaterThan(0);
+      expect('one two three four five six seven eight'.startsWith(call.output_text)).toBe(true);
+    } finally {
+      openai.setBehavior({ reply: 'Paris.' });
+    }
+  });
+
   it('a call with no turns of its own (its whole prompt in the system text) gets no demos: its conversation never ends on a demo\'s answer', async () => {
     const demos = [{ input: [{ role: 'user' as const, content: 'DEMO-Q' }], output: 'DEMO-A', rolloutId: 'r-demo' }];
     const serving = async (provider: 'openai' | 'anthropic') => {

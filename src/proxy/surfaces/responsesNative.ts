@@ -111,10 +111,14 @@ export function withInstructionsEcho(json: string, from: unknown, to: string | n
  * boundaries), with `instructions` put back in the events that carry the response object, and
  * keeps the final response for the record. `complete` says whether a terminal event arrived;
  * `failed`, whether the upstream reported a failure (an `error` event or `response.failed`).
+ * Until the terminal event, the `response.output_text.delta` events are kept as they came, so a
+ * stream cut short (the client left, the upstream broke) is recorded with the text that went out,
+ * as on the other surfaces; they are parsed only then, and let go once the final response arrives.
  */
 export class NativeResponsesRelay {
   private readonly parser = new SseParser();
   private final: unknown = undefined;
+  private deltas: string[] = [];
   complete = false;
   failed = false;
   /** Events relayed so far (OpenAI numbers them from 0, so this is the next sequence number). */
@@ -140,7 +144,8 @@ export class NativeResponsesRelay {
   }
 
   summary(): NativeSummary {
-    return summaryOfResponse(this.final);
+    if (this.final !== undefined) return summaryOfResponse(this.final);
+    return { text: partialText(this.deltas), usage: undefined, toolCalls: [] };
   }
 
   /** The terminal event's response object (undefined until it arrived). */
@@ -152,6 +157,7 @@ export class NativeResponsesRelay {
     this.events++;
     const head = name !== undefined ? `event: ${name}\n` : '';
     if (name === 'error' || data.startsWith('{"type":"error"')) this.failed = true;
+    if (!this.complete && data.includes('response.output_text.delta')) this.deltas.push(data);
     if (!data.includes('"response"')) return `${head}data: ${data}\n\n`;
     // Only a terminal event is parsed (its response is the record's); others are rewritten as text.
     const terminal = data.includes('response.completed') || data.includes('response.incomplete') || data.includes('response.failed');
@@ -169,10 +175,25 @@ export class NativeResponsesRelay {
     if (value.type === 'response.completed' || value.type === 'response.incomplete' || value.type === 'response.failed') {
       this.final = value.response;
       this.complete = true;
+      this.deltas = [];
       if (value.type === 'response.failed') this.failed = true;
     }
     const out = withInstructionsEcho(data, value.response.instructions, this.instructions)
       ?? JSON.stringify({ ...value, response: { ...value.response, instructions: this.instructions } });
     return `${head}data: ${out}\n\n`;
   }
+}
+
+/** The text of the `response.output_text.delta` events of a stream cut before its terminal event. */
+function partialText(events: readonly string[]): string {
+  let text = '';
+  for (const data of events) {
+    try {
+      const value: unknown = JSON.parse(data);
+      if (isRecord(value) && value.type === 'response.output_text.delta' && typeof value.delta === 'string') text += value.delta;
+    } catch {
+      // not an event of the answer's text
+    }
+  }
+  return text;
 }
