@@ -114,6 +114,27 @@ describe('proxy features together', () => {
     }
   });
 
+  it('a Messages call with an empty system (`""`, `[]`) is a call without one: a one-module job takes it and sends its module\'s text, natively and translated', async () => {
+    for (const provider of ['anthropic', 'openai'] as const) {
+      const job = await newJob(provider);
+      const upstream = provider === 'anthropic' ? anthropic : openai;
+      for (const [i, system] of [undefined, '', []].entries()) {
+        upstream.requests.length = 0;
+        const res = await fetch(`${job.proxy_url}/empty-system-${i}/messages`, {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'x', max_tokens: 50, ...(system === undefined ? {} : { system }), messages: [{ role: 'user', content: 'q' }] }),
+        });
+        expect(res.status, await res.clone().text()).toBe(200);
+        await res.text();
+        expect({ provider, system, module: res.headers.get('x-mipro-module'), unmatched: res.headers.get('x-mipro-unmatched') })
+          .toEqual({ provider, system, module: 'main', unmatched: null });
+        const sent = upstream.requests[0]!.body as Record<string, any>;
+        const sentSystem = provider === 'anthropic' ? sent.system : sent.messages[0].content;
+        expect({ provider, system, sentSystem }).toEqual({ provider, system, sentSystem: SYSTEM });
+      }
+    }
+  });
+
   it('a call with no turns of its own (its whole prompt in the system text) gets no demos: its conversation never ends on a demo\'s answer', async () => {
     const demos = [{ input: [{ role: 'user' as const, content: 'DEMO-Q' }], output: 'DEMO-A', rolloutId: 'r-demo' }];
     const serving = async (provider: 'openai' | 'anthropic') => {

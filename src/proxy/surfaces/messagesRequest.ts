@@ -21,14 +21,18 @@ export function parseMessagesRequest(body: unknown): MessagesRequest {
   return parsed.data;
 }
 
-/** The system text of a Messages request: the string, or its text blocks joined by a blank line. */
+/**
+ * The system text of a Messages request: the string, or its text blocks joined by a blank line.
+ * An empty one (`""`, `[]`, one empty text block) is no system text, as Anthropic reads it and as
+ * Responses' `instructions: ""` is: the call routes as one that sent no `system`.
+ */
 export function messagesSystemText(system: MessagesRequest['system']): string | undefined {
   if (system === undefined) return undefined;
-  if (typeof system === 'string') return system;
-  return system.map((b, j) => {
+  const text = typeof system === 'string' ? system : system.map((b, j) => {
     if (b.type !== 'text' || typeof b.text !== 'string') throw invalid(`system.${j}.type`, 'system blocks must be text blocks');
     return b.text;
   }).join('\n\n');
+  return text === '' ? undefined : text;
 }
 
 export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | null = null): ChatCompletionRequest {
