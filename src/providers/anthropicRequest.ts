@@ -11,7 +11,9 @@ import type {
 /**
  * OpenAI chat-completions request -> Anthropic Messages request. What cannot be expressed is refused
  * with a 400 naming the field (never dropped silently), except knobs Anthropic has no notion of
- * (response_format, seed, logprobs...), which are ignored.
+ * (response_format, seed, frequency_penalty...), which are ignored. Logprobs are refused, as `n`
+ * above 1 is: they ask for something in the answer that Anthropic never returns, so dropping them
+ * would silently hand the client `logprobs: null` where it reads its token probabilities.
  */
 
 /** Anthropic requires max_tokens; OpenAI does not. */
@@ -20,6 +22,9 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 1024;
 export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean): AnthropicRequest {
   if (typeof req.model !== 'string' || req.model === '') throw invalid('model', 'is required');
   if (typeof req.n === 'number' && req.n > 1) throw invalid('n', 'values above 1 are not supported by anthropic');
+  const { logprobs, top_logprobs: topLogprobs } = req as { logprobs?: unknown; top_logprobs?: unknown };
+  if (logprobs === true) throw invalid('logprobs', 'is not supported by anthropic (Messages returns no token probabilities): send false or leave it out');
+  if (typeof topLogprobs === 'number' && topLogprobs > 0) throw invalid('top_logprobs', 'is not supported by anthropic (Messages returns no token probabilities): leave it out');
   const { system, messages } = translateMessages(req.messages);
   const out: AnthropicRequest = {
     model: req.model,

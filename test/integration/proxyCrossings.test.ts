@@ -187,4 +187,27 @@ describe('proxy features together', () => {
     expect(anthropic.requests.length).toBe(before);
     expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.rollout_count).toBe(0);
   });
+
+  it('chat logprobs sent to an Anthropic policy are a 422 naming the field (the answer could not carry them), and logprobs: false goes through', async () => {
+    const job = await newJob('anthropic');
+    const before = anthropic.requests.length;
+    const messages = [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'q' }];
+    const refused: Array<[string, Record<string, unknown>, string]> = [
+      ['lp', { logprobs: true }, 'logprobs'],
+      ['lp-top', { logprobs: true, top_logprobs: 3 }, 'logprobs'],
+      ['top', { top_logprobs: 3 }, 'top_logprobs'],
+    ];
+    for (const [rollout, fields, param] of refused) {
+      for (const stream of [false, true]) {
+        const res = await api(`${job.proxy_url}/logprobs-${rollout}`, 'POST', '/chat/completions', { body: { model: 'x', messages, stream, ...fields } });
+        expect(res.status, JSON.stringify(res.body)).toBe(422);
+        expect(res.body.error.param).toBe(param);
+        expect(res.body.error.message).toContain('anthropic');
+        expect(await t.server.store.getRollout(job.job_id, `logprobs-${rollout}`)).toBeNull();
+      }
+    }
+    expect(anthropic.requests.length).toBe(before);
+    const ok = await api(`${job.proxy_url}/logprobs-off`, 'POST', '/chat/completions', { body: { model: 'x', messages, logprobs: false, top_logprobs: null } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+  });
 });
