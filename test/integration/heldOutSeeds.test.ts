@@ -73,6 +73,38 @@ describe('held-out val seeds at the proxy', () => {
     expect(JSON.stringify(rollout.body.calls)).not.toContain('held-out');
   });
 
+  it('refuses a later call of a rollout whose seed differs from the rollout\'s own (a 422 naming seed and the rollout\'s seed), before anything is sent or recorded', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    const body = { model: 'x', messages: [{ role: 'system', content: 'Answer.' }, { role: 'user', content: 'q' }] };
+    const before = fake.requests.length;
+    expect((await api(`${job.proxy_url}/seeded-1`, 'POST', '/chat/completions?seed=1', { body })).status).toBe(200);
+    // The same seed again, or none: the rollout's seed.
+    expect((await api(`${job.proxy_url}/seeded-1`, 'POST', '/chat/completions?seed=1', { body })).status).toBe(200);
+    expect((await api(`${job.proxy_url}/seeded-1`, 'POST', '/chat/completions', { body })).status).toBe(200);
+    const refused = await api(`${job.proxy_url}/seeded-1`, 'POST', '/chat/completions?seed=2', { body });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.error.param).toBe('seed');
+    expect(refused.body.error.message).toMatch(/seed: this rollout runs on seed 1.*not 2/);
+    const viaHeader = await api(`${job.proxy_url}/seeded-1`, 'POST', '/chat/completions', { body, headers: { 'x-mipro-seed': '3' } });
+    expect(viaHeader.status).toBe(422);
+    // A rollout whose first call sent no seed has none: a later seed would be silently dropped too.
+    expect((await api(`${job.proxy_url}/unseeded-1`, 'POST', '/chat/completions', { body })).status).toBe(200);
+    const late = await api(`${job.proxy_url}/unseeded-1`, 'POST', '/chat/completions?seed=2', { body });
+    expect(late.status, JSON.stringify(late.body)).toBe(422);
+    expect(late.body.error.message).toMatch(/seed: this rollout runs without a seed/);
+    // A scheduled rollout runs on the seed it was issued.
+    const issued = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key, body: {} });
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    const other = issued.body.seed === 0 ? 1 : 0;
+    const wrong = await api(`${job.proxy_url}/${issued.body.rollout_id}`, 'POST', `/chat/completions?seed=${other}`, { body });
+    expect(wrong.status, JSON.stringify(wrong.body)).toBe(422);
+    expect(wrong.body.error.message).toContain(`runs on seed ${issued.body.seed}`);
+    expect((await api(`${job.proxy_url}/${issued.body.rollout_id}`, 'POST', `/chat/completions?seed=${issued.body.seed}`, { body })).status).toBe(200);
+    // Only the accepted calls went upstream and were counted.
+    expect(fake.requests.length - before).toBe(5);
+    expect((await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/seeded-1`, { key: t.key })).body.call_count).toBe(3);
+  });
+
   it('refuses a misspelt field in the rollouts body instead of handing out training work', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
     const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key, body: { spilt: 'val' } });

@@ -50,6 +50,20 @@ function heldOutSeed(seed: number, known?: KnownRollout): ValidationError {
   }]);
 }
 
+/**
+ * A later call of a known rollout runs on the rollout's seed: it may repeat it or leave it out, but
+ * a call carrying another seed (or one on a rollout whose first call sent none) is a client's bug
+ * whose seed would be silently dropped (the rollout's calls and reward count for the stored seed).
+ */
+function checkSameSeed(req: DispatchRequest, known: KnownRollout): KnownRollout {
+  if (req.seed === undefined || req.seed === null || req.seed === known.seed) return known;
+  const runs = known.seed === null ? 'runs without a seed (its first call sent none)' : `runs on seed ${known.seed}`;
+  throw new ValidationError(`seed ${req.seed} is not this rollout's seed`, [{
+    path: 'seed',
+    message: `this rollout ${runs}: its later calls may repeat that seed or leave it out, not ${req.seed}; a call on another seed belongs to a rollout of its own (another rollout id)`,
+  }]);
+}
+
 /** The rollout record a request makes for its candidate (online unless the request says otherwise). */
 function newRollout(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): NewRollout {
   return {
@@ -78,15 +92,15 @@ export class Dispatcher {
     if (refusal) await refusal;
     if (req.rolloutId && this.deps.store.rolloutIdsByClaim && !this.heldOut(rt, req)) return this.dispatchClaimed(rt, req.rolloutId, req);
     const readNow = req.rolloutId ? this.knownNow(rt, req.rolloutId) : null;
-    if (readNow) return { rolloutId: req.rolloutId!, candidate: await this.candidateOf(rt, readNow.candidateId), persisted: Promise.resolve() };
+    if (readNow) return { rolloutId: req.rolloutId!, candidate: await this.candidateOf(rt, checkSameSeed(req, readNow).candidateId), persisted: Promise.resolve() };
     if (req.rolloutId && readNow === undefined) {
-      const known = await this.knownCandidate(rt, req.rolloutId);
-      if (known) return { rolloutId: req.rolloutId, candidate: known, persisted: Promise.resolve() };
+      const known = await this.knownRollout(rt, req.rolloutId);
+      if (known) return { rolloutId: req.rolloutId, candidate: await this.candidateOf(rt, checkSameSeed(req, known).candidateId), persisted: Promise.resolve() };
       // Checked again with no await before the reservation below: lookups of concurrent calls of one
       // rollout can settle in the same tick (PostgreSQL batches them), and the first to get here
       // reserves it for all.
       const raced = rt.sticky.get(req.rolloutId);
-      const candidate = raced ? rt.candidates.find((c) => c.id === raced.candidateId) : undefined;
+      const candidate = raced ? rt.candidates.find((c) => c.id === checkSameSeed(req, raced).candidateId) : undefined;
       if (candidate) return { rolloutId: req.rolloutId, candidate, persisted: Promise.resolve() };
     }
     if (FINAL_STATUSES.includes(rt.job.status)) {
@@ -141,7 +155,7 @@ export class Dispatcher {
     const remembered = rt.sticky.get(rolloutId);
     const pending = remembered ? undefined : rt.claims.get(rolloutId);
     const known = remembered ?? (pending ? await pending : undefined);
-    if (known) return { rolloutId, candidate: await this.candidateOf(rt, known.candidateId), persisted: Promise.resolve() };
+    if (known) return { rolloutId, candidate: await this.candidateOf(rt, checkSameSeed(req, known).candidateId), persisted: Promise.resolve() };
     // No await between the lookups above and registering the claim: a concurrent call of this id
     // on this instance finds the claim and follows it.
     const { chosen, done } = this.claim(rt, rolloutId, req);
@@ -151,10 +165,12 @@ export class Dispatcher {
     const settled = done.finally(() => rt.claims.delete(rolloutId));
     if (req.speculate && this.speculation.tryStart()) {
       const confirmed = settled.then(
-        ({ candidate }) => {
+        ({ candidate, known }) => {
           const same = candidate.id === chosen.id;
           this.speculation.end(same ? 'confirmed' : 'wasted');
           if (!same) this.deps.log.info({ rolloutId, speculated: chosen.id, stored: candidate.id }, 'speculative upstream call dropped: the rollout id was stored with another candidate');
+          // The id was stored on another seed: this call fails (its speculative answer is never relayed).
+          checkSameSeed(req, known);
           return same;
         },
         (err: unknown) => {
@@ -168,7 +184,8 @@ export class Dispatcher {
       persisted.catch(() => {});
       return { rolloutId, candidate: chosen, persisted, confirmed };
     }
-    const { candidate } = await settled;
+    const { candidate, known: stored } = await settled;
+    checkSameSeed(req, stored);
     return { rolloutId, candidate, persisted: Promise.resolve() };
   }
 
@@ -249,10 +266,10 @@ export class Dispatcher {
   }
 
   /**
-   * knownCandidate's lookup without a promise where the store reads synchronously (getRolloutNow):
+   * knownRollout's lookup without a promise where the store reads synchronously (getRolloutNow):
    * the rollout's assignment, null when the id is new, undefined when only the asynchronous lookup
    * can tell. Nothing is awaited between this read and the reservation that follows a miss, so no
-   * concurrent call of the id can come in between (the re-check after knownCandidate's read).
+   * concurrent call of the id can come in between (the re-check after knownRollout's read).
    */
   private knownNow(rt: JobRuntime, rolloutId: string): KnownRollout | null | undefined {
     const remembered = rt.sticky.get(rolloutId);
@@ -264,12 +281,6 @@ export class Dispatcher {
     const known = assignmentOf(record);
     rt.remember(rolloutId, known);
     return known;
-  }
-
-  /** The candidate a rollout id already has: this instance's memory first, then the database. */
-  private async knownCandidate(rt: JobRuntime, rolloutId: string): Promise<CandidateRecord | null> {
-    const known = await this.knownRollout(rt, rolloutId);
-    return known ? this.candidateOf(rt, known.candidateId) : null;
   }
 
   /** What a rollout id is already assigned: this instance's memory first, then the database. */
