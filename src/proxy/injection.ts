@@ -53,8 +53,12 @@ function takesPolicyTemperature(req: ChatCompletionRequest, provider: JobPolicy[
 export function injectDemos(req: ChatCompletionRequest, demos: readonly Demo[], variables?: Readonly<Record<string, string>>): ChatCompletionRequest {
   // A call with no turns of its own (the whole prompt in its system text) has no input for the demos
   // to lead up to: its conversation would end on a demo's answer, which Anthropic continues as a
-  // prefill and chat models take as already answered.
-  if (demos.length === 0 || turnsAfterSystem(req.messages).length === 0) return req;
+  // prefill and chat models take as already answered. A conversation that opens with an assistant
+  // turn (the app's greeting) gets none either: a demo's answer would stand right before it, two
+  // assistant turns in a row, which Anthropic merges into one answer or refuses.
+  if (demos.length === 0) return req;
+  const own = turnsAfterSystem(req.messages);
+  if (own.length === 0 || own[0]!.role === 'assistant') return req;
   return { ...req, messages: withDemoTurns<ChatMessage>(req.messages, demos, (t) => ({ role: t.role, content: t.content }), variables) };
 }
 

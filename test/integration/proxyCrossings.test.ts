@@ -170,6 +170,42 @@ describe('proxy features together', () => {
     expect(responsesSent).toMatchObject({ instructions: 'NEW: classify it.', input: [] });
   });
 
+  it('a call whose own conversation opens with an assistant turn gets no demos (chat, Responses, Messages): a demo\'s answer would stand right before it, two assistant turns in a row', async () => {
+    const demos = [{ input: [{ role: 'user' as const, content: 'DEMO-Q' }], output: 'DEMO-A', rolloutId: 'r-demo' }];
+    const serving = async (provider: 'openai' | 'anthropic') => {
+      const job = await newJob(provider);
+      await addModuleCandidates(t.server.store, job.job_id, 'main', { cand_demo: 'NEW: classify it.' }, { cand_demo: demos });
+      const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_demo' } });
+      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+      await new Promise((r) => setTimeout(r, 40)); // the runtime cache (20 ms) sees the promotion
+      return job;
+    };
+    const sentBody = async (upstream: { requests: Array<{ body: unknown }> }, url: string, body: unknown) => {
+      upstream.requests.length = 0;
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(res.headers.get('x-mipro-candidate-id')).toBe('cand_demo');
+      await res.text();
+      return JSON.stringify(upstream.requests[0]!.body);
+    };
+    const openaiJob = await serving('openai');
+    const anthropicJob = await serving('anthropic');
+    const leading = [{ role: 'assistant', content: 'Hi, what do you need?' }, { role: 'user', content: 'q' }];
+    const cases: Array<[string, { requests: Array<{ body: unknown }> }, string, Record<string, unknown>]> = [
+      ['chat', openai, `${openaiJob.proxy_url}/chat/completions`, { messages: [{ role: 'system', content: SYSTEM }, ...leading] }],
+      ['chat to anthropic', anthropic, `${anthropicJob.proxy_url}/chat/completions`, { messages: [{ role: 'system', content: SYSTEM }, ...leading] }],
+      ['responses', openai, `${openaiJob.proxy_url}/responses`, { instructions: SYSTEM, input: leading }],
+      ['messages', anthropic, `${anthropicJob.proxy_url}/messages`, { max_tokens: 50, system: SYSTEM, messages: leading }],
+    ];
+    for (const [name, upstream, url, body] of cases) {
+      const sent = await sentBody(upstream, url, { model: 'x', ...body });
+      expect({ name, demo: sent.includes('DEMO-A'), instruction: sent.includes('NEW: classify it.') }).toEqual({ name, demo: false, instruction: true });
+      // Opening with the user's turn, the same call gets its demos.
+      const own = await sentBody(upstream, url, { model: 'x', ...body, ...(name === 'responses' ? { input: leading.slice(1) } : { messages: name === 'messages' ? leading.slice(1) : [{ role: 'system', content: SYSTEM }, ...leading.slice(1)] }) });
+      expect({ name, demo: own.includes('DEMO-A') }).toEqual({ name, demo: true });
+    }
+  });
+
   it('a chat call the Anthropic translation cannot carry is a 422 naming the field, before a rollout is recorded or anything sent', async () => {
     const job = await newJob('anthropic');
     const before = anthropic.requests.length;
