@@ -135,23 +135,25 @@ describe('proxy features together', () => {
     }
   });
 
-  it('a call with no turns of its own (its whole prompt in the system text) gets no demos: its conversation never ends on a demo\'s answer', async () => {
+  /** A job of `provider` serving, by promotion, a candidate whose one demo answers 'DEMO-A'. */
+  const servingDemoCandidate = async (provider: 'openai' | 'anthropic') => {
     const demos = [{ input: [{ role: 'user' as const, content: 'DEMO-Q' }], output: 'DEMO-A', rolloutId: 'r-demo' }];
-    const serving = async (provider: 'openai' | 'anthropic') => {
-      const job = await newJob(provider);
-      await addModuleCandidates(t.server.store, job.job_id, 'main', { cand_demo: 'NEW: classify it.' }, { cand_demo: demos });
-      const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_demo' } });
-      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
-      await new Promise((r) => setTimeout(r, 40)); // the runtime cache (20 ms) sees the promotion
-      return job;
-    };
+    const job = await newJob(provider);
+    await addModuleCandidates(t.server.store, job.job_id, 'main', { cand_demo: 'NEW: classify it.' }, { cand_demo: demos });
+    const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_demo' } });
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+    await new Promise((r) => setTimeout(r, 40)); // the runtime cache (20 ms) sees the promotion
+    return job;
+  };
+
+  it('a call with no turns of its own (its whole prompt in the system text) gets no demos: its conversation never ends on a demo\'s answer', async () => {
     const call = async (url: string, body: unknown) => {
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       expect(res.status, await res.clone().text()).toBe(200);
       expect(res.headers.get('x-mipro-candidate-id')).toBe('cand_demo');
       await res.text();
     };
-    const anthropicJob = await serving('anthropic');
+    const anthropicJob = await servingDemoCandidate('anthropic');
     anthropic.requests.length = 0;
     // Chat translated to Messages: without demos the system text is the one user turn.
     await call(`${anthropicJob.proxy_url}/chat/completions`, { model: 'x', messages: [{ role: 'system', content: SYSTEM }] });
@@ -161,7 +163,7 @@ describe('proxy features together', () => {
     await call(`${anthropicJob.proxy_url}/chat/completions`, { model: 'x', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'q' }] });
     expect(JSON.stringify((anthropic.requests[0]!.body as Record<string, unknown>).messages)).toContain('DEMO-A');
 
-    const openaiJob = await serving('openai');
+    const openaiJob = await servingDemoCandidate('openai');
     openai.requests.length = 0;
     await call(`${openaiJob.proxy_url}/chat/completions`, { model: 'x', messages: [{ role: 'system', content: SYSTEM }] });
     await call(`${openaiJob.proxy_url}/responses`, { model: 'x', instructions: SYSTEM, input: [] });
@@ -171,15 +173,6 @@ describe('proxy features together', () => {
   });
 
   it('a call whose own conversation opens with an assistant turn gets no demos (chat, Responses, Messages): a demo\'s answer would stand right before it, two assistant turns in a row', async () => {
-    const demos = [{ input: [{ role: 'user' as const, content: 'DEMO-Q' }], output: 'DEMO-A', rolloutId: 'r-demo' }];
-    const serving = async (provider: 'openai' | 'anthropic') => {
-      const job = await newJob(provider);
-      await addModuleCandidates(t.server.store, job.job_id, 'main', { cand_demo: 'NEW: classify it.' }, { cand_demo: demos });
-      const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_demo' } });
-      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
-      await new Promise((r) => setTimeout(r, 40)); // the runtime cache (20 ms) sees the promotion
-      return job;
-    };
     const sentBody = async (upstream: { requests: Array<{ body: unknown }> }, url: string, body: unknown) => {
       upstream.requests.length = 0;
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -188,8 +181,8 @@ describe('proxy features together', () => {
       await res.text();
       return JSON.stringify(upstream.requests[0]!.body);
     };
-    const openaiJob = await serving('openai');
-    const anthropicJob = await serving('anthropic');
+    const openaiJob = await servingDemoCandidate('openai');
+    const anthropicJob = await servingDemoCandidate('anthropic');
     const leading = [{ role: 'assistant', content: 'Hi, what do you need?' }, { role: 'user', content: 'q' }];
     const cases: Array<[string, { requests: Array<{ body: unknown }> }, string, Record<string, unknown>]> = [
       ['chat', openai, `${openaiJob.proxy_url}/chat/completions`, { messages: [{ role: 'system', content: SYSTEM }, ...leading] }],
