@@ -72,3 +72,41 @@ describe('speculative dispatch of client rollout ids (PostgreSQL)', () => {
     expect((await base.getJob(job.id))?.rolloutCount).toBe(1 + known.length);
   });
 });
+
+describe('speculative dispatch of a client rollout id stored on another seed (PostgreSQL)', () => {
+  const schema = uniqueSchema('specseed');
+  let store: Store | undefined;
+  afterAll(async () => {
+    await store?.close();
+    await dropPostgresSchema(PG_URL, schema);
+  });
+
+  it('drops the speculated answer (confirmed false, not a rejection) and the dispatch again refuses the seed', async () => {
+    store = await openPostgresStore(PG_URL, schema, systemClock);
+    const base = store;
+    const engine = new OnlineEngine(
+      { store: base, clock: systemClock, rng: createSeededRng(3), log: pino({ level: 'silent' }), finishJob: async () => {}, propose: async () => {} },
+      { cacheTtlMs: 60_000, inFlightTtlMs: 60_000 },
+    );
+    const tenant = await base.createTenant('t');
+    const job = await base.createJob({
+      id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), correlationId: null, metadata: {},
+      config: { ...sampleConfig, mipro: { ...sampleConfig.mipro, online_rollouts_per_candidate: 1000, online_proposer_min_rollouts: 1000 } },
+      modules: [{ name: 'main', template: 'Answer.' }],
+    });
+    const rt = (await engine.lookup(job.id))!;
+    // Stored by another instance on seed 1, with the candidate this instance would choose (the baseline).
+    await base.insertRollout({ jobId: job.id, id: 'seeded', candidateId: BASELINE_ID, seed: 1, split: 'online', correlationId: null, inputMessages: null });
+    const guessed = await engine.dispatch(rt, { rolloutId: 'seeded', seed: 2, speculate: true });
+    expect(guessed.candidate.id).toBe(BASELINE_ID);
+    // The caller holds the answer until this settles: false drops it unsent and unrecorded (a
+    // rejection would fail the call as a failed claim, recording it and logging the client's 422).
+    expect(await guessed.confirmed).toBe(false);
+    await expect(guessed.persisted).resolves.toBeUndefined();
+    // The caller's dispatch again: refused for its seed, from memory.
+    await expect(engine.dispatch(rt, { rolloutId: 'seeded', seed: 2 })).rejects.toThrow(/not this rollout's seed/);
+    // The rollout's own seed (or none) still runs on it.
+    expect((await engine.dispatch(rt, { rolloutId: 'seeded', seed: 1 })).candidate.id).toBe(BASELINE_ID);
+    expect((await base.getRollout(job.id, 'seeded'))?.seed).toBe(1);
+  });
+});

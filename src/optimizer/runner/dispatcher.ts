@@ -36,7 +36,8 @@ export interface Dispatch {
    * Only on a speculative dispatch: the rollout's claim is still in flight. True once it committed
    * with `candidate`; false when the id turned out to be stored with another candidate: then an
    * answer made with `candidate` must never be relayed, and the call is dispatched again (it then
-   * gets the stored candidate). Rejects when the claim failed.
+   * gets the stored candidate); false too when the id is stored on another seed (the dispatch again
+   * refuses the call). Rejects when the claim failed.
    */
   confirmed?: Promise<boolean>;
 }
@@ -56,12 +57,17 @@ function heldOutSeed(seed: number, known?: KnownRollout): ValidationError {
  * whose seed would be silently dropped (the rollout's calls and reward count for the stored seed).
  */
 function checkSameSeed(req: DispatchRequest, known: KnownRollout): KnownRollout {
-  if (req.seed === undefined || req.seed === null || req.seed === known.seed) return known;
+  if (onRolloutSeed(req, known)) return known;
   const runs = known.seed === null ? 'runs without a seed (its first call sent none)' : `runs on seed ${known.seed}`;
   throw new ValidationError(`seed ${req.seed} is not this rollout's seed`, [{
     path: 'seed',
     message: `this rollout ${runs}: its later calls may repeat that seed or leave it out, not ${req.seed}; a call on another seed belongs to a rollout of its own (another rollout id)`,
   }]);
+}
+
+/** Whether a call may run on a known rollout's seed: it repeats it or sends none (checkSameSeed). */
+function onRolloutSeed(req: DispatchRequest, known: KnownRollout): boolean {
+  return req.seed === undefined || req.seed === null || req.seed === known.seed;
 }
 
 /** The rollout record a request makes for its candidate (online unless the request says otherwise). */
@@ -166,12 +172,16 @@ export class Dispatcher {
     if (req.speculate && this.speculation.tryStart()) {
       const confirmed = settled.then(
         ({ candidate, known }) => {
+          // The id stored on another seed: the answer is dropped as for another candidate, and the
+          // caller's dispatch again refuses the call (checkSameSeed on the id it now remembers), with
+          // nothing recorded. Rejecting here instead failed the call as a failed claim would: its
+          // call record's write logged the client's 422 as a failed background task, and an upstream
+          // error that came first answered in place of the 422.
           const same = candidate.id === chosen.id;
-          this.speculation.end(same ? 'confirmed' : 'wasted');
+          const confirmed = same && onRolloutSeed(req, known);
+          this.speculation.end(confirmed ? 'confirmed' : 'wasted');
           if (!same) this.deps.log.info({ rolloutId, speculated: chosen.id, stored: candidate.id }, 'speculative upstream call dropped: the rollout id was stored with another candidate');
-          // The id was stored on another seed: this call fails (its speculative answer is never relayed).
-          checkSameSeed(req, known);
-          return same;
+          return confirmed;
         },
         (err: unknown) => {
           this.speculation.end('wasted');
