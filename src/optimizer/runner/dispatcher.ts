@@ -97,17 +97,14 @@ export class Dispatcher {
     const refusal = this.refuseHeldOut(rt, req);
     if (refusal) await refusal;
     if (req.rolloutId && this.deps.store.rolloutIdsByClaim && !this.heldOut(rt, req)) return this.dispatchClaimed(rt, req.rolloutId, req);
-    const readNow = req.rolloutId ? this.knownNow(rt, req.rolloutId) : null;
-    if (readNow) return { rolloutId: req.rolloutId!, candidate: await this.candidateOf(rt, checkSameSeed(req, readNow).candidateId), persisted: Promise.resolve() };
-    if (req.rolloutId && readNow === undefined) {
-      const known = await this.knownRollout(rt, req.rolloutId);
+    if (req.rolloutId) {
+      // Synchronously where the store reads so (nothing awaited before the reservation below), else
+      // the lookup, then memory again with no await before the reservation: lookups of concurrent
+      // calls of one rollout can settle in the same tick (PostgreSQL batches them), and the first to
+      // get here reserves it for all.
+      const now = this.knownNow(rt, req.rolloutId);
+      const known = now !== undefined ? now : ((await this.knownRollout(rt, req.rolloutId)) ?? rt.sticky.get(req.rolloutId));
       if (known) return { rolloutId: req.rolloutId, candidate: await this.candidateOf(rt, checkSameSeed(req, known).candidateId), persisted: Promise.resolve() };
-      // Checked again with no await before the reservation below: lookups of concurrent calls of one
-      // rollout can settle in the same tick (PostgreSQL batches them), and the first to get here
-      // reserves it for all.
-      const raced = rt.sticky.get(req.rolloutId);
-      const candidate = raced ? rt.candidates.find((c) => c.id === checkSameSeed(req, raced).candidateId) : undefined;
-      if (candidate) return { rolloutId: req.rolloutId, candidate, persisted: Promise.resolve() };
     }
     if (FINAL_STATUSES.includes(rt.job.status)) {
       // After the end: no exploration; every new rollout gets what the job serves, as monitoring traffic.
