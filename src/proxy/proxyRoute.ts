@@ -90,7 +90,9 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const nulPath = surface.name === 'chat' ? null : systemNulPath(surface.name, req.body, surfaceCall.chat);
   if (nulPath !== null) throw new ValidationError('invalid request', [{ path: nulPath, message: NUL_MESSAGE }]);
   const policy = rt.job.config.policy;
-  if (surfaceCall.untranslatable.length > 0 && nativeApiFor(providerOf(p, policy), surfaceCall) === undefined) {
+  const provider = providerOf(p, policy);
+  const native = nativeApiFor(provider, surfaceCall) !== undefined;
+  if (surfaceCall.untranslatable.length > 0 && !native) {
     // Checked before anything is dispatched or recorded, as any other bad request.
     throw new ValidationError('invalid request', surfaceCall.untranslatable);
   }
@@ -98,10 +100,9 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const body = limitSpend(surfaceCall.native ? translatedTokenLimit(surfaceCall.chat, policy.provider) : surfaceCall.chat, policy);
   // What only a native upstream would refuse (a translated call leaves those fields out), checked before anything is recorded.
   const nativeProblems = surfaceCall.native?.problems?.(body) ?? [];
-  if (nativeProblems.length > 0 && nativeApiFor(providerOf(p, policy), surfaceCall)) throw new ValidationError('invalid request', nativeProblems);
+  if (nativeProblems.length > 0 && native) throw new ValidationError('invalid request', nativeProblems);
   // What the provider's own translation would refuse (chat to Anthropic Messages), refused before anything is recorded.
-  const provider = providerOf(p, policy);
-  const translation = nativeApiFor(provider, surfaceCall) ? [] : (provider.requestProblems?.({ ...body, model: policy.model }) ?? []);
+  const translation = native ? [] : (provider.requestProblems?.({ ...body, model: policy.model }) ?? []);
   if (translation.length > 0) throw new ValidationError('invalid request', translation);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const dispatchReq = {
