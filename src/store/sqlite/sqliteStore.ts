@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { type DialectAdapter, Kysely, SqliteAdapter, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { KyselyStore } from '../kyselyStore.js';
 import { migrateToLatest } from '../migrations.js';
@@ -26,7 +26,7 @@ export async function openSqliteStore(path: string, clock: Clock, onCheckpointEr
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   const checkpoint = path === ':memory:' ? null : startBackgroundCheckpoint(sqlite, path, onCheckpointError);
   const hot = new SqliteHotPath(sqlite);
@@ -35,6 +35,25 @@ export async function openSqliteStore(path: string, clock: Clock, onCheckpointEr
     await checkpoint?.stop();
   };
   return new KyselyStore(db, 'sqlite', clock, { hot, beforeClose });
+}
+
+/**
+ * SQLite's DDL is transactional, but kysely's SQLite adapter says it is not, so its Migrator ran each
+ * statement of a migration on its own: one that failed half-way (a full disk, an I/O error, a killed
+ * process) kept its first statements and no record, and its retry at the next start failed on them
+ * ("index ... already exists"), so the server no longer started on that database. Saying so makes the
+ * Migrator apply the pending migrations and their records in one transaction, as on PostgreSQL.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
 }
 
 const MAX_CACHED_STATEMENTS = 500;
