@@ -403,6 +403,8 @@ export class KyselyStore implements Store {
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
     const rows = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
       .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', 'in', TRAINING_SPLITS)
+      // Retention cleared the text of older ones: they would take the places of examples that can be shown.
+      .where('input_messages', 'is not', null)
       .orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
     return rows.map(toRollout);
   }

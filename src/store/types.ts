@@ -430,7 +430,7 @@ export interface Store {
    * `before` (ISO time); the rollout rows, their rewards and all statistics stay. Returns how many.
    */
   forgetCallText(before: string): Promise<number>;
-  /** Recent rewarded rollouts of a candidate (never val), for the proposer's reflection. */
+  /** Recent rewarded rollouts of a candidate (never val) whose call text is kept (RETENTION_DAYS), for the proposer's reflection. */
   rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
   /**
    * Calls of `module` in rewarded bootstrap/online rollouts (never val or monitor) with reward >=

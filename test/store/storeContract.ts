@@ -229,7 +229,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       const job = await makeJob();
       const rewards = [1, 0, 1, 1, 0.5];
       for (const [i, x] of rewards.entries()) {
-        await store.insertRollout({ jobId: job.id, id: `r${i}`, candidateId: BASELINE_ID, seed: i, split: 'online', correlationId: null, inputMessages: null });
+        await store.insertRollout({ jobId: job.id, id: `r${i}`, candidateId: BASELINE_ID, seed: i, split: 'online', correlationId: null, inputMessages: [] });
         const out = await store.recordReward({ jobId: job.id, rolloutId: `r${i}`, candidateId: BASELINE_ID, reward: x, split: 'online', seed: i, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
         expect(out.duplicate).toBe(false);
       }

@@ -36,7 +36,12 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   ]);
   const placeholders = new Set(modulePlaceholders(module, module.template));
   const byRollout = new Map<string, RolloutCallRecord[]>();
-  for (const c of calls) byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
+  for (const c of calls) {
+    // A call whose text retention cleared (RETENTION_DAYS) shows nothing; shown anyway it read as a
+    // call that answered nothing ("(no output)"), which misleads the proposer.
+    if (c.inputMessages === null && c.outputText === null) continue;
+    byRollout.set(c.rolloutId, [...(byRollout.get(c.rolloutId) ?? []), c]);
+  }
   const observed = rollouts.flatMap((r) => {
     const shown = byRollout.get(r.id);
     // Rollouts that never called this module say nothing about its prompt.
