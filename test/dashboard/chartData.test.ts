@@ -43,10 +43,22 @@ describe('chart data', () => {
       ...Array.from({ length: 3 }, () => r('c1', 0)),
     ];
     const s = trafficShares(rewards, ['baseline', 'c1'], 10);
-    expect(s.x).toEqual([1, 11, 21, 23]);
-    expect(s.ys[0]).toEqual([100, 50, 0, 0]);
-    expect(s.ys[1]).toEqual([0, 50, 100, 100]);
-    for (let i = 0; i < s.x.length; i++) expect((s.ys[0]?.[i] ?? 0) + (s.ys[1]?.[i] ?? 0)).toBe(100);
+    // The 3 rewards after the second full window join it (13 rewards): alone they read "c1: 100%".
+    expect(s.x).toEqual([1, 11, 23]);
+    expect(s.ys[0]).toEqual([100, 500 / 13, 500 / 13]);
+    expect(s.ys[1]).toEqual([0, 800 / 13, 800 / 13]);
+    for (let i = 0; i < s.x.length; i++) expect((s.ys[0]?.[i] ?? 0) + (s.ys[1]?.[i] ?? 0)).toBeCloseTo(100, 10);
+  });
+
+  it('never ends on a window of a few rewards: the last window holds at least a full window', () => {
+    // A job's 52 rewards in windows of 10: the last two (one stint of c2) alone made a window that
+    // read "c2: 100%", and the legend shows the last window's shares when the cursor is off the chart.
+    const rewards = [...Array.from({ length: 50 }, (_, i) => r(i % 5 === 0 ? 'c2' : 'baseline', 1)), r('c2', 1), r('c2', 1)];
+    const s = trafficShares(rewards, ['baseline', 'c2'], 10);
+    expect(s.x).toEqual([1, 11, 21, 31, 41, 52]);
+    expect(s.ys[1]?.at(-1)).toBeCloseTo(100 * 4 / 12, 10);
+    const even = trafficShares(rewards.slice(0, 20), ['baseline', 'c2'], 10);
+    expect(even.x).toEqual([1, 11, 20]);
   });
 
   it('picks windows of at least 10 rewards, about 25 of them', () => {

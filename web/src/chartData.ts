@@ -59,8 +59,8 @@ export function runningMeans(all: readonly RewardPoint[], order: readonly string
 export const shareWindow = (n: number): number => Math.max(10, Math.ceil(n / 25));
 
 /**
- * Share of rewarded rollouts per candidate (percent) in consecutive windows of `window` rewards, for a
- * stepped chart: x is the first reward index of each window, plus a closing point at the last reward
+ * Share of rewarded rollouts per candidate (percent) in consecutive windows of `window` rewards (the
+ * last one takes the remainder, up to 2 x window - 1), for a stepped chart: x is the first reward index of each window, plus a closing point at the last reward
  * so the last window has width. A candidate's share is 0 in windows before its first reward.
  */
 export function trafficShares(all: readonly RewardPoint[], order: readonly string[], window = shareWindow(online(all).length)): ChartSeries {
@@ -69,12 +69,17 @@ export function trafficShares(all: readonly RewardPoint[], order: readonly strin
   const x: number[] = [];
   const ys: Array<Array<number | null>> = ids.map(() => []);
   for (let start = 0; start < rewards.length; start += window) {
-    const slice = rewards.slice(start, start + window);
+    // A short remainder joins the window before it: two rewards of one stint would read "100%" (and
+    // the legend shows the last window), so every window holds at least `window` rewards once there
+    // are that many.
+    const end = rewards.length - (start + window) < window ? rewards.length : start + window;
+    const slice = rewards.slice(start, end);
     x.push(start + 1);
     ids.forEach((id, j) => {
       const count = slice.filter((r) => r.candidate_id === id).length;
       ys[j]?.push((100 * count) / slice.length);
     });
+    if (end === rewards.length) break;
   }
   if (x.length > 0 && (x.at(-1) ?? 0) < rewards.length) {
     x.push(rewards.length);
