@@ -3,7 +3,7 @@ import { h, replaceChildren } from '../dom.js';
 import { fmtAge, fmtDateTime, fmtScore } from '../format.js';
 import { changedText } from '../program.js';
 import type { CandidateView, ProposalView } from '../types.js';
-import { instructionText, moduleChip } from './programView.js';
+import { demoList, instructionText, moduleChip } from './programView.js';
 import { statusBadge } from './statusBadge.js';
 
 /**
@@ -48,14 +48,16 @@ export class ProposalsTimeline {
       if (!child) return h('p', { class: 'muted' }, `Candidate ${id} (not loaded)`);
       const parts = wordDiff(parent ? changedText(parent, p.module) : '', changedText(child, p.module));
       const { added, removed } = diffStats(parts);
+      const demos = p.module !== null ? (child.demos?.[p.module]?.length ?? 0) : 0;
       const diff = h('p', { class: 'diff', 'aria-label': `Changes from ${p.parent_id} to ${id}` },
         ...parts.map((part) => part.op === 'equal' ? part.text : h(part.op === 'insert' ? 'ins' : 'del', {}, part.text)));
       return h('div', { class: 'proposal-child' },
         h('p', { class: 'child-head' },
           h('span', { class: 'swatch', style: `background:${colors.get(id) ?? '#888'}`, 'aria-hidden': 'true' }),
           h('code', {}, id), ' ',
-          h('span', { class: 'muted' }, `+${added} −${removed} words · mean ${fmtScore(child.avg_reward)} (n=${child.reward_count}) · ${child.status}`)),
-        diff);
+          h('span', { class: 'muted' }, `${changeSummary(added, removed, demos)} · mean ${fmtScore(child.avg_reward)} (n=${child.reward_count}) · ${child.status}`)),
+        diff,
+        demos > 0 ? demoList(child) : null);
     });
     const body = p.status === 'failed'
       ? [h('p', { class: 'error-text' }, `Failed: ${p.error ?? 'unknown error'}`)]
@@ -84,6 +86,17 @@ export class ProposalsTimeline {
       parentLine,
       io);
   }
+}
+
+/**
+ * What a child changed: "+7 −0 words", with its demos when it brings some ("+7 −0 words · 2 demos"). A
+ * demo-set proposal keeps the parent's text: "+0 −0 words" alone said nothing changed, so it reads
+ * "same instruction · 2 demos" (the demos are listed under the diff).
+ */
+export function changeSummary(added: number, removed: number, demos: number): string {
+  const d = `${demos} demo${demos === 1 ? '' : 's'}`;
+  if (demos > 0 && added === 0 && removed === 0) return `same instruction · ${d}`;
+  return `+${added} −${removed} words${demos > 0 ? ` · ${d}` : ''}`;
 }
 
 /** The proposer's prompt as stored (chat messages); anything else is shown as JSON rather than hidden. */

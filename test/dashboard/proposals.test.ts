@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { changeSummary } from '../../web/src/components/proposals.js';
+
+describe('proposals timeline: what a child changed', () => {
+  it('counts the words an instruction proposal changed', () => {
+    expect(changeSummary(7, 0, 0)).toBe('+7 −0 words');
+    expect(changeSummary(3, 2, 0)).toBe('+3 −2 words');
+  });
+
+  it('says a demo-set child kept the text and brings demos, instead of "+0 −0 words"', () => {
+    // A demo-set proposal (tip: demos) keeps the module's text: its children differ by their demos only.
+    expect(changeSummary(0, 0, 2)).toBe('same instruction · 2 demos');
+    expect(changeSummary(0, 0, 1)).toBe('same instruction · 1 demo');
+    expect(changeSummary(4, 1, 2)).toBe('+4 −1 words · 2 demos');
+  });
+});
