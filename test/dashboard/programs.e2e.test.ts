@@ -143,6 +143,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await baseline.waitFor();
     expect(await baseline.locator('summary .when-closed').textContent()).toBe("(no prompt yet: the first proxied call's system text becomes one)");
     expect(await baseline.locator('[data-action="promote"]').count()).toBe(0);
+    // Opened, the row says the same, not "(empty: no system message)" (that is a module sending none).
+    await baseline.locator('summary').click();
+    expect(await baseline.locator('details .instruction-text').textContent()).toBe("(no prompt yet: the first proxied call's system text becomes one)");
+    await baseline.locator('summary').click();
     const call = await fetch(`${created.proxy_url}/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [{ role: 'system', content: 'Classify the banking query.' }, { role: 'user', content: 'lost card' }] }),

@@ -97,7 +97,8 @@ export class Leaderboard {
       h('summary', {},
         h('span', { class: 'when-closed' }, preview(c.instruction, 80) || (job.modules.length === 0 ? NO_PROMPT_YET : '(empty instruction)')),
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
-      modules ? programList(c, modules) : instructionText(c.instruction),
+      // A job still discovering has no prompt yet: open, the row says so again (not "empty: no system message").
+      modules ? programList(c, modules) : c.instruction === '' && job.modules.length === 0 ? h('p', { class: 'instruction-text muted' }, NO_PROMPT_YET) : instructionText(c.instruction),
       demoList(c));
     details.open = this.open.has(c.candidate_id);
     details.addEventListener('toggle', () => {
