@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runningMeans, shareWindow, trafficShares, type RewardPoint } from '../../web/src/chartData.js';
+import { X_INCRS, runningMeans, shareWindow, trafficShares, type RewardPoint } from '../../web/src/chartData.js';
 
 const r = (candidate_id: string, reward: number, split = 'online'): RewardPoint => ({ candidate_id, reward, split });
 
@@ -65,5 +65,11 @@ describe('chart data', () => {
     expect(shareWindow(30)).toBe(10);
     expect(shareWindow(1000)).toBe(40);
     expect(trafficShares([], ['baseline'])).toEqual({ ids: [], x: [], ys: [] });
+  });
+
+  it('steps the x axis (reward #) by whole numbers only: no tick at 2.5 on a wide chart of 50 rewards', () => {
+    expect(X_INCRS.slice(0, 6)).toEqual([1, 2, 5, 10, 20, 50]);
+    expect(X_INCRS.every((v) => Number.isInteger(v))).toBe(true);
+    expect(X_INCRS.at(-1)).toBeGreaterThanOrEqual(1_000_000);
   });
 });

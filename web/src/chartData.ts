@@ -15,6 +15,12 @@ export interface ChartSeries {
   ys: Array<Array<number | null>>;
 }
 
+/**
+ * Tick steps of the charts' x axis: x is a reward's index (1..N), so whole steps only, 1, 2, 5, 10,
+ * 20, 50, ... (uPlot's default steps put ticks at 2.5, 7.5, ... on a wide chart of a few dozen rewards).
+ */
+export const X_INCRS: readonly number[] = Array.from({ length: 8 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 /** uPlot draws thousands of points easily, but there is nothing to see beyond this many. */
 const MAX_POINTS = 1500;
 

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h } from '../dom.js';
-import type { ChartSeries } from '../chartData.js';
+import { type ChartSeries, X_INCRS } from '../chartData.js';
 
 export interface LineChartOptions {
   id: string;
@@ -85,7 +85,8 @@ export class LineChart {
       height: HEIGHT,
       scales: { x: { time: false }, y: this.opts.yRange ? { range: this.opts.yRange } : { auto: true } },
       axes: [
-        { ...axis, label: this.opts.xLabel },
+        // x is a reward's index: whole numbers only (a narrow range had ticks at 2.5, 7.5, ...).
+        { ...axis, label: this.opts.xLabel, incrs: [...X_INCRS] },
         { ...axis, label: this.opts.yLabel, values: (_u, ticks) => ticks.map(fmt), size: 56 },
       ],
       legend: { live: true },
