@@ -111,6 +111,8 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     reward_count: job.rewardCount,
     proposal_seq: job.proposalSeq,
     max_rollouts: job.config.mipro.max_rollouts ?? null,
+    /** The job's declared reward scale (`mipro.reward_range`): scores and intervals lie within it. */
+    reward_range: job.config.mipro.reward_range,
     /** Tokens and calls as the providers reported them: the app's proxied calls and the proposer's. */
     usage: { policy: usageView(job.usage.policy), proposer: usageView(job.usage.proposer) },
     candidate_count: candidates.length,

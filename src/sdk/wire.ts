@@ -97,6 +97,8 @@ export const JobSchema = z.looseObject({
   modules: z.array(ModuleSchema),
   /** Distinct system texts that matched no module: their calls passed through unoptimized (older servers omit it). */
   unmatched_prompts: z.number().optional(),
+  /** The job's declared reward scale (`mipro.reward_range`); older servers omit it. */
+  reward_range: Interval.optional(),
   /** What a finished job's proxy URL serves (its champion, what was promoted, or the baseline); null while it runs. */
   served_candidate_id: nullable(z.string()),
   /** mipro.guard after the end: what it watches and whether it tripped (older servers omit it). */

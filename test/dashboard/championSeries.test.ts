@@ -46,6 +46,16 @@ describe('championSeries (the dashboard champion chart)', () => {
     expect((alone.ys[2]?.at(-1) ?? 0) - (alone.ys[1]?.at(-1) ?? 0)).toBeGreaterThan(0);
   });
 
+  it('clips the interval to the job\'s reward_range: a mean of 0-100 rewards has no bound above 100', () => {
+    const rewards = [r('a', 100), r('a', 100), r('a', 60)];
+    const open = championSeries(rewards);
+    expect(open.ys[2]?.at(-1)).toBeGreaterThan(100); // the normal interval alone crosses the scale's top
+    const clipped = championSeries(rewards, [0, 100]);
+    expect(clipped.ys[2]?.at(-1)).toBe(100);
+    expect(clipped.ys[1]?.at(-1)).toBe(open.ys[1]?.at(-1)); // the lower bound was inside: unchanged
+    expect(clipped.ys[0]?.at(-1)).toBeCloseTo(260 / 3, 10);
+  });
+
   it('uses a normal interval for rewards outside [0, 1]', () => {
     const s = championSeries([r('a', 2), r('a', 4), r('a', 6)]);
     expect(s.ys[0]?.at(-1)).toBe(4);

@@ -17,6 +17,7 @@ describe.each(['sqlite', 'postgres'] as const)('declared reward range (%s)', (db
   it('refuses a reward outside the default [0, 1] with a 422 naming the range, and records nothing', async () => {
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
     const refused = await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score: 2 } });
+    expect(job.reward_range).toEqual([0, 1]); // the default, stated in the view
     expect(refused.status).toBe(422);
     expect(JSON.stringify(refused.body)).toMatch(/reward_range \[0, 1\]/);
     expect(JSON.stringify(refused.body)).toMatch(/reward_info\.score/);
@@ -59,6 +60,8 @@ describe.each(['sqlite', 'postgres'] as const)('declared reward range (%s)', (db
       expect((await reward(job.system_id, { candidate_id: 'cand_a', reward_info: { score: 4 } })).status).toBe(200);
     }
     const view = (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+    // The view says which scale its numbers are in (the dashboard clips its chart intervals to it).
+    expect(view.reward_range).toEqual([1, 5]);
     const [lo, hi] = view.best_score_ci as [number, number];
     // A bounded-range interval on 12 identical rewards: wide, never zero width, within [1, 5].
     expect(lo).toBeGreaterThanOrEqual(1);

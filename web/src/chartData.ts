@@ -105,9 +105,10 @@ export const CHAMPION_SERIES = ['champion mean', '95% low', '95% high'] as const
  * guarded as the server guards it (sum of squares plus one pseudo-observation at the variance of all
  * the rewards drawn): with the sample variance alone, equal rewards on a 0-100 or 1-5 scale had a
  * zero-width interval, so two rewards of 84 out-ranked 40 rollouts averaging 85. This is a fixed-n view of the reward
- * stream for the chart; the header's best score is the server's.
+ * stream for the chart; the header's best score is the server's. With the job's `reward_range` the
+ * interval is clipped to it (a normal interval on a 0-100 scale reached 109.9).
  */
-export function championSeries(all: readonly RewardPoint[]): ChartSeries & { championIds: string[] } {
+export function championSeries(all: readonly RewardPoint[], range?: readonly [number, number]): ChartSeries & { championIds: string[] } {
   const rewards = online(all);
   const stats = new Map<string, { n: number; mean: number; m2: number; unit: boolean }>();
   const step = Math.max(1, Math.ceil(rewards.length / MAX_POINTS));
@@ -133,7 +134,9 @@ export function championSeries(all: readonly RewardPoint[]): ChartSeries & { cha
     let best: { id: string; mean: number; lo: number; hi: number } | null = null;
     for (const [id, c] of stats) {
       if (c.n < 2) continue;
-      const [lo, hi] = c.unit ? wilson(c.mean, c.n) : normal(c.mean, (c.m2 + pooled) / c.n, c.n);
+      const [rawLo, rawHi] = c.unit ? wilson(c.mean, c.n) : normal(c.mean, (c.m2 + pooled) / c.n, c.n);
+      // No reward lies outside the job's declared range, so neither does its mean: the interval stops there.
+      const [lo, hi] = range ? [Math.max(range[0], rawLo), Math.min(range[1], rawHi)] : [rawLo, rawHi];
       if (best === null || lo > best.lo) best = { id, mean: c.mean, lo, hi };
     }
     x.push(i + 1);

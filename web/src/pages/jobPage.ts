@@ -82,7 +82,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     if (changes.rewards || changes.job) {
       const order = candidates.map((c) => c.candidate_id);
       rewardChart.update(runningMeans(feed.rewards, order), colors);
-      championChart.update(championSeries(feed.rewards), championColors);
+      championChart.update(championSeries(feed.rewards, job.reward_range), championColors);
       shareChart.update(trafficShares(feed.rewards, order), colors);
     }
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();
