@@ -12,6 +12,7 @@ import { parseJsonBodies } from './jsonBody.js';
 import { DeferredChildLogger } from './deferredLogger.js';
 import { clientErrorHandler } from './clientErrors.js';
 import { sendError } from './errorMapping.js';
+import { ServerClosingError } from '../shared/errors.js';
 import { registerJobRoutes } from './jobRoutes.js';
 import { registerLifecycleRoutes } from './lifecycleRoutes.js';
 import type { Metrics } from './metrics.js';
@@ -70,7 +71,8 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${idPrefix}${(requestCounter++).toString(36)}`;
     },
-    return503OnClosing: true,
+    // Our own refusal while closing (refuseWhileClosing below), in the documented error shape.
+    return503OnClosing: false,
     // Fastify's default is no limit: a client sending its body a byte at a time held a connection
     // (and its buffers) forever. Node checks the deadline every connectionsCheckingInterval, so
     // that is a fraction of it; headers must arrive within it too (Node refuses a longer one).
@@ -98,10 +100,19 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     urls: jobUrls,
   };
 
+  // Once close() has begun, a request that still arrives (on a connection a balancer kept open) is
+  // refused before anything of it runs, in the documented shape and with a code saying it was not
+  // processed, so a client may send any request again, a rollout or a job creation included.
+  // (Fastify's own return503OnClosing answered in its shape, which no client could tell apart.)
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   // Callback-style hooks: on every proxied call, an async hook costs a promise and a microtask hop.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
-    done();
+    done(closing ? new ServerClosingError('the server is shutting down and did not process this request: send it again (another instance takes it)') : undefined);
   });
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';

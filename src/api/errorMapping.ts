@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import {
-  AppError, BadRequestError, DatabaseUnavailableError, MethodNotAllowedError, PayloadTooLargeError, ShuttingDownError, UnsupportedMediaTypeError, UpstreamError, type FieldProblem,
+  AppError, BadRequestError, DatabaseUnavailableError, MethodNotAllowedError, PayloadTooLargeError, ServerClosingError, ShuttingDownError, UnsupportedMediaTypeError, UpstreamError, type FieldProblem,
 } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -98,7 +98,7 @@ export function openAiErrorBody(p: HttpProblem, upstreamType?: string) {
 
 export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply, log: Logger): FastifyReply {
   const problem = toHttpProblem(err);
-  if (err instanceof DatabaseUnavailableError || err instanceof ShuttingDownError) {
+  if (err instanceof DatabaseUnavailableError || err instanceof ShuttingDownError || err instanceof ServerClosingError) {
     // Expected during an outage or a shutdown, and possibly on every request: one line, no alarm.
     log.warn({ reqId: req.id, url: req.url, error: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'request refused (503)');
   } else if (problem.status >= 500 && !(err instanceof UpstreamError)) {
@@ -107,6 +107,8 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   reply.code(problem.status).header('content-type', 'application/json; charset=utf-8');
   // A database outage is transient: tell clients (and the SDK's retry) when to try again.
   if (err instanceof DatabaseUnavailableError) reply.header('retry-after', '1');
+  // Refused unprocessed while closing: send it again at once, on a new connection (to another instance).
+  if (err instanceof ServerClosingError) reply.header('retry-after', '0').header('connection', 'close');
   if (err instanceof MethodNotAllowedError) reply.header('allow', err.allow.join(', '));
   if (err instanceof UpstreamError) for (const [name, value] of Object.entries(err.retryHeaders)) reply.header(name, value);
   if (isProxyPath(req.url)) {

@@ -41,6 +41,8 @@ export function retryDelayMs(err: unknown, attempt: number, idempotent: boolean,
   if (attempt >= policy.maxRetries || !(err instanceof MiproxError)) return null;
   const backoff = backoffDelayMs(attempt, policy, random);
   if (err instanceof ConnectionError) return idempotent || !err.requestSent ? backoff : null;
+  // A closing server refused the request before anything of it ran: any request may go again.
+  if (err instanceof ServerError && err.code === 'server_closing') return Math.min(err.retryAfterMs ?? backoff, backoff);
   if (!idempotent) return null;
   if (err instanceof TimeoutError) return backoff;
   if (err instanceof RateLimitError || err instanceof ServerError) {

@@ -115,6 +115,15 @@ export class ShuttingDownError extends AppError {
 }
 
 /**
+ * The server is closing and refused a request it had not begun: nothing of it was processed, so any
+ * request (a rollout, a job creation) may be sent again, to another instance behind a balancer.
+ */
+export class ServerClosingError extends AppError {
+  readonly status = 503;
+  readonly code = 'server_closing';
+}
+
+/**
  * An upstream model provider failed. `upstreamStatus` is the provider's HTTP status when it answered
  * (kept for 4xx), else the error is a 502 (unreachable / bad answer) or 504 (timeout).
  */

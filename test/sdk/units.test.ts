@@ -85,6 +85,15 @@ describe('retry policy', () => {
     expect(retryDelayMs(new NotFoundError('x', { status: 404 }), 0, true, policy, one)).toBeNull();
     expect(retryDelayMs(new Error('plain'), 0, true, policy, one)).toBeNull();
   });
+
+  it('retries any request a closing server refused unprocessed (503 server_closing), not other 503s', () => {
+    const one = () => 1;
+    const closing = new ServerError('x', { status: 503, code: 'server_closing', retryAfterMs: 0 });
+    expect(retryDelayMs(closing, 0, false, policy, one)).toBe(0); // a rollout or a job creation too
+    expect(retryDelayMs(new ServerError('x', { status: 503, code: 'server_closing' }), 1, false, policy, one)).toBe(200);
+    expect(retryDelayMs(closing, 3, false, policy, one)).toBeNull(); // the retry budget still holds
+    expect(retryDelayMs(new ServerError('x', { status: 503, code: 'shutting_down' }), 0, false, policy, one)).toBeNull();
+  });
 });
 
 describe('config files', () => {
