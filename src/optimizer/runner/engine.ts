@@ -69,10 +69,8 @@ export class OnlineEngine {
    * nested async steps cost promises and microtask turns on every call for an answer already in memory.
    */
   freshRuntimeForSystem(systemId: string): JobRuntime | undefined {
-    const jobId = systemId.startsWith('pl_') ? systemId : this.jobIdBySystem.get(systemId);
-    const rt = jobId ? this.runtimes.get(jobId) : undefined;
-    if (!rt || this.deps.clock.now() - rt.fetchedAt > this.opts.cacheTtlMs) return undefined;
-    return rt.job.systemId === systemId ? rt : undefined;
+    const rt = this.cachedRuntime(systemId);
+    return rt && this.isFresh(rt) && rt.job.systemId === systemId ? rt : undefined;
   }
 
   /** The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when unknown. */
@@ -88,8 +86,7 @@ export class OnlineEngine {
    * reward path reads the job from here instead of the database. Null when unknown.
    */
   async lookup(id: string): Promise<JobRuntime | null> {
-    const jobId = id.startsWith('pl_') ? id : this.jobIdBySystem.get(id);
-    const cached = jobId ? this.runtimes.get(jobId) : undefined;
+    const cached = this.cachedRuntime(id);
     if (cached) {
       await this.refreshIfStale(cached);
       return cached;
@@ -144,8 +141,18 @@ export class OnlineEngine {
    * instance on PostgreSQL ran a dozen at every expiry, about as many statements as its hot-path
    * batches (issue 18). The others wait for that refresh, which reads the state they would have.
    */
+  /** The runtime this instance holds for a system id (or job id), fresh or not. */
+  private cachedRuntime(id: string): JobRuntime | undefined {
+    const jobId = id.startsWith('pl_') ? id : this.jobIdBySystem.get(id);
+    return jobId ? this.runtimes.get(jobId) : undefined;
+  }
+
+  private isFresh(rt: JobRuntime): boolean {
+    return this.deps.clock.now() - rt.fetchedAt <= this.opts.cacheTtlMs;
+  }
+
   private async refreshIfStale(rt: JobRuntime): Promise<void> {
-    if (this.deps.clock.now() - rt.fetchedAt <= this.opts.cacheTtlMs) return;
+    if (this.isFresh(rt)) return;
     let pending = this.staleRefreshes.get(rt);
     if (!pending) {
       pending = this.refresh(rt).finally(() => this.staleRefreshes.delete(rt));
