@@ -118,16 +118,10 @@ export function championSeries(all: readonly RewardPoint[], range?: readonly [nu
   const pooledStats = { n: 0, mean: 0, m2: 0 };
   rewards.forEach((r, i) => {
     const s = stats.get(r.candidate_id) ?? { n: 0, mean: 0, m2: 0, unit: true };
-    s.n += 1;
-    const delta = r.reward - s.mean;
-    s.mean += delta / s.n;
-    s.m2 += delta * (r.reward - s.mean);
+    addSample(s, r.reward);
     s.unit &&= r.reward >= 0 && r.reward <= 1;
     stats.set(r.candidate_id, s);
-    pooledStats.n += 1;
-    const d = r.reward - pooledStats.mean;
-    pooledStats.mean += d / pooledStats.n;
-    pooledStats.m2 += d * (r.reward - pooledStats.mean);
+    addSample(pooledStats, r.reward);
     if (i % step !== 0 && i !== rewards.length - 1) return;
     // The pseudo-observation's variance: all rewards drawn so far (1 while they are all equal, as on the server).
     const pooled = pooledStats.n > 1 && pooledStats.m2 > 0 ? pooledStats.m2 / (pooledStats.n - 1) : 1;
@@ -146,6 +140,14 @@ export function championSeries(all: readonly RewardPoint[], range?: readonly [nu
     championIds.push(best?.id ?? '');
   });
   return { ids: [...CHAMPION_SERIES], x, ys, championIds };
+}
+
+/** Welford's running mean and sum of squared deviations, one sample more. */
+function addSample(s: { n: number; mean: number; m2: number }, x: number): void {
+  s.n += 1;
+  const delta = x - s.mean;
+  s.mean += delta / s.n;
+  s.m2 += delta * (x - s.mean);
 }
 
 const Z = 1.96;
