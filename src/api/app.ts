@@ -71,7 +71,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${idPrefix}${(requestCounter++).toString(36)}`;
     },
-    // Our own refusal while closing (refuseWhileClosing below), in the documented error shape.
+    // Refused by our own onRequest hook below instead, in the documented error shape (ServerClosingError).
     return503OnClosing: false,
     // Fastify's default is no limit: a client sending its body a byte at a time held a connection
     // (and its buffers) forever. Node checks the deadline every connectionsCheckingInterval, so

@@ -46,8 +46,7 @@ export class KyselyStore implements Store {
     private readonly extras: { hot: HotPath; beforeClose?: () => Promise<void> },
   ) {
     this.hot = extras.hot;
-    const hot = extras.hot;
-    this.getRolloutNow = hot.getRolloutNow ? (jobId, rolloutId) => hot.getRolloutNow!(jobId, rolloutId) : undefined;
+    this.getRolloutNow = extras.hot.getRolloutNow?.bind(extras.hot);
   }
 
   readonly getRolloutNow: Store['getRolloutNow'];
