@@ -5,7 +5,7 @@ import { systemClock } from '../../src/shared/clock.js';
 import { BASELINE_ID, newJobId, newSystemId } from '../../src/shared/ids.js';
 import { createSeededRng } from '../../src/shared/rng.js';
 import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/postgresStore.js';
-import type { Store } from '../../src/store/types.js';
+import type { JobRecord, Store } from '../../src/store/types.js';
 import { sampleConfig } from '../store/storeContract.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
@@ -16,15 +16,18 @@ import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
  * caller must drop that answer, and the next dispatch serves the stored candidate. The bandit's
  * choice is taken back as for any claim of a known id, and the speculation budget bounds the waste.
  */
-describe('speculative dispatch of client rollout ids (PostgreSQL)', () => {
-  const schema = uniqueSchema('specdispatch');
+/**
+ * A PostgreSQL store in a schema of its own (dropped after the block), an engine on it, and a job
+ * whose nursery serves the baseline throughout (R = 1000 with no rewards).
+ */
+function usePostgresEngine(schemaPrefix: string): () => Promise<{ base: Store; engine: OnlineEngine; job: JobRecord }> {
+  const schema = uniqueSchema(schemaPrefix);
   let store: Store | undefined;
   afterAll(async () => {
     await store?.close();
     await dropPostgresSchema(PG_URL, schema);
   });
-
-  it('confirms new ids, refuses known ones stored with another candidate, and stops after its budget of wrong guesses', async () => {
+  return async () => {
     store = await openPostgresStore(PG_URL, schema, systemClock);
     const base = store;
     const engine = new OnlineEngine(
@@ -32,12 +35,20 @@ describe('speculative dispatch of client rollout ids (PostgreSQL)', () => {
       { cacheTtlMs: 60_000, inFlightTtlMs: 60_000 },
     );
     const tenant = await base.createTenant('t');
-    // R = 1000 with no rewards: the nursery serves the baseline for the whole test.
     const job = await base.createJob({
       id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), correlationId: null, metadata: {},
       config: { ...sampleConfig, mipro: { ...sampleConfig.mipro, online_rollouts_per_candidate: 1000, online_proposer_min_rollouts: 1000 } },
       modules: [{ name: 'main', template: 'Answer.' }],
     });
+    return { base, engine, job };
+  };
+}
+
+describe('speculative dispatch of client rollout ids (PostgreSQL)', () => {
+  const start = usePostgresEngine('specdispatch');
+
+  it('confirms new ids, refuses known ones stored with another candidate, and stops after its budget of wrong guesses', async () => {
+    const { base, engine, job } = await start();
     await base.addCandidate(job.id, { id: 'cand_b', parentId: BASELINE_ID, instruction: 'b', module: 'main', instructions: { main: 'b' }, tip: null, proposalId: null }, 20);
     const rt = (await engine.lookup(job.id))!;
     const cached = (id: string) => rt.candidates.find((c) => c.id === id)!;
@@ -74,26 +85,10 @@ describe('speculative dispatch of client rollout ids (PostgreSQL)', () => {
 });
 
 describe('speculative dispatch of a client rollout id stored on another seed (PostgreSQL)', () => {
-  const schema = uniqueSchema('specseed');
-  let store: Store | undefined;
-  afterAll(async () => {
-    await store?.close();
-    await dropPostgresSchema(PG_URL, schema);
-  });
+  const start = usePostgresEngine('specseed');
 
   it('drops the speculated answer (confirmed false, not a rejection) and the dispatch again refuses the seed', async () => {
-    store = await openPostgresStore(PG_URL, schema, systemClock);
-    const base = store;
-    const engine = new OnlineEngine(
-      { store: base, clock: systemClock, rng: createSeededRng(3), log: pino({ level: 'silent' }), finishJob: async () => {}, propose: async () => {} },
-      { cacheTtlMs: 60_000, inFlightTtlMs: 60_000 },
-    );
-    const tenant = await base.createTenant('t');
-    const job = await base.createJob({
-      id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), correlationId: null, metadata: {},
-      config: { ...sampleConfig, mipro: { ...sampleConfig.mipro, online_rollouts_per_candidate: 1000, online_proposer_min_rollouts: 1000 } },
-      modules: [{ name: 'main', template: 'Answer.' }],
-    });
+    const { base, engine, job } = await start();
     const rt = (await engine.lookup(job.id))!;
     // Stored by another instance on seed 1, with the candidate this instance would choose (the baseline).
     await base.insertRollout({ jobId: job.id, id: 'seeded', candidateId: BASELINE_ID, seed: 1, split: 'online', correlationId: null, inputMessages: null });
