@@ -106,8 +106,10 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       },
       { cacheTtlMs: opts.cacheTtlMs ?? 1000, inFlightTtlMs: IN_FLIGHT_TTL_MS },
     );
+    // Aborted when the shutdown's grace period runs out: proposals still waiting on the proposer end then.
+    const stopping = new AbortController();
     proposals = new ProposalRunner({
-      store, clock, rng, log: logger, providers, proposerTimeoutMs: config.providers.proposerTimeoutMs,
+      store, clock, rng, log: logger, providers, proposerTimeoutMs: config.providers.proposerTimeoutMs, stopping: stopping.signal,
       refresh: (rt) => engine.refresh(rt),
       onOutcome: (outcome) => metrics.proposals.inc({ outcome }),
     });
@@ -139,10 +141,12 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
-        // Past the grace period, streams still running end with an error event (a moment to write
-        // it), then every connection is closed.
+        // Past the grace period, proposer calls in flight are cancelled (their proposals end failed),
+        // streams still running end with an error event (a moment to write it), then every
+        // connection is closed.
         let cut: NodeJS.Timeout | undefined;
         const timer = setTimeout(() => {
+          stopping.abort(new ShuttingDownError('the server is shutting down'));
           const stopped = streams.stopAll(new ShuttingDownError('the server is shutting down; retry the request'));
           cut = setTimeout(() => app.server.closeAllConnections(), stopped > 0 ? STREAM_STOP_MS : 0);
         }, config.shutdownGraceMs);

@@ -41,6 +41,13 @@ export interface ProposalRunnerDeps {
    * with lower cumulative regret in three settings of four (docs/optimizer-benchmark.md, "pipeline-3").
    */
   moduleChoice?: ModuleChoice;
+  /**
+   * Aborted when a graceful shutdown's grace period (SHUTDOWN_GRACE_MS) runs out: the proposer call
+   * in flight is cancelled and its proposal ends failed, releasing the job's lease. Waiting for it
+   * instead held the shutdown up to two PROPOSER_TIMEOUT_MS calls, past a supervisor's stop timeout,
+   * whose SIGKILL then left the lease held for 3 x PROPOSER_TIMEOUT_MS after the restart.
+   */
+  stopping?: AbortSignal;
 }
 
 const SUMMARY_MIN_INPUTS = 3;
@@ -49,6 +56,8 @@ const SUMMARY_MIN_INPUTS = 3;
  * proposal only) and the proposal call, with room for the database work around them.
  */
 const PROPOSAL_LEASE_CALLS = 3;
+/** The error of a proposal whose proposer call the server's shutdown cancelled (`stopping`). */
+export const SHUT_DOWN_ERROR = 'the server shut down while the proposal ran: no candidates added';
 /** The start of a failed proposal's error when the proposer answered but nothing in it was usable. */
 const NO_USABLE_INSTRUCTION = 'no usable instruction';
 /** Recent low-reward rollouts whose feedback_by_module is counted as blame for module choice. */
@@ -151,6 +160,10 @@ export class ProposalRunner {
       // instruction_and_demos: every set near this parent was tried (or the lease was taken): write an instruction.
     }
     if (this.budgetSpent(rt)) return;
+    if (this.deps.stopping?.aborted) {
+      this.deps.onOutcome?.('skipped'); // shutting down: a lease now would only be failed at once
+      return;
+    }
     const tip = chooseTip(tipStatsOf(candidates, R), this.deps.rng);
     const proposer = this.proposerFor(job);
     const room = mipro.online_proposer_max_candidates - candidates.length;
@@ -237,7 +250,8 @@ export class ProposalRunner {
       await this.deps.refresh(rt);
       this.deps.onOutcome?.('succeeded');
     } catch (err) {
-      await fail(err instanceof Error ? err.message : String(err));
+      // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
+      await fail(this.deps.stopping?.aborted ? SHUT_DOWN_ERROR : err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -322,7 +336,7 @@ export class ProposalRunner {
         stream: false,
         ...tokenLimit(proposer.provider.kind, maxTokens),
       },
-      { timeoutMs: this.deps.proposerTimeoutMs },
+      { timeoutMs: this.deps.proposerTimeoutMs, ...(this.deps.stopping ? { signal: this.deps.stopping } : {}) },
     );
     await recordProposerCall(this.deps.store, rt, res.json.usage ?? null);
     return res.json.choices[0]?.message.content ?? '';
