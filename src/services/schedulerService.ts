@@ -61,11 +61,13 @@ export class SchedulerService {
 
   private async tryOnce(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout | null> {
     let rt = await this.engine.runtimeFor(job);
-    if (isFinal(job.status) && !isFinal(rt.job.status)) {
-      // Ended on another instance, this cache not yet told: the dispatcher reads the end (what the job
-      // serves) from the runtime, so a monitoring rollout would otherwise go to the bandit's pick. An
-      // end is final, so `job`, read for this request, is the newer; jobChanged makes the next read
-      // fetch the candidates when a promoted one is not cached yet.
+    if (job.status !== rt.job.status && !isFinal(rt.job.status)) {
+      // Ended, paused or resumed on another instance, this cache not yet told: the dispatcher reads the
+      // status from the runtime (what an ended job serves, a paused job's best known candidate), so a
+      // monitoring rollout, or a paused job's, would otherwise go to the bandit's pick. `job`, read for
+      // this request, is the newer (an end is final; a cached status other than this read's is at
+      // most the cache's age old); jobChanged makes the next read fetch the candidates when a
+      // promoted one is not cached yet.
       this.engine.jobChanged(job);
       // Also a champion crowned at the end (no promote) that this cache has not read yet.
       const served = servedCandidateId(job);

@@ -446,3 +446,35 @@ describe('the seed scheduler on an instance whose cache has not seen the end yet
     }
   });
 });
+
+describe('the seed scheduler on an instance whose cache has not seen a pause yet', () => {
+  it.each<TestDb>(['sqlite', 'postgres'])('hands out rollouts of the best known candidate, not the bandit\'s pick (%s)', async (db) => {
+    const fake = await startFakeUpstream({ reply: 'ok' });
+    // A cache that never expires during the test: the pause below is written by "another instance".
+    const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
+    try {
+      const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
+      Object.assign(body.policy_optimization, { modules: MODULES });
+      const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string };
+      const next = () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key });
+      await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
+      await addProgram(t.server.store, job.job_id, 'cand_x', { extract: 'EXTRACT OTHER.' }, 'extract');
+      // Cached while running, with the challengers in the nursery: the bandit would go on choosing them.
+      expect((await next()).status).toBe(200);
+      const paused = await t.server.store.transitionJob(job.job_id, ['running'], 'paused', { eventType: 'mipro.job.status', message: 'paused elsewhere', data: { status: 'paused' } });
+      expect(paused?.status).toBe('paused');
+      const best = paused!.bestCandidateId ?? 'baseline';
+      const handed: unknown[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await next();
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        handed.push([r.body.split, r.body.candidate_id]);
+      }
+      // docs/API.md, "Paused": every new rollout is served the best known candidate, on online seeds.
+      expect(handed).toEqual(Array.from({ length: 6 }, () => ['online', best]));
+    } finally {
+      await t.close();
+      await fake.close();
+    }
+  });
+});
