@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, type MigrationResult, Migrator, sql } from 'kysely';
 import { m0005MissingRewards, m0006RewardRange } from './migrationsRewards.js';
 import { m0011ClusterRaces } from './migrationsCluster.js';
 
@@ -299,8 +299,17 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, sch
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   for (let attempt = 1; ; attempt++) {
-    const { error, results } = await migrator.migrateToLatest();
-    const failed = results?.find((r) => r.status === 'Error');
+    let error: unknown;
+    let failed: MigrationResult | undefined;
+    try {
+      if (await migratedByNewerRelease(db, dialect, migrator, Object.keys(migrations(dialect)), schema)) return;
+      const run = await migrator.migrateToLatest();
+      error = run.error;
+      failed = run.results?.find((r) => r.status === 'Error');
+    } catch (err) {
+      if (err instanceof NewerMigrationsError) throw err;
+      error = err;
+    }
     if (!error && !failed) return;
     const reason = error instanceof Error ? error.message : String(error ?? failed?.migrationName);
     // Kysely checks for its own tables by introspecting every schema of the database: a schema that
@@ -313,3 +322,36 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, sch
     throw new Error(`database migration failed: ${reason}`);
   }
 }
+
+/** The database holds migrations this release does not know, and not as a newer release leaves them. */
+export class NewerMigrationsError extends Error {}
+
+/**
+ * Whether a newer release already migrated this database past this release (a rolling upgrade in
+ * progress: docs/deploy.md migrates first, then replaces instances one at a time). Its migrations
+ * only add, so an instance of this release that restarts meanwhile works on the database as it is;
+ * kysely's Migrator refuses any database holding a migration it does not know ("corrupted
+ * migrations"), which kept such an instance, and `miprox migrate` in its unit, from starting at all.
+ * Unknown migrations that are not simply later than all of ours, or ours left pending beside them,
+ * are not a newer release's work: an error that says so.
+ */
+async function migratedByNewerRelease(db: Kysely<unknown>, dialect: Dialect, migrator: Migrator, known: readonly string[], schema?: string): Promise<boolean> {
+  // Looked up by name, not by kysely's introspection of every schema (a second one at each start).
+  const present = dialect === 'postgres'
+    ? (await sql<{ t: string | null }>`select to_regclass(${schema === undefined ? 'kysely_migration' : `"${schema.replaceAll('"', '""')}".kysely_migration`})::text as t`.execute(db)).rows[0]?.t != null
+    : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(db)).rows.length > 0;
+  if (!present) return false;
+  const table = schema === undefined ? sql.table('kysely_migration') : sql.table(`${schema}.kysely_migration`);
+  const executed = (await sql<{ name: string }>`select name from ${table}`.execute(db)).rows.map((r) => r.name);
+  const unknown = executed.filter((name) => !known.includes(name)).sort();
+  if (unknown.length === 0) return false;
+  const last = [...known].sort().at(-1) ?? '';
+  const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+  if (unknown[0]! > last && pending.length === 0) return true;
+  throw new NewerMigrationsError(
+    `database migration failed: the database holds migrations this release does not know (${unknown.join(', ')})`
+    + (pending.length > 0 ? ` while this release's ${pending.join(', ')} never ran` : ` that do not come after this release's last (${last})`)
+    + ': it was migrated by another build of miprox; run that build, or restore the database',
+  );
+}
+

@@ -1,10 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
-import { runCli } from '../helpers/childServer.js';
+import { runCli, spawnServer, waitExit } from '../helpers/childServer.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
+import { api, simJobBody } from '../helpers/server.js';
 
 const LATEST = '0012_call_tool_calls';
 
@@ -34,5 +36,42 @@ describe('miprox migrate', () => {
     const run = await runCli(['migrate', '--json'], { DATABASE_URL: file, MIPROX_API_KEY: '', LOG_LEVEL: 'silent' });
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ latest: LATEST, database: `sqlite ${file}` });
+  }, 60_000);
+
+  it('lets this release restart on a database a newer release already migrated (a rolling upgrade in progress)', async () => {
+    // docs/deploy.md: migrate once, then replace instances one at a time; until its turn, an instance
+    // of this release may be restarted (a crash, Restart=always, ExecStartPre=miprox migrate). A newer
+    // release's migrations only add, so this release must go on working on that database.
+    const ahead = uniqueSchema('migahead');
+    const key = 'mpx_rolling_upgrade_key_000001';
+    const env = { DATABASE_URL: PG_URL, DATABASE_SCHEMA: ahead, MIPROX_API_KEY: key, LOG_LEVEL: 'warn' };
+    try {
+      expect((await runCli(['migrate'], env)).code).toBe(0);
+      const first = await spawnServer(env);
+      const job = await api(first.url, 'POST', '/api/policy-optimization/online/jobs', { key, body: simJobBody() });
+      expect(job.status).toBe(200);
+      first.proc.kill('SIGTERM');
+      await waitExit(first.proc);
+      // The next release's `miprox migrate` records its migration (named after ours, as every new one is).
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        await client.query(`insert into "${ahead}".kysely_migration (name, timestamp) values ('9999_next_release', $1)`, [new Date().toISOString()]);
+      } finally {
+        await client.end();
+      }
+      const migrated = await runCli(['migrate', '--json'], env);
+      expect(migrated.code, migrated.stderr).toBe(0);
+      expect(JSON.parse(migrated.stdout)).toMatchObject({ latest: '9999_next_release' });
+      const again = await spawnServer(env);
+      try {
+        expect((await api(again.url, 'GET', `/api/policy-optimization/online/jobs/${job.body.job_id}`, { key })).body).toMatchObject({ status: 'running' });
+      } finally {
+        again.proc.kill('SIGTERM');
+        await waitExit(again.proc);
+      }
+    } finally {
+      await dropPostgresSchema(PG_URL, ahead);
+    }
   }, 60_000);
 });
