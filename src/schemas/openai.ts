@@ -68,6 +68,8 @@ export const ChatCompletionSchema = z.looseObject({
       message: z.looseObject({
         role: z.string(),
         content: z.string().nullable().optional(),
+        /** A model's refusal (structured outputs), sent instead of `content`. */
+        refusal: z.string().nullable().optional(),
         tool_calls: z.array(z.looseObject({})).optional(),
       }),
       finish_reason: z.string().nullable().optional(),
@@ -88,6 +90,7 @@ export const ChatCompletionChunkSchema = z.looseObject({
       delta: z.looseObject({
         role: z.string().optional(),
         content: z.string().nullable().optional(),
+        refusal: z.string().nullable().optional(),
         tool_calls: z.array(z.looseObject({})).optional(),
       }),
       finish_reason: z.string().nullable().optional(),

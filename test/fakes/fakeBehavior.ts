@@ -27,6 +27,11 @@ export interface FakeBehavior {
   /** Assistant text, fixed or computed from the request (e.g. echo its system message). */
   reply: string | ((req: RecordedRequest) => string);
   toolCalls?: readonly FakeToolCall[];
+  /**
+   * Chat completions: the model refuses (structured outputs' safety refusal) with this text, in
+   * `message.refusal` with `content: null` (JSON) or `delta.refusal` pieces (SSE), instead of the reply.
+   */
+  refusal?: string;
   /** Tool calls computed from the request (wins over `toolCalls`), e.g. untilToolResult for agent loops. */
   toolCallsFor?: (req: RecordedRequest) => readonly FakeToolCall[] | undefined;
   /** Wait before answering (headers included). */

@@ -81,7 +81,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       await writeEvents(res, openAiEvents(b, req, model, body.stream_options?.include_usage === true), b);
       return;
     }
-    if (typeof b.reply === 'string' && b.toolCalls === undefined) {
+    if (typeof b.reply === 'string' && b.toolCalls === undefined && b.refusal === undefined) {
       let cached = cache.get(model);
       if (cached === undefined) {
         cached = Buffer.from(completionJson(b, b.reply, model));
@@ -135,7 +135,9 @@ function completionJson(b: FakeBehavior, text: string, model: string): string {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: toolCalls && text === '' ? null : text, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+        message: b.refusal !== undefined
+          ? { role: 'assistant', content: null, refusal: b.refusal }
+          : { role: 'assistant', content: toolCalls && text === '' ? null : text, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
         logprobs: null,
         finish_reason: toolCalls ? 'tool_calls' : 'stop',
       },
@@ -149,7 +151,8 @@ function openAiEvents(b: FakeBehavior, req: RecordedRequest, model: string, incl
   const ev = (delta: Record<string, unknown>, finish: string | null): string =>
     `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
   const events = [ev({ role: 'assistant', content: '' }, null)];
-  for (const piece of splitText(replyText(b, req), b.chunks)) events.push(ev({ content: piece }, null));
+  if (b.refusal !== undefined) for (const piece of splitText(b.refusal, b.chunks)) events.push(ev({ refusal: piece }, null));
+  else for (const piece of splitText(replyText(b, req), b.chunks)) events.push(ev({ content: piece }, null));
   (b.toolCalls ?? []).forEach((c, index) => {
     const id = c.id ?? `call_fake_${index}`;
     events.push(ev({ tool_calls: [{ index, id, type: 'function', function: { name: c.name, arguments: '' } }] }, null));

@@ -8,6 +8,8 @@ import { SseParser } from '../../providers/sseParser.js';
 export type ChatStep =
   | { kind: 'meta'; id: string; model: string; created: number | undefined }
   | { kind: 'text'; text: string }
+  /** A piece of the model's refusal (`delta.refusal`): the answer is a refusal, not text. */
+  | { kind: 'refusal'; text: string }
   | { kind: 'tool_start'; index: number; id: string | undefined; name: string }
   | { kind: 'tool_args'; index: number; args: string }
   | { kind: 'finish'; reason: string }
@@ -36,6 +38,7 @@ export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
   if (isRecord(choice)) {
     const delta = isRecord(choice.delta) ? choice.delta : {};
     if (typeof delta.content === 'string' && delta.content !== '') steps.push({ kind: 'text', text: delta.content });
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') steps.push({ kind: 'refusal', text: delta.refusal });
     if (Array.isArray(delta.tool_calls)) {
       for (const raw of delta.tool_calls as unknown[]) {
         if (!isRecord(raw)) continue;

@@ -42,7 +42,9 @@ export function toolInput(args: string): Record<string, unknown> {
 
 export function chatToMessage(c: ChatCompletion, toolCalls: readonly ToolCallSummary[]): Record<string, unknown> {
   const choice = c.choices[0];
-  const text = choice?.message.content ?? '';
+  // A refusal comes in `refusal` with no content; Anthropic says it as text with stop_reason "refusal".
+  const refusal = choice?.message.refusal ?? '';
+  const text = (choice?.message.content ?? '') + refusal;
   const content: Array<Record<string, unknown>> = [];
   if (text !== '' || toolCalls.length === 0) content.push({ type: 'text', text });
   toolCalls.forEach((call, i) => content.push({ type: 'tool_use', id: call.id ?? `toolu_${i}`, name: call.name, input: toolInput(call.arguments) }));
@@ -52,7 +54,7 @@ export function chatToMessage(c: ChatCompletion, toolCalls: readonly ToolCallSum
     role: 'assistant',
     model: c.model ?? '',
     content,
-    stop_reason: stopReasonFor(choice?.finish_reason),
+    stop_reason: refusal !== '' ? 'refusal' : stopReasonFor(choice?.finish_reason),
     stop_sequence: null,
     usage: messagesUsage(c.usage),
   };

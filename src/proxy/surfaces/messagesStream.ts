@@ -23,6 +23,8 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
   private model: string;
   private readonly blocks = new OrderedItems<Block>();
   private blockCount = 0;
+  /** The upstream refused (chat's `delta.refusal`): the refusal went out as text. */
+  private refused = false;
   /** The text block, once text came (all text goes to it). */
   private text: Block | null = null;
   /** tool_use blocks (and the upstream's call id) by the chat stream's tool index; all stay open until the stream ends. */
@@ -45,6 +47,10 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
         this.id = messageId(step.id);
         if (step.model !== '') this.model = step.model;
         return this.start();
+      case 'refusal':
+        // Anthropic says a refusal as text, with stop_reason "refusal".
+        this.refused = true;
+        return this.onContent({ kind: 'text', text: step.text });
       case 'text': {
         let out = this.start();
         if (this.text === null) {
@@ -126,7 +132,7 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
     if (this.blockCount === 0) out += this.begin(this.newBlock(), { type: 'text', text: '' });
     for (const block of this.blocks.open()) out += this.stop(block);
     const usage = messagesUsage(this.usage ? { prompt_tokens: this.usage.prompt, completion_tokens: this.usage.completion, prompt_tokens_details: { cached_tokens: this.usage.cached } } : null);
-    out += event('message_delta', { delta: { stop_reason: stopReasonFor(this.finish), stop_sequence: null }, usage });
+    out += event('message_delta', { delta: { stop_reason: this.refused ? 'refusal' : stopReasonFor(this.finish), stop_sequence: null }, usage });
     return out + event('message_stop', {});
   }
 }

@@ -52,8 +52,15 @@ export function responseIds(upstreamId: string, nonce = randomBytes(4).toString(
 /** A function call item's id: its call id (kept as `call_id`, which function_call_output names) and the answer's nonce. */
 export const functionItemId = (callId: string, nonce: string): string => `fc_${callId.replace(/^call_/, '')}_${nonce}`;
 
-export function messageItem(id: string, text: string, status = 'completed'): OutputItem {
-  return { id, type: 'message', status, role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] };
+/** A content part of an assistant message: its text, or the model's refusal (chat's `refusal`). */
+export type MessagePart = { type: 'output_text'; text: string } | { type: 'refusal'; refusal: string };
+
+export function contentPart(p: MessagePart): Record<string, unknown> {
+  return p.type === 'refusal' ? { type: 'refusal', refusal: p.refusal } : { type: 'output_text', text: p.text, annotations: [], logprobs: [] };
+}
+
+export function messageItem(id: string, parts: readonly MessagePart[], status = 'completed'): OutputItem {
+  return { id, type: 'message', status, role: 'assistant', content: parts.map(contentPart) };
 }
 
 export function functionCallItem(call: ToolCallSummary, index: number, nonce: string, status = 'completed'): OutputItem {
@@ -129,8 +136,13 @@ export function chatToResponse(c: ChatCompletion, echo: ResponseEcho, toolCalls:
   const ids = responseIds(c.id);
   const choice = c.choices[0];
   const text = choice?.message.content ?? '';
+  const refusal = choice?.message.refusal ?? '';
   const output: OutputItem[] = [];
-  if (text !== '' || toolCalls.length === 0) output.push(messageItem(ids.message, text));
+  // A refusal is a part of its own (Responses' `refusal`), not text the client would take as the answer.
+  const parts: MessagePart[] = [];
+  if (text !== '' || (refusal === '' && toolCalls.length === 0)) parts.push({ type: 'output_text', text });
+  if (refusal !== '') parts.push({ type: 'refusal', refusal });
+  if (parts.length > 0) output.push(messageItem(ids.message, parts));
   toolCalls.forEach((call, i) => output.push(functionCallItem(call, i, ids.nonce)));
   const incomplete = incompleteReason(choice?.finish_reason);
   // The item a length limit or content filter cut is the last one, as OpenAI marks it.

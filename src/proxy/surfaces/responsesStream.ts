@@ -2,7 +2,7 @@ import { startsAnotherCall } from '../../providers/completionSummary.js';
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import { OrderedItems } from './orderedItems.js';
 import {
-  functionCallItem, functionItemId, incompleteReason, messageItem, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
+  contentPart, functionCallItem, functionItemId, incompleteReason, messageItem, type MessagePart, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
 } from './responsesRender.js';
 
 /**
@@ -25,7 +25,10 @@ interface OpenItem {
   kind: 'message' | 'function_call';
   outputIndex: number;
   id: string;
+  /** A function call's arguments so far. */
   text: string;
+  /** A message's content parts so far (text, or a refusal), in content_index order. */
+  parts: MessagePart[];
   callId: string;
   /** The upstream's id of the call, when it sent one (`callId` is then the same). */
   upstreamId: string | undefined;
@@ -74,12 +77,22 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
         if (step.created !== undefined) this.createdAt = step.created;
         return this.start();
       }
-      case 'text': {
+      case 'text':
+      case 'refusal': {
+        // A refusal (chat's `delta.refusal`) goes to a part of its own, as OpenAI streams one.
+        const type = step.kind === 'text' ? 'output_text' : 'refusal';
         let out = this.start();
         if (this.message === null) out += this.openMessage();
         const item = this.message!;
-        item.text += step.text;
-        return out + this.emit(item, 'response.output_text.delta', { item_id: item.id, output_index: item.outputIndex, content_index: 0, delta: step.text, logprobs: [] });
+        if (item.parts.at(-1)?.type !== type) out += this.openPart(item, type);
+        const index = item.parts.length - 1;
+        const part = item.parts[index]!;
+        if (part.type === 'refusal') {
+          part.refusal += step.text;
+          return out + this.emit(item, 'response.refusal.delta', { item_id: item.id, output_index: item.outputIndex, content_index: index, delta: step.text });
+        }
+        part.text += step.text;
+        return out + this.emit(item, 'response.output_text.delta', { item_id: item.id, output_index: item.outputIndex, content_index: index, delta: step.text, logprobs: [] });
       }
       case 'tool_start': {
         let out = this.start();
@@ -111,7 +124,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   }
 
   private newItem(kind: OpenItem['kind'], id: string, call: Pick<OpenItem, 'callId' | 'upstreamId' | 'name'> = { callId: '', upstreamId: undefined, name: '' }): OpenItem {
-    const item: OpenItem = { kind, outputIndex: this.output.length, id, text: '', ...call };
+    const item: OpenItem = { kind, outputIndex: this.output.length, id, text: '', parts: [], ...call };
     this.output.push({});
     this.items.add(item);
     return item;
@@ -120,20 +133,30 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
   private openMessage(): string {
     const item = this.newItem('message', this.messageId);
     this.message = item;
-    return this.emit(item, 'response.output_item.added', { output_index: item.outputIndex, item: { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } })
-      + this.emit(item, 'response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+    return this.emit(item, 'response.output_item.added', { output_index: item.outputIndex, item: { id: item.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } });
+  }
+
+  private openPart(item: OpenItem, type: MessagePart['type']): string {
+    const part: MessagePart = type === 'refusal' ? { type, refusal: '' } : { type, text: '' };
+    item.parts.push(part);
+    return this.emit(item, 'response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: item.parts.length - 1, part: contentPart(part) });
   }
 
   /** `status`: `incomplete` for the item a length limit or content filter cut (the last one). */
   private close(item: OpenItem, status: 'completed' | 'incomplete' = 'completed'): string {
     if (item.kind === 'message') {
       this.message = null;
-      const done = messageItem(item.id, item.text, status);
+      const done = messageItem(item.id, item.parts, status);
       this.output[item.outputIndex] = done;
-      const part = { type: 'output_text', text: item.text, annotations: [], logprobs: [] };
-      return this.emit(item, 'response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: [] })
-        + this.emit(item, 'response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part })
-        + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
+      let out = '';
+      item.parts.forEach((part, index) => {
+        const where = { item_id: item.id, output_index: item.outputIndex, content_index: index };
+        out += part.type === 'refusal'
+          ? this.emit(item, 'response.refusal.done', { ...where, refusal: part.refusal })
+          : this.emit(item, 'response.output_text.done', { ...where, text: part.text, logprobs: [] });
+        out += this.emit(item, 'response.content_part.done', { ...where, part: contentPart(part) });
+      });
+      return out + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
     }
     const done = this.functionItem(item, status);
     this.output[item.outputIndex] = done;
@@ -148,7 +171,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
 
   protected complete(): string {
     let out = this.start();
-    if (this.output.length === 0) out += this.openMessage();
+    if (this.output.length === 0) out += this.openMessage() + this.openPart(this.message!, 'output_text');
     const cut = incompleteReason(this.finish) !== null;
     // Every item still open (the function calls, the last text item), in output order; the last one
     // is what a cut answer was writing.
