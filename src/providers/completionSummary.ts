@@ -26,7 +26,8 @@ export function extractCompletionSummary(json: ChatCompletion): CompletionSummar
   const message = json.choices[0]?.message;
   const toolCalls = (message?.tool_calls ?? []).map(readToolCall);
   return {
-    text: renderText(message?.content ?? '', toolCalls),
+    // A refusal (content null) is what the model answered: the record keeps it as the call's output.
+    text: renderText((message?.content ?? '') + (message?.refusal ?? ''), toolCalls),
     usage: json.usage ?? undefined,
     toolCalls,
   };
@@ -107,6 +108,7 @@ export class StreamAccumulator {
     const delta = choice.delta;
     if (!isRecord(delta)) return;
     if (typeof delta.content === 'string') this.textParts.push(delta.content);
+    if (typeof delta.refusal === 'string') this.textParts.push(delta.refusal);
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls as unknown[]) if (isRecord(call)) this.onToolCallDelta(call);
     }

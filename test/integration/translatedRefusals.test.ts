@@ -50,3 +50,19 @@ describe('a chat refusal through translation to Responses, provider openai_compa
     expect(streamed.output).toMatchObject([{ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'refusal', refusal: REFUSAL }] }]);
   });
 });
+
+describe('the call record of a refused answer', () => {
+  it('keeps the refusal as the call\'s output, JSON and streamed, on chat completions and translated to Messages', async () => {
+    refuse();
+    const job = s.jobs.get('openai')!;
+    const rid = `refusal-rec-${n++}`;
+    const openai = new OpenAI({ apiKey: 'unused', baseURL: `${job.proxyUrl}/${rid}/v1`, maxRetries: 0 });
+    const messages = [{ role: 'system' as const, content: CLIENT_SYSTEM }, { role: 'user' as const, content: 'Something harmful' }];
+    expect((await openai.chat.completions.create({ model: 'gpt-4o-mini', messages })).choices[0]!.message.refusal).toBe(REFUSAL);
+    expect((await openai.chat.completions.stream({ model: 'gpt-4o-mini', messages }).finalChatCompletion()).choices[0]!.message.refusal).toBe(REFUSAL);
+    const anthropic = new Anthropic({ apiKey: 'unused', baseURL: `${job.proxyUrl}/${rid}`, maxRetries: 0 });
+    await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Something harmful' }] });
+    const { rollout } = await s.h.served(job, rid, 3);
+    expect(rollout.calls.map((c: { output_text: string; failed: boolean }) => [c.output_text, c.failed])).toEqual([[REFUSAL, false], [REFUSAL, false], [REFUSAL, false]]);
+  });
+});

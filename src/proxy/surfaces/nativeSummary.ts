@@ -27,7 +27,11 @@ export function summaryOfResponse(response: unknown): NativeSummary {
   for (const item of Array.isArray(response.output) ? response.output : []) {
     if (!isRecord(item)) continue;
     if (item.type === 'message' && Array.isArray(item.content)) {
-      for (const part of item.content) if (isRecord(part) && typeof part.text === 'string') text += part.text;
+      for (const part of item.content) {
+        if (!isRecord(part)) continue;
+        if (typeof part.text === 'string') text += part.text;
+        else if (part.type === 'refusal' && typeof part.refusal === 'string') text += part.refusal; // the model's answer too
+      }
     } else if (item.type === 'function_call') {
       toolCalls.push({
         id: typeof item.call_id === 'string' ? item.call_id : undefined,

@@ -231,6 +231,11 @@ describe('chat stream -> Responses event stream', () => {
 });
 
 describe('native Responses', () => {
+  it('records a refusal part as the answer\'s text, as a chat refusal is', () => {
+    const response = { object: 'response', output: [{ type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'I cannot help.' }] }] };
+    expect(summaryOfResponse(response).text).toBe('I cannot help.');
+  });
+
   it('sends the client body with the injected instruction and inserted turns, never store', () => {
     const original = parseResponsesRequest({ input: 'hi', instructions: 'Mine.', tools: [{ type: 'web_search' }], mipro: { module: 'main' }, reasoning: { effort: 'low' } });
     const internal = { ...responsesToChat({ ...original, tools: [] }) };
