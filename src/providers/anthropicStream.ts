@@ -25,6 +25,12 @@ export class AnthropicStreamTranslator {
   private outputTokens: number | undefined;
   /** Anthropic numbers content blocks; OpenAI numbers tool calls only. */
   private readonly toolIndexByBlock = new Map<number, number>();
+  /**
+   * Tool calls (chat index) whose arguments have no text yet. A call without input streams none
+   * (its block's `input: {}`, then at most an empty partial_json): chat's arguments must still be
+   * the JSON `{}`, as OpenAI sends them and the non-streamed translation gives (clients parse them).
+   */
+  private readonly toolsWithoutArguments = new Set<number>();
   private finished = false;
 
   constructor(private readonly opts: StreamTranslationOptions) {
@@ -64,6 +70,7 @@ export class AnthropicStreamTranslator {
           const index = this.toolIndexByBlock.size;
           this.toolIndexByBlock.set(ev.index, index);
           const args = isNonEmptyObject(block.input) ? JSON.stringify(block.input) : '';
+          if (args === '') this.toolsWithoutArguments.add(index);
           return this.chunk(
             { tool_calls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: args } }] },
             null,
@@ -79,9 +86,16 @@ export class AnthropicStreamTranslator {
         if (d.type === 'text_delta' && typeof d.text === 'string') return this.chunk({ content: d.text }, null);
         const index = this.toolIndexByBlock.get(ev.index);
         if (d.type === 'input_json_delta' && typeof d.partial_json === 'string' && index !== undefined) {
+          if (d.partial_json === '') return '';
+          this.toolsWithoutArguments.delete(index);
           return this.chunk({ tool_calls: [{ index, function: { arguments: d.partial_json } }] }, null);
         }
         return ''; // thinking / signature deltas have no chat-completions equivalent
+      }
+      case 'content_block_stop': {
+        const index = this.toolIndexByBlock.get(ev.index);
+        if (index === undefined || !this.toolsWithoutArguments.delete(index)) return '';
+        return this.chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] }, null);
       }
       case 'message_delta':
         if (typeof ev.usage?.output_tokens === 'number') this.outputTokens = ev.usage.output_tokens;
@@ -99,7 +113,7 @@ export class AnthropicStreamTranslator {
           ...(ev.error.type !== undefined ? { upstreamType: ev.error.type } : {}),
         });
       default:
-        return ''; // ping, content_block_stop
+        return ''; // ping
     }
   }
 

@@ -133,7 +133,9 @@ function messageEvents(b: FakeBehavior, req: RecordedRequest, model: string): st
   (b.toolCalls ?? []).forEach((c, i) => {
     const block = { type: 'tool_use', id: c.id ?? `toolu_fake_${i}`, name: c.name, input: {} };
     events.push(sse('content_block_start', { type: 'content_block_start', index, content_block: block }));
-    for (const piece of splitText(c.arguments, 2)) {
+    // A call with no input streams one empty partial_json, as Anthropic does (its input is the block's `{}`).
+    const pieces = c.arguments.trim() === '{}' ? [''] : splitText(c.arguments, 2);
+    for (const piece of pieces) {
       events.push(
         sse('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }),
       );
