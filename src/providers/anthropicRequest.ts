@@ -25,6 +25,11 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   const { logprobs, top_logprobs: topLogprobs } = req as { logprobs?: unknown; top_logprobs?: unknown };
   if (logprobs === true) throw invalid('logprobs', 'is not supported by anthropic (Messages returns no token probabilities): send false or leave it out');
   if (typeof topLogprobs === 'number' && topLogprobs > 0) throw invalid('top_logprobs', 'is not supported by anthropic (Messages returns no token probabilities): leave it out');
+  // Legacy function calling: dropped, the model would never see the functions, and a client reading
+  // `message.function_call` would get an answer that cannot hold one. `tools` carries the same.
+  const { functions, function_call: functionCall } = req as { functions?: unknown; function_call?: unknown };
+  if (functions != null) throw invalid('functions', 'legacy function calling is not supported by anthropic: send them as tools');
+  if (functionCall != null) throw invalid('function_call', 'legacy function calling is not supported by anthropic: send tool_choice with tools');
   const { system, messages } = translateMessages(req.messages);
   const out: AnthropicRequest = {
     model: req.model,
@@ -109,6 +114,9 @@ function userBlocks(content: ChatMessage['content'], i: number): AnthropicReques
 }
 
 function assistantBlocks(m: ChatMessage, i: number): AnthropicRequestBlock[] {
+  if ((m as { function_call?: unknown }).function_call != null) {
+    throw invalid(`messages[${i}].function_call`, 'legacy function calling is not supported by anthropic: send tool_calls');
+  }
   const blocks: AnthropicRequestBlock[] = [];
   const text = textOf(m.content, `messages[${i}].content`);
   if (text !== '') blocks.push({ type: 'text', text });
