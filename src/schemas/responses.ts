@@ -30,6 +30,8 @@ export const ResponsesRequestSchema = z.looseObject({
   text: z.looseObject({ format: z.looseObject({ type: z.string() }).optional() }).optional().nullable(),
   store: z.boolean().optional().nullable(),
   previous_response_id: z.string().optional().nullable(),
+  /** A prompt stored at OpenAI (`{id, version, variables}`): only OpenAI can resolve it. */
+  prompt: z.looseObject({}).optional().nullable(),
   user: z.string().optional(),
   mipro: MiproCallFieldSchema.optional(),
 });

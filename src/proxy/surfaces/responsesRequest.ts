@@ -68,6 +68,8 @@ export function hasInstructions(req: ResponsesRequest): req is ResponsesRequest 
  */
 export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | null = null): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
+  // Translated, the model would answer without the stored prompt's text: refused, not dropped.
+  if (req.prompt != null) untranslatable(lossy, 'prompt', 'a prompt stored at OpenAI (prompt.id) needs OpenAI itself; with this upstream send its text in instructions');
   if (hasInstructions(req)) messages.push({ role: 'system', content: req.instructions });
   if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
   else req.input.forEach((item, i) => appendItem(messages, item, i, lossy));
