@@ -125,9 +125,11 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, los
       const { call_id: callId, name, arguments: args } = item as Record<string, unknown>;
       if (typeof callId !== 'string' || typeof name !== 'string') throw invalid(where, 'a function_call needs call_id and name');
       const call = { id: callId, type: 'function', function: { name, arguments: typeof args === 'string' ? args : '{}' } };
-      // Consecutive calls (parallel tool calls) belong to one assistant turn in chat completions.
+      // The items of one model turn (its text as a message item, then its calls, several when parallel)
+      // are one assistant message in chat completions, as OpenAI's chat API writes such a turn: two
+      // assistant messages in a row are refused by servers whose chat template needs alternating roles.
       const last = out[out.length - 1];
-      if (last !== undefined && last.role === 'assistant' && (last.tool_calls !== undefined || last.content === null)) {
+      if (last !== undefined && last.role === 'assistant') {
         last.tool_calls = [...(last.tool_calls ?? []), call];
       } else out.push({ role: 'assistant', content: null, tool_calls: [call] });
       return;
