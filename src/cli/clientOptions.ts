@@ -3,6 +3,7 @@ import {
   AuthenticationError, ConnectionError, DEFAULT_BASE_URL, MiproJobsClient, MiproOnlineSession, MiproxError, NotFoundError, TimeoutError, normalizeBaseUrl,
 } from '../sdk/index.js';
 import { CliError } from './cliError.js';
+import { jsonText } from './output.js';
 
 /**
  * The options every client-side command shares (`--url`, `--api-key`, `--json`) and the one place
@@ -106,5 +107,5 @@ export function positiveInt(value: string): number {
 
 /** Writes JSON for scripts, one value per line. */
 export function printJson(value: unknown, out: (s: string) => void = (s) => process.stdout.write(s)): void {
-  out(`${JSON.stringify(value)}\n`);
+  out(`${jsonText(value)}\n`);
 }

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Job, MiproJobsClient } from '../sdk/index.js';
 import { formatBestScore, progressLine } from './jobFormat.js';
+import { jsonText } from './output.js';
 
 export interface WatchOptions {
   pollMs: number;
@@ -55,7 +56,7 @@ function jsonDisplay(stream: NodeJS.WriteStream): Display {
   let last = '';
   return {
     update(job) {
-      const text = JSON.stringify(job);
+      const text = jsonText(job);
       if (text !== last) stream.write(`${text}\n`);
       last = text;
     },

@@ -5,7 +5,7 @@ import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, 
 import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
 import { CliError } from './cliError.js';
-import { printTable, writeText } from './output.js';
+import { jsonText, printTable, writeText } from './output.js';
 
 const out = writeText;
 
@@ -72,9 +72,10 @@ export function registerJobsCommands(program: Command): void {
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .action(clientAction(async (jobId: string, opts: ClientFlags & { format: ExportFormat; candidate?: string; output?: string }) => {
       const exported = await jobsClient(opts).export(await jobIdOf(jobId, opts), { format: opts.format, ...(opts.candidate ? { candidateId: opts.candidate } : {}) });
-      const text = `${JSON.stringify(exported, null, 2)}\n`;
+      // JSON (jsonText: nothing a terminal acts on), so standard output holds what `-o FILE` writes.
+      const text = `${jsonText(exported, 2)}\n`;
       if (!opts.output) {
-        out(text);
+        process.stdout.write(text);
         return;
       }
       try {

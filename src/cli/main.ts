@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demoCommand.js';
 import { registerJobsCommands } from './jobsCommand.js';
 import { registerKeyCommands } from './keysCommand.js';
 import { registerMigrateCommand } from './migrateCommand.js';
+import { jsonText } from './output.js';
 import { registerServeCommand } from './serveCommand.js';
 
 /**
@@ -39,12 +40,12 @@ async function run(argv: string[]): Promise<void> {
       // Help and --version exit 0 and were printed; a usage error was printed too, unless --json.
       if (json && (e.exitCode ?? 1) !== 0) {
         const message = (e.message ?? '').replace(/^error: /, '');
-        process.stderr.write(`${JSON.stringify(errorAsJson(new CliError(message, 'usage_error')))}\n`);
+        process.stderr.write(`${jsonText(errorAsJson(new CliError(message, 'usage_error')))}\n`);
       }
       process.exit(e.exitCode ?? 1);
     }
     // Scripts that asked for --json get the error as JSON too (still on stderr, still exit code 1).
-    if (json) process.stderr.write(`${JSON.stringify(errorAsJson(err))}\n`);
+    if (json) process.stderr.write(`${jsonText(errorAsJson(err))}\n`);
     else process.stderr.write(`miprox: ${e.message ?? String(err)}\n`);
     process.exit(1);
   }

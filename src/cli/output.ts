@@ -8,6 +8,17 @@ export function terminalSafe(s: string): string {
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
 }
 
+/**
+ * JSON for scripts, with DEL and the C1 controls (U+007F-U+009F) written as `\u` escapes.
+ * JSON.stringify escapes only U+0000-U+001F: it left U+009B (a CSI, which a terminal may act on) raw
+ * in --json output, and `jobs export` to standard output, passed through terminalSafe instead, had
+ * these characters replaced with U+FFFD, so its file held other texts than `-o FILE` wrote. Escaped,
+ * a JSON parser reads the texts exactly as they are and no terminal sees a control character.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Writes to stdout for people (terminalSafe). */
 export const writeText = (s: string): void => {
   process.stdout.write(terminalSafe(s));
