@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { generateApiKey, hashApiKey } from '../api/auth.js';
 import { type AppConfig, loadConfig } from '../config/config.js';
@@ -9,6 +9,8 @@ import { type DemoModelChoice, SIM_MODELS } from '../demo/demoJob.js';
 import type { DemoProgress, DemoResult } from '../demo/runDemo.js';
 import type { RunningServer } from '../main.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
+import { CliError } from './cliError.js';
+import { positiveInt } from './clientOptions.js';
 import { databaseOpenError } from './databaseOpenError.js';
 
 interface DemoFlags {
@@ -16,8 +18,8 @@ interface DemoFlags {
   model?: string;
   proposerModel?: string;
   inferenceUrl?: string;
-  rollouts: string;
-  concurrency: string;
+  rollouts: number;
+  concurrency: number;
   port?: string;
   keepServing?: boolean;
   json?: boolean;
@@ -32,12 +34,13 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('run MIPRO Online end to end on a built-in task (offline simulator by default)')
-    .option('--provider <provider>', `policy and proposer provider: ${PROVIDER_KINDS.join(', ')}`, 'sim')
+    .addOption(new Option('--provider <provider>', 'policy and proposer provider').choices(PROVIDER_KINDS).default('sim'))
     .option('--model <model>', 'policy model (default: sim-policy for sim)')
     .option('--proposer-model <model>', 'proposer model (default: the policy model; sim-proposer for sim)')
     .option('--inference-url <url>', 'base URL for --provider openai_compatible')
-    .option('--rollouts <n>', 'online rollouts to run', '600')
-    .option('--concurrency <n>', 'rollouts in flight at once', '4')
+    // Checked as they are parsed: a bad count is a usage error before a server starts or a key is made.
+    .option('--rollouts <n>', 'online rollouts to run', positiveInt, 600)
+    .option('--concurrency <n>', 'rollouts in flight at once', positiveInt, 4)
     .option('-p, --port <port>', 'server port (default PORT or 8700; a free port if taken)')
     .option('--keep-serving', 'keep the server (and dashboard) running after the demo')
     .option('--json', 'print the result as JSON')
@@ -50,14 +53,14 @@ export function registerDemoCommand(program: Command): void {
       try {
         const apiKey = config.seedApiKey ?? (await demoKey(server, config));
         const task = createBankingTask();
-        const rollouts = positiveInt(flags.rollouts, '--rollouts');
+        const rollouts = flags.rollouts;
         const say = (s: string) => { if (!flags.json) process.stdout.write(s); };
         say(`miprox demo: ${models.provider === 'sim' ? 'simulated banking intent task (offline simulator, no API key needed)' : `banking intent task on ${models.provider}/${models.model}`}\n`);
         say(`server ${server.url}, ${rollouts} rollouts, proposer ${models.proposerModel}\n\n`);
         const progress = progressPrinter(Boolean(flags.json));
         const result = await runDemo({
           backendUrl: server.url, apiKey, task, models, rollouts,
-          concurrency: positiveInt(flags.concurrency, '--concurrency'), maxCandidates: 12, maxConfirmationRollouts: 300,
+          concurrency: flags.concurrency, maxCandidates: 12, maxConfirmationRollouts: 300,
           onProgress: progress.update,
         });
         progress.stop();
@@ -74,18 +77,11 @@ export function registerDemoCommand(program: Command): void {
 }
 
 function modelsFrom(flags: DemoFlags): DemoModelChoice {
-  if (!(PROVIDER_KINDS as readonly string[]).includes(flags.provider)) throw new Error(`--provider must be one of ${PROVIDER_KINDS.join(', ')}`);
-  const provider = flags.provider as ProviderKind;
+  const provider = flags.provider as ProviderKind; // one of PROVIDER_KINDS: commander checked the choice
   if (provider === 'sim') return { ...SIM_MODELS, ...(flags.model ? { model: flags.model } : {}) };
-  if (!flags.model) throw new Error(`--model is required with --provider ${provider} (e.g. --model gpt-4o-mini)`);
-  if (provider === 'openai_compatible' && !flags.inferenceUrl) throw new Error('--inference-url is required with --provider openai_compatible');
+  if (!flags.model) throw new CliError(`--model is required with --provider ${provider} (e.g. --model gpt-4o-mini)`, 'usage_error');
+  if (provider === 'openai_compatible' && !flags.inferenceUrl) throw new CliError('--inference-url is required with --provider openai_compatible', 'usage_error');
   return { provider, model: flags.model, proposerModel: flags.proposerModel ?? flags.model, inferenceUrl: flags.inferenceUrl };
-}
-
-function positiveInt(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
-  return n;
 }
 
 async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<RunningServer> {

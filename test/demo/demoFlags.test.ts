@@ -1,0 +1,27 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/childServer.js';
+
+/**
+ * `demo --rollouts 0 --json` answered `code: "error"` (README: usage errors are `usage_error`), and
+ * only after a server had started on the database and a demo key had been made for it.
+ */
+describe('miprox demo: bad flags are usage errors, before anything starts', () => {
+  it.each([
+    [['--rollouts', '0'], /^option '--rollouts <n>' argument '0' is invalid/],
+    [['--concurrency', 'many'], /^option '--concurrency <n>' argument 'many' is invalid/],
+    [['--provider', 'bogus'], /^option '--provider <provider>' argument 'bogus' is invalid/],
+    [['--provider', 'openai'], /^--model is required with --provider openai/],
+    [['--provider', 'openai_compatible', '--model', 'm'], /^--inference-url is required/],
+  ])('demo %j', async (args, message) => {
+    const db = join(mkdtempSync(join(tmpdir(), 'miprox-demo-flags-')), 'demo.db');
+    const res = await runCli(['demo', ...args, '--json', '--port', '0'], { DATABASE_URL: db, MIPROX_API_KEY: '' });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(JSON.parse(res.stderr)).toEqual({ error: { code: 'usage_error', message: expect.stringMatching(message) } });
+    expect(existsSync(db)).toBe(false);
+    expect(existsSync(`${db}.demo-key`)).toBe(false);
+  }, 60_000);
+});
