@@ -76,9 +76,13 @@ export function registerDemoCommand(program: Command): void {
     });
 }
 
-function modelsFrom(flags: DemoFlags): DemoModelChoice {
+/** The demo's policy and proposer models from its flags (exported for tests). */
+export function modelsFrom(flags: Pick<DemoFlags, 'provider' | 'model' | 'proposerModel' | 'inferenceUrl'>): DemoModelChoice {
   const provider = flags.provider as ProviderKind; // one of PROVIDER_KINDS: commander checked the choice
-  if (provider === 'sim') return { ...SIM_MODELS, ...(flags.model ? { model: flags.model } : {}) };
+  if (provider === 'sim') {
+    // The simulator picks policy or proposer by model name (sim-proposer-v2 is a proposer), so both are honoured.
+    return { ...SIM_MODELS, ...(flags.model ? { model: flags.model } : {}), ...(flags.proposerModel ? { proposerModel: flags.proposerModel } : {}) };
+  }
   if (!flags.model) throw new CliError(`--model is required with --provider ${provider} (e.g. --model gpt-4o-mini)`, 'usage_error');
   if (provider === 'openai_compatible' && !flags.inferenceUrl) throw new CliError('--inference-url is required with --provider openai_compatible', 'usage_error');
   return { provider, model: flags.model, proposerModel: flags.proposerModel ?? flags.model, inferenceUrl: flags.inferenceUrl };
