@@ -86,8 +86,12 @@ export function clientAction<A extends unknown[]>(fn: (...args: A) => Promise<vo
   };
 }
 
-/** `--url 127.0.0.1:8700` is what people type: the SDK assumes http:// and this checks the rest. */
+/**
+ * `--url 127.0.0.1:8700` is what people type: the SDK assumes http:// and this checks the rest. An
+ * empty value (`MIPROX_BASE_URL=` in an env file) is the default, as the SDK reads it.
+ */
 export function serverUrl(value: string): string {
+  if (value.trim() === '') return DEFAULT_BASE_URL;
   const url = normalizeBaseUrl(value);
   try {
     const parsed = new URL(url);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MiproJobsClient, normalizeBaseUrl } from '../../src/sdk/index.js';
+import { serverUrl } from '../../src/cli/clientOptions.js';
+import { DEFAULT_BASE_URL, MiproJobsClient, normalizeBaseUrl, resolveClientOptions } from '../../src/sdk/index.js';
 import { runCli } from '../helpers/childServer.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { simJobBody } from '../sdk/helpers.js';
@@ -59,5 +60,18 @@ describe('client commands: --url and --json errors', () => {
     expect(human.stderr).toBe(`miprox: cannot write ${target}: its folder does not exist\n`);
     const json = await runCli(['jobs', 'export', jobId, '-o', target, '--json'], env);
     expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'output_not_writable', message: `cannot write ${target}: its folder does not exist` } });
+  }, SLOW);
+});
+
+/** An empty MIPROX_BASE_URL was a usage error for every client command, while the SDK reads it as unset. */
+describe('client commands: an empty MIPROX_BASE_URL', () => {
+  it('is the default server URL, as in the SDK', async () => {
+    expect(serverUrl('')).toBe(DEFAULT_BASE_URL);
+    expect(serverUrl('  ')).toBe(DEFAULT_BASE_URL);
+    expect(resolveClientOptions({}, { MIPROX_BASE_URL: '' }).baseUrl).toBe(DEFAULT_BASE_URL);
+    // Whatever listens on the default port (nothing, or a server refusing this key), not a usage error.
+    const res = await runCli(['jobs', 'list', '--json'], { MIPROX_BASE_URL: '', MIPROX_API_KEY: 'mpx_not_a_key_0000000000' });
+    expect(res.code).toBe(1);
+    expect(JSON.parse(res.stderr).error.code).not.toBe('usage_error');
   }, SLOW);
 });
