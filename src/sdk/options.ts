@@ -21,7 +21,10 @@ export interface ClientOptions {
   maxRetries?: number;
   /** First backoff delay in ms; doubles per attempt, with full jitter (default 250). */
   retryBaseDelayMs?: number;
-  /** Upper bound of one backoff delay, and of a honoured retry-after (default 8 000). */
+  /**
+   * Upper bound of one backoff delay (default 8 000). A server's retry-after is not bounded by it: it
+   * is waited for as said up to 60 s (MAX_RETRY_AFTER_MS); a longer one is not retried.
+   */
   retryMaxDelayMs?: number;
   /** Replaces the global fetch (tests, proxies, instrumentation). */
   fetch?: FetchLike;
