@@ -94,7 +94,7 @@ export function candidateColumns(candidates: readonly Candidate[]): string[] {
 export function jobDetailLines(job: Job): string[] {
   const lines: Array<[string, string]> = [
     ['job', job.job_id],
-    ['name', job.name ?? '-'],
+    ['name', job.name == null ? '-' : job.name.replace(/\s+/g, ' ')],
     ['status', `${job.status}${job.phase ? ` (${job.phase})` : ''}`],
     ['session', job.session_id],
     ['proxy url', job.proxy_url],

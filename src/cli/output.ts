@@ -30,7 +30,8 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
     out('(none)\n');
     return;
   }
-  const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? formatNumber(v) : String(v));
+  // One line per row: a newline or tab in a cell (a job's name may hold them) would break the columns.
+  const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? formatNumber(v) : String(v).replace(/\s+/g, ' '));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   out(`${line(columns.map((c) => c.toUpperCase()))}\n`);
