@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerAddCandidateCommand, registerCandidatesCommand } from './candidatesCommand.js';
 import { CliError, errorAsJson } from './cliError.js';
@@ -16,6 +19,7 @@ import { registerServeCommand } from './serveCommand.js';
 export function buildCli(opts: { json?: boolean } = {}): Command {
   const program = new Command('miprox')
     .description('Self-hosted MIPRO Online: optimize prompts from live traffic through an OpenAI-compatible proxy')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride();
   // Before the commands are added: subcommands copy the output settings when they are created.
   if (opts.json) program.configureOutput({ outputError: () => undefined });
@@ -28,6 +32,21 @@ export function buildCli(opts: { json?: boolean } = {}): Command {
   registerCandidatesCommand(program);
   registerAddCandidateCommand(program);
   return program;
+}
+
+/** This release's version, from the package.json above this file (src/cli or dist/src/cli). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'miprox' && pkg.version) return pkg.version;
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
 }
 
 async function run(argv: string[]): Promise<void> {
