@@ -135,9 +135,12 @@ export class MiproOnlineSession {
   /**
    * The OpenAI base URL for one rollout: every call with it gets the same candidate. `v1` cannot be a
    * rollout id: `{proxy}/v1/chat/completions` is the proxy's `/v1` prefix (a call without a rollout id).
+   * Nor can `.` or `..`: every URL parser resolves them away (`{proxy}/./chat/completions` is
+   * `{proxy}/chat/completions`, a call under a rollout id the server makes; `..` leaves the job's URL).
    */
   rolloutBaseUrl(rolloutId: string): string {
     if (rolloutId === 'v1') throw new TypeError('rolloutId "v1" is the proxy\'s /v1 prefix, not a rollout id: use another id');
+    if (rolloutId === '.' || rolloutId === '..') throw new TypeError(`rolloutId "${rolloutId}" is a relative path segment that URLs resolve away, not a rollout id: use another id`);
     return `${this.proxyUrl}/${seg(rolloutId)}`;
   }
 

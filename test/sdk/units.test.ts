@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  AuthenticationError, ConfigFileError, ConflictError, ConnectionError, MiproxError, NotFoundError, RateLimitError,
+  AuthenticationError, ConfigFileError, ConflictError, ConnectionError, HttpClient, type Job, MiproOnlineSession, MiproxError, NotFoundError, RateLimitError,
   ServerError, TimeoutError, ValidationError, backoffDelayMs, collect, errorFromResponse, loadConfigFile,
   normalizeBaseUrl, paginate, parseRetryAfterMs, resolveClientOptions, retryDelayMs,
 } from '../../src/sdk/index.js';
@@ -136,5 +136,21 @@ describe('pagination', () => {
     const looping = await collect(paginate(async () => ({ items: [1], next_cursor: 'same' })));
     expect(looping).toEqual([1, 1]);
     expect(await collect(paginate(async (c) => pages[c ?? 'start']!), 3)).toEqual([1, 2, 3]);
+  });
+});
+
+/**
+ * `rolloutBaseUrl('.')` gave `{proxy}/.`, which every URL parser resolves to `{proxy}`: the calls were
+ * served under a rollout id the server made, and the reward for "." was a 404; `..` left the job's URL.
+ */
+describe('rollout base URLs', () => {
+  const session = MiproOnlineSession.fromJob({ session_id: 'sys_1', job_id: 'pl_1', proxy_url: 'http://h:1/api/mipro/v1/sys_1' } as unknown as Job,
+    new HttpClient(resolveClientOptions({ backendUrl: 'http://h:1' }, {})));
+
+  it('refuses ids a URL cannot carry as a path segment', () => {
+    for (const id of ['.', '..', 'v1']) expect(() => session.rolloutBaseUrl(id)).toThrow(TypeError);
+    expect(() => session.rolloutBaseUrl('.')).toThrow(/"\." is a relative path segment/);
+    expect(session.rolloutBaseUrl('...')).toBe('http://h:1/api/mipro/v1/sys_1/...');
+    expect(new URL(`${session.rolloutBaseUrl('r.1')}/chat/completions`).pathname).toBe('/api/mipro/v1/sys_1/r.1/chat/completions');
   });
 });
