@@ -67,7 +67,10 @@ export function scoreOf(info: Record<string, unknown> | undefined, metadata: Rec
     if (value === undefined || value === null) continue;
     const at = path.replace(/score$/, key);
     if (typeof value !== 'number' || !Number.isFinite(value)) {
-      return { summary: 'reward must be a finite number', problem: { path: at, message: `must be a finite number, got ${JSON.stringify(value)}` } };
+      // A JSON number too large for a double (1e400) parses as Infinity, which JSON.stringify writes
+      // as `null`: the message then named a value the client never sent. Numbers are shown as numbers.
+      const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+      return { summary: 'reward must be a finite number', problem: { path: at, message: `must be a finite number, got ${shown}` } };
     }
     if (Math.abs(value) > MAX_ABS_REWARD) {
       return { summary: 'reward is out of range', problem: { path: at, message: `must be between -${MAX_ABS_REWARD} and ${MAX_ABS_REWARD}, got ${value}` } };
