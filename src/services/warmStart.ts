@@ -7,7 +7,7 @@ import { normalizeInstruction } from '../optimizer/core/text.js';
 import { moduleInstruction, withModuleInstruction } from '../optimizer/core/program.js';
 import { BASELINE_ID, newCandidateId } from '../shared/ids.js';
 import { ConflictError, type FieldProblem, ValidationError } from '../shared/errors.js';
-import type { CandidateRecord, JobRecord, ModuleRecord, NewCandidate, Store } from '../store/types.js';
+import type { CandidateRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 
 /**
@@ -42,7 +42,8 @@ export interface WarmStartRequest {
 }
 
 export async function addHandWrittenCandidate(store: Store, job: JobRecord, req: WarmStartRequest): Promise<CandidateRecord> {
-  if (isFinal(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}: it takes no new candidates`);
+  const ended = (status: JobStatus) => new ConflictError(`job ${job.id} is ${status}: it takes no new candidates`);
+  if (isFinal(job.status)) throw ended(job.status);
   const max = job.config.mipro.online_proposer_max_candidates;
   const modules = await store.listModules(job.id);
   // Checked on the candidates read, and written only if they are still all there are (the same import
@@ -54,6 +55,9 @@ export async function addHandWrittenCandidate(store: Store, job: JobRecord, req:
     if (candidates.length >= max) break;
     const created = await store.addCandidate(job.id, candidate, max, candidates.length);
     if (created) return created;
+    // Refused under the job's lock: the job may have ended since `job` was read (a cancel racing this request).
+    const current = await store.getJob(job.id);
+    if (current && isFinal(current.status)) throw ended(current.status);
   }
   const count = (await store.listCandidates(job.id)).length;
   if (count >= max) throw new ConflictError(`job ${job.id} already has online_proposer_max_candidates (${max}) candidates`);

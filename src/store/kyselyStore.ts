@@ -309,6 +309,10 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       // Under the job's row lock, so two instances cannot both take the last place.
       await this.lockJobs(trx, [jobId]);
+      // The job may have ended since the caller read it (a cancel racing the request, on any
+      // instance): an ended job takes no new candidates, so under the lock its status is read again.
+      const job = await trx.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
+      if (!job || FINAL_STATUSES.includes(job.status as JobStatus)) return null;
       const row = await trx.selectFrom('candidates').select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('ordinal').as('m')])
         .where('job_id', '=', jobId).executeTakeFirst();
       if (Number(row?.n ?? 0) >= max) return null;

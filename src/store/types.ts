@@ -378,7 +378,7 @@ export interface Store {
   /** Records the candidate's missing-rewards flag with its event, the first time only (false after). */
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean>;
   /**
-   * Adds a candidate by hand (warm start). Null when the job already holds `max` candidates, or (with
+   * Adds a candidate by hand (warm start). Null when the job has ended, or already holds `max` candidates, or (with
    * `expectedCount`) when it no longer holds that many: the caller checked the new one against a set
    * that has changed since.
    */

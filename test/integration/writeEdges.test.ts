@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, api, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -24,5 +24,29 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     const legacy = await api(t.url, 'POST', `/api/prompt-learning/online/mipro/systems/${job.system_id}/status`, { key: t.key, rawBody: '{"rollout_id":"r1","status":"reward","candidate_id":"baseline","reward":1e400}' });
     expect([legacy.status, legacy.body.error.details]).toEqual([422, [{ path: 'reward', message: 'must be a finite number, got Infinity' }]]);
     expect((await t.server.store.getJob(job.job_id))?.rewardCount).toBe(0);
+  });
+
+  it('refuses a hand-written candidate for a job cancelled while the request was checked (409), and adds nothing', async () => {
+    const job = await createJob(pipelineJobBody());
+    const store = t.server.store;
+    const listCandidates = store.listCandidates;
+    let cancelled = false;
+    // The cancel lands after the route read the job (running) and before the candidate is written.
+    store.listCandidates = async (jobId) => {
+      if (!cancelled) {
+        cancelled = true;
+        expect((await api(t.url, 'POST', `${JOBS}/${job.job_id}/cancel`, { key: t.key })).status).toBe(200);
+      }
+      return listCandidates.call(store, jobId);
+    };
+    try {
+      const res = await api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { module: 'extract', instruction: 'Extract every entity.' } });
+      expect([res.status, res.body.error?.message]).toEqual([409, `job ${job.job_id} is cancelled: it takes no new candidates`]);
+    } finally {
+      store.listCandidates = listCandidates;
+    }
+    expect((await store.listCandidates(job.job_id)).map((c) => c.id)).toEqual(['baseline']);
+    const events = (await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events`, { key: t.key })).body.events;
+    expect(events.map((e: { event_type: string }) => e.event_type)).not.toContain('mipro.candidate.added');
   });
 });
