@@ -148,7 +148,10 @@ export const MiproSchema = z.object({
   online_proposer_min_rollouts: positiveInt(),
   online_rollouts_per_candidate: positiveInt(),
   online_proposer_max_candidates: positiveInt().max(1000, 'must be <= 1000').default(20),
-  max_rollouts: positiveInt().optional(),
+  // Compared with the job's reward count, a 32-bit integer on PostgreSQL (as on the reward's batch
+  // statement): a larger budget could never be reached, and PostgreSQL refused it as a parameter, so
+  // every reward of such a job was a 500 there (SQLite took them). Refused on both at creation.
+  max_rollouts: positiveInt(`an integer between 1 and ${MAX_INT4}`).max(MAX_INT4, `must be an integer between 1 and ${MAX_INT4}`).optional(),
   /**
    * Discovery's cap: with no modules declared, at most this many distinct system texts become modules.
    * No default here: JobConfigSchema must see whether it was sent (it is refused beside declared

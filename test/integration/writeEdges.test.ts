@@ -49,4 +49,14 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     const events = (await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events`, { key: t.key })).body.events;
     expect(events.map((e: { event_type: string }) => e.event_type)).not.toContain('mipro.candidate.added');
   });
+
+  it('refuses a max_rollouts PostgreSQL cannot compare rewards with (over 2^31 - 1), so no job takes only 500s', async () => {
+    const over = await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody({ max_rollouts: 2 ** 31 }) });
+    expect([over.status, over.body.error?.details]).toEqual([422, [{ path: 'policy_optimization.mipro.max_rollouts', message: 'must be an integer between 1 and 2147483647' }]]);
+    // The largest budget allowed takes rewards on both databases.
+    const job = await createJob(simJobBody({ max_rollouts: 2 ** 31 - 1 }));
+    const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { candidate_id: 'baseline', reward_info: { score: 1 } } });
+    expect([res.status, res.body.split]).toEqual([200, 'online']);
+    expect((await t.server.store.getJob(job.job_id))?.rewardCount).toBe(1);
+  });
 });
