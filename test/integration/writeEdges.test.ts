@@ -59,4 +59,22 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     expect([res.status, res.body.split]).toEqual([200, 'online']);
     expect((await t.server.store.getJob(job.job_id))?.rewardCount).toBe(1);
   });
+
+  it('refuses a {__proto__} placeholder at job creation: no body could ever send its value', async () => {
+    const declared = simJobBody() as ReturnType<typeof simJobBody> & { policy_optimization: { modules?: unknown } };
+    declared.policy_optimization.modules = [{ name: 'm', template: 'Start {__proto__} end.' }];
+    const refused = await api(t.url, 'POST', JOBS, { key: t.key, body: declared });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details).toEqual([{ path: 'policy_optimization.modules.0.template', message: expect.stringMatching(/^placeholder \{__proto__\} cannot be given a value/) }]);
+    const initial = await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody({}, 'Hello {__proto__}.') });
+    expect([initial.status, initial.body.error?.details?.[0]?.path]).toEqual([422, 'policy_optimization.initial_prompt.messages']);
+    // What such a job would have asked for, and refused: the value sent explicitly, or a demo carrying it.
+    const explicit = await api('', 'POST', `${(await createJob()).proxy_url}/chat/completions`, {
+      rawBody: '{"messages":[{"role":"user","content":"u"}],"mipro":{"variables":{"__proto__":"v"}}}',
+    });
+    expect([explicit.status, explicit.body.error?.param]).toEqual([422, 'mipro.variables.__proto__']);
+    // Other placeholders named like object properties stay usable.
+    declared.policy_optimization.modules = [{ name: 'm', template: 'Start {constructor} end.' }];
+    expect((await api(t.url, 'POST', JOBS, { key: t.key, body: declared })).status).toBe(200);
+  });
 });

@@ -54,12 +54,22 @@ export function placeholderNames(t: ParsedTemplate | string): string[] {
   return [...new Set(parsed.names)];
 }
 
-/** Why a template cannot be used for matching, or null. */
+/**
+ * A placeholder name no value can be sent under: JSON bodies refuse a `__proto__` key (api/jsonBody.ts),
+ * so `mipro.variables`, an imported demo's `variables` and a re-imported export could never name it
+ * (as module names, schemas/moduleName.ts). Captures from the system text alone would fill it.
+ */
+const UNNAMEABLE_PLACEHOLDER = '__proto__';
+
+/** Why a template cannot be used for matching and rendering, or null. */
 export function templateProblem(t: ParsedTemplate): string | null {
   for (let i = 1; i < t.literals.length - 1; i++) {
     if (t.literals[i] === '') {
       return `placeholders {${t.names[i - 1]}} and {${t.names[i]}} touch: put literal text between them so the captures can be told apart`;
     }
+  }
+  if (t.names.includes(UNNAMEABLE_PLACEHOLDER)) {
+    return `placeholder {${UNNAMEABLE_PLACEHOLDER}} cannot be given a value: mipro.variables and demo variables refuse the key ${UNNAMEABLE_PLACEHOLDER} (it could rewrite an object's prototype); rename it`;
   }
   return null;
 }
