@@ -22,7 +22,7 @@ import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './inj
 import { tapChatStream } from './chatStreamTap.js';
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule, type ProgramRoute } from './programRouting.js';
-import { capStoredMessages, capStoredText, capStoredVariables } from './recordLimits.js';
+import { capStoredMessages, capStoredVariables, storedAnswerText } from './recordLimits.js';
 import { limitSpend, rolloutIdOf, systemNulPath, translatedTokenLimit } from './requestBody.js';
 import { NUL_MESSAGE } from '../schemas/dbText.js';
 import { registerModelsRoutes } from './modelsRoute.js';
@@ -309,7 +309,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
 /** `answer` null: no answer came (the upstream call failed before one). */
 function recordCall(p: ProxyDeps, c: UpstreamCall, answer: AnswerSummary | null, latencyMs: number, failed: boolean): void {
   const record = {
-    outputText: capStoredText(answer?.text ?? null), latencyMs, usage: answer?.usage ?? null, failed,
+    outputText: storedAnswerText(answer?.text ?? null), latencyMs, usage: answer?.usage ?? null, failed,
     // The text renders tool calls as `name(arguments)`: the count tells such an answer from prose (no demo).
     toolCalls: answer?.toolCalls.length ?? 0, ...c.record,
   };

@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../schemas/openai.js';
-import { headOf } from '../optimizer/core/text.js';
+import { hasNul, headOf, wellFormed } from '../optimizer/core/text.js';
 
 /**
  * How much of a call's text a rollout record keeps. The records feed the proposer's reflection and
@@ -16,6 +16,19 @@ export function capStoredText(text: string | null, max = MAX_STORED_CALL_TEXT): 
   if (text === null || text.length <= max) return text;
   // Never cut a surrogate pair in half: the stored prefix stays valid UTF-16 (and valid UTF-8 in PostgreSQL).
   return headOf(text, max) + truncationMarker(text.length);
+}
+
+/**
+ * An upstream's answer as a call record stores it: cut as capStoredText does, with U+0000 and lone
+ * surrogates replaced by U+FFFD. The answer comes from the upstream, unchecked: PostgreSQL text
+ * cannot hold U+0000, so an answer holding one lost its whole call record there (the rollout stayed
+ * `dispatched`, with no call and no usage) while SQLite kept it; a lone surrogate was stored as one
+ * replacement character by PostgreSQL and as three by SQLite. The client gets the answer unchanged.
+ */
+export function storedAnswerText(text: string | null): string | null {
+  const capped = capStoredText(text);
+  if (capped === null) return null;
+  return wellFormed(hasNul(capped) ? capped.replaceAll('\u0000', '\uFFFD') : capped);
 }
 
 const MARKER_AT_END = /\n\[miprox: truncated; \d+ characters in all\]$/;

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { type TestServer, api, pipelineJobBody, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -78,3 +80,39 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     expect((await api(t.url, 'POST', JOBS, { key: t.key, body: declared })).status).toBe(200);
   });
 });
+
+/** What an upstream answers is not checked by anyone: its record must still be stored, alike on both databases. */
+describe.each(['sqlite', 'postgres'] as const)('call records of odd upstream answers (%s)', (db) => {
+  let t: TestServer;
+  let fake: FakeUpstream;
+  const ANSWERS: Record<string, string> = { nul: 'before \u0000 after', lone: 'before \ud800 after' };
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: (req) => ANSWERS[String((req.body as { messages: { content: string }[] }).messages.at(-1)?.content)] ?? 'ok' });
+    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.close();
+  });
+
+  it('records an answer holding U+0000 or a lone surrogate (U+FFFD in the record), and relays it unchanged', async () => {
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
+    for (const [kind, stream] of [['nul', false], ['nul', true], ['lone', false]] as const) {
+      const rid = `${kind}-${stream ? 'sse' : 'json'}`;
+      const res = await fetch(`${job.proxy_url}/${rid}/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ stream, messages: [{ role: 'system', content: 'Answer.' }, { role: 'user', content: kind }] }),
+      });
+      expect(res.status).toBe(200);
+      if (!stream) expect((await res.json()).choices[0].message.content).toBe(ANSWERS[kind]);
+      else await res.text();
+      await waitFor(async () => (await t.server.store.getRollout(job.job_id, rid))?.callCount === 1);
+      const rollout = await t.server.store.getRollout(job.job_id, rid);
+      expect([rollout?.status, rollout?.outputText]).toEqual(['completed', 'before \uFFFD after']);
+      const calls = await t.server.store.rolloutCalls(job.job_id, [rid]);
+      expect(calls.map((c) => c.outputText)).toEqual(['before \uFFFD after']);
+    }
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.usage.policy.calls).toBe(3);
+  });
+});
+
