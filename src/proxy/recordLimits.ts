@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../schemas/openai.js';
-import { hasNul, headOf, wellFormed } from '../optimizer/core/text.js';
+import { headOf, storableUpstreamText } from '../optimizer/core/text.js';
 
 /**
  * How much of a call's text a rollout record keeps. The records feed the proposer's reflection and
@@ -19,16 +19,15 @@ export function capStoredText(text: string | null, max = MAX_STORED_CALL_TEXT): 
 }
 
 /**
- * An upstream's answer as a call record stores it: cut as capStoredText does, with U+0000 and lone
- * surrogates replaced by U+FFFD. The answer comes from the upstream, unchecked: PostgreSQL text
- * cannot hold U+0000, so an answer holding one lost its whole call record there (the rollout stayed
- * `dispatched`, with no call and no usage) while SQLite kept it; a lone surrogate was stored as one
- * replacement character by PostgreSQL and as three by SQLite. The client gets the answer unchanged.
+ * An upstream's answer as a call record stores it: cut as capStoredText does, in storable form
+ * (storableUpstreamText). An answer holding U+0000 lost its whole call record on PostgreSQL (the
+ * rollout stayed `dispatched`, with no call and no usage) while SQLite kept it; a lone surrogate was
+ * stored as one replacement character by PostgreSQL and as three by SQLite. The client gets the
+ * answer unchanged.
  */
 export function storedAnswerText(text: string | null): string | null {
   const capped = capStoredText(text);
-  if (capped === null) return null;
-  return wellFormed(hasNul(capped) ? capped.replaceAll('\u0000', '\uFFFD') : capped);
+  return capped === null ? null : storableUpstreamText(capped);
 }
 
 const MARKER_AT_END = /\n\[miprox: truncated; \d+ characters in all\]$/;

@@ -116,3 +116,54 @@ describe.each(['sqlite', 'postgres'] as const)('call records of odd upstream ans
   });
 });
 
+
+/** The proposer's answers are upstream text too: a proposal must finish with them on both databases. */
+describe.each(['sqlite', 'postgres'] as const)('proposals on odd proposer answers (%s)', (db) => {
+  let t: TestServer;
+  let policy: FakeUpstream;
+  let proposer: FakeUpstream;
+  const SYSTEM = 'Classify the question.';
+  beforeAll(async () => {
+    policy = await startFakeUpstream({ reply: 'label' });
+    // A dataset summary and a proposal answer each holding a raw U+0000 (after the JSON, where a parser skips it).
+    proposer = await startFakeUpstream({
+      reply: (req) => (/describe these inputs/.test(JSON.stringify(req.body)) ? 'Short \u0000 questions.' : '{"instructions": ["Classify the question carefully."]}\u0000'),
+    });
+    t = await startTestServer({
+      db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` }, start: { cacheTtlMs: 20 },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+    await proposer.close();
+  });
+
+  it('finishes a proposal whose answer and dataset summary hold U+0000, storing U+FFFD', async () => {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url,
+      mipro: { online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2 },
+      initialPrompt: SYSTEM,
+    });
+    (body.policy_optimization.mipro.proposer as Record<string, unknown>).instructions_per_batch = 1;
+    const job = await createJob(body);
+    for (let i = 0; i < 4; i++) {
+      const call = await api('', 'POST', `${job.proxy_url}/r${i}/chat/completions`, { body: { messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: `question ${i}` }] } });
+      expect(call.status).toBe(200);
+      await waitFor(async () => (await t.server.store.getRollout(job.job_id, `r${i}`))?.callCount === 1);
+      expect((await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } })).status).toBe(200);
+    }
+    const proposals = async () => (await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/proposals`, { key: t.key })).body.items;
+    await waitFor(async () => (await proposals()).some((p: { status: string }) => p.status !== 'running'), 10_000);
+    const [first] = await proposals();
+    expect([first.status, first.error, first.response]).toEqual(['succeeded', null, '{"instructions": ["Classify the question carefully."]}\uFFFD']);
+    expect((await t.server.store.listCandidates(job.job_id)).map((c) => c.instruction)).toEqual([SYSTEM, 'Classify the question carefully.']);
+    expect((await t.server.store.getJob(job.job_id))?.datasetSummary).toBe('Short \uFFFD questions.');
+  });
+
+  async function createJob(body: unknown) {
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body as { job_id: string; system_id: string; proxy_url: string };
+  }
+});

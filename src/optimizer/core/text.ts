@@ -44,6 +44,13 @@ export const hasLoneSurrogate = (text: string): boolean => !text.isWellFormed();
  */
 export const wellFormed = (text: string): string => text.toWellFormed();
 
+/**
+ * Text an upstream sent (an answer, a dataset summary, an error message) as miprox stores it: nobody
+ * checked it, so U+0000, which PostgreSQL text cannot hold (the write failed there, SQLite took it),
+ * and lone surrogates, which the two databases store differently, each become U+FFFD.
+ */
+export const storableUpstreamText = (text: string): string => wellFormed(hasNul(text) ? text.replaceAll('\u0000', '\uFFFD') : text);
+
 /** Lowercase, punctuation and symbols removed, whitespace collapsed: the key for duplicate checks. */
 export function normalizeInstruction(text: string): string {
   return text

@@ -9,6 +9,7 @@ import { jobEndedError, proposalFailedEvent } from '../../store/proposalClosing.
 import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
 import { DUPLICATE, parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
+import { storableUpstreamText } from '../core/text.js';
 import { chooseParent } from '../core/proposalTrigger.js';
 import { buildDatasetSummaryPrompt, buildProposerPrompt, type ProposerMessage } from '../core/proposerPrompt.js';
 import { chooseModule, type ModuleChoice } from '../core/moduleChoice.js';
@@ -209,7 +210,9 @@ export class ProposalRunner {
         program: { target: module.name, modules: order.map((m) => ({ name: m.name, instruction: moduleInstruction(parent.instructions, m) })) },
       });
       await store.setProposalPrompt(job.id, lease.id, prompt);
-      response = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
+      const answer = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
+      // Parsed as it came (an instruction holding U+0000 is refused), stored in storable form.
+      response = storableUpstreamText(answer);
       // The lease kept other proposals out, but a proposal that another instance finished just before
       // this lease was taken may not be in the cache read above: check room and duplicates again.
       await this.deps.refresh(rt);
@@ -218,7 +221,7 @@ export class ProposalRunner {
         return;
       }
       const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;
-      const parsed = parseProposals(response, {
+      const parsed = parseProposals(answer, {
         baseline: module.template, existing: rt.candidates.map((c) => moduleInstruction(c.instructions, module)), n: Math.max(0, Math.min(n, roomNow)),
         // A discovered module is a literal text: braces in it or in a proposal are text, not placeholders.
         literal: module.origin === 'discovered',
@@ -311,7 +314,9 @@ export class ProposalRunner {
     return true;
   }
 
-  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, error: string, level: 'warn' | 'info' = 'warn'): Promise<void> {
+  private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, why: string, level: 'warn' | 'info' = 'warn'): Promise<void> {
+    // The reason may quote the proposer's upstream (its error message): stored in storable form.
+    const error = storableUpstreamText(why);
     this.deps.log[level]({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
     await this.deps.store.finishProposal({
       jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
@@ -352,7 +357,7 @@ export class ProposalRunner {
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;
     try {
-      const summary = (await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim();
+      const summary = storableUpstreamText((await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim());
       if (!summary) return null;
       await this.deps.store.setDatasetSummary(job.id, summary);
       return summary;
