@@ -271,6 +271,16 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     expect(served.rollout.calls[0].failed).toBe(true);
   });
 
+  it('relays the error type of an Anthropic stream\'s own error event to a chat client of an anthropic policy (translated)', async () => {
+    s.h.anthropic.setBehavior({ reply: 'a b c d', chunks: 4, errorEventAfterChunks: 4 });
+    const rid = `translated-error-${n++}`;
+    const res = await post(`${s.jobs.get('anthropic')!.proxyUrl}/${rid}/chat/completions`, { stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const errors = events(res.text).filter((e) => JSON.stringify(e.data).includes('"error"'));
+    expect(errors).toHaveLength(1);
+    // As the JSON path says it (a 529 answered `overloaded_error`): clients tell "overloaded" from a bug by it.
+    expect(errors[0]!.data).toMatchObject({ error: { type: 'overloaded_error', message: expect.stringMatching(/Overloaded/) } });
+  });
+
   it('adds no policy temperature where the client chose how to sample: thinking, top_p on Messages, reasoning on Responses and chat', async () => {
     const anthropic = s.jobs.get('anthropic')!.proxyUrl;
     const openai = s.jobs.get('openai')!.proxyUrl;
