@@ -8,7 +8,7 @@ import { invalid, requireObjectBody, untranslatable } from './translationProblem
  * OpenAI Responses request -> the internal call (chat completions), pure. `instructions` becomes the
  * first system message, so module matching and injection see it where they see a chat call's
  * system text. What has no chat equivalent is refused with the field named, never dropped, except
- * knobs that do not change the answer's shape (reasoning, include, truncation), which are ignored.
+ * knobs that do not change the answer's shape (reasoning, truncation, `include` but for logprobs), which are ignored.
  */
 export function parseResponsesRequest(body: unknown): ResponsesRequest {
   requireObjectBody(body);
@@ -70,6 +70,7 @@ export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | n
   const messages: ChatMessage[] = [];
   // Translated, the model would answer without the stored prompt's text: refused, not dropped.
   if (req.prompt != null) untranslatable(lossy, 'prompt', 'a prompt stored at OpenAI (prompt.id) needs OpenAI itself; with this upstream send its text in instructions');
+  logprobProblems(req, lossy);
   if (hasInstructions(req)) messages.push({ role: 'system', content: req.instructions });
   if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
   else req.input.forEach((item, i) => appendItem(messages, item, i, lossy));
@@ -95,6 +96,22 @@ export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | n
   if (format !== undefined) chat.response_format = format;
   if (req.mipro !== undefined) chat.mipro = req.mipro;
   return chat;
+}
+
+/**
+ * Log probabilities (`include: ["message.output_text.logprobs"]`, `top_logprobs` > 0) are not carried
+ * through chat completions: translated, the answer said `logprobs: []`, as if the model had none, so
+ * they are refused, as chat `logprobs` to an Anthropic policy. Other `include` values change nothing
+ * a client reads from a chat upstream's answer and stay ignored.
+ */
+function logprobProblems(req: ResponsesRequest, lossy: FieldProblem[] | null): void {
+  const include = (req as { include?: unknown }).include;
+  if (Array.isArray(include)) {
+    const at = include.indexOf('message.output_text.logprobs');
+    if (at >= 0) untranslatable(lossy, `include.${at}`, 'log probabilities need an upstream that speaks the Responses API (OpenAI); this one speaks chat completions');
+  }
+  const top = (req as { top_logprobs?: unknown }).top_logprobs;
+  if (typeof top === 'number' && top > 0) untranslatable(lossy, 'top_logprobs', 'log probabilities need an upstream that speaks the Responses API (OpenAI); this one speaks chat completions');
 }
 
 function resolveReference(item: ResponsesInputItem, i: number, resolve: ItemResolver): ResponsesInputItem {
