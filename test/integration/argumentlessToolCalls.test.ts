@@ -30,3 +30,25 @@ describe('an argumentless tool call streamed by an anthropic policy', () => {
     expect(response.output).toMatchObject([{ type: 'function_call', call_id: 'toolu_t1', name: 'get_time', arguments: '{}' }]);
   });
 });
+
+/**
+ * The same call from a chat-completions upstream that sends no argument text at all (some
+ * OpenAI-compatible servers do for a tool without parameters): the Responses answer, JSON or
+ * streamed, still carries the JSON text `{}`, which OpenAI's Responses API always sends.
+ */
+const compatible = useSurfaceHarness(['openai_compatible']);
+
+describe('an argumentless tool call from a chat-completions upstream that sends no argument text', () => {
+  it('reaches Responses clients with arguments "{}", JSON and streamed', async () => {
+    compatible.h.openai.setBehavior({ reply: '', toolCalls: [{ id: 'call_t1', name: 'get_time', arguments: '' }] });
+    const openai = new OpenAI({ apiKey: 'unused', baseURL: `${compatible.jobs.get('openai_compatible')!.proxyUrl}/argless-compat-${n++}/v1`, maxRetries: 0 });
+    const ask = {
+      model: 'local-model', instructions: CLIENT_SYSTEM, input: 'What time is it?',
+      tools: [{ type: 'function' as const, name: 'get_time', parameters: NO_PARAMETERS, strict: true }],
+    };
+    const json = await openai.responses.create(ask);
+    expect(json.output).toMatchObject([{ type: 'function_call', call_id: 'call_t1', name: 'get_time', arguments: '{}' }]);
+    const streamed = await openai.responses.stream(ask).finalResponse();
+    expect(streamed.output).toMatchObject([{ type: 'function_call', call_id: 'call_t1', name: 'get_time', arguments: '{}' }]);
+  });
+});

@@ -65,7 +65,17 @@ export function messageItem(id: string, parts: readonly MessagePart[], status = 
 
 export function functionCallItem(call: ToolCallSummary, index: number, nonce: string, status = 'completed'): OutputItem {
   const callId = call.id ?? `call_${index}`;
-  return { id: functionItemId(callId, nonce), type: 'function_call', status, call_id: callId, name: call.name, arguments: call.arguments };
+  const args = status === 'completed' ? wholeArguments(call.arguments) : call.arguments;
+  return { id: functionItemId(callId, nonce), type: 'function_call', status, call_id: callId, name: call.name, arguments: args };
+}
+
+/**
+ * A finished call's arguments as JSON text. Some chat-completions servers send none at all for a tool
+ * without parameters; the Responses API always sends JSON (`{}`), and the openai SDK parses a strict
+ * tool's arguments, which fails on `""`.
+ */
+export function wholeArguments(args: string): string {
+  return args === '' ? '{}' : args;
 }
 
 /** Chat usage as Responses reports it; cached and reasoning tokens come from the chat usage's details (0 without). */

@@ -2,7 +2,7 @@ import { startsAnotherCall } from '../../providers/completionSummary.js';
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
 import { OrderedItems } from './orderedItems.js';
 import {
-  contentPart, functionCallItem, functionItemId, incompleteReason, messageItem, type MessagePart, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage,
+  contentPart, functionCallItem, functionItemId, incompleteReason, messageItem, type MessagePart, type OutputItem, type ResponseEcho, responseIds, responseObject, responsesUsage, wholeArguments,
 } from './responsesRender.js';
 
 /**
@@ -158,9 +158,16 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
       });
       return out + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
     }
+    // No argument text at all (a tool without parameters, from some servers): `{}`, streamed as a delta
+    // too, so a client that joins the deltas reads what the done event and the JSON answer say.
+    let out = '';
+    if (status === 'completed' && item.text === '') {
+      item.text = wholeArguments('');
+      out = this.emit(item, 'response.function_call_arguments.delta', { item_id: item.id, output_index: item.outputIndex, delta: item.text });
+    }
     const done = this.functionItem(item, status);
     this.output[item.outputIndex] = done;
-    return this.emit(item, 'response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.text })
+    return out + this.emit(item, 'response.function_call_arguments.done', { item_id: item.id, output_index: item.outputIndex, name: item.name, arguments: item.text })
       + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
   }
 
