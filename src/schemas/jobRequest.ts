@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_LISTED_PROBLEMS, ValidationError, type FieldProblem } from '../shared/errors.js';
-import { noNul } from './dbText.js';
+import { storableText } from './dbText.js';
 import { type JobConfig, JobConfigSchema } from './jobConfig.js';
 import { unknownFieldMessage, unknownFieldProblems } from './unknownFields.js';
 
@@ -30,7 +30,9 @@ export const JobEnvelopeSchema = z.object({
   /** The older jobs API puts `algorithm` beside a bare `config_body`. */
   algorithm: z.unknown().optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
-  correlation_id: noNul(z.string().max(200)).optional(),
+  // Stored as text in its own column (not JSON): a lone surrogate came back as three U+FFFD from
+  // SQLite and one from PostgreSQL, so it is refused as in every stored text (dbText.ts).
+  correlation_id: storableText(z.string().max(200)).optional(),
   overrides: z.record(z.string(), z.unknown()).optional(),
   /** A label for people (CLI tables, dashboard); `system.name` is the public SDK's spelling. */
   name: JobName.optional(),

@@ -62,6 +62,17 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     expect((await t.server.store.getJob(job.job_id))?.rewardCount).toBe(1);
   });
 
+  it('refuses a job correlation_id holding a lone surrogate (the databases stored it differently), and creates nothing', async () => {
+    const before = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
+    for (const [path, body] of [['/api/v1/online/sessions', { config_body: simJobBody(), correlation_id: 'c\ud800d' }], [JOBS, { ...simJobBody(), correlation_id: 'c\udc00' }]] as const) {
+      const res = await api(t.url, 'POST', path, { key: t.key, body });
+      expect([res.status, res.body.error?.details]).toEqual([422, [{ path: 'correlation_id', message: expect.stringMatching(/lone UTF-16 surrogate/) }]]);
+    }
+    expect((await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length).toBe(before);
+    const kept = await api(t.url, 'POST', '/api/v1/online/sessions', { key: t.key, body: { config_body: simJobBody(), correlation_id: 'c\u{1F600}d' } });
+    expect([kept.status, kept.body.correlation_id]).toEqual([200, 'c\u{1F600}d']);
+  });
+
   it('refuses a {__proto__} placeholder at job creation: no body could ever send its value', async () => {
     const declared = simJobBody() as ReturnType<typeof simJobBody> & { policy_optimization: { modules?: unknown } };
     declared.policy_optimization.modules = [{ name: 'm', template: 'Start {__proto__} end.' }];
