@@ -14,6 +14,20 @@ function noConfirmationAfterEnd(job: JobRecord): ConflictError {
   return new ConflictError(`job ${job.id} is ${job.status}: no confirmation work is left after the end`);
 }
 
+/**
+ * Whether `job`, read for this request, says something newer about what to serve than the cached
+ * copy: another status or another served candidate, written later than the cache's copy (every
+ * write of the row stamps updated_at; the cache may also be the newer one, e.g. this instance's own
+ * promote or guard trip after the request read the job). An end is final: it always wins over a
+ * running or paused copy, and a cached end is never replaced by one.
+ */
+function newerThanCache(job: JobRecord, cached: JobRecord): boolean {
+  if (isFinal(cached.status) && !isFinal(job.status)) return false;
+  if (isFinal(job.status) && !isFinal(cached.status)) return true;
+  const moved = job.status !== cached.status || servedCandidateId(job) !== servedCandidateId(cached);
+  return moved && Date.parse(job.updatedAt) >= Date.parse(cached.updatedAt);
+}
+
 /** Each lost race means another instance made progress, so a handful of attempts always suffices in practice. */
 const MAX_ATTEMPTS = 16;
 
@@ -61,13 +75,12 @@ export class SchedulerService {
 
   private async tryOnce(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout | null> {
     let rt = await this.engine.runtimeFor(job);
-    if (job.status !== rt.job.status && !isFinal(rt.job.status)) {
-      // Ended, paused or resumed on another instance, this cache not yet told: the dispatcher reads the
-      // status from the runtime (what an ended job serves, a paused job's best known candidate), so a
-      // monitoring rollout, or a paused job's, would otherwise go to the bandit's pick. `job`, read for
-      // this request, is the newer (an end is final; a cached status other than this read's is at
-      // most the cache's age old); jobChanged makes the next read fetch the candidates when a
-      // promoted one is not cached yet.
+    if (newerThanCache(job, rt.job)) {
+      // Ended, paused, resumed, promoted again (a rollback) or reverted by the guard on another
+      // instance, this cache not yet told: the dispatcher reads the status and what an ended job
+      // serves from the runtime (or a paused job's best known candidate), so a monitoring rollout,
+      // or a paused job's, would otherwise go to the bandit's pick or the candidate served before.
+      // jobChanged makes the next read fetch the candidates when a promoted one is not cached yet.
       this.engine.jobChanged(job);
       // Also a champion crowned at the end (no promote) that this cache has not read yet.
       const served = servedCandidateId(job);

@@ -478,3 +478,34 @@ describe('the seed scheduler on an instance whose cache has not seen a pause yet
     }
   });
 });
+
+describe('the seed scheduler on an instance whose cache has not seen a rollback yet', () => {
+  it.each<TestDb>(['sqlite', 'postgres'])('hands out monitoring rollouts of the candidate promoted last, not the one served before (%s)', async (db) => {
+    const fake = await startFakeUpstream({ reply: 'ok' });
+    // A cache that never expires during the test: the promotes below are written by "another instance".
+    const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
+    try {
+      const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
+      Object.assign(body.policy_optimization, { modules: MODULES });
+      const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string };
+      const next = () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key });
+      await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
+      const promoted = await t.server.store.transitionJob(job.job_id, ['running'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'promoted elsewhere' }, 'cand_w', null);
+      expect(promoted?.servedCandidateId).toBe('cand_w');
+      expect((await next()).body).toMatchObject({ split: 'monitor', candidate_id: 'cand_w' }); // cached: the job serves cand_w
+      // Rolled back elsewhere: the job serves the baseline from now on (docs/API.md, "Promote").
+      const rolledBack = await t.server.store.transitionJob(job.job_id, ['succeeded'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'rolled back elsewhere' }, 'baseline', 'cand_w');
+      expect(rolledBack?.servedCandidateId).toBe('baseline');
+      const handed: unknown[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await next();
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        handed.push([r.body.split, r.body.candidate_id]);
+      }
+      expect(handed).toEqual(Array.from({ length: 4 }, () => ['monitor', 'baseline']));
+    } finally {
+      await t.close();
+      await fake.close();
+    }
+  });
+});
