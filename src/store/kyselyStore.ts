@@ -14,7 +14,7 @@ import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
-import { closeRunningProposals } from './proposalClosing.js';
+import { closeRunningProposals, proposalFailedEvent } from './proposalClosing.js';
 import type {
   ProposalStart,
   ApiKeyRecord, CandidateListOptions, ClosedProposal, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
@@ -552,16 +552,27 @@ export class KyselyStore implements Store {
 
   async finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
-    candidates: NewCandidate[]; events: NewEvent[];
+    candidates: NewCandidate[]; events: NewEvent[]; maxCandidates?: number;
   }): Promise<CandidateRecord[]> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
       await this.lockJobs(trx, [p.jobId]);
+      const max = await trx.selectFrom('candidates').select([(eb) => eb.fn.max('ordinal').as('m'), (eb) => eb.fn.countAll<string | number>().as('n')])
+        .where('job_id', '=', p.jobId).executeTakeFirst();
+      const held = Number(max?.n ?? 0);
+      // The runner counted its room before this lock: a warm start may have taken it since (on any
+      // instance). The cap holds whoever writes last, so the proposal then adds nothing.
+      if (p.maxCandidates !== undefined && p.candidates.length > 0 && held + p.candidates.length > p.maxCandidates) {
+        const error = `the job holds ${held} candidates and online_proposer_max_candidates (${p.maxCandidates}) leaves no room for ${p.candidates.length} more (candidates were added while the proposal ran): no candidates added`;
+        const failed = await trx.updateTable('proposals').set({ status: 'failed', response: p.response, error, candidate_ids: '[]', finished_at: now })
+          .where('job_id', '=', p.jobId).where('id', '=', p.id).where('status', '=', 'running').returning('seq').executeTakeFirst();
+        if (failed) await appendEventTx(trx, p.jobId, proposalFailedEvent(p.id, Number(failed.seq), error), now);
+        return [];
+      }
       const ended = await trx.updateTable('proposals').set({
         status: p.status, response: p.response, error: p.error, candidate_ids: JSON.stringify(p.candidates.map((c) => c.id)), finished_at: now,
       }).where('job_id', '=', p.jobId).where('id', '=', p.id).where('status', '=', 'running').executeTakeFirst();
       if (Number(ended.numUpdatedRows) === 0) return [];
-      const max = await trx.selectFrom('candidates').select((eb) => eb.fn.max('ordinal').as('m')).where('job_id', '=', p.jobId).executeTakeFirst();
       let ordinal = Number(max?.m ?? -1);
       for (const c of p.candidates) {
         ordinal += 1;

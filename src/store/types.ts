@@ -487,6 +487,12 @@ export interface Store {
   finishProposal(p: {
     jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
     candidates: NewCandidate[]; events: NewEvent[];
+    /**
+     * online_proposer_max_candidates, checked under the job row's lock: when the candidates would not
+     * all fit (a warm start took the room after the runner counted it), none is added and the
+     * proposal is failed instead, with its mipro.proposal.failed event in place of `events`.
+     */
+    maxCandidates?: number;
   }): Promise<CandidateRecord[]>;
   /**
    * Fails every running proposal (of one job, or of all) whose lease ran out: the instance running it

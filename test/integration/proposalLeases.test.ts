@@ -102,4 +102,27 @@ describe.each<TestDb>(['sqlite', 'postgres'])('proposals of an instance that die
     expect(late).toEqual([]);
     expect((await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body.candidates).toHaveLength(1);
   });
+
+  it('never lets a proposal that finishes after a warm start filled the pool exceed online_proposer_max_candidates', async () => {
+    // docs/deploy.md: never more candidates than online_proposer_max_candidates, inserted under the
+    // job's row lock. A runner counts the room it has from the candidates it read after the proposer
+    // answered; a warm start (on any instance) may take the last place before it writes.
+    const res = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({ online_proposer_min_rollouts: 100_000, online_proposer_max_candidates: 2 }, 'Answer.') } });
+    const s = res.body as { session_id: string; job_id: string };
+    const lease = await leaseHeldElsewhere(s.job_id, 60_000);
+    expect((await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key: t.key, body: { instruction: 'Answer briefly.' } })).status).toBe(200);
+    // The runner read one candidate (room for one) before the warm start committed.
+    const late = await t.server.store.finishProposal({
+      jobId: s.job_id, id: lease.id, status: 'succeeded', response: 'x', error: null, maxCandidates: 2,
+      events: [{ eventType: 'mipro.proposal.created', message: 'created', data: { proposal_id: lease.id, candidate_ids: ['cand_over'] } }],
+      candidates: [{ id: 'cand_over', parentId: BASELINE_ID, instruction: 'Over.', module: 'main', instructions: { main: 'Over.' }, tip: null, proposalId: lease.id }],
+    });
+    expect(late).toEqual([]);
+    const view = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body as { candidate_count: number; candidates: unknown[] };
+    expect(view.candidates).toHaveLength(2);
+    expect(await proposals(s.session_id)).toMatchObject([{ proposal_id: lease.id, status: 'failed', candidate_ids: [], error: expect.stringMatching(/online_proposer_max_candidates \(2\)/) }]);
+    const all = await events(s.session_id);
+    expect(all.filter((e) => e.event_type === 'mipro.proposal.created')).toEqual([]);
+    expect(all.filter((e) => e.event_type === 'mipro.proposal.failed').map((e) => e.data.proposal_id)).toEqual([lease.id]);
+  });
 });

@@ -84,7 +84,7 @@ export async function runDemoProposal(p: {
     instructions: { ...parent.instructions }, demos: withModuleDemos(parent.demos, module.name, set), tip: null, proposalId: lease.id,
   }));
   await store.finishProposal({
-    jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: created,
+    jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: created, maxCandidates: job.config.mipro.online_proposer_max_candidates,
     events: [{
       eventType: 'mipro.proposal.created',
       message: `proposal ${lease.seq}: ${created.length} new demo set(s) from ${parent.id}, module ${module.name}`,

@@ -240,7 +240,7 @@ export class ProposalRunner {
         instructions: withModuleInstruction(parent.instructions, module.name, instruction), demos: parent.demos, tip, proposalId: lease.id,
       }));
       await store.finishProposal({
-        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created,
+        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created, maxCandidates: mipro.online_proposer_max_candidates,
         events: [{
           eventType: 'mipro.proposal.created',
           message: `proposal ${lease.seq}: ${created.length} new candidate(s) from ${parent.id}, module ${module.name} (tip: ${tip})`,
