@@ -239,7 +239,7 @@ export class ProposalRunner {
         // The other part of the module (its demos) and every other module are copied from the parent.
         instructions: withModuleInstruction(parent.instructions, module.name, instruction), demos: parent.demos, tip, proposalId: lease.id,
       }));
-      await store.finishProposal({
+      const stored = await store.finishProposal({
         jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created, maxCandidates: mipro.online_proposer_max_candidates,
         events: [{
           eventType: 'mipro.proposal.created',
@@ -251,7 +251,8 @@ export class ProposalRunner {
         }],
       });
       await this.deps.refresh(rt);
-      this.deps.onOutcome?.('succeeded');
+      // Nothing stored: the job ended, or the pool filled up meanwhile (the proposal is failed, saying why).
+      this.deps.onOutcome?.(stored.length > 0 ? 'succeeded' : 'failed');
     } catch (err) {
       // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
       await fail(this.deps.stopping?.aborted ? SHUT_DOWN_ERROR : err instanceof Error ? err.message : String(err));
