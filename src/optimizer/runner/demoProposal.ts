@@ -54,7 +54,7 @@ export function proposalKindStats(candidates: readonly CandidateRecord[], R: num
  * A demo-set proposal: up to `n` children of `parent`, each with a new ordered demo set for
  * `module` drawn from the pool, the rest of the program copied. No model call: it costs no proposer
  * budget. Recorded like any proposal (lease, event, GET .../proposals with tip "demos"). Returns
- * false when no new set was found or another instance holds the lease.
+ * null when no new set was found or another instance holds the lease.
  */
 export async function runDemoProposal(p: {
   store: Store; rng: Rng; now: number; leaseMs: number;
@@ -83,7 +83,7 @@ export async function runDemoProposal(p: {
     id: newCandidateId(), parentId: parent.id, instruction: parentText, module: module.name,
     instructions: { ...parent.instructions }, demos: withModuleDemos(parent.demos, module.name, set), tip: null, proposalId: lease.id,
   }));
-  await store.finishProposal({
+  const stored = await store.finishProposal({
     jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: created, maxCandidates: job.config.mipro.online_proposer_max_candidates,
     events: [{
       eventType: 'mipro.proposal.created',
@@ -94,5 +94,6 @@ export async function runDemoProposal(p: {
       },
     }],
   });
-  return { seq: lease.seq, created: created.length };
+  // `created` 0: the finish refused them (the job ended, or the pool filled up meanwhile): the proposal is failed, saying why.
+  return { seq: lease.seq, created: stored.length };
 }

@@ -151,7 +151,7 @@ export class ProposalRunner {
       if (done) {
         rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: done.seq };
         await this.deps.refresh(rt);
-        this.deps.onOutcome?.('succeeded');
+        this.deps.onOutcome?.(done.created > 0 ? 'succeeded' : 'failed');
         return;
       }
       if (mipro.proposer.mode === 'demos_only') {
