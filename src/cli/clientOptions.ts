@@ -102,6 +102,16 @@ export function serverUrl(value: string): string {
   return url;
 }
 
+/**
+ * A commander argument parser for `--port` (serve, demo): decimal digits, 0 to 65535 (0: any free
+ * port). Without it a bad value reached the environment check, whose message named PORT, not the flag.
+ */
+export function portNumber(value: string): string {
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n <= 65535)) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port)');
+  return String(n);
+}
+
 /** A commander argument parser for counts and intervals. */
 export function positiveInt(value: string): number {
   const n = Number(value);

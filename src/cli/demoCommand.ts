@@ -10,7 +10,7 @@ import type { DemoProgress, DemoResult } from '../demo/runDemo.js';
 import type { RunningServer } from '../main.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
 import { CliError } from './cliError.js';
-import { positiveInt } from './clientOptions.js';
+import { portNumber, positiveInt } from './clientOptions.js';
 import { databaseOpenError } from './databaseOpenError.js';
 
 interface DemoFlags {
@@ -41,7 +41,7 @@ export function registerDemoCommand(program: Command): void {
     // Checked as they are parsed: a bad count is a usage error before a server starts or a key is made.
     .option('--rollouts <n>', 'online rollouts to run', positiveInt, 600)
     .option('--concurrency <n>', 'rollouts in flight at once', positiveInt, 4)
-    .option('-p, --port <port>', 'server port (default PORT or 8700; a free port if taken)')
+    .option('-p, --port <port>', 'server port (default PORT or 8700; a free port if taken)', portNumber)
     .option('--keep-serving', 'keep the server (and dashboard) running after the demo')
     .option('--json', 'print the result as JSON')
     .action(async (flags: DemoFlags) => {

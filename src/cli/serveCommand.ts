@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { describeDatabase, loadConfig } from '../config/config.js';
 import { CliError } from './cliError.js';
+import { portNumber } from './clientOptions.js';
 import { databaseOpenError } from './databaseOpenError.js';
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the miprox server (configuration from the environment; see README)')
-    .option('-p, --port <port>', 'port to listen on (overrides PORT)')
+    .option('-p, --port <port>', 'port to listen on (overrides PORT)', portNumber)
     .option('--host <host>', 'address to bind (overrides HOST)')
     .action(async (opts: { port?: string; host?: string }) => {
       // Loaded on use: client commands (jobs, candidates) should not pay for the server's start-up.

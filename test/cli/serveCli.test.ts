@@ -19,4 +19,14 @@ describe('miprox serve', () => {
       holder.close();
     }
   }, 30_000);
+
+  /** `serve --port abc` said "invalid configuration: PORT: Invalid input: expected number, received NaN". */
+  it('names the --port flag and what it takes when its value is not a port', async () => {
+    const env = { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-serve-')), 'miprox.db'), HOST: '127.0.0.1', MIPROX_API_KEY: '' };
+    for (const bad of ['abc', '70000', '0x10', '-1']) {
+      const res = await runCli(['serve', '--port', bad], env);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(new RegExp(`^error: option '-p, --port <port>' argument '${bad}' is invalid\\. must be a port number from 0 to 65535`));
+    }
+  }, 60_000);
 });

@@ -15,6 +15,7 @@ describe('miprox demo: bad flags are usage errors, before anything starts', () =
     [['--provider', 'bogus'], /^option '--provider <provider>' argument 'bogus' is invalid/],
     [['--provider', 'openai'], /^--model is required with --provider openai/],
     [['--provider', 'openai_compatible', '--model', 'm'], /^--inference-url is required/],
+    [['--port', 'abc'], /^option '-p, --port <port>' argument 'abc' is invalid\. must be a port number/],
   ])('demo %j', async (args, message) => {
     const db = join(mkdtempSync(join(tmpdir(), 'miprox-demo-flags-')), 'demo.db');
     const res = await runCli(['demo', ...args, '--json', '--port', '0'], { DATABASE_URL: db, MIPROX_API_KEY: '' });
