@@ -106,8 +106,9 @@ export function jobDetailLines(job: Job): string[] {
     ['best score', formatBestScore(job)],
     ['best candidate', job.best_candidate_id ?? '-'],
     ['baseline score', job.baseline_score === null ? '-' : score(job.baseline_score)],
-    // While the job runs the optimizer picks per rollout: nothing single is served.
-    ['serving', job.served_candidate_id ?? '- (optimizing)'],
+    // While the job runs the optimizer picks per rollout: nothing single is served. Paused, it neither
+    // explores nor proposes: each new rollout gets the best candidate (docs/API.md, "Paused").
+    ['serving', job.served_candidate_id ?? (job.status === 'paused' ? `${job.best_candidate_id ?? '-'} (paused: the best candidate, to new rollouts)` : '- (optimizing)')],
     ...(job.guard ? [['guard', formatGuard(job.guard)] as [string, string]] : []),
     ['created', job.created_at],
     ['updated', job.updated_at],

@@ -28,3 +28,18 @@ describe('jobs show: texts that matched no module', () => {
     expect(jobDetailLines(job(undefined)).some((l) => l.startsWith('unmatched'))).toBe(false);
   });
 });
+
+/** A paused job's `serving` line said "- (optimizing)", though a paused job serves its best candidate to new rollouts. */
+describe('jobs show: what a job serves', () => {
+  const job = (status: string, served: string | null) => ({
+    job_id: 'pl_1', status, rollout_count: 3, reward_count: 1, proposal_seq: 0, best_score: null, best_candidate_id: 'cand_b',
+    baseline_score: null, served_candidate_id: served, modules,
+  }) as unknown as Job;
+  const serving = (j: Job) => jobDetailLines(j).find((l) => l.startsWith('serving'));
+
+  it('says optimizing while it runs, the best candidate while paused, and what it serves once ended', () => {
+    expect(serving(job('running', null))).toMatch(/^serving +- \(optimizing\)$/);
+    expect(serving(job('paused', null))).toMatch(/^serving +cand_b \(paused: the best candidate, to new rollouts\)$/);
+    expect(serving(job('succeeded', 'cand_b'))).toMatch(/^serving +cand_b$/);
+  });
+});
