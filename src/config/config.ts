@@ -7,8 +7,19 @@ import { ConfigError } from '../shared/errors.js';
  * The server's whole configuration, parsed once from the environment in main.ts and passed down.
  * Nothing else reads process.env. Every bad variable is reported at once.
  */
+/**
+ * An integer variable, in decimal digits: z.coerce.number() read PORT=0x10 as 16 and 1e3 as 1000,
+ * and said "expected number, received NaN" for a word. The message names the range and quotes the value.
+ */
+const decimalInt = (min: number, max: number) =>
+  z.string().transform((v, ctx) => {
+    const n = /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+    if (n >= min && n <= max) return n;
+    ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max} in decimal digits, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  });
 const intFromEnv = (def: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(def);
+  decimalInt(min, max).optional().transform((v) => v ?? def);
 
 const boolFromEnv = (def: boolean) =>
   z
@@ -59,7 +70,7 @@ export const EnvSchema = z.object({
   /** Where the default database lives (~/.miprox/miprox.db). */
   HOME: z.string().optional(),
   /** Days to keep call inputs and outputs in rollout records (unset: forever); rewards and statistics stay. */
-  RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  RETENTION_DAYS: decimalInt(1, 36_500).optional(),
 });
 
 /**

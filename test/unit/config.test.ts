@@ -38,3 +38,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '', PUBLIC_URL: '' }).port).toBe(8700);
   });
 });
+
+/** PORT=0x10 started on port 16 and PORT=1e3 on 1000; PORT=abc said "expected number, received NaN". */
+describe('integer variables', () => {
+  it('take decimal digits only, and say the range and the value otherwise', () => {
+    expect(loadConfig({ PORT: '8080' }).port).toBe(8080);
+    expect(loadConfig({ PORT: ' 0 ' }).port).toBe(0);
+    expect(loadConfig({ RETENTION_DAYS: '30' }).retentionDays).toBe(30);
+    expect(loadConfig({}).retentionDays).toBeUndefined();
+    for (const [name, value] of [['PORT', '0x10'], ['PORT', '1e3'], ['PORT', '80.5'], ['PORT', 'abc'], ['PORT', '70000'], ['UPSTREAM_MAX_RETRIES', '-1'], ['RETENTION_DAYS', '1e1']] as const) {
+      try {
+        loadConfig({ [name]: value });
+        expect.unreachable(`${name}=${value}`);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        expect((e as ConfigError).details).toEqual([{ path: name, message: expect.stringMatching(new RegExp(`^must be an integer from \\d+ to \\d+ in decimal digits, got "${value.replace('.', '\\.')}"$`)) }]);
+      }
+    }
+  });
+});
