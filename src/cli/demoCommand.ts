@@ -12,6 +12,7 @@ import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
 import { CliError } from './cliError.js';
 import { portNumber, positiveInt } from './clientOptions.js';
 import { databaseOpenError } from './databaseOpenError.js';
+import { jsonText, terminalSafe } from './output.js';
 
 interface DemoFlags {
   provider: string;
@@ -64,7 +65,7 @@ export function registerDemoCommand(program: Command): void {
           onProgress: progress.update,
         });
         progress.stop();
-        if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(result, server.url), null, 2)}\n`);
+        if (flags.json) process.stdout.write(`${jsonText(summaryJson(result, server.url), 2)}\n`);
         else printSummary(result, server.url, config.seedApiKey ? 'your MIPROX_API_KEY' : `the demo key: ${apiKey}`, Boolean(flags.keepServing), serveUrl(config));
         if (flags.keepServing) {
           say(`\nserving on ${server.url} until Ctrl-C\n`);
@@ -179,9 +180,12 @@ function serveUrl(config: AppConfig): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/`;
 }
 
-/** `signIn`: which key opens the dashboard. A key from MIPROX_API_KEY is named, never printed (the person set it; logs must not hold it). */
-function printSummary(r: DemoResult, url: string, signIn: string, keepServing: boolean, dashboardUrl: string): void {
-  const out = (s: string) => process.stdout.write(s);
+/**
+ * `signIn`: which key opens the dashboard. A key from MIPROX_API_KEY is named, never printed (the person set it; logs must not hold it).
+ * Written through terminalSafe: the instructions are the proposer model's text. `sink`: standard output (tests pass their own).
+ */
+export function printSummary(r: DemoResult, url: string, signIn: string, keepServing: boolean, dashboardUrl: string, sink: (s: string) => void = (s) => process.stdout.write(s)): void {
+  const out = (s: string) => sink(terminalSafe(s));
   out(`\nDone: job ${r.jobId} ${r.status.status}: ${r.rollouts} rollouts, ${r.candidates.length} candidates, ${r.status.proposal_seq} proposals.\n\n`);
   if (r.baseline) out(`Baseline (held-out val seeds): ${pct(r.baseline.valScore)} ${ci(r.baseline.valCi)} n=${r.baseline.valCount}\n  "${r.baseline.instruction}"\n\n`);
   if (r.best && r.best.candidateId !== 'baseline') {
