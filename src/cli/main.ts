@@ -8,7 +8,7 @@ import { registerDemoCommand } from './demoCommand.js';
 import { registerJobsCommands } from './jobsCommand.js';
 import { registerKeyCommands } from './keysCommand.js';
 import { registerMigrateCommand } from './migrateCommand.js';
-import { jsonText } from './output.js';
+import { jsonText, terminalSafe } from './output.js';
 import { registerServeCommand } from './serveCommand.js';
 
 /**
@@ -65,7 +65,8 @@ async function run(argv: string[]): Promise<void> {
     }
     // Scripts that asked for --json get the error as JSON too (still on stderr, still exit code 1).
     if (json) process.stderr.write(`${jsonText(errorAsJson(err))}\n`);
-    else process.stderr.write(`miprox: ${e.message ?? String(err)}\n`);
+    // Through the terminal filter: a message may quote what a server (any --url) answered.
+    else process.stderr.write(`miprox: ${terminalSafe(e.message ?? String(err))}\n`);
     process.exit(1);
   }
 }
