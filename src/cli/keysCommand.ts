@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { generateApiKey, hashApiKey } from '../api/auth.js';
 import { describeDatabase, loadConfig } from '../config/config.js';
@@ -11,8 +12,13 @@ import { printTable } from './output.js';
  * Key management works directly on the database the server uses: the same DATABASE_URL, or the same
  * fixed default file wherever both are started. `database` names it, so every command can say which.
  */
-async function withStore<T>(fn: (store: Store, database: string) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: Store, database: string) => Promise<T>, opts: { create: boolean } = { create: false }): Promise<T> {
   const config = loadConfig(process.env);
+  // Only `keys create` may make a SQLite file (the first key, before the first start): listing or
+  // revoking on a mistyped DATABASE_URL made an empty database there and answered "(none)".
+  if (!opts.create && config.database.kind === 'sqlite' && !existsSync(config.database.path)) {
+    throw new CliError(`no database at ${config.database.path}: check DATABASE_URL (keys create makes one)`, 'not_found');
+  }
   const { openStore } = await import('../store/open.js'); // loaded on use, like the server
   const store = await openingDatabase(config.database, () => openStore(config.database, systemClock));
   try {
@@ -32,6 +38,7 @@ export function registerKeyCommands(program: Command): void {
     .option('--tenant <tenantId>', 'add the key to an existing tenant (default: a new tenant)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { name: string; tenant?: string; json?: boolean }) => {
+      if (opts.name.trim() === '') throw new CliError('--name must not be empty: it is how keys list and keys revoke name the key', 'usage_error');
       await withStore(async (store, database) => {
         let tenantId = opts.tenant;
         if (tenantId) {
@@ -47,7 +54,7 @@ export function registerKeyCommands(program: Command): void {
           process.stdout.write(`${key}\n`);
           process.stderr.write(`key ${record.id} for tenant ${tenantId}, written to ${database}. Store it now: it is not shown again.\n`);
         }
-      });
+      }, { create: true });
     });
 
   keys

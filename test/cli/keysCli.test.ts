@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,5 +50,21 @@ describe('miprox keys revoke', () => {
     const none = await runCli(['keys', 'revoke', 'nobody', '--json'], e);
     expect(JSON.parse(none.stderr).error.code).toBe('not_found');
     expect(await active(e)).toEqual([a.key_id, b.key_id].sort());
+  }, SLOW);
+
+  it('never makes a database to list or revoke on (a mistyped DATABASE_URL), and refuses an empty key name', async () => {
+    const e = env();
+    for (const args of [['keys', 'list', '--json'], ['keys', 'revoke', 'alpha', '--json']]) {
+      const res = await runCli(args, e);
+      expect(res.code).toBe(1);
+      expect(JSON.parse(res.stderr)).toEqual({ error: { code: 'not_found', message: `no database at ${e.DATABASE_URL}: check DATABASE_URL (keys create makes one)` } });
+    }
+    expect(existsSync(e.DATABASE_URL)).toBe(false);
+    const empty = await runCli(['keys', 'create', '--name', ' ', '--json'], e);
+    expect(empty.code).toBe(1);
+    expect(JSON.parse(empty.stderr).error.code).toBe('usage_error');
+    expect(existsSync(e.DATABASE_URL)).toBe(false);
+    await create(e, 'alpha'); // keys create makes the database, as before the first start
+    expect(await active(e)).toHaveLength(1);
   }, SLOW);
 });
