@@ -84,7 +84,9 @@ export function registerJobsCommands(program: Command): void {
         const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its folder does not exist' : (err as Error).message;
         throw new CliError(`cannot write ${opts.output}: ${reason}`, 'output_not_writable');
       }
-      process.stderr.write(`wrote ${exportedCandidateId(exported)} (${opts.format}) to ${opts.output}\n`);
+      // Under --json a script reads one JSON value on standard output, as every other command prints.
+      if (opts.json) printJson({ written: opts.output, candidate_id: exportedCandidateId(exported), format: opts.format });
+      else process.stderr.write(`wrote ${exportedCandidateId(exported)} (${opts.format}) to ${opts.output}\n`);
     }));
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {

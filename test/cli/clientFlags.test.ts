@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverUrl } from '../../src/cli/clientOptions.js';
 import { DEFAULT_BASE_URL, MiproJobsClient, normalizeBaseUrl, resolveClientOptions } from '../../src/sdk/index.js';
@@ -60,6 +63,11 @@ describe('client commands: --url and --json errors', () => {
     expect(human.stderr).toBe(`miprox: cannot write ${target}: its folder does not exist\n`);
     const json = await runCli(['jobs', 'export', jobId, '-o', target, '--json'], env);
     expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'output_not_writable', message: `cannot write ${target}: its folder does not exist` } });
+    // Written under --json: one JSON value on standard output, nothing in prose on standard error.
+    const file = join(mkdtempSync(join(tmpdir(), 'miprox-export-')), 'x.json');
+    const ok = await runCli(['jobs', 'export', jobId, '-o', file, '--json'], env);
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+    expect(JSON.parse(ok.stdout)).toEqual({ written: file, candidate_id: 'baseline', format: 'json' });
   }, SLOW);
 });
 
