@@ -2,7 +2,7 @@ import { type FieldProblem, NotFoundError, ValidationError } from '../shared/err
 import { randomHex } from '../shared/ids.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
-import type { JobRecord, Split, Store } from '../store/types.js';
+import { RolloutStoredMeanwhile, type JobRecord, type RewardOutcome, type Split, type Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 import { inRange } from '../optimizer/core/rewardRange.js';
 
@@ -19,6 +19,17 @@ export interface RewardReport {
   /** reward_info.feedback and feedback_by_module, already length-checked by the schema. */
   feedback?: string | undefined;
   feedbackByModule?: Record<string, string> | undefined;
+}
+
+/** Which rollout and candidate a reward is for (RewardService.resolve). */
+export interface Resolved {
+  rolloutId: string;
+  candidateId: string;
+  split: Split;
+  seed: number | null;
+  rolloutStored: boolean;
+  /** NewReward.newRollout: the client's rollout id, not stored yet; the reward creates its record. */
+  newRollout?: boolean;
 }
 
 export interface RewardResult {
@@ -139,19 +150,20 @@ export class RewardService {
       return undefined;
     });
     if (checks.length > 0 || resolved === undefined) throw rewardRefusal(checks);
-    // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
-    // The store decides again under the job's lock (NewReward.maxRewards): this cache may be a second old.
-    const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
-    const outcome = await this.store.recordReward(
-      { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null,
-        feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null,
-        rolloutStored: target.rolloutStored, maxRewards: job.config.mipro.max_rollouts ?? null },
-      {
-        eventType: 'mipro.reward.received',
-        message: `reward ${r.reward} for ${target.candidateId}`,
-        data: { rollout_id: target.rolloutId, candidate_id: target.candidateId, reward: r.reward, split: target.split, seed: target.seed },
-      },
-    );
+    let target: Resolved = resolved;
+    const outcome = await this.record(job, r, target).catch(async (err: unknown) => {
+      // A call stored the rollout id after the lookup (another instance's): its record decides the candidate.
+      if (!(err instanceof RolloutStoredMeanwhile)) throw err;
+      target = await this.resolve(job, r, rt);
+      return this.record(job, r, target);
+    });
+    if (target.newRollout && !outcome.duplicate) {
+      // The rollout record the reward made: this instance routes the id's calls to it without a read,
+      // and counts the dispatch the store counted.
+      rt.remember(outcome.reward.rolloutId, { candidateId: outcome.reward.candidateId, split: outcome.reward.split, seed: outcome.reward.seed });
+      const candidate = rt.candidates.find((c) => c.id === outcome.reward.candidateId);
+      if (candidate) candidate.dispatches += 1;
+    }
     this.onRecorded(outcome.duplicate);
     await this.engine.afterReward(rt, outcome);
     let status = rt.job.status;
@@ -160,6 +172,23 @@ export class RewardService {
       status: 'ok', rollout_id: outcome.reward.rolloutId, candidate_id: outcome.reward.candidateId,
       reward: outcome.reward.reward, duplicate: outcome.duplicate, split: outcome.reward.split, job_status: status,
     };
+  }
+
+  /** Commits the reward for its resolved rollout and candidate (RolloutStoredMeanwhile: resolve again). */
+  private record(job: JobRecord, r: RewardReport, resolved: Resolved): Promise<RewardOutcome> {
+    // After the end, rewards monitor what the job serves; they never enter the optimizer's statistics.
+    // The store decides again under the job's lock (NewReward.maxRewards): this cache may be a second old.
+    const target = isFinal(job.status) ? { ...resolved, split: 'monitor' as const } : resolved;
+    return this.store.recordReward(
+      { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null,
+        feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null,
+        rolloutStored: target.rolloutStored, newRollout: target.newRollout, maxRewards: job.config.mipro.max_rollouts ?? null },
+      {
+        eventType: 'mipro.reward.received',
+        message: `reward ${r.reward} for ${target.candidateId}`,
+        data: { rollout_id: target.rolloutId, candidate_id: target.candidateId, reward: r.reward, split: target.split, seed: target.seed },
+      },
+    );
   }
 
   /**
@@ -207,12 +236,17 @@ export class RewardService {
     };
   }
 
-  /** Candidate: the rollout record, else `candidate_id`, else the latest rollout of `correlation_id`. */
+  /**
+   * Candidate: the rollout record, else `candidate_id`, else the latest rollout of `correlation_id`.
+   * A rollout id no call has used yet, sent with `candidate_id`, gets its rollout record with the
+   * reward (`newRollout`), so its later calls are served that candidate; a reward with only
+   * `candidate_id` gets a made-up id and no record.
+   */
   async resolve(
     job: JobRecord,
     r: Pick<RewardReport, 'rolloutId' | 'candidateId' | 'correlationId'>,
     rt?: JobRuntime,
-  ): Promise<{ rolloutId: string; candidateId: string; split: Split; seed: number | null; rolloutStored: boolean }> {
+  ): Promise<Resolved> {
     // A rollout this instance dispatched is known without a database read.
     const known = r.rolloutId ? rt?.sticky.get(r.rolloutId) : undefined;
     // Stored: a claim or a schedule remembers its rollout once committed; the one case remembered
@@ -229,7 +263,7 @@ export class RewardService {
     if (r.candidateId) {
       const candidate = await this.store.getCandidate(job.id, r.candidateId);
       if (!candidate) throw new ValidationError(`unknown candidate_id ${r.candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this session' }]);
-      return { rolloutId: r.rolloutId ?? `rw_${randomHex(12)}`, candidateId: candidate.id, split: 'online', seed: null, rolloutStored: false };
+      return { rolloutId: r.rolloutId ?? `rw_${randomHex(12)}`, candidateId: candidate.id, split: 'online', seed: null, rolloutStored: false, newRollout: r.rolloutId !== undefined };
     }
     if (r.correlationId) {
       const rollout = await this.store.latestRolloutForCorrelation(job.id, r.correlationId);

@@ -232,6 +232,17 @@ export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackB
    */
   rolloutStored?: boolean;
   /**
+   * With `rolloutStored: false`: the client named this rollout id, no call has used it yet, and the
+   * reward says which candidate ran it. The store creates the rollout record in the reward's
+   * transaction (this candidate, the reward's stored split, no seed, no calls, counted as a
+   * dispatched rollout), so the id's later calls are served this candidate and find its reward.
+   * Nothing is written when the id turns out to be stored by then (a call committed it after the
+   * caller's lookup): the store throws RolloutStoredMeanwhile and the caller resolves again. A
+   * duplicate (a reward stored for the id without a rollout record, before this existed) creates
+   * no record.
+   */
+  newRollout?: boolean;
+  /**
    * The job's `max_rollouts`. The store decides the split at the write, under the job row's lock:
    * a reward for a job that has ended, or one that arrives once `reward_count` has reached this
    * (rewards racing the one that crossed it), is stored as `monitor`, whatever the caller's cache
@@ -239,6 +250,14 @@ export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackB
    */
   maxRewards?: number | null;
 };
+
+/** NewReward.newRollout found its rollout id stored: nothing was written; resolve the reward again. */
+export class RolloutStoredMeanwhile extends Error {
+  constructor(readonly rolloutId: string) {
+    super(`rollout ${rolloutId} was stored while its reward was resolved`);
+    this.name = 'RolloutStoredMeanwhile';
+  }
+}
 
 /** One module call of a rewarded training rollout, for the demo pool (core/demos.ts). */
 export interface DemoSourceCall {

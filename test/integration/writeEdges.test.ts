@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, pipelineJobBody, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, addCandidates, api, pipelineJobBody, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -89,6 +89,64 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     // Other placeholders named like object properties stay usable.
     declared.policy_optimization.modules = [{ name: 'm', template: 'Start {constructor} end.' }];
     expect((await api(t.url, 'POST', JOBS, { key: t.key, body: declared })).status).toBe(200);
+  });
+
+  it('stores the rollout a reward names before its first call: the call is served that candidate, and the records agree', async () => {
+    const job = await createJob();
+    const store = t.server.store;
+    await addCandidates(store, job.job_id, ['cand_early']);
+    const reward = (body: unknown) => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body });
+    const first = await reward({ rollout_id: 'early-1', candidate_id: 'cand_early', reward_info: { score: 1 } });
+    expect([first.status, first.body.rollout_id, first.body.candidate_id, first.body.split, first.body.duplicate]).toEqual([200, 'early-1', 'cand_early', 'online', false]);
+    // The rollout exists at once, rewarded, with no call yet.
+    const view = await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/early-1`, { key: t.key });
+    expect(view.body).toMatchObject({ rollout_id: 'early-1', candidate_id: 'cand_early', split: 'online', seed: null, reward: 1, call_count: 0, calls: [] });
+    // Its first call is served the reward's candidate, not the bandit's pick, and keeps the reward.
+    for (let i = 0; i < 2; i++) {
+      const call = await api(job.proxy_url, 'POST', '/early-1/chat/completions', { body: { messages: [{ role: 'user', content: `turn ${i}` }] } });
+      expect([call.status, call.headers.get('x-mipro-candidate-id')]).toEqual([200, 'cand_early']);
+    }
+    await waitFor(async () => (await store.getRollout(job.job_id, 'early-1'))?.callCount === 2);
+    expect(await store.getRollout(job.job_id, 'early-1')).toMatchObject({ candidateId: 'cand_early', split: 'online', reward: 1 });
+    // Not missing for anyone; counted once as a rollout and once as a reward, for cand_early only.
+    expect(await store.missingRewardCounts(job.job_id, '9999-01-01T00:00:00.000Z')).toEqual(new Map([['cand_early', { due: 1, missing: 0 }]]));
+    expect((await reward({ rollout_id: 'early-1', candidate_id: 'baseline', reward_info: { score: 0 } })).body).toMatchObject({ duplicate: true, candidate_id: 'cand_early', reward: 1 });
+    const got = (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+    expect([got.rollout_count, got.reward_count]).toEqual([1, 1]);
+    expect(got.candidates.map((c: { candidate_id: string; rollout_count: number; reward_count: number }) => [c.candidate_id, c.rollout_count, c.reward_count]))
+      .toEqual([['baseline', 0, 0], ['cand_early', 1, 1]]);
+    // A reward with no rollout id still makes no rollout record.
+    const loose = await reward({ candidate_id: 'cand_early', reward_info: { score: 0 } });
+    expect(await store.getRollout(job.job_id, loose.body.rollout_id)).toBeNull();
+  });
+
+  it('records a reward for the stored rollout when a call stored its id after the reward looked (no second record)', async () => {
+    const job = await createJob();
+    const store = t.server.store;
+    await addCandidates(store, job.job_id, ['cand_late']);
+    // Another instance's call stored the id with the baseline after this reward's lookup missed it.
+    expect(await store.insertRollout({ jobId: job.job_id, id: 'raced-1', candidateId: 'baseline', seed: null, split: 'online', correlationId: null, inputMessages: null })).toBe(true);
+    const getRollout = store.getRollout;
+    let missed = false;
+    store.getRollout = async (jobId, rolloutId) => {
+      if (rolloutId === 'raced-1' && !missed) {
+        missed = true;
+        return null;
+      }
+      return getRollout.call(store, jobId, rolloutId);
+    };
+    try {
+      const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: 'raced-1', candidate_id: 'cand_late', reward_info: { score: 1 } } });
+      expect([res.status, res.body.candidate_id, res.body.duplicate]).toEqual([200, 'baseline', false]);
+    } finally {
+      store.getRollout = getRollout;
+    }
+    expect(missed).toBe(true);
+    expect(await store.getRollout(job.job_id, 'raced-1')).toMatchObject({ candidateId: 'baseline', reward: 1 });
+    const got = (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+    expect([got.rollout_count, got.reward_count]).toEqual([1, 1]);
+    expect(got.candidates.map((c: { candidate_id: string; rollout_count: number; reward_count: number }) => [c.candidate_id, c.rollout_count, c.reward_count]))
+      .toEqual([['baseline', 1, 1], ['cand_late', 0, 0]]);
   });
 });
 

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { HotPath } from '../hotPath.js';
-import { rewardRow, storedAssignment } from '../hotPath.js';
+import { rewardAfterEnd, rewardRow, storedAssignment } from '../hotPath.js';
 import { toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
-import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from '../types.js';
+import { RolloutStoredMeanwhile, type NewEvent, type NewReward, type NewRollout, type RewardOutcome, type RolloutAssignment, type RolloutCall, type RolloutRecord } from '../types.js';
 import { usageOfCall } from '../usage.js';
 import { GET_ROLLOUTS, RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from './pgBatchSql.js';
 
@@ -74,16 +74,56 @@ export class PgHotPath implements HotPath {
   }
 
   async recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome> {
+    if (r.newRollout) return this.recordRewardWithRollout(r, event, now);
     const row = rewardRow(r, now);
     // The statement reaches the rollout only when it is known to be stored (RECORD_REWARDS); the
     // reward service always says, other callers pay a read.
     const rolloutStored = r.rolloutStored ?? (await this.getRollout(r.jobId, r.rolloutId)) !== null;
-    const stored = await this.enqueue<{ job: JobsTable; split: RewardsTable['split']; moments: CandidatesTable | null } | null>('rewards', [
-      row.job_id, row.rollout_id, row.candidate_id, row.reward, row.split, row.seed, row.metadata, row.created_at,
-      event.eventType, event.message, JSON.stringify(event.data ?? {}), row.feedback, row.feedback_by_module, rolloutStored, r.maxRewards ?? null,
-    ]);
+    const stored = await this.enqueue<StoredReward | null>('rewards', rewardValues(r, row, event, rolloutStored));
     if (stored) return { duplicate: false, reward: toReward({ ...row, split: stored.split }), job: toJob(stored.job), moments: stored.moments ? toMoments(stored.moments) : null };
-    // A duplicate (rare): what was stored first, and the job as it is now.
+    return this.duplicateOf(r);
+  }
+
+  /**
+   * A reward that creates its rollout record (NewReward.newRollout; rare: a client's id reported
+   * before its first call), in one transaction of its own, outside the batches: the job row locked
+   * first (as every writer does), the split decided as RECORD_REWARDS will decide it under that
+   * lock, the rollout inserted and counted, then the reward by the batch statement for one item.
+   */
+  private async recordRewardWithRollout(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome> {
+    const client = await this.pool.connect();
+    let stored: StoredReward | null;
+    try {
+      await client.query('begin');
+      try {
+        const gate = await client.query<Pick<JobsTable, 'status' | 'reward_count'>>('select status, reward_count from jobs where id = $1 for update', [r.jobId]);
+        if (!gate.rows[0]) throw new Error(`job ${r.jobId} not found`);
+        const split = rewardAfterEnd(r, gate.rows[0].status, Number(gate.rows[0].reward_count)) ? 'monitor' : r.split;
+        const inserted = await client.query(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages,
+            output_text, latency_ms, usage, call_count, reward, created_at, updated_at)
+          values ($1, $2, $3, $4, $5, null, 'dispatched', null, null, null, null, 0, null, $6, $6) on conflict (job_id, id) do nothing`,
+        [r.jobId, r.rolloutId, r.candidateId, r.seed, split, now]);
+        if (inserted.rowCount === 0) throw new RolloutStoredMeanwhile(r.rolloutId);
+        await client.query('update candidates set dispatches = dispatches + 1 where job_id = $1 and id = $2', [r.jobId, r.candidateId]);
+        await client.query('update jobs set rollout_count = rollout_count + 1 where id = $1', [r.jobId]);
+        const row = rewardRow(r, now);
+        const res = await client.query<RewardRow>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: rewardValues(r, row, event, true).map((v) => [v]) });
+        stored = storedRewards([r], res.rows)[0] ?? null;
+        // A reward already stored for the id without a rollout record (before rewards made one): no record now either.
+        await client.query(stored ? 'commit' : 'rollback');
+        if (stored) return { duplicate: false, reward: toReward({ ...row, split: stored.split }), job: toJob(stored.job), moments: stored.moments ? toMoments(stored.moments) : null };
+      } catch (err) {
+        await client.query('rollback').catch(() => {});
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+    return this.duplicateOf(r);
+  }
+
+  /** A duplicate (rare): what was stored first, and the job as it is now. */
+  private async duplicateOf(r: NewReward): Promise<RewardOutcome> {
     const [first, job] = await Promise.all([
       this.pool.query<RewardsTable>({ name: 'miprox_get_reward', text: 'select * from rewards where job_id = $1 and rollout_id = $2', values: [r.jobId, r.rolloutId] }),
       this.pool.query<JobsTable>({ name: 'miprox_get_job', text: 'select * from jobs where id = $1', values: [r.jobId] }),
@@ -161,11 +201,27 @@ export class PgHotPath implements HotPath {
       const byKey = new Map(res.rows.map((r) => [`${r.job_id}\u0000${r.id}`, r]));
       return [batch.map((item) => byKey.get(`${String(item.values[0])}\u0000${String(item.values[1])}`) ?? null)];
     }
-    const res = await this.pool.query<{ ord: string; job_id: string; split: string; job: JobsTable | null; moments: CandidatesTable | null }>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: columns });
-    const jobs = new Map(res.rows.flatMap((r) => (r.job ? [[r.job_id, r.job] as const] : [])));
-    const byOrd = new Map(res.rows.map((r) => [Number(r.ord), { job: jobs.get(r.job_id)!, split: r.split, moments: r.moments }]));
-    return [batch.map((_, i) => byOrd.get(i + 1) ?? null)];
+    const res = await this.pool.query<RewardRow>({ name: 'miprox_record_rewards', text: RECORD_REWARDS, values: columns });
+    return [storedRewards(batch, res.rows)];
   }
+}
+
+type StoredReward = { job: JobsTable; split: RewardsTable['split']; moments: CandidatesTable | null };
+type RewardRow = { ord: string; job_id: string; split: string; job: JobsTable | null; moments: CandidatesTable | null };
+
+/** RECORD_REWARDS's parameters for one reward ($1..$15, one value each). */
+function rewardValues(r: NewReward, row: RewardsTable, event: NewEvent, rolloutStored: boolean): unknown[] {
+  return [
+    row.job_id, row.rollout_id, row.candidate_id, row.reward, row.split, row.seed, row.metadata, row.created_at,
+    event.eventType, event.message, JSON.stringify(event.data ?? {}), row.feedback, row.feedback_by_module, rolloutStored, r.maxRewards ?? null,
+  ];
+}
+
+/** Each item's stored reward, in batch order; null for a duplicate. */
+function storedRewards(batch: readonly unknown[], rows: RewardRow[]): (StoredReward | null)[] {
+  const jobs = new Map(rows.flatMap((r) => (r.job ? [[r.job_id, r.job] as const] : [])));
+  const byOrd = new Map(rows.map((r) => [Number(r.ord), { job: jobs.get(r.job_id)!, split: r.split as RewardsTable['split'], moments: r.moments }]));
+  return batch.map((_, i) => byOrd.get(i + 1) ?? null);
 }
 
 interface WriteResult {

@@ -3,7 +3,7 @@ import type { HotPath } from '../hotPath.js';
 import { MAX_RECORDED_CALLS_PER_ROLLOUT, callRow, claimByInsertThenRead, rewardAfterEnd, rewardRow, withStoredSplit } from '../hotPath.js';
 import { MOMENT_COLUMNS, toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
-import type { NewEvent, NewReward, NewRollout, RewardOutcome, RolloutAssignment, RolloutCall, RolloutRecord } from '../types.js';
+import { RolloutStoredMeanwhile, type NewEvent, type NewReward, type NewRollout, type RewardOutcome, type RolloutAssignment, type RolloutCall, type RolloutRecord } from '../types.js';
 import { SyncGroupCommitter } from './syncGroupCommit.js';
 import { type UsageTotals, addUsage, isZeroUsage, usageOfCall } from '../usage.js';
 
@@ -158,6 +158,8 @@ export class SqliteHotPath implements HotPath {
     return this.group.run((): RewardOutcome => {
       const gate = s.rewardGate.get(r.jobId) as Pick<JobsTable, 'status' | 'reward_count'> | undefined;
       const row = rewardRow(gate && rewardAfterEnd(r, gate.status, gate.reward_count) ? { ...r, split: 'monitor' } : r, now);
+      // Before anything is written: the id stored since the caller's lookup is resolved again (NewReward.newRollout).
+      if (r.newRollout && s.getRollout.get(r.jobId, r.rolloutId)) throw new RolloutStoredMeanwhile(r.rolloutId);
       if (s.insertReward.run(row).changes === 0) {
         const stored = s.getReward.get(r.jobId, r.rolloutId) as RewardsTable;
         return { duplicate: true, reward: toReward(stored), job: toJob(s.getJob.get(r.jobId) as JobsTable), moments: null };
@@ -167,8 +169,14 @@ export class SqliteHotPath implements HotPath {
       const unit = r.reward >= 0 && r.reward <= 1 ? 1 : 0;
       const updated = (split === 'val' ? s.welfordVal.get(stats) : split === 'monitor' ? s.welfordMonitor.get({ ...stats, unit }) : s.welfordOnline.get({ ...stats, unit })) as
         Pick<CandidatesTable, (typeof MOMENT_COLUMNS)[number]> | undefined;
+      if (r.newRollout) {
+        // The rollout record the reward names, counted as a dispatched rollout (as a call's would be), in this savepoint.
+        s.insertRollout.run(r.jobId, r.rolloutId, r.candidateId, r.seed, split, null, null, now, now);
+        s.countDispatch.run(1, r.jobId, r.candidateId);
+        s.countRollout.run(1, now, r.jobId);
+      }
       // No rollout record (a reward by candidate_id only): nothing to update.
-      if (r.rolloutStored !== false) s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
+      if (r.rolloutStored !== false || r.newRollout) s.rolloutReward.run(r.reward, now, r.jobId, r.rolloutId);
       const monitor = split === 'monitor';
       const job = s.countReward.get(monitor ? 0 : 1, split === 'val' || monitor ? 0 : 1, now, r.jobId) as JobsTable | undefined;
       if (!job) throw new Error(`job ${r.jobId} not found`);
