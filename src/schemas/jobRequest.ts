@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_LISTED_PROBLEMS, ValidationError, type FieldProblem } from '../shared/errors.js';
 import { storableText } from './dbText.js';
+import { MetadataSchema } from './metadata.js';
 import { type JobConfig, JobConfigSchema } from './jobConfig.js';
 import { unknownFieldMessage, unknownFieldProblems } from './unknownFields.js';
 
@@ -29,7 +30,8 @@ export const JobEnvelopeSchema = z.object({
   config: z.unknown().optional(),
   /** The older jobs API puts `algorithm` beside a bare `config_body`. */
   algorithm: z.unknown().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  /** Capped as a reward's is: job lists return it for up to 1,000 jobs at a time. */
+  metadata: MetadataSchema.optional(),
   // Stored as text in its own column (not JSON): a lone surrogate came back as three U+FFFD from
   // SQLite and one from PostgreSQL, so it is refused as in every stored text (dbText.ts).
   correlation_id: storableText(z.string().max(200)).optional(),

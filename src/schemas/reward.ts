@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { noNul } from './dbText.js';
+import { MetadataSchema } from './metadata.js';
 import { wellFormed } from '../optimizer/core/text.js';
 import { RolloutIdSchema } from './rolloutId.js';
 import { MAX_MODULES } from '../optimizer/core/modules.js';
@@ -21,13 +22,6 @@ export const MAX_FEEDBACK_CHARS = 4000;
 const FeedbackText = noNul(z.string({ error: 'must be a string' }).max(MAX_FEEDBACK_CHARS, `must be at most ${MAX_FEEDBACK_CHARS} characters`)).transform(wellFormed);
 
 const FEEDBACK_KEYS = ['feedback', 'feedback_by_module'];
-
-/**
- * Largest reward metadata, as JSON: it is stored with every reward and read back by the reward lists
- * (a thousand at a time), so a few megabytes each would let one client run the server out of memory.
- */
-export const MAX_METADATA_CHARS = 64 * 1024;
-const Metadata = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= MAX_METADATA_CHARS, `must be at most ${MAX_METADATA_CHARS} characters as JSON`);
 
 export const RewardRequestSchema = z.looseObject({
   reward_info: z.looseObject({
@@ -53,7 +47,7 @@ export const RewardRequestSchema = z.looseObject({
   rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),
   correlation_id: CorrelationIdSchema.optional(),
-  metadata: Metadata.optional(),
+  metadata: MetadataSchema.optional(),
   artifact: z.unknown().optional(),
   trace_ref: z.unknown().optional(),
   stop: z.boolean({ error: 'must be true or false' }).optional(),
@@ -76,6 +70,6 @@ export const LegacyStatusSchema = z.looseObject({
   status: z.enum(['reward', 'done'], { error: 'must be "reward" or "done"' }),
   reward: z.unknown().optional(),
   candidate_id: Id.optional(),
-  metadata: Metadata.optional(),
+  metadata: MetadataSchema.optional(),
 });
 export type LegacyStatus = z.infer<typeof LegacyStatusSchema>;

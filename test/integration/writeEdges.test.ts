@@ -73,6 +73,20 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     expect([kept.status, kept.body.correlation_id]).toEqual([200, 'c\u{1F600}d']);
   });
 
+  it('caps job and session metadata as reward metadata is (65,536 characters as JSON): a 422 on metadata, nothing created', async () => {
+    const before = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
+    const sized = (chars: number) => ({ note: 'x'.repeat(chars - '{"note":""}'.length) });
+    expect(JSON.stringify(sized(65_536)).length).toBe(65_536);
+    for (const [path, body] of [['/api/v1/online/sessions', { config_body: simJobBody(), metadata: sized(65_537) }], [JOBS, { ...simJobBody(), metadata: sized(65_537) }]] as const) {
+      const res = await api(t.url, 'POST', path, { key: t.key, body });
+      expect([res.status, res.body.error?.details]).toEqual([422, [{ path: 'metadata', message: 'must be at most 65536 characters as JSON' }]]);
+    }
+    expect((await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length).toBe(before);
+    // At the limit it is taken, and kept whole.
+    const kept = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...simJobBody(), metadata: sized(65_536) } });
+    expect([kept.status, kept.body.metadata?.note?.length]).toEqual([200, 65_536 - '{"note":""}'.length]);
+  });
+
   it('refuses a {__proto__} placeholder at job creation: no body could ever send its value', async () => {
     const declared = simJobBody() as ReturnType<typeof simJobBody> & { policy_optimization: { modules?: unknown } };
     declared.policy_optimization.modules = [{ name: 'm', template: 'Start {__proto__} end.' }];
