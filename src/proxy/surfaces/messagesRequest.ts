@@ -47,6 +47,13 @@ export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | nul
     if (m.role === 'assistant') messages.push(assistantToChat(m.content, i, lossy));
     else messages.push(...userToChat(m.content, i, lossy));
   });
+  const last = messages.at(-1);
+  if (last?.role === 'assistant' && last.tool_calls === undefined) {
+    // A prefill: Anthropic continues the turn, and apps join prefill and answer ('{' + the rest). A
+    // chat-completions model answers a final assistant turn with a new turn instead, so the joined
+    // text came out doubled ('{{"a": 1}'): refused, not sent.
+    untranslatable(lossy, `messages.${req.messages.length - 1}`, 'a final assistant turn (prefill) needs Anthropic itself: a chat-completions model starts a new turn instead of continuing it; end with a user turn');
+  }
   const chat: ChatCompletionRequest = { messages, max_tokens: req.max_tokens };
   if (typeof req.model === 'string') chat.model = req.model;
   if (req.stream === true) chat.stream = true;
