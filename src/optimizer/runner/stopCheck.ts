@@ -24,7 +24,11 @@ export async function stopReason(rt: JobRuntime, reads: StopReads): Promise<stri
   const input = stopInput(rt);
   if (!input) return null;
   const mipro = rt.job.config.mipro;
-  const rule = { epsilon: input.epsilon, delta: input.delta };
+  // The reason is read by the app in its own reward units: the configured epsilon and the bounds
+  // mapped back from the [0, 1] scale the decision works on (it said "within 0.05" for epsilon 5 on [0, 100]).
+  const rule = mipro.stop_when_identified ?? { epsilon: input.epsilon, delta: input.delta };
+  const [lo, hi] = mipro.reward_range;
+  const inUnits = (x: number): string => (lo + x * (hi - lo)).toFixed(3);
   // Identification first (from the cache); only then the database read for the val confirmation.
   if (!stopDecision(input).stop) return null;
   const issued = await reads.valSeedsIssued();
@@ -35,8 +39,8 @@ export async function stopReason(rt: JobRuntime, reads: StopReads): Promise<stri
   // Below the candidate cap the pool is final because the proposer's spend is: the proposal whose
   // call reached the cap may still be adding its candidates, on this instance or another.
   if (rt.candidates.length < mipro.online_proposer_max_candidates && await reads.poolUnsettled(rt.candidates.length)) return null;
-  const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound?.toFixed(3)})`;
-  return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${decision.lowerBound.toFixed(3)}${rival}`;
+  const rival = decision.rivalId === null ? '' : ` (best rival ${decision.rivalId}: upper bound ${decision.rivalUpperBound === null ? '-' : inUnits(decision.rivalUpperBound)})`;
+  return `stop_when_identified: ${decision.championId} identified within ${rule.epsilon} at confidence ${1 - rule.delta}, lower bound ${inUnits(decision.lowerBound)}${rival}`;
 }
 
 /**
