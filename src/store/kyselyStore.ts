@@ -370,8 +370,8 @@ export class KyselyStore implements Store {
     return rolloutCalls(this.db, jobId, rolloutIds, only);
   }
 
-  callModules(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>> {
-    return callModules(this.db, jobId, rolloutIds);
+  callModules(jobId: string, rolloutIds: readonly string[], only?: { answered?: boolean }): Promise<Map<string, (string | null)[]>> {
+    return callModules(this.db, jobId, rolloutIds, only);
   }
 
   moduleCallOrder(jobId: string): Promise<string[]> {

@@ -71,6 +71,7 @@ export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly s
       .select(['rollout_id', 'seq', 'module', 'input_messages', 'variables', 'output_text', 'failed', 'created_at'])
       .where('job_id', '=', jobId).where('rollout_id', 'in', [...ids]);
     if (only.module !== undefined) q = q.where('module', '=', only.module);
+    if (only.answered) q = q.where('failed', '=', 0);
     return q.orderBy('rollout_id').orderBy('seq');
   };
   // A limit per rollout: one small query each (the proposer's grounding reads a few calls of a few rollouts).
@@ -82,11 +83,13 @@ export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly s
 }
 
 /** The module of each call of these rollouts, in call order (seed-evals show it beside each reward). */
-export async function callModules(db: Db, jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>> {
+export async function callModules(db: Db, jobId: string, rolloutIds: readonly string[], only: { answered?: boolean } = {}): Promise<Map<string, (string | null)[]>> {
   const out = new Map<string, (string | null)[]>();
   if (rolloutIds.length === 0) return out;
-  const rows = await db.selectFrom('rollout_calls').select(['rollout_id', 'module']).where('job_id', '=', jobId)
-    .where('rollout_id', 'in', [...rolloutIds]).orderBy('rollout_id').orderBy('seq').execute();
+  let q = db.selectFrom('rollout_calls').select(['rollout_id', 'module']).where('job_id', '=', jobId)
+    .where('rollout_id', 'in', [...rolloutIds]);
+  if (only.answered) q = q.where('failed', '=', 0);
+  const rows = await q.orderBy('rollout_id').orderBy('seq').execute();
   for (const r of rows) out.set(r.rollout_id, [...(out.get(r.rollout_id) ?? []), r.module]);
   return out;
 }

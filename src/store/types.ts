@@ -158,6 +158,8 @@ export interface EventRecord {
 export interface CallSelection {
   module?: string;
   perRollout?: number;
+  /** Only calls the upstream answered (`failed` false); `perRollout` then counts those. */
+  answered?: boolean;
 }
 
 export interface ProposalRecord {
@@ -441,7 +443,7 @@ export interface Store {
   /** The recorded calls of these rollouts, in call order. */
   rolloutCalls(jobId: string, rolloutIds: readonly string[], only?: CallSelection): Promise<RolloutCallRecord[]>;
   /** The module of each recorded call of these rollouts, in call order. */
-  callModules(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, (string | null)[]>>;
+  callModules(jobId: string, rolloutIds: readonly string[], only?: { answered?: boolean }): Promise<Map<string, (string | null)[]>>;
   /** Modules in the order recent rollouts call them (by mean position within their rollouts). */
   moduleCallOrder(jobId: string): Promise<string[]>;
   /**

@@ -30,3 +30,39 @@ describe('module grounding reads a bounded slice of each rollout', () => {
     expect(JSON.stringify(seen?.input)).not.toMatch(/extract|answer in 2/);
   });
 });
+
+describe('module grounding leaves out calls that failed upstream', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t.close());
+
+  it('shows no failed call as the instruction\'s answer, and no rollout whose calls of the module all failed', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
+    const store = t.server.store;
+    const rollout = async (id: string, calls: { failed: boolean; text: string }[], reward: number) => {
+      await store.insertRollout({ jobId: job.job_id, id, candidateId: 'baseline', seed: 1, split: 'online', correlationId: null, inputMessages: null });
+      for (const c of calls) {
+        await store.completeRolloutCall(job.job_id, id, {
+          outputText: c.failed ? null : `out ${c.text}`, latencyMs: 1, usage: null, failed: c.failed, inputMessages: [{ role: 'user', content: `in ${c.text}` }], module: 'answer', variables: null,
+        });
+      }
+      await store.recordReward({ jobId: job.job_id, rolloutId: id, candidateId: 'baseline', reward, split: 'online', seed: 1, metadata: null, rolloutStored: true }, { eventType: 'mipro.reward.received', message: 'r' });
+    };
+    // An outage: the upstream answered 500 to every call of the module; the app scored the rollout 0.
+    await rollout('outage', [{ failed: true, text: 'outage' }], 0);
+    // A retried call: the first attempt failed, the second answered.
+    await rollout('retried', [{ failed: true, text: 'retry 1' }, { failed: false, text: 'retry 2' }], 0.2);
+    await rollout('low', [{ failed: false, text: 'low' }], 0.4);
+    await rollout('good', [{ failed: false, text: 'good' }], 1);
+    const answer = (await store.listModules(job.job_id)).find((m) => m.name === 'answer')!;
+    const { worst, best } = await moduleReflection(store, job.job_id, 'baseline', answer);
+    const shown = [...worst, ...best];
+    // Before the fix the outage was the worst example, its output "(no output)": an upstream failure
+    // shown to the proposer as what the instruction made the model answer.
+    expect(JSON.stringify(shown)).not.toMatch(/outage|retry 1/);
+    expect(shown.map((r) => r.output).sort()).toEqual(['out good', 'out low', 'out retry 2']);
+    expect(shown.every((r) => r.output !== null)).toBe(true);
+  });
+});

@@ -28,10 +28,13 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   const rollouts = [...new Map([...lowest, ...highest].map((r) => [r.id, r])).values()];
   const ids = rollouts.map((r) => r.id);
   // The text of what is shown only: this module's first calls of each rollout (a rollout may hold
-  // hundreds of calls); how many it made comes from the calls' modules alone.
+  // hundreds of calls); how many it made comes from the calls' modules alone (answered ones, like those shown).
   const [calls, modules, feedback] = await Promise.all([
-    store.rolloutCalls(jobId, ids, { module: module.name, perRollout: CALLS_PER_ROLLOUT }),
-    store.callModules(jobId, ids),
+    // Answered calls only: a call the upstream failed (a 5xx, a timeout, an outage) shows no output,
+    // which the proposer read as what the instruction made the model write, and such rollouts (scored
+    // low by the app) took the "worst" places from the instruction's real failures.
+    store.rolloutCalls(jobId, ids, { module: module.name, perRollout: CALLS_PER_ROLLOUT, answered: true }),
+    store.callModules(jobId, ids, { answered: true }),
     store.rolloutFeedback(jobId, ids),
   ]);
   const placeholders = new Set(modulePlaceholders(module, module.template));
