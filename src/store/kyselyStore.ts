@@ -403,12 +403,20 @@ export class KyselyStore implements Store {
     return Number(res.numUpdatedRows);
   }
 
-  async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]> {
-    const rows = await this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
+  async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number; module?: string }): Promise<RolloutRecord[]> {
+    let q = this.db.selectFrom('rollouts').selectAll().where('job_id', '=', jobId)
       .where('candidate_id', '=', candidateId).where('reward', 'is not', null).where('split', 'in', TRAINING_SPLITS)
       // Retention cleared the text of older ones: they would take the places of examples that can be shown.
-      .where('input_messages', 'is not', null)
-      .orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
+      .where('input_messages', 'is not', null);
+    const module = opts.module;
+    if (module !== undefined) {
+      // In the query, not after it: a module that only some rollouts call (a fallback stage) had none
+      // among the parent's few worst and best rollouts, and the proposer was shown no call of it.
+      q = q.where((eb) => eb.exists(eb.selectFrom('rollout_calls as c').select('c.seq')
+        .whereRef('c.job_id', '=', 'rollouts.job_id').whereRef('c.rollout_id', '=', 'rollouts.id')
+        .where('c.module', '=', module).where('c.failed', '=', 0)));
+    }
+    const rows = await q.orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
     return rows.map(toRollout);
   }
 

@@ -451,8 +451,11 @@ export interface Store {
    * `before` (ISO time); the rollout rows, their rewards and all statistics stay. Returns how many.
    */
   forgetCallText(before: string): Promise<number>;
-  /** Recent rewarded rollouts of a candidate (never val) whose call text is kept (RETENTION_DAYS), for the proposer's reflection. */
-  rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number }): Promise<RolloutRecord[]>;
+  /**
+   * Recent rewarded rollouts of a candidate (never val) whose call text is kept (RETENTION_DAYS), for the proposer's reflection.
+   * `module`: only rollouts with a call of that module the upstream answered.
+   */
+  rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number; module?: string }): Promise<RolloutRecord[]>;
   /**
    * Calls of `module` in rewarded bootstrap/online rollouts (never val or monitor) with reward >=
    * `minReward`, best reward first then newest, at most `limit`: the demo pool's source.

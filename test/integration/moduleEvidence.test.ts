@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moduleReflection } from '../../src/optimizer/runner/moduleEvidence.js';
-import { type TestServer, api, pipelineJobBody, startTestServer } from '../helpers/server.js';
+import { type TestDb, type TestServer, api, pipelineJobBody, startTestServer } from '../helpers/server.js';
 
 /**
  * What the proposer reads of one module (moduleEvidence.ts): only the first calls of that module in
@@ -64,5 +64,35 @@ describe('module grounding leaves out calls that failed upstream', () => {
     expect(JSON.stringify(shown)).not.toMatch(/outage|retry 1/);
     expect(shown.map((r) => r.output).sort()).toEqual(['out good', 'out low', 'out retry 2']);
     expect(shown.every((r) => r.output !== null)).toBe(true);
+  });
+});
+
+describe.each<TestDb>(['sqlite', 'postgres'])('module grounding finds a rarely called module\'s rollouts (%s)', (db) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ db });
+  });
+  afterAll(async () => t.close());
+
+  it('shows the rollouts that called the module, however many rollouts of the parent did not', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
+    const store = t.server.store;
+    // 40 rollouts all call `answer`; only two (rewards in the middle of the range) also call `extract`,
+    // as a fallback stage an app runs now and then.
+    for (let i = 0; i < 40; i++) {
+      const id = `r${i}`;
+      await store.insertRollout({ jobId: job.job_id, id, candidateId: 'baseline', seed: i, split: 'online', correlationId: null, inputMessages: null });
+      const call = (module: string) => store.completeRolloutCall(job.job_id, id, {
+        outputText: `${module} out ${i}`, latencyMs: 1, usage: null, failed: false, inputMessages: [{ role: 'user', content: `${module} in ${i}` }], module, variables: null,
+      });
+      if (i === 19 || i === 20) await call('extract');
+      await call('answer');
+      await store.recordReward({ jobId: job.job_id, rolloutId: id, candidateId: 'baseline', reward: i / 40, split: 'online', seed: i, metadata: null, rolloutStored: true }, { eventType: 'mipro.reward.received', message: 'r' });
+    }
+    const extract = (await store.listModules(job.job_id)).find((m) => m.name === 'extract')!;
+    const { worst, best } = await moduleReflection(store, job.job_id, 'baseline', extract);
+    // Before the fix only the parent's 12 worst and 12 best rollouts were read, none of which called
+    // `extract`: the proposer was told no call of the module had been observed.
+    expect([...worst, ...best].map((r) => r.output).sort()).toEqual(['extract out 19', 'extract out 20']);
   });
 });

@@ -5,7 +5,7 @@ import { truncate } from '../core/text.js';
 
 /** Rollouts of the parent shown to the proposer (GEPA-style reflection): its worst and its best. */
 export const REFLECTION = { worst: 3, best: 2 };
-/** Rollouts read per side: more than shown, since some may not have called the module. */
+/** Rollouts read per side: more than shown, since retention may have cleared some calls' text. */
 const READ_PER_SIDE = 12;
 /** Calls of one module within one rollout shown to the proposer. */
 const CALLS_PER_ROLLOUT = 2;
@@ -21,8 +21,9 @@ const VARIABLE_CHARS = 240;
  */
 export async function moduleReflection(store: Store, jobId: string, parentId: string, module: ProgramModule): Promise<{ worst: ObservedRollout[]; best: ObservedRollout[] }> {
   const [lowest, highest] = await Promise.all([
-    store.rewardedRollouts(jobId, parentId, { order: 'worst', limit: READ_PER_SIDE }),
-    store.rewardedRollouts(jobId, parentId, { order: 'best', limit: READ_PER_SIDE }),
+    // Only rollouts that called the module (answered): those are the ones that can be shown.
+    store.rewardedRollouts(jobId, parentId, { order: 'worst', limit: READ_PER_SIDE, module: module.name }),
+    store.rewardedRollouts(jobId, parentId, { order: 'best', limit: READ_PER_SIDE, module: module.name }),
   ]);
   // The two queries overlap when the parent has few rollouts; the core splits them into worst and best.
   const rollouts = [...new Map([...lowest, ...highest].map((r) => [r.id, r])).values()];
