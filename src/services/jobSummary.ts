@@ -155,7 +155,9 @@ function evidenceOf(c: CandidateRecord, cells: readonly SeedCell[] | undefined, 
 function phaseOf(job: JobRecord, control: CandidateRecord | null): JobSummary['phase'] {
   if (['succeeded', 'failed', 'cancelled'].includes(job.status)) return 'finished';
   if (!control) return 'awaiting_baseline';
-  return control.online.n < job.config.mipro.bootstrap_train_seeds.length && job.proposalSeq === 0 ? 'bootstrap' : 'online';
+  // Distinct seeds: the scheduler runs a seed listed twice once, so counting list entries kept a job
+  // whose list repeats seeds in "bootstrap" long after its bootstrap rollouts were done.
+  return control.online.n < new Set(job.config.mipro.bootstrap_train_seeds).size && job.proposalSeq === 0 ? 'bootstrap' : 'online';
 }
 
 /** Mean val reward per (candidate, seed), from val reward records. */
