@@ -84,11 +84,15 @@ function identificationRace(input: StopRuleInput, isRival: (c: StopCandidate) =>
   const champion = input.candidates.find((c) => c.id === championId);
   if (!champion) return null;
   const interval = identificationInterval(input);
-  let rival: { id: string; upper: number } | null = null;
+  let rival: { id: string; upper: number; n: number } | null = null;
   for (const c of input.candidates) {
     if (c.id === champion.id || !isRival(c)) continue;
     const upper = interval(c)[1];
-    if (!rival || upper > rival.upper) rival = { id: c.id, upper };
+    const n = evidenceStats(c).n;
+    // Equal upper bounds (clipped at the top of the range, with rewards near it): the least measured
+    // rival, whose stints shrink its bound most. First in the list, a well measured baseline stayed
+    // the rival while barely measured children kept the stop back for good.
+    if (!rival || upper > rival.upper || (upper === rival.upper && n < rival.n)) rival = { id: c.id, upper, n };
   }
   return { champion, lower: interval(champion)[0], rival };
 }

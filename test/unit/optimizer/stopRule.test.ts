@@ -30,6 +30,14 @@ describe('stopDecision', () => {
     else expect(d.championId).toBe('c1');
   });
 
+  it('stopPair: among rivals whose upper bounds tie (clipped at the top of the range), the least measured is the rival', () => {
+    // Rewards near the top: every rival's upper bound is clipped at 1. The first in the list (a well
+    // measured baseline) was always the rival, so the barely measured children never got a stint and
+    // their bounds held the stop back for good.
+    const cands = [arm('baseline', 300, 0.97, 0), arm('c1', 400, 1, 1), arm('c2', 6, 0.9, 2), arm('c3', 4, 0.9, 3)];
+    expect(stopPair(input(cands))).toEqual({ leaderId: 'c1', rivalId: 'c3' });
+  });
+
   it('stopPair names the champion and the active rival blocking the stop; selection serves only them', () => {
     // c2 is starved (30 rewards): its wide upper bound blocks the stop, so it is the rival.
     const cands = [arm('baseline', 400, 0.3, 0), arm('c1', 400, 0.8, 1), arm('c2', 30, 0.7, 2)];
