@@ -417,6 +417,32 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(modules.slice(2).every((m) => m === 'answer')).toBe(true);
   });
 
+  it('demos_only: when the chosen module has no untried demo set left, the proposal goes to another module instead of every trigger skipping', async () => {
+    // plan is called once (one demo, max_demos 1: one set, tried by the first round's proposal); the
+    // app then blames plan in every low-reward rollout, so module choice keeps picking it.
+    const body = jobBody({
+      online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 6,
+      max_demos: 1, demo_min_reward: 1, proposer: demosOnly(),
+    }, [{ name: 'plan', template: 'Plan how to answer.' }, { name: 'answer', template: 'Answer briefly.' }]);
+    const res = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const job = res.body as { job_id: string; system_id: string; proxy_url: string };
+    const succeeded = async () => (await t.server.store.listProposals(job.job_id, 50)).filter((p) => p.status === 'succeeded').reverse().map((p) => p.module);
+    for (let i = 0; i < 60 && (await succeeded()).length < 4; i++) {
+      const base = `${job.proxy_url}/x${i}`;
+      if (i === 0) expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: 'Plan how to answer.' }, { role: 'user', content: 'PLAN-0' }] } })).status).toBe(200);
+      expect((await api(base, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: `ASK-${i}` }] } })).status).toBe(200);
+      await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, [`x${i}`])).length === (i === 0 ? 2 : 1));
+      const good = i % 2 === 0;
+      expect((await reward(job.system_id, `x${i}`, good ? { score: 1 } : { score: 0, feedback_by_module: { plan: 'the plan was wrong' } })).status).toBe(200);
+    }
+    await waitFor(async () => (await t.server.store.listProposals(job.job_id, 50)).every((p) => p.status !== 'running'));
+    const modules = await succeeded();
+    expect(modules.slice(0, 2)).toEqual(['plan', 'answer']); // the first round
+    expect(modules.length).toBeGreaterThanOrEqual(4);
+    expect(modules.slice(2).every((m) => m === 'answer')).toBe(true);
+  });
+
   it('refuses bad demo settings naming the field', async () => {
     const bad = async (mipro: Record<string, unknown>, field: RegExp) => {
       const body = seedJobBody({ initialPrompt: PROMPT, mipro });

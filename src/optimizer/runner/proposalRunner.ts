@@ -144,15 +144,23 @@ export class ProposalRunner {
     }
     if (kind.kind === 'demos') {
       const room = mipro.online_proposer_max_candidates - candidates.length;
-      const done = await runDemoProposal({
-        store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module, pool: kind.pool,
-        candidates, basis, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
-      });
-      if (done) {
-        rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: done.seq };
-        await this.deps.refresh(rt);
-        this.deps.onOutcome?.(done.created > 0 ? 'succeeded' : 'failed');
-        return;
+      // demos_only: every set of the chosen module near this parent may have been tried; the other
+      // modules then get their turn in call order rather than every trigger skipping on this one
+      // (module choice, led by blame, may keep choosing it).
+      const modules = mipro.proposer.mode === 'demos_only' ? [module, ...order.filter((m) => m.name !== module.name)] : [module];
+      for (const [i, m] of modules.entries()) {
+        const pool = i === 0 ? kind.pool : (await chooseKind(store, this.deps.rng, rt.job, m, candidates))?.pool;
+        if (pool === undefined || pool.length === 0) continue;
+        const done = await runDemoProposal({
+          store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module: m, pool,
+          candidates, basis, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
+        });
+        if (done) {
+          rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: done.seq };
+          await this.deps.refresh(rt);
+          this.deps.onOutcome?.(done.created > 0 ? 'succeeded' : 'failed');
+          return;
+        }
       }
       if (mipro.proposer.mode === 'demos_only') {
         this.deps.onOutcome?.('skipped');
