@@ -443,6 +443,30 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(modules.slice(2).every((m) => m === 'answer')).toBe(true);
   });
 
+  it('the proposer reads the parent\'s mean and interval of one statistic: with seeds run unequally the mean sits inside its interval', async () => {
+    // 25 seeds rewarded 1 ran 5 times each, 25 rewarded 0 once: 125/150 per rollout, 0.5 per seed.
+    // The seed-level interval is about [0.36, 0.64]; the prompt showed the per-rollout 0.833 beside it.
+    const job = await createJob({ online_proposer_min_rollouts: 150, online_rollouts_per_candidate: 10, online_pool: Array.from({ length: 50 }, (_, i) => i + 1) });
+    const before = proposer.requests.length;
+    let i = 0;
+    for (let seed = 1; seed <= 50; seed++) {
+      for (let k = 0; k < (seed <= 25 ? 5 : 1); k++) {
+        const rid = `u${i++}`;
+        const res = await api(`${job.proxy_url}/${rid}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: PROMPT }, { role: 'user', content: `S${seed}` }] }, headers: { 'x-mipro-seed': String(seed) } });
+        expect(res.status).toBe(200);
+        await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, [rid])).length === 1);
+        expect((await reward(job.system_id, rid, { score: seed <= 25 ? 1 : 0 })).status).toBe(200);
+      }
+    }
+    await waitFor(() => proposer.requests.slice(before).some((r) => JSON.stringify(r.body).includes('Score on live traffic')));
+    const prompt = JSON.stringify(proposer.requests.slice(before).find((r) => JSON.stringify(r.body).includes('Score on live traffic'))!.body);
+    const [, mean, lo, hi, n] = /Score on live traffic: ([\d.]+) \[([\d.]+), ([\d.]+)\], n=(\d+)/.exec(prompt)!.map(Number);
+    expect(n).toBe(150);
+    expect(mean).toBeCloseTo(0.5, 2);
+    expect(lo).toBeLessThanOrEqual(mean!);
+    expect(mean).toBeLessThanOrEqual(hi!);
+  });
+
   it('refuses bad demo settings naming the field', async () => {
     const bad = async (mipro: Record<string, unknown>, field: RegExp) => {
       const body = seedJobBody({ initialPrompt: PROMPT, mipro });

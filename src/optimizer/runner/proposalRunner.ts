@@ -207,11 +207,11 @@ export class ProposalRunner {
       const prompt = buildProposerPrompt({
         datasetSummary: summary,
         programDescription: module.template,
-        parent: { instruction: parentText, n: parent.online.n, mean: parent.online.mean, ci: ciOf(rt, parent, mipro.reward_range) },
+        parent: { instruction: parentText, ...scoreOf(rt, parent, mipro.reward_range) },
         worstRollouts: reflection.worst,
         bestRollouts: reflection.best,
         history: moduleHistory(candidates, module, parentText).map((c) => ({
-          instruction: moduleInstruction(c.instructions, module), status: c.status, n: c.online.n, mean: c.online.mean, ci: ciOf(rt, c, mipro.reward_range),
+          instruction: moduleInstruction(c.instructions, module), status: c.status, ...scoreOf(rt, c, mipro.reward_range),
         })),
         tip,
         instructionsPerBatch: n,
@@ -395,8 +395,14 @@ export function moduleHistory(candidates: readonly CandidateRecord[], module: Pr
 }
 
 /** The interval the proposer is shown: seed-level when the rewards carried seeds, like every decision's. */
-function ciOf(rt: JobRuntime, c: CandidateRecord, range: RewardRange): [number, number] {
-  return onlineInterval(rt.seedStatsOf(c.id) ?? c.online, 0.05, range);
+/**
+ * A candidate's score as the proposer reads it: its rewards, and the mean and 95% interval of one
+ * statistic (seed-level once rewards carry seeds), so the mean sits inside its own interval (the
+ * per-rollout mean beside a seed-level interval could fall outside it when seeds ran unequally).
+ */
+function scoreOf(rt: JobRuntime, c: CandidateRecord, range: RewardRange): { n: number; mean: number; ci: [number, number] } {
+  const stats = rt.seedStatsOf(c.id) ?? c.online;
+  return { n: c.online.n, mean: stats.mean, ci: onlineInterval(stats, 0.05, range) };
 }
 
 /** Tip outcomes are derived from the candidates themselves: did each child beat its parent? */
