@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from './config/config.js';
@@ -108,6 +109,9 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     );
     // Aborted when the shutdown's grace period runs out: proposals still waiting on the proposer end then.
     const stopping = new AbortController();
+    // One listener per proposer call in flight (one per job proposing): past ten, Node warned of an
+    // EventTarget leak that is none (each call removes its own).
+    setMaxListeners(0, stopping.signal);
     proposals = new ProposalRunner({
       store, clock, rng, log: logger, providers, proposerTimeoutMs: config.providers.proposerTimeoutMs, stopping: stopping.signal,
       refresh: (rt) => engine.refresh(rt),
