@@ -315,7 +315,10 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, sch
     // Kysely checks for its own tables by introspecting every schema of the database: a schema that
     // another process drops meanwhile (PostgreSQL) fails that read with "... does not exist" before
     // anything was migrated. The migrator is idempotent and locked, so reading again is safe.
-    if (!failed && /does not exist/.test(reason) && attempt < 3) {
+    // A newer release may also have recorded its migrations between the check above and the
+    // migrator's lock (its `miprox migrate` held the lock meanwhile): kysely then calls the database
+    // corrupted, and the check, run again, tells a newer release's work from another build's.
+    if (!failed && /does not exist|^corrupted migrations/.test(reason) && attempt < 3) {
       await new Promise((r) => setTimeout(r, 50 * attempt));
       continue;
     }
