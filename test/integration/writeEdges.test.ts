@@ -121,6 +121,10 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
       expect([call.status, call.headers.get('x-mipro-candidate-id')]).toEqual([200, 'cand_early']);
     }
     await waitFor(async () => (await store.getRollout(job.job_id, 'early-1'))?.callCount === 2);
+    // The reward made a seedless rollout (a reward carries no seed): a seeded call on it is refused, saying so.
+    const seeded = await api(job.proxy_url, 'POST', '/early-1/chat/completions?seed=1', { body: { messages: [{ role: 'user', content: 'seeded' }] } });
+    expect([seeded.status, seeded.body.error?.param]).toEqual([422, 'seed']);
+    expect(seeded.body.error.message).toMatch(/this rollout runs without a seed \(its reward or first call came without one\)/);
     expect(await store.getRollout(job.job_id, 'early-1')).toMatchObject({ candidateId: 'cand_early', split: 'online', reward: 1 });
     // Not missing for anyone; counted once as a rollout and once as a reward, for cand_early only.
     expect(await store.missingRewardCounts(job.job_id, '9999-01-01T00:00:00.000Z')).toEqual(new Map([['cand_early', { due: 1, missing: 0 }]]));

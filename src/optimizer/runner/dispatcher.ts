@@ -58,7 +58,7 @@ function heldOutSeed(seed: number, known?: KnownRollout): ValidationError {
  */
 function checkSameSeed(req: DispatchRequest, known: KnownRollout): KnownRollout {
   if (onRolloutSeed(req, known)) return known;
-  const runs = known.seed === null ? 'runs without a seed (its first call sent none)' : `runs on seed ${known.seed}`;
+  const runs = known.seed === null ? 'runs without a seed (its reward or first call came without one)' : `runs on seed ${known.seed}`;
   throw new ValidationError(`seed ${req.seed} is not this rollout's seed`, [{
     path: 'seed',
     message: `this rollout ${runs}: its later calls may repeat that seed or leave it out, not ${req.seed}; a call on another seed belongs to a rollout of its own (another rollout id)`,
