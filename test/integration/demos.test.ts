@@ -458,7 +458,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
         expect((await reward(job.system_id, rid, { score: seed <= 25 ? 1 : 0 })).status).toBe(200);
       }
     }
-    await waitFor(() => proposer.requests.slice(before).some((r) => JSON.stringify(r.body).includes('Score on live traffic')));
+    await waitFor(async () => proposer.requests.slice(before).some((r) => JSON.stringify(r.body).includes('Score on live traffic')));
     const prompt = JSON.stringify(proposer.requests.slice(before).find((r) => JSON.stringify(r.body).includes('Score on live traffic'))!.body);
     const [, mean, lo, hi, n] = /Score on live traffic: ([\d.]+) \[([\d.]+), ([\d.]+)\], n=(\d+)/.exec(prompt)!.map(Number);
     expect(n).toBe(150);
