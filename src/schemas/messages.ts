@@ -16,6 +16,9 @@ export const MessagesMessageSchema = z.looseObject({
 });
 export type MessagesMessage = z.infer<typeof MessagesMessageSchema>;
 
+/** A structured-output format: `{type: "json_schema", schema}`, the only type Anthropic defines. */
+export const MessagesOutputFormatSchema = z.looseObject({ type: z.string() });
+
 export const MessagesRequestSchema = z.looseObject({
   model: z.string().optional(),
   max_tokens: z.number().int().positive({ error: 'must be a positive integer' }),
@@ -30,6 +33,12 @@ export const MessagesRequestSchema = z.looseObject({
   tools: z.array(z.looseObject({ name: z.string() })).max(MAX_TOOLS).optional(),
   tool_choice: z.looseObject({ type: z.string() }).optional(),
   metadata: z.looseObject({ user_id: z.string().optional().nullable() }).optional(),
+  /**
+   * Structured outputs: `output_config.format` is what the API and the SDK (`messages.parse`,
+   * `jsonSchemaOutputFormat`) send; `output_format` is the earlier beta's name for the same thing.
+   */
+  output_config: z.looseObject({ format: MessagesOutputFormatSchema.nullable().optional() }).nullable().optional(),
+  output_format: MessagesOutputFormatSchema.nullable().optional(),
   mipro: MiproCallFieldSchema.optional(),
 });
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema';
 import { describe, expect, it } from 'vitest';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
 import { CLIENT_SYSTEM, expectRow, useSurfaceHarness, type PolicyProvider, type SurfaceJob } from '../helpers/surfaces.js';
@@ -60,6 +61,28 @@ describe.each(PROVIDERS)('@anthropic-ai/sdk, provider %s', (provider) => {
     });
     expect(second.content.find((b) => b.type === 'text')).toMatchObject({ text: expect.stringContaining('Sunny') });
     await expectRow(s.h, job, rid, 'messages', 2);
+  });
+});
+
+describe.each(['openai', 'openai_compatible'] as const)('@anthropic-ai/sdk structured outputs, translated to %s', (provider) => {
+  // messages.parse sends output_config.format; it used to be dropped, so the model answered free text.
+  it('messages.parse: output_config.format reaches chat completions as response_format', async () => {
+    s.h.openai.setBehavior({ reply: '{"city":"Paris"}' });
+    const { anthropic, rid, job } = client(provider);
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } as const;
+    const r = await anthropic.messages.parse({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Capital of France?' }], output_config: { format: jsonSchemaOutputFormat(schema) } });
+    expect(r.parsed_output).toEqual({ city: 'Paris' });
+    const sent = s.h.openai.requests.at(-1)?.body as Record<string, unknown>;
+    expect(sent.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema, strict: true } });
+    await expectRow(s.h, job, rid, 'messages');
+  });
+
+  it('a format chat completions cannot say is a 422 naming it, and nothing is sent', async () => {
+    const { anthropic } = client(provider);
+    const err = await anthropic.messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], output_config: { format: { type: 'xml' } as never } }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(422);
+    expect(JSON.stringify((err as { error: unknown }).error)).toContain('output_config.format');
+    expect(s.h.openai.requests).toHaveLength(0);
   });
 });
 

@@ -64,12 +64,26 @@ export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | nul
   const tools = (req.tools ?? []).map((t, i) => toolToChat(t, i, lossy)).filter((t): t is Record<string, unknown> => t !== null);
   if (tools.length > 0) chat.tools = tools;
   if (req.tool_choice !== undefined) Object.assign(chat, toolChoiceToChat(req.tool_choice));
-  const format = req.output_format as Record<string, unknown> | undefined;
-  if (format?.type === 'json_schema' && typeof format.schema === 'object' && format.schema !== null) {
-    chat.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
-  }
+  const format = outputFormatToChat(req, lossy);
+  if (format !== undefined) chat.response_format = format;
   if (req.mipro !== undefined) chat.mipro = req.mipro;
   return chat;
+}
+
+/**
+ * Structured outputs as chat's `response_format`. The current name, `output_config.format`, was
+ * dropped silently (only the beta's `output_format` was read): the model then answered free text and
+ * `messages.parse` had nothing to parse. A format chat cannot say is refused, not dropped.
+ */
+function outputFormatToChat(req: MessagesRequest, lossy: FieldProblem[] | null): Record<string, unknown> | undefined {
+  const [format, where] = req.output_config?.format != null ? [req.output_config.format, 'output_config.format'] : [req.output_format, 'output_format'];
+  if (format == null) return undefined;
+  const schema = format.schema;
+  if (format.type !== 'json_schema' || typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    untranslatable(lossy, where, 'must be {type: "json_schema", schema: {...}} when the upstream speaks chat completions');
+    return undefined;
+  }
+  return { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } };
 }
 
 /** Tool results come first (chat wants them right after the assistant's calls), then the user's own text. */
