@@ -77,6 +77,19 @@ describe.each(['openai', 'openai_compatible'] as const)('@anthropic-ai/sdk struc
     await expectRow(s.h, job, rid, 'messages');
   });
 
+  // A strict tool's inputs are guaranteed to match its schema: chat's function.strict says the same.
+  it('a strict tool stays strict: function.strict reaches chat completions', async () => {
+    const calls = [{ id: 'toolu_s1', name: 'weather', arguments: '{"city":"Paris"}' }];
+    s.h.openai.setBehavior({ reply: 'Sunny.', toolCalls: calls });
+    const { anthropic, rid, job } = client(provider);
+    const input_schema = { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
+    const r = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [{ name: 'weather', strict: true, input_schema }] });
+    expect(r.stop_reason).toBe('tool_use');
+    const sent = s.h.openai.requests.at(-1)?.body as { tools: unknown[] };
+    expect(sent.tools).toEqual([{ type: 'function', function: { name: 'weather', parameters: input_schema, strict: true } }]);
+    await expectRow(s.h, job, rid, 'messages');
+  });
+
   it('a format chat completions cannot say is a 422 naming it, and nothing is sent', async () => {
     const { anthropic } = client(provider);
     const err = await anthropic.messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], output_config: { format: { type: 'xml' } as never } }).catch((e: unknown) => e);

@@ -162,6 +162,9 @@ function toolToChat(tool: Record<string, unknown>, i: number, lossy: FieldProble
   }
   const fn: Record<string, unknown> = { name: tool.name, parameters: tool.input_schema ?? { type: 'object', properties: {} } };
   if (typeof tool.description === 'string') fn.description = tool.description;
+  // Strict tool use (inputs guaranteed to match the schema) is chat's `function.strict`; dropped, the
+  // client would trust inputs the upstream never promised to check.
+  if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
   return { type: 'function', function: fn };
 }
 
