@@ -40,9 +40,8 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   // OpenAI's scale is 0..2, Anthropic's 0..1: clamping keeps "hot" policies valid instead of failing.
   if (typeof req.temperature === 'number') out.temperature = Math.min(1, req.temperature);
   if (typeof req.top_p === 'number') out.top_p = req.top_p;
-  const stop = req.stop;
-  if (typeof stop === 'string') out.stop_sequences = [stop];
-  else if (Array.isArray(stop)) out.stop_sequences = stop.filter((s): s is string => typeof s === 'string');
+  const stop = stopSequences(req.stop);
+  if (stop !== undefined) out.stop_sequences = stop;
   if (typeof req.user === 'string') out.metadata = { user_id: req.user };
   if (stream) out.stream = true;
   if (req.tools !== undefined && req.tools.length > 0) {
@@ -52,6 +51,28 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   }
   return out;
 }
+
+/**
+ * Chat's `stop` as Anthropic's `stop_sequences`. Anthropic refuses a stop sequence of only whitespace
+ * (`"\n"`, a common chat stop) with a 400, which came after the rollout was recorded; dropped, the
+ * answer would run past where the client asked it to stop. So it is refused here, by field.
+ */
+function stopSequences(stop: unknown): string[] | undefined {
+  if (typeof stop === 'string') {
+    if (stop.trim() === '') throw invalid('stop', WHITESPACE_STOP);
+    return [stop];
+  }
+  if (!Array.isArray(stop)) return undefined;
+  const out: string[] = [];
+  stop.forEach((s: unknown, j) => {
+    if (typeof s !== 'string') return;
+    if (s.trim() === '') throw invalid(`stop[${j}]`, WHITESPACE_STOP);
+    out.push(s);
+  });
+  return out;
+}
+
+const WHITESPACE_STOP = 'a stop sequence of only whitespace is refused by anthropic (each must contain a non-whitespace character)';
 
 function translateMessages(input: readonly ChatMessage[]): { system: string | undefined; messages: AnthropicMessageParam[] } {
   const systemParts: string[] = [];

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
+import { api } from '../helpers/server.js';
 import { CLIENT_SYSTEM, expectRow, useSurfaceHarness, type PolicyProvider, type SurfaceJob } from '../helpers/surfaces.js';
 
 /**
@@ -133,5 +134,24 @@ describe('openai SDK, models and errors', () => {
     const models = await openai.models.list();
     expect(models.data.map((m) => m.id)).toEqual(['gpt-4o-mini']);
     await expect(openai.responses.create({ model: 'x', input: 'hi', previous_response_id: 'resp_1' })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/stateless/) });
+  });
+});
+
+describe('openai SDK, chat completions to an anthropic policy', () => {
+  // Anthropic refuses whitespace-only stop sequences: this came back as the upstream's 400 after the
+  // rollout was recorded (a rollout that could never be rewarded).
+  it('a whitespace-only stop sequence is a 422 naming it, before anything is sent or recorded', async () => {
+    const { openai, rid, job } = client('anthropic');
+    const messages = [{ role: 'system' as const, content: CLIENT_SYSTEM }, { role: 'user' as const, content: 'Capital of France?' }];
+    const err = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, stop: ['END', '\n'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(err).toMatchObject({ status: 422, message: expect.stringMatching(/stop\.1.*whitespace/) });
+    expect(s.h.anthropic.requests).toHaveLength(0);
+    const rollout = await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key });
+    expect(rollout.status).toBe(404);
+    // A stop sequence with text in it still goes through.
+    const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, stop: ['END', '\nQ:'] });
+    expect(r.choices[0]!.message.content).toBe('Paris.');
+    expect((s.h.anthropic.requests.at(-1)?.body as { stop_sequences: string[] }).stop_sequences).toEqual(['END', '\nQ:']);
   });
 });

@@ -55,6 +55,12 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       sendJson(res, 400, errorBody('model: Field required', 'invalid_request_error'));
       return;
     }
+    // As Anthropic does (litellm#3286): a whitespace-only stop sequence is a 400.
+    const stops = (body as { stop_sequences?: unknown }).stop_sequences;
+    if (Array.isArray(stops) && stops.some((x) => typeof x === 'string' && x.trim() === '')) {
+      sendJson(res, 400, errorBody('stop_sequences: each stop sequence must contain non-whitespace', 'invalid_request_error'));
+      return;
+    }
     if (await runPreamble(b, failures, res, (message, type) => errorBody(message, type))) return;
     const model = typeof body.model === 'string' ? body.model : 'claude-fake';
     if (body.stream === true) {
