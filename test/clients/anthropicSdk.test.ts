@@ -99,6 +99,31 @@ describe.each(['openai', 'openai_compatible'] as const)('@anthropic-ai/sdk struc
   });
 });
 
+describe.each(['openai', 'openai_compatible'] as const)('@anthropic-ai/sdk usage, translated to %s', (provider) => {
+  // The SDK types the cache counts as number | null, never absent: left out, `input + cache_creation + cache_read` was NaN.
+  const total = (u: Anthropic.Usage): number => u.input_tokens + (u.cache_creation_input_tokens as number) + (u.cache_read_input_tokens as number);
+
+  it('messages.create reports the cache counts, 0 when none', async () => {
+    const { anthropic } = client(provider);
+    const r = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Capital of France?' }] });
+    expect(r.usage).toMatchObject({ input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 7 });
+    expect(total(r.usage)).toBe(12);
+  });
+
+  it('messages.stream: message_start and the final message report them too', async () => {
+    const { anthropic } = client(provider);
+    const stream = anthropic.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Capital of France?' }] });
+    const starts: Anthropic.Usage[] = [];
+    stream.on('streamEvent', (e) => {
+      if (e.type === 'message_start') starts.push({ ...e.message.usage });
+    });
+    const final = await stream.finalMessage();
+    expect(starts[0]).toMatchObject({ cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    expect(final.usage).toMatchObject({ input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 7 });
+    expect(total(final.usage)).toBe(12);
+  });
+});
+
 describe('@anthropic-ai/sdk errors', () => {
   it('surfaces a bad request as the SDK\'s typed error with Anthropic\'s error type', async () => {
     const { anthropic } = client('anthropic');

@@ -20,14 +20,24 @@ export function messageId(upstreamId: string): string {
   return `msg_${core || 'miprox'}`;
 }
 
+/** Anthropic's usage object: the cache counts are always there (the SDK types them `number | null`, not optional). */
+export interface MessagesUsage {
+  input_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  output_tokens: number;
+}
+
 /**
  * Chat usage as Anthropic reports it: cached prompt tokens (chat's `prompt_tokens_details.cached_tokens`)
- * are Anthropic's `cache_read_input_tokens`, which its `input_tokens` does not include.
+ * are Anthropic's `cache_read_input_tokens`, which its `input_tokens` does not include. Chat reports no
+ * cache writes: `cache_creation_input_tokens` is 0. Both are sent even when 0, as Anthropic does: left out,
+ * a client adding them up (`input + cache_creation + cache_read`) got NaN.
  */
-export function messagesUsage(u: Usage | null | undefined): { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number } {
+export function messagesUsage(u: Usage | null | undefined): MessagesUsage {
   const cached = usageDetail(u?.prompt_tokens_details, 'cached_tokens');
   const input = Math.max(0, (u?.prompt_tokens ?? 0) - cached);
-  return { input_tokens: input, output_tokens: u?.completion_tokens ?? 0, ...(cached > 0 ? { cache_read_input_tokens: cached } : {}) };
+  return { input_tokens: input, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: u?.completion_tokens ?? 0 };
 }
 
 /** Tool arguments are JSON text in chat completions and an object in Messages; unreadable text becomes {}. */

@@ -85,7 +85,7 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
   private start(): string {
     if (this.started) return '';
     this.started = true;
-    const message = { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
+    const message = { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: messagesUsage(null) };
     return event('message_start', { message });
   }
 

@@ -59,11 +59,11 @@ describe('chat answer -> Messages message', () => {
     };
     expect(chatToMessage(completion, extractCompletionSummary(completion).toolCalls)).toEqual({
       id: 'msg_Z1', type: 'message', role: 'assistant', model: 'm', content: [{ type: 'tool_use', id: 'call_1', name: 'f', input: { a: 1 } }],
-      stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 },
+      stop_reason: 'tool_use', stop_sequence: null, usage: { input_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 2 },
     });
     // OpenAI's cached prompt tokens are Anthropic's cache reads, which its input_tokens leaves out.
     const cached = { ...completion, usage: { ...completion.usage, prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 4 } } };
-    expect(chatToMessage(cached, []).usage).toEqual({ input_tokens: 6, output_tokens: 2, cache_read_input_tokens: 4 });
+    expect(chatToMessage(cached, []).usage).toEqual({ input_tokens: 6, cache_creation_input_tokens: 0, cache_read_input_tokens: 4, output_tokens: 2 });
   });
 });
 
