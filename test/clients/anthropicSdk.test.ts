@@ -124,6 +124,34 @@ describe.each(['openai', 'openai_compatible'] as const)('@anthropic-ai/sdk usage
   });
 });
 
+describe('@anthropic-ai/sdk stop sequences, translated to openai_compatible (vLLM names the matched stop)', () => {
+  // A stop on one of the client's stop_sequences was end_turn with stop_sequence null: the client could
+  // not tell the marker it asked for from a natural end. vLLM says which string stopped the answer.
+  const params = { model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, stop_sequences: ['</answer>', 'END'], messages: [{ role: 'user' as const, content: 'Capital of France?' }] };
+
+  it('messages.create: stop_reason stop_sequence with the sequence', async () => {
+    s.h.openai.setBehavior({ reply: 'Paris.', stopReason: 'END' });
+    const { anthropic, rid, job } = client('openai_compatible');
+    const r = await anthropic.messages.create(params);
+    expect(r).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'END' });
+    expect((s.h.openai.requests.at(-1)?.body as { stop: string[] }).stop).toEqual(['</answer>', 'END']);
+    await expectRow(s.h, job, rid, 'messages');
+  });
+
+  it('messages.stream: message_delta says it too', async () => {
+    s.h.openai.setBehavior({ reply: 'Paris.', stopReason: '</answer>' });
+    const { anthropic } = client('openai_compatible');
+    const final = await anthropic.messages.stream(params).finalMessage();
+    expect(final).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: '</answer>' });
+  });
+
+  it('a stop string the client did not ask for (the model\'s own end token) stays end_turn', async () => {
+    s.h.openai.setBehavior({ reply: 'Paris.', stopReason: '<|im_end|>' });
+    const { anthropic } = client('openai_compatible');
+    expect(await anthropic.messages.create(params)).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+  });
+});
+
 describe('@anthropic-ai/sdk errors', () => {
   it('surfaces a bad request as the SDK\'s typed error with Anthropic\'s error type', async () => {
     const { anthropic } = client('anthropic');

@@ -32,6 +32,11 @@ export interface FakeBehavior {
    * `message.refusal` with `content: null` (JSON) or `delta.refusal` pieces (SSE), instead of the reply.
    */
   refusal?: string;
+  /**
+   * Chat completions: the stop string that ended the answer, as vLLM names it in `choices[].stop_reason`
+   * (JSON, and the finish chunk of a stream). OpenAI itself never says which.
+   */
+  stopReason?: string;
   /** Tool calls computed from the request (wins over `toolCalls`), e.g. untilToolResult for agent loops. */
   toolCallsFor?: (req: RecordedRequest) => readonly FakeToolCall[] | undefined;
   /** Wait before answering (headers included). */

@@ -140,6 +140,7 @@ function completionJson(b: FakeBehavior, text: string, model: string): string {
           : { role: 'assistant', content: toolCalls && text === '' ? null : text, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
         logprobs: null,
         finish_reason: toolCalls ? 'tool_calls' : 'stop',
+        ...(b.stopReason !== undefined ? { stop_reason: b.stopReason } : {}),
       },
     ],
     usage: usageOf(b),
@@ -148,8 +149,10 @@ function completionJson(b: FakeBehavior, text: string, model: string): string {
 
 function openAiEvents(b: FakeBehavior, req: RecordedRequest, model: string, includeUsage: boolean): string[] {
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: CREATED, model };
-  const ev = (delta: Record<string, unknown>, finish: string | null): string =>
-    `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+  const ev = (delta: Record<string, unknown>, finish: string | null): string => {
+    const stopReason = finish !== null && b.stopReason !== undefined ? { stop_reason: b.stopReason } : {};
+    return `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...stopReason }] })}\n\n`;
+  };
   const events = [ev({ role: 'assistant', content: '' }, null)];
   if (b.refusal !== undefined) for (const piece of splitText(b.refusal, b.chunks)) events.push(ev({ refusal: piece }, null));
   else for (const piece of splitText(replyText(b, req), b.chunks)) events.push(ev({ content: piece }, null));

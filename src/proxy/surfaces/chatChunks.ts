@@ -12,7 +12,8 @@ export type ChatStep =
   | { kind: 'refusal'; text: string }
   | { kind: 'tool_start'; index: number; id: string | undefined; name: string }
   | { kind: 'tool_args'; index: number; args: string }
-  | { kind: 'finish'; reason: string }
+  /** `matched`: the stop string that ended the answer, where the server names it (vLLM, SGLang: matchedStopOf). */
+  | { kind: 'finish'; reason: string; matched: string | undefined }
   /** `cached` and `reasoning`: the usage's prompt_tokens_details.cached_tokens and completion_tokens_details.reasoning_tokens (0 without). */
   | { kind: 'usage'; prompt: number; completion: number; total: number; cached: number; reasoning: number }
   | { kind: 'done' };
@@ -50,7 +51,7 @@ export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
         if (typeof fn.arguments === 'string' && fn.arguments !== '') steps.push({ kind: 'tool_args', index, args: fn.arguments });
       }
     }
-    if (typeof choice.finish_reason === 'string') steps.push({ kind: 'finish', reason: choice.finish_reason });
+    if (typeof choice.finish_reason === 'string') steps.push({ kind: 'finish', reason: choice.finish_reason, matched: matchedStopOf(choice) });
   }
   if (isRecord(v.usage)) {
     const u = v.usage;
@@ -62,6 +63,16 @@ export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
     });
   }
   return steps;
+}
+
+/**
+ * The stop string that ended a chat answer, where the server says which: vLLM's `choices[].stop_reason`
+ * (a string; a token id is a number) and SGLang's `matched_stop`. OpenAI says only `finish_reason: "stop"`.
+ */
+export function matchedStopOf(choice: unknown): string | undefined {
+  if (typeof choice !== 'object' || choice === null) return undefined;
+  const c = choice as { stop_reason?: unknown; matched_stop?: unknown };
+  return typeof c.stop_reason === 'string' ? c.stop_reason : typeof c.matched_stop === 'string' ? c.matched_stop : undefined;
 }
 
 /** A count in a usage's details object (`prompt_tokens_details.cached_tokens` ...): 0 when absent. */
@@ -88,6 +99,8 @@ export type UsageStep = Extract<ChatStep, { kind: 'usage' }>;
  */
 export abstract class TranslatedStreamWriter implements StreamWriter {
   protected finish: string | null = null;
+  /** The stop string that ended the answer, when the server named it. */
+  protected matchedStop: string | undefined;
   protected usage: UsageStep | null = null;
   protected done = false;
 
@@ -97,6 +110,7 @@ export abstract class TranslatedStreamWriter implements StreamWriter {
     switch (step.kind) {
       case 'finish':
         this.finish = step.reason;
+        this.matchedStop = step.matched;
         return '';
       case 'usage':
         this.usage = step;

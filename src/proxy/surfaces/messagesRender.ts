@@ -1,4 +1,4 @@
-import { usageDetail } from './chatChunks.js';
+import { matchedStopOf, usageDetail } from './chatChunks.js';
 import type { ChatCompletion, Usage } from '../../schemas/openai.js';
 import type { ToolCallSummary } from '../../providers/completionSummary.js';
 
@@ -13,6 +13,18 @@ export function stopReasonFor(finish: string | null | undefined): string {
     case 'content_filter': return 'refusal';
     default: return 'end_turn';
   }
+}
+
+/**
+ * Anthropic's `stop_reason` and `stop_sequence` for a chat answer. A stop on one of the client's
+ * `stop_sequences` is `stop_sequence` with that sequence, as Anthropic says it (a client reads it to
+ * tell a marker it asked for from a natural end); it is known only when the server names the matched
+ * string (`matchedStopOf`), otherwise the answer says `end_turn`.
+ */
+export function messagesStop(finish: string | null | undefined, matched: string | undefined, stopSequences: readonly string[], refused: boolean): { stop_reason: string; stop_sequence: string | null } {
+  if (refused) return { stop_reason: 'refusal', stop_sequence: null };
+  if (finish === 'stop' && matched !== undefined && stopSequences.includes(matched)) return { stop_reason: 'stop_sequence', stop_sequence: matched };
+  return { stop_reason: stopReasonFor(finish), stop_sequence: null };
 }
 
 export function messageId(upstreamId: string): string {
@@ -50,7 +62,7 @@ export function toolInput(args: string): Record<string, unknown> {
   }
 }
 
-export function chatToMessage(c: ChatCompletion, toolCalls: readonly ToolCallSummary[]): Record<string, unknown> {
+export function chatToMessage(c: ChatCompletion, toolCalls: readonly ToolCallSummary[], stopSequences: readonly string[] = []): Record<string, unknown> {
   const choice = c.choices[0];
   // A refusal comes in `refusal` with no content; Anthropic says it as text with stop_reason "refusal".
   const refusal = choice?.message.refusal ?? '';
@@ -64,8 +76,7 @@ export function chatToMessage(c: ChatCompletion, toolCalls: readonly ToolCallSum
     role: 'assistant',
     model: c.model ?? '',
     content,
-    stop_reason: refusal !== '' ? 'refusal' : stopReasonFor(choice?.finish_reason),
-    stop_sequence: null,
+    ...messagesStop(choice?.finish_reason, matchedStopOf(choice), stopSequences, refusal !== ''),
     usage: messagesUsage(c.usage),
   };
 }

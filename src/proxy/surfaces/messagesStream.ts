@@ -1,6 +1,6 @@
 import { startsAnotherCall } from '../../providers/completionSummary.js';
 import { type ContentStep, TranslatedStreamWriter } from './chatChunks.js';
-import { messageId, messagesUsage, stopReasonFor } from './messagesRender.js';
+import { messageId, messagesStop, messagesUsage } from './messagesRender.js';
 import { OrderedItems } from './orderedItems.js';
 
 /**
@@ -36,9 +36,13 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
    */
   private readonly unstarted = new Map<Block, { id: string; name: string }>();
 
-  constructor(opts: { model: string }) {
+  /** The client's `stop_sequences`: a stop on one of them is stop_reason `stop_sequence` (messagesStop). */
+  private readonly stopSequences: readonly string[];
+
+  constructor(opts: { model: string; stopSequences?: readonly string[] }) {
     super();
     this.model = opts.model;
+    this.stopSequences = opts.stopSequences ?? [];
   }
 
   protected onContent(step: ContentStep): string {
@@ -132,7 +136,7 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
     if (this.blockCount === 0) out += this.begin(this.newBlock(), { type: 'text', text: '' });
     for (const block of this.blocks.open()) out += this.stop(block);
     const usage = messagesUsage(this.usage ? { prompt_tokens: this.usage.prompt, completion_tokens: this.usage.completion, prompt_tokens_details: { cached_tokens: this.usage.cached } } : null);
-    out += event('message_delta', { delta: { stop_reason: this.refused ? 'refusal' : stopReasonFor(this.finish), stop_sequence: null }, usage });
+    out += event('message_delta', { delta: messagesStop(this.finish, this.matchedStop, this.stopSequences, this.refused), usage });
     return out + event('message_stop', {});
   }
 }

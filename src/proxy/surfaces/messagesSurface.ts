@@ -24,9 +24,9 @@ export const messagesSurface: Surface = {
       chat,
       untranslatable,
       stream,
-      renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls)),
+      renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls, original.stop_sequences)),
       renderStream: (sse) => {
-        const writer = new MessagesStreamWriter({ model: original.model ?? '' });
+        const writer = new MessagesStreamWriter({ model: original.model ?? '', stopSequences: original.stop_sequences ?? [] });
         // Translated: the writer stops the blocks it holds before the error event.
         fail = (errorEvent) => writer.fail(errorEvent);
         return translateChatStream(sse, writer);
