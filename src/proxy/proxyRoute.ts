@@ -103,7 +103,9 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   if (nativeProblems.length > 0 && native) throw new ValidationError('invalid request', nativeProblems);
   // What the provider's own translation would refuse (chat to Anthropic Messages), refused before anything is recorded.
   const translation = native ? [] : (provider.requestProblems?.({ ...body, model: policy.model }) ?? []);
-  if (translation.length > 0) throw new ValidationError('invalid request', translation);
+  // Named as the client sent them: a Responses client has no `messages.N`.
+  const fieldOf = surfaceCall.fieldOf;
+  if (translation.length > 0) throw new ValidationError('invalid request', fieldOf ? translation.map((pr) => ({ ...pr, path: fieldOf(pr.path) })) : translation);
   const inputMessages = capStoredMessages(inputForRecord(body.messages));
   const dispatchReq = {
     rolloutId,

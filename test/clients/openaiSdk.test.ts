@@ -137,7 +137,7 @@ describe('openai SDK, models and errors', () => {
   });
 });
 
-describe('openai SDK, chat completions to an anthropic policy', () => {
+describe('openai SDK, what an anthropic policy cannot take', () => {
   // Anthropic refuses whitespace-only stop sequences: this came back as the upstream's 400 after the
   // rollout was recorded (a rollout that could never be rewarded).
   it('a whitespace-only stop sequence is a 422 naming it, before anything is sent or recorded', async () => {
@@ -153,5 +153,23 @@ describe('openai SDK, chat completions to an anthropic policy', () => {
     const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, stop: ['END', '\nQ:'] });
     expect(r.choices[0]!.message.content).toBe('Paris.');
     expect((s.h.anthropic.requests.at(-1)?.body as { stop_sequences: string[] }).stop_sequences).toEqual(['END', '\nQ:']);
+  });
+
+  // What the Messages API cannot take was named by the internal chat call's path (messages.2.tool_calls.0...),
+  // a field a Responses client never sent.
+  it('responses: a problem only anthropic has is a 422 naming the Responses field', async () => {
+    const { openai, rid, job } = client('anthropic');
+    const err = await openai.responses.create({
+      model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM,
+      input: [{ role: 'user', content: 'Weather?' }, { type: 'function_call', call_id: 'c1', name: 'weather', arguments: '["Paris"]' }, { type: 'function_call_output', call_id: 'c1', output: 'sunny' }],
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 422, param: 'input.1.arguments', message: expect.stringMatching(/^422 invalid request: input\.1\.arguments: must be a JSON object/) });
+    const image = await openai.responses.create({
+      model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM,
+      input: [{ role: 'developer', content: [{ type: 'input_image', image_url: 'https://example.com/a.png', detail: 'auto' }] }, { role: 'user', content: 'What is it?' }],
+    }).catch((e: unknown) => e);
+    expect(image).toMatchObject({ status: 422, param: 'input.0.content.0.type' });
+    expect(s.h.anthropic.requests).toHaveLength(0);
+    expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
   });
 });

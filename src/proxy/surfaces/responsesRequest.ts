@@ -66,14 +66,30 @@ export function hasInstructions(req: ResponsesRequest): req is ResponsesRequest 
  * internal call only serves matching, injection and the record: what has no chat equivalent
  * (built-in tools, file inputs, other item types) is listed there and left out instead of refused.
  */
-export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | null = null): ChatCompletionRequest {
+/**
+ * Where each message of the internal call came from in the Responses request: `instructions`, `input`
+ * (a string input) or `input.N`, and for an assistant message the function_call item of each of its
+ * tool calls. Filled by responsesToChat, read by responsesFieldOf.
+ */
+export interface MessageOrigin {
+  path: string;
+  kind: 'instructions' | 'message' | 'tool';
+  calls: string[];
+}
+
+export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | null = null, origins: MessageOrigin[] = []): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   // Translated, the model would answer without the stored prompt's text: refused, not dropped.
   if (req.prompt != null) untranslatable(lossy, 'prompt', 'a prompt stored at OpenAI (prompt.id) needs OpenAI itself; with this upstream send its text in instructions');
   logprobProblems(req, lossy);
-  if (hasInstructions(req)) messages.push({ role: 'system', content: req.instructions });
-  if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
-  else req.input.forEach((item, i) => appendItem(messages, item, i, lossy));
+  if (hasInstructions(req)) {
+    messages.push({ role: 'system', content: req.instructions });
+    origins.push({ path: 'instructions', kind: 'instructions', calls: [] });
+  }
+  if (typeof req.input === 'string') {
+    messages.push({ role: 'user', content: req.input });
+    origins.push({ path: 'input', kind: 'instructions', calls: [] });
+  } else req.input.forEach((item, i) => appendItem(messages, item, i, lossy, origins));
   // Natively, items miprox does not model (listed in `lossy`) still reach the upstream: an input of only
   // those is a call like any other, with nothing for the internal call to carry.
   const onlyNativeItems = lossy !== null && lossy.some((p) => p.path.startsWith('input.'));
@@ -114,6 +130,34 @@ function logprobProblems(req: ResponsesRequest, lossy: FieldProblem[] | null): v
   if (typeof top === 'number' && top > 0) untranslatable(lossy, 'top_logprobs', 'log probabilities need an upstream that speaks the Responses API (OpenAI); this one speaks chat completions');
 }
 
+/**
+ * The Responses request's own name for a field of the internal call, so a problem found on that call
+ * (what an Anthropic policy cannot take: anthropicRequestProblems) names what the client sent:
+ * `messages.2.tool_calls.0.function.arguments` is `input.1.arguments`, `messages.0.content` may be
+ * `instructions`. A path with no Responses counterpart is returned as is.
+ */
+export function responsesFieldOf(origins: readonly MessageOrigin[], path: string): string {
+  const m = /^messages\.(\d+)(?:\.(.*))?$/.exec(path);
+  const origin = m ? origins[Number(m[1])] : undefined;
+  if (!m || origin === undefined) return path;
+  const rest = m[2] ?? '';
+  const call = /^tool_calls\.(\d+)(?:\.(.*))?$/.exec(rest);
+  if (call) {
+    const item = origin.calls[Number(call[1])];
+    if (item === undefined) return path;
+    const field = { 'function.arguments': 'arguments', 'function.name': 'name', function: 'name', id: 'call_id' }[call[2] ?? ''];
+    return call[2] === undefined ? item : `${item}.${field ?? call[2]}`;
+  }
+  if (origin.kind === 'instructions') return origin.path;
+  if (origin.kind === 'tool') {
+    const field = rest === 'tool_call_id' ? 'call_id' : rest.replace(/^content/, 'output');
+    return field === '' ? origin.path : `${origin.path}.${field}`;
+  }
+  // An input_image's URL is the part's `image_url`, a string (chat's is `image_url.url`).
+  const field = rest.replace(/^(content\.\d+\.image_url)\.url$/, '$1');
+  return field === '' ? origin.path : `${origin.path}.${field}`;
+}
+
 function resolveReference(item: ResponsesInputItem, i: number, resolve: ItemResolver): ResponsesInputItem {
   if (item.type !== 'item_reference') return item;
   const id = (item as { id?: unknown }).id;
@@ -124,7 +168,7 @@ function resolveReference(item: ResponsesInputItem, i: number, resolve: ItemReso
   return found as ResponsesInputItem;
 }
 
-function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, lossy: FieldProblem[] | null): void {
+function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, lossy: FieldProblem[] | null, origins: MessageOrigin[]): void {
   const type = item.type ?? 'message';
   const where = `input.${i}`;
   switch (type) {
@@ -136,6 +180,7 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, los
       // As OpenAI requires: a message without content would reach a translated upstream as nothing at all.
       if (item.content === undefined) throw invalid(`${where}.content`, 'is required (a string or an array of content parts)');
       out.push({ role, content: contentToChat(item.content, `${where}.content`, lossy) });
+      origins.push({ path: where, kind: 'message', calls: [] });
       return;
     }
     case 'function_call': {
@@ -148,7 +193,11 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, los
       const last = out[out.length - 1];
       if (last !== undefined && last.role === 'assistant') {
         last.tool_calls = [...(last.tool_calls ?? []), call];
-      } else out.push({ role: 'assistant', content: null, tool_calls: [call] });
+        origins.at(-1)?.calls.push(where);
+      } else {
+        out.push({ role: 'assistant', content: null, tool_calls: [call] });
+        origins.push({ path: where, kind: 'message', calls: [where] });
+      }
       return;
     }
     case 'function_call_output': {
@@ -156,6 +205,7 @@ function appendItem(out: ChatMessage[], item: ResponsesInputItem, i: number, los
       if (typeof callId !== 'string') throw invalid(`${where}.call_id`, 'is required');
       const text = typeof output === 'string' ? output : Array.isArray(output) ? textOfParts(output, `${where}.output`, lossy) : JSON.stringify(output ?? '');
       out.push({ role: 'tool', tool_call_id: callId, content: text });
+      origins.push({ path: where, kind: 'tool', calls: [] });
       return;
     }
     case 'item_reference':

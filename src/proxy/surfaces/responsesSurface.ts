@@ -4,7 +4,7 @@ import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
 import { chatToResponse, echoOf } from './responsesRender.js';
 import { nativeResponsesBody, nativeResponsesJson, NativeResponsesRelay } from './responsesNative.js';
-import { parseResponsesRequest, resolveReferences, responsesToChat } from './responsesRequest.js';
+import { type MessageOrigin, parseResponsesRequest, resolveReferences, responsesFieldOf, responsesToChat } from './responsesRequest.js';
 import type { ResponseItemCache } from './responseItems.js';
 import { ResponsesStreamWriter } from './responsesStream.js';
 import type { Surface, SurfaceStream } from './surface.js';
@@ -19,7 +19,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
   parse(body, systemId) {
     const original = resolveReferences(parseResponsesRequest(body), (id) => items.lookup(systemId, id));
     const untranslatable: FieldProblem[] = [];
-    const chat: ChatCompletionRequest = responsesToChat(original, untranslatable);
+    const origins: MessageOrigin[] = [];
+    const chat: ChatCompletionRequest = responsesToChat(original, untranslatable, origins);
     const remember = (response: unknown): void => {
       if (typeof response === 'object' && response !== null) items.remember(systemId, (response as { output?: unknown }).output);
     };
@@ -34,6 +35,7 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
     return {
       chat,
       untranslatable,
+      fieldOf: (path) => responsesFieldOf(origins, path),
       stream,
       renderJson: (completion, _raw, toolCalls) => {
         const response = chatToResponse(completion, echo, toolCalls);

@@ -58,6 +58,11 @@ export interface SurfaceCall {
    * sends the client's own body, so there it is no problem.
    */
   untranslatable: FieldProblem[];
+  /**
+   * The client's own name for a field of `chat` (`messages.2.tool_calls.0.function.arguments` is
+   * Responses' `input.1.arguments`), for problems found on the internal call. Absent: the same name.
+   */
+  fieldOf?(chatPath: string): string;
   stream: boolean;
   /** A chat completion (translated path) as this surface's JSON body. */
   renderJson(completion: ChatCompletion, raw: string, toolCalls: readonly ToolCallSummary[]): string;
