@@ -166,11 +166,26 @@ function parseArguments(args: unknown, where: string): Record<string, unknown> {
   return parsed;
 }
 
+/** The image types the Messages API takes; any other is its 400. */
+const ANTHROPIC_IMAGE_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
+
+/**
+ * A chat image as an Anthropic image block. A data URL Anthropic cannot take (another media type, or
+ * not base64: it would go as a `url` source, which must be http(s)) was its 400 after the rollout was
+ * recorded; it is refused here, by field, as the rest of what the Messages API cannot express.
+ */
 function imageBlock(imageUrl: unknown, where: string): AnthropicImageBlock {
   const url = typeof imageUrl === 'string' ? imageUrl : isRecord(imageUrl) ? imageUrl.url : undefined;
   if (typeof url !== 'string') throw invalid(`${where}.image_url.url`, 'is required');
-  const data = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (data) return { type: 'image', source: { type: 'base64', media_type: data[1] ?? '', data: data[2] ?? '' } };
+  if (/^data:/i.test(url)) {
+    const data = /^data:([^;,]+)(?:;[^;,=]+=[^;,]*)*;base64,(.*)$/s.exec(url);
+    if (!data) throw invalid(`${where}.image_url.url`, 'a data URL must be base64 (data:<type>;base64,...) for anthropic');
+    const mediaType = (data[1] ?? '').toLowerCase();
+    if (!ANTHROPIC_IMAGE_TYPES.includes(mediaType)) {
+      throw invalid(`${where}.image_url.url`, `"${mediaType}" images are not supported by anthropic (only ${ANTHROPIC_IMAGE_TYPES.join(', ')})`);
+    }
+    return { type: 'image', source: { type: 'base64', media_type: mediaType, data: data[2] ?? '' } };
+  }
   return { type: 'image', source: { type: 'url', url } };
 }
 

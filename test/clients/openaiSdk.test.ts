@@ -172,4 +172,24 @@ describe('openai SDK, what an anthropic policy cannot take', () => {
     expect(s.h.anthropic.requests).toHaveLength(0);
     expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
   });
+
+  // Anthropic takes jpeg, png, gif and webp images, as base64 or an http(s) URL: anything else was its
+  // 400 after the rollout was recorded.
+  it('chat: an image anthropic cannot take is a 422 naming it; a png goes as base64', async () => {
+    const { openai, rid, job } = client('anthropic');
+    const ask = (url: string) => openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: [{ type: 'text', text: 'What is it?' }, { type: 'image_url', image_url: { url } }] }],
+    });
+    for (const url of ['data:image/bmp;base64,Qk0=', 'data:image/png,%89PNG', 'data:image/svg+xml;utf8,<svg/>']) {
+      const err = await ask(url).catch((e: unknown) => e);
+      expect(err, url).toMatchObject({ status: 422, param: 'messages.1.content.1.image_url.url' });
+    }
+    expect(s.h.anthropic.requests).toHaveLength(0);
+    expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
+    const ok = await ask('data:IMAGE/PNG;base64,iVBORw0KGgo=');
+    expect(ok.choices[0]!.message.content).toBe('Paris.');
+    const sent = s.h.anthropic.requests.at(-1)?.body as { messages: Array<{ content: unknown[] }> };
+    expect(sent.messages[0]!.content[1]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } });
+  });
 });

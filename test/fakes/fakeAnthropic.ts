@@ -61,6 +61,12 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       sendJson(res, 400, errorBody('stop_sequences: each stop sequence must contain non-whitespace', 'invalid_request_error'));
       return;
     }
+    // As Anthropic does: an image it cannot take (another media type, a url source that is not http(s)) is a 400.
+    const badImage = imageProblem((body as { messages?: unknown }).messages);
+    if (badImage !== undefined) {
+      sendJson(res, 400, errorBody(badImage, 'invalid_request_error'));
+      return;
+    }
     if (await runPreamble(b, failures, res, (message, type) => errorBody(message, type))) return;
     const model = typeof body.model === 'string' ? body.model : 'claude-fake';
     if (body.stream === true) {
@@ -89,6 +95,22 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
     },
     close: () => server.close(),
   };
+}
+
+function imageProblem(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  for (const m of messages as Array<{ content?: unknown }>) {
+    if (!Array.isArray(m.content)) continue;
+    for (const block of m.content as Array<{ type?: unknown; source?: { type?: unknown; media_type?: unknown; url?: unknown } }>) {
+      if (block.type !== 'image') continue;
+      const src = block.source ?? {};
+      if (src.type === 'base64' && !['image/jpeg', 'image/png', 'image/gif', 'image/webp'].includes(String(src.media_type))) {
+        return "image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'";
+      }
+      if (src.type === 'url' && !/^https?:\/\//.test(String(src.url))) return 'image.source.url: must be an http(s) URL';
+    }
+  }
+  return undefined;
 }
 
 function errorBody(message: string, type: string): string {
