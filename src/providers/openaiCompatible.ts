@@ -1,5 +1,8 @@
 import { ChatCompletionSchema, type ChatCompletion, type ChatCompletionRequest } from '../schemas/openai.js';
-import { UpstreamError } from '../shared/errors.js';
+import { type FieldProblem, UpstreamError } from '../shared/errors.js';
+
+/** Chat completions on OpenAI take at most this many stop sequences. */
+const OPENAI_MAX_STOP = 4;
 import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
 import { parseErrorBody } from './upstreamErrors.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
@@ -56,6 +59,16 @@ export class OpenAICompatibleProvider implements ChatProvider {
         return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };
       },
     };
+  }
+
+  /**
+   * OpenAI's own limit, which compatible servers do not share: at most 4 stop sequences ("Invalid
+   * 'stop': array too long"). A Messages call translated for OpenAI may carry more (Anthropic takes
+   * them), and OpenAI's 400 came after the rollout was recorded, naming a field the client never sent.
+   */
+  requestProblems(req: ChatCompletionRequest): FieldProblem[] {
+    if (this.kind !== 'openai' || !Array.isArray(req.stop) || req.stop.length <= OPENAI_MAX_STOP) return [];
+    return [{ path: 'stop', message: `openai takes at most ${OPENAI_MAX_STOP} stop sequences, got ${req.stop.length} (the job's policy provider is openai)` }];
   }
 
   async complete(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<CompletionResult> {

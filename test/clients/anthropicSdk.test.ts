@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema';
 import { describe, expect, it } from 'vitest';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
+import { api } from '../helpers/server.js';
 import { CLIENT_SYSTEM, expectRow, useSurfaceHarness, type PolicyProvider, type SurfaceJob } from '../helpers/surfaces.js';
 
 /**
@@ -149,6 +150,29 @@ describe('@anthropic-ai/sdk stop sequences, translated to openai_compatible (vLL
     s.h.openai.setBehavior({ reply: 'Paris.', stopReason: '<|im_end|>' });
     const { anthropic } = client('openai_compatible');
     expect(await anthropic.messages.create(params)).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null });
+  });
+});
+
+describe('@anthropic-ai/sdk stop sequences beyond what OpenAI takes', () => {
+  // OpenAI's chat completions take at most 4 stop sequences ("Invalid 'stop': array too long"); Anthropic
+  // takes more. Sent anyway, OpenAI's 400 came after the rollout was recorded and named `stop`.
+  const five = ['A1', 'B2', 'C3', 'D4', 'E5'];
+
+  it('openai: a 422 naming stop_sequences, before anything is sent or recorded', async () => {
+    const { anthropic, rid, job } = client('openai');
+    const err = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, stop_sequences: five, messages: [{ role: 'user', content: 'Capital of France?' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(422);
+    expect((err as { error: { error: { message: string } } }).error.error.message).toMatch(/^invalid request: stop_sequences: openai takes at most 4 stop sequences, got 5/);
+    expect(s.h.openai.requests).toHaveLength(0);
+    expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
+  });
+
+  it('openai_compatible servers have no such limit: all five go', async () => {
+    const { anthropic } = client('openai_compatible');
+    const r = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, stop_sequences: five, messages: [{ role: 'user', content: 'Capital of France?' }] });
+    expect(r.stop_reason).toBe('end_turn');
+    expect((s.h.openai.requests.at(-1)?.body as { stop: string[] }).stop).toEqual(five);
   });
 });
 

@@ -23,6 +23,7 @@ export const messagesSurface: Surface = {
     return {
       chat,
       untranslatable,
+      fieldOf: (path) => MESSAGES_FIELDS[path] ?? path,
       stream,
       renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls, original.stop_sequences)),
       renderStream: (sse) => {
@@ -56,6 +57,9 @@ export const messagesSurface: Surface = {
     };
   },
 };
+
+/** Messages names for the fields of the internal chat call a provider may refuse. */
+const MESSAGES_FIELDS: Readonly<Record<string, string>> = { stop: 'stop_sequences', user: 'metadata.user_id' };
 
 /**
  * The client's `anthropic-beta` (the Anthropic SDK's `betas`), forwarded on native calls: beta
