@@ -39,6 +39,8 @@ export const MessagesRequestSchema = z.looseObject({
    */
   output_config: z.looseObject({ format: MessagesOutputFormatSchema.nullable().optional() }).nullable().optional(),
   output_format: MessagesOutputFormatSchema.nullable().optional(),
+  /** Remote MCP servers (beta) whose tools Anthropic itself calls during the answer. */
+  mcp_servers: z.array(z.looseObject({})).max(MAX_TOOLS).optional(),
   mipro: MiproCallFieldSchema.optional(),
 });
 export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;

@@ -176,6 +176,34 @@ describe('@anthropic-ai/sdk stop sequences beyond what OpenAI takes', () => {
   });
 });
 
+describe.each(['openai', 'openai_compatible'] as const)('@anthropic-ai/sdk beta MCP connector, translated to %s', (provider) => {
+  // mcp_servers used to be dropped: the model answered without the MCP tools, and no one said so.
+  it('mcp_servers is a 422 naming it, before anything is sent or recorded', async () => {
+    const { anthropic, rid, job } = client(provider);
+    const err = await anthropic.beta.messages.create({
+      model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Open tickets?' }],
+      mcp_servers: [{ type: 'url', url: 'https://mcp.example.com/sse', name: 'tickets' }], betas: ['mcp-client-2025-04-04'],
+    }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(422);
+    expect((err as { error: { error: { message: string } } }).error.error.message).toMatch(/^invalid request: mcp_servers: /);
+    expect(s.h.openai.requests).toHaveLength(0);
+    expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
+  });
+});
+
+describe('@anthropic-ai/sdk beta MCP connector, native', () => {
+  it('anthropic itself gets mcp_servers and the beta header as sent', async () => {
+    const { anthropic, rid, job } = client('anthropic');
+    const mcp = [{ type: 'url' as const, url: 'https://mcp.example.com/sse', name: 'tickets' }];
+    const r = await anthropic.beta.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Capital of France?' }], mcp_servers: mcp, betas: ['mcp-client-2025-04-04'] });
+    expect(r.content[0]).toMatchObject({ type: 'text', text: 'Paris.' });
+    const sent = s.h.anthropic.requests.at(-1)!;
+    expect((sent.body as { mcp_servers: unknown }).mcp_servers).toEqual(mcp);
+    expect(sent.headers['anthropic-beta']).toBe('mcp-client-2025-04-04');
+    await expectRow(s.h, job, rid, 'messages');
+  });
+});
+
 describe('@anthropic-ai/sdk errors', () => {
   it('surfaces a bad request as the SDK\'s typed error with Anthropic\'s error type', async () => {
     const { anthropic } = client('anthropic');

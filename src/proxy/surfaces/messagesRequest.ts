@@ -61,6 +61,11 @@ export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | nul
   if (typeof req.top_p === 'number') chat.top_p = req.top_p;
   if (req.stop_sequences !== undefined && req.stop_sequences.length > 0) chat.stop = req.stop_sequences;
   if (typeof req.metadata?.user_id === 'string') chat.user = req.metadata.user_id;
+  // The MCP connector: Anthropic calls these servers' tools while it answers. Dropped, the model would
+  // answer without the tools the client gave it, as a server tool would (refused in toolToChat).
+  if (req.mcp_servers !== undefined && req.mcp_servers.length > 0) {
+    untranslatable(lossy, 'mcp_servers', 'MCP servers are called by Anthropic itself; with this upstream give their tools as custom tools');
+  }
   const tools = (req.tools ?? []).map((t, i) => toolToChat(t, i, lossy)).filter((t): t is Record<string, unknown> => t !== null);
   if (tools.length > 0) chat.tools = tools;
   if (req.tool_choice !== undefined) Object.assign(chat, toolChoiceToChat(req.tool_choice));
