@@ -91,6 +91,16 @@ describe.each(['openai', 'openai_compatible'] as const)('@anthropic-ai/sdk struc
     await expectRow(s.h, job, rid, 'messages');
   });
 
+  // Example inputs shape how the model calls a tool; they used to be dropped without a word.
+  it('a tool with input_examples is a 422 naming them, and nothing is sent', async () => {
+    const { anthropic } = client(provider);
+    const input_schema = { type: 'object' as const, properties: { city: { type: 'string' } } };
+    const err = await anthropic.messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'other', input_schema }, { name: 'weather', input_schema, input_examples: [{ city: 'Paris' }] }] }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(422);
+    expect((err as { error: { error: { message: string } } }).error.error.message).toMatch(/^invalid request: tools\.1\.input_examples: /);
+    expect(s.h.openai.requests).toHaveLength(0);
+  });
+
   it('a format chat completions cannot say is a 422 naming it, and nothing is sent', async () => {
     const { anthropic } = client(provider);
     const err = await anthropic.messages.create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], output_config: { format: { type: 'xml' } as never } }).catch((e: unknown) => e);

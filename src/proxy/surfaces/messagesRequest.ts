@@ -165,6 +165,11 @@ function toolToChat(tool: Record<string, unknown>, i: number, lossy: FieldProble
     untranslatable(lossy, `tools.${i}.type`, `"${String(tool.type)}" (a server tool) needs Anthropic itself; with this upstream only custom tools are supported`);
     return null;
   }
+  // Example inputs are shown to the model with the tool; chat has no field for them, and dropped they
+  // would change how the model calls it.
+  if (Array.isArray(tool.input_examples) && tool.input_examples.length > 0) {
+    untranslatable(lossy, `tools.${i}.input_examples`, 'tool input examples need Anthropic itself; with this upstream describe them in the tool\'s description');
+  }
   const fn: Record<string, unknown> = { name: tool.name, parameters: tool.input_schema ?? { type: 'object', properties: {} } };
   if (typeof tool.description === 'string') fn.description = tool.description;
   // Strict tool use (inputs guaranteed to match the schema) is chat's `function.strict`; dropped, the
