@@ -78,7 +78,8 @@ function translateMessages(input: readonly ChatMessage[]): { system: string | un
   const systemParts: string[] = [];
   const messages: AnthropicMessageParam[] = [];
   // Anthropic wants alternating turns: consecutive same-role messages (e.g. several tool results) merge.
-  const push = (role: 'user' | 'assistant', blocks: AnthropicRequestBlock[]): void => {
+  const push = (role: 'user' | 'assistant', turn: AnthropicRequestBlock[]): void => {
+    const blocks = withoutBlankText(turn);
     if (blocks.length === 0) return;
     const last = messages[messages.length - 1];
     if (last !== undefined && last.role === role) last.content.push(...blocks);
@@ -114,6 +115,18 @@ function translateMessages(input: readonly ChatMessage[]): { system: string | un
     return { system: undefined, messages: [{ role: 'user', content: [{ type: 'text', text: system }] }] };
   }
   return { system, messages };
+}
+
+/**
+ * A message's text blocks when none has more than whitespace (an assistant turn of "\n" before its
+ * tool calls, a user turn of " "): Anthropic refuses such a message with a 400 ("text content blocks
+ * must contain non-whitespace text"), which came after the rollout was recorded. Whitespace alone says
+ * nothing to the model, so those blocks are left out, as an empty text is; beside real text they stay.
+ */
+function withoutBlankText(blocks: AnthropicRequestBlock[]): AnthropicRequestBlock[] {
+  const blank = (b: AnthropicRequestBlock): boolean => b.type === 'text' && b.text.trim() === '';
+  const texts = blocks.filter((b) => b.type === 'text');
+  return texts.length > 0 && texts.every(blank) ? blocks.filter((b) => !blank(b)) : blocks;
 }
 
 function userBlocks(content: ChatMessage['content'], i: number): AnthropicRequestBlock[] {

@@ -192,4 +192,29 @@ describe('openai SDK, what an anthropic policy cannot take', () => {
     const sent = s.h.anthropic.requests.at(-1)?.body as { messages: Array<{ content: unknown[] }> };
     expect(sent.messages[0]!.content[1]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } });
   });
+
+  // Anthropic refuses a message whose text is only whitespace ("text content blocks must contain
+  // non-whitespace text"): an assistant turn of "\n" before its tool calls, as many models write, came
+  // back as that 400 on the next call of the loop, after the rollout was recorded.
+  it('chat: a whitespace-only text in the history is left out, the call goes through', async () => {
+    const { openai, rid, job } = client('anthropic');
+    s.h.anthropic.setBehavior({ reply: 'Sunny.' });
+    const r = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: CLIENT_SYSTEM },
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: '\n\n', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+        { role: 'user', content: [{ type: 'text', text: 'And? ' }, { type: 'text', text: ' ' }] },
+      ],
+      tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+    });
+    expect(r.choices[0]!.message.content).toBe('Sunny.');
+    const sent = s.h.anthropic.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown[] }> };
+    expect(sent.messages[1]).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } }] });
+    // Beside real text, whitespace stays as written.
+    expect(sent.messages[2]!.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'text', text: 'And? ' }, { type: 'text', text: ' ' }]);
+    await expectRow(s.h, job, rid, 'chat');
+  });
 });

@@ -61,6 +61,11 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       sendJson(res, 400, errorBody('stop_sequences: each stop sequence must contain non-whitespace', 'invalid_request_error'));
       return;
     }
+    // As Anthropic does: a message whose text blocks are all empty or whitespace is a 400.
+    if (blankTextMessage((body as { messages?: unknown }).messages)) {
+      sendJson(res, 400, errorBody('messages: text content blocks must contain non-whitespace text', 'invalid_request_error'));
+      return;
+    }
     // As Anthropic does: an image it cannot take (another media type, a url source that is not http(s)) is a 400.
     const badImage = imageProblem((body as { messages?: unknown }).messages);
     if (badImage !== undefined) {
@@ -95,6 +100,16 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
     },
     close: () => server.close(),
   };
+}
+
+function blankTextMessage(messages: unknown): boolean {
+  if (!Array.isArray(messages)) return false;
+  return (messages as Array<{ content?: unknown }>).some((m) => {
+    if (typeof m.content === 'string') return m.content.trim() === '';
+    if (!Array.isArray(m.content)) return false;
+    const texts = (m.content as Array<{ type?: unknown; text?: unknown }>).filter((b) => b.type === 'text');
+    return texts.length > 0 && texts.every((b) => typeof b.text === 'string' && b.text.trim() === '');
+  });
 }
 
 function imageProblem(messages: unknown): string | undefined {
