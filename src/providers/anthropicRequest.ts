@@ -220,12 +220,25 @@ function translateTool(tool: Record<string, unknown>, i: number): NonNullable<An
   if (tool.type !== 'function' || fn === undefined || typeof fn.name !== 'string') {
     throw invalid(`tools[${i}]`, 'only {type:"function", function:{name,...}} tools are supported by anthropic');
   }
-  const schema = isRecord(fn.parameters) ? fn.parameters : { type: 'object', properties: {} };
+  const schema = inputSchema(fn.parameters, `tools[${i}].function.parameters`);
   return {
     name: fn.name,
     ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
     input_schema: schema,
   };
+}
+
+/**
+ * A function's parameters as Anthropic's `input_schema`, which must say `type: "object"`. OpenAI takes
+ * `parameters: {}` (what clients send for a tool without arguments) and Anthropic refused it with a
+ * 400 after the rollout was recorded; a schema without a type is an object's, so the type is added.
+ * Any other type cannot be a tool's input (arguments are always an object): refused by field.
+ */
+function inputSchema(parameters: unknown, where: string): Record<string, unknown> {
+  if (!isRecord(parameters) || Array.isArray(parameters)) return { type: 'object', properties: {} };
+  if (parameters.type === undefined) return { type: 'object', ...parameters };
+  if (parameters.type !== 'object') throw invalid(`${where}.type`, 'must be "object" for anthropic (a tool\'s input is an object)');
+  return parameters;
 }
 
 function translateToolChoice(choice: unknown, noParallel: boolean): AnthropicToolChoice | undefined {

@@ -217,4 +217,22 @@ describe('openai SDK, what an anthropic policy cannot take', () => {
     expect(sent.messages[2]!.content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'text', text: 'And? ' }, { type: 'text', text: ' ' }]);
     await expectRow(s.h, job, rid, 'chat');
   });
+
+  // OpenAI takes `parameters: {}` for a tool without arguments; Anthropic wants input_schema.type "object"
+  // and answered 400 after the rollout was recorded.
+  it('chat: a tool whose parameters name no type goes as an object schema; another type is a 422', async () => {
+    const { openai, rid, job } = client('anthropic');
+    const messages = [{ role: 'system' as const, content: CLIENT_SYSTEM }, { role: 'user' as const, content: 'What time is it?' }];
+    const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, tools: [{ type: 'function', function: { name: 'now', parameters: {} } }, { type: 'function', function: { name: 'tz', parameters: { properties: { zone: { type: 'string' } } } } }] });
+    expect(r.choices[0]!.message.content).toBe('Paris.');
+    const sent = s.h.anthropic.requests.at(-1)?.body as { tools: unknown[] };
+    expect(sent.tools).toEqual([{ name: 'now', input_schema: { type: 'object' } }, { name: 'tz', input_schema: { type: 'object', properties: { zone: { type: 'string' } } } }]);
+    await expectRow(s.h, job, rid, 'chat');
+    const err = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, tools: [{ type: 'function', function: { name: 'now', parameters: { type: 'string' } } }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 422, param: 'tools.0.function.parameters.type' });
+    // A Responses client gets its own (flat) field name.
+    const viaResponses = await openai.responses.create({ model: 'gpt-4o-mini', instructions: CLIENT_SYSTEM, input: 'What time is it?', tools: [{ type: 'function', name: 'now', parameters: { type: 'string' }, strict: false }] }).catch((e: unknown) => e);
+    expect(viaResponses).toMatchObject({ status: 422, param: 'tools.0.parameters.type' });
+    expect(s.h.anthropic.requests).toHaveLength(1);
+  });
 });

@@ -61,6 +61,13 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       sendJson(res, 400, errorBody('stop_sequences: each stop sequence must contain non-whitespace', 'invalid_request_error'));
       return;
     }
+    // As Anthropic does: a tool's input_schema must say type "object".
+    const tools = (body as { tools?: unknown }).tools;
+    const untyped = Array.isArray(tools) ? (tools as Array<{ type?: unknown; input_schema?: { type?: unknown } }>).findIndex((t) => t.type === undefined && t.input_schema?.type !== 'object') : -1;
+    if (untyped >= 0) {
+      sendJson(res, 400, errorBody(`tools.${untyped}.custom.input_schema.type: Field required`, 'invalid_request_error'));
+      return;
+    }
     // As Anthropic does: a message whose text blocks are all empty or whitespace is a 400.
     if (blankTextMessage((body as { messages?: unknown }).messages)) {
       sendJson(res, 400, errorBody('messages: text content blocks must contain non-whitespace text', 'invalid_request_error'));

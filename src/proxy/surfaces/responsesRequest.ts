@@ -137,6 +137,9 @@ function logprobProblems(req: ResponsesRequest, lossy: FieldProblem[] | null): v
  * `instructions`. A path with no Responses counterpart is returned as is.
  */
 export function responsesFieldOf(origins: readonly MessageOrigin[], path: string): string {
+  // Responses tools are flat: chat's `tools.N.function.parameters` is `tools.N.parameters`.
+  const tool = /^tools\.(\d+)\.function\.(.+)$/.exec(path);
+  if (tool) return `tools.${tool[1]}.${tool[2]}`;
   const m = /^messages\.(\d+)(?:\.(.*))?$/.exec(path);
   const origin = m ? origins[Number(m[1])] : undefined;
   if (!m || origin === undefined) return path;
