@@ -25,6 +25,13 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   const { logprobs, top_logprobs: topLogprobs } = req as { logprobs?: unknown; top_logprobs?: unknown };
   if (logprobs === true) throw invalid('logprobs', 'is not supported by anthropic (Messages returns no token probabilities): send false or leave it out');
   if (typeof topLogprobs === 'number' && topLogprobs > 0) throw invalid('top_logprobs', 'is not supported by anthropic (Messages returns no token probabilities): leave it out');
+  // Audio output (`modalities: ["text", "audio"]`, `audio: {voice, format}`): Anthropic answers text only,
+  // so dropped the client would find no `message.audio` where it reads the answer, as with logprobs.
+  const { modalities, audio } = req as { modalities?: unknown; audio?: unknown };
+  if (Array.isArray(modalities) && modalities.some((m) => m !== 'text')) {
+    throw invalid('modalities', 'anthropic answers text only: send ["text"] or leave it out');
+  }
+  if (audio != null) throw invalid('audio', 'is not supported by anthropic (it answers text only): leave it out');
   // Legacy function calling: dropped, the model would never see the functions, and a client reading
   // `message.function_call` would get an answer that cannot hold one. `tools` carries the same.
   const { functions, function_call: functionCall } = req as { functions?: unknown; function_call?: unknown };

@@ -235,4 +235,19 @@ describe('openai SDK, what an anthropic policy cannot take', () => {
     expect(viaResponses).toMatchObject({ status: 422, param: 'tools.0.parameters.type' });
     expect(s.h.anthropic.requests).toHaveLength(1);
   });
+
+  // Audio output was dropped: the answer came back without message.audio, where the client reads it.
+  it('chat: audio output is a 422 naming the field, before anything is sent or recorded', async () => {
+    const { openai, rid, job } = client('anthropic');
+    const messages = [{ role: 'system' as const, content: CLIENT_SYSTEM }, { role: 'user' as const, content: 'Say hi.' }];
+    const err = await openai.chat.completions.create({ model: 'gpt-4o-audio-preview', messages, modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 422, param: 'modalities' });
+    const onlyAudio = await openai.chat.completions.create({ model: 'gpt-4o-audio-preview', messages, audio: { voice: 'alloy', format: 'wav' } }).catch((e: unknown) => e);
+    expect(onlyAudio).toMatchObject({ status: 422, param: 'audio' });
+    expect(s.h.anthropic.requests).toHaveLength(0);
+    expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
+    // Text only goes through.
+    const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, modalities: ['text'] });
+    expect(r.choices[0]!.message.content).toBe('Paris.');
+  });
 });
