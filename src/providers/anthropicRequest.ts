@@ -32,6 +32,11 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
     throw invalid('modalities', 'anthropic answers text only: send ["text"] or leave it out');
   }
   if (audio != null) throw invalid('audio', 'is not supported by anthropic (it answers text only): leave it out');
+  // Web search (chat's search models): dropped, the model would answer without searching, as a
+  // Responses built-in web_search tool would (refused there too).
+  if ((req as { web_search_options?: unknown }).web_search_options != null) {
+    throw invalid('web_search_options', 'web search needs an OpenAI search model; with anthropic leave it out');
+  }
   // Legacy function calling: dropped, the model would never see the functions, and a client reading
   // `message.function_call` would get an answer that cannot hold one. `tools` carries the same.
   const { functions, function_call: functionCall } = req as { functions?: unknown; function_call?: unknown };

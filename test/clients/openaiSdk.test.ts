@@ -246,6 +246,10 @@ describe('openai SDK, what an anthropic policy cannot take', () => {
     expect(onlyAudio).toMatchObject({ status: 422, param: 'audio' });
     expect(s.h.anthropic.requests).toHaveLength(0);
     expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
+    // Web search (search models) would be dropped the same way: the model answers without searching.
+    const search = await openai.chat.completions.create({ model: 'gpt-4o-search-preview', messages, web_search_options: {} }).catch((e: unknown) => e);
+    expect(search).toMatchObject({ status: 422, param: 'web_search_options' });
+    expect(s.h.anthropic.requests).toHaveLength(0);
     // Text only goes through.
     const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, modalities: ['text'] });
     expect(r.choices[0]!.message.content).toBe('Paris.');
