@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
 import { type FieldProblem, UpstreamError } from '../shared/errors.js';
 import type {
@@ -54,7 +55,7 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   if (typeof req.top_p === 'number') out.top_p = req.top_p;
   const stop = stopSequences(req.stop);
   if (stop !== undefined) out.stop_sequences = stop;
-  if (typeof req.user === 'string') out.metadata = { user_id: req.user };
+  if (typeof req.user === 'string' && req.user !== '') out.metadata = { user_id: anthropicUserId(req.user) };
   if (stream) out.stream = true;
   if (req.tools !== undefined && req.tools.length > 0) {
     out.tools = req.tools.map((t, i) => translateTool(t, i));
@@ -62,6 +63,18 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
     if (choice !== undefined) out.tool_choice = choice;
   }
   return out;
+}
+
+/**
+ * Chat's `user` as Anthropic's `metadata.user_id`, which must be an opaque id (a uuid or a hash, at most
+ * 256 characters): Anthropic refuses one that looks like an email address or a phone number with a 400
+ * ("user_id appears to contain an email address"), and OpenAI clients often send an email there. Such
+ * a value goes as its SHA-256 (hex): the same user keeps the same id, and the answer is unchanged.
+ */
+export function anthropicUserId(user: string): string {
+  const email = /[^\s@]+@[^\s@]+\.[^\s@]+/.test(user);
+  const phone = /^\+?[\d\s().-]+$/.test(user) && user.replace(/\D/g, '').length >= 7;
+  return email || phone || user.length > 256 ? createHash('sha256').update(user).digest('hex') : user;
 }
 
 /**

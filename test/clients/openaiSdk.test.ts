@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { untilToolResult } from '../fakes/fakeBehavior.js';
@@ -253,5 +254,19 @@ describe('openai SDK, what an anthropic policy cannot take', () => {
     // Text only goes through.
     const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, modalities: ['text'] });
     expect(r.choices[0]!.message.content).toBe('Paris.');
+  });
+
+  // OpenAI clients often put an email in `user`; Anthropic refuses one in metadata.user_id ("user_id
+  // appears to contain an email address"), which came back as a 400 after the rollout was recorded.
+  it('chat: a user that is an email address goes as its hash, an opaque one as sent', async () => {
+    const { openai, rid, job } = client('anthropic');
+    const messages = [{ role: 'system' as const, content: CLIENT_SYSTEM }, { role: 'user' as const, content: 'Capital of France?' }];
+    const r = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, user: 'alice@example.com' });
+    expect(r.choices[0]!.message.content).toBe('Paris.');
+    const hash = createHash('sha256').update('alice@example.com').digest('hex');
+    expect((s.h.anthropic.requests.at(-1)?.body as { metadata: unknown }).metadata).toEqual({ user_id: hash });
+    await expectRow(s.h, job, rid, 'chat');
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, user: 'u-4f1c2a' });
+    expect((s.h.anthropic.requests.at(-1)?.body as { metadata: unknown }).metadata).toEqual({ user_id: 'u-4f1c2a' });
   });
 });

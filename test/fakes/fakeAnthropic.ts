@@ -61,6 +61,12 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       sendJson(res, 400, errorBody('stop_sequences: each stop sequence must contain non-whitespace', 'invalid_request_error'));
       return;
     }
+    // As Anthropic does (litellm#10106): a user_id that looks like an email address is a 400.
+    const userId = (body as { metadata?: { user_id?: unknown } }).metadata?.user_id;
+    if (typeof userId === 'string' && /@/.test(userId)) {
+      sendJson(res, 400, errorBody('metadata.user_id: user_id appears to contain an email address. Please send a uuid or hash value instead.', 'invalid_request_error'));
+      return;
+    }
     // As Anthropic does: a tool's input_schema must say type "object".
     const tools = (body as { tools?: unknown }).tools;
     const untyped = Array.isArray(tools) ? (tools as Array<{ type?: unknown; input_schema?: { type?: unknown } }>).findIndex((t) => t.type === undefined && t.input_schema?.type !== 'object') : -1;
