@@ -1,8 +1,9 @@
 import { ChatCompletionSchema, type ChatCompletion, type ChatCompletionRequest } from '../schemas/openai.js';
 import { type FieldProblem, UpstreamError } from '../shared/errors.js';
 
-/** Chat completions on OpenAI take at most this many stop sequences. */
+/** Chat completions on OpenAI take at most this many stop sequences, and this many tools. */
 const OPENAI_MAX_STOP = 4;
+const OPENAI_MAX_TOOLS = 128;
 import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
 import { parseErrorBody } from './upstreamErrors.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
@@ -67,8 +68,16 @@ export class OpenAICompatibleProvider implements ChatProvider {
    * them), and OpenAI's 400 came after the rollout was recorded, naming a field the client never sent.
    */
   requestProblems(req: ChatCompletionRequest): FieldProblem[] {
-    if (this.kind !== 'openai' || !Array.isArray(req.stop) || req.stop.length <= OPENAI_MAX_STOP) return [];
-    return [{ path: 'stop', message: `openai takes at most ${OPENAI_MAX_STOP} stop sequences, got ${req.stop.length} (the job's policy provider is openai)` }];
+    if (this.kind !== 'openai') return [];
+    const problems: FieldProblem[] = [];
+    if (Array.isArray(req.stop) && req.stop.length > OPENAI_MAX_STOP) {
+      problems.push({ path: 'stop', message: `openai takes at most ${OPENAI_MAX_STOP} stop sequences, got ${req.stop.length} (the job's policy provider is openai)` });
+    }
+    // Likewise at most 128 tools ("Invalid 'tools': array too long"); a Messages call may carry more.
+    if (req.tools !== undefined && req.tools.length > OPENAI_MAX_TOOLS) {
+      problems.push({ path: 'tools', message: `openai takes at most ${OPENAI_MAX_TOOLS} tools, got ${req.tools.length} (the job's policy provider is openai)` });
+    }
+    return problems;
   }
 
   async complete(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<CompletionResult> {

@@ -163,7 +163,7 @@ describe('@anthropic-ai/sdk stop sequences, translated to openai_compatible (vLL
   });
 });
 
-describe('@anthropic-ai/sdk stop sequences beyond what OpenAI takes', () => {
+describe('@anthropic-ai/sdk stop sequences and tools beyond what OpenAI takes', () => {
   // OpenAI's chat completions take at most 4 stop sequences ("Invalid 'stop': array too long"); Anthropic
   // takes more. Sent anyway, OpenAI's 400 came after the rollout was recorded and named `stop`.
   const five = ['A1', 'B2', 'C3', 'D4', 'E5'];
@@ -176,6 +176,15 @@ describe('@anthropic-ai/sdk stop sequences beyond what OpenAI takes', () => {
     expect((err as { error: { error: { message: string } } }).error.error.message).toMatch(/^invalid request: stop_sequences: openai takes at most 4 stop sequences, got 5/);
     expect(s.h.openai.requests).toHaveLength(0);
     expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${rid}`, { key: s.h.t.key })).status).toBe(404);
+  });
+
+  it('openai: more than 128 tools is a 422 naming tools', async () => {
+    const { anthropic } = client('openai');
+    const tools = Array.from({ length: 129 }, (_, i) => ({ name: `t${i}`, input_schema: { type: 'object' as const } }));
+    const err = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, system: CLIENT_SYSTEM, tools, messages: [{ role: 'user', content: 'Capital of France?' }] }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(422);
+    expect((err as { error: { error: { message: string } } }).error.error.message).toMatch(/^invalid request: tools: openai takes at most 128 tools, got 129/);
+    expect(s.h.openai.requests).toHaveLength(0);
   });
 
   it('openai_compatible servers have no such limit: all five go', async () => {
