@@ -126,9 +126,7 @@ function translateMessages(input: readonly ChatMessage[]): { system: string | un
         break;
       case 'tool':
         if (typeof m.tool_call_id !== 'string') throw invalid(`messages[${i}].tool_call_id`, 'is required');
-        push('user', [
-          { type: 'tool_result', tool_use_id: m.tool_call_id, content: textOf(m.content, `messages[${i}].content`) },
-        ]);
+        push('user', [toolResult(m.tool_call_id, textOf(m.content, `messages[${i}].content`))]);
         break;
       default:
         throw invalid(`messages[${i}].role`, `"${m.role}" is not supported by the anthropic provider`);
@@ -152,6 +150,15 @@ function withoutBlankText(blocks: AnthropicRequestBlock[]): AnthropicRequestBloc
   const blank = (b: AnthropicRequestBlock): boolean => b.type === 'text' && b.text.trim() === '';
   const texts = blocks.filter((b) => b.type === 'text');
   return texts.length > 0 && texts.every(blank) ? blocks.filter((b) => !blank(b)) : blocks;
+}
+
+/**
+ * A tool message as a tool_result block. A tool without output (a write-only tool, a command that
+ * printed nothing) sends `content: ""` in chat; Anthropic refuses an empty tool_result content with a
+ * 400, which came after the rollout was recorded. Without content the block says the same: no output.
+ */
+function toolResult(toolUseId: string, text: string): AnthropicRequestBlock {
+  return text === '' ? { type: 'tool_result', tool_use_id: toolUseId } : { type: 'tool_result', tool_use_id: toolUseId, content: text };
 }
 
 function userBlocks(content: ChatMessage['content'], i: number): AnthropicRequestBlock[] {

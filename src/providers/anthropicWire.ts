@@ -26,7 +26,8 @@ const ToolUseBlockSchema = z.object({
 const ToolResultBlockSchema = z.object({
   type: z.literal('tool_result'),
   tool_use_id: z.string(),
-  content: z.union([z.string(), z.array(z.union([TextBlockSchema, ImageBlockSchema]))]),
+  /** Optional: a tool without output sends none (Anthropic refuses an empty string). */
+  content: z.union([z.string(), z.array(z.union([TextBlockSchema, ImageBlockSchema]))]).optional(),
 });
 export const AnthropicRequestBlockSchema = z.union([
   TextBlockSchema,

@@ -269,4 +269,24 @@ describe('openai SDK, what an anthropic policy cannot take', () => {
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, user: 'u-4f1c2a' });
     expect((s.h.anthropic.requests.at(-1)?.body as { metadata: unknown }).metadata).toEqual({ user_id: 'u-4f1c2a' });
   });
+
+  // A tool without output (a write-only tool, a command that printed nothing) sends content ""; Anthropic
+  // refuses an empty tool_result content, which came back as a 400 after the rollout was recorded.
+  it('chat: a tool message without output goes as a tool_result without content', async () => {
+    const { openai, rid, job } = client('anthropic');
+    const r = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: CLIENT_SYSTEM },
+        { role: 'user', content: 'Save it.' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_s', type: 'function', function: { name: 'save', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_s', content: '' },
+      ],
+      tools: [{ type: 'function', function: { name: 'save', parameters: { type: 'object', properties: {} } } }],
+    });
+    expect(r.choices[0]!.message.content).toBe('Paris.');
+    const sent = s.h.anthropic.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown[] }> };
+    expect(sent.messages[2]).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_s' }] });
+    await expectRow(s.h, job, rid, 'chat');
+  });
 });

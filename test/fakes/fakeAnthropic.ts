@@ -120,6 +120,8 @@ function blankTextMessage(messages: unknown): boolean {
   return (messages as Array<{ content?: unknown }>).some((m) => {
     if (typeof m.content === 'string') return m.content.trim() === '';
     if (!Array.isArray(m.content)) return false;
+    // A tool_result whose content is an empty string is refused too (zed#27130).
+    if ((m.content as Array<{ type?: unknown; content?: unknown }>).some((b) => b.type === 'tool_result' && b.content === '')) return true;
     const texts = (m.content as Array<{ type?: unknown; text?: unknown }>).filter((b) => b.type === 'text');
     return texts.length > 0 && texts.every((b) => typeof b.text === 'string' && b.text.trim() === '');
   });
