@@ -62,11 +62,6 @@ export function hasInstructions(req: ResponsesRequest): req is ResponsesRequest 
 }
 
 /**
- * `lossy`: the call goes to OpenAI natively (the upstream gets the client's own body), so the
- * internal call only serves matching, injection and the record: what has no chat equivalent
- * (built-in tools, file inputs, other item types) is listed there and left out instead of refused.
- */
-/**
  * Where each message of the internal call came from in the Responses request: `instructions`, `input`
  * (a string input) or `input.N`, and for an assistant message the function_call item of each of its
  * tool calls. Filled by responsesToChat, read by responsesFieldOf.
@@ -77,6 +72,12 @@ export interface MessageOrigin {
   calls: string[];
 }
 
+/**
+ * `lossy`: the call goes to OpenAI natively (the upstream gets the client's own body), so the
+ * internal call only serves matching, injection and the record: what has no chat equivalent
+ * (built-in tools, file inputs, other item types) is listed there and left out instead of refused.
+ * `origins` receives where each internal message came from (MessageOrigin), one per message.
+ */
 export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | null = null, origins: MessageOrigin[] = []): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   // Translated, the model would answer without the stored prompt's text: refused, not dropped.
