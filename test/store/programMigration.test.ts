@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dialect, migrateTo } from '../../src/store/migrations.js';
+import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
@@ -127,5 +128,22 @@ describe.each<Dialect>(['sqlite', 'postgres'])('migrating a database of the prev
     expect((await t.server.store.listModules('pl_old_empty')).map((m) => [m.name, m.template])).toEqual([['m1', 'A brand new prompt.']]);
     await waitFor(async () => (await t.server.store.rolloutCalls('pl_old_declared', ['r_new'])).length === 1);
     expect((await t.server.store.rolloutCalls('pl_old_declared', ['r_new']))[0]?.module).toBe('main');
+  });
+
+  it('exports an old candidate\'s literal {word} as text: no placeholder the proxy never fills, no DSPy field for it', async () => {
+    // The old tenant's own key: the export route reads the job as its tenant.
+    const { key, prefix } = generateApiKey();
+    await t.server.store.createApiKey({ tenantId: 'ten_old', name: 'test', keyHash: hashApiKey(key), prefix });
+    const exported = async (format: string) => {
+      const res = await api(t.url, 'GET', `/api/policy-optimization/online/jobs/pl_old_declared/export?format=${format}&candidate_id=cand_braces`, { key });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body;
+    };
+    // The proxy sends `{style}` as written (the test above): the module's template has no placeholder.
+    const json = await exported('json');
+    expect(json.modules).toMatchObject([{ name: 'main', template: 'Classify the intent in the style {style}.', placeholders: [] }]);
+    // A DSPy field for it would be applied by position onto the user's first input field.
+    const dspy = await exported('dspy');
+    expect(dspy.main.signature).toEqual({ instructions: 'Classify the intent in the style {style}.', fields: [] });
   });
 });

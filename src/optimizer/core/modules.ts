@@ -31,9 +31,19 @@ export interface CompiledModule extends ProgramModule {
   parsed: ParsedTemplate;
 }
 
-/** The placeholders of one of the module's texts: none in a discovered module's (its braces are text). */
+/**
+ * The placeholders of one of the module's texts, in order of first appearance: those the proxy fills,
+ * which are the template's. None in a discovered module's (its braces are text). A `{word}` the
+ * template lacks is text too: an earlier release let proposals add one and sent it literally, and the
+ * proxy still does (proxy/programRouting.ts `candidateText`), so an export must not call it a
+ * placeholder (nor make it a DSPy input field, which DSPy would apply by position to another field).
+ */
 export function modulePlaceholders(module: ProgramModule, text: string): string[] {
-  return module.origin === 'discovered' ? [] : placeholderNames(text);
+  if (module.origin === 'discovered') return [];
+  const names = placeholderNames(text);
+  if (text === module.template) return names;
+  const filled = new Set(placeholderNames(module.template));
+  return names.filter((n) => filled.has(n));
 }
 
 export function compileModules<M extends ProgramModule>(modules: readonly M[]): (M & { parsed: ParsedTemplate })[] {
