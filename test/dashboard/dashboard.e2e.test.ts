@@ -164,6 +164,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
     expect((await getJob(job.job_id)).status).toBe('cancelled');
     for (const name of ['Pause', 'Resume', 'Cancel job…']) expect(await page.getByRole('button', { name }).isDisabled()).toBe(true);
     await expect.poll(() => page.locator('.job-header .live').textContent()).toContain('Final');
+    // The leaderboard follows the cancel too: a cancelled job cannot be promoted (409), so no row offers it.
+    expect(await page.locator('table.leaderboard tbody tr[data-candidate]').count()).toBeGreaterThan(0);
+    expect(await page.locator('table.leaderboard button[data-action="promote"]').count()).toBe(0);
     // A final job is not polled any more (its guard does not watch: off here).
     const apiCalls = () => requests.filter((u) => u.includes('/api/')).length;
     const settled = apiCalls();

@@ -142,7 +142,8 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     try {
       const job = await api.jobAction(jobId, action);
       if (disposed) return;
-      feed.job = job;
+      // The header shows the new state at once; the feed keeps the job it last rendered, so the next
+      // read sees the change and renders every panel (the leaderboard drops Promote after a cancel).
       header.update(job);
       poller.poke();
     } catch (err) {
