@@ -56,6 +56,16 @@ describe('championSeries (the dashboard champion chart)', () => {
     expect(clipped.ys[0]?.at(-1)).toBeCloseTo(260 / 3, 10);
   });
 
+  it('on a job whose reward_range is wider than [0, 1], low rewards are not taken for [0, 1] rewards', () => {
+    // Scores of 0 and 1 out of 100: a Wilson interval capped the high bound at 1, as if no reward
+    // could exceed 1, on a scale that goes to 100.
+    const s = championSeries([r('a', 1), r('a', 0), r('a', 1)], [0, 100]);
+    expect(s.ys[0]?.at(-1)).toBeCloseTo(2 / 3, 10);
+    expect(s.ys[2]?.at(-1)).toBeGreaterThan(1);
+    // A [0, 1] job keeps its Wilson interval.
+    expect(championSeries([r('a', 1), r('a', 0), r('a', 1)], [0, 1]).ys[2]?.at(-1)).toBeLessThanOrEqual(1);
+  });
+
   it('uses a normal interval for rewards outside [0, 1]', () => {
     const s = championSeries([r('a', 2), r('a', 4), r('a', 6)]);
     expect(s.ys[0]?.at(-1)).toBe(4);

@@ -116,8 +116,10 @@ export function championSeries(all: readonly RewardPoint[], range?: readonly [nu
   const ys: Array<Array<number | null>> = [[], [], []];
   const championIds: string[] = [];
   const pooledStats = { n: 0, mean: 0, m2: 0 };
+  // Wilson only on a [0, 1] scale: on a 0-100 job, scores of 0 and 1 are low scores, not proportions.
+  const unitScale = !range || (range[0] >= 0 && range[1] <= 1);
   rewards.forEach((r, i) => {
-    const s = stats.get(r.candidate_id) ?? { n: 0, mean: 0, m2: 0, unit: true };
+    const s = stats.get(r.candidate_id) ?? { n: 0, mean: 0, m2: 0, unit: unitScale };
     addSample(s, r.reward);
     s.unit &&= r.reward >= 0 && r.reward <= 1;
     stats.set(r.candidate_id, s);
