@@ -50,5 +50,8 @@ export function fmtDateTime(iso: string | null | undefined): string {
 /** First `max` characters on one line, for collapsed instruction previews. */
 export function preview(text: string, max = 90): string {
   const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+  if (one.length <= max) return one;
+  // Cut on a code point: half of an emoji (a lone high surrogate) is drawn as a replacement box.
+  const end = /[\uD800-\uDBFF]/.test(one.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${one.slice(0, end)}…`;
 }
