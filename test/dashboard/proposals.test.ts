@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeSummary } from '../../web/src/components/proposals.js';
+import { changeSummary, proposerAnswer } from '../../web/src/components/proposals.js';
 
 describe('proposals timeline: what a child changed', () => {
   it('counts the words an instruction proposal changed', () => {
@@ -12,5 +12,14 @@ describe('proposals timeline: what a child changed', () => {
     expect(changeSummary(0, 0, 2)).toBe('same instruction · 2 demos');
     expect(changeSummary(0, 0, 1)).toBe('same instruction · 1 demo');
     expect(changeSummary(4, 1, 2)).toBe('+4 −1 words · 2 demos');
+  });
+});
+
+describe('proposals timeline: the proposer\'s answer', () => {
+  it('says a succeeded proposal\'s prompt and answer were cleared by retention, not that there was no answer', () => {
+    // RETENTION_DAYS turns prompt into [] and response into null; the candidates stay.
+    expect(proposerAnswer({ status: 'succeeded', prompt: [], response: null, error: null })).toMatch(/^\(cleared: .*RETENTION_DAYS\)$/);
+    expect(proposerAnswer({ status: 'succeeded', prompt: [{ role: 'user', content: 'x' }], response: 'Be brief.', error: null })).toBe('Be brief.');
+    expect(proposerAnswer({ status: 'failed', prompt: [], response: null, error: 'timeout' })).toBe('(no answer: timeout)');
   });
 });

@@ -75,7 +75,7 @@ export class ProposalsTimeline {
       h('summary', {}, 'Proposer prompt and answer'),
       ...promptMessages(p.prompt).map((m) => h('div', { class: 'proposer-message' }, h('h4', {}, m.role), h('pre', {}, m.content))),
       h('h4', {}, 'answer'),
-      h('pre', { class: 'proposer-answer' }, p.response ?? (p.error ? `(no answer: ${p.error})` : '(no answer)')));
+      h('pre', { class: 'proposer-answer' }, proposerAnswer(p)));
     return h('li', { class: 'proposal', 'data-proposal': p.proposal_id },
       h('h3', {}, `Proposal #${p.seq}`, ' ', statusBadge(p.status)),
       h('p', { class: 'proposal-meta' },
@@ -97,6 +97,18 @@ export function changeSummary(added: number, removed: number, demos: number): st
   const d = `${demos} demo${demos === 1 ? '' : 's'}`;
   if (demos > 0 && added === 0 && removed === 0) return `same instruction · ${d}`;
   return `+${added} −${removed} words${demos > 0 ? ` · ${d}` : ''}`;
+}
+
+/**
+ * The proposer's answer as the timeline shows it. A proposal that succeeded with neither prompt nor
+ * answer had them cleared by RETENTION_DAYS (its candidates stay): "(no answer)" read as if the
+ * proposer had returned nothing.
+ */
+export function proposerAnswer(p: Pick<ProposalView, 'status' | 'prompt' | 'response' | 'error'>): string {
+  if (p.response !== null) return p.response;
+  if (p.error) return `(no answer: ${p.error})`;
+  if (p.status === 'succeeded' && p.prompt.length === 0) return '(cleared: the prompt and answer are past the retention period, RETENTION_DAYS)';
+  return '(no answer)';
 }
 
 /** The proposer's prompt as stored (chat messages); anything else is shown as JSON rather than hidden. */
