@@ -118,6 +118,24 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await page.locator('.program-panel').waitFor();
   });
 
+  it('lays out a right-to-left instruction right to left, beside left-to-right modules', async () => {
+    const other = (await jobs.create(pipelineJobBody())).job_id;
+    const rtl = 'أجب فقط من هذا السياق، واقتبسه:\n{context}';
+    await addModuleCandidates(s.t.server.store, other, 'answer', { cand_rtl: rtl });
+    await page.goto(`${s.url}/#/jobs/${other}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await panel.getByLabel('Candidate').selectOption('cand_rtl');
+    await expect.poll(() => panel.locator('.program-module .instruction-text').allTextContents()).toEqual([PIPELINE_MODULES[0].template, rtl]);
+    const direction = (sel: string) => page.locator(sel).evaluate((e) => getComputedStyle(e).direction);
+    // In the page's direction the Arabic sentence's colon was drawn at its right end, the start of an Arabic line.
+    expect(await direction('.program-panel .program-module[data-module="answer"] .instruction-text')).toBe('rtl');
+    expect(await direction('.program-panel .program-module[data-module="extract"] .instruction-text')).toBe('ltr');
+    expect(await direction('tr[data-candidate="cand_rtl"] .when-closed')).toBe('rtl');
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('.program-panel').waitFor();
+  });
+
   it('keeps the program panel\'s reward count live when a new reward leaves the mean where it was', async () => {
     const other = (await jobs.create(pipelineJobBody())).job_id;
     await addProgram(s.t.server.store, other, 'cand_steady', { extract: EXTRACT_1 }, 'extract');

@@ -95,7 +95,7 @@ export class Leaderboard {
     const served = c.candidate_id === job.served_candidate_id;
     const details = h('details', { class: 'instruction' },
       h('summary', {},
-        h('span', { class: 'when-closed' }, preview(c.instruction, 80) || (job.modules.length === 0 ? NO_PROMPT_YET : '(empty instruction)')),
+        h('span', { class: 'when-closed', dir: 'auto' }, preview(c.instruction, 80) || (job.modules.length === 0 ? NO_PROMPT_YET : '(empty instruction)')),
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
       // A job still discovering has no prompt yet: open, the row says so again (not "empty: no system message").
       modules ? programList(c, modules) : c.instruction === '' && job.modules.length === 0 ? h('p', { class: 'instruction-text muted' }, NO_PROMPT_YET) : instructionText(c.instruction),

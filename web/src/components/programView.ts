@@ -29,7 +29,8 @@ export function programList(c: CandidateView, modules: readonly ModuleView[]): H
  * system message) says so instead of leaving an empty box.
  */
 export function instructionText(text: string): HTMLParagraphElement {
-  return h('p', { class: 'instruction-text' }, text === '' ? h('span', { class: 'muted' }, '(empty: no system message)') : text);
+  // dir=auto: a right-to-left instruction (Arabic, Hebrew) is laid out in its own direction.
+  return h('p', { class: 'instruction-text', dir: 'auto' }, text === '' ? h('span', { class: 'muted' }, '(empty: no system message)') : text);
 }
 
 /** The chip naming the module a candidate or proposal changed (`label` defaults to the name). */

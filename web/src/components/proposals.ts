@@ -49,7 +49,7 @@ export class ProposalsTimeline {
       const parts = wordDiff(parent ? changedText(parent, p.module) : '', changedText(child, p.module));
       const { added, removed } = diffStats(parts);
       const demos = p.module !== null ? (child.demos?.[p.module]?.length ?? 0) : 0;
-      const diff = h('p', { class: 'diff', 'aria-label': `Changes from ${p.parent_id} to ${id}` },
+      const diff = h('p', { class: 'diff', dir: 'auto', 'aria-label': `Changes from ${p.parent_id} to ${id}` },
         ...parts.map((part) => part.op === 'equal' ? part.text : h(part.op === 'insert' ? 'ins' : 'del', {}, part.text)));
       return h('div', { class: 'proposal-child' },
         h('p', { class: 'child-head' },
