@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestScore, liftText } from '../../web/src/components/jobHeader.js';
+import { bestScore, liftText, servingText } from '../../web/src/components/jobHeader.js';
 
 describe('job header: lift over baseline', () => {
   it('names the lift\'s source, which may differ from the best and baseline scores\' source', () => {
@@ -20,5 +20,14 @@ describe('job header: best score', () => {
     // One rollout per seed (or rewards without seeds): n says it all.
     expect(bestScore({ ...job, best_score_n_seeds: 30 })).toBe('0.667 [0.200, 0.950] · online, n=30');
     expect(bestScore({ ...job, best_score: null, best_score_n_seeds: 0 })).toBe('—');
+  });
+});
+
+describe('job header: serving', () => {
+  it('names the best known candidate a paused job serves, instead of saying it is optimizing', () => {
+    // Paused: served_candidate_id is null, and each new rollout is served best_candidate_id.
+    expect(servingText({ status: 'paused', served_candidate_id: null, best_candidate_id: 'cand_a' })).toBe('cand_a (paused: the best known candidate)');
+    expect(servingText({ status: 'running', served_candidate_id: null, best_candidate_id: 'cand_a' })).toBe('— (optimizing)');
+    expect(servingText({ status: 'succeeded', served_candidate_id: 'baseline', best_candidate_id: 'cand_a' })).toBe('baseline');
   });
 });

@@ -69,8 +69,7 @@ export class JobHeader {
     this.setCell('proposals', fmtCount(job.proposal_seq));
     this.setCell('phase', job.phase);
     this.setCell('updated', fmtDateTime(job.updated_at));
-    // While the job runs the optimizer picks per rollout: nothing single is served.
-    this.setCell('serving', job.served_candidate_id ?? '— (optimizing)');
+    this.setCell('serving', servingText(job));
     this.setCell('guard', guardText(job.guard));
     this.cells.get('guard')?.setAttribute('data-guard-state', job.guard.state);
     this.setCell('policy-usage', fmtUsage(job.usage.policy));
@@ -116,6 +115,17 @@ export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'b
   const onSeeds = seeds !== null && seeds !== undefined && job.best_score_n && seeds < job.best_score_n ? ` on ${seeds} seed${seeds === 1 ? '' : 's'}` : '';
   const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}${onSeeds}` : ''}` : '';
   return `${fmtScore(job.best_score)} ${fmtInterval(job.best_score_ci)}${source}`.replace(/\s+·/, ' ·');
+}
+
+/**
+ * What the proxy URL serves a new rollout. While the job runs the optimizer picks per rollout:
+ * nothing single is served. A paused job (served_candidate_id null too) serves every new rollout
+ * its best known candidate: "— (optimizing)" said the opposite.
+ */
+export function servingText(job: Pick<JobView, 'status' | 'served_candidate_id' | 'best_candidate_id'>): string {
+  if (job.served_candidate_id) return job.served_candidate_id;
+  if (job.status === 'paused') return `${job.best_candidate_id ?? 'baseline'} (paused: the best known candidate)`;
+  return '— (optimizing)';
 }
 
 /**
