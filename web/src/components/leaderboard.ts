@@ -73,7 +73,7 @@ export class Leaderboard {
     const focusedId = (focused?.closest('[data-candidate]') as HTMLElement | null)?.dataset.candidate;
     // The rows are rebuilt: focus goes back to the same control of the same row (its Promote button, else its summary).
     const focusedAction = focusedId ? (focused as HTMLElement | null)?.dataset.action : undefined;
-    const scale = ciScale(candidates);
+    const scale = ciScale(candidates, job.reward_range);
     const modules = isProgram(job) ? job.modules : null;
     const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job, scale, modules));
     replaceChildren(this.body, ...rows);
@@ -164,10 +164,14 @@ export function sortCandidates(candidates: readonly CandidateView[], bestId: str
     .map((e) => e.c);
 }
 
-/** Common axis for the little interval bars: [0, 1] unless some reward falls outside it. */
-function ciScale(candidates: readonly CandidateView[]): [number, number] {
-  let lo = 0;
-  let hi = 1;
+/**
+ * Common axis for the little interval bars: the job's reward_range (else [0, 1]), widened if some
+ * interval falls outside it. Starting from [0, 1] on a -10..-2 job drew an interval that spans the
+ * whole range as a bar stopping short of the end.
+ */
+export function ciScale(candidates: readonly CandidateView[], range?: readonly [number, number] | null): [number, number] {
+  let lo = range ? range[0] : 0;
+  let hi = range ? range[1] : 1;
   for (const c of candidates) {
     if (c.ci) {
       lo = Math.min(lo, c.ci[0]);

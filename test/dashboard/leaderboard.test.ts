@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { ciScale } from '../../web/src/components/leaderboard.js';
+import type { CandidateView } from '../../web/src/types.js';
+
+const cand = (ci: [number, number] | null) => ({ ci }) as CandidateView;
+
+describe('leaderboard: the interval bars\' common axis', () => {
+  it('is the job\'s reward_range, so an interval over the whole range fills its bar', () => {
+    // A -10..-2 job: the axis was [-10, 1] (0..1 added), so [-10, -2] stopped at 73% of the bar.
+    expect(ciScale([cand([-10, -2]), cand(null)], [-10, -2])).toEqual([-10, -2]);
+    expect(ciScale([cand([40, 90])], [0, 100])).toEqual([0, 100]);
+    // Without a range: [0, 1], widened by any interval outside it.
+    expect(ciScale([cand([0.2, 0.6])])).toEqual([0, 1]);
+    expect(ciScale([cand([-0.5, 2])])).toEqual([-0.5, 2]);
+  });
+});
