@@ -119,4 +119,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
     await panel.screenshot({ path: screenshotPath('22-export') });
     expect(problems).toEqual([]);
   });
+
+  it('sends a refused key met by an export to sign-in, as every other action does', async () => {
+    // The key revoked while the page is open: the export's 401 read "Could not export: ..." beside
+    // an Export button that could never work again.
+    await page.route('**/export?*', (r) => r.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { message: 'unknown API key' } }) }));
+    await page.locator('.export-panel').getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => page.getByRole('alert').allTextContents()).toContain('Your API key is no longer accepted. Sign in again.');
+    expect(await page.getByLabel('API key').isVisible()).toBe(true);
+    await page.unroute('**/export?*');
+  });
 });

@@ -29,7 +29,15 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const header = new JobHeader(jobId, (action) => void act(action));
   const program = new ProgramPanel();
   const leaderboard = new Leaderboard((candidateId) => void promote(candidateId));
-  const exporter = new ExportPanel(jobId, (format) => api.exportProgram(jobId, format));
+  const exporter = new ExportPanel(jobId, async (format) => {
+    try {
+      return await api.exportProgram(jobId, format);
+    } catch (err) {
+      // A refused key goes to sign-in, as with every other request of the page.
+      if (err instanceof ApiError && err.status === 401 && !disposed) shell.unauthorized('Your API key is no longer accepted. Sign in again.');
+      throw err;
+    }
+  });
   const rewardChart = new LineChart({
     id: 'reward-chart', title: 'Reward over rollouts', xLabel: 'Reward #', yLabel: 'Running mean',
     caption: 'Running mean reward of each candidate against the order rewards arrived in (online and bootstrap rollouts; val rollouts are in the table).',
