@@ -120,6 +120,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
     expect(problems).toEqual([]);
   });
 
+  it('does not leave an export of a candidate the job no longer serves on screen', async () => {
+    const panel = page.locator('.export-panel');
+    const output = panel.getByTestId('export-output');
+    expect(await output.isVisible()).toBe(true); // the baseline's, from the test before
+    // Promoted elsewhere (the API, another tab): the page follows the job (its guard watches).
+    const promoted = await api(s.url, 'POST', `${JOBS}/${jobId}/promote`, { key: s.t.key, body: { candidate_id: 'cand_main_1' } });
+    expect(promoted.status).toBe(200);
+    await expect.poll(() => page.locator('tr[data-candidate="cand_main_1"] .tag-served').count(), { timeout: 8000 }).toBe(1);
+    // The export said the baseline was served ("served": true) under a header serving cand_main_1.
+    expect(await output.isVisible()).toBe(false);
+    expect(await panel.getByTestId('export-download').isVisible()).toBe(false);
+    expect(await panel.getByRole('status').textContent()).toBe('The job now serves cand_main_1: export again for its program.');
+  });
+
   it('sends a refused key met by an export to sign-in, as every other action does', async () => {
     // The key revoked while the page is open: the export's 401 read "Could not export: ..." beside
     // an Export button that could never work again.

@@ -20,6 +20,9 @@ export class ExportPanel {
   private readonly download = h('a', { class: 'btn', 'data-testid': 'export-download', hidden: true }, 'Download');
   private readonly status = h('p', { class: 'muted', role: 'status' });
   private url: string | null = null;
+  /** The candidate the job serves (or its champion) now, and when the shown export was made. */
+  private current: string | null = null;
+  private exportedFor: string | null = null;
 
   constructor(private readonly jobId: string, private readonly load: (format: ExportFormat) => Promise<unknown>) {
     const formatId = uid('export-format');
@@ -34,8 +37,23 @@ export class ExportPanel {
       this.output);
   }
 
+  /**
+   * The candidate the export stands for now: what the job serves, else its champion. An export shown
+   * for another one (a promotion, a rollback, a new champion) is taken down rather than left
+   * claiming a candidate the job no longer serves.
+   */
+  sync(candidateId: string | null): void {
+    this.current = candidateId;
+    if (this.output.hidden || candidateId === this.exportedFor) return;
+    this.output.hidden = true;
+    this.output.textContent = '';
+    this.download.hidden = true;
+    setText(this.status, `The job now ${candidateId === null ? 'has no champion' : `serves ${candidateId}`}: export again for its program.`);
+  }
+
   private async run(): Promise<void> {
     const format = this.format.value as ExportFormat;
+    const exportedFor = this.current;
     this.button.disabled = true;
     setText(this.status, 'Exporting…');
     try {
@@ -48,7 +66,10 @@ export class ExportPanel {
       this.download.setAttribute('href', this.url);
       this.download.setAttribute('download', `${this.jobId}-${format}.json`);
       this.download.hidden = false;
+      this.exportedFor = exportedFor;
       setText(this.status, `Exported as ${format}.`);
+      // The job moved on while the export was on its way.
+      this.sync(this.current);
     } catch (err) {
       setText(this.status, `Could not export: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

@@ -86,6 +86,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       header.update(job);
       program.update(job);
       leaderboard.update(job, colors);
+      exporter.sync(job.served_candidate_id ?? job.best_candidate_id);
     }
     if (changes.rewards || changes.job) {
       const order = candidates.map((c) => c.candidate_id);
