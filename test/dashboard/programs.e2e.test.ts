@@ -314,6 +314,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     expect(await page.locator('tr[data-candidate="cand_extract_1"] details').getAttribute('open')).not.toBeNull();
     await page.waitForTimeout(2500); // one poll: the choice survives it
     expect(await filter.inputValue()).toBe('extract');
+    // Each row keeps its rank among all candidates: a filtered table numbered 1, 2 put "#1" on a row
+    // that is not the best.
+    const ranks = async () => Object.fromEntries(await page.locator('table.leaderboard tbody tr[data-candidate]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-candidate'), r.querySelector('td')?.textContent])));
+    await filter.selectOption('');
+    await expect.poll(async () => (await rowIds()).length).toBe(4);
+    const all = await ranks();
+    await filter.selectOption('extract');
+    await expect.poll(async () => (await rowIds()).length).toBe(2);
+    expect(await ranks()).toEqual({ baseline: all.baseline, cand_extract_1: all.cand_extract_1 });
     await filter.selectOption('');
     await expect.poll(async () => (await rowIds()).length).toBe(4);
   });

@@ -75,7 +75,9 @@ export class Leaderboard {
     const focusedAction = focusedId ? (focused as HTMLElement | null)?.dataset.action : undefined;
     const scale = ciScale(candidates, job.reward_range);
     const modules = isProgram(job) ? job.modules : null;
-    const rows = sortCandidates(candidates, job.best_candidate_id).map((c, k) => this.row(c, k + 1, job, scale, modules));
+    // Ranks are among all candidates: the filter hides rows, it does not renumber them.
+    const rank = new Map(sortCandidates(all, job.best_candidate_id).map((c, k) => [c.candidate_id, k + 1]));
+    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => this.row(c, rank.get(c.candidate_id) ?? 0, job, scale, modules));
     replaceChildren(this.body, ...rows);
     if (focusedId) {
       const row = this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"]`);
