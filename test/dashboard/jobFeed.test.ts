@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from '../../web/src/api.js';
-import { JobFeed } from '../../web/src/jobFeed.js';
+import { JobFeed, keepNewestEvents } from '../../web/src/jobFeed.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 import { createSimJob, driveRollouts, type CreatedJob } from './simTraffic.js';
 
@@ -80,5 +80,21 @@ describe('job feed (incremental loading for the job page)', () => {
     const other = await t.newTenantKey();
     const err = await new JobFeed(client(other.key), job.job_id).refresh().catch((e: unknown) => e);
     expect((err as ApiError).status).toBe(404);
+  });
+});
+
+describe('job feed: which events the log keeps', () => {
+  it('keeps the rare events however many rollout and reward events come after them', () => {
+    const ev = (seq: number, event_type: string) => ({ seq, event_type });
+    // A proposal, then 450 rollout/reward events: one cap of 400 over all of them dropped the proposal.
+    const events = [ev(1, 'mipro.proposal.created'), ...Array.from({ length: 450 }, (_, i) => ev(i + 2, i % 2 ? 'mipro.reward.received' : 'mipro.rollout.started'))];
+    const kept = keepNewestEvents(events, 400);
+    expect(kept[0]).toEqual(ev(1, 'mipro.proposal.created'));
+    expect(kept).toHaveLength(401);
+    expect(kept.at(-1)?.seq).toBe(451);
+    expect(kept.map((e) => e.seq)).toEqual([...kept.map((e) => e.seq)].sort((a, b) => a - b));
+    // Rare events are capped too, newest kept.
+    const rare = Array.from({ length: 5 }, (_, i) => ev(i + 1, 'mipro.job.status'));
+    expect(keepNewestEvents(rare, 3).map((e) => e.seq)).toEqual([3, 4, 5]);
   });
 });

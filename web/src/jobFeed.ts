@@ -20,8 +20,28 @@ const EVENT_PAGE = 500;
 const REWARD_PAGE = 1000;
 /** Pages fetched per refresh at most; a long backlog is caught up over a few refreshes. */
 const MAX_PAGES = 20;
-/** Events kept in memory (and in the log): the newest ones. */
+/** Events kept in memory (and in the log): the newest ones, of each kind (noisy and rare). */
 export const MAX_EVENTS = 400;
+
+/** One event per rollout and per reward: useful live, but they bury the rare ones. */
+export const NOISY_EVENTS: ReadonlySet<string> = new Set(['mipro.rollout.started', 'mipro.reward.received']);
+
+/**
+ * The newest `max` noisy events and the newest `max` rare ones, in seq order. One cap over all of
+ * them let a busy job's rollout and reward events push every proposal and status event out of the
+ * log within 200 rollouts: "Hide rollout and reward events" then showed an empty log.
+ */
+export function keepNewestEvents<T extends { event_type: string }>(events: readonly T[], max = MAX_EVENTS): T[] {
+  let noisy = 0;
+  let rare = 0;
+  const kept: T[] = [];
+  for (let k = events.length - 1; k >= 0; k--) {
+    const e = events[k] as T;
+    const isNoisy = NOISY_EVENTS.has(e.event_type);
+    if (isNoisy ? noisy++ < max : rare++ < max) kept.push(e);
+  }
+  return kept.reverse();
+}
 
 export class JobFeed {
   job: JobView | null = null;
@@ -85,8 +105,8 @@ export class JobFeed {
       fresh.push(...newer);
       if (events.length < this.eventPage || newer.length === 0) break;
     }
-    if (fresh.length > 0) this.events = [...this.events, ...fresh].slice(-MAX_EVENTS);
-    return fresh.slice(-MAX_EVENTS);
+    if (fresh.length > 0) this.events = keepNewestEvents([...this.events, ...fresh]);
+    return keepNewestEvents(fresh);
   }
 
   /**

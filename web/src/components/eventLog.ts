@@ -1,10 +1,7 @@
 import { h, uid } from '../dom.js';
 import { fmtClock } from '../format.js';
 import type { EventView } from '../types.js';
-import { MAX_EVENTS } from '../jobFeed.js';
-
-/** One event per rollout and per reward: useful live, but they bury the rare ones. */
-const NOISY = new Set(['mipro.rollout.started', 'mipro.reward.received']);
+import { MAX_EVENTS, NOISY_EVENTS as NOISY } from '../jobFeed.js';
 
 /**
  * The live event log (newest first). role="log" + aria-live="polite" lets screen readers hear new
@@ -44,7 +41,11 @@ export class EventLog {
         h('span', { class: 'emsg' }, e.message)));
     }
     this.list.prepend(frag);
-    while (this.list.childElementCount > MAX_EVENTS) this.list.lastElementChild?.remove();
+    // The newest MAX_EVENTS of each kind: rollout and reward events never push the rare ones out.
+    for (const selector of ['li.noisy', 'li:not(.noisy)']) {
+      const items = this.list.querySelectorAll(selector);
+      for (let k = MAX_EVENTS; k < items.length; k++) items[k]?.remove();
+    }
   }
 
   /** Called after each refresh: the first one ends the initial load. */
