@@ -416,96 +416,65 @@ describe('promote on an instance whose cache has not read the candidate yet', ()
   });
 });
 
-describe('the seed scheduler on an instance whose cache has not seen the end yet', () => {
-  it.each<TestDb>(['sqlite', 'postgres'])('hands out monitoring rollouts of what the job serves, not the bandit\'s pick (%s)', async (db) => {
-    const fake = await startFakeUpstream({ reply: 'ok' });
-    // A cache that never expires during the test: the end below is written by "another instance".
-    const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
-    try {
-      const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
-      Object.assign(body.policy_optimization, { modules: MODULES });
-      const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string; proxy_url: string };
-      const next = () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key });
-      await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
-      await addProgram(t.server.store, job.job_id, 'cand_x', { extract: 'EXTRACT OTHER.' }, 'extract');
-      // Cached while running, with the challengers: the bandit would go on choosing among them.
-      expect((await next()).status).toBe(200);
-      // Cancelled elsewhere (straight through the store): the job serves the baseline from now on.
-      const ended = await t.server.store.transitionJob(job.job_id, ['running'], 'cancelled', { eventType: 'mipro.job.status', message: 'cancelled elsewhere', data: { status: 'cancelled' } });
-      expect(ended?.status).toBe('cancelled');
-      const handed: unknown[] = [];
-      for (let i = 0; i < 8; i++) {
-        const r = await next();
-        expect(r.status, JSON.stringify(r.body)).toBe(200);
-        handed.push([r.body.split, r.body.candidate_id]);
-      }
-      expect(handed).toEqual(Array.from({ length: 8 }, () => ['monitor', 'baseline']));
-    } finally {
-      await t.close();
-      await fake.close();
-    }
-  });
-});
+/**
+ * The seed scheduler on an instance whose job cache never expires during the test: the end, pause or
+ * rollback below is written by "another instance" (straight through the store). `fn` gets the job
+ * (two programs, cand_w and cand_x, beside the baseline) and `next`, a POST .../rollouts.
+ */
+async function withStaleScheduler(db: TestDb, fn: (s: { t: TestServer; jobId: string; next: () => ReturnType<typeof api> }) => Promise<void>): Promise<void> {
+  const fake = await startFakeUpstream({ reply: 'ok' });
+  const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
+  try {
+    const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string };
+    await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
+    await addProgram(t.server.store, job.job_id, 'cand_x', { extract: 'EXTRACT OTHER.' }, 'extract');
+    await fn({ t, jobId: job.job_id, next: () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key }) });
+  } finally {
+    await t.close();
+    await fake.close();
+  }
+}
 
-describe('the seed scheduler on an instance whose cache has not seen a pause yet', () => {
-  it.each<TestDb>(['sqlite', 'postgres'])('hands out rollouts of the best known candidate, not the bandit\'s pick (%s)', async (db) => {
-    const fake = await startFakeUpstream({ reply: 'ok' });
-    // A cache that never expires during the test: the pause below is written by "another instance".
-    const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
-    try {
-      const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
-      Object.assign(body.policy_optimization, { modules: MODULES });
-      const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string };
-      const next = () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key });
-      await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
-      await addProgram(t.server.store, job.job_id, 'cand_x', { extract: 'EXTRACT OTHER.' }, 'extract');
-      // Cached while running, with the challengers in the nursery: the bandit would go on choosing them.
-      expect((await next()).status).toBe(200);
-      const paused = await t.server.store.transitionJob(job.job_id, ['running'], 'paused', { eventType: 'mipro.job.status', message: 'paused elsewhere', data: { status: 'paused' } });
-      expect(paused?.status).toBe('paused');
-      const best = paused!.bestCandidateId ?? 'baseline';
-      const handed: unknown[] = [];
-      for (let i = 0; i < 6; i++) {
-        const r = await next();
-        expect(r.status, JSON.stringify(r.body)).toBe(200);
-        handed.push([r.body.split, r.body.candidate_id]);
-      }
-      // docs/API.md, "Paused": every new rollout is served the best known candidate, on online seeds.
-      expect(handed).toEqual(Array.from({ length: 6 }, () => ['online', best]));
-    } finally {
-      await t.close();
-      await fake.close();
-    }
-  });
-});
+/** The split and candidate of the next `count` rollouts the scheduler hands out. */
+async function handedOut(next: () => ReturnType<typeof api>, count: number): Promise<unknown[]> {
+  const handed: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await next();
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    handed.push([r.body.split, r.body.candidate_id]);
+  }
+  return handed;
+}
 
-describe('the seed scheduler on an instance whose cache has not seen a rollback yet', () => {
-  it.each<TestDb>(['sqlite', 'postgres'])('hands out monitoring rollouts of the candidate promoted last, not the one served before (%s)', async (db) => {
-    const fake = await startFakeUpstream({ reply: 'ok' });
-    // A cache that never expires during the test: the promotes below are written by "another instance".
-    const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
-    try {
-      const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
-      Object.assign(body.policy_optimization, { modules: MODULES });
-      const job = (await api(t.url, 'POST', JOBS, { key: t.key, body })).body as { job_id: string; system_id: string };
-      const next = () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key });
-      await addProgram(t.server.store, job.job_id, 'cand_w', { extract: 'EXTRACT WINNER.' }, 'extract');
-      const promoted = await t.server.store.transitionJob(job.job_id, ['running'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'promoted elsewhere' }, 'cand_w', null);
-      expect(promoted?.servedCandidateId).toBe('cand_w');
-      expect((await next()).body).toMatchObject({ split: 'monitor', candidate_id: 'cand_w' }); // cached: the job serves cand_w
-      // Rolled back elsewhere: the job serves the baseline from now on (docs/API.md, "Promote").
-      const rolledBack = await t.server.store.transitionJob(job.job_id, ['succeeded'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'rolled back elsewhere' }, 'baseline', 'cand_w');
-      expect(rolledBack?.servedCandidateId).toBe('baseline');
-      const handed: unknown[] = [];
-      for (let i = 0; i < 4; i++) {
-        const r = await next();
-        expect(r.status, JSON.stringify(r.body)).toBe(200);
-        handed.push([r.body.split, r.body.candidate_id]);
-      }
-      expect(handed).toEqual(Array.from({ length: 4 }, () => ['monitor', 'baseline']));
-    } finally {
-      await t.close();
-      await fake.close();
-    }
-  });
+describe('the seed scheduler on an instance whose cache has not seen a change made elsewhere yet', () => {
+  it.each<TestDb>(['sqlite', 'postgres'])('an end: hands out monitoring rollouts of what the job serves, not the bandit\'s pick (%s)', (db) => withStaleScheduler(db, async ({ t, jobId, next }) => {
+    // Cached while running, with the challengers: the bandit would go on choosing among them.
+    expect((await next()).status).toBe(200);
+    // Cancelled elsewhere: the job serves the baseline from now on.
+    const ended = await t.server.store.transitionJob(jobId, ['running'], 'cancelled', { eventType: 'mipro.job.status', message: 'cancelled elsewhere', data: { status: 'cancelled' } });
+    expect(ended?.status).toBe('cancelled');
+    expect(await handedOut(next, 8)).toEqual(Array.from({ length: 8 }, () => ['monitor', 'baseline']));
+  }));
+
+  it.each<TestDb>(['sqlite', 'postgres'])('a pause: hands out rollouts of the best known candidate, not the bandit\'s pick (%s)', (db) => withStaleScheduler(db, async ({ t, jobId, next }) => {
+    // Cached while running, with the challengers in the nursery: the bandit would go on choosing them.
+    expect((await next()).status).toBe(200);
+    const paused = await t.server.store.transitionJob(jobId, ['running'], 'paused', { eventType: 'mipro.job.status', message: 'paused elsewhere', data: { status: 'paused' } });
+    expect(paused?.status).toBe('paused');
+    const best = paused!.bestCandidateId ?? 'baseline';
+    // docs/API.md, "Paused": every new rollout is served the best known candidate, on online seeds.
+    expect(await handedOut(next, 6)).toEqual(Array.from({ length: 6 }, () => ['online', best]));
+  }));
+
+  it.each<TestDb>(['sqlite', 'postgres'])('a rollback: hands out monitoring rollouts of the candidate promoted last, not the one served before (%s)', (db) => withStaleScheduler(db, async ({ t, jobId, next }) => {
+    const promoted = await t.server.store.transitionJob(jobId, ['running'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'promoted elsewhere' }, 'cand_w', null);
+    expect(promoted?.servedCandidateId).toBe('cand_w');
+    expect((await next()).body).toMatchObject({ split: 'monitor', candidate_id: 'cand_w' }); // cached: the job serves cand_w
+    // Rolled back elsewhere: the job serves the baseline from now on (docs/API.md, "Promote").
+    const rolledBack = await t.server.store.transitionJob(jobId, ['succeeded'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'rolled back elsewhere' }, 'baseline', 'cand_w');
+    expect(rolledBack?.servedCandidateId).toBe('baseline');
+    expect(await handedOut(next, 4)).toEqual(Array.from({ length: 4 }, () => ['monitor', 'baseline']));
+  }));
 });
