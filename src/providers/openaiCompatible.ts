@@ -1,13 +1,13 @@
 import { ChatCompletionSchema, type ChatCompletion, type ChatCompletionRequest } from '../schemas/openai.js';
 import { type FieldProblem, UpstreamError } from '../shared/errors.js';
-
-/** Chat completions on OpenAI take at most this many stop sequences, and this many tools. */
-const OPENAI_MAX_STOP = 4;
-const OPENAI_MAX_TOOLS = 128;
 import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
 import { parseErrorBody } from './upstreamErrors.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
+
+/** Chat completions on OpenAI take at most this many stop sequences, and this many tools. */
+const OPENAI_MAX_STOP = 4;
+const OPENAI_MAX_TOOLS = 128;
 
 /**
  * OpenAI and every server that speaks its chat-completions API (vLLM, Ollama, llama.cpp, LiteLLM...).
