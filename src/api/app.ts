@@ -57,6 +57,7 @@ async function databaseState(store: Store, timeoutMs: number): Promise<{ ok: tru
 export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
   const idPrefix = randomHex(4);
   let requestCounter = 0;
+  const newRequestId = (): string => `req_${idPrefix}${(requestCounter++).toString(36)}`;
   const authenticator = new Authenticator(parts.store, () => Date.now());
   const app = Fastify({
     loggerInstance: parts.logger,
@@ -69,7 +70,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     // per-process random prefix and a counter (no randomness per request on the hot path).
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${idPrefix}${(requestCounter++).toString(36)}`;
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
     // Refused by our own onRequest hook below instead, in the documented error shape (ServerClosingError).
     return503OnClosing: false,
@@ -81,7 +82,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
       headersTimeout: Math.min(60_000, parts.config.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(parts.config.requestTimeoutMs / 4))),
     },
-    clientErrorHandler: clientErrorHandler(parts.config.requestTimeoutMs, parts.logger),
+    clientErrorHandler: clientErrorHandler(parts.config.requestTimeoutMs, parts.logger, newRequestId),
     // Rollout ids travel in the proxy path and may be as long as the reward API accepts.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_ID_LENGTH },
     // Router errors (a too-long parameter, a malformed URL) come before any hook: same error shape.

@@ -10,9 +10,11 @@ import { controlErrorBody, toHttpProblem } from './errorMapping.js';
  * there is `{"error":"Bad Request","message":"Client Error","statusCode":400}`, a shape no other
  * answer has, whose message says nothing; this writes the documented error shape instead, with a
  * message that says what was wrong. No route is known yet, so it is the control routes' shape (its
- * `error.message` is where OpenAI and Anthropic SDKs look too).
+ * `error.message` is where OpenAI and Anthropic SDKs look too). Every answer carries `x-request-id`
+ * (SPEC.md), these too: the id is a fresh one (the request's own headers were never read), the same
+ * in the header, the body and the log line, so a client's report of the refusal can be found.
  */
-export function clientErrorHandler(requestTimeoutMs: number, log: Logger) {
+export function clientErrorHandler(requestTimeoutMs: number, log: Logger, newRequestId: () => string) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     // A reset connection has no one to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
@@ -22,12 +24,13 @@ export function clientErrorHandler(requestTimeoutMs: number, log: Logger) {
         ? new HeadersTooLargeError(`the request headers are larger than the server accepts (${Math.round(maxHeaderSize / 1024)} KiB in all)`)
         : new BadRequestError(`malformed HTTP request${err.code ? ` (${err.code})` : ''}: ${err.message}`);
     const problem = toHttpProblem(error);
-    log.debug({ code: err.code, status: problem.status }, 'client error before a request');
+    const requestId = newRequestId();
+    log.debug({ reqId: requestId, code: err.code, status: problem.status }, 'client error before a request');
     // As Node does: never write into a response already under way on this connection.
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && inFlight?.headersSent !== true) {
-      const body = JSON.stringify(controlErrorBody(problem, null));
-      socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      const body = JSON.stringify(controlErrorBody(problem, requestId));
+      socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\nx-request-id: ${requestId}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     }
     socket.destroy();
   };

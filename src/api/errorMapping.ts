@@ -118,7 +118,7 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   return reply.send(controlErrorBody(problem, req.id));
 }
 
-/** The control routes' error shape; `requestId` is null only where no request was parsed (clientErrors.ts). */
-export function controlErrorBody(p: HttpProblem, requestId: string | null) {
+/** The control routes' error shape. */
+export function controlErrorBody(p: HttpProblem, requestId: string) {
   return { error: { code: p.code, message: p.message, details: p.details, request_id: requestId } };
 }

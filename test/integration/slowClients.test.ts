@@ -38,11 +38,19 @@ function rawExchange(port: number, head: string, opts: { drip?: string; everyMs?
   });
 }
 
-/** Status line and JSON body of a raw HTTP answer. */
-function parseAnswer(text: string): { status: number; body: any } {
+/** Status line, `x-request-id` header and JSON body of a raw HTTP answer. */
+function parseAnswer(text: string): { status: number; requestId: string | null; body: any } {
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  const requestId = /^x-request-id: (.*)$/im.exec(head)?.[1] ?? null;
   const body = text.slice(text.indexOf('\r\n\r\n') + 4);
-  return { status, body: body ? JSON.parse(body) : null };
+  return { status, requestId, body: body ? JSON.parse(body) : null };
+}
+
+/** Every answer carries x-request-id (SPEC.md), a refusal before any route too: the same id as the body's. */
+function expectRequestId(answer: { requestId: string | null; body: any }): void {
+  expect(answer.requestId, 'no x-request-id header').toMatch(/^req_/);
+  expect(answer.body.error.request_id).toBe(answer.requestId);
 }
 
 describe('clients that break HTTP before a route runs', () => {
@@ -67,7 +75,8 @@ describe('clients that break HTTP before a route runs', () => {
     expect(res.closedAfterMs!).toBeLessThan(TIMEOUT_MS + 2000);
     const answer = parseAnswer(res.text);
     expect(answer.status).toBe(408);
-    expect(answer.body.error).toEqual({ code: 'request_timeout', message: expect.stringMatching(/within 1000 ms \(REQUEST_TIMEOUT_MS\)/), details: [], request_id: null });
+    expect(answer.body.error).toEqual({ code: 'request_timeout', message: expect.stringMatching(/within 1000 ms \(REQUEST_TIMEOUT_MS\)/), details: [], request_id: expect.any(String) });
+    expectRequestId(answer);
     expect((await t.server.store.listJobs(t.tenantId, { limit: 10 })).items).toHaveLength(0);
     expect((await api(t.url, 'GET', '/healthz')).status).toBe(200);
 
@@ -88,9 +97,12 @@ describe('clients that break HTTP before a route runs', () => {
     const garbage = parseAnswer((await rawExchange(port, 'GARBAGE\r\n\r\n', { giveUpMs: 5000 })).text);
     expect(garbage.status).toBe(400);
     expect(garbage.body.error).toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^malformed HTTP request/), details: [] });
+    expectRequestId(garbage);
     const big = parseAnswer((await rawExchange(port, `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, { giveUpMs: 5000 })).text);
     expect(big.status).toBe(431);
     expect(big.body.error).toMatchObject({ code: 'headers_too_large', message: expect.stringMatching(/headers are larger/) });
+    expectRequestId(big);
+    expect(big.requestId).not.toBe(garbage.requestId);
     expect((await api(t.url, 'GET', '/healthz')).status).toBe(200);
   });
 });
