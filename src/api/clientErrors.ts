@@ -11,8 +11,9 @@ import { controlErrorBody, toHttpProblem } from './errorMapping.js';
  * answer has, whose message says nothing; this writes the documented error shape instead, with a
  * message that says what was wrong. No route is known yet, so it is the control routes' shape (its
  * `error.message` is where OpenAI and Anthropic SDKs look too). Every answer carries `x-request-id`
- * (SPEC.md), these too: the id is a fresh one (the request's own headers were never read), the same
- * in the header, the body and the log line, so a client's report of the refusal can be found.
+ * (SPEC.md), these too: the id is a fresh one (Node hands this handler the socket, not the request,
+ * so a client's own x-request-id is not at hand), the same in the header, the body and the log line,
+ * so a client's report of the refusal can be found.
  */
 export function clientErrorHandler(requestTimeoutMs: number, log: Logger, newRequestId: () => string) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
