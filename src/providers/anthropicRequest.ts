@@ -8,6 +8,7 @@ import type {
   AnthropicRequestBlock,
   AnthropicToolChoice,
 } from './anthropicWire.js';
+import { toolNameProblem } from './toolNames.js';
 
 /**
  * OpenAI chat-completions request -> Anthropic Messages request. What cannot be expressed is refused
@@ -252,6 +253,8 @@ function translateTool(tool: Record<string, unknown>, i: number): NonNullable<An
   if (tool.type !== 'function' || fn === undefined || typeof fn.name !== 'string') {
     throw invalid(`tools[${i}]`, 'only {type:"function", function:{name,...}} tools are supported by anthropic');
   }
+  const nameProblem = toolNameProblem(fn.name, 'anthropic');
+  if (nameProblem !== null) throw invalid(`tools[${i}].function.name`, nameProblem);
   const schema = inputSchema(fn.parameters, `tools[${i}].function.parameters`);
   return {
     name: fn.name,

@@ -1,6 +1,7 @@
 import { ChatCompletionSchema, type ChatCompletion, type ChatCompletionRequest } from '../schemas/openai.js';
 import { type FieldProblem, UpstreamError } from '../shared/errors.js';
 import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
+import { toolNameProblem } from './toolNames.js';
 import { parseErrorBody } from './upstreamErrors.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
@@ -77,6 +78,12 @@ export class OpenAICompatibleProvider implements ChatProvider {
     if (req.tools !== undefined && req.tools.length > OPENAI_MAX_TOOLS) {
       problems.push({ path: 'tools', message: `openai takes at most ${OPENAI_MAX_TOOLS} tools, got ${req.tools.length} (the job's policy provider is openai)` });
     }
+    // And only short plain names ("Invalid 'tools[0].function.name'"), where Anthropic takes 128 characters.
+    (req.tools ?? []).forEach((tool, i) => {
+      const name = (tool.function as { name?: unknown } | undefined)?.name;
+      const problem = typeof name === 'string' ? toolNameProblem(name, 'openai') : null;
+      if (problem !== null) problems.push({ path: `tools.${i}.function.name`, message: `${problem} (the job's policy provider is openai)` });
+    });
     return problems;
   }
 

@@ -9,6 +9,7 @@ import type { FieldProblem } from '../../shared/errors.js';
 import type { NativeSummary } from './nativeSummary.js';
 import { messagesSystemText } from './messagesRequest.js';
 import { insertedCount } from './responsesNative.js';
+import { toolNameProblem } from '../../providers/toolNames.js';
 
 /**
  * The Messages surface with an upstream that speaks Messages (Anthropic): the client's body goes
@@ -65,6 +66,20 @@ export function thinkingProblems(original: MessagesRequest, limit: number | null
     path: 'thinking.budget_tokens',
     message: `must be less than max_tokens (${limit})${capped ? `: this job caps a call at ${limit} tokens (policy.max_completion_tokens), so thinking needs a job with a higher cap or a smaller budget` : ''}`,
   }];
+}
+
+/**
+ * A custom tool whose name Anthropic refuses (providers/toolNames.ts): its 400 came after the rollout
+ * was recorded. Server tools have names Anthropic fixes itself, so only custom tools are checked.
+ */
+export function toolNameProblems(original: MessagesRequest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  (original.tools ?? []).forEach((tool, i) => {
+    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') return;
+    const problem = toolNameProblem(tool.name, 'anthropic');
+    if (problem !== null) problems.push({ path: `tools.${i}.name`, message: problem });
+  });
+  return problems;
 }
 
 function turnOf(m: ChatMessage): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import { anthropicErrorBody } from '../../api/errorMapping.js';
 import { type FieldProblem, UpstreamError, ValidationError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
-import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap, thinkingProblems } from './messagesNative.js';
+import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap, thinkingProblems, toolNameProblems } from './messagesNative.js';
 import { chatToMessage } from './messagesRender.js';
 import { messagesToChat, parseMessagesRequest } from './messagesRequest.js';
 import { MessagesStreamWriter } from './messagesStream.js';
@@ -23,7 +23,7 @@ export const messagesSurface: Surface = {
     return {
       chat,
       untranslatable,
-      fieldOf: (path) => MESSAGES_FIELDS[path] ?? path,
+      fieldOf: messagesFieldOf,
       stream,
       renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls, original.stop_sequences)),
       renderStream: (sse) => {
@@ -36,7 +36,10 @@ export const messagesSurface: Surface = {
         surface: 'messages',
         forwardHeaders,
         body: (injected, changed) => nativeMessagesBody(original, chat, injected, changed),
-        problems: (limited) => thinkingProblems(original, limited.max_tokens ?? limited.max_completion_tokens, forwardHeaders['anthropic-beta'] ?? ''),
+        problems: (limited) => [
+          ...thinkingProblems(original, limited.max_tokens ?? limited.max_completion_tokens, forwardHeaders['anthropic-beta'] ?? ''),
+          ...toolNameProblems(original),
+        ],
         json: (raw) => ({ out: raw, summary: nativeMessagesSummary(raw) }),
         stream: (upstream): SurfaceStream => {
           const tap = new NativeMessagesTap();
@@ -60,6 +63,13 @@ export const messagesSurface: Surface = {
 
 /** Messages names for the fields of the internal chat call a provider may refuse. */
 const MESSAGES_FIELDS: Readonly<Record<string, string>> = { stop: 'stop_sequences', user: 'metadata.user_id' };
+
+/** Messages tools are flat: chat's `tools.N.function.name` is `tools.N.name`, its `parameters` `input_schema`. */
+function messagesFieldOf(path: string): string {
+  const tool = /^tools\.(\d+)\.function\.(name|parameters)(.*)$/.exec(path);
+  if (tool) return `tools.${tool[1]}.${tool[2] === 'name' ? 'name' : 'input_schema'}${tool[3]}`;
+  return MESSAGES_FIELDS[path] ?? path;
+}
 
 /**
  * The client's `anthropic-beta` (the Anthropic SDK's `betas`), forwarded on native calls: beta
