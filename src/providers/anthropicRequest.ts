@@ -185,7 +185,10 @@ function assistantBlocks(m: ChatMessage, i: number): AnthropicRequestBlock[] {
     throw invalid(`messages[${i}].function_call`, 'legacy function calling is not supported by anthropic: send tool_calls');
   }
   const blocks: AnthropicRequestBlock[] = [];
-  const text = textOf(m.content, `messages[${i}].content`);
+  // A turn where the model refused holds only `refusal` (content null), as OpenAI answered it: Messages
+  // has no refusal field, and dropped, the conversation lost the assistant's turn (two user turns
+  // merged). Its text is what the assistant said, as a refusal content part already is (textOf).
+  const text = textOf(m.content, `messages[${i}].content`) + (m.refusal ?? '');
   if (text !== '') blocks.push({ type: 'text', text });
   (m.tool_calls ?? []).forEach((call, j) => {
     const where = `messages[${i}].tool_calls[${j}]`;

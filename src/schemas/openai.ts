@@ -25,6 +25,8 @@ export const ChatMessageSchema = z.looseObject({
   name: z.string().optional(),
   tool_calls: z.array(z.looseObject({})).max(MAX_TOOLS).optional(),
   tool_call_id: z.string().optional(),
+  /** An assistant turn where the model refused (what OpenAI answered instead of `content`). */
+  refusal: z.string().nullable().optional(),
 });
 
 export const ChatCompletionRequestSchema = z.looseObject({
