@@ -263,6 +263,9 @@ function translateTool(tool: Record<string, unknown>, i: number): NonNullable<An
     name: fn.name,
     ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
     input_schema: schema,
+    // Strict tool use (inputs guaranteed to match the schema) is the Messages tool's `strict`; dropped,
+    // the client would trust inputs Anthropic never promised to check.
+    ...(typeof fn.strict === 'boolean' ? { strict: fn.strict } : {}),
   };
 }
 

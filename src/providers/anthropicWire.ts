@@ -67,6 +67,7 @@ export const AnthropicRequestSchema = z.object({
         name: z.string(),
         description: z.string().optional(),
         input_schema: z.record(z.string(), z.unknown()),
+        strict: z.boolean().optional(),
       }),
     )
     .optional(),
