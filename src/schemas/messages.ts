@@ -37,7 +37,11 @@ export const MessagesRequestSchema = z.looseObject({
    * Structured outputs: `output_config.format` is what the API and the SDK (`messages.parse`,
    * `jsonSchemaOutputFormat`) send; `output_format` is the earlier beta's name for the same thing.
    */
-  output_config: z.looseObject({ format: MessagesOutputFormatSchema.nullable().optional() }).nullable().optional(),
+  output_config: z.looseObject({
+    format: MessagesOutputFormatSchema.nullable().optional(),
+    /** How much the model may think (`low` ... `max`); a string, so a level Anthropic adds later goes through. */
+    effort: z.string().nullable().optional(),
+  }).nullable().optional(),
   output_format: MessagesOutputFormatSchema.nullable().optional(),
   /** Remote MCP servers (beta) whose tools Anthropic itself calls during the answer. */
   mcp_servers: z.array(z.looseObject({})).max(MAX_TOOLS).optional(),

@@ -4,7 +4,8 @@ import { CLIENT_SYSTEM, useSurfaceHarness, type PolicyProvider } from '../helper
 
 /**
  * Fields one API has and the other names differently, carried across a translation instead of
- * dropped: a tool's strict mode (chat's `function.strict`, Messages' and Responses' `strict`).
+ * dropped: a tool's strict mode (chat's `function.strict`, Messages' and Responses' `strict`), and a
+ * Messages call's `output_config.effort` (chat's `reasoning_effort`).
  */
 const s = useSurfaceHarness(['anthropic', 'openai', 'openai_compatible']);
 let n = 0;
@@ -35,5 +36,41 @@ describe('a strict tool toward an anthropic policy', () => {
   it('Responses: a function tool\'s strict goes too', async () => {
     await call('anthropic', 'responses', { instructions: CLIENT_SYSTEM, input: 'Weather in Paris?', tools: [{ type: 'function', name: 'weather', parameters: schema, strict: true }] });
     expect(sentTools()).toEqual([{ name: 'weather', input_schema: schema, strict: true }]);
+  });
+});
+
+describe('Messages output_config.effort toward a chat-completions upstream', () => {
+  const sent = (): Record<string, unknown> => s.h.openai.requests.at(-1)!.body as Record<string, unknown>;
+  const messages = [{ role: 'user', content: 'Capital of France?' }];
+
+  it.each([false, true])('goes as reasoning_effort, and the job\'s temperature is not added beside it on openai (stream %s)', async (stream) => {
+    await call('openai', 'messages', { max_tokens: 50, stream, system: CLIENT_SYSTEM, messages, output_config: { effort: 'high' } });
+    expect(sent().reasoning_effort).toBe('high');
+    // OpenAI's reasoning models refuse a temperature beside reasoning_effort (docs/API.md "Proxy request defaults").
+    expect(sent()).not.toHaveProperty('temperature');
+  });
+
+  it('goes to openai_compatible servers too, beside output_config.format', async () => {
+    const format = { type: 'json_schema', schema };
+    await call('openai_compatible', 'messages', { max_tokens: 50, system: CLIENT_SYSTEM, messages, output_config: { effort: 'max', format } });
+    expect(sent()).toMatchObject({ reasoning_effort: 'max', response_format: { type: 'json_schema' } });
+  });
+
+  it('without effort (or with null) no reasoning_effort is sent', async () => {
+    await call('openai', 'messages', { max_tokens: 50, system: CLIENT_SYSTEM, messages, output_config: { effort: null } });
+    expect(sent()).not.toHaveProperty('reasoning_effort');
+    expect(sent().temperature).toBe(0);
+  });
+
+  it('an effort that is not a string is a 422 on output_config.effort, with nothing sent', async () => {
+    const res = await api(s.jobs.get('openai')!.proxyUrl, 'POST', `/knobs-${n++}/messages`, { body: { model: 'm', max_tokens: 50, messages, output_config: { effort: 3 } } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toContain('output_config.effort');
+    expect(s.h.openai.requests).toHaveLength(0);
+  });
+
+  it('natively, Anthropic gets output_config as sent', async () => {
+    await call('anthropic', 'messages', { max_tokens: 50, system: CLIENT_SYSTEM, messages, output_config: { effort: 'low' } });
+    expect((s.h.anthropic.requests.at(-1)!.body as Record<string, unknown>).output_config).toEqual({ effort: 'low' });
   });
 });

@@ -71,6 +71,11 @@ export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | nul
   if (req.tool_choice !== undefined) Object.assign(chat, toolChoiceToChat(req.tool_choice));
   const format = outputFormatToChat(req, lossy);
   if (format !== undefined) chat.response_format = format;
+  // Effort is chat's `reasoning_effort`: the same knob, and OpenAI's levels include every one of
+  // Anthropic's (low, medium, high, xhigh, max). Dropped, a reasoning model would think at its default
+  // and the job's temperature would be added beside it, which OpenAI's reasoning models refuse.
+  const effort = req.output_config?.effort;
+  if (typeof effort === 'string') chat.reasoning_effort = effort;
   if (req.mipro !== undefined) chat.mipro = req.mipro;
   return chat;
 }
