@@ -133,12 +133,27 @@ function translateMessages(input: readonly ChatMessage[]): { system: string | un
         throw invalid(`messages[${i}].role`, `"${m.role}" is not supported by the anthropic provider`);
     }
   });
+  refusePrefill(input, messages);
   const system = systemParts.length > 0 ? systemParts.join('\n\n') : undefined;
   // A prompt made only of system text (e.g. a proposer call) still needs one user turn.
   if (messages.length === 0 && system !== undefined) {
     return { system: undefined, messages: [{ role: 'user', content: [{ type: 'text', text: system }] }] };
   }
   return { system, messages };
+}
+
+/**
+ * A conversation ending with an assistant turn: a chat-completions model answers it with a new turn,
+ * but Anthropic continues that turn's text (a prefill), so the client would get the rest of a sentence
+ * it wrote itself; and models without prefill refuse the call with a 400, after the rollout was
+ * recorded. Refused, as a Messages prefill toward a chat upstream is (messagesRequest.ts). A final turn
+ * of tool calls is no prefill (the tool results are missing, which both providers refuse themselves).
+ */
+function refusePrefill(input: readonly ChatMessage[], messages: readonly AnthropicMessageParam[]): void {
+  const last = messages.at(-1);
+  if (last?.role !== 'assistant' || last.content.some((b) => b.type === 'tool_use')) return;
+  const i = input.findLastIndex((m) => m.role === 'assistant');
+  throw invalid(`messages[${i}]`, 'a final assistant turn would be continued by anthropic (a prefill), not answered with a new turn as chat completions does: end with a user turn');
 }
 
 /**

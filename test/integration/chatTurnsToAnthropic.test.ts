@@ -44,3 +44,35 @@ describe('an assistant turn that holds only a refusal', () => {
     expect(s.h.anthropic.requests).toHaveLength(0);
   });
 });
+
+describe('a chat history ending with an assistant turn', () => {
+  // A chat model answers a final assistant turn with a new turn; Anthropic would continue its text
+  // (a prefill), and models without prefill refuse it. The mirror of messagesPrefill.test.ts.
+  const ending = [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Capital of France?' }, { role: 'assistant', content: 'The capital' }];
+
+  it.each([false, true])('is a 422 naming the turn, with nothing sent or recorded (stream %s)', async (stream) => {
+    const res = await chat({ messages: ending, stream });
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/messages\.2: a final assistant turn would be continued by anthropic \(a prefill\)/);
+    expect(s.h.anthropic.requests).toHaveLength(0);
+    const job = s.jobs.get('anthropic')!;
+    expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${res.rid}`, { key: s.h.t.key })).status).toBe(404);
+  });
+
+  it('Responses translated: a final assistant message item is a 422 naming the item', async () => {
+    const body = { model: 'm', instructions: CLIENT_SYSTEM, input: [{ role: 'user', content: 'Capital of France?' }, { role: 'assistant', content: 'The capital' }] };
+    const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', `/chat-turns-${n++}/responses`, { body });
+    expect(res.status).toBe(422);
+    expect(res.body.error.message).toMatch(/input\.1: a final assistant turn would be continued by anthropic/);
+    expect(s.h.anthropic.requests).toHaveLength(0);
+  });
+
+  it('an assistant turn followed by the user\'s, or a final turn of tool calls answered by tool messages, still goes', async () => {
+    expect((await chat({ messages: [...ending, { role: 'user', content: 'Go on.' }] })).status).toBe(200);
+    const call = { id: 'call_1', type: 'function', function: { name: 'weather', arguments: '{}' } };
+    const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: {} } } }];
+    const res = await chat({ tools, messages: [...ending.slice(0, 2), { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'call_1', content: 'sunny' }] });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(s.h.anthropic.requests).toHaveLength(2);
+  });
+});
