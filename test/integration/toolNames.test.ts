@@ -51,6 +51,15 @@ describe('tool names toward an openai policy', () => {
     await expectRefused('openai', await call('openai', 'messages', messagesBody(LONG_100, true)), 'tools.1.name', /openai takes/);
   });
 
+  it('Responses native: a function name outside ^[a-zA-Z0-9_-]+$ is a 422 on tools.1.name, JSON and streamed', async () => {
+    const body = (name: string, stream: boolean) => ({ model: 'm', stream, instructions: CLIENT_SYSTEM, input: 'Weather?', tools: [{ type: 'function', name: 'ok_tool', parameters: {} }, { type: 'function', name, parameters: {} }] });
+    await expectRefused('openai', await call('openai', 'responses', body('weather.get', false)), 'tools.1.name', /a character other than a letter, a digit, _ or -: openai takes tool names matching/);
+    await expectRefused('openai', await call('openai', 'responses', body('get weather', true)), 'tools.1.name', /openai takes tool names/);
+    // No length limit of the Responses API is known (only chat's 64): a long plain name goes.
+    expect((await call('openai', 'responses', body(LONG_100, false))).status).toBe(200);
+    expect((s.h.openai.requests.at(-1)!.body as { tools: Array<{ name: string }> }).tools[1]!.name).toBe(LONG_100);
+  });
+
   it('a 64-character name goes as sent', async () => {
     const res = await call('openai', 'chat/completions', chatBody('d'.repeat(64)));
     expect(res.status).toBe(200);

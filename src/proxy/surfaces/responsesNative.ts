@@ -1,11 +1,26 @@
 import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
 import type { ResponsesRequest } from '../../schemas/responses.js';
-import { UpstreamError } from '../../shared/errors.js';
+import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
+import { toolNameProblem } from '../../providers/toolNames.js';
 import { SseParser } from '../../providers/sseParser.js';
 import { systemText, turnsAfterSystem } from '../injection.js';
 import { isRecord } from './chatChunks.js';
 import { type NativeSummary, summaryOfResponse } from './nativeSummary.js';
 import { hasInstructions } from './responsesRequest.js';
+
+/**
+ * A function tool whose name OpenAI's Responses API refuses (providers/toolNames.ts): its 400 came
+ * after the rollout was recorded. Built-in tools have names OpenAI fixes itself.
+ */
+export function responsesToolNameProblems(original: ResponsesRequest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  (original.tools ?? []).forEach((tool, i) => {
+    if (!isRecord(tool) || tool.type !== 'function' || typeof tool.name !== 'string') return;
+    const problem = toolNameProblem(tool.name, 'openai_responses');
+    if (problem !== null) problems.push({ path: `tools.${i}.name`, message: problem });
+  });
+  return problems;
+}
 
 /**
  * The Responses surface with an upstream that speaks Responses (OpenAI): the client's body goes

@@ -3,7 +3,7 @@ import type { ChatCompletionRequest } from '../../schemas/openai.js';
 import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
 import { chatToResponse, echoOf } from './responsesRender.js';
-import { nativeResponsesBody, nativeResponsesJson, NativeResponsesRelay } from './responsesNative.js';
+import { nativeResponsesBody, nativeResponsesJson, NativeResponsesRelay, responsesToolNameProblems } from './responsesNative.js';
 import { type MessageOrigin, parseResponsesRequest, resolveReferences, responsesFieldOf, responsesToChat } from './responsesRequest.js';
 import type { ResponseItemCache } from './responseItems.js';
 import { ResponsesStreamWriter } from './responsesStream.js';
@@ -55,6 +55,7 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
       native: {
         forwardHeaders: {},
         surface: 'responses',
+        problems: () => responsesToolNameProblems(original),
         body: (injected, changed) => {
           const upstream = nativeResponsesBody(original, chat, injected, changed);
           sent = typeof upstream.instructions === 'string' ? upstream.instructions : null;
