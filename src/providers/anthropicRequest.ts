@@ -1,14 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
-import { type FieldProblem, UpstreamError } from '../shared/errors.js';
-import type {
-  AnthropicImageBlock,
-  AnthropicMessageParam,
-  AnthropicRequest,
-  AnthropicRequestBlock,
-  AnthropicToolChoice,
-} from './anthropicWire.js';
-import { toolNameProblem } from './toolNames.js';
+import type { FieldProblem } from '../shared/errors.js';
+import type { AnthropicImageBlock, AnthropicMessageParam, AnthropicRequest, AnthropicRequestBlock } from './anthropicWire.js';
+import { invalid, isRecord, TranslationError } from './anthropicTranslationError.js';
+import { translateTool, translateToolChoice } from './anthropicTools.js';
 
 /**
  * OpenAI chat-completions request -> Anthropic Messages request. What cannot be expressed is refused
@@ -266,60 +261,6 @@ function textOf(content: ChatMessage['content'], where: string): string {
     .join('');
 }
 
-function translateTool(tool: Record<string, unknown>, i: number): NonNullable<AnthropicRequest['tools']>[number] {
-  const fn = isRecord(tool.function) ? tool.function : undefined;
-  if (tool.type !== 'function' || fn === undefined || typeof fn.name !== 'string') {
-    throw invalid(`tools[${i}]`, 'only {type:"function", function:{name,...}} tools are supported by anthropic');
-  }
-  const nameProblem = toolNameProblem(fn.name, 'anthropic');
-  if (nameProblem !== null) throw invalid(`tools[${i}].function.name`, nameProblem);
-  const schema = inputSchema(fn.parameters, `tools[${i}].function.parameters`);
-  return {
-    name: fn.name,
-    ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
-    input_schema: schema,
-    // Strict tool use (inputs guaranteed to match the schema) is the Messages tool's `strict`; dropped,
-    // the client would trust inputs Anthropic never promised to check.
-    ...(typeof fn.strict === 'boolean' ? { strict: fn.strict } : {}),
-  };
-}
-
-/**
- * A function's parameters as Anthropic's `input_schema`, which must say `type: "object"`. OpenAI takes
- * `parameters: {}` (what clients send for a tool without arguments) and Anthropic refused it with a
- * 400 after the rollout was recorded; a schema without a type is an object's, so the type is added.
- * Any other type cannot be a tool's input (arguments are always an object): refused by field.
- */
-function inputSchema(parameters: unknown, where: string): Record<string, unknown> {
-  if (!isRecord(parameters) || Array.isArray(parameters)) return { type: 'object', properties: {} };
-  if (parameters.type === undefined) return { type: 'object', ...parameters };
-  if (parameters.type !== 'object') throw invalid(`${where}.type`, 'must be "object" for anthropic (a tool\'s input is an object)');
-  return parameters;
-}
-
-function translateToolChoice(choice: unknown, noParallel: boolean): AnthropicToolChoice | undefined {
-  const parallel = noParallel ? { disable_parallel_tool_use: true } : {};
-  if (choice === undefined || choice === null) return noParallel ? { type: 'auto', ...parallel } : undefined;
-  if (choice === 'auto') return { type: 'auto', ...parallel };
-  if (choice === 'required') return { type: 'any', ...parallel };
-  if (choice === 'none') return { type: 'none' };
-  if (isRecord(choice) && isRecord(choice.function) && typeof choice.function.name === 'string') {
-    return { type: 'tool', name: choice.function.name, ...parallel };
-  }
-  throw invalid('tool_choice', 'must be "auto", "none", "required" or {type:"function",function:{name}}');
-}
-
-/** A request the Messages API cannot express, by field (`messages[1].content[0].type`). */
-class TranslationError extends UpstreamError {
-  constructor(readonly field: string, readonly reason: string) {
-    super(`${field} ${reason}`, { status: 400, code: 'invalid_request_error', upstreamType: 'invalid_request_error' });
-  }
-}
-
-function invalid(field: string, message: string): UpstreamError {
-  return new TranslationError(field, message);
-}
-
 /**
  * What toAnthropicRequest would refuse in `req`, with the field as a dotted path
  * (`messages.1.content.0.type`), so the proxy refuses the call before it is dispatched or recorded.
@@ -332,8 +273,4 @@ export function anthropicRequestProblems(req: ChatCompletionRequest): FieldProbl
     if (!(err instanceof TranslationError)) throw err;
     return [{ path: err.field.replace(/\[(\d+)\]/g, '.$1'), message: `${err.reason} (the job's policy provider is anthropic)` }];
   }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
 }
