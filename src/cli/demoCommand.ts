@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -13,6 +13,7 @@ import { CliError } from './cliError.js';
 import { portNumber, positiveInt } from './clientOptions.js';
 import { databaseOpenError } from './databaseOpenError.js';
 import { jsonText, terminalSafe } from './output.js';
+import { PRIVATE_MODE, writePrivateFile } from './privateFile.js';
 
 interface DemoFlags {
   provider: string;
@@ -113,12 +114,12 @@ async function demoKey(server: RunningServer, config: AppConfig): Promise<string
     const made = generateApiKey();
     await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(made.key), prefix: made.prefix });
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, `${made.key}\n`, { mode: 0o600 });
+    writePrivateFile(file, `${made.key}\n`);
     key = made.key;
   }
-  // `mode` applies only when the file is created: one left readable by others (an older release, or
-  // made by hand) is made the owner's alone too, as the key in it is.
-  chmodSync(file, 0o600);
+  // A kept file left readable by others (an older release, or made by hand) is made the owner's
+  // alone too, as the key in it is.
+  chmodSync(file, PRIVATE_MODE);
   return key;
 }
 

@@ -1,10 +1,10 @@
 import { type Command, Option } from 'commander';
-import { writeFileSync } from 'node:fs';
 import { EXPORT_FORMATS, type ExportFormat, collect, exportedCandidateId } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
 import { CliError } from './cliError.js';
+import { writePrivateFile } from './privateFile.js';
 import { jsonText, printTable, writeText } from './output.js';
 
 const out = writeText;
@@ -79,9 +79,13 @@ export function registerJobsCommands(program: Command): void {
         return;
       }
       try {
-        writeFileSync(opts.output, text);
+        // Owner-only: an export holds demos, which are users' real call text.
+        writePrivateFile(opts.output, text);
       } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'its folder does not exist' : (err as Error).message;
+        const code = (err as NodeJS.ErrnoException).code;
+        const reason = code === 'ENOENT' ? 'its folder does not exist'
+          : code === 'EPERM' ? 'it belongs to another user, and it would stay readable by others (it is left as it was)'
+          : (err as Error).message;
         throw new CliError(`cannot write ${opts.output}: ${reason}`, 'output_not_writable');
       }
       // Under --json a script reads one JSON value on standard output, as every other command prints.

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,23 @@ describe('client commands: --url and --json errors', () => {
     const ok = await runCli(['jobs', 'export', jobId, '-o', file, '--json'], env);
     expect([ok.code, ok.stderr]).toEqual([0, '']);
     expect(JSON.parse(ok.stdout)).toEqual({ written: file, candidate_id: 'baseline', format: 'json' });
+  }, SLOW);
+
+  it('writes an export readable by its owner only (it holds demos: users\' call text), also over an existing file', async () => {
+    const tenant = await t.newTenantKey();
+    const env = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: tenant.key };
+    const jobId = (await new MiproJobsClient({ backendUrl: t.url, apiKey: tenant.key }).create(simJobBody())).job_id;
+    const dir = mkdtempSync(join(tmpdir(), 'miprox-export-'));
+    const fresh = join(dir, 'new.json');
+    expect((await runCli(['jobs', 'export', jobId, '-o', fresh], env)).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600);
+    // A file already there, world-readable and longer than the export: made private, and replaced whole.
+    const kept = join(dir, 'kept.json');
+    writeFileSync(kept, `${'x'.repeat(100_000)}\n`);
+    chmodSync(kept, 0o644);
+    expect((await runCli(['jobs', 'export', jobId, '-o', kept], env)).code).toBe(0);
+    expect(statSync(kept).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(kept, 'utf8'))).toMatchObject({ job_id: jobId, candidate_id: 'baseline' });
   }, SLOW);
 });
 
