@@ -2,6 +2,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   AuthenticationError, ConnectionError, DEFAULT_BASE_URL, MiproJobsClient, MiproOnlineSession, MiproxError, NotFoundError, TimeoutError, normalizeBaseUrl,
 } from '../sdk/index.js';
+import { MAX_INT4 } from '../schemas/dbText.js';
+import { readIntegerText } from '../schemas/integerText.js';
 import { CliError } from './cliError.js';
 import { jsonText } from './output.js';
 
@@ -107,15 +109,19 @@ export function serverUrl(value: string): string {
  * port). Without it a bad value reached the environment check, whose message named PORT, not the flag.
  */
 export function portNumber(value: string): string {
-  const n = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n <= 65535)) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port)');
+  const n = readIntegerText(value, 0, 65535);
+  if (n === undefined) throw new InvalidArgumentError('must be a port number from 0 to 65535 in decimal digits (0: any free port)');
   return String(n);
 }
 
-/** A commander argument parser for counts and intervals. */
+/**
+ * A commander argument parser for counts and intervals, in decimal digits as the server's integer
+ * variables and query parameters take them (`Number()` read `--limit 1e3` as 1000 and `--interval
+ * 0x10` as 16). At most 2^31 - 1: a longer `--interval` overflows the timer, which then fires at once.
+ */
 export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number >= 1');
+  const n = readIntegerText(value, 1, MAX_INT4);
+  if (n === undefined) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_INT4} in decimal digits`);
   return n;
 }
 

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { readIntegerText } from '../schemas/integerText.js';
 import { ConfigError } from '../shared/errors.js';
 
 /**
@@ -13,8 +14,9 @@ import { ConfigError } from '../shared/errors.js';
  */
 const decimalInt = (min: number, max: number) =>
   z.string().transform((v, ctx) => {
-    const n = /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
-    if (n >= min && n <= max) return n;
+    // The same reading as query parameters and CLI flags (integerText.ts); an env file may pad it.
+    const n = readIntegerText(v.trim(), min, max);
+    if (n !== undefined) return n;
     ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max} in decimal digits, got ${JSON.stringify(v)}` });
     return z.NEVER;
   });

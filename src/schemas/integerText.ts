@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * A non-negative integer written as text: a query parameter (`limit`, `since_seq`, the seed-evals
- * `seed` filter) or the proxy's `seed` (query or `x-mipro-seed`). Decimal digits only, at most ten
+ * `seed` filter), the proxy's `seed` (query or `x-mipro-seed`), an integer environment variable
+ * (config.ts) or CLI flag (`--limit`, `--interval`, `--port`: cli/clientOptions.ts). Decimal digits only, at most ten
  * (the largest any of them takes, 2147483647, has ten). `Number()` and zod's coercion read "" and
  * spaces as 0, "0x10" as 16, "1e1" as 10 and "1.0" as 1: a client's slip became another request
  * (`since_seq=` listed every event from the start) instead of a 422.

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverUrl } from '../../src/cli/clientOptions.js';
+import { portNumber, positiveInt, serverUrl } from '../../src/cli/clientOptions.js';
 import { DEFAULT_BASE_URL, MiproJobsClient, normalizeBaseUrl, resolveClientOptions } from '../../src/sdk/index.js';
 import { runCli } from '../helpers/childServer.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
@@ -98,5 +98,22 @@ describe('client commands: an empty MIPROX_BASE_URL', () => {
     const res = await runCli(['jobs', 'list', '--json'], { MIPROX_BASE_URL: '', MIPROX_API_KEY: 'mpx_not_a_key_0000000000' });
     expect(res.code).toBe(1);
     expect(JSON.parse(res.stderr).error.code).not.toBe('usage_error');
+  }, SLOW);
+});
+
+/** `--limit 1e3` listed 1000 jobs and `--interval 0x10` polled every 16 ms: Number() read them. */
+describe('client commands: integer flags', () => {
+  it('take decimal digits only, and a usage error names the flag otherwise', async () => {
+    expect([positiveInt('50'), positiveInt('2147483647'), portNumber('0'), portNumber('65535')]).toEqual([50, 2147483647, '0', '65535']);
+    for (const bad of ['1e3', '0x10', '1.0', ' 5', '+5', '', '0', '2147483648']) expect(() => positiveInt(bad), bad).toThrow(/in decimal digits/);
+    for (const bad of ['0x10', '1e3', '65536']) expect(() => portNumber(bad), bad).toThrow(/in decimal digits/);
+    const env = { MIPROX_BASE_URL: 'http://127.0.0.1:9', MIPROX_API_KEY: 'mpx_not_a_key_0000000000' };
+    const limit = await runCli(['jobs', 'list', '--limit', '1e3', '--json'], env);
+    expect([limit.code, JSON.parse(limit.stderr)]).toEqual([1, { error: {
+      code: 'usage_error', message: "option '--limit <n>' argument '1e3' is invalid. must be a whole number from 1 to 2147483647 in decimal digits",
+    } }]);
+    const interval = await runCli(['jobs', 'watch', 'pl_x', '--interval', '0x10'], env);
+    expect(interval.code).toBe(1);
+    expect(interval.stderr).toMatch(/^error: option '--interval <ms>' argument '0x10' is invalid\. must be a whole number from 1 to 2147483647 in decimal digits\n/);
   }, SLOW);
 });
