@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { generateApiKey, hashApiKey } from '../api/auth.js';
-import { describeDatabase, loadConfig } from '../config/config.js';
+import { describeDatabase, loadDatabaseConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
 import type { ApiKeyRecord, Store } from '../store/types.js';
 import { CliError } from './cliError.js';
@@ -13,7 +13,7 @@ import { printTable } from './output.js';
  * fixed default file wherever both are started. `database` names it, so every command can say which.
  */
 async function withStore<T>(fn: (store: Store, database: string) => Promise<T>, opts: { create: boolean } = { create: false }): Promise<T> {
-  const config = loadConfig(process.env);
+  const config = loadDatabaseConfig(process.env); // the server's other variables are not read here
   // Only `keys create` may make a SQLite file (the first key, before the first start): listing or
   // revoking on a mistyped DATABASE_URL made an empty database there and answered "(none)".
   if (!opts.create && config.database.kind === 'sqlite' && !existsSync(config.database.path)) {

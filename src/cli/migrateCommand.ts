@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeDatabase, loadConfig } from '../config/config.js';
+import { describeDatabase, loadDatabaseConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
 import { openingDatabase } from './databaseOpenError.js';
 
@@ -14,7 +14,8 @@ export function registerMigrateCommand(program: Command): void {
     .description('apply pending database migrations and exit (run once before starting instances of a new release)')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const config = loadConfig(process.env);
+      // Only the database's variables: the server's others are not this command's concern.
+      const config = loadDatabaseConfig(process.env);
       const { migrateDatabase } = await import('../store/open.js');
       const applied = await openingDatabase(config.database, () => migrateDatabase(config.database, systemClock));
       const database = describeDatabase(config.database);

@@ -130,10 +130,14 @@ function absolute(path: string): string {
   return path === ':memory:' || isAbsolute(path) ? path : resolve(path);
 }
 
-export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+/** The variables that choose the database, and nothing else. */
+const DatabaseEnvSchema = EnvSchema.pick({ DATABASE_URL: true, DATABASE_SCHEMA: true, HOME: true });
+
+/** `schema` read from `env`, every problem in one ConfigError. */
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
   // Empty strings mean "unset" for every variable: `FOO= miprox serve` should not be an error.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(cleaned);
+  const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     throw new ConfigError(
@@ -141,17 +145,33 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       details,
     );
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+function databaseOf(e: z.output<typeof DatabaseEnvSchema>): AppConfig['database'] {
   const url = e.DATABASE_URL;
-  const database: AppConfig['database'] = url === undefined
+  return url === undefined
     ? { kind: 'sqlite', path: defaultSqlitePath(e.HOME) }
     : /^postgres(ql)?:\/\//.test(url)
       ? { kind: 'postgres', url, schema: e.DATABASE_SCHEMA }
       : { kind: 'sqlite', path: absolute(url.replace(/^sqlite:(\/\/)?/, '')) };
+}
+
+/**
+ * The database alone, for commands that only open it (`keys`, `migrate`): a bad PORT or
+ * RETENTION_DAYS in the server's environment file made them fail although they read neither.
+ * A bad DATABASE_URL or DATABASE_SCHEMA is still an error, as in loadConfig.
+ */
+export function loadDatabaseConfig(env: Record<string, string | undefined>): Pick<AppConfig, 'database'> {
+  return Object.freeze({ database: databaseOf(parseEnv(DatabaseEnvSchema, env)) });
+}
+
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const e = parseEnv(EnvSchema, env);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
-    database,
+    database: databaseOf(e),
     seedApiKey: e.MIPROX_API_KEY,
     dataDir: dirname(defaultSqlitePath(e.HOME)),
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),

@@ -68,3 +68,18 @@ describe('miprox keys revoke', () => {
     expect(await active(e)).toHaveLength(1);
   }, SLOW);
 });
+
+/** keys list failed on PORT=abc or a bad RETENTION_DAYS in the server's environment, which it never reads. */
+describe('miprox keys and the server\'s environment', () => {
+  it('reads only the database\'s variables, and still names a bad DATABASE_URL', async () => {
+    const e = { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-keys-')), 'k.db'), MIPROX_API_KEY: '', PORT: 'abc', RETENTION_DAYS: '0', BODY_LIMIT_BYTES: '1e6' };
+    const made = await runCli(['keys', 'create', '--name', 'ops', '--json'], e);
+    expect(made.code, made.stderr).toBe(0);
+    const list = await runCli(['keys', 'list', '--json'], e);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ key_id: JSON.parse(made.stdout).key_id, name: 'ops' })]);
+    const wrong = await runCli(['keys', 'list', '--json'], { ...e, DATABASE_URL: 'mysql://db/x' });
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.stderr)).toEqual({ error: { code: 'error', message: 'invalid configuration: DATABASE_URL: must be postgres://..., sqlite:PATH, or a file path' } });
+  }, SLOW);
+});

@@ -38,6 +38,18 @@ describe('miprox migrate', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ latest: LATEST, database: `sqlite ${file}` });
   }, 60_000);
 
+  it('reads only the database\'s variables (a bad PORT or RETENTION_DAYS is the server\'s), and still names a bad DATABASE_SCHEMA', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'miprox-migcli-')), 'm.db');
+    const env = { DATABASE_URL: file, MIPROX_API_KEY: '', PORT: 'abc', RETENTION_DAYS: '0', LOG_LEVEL: 'loud' };
+    const run = await runCli(['migrate', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ latest: LATEST, database: `sqlite ${file}` });
+    const wrong = await runCli(['migrate'], { ...env, DATABASE_URL: PG_URL, DATABASE_SCHEMA: 'Bad-Schema' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^miprox: invalid configuration: DATABASE_SCHEMA: /);
+    expect(wrong.stderr).not.toMatch(/PORT|RETENTION_DAYS|LOG_LEVEL/);
+  }, 60_000);
+
   it('lets this release restart on a database a newer release already migrated (a rolling upgrade in progress)', async () => {
     // docs/deploy.md: migrate once, then replace instances one at a time; until its turn, an instance
     // of this release may be restarted (a crash, Restart=always, ExecStartPre=miprox migrate). A newer
