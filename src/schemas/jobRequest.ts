@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MAX_LISTED_PROBLEMS, ValidationError, type FieldProblem } from '../shared/errors.js';
 import { storableText } from './dbText.js';
-import { MetadataSchema } from './metadata.js';
+import { MetadataObjectSchema } from './metadata.js';
+import { storedJobMetadata, storedMetadataProblem } from './jobMetadata.js';
 import { type JobConfig, JobConfigSchema } from './jobConfig.js';
 import { unknownFieldMessage, unknownFieldProblems } from './unknownFields.js';
 
@@ -30,8 +31,11 @@ export const JobEnvelopeSchema = z.object({
   config: z.unknown().optional(),
   /** The older jobs API puts `algorithm` beside a bare `config_body`. */
   algorithm: z.unknown().optional(),
-  /** Capped as a reward's is: job lists return it for up to 1,000 jobs at a time. */
-  metadata: MetadataSchema.optional(),
+  /**
+   * Capped as a reward's is (job lists return it for up to 1,000 jobs at a time), but on what is
+   * stored, which the server changes first: parseJobRequest checks it.
+   */
+  metadata: MetadataObjectSchema.optional(),
   // Stored as text in its own column (not JSON): a lone surrogate came back as three U+FFFD from
   // SQLite and one from PostgreSQL, so it is refused as in every stored text (dbText.ts).
   correlation_id: storableText(z.string().max(200)).optional(),
@@ -54,6 +58,7 @@ export const JobEnvelopeSchema = z.object({
 
 export interface ParsedJobRequest {
   config: JobConfig;
+  /** The metadata to store: the client's without its `mipro_` keys, with the name (storedJobMetadata). */
   metadata: Record<string, unknown>;
   correlationId: string | null;
   /** `name`, else `system.name`; null without either. */
@@ -215,6 +220,10 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
     problems = problems.concat(zodProblems(envelope.error, ''));
     unlisted += envelope.error.issues.length - problems.length;
   }
+  const name = envelope.success ? envelope.data.name ?? envelope.data.system?.name ?? null : null;
+  const metadata = envelope.success ? storedJobMetadata(envelope.data.metadata ?? {}, name) : {};
+  const oversized = envelope.success ? storedMetadataProblem(metadata) : null;
+  if (oversized) problems.push(oversized);
   const { config: rawConfig, prefix } = locateConfig(body, problems);
   if (rawConfig === undefined) {
     problems.push(missingConfigProblem(body));
@@ -246,8 +255,5 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
   if (problems.length > 0 || !parsed.success || !envelope.success) {
     throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
   }
-  return {
-    config: parsed.data, metadata: envelope.data.metadata ?? {}, correlationId: envelope.data.correlation_id ?? null,
-    name: envelope.data.name ?? envelope.data.system?.name ?? null, pathInBody: bodyPath,
-  };
+  return { config: parsed.data, metadata, correlationId: envelope.data.correlation_id ?? null, name, pathInBody: bodyPath };
 }

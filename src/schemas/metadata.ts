@@ -7,5 +7,14 @@ import { z } from 'zod';
  */
 export const MAX_METADATA_CHARS = 64 * 1024;
 
-/** A client's `metadata` object, at most MAX_METADATA_CHARS as JSON (else a 422 on the field). */
-export const MetadataSchema = z.record(z.string(), z.unknown()).refine((m) => JSON.stringify(m).length <= MAX_METADATA_CHARS, `must be at most ${MAX_METADATA_CHARS} characters as JSON`);
+/** Whether metadata stays within MAX_METADATA_CHARS as JSON. */
+export const metadataFits = (m: Record<string, unknown>): boolean => JSON.stringify(m).length <= MAX_METADATA_CHARS;
+
+/** A client's `metadata` object. */
+export const MetadataObjectSchema = z.record(z.string(), z.unknown());
+
+/**
+ * A `metadata` stored as sent (a reward's), at most MAX_METADATA_CHARS as JSON (else a 422 on the
+ * field). A job's is checked as stored instead (jobMetadata.ts): the server changes it first.
+ */
+export const MetadataSchema = MetadataObjectSchema.refine(metadataFits, `must be at most ${MAX_METADATA_CHARS} characters as JSON`);

@@ -6,28 +6,16 @@ import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { missingCutoff } from '../optimizer/runner/missingRewards.js';
 import { type JobConfig, declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
+import { JOB_NAME_KEY } from '../schemas/jobMetadata.js';
 import type { JobRecord, JobStatus, NewEvent, Page, Store } from '../store/types.js';
 import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
 
 
-/** Where a job's name is kept: a reserved key of its metadata (the `mipro_` keys are the server's). */
-export const JOB_NAME_KEY = 'mipro_job_name';
 /**
  * Tries of a move (promote, transition) whose job changed meanwhile, each reading it again: every
  * lost try is another move that won, so this many in a row means that many moves of one job at once.
  */
 const MOVE_ATTEMPTS = 16;
-
-/**
- * The metadata stored for a new job: the client's keys without the `mipro_` ones (the server's: a
- * client's `mipro_job_name` would name the job behind `name`'s back, and a job view's
- * `mipro_system_id` copied into a new body must not stick), plus the name. The name is kept there
- * (no column of its own yet, so no migration); views read jobName().
- */
-function withServerKeys(metadata: Record<string, unknown>, name: string | null): Record<string, unknown> {
-  const own = Object.fromEntries(Object.entries(metadata).filter(([key]) => !key.startsWith('mipro_')));
-  return name === null ? own : { ...own, [JOB_NAME_KEY]: name };
-}
 
 export function jobName(job: JobRecord): string | null {
   const name = job.metadata[JOB_NAME_KEY];
@@ -69,7 +57,7 @@ export class JobService {
       config: parsed.config,
       modules: declaredModules(parsed.config),
       correlationId: parsed.correlationId,
-      metadata: withServerKeys(parsed.metadata, parsed.name),
+      metadata: parsed.metadata,
     });
   }
 

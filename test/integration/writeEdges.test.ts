@@ -87,6 +87,27 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     expect([kept.status, kept.body.metadata?.note?.length]).toEqual([200, 65_536 - '{"note":""}'.length]);
   });
 
+  it('caps job metadata as stored: mipro_ keys (dropped) do not count, the name (added as mipro_job_name) does', async () => {
+    const sized = (chars: number, extra: Record<string, unknown> = {}) => ({ note: 'x'.repeat(chars - '{"note":""}'.length), ...extra });
+    const stored = async (jobId: string) => JSON.stringify((await t.server.store.getJob(jobId))?.metadata);
+    // Over the cap only through keys the server drops: taken, stored without them.
+    const dropped = await api(t.url, 'POST', '/api/v1/online/sessions', { key: t.key, body: { config_body: simJobBody(), metadata: sized(60_000, { mipro_system_id: 'y'.repeat(10_000) }) } });
+    expect(dropped.status).toBe(200);
+    expect(await stored(dropped.body.job_id)).toBe(JSON.stringify(sized(60_000)));
+    // At the cap, and a name on top: the stored value would pass it, so a 422 saying why, and no job.
+    const before = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
+    const named = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...simJobBody(), name: 'nightly', metadata: sized(65_536) } });
+    expect([named.status, named.body.error?.details]).toEqual([422, [{
+      path: 'metadata', message: "must be at most 65536 characters as JSON, the job's name included (it is stored in metadata as mipro_job_name)",
+    }]]);
+    expect((await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length).toBe(before);
+    // With room for the name it is taken, and what is stored keeps to the cap.
+    const room = 65_536 - ',"mipro_job_name":"nightly"'.length;
+    const fits = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...simJobBody(), system: { name: 'nightly' }, metadata: sized(room) } });
+    expect([fits.status, fits.body.name]).toEqual([200, 'nightly']);
+    expect((await stored(fits.body.job_id)).length).toBe(65_536);
+  });
+
   it('refuses a {__proto__} placeholder at job creation: no body could ever send its value', async () => {
     const declared = simJobBody() as ReturnType<typeof simJobBody> & { policy_optimization: { modules?: unknown } };
     declared.policy_optimization.modules = [{ name: 'm', template: 'Start {__proto__} end.' }];
