@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { noNul } from './dbText.js';
+import { noNul, storableText } from './dbText.js';
 import { MetadataSchema } from './metadata.js';
 import { wellFormed } from '../optimizer/core/text.js';
 import { RolloutIdSchema } from './rolloutId.js';
@@ -12,8 +12,12 @@ import type { FieldProblem } from '../shared/errors.js';
 /** Longest rollout or correlation id; the router accepts path parameters this long (proxy rollout ids). */
 export const MAX_ID_LENGTH = 256;
 const Id = noNul(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
-/** A reward body's `correlation_id`: what a proxied call's correlation id must be, so a reward can name it. */
-export const CorrelationIdSchema = Id;
+/**
+ * A reward body's `correlation_id`: what a proxied call's correlation id must be, so a reward can name
+ * it. Stored (a call's, and a reward's that makes its rollout record), so no lone surrogate, which the
+ * two databases store differently (dbText.ts); a query or header cannot carry one anyway.
+ */
+export const CorrelationIdSchema = storableText(z.string().min(1, 'must not be empty').max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`));
 
 /** Longest feedback text (SPEC.md): longer is a 422, not a silent cut, so the app knows what was kept. */
 export const MAX_FEEDBACK_CHARS = 4000;

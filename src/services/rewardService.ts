@@ -182,7 +182,9 @@ export class RewardService {
     return this.store.recordReward(
       { jobId: job.id, rolloutId: target.rolloutId, candidateId: target.candidateId, reward: r.reward, split: target.split, seed: target.seed, metadata: r.metadata ?? null,
         feedback: r.feedback ?? null, feedbackByModule: r.feedbackByModule && Object.keys(r.feedbackByModule).length > 0 ? r.feedbackByModule : null,
-        rolloutStored: target.rolloutStored, newRollout: target.newRollout, maxRewards: job.config.mipro.max_rollouts ?? null },
+        rolloutStored: target.rolloutStored, newRollout: target.newRollout, maxRewards: job.config.mipro.max_rollouts ?? null,
+        // The record the reward makes keeps its correlation id, so a reward naming only that id finds it.
+        ...(target.newRollout ? { rolloutCorrelationId: r.correlationId ?? null } : {}) },
       {
         eventType: 'mipro.reward.received',
         message: `reward ${r.reward} for ${target.candidateId}`,

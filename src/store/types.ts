@@ -244,6 +244,8 @@ export type NewReward = Omit<RewardRecord, 'createdAt' | 'feedback' | 'feedbackB
    * no record.
    */
   newRollout?: boolean;
+  /** With `newRollout`: the reward's correlation id, kept by the rollout record as a call's would be. */
+  rolloutCorrelationId?: string | null;
   /**
    * The job's `max_rollouts`. The store decides the split at the write, under the job row's lock:
    * a reward for a job that has ended, or one that arrives once `reward_count` has reached this

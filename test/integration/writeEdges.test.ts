@@ -159,6 +159,24 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     expect(await store.getRollout(job.job_id, loose.body.rollout_id)).toBeNull();
   });
 
+  it('keeps the correlation id of a reward that makes its rollout record, as a call\'s would be kept', async () => {
+    const job = await createJob();
+    const reward = (body: unknown) => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body });
+    const first = await reward({ rollout_id: 'early-cid', candidate_id: 'baseline', correlation_id: 'order-7', reward_info: { score: 1 } });
+    expect([first.status, first.body.rollout_id]).toEqual([200, 'early-cid']);
+    const view = await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/early-cid`, { key: t.key });
+    expect(view.body).toMatchObject({ rollout_id: 'early-cid', correlation_id: 'order-7', reward: 1 });
+    // A reward naming only the correlation id finds that rollout, as it finds a call's.
+    const again = await reward({ correlation_id: 'order-7', reward_info: { score: 0 } });
+    expect([again.status, again.body.rollout_id, again.body.duplicate]).toEqual([200, 'early-cid', true]);
+    // A correlation id the databases would store differently (a lone surrogate) is a 422, and no rollout is made.
+    const torn = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, {
+      key: t.key, rawBody: '{"rollout_id":"early-torn","candidate_id":"baseline","correlation_id":"c\\ud800","reward_info":{"score":1}}',
+    });
+    expect([torn.status, torn.body.error?.details]).toEqual([422, [{ path: 'correlation_id', message: expect.stringMatching(/lone UTF-16 surrogate/) }]]);
+    expect(await t.server.store.getRollout(job.job_id, 'early-torn')).toBeNull();
+  });
+
   it('records a reward for the stored rollout when a call stored its id after the reward looked (no second record)', async () => {
     const job = await createJob();
     const store = t.server.store;

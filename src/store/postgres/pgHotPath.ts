@@ -101,8 +101,8 @@ export class PgHotPath implements HotPath {
         const split = rewardAfterEnd(r, gate.rows[0].status, Number(gate.rows[0].reward_count)) ? 'monitor' : r.split;
         const inserted = await client.query(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages,
             output_text, latency_ms, usage, call_count, reward, created_at, updated_at)
-          values ($1, $2, $3, $4, $5, null, 'dispatched', null, null, null, null, 0, null, $6, $6) on conflict (job_id, id) do nothing`,
-        [r.jobId, r.rolloutId, r.candidateId, r.seed, split, now]);
+          values ($1, $2, $3, $4, $5, $7, 'dispatched', null, null, null, null, 0, null, $6, $6) on conflict (job_id, id) do nothing`,
+        [r.jobId, r.rolloutId, r.candidateId, r.seed, split, now, r.rolloutCorrelationId ?? null]);
         if (inserted.rowCount === 0) throw new RolloutStoredMeanwhile(r.rolloutId);
         await client.query('update candidates set dispatches = dispatches + 1 where job_id = $1 and id = $2', [r.jobId, r.candidateId]);
         await client.query('update jobs set rollout_count = rollout_count + 1 where id = $1', [r.jobId]);

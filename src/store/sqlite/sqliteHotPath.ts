@@ -171,7 +171,7 @@ export class SqliteHotPath implements HotPath {
         Pick<CandidatesTable, (typeof MOMENT_COLUMNS)[number]> | undefined;
       if (r.newRollout) {
         // The rollout record the reward names, counted as a dispatched rollout (as a call's would be), in this savepoint.
-        s.insertRollout.run(r.jobId, r.rolloutId, r.candidateId, r.seed, split, null, null, now, now);
+        s.insertRollout.run(r.jobId, r.rolloutId, r.candidateId, r.seed, split, r.rolloutCorrelationId ?? null, null, now, now);
         s.countDispatch.run(1, r.jobId, r.candidateId);
         s.countRollout.run(1, now, r.jobId);
       }
