@@ -28,7 +28,7 @@ export function legacyRoutes(rewards: RewardService) {
       const body = parseWith(LegacyStatusSchema, req.body);
       if (body.reward === undefined || body.reward === null) {
         if (body.status === 'reward') throw new ValidationError('status "reward" needs a reward', [{ path: 'reward', message: 'is required when status is "reward"' }]);
-        const target = await rewards.resolve(job, { rolloutId: body.rollout_id, candidateId: body.candidate_id });
+        const target = await rewards.reportDone(job, { rolloutId: body.rollout_id, candidateId: body.candidate_id });
         return { status: 'ok', rollout_id: target.rolloutId, candidate_id: target.candidateId, reward: null, duplicate: false, job_status: job.status };
       }
       return rewards.report(job.tenantId, job.id, {

@@ -2,7 +2,7 @@ import { type FieldProblem, NotFoundError, ValidationError } from '../shared/err
 import { randomHex } from '../shared/ids.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
-import { RolloutStoredMeanwhile, type JobRecord, type RewardOutcome, type Split, type Store } from '../store/types.js';
+import { RolloutStoredMeanwhile, type JobRecord, type RewardOutcome, type RolloutAssignment, type Split, type Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 import { inRange } from '../optimizer/core/rewardRange.js';
 
@@ -121,6 +121,16 @@ export function rewardRefusal(checks: readonly RewardCheck[]): ValidationError {
 }
 
 /**
+ * A rollout record this instance just made for a client's id: its calls are routed to it without a
+ * read, and the cache counts the dispatch the store counted.
+ */
+function noteNewRollout(rt: JobRuntime, rolloutId: string, assignment: RolloutAssignment): void {
+  rt.remember(rolloutId, { candidateId: assignment.candidateId, split: assignment.split, seed: assignment.seed });
+  const candidate = rt.candidates.find((c) => c.id === assignment.candidateId);
+  if (candidate) candidate.dispatches += 1;
+}
+
+/**
  * Reward ingestion: resolve which rollout and candidate the reward belongs to, commit it (with the
  * candidate's statistics, idempotent by rollout id), then let the engine react. A 2xx means committed.
  */
@@ -157,13 +167,7 @@ export class RewardService {
       target = await this.resolve(job, r, rt);
       return this.record(job, r, target);
     });
-    if (target.newRollout && !outcome.duplicate) {
-      // The rollout record the reward made: this instance routes the id's calls to it without a read,
-      // and counts the dispatch the store counted.
-      rt.remember(outcome.reward.rolloutId, { candidateId: outcome.reward.candidateId, split: outcome.reward.split, seed: outcome.reward.seed });
-      const candidate = rt.candidates.find((c) => c.id === outcome.reward.candidateId);
-      if (candidate) candidate.dispatches += 1;
-    }
+    if (target.newRollout && !outcome.duplicate) noteNewRollout(rt, outcome.reward.rolloutId, outcome.reward);
     this.onRecorded(outcome.duplicate);
     await this.engine.afterReward(rt, outcome);
     let status = rt.job.status;
@@ -172,6 +176,25 @@ export class RewardService {
       status: 'ok', rollout_id: outcome.reward.rolloutId, candidate_id: outcome.reward.candidateId,
       reward: outcome.reward.reward, duplicate: outcome.duplicate, split: outcome.reward.split, job_status: status,
     };
+  }
+
+  /**
+   * The legacy route's `"done"` without a reward: its rollout, as `resolve` finds it. A rollout id no
+   * call has used yet, sent with `candidate_id`, gets its record as a reward naming it would (that
+   * candidate, no seed, no calls, counted as dispatched; `monitor` after the end), so the candidate
+   * the answer names is the one its later calls are served, and its reward finds it. It stays without
+   * a reward, as any rollout whose client reported it done without one.
+   */
+  async reportDone(job: JobRecord, r: { rolloutId: string; candidateId?: string | undefined }): Promise<Resolved> {
+    const rt = (await this.engine.lookup(job.id)) ?? undefined;
+    const target = await this.resolve(job, r, rt);
+    if (!target.newRollout) return target;
+    const split = isFinal(job.status) ? 'monitor' as const : target.split;
+    const rollout = { jobId: job.id, id: target.rolloutId, candidateId: target.candidateId, seed: null, split, correlationId: null, inputMessages: null };
+    // A call stored the id meanwhile: its record decides, as for a reward.
+    if (!(await this.store.insertRollout(rollout))) return this.resolve(job, { rolloutId: r.rolloutId }, rt);
+    if (rt) noteNewRollout(rt, rollout.id, rollout);
+    return { ...target, split, rolloutStored: true, newRollout: false };
   }
 
   /** Commits the reward for its resolved rollout and candidate (RolloutStoredMeanwhile: resolve again). */

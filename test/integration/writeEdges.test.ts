@@ -177,6 +177,34 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     expect(await t.server.store.getRollout(job.job_id, 'early-torn')).toBeNull();
   });
 
+  it('stores the rollout a legacy "done" names before any call, as a reward naming it would (its later calls and reward find it)', async () => {
+    const job = await createJob();
+    const store = t.server.store;
+    await addCandidates(store, job.job_id, ['cand_done']);
+    const status = (body: unknown) => api(t.url, 'POST', `/api/prompt-learning/online/mipro/systems/${job.system_id}/status`, { key: t.key, body });
+    const done = await status({ rollout_id: 'legacy-done-1', status: 'done', candidate_id: 'cand_done' });
+    expect([done.status, done.body]).toEqual([200, { status: 'ok', rollout_id: 'legacy-done-1', candidate_id: 'cand_done', reward: null, duplicate: false, job_status: 'running' }]);
+    const view = await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/legacy-done-1`, { key: t.key });
+    expect(view.body).toMatchObject({ rollout_id: 'legacy-done-1', candidate_id: 'cand_done', split: 'online', seed: null, reward: null, call_count: 0 });
+    // Said again: the same rollout, not a second one.
+    expect((await status({ rollout_id: 'legacy-done-1', status: 'done', candidate_id: 'baseline' })).body).toMatchObject({ candidate_id: 'cand_done' });
+    // Its calls are served the candidate the answer named, and the usual reward step needs no candidate_id.
+    const call = await api(job.proxy_url, 'POST', '/legacy-done-1/chat/completions', { body: { messages: [{ role: 'user', content: 'hi' }] } });
+    expect([call.status, call.headers.get('x-mipro-candidate-id')]).toEqual([200, 'cand_done']);
+    const rewarded = await status({ rollout_id: 'legacy-done-1', status: 'reward', reward: 1 });
+    expect([rewarded.status, rewarded.body.candidate_id, rewarded.body.reward]).toEqual([200, 'cand_done', 1]);
+    const got = (await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body;
+    expect(got.candidates.map((c: { candidate_id: string; rollout_count: number }) => [c.candidate_id, c.rollout_count])).toEqual([['baseline', 0], ['cand_done', 1]]);
+    // Without candidate_id nothing says which candidate ran it: a 404 on rollout_id, as for a reward, and no record.
+    const unknown = await status({ rollout_id: 'legacy-done-2', status: 'done' });
+    expect([unknown.status, unknown.body.error?.details]).toEqual([404, [{ path: 'rollout_id', message: 'no rollout with this id' }]]);
+    expect(await store.getRollout(job.job_id, 'legacy-done-2')).toBeNull();
+    // After the end it is a monitoring rollout, as a reward's or a call's would be.
+    expect((await api(t.url, 'POST', `${JOBS}/${job.job_id}/cancel`, { key: t.key })).status).toBe(200);
+    expect((await status({ rollout_id: 'legacy-done-3', status: 'done', candidate_id: 'cand_done' })).body).toMatchObject({ candidate_id: 'cand_done', job_status: 'cancelled' });
+    expect(await store.getRollout(job.job_id, 'legacy-done-3')).toMatchObject({ candidateId: 'cand_done', split: 'monitor', reward: null });
+  });
+
   it('records a reward for the stored rollout when a call stored its id after the reward looked (no second record)', async () => {
     const job = await createJob();
     const store = t.server.store;
