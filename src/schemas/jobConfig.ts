@@ -298,11 +298,28 @@ export type JobConfig = z.infer<typeof JobConfigSchema>;
 export type JobPolicy = z.infer<typeof PolicySchema>;
 export type JobProposer = z.infer<typeof ProposerSchema>;
 
+/** A stored job's config as every reader may use it: later defaults filled, later limits applied. */
+export function readStoredConfig(config: JobConfig): JobConfig {
+  return withinLaterLimits(withLaterDefaults(config));
+}
+
+/**
+ * A config stored before a limit existed may hold a value refused since. Read, not rewritten (the
+ * stored text stays what the client sent): max_rollouts above MAX_INT4 (refused at creation since)
+ * made every reward a 500 on PostgreSQL, which compares it with a 32-bit count; read as MAX_INT4, a
+ * budget that is never reached either, so the job behaves as it did on SQLite.
+ */
+function withinLaterLimits(config: JobConfig): JobConfig {
+  const budget = config.mipro.max_rollouts;
+  if (budget === undefined || budget <= MAX_INT4) return config;
+  return { ...config, mipro: { ...config.mipro, max_rollouts: MAX_INT4 } };
+}
+
 /**
  * A config stored by an earlier release lacks fields added since (their defaults applied at
  * parse time then): fill them, so every reader sees a complete config.
  */
-export function withLaterDefaults(config: JobConfig): JobConfig {
+function withLaterDefaults(config: JobConfig): JobConfig {
   if (config.mipro.max_modules !== undefined && config.mipro.reward_range !== undefined && config.mipro.guard !== undefined
     && config.mipro.max_demos !== undefined && config.mipro.proposer.mode !== undefined) return config;
   // reward_range: migration 0006_reward_range writes one into every older job's config; [0, 1] is

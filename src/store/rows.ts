@@ -1,4 +1,4 @@
-import { type JobConfig, withLaterDefaults } from '../schemas/jobConfig.js';
+import { type JobConfig, readStoredConfig } from '../schemas/jobConfig.js';
 import { usageFromRow } from './usage.js';
 import { demosView, type Demo, type DemoView } from '../optimizer/core/demos.js';
 import type { CandidatesTable, EventsTable, JobsTable, ModulesTable, ProposalsTable, RewardsTable, RolloutCallsTable, RolloutsTable } from './schema.js';
@@ -21,7 +21,7 @@ const MAX_PARSED_CONFIGS = 256;
 function parseConfig(text: string): JobConfig {
   let config = parsedConfigs.get(text);
   if (!config) {
-    config = deepFreeze(withLaterDefaults(JSON.parse(text) as JobConfig));
+    config = deepFreeze(readStoredConfig(JSON.parse(text) as JobConfig));
     if (parsedConfigs.size >= MAX_PARSED_CONFIGS) parsedConfigs.delete(parsedConfigs.keys().next().value as string);
     parsedConfigs.set(text, config);
   }
