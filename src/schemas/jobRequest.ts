@@ -56,6 +56,9 @@ export const JobEnvelopeSchema = z.object({
   config_path: z.string().optional(),
 });
 
+/** What the job's stored metadata is made of (storedJobMetadata). */
+const StoredPartsSchema = JobEnvelopeSchema.pick({ metadata: true, name: true, system: true });
+
 export interface ParsedJobRequest {
   config: JobConfig;
   /** The metadata to store: the client's without its `mipro_` keys, with the name (storedJobMetadata). */
@@ -220,9 +223,11 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
     problems = problems.concat(zodProblems(envelope.error, ''));
     unlisted += envelope.error.issues.length - problems.length;
   }
-  const name = envelope.success ? envelope.data.name ?? envelope.data.system?.name ?? null : null;
-  const metadata = envelope.success ? storedJobMetadata(envelope.data.metadata ?? {}, name) : {};
-  const oversized = envelope.success ? storedMetadataProblem(metadata) : null;
+  // Read apart from the rest of the envelope, so an oversized metadata is listed beside its other problems.
+  const stored = StoredPartsSchema.safeParse(body);
+  const name = stored.success ? stored.data.name ?? stored.data.system?.name ?? null : null;
+  const metadata = stored.success ? storedJobMetadata(stored.data.metadata ?? {}, name) : {};
+  const oversized = stored.success ? storedMetadataProblem(metadata) : null;
   if (oversized) problems.push(oversized);
   const { config: rawConfig, prefix } = locateConfig(body, problems);
   if (rawConfig === undefined) {

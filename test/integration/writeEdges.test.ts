@@ -106,6 +106,9 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
     const fits = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...simJobBody(), system: { name: 'nightly' }, metadata: sized(room) } });
     expect([fits.status, fits.body.name]).toEqual([200, 'nightly']);
     expect((await stored(fits.body.job_id)).length).toBe(65_536);
+    // Listed beside the body's other problems, so fixing those does not meet this one next.
+    const both = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...simJobBody(), agent_id: 5, metadata: sized(65_537) } });
+    expect([both.status, both.body.error?.details?.map((d: { path: string }) => d.path).sort()]).toEqual([422, ['agent_id', 'metadata']]);
   });
 
   it('refuses a {__proto__} placeholder at job creation: no body could ever send its value', async () => {
