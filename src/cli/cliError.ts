@@ -1,4 +1,5 @@
 import { MiproxError } from '../sdk/index.js';
+import { isAppError } from '../shared/errors.js';
 
 /**
  * An error a command reports to the person (or script) running it: one line for people, and with
@@ -30,5 +31,8 @@ export function errorAsJson(err: unknown): { error: { code: string; message: str
     };
   }
   if (err instanceof MiproxError) return errorAsJson(new CliError(message, err.code, { ...(err.status !== undefined ? { status: err.status } : {}), details: err.details }));
+  // The server's own typed errors (a bad DATABASE_URL is a config_error) keep their code and fields;
+  // their HTTP status means nothing to a command.
+  if (isAppError(err)) return errorAsJson(new CliError(message, err.code, { details: err.details }));
   return { error: { code: 'error', message } };
 }

@@ -80,6 +80,12 @@ describe('miprox keys and the server\'s environment', () => {
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ key_id: JSON.parse(made.stdout).key_id, name: 'ops' })]);
     const wrong = await runCli(['keys', 'list', '--json'], { ...e, DATABASE_URL: 'mysql://db/x' });
     expect(wrong.code).toBe(1);
-    expect(JSON.parse(wrong.stderr)).toEqual({ error: { code: 'error', message: 'invalid configuration: DATABASE_URL: must be postgres://..., sqlite:PATH, or a file path' } });
+    expect(JSON.parse(wrong.stderr)).toEqual({
+      error: {
+        code: 'config_error',
+        message: 'invalid configuration: DATABASE_URL: must be postgres://..., sqlite:PATH, or a file path',
+        details: [{ path: 'DATABASE_URL', message: 'must be postgres://..., sqlite:PATH, or a file path' }],
+      },
+    });
   }, SLOW);
 });
