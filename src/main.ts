@@ -75,7 +75,6 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
   const store = await openStore(config.database, clock, (err, what) => logger.error({ err }, what));
   try {
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);
-    const metrics = createMetrics();
     const background = new BackgroundTasks(logger);
     const providers: ProviderRegistry = createProviderRegistry(config.providers, {
       sim: opts.sim ?? ((t) => createSimProvider(t)), logger, ...(opts.resolveHost !== undefined ? { resolveHost: opts.resolveHost } : {}),
@@ -107,6 +106,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       },
       { cacheTtlMs: opts.cacheTtlMs ?? 1000, inFlightTtlMs: IN_FLIGHT_TTL_MS },
     );
+    const metrics = createMetrics({ cachedJobs: () => engine.cachedJobCount });
     // Aborted when the shutdown's grace period runs out: proposals still waiting on the proposer end then.
     const stopping = new AbortController();
     // One listener per proposer call in flight (one per job proposing): past ten, Node warned of an

@@ -1,9 +1,22 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the gauges read when scraped: sizes of the server's in-memory state. */
+export interface MetricSources {
+  /** Jobs whose state this instance holds in memory (engine.ts). */
+  cachedJobs(): number;
+}
 
 /** Prometheus metrics, one registry per server (tests start many servers in one process). */
-export function createMetrics() {
+export function createMetrics(sources?: MetricSources) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // A long-running server's memory follows these: a value that only grows is a leak to report.
+  if (sources) {
+    new Gauge({
+      name: 'miprox_cached_jobs', help: 'Jobs whose state this instance holds in memory', registers: [registry],
+      collect() { this.set(sources.cachedJobs()); },
+    });
+  }
   return {
     registry,
     httpDuration: new Histogram({

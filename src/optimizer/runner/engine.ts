@@ -73,6 +73,11 @@ export class OnlineEngine {
     return rt && this.isFresh(rt) && rt.job.systemId === systemId ? rt : undefined;
   }
 
+  /** How many jobs this instance holds in memory (the miprox_cached_jobs gauge). */
+  get cachedJobCount(): number {
+    return this.runtimes.size;
+  }
+
   /** The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when unknown. */
   async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
     // Only the system id is a proxy credential: lookup() also takes the job id, which is no secret.
