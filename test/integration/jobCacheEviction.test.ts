@@ -1,16 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IN_FLIGHT_TTL_MS } from '../../src/optimizer/runner/missingRewards.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
 import { api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
+const JOBS = 25;
 
 /**
- * A long-running server caches each job it serves (candidates, stints, remembered rollouts); what it
- * holds is `miprox_cached_jobs` on /metrics, so an operator sees whether it stays flat.
+ * A long-running server caches each job it serves (candidates, stints, up to 20,000 remembered
+ * rollouts). Ended and forgotten jobs stayed cached until 2,000 newer jobs pushed them out, so memory
+ * grew with every job for weeks. Now a job nobody used for the in-flight TTL is dropped, and
+ * `miprox_cached_jobs` on /metrics shows what is held. Time moves with the server's clock.
  */
 describe('the job cache of a long-running server', () => {
-  const now = Date.parse('2026-01-01T00:00:00Z');
+  let now = Date.parse('2026-01-01T00:00:00Z');
   const clock: Clock = { now: () => now };
   let fake: FakeUpstream;
   let t: TestServer;
@@ -45,4 +49,32 @@ describe('the job cache of a long-running server', () => {
     expect(await cachedJobs()).toBe(before + 3);
   });
 
+  it('drops jobs nobody used for the in-flight TTL, ended or not, and serves them again from the database', async () => {
+    const before = await cachedJobs();
+    const sessions = [];
+    for (let i = 0; i < JOBS; i++) {
+      const s = await session();
+      await callAndReward(s, `r${i}`);
+      // Ended jobs keep serving, so they were cached as long as running ones.
+      if (i % 2 === 0) expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/cancel`, { key: t.key })).status).toBe(200);
+      sessions.push(s);
+    }
+    expect(await cachedJobs()).toBe(before + JOBS);
+
+    now += IN_FLIGHT_TTL_MS + 1;
+    const fresh = await session();
+    await callAndReward(fresh, 'fresh-1');
+    expect(await cachedJobs()).toBe(1);
+
+    // A dropped job is read again when used: its rollouts, rewards and candidate are all still there.
+    const old = sessions[1]!;
+    const again = await api(old.proxy_url, 'POST', '/r1/chat/completions', { body: { messages: [{ role: 'user', content: 'again' }] } });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-mipro-candidate-id')).toBe('baseline');
+    const duplicate = await api(t.url, 'POST', `${SESSIONS}/${old.session_id}/reward`, { key: t.key, body: { rollout_id: 'r1', reward_info: { score: 0 } } });
+    expect(duplicate.body).toMatchObject({ status: 'ok', duplicate: true });
+    const view = (await api(t.url, 'GET', `${SESSIONS}/${old.session_id}`, { key: t.key })).body;
+    expect(view).toMatchObject({ status: 'running', rollout_count: 1, reward_count: 1 });
+    expect(await cachedJobs()).toBe(2);
+  });
 });

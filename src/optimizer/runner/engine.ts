@@ -15,12 +15,19 @@ import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js
 import { ModuleRouter } from './moduleRouter.js';
 
 const MAX_RUNTIMES = 2000;
+/** How often a lookup may look for idle runtimes to drop (a scan of the cache). */
+const IDLE_SWEEP_INTERVAL_MS = 60_000;
 
 export interface EngineOptions {
   /** How long cached job state may be used before it is re-read (other instances write too). */
   cacheTtlMs: number;
   /** A dispatched rollout with no reward after this long stops counting as in flight. */
   inFlightTtlMs: number;
+  /**
+   * A job's cached state no call or reward used for this long is dropped (rebuilt from the database
+   * when used again); default inFlightTtlMs, after which its per-instance state has expired anyway.
+   */
+  idleTtlMs?: number;
 }
 
 export interface EngineDeps {
@@ -57,6 +64,7 @@ export class OnlineEngine {
   private readonly dispatcher: Dispatcher;
   /** The refresh a stale cache started, which later callers join (refreshIfStale). */
   private readonly staleRefreshes = new WeakMap<JobRuntime, Promise<void>>();
+  private lastIdleSweep = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {
     this.modules = new ModuleRouter(deps);
@@ -70,7 +78,11 @@ export class OnlineEngine {
    */
   freshRuntimeForSystem(systemId: string): JobRuntime | undefined {
     const rt = this.cachedRuntime(systemId);
-    return rt && this.isFresh(rt) && rt.job.systemId === systemId ? rt : undefined;
+    if (!rt || rt.job.systemId !== systemId) return undefined;
+    const now = this.deps.clock.now();
+    if (now - rt.fetchedAt > this.opts.cacheTtlMs) return undefined;
+    rt.usedAt = now;
+    return rt;
   }
 
   /** How many jobs this instance holds in memory (the miprox_cached_jobs gauge). */
@@ -91,8 +103,10 @@ export class OnlineEngine {
    * reward path reads the job from here instead of the database. Null when unknown.
    */
   async lookup(id: string): Promise<JobRuntime | null> {
+    this.sweepIdleEvery();
     const cached = this.cachedRuntime(id);
     if (cached) {
+      cached.usedAt = this.deps.clock.now();
       await this.refreshIfStale(cached);
       return cached;
     }
@@ -102,13 +116,16 @@ export class OnlineEngine {
 
   async runtimeFor(job: JobRecord): Promise<JobRuntime> {
     let rt = this.runtimes.get(job.id);
+    const now = this.deps.clock.now();
     if (!rt) {
       rt = new JobRuntime(job);
+      rt.usedAt = now;
+      this.evict(now);
       this.runtimes.set(job.id, rt);
       this.jobIdBySystem.set(job.systemId, job.id);
-      this.evictIdle();
       await this.refresh(rt);
     } else {
+      rt.usedAt = now;
       await this.refreshIfStale(rt);
     }
     return rt;
@@ -126,18 +143,34 @@ export class OnlineEngine {
   }
 
   /**
-   * Keeps memory bounded on a long-running server: past MAX_RUNTIMES, the least recently created
-   * runtimes are dropped (they are rebuilt from the database if used again). Finished jobs stay like
-   * any other: they keep serving their candidate.
+   * Keeps memory bounded on a long-running server. A job nobody called for idleTtlMs is dropped: each
+   * cached job holds up to 20,000 remembered rollouts, and ended jobs used to stay until 2,000 newer
+   * jobs pushed them out, so a server holding weeks of finished jobs grew by gigabytes. Past
+   * MAX_RUNTIMES, the least recently used go too. A dropped job is rebuilt from the database if used
+   * again (a finished one keeps serving its candidate); one running a proposal is kept.
    */
-  private evictIdle(): void {
-    for (const [id, rt] of this.runtimes) {
-      if (this.runtimes.size <= MAX_RUNTIMES) break;
-      if (rt.proposalRunning) continue;
-      this.runtimes.delete(id);
-      this.jobIdBySystem.delete(rt.job.systemId);
-      if (this.runtimes.size <= MAX_RUNTIMES) break;
+  private evict(now: number): void {
+    this.lastIdleSweep = now;
+    const idleBefore = now - (this.opts.idleTtlMs ?? this.opts.inFlightTtlMs);
+    for (const [id, rt] of this.runtimes) if (rt.usedAt < idleBefore) this.drop(id, rt);
+    if (this.runtimes.size < MAX_RUNTIMES) return;
+    const byUse = [...this.runtimes].sort(([, a], [, b]) => a.usedAt - b.usedAt);
+    for (const [id, rt] of byUse) {
+      if (this.runtimes.size < MAX_RUNTIMES) break;
+      this.drop(id, rt);
     }
+  }
+
+  private drop(id: string, rt: JobRuntime): void {
+    if (rt.proposalRunning) return;
+    this.runtimes.delete(id);
+    if (this.jobIdBySystem.get(rt.job.systemId) === id) this.jobIdBySystem.delete(rt.job.systemId);
+  }
+
+  /** Idle jobs are also looked for as calls come, not only when a new job is cached. */
+  private sweepIdleEvery(): void {
+    const now = this.deps.clock.now();
+    if (now - this.lastIdleSweep >= IDLE_SWEEP_INTERVAL_MS) this.evict(now);
   }
 
   /**

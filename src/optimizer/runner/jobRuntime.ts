@@ -29,6 +29,8 @@ export class JobRuntime {
   /** Unmatched system texts already reported from this instance (short ones as text, long ones by hash). */
   readonly unmatchedSeen = new Set<string>();
   fetchedAt = 0;
+  /** When a call, reward or scheduler last used this cache (the engine drops idle ones). */
+  usedAt = 0;
   stint: Stint | null = null;
   /** rollout id -> candidate id, for rollouts dispatched here and not yet rewarded or expired. */
   private readonly inFlight = new Map<string, { candidateId: string; at: number }>();
