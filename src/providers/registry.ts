@@ -5,6 +5,7 @@ import { AnthropicProvider } from './anthropic.js';
 import { guardedLookup, type ResolveHost } from './guardedLookup.js';
 import { checkInferenceUrl } from './inferenceUrlPolicy.js';
 import { OpenAICompatibleProvider } from './openaiCompatible.js';
+import { ProviderCache } from './providerCache.js';
 import { unavailableProvider } from './unavailableProvider.js';
 import type { TransportOptions } from './upstreamTransport.js';
 
@@ -19,8 +20,15 @@ export interface ProviderRegistry {
   get(target: ProviderTarget): ChatProvider;
   /** Why calls for this target will fail for lack of a server-side key, for warnings at job creation. */
   missingKeyFor(target: ProviderTarget): string | undefined;
+  /** Providers held now (bounded: MAX_PROVIDERS). */
+  readonly size: number;
   close(): Promise<void>;
 }
+
+/** Far more upstreams than a deployment uses at once; only jobs naming ever new ones reach it. */
+const MAX_PROVIDERS = 256;
+/** Beyond the upstream deadlines, a retired provider is closed this much later. */
+const RETIRE_MARGIN_MS = 5_000;
 
 export interface RegistryExtras {
   sim?: (target: ProviderTarget) => ChatProvider;
@@ -29,6 +37,8 @@ export interface RegistryExtras {
   transport?: Partial<Pick<TransportOptions, 'retry' | 'sleep' | 'rng' | 'clock'>>;
   /** Name resolution for inference_url hosts (tests stand in for DNS); node's resolver by default. */
   resolveHost?: ResolveHost;
+  /** Bounds of the provider cache (tests make them small); MAX_PROVIDERS and the upstream deadlines by default. */
+  cache?: { maxProviders?: number; retireAfterMs?: number };
 }
 
 export function missingKeyFor(config: ProviderConfig, target: ProviderTarget): string | undefined {
@@ -42,7 +52,10 @@ export function missingKeyFor(config: ProviderConfig, target: ProviderTarget): s
 }
 
 export function createProviderRegistry(config: ProviderConfig, extra: RegistryExtras = {}): ProviderRegistry {
-  const cache = new Map<string, ChatProvider>();
+  const cache = new ProviderCache({
+    maxProviders: extra.cache?.maxProviders ?? MAX_PROVIDERS,
+    retireAfterMs: extra.cache?.retireAfterMs ?? Math.max(config.timeoutMs, config.proposerTimeoutMs) + RETIRE_MARGIN_MS,
+  });
   const common = {
     timeoutMs: config.timeoutMs,
     maxRetries: config.maxRetries,
@@ -86,21 +99,12 @@ export function createProviderRegistry(config: ProviderConfig, extra: RegistryEx
   };
 
   return {
-    get(target) {
-      const key = cacheKey(target, config);
-      let provider = cache.get(key);
-      if (provider === undefined) {
-        provider = build(target);
-        cache.set(key, provider);
-      }
-      return provider;
-    },
+    get: (target) => cache.get(cacheKey(target, config), () => build(target)),
     missingKeyFor: (target) => missingKeyFor(config, target),
-    async close() {
-      const providers = [...cache.values()];
-      cache.clear();
-      await Promise.all(providers.map((p) => p.close?.()));
+    get size() {
+      return cache.size;
     },
+    close: () => cache.close(),
   };
 }
 

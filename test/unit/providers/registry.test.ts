@@ -5,6 +5,9 @@ import { AnthropicProvider } from '../../../src/providers/anthropic.js';
 import { createProviderRegistry, missingKeyFor } from '../../../src/providers/registry.js';
 import type { ChatProvider, ProviderTarget } from '../../../src/providers/types.js';
 import { upstreamFailure } from '../../helpers/upstreamFailure.js';
+import { waitFor } from '../../helpers/waitFor.js';
+import { startFakeUpstream } from '../../fakes/fakeUpstream.js';
+import { createSimProvider } from '../../../src/providers/sim/index.js';
 
 const configWith = (env: Record<string, string>) => loadConfig(env).providers;
 const msg = [{ role: 'user', content: 'hi' }];
@@ -85,5 +88,43 @@ describe('createProviderRegistry', () => {
     const noSim = createProviderRegistry(configWith({}));
     const e = await upstreamFailure(noSim.get({ provider: 'sim', model: 'x' }).complete({ messages: msg }));
     expect(e.message).toMatch(/sim provider is not enabled/);
+  });
+
+  /**
+   * Jobs choose their upstream: every distinct inference URL or sim model name kept a provider (its
+   * connection pool, its keep-alive sockets) for the server's whole life, about 30 KB and a socket per
+   * URL, 60 KB per sim model. Now the least recently used are closed past a bound, and a call that
+   * holds a retired provider still finishes.
+   */
+  it('keeps a bounded number of providers, closing retired ones after the calls that hold them', async () => {
+    const fake = await startFakeUpstream({ reply: 'one two three', chunks: 3, chunkDelayMs: 50, record: false });
+    const reg = createProviderRegistry(configWith({ MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${fake.port}` }), {
+      sim: (t) => createSimProvider(t), cache: { maxProviders: 4, retireAfterMs: 0 },
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const model = `sim-policy-${i}`;
+        await reg.get({ provider: 'sim', model }).complete({ model, messages: [{ role: 'user', content: 'I lost my card' }] });
+      }
+      expect(reg.size).toBe(4);
+
+      const url = (i: number) => ({ provider: 'openai_compatible' as const, model: 'm', inferenceUrl: `${fake.url}/t${i}` });
+      // A stream opened on the first URL's provider, which the next ones retire before it is read.
+      const held = await reg.get(url(0)).stream({ model: 'm', messages: msg });
+      for (let i = 1; i <= 12; i++) {
+        const res = await reg.get(url(i)).complete({ model: 'm', messages: msg });
+        expect(res.json.choices[0]?.message.content).toBe('one two three');
+      }
+      expect(reg.size).toBe(4);
+      let sse = '';
+      for await (const chunk of held.body) sse += Buffer.from(chunk).toString('utf8');
+      expect(sse.trim().endsWith('data: [DONE]')).toBe(true);
+      // Retired pools close their keep-alive sockets: one per provider still held is left.
+      await waitFor(async () => fake.stats.openConnections <= 4);
+      expect(fake.stats.connections).toBe(13);
+    } finally {
+      await reg.close();
+      await fake.close();
+    }
   });
 });
