@@ -79,6 +79,7 @@ export function proxyRoutes(p: ProxyDeps) {
 }
 
 async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: ProxyDeps, surface: Surface): Promise<FastifyReply> {
+  const gone = clientGoneOf(reply);
   const rolloutId = rolloutIdOf(req.params.rolloutId);
   // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
   const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
@@ -118,12 +119,6 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   if (refusal) await refusal;
   const routed = routeToModule(p, rt, req, body);
   const program = routed instanceof Promise ? await routed : routed;
-  // The response's 'close' (not the request's, which fires once the body is read) tells us the
-  // client went away before the answer was written: cancel the upstream call.
-  const gone = new ClientGone();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) gone.abort();
-  });
   const ctx: CallContext = { reply, p, rt, surfaceCall, body, program, inputMessages, gone };
   // A JSON answer is held until the rollout's claim is known, so its upstream call may run beside
   // the claim; a stream is relayed as it comes, so it waits for the claim.
@@ -135,6 +130,23 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
     throw new Error(`rollout ${dispatchReq.rolloutId ?? ''}: a dispatch without speculation was not confirmed`);
   }
   return reply;
+}
+
+/**
+ * Aborted when the client goes away before the answer was written: the upstream call is cancelled (or
+ * never made). The response's 'close' says so (not the request's, which fires once the body is read).
+ * Listened to from the handler's first step, and a client already gone counts: one that left while the
+ * job was looked up (a slow database) used to miss the event, and its upstream call ran to the end.
+ */
+function clientGoneOf(reply: FastifyReply): ClientGone {
+  const gone = new ClientGone();
+  if (reply.raw.destroyed) gone.abort();
+  else {
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+  }
+  return gone;
 }
 
 function providerOf(p: ProxyDeps, policy: JobRuntime['job']['config']['policy']): ChatProvider {
