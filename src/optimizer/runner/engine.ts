@@ -28,6 +28,8 @@ export interface EngineOptions {
    * when used again); default inFlightTtlMs, after which its per-instance state has expired anyway.
    */
   idleTtlMs?: number;
+  /** Jobs cached at most (default MAX_RUNTIMES); past it the least recently used are dropped. */
+  maxRuntimes?: number;
 }
 
 export interface EngineDeps {
@@ -153,10 +155,11 @@ export class OnlineEngine {
     this.lastIdleSweep = now;
     const idleBefore = now - (this.opts.idleTtlMs ?? this.opts.inFlightTtlMs);
     for (const [id, rt] of this.runtimes) if (rt.usedAt < idleBefore) this.drop(id, rt);
-    if (this.runtimes.size < MAX_RUNTIMES) return;
+    const max = this.opts.maxRuntimes ?? MAX_RUNTIMES;
+    if (this.runtimes.size < max) return;
     const byUse = [...this.runtimes].sort(([, a], [, b]) => a.usedAt - b.usedAt);
     for (const [id, rt] of byUse) {
-      if (this.runtimes.size < MAX_RUNTIMES) break;
+      if (this.runtimes.size < max) break;
       this.drop(id, rt);
     }
   }
