@@ -89,7 +89,11 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
     // One module alone: not a text any candidate already has for it. With demos or as a program: the
     // whole program is compared below.
     const existing = req.instructions === undefined && withDemos.length === 0 ? candidates.map((c) => moduleInstruction(c.instructions, module)) : [module.template];
-    const problem = instructionProblem(text, { baseline: module.template, existing, literal: module.origin === 'discovered' });
+    // A whole program is what an export gives (or what a user wrote the same way): a `{word}` its
+    // module's template lacks is text there, as the export and the proxy treat it (an earlier release
+    // let proposals add one, and its candidates send it as written). One instruction typed by hand
+    // keeps the refusal: a `{word}` in it is most likely meant as a placeholder nothing would fill.
+    const problem = instructionProblem(text, { baseline: module.template, existing, literal: module.origin === 'discovered', addedAreText: req.instructions !== undefined });
     if (problem) problems.push({ summary: `instruction refused: ${problem}`, field: { path: field(name), message: withOwner(problem, text, module, candidates) } });
     else changed.push({ module, text });
   }

@@ -12,6 +12,7 @@ import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/f
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { exportedProgram } from '../../src/sdk/wire.js';
 
 const NOW = '2026-11-01T00:00:00.000Z';
 /** A job config as the previous release stored it: no modules, no max_modules. */
@@ -145,5 +146,32 @@ describe.each<Dialect>(['sqlite', 'postgres'])('migrating a database of the prev
     // A DSPy field for it would be applied by position onto the user's first input field.
     const dspy = await exported('dspy');
     expect(dspy.main.signature).toEqual({ instructions: 'Classify the intent in the style {style}.', fields: [] });
+  });
+
+  it('warm-starts an old candidate\'s literal {word} into a new job: text sent as written, no "added placeholder" 422', async () => {
+    const { key, prefix } = generateApiKey();
+    await t.server.store.createApiKey({ tenantId: 'ten_old', name: 'test-warm', keyHash: hashApiKey(key), prefix });
+    const exported = await api(t.url, 'GET', '/api/policy-optimization/online/jobs/pl_old_declared/export?format=json&candidate_id=cand_braces', { key });
+    expect(exported.status, JSON.stringify(exported.body)).toBe(200);
+    // The job the user moves to: the same prompt, declared.
+    const created = await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key, body: seedJobBody({ initialPrompt: 'Classify the intent.' }) });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const next = created.body as { job_id: string; system_id: string };
+    const status = (await api(t.url, 'GET', `/api/policy-optimization/online/jobs/${next.job_id}`, { key })).body;
+    const res = await api(t.url, 'POST', `/api/systems/${next.system_id}/candidates`, { key, body: exportedProgram(exported.body, status) });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.instructions).toEqual({ main: 'Classify the intent in the style {style}.' });
+    // Served as written, like the old job serves it.
+    const seen = new Set<string>();
+    for (let i = 0; i < 40 && !seen.has(res.body.candidate_id); i++) {
+      const call = await api(t.url, 'POST', `/api/mipro/v1/${next.system_id}/w${i}/chat/completions`, {
+        body: { model: 'x', messages: [{ role: 'system', content: 'Classify the intent.' }, { role: 'user', content: 'q' }] },
+      });
+      expect(call.status).toBe(200);
+      const served = call.headers.get('x-mipro-candidate-id') ?? '';
+      seen.add(served);
+      if (served === res.body.candidate_id) expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Classify the intent in the style {style}.');
+    }
+    expect(seen.has(res.body.candidate_id)).toBe(true);
   });
 });

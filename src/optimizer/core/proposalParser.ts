@@ -62,12 +62,16 @@ export function parseProposals(text: string, ctx: ParseContext): ParsedProposals
  * the module's placeholders kept and none added, not a duplicate), or null. For instructions people
  * add by hand (warm start).
  */
-export function instructionProblem(instruction: string, ctx: Omit<ParseContext, 'n'>): string | null {
-  return problemWith(instruction, ctx.literal ? null : extractPlaceholders(ctx.baseline), ctx.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH, new Set(ctx.existing.map(normalizeInstruction)));
+export function instructionProblem(instruction: string, ctx: Omit<ParseContext, 'n'> & { addedAreText?: boolean }): string | null {
+  return problemWith(instruction, ctx.literal ? null : extractPlaceholders(ctx.baseline), ctx.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH, new Set(ctx.existing.map(normalizeInstruction)), ctx.addedAreText ?? false);
 }
 
-/** `required`: the placeholders to keep; null when the module has none to check (a literal text). */
-function problemWith(instruction: string, required: string[] | null, maxLength: number, seen: Set<string>): string | null {
+/**
+ * `required`: the placeholders to keep; null when the module has none to check (a literal text).
+ * `addedAreText`: a `{word}` the baseline lacks is text, sent as written (the proxy fills only the
+ * template's placeholders), instead of a refusal.
+ */
+function problemWith(instruction: string, required: string[] | null, maxLength: number, seen: Set<string>, addedAreText = false): string | null {
   if (instruction.length === 0 || normalizeInstruction(instruction).length === 0) return 'empty';
   if (instruction.length > maxLength) return `too long (${instruction.length} > ${maxLength} characters)`;
   if (hasNul(instruction)) return 'contains a NUL character'; // PostgreSQL text cannot hold one
@@ -76,6 +80,7 @@ function problemWith(instruction: string, required: string[] | null, maxLength: 
   const missing = required.filter((p) => !instruction.includes(p));
   if (missing.length > 0) return `missing placeholder${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
   // The program fills only the baseline's placeholders: a new one could never be rendered.
+  if (addedAreText) return null;
   const added = extractPlaceholders(instruction).filter((p) => !required.includes(p));
   if (added.length > 0) return `adds placeholder${added.length > 1 ? 's' : ''} ${added.join(', ')} that the program does not fill`;
   return null;
