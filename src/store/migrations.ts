@@ -268,6 +268,17 @@ const m0012CallToolCalls: Migration = {
   },
 };
 
+/**
+ * A job's calls by module: which modules have been called at all (programQueries.ts
+ * `moduleCallOrder`) is one index probe per module instead of a read of the job's every call, and
+ * the demo pool's read of one module's calls (demoQueries.ts) starts from that module's rows.
+ */
+const m0013CallModules: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.createIndex('rollout_calls_module').on('rollout_calls').columns(['job_id', 'module']).execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -282,6 +293,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0010_demos': m0010Demos,
   '0011_cluster_races': m0011ClusterRaces,
   '0012_call_tool_calls': m0012CallToolCalls,
+  '0013_call_modules': m0013CallModules,
 });
 
 /**

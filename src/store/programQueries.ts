@@ -94,11 +94,33 @@ export async function callModules(db: Db, jobId: string, rolloutIds: readonly st
   return out;
 }
 
-/** Modules by their mean position in the job's recent calls (first call = 1). */
+/**
+ * Every module of the job that has been called: those of the job's recent calls by their mean
+ * position there (first call = 1), then the others that have calls at all, in declaration order. A
+ * module called rarely (a fallback called once in thousands of calls) falls out of any window of
+ * recent calls, and left out here it was never proposed for.
+ */
 export async function moduleCallOrder(db: Db, jobId: string): Promise<string[]> {
   const recent = db.selectFrom('rollout_calls').select(['module', 'seq']).where('job_id', '=', jobId)
-    .where('module', 'is not', null).orderBy('created_at', 'desc').limit(2000).as('recent');
+    .where('module', 'is not', null).orderBy('created_at', 'desc').limit(RECENT_CALLS).as('recent');
   const rows = await db.selectFrom(recent).select(['recent.module', (eb) => eb.fn.avg<number>('recent.seq').as('position')])
     .groupBy('recent.module').execute();
-  return rows.filter((r) => r.module !== null).sort((a, b) => Number(a.position) - Number(b.position)).map((r) => r.module ?? '');
+  const ordered = rows.filter((r) => r.module !== null).sort((a, b) => Number(a.position) - Number(b.position)).map((r) => r.module ?? '');
+  const rest = await calledModulesQuery(db, jobId, ordered).execute();
+  return [...ordered, ...rest.map((r) => r.name)];
+}
+
+/** Recent calls read for the call order: enough to see every call of a program many times over. */
+const RECENT_CALLS = 2000;
+
+/**
+ * The job's modules, other than `except`, that have at least one call: one probe of the
+ * `rollout_calls_module` index per module (migration 0013), never a read of the job's calls.
+ */
+export function calledModulesQuery(db: Db, jobId: string, except: readonly string[]) {
+  let q = db.selectFrom('modules').select('name').where('job_id', '=', jobId)
+    .where((eb) => eb.exists(eb.selectFrom('rollout_calls as c').select('c.module')
+      .whereRef('c.job_id', '=', 'modules.job_id').whereRef('c.module', '=', 'modules.name')));
+  if (except.length > 0) q = q.where('name', 'not in', [...except]);
+  return q.orderBy('ordinal');
 }

@@ -446,7 +446,10 @@ export interface Store {
   rolloutCalls(jobId: string, rolloutIds: readonly string[], only?: CallSelection): Promise<RolloutCallRecord[]>;
   /** The module of each recorded call of these rollouts, in call order. */
   callModules(jobId: string, rolloutIds: readonly string[], only?: { answered?: boolean }): Promise<Map<string, (string | null)[]>>;
-  /** Modules in the order recent rollouts call them (by mean position within their rollouts). */
+  /**
+   * Every module that has a call: first in the order recent rollouts call them (by mean position
+   * within their rollouts), then those called too rarely to be among the recent calls, in declaration order.
+   */
   moduleCallOrder(jobId: string): Promise<string[]>;
   /**
    * Retention: clears the call text (input messages, output) of rollouts last updated before

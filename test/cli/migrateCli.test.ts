@@ -8,7 +8,7 @@ import { runCli, spawnServer, waitExit } from '../helpers/childServer.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { api, simJobBody } from '../helpers/server.js';
 
-const LATEST = '0012_call_tool_calls';
+const LATEST = '0013_call_modules';
 
 /** `miprox migrate` (docs/deploy.md, rolling upgrades): run once before instances of a release start. */
 describe('miprox migrate', () => {

@@ -1,10 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompiledQuery } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_ID, newJobId, newSystemId } from '../../src/shared/ids.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.js';
+import { calledModulesQuery } from '../../src/store/programQueries.js';
 import { runStoreContract, sampleConfig } from './storeContract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miprox-store-'));
@@ -30,6 +32,20 @@ describe('SQLite hot path beside kysely on one connection', () => {
       const after = await store.getJob(job.id);
       expect(after?.metadata).toEqual({});
       expect(after?.rolloutCount).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SQLite: which modules have calls', () => {
+  it('probes the rollout_calls_module index per module instead of reading the job\'s calls', async () => {
+    const store = await openSqliteStore(join(dir, 'called-modules.db'), systemClock);
+    try {
+      const q = calledModulesQuery(store.db, 'pl_x', ['main']).compile();
+      const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]));
+      const details = plan.rows.map((r) => r.detail);
+      expect(details.some((d) => /SEARCH c EXISTS USING COVERING INDEX rollout_calls_module \(job_id=\? AND module=\?\)/.test(d)), details.join('\n')).toBe(true);
     } finally {
       await store.close();
     }

@@ -183,6 +183,31 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.rolloutSplitCounts(job.id)).toEqual({ bootstrap: 0, online: 1, val: 0, monitor: 0 });
     });
 
+    it('orders the called modules, a module called once in thousands of calls included, and leaves out modules never called', async () => {
+      const job = await store.createJob({
+        id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig, correlationId: null, metadata: {},
+        modules: [{ name: 'extract', template: 'Extract.' }, { name: 'fallback', template: 'Fall back.' }, { name: 'answer', template: 'Answer.' }, { name: 'never', template: 'Never called.' }],
+      });
+      const call = (rolloutId: string, module: string | null) => store.completeRolloutCall(job.id, rolloutId, {
+        outputText: 'o', latencyMs: 1, usage: null, failed: false, inputMessages: null, module, variables: null,
+      });
+      const rollout = (id: string) => store.insertRollout({ jobId: job.id, id, candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
+      // The one rollout that needed the fallback, long before the calls that follow.
+      await rollout('rare');
+      await call('rare', 'extract');
+      await call('rare', 'fallback');
+      await new Promise((r) => setTimeout(r, 10));
+      // 2,400 calls of the usual program since (and calls of no module), in batches as concurrent calls arrive.
+      for (let r = 0; r < 12; r++) {
+        await rollout(`usual${r}`);
+        for (let i = 0; i < 200; i += 50) {
+          await Promise.all(Array.from({ length: 50 }, (_, k) => call(`usual${r}`, (i + k) % 2 === 0 ? 'extract' : 'answer')));
+        }
+        await call(`usual${r}`, null);
+      }
+      expect(await store.moduleCallOrder(job.id)).toEqual(['extract', 'answer', 'fallback']);
+    });
+
     it('schedules no training rollout on a job that ended after the scheduler read it, only a monitoring one', async () => {
       const job = await makeJob();
       const started = (id: string) => ({ eventType: 'mipro.rollout.started', message: id, data: { rollout_id: id } });
