@@ -16,7 +16,7 @@ import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import { closeRunningProposals, proposalFailedEvent } from './proposalClosing.js';
 import type {
-  ProposalStart,
+  ProposalFinish, ProposalStart,
   ApiKeyRecord, CandidateListOptions, ClosedProposal, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, CallSelection, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
@@ -558,13 +558,16 @@ export class KyselyStore implements Store {
       .where('job_id', '=', jobId).where('id', '=', id).where('status', '=', 'running').execute();
   }
 
-  async finishProposal(p: {
-    jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
-    candidates: NewCandidate[]; events: NewEvent[]; maxCandidates?: number;
-  }): Promise<CandidateRecord[]> {
+  async finishProposal(finish: ProposalFinish): Promise<CandidateRecord[]> {
     const now = this.now();
     return this.db.transaction().execute(async (trx) => {
-      await this.lockJobs(trx, [p.jobId]);
+      await this.lockJobs(trx, [finish.jobId]);
+      // Settled on the candidates as they are under the lock: a warm start committed while the
+      // proposal ran (on any instance) is seen, so a proposal cannot repeat its text.
+      const p = finish.settle === undefined ? finish : {
+        ...finish,
+        ...finish.settle((await trx.selectFrom('candidates').selectAll().where('job_id', '=', finish.jobId).orderBy('ordinal').execute()).map(toCandidate)),
+      };
       const max = await trx.selectFrom('candidates').select([(eb) => eb.fn.max('ordinal').as('m'), (eb) => eb.fn.countAll<string | number>().as('n')])
         .where('job_id', '=', p.jobId).executeTakeFirst();
       const held = Number(max?.n ?? 0);

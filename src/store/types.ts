@@ -298,6 +298,33 @@ export interface RolloutCall {
   toolCalls?: number;
 }
 
+/** How a proposal ends (Store.finishProposal). */
+export interface ProposalFinish extends ProposalSettlement {
+  jobId: string;
+  id: string;
+  response: string | null;
+  /**
+   * online_proposer_max_candidates, checked under the job row's lock: when the candidates would not
+   * all fit (a warm start took the room after the runner counted it), none is added and the
+   * proposal is failed instead, with its mipro.proposal.failed event in place of `events`.
+   */
+  maxCandidates?: number;
+  /**
+   * Called under the job row's lock with the job's candidates as they are then; its answer replaces
+   * status, error, candidates and events. The runner's duplicate check runs here, so it sees a
+   * candidate committed while the proposal ran (a warm start, on any instance), not only those it read before.
+   */
+  settle?: (current: readonly CandidateRecord[]) => ProposalSettlement;
+}
+
+/** What a proposal ends with: its status and error, the candidates it adds and its events. */
+export interface ProposalSettlement {
+  status: 'succeeded' | 'failed';
+  error: string | null;
+  candidates: NewCandidate[];
+  events: NewEvent[];
+}
+
 export interface RewardOutcome {
   duplicate: boolean;
   /** The stored reward (the first one, for a duplicate). */
@@ -513,16 +540,7 @@ export interface Store {
    * longer runs (its lease expired and another instance released it) is left as it is and adds
    * nothing: the answer is []. That instance may already be proposing on the same room.
    */
-  finishProposal(p: {
-    jobId: string; id: string; status: 'succeeded' | 'failed'; response: string | null; error: string | null;
-    candidates: NewCandidate[]; events: NewEvent[];
-    /**
-     * online_proposer_max_candidates, checked under the job row's lock: when the candidates would not
-     * all fit (a warm start took the room after the runner counted it), none is added and the
-     * proposal is failed instead, with its mipro.proposal.failed event in place of `events`.
-     */
-    maxCandidates?: number;
-  }): Promise<CandidateRecord[]>;
+  finishProposal(p: ProposalFinish): Promise<CandidateRecord[]>;
   /**
    * Fails every running proposal (of one job, or of all) whose lease ran out: the instance running it
    * died or lost the database, and would otherwise leave it `running` until the job's next proposal,

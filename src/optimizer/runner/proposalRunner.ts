@@ -1,20 +1,19 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Rng } from '../../shared/rng.js';
-import { newCandidateId, newProposalId } from '../../shared/ids.js';
+import { newProposalId } from '../../shared/ids.js';
 import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
-import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type Store } from '../../store/types.js';
+import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type ProposalSettlement, type Store } from '../../store/types.js';
 import { jobEndedError, proposalFailedEvent } from '../../store/proposalClosing.js';
 import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
-import { DUPLICATE, parseProposals } from '../core/proposalParser.js';
 import { pooledVariance } from '../core/statistics.js';
 import { storableUpstreamText } from '../core/text.js';
 import { chooseParent } from '../core/proposalTrigger.js';
 import { buildDatasetSummaryPrompt, buildProposerPrompt, type ProposerMessage } from '../core/proposerPrompt.js';
 import { chooseModule, type ModuleChoice } from '../core/moduleChoice.js';
 import type { ProgramModule } from '../core/modules.js';
-import { moduleInstruction, withModuleInstruction } from '../core/program.js';
+import { moduleInstruction } from '../core/program.js';
 import { moduleReflection } from './moduleEvidence.js';
 import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type TipStats } from '../core/tips.js';
 import type { JobRuntime } from './jobRuntime.js';
@@ -23,6 +22,7 @@ import { exhaustedCap } from '../core/spend.js';
 import { chooseKind, runDemoProposal } from './demoProposal.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
+import { type InstructionSettlement, NO_USABLE_INSTRUCTION, settleInstructions } from './instructionSettlement.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -59,8 +59,6 @@ const SUMMARY_MIN_INPUTS = 3;
 const PROPOSAL_LEASE_CALLS = 3;
 /** The error of a proposal whose proposer call the server's shutdown cancelled (`stopping`). */
 export const SHUT_DOWN_ERROR = 'the server shut down while the proposal ran: no candidates added';
-/** The start of a failed proposal's error when the proposer answered but nothing in it was usable. */
-const NO_USABLE_INSTRUCTION = 'no usable instruction';
 /** Recent low-reward rollouts whose feedback_by_module is counted as blame for module choice. */
 const BLAME_WINDOW = 100;
 
@@ -221,44 +219,32 @@ export class ProposalRunner {
       const answer = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
       // Parsed as it came (an instruction holding U+0000 is refused), stored in storable form.
       response = storableUpstreamText(answer);
-      // The lease kept other proposals out, but a proposal that another instance finished just before
-      // this lease was taken may not be in the cache read above: check room and duplicates again.
+      // The job may have ended while the proposer answered. Room and duplicates are checked again
+      // below, under the job's lock, on the candidates there are then (a proposal another instance
+      // finished just before this lease was taken, a warm start committed while this one ran).
       await this.deps.refresh(rt);
       if (FINAL_STATUSES.includes(rt.job.status)) {
         await fail(jobEndedError(rt.job.status));
         return;
       }
-      const roomNow = mipro.online_proposer_max_candidates - rt.candidates.length;
-      const parsed = parseProposals(answer, {
-        baseline: module.template, existing: rt.candidates.map((c) => moduleInstruction(c.instructions, module)), n: Math.max(0, Math.min(n, roomNow)),
-        // A discovered module is a literal text: braces in it or in a proposal are text, not placeholders.
-        literal: module.origin === 'discovered',
-      });
-      if (parsed.accepted.length === 0) {
-        const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
-        // Only repeats of instructions already tried: a proposer's normal miss (the event records it),
-        // not something an operator must look at, so not a warning (it interrupted the demo's output).
-        const onlyRepeats = parsed.rejected.length > 0 && parsed.rejected.every((r) => r.reason === DUPLICATE);
-        await fail(`${NO_USABLE_INSTRUCTION}: ${why}`, onlyRepeats ? 'info' : 'warn');
-        return;
-      }
-      const created = parsed.accepted.map((instruction) => ({
-        id: newCandidateId(), parentId: parent.id, instruction, module: module.name,
-        // The other part of the module (its demos) and every other module are copied from the parent.
-        instructions: withModuleInstruction(parent.instructions, module.name, instruction), demos: parent.demos, tip, proposalId: lease.id,
-      }));
+      // Settled under the job's lock on the candidates there are then (Store.finishProposal `settle`):
+      // a warm start committed since the refresh above, on any instance, counts as a duplicate too.
+      let settled: InstructionSettlement | undefined;
+      const settle = (current: readonly CandidateRecord[]): ProposalSettlement => {
+        settled = settleInstructions({ answer, module, parent, tip, proposal: lease, n, maxCandidates: mipro.online_proposer_max_candidates }, current);
+        return settled;
+      };
       const stored = await store.finishProposal({
-        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: created, maxCandidates: mipro.online_proposer_max_candidates,
-        events: [{
-          eventType: 'mipro.proposal.created',
-          message: `proposal ${lease.seq}: ${created.length} new candidate(s) from ${parent.id}, module ${module.name} (tip: ${tip})`,
-          data: {
-            proposal_id: lease.id, seq: lease.seq, parent_id: parent.id, module: module.name, tip,
-            candidate_ids: created.map((c) => c.id), rejected: parsed.rejected,
-          },
-        }],
+        jobId: job.id, id: lease.id, status: 'succeeded', response, error: null, candidates: [], events: [],
+        maxCandidates: mipro.online_proposer_max_candidates, settle,
       });
       await this.deps.refresh(rt);
+      const outcome: InstructionSettlement | undefined = settled;
+      if (outcome?.status === 'failed') {
+        this.deps.log[outcome.level]({ jobId: rt.job.id, proposalId: lease.id, error: outcome.error }, 'proposal failed');
+        this.deps.onOutcome?.('failed');
+        return;
+      }
       // Nothing stored: the job ended, or the pool filled up meanwhile (the proposal is failed, saying why).
       this.deps.onOutcome?.(stored.length > 0 ? 'succeeded' : 'failed');
     } catch (err) {

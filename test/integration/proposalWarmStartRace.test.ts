@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/waitFor.js';
+import { normalizeInstruction } from '../../src/optimizer/core/text.js';
+import type { Store } from '../../src/store/types.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const PROMPT = 'Answer the question.';
+/** What the proposer answers, and what the user warm-starts while the proposal runs. */
+const SAME_TEXT = 'Answer the question like a seasoned expert.';
+
+/**
+ * A warm start that lands while a proposal runs, after the proposal checked its texts against the
+ * candidates it had read: the proposal must not add the same text again. The slow proposer keeps
+ * the proposal running; the warm start is sent right when the proposal finishes (the narrowest
+ * window: its duplicate check already done), and committed before the proposal's own write.
+ */
+describe.each<TestDb>(['sqlite', 'postgres'])('a warm start committed while a proposal runs (%s)', (db) => {
+  let policy: FakeUpstream;
+  let proposer: FakeUpstream;
+  let t: TestServer;
+  beforeAll(async () => {
+    policy = await startFakeUpstream({ reply: 'ok' });
+    proposer = await startFakeUpstream({
+      delayMs: 200,
+      reply: (req) => (/describe these inputs/.test(JSON.stringify(req.body)) ? 'Questions.' : JSON.stringify({ instructions: [SAME_TEXT] })),
+    });
+    t = await startTestServer({
+      db,
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await policy.close();
+    await proposer.close();
+  });
+
+  it('the proposal sees it under the job\'s lock: no second candidate with the same text', async () => {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: PROMPT,
+      mipro: { online_proposer_min_rollouts: 2, online_rollouts_per_candidate: 1, proposer: { mode: 'instruction_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 } },
+    });
+    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
+    const store: Store = t.server.store;
+    // The warm start goes in as the proposal starts its write (after its texts were checked).
+    const finish = store.finishProposal.bind(store);
+    let warm: Promise<{ status: number; body: any }> | undefined;
+    store.finishProposal = async (p) => {
+      if (p.jobId === job.job_id) {
+        warm ??= api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: SAME_TEXT } });
+        await warm;
+      }
+      return finish(p);
+    };
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await api(`${job.proxy_url}/r${i}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: PROMPT }, { role: 'user', content: `q${i}` }] } })).status).toBe(200);
+        await waitFor(async () => (await store.rolloutCalls(job.job_id, [`r${i}`])).length === 1);
+        expect((await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: 1 } } })).status).toBe(200);
+      }
+      await waitFor(async () => {
+        const proposals = await store.listProposals(job.job_id, 5);
+        return proposals.length > 0 && proposals.every((p) => p.status !== 'running');
+      }, 10_000);
+    } finally {
+      store.finishProposal = finish;
+    }
+    expect((await warm)?.status).toBe(200);
+    const texts = (await store.listCandidates(job.job_id)).map((c) => normalizeInstruction(c.instructions.main ?? ''));
+    expect(texts.filter((x) => x === normalizeInstruction(SAME_TEXT))).toHaveLength(1);
+    const [proposal] = await store.listProposals(job.job_id, 1);
+    expect(proposal).toMatchObject({ status: 'failed', candidateIds: [] });
+    expect(proposal?.error).toMatch(/^no usable instruction: duplicate of an existing instruction/);
+  });
+});
