@@ -417,6 +417,59 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(modules.slice(2).every((m) => m === 'answer')).toBe(true);
   });
 
+  it('demos_only with every demo set tried: later rewards skip without reading the store, until a reward may add a demo', async () => {
+    // One demo, max_demos 1: one set, tried by the first proposal; every later trigger skips.
+    const job = await createJob({
+      online_proposer_min_rollouts: 1, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 6,
+      max_demos: 1, demo_min_reward: 1, proposer: demosOnly(),
+    });
+    const store = t.server.store;
+    const rollout = async (id: string, score: number) => {
+      expect((await call(job.proxy_url, id, `Q-${id}`)).status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [id])).length === 1);
+      expect((await reward(job.system_id, id, { score })).status).toBe(200);
+    };
+    const skippedCount = async () => Number(/miprox_proposals_total\{outcome="skipped"\} (\d+)/.exec(await fetch(`${t.url}/metrics`).then((r) => r.text()))?.[1] ?? 0);
+    const succeeded = async () => (await store.listProposals(job.job_id, 50)).filter((p) => p.status === 'succeeded').length;
+    // The proposal read path's store reads, counted for this job.
+    const reads = { demoSourceCalls: 0, moduleCallOrder: 0 };
+    const original = { demoSourceCalls: store.demoSourceCalls.bind(store), moduleCallOrder: store.moduleCallOrder.bind(store) };
+    store.demoSourceCalls = (jobId, ...rest) => {
+      if (jobId === job.job_id) reads.demoSourceCalls += 1;
+      return original.demoSourceCalls(jobId, ...rest);
+    };
+    store.moduleCallOrder = (jobId) => {
+      if (jobId === job.job_id) reads.moduleCallOrder += 1;
+      return original.moduleCallOrder(jobId);
+    };
+    try {
+      await rollout('good0', 1);
+      await waitFor(async () => (await succeeded()) === 1);
+      // Its child is measured, then a trigger finds the one set tried: the first skip reads as before.
+      const before = await skippedCount();
+      for (let i = 0; i < 10 && (await skippedCount()) === before; i++) {
+        await rollout(`low${i}`, 0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await skippedCount()).toBeGreaterThan(before);
+      const atSkip = { ...reads };
+      const skippedAtSkip = await skippedCount();
+      for (let i = 0; i < 5; i++) {
+        await rollout(`more${i}`, 0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Every one of these rewards triggered a proposal, and each skipped without a read.
+      expect(await skippedCount()).toBeGreaterThanOrEqual(skippedAtSkip + 5);
+      expect(reads).toEqual(atSkip);
+      // A reward that may add a demo: decided again, and the new demo makes a new set.
+      await rollout('good1', 1);
+      await waitFor(async () => (await succeeded()) === 2);
+      expect(reads.demoSourceCalls).toBeGreaterThan(atSkip.demoSourceCalls);
+    } finally {
+      Object.assign(store, original);
+    }
+  });
+
   it('demos_only: when the chosen module has no untried demo set left, the proposal goes to another module instead of every trigger skipping', async () => {
     // plan is called once (one demo, max_demos 1: one set, tried by the first round's proposal); the
     // app then blames plan in every low-reward rollout, so module choice keeps picking it.

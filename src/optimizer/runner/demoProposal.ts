@@ -54,7 +54,7 @@ export function proposalKindStats(candidates: readonly CandidateRecord[], R: num
  * A demo-set proposal: up to `n` children of `parent`, each with a new ordered demo set for
  * `module` drawn from the pool, the rest of the program copied. No model call: it costs no proposer
  * budget. Recorded like any proposal (lease, event, GET .../proposals with tip "demos"). Returns
- * null when no new set was found or another instance holds the lease.
+ * `no_new_set` when no new set was found, `lease_taken` when another instance holds the lease.
  */
 export async function runDemoProposal(p: {
   store: Store; rng: Rng; now: number; leaseMs: number;
@@ -62,7 +62,7 @@ export async function runDemoProposal(p: {
   candidates: readonly CandidateRecord[]; n: number;
   /** What the decision to propose was made on (Store.startProposal). */
   basis: ProposalStart['basis'];
-}): Promise<{ seq: number; created: number } | null> {
+}): Promise<{ seq: number; created: number } | 'no_new_set' | 'lease_taken'> {
   const { store, job, parent, module } = p;
   const parentText = moduleInstruction(parent.instructions, module);
   // Sets already tried with the same instruction for this module: a repeat would be the same program.
@@ -72,13 +72,13 @@ export async function runDemoProposal(p: {
     const set = proposeDemoSet({ pool: p.pool, parent: parent.demos[module.name] ?? [], existing: [...existing, ...sets], maxDemos: job.config.mipro.max_demos }, p.rng);
     if (set) sets.push(set);
   }
-  if (sets.length === 0) return null;
+  if (sets.length === 0) return 'no_new_set';
   const lease = await store.startProposal({
     jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip: DEMO_PROPOSAL_TIP,
     prompt: [{ role: 'system', content: `demo-set proposal for module ${module.name}: ${sets.length} new set(s) from a pool of ${p.pool.length} demo(s); no model call` }],
     leaseUntil: new Date(p.now + p.leaseMs).toISOString(), now: new Date(p.now).toISOString(), basis: p.basis,
   });
-  if (!lease) return null;
+  if (!lease) return 'lease_taken';
   const created: NewCandidate[] = sets.map((set) => ({
     id: newCandidateId(), parentId: parent.id, instruction: parentText, module: module.name,
     instructions: { ...parent.instructions }, demos: withModuleDemos(parent.demos, module.name, set), tip: null, proposalId: lease.id,

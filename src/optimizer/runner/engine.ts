@@ -13,6 +13,7 @@ import { JobRuntime } from './jobRuntime.js';
 import { type Dispatch, Dispatcher, type DispatchRequest } from './dispatcher.js';
 import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js';
 import { ModuleRouter } from './moduleRouter.js';
+import { demoMinReward } from '../../schemas/jobConfig.js';
 
 const MAX_RUNTIMES = 2000;
 /** How often a lookup may look for idle runtimes to drop (a scan of the cache). */
@@ -244,6 +245,8 @@ export class OnlineEngine {
     if (outcome.reward.split === 'monitor') return this.afterMonitorReward(rt, outcome);
     applyOutcome(rt, outcome);
     const mipro = rt.job.config.mipro;
+    // A demo may have qualified: a demos_only skip is decided again (demoSkip.ts).
+    if (outcome.reward.reward >= demoMinReward(mipro)) rt.demoSourceRewards += 1;
     if (mipro.max_rollouts !== undefined && rt.job.rewardCount >= mipro.max_rollouts) {
       await this.deps.finishJob(rt.job, `max_rollouts (${mipro.max_rollouts}) reached`);
       return;

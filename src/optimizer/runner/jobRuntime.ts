@@ -51,6 +51,10 @@ export class JobRuntime {
   readonly missingFlagged = new Set<string>();
   /** This instance already reported that demos_only found no demo in any module (one event, not one per trigger). */
   noDemosReported = false;
+  /** The state (demoSkip.ts `demoSkipKey`) on which demos_only last found nothing to propose; null: none. */
+  demoSkip: string | null = null;
+  /** Training rewards this instance applied at or above demo_min_reward: each may have added a demo. */
+  demoSourceRewards = 0;
   /**
    * Each candidate's training rewards by seed (seed-level statistics, core/seedClusters.ts), kept
    * up to date by `applyReward` in O(1); rebuilt from the database only when its reward count

@@ -20,6 +20,7 @@ import type { JobRuntime } from './jobRuntime.js';
 import { proposerCaps, recordProposerCall } from './proposerSpend.js';
 import { exhaustedCap } from '../core/spend.js';
 import { chooseKind, runDemoProposal } from './demoProposal.js';
+import { demoSkipHolds, demoSkipKey } from './demoSkip.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
 import { type InstructionSettlement, NO_USABLE_INSTRUCTION, settleInstructions } from './instructionSettlement.js';
@@ -104,6 +105,11 @@ export class ProposalRunner {
 
   private async propose(rt: JobRuntime): Promise<void> {
     const { store } = this.deps;
+    // demos_only found nothing to propose last time, and nothing that could change that has moved.
+    if (demoSkipHolds(rt)) {
+      this.deps.onOutcome?.('skipped');
+      return;
+    }
     // Another instance may have proposed or added candidates since this one's cache was read: the
     // decision (room left, last children measured) is made again on current state, and the lease is
     // taken only if that state still holds then (`basis`), so no proposal rests on children it never saw.
@@ -136,6 +142,7 @@ export class ProposalRunner {
       if (kind !== null) module = other;
     }
     if (kind === null) {
+      rt.demoSkip = demoSkipKey(rt);
       await this.reportNoDemos(rt, order.map((m) => m.name));
       this.deps.onOutcome?.('skipped'); // demos_only, and no demo qualifies yet
       return;
@@ -146,6 +153,7 @@ export class ProposalRunner {
       // modules then get their turn in call order rather than every trigger skipping on this one
       // (module choice, led by blame, may keep choosing it).
       const modules = mipro.proposer.mode === 'demos_only' ? [module, ...order.filter((m) => m.name !== module.name)] : [module];
+      let leaseTaken = false;
       for (const [i, m] of modules.entries()) {
         const pool = i === 0 ? kind.pool : (await chooseKind(store, this.deps.rng, rt.job, m, candidates))?.pool;
         if (pool === undefined || pool.length === 0) continue;
@@ -153,7 +161,8 @@ export class ProposalRunner {
           store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module: m, pool,
           candidates, basis, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
         });
-        if (done) {
+        if (done === 'lease_taken') leaseTaken = true;
+        if (typeof done === 'object') {
           rt.job = { ...rt.job, rewardsSinceProposal: 0, proposalSeq: done.seq };
           await this.deps.refresh(rt);
           this.deps.onOutcome?.(done.created > 0 ? 'succeeded' : 'failed');
@@ -161,6 +170,9 @@ export class ProposalRunner {
         }
       }
       if (mipro.proposer.mode === 'demos_only') {
+        // Every set was tried: skipped until something moves. Not when another instance holds the
+        // lease (its proposal's candidates will move the key anyway, but its failure would not).
+        if (!leaseTaken) rt.demoSkip = demoSkipKey(rt);
         this.deps.onOutcome?.('skipped');
         return;
       }
