@@ -159,6 +159,8 @@ const ExportedModuleSchema = z.looseObject({
   name: z.string(), template: z.string(), placeholders: z.array(z.string()), baseline_template: z.string(), changed: z.boolean(),
   /** The module's demos in order (absent from servers before demos). */
   demos: z.array(ExportedDemo).optional(),
+  /** Demos of the candidate a warm start would refuse (collected by an older release), left out of `demos`: which and why. */
+  demos_left_out: z.array(z.looseObject({ index: z.number(), rollout_id: z.string(), reason: z.string() })).optional(),
 });
 type ExportedModule = z.infer<typeof ExportedModuleSchema>;
 

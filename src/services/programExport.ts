@@ -1,6 +1,6 @@
 import { moduleInstruction } from '../optimizer/core/program.js';
 import { modulePlaceholders } from '../optimizer/core/modules.js';
-import { demoView, withDemoTurns } from '../optimizer/core/demos.js';
+import { type Demo, demoProblem, demoView, withDemoTurns } from '../optimizer/core/demos.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { dspyProgramState } from './dspyExport.js';
 import type { CandidateRecord, JobRecord, ModuleRecord } from '../store/types.js';
@@ -53,8 +53,27 @@ export function exportProgram(job: JobRecord, modules: readonly ModuleRecord[], 
       baseline_template: module.template,
       // Against the baseline, which has no demos: a module given demos alone is changed too.
       changed: text !== module.template || demosOf(module).length > 0,
-      // The view's shape: a templated module's demos add the `variables` they were answered under.
-      demos: demosOf(module).map(demoView),
+      ...importableDemos(demosOf(module)),
     })),
   };
+}
+
+/**
+ * A module's demos as `json` gives them: those a warm start takes back (the rules miprox collects
+ * demos under today, core/demos.ts `demoProblem`), in the view's shape (a templated module's demos add
+ * the `variables` they were answered under). A demo an older release collected that breaks them (an
+ * empty turn, an input not ending on a user turn) would make the whole import a 422, and taken into a
+ * new job would carry its defect there (an empty block some providers refuse, two assistant turns in
+ * a row): it is left out, and `demos_left_out` says which and why. The candidate keeps it, and the
+ * proxy and `messages` still send it as before.
+ */
+function importableDemos(demos: readonly Demo[]): { demos: ReturnType<typeof demoView>[]; demos_left_out?: { index: number; rollout_id: string; reason: string }[] } {
+  const kept: ReturnType<typeof demoView>[] = [];
+  const leftOut: { index: number; rollout_id: string; reason: string }[] = [];
+  demos.forEach((d, index) => {
+    const reason = demoProblem(d.input, d.output);
+    if (reason === null) kept.push(demoView(d));
+    else leftOut.push({ index, rollout_id: d.rolloutId, reason });
+  });
+  return leftOut.length === 0 ? { demos: kept } : { demos: kept, demos_left_out: leftOut };
 }

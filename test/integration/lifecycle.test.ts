@@ -5,6 +5,7 @@ import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
 import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { addProgram } from '../helpers/programs.js';
+import { exportedProgram } from '../../src/sdk/wire.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const MODULES = [
@@ -284,6 +285,33 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       }
     }
     expect(texts.get(added.body.candidate_id)?.slice(0, 2)).toEqual(['Extract every entity.', 'Answer Ada from:\nctx']);
+  });
+
+  it('exports in json only demos a job can import: an older release\'s (an empty turn, an input not ending on a user turn) are listed as left out, and the program imports', async () => {
+    const first = await newJob();
+    // Stored as releases before today's demo rules collected them.
+    const good: Demo = { input: [{ role: 'user', content: 'Paris is in France.' }], output: 'Paris; France', rolloutId: 'r_good' };
+    const emptyTurn: Demo = { input: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '' }, { role: 'user', content: 'Rome is in Italy.' }], output: 'Rome; Italy', rolloutId: 'r_empty' };
+    const prefilled: Demo = { input: [{ role: 'user', content: 'Oslo is in Norway.' }, { role: 'assistant', content: 'Entities:' }], output: ' Oslo; Norway', rolloutId: 'r_prefill' };
+    await addModuleCandidates(t.server.store, first.job_id, 'extract', { cand_old_demos: 'Extract every entity.' }, { cand_old_demos: [good, emptyTurn, prefilled] });
+    const exported = (await api(t.url, 'GET', `${JOBS}/${first.job_id}/export?format=json&candidate_id=cand_old_demos`, { key: t.key })).body;
+    const extract = exported.modules.find((m: { name: string }) => m.name === 'extract');
+    expect(extract.demos).toEqual([{ input: good.input, output: good.output, rollout_id: 'r_good' }]);
+    expect(extract.demos_left_out).toEqual([
+      { index: 1, rollout_id: 'r_empty', reason: 'must not hold an empty turn' },
+      { index: 2, rollout_id: 'r_prefill', reason: 'must end its input on a user turn (the demo\'s answer follows it)' },
+    ]);
+    expect(exported.modules.find((m: { name: string }) => m.name === 'answer')).not.toHaveProperty('demos_left_out');
+    // What the proxy sends is unchanged: the messages export still renders all three.
+    const messages = (await api(t.url, 'GET', `${JOBS}/${first.job_id}/export?format=messages&candidate_id=cand_old_demos`, { key: t.key })).body;
+    expect(messages.modules.extract).toHaveLength(1 + 2 + 4 + 3);
+    // Moved to a new job: the program imports, with the demos that could be.
+    const next = await newJob({ max_demos: 4 });
+    const target = (await api(t.url, 'GET', `${JOBS}/${next.job_id}`, { key: t.key })).body;
+    const added = await api(t.url, 'POST', `/api/systems/${next.system_id}/candidates`, { key: t.key, body: exportedProgram(exported, target) });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body.instructions.extract).toBe('Extract every entity.');
+    expect(added.body.demos.extract.map((d: { input: unknown }) => d.input)).toEqual([good.input]);
   });
 
   it('imports a program with its demos (an exported program, or demos alone), and the proxy injects them', async () => {
