@@ -269,13 +269,14 @@ const m0012CallToolCalls: Migration = {
 };
 
 /**
- * A job's calls by module: which modules have been called at all (programQueries.ts
- * `moduleCallOrder`) is one index probe per module instead of a read of the job's every call, and
- * the demo pool's read of one module's calls (demoQueries.ts) starts from that module's rows.
+ * A job's calls by module, newest last: the order of the program's modules (programQueries.ts
+ * `moduleCallOrder`) reads each module's recent calls from one range of it (created_at and seq
+ * included, so without a sort or a table read) instead of the job's every call, and the demo
+ * pool's read of one module's calls (demoQueries.ts) starts from that module's rows.
  */
 const m0013CallModules: Migration = {
   async up(db: Kysely<unknown>) {
-    await db.schema.createIndex('rollout_calls_module').on('rollout_calls').columns(['job_id', 'module']).execute();
+    await db.schema.createIndex('rollout_calls_module').on('rollout_calls').columns(['job_id', 'module', 'created_at', 'seq']).execute();
   },
 };
 

@@ -95,32 +95,31 @@ export async function callModules(db: Db, jobId: string, rolloutIds: readonly st
 }
 
 /**
- * Every module of the job that has been called: those of the job's recent calls by their mean
- * position there (first call = 1), then the others that have calls at all, in declaration order. A
- * module called rarely (a fallback called once in thousands of calls) falls out of any window of
- * recent calls, and left out here it was never proposed for.
+ * Every module of the job that has been called, by the mean position (first call = 1) of its own
+ * most recent calls within their rollouts; ties in declaration order. Each module's calls are read
+ * on their own: a module called rarely (a fallback called once in thousands of calls) fell out of a
+ * window of the job's recent calls, and left out here it was never proposed for. One range of the
+ * `rollout_calls_module` index per module (migration 0013), never a read of the job's every call.
  */
 export async function moduleCallOrder(db: Db, jobId: string): Promise<string[]> {
-  const recent = db.selectFrom('rollout_calls').select(['module', 'seq']).where('job_id', '=', jobId)
-    .where('module', 'is not', null).orderBy('created_at', 'desc').limit(RECENT_CALLS).as('recent');
-  const rows = await db.selectFrom(recent).select(['recent.module', (eb) => eb.fn.avg<number>('recent.seq').as('position')])
-    .groupBy('recent.module').execute();
-  const ordered = rows.filter((r) => r.module !== null).sort((a, b) => Number(a.position) - Number(b.position)).map((r) => r.module ?? '');
-  const rest = await calledModulesQuery(db, jobId, ordered).execute();
-  return [...ordered, ...rest.map((r) => r.name)];
+  const modules = await listModules(db, jobId);
+  const positions = await Promise.all(modules.map(async (m) => ({ name: m.name, position: await meanCallPosition(db, jobId, m.name) })));
+  const called = positions.flatMap(({ name, position }) => (position === null ? [] : [{ name, position }]));
+  return called.sort((a, b) => a.position - b.position).map((p) => p.name);
 }
 
-/** Recent calls read for the call order: enough to see every call of a program many times over. */
-const RECENT_CALLS = 2000;
+/** Recent calls of one module read for its position: enough to see where it sits in a rollout. */
+const RECENT_CALLS_PER_MODULE = 1000;
 
-/**
- * The job's modules, other than `except`, that have at least one call: one probe of the
- * `rollout_calls_module` index per module (migration 0013), never a read of the job's calls.
- */
-export function calledModulesQuery(db: Db, jobId: string, except: readonly string[]) {
-  let q = db.selectFrom('modules').select('name').where('job_id', '=', jobId)
-    .where((eb) => eb.exists(eb.selectFrom('rollout_calls as c').select('c.module')
-      .whereRef('c.job_id', '=', 'modules.job_id').whereRef('c.module', '=', 'modules.name')));
-  if (except.length > 0) q = q.where('name', 'not in', [...except]);
-  return q.orderBy('ordinal');
+/** The query behind a module's mean position in its recent calls (exported for its plan's test). */
+export function meanCallPositionQuery(db: Db, jobId: string, module: string) {
+  const recent = db.selectFrom('rollout_calls').select('seq').where('job_id', '=', jobId).where('module', '=', module)
+    .orderBy('created_at', 'desc').limit(RECENT_CALLS_PER_MODULE).as('recent');
+  return db.selectFrom(recent).select((eb) => eb.fn.avg<number | string | null>('recent.seq').as('position'));
+}
+
+/** A module's mean position in its recent calls; null when it has none. */
+async function meanCallPosition(db: Db, jobId: string, module: string): Promise<number | null> {
+  const row = await meanCallPositionQuery(db, jobId, module).executeTakeFirst();
+  return row?.position === null || row?.position === undefined ? null : Number(row.position);
 }

@@ -474,8 +474,8 @@ export interface Store {
   /** The module of each recorded call of these rollouts, in call order. */
   callModules(jobId: string, rolloutIds: readonly string[], only?: { answered?: boolean }): Promise<Map<string, (string | null)[]>>;
   /**
-   * Every module that has a call: first in the order recent rollouts call them (by mean position
-   * within their rollouts), then those called too rarely to be among the recent calls, in declaration order.
+   * Every module that has a call, in the order rollouts call them: by the mean position of each
+   * module's recent calls within their rollouts (a module called rarely included).
    */
   moduleCallOrder(jobId: string): Promise<string[]>;
   /**

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { BASELINE_ID, newJobId, newSystemId } from '../../src/shared/ids.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.js';
-import { calledModulesQuery } from '../../src/store/programQueries.js';
+import { meanCallPositionQuery } from '../../src/store/programQueries.js';
 import { runStoreContract, sampleConfig } from './storeContract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'miprox-store-'));
@@ -38,14 +38,15 @@ describe('SQLite hot path beside kysely on one connection', () => {
   });
 });
 
-describe('SQLite: which modules have calls', () => {
-  it('probes the rollout_calls_module index per module instead of reading the job\'s calls', async () => {
-    const store = await openSqliteStore(join(dir, 'called-modules.db'), systemClock);
+describe('SQLite: the order of a program\'s modules', () => {
+  it('reads each module\'s recent calls from the rollout_calls_module index: no sort, no table read, not the job\'s every call', async () => {
+    const store = await openSqliteStore(join(dir, 'call-order.db'), systemClock);
     try {
-      const q = calledModulesQuery(store.db, 'pl_x', ['main']).compile();
+      const q = meanCallPositionQuery(store.db, 'pl_x', 'main').compile();
       const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]));
       const details = plan.rows.map((r) => r.detail);
-      expect(details.some((d) => /SEARCH c EXISTS USING COVERING INDEX rollout_calls_module \(job_id=\? AND module=\?\)/.test(d)), details.join('\n')).toBe(true);
+      expect(details.some((d) => /^SEARCH rollout_calls USING COVERING INDEX rollout_calls_module \(job_id=\? AND module=\?\)$/.test(d)), details.join('\n')).toBe(true);
+      expect(details.filter((d) => /TEMP B-TREE|SCAN rollout_calls/.test(d)), details.join('\n')).toEqual([]);
     } finally {
       await store.close();
     }

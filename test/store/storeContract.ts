@@ -186,24 +186,21 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
     it('orders the called modules, a module called once in thousands of calls included, and leaves out modules never called', async () => {
       const job = await store.createJob({
         id: newJobId(), tenantId, systemId: newSystemId(), config: sampleConfig, correlationId: null, metadata: {},
-        modules: [{ name: 'extract', template: 'Extract.' }, { name: 'fallback', template: 'Fall back.' }, { name: 'answer', template: 'Answer.' }, { name: 'never', template: 'Never called.' }],
+        modules: [{ name: 'fallback', template: 'Fall back.' }, { name: 'answer', template: 'Answer.' }, { name: 'never', template: 'Never called.' }, { name: 'extract', template: 'Extract.' }],
       });
       const call = (rolloutId: string, module: string | null) => store.completeRolloutCall(job.id, rolloutId, {
         outputText: 'o', latencyMs: 1, usage: null, failed: false, inputMessages: null, module, variables: null,
       });
       const rollout = (id: string) => store.insertRollout({ jobId: job.id, id, candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null });
-      // The one rollout that needed the fallback, long before the calls that follow.
+      // The one rollout whose answer needed the fallback, long before the calls that follow.
       await rollout('rare');
-      await call('rare', 'extract');
-      await call('rare', 'fallback');
+      for (const m of ['extract', 'answer', 'fallback']) await call('rare', m);
       await new Promise((r) => setTimeout(r, 10));
-      // 2,400 calls of the usual program since (and calls of no module), in batches as concurrent calls arrive.
-      for (let r = 0; r < 12; r++) {
-        await rollout(`usual${r}`);
-        for (let i = 0; i < 200; i += 50) {
-          await Promise.all(Array.from({ length: 50 }, (_, k) => call(`usual${r}`, (i + k) % 2 === 0 ? 'extract' : 'answer')));
-        }
-        await call(`usual${r}`, null);
+      // 2,400 calls of the usual program since (and calls of no module), in batches as concurrent rollouts arrive.
+      for (let r = 0; r < 1200; r += 100) {
+        const ids = Array.from({ length: 100 }, (_, k) => `usual${r + k}`);
+        await Promise.all(ids.map(rollout));
+        for (const m of ['extract', 'answer', null]) await Promise.all(ids.map((id) => call(id, m)));
       }
       expect(await store.moduleCallOrder(job.id)).toEqual(['extract', 'answer', 'fallback']);
     });
