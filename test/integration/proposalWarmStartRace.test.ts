@@ -76,4 +76,45 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a warm start committed while a pr
     expect(proposal).toMatchObject({ status: 'failed', candidateIds: [] });
     expect(proposal?.error).toMatch(/^no usable instruction: duplicate of an existing instruction/);
   });
+
+  it('a demo-set proposal sees a warm start of the same demo set the same way', async () => {
+    const body = seedJobBody({
+      proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: PROMPT,
+      mipro: {
+        online_proposer_min_rollouts: 1, online_rollouts_per_candidate: 1, max_demos: 1, demo_min_reward: 1,
+        proposer: { mode: 'demos_only', model: 'fake-proposer', provider: 'openai_compatible', inference_url: proposer.url, instructions_per_batch: 1 },
+      },
+    });
+    const created = await api(t.url, 'POST', JOBS, { key: t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const job = created.body as { job_id: string; system_id: string; proxy_url: string };
+    const store: Store = t.server.store;
+    // The one demo the pool will hold: the call below, answered 'ok' by the policy.
+    const demo = { input: [{ role: 'user', content: 'Q-demo' }], output: 'ok' };
+    const finish = store.finishProposal.bind(store);
+    let warm: Promise<{ status: number; body: any }> | undefined;
+    store.finishProposal = async (p) => {
+      if (p.jobId === job.job_id) {
+        warm ??= api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { demos: { main: [demo] } } });
+        await warm;
+      }
+      return finish(p);
+    };
+    try {
+      expect((await api(`${job.proxy_url}/d0`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: PROMPT }, { role: 'user', content: 'Q-demo' }] } })).status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, ['d0'])).length === 1);
+      expect((await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: 'd0', reward_info: { score: 1 } } })).status).toBe(200);
+      await waitFor(async () => {
+        const proposals = await store.listProposals(job.job_id, 5);
+        return proposals.length > 0 && proposals.every((p) => p.status !== 'running');
+      }, 10_000);
+    } finally {
+      store.finishProposal = finish;
+    }
+    expect((await warm)?.status).toBe(200);
+    const sets = (await store.listCandidates(job.job_id)).map((c) => JSON.stringify((c.demos.main ?? []).map((d) => [d.input, d.output])));
+    expect(sets.filter((x) => x === JSON.stringify([[demo.input, demo.output]]))).toHaveLength(1);
+    const [proposal] = await store.listProposals(job.job_id, 1);
+    expect(proposal).toMatchObject({ status: 'failed', candidateIds: [], error: 'no new demo set: the set for module main was added meanwhile (a warm start)' });
+  });
 });

@@ -241,6 +241,8 @@ export function demoInputTurns(d: Demo): DemoTurn[] {
  */
 const demoIdentity = (d: Demo): string => JSON.stringify([demoKey(d), d.output]);
 const setKey = (demos: readonly Demo[]): string => JSON.stringify(demos.map(demoIdentity));
+/** A demo set by content (turns, values and answers, in order): two sets with equal keys are one program part. */
+export const demoSetKey = setKey;
 
 /**
  * A new demo set for one module: half the time a fresh random subset of the pool in random order

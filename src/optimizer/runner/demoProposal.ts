@@ -1,8 +1,9 @@
 import { newCandidateId, newProposalId } from '../../shared/ids.js';
 import type { Rng } from '../../shared/rng.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
-import type { CandidateRecord, JobRecord, NewCandidate, ProposalStart, Store } from '../../store/types.js';
-import { buildDemoPool, DEMO_POOL_SIZE, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
+import type { CandidateRecord, JobRecord, NewCandidate, ProposalSettlement, ProposalStart, Store } from '../../store/types.js';
+import { proposalFailedEvent } from '../../store/proposalClosing.js';
+import { buildDemoPool, DEMO_POOL_SIZE, demoSetKey, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
 import { chooseProposalKind, kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
 import { modulePlaceholders, type ProgramModule } from '../core/modules.js';
 import { moduleInstruction } from '../core/program.js';
@@ -83,16 +84,30 @@ export async function runDemoProposal(p: {
     id: newCandidateId(), parentId: parent.id, instruction: parentText, module: module.name,
     instructions: { ...parent.instructions }, demos: withModuleDemos(parent.demos, module.name, set), tip: null, proposalId: lease.id,
   }));
+  // Checked again under the job's lock on the candidates there are then: a warm start of the same
+  // set committed since `p.candidates` was read (on any instance) makes that set no longer new.
+  const settle = (current: readonly CandidateRecord[]): ProposalSettlement => {
+    const taken = new Set(current.filter((c) => moduleInstruction(c.instructions, module) === parentText).map((c) => demoSetKey(c.demos[module.name] ?? [])));
+    const fresh = created.filter((c) => !taken.has(demoSetKey(c.demos?.[module.name] ?? [])));
+    if (fresh.length === 0) {
+      const error = `no new demo set: ${created.length === 1 ? 'the set' : `each of the ${created.length} sets`} for module ${module.name} was added meanwhile (a warm start)`;
+      return { status: 'failed', error, candidates: [], events: [proposalFailedEvent(lease.id, lease.seq, error)] };
+    }
+    return {
+      status: 'succeeded', error: null, candidates: fresh,
+      events: [{
+        eventType: 'mipro.proposal.created',
+        message: `proposal ${lease.seq}: ${fresh.length} new demo set(s) from ${parent.id}, module ${module.name}`,
+        data: {
+          proposal_id: lease.id, seq: lease.seq, parent_id: parent.id, module: module.name, kind: 'demos',
+          candidate_ids: fresh.map((c) => c.id), demo_rollout_ids: fresh.map((c) => (c.demos?.[module.name] ?? []).map((d) => d.rolloutId)),
+        },
+      }],
+    };
+  };
   const stored = await store.finishProposal({
-    jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: created, maxCandidates: job.config.mipro.online_proposer_max_candidates,
-    events: [{
-      eventType: 'mipro.proposal.created',
-      message: `proposal ${lease.seq}: ${created.length} new demo set(s) from ${parent.id}, module ${module.name}`,
-      data: {
-        proposal_id: lease.id, seq: lease.seq, parent_id: parent.id, module: module.name, kind: 'demos',
-        candidate_ids: created.map((c) => c.id), demo_rollout_ids: sets.map((s) => s.map((d) => d.rolloutId)),
-      },
-    }],
+    jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: [], events: [],
+    maxCandidates: job.config.mipro.online_proposer_max_candidates, settle,
   });
   // `created` 0: the finish refused them (the job ended, or the pool filled up meanwhile): the proposal is failed, saying why.
   return { seq: lease.seq, created: stored.length };
