@@ -1,9 +1,11 @@
+import { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/shared/clock.js';
 import { GET_ROLLOUTS, RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from '../../src/store/postgres/pgBatchSql.js';
 import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
+import { meanCallPositionQuery } from '../../src/store/programQueries.js';
 
 const WRITE_TYPES = 'text[], text[], text[], int[], text[], text[], text[], text[], text[], text[], text[], text[], float8[], text[], text[], text[], text[], text[], int[], int8[], int8[], int8[], int8[], int[]';
 const REWARD_TYPES = 'text[], text[], text[], float8[], text[], int[], text[], text[], text[], text[], text[], text[], text[], bool[], int[]';
@@ -57,5 +59,22 @@ describe('PostgreSQL hot-path statements: plan shape on an unanalyzed table', ()
     const { rolloutScans } = await genericPlan(client, 'read_batch', 'text[], text[]', GET_ROLLOUTS);
     expect(rolloutScans).toHaveLength(1);
     expect(rolloutScans[0]).toMatch(/Index Scan using rollouts_pk on rollouts/);
+  });
+});
+
+/** The order of a program's modules reads each module's newest calls from its index, not the job's every call. */
+describe('PostgreSQL: the order of a program\'s modules', () => {
+  it('reads a module\'s recent calls backward along rollout_calls_module, index only', async () => {
+    const schema = uniqueSchema('callorder');
+    const store = await openPostgresStore(PG_URL, schema, systemClock);
+    try {
+      const q = meanCallPositionQuery(store.db, 'pl_x', 'main').compile();
+      const plan = (await store.db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]))).rows.map((r) => r['QUERY PLAN']);
+      expect(plan.filter((line) => /rollout_calls/.test(line)), plan.join('\n')).toEqual([expect.stringMatching(/Index Only Scan Backward using rollout_calls_module on rollout_calls/)]);
+      expect(plan.filter((line) => /Sort|Seq Scan/.test(line)), plan.join('\n')).toEqual([]);
+    } finally {
+      await store.close();
+      await dropPostgresSchema(PG_URL, schema);
+    }
   });
 });
