@@ -121,10 +121,11 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id/proposals`, async (req) => {
         const job = await load(req);
-        const q = parseClosed(z.object({ limit: PageQuerySchema.shape.limit }), req.query);
+        const q = parseClosed(PageQuerySchema, req.query);
         // What the list shows is current: a proposal whose instance died is failed now, not at the next sweep.
         await deps.store.closeExpiredProposals(job.id);
-        return { items: (await deps.store.listProposals(job.id, q.limit)).map(proposalView) };
+        const page = await deps.store.pageProposals(job.id, q);
+        return { items: page.items.map(proposalView), next_cursor: page.nextCursor };
       });
 
       app.get<{ Params: { id: string } }>(`${base}/:id/rewards`, async (req) => {

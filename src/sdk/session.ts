@@ -7,7 +7,7 @@ import { paginate } from './pagination.js';
 import { type WatchEventsOptions, watchEvents } from './watchEvents.js';
 import {
   type Candidate, CandidatePageSchema, CandidateSchema, EventListSchema, type Job, JobSchema, type Page, type PromptUrls,
-  PromptUrlsSchema, type Proposal, ProposalListSchema, type RewardRecord, RewardPageSchema, type RewardResult,
+  PromptUrlsSchema, type Proposal, ProposalPageSchema, type RewardRecord, RewardPageSchema, type RewardResult,
   RewardResultSchema, type Rollout, type RolloutRecord, RolloutRecordSchema, RolloutSchema, type SeedEval, SeedEvalPageSchema,
   type SessionEvent, type SessionStatus, type ExportFormat, type ExportedDemo, type ProgramExport, ProgramExportSchema,
 } from './wire.js';
@@ -279,11 +279,21 @@ export class MiproOnlineSession {
   }
 
   /**
-   * The job's proposals, newest first: the server's default page (its newest 50) unless `limit` asks
-   * for more (at most 1000). The route has no cursor, so `limit` is the only way past the first 50.
+   * The job's newest proposals: the server's default page (its newest 50) unless `limit` asks for
+   * more (at most 1000). Older ones: `listProposals` with the page's cursor, or `iterateProposals`.
    */
   async proposals(opts: { limit?: number } & CallOptions = {}): Promise<Proposal[]> {
-    return (await this.get('/proposals', ProposalListSchema, { limit: opts.limit }, opts)).items;
+    return (await this.listProposals(opts)).items;
+  }
+
+  /** One page of the job's proposals, newest first. */
+  listProposals(opts: { limit?: number; cursor?: string } & CallOptions = {}): Promise<Page<Proposal>> {
+    return this.get('/proposals', ProposalPageSchema, { limit: opts.limit, cursor: opts.cursor }, opts);
+  }
+
+  /** Every proposal of the job, newest first, page after page. */
+  iterateProposals(opts: { limit?: number } & CallOptions = {}): AsyncGenerator<Proposal, void, undefined> {
+    return paginate((cursor) => this.listProposals(withCursor(opts, cursor)));
   }
 
   rewards(opts: { limit?: number; cursor?: string } & CallOptions = {}): Promise<Page<RewardRecord>> {

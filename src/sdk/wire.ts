@@ -353,7 +353,7 @@ export const ProposalSchema = z.looseObject({
   finished_at: nullable(z.string()),
 });
 export type Proposal = z.infer<typeof ProposalSchema>;
-export const ProposalListSchema = z.looseObject({ items: z.array(ProposalSchema) });
+export const ProposalPageSchema = pageOf(ProposalSchema);
 
 /** One reported reward; seed evaluations are the same records filtered by candidate, split and seed. */
 export const RewardRecordSchema = z.looseObject({

@@ -26,6 +26,7 @@ import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
 /** Newest first; (created_at, id) is unique, so pages stay stable while jobs are being created. */
 const JOB_KEYS: KeyColumn<'created_at' | 'id'>[] = [{ col: 'created_at', dir: 'desc', kind: 'text' }, { col: 'id', dir: 'desc', kind: 'text' }];
 /** Arrival order; rollout ids are unique within a job. */
+const PROPOSAL_KEYS: KeyColumn<'seq'>[] = [{ col: 'seq', dir: 'desc', kind: 'int' }];
 const REWARD_KEYS: KeyColumn<'created_at' | 'rollout_id'>[] = [{ col: 'created_at', dir: 'asc', kind: 'text' }, { col: 'rollout_id', dir: 'asc', kind: 'text' }];
 
 /**
@@ -599,6 +600,15 @@ export class KyselyStore implements Store {
   async listProposals(jobId: string, limit: number): Promise<ProposalRecord[]> {
     const rows = await this.db.selectFrom('proposals').selectAll().where('job_id', '=', jobId).orderBy('seq', 'desc').limit(limit).execute();
     return rows.map(toProposal);
+  }
+
+  async pageProposals(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<ProposalRecord>> {
+    const listing = listingId(['proposals', jobId]);
+    const after = decodeCursor(f.cursor, listing, PROPOSAL_KEYS);
+    let q = this.db.selectFrom('proposals').selectAll().where('job_id', '=', jobId);
+    if (after) q = q.where(afterKeyset(PROPOSAL_KEYS, after));
+    const rows = await q.orderBy('seq', 'desc').limit(f.limit + 1).execute();
+    return toPage(rows, f.limit, toProposal, listing, PROPOSAL_KEYS);
   }
 
   async failedProposalsByModule(jobId: string, refusedPrefix: string): Promise<{ failed: Record<string, number>; refused: Record<string, number> }> {

@@ -550,6 +550,8 @@ export interface Store {
    */
   closeExpiredProposals(jobId?: string): Promise<ClosedProposal[]>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
+  /** The job's proposals newest first, a page at a time (the API's list: a long job has more than one page). */
+  pageProposals(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<ProposalRecord>>;
   /**
    * How many of the job's proposals failed, per module they were to change (`failed`), and how many
    * of those have an error starting with `refusedPrefix` (`refused`: the proposer's answer refused,

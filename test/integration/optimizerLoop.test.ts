@@ -148,6 +148,18 @@ describe('the MIPRO optimizer over HTTP', () => {
     // Val seeds confirm the champion but never reach the proposer.
     const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items;
     expect(proposals.length).toBe(st.proposal_seq);
+    expect(proposals.map((p: { seq: number }) => p.seq)).toEqual(Array.from({ length: st.proposal_seq }, (_, i) => st.proposal_seq - i));
+    // Page after page with the cursor, the same proposals in the same order, and the last page says so.
+    const paged: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { key: t.key })).body as { items: Array<{ seq: number }>; next_cursor: string | null };
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      paged.push(...page.items.map((p) => p.seq));
+      expect(page).toHaveProperty('next_cursor');
+      cursor = page.next_cursor;
+    } while (typeof cursor === 'string');
+    expect(paged).toEqual(proposals.map((p: { seq: number }) => p.seq));
     const seenByProposer = JSON.stringify(proposer.requests.map((r) => r.body)) + JSON.stringify(proposals.map((p: { prompt: unknown }) => p.prompt));
     for (let seed = VAL.start; seed < VAL.end; seed++) expect(seenByProposer).not.toContain(`seed=${seed}`);
     expect(seenByProposer).toContain('seed='); // it did see training inputs

@@ -89,6 +89,16 @@ export function pagingContract(ctx: { store: () => Store; tenantId: () => string
     await expect(store.listJobs(ctx.tenantId(), { limit: 1, cursor: jobs.nextCursor })).rejects.toMatchObject(otherListing);
   });
 
+  it('pages a job\'s proposals newest first, and refuses another job\'s cursor', async () => {
+    const store = ctx.store();
+    const job = await makeJob();
+    for (let i = 0; i < 5; i++) await addCandidates(job.id, 0);
+    expect((await walk((cursor) => store.pageProposals(job.id, { limit: 2, cursor }))).map((page) => page.map((p) => p.seq))).toEqual([[5, 4], [3, 2], [1]]);
+    const first = await store.pageProposals(job.id, { limit: 2 });
+    await expect(store.pageProposals((await makeJob()).id, { limit: 2, cursor: first.nextCursor })).rejects.toMatchObject(otherListing);
+    await expect(store.listRewards(job.id, { limit: 2, cursor: first.nextCursor })).rejects.toMatchObject(otherListing);
+  });
+
   it('walks every candidate sort in pages of one, in the order of one big page (ties and mixed directions)', async () => {
     const job = await makeJob();
     const [a, b, c] = await addCandidates(job.id, 4);
