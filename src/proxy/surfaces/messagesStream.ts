@@ -9,11 +9,10 @@ import { OrderedItems } from './orderedItems.js';
  * input_json_delta) / content_block_stop, then message_delta (stop reason, usage) and message_stop.
  * Usage arrives last in a chat stream, so message_start carries zeros and message_delta the counts.
  *
- * A chat stream may interleave tool calls by index or send text while a call is open, or after it, so
- * a tool_use block is stopped only when the stream ends (its input is then whole); the blocks go out
- * one after another, as Anthropic sends them, and in the order of the non-streamed answer's `content`
- * (the text, then the tool_use blocks; orderedItems.ts): all text goes to one text block, which goes
- * first even when its text came after a call, so the tool_use blocks go out at the stream's end.
+ * A chat stream may interleave tool calls by index or send text while a call is open, so a tool_use
+ * block is stopped only when the stream ends (its input is then whole); the blocks still go out one
+ * after another, as Anthropic sends them (orderedItems.ts). All text goes to one text block, as in the
+ * answer a non-streamed call gets: text sent after a call started is added to it.
  * A stream the upstream breaks off ends with `fail` instead: the blocks so far, then `error`.
  */
 interface Block { index: number }
@@ -59,7 +58,7 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
       case 'text': {
         let out = this.start();
         if (this.text === null) {
-          this.text = this.newBlock('text');
+          this.text = this.newBlock();
           out += this.begin(this.text, { type: 'text', text: '' });
         }
         const block = this.text;
@@ -74,7 +73,7 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
           return '';
         }
         // A new call, also on an index whose earlier call (still open until the end) had another id.
-        const block = this.newBlock('tool_use');
+        const block = this.newBlock();
         this.toolBlocks.set(step.index, { block, id: step.id });
         this.unstarted.set(block, { id: step.id ?? `toolu_${step.index}`, name: step.name });
         return this.start();
@@ -94,16 +93,9 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
     return event('message_start', { message });
   }
 
-  /**
-   * A tool_use block is held until the stream ends; the text block goes first, ahead of tool_use
-   * blocks that came before its text, as the non-streamed answer's `content` has them (orderedItems.ts).
-   */
-  private newBlock(type: 'text' | 'tool_use'): Block {
-    const first = type === 'text';
-    if (first) for (const other of this.blocks.open()) other.index += 1;
-    const block: Block = { index: first ? 0 : this.blockCount };
-    this.blockCount += 1;
-    this.blocks.add(block, { held: !first, first });
+  private newBlock(): Block {
+    const block: Block = { index: this.blockCount++ };
+    this.blocks.add(block);
     return block;
   }
 
@@ -134,15 +126,14 @@ export class MessagesStreamWriter extends TranslatedStreamWriter {
   fail(errorEvent: string): string {
     if (this.done) return '';
     this.done = true;
-    let out = this.blocks.release();
+    let out = '';
     for (const block of this.blocks.open()) out += this.stop(block);
     return out + errorEvent;
   }
 
   protected complete(): string {
     let out = this.start();
-    if (this.blockCount === 0) out += this.begin(this.newBlock('text'), { type: 'text', text: '' });
-    out += this.blocks.release();
+    if (this.blockCount === 0) out += this.begin(this.newBlock(), { type: 'text', text: '' });
     for (const block of this.blocks.open()) out += this.stop(block);
     const usage = messagesUsage(this.usage ? { prompt_tokens: this.usage.prompt, completion_tokens: this.usage.completion, prompt_tokens_details: { cached_tokens: this.usage.cached } } : null);
     out += event('message_delta', { delta: messagesStop(this.finish, this.matchedStop, this.stopSequences, this.refused), usage });

@@ -15,11 +15,11 @@ import {
  * A stream the upstream breaks off ends with `fail` instead: error, then response.failed.
  *
  * Chat completions may interleave tool calls by index (call 0 opens, call 1 opens, then arguments
- * for either) and may send text while a call is open, or after it, so a function_call item is closed
- * only when the stream ends: only then are its arguments known to be whole. The items go out one
- * after another, as OpenAI sends them, and in the order of the non-streamed answer's `output` (the
- * message, then the calls; orderedItems.ts): all text goes to one message item, which goes first even
- * when its text came after a call, so the calls' events go out at the stream's end.
+ * for either) and may send text while a call is open, so a function_call item is closed only when
+ * the stream ends: only then are its arguments known to be whole. The items still go out one after
+ * another, as OpenAI sends them (orderedItems.ts): in OpenAI's own chat streams, which send one call
+ * after another, the second and later calls' events go out at the end. All text goes to one message
+ * item, as in the answer a non-streamed call gets: text sent after a call started is added to it.
  */
 interface OpenItem {
   kind: 'message' | 'function_call';
@@ -123,18 +123,10 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     return this.event('response.created', { response }) + this.event('response.in_progress', { response });
   }
 
-  /**
-   * A function call is held until the stream ends; the message goes first, ahead of calls that came
-   * before its text, as the non-streamed answer's `output` has them (orderedItems.ts).
-   */
   private newItem(kind: OpenItem['kind'], id: string, call: Pick<OpenItem, 'callId' | 'upstreamId' | 'name'> = { callId: '', upstreamId: undefined, name: '' }): OpenItem {
-    const first = kind === 'message';
-    const item: OpenItem = { kind, outputIndex: first ? 0 : this.output.length, id, text: '', parts: [], ...call };
-    if (first) {
-      for (const other of this.items.open()) other.outputIndex += 1;
-      this.output.unshift({});
-    } else this.output.push({});
-    this.items.add(item, { held: !first, first });
+    const item: OpenItem = { kind, outputIndex: this.output.length, id, text: '', parts: [], ...call };
+    this.output.push({});
+    this.items.add(item);
     return item;
   }
 
@@ -179,12 +171,9 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
       + this.emit(item, 'response.output_item.done', { output_index: item.outputIndex, item: done }, true);
   }
 
-  /**
-   * One event of `item`, numbered when it goes out (orderedItems.ts); `last`: its output_item.done. Its
-   * `output_index` too: a held call's place moves when the message's text comes after it.
-   */
+  /** One event of `item`, numbered when it goes out (orderedItems.ts); `last`: its output_item.done. */
   private emit(item: OpenItem, type: string, fields: Record<string, unknown>, last = false): string {
-    return this.items.emit(item, () => this.event(type, 'output_index' in fields ? { ...fields, output_index: item.outputIndex } : fields), last);
+    return this.items.emit(item, () => this.event(type, fields), last);
   }
 
   protected complete(): string {
@@ -194,7 +183,6 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     // Every item still open (the function calls, the last text item), in output order; the last one
     // is what a cut answer was writing.
     const last = this.output.length - 1;
-    out += this.items.release();
     for (const item of this.items.open()) out += this.close(item, cut && item.outputIndex === last ? 'incomplete' : 'completed');
     const response = this.response(cut ? 'incomplete' : 'completed');
     return out + this.event(cut ? 'response.incomplete' : 'response.completed', { response });
@@ -211,7 +199,7 @@ export class ResponsesStreamWriter extends TranslatedStreamWriter {
     if (this.done) return '';
     this.done = true;
     this.failure = { code: error.code, message: error.message };
-    let out = this.start() + this.items.release();
+    let out = this.start();
     for (const item of this.items.open()) out += this.close(item, 'incomplete');
     out += this.event('error', { code: error.code, message: error.message, param: error.param });
     return out + this.event('response.failed', { response: this.response('failed') });
