@@ -30,7 +30,10 @@ export async function createSimJob(base: string, key: string, mipro: Record<stri
   return res.body as CreatedJob;
 }
 
-async function oneRollout(base: string, key: string, systemId: string): Promise<void> {
+/** The reward an application reports for a seed's answer; the task's own 0/1 score by default. */
+export type Scorer = (seed: number, output: string) => number;
+
+async function oneRollout(base: string, key: string, systemId: string, score: Scorer): Promise<void> {
   const r = await api(base, 'POST', `/api/v1/online/sessions/${systemId}/rollouts`, { key, body: {} });
   if (r.status !== 200) throw new Error(`rollout failed: ${r.status} ${JSON.stringify(r.body)}`);
   const { rollout_id: rolloutId, seed, chat_completions_url: url } = r.body as { rollout_id: string; seed: number; chat_completions_url: string };
@@ -46,18 +49,18 @@ async function oneRollout(base: string, key: string, systemId: string): Promise<
   if (!chat.ok) throw new Error(`proxy call failed: ${chat.status} ${JSON.stringify(completion)}`);
   const output = completion.choices?.[0]?.message?.content ?? '';
   const reward = await api(base, 'POST', `/api/v1/online/sessions/${systemId}/reward`, {
-    key, body: { rollout_id: rolloutId, reward_info: { score: task.score(seed, output) } },
+    key, body: { rollout_id: rolloutId, reward_info: { score: score(seed, output) } },
   });
   if (reward.status !== 200) throw new Error(`reward failed: ${reward.status} ${JSON.stringify(reward.body)}`);
 }
 
 /** Runs `count` rollouts with `concurrency` workers. */
-export async function driveRollouts(base: string, key: string, systemId: string, count: number, concurrency = 4): Promise<void> {
+export async function driveRollouts(base: string, key: string, systemId: string, count: number, concurrency = 4, score: Scorer = (seed, output) => task.score(seed, output)): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) {
       next++;
-      await oneRollout(base, key, systemId);
+      await oneRollout(base, key, systemId, score);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));

@@ -1,6 +1,7 @@
 import uPlot from 'uplot';
 import { h } from '../dom.js';
 import { type ChartSeries, X_INCRS } from '../chartData.js';
+import { fmtCount } from '../format.js';
 
 export interface LineChartOptions {
   id: string;
@@ -12,6 +13,7 @@ export interface LineChartOptions {
   yRange?: [number, number];
   /** Stacked areas with steps (parts of a whole per window) instead of lines. */
   stacked?: boolean;
+  /** Axis and legend text; built on format.ts, so a chart writes numbers as the tables do ("−0.25"). */
   format: (v: number) => string;
 }
 
@@ -86,13 +88,14 @@ export class LineChart {
       scales: { x: { time: false }, y: this.opts.yRange ? { range: this.opts.yRange } : { auto: true } },
       axes: [
         // x is a reward's index: whole numbers only (a narrow range had ticks at 2.5, 7.5, ...).
-        { ...axis, label: this.opts.xLabel, incrs: [...X_INCRS] },
+        { ...axis, label: this.opts.xLabel, incrs: [...X_INCRS], values: (_u, ticks) => ticks.map((t) => fmtCount(t)) },
         { ...axis, label: this.opts.yLabel, values: (_u, ticks) => ticks.map(fmt), size: 56 },
       ],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
       series: [
-        { label: this.opts.xLabel, value: (_u, v) => (v === null ? '—' : String(v)) },
+        // Counts read as in the tables ("1,200", not "1200").
+        { label: this.opts.xLabel, value: (_u, v) => fmtCount(v) },
         ...order.map((id) => {
           const color = colors.get(id) ?? '#888888';
           const k = ids.indexOf(id);

@@ -10,7 +10,7 @@ import { LineChart } from '../components/lineChart.js';
 import { ProgramPanel } from '../components/programPanel.js';
 import { ProposalsTimeline } from '../components/proposals.js';
 import { h, setText } from '../dom.js';
-import { fmtClock } from '../format.js';
+import { fmtClock, fmtScore } from '../format.js';
 import { type FeedChanges, JobFeed } from '../jobFeed.js';
 import { startPolling } from '../poller.js';
 import { isProgram } from '../program.js';
@@ -41,7 +41,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const rewardChart = new LineChart({
     id: 'reward-chart', title: 'Reward over rollouts', xLabel: 'Reward #', yLabel: 'Running mean',
     caption: 'Running mean reward of each candidate against the order rewards arrived in (online and bootstrap rollouts; val rollouts are in the table).',
-    format: (v) => v.toFixed(2),
+    format: (v) => fmtScore(v, 2),
   });
   const shareChart = new LineChart({
     id: 'share-chart', title: 'Traffic share', xLabel: 'Reward #', yLabel: 'Share of rollouts', yRange: [0, 100], stacked: true,
@@ -51,7 +51,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const championChart = new LineChart({
     id: 'champion-chart', title: 'Champion score over rollouts', xLabel: 'Reward #', yLabel: 'Mean reward',
     caption: "The champion's online mean with a fixed-n 95% interval (Wilson for rewards in [0, 1]) after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out. The header's best score carries a wider, anytime-valid interval, which stays honest however often the job is looked at.",
-    format: (v) => v.toFixed(2),
+    format: (v) => fmtScore(v, 2),
   });
   const championColors = new Map<string, string>([[CHAMPION_SERIES[0], '#1d4ed8'], [CHAMPION_SERIES[1], '#93c5fd'], [CHAMPION_SERIES[2], '#93c5fd']]);
   const proposals = new ProposalsTimeline();

@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../helpers/server.js';
+import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { createSimJob, driveRollouts, waitForJob } from './simTraffic.js';
+
+/**
+ * Details of what the pages show that a glance misses: how numbers are written, in which order
+ * answers land, what user text looks like. One server and one browser for all of them.
+ */
+describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
+  let s: DashboardTestServer;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[] = [];
+
+  beforeAll(async () => {
+    s = await startDashboardTestServer();
+    await createSimJob(s.t.url, s.t.key);
+    ({ browser, page, problems } = await openWatchedPage());
+    await signIn(page, s.url, s.t.key);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('writes a negative number in a chart the way the tables do, with a minus sign (−), not a hyphen', async () => {
+    // Rewards of 0 and -1 on a [-1, 1] job: every running mean is negative or zero.
+    const job = await createSimJob(s.t.url, s.t.key, { reward_range: [-1, 1], online_proposer_min_rollouts: 1000 });
+    await driveRollouts(s.t.url, s.t.key, job.system_id, 8, 2, () => -1);
+    await waitForJob<{ reward_count: number }>(s.t.url, s.t.key, job.job_id, (j) => j.reward_count === 8);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const legend = page.locator('#reward-chart .u-legend .u-series .u-value');
+    await expect.poll(() => legend.allTextContents()).toContain('−1.00');
+    const values = [
+      ...await legend.allTextContents(),
+      ...await page.locator('#champion-chart .u-legend .u-series .u-value').allTextContents(),
+    ];
+    expect(values.filter((v) => v.includes('-'))).toEqual([]);
+    // The leaderboard says the same number the same way.
+    const board = (await api(s.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: s.t.key })).body as { candidates: Array<{ avg_reward: number }> };
+    expect(board.candidates[0]?.avg_reward).toBe(-1);
+    expect(await page.locator('tr[data-candidate="baseline"]').textContent()).toContain('−1.000');
+    expect(problems).toEqual([]);
+  });
+});
