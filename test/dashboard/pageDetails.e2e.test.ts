@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
-import { createSimJob, driveRollouts, waitForJob } from './simTraffic.js';
+import { createSimJob, driveRollouts, simJobBody, waitForJob } from './simTraffic.js';
 
 /**
  * Details of what the pages show that a glance misses: how numbers are written, in which order
@@ -45,6 +45,25 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     const board = (await api(s.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: s.t.key })).body as { candidates: Array<{ avg_reward: number }> };
     expect(board.candidates[0]?.avg_reward).toBe(-1);
     expect(await page.locator('tr[data-candidate="baseline"]').textContent()).toContain('−1.000');
+    expect(problems).toEqual([]);
+  });
+
+  it('lays out a right-to-left job name right to left in the jobs list, the job header and the tab title', async () => {
+    const name = 'مساعد خدمة العملاء: البطاقات';
+    const create = async (body: Record<string, unknown>) => (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body })).body as { job_id: string };
+    const rtl = await create({ ...simJobBody(), name });
+    const ltr = await create({ ...simJobBody(), name: 'Card support' });
+    const direction = (sel: string) => page.locator(sel).evaluate((e) => getComputedStyle(e).direction);
+    await page.goto(`${s.url}/#/jobs`);
+    await page.locator(`tr[data-job="${rtl.job_id}"] .job-name`).waitFor();
+    // In the page's direction the name's trailing colon was drawn at its right end, where an Arabic line starts.
+    expect(await direction(`tr[data-job="${rtl.job_id}"] .job-name`)).toBe('rtl');
+    expect(await direction(`tr[data-job="${ltr.job_id}"] .job-name`)).toBe('ltr');
+    await page.goto(`${s.url}/#/jobs/${rtl.job_id}`);
+    await expect.poll(() => page.getByTestId('job-name').textContent()).toBe(name);
+    expect(await direction('.job-header [data-testid="job-name"]')).toBe('rtl');
+    // The tab names the job; the name is isolated so that it cannot reorder " · Job <id>" around it.
+    await expect.poll(() => page.title()).toBe(`\u2068${name}\u2069 · Job ${rtl.job_id} · miprox`);
     expect(problems).toEqual([]);
   });
 });

@@ -14,8 +14,11 @@ export class JobHeader {
   readonly el: HTMLElement;
   private readonly title: HTMLElement;
   private readonly badge = h('span', { class: 'badge' });
-  /** The job's name (`name` or `system.name` at creation), shown above its id when it has one. */
-  private readonly name = h('span', { class: 'job-name', 'data-testid': 'job-name' });
+  /**
+   * The job's name (`name` or `system.name` at creation), shown above its id when it has one. User
+   * text, possibly right to left: dir="auto" lays it out in its own direction.
+   */
+  private readonly name = h('span', { class: 'job-name', 'data-testid': 'job-name', dir: 'auto' });
   private readonly live = h('span', { class: 'live', role: 'status' });
   private readonly error = h('p', { class: 'error-text', role: 'alert' });
   private readonly buttons: Record<JobAction, HTMLButtonElement>;
@@ -102,6 +105,15 @@ export class JobHeader {
     const cell = this.cells.get(key);
     if (cell) setText(cell, text);
   }
+}
+
+/**
+ * The tab's title: the job's name first when it has one. A title cannot carry dir="auto", so the name
+ * is wrapped in first-strong isolate marks (U+2068 ... U+2069): a right-to-left name would otherwise
+ * pull " · Job" and the id into its own direction.
+ */
+export function jobTitle(job: Pick<JobView, 'job_id' | 'name'>): string {
+  return `${job.name !== null ? `\u2068${job.name}\u2069 · ` : ''}Job ${job.job_id} · miprox`;
 }
 
 /**

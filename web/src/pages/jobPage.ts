@@ -4,7 +4,7 @@ import { candidateColors } from '../colors.js';
 import { confirmDialog } from '../components/confirmDialog.js';
 import { EventLog } from '../components/eventLog.js';
 import { ExportPanel } from '../components/exportPanel.js';
-import { JobHeader, type JobAction } from '../components/jobHeader.js';
+import { JobHeader, jobTitle, type JobAction } from '../components/jobHeader.js';
 import { Leaderboard } from '../components/leaderboard.js';
 import { LineChart } from '../components/lineChart.js';
 import { ProgramPanel } from '../components/programPanel.js';
@@ -83,6 +83,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     const candidates = job.candidates ?? [];
     const colors = candidateColors(candidates.map((c) => c.candidate_id));
     if (changes.job) {
+      if (!disposed) document.title = jobTitle(job);
       header.update(job);
       program.update(job);
       leaderboard.update(job, colors);

@@ -86,7 +86,7 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
 function row(job: JobView): HTMLTableRowElement {
   const href = `#/jobs/${encodeURIComponent(job.job_id)}`;
   const tr = h('tr', { class: 'clickable', 'data-job': job.job_id },
-    h('td', {}, h('a', { href }, job.name !== null ? h('span', { class: 'job-name' }, job.name) : null, h('code', {}, job.job_id))),
+    h('td', {}, h('a', { href }, job.name !== null ? h('span', { class: 'job-name', dir: 'auto' }, job.name) : null, h('code', {}, job.job_id))),
     h('td', {}, statusBadge(job.status)),
     h('td', { class: 'num' }, fmtCount(job.rollout_count)),
     h('td', { class: 'num' }, fmtCount(job.reward_count)),
