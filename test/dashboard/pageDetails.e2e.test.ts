@@ -66,4 +66,51 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await expect.poll(() => page.title()).toBe(`\u2068${name}\u2069 · Job ${rtl.job_id} · miprox`);
     expect(problems).toEqual([]);
   });
+
+  it('shows the jobs of the filter chosen last, even when the answer for an earlier one lands after it', async () => {
+    const paused = await createSimJob(s.t.url, s.t.key);
+    expect((await api(s.t.url, 'POST', `/api/policy-optimization/online/jobs/${paused.job_id}/pause`, { key: s.t.key })).status).toBe(200);
+    // Answers the page has finished with: recorded one task after the body was read, once every
+    // promise callback that the answer started (the page's render) has run.
+    await page.evaluate(() => {
+      const w = window as unknown as { settled: string[]; fetch: typeof fetch };
+      const plain = w.fetch.bind(window);
+      w.settled = [];
+      w.fetch = async (input, init) => {
+        const res = await plain(input, init);
+        const text = res.text.bind(res);
+        res.text = () => text().then((t) => {
+          setTimeout(() => w.settled.push(String(input)), 0);
+          return t;
+        });
+        return res;
+      };
+    });
+    const settled = () => page.evaluate(() => (window as unknown as { settled: string[] }).settled.filter((u) => u.includes('/online/jobs?')));
+    // The first list of the page ("All") is held until the "paused" list has been shown.
+    let release: () => void = () => {};
+    let heldOne = false;
+    const held = new Promise<void>((resolve) => {
+      void page.route((url) => url.pathname === '/api/policy-optimization/online/jobs', async (route) => {
+        if (heldOne || new URL(route.request().url()).searchParams.has('status')) return route.continue();
+        heldOne = true;
+        resolve();
+        await new Promise<void>((r) => { release = r; });
+        await route.continue();
+      });
+    });
+    await page.goto(`${s.url}/#/jobs`);
+    await held;
+    await page.getByLabel('Status').selectOption('paused');
+    const rows = page.locator('table.jobs tbody tr[data-job]');
+    await expect.poll(() => rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.job))).toEqual([paused.job_id]);
+    release();
+    // (The 5 s refresh may come in between: it asks for the paused jobs.)
+    await expect.poll(async () => (await settled()).some((u) => !u.includes('status='))).toBe(true);
+    // The late "All" answer is dropped: the list is still the paused jobs, under the "paused" filter.
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.job))).toEqual([paused.job_id]);
+    expect(await page.getByLabel('Status').inputValue()).toBe('paused');
+    await page.unrouteAll();
+    expect(problems).toEqual([]);
+  });
 });

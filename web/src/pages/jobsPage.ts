@@ -49,15 +49,25 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
     more.hidden = cursor === null;
   };
 
+  /**
+   * Loads overlap (the 5 s refresh, a filter change, "Load more") and answers may land in any order:
+   * only the answer to the newest request is shown. A slow answer for "All" arriving after the one
+   * for "paused" put every job back under the "paused" filter.
+   */
+  let requested = 0;
   const load = async (append: boolean) => {
+    const ticket = ++requested;
+    const stale = () => ticket !== requested;
     try {
       const limit = append ? PAGE : Math.min(1000, Math.max(PAGE, jobs.length));
       const page = await api.listJobs({ limit, cursor: append ? cursor : null, status: filter.value || null });
+      if (stale()) return;
       jobs = append ? [...jobs, ...page.items] : page.items;
       cursor = page.next_cursor;
       setText(error, '');
       render();
     } catch (err) {
+      if (stale()) return;
       if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
       setText(error, `Could not load jobs: ${err instanceof Error ? err.message : String(err)}`);
     }
