@@ -20,6 +20,11 @@ const EVENT_PAGE = 500;
 const REWARD_PAGE = 1000;
 /** Pages fetched per refresh at most; a long backlog is caught up over a few refreshes. */
 const MAX_PAGES = 20;
+/**
+ * How often the proposals are read again when nothing says they changed: RETENTION_DAYS clears the
+ * prompts and answers of old proposals without a new proposal_seq (the pass runs hourly).
+ */
+export const PROPOSALS_RECHECK_MS = 5 * 60_000;
 /** Events kept in memory (and in the log): the newest ones, of each kind (noisy and rare). */
 export const MAX_EVENTS = 400;
 
@@ -56,18 +61,23 @@ export class JobFeed {
   private rewardCursor: string | null = null;
   private rewardsSeenInPage = 0;
   private proposalsSeq = -1;
+  private proposalsReadAt = 0;
 
   private readonly eventPage: number;
   private readonly rewardPage: number;
+  private readonly proposalsRecheckMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly api: ApiClient,
     private readonly jobId: string,
-    /** Page sizes; tests make them small to exercise paging. */
-    opts: { eventPage?: number; rewardPage?: number } = {},
+    /** Page sizes and the proposals' recheck period; tests make them small. */
+    opts: { eventPage?: number; rewardPage?: number; proposalsRecheckMs?: number; now?: () => number } = {},
   ) {
     this.eventPage = opts.eventPage ?? EVENT_PAGE;
     this.rewardPage = opts.rewardPage ?? REWARD_PAGE;
+    this.proposalsRecheckMs = opts.proposalsRecheckMs ?? PROPOSALS_RECHECK_MS;
+    this.now = opts.now ?? (() => Date.now());
   }
 
   async refresh(): Promise<FeedChanges> {
@@ -133,11 +143,15 @@ export class JobFeed {
 
   private async pullProposals(job: JobView): Promise<boolean> {
     const running = this.proposals.some((p) => p.status === 'running');
-    if (job.proposal_seq === this.proposalsSeq && !running) return false;
+    // Only text that is still there can be cleared: once none is left, no recheck.
+    const clearable = this.proposals.some((p) => p.prompt.length > 0 || p.response !== null);
+    const due = clearable && this.now() - this.proposalsReadAt >= this.proposalsRecheckMs;
+    if (job.proposal_seq === this.proposalsSeq && !running && !due) return false;
     const res = await this.api.proposals(job.system_id);
     const before = JSON.stringify(this.proposals);
     this.proposals = [...res.items].sort((a, b) => b.seq - a.seq);
     this.proposalsSeq = job.proposal_seq;
+    this.proposalsReadAt = this.now();
     return JSON.stringify(this.proposals) !== before;
   }
 }

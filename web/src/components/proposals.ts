@@ -31,7 +31,8 @@ export class ProposalsTimeline {
 
   /** `program`: the job has several modules (one-module jobs keep the layout without module names). */
   update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>, program = false): void {
-    const signature = JSON.stringify([program, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count, c.status])]);
+    const signature = JSON.stringify([program, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at, p.prompt.length, p.response === null]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count, c.status])]);
+    // The prompt and answer count too: RETENTION_DAYS clears them, and nothing else changes.
     if (signature === this.signature) return;
     this.signature = signature;
     this.program = program;
