@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newProposalId } from '../../src/shared/ids.js';
 import { api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
@@ -113,4 +114,25 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await page.unrouteAll();
     expect(problems).toEqual([]);
   });
+
+  it('says when a long job has more proposals than the timeline lists, and which ones are left out', async () => {
+    const job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    const store = s.t.server.store;
+    // 1,002 proposals (failed ones are the cheapest to record): the server lists the newest 1,000.
+    for (let k = 0; k < 1002; k++) {
+      const now = new Date().toISOString();
+      const lease = await store.startProposal({ jobId: job.job_id, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
+      if (!lease) throw new Error('no lease');
+      await store.finishProposal({ jobId: job.job_id, id: lease.id, status: 'failed', response: null, error: 'proposer timeout', events: [], candidates: [] });
+    }
+    const listed = (await api(s.t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/proposals?limit=1000`, { key: s.t.key })).body.items as Array<{ seq: number }>;
+    expect(listed).toHaveLength(1000);
+    expect(listed.at(-1)?.seq).toBe(3);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    await expect.poll(() => page.locator('.timeline > li.proposal').count(), { timeout: 15_000 }).toBe(1000);
+    expect(await page.locator('.proposals-older').textContent({ timeout: 5_000 }))
+      .toBe('Showing the newest 1,000 proposals (#3 to #1,002); the 2 older ones (#1 to #2) are not listed.');
+    expect(await page.locator('.job-header [data-stat="proposals"]').textContent()).toBe('1,002');
+    expect(problems).toEqual([]);
+  }, 60_000);
 });

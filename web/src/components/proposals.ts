@@ -1,6 +1,6 @@
 import { diffStats, wordDiff } from '../diff.js';
 import { h, replaceChildren } from '../dom.js';
-import { fmtAge, fmtDateTime, fmtScore } from '../format.js';
+import { fmtAge, fmtCount, fmtDateTime, fmtScore } from '../format.js';
 import { changedText } from '../program.js';
 import type { CandidateView, ProposalView } from '../types.js';
 import { demoList, instructionText, moduleChip } from './programView.js';
@@ -15,6 +15,8 @@ export class ProposalsTimeline {
   readonly el: HTMLElement;
   private readonly list = h('ol', { class: 'timeline', reversed: true });
   private readonly note = h('p', { class: 'muted' });
+  /** Under the list: the server lists the newest proposals only (PROPOSALS_LISTED), so a long job's oldest are left out. */
+  private readonly older = h('p', { class: 'muted proposals-older', hidden: true });
   private signature = '';
   private program = false;
 
@@ -22,7 +24,8 @@ export class ProposalsTimeline {
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'proposals-title' },
       h('h2', { id: 'proposals-title' }, 'Proposals'),
       this.note,
-      this.list);
+      this.list,
+      this.older);
   }
 
   setUnavailable(): void {
@@ -40,6 +43,9 @@ export class ProposalsTimeline {
     const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
     const opened = new Set(Array.from(this.list.querySelectorAll<HTMLDetailsElement>('details[open]'), (d) => d.dataset.key));
     replaceChildren(this.list, ...proposals.map((p) => this.item(p, byId, colors, opened)));
+    const left = leftOutNote(proposals);
+    this.older.textContent = left;
+    this.older.hidden = left === '';
   }
 
   private item(p: ProposalView, byId: Map<string, CandidateView>, colors: Map<string, string>, opened: Set<string | undefined>): HTMLLIElement {
@@ -87,6 +93,19 @@ export class ProposalsTimeline {
       parentLine,
       io);
   }
+}
+
+/**
+ * Proposals are numbered 1, 2, 3... in each job and the list is the newest ones: below the oldest
+ * listed are the ones left out. Said on screen, so a long job's early proposals do not silently vanish.
+ */
+export function leftOutNote(proposals: ReadonlyArray<Pick<ProposalView, 'seq'>>): string {
+  if (proposals.length === 0) return '';
+  const seqs = proposals.map((p) => p.seq);
+  const oldest = Math.min(...seqs);
+  if (oldest <= 1) return '';
+  const older = oldest - 1;
+  return `Showing the newest ${fmtCount(proposals.length)} proposals (#${fmtCount(oldest)} to #${fmtCount(Math.max(...seqs))}); the ${older === 1 ? 'oldest one (#1) is' : `${fmtCount(older)} older ones (#1 to #${fmtCount(older)}) are`} not listed.`;
 }
 
 /**
