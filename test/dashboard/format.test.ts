@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { preview } from '../../web/src/format.js';
+import { fmtTick, preview } from '../../web/src/format.js';
 
 describe('preview (collapsed instruction text)', () => {
   it('never cuts a character made of two UTF-16 units in half', () => {
@@ -14,5 +14,21 @@ describe('preview (collapsed instruction text)', () => {
 
   it('keeps short text and whole emoji as they are', () => {
     expect(preview('  Réponds   en français 🇫🇷 ', 80)).toBe('Réponds en français 🇫🇷');
+  });
+});
+
+describe('fmtTick (chart axis ticks)', () => {
+  it('gives every tick the decimals its step needs: none on a 0-100 job\'s axis instead of "20.00"', () => {
+    expect([0, 20, 40, 100].map((t) => fmtTick(t, 20))).toEqual(['0', '20', '40', '100']);
+    expect([0, 0.25, 0.5, 1].map((t) => fmtTick(t, 0.25))).toEqual(['0.00', '0.25', '0.50', '1.00']);
+    expect([0.2, 0.4].map((t) => fmtTick(t, 0.2))).toEqual(['0.2', '0.4']);
+    // Small steps keep ticks apart ("0.00" twice said nothing); floating-point steps are read as meant.
+    expect([0.002, 0.004].map((t) => fmtTick(t, 0.002))).toEqual(['0.002', '0.004']);
+    expect(fmtTick(0.30000000000000004, 0.1)).toBe('0.3');
+  });
+
+  it('writes a negative tick with the minus sign the tables use', () => {
+    expect(fmtTick(-0.5, 0.25)).toBe('−0.50');
+    expect(fmtTick(-20, 10)).toBe('−20');
   });
 });

@@ -7,6 +7,16 @@ export function fmtScore(x: number | null | undefined, digits = 3): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '—' : fixed(x, digits);
 }
 
+/**
+ * A chart's axis tick: as many decimals as the step between ticks needs, the same for every tick of
+ * the axis ("0.25", "0.50" at steps of 0.25; "20", "40" at steps of 20 on a 0-100 job, not "20.00").
+ */
+export function fmtTick(x: number, step: number): string {
+  let digits = 0;
+  while (digits < 6 && Math.abs(step * 10 ** digits - Math.round(step * 10 ** digits)) > 1e-6) digits++;
+  return fmtScore(x, digits);
+}
+
 export function fmtSigned(x: number | null | undefined, digits = 3): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   return `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;

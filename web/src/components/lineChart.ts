@@ -13,8 +13,11 @@ export interface LineChartOptions {
   yRange?: [number, number];
   /** Stacked areas with steps (parts of a whole per window) instead of lines. */
   stacked?: boolean;
-  /** Axis and legend text; built on format.ts, so a chart writes numbers as the tables do ("−0.25"). */
-  format: (v: number) => string;
+  /**
+   * Axis and legend text; built on format.ts, so a chart writes numbers as the tables do ("−0.25").
+   * Axis ticks come with the step between them (`step`), legend values without.
+   */
+  format: (v: number, step?: number) => string;
 }
 
 const HEIGHT = 260;
@@ -89,7 +92,7 @@ export class LineChart {
       axes: [
         // x is a reward's index: whole numbers only (a narrow range had ticks at 2.5, 7.5, ...).
         { ...axis, label: this.opts.xLabel, incrs: [...X_INCRS], values: (_u, ticks) => ticks.map((t) => fmtCount(t)) },
-        { ...axis, label: this.opts.yLabel, values: (_u, ticks) => ticks.map(fmt), size: 56 },
+        { ...axis, label: this.opts.yLabel, values: (_u, ticks, _axis, _space, step) => ticks.map((t) => fmt(t, step)), size: 56 },
       ],
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },

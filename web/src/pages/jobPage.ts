@@ -10,12 +10,15 @@ import { LineChart } from '../components/lineChart.js';
 import { ProgramPanel } from '../components/programPanel.js';
 import { ProposalsTimeline } from '../components/proposals.js';
 import { h, setText } from '../dom.js';
-import { fmtClock, fmtScore } from '../format.js';
+import { fmtClock, fmtScore, fmtTick } from '../format.js';
 import { type FeedChanges, JobFeed } from '../jobFeed.js';
 import { startPolling } from '../poller.js';
 import { isProgram } from '../program.js';
 import { isFinal } from '../types.js';
 import type { Page, Shell } from './page.js';
+
+/** Chart values in a legend: two decimals; on an axis: the decimals the tick step needs. */
+const chartNumber = (v: number, step?: number): string => (step === undefined ? fmtScore(v, 2) : fmtTick(v, step));
 
 /** Live enough to watch a job learn, slow enough to cost nothing. */
 const POLL_MS = 2000;
@@ -41,7 +44,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const rewardChart = new LineChart({
     id: 'reward-chart', title: 'Reward over rollouts', xLabel: 'Reward #', yLabel: 'Running mean',
     caption: 'Running mean reward of each candidate against the order rewards arrived in (online and bootstrap rollouts; val rollouts are in the table).',
-    format: (v) => fmtScore(v, 2),
+    format: chartNumber,
   });
   const shareChart = new LineChart({
     id: 'share-chart', title: 'Traffic share', xLabel: 'Reward #', yLabel: 'Share of rollouts', yRange: [0, 100], stacked: true,
@@ -51,7 +54,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   const championChart = new LineChart({
     id: 'champion-chart', title: 'Champion score over rollouts', xLabel: 'Reward #', yLabel: 'Mean reward',
     caption: "The champion's online mean with a fixed-n 95% interval (Wilson for rewards in [0, 1]) after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out. The header's best score carries a wider, anytime-valid interval, which stays honest however often the job is looked at.",
-    format: (v) => fmtScore(v, 2),
+    format: chartNumber,
   });
   const championColors = new Map<string, string>([[CHAMPION_SERIES[0], '#1d4ed8'], [CHAMPION_SERIES[1], '#93c5fd'], [CHAMPION_SERIES[2], '#93c5fd']]);
   const proposals = new ProposalsTimeline();
