@@ -135,4 +135,27 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(await page.locator('.job-header [data-stat="proposals"]').textContent()).toBe('1,002');
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it('keeps keyboard focus on the job\'s actions through Pause, Resume and Cancel', async () => {
+    const job = await createSimJob(s.t.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    await page.locator('.job-header [data-status="running"]').waitFor();
+    const focused = () => page.evaluate(() => document.activeElement?.textContent ?? null);
+    await page.getByRole('button', { name: 'Pause' }).focus();
+    await page.keyboard.press('Enter');
+    await page.locator('.job-header [data-status="paused"]').waitFor();
+    // The pressed button is disabled now: focus moves to the one that undoes it, not to the page.
+    await expect.poll(focused).toBe('Resume');
+    await page.keyboard.press('Enter');
+    await page.locator('.job-header [data-status="running"]').waitFor();
+    await expect.poll(focused).toBe('Pause');
+    await page.keyboard.press('Tab'); // past the disabled Resume
+    expect(await focused()).toBe('Cancel job…');
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();
+    await page.locator('.job-header [data-status="cancelled"]').waitFor();
+    // Every action is disabled: focus goes to the job's title.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('job-title');
+    expect(problems).toEqual([]);
+  });
 });

@@ -24,7 +24,10 @@ export class JobHeader {
   private readonly buttons: Record<JobAction, HTMLButtonElement>;
   private readonly proxy = new CopyField('Proxy URL');
   private readonly cells = new Map<string, HTMLElement>();
+  private readonly actions: HTMLElement;
   private busy = false;
+  /** An action button had focus when the header went busy. */
+  private refocus = false;
   private job: JobView | null = null;
 
   constructor(jobId: string, onAction: (action: JobAction) => void) {
@@ -46,9 +49,10 @@ export class JobHeader {
       this.cells.set(key, dd);
       stats.append(h('div', { class: `stat stat-${key}` }, h('dt', {}, label), dd));
     }
+    this.actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Job state' }, this.buttons.pause, this.buttons.resume, this.buttons.cancel);
     this.el = h('section', { class: 'job-header', 'aria-labelledby': 'job-title' },
       h('div', { class: 'title-row' }, this.title, this.badge, this.live),
-      h('div', { class: 'actions', role: 'group', 'aria-label': 'Job state' }, this.buttons.pause, this.buttons.resume, this.buttons.cancel),
+      this.actions,
       this.error,
       stats,
       this.proxy.el);
@@ -81,9 +85,22 @@ export class JobHeader {
     this.syncButtons();
   }
 
+  /**
+   * Busy disables every action, the pressed one too, and a disabled button drops keyboard focus to the
+   * page: after Pause, a keyboard user was back at the top of the page. When the action ends, focus
+   * goes to the first action that is enabled now (Resume after Pause), or to the title when none is.
+   */
   setBusy(busy: boolean): void {
+    if (busy) this.refocus ||= this.actions.contains(document.activeElement);
     this.busy = busy;
     this.syncButtons();
+    if (!busy && this.refocus) {
+      this.refocus = false;
+      const active = document.activeElement;
+      // Focus the user moved elsewhere in the meantime stays where it is.
+      const lost = active === null || active === document.body || (active instanceof HTMLButtonElement && active.disabled);
+      if (lost) (Object.values(this.buttons).find((b) => !b.disabled) ?? this.title).focus();
+    }
   }
 
   showError(message: string): void {
