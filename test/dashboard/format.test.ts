@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmtTick, preview } from '../../web/src/format.js';
+import { fmtClock, fmtTick, preview } from '../../web/src/format.js';
 
 describe('preview (collapsed instruction text)', () => {
   it('never cuts a character made of two UTF-16 units in half', () => {
@@ -30,5 +30,20 @@ describe('fmtTick (chart axis ticks)', () => {
   it('writes a negative tick with the minus sign the tables use', () => {
     expect(fmtTick(-0.5, 0.25)).toBe('−0.50');
     expect(fmtTick(-20, 10)).toBe('−20');
+  });
+});
+
+describe('fmtClock (the event log\'s times)', () => {
+  // Local dates, so the test holds in any time zone.
+  const now = new Date(2026, 11, 6, 18, 0, 0).getTime();
+  const at = (y: number, mo: number, d: number) => new Date(y, mo, d, 15, 3, 7).toISOString();
+
+  it('gives today\'s events the time of day only', () => {
+    expect(fmtClock(at(2026, 11, 6), now)).toBe('15:03:07');
+  });
+
+  it('puts the day in front of an event of another day: a job created days ago did not read as today', () => {
+    expect(fmtClock(at(2026, 11, 3), now)).toBe('03/12 15:03:07');
+    expect(fmtClock(at(2025, 11, 31), now)).toBe('31/12/2025 15:03:07');
   });
 });

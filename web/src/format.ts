@@ -45,10 +45,17 @@ export function fmtAge(iso: string | null | undefined, now: number = Date.now())
   return `${Math.floor(hrs / 24)} d ago`;
 }
 
-/** Local time for tooltips and the event log (HH:MM:SS). */
-export function fmtClock(iso: string): string {
+/**
+ * Local time (HH:MM:SS) for the live line and the event log, with the day in front ("05/12 15:03:07")
+ * when it is not today's: a job runs for days, and its creation three days ago read as this afternoon.
+ */
+export function fmtClock(iso: string, now: number = Date.now()): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString('en-GB', { hour12: false });
+  if (Number.isNaN(d.getTime())) return iso;
+  const time = d.toLocaleTimeString('en-GB', { hour12: false });
+  if (d.toDateString() === new Date(now).toDateString()) return time;
+  const sameYear = d.getFullYear() === new Date(now).getFullYear();
+  return `${d.toLocaleDateString('en-GB', sameYear ? { day: '2-digit', month: '2-digit' } : { day: '2-digit', month: '2-digit', year: 'numeric' })} ${time}`;
 }
 
 export function fmtDateTime(iso: string | null | undefined): string {

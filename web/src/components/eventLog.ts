@@ -1,5 +1,5 @@
 import { h, uid } from '../dom.js';
-import { fmtClock } from '../format.js';
+import { fmtClock, fmtDateTime } from '../format.js';
 import type { EventView } from '../types.js';
 import { MAX_EVENTS, NOISY_EVENTS as NOISY } from '../jobFeed.js';
 
@@ -36,7 +36,7 @@ export class EventLog {
       const e = events[k];
       if (!e) continue;
       frag.append(h('li', { class: NOISY.has(e.event_type) ? 'noisy' : '', 'data-type': e.event_type, 'data-seq': e.seq },
-        h('time', { datetime: e.created_at }, fmtClock(e.created_at)), ' ',
+        h('time', { datetime: e.created_at, title: fmtDateTime(e.created_at) }, fmtClock(e.created_at)), ' ',
         h('span', { class: 'etype' }, e.event_type.replace(/^mipro\./, '')), ' ',
         h('span', { class: 'emsg' }, e.message)));
     }
