@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { X_INCRS, runningMeans, shareWindow, trafficShares, type RewardPoint } from '../../web/src/chartData.js';
+import { X_INCRS, runningMeans, shareWindow, trafficShares, wholePercents, type RewardPoint } from '../../web/src/chartData.js';
 
 const r = (candidate_id: string, reward: number, split = 'online'): RewardPoint => ({ candidate_id, reward, split });
 
@@ -71,5 +71,16 @@ describe('chart data', () => {
     expect(X_INCRS.slice(0, 6)).toEqual([1, 2, 5, 10, 20, 50]);
     expect(X_INCRS.every((v) => Number.isInteger(v))).toBe(true);
     expect(X_INCRS.at(-1)).toBeGreaterThanOrEqual(1_000_000);
+  });
+
+  it('rounds a window\'s shares to whole percents that add up to 100, as the traffic legend shows them', () => {
+    // Rounded one by one these read 32% + 37% + 32% = 101%.
+    expect(wholePercents([100 * 6 / 19, 100 * 7 / 19, 100 * 6 / 19])).toEqual([32, 37, 31]);
+    expect(wholePercents([100 / 3, 100 / 3, 100 / 3])).toEqual([34, 33, 33]);
+    expect(wholePercents([100, 0, 0])).toEqual([100, 0, 0]);
+    expect(wholePercents([12.5, 37.5, 50])).toEqual([13, 37, 50]);
+    const s = trafficShares([r('a', 1), r('b', 1), r('c', 1), r('a', 1), r('b', 1), r('c', 1), r('a', 1), r('b', 1), r('c', 1), r('a', 1), r('b', 1)], ['a', 'b', 'c'], 10);
+    const last = s.ys.map((y) => y.at(-1) ?? 0);
+    expect(wholePercents(last).reduce((a, b) => a + b, 0)).toBe(100);
   });
 });

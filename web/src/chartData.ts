@@ -94,6 +94,24 @@ export function trafficShares(all: readonly RewardPoint[], order: readonly strin
   return { ids, x, ys };
 }
 
+/**
+ * Shares rounded to whole percents that still add up to the whole (largest remainder; ties go to the
+ * earlier share): rounded one by one, thirds read "33% + 33% + 33%" and 31.6/36.8/31.6 read
+ * "32% + 37% + 32% = 101%", under a caption saying the bands add up to 100%.
+ */
+export function wholePercents(shares: readonly number[]): number[] {
+  const total = Math.round(shares.reduce((a, b) => a + b, 0));
+  const floors = shares.map((v) => Math.floor(v + 1e-9));
+  let left = total - floors.reduce((a, b) => a + b, 0);
+  const order = shares.map((v, k) => ({ k, rest: v - (floors[k] ?? 0) })).sort((a, b) => b.rest - a.rest || a.k - b.k);
+  for (const { k } of order) {
+    if (left <= 0) break;
+    floors[k] = (floors[k] ?? 0) + 1;
+    left--;
+  }
+  return floors;
+}
+
 /** The champion chart's series ids (legend labels). */
 export const CHAMPION_SERIES = ['champion mean', '95% low', '95% high'] as const;
 

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h } from '../dom.js';
-import { type ChartSeries, X_INCRS } from '../chartData.js';
+import { type ChartSeries, X_INCRS, wholePercents } from '../chartData.js';
 import { fmtCount } from '../format.js';
 
 export interface LineChartOptions {
@@ -75,6 +75,13 @@ export class LineChart {
     this.plot = null;
   }
 
+  /** Series k's share at `idx` (the last point off the plot), rounded with the others of that point. */
+  private part(k: number, idx: number | null): number | null {
+    const at = idx ?? lastValueIndex(this.raw.ys[k] ?? []);
+    if (at === null || (this.raw.ys[k]?.[at] ?? null) === null) return null;
+    return wholePercents(this.raw.ys.map((y) => y[at] ?? 0))[k] ?? null;
+  }
+
   private width(): number {
     return Math.max(240, Math.floor(this.box.clientWidth || 480));
   }
@@ -109,7 +116,8 @@ export class LineChart {
             // every candidate; it shows each series' latest value instead.
             value: (_u: uPlot, v: number | null, _s: number, idx: number | null) => {
               const ys = this.raw.ys[k] ?? [];
-              const shown = idx === null ? lastValue(ys) : stacked ? ys[idx] ?? null : v;
+              // Parts of a whole are rounded together, so the legend adds up to it.
+              const shown = stacked ? this.part(k, idx) : idx === null ? lastValue(ys) : v;
               return shown === null || shown === undefined ? '—' : fmt(shown);
             },
           };
@@ -120,6 +128,11 @@ export class LineChart {
       ],
     };
   }
+}
+
+function lastValueIndex(ys: ReadonlyArray<number | null>): number | null {
+  for (let i = ys.length - 1; i >= 0; i--) if (ys[i] !== null && ys[i] !== undefined) return i;
+  return null;
 }
 
 function lastValue(ys: ReadonlyArray<number | null>): number | null {
