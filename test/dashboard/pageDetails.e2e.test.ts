@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newProposalId } from '../../src/shared/ids.js';
-import { api } from '../helpers/server.js';
+import { addCandidates, api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { createSimJob, driveRollouts, simJobBody, waitForJob } from './simTraffic.js';
@@ -156,6 +156,27 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await page.locator('.job-header [data-status="cancelled"]').waitFor();
     // Every action is disabled: focus goes to the job's title.
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('job-title');
+    expect(problems).toEqual([]);
+  });
+
+  it('says the champion of a running job changed under an export, not that the job now serves it', async () => {
+    const job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    await addCandidates(s.t.server.store, job.job_id, ['cand_a']);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const panel = page.locator('.export-panel');
+    await page.locator('tr[data-candidate="cand_a"]').waitFor();
+    await panel.getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => panel.getByRole('status').textContent()).toBe('Exported as json.');
+    // Rewards make cand_a the champion; the running job still serves each rollout its own pick.
+    const read = async () => (await api(s.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: s.t.key })).body as { best_candidate_id: string; served_candidate_id: string | null };
+    for (let k = 0; k < 80 && (await read()).best_candidate_id !== 'cand_a'; k++) {
+      const r = (await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: s.t.key, body: {} })).body as { rollout_id: string; candidate_id: string };
+      const score = r.candidate_id === 'cand_a' ? 1 : 0;
+      expect((await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: r.rollout_id, reward_info: { score } } })).status).toBe(200);
+    }
+    expect(await read()).toMatchObject({ best_candidate_id: 'cand_a', served_candidate_id: null });
+    await expect.poll(() => panel.getByRole('status').textContent(), { timeout: 8000 }).toBe("The job's champion is now cand_a: export again for its program.");
+    expect(await panel.getByTestId('export-output').isVisible()).toBe(false);
     expect(problems).toEqual([]);
   });
 });

@@ -23,6 +23,8 @@ export class ExportPanel {
   /** The candidate the job serves (or its champion) now, and when the shown export was made. */
   private current: string | null = null;
   private exportedFor: string | null = null;
+  /** Whether `current` is what the job serves (ended or paused), not the champion of a running job. */
+  private served = true;
 
   constructor(private readonly jobId: string, private readonly load: (format: ExportFormat) => Promise<unknown>) {
     const formatId = uid('export-format');
@@ -38,17 +40,20 @@ export class ExportPanel {
   }
 
   /**
-   * The candidate the export stands for now: what the job serves, else its champion. An export shown
+   * The candidate the export stands for now: what the job serves (`served`), else its champion. An export shown
    * for another one (a promotion, a rollback, a new champion) is taken down rather than left
    * claiming a candidate the job no longer serves.
    */
-  sync(candidateId: string | null): void {
+  sync(candidateId: string | null, served = true): void {
     this.current = candidateId;
+    this.served = served;
     if (this.output.hidden || candidateId === this.exportedFor) return;
     this.output.hidden = true;
     this.output.textContent = '';
     this.download.hidden = true;
-    setText(this.status, `The job now ${candidateId === null ? 'has no champion' : `serves ${candidateId}`}: export again for its program.`);
+    // A running job serves no one candidate: its champion changed, and "now serves" was not true.
+    const now = candidateId === null ? 'The job now has no champion' : served ? `The job now serves ${candidateId}` : `The job's champion is now ${candidateId}`;
+    setText(this.status, `${now}: export again for its program.`);
   }
 
   private async run(): Promise<void> {
@@ -69,7 +74,7 @@ export class ExportPanel {
       this.exportedFor = exportedFor;
       setText(this.status, `Exported as ${format}.`);
       // The job moved on while the export was on its way.
-      this.sync(this.current);
+      this.sync(this.current, this.served);
     } catch (err) {
       setText(this.status, `Could not export: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

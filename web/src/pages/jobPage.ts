@@ -90,7 +90,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       header.update(job);
       program.update(job);
       leaderboard.update(job, colors);
-      exporter.sync(job.served_candidate_id ?? job.best_candidate_id);
+      exporter.sync(job.served_candidate_id ?? job.best_candidate_id, job.served_candidate_id !== null || job.status === 'paused');
     }
     if (changes.rewards || changes.job) {
       const order = candidates.map((c) => c.candidate_id);
