@@ -1,7 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newProposalId } from '../../src/shared/ids.js';
+import { runCli } from '../helpers/childServer.js';
 import { addCandidates, api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
@@ -179,4 +182,16 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(await panel.getByTestId('export-output').isVisible()).toBe(false);
     expect(problems).toEqual([]);
   });
+
+  it('tells a new user a command that does create a key, on the sign-in page', async () => {
+    const fresh = await browser.newPage();
+    await fresh.goto(`${s.url}/`);
+    const command = (await fresh.locator('#api-key-help code').textContent()) ?? '';
+    await fresh.close();
+    // `miprox keys create` alone stops at "required option '--name <name>' not specified".
+    const args = command.replace(/^(npx )?miprox /, '').split(' ');
+    const created = await runCli(args, { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-signin-')), 'k.db'), MIPROX_API_KEY: '' });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^mpx_[0-9a-f]+$/);
+  }, 120_000);
 });

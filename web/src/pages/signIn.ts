@@ -17,7 +17,7 @@ export function signInPage(opts: { message?: string; onSignedIn: (key: string) =
   const form = h('form', { class: 'signin', novalidate: true },
     title,
     h('p', { class: 'muted', id: 'api-key-help' },
-      'Paste a miprox API key (create one with ', h('code', {}, 'miprox keys create'), '). It is kept in this tab only and sent in the Authorization header.'),
+      'Paste a miprox API key (create one with ', h('code', {}, 'npx miprox keys create --name me'), '). It is kept in this tab only and sent in the Authorization header.'),
     h('label', { for: 'api-key' }, 'API key'),
     input,
     submit,
