@@ -194,4 +194,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout.trim()).toMatch(/^mpx_[0-9a-f]+$/);
   }, 120_000);
+
+  it('wraps a long job name of one word inside the job header on a phone', async () => {
+    const name = `support-intent-classifier-${'v2-'.repeat(2)}${'x'.repeat(80)}`;
+    const job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body: { ...simJobBody(), name } })).body as { job_id: string };
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      // How far an element's content runs past the right edge of its box (0 when it wraps).
+      const overflow = (sel: string) => page.locator(sel).evaluate((e) => e.scrollWidth - e.clientWidth);
+      await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+      await expect.poll(() => page.getByTestId('job-name').textContent()).toBe(name);
+      expect(await overflow('.job-header [data-testid="job-name"]')).toBe(0);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
 });
