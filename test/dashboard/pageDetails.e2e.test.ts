@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newProposalId } from '../../src/shared/ids.js';
 import { runCli } from '../helpers/childServer.js';
-import { addCandidates, api } from '../helpers/server.js';
+import { PIPELINE_MODULES, addCandidates, addModuleCandidates, api, pipelineJobBody } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { createSimJob, driveRollouts, simJobBody, waitForJob } from './simTraffic.js';
@@ -209,5 +209,19 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     } finally {
       await page.setViewportSize({ width: 1440, height: 900 });
     }
+  });
+
+  it('previews the filtered module\'s text in every row of a program\'s leaderboard, the baseline\'s too', async () => {
+    const job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body: pipelineJobBody() })).body as { job_id: string };
+    await addModuleCandidates(s.t.server.store, job.job_id, 'answer', { cand_ans: 'Answer only from this context:\n{context}' });
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    await page.locator('tr[data-candidate="cand_ans"]').waitFor();
+    const previewOf = (id: string) => page.locator(`tr[data-candidate="${id}"] .when-closed`).textContent();
+    expect(await previewOf('baseline')).toBe(PIPELINE_MODULES[0].template);
+    await page.getByLabel('Changed module').selectOption('answer');
+    // Beside the answer candidates the baseline read "Extract the entities.", its first module.
+    await expect.poll(() => previewOf('baseline')).toBe('Answer from this context: {context}');
+    expect(await previewOf('cand_ans')).toBe('Answer only from this context: {context}');
+    expect(problems).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { h, replaceChildren, uid } from '../dom.js';
 import { fmtCount, fmtInterval, fmtScore, preview } from '../format.js';
-import { type ModuleView, isProgram } from '../program.js';
+import { type ModuleView, isProgram, moduleText } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
 import { demoCount, demoList, instructionText, moduleChip, programList } from './programView.js';
 
@@ -77,7 +77,7 @@ export class Leaderboard {
     const modules = isProgram(job) ? job.modules : null;
     // Ranks are among all candidates: the filter hides rows, it does not renumber them.
     const rank = new Map(sortCandidates(all, job.best_candidate_id).map((c, k) => [c.candidate_id, k + 1]));
-    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => this.row(c, rank.get(c.candidate_id) ?? 0, job, scale, modules));
+    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => this.row(c, rank.get(c.candidate_id) ?? 0, job, scale, modules, module));
     replaceChildren(this.body, ...rows);
     if (focusedId) {
       const row = this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"]`);
@@ -90,14 +90,20 @@ export class Leaderboard {
     }
   }
 
-  /** `modules`: the program, when the job has several (then the row expands to every module's text). */
-  private row(c: CandidateView, rank: number, job: JobView, scale: [number, number], modules: readonly ModuleView[] | null): HTMLTableRowElement {
+  /**
+   * `modules`: the program, when the job has several (then the row expands to every module's text).
+   * `shown`: the module the filter keeps; the collapsed row previews that module's text, so the
+   * baseline beside the 'polish' candidates reads its polish template, not its first module's.
+   */
+  private row(c: CandidateView, rank: number, job: JobView, scale: [number, number], modules: readonly ModuleView[] | null, shown: string): HTMLTableRowElement {
     const colors = this.colors;
+    const filtered = shown ? modules?.find((m) => m.name === shown) : undefined;
+    const text = filtered ? moduleText(c, filtered) : c.instruction;
     const bestId = job.best_candidate_id;
     const served = c.candidate_id === job.served_candidate_id;
     const details = h('details', { class: 'instruction' },
       h('summary', {},
-        h('span', { class: 'when-closed', dir: 'auto' }, preview(c.instruction, 80) || (job.modules.length === 0 ? NO_PROMPT_YET : '(empty instruction)')),
+        h('span', { class: 'when-closed', dir: 'auto' }, preview(text, 80) || (job.modules.length === 0 ? NO_PROMPT_YET : '(empty instruction)')),
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
       // A job still discovering has no prompt yet: open, the row says so again (not "empty: no system message").
       modules ? programList(c, modules) : c.instruction === '' && job.modules.length === 0 ? h('p', { class: 'instruction-text muted' }, NO_PROMPT_YET) : instructionText(c.instruction),
