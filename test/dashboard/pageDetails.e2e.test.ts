@@ -224,4 +224,19 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(await previewOf('cand_ans')).toBe('Answer only from this context: {context}');
     expect(problems).toEqual([]);
   });
+
+  it('shows first the program an ended job serves, not its champion\'s', async () => {
+    const job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body: pipelineJobBody() })).body as { job_id: string };
+    await addModuleCandidates(s.t.server.store, job.job_id, 'answer', { cand_served: 'Answer briefly from:\n{context}' });
+    const promoted = (await api(s.t.url, 'POST', `/api/policy-optimization/online/jobs/${job.job_id}/promote`, { key: s.t.key, body: { candidate_id: 'cand_served' } })).body as { served_candidate_id: string; best_candidate_id: string };
+    expect(promoted.served_candidate_id).toBe('cand_served');
+    expect(promoted.best_candidate_id).not.toBe('cand_served');
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const panel = page.locator('.program-panel');
+    await panel.waitFor();
+    await expect.poll(() => panel.locator('.program-of code').first().textContent()).toBe('cand_served');
+    expect(await panel.getByLabel('Candidate').locator('option:checked').textContent()).toBe('Served (cand_served)');
+    expect(await panel.locator('.program-module[data-module="answer"] .instruction-text').textContent()).toBe('Answer briefly from:\n{context}');
+    expect(problems).toEqual([]);
+  });
 });

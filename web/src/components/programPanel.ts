@@ -6,7 +6,7 @@ import { demoList, programList } from './programView.js';
 
 /**
  * The program panel of a job with several modules: every module's instruction in one candidate, the
- * best one unless the user picks another. Hidden for one-module jobs, whose program is the one
+ * served one (an ended job), else the best one, unless the user picks another. Hidden for one-module jobs, whose program is the one
  * instruction the leaderboard already shows. Updated in place so polling keeps the user's choice.
  */
 export class ProgramPanel {
@@ -30,15 +30,18 @@ export class ProgramPanel {
 
   update(job: JobView): void {
     // Everything the panel shows: a reward that leaves the mean where it was still moves the count.
-    const signature = JSON.stringify([job.best_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.changed_modules, c.instructions, c.demos, c.avg_reward, c.reward_count])]);
+    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.changed_modules, c.instructions, c.demos, c.avg_reward, c.reward_count])]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.job = job;
     this.el.hidden = !isProgram(job);
     const chosen = this.select.value;
     const ids = (job.candidates ?? []).map((c) => c.candidate_id);
+    // An ended job serves one program (promoted, or its champion at the end): that is the one to show
+    // first. "Best" alone showed the champion's program under a header serving another one.
+    const served = job.served_candidate_id;
     replaceChildren(this.select,
-      h('option', { value: '' }, `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`),
+      h('option', { value: '' }, served ? `Served (${served})` : `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`),
       ...(job.candidates ?? []).map((c) => h('option', { value: c.candidate_id }, `${c.candidate_id}${c.changed_modules.length > 0 ? ` · changes ${c.changed_modules.join(', ')}` : ''}`)));
     this.select.value = ids.includes(chosen) ? chosen : '';
     this.render();
@@ -47,28 +50,29 @@ export class ProgramPanel {
   private render(): void {
     const job = this.job;
     if (!job || !isProgram(job)) return;
-    const id = this.select.value || job.best_candidate_id || 'baseline';
+    const id = this.select.value || job.served_candidate_id || job.best_candidate_id || 'baseline';
     const c = (job.candidates ?? []).find((x) => x.candidate_id === id);
     if (!c) {
       replaceChildren(this.heading, 'No candidate yet.');
       replaceChildren(this.body);
       return;
     }
-    replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id));
+    replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id, job.served_candidate_id));
     // A module changed by its demos alone keeps its text: its demos show what changed.
     replaceChildren(this.body, programList(c, job.modules), demoList(c));
   }
 }
 
-/** "cand_x best: changes module answer of baseline · mean reward 0.700 (n=12)". */
-function candidateLine(c: CandidateView, bestId: string | null): Array<Node | string> {
+/** "cand_x best served: changes module answer of baseline · mean reward 0.700 (n=12)". */
+function candidateLine(c: CandidateView, bestId: string | null, servedId: string | null): Array<Node | string> {
   const changed = c.changed_modules;
   const what: Array<Node | string> = c.parent_id === null
     ? ['the baseline program']
     : [changed.length === 1 ? 'changes module ' : 'changes modules ', ...changed.flatMap((m, i) => [i > 0 ? ', ' : '', h('code', {}, m)])];
   if (c.parent_id) what.push(' of ', h('code', {}, c.parent_id), c.proposal_id === null ? ' (added by hand)' : '');
   return [
-    h('code', {}, c.candidate_id), c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : '', ': ', ...what,
+    h('code', {}, c.candidate_id), c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : '',
+    c.candidate_id === servedId ? h('span', { class: 'tag tag-served' }, 'served') : '', ': ', ...what,
     ` · mean reward ${fmtScore(c.avg_reward)} (n=${c.reward_count})`,
   ];
 }
