@@ -239,4 +239,23 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(await panel.locator('.program-module[data-module="answer"] .instruction-text').textContent()).toBe('Answer briefly from:\n{context}');
     expect(problems).toEqual([]);
   });
+
+  it('moves a proposal\'s age on while the page stays open on a quiet job', async () => {
+    const job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    await addCandidates(s.t.server.store, job.job_id, ['cand_quiet']);
+    const clocked = await browser.newPage();
+    try {
+      // The page's clock is the test's: ten minutes pass in a call.
+      await clocked.clock.install();
+      await signIn(clocked, s.url, s.t.key);
+      await clocked.goto(`${s.url}/#/jobs/${job.job_id}`);
+      const age = clocked.locator('li.proposal .proposal-meta time');
+      await expect.poll(() => age.textContent()).toMatch(/^(just now|\d+ s ago)$/);
+      await clocked.clock.fastForward('10:00');
+      // Nothing about the job changed, so the list is not redrawn: it read "just now" for as long as the page was open.
+      await expect.poll(() => age.textContent()).toBe('10 min ago');
+    } finally {
+      await clocked.close();
+    }
+  });
 });

@@ -28,6 +28,17 @@ export class ProposalsTimeline {
       this.older);
   }
 
+  /**
+   * "2 min ago" is only true when it is written: the list is redrawn when proposals change, so a quiet
+   * job kept "just now" for hours. The page calls this on a timer; only the age texts change.
+   */
+  refreshAges(now: number = Date.now()): void {
+    for (const t of Array.from(this.list.querySelectorAll<HTMLTimeElement>('time[datetime]'))) {
+      const text = fmtAge(t.dateTime, now);
+      if (t.textContent !== text) t.textContent = text;
+    }
+  }
+
   setUnavailable(): void {
     this.note.textContent = 'This server does not list proposals.';
   }

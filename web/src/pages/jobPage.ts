@@ -22,6 +22,8 @@ const chartNumber = (v: number, step?: number): string => (step === undefined ? 
 
 /** Live enough to watch a job learn, slow enough to cost nothing. */
 const POLL_MS = 2000;
+/** How often relative times ("5 min ago") are rewritten. */
+const AGES_MS = 15_000;
 
 /**
  * One job: header and actions, the program (jobs of several modules), leaderboard, the two charts,
@@ -198,6 +200,8 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
 
   let poller = startPolling(tick, POLL_MS);
   poller.poke();
+  // Ages ("5 min ago") move on without new data, and after the job ends (the poller stops).
+  const ages = setInterval(() => proposals.refreshAges(), AGES_MS);
 
   return {
     el,
@@ -206,6 +210,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     dispose: () => {
       disposed = true;
       poller.stop();
+      clearInterval(ages);
       rewardChart.destroy();
       championChart.destroy();
       shareChart.destroy();
