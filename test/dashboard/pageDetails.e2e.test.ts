@@ -258,4 +258,19 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
       await clocked.close();
     }
   });
+
+  it('moves focus to the job\'s title when a job opens from the list, and to "Job not found" for an unknown id', async () => {
+    const job = await createSimJob(s.t.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs`);
+    await page.locator(`tr[data-job="${job.job_id}"] a`).click();
+    await page.locator('.job-header [data-status]').waitFor();
+    // Focus went to the hidden "Job not found" heading, which cannot take it: it fell to the page body.
+    const focusedId = () => page.evaluate(() => document.activeElement?.id ?? null);
+    await expect.poll(focusedId).toBe('job-title');
+    await page.getByRole('link', { name: '← All jobs' }).click();
+    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    await page.evaluate(() => { location.hash = '#/jobs/pl_unknown'; });
+    await expect.poll(() => page.locator('#not-found-title').isVisible()).toBe(true);
+    await expect.poll(focusedId).toBe('not-found-title');
+  });
 });

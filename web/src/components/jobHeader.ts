@@ -58,8 +58,9 @@ export class JobHeader {
       this.proxy.el);
   }
 
-  focusTitle(): void {
-    this.title.focus();
+  /** The job's heading: where focus goes when the page opens. */
+  get titleElement(): HTMLElement {
+    return this.title;
   }
 
   update(job: JobView): void {

@@ -69,8 +69,9 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     h('div', { class: 'grid-2' }, rewardChart.el, shareChart.el),
     championChart.el,
     h('div', { class: 'grid-2' }, proposals.el, events.el));
+  const notFoundTitle = h('h1', { id: 'not-found-title', tabindex: '-1' }, 'Job not found');
   const notFound = h('section', { class: 'not-found', hidden: true, 'aria-labelledby': 'not-found-title' },
-    h('h1', { id: 'not-found-title', tabindex: '-1' }, 'Job not found'),
+    notFoundTitle,
     h('p', {}, 'No job with this id belongs to the API key you signed in with. It may belong to another key, or the link may be mistyped.'),
     h('p', {}, h('a', { href: '#/jobs' }, 'See your jobs')));
   const el = h('div', { class: 'job-page' },
@@ -125,9 +126,12 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       if (err instanceof ApiError && err.status === 404 && !feed.job) {
         // Another tenant's job is a 404 too (existence never leaks): one page says both.
         setText(pageError, `Job ${jobId} was not found for this API key.`);
+        const hadTitle = document.activeElement === header.titleElement;
         content.hidden = true;
         header.el.hidden = true;
         notFound.hidden = false;
+        // Focus was on the job's title, now hidden: it goes to the heading that says what happened.
+        if (hadTitle) notFoundTitle.focus();
         return false;
       }
       setText(pageError, `Live update failed: ${err instanceof Error ? err.message : String(err)}. Retrying.`);
@@ -206,7 +210,9 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
   return {
     el,
     title: `Job ${jobId} · miprox`,
-    focusTarget: () => el.querySelector('h1'),
+    // The job's title; the not-found heading before it in the page is hidden, and focusing a hidden
+    // element does nothing: focus stayed on the page body after opening a job.
+    focusTarget: () => (notFound.hidden ? header.titleElement : notFoundTitle),
     dispose: () => {
       disposed = true;
       poller.stop();
