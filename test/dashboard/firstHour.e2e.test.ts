@@ -50,7 +50,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the first hour', () => {
     expect((await canvas.boundingBox())?.width ?? 0).toBeGreaterThan(200);
     const values = page.locator('#champion-chart .u-legend .u-series:not(:first-child) .u-value');
     await expect.poll(() => values.count()).toBe(3);
-    const [mean, low, high] = (await values.allTextContents()).map(Number);
+    const texts = await values.allTextContents();
+    // The mean names its champion ("0.83 · cand_x"); the bounds are numbers alone.
+    expect(texts[0]).toMatch(/^\d\.\d{2} · (baseline|cand_\w+)$/);
+    const [mean, low, high] = texts.map((v) => Number(v.split(' · ')[0]));
     expect(low).toBeLessThanOrEqual(mean!);
     expect(mean).toBeLessThanOrEqual(high!);
     expect(high! - low!).toBeGreaterThan(0);

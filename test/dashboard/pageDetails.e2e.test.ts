@@ -273,4 +273,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await expect.poll(() => page.locator('#not-found-title').isVisible()).toBe(true);
     await expect.poll(focusedId).toBe('not-found-title');
   });
+
+  it('names the champion in the champion chart\'s legend', async () => {
+    // Only the baseline serves (no proposals, no other candidate): it is the champion at every point.
+    const job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    await driveRollouts(s.t.url, s.t.key, job.system_id, 6, 2, () => 1);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const legend = page.locator('#champion-chart .u-legend .u-series .u-value');
+    // The line is one candidate after another; its legend gave the mean and not whose it was.
+    await expect.poll(async () => (await legend.allTextContents())[1]).toBe('1.00 · baseline');
+    expect(problems).toEqual([]);
+  });
 });

@@ -18,6 +18,8 @@ export interface LineChartOptions {
    * Axis ticks come with the step between them (`step`), legend values without.
    */
   format: (v: number, step?: number) => string;
+  /** Who a point of the first series stands for (the champion chart's candidate), shown after its legend value. */
+  whose?: (idx: number) => string | null;
 }
 
 const HEIGHT = 260;
@@ -118,7 +120,10 @@ export class LineChart {
               const ys = this.raw.ys[k] ?? [];
               // Parts of a whole are rounded together, so the legend adds up to it.
               const shown = stacked ? this.part(k, idx) : idx === null ? lastValue(ys) : v;
-              return shown === null || shown === undefined ? '—' : fmt(shown);
+              if (shown === null || shown === undefined) return '—';
+              const at = idx ?? lastValueIndex(ys);
+              const who = k === 0 && at !== null ? this.opts.whose?.(at) : null;
+              return who ? `${fmt(shown)} · ${who}` : fmt(shown);
             },
           };
           return stacked

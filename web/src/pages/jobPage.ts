@@ -53,10 +53,14 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     caption: 'Share of rewarded rollouts each candidate received, per window of consecutive rewards (bands add up to 100%).',
     format: (v) => `${Math.round(v)}%`,
   });
+  /** The champion at each point of the champion chart (championSeries' championIds). */
+  let champions: string[] = [];
   const championChart = new LineChart({
     id: 'champion-chart', title: 'Champion score over rollouts', xLabel: 'Reward #', yLabel: 'Mean reward',
     caption: "The champion's online mean with a fixed-n 95% interval (Wilson for rewards in [0, 1]) after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out. The header's best score carries a wider, anytime-valid interval, which stays honest however often the job is looked at.",
     format: chartNumber,
+    // The line is one candidate after another: the legend says which one it is at each point.
+    whose: (idx) => champions[idx] || null,
   });
   const championColors = new Map<string, string>([[CHAMPION_SERIES[0], '#1d4ed8'], [CHAMPION_SERIES[1], '#93c5fd'], [CHAMPION_SERIES[2], '#93c5fd']]);
   const proposals = new ProposalsTimeline();
@@ -98,7 +102,9 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     if (changes.rewards || changes.job) {
       const order = candidates.map((c) => c.candidate_id);
       rewardChart.update(runningMeans(feed.rewards, order), colors);
-      championChart.update(championSeries(feed.rewards, job.reward_range), championColors);
+      const champion = championSeries(feed.rewards, job.reward_range);
+      champions = champion.championIds;
+      championChart.update(champion, championColors);
       shareChart.update(trafficShares(feed.rewards, order), colors);
     }
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();
