@@ -65,19 +65,15 @@ export class JobFeed {
 
   private readonly eventPage: number;
   private readonly rewardPage: number;
-  private readonly proposalsRecheckMs: number;
-  private readonly now: () => number;
 
   constructor(
     private readonly api: ApiClient,
     private readonly jobId: string,
-    /** Page sizes and the proposals' recheck period; tests make them small. */
-    opts: { eventPage?: number; rewardPage?: number; proposalsRecheckMs?: number; now?: () => number } = {},
+    /** Page sizes; tests make them small to exercise paging. */
+    opts: { eventPage?: number; rewardPage?: number } = {},
   ) {
     this.eventPage = opts.eventPage ?? EVENT_PAGE;
     this.rewardPage = opts.rewardPage ?? REWARD_PAGE;
-    this.proposalsRecheckMs = opts.proposalsRecheckMs ?? PROPOSALS_RECHECK_MS;
-    this.now = opts.now ?? (() => Date.now());
   }
 
   async refresh(): Promise<FeedChanges> {
@@ -145,13 +141,13 @@ export class JobFeed {
     const running = this.proposals.some((p) => p.status === 'running');
     // Only text that is still there can be cleared: once none is left, no recheck.
     const clearable = this.proposals.some((p) => p.prompt.length > 0 || p.response !== null);
-    const due = clearable && this.now() - this.proposalsReadAt >= this.proposalsRecheckMs;
+    const due = clearable && Date.now() - this.proposalsReadAt >= PROPOSALS_RECHECK_MS;
     if (job.proposal_seq === this.proposalsSeq && !running && !due) return false;
     const res = await this.api.proposals(job.system_id);
     const before = JSON.stringify(this.proposals);
     this.proposals = [...res.items].sort((a, b) => b.seq - a.seq);
     this.proposalsSeq = job.proposal_seq;
-    this.proposalsReadAt = this.now();
+    this.proposalsReadAt = Date.now();
     return JSON.stringify(this.proposals) !== before;
   }
 }

@@ -141,11 +141,8 @@ function lastValueIndex(ys: ReadonlyArray<number | null>): number | null {
 }
 
 function lastValue(ys: ReadonlyArray<number | null>): number | null {
-  for (let i = ys.length - 1; i >= 0; i--) {
-    const y = ys[i];
-    if (y !== null && y !== undefined) return y;
-  }
-  return null;
+  const at = lastValueIndex(ys);
+  return at === null ? null : ys[at] ?? null;
 }
 
 /**
