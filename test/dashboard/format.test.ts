@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmtClock, fmtTick, preview } from '../../web/src/format.js';
+import { fmtClock, fmtTick, preview, scoreDigits } from '../../web/src/format.js';
 
 describe('preview (collapsed instruction text)', () => {
   it('never cuts a character made of two UTF-16 units in half', () => {
@@ -45,5 +45,17 @@ describe('fmtClock (the event log\'s times)', () => {
   it('puts the day in front of an event of another day: a job created days ago did not read as today', () => {
     expect(fmtClock(at(2026, 11, 3), now)).toBe('03/12 15:03:07');
     expect(fmtClock(at(2025, 11, 31), now)).toBe('31/12/2025 15:03:07');
+  });
+});
+
+describe('scoreDigits (decimals of a job\'s scores)', () => {
+  it('keeps three decimals on [0, 1] and drops one per factor of ten of the range\'s width', () => {
+    expect(scoreDigits([0, 1])).toBe(3);
+    expect(scoreDigits([-1, 1])).toBe(3);
+    expect(scoreDigits([0, 10])).toBe(2);
+    expect(scoreDigits([1, 5])).toBe(3);
+    expect(scoreDigits([0, 100])).toBe(1);
+    expect(scoreDigits([0, 1000])).toBe(0);
+    expect(scoreDigits(null)).toBe(3);
   });
 });

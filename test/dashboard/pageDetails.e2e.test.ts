@@ -284,4 +284,24 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await expect.poll(async () => (await legend.allTextContents())[1]).toBe('1.00 · baseline');
     expect(problems).toEqual([]);
   });
+
+  it('writes a 0-100 job\'s scores with one decimal, in the header, the leaderboard and the jobs list', async () => {
+    const job = await createSimJob(s.t.url, s.t.key, { reward_range: [0, 100], online_proposer_min_rollouts: 1000 });
+    await driveRollouts(s.t.url, s.t.key, job.system_id, 8, 2, (seed) => 60 + (seed % 3) * 10);
+    const view = await waitForJob<{ reward_count: number; best_score: number | null; best_score_ci: [number, number] | null; candidates: Array<{ candidate_id: string; avg_reward: number; ci: [number, number] }> }>(
+      s.t.url, s.t.key, job.job_id, (j) => j.reward_count === 8);
+    const one = (x: number) => x.toFixed(1);
+    const base = view.candidates.find((c) => c.candidate_id === 'baseline')!;
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const row = page.locator('tr[data-candidate="baseline"]');
+    // "72.500 [45.123, 99.877]" claimed a precision no 0-100 score has.
+    await expect.poll(() => row.locator('.mean').textContent()).toBe(one(base.avg_reward));
+    expect(await row.locator('.ci').textContent()).toBe(`[${one(base.ci[0])}, ${one(base.ci[1])}]`);
+    expect(view.best_score).not.toBeNull();
+    const best = `${one(view.best_score!)} [${one(view.best_score_ci![0])}, ${one(view.best_score_ci![1])}]`;
+    expect(await page.locator('.job-header [data-stat="best"]').textContent()).toMatch(new RegExp(`^${best.replace(/[[\]().]/g, '\\$&')} · `));
+    await page.goto(`${s.url}/#/jobs`);
+    await expect.poll(() => page.locator(`tr[data-job="${job.job_id}"] td`).nth(4).textContent()).toMatch(new RegExp(`^${best.replace(/[[\]().]/g, '\\$&')} · `));
+    expect(problems).toEqual([]);
+  });
 });

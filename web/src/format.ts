@@ -17,6 +17,17 @@ export function fmtTick(x: number, step: number): string {
   return fmtScore(x, digits);
 }
 
+/**
+ * Decimals for a job's scores: three on a [0, 1] scale, one fewer per factor of ten of its width
+ * (one on [0, 100], none on [0, 1000]). "63.000 [18.793, 92.608]" on a 0-100 job claimed a
+ * precision no 0-100 score has.
+ */
+export function scoreDigits(range: readonly [number, number] | null | undefined): number {
+  const width = range ? range[1] - range[0] : 1;
+  if (!(width > 0) || !Number.isFinite(width)) return 3;
+  return Math.min(3, Math.max(0, 3 - Math.floor(Math.log10(width) + 1e-9)));
+}
+
 export function fmtSigned(x: number | null | undefined, digits = 3): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   return `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;

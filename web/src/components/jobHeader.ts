@@ -1,5 +1,5 @@
 import { h, setText } from '../dom.js';
-import { fmtCount, fmtDateTime, fmtInterval, fmtScore, fmtSigned } from '../format.js';
+import { fmtCount, fmtDateTime, fmtInterval, fmtScore, fmtSigned, scoreDigits } from '../format.js';
 import { isFinal, type JobView } from '../types.js';
 import { CopyField } from './copyField.js';
 import { updateStatusBadge } from './statusBadge.js';
@@ -69,16 +69,17 @@ export class JobHeader {
     this.name.hidden = job.name === null;
     updateStatusBadge(this.badge, job.status);
     this.badge.setAttribute('data-status', job.status);
-    this.setCell('best', bestScore(job));
-    this.setCell('lift', liftText(job.lift_over_baseline));
-    this.setCell('baseline', fmtScore(job.baseline_score));
+    const digits = scoreDigits(job.reward_range);
+    this.setCell('best', bestScore(job, digits));
+    this.setCell('lift', liftText(job.lift_over_baseline, digits));
+    this.setCell('baseline', fmtScore(job.baseline_score, digits));
     this.setCell('rollouts', fmtCount(job.rollout_count));
     this.setCell('rewards', fmtCount(job.reward_count));
     this.setCell('proposals', fmtCount(job.proposal_seq));
     this.setCell('phase', job.phase);
     this.setCell('updated', fmtDateTime(job.updated_at));
     this.setCell('serving', servingText(job));
-    this.setCell('guard', guardText(job.guard));
+    this.setCell('guard', guardText(job.guard, digits));
     this.cells.get('guard')?.setAttribute('data-guard-state', job.guard.state);
     this.setCell('policy-usage', fmtUsage(job.usage.policy));
     this.setCell('proposer-usage', fmtUsage(job.usage.proposer));
@@ -139,12 +140,12 @@ export function jobTitle(job: Pick<JobView, 'job_id' | 'name'>): string {
  * repeat, the interval counts seeds, not rollouts ("n=30 on 3 seeds"): n alone would claim 30
  * observations behind an interval that rests on 3.
  */
-export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'best_score_source' | 'best_score_n' | 'best_score_n_seeds'>): string {
+export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'best_score_source' | 'best_score_n' | 'best_score_n_seeds'>, digits = 3): string {
   if (job.best_score === null) return '—';
   const seeds = job.best_score_n_seeds;
   const onSeeds = seeds !== null && seeds !== undefined && job.best_score_n && seeds < job.best_score_n ? ` on ${seeds} seed${seeds === 1 ? '' : 's'}` : '';
   const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}${onSeeds}` : ''}` : '';
-  return `${fmtScore(job.best_score)} ${fmtInterval(job.best_score_ci)}${source}`.replace(/\s+·/, ' ·');
+  return `${fmtScore(job.best_score, digits)} ${fmtInterval(job.best_score_ci, digits)}${source}`.replace(/\s+·/, ' ·');
 }
 
 /**
@@ -162,9 +163,9 @@ export function servingText(job: Pick<JobView, 'status' | 'served_candidate_id' 
  * "+0.100 [0.020, 0.180] · val, paired". The source is part of the number: the lift falls back to online
  * rewards when val pairs are too few, while best_score and baseline_score may still come from val.
  */
-export function liftText(lift: JobView['lift_over_baseline']): string {
+export function liftText(lift: JobView['lift_over_baseline'], digits = 3): string {
   if (!lift) return '—';
-  return `${fmtSigned(lift.estimate)} ${fmtInterval(lift.ci)} · ${lift.source}${lift.paired ? ', paired' : ''}`;
+  return `${fmtSigned(lift.estimate, digits)} ${fmtInterval(lift.ci, digits)} · ${lift.source}${lift.paired ? ', paired' : ''}`;
 }
 
 /** "1,234 tokens · 5 calls (1,000 in, 234 out)": tokens as the providers reported them. */
@@ -177,11 +178,11 @@ export function fmtUsage(u: JobView['usage']['policy']): string {
  * The guard (mipro.guard) in one line, its state first: "tripped 02/12 08:31:05 · cand_a: 0.000
  * [0.000, 0.310] n=12 < confirmed 1.000 [0.840, 1.000] · serving baseline".
  */
-export function guardText(g: JobView['guard']): string {
+export function guardText(g: JobView['guard'], digits = 3): string {
   if (g.state === 'off') return 'off';
   if (g.state === 'not_serving') return `${g.mode}: starts when the job ends`;
-  const monitored = g.monitored.mean === null ? 'no production rewards yet' : `${fmtScore(g.monitored.mean)} ${fmtInterval(g.monitored.ci)} n=${fmtCount(g.monitored.n)}`.replace(/\s+n=/, ' n=');
-  const confirmed = g.confirmed ? `confirmed ${fmtScore(g.confirmed.score)} ${fmtInterval(g.confirmed.ci)}`.trim() : 'no confirmed score';
+  const monitored = g.monitored.mean === null ? 'no production rewards yet' : `${fmtScore(g.monitored.mean, digits)} ${fmtInterval(g.monitored.ci, digits)} n=${fmtCount(g.monitored.n)}`.replace(/\s+n=/, ' n=');
+  const confirmed = g.confirmed ? `confirmed ${fmtScore(g.confirmed.score, digits)} ${fmtInterval(g.confirmed.ci, digits)}`.trim() : 'no confirmed score';
   if (g.state === 'tripped') {
     const serving = g.served_candidate_id !== g.candidate_id ? ` · serving ${g.served_candidate_id ?? '—'}` : '';
     return `tripped${g.tripped_at ? ` ${fmtDateTime(g.tripped_at)}` : ''} (${g.mode}) · ${g.candidate_id ?? '—'}: ${monitored} < ${confirmed}${serving}`;

@@ -1,5 +1,5 @@
 import { h, replaceChildren, uid } from '../dom.js';
-import { fmtCount, fmtInterval, fmtScore, preview } from '../format.js';
+import { fmtCount, fmtInterval, fmtScore, preview, scoreDigits } from '../format.js';
 import { type ModuleView, isProgram, moduleText } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
 import { demoCount, demoList, instructionText, moduleChip, programList } from './programView.js';
@@ -99,6 +99,7 @@ export class Leaderboard {
     const colors = this.colors;
     const filtered = shown ? modules?.find((m) => m.name === shown) : undefined;
     const text = filtered ? moduleText(c, filtered) : c.instruction;
+    const digits = scoreDigits(job.reward_range);
     const bestId = job.best_candidate_id;
     const served = c.candidate_id === job.served_candidate_id;
     const details = h('details', { class: 'instruction' },
@@ -135,10 +136,10 @@ export class Leaderboard {
       h('td', { class: 'num' }, fmtCount(c.rollout_count)),
       h('td', { class: 'num' }, fmtCount(c.reward_count)),
       h('td', { class: 'num mean-cell' },
-        h('span', { class: 'mean' }, fmtScore(c.avg_reward)), ' ',
-        h('span', { class: 'ci' }, fmtInterval(c.ci)),
+        h('span', { class: 'mean' }, fmtScore(c.avg_reward, digits)), ' ',
+        h('span', { class: 'ci' }, fmtInterval(c.ci, digits)),
         ciBar(c, colors.get(c.candidate_id) ?? '#888', scale)),
-      h('td', { class: 'num' }, c.val_score === null ? '—' : `${fmtScore(c.val_score)} (${c.val_count})`),
+      h('td', { class: 'num' }, c.val_score === null ? '—' : `${fmtScore(c.val_score, digits)} (${c.val_count})`),
       h('td', {}, this.promoteButton(c, job, served)));
   }
 

@@ -1,5 +1,5 @@
 import { h, replaceChildren, uid } from '../dom.js';
-import { fmtScore } from '../format.js';
+import { fmtScore, scoreDigits } from '../format.js';
 import { isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
 import { demoList, programList } from './programView.js';
@@ -57,14 +57,14 @@ export class ProgramPanel {
       replaceChildren(this.body);
       return;
     }
-    replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id, job.served_candidate_id));
+    replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id, job.served_candidate_id, scoreDigits(job.reward_range)));
     // A module changed by its demos alone keeps its text: its demos show what changed.
     replaceChildren(this.body, programList(c, job.modules), demoList(c));
   }
 }
 
 /** "cand_x best served: changes module answer of baseline · mean reward 0.700 (n=12)". */
-function candidateLine(c: CandidateView, bestId: string | null, servedId: string | null): Array<Node | string> {
+function candidateLine(c: CandidateView, bestId: string | null, servedId: string | null, digits: number): Array<Node | string> {
   const changed = c.changed_modules;
   const what: Array<Node | string> = c.parent_id === null
     ? ['the baseline program']
@@ -73,6 +73,6 @@ function candidateLine(c: CandidateView, bestId: string | null, servedId: string
   return [
     h('code', {}, c.candidate_id), c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : '',
     c.candidate_id === servedId ? h('span', { class: 'tag tag-served' }, 'served') : '', ': ', ...what,
-    ` · mean reward ${fmtScore(c.avg_reward)} (n=${c.reward_count})`,
+    ` · mean reward ${fmtScore(c.avg_reward, digits)} (n=${c.reward_count})`,
   ];
 }

@@ -19,6 +19,8 @@ export class ProposalsTimeline {
   private readonly older = h('p', { class: 'muted proposals-older', hidden: true });
   private signature = '';
   private program = false;
+  /** Decimals of the job's scores (scoreDigits of its reward_range). */
+  private digits = 3;
 
   constructor() {
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'proposals-title' },
@@ -44,12 +46,13 @@ export class ProposalsTimeline {
   }
 
   /** `program`: the job has several modules (one-module jobs keep the layout without module names). */
-  update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>, program = false): void {
-    const signature = JSON.stringify([program, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at, p.prompt.length, p.response === null]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count, c.status])]);
+  update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>, program = false, digits = 3): void {
+    const signature = JSON.stringify([program, digits, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at, p.prompt.length, p.response === null]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count, c.status])]);
     // The prompt and answer count too: RETENTION_DAYS clears them, and nothing else changes.
     if (signature === this.signature) return;
     this.signature = signature;
     this.program = program;
+    this.digits = digits;
     this.note.textContent = proposals.length === 0 ? 'No proposals yet: the proposer runs after enough rewards arrive.' : '';
     const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
     const opened = new Set(Array.from(this.list.querySelectorAll<HTMLDetailsElement>('details[open]'), (d) => d.dataset.key));
@@ -73,7 +76,7 @@ export class ProposalsTimeline {
         h('p', { class: 'child-head' },
           h('span', { class: 'swatch', style: `background:${colors.get(id) ?? '#888'}`, 'aria-hidden': 'true' }),
           h('code', {}, id), ' ',
-          h('span', { class: 'muted' }, `${changeSummary(added, removed, demos)} · mean ${fmtScore(child.avg_reward)} (n=${child.reward_count}) · ${child.status}`)),
+          h('span', { class: 'muted' }, `${changeSummary(added, removed, demos)} · mean ${fmtScore(child.avg_reward, this.digits)} (n=${child.reward_count}) · ${child.status}`)),
         diff,
         demos > 0 ? demoList(child) : null);
     });

@@ -10,7 +10,7 @@ import { LineChart } from '../components/lineChart.js';
 import { ProgramPanel } from '../components/programPanel.js';
 import { ProposalsTimeline } from '../components/proposals.js';
 import { h, setText } from '../dom.js';
-import { fmtClock, fmtScore, fmtTick } from '../format.js';
+import { fmtClock, fmtScore, fmtTick, scoreDigits } from '../format.js';
 import { type FeedChanges, JobFeed } from '../jobFeed.js';
 import { startPolling } from '../poller.js';
 import { isProgram } from '../program.js';
@@ -108,7 +108,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       shareChart.update(trafficShares(feed.rewards, order), colors);
     }
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();
-    else if (changes.proposals || changes.job) proposals.update(feed.proposals, candidates, colors, isProgram(job));
+    else if (changes.proposals || changes.job) proposals.update(feed.proposals, candidates, colors, isProgram(job), scoreDigits(job.reward_range));
     if (feed.unavailable.has('events')) events.setUnavailable();
     else {
       events.add(changes.newEvents);

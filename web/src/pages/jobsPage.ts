@@ -1,6 +1,6 @@
 import { ApiError, type ApiClient } from '../api.js';
 import { h, replaceChildren, setText, uid } from '../dom.js';
-import { fmtAge, fmtCount, fmtDateTime } from '../format.js';
+import { fmtAge, fmtCount, fmtDateTime, scoreDigits } from '../format.js';
 import { startPolling } from '../poller.js';
 import type { JobView } from '../types.js';
 import { bestScore } from '../components/jobHeader.js';
@@ -100,7 +100,7 @@ function row(job: JobView): HTMLTableRowElement {
     h('td', {}, statusBadge(job.status)),
     h('td', { class: 'num' }, fmtCount(job.rollout_count)),
     h('td', { class: 'num' }, fmtCount(job.reward_count)),
-    h('td', {}, bestScore(job)),
+    h('td', {}, bestScore(job, scoreDigits(job.reward_range))),
     h('td', { class: 'num' }, fmtCount(job.candidate_count)),
     h('td', {}, h('time', { datetime: job.created_at, title: fmtDateTime(job.created_at) }, fmtAge(job.created_at))));
   // The link is the keyboard path; the whole row is a convenience for the mouse.
