@@ -304,4 +304,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await expect.poll(() => page.locator(`tr[data-job="${job.job_id}"] td`).nth(4).textContent()).toMatch(new RegExp(`^${best.replace(/[[\]().]/g, '\\$&')} · `));
     expect(problems).toEqual([]);
   });
+
+  it('moves focus from "Load more" to the first job it loaded when no more are left', async () => {
+    const listed = async () => ((await api(s.t.url, 'GET', '/api/policy-optimization/online/jobs?limit=1000', { key: s.t.key })).body.items as unknown[]).length;
+    for (let n = await listed(); n < 53; n++) await createSimJob(s.t.url, s.t.key);
+    const all = (await api(s.t.url, 'GET', '/api/policy-optimization/online/jobs?limit=1000', { key: s.t.key })).body.items as Array<{ job_id: string }>;
+    await page.goto(`${s.url}/#/jobs`);
+    await page.getByLabel('Status').selectOption('');
+    const rows = page.locator('table.jobs tbody tr[data-job]');
+    await expect.poll(() => rows.count()).toBe(50);
+    const more = page.getByRole('button', { name: 'Load more' });
+    await more.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => rows.count()).toBe(all.length);
+    expect(await more.isHidden()).toBe(true);
+    // The button hid under the keyboard user's focus: focus fell to the page body.
+    await expect.poll(() => page.evaluate(() => (document.activeElement?.closest('tr[data-job]') as HTMLElement | null)?.dataset.job ?? null)).toBe(all[50]?.job_id);
+    expect(problems).toEqual([]);
+  });
 });

@@ -62,10 +62,14 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
       const limit = append ? PAGE : Math.min(1000, Math.max(PAGE, jobs.length));
       const page = await api.listJobs({ limit, cursor: append ? cursor : null, status: filter.value || null });
       if (stale()) return;
+      const firstNew = append ? page.items[0]?.job_id : undefined;
+      // "Load more" hides once the last page is in: a keyboard user on it would drop to the page body.
+      const fromMore = document.activeElement === more;
       jobs = append ? [...jobs, ...page.items] : page.items;
       cursor = page.next_cursor;
       setText(error, '');
       render();
+      if (fromMore && more.hidden && firstNew) body.querySelector<HTMLElement>(`tr[data-job="${CSS.escape(firstNew)}"] a`)?.focus();
     } catch (err) {
       if (stale()) return;
       if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
