@@ -325,4 +325,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await expect.poll(() => page.evaluate(() => (document.activeElement?.closest('tr[data-job]') as HTMLElement | null)?.dataset.job ?? null)).toBe(all[50]?.job_id);
     expect(problems).toEqual([]);
   });
+
+  it('keeps a job\'s age on one line beside a long name in the jobs list', async () => {
+    const name = 'Customer-support intent classification for the European retail banking app, version 2, with extended labels and fallback handling';
+    const job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body: { ...simJobBody(), name } })).body as { job_id: string };
+    const clocked = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      // The page's clock is the test's: the job is eleven minutes old in a call.
+      await clocked.clock.install();
+      await signIn(clocked, s.url, s.t.key);
+      await clocked.clock.fastForward('11:00');
+      const age = clocked.locator(`tr[data-job="${job.job_id}"] td:last-child time`);
+      await expect.poll(() => age.textContent()).toBe('11 min ago');
+      // One line box per line of text: "11 min" and "ago" on two lines made two.
+      expect(await age.evaluate((e) => e.getClientRects().length)).toBe(1);
+    } finally {
+      await clocked.close();
+    }
+  });
 });

@@ -106,7 +106,7 @@ function row(job: JobView): HTMLTableRowElement {
     h('td', { class: 'num' }, fmtCount(job.reward_count)),
     h('td', {}, bestScore(job, scoreDigits(job.reward_range))),
     h('td', { class: 'num' }, fmtCount(job.candidate_count)),
-    h('td', {}, h('time', { datetime: job.created_at, title: fmtDateTime(job.created_at) }, fmtAge(job.created_at))));
+    h('td', { class: 'created' }, h('time', { datetime: job.created_at, title: fmtDateTime(job.created_at) }, fmtAge(job.created_at))));
   // The link is the keyboard path; the whole row is a convenience for the mouse.
   tr.addEventListener('click', (ev) => {
     if (!(ev.target instanceof Element) || !ev.target.closest('a')) location.hash = href;
