@@ -72,7 +72,7 @@ export function createLogger(config: AppConfig, fd: 1 | 2 = 1): pino.Logger {
 export async function startServer(config: AppConfig, opts: StartOptions = {}): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config);
-  const store = await openStore(config.database, clock, (err, what) => logger.error({ err }, what));
+  const store = await openStore(config.database, clock, (err, what) => logger.error({ err }, what), { queryTimeoutMs: config.databaseQueryTimeoutMs });
   try {
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);
     const background = new BackgroundTasks(logger);

@@ -49,6 +49,8 @@ export const EnvSchema = z.object({
     .optional(),
   /** Postgres schema to use (tests isolate runs with it). */
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('public'),
+  /** PostgreSQL: a query unanswered this long drops its connection (503); see queryDeadline.ts. */
+  DATABASE_QUERY_TIMEOUT_MS: intFromEnv(30_000, 100, 3_600_000),
   MIPROX_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   PUBLIC_URL: optionalUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -102,6 +104,7 @@ export type AppConfig = Readonly<{
   port: number;
   host: string;
   database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema: string };
+  databaseQueryTimeoutMs: number;
   seedApiKey: string | undefined;
   /** miprox's own directory (~/.miprox): the default database, the demo's key file. */
   dataDir: string;
@@ -172,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     port: e.PORT,
     host: e.HOST,
     database: databaseOf(e),
+    databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     seedApiKey: e.MIPROX_API_KEY,
     dataDir: dirname(defaultSqlitePath(e.HOME)),
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),

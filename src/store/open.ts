@@ -11,9 +11,11 @@ import { guardStore } from './unavailable.js';
  * hears about failures outside any request: SQLite's checkpoint thread, PostgreSQL connections that
  * die while pooled. The store is guarded: an outage is a DatabaseUnavailableError (503), never a 500.
  */
-export async function openStore(db: AppConfig['database'], clock: Clock, onBackgroundError?: (err: Error, what: string) => void): Promise<Store> {
+export async function openStore(
+  db: AppConfig['database'], clock: Clock, onBackgroundError?: (err: Error, what: string) => void, opts: { queryTimeoutMs?: number } = {},
+): Promise<Store> {
   const store = db.kind === 'postgres'
-    ? await openPostgresStore(db.url, db.schema, clock, { onConnectionError: (err) => onBackgroundError?.(err, 'database connection lost') })
+    ? await openPostgresStore(db.url, db.schema, clock, { onConnectionError: (err) => onBackgroundError?.(err, 'database connection lost'), ...opts })
     : await openSqliteStore(db.path, clock, (err) => onBackgroundError?.(err, 'background WAL checkpoints failed; back to automatic checkpoints'));
   return guardStore(store);
 }

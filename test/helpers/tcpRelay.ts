@@ -4,23 +4,42 @@ import type { AddressInfo } from 'node:net';
 /**
  * A loopback TCP relay in front of a real server (PostgreSQL here), for fault injection: `cut()`
  * drops every live connection as a broken network link would, `down()` refuses new ones, `up()`
- * lets them through again. The database itself is never touched.
+ * lets them through again. `blackhole()` is a failover without a reset: bytes on the live
+ * connections go nowhere (nothing tells the client they are dead) and new connections are accepted
+ * but never answered; after `up()` new connections work again while the black-holed ones stay
+ * silent, as the connections to a primary that vanished do. The database itself is never touched.
  */
 export interface TcpRelay {
   port: number;
   live(): number;
+  /** Connections the relay has accepted since it started, whatever became of them. */
+  accepted(): number;
   cut(): void;
   down(): void;
+  blackhole(): void;
   up(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpRelay(targetHost: string, targetPort: number): Promise<TcpRelay> {
   const pairs = new Set<[Socket, Socket]>();
-  let accepting = true;
+  // Sockets that get no answer (black-holed); kept open, destroyed only by close().
+  const silent = new Set<Socket>();
+  let mode: 'open' | 'refuse' | 'blackhole' = 'open';
+  let accepted = 0;
+  const swallow = (s: Socket) => {
+    silent.add(s);
+    s.on('error', () => s.destroy()).on('close', () => silent.delete(s));
+    s.on('data', () => {}).resume(); // read and drop: the peer's writes never back up
+  };
   const server: Server = createServer((client) => {
-    if (!accepting) {
+    accepted++;
+    if (mode === 'refuse') {
       client.destroy();
+      return;
+    }
+    if (mode === 'blackhole') {
+      swallow(client);
       return;
     }
     const upstream = connect(targetPort, targetHost);
@@ -47,16 +66,30 @@ export async function startTcpRelay(targetHost: string, targetPort: number): Pro
   return {
     port: (server.address() as AddressInfo).port,
     live: () => pairs.size,
+    accepted: () => accepted,
     cut,
     down: () => {
-      accepting = false;
+      mode = 'refuse';
       cut();
     },
+    blackhole: () => {
+      mode = 'blackhole';
+      for (const pair of [...pairs]) {
+        const [client, upstream] = pair;
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        pairs.delete(pair);
+        upstream.removeAllListeners('close').on('close', () => {}).destroy();
+        client.removeAllListeners('close').removeAllListeners('error');
+        swallow(client);
+      }
+    },
     up: () => {
-      accepting = true;
+      mode = 'open';
     },
     close: () => {
       cut();
+      for (const s of [...silent]) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

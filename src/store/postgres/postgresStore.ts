@@ -4,6 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { KyselyStore } from '../kyselyStore.js';
 import { migrateToLatest } from '../migrations.js';
 import { PgHotPath } from './pgHotPath.js';
+import { armQueryDeadline, type QueryDeadline } from './queryDeadline.js';
 import type { Database } from '../schema.js';
 
 /**
@@ -14,7 +15,7 @@ export async function openPostgresStore(
   url: string,
   schema: string,
   clock: Clock,
-  opts: { poolSize?: number; onConnectionError?: (err: Error) => void } = {},
+  opts: { poolSize?: number; onConnectionError?: (err: Error) => void; queryTimeoutMs?: number } = {},
 ): Promise<KyselyStore> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
   const setup = new pg.Client({ connectionString: url });
@@ -40,13 +41,19 @@ export async function openPostgresStore(
     keepAlive: true,
   });
   watchConnectionErrors(pool, opts.onConnectionError ?? (() => {}));
+  const deadline: QueryDeadline = { ms: null };
+  pool.on('connect', (client) => armQueryDeadline(client, deadline));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
+  // Not during migrations: they may wait on another instance's migration lock for as long as it takes.
+  deadline.ms = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   // The hot path runs on the same pool, as one prepared multi-row statement per batch (pgHotPath.ts).
   return new KyselyStore(db, 'postgres', clock, { hot: new PgHotPath(pool) });
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
+/** Longer than any statement miprox sends takes on a healthy database (DATABASE_QUERY_TIMEOUT_MS). */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 /**
  * A pooled connection that dies (pg_terminate_backend, a database restart, a dropped TCP link)
