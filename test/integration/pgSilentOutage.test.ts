@@ -90,4 +90,20 @@ describe('PostgreSQL going silent under a running server', () => {
       await admin.end();
     }
   }, 300_000);
+
+  it('fails a whole hot-path batch at once in an outage instead of retrying each call alone, one deadline after another', async () => {
+    // The job stays cached (no re-reads), so the only statements during the outage are the batched rollout claims.
+    const { relay, session } = await serverBehindRelay({ DATABASE_QUERY_TIMEOUT_MS: '2000' }, 600_000);
+    expect((await api(session.proxy_url, 'POST', '/warm/chat/completions', { body: CALL })).status).toBe(200);
+    relay.cut(); // no pooled connection left: every statement from now on opens one, and the relay counts it
+    await waitFor(async () => relay.live() === 0, 30_000);
+    relay.blackhole();
+    const opened = relay.accepted();
+
+    // The first claim waits out its connect deadline; the other seven queue meanwhile and go as one batch.
+    const calls = await Promise.all(Array.from({ length: 8 }, (_, i) => orNoAnswer(api(session.proxy_url, 'POST', `/out${i}/chat/completions`, { body: CALL }))));
+    expect(calls.map(statusOf)).toEqual(Array(8).fill(503));
+    // One connection per batch; retrying each call alone opened one more per call (8 or more).
+    expect(relay.accepted() - opened).toBeLessThanOrEqual(4);
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import { toJob, toMoments, toReward, toRollout } from '../rows.js';
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import { RolloutStoredMeanwhile, type NewEvent, type NewReward, type NewRollout, type RewardOutcome, type RolloutAssignment, type RolloutCall, type RolloutRecord } from '../types.js';
 import { usageOfCall } from '../usage.js';
+import { isDatabaseUnavailable } from '../unavailable.js';
 import { GET_ROLLOUTS, RECORD_REWARDS, WRITE_ROLLOUTS_AND_CALLS } from './pgBatchSql.js';
 
 interface Item<T> { values: unknown[]; resolve(v: T): void; reject(err: unknown): void }
@@ -177,7 +178,9 @@ export class PgHotPath implements HotPath {
       batches.forEach(({ batch }, b) => batch.forEach((item, i) => item.resolve(results[b]![i])));
     } catch (err) {
       const all = batches.flatMap(({ kind, batch }) => batch.map((item) => ({ kind, item })));
-      if (all.length === 1) all[0]!.item.reject(err);
+      // An outage fails every item alike: retried one by one, a batch of n would wait out n connect
+      // or query deadlines in a row (minutes for the last caller), all failing the same way.
+      if (all.length === 1 || isDatabaseUnavailable(err)) for (const { item } of all) item.reject(err);
       // Rare: one bad item must not fail its neighbours. The statement left nothing behind; retry alone.
       else for (const { kind, item } of all) await this.run([{ kind, batch: [item] }]).then((r) => item.resolve(r[0]![0]), item.reject);
     }
