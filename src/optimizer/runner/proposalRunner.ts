@@ -24,6 +24,8 @@ import { demoSkipHolds, demoSkipKey } from './demoSkip.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
 import { type InstructionSettlement, NO_USABLE_INSTRUCTION, settleInstructions } from './instructionSettlement.js';
+import { retryWhileDatabaseDown } from './outageRetry.js';
+import { DatabaseUnavailableError } from '../../shared/errors.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -60,6 +62,8 @@ const SUMMARY_MIN_INPUTS = 3;
 const PROPOSAL_LEASE_CALLS = 3;
 /** The error of a proposal whose proposer call the server's shutdown cancelled (`stopping`). */
 export const SHUT_DOWN_ERROR = 'the server shut down while the proposal ran: no candidates added';
+/** The error of a proposal that met a database outage (its end is written once the database is back). */
+export const DATABASE_LOST_ERROR = 'the database became unreachable while the proposal ran: no candidates added';
 /** Recent low-reward rollouts whose feedback_by_module is counted as blame for module choice. */
 const BLAME_WINDOW = 100;
 
@@ -261,7 +265,10 @@ export class ProposalRunner {
       this.deps.onOutcome?.(stored.length > 0 ? 'succeeded' : 'failed');
     } catch (err) {
       // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
-      await fail(this.deps.stopping?.aborted ? SHUT_DOWN_ERROR : err instanceof Error ? err.message : String(err));
+      const why = this.deps.stopping?.aborted ? SHUT_DOWN_ERROR
+        : err instanceof DatabaseUnavailableError ? DATABASE_LOST_ERROR : err instanceof Error ? err.message : String(err);
+      // In an outage the end is written once the database answers again, while the lease holds.
+      await retryWhileDatabaseDown(() => fail(why), { now: () => this.deps.clock.now(), deadline: Date.parse(lease.leaseUntil), stopping: this.deps.stopping });
     }
   }
 

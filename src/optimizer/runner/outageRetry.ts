@@ -1,0 +1,31 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DatabaseUnavailableError } from '../../shared/errors.js';
+
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 5_000;
+
+/**
+ * Runs `write` again while it fails only because the database cannot be reached, with growing
+ * pauses, until it succeeds, `deadline` (clock ms) would pass, or `stopping` fires; then the last
+ * error is thrown. For writes that close something other instances wait on (a proposal's lease):
+ * given up at the first failure, they were left to a lease expiry minutes later, under a reason
+ * that was not the real one.
+ */
+export async function retryWhileDatabaseDown(
+  write: () => Promise<void>,
+  opts: { now: () => number; deadline: number; stopping?: AbortSignal | undefined },
+): Promise<void> {
+  for (let delay = FIRST_DELAY_MS; ; delay = Math.min(delay * 2, MAX_DELAY_MS)) {
+    try {
+      await write();
+      return;
+    } catch (err) {
+      if (!(err instanceof DatabaseUnavailableError) || opts.stopping?.aborted || opts.now() + delay > opts.deadline) throw err;
+      try {
+        await sleep(delay, undefined, opts.stopping ? { signal: opts.stopping } : undefined);
+      } catch {
+        throw err; // the shutdown came: the lease expiry closes it
+      }
+    }
+  }
+}
