@@ -19,6 +19,8 @@ export interface HotPath {
   getRolloutNow?(jobId: string, rolloutId: string): RolloutRecord | null;
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall, now: string): Promise<void>;
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome>;
+  /** How long (ms) the oldest statement in flight has waited for the database; 0 when none is. */
+  stalledMs?(): number;
 }
 
 /**

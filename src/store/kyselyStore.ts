@@ -23,6 +23,8 @@ import type {
 } from './types.js';
 import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
 
+/** A hot-path statement waiting longer than this makes ping fail (/readyz); healthy ones take milliseconds. */
+const HOT_PATH_STALL_MS = 5000;
 /** Newest first; (created_at, id) is unique, so pages stay stable while jobs are being created. */
 const JOB_KEYS: KeyColumn<'created_at' | 'id'>[] = [{ col: 'created_at', dir: 'desc', kind: 'text' }, { col: 'id', dir: 'desc', kind: 'text' }];
 /** Arrival order; rollout ids are unique within a job. */
@@ -75,7 +77,14 @@ export class KyselyStore implements Store {
     return this.nowIso;
   }
 
+  /**
+   * A fresh round trip, and the hot path's oldest statement: after a silent outage the database
+   * answers new connections at once while proxied calls still wait behind a statement sent on a
+   * dead one (until DATABASE_QUERY_TIMEOUT_MS drops it): not ready until it is gone.
+   */
   async ping(): Promise<void> {
+    const stalled = this.hot.stalledMs?.() ?? 0;
+    if (stalled > HOT_PATH_STALL_MS) throw new Error(`a write has waited ${stalled} ms for an answer`);
     await sql`select 1`.execute(this.db);
   }
 

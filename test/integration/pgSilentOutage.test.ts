@@ -106,4 +106,33 @@ describe('PostgreSQL going silent under a running server', () => {
     // One connection per batch; retrying each call alone opened one more per call (8 or more).
     expect(relay.accepted() - opened).toBeLessThanOrEqual(4);
   }, 300_000);
+
+  it('stays unready after the database is back while a proxied call still waits on a silent connection', async () => {
+    // A long deadline, so the stuck write outlives the outage by far.
+    const { relay, t, session } = await serverBehindRelay({ DATABASE_QUERY_TIMEOUT_MS: '20000' }, 600_000);
+    expect((await api(session.proxy_url, 'POST', '/warm/chat/completions', { body: CALL })).status).toBe(200);
+
+    relay.blackhole();
+    let settled = false;
+    const stuck = orNoAnswer(api(session.proxy_url, 'POST', '/stuck/chat/completions', { body: CALL }))
+      .catch((): 'no answer' => 'no answer') // the server closed with it still open
+      .finally(() => {
+        settled = true;
+      });
+    // Each unready answer waits out the 2 s ping: after three, the stuck write is older than the 5 s limit.
+    for (let unready = 0; unready < 3;) if ((await api(t.url, 'GET', '/readyz')).status === 503) unready++;
+    relay.up();
+
+    // New connections work now, but proxied calls would queue behind the stuck write: not ready.
+    const ready = await api(t.url, 'GET', '/readyz');
+    expect(settled).toBe(false);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toMatch(/a write has waited \d+ ms/);
+
+    // The deadline drops the dead connection: the stuck call ends (served again on a fresh connection,
+    // or a 503) and the instance is ready again.
+    expect([200, 503]).toContain(statusOf(await stuck));
+    await waitFor(async () => (await api(t.url, 'GET', '/readyz')).status === 200, 30_000);
+    expect((await api(session.proxy_url, 'POST', '/after/chat/completions', { body: CALL })).status).toBe(200);
+  }, 300_000);
 });

@@ -34,6 +34,8 @@ export class PgHotPath implements HotPath {
   private readonly queues: Record<Kind, Item<unknown>[]> = { reads: [], rollouts: [], calls: [], rewards: [] };
   private scheduled = false;
   private readonly running = new Set<Statement>();
+  /** When each running statement started (stalledMs, for /readyz). */
+  private readonly startedAt = new Map<Statement, number>();
 
   /** Every statement is a round trip and backend CPU: a client's rollout id is claimed, not read first. */
   readonly rolloutIdsByClaim = true;
@@ -133,6 +135,12 @@ export class PgHotPath implements HotPath {
     return { duplicate: true, reward: toReward(first.rows[0]), job: toJob(job.rows[0]), moments: null };
   }
 
+  stalledMs(): number {
+    let oldest = Infinity;
+    for (const t of this.startedAt.values()) oldest = Math.min(oldest, t);
+    return oldest === Infinity ? 0 : Date.now() - oldest;
+  }
+
   private enqueue<T>(kind: Kind, values: unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queues[kind].push({ values, resolve: resolve as (v: unknown) => void, reject });
@@ -165,8 +173,10 @@ export class PgHotPath implements HotPath {
       const batches = kinds.map((kind) => ({ kind, batch: this.queues[kind].splice(0, this.maxBatch) })).filter((b) => b.batch.length > 0);
       if (batches.length === 0) continue;
       this.running.add(statement);
+      this.startedAt.set(statement, Date.now());
       void this.commit(batches).finally(() => {
         this.running.delete(statement);
+        this.startedAt.delete(statement);
         if (kinds.some((kind) => this.queues[kind].length > 0)) this.schedule();
       });
     }
