@@ -124,7 +124,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     const { app } = await buildApp({
       config, store, logger, metrics, jobs,
       plugins: [
-        proxyRoutes({ engine, providers, metrics, background, streams }),
+        proxyRoutes({ engine, providers, metrics, background, streams, stopping: stopping.signal }),
         sessionRoutes({ rewards, scheduler }),
         registerCandidateRoutes,
         legacyRoutes(rewards),

@@ -13,6 +13,7 @@ import { MAX_SEED } from '../schemas/jobConfig.js';
 import { integerTextMessage, readIntegerText } from '../schemas/integerText.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
+import { retryWhileDatabaseDown } from '../shared/outageRetry.js';
 import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { Dispatch } from '../optimizer/runner/dispatcher.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
@@ -39,7 +40,12 @@ export interface ProxyDeps {
   background: BackgroundTasks;
   /** Streams in flight, ended with an error event when a shutdown runs out of grace. */
   streams: LiveStreams;
+  /** Fires when a shutdown runs out of grace: call records still waiting for the database give up. */
+  stopping?: AbortSignal;
 }
+
+/** How long a call record waits for a database that went away (the answer itself was already sent). */
+const CALL_RECORD_RETRY_MS = 60_000;
 
 interface ProxyParams { systemId: string; rolloutId?: string }
 
@@ -328,8 +334,11 @@ function recordCall(p: ProxyDeps, c: UpstreamCall, answer: AnswerSummary | null,
     // The text renders tool calls as `name(arguments)`: the count tells such an answer from prose (no demo).
     toolCalls: answer?.toolCalls.length ?? 0, ...c.record,
   };
+  // The rollout is stored and the client has (or will have) its answer: an outage must not leave the
+  // rollout without its call. The write is tried again once the database answers, for a while.
+  const deadline = Date.now() + CALL_RECORD_RETRY_MS;
   p.background.add(
-    c.persisted.then(() => p.engine.recordCall(c.rt, c.rolloutId, record)),
+    c.persisted.then(() => retryWhileDatabaseDown(() => p.engine.recordCall(c.rt, c.rolloutId, record), { now: Date.now, deadline, stopping: p.stopping })),
     'rollout call record',
   );
 }

@@ -24,7 +24,7 @@ import { demoSkipHolds, demoSkipKey } from './demoSkip.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
 import { type InstructionSettlement, NO_USABLE_INSTRUCTION, settleInstructions } from './instructionSettlement.js';
-import { retryWhileDatabaseDown } from './outageRetry.js';
+import { retryWhileDatabaseDown } from '../../shared/outageRetry.js';
 import { DatabaseUnavailableError } from '../../shared/errors.js';
 
 export interface ProposalRunnerDeps {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseUnavailableError } from '../../shared/errors.js';
+import { DatabaseUnavailableError } from './errors.js';
 
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 5_000;
@@ -7,9 +7,11 @@ const MAX_DELAY_MS = 5_000;
 /**
  * Runs `write` again while it fails only because the database cannot be reached, with growing
  * pauses, until it succeeds, `deadline` (clock ms) would pass, or `stopping` fires; then the last
- * error is thrown. For writes that close something other instances wait on (a proposal's lease):
- * given up at the first failure, they were left to a lease expiry minutes later, under a reason
- * that was not the real one.
+ * error is thrown. For writes whose request has already been answered or has ended, that nothing
+ * would otherwise write again: a proposal's end (left to its lease expiry minutes later, under a
+ * reason that was not the real one) and a proxied call's record (a rollout left without its call).
+ * Only outage errors are retried: the statement did not run (or, rarely, ran and its answer was
+ * lost; a call record may then be counted twice, a proposal's end is written once).
  */
 export async function retryWhileDatabaseDown(
   write: () => Promise<void>,
