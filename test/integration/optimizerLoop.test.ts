@@ -219,7 +219,11 @@ describe('the MIPRO optimizer over HTTP', () => {
       for (let i = 0; i < 3; i++) await rollout(s.session_id);
       await until(async () => (await events(s.session_id)).some((e) => e.event_type === 'mipro.proposal.failed'));
       const evs = await events(s.session_id);
-      expect(evs.some((e) => e.event_type === 'mipro.proposal.failed' && /within 500 ms/.test(e.message))).toBe(true);
+      const failed = evs.filter((e) => e.event_type === 'mipro.proposal.failed').map((e) => e.message);
+      // The proposer's timeout names itself; on a loaded machine the lease (3 x 500 ms, here shorter
+      // than the two timed-out calls and the work around them) can run out first and a sweep ends
+      // the proposal under that name instead. Either way an event, not a failed job.
+      expect(failed.some((m) => /within 500 ms|^lease expired at /.test(m)), JSON.stringify(failed)).toBe(true);
       expect((await status(s.session_id)).status).toBe('running');
       expect((await rollout(s.session_id)).candidate).toBe('baseline');
     } finally {

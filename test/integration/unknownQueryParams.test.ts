@@ -24,7 +24,7 @@ const routes: ListRoute[] = [
   { route: (s) => `/api/v2/online/sessions/${s.session_id}/rewards`, known: ['cursor', 'limit'], typo: ['limit_', 'limit'] },
   { route: (s) => `/api/v1/online/sessions/${s.session_id}/events`, known: ['limit', 'since_seq'], typo: ['sinc_seq', 'since_seq'] },
   { route: (s) => `/api/v2/online/sessions/${s.session_id}/events`, known: ['limit', 'since_seq'], typo: ['sinceseq', 'since_seq'] },
-  { route: (s) => `/api/v1/online/sessions/${s.session_id}/proposals`, known: ['limit'], typo: ['limti', 'limit'] },
+  { route: (s) => `/api/v1/online/sessions/${s.session_id}/proposals`, known: ['cursor', 'limit'], typo: ['limti', 'limit'] },
 ];
 
 describe.each(['sqlite', 'postgres'] as const)('unknown query parameters on list routes (%s)', (db) => {
