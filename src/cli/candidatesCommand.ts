@@ -4,7 +4,7 @@ import { type ProgramExport, ProgramExportSchema, type ProgramTarget, collect, e
 import { CliError } from './cliError.js';
 import { type ClientFlags, addClientOptions, clientAction, positiveInt, printJson, sessionOf } from './clientOptions.js';
 import { candidateColumns, candidateRow } from './jobFormat.js';
-import { printTable } from './output.js';
+import { printTable, terminalSafe } from './output.js';
 
 interface CandidateFlags extends ClientFlags {
   status?: string;
@@ -44,6 +44,7 @@ export function registerAddCandidateCommand(program: Command): void {
         ? (opts.demos ? file : { instructions: file.instructions })
         : { ...(opts.module !== undefined ? { module: opts.module } : {}), instruction: opts.instruction! };
       const created = await session.addCandidate(body);
+      if (exported !== null && opts.demos) warnLeftOutDemos(exported, opts.program!);
       if (opts.json) printJson(created);
       else {
         const changed = created.changed_modules ?? (created.module ? [created.module] : []);
@@ -66,6 +67,21 @@ function programFile(path: string): ProgramExport {
     return exported;
   } catch {
     throw new CliError(`${path} is not a program exported with format json (miprox jobs export <jobId> -o ${path})`, 'usage_error');
+  }
+}
+
+/**
+ * The export left out demos an older release collected that no import takes (`demos_left_out`): the
+ * new candidate has fewer demos than the exported one, which a person moving a job should hear, on
+ * stderr (stdout stays the command's answer, JSON under --json).
+ */
+function warnLeftOutDemos(exported: ProgramExport, path: string): void {
+  if (!('format' in exported) || !Array.isArray(exported.modules)) return;
+  for (const m of exported.modules) {
+    const left = m.demos_left_out ?? [];
+    if (left.length === 0) continue;
+    const reasons = [...new Set(left.map((d) => d.reason))].join('; ');
+    process.stderr.write(terminalSafe(`note: ${path} left out ${left.length} demo${left.length === 1 ? '' : 's'} of module ${m.name} that no import takes (${reasons}); the candidate has the others\n`));
   }
 }
 

@@ -152,6 +152,16 @@ describe('miprox candidates / jobs show on a program of several modules (child p
       module: 'answer', instructions: { extract: PIPELINE_MODULES[0].template, answer },
       demos: { answer: [{ input: [{ role: 'user', content: 'Where is Paris?' }], output: 'In France.', variables: { context: 'Paris is in France.' } }] },
     });
+    expect(added.stderr).toBe('');
+    // An export that left out old demos no import takes (demos_left_out) says so on stderr; stdout stays JSON.
+    const partial = JSON.parse(readFileSync(file, 'utf8'));
+    partial.modules[1].demos_left_out = [{ index: 0, rollout_id: 'r1', reason: 'its input does not end on a user turn' }, { index: 2, rollout_id: 'r3', reason: 'its input does not end on a user turn' }];
+    const partialFile = join(mkdtempSync(join(tmpdir(), 'miprox-program-')), 'partial.json');
+    writeFileSync(partialFile, JSON.stringify(partial));
+    const warned = await runCli(['add-candidate', (await jobs.create(pipelineJobBody())).job_id, '--program', partialFile, '--json'], env);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(JSON.parse(warned.stdout)).toMatchObject({ module: 'answer' });
+    expect(warned.stderr).toBe(`note: ${partialFile} left out 2 demos of module answer that no import takes (its input does not end on a user turn); the candidate has the others\n`);
     // A job that takes no demos: the file as it is is refused, --no-demos imports the instructions only.
     const noDemoJob = (await jobs.create(pipelineJobBody({ max_demos: 0 }))).job_id;
     const withDemos = await runCli(['add-candidate', noDemoJob, '--program', file], env);
