@@ -37,6 +37,34 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a warm start committed while a pr
     await proposer.close();
   });
 
+  /**
+   * Runs `drive` (the calls and rewards that start a proposal) with `candidate` warm-started as the
+   * proposal begins its write (after its own duplicate check), then waits until no proposal of the job
+   * runs. The warm start's answer, or undefined when no proposal of the job reached its write.
+   */
+  async function warmStartAsProposalWrites(jobId: string, systemId: string, candidate: object, drive: () => Promise<void>): Promise<{ status: number; body: any } | undefined> {
+    const store: Store = t.server.store;
+    const finish = store.finishProposal.bind(store);
+    let warm: Promise<{ status: number; body: any }> | undefined;
+    store.finishProposal = async (p) => {
+      if (p.jobId === jobId) {
+        warm ??= api(t.url, 'POST', `/api/systems/${systemId}/candidates`, { key: t.key, body: candidate });
+        await warm;
+      }
+      return finish(p);
+    };
+    try {
+      await drive();
+      await waitFor(async () => {
+        const proposals = await store.listProposals(jobId, 5);
+        return proposals.length > 0 && proposals.every((p) => p.status !== 'running');
+      }, 10_000);
+    } finally {
+      store.finishProposal = finish;
+    }
+    return warm;
+  }
+
   it('the proposal sees it under the job\'s lock: no second candidate with the same text', async () => {
     const body = seedJobBody({
       proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: PROMPT,
@@ -46,30 +74,14 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a warm start committed while a pr
     expect(created.status, JSON.stringify(created.body)).toBe(200);
     const job = created.body as { job_id: string; system_id: string; proxy_url: string };
     const store: Store = t.server.store;
-    // The warm start goes in as the proposal starts its write (after its texts were checked).
-    const finish = store.finishProposal.bind(store);
-    let warm: Promise<{ status: number; body: any }> | undefined;
-    store.finishProposal = async (p) => {
-      if (p.jobId === job.job_id) {
-        warm ??= api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { instruction: SAME_TEXT } });
-        await warm;
-      }
-      return finish(p);
-    };
-    try {
+    const warm = await warmStartAsProposalWrites(job.job_id, job.system_id, { instruction: SAME_TEXT }, async () => {
       for (let i = 0; i < 3; i++) {
         expect((await api(`${job.proxy_url}/r${i}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: PROMPT }, { role: 'user', content: `q${i}` }] } })).status).toBe(200);
         await waitFor(async () => (await store.rolloutCalls(job.job_id, [`r${i}`])).length === 1);
         expect((await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: 1 } } })).status).toBe(200);
       }
-      await waitFor(async () => {
-        const proposals = await store.listProposals(job.job_id, 5);
-        return proposals.length > 0 && proposals.every((p) => p.status !== 'running');
-      }, 10_000);
-    } finally {
-      store.finishProposal = finish;
-    }
-    expect((await warm)?.status).toBe(200);
+    });
+    expect(warm?.status).toBe(200);
     const texts = (await store.listCandidates(job.job_id)).map((c) => normalizeInstruction(c.instructions.main ?? ''));
     expect(texts.filter((x) => x === normalizeInstruction(SAME_TEXT))).toHaveLength(1);
     const [proposal] = await store.listProposals(job.job_id, 1);
@@ -91,27 +103,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a warm start committed while a pr
     const store: Store = t.server.store;
     // The one demo the pool will hold: the call below, answered 'ok' by the policy.
     const demo = { input: [{ role: 'user', content: 'Q-demo' }], output: 'ok' };
-    const finish = store.finishProposal.bind(store);
-    let warm: Promise<{ status: number; body: any }> | undefined;
-    store.finishProposal = async (p) => {
-      if (p.jobId === job.job_id) {
-        warm ??= api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body: { demos: { main: [demo] } } });
-        await warm;
-      }
-      return finish(p);
-    };
-    try {
+    const warm = await warmStartAsProposalWrites(job.job_id, job.system_id, { demos: { main: [demo] } }, async () => {
       expect((await api(`${job.proxy_url}/d0`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: PROMPT }, { role: 'user', content: 'Q-demo' }] } })).status).toBe(200);
       await waitFor(async () => (await store.rolloutCalls(job.job_id, ['d0'])).length === 1);
       expect((await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: 'd0', reward_info: { score: 1 } } })).status).toBe(200);
-      await waitFor(async () => {
-        const proposals = await store.listProposals(job.job_id, 5);
-        return proposals.length > 0 && proposals.every((p) => p.status !== 'running');
-      }, 10_000);
-    } finally {
-      store.finishProposal = finish;
-    }
-    expect((await warm)?.status).toBe(200);
+    });
+    expect(warm?.status).toBe(200);
     const sets = (await store.listCandidates(job.job_id)).map((c) => JSON.stringify((c.demos.main ?? []).map((d) => [d.input, d.output])));
     expect(sets.filter((x) => x === JSON.stringify([[demo.input, demo.output]]))).toHaveLength(1);
     const [proposal] = await store.listProposals(job.job_id, 1);
