@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { PG_URL } from './postgres.js';
 
 /**
  * A loopback TCP relay in front of a real server (PostgreSQL here), for fault injection: `cut()`
@@ -93,4 +94,13 @@ export async function startTcpRelay(targetHost: string, targetPort: number): Pro
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A relay in front of the test PostgreSQL, and the database URL that goes through it. */
+export async function startPgRelay(): Promise<{ relay: TcpRelay; url: string }> {
+  const target = new URL(PG_URL);
+  const relay = await startTcpRelay(target.hostname, Number(target.port || 5432));
+  const viaRelay = new URL(PG_URL);
+  viaRelay.host = `127.0.0.1:${relay.port}`;
+  return { relay, url: viaRelay.toString() };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
-import { startTcpRelay, type TcpRelay } from '../helpers/tcpRelay.js';
+import { startPgRelay, type TcpRelay } from '../helpers/tcpRelay.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -27,14 +27,12 @@ describe('a proxied call answered while PostgreSQL is away', () => {
       req.on('end', () => held.push(res));
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const pgUrl = new URL(PG_URL);
-    relay = await startTcpRelay(pgUrl.hostname, Number(pgUrl.port || 5432));
-    const viaRelay = new URL(PG_URL);
-    viaRelay.host = `127.0.0.1:${relay.port}`;
+    const viaRelay = await startPgRelay();
+    relay = viaRelay.relay;
     t = await startTestServer({
       db: 'postgres',
       env: {
-        DATABASE_URL: viaRelay.toString(), DATABASE_SCHEMA: schema,
+        DATABASE_URL: viaRelay.url, DATABASE_SCHEMA: schema,
         OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
       },
     });

@@ -5,7 +5,7 @@ import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { spawnServer, waitExit } from '../helpers/childServer.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { api, simJobBody, startTestServer, type TestServer } from '../helpers/server.js';
-import { startTcpRelay, type TcpRelay } from '../helpers/tcpRelay.js';
+import { startPgRelay, type TcpRelay } from '../helpers/tcpRelay.js';
 
 /**
  * Fault injection on PostgreSQL (issue 14, item 1): a pooled connection that dies must never take
@@ -96,11 +96,9 @@ describe('a PostgreSQL connection dropped under a running server', () => {
     let relay: TcpRelay;
     let t: TestServer;
     beforeAll(async () => {
-      const pgUrl = new URL(PG_URL);
-      relay = await startTcpRelay(pgUrl.hostname, Number(pgUrl.port || 5432));
-      const viaRelay = new URL(PG_URL);
-      viaRelay.host = `127.0.0.1:${relay.port}`;
-      t = await startTestServer({ db: 'postgres', env: { DATABASE_URL: viaRelay.toString() }, start: { cacheTtlMs: 0 } });
+      const viaRelay = await startPgRelay();
+      relay = viaRelay.relay;
+      t = await startTestServer({ db: 'postgres', env: { DATABASE_URL: viaRelay.url }, start: { cacheTtlMs: 0 } });
     });
     afterAll(async () => {
       relay.up();

@@ -2,9 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_LOST_ERROR } from '../../src/optimizer/runner/proposalRunner.js';
-import { PG_URL } from '../helpers/postgres.js';
 import { api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
-import { startTcpRelay, type TcpRelay } from '../helpers/tcpRelay.js';
+import { startPgRelay, type TcpRelay } from '../helpers/tcpRelay.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -55,14 +54,12 @@ describe('a proposal in flight when PostgreSQL goes away', () => {
   let t: TestServer;
   beforeAll(async () => {
     proposer = await startHeldProposer();
-    const pgUrl = new URL(PG_URL);
-    relay = await startTcpRelay(pgUrl.hostname, Number(pgUrl.port || 5432));
-    const viaRelay = new URL(PG_URL);
-    viaRelay.host = `127.0.0.1:${relay.port}`;
+    const viaRelay = await startPgRelay();
+    relay = viaRelay.relay;
     // A lease of 3 minutes: only the runner itself can close the proposal within this test.
     t = await startTestServer({
       db: 'postgres',
-      env: { DATABASE_URL: viaRelay.toString(), OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: proposer.url, PROPOSER_TIMEOUT_MS: '60000' },
+      env: { DATABASE_URL: viaRelay.url, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: proposer.url, PROPOSER_TIMEOUT_MS: '60000' },
       start: { cacheTtlMs: 20 },
     });
   });

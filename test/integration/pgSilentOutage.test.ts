@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { api, simJobBody, startTestServer, type TestServer } from '../helpers/server.js';
-import { startTcpRelay, type TcpRelay } from '../helpers/tcpRelay.js';
+import { startPgRelay, type TcpRelay } from '../helpers/tcpRelay.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -39,12 +39,10 @@ describe('PostgreSQL going silent under a running server', () => {
   });
 
   async function serverBehindRelay(env: Record<string, string>, cacheTtlMs: number) {
-    const pgUrl = new URL(PG_URL);
-    relay = await startTcpRelay(pgUrl.hostname, Number(pgUrl.port || 5432));
-    const viaRelay = new URL(PG_URL);
-    viaRelay.host = `127.0.0.1:${relay.port}`;
+    const viaRelay = await startPgRelay();
+    relay = viaRelay.relay;
     schema = uniqueSchema('silent');
-    t = await startTestServer({ db: 'postgres', env: { DATABASE_URL: viaRelay.toString(), DATABASE_SCHEMA: schema, ...env }, start: { cacheTtlMs } });
+    t = await startTestServer({ db: 'postgres', env: { DATABASE_URL: viaRelay.url, DATABASE_SCHEMA: schema, ...env }, start: { cacheTtlMs } });
     const created = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({}, 'Classify the query.') } });
     expect(created.status).toBe(200);
     return { relay, t, session: created.body as { session_id: string; proxy_url: string; job_id: string } };
