@@ -83,7 +83,7 @@ export class OnlineEngine {
     const rt = this.cachedRuntime(systemId);
     if (!rt || rt.job.systemId !== systemId) return undefined;
     const now = this.deps.clock.now();
-    if (now - rt.fetchedAt > this.opts.cacheTtlMs) return undefined;
+    if (!this.isFresh(rt, now)) return undefined;
     rt.usedAt = now;
     return rt;
   }
@@ -189,8 +189,8 @@ export class OnlineEngine {
     return jobId ? this.runtimes.get(jobId) : undefined;
   }
 
-  private isFresh(rt: JobRuntime): boolean {
-    return this.deps.clock.now() - rt.fetchedAt <= this.opts.cacheTtlMs;
+  private isFresh(rt: JobRuntime, now = this.deps.clock.now()): boolean {
+    return now - rt.fetchedAt <= this.opts.cacheTtlMs;
   }
 
   private async refreshIfStale(rt: JobRuntime): Promise<void> {
