@@ -607,8 +607,7 @@ export class KyselyStore implements Store {
   }
 
   async listProposals(jobId: string, limit: number): Promise<ProposalRecord[]> {
-    const rows = await this.db.selectFrom('proposals').selectAll().where('job_id', '=', jobId).orderBy('seq', 'desc').limit(limit).execute();
-    return rows.map(toProposal);
+    return (await this.pageProposals(jobId, { limit })).items;
   }
 
   async pageProposals(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<ProposalRecord>> {
