@@ -8,6 +8,7 @@ import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { forgetEventTexts } from './retentionQueries.js';
+import { isPooledConnectionLost } from './unavailable.js';
 import { flagMissingRewards, missingRewardCounts, monitorSeedCells, onlineSeedCells } from './evidenceQueries.js';
 import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
@@ -25,6 +26,8 @@ import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
 
 /** A hot-path statement waiting longer than this makes ping fail (/readyz); healthy ones take milliseconds. */
 const HOT_PATH_STALL_MS = 5000;
+/** More than a pool's connections (10 by default), so a pool whose every connection died still answers. */
+const PING_ATTEMPTS = 12;
 /** Newest first; (created_at, id) is unique, so pages stay stable while jobs are being created. */
 const JOB_KEYS: KeyColumn<'created_at' | 'id'>[] = [{ col: 'created_at', dir: 'desc', kind: 'text' }, { col: 'id', dir: 'desc', kind: 'text' }];
 /** Arrival order; rollout ids are unique within a job. */
@@ -85,7 +88,17 @@ export class KyselyStore implements Store {
   async ping(): Promise<void> {
     const stalled = this.hot.stalledMs?.() ?? 0;
     if (stalled > HOT_PATH_STALL_MS) throw new Error(`a write has waited ${stalled} ms for an answer`);
-    await sql`select 1`.execute(this.db);
+    // A pooled connection whose backend was just terminated fails once and is discarded: the
+    // database itself is fine, so ask again (each try drops one dead connection). A refused or
+    // timed-out connect is not retried: that is the outage /readyz must report.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sql`select 1`.execute(this.db);
+        return;
+      } catch (err) {
+        if (attempt >= PING_ATTEMPTS || !isPooledConnectionLost(err)) throw err;
+      }
+    }
   }
 
   async close(): Promise<void> {

@@ -30,6 +30,18 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 /**
+ * A connection the pool already held died under the statement (its backend was terminated, the
+ * server restarted, the link reset): the pool discards it and a retry takes another one, unlike a
+ * refused or timed-out connect, which says the database itself cannot be reached.
+ */
+export function isPooledConnectionLost(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (code === '57P01' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return err.message.startsWith('Connection terminated') || err.message.startsWith('Client has encountered a connection error');
+}
+
+/**
  * Faults of the storage itself (disk full, I/O error, read-only file): unlike a lost connection, a
  * `select 1` does not see them, so /readyz asks when the last one happened.
  */

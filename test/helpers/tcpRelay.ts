@@ -8,7 +8,9 @@ import { PG_URL } from './postgres.js';
  * lets them through again. `blackhole()` is a failover without a reset: bytes on the live
  * connections go nowhere (nothing tells the client they are dead) and new connections are accepted
  * but never answered; after `up()` new connections work again while the black-holed ones stay
- * silent, as the connections to a primary that vanished do. The database itself is never touched.
+ * silent, as the connections to a primary that vanished do. `stale()` kills the live connections
+ * without telling the client (a restarted PgBouncer or NAT): its next write is answered with a reset,
+ * while new connections work. The database itself is never touched.
  */
 export interface TcpRelay {
   port: number;
@@ -18,6 +20,7 @@ export interface TcpRelay {
   cut(): void;
   down(): void;
   blackhole(): void;
+  stale(): void;
   up(): void;
   close(): Promise<void>;
 }
@@ -83,6 +86,18 @@ export async function startTcpRelay(targetHost: string, targetPort: number): Pro
         upstream.removeAllListeners('close').on('close', () => {}).destroy();
         client.removeAllListeners('close').removeAllListeners('error');
         swallow(client);
+      }
+    },
+    stale: () => {
+      for (const pair of [...pairs]) {
+        const [client, upstream] = pair;
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        pairs.delete(pair);
+        upstream.removeAllListeners('close').on('close', () => {}).destroy();
+        client.removeAllListeners('close').removeAllListeners('error');
+        client.on('error', () => client.destroy());
+        client.once('data', () => client.resetAndDestroy()).resume();
       }
     },
     up: () => {

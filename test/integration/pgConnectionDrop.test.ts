@@ -80,7 +80,7 @@ describe('a PostgreSQL connection dropped under a running server', () => {
       expect(child.output()).toMatch(/database connection lost/);
 
       const ready = await api(child.url, 'GET', '/readyz');
-      expect(ready.status).toBe(200);
+      expect(ready.status, JSON.stringify(ready.body)).toBe(200);
       expect(ready.body).toMatchObject({ status: 'ready', database: 'postgres', database_state: 'up' });
       const after = await api(session.proxy_url, 'POST', '/after/chat/completions', { body: CALL });
       expect(after.status).toBe(200);
@@ -141,6 +141,21 @@ describe('a PostgreSQL connection dropped under a running server', () => {
       const retried = await api(t.url, 'POST', `${SESSIONS}/${session.session_id}/reward`, { key: t.key, body: { rollout_id: 'before', reward_info: { score: 1 } } });
       expect(retried.status).toBe(200);
       expect(retried.body.duplicate).toBe(false); // the 503 committed nothing
+    });
+
+    it('/readyz stays ready when its pooled connections died unnoticed but the database answers', async () => {
+      relay.up();
+      // Several pooled connections at once, so the pool holds more than one idle when they die.
+      const reads = await Promise.all(Array.from({ length: 4 }, () => api(t.url, 'GET', '/readyz')));
+      expect(reads.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      const before = relay.accepted();
+      expect(relay.live()).toBeGreaterThan(1);
+
+      relay.stale(); // the pooled connections are dead; the pool learns it only when it uses one
+      const ready = await api(t.url, 'GET', '/readyz');
+      expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+      expect(ready.body).toMatchObject({ status: 'ready', database_state: 'up' });
+      expect(relay.accepted()).toBeGreaterThan(before); // it answered over a fresh connection
     });
   });
 });
