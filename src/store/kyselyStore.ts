@@ -24,7 +24,10 @@ import type {
 } from './types.js';
 import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
 
-/** A hot-path statement waiting longer than this makes ping fail (/readyz); healthy ones take milliseconds. */
+/**
+ * A hot-path statement waiting longer than this makes ping fail (/readyz); healthy ones take
+ * milliseconds. On SQLite: the write lock held by another process this long (writes then fail).
+ */
 const HOT_PATH_STALL_MS = 5000;
 /** More than a pool's connections (10 by default), so a pool whose every connection died still answers. */
 const PING_ATTEMPTS = 12;
@@ -87,7 +90,11 @@ export class KyselyStore implements Store {
    */
   async ping(): Promise<void> {
     const stalled = this.hot.stalledMs?.() ?? 0;
-    if (stalled > HOT_PATH_STALL_MS) throw new Error(`a write has waited ${stalled} ms for an answer`);
+    if (stalled > HOT_PATH_STALL_MS) {
+      throw new Error(this.dialect === 'sqlite'
+        ? `another process has held the database's write lock for ${Math.round(stalled)} ms`
+        : `a write has waited ${stalled} ms for an answer`);
+    }
     // A pooled connection whose backend was just terminated fails once and is discarded: the
     // database itself is fine, so ask again (each try drops one dead connection). A refused or
     // timed-out connect is not retried: that is the outage /readyz must report.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SyncGroupCommitter } from '../../src/store/sqlite/syncGroupCommit.js';
+import { WriteLockWait } from '../../src/store/sqlite/writeLockWait.js';
 
 describe('SyncGroupCommitter (SQLite hot-path group commit)', () => {
   let writer: BetterSqlite3.Database;
@@ -36,6 +37,28 @@ describe('SyncGroupCommitter (SQLite hot-path group commit)', () => {
     expect(rows()).toEqual([]);
     expect(await g.run(insert('later'))).toBe(1);
     expect(rows()).toEqual(['later']);
+  });
+
+  it('waits for a write lock another connection holds without blocking the event loop, and gives up once it is held too long', async () => {
+    writer.pragma('busy_timeout = 0'); // as the store's connection: no busy handler sleeping on the event loop
+    const g = new SyncGroupCommitter(writer, { lock: new WriteLockWait(300) });
+    reader.exec('begin immediate');
+    const queued = g.run(insert('waited'));
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ticks).toBeGreaterThan(5); // the event loop kept turning while the write waited
+    reader.exec('rollback');
+    expect(await queued).toBe(1);
+    reader.exec('begin immediate');
+    const start = Date.now();
+    await expect(g.run(insert('refused'))).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(Date.now() - start).toBeGreaterThanOrEqual(250);
+    await expect(g.run(insert('at once'))).rejects.toMatchObject({ code: 'SQLITE_BUSY' }); // the lock is still held too long
+    clearInterval(ticker);
+    reader.exec('rollback');
+    expect(await g.run(insert('after'))).toBe(1);
+    expect(rows()).toEqual(['after', 'waited']);
   });
 
   it('commits writes queued in one turn together, and answers each only after the commit', async () => {

@@ -5,6 +5,7 @@ import { MOMENT_COLUMNS, toJob, toMoments, toReward, toRollout } from '../rows.j
 import type { CandidatesTable, JobsTable, RewardsTable, RolloutsTable } from '../schema.js';
 import { RolloutStoredMeanwhile, type NewEvent, type NewReward, type NewRollout, type RewardOutcome, type RolloutAssignment, type RolloutCall, type RolloutRecord } from '../types.js';
 import { SyncGroupCommitter } from './syncGroupCommit.js';
+import { WriteLockWait } from './writeLockWait.js';
 import { type UsageTotals, addUsage, isZeroUsage, usageOfCall } from '../usage.js';
 
 /**
@@ -31,8 +32,8 @@ export class SqliteHotPath implements HotPath {
     usage: new Map<string, UsageTotals>(),
   };
 
-  constructor(db: BetterSqlite3.Database) {
-    this.group = new SyncGroupCommitter(db, { beforeCommit: () => this.applyCounts() });
+  constructor(private readonly db: BetterSqlite3.Database, private readonly lock = new WriteLockWait()) {
+    this.group = new SyncGroupCommitter(db, { beforeCommit: () => this.applyCounts(), lock });
     const p = (text: string) => db.prepare(text);
     this.sql = {
       insertRollout: p(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages,
@@ -80,6 +81,12 @@ export class SqliteHotPath implements HotPath {
           event_seq = event_seq + 1, updated_at = ? where id = ? returning *`),
       insertEvent: p('insert into events (job_id, seq, event_type, message, data, created_at) values (?, ?, ?, ?, ?, ?)'),
     };
+  }
+
+  /** How long another connection has held the write lock (/readyz), asked of the database now. */
+  stalledMs(): number {
+    this.lock.probe(this.db);
+    return this.lock.heldMs();
   }
 
   /** Commits what is still queued; called before the connection closes. */

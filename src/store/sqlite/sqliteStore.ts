@@ -1,18 +1,22 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { type DialectAdapter, Kysely, SqliteAdapter, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { type DialectAdapter, type Driver, Kysely, SqliteAdapter, SqliteDialect, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { KyselyStore } from '../kyselyStore.js';
 import { migrateToLatest } from '../migrations.js';
 import type { Database } from '../schema.js';
 import { SqliteHotPath } from './sqliteHotPath.js';
 import { startBackgroundCheckpoint } from './backgroundCheckpoint.js';
+import { LockWaitingSqliteDriver } from './lockWaitingDriver.js';
+import { WriteLockWait } from './writeLockWait.js';
 
 /**
  * The embedded default. WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode still
  * survives a process crash (only an OS crash can lose the last commits), which is the durability a
- * 2xx promises here. busy_timeout covers a CLI process touching the same file as the server.
+ * 2xx promises here. A CLI process touching the same file holds the write lock for a while: writes
+ * wait for it asynchronously (writeLockWait.ts), not in SQLite's busy handler, which sleeps on the
+ * event loop; that handler (busy_timeout) serves only the opening and the migrations, before any request.
  */
 export async function openSqliteStore(path: string, clock: Clock, onCheckpointError: (err: Error) => void = () => {}): Promise<KyselyStore> {
   const created = path !== ':memory:' && !existsSync(path);
@@ -26,10 +30,12 @@ export async function openSqliteStore(path: string, clock: Clock, onCheckpointEr
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }) });
+  const lock = new WriteLockWait();
+  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }, sqlite, lock) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  sqlite.pragma('busy_timeout = 0');
   const checkpoint = path === ':memory:' ? null : startBackgroundCheckpoint(sqlite, path, onCheckpointError);
-  const hot = new SqliteHotPath(sqlite);
+  const hot = new SqliteHotPath(sqlite, lock);
   const beforeClose = async () => {
     hot.drain();
     await checkpoint?.stop();
@@ -51,8 +57,16 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 }
 
 class TransactionalDdlSqliteDialect extends SqliteDialect {
+  constructor(private readonly config: SqliteDialectConfig, private readonly sqlite: BetterSqlite3.Database, private readonly lock: WriteLockWait) {
+    super(config);
+  }
+
   override createAdapter(): DialectAdapter {
     return new TransactionalDdlSqliteAdapter();
+  }
+
+  override createDriver(): Driver {
+    return new LockWaitingSqliteDriver(this.config, this.sqlite, this.lock);
   }
 }
 

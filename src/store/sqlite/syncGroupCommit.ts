@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { WriteLockWait, isBusy } from './writeLockWait.js';
 
 interface Pending {
   work: () => unknown;
@@ -17,6 +18,10 @@ interface Pending {
  * throws is rolled back alone and only its caller gets the error; the others still commit.
  *
  * A commit costs one write syscall per page it touches, and better-sqlite3 makes it on the event loop.
+ * The connection must have no busy handler (busy_timeout 0, as the store's): a write lock another
+ * process holds fails the batch's BEGIN at once, and the batch waits for it asynchronously
+ * (WriteLockWait) instead of in SQLite's handler, which sleeps on the event loop.
+ *
  * Writes nobody is waiting for (`runLazy`: a call's output record, written after the answer was sent)
  * wait up to `lazyMs` to ride along with the next urgent batch: one commit per proxied call, not two.
  */
@@ -24,7 +29,12 @@ export class SyncGroupCommitter {
   private queue: Pending[] = [];
   private scheduled = false;
   private lazyTimer: NodeJS.Timeout | null = null;
+  /** Set while the batch waits for another connection to let go of the write lock (WriteLockWait). */
+  private lockTimer: NodeJS.Timeout | null = null;
+  /** Whether the current batch's transaction began (its units ran): a BUSY before that left nothing to undo. */
+  private began = false;
   private readonly batch: (items: Pending[]) => Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
+  private readonly lock: WriteLockWait;
 
   /**
    * `beforeCommit` runs inside each batch's transaction after its units: writes that many units share
@@ -33,10 +43,12 @@ export class SyncGroupCommitter {
    */
   constructor(
     private readonly db: BetterSqlite3.Database,
-    private readonly opts: { lazyMs?: number; maxBatch?: number; beforeCommit?: () => void } = {},
+    private readonly opts: { lazyMs?: number; maxBatch?: number; beforeCommit?: () => void; lock?: WriteLockWait } = {},
   ) {
+    this.lock = opts.lock ?? new WriteLockWait();
     const unit = db.transaction((work: () => unknown) => work());
-    this.batch = db.transaction((items: Pending[]) => {
+    const batch = db.transaction((items: Pending[]) => {
+      this.began = true;
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
       for (const item of items) {
         try {
@@ -53,6 +65,9 @@ export class SyncGroupCommitter {
       opts.beforeCommit?.();
       return outcomes;
     });
+    // BEGIN IMMEDIATE: the write lock is taken before any unit runs, so a lock held by another
+    // process fails the BEGIN (nothing to undo, the batch is tried again), never a unit half-way.
+    this.batch = (items) => batch.immediate(items);
   }
 
   /** Commits `work` within two turns of the event loop, with whatever else is queued. */
@@ -94,18 +109,21 @@ export class SyncGroupCommitter {
    * first; the commit then overlaps the upstream's work instead of delaying it.
    */
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.lockTimer) return;
     this.scheduled = true;
     setImmediate(() => setImmediate(() => this.flush()));
   }
 
-  /** Commits everything queued, now (the store is closing). */
+  /** Commits everything queued, now (the store is closing); a write lock held elsewhere fails them at once. */
   drain(): void {
-    while (this.queue.length > 0 && !this.db.inTransaction) this.commitBatch();
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = null;
+    while (this.queue.length > 0 && !this.db.inTransaction) this.commitBatch(false);
   }
 
   private flush(): void {
     this.scheduled = false;
+    if (this.lockTimer) return; // waiting for the write lock: its timer flushes
     // The connection is shared with kysely, whose transactions are asynchronous: if one is open, our
     // statements would join it (and its rollback would undo them). Wait for it to end.
     if (this.db.inTransaction) {
@@ -116,20 +134,33 @@ export class SyncGroupCommitter {
     if (this.queue.length > 0) this.schedule();
   }
 
-  private commitBatch(): void {
+  private commitBatch(waitForLock = true): void {
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
     this.lazyTimer = null;
     const items = this.queue.splice(0, this.opts.maxBatch ?? 512);
     if (items.length === 0) return;
+    this.began = false;
     try {
       const outcomes = this.batch(items);
+      this.lock.acquired();
       items.forEach((item, i) => {
         const o = outcomes[i]!;
         if (o.ok) item.resolve(o.value);
         else item.reject(o.err);
       });
     } catch (err) {
-      // The commit itself failed (disk full, database locked past busy_timeout): nothing was written.
+      // Another connection holds the write lock: nothing ran; the batch goes back to the front of the
+      // queue and is tried again after a pause, unless the lock has been held too long.
+      const pause = waitForLock && !this.began && isBusy(err) ? this.lock.pauseAfterBusy() : null;
+      if (pause !== null) {
+        this.queue.unshift(...items);
+        this.lockTimer = setTimeout(() => {
+          this.lockTimer = null;
+          this.flush();
+        }, pause);
+        return;
+      }
+      // The commit itself failed (disk full, database locked too long): nothing was written.
       for (const item of items) item.reject(err);
     }
   }
