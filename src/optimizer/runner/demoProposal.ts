@@ -1,7 +1,7 @@
 import { newCandidateId, newProposalId } from '../../shared/ids.js';
 import type { Rng } from '../../shared/rng.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
-import type { CandidateRecord, JobRecord, NewCandidate, ProposalSettlement, ProposalStart, Store } from '../../store/types.js';
+import type { CandidateRecord, JobRecord, NewCandidate, ProposalRecord, ProposalSettlement, ProposalStart, Store } from '../../store/types.js';
 import { proposalFailedEvent } from '../../store/proposalClosing.js';
 import { buildDemoPool, DEMO_POOL_SIZE, demoSetKey, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
 import { chooseProposalKind, kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
@@ -63,6 +63,8 @@ export async function runDemoProposal(p: {
   candidates: readonly CandidateRecord[]; n: number;
   /** What the decision to propose was made on (Store.startProposal). */
   basis: ProposalStart['basis'];
+  /** Ends the proposal failed when its finish threw (ProposalRunner: written once a lost database is back). */
+  endAfterError(lease: ProposalRecord, err: unknown): Promise<void>;
 }): Promise<{ seq: number; created: number } | 'no_new_set' | 'lease_taken'> {
   const { store, job, parent, module } = p;
   const parentText = moduleInstruction(parent.instructions, module);
@@ -105,10 +107,17 @@ export async function runDemoProposal(p: {
       }],
     };
   };
-  const stored = await store.finishProposal({
-    jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: [], events: [],
-    maxCandidates: job.config.mipro.online_proposer_max_candidates, settle,
-  });
+  let stored: readonly CandidateRecord[];
+  try {
+    stored = await store.finishProposal({
+      jobId: job.id, id: lease.id, status: 'succeeded', response: null, error: null, candidates: [], events: [],
+      maxCandidates: job.config.mipro.online_proposer_max_candidates, settle,
+    });
+  } catch (err) {
+    // A database outage: the proposal ends failed once the database answers, as an instruction proposal's does.
+    await p.endAfterError(lease, err);
+    return { seq: lease.seq, created: 0 };
+  }
   // `created` 0: the finish refused them (the job ended, or the pool filled up meanwhile): the proposal is failed, saying why.
   return { seq: lease.seq, created: stored.length };
 }

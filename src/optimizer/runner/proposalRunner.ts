@@ -4,7 +4,7 @@ import type { Rng } from '../../shared/rng.js';
 import { newProposalId } from '../../shared/ids.js';
 import { tokenLimit } from '../../providers/tokenLimit.js';
 import type { ChatProvider, ProviderTarget } from '../../providers/types.js';
-import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type ProposalSettlement, type Store } from '../../store/types.js';
+import { type CandidateRecord, FINAL_STATUSES, type JobRecord, type ProposalRecord, type ProposalSettlement, type Store } from '../../store/types.js';
 import { jobEndedError, proposalFailedEvent } from '../../store/proposalClosing.js';
 import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
 import { pooledVariance } from '../core/statistics.js';
@@ -164,6 +164,7 @@ export class ProposalRunner {
         const done = await runDemoProposal({
           store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module: m, pool,
           candidates, basis, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
+          endAfterError: (lease, err) => this.endAfterError(rt, lease, null, err),
         });
         if (done === 'lease_taken') leaseTaken = true;
         if (typeof done === 'object') {
@@ -264,12 +265,24 @@ export class ProposalRunner {
       // Nothing stored: the job ended, or the pool filled up meanwhile (the proposal is failed, saying why).
       this.deps.onOutcome?.(stored.length > 0 ? 'succeeded' : 'failed');
     } catch (err) {
-      // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
-      const why = this.deps.stopping?.aborted ? SHUT_DOWN_ERROR
-        : err instanceof DatabaseUnavailableError ? DATABASE_LOST_ERROR : err instanceof Error ? err.message : String(err);
-      // In an outage the end is written once the database answers again, while the lease holds.
-      await retryWhileDatabaseDown(() => fail(why), { now: () => this.deps.clock.now(), deadline: Date.parse(lease.leaseUntil), stopping: this.deps.stopping });
+      await this.endAfterError(rt, lease, response, err);
+      this.deps.onOutcome?.('failed');
     }
+  }
+
+  /**
+   * Ends a proposal whose work threw, saying why. In an outage the end is written once the database
+   * answers again, while the lease holds (otherwise the proposal stayed `running` until its lease
+   * ran out, minutes later, and its end then blamed a dead instance). Instruction and demo-set
+   * proposals alike.
+   */
+  private async endAfterError(rt: JobRuntime, lease: ProposalRecord, response: string | null, err: unknown): Promise<void> {
+    // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
+    const why = this.deps.stopping?.aborted ? SHUT_DOWN_ERROR
+      : err instanceof DatabaseUnavailableError ? DATABASE_LOST_ERROR : err instanceof Error ? err.message : String(err);
+    await retryWhileDatabaseDown(() => this.endFailed(rt, lease.id, lease.seq, response, why), {
+      now: () => this.deps.clock.now(), deadline: Date.parse(lease.leaseUntil), stopping: this.deps.stopping,
+    });
   }
 
   /**
@@ -329,6 +342,12 @@ export class ProposalRunner {
   }
 
   private async fail(rt: JobRuntime, proposalId: string, seq: number, response: string | null, why: string, level: 'warn' | 'info' = 'warn'): Promise<void> {
+    await this.endFailed(rt, proposalId, seq, response, why, level);
+    this.deps.onOutcome?.('failed');
+  }
+
+  /** Writes a proposal's failed end (without counting the outcome). */
+  private async endFailed(rt: JobRuntime, proposalId: string, seq: number, response: string | null, why: string, level: 'warn' | 'info' = 'warn'): Promise<void> {
     // The reason may quote the proposer's upstream (its error message): stored in storable form.
     const error = storableUpstreamText(why);
     this.deps.log[level]({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
@@ -336,7 +355,6 @@ export class ProposalRunner {
       jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
       events: [proposalFailedEvent(proposalId, seq, error)],
     });
-    this.deps.onOutcome?.('failed');
   }
 
   /** The proposer's provider with the model every request must name (providers are per upstream). */
