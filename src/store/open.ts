@@ -16,7 +16,7 @@ export async function openStore(
 ): Promise<Store> {
   const store = db.kind === 'postgres'
     ? await openPostgresStore(db.url, db.schema, clock, { onConnectionError: (err) => onBackgroundError?.(err, 'database connection lost'), ...opts })
-    : await openSqliteStore(db.path, clock, (err) => onBackgroundError?.(err, 'background WAL checkpoints failed; back to automatic checkpoints'));
+    : await openSqliteStore(db.path, clock, (err, what) => onBackgroundError?.(err, what));
   return guardStore(store);
 }
 

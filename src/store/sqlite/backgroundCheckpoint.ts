@@ -9,6 +9,11 @@ import type BetterSqlite3 from 'better-sqlite3';
  * call paid. Here the server's connection never checkpoints; a worker thread with its own connection
  * runs PASSIVE checkpoints (they never block writers) every `intervalMs`. If the worker fails, the
  * connection goes back to automatic checkpoints, so the WAL never grows without bound.
+ *
+ * A checkpoint that fails (an I/O error, a full disk, a database file made immutable) is reported and
+ * tried again at the next interval: the worker used to die of it, and the server then checkpointed on
+ * the event loop for good, although the fault was gone a moment later (the server's own writes meet
+ * the same fault and answer 503 meanwhile, see unavailable.ts).
  */
 export interface BackgroundCheckpoint {
   stop(): Promise<void>;
@@ -20,7 +25,16 @@ const Database = require(workerData.modulePath);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
-const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)');
+let failing = false;
+const checkpoint = () => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    failing = false;
+  } catch (err) {
+    if (!failing) parentPort.postMessage({ failed: { code: err.code, message: err.message } });
+    failing = true;
+  }
+};
 const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', () => {
   clearInterval(timer);
@@ -29,7 +43,13 @@ parentPort.on('message', () => {
 });
 `;
 
-export function startBackgroundCheckpoint(sqlite: BetterSqlite3.Database, path: string, onError: (err: Error) => void, intervalMs = 250): BackgroundCheckpoint {
+/** What `onError` is told, beside the error: whether the connection went back to automatic checkpoints. */
+export const CHECKPOINT_WORKER_DIED = 'background WAL checkpoints failed; back to automatic checkpoints';
+export const CHECKPOINT_FAILED = 'a background WAL checkpoint failed; trying again (the WAL grows meanwhile)';
+
+export function startBackgroundCheckpoint(
+  sqlite: BetterSqlite3.Database, path: string, onError: (err: Error, what: string) => void, intervalMs = 250,
+): BackgroundCheckpoint {
   const modulePath = createRequire(import.meta.url).resolve('better-sqlite3');
   sqlite.pragma('wal_autocheckpoint = 0');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modulePath, path, intervalMs } });
@@ -39,7 +59,11 @@ export function startBackgroundCheckpoint(sqlite: BetterSqlite3.Database, path: 
   worker.once('error', (err) => {
     if (stopped) return;
     sqlite.pragma('wal_autocheckpoint = 1000'); // SQLite's default
-    onError(err);
+    onError(err, CHECKPOINT_WORKER_DIED);
+  });
+  // Once per run of failures (the first one), not every interval.
+  worker.on('message', (m: { failed?: { code?: string; message: string } }) => {
+    if (m.failed) onError(Object.assign(new Error(m.failed.message), { code: m.failed.code }), CHECKPOINT_FAILED);
   });
   return {
     // The server's own connection checkpoints the rest when it closes (SQLite does on last close).

@@ -18,7 +18,7 @@ import { WriteLockWait } from './writeLockWait.js';
  * wait for it asynchronously (writeLockWait.ts), not in SQLite's busy handler, which sleeps on the
  * event loop; that handler (busy_timeout) serves only the opening and the migrations, before any request.
  */
-export async function openSqliteStore(path: string, clock: Clock, onCheckpointError: (err: Error) => void = () => {}): Promise<KyselyStore> {
+export async function openSqliteStore(path: string, clock: Clock, onCheckpointError: (err: Error, what: string) => void = () => {}): Promise<KyselyStore> {
   const created = path !== ':memory:' && !existsSync(path);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new BetterSqlite3(path);
