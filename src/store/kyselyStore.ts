@@ -52,7 +52,11 @@ export class KyselyStore implements Store {
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly clock: Clock,
-    private readonly extras: { hot: HotPath; beforeClose?: () => Promise<void> },
+    private readonly extras: {
+      hot: HotPath; beforeClose?: () => Promise<void>;
+      /** Throws when the database must not be used now (SQLite: its file was deleted or replaced); ping asks it first. */
+      assertUsable?: () => void;
+    },
   ) {
     this.hot = extras.hot;
     this.getRolloutNow = extras.hot.getRolloutNow?.bind(extras.hot);
@@ -89,6 +93,7 @@ export class KyselyStore implements Store {
    * dead one (until DATABASE_QUERY_TIMEOUT_MS drops it): not ready until it is gone.
    */
   async ping(): Promise<void> {
+    this.extras.assertUsable?.();
     const stalled = this.hot.stalledMs?.() ?? 0;
     if (stalled > HOT_PATH_STALL_MS) {
       throw new Error(this.dialect === 'sqlite'

@@ -13,7 +13,16 @@ import { type WriteLockWait, isBusy } from './writeLockWait.js';
 export class LockWaitingSqliteDriver extends SqliteDriver {
   private wrapped: { inner: DatabaseConnection; outer: DatabaseConnection } | null = null;
 
-  constructor(config: SqliteDialectConfig, private readonly sqlite: BetterSqlite3.Database, private readonly lock: WriteLockWait) {
+  /**
+   * `beforeStatement` runs before each statement outside a transaction and each BEGIN; if it throws
+   * (the database file was deleted), the statement does not run and fails with that error.
+   */
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly sqlite: BetterSqlite3.Database,
+    private readonly lock: WriteLockWait,
+    private readonly beforeStatement: () => void = () => {},
+  ) {
     super(config);
   }
 
@@ -28,11 +37,12 @@ export class LockWaitingSqliteDriver extends SqliteDriver {
   }
 
   private waiting(inner: DatabaseConnection): DatabaseConnection {
-    const { sqlite, lock } = this;
+    const { sqlite, lock, beforeStatement } = this;
     return {
       async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
         for (;;) {
           const outside = !sqlite.inTransaction;
+          if (outside) beforeStatement();
           try {
             const result = await inner.executeQuery<R>(query);
             // A statement that ran as a write (kysely reports affected rows for those only) took the lock.

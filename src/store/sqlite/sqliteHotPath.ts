@@ -32,8 +32,8 @@ export class SqliteHotPath implements HotPath {
     usage: new Map<string, UsageTotals>(),
   };
 
-  constructor(private readonly db: BetterSqlite3.Database, private readonly lock = new WriteLockWait()) {
-    this.group = new SyncGroupCommitter(db, { beforeCommit: () => this.applyCounts(), lock });
+  constructor(private readonly db: BetterSqlite3.Database, private readonly lock = new WriteLockWait(), beforeBatch?: () => void) {
+    this.group = new SyncGroupCommitter(db, { beforeCommit: () => this.applyCounts(), lock, ...(beforeBatch ? { beforeBatch } : {}) });
     const p = (text: string) => db.prepare(text);
     this.sql = {
       insertRollout: p(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages,

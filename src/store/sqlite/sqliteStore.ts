@@ -8,6 +8,7 @@ import { migrateToLatest } from '../migrations.js';
 import type { Database } from '../schema.js';
 import { SqliteHotPath } from './sqliteHotPath.js';
 import { startBackgroundCheckpoint } from './backgroundCheckpoint.js';
+import { DatabaseFileIdentity } from './fileIdentity.js';
 import { LockWaitingSqliteDriver } from './lockWaitingDriver.js';
 import { WriteLockWait } from './writeLockWait.js';
 
@@ -31,16 +32,20 @@ export async function openSqliteStore(path: string, clock: Clock, onCheckpointEr
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const lock = new WriteLockWait();
-  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }, sqlite, lock) });
+  // Taken once the migrations have run (the WAL file exists then); until then nothing is checked.
+  let file: DatabaseFileIdentity | null = null;
+  const assertUnmoved = () => file?.assertUnmoved();
+  const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }, sqlite, lock, assertUnmoved) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
   sqlite.pragma('busy_timeout = 0');
+  if (path !== ':memory:') file = new DatabaseFileIdentity(path);
   const checkpoint = path === ':memory:' ? null : startBackgroundCheckpoint(sqlite, path, onCheckpointError);
-  const hot = new SqliteHotPath(sqlite, lock);
+  const hot = new SqliteHotPath(sqlite, lock, assertUnmoved);
   const beforeClose = async () => {
     hot.drain();
     await checkpoint?.stop();
   };
-  return new KyselyStore(db, 'sqlite', clock, { hot, beforeClose });
+  return new KyselyStore(db, 'sqlite', clock, { hot, beforeClose, assertUsable: () => file?.assertUnmoved(0) });
 }
 
 /**
@@ -57,7 +62,12 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 }
 
 class TransactionalDdlSqliteDialect extends SqliteDialect {
-  constructor(private readonly config: SqliteDialectConfig, private readonly sqlite: BetterSqlite3.Database, private readonly lock: WriteLockWait) {
+  constructor(
+    private readonly config: SqliteDialectConfig,
+    private readonly sqlite: BetterSqlite3.Database,
+    private readonly lock: WriteLockWait,
+    private readonly beforeStatement: () => void,
+  ) {
     super(config);
   }
 
@@ -66,7 +76,7 @@ class TransactionalDdlSqliteDialect extends SqliteDialect {
   }
 
   override createDriver(): Driver {
-    return new LockWaitingSqliteDriver(this.config, this.sqlite, this.lock);
+    return new LockWaitingSqliteDriver(this.config, this.sqlite, this.lock, this.beforeStatement);
   }
 }
 

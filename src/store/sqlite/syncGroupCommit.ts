@@ -43,7 +43,11 @@ export class SyncGroupCommitter {
    */
   constructor(
     private readonly db: BetterSqlite3.Database,
-    private readonly opts: { lazyMs?: number; maxBatch?: number; beforeCommit?: () => void; lock?: WriteLockWait } = {},
+    private readonly opts: {
+      lazyMs?: number; maxBatch?: number; beforeCommit?: () => void; lock?: WriteLockWait;
+      /** Runs before each batch; if it throws (the database file was deleted), the batch fails with that error, nothing written. */
+      beforeBatch?: () => void;
+    } = {},
   ) {
     this.lock = opts.lock ?? new WriteLockWait();
     const unit = db.transaction((work: () => unknown) => work());
@@ -141,6 +145,7 @@ export class SyncGroupCommitter {
     if (items.length === 0) return;
     this.began = false;
     try {
+      this.opts.beforeBatch?.();
       const outcomes = this.batch(items);
       this.lock.acquired();
       items.forEach((item, i) => {
@@ -160,7 +165,7 @@ export class SyncGroupCommitter {
         }, pause);
         return;
       }
-      // The commit itself failed (disk full, database locked too long): nothing was written.
+      // The commit itself failed (disk full, database locked too long, file deleted): nothing was written.
       for (const item of items) item.reject(err);
     }
   }
