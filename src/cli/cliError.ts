@@ -30,7 +30,8 @@ export function errorAsJson(err: unknown): { error: { code: string; message: str
       },
     };
   }
-  if (err instanceof MiproxError) return errorAsJson(new CliError(message, err.code, { ...(err.status !== undefined ? { status: err.status } : {}), details: err.details }));
+  // The server's message: `details` carry what the SDK's message appends to it.
+  if (err instanceof MiproxError) return errorAsJson(new CliError(err.serverMessage, err.code, { ...(err.status !== undefined ? { status: err.status } : {}), details: err.details }));
   // The server's own typed errors (a bad DATABASE_URL is a config_error) keep their code and fields;
   // their HTTP status means nothing to a command.
   if (isAppError(err)) return errorAsJson(new CliError(message, err.code, { details: err.details }));

@@ -61,7 +61,7 @@ export function describeClientError(err: unknown, flags: ClientFlags): string {
   if (err instanceof NotFoundError) return `not found (404): ${err.message}`;
   if (err instanceof MiproxError) {
     const details = err.details.map((d) => `${d.path || 'body'}: ${d.message}`).join('; ');
-    return `${err.message}${err.status ? ` (${err.status} ${err.code})` : ''}${details ? ` — ${details}` : ''}`;
+    return `${err.serverMessage}${err.status ? ` (${err.status} ${err.code})` : ''}${details ? ` — ${details}` : ''}`;
   }
   return err instanceof Error ? err.message : String(err);
 }

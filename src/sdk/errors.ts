@@ -26,20 +26,38 @@ export class MiproxError extends Error {
   readonly status: number | undefined;
   readonly code: string;
   readonly details: ErrorDetail[];
+  /**
+   * The server's own message, without the details that `message` appends (`invalid job configuration`
+   * where `message` reads `invalid job configuration: policy_optimization.mipro.max_rollout: unknown field; ...`).
+   */
+  readonly serverMessage: string;
   /** The server's x-request-id, to find the request in its log. */
   readonly requestId: string | undefined;
   /** How long the server asked us to wait (retry-after), on 429 and 503 answers that said so. */
   readonly retryAfterMs: number | undefined;
 
   constructor(message: string, init: MiproxErrorInit = {}) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    // The details are what a 422 is about: `console.error(err.message)` alone must show them.
+    super(withDetails(message, init.details ?? []), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = new.target.name;
     this.status = init.status;
     this.code = init.code ?? 'miprox_error';
     this.details = init.details ?? [];
+    this.serverMessage = message;
     this.requestId = init.requestId;
     this.retryAfterMs = init.retryAfterMs;
   }
+}
+
+/** Details `message` lists (the server lists at most 20; all stay in `details`). */
+const DETAILS_IN_MESSAGE = 5;
+
+/** `invalid job configuration: a.b: unknown field; c: is required (and 3 more in details)`. */
+function withDetails(message: string, details: readonly ErrorDetail[]): string {
+  if (details.length === 0) return message;
+  const shown = details.slice(0, DETAILS_IN_MESSAGE).map((d) => `${d.path || 'body'}: ${d.message}`).join('; ');
+  const more = details.length > DETAILS_IN_MESSAGE ? ` (and ${details.length - DETAILS_IN_MESSAGE} more in details)` : '';
+  return `${message}: ${shown}${more}`;
 }
 
 /** 401: the API key is missing, wrong or revoked. */

@@ -32,7 +32,7 @@ describe('errors', () => {
     const body = JSON.stringify({ error: { code: 'validation_error', message: 'invalid', details: [{ path: 'a.b', message: 'bad' }], request_id: 'req_1' } });
     const e = errorFromResponse(422, body, h());
     expect(e).toBeInstanceOf(ValidationError);
-    expect(e).toMatchObject({ status: 422, code: 'validation_error', message: 'invalid', details: [{ path: 'a.b', message: 'bad' }], requestId: 'req_1' });
+    expect(e).toMatchObject({ status: 422, code: 'validation_error', serverMessage: 'invalid', details: [{ path: 'a.b', message: 'bad' }], requestId: 'req_1' });
     const cases: Array<[number, abstract new (...a: never[]) => MiproxError]> = [
       [400, ValidationError], [401, AuthenticationError], [404, NotFoundError], [409, ConflictError],
       [429, RateLimitError], [500, ServerError], [503, ServerError],
@@ -41,6 +41,25 @@ describe('errors', () => {
     const other = errorFromResponse(418, 'teapot', h({ 'x-request-id': 'req_2' }));
     expect(other.constructor).toBe(MiproxError);
     expect(other).toMatchObject({ status: 418, requestId: 'req_2', message: 'HTTP 418: teapot' });
+  });
+
+  /**
+   * A 422's message was only the server's summary (`invalid job configuration`), so an app printing
+   * `err.message` (as examples/rollout-loop.ts does) never saw which field was wrong.
+   */
+  it('puts the details in the message, so printing err.message says what to fix', () => {
+    const details = [
+      { path: 'config_body.policy_optimization.mipro.max_rollout', message: 'unknown field; did you mean max_rollouts?' },
+      ...Array.from({ length: 6 }, (_, i) => ({ path: `p${i}`, message: `bad ${i}` })),
+    ];
+    const e = errorFromResponse(422, JSON.stringify({ error: { code: 'validation_error', message: 'invalid job configuration', details } }), h());
+    expect(e.message).toBe('invalid job configuration: config_body.policy_optimization.mipro.max_rollout: unknown field; did you mean max_rollouts?; '
+      + 'p0: bad 0; p1: bad 1; p2: bad 2; p3: bad 3 (and 2 more in details)');
+    expect(e.serverMessage).toBe('invalid job configuration');
+    expect(e.details).toHaveLength(7);
+    const body = errorFromResponse(400, JSON.stringify({ error: { code: 'bad_request', message: 'malformed', details: [{ path: '', message: 'not JSON' }] } }), h());
+    expect(body.message).toBe('malformed: body: not JSON');
+    expect(new MiproxError('plain').message).toBe('plain');
   });
 
   it('reads the proxy\'s OpenAI-shaped error body too', () => {
