@@ -1,9 +1,11 @@
 import { changedModules, moduleInstruction, programOf } from '../optimizer/core/program.js';
 import { demosView } from '../optimizer/core/demos.js';
 import { guardReport, servedCandidateId } from '../optimizer/runner/guardWatch.js';
+import { proposerCaps } from '../optimizer/runner/proposerSpend.js';
+import { exhaustedCap } from '../optimizer/core/spend.js';
 import { wasTruncated } from '../proxy/recordLimits.js';
 import type {
-  CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, RewardRecord, RolloutCallRecord, RolloutRecord,
+  CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, ProposalSummary, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
 import { jobName } from '../services/jobService.js';
 import { championOf, seededStats, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
@@ -61,13 +63,14 @@ export function eventView(e: EventRecord) {
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const [candidates, modules, missing, seedCells, monitorCells, tripped, unmatched] = await Promise.all([
+  const [candidates, modules, missing, seedCells, monitorCells, tripped, unmatched, proposals] = await Promise.all([
     deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
     // Monitored rewards exist only once the job serves one candidate (the guard's seed-level statistics).
     servedCandidateId(job) === null ? new Map<string, SeedCell[]>() : deps.store.monitorSeedCells(job.id),
     // When the guard tripped is its event's time (read only for a tripped guard: no column for it).
     job.guardTrippedCandidateId === null ? null : deps.store.latestEvent(job.id, 'mipro.guard.tripped'),
     deps.store.unmatchedPromptCount(job.id),
+    deps.store.proposalSummary(job.id),
   ]);
   // The lift over the control is paired on the val seeds both ran at the same time: read exactly
   // those two candidates' val rewards (each runs a val seed once, so twice the seed count bounds the
@@ -110,6 +113,12 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     rollout_count: job.rolloutCount,
     reward_count: job.rewardCount,
     proposal_seq: job.proposalSeq,
+    /** Proposals that ended `failed` (the proposer unreachable, refused, timed out ...): GET .../proposals says why. */
+    failed_proposals: proposals.failed,
+    /** The newest proposal without its prompt and answer, so a view says why proposals add nothing. */
+    last_proposal: proposals.latest && lastProposalView(proposals.latest),
+    /** Why no proposal can add a candidate any more (the candidate cap, a proposer spend cap), or null. */
+    proposals_stopped: proposalsStopped(job, candidates.length),
     max_rollouts: job.config.mipro.max_rollouts ?? null,
     /** The job's declared reward scale (`mipro.reward_range`): scores and intervals lie within it. */
     reward_range: job.config.mipro.reward_range,
@@ -124,6 +133,33 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     created_at: job.createdAt,
     updated_at: job.updatedAt,
   };
+}
+
+function lastProposalView(p: NonNullable<ProposalSummary['latest']>) {
+  return {
+    proposal_id: p.id, seq: p.seq, parent_id: p.parentId, module: p.module, status: p.status, error: p.error,
+    candidate_ids: p.candidateIds, created_at: p.createdAt, finished_at: p.finishedAt,
+  };
+}
+
+/**
+ * The cap that stops proposals (the pool is final: core/selection.ts), as the proposal trigger reads
+ * it: `online_proposer_max_candidates` (retired candidates count), then the proposer's spend caps.
+ */
+export function proposalsStopped(job: JobRecord, candidateCount: number): { reason: string; limit: number; message: string } | null {
+  const max = job.config.mipro.online_proposer_max_candidates;
+  if (candidateCount >= max) {
+    return {
+      reason: 'max_candidates', limit: max,
+      message: `the job holds ${candidateCount} candidates, the most mipro.online_proposer_max_candidates (${max}) allows (retired ones count): raise it in a new job for more proposals`,
+    };
+  }
+  const caps = proposerCaps(job);
+  const cap = exhaustedCap(job.usage.proposer, caps);
+  if (cap === null) return null;
+  const limit = (cap === 'max_calls' ? caps.maxCalls : caps.maxTotalTokens) ?? 0;
+  const spent = cap === 'max_calls' ? `${job.usage.proposer.calls} calls` : `${job.usage.proposer.totalTokens} tokens`;
+  return { reason: cap, limit, message: `the proposer's spend reached mipro.proposer.${cap} (${limit}): ${spent}` };
 }
 
 function usageView(u: UsageTotals) {

@@ -100,12 +100,15 @@ export function jobDetailLines(job: Job): string[] {
     ['proxy url', job.proxy_url],
     ['rollouts', job.max_rollouts ? `${job.rollout_count} of ${job.max_rollouts}` : String(job.rollout_count)],
     ['rewards', String(job.reward_count)],
-    ['proposals', String(job.proposal_seq)],
+    ['proposals', proposalsText(job)],
     // Calls of these texts were not optimized: usually a system text that differs from its module's template.
     ...(job.unmatched_prompts ? [['unmatched', `${job.unmatched_prompts} system text${job.unmatched_prompts === 1 ? '' : 's'} matched no module and passed through unchanged (mipro.module.unmatched events)`] as [string, string]] : []),
     ['best score', formatBestScore(job)],
     ['best candidate', job.best_candidate_id ?? '-'],
     ['baseline score', job.baseline_score === null ? '-' : score(job.baseline_score)],
+    // Did it improve? The champion minus the control with its interval: best score and baseline score
+    // alone can tie on a few val seeds while the online evidence says more (or the other way round).
+    ...(job.lift_over_baseline ? [['lift', liftText(job.lift_over_baseline)] as [string, string]] : []),
     // While the job runs the optimizer picks per rollout: nothing single is served. Paused, it neither
     // explores nor proposes: each new rollout gets the best candidate (docs/API.md, "Paused").
     ['serving', job.served_candidate_id ?? (job.status === 'paused' ? `${job.best_candidate_id ?? '-'} (paused: the best candidate, to new rollouts)` : '- (optimizing)')],
@@ -115,6 +118,28 @@ export function jobDetailLines(job: Job): string[] {
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+}
+
+/**
+ * `6 (6 failed; the last: openai is unreachable (ECONNREFUSED))`, `10; no more: the job holds 20
+ * candidates ...`: the count alone read as ten proposals that worked, whether they failed or the
+ * candidate cap had ended them.
+ */
+export function proposalsText(job: Job): string {
+  const parts: string[] = [];
+  const failed = job.failed_proposals ?? 0;
+  if (failed > 0) parts.push(`${failed} failed`);
+  const last = job.last_proposal ?? null;
+  if (last?.status === 'failed') parts.push(`the last: ${shorten(last.error, 200) ?? 'no reason given'}`);
+  else if (last?.status === 'running') parts.push('one running');
+  const stopped = job.proposals_stopped ?? null;
+  return `${job.proposal_seq}${parts.length > 0 ? ` (${parts.join('; ')})` : ''}${stopped ? `; no more: ${stopped.message}` : ''}`;
+}
+
+/** `+0.366 [-0.367, 1.000] online, not significant`: the champion minus the control. */
+export function liftText(l: NonNullable<Job['lift_over_baseline']>): string {
+  const sign = l.estimate > 0 ? '+' : '';
+  return `${sign}${score(l.estimate)} ${formatInterval(l.ci)} ${l.source}${l.paired ? ' paired' : ''}, ${l.significant ? 'significant' : 'not significant'}`;
 }
 
 /** `n=12 mean 0.000 [0.000, 0.310]`: the monitored rewards of the candidate the guard watches. */
@@ -170,6 +195,6 @@ export function progressLine(job: Job): string {
     `rewards ${job.reward_count}`,
     `best ${formatBestScore(job)}`,
     ...(candidates === undefined ? [] : [`candidates ${candidates}`]),
-    `proposals ${job.proposal_seq}`,
+    `proposals ${job.proposal_seq}${job.failed_proposals ? ` (${job.failed_proposals} failed)` : ''}${job.proposals_stopped ? ' (no more)' : ''}`,
   ].join(' | ');
 }

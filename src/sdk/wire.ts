@@ -124,6 +124,18 @@ export const JobSchema = z.looseObject({
   rollout_count: z.number(),
   reward_count: z.number(),
   proposal_seq: z.number(),
+  /** Proposals that ended `failed` (older servers omit it). */
+  failed_proposals: z.number().optional(),
+  /** The newest proposal without its prompt and answer; null before the first (older servers omit it). */
+  last_proposal: z.looseObject({
+    proposal_id: z.string(), seq: z.number(), module: nullable(z.string()), status: z.string(), error: nullable(z.string()),
+    candidate_ids: z.array(z.string()), created_at: z.string(), finished_at: nullable(z.string()),
+  }).nullish().transform((v) => v ?? null),
+  /**
+   * Why no proposal can add a candidate any more: `max_candidates` (mipro.online_proposer_max_candidates),
+   * `max_calls` or `max_total_tokens` (the proposer's spend caps); null while proposals can go on (older servers omit it).
+   */
+  proposals_stopped: z.looseObject({ reason: z.string(), limit: z.number(), message: z.string() }).nullish().transform((v) => v ?? null),
   phase: nullable(z.string()),
   candidate_count: z.number().optional(),
   /** The rollout budget (`mipro.max_rollouts`) when the server reports it; drives the CLI's progress bar. */

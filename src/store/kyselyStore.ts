@@ -19,7 +19,7 @@ import { closeRunningProposals, proposalFailedEvent } from './proposalClosing.js
 import type {
   ProposalFinish, ProposalStart,
   ApiKeyRecord, CandidateListOptions, ClosedProposal, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
-  NewJob, NewReward, NewRollout, Page, ProposalRecord, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, CallSelection, RolloutRecord,
+  NewJob, NewReward, NewRollout, Page, ProposalRecord, ProposalSummary, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, CallSelection, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
 } from './types.js';
 import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
@@ -642,6 +642,19 @@ export class KyselyStore implements Store {
     if (after) q = q.where(afterKeyset(PROPOSAL_KEYS, after));
     const rows = await q.orderBy('seq', 'desc').limit(f.limit + 1).execute();
     return toPage(rows, f.limit, toProposal, listing, PROPOSAL_KEYS);
+  }
+
+  async proposalSummary(jobId: string): Promise<ProposalSummary> {
+    const [latest, failed] = await Promise.all([
+      this.db.selectFrom('proposals')
+        .select(['job_id', 'id', 'seq', 'parent_id', 'module', 'tip', 'status', 'error', 'candidate_ids', 'lease_until', 'created_at', 'finished_at'])
+        .where('job_id', '=', jobId).orderBy('seq', 'desc').limit(1).executeTakeFirst(),
+      this.db.selectFrom('proposals').select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where('job_id', '=', jobId).where('status', '=', 'failed').executeTakeFirst(),
+    ]);
+    if (!latest) return { failed: 0, latest: null };
+    const { prompt: _prompt, response: _response, ...brief } = toProposal({ ...latest, prompt: '[]', response: null });
+    return { failed: Number(failed?.n ?? 0), latest: brief };
   }
 
   async failedProposalsByModule(jobId: string, refusedPrefix: string): Promise<{ failed: Record<string, number>; refused: Record<string, number> }> {

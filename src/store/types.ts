@@ -180,6 +180,12 @@ export interface ProposalRecord {
   finishedAt: string | null;
 }
 
+export interface ProposalSummary {
+  failed: number;
+  /** The newest proposal (null: none yet), without `prompt` and `response`. */
+  latest: Omit<ProposalRecord, 'prompt' | 'response'> | null;
+}
+
 export interface NewEvent { eventType: string; message: string; data?: Record<string, unknown> }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
@@ -558,6 +564,11 @@ export interface Store {
    * not a timeout or the job's end). One read for both.
    */
   failedProposalsByModule(jobId: string, refusedPrefix: string): Promise<{ failed: Record<string, number>; refused: Record<string, number> }>;
+  /**
+   * What job views say of the job's proposals: how many failed, and the newest one without its
+   * prompt and answer (which can be long), so a view shows why proposals produce nothing.
+   */
+  proposalSummary(jobId: string): Promise<ProposalSummary>;
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;

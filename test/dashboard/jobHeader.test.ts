@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestScore, liftText, servingText } from '../../web/src/components/jobHeader.js';
+import { bestScore, liftText, proposalsText, servingText } from '../../web/src/components/jobHeader.js';
 
 describe('job header: lift over baseline', () => {
   it('names the lift\'s source, which may differ from the best and baseline scores\' source', () => {
@@ -29,5 +29,17 @@ describe('job header: serving', () => {
     expect(servingText({ status: 'paused', served_candidate_id: null, best_candidate_id: 'cand_a' })).toBe('cand_a (paused: the best known candidate)');
     expect(servingText({ status: 'running', served_candidate_id: null, best_candidate_id: 'cand_a' })).toBe('— (optimizing)');
     expect(servingText({ status: 'succeeded', served_candidate_id: 'baseline', best_candidate_id: 'cand_a' })).toBe('baseline');
+  });
+});
+
+describe('job header: proposals', () => {
+  it('says how many failed and why the last did, and which cap ended them', () => {
+    // A job whose proposer was unreachable showed "6" and one candidate: nothing said every proposal had failed.
+    const last = { proposal_id: 'prop_6', seq: 6, parent_id: 'baseline', module: 'main', status: 'failed' as const, error: 'openai is unreachable (ECONNREFUSED)', candidate_ids: [], created_at: '', finished_at: '' };
+    expect(proposalsText({ proposal_seq: 6, failed_proposals: 6, last_proposal: last, proposals_stopped: null })).toBe('6 · 6 failed, the last: openai is unreachable (ECONNREFUSED)');
+    expect(proposalsText({ proposal_seq: 9, failed_proposals: 1, last_proposal: { ...last, status: 'succeeded', error: null }, proposals_stopped: null })).toBe('9 · 1 failed');
+    expect(proposalsText({ proposal_seq: 1002, failed_proposals: 0, last_proposal: null, proposals_stopped: { reason: 'max_candidates', limit: 20, message: 'the job holds 20 candidates' } }))
+      .toBe('1,002 · no more: the job holds 20 candidates');
+    expect(proposalsText({ proposal_seq: 1002 })).toBe('1,002'); // an older server
   });
 });

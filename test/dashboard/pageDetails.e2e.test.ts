@@ -135,7 +135,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     await expect.poll(() => page.locator('.timeline > li.proposal').count(), { timeout: 15_000 }).toBe(1000);
     expect(await page.locator('.proposals-older').textContent({ timeout: 5_000 }))
       .toBe('Showing the newest 1,000 proposals (#3 to #1,002); the 2 older ones (#1 to #2) are not listed.');
-    expect(await page.locator('.job-header [data-stat="proposals"]').textContent()).toBe('1,002');
+    expect(await page.locator('.job-header [data-stat="proposals"]').textContent()).toBe('1,002 · 1,002 failed, the last: proposer timeout');
     expect(problems).toEqual([]);
   }, 60_000);
 

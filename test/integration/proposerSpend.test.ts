@@ -42,6 +42,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) =
     expect(calls).toBe(2);
     expect(view.usage.proposer.calls).toBe(2);
     expect(view.candidate_count).toBe(2); // the baseline and the one proposal's child
+    // The view says why no proposal follows (the candidate cap, 20, is far).
+    expect(view.proposals_stopped).toMatchObject({ reason: 'max_calls', limit: 2 });
+    expect(view.proposals_stopped.message).toMatch(/mipro\.proposer\.max_calls \(2\): 2 calls/);
     const exhausted = events.filter((e) => e.event_type === 'mipro.proposer.budget_exhausted');
     expect(exhausted).toHaveLength(1);
     expect(exhausted[0]?.data).toMatchObject({ cap: 'max_calls', limit: 2, calls: 2 });

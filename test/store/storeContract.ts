@@ -593,6 +593,28 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.failedProposalsByModule((await makeJob()).id, 'no usable instruction')).toEqual({ failed: {}, refused: {} });
     });
 
+    it('summarizes the proposals for job views: how many failed, and the newest without its prompt', async () => {
+      const job = await makeJob();
+      expect(await store.proposalSummary(job.id)).toEqual({ failed: 0, latest: null });
+      const lease = new Date(Date.now() + 60_000).toISOString();
+      const start = (module: string) => store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module, tip: 'none', prompt: [{ role: 'user', content: 'long prompt' }], leaseUntil: lease, now: new Date().toISOString() });
+      const first = await start('plan');
+      await store.finishProposal({ jobId: job.id, id: first!.id, status: 'failed', response: 'x', error: 'openai is unreachable (ECONNREFUSED)', candidates: [], events: [] });
+      const second = await start('answer');
+      await store.finishProposal({ jobId: job.id, id: second!.id, status: 'failed', response: null, error: 'proposer timed out', candidates: [], events: [] });
+      const third = await start('plan');
+      const running = await store.proposalSummary(job.id);
+      expect(running.failed).toBe(2);
+      expect(running.latest).toMatchObject({ id: third!.id, seq: 3, module: 'plan', status: 'running', error: null, candidateIds: [], finishedAt: null });
+      expect(running.latest).not.toHaveProperty('prompt');
+      expect(running.latest).not.toHaveProperty('response');
+      const child = newCandidateId();
+      await store.finishProposal({ jobId: job.id, id: third!.id, status: 'succeeded', response: 'ok', error: null, events: [],
+        candidates: [{ id: child, parentId: BASELINE_ID, instruction: 'child', module: 'plan', instructions: { plan: 'child' }, tip: null, proposalId: third!.id }] });
+      expect(await store.proposalSummary(job.id)).toMatchObject({ failed: 2, latest: { seq: 3, status: 'succeeded', candidateIds: [child] } });
+      expect(await store.proposalSummary((await makeJob()).id)).toEqual({ failed: 0, latest: null });
+    });
+
     it('stores a running proposal\'s prompt once built (under the lease), and keeps it when the proposal ends', async () => {
       const job = await makeJob();
       const p = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });

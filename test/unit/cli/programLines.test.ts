@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobDetailLines, programLines } from '../../../src/cli/jobFormat.js';
+import { jobDetailLines, programLines, progressLine } from '../../../src/cli/jobFormat.js';
 import type { Job } from '../../../src/sdk/index.js';
 
 const modules = [
@@ -41,5 +41,45 @@ describe('jobs show: what a job serves', () => {
     expect(serving(job('running', null))).toMatch(/^serving +- \(optimizing\)$/);
     expect(serving(job('paused', null))).toMatch(/^serving +cand_b \(paused: the best candidate, to new rollouts\)$/);
     expect(serving(job('succeeded', 'cand_b'))).toMatch(/^serving +cand_b$/);
+  });
+});
+
+/**
+ * `proposals 6` read as six proposals that worked, on a job whose proposer was unreachable (every
+ * one failed), and `proposals 10` on a job that had stopped proposing at the default 20 candidates
+ * said nothing of the cap. The line now says both; and the lift over the baseline is printed, since
+ * best score and baseline score alone could tie on a few val seeds.
+ */
+describe('jobs show: what became of the proposals, and the lift', () => {
+  const base = {
+    job_id: 'pl_1', status: 'running', rollout_count: 30, reward_count: 30, proposal_seq: 6, best_score: null, best_candidate_id: 'baseline',
+    baseline_score: 0.5, served_candidate_id: null, modules,
+  };
+  const line = (j: object, key: string) => jobDetailLines(j as unknown as Job).find((l) => l.startsWith(key));
+
+  it('counts the failed ones and quotes the last failure', () => {
+    const failing = { ...base, failed_proposals: 6, last_proposal: { proposal_id: 'prop_6', seq: 6, module: 'main', status: 'failed', error: 'openai is unreachable (ECONNREFUSED)', candidate_ids: [], created_at: '', finished_at: '' }, proposals_stopped: null };
+    expect(line(failing, 'proposals')).toMatch(/^proposals +6 \(6 failed; the last: openai is unreachable \(ECONNREFUSED\)\)$/);
+    const running = { ...failing, failed_proposals: 1, last_proposal: { ...failing.last_proposal, status: 'running', error: null } };
+    expect(line(running, 'proposals')).toMatch(/^proposals +6 \(1 failed; one running\)$/);
+    expect(progressLine(failing as unknown as Job)).toContain('proposals 6 (6 failed)');
+  });
+
+  it('says which cap stopped them', () => {
+    const capped = { ...base, proposal_seq: 10, failed_proposals: 0, last_proposal: null, proposals_stopped: { reason: 'max_candidates', limit: 20, message: 'the job holds 20 candidates' } };
+    expect(line(capped, 'proposals')).toMatch(/^proposals +10; no more: the job holds 20 candidates$/);
+    expect(progressLine(capped as unknown as Job)).toContain('proposals 10 (no more)');
+  });
+
+  it('prints the count alone for a server that does not report them', () => {
+    expect(line(base, 'proposals')).toMatch(/^proposals +6$/);
+  });
+
+  it('prints the lift over the baseline with its interval and whether it is significant', () => {
+    const lift = { estimate: 0.336, ci: [-0.326, 0.998], paired: false, source: 'online', significant: false };
+    expect(line({ ...base, lift_over_baseline: lift }, 'lift')).toMatch(/^lift +\+0\.336 \[-0\.326, 0\.998\] online, not significant$/);
+    expect(line({ ...base, lift_over_baseline: { ...lift, estimate: -0.1, ci: [-0.2, -0.05], paired: true, source: 'val', significant: true } }, 'lift'))
+      .toMatch(/^lift +-0\.100 \[-0\.200, -0\.050\] val paired, significant$/);
+    expect(line({ ...base, lift_over_baseline: null }, 'lift')).toBeUndefined();
   });
 });

@@ -75,7 +75,7 @@ export class JobHeader {
     this.setCell('baseline', fmtScore(job.baseline_score, digits));
     this.setCell('rollouts', fmtCount(job.rollout_count));
     this.setCell('rewards', fmtCount(job.reward_count));
-    this.setCell('proposals', fmtCount(job.proposal_seq));
+    this.setCell('proposals', proposalsText(job));
     this.setCell('phase', job.phase);
     this.setCell('updated', fmtDateTime(job.updated_at));
     this.setCell('serving', servingText(job));
@@ -166,6 +166,19 @@ export function servingText(job: Pick<JobView, 'status' | 'served_candidate_id' 
 export function liftText(lift: JobView['lift_over_baseline'], digits = 3): string {
   if (!lift) return '—';
   return `${fmtSigned(lift.estimate, digits)} ${fmtInterval(lift.ci, digits)} · ${lift.source}${lift.paired ? ', paired' : ''}`;
+}
+
+/**
+ * "6 · 6 failed: openai is unreachable (ECONNREFUSED)", "10 · no more: the job holds 20 candidates ...":
+ * the count alone read as proposals that worked, whether every one had failed or a cap had ended them.
+ */
+export function proposalsText(job: Pick<JobView, 'proposal_seq'> & Partial<Pick<JobView, 'failed_proposals' | 'last_proposal' | 'proposals_stopped'>>): string {
+  const parts = [fmtCount(job.proposal_seq)];
+  const failed = job.failed_proposals ?? 0;
+  const last = job.last_proposal ?? null;
+  if (failed > 0) parts.push(`${fmtCount(failed)} failed${last?.status === 'failed' && last.error ? `, the last: ${last.error}` : ''}`);
+  if (job.proposals_stopped) parts.push(`no more: ${job.proposals_stopped.message}`);
+  return parts.join(' · ');
 }
 
 /** "1,234 tokens · 5 calls (1,000 in, 234 out)": tokens as the providers reported them. */
