@@ -1,4 +1,4 @@
-import type { Candidate, Job, JobGuard } from '../sdk/index.js';
+import type { Candidate, Job, JobGuard, SessionEvent } from '../sdk/index.js';
 
 /** How jobs and candidates read in the terminal; shared by `jobs` and `candidates`. */
 
@@ -102,7 +102,7 @@ export function jobDetailLines(job: Job): string[] {
     ['rewards', String(job.reward_count)],
     ['proposals', proposalsText(job)],
     // Calls of these texts were not optimized: usually a system text that differs from its module's template.
-    ...(job.unmatched_prompts ? [['unmatched', `${job.unmatched_prompts} system text${job.unmatched_prompts === 1 ? '' : 's'} matched no module and passed through unchanged (mipro.module.unmatched events)`] as [string, string]] : []),
+    ...(job.unmatched_prompts ? [['unmatched', `${job.unmatched_prompts} system text${job.unmatched_prompts === 1 ? '' : 's'} matched no module and passed through unchanged (listed below; mipro.module.unmatched events)`] as [string, string]] : []),
     ['best score', formatBestScore(job)],
     ['best candidate', job.best_candidate_id ?? '-'],
     ['baseline score', job.baseline_score === null ? '-' : score(job.baseline_score)],
@@ -140,6 +140,25 @@ export function proposalsText(job: Job): string {
 export function liftText(l: NonNullable<Job['lift_over_baseline']>): string {
   const sign = l.estimate > 0 ? '+' : '';
   return `${sign}${score(l.estimate)} ${formatInterval(l.ci)} ${l.source}${l.paired ? ' paired' : ''}, ${l.significant ? 'significant' : 'not significant'}`;
+}
+
+/** How many unmatched texts `jobs show` lists (the first ones seen). */
+export const UNMATCHED_SHOWN = 5;
+
+/**
+ * The texts that matched no module (their `mipro.module.unmatched` events, first seen first): the
+ * start of each, and the declared module it nearly follows with where it leaves it.
+ */
+export function unmatchedLines(events: readonly SessionEvent[], total: number): string[] {
+  const lines = [`texts that matched no module (${total === events.length ? 'all' : `${events.length} of ${total}`}; their calls went upstream unoptimized):`];
+  for (const e of events) {
+    const d = e.data as { preview?: string | null; length?: number; reason?: string; closest?: { module: string; reason: string } | null };
+    const preview = d.preview == null ? '(text cleared by RETENTION_DAYS)' : JSON.stringify(shorten(d.preview, 80));
+    lines.push(`  ${preview} (${d.length ?? '?'} characters)`);
+    lines.push(d.reason === 'max_modules' ? '    discovery was full (mipro.max_modules): declare the modules with templates if system texts carry per-request content'
+      : d.closest ? `    closest module ${d.closest.module}: ${d.closest.reason}` : '    no declared module comes close');
+  }
+  return lines;
 }
 
 /** `n=12 mean 0.000 [0.000, 0.310]`: the monitored rewards of the candidate the guard watches. */

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { EXPORT_FORMATS, type ExportFormat, collect, exportedCandidateId } from '../sdk/index.js';
+import { EXPORT_FORMATS, type ExportFormat, MiproOnlineSession, collect, exportedCandidateId } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, positiveInt, printJson } from './clientOptions.js';
-import { JOB_COLUMNS, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines } from './jobFormat.js';
+import { JOB_COLUMNS, UNMATCHED_SHOWN, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines, unmatchedLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
 import { CliError } from './cliError.js';
 import { writePrivateFile } from './privateFile.js';
@@ -27,12 +27,19 @@ export function registerJobsCommands(program: Command): void {
   addClientOptions(jobs.command('show <jobId>'))
     .description('show one job: status, best score with its interval, candidates')
     .action(clientAction(async (jobId: string, opts: ClientFlags) => {
-      const job = await jobsClient(opts).get(await jobIdOf(jobId, opts));
+      const client = jobsClient(opts);
+      const job = await client.get(await jobIdOf(jobId, opts));
       if (opts.json) {
         printJson(job);
         return;
       }
       out(`${jobDetailLines(job).join('\n')}\n`);
+      // Which texts passed through, and which module each nearly matched: the count alone sent people
+      // to an events list the CLI could not show.
+      if (job.unmatched_prompts) {
+        const events = await MiproOnlineSession.fromJob(job, client.http).events({ eventType: 'mipro.module.unmatched', limit: UNMATCHED_SHOWN });
+        out(`\n${unmatchedLines(events, job.unmatched_prompts).join('\n')}\n`);
+      }
       const program = programLines(job);
       if (program.length > 0) out(`\n${program.join('\n')}\n`);
       out('\ncandidates:\n');

@@ -240,9 +240,9 @@ export class MiproOnlineSession {
     return paginate((cursor) => this.listSeedEvals(withCursor(filters, cursor)));
   }
 
-  /** Events after `sinceSeq`, oldest first. */
-  async events(opts: { sinceSeq?: number; limit?: number } & CallOptions = {}): Promise<SessionEvent[]> {
-    const res = await this.get('/events', EventListSchema, { since_seq: opts.sinceSeq ?? 0, limit: opts.limit }, opts);
+  /** Events after `sinceSeq`, oldest first; only those of `eventType` when given (e.g. `'mipro.proposal.failed'`). */
+  async events(opts: { sinceSeq?: number; limit?: number; eventType?: string } & CallOptions = {}): Promise<SessionEvent[]> {
+    const res = await this.get('/events', EventListSchema, { since_seq: opts.sinceSeq ?? 0, limit: opts.limit, event_type: opts.eventType }, opts);
     return res.events;
   }
 

@@ -682,9 +682,10 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute((trx) => appendEventTx(trx, jobId, event, now));
   }
 
-  async listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]> {
-    const rows = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('seq', '>', sinceSeq)
-      .orderBy('seq').limit(limit).execute();
+  async listEvents(jobId: string, sinceSeq: number, limit: number, eventType?: string): Promise<EventRecord[]> {
+    let q = this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('seq', '>', sinceSeq);
+    if (eventType !== undefined) q = q.where('event_type', '=', eventType);
+    const rows = await q.orderBy('seq').limit(limit).execute();
     return rows.map(toEvent);
   }
 

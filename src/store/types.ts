@@ -571,7 +571,8 @@ export interface Store {
   proposalSummary(jobId: string): Promise<ProposalSummary>;
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
-  listEvents(jobId: string, sinceSeq: number, limit: number): Promise<EventRecord[]>;
+  /** Events after `sinceSeq`, oldest first; only those of `eventType` when given. */
+  listEvents(jobId: string, sinceSeq: number, limit: number, eventType?: string): Promise<EventRecord[]>;
   /** The job's most recent event of this type (null: none), e.g. when the guard last tripped. */
   latestEvent(jobId: string, eventType: string): Promise<EventRecord | null>;
 }

@@ -76,6 +76,32 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     });
   }, SLOW);
 
+  /**
+   * `jobs show` said "2 system texts matched no module ... (mipro.module.unmatched events)", and the
+   * CLI had no way to list those events: a user whose prompt had drifted from its template (a period
+   * left out) could not find out which call, nor which module it missed.
+   */
+  it('jobs show lists the texts that matched no module, with the module each nearly follows and where it leaves it', async () => {
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    const job = await jobs.create(pipelineJobBody());
+    for (const [i, system] of ['Extract the entities', 'Something else entirely.'].entries()) {
+      const res = await fetch(`${job.proxy_url}/u${i}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'x', messages: [{ role: 'system', content: system }, { role: 'user', content: 'hi' }] }) });
+      expect(res.headers.get('x-mipro-unmatched')).toBe('true');
+    }
+    const session = await jobs.session(job.job_id);
+    for (let i = 0; i < 100 && (await session.events({ eventType: 'mipro.module.unmatched' })).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    const res = await runCli(['jobs', 'show', job.job_id], env);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    expect(res.stdout).toMatch(/^unmatched\s+2 system texts matched no module and passed through unchanged \(listed below; mipro\.module\.unmatched events\)$/m);
+    expect(res.stdout).toContain([
+      'texts that matched no module (all; their calls went upstream unoptimized):',
+      '  "Extract the entities" (20 characters)',
+      '    closest module extract: at character 21 the template has "." where the text ends',
+      '  "Something else entirely." (24 characters)',
+      '    no declared module comes close',
+    ].join('\n'));
+  }, SLOW);
+
   it('prints texts from clients and models with their control characters neutralised (no terminal escapes)', async () => {
     const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
     const hostile = (await jobs.create({ ...pipelineJobBody(), name: 'evil \u001b]0;pwned\u0007 \u001b[2J name' })).job_id;

@@ -237,6 +237,16 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     const declaredEvents = await api(t.url, 'GET', `/api/v1/online/sessions/${declared.system_id}/events?limit=100`, { key: t.key });
     const plain = declaredEvents.body.events.find((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched');
     expect([plain.data.reason, plain.message]).toEqual(['no_match', expect.not.stringMatching(/max_modules/)]);
+    expect(plain.data.closest).toBeNull(); // like no template
+    // A text that drifted from its template (the period left out) names the module and the place,
+    // quoting the template only (the text is the app's call, which RETENTION_DAYS clears from previews).
+    await chat(declared.proxy_url, call('Extract the entities from the question'));
+    const drifted = async () => (await api(t.url, 'GET', `/api/v1/online/sessions/${declared.system_id}/events?limit=100`, { key: t.key })).body.events
+      .filter((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched')[1];
+    await waitFor(async () => (await drifted()) !== undefined);
+    const near = await drifted();
+    expect(near.data.closest).toEqual({ module: 'extract', reason: 'at character 39 the template has "." where the text ends' });
+    expect(near.message).toMatch(/; closest module: extract \(at character 39 the template has "\." where the text ends\)$/);
   });
 
   it('discovers one module for a text cut mid-emoji (a lone surrogate), stored and matched alike on both databases', async () => {

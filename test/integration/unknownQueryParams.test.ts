@@ -22,8 +22,8 @@ const routes: ListRoute[] = [
   { route: (s) => `/api/v1/systems/${s.session_id}/seed-evals`, known: ['candidate_id', 'cursor', 'limit', 'seed', 'split', 'success'], typo: ['sucess', 'success'] },
   { route: (s) => `/api/v1/online/sessions/${s.session_id}/rewards`, known: ['cursor', 'limit'], typo: ['cursr', 'cursor'] },
   { route: (s) => `/api/v2/online/sessions/${s.session_id}/rewards`, known: ['cursor', 'limit'], typo: ['limit_', 'limit'] },
-  { route: (s) => `/api/v1/online/sessions/${s.session_id}/events`, known: ['limit', 'since_seq'], typo: ['sinc_seq', 'since_seq'] },
-  { route: (s) => `/api/v2/online/sessions/${s.session_id}/events`, known: ['limit', 'since_seq'], typo: ['sinceseq', 'since_seq'] },
+  { route: (s) => `/api/v1/online/sessions/${s.session_id}/events`, known: ['event_type', 'limit', 'since_seq'], typo: ['sinc_seq', 'since_seq'] },
+  { route: (s) => `/api/v2/online/sessions/${s.session_id}/events`, known: ['event_type', 'limit', 'since_seq'], typo: ['event_typ', 'event_type'] },
   { route: (s) => `/api/v1/online/sessions/${s.session_id}/proposals`, known: ['cursor', 'limit'], typo: ['limti', 'limit'] },
 ];
 

@@ -162,6 +162,15 @@ describe('MiproOnlineSession against a real server (sim provider)', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     const tail = await session.events({ sinceSeq: seqs[4]!, limit: 3 });
     expect(tail.map((e) => e.seq)).toEqual(seqs.slice(5, 8));
+    // One type only: a job's reward events bury its few proposal events (limit and since_seq apply to those).
+    const created = await session.events({ eventType: 'mipro.proposal.created' });
+    expect(created.map((e) => e.seq)).toEqual(events.filter((e) => e.event_type === 'mipro.proposal.created').map((e) => e.seq));
+    expect((await session.events({ eventType: 'mipro.reward.received', sinceSeq: seqs[0]!, limit: 2 })).map((e) => e.event_type)).toEqual(['mipro.reward.received', 'mipro.reward.received']);
+    expect(await session.events({ eventType: 'mipro.guard.tripped' })).toEqual([]);
+    // A misspelt type is refused with the nearest, not answered with an empty list that reads as "none happened".
+    const typo = await session.events({ eventType: 'mipro.proposal.faild' }).catch((e: unknown) => e);
+    expect(typo).toBeInstanceOf(ValidationError);
+    expect((typo as ValidationError).details).toEqual([{ path: 'event_type', message: expect.stringMatching(/^unknown event type; did you mean mipro\.proposal\.failed\? \(one of: mipro\.job\.status, /) }]);
   });
 
   it('watchEvents yields each new event once, in order, and ends when the job is final', async () => {

@@ -1,3 +1,5 @@
+import type { ParsedTemplate } from './templates.js';
+
 /**
  * Spots a discovered system text that looks like another discovered module's text with per-request
  * content in it. Discovery keeps each distinct text as a literal module, so an app whose system text
@@ -35,4 +37,111 @@ function sharedFrame(a: string, b: string): number {
   let suffix = 0;
   while (suffix < n - prefix && a.charCodeAt(a.length - 1 - suffix) === b.charCodeAt(b.length - 1 - suffix)) suffix++;
   return prefix + suffix;
+}
+
+/**
+ * Where a system text that matched no declared module leaves the module it came closest to, so an
+ * app whose text drifted from its template (a changed word, a missing period, a trailing newline)
+ * learns which module and where, instead of diffing a long template by hand.
+ */
+export interface NearMiss {
+  module: string;
+  /** Characters of the template's literal text the system text follows before it leaves it. */
+  matched: number;
+  /** What differs, for people: `at character 18 the template has "." where the text ends` (the text is never quoted). */
+  reason: string;
+}
+
+/** A near miss follows at least this share of the template's literal text... */
+const NEAR_SHARE = 0.5;
+/** ...and this many characters of it (a short template shares a word with anything). */
+const MIN_NEAR = 12;
+/** Characters of each side quoted in a reason. */
+const QUOTE = 24;
+
+/**
+ * The declared module whose template the text follows furthest, and where it stops following it
+ * (null: no template comes near). Linear in the text for each module: each literal is searched at
+ * its leftmost place after the previous one, the last one anchored at the end, as matching does.
+ */
+export function nearMiss(modules: readonly { name: string; parsed: ParsedTemplate }[], text: string): NearMiss | null {
+  let best: NearMiss | null = null;
+  for (const m of modules) {
+    if (m.parsed.literalLength === 0) continue; // `""` or a bare `{x}`: nothing to compare
+    const miss = missOf(m.parsed, text);
+    if (miss === null) continue; // it matches: not what an unmatched text is about
+    if (miss.matched < MIN_NEAR || miss.matched < NEAR_SHARE * m.parsed.literalLength) continue;
+    if (best === null || miss.matched > best.matched) best = { module: m.name, ...miss };
+  }
+  return best;
+}
+
+function missOf(t: ParsedTemplate, text: string): { matched: number; reason: string } | null {
+  const { literals, names } = t;
+  const first = literals[0] ?? '';
+  const last = literals[literals.length - 1] ?? '';
+  const prefix = commonPrefix(first, text);
+  // Leaving the template early, the text may still end as it does (one word changed near the start):
+  // that ending counts toward how near it is, never overlapping the shared start.
+  const ending = (from: string) => Math.min(commonSuffix(from, text), text.length - prefix, from.length - prefix);
+  if (names.length === 0) {
+    if (prefix === first.length && prefix === text.length) return null;
+    return { matched: prefix + Math.max(0, ending(first)), reason: differsAt(prefix, first, text) };
+  }
+  if (prefix < first.length) return { matched: prefix + Math.max(0, Math.min(commonSuffix(last, text), text.length - prefix)), reason: differsAt(prefix, first, text) };
+  let matched = first.length;
+  let pos = first.length;
+  const end = Math.max(pos, text.length - last.length);
+  for (let i = 1; i < literals.length - 1; i++) {
+    const literal = literals[i] ?? '';
+    const at = text.indexOf(literal, pos);
+    if (at < 0 || at + literal.length > end) {
+      return { matched, reason: `the template's text ${quote(literal)} after {${names[i - 1]}} is not in the text` };
+    }
+    matched += literal.length;
+    pos = at + literal.length;
+  }
+  const suffix = commonSuffix(last, text.slice(pos));
+  if (suffix < last.length) {
+    return {
+      matched: matched + suffix,
+      reason: `the text does not end as the template does (${quoteTail(last)})${suffix === 1 ? ': only the last character agrees' : suffix > 1 ? `: only the last ${suffix} characters agree` : ''}`,
+    };
+  }
+  // Every literal is there: only a repeated placeholder capturing two texts can refuse it.
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  return repeated === undefined ? null : { matched: t.literalLength, reason: `{${repeated}} appears twice in the template and the text puts different texts there` };
+}
+
+/**
+ * `at character 19 the template has "." where the text ends`. Only the template is quoted: the text
+ * is the app's call (RETENTION_DAYS clears the event's preview of it, not its message).
+ */
+function differsAt(at: number, template: string, text: string): string {
+  const t = at >= template.length ? 'ends' : `has ${quote(template.slice(at, at + QUOTE))}`;
+  const x = at >= text.length ? 'ends' : at >= template.length ? 'goes on' : 'differs';
+  return `at character ${at + 1} the template ${t} where the text ${x}`;
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s.length > QUOTE ? `${s.slice(0, QUOTE)}…` : s);
+}
+
+/** The end of `s`, quoted: `"…the last 24 characters"`. */
+function quoteTail(s: string): string {
+  return JSON.stringify(s.length > QUOTE ? `…${s.slice(-QUOTE)}` : s);
+}
+
+function commonPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
+function commonSuffix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++;
+  return i;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../shared/logger.js';
 import type { Store } from '../../store/types.js';
 import { assignModule, compileModules, type CallIdentity, type ModuleAssignment } from '../core/modules.js';
+import { nearMiss } from '../core/templateHint.js';
 import { headOf } from '../core/text.js';
 import type { JobRuntime } from './jobRuntime.js';
 
@@ -53,10 +54,16 @@ export class ModuleRouter {
       ? `; the job discovers modules and has reached mipro.max_modules (${rt.job.config.mipro.max_modules}): `
         + 'if system texts carry per-request content, declare the modules with templates ({placeholders})'
       : '';
+    // A declared template the text nearly follows: say which and where it leaves it (a drifted prompt).
+    const near = full ? null : nearMiss(rt.modules.filter((m) => m.origin !== 'discovered'), text);
+    const closest = near && `; closest module: ${near.module} (${near.reason})`;
     return this.deps.store.recordUnmatched(rt.job.id, hash, {
       eventType: 'mipro.module.unmatched',
-      message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)${why}`,
-      data: { text_sha256: hash, length: text.length, preview: headOf(text, 200), reason: full ? 'max_modules' : 'no_match' },
+      message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)${why}${closest ?? ''}`,
+      data: {
+        text_sha256: hash, length: text.length, preview: headOf(text, 200), reason: full ? 'max_modules' : 'no_match',
+        closest: near && { module: near.module, reason: near.reason },
+      },
     }).then(() => undefined);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobDetailLines, programLines, progressLine } from '../../../src/cli/jobFormat.js';
+import { jobDetailLines, programLines, progressLine, unmatchedLines } from '../../../src/cli/jobFormat.js';
 import type { Job } from '../../../src/sdk/index.js';
 
 const modules = [
@@ -23,7 +23,7 @@ describe('jobs show: texts that matched no module', () => {
   }) as unknown as Job;
 
   it('says how many passed through unchanged, and says nothing when none did (or an older server does not tell)', () => {
-    expect(jobDetailLines(job(2)).find((l) => l.startsWith('unmatched'))).toMatch(/^unmatched +2 system texts matched no module and passed through unchanged \(mipro\.module\.unmatched events\)$/);
+    expect(jobDetailLines(job(2)).find((l) => l.startsWith('unmatched'))).toMatch(/^unmatched +2 system texts matched no module and passed through unchanged \(listed below; mipro\.module\.unmatched events\)$/);
     expect(jobDetailLines(job(0)).some((l) => l.startsWith('unmatched'))).toBe(false);
     expect(jobDetailLines(job(undefined)).some((l) => l.startsWith('unmatched'))).toBe(false);
   });
@@ -81,5 +81,30 @@ describe('jobs show: what became of the proposals, and the lift', () => {
     expect(line({ ...base, lift_over_baseline: { ...lift, estimate: -0.1, ci: [-0.2, -0.05], paired: true, source: 'val', significant: true } }, 'lift'))
       .toMatch(/^lift +-0\.100 \[-0\.200, -0\.050\] val paired, significant$/);
     expect(line({ ...base, lift_over_baseline: null }, 'lift')).toBeUndefined();
+  });
+});
+
+/** `jobs show` said how many texts matched no module and pointed at events the CLI could not list. */
+describe('jobs show: the texts that matched no module', () => {
+  const event = (data: Record<string, unknown>) => ({ seq: 1, event_type: 'mipro.module.unmatched', message: '', data, created_at: '' });
+  it('lists each text\'s start and the module it nearly follows, or why none', () => {
+    const lines = unmatchedLines([
+      event({ preview: 'Extract the entities from the question', length: 38, reason: 'no_match', closest: { module: 'extract', reason: 'at character 39 the template has "." where the text ends' } }),
+      event({ preview: 'Something else entirely.', length: 24, reason: 'no_match', closest: null }),
+      event({ preview: null, length: 40, reason: 'no_match' }),
+      event({ preview: 'Doc 9', length: 5, reason: 'max_modules', closest: null }),
+    ], 6);
+    expect(lines).toEqual([
+      'texts that matched no module (4 of 6; their calls went upstream unoptimized):',
+      '  "Extract the entities from the question" (38 characters)',
+      '    closest module extract: at character 39 the template has "." where the text ends',
+      '  "Something else entirely." (24 characters)',
+      '    no declared module comes close',
+      '  (text cleared by RETENTION_DAYS) (40 characters)',
+      '    no declared module comes close',
+      '  "Doc 9" (5 characters)',
+      '    discovery was full (mipro.max_modules): declare the modules with templates if system texts carry per-request content',
+    ]);
+    expect(unmatchedLines([event({ preview: 'x', length: 1, reason: 'no_match', closest: null })], 1)[0]).toMatch(/\(all; /);
   });
 });

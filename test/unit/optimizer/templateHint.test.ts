@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { framingModule } from '../../../src/optimizer/core/templateHint.js';
+import { framingModule, nearMiss } from '../../../src/optimizer/core/templateHint.js';
+import { parseTemplate } from '../../../src/optimizer/core/templates.js';
 
 describe('spotting per-request content in discovered texts', () => {
   const m1 = { name: 'm1', template: 'Answer the question from this context:\nParis is the capital of France.\nBe brief.' };
@@ -31,6 +32,63 @@ describe('spotting per-request content in discovered texts', () => {
     const side = 'x'.repeat(500_000);
     const started = Date.now();
     expect(framingModule([{ name: 'm1', template: `${side}A${side}` }], `${side}B${side}`)).toEqual({ name: 'm1', shared: 1_000_000 });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+/**
+ * A call whose system text drifted from its declared template (a period left out, a word changed)
+ * passed through unoptimized with only "matched no module": the app had to diff a long template by
+ * hand. The unmatched event now names the nearest module and where the text leaves it.
+ */
+describe('the declared module an unmatched text nearly follows', () => {
+  const modules = [
+    { name: 'classify', parsed: parseTemplate("Classify the customer's banking query into an intent.") },
+    { name: 'answer', parsed: parseTemplate('Answer from this context:\n{context}\nBe brief.') },
+    { name: 'retrieve', parsed: parseTemplate('Write a search query. Intent: {intent}. Customer: {customer}.') },
+  ];
+  const near = (text: string) => nearMiss(modules, text);
+
+  it('says where a plain template and the text part: a character missing, changed or added', () => {
+    expect(near("Classify the customer's banking query into an intent")).toEqual({ module: 'classify', matched: 52, reason: 'at character 53 the template has "." where the text ends' });
+    expect(near("Classify the customer's banking query into a intent.")).toMatchObject({ module: 'classify', reason: 'at character 45 the template has "n intent." where the text differs' });
+    expect(near("Classify the customer's banking query into an intent.\n")).toMatchObject({ module: 'classify', reason: 'at character 54 the template ends where the text goes on' });
+  });
+
+  it('walks a template with placeholders: its start, the literal text between them, its end', () => {
+    expect(near('Answer from the context:\nCards arrive in 5 days.\nBe brief.')).toMatchObject({ module: 'answer', reason: 'at character 15 the template has "is context:\\n" where the text differs' });
+    expect(near('Answer from this context:\nCards arrive in 5 days.')).toMatchObject({ module: 'answer', reason: 'the text does not end as the template does ("\\nBe brief."): only the last character agrees' });
+    expect(near('Answer from this context:\nCards arrive in 5 days')).toMatchObject({ module: 'answer', reason: 'the text does not end as the template does ("\\nBe brief.")' });
+    expect(near('Answer from this context:\nCards.\nBe brief!')).toMatchObject({ module: 'answer' });
+    expect(near('Write a search query. Intent: card_lost; Customer: Ada.')).toMatchObject({ module: 'retrieve', reason: 'the template\'s text ". Customer: " after {intent} is not in the text' });
+  });
+
+  it('quotes the template only, never the text (the app\'s call, cleared by RETENTION_DAYS from previews)', () => {
+    const secret = 'Answer from this context:\nAccount 4411-PRIVATE is overdrawn.\nBe short.';
+    expect(JSON.stringify(near(secret))).not.toContain('4411');
+    expect(JSON.stringify(near("Classify the customer's banking query into 4411-PRIVATE"))).not.toContain('4411');
+  });
+
+  it('says nothing of a text that matches, or that no template comes near', () => {
+    expect(near("Classify the customer's banking query into an intent.")).toBeNull();
+    expect(near('Answer from this context:\nanything\nBe brief.')).toBeNull();
+    expect(near('Summarise the conversation for the ticket system.')).toBeNull();
+    expect(near('Classify the order.')).toBeNull(); // 9 characters in common: chance
+    expect(nearMiss([{ name: 'empty', parsed: parseTemplate('') }, { name: 'bare', parsed: parseTemplate('{x}') }], 'anything')).toBeNull();
+  });
+
+  it('picks the template the text follows furthest', () => {
+    const two = [
+      { name: 'short', parsed: parseTemplate('Classify the customer query.') },
+      { name: 'long', parsed: parseTemplate('Classify the customer query into one of the twenty banking intents.') },
+    ];
+    expect(nearMiss(two, 'Classify the customer query into one of the 20 banking intents.')?.module).toBe('long');
+  });
+
+  it('is linear: a 1 MB text against a template that differs at its end', () => {
+    const side = 'x'.repeat(500_000);
+    const started = Date.now();
+    expect(nearMiss([{ name: 'm', parsed: parseTemplate(`${side}{a}A${side}`) }], `${side}zzB${side}`)?.module).toBe('m');
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
