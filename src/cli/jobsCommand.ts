@@ -65,11 +65,15 @@ export function registerJobsCommands(program: Command): void {
     }));
 
   addClientOptions(jobs.command('promote <jobId> <candidateId>'))
-    .description('end the job serving this candidate from now on (baseline: roll back)')
+    .description('end the job serving this candidate from now on (baseline: roll back; best: the job\'s best candidate now, its best_candidate_id)')
     .action(clientAction(async (jobId: string, candidateId: string, opts: ClientFlags) => {
-      const job = await jobsClient(opts).promote(await jobIdOf(jobId, opts), candidateId);
+      const client = jobsClient(opts);
+      const id = await jobIdOf(jobId, opts);
+      // `best`: what a reward's `stop: true` would serve, without a rollout to send it with.
+      const target = candidateId === 'best' ? (await client.get(id)).best_candidate_id ?? 'baseline' : candidateId;
+      const job = await client.promote(id, target);
       if (opts.json) printJson(job);
-      else out(`job ${job.job_id}: ${job.status}, serving ${job.served_candidate_id ?? candidateId}\n`);
+      else out(`job ${job.job_id}: ${job.status}, serving ${job.served_candidate_id ?? target}\n`);
     }));
 
   addClientOptions(jobs.command('export <jobId>'))
@@ -101,13 +105,18 @@ export function registerJobsCommands(program: Command): void {
     }));
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {
-    const what = { pause: 'stop exploring and proposing: the proxy serves the best candidate', resume: 'resume exploring and proposing', cancel: 'cancel a job (final)' }[action];
+    const what = {
+      pause: 'stop exploring and proposing: the proxy serves the best candidate',
+      resume: 'resume exploring and proposing',
+      // A cancelled job's proxy URL serves the baseline: say so before, not after, the user throws the result away.
+      cancel: 'cancel a job (final): its proxy URL then serves the baseline, not what the job learned (to end it serving its best candidate: jobs promote <jobId> best)',
+    }[action];
     addClientOptions(jobs.command(`${action} <jobId>`))
       .description(what)
       .action(clientAction(async (jobId: string, opts: ClientFlags) => {
         const job = await jobsClient(opts)[action](await jobIdOf(jobId, opts));
         if (opts.json) printJson(job);
-        else out(`job ${job.job_id}: ${job.status}\n`);
+        else out(`job ${job.job_id}: ${job.status}${action === 'cancel' && job.served_candidate_id ? `, serving ${job.served_candidate_id}` : ''}\n`);
       }));
   }
 }

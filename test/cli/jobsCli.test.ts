@@ -71,7 +71,9 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
     expect((await jobs.get(id)).status).toBe('paused');
     const resumed = await runCli(['jobs', 'resume', id, '--json'], env);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ job_id: id, status: 'running' });
-    expect((await runCli(['jobs', 'cancel', id], env)).stdout.trim()).toBe(`job ${id}: cancelled`);
+    // A cancelled job serves the baseline: the line says so (the help, too, before anyone cancels).
+    expect((await runCli(['jobs', 'cancel', id], env)).stdout.trim()).toBe(`job ${id}: cancelled, serving baseline`);
+    expect((await runCli(['jobs', 'cancel', '--help'], env)).stdout.replace(/\s+/g, ' ')).toContain('serves the baseline, not what the job learned (to end it serving its best candidate: jobs promote <jobId> best)');
     const again = await runCli(['jobs', 'resume', id], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/\(409 conflict\)/);
@@ -79,6 +81,26 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
     expect(watch.code).toBe(0);
     expect(watch.stdout).toContain('cancelled | rollouts 0 | rewards 0 | best -');
     expect(watch.stdout.trim().split('\n').at(-1)).toBe(`job ${id} cancelled: best - after 0 rollouts, 0 rewards, 0 proposals`);
+  }, SLOW);
+
+  /**
+   * Ending a job keeping what it learned took a reward with `stop: true` (from the app) or a promote
+   * naming the champion's id, read first from `jobs show`; `jobs cancel`, the command that looked like
+   * "stop", serves the baseline. `promote ID best` promotes the job's best candidate.
+   */
+  it('promote ID best ends the job serving its best candidate', async () => {
+    const { job_id: id, system_id: sid } = await jobs.create(jobWithBaseline());
+    const session = await jobs.session(id);
+    const warm = await session.addCandidate({ instruction: 'Name the intent label only.' });
+    for (let i = 0; i < 12; i++) {
+      await session.updateReward({ rolloutId: `w${i}`, candidateId: warm.candidate_id, rewardInfo: { score: 1 } });
+      await session.updateReward({ rolloutId: `b${i}`, candidateId: 'baseline', rewardInfo: { score: 0 } });
+    }
+    expect((await jobs.get(id)).best_candidate_id).toBe(warm.candidate_id);
+    const res = await runCli(['jobs', 'promote', sid, 'best'], env);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    expect(res.stdout).toBe(`job ${id}: succeeded, serving ${warm.candidate_id}\n`);
+    expect(await jobs.get(id)).toMatchObject({ status: 'succeeded', served_candidate_id: warm.candidate_id });
   }, SLOW);
 
   it('watch follows a running job until it becomes final', async () => {
