@@ -68,7 +68,26 @@ describe('the README examples (examples/quickstart.ts, examples/programs.ts)', (
     expect(rollout.calls.map((c) => [c.module, c.variables])).toEqual([['extract', {}], ['plan', { customer: 'Bob' }], ['answer', { context: expect.any(String) }]]);
   }, 120_000);
 
-  it.each(['quickstart.ts', 'programs.ts'])('%s is what the README shows', (file) => {
+  /**
+   * Nothing showed how to point the Anthropic SDK or OpenAI's Responses API at the proxy, though both
+   * surfaces are served: a user had to guess the base URL (the Anthropic SDK appends /v1/messages).
+   */
+  it('clients: one rollout through Responses, plain HTTP and Anthropic Messages, each call in its module', async () => {
+    const { jobId } = await runExample('clients.ts', 6);
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    expect(await jobs.get(jobId)).toMatchObject({ status: 'succeeded', reward_count: 6, unmatched_prompts: 0 });
+    const session = await jobs.session(jobId);
+    const [first] = (await session.listSeedEvals({ limit: 1 })).items;
+    // Each call's record is written just after its answer: wait for the third.
+    let calls: { module: string | null; variables: Record<string, string> }[] = [];
+    for (let i = 0; i < 50 && calls.length < 3; i++) {
+      calls = (await session.getRollout(first!.rollout_id)).calls;
+      if (calls.length < 3) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(calls.map((c) => [c.module, Object.keys(c.variables)])).toEqual([['extract', []], ['plan', ['entities']], ['answer', ['context']]]);
+  }, 120_000);
+
+  it.each(['quickstart.ts', 'programs.ts', 'clients.ts'])('%s is what the README shows', (file) => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
     expect(blocks).toContain(readFileSync(join(ROOT, 'examples', file), 'utf8'));
