@@ -14,6 +14,7 @@ import { closestName, isPlainObject } from '../schemas/unknownFields.js';
 import { correlationIdParam, PageQuerySchema, parseClosed, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
+import { EVENT_TYPES } from '../store/eventTypes.js';
 
 const FeedbackModuleName = moduleNameSchema();
 
@@ -22,27 +23,16 @@ export interface SessionDeps {
   scheduler: SchedulerService;
 }
 
-/**
- * Every event type the server writes (docs/API.md, "Events"), and the one earlier releases wrote:
- * `?event_type=` takes one of them, so a misspelt type is a 422 naming the nearest, not an empty list
- * that reads as "none happened".
- */
-export const EVENT_TYPES = [
-  'mipro.job.status', 'mipro.rollout.started', 'mipro.reward.received', 'mipro.proposal.created', 'mipro.proposal.failed',
-  'mipro.proposal.skipped', 'mipro.proposer.budget_exhausted', 'mipro.candidate.retired', 'mipro.best.changed',
-  'mipro.candidate.missing_rewards', 'mipro.candidate.added', 'mipro.candidate.promoted', 'mipro.module.discovered',
-  'mipro.module.unmatched', 'mipro.guard.tripped', 'mipro.baseline.captured',
-] as const;
-
 const EventsQuery = z.object({
   since_seq: integerQuery(0, MAX_INT4).default(0),
   limit: integerQuery(1, 1000).default(500),
   /** Only events of this type (a job's reward events bury its few unmatched or failed-proposal ones). */
-  event_type: z.string().optional().superRefine((v, ctx) => {
-    if (v === undefined || (EVENT_TYPES as readonly string[]).includes(v)) return;
-    const near = closestName(v, EVENT_TYPES);
-    ctx.addIssue({ code: 'custom', message: `unknown event type${near ? `; did you mean ${near}?` : ''} (one of: ${EVENT_TYPES.join(', ')})` });
-  }),
+  event_type: z.enum(EVENT_TYPES, {
+    error: (iss) => {
+      const near = typeof iss.input === 'string' ? closestName(iss.input, EVENT_TYPES) : null;
+      return `unknown event type${near ? `; did you mean ${near}?` : ''} (one of: ${EVENT_TYPES.join(', ')})`;
+    },
+  }).optional(),
 });
 
 /**

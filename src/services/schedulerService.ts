@@ -4,7 +4,7 @@ import { nextOnlineSeed, nextSeed, nextValWork, type SeedAssignment } from '../o
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import { ConflictError } from '../shared/errors.js';
 import { BASELINE_ID } from '../shared/ids.js';
-import type { JobRecord, Split, Store } from '../store/types.js';
+import type { JobRecord, NewEvent, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { controlAwaitsConfirmation } from '../optimizer/runner/stopCheck.js';
@@ -124,7 +124,7 @@ export class SchedulerService {
     }
     // SPEC's mipro.rollout.started, for rollouts this scheduler hands out (not on the proxy's hot path),
     // committed with the rollout.
-    const started = (rolloutId: string, candidateId: string) => ({
+    const started = (rolloutId: string, candidateId: string): NewEvent => ({
       eventType: 'mipro.rollout.started',
       message: `rollout ${rolloutId}: ${assignment.split} seed ${assignment.seed} on ${candidateId}`,
       data: { rollout_id: rolloutId, seed: assignment.seed, split: assignment.split, candidate_id: candidateId },

@@ -23,6 +23,7 @@ import type {
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
 } from './types.js';
 import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
+import type { EventType } from './eventTypes.js';
 
 /**
  * A hot-path statement waiting longer than this makes ping fail (/readyz); healthy ones take
@@ -682,14 +683,14 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute((trx) => appendEventTx(trx, jobId, event, now));
   }
 
-  async listEvents(jobId: string, sinceSeq: number, limit: number, eventType?: string): Promise<EventRecord[]> {
+  async listEvents(jobId: string, sinceSeq: number, limit: number, eventType?: EventType): Promise<EventRecord[]> {
     let q = this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('seq', '>', sinceSeq);
     if (eventType !== undefined) q = q.where('event_type', '=', eventType);
     const rows = await q.orderBy('seq').limit(limit).execute();
     return rows.map(toEvent);
   }
 
-  async latestEvent(jobId: string, eventType: string): Promise<EventRecord | null> {
+  async latestEvent(jobId: string, eventType: EventType): Promise<EventRecord | null> {
     const r = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('event_type', '=', eventType)
       .orderBy('seq', 'desc').limit(1).executeTakeFirst();
     return r ? toEvent(r) : null;

@@ -1,3 +1,4 @@
+import type { EventType } from './eventTypes.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
@@ -186,7 +187,7 @@ export interface ProposalSummary {
   latest: Omit<ProposalRecord, 'prompt' | 'response'> | null;
 }
 
-export interface NewEvent { eventType: string; message: string; data?: Record<string, unknown> }
+export interface NewEvent { eventType: EventType; message: string; data?: Record<string, unknown> }
 
 export interface Page<T> { items: T[]; nextCursor: string | null }
 
@@ -572,7 +573,7 @@ export interface Store {
 
   appendEvent(jobId: string, event: NewEvent): Promise<number>;
   /** Events after `sinceSeq`, oldest first; only those of `eventType` when given. */
-  listEvents(jobId: string, sinceSeq: number, limit: number, eventType?: string): Promise<EventRecord[]>;
+  listEvents(jobId: string, sinceSeq: number, limit: number, eventType?: EventType): Promise<EventRecord[]>;
   /** The job's most recent event of this type (null: none), e.g. when the guard last tripped. */
-  latestEvent(jobId: string, eventType: string): Promise<EventRecord | null>;
+  latestEvent(jobId: string, eventType: EventType): Promise<EventRecord | null>;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobConfig } from '../../src/schemas/jobConfig.js';
 import { BASELINE_ID, newCandidateId, newJobId, newProposalId, newSystemId } from '../../src/shared/ids.js';
-import type { Store } from '../../src/store/types.js';
+import type { NewEvent, Store } from '../../src/store/types.js';
 import { MAX_RECORDED_CALLS_PER_ROLLOUT } from '../../src/store/hotPath.js';
 import { pagingContract } from './pagingContract.js';
 
@@ -106,7 +106,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(c?.monitor.m2).toBeCloseTo(2.75, 12);
       expect(c?.monitorInUnitInterval).toBe(false);
       expect(c?.online.n).toBe(0);
-      const event = { eventType: 'mipro.guard.tripped', message: 'tripped' };
+      const event: NewEvent = { eventType: 'mipro.guard.tripped', message: 'tripped' };
       // Only a finished job serving that candidate can trip.
       expect(await store.tripGuard(job.id, BASELINE_ID, null, event)).toBeNull();
       await store.transitionJob(job.id, ['running'], 'succeeded', { eventType: 'mipro.job.status', message: 'done' }, BASELINE_ID);
@@ -119,7 +119,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       // The job's latest event of a type (job views read when the guard tripped from it).
       expect(await store.latestEvent(job.id, 'mipro.guard.tripped')).toEqual(events.find((e) => e.eventType === 'mipro.guard.tripped'));
       expect((await store.latestEvent(job.id, 'mipro.reward.received'))?.seq).toBe(Math.max(...events.filter((e) => e.eventType === 'mipro.reward.received').map((e) => e.seq)));
-      expect(await store.latestEvent(job.id, 'mipro.nothing.like.this')).toBeNull();
+      expect(await store.latestEvent(job.id, 'mipro.proposal.skipped')).toBeNull();
       // A promote serves a candidate afresh: the guard watches it again.
       const promoted = await store.transitionJob(job.id, ['succeeded'], 'succeeded', { eventType: 'mipro.candidate.promoted', message: 'p' }, BASELINE_ID);
       expect(promoted?.guardTrippedCandidateId).toBeNull();
@@ -127,10 +127,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
 
     it('moves job status only from the allowed states', async () => {
       const job = await makeJob();
-      expect(await store.transitionJob(job.id, ['paused'], 'running', { eventType: 'x', message: 'x' })).toBeNull();
+      expect(await store.transitionJob(job.id, ['paused'], 'running', { eventType: 'mipro.job.status', message: 'x' })).toBeNull();
       const cancelled = await store.transitionJob(job.id, ['running', 'paused'], 'cancelled', { eventType: 'mipro.job.status', message: 'cancelled' });
       expect(cancelled?.status).toBe('cancelled');
-      expect(await store.transitionJob(job.id, ['running', 'paused'], 'running', { eventType: 'x', message: 'x' })).toBeNull();
+      expect(await store.transitionJob(job.id, ['running', 'paused'], 'running', { eventType: 'mipro.job.status', message: 'x' })).toBeNull();
     });
 
     it('discovers modules once per text and name, up to the cap, and the first becomes the baseline text', async () => {
@@ -154,7 +154,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
         modules: [{ name: 'extract', template: 'Extract.' }, { name: 'answer', template: 'Answer from {context}' }],
       });
       expect((await store.listModules(job.id)).map((m) => [m.name, m.ordinal, m.origin])).toEqual([['extract', 0, 'declared'], ['answer', 1, 'declared']]);
-      const event = { eventType: 'mipro.module.unmatched', message: 'unmatched' };
+      const event: NewEvent = { eventType: 'mipro.module.unmatched', message: 'unmatched' };
       expect(await store.recordUnmatched(job.id, 'h1', event)).toBe(true);
       expect(await store.recordUnmatched(job.id, 'h1', event)).toBe(false);
       expect(await store.recordUnmatched(job.id, 'h2', event)).toBe(true);
@@ -207,7 +207,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
 
     it('schedules no training rollout on a job that ended after the scheduler read it, only a monitoring one', async () => {
       const job = await makeJob();
-      const started = (id: string) => ({ eventType: 'mipro.rollout.started', message: id, data: { rollout_id: id } });
+      const started = (id: string): NewEvent => ({ eventType: 'mipro.rollout.started', message: id, data: { rollout_id: id } });
       const scheduled = (id: string, split: 'online' | 'bootstrap' | 'val' | 'monitor') =>
         store.insertScheduledRollout({ jobId: job.id, id, candidateId: BASELINE_ID, seed: 1, split, correlationId: null, inputMessages: null }, started(id));
       expect(await scheduled('s-before', 'online')).toBe(true);
@@ -234,7 +234,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
 
     it('stores a reward on its rollout when the rollout is stored, and never makes a rollout up', async () => {
       const job = await makeJob();
-      const event = { eventType: 'mipro.reward.received', message: 'r' };
+      const event: NewEvent = { eventType: 'mipro.reward.received', message: 'r' };
       await store.insertRollout({ jobId: job.id, id: 's1', candidateId: BASELINE_ID, seed: 1, split: 'online', correlationId: null, inputMessages: null });
       await store.insertRollout({ jobId: job.id, id: 's2', candidateId: BASELINE_ID, seed: 2, split: 'online', correlationId: null, inputMessages: null });
       await store.recordReward({ jobId: job.id, rolloutId: 's1', candidateId: BASELINE_ID, reward: 0.25, split: 'online', seed: 1, metadata: null, rolloutStored: true }, event);
@@ -403,7 +403,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(c?.monitor.n).toBe(25);
       // Ended (another instance's cancel, say): a reward the caller still thinks is online is monitoring.
       const other = await makeJob();
-      await store.transitionJob(other.id, ['running'], 'cancelled', { eventType: 'mipro.job.cancelled', message: 'c' }, BASELINE_ID);
+      await store.transitionJob(other.id, ['running'], 'cancelled', { eventType: 'mipro.job.status', message: 'c' }, BASELINE_ID);
       const late = await store.recordReward({ jobId: other.id, rolloutId: 'late', candidateId: BASELINE_ID, reward: 1, split: 'online', seed: null, metadata: null, rolloutStored: false }, { eventType: 'mipro.reward.received', message: 'r', data: { split: 'online' } });
       expect(late.reward.split).toBe('monitor');
       expect((await store.getJob(other.id))?.rewardCount).toBe(0);
@@ -426,7 +426,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.getJob(job.id))?.usage.policy).toMatchObject({ calls: 3, promptTokens: 6, completionTokens: 3 });
 
       const scores = [0.9, 0.1, 0.4, 1, 0, 0.75, 0.3, 0.55, 0.2, 0.65, 0.05];
-      const event = { eventType: 'mipro.reward.received', message: 'r' };
+      const event: NewEvent = { eventType: 'mipro.reward.received', message: 'r' };
       const outcomes = await Promise.all([
         ...scores.map((x, i) => store.recordReward({ jobId: job.id, rolloutId: ids[i + 1]!, candidateId: BASELINE_ID, reward: x, split: 'online', seed: null, metadata: null }, event)),
         store.recordReward({ jobId: job.id, rolloutId: 'b1', candidateId: BASELINE_ID, reward: 0.2, split: 'online', seed: null, metadata: null }, event),
@@ -574,7 +574,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await start({ proposalSeq: 1, candidateCount: 2 }))?.seq).toBe(2);
       // Nor once the job no longer runs (paused or ended on another instance since the decision).
       const paused = await makeJob();
-      await store.transitionJob(paused.id, ['running'], 'paused', { eventType: 'mipro.job.paused', message: 'p' });
+      await store.transitionJob(paused.id, ['running'], 'paused', { eventType: 'mipro.job.status', message: 'p' });
       expect(await store.startProposal({ jobId: paused.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [],
         leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString(), basis: { proposalSeq: 0, candidateCount: 1 } })).toBeNull();
     });
