@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ApiError } from '../../web/src/api.js';
 import { JobFeed, keepNewestEvents } from '../../web/src/jobFeed.js';
+import { newProposalId } from '../../src/shared/ids.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 import { createSimJob, driveRollouts, type CreatedJob } from './simTraffic.js';
 
@@ -65,6 +66,30 @@ describe('job feed (incremental loading for the job page)', () => {
     const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=1000`, { key: t.key });
     expect(feed.events.map((e) => e.seq)).toEqual((events.body.events as Array<{ seq: number }>).map((e) => e.seq));
     expect(feed.job?.reward_count).toBe(26);
+  });
+
+  it('pages the proposals: the newest page first, older ones on demand, and a refresh keeps what was loaded', async () => {
+    const other = await createSimJob(t.url, t.key, { online_proposer_min_rollouts: 1000 });
+    const propose = async () => {
+      const lease = await t.server.store.startProposal({ jobId: other.job_id, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+      if (!lease) throw new Error('no lease');
+      await t.server.store.finishProposal({ jobId: other.job_id, id: lease.id, status: 'failed', response: null, error: 'timeout', events: [], candidates: [] });
+    };
+    for (let k = 0; k < 7; k++) await propose();
+    const feed = new JobFeed(client(t.key), other.job_id, { proposalPage: 3 });
+    expect((await feed.refresh()).proposals).toBe(true);
+    expect(feed.proposals.map((p) => p.seq)).toEqual([7, 6, 5]);
+    expect(feed.proposalPages.hasMore).toBe(true);
+    expect(await feed.proposalPages.more()).toBe(true);
+    expect(feed.proposals.map((p) => p.seq)).toEqual([7, 6, 5, 4, 3, 2]);
+    // Nothing new: no re-read.
+    expect((await feed.refresh()).proposals).toBe(false);
+    await propose();
+    expect((await feed.refresh()).proposals).toBe(true);
+    expect(feed.proposals.map((p) => p.seq)).toEqual([8, 7, 6, 5, 4, 3]);
+    expect(await feed.proposalPages.more()).toBe(true);
+    expect(feed.proposals.map((p) => p.seq)).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(feed.proposalPages.hasMore).toBe(false);
   });
 
   it('sends the key only in the Authorization header and reports a bad key as 401', async () => {

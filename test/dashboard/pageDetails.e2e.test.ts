@@ -118,24 +118,48 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
-  it('says when a long job has more proposals than the timeline lists, and which ones are left out', async () => {
+  it('loads a long job\'s older proposals a page at a time, and keeps them through a refresh', async () => {
     const job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 1000 });
     const store = s.t.server.store;
-    // 1,002 proposals (failed ones are the cheapest to record): the server lists the newest 1,000.
-    for (let k = 0; k < 1002; k++) {
-      const now = new Date().toISOString();
-      const lease = await store.startProposal({ jobId: job.job_id, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now });
+    // Failed proposals are the cheapest to record; 120 are three pages of 50.
+    const propose = async () => {
+      const lease = await store.startProposal({ jobId: job.job_id, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
       if (!lease) throw new Error('no lease');
       await store.finishProposal({ jobId: job.job_id, id: lease.id, status: 'failed', response: null, error: 'proposer timeout', events: [], candidates: [] });
-    }
-    const listed = (await api(s.t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/proposals?limit=1000`, { key: s.t.key })).body.items as Array<{ seq: number }>;
-    expect(listed).toHaveLength(1000);
-    expect(listed.at(-1)?.seq).toBe(3);
+    };
+    for (let k = 0; k < 120; k++) await propose();
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes(`/sessions/${job.system_id}/proposals`)) asked.push(r.url());
+    });
     await page.goto(`${s.url}/#/jobs/${job.job_id}`);
-    await expect.poll(() => page.locator('.timeline > li.proposal').count(), { timeout: 15_000 }).toBe(1000);
-    expect(await page.locator('.proposals-older').textContent({ timeout: 5_000 }))
-      .toBe('Showing the newest 1,000 proposals (#3 to #1,002); the 2 older ones (#1 to #2) are not listed.');
-    expect(await page.locator('.job-header [data-stat="proposals"]').textContent()).toBe('1,002 · 1,002 failed, the last: proposer timeout');
+    const seqs = () => page.locator('.timeline > li.proposal h3').evaluateAll((hs) => hs.map((h) => Number(/#(\d+)/.exec(h.textContent ?? '')?.[1])));
+    const older = page.locator('.proposals-older');
+    const more = page.getByRole('button', { name: 'Load older proposals' });
+    await expect.poll(() => page.locator('.timeline > li.proposal').count()).toBe(50);
+    expect((await seqs())[0]).toBe(120);
+    expect(await older.textContent()).toBe('Showing the newest 50 proposals (#71 to #120); the 70 older ones (#1 to #70) are not loaded yet.');
+    expect(await page.locator('.job-header [data-stat="proposals"]').textContent()).toBe('120 · 120 failed, the last: proposer timeout');
+
+    await more.click();
+    await expect.poll(() => page.locator('.timeline > li.proposal').count()).toBe(100);
+    expect(await older.textContent()).toBe('Showing the newest 100 proposals (#21 to #120); the 20 older ones (#1 to #20) are not loaded yet.');
+    // The next page starts where the first ended: a cursor, not the first page again.
+    expect(asked.some((u) => new URL(u).searchParams.has('cursor'))).toBe(true);
+
+    // The last page: the note and the button go, and a keyboard user on the button lands on the first proposal it brought.
+    await more.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(seqs).toEqual(Array.from({ length: 120 }, (_, k) => 120 - k));
+    expect(await older.isHidden()).toBe(true);
+    expect(await more.isHidden()).toBe(true);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('li.proposal')?.querySelector('h3')?.textContent ?? null)).toMatch(/^Proposal #20/);
+
+    // A new proposal: the refresh re-reads the list as far as it was loaded, older pages included.
+    await propose();
+    await expect.poll(seqs, { timeout: 8_000 }).toEqual(Array.from({ length: 121 }, (_, k) => 121 - k));
+    expect(await more.isHidden()).toBe(true);
+    page.removeAllListeners('request');
     expect(problems).toEqual([]);
   }, 60_000);
 

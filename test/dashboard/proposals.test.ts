@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeSummary, leftOutNote, proposerAnswer } from '../../web/src/components/proposals.js';
+import { changeSummary, olderNote, proposerAnswer } from '../../web/src/components/proposals.js';
 
 describe('proposals timeline: what a child changed', () => {
   it('counts the words an instruction proposal changed', () => {
@@ -24,12 +24,12 @@ describe('proposals timeline: the proposer\'s answer', () => {
   });
 });
 
-describe('proposals timeline: proposals the list leaves out', () => {
-  it('names the older proposals below the oldest listed, and says nothing when the list starts at #1', () => {
+describe('proposals timeline: proposals not loaded yet', () => {
+  it('names the older proposals below the oldest loaded, and says nothing when the list starts at #1', () => {
     const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => ({ seq: to - k }));
-    expect(leftOutNote(seqs(1, 40))).toBe('');
-    expect(leftOutNote([])).toBe('');
-    expect(leftOutNote(seqs(2, 1001))).toBe('Showing the newest 1,000 proposals (#2 to #1,001); the oldest one (#1) is not listed.');
-    expect(leftOutNote(seqs(235, 1234))).toBe('Showing the newest 1,000 proposals (#235 to #1,234); the 234 older ones (#1 to #234) are not listed.');
+    expect(olderNote(seqs(1, 40))).toBe('');
+    expect(olderNote([])).toBe('');
+    expect(olderNote(seqs(2, 51))).toBe('Showing the newest 50 proposals (#2 to #51); the oldest one (#1) is not loaded yet.');
+    expect(olderNote(seqs(235, 1234))).toBe('Showing the newest 1,000 proposals (#235 to #1,234); the 234 older ones (#1 to #234) are not loaded yet.');
   });
 });

@@ -21,9 +21,6 @@ type Query = Record<string, string | number | null | undefined>;
 export const EXPORT_FORMATS = ['json', 'messages', 'dspy'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** The most proposals GET .../proposals returns (its `limit` cap), newest first. */
-export const PROPOSALS_LISTED = 1000;
-
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
 
@@ -59,9 +56,9 @@ export class ApiClient {
     return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/events`, { since_seq: sinceSeq, limit });
   }
 
-  /** The newest PROPOSALS_LISTED proposals (the server's cap): one request; the timeline says when older ones exist. */
-  proposals(systemId: string): Promise<PageOf<ProposalView>> {
-    return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/proposals`, { limit: PROPOSALS_LISTED });
+  /** A page of proposals, newest first; `next_cursor` leads to older ones. */
+  proposals(systemId: string, cursor: string | null, limit: number): Promise<PageOf<ProposalView>> {
+    return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/proposals`, { cursor, limit });
   }
 
   rewards(systemId: string, cursor: string | null, limit: number): Promise<PageOf<RewardView>> {

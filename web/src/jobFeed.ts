@@ -1,6 +1,7 @@
 import { ApiError, type ApiClient } from './api.js';
 import type { EventView, JobView, ProposalView } from './types.js';
 import type { RewardPoint } from './chartData.js';
+import { LIST_PAGE, PagedList } from './pagedList.js';
 
 /**
  * Everything the job page shows, fetched incrementally: events after the last seen seq, rewards after
@@ -51,7 +52,11 @@ export function keepNewestEvents<T extends { event_type: string }>(events: reado
 export class JobFeed {
   job: JobView | null = null;
   readonly rewards: RewardPoint[] = [];
-  proposals: ProposalView[] = [];
+  /**
+   * The proposals, newest first: the newest page, and older ones a page at a time when the user asks
+   * ("Load older proposals"). A refresh re-reads as many as are loaded.
+   */
+  readonly proposalPages: PagedList<ProposalView>;
   events: EventView[] = [];
   /** Sections the server does not serve (404 on the route): shown as unavailable, not retried. */
   readonly unavailable = new Set<Section>();
@@ -70,10 +75,19 @@ export class JobFeed {
     private readonly api: ApiClient,
     private readonly jobId: string,
     /** Page sizes; tests make them small to exercise paging. */
-    opts: { eventPage?: number; rewardPage?: number } = {},
+    opts: { eventPage?: number; rewardPage?: number; proposalPage?: number } = {},
   ) {
     this.eventPage = opts.eventPage ?? EVENT_PAGE;
     this.rewardPage = opts.rewardPage ?? REWARD_PAGE;
+    this.proposalPages = new PagedList((cursor, limit) => {
+      if (!this.job) throw new Error('the job is not loaded yet');
+      return this.api.proposals(this.job.system_id, cursor, limit);
+    }, opts.proposalPage ?? LIST_PAGE);
+  }
+
+  /** The loaded proposals, newest first. */
+  get proposals(): readonly ProposalView[] {
+    return this.proposalPages.items;
   }
 
   async refresh(): Promise<FeedChanges> {
@@ -143,9 +157,10 @@ export class JobFeed {
     const clearable = this.proposals.some((p) => p.prompt.length > 0 || p.response !== null);
     const due = clearable && Date.now() - this.proposalsReadAt >= PROPOSALS_RECHECK_MS;
     if (job.proposal_seq === this.proposalsSeq && !running && !due) return false;
-    const res = await this.api.proposals(job.system_id);
     const before = JSON.stringify(this.proposals);
-    this.proposals = [...res.items].sort((a, b) => b.seq - a.seq);
+    // Superseded by "Load older proposals" clicked meanwhile: that answer is the one shown, and the
+    // next refresh reads again (proposalsSeq is left as it was).
+    if (!(await this.proposalPages.reload())) return false;
     this.proposalsSeq = job.proposal_seq;
     this.proposalsReadAt = Date.now();
     return JSON.stringify(this.proposals) !== before;

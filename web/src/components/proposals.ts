@@ -2,7 +2,9 @@ import { diffStats, wordDiff } from '../diff.js';
 import { h, replaceChildren } from '../dom.js';
 import { fmtAge, fmtCount, fmtDateTime, fmtScore } from '../format.js';
 import { changedText } from '../program.js';
+import type { PagedList } from '../pagedList.js';
 import type { CandidateView, ProposalView } from '../types.js';
+import { LoadMore } from './loadMore.js';
 import { demoList, instructionText, moduleChip } from './programView.js';
 import { statusBadge } from './statusBadge.js';
 
@@ -10,24 +12,42 @@ import { statusBadge } from './statusBadge.js';
  * The proposals timeline, newest first: which tip was used, which parent was improved on, and what each
  * new instruction changed, word by word (<del>/<ins>). In a program a proposal changes one module:
  * the item names it, and the diff compares that module's text in the parent and the child.
+ * The newest page comes first; "Load older proposals" under the list adds the next one.
  */
 export class ProposalsTimeline {
   readonly el: HTMLElement;
   private readonly list = h('ol', { class: 'timeline', reversed: true });
   private readonly note = h('p', { class: 'muted' });
-  /** Under the list: the server lists the newest proposals only (PROPOSALS_LISTED), so a long job's oldest are left out. */
+  /** Under the list while older proposals are not loaded: which ones, and the button that loads them. */
   private readonly older = h('p', { class: 'muted proposals-older', hidden: true });
+  private readonly more: LoadMore<ProposalView>;
+  private readonly error = h('p', { class: 'error-text', role: 'alert' });
   private signature = '';
   private program = false;
   /** Decimals of the job's scores (scoreDigits of its reward_range). */
   private digits = 3;
 
-  constructor() {
+  /**
+   * `pages`: the job's proposals as the feed pages them; `loaded`: an older page came in (the page
+   * renders the timeline again); `failed`: it could not be read (a 401 is the page's to handle).
+   */
+  constructor(private readonly pages: PagedList<ProposalView>, opts: { loaded: () => void; failed: (err: unknown) => boolean }) {
+    this.more = new LoadMore('Load older proposals', pages, {
+      loaded: () => {
+        this.error.textContent = '';
+        opts.loaded();
+      },
+      failed: (err) => {
+        if (!opts.failed(err)) this.error.textContent = `Could not load older proposals: ${err instanceof Error ? err.message : String(err)}`;
+      },
+      focusTarget: (p) => this.list.querySelector<HTMLElement>(`li[data-proposal="${CSS.escape(p.proposal_id)}"] h3`),
+    });
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'proposals-title' },
       h('h2', { id: 'proposals-title' }, 'Proposals'),
       this.note,
       this.list,
-      this.older);
+      h('div', { class: 'proposals-more' }, this.older, this.more.el),
+      this.error);
   }
 
   /**
@@ -47,7 +67,8 @@ export class ProposalsTimeline {
 
   /** `program`: the job has several modules (one-module jobs keep the layout without module names). */
   update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>, program = false, digits = 3): void {
-    const signature = JSON.stringify([program, digits, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at, p.prompt.length, p.response === null]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count, c.status])]);
+    const more = this.pages.hasMore;
+    const signature = JSON.stringify([program, digits, more, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at, p.prompt.length, p.response === null]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count, c.status])]);
     // The prompt and answer count too: RETENTION_DAYS clears them, and nothing else changes.
     if (signature === this.signature) return;
     this.signature = signature;
@@ -57,9 +78,10 @@ export class ProposalsTimeline {
     const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
     const opened = new Set(Array.from(this.list.querySelectorAll<HTMLDetailsElement>('details[open]'), (d) => d.dataset.key));
     replaceChildren(this.list, ...proposals.map((p) => this.item(p, byId, colors, opened)));
-    const left = leftOutNote(proposals);
+    const left = more ? olderNote(proposals) : '';
     this.older.textContent = left;
     this.older.hidden = left === '';
+    this.more.sync();
   }
 
   private item(p: ProposalView, byId: Map<string, CandidateView>, colors: Map<string, string>, opened: Set<string | undefined>): HTMLLIElement {
@@ -98,7 +120,8 @@ export class ProposalsTimeline {
       h('h4', {}, 'answer'),
       h('pre', { class: 'proposer-answer' }, proposerAnswer(p)));
     return h('li', { class: 'proposal', 'data-proposal': p.proposal_id },
-      h('h3', {}, `Proposal #${p.seq}`, ' ', statusBadge(p.status)),
+      // tabindex -1: where focus goes when "Load older proposals" brought the last page and hid.
+      h('h3', { tabindex: '-1' }, `Proposal #${p.seq}`, ' ', statusBadge(p.status)),
       h('p', { class: 'proposal-meta' },
         ...(module ? [moduleChip(module, `module: ${module}`), ' '] : []),
         h('span', { class: 'tag tag-tip' }, `tip: ${p.tip}`), ' parent ', h('code', {}, p.parent_id), ' · ',
@@ -110,16 +133,17 @@ export class ProposalsTimeline {
 }
 
 /**
- * Proposals are numbered 1, 2, 3... in each job and the list is the newest ones: below the oldest
- * listed are the ones left out. Said on screen, so a long job's early proposals do not silently vanish.
+ * Proposals are numbered 1, 2, 3... in each job and the list holds the newest ones: below the oldest
+ * loaded are the ones not loaded yet. Said on screen beside "Load older proposals", so a long job's
+ * early proposals do not silently vanish.
  */
-export function leftOutNote(proposals: ReadonlyArray<Pick<ProposalView, 'seq'>>): string {
+export function olderNote(proposals: ReadonlyArray<Pick<ProposalView, 'seq'>>): string {
   if (proposals.length === 0) return '';
   const seqs = proposals.map((p) => p.seq);
   const oldest = Math.min(...seqs);
   if (oldest <= 1) return '';
   const older = oldest - 1;
-  return `Showing the newest ${fmtCount(proposals.length)} proposals (#${fmtCount(oldest)} to #${fmtCount(Math.max(...seqs))}); the ${older === 1 ? 'oldest one (#1) is' : `${fmtCount(older)} older ones (#1 to #${fmtCount(older)}) are`} not listed.`;
+  return `Showing the newest ${fmtCount(proposals.length)} proposals (#${fmtCount(oldest)} to #${fmtCount(Math.max(...seqs))}); the ${older === 1 ? 'oldest one (#1) is' : `${fmtCount(older)} older ones (#1 to #${fmtCount(older)}) are`} not loaded yet.`;
 }
 
 /**

@@ -63,7 +63,14 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     whose: (idx) => champions[idx] || null,
   });
   const championColors = new Map<string, string>([[CHAMPION_SERIES[0], '#1d4ed8'], [CHAMPION_SERIES[1], '#93c5fd'], [CHAMPION_SERIES[2], '#93c5fd']]);
-  const proposals = new ProposalsTimeline();
+  const proposals = new ProposalsTimeline(feed.proposalPages, {
+    loaded: () => renderProposals(),
+    failed: (err) => {
+      if (!(err instanceof ApiError && err.status === 401)) return false;
+      if (!disposed) shell.unauthorized('Your API key is no longer accepted. Sign in again.');
+      return true;
+    },
+  });
   const events = new EventLog();
   const pageError = h('p', { class: 'error-text', role: 'alert' });
   const content = h('div', { class: 'job-body' },
@@ -87,6 +94,13 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
 
   let disposed = false;
 
+  const renderProposals = () => {
+    const job = feed.job;
+    if (!job || disposed) return;
+    const candidates = job.candidates ?? [];
+    proposals.update(feed.proposals, candidates, candidateColors(candidates.map((c) => c.candidate_id)), isProgram(job), scoreDigits(job.reward_range));
+  };
+
   const render = (changes: FeedChanges) => {
     const job = feed.job;
     if (!job) return;
@@ -108,7 +122,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       shareChart.update(trafficShares(feed.rewards, order), colors);
     }
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();
-    else if (changes.proposals || changes.job) proposals.update(feed.proposals, candidates, colors, isProgram(job), scoreDigits(job.reward_range));
+    else if (changes.proposals || changes.job) renderProposals();
     if (feed.unavailable.has('events')) events.setUnavailable();
     else {
       events.add(changes.newEvents);

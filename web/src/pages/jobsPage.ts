@@ -1,13 +1,14 @@
 import { ApiError, type ApiClient } from '../api.js';
 import { h, replaceChildren, setText, uid } from '../dom.js';
 import { fmtAge, fmtCount, fmtDateTime, scoreDigits } from '../format.js';
+import { PagedList } from '../pagedList.js';
 import { startPolling } from '../poller.js';
 import type { JobView } from '../types.js';
 import { bestScore } from '../components/jobHeader.js';
+import { LoadMore } from '../components/loadMore.js';
 import { statusBadge } from '../components/statusBadge.js';
 import type { Page, Shell } from './page.js';
 
-const PAGE = 50;
 const REFRESH_MS = 5000;
 const STATUSES = ['running', 'paused', 'succeeded', 'failed', 'cancelled'];
 
@@ -20,7 +21,6 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
     ...STATUSES.map((s) => h('option', { value: s }, s)));
   const body = h('tbody');
   const error = h('p', { class: 'error-text', role: 'alert' });
-  const more = h('button', { type: 'button', class: 'btn', hidden: true }, 'Load more');
   const table = h('table', { class: 'jobs' },
     h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
     h('thead', {}, h('tr', {},
@@ -28,63 +28,61 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
         h('th', { scope: 'col', class: k >= 2 && k !== 4 && k !== 6 ? 'num' : '' }, t)))),
     body);
 
-  let jobs: JobView[] = [];
-  let cursor: string | null = null;
+  const jobs = new PagedList<JobView>((cursor, limit) => api.listJobs({ limit, cursor, status: filter.value || null }));
+  const more = new LoadMore('Load more', jobs, {
+    loaded: () => {
+      setText(error, '');
+      render();
+    },
+    failed: (err) => reportError(err),
+    focusTarget: (job) => body.querySelector<HTMLElement>(`tr[data-job="${CSS.escape(job.job_id)}"] a`),
+  });
   let shown = '';
 
   const render = () => {
     // Same data, same DOM: a refresh must not disturb focus or a text selection.
     // The half-minute bucket lets the "age" column move on even when nothing else changed.
-    const signature = JSON.stringify([jobs, cursor, filter.value, Math.floor(Date.now() / 30_000)]);
+    const signature = JSON.stringify([jobs.items, jobs.cursor, filter.value, Math.floor(Date.now() / 30_000)]);
     if (signature === shown) return;
     shown = signature;
     const focused = (document.activeElement?.closest('tr[data-job]') as HTMLElement | null)?.dataset.job;
-    if (jobs.length === 0) {
+    if (jobs.items.length === 0) {
       replaceChildren(body, h('tr', {}, h('td', { colspan: '7', class: 'empty' },
         filter.value ? `No ${filter.value} jobs.` : 'No jobs yet. Create one with POST /api/policy-optimization/online/jobs.')));
     } else {
-      replaceChildren(body, ...jobs.map(row));
+      replaceChildren(body, ...jobs.items.map(row));
       if (focused) body.querySelector<HTMLElement>(`tr[data-job="${CSS.escape(focused)}"] a`)?.focus();
     }
-    more.hidden = cursor === null;
+    more.sync();
+  };
+
+  const reportError = (err: unknown) => {
+    if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
+    setText(error, `Could not load jobs: ${err instanceof Error ? err.message : String(err)}`);
   };
 
   /**
-   * Loads overlap (the 5 s refresh, a filter change, "Load more") and answers may land in any order:
-   * only the answer to the newest request is shown. A slow answer for "All" arriving after the one
-   * for "paused" put every job back under the "paused" filter.
+   * The list again from the top (the 5 s refresh, a filter change). Only the answer to the newest
+   * request is shown (PagedList): a slow answer for "All" arriving after the one for "paused" put
+   * every job back under the "paused" filter.
    */
-  let requested = 0;
-  const load = async (append: boolean) => {
-    const ticket = ++requested;
-    const stale = () => ticket !== requested;
+  const reload = async () => {
     try {
-      const limit = append ? PAGE : Math.min(1000, Math.max(PAGE, jobs.length));
-      const page = await api.listJobs({ limit, cursor: append ? cursor : null, status: filter.value || null });
-      if (stale()) return;
-      const firstNew = append ? page.items[0]?.job_id : undefined;
-      // "Load more" hides once the last page is in: a keyboard user on it would drop to the page body.
-      const fromMore = document.activeElement === more;
-      jobs = append ? [...jobs, ...page.items] : page.items;
-      cursor = page.next_cursor;
+      if (!(await jobs.reload())) return;
       setText(error, '');
       render();
-      if (fromMore && more.hidden && firstNew) body.querySelector<HTMLElement>(`tr[data-job="${CSS.escape(firstNew)}"] a`)?.focus();
     } catch (err) {
-      if (stale()) return;
-      if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
-      setText(error, `Could not load jobs: ${err instanceof Error ? err.message : String(err)}`);
+      reportError(err);
     }
   };
 
   filter.addEventListener('change', () => {
-    jobs = [];
-    void load(false);
+    jobs.reset();
+    void reload();
   });
-  more.addEventListener('click', () => void load(true));
-  void load(false);
+  void reload();
   const poller = startPolling(async () => {
-    await load(false);
+    await reload();
     return true;
   }, REFRESH_MS);
 
@@ -93,7 +91,7 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
       h('div', { class: 'toolbar' }, h('label', { for: filterId }, 'Status'), filter)),
     error,
     h('div', { class: 'panel table-scroll' }, table),
-    more);
+    more.el);
   return { el, title: 'Jobs · miprox', focusTarget: () => title, dispose: () => poller.stop() };
 }
 
