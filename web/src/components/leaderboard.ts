@@ -4,6 +4,11 @@ import { type ModuleView, isProgram, moduleText } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
 import { demoCount, demoList, instructionText, moduleChip, programList } from './programView.js';
 
+/** Column names; on a phone each row is a card and each cell carries its column's name (data-label). */
+const COL = {
+  status: 'Status', parent: 'Parent', rollouts: 'Rollouts', rewards: 'Rewards (n)', mean: 'Mean reward [95% CI]', val: 'Val score (n)', serve: 'Serve',
+} as const;
+
 /** The baseline of a job that discovers its modules, before the first proxied call brings one. */
 const NO_PROMPT_YET = '(no prompt yet: the first proxied call\'s system text becomes one)';
 
@@ -30,11 +35,11 @@ export class Leaderboard {
     this.filterBox = h('div', { class: 'toolbar', hidden: true },
       h('label', { for: filterId }, 'Changed module'), this.filter);
     const th = (text: string, cls = '') => h('th', { scope: 'col', class: cls }, text);
-    const table = h('table', { class: 'leaderboard' },
+    const table = h('table', { class: 'leaderboard phone-cards' },
       h('caption', { class: 'visually-hidden' }, 'Candidates, best first'),
       h('thead', {}, h('tr', {},
-        th('#', 'num'), th('Candidate'), th('Status'), th('Parent'), th('Rollouts', 'num'), th('Rewards (n)', 'num'),
-        th('Mean reward [95% CI]', 'num'), th('Val score (n)', 'num'), th('Serve'))),
+        th('#', 'num'), th('Candidate'), th(COL.status), th(COL.parent), th(COL.rollouts, 'num'), th(COL.rewards, 'num'),
+        th(COL.mean, 'num'), th(COL.val, 'num'), th(COL.serve))),
       this.body);
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'leaderboard-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'leaderboard-title' }, 'Candidates'), this.filterBox),
@@ -125,22 +130,23 @@ export class Leaderboard {
       demos > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demos} demo${demos === 1 ? '' : 's'}`) : null,
     ];
     return h('tr', { 'data-candidate': c.candidate_id, class: c.candidate_id === bestId ? 'is-best' : '' },
-      h('td', { class: 'num' }, rank),
-      h('td', { class: 'candidate-cell' },
-        h('div', { class: 'candidate-id' },
+      h('td', { class: 'num rank' }, rank),
+      h('td', { class: 'candidate-cell card-key' },
+        // data-rank: a phone hides the rank column and writes "#3" here instead.
+        h('div', { class: 'candidate-id', 'data-rank': `#${rank}` },
           h('span', { class: 'swatch', style: `background:${colors.get(c.candidate_id) ?? '#888'}`, 'aria-hidden': 'true' }),
           h('code', {}, c.candidate_id), ...tags),
         details),
-      h('td', {}, h('span', { class: `badge cand-${c.status}` }, c.status)),
-      h('td', {}, c.parent_id ? h('code', {}, c.parent_id) : '—'),
-      h('td', { class: 'num' }, fmtCount(c.rollout_count)),
-      h('td', { class: 'num' }, fmtCount(c.reward_count)),
-      h('td', { class: 'num mean-cell' },
+      h('td', { class: 'status-cell', 'data-label': COL.status }, h('span', { class: `badge cand-${c.status}` }, c.status)),
+      h('td', { class: 'parent-cell', 'data-label': COL.parent }, c.parent_id ? h('code', {}, c.parent_id) : '—'),
+      h('td', { class: 'num rollouts-cell', 'data-label': COL.rollouts }, fmtCount(c.rollout_count)),
+      h('td', { class: 'num rewards-cell', 'data-label': COL.rewards }, fmtCount(c.reward_count)),
+      h('td', { class: 'num mean-cell', 'data-label': COL.mean },
         h('span', { class: 'mean' }, fmtScore(c.avg_reward, digits)), ' ',
         h('span', { class: 'ci' }, fmtInterval(c.ci, digits)),
         ciBar(c, colors.get(c.candidate_id) ?? '#888', scale)),
-      h('td', { class: 'num' }, c.val_score === null ? '—' : `${fmtScore(c.val_score, digits)} (${c.val_count})`),
-      h('td', {}, this.promoteButton(c, job, served)));
+      h('td', { class: 'num val-cell', 'data-label': COL.val }, c.val_score === null ? '—' : `${fmtScore(c.val_score, digits)} (${c.val_count})`),
+      h('td', { class: 'serve-cell', 'data-label': COL.serve }, this.promoteButton(c, job, served)));
   }
 
   /** A cancelled or failed job cannot be promoted (409): no button; the served candidate needs none. */

@@ -11,6 +11,8 @@ import type { Page, Shell } from './page.js';
 
 const REFRESH_MS = 5000;
 const STATUSES = ['running', 'paused', 'succeeded', 'failed', 'cancelled'];
+/** The table's columns; on a phone each row is a card and each cell carries its column's name (data-label). */
+const COLUMNS = ['Job', 'Status', 'Rollouts', 'Rewards', 'Best score [95% CI] · source', 'Candidates', 'Created'] as const;
 
 /** Every job of the key's tenant, newest first, refreshed while visible. */
 export function jobsPage(api: ApiClient, shell: Shell): Page {
@@ -21,11 +23,10 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
     ...STATUSES.map((s) => h('option', { value: s }, s)));
   const body = h('tbody');
   const error = h('p', { class: 'error-text', role: 'alert' });
-  const table = h('table', { class: 'jobs' },
+  const table = h('table', { class: 'jobs phone-cards' },
     h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
     h('thead', {}, h('tr', {},
-      ...['Job', 'Status', 'Rollouts', 'Rewards', 'Best score [95% CI] · source', 'Candidates', 'Created'].map((t, k) =>
-        h('th', { scope: 'col', class: k >= 2 && k !== 4 && k !== 6 ? 'num' : '' }, t)))),
+      ...COLUMNS.map((t, k) => h('th', { scope: 'col', class: k >= 2 && k !== 4 && k !== 6 ? 'num' : '' }, t)))),
     body);
 
   const jobs = new PagedList<JobView>((cursor, limit) => api.listJobs({ limit, cursor, status: filter.value || null }));
@@ -98,13 +99,13 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
 function row(job: JobView): HTMLTableRowElement {
   const href = `#/jobs/${encodeURIComponent(job.job_id)}`;
   const tr = h('tr', { class: 'clickable', 'data-job': job.job_id },
-    h('td', {}, h('a', { href }, job.name !== null ? h('span', { class: 'job-name', dir: 'auto' }, job.name) : null, h('code', {}, job.job_id))),
-    h('td', {}, statusBadge(job.status)),
-    h('td', { class: 'num' }, fmtCount(job.rollout_count)),
-    h('td', { class: 'num' }, fmtCount(job.reward_count)),
-    h('td', {}, bestScore(job, scoreDigits(job.reward_range))),
-    h('td', { class: 'num' }, fmtCount(job.candidate_count)),
-    h('td', { class: 'created' }, h('time', { datetime: job.created_at, title: fmtDateTime(job.created_at) }, fmtAge(job.created_at))));
+    h('td', { class: 'card-key' }, h('a', { href }, job.name !== null ? h('span', { class: 'job-name', dir: 'auto' }, job.name) : null, h('code', {}, job.job_id))),
+    h('td', { 'data-label': COLUMNS[1] }, statusBadge(job.status)),
+    h('td', { class: 'num', 'data-label': COLUMNS[2] }, fmtCount(job.rollout_count)),
+    h('td', { class: 'num', 'data-label': COLUMNS[3] }, fmtCount(job.reward_count)),
+    h('td', { class: 'best', 'data-label': COLUMNS[4] }, bestScore(job, scoreDigits(job.reward_range))),
+    h('td', { class: 'num', 'data-label': COLUMNS[5] }, fmtCount(job.candidate_count)),
+    h('td', { class: 'created', 'data-label': COLUMNS[6] }, h('time', { datetime: job.created_at, title: fmtDateTime(job.created_at) }, fmtAge(job.created_at))));
   // The link is the keyboard path; the whole row is a convenience for the mouse.
   tr.addEventListener('click', (ev) => {
     if (!(ev.target instanceof Element) || !ev.target.closest('a')) location.hash = href;

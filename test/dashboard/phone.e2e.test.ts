@@ -1,0 +1,134 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Demo } from '../../src/optimizer/core/demos.js';
+import { MiproJobsClient } from '../../src/sdk/index.js';
+import { addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
+import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+
+/**
+ * Every page on a phone (390x844): nothing scrolls the page sideways, and what a row is about (the
+ * job and its score, the candidate, its mean and its Promote button) is on screen, not in a table
+ * scrolled out of its box. The wide tables become one card per row there.
+ */
+const PHONE = { width: 390, height: 844 };
+const DEMO: Demo = { input: [{ role: 'user', content: 'Where is the Louvre?' }], output: 'In Paris.', rolloutId: 'r-phone-1' };
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
+  let s: DashboardTestServer;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[] = [];
+  let jobId: string;
+
+  beforeAll(async () => {
+    s = await startDashboardTestServer();
+    const jobs = new MiproJobsClient({ backendUrl: s.url, apiKey: s.t.key });
+    // A program of two modules with candidates for each (one with a demo), proposals and rewarded rollouts.
+    jobId = (await jobs.create({ ...pipelineJobBody({ online_proposer_min_rollouts: 1000 }), name: 'Support pipeline: extract, then answer from the context' })).job_id;
+    await addModuleCandidates(s.t.server.store, jobId, 'answer', { cand_answer_quote: 'Answer only from this context, and quote it:\n{context}' });
+    await addModuleCandidates(s.t.server.store, jobId, 'extract', { cand_extract_lines: 'Extract every named entity, one per line.' }, { cand_extract_lines: [DEMO] });
+    const session = await jobs.session(jobId);
+    for (let i = 0; i < 9; i++) {
+      const rollout = await session.nextRollout();
+      await pipelineCalls(rollout.chat_completions_url, `Fact ${i}: the Louvre is in Paris.`);
+      await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: i % 3 === 0 ? 0 : 1 } });
+    }
+    await jobs.create(pipelineJobBody());
+    ({ browser, page, problems } = await openWatchedPage({ viewport: PHONE }));
+    await signIn(page, s.url, s.t.key);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  /** The page scrolls sideways: its content is wider than the viewport. */
+  const pageScrollsSideways = () => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  /** Elements matching `sel` that are not drawn, or run past the viewport's left or right edge. */
+  const offScreen = (sel: string) => page.locator(sel).evaluateAll((els) => els
+    .filter((e) => {
+      const r = e.getBoundingClientRect();
+      return r.width === 0 || r.left < 0 || r.right > window.innerWidth;
+    })
+    .map((e) => e.outerHTML.slice(0, 80)));
+  /** Scroll boxes whose content is wider than they are: the part past their edge needs a sideways swipe. */
+  const scrolledBoxes = () => page.locator('.table-scroll').evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth).length);
+
+  it('shows the jobs list as cards: each job\'s name, status and best score on screen', async () => {
+    await page.goto(`${s.url}/#/jobs`);
+    const rows = page.locator('table.jobs tbody tr[data-job]');
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect.poll(() => page.locator(`tr[data-job="${jobId}"] td.best`).textContent()).toMatch(/^\d/);
+    expect(await pageScrollsSideways()).toBe(false);
+    expect(await scrolledBoxes()).toBe(0);
+    expect(await offScreen('table.jobs tbody tr[data-job] a, table.jobs tbody .badge, table.jobs tbody td.best, table.jobs tbody td.created')).toEqual([]);
+    // Each value says which column it is: the header row is for screen readers only on a phone.
+    expect(await page.locator('table.jobs thead').isVisible()).toBe(true); // in the accessibility tree...
+    expect(await page.locator('table.jobs thead').evaluate((e) => e.getBoundingClientRect().height)).toBeLessThanOrEqual(1); // ...not on screen
+    const label = await page.locator(`tr[data-job="${jobId}"] td.best`).evaluate((e) => getComputedStyle(e, '::before').content);
+    expect(label).toContain('Best score');
+    await page.screenshot({ path: screenshotPath('40-phone-jobs'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the job page without sideways scrolling: header, program, candidates, proposals and events', async () => {
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('tr[data-candidate="cand_extract_lines"]').waitFor();
+    await page.locator('.timeline li.proposal').first().waitFor();
+    await page.locator('.event-log li').first().waitFor();
+    expect(await pageScrollsSideways()).toBe(false);
+    expect(await scrolledBoxes()).toBe(0);
+    // Every candidate's id, mean and Promote button: the table scrolled in its box, with only # and part of the candidate cell in view.
+    const rows = page.locator('table.leaderboard tbody tr[data-candidate]');
+    expect(await rows.count()).toBe(3);
+    expect(await offScreen('table.leaderboard .candidate-id code, table.leaderboard .mean, table.leaderboard [data-action="promote"], table.leaderboard .badge')).toEqual([]);
+    expect(await page.locator('table.leaderboard [data-action="promote"]').count()).toBe(3);
+    // The rank stays, in front of the candidate's id.
+    expect(await rows.first().locator('.candidate-id').evaluate((e) => getComputedStyle(e, '::before').content)).toBe('"#1"');
+    expect(await offScreen('.job-header [data-stat], .program-panel .instruction-text, .timeline li.proposal h3, .timeline .diff, .event-log .emsg')).toEqual([]);
+    // The short stats sit two to a row: the header was one long column, a screen and a half.
+    const top = (stat: string) => page.locator(`.job-header [data-stat="${stat}"]`).evaluate((e) => Math.round(e.getBoundingClientRect().top));
+    expect(await top('rollouts')).toBe(await top('baseline'));
+
+    // A row opened to its program and demos stays inside the screen too.
+    await rows.filter({ has: page.locator('code', { hasText: 'cand_extract_lines' }) }).locator('details.instruction summary').click();
+    await page.locator('tr[data-candidate="cand_extract_lines"] li.demo').waitFor();
+    expect(await pageScrollsSideways()).toBe(false);
+    expect(await offScreen('tr[data-candidate="cand_extract_lines"] .instruction-text, tr[data-candidate="cand_extract_lines"] li.demo')).toEqual([]);
+    await page.screenshot({ path: screenshotPath('41-phone-job'), fullPage: true });
+    await page.locator('section[aria-labelledby="leaderboard-title"]').screenshot({ path: screenshotPath('42-phone-candidates') });
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the sign-in page and an unknown job without sideways scrolling', async () => {
+    await page.goto(`${s.url}/#/jobs/pl_unknown`);
+    await expect.poll(() => page.locator('#not-found-title').isVisible()).toBe(true);
+    expect(await pageScrollsSideways()).toBe(false);
+    const fresh = await browser.newPage({ viewport: PHONE });
+    try {
+      await fresh.goto(`${s.url}/`);
+      await fresh.getByLabel('API key').waitFor();
+      expect(await fresh.evaluate(() => document.documentElement.scrollWidth > window.innerWidth)).toBe(false);
+    } finally {
+      await fresh.close();
+    }
+    expect(problems.filter((p) => !p.includes('status of 404'))).toEqual([]);
+    problems.length = 0;
+  });
+
+  it('keeps the tables as tables on a wide screen', async () => {
+    await page.setViewportSize({ width: 1440, height: 900 });
+    try {
+      await page.goto(`${s.url}/#/jobs/${jobId}`);
+      await page.locator('tr[data-candidate="cand_extract_lines"]').waitFor();
+      expect(await page.locator('table.leaderboard thead th').first().isVisible()).toBe(true);
+      expect(await page.locator('table.leaderboard tbody tr').first().evaluate((e) => getComputedStyle(e).display)).toBe('table-row');
+      expect(await page.locator('table.leaderboard td.mean-cell').first().evaluate((e) => getComputedStyle(e, '::before').content)).toBe('none');
+    } finally {
+      await page.setViewportSize(PHONE);
+    }
+  });
+});
