@@ -5,7 +5,8 @@ import type { Demo } from '../../src/optimizer/core/demos.js';
 import { addCandidates, addModuleCandidates, api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
-import { createSimJob, driveRollouts } from './simTraffic.js';
+import { newProposalId } from '../../src/shared/ids.js';
+import { createSimJob, driveRollouts, task } from './simTraffic.js';
 
 /**
  * Issue 17's view in Chromium: a candidate with demos gets a "N demos" chip in its leaderboard row,
@@ -94,6 +95,31 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a candidate\'s demos (chip an
     // A demo without variables shows none.
     expect(await row('cand_demos').locator('.demo-variable').count()).toBe(0);
     await row('cand_vars').locator('details.instruction summary').click();
+  });
+
+  it('shows a demo-set proposal as the demos it drew, with no model call, not as a proposer prompt left unanswered', async () => {
+    const note = 'demo-set proposal for module main: 1 new set(s) from a pool of 2 demo(s); no model call';
+    const store = s.t.server.store;
+    const lease = await store.startProposal({ jobId, id: newProposalId(), parentId: 'baseline', module: 'main', tip: 'demos', prompt: [{ role: 'system', content: note }], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+    if (!lease) throw new Error('no lease');
+    // A demo-set child keeps its parent's text: only its demos differ.
+    await store.finishProposal({
+      jobId, id: lease.id, status: 'succeeded', response: null, error: null, events: [],
+      candidates: [{ id: 'cand_demoset', parentId: 'baseline', instruction: task.baselineInstruction, module: 'main', instructions: { main: task.baselineInstruction }, tip: null, proposalId: lease.id, demos: { main: [DEMOS[0]!] } }],
+    });
+    const item = page.locator(`li[data-proposal="${lease.id}"]`);
+    await expect.poll(() => item.count(), { timeout: 10_000 }).toBe(1);
+    expect(await item.locator('.proposer-note').textContent()).toBe(`D${note.slice(1)}.`);
+    // "Proposer prompt and answer" held the note as a system prompt, then "(no answer)".
+    expect(await item.locator('.proposer-io').count()).toBe(0);
+    expect(await item.getByText('(no answer)').count()).toBe(0);
+    const child = item.locator('.proposal-child');
+    expect(await child.locator('.child-head').textContent()).toContain('same instruction · 1 demo');
+    // The unchanged text is not repeated as a diff with nothing marked; the demos are listed.
+    expect(await child.locator('.diff').count()).toBe(0);
+    expect(await child.locator('li.demo').count()).toBe(1);
+    await item.screenshot({ path: screenshotPath('31-demo-set-proposal') });
+    expect(problems).toEqual([]);
   });
 
   it('keeps the row open through the next poll, and folds it again on a second click', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeSummary, olderNote, proposerAnswer } from '../../web/src/components/proposals.js';
+import { changeSummary, demoSetNote, olderNote, proposerAnswer } from '../../web/src/components/proposals.js';
 
 describe('proposals timeline: what a child changed', () => {
   it('counts the words an instruction proposal changed', () => {
@@ -31,5 +31,13 @@ describe('proposals timeline: proposals not loaded yet', () => {
     expect(olderNote([])).toBe('');
     expect(olderNote(seqs(2, 51))).toBe('Showing the newest 50 proposals (#2 to #51); the oldest one (#1) is not loaded yet.');
     expect(olderNote(seqs(235, 1234))).toBe('Showing the newest 1,000 proposals (#235 to #1,234); the 234 older ones (#1 to #234) are not loaded yet.');
+  });
+});
+
+describe('proposals timeline: a demo-set proposal', () => {
+  it('says how the set was drawn and that no model was called, also once retention cleared the note', () => {
+    const note = 'demo-set proposal for module answer: 2 new set(s) from a pool of 38 demo(s); no model call';
+    expect(demoSetNote({ prompt: [{ role: 'system', content: note }] })).toBe('Demo-set proposal for module answer: 2 new set(s) from a pool of 38 demo(s); no model call.');
+    expect(demoSetNote({ prompt: [] })).toBe('Demo-set proposal: demos drawn from rewarded rollouts; no model call.');
   });
 });

@@ -99,7 +99,9 @@ export class ProposalsTimeline {
           h('span', { class: 'swatch', style: `background:${colors.get(id) ?? '#888'}`, 'aria-hidden': 'true' }),
           h('code', {}, id), ' ',
           h('span', { class: 'muted' }, `${changeSummary(added, removed, demos)} · mean ${fmtScore(child.avg_reward, this.digits)} (n=${child.reward_count}) · ${child.status}`)),
-        diff,
+        // A child that kept the parent's text (a demo set) showed that whole text again as a "diff"
+        // with nothing marked; the line above says "same instruction", the parent's text is below.
+        added === 0 && removed === 0 ? null : diff,
         demos > 0 ? demoList(child) : null);
     });
     const body = p.status === 'failed'
@@ -114,7 +116,10 @@ export class ProposalsTimeline {
         instructionText(changedText(parent, p.module)))
       : null;
     const key = `io-${p.proposal_id}`;
-    const io = p.status === 'running' ? null : h('details', { class: 'proposer-io', 'data-key': key, open: opened.has(key) },
+    // A demo-set proposal calls no model: its one-message "prompt" is a note saying how the set was
+    // drawn. Under "Proposer prompt and answer" it read as a prompt the proposer left with "(no answer)".
+    const demoSet = p.tip === DEMO_SET_TIP;
+    const io = p.status === 'running' || demoSet ? null : h('details', { class: 'proposer-io', 'data-key': key, open: opened.has(key) },
       h('summary', {}, 'Proposer prompt and answer'),
       ...promptMessages(p.prompt).map((m) => h('div', { class: 'proposer-message' }, h('h4', {}, m.role), h('pre', {}, m.content))),
       h('h4', {}, 'answer'),
@@ -126,6 +131,7 @@ export class ProposalsTimeline {
         ...(module ? [moduleChip(module, `module: ${module}`), ' '] : []),
         h('span', { class: 'tag tag-tip' }, `tip: ${p.tip}`), ' parent ', h('code', {}, p.parent_id), ' · ',
         h('time', { datetime: p.created_at, title: fmtDateTime(p.created_at) }, fmtAge(p.created_at))),
+      demoSet && p.status !== 'running' ? h('p', { class: 'muted proposer-note' }, demoSetNote(p)) : null,
       ...body,
       parentLine,
       io);
@@ -144,6 +150,20 @@ export function olderNote(proposals: ReadonlyArray<Pick<ProposalView, 'seq'>>): 
   if (oldest <= 1) return '';
   const older = oldest - 1;
   return `Showing the newest ${fmtCount(proposals.length)} proposals (#${fmtCount(oldest)} to #${fmtCount(Math.max(...seqs))}); the ${older === 1 ? 'oldest one (#1) is' : `${fmtCount(older)} older ones (#1 to #${fmtCount(older)}) are`} not loaded yet.`;
+}
+
+/** The tip of a demo-set proposal (its children have tip null). */
+export const DEMO_SET_TIP = 'demos';
+
+/**
+ * What the timeline says of a demo-set proposal in place of a proposer prompt and answer: the note the
+ * server stores as its prompt ("demo-set proposal for module m: 2 new set(s) from a pool of 5
+ * demo(s); no model call"), or, once RETENTION_DAYS cleared it, that no model was called.
+ */
+export function demoSetNote(p: Pick<ProposalView, 'prompt'>): string {
+  const note = promptMessages(p.prompt)[0]?.content.trim();
+  if (!note) return 'Demo-set proposal: demos drawn from rewarded rollouts; no model call.';
+  return `${note.charAt(0).toUpperCase()}${note.slice(1)}${/[.!?]$/.test(note) ? '' : '.'}`;
 }
 
 /**
