@@ -103,6 +103,21 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
     expect(problems).toEqual([]);
   });
 
+  it('keeps the Promote dialog off the screen\'s edges', async () => {
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    await page.locator('tr[data-candidate="cand_answer_quote"] [data-action="promote"]').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    const box = await dialog.evaluate((e) => { const r = e.getBoundingClientRect(); return { left: r.left, right: window.innerWidth - r.right }; });
+    // It ran from edge to edge, its border and the page behind it out of sight.
+    expect(box.left).toBeGreaterThanOrEqual(8);
+    expect(box.right).toBeGreaterThanOrEqual(8);
+    expect(await pageScrollsSideways()).toBe(false);
+    await page.screenshot({ path: screenshotPath('43-phone-promote-dialog') });
+    await dialog.getByRole('button', { name: 'Keep as is' }).click();
+    expect(problems).toEqual([]);
+  });
+
   it('shows the sign-in page and an unknown job without sideways scrolling', async () => {
     await page.goto(`${s.url}/#/jobs/pl_unknown`);
     await expect.poll(() => page.locator('#not-found-title').isVisible()).toBe(true);
