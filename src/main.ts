@@ -104,9 +104,9 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
           return run;
         },
       },
-      { cacheTtlMs: opts.cacheTtlMs ?? 1000, inFlightTtlMs: IN_FLIGHT_TTL_MS },
+      { cacheTtlMs: opts.cacheTtlMs ?? 1000, inFlightTtlMs: IN_FLIGHT_TTL_MS, maxCachedRollouts: config.jobCacheMaxRollouts },
     );
-    const metrics = createMetrics({ cachedJobs: () => engine.cachedJobCount });
+    const metrics = createMetrics({ cachedJobs: () => engine.cachedJobCount, cachedRollouts: () => engine.cachedRolloutCount });
     // Aborted when the shutdown's grace period runs out: proposals still waiting on the proposer end then.
     const stopping = new AbortController();
     // One listener per proposer call in flight (one per job proposing): past ten, Node warned of an

@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricSources {
   /** Jobs whose state this instance holds in memory (engine.ts). */
   cachedJobs(): number;
+  /** Rollouts those jobs remember, in flight included (engine.ts; bounded by JOB_CACHE_MAX_ROLLOUTS). */
+  cachedRollouts(): number;
 }
 
 /** Prometheus metrics, one registry per server (tests start many servers in one process). */
@@ -15,6 +17,12 @@ export function createMetrics(sources?: MetricSources) {
     new Gauge({
       name: 'miprox_cached_jobs', help: 'Jobs whose state this instance holds in memory', registers: [registry],
       collect() { this.set(sources.cachedJobs()); },
+    });
+    new Gauge({
+      name: 'miprox_cached_rollouts',
+      help: 'Rollouts the cached jobs remember (rollout id to candidate, and rollouts in flight); at most about JOB_CACHE_MAX_ROLLOUTS',
+      registers: [registry],
+      collect() { this.set(sources.cachedRollouts()); },
     });
   }
   return {

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { readIntegerText } from '../schemas/integerText.js';
 import { ConfigError } from '../shared/errors.js';
+import { DEFAULT_JOB_CACHE_MAX_ROLLOUTS } from '../optimizer/runner/rolloutTally.js';
 
 /**
  * The server's whole configuration, parsed once from the environment in main.ts and passed down.
@@ -75,6 +76,11 @@ export const EnvSchema = z.object({
   HOME: z.string().optional(),
   /** Days to keep call inputs and outputs in rollout records (unset: forever); rewards and statistics stay. */
   RETENTION_DAYS: decimalInt(1, 36_500).optional(),
+  /**
+   * Rollouts the cached jobs of this instance remember together, at most (about 250 bytes of heap
+   * each, rolloutTally.ts); past it the least recently used jobs are dropped, read again from the database when used.
+   */
+  JOB_CACHE_MAX_ROLLOUTS: intFromEnv(DEFAULT_JOB_CACHE_MAX_ROLLOUTS, 100, 100_000_000),
 });
 
 /**
@@ -126,6 +132,8 @@ export type AppConfig = Readonly<{
   }>;
   shutdownGraceMs: number;
   retentionDays: number | undefined;
+  /** JOB_CACHE_MAX_ROLLOUTS: the rollouts all cached jobs may remember together (engine.ts shrinkToBudget). */
+  jobCacheMaxRollouts: number;
 }>;
 
 /** A relative path is resolved once, here, so what is printed is exactly the file that is opened. */
@@ -196,5 +204,6 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     }),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     retentionDays: e.RETENTION_DAYS,
+    jobCacheMaxRollouts: e.JOB_CACHE_MAX_ROLLOUTS,
   });
 }

@@ -262,13 +262,20 @@ export class Dispatcher {
   /** Records a new rollout: in memory (sticky, in flight) at once, in the database in the background. */
   private reserve(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): Promise<void> {
     this.track(rt, rolloutId, candidateId, req);
-    return this.deps.store.insertRollout(newRollout(rt, rolloutId, candidateId, req)).then(async (inserted) => {
+    const inserting = this.deps.store.insertRollout(newRollout(rt, rolloutId, candidateId, req));
+    // Until the insert commits, this memory is the rollout's only record: the engine keeps the job cached.
+    rt.pendingInserts += 1;
+    return inserting.then(async (inserted) => {
+      rt.pendingInserts -= 1;
       if (inserted) return;
       // Another instance dispatched this id first: its record is the truth, so later calls of the
       // rollout and its reward follow that candidate (this one call was already routed).
       this.deps.log.warn({ rolloutId }, 'rollout id was dispatched concurrently elsewhere');
       const stored = await this.deps.store.getRollout(rt.job.id, rolloutId);
       if (stored) rt.remember(rolloutId, assignmentOf(stored));
+    }, (err: unknown) => {
+      rt.pendingInserts -= 1;
+      throw err;
     });
   }
 

@@ -14,10 +14,21 @@ import { type Dispatch, Dispatcher, type DispatchRequest } from './dispatcher.js
 import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js';
 import { ModuleRouter } from './moduleRouter.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
+import { DEFAULT_JOB_CACHE_MAX_ROLLOUTS, type RolloutTally } from './rolloutTally.js';
 
 const MAX_RUNTIMES = 2000;
 /** How often a lookup may look for idle runtimes to drop (a scan of the cache). */
 const IDLE_SWEEP_INTERVAL_MS = 60_000;
+/**
+ * Past the rollout budget, jobs are dropped until the total is this share of it: one pass (a sort of
+ * the cached jobs) then frees room for a tenth of the budget, instead of one pass per new rollout.
+ */
+const ROLLOUT_BUDGET_LOW_WATER = 0.9;
+/**
+ * A pass that could not get under the budget (what is left is the job being served, or busy jobs,
+ * which a moment later may not be) is tried again after this long, not on every call meanwhile.
+ */
+const ROLLOUT_BUDGET_RETRY_MS = 100;
 
 export interface EngineOptions {
   /** How long cached job state may be used before it is re-read (other instances write too). */
@@ -31,6 +42,11 @@ export interface EngineOptions {
   idleTtlMs?: number;
   /** Jobs cached at most (default MAX_RUNTIMES); past it the least recently used are dropped. */
   maxRuntimes?: number;
+  /**
+   * Rollouts all cached jobs remember together, at most (JOB_CACHE_MAX_ROLLOUTS; default
+   * DEFAULT_JOB_CACHE_MAX_ROLLOUTS); past it the least recently used jobs are dropped.
+   */
+  maxCachedRollouts?: number;
 }
 
 export interface EngineDeps {
@@ -68,10 +84,16 @@ export class OnlineEngine {
   /** The refresh a stale cache started, which later callers join (refreshIfStale). */
   private readonly staleRefreshes = new WeakMap<JobRuntime, Promise<void>>();
   private lastIdleSweep = Number.NEGATIVE_INFINITY;
+  /** Rollouts the cached runtimes remember, kept by the runtimes themselves (rolloutTally.ts). */
+  private readonly tally: RolloutTally = { count: 0 };
+  private readonly maxCachedRollouts: number;
+  /** When the last budget pass could not get under the budget: no other pass before ROLLOUT_BUDGET_RETRY_MS after it. */
+  private budgetPassFailedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {
     this.modules = new ModuleRouter(deps);
     this.dispatcher = new Dispatcher(deps, opts, (rt) => this.refresh(rt));
+    this.maxCachedRollouts = opts.maxCachedRollouts ?? DEFAULT_JOB_CACHE_MAX_ROLLOUTS;
   }
 
   /**
@@ -84,13 +106,18 @@ export class OnlineEngine {
     if (!rt || rt.job.systemId !== systemId) return undefined;
     const now = this.deps.clock.now();
     if (!this.isFresh(rt, now)) return undefined;
-    rt.usedAt = now;
+    this.used(rt, now);
     return rt;
   }
 
   /** How many jobs this instance holds in memory (the miprox_cached_jobs gauge). */
   get cachedJobCount(): number {
     return this.runtimes.size;
+  }
+
+  /** How many rollouts the cached jobs remember, in flight included (the miprox_cached_rollouts gauge). */
+  get cachedRolloutCount(): number {
+    return this.tally.count;
   }
 
   /** The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when unknown. */
@@ -109,7 +136,7 @@ export class OnlineEngine {
     this.sweepIdleEvery();
     const cached = this.cachedRuntime(id);
     if (cached) {
-      cached.usedAt = this.deps.clock.now();
+      this.used(cached, this.deps.clock.now());
       await this.refreshIfStale(cached);
       return cached;
     }
@@ -121,17 +148,28 @@ export class OnlineEngine {
     let rt = this.runtimes.get(job.id);
     const now = this.deps.clock.now();
     if (!rt) {
-      rt = new JobRuntime(job);
+      rt = new JobRuntime(job, this.tally);
       rt.usedAt = now;
       this.evict(now);
       this.runtimes.set(job.id, rt);
       this.jobIdBySystem.set(job.systemId, job.id);
+      this.used(rt, now);
       await this.refresh(rt);
     } else {
-      rt.usedAt = now;
+      this.used(rt, now);
       await this.refreshIfStale(rt);
     }
     return rt;
+  }
+
+  /**
+   * A call, reward or scheduler request is about to use `rt`. Past the rollout budget, the least
+   * recently used other jobs are dropped (shrinkToBudget). The common case is one comparison with
+   * the running total: no scan of the jobs.
+   */
+  private used(rt: JobRuntime, now: number): void {
+    rt.usedAt = now;
+    if (this.tally.count > this.maxCachedRollouts && now - this.budgetPassFailedAt >= ROLLOUT_BUDGET_RETRY_MS) this.shrinkToBudget(rt, now);
   }
 
   /** Called by the job service after a state change made on this instance. */
@@ -149,8 +187,10 @@ export class OnlineEngine {
    * Keeps memory bounded on a long-running server. A job nobody called for idleTtlMs is dropped: each
    * cached job holds up to 20,000 remembered rollouts, and ended jobs used to stay until 2,000 newer
    * jobs pushed them out, so a server holding weeks of finished jobs grew by gigabytes. Past
-   * MAX_RUNTIMES, the least recently used go too. A dropped job is rebuilt from the database if used
-   * again (a finished one keeps serving its candidate); one running a proposal is kept.
+   * MAX_RUNTIMES, the least recently used go too; so they do past the rollout budget
+   * (shrinkToBudget). A dropped job is rebuilt from the database if used again (runtimeFor: a new
+   * runtime and refresh, as on its first use; a finished one keeps serving its candidate); a busy one
+   * (JobRuntime.busy: a proposal running, a rollout insert not yet committed) is kept.
    */
   private evict(now: number): void {
     this.lastIdleSweep = now;
@@ -165,10 +205,37 @@ export class OnlineEngine {
     }
   }
 
+  /**
+   * Past the rollout budget (maxCachedRollouts) the least recently used jobs are dropped, the job
+   * being served (`current`) never, until the total is back under ROLLOUT_BUDGET_LOW_WATER of the
+   * budget. 2,000 jobs each remembering 20,000 rollouts were gigabytes; busy jobs stay cached for
+   * their idle TTL, so nothing else bounded the sum. Called on a use past the budget only: one sort
+   * of the cached jobs per tenth of the budget, not per call; when what is left over the budget
+   * cannot go (the job being served, busy jobs), again at most every ROLLOUT_BUDGET_RETRY_MS.
+   */
+  private shrinkToBudget(current: JobRuntime, now: number): void {
+    const max = this.maxCachedRollouts;
+    const target = Math.floor(max * ROLLOUT_BUDGET_LOW_WATER);
+    const before = { jobs: this.runtimes.size, rollouts: this.tally.count };
+    const byUse = [...this.runtimes].sort(([, a], [, b]) => a.usedAt - b.usedAt);
+    for (const [id, rt] of byUse) {
+      if (this.tally.count <= target) break;
+      if (rt !== current && rt.rolloutsHeld > 0) this.drop(id, rt);
+    }
+    this.budgetPassFailedAt = this.tally.count > max ? now : Number.NEGATIVE_INFINITY;
+    const droppedJobs = before.jobs - this.runtimes.size;
+    const fields = { droppedJobs, rolloutsBefore: before.rollouts, rolloutsAfter: this.tally.count, maxCachedRollouts: max };
+    const msg = 'job cache over JOB_CACHE_MAX_ROLLOUTS: least recently used jobs dropped (read again from the database when used)';
+    // A pass that found nothing to drop may come again every ROLLOUT_BUDGET_RETRY_MS: not at info.
+    if (droppedJobs > 0) this.deps.log.info(fields, msg);
+    else this.deps.log.debug(fields, msg);
+  }
+
   private drop(id: string, rt: JobRuntime): void {
-    if (rt.proposalRunning) return;
+    if (rt.busy) return;
     this.runtimes.delete(id);
     if (this.jobIdBySystem.get(rt.job.systemId) === id) this.jobIdBySystem.delete(rt.job.systemId);
+    rt.detach();
   }
 
   /** Idle jobs are also looked for as calls come, not only when a new job is cached. */

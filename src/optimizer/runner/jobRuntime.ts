@@ -6,6 +6,7 @@ import { toUnitStats, type RewardRange } from '../core/rewardRange.js';
 import type { MissingCounts } from '../core/missingRewards.js';
 import { addSeedReward, ledgerFromCells, ledgerStats, newSeedLedger, seedMeans, type SeedCell, type SeedLedger } from '../core/seedClusters.js';
 import type { RunningStats } from '../core/types.js';
+import type { RolloutTally } from './rolloutTally.js';
 
 /**
  * What one server instance remembers about a job between requests. The database stays the source of
@@ -44,6 +45,11 @@ export class JobRuntime {
    */
   readonly claims = new Map<string, Promise<KnownRollout>>();
   proposalRunning = false;
+  /**
+   * Rollout records this instance remembered before their insert committed (dispatcher reserve): until
+   * then the memory is their only copy, so the engine keeps the job cached (JobRuntime.busy).
+   */
+  pendingInserts = 0;
   /** Missing-reward counts by candidate (runner/missingRewards.ts), re-read every MISSING_REFRESH_MS. */
   missing: ReadonlyMap<string, MissingCounts> = new Map();
   missingAt = Number.NEGATIVE_INFINITY;
@@ -64,8 +70,40 @@ export class JobRuntime {
   /** The same per candidate for its monitored rewards (after the end): the guard's seed-level statistics. */
   private readonly monitorLedgers = new Map<string, SeedLedger>();
 
-  constructor(job: JobRecord) {
+  /**
+   * The engine's running total of remembered rollouts (sticky and in flight), which this runtime
+   * keeps current; a runtime of its own until it is cached (tests build runtimes alone).
+   */
+  private tally: RolloutTally;
+
+  constructor(job: JobRecord, tally: RolloutTally = { count: 0 }) {
     this.job = job;
+    this.tally = tally;
+  }
+
+  /** Rollouts this runtime holds: remembered (sticky) and in flight, each entry counted. */
+  get rolloutsHeld(): number {
+    return this.sticky.size + this.inFlight.size;
+  }
+
+  /**
+   * Whether dropping this runtime now could lose something or stop work: a proposal running on it, a
+   * rollout remembered before its insert committed. The engine keeps it then. A claim in flight is no
+   * reason: it inserts first, so a call of its id on a runtime built meanwhile claims it again and
+   * gets the candidate stored (the database decides, as between instances).
+   */
+  get busy(): boolean {
+    return this.proposalRunning || this.pendingInserts > 0;
+  }
+
+  /**
+   * The engine dropped this runtime: its rollouts leave the engine's total. A request still holding
+   * it may go on using it; what it adds then counts in a tally of its own, not in the engine's.
+   */
+  detach(): void {
+    const held = this.rolloutsHeld;
+    this.tally.count -= held;
+    this.tally = { count: held };
   }
 
   private valSeeds: Set<number> | null = null;
@@ -77,11 +115,13 @@ export class JobRuntime {
   }
 
   remember(rolloutId: string, known: KnownRollout): void {
+    const before = this.sticky.size;
     this.sticky.set(rolloutId, known);
     if (this.sticky.size > MAX_STICKY) {
       const oldest = this.sticky.keys().next().value;
       if (oldest !== undefined) this.sticky.delete(oldest);
     }
+    this.tally.count += this.sticky.size - before;
   }
 
   startInFlight(rolloutId: string, candidateId: string, at: number): void {
@@ -91,6 +131,7 @@ export class JobRuntime {
       if (oldest !== undefined) this.endInFlight(oldest);
     }
     this.inFlight.set(rolloutId, { candidateId, at });
+    this.tally.count += 1;
     this.inFlightByCandidate.set(candidateId, (this.inFlightByCandidate.get(candidateId) ?? 0) + 1);
   }
 
@@ -98,6 +139,7 @@ export class JobRuntime {
     const entry = this.inFlight.get(rolloutId);
     if (!entry) return;
     this.inFlight.delete(rolloutId);
+    this.tally.count -= 1;
     this.inFlightByCandidate.set(entry.candidateId, (this.inFlightByCandidate.get(entry.candidateId) ?? 1) - 1);
   }
 
