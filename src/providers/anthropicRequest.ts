@@ -4,6 +4,7 @@ import type { FieldProblem } from '../shared/errors.js';
 import type { AnthropicImageBlock, AnthropicMessageParam, AnthropicRequest, AnthropicRequestBlock } from './anthropicWire.js';
 import { invalid, isRecord, TranslationError } from './anthropicTranslationError.js';
 import { translateTool, translateToolChoice } from './anthropicTools.js';
+import { toolNameProblem } from './toolNames.js';
 
 /**
  * OpenAI chat-completions request -> Anthropic Messages request. What cannot be expressed is refused
@@ -206,6 +207,10 @@ function assistantBlocks(m: ChatMessage, i: number): AnthropicRequestBlock[] {
     if (typeof call.id !== 'string' || fn === undefined || typeof fn.name !== 'string') {
       throw invalid(where, 'must have an id and function.name');
     }
+    // A call of the conversation names its tool under the same rule as a tool definition (Anthropic's
+    // "messages.N.content.M.tool_use.name" 400 came after the rollout was recorded).
+    const nameProblem = toolNameProblem(fn.name, 'anthropic');
+    if (nameProblem !== null) throw invalid(`${where}.function.name`, nameProblem);
     blocks.push({ type: 'tool_use', id: call.id, name: fn.name, input: parseArguments(fn.arguments, where) });
   });
   return blocks;

@@ -78,11 +78,16 @@ export class OpenAICompatibleProvider implements ChatProvider {
     if (req.tools !== undefined && req.tools.length > OPENAI_MAX_TOOLS) {
       problems.push({ path: 'tools', message: `openai takes at most ${OPENAI_MAX_TOOLS} tools, got ${req.tools.length} (the job's policy provider is openai)` });
     }
-    // And only short plain names ("Invalid 'tools[0].function.name'"), where Anthropic takes 128 characters.
-    (req.tools ?? []).forEach((tool, i) => {
-      const name = (tool.function as { name?: unknown } | undefined)?.name;
+    // And only short plain names ("Invalid 'tools[0].function.name'"), where Anthropic takes 128 characters;
+    // the calls of the conversation's assistant turns too ("Invalid 'messages[9].tool_calls[0].function.name'").
+    const nameCheck = (name: unknown, path: string): void => {
       const problem = typeof name === 'string' ? toolNameProblem(name, 'openai') : null;
-      if (problem !== null) problems.push({ path: `tools.${i}.function.name`, message: `${problem} (the job's policy provider is openai)` });
+      if (problem !== null) problems.push({ path, message: `${problem} (the job's policy provider is openai)` });
+    };
+    (req.tools ?? []).forEach((tool, i) => nameCheck((tool.function as { name?: unknown } | undefined)?.name, `tools.${i}.function.name`));
+    req.messages.forEach((m, i) => {
+      if (m.role !== 'assistant') return;
+      (m.tool_calls ?? []).forEach((call, j) => nameCheck((call.function as { name?: unknown } | undefined)?.name, `messages.${i}.tool_calls.${j}.function.name`));
     });
     return problems;
   }

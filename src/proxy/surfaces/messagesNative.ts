@@ -69,15 +69,24 @@ export function thinkingProblems(original: MessagesRequest, limit: number | null
 }
 
 /**
- * A custom tool whose name Anthropic refuses (providers/toolNames.ts): its 400 came after the rollout
- * was recorded. Server tools have names Anthropic fixes itself, so only custom tools are checked.
+ * A custom tool whose name Anthropic refuses (providers/toolNames.ts), or a `tool_use` block of the
+ * conversation naming one: its 400 came after the rollout was recorded. Server tools (and their
+ * `server_tool_use` blocks) have names Anthropic fixes itself, so only custom tools are checked.
  */
 export function toolNameProblems(original: MessagesRequest): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  const check = (name: unknown, path: string): void => {
+    const problem = typeof name === 'string' ? toolNameProblem(name, 'anthropic') : null;
+    if (problem !== null) problems.push({ path, message: problem });
+  };
   (original.tools ?? []).forEach((tool, i) => {
-    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') return;
-    const problem = toolNameProblem(tool.name, 'anthropic');
-    if (problem !== null) problems.push({ path: `tools.${i}.name`, message: problem });
+    if (tool.type === undefined || tool.type === null || tool.type === 'custom') check(tool.name, `tools.${i}.name`);
+  });
+  original.messages.forEach((m, i) => {
+    if (m.role !== 'assistant' || typeof m.content === 'string') return;
+    m.content.forEach((block, j) => {
+      if (block.type === 'tool_use') check(block.name, `messages.${i}.content.${j}.name`);
+    });
   });
   return problems;
 }

@@ -35,17 +35,40 @@ export function messagesSystemText(system: MessagesRequest['system']): string | 
   return text === '' ? undefined : text;
 }
 
-export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | null = null): ChatCompletionRequest {
+/**
+ * Where a message of the internal call came from in the Messages request (`system` or `messages.N`),
+ * and for an assistant turn the `tool_use` block of each of its tool calls (`messages.N.content.M`):
+ * one per internal message, filled by messagesToChat, read by messagesFieldOf.
+ */
+export interface MessagesOrigin {
+  path: string;
+  calls: string[];
+}
+
+export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | null = null, origins: MessagesOrigin[] = []): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   const system = messagesSystemText(req.system);
-  if (system !== undefined) messages.push({ role: 'system', content: system });
+  if (system !== undefined) {
+    messages.push({ role: 'system', content: system });
+    origins.push({ path: 'system', calls: [] });
+  }
   req.messages.forEach((m, i) => {
+    const path = `messages.${i}`;
     if (typeof m.content === 'string') {
       messages.push({ role: m.role, content: m.content });
+      origins.push({ path, calls: [] });
       return;
     }
-    if (m.role === 'assistant') messages.push(assistantToChat(m.content, i, lossy));
-    else messages.push(...userToChat(m.content, i, lossy));
+    if (m.role === 'assistant') {
+      const calls: string[] = [];
+      messages.push(assistantToChat(m.content, i, lossy, calls));
+      origins.push({ path, calls });
+    } else {
+      // Tool results become chat tool messages ahead of the user's own text: each comes from this turn.
+      const turns = userToChat(m.content, i, lossy);
+      messages.push(...turns);
+      origins.push(...turns.map(() => ({ path, calls: [] })));
+    }
   });
   const last = messages.at(-1);
   if (last?.role === 'assistant' && last.tool_calls === undefined) {
@@ -125,7 +148,8 @@ function userToChat(blocks: MessagesBlock[], i: number, lossy: FieldProblem[] | 
   return [...tools, { role: 'user', content } as ChatMessage];
 }
 
-function assistantToChat(blocks: MessagesBlock[], i: number, lossy: FieldProblem[] | null): ChatMessage {
+/** `callPaths` receives the client's path of each tool call's `tool_use` block, in order. */
+function assistantToChat(blocks: MessagesBlock[], i: number, lossy: FieldProblem[] | null, callPaths: string[]): ChatMessage {
   let text = '';
   const calls: Array<Record<string, unknown>> = [];
   blocks.forEach((b, j) => {
@@ -134,6 +158,7 @@ function assistantToChat(blocks: MessagesBlock[], i: number, lossy: FieldProblem
     else if (b.type === 'tool_use') {
       if (typeof b.id !== 'string' || typeof b.name !== 'string') throw invalid(where, 'a tool_use block needs id and name');
       calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
+      callPaths.push(where);
     } else if (b.type !== 'thinking' && b.type !== 'redacted_thinking') {
       untranslatable(lossy, `${where}.type`, `"${b.type}" is not supported when the upstream speaks chat completions`);
     }

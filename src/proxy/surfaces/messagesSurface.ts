@@ -3,7 +3,7 @@ import { type FieldProblem, UpstreamError, ValidationError } from '../../shared/
 import { translateChatStream } from './chatChunks.js';
 import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap, thinkingProblems, toolNameProblems } from './messagesNative.js';
 import { chatToMessage } from './messagesRender.js';
-import { messagesToChat, parseMessagesRequest } from './messagesRequest.js';
+import { type MessagesOrigin, messagesToChat, parseMessagesRequest } from './messagesRequest.js';
 import { MessagesStreamWriter } from './messagesStream.js';
 import type { Surface, SurfaceStream } from './surface.js';
 
@@ -14,7 +14,8 @@ export const messagesSurface: Surface = {
     const original = parseMessagesRequest(body);
     const forwardHeaders = betaHeader(headers['anthropic-beta']);
     const untranslatable: FieldProblem[] = [];
-    const chat = messagesToChat(original, untranslatable);
+    const origins: MessagesOrigin[] = [];
+    const chat = messagesToChat(original, untranslatable, origins);
     const stream = original.stream === true;
     // Anthropic's stream always ends with usage, so the internal stream asks for it.
     if (stream) chat.stream_options = { include_usage: true };
@@ -23,7 +24,7 @@ export const messagesSurface: Surface = {
     return {
       chat,
       untranslatable,
-      fieldOf: messagesFieldOf,
+      fieldOf: (path) => messagesFieldOf(origins, path),
       stream,
       renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls, original.stop_sequences)),
       renderStream: (sse) => {
@@ -64,11 +65,30 @@ export const messagesSurface: Surface = {
 /** Messages names for the fields of the internal chat call a provider may refuse. */
 const MESSAGES_FIELDS: Readonly<Record<string, string>> = { stop: 'stop_sequences', user: 'metadata.user_id' };
 
-/** Messages tools are flat: chat's `tools.N.function.name` is `tools.N.name`, its `parameters` `input_schema`. */
-function messagesFieldOf(path: string): string {
+/** A tool call's fields in chat, as a `tool_use` block names them. */
+const TOOL_USE_FIELDS: Readonly<Record<string, string>> = { 'function.name': 'name', 'function.arguments': 'input', id: 'id' };
+
+/**
+ * The Messages request's own name for a field of the internal call. Messages tools are flat: chat's
+ * `tools.N.function.name` is `tools.N.name`, its `parameters` `input_schema`. A tool call of the
+ * conversation (`messages.2.tool_calls.0.function.name`) is its `tool_use` block
+ * (`messages.1.content.3.name`): the internal call has the system text first and splits a user turn
+ * holding tool results, so its message numbers are not the client's (`origins`, from messagesToChat).
+ */
+export function messagesFieldOf(origins: readonly MessagesOrigin[], path: string): string {
   const tool = /^tools\.(\d+)\.function\.(name|parameters)(.*)$/.exec(path);
   if (tool) return `tools.${tool[1]}.${tool[2] === 'name' ? 'name' : 'input_schema'}${tool[3]}`;
-  return MESSAGES_FIELDS[path] ?? path;
+  const m = /^messages\.(\d+)(?:\.(.*))?$/.exec(path);
+  const origin = m ? origins[Number(m[1])] : undefined;
+  if (!m || origin === undefined) return MESSAGES_FIELDS[path] ?? path;
+  const call = /^tool_calls\.(\d+)(?:\.(.*))?$/.exec(m[2] ?? '');
+  const block = call ? origin.calls[Number(call[1])] : undefined;
+  if (call && block !== undefined) {
+    const field = call[2] === undefined ? undefined : (TOOL_USE_FIELDS[call[2]] ?? call[2]);
+    return field === undefined ? block : `${block}.${field}`;
+  }
+  // Elsewhere in a message only the message itself is known (its blocks were joined or split).
+  return origin.path;
 }
 
 /**

@@ -9,16 +9,24 @@ import { type NativeSummary, summaryOfResponse } from './nativeSummary.js';
 import { hasInstructions } from './responsesRequest.js';
 
 /**
- * A function tool whose name OpenAI's Responses API refuses (providers/toolNames.ts): its 400 came
- * after the rollout was recorded. Built-in tools have names OpenAI fixes itself.
+ * A function tool whose name OpenAI's Responses API refuses (providers/toolNames.ts), or a
+ * `function_call` item of the conversation naming one: its 400 came after the rollout was recorded.
+ * Built-in tools have names OpenAI fixes itself.
  */
 export function responsesToolNameProblems(original: ResponsesRequest): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  const check = (name: unknown, path: string): void => {
+    const problem = typeof name === 'string' ? toolNameProblem(name, 'openai_responses') : null;
+    if (problem !== null) problems.push({ path, message: problem });
+  };
   (original.tools ?? []).forEach((tool, i) => {
-    if (!isRecord(tool) || tool.type !== 'function' || typeof tool.name !== 'string') return;
-    const problem = toolNameProblem(tool.name, 'openai_responses');
-    if (problem !== null) problems.push({ path: `tools.${i}.name`, message: problem });
+    if (isRecord(tool) && tool.type === 'function') check(tool.name, `tools.${i}.name`);
   });
+  if (typeof original.input !== 'string') {
+    original.input.forEach((item, i) => {
+      if (item.type === 'function_call') check((item as { name?: unknown }).name, `input.${i}.name`);
+    });
+  }
   return problems;
 }
 
