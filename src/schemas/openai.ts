@@ -32,7 +32,8 @@ export const ChatMessageSchema = z.looseObject({
 export const ChatCompletionRequestSchema = z.looseObject({
   model: z.string().optional(),
   messages: z.array(ChatMessageSchema).min(1, 'must contain at least one message'),
-  stream: z.boolean().optional(),
+  /** Null is no stream, as OpenAI reads it (its SDK types the field `boolean | null`). */
+  stream: z.boolean().nullable().optional(),
   temperature: z.number().min(0).max(2).optional().nullable(),
   max_tokens: z.number().int().positive().optional().nullable(),
   max_completion_tokens: z.number().int().positive().optional().nullable(),
