@@ -17,6 +17,17 @@ async function call(provider: PolicyProvider, surface: string, body: Record<stri
   return { status: res.status, body: res.body, rid };
 }
 
+/** The 422 named `path`, with no upstream request and no rollout record. */
+async function expectRefused(provider: PolicyProvider, res: { status: number; body: any; rid: string }, path: string, why: RegExp): Promise<void> {
+  expect(res.status, JSON.stringify(res.body)).toBe(422);
+  const message: string = res.body.error.message;
+  expect(message).toContain(`${path}: `);
+  expect(message).toMatch(why);
+  expect(s.h.upstreamOf(provider)).toHaveLength(0);
+  const job = s.jobs.get(provider)!;
+  expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${res.rid}`, { key: s.h.t.key })).status).toBe(404);
+}
+
 const ok = (res: { status: number; body: unknown }): void => {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 };
@@ -27,5 +38,27 @@ describe('chat `stream: null` (the openai SDK types it boolean | null)', () => {
     const res = await call(provider, 'chat/completions', { messages: chatQuestion, stream: null });
     ok(res);
     expect(res.body.object).toBe('chat.completion');
+  });
+});
+
+describe('a null element in a tool result\'s content was a 500', () => {
+  it('Messages translated: a 422 on the tool_result\'s content block', async () => {
+    const res = await call('openai', 'messages', {
+      max_tokens: 50, system: CLIENT_SYSTEM, tools: [{ name: 'f', input_schema: { type: 'object' } }],
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [null] }] },
+      ],
+    });
+    await expectRefused('openai', res, 'messages.2.content.0.content.0.type', /only text tool results/);
+  });
+
+  it('Responses translated: a 422 on the function_call_output\'s output part', async () => {
+    const res = await call('anthropic', 'responses', {
+      instructions: CLIENT_SYSTEM, tools: [{ type: 'function', name: 'f', parameters: null }],
+      input: [{ role: 'user', content: 'Hi' }, { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: [null] }],
+    });
+    await expectRefused('anthropic', res, 'input.2.output.0', /only text output parts/);
   });
 });

@@ -173,7 +173,7 @@ function resultText(content: unknown, where: string, lossy: FieldProblem[] | nul
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) throw invalid(where, 'must be a string or text blocks');
   return content.map((b: unknown, j) => {
-    const block = b as Record<string, unknown>;
+    const block = (typeof b === 'object' && b !== null ? b : {}) as Record<string, unknown>;
     if (block.type === 'text' && typeof block.text === 'string') return block.text;
     untranslatable(lossy, `${where}.${j}.type`, 'only text tool results are supported when the upstream speaks chat completions');
     return '';

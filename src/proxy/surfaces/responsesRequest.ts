@@ -251,7 +251,7 @@ function contentToChat(content: ResponsesInputItem['content'], where: string, lo
 
 function textOfParts(parts: unknown[], where: string, lossy: FieldProblem[] | null): string {
   return parts.map((p, j) => {
-    const part = p as Record<string, unknown>;
+    const part = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
     if (typeof part.text === 'string') return part.text;
     untranslatable(lossy, `${where}.${j}`, 'only text output parts are supported when the upstream speaks chat completions');
     return '';
