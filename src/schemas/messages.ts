@@ -16,6 +16,17 @@ export const MessagesMessageSchema = z.looseObject({
 });
 export type MessagesMessage = z.infer<typeof MessagesMessageSchema>;
 
+/**
+ * A tool: a custom tool (no `type`, or `custom`) has a name; server tools and toolsets may not
+ * (`mcp_toolset` names its server in `mcp_server_name`; `browser_toolset_...` has only a type), and
+ * requiring one refused, natively, calls Anthropic takes.
+ */
+export const MessagesToolSchema = z.looseObject({ type: z.string().nullable().optional(), name: z.string().optional() }).superRefine((tool, ctx) => {
+  if ((tool.type === undefined || tool.type === null || tool.type === 'custom') && tool.name === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['name'], message: 'is required (a custom tool needs a name)' });
+  }
+});
+
 /** A structured-output format: `{type: "json_schema", schema}`, the only type Anthropic defines. */
 export const MessagesOutputFormatSchema = z.looseObject({ type: z.string() });
 
@@ -30,7 +41,7 @@ export const MessagesRequestSchema = z.looseObject({
   temperature: z.number().min(0).max(1).optional(),
   top_p: z.number().optional(),
   stop_sequences: z.array(z.string()).optional(),
-  tools: z.array(z.looseObject({ name: z.string() })).max(MAX_TOOLS).optional(),
+  tools: z.array(MessagesToolSchema).max(MAX_TOOLS).optional(),
   tool_choice: z.looseObject({ type: z.string() }).optional(),
   metadata: z.looseObject({ user_id: z.string().optional().nullable() }).optional(),
   /**

@@ -31,6 +31,7 @@ async function expectRefused(provider: PolicyProvider, res: { status: number; bo
 const ok = (res: { status: number; body: unknown }): void => {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 };
+const sentTo = (provider: PolicyProvider): Record<string, any> => s.h.upstreamOf(provider).at(-1)!.body as Record<string, any>;
 const chatQuestion = [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Capital of France?' }];
 
 describe('chat `stream: null` (the openai SDK types it boolean | null)', () => {
@@ -60,5 +61,23 @@ describe('a null element in a tool result\'s content was a 500', () => {
       input: [{ role: 'user', content: 'Hi' }, { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: [null] }],
     });
     await expectRefused('anthropic', res, 'input.2.output.0', /only text output parts/);
+  });
+});
+
+describe('Messages tools without a name (toolsets)', () => {
+  const mcp = { mcp_servers: [{ type: 'url', url: 'https://mcp.example.com/sse', name: 'docs' }], tools: [{ type: 'mcp_toolset', mcp_server_name: 'docs' }] };
+  const body = { max_tokens: 50, system: CLIENT_SYSTEM, messages: [{ role: 'user', content: 'Search the docs.' }] };
+
+  it('natively, an mcp_toolset (what the MCP connector needs) goes to Anthropic as sent; it was a 422 on tools.0.name', async () => {
+    ok(await call('anthropic', 'messages', { ...body, ...mcp }));
+    expect(sentTo('anthropic')).toMatchObject(mcp);
+  });
+
+  it('translated it is a 422 on the tool\'s type, as any server tool', async () => {
+    await expectRefused('openai', await call('openai', 'messages', { ...body, tools: mcp.tools }), 'tools.0.type', /"mcp_toolset" \(a server tool\) needs Anthropic itself/);
+  });
+
+  it('a custom tool still needs its name', async () => {
+    await expectRefused('anthropic', await call('anthropic', 'messages', { ...body, tools: [{ input_schema: { type: 'object' } }] }), 'tools.0.name', /is required/);
   });
 });

@@ -191,7 +191,7 @@ function imageUrl(source: unknown, where: string, lossy: FieldProblem[] | null):
 
 /** Null for a server tool when the call goes native (Anthropic runs it; chat has no equivalent). */
 function toolToChat(tool: Record<string, unknown>, i: number, lossy: FieldProblem[] | null): Record<string, unknown> | null {
-  if (tool.type !== undefined && tool.type !== 'custom') {
+  if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') {
     untranslatable(lossy, `tools.${i}.type`, `"${String(tool.type)}" (a server tool) needs Anthropic itself; with this upstream only custom tools are supported`);
     return null;
   }
