@@ -52,7 +52,8 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   if (typeof req.top_p === 'number') out.top_p = req.top_p;
   const stop = stopSequences(req.stop);
   if (stop !== undefined) out.stop_sequences = stop;
-  if (typeof req.user === 'string' && req.user !== '') out.metadata = { user_id: anthropicUserId(req.user) };
+  const userId = endUserId(req);
+  if (userId !== undefined) out.metadata = { user_id: anthropicUserId(userId) };
   if (stream) out.stream = true;
   if (req.tools !== undefined && req.tools.length > 0) {
     out.tools = req.tools.map((t, i) => translateTool(t, i));
@@ -63,7 +64,18 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
 }
 
 /**
- * Chat's `user` as Anthropic's `metadata.user_id`, which must be an opaque id (a uuid or a hash, at most
+ * Who the end user is: `safety_identifier` (what OpenAI's SDK has the app send since `user` was
+ * deprecated for it), else `user`. Both say what Anthropic's `metadata.user_id` says (an id for abuse
+ * detection), so either goes there; left out, Anthropic could not tell one abusive user from the app.
+ */
+function endUserId(req: ChatCompletionRequest): string | undefined {
+  const safety = (req as { safety_identifier?: unknown }).safety_identifier;
+  if (typeof safety === 'string' && safety !== '') return safety;
+  return typeof req.user === 'string' && req.user !== '' ? req.user : undefined;
+}
+
+/**
+ * Chat's `user` (or `safety_identifier`) as Anthropic's `metadata.user_id`, which must be an opaque id (a uuid or a hash, at most
  * 256 characters): Anthropic refuses one that looks like an email address or a phone number with a 400
  * ("user_id appears to contain an email address"), and OpenAI clients often send an email there. Such
  * a value goes as its SHA-256 (hex): the same user keeps the same id, and the answer is unchanged.

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
 import { CLIENT_SYSTEM, useSurfaceHarness, type PolicyProvider } from '../helpers/surfaces.js';
@@ -33,6 +34,8 @@ const ok = (res: { status: number; body: unknown }): void => {
 };
 const sentTo = (provider: PolicyProvider): Record<string, any> => s.h.upstreamOf(provider).at(-1)!.body as Record<string, any>;
 const chatQuestion = [{ role: 'system', content: CLIENT_SYSTEM }, { role: 'user', content: 'Capital of France?' }];
+const responsesQuestion = { instructions: CLIENT_SYSTEM, input: 'Capital of France?' };
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 describe('chat `stream: null` (the openai SDK types it boolean | null)', () => {
   it.each(['openai', 'anthropic', 'openai_compatible'] as const)('is a JSON call on %s, not a 422', async (provider) => {
@@ -79,5 +82,27 @@ describe('Messages tools without a name (toolsets)', () => {
 
   it('a custom tool still needs its name', async () => {
     await expectRefused('anthropic', await call('anthropic', 'messages', { ...body, tools: [{ input_schema: { type: 'object' } }] }), 'tools.0.name', /is required/);
+  });
+});
+
+describe('safety_identifier (what replaced `user` in the openai SDK) toward an anthropic policy', () => {
+  it.each([false, true])('chat: goes as metadata.user_id, an email as its SHA-256, before `user` (stream %s)', async (stream) => {
+    ok(await call('anthropic', 'chat/completions', { messages: chatQuestion, stream, safety_identifier: 'ann@example.com', user: 'legacy-user' }));
+    expect(sentTo('anthropic').metadata).toEqual({ user_id: sha256('ann@example.com') });
+  });
+
+  it('chat: an opaque one goes as it is', async () => {
+    ok(await call('anthropic', 'chat/completions', { messages: chatQuestion, safety_identifier: 'user-7f3a' }));
+    expect(sentTo('anthropic').metadata).toEqual({ user_id: 'user-7f3a' });
+  });
+
+  it('Responses translated: goes as metadata.user_id too (it was dropped)', async () => {
+    ok(await call('anthropic', 'responses', { ...responsesQuestion, safety_identifier: 'user-7f3a' }));
+    expect(sentTo('anthropic').metadata).toEqual({ user_id: 'user-7f3a' });
+  });
+
+  it('Responses translated to a chat server: goes as chat\'s safety_identifier', async () => {
+    ok(await call('openai_compatible', 'responses', { ...responsesQuestion, safety_identifier: 'user-7f3a' }));
+    expect(sentTo('openai_compatible').safety_identifier).toBe('user-7f3a');
   });
 });
