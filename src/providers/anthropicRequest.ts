@@ -40,6 +40,10 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   const { functions, function_call: functionCall } = req as { functions?: unknown; function_call?: unknown };
   if (functions != null) throw invalid('functions', 'legacy function calling is not supported by anthropic: send them as tools');
   if (functionCall != null) throw invalid('function_call', 'legacy function calling is not supported by anthropic: send tool_choice with tools');
+  // Moderated completions: OpenAI screens the input and the answer (blocking them in `block` mode) and
+  // reports it in the answer's `moderation`. Anthropic has no such step, so dropped the client would
+  // get an unscreened answer where it asked for a screened one.
+  if ((req as { moderation?: unknown }).moderation != null) throw invalid('moderation', 'moderated completions are run by OpenAI; anthropic has no such step: leave it out');
   const { system, messages } = translateMessages(req.messages);
   const out: AnthropicRequest = {
     model: req.model,

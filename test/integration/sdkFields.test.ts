@@ -106,3 +106,22 @@ describe('safety_identifier (what replaced `user` in the openai SDK) toward an a
     expect(sentTo('openai_compatible').safety_identifier).toBe('user-7f3a');
   });
 });
+
+describe('moderation (moderated completions, run by OpenAI)', () => {
+  const moderation = { model: 'omni-moderation-latest', policy: { input: { mode: 'block' }, output: { mode: 'block' } } };
+
+  it('chat to an anthropic policy is a 422 on moderation: dropped, the answer went unscreened', async () => {
+    await expectRefused('anthropic', await call('anthropic', 'chat/completions', { messages: chatQuestion, moderation }), 'moderation', /anthropic has no such step/);
+  });
+
+  it.each(['anthropic', 'openai_compatible'] as const)('Responses translated for %s is a 422 on moderation', async (provider) => {
+    await expectRefused(provider, await call(provider, 'responses', { ...responsesQuestion, moderation }), 'moderation', /need an upstream that speaks the Responses API/);
+  });
+
+  it('goes as sent where OpenAI gets the client\'s own API: chat to openai, Responses natively', async () => {
+    ok(await call('openai', 'chat/completions', { messages: chatQuestion, moderation }));
+    expect(sentTo('openai').moderation).toEqual(moderation);
+    ok(await call('openai', 'responses', { ...responsesQuestion, moderation }));
+    expect(sentTo('openai').moderation).toEqual(moderation);
+  });
+});

@@ -84,6 +84,9 @@ export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | n
   // Translated, the model would answer without the stored prompt's text: refused, not dropped.
   if (req.prompt != null) untranslatable(lossy, 'prompt', 'a prompt stored at OpenAI (prompt.id) needs OpenAI itself; with this upstream send its text in instructions');
   logprobProblems(req, lossy);
+  // Moderated responses: OpenAI screens input and answer and reports it in the response's `moderation`;
+  // a chat upstream's answer has no place for that report, and dropped the answer went unscreened.
+  if ((req as { moderation?: unknown }).moderation != null) untranslatable(lossy, 'moderation', 'moderated responses need an upstream that speaks the Responses API (OpenAI); this one speaks chat completions');
   if (hasInstructions(req)) {
     messages.push({ role: 'system', content: req.instructions });
     origins.push({ path: 'instructions', kind: 'instructions', calls: [] });
