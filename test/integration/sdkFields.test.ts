@@ -125,3 +125,24 @@ describe('moderation (moderated completions, run by OpenAI)', () => {
     expect(sentTo('openai').moderation).toEqual(moderation);
   });
 });
+
+describe('Responses reasoning.effort and text.verbosity translated', () => {
+  it.each([false, true])('go to a chat server as reasoning_effort and verbosity (stream %s)', async (stream) => {
+    ok(await call('openai_compatible', 'responses', { ...responsesQuestion, stream, reasoning: { effort: 'high', summary: 'auto' }, text: { verbosity: 'low' } }));
+    expect(sentTo('openai_compatible')).toMatchObject({ reasoning_effort: 'high', verbosity: 'low' });
+  });
+
+  it('toward anthropic neither is sent (no Messages field of that meaning for every model; docs/API.md)', async () => {
+    ok(await call('anthropic', 'responses', { ...responsesQuestion, reasoning: { effort: 'high' }, text: { verbosity: 'low' } }));
+    const sent = sentTo('anthropic');
+    expect(sent).not.toHaveProperty('output_config');
+    expect(sent).not.toHaveProperty('reasoning_effort');
+    expect(sent).not.toHaveProperty('verbosity');
+  });
+
+  it('natively the client\'s own fields go as sent', async () => {
+    ok(await call('openai', 'responses', { ...responsesQuestion, reasoning: { effort: 'high' }, text: { verbosity: 'low' } }));
+    expect(sentTo('openai')).toMatchObject({ reasoning: { effort: 'high' }, text: { verbosity: 'low' } });
+    expect(sentTo('openai')).not.toHaveProperty('reasoning_effort');
+  });
+});

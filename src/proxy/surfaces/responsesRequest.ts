@@ -8,8 +8,9 @@ import { invalid, requireObjectBody, untranslatable } from './translationProblem
  * OpenAI Responses request -> the internal call (chat completions), pure. `instructions` becomes the
  * first system message, so module matching and injection see it where they see a chat call's
  * system text. What has no chat equivalent is refused with the field named, never dropped, except
- * knobs that do not change the answer's shape (reasoning, truncation, `include` but for logprobs), which are ignored;
- * `safety_identifier` goes as chat's field of the same meaning.
+ * knobs that do not change the answer's shape (truncation, `include` but for logprobs, service_tier,
+ * prompt caching, context_management), which are ignored; `reasoning.effort`, `text.verbosity` and
+ * `safety_identifier` go as chat's fields of the same meaning.
  */
 export function parseResponsesRequest(body: unknown): ResponsesRequest {
   requireObjectBody(body);
@@ -107,9 +108,13 @@ export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | n
   if (typeof req.max_output_tokens === 'number') chat.max_completion_tokens = req.max_output_tokens;
   if (typeof req.parallel_tool_calls === 'boolean') chat.parallel_tool_calls = req.parallel_tool_calls;
   if (typeof req.user === 'string') chat.user = req.user;
-  // The same field in chat completions: dropped, an Anthropic policy lost its `metadata.user_id`.
-  const safetyId = (req as { safety_identifier?: unknown }).safety_identifier;
+  // The same fields in chat completions: dropped, an Anthropic policy lost its `metadata.user_id`
+  // (chat's safety_identifier goes there), and a reasoning or GPT-5 model on a chat server answered
+  // at its default effort and length.
+  const { safety_identifier: safetyId, reasoning, text } = req as { safety_identifier?: unknown; reasoning?: { effort?: unknown } | null; text?: { verbosity?: unknown } | null };
   if (typeof safetyId === 'string') chat.safety_identifier = safetyId;
+  if (typeof reasoning?.effort === 'string') chat.reasoning_effort = reasoning.effort;
+  if (typeof text?.verbosity === 'string') chat.verbosity = text.verbosity;
   const tools = (req.tools ?? []).map((t, i) => toolToChat(t, i, lossy)).filter((t): t is Record<string, unknown> => t !== null);
   if (tools.length > 0) chat.tools = tools;
   if (req.tool_choice !== undefined && req.tool_choice !== null) {
