@@ -139,7 +139,7 @@ function translateMessages(input: readonly ChatMessage[]): { system: string | un
         break;
       case 'tool':
         if (typeof m.tool_call_id !== 'string') throw invalid(`messages[${i}].tool_call_id`, 'is required');
-        push('user', [toolResult(m.tool_call_id, textOf(m.content, `messages[${i}].content`))]);
+        push('user', [toolResult(anthropicToolId(m.tool_call_id), textOf(m.content, `messages[${i}].content`))]);
         break;
       default:
         throw invalid(`messages[${i}].role`, `"${m.role}" is not supported by the anthropic provider`);
@@ -178,6 +178,21 @@ function withoutBlankText(blocks: AnthropicRequestBlock[]): AnthropicRequestBloc
   const blank = (b: AnthropicRequestBlock): boolean => b.type === 'text' && b.text.trim() === '';
   const texts = blocks.filter((b) => b.type === 'text');
   return texts.length > 0 && texts.every(blank) ? blocks.filter((b) => !blank(b)) : blocks;
+}
+
+const ANTHROPIC_TOOL_ID = /^[a-zA-Z0-9_-]+$/;
+
+/**
+ * A chat tool call id as a Messages `tool_use.id` / `tool_result.tool_use_id`. Anthropic takes only
+ * ids matching ^[a-zA-Z0-9_-]+$ ("messages.5.content.0.tool_use.id: String should match pattern"),
+ * where chat completions takes any string, and ids from other providers' answers have `.`, `:` or
+ * `/` in them (`functions.get_weather:0`). The id only pairs a call with its result inside the
+ * request (Anthropic never sends it back), so another id goes as its allowed characters plus a hash
+ * of the whole id: the same on the call and on its result, and distinct ids stay distinct.
+ */
+export function anthropicToolId(id: string): string {
+  if (ANTHROPIC_TOOL_ID.test(id)) return id;
+  return `${id.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64)}_${createHash('sha256').update(id).digest('hex').slice(0, 16)}`;
 }
 
 /**
@@ -227,7 +242,7 @@ function assistantBlocks(m: ChatMessage, i: number): AnthropicRequestBlock[] {
     // "messages.N.content.M.tool_use.name" 400 came after the rollout was recorded).
     const nameProblem = toolNameProblem(fn.name, 'anthropic');
     if (nameProblem !== null) throw invalid(`${where}.function.name`, nameProblem);
-    blocks.push({ type: 'tool_use', id: call.id, name: fn.name, input: parseArguments(fn.arguments, where) });
+    blocks.push({ type: 'tool_use', id: anthropicToolId(call.id), name: fn.name, input: parseArguments(fn.arguments, where) });
   });
   return blocks;
 }

@@ -85,6 +85,13 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       sendJson(res, 400, errorBody(badImage, 'invalid_request_error'));
       return;
     }
+    // As Anthropic does (forgecode#1142, ClawRouter#17): a tool_use id or a tool_result's tool_use_id
+    // outside ^[a-zA-Z0-9_-]+$ is a 400.
+    const badToolId = toolIdProblem((body as { messages?: unknown }).messages);
+    if (badToolId !== undefined) {
+      sendJson(res, 400, errorBody(badToolId, 'invalid_request_error'));
+      return;
+    }
     if (await runPreamble(b, failures, res, (message, type) => errorBody(message, type))) return;
     const model = typeof body.model === 'string' ? body.model : 'claude-fake';
     if (body.stream === true) {
@@ -113,6 +120,18 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
     },
     close: () => server.close(),
   };
+}
+
+function toolIdProblem(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  for (const [i, m] of (messages as Array<{ content?: unknown }>).entries()) {
+    if (!Array.isArray(m.content)) continue;
+    for (const [j, block] of (m.content as Array<{ type?: unknown; id?: unknown; tool_use_id?: unknown }>).entries()) {
+      const [field, id] = block.type === 'tool_use' ? ['tool_use.id', block.id] : block.type === 'tool_result' ? ['tool_result.tool_use_id', block.tool_use_id] : [null, undefined];
+      if (field !== null && (typeof id !== 'string' || !/^[a-zA-Z0-9_-]+$/.test(id))) return `messages.${i}.content.${j}.${field}: String should match pattern '^[a-zA-Z0-9_-]+$'`;
+    }
+  }
+  return undefined;
 }
 
 function blankTextMessage(messages: unknown): boolean {

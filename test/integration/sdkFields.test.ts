@@ -146,3 +146,36 @@ describe('Responses reasoning.effort and text.verbosity translated', () => {
     expect(sentTo('openai')).not.toHaveProperty('reasoning_effort');
   });
 });
+
+describe('tool call ids Anthropic refuses (outside ^[a-zA-Z0-9_-]+$) toward an anthropic policy', () => {
+  // Ids other providers wrote (Kimi's `functions.get_weather:0`): chat completions takes any string.
+  const ODD = 'functions.get_weather:0';
+  const toolUses = (): Array<{ type: string; id?: string; tool_use_id?: string }> => (sentTo('anthropic').messages as Array<{ content: Array<{ type: string; id?: string; tool_use_id?: string }> }>)
+    .flatMap((m) => m.content).filter((b) => b.type === 'tool_use' || b.type === 'tool_result');
+
+  it.each([false, true])('chat: go as an allowed id, the same on the call and its result (stream %s)', async (stream) => {
+    ok(await call('anthropic', 'chat/completions', {
+      stream, tools: [{ type: 'function', function: { name: 'get_weather', parameters: {} } }],
+      messages: [
+        ...chatQuestion,
+        { role: 'assistant', content: null, tool_calls: [{ id: ODD, type: 'function', function: { name: 'get_weather', arguments: '{}' } }, { id: 'call_ok', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: ODD, content: 'Sunny.' },
+        { role: 'tool', tool_call_id: 'call_ok', content: 'Rainy.' },
+      ],
+    }));
+    const [use, useOk, result, resultOk] = toolUses();
+    expect(use!.id).toMatch(/^functions_get_weather_0_[0-9a-f]{16}$/);
+    expect(result!.tool_use_id).toBe(use!.id);
+    expect([useOk!.id, resultOk!.tool_use_id]).toEqual(['call_ok', 'call_ok']);
+  });
+
+  it('Responses translated: a function_call\'s call_id likewise', async () => {
+    ok(await call('anthropic', 'responses', {
+      instructions: CLIENT_SYSTEM, tools: [{ type: 'function', name: 'get_weather', parameters: {} }],
+      input: [{ role: 'user', content: 'Weather?' }, { type: 'function_call', call_id: 'fc/1', name: 'get_weather', arguments: '{}' }, { type: 'function_call_output', call_id: 'fc/1', output: 'Sunny.' }],
+    }));
+    const [use, result] = toolUses();
+    expect(use!.id).toMatch(/^fc_1_[0-9a-f]{16}$/);
+    expect(result!.tool_use_id).toBe(use!.id);
+  });
+});
