@@ -38,6 +38,8 @@ export function isPooledConnectionLost(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (code === '57P01' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  // pg-pool's connect deadline reads "Connection terminated due to connection timeout": the outage itself.
+  if (err.message.startsWith('Connection terminated due to connection timeout')) return false;
   return err.message.startsWith('Connection terminated') || err.message.startsWith('Client has encountered a connection error');
 }
 
