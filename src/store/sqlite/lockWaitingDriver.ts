@@ -40,13 +40,15 @@ export class LockWaitingSqliteDriver extends SqliteDriver {
     const { sqlite, lock, beforeStatement } = this;
     return {
       async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-        for (;;) {
+        for (let waited = false; ; waited = true) {
           const outside = !sqlite.inTransaction;
           if (outside) beforeStatement();
           try {
             const result = await inner.executeQuery<R>(query);
-            // A statement that ran as a write (kysely reports affected rows for those only) took the lock.
-            if (outside && result.numAffectedRows !== undefined) lock.acquired();
+            // A statement that ran as a write (kysely reports affected rows for those only) took the
+            // lock; so did one that met the lock and then ran, RETURNING or not (SQLite reports a
+            // write with RETURNING as a reader, and kysely no affected rows for it).
+            if (outside && (result.numAffectedRows !== undefined || waited)) lock.acquired();
             return result;
           } catch (err) {
             const pause = outside && isBusy(err) ? lock.pauseAfterBusy() : null;
