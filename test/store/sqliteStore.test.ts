@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_ID, newJobId, newSystemId } from '../../src/shared/ids.js';
 import { systemClock } from '../../src/shared/clock.js';
@@ -47,6 +47,31 @@ describe('SQLite: the order of a program\'s modules', () => {
       const details = plan.rows.map((r) => r.detail);
       expect(details.some((d) => /^SEARCH rollout_calls USING COVERING INDEX rollout_calls_module \(job_id=\? AND module=\?\)$/.test(d)), details.join('\n')).toBe(true);
       expect(details.filter((d) => /TEMP B-TREE|SCAN rollout_calls/.test(d)), details.join('\n')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SQLite hot path: counts of a batch that failed', () => {
+  it('never carries the counts of a batch SQLite rolled back (disk full) into the next batch', async () => {
+    const store = await openSqliteStore(join(dir, 'full-batch.db'), systemClock);
+    try {
+      const tenant = await store.createTenant('t');
+      const job = await store.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, modules: [{ name: 'main', template: 'b' }], correlationId: null, metadata: {} });
+      const rollout = (id: string) => ({ jobId: job.id, id, candidateId: BASELINE_ID, seed: null, split: 'online' as const, correlationId: null, inputMessages: null });
+      expect(await store.insertRollout(rollout('r0'))).toBe(true);
+      const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(store.db)).rows[0]!.page_count;
+      await sql.raw(`pragma max_page_count = ${pages}`).execute(store.db); // the file may not grow, as on a full disk
+      // One batch: a rollout insert (counted in memory), then one whose key is too big for the file
+      // (in the primary key's index: SQLite rolls back the whole transaction, not just the statement).
+      const results = await Promise.allSettled([store.insertRollout(rollout('r1')), store.insertRollout(rollout('y'.repeat(64 * 1024)))]);
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      await sql.raw('pragma max_page_count = 1073741823').execute(store.db);
+      expect(await store.getRollout(job.id, 'r1')).toBeNull();
+      expect(await store.insertRollout(rollout('r2'))).toBe(true);
+      // r0 and r2: the rolled-back r1 is neither a row nor a count.
+      expect((await store.getJob(job.id))?.rolloutCount).toBe(2);
     } finally {
       await store.close();
     }

@@ -33,7 +33,15 @@ export class SqliteHotPath implements HotPath {
   };
 
   constructor(private readonly db: BetterSqlite3.Database, private readonly lock = new WriteLockWait(), beforeBatch?: () => void) {
-    this.group = new SyncGroupCommitter(db, { beforeCommit: () => this.applyCounts(), lock, ...(beforeBatch ? { beforeBatch } : {}) });
+    this.group = new SyncGroupCommitter(db, {
+      beforeCommit: () => this.applyCounts(), lock,
+      // A batch SQLite rolled back as a whole (a unit met SQLITE_FULL or IOERR) never reached
+      // applyCounts: its units' counts must not be applied with the next batch.
+      beforeBatch: () => {
+        this.clearCounts();
+        beforeBatch?.();
+      },
+    });
     const p = (text: string) => db.prepare(text);
     this.sql = {
       insertRollout: p(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages,
@@ -125,11 +133,15 @@ export class SqliteHotPath implements HotPath {
       for (const [jobId, u] of usage) this.sql.countUsage.run(u.calls, u.promptTokens, u.completionTokens, u.totalTokens, jobId);
     } finally {
       // Applied or rolled back with the batch: either way they must not leak into the next one.
-      rollouts.clear();
-      dispatches.clear();
-      usage.clear();
-      this.pending.now = '';
+      this.clearCounts();
     }
+  }
+
+  private clearCounts(): void {
+    this.pending.rollouts.clear();
+    this.pending.dispatches.clear();
+    this.pending.usage.clear();
+    this.pending.now = '';
   }
 
   getRollout(jobId: string, rolloutId: string): Promise<RolloutRecord | null> {
