@@ -102,7 +102,7 @@ export class HttpClient {
     const sendsKey = this.options.apiKey !== undefined
       || Object.keys(this.options.headers).some((h) => ['authorization', 'x-api-key'].includes(h.toLowerCase()));
     if (err.status !== 401 || sendsKey) return err;
-    return new AuthenticationError(`no API key: pass apiKey to the client or set MIPROX_API_KEY (the server said: ${err.message})`, {
+    return new AuthenticationError(`no API key: pass apiKey to the client or set MIPROX_API_KEY (the server said: ${err.serverMessage})`, {
       status: 401, code: err.code, details: err.details, ...(err.requestId ? { requestId: err.requestId } : {}),
     });
   }

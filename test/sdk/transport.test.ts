@@ -90,6 +90,20 @@ describe('SDK transport against a scripted server', () => {
     expect(s.requests[0]?.headers.authorization).toBe('Bearer mpx_k');
   });
 
+  it('the no-key hint quotes the server\'s message once: its details are appended once, not twice', async () => {
+    s = await startScriptedServer([{ status: 401, body: { error: { code: 'unauthorized', message: 'missing API key', details: [{ path: 'authorization', message: 'is required' }] } } }]);
+    const saved = process.env.MIPROX_API_KEY;
+    delete process.env.MIPROX_API_KEY;
+    try {
+      const err = await new MiproJobsClient({ backendUrl: s.url, ...fast }).get('pl_0123').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect((err as AuthenticationError).message)
+        .toBe('no API key: pass apiKey to the client or set MIPROX_API_KEY (the server said: missing API key): authorization: is required');
+    } finally {
+      if (saved !== undefined) process.env.MIPROX_API_KEY = saved;
+    }
+  });
+
   it('gives up after maxRetries with the last ServerError', async () => {
     s = await startScriptedServer([{ status: 503, body: { error: { code: 'unavailable', message: 'busy' } } }]);
     const client = new MiproJobsClient({ backendUrl: s.url, ...fast, maxRetries: 2 });
