@@ -67,6 +67,16 @@ export async function startTcpRelay(targetHost: string, targetPort: number): Pro
     }
     pairs.clear();
   };
+  /** Ends every live upstream connection without a word to its client: the clients, left open and unheard. */
+  const detachClients = (): Socket[] => [...pairs].map((pair) => {
+    const [client, upstream] = pair;
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    pairs.delete(pair);
+    upstream.removeAllListeners('close').on('close', () => {}).destroy();
+    client.removeAllListeners('close').removeAllListeners('error');
+    return client;
+  });
   return {
     port: (server.address() as AddressInfo).port,
     live: () => pairs.size,
@@ -78,24 +88,10 @@ export async function startTcpRelay(targetHost: string, targetPort: number): Pro
     },
     blackhole: () => {
       mode = 'blackhole';
-      for (const pair of [...pairs]) {
-        const [client, upstream] = pair;
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        pairs.delete(pair);
-        upstream.removeAllListeners('close').on('close', () => {}).destroy();
-        client.removeAllListeners('close').removeAllListeners('error');
-        swallow(client);
-      }
+      for (const client of detachClients()) swallow(client);
     },
     stale: () => {
-      for (const pair of [...pairs]) {
-        const [client, upstream] = pair;
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        pairs.delete(pair);
-        upstream.removeAllListeners('close').on('close', () => {}).destroy();
-        client.removeAllListeners('close').removeAllListeners('error');
+      for (const client of detachClients()) {
         client.on('error', () => client.destroy());
         client.once('data', () => client.resetAndDestroy()).resume();
       }
