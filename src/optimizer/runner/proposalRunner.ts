@@ -49,17 +49,27 @@ export interface ProposalRunnerDeps {
    * Aborted when a graceful shutdown's grace period (SHUTDOWN_GRACE_MS) runs out: the proposer call
    * in flight is cancelled and its proposal ends failed, releasing the job's lease. Waiting for it
    * instead held the shutdown up to two PROPOSER_TIMEOUT_MS calls, past a supervisor's stop timeout,
-   * whose SIGKILL then left the lease held for 3 x PROPOSER_TIMEOUT_MS after the restart.
+   * whose SIGKILL then left the lease held (proposalLeaseMs, about 3 x PROPOSER_TIMEOUT_MS) after the restart.
    */
   stopping?: AbortSignal;
 }
 
 const SUMMARY_MIN_INPUTS = 3;
 /**
- * A proposal's lease lasts this many proposer timeouts: the dataset summary (the job's first
- * proposal only) and the proposal call, with room for the database work around them.
+ * A proposal's lease lasts this many proposer calls (each PROPOSER_TIMEOUT_MS + TIMEOUT_OVERRUN_MS): the
+ * dataset summary (the job's first proposal only) and the proposal call, with room for the database
+ * work around them.
  */
 const PROPOSAL_LEASE_CALLS = 3;
+/**
+ * How much later than PROPOSER_TIMEOUT_MS a proposer call that times out may end. undici checks its
+ * headers and body timeouts on a ~0.5 s tick (its "fast timers"), so a call times out up to two ticks
+ * after its deadline is due: measured, a 100 ms timeout ended after 1.0 s, a 500 ms one after 1.0 s, a
+ * 2 s one after 2.5 s. A lease of three bare timeouts was then shorter than the two calls of a live
+ * proposal whose timeout is under a few seconds, and the lease sweep failed it as abandoned while it
+ * ran (with another instance free to take the lease and propose beside it).
+ */
+const TIMEOUT_OVERRUN_MS = 1_000;
 /** The error of a proposal whose proposer call the server's shutdown cancelled (`stopping`). */
 export const SHUT_DOWN_ERROR = 'the server shut down while the proposal ran: no candidates added';
 /** The error of a proposal that met a database outage (its end is written once the database is back). */
@@ -198,7 +208,7 @@ export class ProposalRunner {
     const now = this.deps.clock.now();
     const lease = await store.startProposal({
       jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip, prompt: [],
-      leaseUntil: new Date(now + PROPOSAL_LEASE_CALLS * this.deps.proposerTimeoutMs).toISOString(), now: new Date(now).toISOString(), basis,
+      leaseUntil: new Date(now + proposalLeaseMs(this.deps.proposerTimeoutMs)).toISOString(), now: new Date(now).toISOString(), basis,
     });
     if (!lease) {
       this.deps.onOutcome?.('skipped');
@@ -398,6 +408,11 @@ export class ProposalRunner {
       return null;
     }
   }
+}
+
+/** How long an instruction proposal's lease lasts: it outlasts the live runner's work (docs/deploy.md). */
+export function proposalLeaseMs(proposerTimeoutMs: number): number {
+  return PROPOSAL_LEASE_CALLS * (proposerTimeoutMs + TIMEOUT_OVERRUN_MS);
 }
 
 /**
