@@ -66,4 +66,30 @@ describe('live polling', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(ticks).toBe(3);
   });
+
+  it('runs a tick poked while one ran right after it, not an interval later (that one may predate an action)', async () => {
+    const doc = new FakeDocument();
+    const started: number[] = [];
+    let finish: () => void = () => {};
+    const poller = startPolling(() => {
+      started.push(Date.now());
+      return new Promise<boolean>((resolve) => { finish = () => resolve(true); });
+    }, 2000, doc as unknown as Document);
+    poller.poke();
+    expect(started).toHaveLength(1);
+    poller.poke(); // an action was answered while the first tick reads
+    poller.poke();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(started).toHaveLength(1); // never two at once
+    finish();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started).toHaveLength(2); // at once, once
+    expect(started[1]! - started[0]!).toBe(100);
+    finish();
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(started).toHaveLength(2); // then back to the interval
+    await vi.advanceTimersByTimeAsync(1);
+    expect(started).toHaveLength(3);
+    poller.stop();
+  });
 });

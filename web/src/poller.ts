@@ -4,7 +4,10 @@
  */
 export interface Poller {
   stop(): void;
-  /** Runs a tick now (after an action) unless one is running. */
+  /**
+   * Runs a tick now (after an action), or right after the one running: that one may have read the
+   * state before the action, and the next was otherwise a whole interval away.
+   */
   poke(): void;
   /** True once stopped (by stop() or a tick that returned false): start a new poller to follow again. */
   stopped(): boolean;
@@ -14,6 +17,8 @@ export function startPolling(tick: () => Promise<boolean>, intervalMs: number, d
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running = false;
   let stopped = false;
+  /** Poked while a tick ran: run again as soon as it ends. */
+  let again = false;
 
   const schedule = () => {
     if (stopped || doc.hidden || timer !== null) return;
@@ -33,7 +38,10 @@ export function startPolling(tick: () => Promise<boolean>, intervalMs: number, d
       running = false;
     }
     if (!keepGoing) stop();
-    else schedule();
+    else if (again) {
+      again = false;
+      void run();
+    } else schedule();
   };
   const onVisibility = () => {
     if (doc.hidden) {
@@ -55,7 +63,11 @@ export function startPolling(tick: () => Promise<boolean>, intervalMs: number, d
     stop,
     stopped: () => stopped,
     poke: () => {
-      if (stopped || running) return;
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
       if (timer !== null) clearTimeout(timer);
       timer = null;
       void run();

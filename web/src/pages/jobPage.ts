@@ -93,6 +93,13 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     content);
 
   let disposed = false;
+  /**
+   * Actions that changed the job (pause, resume, cancel, promote). A read that was under way when one
+   * was answered may predate it: rendered into the header, it put the old state back (Resume enabled
+   * again after a resume) until the next read, and disabled the button keyboard focus had just moved
+   * to, dropping focus to the page. Such a read leaves the header alone; the next one brings it.
+   */
+  let actionsDone = 0;
 
   const renderProposals = () => {
     const job = feed.job;
@@ -101,14 +108,14 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     proposals.update(feed.proposals, candidates, candidateColors(candidates.map((c) => c.candidate_id)), isProgram(job), scoreDigits(job.reward_range));
   };
 
-  const render = (changes: FeedChanges) => {
+  const render = (changes: FeedChanges, headerStale = false) => {
     const job = feed.job;
     if (!job) return;
     const candidates = job.candidates ?? [];
     const colors = candidateColors(candidates.map((c) => c.candidate_id));
     if (changes.job) {
       if (!disposed) document.title = jobTitle(job);
-      header.update(job);
+      if (!headerStale) header.update(job);
       program.update(job);
       leaderboard.update(job, colors);
       exporter.sync(job.served_candidate_id ?? job.best_candidate_id, job.served_candidate_id !== null || job.status === 'paused');
@@ -132,11 +139,12 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
 
   const tick = async (): Promise<boolean> => {
     if (disposed) return false;
+    const actionsBefore = actionsDone;
     try {
       const changes = await feed.refresh();
       if (disposed) return false;
       setText(pageError, '');
-      render(changes);
+      render(changes, actionsDone !== actionsBefore);
     } catch (err) {
       if (disposed) return false;
       if (err instanceof ApiError && err.status === 401) {
@@ -184,6 +192,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       // The header shows the new state at once; the feed keeps the job it last rendered, so the next
       // read sees the change and renders every panel (the leaderboard drops Promote after a cancel).
       header.update(job);
+      actionsDone++;
       poller.poke();
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return shell.unauthorized('Your API key is no longer accepted. Sign in again.');
@@ -211,6 +220,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     try {
       await api.promote(jobId, candidateId);
       if (disposed) return;
+      actionsDone++;
       // The poller stops once a job is final, and a finished job can be promoted again: read it now,
       // and follow it again while the guard watches the promoted candidate.
       if ((await tick()) && poller.stopped()) poller = startPolling(tick, POLL_MS);
