@@ -43,6 +43,12 @@ export interface RunningServer {
   store: Store;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), then closes the store. */
   close(): Promise<void>;
+  /**
+   * Resolves once the work that answered requests left running (rollout call records, proposals) has
+   * finished, with any work it started: what close() waits for. A test or an embedder that needs
+   * a quiet instance waits on this rather than on a guess of how long that work takes.
+   */
+  settled(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -168,7 +174,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       })();
       return closing;
     };
-    return { url: `http://${host}:${port}`, app, store, close };
+    return { url: `http://${host}:${port}`, app, store, close, settled: () => background.drain() };
   } catch (err) {
     await store.close();
     throw err;

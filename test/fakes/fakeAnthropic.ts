@@ -92,7 +92,7 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       sendJson(res, 400, errorBody(badToolId, 'invalid_request_error'));
       return;
     }
-    if (await runPreamble(b, failures, res, (message, type) => errorBody(message, type))) return;
+    if (await runPreamble(b, failures, req, res, (message, type) => errorBody(message, type))) return;
     const model = typeof body.model === 'string' ? body.model : 'claude-fake';
     if (body.stream === true) {
       const events = messageEvents(b, req, model);

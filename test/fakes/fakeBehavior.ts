@@ -49,6 +49,11 @@ export interface FakeBehavior {
   fail?: FakeFailure;
   /** Never answer (the request stays open until the client gives up). */
   hang: boolean;
+  /**
+   * Answer only once the promise returned for the request settles (undefined: at once): a test holds
+   * a call open until it has done what must happen while the call runs, instead of guessing a delay.
+   */
+  holdUntil?: (req: RecordedRequest) => Promise<void> | undefined;
   /** SSE: destroy the connection after this many events. */
   dropAfterChunks?: number;
   /** SSE: after this many events, stay silent with the connection open. */
@@ -86,10 +91,12 @@ export interface FailureState {
 export async function runPreamble(
   b: FakeBehavior,
   state: FailureState,
+  req: RecordedRequest,
   res: ServerResponse,
   errorBody: (message: string, type: string, code: string | undefined) => string,
 ): Promise<boolean> {
   if (b.delayMs > 0) await sleep(b.delayMs);
+  await b.holdUntil?.(req);
   if (b.hang) return true;
   const f = b.fail;
   if (f !== undefined && (f.times === undefined || state.failed < f.times)) {

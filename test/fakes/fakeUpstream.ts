@@ -69,7 +69,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       sendJson(res, 400, errorBody('you must provide a model parameter', 'invalid_request_error', undefined));
       return;
     }
-    if (await runPreamble(b, failures, res, errorBody)) return;
+    if (await runPreamble(b, failures, req, res, errorBody)) return;
     const model = body.model;
     if (responses) {
       const fields = body as Record<string, unknown>;

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { seedJobBody, startTestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -35,10 +37,14 @@ describe('a closing server', () => {
     const ended = new Promise((resolve) => socket.once('close', resolve));
     const half = Math.floor(body.length / 2);
     // A job creation in flight: its headers and half its body arrive before the close.
+    // In flight once the server has parsed its headers (Fastify's onRequest ran on this event, before
+    // this listener): not a guess of how long that takes on a busy machine.
+    const parsed = once(t.server.app.server, 'request');
     socket.write(`POST ${JOBS} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${t.key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await parsed;
     const closed = t.close();
-    await new Promise((r) => setTimeout(r, 50));
+    // The close has begun once the server stopped listening (Fastify runs preClose hooks first).
+    await waitFor(async () => !t.server.app.server.listening);
     // The rest of it, and (pipelined on the same connection) a request that arrives while closing.
     socket.write(`${body.slice(half)}GET ${JOBS} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${t.key}\r\n\r\n`);
     await ended;

@@ -49,7 +49,7 @@ describe('two instances sharing one PostgreSQL database', () => {
         expect(reward.body.candidate_id).toBe(call.headers.get('x-mipro-candidate-id'));
       }
     }));
-    await new Promise((r) => setTimeout(r, 500)); // let in-flight proposals finish
+    await Promise.all([a.settled(), b.settled()]); // the proposals the last rewards started have finished
     const status = await api(b.url, 'GET', `/api/v1/online/sessions/${sid}`, { key });
     expect(status.body.reward_count).toBe(120);
     expect(status.body.rollout_count).toBe(120);
@@ -161,7 +161,7 @@ describe('two instances sharing one PostgreSQL database', () => {
       expect(call.status).toBe(200);
       expect(call.headers.get('x-mipro-candidate-id')).toBe(stored);
     }
-    await new Promise((r) => setTimeout(r, 300)); // call records are written after the answer
+    await b.settled(); // call records are written after the answer
     for (let i = 0; i < 12; i++) expect((await a.store.getRollout(jobId, `stored-${i}`))?.callCount, `stored-${i}`).toBe(1);
     const candidates = await a.store.listCandidates(jobId);
     expect(candidates.reduce((n, c) => n + c.dispatches, 0)).toBe(12);

@@ -65,13 +65,12 @@ describe('a proposal decided on a stale cache', () => {
     const before = { proposerCalls, summaryCalls };
     // ... while this instance collects enough rewards to propose, with no dataset summary stored yet.
     for (let i = 0; i < 6; i++) await rollout();
-    await new Promise((r) => setTimeout(r, 300));
+    await t.server.settled(); // the proposals those rewards started have ended
     expect({ proposerCalls, summaryCalls }).toEqual(before);
     await store.finishProposal({ jobId: s.job_id, id: lease!.id, status: 'failed', response: null, error: 'test', events: [], candidates: [] });
     // The control: once the lease is free, the next trigger asks for the summary and the proposal.
     for (let i = 0; i < 3; i++) await rollout();
-    const end = Date.now() + 3_000;
-    while (proposerCalls === before.proposerCalls && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await t.server.settled();
     expect({ proposerCalls: proposerCalls - before.proposerCalls, summaryCalls: summaryCalls - before.summaryCalls }).toEqual({ proposerCalls: 1, summaryCalls: 1 });
     const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; prompt: Array<{ content: string }> }>;
     // The prompt built under the lease is the one stored, dataset summary included.
@@ -92,31 +91,40 @@ describe('a proposal decided on a stale cache', () => {
       candidates: [{ id: 'cand_other', parentId: BASELINE_ID, instruction: 'Answer, elsewhere.', module: 'main', instructions: { main: 'Answer, elsewhere.' }, tip: null, proposalId: lease!.id }] });
     // ... and the next reward here: the counter says propose, the cache knows no unmeasured child.
     await rollout();
-    await new Promise((r) => setTimeout(r, 300));
+    await t.server.settled();
     expect(proposerCalls).toBe(callsBefore);
     const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as unknown[];
     expect(proposals).toHaveLength(1); // the other instance's only
   });
 
   it('adds no candidate to a job that was cancelled while its proposer call ran', async () => {
-    proposer.setBehavior({ delayMs: 400, reply: () => JSON.stringify({ instructions: ['Too late.'] }) });
+    // The proposal call is answered only once the job was cancelled (a delay could run out first on a busy machine).
+    let cancelled!: () => void;
+    const afterCancel = new Promise<void>((r) => { cancelled = r; });
+    proposer.setBehavior({
+      reply: () => JSON.stringify({ instructions: ['Too late.'] }),
+      holdUntil: (req) => (/describe these inputs|describe datasets|summar/i.test(JSON.stringify(req.body)) ? undefined : afterCancel),
+    });
     try {
       const { s, rollout } = await newSession();
       for (let i = 0; i < 3; i++) await rollout();
       const proposals = async () => (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; error: string | null; prompt: unknown[] }>;
       const until = async (check: (ps: Awaited<ReturnType<typeof proposals>>) => boolean) => {
-        const end = Date.now() + 5_000;
+        const end = Date.now() + 15_000;
         while (!check(await proposals()) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       };
       await until((ps) => ps.some((p) => p.status === 'running' && p.prompt.length > 0)); // the proposer call is under way
       // The prompt shows while the call runs, and stays on the failed proposal.
       expect((await proposals())[0]?.prompt).toHaveLength(2);
       expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/cancel`, { key: t.key })).status).toBe(200);
+      cancelled();
+      await t.server.settled(); // the runner has had the proposer's answer and ended
       await until((ps) => ps.length > 0 && ps.every((p) => p.status !== 'running'));
       expect(await proposals()).toMatchObject([{ status: 'failed', error: expect.stringMatching(/cancelled while the proposal ran/), prompt: [{ role: 'system' }, { role: 'user' }] }]);
       const view = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
       expect(view.candidates).toHaveLength(1);
     } finally {
+      cancelled();
       proposer.setBehavior({ reply: 'unused' });
     }
   });

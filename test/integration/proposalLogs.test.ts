@@ -53,7 +53,7 @@ describe('failed proposals in the log', () => {
       await api(`${job.proxy_url}/r${i}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: system }, { role: 'user', content: `q${i}` }] } });
       await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
     }
-    for (let i = 0; i < 100 && !lines.some((l) => l.jobId === job.job_id && l.msg === 'proposal failed'); i++) await new Promise((r) => setTimeout(r, 20));
+    await t.server.settled(); // the proposals those rewards started have ended (and logged)
     return lines.find((l) => l.jobId === job.job_id && l.msg === 'proposal failed');
   }
 

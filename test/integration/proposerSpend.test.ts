@@ -29,9 +29,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) =
     for (let i = 0; i < 30; i++) {
       await api(`${job.proxy_url}/r${i}`, 'POST', '/chat/completions', { body: { model: 'x', messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: `q${i}` }] } });
       await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: `r${i}`, reward_info: { score: i % 2 } } });
-      if (i % 3 === 2) await new Promise((r) => setTimeout(r, 40)); // let a triggered proposal finish
+      if (i % 3 === 2) await s.t.server.settled(); // a triggered proposal finishes
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await s.t.server.settled();
     const events = (await api(s.t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=1000`, { key: s.t.key })).body.events as { event_type: string; data: Record<string, unknown> }[];
     const view = (await api(s.t.url, 'GET', `${JOBS}/${job.job_id}`, { key: s.t.key })).body;
     return { calls: s.proposer.requests.length - before, events, view };
@@ -135,12 +135,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) =
       await asking.promise;
       expect((await models!).status).toBe(200);
       // The proposal ends (failed, naming the cap, or succeeded after an over-cap call).
-      let proposal: { status: string; error: string | null } | undefined;
-      for (let i = 0; i < 200; i++) {
-        [proposal] = await store.listProposals(job.job_id, 1);
-        if (proposal && proposal.status !== 'running') break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await s.t.server.settled();
+      const [proposal] = await store.listProposals(job.job_id, 1);
       const stored = (await original.getJob.call(store, job.job_id))!;
       expect({ calls: s.proposer.requests.length - before, stored: stored.usage.proposer.calls }).toEqual({ calls: 1, stored: 1 });
       expect(proposal).toMatchObject({ status: 'failed' });

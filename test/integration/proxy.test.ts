@@ -271,7 +271,8 @@ describe('the proxy URL', () => {
 
     it('aborts the upstream request when the client goes away', async () => {
       const job = await newJob();
-      fake.setBehavior({ reply: 'a b c d e f g h i j', chunks: 10, chunkDelayMs: 200 });
+      // A 20 s stream: only the client's departure ends it early, however long that takes to reach the upstream.
+      fake.setBehavior({ reply: 'a b c d e f g h i j '.repeat(10), chunks: 100, chunkDelayMs: 200 });
       const ac = new AbortController();
       const res = await fetch(`${job.chat_completions_url}`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
@@ -281,7 +282,7 @@ describe('the proxy URL', () => {
       const reader = res.body!.getReader();
       await reader.read();
       ac.abort();
-      await waitFor(async () => fake.stats.closedEarly > closedBefore, 1500);
+      await waitFor(async () => fake.stats.closedEarly > closedBefore, 15_000);
     });
 
     it('404s an unknown system; a cancelled job keeps serving its baseline', async () => {

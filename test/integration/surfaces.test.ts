@@ -387,7 +387,7 @@ describe('errors in each surface\'s own shape, models, usage', () => {
     const before = await usage();
     await post(`${job.proxyUrl}/messages`, { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
     await post(`${job.proxyUrl}/responses`, { input: 'hi', stream: true });
-    await new Promise((r) => setTimeout(r, 300));
+    await s.h.t.server.settled(); // the calls' usage is counted with their records, after the answer
     const after = await usage();
     expect(JSON.stringify(after)).not.toBe(JSON.stringify(before));
   });

@@ -5,6 +5,7 @@ import type { Store } from '../../src/store/types.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/waitFor.js';
 import { runStoreContract, sampleConfig } from './storeContract.js';
 
 const schema = uniqueSchema('contract');
@@ -56,19 +57,23 @@ describe('claimRollout across two instances on one PostgreSQL schema', () => {
     // The narrow case: the id is committed elsewhere after the claim's statement took its snapshot
     // (here while it waits for the job row), so its insert conflicts with a row it cannot see.
     const other = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${shared}` });
-    await other.connect();
+    const watcher = new pg.Client({ connectionString: PG_URL });
+    await Promise.all([other.connect(), watcher.connect()]);
     try {
       await other.query('begin');
       await other.query('select 1 from jobs where id = $1 for update', [job.id]);
+      const holder = Number((await other.query('select pg_backend_pid() as pid')).rows[0].pid);
       const late = claim(a, 'late', BASELINE_ID);
-      await new Promise((r) => setTimeout(r, 200)); // the claim's statement now waits for the job row
+      // The claim's statement now waits for the job row: a backend blocked by this transaction (read
+      // outside it, where pg_stat_activity is not a snapshot), however long it took to get there.
+      await waitFor(async () => Number((await watcher.query('select count(*) as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [holder])).rows[0].n) > 0);
       await other.query(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text,
         latency_ms, usage, call_count, reward, created_at, updated_at)
         values ($1, 'late', 'cand_b', 4, 'online', null, 'dispatched', null, null, null, null, 0, null, $2, $2)`, [job.id, new Date().toISOString()]);
       await other.query('commit');
       expect(await late).toEqual({ candidateId: 'cand_b', split: 'online', seed: 4 });
     } finally {
-      await other.end();
+      await Promise.all([other.end(), watcher.end()]);
     }
   });
 });
