@@ -24,7 +24,7 @@ describe('a database that cannot be opened', () => {
     expect(res.code).toBe(1);
     expect(res.stderr.trim()).toBe(`miprox: cannot reach the database postgres://postgres@127.0.0.1:${port}/test (schema public): connect ECONNREFUSED 127.0.0.1:${port}. Is PostgreSQL running there? DATABASE_URL chooses the database`);
     expect(res.stderr + res.stdout).not.toContain('s3cretpass');
-  }, 30_000);
+  });
 
   it('migrate --json says PostgreSQL refused the login, as JSON with its own code', async () => {
     const res = await runCli(['migrate', '--json'], env('postgres://miprox_no_such_role@127.0.0.1:5432/test'));
@@ -34,7 +34,7 @@ describe('a database that cannot be opened', () => {
     expect(error.message).toContain('postgres://miprox_no_such_role@127.0.0.1:5432/test');
     expect(error.message).toContain('role "miprox_no_such_role" does not exist');
     expect(error.message).toContain('Check the user, password and database name in DATABASE_URL');
-  }, 30_000);
+  });
 
   it('serve does not blame a reachable database for a HOST that does not resolve (listen looks HOST up too)', async () => {
     // The database is fine; only the address to listen on is wrong. It used to say
@@ -47,12 +47,12 @@ describe('a database that cannot be opened', () => {
     const db = await runCli(['serve', '--port', '0'], env('postgres://postgres@no-such-db-host.invalid:5432/test'));
     expect(db.code).toBe(1);
     expect(db.stderr).toMatch(/^miprox: cannot reach the database postgres:\/\/postgres@no-such-db-host\.invalid:5432\/test .*ENOTFOUND no-such-db-host\.invalid/);
-  }, 30_000);
+  });
 
   it('keys create names a SQLite path it cannot open (a directory)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'miprox-dbdir-'));
     const res = await runCli(['keys', 'create', '--name', 'x'], env(dir));
     expect(res.code).toBe(1);
     expect(res.stderr.trim()).toBe(`miprox: cannot open the database sqlite ${dir}: unable to open database file. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`);
-  }, 30_000);
+  });
 });

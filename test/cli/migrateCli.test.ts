@@ -11,7 +11,9 @@ import { api, simJobBody } from '../helpers/server.js';
 const LATEST = '0013_call_modules';
 
 /** `miprox migrate` (docs/deploy.md, rolling upgrades): run once before instances of a release start. */
-describe('miprox migrate', () => {
+// Each case spawns the CLI and servers through tsx: seconds each on a busy 2-core machine (one case took
+// over 60 s under load).
+describe('miprox migrate', { timeout: 300_000 }, () => {
   const schema = uniqueSchema('migcli');
   afterAll(async () => dropPostgresSchema(PG_URL, schema));
 
@@ -29,14 +31,14 @@ describe('miprox migrate', () => {
     const again = await runCli(['migrate'], env);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`is at migration ${LATEST} \\(\\d+ migrations applied in all\\)`));
-  }, 60_000);
+  });
 
   it('migrates a SQLite file', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'miprox-migcli-')), 'm.db');
     const run = await runCli(['migrate', '--json'], { DATABASE_URL: file, MIPROX_API_KEY: '', LOG_LEVEL: 'silent' });
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ latest: LATEST, database: `sqlite ${file}` });
-  }, 60_000);
+  });
 
   it('reads only the database\'s variables (a bad PORT or RETENTION_DAYS is the server\'s), and still names a bad DATABASE_SCHEMA', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'miprox-migcli-')), 'm.db');
@@ -48,7 +50,7 @@ describe('miprox migrate', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^miprox: invalid configuration: DATABASE_SCHEMA: /);
     expect(wrong.stderr).not.toMatch(/PORT|RETENTION_DAYS|LOG_LEVEL/);
-  }, 60_000);
+  });
 
   it('lets this release restart on a database a newer release already migrated (a rolling upgrade in progress)', async () => {
     // docs/deploy.md: migrate once, then replace instances one at a time; until its turn, an instance
@@ -85,5 +87,5 @@ describe('miprox migrate', () => {
     } finally {
       await dropPostgresSchema(PG_URL, ahead);
     }
-  }, 60_000);
+  });
 });

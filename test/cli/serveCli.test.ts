@@ -18,7 +18,7 @@ describe('miprox serve', () => {
     } finally {
       holder.close();
     }
-  }, 30_000);
+  });
 
   /** `serve --port abc` said "invalid configuration: PORT: Invalid input: expected number, received NaN". */
   it('names the --port flag and what it takes when its value is not a port', async () => {
@@ -28,5 +28,5 @@ describe('miprox serve', () => {
       expect(res.code).toBe(1);
       expect(res.stderr).toMatch(new RegExp(`^error: option '-p, --port <port>' argument '${bad}' is invalid\\. must be a port number from 0 to 65535`));
     }
-  }, 60_000);
+  });
 });

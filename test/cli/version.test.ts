@@ -13,5 +13,5 @@ describe('miprox --version', () => {
       expect(res.stdout).toBe(`${version}\n`);
       expect(res.stderr).toBe('');
     }
-  }, 60_000);
+  });
 });

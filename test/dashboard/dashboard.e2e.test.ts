@@ -38,7 +38,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
     await waitForJob<JobDoc>(s.t.url, s.t.key, job.job_id, (j) => j.proposal_seq >= 2 && j.candidates.length >= 3);
     ({ browser, page, problems } = await openWatchedPage({ permissions: ['clipboard-read', 'clipboard-write'] }));
     page.on('request', (r) => requests.push(r.url()));
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

@@ -39,7 +39,7 @@ describe('dashboard routes', () => {
   beforeAll(async () => {
     root = checkoutWithoutDist();
     app = await appFor(root);
-  }, 30_000);
+  });
   afterAll(async () => {
     await app?.close();
     if (root) rmSync(root, { recursive: true, force: true }); // removes the links, not what they point to
@@ -51,7 +51,7 @@ describe('dashboard routes', () => {
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.body).toMatch(/<script type="module" src="\/app\.js\?v=[0-9a-f]{16}"><\/script>/);
     expect(existsSync(join(root, 'web/dist'))).toBe(false);
-  }, 30_000);
+  });
 
   it('serves app.js and app.css with their types; cached forever only under their current hash', async () => {
     const html = (await app.inject({ method: 'GET', url: '/' })).body;
@@ -124,5 +124,5 @@ describe('dashboard routes', () => {
     expect(res.body).not.toContain('prebuilt');
     expect(res.body).toContain('/app.js?v=');
     await stale.close();
-  }, 30_000);
+  });
 });

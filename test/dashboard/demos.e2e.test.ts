@@ -43,7 +43,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a candidate\'s demos (chip an
     await signIn(page, s.url, s.t.key);
     await page.goto(`${s.url}/#/jobs/${jobId}`);
     await page.locator('table.leaderboard tbody tr[data-candidate="cand_demos"]').waitFor();
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

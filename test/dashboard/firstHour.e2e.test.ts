@@ -30,7 +30,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the first hour', () => {
     foreign = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: other.key, body: simJobBody() })).body as CreatedJob;
     ({ browser, page, problems } = await openWatchedPage());
     await signIn(page, s.url, s.t.key);
-  }, 90_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

@@ -35,7 +35,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
     await signIn(page, s.url, s.t.key);
     await page.goto(`${s.url}/#/jobs/${job.job_id}`);
     await page.waitForSelector('.job-header [data-status="running"]');
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

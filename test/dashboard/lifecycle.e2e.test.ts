@@ -31,7 +31,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
     await signIn(page, s.url, s.t.key);
     await page.goto(`${s.url}/#/jobs/${jobId}`);
     await page.locator('table.leaderboard tbody tr[data-candidate="cand_main_1"]').waitFor();
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

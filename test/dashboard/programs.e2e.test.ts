@@ -43,7 +43,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
 
     ({ browser, page, problems } = await openWatchedPage());
     await signIn(page, s.url, s.t.key);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await browser?.close();

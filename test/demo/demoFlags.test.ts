@@ -24,5 +24,5 @@ describe('miprox demo: bad flags are usage errors, before anything starts', () =
     expect(JSON.parse(res.stderr)).toEqual({ error: { code: 'usage_error', message: expect.stringMatching(message) } });
     expect(existsSync(db)).toBe(false);
     expect(existsSync(`${db}.demo-key`)).toBe(false);
-  }, 60_000);
+  });
 });

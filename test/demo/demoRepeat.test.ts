@@ -44,7 +44,7 @@ describe('miprox demo, run twice on one database', () => {
       server.proc.kill('SIGTERM');
       await waitExit(server.proc);
     }
-  }, 240_000);
+  }, 480_000);
 });
 
 describe('miprox demo, its closing hint', () => {
@@ -60,7 +60,7 @@ describe('miprox demo, its closing hint', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain(`run \`npm start\` (same database) and open http://127.0.0.1:${port}/ (job `);
     expect(res.stdout).toMatch(/\nSign in with the demo key: mpx_\S+\n/);
-  }, 120_000);
+  }, 300_000);
 
   it('with MIPROX_API_KEY set, says to sign in with it and never prints it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'miprox-demo-envkey-'));
@@ -69,5 +69,5 @@ describe('miprox demo, its closing hint', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('\nSign in with your MIPROX_API_KEY\n');
     expect(res.stdout + res.stderr).not.toContain(key);
-  }, 120_000);
+  }, 300_000);
 });

@@ -5,8 +5,12 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'miprox.js');
 
 export interface ChildServer { url: string; proc: ChildProcess; output: () => string }
 
-/** Starts `miprox serve` as a real child process and waits for its "listening on" line. */
-export async function spawnServer(env: Record<string, string>, timeoutMs = 20_000, cwd?: string): Promise<ChildServer> {
+/**
+ * Starts `miprox serve` as a real child process and waits for its "listening on" line. A server that
+ * exits fails at once; the timeout only catches one that hangs: starting through tsx takes seconds,
+ * and three at once on a busy 2-core machine took over 20 s.
+ */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 120_000, cwd?: string): Promise<ChildServer> {
   const proc = spawn(process.execPath, [BIN, 'serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     ...(cwd !== undefined ? { cwd } : {}),

@@ -101,7 +101,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   let lbErr = '';
   lb.stderr?.on('data', (d: Buffer) => (lbErr += d.toString()));
   const url = `http://127.0.0.1:${listen}`;
-  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 10_000, () => `haproxy did not come up: ${lbErr}`);
+  await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 60_000, () => `haproxy did not come up: ${lbErr}`);
   const instanceUrls = ports.map((p) => `http://127.0.0.1:${p}`);
 
   return {

@@ -38,5 +38,5 @@ describe('concurrent calls of one new rollout id (PostgreSQL)', () => {
       const reward = await api(t.url, 'POST', `/api/v1/online/sessions/${job.job_id}/reward`, { key: t.key, body: { rollout_id: id, reward_info: { score: 1 } } });
       expect(reward.body.candidate_id).toBe(stored?.candidateId);
     }
-  }, 60_000);
+  });
 });

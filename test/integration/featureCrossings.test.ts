@@ -153,7 +153,7 @@ describe('features together', () => {
     const next = await issue(s.session_id);
     expect(next).toMatchObject({ split: 'monitor', candidate_id: 'baseline' });
     expect((await api(t.url, 'POST', `${SESSIONS}/${s.session_id}/rollouts`, { key, body: { split: 'val' } })).status).toBe(409);
-  }, 60_000);
+  });
 
   it('a restart mid-job on the same SQLite file: rollouts issued before it are rewarded after it, and the job goes on to its stop', async () => {
     const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 } });
@@ -224,7 +224,7 @@ describe('features together', () => {
       expect(state.candidates[c.candidate_id].rewards).toHaveLength(c.reward_count);
       expect(state.candidates[c.candidate_id].reward_count).toBe(c.reward_count);
     }
-  }, 60_000);
+  });
 
   it('reward_range [0, 100]: the stop rule takes an epsilon in reward units (5 points), bounded by the range\'s width', async () => {
     const create = (range: number[], epsilon: number) => api(t.url, 'POST', SESSIONS, { key, body: { config_body: seedJobBody({

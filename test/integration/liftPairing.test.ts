@@ -46,7 +46,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('lift over the baseline (%s)', (db
     expect(v.best_candidate_id).toBe('cand_best');
     expect(v.lift_over_baseline).toMatchObject({ paired: true, source: 'val', significant: true });
     expect(v.lift_over_baseline.estimate).toBeCloseTo(0.3, 10);
-  }, 120_000);
+  }, 600_000);
 
   it('does not pair the champion with val seeds the control ran long before it', async () => {
     const seeds = VAL.slice(0, 100);
@@ -61,5 +61,5 @@ describe.each<TestDb>(['sqlite', 'postgres'])('lift over the baseline (%s)', (db
     // still its val mean, but the lift falls back to the online comparison.
     expect(v.best_score_source).toBe('val');
     expect(v.lift_over_baseline.source).toBe('online');
-  }, 120_000);
+  }, 600_000);
 });

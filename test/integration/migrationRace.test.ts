@@ -36,5 +36,5 @@ describe('starting while a newer release migrates (postgres)', () => {
       await newer.end();
       await dropPostgresSchema(PG_URL, schema);
     }
-  }, 60_000);
+  });
 });

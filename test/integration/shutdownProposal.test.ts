@@ -65,5 +65,5 @@ describe('a graceful shutdown with a proposal in flight', () => {
       await policy.close();
       await proposer.close();
     }
-  }, 90_000);
+  });
 });

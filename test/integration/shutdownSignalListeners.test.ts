@@ -43,5 +43,5 @@ describe('the shutdown signal with many proposals in flight', () => {
       await policy.close();
       await proposer.close();
     }
-  }, 60_000);
+  });
 });

@@ -78,7 +78,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
       for (let i = 0; i < n; i++) expect(await rollout(control.session_id)).toBe('running');
     };
     await Promise.all(Array.from({ length: 4 }, () => lane(Math.ceil((rollouts + 20) / 4))));
-  }, 120_000); // ~400 rollouts of three requests each: ~15 s alone, several times that on a loaded CI machine
+  }, 300_000); // ~400 rollouts of three requests each: ~15 s alone, ten times that on a loaded CI machine
 
   it('ends the job when the champion identified is the baseline: the control is confirmed on val too', async () => {
     // The warm-start candidate is always wrong: the baseline (right on even seeds) leads, and with the
@@ -95,7 +95,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     expect(job).toMatchObject({ served_candidate_id: 'baseline', best_candidate_id: 'baseline', best_score_source: 'val', best_score_n: VAL_SEEDS });
     const events = await t.server.store.listEvents(s.job_id, 0, 100_000);
     expect(events.find((e) => e.eventType === 'mipro.job.status' && e.data.status === 'succeeded')?.data.reason).toMatch(/^stop_when_identified: baseline identified within 0.01/);
-  }, 120_000);
+  }, 300_000);
 
   it('also ends the job when the proposer\'s spend cap, not the candidate cap, stops proposals', async () => {
     // Room for 3 candidates, but one proposer call in all (the dataset summary spends it): no proposal
@@ -121,7 +121,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     const proposed = events.filter((e) => e.eventType === 'mipro.proposal.created').flatMap((e) => e.data.candidate_ids as string[]);
     expect(proposed.length).toBeLessThanOrEqual(1);
     expect(await t.server.store.listCandidates(s.job_id)).toHaveLength(2 + proposed.length);
-  }, 120_000);
+  }, 300_000);
 
   it('waits for a proposal still running elsewhere when the spend cap, not the candidate cap, made the pool final', async () => {
     const proposer = { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, max_calls: 1 };
@@ -138,7 +138,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     let status = 'running';
     for (let i = 0; i < 50 && status === 'running'; i++) status = await rollout(s.session_id);
     expect(status).toBe('succeeded');
-  }, 120_000);
+  }, 300_000);
 });
 
 /**
@@ -186,5 +186,5 @@ describe('the stop rule behind a stale candidate cache', () => {
       { id: 'cand_elsewhere', parentId: 'baseline', instruction: 'Answer, elsewhere.', module: 'main', instructions: { main: 'Answer, elsewhere.' }, tip: 'none', proposalId: 'prop_elsewhere' },
     ] });
     for (let i = 0; i < 400; i++) expect(await rollout()).toBe('running');
-  }, 120_000);
+  }, 300_000);
 });

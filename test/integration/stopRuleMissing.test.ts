@@ -65,5 +65,5 @@ describe('the stop rule and a candidate flagged for missing rewards', () => {
     // 0.70, confirmed by its val rewards) and ended the job "cand_lossy identified" serving the baseline.
     expect(events.find((e) => e.eventType === 'mipro.job.status' && e.data.status !== 'running')).toBeUndefined();
     expect({ status, best: job.best_candidate_id, served: job.served_candidate_id }).toEqual({ status: 'running', best: 'baseline', served: null });
-  }, 60_000);
+  });
 });

@@ -65,5 +65,5 @@ describe.each(['sqlite', 'postgres'] as const)('a job stored with max_rollouts a
       await t.close();
     }
     expect((await query<{ config: string }>('select config from jobs where id = $1', [job.job_id]))[0]!.config).toBe(written);
-  }, 60_000);
+  });
 });

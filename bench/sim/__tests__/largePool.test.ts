@@ -46,5 +46,5 @@ describe('large pool at 10,000 rollouts: seed-level inference costs no regret', 
     expect(mean, `regret difference ${mean.toFixed(2)} +- ${se.toFixed(2)}`).toBeLessThan(2 * se);
     // Identification (the champion within 0.01 of the best): within about 2 points (5 of 240 runs), the noise of this sample.
     expect(identified).toBeGreaterThanOrEqual(identifiedBefore - 5);
-  }, 240_000);
+  }, 900_000); // ~2 min alone; 472 s on a loaded 2-core machine
 });

@@ -99,7 +99,7 @@ function expectTargets(world: string): void {
   }
 }
 
-describe('worlds people actually run (issue 12)', { timeout: 120_000 }, () => {
+describe('worlds people actually run (issue 12)', { timeout: 600_000 }, () => {
   it('seed config (5 online, 3 val, T=0): honest intervals and no false improvements; 5 seeds give an interval as wide as 5 observations', () => {
     expectTargets('seed config (5 online');
     // The champion's online interval: hundreds of rollouts of at most 10 seeds (5 bootstrap, 5 online)
