@@ -198,11 +198,7 @@ export class OnlineEngine {
     for (const [id, rt] of this.runtimes) if (rt.usedAt < idleBefore) this.drop(id, rt);
     const max = this.opts.maxRuntimes ?? MAX_RUNTIMES;
     if (this.runtimes.size < max) return;
-    const byUse = [...this.runtimes].sort(([, a], [, b]) => a.usedAt - b.usedAt);
-    for (const [id, rt] of byUse) {
-      if (this.runtimes.size < max) break;
-      this.drop(id, rt);
-    }
+    this.dropLeastRecentlyUsed(() => this.runtimes.size < max);
   }
 
   /**
@@ -217,11 +213,7 @@ export class OnlineEngine {
     const max = this.maxCachedRollouts;
     const target = Math.floor(max * ROLLOUT_BUDGET_LOW_WATER);
     const before = { jobs: this.runtimes.size, rollouts: this.tally.count };
-    const byUse = [...this.runtimes].sort(([, a], [, b]) => a.usedAt - b.usedAt);
-    for (const [id, rt] of byUse) {
-      if (this.tally.count <= target) break;
-      if (rt !== current && rt.rolloutsHeld > 0) this.drop(id, rt);
-    }
+    this.dropLeastRecentlyUsed(() => this.tally.count <= target, (rt) => rt === current || rt.rolloutsHeld === 0);
     this.budgetPassFailedAt = this.tally.count > max ? now : Number.NEGATIVE_INFINITY;
     const droppedJobs = before.jobs - this.runtimes.size;
     const fields = { droppedJobs, rolloutsBefore: before.rollouts, rolloutsAfter: this.tally.count, maxCachedRollouts: max };
@@ -229,6 +221,15 @@ export class OnlineEngine {
     // A pass that found nothing to drop may come again every ROLLOUT_BUDGET_RETRY_MS: not at info.
     if (droppedJobs > 0) this.deps.log.info(fields, msg);
     else this.deps.log.debug(fields, msg);
+  }
+
+  /** Drops cached jobs, least recently used first and none that `keep` spares, until `enough` holds. */
+  private dropLeastRecentlyUsed(enough: () => boolean, keep: (rt: JobRuntime) => boolean = () => false): void {
+    const byUse = [...this.runtimes].sort(([, a], [, b]) => a.usedAt - b.usedAt);
+    for (const [id, rt] of byUse) {
+      if (enough()) break;
+      if (!keep(rt)) this.drop(id, rt);
+    }
   }
 
   private drop(id: string, rt: JobRuntime): void {

@@ -49,10 +49,10 @@ export class DatabaseFileIdentity {
     if (now - this.unmovedAt < maxAgeMs) return;
     this.unmovedAt = -Infinity;
     for (const f of this.files) {
-      const now = statSync(f.path, { throwIfNoEntry: false });
-      if (now && now.ino === f.ino && now.dev === f.dev) continue;
+      const current = statSync(f.path, { throwIfNoEntry: false });
+      if (current && current.ino === f.ino && current.dev === f.dev) continue;
       throw Object.assign(
-        new Error(`${f.label} was ${now ? 'replaced by another file' : 'deleted'} while the server had it open: writes are refused, since none would survive a restart; move the file back, or restart the server to open the file now there`),
+        new Error(`${f.label} was ${current ? 'replaced by another file' : 'deleted'} while the server had it open: writes are refused, since none would survive a restart; move the file back, or restart the server to open the file now there`),
         { code: DATABASE_MOVED_CODE },
       );
     }
