@@ -73,7 +73,7 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
  * detection), so either goes there; left out, Anthropic could not tell one abusive user from the app.
  */
 function endUserId(req: ChatCompletionRequest): string | undefined {
-  const safety = (req as { safety_identifier?: unknown }).safety_identifier;
+  const safety = req.safety_identifier;
   if (typeof safety === 'string' && safety !== '') return safety;
   return typeof req.user === 'string' && req.user !== '' ? req.user : undefined;
 }

@@ -42,6 +42,12 @@ export const ChatCompletionRequestSchema = z.looseObject({
   response_format: z.unknown().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional().nullable(),
   /**
+   * Who the end user is (both go to Anthropic as `metadata.user_id`). Checked here because a number
+   * there reached OpenAI as a 400 but was silently dropped on the way to Anthropic; null is absent.
+   */
+  user: z.string().nullable().optional(),
+  safety_identifier: z.string().nullable().optional(),
+  /**
    * One choice per call: fewer choices than asked for would silently change the answer's shape, and
    * more would be spend the job owner did not decide (proxy/requestBody.ts limitSpend).
    */

@@ -33,6 +33,8 @@ export const ResponsesRequestSchema = z.looseObject({
   /** A prompt stored at OpenAI (`{id, version, variables}`): only OpenAI can resolve it. */
   prompt: z.looseObject({}).optional().nullable(),
   user: z.string().optional(),
+  /** Checked here: translated, a non-string one was silently dropped (it goes as chat's safety_identifier). */
+  safety_identifier: z.string().nullable().optional(),
   mipro: MiproCallFieldSchema.optional(),
 });
 export type ResponsesRequest = z.infer<typeof ResponsesRequestSchema>;

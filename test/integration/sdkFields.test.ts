@@ -101,6 +101,21 @@ describe('safety_identifier (what replaced `user` in the openai SDK) toward an a
     expect(sentTo('anthropic').metadata).toEqual({ user_id: 'user-7f3a' });
   });
 
+  it.each([
+    ['chat/completions', 'safety_identifier', { messages: chatQuestion, safety_identifier: 5 }],
+    ['chat/completions', 'user', { messages: chatQuestion, user: { id: 'u1' } }],
+    ['responses', 'safety_identifier', { ...responsesQuestion, safety_identifier: ['u1'] }],
+  ] as const)('%s: a non-string %s is a 422 on its field (it was silently dropped)', async (surface, path, body) => {
+    await expectRefused('anthropic', await call('anthropic', surface, body), path, /string/);
+  });
+
+  it('null is no identifier, on both surfaces', async () => {
+    ok(await call('anthropic', 'chat/completions', { messages: chatQuestion, safety_identifier: null, user: 'legacy-user' }));
+    expect(sentTo('anthropic').metadata).toEqual({ user_id: 'legacy-user' });
+    ok(await call('anthropic', 'responses', { ...responsesQuestion, safety_identifier: null }));
+    expect(sentTo('anthropic').metadata).toBeUndefined();
+  });
+
   it('Responses translated to a chat server: goes as chat\'s safety_identifier', async () => {
     ok(await call('openai_compatible', 'responses', { ...responsesQuestion, safety_identifier: 'user-7f3a' }));
     expect(sentTo('openai_compatible').safety_identifier).toBe('user-7f3a');

@@ -111,8 +111,8 @@ export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | n
   // The same fields in chat completions: dropped, an Anthropic policy lost its `metadata.user_id`
   // (chat's safety_identifier goes there), and a reasoning or GPT-5 model on a chat server answered
   // at its default effort and length.
-  const { safety_identifier: safetyId, reasoning, text } = req as { safety_identifier?: unknown; reasoning?: { effort?: unknown } | null; text?: { verbosity?: unknown } | null };
-  if (typeof safetyId === 'string') chat.safety_identifier = safetyId;
+  const { reasoning, text } = req as { reasoning?: { effort?: unknown } | null; text?: { verbosity?: unknown } | null };
+  if (typeof req.safety_identifier === 'string') chat.safety_identifier = req.safety_identifier;
   if (typeof reasoning?.effort === 'string') chat.reasoning_effort = reasoning.effort;
   if (typeof text?.verbosity === 'string') chat.verbosity = text.verbosity;
   const tools = (req.tools ?? []).map((t, i) => toolToChat(t, i, lossy)).filter((t): t is Record<string, unknown> => t !== null);
