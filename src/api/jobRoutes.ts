@@ -5,7 +5,7 @@ import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
 import { PageQuerySchema, parseClosed, parseWith, requestOrigin } from './requestContext.js';
-import { jobView } from './views.js';
+import { jobListViews, jobView } from './views.js';
 
 /** `PATCH .../{id}` (jobs and sessions): `{"state"}` only; another key (a typo) is a 422, as on promote. */
 export const PatchStateBody = z.strictObject({ state: z.unknown() });
@@ -38,10 +38,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const q = parseClosed(ListQuery, req.query);
       const page = await deps.jobs.list(principal.tenantId, q);
       const origin = requestOrigin(req, deps.config.publicUrl);
-      // One job at a time: each view runs several queries, and a page of up to 1,000 jobs at once
-      // would queue thousands of them on the database pool (a 500 under load on PostgreSQL).
-      const items = [];
-      for (const j of page.items) items.push(await jobView(deps, j, origin, { candidates: false }));
+      const items = await jobListViews(deps, page.items, origin);
       return { items, jobs: items, next_cursor: page.nextCursor };
     });
 

@@ -8,7 +8,8 @@ import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, ProposalSummary, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
 import { jobName } from '../services/jobService.js';
-import { championOf, seededStats, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
+import { seededStats, summarizeJob, valRewardsBySeed, type CandidateSummary } from '../services/jobSummary.js';
+import { JOB_VIEW_BATCH, type JobViewData, jobViewData, jobViewDataOfJobs } from './jobViewData.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { UsageTotals } from '../store/usage.js';
 import type { ApiDeps } from './deps.js';
@@ -63,26 +64,25 @@ export function eventView(e: EventRecord) {
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  const [candidates, modules, missing, seedCells, monitorCells, tripped, unmatched, proposals] = await Promise.all([
-    deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
-    // Monitored rewards exist only once the job serves one candidate (the guard's seed-level statistics).
-    servedCandidateId(job) === null ? new Map<string, SeedCell[]>() : deps.store.monitorSeedCells(job.id),
-    // When the guard tripped is its event's time (read only for a tripped guard: no column for it).
-    job.guardTrippedCandidateId === null ? null : deps.store.latestEvent(job.id, 'mipro.guard.tripped'),
-    deps.store.unmatchedPromptCount(job.id),
-    deps.store.proposalSummary(job.id),
-  ]);
-  // The lift over the control is paired on the val seeds both ran at the same time: read exactly
-  // those two candidates' val rewards (each runs a val seed once, so twice the seed count bounds the
-  // read) and when their val seeds were dispatched.
-  const sides = [...new Set([championOf(job, candidates, missing, seedCells), candidates.find((c) => c.ordinal === 0)?.id])]
-    .filter((id): id is string => typeof id === 'string');
-  const limit = 2 * job.config.mipro.val_seeds.length;
-  const [valRewards, valTimes] = await Promise.all([
-    Promise.all(sides.map((candidateId) => deps.store.listSeedEvals(job.id, { split: 'val', candidateId, limit }))),
-    deps.store.valRunTimes(job.id, sides),
-  ]);
-  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards.flatMap((page) => page.items)), missing, seedCells, valTimes);
+  return jobViewOf(deps, await jobViewData(deps, job), origin, opts);
+}
+
+/**
+ * The jobs list's items: jobView without candidates for each job, read JOB_VIEW_BATCH jobs at a time
+ * (a page costs a dozen statements per batch, not a dozen per job) and built by the same jobViewOf.
+ */
+export async function jobListViews(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jobs: readonly JobRecord[], origin: string) {
+  const views = [];
+  for (let i = 0; i < jobs.length; i += JOB_VIEW_BATCH) {
+    for (const data of await jobViewDataOfJobs(deps, jobs.slice(i, i + JOB_VIEW_BATCH))) views.push(jobViewOf(deps, data, origin, { candidates: false }));
+  }
+  return views;
+}
+
+/** A job's view from what was read for it: the one place its JSON is built. */
+function jobViewOf(deps: Pick<ApiDeps, 'urls'>, data: JobViewData, origin: string, opts: { candidates?: boolean }) {
+  const { job, candidates, modules, missing, seedCells, monitorCells, trippedAt, unmatched, proposals, valRewards, valTimes } = data;
+  const summary = summarizeJob(job, candidates, valRewardsBySeed(valRewards), missing, seedCells, valTimes);
   const urls = deps.urls(job, origin);
   const best = candidates.find((c) => c.id === summary.bestCandidateId) ?? null;
   return {
@@ -104,7 +104,7 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
     best_program: best ? programOf(best.instructions, modules) : null,
     /** What a finished job serves on its proxy URL (null while it runs: each rollout is chosen). */
     served_candidate_id: servedCandidateId(job),
-    guard: guardView(job, candidates, tripped?.createdAt ?? null, seedCells, monitorCells),
+    guard: guardView(job, candidates, trippedAt, seedCells, monitorCells),
     modules: modules.map((m) => ({ name: m.name, template: m.template, origin: m.origin })),
     /** Distinct system texts that matched no module: their calls passed through unoptimized (mipro.module.unmatched). */
     unmatched_prompts: unmatched,

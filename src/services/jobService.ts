@@ -92,6 +92,11 @@ export class JobService {
     return this.store.missingRewardCounts(jobId, missingCutoff(this.clock.now()));
   }
 
+  /** missingRewards of several jobs in one read (the jobs list), by job id. */
+  missingRewardsOfJobs(jobIds: readonly string[]): Promise<Map<string, Map<string, MissingCounts>>> {
+    return this.store.missingRewardCountsOfJobs(jobIds, missingCutoff(this.clock.now()));
+  }
+
   /**
    * What a job serves once it ends, fixed at that moment: its champion when it succeeds, the baseline
    * when it is cancelled or fails. Undefined for moves that do not end it.

@@ -9,7 +9,12 @@ import { callModules, discoverModule, insertModules, listModules, moduleCallOrde
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { forgetEventTexts } from './retentionQueries.js';
 import { isPooledConnectionLost } from './unavailable.js';
-import { flagMissingRewards, missingRewardCounts, monitorSeedCells, onlineSeedCells } from './evidenceQueries.js';
+import {
+  flagMissingRewards, missingRewardCounts, missingRewardCountsOfJobs, monitorSeedCells, monitorSeedCellsOfJobs, onlineSeedCells, onlineSeedCellsOfJobs,
+} from './evidenceQueries.js';
+import {
+  candidatesOfJobs, latestEventsOfJobs, modulesOfJobs, proposalSummariesOfJobs, unmatchedPromptCountsOfJobs, valRewardsOfJobs, valRunTimesOfJobs,
+} from './jobViewQueries.js';
 import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
@@ -20,7 +25,7 @@ import type {
   ProposalFinish, ProposalStart,
   ApiKeyRecord, CandidateListOptions, ClosedProposal, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, ProposalSummary, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, CallSelection, RolloutRecord,
-  SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback,
+  SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback, ValSides,
 } from './types.js';
 import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
 import type { EventType } from './eventTypes.js';
@@ -694,5 +699,47 @@ export class KyselyStore implements Store {
     const r = await this.db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('event_type', '=', eventType)
       .orderBy('seq', 'desc').limit(1).executeTakeFirst();
     return r ? toEvent(r) : null;
+  }
+
+  // ---- job views of many jobs (the jobs list) -----------------------------------------------------
+
+  candidatesOfJobs(jobIds: readonly string[]): Promise<Map<string, CandidateRecord[]>> {
+    return candidatesOfJobs(this.db, jobIds);
+  }
+
+  modulesOfJobs(jobIds: readonly string[]): Promise<Map<string, ModuleRecord[]>> {
+    return modulesOfJobs(this.db, jobIds);
+  }
+
+  missingRewardCountsOfJobs(jobIds: readonly string[], dispatchedBefore: string): Promise<Map<string, Map<string, MissingCounts>>> {
+    return missingRewardCountsOfJobs(this.db, jobIds, dispatchedBefore);
+  }
+
+  onlineSeedCellsOfJobs(jobIds: readonly string[]): Promise<Map<string, Map<string, SeedCell[]>>> {
+    return onlineSeedCellsOfJobs(this.db, jobIds);
+  }
+
+  monitorSeedCellsOfJobs(jobIds: readonly string[]): Promise<Map<string, Map<string, SeedCell[]>>> {
+    return monitorSeedCellsOfJobs(this.db, jobIds);
+  }
+
+  unmatchedPromptCountsOfJobs(jobIds: readonly string[]): Promise<Map<string, number>> {
+    return unmatchedPromptCountsOfJobs(this.db, jobIds);
+  }
+
+  proposalSummariesOfJobs(jobIds: readonly string[]): Promise<Map<string, ProposalSummary>> {
+    return proposalSummariesOfJobs(this.db, jobIds);
+  }
+
+  latestEventsOfJobs(jobIds: readonly string[], eventType: EventType): Promise<Map<string, EventRecord>> {
+    return latestEventsOfJobs(this.db, jobIds, eventType);
+  }
+
+  valRewardsOfJobs(sides: ValSides): Promise<Map<string, RewardRecord[]>> {
+    return valRewardsOfJobs(this.db, sides);
+  }
+
+  valRunTimesOfJobs(sides: ValSides): Promise<Map<string, Map<string, Record<number, number>>>> {
+    return valRunTimesOfJobs(this.db, sides);
   }
 }

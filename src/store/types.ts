@@ -181,6 +181,12 @@ export interface ProposalRecord {
   finishedAt: string | null;
 }
 
+/**
+ * Per job, the candidates whose val rewards a job view reads (its champion and its control) and
+ * how many of each at most: the jobs list reads them for many jobs at once.
+ */
+export type ValSides = readonly { jobId: string; candidateIds: readonly string[]; limit: number }[];
+
 export interface ProposalSummary {
   failed: number;
   /** The newest proposal (null: none yet), without `prompt` and `response`. */
@@ -576,4 +582,22 @@ export interface Store {
   listEvents(jobId: string, sinceSeq: number, limit: number, eventType?: EventType): Promise<EventRecord[]>;
   /** The job's most recent event of this type (null: none), e.g. when the guard last tripped. */
   latestEvent(jobId: string, eventType: EventType): Promise<EventRecord | null>;
+
+  /**
+   * The job views' reads for several jobs at once (the jobs list), each one statement (two for the
+   * proposal summaries) however many jobs, answered by job id: per job the same as the per-job read
+   * it is named after; a job with nothing to report has no entry. Pass a bounded batch (ids become
+   * bound parameters).
+   */
+  candidatesOfJobs(jobIds: readonly string[]): Promise<Map<string, CandidateRecord[]>>;
+  modulesOfJobs(jobIds: readonly string[]): Promise<Map<string, ModuleRecord[]>>;
+  missingRewardCountsOfJobs(jobIds: readonly string[], dispatchedBefore: string): Promise<Map<string, Map<string, MissingCounts>>>;
+  onlineSeedCellsOfJobs(jobIds: readonly string[]): Promise<Map<string, Map<string, SeedCell[]>>>;
+  monitorSeedCellsOfJobs(jobIds: readonly string[]): Promise<Map<string, Map<string, SeedCell[]>>>;
+  unmatchedPromptCountsOfJobs(jobIds: readonly string[]): Promise<Map<string, number>>;
+  proposalSummariesOfJobs(jobIds: readonly string[]): Promise<Map<string, ProposalSummary>>;
+  latestEventsOfJobs(jobIds: readonly string[], eventType: EventType): Promise<Map<string, EventRecord>>;
+  /** listSeedEvals(split val, candidate, limit) for each listed candidate of each job, in one read. */
+  valRewardsOfJobs(sides: ValSides): Promise<Map<string, RewardRecord[]>>;
+  valRunTimesOfJobs(sides: ValSides): Promise<Map<string, Map<string, Record<number, number>>>>;
 }

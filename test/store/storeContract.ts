@@ -351,6 +351,37 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.valRunTimes(job.id, [])).size).toBe(0);
     });
 
+    it('reads job views of several jobs at once as each job alone: val rewards cut at each job\'s limit, only the candidates asked', async () => {
+      const [a, b, empty] = [await makeJob(), await makeJob(), await makeJob()];
+      const val = async (jobId: string, candidateId: string, id: string, seed: number, reward: number) => {
+        await store.insertRollout({ jobId, id, candidateId, seed, split: 'val', correlationId: null, inputMessages: null });
+        await store.recordReward({ jobId, rolloutId: id, candidateId, reward, split: 'val', seed, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+      };
+      for (let i = 0; i < 5; i++) await val(a.id, BASELINE_ID, `a${i}`, 100 + i, i);
+      for (let i = 0; i < 3; i++) await val(b.id, BASELINE_ID, `b${i}`, 100 + i, 10 + i);
+      await store.insertRollout({ jobId: b.id, id: 'b-on', candidateId: BASELINE_ID, seed: 1, split: 'online', correlationId: null, inputMessages: null });
+      await store.recordReward({ jobId: b.id, rolloutId: 'b-on', candidateId: BASELINE_ID, reward: 1, split: 'online', seed: 1, metadata: null }, { eventType: 'mipro.reward.received', message: 'r' });
+      const sides = [{ jobId: a.id, candidateIds: [BASELINE_ID], limit: 2 }, { jobId: b.id, candidateIds: [BASELINE_ID, 'cand_none'], limit: 10 }, { jobId: empty.id, candidateIds: [], limit: 4 }];
+      const rewards = await store.valRewardsOfJobs(sides);
+      expect(rewards.get(a.id)).toEqual((await store.listSeedEvals(a.id, { split: 'val', candidateId: BASELINE_ID, limit: 2 })).items);
+      expect(rewards.get(a.id)?.map((r) => r.reward)).toEqual([0, 1]);
+      expect(rewards.get(b.id)).toEqual((await store.listSeedEvals(b.id, { split: 'val', candidateId: BASELINE_ID, limit: 10 })).items);
+      expect(rewards.has(empty.id)).toBe(false);
+      const times = await store.valRunTimesOfJobs(sides);
+      expect(times.get(a.id)).toEqual(await store.valRunTimes(a.id, [BASELINE_ID]));
+      expect(times.get(b.id)).toEqual(await store.valRunTimes(b.id, [BASELINE_ID, 'cand_none']));
+      const ids = [a.id, b.id, empty.id];
+      const [cells, candidates, modules] = await Promise.all([store.onlineSeedCellsOfJobs(ids), store.candidatesOfJobs(ids), store.modulesOfJobs(ids)]);
+      expect(cells.get(b.id)).toEqual(await store.onlineSeedCells(b.id));
+      expect(cells.has(a.id)).toBe(false);
+      for (const id of ids) {
+        expect(candidates.get(id)).toEqual(await store.listCandidates(id));
+        expect(modules.get(id)).toEqual(await store.listModules(id));
+      }
+      expect((await store.valRewardsOfJobs([])).size).toBe(0);
+      expect((await store.candidatesOfJobs([])).size).toBe(0);
+    });
+
     it('sums policy usage from call records (concurrent calls included) and proposer usage on the job', async () => {
       const job = await makeJob();
       expect((await store.getJob(job.id))?.usage).toEqual({
