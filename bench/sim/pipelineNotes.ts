@@ -281,6 +281,24 @@ mean minus one standard error (variance proxy 1/4).
   average over the eight cells, noise, not kept. Near the top the programs are siblings and cousins of one
   another, so the tree pulls them toward the same ancestors and cannot tell them apart either.
 
+### Sharing evidence between programs, and merging them (session 19, tuning seeds only)
+- **An additive model over module instructions adds nothing here.** Sessions 16-18 named it as the next
+  lever: score a program as the sum of effects of the instructions it carries, so programs that share an
+  instruction share evidence. But every child brings exactly one new instruction (the changed module's)
+  and inherits the rest, so each instruction appears first in one program and then only in its
+  descendants: the design is triangular, one parameter per program, and the fit is the programs' own
+  means. It pools only through a prior on the effects, which is the family-tree prior above (+0.8
+  points on average, noise). It would pool for real only with programs that recombine instructions.
+- **Recombination (GEPA's merge) does not help in these worlds.** Variant: a proposal's second child is,
+  when one exists, the parent with the instructions of a better-ranked program (one of the three best by
+  shrunken mean, above the control) on the modules the parent never changed from the baseline; the
+  proposer child it replaces still draws its move, so the other children stay common. 300 replicates
+  (1,000,000-1,000,299), seed request, \`credit\`, identification / champion true mean in (a)-(d), share (a):
+  merge 84.0 / 77.0 / 79.3 / 79.0%, 0.716 / 0.633 / 0.624 / 0.693, 60.2%; without (the committed code,
+  reproduced exactly) 83.7 / 78.3 / 77.3 / 81.0%, 0.726 / 0.636 / 0.616 / 0.694, 61.2%. Within the noise:
+  the parent draw favours the champion, so the pool is mostly one lineage, and a better program rarely
+  carries a change the parent lacks. Not kept (the experiment was a throw-away flag in bench/sim/program.ts).
+
 ### Why the bottleneck share stayed near 43% before the wait (tuning seeds only)
 - The candidate cap counts retired candidates (SPEC \`online_proposer_max_candidates\`: it bounds the job's
   total proposer cost), so the 10 proposals of the seed request are made in the first ~280 rollouts; since
