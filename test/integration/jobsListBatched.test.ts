@@ -120,10 +120,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the jobs list, read in batches (%
     const all = await countStatements(t.server.store, () => api(t.url, 'GET', `${JOBS}?limit=1000`, { key: t.key }));
     // The page's own read, then per batch 9 reads (the proposal summary takes two), and the monitor
     // and guard reads for the batch holding the ended job: 10 for one job; 2 x 9 + 2 + 1 for two
-    // batches (a margin of 3 for the server's own background statements). Read per job it was about
-    // 9 statements a job: over 2,000 for this page.
+    // batches. A margin of 10 for the server's own background statements (sweeps that may land in the
+    // window on a loaded CI machine): any per-job read of the 256 jobs would still add 256. Read per
+    // job it was about 9 statements a job: over 2,000 for this page.
+    const margin = 10;
     expect(one).toBeGreaterThanOrEqual(10);
-    expect(one).toBeLessThanOrEqual(10 + 3);
-    expect(all).toBeLessThanOrEqual(2 * 9 + 2 + 1 + 3);
+    expect(one).toBeLessThanOrEqual(10 + margin);
+    expect(all).toBeLessThanOrEqual(2 * 9 + 2 + 1 + margin);
   });
 });
