@@ -35,7 +35,32 @@ const csv = z
   .default('')
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
 
-const optionalUrl = z.url().optional();
+/**
+ * PUBLIC_URL is the base every handed-out proxy URL is built on by appending `/api/...`: z.url()
+ * alone took `https://m.example.com/?x=1` (URLs with the query in their middle), `http:/m.example.com`
+ * (a typo, handed out as written), `ftp://...` and `https://user:pw@...` (a password in every job view).
+ * An http(s) origin with an optional path prefix is all that works there; it is kept as URL parsing
+ * normalised it, without a trailing slash. Messages never repeat the value (it may hold a password).
+ */
+const publicUrl = z.string().transform((v, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(v.trim());
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an http(s) URL such as https://miprox.example.com' });
+    return z.NEVER;
+  }
+  const problem = u.protocol !== 'http:' && u.protocol !== 'https:' ? `must start with http:// or https://, got ${JSON.stringify(u.protocol)}`
+    : !/^https?:\/\/[^/]/i.test(v.trim()) ? 'must be written scheme://host (two slashes)'
+    : u.username !== '' || u.password !== '' ? 'must not carry a user name or password (it is handed out in every proxy URL)'
+    : u.search !== '' || u.hash !== '' ? 'must not have a query or fragment (proxy paths are appended to it)'
+    : null;
+  if (problem !== null) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+  return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
+});
 
 export const EnvSchema = z.object({
   PORT: intFromEnv(8700, 0, 65535),
@@ -53,7 +78,7 @@ export const EnvSchema = z.object({
   /** PostgreSQL: a query unanswered this long drops its connection (503); see queryDeadline.ts. */
   DATABASE_QUERY_TIMEOUT_MS: intFromEnv(30_000, 100, 3_600_000),
   MIPROX_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  PUBLIC_URL: optionalUrl,
+  PUBLIC_URL: publicUrl.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: intFromEnv(4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
   /** Longest a client may take to send a whole request, headers and body (408 after). */
@@ -186,7 +211,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     databaseQueryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
     seedApiKey: e.MIPROX_API_KEY,
     dataDir: dirname(defaultSqlitePath(e.HOME)),
-    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
+    publicUrl: e.PUBLIC_URL,
     logLevel: e.LOG_LEVEL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

@@ -39,6 +39,47 @@ describe('loadConfig', () => {
   });
 });
 
+/**
+ * PUBLIC_URL is the base of every proxy URL handed out (`${PUBLIC_URL}/api/mipro/v1/sys_...`): it
+ * accepted any URL, so a typo or a query string started the server and every job view then named
+ * a proxy URL no client can use (or carried the URL's password to every client).
+ */
+describe('PUBLIC_URL', () => {
+  const problem = (value: string): string => {
+    try {
+      loadConfig({ PUBLIC_URL: value });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const details = (e as ConfigError).details;
+      expect(details.map((d) => d.path)).toEqual(['PUBLIC_URL']);
+      return details[0]!.message;
+    }
+    return 'accepted';
+  };
+
+  it('takes an http(s) origin with an optional path prefix, without its trailing slash', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://miprox.example.com' }).publicUrl).toBe('https://miprox.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'https://miprox.example.com/' }).publicUrl).toBe('https://miprox.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'http://10.0.0.1:8080/miprox/' }).publicUrl).toBe('http://10.0.0.1:8080/miprox');
+    expect(loadConfig({ PUBLIC_URL: 'http://[::1]:8700' }).publicUrl).toBe('http://[::1]:8700');
+  });
+
+  it('refuses what would make the handed-out proxy URLs unusable, saying why', () => {
+    expect(problem('https://miprox.example.com/?tenant=a')).toMatch(/query or fragment/);
+    expect(problem('https://miprox.example.com/#x')).toMatch(/query or fragment/);
+    expect(problem('http:/miprox.example.com')).toMatch(/two slashes/);
+    expect(problem('ftp://miprox.example.com')).toMatch(/http:\/\/ or https:\/\//);
+    expect(problem('mailto:ops@example.com')).toMatch(/http:\/\/ or https:\/\//);
+    expect(problem('miprox.example.com')).toMatch(/http\(s\) URL/);
+  });
+
+  it('refuses a user name or password without repeating it', () => {
+    const message = problem('https://ops:hunter2secret@miprox.example.com');
+    expect(message).toMatch(/user name or password/);
+    expect(message).not.toContain('hunter2secret');
+  });
+});
+
 /** PORT=0x10 started on port 16 and PORT=1e3 on 1000; PORT=abc said "expected number, received NaN". */
 describe('integer variables', () => {
   it('take decimal digits only, and say the range and the value otherwise', () => {
