@@ -3,7 +3,7 @@ import { MAX_ID_LENGTH } from '../schemas/reward.js';
 import {
   AppError, BadRequestError, DatabaseUnavailableError, MethodNotAllowedError, PayloadTooLargeError, ServerClosingError, ShuttingDownError, UnsupportedMediaTypeError, UpstreamError, type FieldProblem,
 } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
+import { loggableUrl, type Logger } from '../shared/logger.js';
 
 /**
  * The one place where errors become HTTP. Control routes answer
@@ -100,9 +100,9 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   const problem = toHttpProblem(err);
   if (err instanceof DatabaseUnavailableError || err instanceof ShuttingDownError || err instanceof ServerClosingError) {
     // Expected during an outage or a shutdown, and possibly on every request: one line, no alarm.
-    log.warn({ reqId: req.id, url: req.url, error: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'request refused (503)');
+    log.warn({ reqId: req.id, url: loggableUrl(req.url), error: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'request refused (503)');
   } else if (problem.status >= 500 && !(err instanceof UpstreamError)) {
-    log.error({ err, reqId: req.id, url: req.url }, 'unhandled error');
+    log.error({ err, reqId: req.id, url: loggableUrl(req.url) }, 'unhandled error');
   }
   reply.code(problem.status).header('content-type', 'application/json; charset=utf-8');
   // A database outage is transient: tell clients (and the SDK's retry) when to try again.

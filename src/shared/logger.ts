@@ -20,3 +20,12 @@ export const REDACT_PATHS = [
   '*.apiKey',
   '*.api_key',
 ];
+
+/**
+ * A request URL as logs may show it. A proxy URL's system id is its credential (API.md, "Auth"),
+ * and session URLs carry it too: a log line with the whole id let anyone who reads the logs call
+ * the job's proxy. The first 6 hex digits stay (24 of 128 bits), enough to tell jobs apart in a log.
+ */
+export function loggableUrl(url: string): string {
+  return url.replace(/sys_([0-9a-f]{6})[0-9a-f]*/gi, 'sys_$1…');
+}
