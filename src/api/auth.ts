@@ -59,17 +59,25 @@ export class Authenticator {
   }
 }
 
+/** The name keys seeded from MIPROX_API_KEY are stored under (`miprox keys list` shows it). */
+const SEEDED_KEY_NAME = 'MIPROX_API_KEY';
+
 /**
- * Creates a tenant and key for MIPROX_API_KEY unless the key is already active (single-user setups).
- * A key that was revoked stays revoked: the server refuses to start rather than revive it.
+ * Stores the key of MIPROX_API_KEY unless it is already active (single-user setups). A key that was
+ * revoked stays revoked: the server refuses to start rather than revive it.
+ * A new value is a rotation of the one user's key: it joins the tenant of the key the variable
+ * seeded last. Each new value used to get a new tenant, so after a rotation every job made with the
+ * old key was a 404 and `jobs list` was empty, as if the jobs were gone.
  */
 export async function seedApiKey(store: Store, key: string): Promise<void> {
   const hash = hashApiKey(key);
   if (await store.findActiveApiKey(hash)) return;
   const prefix = key.slice(0, 12);
-  const tenant = await store.createTenant('default');
+  // listApiKeys is oldest first.
+  const seededBefore = (await store.listApiKeys()).filter((k) => k.name === SEEDED_KEY_NAME).at(-1);
+  const tenant = seededBefore === undefined ? await store.createTenant('default') : { id: seededBefore.tenantId };
   try {
-    await store.createApiKey({ tenantId: tenant.id, name: 'MIPROX_API_KEY', keyHash: hash, prefix });
+    await store.createApiKey({ tenantId: tenant.id, name: SEEDED_KEY_NAME, keyHash: hash, prefix });
   } catch (err) {
     // Several instances starting at once on one database: another one seeded the key first.
     if (await store.findActiveApiKey(hash)) return;

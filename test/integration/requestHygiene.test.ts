@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/main.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, api, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 
 /** Issue 14, item 11: content types, methods, the seeded key, and the origin of handed-out URLs. */
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -124,12 +124,13 @@ describe('request hygiene', () => {
     }
   });
 
-  it('starts with a new MIPROX_API_KEY that only shares its first 12 characters with a revoked one', async () => {
+  it('rotates MIPROX_API_KEY: a new key (even one sharing its first 12 characters with the revoked one) starts and keeps the jobs', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'miprox-seed-')), 'miprox.db');
     const start = (key: string) => startServer(loadConfig({ PORT: '0', DATABASE_URL: file, LOG_LEVEL: 'silent', MIPROX_API_KEY: key }), { logger: pino({ level: 'silent' }) });
     const oldKey = 'team-shared-key-0001';
     const newKey = 'team-shared-key-0002';
     const first = await start(oldKey);
+    const job = (await api(first.url, 'POST', JOBS, { key: oldKey, body: simJobBody() })).body;
     const seeded = (await first.store.listApiKeys()).find((k) => k.name === 'MIPROX_API_KEY')!;
     expect(await first.store.revokeApiKey(seeded.id)).toBe(true);
     await first.close();
@@ -137,8 +138,15 @@ describe('request hygiene', () => {
     await expect(start(oldKey)).rejects.toThrow(/MIPROX_API_KEY names a revoked key/);
     const second = await start(newKey);
     try {
-      expect((await api(second.url, 'GET', JOBS, { key: newKey })).status).toBe(200);
+      // The rotated key is the same user's: the jobs made with the old one are still theirs.
+      const listed = await api(second.url, 'GET', JOBS, { key: newKey });
+      expect(listed.status).toBe(200);
+      expect(listed.body.items.map((j: { job_id: string }) => j.job_id)).toEqual([job.job_id]);
+      expect((await api(second.url, 'GET', `${JOBS}/${job.job_id}`, { key: newKey })).status).toBe(200);
       expect((await api(second.url, 'GET', JOBS, { key: oldKey })).status).toBe(401);
+      // Both keys belong to the one tenant.
+      const keys = await second.store.listApiKeys();
+      expect(new Set(keys.map((k) => k.tenantId))).toEqual(new Set([seeded.tenantId]));
     } finally {
       await second.close();
     }
