@@ -364,10 +364,17 @@ async function migratedByNewerRelease(db: Kysely<unknown>, dialect: Dialect, mig
   const last = [...known].sort().at(-1) ?? '';
   const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
   if (unknown[0]! > last && pending.length === 0) return true;
+  // Named apart: a newer release's migrations (after ours) beside another build's (not after ours)
+  // were all said not to come after this release's last, the later ones included.
+  const notAfter = unknown.filter((name) => name <= last);
+  const after = unknown.filter((name) => name > last);
   throw new NewerMigrationsError(
-    `database migration failed: the database holds migrations this release does not know (${unknown.join(', ')})`
-    + (pending.length > 0 ? ` while this release's ${pending.join(', ')} never ran` : ` that do not come after this release's last (${last})`)
-    + ': it was migrated by another build of miprox; run that build, or restore the database',
+    pending.length > 0
+      ? `database migration failed: the database holds migrations this release does not know (${unknown.join(', ')}) while this release's ${pending.join(', ')} never ran`
+        + ': it was migrated by another build of miprox; run that build, or restore the database'
+      : `database migration failed: the database holds migrations this release does not know that do not come after this release's last (${last}): ${notAfter.join(', ')}`
+        + (after.length > 0 ? ` (and, after it, ${after.join(', ')})` : '')
+        + ': it was migrated by another build of miprox; run that build, or restore the database',
   );
 }
 
