@@ -15,9 +15,21 @@ export function registerServeCommand(program: Command): void {
       const { installSignalHandlers, startServer } = await import('../main.js');
       const config = loadConfig({ ...process.env, ...(opts.port ? { PORT: opts.port } : {}), ...(opts.host ? { HOST: opts.host } : {}) });
       const server = await startServer(config).catch((err: unknown) => {
-        // The one start-up failure people cause by hand (a second `serve`, another program on the port): say what to do.
-        if ((err as { code?: string }).code !== 'EADDRINUSE') throw databaseOpenError(err, config.database) ?? err;
-        throw new CliError(`port ${config.port} on ${config.host} is already in use (another miprox serve, or another program): stop it, or choose a port with --port or PORT`, 'port_in_use');
+        // The start-up failures people cause by hand (a second `serve`, another program on the port,
+        // a HOST this machine does not have): say which setting and what to do.
+        const code = (err as { code?: string }).code;
+        if (code === 'EADDRINUSE') {
+          throw new CliError(`port ${config.port} on ${config.host} is already in use (another miprox serve, or another program): stop it, or choose a port with --port or PORT`, 'port_in_use');
+        }
+        // The database's own failures first: its host not resolving is a lookup failure too.
+        const database = databaseOpenError(err, config.database);
+        if (database) throw database;
+        // Node said only "getaddrinfo ENOTFOUND <host>" or "listen EADDRNOTAVAIL ...", naming neither HOST nor --host.
+        if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL') {
+          const why = code === 'EADDRNOTAVAIL' ? 'is not an address of this machine' : 'is not a name this machine can resolve';
+          throw new CliError(`cannot listen on ${config.host}: it ${why}; set HOST or --host to one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 for all)`, 'host_unavailable');
+        }
+        throw err;
       });
       installSignalHandlers(server, (m) => process.stderr.write(`miprox: ${m}\n`));
       // The database is named in full: `miprox keys` must be pointed at the same one (see README).

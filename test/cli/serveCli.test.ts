@@ -20,6 +20,18 @@ describe('miprox serve', () => {
     }
   });
 
+  /** A HOST this machine does not have said "getaddrinfo ENOTFOUND ..." or "listen EADDRNOTAVAIL ...", naming no setting. */
+  it('names HOST and --host when the address cannot be listened on', async () => {
+    const env = { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-serve-')), 'miprox.db'), MIPROX_API_KEY: '' };
+    const unresolvable = await runCli(['serve', '--port', '0'], { ...env, HOST: 'no-such-host.invalid' });
+    expect(unresolvable.code).toBe(1);
+    expect(unresolvable.stderr.trim()).toBe('miprox: cannot listen on no-such-host.invalid: it is not a name this machine can resolve; set HOST or --host to one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 for all)');
+    // TEST-NET-1 (RFC 5737): never an address of a test machine.
+    const foreign = await runCli(['serve', '--port', '0', '--host', '192.0.2.1'], env);
+    expect(foreign.code).toBe(1);
+    expect(foreign.stderr.trim()).toBe('miprox: cannot listen on 192.0.2.1: it is not an address of this machine; set HOST or --host to one of its addresses (127.0.0.1 for this machine only, 0.0.0.0 for all)');
+  });
+
   /** `serve --port abc` said "invalid configuration: PORT: Invalid input: expected number, received NaN". */
   it('names the --port flag and what it takes when its value is not a port', async () => {
     const env = { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-serve-')), 'miprox.db'), HOST: '127.0.0.1', MIPROX_API_KEY: '' };
