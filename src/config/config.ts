@@ -62,6 +62,13 @@ const publicUrl = z.string().transform((v, ctx) => {
   return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
 });
 
+/**
+ * A provider's base URL: z.url() alone took ftp://... or mailto:..., the server started, and every
+ * call of a job on that provider was a 500 (undici refuses the scheme when the first call opens its pool).
+ */
+const providerBaseUrl = (def: string) =>
+  z.url().refine((v) => /^https?:$/.test(new URL(v).protocol), { message: 'must be an http:// or https:// URL' }).default(def);
+
 export const EnvSchema = z.object({
   PORT: intFromEnv(8700, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -86,9 +93,9 @@ export const EnvSchema = z.object({
   /** Require an API key on proxy routes too (default: the system id is the credential). */
   PROXY_REQUIRE_KEY: boolFromEnv(false),
   OPENAI_API_KEY: z.string().optional(),
-  OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  OPENAI_BASE_URL: providerBaseUrl('https://api.openai.com/v1'),
   ANTHROPIC_API_KEY: z.string().optional(),
-  ANTHROPIC_BASE_URL: z.url().default('https://api.anthropic.com'),
+  ANTHROPIC_BASE_URL: providerBaseUrl('https://api.anthropic.com'),
   /** Hosts (host or host:port) that jobs may name as policy.inference_url. Private addresses need this. */
   MIPROX_ALLOWED_INFERENCE_HOSTS: csv,
   UPSTREAM_TIMEOUT_MS: intFromEnv(120_000, 100, 3_600_000),

@@ -80,6 +80,28 @@ describe('PUBLIC_URL', () => {
   });
 });
 
+/** OPENAI_BASE_URL=ftp://... started the server, then every call of an openai job was a 500 (undici refuses the scheme). */
+describe('provider base URLs', () => {
+  it('take http(s) URLs, a path and a query included', () => {
+    const c = loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1', ANTHROPIC_BASE_URL: 'https://proxy.example.com/anthropic?tenant=a' });
+    expect(c.providers.openaiBaseUrl).toBe('http://127.0.0.1:8000/v1');
+    expect(c.providers.anthropicBaseUrl).toBe('https://proxy.example.com/anthropic?tenant=a');
+  });
+
+  it('refuse any other scheme at start, naming the variable', () => {
+    try {
+      loadConfig({ OPENAI_BASE_URL: 'ftp://api.example.com/v1', ANTHROPIC_BASE_URL: 'mailto:ops@example.com' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).details).toEqual([
+        { path: 'OPENAI_BASE_URL', message: 'must be an http:// or https:// URL' },
+        { path: 'ANTHROPIC_BASE_URL', message: 'must be an http:// or https:// URL' },
+      ]);
+    }
+  });
+});
+
 /** PORT=0x10 started on port 16 and PORT=1e3 on 1000; PORT=abc said "expected number, received NaN". */
 describe('integer variables', () => {
   it('take decimal digits only, and say the range and the value otherwise', () => {
