@@ -19,6 +19,14 @@ async function withStore<T>(fn: (store: Store, database: string) => Promise<T>, 
   if (!opts.create && config.database.kind === 'sqlite' && !existsSync(config.database.path)) {
     throw new CliError(`no database at ${config.database.path}: check DATABASE_URL (keys create makes one)`, 'not_found');
   }
+  // The same on PostgreSQL: a mistyped DATABASE_SCHEMA was created, migrated and listed as "(none)".
+  const pgDatabase = config.database.kind === 'postgres' ? config.database : null;
+  if (!opts.create && pgDatabase !== null) {
+    const { postgresSchemaHoldsMiprox } = await import('../store/postgres/postgresStore.js');
+    if (!(await openingDatabase(pgDatabase, () => postgresSchemaHoldsMiprox(pgDatabase.url, pgDatabase.schema)))) {
+      throw new CliError(`no miprox database in ${describeDatabase(pgDatabase)}: check DATABASE_URL and DATABASE_SCHEMA (keys create makes one)`, 'not_found');
+    }
+  }
   const { openStore } = await import('../store/open.js'); // loaded on use, like the server
   const store = await openingDatabase(config.database, () => openStore(config.database, systemClock));
   try {

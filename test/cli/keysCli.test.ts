@@ -2,7 +2,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { runCli } from '../helpers/childServer.js';
+import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
 // Each case spawns the CLI through tsx, which takes seconds on a busy 2-core machine (one case took
 // 103 s of a 120 s limit under load).
@@ -67,6 +70,36 @@ describe('miprox keys revoke', () => {
     expect(existsSync(e.DATABASE_URL)).toBe(false);
     await create(e, 'alpha'); // keys create makes the database, as before the first start
     expect(await active(e)).toHaveLength(1);
+  }, SLOW);
+});
+
+/** The PostgreSQL side of the case above: `keys list` with a mistyped DATABASE_SCHEMA created that schema, migrated it and answered "(none)". */
+describe('miprox keys on PostgreSQL', () => {
+  it('never makes a schema to list or revoke in', async () => {
+    const schema = uniqueSchema('keystypo');
+    const e = { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, MIPROX_API_KEY: '' };
+    try {
+      for (const args of [['keys', 'list', '--json'], ['keys', 'revoke', 'alpha', '--json']]) {
+        const res = await runCli(args, e);
+        expect(res.code).toBe(1);
+        const where = `${new URL(PG_URL).toString()} (schema ${schema})`;
+        expect(JSON.parse(res.stderr)).toEqual({ error: { code: 'not_found', message: `no miprox database in ${where}: check DATABASE_URL and DATABASE_SCHEMA (keys create makes one)` } });
+      }
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        expect((await client.query('select 1 from pg_namespace where nspname = $1', [schema])).rowCount).toBe(0);
+      } finally {
+        await client.end();
+      }
+      const created = await runCli(['keys', 'create', '--name', 'alpha', '--json'], e);
+      expect(created.code, created.stderr).toBe(0);
+      const listed = await runCli(['keys', 'list', '--json'], e);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect((JSON.parse(listed.stdout) as Array<{ name: string }>).map((k) => k.name)).toEqual(['alpha']);
+    } finally {
+      await dropPostgresSchema(PG_URL, schema);
+    }
   }, SLOW);
 });
 

@@ -69,6 +69,22 @@ function watchConnectionErrors(pool: pg.Pool, report: (err: Error) => void): voi
   });
 }
 
+/**
+ * Whether `schema` already holds a miprox database (its migration table), without creating anything:
+ * commands that only read or change what is there (`keys list`, `keys revoke`) must not migrate a
+ * mistyped DATABASE_SCHEMA into a new empty one.
+ */
+export async function postgresSchemaHoldsMiprox(url: string, schema: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  await c.connect();
+  try {
+    const res = await c.query<{ t: string | null }>('select to_regclass($1)::text as t', [`"${schema}".kysely_migration`]);
+    return res.rows[0]?.t != null;
+  } finally {
+    await c.end();
+  }
+}
+
 /** Drops a schema and everything in it (tests clean up after themselves). */
 export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
