@@ -36,7 +36,7 @@ export function createMetrics(sources?: MetricSources) {
     }),
     proxyOverhead: new Histogram({
       name: 'miprox_proxy_overhead_seconds',
-      help: 'Time the proxy adds to an LLM call: total handling time minus upstream time',
+      help: 'Time the proxy adds to an LLM call: handling time until the answer (a stream: its start) is handed to the client, minus upstream time',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers: [registry],
     }),
