@@ -240,17 +240,24 @@ async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: An
 async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<boolean> {
   const t0 = performance.now();
   let upstreamMs = 0;
+  let upstreamFailed = false;
   let answer;
   try {
     // Only the provider call counts as upstream time: waiting on our own rollout insert is overhead.
     const upstream = completeOnce(c).then((r) => {
       upstreamMs = performance.now() - t0;
       return r;
+    }, (err: unknown) => {
+      upstreamFailed = true;
+      upstreamMs = performance.now() - t0;
+      throw err;
     });
     [answer] = await Promise.all([upstream, c.persisted]);
   } catch (err) {
     // A failed upstream call of the wrong candidate is not this rollout's either: dispatch again.
     if (c.confirmed && !(await c.confirmed.catch(() => true))) return false;
+    // The `error` outcome counted only streams that broke mid-way: a failed JSON call was not observed.
+    if (upstreamFailed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, upstreamMs / 1000);
     recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
@@ -284,13 +291,20 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   const t0 = performance.now();
   let upstream: SurfaceStream;
   let openMs = 0;
+  let openFailed = false;
   try {
     const opened = openStream(c).then((s) => {
       openMs = performance.now() - t0;
       return s;
+    }, (err: unknown) => {
+      openFailed = true;
+      openMs = performance.now() - t0;
+      throw err;
     });
     [upstream] = await Promise.all([opened, c.persisted]);
   } catch (err) {
+    // A stream the upstream refused before it started is a failed call too (only mid-way failures were counted).
+    if (openFailed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, openMs / 1000);
     recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
