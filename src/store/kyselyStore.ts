@@ -8,7 +8,7 @@ import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { forgetEventTexts } from './retentionQueries.js';
-import { isPooledConnectionLost } from './unavailable.js';
+import { isPooledConnectionLost, isTablesMissing } from './unavailable.js';
 import {
   flagMissingRewards, missingRewardCounts, missingRewardCountsOfJobs, monitorSeedCells, monitorSeedCellsOfJobs, onlineSeedCells, onlineSeedCellsOfJobs,
 } from './evidenceQueries.js';
@@ -109,11 +109,16 @@ export class KyselyStore implements Store {
     // A pooled connection whose backend was just terminated fails once and is discarded: the
     // database itself is fine, so ask again (each try drops one dead connection). A refused or
     // timed-out connect is not retried: that is the outage /readyz must report.
+    // The round trip reads one of miprox's own tables: `select 1` answered while the schema was
+    // dropped or emptied by a restore under the server, and every request was failing.
     for (let attempt = 1; ; attempt++) {
       try {
-        await sql`select 1`.execute(this.db);
+        await sql`select 1 from kysely_migration limit 1`.execute(this.db);
         return;
       } catch (err) {
+        if (isTablesMissing(err)) {
+          throw new Error(`miprox's tables are missing (the schema was dropped, or a restore is under way): ${(err as Error).message}`);
+        }
         if (attempt >= PING_ATTEMPTS || !isPooledConnectionLost(err)) throw err;
       }
     }

@@ -17,8 +17,18 @@ const PG_UNAVAILABLE_MESSAGES = [
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM)/;
 
+/**
+ * PostgreSQL: the schema's tables are gone under the server (42P01 undefined_table: the schema was
+ * dropped, or a `pg_restore --clean` is under way). Not the request's fault, and over once the
+ * tables are back: unavailable, like a SQLite file deleted under the server, not a 500.
+ */
+export function isTablesMissing(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === '42P01';
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  if (isTablesMissing(err)) return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect
