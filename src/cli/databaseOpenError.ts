@@ -28,6 +28,15 @@ export function databaseOpenError(err: unknown, db: AppConfig['database']): CliE
   if (db.kind === 'postgres' && REFUSED_SQLSTATES.has(code)) {
     return new CliError(`the database ${where} refused the connection: ${err.message}. Check the user, password and database name in DATABASE_URL`, 'database_refused');
   }
+  // 42501 insufficient_privilege at open: the role may not create the schema (`permission denied for
+  // database miprox` named neither DATABASE_SCHEMA nor what to grant).
+  if (db.kind === 'postgres' && code === '42501') {
+    return new CliError(
+      `the database ${where} refused to let the role in DATABASE_URL create schema ${db.schema} (DATABASE_SCHEMA): ${err.message}. `
+      + `Create the schema for that role (create schema ${db.schema} authorization <role>), or grant it CREATE on the database`,
+      'database_refused',
+    );
+  }
   if (db.kind === 'sqlite' && code.startsWith('SQLITE_CANTOPEN')) {
     return new CliError(`cannot open the database ${where}: ${err.message}. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`, 'database_unreachable');
   }

@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/childServer.js';
-import { PG_URL } from '../helpers/postgres.js';
+import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
 /** A loopback port nothing listens on: bound once to learn a free number, then released. */
 async function closedPort(): Promise<number> {
@@ -34,6 +36,28 @@ describe('a database that cannot be opened', () => {
     expect(error.message).toContain('postgres://miprox_no_such_role@127.0.0.1:5432/test');
     expect(error.message).toContain('role "miprox_no_such_role" does not exist');
     expect(error.message).toContain('Check the user, password and database name in DATABASE_URL');
+  });
+
+  /** A least-privilege role (no CREATE on the database) and a schema the DBA has not made yet: "miprox: permission denied for database test". */
+  it('migrate says which schema the role may not create, and how to make it', async () => {
+    const role = `miprox_nocreate_${randomBytes(4).toString('hex')}`;
+    const schema = uniqueSchema('noperm');
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      await admin.query(`create role ${role} login`);
+      const url = new URL(PG_URL);
+      url.username = role;
+      const res = await runCli(['migrate'], { ...env(url.toString()), DATABASE_SCHEMA: schema });
+      expect(res.code).toBe(1);
+      expect(res.stderr.trim()).toBe(
+        `miprox: the database ${url.toString()} (schema ${schema}) refused to let the role in DATABASE_URL create schema ${schema} (DATABASE_SCHEMA): `
+        + `permission denied for database ${url.pathname.slice(1)}. Create the schema for that role (create schema ${schema} authorization <role>), or grant it CREATE on the database`,
+      );
+    } finally {
+      await admin.query(`drop role if exists ${role}`);
+      await admin.end();
+    }
   });
 
   it('serve does not blame a reachable database for a HOST that does not resolve (listen looks HOST up too)', async () => {
