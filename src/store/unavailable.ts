@@ -34,6 +34,10 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect
     // now), 53300 (too many connections), 53100 (disk full).
     if (/^08...$/.test(code) || /^57P0[1-3]$/.test(code) || code === '53300' || code === '53100') return true;
+    // A new connection refused at login while the server runs (class 28: the password rotated before
+    // DATABASE_URL was, the role disabled; 3D000: the database renamed or dropped): every request
+    // needing a connection was a 500. The start itself reports these through databaseOpenError.
+    if (/^28...$/.test(code) || code === '3D000') return true;
     if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
   }
   return PG_UNAVAILABLE_MESSAGES.some((m) => err.message.startsWith(m));
