@@ -38,6 +38,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     // DATABASE_URL was, the role disabled; 3D000: the database renamed or dropped): every request
     // needing a connection was a 500. The start itself reports these through databaseOpenError.
     if (/^28...$/.test(code) || code === '3D000') return true;
+    // 25006: the database takes reads but refuses writes (the address leads to a standby after a
+    // failover, or it was made read-only): every write was a 500.
+    if (code === '25006') return true;
     if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
   }
   return PG_UNAVAILABLE_MESSAGES.some((m) => err.message.startsWith(m));
@@ -58,10 +61,11 @@ export function isPooledConnectionLost(err: unknown): boolean {
 }
 
 /**
- * Faults of the storage itself (disk full, I/O error, read-only file): unlike a lost connection, a
- * `select 1` does not see them, so /readyz asks when the last one happened.
+ * Faults of the storage itself (disk full, I/O error, read-only file, a PostgreSQL refusing writes):
+ * unlike a lost connection, the readiness round trip (a read) does not see them, so /readyz asks when
+ * the last one happened.
  */
-const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY)|53100|58030)/;
+const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY)|53100|58030|25006)/;
 
 export interface StorageHealth {
   /** Clock time (ms) of the last storage fault a store call met; null when none. */
