@@ -69,6 +69,16 @@ const publicUrl = z.string().transform((v, ctx) => {
 const providerBaseUrl = (def: string) =>
   z.url().refine((v) => /^https?:$/.test(new URL(v).protocol), { message: 'must be an http:// or https:// URL' }).default(def);
 
+/**
+ * Whether the PostgreSQL client (pg-connection-string) can read the URL: it retries an empty host
+ * (`postgres://u@/db?host=/run/postgresql`) and encodes spaces first. A password holding an
+ * unencoded # or / failed every start, `keys` and `migrate` with a bare 'Invalid URL' naming no setting.
+ */
+function postgresUrlReadable(url: string): boolean {
+  const spaced = / |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(url) ? encodeURI(url).replace(/%25(\d\d)/g, '%$1') : url;
+  return [spaced, spaced.replace('@/', '@___DUMMY___/')].some((candidate) => URL.canParse(candidate, 'postgres://base'));
+}
+
 export const EnvSchema = z.object({
   PORT: intFromEnv(8700, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -78,6 +88,10 @@ export const EnvSchema = z.object({
     .min(1)
     .refine((s) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(s) || !s.includes('://'), {
       message: 'must be postgres://..., sqlite:PATH, or a file path',
+    })
+    .refine((s) => !/^postgres(ql)?:\/\//.test(s) || postgresUrlReadable(s), {
+      // Never the value: it holds the password.
+      message: 'is not a URL the PostgreSQL client can read: percent-encode #, /, ? and @ in the user name and password (# as %23, / as %2F, ? as %3F, @ as %40)',
     })
     .optional(),
   /** Postgres schema to use (tests isolate runs with it). */

@@ -102,6 +102,37 @@ describe('provider base URLs', () => {
   });
 });
 
+/** A password with an unencoded # or / stopped serve, keys and migrate with a bare "Invalid URL" from the PostgreSQL client. */
+describe('DATABASE_URL for PostgreSQL', () => {
+  const problems = (url: string) => {
+    try {
+      loadConfig({ DATABASE_URL: url });
+      return [];
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).details;
+    }
+  };
+
+  it('refuses a URL the client cannot read, naming the variable and the fix but not the password', () => {
+    for (const url of ['postgres://miprox:s3cr#et@db.internal:5432/miprox', 'postgresql://miprox:s3cr/et@db.internal/miprox']) {
+      const details = problems(url);
+      expect(details.map((d) => d.path)).toEqual(['DATABASE_URL']);
+      expect(details[0]!.message).toMatch(/percent-encode #, \/, \? and @/);
+      expect(JSON.stringify(details)).not.toContain('s3cr');
+    }
+  });
+
+  it('takes what the client reads: encoded passwords, spaces, a socket directory, query options', () => {
+    for (const url of [
+      'postgres://miprox:s3cr%23et@db.internal:5432/miprox',
+      'postgres://miprox:two words@127.0.0.1:5432/miprox',
+      'postgres://miprox@/miprox?host=/var/run/postgresql',
+      'postgres://miprox@[::1]:5432/miprox?sslmode=verify-full&application_name=m1',
+    ]) expect(problems(url)).toEqual([]);
+  });
+});
+
 /** PORT=0x10 started on port 16 and PORT=1e3 on 1000; PORT=abc said "expected number, received NaN". */
 describe('integer variables', () => {
   it('take decimal digits only, and say the range and the value otherwise', () => {
