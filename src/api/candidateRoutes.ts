@@ -133,7 +133,10 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const job = await load(req);
       const rollout = await deps.store.getRollout(job.id, req.params.rolloutId);
       if (!rollout) throw new NotFoundError(`rollout ${req.params.rolloutId} not found`);
-      return rolloutView(rollout, await deps.store.rolloutCalls(job.id, [rollout.id]));
+      const [calls, candidate, modules] = await Promise.all([
+        deps.store.rolloutCalls(job.id, [rollout.id]), deps.store.getCandidate(job.id, rollout.candidateId), deps.store.listModules(job.id),
+      ]);
+      return rolloutView(rollout, calls, candidate, modules);
     });
   }
 

@@ -4,6 +4,7 @@ import { guardReport, servedCandidateId } from '../optimizer/runner/guardWatch.j
 import { proposerCaps } from '../optimizer/runner/proposerSpend.js';
 import { exhaustedCap } from '../optimizer/core/spend.js';
 import { wasTruncated } from '../proxy/recordLimits.js';
+import { servedSystemText } from './servedSystemText.js';
 import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, ProposalSummary, RewardRecord, RolloutCallRecord, RolloutRecord,
 } from '../store/types.js';
@@ -238,7 +239,11 @@ export function proposalView(p: ProposalRecord) {
   };
 }
 
-export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[]) {
+/**
+ * `candidate`: the rollout's, for each call's `system_prompt` (null when it cannot be read: every
+ * call's is then null too).
+ */
+export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[], candidate: CandidateRecord | null, modules: readonly ModuleRecord[]) {
   return {
     rollout_id: r.id,
     candidate_id: r.candidateId,
@@ -249,7 +254,10 @@ export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[
     correlation_id: r.correlationId,
     call_count: r.callCount,
     calls: calls.map((c) => ({
-      seq: c.seq, module: c.module, input_messages: c.inputMessages, variables: c.variables,
+      seq: c.seq, module: c.module,
+      // What the proxy put in the system message: the record keeps only the client's other messages.
+      system_prompt: candidate ? servedSystemText(candidate.instructions, modules, c.module, c.variables) : null,
+      input_messages: c.inputMessages, variables: c.variables,
       output_text: c.outputText, failed: c.failed, created_at: c.createdAt,
       // Stored text is capped (MAX_STORED_CALL_TEXT): say when this record holds only a prefix.
       truncated: wasTruncated(c.outputText) || Object.values(c.variables ?? {}).some(wasTruncated) || messagesTruncated(c.inputMessages),

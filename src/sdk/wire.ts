@@ -392,7 +392,12 @@ export const RolloutCallSchema = z.looseObject({
   seq: z.number(),
   /** The module the call was assigned to; null when it passed through untouched. */
   module: nullable(z.string()),
-  /** The call's messages other than the system prompt (that is the candidate's module text, rendered). */
+  /**
+   * The system text the proxy served the call: the rollout candidate's module text rendered with the
+   * call's variables. Null for a call of no module (its own text passed through, not stored); older servers omit it.
+   */
+  system_prompt: z.string().nullable().optional(),
+  /** The call's messages other than the system prompt (that is `system_prompt`). */
   input_messages: nullable(z.array(z.unknown())),
   /** The template variables the call was rendered with (captured or sent in `mipro.variables`). */
   variables: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),

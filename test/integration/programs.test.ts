@@ -66,6 +66,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(rollout.body.calls.map((c: { module: string }) => c.module)).toEqual(['extract', 'retrieve', 'answer']);
     expect(rollout.body.calls[2].variables).toEqual({ context: 'It is 330 m tall.' });
     expect(rollout.body.calls[1].input_messages).toEqual([{ role: 'user', content: 'q' }]);
+    // The record keeps no system text: the view gives each call's as the proxy served it (what the upstream got).
+    const served = rollout.body.candidate_id === 'cand_full'
+      ? ['EXTRACT carefully.', 'QUERY for the Eiffel tower, short.', 'ANSWER using only:\nIt is 330 m tall.\nCite it.']
+      : [MODULES[0]!.template, 'Write a search query for: the Eiffel tower', 'Answer from this context:\nIt is 330 m tall.'];
+    expect(rollout.body.calls.map((c: { system_prompt: string | null }) => c.system_prompt)).toEqual(served);
   });
 
   it('renders explicit variables, names modules by header or body, and never forwards the mipro field', async () => {
@@ -160,6 +165,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(sent.temperature).toBe(0.4);
     await waitFor(async () => (await t.server.store.rolloutCalls(job.job_id, ['u2'])).length === 1);
     expect((await t.server.store.rolloutCalls(job.job_id, ['u1', 'u2'])).map((c) => c.module)).toEqual([null, null]);
+    // Its system text went upstream as the app sent it and is not stored: the rollout view has none to show.
+    const u1 = await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/u1`, { key: t.key });
+    expect(u1.body.calls.map((c: { module: string | null; system_prompt: string | null }) => [c.module, c.system_prompt])).toEqual([[null, null]]);
     const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
     const unmatched = events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched');
     expect(unmatched).toHaveLength(1);

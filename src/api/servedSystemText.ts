@@ -1,0 +1,26 @@
+import { compileModules } from '../optimizer/core/modules.js';
+import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
+import { parseTemplate, renderKeepingUnknown } from '../optimizer/core/templates.js';
+import type { ModuleRecord } from '../store/types.js';
+
+/**
+ * The system text a call of `moduleName` was served by a candidate: its text for the module rendered
+ * with the call's recorded variables, as the proxy renders it (programRouting.ts candidateText). Call
+ * records keep the client's messages without their system text (the proposer must not read our own
+ * instruction back), so a reader of a rollout gets it from here. Where the proxy kept the app's own
+ * text (the baseline's), that text matched the template, so rendering the template with its captures
+ * gives it back. Null for a call of no module (its own system text passed through, never stored) or a
+ * module the job no longer lists.
+ */
+export function servedSystemText(
+  instructions: Instructions,
+  modules: readonly ModuleRecord[],
+  moduleName: string | null,
+  variables: Readonly<Record<string, string>> | null,
+): string | null {
+  const module = moduleName === null ? undefined : compileModules(modules).find((m) => m.name === moduleName);
+  if (!module) return null;
+  const text = moduleInstruction(instructions, module);
+  if (module.parsed.literal) return text;
+  return renderKeepingUnknown(text === module.template ? module.parsed : parseTemplate(text), variables ?? {});
+}
