@@ -8,8 +8,9 @@ export interface DashboardTestServer {
   close(): Promise<void>;
 }
 
-export async function startDashboardTestServer(start?: StartOptions): Promise<DashboardTestServer> {
-  const t = await startTestServer(start ? { start } : {});
+/** `env`: extra configuration, e.g. OPENAI_BASE_URL for a fake upstream. */
+export async function startDashboardTestServer(start?: StartOptions, env?: Record<string, string>): Promise<DashboardTestServer> {
+  const t = await startTestServer({ ...(start ? { start } : {}), ...(env ? { env } : {}) });
   const probe = await fetch(`${t.url}/`);
   if (!(probe.headers.get('content-type') ?? '').startsWith('text/html')) {
     await t.close();

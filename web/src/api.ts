@@ -1,4 +1,4 @@
-import type { EventsPage, JobView, PageOf, ProposalView, RewardView } from './types.js';
+import type { EventsPage, JobView, PageOf, ProposalView, RewardView, RolloutView } from './types.js';
 
 /**
  * The dashboard's only way to the server: the public API with `Authorization: Bearer <key>`.
@@ -23,6 +23,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
+const SYSTEMS = '/api/v1/systems';
 
 export class ApiClient {
   constructor(
@@ -59,6 +60,11 @@ export class ApiClient {
   /** A page of proposals, newest first; `next_cursor` leads to older ones. */
   proposals(systemId: string, cursor: string | null, limit: number): Promise<PageOf<ProposalView>> {
     return this.request('GET', `${SESSIONS}/${encodeURIComponent(systemId)}/proposals`, { cursor, limit });
+  }
+
+  /** One rollout with every call it made (module, served system text, input, output); 404 when the job has none by that id. */
+  getRollout(jobId: string, rolloutId: string): Promise<RolloutView> {
+    return this.request('GET', `${SYSTEMS}/${encodeURIComponent(jobId)}/rollouts/${encodeURIComponent(rolloutId)}`);
   }
 
   rewards(systemId: string, cursor: string | null, limit: number): Promise<PageOf<RewardView>> {

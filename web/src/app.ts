@@ -2,6 +2,7 @@ import { ApiClient } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import { jobPage } from './pages/jobPage.js';
 import { jobsPage } from './pages/jobsPage.js';
+import { rolloutPage } from './pages/rolloutPage.js';
 import type { Page, Shell } from './pages/page.js';
 import { signInPage } from './pages/signIn.js';
 import { parseRoute } from './router.js';
@@ -60,6 +61,7 @@ export function startApp(root: { main: HTMLElement; nav: HTMLElement }): void {
     if (key === null) return show(signInPage({ onSignedIn }), moveFocus);
     const api = new ApiClient(key);
     if (route.name === 'job') return show(jobPage(api, shell, route.jobId), moveFocus);
+    if (route.name === 'rollout') return show(rolloutPage(api, shell, route.jobId, route.rolloutId), moveFocus);
     return show(jobsPage(api, shell), moveFocus);
   }
 

@@ -3,12 +3,14 @@
  * (type-only imports: erased by the bundler, so no server code reaches the browser) so that a change
  * to the wire format fails the type check here instead of drifting silently.
  */
-import type { candidateView, eventView, jobView, proposalView, rewardView } from '../../src/api/views.js';
+import type { candidateView, eventView, jobView, proposalView, rewardView, rolloutView } from '../../src/api/views.js';
 
 export type JobView = Awaited<ReturnType<typeof jobView>>;
 export type CandidateView = ReturnType<typeof candidateView>;
 export type ProposalView = ReturnType<typeof proposalView>;
 export type RewardView = ReturnType<typeof rewardView>;
+export type RolloutView = ReturnType<typeof rolloutView>;
+export type RolloutCallView = RolloutView['calls'][number];
 export type JobStatus = JobView['status'];
 
 export type EventView = ReturnType<typeof eventView>;

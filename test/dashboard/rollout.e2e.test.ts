@@ -1,0 +1,207 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Demo } from '../../src/optimizer/core/demos.js';
+import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { addModuleCandidates, api, seedJobBody } from '../helpers/server.js';
+import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { createSimJob, driveRollouts, task } from './simTraffic.js';
+
+/**
+ * The rollout page in Chromium: a real 3-module rollout made through the proxy (a fake OpenAI
+ * upstream answering per module) shows every call's module, the system text the upstream received,
+ * the app's messages and the model's answer, long texts folded; a script in an answer stays text;
+ * an unknown rollout says "not found"; the job page's links reach it.
+ */
+const MODULES = [
+  { name: 'extract', template: 'Extract the entities from the question.' },
+  { name: 'retrieve', template: 'Write a search query for: {topic}' },
+  { name: 'answer', template: 'Answer from this context:\n{context}' },
+];
+const XSS = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">Paris.';
+const LONG_CONTEXT = Array.from({ length: 40 }, (_, i) => `Line ${i + 1}: the Eiffel tower is 330 m tall and stands in Paris.`).join('\n');
+/** What the fake model answers each module (by its system text). */
+const answerFor = (system: string): string =>
+  system.startsWith('Extract') ? 'Entities: Eiffel tower, Paris' : system.startsWith('Write a search') ? 'eiffel tower height' : XSS;
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
+  let s: DashboardTestServer;
+  let fake: FakeUpstream;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[] = [];
+  let jobId: string;
+  let systemId: string;
+  /** What the upstream received for each call of rollout r-three, in order. */
+  let servedSystems: string[] = [];
+
+  const chat = (proxyUrl: string, rolloutId: string, system: string, user: string) => api(`${proxyUrl}/${rolloutId}`, 'POST', '/chat/completions', {
+    body: { model: 'x', messages: [{ role: 'system', content: system }, { role: 'user', content: user }] },
+  });
+
+  beforeAll(async () => {
+    fake = await startFakeUpstream({ reply: (req) => answerFor(systemPromptOf(req)) });
+    s = await startDashboardTestServer({ cacheTtlMs: 20 }, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url });
+    const body = seedJobBody({ mipro: { online_proposer_min_rollouts: 1000 } });
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    const created = await api(s.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    ({ job_id: jobId, system_id: systemId } = created.body as { job_id: string; system_id: string });
+    const proxyUrl = (created.body as { proxy_url: string }).proxy_url;
+    // A candidate whose demo came from r-three: the leaderboard links the demo to its rollout.
+    const demo: Demo = { input: [{ role: 'user', content: 'How tall is it?' }], output: 'It is 330 m tall.', rolloutId: 'r-three' };
+    await addModuleCandidates(s.t.server.store, jobId, 'extract', { cand_extract: 'List every entity, one per line.' }, { cand_extract: [demo] });
+    await new Promise((r) => setTimeout(r, 50)); // the engine's 20 ms cache: the next call sees the candidate
+
+    for (const [system, user] of [
+      [MODULES[0]!.template, 'How tall is the Eiffel tower?'],
+      ['Write a search query for: the Eiffel tower', 'How tall is the Eiffel tower?'],
+      [`Answer from this context:\n${LONG_CONTEXT}`, 'How tall is the Eiffel tower?'],
+    ] as const) {
+      const res = await chat(proxyUrl, 'r-three', system, user);
+      expect(res.status).toBe(200);
+      servedSystems.push(systemPromptOf(fake.requests.at(-1)!));
+    }
+    expect((await chat(proxyUrl, 'r-loose', 'A text of no module.', 'hello')).headers.get('x-mipro-unmatched')).toBe('true');
+    const reward = await api(s.url, 'POST', `/api/v1/online/sessions/${systemId}/reward`, { key: s.t.key, body: { rollout_id: 'r-three', reward_info: { score: 0.75 } } });
+    expect(reward.status, JSON.stringify(reward.body)).toBe(200);
+    // A rollout a reward made (no call went through the proxy).
+    const bare = await api(s.url, 'POST', `/api/v1/online/sessions/${systemId}/reward`, { key: s.t.key, body: { rollout_id: 'r-empty', candidate_id: 'baseline', reward_info: { score: 1 } } });
+    expect(bare.status, JSON.stringify(bare.body)).toBe(200);
+    // The call records are written just after each answer.
+    await s.t.server.settled();
+
+    ({ browser, page, problems } = await openWatchedPage());
+    await signIn(page, s.url, s.t.key);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+    await fake?.close();
+  });
+
+  const calls = () => page.locator('li.rollout-call');
+  const openRollout = async (rolloutId: string) => {
+    await page.goto(`${s.url}/#/jobs/${jobId}/rollouts/${rolloutId}`);
+    await page.locator('.rollout-body:not([hidden]), .not-found:not([hidden])').waitFor();
+  };
+
+  it('shows each call of a 3-module rollout: its module, the system text the upstream got, the app\'s message and the answer', async () => {
+    await openRollout('r-three');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Rollout r-three');
+    const rollout = (await api(s.url, 'GET', `/api/systems/${systemId}/rollouts/r-three`, { key: s.t.key })).body as { candidate_id: string };
+    const candidate = page.locator('dd[data-stat="candidate"] a');
+    expect(await candidate.textContent()).toBe(rollout.candidate_id);
+    expect(await candidate.getAttribute('href')).toBe(`#/jobs/${jobId}`);
+    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('0.75');
+    expect(await page.locator('dd[data-stat="calls"]').textContent()).toBe('3');
+
+    expect(await calls().count()).toBe(3);
+    expect(await calls().evaluateAll((els) => els.map((e) => e.getAttribute('data-module')))).toEqual(['extract', 'retrieve', 'answer']);
+    expect(await calls().locator('h3').allTextContents()).toEqual(['Call 1 of 3 · extract', 'Call 2 of 3 · retrieve', 'Call 3 of 3 · answer']);
+    const outputs = ['Entities: Eiffel tower, Paris', 'eiffel tower height', XSS];
+    for (let i = 0; i < 3; i++) {
+      const call = calls().nth(i);
+      const system = call.locator('.call-system .folded-text');
+      if (i < 2) expect(await system.textContent()).toBe(servedSystems[i]);
+      expect(await call.locator('.call-message').count()).toBe(1);
+      expect(await call.locator('.call-message .msg-role').textContent()).toBe('user');
+      expect(await call.locator('.call-message .folded-text').textContent()).toBe('How tall is the Eiffel tower?');
+      expect(await call.locator('.call-output .folded-text').textContent()).toBe(outputs[i]);
+    }
+    // A templated module's captured value is listed with its name.
+    expect(await calls().nth(1).locator('.call-vars dt').allTextContents()).toEqual(['{topic}']);
+    expect(await calls().nth(1).locator('.call-vars dd').textContent()).toBe('the Eiffel tower');
+    await page.screenshot({ path: screenshotPath('40-rollout'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('folds a long text to a preview that opens and folds again from the keyboard', async () => {
+    const system = calls().nth(2).locator('.call-system');
+    const text = system.locator('.folded-text');
+    const toggle = system.getByRole('button', { name: /Show all/ });
+    const served = servedSystems[2]!;
+    expect(served.length).toBeGreaterThan(2000);
+    const preview = (await text.textContent())!;
+    expect(preview.endsWith('…')).toBe(true);
+    expect(served.startsWith(preview.slice(0, -1))).toBe(true);
+    expect(preview.length).toBeLessThan(700);
+    expect(await toggle.textContent()).toBe(`Show all (${served.length.toLocaleString('en-US')} characters) of the system prompt of call 3`);
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(await toggle.getAttribute('aria-controls')).toBe(await text.getAttribute('id'));
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => text.textContent()).toBe(served);
+    expect(await system.locator('button.fold-toggle').getAttribute('aria-expanded')).toBe('true');
+    await page.keyboard.press('Space');
+    await expect.poll(() => text.textContent()).toBe(preview);
+    // Focus stays on the button through both.
+    expect(await page.evaluate(() => document.activeElement?.classList.contains('fold-toggle'))).toBe(true);
+  });
+
+  it('renders a script tag in a model\'s answer as text, never as markup', async () => {
+    const output = calls().nth(2).locator('.call-output');
+    expect(await output.locator('.folded-text').textContent()).toBe(XSS);
+    expect(await page.locator('.rollout-page script, .rollout-page img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  });
+
+  it('shows a call of no module as such, and a rollout with no calls', async () => {
+    await openRollout('r-loose');
+    expect(await calls().count()).toBe(1);
+    expect(await calls().first().getAttribute('data-module')).toBe('');
+    expect(await calls().first().locator('h3').textContent()).toBe('Call 1 of 1 · no module');
+    expect(await calls().first().locator('.call-system').textContent()).toContain('Not known: a call of no module');
+    expect(await calls().first().locator('.call-output .folded-text').textContent()).toBe(XSS);
+    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('no reward yet');
+    // A reward that comes later shows on Refresh, which keeps keyboard focus.
+    const late = await api(s.url, 'POST', `/api/v1/online/sessions/${systemId}/reward`, { key: s.t.key, body: { rollout_id: 'r-loose', reward_info: { score: 0.25 } } });
+    expect(late.status, JSON.stringify(late.body)).toBe(200);
+    await page.getByRole('button', { name: 'Refresh' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('dd[data-stat="reward"]').textContent()).toBe('0.25');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Refresh');
+    expect(await page.getByRole('status').textContent()).toMatch(/^Read at \d/);
+
+    await openRollout('r-empty');
+    expect(await calls().count()).toBe(0);
+    expect(await page.locator('.rollout-calls-body .empty').textContent()).toMatch(/^This rollout made no call through the proxy/);
+    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('1');
+  });
+
+  it('says "not found" for an unknown rollout or job, with the heading focused', async () => {
+    for (const [job, rollout] of [[jobId, 'no-such-rollout'], ['no-such-job', 'r-three']] as const) {
+      await page.goto(`${s.url}/#/jobs/${job}/rollouts/${rollout}`);
+      const heading = page.getByRole('heading', { name: 'Rollout not found' });
+      await heading.waitFor();
+      expect(await page.locator('.not-found').textContent()).toContain(`has no rollout ${rollout}`);
+      expect(await page.locator('.rollout-head').isHidden()).toBe(true);
+      // Navigation focused the page's heading; the one now saying what happened takes it over.
+      await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('rollout-not-found-title');
+    }
+    expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
+    problems.length = 0;
+  });
+
+  it('shows a one-module job\'s rollout, and fits a phone\'s width', async () => {
+    const sim = await createSimJob(s.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    await driveRollouts(s.url, s.t.key, sim.system_id, 1, 1);
+    await s.t.server.settled();
+    const rewards = await api(s.url, 'GET', `/api/v1/online/sessions/${sim.system_id}/rewards`, { key: s.t.key });
+    const rolloutId = (rewards.body as { items: { rollout_id: string }[] }).items[0]!.rollout_id;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${s.url}/#/jobs/${sim.job_id}/rollouts/${rolloutId}`);
+    await calls().first().waitFor();
+    expect(await calls().count()).toBe(1);
+    expect(await calls().first().getAttribute('data-module')).toBe('main');
+    expect(await calls().first().locator('.call-system .folded-text').textContent()).toBe(task.baselineInstruction);
+    await page.goto(`${s.url}/#/jobs/${jobId}/rollouts/r-three`);
+    await calls().first().waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: screenshotPath('41-rollout-phone'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 900 });
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,59 @@
+import { h, uid } from '../dom.js';
+import { fmtDateTime } from '../format.js';
+import { messageText } from '../messageText.js';
+import type { RolloutCallView } from '../types.js';
+import { foldedText } from './foldedText.js';
+
+/**
+ * One LLM call of a rollout, as the proxy recorded it: its module (or none), the system text it was
+ * served, its own messages and the model's answer, each long text folded to a preview.
+ */
+export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
+  const headingId = uid('call');
+  const where = c.module === null ? 'no module' : `module ${c.module}`;
+  const text = (value: string, what: string) => (value === '' ? h('p', { class: 'muted' }, '(empty)') : foldedText(value, `${what} of call ${c.seq}`));
+  return h('li', { class: 'rollout-call', 'data-seq': c.seq, 'data-module': c.module ?? '' },
+    h('article', { 'aria-labelledby': headingId },
+      h('h3', { id: headingId, class: 'call-head' },
+        `Call ${c.seq} of ${count} · `,
+        c.module === null ? h('span', { class: 'tag call-module no-module' }, 'no module') : h('code', { class: 'tag tag-module call-module' }, c.module),
+        c.failed ? h('span', { class: 'tag tag-failed' }, 'failed') : null,
+        c.truncated ? h('span', { class: 'tag', title: 'miprox stores at most 65,536 characters of each text: this record holds a prefix' }, 'stored text cut') : null),
+      h('p', { class: 'muted call-time' }, h('time', { datetime: c.created_at }, fmtDateTime(c.created_at))),
+      h('section', { class: 'call-part call-system', 'aria-label': `System prompt of call ${c.seq} (${where})` },
+        h('h4', {}, 'System prompt, as served'),
+        c.system_prompt === null
+          ? h('p', { class: 'muted' }, 'Not known: a call of no module is sent with its own system text, unchanged, and miprox does not store it.')
+          : c.system_prompt === ''
+            ? h('p', { class: 'muted' }, '(empty: no system message)')
+            : foldedText(c.system_prompt, `the system prompt of call ${c.seq}`)),
+      variablesOf(c),
+      h('section', { class: 'call-part call-input', 'aria-label': `Input messages of call ${c.seq}` },
+        h('h4', {}, 'Input messages'),
+        c.input_messages === null
+          ? h('p', { class: 'muted' }, 'Not stored (cleared after RETENTION_DAYS).')
+          : c.input_messages.length === 0
+            ? h('p', { class: 'muted' }, 'None besides the system prompt.')
+            : h('ol', { class: 'call-messages' }, ...c.input_messages.map((m, i) => {
+              const { role, text: body } = messageText(m);
+              return h('li', { class: 'call-message', 'data-role': role },
+                h('p', { class: 'msg-role' }, role), text(body, `message ${i + 1} (${role})`));
+            }))),
+      h('section', { class: 'call-part call-output', 'aria-label': `Output of call ${c.seq}` },
+        h('h4', {}, 'Output'),
+        c.output_text === null
+          ? h('p', { class: 'muted' }, c.failed ? 'None: the call failed.' : 'Not stored (the call is still running, or it was cleared after RETENTION_DAYS).')
+          : text(c.output_text, 'the output'))));
+}
+
+/** A templated module's values, captured from the system text or sent in mipro.variables. */
+function variablesOf(c: RolloutCallView): HTMLElement | null {
+  const entries = Object.entries(c.variables ?? {});
+  if (entries.length === 0) return null;
+  return h('section', { class: 'call-part call-variables', 'aria-label': `Variables of call ${c.seq}` },
+    h('h4', {}, 'Variables'),
+    h('dl', { class: 'call-vars' }, ...entries.flatMap(([name, value]) => [
+      h('dt', {}, h('code', {}, `{${name}}`)),
+      h('dd', {}, value === '' ? h('span', { class: 'muted' }, '(empty)') : foldedText(value, `variable ${name} of call ${c.seq}`)),
+    ])));
+}
