@@ -52,6 +52,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     // A candidate whose demo came from r-three: the leaderboard links the demo to its rollout.
     const demo: Demo = { input: [{ role: 'user', content: 'How tall is it?' }], output: 'It is 330 m tall.', rolloutId: 'r-three' };
     await addModuleCandidates(s.t.server.store, jobId, 'extract', { cand_extract: 'List every entity, one per line.' }, { cand_extract: [demo] });
+    // An imported demo's id names no rollout of this job: no link.
+    const imported: Demo = { input: [{ role: 'user', content: 'Tallest tower?' }], output: 'tallest tower', rolloutId: 'import:0123abcd' };
+    await addModuleCandidates(s.t.server.store, jobId, 'retrieve', { cand_retrieve: 'Search terms for: {topic}' }, { cand_retrieve: [imported] });
     await new Promise((r) => setTimeout(r, 50)); // the engine's 20 ms cache: the next call sees the candidate
 
     for (const [system, user] of [
@@ -183,6 +186,30 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     }
     expect(problems.filter((p) => !/status of 404/.test(p))).toEqual([]);
     problems.length = 0;
+  });
+
+  it('is reached from the job page: the event log\'s reward and a demo\'s source link to it', async () => {
+    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    const eventLink = page.locator('.event-log li[data-type="mipro.reward.received"] a', { hasText: 'rollout r-three' });
+    await eventLink.waitFor();
+    await eventLink.click();
+    await page.locator('li.rollout-call').first().waitFor();
+    expect(page.url()).toBe(`${s.url}/#/jobs/${jobId}/rollouts/r-three`);
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+
+    await page.locator('.breadcrumb a').click();
+    const row = page.locator('table.leaderboard tbody tr[data-candidate="cand_extract"]');
+    await row.locator('details.instruction summary').click();
+    const demoLink = row.locator('.demo-source a');
+    expect(await demoLink.textContent()).toBe('r-three');
+    const importedRow = page.locator('table.leaderboard tbody tr[data-candidate="cand_retrieve"]');
+    await importedRow.locator('details.instruction summary').click();
+    expect(await importedRow.locator('.demo-source').textContent()).toBe('imported (from no rollout of this job)');
+    expect(await importedRow.locator('.demo-source a').count()).toBe(0);
+    await demoLink.click();
+    await expect.poll(() => calls().count()).toBe(3);
+    expect(page.url()).toBe(`${s.url}/#/jobs/${jobId}/rollouts/r-three`);
+    expect(problems).toEqual([]);
   });
 
   it('shows a one-module job\'s rollout, and fits a phone\'s width', async () => {

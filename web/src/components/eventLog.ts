@@ -1,5 +1,6 @@
 import { h, uid } from '../dom.js';
 import { fmtClock, fmtDateTime } from '../format.js';
+import { rolloutHref } from '../router.js';
 import type { EventView } from '../types.js';
 import { MAX_EVENTS, NOISY_EVENTS as NOISY } from '../jobFeed.js';
 
@@ -12,7 +13,8 @@ export class EventLog {
   private readonly list = h('ol', { class: 'event-log', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-labelledby': 'events-title', 'aria-busy': 'true' });
   private readonly note = h('p', { class: 'muted' }, 'Loading…');
 
-  constructor() {
+  /** `jobId`: the job whose events these are (a rollout's and a reward's link to the rollout). */
+  constructor(private readonly jobId: string) {
     const id = uid('hide-noisy');
     const toggle = h('input', { type: 'checkbox', id });
     toggle.addEventListener('change', () => this.list.classList.toggle('hide-noisy', toggle.checked));
@@ -38,7 +40,7 @@ export class EventLog {
       frag.append(h('li', { class: NOISY.has(e.event_type) ? 'noisy' : '', 'data-type': e.event_type, 'data-seq': e.seq },
         h('time', { datetime: e.created_at, title: fmtDateTime(e.created_at) }, fmtClock(e.created_at)), ' ',
         h('span', { class: 'etype' }, e.event_type.replace(/^mipro\./, '')), ' ',
-        h('span', { class: 'emsg' }, e.message)));
+        h('span', { class: 'emsg' }, e.message, rolloutLink(this.jobId, e))));
     }
     this.list.prepend(frag);
     // The newest MAX_EVENTS of each kind: rollout and reward events never push the rare ones out.
@@ -53,4 +55,11 @@ export class EventLog {
     this.note.textContent = this.list.childElementCount === 0 ? 'No events yet.' : '';
     this.list.setAttribute('aria-busy', 'false');
   }
+}
+
+/** A rollout's and a reward's events name their rollout in `data.rollout_id`: a link to its page. */
+function rolloutLink(jobId: string, e: EventView): HTMLElement | null {
+  const data = e.data as Record<string, unknown> | null;
+  const id = data && typeof data.rollout_id === 'string' ? data.rollout_id : null;
+  return id === null ? null : h('span', { class: 'event-rollout' }, ' · ', h('a', { href: rolloutHref(jobId, id), title: `Rollout ${id}: its calls and reward` }, `rollout ${id}`));
 }

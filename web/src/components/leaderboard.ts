@@ -113,7 +113,7 @@ export class Leaderboard {
         h('span', { class: 'when-open' }, modules ? 'Program' : 'Instruction')),
       // A job still discovering has no prompt yet: open, the row says so again (not "empty: no system message").
       modules ? programList(c, modules) : c.instruction === '' && job.modules.length === 0 ? h('p', { class: 'instruction-text muted' }, NO_PROMPT_YET) : instructionText(c.instruction),
-      demoList(c));
+      demoList(c, job.job_id));
     details.open = this.open.has(c.candidate_id);
     details.addEventListener('toggle', () => {
       if (details.open) this.open.add(c.candidate_id);

@@ -59,7 +59,7 @@ export class ProgramPanel {
     }
     replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id, job.served_candidate_id, scoreDigits(job.reward_range)));
     // A module changed by its demos alone keeps its text: its demos show what changed.
-    replaceChildren(this.body, programList(c, job.modules), demoList(c));
+    replaceChildren(this.body, programList(c, job.modules), demoList(c, job.job_id));
   }
 }
 

@@ -1,4 +1,5 @@
 import { h } from '../dom.js';
+import { rolloutHref } from '../router.js';
 import { type ModuleView, moduleText } from '../program.js';
 import type { CandidateView } from '../types.js';
 
@@ -40,9 +41,10 @@ export function moduleChip(module: string, label = module): HTMLElement {
 
 /**
  * A candidate's demos, module by module: the user/assistant turns the proxy injects right after the
- * system text (and export renders). Null when the candidate has none.
+ * system text (and export renders), each linking to the rollout of job `jobId` it came from. Null
+ * when the candidate has none.
  */
-export function demoList(c: CandidateView): HTMLElement | null {
+export function demoList(c: CandidateView, jobId: string): HTMLElement | null {
   const modules = Object.entries(c.demos ?? {}).filter(([, list]) => list.length > 0);
   if (modules.length === 0) return null;
   return h('div', { class: 'demos', 'aria-label': `Demos of ${c.candidate_id}` },
@@ -55,7 +57,13 @@ export function demoList(c: CandidateView): HTMLElement | null {
         ...Object.entries(d.variables ?? {}).map(([name, value]) => h('p', { class: 'demo-turn demo-variable', 'data-variable': name }, h('span', { class: 'demo-role' }, `{${name}}: `), value)),
         ...d.input.map((t) => h('p', { class: 'demo-turn' }, h('span', { class: 'demo-role' }, `${t.role}: `), t.content)),
         h('p', { class: 'demo-turn demo-output' }, h('span', { class: 'demo-role' }, 'assistant: '), d.output),
-        h('p', { class: 'muted demo-source' }, `from rollout ${d.rollout_id}`)))))));
+        demoSource(jobId, d.rollout_id)))))));
+}
+
+/** An imported demo's id is a hash of its content (`import:...`, warmStart.ts): no rollout to open. */
+function demoSource(jobId: string, rolloutId: string): HTMLElement {
+  if (rolloutId.startsWith('import:')) return h('p', { class: 'muted demo-source' }, 'imported (from no rollout of this job)');
+  return h('p', { class: 'muted demo-source' }, 'from rollout ', h('a', { href: rolloutHref(jobId, rolloutId) }, rolloutId));
 }
 
 /** How many demos a candidate injects in all (the leaderboard's chip). */

@@ -28,10 +28,10 @@ export class ProposalsTimeline {
   private digits = 3;
 
   /**
-   * `pages`: the job's proposals as the feed pages them; `loaded`: an older page came in (the page
+   * `jobId`: the job (its demos link to their rollouts); `pages`: the job's proposals as the feed pages them; `loaded`: an older page came in (the page
    * renders the timeline again); `failed`: it could not be read (a 401 is the page's to handle).
    */
-  constructor(private readonly pages: PagedList<ProposalView>, opts: { loaded: () => void; failed: (err: unknown) => boolean }) {
+  constructor(private readonly jobId: string, private readonly pages: PagedList<ProposalView>, opts: { loaded: () => void; failed: (err: unknown) => boolean }) {
     this.more = new LoadMore('Load older proposals', pages, {
       loaded: () => {
         this.error.textContent = '';
@@ -102,7 +102,7 @@ export class ProposalsTimeline {
         // A child that kept the parent's text (a demo set) showed that whole text again as a "diff"
         // with nothing marked; the line above says "same instruction", the parent's text is below.
         added === 0 && removed === 0 ? null : diff,
-        demos > 0 ? demoList(child) : null);
+        demos > 0 ? demoList(child, this.jobId) : null);
     });
     const body = p.status === 'failed'
       ? [h('p', { class: 'error-text' }, `Failed: ${p.error ?? 'unknown error'}`)]

@@ -63,7 +63,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
     whose: (idx) => champions[idx] || null,
   });
   const championColors = new Map<string, string>([[CHAMPION_SERIES[0], '#1d4ed8'], [CHAMPION_SERIES[1], '#93c5fd'], [CHAMPION_SERIES[2], '#93c5fd']]);
-  const proposals = new ProposalsTimeline(feed.proposalPages, {
+  const proposals = new ProposalsTimeline(jobId, feed.proposalPages, {
     loaded: () => renderProposals(),
     failed: (err) => {
       if (!(err instanceof ApiError && err.status === 401)) return false;
@@ -71,7 +71,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
       return true;
     },
   });
-  const events = new EventLog();
+  const events = new EventLog(jobId);
   const pageError = h('p', { class: 'error-text', role: 'alert' });
   const content = h('div', { class: 'job-body' },
     program.el,
