@@ -38,7 +38,7 @@ export class Leaderboard {
     const table = h('table', { class: 'leaderboard phone-cards' },
       h('caption', { class: 'visually-hidden' }, 'Candidates, best first'),
       h('thead', {}, h('tr', {},
-        th('#', 'num'), th('Candidate'), th(COL.status), th(COL.parent), th(COL.rollouts, 'num'), th(COL.rewards, 'num'),
+        th('#', 'num'), th('Candidate'), th(COL.status, 'status-col'), th(COL.parent, 'parent-col'), th(COL.rollouts, 'num rollouts-col'), th(COL.rewards, 'num'),
         th(COL.mean, 'num'), th(COL.val, 'num'), th(COL.serve))),
       this.body);
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'leaderboard-title' },
@@ -136,6 +136,11 @@ export class Leaderboard {
         h('div', { class: 'candidate-id', 'data-rank': `#${rank}` },
           h('span', { class: 'swatch', style: `background:${colors.get(c.candidate_id) ?? '#888'}`, 'aria-hidden': 'true' }),
           h('code', {}, c.candidate_id), ...tags),
+        // The Status, Parent and Rollouts columns' values, shown here instead where the table is narrow (styles.css).
+        h('p', { class: 'candidate-meta muted' },
+          // Not a .badge: one status badge per row, the Status column's.
+          h('span', { class: 'meta-status' }, c.status), ' · ',
+          ...(c.parent_id ? ['from ', h('code', {}, c.parent_id), ' · '] : []), `${fmtCount(c.rollout_count)} rollout${c.rollout_count === 1 ? '' : 's'}`),
         details),
       h('td', { class: 'status-cell', 'data-label': COL.status }, h('span', { class: `badge cand-${c.status}` }, c.status)),
       h('td', { class: 'parent-cell', 'data-label': COL.parent }, c.parent_id ? h('code', {}, c.parent_id) : '—'),
