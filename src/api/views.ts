@@ -4,6 +4,7 @@ import { guardReport, servedCandidateId } from '../optimizer/runner/guardWatch.j
 import { proposerCaps } from '../optimizer/runner/proposerSpend.js';
 import { exhaustedCap } from '../optimizer/core/spend.js';
 import { wasTruncated } from '../proxy/recordLimits.js';
+import { servedDemoTurns } from './servedDemoTurns.js';
 import { servedSystemText } from './servedSystemText.js';
 import type {
   CandidateRecord, EventRecord, JobRecord, ModuleRecord, ProposalRecord, ProposalSummary, RewardRecord, RolloutCallRecord, RolloutRecord,
@@ -240,8 +241,8 @@ export function proposalView(p: ProposalRecord) {
 }
 
 /**
- * `candidate`: the rollout's, for each call's `system_prompt` (null when it cannot be read: every
- * call's is then null too).
+ * `candidate`: the rollout's, for each call's `system_prompt` and `demo_turns` (null when it cannot
+ * be read: every call's are then null too).
  */
 export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[], candidate: CandidateRecord | null, modules: readonly ModuleRecord[]) {
   return {
@@ -253,17 +254,23 @@ export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[
     reward: r.reward,
     correlation_id: r.correlationId,
     call_count: r.callCount,
-    calls: calls.map((c) => ({
-      seq: c.seq, module: c.module,
-      // What the proxy put in the system message: the record keeps only the client's other messages.
-      system_prompt: candidate ? servedSystemText(candidate.instructions, modules, c.module, c.variables) : null,
-      input_messages: c.inputMessages, variables: c.variables,
-      output_text: c.outputText, failed: c.failed, created_at: c.createdAt,
-      // Stored text is capped (MAX_STORED_CALL_TEXT): say when this record holds only a prefix.
-      truncated: wasTruncated(c.outputText) || Object.values(c.variables ?? {}).some(wasTruncated) || messagesTruncated(c.inputMessages),
-    })),
+    calls: calls.map((c) => rolloutCallView(c, candidate, modules)),
     created_at: r.createdAt,
     updated_at: r.updatedAt,
+  };
+}
+
+function rolloutCallView(c: RolloutCallRecord, candidate: CandidateRecord | null, modules: readonly ModuleRecord[]) {
+  // What the proxy put in the system message: the record keeps only the client's other messages.
+  const system = candidate ? servedSystemText(candidate.instructions, modules, c.module, c.variables) : null;
+  return {
+    seq: c.seq, module: c.module, system_prompt: system,
+    // The candidate's demos the proxy inserted after the system text, before the client's messages.
+    demo_turns: candidate && c.module !== null ? servedDemoTurns(candidate.demos[c.module] ?? [], system, c.inputMessages, c.variables) : null,
+    input_messages: c.inputMessages, variables: c.variables,
+    output_text: c.outputText, failed: c.failed, created_at: c.createdAt,
+    // Stored text is capped (MAX_STORED_CALL_TEXT): say when this record holds only a prefix.
+    truncated: wasTruncated(c.outputText) || Object.values(c.variables ?? {}).some(wasTruncated) || messagesTruncated(c.inputMessages),
   };
 }
 

@@ -397,6 +397,11 @@ export const RolloutCallSchema = z.looseObject({
    * call's variables. Null for a call of no module (its own text passed through, not stored); older servers omit it.
    */
   system_prompt: z.string().nullable().optional(),
+  /**
+   * The candidate's demo turns the proxy inserted between the system prompt and `input_messages`
+   * ([] when none; null when unknown: a call of no module, or messages no longer stored); older servers omit it.
+   */
+  demo_turns: z.array(z.looseObject({ role: z.string(), content: z.unknown() })).nullable().optional(),
   /** The call's messages other than the system prompt (that is `system_prompt`). */
   input_messages: nullable(z.array(z.unknown())),
   /** The template variables the call was rendered with (captured or sent in `mipro.variables`). */

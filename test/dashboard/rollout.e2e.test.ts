@@ -109,9 +109,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
       const call = calls().nth(i);
       const system = call.locator('.call-system .folded-text');
       if (i < 2) expect(await system.textContent()).toBe(servedSystems[i]);
-      expect(await call.locator('.call-message').count()).toBe(1);
-      expect(await call.locator('.call-message .msg-role').textContent()).toBe('user');
-      expect(await call.locator('.call-message .folded-text').textContent()).toBe('How tall is the Eiffel tower?');
+      expect(await call.locator('.call-input .call-message').count()).toBe(1);
+      expect(await call.locator('.call-input .call-message .msg-role').textContent()).toBe('user');
+      expect(await call.locator('.call-input .call-message .folded-text').textContent()).toBe('How tall is the Eiffel tower?');
       expect(await call.locator('.call-output .folded-text').textContent()).toBe(outputs[i]);
     }
     // A templated module's captured value is listed with its name.
@@ -209,6 +209,34 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     await demoLink.click();
     await expect.poll(() => calls().count()).toBe(3);
     expect(page.url()).toBe(`${s.url}/#/jobs/${jobId}/rollouts/r-three`);
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the demo turns the candidate\'s demos put before the app\'s message, as the upstream got them', async () => {
+    const body = seedJobBody({ mipro: { online_proposer_min_rollouts: 1000 } });
+    Object.assign(body.policy_optimization, { modules: MODULES });
+    const other = (await api(s.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body })).body as { job_id: string; proxy_url: string };
+    const demo: Demo = { input: [{ role: 'user', content: 'Which <b>tower</b>?' }], output: 'The Eiffel tower.', rolloutId: 'r-src' };
+    await addModuleCandidates(s.t.server.store, other.job_id, 'extract', { cand_demo: 'List the entities.' }, { cand_demo: [demo] });
+    await new Promise((r) => setTimeout(r, 50));
+    // Promoted: every call is the candidate's.
+    expect((await api(s.url, 'POST', `/api/policy-optimization/online/jobs/${other.job_id}/promote`, { key: s.t.key, body: { candidate_id: 'cand_demo' } })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await chat(other.proxy_url, 'r-demo', MODULES[0]!.template, 'Where is it?')).headers.get('x-mipro-candidate-id')).toBe('cand_demo');
+    const sent = (fake.requests.at(-1)!.body as { messages: { role: string; content: string }[] }).messages;
+    await chat(other.proxy_url, 'r-demo', 'Write a search query for: towers', 'Where is it?');
+    await s.t.server.settled();
+    await page.goto(`${s.url}/#/jobs/${other.job_id}/rollouts/r-demo`);
+    await calls().first().waitFor();
+    const demos = calls().first().locator('.call-demos .call-message');
+    expect(await calls().first().locator('.call-demos h4').textContent()).toBe('Demos inserted by the candidate (2 turns)');
+    expect(await demos.evaluateAll((els) => els.map((e) => [e.querySelector('.msg-role')?.textContent, e.querySelector('.folded-text')?.textContent])))
+      .toEqual(sent.slice(1, -1).map((m) => [m.role, m.content]));
+    expect(await calls().first().locator('.call-demos b').count()).toBe(0);
+    expect(await calls().first().locator('.call-system .folded-text').textContent()).toBe(sent[0]!.content);
+    // A module the candidate has no demos for: no such section.
+    expect(await calls().nth(1).getAttribute('data-module')).toBe('retrieve');
+    expect(await calls().nth(1).locator('.call-demos').count()).toBe(0);
     expect(problems).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
-import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
+import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody } from '../helpers/server.js';
 import { addProgram } from '../helpers/programs.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -71,6 +71,27 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
       ? ['EXTRACT carefully.', 'QUERY for the Eiffel tower, short.', 'ANSWER using only:\nIt is 330 m tall.\nCite it.']
       : [MODULES[0]!.template, 'Write a search query for: the Eiffel tower', 'Answer from this context:\nIt is 330 m tall.'];
     expect(rollout.body.calls.map((c: { system_prompt: string | null }) => c.system_prompt)).toEqual(served);
+  });
+
+  it('gives each call of a rollout view the demo turns the proxy inserted, as the upstream got them', async () => {
+    const job = await newJob({ modules: MODULES });
+    const demos = [{ input: [{ role: 'user' as const, content: 'Which tower?' }], output: 'The Eiffel tower.', rolloutId: 'r-src' }];
+    await addModuleCandidates(t.server.store, job.job_id, 'extract', { cand_demo: 'EXTRACT with examples.' }, { cand_demo: demos });
+    await new Promise((r) => setTimeout(r, 50));
+    // Served to every call from now on: the rollout is the candidate's.
+    expect((await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_demo' } })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await chat(`${job.proxy_url}/d1`, call(MODULES[0]!.template, 'Where is it?'))).headers.get('x-mipro-candidate-id')).toBe('cand_demo');
+    const sent = (fake.requests.at(-1)!.body as { messages: unknown[] }).messages;
+    await chat(`${job.proxy_url}/d1`, call('Write a search query for: towers'));
+    await waitFor(async () => (await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/d1`, { key: t.key })).body?.calls?.length === 2);
+    const view = (await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/d1`, { key: t.key })).body;
+    // Between the served system text and the client's own message.
+    expect(view.calls[0].demo_turns).toEqual(sent.slice(1, -1));
+    expect(view.calls[0].demo_turns).toEqual([{ role: 'user', content: 'Which tower?' }, { role: 'assistant', content: 'The Eiffel tower.' }]);
+    expect(view.calls[0].system_prompt).toBe('EXTRACT with examples.');
+    // A module the candidate has no demos for got none.
+    expect(view.calls[1].demo_turns).toEqual([]);
   });
 
   it('renders explicit variables, names modules by header or body, and never forwards the mipro field', async () => {
@@ -167,7 +188,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect((await t.server.store.rolloutCalls(job.job_id, ['u1', 'u2'])).map((c) => c.module)).toEqual([null, null]);
     // Its system text went upstream as the app sent it and is not stored: the rollout view has none to show.
     const u1 = await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/u1`, { key: t.key });
-    expect(u1.body.calls.map((c: { module: string | null; system_prompt: string | null }) => [c.module, c.system_prompt])).toEqual([[null, null]]);
+    expect(u1.body.calls.map((c: { module: string | null; system_prompt: string | null; demo_turns: unknown }) => [c.module, c.system_prompt, c.demo_turns])).toEqual([[null, null, null]]);
     const events = await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=100`, { key: t.key });
     const unmatched = events.body.events.filter((e: { event_type: string }) => e.event_type === 'mipro.module.unmatched');
     expect(unmatched).toHaveLength(1);

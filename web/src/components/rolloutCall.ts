@@ -28,6 +28,7 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
             ? h('p', { class: 'muted' }, '(empty: no system message)')
             : foldedText(c.system_prompt, `the system prompt of call ${c.seq}`)),
       variablesOf(c),
+      demoTurnsOf(c, text),
       h('section', { class: 'call-part call-input', 'aria-label': `Input messages of call ${c.seq}` },
         h('h4', {}, 'Input messages'),
         c.input_messages === null
@@ -44,6 +45,19 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
         c.output_text === null
           ? h('p', { class: 'muted' }, c.failed ? 'None: the call failed.' : 'Not stored (the call is still running, or it was cleared after RETENTION_DAYS).')
           : text(c.output_text, 'the output'))));
+}
+
+/** The candidate's demos the proxy put between the system prompt and the app's messages (none: nothing shown). */
+function demoTurnsOf(c: RolloutCallView, text: (value: string, what: string) => HTMLElement): HTMLElement | null {
+  const turns = c.demo_turns ?? [];
+  if (turns.length === 0) return null;
+  return h('section', { class: 'call-part call-demos', 'aria-label': `Demo turns inserted into call ${c.seq}` },
+    h('h4', {}, `Demos inserted by the candidate (${turns.length} turns)`),
+    h('ol', { class: 'call-messages' }, ...turns.map((t, i) => {
+      const { role, text: body } = messageText(t);
+      return h('li', { class: 'call-message demo-message', 'data-role': role },
+        h('p', { class: 'msg-role' }, role), text(body, `demo turn ${i + 1} (${role})`));
+    })));
 }
 
 /** A templated module's values, captured from the system text or sent in mipro.variables. */
