@@ -9,8 +9,8 @@ import { startDashboardTestServer, type DashboardTestServer } from './dashboardS
 
 /**
  * The job page between a phone and a wide screen (a tablet, a half-screen window: 561 to 1,200 px),
- * where the candidates table is still a table: it fits its box, so no column (the mean, Promote)
- * sits past its edge behind a sideways scroll.
+ * where the candidates table and the jobs list are still tables: they fit their boxes, so no column
+ * (the mean, Promote, the best score) sits past an edge behind a sideways scroll.
  */
 const DEMO: Demo = { input: [{ role: 'user', content: 'Where is the Louvre?' }], output: 'In Paris.', rolloutId: 'r-mid-1' };
 const WIDTHS = [561, 600, 700, 800, 900, 1000, 1200];
@@ -76,9 +76,26 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard between phone and wide screen'
     expect(problems).toEqual([]);
   });
 
+  it('fits the jobs list in its box from 561 to 1,200 px: the ids wrap, not the page', async () => {
+    await page.goto(`${s.url}/#/jobs`);
+    await expect.poll(() => page.locator(`tr[data-job="${jobId}"] td.best`).textContent()).toMatch(/^\d/);
+    const box = page.locator('.jobs-page .table-scroll');
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: 900 });
+      expect({ width, overflow: await box.evaluate((e) => e.scrollWidth - e.clientWidth) }).toEqual({ width, overflow: 0 });
+      // The whole id is still there, on two lines if it must.
+      expect(await page.locator(`tr[data-job="${jobId}"] td.card-key code`).textContent()).toBe(jobId);
+    }
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.screenshot({ path: screenshotPath('51-mid-jobs') });
+    expect(problems).toEqual([]);
+  });
+
   it('keeps every column on a wide screen, where they fit, and the values once', async () => {
     await page.setViewportSize({ width: 1201, height: 900 });
     try {
+      await page.goto(`${s.url}/#/jobs/${jobId}`);
+      await page.locator('tr[data-candidate="cand_answer_quote"]').waitFor();
       expect(await overflow()).toBe(0);
       for (const col of ['status-col', 'parent-col', 'rollouts-col']) expect(await page.locator(`table.leaderboard th.${col}`).isVisible()).toBe(true);
       expect(await page.locator('tr[data-candidate="cand_answer_quote"] td.parent-cell').textContent()).toBe('baseline');

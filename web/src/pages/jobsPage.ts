@@ -26,7 +26,7 @@ export function jobsPage(api: ApiClient, shell: Shell): Page {
   const table = h('table', { class: 'jobs phone-cards' },
     h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
     h('thead', {}, h('tr', {},
-      ...COLUMNS.map((t, k) => h('th', { scope: 'col', class: k >= 2 && k !== 4 && k !== 6 ? 'num' : '' }, t)))),
+      ...COLUMNS.map((t, k) => h('th', { scope: 'col', class: `${k >= 2 && k !== 4 && k !== 6 ? 'num' : ''}${k === 2 ? ' rollouts-col' : ''}` }, t)))),
     body);
 
   const jobs = new PagedList<JobView>((cursor, limit) => api.listJobs({ limit, cursor, status: filter.value || null }));
@@ -101,7 +101,7 @@ function row(job: JobView): HTMLTableRowElement {
   const tr = h('tr', { class: 'clickable', 'data-job': job.job_id },
     h('td', { class: 'card-key' }, h('a', { href }, job.name !== null ? h('span', { class: 'job-name', dir: 'auto' }, job.name) : null, h('code', {}, job.job_id))),
     h('td', { 'data-label': COLUMNS[1] }, statusBadge(job.status)),
-    h('td', { class: 'num', 'data-label': COLUMNS[2] }, fmtCount(job.rollout_count)),
+    h('td', { class: 'num rollouts-col', 'data-label': COLUMNS[2] }, fmtCount(job.rollout_count)),
     h('td', { class: 'num', 'data-label': COLUMNS[3] }, fmtCount(job.reward_count)),
     h('td', { class: 'best', 'data-label': COLUMNS[4] }, bestScore(job, scoreDigits(job.reward_range))),
     h('td', { class: 'num', 'data-label': COLUMNS[5] }, fmtCount(job.candidate_count)),
