@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { describeDatabase, loadConfig } from '../config/config.js';
 import { CliError } from './cliError.js';
 import { portNumber } from './clientOptions.js';
+import { databaseFileModeWarning } from './databaseFileMode.js';
 import { databaseOpenError } from './databaseOpenError.js';
 
 export function registerServeCommand(program: Command): void {
@@ -32,6 +33,8 @@ export function registerServeCommand(program: Command): void {
         throw err;
       });
       installSignalHandlers(server, (m) => process.stderr.write(`miprox: ${m}\n`));
+      const exposure = databaseFileModeWarning(config.database);
+      if (exposure) process.stderr.write(`miprox: ${exposure}\n`);
       // The database is named in full: `miprox keys` must be pointed at the same one (see README).
       process.stdout.write(`miprox listening on ${server.url} (database: ${describeDatabase(config.database)})\n`);
     });

@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/childServer.js';
+import { runCli, spawnServer, waitExit } from '../helpers/childServer.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 describe('miprox serve', () => {
   it('says which port is taken and what to do, in one line, when another program holds it', async () => {
@@ -39,6 +40,27 @@ describe('miprox serve', () => {
       const res = await runCli(['serve', '--port', bad], env);
       expect(res.code).toBe(1);
       expect(res.stderr).toMatch(new RegExp(`^error: option '-p, --port <port>' argument '${bad}' is invalid\\. must be a port number from 0 to 65535`));
+    }
+  });
+
+  /** An existing file keeps its mode (a backup restored with mv may be 0644): serve said nothing. */
+  it('warns when the SQLite file it opens is readable by other users, and not for the file it creates', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'miprox-serve-')), 'miprox.db');
+    const env = { DATABASE_URL: path, MIPROX_API_KEY: '' };
+    const first = await spawnServer(env);
+    first.proc.kill('SIGTERM');
+    await waitExit(first.proc);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(first.output()).not.toMatch(/warning/);
+
+    chmodSync(path, 0o644);
+    const second = await spawnServer(env);
+    try {
+      await waitFor(async () => second.output().includes('warning'));
+      expect(second.output()).toContain(`miprox: warning: the database file ${path} is readable by every local user (mode 0644) and holds every call's text; chmod 600 it unless that is intended`);
+    } finally {
+      second.proc.kill('SIGTERM');
+      await waitExit(second.proc);
     }
   });
 });
