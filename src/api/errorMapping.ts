@@ -101,7 +101,14 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   if (err instanceof DatabaseUnavailableError || err instanceof ShuttingDownError || err instanceof ServerClosingError) {
     // Expected during an outage or a shutdown, and possibly on every request: one line, no alarm.
     log.warn({ reqId: req.id, url: loggableUrl(req.url), error: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined }, 'request refused (503)');
-  } else if (problem.status >= 500 && !(err instanceof UpstreamError)) {
+  } else if (err instanceof UpstreamError) {
+    // The provider failed, timed out or rate-limited the call: not ours, but an operator asked why an
+    // app saw 502s found nothing in the log (only the metrics counted them). A 4xx the provider gave
+    // for the request itself is the client's to read, and is not logged.
+    if (problem.status >= 500 || problem.status === 429) {
+      log.warn({ reqId: req.id, url: loggableUrl(req.url), status: problem.status, upstreamStatus: err.upstreamStatus, error: err.message }, 'upstream call failed');
+    }
+  } else if (problem.status >= 500) {
     log.error({ err, reqId: req.id, url: loggableUrl(req.url) }, 'unhandled error');
   }
   reply.code(problem.status).header('content-type', 'application/json; charset=utf-8');

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { sendError } from '../../../src/api/errorMapping.js';
-import { DatabaseUnavailableError } from '../../../src/shared/errors.js';
+import { DatabaseUnavailableError, UpstreamError } from '../../../src/shared/errors.js';
 import type { Logger } from '../../../src/shared/logger.js';
 
 /**
@@ -11,12 +11,13 @@ import type { Logger } from '../../../src/shared/logger.js';
  */
 const SYSTEM_ID = 'sys_5bb0d9521350e003224e5d95fa5c86c9';
 
-function logged(url: string, err: unknown): string {
+function logged(url: string, err: unknown, expectedLines = 1): string {
   const lines: unknown[] = [];
-  const log: Logger = { info: (o) => lines.push(o), warn: (o) => lines.push(o), error: (o) => lines.push(o), debug: (o) => lines.push(o) };
+  const push = (o: unknown, msg?: unknown) => lines.push([o, msg]);
+  const log: Logger = { info: push, warn: push, error: push, debug: push };
   const reply = { code: () => reply, header: () => reply, send: () => reply } as unknown as FastifyReply;
   sendError(err, { id: 'req_1', url } as FastifyRequest, reply, log);
-  expect(lines).toHaveLength(1);
+  expect(lines).toHaveLength(expectedLines);
   return JSON.stringify(lines);
 }
 
@@ -32,5 +33,17 @@ describe('error log lines and the system id', () => {
     const line = logged(`/api/v1/online/sessions/${SYSTEM_ID}/reward`, new Error('boom'));
     expect(line).not.toContain(SYSTEM_ID);
     expect(line).toContain('/api/v1/online/sessions/sys_5bb0d9…/reward');
+  });
+
+  it('a failed upstream call (502, 504, 429) is one warning line naming the status, without the whole system id; the provider\'s 400 is not logged', () => {
+    const url = `/api/mipro/v1/${SYSTEM_ID}/r1/chat/completions`;
+    for (const [status, upstreamStatus] of [[502, 500], [504, undefined], [429, 429]] as const) {
+      const line = logged(url, new UpstreamError('upstream answered 500: server overloaded', { status, ...(upstreamStatus ? { upstreamStatus } : {}) }));
+      expect(line).toContain('upstream call failed');
+      expect(line).toContain(`"status":${status}`);
+      expect(line).toContain('server overloaded');
+      expect(line).not.toContain(SYSTEM_ID);
+    }
+    logged(url, new UpstreamError('messages.0.content: required', { status: 400, upstreamStatus: 400 }), 0);
   });
 });
