@@ -9,8 +9,10 @@ import type { ModuleRecord } from '../store/types.js';
  * records keep the client's messages without their system text (the proposer must not read our own
  * instruction back), so a reader of a rollout gets it from here. Where the proxy kept the app's own
  * text (the baseline's), that text matched the template, so rendering the template with its captures
- * gives it back. Null for a call of no module (its own system text passed through, never stored) or a
- * module the job no longer lists.
+ * gives it back. Null for a call of no module (its own system text passed through, never stored), a
+ * module the job no longer lists, or a text that used the module's placeholders once the call's
+ * variables are gone (RETENTION_DAYS clears them with its other texts): rendered with none, it
+ * showed `{context}` as if the upstream had been sent that.
  */
 export function servedSystemText(
   instructions: Instructions,
@@ -22,5 +24,9 @@ export function servedSystemText(
   if (!module) return null;
   const text = moduleInstruction(instructions, module);
   if (module.parsed.literal) return text;
-  return renderKeepingUnknown(text === module.template ? module.parsed : parseTemplate(text), variables ?? {});
+  const parsed = text === module.template ? module.parsed : parseTemplate(text);
+  // Only the module's own placeholders were filled (the proxy's variables are exactly those); any
+  // other `{word}` went literally, so such a text is still known without them.
+  if (variables === null && parsed.names.some((n) => module.parsed.names.includes(n))) return null;
+  return renderKeepingUnknown(parsed, variables ?? {});
 }

@@ -23,7 +23,9 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
       h('section', { class: 'call-part call-system', 'aria-label': `System prompt of call ${c.seq} (${where})` },
         h('h4', {}, 'System prompt, as served'),
         c.system_prompt === null
-          ? h('p', { class: 'muted' }, 'Not known: a call of no module is sent with its own system text, unchanged, and miprox does not store it.')
+          ? h('p', { class: 'muted' }, c.module === null
+            ? 'Not known: a call of no module is sent with its own system text, unchanged, and miprox does not store it.'
+            : 'Not known: the values it was rendered with are no longer stored (cleared after RETENTION_DAYS).')
           : c.system_prompt === ''
             ? h('p', { class: 'muted' }, '(empty: no system message)')
             : foldedText(c.system_prompt, `the system prompt of call ${c.seq}`)),
