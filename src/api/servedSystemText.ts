@@ -1,7 +1,6 @@
-import { compileModules } from '../optimizer/core/modules.js';
+import type { CompiledModule } from '../optimizer/core/modules.js';
 import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
 import { parseTemplate, renderKeepingUnknown } from '../optimizer/core/templates.js';
-import type { ModuleRecord } from '../store/types.js';
 
 /**
  * The system text a call of `moduleName` was served by a candidate: its text for the module rendered
@@ -10,17 +9,17 @@ import type { ModuleRecord } from '../store/types.js';
  * instruction back), so a reader of a rollout gets it from here. Where the proxy kept the app's own
  * text (the baseline's), that text matched the template, so rendering the template with its captures
  * gives it back. Null for a call of no module (its own system text passed through, never stored), a
- * module the job no longer lists, or a text that used the module's placeholders once the call's
+ * module the job no longer lists (`modules`: the job's, compiled once per view by the caller), or a text that used the module's placeholders once the call's
  * variables are gone (RETENTION_DAYS clears them with its other texts): rendered with none, it
  * showed `{context}` as if the upstream had been sent that.
  */
 export function servedSystemText(
   instructions: Instructions,
-  modules: readonly ModuleRecord[],
+  modules: readonly CompiledModule[],
   moduleName: string | null,
   variables: Readonly<Record<string, string>> | null,
 ): string | null {
-  const module = moduleName === null ? undefined : compileModules(modules).find((m) => m.name === moduleName);
+  const module = moduleName === null ? undefined : modules.find((m) => m.name === moduleName);
   if (!module) return null;
   const text = moduleInstruction(instructions, module);
   if (module.parsed.literal) return text;

@@ -1,4 +1,5 @@
 import { changedModules, moduleInstruction, programOf } from '../optimizer/core/program.js';
+import { type CompiledModule, compileModules } from '../optimizer/core/modules.js';
 import { demosView } from '../optimizer/core/demos.js';
 import { guardReport, servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { proposerCaps } from '../optimizer/runner/proposerSpend.js';
@@ -245,6 +246,8 @@ export function proposalView(p: ProposalRecord) {
  * be read: every call's are then null too).
  */
 export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[], candidate: CandidateRecord | null, modules: readonly ModuleRecord[]) {
+  // Compiled once for the view: once per call, 256 calls over large templates held the event loop for seconds.
+  const program = compileModules(modules);
   return {
     rollout_id: r.id,
     candidate_id: r.candidateId,
@@ -254,13 +257,13 @@ export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[
     reward: r.reward,
     correlation_id: r.correlationId,
     call_count: r.callCount,
-    calls: calls.map((c) => rolloutCallView(c, candidate, modules)),
+    calls: calls.map((c) => rolloutCallView(c, candidate, program)),
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
 }
 
-function rolloutCallView(c: RolloutCallRecord, candidate: CandidateRecord | null, modules: readonly ModuleRecord[]) {
+function rolloutCallView(c: RolloutCallRecord, candidate: CandidateRecord | null, modules: readonly CompiledModule[]) {
   // What the proxy put in the system message: the record keeps only the client's other messages.
   const system = candidate ? servedSystemText(candidate.instructions, modules, c.module, c.variables) : null;
   return {
