@@ -145,6 +145,9 @@ export function describeDatabase(db: AppConfig['database']): string {
   try {
     const u = new URL(db.url);
     u.password = '';
+    // The PostgreSQL client also takes the password as a parameter (pg-connection-string reads every
+    // query parameter into its config): that one was printed whole.
+    if (u.searchParams.has('password')) u.searchParams.delete('password');
     where = u.toString();
   } catch {
     where = 'postgresql (unparsable URL)';

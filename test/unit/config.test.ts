@@ -18,6 +18,14 @@ describe('loadConfig', () => {
     expect(describeDatabase(loadConfig({ DATABASE_URL: 'postgres://u:secret@h:5432/db', DATABASE_SCHEMA: 's1' }).database)).toBe('postgres://u@h:5432/db (schema s1)');
   });
 
+  it('never prints a PostgreSQL password given as the URL\'s password parameter', () => {
+    // The PostgreSQL client reads `?password=` as the password (pg-connection-string): `serve`,
+    // `migrate` and `keys` print the database they use, and their errors name it.
+    const shown = describeDatabase(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db?sslmode=require&password=s3cret%23x&application_name=m', DATABASE_SCHEMA: 's1' }).database);
+    expect(shown).not.toContain('s3cret');
+    expect(shown).toBe('postgres://u@h:5432/db?sslmode=require&application_name=m (schema s1)');
+  });
+
   it('selects PostgreSQL from a postgres:// URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db', schema: 'public' });
     expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/a.db' }).database).toEqual({ kind: 'sqlite', path: '/tmp/a.db' });
