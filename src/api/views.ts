@@ -263,13 +263,18 @@ export function rolloutView(r: RolloutRecord, calls: readonly RolloutCallRecord[
   };
 }
 
+/** Stands for a call's own system text, not stored, where only its presence matters. */
+const OWN_TEXT = 'the call\'s own system text';
+
 function rolloutCallView(c: RolloutCallRecord, candidate: CandidateRecord | null, modules: readonly CompiledModule[]) {
   // What the proxy put in the system message: the record keeps only the client's other messages.
-  const system = candidate ? servedSystemText(candidate.instructions, modules, c.module, c.variables) : null;
+  // A call sent its own text, one its module's template does not give, stored no system text.
+  const system = candidate && !c.ownSystemText ? servedSystemText(candidate.instructions, modules, c.module, c.variables) : null;
   return {
     seq: c.seq, module: c.module, system_prompt: system,
     // The candidate's demos the proxy inserted after the system text, before the client's messages.
-    demo_turns: candidate && c.module !== null ? servedDemoTurns(candidate.demos[c.module] ?? [], system, c.inputMessages, c.variables) : null,
+    // (A call sent its own text had one: only where the demos go depends on it, not which.)
+    demo_turns: candidate && c.module !== null ? servedDemoTurns(candidate.demos[c.module] ?? [], c.ownSystemText ? OWN_TEXT : system, c.inputMessages, c.variables) : null,
     input_messages: c.inputMessages, variables: c.variables,
     output_text: c.outputText, failed: c.failed, created_at: c.createdAt,
     // Stored text is capped (MAX_STORED_CALL_TEXT): say when this record holds only a prefix.

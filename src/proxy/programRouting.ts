@@ -18,7 +18,7 @@ import { wellFormed } from '../optimizer/core/text.js';
  * through). `overridden`: an explicit `mipro.variables` value replaced or supplied what the system
  * text gave for a placeholder, so the app's own text is not what the template gives with them.
  */
-export type ProgramRoute = { module: CompiledModule; variables: Record<string, string>; overridden: boolean } | { module: null };
+export type ProgramRoute = { module: CompiledModule; variables: Record<string, string>; overridden: boolean; textUnmatched: boolean } | { module: null };
 
 /**
  * Assigns the call to a module (header, body field, template match, discovery) and checks that its
@@ -59,7 +59,8 @@ function routeAssigned(p: { engine: OnlineEngine }, rt: JobRuntime, body: ChatCo
   if (missing.length > 0) throw missingVariables(assignment.module.name, missing, text !== null);
   for (const n of names) if (variableValue(variables, n) === undefined) defineVariable(variables, n, '');
   const overridden = explicit !== undefined && names.some((n) => variableValue(explicit, n) !== undefined && variableValue(explicit, n) !== variableValue(assignment.captures, n));
-  return { module: assignment.module, variables, overridden };
+  // Named by header or mipro.module, its text not the template's: a record cannot rebuild that text.
+  return { module: assignment.module, variables, overridden, textUnmatched: assignment.textUnmatched === true };
 }
 
 /**

@@ -200,7 +200,11 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
     // Injection changed the conversation (a new messages array): the native body must carry it.
     upstreamReq, changed: upstreamReq.messages !== body.messages,
     // Every call record keeps its own input; the rollout keeps the first one it sees.
-    record: { inputMessages, module: program.module?.name ?? null, variables: program.module ? capStoredVariables(program.variables) : null },
+    record: {
+      inputMessages, module: program.module?.name ?? null, variables: program.module ? capStoredVariables(program.variables) : null,
+      // The app's text went as sent, and it is not the template's: the rollout view cannot rebuild it.
+      ...(text === null && program.module !== null && program.textUnmatched ? { ownSystemText: true } : {}),
+    },
   };
   if (!surfaceCall.stream) return relayJson(reply, p, call);
   await relayStream(reply, p, call);
@@ -222,7 +226,7 @@ interface UpstreamCall {
   /** A speculative dispatch's verdict (Dispatch.confirmed): false, drop the answer unsent and unrecorded. */
   confirmed: Promise<boolean> | undefined;
   /** What the call record keeps besides the outcome: its input, module and variables. */
-  record: Pick<RolloutCall, 'inputMessages' | 'module' | 'variables'>;
+  record: Pick<RolloutCall, 'inputMessages' | 'module' | 'variables' | 'ownSystemText'>;
 }
 
 /** One upstream call for a JSON answer: the surface's body to send and the summary for the record. */

@@ -394,8 +394,9 @@ export const RolloutCallSchema = z.looseObject({
   module: nullable(z.string()),
   /**
    * The system text the proxy served the call: the rollout candidate's module text rendered with the
-   * call's variables. Null for a call of no module (its own text passed through, not stored), or once
-   * RETENTION_DAYS cleared the variables its text used; older servers omit it.
+   * call's variables. Null for a call of no module (its own text passed through, not stored), a call
+   * that named its module and was sent its own text (the template does not match it; not stored), or
+   * once RETENTION_DAYS cleared the variables its text used; older servers omit it.
    */
   system_prompt: z.string().nullable().optional(),
   /**

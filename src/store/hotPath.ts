@@ -50,7 +50,7 @@ export function callRow(jobId: string, rolloutId: string, seq: number, call: Rol
     job_id: jobId, rollout_id: rolloutId, seq, module: call.module, input_messages: input,
     variables: call.variables === null ? null : JSON.stringify(call.variables), output_text: call.outputText,
     latency_ms: call.latencyMs, usage: call.usage === null ? null : JSON.stringify(call.usage), failed: call.failed ? 1 : 0, created_at: now,
-    tool_calls: call.toolCalls ?? 0,
+    tool_calls: call.toolCalls ?? 0, own_system_text: call.ownSystemText === true ? 1 : 0,
   };
 }
 

@@ -280,6 +280,18 @@ const m0013CallModules: Migration = {
   },
 };
 
+/**
+ * Whether a call was sent its own system text, one its record cannot rebuild: it named its module
+ * (header or mipro.module) with a text the template does not match, and the serving candidate kept
+ * the module, so the app's text went upstream as sent. The rollout view showed the module's template
+ * as the system prompt served. Calls recorded earlier count as rebuilt (it cannot be known now).
+ */
+const m0014CallOwnSystemText: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('rollout_calls').addColumn('own_system_text', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -295,6 +307,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0011_cluster_races': m0011ClusterRaces,
   '0012_call_tool_calls': m0012CallToolCalls,
   '0013_call_modules': m0013CallModules,
+  '0014_call_own_system_text': m0014CallOwnSystemText,
 });
 
 /**

@@ -185,7 +185,7 @@ export function toModule(r: ModulesTable): ModuleRecord {
   return { name: r.name, template: r.template, ordinal: Number(r.ordinal), origin: r.origin === 'declared' ? 'declared' : 'discovered' };
 }
 
-export function toRolloutCall(r: Pick<RolloutCallsTable, 'rollout_id' | 'seq' | 'module' | 'input_messages' | 'variables' | 'output_text' | 'failed' | 'created_at'>): RolloutCallRecord {
+export function toRolloutCall(r: Pick<RolloutCallsTable, 'rollout_id' | 'seq' | 'module' | 'input_messages' | 'variables' | 'output_text' | 'failed' | 'created_at' | 'own_system_text'>): RolloutCallRecord {
   return {
     rolloutId: r.rollout_id,
     seq: Number(r.seq),
@@ -195,5 +195,6 @@ export function toRolloutCall(r: Pick<RolloutCallsTable, 'rollout_id' | 'seq' | 
     outputText: r.output_text,
     failed: Number(r.failed) === 1,
     createdAt: r.created_at,
+    ownSystemText: Number(r.own_system_text) === 1,
   };
 }

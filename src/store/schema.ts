@@ -50,6 +50,8 @@ export interface RolloutCallsTable {
   failed: number; created_at: string;
   /** How many tool calls the answer held (migration 0012_call_tool_calls; 0 for calls recorded before it). */
   tool_calls: number;
+  /** 1: the call was sent its own system text, which the record cannot rebuild (migration 0014_call_own_system_text). */
+  own_system_text: number;
 }
 
 export interface UnmatchedPromptsTable { job_id: string; text_hash: string; created_at: string }

@@ -129,6 +129,8 @@ export interface RolloutCallRecord {
   outputText: string | null;
   failed: boolean;
   createdAt: string;
+  /** The call was sent its own system text, which the record cannot rebuild (RolloutCall.ownSystemText). */
+  ownSystemText: boolean;
 }
 
 export interface RewardRecord {
@@ -309,6 +311,11 @@ export interface RolloutCall {
    * is what keeps such an answer out of the demo pool.
    */
   toolCalls?: number;
+  /**
+   * The call was sent its own system text, not one the record can rebuild from its module and
+   * variables (a call naming its module with a text the template does not match; absent: false).
+   */
+  ownSystemText?: boolean;
 }
 
 /** How a proposal ends (Store.finishProposal). */

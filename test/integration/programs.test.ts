@@ -133,6 +133,15 @@ describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
     expect(res.status).toBe(200);
     expect(res.headers.get('x-mipro-candidate-id')).toBe('baseline');
     expect((fake.requests.at(-1)!.body as { messages: unknown[] }).messages[0]).toEqual(system);
+    // The record keeps no system text, and the template is not what went upstream: the rollout view
+    // must not show it as served (it did: 'Extract the entities from the question.').
+    await waitFor(async () => (await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/named`, { key: t.key })).body?.calls?.length === 1);
+    // A matching call of the same module in the same rollout: its text is the template's, rebuilt.
+    await chat(`${job.proxy_url}/named`, call(MODULES[0]!.template), { 'x-mipro-module': 'extract' });
+    await waitFor(async () => (await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/named`, { key: t.key })).body?.calls?.length === 2);
+    const view = (await api(t.url, 'GET', `/api/systems/${job.system_id}/rollouts/named`, { key: t.key })).body;
+    expect(view.calls.map((c: { module: string; system_prompt: string | null; demo_turns: unknown }) => [c.module, c.system_prompt, c.demo_turns]))
+      .toEqual([['extract', null, []], ['extract', MODULES[0]!.template, []]]);
   });
 
   it('refuses a missing variable or an unknown module with a 422 before any upstream call or record', async () => {

@@ -7,7 +7,7 @@ import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { meanCallPositionQuery } from '../../src/store/programQueries.js';
 
-const WRITE_TYPES = 'text[], text[], text[], int[], text[], text[], text[], text[], text[], text[], text[], text[], float8[], text[], text[], text[], text[], text[], int[], int8[], int8[], int8[], int8[], int[]';
+const WRITE_TYPES = 'text[], text[], text[], int[], text[], text[], text[], text[], text[], text[], text[], text[], float8[], text[], text[], text[], text[], text[], int[], int8[], int8[], int8[], int8[], int[], int[]';
 const REWARD_TYPES = 'text[], text[], text[], float8[], text[], int[], text[], text[], text[], text[], text[], text[], text[], bool[], int[]';
 
 /** The generic plan of a statement on the (empty, unanalyzed) schema, and the lines of it that scan rollouts. */

@@ -58,8 +58,11 @@ export interface CallIdentity {
 }
 
 export type ModuleAssignment =
-  /** The call belongs to `module`; `captures` are the placeholders' values read from its text. */
-  | { kind: 'module'; module: CompiledModule; captures: Record<string, string> }
+  /**
+   * The call belongs to `module`; `captures` are the placeholders' values read from its text.
+   * `textUnmatched`: the call named the module, and its system text does not match the template.
+   */
+  | { kind: 'module'; module: CompiledModule; captures: Record<string, string>; textUnmatched?: true }
   /** A new module should be created for this call (discovery). `name` when the caller named it. */
   | { kind: 'discover'; name: string | null; template: string }
   /** The caller named a module that does not exist and cannot be created. */
@@ -89,7 +92,7 @@ export function assignModule(modules: readonly CompiledModule[], call: CallIdent
     // A discovered module is one exact text: another text under its name is another prompt (it may
     // carry another request's data), so it is not given this module's candidates.
     if (!captures && named.parsed.literal) return { kind: 'unmatched' };
-    return { kind: 'module', module: named, captures: captures ?? {} };
+    return { kind: 'module', module: named, captures: captures ?? {}, ...(captures === null && call.systemText !== null ? { textUnmatched: true as const } : {}) };
   }
   if (call.systemText === null) return withoutSystemText(modules, policy);
   const best = mostSpecificMatch(modules, text);

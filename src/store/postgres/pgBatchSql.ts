@@ -52,9 +52,9 @@ join rollouts r on (r.job_id, r.id) >= (k.job_id, k.id) and (r.job_id, r.id) <= 
  * the flush (docs/API.md). Without this, every batch held the job row's lock through a 5 ms fsync.
  *
  * Rollouts, $1..$8: job_id, id, candidate_id, seed, split, correlation_id, input_messages, created_at.
- * Calls, $9..$24: job_id, rollout_id, status, output_text, latency_ms, usage, input_messages,
+ * Calls, $9..$25: job_id, rollout_id, status, output_text, latency_ms, usage, input_messages,
  * created_at, module, variables, failed, the call's usage (calls, prompt, completion, total tokens),
- * and how many tool calls its answer held.
+ * how many tool calls its answer held, and whether it was sent its own system text (1/0).
  * Several calls of one rollout in a batch get consecutive call numbers, in batch order; the rollout
  * keeps the last call's outcome and the first input it ever saw.
  * Returns one row: the ords of the rollouts inserted, and for the ids that existed already the
@@ -73,9 +73,9 @@ with items as (
 ),
 call_items as (
   select * from unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::float8[], $14::text[], $15::text[], $16::text[],
-    $17::text[], $18::text[], $19::int[], $20::int8[], $21::int8[], $22::int8[], $23::int8[], $24::int[])
+    $17::text[], $18::text[], $19::int[], $20::int8[], $21::int8[], $22::int8[], $23::int8[], $24::int[], $25::int[])
     with ordinality as t(job_id, rollout_id, status, output_text, latency_ms, usage, input_messages, created_at,
-      module, variables, failed, u_calls, u_prompt, u_completion, u_total, tool_calls, ord)
+      module, variables, failed, u_calls, u_prompt, u_completion, u_total, tool_calls, own_system_text, ord)
 ),
 locked as (
   select id from jobs where id in (select job_id from items union select job_id from call_items) order by id for update
@@ -125,10 +125,10 @@ upd as (
   returning r.job_id, r.id, r.call_count
 ),
 calls as (
-  insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at, tool_calls)
+  insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at, tool_calls, own_system_text)
   select * from (
     select i.job_id, i.rollout_id, u.call_count - p.n + row_number() over (partition by i.job_id, i.rollout_id order by i.ord) as seq,
-      i.module, i.input_messages, i.variables, i.output_text, i.latency_ms, i.usage, i.failed, i.created_at, i.tool_calls
+      i.module, i.input_messages, i.variables, i.output_text, i.latency_ms, i.usage, i.failed, i.created_at, i.tool_calls, i.own_system_text
     from call_items i join per p on p.job_id = i.job_id and p.rollout_id = i.rollout_id join upd u on u.job_id = i.job_id and u.id = i.rollout_id
   ) numbered where numbered.seq <= ${MAX_RECORDED_CALLS_PER_ROLLOUT} -- later calls are counted (call_count), not recorded
   returning 1

@@ -13,7 +13,7 @@ type Kind = 'reads' | 'rollouts' | 'calls' | 'rewards';
 /** What runs as one statement: new rollouts and call records share one (WRITE_ROLLOUTS_AND_CALLS). */
 type Statement = 'reads' | 'writes' | 'rewards';
 const ROLLOUT_COLUMNS = 8;
-const CALL_COLUMNS = 16;
+const CALL_COLUMNS = 17;
 /**
  * A rollout insert's outcome: true, inserted; the stored assignment when the id existed; null when
  * the id was not found at all (not expected: the statement finds late commits too; read it).
@@ -72,7 +72,7 @@ export class PgHotPath implements HotPath {
       jobId, rolloutId, call.failed ? 'failed' : 'completed', call.outputText, call.latencyMs, call.usage === null ? null : JSON.stringify(call.usage),
       call.inputMessages === null ? null : JSON.stringify(call.inputMessages), now, call.module,
       call.variables === null ? null : JSON.stringify(call.variables), call.failed ? 1 : 0, u.calls, u.promptTokens, u.completionTokens, u.totalTokens,
-      call.toolCalls ?? 0,
+      call.toolCalls ?? 0, call.ownSystemText === true ? 1 : 0,
     ]);
   }
 

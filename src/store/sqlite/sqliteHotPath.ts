@@ -57,8 +57,8 @@ export class SqliteHotPath implements HotPath {
       completeCall: p(`update rollouts set status = ?, output_text = ?, latency_ms = ?, usage = ?, call_count = call_count + 1,
           input_messages = coalesce(input_messages, ?), updated_at = ? where job_id = ? and id = ? returning call_count`),
       insertCall: p(`insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms,
-          usage, failed, created_at, tool_calls) values (@job_id, @rollout_id, @seq, @module, @input_messages, @variables, @output_text,
-          @latency_ms, @usage, @failed, @created_at, @tool_calls)`),
+          usage, failed, created_at, tool_calls, own_system_text) values (@job_id, @rollout_id, @seq, @module, @input_messages, @variables, @output_text,
+          @latency_ms, @usage, @failed, @created_at, @tool_calls, @own_system_text)`),
       insertReward: p(`insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module)
         values (@job_id, @rollout_id, @candidate_id, @reward, @split, @seed, @metadata, @created_at, @feedback, @feedback_by_module)
         on conflict (job_id, rollout_id) do nothing`),

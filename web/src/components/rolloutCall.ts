@@ -25,7 +25,7 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
         c.system_prompt === null
           ? h('p', { class: 'muted' }, c.module === null
             ? 'Not known: a call of no module is sent with its own system text, unchanged, and miprox does not store it.'
-            : 'Not known: the values it was rendered with are no longer stored (cleared after RETENTION_DAYS).')
+            : 'Not known: either the call was sent its own system text (it named its module, with a text the template does not match), which miprox does not store, or the values it was rendered with were cleared after RETENTION_DAYS.')
           : c.system_prompt === ''
             ? h('p', { class: 'muted' }, '(empty: no system message)')
             : foldedText(c.system_prompt, `the system prompt of call ${c.seq}`)),
