@@ -111,11 +111,20 @@ export class KyselyStore implements Store {
     // timed-out connect is not retried: that is the outage /readyz must report.
     // The round trip reads one of miprox's own tables: `select 1` answered while the schema was
     // dropped or emptied by a restore under the server, and every request was failing.
+    // PostgreSQL: the same round trip asks whether writes are refused (a standby after a failover,
+    // a database put read-only): the fault window of a refused write (unavailable.ts) alone let
+    // /readyz say ready again once the balancer's removal stopped the writes, and traffic came back.
     for (let attempt = 1; ; attempt++) {
       try {
-        await sql`select 1 from kysely_migration limit 1`.execute(this.db);
+        if (this.dialect === 'postgres') {
+          const { rows } = await sql<{ ro: string }>`select current_setting('transaction_read_only') as ro from kysely_migration limit 1`.execute(this.db);
+          if (rows[0]?.ro === 'on') throw new DatabaseReadOnly();
+        } else {
+          await sql`select 1 from kysely_migration limit 1`.execute(this.db);
+        }
         return;
       } catch (err) {
+        if (err instanceof DatabaseReadOnly) throw err;
         if (isTablesMissing(err)) {
           throw new Error(`miprox's tables are missing (the schema was dropped, or a restore is under way): ${(err as Error).message}`);
         }
@@ -746,5 +755,12 @@ export class KyselyStore implements Store {
 
   valRunTimesOfJobs(sides: ValSides): Promise<Map<string, Map<string, Record<number, number>>>> {
     return valRunTimesOfJobs(this.db, sides);
+  }
+}
+
+/** /readyz's reason while PostgreSQL refuses writes (its `transaction_read_only` is on). */
+class DatabaseReadOnly extends Error {
+  constructor() {
+    super('the database is read-only (a standby after a failover, or put read-only): it refuses every write');
   }
 }

@@ -63,7 +63,7 @@ export function isPooledConnectionLost(err: unknown): boolean {
 /**
  * Faults of the storage itself (disk full, I/O error, read-only file, a PostgreSQL refusing writes):
  * unlike a lost connection, the readiness round trip (a read) does not see them, so /readyz asks when
- * the last one happened.
+ * the last one happened (PostgreSQL's read-only state it also asks directly: KyselyStore.ping).
  */
 const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY)|53100|58030|25006)/;
 
