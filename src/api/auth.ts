@@ -60,7 +60,7 @@ export class Authenticator {
 }
 
 /** The name keys seeded from MIPROX_API_KEY are stored under (`miprox keys list` shows it). */
-const SEEDED_KEY_NAME = 'MIPROX_API_KEY';
+export const SEEDED_KEY_NAME = 'MIPROX_API_KEY';
 
 /**
  * Stores the key of MIPROX_API_KEY unless it is already active (single-user setups). A key that was

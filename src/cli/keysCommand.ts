@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { generateApiKey, hashApiKey } from '../api/auth.js';
+import { SEEDED_KEY_NAME, generateApiKey, hashApiKey } from '../api/auth.js';
 import { describeDatabase, loadDatabaseConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
 import type { ApiKeyRecord, Store } from '../store/types.js';
@@ -47,6 +47,11 @@ export function registerKeyCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { name: string; tenant?: string; json?: boolean }) => {
       if (opts.name.trim() === '') throw new CliError('--name must not be empty: it is how keys list and keys revoke name the key', 'usage_error');
+      // A new MIPROX_API_KEY value joins the tenant of the newest key of this name (auth.ts seedApiKey):
+      // a key made by hand under it could carry the variable's next value into another tenant.
+      if (opts.name.trim() === SEEDED_KEY_NAME) {
+        throw new CliError(`--name ${SEEDED_KEY_NAME} is reserved for the key the variable of that name seeds: choose another name`, 'usage_error');
+      }
       await withStore(async (store, database) => {
         let tenantId = opts.tenant;
         if (tenantId) {

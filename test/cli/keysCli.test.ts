@@ -67,6 +67,10 @@ describe('miprox keys revoke', () => {
     const empty = await runCli(['keys', 'create', '--name', ' ', '--json'], e);
     expect(empty.code).toBe(1);
     expect(JSON.parse(empty.stderr).error.code).toBe('usage_error');
+    // The seeded key's name is reserved: a new MIPROX_API_KEY value joins the newest key of that name's tenant.
+    const reserved = await runCli(['keys', 'create', '--name', 'MIPROX_API_KEY', '--json'], e);
+    expect(reserved.code).toBe(1);
+    expect(JSON.parse(reserved.stderr).error).toEqual({ code: 'usage_error', message: '--name MIPROX_API_KEY is reserved for the key the variable of that name seeds: choose another name' });
     expect(existsSync(e.DATABASE_URL)).toBe(false);
     await create(e, 'alpha'); // keys create makes the database, as before the first start
     expect(await active(e)).toHaveLength(1);
