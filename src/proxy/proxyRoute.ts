@@ -240,36 +240,49 @@ async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: An
   return { out: c.surfaceCall.renderJson(result.json, result.raw, summary.toolCalls), summary };
 }
 
+/**
+ * How long the upstream took, measured from `t0` to when the promise given to `time` settled, and
+ * whether it failed: the share of a call's time that is not the proxy's.
+ */
+function timedUpstream(t0: number) {
+  const timing = {
+    ms: 0,
+    failed: false,
+    time<T>(work: Promise<T>): Promise<T> {
+      return work.then((r) => {
+        timing.ms = performance.now() - t0;
+        return r;
+      }, (err: unknown) => {
+        timing.failed = true;
+        timing.ms = performance.now() - t0;
+        throw err;
+      });
+    },
+  };
+  return timing;
+}
+
 /** False when the call was speculative and its candidate turned out wrong: nothing sent, nothing recorded. */
 async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<boolean> {
   const t0 = performance.now();
-  let upstreamMs = 0;
-  let upstreamFailed = false;
+  // Only the provider call counts as upstream time: waiting on our own rollout insert is overhead.
+  const upstream = timedUpstream(t0);
   let answer;
   try {
-    // Only the provider call counts as upstream time: waiting on our own rollout insert is overhead.
-    const upstream = completeOnce(c).then((r) => {
-      upstreamMs = performance.now() - t0;
-      return r;
-    }, (err: unknown) => {
-      upstreamFailed = true;
-      upstreamMs = performance.now() - t0;
-      throw err;
-    });
-    [answer] = await Promise.all([upstream, c.persisted]);
+    [answer] = await Promise.all([upstream.time(completeOnce(c)), c.persisted]);
   } catch (err) {
     // A failed upstream call of the wrong candidate is not this rollout's either: dispatch again.
     if (c.confirmed && !(await c.confirmed.catch(() => true))) return false;
     // The `error` outcome counted only streams that broke mid-way: a failed JSON call was not observed.
-    if (upstreamFailed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, upstreamMs / 1000);
+    if (upstream.failed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, upstream.ms / 1000);
     recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
   if (c.confirmed && !(await c.confirmed)) return false;
-  p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'ok' }, upstreamMs / 1000);
-  recordCall(p, c, answer.summary, upstreamMs, false);
+  p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'ok' }, upstream.ms / 1000);
+  recordCall(p, c, answer.summary, upstream.ms, false);
   // From the first byte of the request (fastify's clock) to the answer being handed to the socket.
-  p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - upstreamMs) / 1000);
+  p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - upstream.ms) / 1000);
   reply.header('content-type', 'application/json').send(answer.out);
   return true;
 }
@@ -294,28 +307,19 @@ async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
 async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {
   const t0 = performance.now();
   let upstream: SurfaceStream;
-  let openMs = 0;
-  let openFailed = false;
+  const opening = timedUpstream(t0);
   try {
-    const opened = openStream(c).then((s) => {
-      openMs = performance.now() - t0;
-      return s;
-    }, (err: unknown) => {
-      openFailed = true;
-      openMs = performance.now() - t0;
-      throw err;
-    });
-    [upstream] = await Promise.all([opened, c.persisted]);
+    [upstream] = await Promise.all([opening.time(openStream(c)), c.persisted]);
   } catch (err) {
     // A stream the upstream refused before it started is a failed call too (only mid-way failures were counted).
-    if (openFailed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, openMs / 1000);
+    if (opening.failed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, opening.ms / 1000);
     recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
   // What the proxy added before the stream could start (the upstream's time to open it excluded), as
   // relayJson's before the answer: streamed calls were not observed at all. Relaying the chunks costs
   // next to nothing and their pace is the model's.
-  p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - openMs) / 1000);
+  p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - opening.ms) / 1000);
   const body = upstream.body;
   let stopped: AppError | null = null;
   const untrack = p.streams.track((reason) => {
