@@ -275,6 +275,8 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
     if (c.confirmed && !(await c.confirmed.catch(() => true))) return false;
     // The `error` outcome counted only streams that broke mid-way: a failed JSON call was not observed.
     if (upstream.failed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, upstream.ms / 1000);
+    // The rollout could not be stored while the upstream worked on an answer nobody will get: end it.
+    else c.signal.abort(err);
     recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
@@ -311,6 +313,10 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   try {
     [upstream] = await Promise.all([opening.time(openStream(c)), c.persisted]);
   } catch (err) {
+    // The rollout could not be stored (a database outage) while the stream opened: nobody will read
+    // it, and left open the provider went on generating (and billing) the whole answer. The call's
+    // signal ends the upstream request, opened or still opening; this request answers the error.
+    if (!opening.failed) c.signal.abort(err);
     // A stream the upstream refused before it started is a failed call too (only mid-way failures were counted).
     if (opening.failed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, opening.ms / 1000);
     recordCall(p, c, null, performance.now() - t0, true);
