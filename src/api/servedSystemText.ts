@@ -1,10 +1,9 @@
-import type { CompiledModule } from '../optimizer/core/modules.js';
+import { parsedModuleText, renderModuleText, type CompiledModule } from '../optimizer/core/modules.js';
 import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
-import { parseTemplate, renderKeepingUnknown } from '../optimizer/core/templates.js';
 
 /**
  * The system text a call of `moduleName` was served by a candidate: its text for the module rendered
- * with the call's recorded variables, as the proxy renders it (programRouting.ts candidateText). Call
+ * with the call's recorded variables by the proxy's own renderModuleText (core/modules.ts). Call
  * records keep the client's messages without their system text (the proposer must not read our own
  * instruction back), so a reader of a rollout gets it from here. Where the proxy kept the app's own
  * text (the baseline's), that text matched the template, so rendering the template with its captures
@@ -22,10 +21,8 @@ export function servedSystemText(
   const module = moduleName === null ? undefined : modules.find((m) => m.name === moduleName);
   if (!module) return null;
   const text = moduleInstruction(instructions, module);
-  if (module.parsed.literal) return text;
-  const parsed = text === module.template ? module.parsed : parseTemplate(text);
   // Only the module's own placeholders were filled (the proxy's variables are exactly those); any
   // other `{word}` went literally, so such a text is still known without them.
-  if (variables === null && parsed.names.some((n) => module.parsed.names.includes(n))) return null;
-  return renderKeepingUnknown(parsed, variables ?? {});
+  if (variables === null && !module.parsed.literal && parsedModuleText(module, text).names.some((n) => module.parsed.names.includes(n))) return null;
+  return renderModuleText(module, text, variables ?? {});
 }

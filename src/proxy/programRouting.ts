@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
-import { defineVariable, mergeVariables, type CompiledModule, type ModuleAssignment } from '../optimizer/core/modules.js';
+import { defineVariable, mergeVariables, renderModuleText, type CompiledModule, type ModuleAssignment } from '../optimizer/core/modules.js';
 import { moduleInstruction, type Instructions } from '../optimizer/core/program.js';
-import { parseTemplate, placeholderNames, renderKeepingUnknown, variableValue } from '../optimizer/core/templates.js';
+import { placeholderNames, variableValue } from '../optimizer/core/templates.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import { discoversModules } from '../optimizer/runner/moduleRouter.js';
@@ -77,10 +77,8 @@ export function candidateText(instructions: Instructions, module: CompiledModule
   const text = moduleInstruction(instructions, module);
   const { variables } = route;
   if (text === module.template && systemText(body.messages) !== null && (module.parsed.literal || !route.overridden)) return null;
-  if (module.parsed.literal) return text;
-  // Placeholders of the module's template were checked before dispatch; any other `{word}` in an
-  // older candidate's text was sent literally by the release that wrote it, and still is.
-  return renderKeepingUnknown(text === module.template ? module.parsed : parseTemplate(text), variables);
+  // Placeholders of the module's template were checked before dispatch.
+  return renderModuleText(module, text, variables);
 }
 
 function missingVariables(module: string, names: string[], hasSystemText: boolean): ValidationError {

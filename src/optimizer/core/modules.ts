@@ -1,4 +1,4 @@
-import { literalTemplate, matchTemplate, parseTemplate, placeholderNames, variableValue, type ParsedTemplate } from './templates.js';
+import { literalTemplate, matchTemplate, parseTemplate, placeholderNames, renderKeepingUnknown, variableValue, type ParsedTemplate } from './templates.js';
 import { wellFormed } from './text.js';
 
 /**
@@ -156,4 +156,19 @@ export function mergeVariables(names: readonly string[], captures: Readonly<Reco
 /** Sets a variable: defined, not assigned, since a placeholder may be named like an Object member (`{__proto__}`). */
 export function defineVariable(variables: Record<string, string>, name: string, value: string): void {
   Object.defineProperty(variables, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A candidate's `text` for `module` as parsed for rendering: the module's own parse when it is the template. */
+export function parsedModuleText(module: CompiledModule, text: string): ParsedTemplate {
+  return text === module.template ? module.parsed : parseTemplate(text);
+}
+
+/**
+ * A candidate's text for `module` rendered with a call's variables, as the proxy sends it (and the
+ * rollout view shows it): a discovered module's text as it is; otherwise the module's placeholders
+ * filled, and any other `{word}` of an older candidate's text left literal, as the release that
+ * wrote it sent it.
+ */
+export function renderModuleText(module: CompiledModule, text: string, variables: Readonly<Record<string, string>>): string {
+  return module.parsed.literal ? text : renderKeepingUnknown(parsedModuleText(module, text), variables);
 }
