@@ -37,11 +37,7 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
           ? h('p', { class: 'muted' }, 'Not stored (cleared after RETENTION_DAYS).')
           : c.input_messages.length === 0
             ? h('p', { class: 'muted' }, 'None besides the system prompt.')
-            : h('ol', { class: 'call-messages' }, ...c.input_messages.map((m, i) => {
-              const { role, text: body } = messageText(m);
-              return h('li', { class: 'call-message', 'data-role': role },
-                h('p', { class: 'msg-role' }, role), text(body, `message ${i + 1} (${role})`));
-            }))),
+            : messageList(c.input_messages, 'call-message', 'message', text)),
       h('section', { class: 'call-part call-output', 'aria-label': `Output of call ${c.seq}` },
         h('h4', {}, 'Output'),
         c.output_text === null
@@ -55,11 +51,15 @@ function demoTurnsOf(c: RolloutCallView, text: (value: string, what: string) => 
   if (turns.length === 0) return null;
   return h('section', { class: 'call-part call-demos', 'aria-label': `Demo turns inserted into call ${c.seq}` },
     h('h4', {}, `Demos inserted by the candidate (${turns.length} turns)`),
-    h('ol', { class: 'call-messages' }, ...turns.map((t, i) => {
-      const { role, text: body } = messageText(t);
-      return h('li', { class: 'call-message demo-message', 'data-role': role },
-        h('p', { class: 'msg-role' }, role), text(body, `demo turn ${i + 1} (${role})`));
-    })));
+    messageList(turns, 'call-message demo-message', 'demo turn', text));
+}
+
+/** Recorded chat messages as a numbered list, each its role and its text (folded when long). */
+function messageList(messages: readonly unknown[], itemClass: string, what: string, text: (value: string, what: string) => HTMLElement): HTMLElement {
+  return h('ol', { class: 'call-messages' }, ...messages.map((m, i) => {
+    const { role, text: body } = messageText(m);
+    return h('li', { class: itemClass, 'data-role': role }, h('p', { class: 'msg-role' }, role), text(body, `${what} ${i + 1} (${role})`));
+  }));
 }
 
 /** A templated module's values, captured from the system text or sent in mipro.variables. */
