@@ -29,8 +29,12 @@ export const JobEnvelopeSchema = z.object({
   prompt_learning: z.unknown().optional(),
   config_body: z.unknown().optional(),
   config: z.unknown().optional(),
-  /** The older jobs API puts `algorithm` beside a bare `config_body`. */
-  algorithm: z.unknown().optional(),
+  /**
+   * The older jobs API puts `algorithm` beside `config_body`. Checked wherever it is sent, as the
+   * config's own: with a wrapped config, or a bare one naming its own algorithm, it used to be read by
+   * nothing, so `"algorithm": "gepa"` created a MIPRO job (SPEC.md: never silently accepted).
+   */
+  algorithm: z.literal('mipro', { error: 'must be "mipro" (the only supported algorithm)' }).optional(),
   /**
    * Capped as a reward's is (job lists return it for up to 1,000 jobs at a time), but on what is
    * stored, which the server changes first: parseJobRequest checks it.
@@ -93,8 +97,10 @@ function locateConfig(body: Record<string, unknown>, problems: FieldProblem[]): 
       }
       return { config: inner[wrapper], prefix: `${container}.${wrapper}` };
     }
-    // A bare config in config_body: take the top-level `algorithm` if the body put it there.
-    return { config: { algorithm: body.algorithm, ...inner }, prefix: container };
+    // A bare config in config_body: the top-level `algorithm` stands for the config's when it has
+    // none (its value is checked at `algorithm`, where it was sent, by JobEnvelopeSchema).
+    const algorithm = inner.algorithm === undefined && body.algorithm !== undefined ? { algorithm: 'mipro' } : {};
+    return { config: { ...algorithm, ...inner }, prefix: container };
   }
   refuseBoth(body, '');
   for (const w of WRAPPERS) if (body[w] !== undefined) return { config: body[w], prefix: w };

@@ -31,6 +31,10 @@ const cases: Case[] = [
   { name: 'negative max_completion_tokens', status: 422, paths: ['policy_optimization.policy.max_completion_tokens'], body: mutated((p) => (p.policy.max_completion_tokens = -5)) },
   { name: 'openai_compatible without inference_url', status: 422, paths: ['policy_optimization.policy.inference_url'], body: mutated((p) => (p.policy.provider = 'openai_compatible')) },
   { name: 'unknown algorithm', status: 422, paths: ['policy_optimization.algorithm'], body: mutated((p) => (p.algorithm = 'gepa')) },
+  // The older jobs API's top-level `algorithm` was read only beside a bare config_body that named none.
+  { name: 'unknown top-level algorithm beside a wrapped config_body', status: 422, paths: ['algorithm'], body: { algorithm: 'gepa', config_body: seedJobBody() } },
+  { name: 'unknown top-level algorithm beside a bare config_body naming mipro', status: 422, paths: ['algorithm'], body: { algorithm: 'gepa', config_body: seedJobBody().policy_optimization } },
+  { name: 'unknown top-level algorithm beside policy_optimization', status: 422, paths: ['algorithm'], body: { algorithm: 'gepa', ...seedJobBody() } },
   { name: 'mode other than online', status: 422, paths: ['policy_optimization.mipro.mode'], body: mutated((p) => (p.mipro.mode = 'offline')) },
   { name: 'zero rollouts per candidate', status: 422, paths: ['policy_optimization.mipro.online_rollouts_per_candidate'], body: mutated((p) => (p.mipro.online_rollouts_per_candidate = 0)) },
   { name: 'fractional min rollouts', status: 422, paths: ['policy_optimization.mipro.online_proposer_min_rollouts'], body: mutated((p) => (p.mipro.online_proposer_min_rollouts = 2.5)) },
@@ -103,6 +107,15 @@ describe('bad input gets a clear 4xx naming the field, and writes nothing', () =
     for (const d of res.body.error.details) expect(d.message.length).toBeGreaterThan(3);
     const after = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;
     expect(after).toBe(before);
+  });
+
+  it('reads the top-level algorithm for a bare config_body that names none, and reports a bad one once, where it was sent', async () => {
+    const { algorithm: _, ...bare } = simJobBody().policy_optimization;
+    const ok = await api(t.url, 'POST', JOBS, { key: t.key, body: { algorithm: 'mipro', config_body: bare } });
+    expect(ok.status).toBe(200);
+    const bad = await api(t.url, 'POST', JOBS, { key: t.key, body: { algorithm: 'gepa', config_body: bare } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details).toEqual([{ path: 'algorithm', message: 'must be "mipro" (the only supported algorithm)' }]);
   });
 
   it('says why a value is wrong, not only where', async () => {
