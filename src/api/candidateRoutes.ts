@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { summarizeJob } from '../services/jobSummary.js';
-import { addHandWrittenCandidate } from '../services/warmStart.js';
+import { addHandWrittenCandidate, unknownModuleProblems } from '../services/warmStart.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
@@ -11,7 +11,7 @@ import { MAX_SEED } from '../schemas/jobConfig.js';
 import { integerQuery } from '../schemas/integerText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
-import { PageQuerySchema, parseClosed, parseWith } from './requestContext.js';
+import { PageQuerySchema, parseClosed, parseWith, parseWithNames } from './requestContext.js';
 import { candidateView, rewardView, rolloutView } from './views.js';
 
 const SortSchema = z.string().max(200).refine(
@@ -109,7 +109,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
     // Warm start: the user's own prompt for one module, or a whole program, becomes a candidate (nursery, like a proposal's child).
     app.post<{ Params: { id: string } }>(`${base}/:id/candidates`, async (req) => {
       const job = await load(req);
-      const body = parseWith(HandWrittenCandidate, req.body);
+      const body = await parseWithNames(HandWrittenCandidate, req.body, async (raw) => unknownModuleProblems(raw, await deps.store.listModules(job.id)));
       const created = await addHandWrittenCandidate(deps.store, job, body);
       const [all, modules] = await Promise.all([deps.store.listCandidates(job.id), deps.store.listModules(job.id)]);
       return candidateView(created, job.systemId, summarizeJob(job, all).byId.get(created.id), modules);

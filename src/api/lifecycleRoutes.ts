@@ -4,9 +4,10 @@ import { championOf } from '../services/jobSummary.js';
 import { servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { EXPORT_FORMATS, exportProgram } from '../services/programExport.js';
 import { NotFoundError } from '../shared/errors.js';
+import { UNKNOWN_CANDIDATE } from '../services/jobService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
-import { parseWith, requestOrigin } from './requestContext.js';
+import { parseWith, parseWithNames, requestOrigin } from './requestContext.js';
 import { jobView } from './views.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { noNul } from '../schemas/dbText.js';
@@ -30,7 +31,11 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
   for (const { base, load } of bases) {
     app.post<{ Params: { id: string } }>(`${base}/:id/promote`, async (req) => {
       const principal = await deps.authenticate(req);
-      const body = parseWith(PromoteBody, req.body);
+      const body = await parseWithNames(PromoteBody, req.body, async (raw) => {
+        if (typeof raw.candidate_id !== 'string' || raw.candidate_id === '' || raw.candidate_id.includes('\0')) return [];
+        const job = await load(principal.tenantId, req.params.id);
+        return (await deps.store.getCandidate(job.id, raw.candidate_id)) ? [] : [{ path: 'candidate_id', message: UNKNOWN_CANDIDATE }];
+      });
       const job = await deps.jobs.promote(await load(principal.tenantId, req.params.id), body.candidate_id);
       return jobView(deps, job, requestOrigin(req, deps.config.publicUrl));
     });

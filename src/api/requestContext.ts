@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ValidationError } from '../shared/errors.js';
+import { type FieldProblem, ValidationError } from '../shared/errors.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { CorrelationIdSchema } from '../schemas/reward.js';
 import { unknownFieldProblems } from '../schemas/unknownFields.js';
@@ -26,6 +26,23 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix
   const r = schema.safeParse(value ?? {});
   if (!r.success) throw new ValidationError('invalid request', zodProblems(r.error, prefix), r.error.issues.length);
   return r.data;
+}
+
+/**
+ * parseWith for a body whose fields also name things of the job (a candidate, a module), which the
+ * service checks once the body is well-formed. When the schema refuses the body, `namesNothing` looks
+ * at the raw body for such names too, so the 422 lists every bad field at once (SPEC.md), not the
+ * schema's problems first and the unknown name only after the client fixed those.
+ */
+export async function parseWithNames<S extends z.ZodType>(
+  schema: S, value: unknown, namesNothing: (raw: Record<string, unknown>) => Promise<FieldProblem[]>,
+): Promise<z.infer<S>> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const problems = zodProblems(r.error, '');
+  const raw = typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
+  const more = (await namesNothing(raw)).filter((p) => !problems.some((q) => q.path === p.path));
+  throw new ValidationError('invalid request', [...problems, ...more], r.error.issues.length + more.length);
 }
 
 /**

@@ -17,6 +17,9 @@ import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } fro
  */
 const MOVE_ATTEMPTS = 16;
 
+/** Promote's answer for a candidate_id that names no candidate of the job (also when the body has other problems). */
+export const UNKNOWN_CANDIDATE = 'no candidate with this id in this job';
+
 export function jobName(job: JobRecord): string | null {
   const name = job.metadata[JOB_NAME_KEY];
   return typeof name === 'string' ? name : null;
@@ -114,7 +117,7 @@ export class JobService {
    */
   async promote(job: JobRecord, candidateId: string): Promise<JobRecord> {
     const candidate = await this.store.getCandidate(job.id, candidateId);
-    if (!candidate) throw new ValidationError(`unknown candidate_id ${candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this job' }]);
+    if (!candidate) throw new ValidationError(`unknown candidate_id ${candidateId}`, [{ path: 'candidate_id', message: UNKNOWN_CANDIDATE }]);
     // Ending a running or paused job is also a status change, told as every end is (mipro.job.status);
     // a succeeded job promoted again only changes what it serves (checked too: previous_served is true).
     return this.moveFromRead(job, async (current) => {

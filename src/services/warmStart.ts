@@ -206,4 +206,20 @@ function oneModule(modules: readonly ModuleRecord[], req: WarmStartRequest): Rec
   return { [name]: req.instruction ?? '' };
 }
 
+/**
+ * The module names a raw request gives (`module`, the keys of `instructions` and `demos`) that are no
+ * module of the job, with the paths and words checkedCandidate and importedDemos use: listed beside
+ * the schema's problems when the body is refused anyway (candidateRoutes.ts), so one 422 names them all.
+ */
+export function unknownModuleProblems(raw: Record<string, unknown>, modules: readonly ModuleRecord[]): FieldProblem[] {
+  const known = (name: string) => modules.some((m) => m.name === name);
+  const keys = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.keys(v) : []);
+  const message = `is not a module of this job (modules: ${moduleList(modules)})`;
+  return [
+    ...(typeof raw.module === 'string' && !known(raw.module) ? [{ path: 'module', message }] : []),
+    ...keys(raw.instructions).filter((n) => !known(n)).map((n) => ({ path: `instructions.${n}`, message })),
+    ...keys(raw.demos).filter((n) => !known(n)).map((n) => ({ path: `demos.${n}`, message })),
+  ];
+}
+
 const moduleList = (modules: readonly ModuleRecord[]): string => modules.map((m) => m.name).join(', ') || '(none yet: the job has not seen a call)';

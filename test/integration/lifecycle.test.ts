@@ -102,6 +102,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect([badType.status, badType.body.error.details]).toEqual([422, [{ path: 'candidate_id', message: 'must be a string (the candidate to serve)' }]]);
     const extra = await promote({ candidate_id: 'cand_q', pin: true });
     expect([extra.status, extra.body.error.details[0].path]).toEqual([422, 'pin']);
+    // Every bad field at once: an unknown candidate beside another problem is listed too, not after the resend.
+    const both = await promote({ candidate_id: 'nope', pin: true });
+    expect([both.status, both.body.error.details]).toEqual([422, [{ path: 'pin', message: 'unknown field' }, { path: 'candidate_id', message: 'no candidate with this id in this job' }]]);
     expect((await view(running)).status).toBe('running'); // neither refused body promoted anything
     const promoted = await api(t.url, 'POST', `${JOBS}/${running.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_q' } });
     expect(promoted.body).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_q' });
@@ -218,6 +221,10 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect(problems[4]!.body.error.details[0].message).toBe(`duplicate of an existing instruction: candidate ${added.body.candidate_id}'s text for module answer`);
     expect(problems[0]!.body.error.message).toBe('say which module the instruction is for');
     expect(problems[1]!.body.error.message).toBe('unknown module "nope"');
+    // Every bad field at once: the unknown module beside a schema problem, and the module names of a program and of demos.
+    const listed = async (body: unknown) => (await add(body)).body.error.details.map((d: { path: string }) => d.path);
+    expect(await listed({ module: 'nope', instruction: 5 })).toEqual(['instruction', 'module']);
+    expect(await listed({ instructions: { nope: 'x' }, demos: { gone: [] }, pin: 1 })).toEqual(['pin', 'instructions.nope', 'demos.gone']);
     expect((await add({ module: 'extract', instruction: 'My extraction.' })).status).toBe(200);
     const full = await add({ module: 'extract', instruction: 'One too many.' });
     expect(full.status).toBe(409); // baseline + 2 added = online_proposer_max_candidates
