@@ -83,14 +83,15 @@ function openAiType(status: number): string {
   return 'invalid_request_error';
 }
 
-export function openAiErrorBody(p: HttpProblem, upstreamType?: string) {
+export function openAiErrorBody(p: HttpProblem, upstreamType?: string, upstreamParam?: string) {
   // OpenAI's shape has one message and one param: the message carries every field and its reason.
   const fields = p.details.filter((d) => d.path).map((d) => `${d.path}: ${d.message}`);
   return {
     error: {
       message: fields.length > 0 ? `${p.message}: ${fields.join('; ')}` : p.message,
       type: upstreamType ?? openAiType(p.status),
-      param: p.details[0]?.path || null,
+      // A provider's 4xx keeps the field it named (SPEC.md: the upstream's error in OpenAI's shape).
+      param: upstreamParam ?? (p.details[0]?.path || null),
       code: p.code,
     },
   };
@@ -120,7 +121,8 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   if (err instanceof UpstreamError) for (const [name, value] of Object.entries(err.retryHeaders)) reply.header(name, value);
   if (isProxyPath(req.url)) {
     const upstreamType = err instanceof UpstreamError ? err.upstreamType : undefined;
-    return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstreamType) : openAiErrorBody(problem, upstreamType));
+    const upstreamParam = err instanceof UpstreamError ? err.upstreamParam : undefined;
+    return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstreamType) : openAiErrorBody(problem, upstreamType, upstreamParam));
   }
   return reply.send(controlErrorBody(problem, req.id));
 }

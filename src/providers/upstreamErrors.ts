@@ -20,6 +20,8 @@ interface ParsedErrorBody {
   message: string | undefined;
   type: string | undefined;
   code: string | undefined;
+  /** OpenAI's `param`: the request field the error is about, when the upstream names one. */
+  param?: string | undefined;
 }
 
 /**
@@ -46,7 +48,8 @@ export function parseErrorBody(text: string): ParsedErrorBody {
     (parsed.detail !== undefined ? JSON.stringify(parsed.detail).slice(0, 500) : undefined);
   const codeValue = inner.code;
   const code = typeof codeValue === 'number' ? String(codeValue) : str(codeValue);
-  return { message, type: str(inner.type) === 'error' ? undefined : str(inner.type), code };
+  const param = str(inner.param);
+  return { message, type: str(inner.type) === 'error' ? undefined : str(inner.type), code, ...(param !== undefined ? { param } : {}) };
 }
 
 /** The final error for an upstream that answered with a non-2xx status (after any retries). */
@@ -60,6 +63,7 @@ export function errorFromStatus(status: number, bodyText: string, ctx: ErrorCont
       code: body.code ?? 'upstream_error',
       upstreamStatus: status,
       ...(body.type !== undefined ? { upstreamType: body.type } : {}),
+      ...(body.param !== undefined ? { upstreamParam: body.param } : {}),
     });
   }
   return new UpstreamError(`${ctx.upstreamName} failed with HTTP ${status}: ${message}`, {

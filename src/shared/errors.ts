@@ -132,6 +132,8 @@ export class UpstreamError extends AppError {
   readonly code: string;
   readonly upstreamStatus: number | undefined;
   readonly upstreamType: string | undefined;
+  /** The field the provider's 4xx names (OpenAI's `param`), relayed in the proxy's error; cleared on a translated call (proxyRoute.ts). */
+  upstreamParam: string | undefined;
   /**
    * The upstream's own wait hint on a 429/503 (`retry-after`, `retry-after-ms`), relayed to the client
    * with the error so its SDK waits as the provider asked instead of its own short backoff.
@@ -139,13 +141,14 @@ export class UpstreamError extends AppError {
   retryHeaders: Record<string, string> = {};
   constructor(
     message: string,
-    opts: { status: number; code?: string; upstreamStatus?: number; upstreamType?: string },
+    opts: { status: number; code?: string; upstreamStatus?: number; upstreamType?: string; upstreamParam?: string },
   ) {
     super(message);
     this.status = opts.status;
     this.code = opts.code ?? (opts.status === 504 ? 'upstream_timeout' : 'upstream_error');
     this.upstreamStatus = opts.upstreamStatus;
     this.upstreamType = opts.upstreamType;
+    this.upstreamParam = opts.upstreamParam;
   }
 }
 

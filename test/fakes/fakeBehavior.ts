@@ -21,6 +21,8 @@ export interface FakeFailure {
   message?: string;
   type?: string;
   code?: string;
+  /** OpenAI's `param`, the request field the error names (null when not given). */
+  param?: string;
 }
 
 export interface FakeBehavior {
@@ -93,7 +95,7 @@ export async function runPreamble(
   state: FailureState,
   req: RecordedRequest,
   res: ServerResponse,
-  errorBody: (message: string, type: string, code: string | undefined) => string,
+  errorBody: (message: string, type: string, code: string | undefined, param?: string) => string,
 ): Promise<boolean> {
   if (b.delayMs > 0) await sleep(b.delayMs);
   await b.holdUntil?.(req);
@@ -103,7 +105,7 @@ export async function runPreamble(
     state.failed++;
     const headers: Record<string, string> = f.retryAfter !== undefined ? { 'retry-after': f.retryAfter } : {};
     const type = f.type ?? (f.status === 429 ? 'rate_limit_error' : f.status >= 500 ? 'server_error' : 'invalid_request_error');
-    sendJson(res, f.status, errorBody(f.message ?? `fake failure ${state.failed}`, type, f.code), headers);
+    sendJson(res, f.status, errorBody(f.message ?? `fake failure ${state.failed}`, type, f.code, f.param), headers);
     return true;
   }
   return false;

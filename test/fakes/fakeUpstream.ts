@@ -108,8 +108,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   };
 }
 
-function errorBody(message: string, type: string, code: string | undefined): string {
-  return JSON.stringify({ error: { message, type, param: null, code: code ?? null } });
+function errorBody(message: string, type: string, code: string | undefined, param?: string): string {
+  return JSON.stringify({ error: { message, type, param: param ?? null, code: code ?? null } });
 }
 
 function toolCallsOf(b: FakeBehavior): Array<Record<string, unknown>> | undefined {

@@ -239,10 +239,12 @@ describe('the proxy URL', () => {
 
     it('keeps an upstream 4xx status and message', async () => {
       const job = await newJob();
-      fake.setBehavior({ fail: { status: 400, message: 'context length exceeded', type: 'invalid_request_error', code: 'context_length_exceeded' } });
+      fake.setBehavior({ fail: { status: 400, message: 'context length exceeded', type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' } });
       const res = await call(job.proxy_url);
       expect(res.status).toBe(400);
       expect(res.body.error.message).toContain('context length exceeded');
+      // The whole of OpenAI's error, the field it names included (it was null).
+      expect(res.body.error).toEqual({ message: 'context length exceeded', type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' });
       expect(fake.requests.length).toBe(1); // 4xx is not retried
     });
 
