@@ -235,7 +235,12 @@ async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: An
     const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.json(res.raw);
   }
-  const result = await c.provider.complete(c.upstreamReq, { signal: c.signal }).catch(clientParam(c));
+  let result;
+  try {
+    result = await c.provider.complete(c.upstreamReq, { signal: c.signal });
+  } catch (err) {
+    throw withClientParam(err, c);
+  }
   const summary = extractCompletionSummary(result.json);
   return { out: c.surfaceCall.renderJson(result.json, result.raw, summary.toolCalls), summary };
 }
@@ -294,11 +299,9 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
  * Responses or Messages call sent as chat completions) that is miprox's chat request, not a field the
  * client sent, so it is not relayed (the client's surface would name another field, if any).
  */
-function clientParam(c: UpstreamCall): (err: unknown) => never {
-  return (err) => {
-    if (err instanceof UpstreamError && c.surfaceCall.native !== undefined) err.upstreamParam = undefined;
-    throw err;
-  };
+function withClientParam(err: unknown, c: UpstreamCall): unknown {
+  if (err instanceof UpstreamError && c.surfaceCall.native !== undefined) err.upstreamParam = undefined;
+  return err;
 }
 
 /** Opens the upstream stream: the surface's event stream for the client and its summary for the record. */
@@ -307,7 +310,12 @@ async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
     const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.stream(upstream.body);
   }
-  const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal }).catch(clientParam(c));
+  let upstream;
+  try {
+    upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });
+  } catch (err) {
+    throw withClientParam(err, c);
+  }
   // The record reads the internal (chat) stream as it passes, whatever the client's surface.
   const { chunks, acc } = tapChatStream(upstream.body);
   // A usage chunk the client did not ask for is not sent; the usage the upstream reported anyway still counts.
