@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../shared/logger.js';
 import type { Store } from '../../store/types.js';
-import { assignModule, compileModules, type CallIdentity, type ModuleAssignment } from '../core/modules.js';
+import { assignModule, compileModules, MAX_TEMPLATE_CHARS, type CallIdentity, type ModuleAssignment } from '../core/modules.js';
 import { nearMiss } from '../core/templateHint.js';
 import { headOf } from '../core/text.js';
 import type { JobRuntime } from './jobRuntime.js';
@@ -39,8 +39,11 @@ export class ModuleRouter {
     return assignModule(rt.modules, call, { canDiscover: false });
   }
 
-  /** Reports an unmatched system text once per job; never delays the call. */
-  noteUnmatched(rt: JobRuntime, systemText: string | null): Promise<void> {
+  /**
+   * Reports an unmatched system text once per job; never delays the call. `named`: the module the
+   * call named (header or `mipro.module`), if any.
+   */
+  noteUnmatched(rt: JobRuntime, systemText: string | null, named: string | null = null): Promise<void> {
     const text = systemText ?? '';
     // Remembered by the text itself when short (no hashing on every call of an app's unmatched prompt).
     const key = text.length <= MAX_TEXT_KEY ? text : null;
@@ -48,14 +51,9 @@ export class ModuleRouter {
     const hash = createHash('sha256').update(text).digest('hex');
     if (rt.unmatchedSeen.has(hash)) return Promise.resolve();
     if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(key ?? hash);
-    // In a discovering job a text is unmatched only once discovery is full: say why, and what to do.
-    const full = discoversModules(rt);
-    const why = full
-      ? `; the job discovers modules and has reached mipro.max_modules (${rt.job.config.mipro.max_modules}): `
-        + 'if system texts carry per-request content, declare the modules with templates ({placeholders})'
-      : '';
+    const { full, why } = discoveryMiss(rt, text, named);
     // A declared template the text nearly follows: say which and where it leaves it (a drifted prompt).
-    const near = full ? null : nearMiss(rt.modules.filter((m) => m.origin !== 'discovered'), text);
+    const near = discoversModules(rt) ? null : nearMiss(rt.modules.filter((m) => m.origin !== 'discovered'), text);
     const closest = near && `; closest module: ${near.module} (${near.reason})`;
     return this.deps.store.recordUnmatched(rt.job.id, hash, {
       eventType: 'mipro.module.unmatched',
@@ -66,6 +64,25 @@ export class ModuleRouter {
       },
     }).then(() => undefined);
   }
+}
+
+/**
+ * Why a discovering job passed a text through, for its unmatched event: `full` only when discovery
+ * has reached `mipro.max_modules`. Below the cap a text still passes through when the call named a
+ * discovered module (one exact text: another text under its name may hold another request's data)
+ * or when it is too long to become a module; saying the cap was reached then sent users to raise it.
+ */
+function discoveryMiss(rt: JobRuntime, text: string, named: string | null): { full: boolean; why: string } {
+  if (!discoversModules(rt)) return { full: false, why: '' };
+  const templates = '({placeholders})';
+  if (named !== null && rt.modules.some((m) => m.name === named)) {
+    return { full: false, why: `; it named module "${named}", which was discovered from another system text and takes only that text: if system texts carry per-request content, declare the modules with templates ${templates}` };
+  }
+  if (text.length > MAX_TEMPLATE_CHARS) return { full: false, why: `; it is longer than ${MAX_TEMPLATE_CHARS} characters, the longest text a module is discovered from` };
+  return {
+    full: true,
+    why: `; the job discovers modules and has reached mipro.max_modules (${rt.job.config.mipro.max_modules}): if system texts carry per-request content, declare the modules with templates ${templates}`,
+  };
 }
 
 /** A job that declared no modules discovers them from traffic, up to `mipro.max_modules`. */
