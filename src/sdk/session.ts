@@ -137,8 +137,11 @@ export class MiproOnlineSession {
    * rollout id: `{proxy}/v1/chat/completions` is the proxy's `/v1` prefix (a call without a rollout id).
    * Nor can `.` or `..`: every URL parser resolves them away (`{proxy}/./chat/completions` is
    * `{proxy}/chat/completions`, a call under a rollout id the server makes; `..` leaves the job's URL).
+   * Nor can the empty string: `{proxy}/` is the proxy URL itself to the clients, so each call of the
+   * rollout would get a rollout id (and a candidate) of its own.
    */
   rolloutBaseUrl(rolloutId: string): string {
+    if (rolloutId === '') throw new TypeError('rolloutId is empty: {proxy}/ is the proxy URL without a rollout, where every call gets a rollout id of its own; give each rollout a non-empty id');
     if (rolloutId === 'v1') throw new TypeError('rolloutId "v1" is the proxy\'s /v1 prefix, not a rollout id: use another id');
     if (rolloutId === '.' || rolloutId === '..') throw new TypeError(`rolloutId "${rolloutId}" is a relative path segment that URLs resolve away, not a rollout id: use another id`);
     return `${this.proxyUrl}/${seg(rolloutId)}`;

@@ -159,6 +159,7 @@ describe('pagination', () => {
 });
 
 /**
+ * `rolloutBaseUrl('')` gave `{proxy}/`, the proxy URL itself to the clients.
  * `rolloutBaseUrl('.')` gave `{proxy}/.`, which every URL parser resolves to `{proxy}`: the calls were
  * served under a rollout id the server made, and the reward for "." was a 404; `..` left the job's URL.
  */
@@ -167,8 +168,11 @@ describe('rollout base URLs', () => {
     new HttpClient(resolveClientOptions({ backendUrl: 'http://h:1' }, {})));
 
   it('refuses ids a URL cannot carry as a path segment', () => {
-    for (const id of ['.', '..', 'v1']) expect(() => session.rolloutBaseUrl(id)).toThrow(TypeError);
+    for (const id of ['.', '..', 'v1', '']) expect(() => session.rolloutBaseUrl(id)).toThrow(TypeError);
     expect(() => session.rolloutBaseUrl('.')).toThrow(/"\." is a relative path segment/);
+    // `{proxy}/` is the URL without a rollout (the clients drop the trailing slash): every call of the
+    // "rollout" got a rollout id of its own, so its calls could go to different candidates.
+    expect(() => session.rolloutBaseUrl('')).toThrow(/rolloutId is empty/);
     expect(session.rolloutBaseUrl('...')).toBe('http://h:1/api/mipro/v1/sys_1/...');
     expect(new URL(`${session.rolloutBaseUrl('r.1')}/chat/completions`).pathname).toBe('/api/mipro/v1/sys_1/r.1/chat/completions');
   });
