@@ -96,7 +96,14 @@ function missOf(t: ParsedTemplate, text: string): { matched: number; reason: str
     const literal = literals[i] ?? '';
     const at = text.indexOf(literal, pos);
     if (at < 0 || at + literal.length > end) {
-      return { matched, reason: `the template's text ${quote(literal)} after {${names[i - 1]}} is not in the text` };
+      // The text may follow most of this literal and leave it at one word (a drifted prompt whose
+      // first placeholder comes early): count the start of the literal it has, and the end of the
+      // literal it has after that, or such a text was "not near" any module.
+      const start = longestStartIn(literal, text, pos, end);
+      const rest = longestEndIn(literal.slice(start.length), text, start.after, end);
+      const reason = start.length === 0 ? `the template's text ${quote(literal)} after {${names[i - 1]}} is not in the text`
+        : `at character ${start.after + 1} the template has ${quote(literal.slice(start.length, start.length + QUOTE))} where the text ${start.after >= text.length ? 'ends' : 'differs'}`;
+      return { matched: matched + start.length + rest, reason };
     }
     matched += literal.length;
     pos = at + literal.length;
@@ -130,6 +137,38 @@ function quote(s: string): string {
 /** The end of `s`, quoted: `"…the last 24 characters"`. */
 function quoteTail(s: string): string {
   return JSON.stringify(s.length > QUOTE ? `…${s.slice(-QUOTE)}` : s);
+}
+
+/**
+ * The longest start of `p` found in `text` within [from, to), and the index in the text right after
+ * it (Knuth-Morris-Pratt: the automaton's state is the longest start of `p` ending at each place).
+ */
+function longestStartIn(p: string, text: string, from: number, to: number): { length: number; after: number } {
+  const found = longestPiece((i) => p.charCodeAt(i), p.length, (i) => text.charCodeAt(from + i), to - from);
+  return { length: found.length, after: from + found.end };
+}
+
+/** The length of the longest end of `p` found in `text` within [from, to): the same, read backwards. */
+function longestEndIn(p: string, text: string, from: number, to: number): number {
+  return longestPiece((i) => p.charCodeAt(p.length - 1 - i), p.length, (i) => text.charCodeAt(to - 1 - i), to - from).length;
+}
+
+/** Longest prefix of the pattern (m characters) occurring in the text (n), and where it ends. Linear. */
+function longestPiece(pat: (i: number) => number, m: number, txt: (i: number) => number, n: number): { length: number; end: number } {
+  const fail = new Int32Array(m);
+  for (let i = 1, k = 0; i < m; i++) {
+    while (k > 0 && pat(i) !== pat(k)) k = fail[k - 1] ?? 0;
+    if (pat(i) === pat(k)) k++;
+    fail[i] = k;
+  }
+  let best = { length: 0, end: 0 };
+  for (let i = 0, k = 0; i < n && best.length < m; i++) {
+    const c = txt(i);
+    while (k > 0 && pat(k) !== c) k = fail[k - 1] ?? 0;
+    if (pat(k) === c) k++;
+    if (k > best.length) best = { length: k, end: i + 1 };
+  }
+  return best;
 }
 
 function commonPrefix(a: string, b: string): number {

@@ -63,6 +63,22 @@ describe('the declared module an unmatched text nearly follows', () => {
     expect(near('Write a search query. Intent: card_lost; Customer: Ada.')).toMatchObject({ module: 'retrieve', reason: 'the template\'s text ". Customer: " after {intent} is not in the text' });
   });
 
+  /**
+   * A RAG prompt whose first placeholder comes early keeps most of its literal text between two
+   * placeholders. A changed word or an added blank line there left only the text before the first
+   * placeholder counted, under half the template: "no declared module comes close" for the very
+   * drift the hint is for.
+   */
+  it('counts the literal text between placeholders the text follows up to a changed word or an added line', () => {
+    const rag = [{ name: 'answer', parsed: parseTemplate('Answer in a {style} style.\nUse only these passages:\n{passages}') }];
+    expect(nearMiss(rag, 'Answer in a formal style.\nUse ONLY these passages:\n[1] The tower is 330 m tall.'))
+      .toEqual({ module: 'answer', matched: 12 + 12 + 17, reason: 'at character 31 the template has "only these passages:\\n" where the text differs' });
+    // Anthropic system blocks joined by a blank line: the template's rest is found after it.
+    expect(nearMiss(rag, 'Answer in a formal style.\n\nUse only these passages:\nP')).toMatchObject({ module: 'answer', matched: 12 + 8 + 25, reason: 'at character 27 the template has "Use only these passages:" where the text differs' });
+    // Nothing of the template's middle text: as before.
+    expect(nearMiss(rag, 'Answer in a formal tone, citing nothing at all today.')).toBeNull();
+  });
+
   it('quotes the template only, never the text (the app\'s call, cleared by RETENTION_DAYS from previews)', () => {
     const secret = 'Answer from this context:\nAccount 4411-PRIVATE is overdrawn.\nBe short.';
     expect(JSON.stringify(near(secret))).not.toContain('4411');
@@ -89,6 +105,8 @@ describe('the declared module an unmatched text nearly follows', () => {
     const side = 'x'.repeat(500_000);
     const started = Date.now();
     expect(nearMiss([{ name: 'm', parsed: parseTemplate(`${side}{a}A${side}`) }], `${side}zzB${side}`)?.module).toBe('m');
+    // The literal text between two placeholders, followed up to its last character.
+    expect(nearMiss([{ name: 'm', parsed: parseTemplate(`Head {a}${side}A{b}`) }], `Head z${side}B tail`)).toMatchObject({ module: 'm', matched: 5 + 500_000 });
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
