@@ -156,9 +156,18 @@ export function unmatchedLines(events: readonly SessionEvent[], total: number): 
     const preview = d.preview == null ? '(text cleared by RETENTION_DAYS)' : JSON.stringify(shorten(d.preview, 80));
     lines.push(`  ${preview} (${d.length ?? '?'} characters)`);
     lines.push(d.reason === 'max_modules' ? '    discovery was full (mipro.max_modules): declare the modules with templates if system texts carry per-request content'
-      : d.closest ? `    closest module ${d.closest.module}: ${d.closest.reason}` : '    no declared module comes close');
+      : d.closest ? `    closest module ${d.closest.module}: ${d.closest.reason}` : `    ${passThroughReason(e.message) ?? 'no declared module comes close'}`);
   }
   return lines;
+}
+
+/**
+ * The reason a discovering job below its cap gives in the event's message (a call that named a
+ * discovered module with another text, a text too long to discover): the clause after the length.
+ * "no declared module comes close" said nothing to a job that declares none.
+ */
+function passThroughReason(message: string): string | null {
+  return /^a call's system text matched no module and was passed through unchanged \(\d+ characters\); (.+)$/s.exec(message)?.[1] ?? null;
 }
 
 /** `n=12 mean 0.000 [0.000, 0.310]`: the monitored rewards of the candidate the guard watches. */

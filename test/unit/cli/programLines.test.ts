@@ -106,5 +106,9 @@ describe('jobs show: the texts that matched no module', () => {
       '    discovery was full (mipro.max_modules): declare the modules with templates if system texts carry per-request content',
     ]);
     expect(unmatchedLines([event({ preview: 'x', length: 1, reason: 'no_match', closest: null })], 1)[0]).toMatch(/\(all; /);
+    // A discovering job below its cap says why in the message: a named discovered module takes only its text.
+    const named = { ...event({ preview: 'Use only these passages:\nP2', length: 27, reason: 'no_match', closest: null }),
+      message: 'a call\'s system text matched no module and was passed through unchanged (27 characters); it named module "check", which was discovered from another system text and takes only that text: if system texts carry per-request content, declare the modules with templates ({placeholders})' };
+    expect(unmatchedLines([named], 1)[2]).toBe('    it named module "check", which was discovered from another system text and takes only that text: if system texts carry per-request content, declare the modules with templates ({placeholders})');
   });
 });
