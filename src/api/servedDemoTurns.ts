@@ -1,4 +1,4 @@
-import type { Demo } from '../optimizer/core/demos.js';
+import { systemHead, type Demo } from '../optimizer/core/demos.js';
 import { injectDemos } from '../proxy/injection.js';
 import type { ChatCompletionRequest, ChatMessage } from '../schemas/openai.js';
 
@@ -19,7 +19,9 @@ export function servedDemoTurns(
   if (demos.length === 0) return [];
   // As the proxy sent it: an empty text adds no system message (injectCandidate).
   const messages = [...(systemPrompt === '' ? [] : [{ role: 'system', content: systemPrompt }]), ...inputMessages] as ChatMessage[];
-  const head = systemPrompt === '' ? 0 : 1;
+  // After every leading system message, as injection put them: a call's later system message (the
+  // app's context) is recorded with its input and stays before the demos.
+  const head = systemHead(messages);
   const req = { model: 'recorded', messages } as ChatCompletionRequest;
   const out = injectDemos(req, demos, variables ?? undefined);
   return out.messages.slice(head, head + out.messages.length - messages.length);

@@ -75,9 +75,16 @@ export function systemText(messages: readonly ChatMessage[]): string | null {
   return null;
 }
 
-/** What the proposer may later see of this call: the conversation minus our own instruction. */
+/**
+ * What the proposer may later see of this call: the conversation minus our own instruction, the
+ * first system message (the one systemText reads and a candidate replaces). Any later system or
+ * developer message is the app's own (retrieved passages sent beside a fixed instruction, a
+ * Responses developer item after `instructions`): it stays, or the record, the rollout view and the
+ * proposer lost the context the answer was written from.
+ */
 export function inputForRecord(messages: readonly ChatMessage[]): ChatMessage[] {
-  return messages.filter((m) => !isSystem(m));
+  const first = messages.findIndex(isSystem);
+  return first < 0 ? [...messages] : [...messages.slice(0, first), ...messages.slice(first + 1)];
 }
 
 /**

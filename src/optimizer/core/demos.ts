@@ -109,7 +109,9 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
     if (!TRAINING.has(c.split) || c.failed || c.toolCalls > 0 || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
     // Well-formed: a call's text cut mid-emoji by the app would make a demo no import could take back.
     const output = c.outputText === null ? null : wellFormed(c.outputText);
-    const input = textTurns(c.inputMessages)?.map((t) => ({ role: t.role, content: wellFormed(t.content) })) ?? null;
+    // A demo is user/assistant turns: the app's own later system messages kept in the record (its
+    // context beside the instruction) are left out of it, as they always were.
+    const input = textTurns(c.inputMessages?.filter((m) => !isRecordedSystem(m)) ?? null)?.map((t) => ({ role: t.role, content: wellFormed(t.content) })) ?? null;
     if (output === null || !input || demoProblem(input, output) !== null) continue;
     const variables = placeholders.length > 0 ? callVariables(c.variables, placeholders) : undefined;
     if (variables === null || (variables !== undefined && variablesProblem(variables) !== null)) continue;
@@ -293,6 +295,7 @@ export interface RoleMessage {
 }
 
 const isSystemRole = (m: RoleMessage): boolean => m.role === 'system' || m.role === 'developer';
+const isRecordedSystem = (m: unknown): boolean => typeof m === 'object' && m !== null && isSystemRole(m as RoleMessage);
 
 /**
  * How many system (or developer) messages open the conversation: the system text, after which

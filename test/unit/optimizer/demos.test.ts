@@ -27,6 +27,13 @@ describe('demo pool', () => {
     expect(JSON.stringify(pool)).not.toMatch(/VAL-INPUT|MONITOR-INPUT/);
   });
 
+  it('leaves out of a demo the app\'s own later system message its call record keeps (a RAG stage\'s passages): a demo is user and assistant turns', () => {
+    const pool = buildDemoPool([
+      call('r_ctx', 'online', 1, 'x', { inputMessages: [{ role: 'system', content: 'Passages: P1' }, { role: 'developer', content: 'D' }, { role: 'user', content: 'How tall?' }] }),
+    ], { minReward: 1 });
+    expect(pool).toEqual([{ rolloutId: 'r_ctx', input: [{ role: 'user', content: 'How tall?' }], output: 'answer to x' }]);
+  });
+
   it('deduplicates by input, keeping the best reward, and is bounded, best first', () => {
     const calls = [call('a1', 'online', 0.8, 'same'), call('a2', 'online', 1, 'same'), ...Array.from({ length: 30 }, (_, i) => call(`b${i}`, 'online', 0.9, `q${i}`))];
     const pool = buildDemoPool(calls, { minReward: 0.8, limit: 10 });
