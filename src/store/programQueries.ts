@@ -54,12 +54,32 @@ export async function discoverModule(
   });
 }
 
+/**
+ * Distinct unmatched texts of a job that get a `mipro.module.unmatched` event each. An app whose
+ * system text carries per-request content and no longer matches its template (a drifted prompt)
+ * sends a new text with every call: without a cap its event log became one event per call, burying
+ * the rewards and proposals. Past the cap the texts are still counted (`unmatched_prompts`).
+ */
+export const MAX_UNMATCHED_EVENTS = 100;
+
 export async function recordUnmatched(db: Kysely<Database>, jobId: string, textHash: string, event: NewEvent, now: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const res = await trx.insertInto('unmatched_prompts').values({ job_id: jobId, text_hash: textHash, created_at: now })
       .onConflict((oc) => oc.columns(['job_id', 'text_hash']).doNothing()).executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
-    await appendEventTx(trx, jobId, event, now);
+    // Counted up to just past the cap: a read of at most that many index entries, whatever the job has.
+    const counted = await trx.selectFrom((eb) => eb.selectFrom('unmatched_prompts').select('text_hash').where('job_id', '=', jobId)
+      .limit(MAX_UNMATCHED_EVENTS + 2).as('first'))
+      .select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    const n = Number(counted.n);
+    if (n <= MAX_UNMATCHED_EVENTS) await appendEventTx(trx, jobId, event, now);
+    else if (n === MAX_UNMATCHED_EVENTS + 1) {
+      await appendEventTx(trx, jobId, {
+        ...event,
+        message: `${event.message}; this is the last such event: ${n} distinct texts have matched no module, and later ones are only counted (the job's unmatched_prompts)`,
+        data: { ...event.data, last_reported: true },
+      }, now);
+    }
     return true;
   });
 }

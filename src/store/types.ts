@@ -412,7 +412,10 @@ export interface Store {
    * job already has `max` modules. Returns the job's modules after the call (with an event when added).
    */
   discoverModule(jobId: string, m: { name: string | null; template: string; max: number }): Promise<ModuleRecord[]>;
-  /** True (and a `mipro.module.unmatched` event) the first time a job sees this unmatched text. */
+  /**
+   * True the first time a job sees this unmatched text, with a `mipro.module.unmatched` event for the
+   * job's first MAX_UNMATCHED_EVENTS texts and one more marked `last_reported` (programQueries.ts).
+   */
   recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean>;
   /** How many distinct system texts matched no module of the job (each passed through unoptimized). */
   unmatchedPromptCount(jobId: string): Promise<number>;

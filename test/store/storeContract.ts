@@ -3,6 +3,7 @@ import type { JobConfig } from '../../src/schemas/jobConfig.js';
 import { BASELINE_ID, newCandidateId, newJobId, newProposalId, newSystemId } from '../../src/shared/ids.js';
 import type { NewEvent, Store } from '../../src/store/types.js';
 import { MAX_RECORDED_CALLS_PER_ROLLOUT } from '../../src/store/hotPath.js';
+import { MAX_UNMATCHED_EVENTS } from '../../src/store/programQueries.js';
 import { pagingContract } from './pagingContract.js';
 
 export const sampleConfig: JobConfig = {
@@ -159,6 +160,18 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.recordUnmatched(job.id, 'h1', event)).toBe(false);
       expect(await store.recordUnmatched(job.id, 'h2', event)).toBe(true);
       expect((await store.listEvents(job.id, 0, 10)).filter((e) => e.eventType === 'mipro.module.unmatched')).toHaveLength(2);
+    });
+
+    it('stops writing unmatched events past the cap but keeps counting the texts', async () => {
+      const job = await makeJob();
+      const event: NewEvent = { eventType: 'mipro.module.unmatched', message: 'unmatched', data: { reason: 'no_match' } };
+      for (let i = 0; i < MAX_UNMATCHED_EVENTS + 3; i++) expect(await store.recordUnmatched(job.id, `h${i}`, event)).toBe(true);
+      const events = (await store.listEvents(job.id, 0, 1000)).filter((e) => e.eventType === 'mipro.module.unmatched');
+      expect(events).toHaveLength(MAX_UNMATCHED_EVENTS + 1);
+      expect(events.filter((e) => e.data.last_reported === true)).toHaveLength(1);
+      expect(events.at(-1)!.data).toEqual({ reason: 'no_match', last_reported: true });
+      expect(events.at(-1)!.message).toMatch(/last such event: 101 distinct texts have matched no module/);
+      expect(await store.unmatchedPromptCount(job.id)).toBe(MAX_UNMATCHED_EVENTS + 3);
     });
 
     it('records rollouts, dispatches and calls', async () => {
