@@ -23,10 +23,18 @@ export async function loadConfigFile(path: string): Promise<JsonObject> {
   return parseConfigText(text, path);
 }
 
+/**
+ * TOML with its line breaks read as `\n`. A file saved with Windows line endings kept `\r\n` inside
+ * its multi-line strings (the templates), so the app's calls, whose texts say `\n`, matched no
+ * module and passed through unoptimized. TOML lets a parser normalize the newlines of multi-line
+ * strings; a `\r` the file writes as an escape is kept. (JSON strings cannot hold a raw line break.)
+ */
+const parseTomlText = (text: string): unknown => parseToml(text.replace(/\r\n/g, '\n'));
+
 export function parseConfigText(text: string, path: string): JsonObject {
   const ext = extname(path).toLowerCase();
   const parsers: Array<[string, (t: string) => unknown]> =
-    ext === '.toml' ? [['TOML', parseToml]] : ext === '.json' ? [['JSON', JSON.parse]] : [['JSON', JSON.parse], ['TOML', parseToml]];
+    ext === '.toml' ? [['TOML', parseTomlText]] : ext === '.json' ? [['JSON', JSON.parse]] : [['JSON', JSON.parse], ['TOML', parseTomlText]];
   const failures: string[] = [];
   for (const [name, parse] of parsers) {
     try {

@@ -126,6 +126,19 @@ describe('config files', () => {
     expect(await loadConfigFile(json)).toEqual({ policy_optimization: { algorithm: 'mipro' } });
   });
 
+  it('reads a TOML file saved with Windows line endings with its line breaks as \\n', async () => {
+    const toml = join(dir, 'crlf.toml');
+    const lines = [
+      '[[policy_optimization.modules]]', 'name = "answer"', 'template = """', 'Answer in a {style} style.', 'Use only:', '{passages}"""',
+      '[[policy_optimization.modules]]', 'name = "raw"', "template = '''", 'One', "two'''", 'escaped = "a\\r\\nb"',
+    ];
+    writeFileSync(toml, `${lines.join('\r\n')}\r\n`);
+    const config = (await loadConfigFile(toml)) as { policy_optimization: { modules: { template: string; escaped?: string }[] } };
+    const [answer, raw] = config.policy_optimization.modules;
+    expect([answer?.template, raw?.template]).toEqual(['Answer in a {style} style.\nUse only:\n{passages}', 'One\ntwo']);
+    expect(raw?.escaped).toBe('a\r\nb'); // an escape the file writes stays what it says
+  });
+
   it('names the file and the problem when it cannot be used', async () => {
     const bad = join(dir, 'bad.toml');
     writeFileSync(bad, '[prompt_learning\n');
