@@ -222,17 +222,26 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     // Promoted: every call is the candidate's.
     expect((await api(s.url, 'POST', `/api/policy-optimization/online/jobs/${other.job_id}/promote`, { key: s.t.key, body: { candidate_id: 'cand_demo' } })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
-    expect((await chat(other.proxy_url, 'r-demo', MODULES[0]!.template, 'Where is it?')).headers.get('x-mipro-candidate-id')).toBe('cand_demo');
+    // The app's own context as a second system message: the upstream gets it before the demo turns, and so does the page.
+    const withContext = await api(`${other.proxy_url}/r-demo`, 'POST', '/chat/completions', {
+      body: { model: 'x', messages: [{ role: 'system', content: MODULES[0]!.template }, { role: 'system', content: 'Passages: <i>the tower</i> is 330 m.' }, { role: 'user', content: 'Where is it?' }] },
+    });
+    expect(withContext.headers.get('x-mipro-candidate-id')).toBe('cand_demo');
     const sent = (fake.requests.at(-1)!.body as { messages: { role: string; content: string }[] }).messages;
+    expect(sent.map((m) => m.role)).toEqual(['system', 'system', 'user', 'assistant', 'user']);
     await chat(other.proxy_url, 'r-demo', 'Write a search query for: towers', 'Where is it?');
     await s.t.server.settled();
     await page.goto(`${s.url}/#/jobs/${other.job_id}/rollouts/r-demo`);
     await calls().first().waitFor();
-    const demos = calls().first().locator('.call-demos .call-message');
     expect(await calls().first().locator('.call-demos h4').textContent()).toBe('Demos inserted by the candidate (2 turns)');
-    expect(await demos.evaluateAll((els) => els.map((e) => [e.querySelector('.msg-role')?.textContent, e.querySelector('.folded-text')?.textContent])))
-      .toEqual(sent.slice(1, -1).map((m) => [m.role, m.content]));
-    expect(await calls().first().locator('.call-demos b').count()).toBe(0);
+    const shown = (section: string) => calls().first().locator(`${section} .call-message`)
+      .evaluateAll((els) => els.map((e) => [e.querySelector('.msg-role')?.textContent, e.querySelector('.folded-text')?.textContent]));
+    expect(await shown('.call-demos')).toEqual(sent.slice(2, -1).map((m) => [m.role, m.content]));
+    // Every message the upstream got, in its order: the system prompt, the app's context, the demo turns, the app's question.
+    const sections = await calls().first().locator('.call-part').evaluateAll((els) => els.map((e) => e.className.replace('call-part ', '')));
+    expect(sections).toEqual(['call-system', 'call-context', 'call-demos', 'call-input', 'call-output']);
+    expect([...await shown('.call-context'), ...await shown('.call-demos'), ...await shown('.call-input')]).toEqual(sent.slice(1).map((m) => [m.role, m.content]));
+    expect(await calls().first().locator('.call-demos b, .call-context i').count()).toBe(0);
     expect(await calls().first().locator('.call-system .folded-text').textContent()).toBe(sent[0]!.content);
     // A module the candidate has no demos for: no such section.
     expect(await calls().nth(1).getAttribute('data-module')).toBe('retrieve');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FOLD_CHARS, FOLD_LINES, previewOf } from '../../web/src/components/foldedText.js';
-import { messageText } from '../../web/src/messageText.js';
+import { leadingSystemCount, messageText } from '../../web/src/messageText.js';
 import { parseRoute, rolloutHref } from '../../web/src/router.js';
 
 describe('rollout page helpers', () => {
@@ -23,6 +23,14 @@ describe('rollout page helpers', () => {
     expect(previewOf(lines.join('\n'))).toBe(`${lines.slice(0, FOLD_LINES).join('\n')}…`);
     // Never half of an emoji.
     expect(previewOf(`${'x'.repeat(FOLD_CHARS - 1)}😀tail`)).toBe(`${'x'.repeat(FOLD_CHARS - 1)}…`);
+  });
+
+  it('counts the system and developer messages that open a recorded conversation', () => {
+    const system = { role: 'system', content: 'Passages: ...' };
+    expect(leadingSystemCount([system, { role: 'developer', content: 'x' }, { role: 'user', content: 'q' }, system])).toBe(2);
+    expect(leadingSystemCount([{ role: 'user', content: 'q' }, system])).toBe(0);
+    expect(leadingSystemCount([system])).toBe(1);
+    expect(leadingSystemCount([])).toBe(0);
   });
 
   it('reads a recorded message as text: strings, content parts, tool calls', () => {

@@ -36,3 +36,14 @@ function contentText(content: unknown): string {
     return `[${typeof p.type === 'string' ? p.type : 'part'}]`;
   }).join('\n');
 }
+
+/**
+ * How many of a call's recorded messages are system (or developer) messages ahead of its first
+ * other message: the app's own context sent beside the module's system text (retrieved passages in
+ * a second system message). The proxy keeps them before the candidate's demo turns.
+ */
+export function leadingSystemCount(messages: readonly unknown[]): number {
+  const isSystem = (m: unknown) => ['system', 'developer'].includes(messageText(m).role);
+  const first = messages.findIndex((m) => !isSystem(m));
+  return first < 0 ? messages.length : first;
+}

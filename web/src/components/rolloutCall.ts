@@ -1,6 +1,6 @@
 import { h, uid } from '../dom.js';
 import { fmtDateTime } from '../format.js';
-import { messageText } from '../messageText.js';
+import { leadingSystemCount, messageText } from '../messageText.js';
 import type { RolloutCallView } from '../types.js';
 import { foldedText } from './foldedText.js';
 
@@ -11,6 +11,9 @@ import { foldedText } from './foldedText.js';
 export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
   const headingId = uid('call');
   const where = c.module === null ? 'no module' : `module ${c.module}`;
+  // In the order the upstream got them: the app's further system messages come before the demo turns.
+  const context = c.input_messages === null ? [] : c.input_messages.slice(0, leadingSystemCount(c.input_messages));
+  const input = c.input_messages === null ? null : c.input_messages.slice(context.length);
   const text = (value: string, what: string) => (value === '' ? h('p', { class: 'muted' }, '(empty)') : foldedText(value, `${what} of call ${c.seq}`));
   return h('li', { class: 'rollout-call', 'data-seq': c.seq, 'data-module': c.module ?? '' },
     h('article', { 'aria-labelledby': headingId },
@@ -30,19 +33,28 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
             ? h('p', { class: 'muted' }, '(empty: no system message)')
             : foldedText(c.system_prompt, `the system prompt of call ${c.seq}`)),
       variablesOf(c),
+      contextOf(c, context, text),
       demoTurnsOf(c, text),
       h('section', { class: 'call-part call-input', 'aria-label': `Input messages of call ${c.seq}` },
         h('h4', {}, 'Input messages'),
-        c.input_messages === null
+        input === null
           ? h('p', { class: 'muted' }, 'Not stored (cleared after RETENTION_DAYS).')
-          : c.input_messages.length === 0
+          : input.length === 0
             ? h('p', { class: 'muted' }, 'None besides the system prompt.')
-            : messageList(c.input_messages, 'call-message', 'message', text)),
+            : messageList(input, 'call-message', 'message', text)),
       h('section', { class: 'call-part call-output', 'aria-label': `Output of call ${c.seq}` },
         h('h4', {}, 'Output'),
         c.output_text === null
           ? h('p', { class: 'muted' }, c.failed ? 'None: the call failed.' : 'Not stored (the call is still running, or it was cleared after RETENTION_DAYS).')
           : text(c.output_text, 'the output'))));
+}
+
+/** The app's own system messages after the system prompt (context beside the instruction; none: nothing shown). */
+function contextOf(c: RolloutCallView, context: readonly unknown[], text: (value: string, what: string) => HTMLElement): HTMLElement | null {
+  if (context.length === 0) return null;
+  return h('section', { class: 'call-part call-context', 'aria-label': `Further system messages of call ${c.seq}` },
+    h('h4', {}, 'Further system messages, the app\'s own'),
+    messageList(context, 'call-message', 'system message', text));
 }
 
 /** The candidate's demos the proxy put between the system prompt and the app's messages (none: nothing shown). */
