@@ -61,9 +61,12 @@ export function normalizeInstruction(text: string): string {
 }
 
 /**
- * Renders a rollout's input (OpenAI-style messages or plain text) as readable lines. System and
- * developer messages are skipped: they hold the candidate instruction itself, which the proposer
- * already sees. Content parts other than text are shown by their type only.
+ * Renders a rollout's input (OpenAI-style messages or plain text) as readable lines. Content parts
+ * other than text are shown by their type only. A recorded call never holds the module's own
+ * system text (the proxy's inputForRecord drops it: the proposer sees the instruction anyway), so a
+ * system or developer message here is the app's context beside it (retrieved passages in a second
+ * system message): shown, as what the answer was written from, but cut to half the budget so a long
+ * context cannot crowd out the question after it.
  */
 export function renderInput(input: unknown, maxChars: number): string {
   if (typeof input === 'string') return truncate(input, maxChars);
@@ -72,8 +75,8 @@ export function renderInput(input: unknown, maxChars: number): string {
   for (const message of input) {
     if (!isRecord(message)) continue;
     const role = typeof message.role === 'string' ? message.role : 'message';
-    if (role === 'system' || role === 'developer') continue;
-    lines.push(`${role}: ${contentText(message.content)}`);
+    const text = contentText(message.content);
+    lines.push(role === 'system' || role === 'developer' ? `${role}: ${truncate(text, Math.floor(maxChars / 2))}` : `${role}: ${text}`);
   }
   return truncate(lines.join('\n'), maxChars);
 }

@@ -8,10 +8,8 @@ import {
 } from '../../../src/optimizer/core/index.js';
 
 const baseline = 'Classify the ticket about {product} into one of: billing, bug, other. Answer with the label only.';
-const msgs = (text: string) => [
-  { role: 'system', content: 'CANDIDATE INSTRUCTION TEXT' },
-  { role: 'user', content: text },
-];
+/** A recorded call: the proxy keeps the app's messages without the module's own system text. */
+const msgs = (text: string) => [{ role: 'user', content: text }];
 
 const observed = [
   { split: 'online', input: msgs('ONLINE-WORST-1 refund please'), output: 'bug', reward: 0 },
@@ -103,12 +101,20 @@ describe('buildProposerPrompt', () => {
     expect(text).not.toContain('This describes the program');
   });
 
-  it('shows the parent rollouts with inputs, outputs and rewards, without the system message', () => {
+  it('shows the parent rollouts with inputs, outputs and rewards', () => {
     for (const marker of ['ONLINE-WORST-1', 'ONLINE-WORST-2', 'ONLINE-MID', 'ONLINE-BEST-1', 'ONLINE-BEST-2 parts [image_url]']) {
       expect(text).toContain(marker);
     }
     expect(text).toContain('reward 0.000');
-    expect(text).not.toContain('CANDIDATE INSTRUCTION TEXT');
+  });
+
+  it('shows the app\'s own system message (its context) in a rollout, cut so the question after it stays', () => {
+    const passages = `PASSAGES: ${'the tower is 330 m tall. '.repeat(100)}`;
+    const withContext = { split: 'online', input: [{ role: 'system', content: passages }, { role: 'user', content: 'QUESTION-AFTER-CONTEXT' }], output: 'bug', reward: 0 };
+    const shown = buildProposerPrompt(input({ worstRollouts: [withContext] })).map((m) => m.content).join('\n');
+    expect(shown).toContain('system: PASSAGES: the tower');
+    expect(shown).toContain('user: QUESTION-AFTER-CONTEXT');
+    expect(shown).not.toContain(passages);
   });
 
   it('lists previous instructions with scores: the top ones and the worst retired, not unscored ones', () => {
@@ -153,6 +159,5 @@ describe('buildDatasetSummaryPrompt', () => {
     expect(t).toContain('TICKET-9');
     expect(t).not.toContain('TICKET-10');
     expect(t).toMatch(/2-3 sentences/);
-    expect(t).not.toContain('CANDIDATE INSTRUCTION TEXT');
   });
 });
