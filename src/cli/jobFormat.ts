@@ -21,8 +21,9 @@ export function jobRow(job: Job): Record<string, unknown> {
     job_id: job.job_id,
     name: job.name,
     status: job.status,
-    rollouts: job.max_rollouts ? `${job.rollout_count}/${job.max_rollouts}` : job.rollout_count,
-    rewards: job.reward_count,
+    // max_rollouts budgets rewarded rollouts (the job ends at that many rewards), so it is shown beside them.
+    rollouts: job.rollout_count,
+    rewards: job.max_rollouts ? `${job.reward_count}/${job.max_rollouts}` : job.reward_count,
     best: formatBestScore(job),
     candidates: job.candidate_count ?? job.candidates?.length ?? null,
     proposals: job.proposal_seq,
@@ -98,8 +99,8 @@ export function jobDetailLines(job: Job): string[] {
     ['status', `${job.status}${job.phase ? ` (${job.phase})` : ''}`],
     ['session', job.session_id],
     ['proxy url', job.proxy_url],
-    ['rollouts', job.max_rollouts ? `${job.rollout_count} of ${job.max_rollouts}` : String(job.rollout_count)],
-    ['rewards', String(job.reward_count)],
+    ['rollouts', String(job.rollout_count)],
+    ['rewards', job.max_rollouts ? `${job.reward_count} of ${job.max_rollouts}` : String(job.reward_count)],
     ['proposals', proposalsText(job)],
     // Calls of these texts were not optimized: usually a system text that differs from its module's template.
     ...(job.unmatched_prompts ? [['unmatched', `${job.unmatched_prompts} system text${job.unmatched_prompts === 1 ? '' : 's'} matched no module and passed through unchanged (listed below; mipro.module.unmatched events)`] as [string, string]] : []),
@@ -215,12 +216,12 @@ export function programLines(job: Job): string[] {
 
 /** The live line of `jobs watch`. */
 export function progressLine(job: Job): string {
-  const rollouts = job.max_rollouts ? `${job.rollout_count}/${job.max_rollouts}` : String(job.rollout_count);
+  const rewards = job.max_rollouts ? `${job.reward_count}/${job.max_rollouts}` : String(job.reward_count);
   const candidates = job.candidate_count ?? job.candidates?.length;
   return [
     `${job.status}`,
-    `rollouts ${rollouts}`,
-    `rewards ${job.reward_count}`,
+    `rollouts ${job.rollout_count}`,
+    `rewards ${rewards}`,
     `best ${formatBestScore(job)}`,
     ...(candidates === undefined ? [] : [`candidates ${candidates}`]),
     `proposals ${job.proposal_seq}${job.failed_proposals ? ` (${job.failed_proposals} failed)` : ''}${job.proposals_stopped ? ' (no more)' : ''}`,

@@ -17,18 +17,18 @@ interface Display {
   finish(): void;
 }
 
-/** A bar when the job has a rollout budget and a terminal to draw on. */
+/** A bar when the job has a budget (max_rollouts counts rewarded rollouts) and a terminal to draw on. */
 function barDisplay(stream: NodeJS.WriteStream, total: number): Display {
   const bar = new cliProgress.SingleBar(
-    { stream, format: '{bar} {value}/{total} rollouts | {info}', hideCursor: true, barsize: 30 },
+    { stream, format: '{bar} {value}/{total} rewards | {info}', hideCursor: true, barsize: 30 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
     update(job) {
-      const info = progressLine(job).split(' | ').filter((p) => !p.startsWith('rollouts')).join(' | ');
-      if (!started) bar.start(total, job.rollout_count, { info });
-      else bar.update(Math.min(job.rollout_count, total), { info });
+      const info = progressLine(job).split(' | ').filter((p) => !p.startsWith('rewards')).join(' | ');
+      if (!started) bar.start(total, job.reward_count, { info });
+      else bar.update(Math.min(job.reward_count, total), { info });
       started = true;
     },
     finish: () => bar.stop(),

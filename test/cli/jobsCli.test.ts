@@ -103,6 +103,29 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
     expect(await jobs.get(id)).toMatchObject({ status: 'succeeded', served_candidate_id: warm.candidate_id });
   }, SLOW);
 
+  /**
+   * `max_rollouts` budgets rewarded rollouts: the job ends at that many rewards, however many rollouts
+   * went unrewarded. `jobs show` printed the budget beside the rollouts ("4 of 3" on a job that ended
+   * where it should), so the reader saw a job past its budget and no budget beside the rewards.
+   */
+  it('jobs show and jobs list put the max_rollouts budget beside the rewards it counts', async () => {
+    const tenant = await t.newTenantKey();
+    const own = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: tenant.key };
+    const client = new MiproJobsClient({ backendUrl: t.url, apiKey: tenant.key });
+    const { job_id: id } = await client.create(simJobBody({ max_rollouts: 3 }));
+    const session = await client.session(id);
+    const rollouts = [];
+    for (let i = 0; i < 4; i++) rollouts.push(await session.nextRollout());
+    for (const r of rollouts.slice(0, 3)) await session.updateReward({ rolloutId: r.rollout_id, rewardInfo: { score: 1 } });
+    expect(await client.get(id)).toMatchObject({ status: 'succeeded', rollout_count: 4, reward_count: 3, max_rollouts: 3 });
+    const show = await runCli(['jobs', 'show', id], own);
+    expect([show.code, show.stderr]).toEqual([0, '']);
+    expect(show.stdout).toMatch(/^rollouts\s+4$/m);
+    expect(show.stdout).toMatch(/^rewards\s+3 of 3$/m);
+    const list = await runCli(['jobs', 'list'], own);
+    expect(list.stdout.trim().split('\n')[1]).toMatch(new RegExp(`^${id}\\s+-\\s+succeeded\\s+4\\s+3/3\\s`));
+  }, SLOW);
+
   it('watch follows a running job until it becomes final', async () => {
     const { job_id: id } = await jobs.create(simJobBody());
     const watching = spawnCli(['jobs', 'watch', id, '--interval', '100'], env);
