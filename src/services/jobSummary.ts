@@ -117,11 +117,12 @@ export function summarizeJob(
     missingRewardsFlagged: verdicts.get(c.id)?.flagged ?? false,
   }]));
   // The control's figure as best_score computes the champion's (seed-level when rewards carry seeds):
-  // a baseline champion reports one number in both fields, and best_score - baseline_score is the lift.
+  // a baseline champion reports one number in both fields. Same source or none: while best_score is
+  // a val mean and the control has no val reward yet, its online mean beside it compared two
+  // different measurements (a champion at 0.000 on one val seed beside a control at 0.450 online).
   const controlEvidence = control ? evidence.get(control.id) ?? null : null;
-  const baselineScore = controlEvidence
-    ? (score.source === 'val' && controlEvidence.val.n > 0 ? controlEvidence.val.mean : controlEvidence.online.n > 0 ? controlEvidence.online.mean : null)
-    : null;
+  const controlStats = score.source === 'val' ? controlEvidence?.val : controlEvidence?.online;
+  const baselineScore = controlStats && controlStats.n > 0 ? controlStats.mean : null;
   return {
     bestCandidateId: championId,
     bestScore: score.score,
