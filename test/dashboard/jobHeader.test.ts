@@ -20,6 +20,8 @@ describe('job header: best score', () => {
     // One rollout per seed (or rewards without seeds): n says it all.
     expect(bestScore({ ...job, best_score_n_seeds: 30 })).toBe('0.667 [0.200, 0.950] · online, n=30');
     expect(bestScore({ ...job, best_score: null, best_score_n_seeds: 0 })).toBe('—');
+    // Rewards without seeds (calls through the proxy without one): each is an observation, not "0 seeds".
+    expect(bestScore({ ...job, best_score_n_seeds: 0 })).toBe('0.667 [0.200, 0.950] · online, n=30');
   });
 });
 

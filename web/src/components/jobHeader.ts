@@ -143,7 +143,9 @@ export function jobTitle(job: Pick<JobView, 'job_id' | 'name'>): string {
 export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'best_score_source' | 'best_score_n' | 'best_score_n_seeds'>, digits = 3): string {
   if (job.best_score === null) return '—';
   const seeds = job.best_score_n_seeds;
-  const onSeeds = seeds !== null && seeds !== undefined && job.best_score_n && seeds < job.best_score_n ? ` on ${seeds} seed${seeds === 1 ? '' : 's'}` : '';
+  // 0 seeds: the rewards carry none (an app calling the proxy without a seed), and each one is an
+  // observation of its own, so n says it all; "on 0 seeds" claimed an interval resting on nothing.
+  const onSeeds = seeds && job.best_score_n && seeds < job.best_score_n ? ` on ${seeds} seed${seeds === 1 ? '' : 's'}` : '';
   const source = job.best_score_source ? ` · ${job.best_score_source}${job.best_score_n ? `, n=${job.best_score_n}${onSeeds}` : ''}` : '';
   return `${fmtScore(job.best_score, digits)} ${fmtInterval(job.best_score_ci, digits)}${source}`.replace(/\s+·/, ' ·');
 }
