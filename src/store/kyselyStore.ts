@@ -245,7 +245,7 @@ export class KyselyStore implements Store {
   }
 
   recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean> {
-    return recordUnmatched(this.db, jobId, textHash, event, this.now());
+    return recordUnmatched(this.db, (trx, ids) => this.lockJobs(trx, ids), jobId, textHash, event, this.now());
   }
 
   async unmatchedPromptCount(jobId: string): Promise<number> {

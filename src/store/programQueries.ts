@@ -62,16 +62,19 @@ export async function discoverModule(
  */
 export const MAX_UNMATCHED_EVENTS = 100;
 
-export async function recordUnmatched(db: Kysely<Database>, jobId: string, textHash: string, event: NewEvent, now: string): Promise<boolean> {
+export async function recordUnmatched(db: Kysely<Database>, lockJobs: LockJobs, jobId: string, textHash: string, event: NewEvent, now: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
+    // Below the cap, the job's lock comes first (before the insert, as every writer takes it): the
+    // texts of other instances' open transactions are not counted, so two of them each counted 100
+    // (both wrote an event, none the last one) or 101 (two last ones). Under the lock each counts
+    // the texts of every earlier holder. With the cap's texts already there, this one is past it
+    // whatever the others do: no wait.
+    const near = (await unmatchedUpToCap(trx, jobId)) <= MAX_UNMATCHED_EVENTS;
+    if (near) await lockJobs(trx, [jobId]);
     const res = await trx.insertInto('unmatched_prompts').values({ job_id: jobId, text_hash: textHash, created_at: now })
       .onConflict((oc) => oc.columns(['job_id', 'text_hash']).doNothing()).executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
-    // Counted up to just past the cap: a read of at most that many index entries, whatever the job has.
-    const counted = await trx.selectFrom((eb) => eb.selectFrom('unmatched_prompts').select('text_hash').where('job_id', '=', jobId)
-      .limit(MAX_UNMATCHED_EVENTS + 2).as('first'))
-      .select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
-    const n = Number(counted.n);
+    const n = near ? await unmatchedUpToCap(trx, jobId) : MAX_UNMATCHED_EVENTS + 2;
     if (n <= MAX_UNMATCHED_EVENTS) await appendEventTx(trx, jobId, event, now);
     else if (n === MAX_UNMATCHED_EVENTS + 1) {
       await appendEventTx(trx, jobId, {
@@ -82,6 +85,14 @@ export async function recordUnmatched(db: Kysely<Database>, jobId: string, textH
     }
     return true;
   });
+}
+
+/** The job's unmatched texts counted up to just past the cap: a read of at most that many index entries, whatever the job has. */
+async function unmatchedUpToCap(trx: Transaction<Database>, jobId: string): Promise<number> {
+  const counted = await trx.selectFrom((eb) => eb.selectFrom('unmatched_prompts').select('text_hash').where('job_id', '=', jobId)
+    .limit(MAX_UNMATCHED_EVENTS + 2).as('first'))
+    .select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+  return Number(counted.n);
 }
 
 export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly string[], only: CallSelection = {}): Promise<RolloutCallRecord[]> {

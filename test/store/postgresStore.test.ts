@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASELINE_ID, newJobId, newSystemId } from '../../src/shared/ids.js';
-import type { Store } from '../../src/store/types.js';
+import type { NewEvent, Store } from '../../src/store/types.js';
 import { systemClock } from '../../src/shared/clock.js';
 import { dropPostgresSchema, openPostgresStore } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { MAX_UNMATCHED_EVENTS } from '../../src/store/programQueries.js';
 import { runStoreContract, sampleConfig } from './storeContract.js';
 
 const schema = uniqueSchema('contract');
@@ -75,5 +76,60 @@ describe('claimRollout across two instances on one PostgreSQL schema', () => {
     } finally {
       await Promise.all([other.end(), watcher.end()]);
     }
+  });
+});
+
+/**
+ * Two instances each see a new unmatched text while the job has 99: each transaction counted the
+ * texts without the other's (not yet committed), so both wrote an ordinary event and none the last
+ * one, and the cap of MAX_UNMATCHED_EVENTS + 1 events per job no longer held.
+ */
+describe('unmatched events across two instances on one PostgreSQL schema', () => {
+  const shared = uniqueSchema('unmatchedrace');
+  let a: Store;
+  let b: Store;
+  beforeAll(async () => {
+    a = await openPostgresStore(PG_URL, shared, systemClock);
+    b = await openPostgresStore(PG_URL, shared, systemClock);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await dropPostgresSchema(PG_URL, shared);
+  });
+
+  it('writes the cap\'s events and one last_reported, however the texts race', async () => {
+    const tenant = await a.createTenant('t');
+    const job = await a.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, modules: [{ name: 'main', template: 'b' }], correlationId: null, metadata: {} });
+    const event: NewEvent = { eventType: 'mipro.module.unmatched', message: 'unmatched', data: { reason: 'no_match' } };
+    for (let i = 0; i < MAX_UNMATCHED_EVENTS - 1; i++) await a.recordUnmatched(job.id, `h${i}`, event);
+    const other = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${shared}` });
+    const watcher = new pg.Client({ connectionString: PG_URL });
+    await Promise.all([other.connect(), watcher.connect()]);
+    try {
+      // The job row held elsewhere (as an event's update holds it), so the four transactions are all open at once.
+      await other.query('begin');
+      await other.query('select 1 from jobs where id = $1 for no key update', [job.id]);
+      const holder = Number((await other.query('select pg_backend_pid() as pid')).rows[0].pid);
+      const raced = ['x0', 'x1', 'x2', 'x3'].map((h, i) => (i % 2 === 0 ? a : b).recordUnmatched(job.id, h, event));
+      // Waiting on the holder, or in line behind a transaction that waits on it (a row lock's queue).
+      const waiting = async () => {
+        const rows = (await watcher.query('select pid, pg_blocking_pids(pid) as by from pg_stat_activity')).rows as { pid: number; by: number[] }[];
+        const behind = new Set([holder]);
+        for (let grew = true; grew;) {
+          grew = false;
+          for (const r of rows) if (!behind.has(r.pid) && r.by.some((p) => behind.has(p))) grew = Boolean(behind.add(r.pid));
+        }
+        return behind.size - 1;
+      };
+      await waitFor(async () => (await waiting()) === 4);
+      await other.query('commit');
+      expect(await Promise.all(raced)).toEqual([true, true, true, true]);
+    } finally {
+      await Promise.all([other.end(), watcher.end()]);
+    }
+    const events = (await a.listEvents(job.id, 0, 1000)).filter((e) => e.eventType === 'mipro.module.unmatched');
+    expect(events.filter((e) => e.data.last_reported !== true)).toHaveLength(MAX_UNMATCHED_EVENTS);
+    expect(events.filter((e) => e.data.last_reported === true)).toHaveLength(1);
+    expect(await a.unmatchedPromptCount(job.id)).toBe(MAX_UNMATCHED_EVENTS + 3);
   });
 });
