@@ -65,18 +65,22 @@ export function normalizeInstruction(text: string): string {
  * other than text are shown by their type only. A recorded call never holds the module's own
  * system text (the proxy's inputForRecord drops it: the proposer sees the instruction anyway), so a
  * system or developer message here is the app's context beside it (retrieved passages in a second
- * system message): shown, as what the answer was written from, but cut to half the budget so a long
- * context cannot crowd out the question after it.
+ * system message): shown, as what the answer was written from, but cut to half the budget (all of
+ * them together) so a long context cannot crowd out the question after it.
  */
 export function renderInput(input: unknown, maxChars: number): string {
   if (typeof input === 'string') return truncate(input, maxChars);
   if (!Array.isArray(input)) return truncate(safeJson(input), maxChars);
   const lines: string[] = [];
+  const isSystem = (m: unknown): boolean => isRecord(m) && (m.role === 'system' || m.role === 'developer');
+  // Half the budget for all of them together: an example holds up to two calls of the module, each
+  // with its context, and half each left the second call's question out.
+  const systemChars = Math.floor(maxChars / 2 / Math.max(1, input.filter(isSystem).length));
   for (const message of input) {
     if (!isRecord(message)) continue;
     const role = typeof message.role === 'string' ? message.role : 'message';
     const text = contentText(message.content);
-    lines.push(role === 'system' || role === 'developer' ? `${role}: ${truncate(text, Math.floor(maxChars / 2))}` : `${role}: ${text}`);
+    lines.push(isSystem(message) ? `${role}: ${truncate(text, systemChars)}` : `${role}: ${text}`);
   }
   return truncate(lines.join('\n'), maxChars);
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildDatasetSummaryPrompt,
   buildProposerPrompt,
+  renderInput,
   selectReflectionRollouts,
   TIP_TEXTS,
   type ProposerPromptInput,
@@ -115,6 +116,19 @@ describe('buildProposerPrompt', () => {
     expect(shown).toContain('system: PASSAGES: the tower');
     expect(shown).toContain('user: QUESTION-AFTER-CONTEXT');
     expect(shown).not.toContain(passages);
+  });
+
+  it('keeps the question of each call of the module a rollout shows, each call with its context', () => {
+    const passages = `PASSAGES: ${'the tower is 330 m tall. '.repeat(100)}`;
+    // Two calls of the module in one rollout (moduleEvidence.ts shows up to two), as observedCalls lists them.
+    const input = [
+      { role: 'call 1', content: '' }, { role: 'system', content: passages }, { role: 'user', content: 'FIRST-QUESTION' },
+      { role: 'call 2', content: '' }, { role: 'system', content: passages }, { role: 'user', content: 'SECOND-QUESTION' },
+    ];
+    const shown = renderInput(input, 700);
+    expect(shown).toContain('FIRST-QUESTION');
+    expect(shown).toContain('SECOND-QUESTION');
+    expect(renderInput([{ role: 'system', content: passages }, { role: 'user', content: 'Q' }], 700)).toContain(`system: ${passages.slice(0, 300)}`);
   });
 
   it('lists previous instructions with scores: the top ones and the worst retired, not unscored ones', () => {
