@@ -400,11 +400,12 @@ export const RolloutCallSchema = z.looseObject({
    */
   system_prompt: z.string().nullable().optional(),
   /**
-   * The candidate's demo turns the proxy inserted between the system prompt and `input_messages`
-   * ([] when none; null when unknown: a call of no module, or messages no longer stored); older servers omit it.
+   * The candidate's demo turns the proxy inserted after the system prompt and any system messages
+   * that open `input_messages` (the app's own context), before the rest of them ([] when none; null
+   * when unknown: a call of no module, or messages no longer stored); older servers omit it.
    */
   demo_turns: z.array(z.looseObject({ role: z.string(), content: z.unknown() })).nullable().optional(),
-  /** The call's messages other than the system prompt (that is `system_prompt`). */
+  /** The call's messages without its first system message (that is `system_prompt`); a later one is the app's own and stays. */
   input_messages: nullable(z.array(z.unknown())),
   /** The template variables the call was rendered with (captured or sent in `mipro.variables`). */
   variables: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
