@@ -20,6 +20,7 @@ import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
 import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './injection.js';
+import { clientMessageParam } from './clientParam.js';
 import { tapChatStream } from './chatStreamTap.js';
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule, type ProgramRoute } from './programRouting.js';
@@ -297,10 +298,12 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
 /**
  * An upstream 4xx's `param` names a field of the request the upstream got: on a translated call (a
  * Responses or Messages call sent as chat completions) that is miprox's chat request, not a field the
- * client sent, so it is not relayed (the client's surface would name another field, if any).
+ * client sent, so it is not relayed (the client's surface would name another field, if any). On a
+ * chat call, a message named by index is named by the client's index (injection may have added some).
  */
 function withClientParam(err: unknown, c: UpstreamCall): unknown {
-  if (err instanceof UpstreamError && c.surfaceCall.native !== undefined) err.upstreamParam = undefined;
+  if (!(err instanceof UpstreamError) || err.upstreamParam === undefined) return err;
+  err.upstreamParam = c.surfaceCall.native !== undefined ? undefined : clientMessageParam(err.upstreamParam, c.upstreamReq.messages, c.surfaceCall.chat.messages);
   return err;
 }
 

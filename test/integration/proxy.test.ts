@@ -248,6 +248,24 @@ describe('the proxy URL', () => {
       expect(fake.requests.length).toBe(1); // 4xx is not retried
     });
 
+    it('names a message of an upstream 4xx by the client\'s index, not by the index in what miprox sent', async () => {
+      // A templated module takes a call without a system message and adds its text before the client's messages.
+      const job = await newJob('Answer about {topic}.');
+      const body = { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y' }, { role: 'user', content: 'z' }], mipro: { variables: { topic: 'cards' } } };
+      const param = async (upstream: string) => {
+        fake.setBehavior({ fail: { status: 400, message: 'bad message', type: 'invalid_request_error', code: 'invalid_value', param: upstream } });
+        const res = await call(job.proxy_url, body);
+        expect(res.status).toBe(400);
+        expect(systemPromptOf(fake.requests.at(-1)!)).toBe('Answer about cards.');
+        return res.body.error.param as string | null;
+      };
+      expect(await param('messages[2].content')).toBe('messages[1].content');
+      expect(await param('messages.[3]')).toBe('messages.[2]');
+      // The module's text: no message the client sent.
+      expect(await param('messages[0].content')).toBeNull();
+      expect(await param('messages')).toBe('messages');
+    });
+
     it('times out a hanging upstream with a 504', async () => {
       const job = await newJob();
       fake.setBehavior({ hang: true });
