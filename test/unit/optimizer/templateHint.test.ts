@@ -34,18 +34,6 @@ describe('spotting per-request content in discovered texts', () => {
     expect(framingModule([{ name: 'm1', template: `${side}A${side}` }], `${side}B${side}`)).toEqual({ name: 'm1', shared: 1_000_000 });
     expect(Date.now() - started).toBeLessThan(5000);
   });
-
-  it('answers at once for a 1 MB text against 16 templates whose literal it leaves (the hint runs as the call goes upstream)', () => {
-    // A RAG app's drifted prompt: its passages (1 MB) after a line that no longer says what the templates say.
-    const words = ['the', 'passage', 'retrieved', 'of', 'answer', 'question', 'use', 'only', 'these', 'and', 'model', 'context'];
-    let text = 'Answer in a terse style.\nUse ONLY these passages:\n';
-    for (let i = 0; text.length < 1_000_000; i++) text += `${words[(i * 7) % words.length]}${i % 10 === 0 ? '.\n' : ' '}`;
-    const modules = Array.from({ length: 16 }, (_, i) => ({ name: `m${i}`, parsed: parseTemplate(`Answer in a {style} style.\nStage ${i}: use only these passages:\n{passages}`) }));
-    const started = performance.now();
-    for (let round = 0; round < 3; round++) expect(nearMiss(modules, text)?.reason).toBe('at character 26 the template has "Stage 0: use only these " where the text differs');
-    // Read a character at a time, each round took about a second; with indexOf, about 20 ms.
-    expect(performance.now() - started).toBeLessThan(600);
-  });
 });
 
 /**
@@ -129,8 +117,9 @@ describe('the declared module an unmatched text nearly follows', () => {
     for (let i = 0; text.length < 1_000_000; i++) text += `${words[(i * 7) % words.length]}${i % 10 === 0 ? '.\n' : ' '}`;
     const modules = Array.from({ length: 16 }, (_, i) => ({ name: `m${i}`, parsed: parseTemplate(`Answer in a {style} style.\nStage ${i}: use only these passages:\n{passages}`) }));
     const started = performance.now();
-    for (let round = 0; round < 3; round++) expect(nearMiss(modules, text)?.reason).toBe('at character 26 the template has "Stage 0: use only these " where the text differs');
-    // Read a character at a time, each round took about a second; with indexOf, about 20 ms.
-    expect(performance.now() - started).toBeLessThan(600);
+    for (let round = 0; round < 5; round++) expect(nearMiss(modules, text)?.reason).toBe('at character 26 the template has "Stage 0: use only these " where the text differs');
+    // Read a character at a time, each round took 0.5-1.5 s; with indexOf, about 20 ms: a wide bound
+    // between the two (the machines are shared; a timed bound this loose still catches the old code).
+    expect(performance.now() - started).toBeLessThan(1500);
   });
 });
