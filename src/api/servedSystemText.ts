@@ -4,8 +4,8 @@ import { moduleInstruction, type Instructions } from '../optimizer/core/program.
 /**
  * The system text a call of `moduleName` was served by a candidate: its text for the module rendered
  * with the call's recorded variables by the proxy's own renderModuleText (core/modules.ts). Call
- * records keep the client's messages without their system text (the proposer must not read our own
- * instruction back), so a reader of a rollout gets it from here. Where the proxy kept the app's own
+ * records keep the client's messages without the system message the module's text replaced (the
+ * proposer must not read our own instruction back), so a reader of a rollout gets it from here. Where the proxy kept the app's own
  * text (the baseline's), that text matched the template, so rendering the template with its captures
  * gives it back. Null for a call of no module (its own system text passed through, never stored), a
  * module the job no longer lists (`modules`: the job's, compiled once per view by the caller), or a text that used the module's placeholders once the call's

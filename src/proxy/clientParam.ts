@@ -23,3 +23,28 @@ export function clientMessageParam(param: string, sent: readonly ChatMessage[], 
   const index = at - added - (at >= head + demos ? demos : 0);
   return `messages${m[1]}${index}${m[3]}${param.slice(m[0].length)}`;
 }
+
+const INPUT_PARAM = /^input(\.?\[|\.)(\d+)(\]?)/;
+
+/** Where a native Responses body gained the candidate's demo turns: `count` items at `at` of `input`. */
+export interface InputShift {
+  at: number;
+  count: number;
+  /** The client sent `input` as a string, which became one user item after the turns. */
+  wasString: boolean;
+}
+
+/**
+ * An upstream 4xx's `param` naming an `input` item by index, as the Responses client would read it:
+ * the items after the inserted demo turns move back by their count, a param naming one of those
+ * turns is undefined (miprox's, not the client's), and the item a string `input` became is `input`.
+ */
+export function clientInputParam(param: string, shift: InputShift | null): string | undefined {
+  const m = INPUT_PARAM.exec(param);
+  if (m === null || shift === null || shift.count === 0) return param;
+  const at = Number(m[2]);
+  if (at >= shift.at && at < shift.at + shift.count) return undefined;
+  if (shift.wasString) return 'input';
+  const index = at < shift.at ? at : at - shift.count;
+  return `input${m[1]}${index}${m[3]}${param.slice(m[0].length)}`;
+}

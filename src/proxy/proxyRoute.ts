@@ -233,7 +233,12 @@ interface UpstreamCall {
 /** One upstream call for a JSON answer: the surface's body to send and the summary for the record. */
 async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: AnswerSummary }> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
+    let res;
+    try {
+      res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
+    } catch (err) {
+      throw withClientParam(err, c, true);
+    }
     return c.surfaceCall.native.json(res.raw);
   }
   let result;
@@ -299,18 +304,26 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
  * An upstream 4xx's `param` names a field of the request the upstream got: on a translated call (a
  * Responses or Messages call sent as chat completions) that is miprox's chat request, not a field the
  * client sent, so it is not relayed (the client's surface would name another field, if any). On a
- * chat call, a message named by index is named by the client's index (injection may have added some).
+ * chat call, a message named by index is named by the client's index (injection may have added some);
+ * on a native call the surface maps it (Responses: `input` items after the inserted demo turns).
  */
-function withClientParam(err: unknown, c: UpstreamCall): unknown {
+function withClientParam(err: unknown, c: UpstreamCall, native = false): unknown {
   if (!(err instanceof UpstreamError) || err.upstreamParam === undefined) return err;
-  err.upstreamParam = c.surfaceCall.native !== undefined ? undefined : clientMessageParam(err.upstreamParam, c.upstreamReq.messages, c.surfaceCall.chat.messages);
+  const surface = c.surfaceCall.native;
+  if (native) err.upstreamParam = surface?.clientParam ? surface.clientParam(err.upstreamParam) : err.upstreamParam;
+  else err.upstreamParam = surface !== undefined ? undefined : clientMessageParam(err.upstreamParam, c.upstreamReq.messages, c.surfaceCall.chat.messages);
   return err;
 }
 
 /** Opens the upstream stream: the surface's event stream for the client and its summary for the record. */
 async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
+    let upstream;
+    try {
+      upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
+    } catch (err) {
+      throw withClientParam(err, c, true);
+    }
     return c.surfaceCall.native.stream(upstream.body);
   }
   let upstream;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Demo } from '../../src/optimizer/core/demos.js';
+import { addModuleCandidates, api } from '../helpers/server.js';
 import { CLIENT_SYSTEM, useSurfaceHarness } from '../helpers/surfaces.js';
 
 /**
@@ -36,5 +38,28 @@ describe("an upstream 4xx keeps the field it names, where that field is the clie
     s.h.openai.setBehavior({ fail: FAIL });
     const translated = await post(`${s.jobs.get('openai_compatible')!.proxyUrl}/p-${n++}/responses`, { ...responses, stream });
     expect([translated.status, translated.error]).toEqual([400, { message: 'too long', type: 'invalid_request_error', param: null, code: 'context_length_exceeded' }]);
+  });
+
+  it('Responses natively, with demo turns inserted into input: the client\'s own item index, null for one of the demos', async () => {
+    const job = s.jobs.get('openai')!;
+    const demo: Demo = { input: [{ role: 'user', content: 'demo question' }], output: 'demo answer', rolloutId: 'r-demo-src' };
+    await addModuleCandidates(s.h.t.server.store, job.jobId, 'main', { cand_demo: 'CANDIDATE with a demo.' }, { cand_demo: [demo] });
+    await new Promise((r) => setTimeout(r, 30));
+    expect((await api(s.h.t.url, 'POST', `/api/policy-optimization/online/jobs/${job.jobId}/promote`, { key: s.h.t.key, body: { candidate_id: 'cand_demo' } })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 30));
+    const input = [{ role: 'user', content: 'q1' }, { role: 'assistant', content: 'a1' }, { role: 'user', content: 'q2' }];
+    const cases: Array<[unknown, string, string | null]> = [
+      [input, 'input[4].content', 'input[2].content'], // the client's third item, after the two demo turns
+      [input, 'input[1]', null], // the demo's answer: miprox's, not the client's
+      ['q', 'input[2].content', 'input'], // a string input became the item after the demo turns
+      [input, 'temperature', 'temperature'],
+    ];
+    for (const [clientInput, upstreamParam, expected] of cases) {
+      s.h.openai.setBehavior({ fail: { ...FAIL, param: upstreamParam } });
+      const res = await post(`${job.proxyUrl}/p-${n++}/responses`, { model: 'x', instructions: CLIENT_SYSTEM, input: clientInput });
+      const sent = s.h.openai.requests.at(-1)!.body as { input: { content: unknown }[] };
+      expect(sent.input.length).toBe(typeof clientInput === 'string' ? 3 : 5); // the demo turns went in
+      expect([upstreamParam, res.status, res.error.param]).toEqual([upstreamParam, 400, expected]);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { InputShift } from '../clientParam.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../schemas/openai.js';
 import type { ResponsesRequest } from '../../schemas/responses.js';
 import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
@@ -65,6 +66,14 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
   }
   body.input = input;
   return body;
+}
+
+/** Where nativeResponsesBody put the demo turns in `input` (null: it inserted none). */
+export function nativeResponsesInputShift(original: ResponsesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): InputShift | null {
+  const count = changed ? insertedCount(internal, injected) : 0;
+  if (count === 0) return null;
+  const input = original.input;
+  return typeof input === 'string' ? { at: 0, count, wasString: true } : { at: leadingSystemItems(input), count, wasString: false };
 }
 
 function isSystemItem(item: unknown): boolean {

@@ -1,9 +1,10 @@
+import { clientInputParam, type InputShift } from '../clientParam.js';
 import { openAiErrorBody } from '../../api/errorMapping.js';
 import type { ChatCompletionRequest } from '../../schemas/openai.js';
 import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
 import { chatToResponse, echoOf } from './responsesRender.js';
-import { nativeResponsesBody, nativeResponsesJson, NativeResponsesRelay, responsesToolNameProblems } from './responsesNative.js';
+import { nativeResponsesBody, nativeResponsesInputShift, nativeResponsesJson, NativeResponsesRelay, responsesToolNameProblems } from './responsesNative.js';
 import { type MessageOrigin, parseResponsesRequest, resolveReferences, responsesFieldOf, responsesToChat } from './responsesRequest.js';
 import type { ResponseItemCache } from './responseItems.js';
 import { ResponsesStreamWriter } from './responsesStream.js';
@@ -32,6 +33,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
     let fail = (e: StreamError): string => errorEvent(e, 0);
     /** The `instructions` the native upstream body carried: what the upstream echoes back. */
     let sent = echo.instructions;
+    /** Where the native body put the candidate's demo turns in `input`, for an upstream error's `param`. */
+    let shift: InputShift | null = null;
     return {
       chat,
       untranslatable,
@@ -59,8 +62,10 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
         body: (injected, changed) => {
           const upstream = nativeResponsesBody(original, chat, injected, changed);
           sent = typeof upstream.instructions === 'string' ? upstream.instructions : null;
+          shift = nativeResponsesInputShift(original, chat, injected, changed);
           return upstream;
         },
+        clientParam: (param) => clientInputParam(param, shift),
         json: (raw) => {
           const answer = nativeResponsesJson(raw, echo.instructions);
           remember(answer.response);

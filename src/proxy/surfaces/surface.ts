@@ -43,6 +43,11 @@ export interface NativeCall {
   /** The client's protocol headers the upstream must see too (Messages: `anthropic-beta`). */
   forwardHeaders: Record<string, string>;
   /**
+   * An upstream 4xx's `param` as the client would read it, after `body` was built (undefined: it
+   * names something miprox added). Absent: relayed as the upstream wrote it.
+   */
+  clientParam?(param: string): string | undefined;
+  /**
    * What the upstream would refuse once the job's limits apply (`limited`: the internal call after
    * them), checked before anything is dispatched or recorded. Absent: nothing.
    */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientMessageParam } from '../../../src/proxy/clientParam.js';
+import { clientInputParam, clientMessageParam } from '../../../src/proxy/clientParam.js';
 import type { ChatMessage } from '../../../src/schemas/openai.js';
 
 const msg = (role: ChatMessage['role'], content: string): ChatMessage => ({ role, content });
@@ -19,5 +19,22 @@ describe('clientMessageParam: an upstream param naming a message, by the client\
     const own = [msg('system', 'app'), msg('user', 'q')];
     expect(clientMessageParam('messages[1].content', [msg('system', 'candidate'), msg('user', 'q')], own)).toBe('messages[1].content');
     expect(clientMessageParam('temperature', [msg('system', 'c'), msg('user', 'd'), msg('assistant', 'e'), msg('user', 'q')], own)).toBe('temperature');
+  });
+});
+
+describe('clientInputParam: an upstream param naming a Responses input item, by the client\'s index', () => {
+  it('moves items after the inserted demo turns back, and names none of the turns', () => {
+    const shift = { at: 1, count: 2, wasString: false }; // one developer item, then two demo turns
+    expect(clientInputParam('input[0].content', shift)).toBe('input[0].content');
+    expect(clientInputParam('input[1]', shift)).toBeUndefined();
+    expect(clientInputParam('input[2].content', shift)).toBeUndefined();
+    expect(clientInputParam('input[3].content[0].text', shift)).toBe('input[1].content[0].text');
+    expect(clientInputParam('input.4', shift)).toBe('input.2');
+  });
+
+  it('names a string input as input, and leaves a param alone where nothing was inserted', () => {
+    expect(clientInputParam('input[2].content', { at: 0, count: 2, wasString: true })).toBe('input');
+    expect(clientInputParam('input[3].content', null)).toBe('input[3].content');
+    expect(clientInputParam('instructions', { at: 0, count: 2, wasString: false })).toBe('instructions');
   });
 });
