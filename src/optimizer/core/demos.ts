@@ -320,7 +320,9 @@ export function systemHead(messages: readonly RoleMessage[]): number {
 export function withDemoTurns<M extends RoleMessage>(messages: readonly M[], demos: readonly Demo[], turn: (t: DemoTurn) => M, variables?: Readonly<Record<string, string>>): M[] {
   if (demos.length === 0) return [...messages];
   const head = systemHead(messages);
-  const own = textTurns(messages.slice(head));
+  // Compared as the demo pool builds a demo's input: the app's own system messages left out, or a
+  // call with one after a turn (its context) had no turns to compare and was shown its own answer.
+  const own = textTurns(messages.slice(head).filter((m) => !isSystemRole(m)));
   const ownKey = own ? inputKey(own) : null;
   const turns = demoTurns(demos.filter((d) => inputKey(d.input) !== ownKey || !sameValues(d, variables))).map(turn);
   return [...messages.slice(0, head), ...turns, ...messages.slice(head)];

@@ -104,6 +104,11 @@ describe('demo injection', () => {
     expect(out.map((m) => m.content)).toEqual(['S', 'Q1', 'A1', 'Q2']);
   });
 
+  it('knows its own input also when the call carries a system message of the app\'s after a turn (as the demo pool, which leaves those out)', () => {
+    const out = withDemoTurns([{ role: 'system', content: 'S' }, { role: 'user', content: 'Q2' }, { role: 'system', content: 'CTX' }], demos, turn);
+    expect(out.map((m) => m.content)).toEqual(['S', 'Q1', 'A1', 'Q2', 'CTX']);
+  });
+
   it('shows a demo\'s own variables as labelled blocks at the head of its first user turn, in order, and leaves a plain demo as it was', () => {
     const templated: Demo = {
       rolloutId: 'd3', output: 'A3', variables: { context: 'CTX-3', style: '' },
