@@ -62,7 +62,7 @@ export function injectDemos(req: ChatCompletionRequest, demos: readonly Demo[], 
   return { ...req, messages: withDemoTurns<ChatMessage>(req.messages, demos, (t) => ({ role: t.role, content: t.content }), variables) };
 }
 
-const isSystem = (m: ChatMessage): boolean => m.role === 'system' || m.role === 'developer';
+export const isSystem = (m: ChatMessage): boolean => m.role === 'system' || m.role === 'developer';
 
 /** The text of the request's first system message (the baseline when the job has none yet). */
 export function systemText(messages: readonly ChatMessage[]): string | null {

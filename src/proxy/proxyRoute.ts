@@ -233,20 +233,10 @@ interface UpstreamCall {
 /** One upstream call for a JSON answer: the surface's body to send and the summary for the record. */
 async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: AnswerSummary }> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    let res;
-    try {
-      res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
-    } catch (err) {
-      throw withClientParam(err, c, true);
-    }
+    const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.json(res.raw);
   }
-  let result;
-  try {
-    result = await c.provider.complete(c.upstreamReq, { signal: c.signal });
-  } catch (err) {
-    throw withClientParam(err, c);
-  }
+  const result = await c.provider.complete(c.upstreamReq, { signal: c.signal });
   const summary = extractCompletionSummary(result.json);
   return { out: c.surfaceCall.renderJson(result.json, result.raw, summary.toolCalls), summary };
 }
@@ -285,9 +275,13 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
     // A failed upstream call of the wrong candidate is not this rollout's either: dispatch again.
     if (c.confirmed && !(await c.confirmed.catch(() => true))) return false;
     // The `error` outcome counted only streams that broke mid-way: a failed JSON call was not observed.
-    if (upstream.failed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, upstream.ms / 1000);
-    // The rollout could not be stored while the upstream worked on an answer nobody will get: end it.
-    else c.signal.abort(err);
+    if (upstream.failed) {
+      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, upstream.ms / 1000);
+      withClientParam(err, c);
+    } else {
+      // The rollout could not be stored while the upstream worked on an answer nobody will get: end it.
+      c.signal.abort(err);
+    }
     recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
@@ -301,37 +295,27 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
 }
 
 /**
- * An upstream 4xx's `param` names a field of the request the upstream got: on a translated call (a
- * Responses or Messages call sent as chat completions) that is miprox's chat request, not a field the
- * client sent, so it is not relayed (the client's surface would name another field, if any). On a
- * chat call, a message named by index is named by the client's index (injection may have added some);
- * on a native call the surface maps it (Responses: `input` items after the inserted demo turns).
+ * An upstream 4xx's `param`, made the client's (the error goes to the client as it is): it names a
+ * field of the request the upstream got. On a native call the surface maps it (Responses: `input`
+ * items after the inserted demo turns); on a translated call (a Responses or Messages call sent as
+ * chat completions) that request is miprox's chat request, whose fields the client never sent, so
+ * none is relayed; on a chat call a message named by index gets the client's index (injection may
+ * have added some).
  */
-function withClientParam(err: unknown, c: UpstreamCall, native = false): unknown {
-  if (!(err instanceof UpstreamError) || err.upstreamParam === undefined) return err;
+function withClientParam(err: unknown, c: UpstreamCall): void {
+  if (!(err instanceof UpstreamError) || err.upstreamParam === undefined) return;
   const surface = c.surfaceCall.native;
-  if (native) err.upstreamParam = surface?.clientParam ? surface.clientParam(err.upstreamParam) : err.upstreamParam;
+  if (c.native !== undefined && surface !== undefined) err.upstreamParam = surface.clientParam ? surface.clientParam(err.upstreamParam) : err.upstreamParam;
   else err.upstreamParam = surface !== undefined ? undefined : clientMessageParam(err.upstreamParam, c.upstreamReq.messages, c.surfaceCall.chat.messages);
-  return err;
 }
 
 /** Opens the upstream stream: the surface's event stream for the client and its summary for the record. */
 async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    let upstream;
-    try {
-      upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
-    } catch (err) {
-      throw withClientParam(err, c, true);
-    }
+    const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.stream(upstream.body);
   }
-  let upstream;
-  try {
-    upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });
-  } catch (err) {
-    throw withClientParam(err, c);
-  }
+  const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });
   // The record reads the internal (chat) stream as it passes, whatever the client's surface.
   const { chunks, acc } = tapChatStream(upstream.body);
   // A usage chunk the client did not ask for is not sent; the usage the upstream reported anyway still counts.
@@ -354,7 +338,10 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
     // signal ends the upstream request, opened or still opening; this request answers the error.
     if (!opening.failed) c.signal.abort(err);
     // A stream the upstream refused before it started is a failed call too (only mid-way failures were counted).
-    if (opening.failed) p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, opening.ms / 1000);
+    if (opening.failed) {
+      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, opening.ms / 1000);
+      withClientParam(err, c);
+    }
     recordCall(p, c, null, performance.now() - t0, true);
     throw err;
   }
