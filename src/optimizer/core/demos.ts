@@ -1,5 +1,5 @@
 import type { Rng } from '../../shared/rng.js';
-import { hasNul, NUL_MESSAGE, wellFormed } from './text.js';
+import { hasNul, isSystemMessage, NUL_MESSAGE, wellFormed } from './text.js';
 
 /**
  * Demonstrations (SPEC.md, "Demonstrations and textual feedback"), pure: the pool a module's demos
@@ -111,7 +111,7 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
     const output = c.outputText === null ? null : wellFormed(c.outputText);
     // A demo is user/assistant turns: the app's own later system messages kept in the record (its
     // context beside the instruction) are left out of it, as they always were.
-    const input = textTurns(c.inputMessages?.filter((m) => !isRecordedSystem(m)) ?? null)?.map((t) => ({ role: t.role, content: wellFormed(t.content) })) ?? null;
+    const input = textTurns(c.inputMessages?.filter((m) => !isSystemMessage(m)) ?? null)?.map((t) => ({ role: t.role, content: wellFormed(t.content) })) ?? null;
     if (output === null || !input || demoProblem(input, output) !== null) continue;
     const variables = placeholders.length > 0 ? callVariables(c.variables, placeholders) : undefined;
     if (variables === null || (variables !== undefined && variablesProblem(variables) !== null)) continue;
@@ -295,7 +295,6 @@ export interface RoleMessage {
 }
 
 const isSystemRole = (m: RoleMessage): boolean => m.role === 'system' || m.role === 'developer';
-const isRecordedSystem = (m: unknown): boolean => typeof m === 'object' && m !== null && isSystemRole(m as RoleMessage);
 
 /**
  * How many system (or developer) messages open the conversation: the system text, after which

@@ -60,6 +60,11 @@ export function normalizeInstruction(text: string): string {
     .trim();
 }
 
+/** A recorded message that is a system (or developer) message: in a call record, the app's own context. */
+export function isSystemMessage(m: unknown): boolean {
+  return isRecord(m) && (m.role === 'system' || m.role === 'developer');
+}
+
 /**
  * Renders a rollout's input (OpenAI-style messages or plain text) as readable lines. Content parts
  * other than text are shown by their type only. A recorded call never holds the module's own
@@ -72,15 +77,14 @@ export function renderInput(input: unknown, maxChars: number): string {
   if (typeof input === 'string') return truncate(input, maxChars);
   if (!Array.isArray(input)) return truncate(safeJson(input), maxChars);
   const lines: string[] = [];
-  const isSystem = (m: unknown): boolean => isRecord(m) && (m.role === 'system' || m.role === 'developer');
   // Half the budget for all of them together: an example holds up to two calls of the module, each
   // with its context, and half each left the second call's question out.
-  const systemChars = Math.floor(maxChars / 2 / Math.max(1, input.filter(isSystem).length));
+  const systemChars = Math.floor(maxChars / 2 / Math.max(1, input.filter(isSystemMessage).length));
   for (const message of input) {
     if (!isRecord(message)) continue;
     const role = typeof message.role === 'string' ? message.role : 'message';
     const text = contentText(message.content);
-    lines.push(isSystem(message) ? `${role}: ${truncate(text, systemChars)}` : `${role}: ${text}`);
+    lines.push(isSystemMessage(message) ? `${role}: ${truncate(text, systemChars)}` : `${role}: ${text}`);
   }
   return truncate(lines.join('\n'), maxChars);
 }
