@@ -325,6 +325,8 @@ export const RewardResultSchema = z.looseObject({
   /** Where it was stored: `monitor` after the end (or past max_rollouts): not counted. Absent from older servers. */
   split: z.string().optional(),
   job_status: z.string().optional(),
+  /** What was done to the feedback without refusing the reward (a discovering job's unknown module names); absent when nothing. */
+  warnings: z.array(z.looseObject({ path: z.string(), message: z.string() })).optional(),
 });
 export type RewardResult = z.infer<typeof RewardResultSchema>;
 

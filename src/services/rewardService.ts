@@ -5,6 +5,8 @@ import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import { RolloutStoredMeanwhile, type JobRecord, type RewardOutcome, type RolloutAssignment, type Split, type Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
 import { inRange } from '../optimizer/core/rewardRange.js';
+import { discoversModules } from '../optimizer/runner/moduleRouter.js';
+import { foldUnknownModules } from './feedbackFold.js';
 
 export interface RewardReport {
   rolloutId?: string | undefined;
@@ -41,6 +43,11 @@ export interface RewardResult {
   /** Where the reward was stored: `monitor` when it arrived after the end (or past max_rollouts), so it was not counted. */
   split: string;
   job_status: string;
+  /**
+   * What was done to the body's feedback without refusing it (a discovering job's feedback_by_module
+   * naming no module of it): present only when there is something to say.
+   */
+  warnings?: FieldProblem[];
 }
 
 /**
@@ -151,7 +158,7 @@ export class RewardService {
     if (!rt || rt.job.tenantId !== tenantId) throw new NotFoundError(`session ${sessionId} not found`);
     const job = rt.job;
     // Every check runs before anything is recorded, and all failures make one 422.
-    const checks = await this.jobChecks(rt, { reward: r.reward, rewardPath: r.rewardPath, feedbackModules: Object.keys(r.feedbackByModule ?? {}) });
+    const { checks, foldable } = await this.jobChecks(rt, { reward: r.reward, rewardPath: r.rewardPath, feedbackModules: Object.keys(r.feedbackByModule ?? {}) });
     const resolved = await this.resolve(job, r, rt).catch((err: unknown) => {
       // Beside other problems an unknown candidate_id is listed with them; an unknown rollout (a 404,
       // not a problem of the body's fields) is said once they are fixed.
@@ -160,12 +167,14 @@ export class RewardService {
       return undefined;
     });
     if (checks.length > 0 || resolved === undefined) throw rewardRefusal(checks);
+    const folded = foldUnknownModules(r.feedback, r.feedbackByModule, foldable, rt.modules.map((m) => m.name));
+    const stored: RewardReport = { ...r, feedback: folded.feedback, feedbackByModule: folded.feedbackByModule };
     let target: Resolved = resolved;
-    const outcome = await this.record(job, r, target).catch(async (err: unknown) => {
+    const outcome = await this.record(job, stored, target).catch(async (err: unknown) => {
       // A call stored the rollout id after the lookup (another instance's): its record decides the candidate.
       if (!(err instanceof RolloutStoredMeanwhile)) throw err;
       target = await this.resolve(job, r, rt);
-      return this.record(job, r, target);
+      return this.record(job, stored, target);
     });
     if (target.newRollout && !outcome.duplicate) noteNewRollout(rt, outcome.reward.rolloutId, outcome.reward);
     this.onRecorded(outcome.duplicate);
@@ -175,6 +184,8 @@ export class RewardService {
     return {
       status: 'ok', rollout_id: outcome.reward.rolloutId, candidate_id: outcome.reward.candidateId,
       reward: outcome.reward.reward, duplicate: outcome.duplicate, split: outcome.reward.split, job_status: status,
+      // A duplicate stored nothing of this body: the first reward's feedback stands.
+      ...(folded.warnings.length > 0 && !outcome.duplicate ? { warnings: folded.warnings } : {}),
     };
   }
 
@@ -223,11 +234,14 @@ export class RewardService {
   async checksFor(tenantId: string, sessionId: string, facts: RewardFacts): Promise<RewardCheck[]> {
     const rt = await this.engine.lookup(sessionId);
     if (!rt || rt.job.tenantId !== tenantId) return [];
-    return this.jobChecks(rt, facts);
+    return (await this.jobChecks(rt, facts)).checks;
   }
 
-  /** What only the job can check: the reward within its range, feedback naming its modules. */
-  private async jobChecks(rt: JobRuntime, facts: RewardFacts): Promise<RewardCheck[]> {
+  /**
+   * What only the job can check: the reward within its range, feedback naming its modules. `foldable`:
+   * the names a discovering job does not know, whose feedback is kept in the overall text instead.
+   */
+  private async jobChecks(rt: JobRuntime, facts: RewardFacts): Promise<{ checks: RewardCheck[]; foldable: string[] }> {
     const checks: RewardCheck[] = [];
     // The job's intervals are valid only for rewards inside its range.
     const range = rt.job.config.mipro.reward_range;
@@ -237,28 +251,31 @@ export class RewardService {
         message: `must be between ${range[0]} and ${range[1]} (mipro.reward_range), got ${facts.reward}`,
       }] });
     }
-    const modules = await this.feedbackModulesCheck(rt, facts.feedbackModules);
-    if (modules !== undefined) checks.push(modules);
-    return checks;
+    const unknown = await this.unknownFeedbackModules(rt, facts.feedbackModules);
+    if (unknown.length === 0) return { checks, foldable: [] };
+    if (discoversModules(rt)) return { checks, foldable: unknown };
+    const known = rt.modules.map((m) => m.name).join(', ') || '(none yet)';
+    checks.push({
+      summary: `unknown module "${unknown[0]}" in feedback_by_module`,
+      problems: unknown.map((name) => ({ path: `reward_info.feedback_by_module.${name}`, message: `is not a module of this job (modules: ${known})` })),
+    });
+    return { checks, foldable: [] };
   }
 
   /**
-   * feedback_by_module names modules of the job. A misspelt name would be stored and never read (module
-   * choice and the proposer look feedback up by module), and the first reward of a rollout wins, so
-   * the corrected resend could not fix it: refused before anything is recorded. The modules are read
-   * again first, since another instance may have discovered one since this one's last read.
+   * The names in feedback_by_module that are no module of the job. For a job that declared its modules
+   * a misspelt name would be stored and never read (module choice and the proposer look feedback up by
+   * module), and the first reward of a rollout wins, so the corrected resend could not fix it: refused
+   * before anything is recorded. A discovering job names its modules itself (m1, m2, ...), which the
+   * app cannot know: its unknown names are folded into the overall feedback (feedbackFold.ts) rather
+   * than losing the score. The modules are read again first, since another instance may have
+   * discovered one since this one's last read.
    */
-  private async feedbackModulesCheck(rt: JobRuntime, named: readonly string[]): Promise<RewardCheck | undefined> {
+  private async unknownFeedbackModules(rt: JobRuntime, named: readonly string[]): Promise<string[]> {
     const unknown = () => named.filter((name) => !rt.modules.some((m) => m.name === name));
-    if (unknown().length === 0) return undefined;
+    if (unknown().length === 0) return [];
     await this.engine.refresh(rt);
-    const names = unknown();
-    if (names.length === 0) return undefined;
-    const known = rt.modules.map((m) => m.name).join(', ') || '(none yet)';
-    return {
-      summary: `unknown module "${names[0]}" in feedback_by_module`,
-      problems: names.map((name) => ({ path: `reward_info.feedback_by_module.${name}`, message: `is not a module of this job (modules: ${known})` })),
-    };
+    return unknown();
   }
 
   /**
