@@ -126,7 +126,8 @@ export class KyselyStore implements Store {
       } catch (err) {
         if (err instanceof DatabaseReadOnly) throw err;
         if (isTablesMissing(err)) {
-          throw new Error(`miprox's tables are missing (the schema was dropped, or a restore is under way): ${(err as Error).message}`);
+          const why = this.dialect === 'postgres' ? 'the schema was dropped, or a restore is under way' : 'dropped from the database file, or a restore is under way';
+          throw new Error(`miprox's tables are missing (${why}): ${(err as Error).message}`);
         }
         if (attempt >= PING_ATTEMPTS || !isPooledConnectionLost(err)) throw err;
       }

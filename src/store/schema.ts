@@ -93,3 +93,13 @@ export interface Database {
   rollout_calls: RolloutCallsTable;
   unmatched_prompts: UnmatchedPromptsTable;
 }
+
+/**
+ * The name of every table of `Database` (a missing or extra one fails the typecheck), for telling
+ * miprox's tables gone from the file (unavailable.ts) from a statement naming a table that never was.
+ */
+const TABLE_NAMES: Record<keyof Database, true> = {
+  tenants: true, api_keys: true, jobs: true, candidates: true, rollouts: true, rewards: true,
+  proposals: true, events: true, modules: true, rollout_calls: true, unmatched_prompts: true,
+};
+export const MIPROX_TABLES: readonly string[] = Object.keys(TABLE_NAMES);

@@ -1,5 +1,6 @@
 import { DatabaseUnavailableError } from '../shared/errors.js';
 import type { Store } from './types.js';
+import { MIPROX_TABLES } from './schema.js';
 
 /**
  * Failures that say "the database cannot be reached right now", not "this request is wrong": a
@@ -17,13 +18,25 @@ const PG_UNAVAILABLE_MESSAGES = [
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM)/;
 
+/** miprox's tables and the migrator's own (kysely_migration, the first /readyz reads). */
+const OWN_TABLES = new Set([...MIPROX_TABLES, 'kysely_migration', 'kysely_migration_lock']);
+const SQLITE_NO_SUCH_TABLE = /^no such table: (?:main\.)?(\w+)$/;
+
 /**
- * PostgreSQL: the schema's tables are gone under the server (42P01 undefined_table: the schema was
- * dropped, or a `pg_restore --clean` is under way). Not the request's fault, and over once the
- * tables are back: unavailable, like a SQLite file deleted under the server, not a 500.
+ * The tables are gone under the server: PostgreSQL's 42P01 undefined_table (the schema was dropped,
+ * or a `pg_restore --clean` is under way), SQLite's "no such table" (another process dropped them
+ * from the file, or emptied it). Not the request's fault, and over once the tables are back:
+ * unavailable, like a SQLite file deleted under the server, not a 500. On SQLite only for a table
+ * miprox creates: SQLITE_ERROR is also every malformed statement, and a statement naming a table
+ * that never existed is a bug, which stays a 500.
  */
 export function isTablesMissing(err: unknown): boolean {
-  return err instanceof Error && (err as { code?: unknown }).code === '42P01';
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (code === '42P01') return true;
+  if (code !== 'SQLITE_ERROR') return false;
+  const table = SQLITE_NO_SUCH_TABLE.exec(err.message)?.[1];
+  return table !== undefined && OWN_TABLES.has(table);
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {
