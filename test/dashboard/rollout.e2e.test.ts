@@ -97,7 +97,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     const rollout = (await api(s.url, 'GET', `/api/systems/${systemId}/rollouts/r-three`, { key: s.t.key })).body as { candidate_id: string };
     const candidate = page.locator('dd[data-stat="candidate"] a');
     expect(await candidate.textContent()).toBe(rollout.candidate_id);
-    expect(await candidate.getAttribute('href')).toBe(`#/jobs/${jobId}`);
+    expect(await candidate.getAttribute('href')).toBe(`#/jobs/${jobId}/candidates/${rollout.candidate_id}`);
     expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('0.75');
     expect(await page.locator('dd[data-stat="calls"]').textContent()).toBe('3');
 
@@ -209,6 +209,33 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     await demoLink.click();
     await expect.poll(() => calls().count()).toBe(3);
     expect(page.url()).toBe(`${s.url}/#/jobs/${jobId}/rollouts/r-three`);
+    expect(problems).toEqual([]);
+  });
+
+  it('links the rollout\'s candidate to that candidate\'s row on the job page, scrolled to, marked and focused', async () => {
+    // A rollout of the third candidate (a reward naming it makes its record): its row is not the top of the page.
+    const made = await api(s.url, 'POST', `/api/v1/online/sessions/${systemId}/reward`, { key: s.t.key, body: { rollout_id: 'r-cand', candidate_id: 'cand_retrieve', reward_info: { score: 0.5 } } });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    await openRollout('r-cand');
+    const link = page.locator('dd[data-stat="candidate"] a');
+    expect(await link.textContent()).toBe('cand_retrieve');
+    await link.click();
+    const row = page.locator('table.leaderboard tbody tr[data-candidate="cand_retrieve"]');
+    await row.waitFor();
+    expect(page.url()).toBe(`${s.url}/#/jobs/${jobId}/candidates/cand_retrieve`);
+    await expect.poll(() => row.evaluate((el) => el.contains(document.activeElement) && document.activeElement?.tagName)).toBe('SUMMARY');
+    expect([await row.getAttribute('class'), await row.getAttribute('aria-current'), await row.getAttribute('id')]).toEqual(['is-target', 'true', 'candidate-cand_retrieve']);
+    // Only that row is marked, and it is in view (the program panel and charts above it fill the first screen).
+    expect(await page.locator('table.leaderboard tr[aria-current]').count()).toBe(1);
+    const box = (await row.boundingBox())!;
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y + box.height).toBeLessThanOrEqual(900);
+    await page.screenshot({ path: screenshotPath('41-rollout-candidate') });
+
+    // A candidate the job does not have (a mistyped link): the page says so.
+    await page.goto(`${s.url}/#/jobs/${jobId}/candidates/no-such-candidate`);
+    await expect.poll(() => page.getByText('This job has no candidate no-such-candidate.').count()).toBe(1);
+    expect(await page.locator('table.leaderboard tr[aria-current]').count()).toBe(0);
     expect(problems).toEqual([]);
   });
 

@@ -60,7 +60,7 @@ export function startApp(root: { main: HTMLElement; nav: HTMLElement }): void {
     renderNav(key !== null, route.name);
     if (key === null) return show(signInPage({ onSignedIn }), moveFocus);
     const api = new ApiClient(key);
-    if (route.name === 'job') return show(jobPage(api, shell, route.jobId), moveFocus);
+    if (route.name === 'job') return show(jobPage(api, shell, route.jobId, route.candidateId), moveFocus);
     if (route.name === 'rollout') return show(rolloutPage(api, shell, route.jobId, route.rolloutId), moveFocus);
     return show(jobsPage(api, shell), moveFocus);
   }

@@ -27,6 +27,10 @@ export class Leaderboard {
   private signature = '';
   private job: JobView | null = null;
   private colors = new Map<string, string>();
+  /** The candidate a link asked for (reveal): its row is marked; `revealed` once it was scrolled to and focused. */
+  private target: string | null = null;
+  private revealed = false;
+  private readonly targetNote = h('p', { class: 'muted', role: 'status' });
 
   /** `onPromote`: the user asked to serve this candidate (the page confirms and calls the API). */
   constructor(private readonly onPromote: (candidateId: string) => void) {
@@ -43,7 +47,19 @@ export class Leaderboard {
       this.body);
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'leaderboard-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'leaderboard-title' }, 'Candidates'), this.filterBox),
+      this.targetNote,
       h('div', { class: 'table-scroll' }, table));
+  }
+
+  /**
+   * Show one candidate (the page was opened at it, from a rollout): once the job is read its row is
+   * marked, scrolled into view and its instruction's toggle focused, a module filter hiding it is
+   * cleared; a candidate the job does not have is said so.
+   */
+  reveal(candidateId: string): void {
+    this.target = candidateId;
+    this.revealed = false;
+    this.rerender();
   }
 
   update(job: JobView, colors: Map<string, string>): void {
@@ -84,6 +100,7 @@ export class Leaderboard {
     const rank = new Map(sortCandidates(all, job.best_candidate_id).map((c, k) => [c.candidate_id, k + 1]));
     const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => this.row(c, rank.get(c.candidate_id) ?? 0, job, scale, modules, module));
     replaceChildren(this.body, ...rows);
+    if (this.revealTarget(all, module)) return;
     if (focusedId) {
       const row = this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"]`);
       if (focusedAction) row?.querySelector<HTMLElement>(`[data-action="${CSS.escape(focusedAction)}"]`)?.focus();
@@ -93,6 +110,30 @@ export class Leaderboard {
       const text = all.length === 0 ? 'No candidates yet: the baseline appears with the first proxied call.' : `No candidate has changed module ${module} yet.`;
       this.body.append(h('tr', {}, h('td', { colspan: '9', class: 'empty' }, text)));
     }
+  }
+
+  /**
+   * The first rendering that holds the asked-for candidate scrolls to it and focuses it (later ones
+   * only keep its mark, so polling never pulls the view back). True when it rendered again instead.
+   */
+  private revealTarget(all: readonly CandidateView[], module: string): boolean {
+    const id = this.target;
+    if (id === null || this.revealed) return false;
+    if (!all.some((c) => c.candidate_id === id)) {
+      this.targetNote.textContent = `This job has no candidate ${id}.`;
+      return false;
+    }
+    if (module && !this.body.querySelector(`tr[data-candidate="${CSS.escape(id)}"]`)) {
+      this.filter.value = '';
+      this.rerender();
+      return true;
+    }
+    this.revealed = true;
+    this.targetNote.textContent = '';
+    const row = this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(id)}"]`);
+    row?.scrollIntoView({ block: 'center' });
+    row?.querySelector<HTMLElement>('summary')?.focus({ preventScroll: true });
+    return false;
   }
 
   /**
@@ -129,7 +170,12 @@ export class Leaderboard {
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
       demos > 0 ? h('span', { class: 'tag tag-demos', title: 'Demonstrations injected after the system text (expand the row)' }, `${demos} demo${demos === 1 ? '' : 's'}`) : null,
     ];
-    return h('tr', { 'data-candidate': c.candidate_id, class: c.candidate_id === bestId ? 'is-best' : '' },
+    const target = c.candidate_id === this.target;
+    return h('tr', {
+      'data-candidate': c.candidate_id, id: `candidate-${c.candidate_id}`,
+      class: [c.candidate_id === bestId ? 'is-best' : '', target ? 'is-target' : ''].filter(Boolean).join(' '),
+      'aria-current': target ? 'true' : false,
+    },
       h('td', { class: 'num rank' }, rank),
       h('td', { class: 'candidate-cell card-key' },
         // data-rank: a phone hides the rank column and writes "#3" here instead.

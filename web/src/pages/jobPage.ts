@@ -28,12 +28,14 @@ const AGES_MS = 15_000;
 /**
  * One job: header and actions, the program (jobs of several modules), leaderboard, the two charts,
  * proposals and the event log, kept live by polling while the tab is visible and the job is not final.
+ * `candidateId` (a link from a rollout): the leaderboard shows that candidate's row once it is read.
  */
-export function jobPage(api: ApiClient, shell: Shell, jobId: string): Page {
+export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId?: string): Page {
   const feed = new JobFeed(api, jobId);
   const header = new JobHeader(jobId, (action) => void act(action));
   const program = new ProgramPanel();
-  const leaderboard = new Leaderboard((candidateId) => void promote(candidateId));
+  const leaderboard = new Leaderboard((id) => void promote(id));
+  if (candidateId !== undefined) leaderboard.reveal(candidateId);
   const exporter = new ExportPanel(jobId, async (format) => {
     try {
       return await api.exportProgram(jobId, format);

@@ -2,7 +2,7 @@ import { ApiError, type ApiClient } from '../api.js';
 import { rolloutCall } from '../components/rolloutCall.js';
 import { h, replaceChildren, setText } from '../dom.js';
 import { fmtClock, fmtCount, fmtDateTime } from '../format.js';
-import { jobHref } from '../router.js';
+import { candidateHref, jobHref } from '../router.js';
 import type { RolloutView } from '../types.js';
 import type { Page, Shell } from './page.js';
 
@@ -73,7 +73,8 @@ export function rolloutPage(api: ApiClient, shell: Shell, jobId: string, rollout
     const stat = (name: string, label: string, ...value: Array<Node | string>) =>
       h('div', { class: `stat stat-${name}` }, h('dt', {}, label), h('dd', { 'data-stat': name }, ...value));
     replaceChildren(summary,
-      stat('candidate', 'Candidate', h('a', { href: jobHref(jobId), title: `Job ${jobId}: its candidates table shows ${r.candidate_id}` }, r.candidate_id)),
+      // The candidate's own row on the job page (its instruction, score and demos), not the page's top.
+      stat('candidate', 'Candidate', h('a', { href: candidateHref(jobId, r.candidate_id), title: `Candidate ${r.candidate_id} in the candidates table of job ${jobId}` }, r.candidate_id)),
       stat('reward', 'Reward', r.reward === null ? h('span', { class: 'muted' }, 'no reward yet') : String(r.reward)),
       stat('split', 'Split', r.split),
       stat('seed', 'Seed', r.seed === null ? '—' : String(r.seed)),
