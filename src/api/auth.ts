@@ -3,7 +3,6 @@ import type { FastifyRequest } from 'fastify';
 import { randomHex } from '../shared/ids.js';
 import { ConfigError, UnauthorizedError } from '../shared/errors.js';
 import type { Store } from '../store/types.js';
-import { isUniqueViolation } from '../store/statements.js';
 
 /** API keys: shown once at creation, stored as SHA-256 (keys are 128-bit random, so no slow hash is needed). */
 export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
@@ -70,22 +69,12 @@ export const SEEDED_KEY_NAME = 'MIPROX_API_KEY';
  * old key was a 404 and `jobs list` was empty, as if the jobs were gone.
  */
 export async function seedApiKey(store: Store, key: string): Promise<void> {
-  const hash = hashApiKey(key);
-  if (await store.findActiveApiKey(hash)) return;
-  const prefix = key.slice(0, 12);
-  // listApiKeys is oldest first.
-  const seededBefore = (await store.listApiKeys()).filter((k) => k.name === SEEDED_KEY_NAME).at(-1);
-  const tenant = seededBefore === undefined ? await store.createTenant('default') : { id: seededBefore.tenantId };
-  try {
-    await store.createApiKey({ tenantId: tenant.id, name: SEEDED_KEY_NAME, keyHash: hash, prefix });
-  } catch (err) {
-    // Several instances starting at once on one database: another one seeded the key first.
-    if (await store.findActiveApiKey(hash)) return;
-    // Hashes are unique: a stored hash that is not active is this very key, revoked. (Comparing the
-    // 12-character prefix instead refused new keys that merely began like a revoked one.)
-    if (isUniqueViolation(err)) {
-      throw new ConfigError('MIPROX_API_KEY names a revoked key; set a new key', [{ path: 'MIPROX_API_KEY', message: 'was revoked' }]);
-    }
-    throw err;
+  // One transaction that instances starting at once take in turn (store/seedKey.ts): each used to
+  // make a tenant, and all but the one whose key insert won stayed behind, empty. Hashes are unique:
+  // a stored hash that is not active is this very key, revoked. (Comparing the 12-character prefix
+  // instead refused new keys that merely began like a revoked one.)
+  const seeded = await store.seedApiKey({ name: SEEDED_KEY_NAME, keyHash: hashApiKey(key), prefix: key.slice(0, 12) });
+  if (seeded === 'revoked') {
+    throw new ConfigError('MIPROX_API_KEY names a revoked key; set a new key', [{ path: 'MIPROX_API_KEY', message: 'was revoked' }]);
   }
 }

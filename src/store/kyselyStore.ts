@@ -9,6 +9,7 @@ import { callModules, discoverModule, insertModules, listModules, moduleCallOrde
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { forgetEventTexts } from './retentionQueries.js';
 import { isPooledConnectionLost, isTablesMissing } from './unavailable.js';
+import { type SeededKey, seedKey } from './seedKey.js';
 import {
   flagMissingRewards, missingRewardCounts, missingRewardCountsOfJobs, monitorSeedCells, monitorSeedCellsOfJobs, onlineSeedCells, onlineSeedCellsOfJobs,
 } from './evidenceQueries.js';
@@ -159,6 +160,10 @@ export class KyselyStore implements Store {
     };
     await this.db.insertInto('api_keys').values(row).execute();
     return { id: row.id, tenantId: row.tenant_id, name: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: null };
+  }
+
+  seedApiKey(k: { name: string; keyHash: string; prefix: string }): Promise<SeededKey> {
+    return seedKey(this.db, this.dialect, k, this.now());
   }
 
   async findActiveApiKey(keyHash: string): Promise<ApiKeyRecord | null> {

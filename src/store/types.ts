@@ -387,6 +387,12 @@ export interface Store {
   createTenant(name: string): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | null>;
   createApiKey(k: { tenantId: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord>;
+  /**
+   * A key seeded from configuration, stored once however many instances seed it at once (seedKey.ts):
+   * `active` or `revoked` when it is stored already, else `created` (in the tenant of the newest key
+   * of the same name, else a new one).
+   */
+  seedApiKey(k: { name: string; keyHash: string; prefix: string }): Promise<'active' | 'revoked' | 'created'>;
   /** Only an unrevoked key is returned. */
   findActiveApiKey(keyHash: string): Promise<ApiKeyRecord | null>;
   listApiKeys(): Promise<ApiKeyRecord[]>;

@@ -59,6 +59,19 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.listApiKeys()).find((x) => x.id === k.id)?.revokedAt).not.toBeNull();
     });
 
+    it('seeds a configured key once, never revives it, and puts a new value in the tenant of the last one', async () => {
+      const seed = (hash: string) => store.seedApiKey({ name: 'seeded-' + name, keyHash: hash, prefix: 'mpx_seed' });
+      expect(await seed('s1-' + name)).toBe('created');
+      expect(await seed('s1-' + name)).toBe('active');
+      const first = (await store.listApiKeys()).find((k) => k.name === 'seeded-' + name)!;
+      expect(await store.revokeApiKey(first.id)).toBe(true);
+      expect(await seed('s1-' + name)).toBe('revoked');
+      expect(await seed('s2-' + name)).toBe('created');
+      const seeded = (await store.listApiKeys()).filter((k) => k.name === 'seeded-' + name);
+      expect(seeded.map((k) => k.tenantId)).toEqual([first.tenantId, first.tenantId]);
+      expect(await store.findActiveApiKey('s2-' + name)).toMatchObject({ tenantId: first.tenantId });
+    });
+
     it('lists jobs newest first with a stable cursor and a status filter', async () => {
       const other = (await store.createTenant('other')).id;
       const ids: string[] = [];

@@ -1,0 +1,35 @@
+import { type Kysely, sql } from 'kysely';
+import { newKeyId, newTenantId } from '../shared/ids.js';
+import type { Database } from './schema.js';
+
+/** What seeding a key found: it was stored already (active, or revoked), or it is now. */
+export type SeededKey = 'active' | 'revoked' | 'created';
+
+/**
+ * A key seeded from configuration (MIPROX_API_KEY), stored once: an active key stays, a revoked one
+ * is reported (never revived), and a new one joins the tenant of the key seeded under the same name
+ * last (a rotation of the one user's key), else a new tenant. One transaction, with the seeders
+ * taking turns: instances started at once on one PostgreSQL database each saw no key, each made a
+ * tenant, one key insert won, and the other tenants stayed behind, empty. PostgreSQL's SHARE ROW
+ * EXCLUSIVE lock conflicts with itself and with inserts into api_keys, not with reads, so key
+ * lookups go on meanwhile; it is held for three small statements, at startup. SQLite's transactions
+ * begin IMMEDIATE (lockWaitingDriver.ts), which already takes the one write lock first.
+ */
+export async function seedKey(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', k: { name: string; keyHash: string; prefix: string }, now: string): Promise<SeededKey> {
+  return db.transaction().execute(async (trx) => {
+    if (dialect === 'postgres') await sql`lock table api_keys in share row exclusive mode`.execute(trx);
+    const same = await trx.selectFrom('api_keys').select('revoked_at').where('key_hash', '=', k.keyHash).executeTakeFirst();
+    if (same) return same.revoked_at === null ? 'active' : 'revoked';
+    const before = await trx.selectFrom('api_keys').select('tenant_id').where('name', '=', k.name)
+      .orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
+    let tenantId = before?.tenant_id;
+    if (tenantId === undefined) {
+      tenantId = newTenantId();
+      await trx.insertInto('tenants').values({ id: tenantId, name: 'default', created_at: now }).execute();
+    }
+    await trx.insertInto('api_keys').values({
+      id: newKeyId(), tenant_id: tenantId, name: k.name, key_hash: k.keyHash, prefix: k.prefix, created_at: now, revoked_at: null,
+    }).execute();
+    return 'created';
+  });
+}
