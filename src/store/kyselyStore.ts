@@ -1,7 +1,7 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
-import type { Database } from './schema.js';
+import { type Database, MIPROX_TABLES } from './schema.js';
 import type { HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
@@ -30,6 +30,9 @@ import type {
 } from './types.js';
 import { FINAL_STATUSES, TRAINING_SPLITS } from './types.js';
 import type { EventType } from './eventTypes.js';
+
+/** Names every table of miprox's and reads none of them (the readiness round trip, `ping`). */
+const EVERY_TABLE = sql.raw(MIPROX_TABLES.map((t) => `select 1 from "${t}" where 1 = 0`).join(' union all '));
 
 /**
  * A hot-path statement waiting longer than this makes ping fail (/readyz); healthy ones take
@@ -110,18 +113,20 @@ export class KyselyStore implements Store {
     // A pooled connection whose backend was just terminated fails once and is discarded: the
     // database itself is fine, so ask again (each try drops one dead connection). A refused or
     // timed-out connect is not retried: that is the outage /readyz must report.
-    // The round trip reads one of miprox's own tables: `select 1` answered while the schema was
-    // dropped or emptied by a restore under the server, and every request was failing.
+    // The round trip reads miprox's own tables, every one of them: `select 1` answered while the
+    // schema was dropped or emptied by a restore under the server, and every request was failing; the
+    // migrator's table alone said ready while one table dropped by hand failed every request on it.
+    // Each is named with nothing read (`where 1 = 0`): a missing one fails the statement's planning.
     // PostgreSQL: the same round trip asks whether writes are refused (a standby after a failover,
     // a database put read-only): the fault window of a refused write (unavailable.ts) alone let
     // /readyz say ready again once the balancer's removal stopped the writes, and traffic came back.
     for (let attempt = 1; ; attempt++) {
       try {
         if (this.dialect === 'postgres') {
-          const { rows } = await sql<{ ro: string }>`select current_setting('transaction_read_only') as ro from kysely_migration limit 1`.execute(this.db);
+          const { rows } = await sql<{ ro: string }>`select current_setting('transaction_read_only') as ro from kysely_migration where not exists (${EVERY_TABLE}) limit 1`.execute(this.db);
           if (rows[0]?.ro === 'on') throw new DatabaseReadOnly();
         } else {
-          await sql`select 1 from kysely_migration limit 1`.execute(this.db);
+          await sql`select 1 from kysely_migration where not exists (${EVERY_TABLE}) limit 1`.execute(this.db);
         }
         return;
       } catch (err) {
