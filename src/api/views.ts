@@ -184,6 +184,7 @@ function guardView(
   return {
     mode: job.config.mipro.guard,
     state: g.state,
+    can_trip: g.canTrip,
     candidate_id: g.candidateId,
     served_candidate_id: servedCandidateId(job),
     tripped_at: g.state === 'tripped' ? trippedAt : null,

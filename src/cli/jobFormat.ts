@@ -192,7 +192,16 @@ export function formatGuard(g: JobGuard): string {
     const serving = g.served_candidate_id && g.served_candidate_id !== g.candidate_id ? `; now serving ${g.served_candidate_id}` : '';
     return `TRIPPED${g.tripped_at ? ` at ${g.tripped_at}` : ''} (${g.mode}) for ${about} below ${confirmedText(g.confirmed)}${serving}`;
   }
-  return `${g.state} (${g.mode}) ${about} vs ${confirmedText(g.confirmed)}`;
+  return `${g.state} (${g.mode}) ${about} vs ${confirmedText(g.confirmed)}${cannotTrip(g)}`;
+}
+
+/**
+ * A confirmed score whose lower bound is the bottom of the reward range (a candidate promoted after a
+ * few rewards) can never be passed: the guard looks on watch and would never act. Said, with the fix.
+ */
+function cannotTrip(g: JobGuard): string {
+  if (g.state !== 'watching' || g.can_trip !== false || g.confirmed === null) return '';
+  return ' (cannot trip: the confirmed lower bound is the bottom of the reward range; measure the candidate more, e.g. on val seeds, before relying on the guard)';
 }
 
 /**

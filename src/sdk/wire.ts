@@ -107,6 +107,11 @@ export const JobSchema = z.looseObject({
     mode: z.string(),
     /** watching | tripped | off | not_serving (the job still runs: nothing single is served yet) */
     state: z.string(),
+    /**
+     * Whether the watched candidate's monitored rewards can trip it: false when its confirmed score's
+     * lower bound is the bottom of the reward range (too few rewards measured it), or it has none. Older servers omit it.
+     */
+    can_trip: z.boolean().optional(),
     /** What the guard watches, or the candidate it tripped for; null while the job runs. */
     candidate_id: nullable(z.string()),
     /** What the job serves now (after a revert: the baseline, while candidate_id names the tripped one). Older servers omit it. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
 import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
+import { addProgram } from '../helpers/programs.js';
 import { GUARD_BASELINE as BASELINE, createGuardJob, driveGuardJobToEnd, guardCall, guardReward } from '../helpers/guardWorld.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -34,7 +35,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     const ended = await view(job);
     expect(ended).toMatchObject({ status: 'succeeded', served_candidate_id: 'cand_win', best_score_source: 'online' });
     expect(ended.guard).toMatchObject({ mode: guard ?? 'alert', state: guard === 'off' ? 'off' : 'watching', candidate_id: 'cand_win', monitored: { n: 0, mean: null, ci: null } });
-    expect(ended.guard).toMatchObject({ served_candidate_id: 'cand_win', tripped_at: null });
+    expect(ended.guard).toMatchObject({ served_candidate_id: 'cand_win', tripped_at: null, can_trip: guard !== 'off' });
     expect(ended.guard.confirmed.score).toBe(1);
     return job;
   }
@@ -123,6 +124,26 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (d
     }
     expect(await guardEvents(job)).toHaveLength(1);
     expect((await view(job)).guard).toMatchObject({ state: 'tripped', candidate_id: 'cand_win' });
+  });
+
+  it('says when it cannot trip: a candidate promoted after a few rewards has a confirmed lower bound at the bottom of the range', async () => {
+    const job = await createGuardJob(t, { guard: 'revert' });
+    await addProgram(t.server.store, job.job_id, 'cand_few', { main: 'Answer the question briefly.' }, 'main');
+    for (let i = 0; i < 3; i++) {
+      const res = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { rollout_id: `f${i}`, candidate_id: 'cand_few', reward_info: { score: 1 } } });
+      expect(res.status).toBe(200);
+    }
+    const promoted = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'cand_few' } });
+    expect(promoted.status).toBe(200);
+    // Three rewards of 1: a mean of 1 whose interval still reaches 0.
+    expect(promoted.body.guard).toMatchObject({ state: 'watching', candidate_id: 'cand_few', confirmed: { score: 1, ci: [0, 1] }, can_trip: false });
+    // However badly production goes, the monitored interval never passes below 0: no trip, no revert.
+    expect(new Set(await monitor(job, 'm', 40, 0))).toEqual(new Set(['cand_few']));
+    expect(await guardEvents(job)).toHaveLength(0);
+    expect((await view(job)).guard).toMatchObject({ state: 'watching', monitored: { n: 40, mean: 0 }, can_trip: false });
+    // Rolled back to the baseline (never rewarded here: no confirmed score), it cannot trip either.
+    const rolledBack = await api(t.url, 'POST', `${JOBS}/${job.job_id}/promote`, { key: t.key, body: { candidate_id: 'baseline' } });
+    expect(rolledBack.body.guard).toMatchObject({ candidate_id: 'baseline', confirmed: null, can_trip: false });
   });
 
   it('refuses an unknown guard mode and unknown keys of the stop rule', async () => {

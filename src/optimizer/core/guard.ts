@@ -58,6 +58,16 @@ export function monitoredInterval(input: Pick<GuardInput, 'monitored' | 'unitInt
   return confidenceSequence(input.monitored, input.alpha ?? DEFAULT_GUARD_ALPHA, input.unitInterval, opts);
 }
 
+/**
+ * Whether monitored rewards can ever trip the guard against this confirmed score (both on the [0, 1]
+ * scale). The monitored interval never reaches below 0, the bottom of the scale, so a confirmed
+ * lower bound at 0 (a candidate promoted after a few rewards: n=4 gives [0, 1]) can never be passed
+ * however badly production goes; nor can a missing one. A guard in that position watches nothing.
+ */
+export function guardCanTrip(confirmed: ConfirmedScore | null): boolean {
+  return confirmed !== null && confirmed.ci[0] > 0;
+}
+
 export function guardVerdict(input: GuardInput): GuardVerdict {
   const interval = monitoredInterval(input);
   if (input.mode === 'off') return { state: 'off', trip: false, interval };

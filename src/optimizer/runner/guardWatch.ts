@@ -1,7 +1,7 @@
 import { BASELINE_ID } from '../../shared/ids.js';
 import type { CandidateRecord, JobRecord, Store } from '../../store/types.js';
 import { bestScore } from '../core/champion.js';
-import { guardVerdict, type ConfirmedScore, type GuardState, type GuardVerdict } from '../core/guard.js';
+import { guardCanTrip, guardVerdict, type ConfirmedScore, type GuardState, type GuardVerdict } from '../core/guard.js';
 import { intervalFromUnit, type RewardRange, toUnitStats } from '../core/rewardRange.js';
 import type { RunningStats } from '../core/types.js';
 
@@ -62,6 +62,12 @@ export interface GuardReport extends Omit<GuardVerdict, 'state'> {
   state: GuardReportState;
   candidateId: string | null;
   confirmed: ConfirmedScore | null;
+  /**
+   * A watching guard whose candidate's monitored rewards can trip it: false while nothing is served,
+   * once tripped, when off, and when the confirmed score's lower bound is the bottom of the reward
+   * range (guardCanTrip), so that a guard that can never act does not read as one on watch.
+   */
+  canTrip: boolean;
 }
 
 /** The guard's verdict on a job as it stands (also what job views show); `trip`: this look fires. */
@@ -71,7 +77,7 @@ export function guardReport(job: JobRecord, candidates: readonly CandidateRecord
   const mode = job.config.mipro.guard;
   if (!c) {
     const state: GuardReportState = mode === 'off' ? 'off' : id === null ? 'not_serving' : 'watching';
-    return { candidateId: id, confirmed: null, state, trip: false, interval: null };
+    return { candidateId: id, confirmed: null, state, trip: false, interval: null, canTrip: false };
   }
   const range = job.config.mipro.reward_range;
   const confirmed = confirmedScore(c, range, seedLevel.online?.(c.id));
@@ -90,6 +96,7 @@ export function guardReport(job: JobRecord, candidates: readonly CandidateRecord
     // rewards had already collapsed - and until then the guard is still watching.
     state: verdict.trip ? 'watching' : verdict.state,
     candidateId: c.id, confirmed: confirmed && inRewardUnits(confirmed, range),
+    canTrip: (verdict.trip || verdict.state === 'watching') && guardCanTrip(confirmed),
   };
 }
 
