@@ -213,7 +213,11 @@ export const DspyPredictorStateSchema = z.looseObject({
 export const DspyProgramStateSchema = z.object({
   metadata: z.looseObject({
     dependency_versions: z.record(z.string(), z.string()),
-    miprox: z.looseObject({ job_id: z.string(), candidate_id: z.string(), format: z.literal('dspy'), served: z.boolean() }),
+    miprox: z.looseObject({
+      job_id: z.string(), candidate_id: z.string(), format: z.literal('dspy'), served: z.boolean(),
+      /** Per module, the placeholders its text needs as DSPy input fields (the saved signatures list no fields). Older servers omit it. */
+      input_fields: z.record(z.string(), z.array(z.string())).optional(),
+    }),
   }),
 }).catchall(DspyPredictorStateSchema);
 export type DspyProgramState = z.infer<typeof DspyProgramStateSchema>;

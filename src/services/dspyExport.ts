@@ -9,12 +9,14 @@ import { ValidationError } from '../shared/errors.js';
  *
  * Mapping (docs/API.md, "dspy"): one predictor per module, named after the module; the module's text
  * in this candidate becomes `signature.instructions` verbatim (its `{placeholders}` included: the
- * proxy fills them per call, DSPy gives the same values as input fields); the placeholders become
- * the signature's input fields, in order of first appearance, with DSPy's default prefix and
- * description. Output fields are not listed: miprox never sees the program's output fields, and
- * DSPy applies saved fields by position, so a shorter list leaves the rest of the user's signature
- * as it was. Demos: miprox sees a demo as chat turns, not as the user's signature fields, so each
- * becomes `{augmented: true, input_turns: [{role, content}], output}` in the proxy's order (docs/API.md,
+ * proxy fills them per call, DSPy gives the same values as input fields). `signature.fields` is
+ * empty: DSPy's Signature.load_state zips the saved fields with the program's own fields by position
+ * (names play no part) and overwrites each one's prefix and description, so any field miprox listed
+ * would either repeat DSPy's defaults (nothing gained) or land on another field or replace the
+ * user's own description (`context: str = dspy.InputField(desc="retrieved passages")`); an empty list
+ * leaves the user's signature as it is. The placeholders, which are the input fields the text needs,
+ * are listed by name in `metadata.miprox.input_fields` (DSPy ignores that key). Demos: miprox sees
+ * a demo as chat turns, not as the user's signature fields, so each becomes `{augmented: true, input_turns: [{role, content}], output}` in the proxy's order (docs/API.md,
  * "dspy": map them onto your fields, or use format=messages); a templated module's demo adds each of
  * its variables as a field of that name, which is the signature's input field of that name (a demo
  * dict is keyed by field name). `lm` is null (the user's LM stays).
@@ -46,6 +48,7 @@ export function dspyProgramState(
   miprox: Record<string, unknown>,
 ): Record<string, DspyPredictorState | DspyMetadata> {
   const state: Record<string, DspyPredictorState | DspyMetadata> = {};
+  const inputFields: Record<string, readonly string[]> = {};
   for (const m of modules) {
     if (m.name === RESERVED) {
       throw new ValidationError('a module named "metadata" cannot be exported as a DSPy predictor', [
@@ -56,11 +59,12 @@ export function dspyProgramState(
       traces: [],
       train: [],
       demos: (m.demos ?? []).map((d) => dspyDemo(m.name, d)),
-      signature: { instructions: m.text, fields: m.placeholders.map(dspyField) },
+      signature: { instructions: m.text, fields: [] },
       lm: null,
     };
+    inputFields[m.name] = m.placeholders;
   }
-  state[RESERVED] = { dependency_versions: {}, miprox };
+  state[RESERVED] = { dependency_versions: {}, miprox: { ...miprox, input_fields: inputFields } };
   return state;
 }
 
@@ -75,26 +79,4 @@ function dspyDemo(module: string, d: Demo): Record<string, unknown> {
   }
   // fromEntries defines its keys: a placeholder may be named `__proto__`.
   return { augmented: true, ...Object.fromEntries(variables), input_turns: d.input, output: d.output };
-}
-
-/** DSPy's defaults for a field it was given no prefix or description for: `Field Name:` and `${name}`. */
-export function dspyField(name: string): DspyFieldState {
-  return { prefix: `${fieldPrefix(name)}:`, description: `\${${name}}` };
-}
-
-/**
- * The human-readable prefix DSPy derives from a field name: camelCase and snake_case split into
- * words, letters and digits apart, each word capitalised unless it is an acronym
- * (`user_name` -> `User Name`, `docHTML2` -> `Doc HTML 2`).
- */
-export function fieldPrefix(name: string): string {
-  const spaced = name
-    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/([a-zA-Z])(\d)/g, '$1_$2')
-    .replace(/(\d)([a-zA-Z])/g, '$1_$2');
-  return spaced
-    .split('_')
-    .map((w) => (w === w.toUpperCase() ? w : w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()))
-    .join(' ');
 }

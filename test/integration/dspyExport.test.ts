@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldPrefix } from '../../src/services/dspyExport.js';
 import { DspyProgramStateSchema } from '../../src/sdk/wire.js';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
 import { addProgram } from '../helpers/programs.js';
@@ -62,9 +61,22 @@ function dspyLoadProblems(state: Record<string, unknown>, predictors: readonly s
   return problems;
 }
 
-describe('DSPy field prefixes', () => {
-  it.each([['question', 'Question'], ['user_name', 'User Name'], ['docHTML2', 'Doc HTML 2'], ['HTMLParser', 'HTML Parser'], ['text2number', 'Text 2 Number']])('%s -> %s', (name, want) => {
-    expect(fieldPrefix(name)).toBe(want);
+interface SavedField { prefix: string; description: string }
+
+/**
+ * What DSPy's `Signature.load_state` does with a saved `fields` list (dspy/signatures/signature.py):
+ * `zip(signature_copy.fields.values(), state["fields"], strict=False)`, each saved entry overwriting
+ * the prefix and description of the program's field at the same position; names play no part.
+ */
+function dspyLoadFields(program: readonly (SavedField & { name: string })[], saved: readonly SavedField[]): (SavedField & { name: string })[] {
+  return program.map((f, i) => (i < saved.length ? { name: f.name, prefix: saved[i]!.prefix, description: saved[i]!.description } : { ...f }));
+}
+
+describe('DSPy signature fields', () => {
+  it('the load simulation applies saved fields by position, as DSPy does', () => {
+    const program = [{ name: 'question', prefix: 'Question:', description: '${question}' }, { name: 'answer', prefix: 'Answer:', description: '${answer}' }];
+    expect(dspyLoadFields(program, [{ prefix: 'Context:', description: '${context}' }])[0]).toEqual({ name: 'question', prefix: 'Context:', description: '${context}' });
+    expect(dspyLoadFields(program, [])).toEqual(program);
   });
 
   it('the shape check tells shapes apart', () => {
@@ -111,12 +123,22 @@ describe.each<TestDb>(['sqlite', 'postgres'])('export format=dspy (%s)', (db) =>
     }
     expect(Object.keys(state.metadata!.dependency_versions as object).every((k) => k in (FIXTURE.metadata!.dependency_versions as object))).toBe(true);
 
-    expect(state.answer!.signature).toEqual({
-      instructions: 'Use only {context}; answer {user} kindly.',
-      fields: [{ prefix: 'Context:', description: '${context}' }, { prefix: 'User:', description: '${user}' }],
-    });
+    // The instructions, verbatim; no saved fields: DSPy would lay them over the program's own fields
+    // by position, so a signature "question, context -> answer", or a context field with a
+    // description of its own, would be rewritten by a load. The placeholders are named in metadata.
+    expect(state.answer!.signature).toEqual({ instructions: 'Use only {context}; answer {user} kindly.', fields: [] });
     expect(state.extract!.signature).toEqual({ instructions: 'Extract the entities.', fields: [] });
-    expect(state.metadata!.miprox).toMatchObject({ job_id: job.job_id, candidate_id: 'cand_d', format: 'dspy', served: true, policy: { model: 'gpt-4o-mini' } });
+    const userProgram = [
+      { name: 'question', prefix: 'Question:', description: '${question}' },
+      { name: 'context', prefix: 'Context:', description: 'retrieved passages, most relevant first' },
+      { name: 'user', prefix: 'User:', description: '${user}' },
+      { name: 'answer', prefix: 'Answer:', description: '${answer}' },
+    ];
+    expect(dspyLoadFields(userProgram, (state.answer!.signature as { fields: SavedField[] }).fields)).toEqual(userProgram);
+    expect(state.metadata!.miprox).toMatchObject({
+      job_id: job.job_id, candidate_id: 'cand_d', format: 'dspy', served: true, policy: { model: 'gpt-4o-mini' },
+      input_fields: { extract: [], answer: ['context', 'user'] },
+    });
     expect(DspyProgramStateSchema.safeParse(state).success).toBe(true);
 
     // Also under the sessions path, for another candidate.
