@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestScore, liftText, proposalsText, servingText } from '../../web/src/components/jobHeader.js';
+import { bestScore, guardText, liftText, proposalsText, servingText } from '../../web/src/components/jobHeader.js';
 
 describe('job header: lift over baseline', () => {
   it('names the lift\'s source, which may differ from the best and baseline scores\' source', () => {
@@ -43,5 +43,16 @@ describe('job header: proposals', () => {
     expect(proposalsText({ proposal_seq: 1002, failed_proposals: 0, last_proposal: null, proposals_stopped: { reason: 'max_candidates', limit: 20, message: 'the job holds 20 candidates' } }))
       .toBe('1,002 · no more: the job holds 20 candidates');
     expect(proposalsText({ proposal_seq: 1002 })).toBe('1,002'); // an older server
+  });
+});
+
+describe('job header: guard', () => {
+  const guard = {
+    mode: 'revert' as const, state: 'watching' as const, can_trip: false, candidate_id: 'cand_few', served_candidate_id: 'cand_few', tripped_at: null,
+    monitored: { n: 40, mean: 0, ci: [0, 0.2] as [number, number] }, confirmed: { score: 1, ci: [0, 1] as [number, number], source: 'online' as const },
+  };
+  it('says a watching guard whose confirmed lower bound is the bottom of the range cannot trip', () => {
+    expect(guardText(guard)).toBe('watching (revert) · cand_few: 0.000 [0.000, 0.200] n=40 vs confirmed 1.000 [0.000, 1.000] · cannot trip: confirmed lower bound at the bottom of the range');
+    expect(guardText({ ...guard, can_trip: true, confirmed: { ...guard.confirmed, ci: [0.6, 1] } })).toBe('watching (revert) · cand_few: 0.000 [0.000, 0.200] n=40 vs confirmed 1.000 [0.600, 1.000]');
   });
 });

@@ -202,5 +202,8 @@ export function guardText(g: JobView['guard'], digits = 3): string {
     const serving = g.served_candidate_id !== g.candidate_id ? ` · serving ${g.served_candidate_id ?? '—'}` : '';
     return `tripped${g.tripped_at ? ` ${fmtDateTime(g.tripped_at)}` : ''} (${g.mode}) · ${g.candidate_id ?? '—'}: ${monitored} < ${confirmed}${serving}`;
   }
-  return `watching (${g.mode}) · ${g.candidate_id ?? '—'}: ${monitored} vs ${confirmed}`;
+  // A confirmed lower bound at the bottom of the reward range is never passed: say so, or
+  // "watching" reads as protection the guard cannot give (docs/API.md, Guard: can_trip).
+  const inert = g.confirmed && !g.can_trip ? ' · cannot trip: confirmed lower bound at the bottom of the range' : '';
+  return `watching (${g.mode}) · ${g.candidate_id ?? '—'}: ${monitored} vs ${confirmed}${inert}`;
 }
