@@ -83,10 +83,27 @@ export function renderInput(input: unknown, maxChars: number): string {
   for (const message of input) {
     if (!isRecord(message)) continue;
     const role = typeof message.role === 'string' ? message.role : 'message';
-    const text = contentText(message.content);
+    const text = [contentText(message.content), ...toolCallLines(message)].filter((s) => s.length > 0).join('\n');
     lines.push(isSystemMessage(message) ? `${role}: ${truncate(text, systemChars)}` : `${role}: ${text}`);
   }
   return truncate(lines.join('\n'), maxChars);
+}
+
+/**
+ * The calls an assistant turn of a tool loop made, one `[tool call] name(arguments)` line each (as
+ * the dashboard shows them): such a turn usually has no text, and shown by its content alone it read
+ * `assistant: ` before the tool results, so the proposer saw results of calls it was never shown.
+ * A legacy `function_call` reads the same way.
+ */
+function toolCallLines(message: Record<string, unknown>): string[] {
+  const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
+  const legacy = isRecord(message.function_call) ? [{ function: message.function_call }] : [];
+  return [...calls, ...legacy].map((call) => {
+    const fn = isRecord(call) && isRecord(call.function) ? call.function : {};
+    const name = typeof fn.name === 'string' ? fn.name : 'tool';
+    const args = typeof fn.arguments === 'string' ? fn.arguments : safeJson(fn.arguments ?? {});
+    return `[tool call] ${name}(${args})`;
+  });
 }
 
 function contentText(content: unknown): string {

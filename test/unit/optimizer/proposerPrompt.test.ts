@@ -131,6 +131,22 @@ describe('buildProposerPrompt', () => {
     expect(renderInput([{ role: 'system', content: passages }, { role: 'user', content: 'Q' }], 700)).toContain(`system: ${passages.slice(0, 300)}`);
   });
 
+  it('shows the tool calls of a tool loop\'s assistant turns, not an empty assistant line before their results', () => {
+    const loop = [
+      { role: 'user', content: 'Find the refund policy' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'search', arguments: '{"q":"refund policy"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'Refunds within 30 days' },
+      { role: 'assistant', content: 'Checking one more.', tool_calls: [{ id: 'call_2', type: 'function', function: { name: 'lookup', arguments: '{"id":7}' } }] },
+      { role: 'tool', tool_call_id: 'call_2', content: 'Order 7: 12 days old' },
+      { role: 'assistant', content: null, function_call: { name: 'legacy_fn', arguments: '{}' } },
+    ];
+    const shown = renderInput(loop, 2000);
+    expect(shown).toContain('assistant: [tool call] search({"q":"refund policy"})\ntool: Refunds within 30 days');
+    expect(shown).toContain('assistant: Checking one more.\n[tool call] lookup({"id":7})');
+    expect(shown).toContain('assistant: [tool call] legacy_fn({})');
+    expect(shown).not.toMatch(/assistant: \n/);
+  });
+
   it('lists previous instructions with scores: the top ones and the worst retired, not unscored ones', () => {
     expect(text).toContain('0.700 [0.640, 0.760], n=300');
     expect(text).toContain('TOP-1 instruction');
