@@ -97,19 +97,23 @@ async function unmatchedUpToCap(trx: Transaction<Database>, jobId: string): Prom
 
 export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly string[], only: CallSelection = {}): Promise<RolloutCallRecord[]> {
   if (rolloutIds.length === 0) return [];
-  const query = (ids: readonly string[]) => {
+  const query = (ids: readonly string[], fromEnd: boolean) => {
     let q = db.selectFrom('rollout_calls')
       .select(['rollout_id', 'seq', 'module', 'input_messages', 'variables', 'output_text', 'failed', 'created_at', 'own_system_text'])
       .where('job_id', '=', jobId).where('rollout_id', 'in', [...ids]);
     if (only.module !== undefined) q = q.where('module', '=', only.module);
     if (only.answered) q = q.where('failed', '=', 0);
-    return q.orderBy('rollout_id').orderBy('seq');
+    return q.orderBy('rollout_id').orderBy('seq', fromEnd ? 'desc' : 'asc');
   };
   // A limit per rollout: one small query each (the proposer's grounding reads a few calls of a few rollouts).
   const limit = only.perRollout;
+  const fromEnd = only.fromEnd === true;
   const rows = limit === undefined
-    ? await query(rolloutIds).execute()
-    : (await Promise.all(rolloutIds.map((id) => query([id]).limit(limit).execute()))).flat();
+    ? await query(rolloutIds, false).execute()
+    : (await Promise.all(rolloutIds.map(async (id) => {
+      const page = await query([id], fromEnd).limit(limit).execute();
+      return fromEnd ? page.reverse() : page;
+    }))).flat();
   return rows.map(toRolloutCall);
 }
 

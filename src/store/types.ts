@@ -161,6 +161,8 @@ export interface EventRecord {
 export interface CallSelection {
   module?: string;
   perRollout?: number;
+  /** `perRollout` counts from each rollout's last call instead of its first (still returned in call order). */
+  fromEnd?: boolean;
   /** Only calls the upstream answered (`failed` false); `perRollout` then counts those. */
   answered?: boolean;
 }

@@ -13,7 +13,7 @@ describe('module grounding reads a bounded slice of each rollout', () => {
   });
   afterAll(async () => t.close());
 
-  it('shows a module\'s first two calls of a rollout and counts the rest', async () => {
+  it('shows a module\'s first and last calls of a rollout and counts the rest', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
     const store = t.server.store;
     await store.insertRollout({ jobId: job.job_id, id: 'r1', candidateId: 'baseline', seed: 1, split: 'online', correlationId: null, inputMessages: null });
@@ -26,8 +26,34 @@ describe('module grounding reads a bounded slice of each rollout', () => {
     const answer = (await store.listModules(job.job_id)).find((m) => m.name === 'answer')!;
     const { worst, best } = await moduleReflection(store, job.job_id, 'baseline', answer);
     const [seen] = [...worst, ...best];
-    expect(seen?.output).toBe('answer out 0\n---\nanswer out 1\n(3 more calls of this module in the rollout)');
-    expect(JSON.stringify(seen?.input)).not.toMatch(/extract|answer in 2/);
+    expect(seen?.output).toBe('answer out 0\n---\nanswer out 4\n(3 more calls of this module in the rollout)');
+    expect(JSON.stringify(seen?.input)).not.toMatch(/extract|answer in [123]/);
+  });
+
+  it('shows a tool loop by its last call: the whole conversation once and the final answer, not two tool calls', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
+    const store = t.server.store;
+    await store.insertRollout({ jobId: job.job_id, id: 'loop', candidateId: 'baseline', seed: 1, split: 'online', correlationId: null, inputMessages: null });
+    // An executor in a tool loop: each call resends the conversation with the last tool call and its result.
+    const conversation: unknown[] = [{ role: 'user', content: 'Find the refund policy' }];
+    for (let i = 0; i < 4; i++) {
+      const answer = i < 3 ? `search({"q":"step${i}"})` : 'Refunds are accepted within 30 days.';
+      await store.completeRolloutCall(job.job_id, 'loop', {
+        outputText: answer, latencyMs: 1, usage: null, failed: false, inputMessages: structuredClone(conversation), module: 'answer', variables: null,
+      });
+      conversation.push({ role: 'assistant', content: null, tool_calls: [{ id: `call_${i}`, type: 'function', function: { name: 'search', arguments: `{"q":"step${i}"}` } }] });
+      conversation.push({ role: 'tool', tool_call_id: `call_${i}`, content: `RESULT-${i}` });
+    }
+    await store.recordReward({ jobId: job.job_id, rolloutId: 'loop', candidateId: 'baseline', reward: 0, split: 'online', seed: 1, metadata: null, rolloutStored: true }, { eventType: 'mipro.reward.received', message: 'r' });
+    const answer = (await store.listModules(job.job_id)).find((m) => m.name === 'answer')!;
+    const { worst, best } = await moduleReflection(store, job.job_id, 'baseline', answer);
+    const [seen] = [...worst, ...best];
+    // Before: the first two calls, outputs `search(step0)` and `search(step1)`, the question twice, no answer.
+    expect(seen?.output).toMatch(/^Refunds are accepted within 30 days\.\n\(the last of 4 calls of this module/);
+    const shown = JSON.stringify(seen?.input);
+    expect(shown.match(/Find the refund policy/g)).toHaveLength(1);
+    expect(shown).toContain('RESULT-2');
+    expect(shown).not.toContain('call 1');
   });
 });
 

@@ -256,6 +256,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       // What the proposer's grounding reads: one module's first calls of each rollout, no more.
       expect((await store.rolloutCalls(job.id, ['many', 'none'], { module: 'main', perRollout: 2 })).map((c) => [c.rolloutId, c.seq])).toEqual([['many', 1], ['many', 2]]);
       expect(await store.rolloutCalls(job.id, ['many'], { module: 'other', perRollout: 2 })).toEqual([]);
+      // And its last ones (a tool loop's final answer), still in call order.
+      const n = MAX_RECORDED_CALLS_PER_ROLLOUT;
+      expect((await store.rolloutCalls(job.id, ['many', 'none'], { module: 'main', perRollout: 2, fromEnd: true })).map((c) => [c.rolloutId, c.seq])).toEqual([['many', n - 1], ['many', n]]);
     });
 
     it('stores a reward on its rollout when the rollout is stored, and never makes a rollout up', async () => {

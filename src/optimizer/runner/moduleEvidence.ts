@@ -7,8 +7,12 @@ import { truncate } from '../core/text.js';
 export const REFLECTION = { worst: 3, best: 2 };
 /** Rollouts read per side: more than shown, since retention may have cleared some calls' text. */
 const READ_PER_SIDE = 12;
-/** Calls of one module within one rollout shown to the proposer. */
-const CALLS_PER_ROLLOUT = 2;
+/**
+ * Calls of one module within one rollout shown to the proposer: its first and its last. The last is
+ * the one that ended the module's work (a tool loop's final answer, the reward's subject); the
+ * first two of a five-step loop showed two tool calls and never the answer.
+ */
+const CALLS_FROM_EACH_END = 1;
 /** Longest placeholder value shown (the whole example is cut at the proposer prompt's limit too). */
 const VARIABLE_CHARS = 240;
 
@@ -30,14 +34,18 @@ export async function moduleReflection(store: Store, jobId: string, parentId: st
   const ids = rollouts.map((r) => r.id);
   // The text of what is shown only: this module's first calls of each rollout (a rollout may hold
   // hundreds of calls); how many it made comes from the calls' modules alone (answered ones, like those shown).
-  const [calls, modules, feedback] = await Promise.all([
+  const [first, last, modules, feedback] = await Promise.all([
     // Answered calls only: a call the upstream failed (a 5xx, a timeout, an outage) shows no output,
     // which the proposer read as what the instruction made the model write, and such rollouts (scored
     // low by the app) took the "worst" places from the instruction's real failures.
-    store.rolloutCalls(jobId, ids, { module: module.name, perRollout: CALLS_PER_ROLLOUT, answered: true }),
+    store.rolloutCalls(jobId, ids, { module: module.name, perRollout: CALLS_FROM_EACH_END, answered: true }),
+    store.rolloutCalls(jobId, ids, { module: module.name, perRollout: CALLS_FROM_EACH_END, answered: true, fromEnd: true }),
     store.callModules(jobId, ids, { answered: true }),
     store.rolloutFeedback(jobId, ids),
   ]);
+  // A rollout with one call of the module reads it twice: once is enough.
+  const calls = [...new Map([...first, ...last].map((c) => [`${c.rolloutId}\u0000${c.seq}`, c])).values()]
+    .sort((a, b) => (a.rolloutId < b.rolloutId ? -1 : a.rolloutId > b.rolloutId ? 1 : a.seq - b.seq));
   const placeholders = new Set(modulePlaceholders(module, module.template));
   const byRollout = new Map<string, RolloutCallRecord[]>();
   for (const c of calls) {
@@ -72,7 +80,12 @@ export function feedbackFor(f: RolloutFeedback | undefined, module: string): str
  * instruction acts on), then the values the module's own placeholders had, each cut short so a long
  * retrieved context cannot crowd out the rest.
  */
-function observedCalls(shown: readonly RolloutCallRecord[], total: number, placeholders: ReadonlySet<string>): { input: unknown[]; output: string | null } {
+function observedCalls(calls: readonly RolloutCallRecord[], total: number, placeholders: ReadonlySet<string>): { input: unknown[]; output: string | null } {
+  // A tool loop: each call resends the conversation so far, so the last call's input holds the first
+  // call's input and, as assistant turns, every answer (tool call) before its own. Shown alone it
+  // tells the whole loop once; beside the first call it repeated the question and cut the budget.
+  const loop = calls.length > 1 && continues(calls[0]!, calls.at(-1)!);
+  const shown = loop ? [calls.at(-1)!] : calls;
   const input: unknown[] = [];
   for (const [i, c] of shown.entries()) {
     if (shown.length > 1) input.push({ role: `call ${i + 1}`, content: '' });
@@ -81,6 +94,15 @@ function observedCalls(shown: readonly RolloutCallRecord[], total: number, place
     if (vars.length > 0) input.push({ role: 'template variables', content: vars.map(([k, v]) => `{${k}} = ${truncate(v, VARIABLE_CHARS)}`).join('\n') });
   }
   const outputs = shown.map((c) => c.outputText).filter((o): o is string => o !== null);
-  const more = total > shown.length ? `\n(${total - shown.length} more calls of this module in the rollout)` : '';
+  const more = loop
+    ? `\n(the last of ${total} calls of this module in the rollout, one conversation: the assistant turns of its input are the earlier calls' answers)`
+    : total > shown.length ? `\n(${total - shown.length} more calls of this module in the rollout)` : '';
   return { input, output: outputs.length > 0 ? outputs.join('\n---\n') + more : null };
+}
+
+/** Whether `later`'s conversation is `earlier`'s continued: it opens with every message `earlier` sent. */
+function continues(earlier: RolloutCallRecord, later: RolloutCallRecord): boolean {
+  const head = earlier.inputMessages ?? [];
+  const tail = later.inputMessages ?? [];
+  return head.length > 0 && tail.length > head.length && head.every((m, i) => JSON.stringify(m) === JSON.stringify(tail[i]));
 }
