@@ -80,14 +80,21 @@ export function renderInput(input: unknown, maxChars: number): string {
   // Half the budget for all of them together: an example holds up to two calls of the module, each
   // with its context, and half each left the second call's question out.
   const systemChars = Math.floor(maxChars / 2 / Math.max(1, input.filter(isSystemMessage).length));
+  // Tool results likewise (a tool loop's later calls resend every result so far): a long first
+  // result hid the rest of the loop, later tool calls and the question's follow-ups included.
+  const toolChars = Math.floor(maxChars / 2 / Math.max(1, input.filter(isToolResult).length));
   for (const message of input) {
     if (!isRecord(message)) continue;
     const role = typeof message.role === 'string' ? message.role : 'message';
     const text = [contentText(message.content), ...toolCallLines(message)].filter((s) => s.length > 0).join('\n');
-    lines.push(isSystemMessage(message) ? `${role}: ${truncate(text, systemChars)}` : `${role}: ${text}`);
+    const cut = isSystemMessage(message) ? systemChars : isToolResult(message) ? toolChars : null;
+    lines.push(cut === null ? `${role}: ${text}` : `${role}: ${truncate(text, cut)}`);
   }
   return truncate(lines.join('\n'), maxChars);
 }
+
+/** A recorded tool result (chat's `tool` message, as every surface records one; legacy `function`). */
+const isToolResult = (m: unknown): boolean => isRecord(m) && (m.role === 'tool' || m.role === 'function');
 
 /**
  * The calls an assistant turn of a tool loop made, one `[tool call] name(arguments)` line each (as

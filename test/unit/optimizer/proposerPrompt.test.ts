@@ -147,6 +147,20 @@ describe('buildProposerPrompt', () => {
     expect(shown).not.toMatch(/assistant: \n/);
   });
 
+  it('cuts each tool result of a loop so a long one cannot hide the later tool calls and results', () => {
+    const loop: unknown[] = [{ role: 'user', content: 'Q-START' }];
+    for (let i = 0; i < 3; i++) {
+      loop.push({ role: 'assistant', content: null, tool_calls: [{ id: `c${i}`, type: 'function', function: { name: `tool${i}`, arguments: '{}' } }] });
+      loop.push({ role: 'tool', tool_call_id: `c${i}`, content: `RESULT-${i} ${'x'.repeat(1500)}` });
+    }
+    const shown = renderInput(loop, 700);
+    expect(shown.length).toBeLessThanOrEqual(760);
+    for (const i of [0, 1, 2]) {
+      expect(shown).toContain(`[tool call] tool${i}({})`);
+      expect(shown).toContain(`tool: RESULT-${i}`);
+    }
+  });
+
   it('lists previous instructions with scores: the top ones and the worst retired, not unscored ones', () => {
     expect(text).toContain('0.700 [0.640, 0.760], n=300');
     expect(text).toContain('TOP-1 instruction');
