@@ -277,7 +277,8 @@ function rolloutCallView(c: RolloutCallRecord, candidate: CandidateRecord | null
     // (A call sent its own text had one: only where the demos go depends on it, not which.)
     demo_turns: candidate && c.module !== null ? servedDemoTurns(candidate.demos[c.module] ?? [], c.ownSystemText ? OWN_TEXT : system, c.inputMessages, c.variables) : null,
     input_messages: c.inputMessages, variables: c.variables,
-    output_text: c.outputText, failed: c.failed, created_at: c.createdAt,
+    // How many tool calls the answer made: output_text shows each as a `name(arguments)` line.
+    output_text: c.outputText, output_tool_calls: c.toolCalls, failed: c.failed, created_at: c.createdAt,
     // Stored text is capped (MAX_STORED_CALL_TEXT): say when this record holds only a prefix.
     truncated: wasTruncated(c.outputText) || Object.values(c.variables ?? {}).some(wasTruncated) || messagesTruncated(c.inputMessages),
   };

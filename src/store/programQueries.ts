@@ -99,7 +99,7 @@ export async function rolloutCalls(db: Db, jobId: string, rolloutIds: readonly s
   if (rolloutIds.length === 0) return [];
   const query = (ids: readonly string[], fromEnd: boolean) => {
     let q = db.selectFrom('rollout_calls')
-      .select(['rollout_id', 'seq', 'module', 'input_messages', 'variables', 'output_text', 'failed', 'created_at', 'own_system_text'])
+      .select(['rollout_id', 'seq', 'module', 'input_messages', 'variables', 'output_text', 'tool_calls', 'failed', 'created_at', 'own_system_text'])
       .where('job_id', '=', jobId).where('rollout_id', 'in', [...ids]);
     if (only.module !== undefined) q = q.where('module', '=', only.module);
     if (only.answered) q = q.where('failed', '=', 0);

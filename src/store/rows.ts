@@ -185,7 +185,7 @@ export function toModule(r: ModulesTable): ModuleRecord {
   return { name: r.name, template: r.template, ordinal: Number(r.ordinal), origin: r.origin === 'declared' ? 'declared' : 'discovered' };
 }
 
-export function toRolloutCall(r: Pick<RolloutCallsTable, 'rollout_id' | 'seq' | 'module' | 'input_messages' | 'variables' | 'output_text' | 'failed' | 'created_at' | 'own_system_text'>): RolloutCallRecord {
+export function toRolloutCall(r: Pick<RolloutCallsTable, 'rollout_id' | 'seq' | 'module' | 'input_messages' | 'variables' | 'output_text' | 'tool_calls' | 'failed' | 'created_at' | 'own_system_text'>): RolloutCallRecord {
   return {
     rolloutId: r.rollout_id,
     seq: Number(r.seq),
@@ -193,6 +193,7 @@ export function toRolloutCall(r: Pick<RolloutCallsTable, 'rollout_id' | 'seq' | 
     inputMessages: parseJson(r.input_messages, null),
     variables: parseJson(r.variables, null),
     outputText: r.output_text,
+    toolCalls: Number(r.tool_calls),
     failed: Number(r.failed) === 1,
     createdAt: r.created_at,
     ownSystemText: Number(r.own_system_text) === 1,

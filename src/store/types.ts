@@ -127,6 +127,11 @@ export interface RolloutCallRecord {
   inputMessages: unknown[] | null;
   variables: Record<string, string> | null;
   outputText: string | null;
+  /**
+   * How many tool calls the answer made: `outputText` renders them as `name(arguments)` lines, which
+   * read like text the model wrote unless the reader is told (0 for calls recorded before 0012).
+   */
+  toolCalls: number;
   failed: boolean;
   createdAt: string;
   /** The call was sent its own system text, which the record cannot rebuild (RolloutCall.ownSystemText). */

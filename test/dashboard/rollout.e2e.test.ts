@@ -295,4 +295,24 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     await page.setViewportSize({ width: 1440, height: 900 });
     expect(problems).toEqual([]);
   });
+
+  it('says when a call\'s answer was tool calls (a tool loop\'s step), not text the model wrote', async () => {
+    fake.setBehavior({ reply: '', toolCalls: [{ id: 'call_1', name: 'search', arguments: '{"q":"eiffel"}' }] });
+    try {
+      const res = await api(`${s.url}/api/mipro/v1/${systemId}/r-tool`, 'POST', '/chat/completions', {
+        body: { model: 'x', messages: [{ role: 'system', content: MODULES[0]!.template }, { role: 'user', content: 'How tall?' }],
+          tools: [{ type: 'function', function: { name: 'search', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }] },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    } finally {
+      fake.setBehavior({ reply: (req) => answerFor(systemPromptOf(req)), toolCalls: [] });
+    }
+    await s.t.server.settled();
+    await openRollout('r-tool');
+    expect(await calls().first().locator('.call-output .call-tool-calls').textContent()).toBe('1 tool call, each shown as name(arguments):');
+    expect(await calls().first().locator('.call-output .folded-text').textContent()).toBe('search({"q":"eiffel"})');
+    await openRollout('r-three');
+    expect(await page.locator('.call-tool-calls').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
 });

@@ -20,7 +20,7 @@ describe('rolloutView', () => {
     });
     const calls: RolloutCallRecord[] = Array.from({ length: n }, (_, i) => ({
       rolloutId: 'r1', seq: i + 1, module: `m${i % 3}`, inputMessages: [{ role: 'user', content: 'q' }], variables: { topic: `t${i}` },
-      outputText: 'a', failed: false, createdAt: '2026-12-06T00:00:00.000Z', ownSystemText: false,
+      outputText: 'a', toolCalls: 0, failed: false, createdAt: '2026-12-06T00:00:00.000Z', ownSystemText: false,
     }));
     const candidate = { id: 'baseline', instructions: {}, demos: {} } as unknown as CandidateRecord;
     const rollout = {

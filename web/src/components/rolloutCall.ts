@@ -44,6 +44,10 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
             : messageList(input, 'call-message', 'message', text)),
       h('section', { class: 'call-part call-output', 'aria-label': `Output of call ${c.seq}` },
         h('h4', {}, 'Output'),
+        // A tool-calling answer's text is its calls as `name(arguments)` lines: say so, or it reads as prose.
+        (c.output_tool_calls ?? 0) > 0
+          ? h('p', { class: 'muted call-tool-calls' }, `${c.output_tool_calls} tool call${c.output_tool_calls === 1 ? '' : 's'}, each shown as name(arguments):`)
+          : null,
         c.output_text === null
           ? h('p', { class: 'muted' }, c.failed ? 'None: the call failed.' : 'Not stored (the call is still running, or it was cleared after RETENTION_DAYS).')
           : text(c.output_text, 'the output'))));
