@@ -369,6 +369,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect([twice.status, twice.body.error.details]).toEqual([422, [{ path: 'demos.answer.1', message: 'repeats the input of demo 0 under the same variables' }]]);
     const plainTwice = await add({ demos: { extract: [{ input: turn('q'), output: 'a' }, { input: turn('q'), output: 'b' }] } });
     expect([plainTwice.status, plainTwice.body.error.details]).toEqual([422, [{ path: 'demos.extract.1', message: 'repeats the input of demo 0' }]]);
+    // An app's greeting first: the demo would follow the previous demo's answer, or open the conversation (Anthropic refuses).
+    const greeting = await add({ demos: { extract: [{ input: [{ role: 'assistant', content: 'Hi! How can I help?' }, { role: 'user', content: 'q' }], output: 'a' }] } });
+    expect([greeting.status, greeting.body.error?.details]).toEqual([422, [{ path: 'demos.extract.0', message: 'must open its input on a user turn (it follows the system text or the previous demo\'s answer)' }]]);
     // Each demo within its bounds, the set past what every call may carry: refused as a whole.
     const roomy = await newJob({ online_rollouts_per_candidate: 1, max_demos: 4 });
     const big = (i: number) => ({ input: turn(`${i}`.padEnd(4000, 'q')), output: 'a'.repeat(4000), variables: { context: 'c'.repeat(7000), user: 'u'.repeat(1000) } });

@@ -135,6 +135,11 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
 export function demoProblem(input: readonly DemoTurn[], output: string): string | null {
   if (input.length === 0) return 'must hold at least one input turn';
   if (input.some((t) => t.content.trim() === '')) return 'must not hold an empty turn';
+  // Demos stand one after another, the first right after the system text: an input that opens with an
+  // assistant turn (an app's greeting) follows the previous demo's answer, two assistant turns in a
+  // row (Anthropic merges them into one answer), and opens the conversation when it comes first,
+  // which Anthropic refuses. The proxy gives no demos to a call whose own turns open so, for the same reason.
+  if (input[0]?.role !== 'user') return 'must open its input on a user turn (it follows the system text or the previous demo\'s answer)';
   if (input.at(-1)?.role !== 'user') return 'must end its input on a user turn (the demo\'s answer follows it)';
   if (output.trim() === '') return 'must have an answer that is not empty';
   // PostgreSQL text cannot hold one, and an exported demo must import back.

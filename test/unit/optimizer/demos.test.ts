@@ -42,11 +42,13 @@ describe('demo pool', () => {
     expect(pool.filter((d) => d.input[0]!.content === 'same')).toHaveLength(1);
   });
 
-  it('keeps only calls that make a demo anyone could import back: text in every turn, a user turn last, no NUL, half an emoji as U+FFFD', () => {
+  it('keeps only calls that make a demo anyone could import back: text in every turn, a user turn first and last, no NUL, half an emoji as U+FFFD', () => {
     const pool = buildDemoPool([
       call('r_cut', 'online', 1, 'Query \ud83d', { outputText: 'label \ud83d' }),
       call('r_empty_turn', 'online', 1, 'x', { inputMessages: [{ role: 'user', content: ' ' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'q' }] }),
       call('r_prefill', 'online', 1, 'x', { inputMessages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'Sure,' }] }),
+      // An app's greeting first: injected, it would follow the previous demo's answer or open the conversation.
+      call('r_greeting', 'online', 1, 'x', { inputMessages: [{ role: 'assistant', content: 'Hi, how can I help?' }, { role: 'user', content: 'q' }] }),
       call('r_blank_answer', 'online', 1, 'blank', { outputText: '  ' }),
       call('r_nul', 'online', 1, 'text \u0000 nul'),
     ], { minReward: 1 });
