@@ -90,7 +90,25 @@ export function renderInput(input: unknown, maxChars: number): string {
     const cut = isSystemMessage(message) ? systemChars : isToolResult(message) ? toolChars : null;
     lines.push(cut === null ? `${role}: ${text}` : `${role}: ${truncate(text, cut)}`);
   }
-  return truncate(lines.join('\n'), maxChars);
+  return cutMiddle(lines.join('\n'), maxChars);
+}
+
+/** Share of a cut conversation kept from its head; the rest comes from its tail. */
+const HEAD_SHARE = 0.4;
+
+/**
+ * A conversation cut to `max` characters from both ends: its opening (the task) and its last turns,
+ * the ones the answer shown after it follows. Cut from the head alone, a long first user turn (a
+ * task with its plan) left out every tool call and result of a loop and the turn the model answered.
+ */
+function cutMiddle(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = headOf(text, Math.floor(max * HEAD_SHARE));
+  let tailStart = text.length - (max - head.length);
+  // Never start the tail on the low half of a surrogate pair (half an emoji).
+  const first = text.charCodeAt(tailStart);
+  if (first >= 0xdc00 && first <= 0xdfff) tailStart++;
+  return `${head} …[${tailStart - head.length} characters left out]… ${text.slice(tailStart)}`;
 }
 
 /** A recorded tool result (chat's `tool` message, as every surface records one; legacy `function`). */

@@ -161,6 +161,21 @@ describe('buildProposerPrompt', () => {
     }
   });
 
+  it('cuts a long conversation in its middle: the task\'s opening and the last turns, which the answer follows, both show', () => {
+    const loop: unknown[] = [{ role: 'user', content: `Q-START ${'plan step. '.repeat(200)} Q-END` }];
+    for (let i = 0; i < 2; i++) {
+      loop.push({ role: 'assistant', content: null, tool_calls: [{ id: `c${i}`, type: 'function', function: { name: `tool${i}`, arguments: '{}' } }] });
+      loop.push({ role: 'tool', tool_call_id: `c${i}`, content: `RESULT-${i}` });
+    }
+    const shown = renderInput(loop, 700);
+    expect(shown.length).toBeLessThanOrEqual(760);
+    expect(shown).toMatch(/^user: Q-START/);
+    expect(shown).toContain('characters left out]');
+    expect(shown).toContain('assistant: [tool call] tool1({})\ntool: RESULT-1');
+    // Half an emoji never opens the tail.
+    expect(renderInput([{ role: 'user', content: '\u{1F600}'.repeat(1000) }], 301).isWellFormed()).toBe(true);
+  });
+
   it('lists previous instructions with scores: the top ones and the worst retired, not unscored ones', () => {
     expect(text).toContain('0.700 [0.640, 0.760], n=300');
     expect(text).toContain('TOP-1 instruction');
