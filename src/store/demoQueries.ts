@@ -30,6 +30,16 @@ export async function demoSourceCalls(db: Kysely<Database>, jobId: string, modul
 }
 
 /**
+ * Whether any recorded call of the module in the job (any split, any reward) answered with tool
+ * calls: such a module runs a tool loop and gets no demos (core/demos.ts `buildDemoPool`).
+ */
+export async function moduleMadeToolCalls(db: Kysely<Database>, jobId: string, module: string): Promise<boolean> {
+  const row = await db.selectFrom('rollout_calls').select('seq')
+    .where('job_id', '=', jobId).where('module', '=', module).where('tool_calls', '>', 0).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
  * How many of the job's most recent training rewards below `below` (at most `limit`) named each
  * module in their feedback_by_module: the app's own blame, for the module a proposal changes.
  */

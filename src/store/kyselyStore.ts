@@ -16,7 +16,7 @@ import {
 import {
   candidatesOfJobs, latestEventsOfJobs, modulesOfJobs, proposalSummariesOfJobs, unmatchedPromptCountsOfJobs, valRewardsOfJobs, valRunTimesOfJobs,
 } from './jobViewQueries.js';
-import { demoSourceCalls, moduleBlame, rolloutFeedback } from './demoQueries.js';
+import { demoSourceCalls, moduleBlame, moduleMadeToolCalls, rolloutFeedback } from './demoQueries.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
@@ -488,6 +488,10 @@ export class KyselyStore implements Store {
 
   demoSourceCalls(jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]> {
     return demoSourceCalls(this.db, jobId, module, opts);
+  }
+
+  moduleMadeToolCalls(jobId: string, module: string): Promise<boolean> {
+    return moduleMadeToolCalls(this.db, jobId, module);
   }
 
   rolloutFeedback(jobId: string, rolloutIds: readonly string[]): Promise<Map<string, RolloutFeedback>> {

@@ -529,6 +529,8 @@ export interface Store {
    * `minReward`, best reward first then newest, at most `limit`: the demo pool's source.
    */
   demoSourceCalls(jobId: string, module: string, opts: { minReward: number; limit: number }): Promise<DemoSourceCall[]>;
+  /** Whether any recorded call of the module in the job answered with tool calls (any split, any reward). */
+  moduleMadeToolCalls(jobId: string, module: string): Promise<boolean>;
   /**
    * Per module, how many of the most recent training rewards below `below` (at most `limit`) named it
    * in feedback_by_module; val and monitor rewards are left out.

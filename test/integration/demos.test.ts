@@ -160,9 +160,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     expect(dspy.main.demos).toHaveLength(chosen.demos.main!.length);
   });
 
-  it('demos_only: a call answered with a tool call is never a demo (its record shows the call as text), on any surface or stream', async () => {
-    // max_demos 4 and exactly four qualifying rollouts before the first proposal: a demo set takes
-    // the whole pool, so a tool-call answer in the pool would be in the set.
+  it('demos_only: a module whose calls made tool calls (on any surface or stream) gets no demos, not even from its text answers, and the skip says why', async () => {
+    // max_demos 4 and exactly four rollouts before the first proposal: a pool holding t3's plain answer
+    // would make a demo set of it, showing the module an answer without tools only.
     const job = await createJob({
       online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2, online_proposer_max_candidates: 2,
       max_demos: 4, demo_min_reward: 1, proposer: demosOnly(),
@@ -183,10 +183,36 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     // The tool-call answers were recorded (as the proposer's reflection reads them), rewarded at the top.
     const recorded = await store.rolloutCalls(job.job_id, ['t0', 't1', 't2']);
     expect(recorded.map((c) => c.outputText)).toEqual(['lookup({"q":1})', 'lookup({"q":1})', 'lookup({"q":1})']);
-    await waitFor(async () => (await store.listCandidates(job.job_id)).length >= 2);
-    const candidates = (await api(t.url, 'GET', `/api/systems/${job.system_id}/candidates?limit=50`, { key: t.key })).body.items as { candidate_id: string; demos: Record<string, { input: unknown; output: string; rollout_id: string }[]> }[];
-    const child = candidates.find((c) => c.candidate_id !== 'baseline')!;
-    expect(child.demos.main!.map((d) => [d.rollout_id, d.output])).toEqual([['t3', 'A(PLAIN-3)']]);
+    const skipped = async () => ((await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/events?limit=200`, { key: t.key })).body.events as { event_type: string; message: string; data: Record<string, unknown> }[])
+      .filter((e) => e.event_type === 'mipro.proposal.skipped');
+    await waitFor(async () => (await skipped()).length > 0);
+    const [event] = await skipped();
+    expect(event!.data).toMatchObject({ reason: 'no_demos', mode: 'demos_only', modules: ['main'], tool_modules: ['main'] });
+    expect(event!.message).toMatch(/module\(s\) main run a tool loop .* get no demos/);
+    expect(await store.listCandidates(job.job_id)).toHaveLength(1); // no demo set: t3 alone is no pool
+  });
+
+  it('instruction_and_demos: a module running a tool loop only ever gets instruction proposals', async () => {
+    const job = await createJob({
+      online_proposer_min_rollouts: 2, online_rollouts_per_candidate: 1, online_proposer_max_candidates: 4,
+      max_demos: 2, demo_min_reward: 1, proposer: { ...demosOnly(), mode: 'instruction_and_demos' },
+    });
+    const store = t.server.store;
+    const proposals = async () => ((await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/proposals`, { key: t.key })).body.items ?? []) as { tip: string; status: string }[];
+    // One tool call, then many plain answers, each a would-be demo.
+    expect((await call(job.proxy_url, 'k0', 'TOOLCALL-first')).status).toBe(200);
+    await waitFor(async () => (await store.rolloutCalls(job.job_id, ['k0'])).length === 1);
+    expect((await reward(job.system_id, 'k0', { score: 1 })).status).toBe(200);
+    for (let i = 1; i < 30 && (await proposals()).filter((p) => p.status === 'succeeded').length < 3; i++) {
+      const res = await call(job.proxy_url, `k${i}`, `PLAIN-${i}`);
+      expect(res.status).toBe(200);
+      await waitFor(async () => (await store.rolloutCalls(job.job_id, [`k${i}`])).length === 1);
+      expect((await reward(job.system_id, `k${i}`, { score: 1 })).status).toBe(200);
+    }
+    const done = (await proposals()).filter((p) => p.status === 'succeeded');
+    expect(done.length).toBeGreaterThanOrEqual(3);
+    expect(done.every((p) => p.tip !== 'demos')).toBe(true);
+    expect((await store.listCandidates(job.job_id)).every((c) => Object.keys(c.demos).length === 0)).toBe(true);
   });
 
   it('demos_only on a program: a templated module\'s collected demos carry their call\'s values and are shown with them on every surface; an oversized value is no demo', async () => {
@@ -297,7 +323,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
     await new Promise((r) => setTimeout(r, 200));
     const events = await skipped();
     expect(events).toHaveLength(1);
-    expect(events[0]!.data).toEqual({ reason: 'no_demos', mode: 'demos_only', demo_min_reward: 1, modules: ['main'] });
+    expect(events[0]!.data).toEqual({ reason: 'no_demos', mode: 'demos_only', demo_min_reward: 1, modules: ['main'], tool_modules: [] });
     expect(events[0]!.message).toMatch(/demo_min_reward = 1/);
     expect(await store.listCandidates(job.job_id)).toHaveLength(1);
   });

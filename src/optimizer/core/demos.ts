@@ -9,6 +9,10 @@ import { hasNul, isSystemMessage, NUL_MESSAGE, wellFormed } from './text.js';
  * input turns and its text answer (an answer with tool calls is not one). Val and monitor rollouts never enter the pool: val seeds are the
  * held-out check of what the optimizer builds, and a demo carries its input into every prompt.
  *
+ * A module that runs a tool loop gets no demos at all (`usedTools`): a demo is text turns only, so
+ * its only demos would be the calls where it answered without calling a tool, and a set of them
+ * shows the model nothing but "answer without tools" examples, steering it away from its tools.
+ *
  * A demo of a module whose template has placeholders also carries the values its call was rendered
  * with (`variables`), as DSPy's demos carry every input field: its answer was written under them
  * (the retrieved passage of a RAG stage), and it is injected under another call's values, so it
@@ -92,17 +96,37 @@ export interface PoolCall {
 const TRAINING = new Set(['bootstrap', 'online']);
 
 /**
+ * Whether a recorded call took part in a tool loop: its answer made tool calls, or its input holds a
+ * tool call or a tool's result (chat `tool` / legacy `function` turns, an assistant turn with
+ * `tool_calls` or `function_call`; every surface records its input in chat form).
+ */
+export function usedTools(c: Pick<PoolCall, 'toolCalls' | 'inputMessages'>): boolean {
+  if (c.toolCalls > 0) return true;
+  return (c.inputMessages ?? []).some((m) => {
+    if (!m || typeof m !== 'object') return false;
+    const { role, tool_calls: toolCalls, function_call: functionCall } = m as { role?: unknown; tool_calls?: unknown; function_call?: unknown };
+    return role === 'tool' || role === 'function' || (Array.isArray(toolCalls) && toolCalls.length > 0) || (functionCall !== undefined && functionCall !== null);
+  });
+}
+
+/**
  * The demo pool of one module: calls of rewarded training rollouts with reward >= `minReward`,
  * made of text turns only, deduplicated by input (the best reward wins, then the earliest), best
  * first, at most `limit`. The split is checked here again even though the query filters it too:
  * a val rollout in a demo would put a held-out input into the prompts scored on val.
+ *
+ * Empty for a module that runs a tool loop: `madeToolCalls` (any of its calls answered with tool
+ * calls) or any call given here with tool turns in its input (`usedTools`).
  *
  * `placeholders`: the module template's (none: a plain module). Each demo of a templated module
  * carries its call's value of every one of them; a call without them all recorded, or whose values
  * exceed MAX_DEMO_VARIABLES_CHARS together (a stored value cut at 64 KiB always does), is no demo.
  * The same input under other values is another demo: the input key includes the values.
  */
-export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: number; limit?: number; placeholders?: readonly string[] }): Demo[] {
+export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: number; limit?: number; placeholders?: readonly string[]; madeToolCalls?: boolean }): Demo[] {
+  // A tool loop's module: no demos (see the top of this file). `madeToolCalls`: any call of the
+  // module answered with tool calls, which the calls read here (text answers only) cannot show.
+  if (opts.madeToolCalls === true || calls.some(usedTools)) return [];
   const placeholders = opts.placeholders ?? [];
   const byInput = new Map<string, { demo: Demo; reward: number }>();
   for (const c of calls) {

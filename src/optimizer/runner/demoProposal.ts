@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import type { CandidateRecord, JobRecord, NewCandidate, ProposalRecord, ProposalSettlement, ProposalStart, Store } from '../../store/types.js';
 import { proposalFailedEvent } from '../../store/proposalClosing.js';
-import { buildDemoPool, DEMO_POOL_SIZE, demoSetKey, proposeDemoSet, withModuleDemos, type Demo } from '../core/demos.js';
+import { buildDemoPool, DEMO_POOL_SIZE, demoSetKey, proposeDemoSet, usedTools, withModuleDemos, type Demo } from '../core/demos.js';
 import { chooseProposalKind, kindOf, kindStats, type KindChild, type ProposalKind, type KindRecord } from '../core/proposalKind.js';
 import { modulePlaceholders, type ProgramModule } from '../core/modules.js';
 import { moduleInstruction } from '../core/program.js';
@@ -20,9 +20,23 @@ const POOL_READ = DEMO_POOL_SIZE * 4;
  * each answer was written under them and is injected under another call's.
  */
 export async function modulePool(store: Store, job: JobRecord, module: ProgramModule): Promise<Demo[]> {
+  return (await readModulePool(store, job, module)).demos;
+}
+
+/**
+ * The module's demo pool, and whether it is empty because the module runs a tool loop (any of its
+ * calls made tool calls or had tool turns in its input: core/demos.ts `usedTools`), which gets no demos.
+ */
+export async function readModulePool(store: Store, job: JobRecord, module: ProgramModule): Promise<{ demos: Demo[]; usesTools: boolean }> {
   const minReward = demoMinReward(job.config.mipro);
-  const calls = await store.demoSourceCalls(job.id, module.name, { minReward, limit: POOL_READ });
-  return buildDemoPool(calls, { minReward, placeholders: modulePlaceholders(module, module.template) });
+  const [calls, madeToolCalls] = await Promise.all([
+    store.demoSourceCalls(job.id, module.name, { minReward, limit: POOL_READ }),
+    store.moduleMadeToolCalls(job.id, module.name),
+  ]);
+  return {
+    demos: buildDemoPool(calls, { minReward, placeholders: modulePlaceholders(module, module.template), madeToolCalls }),
+    usesTools: madeToolCalls || calls.some(usedTools),
+  };
 }
 
 /**

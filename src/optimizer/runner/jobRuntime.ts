@@ -55,8 +55,8 @@ export class JobRuntime {
   missingAt = Number.NEGATIVE_INFINITY;
   /** Candidates whose missing-rewards flag this instance already recorded. */
   readonly missingFlagged = new Set<string>();
-  /** This instance already reported that demos_only found no demo in any module (one event, not one per trigger). */
-  noDemosReported = false;
+  /** What this instance last reported when demos_only found no demo in any module (the modules running a tool loop, as JSON): one event, not one per trigger; null: nothing yet. */
+  noDemosReported: string | null = null;
   /** The state (demoSkip.ts `demoSkipKey`) on which demos_only last found nothing to propose; null: none. */
   demoSkip: string | null = null;
   /** Training rewards this instance applied at or above demo_min_reward: each may have added a demo. */

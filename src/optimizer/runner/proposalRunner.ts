@@ -19,7 +19,7 @@ import { chooseTip, initialTipStats, isTipId, tipOutcome, updateTipStats, type T
 import type { JobRuntime } from './jobRuntime.js';
 import { proposerCaps, recordProposerCall } from './proposerSpend.js';
 import { exhaustedCap } from '../core/spend.js';
-import { chooseKind, runDemoProposal } from './demoProposal.js';
+import { chooseKind, readModulePool, runDemoProposal } from './demoProposal.js';
 import { demoSkipHolds, demoSkipKey } from './demoSkip.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
@@ -104,16 +104,22 @@ export class ProposalRunner {
   /**
    * demos_only with no demo in any module: every trigger is skipped until a call qualifies, which
    * with the default threshold (the top of reward_range) may be never for a graded reward. Said once
-   * per instance as an event, so the app sees why nothing is proposed instead of a silent job.
+   * per instance as an event, so the app sees why nothing is proposed instead of a silent job; said
+   * again when the modules that run a tool loop change (they never get demos, so never a proposal
+   * in this mode: the event names them).
    */
-  private async reportNoDemos(rt: JobRuntime, modules: readonly string[]): Promise<void> {
-    if (rt.noDemosReported) return;
-    rt.noDemosReported = true;
+  private async reportNoDemos(rt: JobRuntime, modules: readonly ProgramModule[]): Promise<void> {
+    const toolModules: string[] = [];
+    for (const m of modules) if ((await readModulePool(this.deps.store, rt.job, m)).usesTools) toolModules.push(m.name);
+    const key = JSON.stringify(toolModules);
+    if (rt.noDemosReported === key) return;
+    rt.noDemosReported = key;
     const minReward = demoMinReward(rt.job.config.mipro);
+    const tools = toolModules.length === 0 ? '' : `; module(s) ${toolModules.join(', ')} run a tool loop (their calls made tool calls) and get no demos, so no demos_only proposal: use proposer.mode instruction_and_demos to have their instructions proposed`;
     await this.deps.store.appendEvent(rt.job.id, {
       eventType: 'mipro.proposal.skipped',
-      message: `demos_only: no demo qualifies in any module yet (a demo is a text-only call of a bootstrap/online rollout rewarded at least mipro.demo_min_reward = ${minReward}); no proposal until one does: lower demo_min_reward, or use proposer.mode instruction_and_demos`,
-      data: { reason: 'no_demos', mode: 'demos_only', demo_min_reward: minReward, modules: [...modules] },
+      message: `demos_only: no demo qualifies in any module yet (a demo is a text-only call of a bootstrap/online rollout rewarded at least mipro.demo_min_reward = ${minReward})${tools}; no proposal until one does: lower demo_min_reward, or use proposer.mode instruction_and_demos`,
+      data: { reason: 'no_demos', mode: 'demos_only', demo_min_reward: minReward, modules: modules.map((m) => m.name), tool_modules: toolModules },
     });
   }
 
@@ -147,7 +153,7 @@ export class ProposalRunner {
     const { order } = target;
     let module = target.module;
     let kind = await chooseKind(store, this.deps.rng, rt.job, module, candidates);
-    // demos_only, and no demo of this module qualifies yet (its calls may never qualify: tool calls):
+    // demos_only, and no demo of this module qualifies yet (a module running a tool loop never gets one):
     // another module's may, rather than every trigger waiting on this one (module choice's first round).
     for (const other of order) {
       if (kind !== null) break;
@@ -157,7 +163,7 @@ export class ProposalRunner {
     }
     if (kind === null) {
       rt.demoSkip = demoSkipKey(rt);
-      await this.reportNoDemos(rt, order.map((m) => m.name));
+      await this.reportNoDemos(rt, order);
       this.deps.onOutcome?.('skipped'); // demos_only, and no demo qualifies yet
       return;
     }

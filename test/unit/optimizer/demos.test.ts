@@ -19,12 +19,27 @@ describe('demo pool', () => {
       call('r_none', 'online', null, 'unrewarded'),
       call('r_failed', 'online', 1, 'failed', { failed: true }),
       call('r_noout', 'online', 1, 'no output', { outputText: null }),
-      call('r_tool', 'online', 1, 'tool', { inputMessages: [{ role: 'tool', content: 'x' }] }),
-      // An answer that called a tool: its record's text is only the call rendered as `name(arguments)`.
-      call('r_called', 'online', 1, 'calls a tool', { outputText: 'lookup({"q":1})', toolCalls: 1 }),
     ], { minReward: 0.8 });
     expect(pool.map((d) => d.rolloutId).sort()).toEqual(['r_boot', 'r_online']);
     expect(JSON.stringify(pool)).not.toMatch(/VAL-INPUT|MONITOR-INPUT/);
+  });
+
+  it('a module running a tool loop has no demos, not even its text answers: they would only show it answering without tools', () => {
+    const plain = call('r_plain', 'online', 1, 'answered directly');
+    expect(buildDemoPool([plain], { minReward: 1 })).toHaveLength(1);
+    // Its answers that called a tool are not read (the query keeps text answers): the store says it made some.
+    expect(buildDemoPool([plain], { minReward: 1, madeToolCalls: true })).toEqual([]);
+    // A call of the loop with tool turns in its input, in any of chat's forms.
+    for (const turn of [
+      { role: 'tool', tool_call_id: 'c1', content: 'x' },
+      { role: 'function', name: 'f', content: 'x' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      { role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } },
+    ]) {
+      const loop = call('r_loop', 'online', 1, 'x', { inputMessages: [{ role: 'user', content: 'q' }, turn, { role: 'user', content: 'go on' }] });
+      expect(buildDemoPool([plain, loop], { minReward: 1 })).toEqual([]);
+    }
+    expect(buildDemoPool([plain, call('r_called', 'online', 1, 'calls a tool', { outputText: 'lookup({"q":1})', toolCalls: 1 })], { minReward: 1 })).toEqual([]);
   });
 
   it('leaves out of a demo the app\'s own later system message its call record keeps (a RAG stage\'s passages): a demo is user and assistant turns', () => {
