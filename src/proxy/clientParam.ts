@@ -51,3 +51,22 @@ export function clientInputParam(param: string, shift: InputShift | null): strin
   if (!shift.wasString || mapped === undefined || mapped === param) return mapped;
   return 'input'; // an item after the turns: the one item the string became
 }
+
+/** A message path in an error's text, as Anthropic writes it (`messages.7`, `messages.7.content.0`), not inside a longer name. */
+const MESSAGES_PATH = /(?<![\w.])messages\.(\d+)((?:\.\w+)*)/g;
+
+/**
+ * An Anthropic 4xx's message as the client would read it. Anthropic sends no `param`: it names the
+ * refused message in the text (`messages.7: \`tool_use\` ids were found without \`tool_result\` blocks
+ * immediately after: ...`), counting the messages miprox sent, where a native Messages call got the
+ * candidate's `inserted` demo turns first. Each such index becomes the client's own; one naming a
+ * demo turn says so instead of naming a message of the client's that is not the one refused.
+ */
+export function clientMessagesText(message: string, inserted: number): string {
+  if (inserted === 0) return message;
+  return message.replace(MESSAGES_PATH, (whole: string, n: string, rest: string) => {
+    const at = Number(n);
+    if (at < inserted) return `one of the demo turns miprox inserted before your messages (${whole} of the request it sent)`;
+    return `messages.${at - inserted}${rest}`;
+  });
+}

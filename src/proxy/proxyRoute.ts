@@ -300,11 +300,15 @@ async function relayJson(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Pr
  * items after the inserted demo turns); on a translated call (a Responses or Messages call sent as
  * chat completions) that request is miprox's chat request, whose fields the client never sent, so
  * none is relayed; on a chat call a message named by index gets the client's index (injection may
- * have added some).
+ * have added some). A native call's message is mapped too where the provider names the field in its
+ * text (Anthropic, which sends no param); a translated call's is left as written (docs/API.md).
  */
 function withClientParam(err: unknown, c: UpstreamCall): void {
-  if (!(err instanceof UpstreamError) || err.upstreamParam === undefined) return;
+  if (!(err instanceof UpstreamError)) return;
   const surface = c.surfaceCall.native;
+  const clientError = err.upstreamStatus !== undefined && err.upstreamStatus >= 400 && err.upstreamStatus < 500;
+  if (clientError && c.native !== undefined && surface?.clientMessage) err.message = surface.clientMessage(err.message);
+  if (err.upstreamParam === undefined) return;
   if (c.native !== undefined && surface !== undefined) err.upstreamParam = surface.clientParam ? surface.clientParam(err.upstreamParam) : err.upstreamParam;
   else err.upstreamParam = surface !== undefined ? undefined : clientMessageParam(err.upstreamParam, c.upstreamReq.messages, c.surfaceCall.chat.messages);
 }

@@ -1,5 +1,6 @@
 import { anthropicErrorBody } from '../../api/errorMapping.js';
 import { type FieldProblem, UpstreamError, ValidationError } from '../../shared/errors.js';
+import { clientMessagesText } from '../clientParam.js';
 import { translateChatStream } from './chatChunks.js';
 import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap, thinkingProblems, toolNameProblems } from './messagesNative.js';
 import { chatToMessage } from './messagesRender.js';
@@ -19,6 +20,8 @@ export const messagesSurface: Surface = {
     const stream = original.stream === true;
     // Anthropic's stream always ends with usage, so the internal stream asks for it.
     if (stream) chat.stream_options = { include_usage: true };
+    /** Demo turns the native body put at the head of `messages` (clientParam.ts `clientMessagesText`). */
+    let inserted = 0;
     /** How the stream sent so far ends when it fails: by default with the error event alone. */
     let fail = (errorEvent: string): string => errorEvent;
     return {
@@ -36,7 +39,12 @@ export const messagesSurface: Surface = {
       native: {
         surface: 'messages',
         forwardHeaders,
-        body: (injected, changed) => nativeMessagesBody(original, chat, injected, changed),
+        body: (injected, changed) => {
+          const upstream = nativeMessagesBody(original, chat, injected, changed);
+          inserted = (upstream.messages as readonly unknown[]).length - original.messages.length;
+          return upstream;
+        },
+        clientMessage: (message) => clientMessagesText(message, inserted),
         problems: (limited) => [
           ...thinkingProblems(original, limited.max_tokens ?? limited.max_completion_tokens, forwardHeaders['anthropic-beta'] ?? ''),
           ...toolNameProblems(original),

@@ -48,6 +48,12 @@ export interface NativeCall {
    */
   clientParam?(param: string): string | undefined;
   /**
+   * An upstream 4xx's message as the client would read it, after `body` was built: a provider that
+   * names the refused field in its text (Anthropic: `messages.7: ...`) counted the items miprox sent.
+   * Absent: relayed as the upstream wrote it.
+   */
+  clientMessage?(message: string): string;
+  /**
    * What the upstream would refuse once the job's limits apply (`limited`: the internal call after
    * them), checked before anything is dispatched or recorded. Absent: nothing.
    */
