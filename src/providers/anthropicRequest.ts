@@ -9,7 +9,9 @@ import { toolNameProblem } from './toolNames.js';
 /**
  * OpenAI chat-completions request -> Anthropic Messages request. What cannot be expressed is refused
  * with a 400 naming the field (never dropped silently), except knobs Anthropic has no notion of
- * (response_format, seed, frequency_penalty...), which are ignored. Logprobs are refused, as `n`
+ * (seed, frequency_penalty...), which are ignored. A `json_schema` response_format goes as Messages'
+ * structured outputs (`output_config.format`); `json_object` has no Messages counterpart and is
+ * refused (dropped, the app would get free text where it parses JSON). Logprobs are refused, as `n`
  * above 1 is: they ask for something in the answer that Anthropic never returns, so dropping them
  * would silently hand the client `logprobs: null` where it reads its token probabilities.
  */
@@ -59,12 +61,35 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   const userId = endUserId(req);
   if (userId !== undefined) out.metadata = { user_id: anthropicUserId(userId) };
   if (stream) out.stream = true;
+  const format = outputFormat(req.response_format);
+  if (format !== undefined) out.output_config = { format };
   if (req.tools !== undefined && req.tools.length > 0) {
     out.tools = req.tools.map((t, i) => translateTool(t, i));
     const choice = translateToolChoice(req.tool_choice, req.parallel_tool_calls === false);
     if (choice !== undefined) out.tool_choice = choice;
   }
   return out;
+}
+
+/**
+ * Chat's `response_format` as Messages' `output_config.format`. It used to be ignored: a json_schema
+ * call reached Claude with no schema, which answered prose, and the app's `JSON.parse` (or the openai
+ * SDK's `.parse()` helper) failed on it. Anthropic's structured outputs are always constrained, so
+ * `strict: false` is no reason to refuse; `name` and `description` have no Messages field (the
+ * schema's own `description` still reaches the model).
+ */
+function outputFormat(format: unknown): { type: 'json_schema'; schema: Record<string, unknown> } | undefined {
+  if (format == null) return undefined;
+  if (!isRecord(format)) throw invalid('response_format', 'must be an object');
+  if (format.type === 'text') return undefined;
+  if (format.type === 'json_object') {
+    throw invalid('response_format.type', 'json_object has no anthropic counterpart (Messages constrains output to a schema only): send {type: "json_schema", json_schema: {name, schema}} or leave it out');
+  }
+  if (format.type !== 'json_schema') throw invalid('response_format.type', 'must be "text" or "json_schema" with anthropic');
+  const spec = format.json_schema;
+  const schema = isRecord(spec) ? spec.schema : undefined;
+  if (!isRecord(schema) || Array.isArray(schema)) throw invalid('response_format.json_schema.schema', 'must be a JSON schema object (anthropic structured outputs need one)');
+  return { type: 'json_schema', schema: schema as Record<string, unknown> };
 }
 
 /**

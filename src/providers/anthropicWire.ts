@@ -73,6 +73,8 @@ export const AnthropicRequestSchema = z.object({
     .optional(),
   tool_choice: AnthropicToolChoiceSchema.optional(),
   metadata: z.object({ user_id: z.string().optional() }).optional(),
+  /** Structured outputs: the answer is JSON text valid against `schema` (chat's json_schema response_format). */
+  output_config: z.object({ format: z.object({ type: z.literal('json_schema'), schema: z.record(z.string(), z.unknown()) }) }).optional(),
 });
 export type AnthropicRequest = z.infer<typeof AnthropicRequestSchema>;
 

@@ -74,3 +74,36 @@ describe('Messages output_config.effort toward a chat-completions upstream', () 
     expect((s.h.anthropic.requests.at(-1)!.body as Record<string, unknown>).output_config).toEqual({ effort: 'low' });
   });
 });
+
+describe('structured outputs toward an anthropic policy', () => {
+  const sent = (): Record<string, unknown> => s.h.anthropic.requests.at(-1)!.body as Record<string, unknown>;
+  const format = { type: 'json_schema', schema };
+
+  // It used to be ignored: Claude got no schema and answered prose the app could not parse.
+  it.each([false, true])('chat: a json_schema response_format goes as output_config.format (stream %s)', async (stream) => {
+    await call('anthropic', 'chat/completions', { stream, messages: question, response_format: { type: 'json_schema', json_schema: { name: 'place', schema, strict: true } } });
+    expect(sent().output_config).toEqual({ format });
+  });
+
+  it.each([false, true])('Responses: a json_schema text.format goes as output_config.format (stream %s)', async (stream) => {
+    await call('anthropic', 'responses', { stream, instructions: CLIENT_SYSTEM, input: 'Weather in Paris?', text: { format: { type: 'json_schema', name: 'place', schema, strict: true } } });
+    expect(sent().output_config).toEqual({ format });
+  });
+
+  it('a text response_format sends none', async () => {
+    await call('anthropic', 'chat/completions', { messages: question, response_format: { type: 'text' } });
+    expect(sent()).not.toHaveProperty('output_config');
+  });
+
+  it.each([
+    ['chat/completions', 'response_format.type', { messages: question, response_format: { type: 'json_object' } }],
+    ['responses', 'text.format.type', { instructions: CLIENT_SYSTEM, input: 'Weather in Paris? Answer in JSON.', text: { format: { type: 'json_object' } } }],
+  ])('%s: json_object (no Messages counterpart) is a 4xx naming %s, with nothing sent', async (surface, field, body) => {
+    const before = s.h.anthropic.requests.length;
+    const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', `/knobs-${n++}/${surface}`, { body: { model: 'm', ...body } });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(JSON.stringify(res.body)).toContain(field);
+    expect(s.h.anthropic.requests).toHaveLength(before);
+  });
+});

@@ -153,6 +153,9 @@ export function responsesFieldOf(origins: readonly MessageOrigin[], path: string
   // Responses tools are flat: chat's `tools.N.function.parameters` is `tools.N.parameters`.
   const tool = /^tools\.(\d+)\.function\.(.+)$/.exec(path);
   if (tool) return `tools.${tool[1]}.${tool[2]}`;
+  // Chat's `response_format` is the Responses call's `text.format` (formatToChat), flat too.
+  const format = /^response_format(?:\.(?:json_schema\.)?(.+))?$/.exec(path);
+  if (format) return format[1] === undefined ? 'text.format' : `text.format.${format[1]}`;
   const m = /^messages\.(\d+)(?:\.(.*))?$/.exec(path);
   const origin = m ? origins[Number(m[1])] : undefined;
   if (!m || origin === undefined) return path;
