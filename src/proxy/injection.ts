@@ -8,15 +8,34 @@ import { systemHead, withDemoTurns, type Demo } from '../optimizer/core/demos.js
  * system (or developer) message, or is prepended when there is none; then `forcePolicy`.
  */
 export function injectCandidate(req: ChatCompletionRequest, instruction: string, policy: JobPolicy): ChatCompletionRequest {
-  const messages = [...req.messages];
-  const idx = messages.findIndex(isSystem);
-  if (idx >= 0) {
-    const original = messages[idx]!;
-    messages[idx] = { ...original, content: instruction };
-  } else if (instruction.length > 0) {
-    messages.unshift({ role: 'system', content: instruction });
-  }
+  const inject = (text: string): ChatMessage[] => {
+    const messages = [...req.messages];
+    const idx = messages.findIndex(isSystem);
+    if (idx >= 0) messages[idx] = { ...messages[idx]!, content: text };
+    else if (text.length > 0) messages.unshift({ role: 'system', content: text });
+    return messages;
+  };
+  let messages = inject(instruction);
+  // OpenAI refuses JSON mode (`response_format: {type: "json_object"}`, Responses' `text.format`) unless
+  // the word "json" is in the messages. The app's system text often is where it says so, and a
+  // proposed instruction may not (a proposer rewrites the format rules): the candidate would turn
+  // every call of the app into a 400. So the call that lost the word gets it back, after the candidate's text.
+  if (jsonMode(req) && mentionsJson(req.messages) && !mentionsJson(messages)) messages = inject(`${instruction}${instruction === '' ? '' : '\n\n'}${JSON_MODE_NOTE}`);
   return forcePolicy({ ...req, messages }, policy);
+}
+
+/** What a JSON-mode call's injected system text ends with when the candidate's text lost the word "JSON". */
+export const JSON_MODE_NOTE = 'Respond in JSON.';
+
+const jsonMode = (req: ChatCompletionRequest): boolean => (req.response_format as { type?: unknown } | null | undefined)?.type === 'json_object';
+
+/** Whether any message says "json" (any case), as OpenAI checks for JSON mode. */
+function mentionsJson(messages: readonly ChatMessage[]): boolean {
+  return messages.some((m) => {
+    const c = m.content;
+    if (typeof c === 'string') return /json/i.test(c);
+    return Array.isArray(c) && c.some((p) => typeof p.text === 'string' && /json/i.test(p.text));
+  });
 }
 
 /**
