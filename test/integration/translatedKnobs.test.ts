@@ -56,6 +56,17 @@ describe('Messages output_config.effort toward a chat-completions upstream', () 
     expect(sent()).toMatchObject({ reasoning_effort: 'max', response_format: { type: 'json_schema' } });
   });
 
+  // OpenAI refuses strict: true on such a schema, which Anthropic takes (the SDK's zodOutputFormat
+  // leaves `.optional()` fields out of `required`): the call was OpenAI's 400.
+  it.each([
+    ['an optional property', false, { ...schema, properties: { ...schema.properties, note: { type: 'string' } } }],
+    ['a nested object open to other keys', false, { ...schema, properties: { ...schema.properties, meta: { type: 'object', properties: {} } }, required: ['city', 'meta'] }],
+    ['every object closed and every property required', true, schema],
+  ])('output_config.format with %s goes with strict %s', async (_what, strict, s2) => {
+    await call('openai', 'messages', { max_tokens: 50, system: CLIENT_SYSTEM, messages, output_config: { format: { type: 'json_schema', schema: s2 } } });
+    expect(sent().response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema: s2, strict } });
+  });
+
   it('without effort (or with null) no reasoning_effort is sent', async () => {
     await call('openai', 'messages', { max_tokens: 50, system: CLIENT_SYSTEM, messages, output_config: { effort: null } });
     expect(sent()).not.toHaveProperty('reasoning_effort');

@@ -116,7 +116,26 @@ function outputFormatToChat(req: MessagesRequest, lossy: FieldProblem[] | null):
     untranslatable(lossy, where, 'must be {type: "json_schema", schema: {...}} when the upstream speaks chat completions');
     return undefined;
   }
-  return { type: 'json_schema', json_schema: { name: 'output', schema, strict: true } };
+  // Strict only where OpenAI takes the schema as strict: it refuses a strict schema with an optional
+  // property (every key must be in `required`) or an object open to others, which Anthropic accepts
+  // (the Anthropic SDK's zodOutputFormat makes `.optional()` fields just that), so a strict `true`
+  // there turned a valid call into OpenAI's 400 on a response_format the client never sent.
+  return { type: 'json_schema', json_schema: { name: 'output', schema, strict: strictCompatible(schema) } };
+}
+
+/** Whether every object in the schema closes its properties and requires them all (OpenAI's strict rules). */
+function strictCompatible(node: unknown): boolean {
+  if (Array.isArray(node)) return node.every(strictCompatible);
+  if (typeof node !== 'object' || node === null) return true;
+  const n = node as Record<string, unknown>;
+  const props = n.properties;
+  if (n.type === 'object' || (typeof props === 'object' && props !== null)) {
+    if (n.additionalProperties !== false) return false;
+    const keys = typeof props === 'object' && props !== null ? Object.keys(props) : [];
+    const required = Array.isArray(n.required) ? n.required : [];
+    if (!keys.every((k) => required.includes(k))) return false;
+  }
+  return Object.entries(n).every(([k, v]) => k === 'enum' || k === 'const' || k === 'default' || k === 'examples' || strictCompatible(v));
 }
 
 /** Tool results come first (chat wants them right after the assistant's calls), then the user's own text. */
