@@ -11,7 +11,7 @@ import { toolNameProblem } from './toolNames.js';
  * with a 400 naming the field (never dropped silently), except knobs Anthropic has no notion of
  * (seed, frequency_penalty...), which are ignored. A `json_schema` response_format goes as Messages'
  * structured outputs (`output_config.format`); `json_object` has no Messages counterpart and is
- * refused (dropped, the app would get free text where it parses JSON). Logprobs are refused, as `n`
+ * dropped (see outputFormat). Logprobs are refused, as `n`
  * above 1 is: they ask for something in the answer that Anthropic never returns, so dropping them
  * would silently hand the client `logprobs: null` where it reads its token probabilities.
  */
@@ -82,10 +82,11 @@ function outputFormat(format: unknown): { type: 'json_schema'; schema: Record<st
   if (format == null) return undefined;
   if (!isRecord(format)) throw invalid('response_format', 'must be an object');
   if (format.type === 'text') return undefined;
-  if (format.type === 'json_object') {
-    throw invalid('response_format.type', 'json_object has no anthropic counterpart (Messages constrains output to a schema only): send {type: "json_schema", json_schema: {name, schema}} or leave it out');
-  }
-  if (format.type !== 'json_schema') throw invalid('response_format.type', 'must be "text" or "json_schema" with anthropic');
+  // JSON mode has no Messages counterpart (structured outputs need a schema), and it needs none: OpenAI
+  // takes json_object only from a call whose messages say "json", so the model is asked for JSON in
+  // the text already. Refusing it would break apps that get JSON from Claude today; it is dropped.
+  if (format.type === 'json_object') return undefined;
+  if (format.type !== 'json_schema') throw invalid('response_format.type', 'must be "text", "json_object" or "json_schema" with anthropic');
   const spec = format.json_schema;
   const schema = isRecord(spec) ? spec.schema : undefined;
   if (!isRecord(schema) || Array.isArray(schema)) throw invalid('response_format.json_schema.schema', 'must be a JSON schema object (anthropic structured outputs need one)');

@@ -106,15 +106,23 @@ describe('structured outputs toward an anthropic policy', () => {
     expect(sent()).not.toHaveProperty('output_config');
   });
 
+  // JSON mode has no Messages counterpart; its call already asks for JSON in its messages (OpenAI
+  // requires the word), so it goes on without a schema, as before structured outputs were translated.
   it.each([
-    ['chat/completions', 'response_format.type', { messages: question, response_format: { type: 'json_object' } }],
-    ['responses', 'text.format.type', { instructions: CLIENT_SYSTEM, input: 'Weather in Paris? Answer in JSON.', text: { format: { type: 'json_object' } } }],
-  ])('%s: json_object (no Messages counterpart) is a 4xx naming %s, with nothing sent', async (surface, field, body) => {
-    const before = s.h.anthropic.requests.length;
+    ['chat/completions', { messages: [{ role: 'user', content: 'Weather in Paris? Answer in JSON.' }], response_format: { type: 'json_object' } }],
+    ['responses', { instructions: CLIENT_SYSTEM, input: 'Weather in Paris? Answer in JSON.', text: { format: { type: 'json_object' } } }],
+  ])('%s: json_object goes on with no output_config (Messages has no schema-less JSON mode)', async (surface, body) => {
     const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', `/knobs-${n++}/${surface}`, { body: { model: 'm', ...body } });
+    expect(res.status).toBe(200);
+    expect(sent()).not.toHaveProperty('output_config');
+  });
+
+  it('a json_schema without a schema object is a 4xx naming it, with nothing sent', async () => {
+    const before = s.h.anthropic.requests.length;
+    const res = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', `/knobs-${n++}/chat/completions`, { body: { model: 'm', messages: question, response_format: { type: 'json_schema', json_schema: { name: 'place' } } } });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
-    expect(JSON.stringify(res.body)).toContain(field);
+    expect(JSON.stringify(res.body)).toContain('response_format.json_schema.schema');
     expect(s.h.anthropic.requests).toHaveLength(before);
   });
 });
