@@ -13,7 +13,7 @@ export function registerModelsRoutes(app: FastifyInstance, deps: ApiDeps, engine
   const handler = async (req: FastifyRequest<{ Params: { systemId: string; rolloutId?: string } }>) => {
     rolloutIdOf(req.params.rolloutId);
     const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
-    const rt = await engine.runtimeForSystem(req.params.systemId);
+    const rt = await engine.runtimeForSystem(req.params.systemId, principal?.tenantId);
     if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
     const created = Math.floor(Date.parse(rt.job.createdAt) / 1000);
     return { object: 'list', data: [{ id: rt.job.config.policy.model, object: 'model', created, owned_by: rt.job.config.policy.provider }] };

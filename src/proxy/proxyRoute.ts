@@ -91,7 +91,7 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
   const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
   // The job as this instance holds it when fresh (no promise), else the lookup (which may refresh it).
-  const rt = p.engine.freshRuntimeForSystem(req.params.systemId) ?? (await p.engine.runtimeForSystem(req.params.systemId));
+  const rt = p.engine.freshRuntimeForSystem(req.params.systemId) ?? (await p.engine.runtimeForSystem(req.params.systemId, principal?.tenantId));
   if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   // Only after the credential checks: a stranger's body costs no validation work.
   const surfaceCall = surface.parse(req.body, rt.job.systemId, req.headers);

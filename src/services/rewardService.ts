@@ -154,8 +154,8 @@ export class RewardService {
    * short-lived cache: this is the hottest control route.
    */
   async report(tenantId: string, sessionId: string, r: RewardReport): Promise<RewardResult> {
-    const rt = await this.engine.lookup(sessionId);
-    if (!rt || rt.job.tenantId !== tenantId) throw new NotFoundError(`session ${sessionId} not found`);
+    const rt = await this.engine.lookup(sessionId, (job) => job.tenantId === tenantId);
+    if (!rt) throw new NotFoundError(`session ${sessionId} not found`);
     const job = rt.job;
     // Every check runs before anything is recorded, and all failures make one 422.
     const { checks, foldable } = await this.jobChecks(rt, { reward: r.reward, rewardPath: r.rewardPath, feedbackModules: Object.keys(r.feedbackByModule ?? {}) });
@@ -232,8 +232,8 @@ export class RewardService {
    * problems too. None for an unknown session: the body's 422 is said first, as for any route.
    */
   async checksFor(tenantId: string, sessionId: string, facts: RewardFacts): Promise<RewardCheck[]> {
-    const rt = await this.engine.lookup(sessionId);
-    if (!rt || rt.job.tenantId !== tenantId) return [];
+    const rt = await this.engine.lookup(sessionId, (job) => job.tenantId === tenantId);
+    if (!rt) return [];
     return (await this.jobChecks(rt, facts)).checks;
   }
 

@@ -207,6 +207,29 @@ describe('tenant isolation: every route, with another tenant\'s key, no key, a b
     expect(await snapshotOfA()).toEqual(before);
   }, 120_000);
 
+  it('loads nothing of A\'s job into the server\'s memory for a stranger (miprox_cached_jobs on the keyless /metrics would tell)', async () => {
+    const cachedJobs = async () => Number(/^miprox_cached_jobs (\d+)$/m.exec(await fetch(`${t.url}/metrics`).then((r) => r.text()))![1]);
+    // Jobs just made, which no call or reward has used: this instance does not hold them yet.
+    const fresh = async () => (await asA('POST', SESSIONS, { config_body: simJobBody() })).body as { session_id: string; job_id: string };
+    const attempts: Array<[string, (j: { session_id: string; job_id: string }) => Promise<{ status: number }>]> = [
+      ['B\'s reward', (j) => api(t.url, 'POST', `${SESSIONS}/${j.session_id}/reward`, { key: b.key, body: { rollout_id: 'r1', reward_info: { score: 1 } } })],
+      ['B\'s refused reward', (j) => api(t.url, 'POST', `${SESSIONS}/${j.session_id}/reward`, { key: b.key, body: { reward_info: { score: 'x' } } })],
+      ['B\'s proxy call', (j) => api(t.url, 'POST', `/api/mipro/v1/${j.session_id}/chat/completions`, { key: b.key, body: { messages: [{ role: 'user', content: 'x' }] } })],
+      ['B\'s model list', (j) => api(t.url, 'GET', `/api/mipro/v1/${j.session_id}/models`, { key: b.key })],
+      ['a proxy call naming the job id', (j) => api(t.url, 'POST', `/api/mipro/v1/${j.job_id}/chat/completions`, { key: a.key, body: { messages: [{ role: 'user', content: 'x' }] } })],
+    ];
+    const problems: string[] = [];
+    for (const [what, attempt] of attempts) {
+      const job = await fresh();
+      const before = await cachedJobs();
+      const res = await attempt(job);
+      expect([404, 422], what).toContain(res.status);
+      const after = await cachedJobs();
+      if (after > before) problems.push(`${what}: miprox_cached_jobs ${before} -> ${after}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('answers 401 without a valid key on every route but the public ones, and changes nothing', async () => {
     const before = await snapshotOfA();
     const routes = registeredRoutes(t.server.app.printRoutes({ commonPrefix: false })).filter((r) => !PUBLIC_ROUTES.has(`${r.method} ${r.path}`));

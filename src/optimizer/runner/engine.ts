@@ -120,28 +120,35 @@ export class OnlineEngine {
     return this.tally.count;
   }
 
-  /** The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when unknown. */
-  async runtimeForSystem(systemId: string): Promise<JobRuntime | null> {
+  /**
+   * The runtime of a proxy's system id, finished or not (a finished job keeps serving); null when
+   * unknown, or when the job is not `tenantId`'s (PROXY_REQUIRE_KEY).
+   */
+  async runtimeForSystem(systemId: string, tenantId?: string): Promise<JobRuntime | null> {
     // Only the system id is a proxy credential: lookup() also takes the job id, which is no secret.
     // A finished job is served too (its champion or baseline).
-    const rt = await this.lookup(systemId);
-    return rt && rt.job.systemId === systemId ? rt : null;
+    return this.lookup(systemId, (job) => job.systemId === systemId && (tenantId === undefined || job.tenantId === tenantId));
   }
 
   /**
    * The runtime of a system id (or job id), finished or not, from the cache when fresh: the hot
-   * reward path reads the job from here instead of the database. Null when unknown.
+   * reward path reads the job from here instead of the database. Null when unknown, or when `admits`
+   * refuses the job (another tenant's, a job id where only a system id is a credential): checked on
+   * the job's row before its runtime is built, so a stranger's request neither loads the job into
+   * memory nor keeps it there (miprox_cached_jobs, on the keyless /metrics, and the time a first
+   * load takes both told whether an id it guessed exists).
    */
-  async lookup(id: string): Promise<JobRuntime | null> {
+  async lookup(id: string, admits: (job: JobRecord) => boolean = () => true): Promise<JobRuntime | null> {
     this.sweepIdleEvery();
     const cached = this.cachedRuntime(id);
     if (cached) {
+      if (!admits(cached.job)) return null;
       this.used(cached, this.deps.clock.now());
       await this.refreshIfStale(cached);
       return cached;
     }
     const job = id.startsWith('pl_') ? await this.deps.store.getJob(id) : await this.deps.store.getJobBySystemId(id);
-    return job ? this.runtimeFor(job) : null;
+    return job && admits(job) ? this.runtimeFor(job) : null;
   }
 
   async runtimeFor(job: JobRecord): Promise<JobRuntime> {
