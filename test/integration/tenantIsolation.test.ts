@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomHex } from '../../src/shared/ids.js';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const SESSIONS = '/api/v1/online/sessions';
@@ -81,7 +81,7 @@ function shape(res: { status: number; body: unknown }, ids: Ids): string {
   return `${res.status} ${text.replace(/"request_id":"[^"]*"/, '')}`;
 }
 
-describe('tenant isolation: every route, with another tenant\'s key, no key, a bad key, a revoked key', () => {
+describe.each<TestDb>(['sqlite', 'postgres'])('tenant isolation on %s: every route, with another tenant\'s key, no key, a bad key, a revoked key', (db) => {
   let t: TestServer;
   let a: { key: string; tenantId: string };
   let b: { key: string; tenantId: string };
@@ -127,7 +127,7 @@ describe('tenant isolation: every route, with another tenant\'s key, no key, a b
 
   beforeAll(async () => {
     // The proxy asks for a key of the job's tenant too, so its routes are checked like the others here.
-    t = await startTestServer({ env: { PROXY_REQUIRE_KEY: 'true' } });
+    t = await startTestServer({ db, env: { PROXY_REQUIRE_KEY: 'true' } });
     a = { key: t.key, tenantId: t.tenantId };
     b = await t.newTenantKey();
     const jobA = await makeJob(a.key, SECRET.name, SECRET.baseline, SECRET.userText);
@@ -315,5 +315,28 @@ describe('tenant isolation: every route, with another tenant\'s key, no key, a b
     const reward = await api(t.url, 'POST', `${SESSIONS}/${bJob.session_id}/reward`, { key: b.key, body: { rollout_id: ids.rollout, reward_info: { score: 1 } } });
     expect(reward.status).toBe(200);
     expect(await snapshotOfA()).toEqual(before);
+  });
+});
+
+describe('the proxy URL without PROXY_REQUIRE_KEY: its system id, whole and exact, is the credential', () => {
+  let t: TestServer;
+  afterAll(async () => t?.close());
+
+  it('serves the system id as issued and nothing near it, with any key or none', async () => {
+    t = await startTestServer();
+    const other = await t.newTenantKey();
+    const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({}, SECRET.baseline) } })).body as { session_id: string; job_id: string };
+    const call = (systemId: string, key?: string) => api(t.url, 'POST', `/api/mipro/v1/${systemId}/chat/completions`, { key, body: { messages: [{ role: 'user', content: 'x' }] } });
+    // As documented: whoever holds the proxy URL may call it, another tenant's key makes no difference.
+    expect((await call(s.session_id)).status).toBe(200);
+    expect((await call(s.session_id, other.key)).status).toBe(200);
+    const near = [s.job_id, s.session_id.toUpperCase(), s.session_id.slice(0, -1), `${s.session_id}0`, s.session_id.replace('sys_', ''), `${s.session_id.slice(0, 12)}%25`];
+    for (const id of near) {
+      const res = await call(id);
+      expect(res.status, id).toBe(404);
+      expect(JSON.stringify(res.body), id).not.toContain(SECRET.baseline);
+    }
+    const models = await api(t.url, 'GET', `/api/mipro/v1/${s.job_id}/models`);
+    expect(models.status).toBe(404);
   });
 });
