@@ -3,6 +3,7 @@ import { randomHex } from '../../src/shared/ids.js';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { countStatements } from '../helpers/statementCount.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const SECRET = {
@@ -226,6 +227,32 @@ describe.each<TestDb>(['sqlite', 'postgres'])('tenant isolation on %s: every rou
       expect([404, 422], what).toContain(res.status);
       const after = await cachedJobs();
       if (after > before) problems.push(`${what}: miprox_cached_jobs ${before} -> ${after}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('costs a stranger\'s refused request the same database reads whether A\'s job is in memory, not, or unknown (no timing oracle)', async () => {
+    const job = (await asA('POST', SESSIONS, { config_body: simJobBody() })).body as { session_id: string; job_id: string };
+    const unknown = freshIds();
+    const requests: Array<[string, (id: { sys: string; job: string }) => Promise<unknown>]> = [
+      ['B\'s reward by job id', (x) => api(t.url, 'POST', `${SESSIONS}/${x.job}/reward`, { key: b.key, body: { rollout_id: 'r1', reward_info: { score: 1 } } })],
+      ['B\'s reward by system id', (x) => api(t.url, 'POST', `${SESSIONS}/${x.sys}/reward`, { key: b.key, body: { rollout_id: 'r1', reward_info: { score: 1 } } })],
+      ['B\'s refused reward', (x) => api(t.url, 'POST', `${SESSIONS}/${x.sys}/reward`, { key: b.key, body: { reward_info: { score: 'x' } } })],
+      ['B\'s model list', (x) => api(t.url, 'GET', `/api/mipro/v1/${x.sys}/models`, { key: b.key })],
+    ];
+    // B's key read just before, so the key cache (one second) answers for it in every count.
+    const reads = async (fn: () => Promise<unknown>) => {
+      await api(t.url, 'GET', '/api/policy-optimization/online/jobs?limit=1', { key: b.key });
+      return countStatements(t.server.store, fn);
+    };
+    const problems: string[] = [];
+    for (const [what, request] of requests) {
+      const cold = await reads(() => request({ sys: job.session_id, job: job.job_id }));
+      const none = await reads(() => request(unknown));
+      // A uses its job: this instance holds it now.
+      expect((await asA('GET', `/api/mipro/v1/${job.session_id}/models`)).status).toBe(200);
+      const hot = await reads(() => request({ sys: job.session_id, job: job.job_id }));
+      if (cold !== none || hot !== none) problems.push(`${what}: ${cold} reads for A's job not in memory, ${hot} in memory, ${none} for an unknown id`);
     }
     expect(problems).toEqual([]);
   });

@@ -136,19 +136,28 @@ export class OnlineEngine {
    * refuses the job (another tenant's, a job id where only a system id is a credential): checked on
    * the job's row before its runtime is built, so a stranger's request neither loads the job into
    * memory nor keeps it there (miprox_cached_jobs, on the keyless /metrics, and the time a first
-   * load takes both told whether an id it guessed exists).
+   * load takes both told whether an id it guessed exists), and a refused cached job costs the read
+   * an unknown id costs (answered from memory, it told by its speed that the job was in use).
    */
   async lookup(id: string, admits: (job: JobRecord) => boolean = () => true): Promise<JobRuntime | null> {
     this.sweepIdleEvery();
     const cached = this.cachedRuntime(id);
     if (cached) {
-      if (!admits(cached.job)) return null;
-      this.used(cached, this.deps.clock.now());
-      await this.refreshIfStale(cached);
-      return cached;
+      if (admits(cached.job)) {
+        this.used(cached, this.deps.clock.now());
+        await this.refreshIfStale(cached);
+        return cached;
+      }
+      // Refused as an unknown id is: after the same read, so a cached job answers no sooner.
+      await this.readJob(id);
+      return null;
     }
-    const job = id.startsWith('pl_') ? await this.deps.store.getJob(id) : await this.deps.store.getJobBySystemId(id);
+    const job = await this.readJob(id);
     return job && admits(job) ? this.runtimeFor(job) : null;
+  }
+
+  private readJob(id: string): Promise<JobRecord | null> {
+    return id.startsWith('pl_') ? this.deps.store.getJob(id) : this.deps.store.getJobBySystemId(id);
   }
 
   async runtimeFor(job: JobRecord): Promise<JobRuntime> {
