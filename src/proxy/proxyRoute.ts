@@ -91,8 +91,12 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
   const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
   // The job as this instance holds it when fresh (no promise), else the lookup (which may refresh it).
-  const rt = p.engine.freshRuntimeForSystem(req.params.systemId) ?? (await p.engine.runtimeForSystem(req.params.systemId, principal?.tenantId));
-  if (!rt || (principal && principal.tenantId !== rt.job.tenantId)) throw new NotFoundError(`unknown system ${req.params.systemId}`);
+  // Another tenant's job goes to the lookup too, which refuses it after the read an unknown id costs.
+  const fresh = p.engine.freshRuntimeForSystem(req.params.systemId);
+  const rt = fresh && (!principal || principal.tenantId === fresh.job.tenantId)
+    ? fresh
+    : await p.engine.runtimeForSystem(req.params.systemId, principal?.tenantId);
+  if (!rt) throw new NotFoundError(`unknown system ${req.params.systemId}`);
   // Only after the credential checks: a stranger's body costs no validation work.
   const surfaceCall = surface.parse(req.body, rt.job.systemId, req.headers);
   const nulPath = surface.name === 'chat' ? null : systemNulPath(surface.name, req.body, surfaceCall.chat);

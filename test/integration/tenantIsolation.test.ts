@@ -239,6 +239,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('tenant isolation on %s: every rou
       ['B\'s reward by system id', (x) => api(t.url, 'POST', `${SESSIONS}/${x.sys}/reward`, { key: b.key, body: { rollout_id: 'r1', reward_info: { score: 1 } } })],
       ['B\'s refused reward', (x) => api(t.url, 'POST', `${SESSIONS}/${x.sys}/reward`, { key: b.key, body: { reward_info: { score: 'x' } } })],
       ['B\'s model list', (x) => api(t.url, 'GET', `/api/mipro/v1/${x.sys}/models`, { key: b.key })],
+      ['B\'s proxy call', (x) => api(t.url, 'POST', `/api/mipro/v1/${x.sys}/chat/completions`, { key: b.key, body: { messages: [{ role: 'user', content: 'x' }] } })],
     ];
     // B's key read just before, so the key cache (one second) answers for it in every count.
     const reads = async (fn: () => Promise<unknown>) => {
