@@ -110,7 +110,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('tenant isolation on %s: every rou
     return { job: job.body, candidates: candidates.body, rewards: rewards.body, events: events.body, proposals: proposals.body, rollout: rollout.body };
   }
 
-  async function makeJob(key: string, name: string, baseline: string, userText: string) {
+  async function makeJob(key: string, name: string, baseline: string, userText: string, handWritten: string) {
     const s = (await api(t.url, 'POST', SESSIONS, { key, body: { name, config_body: simJobBody({ online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2 }, baseline) } })).body;
     let rollout = '';
     for (let i = 0; i < 6; i++) {
@@ -122,7 +122,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('tenant isolation on %s: every rou
       expect(reward.status).toBe(200);
       rollout = next.body.rollout_id;
     }
-    const added = await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key, body: { instruction: SECRET.handWritten } });
+    const added = await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key, body: { instruction: handWritten } });
     expect(added.status).toBe(200);
     // The offline proposer runs after the first rewards: wait for a finished proposal with its child.
     await waitFor(async () => {
@@ -138,10 +138,13 @@ describe.each<TestDb>(['sqlite', 'postgres'])('tenant isolation on %s: every rou
     t = await startTestServer({ db, env: { PROXY_REQUIRE_KEY: 'true' }, start: { proposalSweepIntervalMs: 3_600_000, retentionIntervalMs: 3_600_000 } });
     a = { key: t.key, tenantId: t.tenantId };
     b = await t.newTenantKey();
-    const jobA = await makeJob(a.key, SECRET.name, SECRET.baseline, SECRET.userText);
+    const jobA = await makeJob(a.key, SECRET.name, SECRET.baseline, SECRET.userText, SECRET.handWritten);
     ids = { job: jobA.job_id, sys: jobA.session_id, rollout: jobA.rollout, cand: jobA.cand };
-    const jobB = await makeJob(b.key, 'beta-job', 'Beta baseline.', 'beta user text');
+    const jobB = await makeJob(b.key, 'beta-job', 'Beta baseline.', 'beta user text', 'Beta hand-written.');
     bJob = { session_id: jobB.session_id, job_id: jobB.job_id };
+    // What A's own reads show, and a stranger must never see.
+    const mine = JSON.stringify(await snapshotOfA());
+    for (const secret of Object.values(SECRET)) expect(mine).toContain(secret);
     // A second job of A, so A's job list has a next page (its cursor is replayed by B below).
     expect((await api(t.url, 'POST', SESSIONS, { key: a.key, body: { config_body: simJobBody() } })).status).toBe(200);
     // A key of tenant A, used (so the server remembers it), then revoked, past the one-second key cache.
