@@ -12,6 +12,16 @@ export function generateApiKey(): { key: string; prefix: string } {
   return { key, prefix: key.slice(0, 12) };
 }
 
+/**
+ * The part of a MIPROX_API_KEY value that `keys list` shows and the database keeps beside its hash.
+ * A generated key's 12 characters are `mpx_` and 32 of its 192 random bits; a chosen value may be as
+ * short as 16 characters, and 12 of those left 4 unknown (a few thousand guesses for a digit suffix).
+ * A quarter of the value, at most 8 characters, names it without telling the rest.
+ */
+export function seededKeyPrefix(key: string): string {
+  return key.slice(0, Math.min(8, Math.floor(key.length / 4)));
+}
+
 export interface Principal { tenantId: string; keyId: string }
 
 /** Reads `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
@@ -73,7 +83,7 @@ export async function seedApiKey(store: Store, key: string): Promise<void> {
   // make a tenant, and all but the one whose key insert won stayed behind, empty. Hashes are unique:
   // a stored hash that is not active is this very key, revoked. (Comparing the 12-character prefix
   // instead refused new keys that merely began like a revoked one.)
-  const seeded = await store.seedApiKey({ name: SEEDED_KEY_NAME, keyHash: hashApiKey(key), prefix: key.slice(0, 12) });
+  const seeded = await store.seedApiKey({ name: SEEDED_KEY_NAME, keyHash: hashApiKey(key), prefix: seededKeyPrefix(key) });
   if (seeded === 'revoked') {
     throw new ConfigError('MIPROX_API_KEY names a revoked key; set a new key', [{ path: 'MIPROX_API_KEY', message: 'was revoked' }]);
   }
