@@ -1,4 +1,7 @@
 import { UpstreamError } from '../shared/errors.js';
+import { redact } from './secretRedaction.js';
+
+export { redact };
 
 /**
  * Turning what went wrong upstream into UpstreamError, in one place for every provider:
@@ -54,8 +57,9 @@ export function parseErrorBody(text: string): ParsedErrorBody {
 
 /** The final error for an upstream that answered with a non-2xx status (after any retries). */
 export function errorFromStatus(status: number, bodyText: string, ctx: ErrorContext): UpstreamError {
-  const body = parseErrorBody(bodyText);
-  const message = redact(body.message ?? `HTTP ${status}`, ctx.secrets);
+  // The whole body, before reading it: a key echoed in `type`, `code` or `param` is relayed too.
+  const body = parseErrorBody(redact(bodyText, ctx.secrets));
+  const message = body.message ?? `HTTP ${status}`;
   if (status >= 400 && status < 500) {
     // The caller's request (or our key) was refused: keep the status and the upstream's words.
     return new UpstreamError(message, {
@@ -152,15 +156,6 @@ export function errorFromException(
     return new UpstreamError(`${ctx.upstreamName} is unreachable (${code})`, { status: 502 });
   }
   return new UpstreamError(`request to ${ctx.upstreamName} failed: ${detail}`, { status: 502 });
-}
-
-/** Removes every configured secret from a message (upstreams sometimes echo the key they refused). */
-export function redact(message: string, secrets: readonly string[]): string {
-  let out = message;
-  for (const s of secrets) {
-    if (s.length >= 4 && out.includes(s)) out = out.split(s).join('[redacted]');
-  }
-  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

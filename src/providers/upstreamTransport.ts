@@ -6,6 +6,7 @@ import { UpstreamError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { mathRandomRng, type Rng } from '../shared/rng.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
+import { redactingChunks } from './secretRedaction.js';
 import {
   DEFAULT_RETRY_TUNING,
   abortableSleep,
@@ -171,7 +172,7 @@ export class UpstreamTransport {
   async readText(res: OkResponse): Promise<string> {
     const max = this.opts.maxResponseBytes;
     try {
-      if (max === undefined) return await res.body.text();
+      if (max === undefined) return redact(await res.body.text(), this.ctx.secrets);
       // A declared length over the cap is refused before a byte is read.
       if (Number(res.headers['content-length'] ?? 0) > max) throw this.tooLarge(res, max);
       const parts: Buffer[] = [];
@@ -182,7 +183,7 @@ export class UpstreamTransport {
         if (size > max) throw this.tooLarge(res, max);
         parts.push(buf);
       }
-      return Buffer.concat(parts, size).toString('utf8');
+      return redact(Buffer.concat(parts, size).toString('utf8'), this.ctx.secrets);
     } catch (err) {
       throw err instanceof UpstreamError ? err : this.bodyError(err, res);
     }
@@ -197,8 +198,8 @@ export class UpstreamTransport {
     const type = String(res.headers['content-type'] ?? '');
     if (type === '' || /^text\/event-stream\b/i.test(type)) return;
     const text = await readLimited(res.body, ERROR_BODY_LIMIT);
-    const said = parseErrorBody(text).message;
-    const message = said === undefined ? '' : `: ${redact(said, this.ctx.secrets)}`;
+    const said = parseErrorBody(redact(text, this.ctx.secrets)).message;
+    const message = said === undefined ? '' : `: ${said}`;
     throw new UpstreamError(
       `${this.opts.upstreamName} answered a streaming request with ${type.split(';')[0]} instead of an event stream${message}`,
       { status: 502, code: 'upstream_bad_stream' },
@@ -220,7 +221,7 @@ export class UpstreamTransport {
    * closes the upstream request.
    */
   relay(res: OkResponse): AsyncIterable<Uint8Array> {
-    return releasing(this.chunks(res), () => this.release(res));
+    return releasing(redactingChunks(this.chunks(res), this.ctx.secrets), () => this.release(res));
   }
 
   /** Gives up on a body nobody will read: the upstream request is closed. */

@@ -98,7 +98,7 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
       const events = messageEvents(b, req, model);
       const cut = b.errorEventAfterChunks;
       if (cut !== undefined) {
-        const errorEvent = sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+        const errorEvent = sse('error', { type: 'error', error: { type: 'overloaded_error', message: b.errorEventMessage ?? 'Overloaded' } });
         await writeEvents(res, [...events.slice(0, cut), errorEvent], b);
       } else {
         await writeEvents(res, events, b);

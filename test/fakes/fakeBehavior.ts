@@ -62,6 +62,8 @@ export interface FakeBehavior {
   stallAfterChunks?: number;
   /** SSE (Anthropic Messages, OpenAI Responses): after this many events, the provider's own `error` event, then the end. */
   errorEventAfterChunks?: number;
+  /** The message of that `error` event (default: the provider's usual words). */
+  errorEventMessage?: string;
   /** SSE (chat completions): raw events written after `data: [DONE]`, as a misbehaving server might. */
   afterDone?: readonly string[];
   /** The key the client must present; omitted: any or none. */

@@ -62,6 +62,6 @@ export function responseEvents(b: FakeBehavior, body: Record<string, unknown>, t
   ev('response.completed', { response: shell(body, model, 'completed', done, usageOf(b)) });
   const cut = b.errorEventAfterChunks;
   if (cut === undefined) return events;
-  const error = { type: 'error', sequence_number: cut, code: 'server_error', message: 'The server had an error while processing your request.', param: null };
+  const error = { type: 'error', sequence_number: cut, code: 'server_error', message: b.errorEventMessage ?? 'The server had an error while processing your request.', param: null };
   return [...events.slice(0, cut), `event: error\ndata: ${JSON.stringify(error)}\n\n`];
 }
