@@ -89,7 +89,7 @@ export function registerKeyCommands(program: Command): void {
 
   keys
     .command('revoke <key>')
-    .description('revoke a key, named by its id, its name, the whole key or its prefix (at least the 12 characters `keys list` shows, or any unambiguous start)')
+    .description('revoke a key, named by its id, its name, the whole key or its prefix (the characters `keys list` shows, or any unambiguous start of them)')
     .option('--json', 'machine-readable output')
     .action(async (arg: string, opts: { json?: boolean }) => {
       await withStore(async (store, database) => {
