@@ -138,6 +138,9 @@ export function defaultSqlitePath(home: string | undefined): string {
   return join(home ?? homedir(), '.miprox', 'miprox.db');
 }
 
+/** Query parameters of a database URL whose value is a secret (password, sslpassword, a token). */
+const SECRET_PARAMETER = /pass|secret|token/i;
+
 /** One line naming the database, for `serve` and `keys` to print (never a password). */
 export function describeDatabase(db: AppConfig['database']): string {
   if (db.kind === 'sqlite') return `sqlite ${db.path}`;
@@ -146,8 +149,10 @@ export function describeDatabase(db: AppConfig['database']): string {
     const u = new URL(db.url);
     u.password = '';
     // The PostgreSQL client also takes the password as a parameter (pg-connection-string reads every
-    // query parameter into its config): that one was printed whole.
-    if (u.searchParams.has('password')) u.searchParams.delete('password');
+    // query parameter into its config): that one was printed whole. So was libpq's `sslpassword`
+    // (the passphrase of the client's TLS key) in a URL copied from a libpq setup: every parameter
+    // named like a secret is left out.
+    for (const name of [...u.searchParams.keys()]) if (SECRET_PARAMETER.test(name)) u.searchParams.delete(name);
     where = u.toString();
   } catch {
     where = 'postgresql (unparsable URL)';

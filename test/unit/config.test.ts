@@ -26,6 +26,13 @@ describe('loadConfig', () => {
     expect(shown).toBe('postgres://u@h:5432/db?sslmode=require&application_name=m (schema s1)');
   });
 
+  it("never prints libpq's sslpassword or another parameter named like a secret", () => {
+    const url = 'postgres://u@h:5432/db?sslmode=verify-full&sslpassword=keypass-1&PGPASSWORD=pw-2&auth_token=tok-3&application_name=m';
+    const shown = describeDatabase(loadConfig({ DATABASE_URL: url, DATABASE_SCHEMA: 's1' }).database);
+    for (const secret of ['keypass-1', 'pw-2', 'tok-3']) expect(shown).not.toContain(secret);
+    expect(shown).toBe('postgres://u@h:5432/db?sslmode=verify-full&application_name=m (schema s1)');
+  });
+
   it('selects PostgreSQL from a postgres:// URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' }).database).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db', schema: 'public' });
     expect(loadConfig({ DATABASE_URL: 'sqlite:/tmp/a.db' }).database).toEqual({ kind: 'sqlite', path: '/tmp/a.db' });
