@@ -3,6 +3,7 @@ import { type FieldProblem, UpstreamError } from '../shared/errors.js';
 import type { CallOptions, ChatProvider, CompletionResult, NativeApi, StreamResult } from './types.js';
 import { toolNameProblem } from './toolNames.js';
 import { parseErrorBody } from './upstreamErrors.js';
+import { urlSecrets } from './secretRedaction.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
 
@@ -38,7 +39,8 @@ export class OpenAICompatibleProvider implements ChatProvider {
     this.transport = new UpstreamTransport({
       ...transport,
       upstreamName: upstreamName ?? (kind === 'openai' ? 'openai' : `upstream ${new URL(opts.baseUrl).origin}`),
-      secrets: apiKey !== undefined && apiKey !== '' ? [apiKey] : [],
+      // A job's inference_url may carry its credential in the query instead (`?api_key=`).
+      secrets: [...(apiKey !== undefined && apiKey !== '' ? [apiKey] : []), ...urlSecrets(opts.baseUrl)],
     });
     // Built once: header objects are on the hot path of every proxied call.
     const base: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'miprox' };

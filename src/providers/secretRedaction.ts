@@ -74,3 +74,30 @@ function heldTail(buf: Buffer, keys: readonly Buffer[]): number {
   }
   return longest;
 }
+
+/** Query parameters of an upstream URL that carry a credential (`?api_key=`, `?key=`, a SAS `sig=`). */
+const CREDENTIAL_PARAMETER = /key|token|secret|sig|pass|auth/i;
+
+/**
+ * The credentials a base URL carries in its query, as written and decoded: the request line holds
+ * them, and an upstream that answers "no route POST /v1/chat/completions?api_key=..." echoes them.
+ * Other parameters (`api-version=2024-06-01`) are left alone: their values are ordinary text.
+ */
+export function urlSecrets(url: string): string[] {
+  const out = new Set<string>();
+  const query = new URL(url).search.slice(1);
+  for (const pair of query.split('&')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    const name = pair.slice(0, at);
+    if (!CREDENTIAL_PARAMETER.test(name)) continue;
+    const written = pair.slice(at + 1);
+    out.add(written);
+    try {
+      out.add(decodeURIComponent(written.replace(/\+/g, ' ')));
+    } catch {
+      // A malformed escape: the value as written is all there is to match.
+    }
+  }
+  return [...out].filter((s) => s.length >= MIN_SECRET_LENGTH);
+}

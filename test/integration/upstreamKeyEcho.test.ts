@@ -17,20 +17,22 @@ const OPENAI_KEY = 'sk-LEAKCANARY-openai-7f3a9c';
 const ANTHROPIC_KEY = 'sk-ant-LEAKCANARY-anthropic-51e0';
 const JOBS = '/api/policy-optimization/online/jobs';
 const SYSTEM = 'Answer briefly.';
+/** A job's inference_url with its credential in the query, as some gateways take it. */
+const QUERY_KEY = 'qs-LEAKCANARY-key-9d2e';
 
 describe("the server's provider keys echoed back by an upstream", () => {
   let openai: FakeUpstream;
   let anthropic: FakeAnthropic;
   let t: TestServer;
   let log = '';
-  const proxies: Record<'openai' | 'anthropic', string> = { openai: '', anthropic: '' };
+  const proxies: Record<'openai' | 'anthropic' | 'gateway', string> = { openai: '', anthropic: '', gateway: '' };
 
   beforeAll(async () => {
     openai = await startFakeUpstream({ reply: 'ok' });
     anthropic = await startFakeAnthropic({ reply: 'ok' });
     const sink = new Writable({ write(chunk, _enc, done) { log += String(chunk); done(); } });
     t = await startTestServer({
-      env: { OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: openai.url, ANTHROPIC_API_KEY: ANTHROPIC_KEY, ANTHROPIC_BASE_URL: anthropic.url, UPSTREAM_MAX_RETRIES: '0' },
+      env: { OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: openai.url, ANTHROPIC_API_KEY: ANTHROPIC_KEY, ANTHROPIC_BASE_URL: anthropic.url, UPSTREAM_MAX_RETRIES: '0', MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${openai.port}` },
       start: { logger: pino({ level: 'trace' }, sink) },
     });
     for (const provider of ['openai', 'anthropic'] as const) {
@@ -39,6 +41,10 @@ describe("the server's provider keys echoed back by an upstream", () => {
       expect(res.status).toBe(200);
       proxies[provider] = res.body.proxy_url as string;
     }
+    const inferenceUrl = `${openai.url}/gateway?api_key=${QUERY_KEY}`;
+    const gateway = await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ provider: 'openai_compatible', model: 'local', inferenceUrl, proposerProvider: 'sim', proposerModel: 'sim-proposer', initialPrompt: SYSTEM }) });
+    expect(gateway.status).toBe(200);
+    proxies.gateway = gateway.body.proxy_url as string;
   });
   afterAll(async () => {
     await t.close();
@@ -51,7 +57,7 @@ describe("the server's provider keys echoed back by an upstream", () => {
   });
 
   /** A proxied call as an SDK makes it (its own Authorization header included); the raw answer text. */
-  async function call(provider: 'openai' | 'anthropic', surface: 'chat/completions' | 'responses' | 'messages', stream: boolean): Promise<{ status: number; text: string }> {
+  async function call(provider: 'openai' | 'anthropic' | 'gateway', surface: 'chat/completions' | 'responses' | 'messages', stream: boolean): Promise<{ status: number; text: string }> {
     const body = surface === 'messages' ? { model: 'm', max_tokens: 50, stream, system: SYSTEM, messages: [{ role: 'user', content: 'hi' }] }
       : surface === 'responses' ? { model: 'm', stream, instructions: SYSTEM, input: 'hi' }
       : { model: 'm', stream, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'hi' }] };
@@ -66,6 +72,7 @@ describe("the server's provider keys echoed back by an upstream", () => {
   const expectNoKey = (text: string) => {
     expect(text).not.toContain(OPENAI_KEY);
     expect(text).not.toContain(ANTHROPIC_KEY);
+    expect(text).not.toContain(QUERY_KEY);
     expect(text).not.toContain('LEAKCANARY');
   };
 
@@ -103,6 +110,17 @@ describe("the server's provider keys echoed back by an upstream", () => {
     expect(status).toBe(200);
     expect(text).toContain('Incorrect API key provided: [redacted]');
     expectNoKey(text);
+  });
+
+  it("removes the credential of a job's inference_url query from an upstream error quoting its URL", async () => {
+    // A gateway refusing the call quotes its request line, query included.
+    openai.setBehavior({ fail: { status: 400, message: `no model for POST /v1/gateway/chat/completions?api_key=${QUERY_KEY}` } });
+    for (const stream of [false, true]) {
+      const { status, text } = await call('gateway', 'chat/completions', stream);
+      expect(status).toBe(400);
+      expect(text).toContain('/gateway/chat/completions?api_key=[redacted]');
+      expectNoKey(text);
+    }
   });
 
   it('never writes a provider key or the client key to the log, even at trace level', () => {

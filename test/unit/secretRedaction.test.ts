@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactingChunks } from '../../src/providers/secretRedaction.js';
+import { redactingChunks, urlSecrets } from '../../src/providers/secretRedaction.js';
 
 const KEY = 'sk-LEAKCANARY-0123';
 
@@ -32,5 +32,12 @@ describe('redactingChunks (a relayed upstream body without the server keys)', ()
     expect(out).toBe(events);
     expect(pieces).toBe(2);
     expect((await relay('tail sk-LEAK', [])).out).toBe('tail sk-LEAK');
+  });
+});
+
+describe('urlSecrets (credentials in an inference_url query)', () => {
+  it('takes the values of credential parameters, as written and decoded, and leaves the others', () => {
+    expect(urlSecrets('http://h/v1?api-version=2024-06-01&api_key=ab%2Fcd12&sig=s1g-value&x=1')).toEqual(['ab%2Fcd12', 'ab/cd12', 's1g-value']);
+    expect(urlSecrets('http://h/v1')).toEqual([]);
   });
 });
