@@ -18,6 +18,10 @@
  * It ends with the SQLite / PostgreSQL pair (`--pg-rounds`; `--no-pg-pair` skips it): PostgreSQL's proxy
  * throughput against SQLite's, one fresh instance each (issue 18's 0.8x target).
  *
+ * `--programs` adds what a declared program costs per call (programCost.ts: 16 templated modules,
+ * matched and unmatched calls, against the one-module job; ~50 s more); `--programs-only` runs just
+ * that (with `--profile`, the profile is of those calls alone).
+ *
  * --profile runs the miprox process under `node --cpu-prof` and prints where its CPU time went.
  * Exit code is 0 even when a target is missed (the output says MISSED); 1 only if it could not run.
  */
@@ -31,10 +35,11 @@ import { jobCounters, scrapeMetrics, startMiprox, type MiproxUnderTest } from '.
 import { spawnService, type Service } from './lib/processes.js';
 import { diffHistogram, histogramQuantile, parseHistogram, type HistogramSnapshot } from './lib/promHistogram.js';
 import { concurrentPhase, sequentialPhase } from './lib/proxyPhases.js';
-import { bareTarget, directTarget, miproxTarget, portkeyTarget, smokeTest, type Target } from './lib/proxyTargets.js';
+import { bareTarget, CHAT_BODY, directTarget, miproxTarget, portkeyTarget, smokeTest, type Target } from './lib/proxyTargets.js';
 import { argValue, numberArg, table, verdictLines } from './lib/report.js';
 import { printSurfaceReport, surfacePhase, surfaceRows } from './lib/surfaceRows.js';
 import { printProxyReport } from './lib/proxyReport.js';
+import { printProgramCost, programCases, programCostPhase, type ProgramCostRow } from './lib/programCost.js';
 import { measurePairs, pairVerdicts, type PairRow } from './lib/storePair.js';
 import { fmtMs, fmtRate } from './lib/stats.js';
 
@@ -55,13 +60,15 @@ async function main(): Promise<void> {
     warmupMs: 1500,
     profile: process.argv.includes('--profile'),
     surfacesOnly: process.argv.includes('--surfaces-only'),
+    programsOnly: process.argv.includes('--programs-only'),
+    programs: process.argv.includes('--programs') || process.argv.includes('--programs-only'),
     surfaceRequests: numberArg('--surface-requests', 600),
     pgRounds: process.argv.includes('--no-pg-pair') ? 0 : numberArg('--pg-rounds', 3),
   };
   const began = Date.now();
   const services: Array<Service | MiproxUnderTest> = [];
   // The run must stay bounded even if a server under test hangs: kill what we started and fail.
-  const bound = WATCHDOG_MS * Math.max(1, o.requests / 2000, o.measureMs / 8000) + o.pgRounds * PAIR_ROUND_MS;
+  const bound = WATCHDOG_MS * Math.max(1, o.requests / 2000, o.measureMs / 8000) * (o.programs ? 2 : 1) + o.pgRounds * PAIR_ROUND_MS;
   const watchdog = setTimeout(() => {
     console.log(`ABORTED: the run exceeded ${(bound / 1000).toFixed(0)} s`);
     for (const s of services) ('cleanup' in s ? s.service : s).proc.kill('SIGKILL');
@@ -88,6 +95,24 @@ async function main(): Promise<void> {
       const cells = await surfacePhase(rows, { requests: o.surfaceRequests, warmup: 100, rounds: 6, miproxPid: miprox.service.proc.pid });
       return printSurfaceReport(rows, cells);
     };
+    // After the main job's phases (its rollout count is checked against what they sent).
+    const runPrograms = async (): Promise<ProgramCostRow[]> => {
+      const cases = await programCases(miprox, CHAT_BODY);
+      const d = directTarget(upstreamUrl);
+      console.log(`\nprograms: ${cases.length} cases, ${o.requests} sequential requests each in ${o.rounds} interleaved rounds after ${o.warmup} warm-up, then ${o.connections} connections for ${o.measureMs / 1000} s each...`);
+      const rowsOut = await programCostPhase(miprox, cases, { origin: d.origin, path: d.pathTemplate, headers: d.headers }, o);
+      printProgramCost(rowsOut, o);
+      return rowsOut;
+    };
+    if (o.programsOnly) {
+      const programs = await runPrograms();
+      for (const s of services.splice(0).reverse()) await stopService(s);
+      if (profDir) printProfile(profDir);
+      const jsonOut = argValue('--json');
+      if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ programs, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
+      console.log(`\ntotal run time ${((Date.now() - began) / 1000).toFixed(0)} s`);
+      return;
+    }
     if (o.surfacesOnly) {
       const surfaces = await runSurfaces();
       const jsonOut = argValue('--json');
@@ -162,6 +187,7 @@ async function main(): Promise<void> {
       quantile: histogramQuantile,
     });
 
+    const programs = o.programs ? await runPrograms() : null;
     const complaints = miprox.service.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l));
     console.log(complaints.length ? `miprox logged ${complaints.length} warnings/errors (last kept lines), e.g.: ${complaints.at(-1)?.slice(0, 300)}` : 'miprox logged no warnings or errors');
     // The store pair gets the machine to itself: only the fake upstream (started first) keeps running.
@@ -170,7 +196,7 @@ async function main(): Promise<void> {
     for (const s of services.splice(0)) await stopService(s);
     if (profDir) printProfile(profDir);
     const jsonOut = argValue('--json');
-    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, surfaces, storePair: pair, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
+    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ ...report, surfaces, ...(programs ? { programs } : {}), storePair: pair, machine: { cpus: cpus().length, node: process.version, loadavg: load } }, null, 2)}\n`);
     console.log(`\ntotal run time ${((Date.now() - began) / 1000).toFixed(0)} s`);
   } finally {
     clearTimeout(watchdog);

@@ -16,6 +16,8 @@ export interface LoadSpec {
   headers: Record<string, string>;
   /** The request body; `{n}` is replaced like in the path. */
   body: string;
+  /** Bodies to cycle through instead (request `n` sends `bodies[n % length]`, `{n}` replaced as in `body`). */
+  bodies?: string[];
   connections: number;
   /** Requests (or time) not measured, to let JITs, pools and caches settle. */
   warmup: { requests: number } | { ms: number };
@@ -49,7 +51,8 @@ export async function runLoad(spec: LoadSpec, pool?: Pool): Promise<LoadResult> 
   const owned = pool === undefined;
   const dispatcher = pool ?? new Pool(spec.origin, benchPoolOptions(spec.connections));
   const needsPathN = spec.pathTemplate.includes('{n}');
-  const needsBodyN = spec.body.includes('{n}');
+  const bodies = spec.bodies && spec.bodies.length > 0 ? spec.bodies : [spec.body];
+  const needsBodyN = bodies.map((b) => b.includes('{n}'));
   let n = spec.firstN ?? 0;
   const samples: number[] = [];
   const errorSamples: string[] = [];
@@ -73,7 +76,8 @@ export async function runLoad(spec: LoadSpec, pool?: Pool): Promise<LoadResult> 
   const one = async (): Promise<void> => {
     const id = n++;
     const path = needsPathN ? spec.pathTemplate.replaceAll('{n}', String(id)) : spec.pathTemplate;
-    const body = needsBodyN ? spec.body.replaceAll('{n}', String(id)) : spec.body;
+    const which = id % bodies.length;
+    const body = needsBodyN[which] ? bodies[which]!.replaceAll('{n}', String(id)) : bodies[which]!;
     const countsAsMeasured = measuring;
     if (countsAsMeasured) started++;
     const t0 = performance.now();

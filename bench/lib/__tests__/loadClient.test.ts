@@ -31,6 +31,14 @@ describe('runLoad', () => {
     expect((sent[0]?.body as { model?: string }).model).toMatch(/^m1\d\d$/);
   });
 
+  it('cycles through `bodies` by request number, {n} replaced in each', async () => {
+    const before = fake.requests.length;
+    const bodies = ['{"model":"a{n}","messages":[]}', '{"model":"b","messages":[]}', '{"model":"c{n}","messages":[]}'];
+    const r = await runLoad({ ...base(), bodies, pathTemplate: '/v1/chat/completions', connections: 1, warmup: { requests: 0 }, measure: { requests: 6 }, firstN: 3 });
+    expect(r.errors).toBe(0);
+    expect(fake.requests.slice(before).map((q) => (q.body as { model?: string }).model)).toEqual(['a3', 'b', 'c5', 'a6', 'b', 'c8']);
+  });
+
   it('runs for the requested time and reports completions per second', async () => {
     const r = await runLoad({ ...base(), pathTemplate: '/v1/chat/completions', connections: 2, warmup: { ms: 50 }, measure: { ms: 300 } });
     expect(r.wallMs).toBeGreaterThanOrEqual(250);
