@@ -57,6 +57,8 @@ const REWARD_KEYS: KeyColumn<'created_at' | 'rollout_id'>[] = [{ col: 'created_a
 export class KyselyStore implements Store {
   /** The per-call and per-reward statements, each dialect's own (hotPath.ts). */
   private readonly hot: HotPath;
+  /** Jobs seen past their unmatched-event cap (programQueries.ts recordUnmatched): one id each, never removed. */
+  private readonly unmatchedPastCap = new Set<string>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -255,8 +257,8 @@ export class KyselyStore implements Store {
     return discoverModule(this.db, (trx, ids) => this.lockJobs(trx, ids), jobId, m, this.now());
   }
 
-  recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean> {
-    return recordUnmatched(this.db, (trx, ids) => this.lockJobs(trx, ids), jobId, textHash, event, this.now());
+  recordUnmatched(jobId: string, textHash: string, event: NewEvent | (() => NewEvent)): Promise<boolean> {
+    return recordUnmatched(this.db, (trx, ids) => this.lockJobs(trx, ids), jobId, textHash, event, this.now(), this.unmatchedPastCap);
   }
 
   async unmatchedPromptCount(jobId: string): Promise<number> {

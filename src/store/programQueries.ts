@@ -62,29 +62,54 @@ export async function discoverModule(
  */
 export const MAX_UNMATCHED_EVENTS = 100;
 
-export async function recordUnmatched(db: Kysely<Database>, lockJobs: LockJobs, jobId: string, textHash: string, event: NewEvent, now: string): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+/**
+ * `event` may be a function: it is called only when the event is written (for the job's first
+ * MAX_UNMATCHED_EVENTS + 1 texts), so a caller past the cap does not build a message nobody reads.
+ * `pastCap` holds the jobs this instance has seen past the cap: texts are only ever added, so such
+ * a job stays past it, and a new text is then one insert (no lock, no count, no transaction), with
+ * the same outcome as the full path (counted, no event). A drifted prompt whose per-request content
+ * makes every call a new text costs that on every call (bench:proxy --programs, "no match").
+ */
+export async function recordUnmatched(
+  db: Kysely<Database>, lockJobs: LockJobs, jobId: string, textHash: string, event: NewEvent | (() => NewEvent), now: string, pastCap: Set<string>,
+): Promise<boolean> {
+  if (pastCap.has(jobId)) return insertUnmatched(db, jobId, textHash, now);
+  let past = false;
+  const inserted = await db.transaction().execute(async (trx) => {
     // Below the cap, the job's lock comes first (before the insert, as every writer takes it): the
     // texts of other instances' open transactions are not counted, so two of them each counted 100
     // (both wrote an event, none the last one) or 101 (two last ones). Under the lock each counts
     // the texts of every earlier holder. With the cap's texts already there, this one is past it
     // whatever the others do: no wait.
     const near = (await unmatchedUpToCap(trx, jobId)) <= MAX_UNMATCHED_EVENTS;
+    if (!near) past = true;
     if (near) await lockJobs(trx, [jobId]);
-    const res = await trx.insertInto('unmatched_prompts').values({ job_id: jobId, text_hash: textHash, created_at: now })
-      .onConflict((oc) => oc.columns(['job_id', 'text_hash']).doNothing()).executeTakeFirst();
-    if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    if (!(await insertUnmatched(trx, jobId, textHash, now))) return false;
     const n = near ? await unmatchedUpToCap(trx, jobId) : MAX_UNMATCHED_EVENTS + 2;
-    if (n <= MAX_UNMATCHED_EVENTS) await appendEventTx(trx, jobId, event, now);
+    // The last event is written (or was already): every later text is past the cap, once this commits.
+    if (n > MAX_UNMATCHED_EVENTS) past = true;
+    const built = () => (typeof event === 'function' ? event() : event);
+    if (n <= MAX_UNMATCHED_EVENTS) await appendEventTx(trx, jobId, built(), now);
     else if (n === MAX_UNMATCHED_EVENTS + 1) {
+      const e = built();
       await appendEventTx(trx, jobId, {
-        ...event,
-        message: `${event.message}; this is the last such event: ${n} distinct texts have matched no module, and later ones are only counted (the job's unmatched_prompts)`,
-        data: { ...event.data, last_reported: true },
+        ...e,
+        message: `${e.message}; this is the last such event: ${n} distinct texts have matched no module, and later ones are only counted (the job's unmatched_prompts)`,
+        data: { ...e.data, last_reported: true },
       }, now);
     }
     return true;
   });
+  // Only after the commit: a rolled-back last text leaves the last event to whoever adds one next.
+  if (past) pastCap.add(jobId);
+  return inserted;
+}
+
+/** True when the text is new to the job. */
+async function insertUnmatched(db: Db, jobId: string, textHash: string, now: string): Promise<boolean> {
+  const res = await db.insertInto('unmatched_prompts').values({ job_id: jobId, text_hash: textHash, created_at: now })
+    .onConflict((oc) => oc.columns(['job_id', 'text_hash']).doNothing()).executeTakeFirst();
+  return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 /** The job's unmatched texts counted up to just past the cap: a read of at most that many index entries, whatever the job has. */

@@ -428,8 +428,9 @@ export interface Store {
   /**
    * True the first time a job sees this unmatched text, with a `mipro.module.unmatched` event for the
    * job's first MAX_UNMATCHED_EVENTS texts and one more marked `last_reported` (programQueries.ts).
+   * A function for `event` is called only when the event is written.
    */
-  recordUnmatched(jobId: string, textHash: string, event: NewEvent): Promise<boolean>;
+  recordUnmatched(jobId: string, textHash: string, event: NewEvent | (() => NewEvent)): Promise<boolean>;
   /** How many distinct system texts matched no module of the job (each passed through unoptimized). */
   unmatchedPromptCount(jobId: string): Promise<number>;
   setDatasetSummary(jobId: string, summary: string): Promise<void>;

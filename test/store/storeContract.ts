@@ -187,6 +187,30 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.unmatchedPromptCount(job.id)).toBe(MAX_UNMATCHED_EVENTS + 3);
     });
 
+    it('builds an unmatched event only when it writes one, and past the cap counts new texts alone', async () => {
+      const job = await makeJob();
+      let built = 0;
+      const event = (): NewEvent => {
+        built++;
+        return { eventType: 'mipro.module.unmatched', message: 'unmatched', data: { reason: 'no_match' } };
+      };
+      for (let i = 0; i < MAX_UNMATCHED_EVENTS + 3; i++) expect(await store.recordUnmatched(job.id, `h${i}`, event)).toBe(true);
+      expect(built).toBe(MAX_UNMATCHED_EVENTS + 1);
+      // Past the cap (this store now knows it): seen texts stay seen, new ones are counted, no event.
+      expect(await store.recordUnmatched(job.id, 'h0', event)).toBe(false);
+      expect(await store.recordUnmatched(job.id, `h${MAX_UNMATCHED_EVENTS + 2}`, event)).toBe(false);
+      expect(await store.recordUnmatched(job.id, 'new', event)).toBe(true);
+      expect(built).toBe(MAX_UNMATCHED_EVENTS + 1);
+      const events = (await store.listEvents(job.id, 0, 1000)).filter((e) => e.eventType === 'mipro.module.unmatched');
+      expect(events).toHaveLength(MAX_UNMATCHED_EVENTS + 1);
+      expect(events.at(-1)!.data).toEqual({ reason: 'no_match', last_reported: true });
+      expect(await store.unmatchedPromptCount(job.id)).toBe(MAX_UNMATCHED_EVENTS + 4);
+      // Another job is not past its cap because this one is.
+      const other = await makeJob();
+      expect(await store.recordUnmatched(other.id, 'h0', event)).toBe(true);
+      expect(built).toBe(MAX_UNMATCHED_EVENTS + 2);
+    });
+
     it('records rollouts, dispatches and calls', async () => {
       const job = await makeJob();
       expect(await store.insertRollout({ jobId: job.id, id: 'r1', candidateId: BASELINE_ID, seed: 3, split: 'online', correlationId: 'c1', inputMessages: [{ role: 'user', content: 'hi' }] })).toBe(true);

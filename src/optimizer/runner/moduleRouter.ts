@@ -52,17 +52,23 @@ export class ModuleRouter {
     if (rt.unmatchedSeen.has(hash)) return Promise.resolve();
     if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(key ?? hash);
     const { full, why } = discoveryMiss(rt, text, named);
-    // A declared template the text nearly follows: say which and where it leaves it (a drifted prompt).
-    const near = discoversModules(rt) ? null : nearMiss(rt.modules.filter((m) => m.origin !== 'discovered'), text);
-    const closest = near && `; closest module: ${near.module} (${near.reason})`;
-    return this.deps.store.recordUnmatched(rt.job.id, hash, {
-      eventType: 'mipro.module.unmatched',
-      message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)${why}${closest ?? ''}`,
-      data: {
-        text_sha256: hash, length: text.length, preview: headOf(text, 200), reason: full ? 'max_modules' : 'no_match',
-        closest: near && { module: near.module, reason: near.reason },
-      },
-    }).then(() => undefined);
+    const declared = discoversModules(rt) ? null : rt.modules.filter((m) => m.origin !== 'discovered');
+    // Built only when the store writes the event (the job's first texts): past its cap, a new text is
+    // only counted, and nearMiss scans every template, the costliest part of an unmatched call.
+    const event = () => {
+      // A declared template the text nearly follows: say which and where it leaves it (a drifted prompt).
+      const near = declared === null ? null : nearMiss(declared, text);
+      const closest = near && `; closest module: ${near.module} (${near.reason})`;
+      return {
+        eventType: 'mipro.module.unmatched' as const,
+        message: `a call's system text matched no module and was passed through unchanged (${text.length} characters)${why}${closest ?? ''}`,
+        data: {
+          text_sha256: hash, length: text.length, preview: headOf(text, 200), reason: full ? 'max_modules' : 'no_match',
+          closest: near && { module: near.module, reason: near.reason },
+        },
+      };
+    };
+    return this.deps.store.recordUnmatched(rt.job.id, hash, event).then(() => undefined);
   }
 }
 
