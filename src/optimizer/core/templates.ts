@@ -5,8 +5,9 @@
  * against a template treats each placeholder as a capture; it is linear in the text (no regular
  * expression, no backtracking): literals are found left to right, each at its leftmost position,
  * which finds a match whenever one exists because the last literal is anchored at the end. Long
- * literals are searched with Knuth-Morris-Pratt so that adversarial texts cannot make the search
- * quadratic; short ones use the engine's indexOf, whose worst case is bounded by their length.
+ * literals are found by their head and confirmed in place, with Knuth-Morris-Pratt taking over when
+ * that costs too much (`find`), so that adversarial texts cannot make the search quadratic; short ones
+ * use the engine's indexOf, whose worst case is bounded by their length.
  *
  * Captures are leftmost: with a repeated placeholder (`{x} and {x}`) a match that needs a longer first
  * capture may be missed; templates whose placeholders are distinct always match when they can.
@@ -141,14 +142,42 @@ function fill(t: ParsedTemplate, variables: Readonly<Record<string, string>>): s
 }
 
 const KMP_FROM = 64;
+/** Characters of a long literal searched for natively to find where it may start. */
+const HEAD_CHARS = 16;
+/** Characters compared confirming candidates, per character of the searched range, before KMP takes over. */
+const CONFIRM_BUDGET = 2;
 
-/** First index of `needle` in `hay` within [from, to - needle.length], or -1. Linear time. */
+/**
+ * First index of `needle` in `hay` within [from, to - needle.length], or -1. Linear time.
+ *
+ * A long literal is first looked for the fast way: each place its head occurs (the engine's indexOf)
+ * is confirmed in place (startsWith). In a real prompt the literal follows its capture and is found at
+ * the first such place. A text where the head occurs often without the rest following would make that
+ * quadratic, so the confirmations get a budget of a few passes over the range, after which
+ * Knuth-Morris-Pratt finishes the search from where it stands. Either way the answer is the leftmost
+ * occurrence (test/unit/optimizer/templateSearch.test.ts compares it with a plain search).
+ */
 function find(hay: string, needle: string, from: number, to: number): number {
   if (needle.length === 0) return from;
   if (needle.length < KMP_FROM) {
     const at = hay.indexOf(needle, from);
     return at >= 0 && at + needle.length <= to ? at : -1;
   }
+  const head = needle.slice(0, HEAD_CHARS);
+  let budget = CONFIRM_BUDGET * (to - from);
+  let pos = from;
+  for (;;) {
+    const at = hay.indexOf(head, pos);
+    if (at < 0 || at + needle.length > to) return -1;
+    if (hay.startsWith(needle, at)) return at;
+    budget -= needle.length;
+    if (budget < 0) return findKmp(hay, needle, at + 1, to);
+    pos = at + 1;
+  }
+}
+
+/** `find` by Knuth-Morris-Pratt: linear whatever the text. */
+function findKmp(hay: string, needle: string, from: number, to: number): number {
   const fail = failureFunction(needle);
   let k = 0;
   for (let i = from; i < to; i++) {
