@@ -134,6 +134,39 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
     problems.length = 0;
   });
 
+  it('keeps a module named at the 64-character limit inside the screen: program, candidates, proposals and the rollout page', async () => {
+    // Module names are identifiers without spaces ([a-z0-9_-]{1,64}): nothing to break a line at.
+    const long = 'retrieve_customer_account_history_and_summarize_context_for_agen';
+    expect(long).toHaveLength(64);
+    const jobs = new MiproJobsClient({ backendUrl: s.url, apiKey: s.t.key });
+    const body = pipelineJobBody({ online_proposer_min_rollouts: 1000 });
+    const modules = [{ name: long, template: 'Extract the entities.' }, { name: 'answer', template: 'Answer from this context:\n{context}' }];
+    const wideJob = (await jobs.create({ policy_optimization: { ...body.policy_optimization, modules } })).job_id;
+    await addModuleCandidates(s.t.server.store, wideJob, long, { cand_long_module: 'Extract every named entity, one per line.' }, { cand_long_module: [DEMO] });
+    const session = await jobs.session(wideJob);
+    const rollout = await session.nextRollout();
+    await pipelineCalls(rollout.chat_completions_url);
+    await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: 1 } });
+
+    await page.goto(`${s.url}/#/jobs/${wideJob}`);
+    await page.locator('tr[data-candidate="cand_long_module"]').waitFor();
+    await page.locator('.program-panel li.program-module').first().waitFor();
+    expect(await pageScrollsSideways()).toBe(false);
+    expect(await offScreen('.program-panel .module-name, .program-panel .instruction-text, table.leaderboard .tag-module')).toEqual([]);
+    await page.locator('tr[data-candidate="cand_long_module"] details.instruction summary').click();
+    await page.locator('tr[data-candidate="cand_long_module"] li.demo').waitFor();
+    expect(await pageScrollsSideways()).toBe(false);
+    expect(await offScreen('tr[data-candidate="cand_long_module"] .module-name, tr[data-candidate="cand_long_module"] .instruction-text')).toEqual([]);
+    await page.screenshot({ path: screenshotPath('44-phone-long-module-name'), fullPage: true });
+
+    await page.goto(`${s.url}/#/jobs/${wideJob}/rollouts/${rollout.rollout_id}`);
+    await page.locator('.call-module').first().waitFor();
+    expect(await pageScrollsSideways()).toBe(false);
+    expect(await offScreen('.call-module')).toEqual([]);
+    await page.screenshot({ path: screenshotPath('45-phone-long-module-rollout'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
   it('keeps the tables as tables on a wide screen', async () => {
     await page.setViewportSize({ width: 1440, height: 900 });
     try {
