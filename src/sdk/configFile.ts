@@ -31,6 +31,21 @@ export async function loadConfigFile(path: string): Promise<JsonObject> {
  */
 const parseTomlText = (text: string): unknown => parseToml(text.replace(/\r\n/g, '\n'));
 
+/**
+ * `line 5, column 13: ` for a syntax error, from smol-toml's line and column or JSON.parse's
+ * "at position N". The first line of either message names no place (smol-toml's code frame follows
+ * on later lines), so a long file of templates said "invalid value" with nowhere to look.
+ */
+function whereText(err: unknown, text: string): string {
+  if (!(err instanceof Error)) return '';
+  const { line, column } = err as { line?: unknown; column?: unknown };
+  if (typeof line === 'number' && typeof column === 'number') return `line ${line}, column ${column}: `;
+  const at = / at position (\d+)/.exec(err.message);
+  if (!at) return '';
+  const before = text.slice(0, Number(at[1])).split('\n');
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}: `;
+}
+
 export function parseConfigText(text: string, path: string): JsonObject {
   const ext = extname(path).toLowerCase();
   const parsers: Array<[string, (t: string) => unknown]> =
@@ -43,7 +58,7 @@ export function parseConfigText(text: string, path: string): JsonObject {
       // TOML dates become Date objects; a JSON round trip makes the body plain data like a JSON file's.
       return JSON.parse(JSON.stringify(value)) as JsonObject;
     } catch (err) {
-      failures.push(`${name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      failures.push(`${name}: ${whereText(err, text)}${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }
   }
   throw new ConfigFileError(`cannot parse config file ${path} (${failures.join('; ')})`, { code: 'config_file_invalid' });

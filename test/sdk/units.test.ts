@@ -145,6 +145,13 @@ describe('config files', () => {
     await expect(loadConfigFile(bad)).rejects.toThrow(ConfigFileError);
     await expect(loadConfigFile(bad)).rejects.toThrow(/bad\.toml.*TOML/);
     await expect(loadConfigFile(join(dir, 'missing.json'))).rejects.toThrow(/cannot read config file .*missing\.json/);
+    // Where: a 70 KB file of 16 long templates said only "invalid value", with no line to look at.
+    const syntax = join(dir, 'syntax.toml');
+    writeFileSync(syntax, '[policy_optimization]\nalgorithm = "mipro"\n\n[policy_optimization.mipro]\nmax_demos = = 4\n');
+    await expect(loadConfigFile(syntax)).rejects.toThrow(/syntax\.toml \(TOML: line 5, column 13: Invalid TOML document: invalid value\)/);
+    const brokenJson = join(dir, 'broken.json');
+    writeFileSync(brokenJson, '{\n  "policy_optimization": {\n    "algorithm": "mipro",,\n  }\n}\n');
+    await expect(loadConfigFile(brokenJson)).rejects.toThrow(/broken\.json \(JSON: line 3, column 26: /);
     const list = join(dir, 'list.json');
     writeFileSync(list, '[1,2]');
     await expect(loadConfigFile(list)).rejects.toThrow(/top level must be a table/);
