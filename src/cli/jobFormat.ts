@@ -217,10 +217,26 @@ export function programLines(job: Job): string[] {
     lines.push('', `best program (${job.best_candidate_id ?? '-'}):`);
     for (const m of job.modules) {
       const text = job.best_program[m.name] ?? m.template;
-      lines.push(`  ${m.name}:${text === m.template ? '' : ' (changed)'}`, indent(text, '    '));
+      if (text !== m.template) lines.push(`  ${m.name}: (changed)`, indent(text, '    '));
+      else lines.push(`  ${m.name}:`, indent(unchangedPreview(text, job.job_id), '    '));
     }
   }
   return lines;
+}
+
+/** An unchanged module's text longer than this many lines is cut to them in `jobs show`. */
+export const UNCHANGED_LINES = 3;
+
+/**
+ * A module the best candidate left as its template, cut to its first lines when long. A program of
+ * 16 modules with templates of a few KB printed 80 KB (600 lines), nearly all of it the templates
+ * the user wrote, burying the changed texts; the whole program stays one command away.
+ */
+function unchangedPreview(text: string, jobId: string): string {
+  const lines = text.split('\n');
+  if (lines.length <= UNCHANGED_LINES + 1 && text.length <= 400) return text;
+  const shown = lines.slice(0, UNCHANGED_LINES).map((l) => shorten(l, 200) ?? '').join('\n');
+  return `${shown}\n… text unchanged from its template (${text.length} characters, ${lines.length} lines; all of it: miprox jobs export ${jobId})`;
 }
 
 /** The live line of `jobs watch`. */

@@ -16,6 +16,30 @@ describe('jobs show: the best program', () => {
   });
 });
 
+/**
+ * A 16-module program with templates of a few KB printed 80 KB under "best program", nearly all of
+ * it templates the best candidate had not changed: its changed texts were lost among them.
+ */
+describe('jobs show: a large program', () => {
+  const long = (name: string) => Array.from({ length: 40 }, (_, i) => `${i + 1}. Rule ${i + 1} for ${name}: answer {"ok": true} politely.`).join('\n');
+  const big = Array.from({ length: 16 }, (_, i) => ({ name: `stage_${i}`, template: long(`stage_${i}`), origin: 'declared' as const }));
+  const program = Object.fromEntries(big.map((m) => [m.name, m.name === 'stage_5' ? `${long('stage_5')}\nAlso check the date.` : m.template]));
+  const job = { job_id: 'pl_big', modules: big, best_candidate_id: 'cand_b', best_program: program } as unknown as Job;
+  const text = programLines(job).join('\n');
+
+  it('prints the changed module whole and each unchanged long template as its first lines', () => {
+    expect(text).toContain(`  stage_5: (changed)\n${program.stage_5!.split('\n').map((l) => `    ${l}`).join('\n')}`);
+    const unchanged = text.split('\n  stage_1:\n')[1]!.split('\n  stage_2:')[0];
+    expect(unchanged).toBe([
+      '    1. Rule 1 for stage_1: answer {"ok": true} politely.',
+      '    2. Rule 2 for stage_1: answer {"ok": true} politely.',
+      '    3. Rule 3 for stage_1: answer {"ok": true} politely.',
+      `    … text unchanged from its template (${big[1]!.template.length} characters, 40 lines; all of it: miprox jobs export pl_big)`,
+    ].join('\n'));
+    expect(text.split('\n').length).toBeLessThan(16 * 5 + 40 + 20);
+  });
+});
+
 describe('jobs show: texts that matched no module', () => {
   const job = (unmatched: number | undefined) => ({
     job_id: 'pl_1', status: 'running', rollout_count: 3, reward_count: 1, proposal_seq: 0, best_score: null, best_candidate_id: null,
