@@ -11,22 +11,33 @@ export const FOLD_LINES = 8;
  * text node: it was written by users and models. The button says how much is hidden and what it
  * opens (for screen readers), and aria-expanded says its state.
  */
-export function foldedText(text: string, what: string): HTMLElement {
+export interface FoldOptions {
+  /** Shown whole from the start (a text the user opened before the view was built again). */
+  open?: boolean;
+  /** Told each time the user opens (true) or folds (false) it. */
+  onToggle?: (open: boolean) => void;
+}
+
+export function foldedText(text: string, what: string, options: FoldOptions = {}): HTMLElement {
   const box = h('div', { class: 'folded-text', dir: 'auto', id: uid('folded') });
   const short = previewOf(text);
   if (short === null) {
     box.textContent = text;
     return h('div', { class: 'folded' }, box);
   }
-  box.textContent = short;
-  const label = h('span', {}, `Show all (${fmtCount(text.length)} characters)`);
-  const button = h('button', { type: 'button', class: 'btn btn-small fold-toggle', 'aria-expanded': 'false', 'aria-controls': box.id },
+  const label = h('span', {});
+  const button = h('button', { type: 'button', class: 'btn btn-small fold-toggle', 'aria-controls': box.id },
     label, h('span', { class: 'visually-hidden' }, ` of ${what}`));
-  button.addEventListener('click', () => {
-    const open = button.getAttribute('aria-expanded') !== 'true';
+  const show = (open: boolean) => {
     box.textContent = open ? text : short;
     label.textContent = open ? 'Show less' : `Show all (${fmtCount(text.length)} characters)`;
     button.setAttribute('aria-expanded', String(open));
+  };
+  show(options.open === true);
+  button.addEventListener('click', () => {
+    const open = button.getAttribute('aria-expanded') !== 'true';
+    show(open);
+    options.onToggle?.(open);
   });
   return h('div', { class: 'folded' }, box, button);
 }

@@ -1,4 +1,5 @@
 import { h } from '../dom.js';
+import { foldedText, previewOf } from './foldedText.js';
 import { rolloutHref } from '../router.js';
 import { type ModuleView, moduleText } from '../program.js';
 import type { CandidateView } from '../types.js';
@@ -21,8 +22,31 @@ export function programList(c: CandidateView, modules: readonly ModuleView[]): H
           changed ? h('span', { class: 'tag tag-changed' }, 'changed here') : null,
           inherited ? h('span', { class: 'tag tag-inherited', title: 'Differs from the baseline: changed by an ancestor and kept from the parent' }, 'changed earlier') : null,
           m.origin === 'discovered' ? h('span', { class: 'tag' }, 'discovered') : null),
-        instructionText(text));
+        changed ? instructionText(text) : foldedInstruction(text, c.candidate_id, m.name));
     }));
+}
+
+/**
+ * Module texts the user opened, by candidate and module: polling rebuilds the program panel and the
+ * leaderboard rows with every reward, which folded them again under the reader.
+ */
+const openTexts = new Set<string>();
+
+/**
+ * A module text the candidate did not change, folded to its first lines when long: 16 modules of
+ * 2-6 KB made the program panel 12,000 px tall, the candidates below it, and buried the changed
+ * module (which stays whole) among texts the user wrote.
+ */
+function foldedInstruction(text: string, candidateId: string, module: string): HTMLElement {
+  const short = text === '' ? null : previewOf(text);
+  if (short === null) return instructionText(text);
+  const key = `${candidateId}\u0000${module}`;
+  const folded = foldedText(text, `module ${module}`, {
+    open: openTexts.has(key),
+    onToggle: (open) => (open ? openTexts.add(key) : openTexts.delete(key)),
+  });
+  folded.classList.add('instruction-folded');
+  return folded;
 }
 
 /**
