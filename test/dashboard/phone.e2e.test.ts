@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
+import { newProposalId } from '../../src/shared/ids.js';
 import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 
@@ -158,6 +159,23 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
     expect(await pageScrollsSideways()).toBe(false);
     expect(await offScreen('tr[data-candidate="cand_long_module"] .module-name, tr[data-candidate="cand_long_module"] .instruction-text')).toEqual([]);
     await page.screenshot({ path: screenshotPath('44-phone-long-module-name'), fullPage: true });
+
+    // The filter on that module previews its text in each row; a proposal's prompt quotes the name.
+    await page.locator('select[id^="module-filter"]').selectOption(long);
+    await expect.poll(() => page.locator('table.leaderboard tbody tr[data-candidate]').count()).toBe(2);
+    expect(await pageScrollsSideways()).toBe(false);
+    const store = s.t.server.store;
+    const lease = await store.startProposal({ jobId: wideJob, id: newProposalId(), parentId: 'baseline', module: long, tip: 'none', prompt: [{ role: 'user', content: `Improve module ${long}: see https://example.com/${'x'.repeat(120)}` }], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
+    if (!lease) throw new Error('no lease');
+    await store.finishProposal({ jobId: wideJob, id: lease.id, status: 'failed', response: `{"instructions": ["${'y'.repeat(150)}"]}`, error: 'no usable instruction', events: [], candidates: [] });
+    await page.reload();
+    const proposal = page.locator(`li[data-proposal="${lease.id}"]`);
+    await proposal.waitFor();
+    await proposal.locator('details').first().locator('summary').click();
+    expect(await proposal.getByText(`Parent instruction of ${long}`).count()).toBe(1);
+    expect(await pageScrollsSideways()).toBe(false);
+    expect(await offScreen(`li[data-proposal="${lease.id}"] summary`)).toEqual([]);
+    expect(await offScreen(`li[data-proposal="${lease.id}"] details[open] pre`)).toEqual([]);
 
     await page.goto(`${s.url}/#/jobs/${wideJob}/rollouts/${rollout.rollout_id}`);
     await page.locator('.call-module').first().waitFor();
