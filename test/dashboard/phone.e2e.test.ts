@@ -140,7 +140,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
     const long = 'retrieve_customer_account_history_and_summarize_context_for_agen';
     expect(long).toHaveLength(64);
     const jobs = new MiproJobsClient({ backendUrl: s.url, apiKey: s.t.key });
-    const body = pipelineJobBody({ online_proposer_min_rollouts: 1000 });
+    const body = pipelineJobBody({ online_proposer_min_rollouts: 1000, online_proposer_max_candidates: 2 });
     const modules = [{ name: long, template: 'Extract the entities.' }, { name: 'answer', template: 'Answer from this context:\n{context}' }];
     const wideJob = (await jobs.create({ policy_optimization: { ...body.policy_optimization, modules } })).job_id;
     await addModuleCandidates(s.t.server.store, wideJob, long, { cand_long_module: 'Extract every named entity, one per line.' }, { cand_long_module: [DEMO] });
@@ -153,6 +153,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
     await page.locator('tr[data-candidate="cand_long_module"]').waitFor();
     await page.locator('.program-panel li.program-module').first().waitFor();
     expect(await pageScrollsSideways()).toBe(false);
+    // The header says why no proposal comes, naming the setting: one long word, kept inside its cell.
+    const stopped = page.locator('.job-header dd[data-stat="proposals"]');
+    await expect.poll(() => stopped.textContent()).toContain('mipro.online_proposer_max_candidates');
+    expect(await stopped.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
     expect(await offScreen('.program-panel .module-name, .program-panel .instruction-text, table.leaderboard .tag-module')).toEqual([]);
     await page.locator('tr[data-candidate="cand_long_module"] details.instruction summary').click();
     await page.locator('tr[data-candidate="cand_long_module"] li.demo').waitFor();
