@@ -36,7 +36,10 @@ export const JOB_COLUMNS = ['job_id', 'name', 'status', 'rollouts', 'rewards', '
 const shorten = (text: string | null, max: number): string | null => {
   if (text === null) return null;
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  if (flat.length <= max) return flat;
+  // Not half of an emoji: a lone high surrogate reaches the terminal as U+FFFD.
+  const end = /[\uD800-\uDBFF]/.test(flat.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${flat.slice(0, end)}…`;
 };
 
 /**

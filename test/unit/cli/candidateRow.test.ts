@@ -38,3 +38,20 @@ describe('miprox candidates: one row per candidate', () => {
     expect(candidateRow(old, 60).module).toBe('plan');
   });
 });
+
+/**
+ * Shortened texts are cut between characters, never inside one: a template with an emoji near the
+ * cut (an operator's `# Stage 1/16 — intake 🚀 ...`) printed half of it, a lone surrogate that the
+ * terminal shows as U+FFFD.
+ */
+describe('candidates: shortened instructions keep whole characters', () => {
+  it('drops an emoji that the cut would split instead of printing half of it', () => {
+    const text = `${'x'.repeat(58)}🚀 and the rest of the instruction`;
+    const row = candidateRow(candidate('baseline', null, null, { main: text }), 60);
+    const shown = row.instruction as string;
+    expect(shown).toBe(`${'x'.repeat(58)}…`);
+    expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(shown)).toBe(false);
+    const kept = candidateRow(candidate('baseline', null, null, { main: `${'x'.repeat(57)}🚀 more text here` }), 60).instruction;
+    expect(kept).toBe(`${'x'.repeat(57)}🚀…`);
+  });
+});
