@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_INSTRUCTION_LENGTH } from './proposerPrompt.js';
+import { instructionLengthLimit } from './proposerPrompt.js';
 import { extractPlaceholders, hasNul, normalizeInstruction, truncate, wellFormed } from './text.js';
 
 /**
@@ -36,7 +36,7 @@ export interface ParsedProposals {
 export function parseProposals(text: string, ctx: ParseContext): ParsedProposals {
   const items = fromJson(text) ?? fromList(text);
   if (items.length === 0) return { accepted: [], rejected: [{ text: truncate(text.trim(), 200), reason: 'unparseable reply' }] };
-  const maxLength = ctx.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH;
+  const maxLength = ctx.maxLength ?? instructionLengthLimit(ctx.baseline);
   const required = ctx.literal ? null : extractPlaceholders(ctx.baseline);
   const seen = new Set(ctx.existing.map(normalizeInstruction));
   const accepted: string[] = [];
@@ -63,7 +63,7 @@ export function parseProposals(text: string, ctx: ParseContext): ParsedProposals
  * add by hand (warm start).
  */
 export function instructionProblem(instruction: string, ctx: Omit<ParseContext, 'n'> & { addedAreText?: boolean }): string | null {
-  return problemWith(instruction, ctx.literal ? null : extractPlaceholders(ctx.baseline), ctx.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH, new Set(ctx.existing.map(normalizeInstruction)), ctx.addedAreText ?? false);
+  return problemWith(instruction, ctx.literal ? null : extractPlaceholders(ctx.baseline), ctx.maxLength ?? instructionLengthLimit(ctx.baseline), new Set(ctx.existing.map(normalizeInstruction)), ctx.addedAreText ?? false);
 }
 
 /**

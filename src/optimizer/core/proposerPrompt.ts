@@ -1,6 +1,7 @@
 import { TIP_TEXTS, type TipId } from './tips.js';
 import { extractPlaceholders, renderInput, truncate } from './text.js';
 import type { Interval } from './types.js';
+import { MAX_TEMPLATE_CHARS } from './modules.js';
 
 /**
  * The grounded proposer prompt (MIPRO), with GEPA-style reflection on the parent's worst and best
@@ -53,13 +54,24 @@ export interface ProposerPromptInput {
    * module's own calls.
    */
   program?: { modules: readonly { name: string; instruction: string }[]; target: string };
-  /** Longest instruction accepted (characters). Default 4000. */
+  /** Longest instruction accepted (characters). Default: instructionLengthLimit of the module's baseline. */
   maxLength?: number;
   /** Longest rollout input or output shown (characters). Default 700. */
   maxRolloutChars?: number;
 }
 
 export const DEFAULT_MAX_INSTRUCTION_LENGTH = 4000;
+
+/**
+ * The longest instruction accepted for a module whose baseline text is `baseline`: 4,000 characters,
+ * or twice the baseline where that is longer (at most a template's own limit). A fixed 4,000 was
+ * below what a module may declare (templates up to 100,000 characters): the proposer was shown the
+ * module's text cut short, and every instruction it wrote for a 4 KB template, which keeps the
+ * template's content, was refused as too long, so such a module never got a proposal.
+ */
+export function instructionLengthLimit(baseline: string): number {
+  return Math.min(MAX_TEMPLATE_CHARS, Math.max(DEFAULT_MAX_INSTRUCTION_LENGTH, 2 * baseline.length));
+}
 const TOP_HISTORY = 3;
 /** Longest feedback text shown per rollout (the stored text may be up to 4000 characters). */
 const FEEDBACK_CHARS = 1200;
@@ -67,7 +79,7 @@ const WORST_RETIRED = 2;
 
 export function buildProposerPrompt(input: ProposerPromptInput): ProposerMessage[] {
   const n = Math.max(1, Math.floor(input.instructionsPerBatch));
-  const maxLength = input.maxLength ?? DEFAULT_MAX_INSTRUCTION_LENGTH;
+  const maxLength = input.maxLength ?? instructionLengthLimit(input.programDescription);
   const maxChars = input.maxRolloutChars ?? 700;
   const placeholders = extractPlaceholders(input.programDescription);
   const sections = [

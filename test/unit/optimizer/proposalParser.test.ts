@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseProposals, type ParseContext } from '../../../src/optimizer/core/index.js';
+import { instructionProblem } from '../../../src/optimizer/core/proposalParser.js';
+import { buildProposerPrompt, instructionLengthLimit } from '../../../src/optimizer/core/proposerPrompt.js';
 
 const ctx: ParseContext = {
   baseline: 'Answer the question about {topic}. Reply with one word.',
@@ -66,6 +68,27 @@ describe('parseProposals', () => {
     const r = parseProposals(JSON.stringify({ instructions: ['   ', '!!!', long, B] }), { ...ctx, maxLength: 150 });
     expect(r.accepted).toEqual([B]);
     expect(r.rejected.map((x) => x.reason)).toEqual(['empty', 'empty', expect.stringMatching(/too long/)]);
+  });
+
+  it('takes an instruction as long as twice a long module template (a fixed 4,000 refused every proposal for a 4 KB template)', () => {
+    const template = `Classify the message about {topic}.\n${'Rule: keep the label set exact. '.repeat(150)}`;
+    expect(template.length).toBeGreaterThan(4_500);
+    const rewritten = `${template}\nThink before you answer.`;
+    const big: ParseContext = { baseline: template, existing: [template], n: 1 };
+    expect(parseProposals(JSON.stringify({ instructions: [rewritten] }), big).accepted).toEqual([rewritten]);
+    expect(instructionProblem(rewritten, big)).toBeNull();
+    const tooLong = `${rewritten}${'x'.repeat(2 * template.length)}`;
+    expect(instructionProblem(tooLong, big)).toMatch(/too long/);
+    // Short templates keep the 4,000 floor; no module's limit passes a template's own 100,000.
+    expect(instructionLengthLimit('Answer {q}.')).toBe(4_000);
+    expect(instructionLengthLimit('x'.repeat(80_000))).toBe(100_000);
+    // The proposer is told that limit and shown the whole template, not its first 4,000 characters.
+    const prompt = JSON.stringify(buildProposerPrompt({
+      datasetSummary: null, programDescription: template, parent: { instruction: template, n: 10, mean: 0.5, ci: [0.2, 0.8] },
+      worstRollouts: [], bestRollouts: [], history: [], tip: 'none', instructionsPerBatch: 1,
+    }));
+    expect(prompt).toContain(`at most ${2 * template.length} characters`);
+    expect(prompt).toContain(JSON.stringify(template.slice(-60)).slice(1, -1));
   });
 
   it('caps the number accepted at n', () => {
