@@ -72,6 +72,16 @@ export const DEFAULT_MAX_INSTRUCTION_LENGTH = 4000;
 export function instructionLengthLimit(baseline: string): number {
   return Math.min(MAX_TEMPLATE_CHARS, Math.max(DEFAULT_MAX_INSTRUCTION_LENGTH, 2 * baseline.length));
 }
+/**
+ * The proposer's answer budget (max_tokens) for `n` instructions about as long as the module's text:
+ * the job's `proposer.max_tokens`, raised where n such texts could not fit in it (about 3 characters
+ * a token, plus the JSON around them). With the default 512 an answer rewriting a 4 KB template was
+ * always cut off, unparseable or too short, so such a module's proposals failed whatever their limit.
+ */
+export function proposerAnswerTokens(configured: number, moduleText: string, n: number): number {
+  return Math.max(configured, Math.ceil((Math.max(1, n) * moduleText.length) / 3) + 256);
+}
+
 const TOP_HISTORY = 3;
 /** Longest feedback text shown per rollout (the stored text may be up to 4000 characters). */
 const FEEDBACK_CHARS = 1200;

@@ -10,7 +10,7 @@ import { onlineInterval, type RewardRange } from '../core/rewardRange.js';
 import { pooledVariance } from '../core/statistics.js';
 import { storableUpstreamText } from '../core/text.js';
 import { chooseParent } from '../core/proposalTrigger.js';
-import { buildDatasetSummaryPrompt, buildProposerPrompt, type ProposerMessage } from '../core/proposerPrompt.js';
+import { buildDatasetSummaryPrompt, buildProposerPrompt, proposerAnswerTokens, type ProposerMessage } from '../core/proposerPrompt.js';
 import { chooseModule, type ModuleChoice } from '../core/moduleChoice.js';
 import type { ProgramModule } from '../core/modules.js';
 import { moduleInstruction } from '../core/program.js';
@@ -249,7 +249,8 @@ export class ProposalRunner {
         program: { target: module.name, modules: order.map((m) => ({ name: m.name, instruction: moduleInstruction(parent.instructions, m) })) },
       });
       await store.setProposalPrompt(job.id, lease.id, prompt);
-      const answer = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, mipro.proposer.max_tokens);
+      const longest = parentText.length > module.template.length ? parentText : module.template;
+      const answer = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, proposerAnswerTokens(mipro.proposer.max_tokens, longest, n));
       // Parsed as it came (an instruction holding U+0000 is refused), stored in storable form.
       response = storableUpstreamText(answer);
       // The job may have ended while the proposer answered. Room and duplicates are checked again
