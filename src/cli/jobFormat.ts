@@ -56,6 +56,9 @@ function divergence(text: string, parent: string | undefined): number | null {
   return from >= 20 ? from : null;
 }
 
+/** The tip of a demo-set proposal's candidates (their module's text is the parent's; its demos changed). */
+const DEMO_TIP = 'demos';
+
 /** `siblings`: the other candidates listed, so a child's instruction can be shown from where it differs from its parent. */
 export function candidateRow(c: Candidate, instructionWidth = 60, siblings: readonly Candidate[] = []): Record<string, unknown> {
   const changed = c.changed_modules ?? (c.module ? [c.module] : []);
@@ -65,6 +68,9 @@ export function candidateRow(c: Candidate, instructionWidth = 60, siblings: read
   const flat = (t: string | null | undefined) => (t == null ? undefined : t.replace(/\s+/g, ' ').trim());
   const text = flat(module !== null ? (c.instructions[module] ?? c.instruction) : c.instruction) ?? null;
   const from = text === null || instructionWidth === Number.POSITIVE_INFINITY ? null : divergence(text, flat(parentText));
+  // A demo-set child keeps its parent's text: without a mark it read as a copy of its parent.
+  const demos = c.tip === DEMO_TIP && module !== null ? `[${c.demos?.[module]?.length ?? 0} demos] ` : '';
+  const width = instructionWidth - demos.length;
   return {
     candidate_id: c.candidate_id,
     status: c.status,
@@ -75,7 +81,7 @@ export function candidateRow(c: Candidate, instructionWidth = 60, siblings: read
     avg_reward: c.avg_reward === null ? null : score(c.avg_reward),
     ci: formatInterval(c.ci) || null,
     val: c.val_score === null ? null : score(c.val_score),
-    instruction: from === null ? shorten(text, instructionWidth) : `…${shorten(text!.slice(from), instructionWidth - 1)}`,
+    instruction: text === null ? null : demos + (from === null ? shorten(text, width) : `…${shorten(text.slice(from), width - 1)}`),
   };
 }
 

@@ -24,6 +24,9 @@ describe('miprox candidates: one row per candidate', () => {
     // A demo-set child keeps its parent's text: shown from its start, not its last words.
     const demoChild = candidate('cand_d', 'cand_a', 'plan', { ...childA.instructions }, ['plan']);
     expect(candidateRow(demoChild, 60, [childA, demoChild]).instruction).toBe(`${OPENING.slice(0, 59)}…`);
+    // A demo-set proposal's child says so, with its module's demo count, within the same width.
+    const demoSet = { ...demoChild, tip: 'demos', demos: { plan: [{ input: [], output: 'a' }, { input: [], output: 'b' }] } } as unknown as Candidate;
+    expect(candidateRow(demoSet, 60, [childA, demoSet]).instruction).toBe(`[2 demos] ${OPENING.slice(0, 49)}…`);
     // Without the parent listed, or with --full, the text from its start.
     expect(candidateRow(childA, 60).instruction).toBe(`${OPENING.slice(0, 59)}…`);
     expect(candidateRow(childA, Number.POSITIVE_INFINITY, [baseline]).instruction).toBe(`${OPENING} Ask before moving money.`);
