@@ -53,7 +53,7 @@ export function clientInputParam(param: string, shift: InputShift | null): strin
 }
 
 /** A message path in an error's text, as Anthropic writes it (`messages.7`, `messages.7.content.0`), not inside a longer name. */
-const MESSAGES_PATH = /(?<![\w.])messages\.(\d+)((?:\.\w+)*)/g;
+const MESSAGES_PATH = /(?<![\w.])messages\.\d+(?:\.\w+)*/g;
 
 /**
  * An Anthropic 4xx's message as the client would read it. Anthropic sends no `param`: it names the
@@ -64,9 +64,8 @@ const MESSAGES_PATH = /(?<![\w.])messages\.(\d+)((?:\.\w+)*)/g;
  */
 export function clientMessagesText(message: string, inserted: number): string {
   if (inserted === 0) return message;
-  return message.replace(MESSAGES_PATH, (whole: string, n: string, rest: string) => {
-    const at = Number(n);
-    if (at < inserted) return `one of the demo turns miprox inserted before your messages (${whole} of the request it sent)`;
-    return `messages.${at - inserted}${rest}`;
-  });
+  // The same index mapping as a param's: the demo turns are `inserted` items at the head.
+  return message.replace(MESSAGES_PATH, (path: string) =>
+    clientIndexParam(path, 'messages', [{ at: 0, count: inserted }])
+      ?? `one of the demo turns miprox inserted before your messages (${path} of the request it sent)`);
 }
