@@ -1,4 +1,5 @@
 import type { Candidate, Job, JobGuard, SessionEvent } from '../sdk/index.js';
+import { headOf } from '../optimizer/core/text.js';
 
 /** How jobs and candidates read in the terminal; shared by `jobs` and `candidates`. */
 
@@ -36,10 +37,8 @@ export const JOB_COLUMNS = ['job_id', 'name', 'status', 'rollouts', 'rewards', '
 const shorten = (text: string | null, max: number): string | null => {
   if (text === null) return null;
   const flat = text.replace(/\s+/g, ' ').trim();
-  if (flat.length <= max) return flat;
-  // Not half of an emoji: a lone high surrogate reaches the terminal as U+FFFD.
-  const end = /[\uD800-\uDBFF]/.test(flat.charAt(max - 2)) ? max - 2 : max - 1;
-  return `${flat.slice(0, end)}…`;
+  // Not half of an emoji (headOf): a lone high surrogate reaches the terminal as U+FFFD.
+  return flat.length > max ? `${headOf(flat, max - 1)}…` : flat;
 };
 
 /**
