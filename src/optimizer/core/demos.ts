@@ -130,7 +130,7 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
   const placeholders = opts.placeholders ?? [];
   const byInput = new Map<string, { demo: Demo; reward: number }>();
   for (const c of calls) {
-    if (!TRAINING.has(c.split) || c.failed || c.toolCalls > 0 || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
+    if (!TRAINING.has(c.split) || c.failed || c.reward === null || !Number.isFinite(c.reward) || c.reward < opts.minReward) continue;
     // Well-formed: a call's text cut mid-emoji by the app would make a demo no import could take back.
     const output = c.outputText === null ? null : wellFormed(c.outputText);
     // A demo is user/assistant turns: the app's own later system messages kept in the record (its
