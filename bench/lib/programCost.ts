@@ -1,12 +1,12 @@
-import { Pool } from 'undici';
 import { createSeededRng, type Rng } from '../../src/shared/rng.js';
 import { seedJobBody } from '../../test/helpers/server.js';
-import { benchPoolOptions, runLoad, type LoadResult, type LoadSpec } from './loadClient.js';
+import type { LoadSpec } from './loadClient.js';
 import { runLoadInChild } from './loadInChild.js';
+import { interleavedSequential } from './proxyPhases.js';
 import { createJob, type MiproxUnderTest } from './miproxService.js';
 import { processCpuMs } from './procCpu.js';
 import { table } from './report.js';
-import { fmtMs, fmtRate, summarize, type LatencySummary } from './stats.js';
+import { fmtMs, fmtRate, type LatencySummary } from './stats.js';
 
 /**
  * What a declared program costs the proxy per call (`npm run bench:proxy -- --programs`): the same
@@ -142,39 +142,21 @@ export async function programCostPhase(
     { name: 'direct', origin: direct.origin, pathTemplate: direct.path, headers: direct.headers, bodies: cases[2]!.bodies },
     ...cases.map((c) => ({ name: c.name, origin: m.origin, pathTemplate: c.path, headers: json, bodies: c.bodies })),
   ];
-  const pools = new Map(specs.map((s) => [s.name, new Pool(s.origin, benchPoolOptions(1))]));
-  const state = new Map(specs.map((s) => [s.name, { samples: [] as number[], n: 0, errors: 0, errorSamples: [] as string[] }]));
   const spec = (s: (typeof specs)[number], connections: number, warmup: LoadSpec['warmup'], measure: LoadSpec['measure'], firstN: number): LoadSpec => ({
     origin: s.origin, pathTemplate: s.pathTemplate, headers: s.headers, body: s.bodies[0]!, bodies: s.bodies, connections, warmup, measure, firstN,
   });
-  const run = async (s: (typeof specs)[number], warmup: number, measure: number): Promise<void> => {
-    const st = state.get(s.name)!;
-    const r: LoadResult = await runLoad({ ...spec(s, 1, { requests: warmup }, { requests: measure }, st.n), keepSamples: true }, pools.get(s.name));
-    st.n = r.nextN;
-    st.errors += r.errors;
-    st.errorSamples.push(...r.errorSamples.slice(0, 3 - st.errorSamples.length));
-    if (measure > 0) st.samples.push(...(r.samplesMs ?? []));
-  };
-  try {
-    for (const s of specs) await run(s, o.warmup, 0);
-    const perRound = Math.ceil(o.requests / o.rounds);
-    for (let round = 0; round < o.rounds; round++) {
-      for (let i = 0; i < specs.length; i++) await run(specs[(i + round) % specs.length]!, 0, perRound);
-    }
-  } finally {
-    await Promise.all([...pools.values()].map((p) => p.close()));
-  }
-  const directSeq = summarize(state.get('direct')!.samples);
+  const sequential = await interleavedSequential(specs, (s, shape) => spec(s, shape.connections, shape.warmup, shape.measure, shape.firstN), o);
+  const directSeq = sequential.get('direct')!.latency;
   const rows: ProgramCostRow[] = [];
   for (const s of specs.slice(1)) {
-    const st = state.get(s.name)!;
+    const st = sequential.get(s.name)!;
     const cpu0 = processCpuMs(m.service.proc.pid);
-    const conc = await runLoadInChild(spec(s, o.connections, { ms: o.warmupMs }, { ms: o.measureMs }, st.n + 1_000_000), o.warmupMs + o.measureMs + 30_000);
+    const conc = await runLoadInChild(spec(s, o.connections, { ms: o.warmupMs }, { ms: o.measureMs }, st.sent + 1_000_000), o.warmupMs + o.measureMs + 30_000);
     const cpu1 = processCpuMs(m.service.proc.pid);
-    const seq = summarize(st.samples);
+    const seq = st.latency;
     rows.push({
       case: s.name, seq, addedP50: seq.p50 - directSeq.p50, addedP99: seq.p99 - directSeq.p99, rps: conc.rps,
-      cpuMsPerRequest: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / Math.max(1, conc.nextN - st.n - 1_000_000),
+      cpuMsPerRequest: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / Math.max(1, conc.nextN - st.sent - 1_000_000),
       errors: st.errors + conc.errors, errorSamples: [...st.errorSamples, ...conc.errorSamples].slice(0, 3),
     });
   }

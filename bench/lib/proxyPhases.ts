@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { benchPoolOptions, runLoad, type LoadResult } from './loadClient.js';
+import { benchPoolOptions, runLoad, type LoadResult, type LoadSpec } from './loadClient.js';
 import { runLoadInChild } from './loadInChild.js';
 import { loadSpec, type Target } from './proxyTargets.js';
 import { summarize, type LatencySummary } from './stats.js';
@@ -22,11 +22,24 @@ export async function sequentialPhase(
   targets: Target[],
   o: { requests: number; warmup: number; rounds: number; onWarm?: () => Promise<void> },
 ): Promise<Map<Target['name'], SequentialResult>> {
+  return interleavedSequential(targets, (t, shape) => loadSpec(t, shape), o);
+}
+
+/**
+ * The sequential measurement for any set of targets: each warmed up, then `rounds` rounds of one
+ * connection each, the order rotated every round (whoever goes first after a pause should not always
+ * be the same target). `specOf` builds a target's load from the phase's shape.
+ */
+export async function interleavedSequential<N extends string, T extends { name: N; origin: string }>(
+  targets: readonly T[],
+  specOf: (t: T, shape: Pick<LoadSpec, 'connections' | 'warmup' | 'measure'> & { firstN: number }) => LoadSpec,
+  o: { requests: number; warmup: number; rounds: number; onWarm?: () => Promise<void> },
+): Promise<Map<N, SequentialResult>> {
   const pools = new Map(targets.map((t) => [t.name, new Pool(t.origin, benchPoolOptions(1))]));
   const state = new Map(targets.map((t) => [t.name, { samples: [] as number[], errors: 0, errorSamples: [] as string[], n: 0 }]));
-  const run = async (t: Target, warmup: number, measure: number): Promise<void> => {
+  const run = async (t: T, warmup: number, measure: number): Promise<void> => {
     const s = state.get(t.name)!;
-    const spec = { ...loadSpec(t, { connections: 1, warmup: { requests: warmup }, measure: { requests: measure }, firstN: s.n }), keepSamples: true };
+    const spec = { ...specOf(t, { connections: 1, warmup: { requests: warmup }, measure: { requests: measure }, firstN: s.n }), keepSamples: true };
     const r: LoadResult = await runLoad(spec, pools.get(t.name));
     s.n = r.nextN;
     s.errors += r.errors;
@@ -38,11 +51,7 @@ export async function sequentialPhase(
     await o.onWarm?.();
     const perRound = Math.ceil(o.requests / o.rounds);
     for (let round = 0; round < o.rounds; round++) {
-      // Rotate the order each round: whoever goes first after a pause should not always be the same target.
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[(i + round) % targets.length]!;
-        await run(t, 0, perRound);
-      }
+      for (let i = 0; i < targets.length; i++) await run(targets[(i + round) % targets.length]!, 0, perRound);
     }
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close()));
