@@ -110,9 +110,8 @@ async function demoKey(server: RunningServer, config: AppConfig): Promise<string
   const file = demoKeyFile(config);
   let key = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
   if (!key || !(await server.store.findActiveApiKey(hashApiKey(key)))) {
-    const tenant = await server.store.createTenant('demo');
     const made = generateApiKey();
-    await server.store.createApiKey({ tenantId: tenant.id, name: 'demo', keyHash: hashApiKey(made.key), prefix: made.prefix });
+    await server.store.createTenantWithKey({ name: 'demo', keyHash: hashApiKey(made.key), prefix: made.prefix });
     mkdirSync(dirname(file), { recursive: true });
     writePrivateFile(file, `${made.key}\n`);
     key = made.key;

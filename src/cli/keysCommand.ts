@@ -53,19 +53,16 @@ export function registerKeyCommands(program: Command): void {
         throw new CliError(`--name ${SEEDED_KEY_NAME} is reserved for the key the variable of that name seeds: choose another name`, 'usage_error');
       }
       await withStore(async (store, database) => {
-        let tenantId = opts.tenant;
-        if (tenantId) {
-          if (!(await store.getTenant(tenantId))) throw new CliError(`tenant ${tenantId} not found in ${database}`, 'not_found');
-        } else {
-          tenantId = (await store.createTenant(opts.name)).id;
-        }
+        if (opts.tenant && !(await store.getTenant(opts.tenant))) throw new CliError(`tenant ${opts.tenant} not found in ${database}`, 'not_found');
         const { key, prefix } = generateApiKey();
-        const record = await store.createApiKey({ tenantId, name: opts.name, keyHash: hashApiKey(key), prefix });
+        const made = { name: opts.name, keyHash: hashApiKey(key), prefix };
+        // A new tenant is made with its key in one transaction: a failed key insert left it behind, empty.
+        const record = opts.tenant ? await store.createApiKey({ ...made, tenantId: opts.tenant }) : await store.createTenantWithKey(made);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ key, key_id: record.id, tenant_id: tenantId, name: record.name, database })}\n`);
+          process.stdout.write(`${JSON.stringify({ key, key_id: record.id, tenant_id: record.tenantId, name: record.name, database })}\n`);
         } else {
           process.stdout.write(`${key}\n`);
-          process.stderr.write(`key ${record.id} for tenant ${tenantId}, written to ${database}. Store it now: it is not shown again.\n`);
+          process.stderr.write(`key ${record.id} for tenant ${record.tenantId}, written to ${database}. Store it now: it is not shown again.\n`);
         }
       }, { create: true });
     });

@@ -1,9 +1,9 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
-import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
+import { BASELINE_ID, newTenantId } from '../shared/ids.js';
 import { type Database, MIPROX_TABLES } from './schema.js';
 import type { HotPath } from './hotPath.js';
-import { appendEventTx, candidateKeys, candidateRow, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
+import { appendEventTx, candidateKeys, candidateRow, insertApiKey, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
@@ -161,12 +161,16 @@ export class KyselyStore implements Store {
   }
 
   async createApiKey(k: { tenantId: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord> {
-    const row = {
-      id: newKeyId(), tenant_id: k.tenantId, name: k.name, key_hash: k.keyHash, prefix: k.prefix,
-      created_at: this.now(), revoked_at: null,
-    };
-    await this.db.insertInto('api_keys').values(row).execute();
-    return { id: row.id, tenantId: row.tenant_id, name: row.name, prefix: row.prefix, createdAt: row.created_at, revokedAt: null };
+    return insertApiKey(this.db, k, this.now());
+  }
+
+  createTenantWithKey(k: { name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const tenantId = newTenantId();
+      await trx.insertInto('tenants').values({ id: tenantId, name: k.name, created_at: now }).execute();
+      return insertApiKey(trx, { ...k, tenantId }, now);
+    });
   }
 
   seedApiKey(k: { name: string; keyHash: string; prefix: string }): Promise<SeededKey> {

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { BASELINE_ID } from '../shared/ids.js';
+import { BASELINE_ID, newKeyId } from '../shared/ids.js';
 import type { KeyColumn } from './cursors.js';
 import type { Database } from './schema.js';
 import { demosColumn, toJob } from './rows.js';
@@ -10,6 +10,12 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 export function toKey(r: Database['api_keys']): ApiKeyRecord {
   return { id: r.id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+export async function insertApiKey(db: Db, k: { tenantId: string; name: string; keyHash: string; prefix: string }, now: string): Promise<ApiKeyRecord> {
+  const row = { id: newKeyId(), tenant_id: k.tenantId, name: k.name, key_hash: k.keyHash, prefix: k.prefix, created_at: now, revoked_at: null };
+  await db.insertInto('api_keys').values(row).execute();
+  return toKey(row);
 }
 
 export async function mustJob(db: Db, id: string): Promise<JobRecord> {

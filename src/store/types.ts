@@ -394,6 +394,8 @@ export interface Store {
   createTenant(name: string): Promise<Tenant>;
   getTenant(id: string): Promise<Tenant | null>;
   createApiKey(k: { tenantId: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord>;
+  /** A new tenant and its first key, both or neither (a failed key insert leaves no empty tenant). */
+  createTenantWithKey(k: { name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord>;
   /**
    * A key seeded from configuration, stored once however many instances seed it at once (seedKey.ts):
    * `active` or `revoked` when it is stored already, else `created` (in the tenant of the newest key

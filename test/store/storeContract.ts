@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/store/schema.js';
 import type { JobConfig } from '../../src/schemas/jobConfig.js';
 import { BASELINE_ID, newCandidateId, newJobId, newProposalId, newSystemId } from '../../src/shared/ids.js';
 import type { NewEvent, Store } from '../../src/store/types.js';
@@ -57,6 +59,18 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect(await store.revokeApiKey(k.id)).toBe(false);
       expect(await store.findActiveApiKey('h1-' + name)).toBeNull();
       expect((await store.listApiKeys()).find((x) => x.id === k.id)?.revokedAt).not.toBeNull();
+    });
+
+    it('makes a new tenant and its first key together, or neither', async () => {
+      const db = (store as unknown as { db: Kysely<Database> }).db;
+      const tenants = async () => (await db.selectFrom('tenants').select('id').execute()).length;
+      const k = await store.createTenantWithKey({ name: 'team-' + name, keyHash: 'tk1-' + name, prefix: 'mpx_tk1' });
+      expect(await store.getTenant(k.tenantId)).toMatchObject({ name: 'team-' + name });
+      expect(await store.findActiveApiKey('tk1-' + name)).toMatchObject({ id: k.id, tenantId: k.tenantId, name: 'team-' + name });
+      // The key insert fails (the hash is taken): no tenant may stay behind without a key.
+      const before = await tenants();
+      await expect(store.createTenantWithKey({ name: 'dup-' + name, keyHash: 'tk1-' + name, prefix: 'mpx_tk2' })).rejects.toThrow();
+      expect(await tenants()).toBe(before);
     });
 
     it('seeds a configured key once, never revives it, and puts a new value in the tenant of the last one', async () => {
