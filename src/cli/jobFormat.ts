@@ -223,13 +223,25 @@ export function programLines(job: Job): string[] {
   const lines = ['modules:', ...job.modules.map((m) => `  ${m.name.padEnd(width)}  ${m.origin.padEnd(10)}  ${shorten(m.template, 60) ?? ''}`)];
   if (job.best_program) {
     lines.push('', `best program (${job.best_candidate_id ?? '-'}):`);
+    const demos = bestDemoCounts(job);
     for (const m of job.modules) {
       const text = job.best_program[m.name] ?? m.template;
-      if (text !== m.template) lines.push(`  ${m.name}: (changed)`, indent(text, '    '));
-      else lines.push(`  ${m.name}:`, indent(unchangedPreview(text, job.job_id), '    '));
+      const marks = [...(text !== m.template ? ['changed'] : []), ...(demos[m.name] ? [`${demos[m.name]} demo${demos[m.name] === 1 ? '' : 's'}`] : [])];
+      const head = `  ${m.name}:${marks.length > 0 ? ` (${marks.join(', ')})` : ''}`;
+      if (text !== m.template) lines.push(head, indent(text, '    '));
+      else lines.push(head, indent(unchangedPreview(text, job.job_id), '    '));
     }
   }
   return lines;
+}
+
+/**
+ * Demos per module of the best candidate, from the job's candidate list. A demo-set proposal keeps
+ * its parent's texts, so a best program that won by its demos read as "unchanged" everywhere.
+ */
+function bestDemoCounts(job: Job): Record<string, number> {
+  const best = job.candidates?.find((c) => c.candidate_id === job.best_candidate_id);
+  return Object.fromEntries(Object.entries(best?.demos ?? {}).map(([name, list]) => [name, list.length]));
 }
 
 /** An unchanged module's text longer than this many lines is cut to them in `jobs show`. */

@@ -16,6 +16,25 @@ describe('jobs show: the best program', () => {
   });
 });
 
+/** A best program that won by a demo set keeps its parent's texts: it read as unchanged everywhere. */
+describe('jobs show: a best program with demos', () => {
+  it('marks each module with its demo count, beside (changed) when the text changed too', () => {
+    const demo = { input: [{ role: 'user', content: 'q' }], output: 'a' };
+    const job = {
+      modules, best_candidate_id: 'cand_d', best_program: { extract: 'Extract the entities.', answer: 'Quote it:\n{context}' },
+      candidates: [
+        { candidate_id: 'baseline', demos: {} },
+        { candidate_id: 'cand_d', demos: { extract: [demo, demo], answer: [demo] } },
+      ],
+    } as unknown as Job;
+    const text = programLines(job).join('\n');
+    expect(text).toContain('  extract: (2 demos)\n    Extract the entities.');
+    expect(text).toContain('  answer: (changed, 1 demo)\n    Quote it:');
+    const without = { ...job, candidates: [{ candidate_id: 'cand_d', demos: {} }] } as unknown as Job;
+    expect(programLines(without).join('\n')).toContain('  extract:\n    Extract the entities.');
+  });
+});
+
 /**
  * A 16-module program with templates of a few KB printed 80 KB under "best program", nearly all of
  * it templates the best candidate had not changed: its changed texts were lost among them.
