@@ -1,0 +1,136 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { type TestServer, api, startTestServer } from '../helpers/server.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const EXAMPLE = join(ROOT, 'examples', 'python', 'program.py');
+const ROLLOUTS = 24;
+
+/**
+ * The Python interpreter that has the `openai` package: MIPROX_PYTHON (.ci/run sets it to the venv it
+ * makes, .venv-ci), else that venv in this checkout. Missing is a failure that says how to make it,
+ * not a skip: the example is the Python users' contract and must not stop being run unnoticed.
+ */
+function python(): string {
+  const candidates = [process.env.MIPROX_PYTHON, join(ROOT, '.venv-ci', 'bin', 'python')].filter((p): p is string => !!p);
+  const found = candidates.find((p) => existsSync(p));
+  const setup = 'run .ci/run, or: python3 -m venv .venv-ci && .venv-ci/bin/pip install -r examples/python/requirements.txt (or set MIPROX_PYTHON to a python that has openai)';
+  if (found === undefined) throw new Error(`examples/python needs a Python with the openai package; none at ${candidates.join(', ')}: ${setup}`);
+  try {
+    execFileSync(found, ['-c', 'import openai'], { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(`${found} cannot import openai (${String((e as { stderr?: Buffer }).stderr ?? e).trim()}): ${setup}`);
+  }
+  return found;
+}
+
+function runPython(interpreter: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const proc = spawn(interpreter, [EXAMPLE], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The fake model: JSON for a structured-output call, a plan for a stream, else an intent label (right for 2 of the 3 queries). */
+function reply(req: Parameters<typeof systemPromptOf>[0]): string {
+  const body = req.body as { response_format?: unknown; stream?: unknown };
+  if (body.response_format !== undefined) return JSON.stringify({ customer: 'Ada', product: 'card', problem: 'lost' });
+  if (body.stream === true) return 'First block the card, then order a new one.';
+  const query = lastUserMessageOf(req);
+  return query.includes('lost') ? 'card_lost' : query.includes('transfer') ? 'transfer_pending' : 'no_idea';
+}
+
+/**
+ * examples/python/program.py, run by python3 with the official `openai` package against a real
+ * server whose `openai` provider is a fake upstream: three modules on three surfaces (structured
+ * chat output, a chat stream, the Responses API), rewards with feedback_by_module, the job read
+ * back, promoted and exported with urllib.
+ */
+describe('examples/python/program.py', () => {
+  let fake: FakeUpstream;
+  let t: TestServer;
+  let interpreter: string;
+  beforeAll(async () => {
+    interpreter = python();
+    fake = await startFakeUpstream({ reply });
+    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  it('sends each module to the upstream on its surface, records the rewards and reads the best program', async () => {
+    const res = await runPython(interpreter, {
+      MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key, ROLLOUTS: String(ROLLOUTS), POLICY_PROVIDER: 'openai', POLICY_MODEL: 'gpt-4o-mini',
+    });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const jobId = /^job (pl_[0-9a-f]+): proxy /m.exec(res.stdout)?.[1];
+    expect(jobId, res.stdout).toBeDefined();
+
+    // Each module's call reached the upstream with its module's text, on the surface the example uses.
+    const [extract, plan, answer] = fake.requests.slice(0, 3);
+    expect(extract!.url).toMatch(/\/chat\/completions$/);
+    expect(systemPromptOf(extract!)).toBe("Extract the customer's name, the product and the problem from this chat message.");
+    expect(extract!.body).toMatchObject({ model: 'gpt-4o-mini', response_format: { type: 'json_schema', json_schema: { name: 'Facts', strict: true } } });
+    expect(plan!.url).toMatch(/\/chat\/completions$/);
+    expect(systemPromptOf(plan!)).toBe('Plan how to help customer Ada with their banking issue.');
+    expect(plan!.body).toMatchObject({ stream: true });
+    expect(answer!.url).toMatch(/\/responses$/);
+    expect((answer!.body as { instructions: string }).instructions).toBe(
+      'Classify the customer\'s banking query into one of: card_arrival, card_lost, transfer_pending. Answer with the label only.\n'
+      + 'Facts:\n{"customer":"Ada","product":"card","problem":"lost"}',
+    );
+    // The `mipro` body field and the x-mipro-* headers are the proxy's: none reached the provider.
+    for (const r of fake.requests) {
+      expect(r.body).not.toHaveProperty('mipro');
+      expect(Object.keys(r.headers).filter((h) => h.startsWith('x-mipro') || h.startsWith('x-stainless'))).toEqual([]);
+    }
+
+    // The rollouts' calls: one per module, in order, with the captured or given variables.
+    const rewards = (await api(t.url, 'GET', `/api/v1/online/sessions/${jobId}/rewards?limit=1000`, { key: t.key })).body as {
+      items: Array<{ rollout_id: string; reward: number; feedback_by_module?: Record<string, string> }>;
+    };
+    expect(rewards.items).toHaveLength(ROLLOUTS);
+    const first = (await api(t.url, 'GET', `/api/systems/${jobId}/rollouts/${rewards.items[0]!.rollout_id}`, { key: t.key })).body as {
+      calls: Array<{ module: string; variables: Record<string, string> }>;
+    };
+    expect(first.calls.map((c) => [c.module, c.variables])).toEqual([
+      ['extract', { channel: 'chat' }],
+      ['plan', { customer: 'Ada' }],
+      ['answer', { facts: '{"customer":"Ada","product":"card","problem":"lost"}' }],
+    ]);
+    // Every reward recorded; the wrong answers carry the answer module's feedback.
+    const wrong = rewards.items.filter((r) => r.reward === 0);
+    expect(wrong.length).toBeGreaterThan(0);
+    for (const r of wrong) expect(r.feedback_by_module).toEqual({ answer: expect.stringMatching(/^answered 'no_idea', expected card_arrival$/) });
+    for (const r of rewards.items.filter((x) => x.reward === 1)) expect(r.feedback_by_module).toBeUndefined();
+
+    // best_program read and printed; the promoted candidate is what the job serves, and the export is its program.
+    const job = (await api(t.url, 'GET', `/api/policy-optimization/online/jobs/${jobId}`, { key: t.key })).body as {
+      status: string; reward_count: number; served_candidate_id: string; best_program: Record<string, string>;
+    };
+    expect(job).toMatchObject({ status: 'succeeded', reward_count: ROLLOUTS });
+    expect(res.stdout).toContain(`rollouts ${ROLLOUTS}, rewards ${ROLLOUTS}, mean score `);
+    expect(res.stdout).toMatch(new RegExp(`^best candidate ${job.served_candidate_id} \\(score `, 'm'));
+    expect(res.stdout).toContain(`promoted ${job.served_candidate_id}: job succeeded, serving ${job.served_candidate_id}`);
+    for (const module of ['extract', 'plan', 'answer']) {
+      expect(res.stdout).toContain(`  ${module}: ${pyRepr(job.best_program[module]!)}`);
+      expect(res.stdout).toMatch(new RegExp(`^export ${module}: `, 'm'));
+    }
+  });
+});
+
+/** Python's repr of a str, for the texts these templates hold (no quotes of both kinds, no control characters but \n). */
+function pyRepr(text: string): string {
+  const quote = text.includes("'") ? '"' : "'";
+  return quote + text.replaceAll('\\', '\\\\').replaceAll('\n', '\\n') + quote;
+}
