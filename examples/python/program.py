@@ -68,7 +68,8 @@ class MiproxError(Exception):
 def miprox(method: str, path: str, body: dict | None = None, query: dict | None = None) -> dict:
     """One call to miprox's API with urllib: JSON in and out, the key as a bearer token."""
     url = MIPROX + path + ("?" + urllib.parse.urlencode(query) if query else "")
-    data = None if body is None else json.dumps(body).encode()
+    # allow_nan=False: json.dumps would write a nan score as NaN, which is not JSON (miprox answers 400).
+    data = None if body is None else json.dumps(body, allow_nan=False).encode()
     headers = {"authorization": f"Bearer {API_KEY}", "accept": "application/json"}
     if data is not None:
         headers["content-type"] = "application/json"

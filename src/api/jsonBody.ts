@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { ValidationError } from '../shared/errors.js';
+import { BadRequestError, ValidationError } from '../shared/errors.js';
+import { nonFiniteNumberIn } from './nonFiniteNumber.js';
 import { encodingRefusal } from './requestGuards.js';
 
 declare module 'fastify' {
@@ -20,7 +21,8 @@ export const NO_BODY = { config: { bodyOptional: true } } as const;
  * that routes marked `bodyOptional` take an empty body as no body (elsewhere an empty JSON body stays
  * a 400: a job without a config is a client bug worth naming), and that a valid JSON body refused for
  * a `__proto__` key (or a `constructor` holding `prototype`) is a 422 naming that key, not "not valid
- * JSON": such a key could rewrite an object's prototype, so it is refused wherever it appears.
+ * JSON": such a key could rewrite an object's prototype, so it is refused wherever it appears. A body
+ * malformed by a NaN or Infinity value (Python's json.dumps default) is a 400 naming that value's field.
  */
 export function parseJsonBodies(app: FastifyInstance): void {
   const json = app.getDefaultJsonParser('error', 'error');
@@ -38,6 +40,11 @@ export function parseJsonBodies(app: FastifyInstance): void {
     }
     json(req, text, (err: Error | null, parsed?: unknown) => {
       const refused = err ? refusedKeyPath(text) : null;
+      const nonFinite = err && refused === null ? nonFiniteNumberIn(text) : null;
+      if (nonFinite !== null) {
+        done(nonFiniteRefusal(nonFinite.path, nonFinite.literal), undefined);
+        return;
+      }
       if (refused === null) {
         done(err, parsed);
         return;
@@ -46,6 +53,15 @@ export function parseJsonBodies(app: FastifyInstance): void {
       done(new ValidationError(`the body holds a refused key at ${refused || '(body)'}`, [{ path: refused, message }]), undefined);
     });
   });
+}
+
+/**
+ * Malformed JSON still (a 400, as any), but naming the field: Python's json.dumps writes NaN and
+ * Infinity for non-finite floats by default, and "not valid JSON" does not say which value was one.
+ */
+function nonFiniteRefusal(path: string, literal: string): BadRequestError {
+  const message = `is ${literal}, which JSON does not have: send a finite number (Python's json.dumps writes float('nan') and float('inf') as NaN and Infinity; json.dumps(..., allow_nan=False) raises on them instead)`;
+  return new BadRequestError(`malformed JSON body: ${path || 'the body'} ${message}`, [{ path, message }]);
 }
 
 /** The dotted path of the first `__proto__` or `constructor.prototype` key of a valid JSON text, or null. */

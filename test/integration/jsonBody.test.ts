@@ -83,4 +83,35 @@ describe('an empty body with content-type application/json', () => {
     expect(plain.status).toBe(422);
     expect(JSON.stringify(plain.body)).not.toMatch(/prototype/);
   });
+
+  it('names the field of a NaN or Infinity value, which Python\'s json.dumps writes for non-finite floats', async () => {
+    const job = await create();
+    // json.dumps({"rollout_id": "r1", "reward_info": {"score": float("nan")}}), as a Python app sends it.
+    const reward = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, {
+      key: t.key, rawBody: '{"rollout_id": "r1", "reward_info": {"feedback": "NaN, Infinity", "score": NaN}}', headers: JSON_HEADER,
+    });
+    expect(reward.status).toBe(400);
+    expect(reward.body.error.code).toBe('bad_request');
+    expect(reward.body.error.message).toMatch(/^malformed JSON body: reward_info\.score is NaN, which JSON does not have: send a finite number/);
+    expect(reward.body.error.details).toEqual([{ path: 'reward_info.score', message: expect.stringMatching(/allow_nan=False/) }]);
+    // Nothing recorded.
+    expect((await api(t.url, 'GET', `/api/v1/online/sessions/${job.system_id}/rewards`, { key: t.key })).body.items).toEqual([]);
+    // In arrays and nested objects, negative too; a key with braces and escaped quotes does not lose the path.
+    const nested = await api(t.url, 'POST', JOBS, {
+      key: t.key, rawBody: '{"policy_optimization": {"mipro": {"val_seeds": [1, -Infinity]}, "x\\"{": 1}}', headers: JSON_HEADER,
+    });
+    expect(nested.body.error.details).toEqual([{ path: 'policy_optimization.mipro.val_seeds.1', message: expect.stringMatching(/^is -Infinity/) }]);
+    const top = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: 'Infinity', headers: JSON_HEADER });
+    expect(top.body.error.message).toMatch(/^malformed JSON body: the body is Infinity/);
+    // The proxy answers in OpenAI's shape, the field as `param` (what the openai SDK shows).
+    const call = await api(t.url, 'POST', `/api/mipro/v1/${job.system_id}/chat/completions`, {
+      rawBody: '{"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}', headers: JSON_HEADER,
+    });
+    expect(call.status).toBe(400);
+    expect(call.body.error).toMatchObject({ param: 'temperature', message: expect.stringMatching(/temperature is NaN/) });
+    // Other malformed JSON keeps the parser's message.
+    const broken = await api(t.url, 'POST', JOBS, { key: t.key, rawBody: '{"x": nan}', headers: JSON_HEADER });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.message).toMatch(/^malformed JSON body: Body is not valid JSON/);
+  });
 });
