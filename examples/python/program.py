@@ -159,8 +159,9 @@ def main() -> None:
     scores = []
     for i in range(ROLLOUTS):
         # The seed scheduler picks the example (bootstrap seeds first, then the online pool) and names
-        # the rollout; all of its calls then get the same candidate program.
-        rollout = miprox("POST", f"/api/v1/online/sessions/{session}/rollouts", {})
+        # the rollout; all of its calls then get the same candidate program. The correlation id is the
+        # app's own name for this piece of work (a reward may name the rollout by it instead).
+        rollout = miprox("POST", f"/api/v1/online/sessions/{session}/rollouts", {"correlation_id": f"ticket-{i}"})
         row = DATA[rollout["seed"] % len(DATA)]
         llm = client.with_options(base_url=rollout["inference_url"])
         answer, outputs = run_rollout(llm, POLICY[1], row)

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
+import { CorrelationIdSchema, misplacedFeedback, type RewardRequest, RewardRequestSchema } from '../schemas/reward.js';
 import { type RewardCheck, type RewardFacts, rewardRefusal, scoreOf, type RewardService } from '../services/rewardService.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import type { SchedulerService } from '../services/schedulerService.js';
@@ -36,12 +36,15 @@ const EventsQuery = z.object({
 });
 
 /**
- * `POST .../rollouts`: at most `{split: "val"}`. Closed like every wire object (parseClosed): a
+ * `POST .../rollouts`: at most `{split: "val", correlation_id}`. Closed like every wire object (parseClosed): a
  * misspelt `spilt` would otherwise hand out training work to a caller that asked for confirmation work only.
+ * `correlation_id` tags the rollout as a proxied call's does when it makes the rollout: a scheduled
+ * rollout's record exists before its first call, so that call's correlation id is not recorded.
  */
 const NextRolloutBody = z.object({
   split: z.enum(['val'], { error: 'must be "val" (ask only for confirmation work) or omitted' }).optional(),
-}, { error: 'must be an object {split?}' });
+  correlation_id: CorrelationIdSchema.optional(),
+}, { error: 'must be an object {split?, correlation_id?}' });
 
 /**
  * Online sessions: what MiproOnlineSession calls (SPEC "Online sessions"). A session is a job; its id
@@ -118,12 +121,12 @@ export function sessionRoutes(s: SessionDeps) {
       app.post<{ Params: { id: string } }>(`${base}/:id/rollouts`, NO_BODY, async (req) => {
         const job = await load(req);
         const body = parseClosed(NextRolloutBody, req.body ?? {});
-        const next = await s.scheduler.next(job, { valOnly: body.split === 'val' });
+        const next = await s.scheduler.next(job, { valOnly: body.split === 'val', correlationId: body.correlation_id ?? null });
         const urls = deps.urls(job, origin(req));
         const inference = `${urls.proxy_url}/${next.rolloutId}`;
         return {
           rollout_id: next.rolloutId, seed: next.seed, split: next.split, candidate_id: next.candidateId,
-          inference_url: inference, chat_completions_url: `${inference}/chat/completions`,
+          correlation_id: body.correlation_id ?? null, inference_url: inference, chat_completions_url: `${inference}/chat/completions`,
         };
       });
 

@@ -46,11 +46,12 @@ export class SchedulerService {
   /**
    * `valOnly`: only confirmation work (a final check of the champion against the control on held-out
    * seeds); a 409 says when none is left. After the end: monitoring rollouts of what the job serves.
+   * `correlationId`: stored on the rollout, so a reward may name it.
    */
-  next(job: JobRecord, opts: { valOnly?: boolean } = {}): Promise<ScheduledRollout> {
+  next(job: JobRecord, opts: { valOnly?: boolean; correlationId?: string | null } = {}): Promise<ScheduledRollout> {
     if (isFinal(job.status) && opts.valOnly) return Promise.reject(noConfirmationAfterEnd(job));
     const previous = this.queues.get(job.id) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(() => this.schedule(job, opts.valOnly ?? false));
+    const run = previous.catch(() => undefined).then(() => this.schedule(job, opts.valOnly ?? false, opts.correlationId ?? null));
     this.queues.set(job.id, run);
     void run.finally(() => {
       if (this.queues.get(job.id) === run) this.queues.delete(job.id);
@@ -58,12 +59,12 @@ export class SchedulerService {
     return run;
   }
 
-  private async schedule(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout> {
+  private async schedule(job: JobRecord, valOnly: boolean, correlationId: string | null): Promise<ScheduledRollout> {
     // Another instance may take the slot this one chose (the same bootstrap seed, the same val seed
     // for the same candidate); the database refuses the second, and this one reads again and moves on.
     let current = job;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const scheduled = await this.tryOnce(current, valOnly);
+      const scheduled = await this.tryOnce(current, valOnly, correlationId);
       if (scheduled) return scheduled;
       // The insert also refuses a training rollout once the job has ended (since `job` was read, on
       // another instance): read the job again so the next try sees the end.
@@ -73,7 +74,7 @@ export class SchedulerService {
     throw new ConflictError(`rollout scheduling for job ${job.id} lost ${MAX_ATTEMPTS} races with other instances in a row; retry`);
   }
 
-  private async tryOnce(job: JobRecord, valOnly: boolean): Promise<ScheduledRollout | null> {
+  private async tryOnce(job: JobRecord, valOnly: boolean, correlationId: string | null): Promise<ScheduledRollout | null> {
     let rt = await this.engine.runtimeFor(job);
     if (newerThanCache(job, rt.job)) {
       // Ended, paused, resumed, promoted again (a rollback) or reverted by the guard on another
@@ -130,7 +131,7 @@ export class SchedulerService {
       data: { rollout_id: rolloutId, seed: assignment.seed, split: assignment.split, candidate_id: candidateId },
     });
     const scheduled = await this.engine.schedule(rt, {
-      seed: assignment.seed, split: assignment.split, ...(assignment.assignCandidateId ? { assignCandidateId: assignment.assignCandidateId } : {}),
+      seed: assignment.seed, split: assignment.split, correlationId, ...(assignment.assignCandidateId ? { assignCandidateId: assignment.assignCandidateId } : {}),
     }, started);
     return scheduled ? { ...scheduled, seed: assignment.seed, split: assignment.split } : null;
   }

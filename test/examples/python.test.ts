@@ -95,14 +95,15 @@ describe('examples/python/program.py', () => {
       expect(Object.keys(r.headers).filter((h) => h.startsWith('x-mipro') || h.startsWith('x-stainless'))).toEqual([]);
     }
 
-    // The rollouts' calls: one per module, in order, with the captured or given variables.
+    // The rollouts' calls: one per module, in order, with the captured or given variables; the scheduler took the correlation id.
     const rewards = (await api(t.url, 'GET', `/api/v1/online/sessions/${jobId}/rewards?limit=1000`, { key: t.key })).body as {
       items: Array<{ rollout_id: string; reward: number; feedback_by_module?: Record<string, string> }>;
     };
     expect(rewards.items).toHaveLength(ROLLOUTS);
     const first = (await api(t.url, 'GET', `/api/systems/${jobId}/rollouts/${rewards.items[0]!.rollout_id}`, { key: t.key })).body as {
-      calls: Array<{ module: string; variables: Record<string, string> }>;
+      correlation_id: string; calls: Array<{ module: string; variables: Record<string, string> }>;
     };
+    expect(first.correlation_id).toBe('ticket-0');
     expect(first.calls.map((c) => [c.module, c.variables])).toEqual([
       ['extract', { channel: 'chat' }],
       ['plan', { customer: 'Ada' }],
