@@ -355,6 +355,8 @@ export const RolloutSchema = z.looseObject({
   seed: z.number(),
   split: z.enum(SPLITS),
   candidate_id: nullable(z.string()),
+  /** The correlation id the rollout was issued with (absent from servers before it). */
+  correlation_id: nullable(z.string()).optional(),
   inference_url: z.string(),
   chat_completions_url: z.string(),
 });

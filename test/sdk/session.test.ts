@@ -96,10 +96,12 @@ describe('MiproOnlineSession against a real server (sim provider)', () => {
     expect((await session.listSeedEvals({ split: 'val' })).items).toEqual([]);
     await expect(session.updateReward({ rolloutId: 'ro_unknown', rewardInfo: { score: 1 } })).rejects.toThrow(/ro_unknown|rollout/);
 
-    const second = await session.nextRollout();
+    const second = await session.nextRollout({ correlationId: 'ticket-2' });
+    expect(second.correlation_id).toBe('ticket-2');
     await callProxy(second.chat_completions_url);
-    const last = await session.updateReward({ rolloutId: second.rollout_id, rewardInfo: { score: 1 }, stop: true });
-    expect(last.duplicate).toBe(false);
+    // The scheduled rollout is tagged, so a reward may name it by its correlation id alone.
+    const last = await session.updateReward({ correlationId: 'ticket-2', rewardInfo: { score: 1 }, stop: true });
+    expect(last).toMatchObject({ duplicate: false, rollout_id: second.rollout_id });
     expect((await session.status()).status).toBe('succeeded');
   });
 
