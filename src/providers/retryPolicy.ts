@@ -26,6 +26,15 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /**
+ * The provider's own verdict on retrying, `x-should-retry: true|false` (OpenAI and Anthropic send it;
+ * their SDKs obey it before their status rules). Undefined when absent or neither word: the status decides.
+ */
+export function shouldRetryHint(header: string | string[] | undefined): boolean | undefined {
+  const v = first(header)?.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
+/**
  * Exponential backoff with "equal jitter": half the step is fixed, half random, so concurrent callers
  * that failed together do not retry in lockstep, yet every caller still waits a meaningful time.
  * `retryNumber` is 1 for the first retry.

@@ -13,6 +13,7 @@ import {
   backoffDelayMs,
   isRetryableStatus,
   parseRetryAfterMs,
+  shouldRetryHint,
   type RetryTuning,
   type SleepFn,
 } from './retryPolicy.js';
@@ -134,8 +135,10 @@ export class UpstreamTransport {
         }
         const text = await readLimited(res.body, ERROR_BODY_LIMIT);
         failure = errorFromStatus(res.statusCode, text, this.ctx);
-        if (res.statusCode === 429 || res.statusCode === 503) failure.retryHeaders = waitHints(res.headers);
-        retryable = isRetryableStatus(res.statusCode);
+        failure.retryHeaders = retryHints(res.statusCode, res.headers);
+        // The provider's explicit word wins over the status, as in its own SDK: a 500 it says not to
+        // retry was sent three times here and, with the header dropped, three more times per client retry.
+        retryable = shouldRetryHint(res.headers['x-should-retry']) ?? isRetryableStatus(res.statusCode);
         retryAfterMs = parseRetryAfterMs(
           res.headers['retry-after'],
           res.headers['retry-after-ms'],
@@ -299,10 +302,15 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
 
 export { CLIENT_CLOSED_STATUS };
 
-/** The upstream's `retry-after` / `retry-after-ms` headers, as sent (relayed with its 429/503). */
-function waitHints(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+/**
+ * The upstream's retry headers, as sent, relayed with the error it ends in: `retry-after` /
+ * `retry-after-ms` of a 429/503, and `x-should-retry` of any status, so the client's SDK waits, or
+ * gives up, as the provider asked.
+ */
+function retryHints(status: number, headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of ['retry-after', 'retry-after-ms']) {
+  const names = status === 429 || status === 503 ? ['retry-after', 'retry-after-ms', 'x-should-retry'] : ['x-should-retry'];
+  for (const name of names) {
     const v = headers[name];
     const value = Array.isArray(v) ? v[0] : v;
     if (value !== undefined && value !== '') out[name] = value;

@@ -23,6 +23,8 @@ export interface FakeFailure {
   code?: string;
   /** OpenAI's `param`, the request field the error names (null when not given). */
   param?: string;
+  /** More headers on the failure (`retry-after-ms`, `x-should-retry`), as real providers send. */
+  headers?: Record<string, string>;
 }
 
 export interface FakeBehavior {
@@ -51,6 +53,13 @@ export interface FakeBehavior {
   fail?: FakeFailure;
   /** Never answer (the request stays open until the client gives up). */
   hang: boolean;
+  /** Destroy the connection once the request is read, before any status line: ECONNRESET for the caller. */
+  reset?: boolean;
+  /**
+   * Which requests the misbehaviour knobs (fail, hang, reset, delays, drop, stall, error event) apply
+   * to; the others are answered normally. Omitted: every request. A program test fails one module's call.
+   */
+  onlyFor?: (req: RecordedRequest) => boolean;
   /**
    * Answer only once the promise returned for the request settles (undefined: at once): a test holds
    * a call open until it has done what must happen while the call runs, instead of guessing a delay.
@@ -102,10 +111,14 @@ export async function runPreamble(
   if (b.delayMs > 0) await sleep(b.delayMs);
   await b.holdUntil?.(req);
   if (b.hang) return true;
+  if (b.reset) {
+    res.socket?.destroy();
+    return true;
+  }
   const f = b.fail;
   if (f !== undefined && (f.times === undefined || state.failed < f.times)) {
     state.failed++;
-    const headers: Record<string, string> = f.retryAfter !== undefined ? { 'retry-after': f.retryAfter } : {};
+    const headers: Record<string, string> = { ...(f.retryAfter !== undefined ? { 'retry-after': f.retryAfter } : {}), ...f.headers };
     const type = f.type ?? (f.status === 429 ? 'rate_limit_error' : f.status >= 500 ? 'server_error' : 'invalid_request_error');
     sendJson(res, f.status, errorBody(f.message ?? `fake failure ${state.failed}`, type, f.code, f.param), headers);
     return true;
@@ -187,12 +200,19 @@ export function lastUserMessageOf(req: RecordedRequest): string {
   return last ? textOf(last.content) : '';
 }
 
-/** The behaviour for one request: `toolCallsFor` resolved into `toolCalls`. */
-export function behaviorFor<B extends FakeBehavior>(b: B, req: RecordedRequest): B {
+/** The behaviour for one request: `onlyFor` and `toolCallsFor` resolved. */
+export function behaviorFor<B extends FakeBehavior>(given: B, req: RecordedRequest): B {
+  const b = given.onlyFor === undefined || given.onlyFor(req) ? given : wellBehaved(given);
   if (b.toolCallsFor === undefined) return b;
   const calls = b.toolCallsFor(req);
   const { toolCalls: _static, ...rest } = b;
   return (calls === undefined ? rest : { ...rest, toolCalls: calls }) as B;
+}
+
+/** The behaviour without its misbehaviour knobs: what a request `onlyFor` spares gets. */
+function wellBehaved<B extends FakeBehavior>(b: B): B {
+  const { fail: _f, reset: _r, dropAfterChunks: _d, stallAfterChunks: _s, errorEventAfterChunks: _e, ...rest } = b;
+  return { ...rest, hang: false, delayMs: 0, chunkDelayMs: 0 } as B;
 }
 
 /**

@@ -185,6 +185,20 @@ describe('OpenAICompatibleProvider: retries', () => {
     expect(fake.requests).toHaveLength(4);
   });
 
+  it('does not retry an error the upstream marks x-should-retry: false, and relays the header', async () => {
+    fake.setBehavior({ fail: { status: 500, message: 'The server had an error', headers: { 'x-should-retry': 'false' } } });
+    const e = await upstreamFailure(provider({ maxRetries: 3 }).complete(REQ));
+    expect(e.status).toBe(502);
+    expect(fake.requests).toHaveLength(1);
+    expect(e.retryHeaders).toEqual({ 'x-should-retry': 'false' }); // the client's SDK gives up too
+  });
+
+  it('retries a status it would not, when the upstream marks it x-should-retry: true', async () => {
+    fake.setBehavior({ fail: { status: 409, times: 1, message: 'busy', headers: { 'x-should-retry': 'true' } } });
+    await provider({ maxRetries: 3 }).complete(REQ);
+    expect(fake.requests).toHaveLength(2);
+  });
+
   it('turns 500s into a 502 after the configured retries, with growing jittered backoff', async () => {
     fake.setBehavior({ fail: { status: 500, message: 'The server had an error' } });
     const e = await upstreamFailure(provider({ maxRetries: 3, retry: { baseDelayMs: 100, maxDelayMs: 10_000 } }).complete(REQ));
