@@ -488,6 +488,16 @@ export class KyselyStore implements Store {
         .whereRef('c.job_id', '=', 'rollouts.job_id').whereRef('c.rollout_id', '=', 'rollouts.id')
         .where('c.module', '=', module).where('c.failed', '=', 0)));
     }
+    // A rollout one of whose calls never got an answer (an upstream 5xx, timeout or reset on every
+    // attempt) was scored for the outage: every other module's fine output stood among the worst
+    // examples beside a reward no instruction caused. A failed call retried into an answer (a later
+    // answered call of its module), or cut after some text (a stream the client stopped), does not count.
+    q = q.where((eb) => eb.not(eb.exists(eb.selectFrom('rollout_calls as f').select('f.seq')
+      .whereRef('f.job_id', '=', 'rollouts.job_id').whereRef('f.rollout_id', '=', 'rollouts.id')
+      .where('f.failed', '=', 1).where((no) => no.or([no('f.output_text', 'is', null), no('f.output_text', '=', '')]))
+      .where((later) => later.not(later.exists(later.selectFrom('rollout_calls as a').select('a.seq')
+        .whereRef('a.job_id', '=', 'f.job_id').whereRef('a.rollout_id', '=', 'f.rollout_id').whereRef('a.seq', '>', 'f.seq')
+        .where('a.failed', '=', 0).where(sql<boolean>`coalesce(a.module, '') = coalesce(f.module, '')`)))))));
     const rows = await q.orderBy('reward', opts.order === 'worst' ? 'asc' : 'desc').orderBy('updated_at', 'desc').limit(opts.limit).execute();
     return rows.map(toRollout);
   }

@@ -524,7 +524,8 @@ export interface Store {
   forgetCallText(before: string): Promise<number>;
   /**
    * Recent rewarded rollouts of a candidate (never val) whose call text is kept (RETENTION_DAYS), for the proposer's reflection.
-   * `module`: only rollouts with a call of that module the upstream answered.
+   * `module`: only rollouts with a call of that module the upstream answered. Never a rollout with a
+   * call that got no answer at all (failed without text and never retried into one): its reward was the outage's.
    */
   rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number; module?: string }): Promise<RolloutRecord[]>;
   /**

@@ -122,3 +122,39 @@ describe.each<TestDb>(['sqlite', 'postgres'])('module grounding finds a rarely c
     expect([...worst, ...best].map((r) => r.output).sort()).toEqual(['extract out 19', 'extract out 20']);
   });
 });
+
+describe.each<TestDb>(['sqlite', 'postgres'])('module grounding leaves out rollouts another module\'s failed call broke (%s)', (db) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ db });
+  });
+  afterAll(async () => t.close());
+
+  it('shows no rollout with a call that never got an answer, and keeps one whose failed call was retried or cut mid-answer', async () => {
+    const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
+    const store = t.server.store;
+    type Call = { module: string; failed?: boolean; text?: string | null };
+    const rollout = async (id: string, calls: Call[], reward: number) => {
+      await store.insertRollout({ jobId: job.job_id, id, candidateId: 'baseline', seed: 1, split: 'online', correlationId: null, inputMessages: null });
+      for (const c of calls) {
+        await store.completeRolloutCall(job.job_id, id, {
+          outputText: c.text === undefined ? `${c.module} out ${id}` : c.text, latencyMs: 1, usage: null, failed: c.failed ?? false,
+          inputMessages: [{ role: 'user', content: `${c.module} in ${id}` }], module: c.module, variables: null,
+        });
+      }
+      await store.recordReward({ jobId: job.job_id, rolloutId: id, candidateId: 'baseline', reward, split: 'online', seed: 1, metadata: null, rolloutStored: true }, { eventType: 'mipro.reward.received', message: 'r' });
+    };
+    // `answer`'s upstream timed out on every attempt; the app caught the error and scored the rollout 0.
+    await rollout('outage', [{ module: 'extract' }, { module: 'answer', failed: true, text: null }, { module: 'answer', failed: true, text: null }], 0);
+    // The SDK's retry of `answer` got an answer: the rollout ran as the program meant.
+    await rollout('retried', [{ module: 'extract' }, { module: 'answer', failed: true, text: null }, { module: 'answer' }], 0.2);
+    // A stream the client stopped once it had read enough: an answer, if a partial one.
+    await rollout('stopped', [{ module: 'extract' }, { module: 'answer', failed: true, text: 'partial' }], 0.3);
+    await rollout('low', [{ module: 'extract' }, { module: 'answer' }], 0.4);
+    await rollout('good', [{ module: 'extract' }, { module: 'answer' }], 1);
+    const extract = (await store.listModules(job.job_id)).find((m) => m.name === 'extract')!;
+    const { worst, best } = await moduleReflection(store, job.job_id, 'baseline', extract);
+    // Before: the outage was extract's worst example, its fine output beside a 0 no instruction caused.
+    expect([...worst, ...best].map((r) => r.output).sort()).toEqual(['extract out good', 'extract out low', 'extract out retried', 'extract out stopped']);
+  });
+});
