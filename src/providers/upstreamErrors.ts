@@ -125,6 +125,19 @@ export function isRetryableException(err: unknown, callerAborted: boolean): bool
   return CONNECTION_CODES.has(code) && !NOT_RETRYABLE_CONNECTION_CODES.has(code);
 }
 
+/**
+ * Marks an error that the same request would meet again (this deployment refuses it): relayed with
+ * `x-should-retry: false`, so the client's SDK (openai-node, @anthropic-ai/sdk) reports it at once
+ * instead of retrying a 502 twice, each retry one more failed call of the rollout.
+ */
+export function final(err: UpstreamError): UpstreamError {
+  err.retryHeaders = { ...err.retryHeaders, 'x-should-retry': 'false' };
+  return err;
+}
+
+/** The code of a connection to an inference_url address the policy refuses (guardedLookup.ts). */
+const REFUSED_ADDRESS_CODE = 'ERR_INFERENCE_ADDRESS_REFUSED';
+
 /** Maps an exception thrown while calling or reading from the upstream. */
 export function errorFromException(
   err: unknown,
@@ -155,7 +168,8 @@ export function errorFromException(
   if (code !== undefined && CONNECTION_CODES.has(code)) {
     return new UpstreamError(`${ctx.upstreamName} is unreachable (${code})`, { status: 502 });
   }
-  return new UpstreamError(`request to ${ctx.upstreamName} failed: ${detail}`, { status: 502 });
+  const failed = new UpstreamError(`request to ${ctx.upstreamName} failed: ${detail}`, { status: 502 });
+  return code === REFUSED_ADDRESS_CODE ? final(failed) : failed;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -62,6 +62,8 @@ describe('inference_url names are resolved and checked', () => {
     const res = await api(job.proxy_url, 'POST', '/chat/completions', { body: CALL });
     expect(res.status).toBe(502);
     expect(res.body.error.message).toMatch(/rebind\.example\.com resolves to 127\.0\.0\.1, which is a loopback address/);
+    // The same call would be refused again: the client's SDK is told not to retry it.
+    expect(res.headers.get('x-should-retry')).toBe('false');
     expect(fake.requests.length).toBe(before);
     expect(lookups).toContain('rebind.example.com');
   });

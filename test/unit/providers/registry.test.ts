@@ -88,6 +88,7 @@ describe('createProviderRegistry', () => {
     const noSim = createProviderRegistry(configWith({}));
     const e = await upstreamFailure(noSim.get({ provider: 'sim', model: 'x' }).complete({ messages: msg }));
     expect(e.message).toMatch(/sim provider is not enabled/);
+    expect(e.retryHeaders).toEqual({ 'x-should-retry': 'false' }); // every retry would meet the same refusal
   });
 
   /**
