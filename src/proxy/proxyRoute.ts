@@ -357,17 +357,43 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   // relayJson's before the answer: streamed calls were not observed at all. Relaying the chunks costs
   // next to nothing and their pace is the model's.
   p.metrics.proxyOverhead.observe(Math.max(0, reply.elapsedTime - opening.ms) / 1000);
-  const body = upstream.body;
   let stopped: AppError | null = null;
   const untrack = p.streams.track((reason) => {
     stopped = reason;
     c.signal.abort(reason); // ends the upstream read below
   });
   reply.raw.once('close', untrack); // also when the relay below never started (client gone at once)
+  const chunks = upstream.body[Symbol.asyncIterator]();
+  // The answer's head waits for the stream's first event: a stream the upstream cut, or left silent
+  // past UPSTREAM_TIMEOUT_MS, before sending any was a 200 whose first event was the error, which no
+  // SDK retries; answered as the error itself (502, 504) it is retried like a refused call. A stream
+  // that sent something malformed is still a 200 ending with the error event (documented).
+  let first: IteratorResult<Uint8Array | string> = { done: true, value: undefined };
+  let firstError: unknown;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    if (!stopped && err instanceof UpstreamError && err.code === 'upstream_bad_stream') firstError = err;
+    else {
+      untrack();
+      const ms = performance.now() - t0;
+      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, ms / 1000);
+      recordCall(p, c, upstream.summary(), ms, true);
+      throw stopped ?? err;
+    }
+  }
   async function* relay(): AsyncGenerator<Uint8Array | string> {
     let failed = false;
+    /** Still suspended at a yield when the relay ends: the client left, and the upstream read must be closed. */
+    let leftEarly = false;
     try {
-      for await (const chunk of body) yield chunk;
+      if (firstError !== undefined) throw firstError;
+      for (let next = first; !next.done;) {
+        leftEarly = true;
+        yield next.value;
+        leftEarly = false;
+        next = await chunks.next();
+      }
     } catch (err) {
       // Never a silent cut: the client gets an error event it can surface, then the stream ends.
       failed = true;
@@ -379,6 +405,9 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
         if (end !== '') yield end; // '' when the surface's terminal event already went out
       }
     } finally {
+      // As `for await` did: only a relay left at a yield closes the upstream request (one read to its
+      // end keeps its connection, and one that threw is closed already).
+      if (leftEarly) await chunks.return?.().catch(() => undefined);
       untrack();
       const s = upstream.summary();
       const ms = performance.now() - t0;

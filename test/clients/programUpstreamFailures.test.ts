@@ -180,6 +180,22 @@ describe('a 3-module program under upstream failures, driven by the real SDKs', 
     expect(oa.stats.closedEarly).toBe(closedBefore + 1); // the upstream request was ended, not read to its end
   });
 
+  it('a stream the upstream cuts or leaves silent before its first event: an error the SDK retries, not a 200 that fails', async () => {
+    let cut = 0;
+    oa.setBehavior({ reply: 'abcdefghij', chunks: 5, dropAfterChunks: 0, onlyFor: (req) => isRetrieve(req) && cut++ === 0 });
+    const dropped = await openaiRollout({ streamRetrieve: true });
+    // Before: a 200 whose first event was the error, which the SDK cannot retry: the step failed.
+    expect(dropped.answers).toEqual(['abcdefghij', 'abcdefghij', 'abcdefghij']);
+    expect(dropped.attempts.map((a) => a.status)).toEqual([200, 502, 200, 200]);
+    expect(oneCandidate(dropped.attempts)).toBe(true);
+    expect(await recorded('openai', dropped.rid)).toMatchObject({ calls: ['1:extract:ok', '2:retrieve:failed', '3:retrieve:ok', '4:answer:ok'] });
+    let silent = 0;
+    oa.setBehavior({ reply: 'abcdefghij', chunks: 5, stallAfterChunks: 0, onlyFor: (req) => isRetrieve(req) && silent++ === 0 });
+    const stalled = await openaiRollout({ streamRetrieve: true });
+    expect(stalled.answers[1]).toBe('abcdefghij');
+    expect(stalled.attempts.map((a) => a.status)).toEqual([200, 504, 200, 200]);
+  });
+
   it('a stream slower than UPSTREAM_TIMEOUT_MS in all, but never silent that long, completes', async () => {
     oa.setBehavior({ reply: 'abcdefghij', chunks: 8, chunkDelayMs: 300, onlyFor: isRetrieve });
     const r = await openaiRollout({ streamRetrieve: true });

@@ -130,6 +130,8 @@ export async function runPreamble(
 export async function writeEvents(res: ServerResponse, events: readonly string[], b: FakeBehavior): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const careful = b.dropAfterChunks !== undefined || b.stallAfterChunks !== undefined || b.chunkDelayMs > 0;
+  // A cut or a silence before the first event still comes after the 200: the caller has its answer's head.
+  if (careful) await new Promise<void>((resolve) => res.write('', () => resolve()));
   for (let i = 0; i < events.length; i++) {
     if (b.dropAfterChunks === i) {
       res.socket?.destroy();
