@@ -26,13 +26,13 @@ const STEPS = [
   { system: 'Answer from this context:\nIt is tall.', user: 'q' },
 ];
 
-interface Attempt { status: number; candidate: string | null; shouldRetry: string | null }
+interface Attempt { status: number; candidate: string | null; shouldRetry: string | null; at: number }
 
 /** fetch that notes every attempt the SDK makes (its retries included) and the proxy's answer. */
 function tracing(log: Attempt[]): typeof fetch {
   return async (input, init) => {
     const res = await fetch(input, init);
-    log.push({ status: res.status, candidate: res.headers.get('x-mipro-candidate-id'), shouldRetry: res.headers.get('x-should-retry') });
+    log.push({ status: res.status, candidate: res.headers.get('x-mipro-candidate-id'), shouldRetry: res.headers.get('x-should-retry'), at: Date.now() });
     return res;
   };
 }
@@ -135,14 +135,15 @@ describe('a 3-module program under upstream failures, driven by the real SDKs', 
 
   it('a 429 with retry-after-ms: relayed, the SDK waits that long and retries on the same candidate', async () => {
     oa.setBehavior({ reply: 'ok', fail: { status: 429, times: 3, retryAfter: '1', headers: { 'retry-after-ms': '300' } }, onlyFor: isRetrieve });
-    const started = Date.now();
     const r = await openaiRollout();
     expect(r.answers).toEqual(['ok', 'ok', 'ok']);
     expect(r.attempts.map((a) => a.status)).toEqual([200, 429, 200, 200]);
     expect(oneCandidate(r.attempts)).toBe(true);
-    // The proxy waited 300 ms twice, the SDK once more (not the 1 s of retry-after).
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(Date.now() - started).toBeLessThan(2_500);
+    // The proxy waited 300 ms twice before giving up; the SDK then waited 300 ms, not retry-after's 1 s.
+    expect(r.attempts[1]!.at - r.attempts[0]!.at).toBeGreaterThanOrEqual(550);
+    const sdkWait = r.attempts[2]!.at - r.attempts[1]!.at;
+    expect(sdkWait).toBeGreaterThanOrEqual(280);
+    expect(sdkWait).toBeLessThan(950);
   });
 
   it('a connection reset and a hang: 502 and 504, retried by the SDK, each attempt a failed call', async () => {
