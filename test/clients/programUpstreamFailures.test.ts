@@ -217,4 +217,18 @@ describe('a 3-module program under upstream failures, driven by the real SDKs', 
     expect(oneCandidate(attempts)).toBe(true);
     expect(await recorded('anthropic', rid)).toMatchObject({ calls: ['1:extract:ok', '2:retrieve:failed', '3:retrieve:ok', '4:answer:ok'] });
   });
+
+  it('anthropic: a Messages stream cut before its first event is a 502 the Anthropic SDK retries', async () => {
+    let cut = 0;
+    an.setBehavior({ reply: 'abcdefghij', chunks: 5, dropAfterChunks: 0, onlyFor: (req) => isRetrieve(req) && cut++ === 0 });
+    const rid = `rollout-${n++}`;
+    const attempts: Attempt[] = [];
+    const llm = new Anthropic({ baseURL: `${jobs.anthropic.proxy_url}/${rid}`, apiKey: 'unused', fetch: tracing(attempts) });
+    const step = STEPS[1]!;
+    const final = await llm.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 50, system: step.system, messages: [{ role: 'user', content: step.user }] }).finalMessage();
+    expect(final.content[0]).toMatchObject({ type: 'text', text: 'abcdefghij' });
+    expect(attempts.map((a) => a.status)).toEqual([502, 200]);
+    expect(oneCandidate(attempts)).toBe(true);
+    expect(await recorded('anthropic', rid)).toMatchObject({ calls: ['1:retrieve:failed', '2:retrieve:ok'] });
+  });
 });
