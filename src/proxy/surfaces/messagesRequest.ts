@@ -18,7 +18,9 @@ export function parseMessagesRequest(body: unknown): MessagesRequest {
   requireObjectBody(body);
   const parsed = MessagesRequestSchema.safeParse(body ?? {});
   if (!parsed.success) throw new ValidationError('invalid request', zodProblems(parsed.error, ''));
-  return parsed.data;
+  // Validated, then used as the client sent it (as chat is: chatSurface.ts): the parsed copy puts the
+  // schema's keys first, in its objects and blocks alike, and a native upstream gets this body as written.
+  return { ...(body as MessagesRequest) };
 }
 
 /**

@@ -20,7 +20,9 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     const items = inputItemProblems(body);
     throw new ValidationError('invalid request', items ? [...items, ...problems.filter((p) => p.path !== 'input')] : problems);
   }
-  const req = parsed.data;
+  // Validated, then used as the client sent it (as chat is: chatSurface.ts): the parsed copy puts the
+  // schema's keys first, in its objects and items alike, and a native upstream gets this body as written.
+  const req = { ...(body as ResponsesRequest) };
   // Stateless by design: miprox keeps no conversation state, so a client relying on it must hear so.
   if (req.previous_response_id != null) {
     throw stateful('previous_response_id', 'miprox is stateless: send the whole conversation in input instead of previous_response_id');
