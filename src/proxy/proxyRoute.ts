@@ -25,7 +25,7 @@ import { tapChatStream } from './chatStreamTap.js';
 import type { LiveStreams } from './liveStreams.js';
 import { candidateText, routeToModule, type ProgramRoute } from './programRouting.js';
 import { capStoredMessages, capStoredVariables, storedAnswerText } from './recordLimits.js';
-import { limitSpend, rolloutIdOf, systemNulPath, translatedTokenLimit } from './requestBody.js';
+import { callRolloutIdOf, limitSpend, ROLLOUT_ID_HEADER, systemNulPath, translatedTokenLimit } from './requestBody.js';
 import { NUL_MESSAGE } from '../schemas/dbText.js';
 import { registerModelsRoutes } from './modelsRoute.js';
 import { chatSurface } from './surfaces/chatSurface.js';
@@ -87,7 +87,7 @@ export function proxyRoutes(p: ProxyDeps) {
 
 async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: ProxyDeps, surface: Surface): Promise<FastifyReply> {
   const gone = clientGoneOf(reply);
-  const rolloutId = rolloutIdOf(req.params.rolloutId);
+  const rolloutId = callRolloutIdOf(req.params.rolloutId, req.headers[ROLLOUT_ID_HEADER]);
   // The key (when required) before the lookup: without one, unknown and existing systems answer alike.
   const principal = deps.config.proxyRequireKey ? await deps.authenticate(req) : null;
   // The job as this instance holds it when fresh (no promise), else the lookup (which may refresh it).

@@ -73,6 +73,29 @@ export function rolloutIdOf(param: string | undefined): string | null {
   return ownCopy(param);
 }
 
+/** The request header that carries a call's rollout id when the path has none (the response header's name). */
+export const ROLLOUT_ID_HEADER = 'x-mipro-rollout-id';
+
+/**
+ * The call's rollout id: the proxy path's, else the `x-mipro-rollout-id` request header's. Client
+ * libraries keep one base URL for their client's life but take headers per call (the AI SDK's
+ * `headers`, LangChain's `options.headers`, the openai SDK's request options), so a program built
+ * once can name each run's rollout there; the header was ignored, and every call became a rollout
+ * of its own, served its own candidate. Both given and different is a 422: which one the app meant
+ * cannot be told.
+ */
+export function callRolloutIdOf(param: string | undefined, header: string | string[] | undefined): string | null {
+  const fromPath = rolloutIdOf(param);
+  if (header === undefined || header === '') return fromPath;
+  if (typeof header !== 'string' || !ROLLOUT_ID_PATTERN.test(header)) {
+    throw new ValidationError(`invalid ${ROLLOUT_ID_HEADER} header`, [{ path: ROLLOUT_ID_HEADER, message: ROLLOUT_ID_RULE }]);
+  }
+  if (fromPath !== null && fromPath !== header) {
+    throw new ValidationError('two rollout ids', [{ path: ROLLOUT_ID_HEADER, message: `differs from the rollout id in the path (${fromPath}); send one of them` }]);
+  }
+  return fromPath ?? ownCopy(header);
+}
+
 /**
  * The router hands out path parameters as slices of the request URL, and V8 keeps the whole URL
  * alive for as long as a slice lives: the job cache remembers rollout ids for hours, so each cost
