@@ -4,7 +4,7 @@ import { demosView } from '../optimizer/core/demos.js';
 import { guardReport, servedCandidateId } from '../optimizer/runner/guardWatch.js';
 import { proposerCaps } from '../optimizer/runner/proposerSpend.js';
 import { exhaustedCap } from '../optimizer/core/spend.js';
-import { wasTruncated } from '../proxy/recordLimits.js';
+import { messagesTruncated, wasTruncated } from '../proxy/recordLimits.js';
 import { servedDemoTurns } from './servedDemoTurns.js';
 import { servedSystemText } from './servedSystemText.js';
 import type {
@@ -282,12 +282,4 @@ function rolloutCallView(c: RolloutCallRecord, candidate: CandidateRecord | null
     // Stored text is capped (MAX_STORED_CALL_TEXT): say when this record holds only a prefix.
     truncated: wasTruncated(c.outputText) || Object.values(c.variables ?? {}).some(wasTruncated) || messagesTruncated(c.inputMessages),
   };
-}
-
-function messagesTruncated(messages: unknown[] | null): boolean {
-  return (messages ?? []).some((m) => {
-    const content = typeof m === 'object' && m !== null ? (m as { content?: unknown }).content : undefined;
-    if (typeof content === 'string') return wasTruncated(content);
-    return Array.isArray(content) && content.some((p) => wasTruncated((p as { text?: unknown }).text as string | undefined));
-  });
 }

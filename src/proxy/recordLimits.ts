@@ -45,35 +45,70 @@ export function capStoredVariables(variables: Record<string, string>, max = MAX_
 
 /**
  * The most text one call's stored input keeps in all: thousands of messages of 64 KiB each would
- * otherwise store megabytes per call. Over it, every text is cut to an equal share (at least
- * MIN_SHARE characters), the conversation's shape kept.
+ * otherwise store megabytes per call. Over it, the longest texts are cut to an equal share (at least
+ * MIN_SHARE characters) so that the rest fits, the conversation's shape kept.
  */
 export const MAX_STORED_CALL_INPUT = 256 * 1024;
 const MIN_SHARE = 256;
 
 /**
- * The input messages as stored: each text longer than its cap is cut the same way. Returns the same
- * array when nothing needed cutting (the usual case costs no copy).
+ * The input messages as stored: each string in them longer than its cap is cut the same way. Every
+ * string counts, not only `content` and text parts: an image's data URL, an assistant turn's tool
+ * call arguments or an audio part's data were stored whole (a 4 MB body stored 4 MB per call, twice
+ * with the rollout's copy of its first input), though no reader of a record shows more than the part's
+ * type. Returns the same array when nothing needed cutting (the usual case costs no copy).
  */
 export function capStoredMessages(messages: ChatMessage[], perText = MAX_STORED_CALL_TEXT, total = MAX_STORED_CALL_INPUT): ChatMessage[] {
-  const lengths = messages.flatMap(textLengths);
-  const sum = lengths.reduce((a, b) => a + b, 0);
-  const max = sum > total ? Math.min(perText, Math.max(MIN_SHARE, Math.floor(total / lengths.length))) : perText;
-  if (!messages.some((m) => tooLong(m, max))) return messages;
-  return messages.map((m) => {
-    if (!tooLong(m, max)) return m;
-    if (typeof m.content === 'string') return { ...m, content: capStoredText(m.content, max) };
-    const parts = (m.content ?? []).map((p) => (typeof p.text === 'string' && p.text.length > max ? { ...p, text: capStoredText(p.text, max) } : p));
-    return { ...m, content: parts };
-  });
+  const lengths: number[] = [];
+  for (const m of messages) collectLengths(m, lengths);
+  const max = Math.min(perText, Math.max(MIN_SHARE, equalShare(lengths, total)));
+  if (!lengths.some((n) => n > max)) return messages;
+  return messages.map((m) => capStrings(m, max) as ChatMessage);
 }
 
-function textLengths(m: ChatMessage): number[] {
-  if (typeof m.content === 'string') return [m.content.length];
-  return Array.isArray(m.content) ? m.content.map((p) => (typeof p.text === 'string' ? p.text.length : 0)) : [];
+/**
+ * The largest cap that keeps the strings within `total` together: short strings stay whole, the
+ * long ones share what is left equally. Infinity when all fit.
+ */
+function equalShare(lengths: readonly number[], total: number): number {
+  const sorted = [...lengths].sort((a, b) => a - b);
+  let left = total;
+  for (let i = 0; i < sorted.length; i++) {
+    const share = Math.floor(left / (sorted.length - i));
+    if (sorted[i]! > share) return share;
+    left -= sorted[i]!;
+  }
+  return Number.POSITIVE_INFINITY;
 }
 
-function tooLong(m: ChatMessage, max: number): boolean {
-  if (typeof m.content === 'string') return m.content.length > max;
-  return Array.isArray(m.content) && m.content.some((p) => typeof p.text === 'string' && p.text.length > max);
+/** The length of every string in a message (its values, at any depth). The request's depth is bounded (api/jsonDepth.ts). */
+function collectLengths(v: unknown, out: number[]): void {
+  if (typeof v === 'string') out.push(v.length);
+  else if (Array.isArray(v)) for (const x of v) collectLengths(x, out);
+  else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) collectLengths(x, out);
+}
+
+/** The value with each string longer than `max` cut by capStoredText; the same object where nothing was. */
+function capStrings(v: unknown, max: number): unknown {
+  if (typeof v === 'string') return v.length > max ? capStoredText(v, max) : v;
+  if (Array.isArray(v)) {
+    const out = v.map((x) => capStrings(x, max));
+    return out.some((x, i) => x !== v[i]) ? out : v;
+  }
+  if (typeof v === 'object' && v !== null) {
+    const entries = Object.entries(v);
+    const out = entries.map(([k, x]) => [k, capStrings(x, max)] as const);
+    return out.some(([, x], i) => x !== entries[i]![1]) ? Object.fromEntries(out) : v;
+  }
+  return v;
+}
+
+/** Whether any string in stored input messages was cut by capStoredMessages (the rollout view's `truncated`). */
+export function messagesTruncated(messages: readonly unknown[] | null): boolean {
+  const found = (v: unknown): boolean => {
+    if (typeof v === 'string') return wasTruncated(v);
+    if (Array.isArray(v)) return v.some(found);
+    return typeof v === 'object' && v !== null && Object.values(v).some(found);
+  };
+  return (messages ?? []).some(found);
 }

@@ -127,4 +127,28 @@ describe('upstream answers and stored text are capped', () => {
     expect(busy.callCount).toBe(MAX_RECORDED_CALLS_PER_ROLLOUT + extra);
     expect(await t.server.store.rolloutCalls(job.job_id, ['busy'])).toHaveLength(MAX_RECORDED_CALLS_PER_ROLLOUT);
   });
+
+  it('holds a call\'s stored input to its cap whatever field the bulk is in: tool call arguments, images, tool result parts', async () => {
+    const args = JSON.stringify({ code: 'a'.repeat(300_000) });
+    const image = `data:image/png;base64,${'A'.repeat(1_000_000)}`;
+    const messages = [
+      { role: 'user', content: [{ type: 'text', text: 'what is on the picture?' }, { type: 'image_url', image_url: { url: image } }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'write_file', arguments: args } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'written' },
+    ];
+    expect((await api(job.proxy_url, 'POST', '/bulky-fields/chat/completions', { body: { messages } })).status).toBe(200);
+    const stored = (await settled('bulky-fields')).inputMessages as Array<Record<string, any>>;
+    expect(JSON.stringify(stored).length).toBeLessThanOrEqual(MAX_STORED_CALL_INPUT + 1000);
+    // The shape stays (roles, part types, the call's id and name); each cut value says it was cut.
+    expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(stored[0]!.content[0].text).toBe('what is on the picture?');
+    expect(stored[0]!.content[1].image_url.url).toMatch(/^data:image\/png;base64,A+\n\[miprox: truncated; 1000022 characters in all\]$/);
+    expect(stored[1]!.tool_calls[0]).toMatchObject({ id: 'call_1', type: 'function', function: { name: 'write_file' } });
+    expect(stored[1]!.tool_calls[0].function.arguments).toMatch(/\[miprox: truncated; 300011 characters in all\]$/);
+    expect(stored[2]).toEqual(messages[2]);
+    expect(fake.requests.at(-1)!.rawBody).toContain(image); // the upstream got all of it
+    const systemId = (await t.server.store.getJob(job.job_id))!.systemId;
+    const view = (await api(t.url, 'GET', `/api/systems/${systemId}/rollouts/bulky-fields`, { key: t.key })).body;
+    expect(view.calls[0].truncated).toBe(true);
+  });
 });
