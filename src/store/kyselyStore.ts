@@ -7,7 +7,7 @@ import { appendEventTx, candidateKeys, candidateRow, insertApiKey, insertBaselin
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
-import { forgetEventTexts } from './retentionQueries.js';
+import { forgetCallText } from './retentionQueries.js';
 import { isPooledConnectionLost, isTablesMissing } from './unavailable.js';
 import { type SeededKey, seedKey } from './seedKey.js';
 import {
@@ -450,29 +450,8 @@ export class KyselyStore implements Store {
     return moduleCallOrder(this.db, jobId);
   }
 
-  async forgetCallText(before: string): Promise<number> {
-    const res = await this.db.updateTable('rollouts').set({ input_messages: null, output_text: null })
-      .where('updated_at', '<', before)
-      .where((eb) => eb.or([eb('input_messages', 'is not', null), eb('output_text', 'is not', null)]))
-      .executeTakeFirst();
-    // Each call's own record holds the same kind of text (and its template variables).
-    await this.db.updateTable('rollout_calls').set({ input_messages: null, output_text: null, variables: null })
-      .where('created_at', '<', before)
-      .where((eb) => eb.or([eb('input_messages', 'is not', null), eb('output_text', 'is not', null), eb('variables', 'is not', null)]))
-      .execute();
-    // Feedback texts are the app's words about those calls: they go with them (the score stays).
-    await this.db.updateTable('rewards').set({ feedback: null, feedback_by_module: null })
-      .where('created_at', '<', before)
-      .where((eb) => eb.or([eb('feedback', 'is not', null), eb('feedback_by_module', 'is not', null)]))
-      .execute();
-    // A grounded proposer's prompt quotes those calls' inputs and outputs, and its answer may quote
-    // them back: both go once the proposal is over. The candidates it made (the program) stay.
-    await this.db.updateTable('proposals').set({ prompt: '[]', response: null })
-      .where('finished_at', '<', before)
-      .where((eb) => eb.or([eb('prompt', '!=', '[]'), eb('response', 'is not', null)]))
-      .execute();
-    await forgetEventTexts(this.db, before);
-    return Number(res.numUpdatedRows);
+  forgetCallText(before: string): Promise<number> {
+    return forgetCallText(this.db, this.dialect, before);
   }
 
   async rewardedRollouts(jobId: string, candidateId: string, opts: { order: 'worst' | 'best'; limit: number; module?: string }): Promise<RolloutRecord[]> {
