@@ -1,18 +1,20 @@
 /**
- * Database storage per rollout (`npx tsx bench/storage.ts`, about a minute): what a job's traffic
- * costs on disk, per table, on SQLite and PostgreSQL, and what RETENTION_DAYS frees.
+ * Database storage per rollout (`npm run bench:storage`, about 40 s): what a job's traffic costs on
+ * disk, per table, on SQLite and PostgreSQL, what RETENTION_DAYS frees, and whether the freed space
+ * is reused (docs/deploy.md, "Storage per rollout").
  *
  * A real miprox server (startServer, HTTP on loopback) against the fake OpenAI upstream
  * (test/fakes), the simulator as proposer, so proposals run as they would and their rows count.
- * Per configuration: a warm-up of rollouts, then `--rollouts` more (each: its calls in order, then a
- * reward with a short feedback); the growth over the second part divided by its rollouts is the row
- * "per rollout". Then the clock moves past RETENTION_DAYS and the retention pass runs.
+ * Per configuration: a warm-up of rollouts, then the measured ones (each: its calls in order, then a
+ * reward with a short feedback). Then the clock moves past RETENTION_DAYS, the retention pass runs,
+ * and AFTER_RETENTION more rollouts (and their proposals) run over the cleared records.
  *
  * Sizes: SQLite from dbstat (pages of each table with its indexes) after a WAL checkpoint, "as
  * written" and after VACUUM ("compact"); PostgreSQL from pg_total_relation_size (heap, TOAST,
  * indexes) as written (dead row versions of updated rollouts included) and after VACUUM FULL.
  *
- *   npx tsx bench/storage.ts [--rollouts 150] [--warmup 20] [--db sqlite,postgres] [--config one,three,sixteen,tools]
+ *   npx tsx bench/storage.ts [--rollouts 150] [--warmup 20] [--db sqlite,postgres]
+ *     [--config one,three,sixteen,sixteen-demos,tools]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
