@@ -114,7 +114,10 @@ function checkedCandidate(job: JobRecord, modules: readonly ModuleRecord[], req:
     throw new ValidationError('the same program exists', [{ path, message: `is the program of candidate ${same.id}` }]);
   }
   const single = touched.length === 1 ? touched[0]! : null;
-  const instruction = changed[0]?.text ?? moduleInstruction(program, modules.find((m) => m.name === touched[0])!);
+  // In the program's module order, as changed_modules lists them: the body's key order is no
+  // meaning of the client's, and a CLI row read 'extract,answer' beside answer's text.
+  const firstChanged = modules.map((m) => changed.find((c) => c.module === m)).find((c) => c !== undefined);
+  const instruction = firstChanged?.text ?? moduleInstruction(program, modules.find((m) => touched.includes(m.name))!);
   return { id: newCandidateId(), parentId: BASELINE_ID, instruction, module: single, instructions: program, demos, tip: null, proposalId: null };
 }
 

@@ -294,6 +294,20 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
     expect(texts.get(added.body.candidate_id)?.slice(0, 2)).toEqual(['Extract every entity.', 'Answer Ada from:\nctx']);
   });
 
+  it('gives a whole program added by hand the text of its first changed module in program order as instruction, whatever the key order of the body', async () => {
+    const job = await newJob();
+    const add = (body: unknown) => api(t.url, 'POST', `/api/systems/${job.system_id}/candidates`, { key: t.key, body });
+    // Keys in the reverse of the program's order: changed_modules lists extract first, so instruction is extract's text.
+    const added = await add({ instructions: { answer: 'Reply for {user} from:\n{context}', extract: 'List the entities.' } });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    expect(added.body).toMatchObject({ module: null, changed_modules: ['extract', 'answer'], instruction: 'List the entities.', prompt_text: 'List the entities.' });
+    // With demos for a module placed before the changed one, the changed module's text stays the instruction.
+    const demo = { input: [{ role: 'user', content: 'Who?' }], output: 'Ada.', variables: { context: 'c', user: 'u' } };
+    const mixed = await add({ instructions: { answer: 'Answer {user}, quoting:\n{context}' }, demos: { extract: [{ input: [{ role: 'user', content: 'Who?' }], output: 'Ada' }], answer: [demo] } });
+    expect(mixed.status, JSON.stringify(mixed.body)).toBe(200);
+    expect(mixed.body).toMatchObject({ module: null, changed_modules: ['extract', 'answer'], instruction: 'Answer {user}, quoting:\n{context}' });
+  });
+
   it('exports in json only demos a job can import: an older release\'s (an empty turn, an input not ending on a user turn) are listed as left out, and the program imports', async () => {
     const first = await newJob();
     // Stored as releases before today's demo rules collected them.
