@@ -50,7 +50,8 @@ export class ModuleRouter {
     if (key !== null && rt.unmatchedSeen.has(key)) return Promise.resolve();
     const hash = createHash('sha256').update(text).digest('hex');
     if (rt.unmatchedSeen.has(hash)) return Promise.resolve();
-    if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(key ?? hash);
+    const remembered = key ?? hash;
+    if (rt.unmatchedSeen.size < MAX_UNMATCHED_REMEMBERED) rt.unmatchedSeen.add(remembered);
     const { full, why } = discoveryMiss(rt, text, named);
     const declared = discoversModules(rt) ? null : rt.modules.filter((m) => m.origin !== 'discovered');
     // Built only when the store writes the event (the job's first texts): past its cap, a new text is
@@ -68,7 +69,12 @@ export class ModuleRouter {
         },
       };
     };
-    return this.deps.store.recordUnmatched(rt.job.id, hash, event).then(() => undefined);
+    // Not written (the database unavailable for a moment): forgotten, so the text's next call
+    // reports it. Remembered, it went unreported on this instance until the job left its cache.
+    return this.deps.store.recordUnmatched(rt.job.id, hash, event).then(() => undefined, (err: unknown) => {
+      rt.unmatchedSeen.delete(remembered);
+      throw err;
+    });
   }
 }
 
