@@ -55,7 +55,7 @@ function divergence(text: string, parent: string | undefined): number | null {
   return from >= 20 ? from : null;
 }
 
-/** The tip of a demo-set proposal's candidates (their module's text is the parent's; its demos changed). */
+/** The tip of a demo-set proposal. Its candidates carry `tip: null` (docs/API.md), so they are told by their text below. */
 const DEMO_TIP = 'demos';
 
 /** `siblings`: the other candidates listed, so a child's instruction can be shown from where it differs from its parent. */
@@ -67,8 +67,11 @@ export function candidateRow(c: Candidate, instructionWidth = 60, siblings: read
   const flat = (t: string | null | undefined) => (t == null ? undefined : t.replace(/\s+/g, ' ').trim());
   const text = flat(module !== null ? (c.instructions[module] ?? c.instruction) : c.instruction) ?? null;
   const from = text === null || instructionWidth === Number.POSITIVE_INFINITY ? null : divergence(text, flat(parentText));
-  // A demo-set child keeps its parent's text: without a mark it read as a copy of its parent.
-  const demos = c.tip === DEMO_TIP && module !== null ? `[${c.demos?.[module]?.length ?? 0} demos] ` : '';
+  // A child that changed only its module's demos (a demo-set proposal's, or a warm start's) keeps its
+  // parent's text: without a mark it read as a copy of its parent. The server sends such children
+  // `tip: null` (the tip is the proposal's), so the kept text is what tells them, when the parent is listed.
+  const keptParentText = module !== null && parentText !== undefined && c.instructions[module] === parentText;
+  const demos = module !== null && (keptParentText || c.tip === DEMO_TIP) ? `[${c.demos?.[module]?.length ?? 0} demos] ` : '';
   const width = instructionWidth - demos.length;
   return {
     candidate_id: c.candidate_id,

@@ -21,12 +21,16 @@ describe('miprox candidates: one row per candidate', () => {
   it('shows a child from where its text leaves its parent\'s, so siblings with one opening line read apart', () => {
     const rows = [childA, childB].map((c) => candidateRow(c, 60, [baseline, childA, childB]).instruction);
     expect(rows).toEqual(['…step by step. Ask before moving money.', '…step by step. Never promise a refund.']);
-    // A demo-set child keeps its parent's text: shown from its start, not its last words.
-    const demoChild = candidate('cand_d', 'cand_a', 'plan', { ...childA.instructions }, ['plan']);
-    expect(candidateRow(demoChild, 60, [childA, demoChild]).instruction).toBe(`${OPENING.slice(0, 59)}…`);
-    // A demo-set proposal's child says so, with its module's demo count, within the same width.
-    const demoSet = { ...demoChild, tip: 'demos', demos: { plan: [{ input: [], output: 'a' }, { input: [], output: 'b' }] } } as unknown as Candidate;
-    expect(candidateRow(demoSet, 60, [childA, demoSet]).instruction).toBe(`[2 demos] ${OPENING.slice(0, 49)}…`);
+    // A demo-set proposal's child keeps its parent's text and says so, with its module's demo count,
+    // within the same width, shown from its start. The server sends it `tip: null` (the tip "demos" is
+    // the proposal's), as it does a warm start that changed only the module's demos.
+    const demoChild = { ...candidate('cand_d', 'cand_a', 'plan', { ...childA.instructions }, ['plan']), tip: null, demos: { plan: [{ input: [], output: 'a' }, { input: [], output: 'b' }] } } as unknown as Candidate;
+    expect(candidateRow(demoChild, 60, [childA, demoChild]).instruction).toBe(`[2 demos] ${OPENING.slice(0, 49)}…`);
+    const tipped = { ...demoChild, tip: 'demos' } as unknown as Candidate;
+    expect(candidateRow(tipped, 60, [childA, tipped]).instruction).toBe(`[2 demos] ${OPENING.slice(0, 49)}…`);
+    // A child whose text changed carries no mark, demos or not.
+    const both = { ...childB, demos: { plan: [{ input: [], output: 'a' }] } } as unknown as Candidate;
+    expect(candidateRow(both, 60, [baseline, both]).instruction).toBe('…step by step. Never promise a refund.');
     // Without the parent listed, or with --full, the text from its start.
     expect(candidateRow(childA, 60).instruction).toBe(`${OPENING.slice(0, 59)}…`);
     expect(candidateRow(childA, Number.POSITIVE_INFINITY, [baseline]).instruction).toBe(`${OPENING} Ask before moving money.`);
