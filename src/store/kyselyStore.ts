@@ -23,7 +23,7 @@ import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import { closeRunningProposals, proposalFailedEvent } from './proposalClosing.js';
 import type {
-  ProposalFinish, ProposalStart,
+  ProposalFinish, ProposalStart, ProposalTries,
   ApiKeyRecord, CandidateListOptions, ClosedProposal, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
   NewJob, NewReward, NewRollout, Page, ProposalRecord, ProposalSummary, RewardOutcome, RewardRecord, RolloutAssignment, RolloutCall, RolloutCallRecord, CallSelection, RolloutRecord,
   SeedEvalListOptions, Split, Store, Tenant, DemoSourceCall, RolloutFeedback, ValSides,
@@ -687,22 +687,25 @@ export class KyselyStore implements Store {
     return { failed: Number(failed?.n ?? 0), latest: brief };
   }
 
-  async failedProposalsByModule(jobId: string, refusedPrefix: string): Promise<{ failed: Record<string, number>; refused: Record<string, number> }> {
+  async proposalTriesByModule(jobId: string, refusedPrefix: string): Promise<ProposalTries> {
     // A plain prefix (no LIKE wildcards in it), compared as text on both databases.
     const prefix = `${refusedPrefix.replace(/[%_\\]/g, '')}%`;
     const rows = await this.db.selectFrom('proposals')
-      .select((eb) => ['module', eb.fn.countAll<string | number>().as('n'),
+      .select((eb) => ['module', 'status', eb.fn.countAll<string | number>().as('n'),
         eb.fn.sum<string | number>(eb.case().when('error', 'like', prefix).then(1).else(0).end()).as('refused')])
-      .where('job_id', '=', jobId).where('status', '=', 'failed').where('module', 'is not', null)
-      .groupBy('module').execute();
-    const failed: Record<string, number> = {};
-    const refused: Record<string, number> = {};
+      .where('job_id', '=', jobId).where('status', 'in', ['failed', 'running']).where('module', 'is not', null)
+      .groupBy(['module', 'status']).execute();
+    const tries: ProposalTries = { failed: {}, refused: {}, running: {} };
     for (const r of rows) {
       const module = r.module ?? '';
-      failed[module] = Number(r.n);
-      if (Number(r.refused) > 0) refused[module] = Number(r.refused);
+      if (r.status === 'running') {
+        tries.running[module] = Number(r.n);
+        continue;
+      }
+      tries.failed[module] = Number(r.n);
+      if (Number(r.refused) > 0) tries.refused[module] = Number(r.refused);
     }
-    return { failed, refused };
+    return tries;
   }
 
   // ---- events -------------------------------------------------------------------------------------

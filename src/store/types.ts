@@ -386,6 +386,13 @@ export interface SeedEvalListOptions {
   cursor?: string | null;
 }
 
+/** Store.proposalTriesByModule: counts per module name (modules with none are absent). */
+export interface ProposalTries {
+  failed: Record<string, number>;
+  refused: Record<string, number>;
+  running: Record<string, number>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   ping(): Promise<void>;
@@ -595,11 +602,12 @@ export interface Store {
   /** The job's proposals newest first, a page at a time (the API's list: a long job has more than one page). */
   pageProposals(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<ProposalRecord>>;
   /**
-   * How many of the job's proposals failed, per module they were to change (`failed`), and how many
-   * of those have an error starting with `refusedPrefix` (`refused`: the proposer's answer refused,
-   * not a timeout or the job's end). One read for both.
+   * Per module they were to change, the job's proposals that made no child (yet): how many failed
+   * (`failed`), how many of those have an error starting with `refusedPrefix` (`refused`: the
+   * proposer's answer refused, not a timeout or the job's end), and how many still run (`running`:
+   * on another instance, or one that died with its lease not yet run out). One read for all three.
    */
-  failedProposalsByModule(jobId: string, refusedPrefix: string): Promise<{ failed: Record<string, number>; refused: Record<string, number> }>;
+  proposalTriesByModule(jobId: string, refusedPrefix: string): Promise<ProposalTries>;
   /**
    * What job views say of the job's proposals: how many failed, and the newest one without its
    * prompt and answer (which can be long), so a view shows why proposals produce nothing.

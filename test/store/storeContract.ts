@@ -677,9 +677,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
         leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString(), basis: { proposalSeq: 0, candidateCount: 1 } })).toBeNull();
     });
 
-    it('counts failed proposals per module (module choice counts them as tries)', async () => {
+    it('counts failed and running proposals per module (module choice counts them as tries)', async () => {
       const job = await makeJob();
-      expect(await store.failedProposalsByModule(job.id, 'no usable instruction')).toEqual({ failed: {}, refused: {} });
+      expect(await store.proposalTriesByModule(job.id, 'no usable instruction')).toEqual({ failed: {}, refused: {}, running: {} });
       const lease = new Date(Date.now() + 60_000).toISOString();
       const outcomes = [['plan', 'failed', 'no usable instruction: missing {x}'], ['plan', 'failed', 'proposer timed out'], ['answer', 'failed', 'no usable instruction: empty answer'], ['answer', 'succeeded', null]] as const;
       for (const [module, status, error] of outcomes) {
@@ -687,8 +687,11 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
         await store.finishProposal({ jobId: job.id, id: p!.id, status, response: null, error, candidates: [], events: [] });
       }
       // Every failure, and the refused answers among them (by the start of their error).
-      expect(await store.failedProposalsByModule(job.id, 'no usable instruction')).toEqual({ failed: { plan: 2, answer: 1 }, refused: { plan: 1, answer: 1 } });
-      expect(await store.failedProposalsByModule((await makeJob()).id, 'no usable instruction')).toEqual({ failed: {}, refused: {} });
+      expect(await store.proposalTriesByModule(job.id, 'no usable instruction')).toEqual({ failed: { plan: 2, answer: 1 }, refused: { plan: 1, answer: 1 }, running: {} });
+      // A proposal still running (on another instance) is a try of its module, apart from the failures.
+      await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'plan', tip: 'none', prompt: [], leaseUntil: lease, now: new Date().toISOString() });
+      expect(await store.proposalTriesByModule(job.id, 'no usable instruction')).toEqual({ failed: { plan: 2, answer: 1 }, refused: { plan: 1, answer: 1 }, running: { plan: 1 } });
+      expect(await store.proposalTriesByModule((await makeJob()).id, 'no usable instruction')).toEqual({ failed: {}, refused: {}, running: {} });
     });
 
     it('summarizes the proposals for job views: how many failed, and the newest without its prompt', async () => {

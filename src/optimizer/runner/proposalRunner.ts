@@ -309,17 +309,23 @@ export class ProposalRunner {
   private async chooseTarget(rt: JobRuntime, candidates: readonly CandidateRecord[]): Promise<{ module: ProgramModule; order: ProgramModule[] } | null> {
     const { store } = this.deps;
     const [lo, hi] = rt.job.config.mipro.reward_range;
-    const [called, blame, { failed, refused }] = await Promise.all([
+    const [called, blame, { failed, refused, running }] = await Promise.all([
       store.moduleCallOrder(rt.job.id),
       // "Low" rewards: the lower half of the declared range (failures, for binary rewards).
       store.moduleBlame(rt.job.id, { below: lo + (hi - lo) / 2, limit: BLAME_WINDOW }),
       // Every failure counts as a try; only the proposer's refused answers say a module is hard to
       // propose for (a timeout, an upstream error or the job's end says nothing about the module).
-      store.failedProposalsByModule(rt.job.id, NO_USABLE_INSTRUCTION),
+      store.proposalTriesByModule(rt.job.id, NO_USABLE_INSTRUCTION),
     ]);
-    // Tries per module: its children, and its failed proposals. A module whose proposals keep failing
-    // (a proposer that cannot keep its placeholders) must not take every proposal of the first round.
+    // Tries per module: its children, its failed proposals, and one running on another instance. A
+    // module whose proposals keep failing (a proposer that cannot keep its placeholders) must not take
+    // every proposal of the first round. A running one counts because this decision stands if it
+    // fails before this instance takes the lease (a failure moves neither the proposal seq nor the
+    // candidates of the lease's basis): uncounted, the first round gave its module a second try before
+    // the next module had one. If it succeeds instead, its child moves the basis and this decision is
+    // dropped. On one instance nothing else runs when this is decided, so nothing changes there.
     const counts: Record<string, number> = { ...failed };
+    for (const [m, n] of Object.entries(running)) counts[m] = (counts[m] ?? 0) + n;
     for (const c of candidates) if (c.module) counts[c.module] = (counts[c.module] ?? 0) + 1;
     const known = new Map(rt.modules.map((m) => [m.name, m]));
     const order = [...called, ...rt.modules.map((m) => m.name).filter((n) => !called.includes(n))].flatMap((n) => known.get(n) ?? []);
