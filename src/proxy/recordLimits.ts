@@ -59,6 +59,10 @@ const MIN_SHARE = 256;
  * type. Returns the same array when nothing needed cutting (the usual case costs no copy).
  */
 export function capStoredMessages(messages: ChatMessage[], perText = MAX_STORED_CALL_TEXT, total = MAX_STORED_CALL_INPUT): ChatMessage[] {
+  // Every proxied call comes here: the usual input, within both caps, is told by one walk that allocates nothing.
+  const size = { sum: 0, longest: 0 };
+  for (const m of messages) measure(m, size);
+  if (size.sum <= total && size.longest <= perText) return messages;
   const lengths: number[] = [];
   for (const m of messages) collectLengths(m, lengths);
   const max = Math.min(perText, Math.max(MIN_SHARE, equalShare(lengths, total)));
@@ -79,6 +83,19 @@ function equalShare(lengths: readonly number[], total: number): number {
     left -= sorted[i]!;
   }
   return Number.POSITIVE_INFINITY;
+}
+
+/** Adds up the strings of a message (its values, at any depth) and keeps the longest; `for...in` allocates no list of values. */
+function measure(v: unknown, size: { sum: number; longest: number }): void {
+  if (typeof v === 'string') {
+    size.sum += v.length;
+    if (v.length > size.longest) size.longest = v.length;
+  } else if (Array.isArray(v)) {
+    for (const x of v) measure(x, size);
+  } else if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    for (const k in o) if (Object.hasOwn(o, k)) measure(o[k], size);
+  }
 }
 
 /** The length of every string in a message (its values, at any depth). The request's depth is bounded (api/jsonDepth.ts). */
