@@ -60,11 +60,19 @@ const MIN_SHARE = 256;
  */
 export function capStoredMessages(messages: ChatMessage[], perText = MAX_STORED_CALL_TEXT, total = MAX_STORED_CALL_INPUT): ChatMessage[] {
   // Every proxied call comes here: the usual input, within both caps, is told by one walk that allocates nothing.
-  const size = { sum: 0, longest: 0 };
-  for (const m of messages) measure(m, size);
-  if (size.sum <= total && size.longest <= perText) return messages;
+  let sum = 0;
+  let longest = 0;
+  someString(messages, (s) => {
+    sum += s.length;
+    longest = Math.max(longest, s.length);
+    return false;
+  });
+  if (sum <= total && longest <= perText) return messages;
   const lengths: number[] = [];
-  for (const m of messages) collectLengths(m, lengths);
+  someString(messages, (s) => {
+    lengths.push(s.length);
+    return false;
+  });
   const max = Math.min(perText, Math.max(MIN_SHARE, equalShare(lengths, total)));
   if (!lengths.some((n) => n > max)) return messages;
   return messages.map((m) => capStrings(m, max) as ChatMessage);
@@ -85,24 +93,19 @@ function equalShare(lengths: readonly number[], total: number): number {
   return Number.POSITIVE_INFINITY;
 }
 
-/** Adds up the strings of a message (its values, at any depth) and keeps the longest; `for...in` allocates no list of values. */
-function measure(v: unknown, size: { sum: number; longest: number }): void {
-  if (typeof v === 'string') {
-    size.sum += v.length;
-    if (v.length > size.longest) size.longest = v.length;
-  } else if (Array.isArray(v)) {
-    for (const x of v) measure(x, size);
+/**
+ * Whether `test` holds for a string among the value's (its values, at any depth, keys aside), stopping
+ * at the first; `for...in` allocates no list of values. The request's depth is bounded (api/jsonDepth.ts).
+ */
+function someString(v: unknown, test: (s: string) => boolean): boolean {
+  if (typeof v === 'string') return test(v);
+  if (Array.isArray(v)) {
+    for (const x of v) if (someString(x, test)) return true;
   } else if (typeof v === 'object' && v !== null) {
     const o = v as Record<string, unknown>;
-    for (const k in o) if (Object.hasOwn(o, k)) measure(o[k], size);
+    for (const k in o) if (Object.hasOwn(o, k) && someString(o[k], test)) return true;
   }
-}
-
-/** The length of every string in a message (its values, at any depth). The request's depth is bounded (api/jsonDepth.ts). */
-function collectLengths(v: unknown, out: number[]): void {
-  if (typeof v === 'string') out.push(v.length);
-  else if (Array.isArray(v)) for (const x of v) collectLengths(x, out);
-  else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) collectLengths(x, out);
+  return false;
 }
 
 /** The value with each string longer than `max` cut by capStoredText; the same object where nothing was. */
@@ -122,10 +125,5 @@ function capStrings(v: unknown, max: number): unknown {
 
 /** Whether any string in stored input messages was cut by capStoredMessages (the rollout view's `truncated`). */
 export function messagesTruncated(messages: readonly unknown[] | null): boolean {
-  const found = (v: unknown): boolean => {
-    if (typeof v === 'string') return wasTruncated(v);
-    if (Array.isArray(v)) return v.some(found);
-    return typeof v === 'object' && v !== null && Object.values(v).some(found);
-  };
-  return (messages ?? []).some(found);
+  return someString(messages ?? [], wasTruncated);
 }
