@@ -46,7 +46,8 @@ export function capStoredVariables(variables: Record<string, string>, max = MAX_
 /**
  * The most text one call's stored input keeps in all: thousands of messages of 64 KiB each would
  * otherwise store megabytes per call. Over it, the longest texts are cut to an equal share (at least
- * MIN_SHARE characters) so that the rest fits, the conversation's shape kept.
+ * MIN_SHARE characters) so that the rest fits, the conversation's shape kept; one that the cut's
+ * marker would leave no shorter stays whole (so the cap can be passed when many strings are just over MIN_SHARE).
  */
 export const MAX_STORED_CALL_INPUT = 256 * 1024;
 const MIN_SHARE = 256;
@@ -74,8 +75,11 @@ export function capStoredMessages(messages: ChatMessage[], perText = MAX_STORED_
     return false;
   });
   const max = Math.min(perText, Math.max(MIN_SHARE, equalShare(lengths, total)));
-  if (!lengths.some((n) => n > max)) return messages;
-  return messages.map((m) => capStrings(m, max) as ChatMessage);
+  // Over the shared cap, a string is cut only when that stores less: the marker is about 40
+  // characters, so one a little longer than a small share came out longer than it went in, its end lost.
+  const cut = (length: number) => length > perText || length > max + truncationMarker(length).length;
+  if (!lengths.some(cut)) return messages;
+  return messages.map((m) => capStrings(m, max, cut) as ChatMessage);
 }
 
 /**
@@ -108,16 +112,16 @@ function someString(v: unknown, test: (s: string) => boolean): boolean {
   return false;
 }
 
-/** The value with each string longer than `max` cut by capStoredText; the same object where nothing was. */
-function capStrings(v: unknown, max: number): unknown {
-  if (typeof v === 'string') return v.length > max ? capStoredText(v, max) : v;
+/** The value with each string whose length `cut` holds for cut to `max` by capStoredText; the same object where nothing was. */
+function capStrings(v: unknown, max: number, cut: (length: number) => boolean): unknown {
+  if (typeof v === 'string') return cut(v.length) ? capStoredText(v, max) : v;
   if (Array.isArray(v)) {
-    const out = v.map((x) => capStrings(x, max));
+    const out = v.map((x) => capStrings(x, max, cut));
     return out.some((x, i) => x !== v[i]) ? out : v;
   }
   if (typeof v === 'object' && v !== null) {
     const entries = Object.entries(v);
-    const out = entries.map(([k, x]) => [k, capStrings(x, max)] as const);
+    const out = entries.map(([k, x]) => [k, capStrings(x, max, cut)] as const);
     return out.some(([, x], i) => x !== entries[i]![1]) ? Object.fromEntries(out) : v;
   }
   return v;
