@@ -1,5 +1,5 @@
 import { UpstreamError } from '../shared/errors.js';
-import { final } from './upstreamErrors.js';
+import { notToRetry } from './upstreamErrors.js';
 import type { ChatProvider, CompletionResult, ProviderKind, StreamResult } from './types.js';
 
 /**
@@ -8,7 +8,7 @@ import type { ChatProvider, CompletionResult, ProviderKind, StreamResult } from 
  * proxy, instead of the server refusing to start or failing somewhere obscure.
  */
 export function unavailableProvider(kind: ProviderKind, reason: string): ChatProvider {
-  const fail = (): Promise<never> => Promise.reject(final(new UpstreamError(reason, { status: 502, code: 'provider_unavailable' })));
+  const fail = (): Promise<never> => Promise.reject(notToRetry(new UpstreamError(reason, { status: 502, code: 'provider_unavailable' })));
   return {
     kind,
     complete: (): Promise<CompletionResult> => fail(),

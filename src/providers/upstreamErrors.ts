@@ -130,7 +130,7 @@ export function isRetryableException(err: unknown, callerAborted: boolean): bool
  * `x-should-retry: false`, so the client's SDK (openai-node, @anthropic-ai/sdk) reports it at once
  * instead of retrying a 502 twice, each retry one more failed call of the rollout.
  */
-export function final(err: UpstreamError): UpstreamError {
+export function notToRetry(err: UpstreamError): UpstreamError {
   err.retryHeaders = { ...err.retryHeaders, 'x-should-retry': 'false' };
   return err;
 }
@@ -169,7 +169,7 @@ export function errorFromException(
     return new UpstreamError(`${ctx.upstreamName} is unreachable (${code})`, { status: 502 });
   }
   const failed = new UpstreamError(`request to ${ctx.upstreamName} failed: ${detail}`, { status: 502 });
-  return code === REFUSED_ADDRESS_CODE ? final(failed) : failed;
+  return code === REFUSED_ADDRESS_CODE ? notToRetry(failed) : failed;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
