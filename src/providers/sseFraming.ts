@@ -15,6 +15,7 @@ export async function* wholeEvents(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   let pending: Buffer[] = [];
   let done = false;
+  let relayed = false;
   for await (const chunk of source) {
     const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A boundary may straddle the seam: search the new piece with the last 3 held bytes before it.
@@ -30,9 +31,17 @@ export async function* wholeEvents(
     pending = cut < piece.length ? [piece.subarray(cut)] : [];
     // Checked before it is relayed: a malformed event never reaches the client.
     if (checkEvents(events)) done = true;
+    relayed = true;
     yield events;
   }
-  if (pending.some((b) => !isWhitespace(b))) throw badStream('the upstream stream ended in the middle of an event');
+  const midEvent = pending.some((b) => !isWhitespace(b));
+  // Ended before one whole event: a cut (a proxy in front of the upstream can end the body cleanly when
+  // it loses the upstream), not a malformed stream. Nothing was relayed, so the proxy answers it as the
+  // 502 a dropped connection gives (proxyRoute.ts relayStream), which the client's SDK retries.
+  if (!relayed && (midEvent || requireDone)) {
+    throw new UpstreamError('the upstream stream ended before its first event', { status: 502, code: 'upstream_stream_error' });
+  }
+  if (midEvent) throw badStream('the upstream stream ended in the middle of an event');
   // OpenAI-style streams always end with [DONE]; without it the end is indistinguishable from a cut.
   if (!done && requireDone) throw badStream('the upstream stream ended without data: [DONE]');
 }

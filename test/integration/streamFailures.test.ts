@@ -51,6 +51,9 @@ describe('streams that go wrong upstream', () => {
           if (mode === 'malformed') res.end(`${chunk('a')}this is not an event\n\n${chunk('b')}data: [DONE]\n\n`);
           if (mode === 'no-done') res.end(`${chunk('a')}${chunk('b')}`);
           if (mode === 'mid-event') res.end(`${chunk('a')}data: {"id":"c1","choi`);
+          // Ended before one whole event: a proxy in front of the upstream that lost it can end the body so.
+          if (mode === 'empty') res.end();
+          if (mode === 'first-event-cut') res.end('data: {"id":"c1","choi');
         }
       });
     });
@@ -81,6 +84,16 @@ describe('streams that go wrong upstream', () => {
     expect(events).not.toContain('[DONE]');
     expect(events.every((d) => d.startsWith('{'))).toBe(true); // nothing malformed was relayed
     expect(JSON.parse(events.at(-1)!).error.code).toBe('upstream_bad_stream');
+    expect((await settled(t.server.store, job.job_id, m)).status).toBe('failed');
+  });
+
+  // As a dropped connection before the first event (docs/API.md): a 502 the client's SDK retries,
+  // not a 200 whose only event is the error, which no SDK retries.
+  it.each(['empty', 'first-event-cut'])('answers an %s stream with a 502 upstream_stream_error', async (m) => {
+    mode = m;
+    const res = await api(job.proxy_url, 'POST', `/${m}/chat/completions`, { body: CALL });
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('upstream_stream_error');
     expect((await settled(t.server.store, job.job_id, m)).status).toBe('failed');
   });
 });

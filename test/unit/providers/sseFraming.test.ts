@@ -49,6 +49,14 @@ describe('wholeEvents', () => {
     expect(relayed).toEqual(['data: {"a":1}\n\n']);
   });
 
+  it('calls a stream that ends before its first whole event a cut (upstream_stream_error), not a malformed stream', async () => {
+    for (const parts of [[], ['data: {"cut'], ['\n']]) {
+      const { relayed, error } = await failing(parts);
+      expect(error).toMatchObject({ status: 502, code: 'upstream_stream_error', message: expect.stringMatching(/before its first event/) });
+      expect(relayed).toEqual([]);
+    }
+  });
+
   it('fails a stream that ends without [DONE]', async () => {
     const { relayed, error } = await failing(['data: {"a":1}\n\n']);
     expect(error).toMatchObject({ code: 'upstream_bad_stream', message: expect.stringMatching(/without data: \[DONE\]/) });
