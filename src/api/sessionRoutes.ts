@@ -43,7 +43,8 @@ const EventsQuery = z.object({
  */
 const NextRolloutBody = z.object({
   split: z.enum(['val'], { error: 'must be "val" (ask only for confirmation work) or omitted' }).optional(),
-  correlation_id: CorrelationIdSchema.optional(),
+  // null as the answer shows an untagged rollout: the same as leaving it out.
+  correlation_id: CorrelationIdSchema.nullable().optional(),
 }, { error: 'must be an object {split?, correlation_id?}' });
 
 /**

@@ -194,7 +194,7 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
   // The call's values: a templated module's demo is its own input only under the same values.
   const upstreamReq = injectDemos(text === null ? forcePolicy(body, policy) : injectCandidate(body, text, policy), demos, program.module ? program.variables : undefined);
   const provider = providerOf(p, policy);
-  reply.header('x-mipro-candidate-id', dispatch.candidate.id).header('x-mipro-rollout-id', dispatch.rolloutId);
+  reply.header('x-mipro-candidate-id', dispatch.candidate.id).header(ROLLOUT_ID_HEADER, dispatch.rolloutId);
   // Which module the call was optimized as; a call of none passed through unchanged, which an app
   // with a typo in a system text would otherwise only learn from the job's events.
   if (program.module) reply.header('x-mipro-module', program.module.name);

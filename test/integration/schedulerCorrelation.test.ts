@@ -43,5 +43,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the seed scheduler takes a correl
       expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['correlation_id']);
     }
     expect((await api(t.url, 'GET', sessions, { key: t.key })).body.rollout_count).toBe(0);
+    // null is how the answer shows an untagged rollout: sent back, it means the same.
+    const untagged = await api(t.url, 'POST', `${sessions}/rollouts`, { key: t.key, body: { correlation_id: null } });
+    expect(untagged.status).toBe(200);
+    expect(untagged.body.correlation_id).toBeNull();
   });
 });
