@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   ANSWER_REPLY, ASK, CANDIDATE_ID, FACTS, OTHER_REPLY, PLAN_REPLY, PROGRAM, UNMATCHED_SYSTEM,
-  expectProgramRollout, expectUntouched, pinRollout, recordingFetch, systemPlace, useProgramHarness, type ModuleName, type Wire,
+  expectProgramRollout, expectedProgramCalls, structuredFormatOf, expectUntouched, pinRollout, recordingFetch, systemPlace, useProgramHarness, type ModuleName, type Wire,
 } from '../helpers/programClients.js';
 import { systemPromptOf } from '../fakes/fakeUpstream.js';
 import type { PolicyProvider } from '../helpers/surfaces.js';
@@ -84,15 +84,9 @@ describe.each(ROWS)('LangChain program, provider %s, useResponsesApi %s', (provi
     const other = prompt(UNMATCHED_SYSTEM).pipe(llm()).pipe(new StringOutputParser());
     expect(streamed ? await lastOf(await other.stream({ question: ASK.other }), (a, b) => a + b) : await other.invoke({ question: ASK.other }, call)).toBe(OTHER_REPLY);
 
-    const upstream = await expectProgramRollout(s, job, rid, candidateId, [
-      { module: 'extract', variables: { customer }, appSystem: `Extract the order facts for customer ${customer}. Reply in JSON.` },
-      { module: 'plan', variables: { customer, date }, appSystem: `You plan the support steps for ${customer}. Today is ${date}. Call tools when useful.`, requests: 2 },
-      { module: 'answer', variables: { context }, appSystem: `Answer the question using only this context:\n${context}` },
-      { module: null, appSystem: UNMATCHED_SYSTEM },
-    ], wire);
+    const upstream = await expectProgramRollout(s, job, rid, candidateId, expectedProgramCalls({ customer, date, context }), wire);
     expect(upstream.map(systemPlace)).toEqual(upstream.map(() => place));
-    const first = upstream[0]!.body as Record<string, any>;
-    const format = first.text?.format?.type ?? first.response_format?.type ?? first.output_config?.format?.type;
+    const format = structuredFormatOf(upstream[0]!.body);
     // Anthropic has no JSON mode: translated, json_object is dropped (docs/API.md).
     expect(format).toBe(method === 'jsonSchema' ? 'json_schema' : provider === 'anthropic' ? undefined : 'json_object');
     // OpenAI refuses json_object unless a message says "json": the candidate's extract text does not, so

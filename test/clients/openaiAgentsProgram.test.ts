@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   ANSWER_REPLY, ASK, CANDIDATE_ID, FACTS, OTHER_REPLY, PLAN_REPLY, UNMATCHED_SYSTEM,
-  expectProgramRollout, expectUntouched, pinRollout, recordingFetch, systemPlace, useProgramHarness, type ModuleName,
+  expectProgramRollout, expectedProgramCalls, structuredFormatOf, expectUntouched, pinRollout, recordingFetch, systemPlace, useProgramHarness, type ModuleName,
 } from '../helpers/programClients.js';
 import type { PolicyProvider } from '../helpers/surfaces.js';
 
@@ -81,15 +81,9 @@ describe.each(ROWS)('Agents SDK program, provider %s, useResponses %s', (provide
     expect(await run<string>(new Agent<Ctx>({ name: 'translator', model: 'gpt-4o-mini', instructions: UNMATCHED_SYSTEM }), ASK.other)).toBe(OTHER_REPLY);
 
     const { customer, date, context } = ctx;
-    const upstream = await expectProgramRollout(s, job, rid, candidateId, [
-      { module: 'extract', variables: { customer }, appSystem: `Extract the order facts for customer ${customer}. Reply in JSON.` },
-      { module: 'plan', variables: { customer, date }, appSystem: `You plan the support steps for ${customer}. Today is ${date}. Call tools when useful.`, requests: 2 },
-      { module: 'answer', variables: { context }, appSystem: `Answer the question using only this context:\n${context}` },
-      { module: null, appSystem: UNMATCHED_SYSTEM },
-    ], wire);
+    const upstream = await expectProgramRollout(s, job, rid, candidateId, expectedProgramCalls({ customer, date, context }), wire);
     expect(upstream.map(systemPlace)).toEqual(upstream.map(() => place));
-    const first = upstream[0]!.body as Record<string, any>;
-    expect(first.text?.format?.type ?? first.response_format?.type ?? first.output_config?.format?.type).toBe('json_schema');
+    expect(structuredFormatOf(upstream[0]!.body)).toBe('json_schema');
     if (provider === 'openai') {
       const policyKeys = useResponses ? ['model', 'temperature', 'max_output_tokens', 'store'] : ['model', 'temperature', 'max_completion_tokens'];
       expectUntouched(wire.sent.at(-1)!.body, upstream.at(-1)!.body, policyKeys);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   ANSWER_REPLY, ASK, CANDIDATE_ID, FACTS, OTHER_REPLY, PLAN_REPLY, UNMATCHED_SYSTEM,
-  expectProgramRollout, expectUntouched, pinRollout, recordingFetch, systemPlace, useProgramHarness, type ModuleName,
+  expectProgramRollout, expectedProgramCalls, structuredFormatOf, expectUntouched, pinRollout, recordingFetch, systemPlace, useProgramHarness, type ModuleName,
 } from '../helpers/programClients.js';
 import type { PolicyProvider } from '../helpers/surfaces.js';
 
@@ -82,16 +82,10 @@ describe.each(ROWS)('AI SDK program, provider %s, %s, model %s', (provider, flav
     const otherArgs = { model, system: UNMATCHED_SYSTEM, prompt: ASK.other, maxRetries: 0, ...named() };
     expect(streamed ? await streamText(otherArgs).text : (await generateText(otherArgs)).text).toBe(OTHER_REPLY);
 
-    const upstream = await expectProgramRollout(s, job, rid, candidateId, [
-      { module: 'extract', variables: { customer }, appSystem: extractSystem },
-      { module: 'plan', variables: { customer, date }, appSystem: planArgs.system, requests: 2 },
-      { module: 'answer', variables: { context }, appSystem: answerArgs.system },
-      { module: null, appSystem: UNMATCHED_SYSTEM },
-    ], wire);
+    const upstream = await expectProgramRollout(s, job, rid, candidateId, expectedProgramCalls({ customer, date, context }), wire);
     expect(upstream.map(systemPlace)).toEqual(upstream.map(() => place));
     // The structured output's schema reached the upstream (text.format, response_format, or Anthropic's output_config).
-    const first = upstream[0]!.body as Record<string, any>;
-    expect(first.text?.format?.type ?? first.response_format?.type ?? first.output_config?.format?.type).toBe('json_schema');
+    expect(structuredFormatOf(upstream[0]!.body)).toBe('json_schema');
     if (provider === 'openai') {
       const policyKeys = flavour === 'chat' ? ['model', 'temperature', 'max_completion_tokens'] : ['model', 'temperature', 'max_output_tokens', 'store'];
       expectUntouched(wire.sent.at(-1)!.body, upstream.at(-1)!.body, policyKeys);

@@ -147,6 +147,25 @@ export interface ExpectedCall {
   requests?: number;
 }
 
+/**
+ * The four calls each program test makes, with the system text the app itself writes for each (its
+ * library renders it from the run's values): the three modules, then a text of no module.
+ */
+export function expectedProgramCalls(v: { customer: string; date: string; context: string }): ExpectedCall[] {
+  return [
+    { module: 'extract', variables: { customer: v.customer }, appSystem: `Extract the order facts for customer ${v.customer}. Reply in JSON.` },
+    { module: 'plan', variables: { customer: v.customer, date: v.date }, appSystem: `You plan the support steps for ${v.customer}. Today is ${v.date}. Call tools when useful.`, requests: 2 },
+    { module: 'answer', variables: { context: v.context }, appSystem: `Answer the question using only this context:\n${v.context}` },
+    { module: null, appSystem: UNMATCHED_SYSTEM },
+  ];
+}
+
+/** The structured-output format type an upstream request carried: Responses `text.format`, chat `response_format`, Messages `output_config.format`. */
+export function structuredFormatOf(body: unknown): string | undefined {
+  const b = body as { text?: { format?: { type?: string } }; response_format?: { type?: string }; output_config?: { format?: { type?: string } } };
+  return b.text?.format?.type ?? b.response_format?.type ?? b.output_config?.format?.type;
+}
+
 /** Where the upstream got the system text: Responses `instructions`, an input item's role, Messages `system`, a chat message's role. */
 export function systemPlace(req: RecordedRequest): string {
   const body = req.body as Record<string, any>;
