@@ -1,8 +1,6 @@
 import { UpstreamError } from '../shared/errors.js';
 import { redact } from './secretRedaction.js';
 
-export { redact };
-
 /**
  * Turning what went wrong upstream into UpstreamError, in one place for every provider:
  * an HTTP answer (4xx keeps its status; 5xx becomes 502) or an exception from undici

@@ -6,7 +6,7 @@ import { UpstreamError } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { mathRandomRng, type Rng } from '../shared/rng.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import { redactingChunks } from './secretRedaction.js';
+import { redact, redactingChunks } from './secretRedaction.js';
 import {
   DEFAULT_RETRY_TUNING,
   abortableSleep,
@@ -23,7 +23,6 @@ import {
   errorFromStatus,
   isRetryableException,
   parseErrorBody,
-  redact,
   type ErrorContext,
 } from './upstreamErrors.js';
 

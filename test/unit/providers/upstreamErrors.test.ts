@@ -4,8 +4,8 @@ import {
   errorFromStatus,
   isRetryableException,
   parseErrorBody,
-  redact,
 } from '../../../src/providers/upstreamErrors.js';
+import { redact } from '../../../src/providers/secretRedaction.js';
 import { UpstreamError } from '../../../src/shared/errors.js';
 
 const ctx = { upstreamName: 'openai', secrets: ['sk-secret-123456'] };
