@@ -1,9 +1,9 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
-import { BASELINE_ID, newTenantId } from '../shared/ids.js';
+import { BASELINE_ID } from '../shared/ids.js';
 import { type Database, MIPROX_TABLES } from './schema.js';
 import type { HotPath } from './hotPath.js';
-import { appendEventTx, candidateKeys, candidateRow, insertApiKey, insertBaseline, isUniqueViolation, mustJob, toKey } from './statements.js';
+import { appendEventTx, candidateKeys, candidateRow, insertApiKey, insertBaseline, insertTenant, isUniqueViolation, mustJob, toKey } from './statements.js';
 import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './cursors.js';
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
@@ -150,9 +150,8 @@ export class KyselyStore implements Store {
   // ---- tenants and keys -------------------------------------------------------------------------
 
   async createTenant(name: string): Promise<Tenant> {
-    const t = { id: newTenantId(), name, created_at: this.now() };
-    await this.db.insertInto('tenants').values(t).execute();
-    return { id: t.id, name: t.name, createdAt: t.created_at };
+    const createdAt = this.now();
+    return { id: await insertTenant(this.db, name, createdAt), name, createdAt };
   }
 
   async getTenant(id: string): Promise<Tenant | null> {
@@ -166,11 +165,7 @@ export class KyselyStore implements Store {
 
   createTenantWithKey(k: { name: string; keyHash: string; prefix: string }): Promise<ApiKeyRecord> {
     const now = this.now();
-    return this.db.transaction().execute(async (trx) => {
-      const tenantId = newTenantId();
-      await trx.insertInto('tenants').values({ id: tenantId, name: k.name, created_at: now }).execute();
-      return insertApiKey(trx, { ...k, tenantId }, now);
-    });
+    return this.db.transaction().execute(async (trx) => insertApiKey(trx, { ...k, tenantId: await insertTenant(trx, k.name, now) }, now));
   }
 
   seedApiKey(k: { name: string; keyHash: string; prefix: string }): Promise<SeededKey> {

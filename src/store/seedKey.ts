@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import { newKeyId, newTenantId } from '../shared/ids.js';
 import type { Database } from './schema.js';
+import { insertApiKey, insertTenant } from './statements.js';
 
 /** What seeding a key found: it was stored already (active, or revoked), or it is now. */
 export type SeededKey = 'active' | 'revoked' | 'created';
@@ -27,14 +27,8 @@ export async function seedKey(db: Kysely<Database>, dialect: 'sqlite' | 'postgre
     }
     const before = await trx.selectFrom('api_keys').select('tenant_id').where('name', '=', k.name)
       .orderBy('created_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
-    let tenantId = before?.tenant_id;
-    if (tenantId === undefined) {
-      tenantId = newTenantId();
-      await trx.insertInto('tenants').values({ id: tenantId, name: 'default', created_at: now }).execute();
-    }
-    await trx.insertInto('api_keys').values({
-      id: newKeyId(), tenant_id: tenantId, name: k.name, key_hash: k.keyHash, prefix: k.prefix, created_at: now, revoked_at: null,
-    }).execute();
+    const tenantId = before?.tenant_id ?? await insertTenant(trx, 'default', now);
+    await insertApiKey(trx, { ...k, tenantId }, now);
     return 'created';
   });
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { BASELINE_ID, newKeyId } from '../shared/ids.js';
+import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
 import type { KeyColumn } from './cursors.js';
 import type { Database } from './schema.js';
 import { demosColumn, toJob } from './rows.js';
@@ -10,6 +10,13 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 export function toKey(r: Database['api_keys']): ApiKeyRecord {
   return { id: r.id, tenantId: r.tenant_id, name: r.name, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+/** A new tenant's row; its id. */
+export async function insertTenant(db: Db, name: string, now: string): Promise<string> {
+  const id = newTenantId();
+  await db.insertInto('tenants').values({ id, name, created_at: now }).execute();
+  return id;
 }
 
 export async function insertApiKey(db: Db, k: { tenantId: string; name: string; keyHash: string; prefix: string }, now: string): Promise<ApiKeyRecord> {
