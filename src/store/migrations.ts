@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, type MigrationResult, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, type MigrationResult, type MigrationResultSet, Migrator, sql } from 'kysely';
 import { m0005MissingRewards, m0006RewardRange } from './migrationsRewards.js';
 import { m0011ClusterRaces } from './migrationsCluster.js';
 
@@ -314,38 +314,54 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
  * `schema` (PostgreSQL) keeps kysely's own migration tables in the same schema as ours: without it
  * the Migrator looks them up across schemas, and two schemas migrating at once see each other's lock.
  */
+function migratorFor(db: Kysely<unknown>, dialect: Dialect, schema?: string): Migrator {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+}
+
 /** Migrates up to and including `name`: tests build a database as an earlier release left it. */
 export async function migrateTo(db: Kysely<unknown>, dialect: Dialect, name: string, schema?: string): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  const { error } = await new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateTo(name);
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  const migrator = migratorFor(db, dialect, schema);
+  await retryingCatalogRaces(() => migrator.migrateTo(name));
 }
 
 export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const migrator = migratorFor(db, dialect, schema);
+  await retryingCatalogRaces(async () => {
+    if (await migratedByNewerRelease(db, dialect, migrator, Object.keys(migrations(dialect)), schema)) return {};
+    return migrator.migrateToLatest();
+  });
+}
+
+const CATALOG_RACE_ATTEMPTS = 6;
+
+/**
+ * Kysely checks for its own tables by introspecting every schema of the database (PostgreSQL), and
+ * that read fails with "... does not exist" before anything was migrated whenever another session
+ * changes a table meanwhile: a schema dropped, or a column renamed or dropped (its
+ * `pg_get_serial_sequence` resolves each column by name, against a catalog newer than its
+ * snapshot). Any other application's migration in the same database can do that. The migrator is
+ * idempotent and locked, so reading again is safe.
+ * A newer release may also have recorded its migrations between `migratedByNewerRelease` and the
+ * migrator's lock (its `miprox migrate` held the lock meanwhile): kysely then calls the database
+ * corrupted, and the check, run again, tells a newer release's work from another build's.
+ */
+async function retryingCatalogRaces(run: () => Promise<MigrationResultSet>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     let error: unknown;
     let failed: MigrationResult | undefined;
     try {
-      if (await migratedByNewerRelease(db, dialect, migrator, Object.keys(migrations(dialect)), schema)) return;
-      const run = await migrator.migrateToLatest();
-      error = run.error;
-      failed = run.results?.find((r) => r.status === 'Error');
+      const result = await run();
+      error = result.error;
+      failed = result.results?.find((r) => r.status === 'Error');
     } catch (err) {
       if (err instanceof NewerMigrationsError) throw err;
       error = err;
     }
     if (!error && !failed) return;
     const reason = error instanceof Error ? error.message : String(error ?? failed?.migrationName);
-    // Kysely checks for its own tables by introspecting every schema of the database: a schema that
-    // another process drops meanwhile (PostgreSQL) fails that read with "... does not exist" before
-    // anything was migrated. The migrator is idempotent and locked, so reading again is safe.
-    // A newer release may also have recorded its migrations between the check above and the
-    // migrator's lock (its `miprox migrate` held the lock meanwhile): kysely then calls the database
-    // corrupted, and the check, run again, tells a newer release's work from another build's.
-    if (!failed && /does not exist|^corrupted migrations/.test(reason) && attempt < 3) {
-      await new Promise((r) => setTimeout(r, 50 * attempt));
+    if (!failed && /does not exist|^corrupted migrations/.test(reason) && attempt < CATALOG_RACE_ATTEMPTS) {
+      await new Promise((r) => setTimeout(r, 25 * attempt));
       continue;
     }
     throw new Error(`database migration failed: ${reason}`);
