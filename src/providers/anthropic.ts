@@ -8,6 +8,7 @@ import { parseAnthropicMessage, toChatCompletion } from './anthropicResponse.js'
 import { AnthropicStreamTranslator, translateAnthropicStream } from './anthropicStream.js';
 import { UpstreamTransport, releasing, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
+import { anthropicStreamStartError } from './streamStartError.js';
 
 /**
  * Claude behind the OpenAI chat-completions interface: requests are translated to the Messages API,
@@ -36,6 +37,7 @@ export class AnthropicProvider implements ChatProvider {
     stream: async (body, opts = {}) => {
       const res = await this.transport.post({
         path: '/v1/messages', headers: { ...opts.forwardHeaders, ...this.headers, accept: 'text/event-stream' }, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs,
+        streamStart: anthropicStreamStartError,
       });
       await this.transport.expectEventStream(res);
       return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };
@@ -81,6 +83,7 @@ export class AnthropicProvider implements ChatProvider {
       body: JSON.stringify(body),
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
+      streamStart: anthropicStreamStartError,
     });
     await this.transport.expectEventStream(res);
     const streamOpts = { includeUsage: req.stream_options?.include_usage === true, createdSec: this.createdSec(), model: body.model };

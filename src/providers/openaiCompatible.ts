@@ -6,6 +6,7 @@ import { parseErrorBody } from './upstreamErrors.js';
 import { urlSecrets } from './secretRedaction.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
+import { chatStreamStartError, responsesStreamStartError } from './streamStartError.js';
 
 /** Chat completions on OpenAI take at most this many stop sequences, and this many tools. */
 const OPENAI_MAX_STOP = 4;
@@ -58,7 +59,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
         return { raw: await this.transport.readText(res), attempts: res.attempts };
       },
       stream: async (body, opts = {}) => {
-        const res = await this.transport.post({ path, headers: this.sseHeaders, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs });
+        const res = await this.transport.post({ path, headers: this.sseHeaders, body: JSON.stringify(body), signal: opts.signal, timeoutMs: opts.timeoutMs, streamStart: responsesStreamStartError });
         await this.transport.expectEventStream(res);
         return { body: releasing(wholeEvents(this.transport.relay(res), false), () => this.transport.release(res)), attempts: res.attempts };
       },
@@ -113,6 +114,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
       body: JSON.stringify(req.stream === true ? req : { ...req, stream: true }),
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
+      streamStart: chatStreamStartError,
     });
     await this.transport.expectEventStream(res);
     // Cut on event boundaries so a failure's error event is never glued to half an event.

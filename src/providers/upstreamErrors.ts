@@ -53,8 +53,11 @@ export function parseErrorBody(text: string): ParsedErrorBody {
   return { message, type: str(inner.type) === 'error' ? undefined : str(inner.type), code, ...(param !== undefined ? { param } : {}) };
 }
 
-/** The final error for an upstream that answered with a non-2xx status (after any retries). */
-export function errorFromStatus(status: number, bodyText: string, ctx: ErrorContext): UpstreamError {
+/**
+ * The final error for an upstream that answered with a non-2xx status (after any retries), or whose
+ * stream's first event was an error (`inStream`: `status` is the one the provider gives its type).
+ */
+export function errorFromStatus(status: number, bodyText: string, ctx: ErrorContext, inStream = false): UpstreamError {
   // The whole body, before reading it: a key echoed in `type`, `code` or `param` is relayed too.
   const body = parseErrorBody(redact(bodyText, ctx.secrets));
   const message = body.message ?? `HTTP ${status}`;
@@ -68,7 +71,8 @@ export function errorFromStatus(status: number, bodyText: string, ctx: ErrorCont
       ...(body.param !== undefined ? { upstreamParam: body.param } : {}),
     });
   }
-  return new UpstreamError(`${ctx.upstreamName} failed with HTTP ${status}: ${message}`, {
+  const how = inStream ? `${body.type ?? body.code ?? `an HTTP ${status} error`} as its stream's first event` : `HTTP ${status}`;
+  return new UpstreamError(`${ctx.upstreamName} failed with ${how}: ${message}`, {
     status: 502,
     upstreamStatus: status,
     ...(body.type !== undefined ? { upstreamType: body.type } : {}),

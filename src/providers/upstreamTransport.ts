@@ -7,6 +7,8 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { mathRandomRng, type Rng } from '../shared/rng.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { redact, redactingChunks } from './secretRedaction.js';
+import { SseParser, type SseEvent } from './sseParser.js';
+import type { StreamStartCheck, StreamStartError } from './streamStartError.js';
 import {
   DEFAULT_RETRY_TUNING,
   abortableSleep,
@@ -64,6 +66,12 @@ export interface PostRequest {
   body: string;
   signal?: CancelSignal | undefined;
   timeoutMs?: number | undefined;
+  /**
+   * A streaming request: how the upstream's protocol says "error" in a first event. A 2xx event stream
+   * whose first event is such an error is treated as the status the provider gives that error (retried
+   * or thrown as that status would be), since nothing of the answer has gone out yet (streamStartError.ts).
+   */
+  streamStart?: StreamStartCheck | undefined;
 }
 
 /** A 2xx answer whose body has not been read yet. */
@@ -74,6 +82,17 @@ export interface OkResponse {
   attempts: number;
   timeoutMs: number;
   signal: CancelSignal | undefined;
+  /** What was read of the body to check a stream's first event (PostRequest.streamStart): relayed first. */
+  head?: StreamHead;
+}
+
+/** The start of a stream's body, read before `post` returned; `relay` goes on from where it stopped. */
+interface StreamHead {
+  bytes: Buffer[];
+  /** The body's iterator, which the relay reads on. */
+  rest: AsyncIterator<unknown>;
+  /** A failure met while reading them (a cut, a silence): thrown after the bytes, where the relay would have met it. */
+  error: unknown;
 }
 
 /** Error bodies are only read for their message; a hostile upstream must not make us buffer megabytes. */
@@ -129,15 +148,23 @@ export class UpstreamTransport {
           headersTimeout: Math.max(1, deadline - this.clock.now()),
           bodyTimeout: timeoutMs,
         });
+        let refused: { status: number; text: string; inStream: boolean };
         if (res.statusCode >= 200 && res.statusCode < 300) {
-          return { status: res.statusCode, headers: res.headers, body: res.body, attempts: attempt, timeoutMs, signal };
+          const ok: OkResponse = { status: res.statusCode, headers: res.headers, body: res.body, attempts: attempt, timeoutMs, signal };
+          if (req.streamStart === undefined || !isEventStream(res.headers)) return ok;
+          const start = await readStreamStart(res.body, req.streamStart);
+          if ('bytes' in start) return { ...ok, head: start };
+          // The stream opened with the provider's error: nothing was relayed, so it is that error's status.
+          res.body.destroy();
+          refused = { status: start.status, text: start.body, inStream: true };
+        } else {
+          refused = { status: res.statusCode, text: await readLimited(res.body, ERROR_BODY_LIMIT), inStream: false };
         }
-        const text = await readLimited(res.body, ERROR_BODY_LIMIT);
-        failure = errorFromStatus(res.statusCode, text, this.ctx);
-        failure.retryHeaders = retryHints(res.statusCode, res.headers);
+        failure = errorFromStatus(refused.status, refused.text, this.ctx, refused.inStream);
+        failure.retryHeaders = retryHints(refused.status, res.headers);
         // The provider's explicit word wins over the status, as in its own SDK: a 500 it says not to
         // retry was sent three times here and, with the header dropped, three more times per client retry.
-        retryable = shouldRetryHint(res.headers['x-should-retry']) ?? isRetryableStatus(res.statusCode);
+        retryable = shouldRetryHint(res.headers['x-should-retry']) ?? isRetryableStatus(refused.status);
         retryAfterMs = parseRetryAfterMs(
           res.headers['retry-after'],
           res.headers['retry-after-ms'],
@@ -235,7 +262,15 @@ export class UpstreamTransport {
     const max = this.opts.maxResponseBytes ?? Number.POSITIVE_INFINITY;
     let size = 0;
     try {
-      for await (const chunk of res.body) {
+      const head = res.head;
+      for (const chunk of head?.bytes ?? []) {
+        size += chunk.length;
+        if (size > max) throw this.tooLarge(res, max);
+        yield chunk;
+      }
+      if (head !== undefined && head.error !== undefined) throw head.error;
+      const body: AsyncIterable<unknown> = head === undefined ? res.body : { [Symbol.asyncIterator]: () => head.rest };
+      for await (const chunk of body) {
         size += (chunk as Uint8Array).length;
         if (size > max) throw this.tooLarge(res, max);
         yield chunk as Uint8Array;
@@ -277,6 +312,52 @@ export function releasing<T>(source: AsyncIterable<T>, release: () => void): Asy
       };
     },
   };
+}
+
+function isEventStream(headers: Record<string, string | string[] | undefined>): boolean {
+  const type = String(headers['content-type'] ?? '');
+  // Anything else is refused whole by expectEventStream, which reads the body itself.
+  return type === '' || /^text\/event-stream\b/i.test(type);
+}
+
+/**
+ * Reads a stream's body up to its first event (at most ERROR_BODY_LIMIT bytes: an error event is
+ * small): the provider's error when that event is one `check` knows, else what was read, for the
+ * relay. Comments before it (keep-alives) are read past; a block with lines but no event (malformed)
+ * ends the check, and the stream checks (sseFraming.ts) report it as before.
+ */
+async function readStreamStart(body: Dispatcher.ResponseData['body'], check: StreamStartCheck): Promise<StreamHead | StreamStartError> {
+  const rest = body[Symbol.asyncIterator]();
+  const bytes: Buffer[] = [];
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = '';
+  try {
+    while (size < ERROR_BODY_LIMIT) {
+      const next = await rest.next();
+      if (next.done === true) break;
+      const buf = next.value as Buffer;
+      bytes.push(buf);
+      size += buf.length;
+      text += decoder.decode(buf, { stream: true });
+      const first = firstEvent(text);
+      if (first === null) continue;
+      const error = first === undefined ? undefined : check(first);
+      if (error !== undefined) return error;
+      break;
+    }
+  } catch (error) {
+    return { bytes, rest, error };
+  }
+  return { bytes, rest, error: undefined };
+}
+
+/** The stream's first event; null while none is complete; undefined when a complete block carried none. */
+function firstEvent(text: string): SseEvent | null | undefined {
+  const [first] = new SseParser().push(text);
+  if (first !== undefined) return first;
+  const blocks = text.split(/\r\n\r\n|\n\n|\r\r/).slice(0, -1);
+  return blocks.some((b) => b.split(/\r\n|\r|\n/).some((line) => line !== '' && !line.startsWith(':'))) ? undefined : null;
 }
 
 /** Reads at most `limit` bytes of an error body, then lets the connection go. */

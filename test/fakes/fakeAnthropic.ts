@@ -5,6 +5,7 @@ import {
   replyText,
   runPreamble,
   splitText,
+  takeStreamError,
   writeEvents,
   type FailureState,
   type FakeBehavior,
@@ -95,6 +96,11 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
     if (await runPreamble(b, failures, req, res, (message, type) => errorBody(message, type))) return;
     const model = typeof body.model === 'string' ? body.model : 'claude-fake';
     if (body.stream === true) {
+      const startError = takeStreamError(b, failures);
+      if (startError !== undefined) {
+        await writeEvents(res, [sse('error', { type: 'error', error: { type: startError.type ?? 'overloaded_error', message: startError.message ?? 'Overloaded' } })], b, startError.headers);
+        return;
+      }
       const events = messageEvents(b, req, model);
       const cut = b.errorEventAfterChunks;
       if (cut !== undefined) {

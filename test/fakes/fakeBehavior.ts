@@ -73,6 +73,12 @@ export interface FakeBehavior {
   errorEventAfterChunks?: number;
   /** The message of that `error` event (default: the provider's usual words). */
   errorEventMessage?: string;
+  /**
+   * SSE, every protocol: a 200 whose first (and only) event is the provider's error, for the first
+   * `times` streaming requests (omitted: all), then normal streams. `type` is the error's type
+   * (Anthropic) or code (chat completions, Responses); `event` picks Responses' `response.failed`.
+   */
+  streamError?: { times?: number; type?: string; message?: string; event?: 'error' | 'response.failed'; headers?: Record<string, string> };
   /** SSE (chat completions): raw events written after `data: [DONE]`, as a misbehaving server might. */
   afterDone?: readonly string[];
   /** The key the client must present; omitted: any or none. */
@@ -95,6 +101,16 @@ export function mergeBehavior(patch: Partial<FakeBehavior>): FakeBehavior {
 /** Mutable per-behaviour state: how many failures were already served. */
 export interface FailureState {
   failed: number;
+  /** Streams answered with `streamError` so far. */
+  streamErrors?: number;
+}
+
+/** The `streamError` for this request, counted, or undefined when the stream is to be normal. */
+export function takeStreamError(b: FakeBehavior, state: FailureState): NonNullable<FakeBehavior['streamError']> | undefined {
+  const e = b.streamError;
+  if (e === undefined || (e.times !== undefined && (state.streamErrors ?? 0) >= e.times)) return undefined;
+  state.streamErrors = (state.streamErrors ?? 0) + 1;
+  return e;
 }
 
 /**
@@ -127,8 +143,8 @@ export async function runPreamble(
 }
 
 /** Writes SSE events, honouring the drop / stall / pacing knobs, then ends the response. */
-export async function writeEvents(res: ServerResponse, events: readonly string[], b: FakeBehavior): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+export async function writeEvents(res: ServerResponse, events: readonly string[], b: FakeBehavior, headers: Record<string, string> = {}): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   const careful = b.dropAfterChunks !== undefined || b.stallAfterChunks !== undefined || b.chunkDelayMs > 0;
   // A cut or a silence before the first event still comes after the 200: the caller has its answer's head.
   if (careful) await new Promise<void>((resolve) => res.write('', () => resolve()));
@@ -213,7 +229,7 @@ export function behaviorFor<B extends FakeBehavior>(given: B, req: RecordedReque
 
 /** The behaviour without its misbehaviour knobs: what a request `onlyFor` spares gets. */
 function wellBehaved<B extends FakeBehavior>(b: B): B {
-  const { fail: _f, reset: _r, dropAfterChunks: _d, stallAfterChunks: _s, errorEventAfterChunks: _e, ...rest } = b;
+  const { fail: _f, reset: _r, dropAfterChunks: _d, stallAfterChunks: _s, errorEventAfterChunks: _e, streamError: _se, ...rest } = b;
   return { ...rest, hang: false, delayMs: 0, chunkDelayMs: 0 } as B;
 }
 

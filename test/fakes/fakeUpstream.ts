@@ -5,6 +5,7 @@ import {
   replyText,
   runPreamble,
   splitText,
+  takeStreamError,
   writeEvents,
   type FailureState,
   type FakeBehavior,
@@ -71,6 +72,11 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
     if (await runPreamble(b, failures, req, res, errorBody)) return;
     const model = body.model;
+    const startError = body.stream === true ? takeStreamError(b, failures) : undefined;
+    if (startError !== undefined) {
+      await writeEvents(res, [responses ? responsesStartError(startError) : chatStartError(startError)], b, startError.headers);
+      return;
+    }
     if (responses) {
       const fields = body as Record<string, unknown>;
       if (body.stream === true) await writeEvents(res, responseEvents(b, fields, replyText(b, req), model), b);
@@ -106,6 +112,21 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     },
     close: () => server.close(),
   };
+}
+
+/** A chat stream's error event as OpenAI writes it (no [DONE] follows). */
+function chatStartError(e: NonNullable<FakeBehavior['streamError']>): string {
+  const code = e.type ?? 'server_error';
+  return `data: ${errorBody(e.message ?? 'The server had an error while processing your request.', code === 'rate_limit_exceeded' ? 'requests' : code, code)}\n\n`;
+}
+
+/** A Responses stream's `error` (or `response.failed`) as its first event. */
+function responsesStartError(e: NonNullable<FakeBehavior['streamError']>): string {
+  const error = { code: e.type ?? 'server_error', message: e.message ?? 'The server had an error while processing your request.' };
+  if (e.event === 'response.failed') {
+    return `event: response.failed\ndata: ${JSON.stringify({ type: 'response.failed', sequence_number: 0, response: { id: 'resp_fake', object: 'response', status: 'failed', error, output: [] } })}\n\n`;
+  }
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', sequence_number: 0, ...error, param: null })}\n\n`;
 }
 
 function errorBody(message: string, type: string, code: string | undefined, param?: string): string {
