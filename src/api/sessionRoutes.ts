@@ -39,7 +39,7 @@ const EventsQuery = z.object({
  * `POST .../rollouts`: at most `{split: "val", correlation_id}`. Closed like every wire object (parseClosed): a
  * misspelt `spilt` would otherwise hand out training work to a caller that asked for confirmation work only.
  * `correlation_id` tags the rollout as a proxied call's does when it makes the rollout: a scheduled
- * rollout's record exists before its first call, so that call's correlation id is not recorded.
+ * rollout without one takes the first correlation id its calls send (optimizer/runner/dispatcher.ts correlate).
  */
 const NextRolloutBody = z.object({
   split: z.enum(['val'], { error: 'must be "val" (ask only for confirmation work) or omitted' }).optional(),

@@ -198,8 +198,8 @@ export class MiproOnlineSession {
    * The seed scheduler: which seed (and split) to run next, with a fresh rollout id. `split: 'val'`
    * asks only for confirmation work (champion vs control on held-out seeds); a ConflictError says
    * none is left. After the job ends it hands out `split: 'monitor'` rollouts of what the job serves.
-   * `correlationId` tags the rollout (a reward may then name it): a scheduled rollout exists before
-   * its first call, so an `x-mipro-correlation-id` on its calls does not tag it.
+   * `correlationId` tags the rollout (a reward may then name it); without one, the first
+   * `x-mipro-correlation-id` its calls send tags it, and its calls may not send another.
    */
   nextRollout(opts: CallOptions & { split?: 'val'; correlationId?: string } = {}): Promise<Rollout> {
     const body = { ...(opts.split ? { split: opts.split } : {}), ...(opts.correlationId !== undefined ? { correlation_id: opts.correlationId } : {}) };

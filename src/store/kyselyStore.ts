@@ -429,6 +429,14 @@ export class KyselyStore implements Store {
     return r ? toRollout(r) : null;
   }
 
+  async tagRolloutCorrelation(jobId: string, rolloutId: string, correlationId: string): Promise<string | null | undefined> {
+    // Only where none is set: a correlation id, once a reward may name it, never changes.
+    await this.db.updateTable('rollouts').set({ correlation_id: correlationId })
+      .where('job_id', '=', jobId).where('id', '=', rolloutId).where('correlation_id', 'is', null).execute();
+    const row = await this.db.selectFrom('rollouts').select('correlation_id').where('job_id', '=', jobId).where('id', '=', rolloutId).executeTakeFirst();
+    return row?.correlation_id;
+  }
+
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void> {
     return this.hot.completeRolloutCall(jobId, rolloutId, call, this.now());
   }

@@ -231,12 +231,21 @@ export interface NewCandidate {
 
 export type NewRollout = Pick<RolloutRecord, 'jobId' | 'id' | 'candidateId' | 'seed' | 'split' | 'correlationId' | 'inputMessages'>;
 
-/** Whose a rollout id is: what routes its later calls and resolves its reward. */
-export type RolloutAssignment = Pick<RolloutRecord, 'candidateId' | 'split' | 'seed'>;
+/**
+ * Whose a rollout id is: what routes its later calls and resolves its reward. `correlationId` is
+ * the rollout's tag where known (absent: this instance did not read it; a later call carrying one
+ * asks the store, Store.tagRolloutCorrelation).
+ */
+export type RolloutAssignment = Pick<RolloutRecord, 'candidateId' | 'split' | 'seed'> & { correlationId?: string | null };
 
 /** A stored rollout's assignment (a record carries more). */
 export function assignmentOf(record: RolloutAssignment): RolloutAssignment {
   return { candidateId: record.candidateId, split: record.split, seed: record.seed };
+}
+
+/** A whole rollout record's assignment, its correlation id included (what a later call is checked against). */
+export function assignmentWithCorrelationOf(record: Pick<RolloutRecord, 'candidateId' | 'split' | 'seed' | 'correlationId'>): RolloutAssignment {
+  return { ...assignmentOf(record), correlationId: record.correlationId };
 }
 
 /** A running proposal that someone other than its runner ended (Store.closeExpiredProposals). */
@@ -512,6 +521,12 @@ export interface Store {
    * read that is already done cost more than the read.
    */
   readonly getRolloutNow?: ((jobId: string, rolloutId: string) => RolloutRecord | null) | undefined;
+  /**
+   * Tags a rollout that has no correlation id yet with `correlationId` (a later call's, when its first
+   * call or the scheduler gave none). Resolves with the rollout's correlation id afterwards (another
+   * one when it already had one), undefined when the rollout is not stored.
+   */
+  tagRolloutCorrelation(jobId: string, rolloutId: string, correlationId: string): Promise<string | null | undefined>;
   latestRolloutForCorrelation(jobId: string, correlationId: string): Promise<RolloutRecord | null>;
   /** Records one finished LLM call of the rollout (a rollout may make several). */
   completeRolloutCall(jobId: string, rolloutId: string, call: RolloutCall): Promise<void>;

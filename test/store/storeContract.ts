@@ -619,6 +619,16 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
       expect((await store.getCandidate(job.id, other))?.dispatches).toBe(1);
     });
 
+    it('tags a rollout with a later call\'s correlation id only where it has none', async () => {
+      const job = await makeJob();
+      expect(await store.insertRollout({ jobId: job.id, id: 'c1', candidateId: BASELINE_ID, seed: null, split: 'online', correlationId: null, inputMessages: null })).toBe(true);
+      expect(await store.tagRolloutCorrelation(job.id, 'c1', 'conv-a')).toBe('conv-a');
+      expect(await store.tagRolloutCorrelation(job.id, 'c1', 'conv-b')).toBe('conv-a'); // never changed once set
+      expect((await store.getRollout(job.id, 'c1'))?.correlationId).toBe('conv-a');
+      expect((await store.latestRolloutForCorrelation(job.id, 'conv-a'))?.id).toBe('c1');
+      expect(await store.tagRolloutCorrelation(job.id, 'not-stored', 'conv-a')).toBeUndefined();
+    });
+
     it('lets exactly one proposal run per job, and releases an expired lease', async () => {
       const job = await makeJob();
       const now = new Date().toISOString();

@@ -3,7 +3,7 @@ import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
 import { ValidationError } from '../../shared/errors.js';
-import { assignmentOf, FINAL_STATUSES, type CandidateRecord, type NewEvent, type NewRollout, type Split, type Store } from '../../store/types.js';
+import { assignmentWithCorrelationOf, FINAL_STATUSES, type CandidateRecord, type NewEvent, type NewRollout, type Split, type Store } from '../../store/types.js';
 import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.js';
 import { servedCandidateId } from './guardWatch.js';
 import { stopPairFor } from './stopCheck.js';
@@ -65,6 +65,21 @@ function checkSameSeed(req: DispatchRequest, known: KnownRollout): KnownRollout 
   }]);
 }
 
+/**
+ * A later call's correlation id against the rollout's: it may repeat it or send none, and a rollout
+ * that has none gets the first one sent (Dispatcher.correlate). Another one would be dropped silently,
+ * and a reward naming it would miss this rollout, or find an older rollout of that id and credit its
+ * candidate: a client's bug, refused as another seed is.
+ */
+function correlationConflict(req: DispatchRequest, rolloutCorrelation: string | null | undefined): ValidationError | null {
+  const cid = req.correlationId;
+  if (cid === undefined || cid === null || rolloutCorrelation === undefined || rolloutCorrelation === null || rolloutCorrelation === cid) return null;
+  return new ValidationError(`correlation id ${cid} is not this rollout's`, [{
+    path: 'correlation_id',
+    message: `this rollout's correlation id is ${JSON.stringify(rolloutCorrelation)}: its later calls may repeat it or leave it out, not ${JSON.stringify(cid)} (a reward naming that id would not find this rollout); a call of another correlation belongs to a rollout of its own (another rollout id)`,
+  }]);
+}
+
 /** Whether a call may run on a known rollout's seed: it repeats it or sends none (checkSameSeed). */
 function onRolloutSeed(req: DispatchRequest, known: KnownRollout): boolean {
   return req.seed === undefined || req.seed === null || req.seed === known.seed;
@@ -104,7 +119,11 @@ export class Dispatcher {
       // get here reserves it for all.
       const now = this.knownNow(rt, req.rolloutId);
       const known = now !== undefined ? now : ((await this.knownRollout(rt, req.rolloutId)) ?? rt.sticky.get(req.rolloutId));
-      if (known) return { rolloutId: req.rolloutId, candidate: await this.candidateOf(rt, checkSameSeed(req, known).candidateId), persisted: Promise.resolve() };
+      if (known) {
+        checkSameSeed(req, known);
+        await this.correlate(rt, req.rolloutId, known, req);
+        return { rolloutId: req.rolloutId, candidate: await this.candidateOf(rt, known.candidateId), persisted: Promise.resolve() };
+      }
     }
     if (FINAL_STATUSES.includes(rt.job.status)) {
       // After the end: no exploration; every new rollout gets what the job serves, as monitoring traffic.
@@ -158,7 +177,11 @@ export class Dispatcher {
     const remembered = rt.sticky.get(rolloutId);
     const pending = remembered ? undefined : rt.claims.get(rolloutId);
     const known = remembered ?? (pending ? await pending : undefined);
-    if (known) return { rolloutId, candidate: await this.candidateOf(rt, checkSameSeed(req, known).candidateId), persisted: Promise.resolve() };
+    if (known) {
+      checkSameSeed(req, known);
+      await this.correlate(rt, rolloutId, known, req);
+      return { rolloutId, candidate: await this.candidateOf(rt, known.candidateId), persisted: Promise.resolve() };
+    }
     // No await between the lookups above and registering the claim: a concurrent call of this id
     // on this instance finds the claim and follows it.
     const { chosen, done } = this.claim(rt, rolloutId, req);
@@ -175,7 +198,8 @@ export class Dispatcher {
           // call record's write logged the client's 422 as a failed background task, and an upstream
           // error that came first answered in place of the 422.
           const same = candidate.id === chosen.id;
-          const confirmed = same && onRolloutSeed(req, known);
+          // Another correlation id too: dispatched again, the call is refused before anything is recorded.
+          const confirmed = same && onRolloutSeed(req, known) && correlationConflict(req, known.correlationId) === null;
           this.speculation.end(confirmed ? 'confirmed' : 'wasted');
           if (!same) this.deps.log.info({ rolloutId, speculated: chosen.id, stored: candidate.id }, 'speculative upstream call dropped: the rollout id was stored with another candidate');
           return confirmed;
@@ -185,7 +209,10 @@ export class Dispatcher {
           throw err;
         },
       );
-      const persisted = confirmed.then(() => undefined);
+      // A stored rollout without a correlation id takes the call's before its answer is relayed.
+      const persisted = confirmed.then(async (ok) => {
+        if (ok) await this.correlate(rt, rolloutId, rt.sticky.get(rolloutId) ?? { candidateId: chosen.id, split: 'online', seed: null }, req);
+      });
       // The caller awaits both (a failed claim fails its call); neither may go unhandled meanwhile.
       confirmed.catch(() => {});
       persisted.catch(() => {});
@@ -193,6 +220,7 @@ export class Dispatcher {
     }
     const { candidate, known: stored } = await settled;
     checkSameSeed(req, stored);
+    await this.correlate(rt, rolloutId, stored, req);
     return { rolloutId, candidate, persisted: Promise.resolve() };
   }
 
@@ -219,7 +247,7 @@ export class Dispatcher {
       }
       if (!stored) {
         this.speculation.earn();
-        const known = { candidateId: candidate.id, split, seed: req.seed ?? null };
+        const known = { candidateId: candidate.id, split, seed: req.seed ?? null, correlationId: req.correlationId ?? null };
         rt.remember(rolloutId, known);
         return { candidate, known };
       }
@@ -265,6 +293,8 @@ export class Dispatcher {
     const inserting = this.deps.store.insertRollout(newRollout(rt, rolloutId, candidateId, req));
     // Until the insert commits, this memory is the rollout's only record: the engine keeps the job cached.
     rt.pendingInserts += 1;
+    rt.inserting.set(rolloutId, inserting);
+    void inserting.then(() => rt.inserting.delete(rolloutId), () => rt.inserting.delete(rolloutId));
     return inserting.then(async (inserted) => {
       rt.pendingInserts -= 1;
       if (inserted) return;
@@ -272,7 +302,7 @@ export class Dispatcher {
       // rollout and its reward follow that candidate (this one call was already routed).
       this.deps.log.warn({ rolloutId }, 'rollout id was dispatched concurrently elsewhere');
       const stored = await this.deps.store.getRollout(rt.job.id, rolloutId);
-      if (stored) rt.remember(rolloutId, assignmentOf(stored));
+      if (stored) rt.remember(rolloutId, assignmentWithCorrelationOf(stored));
     }, (err: unknown) => {
       rt.pendingInserts -= 1;
       throw err;
@@ -292,7 +322,7 @@ export class Dispatcher {
     if (read === undefined) return undefined;
     const record = read(rt.job.id, rolloutId);
     if (!record) return null;
-    const known = assignmentOf(record);
+    const known = assignmentWithCorrelationOf(record);
     rt.remember(rolloutId, known);
     return known;
   }
@@ -304,11 +334,32 @@ export class Dispatcher {
       const record = await this.deps.store.getRollout(rt.job.id, rolloutId);
       // While the read was in flight, a concurrent call of the same rollout on this instance may have
       // reserved it: follow that call rather than routing this one elsewhere.
-      known = rt.sticky.get(rolloutId) ?? (record ? assignmentOf(record) : undefined);
+      known = rt.sticky.get(rolloutId) ?? (record ? assignmentWithCorrelationOf(record) : undefined);
       if (!known) return null;
       rt.remember(rolloutId, known);
     }
     return known;
+  }
+
+  /**
+   * A known rollout's later call carrying a correlation id: the rollout's own passes; another one is a
+   * 422 (correlationConflict); a rollout with none (its first call sent none, or the scheduler issued
+   * it without one) is tagged with it in the store, so a reward naming the id finds it. Where this
+   * instance does not know the rollout's tag, the store's answer decides. Nothing costs a statement
+   * once the tag is remembered.
+   */
+  private async correlate(rt: JobRuntime, rolloutId: string, known: KnownRollout, req: DispatchRequest): Promise<void> {
+    const cid = req.correlationId;
+    if (cid === undefined || cid === null || known.correlationId === cid) return;
+    const conflict = correlationConflict(req, known.correlationId);
+    if (conflict) throw conflict;
+    // A rollout this instance is still inserting: its record first, or the tag would find no row.
+    await rt.inserting.get(rolloutId)?.catch(() => undefined);
+    const tagged = await this.deps.store.tagRolloutCorrelation(rt.job.id, rolloutId, cid);
+    if (tagged === undefined) return; // not stored (its insert failed): nothing to tag
+    rt.remember(rolloutId, { ...(rt.sticky.get(rolloutId) ?? known), correlationId: tagged });
+    const stored = correlationConflict(req, tagged);
+    if (stored) throw stored;
   }
 
   private async candidateOf(rt: JobRuntime, id: string): Promise<CandidateRecord> {
@@ -354,7 +405,7 @@ export class Dispatcher {
 
   /** A new rollout in memory: sticky to its candidate and in flight until its reward or the expiry. */
   private track(rt: JobRuntime, rolloutId: string, candidateId: string, req: DispatchRequest): void {
-    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null });
+    rt.remember(rolloutId, { candidateId, split: req.split ?? 'online', seed: req.seed ?? null, correlationId: req.correlationId ?? null });
     this.startInFlight(rt, rolloutId, candidateId);
   }
 

@@ -50,6 +50,8 @@ export class JobRuntime {
    * then the memory is their only copy, so the engine keeps the job cached (JobRuntime.busy).
    */
   pendingInserts = 0;
+  /** Those inserts by rollout id, until they settle: a later call tagging the rollout (a correlation id) waits for its record. */
+  readonly inserting = new Map<string, Promise<unknown>>();
   /** Missing-reward counts by candidate (runner/missingRewards.ts), re-read every MISSING_REFRESH_MS. */
   missing: ReadonlyMap<string, MissingCounts> = new Map();
   missingAt = Number.NEGATIVE_INFINITY;

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+
+/**
+ * A correlation id sent on a rollout's later call. Earlier releases recorded only the id of the call
+ * that made the rollout's record, so a rollout whose first call sent none (or one the scheduler issued
+ * without one) never got the id its later calls sent, and a reward naming it was a 404. Now a rollout
+ * without one takes the first one a call sends; a different one from the rollout's is a 422 on
+ * `correlation_id` (a reward naming it would miss the rollout, or credit an older rollout of that id).
+ */
+describe.each<TestDb>(['sqlite', 'postgres'])('a correlation id on a rollout\'s later call (%s)', (db) => {
+  let t: TestServer;
+  let n = 0;
+  beforeAll(async () => {
+    t = await startTestServer({ db });
+  });
+  afterAll(async () => t.close());
+
+  const SYSTEM = 'Classify the query.';
+  const messages = [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'hi' }];
+
+  async function newJob(): Promise<{ system_id: string; proxy_url: string }> {
+    const res = await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: simJobBody({}, SYSTEM) });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body;
+  }
+
+  const call = (url: string, cid?: string) => api(url, 'POST', '/chat/completions', {
+    body: { model: 'm', messages }, headers: cid === undefined ? {} : { 'x-mipro-correlation-id': cid },
+  });
+
+  async function view(systemId: string, rid: string) {
+    await t.server.settled();
+    return (await api(t.url, 'GET', `/api/systems/${systemId}/rollouts/${rid}`, { key: t.key })).body;
+  }
+
+  it('is recorded when the rollout has none, so a reward naming it finds the rollout; another one is a 422, recording nothing', async () => {
+    const job = await newJob();
+    const rid = `later-${n++}`;
+    const url = `${job.proxy_url}/${rid}`;
+    expect((await call(url)).status).toBe(200);
+    expect((await call(url, 'conv-1')).status).toBe(200);
+    expect((await call(url, 'conv-1')).status).toBe(200); // the rollout's own id again
+    expect(await view(job.system_id, rid)).toMatchObject({ correlation_id: 'conv-1', call_count: 3 });
+
+    const other = await call(url, 'conv-2');
+    expect(other.status).toBe(422);
+    expect(other.body.error.param).toBe('correlation_id');
+    expect(other.body.error.message).toMatch(/this rollout's correlation id is "conv-1": its later calls may repeat it or leave it out, not "conv-2"/);
+    expect(await view(job.system_id, rid)).toMatchObject({ correlation_id: 'conv-1', call_count: 3 });
+
+    const reward = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { correlation_id: 'conv-1', reward_info: { score: 1 } } });
+    expect(reward.status, JSON.stringify(reward.body)).toBe(200);
+    expect(reward.body).toMatchObject({ rollout_id: rid, duplicate: false });
+  });
+
+  it('tags a rollout the scheduler issued without one by its first call\'s id', async () => {
+    const job = await newJob();
+    const sessions = `/api/v1/online/sessions/${job.system_id}`;
+    const issued = await api(t.url, 'POST', `${sessions}/rollouts`, { key: t.key, body: {} });
+    expect(issued.body.correlation_id).toBeNull();
+    const res = await api(issued.body.inference_url, 'POST', '/chat/completions?cid=ticket-9', { body: { model: 'm', messages } });
+    expect(res.status).toBe(200);
+    expect(await view(job.system_id, issued.body.rollout_id)).toMatchObject({ correlation_id: 'ticket-9', call_count: 1 });
+    const reward = await api(t.url, 'POST', `${sessions}/reward`, { key: t.key, body: { correlation_id: 'ticket-9', reward_info: { score: 0.5 } } });
+    expect(reward.status, JSON.stringify(reward.body)).toBe(200);
+    expect(reward.body).toMatchObject({ rollout_id: issued.body.rollout_id, split: issued.body.split });
+  });
+
+  it('a rollout\'s first two calls sent together, one with the id and one without: the rollout keeps the id', async () => {
+    const job = await newJob();
+    for (let i = 0; i < 5; i++) {
+      const rid = `together-${n++}`;
+      const url = `${job.proxy_url}/${rid}`;
+      const [a, b] = await Promise.all([call(url), call(url, `pair-${rid}`)]);
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect(await view(job.system_id, rid)).toMatchObject({ correlation_id: `pair-${rid}`, call_count: 2 });
+    }
+  });
+});
