@@ -1,0 +1,71 @@
+import type { ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible.js';
+import { createSeededRng } from '../../src/shared/rng.js';
+import { startRecordingServer, type RecordingServer } from '../fakes/fakeServerBase.js';
+import { upstreamFailure } from '../helpers/upstreamFailure.js';
+
+/**
+ * The transport reads a stream up to its first event before handing it on (upstreamTransport.ts
+ * readStreamStart): over real HTTP, with the event split across writes and keep-alive comments before
+ * it, an error there is retried as its status, and anything else reaches the relay byte for byte.
+ */
+const DONE = 'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n';
+const ERROR = 'data: {"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}\n\n';
+
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((o) => o.close()));
+});
+
+/** A server answering the nth streaming request with `pieces(n)`, written with a pause between them. */
+async function sseServer(pieces: (n: number) => string[]): Promise<{ server: RecordingServer; provider: OpenAICompatibleProvider }> {
+  let n = 0;
+  const server = await startRecordingServer(async (_req, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const piece of pieces(n++)) {
+      await new Promise<void>((resolve) => res.write(piece, () => resolve()));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    res.end();
+  });
+  const provider = new OpenAICompatibleProvider({
+    kind: 'openai_compatible', baseUrl: `${server.origin}/v1`, timeoutMs: 3_000, maxRetries: 2, rng: createSeededRng(1), sleep: async () => undefined,
+  });
+  open.push(server, provider);
+  return { server, provider };
+}
+
+async function text(body: AsyncIterable<Uint8Array>): Promise<string> {
+  let out = '';
+  for await (const chunk of body) out += Buffer.from(chunk).toString('utf8');
+  return out;
+}
+
+const REQ = { model: 'm', messages: [{ role: 'user' as const, content: 'x' }] };
+
+describe('a stream\'s first event, read before the stream is handed on', () => {
+  it('an error after keep-alive comments, split across writes, is retried; the next stream is relayed whole', async () => {
+    const { server, provider } = await sseServer((n) => (n === 0 ? [': keep-alive\n\n', ERROR.slice(0, 30), ERROR.slice(30)] : [DONE]));
+    const res = await provider.stream(REQ);
+    expect(res.attempts).toBe(2);
+    expect(await text(res.body)).toBe(DONE);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('an error every time: after UPSTREAM_MAX_RETRIES, the error a 500 gets (502, the provider\'s type and words)', async () => {
+    const { server, provider } = await sseServer(() => [ERROR]);
+    const err = await upstreamFailure(provider.stream(REQ));
+    expect(err).toMatchObject({ status: 502, upstreamStatus: 500, upstreamType: 'server_error' });
+    expect(err.message).toMatch(/server_error as its stream's first event: The server had an error/);
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('a first event that is an answer, split mid-way, reaches the relay byte for byte, comments included', async () => {
+    const { server, provider } = await sseServer(() => [': hi\n\n', DONE.slice(0, 17), DONE.slice(17, 90), DONE.slice(90)]);
+    const res = await provider.stream(REQ);
+    expect(res.attempts).toBe(1);
+    expect(await text(res.body)).toBe(`: hi\n\n${DONE}`);
+    expect(server.requests).toHaveLength(1);
+  });
+});
