@@ -1,4 +1,9 @@
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { type RunningServer, startServer } from '../../src/main.js';
+import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
 
 /**
@@ -76,5 +81,38 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a correlation id on a rollout\'s 
       expect([a.status, b.status]).toEqual([200, 200]);
       expect(await view(job.system_id, rid)).toMatchObject({ correlation_id: `pair-${rid}`, call_count: 2 });
     }
+  });
+});
+
+describe('a correlation id on a later call, across two instances on one PostgreSQL database', () => {
+  const schema = uniqueSchema('corr');
+  const key = 'mpx_shared_key_for_correlation_0001';
+  let a: RunningServer;
+  let b: RunningServer;
+  beforeAll(async () => {
+    const config = loadConfig({ PORT: '0', DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, MIPROX_API_KEY: key, LOG_LEVEL: 'silent' });
+    a = await startServer(config, { logger: pino({ level: 'silent' }) });
+    b = await startServer(config, { logger: pino({ level: 'silent' }) });
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await dropPostgresSchema(PG_URL, schema);
+  });
+
+  it('an instance that remembers the rollout untagged asks the database: the id another instance recorded wins', async () => {
+    const created = await api(a.url, 'POST', '/api/v1/online/sessions', { key, body: { config_body: simJobBody({}, 'Classify the query.') } });
+    expect(created.status).toBe(200);
+    const sid = created.body.session_id as string;
+    const call = (via: RunningServer, cid?: string) => api(`${via.url}/api/mipro/v1/${sid}`, 'POST', '/r-1/chat/completions', {
+      body: { messages: [{ role: 'user', content: 'hi' }] }, headers: cid === undefined ? {} : { 'x-mipro-correlation-id': cid },
+    });
+    expect((await call(b)).status).toBe(200); // b makes the rollout, untagged, and remembers it so
+    expect((await call(a, 'from-a')).status).toBe(200); // a tags it
+    const refused = await call(b, 'from-b');
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.message).toMatch(/correlation id is "from-a"/);
+    expect((await call(b, 'from-a')).status).toBe(200);
+    const reward = await api(b.url, 'POST', `/api/v1/online/sessions/${sid}/reward`, { key, body: { correlation_id: 'from-a', reward_info: { score: 1 } } });
+    expect(reward.body).toMatchObject({ rollout_id: 'r-1', duplicate: false });
   });
 });
