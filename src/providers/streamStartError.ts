@@ -1,12 +1,15 @@
 import type { SseEvent } from './sseParser.js';
 
 /**
- * A provider's error sent as the first event of a stream it had answered with HTTP 200: Anthropic's
+ * A provider's error sent at the start of a stream it had answered with HTTP 200: Anthropic's
  * `event: error` (`overloaded_error` when it is overloaded), a chat-completions `data: {"error":...}`,
- * a Responses `error` or `response.failed` event. Nothing of the answer went out before it, so the
- * transport treats it as the status the provider gives that error on a refused request (retried, or
- * relayed, exactly as that status would be: upstreamTransport.ts). Relayed as a 200 whose first event
- * is the error, no SDK retried it (openai-node and @anthropic-ai/sdk retry on a status only).
+ * a Responses `error` or `response.failed` event, as the first event or after the events that open
+ * every answer and carry nothing of it (Anthropic's `message_start` and `ping`, Responses'
+ * `response.created` / `in_progress` / `queued`, a chat chunk with only the role). Nothing of the
+ * answer went out before it, so the transport treats it as the status the provider gives that error on
+ * a refused request (retried, or relayed, exactly as that status would be: upstreamTransport.ts).
+ * Relayed as a 200 stream carrying the error, no SDK retried it (openai-node and @anthropic-ai/sdk
+ * retry on a status only).
  */
 export interface StreamStartError {
   /** The HTTP status the provider uses for this error type. */
@@ -15,8 +18,13 @@ export interface StreamStartError {
   body: string;
 }
 
-/** Reads one upstream protocol's first event: the error it carries, or undefined (an answer, or an error of an unknown type). */
-export type StreamStartCheck = (ev: SseEvent) => StreamStartError | undefined;
+/**
+ * Reads one of a stream's leading events: the error it carries, WAIT when it opens the answer without
+ * carrying any of it (read on), or undefined (the answer has begun, or an error of an unknown type).
+ */
+export type StreamStartCheck = (ev: SseEvent) => StreamStartError | typeof WAIT | undefined;
+
+export const WAIT = 'wait';
 
 /**
  * The statuses providers document for their error types and codes. Anthropic's error types (its
@@ -37,6 +45,8 @@ const STATUS_BY_NAME: ReadonlyMap<string, number> = new Map([
   ['server_error', 500],
   ['internal_error', 500],
   ['service_unavailable', 503],
+  ['service_unavailable_error', 503],
+  ['server_is_overloaded', 503],
   ['timeout_error', 504],
   ['overloaded_error', 529],
 ]);
@@ -60,28 +70,35 @@ function jsonObject(data: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Anthropic Messages: `event: error` / `{"type":"error","error":{"type","message"}}`. */
+/** Anthropic Messages: `event: error` / `{"type":"error","error":{"type","message"}}`, after `message_start` and `ping` at most. */
 export const anthropicStreamStartError: StreamStartCheck = (ev) => {
   const data = jsonObject(ev.data);
+  if (data !== undefined && (data.type === 'message_start' || data.type === 'ping')) return WAIT;
   if (data === undefined || (ev.event !== 'error' && data.type !== 'error') || !isRecord(data.error)) return undefined;
   const status = statusOf({ type: data.error.type });
   return status === undefined ? undefined : { status, body: ev.data };
 };
 
-/** Chat completions (OpenAI and compatible servers): `data: {"error":{"message","type","code"}}`. */
+/** Chat completions (OpenAI and compatible servers): `data: {"error":{"message","type","code"}}`, after chunks with only the role at most. */
 export const chatStreamStartError: StreamStartCheck = (ev) => {
   const data = jsonObject(ev.data);
+  if (data !== undefined && isEmptyChunk(data)) return WAIT;
   if (data === undefined || !isRecord(data.error)) return undefined;
   const status = statusOf(data.error);
   return status === undefined ? undefined : { status, body: ev.data };
 };
 
-/** OpenAI Responses: an `error` event (`{type:"error", code, message, param}`) or `response.failed` (`response.error: {code, message}`). */
+/**
+ * OpenAI Responses: an `error` event (`{type:"error", code, message, param}`, or its `error: {type,
+ * code, message}` form) or `response.failed` (`response.error: {code, message}`), after the events
+ * that open the response at most.
+ */
 export const responsesStreamStartError: StreamStartCheck = (ev) => {
   const data = jsonObject(ev.data);
   if (data === undefined) return undefined;
+  if (data.type === 'response.created' || data.type === 'response.in_progress' || data.type === 'response.queued') return WAIT;
   if (ev.event === 'error' || data.type === 'error') {
-    const status = statusOf({ code: data.code });
+    const status = isRecord(data.error) ? statusOf(data.error) : statusOf({ code: data.code });
     return status === undefined ? undefined : { status, body: ev.data };
   }
   if ((ev.event === 'response.failed' || data.type === 'response.failed') && isRecord(data.response) && isRecord(data.response.error)) {
@@ -90,6 +107,18 @@ export const responsesStreamStartError: StreamStartCheck = (ev) => {
   }
   return undefined;
 };
+
+/**
+ * A chat chunk that carries nothing of the answer: each choice's delta at most the role and empty
+ * text, no finish reason (OpenAI's first chunk), or no choices at all (Azure's prompt filter results).
+ */
+function isEmptyChunk(data: Record<string, unknown>): boolean {
+  if (!Array.isArray(data.choices) || data.usage != null || data.error !== undefined) return false;
+  return data.choices.every((choice: unknown) => {
+    if (!isRecord(choice) || choice.finish_reason != null || !isRecord(choice.delta)) return false;
+    return Object.entries(choice.delta).every(([key, value]) => key === 'role' || value === null || value === '');
+  });
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -55,7 +55,7 @@ export function parseErrorBody(text: string): ParsedErrorBody {
 
 /**
  * The final error for an upstream that answered with a non-2xx status (after any retries), or whose
- * stream's first event was an error (`inStream`: `status` is the one the provider gives its type).
+ * stream began with an error (`inStream`: `status` is the one the provider gives its type).
  */
 export function errorFromStatus(status: number, bodyText: string, ctx: ErrorContext, inStream = false): UpstreamError {
   // The whole body, before reading it: a key echoed in `type`, `code` or `param` is relayed too.
@@ -71,7 +71,7 @@ export function errorFromStatus(status: number, bodyText: string, ctx: ErrorCont
       ...(body.param !== undefined ? { upstreamParam: body.param } : {}),
     });
   }
-  const how = inStream ? `${body.type ?? body.code ?? `an HTTP ${status} error`} as its stream's first event` : `HTTP ${status}`;
+  const how = inStream ? `${body.type ?? body.code ?? `an HTTP ${status} error`} at the start of its stream` : `HTTP ${status}`;
   return new UpstreamError(`${ctx.upstreamName} failed with ${how}: ${message}`, {
     status: 502,
     upstreamStatus: status,

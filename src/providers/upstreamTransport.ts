@@ -8,7 +8,7 @@ import { mathRandomRng, type Rng } from '../shared/rng.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import { redact, redactingChunks } from './secretRedaction.js';
 import { SseParser, type SseEvent } from './sseParser.js';
-import type { StreamStartCheck, StreamStartError } from './streamStartError.js';
+import { WAIT, type StreamStartCheck, type StreamStartError } from './streamStartError.js';
 import {
   DEFAULT_RETRY_TUNING,
   abortableSleep,
@@ -321,10 +321,11 @@ function isEventStream(headers: Record<string, string | string[] | undefined>): 
 }
 
 /**
- * Reads a stream's body up to its first event (at most ERROR_BODY_LIMIT bytes: an error event is
- * small): the provider's error when that event is one `check` knows, else what was read, for the
- * relay. Comments before it (keep-alives) are read past; a block with lines but no event (malformed)
- * ends the check, and the stream checks (sseFraming.ts) report it as before.
+ * Reads a stream's body up to its first event that is not an opening one (`check` says WAIT for
+ * those), at most ERROR_BODY_LIMIT bytes (an error comes early and is small): the provider's error
+ * when that event is one `check` knows, else what was read, for the relay. Comments (keep-alives) are
+ * read past; a block with lines but no event (malformed) ends the check, and the stream checks
+ * (sseFraming.ts) report it as before.
  */
 async function readStreamStart(body: Dispatcher.ResponseData['body'], check: StreamStartCheck): Promise<StreamHead | StreamStartError> {
   const rest = body[Symbol.asyncIterator]();
@@ -340,10 +341,9 @@ async function readStreamStart(body: Dispatcher.ResponseData['body'], check: Str
       bytes.push(buf);
       size += buf.length;
       text += decoder.decode(buf, { stream: true });
-      const first = firstEvent(text);
-      if (first === null) continue;
-      const error = first === undefined ? undefined : check(first);
-      if (error !== undefined) return error;
+      const verdict = leadingVerdict(text, check);
+      if (verdict === WAIT) continue;
+      if (verdict !== undefined) return verdict;
       break;
     }
   } catch (error) {
@@ -352,12 +352,19 @@ async function readStreamStart(body: Dispatcher.ResponseData['body'], check: Str
   return { bytes, rest, error: undefined };
 }
 
-/** The stream's first event; null while none is complete; undefined when a complete block carried none. */
-function firstEvent(text: string): SseEvent | null | undefined {
-  const [first] = new SseParser().push(text);
-  if (first !== undefined) return first;
+/**
+ * The stream's complete leading events read in order: the first error `check` knows, WAIT while all
+ * of them open the answer (read on), undefined once one begins it or a block carried no event.
+ */
+function leadingVerdict(text: string, check: StreamStartCheck): StreamStartError | typeof WAIT | undefined {
+  const events: SseEvent[] = new SseParser().push(text);
+  for (const ev of events) {
+    const verdict = check(ev);
+    if (verdict !== WAIT) return verdict;
+  }
   const blocks = text.split(/\r\n\r\n|\n\n|\r\r/).slice(0, -1);
-  return blocks.some((b) => b.split(/\r\n|\r|\n/).some((line) => line !== '' && !line.startsWith(':'))) ? undefined : null;
+  const withLines = blocks.filter((b) => b.split(/\r\n|\r|\n/).some((line) => line !== '' && !line.startsWith(':'))).length;
+  return withLines > events.length ? undefined : WAIT;
 }
 
 /** Reads at most `limit` bytes of an error body, then lets the connection go. */

@@ -367,9 +367,9 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   // The answer's head waits for the stream's first event: a stream the upstream cut, or left silent
   // past UPSTREAM_TIMEOUT_MS, before sending any was a 200 whose first event was the error, which no
   // SDK retries; answered as the error itself (502, 504) it is retried like a refused call. A stream
-  // that sent something malformed is still a 200 ending with the error event (documented). A first
-  // event that is the provider's own error never gets here: the transport retried or threw it as the
-  // status it stands for (providers/streamStartError.ts).
+  // that sent something malformed is still a 200 ending with the error event (documented). A stream
+  // that begins with the provider's own error never gets here: the transport retried or threw it as
+  // the status it stands for (providers/streamStartError.ts).
   let first: IteratorResult<Uint8Array | string> = { done: true, value: undefined };
   let firstError: unknown;
   try {

@@ -6,9 +6,9 @@ import { startFakeUpstream, type FakeUpstream } from '../fakes/fakeUpstream.js';
 import { api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
- * A provider that answers a streaming call with HTTP 200 and then, as the stream's first event, its
- * error (Anthropic's `overloaded_error` when overloaded; a chat `data: {"error":...}`; a Responses
- * `error` or `response.failed`). Driven by the real SDKs at their default retries (2): what the client
+ * A provider that answers a streaming call with HTTP 200 and then, as the stream's first event (or
+ * after the events that open every answer), its error (Anthropic's `overloaded_error` when
+ * overloaded; a chat `data: {"error":...}`; a Responses `error` or `response.failed`). Driven by the real SDKs at their default retries (2): what the client
  * sees, how often each side tries, and what the rollout records. Before, the proxy relayed a 200 whose
  * first event was the error, which neither SDK retries (they retry on a status only).
  */
@@ -24,7 +24,7 @@ function tracing(log: Attempt[]): typeof fetch {
   };
 }
 
-describe('a provider error as the first event of a 200 stream', () => {
+describe('a provider error at the start of a 200 stream', () => {
   let oa: FakeUpstream;
   let an: FakeAnthropic;
   let t: TestServer;
@@ -97,7 +97,7 @@ describe('a provider error as the first event of a 200 stream', () => {
     // Before: a 200 whose first event was the error; openai-node threw it without retrying.
     expect(await chatStream('openai', rid, attempts)).toBe('abcdef');
     expect(attempts.map((a) => a.status)).toEqual([502, 200]);
-    expect(JSON.parse(attempts[0]!.body)).toMatchObject({ error: { message: expect.stringMatching(/^openai failed with server_error as its stream's first event: The server had an error/) } });
+    expect(JSON.parse(attempts[0]!.body)).toMatchObject({ error: { message: expect.stringMatching(/^openai failed with server_error at the start of its stream: The server had an error/) } });
     expect(oa.requests).toHaveLength(4); // the proxy's 3 attempts, then the SDK's retry
     expect(oneCandidate(attempts)).toBe(true);
     expect((await recorded('openai', rid)).calls).toEqual(['1:failed', '2:ok']);
@@ -120,7 +120,7 @@ describe('a provider error as the first event of a 200 stream', () => {
     expect(await messagesStream('anthropic', rid, attempts)).toBe('abcdef');
     expect(attempts.map((a) => a.status)).toEqual([502, 200]);
     // As an exhausted 529 answers: the provider's type kept, so the SDK and the app see "overloaded".
-    expect(JSON.parse(attempts[0]!.body)).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'anthropic failed with overloaded_error as its stream\'s first event: Overloaded' } });
+    expect(JSON.parse(attempts[0]!.body)).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'anthropic failed with overloaded_error at the start of its stream: Overloaded' } });
     expect(an.requests).toHaveLength(4);
     expect(oneCandidate(attempts)).toBe(true);
     expect((await recorded('anthropic', rid)).calls).toEqual(['1:failed', '2:ok']);
@@ -173,7 +173,7 @@ describe('a provider error as the first event of a 200 stream', () => {
     const attempts: Attempt[] = [];
     expect(await responsesStream(rid, attempts)).toBe('abcdef');
     expect(attempts.map((a) => a.status)).toEqual([502, 200]);
-    expect(JSON.parse(attempts[0]!.body)).toMatchObject({ error: { message: expect.stringMatching(/^openai failed with server_error as its stream's first event/) } });
+    expect(JSON.parse(attempts[0]!.body)).toMatchObject({ error: { message: expect.stringMatching(/^openai failed with server_error at the start of its stream/) } });
     expect(oneCandidate(attempts)).toBe(true);
     expect((await recorded('openai', rid)).calls).toEqual(['1:failed', '2:ok']);
 
@@ -185,6 +185,36 @@ describe('a provider error as the first event of a 200 stream', () => {
     expect(once.map((a) => a.status)).toEqual([200]);
     expect(oa.requests).toHaveLength(2);
     expect((await recorded('openai', failedRid)).calls).toEqual(['1:ok']);
+  });
+
+  it('after the events that open every answer (nothing of it yet): Responses\' overloaded error, as OpenAI sends it, is retried like its 503', async () => {
+    // response.created, response.in_progress, then `error: {type: service_unavailable_error, code: server_is_overloaded}`.
+    oa.setBehavior({ reply: 'abcdef', chunks: 3, streamError: { times: 3, afterOpening: true, nested: true } });
+    const rid = `responses-opened-${n++}`;
+    const attempts: Attempt[] = [];
+    expect(await responsesStream(rid, attempts)).toBe('abcdef');
+    expect(attempts.map((a) => a.status)).toEqual([502, 200]);
+    expect(JSON.parse(attempts[0]!.body)).toMatchObject({ error: { type: 'service_unavailable_error', message: expect.stringMatching(/server_is_overloaded|service_unavailable_error/) } });
+    expect(oa.requests).toHaveLength(4);
+    expect((await recorded('openai', rid)).calls).toEqual(['1:failed', '2:ok']);
+  });
+
+  it('after the events that open every answer: Anthropic\'s message_start and ping, chat\'s role chunk; one error is retried by the proxy alone', async () => {
+    an.setBehavior({ reply: 'abcdef', chunks: 3, streamError: { times: 1, afterOpening: true } });
+    const messagesRid = `messages-opened-${n++}`;
+    const messagesAttempts: Attempt[] = [];
+    expect(await messagesStream('anthropic', messagesRid, messagesAttempts)).toBe('abcdef');
+    expect(messagesAttempts.map((a) => a.status)).toEqual([200]);
+    expect(an.requests).toHaveLength(2);
+    expect((await recorded('anthropic', messagesRid)).calls).toEqual(['1:ok']);
+
+    oa.setBehavior({ reply: 'abcdef', chunks: 3, streamError: { times: 1, afterOpening: true, type: 'server_error' } });
+    const chatRid = `chat-opened-${n++}`;
+    const chatAttempts: Attempt[] = [];
+    expect(await chatStream('openai', chatRid, chatAttempts)).toBe('abcdef');
+    expect(chatAttempts.map((a) => a.status)).toEqual([200]);
+    expect(oa.requests).toHaveLength(2);
+    expect((await recorded('openai', chatRid)).calls).toEqual(['1:ok']);
   });
 
   it('translated calls: a chat client of an anthropic policy, a Messages client of an openai one, get the status of the upstream\'s error', async () => {

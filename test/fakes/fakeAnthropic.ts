@@ -98,7 +98,8 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
     if (body.stream === true) {
       const startError = takeStreamError(b, failures);
       if (startError !== undefined) {
-        await writeEvents(res, [sse('error', { type: 'error', error: { type: startError.type ?? 'overloaded_error', message: startError.message ?? 'Overloaded' } })], b, startError.headers);
+        const opening = startError.afterOpening ? [messageEvents(b, req, model)[0]!, sse('ping', { type: 'ping' })] : [];
+        await writeEvents(res, [...opening, sse('error', { type: 'error', error: { type: startError.type ?? 'overloaded_error', message: startError.message ?? 'Overloaded' } })], b, startError.headers);
         return;
       }
       const events = messageEvents(b, req, model);

@@ -77,8 +77,11 @@ export interface FakeBehavior {
    * SSE, every protocol: a 200 whose first (and only) event is the provider's error, for the first
    * `times` streaming requests (omitted: all), then normal streams. `type` is the error's type
    * (Anthropic) or code (chat completions, Responses); `event` picks Responses' `response.failed`.
+   * `afterOpening`: the events that open every answer come first (Anthropic's message_start and ping,
+   * Responses' response.created and in_progress, chat's role chunk), as providers often send them.
+   * `nested`: Responses' `error: {type, code, message}` form of the event (`type` then names the code).
    */
-  streamError?: { times?: number; type?: string; message?: string; event?: 'error' | 'response.failed'; headers?: Record<string, string> };
+  streamError?: { times?: number; type?: string; message?: string; event?: 'error' | 'response.failed'; headers?: Record<string, string>; afterOpening?: boolean; nested?: boolean };
   /** SSE (chat completions): raw events written after `data: [DONE]`, as a misbehaving server might. */
   afterDone?: readonly string[];
   /** The key the client must present; omitted: any or none. */

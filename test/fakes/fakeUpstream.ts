@@ -74,7 +74,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const model = body.model;
     const startError = body.stream === true ? takeStreamError(b, failures) : undefined;
     if (startError !== undefined) {
-      await writeEvents(res, [responses ? responsesStartError(startError) : chatStartError(startError)], b, startError.headers);
+      const opening = !startError.afterOpening ? []
+        : responses ? responseEvents(b, body as Record<string, unknown>, '', body.model).slice(0, 2) : openAiEvents(b, req, body.model, false).slice(0, 1);
+      await writeEvents(res, [...opening, responses ? responsesStartError(startError) : chatStartError(startError)], b, startError.headers);
       return;
     }
     if (responses) {
@@ -123,6 +125,10 @@ function chatStartError(e: NonNullable<FakeBehavior['streamError']>): string {
 /** A Responses stream's `error` (or `response.failed`) as its first event. */
 function responsesStartError(e: NonNullable<FakeBehavior['streamError']>): string {
   const error = { code: e.type ?? 'server_error', message: e.message ?? 'The server had an error while processing your request.' };
+  if (e.nested === true) {
+    const nested = { type: 'service_unavailable_error', code: e.type ?? 'server_is_overloaded', message: e.message ?? 'Our servers are currently overloaded. Please try again later.', param: null };
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', sequence_number: 2, error: nested })}\n\n`;
+  }
   if (e.event === 'response.failed') {
     return `event: response.failed\ndata: ${JSON.stringify({ type: 'response.failed', sequence_number: 0, response: { id: 'resp_fake', object: 'response', status: 'failed', error, output: [] } })}\n\n`;
   }

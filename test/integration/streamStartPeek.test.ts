@@ -6,7 +6,7 @@ import { startRecordingServer, type RecordingServer } from '../fakes/fakeServerB
 import { upstreamFailure } from '../helpers/upstreamFailure.js';
 
 /**
- * The transport reads a stream up to its first event before handing it on (upstreamTransport.ts
+ * The transport reads a stream up to its first event of the answer before handing it on (upstreamTransport.ts
  * readStreamStart): over real HTTP, with the event split across writes and keep-alive comments before
  * it, an error there is retried as its status, and anything else reaches the relay byte for byte.
  */
@@ -57,8 +57,17 @@ describe('a stream\'s first event, read before the stream is handed on', () => {
     const { server, provider } = await sseServer(() => [ERROR]);
     const err = await upstreamFailure(provider.stream(REQ));
     expect(err).toMatchObject({ status: 502, upstreamStatus: 500, upstreamType: 'server_error' });
-    expect(err.message).toMatch(/server_error as its stream's first event: The server had an error/);
+    expect(err.message).toMatch(/server_error at the start of its stream: The server had an error/);
     expect(server.requests).toHaveLength(3);
+  });
+
+  it('an error after the role chunk that opens every chat answer, in another write, is retried', async () => {
+    const ROLE = 'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n';
+    const { server, provider } = await sseServer((n) => (n === 0 ? [ROLE, ERROR] : [DONE]));
+    const res = await provider.stream(REQ);
+    expect(res.attempts).toBe(2);
+    expect(await text(res.body)).toBe(DONE);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('a first event that is an answer, split mid-way, reaches the relay byte for byte, comments included', async () => {
