@@ -97,6 +97,8 @@ interface StreamHead {
 
 /** Error bodies are only read for their message; a hostile upstream must not make us buffer megabytes. */
 const ERROR_BODY_LIMIT = 64 * 1024;
+/** Opening events (streamStartError.ts WAIT) read past before a stream is handed on: providers send two or three. */
+const MAX_OPENING_EVENTS = 8;
 
 export class UpstreamTransport {
   private readonly pool: Pool;
@@ -362,6 +364,8 @@ function leadingVerdict(text: string, check: StreamStartCheck): StreamStartError
     const verdict = check(ev);
     if (verdict !== WAIT) return verdict;
   }
+  // A server that keeps sending empty chunks (a keep-alive of its own) does not hold the answer's head.
+  if (events.length >= MAX_OPENING_EVENTS) return undefined;
   const blocks = text.split(/\r\n\r\n|\n\n|\r\r/).slice(0, -1);
   const withLines = blocks.filter((b) => b.split(/\r\n|\r|\n/).some((line) => line !== '' && !line.startsWith(':'))).length;
   return withLines > events.length ? undefined : WAIT;
