@@ -67,9 +67,10 @@ export interface PostRequest {
   signal?: CancelSignal | undefined;
   timeoutMs?: number | undefined;
   /**
-   * A streaming request: how the upstream's protocol says "error" in a first event. A 2xx event stream
-   * whose first event is such an error is treated as the status the provider gives that error (retried
-   * or thrown as that status would be), since nothing of the answer has gone out yet (streamStartError.ts).
+   * A streaming request: how the upstream's protocol says "error" at the start of a stream. A 2xx event
+   * stream that begins with such an error (its first event, or after the opening events only) is
+   * treated as the status the provider gives that error (retried or thrown as that status would be),
+   * since nothing of the answer has gone out yet (streamStartError.ts).
    */
   streamStart?: StreamStartCheck | undefined;
 }
@@ -82,7 +83,7 @@ export interface OkResponse {
   attempts: number;
   timeoutMs: number;
   signal: CancelSignal | undefined;
-  /** What was read of the body to check a stream's first event (PostRequest.streamStart): relayed first. */
+  /** What was read of the body to check the stream's start (PostRequest.streamStart): relayed first. */
   head?: StreamHead;
 }
 
