@@ -115,4 +115,23 @@ describe('a correlation id on a later call, across two instances on one PostgreS
     const reward = await api(b.url, 'POST', `/api/v1/online/sessions/${sid}/reward`, { key, body: { correlation_id: 'from-a', reward_info: { score: 1 } } });
     expect(reward.body).toMatchObject({ rollout_id: 'r-1', duplicate: false });
   });
+
+  it('an instance that does not know the rollout (its claim finds it stored, tagged) refuses another id, recording nothing', async () => {
+    const created = await api(a.url, 'POST', '/api/v1/online/sessions', { key, body: { config_body: simJobBody({}, 'Classify the query.') } });
+    const sid = created.body.session_id as string;
+    const call = (via: RunningServer, rid: string, cid: string) => api(`${via.url}/api/mipro/v1/${sid}`, 'POST', `/${rid}/chat/completions`, {
+      body: { messages: [{ role: 'user', content: 'hi' }] }, headers: { 'x-mipro-correlation-id': cid },
+    });
+    for (let i = 0; i < 4; i++) {
+      const rid = `tagged-${i}`;
+      expect((await call(b, rid, `b-${i}`)).status).toBe(200);
+      const refused = await call(a, rid, `a-${i}`);
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.message).toMatch(new RegExp(`correlation id is "b-${i}"`));
+      expect((await call(a, rid, `b-${i}`)).status).toBe(200);
+      await Promise.all([a.settled(), b.settled()]);
+      const view = await api(a.url, 'GET', `/api/systems/${sid}/rollouts/${rid}`, { key });
+      expect(view.body).toMatchObject({ correlation_id: `b-${i}`, call_count: 2 });
+    }
+  });
 });

@@ -191,15 +191,22 @@ export class Dispatcher {
     const settled = done.finally(() => rt.claims.delete(rolloutId));
     if (req.speculate && this.speculation.tryStart()) {
       const confirmed = settled.then(
-        ({ candidate, known }) => {
+        async ({ candidate, known }) => {
           // The id stored on another seed: the answer is dropped as for another candidate, and the
           // caller's dispatch again refuses the call (checkSameSeed on the id it now remembers), with
           // nothing recorded. Rejecting here instead failed the call as a failed claim would: its
           // call record's write logged the client's 422 as a failed background task, and an upstream
           // error that came first answered in place of the 422.
           const same = candidate.id === chosen.id;
-          // Another correlation id too: dispatched again, the call is refused before anything is recorded.
-          const confirmed = same && onRolloutSeed(req, known) && correlationConflict(req, known.correlationId) === null;
+          let confirmed = same && onRolloutSeed(req, known);
+          // Another correlation id likewise (the dispatch again refuses it from what correlate
+          // remembered); a stored rollout without one takes the call's before its answer is relayed.
+          try {
+            if (confirmed) confirmed = await this.correlated(rt, rolloutId, known, req);
+          } catch (err) {
+            this.speculation.end('wasted');
+            throw err;
+          }
           this.speculation.end(confirmed ? 'confirmed' : 'wasted');
           if (!same) this.deps.log.info({ rolloutId, speculated: chosen.id, stored: candidate.id }, 'speculative upstream call dropped: the rollout id was stored with another candidate');
           return confirmed;
@@ -209,10 +216,7 @@ export class Dispatcher {
           throw err;
         },
       );
-      // A stored rollout without a correlation id takes the call's before its answer is relayed.
-      const persisted = confirmed.then(async (ok) => {
-        if (ok) await this.correlate(rt, rolloutId, rt.sticky.get(rolloutId) ?? { candidateId: chosen.id, split: 'online', seed: null }, req);
-      });
+      const persisted = confirmed.then(() => undefined);
       // The caller awaits both (a failed claim fails its call); neither may go unhandled meanwhile.
       confirmed.catch(() => {});
       persisted.catch(() => {});
@@ -360,6 +364,17 @@ export class Dispatcher {
     rt.remember(rolloutId, { ...(rt.sticky.get(rolloutId) ?? known), correlationId: tagged });
     const stored = correlationConflict(req, tagged);
     if (stored) throw stored;
+  }
+
+  /** correlate, false where it would refuse the call for another correlation id (a speculative call's answer is then dropped). */
+  private async correlated(rt: JobRuntime, rolloutId: string, known: KnownRollout, req: DispatchRequest): Promise<boolean> {
+    try {
+      await this.correlate(rt, rolloutId, known, req);
+      return true;
+    } catch (err) {
+      if (err instanceof ValidationError) return false;
+      throw err;
+    }
   }
 
   private async candidateOf(rt: JobRuntime, id: string): Promise<CandidateRecord> {
