@@ -89,9 +89,11 @@ describe('a correlation id on a later call, across two instances on one PostgreS
   const key = 'mpx_shared_key_for_correlation_0001';
   let a: RunningServer;
   let b: RunningServer;
+  /** Instance a's warnings and errors, one JSON line each. */
+  const aLog: string[] = [];
   beforeAll(async () => {
     const config = loadConfig({ PORT: '0', DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, MIPROX_API_KEY: key, LOG_LEVEL: 'silent' });
-    a = await startServer(config, { logger: pino({ level: 'silent' }) });
+    a = await startServer(config, { logger: pino({ level: 'warn' }, { write: (line: string) => void aLog.push(line) }) });
     b = await startServer(config, { logger: pino({ level: 'silent' }) });
   });
   afterAll(async () => {
@@ -133,5 +135,7 @@ describe('a correlation id on a later call, across two instances on one PostgreS
       const view = await api(a.url, 'GET', `/api/systems/${sid}/rollouts/${rid}`, { key });
       expect(view.body).toMatchObject({ correlation_id: `b-${i}`, call_count: 2 });
     }
+    // The refused calls left nothing behind: no call record that failed to be written.
+    expect(aLog.filter((line) => line.includes('background task failed'))).toEqual([]);
   });
 });
