@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -14,27 +15,18 @@ const TEMPLATE = `Classify the customer's message about {topic}.\n${'Rule: keep 
  * 16-module job). Now the limit is twice the template and the answer budget fits it.
  */
 describe('proposals for a module with a long template', () => {
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: () => 'billing' });
-    proposer = await startFakeUpstream({
+  useProposerServer({
+    policy: { reply: () => 'billing' },
+    proposer: {
       reply: (req) => {
         const prompt = JSON.stringify(req.body);
         if (/describe these inputs/.test(prompt)) return 'Customer messages.';
         return JSON.stringify({ instructions: [`${TEMPLATE}\nThink about the customer's intent first.`] });
       },
-    });
-    t = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+  }, (s) => ({ proposer, t } = s));
 
   it('accepts an instruction as long as the template, asking the proposer with room for it', async () => {
     expect(TEMPLATE.length).toBeGreaterThan(5_000);

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
 import { BASELINE_ID, newProposalId } from '../../src/shared/ids.js';
 import type { Store } from '../../src/store/types.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const MODULES = [
@@ -22,13 +23,12 @@ const MODULES = [
  * proposal failing right after this instance read the tries.
  */
 describe('the first round of module choice across instances', () => {
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
 
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'ok' });
-    proposer = await startFakeUpstream({
+  useProposerServer({
+    policy: { reply: 'ok' },
+    proposer: {
       reply: (req) => {
         const prompt = JSON.stringify(req.body);
         if (/describe these inputs/.test(prompt)) return 'Questions.';
@@ -36,16 +36,8 @@ describe('the first round of module choice across instances', () => {
         if (prompt.includes('module \\"route\\" (the one to improve')) return JSON.stringify({ instructions: ['Route the question about {topic} to one team.'] });
         return JSON.stringify({ instructions: ['Extract every entity.'] });
       },
-    });
-    t = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+  }, (s) => ({ proposer, t } = s));
 
   it('counts a proposal still running on another instance as its module\'s try', async () => {
     const body = seedJobBody({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useProposerServer } from '../helpers/proposerServer.js';
+import { oneInstructionProposer, useProposerServer } from '../helpers/proposerServer.js';
 import { type TestDb, api, seedJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -12,7 +12,7 @@ const SYSTEM = 'Classify the question.';
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('proposer spend caps (%s)', (db) => {
   let n = 0;
-  const s = useProposerServer(db, () => `Classify carefully, version ${++n}.`);
+  const s = useProposerServer({ db, policy: { reply: 'label' }, proposer: oneInstructionProposer(() => `Classify carefully, version ${++n}.`), start: { cacheTtlMs: 20 } });
 
   async function runJob(caps: Record<string, number>) {
     const body = seedJobBody({

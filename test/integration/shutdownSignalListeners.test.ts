@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { startProposerServer } from '../helpers/proposerServer.js';
+import { api, seedJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const SESSIONS = '/api/v1/online/sessions';
@@ -17,11 +17,7 @@ describe('the shutdown signal with many proposals in flight', () => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
     process.on('warning', onWarning);
-    const policy = await startFakeUpstream({ reply: 'label' });
-    const proposer = await startFakeUpstream({ hang: true });
-    const t = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}`, SHUTDOWN_GRACE_MS: '100' },
-    });
+    const { t, proposer, close } = await startProposerServer({ policy: { reply: 'label' }, proposer: { hang: true }, env: { SHUTDOWN_GRACE_MS: '100' } });
     try {
       const body = seedJobBody({
         proposerProvider: 'openai_compatible', inferenceUrl: proposer.url, initialPrompt: 'Answer.',
@@ -39,9 +35,7 @@ describe('the shutdown signal with many proposals in flight', () => {
       expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
     } finally {
       process.off('warning', onWarning);
-      await t.close();
-      await policy.close();
-      await proposer.close();
+      await close();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { useProposerServer } from '../helpers/proposerServer.js';
+import { oneInstructionProposer, useProposerServer } from '../helpers/proposerServer.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { type TestDb, api, seedJobBody } from '../helpers/server.js';
 
@@ -15,7 +15,7 @@ interface JobUsageView { policy: UsageView; proposer: UsageView }
  * with different counts tell the two sides apart. On SQLite and PostgreSQL.
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('usage in job views (%s)', (db) => {
-  const s = useProposerServer(db, () => 'Classify the question carefully.');
+  const s = useProposerServer({ db, policy: { reply: 'label' }, proposer: oneInstructionProposer(() => 'Classify the question carefully.'), start: { cacheTtlMs: 20 } });
 
   const usageOf = async (jobId: string) => (await api(s.t.url, 'GET', `${JOBS}/${jobId}`, { key: s.t.key })).body.usage as JobUsageView;
 
