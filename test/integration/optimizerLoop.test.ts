@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, lastUserMessageOf, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const BASELINE = 'Answer the question.';
@@ -12,22 +13,21 @@ const VAL = { start: 100, end: 130 };
  * then garbage, then nothing (timeout), then more variants.
  */
 describe('the MIPRO optimizer over HTTP', () => {
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
   let proposerCalls = 0;
 
-  beforeAll(async () => {
+  useProposerServer({
     // Policy: "right" for EXCELLENT instructions, "wrong" for TERRIBLE ones, else echo the seed.
-    policy = await startFakeUpstream({
+    policy: {
       reply: (req) => {
         const sys = systemPromptOf(req);
         if (sys.includes('EXCELLENT')) return 'right';
         if (sys.includes('TERRIBLE')) return 'wrong';
         return lastUserMessageOf(req);
       },
-    });
-    proposer = await startFakeUpstream({
+    },
+    proposer: {
       reply: (req) => {
         const prompt = JSON.stringify(req.body);
         if (prompt.includes('describe these inputs') || prompt.includes('describe datasets') || /summar/i.test(systemPromptOf(req))) {
@@ -38,22 +38,12 @@ describe('the MIPRO optimizer over HTTP', () => {
         if (proposerCalls === 2) return 'I would rather not.';
         return JSON.stringify({ instructions: [`Be EXCELLENT, variant ${proposerCalls}.`] });
       },
-    });
-    t = await startTestServer({
-      env: {
-        OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url,
-        MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}`, PROPOSER_TIMEOUT_MS: '500',
-      },
-      // No periodic lease sweep: it is for proposals whose instance died (proposalLeases.test.ts), and
-      // here it would race the live runner of the proposer-timeout test below (see there).
-      start: { cacheTtlMs: 50, proposalSweepIntervalMs: 3_600_000 },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+    env: { PROPOSER_TIMEOUT_MS: '500' },
+    // No periodic lease sweep: it is for proposals whose instance died (proposalLeases.test.ts), and
+    // here it would race the live runner of the proposer-timeout test below (see there).
+    start: { cacheTtlMs: 50, proposalSweepIntervalMs: 3_600_000 },
+  }, (s) => ({ proposer, t } = s));
 
   async function newSession(mipro: Record<string, unknown>) {
     const body = seedJobBody({ proposerProvider: 'openai_compatible', proposerModel: 'fake-proposer', inferenceUrl: proposer.url, initialPrompt: BASELINE, mipro });

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -19,9 +20,9 @@ describe('proposals on a multi-module program', () => {
   let t: TestServer;
   let n = 0;
   let failPlan = false;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: (req) => `out(${systemPromptOf(req).slice(0, 12)})` });
-    proposer = await startFakeUpstream({
+  useProposerServer({
+    policy: { reply: (req) => `out(${systemPromptOf(req).slice(0, 12)})` },
+    proposer: {
       reply: (req) => {
         const prompt = JSON.stringify(req.body);
         if (/describe these inputs/.test(prompt)) return 'Questions.';
@@ -32,17 +33,9 @@ describe('proposals on a multi-module program', () => {
           ? JSON.stringify({ instructions: [`Answer v${n} using only:\n{context}`] })
           : JSON.stringify({ instructions: [`Plan v${n} step by step.`] });
       },
-    });
-    t = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      start: { cacheTtlMs: 20 },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+    start: { cacheTtlMs: 20 },
+  }, (s) => ({ policy, proposer, t } = s));
 
   it('changes one module per proposal, grounded in that module\'s calls, and renders the new program', async () => {
     const body = seedJobBody({

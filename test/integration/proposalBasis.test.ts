@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
 import { BASELINE_ID, newProposalId } from '../../src/shared/ids.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 
@@ -12,15 +13,14 @@ const SESSIONS = '/api/v1/online/sessions';
  * itself, behind a cache that never expires on its own.
  */
 describe('a proposal decided on a stale cache', () => {
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
   let proposerCalls = 0;
   let summaryCalls = 0;
 
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'ok' });
-    proposer = await startFakeUpstream({
+  useProposerServer({
+    policy: { reply: 'ok' },
+    proposer: {
       reply: (req) => {
         // The dataset-summary call is not a proposal.
         if (/describe these inputs|describe datasets|summar/i.test(JSON.stringify(req.body))) {
@@ -30,17 +30,9 @@ describe('a proposal decided on a stale cache', () => {
         proposerCalls++;
         return JSON.stringify({ instructions: [`Proposal ${proposerCalls}.`] });
       },
-    });
-    t = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      start: { cacheTtlMs: 600_000 },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+    start: { cacheTtlMs: 600_000 },
+  }, (s) => ({ proposer, t } = s));
 
   async function newSession() {
     const body = seedJobBody({

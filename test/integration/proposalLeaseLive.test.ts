@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const SYSTEM = 'Answer the question.';
@@ -14,26 +15,15 @@ const SYSTEM = 'Answer the question.';
  * lease is now 3 x (PROPOSER_TIMEOUT_MS + 1 s): 4.5 s against about 2 s of work.
  */
 describe('a live proposal whose proposer calls time out', () => {
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
 
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'ok' });
-    proposer = await startFakeUpstream({ hang: true });
-    t = await startTestServer({
-      env: {
-        OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url,
-        MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}`, PROPOSER_TIMEOUT_MS: '500',
-      },
-      start: { cacheTtlMs: 20, proposalSweepIntervalMs: 50 },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await policy?.close();
-    await proposer?.close();
-  });
+  useProposerServer({
+    policy: { reply: 'ok' },
+    proposer: { hang: true },
+    env: { PROPOSER_TIMEOUT_MS: '500' },
+    start: { cacheTtlMs: 20, proposalSweepIntervalMs: 50 },
+  }, (s) => ({ proposer, t } = s));
 
   it('is ended by its runner, naming the timeout, not by the lease sweep', async () => {
     const body = seedJobBody({

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const REPEATS = 'Classify the question, repeated.';
@@ -15,30 +16,21 @@ const EMPTY = 'Classify the question, empty answer.';
  */
 describe('failed proposals in the log', () => {
   const lines: { level: number; msg: string; error?: string; jobId?: string }[] = [];
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'label' });
-    proposer = await startFakeUpstream({
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
+  useProposerServer({
+    policy: { reply: 'label' },
+    proposer: {
       reply: (req) => {
         const body = JSON.stringify(req.body);
         if (/describe these inputs/.test(body)) return 'Short questions.';
         // The job's own baseline back (a duplicate), or nothing at all.
         return body.includes(REPEATS) ? JSON.stringify({ instructions: [REPEATS] }) : '';
       },
-    });
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
-    t = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      start: { cacheTtlMs: 20, logger: pino({ level: 'info' }, sink) },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+    start: { cacheTtlMs: 20, logger: pino({ level: 'info' }, sink) },
+  }, (s) => ({ proposer, t } = s));
 
   async function failedProposalLog(system: string) {
     const body = seedJobBody({

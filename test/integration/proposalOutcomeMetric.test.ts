@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, lastUserMessageOf, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { Store } from '../../src/store/types.js';
 
@@ -14,26 +15,19 @@ const PROMPT = 'Label the ticket as billing, bug or other.';
  * proposals alike (it said succeeded).
  */
 describe('the proposals metric when the finish refuses a proposal\'s candidates', () => {
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: (req) => `A(${lastUserMessageOf(req)})` });
-    proposer = await startFakeUpstream({ reply: () => JSON.stringify({ instructions: [`Label it carefully v${Date.now()}-${Math.random()}.`] }) });
-    t = await startTestServer({
-      db: 'sqlite',
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      start: { cacheTtlMs: 20 },
-    });
+  useProposerServer({
+    db: 'sqlite',
+    policy: { reply: (req) => `A(${lastUserMessageOf(req)})` },
+    proposer: { reply: () => JSON.stringify({ instructions: [`Label it carefully v${Date.now()}-${Math.random()}.`] }) },
+    start: { cacheTtlMs: 20 },
+  }, (s) => ({ proposer, t } = s));
+  beforeAll(() => {
     // Every finish runs as if the pool had filled up since the runner counted its room.
     const store: Store = t.server.store;
     const finish = store.finishProposal.bind(store);
     store.finishProposal = (p) => finish({ ...p, maxCandidates: 1 });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
   });
 
   const outcomes = async () => {
