@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, lastUserMessageOf, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { Split, Store } from '../../src/store/types.js';
 import { createSeededRng } from '../../src/shared/rng.js';
@@ -18,32 +19,24 @@ describe.each<TestDb>(['sqlite', 'postgres'])('demos and feedback (%s)', (db) =>
   let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({
+  useProposerServer({
+    db,
+    policy: {
       reply: (req) => (/^TOOLCALL-/.test(lastUserMessageOf(req) ?? '') ? '' : `A(${lastUserMessageOf(req)})`),
       // An input starting TOOLCALL- is answered with a tool call and no text.
       toolCallsFor: (req) => (/^TOOLCALL-/.test(lastUserMessageOf(req) ?? '') ? [{ id: 'call_1', name: 'lookup', arguments: '{"q":1}' }] : undefined),
-    });
-    proposer = await startFakeUpstream({
+    },
+    proposer: {
       reply: (req) => {
         const prompt = JSON.stringify(req.body);
         if (/describe these inputs/.test(prompt)) return 'Tickets.';
         const v = `${Date.now()}-${Math.random()}`;
         return JSON.stringify({ instructions: [prompt.includes('module \\"answer\\" (the one to improve') ? `Answer v${v} using only:\n{context}` : `Label it carefully v${v}.`] });
       },
-    });
-    t = await startTestServer({
-      db,
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-      // Seeded: which kind each instruction_and_demos proposal is stays the same from run to run.
-      start: { cacheTtlMs: 20, rng: createSeededRng(17) },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+    // Seeded: which kind each instruction_and_demos proposal is stays the same from run to run.
+    start: { cacheTtlMs: 20, rng: createSeededRng(17) },
+  }, (s) => ({ policy, proposer, t } = s));
 
   /** The job body with the fake proposer; `modules` replaces the one-prompt program of PROMPT. */
   const jobBody = (mipro: Record<string, unknown>, modules?: ReadonlyArray<{ name: string; template: string }>) => {

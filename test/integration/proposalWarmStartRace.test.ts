@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
+import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 import { normalizeInstruction } from '../../src/optimizer/core/text.js';
 import type { Store } from '../../src/store/types.js';
@@ -17,25 +18,16 @@ const SAME_TEXT = 'Answer the question like a seasoned expert.';
  * window: its duplicate check already done), and committed before the proposal's own write.
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('a warm start committed while a proposal runs (%s)', (db) => {
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'ok' });
-    proposer = await startFakeUpstream({
+  useProposerServer({
+    db,
+    policy: { reply: 'ok' },
+    proposer: {
       delayMs: 200,
       reply: (req) => (/describe these inputs/.test(JSON.stringify(req.body)) ? 'Questions.' : JSON.stringify({ instructions: [SAME_TEXT] })),
-    });
-    t = await startTestServer({
-      db,
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+  }, (s) => ({ proposer, t } = s));
 
   /**
    * Runs `drive` (the calls and rewards that start a proposal) with `candidate` warm-started as the

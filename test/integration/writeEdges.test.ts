@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import { useProposerServer } from '../helpers/proposerServer.js';
 import { type TestServer, addCandidates, api, pipelineJobBody, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -277,24 +278,17 @@ describe.each(['sqlite', 'postgres'] as const)('call records of odd upstream ans
 /** The proposer's answers are upstream text too: a proposal must finish with them on both databases. */
 describe.each(['sqlite', 'postgres'] as const)('proposals on odd proposer answers (%s)', (db) => {
   let t: TestServer;
-  let policy: FakeUpstream;
   let proposer: FakeUpstream;
   const SYSTEM = 'Classify the question.';
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: 'label' });
+  useProposerServer({
+    db,
+    policy: { reply: 'label' },
     // A dataset summary and a proposal answer each holding a raw U+0000 (after the JSON, where a parser skips it).
-    proposer = await startFakeUpstream({
+    proposer: {
       reply: (req) => (/describe these inputs/.test(JSON.stringify(req.body)) ? 'Short \u0000 questions.' : '{"instructions": ["Classify the question carefully."]}\u0000'),
-    });
-    t = await startTestServer({
-      db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${proposer.port}` }, start: { cacheTtlMs: 20 },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-    await proposer.close();
-  });
+    },
+    start: { cacheTtlMs: 20 },
+  }, (s) => ({ proposer, t } = s));
 
   it('finishes a proposal whose answer and dataset summary hold U+0000, storing U+FFFD', async () => {
     const body = seedJobBody({
