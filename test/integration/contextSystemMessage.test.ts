@@ -19,7 +19,7 @@ const MODULES = [
 describe.each<TestDb>(['sqlite', 'postgres'])('a call\'s own later system message (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 20 }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
 
   it('is kept in the call record and the rollout view, with the demo turns placed after it as the upstream got them', async () => {
     const body = seedJobBody();

@@ -15,7 +15,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
 describe.each<TestDb>(['sqlite', 'postgres'])('feedback_by_module in a discovering job (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 20 }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
 
   const reward = (systemId: string, rolloutId: string, info: Record<string, unknown>) =>
     api(t.url, 'POST', `/api/v1/online/sessions/${systemId}/reward`, { key: t.key, body: { rollout_id: rolloutId, reward_info: info } });

@@ -16,7 +16,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
 describe.each<TestDb>(['sqlite', 'postgres'])('the guard after the end (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 20 }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
 
   const chat = guardCall;
   const reward = (job: { system_id: string }, rollout: string, score: number) => guardReward(t, job, rollout, score);

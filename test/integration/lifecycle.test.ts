@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, parseTemplate } from '../../src/optimizer/core/templates.js';
-import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
-import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { startFakeUpstreamServer, useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody } from '../helpers/server.js';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { addProgram } from '../helpers/programs.js';
 import { exportedProgram } from '../../src/sdk/wire.js';
@@ -21,7 +21,7 @@ const MODULES = [
 describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 20 }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
 
   async function newJob(mipro: Record<string, unknown> = {}) {
     const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 2, ...mipro } });
@@ -444,9 +444,8 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
 
 describe('promote on an instance whose cache has not read the candidate yet', () => {
   it('serves the promoted candidate from the next call, not the baseline until the cache expires', async () => {
-    const fake = await startFakeUpstream({ reply: 'ok' });
     // A cache that never expires during the test: only the promote can make it read the candidates.
-    const t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
+    const { fake, t, close } = await startFakeUpstreamServer({ upstream: { reply: 'ok' }, start: { cacheTtlMs: 600_000 } });
     try {
       const body = seedJobBody();
       Object.assign(body.policy_optimization, { modules: MODULES });
@@ -462,8 +461,7 @@ describe('promote on an instance whose cache has not read the candidate yet', ()
       expect(after.headers.get('x-mipro-candidate-id')).toBe('cand_late');
       expect(systemPromptOf(fake.requests.at(-1)!)).toBe('EXTRACT LATE.');
     } finally {
-      await t.close();
-      await fake.close();
+      await close();
     }
   });
 });
@@ -474,8 +472,7 @@ describe('promote on an instance whose cache has not read the candidate yet', ()
  * (two programs, cand_w and cand_x, beside the baseline) and `next`, a POST .../rollouts.
  */
 async function withStaleScheduler(db: TestDb, fn: (s: { t: TestServer; jobId: string; next: () => ReturnType<typeof api> }) => Promise<void>): Promise<void> {
-  const fake = await startFakeUpstream({ reply: 'ok' });
-  const t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { cacheTtlMs: 600_000 } });
+  const { t, close } = await startFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 600_000 } });
   try {
     const body = seedJobBody({ mipro: { online_rollouts_per_candidate: 50 } });
     Object.assign(body.policy_optimization, { modules: MODULES });
@@ -484,8 +481,7 @@ async function withStaleScheduler(db: TestDb, fn: (s: { t: TestServer; jobId: st
     await addProgram(t.server.store, job.job_id, 'cand_x', { extract: 'EXTRACT OTHER.' }, 'extract');
     await fn({ t, jobId: job.job_id, next: () => api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: t.key }) });
   } finally {
-    await t.close();
-    await fake.close();
+    await close();
   }
 }
 

@@ -18,7 +18,7 @@ const PATTERN = 'You classify banking intents.\nHint: {hint}\nCustomer: {custome
 describe.each<TestDb>(['sqlite', 'postgres'])('initial_prompt wildcards (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 20 }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
 
   function body(wildcards: Record<string, unknown> | undefined) {
     const b = seedJobBody();

@@ -20,7 +20,7 @@ const MODULES = [
 describe.each<TestDb>(['sqlite', 'postgres'])('programs (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 20 }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
 
   async function newJob(program: Record<string, unknown>, mipro: Record<string, unknown> = {}) {
     const body = seedJobBody({ mipro });

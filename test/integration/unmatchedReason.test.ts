@@ -17,7 +17,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
 describe.each<TestDb>(['sqlite', 'postgres'])('unmatched reason in a discovering job (%s)', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
-  useFakeUpstreamServer(db, (s) => ({ fake, t } = s));
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, start: { cacheTtlMs: 20 }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
 
   const call = (system: string) => ({ model: 'x', messages: [{ role: 'system', content: system }, { role: 'user', content: 'q' }] });
   const unmatchedEvents = async (systemId: string) =>
