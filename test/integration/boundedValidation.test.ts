@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 /**
  * Issue 14, item 2: a body with a million bad entries must cost bounded work and a small answer.
@@ -13,14 +14,7 @@ const MAX_LISTED = 20;
 describe('validation work and answers are bounded', () => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({ upstream: { reply: 'ok' } }, (s) => ({ fake, t } = s));
 
   // 4 MB under the default body limit: `{"messages":[{},{},...]}` with about 1.3 million bad messages.
   const hugeBadMessages = () => `{"messages":[${'{},'.repeat(1_300_000)}{}]}`;

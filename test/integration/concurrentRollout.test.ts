@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, addCandidates, api, seedJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -10,16 +10,8 @@ const JOBS = '/api/policy-optimization/online/jobs';
  * candidate: one rollout served by two instructions, its reward credited to the wrong one.
  */
 describe('concurrent calls of one new rollout id (PostgreSQL)', () => {
-  let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db: 'postgres', env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({ db: 'postgres', upstream: { reply: 'ok' } }, (s) => ({ t } = s));
 
   it('serve the same candidate and leave the reward with it', async () => {
     // R = 1: every fresh dispatch is a new draw over four candidates, so a race shows at once.

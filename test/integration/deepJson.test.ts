@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../src/api/jsonDepth.js';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, api, seedJobBody, simJobBody } from '../helpers/server.js';
 
 /**
  * Issue 14, item 5: deeply nested JSON is refused (422) before any work, on every JSON route; what
@@ -23,17 +24,9 @@ describe.each(['sqlite', 'postgres'] as const)('deeply nested JSON on %s', (db) 
   let fake: FakeUpstream;
   let t: TestServer;
   let session: { session_id: string; job_id: string; proxy_url: string };
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
   beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
     session = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({}, 'Classify.') } })).body;
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
   });
 
   const reward = (rolloutId: string, metadataText: string) =>

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DspyProgramStateSchema } from '../../src/sdk/wire.js';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
 import { addProgram } from '../helpers/programs.js';
-import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestDb, type TestServer, addModuleCandidates, api, seedJobBody } from '../helpers/server.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const MODULES = [
@@ -93,16 +93,8 @@ describe('DSPy signature fields', () => {
 });
 
 describe.each<TestDb>(['sqlite', 'postgres'])('export format=dspy (%s)', (db) => {
-  let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' } }, (s) => ({ t } = s));
 
   it('is a DSPy program state: one predictor per module, shaped like a saved DSPy program', async () => {
     const body = seedJobBody();

@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, addCandidates, api, seedJobBody } from '../helpers/server.js';
 
 /** Val seeds are held out (issue: honest statistics): only a rollout the scheduler issued may run one. */
 describe('held-out val seeds at the proxy', () => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({ upstream: { reply: 'ok' } }, (s) => ({ fake, t } = s));
 
   it('refuses a val seed on a rollout the scheduler did not issue, and records nothing', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 /**
  * Issue 14, item 4: a rollout id that cannot go in a header (or the database) is refused first, in
@@ -14,17 +15,9 @@ describe.each(['sqlite', 'postgres'] as const)('rollout ids on %s', (db) => {
   let fake: FakeUpstream;
   let t: TestServer;
   let job: { job_id: string; system_id: string; proxy_url: string };
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok' }, forgetRequestsBeforeEach: true }, (s) => ({ fake, t } = s));
   beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
     job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Classify.' }) })).body;
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
-  beforeEach(() => {
-    fake.requests.length = 0;
   });
 
   // Encoded as they appear in the URL: euro sign, NUL, newline, DEL, a space, a quote, percent.

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 /**
  * `miprox_upstream_duration_seconds{outcome}` has an `error` outcome, but only a stream that failed
@@ -17,14 +18,7 @@ const sample = async (url: string, outcome: 'ok' | 'error'): Promise<number> => 
 describe('miprox_upstream_duration_seconds outcome="error"', () => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, UPSTREAM_MAX_RETRIES: '0' } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({ upstream: { reply: 'ok' }, env: { UPSTREAM_MAX_RETRIES: '0' } }, (s) => ({ fake, t } = s));
 
   it('counts failed non-streamed calls and streams refused before their start', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: seedJobBody() })).body;

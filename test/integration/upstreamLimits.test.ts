@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_STORED_CALL_INPUT, MAX_STORED_CALL_TEXT } from '../../src/proxy/recordLimits.js';
 import { MAX_RECORDED_CALLS_PER_ROLLOUT } from '../../src/store/hotPath.js';
 import type { RolloutRecord } from '../../src/store/types.js';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 /**
  * Issue 14, item 3: an upstream answer over UPSTREAM_MAX_RESPONSE_BYTES is not relayed whole (a 502,
@@ -18,14 +19,9 @@ describe('upstream answers and stored text are capped', () => {
   let fake: FakeUpstream;
   let t: TestServer;
   let job: { job_id: string; proxy_url: string };
+  useFakeUpstreamServer({ upstream: { reply: 'ok' }, env: { UPSTREAM_MAX_RESPONSE_BYTES: String(LIMIT) } }, (s) => ({ fake, t } = s));
   beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok' });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, UPSTREAM_MAX_RESPONSE_BYTES: String(LIMIT) } });
     job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Classify.' }) })).body;
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
   });
   beforeEach(() => fake.setBehavior({ reply: 'ok', chunks: 3 }));
 
