@@ -2,9 +2,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import type { TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -63,14 +64,7 @@ const blocks = [...DOC.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);
 describe.skipIf(!TOOLS)('examples/curl.md, run as written', () => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'card_lost' });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({ upstream: { reply: 'card_lost' } }, (s) => ({ fake, t } = s));
 
   it('answers every step with what the page shows', async () => {
     // Block 0 starts the server and block 1 makes a key: the test server and its key stand in for them.

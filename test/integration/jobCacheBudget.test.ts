@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { ConfigError } from '../../src/shared/errors.js';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { addCandidates, api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { addCandidates, api, seedJobBody, type TestServer } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const BUDGET = 100;
@@ -21,21 +21,9 @@ interface Session { session_id: string; proxy_url: string; job_id: string }
 describe.each(['sqlite', 'postgres'] as const)('the job cache under JOB_CACHE_MAX_ROLLOUTS on %s', (db) => {
   let now = Date.parse('2026-01-01T00:00:00Z');
   const clock: Clock = { now: () => now };
-  let fake: FakeUpstream;
   let t: TestServer;
 
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok', record: false });
-    t = await startTestServer({
-      db,
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, JOB_CACHE_MAX_ROLLOUTS: String(BUDGET) },
-      start: { clock },
-    });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  useFakeUpstreamServer({ db, upstream: { reply: 'ok', record: false }, env: { JOB_CACHE_MAX_ROLLOUTS: String(BUDGET) }, start: { clock } }, (s) => ({ t } = s));
 
   const gauge = async (name: string): Promise<number> => {
     const text = (await api(t.url, 'GET', '/metrics')).body as string;

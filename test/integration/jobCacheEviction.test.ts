@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IN_FLIGHT_TTL_MS } from '../../src/optimizer/runner/missingRewards.js';
 import type { Clock } from '../../src/shared/clock.js';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { api, seedJobBody, startTestServer, type TestServer } from '../helpers/server.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { api, seedJobBody, type TestServer } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const JOBS = 25;
@@ -16,17 +16,9 @@ const JOBS = 25;
 describe('the job cache of a long-running server', () => {
   let now = Date.parse('2026-01-01T00:00:00Z');
   const clock: Clock = { now: () => now };
-  let fake: FakeUpstream;
   let t: TestServer;
 
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'ok', record: false });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url }, start: { clock } });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  useFakeUpstreamServer({ upstream: { reply: 'ok', record: false }, start: { clock } }, (s) => ({ t } = s));
 
   const cachedJobs = async (): Promise<number> => {
     const text = (await api(t.url, 'GET', '/metrics')).body as string;

@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type FakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { startFakeUpstreamServer, useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, addCandidates, api, seedJobBody } from '../helpers/server.js';
 import { readChatStream } from '../helpers/readStream.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -11,16 +12,10 @@ const BASELINE = 'You are a banking intent classifier. Answer with the intent la
 describe('the proxy URL', () => {
   let fake: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: 'card_lost' });
-    t = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test-upstream', OPENAI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS: '400', UPSTREAM_MAX_RETRIES: '2' },
-    });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({
+    upstream: { reply: 'card_lost' },
+    env: { OPENAI_API_KEY: 'sk-test-upstream', UPSTREAM_TIMEOUT_MS: '400', UPSTREAM_MAX_RETRIES: '2' },
+  }, (s) => ({ fake, t } = s));
   beforeEach(() => {
     fake.setBehavior({ reply: 'card_lost' });
     fake.requests.length = 0;
@@ -331,8 +326,7 @@ describe('the proxy URL', () => {
 describe('the proxy with a patient upstream timeout', () => {
   it('aborts a non-streaming upstream call when the client goes away', async () => {
     // UPSTREAM_TIMEOUT_MS is long here, so only the client's departure can end the upstream call.
-    const fake = await startFakeUpstream({ delayMs: 20_000 });
-    const t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url, UPSTREAM_TIMEOUT_MS: '60000' } });
+    const { fake, t, close } = await startFakeUpstreamServer({ upstream: { delayMs: 20_000 }, env: { UPSTREAM_TIMEOUT_MS: '60000' } });
     try {
       const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: BASELINE }) })).body;
       const ac = new AbortController();
@@ -345,8 +339,7 @@ describe('the proxy with a patient upstream timeout', () => {
       await pending;
       await waitFor(async () => fake.stats.closedEarly > 0, 10_000); // long before the fake's 20 s answer
     } finally {
-      await t.close();
-      await fake.close();
+      await close();
     }
   });
 });

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 /**
  * Clients that break HTTP itself, before any route runs: a body sent a byte at a time (it held a
@@ -57,14 +58,9 @@ describe('clients that break HTTP before a route runs', () => {
   let t: TestServer;
   let port: number;
   let fake: FakeUpstream;
-  beforeAll(async () => {
-    fake = await startFakeUpstream();
-    t = await startTestServer({ env: { REQUEST_TIMEOUT_MS: String(TIMEOUT_MS), OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
+  useFakeUpstreamServer({ upstream: {}, env: { REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) } }, (s) => ({ fake, t } = s));
+  beforeAll(() => {
     port = Number(new URL(t.url).port);
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
   });
 
   it('answers a body sent a byte at a time with a 408 in the documented shape once REQUEST_TIMEOUT_MS is over', async () => {

@@ -1,9 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 import { type HeldLock, holdWriteLock } from '../helpers/sqliteLock.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -20,15 +21,10 @@ describe('a proxied call whose rollout cannot be stored', () => {
   let fake: FakeUpstream;
   let t: TestServer;
   let lock: HeldLock | null = null;
-  beforeAll(async () => {
-    // 100 chunks 100 ms apart: a stream of about 10 s unless its reader closes it.
-    fake = await startFakeUpstream({ reply: 'word '.repeat(200), chunks: 100, chunkDelayMs: 100 });
-    t = await startTestServer({ env: { DATABASE_URL: path, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
-  });
+  // 100 chunks 100 ms apart: a stream of about 10 s unless its reader closes it.
+  useFakeUpstreamServer({ upstream: { reply: 'word '.repeat(200), chunks: 100, chunkDelayMs: 100 }, env: { DATABASE_URL: path } }, (s) => ({ fake, t } = s));
   afterAll(async () => {
     await lock?.release();
-    await t.close();
-    await fake.close();
   });
 
   it('answers 503 and ends the upstream request it started, streamed or not', async () => {
