@@ -1,9 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, lastUserMessageOf, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestServer, api, startTestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type FakeUpstream, lastUserMessageOf, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type ExitedProcess, runToExit } from '../helpers/runToExit.js';
+import { type TestServer, api } from '../helpers/server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'examples', 'python', 'program.py');
@@ -50,15 +52,8 @@ function makeVenv(setup: string): void {
   }
 }
 
-function runPython(interpreter: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(interpreter, [EXAMPLE], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runPython(interpreter: string, env: Record<string, string>): Promise<ExitedProcess> {
+  return runToExit(interpreter, [EXAMPLE], { cwd: ROOT, env });
 }
 
 /** The fake model: JSON for a structured-output call, a plan for a stream, else an intent label (right for 2 of the 3 queries). */
@@ -80,15 +75,10 @@ describe('examples/python/program.py', () => {
   let fake: FakeUpstream;
   let t: TestServer;
   let interpreter: string;
-  beforeAll(async () => {
+  beforeAll(() => {
     interpreter = python();
-    fake = await startFakeUpstream({ reply });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
   }, 300_000); // the first run makes .venv-ci
-  afterAll(async () => {
-    await t?.close();
-    await fake?.close();
-  });
+  useFakeUpstreamServer({ upstream: { reply } }, (s) => ({ fake, t } = s));
 
   it('sends each module to the upstream on its surface, records the rewards and reads the best program', async () => {
     const res = await runPython(interpreter, {

@@ -1,24 +1,15 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
+import { type ExitedProcess, runToExit } from '../helpers/runToExit.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Runs a file with node + tsx, resolving `import ... from 'miprox'` to the SDK source of this checkout. */
-function runTs(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['--conditions=miprox-source', '--import', 'tsx', file], {
-      cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runTs(file: string, env: Record<string, string>): Promise<ExitedProcess> {
+  return runToExit(process.execPath, ['--conditions=miprox-source', '--import', 'tsx', file], { cwd: ROOT, env });
 }
 
 /**

@@ -1,22 +1,13 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
+import { type ExitedProcess, runToExit } from '../helpers/runToExit.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-function runExample(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'rollout-loop.ts'), ...args], {
-      cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runExample(args: string[], env: Record<string, string>): Promise<ExitedProcess> {
+  return runToExit(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'rollout-loop.ts'), ...args], { cwd: ROOT, env });
 }
 
 describe('examples/rollout-loop.ts', () => {
