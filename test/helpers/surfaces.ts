@@ -122,11 +122,14 @@ export async function expectRow(h: SurfaceHarness, job: SurfaceJob, rolloutId: s
   await h.reward(job, rolloutId, served.candidateId);
 }
 
+/** What useSurfaceHarness hands a test file: the harness and its job per provider. */
+export interface SurfaceSuite { readonly h: SurfaceHarness; readonly jobs: Map<PolicyProvider, SurfaceJob> }
+
 /**
  * One harness per test file with a job per provider (vitest hooks): before each test the fake
  * upstreams answer "Paris." and forget earlier requests. `s.h` and `s.jobs` are set in beforeAll.
  */
-export function useSurfaceHarness(providers: readonly PolicyProvider[]): { readonly h: SurfaceHarness; readonly jobs: Map<PolicyProvider, SurfaceJob> } {
+export function useSurfaceHarness(providers: readonly PolicyProvider[]): SurfaceSuite {
   let harness: SurfaceHarness | undefined;
   const jobs = new Map<PolicyProvider, SurfaceJob>();
   beforeAll(async () => {
@@ -147,4 +150,18 @@ export function useSurfaceHarness(providers: readonly PolicyProvider[]): { reado
     },
     jobs,
   };
+}
+
+/**
+ * A proxied call to `provider`'s job refused before anything was dispatched or recorded: the 422
+ * names `path` (and says `why`), and neither an upstream request nor a rollout record came of it.
+ */
+export async function expectRefused(s: SurfaceSuite, provider: PolicyProvider, res: { status: number; body: any; rid: string }, path: string, why: RegExp): Promise<void> {
+  expect(res.status, JSON.stringify(res.body)).toBe(422);
+  const message: string = res.body.error.message;
+  expect(message).toContain(`${path}: `);
+  expect(message).toMatch(why);
+  expect(s.h.upstreamOf(provider)).toHaveLength(0);
+  const job = s.jobs.get(provider)!;
+  expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${res.rid}`, { key: s.h.t.key })).status).toBe(404);
 }

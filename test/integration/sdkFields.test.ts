@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
-import { CLIENT_SYSTEM, useSurfaceHarness, type PolicyProvider } from '../helpers/surfaces.js';
+import { CLIENT_SYSTEM, expectRefused, useSurfaceHarness, type PolicyProvider } from '../helpers/surfaces.js';
 
 /**
  * Fields the public SDKs send (openai 6 `chat.completions` / `responses`, @anthropic-ai/sdk 1
@@ -18,16 +18,6 @@ async function call(provider: PolicyProvider, surface: string, body: Record<stri
   return { status: res.status, body: res.body, rid };
 }
 
-/** The 422 named `path`, with no upstream request and no rollout record. */
-async function expectRefused(provider: PolicyProvider, res: { status: number; body: any; rid: string }, path: string, why: RegExp): Promise<void> {
-  expect(res.status, JSON.stringify(res.body)).toBe(422);
-  const message: string = res.body.error.message;
-  expect(message).toContain(`${path}: `);
-  expect(message).toMatch(why);
-  expect(s.h.upstreamOf(provider)).toHaveLength(0);
-  const job = s.jobs.get(provider)!;
-  expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${res.rid}`, { key: s.h.t.key })).status).toBe(404);
-}
 
 const ok = (res: { status: number; body: unknown }): void => {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -55,7 +45,7 @@ describe('a null element in a tool result\'s content was a 500', () => {
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [null] }] },
       ],
     });
-    await expectRefused('openai', res, 'messages.2.content.0.content.0.type', /only text tool results/);
+    await expectRefused(s, 'openai', res, 'messages.2.content.0.content.0.type', /only text tool results/);
   });
 
   it('Responses translated: a 422 on the function_call_output\'s output part', async () => {
@@ -63,7 +53,7 @@ describe('a null element in a tool result\'s content was a 500', () => {
       instructions: CLIENT_SYSTEM, tools: [{ type: 'function', name: 'f', parameters: null }],
       input: [{ role: 'user', content: 'Hi' }, { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: [null] }],
     });
-    await expectRefused('anthropic', res, 'input.2.output.0', /only text output parts/);
+    await expectRefused(s, 'anthropic', res, 'input.2.output.0', /only text output parts/);
   });
 });
 
@@ -77,11 +67,11 @@ describe('Messages tools without a name (toolsets)', () => {
   });
 
   it('translated it is a 422 on the tool\'s type, as any server tool', async () => {
-    await expectRefused('openai', await call('openai', 'messages', { ...body, tools: mcp.tools }), 'tools.0.type', /"mcp_toolset" \(a server tool\) needs Anthropic itself/);
+    await expectRefused(s, 'openai', await call('openai', 'messages', { ...body, tools: mcp.tools }), 'tools.0.type', /"mcp_toolset" \(a server tool\) needs Anthropic itself/);
   });
 
   it('a custom tool still needs its name', async () => {
-    await expectRefused('anthropic', await call('anthropic', 'messages', { ...body, tools: [{ input_schema: { type: 'object' } }] }), 'tools.0.name', /is required/);
+    await expectRefused(s, 'anthropic', await call('anthropic', 'messages', { ...body, tools: [{ input_schema: { type: 'object' } }] }), 'tools.0.name', /is required/);
   });
 });
 
@@ -106,7 +96,7 @@ describe('safety_identifier (what replaced `user` in the openai SDK) toward an a
     ['chat/completions', 'user', { messages: chatQuestion, user: { id: 'u1' } }],
     ['responses', 'safety_identifier', { ...responsesQuestion, safety_identifier: ['u1'] }],
   ] as const)('%s: a non-string %s is a 422 on its field (it was silently dropped)', async (surface, path, body) => {
-    await expectRefused('anthropic', await call('anthropic', surface, body), path, /string/);
+    await expectRefused(s, 'anthropic', await call('anthropic', surface, body), path, /string/);
   });
 
   it('null is no identifier, on both surfaces', async () => {
@@ -126,11 +116,11 @@ describe('moderation (moderated completions, run by OpenAI)', () => {
   const moderation = { model: 'omni-moderation-latest', policy: { input: { mode: 'block' }, output: { mode: 'block' } } };
 
   it('chat to an anthropic policy is a 422 on moderation: dropped, the answer went unscreened', async () => {
-    await expectRefused('anthropic', await call('anthropic', 'chat/completions', { messages: chatQuestion, moderation }), 'moderation', /anthropic has no such step/);
+    await expectRefused(s, 'anthropic', await call('anthropic', 'chat/completions', { messages: chatQuestion, moderation }), 'moderation', /anthropic has no such step/);
   });
 
   it.each(['anthropic', 'openai_compatible'] as const)('Responses translated for %s is a 422 on moderation', async (provider) => {
-    await expectRefused(provider, await call(provider, 'responses', { ...responsesQuestion, moderation }), 'moderation', /need an upstream that speaks the Responses API/);
+    await expectRefused(s, provider, await call(provider, 'responses', { ...responsesQuestion, moderation }), 'moderation', /need an upstream that speaks the Responses API/);
   });
 
   it('goes as sent where OpenAI gets the client\'s own API: chat to openai, Responses natively', async () => {

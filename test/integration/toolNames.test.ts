@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
-import { CLIENT_SYSTEM, useSurfaceHarness, type PolicyProvider } from '../helpers/surfaces.js';
+import { CLIENT_SYSTEM, expectRefused, useSurfaceHarness, type PolicyProvider } from '../helpers/surfaces.js';
 
 /**
  * Tool names a provider refuses (OpenAI: ^[a-zA-Z0-9_-]{1,64}$; Anthropic: ^[a-zA-Z0-9_-]{1,128}$,
@@ -25,36 +25,26 @@ async function call(provider: PolicyProvider, surface: string, body: unknown): P
   return { status: res.status, body: res.body, rid };
 }
 
-/** The 422 named `path`, and neither an upstream request nor a rollout record came of it. */
-async function expectRefused(provider: PolicyProvider, res: { status: number; body: any; rid: string }, path: string, why: RegExp): Promise<void> {
-  expect(res.status, JSON.stringify(res.body)).toBe(422);
-  const message: string = res.body.error.message;
-  expect(message).toContain(`${path}: `);
-  expect(message).toMatch(why);
-  expect(s.h.upstreamOf(provider)).toHaveLength(0);
-  const job = s.jobs.get(provider)!;
-  expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/${res.rid}`, { key: s.h.t.key })).status).toBe(404);
-}
 
 describe('tool names toward an openai policy', () => {
   it('chat: a name over 64 characters is a 422 on tools.1.function.name, JSON and streamed', async () => {
-    await expectRefused('openai', await call('openai', 'chat/completions', chatBody(LONG_65)), 'tools.1.function.name', /65 characters long: openai takes tool names of 1 to 64/);
-    await expectRefused('openai', await call('openai', 'chat/completions', chatBody(LONG_65, true)), 'tools.1.function.name', /openai takes tool names/);
+    await expectRefused(s, 'openai', await call('openai', 'chat/completions', chatBody(LONG_65)), 'tools.1.function.name', /65 characters long: openai takes tool names of 1 to 64/);
+    await expectRefused(s, 'openai', await call('openai', 'chat/completions', chatBody(LONG_65, true)), 'tools.1.function.name', /openai takes tool names/);
   });
 
   it('chat: a name with a dot is a 422', async () => {
-    await expectRefused('openai', await call('openai', 'chat/completions', chatBody('weather.get')), 'tools.1.function.name', /a character other than/);
+    await expectRefused(s, 'openai', await call('openai', 'chat/completions', chatBody('weather.get')), 'tools.1.function.name', /a character other than/);
   });
 
   it('Messages translated: a name Anthropic takes but OpenAI does not is a 422 on tools.1.name', async () => {
-    await expectRefused('openai', await call('openai', 'messages', messagesBody(LONG_100)), 'tools.1.name', /100 characters long: openai takes/);
-    await expectRefused('openai', await call('openai', 'messages', messagesBody(LONG_100, true)), 'tools.1.name', /openai takes/);
+    await expectRefused(s, 'openai', await call('openai', 'messages', messagesBody(LONG_100)), 'tools.1.name', /100 characters long: openai takes/);
+    await expectRefused(s, 'openai', await call('openai', 'messages', messagesBody(LONG_100, true)), 'tools.1.name', /openai takes/);
   });
 
   it('Responses native: a function name outside ^[a-zA-Z0-9_-]+$ is a 422 on tools.1.name, JSON and streamed', async () => {
     const body = (name: string, stream: boolean) => ({ model: 'm', stream, instructions: CLIENT_SYSTEM, input: 'Weather?', tools: [{ type: 'function', name: 'ok_tool', parameters: {} }, { type: 'function', name, parameters: {} }] });
-    await expectRefused('openai', await call('openai', 'responses', body('weather.get', false)), 'tools.1.name', /a character other than a letter, a digit, _ or -: openai takes tool names matching/);
-    await expectRefused('openai', await call('openai', 'responses', body('get weather', true)), 'tools.1.name', /openai takes tool names/);
+    await expectRefused(s, 'openai', await call('openai', 'responses', body('weather.get', false)), 'tools.1.name', /a character other than a letter, a digit, _ or -: openai takes tool names matching/);
+    await expectRefused(s, 'openai', await call('openai', 'responses', body('get weather', true)), 'tools.1.name', /openai takes tool names/);
     // No length limit of the Responses API is known (only chat's 64): a long plain name goes.
     expect((await call('openai', 'responses', body(LONG_100, false))).status).toBe(200);
     expect((s.h.openai.requests.at(-1)!.body as { tools: Array<{ name: string }> }).tools[1]!.name).toBe(LONG_100);
@@ -74,18 +64,18 @@ describe('tool names toward an openai policy', () => {
 
 describe('tool names toward an anthropic policy', () => {
   it('Messages native: a custom tool name over 128 characters is a 422 on tools.1.name, JSON and streamed', async () => {
-    await expectRefused('anthropic', await call('anthropic', 'messages', messagesBody(LONG_129)), 'tools.1.name', /129 characters long: anthropic takes tool names of 1 to 128/);
-    await expectRefused('anthropic', await call('anthropic', 'messages', messagesBody('a b', true)), 'tools.1.name', /a character other than/);
+    await expectRefused(s, 'anthropic', await call('anthropic', 'messages', messagesBody(LONG_129)), 'tools.1.name', /129 characters long: anthropic takes tool names of 1 to 128/);
+    await expectRefused(s, 'anthropic', await call('anthropic', 'messages', messagesBody('a b', true)), 'tools.1.name', /a character other than/);
   });
 
   it('chat translated: a name with a space is a 422 on tools.1.function.name, JSON and streamed', async () => {
-    await expectRefused('anthropic', await call('anthropic', 'chat/completions', chatBody('get weather')), 'tools.1.function.name', /anthropic takes tool names/);
-    await expectRefused('anthropic', await call('anthropic', 'chat/completions', chatBody(LONG_129, true)), 'tools.1.function.name', /129 characters long/);
+    await expectRefused(s, 'anthropic', await call('anthropic', 'chat/completions', chatBody('get weather')), 'tools.1.function.name', /anthropic takes tool names/);
+    await expectRefused(s, 'anthropic', await call('anthropic', 'chat/completions', chatBody(LONG_129, true)), 'tools.1.function.name', /129 characters long/);
   });
 
   it('Responses translated: a refused name is a 422 on tools.1.name', async () => {
     const body = { model: 'm', instructions: CLIENT_SYSTEM, input: 'Weather?', tools: [{ type: 'function', name: 'ok_tool', parameters: {} }, { type: 'function', name: 'a/b', parameters: {} }] };
-    await expectRefused('anthropic', await call('anthropic', 'responses', body), 'tools.1.name', /anthropic takes tool names/);
+    await expectRefused(s, 'anthropic', await call('anthropic', 'responses', body), 'tools.1.name', /anthropic takes tool names/);
   });
 
   it('a 100-character name (over OpenAI\'s limit, within Anthropic\'s) goes as sent, natively and translated', async () => {
@@ -139,18 +129,18 @@ describe('tool names in the conversation history', () => {
 
   describe('toward an openai policy', () => {
     it('chat: a history name OpenAI refuses is a 422 on messages.2.tool_calls.0.function.name, JSON and streamed', async () => {
-      await expectRefused('openai', await call('openai', 'chat/completions', chatHistory('weather.get')), 'messages.2.tool_calls.0.function.name', /a character other than a letter, a digit, _ or -: openai takes tool names of 1 to 64/);
-      await expectRefused('openai', await call('openai', 'chat/completions', chatHistory(LONG_65, true)), 'messages.2.tool_calls.0.function.name', /65 characters long/);
+      await expectRefused(s, 'openai', await call('openai', 'chat/completions', chatHistory('weather.get')), 'messages.2.tool_calls.0.function.name', /a character other than a letter, a digit, _ or -: openai takes tool names of 1 to 64/);
+      await expectRefused(s, 'openai', await call('openai', 'chat/completions', chatHistory(LONG_65, true)), 'messages.2.tool_calls.0.function.name', /65 characters long/);
     });
 
     it('Responses native: a function_call item\'s name is a 422 on input.1.name, JSON and streamed', async () => {
-      await expectRefused('openai', await call('openai', 'responses', responsesHistory('weather.get')), 'input.1.name', /openai takes tool names matching/);
-      await expectRefused('openai', await call('openai', 'responses', responsesHistory('get weather', true)), 'input.1.name', /a character other than/);
+      await expectRefused(s, 'openai', await call('openai', 'responses', responsesHistory('weather.get')), 'input.1.name', /openai takes tool names matching/);
+      await expectRefused(s, 'openai', await call('openai', 'responses', responsesHistory('get weather', true)), 'input.1.name', /a character other than/);
     });
 
     it('Messages translated: a tool_use name Anthropic takes but OpenAI does not is a 422 on messages.3.content.1.name', async () => {
-      await expectRefused('openai', await call('openai', 'messages', messagesHistory(LONG_100)), 'messages.3.content.1.name', /100 characters long: openai takes/);
-      await expectRefused('openai', await call('openai', 'messages', messagesHistory(LONG_100, true)), 'messages.3.content.1.name', /openai takes/);
+      await expectRefused(s, 'openai', await call('openai', 'messages', messagesHistory(LONG_100)), 'messages.3.content.1.name', /100 characters long: openai takes/);
+      await expectRefused(s, 'openai', await call('openai', 'messages', messagesHistory(LONG_100, true)), 'messages.3.content.1.name', /openai takes/);
     });
 
     it('names the provider takes go as sent', async () => {
@@ -172,17 +162,17 @@ describe('tool names in the conversation history', () => {
 
   describe('toward an anthropic policy', () => {
     it('Messages native: a tool_use name Anthropic refuses is a 422 on messages.3.content.1.name, JSON and streamed', async () => {
-      await expectRefused('anthropic', await call('anthropic', 'messages', messagesHistory('a b')), 'messages.3.content.1.name', /a character other than a letter, a digit, _ or -: anthropic takes tool names of 1 to 128/);
-      await expectRefused('anthropic', await call('anthropic', 'messages', messagesHistory(LONG_129, true)), 'messages.3.content.1.name', /129 characters long/);
+      await expectRefused(s, 'anthropic', await call('anthropic', 'messages', messagesHistory('a b')), 'messages.3.content.1.name', /a character other than a letter, a digit, _ or -: anthropic takes tool names of 1 to 128/);
+      await expectRefused(s, 'anthropic', await call('anthropic', 'messages', messagesHistory(LONG_129, true)), 'messages.3.content.1.name', /129 characters long/);
     });
 
     it('chat translated: a history name is a 422 on messages.2.tool_calls.0.function.name, JSON and streamed', async () => {
-      await expectRefused('anthropic', await call('anthropic', 'chat/completions', chatHistory('weather.get')), 'messages.2.tool_calls.0.function.name', /anthropic takes tool names/);
-      await expectRefused('anthropic', await call('anthropic', 'chat/completions', chatHistory(LONG_129, true)), 'messages.2.tool_calls.0.function.name', /129 characters long/);
+      await expectRefused(s, 'anthropic', await call('anthropic', 'chat/completions', chatHistory('weather.get')), 'messages.2.tool_calls.0.function.name', /anthropic takes tool names/);
+      await expectRefused(s, 'anthropic', await call('anthropic', 'chat/completions', chatHistory(LONG_129, true)), 'messages.2.tool_calls.0.function.name', /129 characters long/);
     });
 
     it('Responses translated: a function_call item\'s name is a 422 on input.1.name', async () => {
-      await expectRefused('anthropic', await call('anthropic', 'responses', responsesHistory('a/b')), 'input.1.name', /anthropic takes tool names/);
+      await expectRefused(s, 'anthropic', await call('anthropic', 'responses', responsesHistory('a/b')), 'input.1.name', /anthropic takes tool names/);
     });
 
     it('a 100-character history name (over OpenAI\'s limit, within Anthropic\'s) goes as sent, natively and translated', async () => {
