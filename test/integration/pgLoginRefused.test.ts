@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
-import { api, simJobBody, startTestServer } from '../helpers/server.js';
+import { startOwnRoleServer } from '../helpers/ownRoleServer.js';
+import { api, simJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -16,20 +14,11 @@ const JOBS = '/api/policy-optimization/online/jobs';
 
 describe('PostgreSQL refusing logins under a running server', () => {
   it('answers 503 database_unavailable, then serves again once the login works', async () => {
-    const role = `miprox_login_${randomBytes(4).toString('hex')}`;
-    const schema = uniqueSchema('login');
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create role ${role} login`);
-    await admin.query(`create schema ${schema} authorization ${role}`);
-    const url = new URL(PG_URL);
-    url.username = role;
-    url.searchParams.set('application_name', role);
-    const t = await startTestServer({ db: 'postgres', env: { DATABASE_URL: url.toString(), DATABASE_SCHEMA: schema } });
+    const { t, role, admin, terminateConnections, close } = await startOwnRoleServer('login');
     try {
       expect((await api(t.url, 'GET', JOBS, { key: t.key })).status).toBe(200);
       await admin.query(`alter role ${role} nologin`);
-      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [role]);
+      await terminateConnections();
       // /readyz's round trip drops the terminated pooled connections, then meets the refused login:
       // from then on every request needs a new connection (a dead one is a 503 for another reason).
       await waitFor(async () => /not permitted to log in/.test((await api(t.url, 'GET', '/readyz')).body.error ?? ''));
@@ -44,10 +33,7 @@ describe('PostgreSQL refusing logins under a running server', () => {
       await waitFor(async () => (after = (await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody() })).status) !== 503);
       expect(after).toBe(200);
     } finally {
-      await t.close();
-      await admin.query(`drop schema if exists ${schema} cascade`);
-      await admin.query(`drop role if exists ${role}`);
-      await admin.end();
+      await close();
     }
   });
 });

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
-import { api, simJobBody, startTestServer } from '../helpers/server.js';
+import { startOwnRoleServer } from '../helpers/ownRoleServer.js';
+import { api, simJobBody } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -17,18 +15,9 @@ const JOBS = '/api/policy-optimization/online/jobs';
 
 describe('PostgreSQL refusing writes under a running server', () => {
   it('answers 503 database_unavailable and says down on /readyz, then serves again', async () => {
-    const role = `miprox_ro_${randomBytes(4).toString('hex')}`;
-    const schema = uniqueSchema('ro');
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create role ${role} login`);
-    await admin.query(`create schema ${schema} authorization ${role}`);
-    const url = new URL(PG_URL);
-    url.username = role;
-    url.searchParams.set('application_name', role);
-    const t = await startTestServer({ db: 'postgres', env: { DATABASE_URL: url.toString(), DATABASE_SCHEMA: schema } });
+    const { t, role, admin, terminateConnections, close } = await startOwnRoleServer('ro');
     // The role's setting applies to connections opened after it: the switchover ends the old ones.
-    const reconnect = () => admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [role]);
+    const reconnect = terminateConnections;
     try {
       await admin.query(`alter role ${role} set default_transaction_read_only = on`);
       await reconnect();
@@ -53,10 +42,7 @@ describe('PostgreSQL refusing writes under a running server', () => {
       await waitFor(async () => (after = (await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody() })).status) !== 503);
       expect(after).toBe(200);
     } finally {
-      await t.close();
-      await admin.query(`drop schema if exists ${schema} cascade`);
-      await admin.query(`drop role if exists ${role}`);
-      await admin.end();
+      await close();
     }
   });
 });
