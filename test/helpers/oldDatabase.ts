@@ -12,16 +12,25 @@ import { PG_URL } from './postgres.js';
  * fill with old-shape rows: a new SQLite file, or a new PostgreSQL schema (the caller drops it).
  */
 export async function openOldDatabase(dialect: Dialect, schema: string, upTo: string): Promise<Kysely<unknown>> {
+  return (await openOldDatabaseWithEnv(dialect, schema, upTo)).db;
+}
+
+/** The same, with the environment a server opens that database with (DATABASE_URL, and DATABASE_SCHEMA on PostgreSQL). */
+export async function openOldDatabaseWithEnv(dialect: Dialect, schema: string, upTo: string): Promise<{ db: Kysely<unknown>; env: Record<string, string> }> {
   let db: Kysely<unknown>;
+  let env: Record<string, string>;
   if (dialect === 'sqlite') {
-    db = new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(join(mkdtempSync(join(tmpdir(), `miprox-${schema}-`)), 'old.db')) }) });
+    const file = join(mkdtempSync(join(tmpdir(), `miprox-${schema}-`)), 'old.db');
+    db = new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    env = { DATABASE_URL: file };
   } else {
     const setup = new pg.Client({ connectionString: PG_URL });
     await setup.connect();
     await setup.query(`create schema "${schema}"`);
     await setup.end();
     db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, options: `-c search_path="${schema}"` }) }) });
+    env = { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema };
   }
   await migrateTo(db, dialect, upTo, dialect === 'postgres' ? schema : undefined);
-  return db;
+  return { db, env };
 }

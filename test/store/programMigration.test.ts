@@ -1,14 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Dialect, migrateTo } from '../../src/store/migrations.js';
+import type { Dialect } from '../../src/store/migrations.js';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { openOldDatabaseWithEnv } from '../helpers/oldDatabase.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -65,21 +61,7 @@ describe.each<Dialect>(['sqlite', 'postgres'])('migrating a database of the prev
   const schema = uniqueSchema('mig');
   beforeAll(async () => {
     fake = await startFakeUpstream({ reply: 'ok' });
-    let env: Record<string, string>;
-    let db: Kysely<unknown>;
-    if (dialect === 'sqlite') {
-      const file = join(mkdtempSync(join(tmpdir(), 'miprox-mig-')), 'old.db');
-      db = new Kysely({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
-      env = { DATABASE_URL: file };
-    } else {
-      const setup = new pg.Client({ connectionString: PG_URL });
-      await setup.connect();
-      await setup.query(`create schema "${schema}"`);
-      await setup.end();
-      db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, options: `-c search_path="${schema}"` }) }) });
-      env = { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema };
-    }
-    await migrateTo(db, dialect, '0002_partial_rollout_indexes', dialect === 'postgres' ? schema : undefined);
+    const { db, env } = await openOldDatabaseWithEnv(dialect, schema, '0002_partial_rollout_indexes');
     await writeOldRelease(db);
     await db.destroy();
     t = await startTestServer({ db: 'sqlite', env: { ...env, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
