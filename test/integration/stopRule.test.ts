@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, lastUserMessageOf, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
-import { type TestDb, type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { lastUserMessageOf, systemPromptOf } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { type TestDb, type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const BASELINE = 'Answer the question.';
@@ -13,16 +14,12 @@ const VAL_SEEDS = 10;
  * winner is identified and confirmed on every val seed; without the rule the same world runs on.
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
-  let policy: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : systemPromptOf(req).includes('TERRIBLE') ? 'wrong' : lastUserMessageOf(req)) });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url }, start: { cacheTtlMs: 20 } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-  });
+  useFakeUpstreamServer({
+    db,
+    upstream: { reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : systemPromptOf(req).includes('TERRIBLE') ? 'wrong' : lastUserMessageOf(req)) },
+    start: { cacheTtlMs: 20 },
+  }, (s) => ({ t } = s));
 
   async function newSession(mipro: Record<string, unknown>, instruction = 'Be EXCELLENT at answering.') {
     const body = seedJobBody({
@@ -54,14 +51,20 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     return r.body.job_status as string;
   }
 
-  it('ends the job once the champion is identified and confirmed on val, far below max_rollouts; without the rule it runs on', async () => {
-    const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 } });
+  /** Scheduled rollouts until the job is no longer running (2,000 at most): its status then, and how many it took. */
+  async function rolloutUntilEnded(sessionId: string): Promise<{ status: string; rollouts: number }> {
     let rollouts = 0;
     let status = 'running';
     while (status === 'running' && rollouts < 2000) {
-      status = await rollout(s.session_id);
+      status = await rollout(sessionId);
       rollouts++;
     }
+    return { status, rollouts };
+  }
+
+  it('ends the job once the champion is identified and confirmed on val, far below max_rollouts; without the rule it runs on', async () => {
+    const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 } });
+    const { status, rollouts } = await rolloutUntilEnded(s.session_id);
     expect(status).toBe('succeeded');
     expect(rollouts).toBeLessThan(2000);
     const job = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
@@ -84,12 +87,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     // The warm-start candidate is always wrong: the baseline (right on even seeds) leads, and with the
     // pool final it is identified; the scheduler must give it the val seeds its confirmation needs.
     const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 } }, 'Be TERRIBLE at answering.');
-    let rollouts = 0;
-    let status = 'running';
-    while (status === 'running' && rollouts < 2000) {
-      status = await rollout(s.session_id);
-      rollouts++;
-    }
+    const { status } = await rolloutUntilEnded(s.session_id);
     expect(status).toBe('succeeded');
     const job = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}`, { key: t.key })).body;
     expect(job).toMatchObject({ served_candidate_id: 'baseline', best_candidate_id: 'baseline', best_score_source: 'val', best_score_n: VAL_SEEDS });
@@ -103,12 +101,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
     // above: the intervals count seeds, and at the 3-candidate level 50 seeds cannot part the two.)
     const proposer = { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, max_calls: 1 };
     const s = await newSession({ stop_when_identified: { epsilon: 0.01, delta: 0.05 }, online_proposer_max_candidates: 3, online_pool: { start: 1000, end: 2000 }, proposer });
-    let rollouts = 0;
-    let status = 'running';
-    while (status === 'running' && rollouts < 2000) {
-      status = await rollout(s.session_id);
-      rollouts++;
-    }
+    const { status } = await rolloutUntilEnded(s.session_id);
     const events = await t.server.store.listEvents(s.job_id, 0, 100_000);
     expect(status).toBe('succeeded');
     expect(events.some((e) => e.eventType === 'mipro.proposer.budget_exhausted')).toBe(true);
@@ -147,16 +140,11 @@ describe.each<TestDb>(['sqlite', 'postgres'])('the stop rule (%s)', (db) => {
  * not know, so the rule must read the store before it stops.
  */
 describe('the stop rule behind a stale candidate cache', () => {
-  let policy: FakeUpstream;
   let t: TestServer;
-  beforeAll(async () => {
-    policy = await startFakeUpstream({ reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : lastUserMessageOf(req)) });
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url }, start: { cacheTtlMs: 600_000 } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await policy.close();
-  });
+  useFakeUpstreamServer({
+    upstream: { reply: (req) => (systemPromptOf(req).includes('EXCELLENT') ? 'right' : lastUserMessageOf(req)) },
+    start: { cacheTtlMs: 600_000 },
+  }, (s) => ({ t } = s));
 
   it('does not stop on a pool another instance just grew', async () => {
     const proposer = { mode: 'instruction_only', model: 'gpt-4o-mini', provider: 'openai', temperature: 0.7, max_tokens: 512, max_calls: 1 };
