@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, startFakeUpstream } from '../fakes/fakeUpstream.js';
+import type { FakeUpstream } from '../fakes/fakeUpstream.js';
+import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
 import { useProposerServer } from '../helpers/proposerServer.js';
 import { type TestServer, addCandidates, api, pipelineJobBody, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -242,16 +243,8 @@ describe.each(['sqlite', 'postgres'] as const)('write routes at their edges (%s)
 /** What an upstream answers is not checked by anyone: its record must still be stored, alike on both databases. */
 describe.each(['sqlite', 'postgres'] as const)('call records of odd upstream answers (%s)', (db) => {
   let t: TestServer;
-  let fake: FakeUpstream;
   const ANSWERS: Record<string, string> = { nul: 'before \u0000 after', lone: 'before \ud800 after' };
-  beforeAll(async () => {
-    fake = await startFakeUpstream({ reply: (req) => ANSWERS[String((req.body as { messages: { content: string }[] }).messages.at(-1)?.content)] ?? 'ok' });
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.url } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await fake.close();
-  });
+  useFakeUpstreamServer({ db, upstream: { reply: (req) => ANSWERS[String((req.body as { messages: { content: string }[] }).messages.at(-1)?.content)] ?? 'ok' } }, (s) => ({ t } = s));
 
   it('records an answer holding U+0000 or a lone surrogate (U+FFFD in the record), and relays it unchanged', async () => {
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.' }) })).body;
