@@ -13,26 +13,43 @@ const schema = uniqueSchema('contract');
 runStoreContract('postgres', () => openPostgresStore(PG_URL, schema, systemClock), () => dropPostgresSchema(PG_URL, schema));
 
 /**
- * Two instances on one schema claim the same new rollout ids at the same moment (a client's
- * parallel calls through a load balancer), each with the candidate its own bandit chose: one insert
- * wins, and both end with the winner's candidate.
+ * Two instances' stores on one new schema for the describe block (opened before its tests, closed
+ * and the schema dropped after), handed to `ready`; returns the schema's name.
  */
-describe('claimRollout across two instances on one PostgreSQL schema', () => {
-  const shared = uniqueSchema('claimrace');
-  let a: Store;
-  let b: Store;
+function useTwoInstances(prefix: string, ready: (s: { a: Store; b: Store }) => void): string {
+  const shared = uniqueSchema(prefix);
+  let a: Store | undefined;
+  let b: Store | undefined;
   beforeAll(async () => {
     a = await openPostgresStore(PG_URL, shared, systemClock);
     b = await openPostgresStore(PG_URL, shared, systemClock);
+    ready({ a, b });
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
     await dropPostgresSchema(PG_URL, shared);
   });
+  return shared;
+}
+
+/** A new tenant's one-module job. */
+async function newJob(store: Store) {
+  const tenant = await store.createTenant('t');
+  return store.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, modules: [{ name: 'main', template: 'b' }], correlationId: null, metadata: {} });
+}
+
+/**
+ * Two instances on one schema claim the same new rollout ids at the same moment (a client's
+ * parallel calls through a load balancer), each with the candidate its own bandit chose: one insert
+ * wins, and both end with the winner's candidate.
+ */
+describe('claimRollout across two instances on one PostgreSQL schema', () => {
+  let a: Store;
+  let b: Store;
+  const shared = useTwoInstances('claimrace', (s) => ({ a, b } = s));
 
   it('gives each raced id one insert and one candidate on both sides, counters equal to the rows', async () => {
-    const tenant = await a.createTenant('t');
-    const job = await a.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, modules: [{ name: 'main', template: 'b' }], correlationId: null, metadata: {} });
+    const job = await newJob(a);
     await a.addCandidate(job.id, { id: 'cand_b', parentId: BASELINE_ID, instruction: 'b', module: 'main', instructions: { main: 'b' }, tip: null, proposalId: null }, 20);
     const claim = (store: Store, id: string, candidateId: string) =>
       store.claimRollout({ jobId: job.id, id, candidateId, seed: null, split: 'online', correlationId: null, inputMessages: null });
@@ -85,21 +102,12 @@ describe('claimRollout across two instances on one PostgreSQL schema', () => {
  * one, and the cap of MAX_UNMATCHED_EVENTS + 1 events per job no longer held.
  */
 describe('unmatched events across two instances on one PostgreSQL schema', () => {
-  const shared = uniqueSchema('unmatchedrace');
   let a: Store;
   let b: Store;
-  beforeAll(async () => {
-    a = await openPostgresStore(PG_URL, shared, systemClock);
-    b = await openPostgresStore(PG_URL, shared, systemClock);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await dropPostgresSchema(PG_URL, shared);
-  });
+  const shared = useTwoInstances('unmatchedrace', (s) => ({ a, b } = s));
 
   it('writes the cap\'s events and one last_reported, however the texts race', async () => {
-    const tenant = await a.createTenant('t');
-    const job = await a.createJob({ id: newJobId(), tenantId: tenant.id, systemId: newSystemId(), config: sampleConfig, modules: [{ name: 'main', template: 'b' }], correlationId: null, metadata: {} });
+    const job = await newJob(a);
     const event: NewEvent = { eventType: 'mipro.module.unmatched', message: 'unmatched', data: { reason: 'no_match' } };
     for (let i = 0; i < MAX_UNMATCHED_EVENTS - 1; i++) await a.recordUnmatched(job.id, `h${i}`, event);
     const other = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${shared}` });
