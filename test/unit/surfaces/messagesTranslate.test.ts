@@ -10,6 +10,7 @@ import { MessagesStreamWriter } from '../../../src/proxy/surfaces/messagesStream
 import { ValidationError } from '../../../src/shared/errors.js';
 import { readSseFixture } from '../../fixtures/fixtures.js';
 import { parseEvents, skeleton, translateFixture, translateSse } from './streamHelpers.js';
+import { catchError } from '../../helpers/catchError.js';
 
 const policy = { model: 'claude-x', provider: 'anthropic', temperature: 0, max_completion_tokens: 256 } as const;
 
@@ -194,12 +195,3 @@ describe('native Messages', () => {
     expect([failing.complete, failing.sawError]).toEqual([false, true]);
   });
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}

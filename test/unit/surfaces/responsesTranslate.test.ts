@@ -11,6 +11,7 @@ import { injectCandidate, insertAfterSystem } from '../../../src/proxy/injection
 import { BadRequestError, ValidationError } from '../../../src/shared/errors.js';
 import { readSseFixture } from '../../fixtures/fixtures.js';
 import { parseEvents, skeleton, translateFixture, translateSse } from './streamHelpers.js';
+import { catchError } from '../../helpers/catchError.js';
 
 const policy = { model: 'gpt-4o-mini', provider: 'openai', temperature: 0, max_completion_tokens: 256 } as const;
 const echo = echoOf(parseResponsesRequest({ input: 'hi', instructions: 'Client text.' }));
@@ -325,12 +326,3 @@ describe('native Responses', () => {
     expect(withInstructionsEcho('{"text":"say \\"instructions\\": no","instructions":null}', null, 'Mine.')).toBe('{"text":"say \\"instructions\\": no","instructions":"Mine."}');
   });
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
