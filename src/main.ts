@@ -26,6 +26,7 @@ import { RewardService } from './services/rewardService.js';
 import { SchedulerService } from './services/schedulerService.js';
 import { startRetention } from './services/retention.js';
 import { startProposalLeaseSweep } from './services/proposalLeaseSweep.js';
+import { type JobPurger, startJobPurger } from './services/jobPurger.js';
 import { inferenceDnsCheck } from './services/inferenceDnsCheck.js';
 import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
@@ -65,6 +66,8 @@ export interface StartOptions {
   proposalSweepIntervalMs?: number;
   /** Name resolution for inference_url hosts (tests stand in for DNS). */
   resolveHost?: ResolveHost;
+  /** How often deleted jobs left half removed are looked for (default 10 minutes; also at start). */
+  purgeSweepIntervalMs?: number;
 }
 
 /** How long streams stopped at the end of the grace period get to write their error event. */
@@ -124,6 +127,12 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       onOutcome: (outcome) => metrics.proposals.inc({ outcome }),
     });
     jobs.onChange((job) => engine.jobChanged(job));
+    // Set once the server listens (no delete can come before); a delete's removal begins as it is answered.
+    let purger: JobPurger | null = null;
+    jobs.onDelete((jobId) => {
+      engine.jobDeleted(jobId);
+      purger?.purge(jobId);
+    });
     const rewards = new RewardService(store, engine, finishJob, (duplicate) => metrics.rewards.inc({ duplicate: String(duplicate) }));
     const scheduler = new SchedulerService(store, engine);
     const streams = new LiveStreams();
@@ -141,6 +150,9 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     const retention = config.retentionDays === undefined ? null : startRetention({
       store, clock, log: logger, days: config.retentionDays,
       ...(opts.retentionIntervalMs !== undefined ? { intervalMs: opts.retentionIntervalMs } : {}),
+    });
+    purger = startJobPurger({
+      store, log: logger, ...(opts.purgeSweepIntervalMs !== undefined ? { intervalMs: opts.purgeSweepIntervalMs } : {}),
     });
     const sweep = startProposalLeaseSweep({
       store, log: logger, ...(opts.proposalSweepIntervalMs !== undefined ? { intervalMs: opts.proposalSweepIntervalMs } : {}),
@@ -168,6 +180,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
           clearTimeout(cut);
           await retention?.stop();
           await sweep.stop();
+          await purger?.stop();
           await providers.close();
           await store.close();
         }

@@ -58,6 +58,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
         return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
       });
     }
+    // Deleting an ended job (docs/API.md, "Deleting a job"): `{id, deleted: true}`; a running or paused one is a 409.
+    app.delete<{ Params: { jobId: string } }>(`${base}/:jobId`, NO_BODY, async (req) => {
+      const principal = await deps.authenticate(req);
+      return deps.jobs.delete(principal.tenantId, req.params.jobId);
+    });
     app.patch<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req) => {
       const principal = await deps.authenticate(req);
       const body = parseWith(PatchStateBody, req.body);

@@ -8,7 +8,7 @@ import { type JobConfig, declaredModules } from '../schemas/jobConfig.js';
 import { type ConfigCheck, parseJobRequest } from '../schemas/jobRequest.js';
 import { JOB_NAME_KEY } from '../schemas/jobMetadata.js';
 import type { JobRecord, JobStatus, NewEvent, Page, Store } from '../store/types.js';
-import { type JobAction, STATE_TO_ACTION, illegalTransition, transitionFor } from './jobLifecycle.js';
+import { type JobAction, STATE_TO_ACTION, illegalTransition, isFinal, transitionFor } from './jobLifecycle.js';
 
 
 /**
@@ -35,6 +35,7 @@ export interface JobChangeListener {
  */
 export class JobService {
   private readonly listeners: JobChangeListener[] = [];
+  private readonly deletionListeners: ((jobId: string) => void)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -79,6 +80,29 @@ export class JobService {
 
   list(tenantId: string, q: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>> {
     return this.store.listJobs(tenantId, q);
+  }
+
+  /**
+   * DELETE: an ended job (succeeded, failed, cancelled) is marked deleted, which no read finds from
+   * then on, and its rows are removed in the background (jobPurger.ts). A running or paused job is a
+   * 409: it serves live traffic the optimizer is still learning from, and deleting that by mistake
+   * is the costly error; cancel it first. The deletion listeners hear the id.
+   */
+  async delete(tenantId: string, jobId: string): Promise<{ id: string; deleted: true }> {
+    const job = await this.get(tenantId, jobId);
+    if (!isFinal(job.status)) {
+      throw new ConflictError(`cannot delete the job: it is ${job.status}; cancel it first (POST .../jobs/${job.id}/cancel), then delete it`, [
+        { path: 'status', message: `a ${job.status} job cannot be deleted` },
+      ]);
+    }
+    // Ended is final, so only a concurrent delete (or one a moment ago) makes the mark find nothing.
+    if (!(await this.store.markJobDeleted(job.id))) throw new NotFoundError(`job ${jobId} not found`);
+    for (const l of this.deletionListeners) l(job.id);
+    return { id: job.id, deleted: true };
+  }
+
+  onDelete(listener: (jobId: string) => void): void {
+    this.deletionListeners.push(listener);
   }
 
   /** `{"state": "paused" | "running" | "cancelled"}` from PATCH bodies. */

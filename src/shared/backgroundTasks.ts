@@ -1,4 +1,5 @@
 import type { Logger } from './logger.js';
+import { JobGoneError } from './errors.js';
 
 /**
  * Work that outlives the request that started it (rollout output records, proposals). Tracked so a
@@ -10,7 +11,11 @@ export class BackgroundTasks {
   constructor(private readonly log: Logger) {}
 
   add(task: Promise<unknown>, what: string): void {
-    const tracked = task.catch((err: unknown) => this.log.error({ err, what }, 'background task failed'))
+    const tracked = task.catch((err: unknown) => {
+      // A call record or proposal of a job deleted meanwhile: nothing to keep, nothing went wrong.
+      if (err instanceof JobGoneError) this.log.info({ what, error: err.message }, 'background task dropped: its job was deleted');
+      else this.log.error({ err, what }, 'background task failed');
+    })
       .finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }

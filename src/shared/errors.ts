@@ -57,6 +57,17 @@ export class NotFoundError extends AppError {
   readonly code = 'not_found';
 }
 
+/**
+ * The job was deleted (DELETE .../jobs/{id}) while a request or a background write of it was under
+ * way: its rows are gone or going, so the write is refused, never stored as an orphan. A 404 like an
+ * unknown job's; background work that meets it stops quietly.
+ */
+export class JobGoneError extends NotFoundError {
+  constructor(message = 'job not found: it was deleted') {
+    super(message);
+  }
+}
+
 /** A state-machine violation, e.g. resuming a cancelled job. */
 export class ConflictError extends AppError {
   readonly status = 409;

@@ -1,6 +1,7 @@
 import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Clock } from '../shared/clock.js';
 import { BASELINE_ID } from '../shared/ids.js';
+import { JobGoneError } from '../shared/errors.js';
 import { type Database, MIPROX_TABLES } from './schema.js';
 import type { HotPath } from './hotPath.js';
 import { appendEventTx, candidateKeys, candidateRow, insertApiKey, insertBaseline, insertTenant, isUniqueViolation, mustJob, toKey } from './statements.js';
@@ -8,6 +9,7 @@ import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { forgetCallText } from './retentionQueries.js';
+import { deletedJobIds, markJobDeleted, purgeJob } from './jobPurge.js';
 import { isPooledConnectionLost, isTablesMissing } from './unavailable.js';
 import { type SeededKey, seedKey } from './seedKey.js';
 import {
@@ -211,20 +213,33 @@ export class KyselyStore implements Store {
     });
   }
 
+  // A job marked deleted is found by no read: gone for every route and every instance at its commit.
   async getJob(id: string): Promise<JobRecord | null> {
-    const r = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.db.selectFrom('jobs').selectAll().where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
     return r ? toJob(r) : null;
   }
 
   async getJobBySystemId(systemId: string): Promise<JobRecord | null> {
-    const r = await this.db.selectFrom('jobs').selectAll().where('system_id', '=', systemId).executeTakeFirst();
+    const r = await this.db.selectFrom('jobs').selectAll().where('system_id', '=', systemId).where('deleted_at', 'is', null).executeTakeFirst();
     return r ? toJob(r) : null;
+  }
+
+  markJobDeleted(id: string): Promise<boolean> {
+    return markJobDeleted(this.db, id, this.now());
+  }
+
+  deletedJobIds(): Promise<string[]> {
+    return deletedJobIds(this.db);
+  }
+
+  purgeDeletedJob(id: string, opts: { between: () => Promise<boolean>; sliceRows?: number }): Promise<number | null> {
+    return purgeJob(this.db, this.dialect, id, opts);
   }
 
   async listJobs(tenantId: string, opts: { limit: number; cursor?: string | null; status?: JobStatus }): Promise<Page<JobRecord>> {
     const listing = listingId(['jobs', tenantId, opts.status ?? null]);
     const after = decodeCursor(opts.cursor, listing, JOB_KEYS);
-    let q = this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId);
+    let q = this.db.selectFrom('jobs').selectAll().where('tenant_id', '=', tenantId).where('deleted_at', 'is', null);
     if (opts.status) q = q.where('status', '=', opts.status);
     if (after) q = q.where(afterKeyset(JOB_KEYS, after));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(opts.limit + 1).execute();
@@ -236,7 +251,8 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       // A new served candidate (an end, a promote) is watched afresh by the guard.
       const serving = served !== undefined ? { served_candidate_id: served, guard_tripped_candidate_id: null } : {};
-      let update = trx.updateTable('jobs').set({ status: to, updated_at: now, ...serving }).where('id', '=', id).where('status', 'in', [...from]);
+      let update = trx.updateTable('jobs').set({ status: to, updated_at: now, ...serving }).where('id', '=', id).where('status', 'in', [...from])
+        .where('deleted_at', 'is', null);
       if (servedWas !== undefined) update = servedWas === null ? update.where('served_candidate_id', 'is', null) : update.where('served_candidate_id', '=', servedWas);
       const res = await update.executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return null;
@@ -279,7 +295,7 @@ export class KyselyStore implements Store {
       proposer_total_tokens: eb('proposer_total_tokens', '+', u.totalTokens),
       updated_at: this.now(),
     })).where('id', '=', jobId).returningAll().executeTakeFirst();
-    if (!row) throw new Error(`job ${jobId} not found`);
+    if (!row) throw new JobGoneError();
     return toJob(row);
   }
 
@@ -287,7 +303,7 @@ export class KyselyStore implements Store {
     const now = this.now();
     await this.db.transaction().execute(async (trx) => {
       const res = await trx.updateTable('jobs').set({ best_candidate_id: candidateId, updated_at: now })
-        .where('id', '=', jobId)
+        .where('id', '=', jobId).where('deleted_at', 'is', null)
         .where((eb) => eb.or([eb('best_candidate_id', 'is', null), eb('best_candidate_id', '!=', candidateId)]))
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) > 0) await appendEventTx(trx, jobId, event, now);
@@ -299,7 +315,7 @@ export class KyselyStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       const res = await trx.updateTable('jobs')
         .set({ guard_tripped_candidate_id: candidateId, served_candidate_id: serve ?? candidateId, updated_at: now })
-        .where('id', '=', jobId).where('guard_tripped_candidate_id', 'is', null)
+        .where('id', '=', jobId).where('guard_tripped_candidate_id', 'is', null).where('deleted_at', 'is', null)
         // A job that ended before served_candidate_id existed serves its candidate without naming it.
         .where((eb) => eb.or([eb('served_candidate_id', '=', candidateId), eb('served_candidate_id', 'is', null)]))
         .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
@@ -339,7 +355,7 @@ export class KyselyStore implements Store {
   async findCandidatesById(candidateId: string, tenantId: string, limit: number): Promise<CandidateRecord[]> {
     // Scoped in the query: a limit applied across tenants let others' rows crowd out the caller's own.
     const rows = await this.db.selectFrom('candidates').innerJoin('jobs', 'jobs.id', 'candidates.job_id').selectAll('candidates')
-      .where('candidates.id', '=', candidateId).where('jobs.tenant_id', '=', tenantId).limit(limit).execute();
+      .where('candidates.id', '=', candidateId).where('jobs.tenant_id', '=', tenantId).where('jobs.deleted_at', 'is', null).limit(limit).execute();
     return rows.map(toCandidate);
   }
 
@@ -378,8 +394,8 @@ export class KyselyStore implements Store {
       await this.lockJobs(trx, [jobId]);
       // The job may have ended since the caller read it (a cancel racing the request, on any
       // instance): an ended job takes no new candidates, so under the lock its status is read again.
-      const job = await trx.selectFrom('jobs').select('status').where('id', '=', jobId).executeTakeFirst();
-      if (!job || FINAL_STATUSES.includes(job.status as JobStatus)) return null;
+      const job = await trx.selectFrom('jobs').select(['status', 'deleted_at']).where('id', '=', jobId).executeTakeFirst();
+      if (!job || job.deleted_at !== null || FINAL_STATUSES.includes(job.status as JobStatus)) return null;
       const row = await trx.selectFrom('candidates').select([(eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('ordinal').as('m')])
         .where('job_id', '=', jobId).executeTakeFirst();
       if (Number(row?.n ?? 0) >= max) return null;

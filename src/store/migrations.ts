@@ -292,6 +292,17 @@ const m0014CallOwnSystemText: Migration = {
   },
 };
 
+/**
+ * Deleting a job (DELETE .../jobs/{id}): the job row is marked first, in one small statement, and
+ * from then on no read finds it; its rows go in slices in the background (store/jobPurge.ts), the
+ * job row itself last. Null: not deleted.
+ */
+const m0015JobDeletion: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable('jobs').addColumn('deleted_at', 'text').execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 const migrations = (dialect: Dialect): Record<string, Migration> => ({
@@ -308,6 +319,7 @@ const migrations = (dialect: Dialect): Record<string, Migration> => ({
   '0012_call_tool_calls': m0012CallToolCalls,
   '0013_call_modules': m0013CallModules,
   '0014_call_own_system_text': m0014CallOwnSystemText,
+  '0015_job_deletion': m0015JobDeletion,
 });
 
 /**

@@ -1,3 +1,4 @@
+import { JobGoneError } from '../shared/errors.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { appendEventTx } from './statements.js';
@@ -16,10 +17,10 @@ export async function insertScheduledRollout(db: Kysely<Database>, lockJobs: Loc
     await lockJobs(trx, [r.jobId]);
     // The job may have ended since the scheduler read it (on another instance): under the lock, only
     // a monitoring rollout is still scheduled; the scheduler reads again and hands out one of those.
-    if (r.split !== 'monitor') {
-      const job = await trx.selectFrom('jobs').select('status').where('id', '=', r.jobId).executeTakeFirst();
-      if (job && FINAL_STATUSES.includes(job.status as JobStatus)) return false;
-    }
+    // A job deleted since (its lookup was cached) takes no new rollout: a 404, as its next lookup will be.
+    const job = await trx.selectFrom('jobs').select(['status', 'deleted_at']).where('id', '=', r.jobId).executeTakeFirst();
+    if (!job || job.deleted_at !== null) throw new JobGoneError();
+    if (r.split !== 'monitor' && FINAL_STATUSES.includes(job.status as JobStatus)) return false;
     // No conflict target: the id, the bootstrap seed and the (candidate, val seed) pair are all
     // unique; whichever one another instance took first, nothing is written.
     const res = await trx.insertInto('rollouts').values({

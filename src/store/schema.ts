@@ -20,6 +20,8 @@ export interface JobsTable {
   /** The candidate the guard tripped for (migration 0008_guard); null: not tripped. */
   guard_tripped_candidate_id: string | null;
   created_at: string; updated_at: string;
+  /** When DELETE marked the job (migration 0015_job_deletion); null: not deleted. A marked job is found by no read. */
+  deleted_at: string | null;
 }
 
 export interface CandidatesTable {

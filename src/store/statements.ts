@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { BASELINE_ID, newKeyId, newTenantId } from '../shared/ids.js';
+import { JobGoneError } from '../shared/errors.js';
 import type { KeyColumn } from './cursors.js';
 import type { Database } from './schema.js';
 import { demosColumn, toJob } from './rows.js';
@@ -26,13 +27,19 @@ export async function insertApiKey(db: Db, k: { tenantId: string; name: string; 
 }
 
 export async function mustJob(db: Db, id: string): Promise<JobRecord> {
-  return toJob(await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  const row = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new JobGoneError();
+  return toJob(row);
 }
 
-/** The per-job sequence is bumped on the job row, which also serialises event writers per job. */
+/**
+ * The per-job sequence is bumped on the job row, which also serialises event writers per job. A job
+ * deleted meanwhile (its row gone) takes no event: JobGoneError, nothing written.
+ */
 export async function appendEventTx(trx: Db, jobId: string, e: NewEvent, now: string): Promise<number> {
   const row = await trx.updateTable('jobs').set((eb) => ({ event_seq: eb('event_seq', '+', 1), updated_at: now }))
-    .where('id', '=', jobId).returning('event_seq').executeTakeFirstOrThrow();
+    .where('id', '=', jobId).returning('event_seq').executeTakeFirst();
+  if (!row) throw new JobGoneError();
   const seq = Number(row.event_seq);
   await insertEvent(trx, jobId, seq, e, now);
   return seq;

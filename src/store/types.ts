@@ -436,6 +436,19 @@ export interface Store {
    * status also fails the job's running proposal, if any, with its `mipro.proposal.failed` event.
    */
   transitionJob(id: string, from: readonly JobStatus[], to: JobStatus, event: NewEvent | readonly NewEvent[], served?: string | null, servedWas?: string | null): Promise<JobRecord | null>;
+  /**
+   * DELETE: marks an ended job deleted in one small statement (no read finds it from then on); false
+   * when it is unknown, already deleted, or not ended. Its rows go later, in purgeDeletedJob.
+   */
+  markJobDeleted(id: string): Promise<boolean>;
+  /** Jobs marked deleted whose rows are still being removed (or were left by a stop mid-way). */
+  deletedJobIds(): Promise<string[]>;
+  /**
+   * Removes a deleted job's rows in slices, awaiting `between` after each (false: stop there, to be
+   * resumed by a later call), then the job row with whatever was written meanwhile. The number of
+   * rows removed, or null when stopped (store/jobPurge.ts).
+   */
+  purgeDeletedJob(id: string, opts: { between: () => Promise<boolean>; sliceRows?: number }): Promise<number | null>;
   /** The job's modules in creation order. */
   listModules(jobId: string): Promise<ModuleRecord[]>;
   /**

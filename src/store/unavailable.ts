@@ -1,4 +1,4 @@
-import { DatabaseUnavailableError } from '../shared/errors.js';
+import { DatabaseUnavailableError, JobGoneError } from '../shared/errors.js';
 import type { Store } from './types.js';
 import { MIPROX_TABLES } from './schema.js';
 
@@ -93,7 +93,18 @@ export function storageHealth(store: Store): StorageHealth | null {
   return healthOf.get(store) ?? null;
 }
 
+/**
+ * A foreign-key violation: every foreign key of a job's rows names the job (api_keys' names a
+ * tenant, and tenants are never deleted), so it means a write for a job whose row the deletion
+ * already removed (store/jobPurge.ts). The database refused it; nothing was stored.
+ */
+export function isJobGone(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}
+
 function translate(err: unknown, health: StorageHealth): never {
+  if (isJobGone(err)) throw new JobGoneError();
   if (isDatabaseUnavailable(err)) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && STORAGE_FAULT.test(code)) {

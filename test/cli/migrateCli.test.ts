@@ -8,7 +8,7 @@ import { runCli, spawnServer, waitExit } from '../helpers/childServer.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { api, simJobBody } from '../helpers/server.js';
 
-const LATEST = '0014_call_own_system_text';
+const LATEST = '0015_job_deletion';
 
 /** `miprox migrate` (docs/deploy.md, rolling upgrades): run once before instances of a release start. */
 // Each case spawns the CLI and servers through tsx: seconds each on a busy 2-core machine (one case took

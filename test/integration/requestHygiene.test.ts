@@ -88,7 +88,7 @@ describe('request hygiene', () => {
     expect(del.body.error.code).toBe('method_not_allowed');
     const put = await api(t.url, 'PUT', `${JOBS}/pl_0123`, { key: t.key, body: {} });
     expect(put.status).toBe(405);
-    expect(put.headers.get('allow')).toBe('GET, HEAD, PATCH');
+    expect(put.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
     const proxyGet = await api(t.url, 'GET', '/api/mipro/v1/sys_x/chat/completions');
     expect(proxyGet.status).toBe(405);
     expect(proxyGet.body.error).toMatchObject({ code: 'method_not_allowed', type: 'invalid_request_error' });
@@ -96,8 +96,11 @@ describe('request hygiene', () => {
     // A client that sends `content-type: application/json` on every request, with no body: the wrong
     // method is still a 405 (and an unknown path a 404), not a 400 about the empty body.
     const json = { 'content-type': 'application/json' };
+    const emptyPut = await raw(t.url, { method: 'PUT', path: `${JOBS}/pl_0123`, headers: { authorization: `Bearer ${t.key}`, ...json } });
+    expect([emptyPut.status, emptyPut.body.error.code]).toEqual([405, 'method_not_allowed']);
+    // DELETE takes no body: an empty one sent with the JSON content type is none (the job is unknown), not a 400.
     const emptyDel = await raw(t.url, { method: 'DELETE', path: `${JOBS}/pl_0123`, headers: { authorization: `Bearer ${t.key}`, ...json } });
-    expect([emptyDel.status, emptyDel.body.error.code]).toEqual([405, 'method_not_allowed']);
+    expect([emptyDel.status, emptyDel.body.error.code]).toEqual([404, 'not_found']);
     const emptyExport = await raw(t.url, { method: 'POST', path: `${JOBS}/pl_0123/export`, headers: { authorization: `Bearer ${t.key}`, ...json } });
     expect(emptyExport.status).toBe(405);
     const emptyNope = await raw(t.url, { method: 'POST', path: '/api/nope', headers: { authorization: `Bearer ${t.key}`, ...json } });

@@ -146,14 +146,17 @@ export class OnlineEngine {
       if (admits(cached.job)) {
         this.used(cached, this.deps.clock.now());
         await this.refreshIfStale(cached);
-        return cached;
+        // The refresh found the job deleted (by any instance): unknown from now on.
+        return cached.deleted ? null : cached;
       }
       // Refused as an unknown id is: after the same read, so a cached job answers no sooner.
       await this.readJob(id);
       return null;
     }
     const job = await this.readJob(id);
-    return job && admits(job) ? this.runtimeFor(job) : null;
+    if (!job || !admits(job)) return null;
+    const rt = await this.runtimeFor(job);
+    return rt.deleted ? null : rt;
   }
 
   private readJob(id: string): Promise<JobRecord | null> {
@@ -186,6 +189,18 @@ export class OnlineEngine {
   private used(rt: JobRuntime, now: number): void {
     rt.usedAt = now;
     if (this.tally.count > this.maxCachedRollouts && now - this.budgetPassFailedAt >= ROLLOUT_BUDGET_RETRY_MS) this.shrinkToBudget(rt, now);
+  }
+
+  /**
+   * The job was deleted (on this instance: at once; another instance's delete is seen by the next
+   * refresh, within cacheTtlMs): its runtime is dropped, busy or not (an ended job runs no proposal,
+   * and its rows are going), and a request still holding it sees `deleted`.
+   */
+  jobDeleted(jobId: string): void {
+    const rt = this.runtimes.get(jobId);
+    if (!rt) return;
+    rt.deleted = true;
+    this.forget(jobId, rt);
   }
 
   /** Called by the job service after a state change made on this instance. */
@@ -250,6 +265,11 @@ export class OnlineEngine {
 
   private drop(id: string, rt: JobRuntime): void {
     if (rt.busy) return;
+    this.forget(id, rt);
+  }
+
+  private forget(id: string, rt: JobRuntime): void {
+    if (this.runtimes.get(id) !== rt) return;
     this.runtimes.delete(id);
     if (this.jobIdBySystem.get(rt.job.systemId) === id) this.jobIdBySystem.delete(rt.job.systemId);
     rt.detach();
@@ -290,7 +310,13 @@ export class OnlineEngine {
   async refresh(rt: JobRuntime): Promise<void> {
     const { store } = this.deps;
     const [job, candidates, modules] = await Promise.all([store.getJob(rt.job.id), store.listCandidates(rt.job.id), store.listModules(rt.job.id)]);
-    if (job) rt.job = job;
+    if (!job) {
+      // Deleted (getJob finds no deleted job): how every instance learns of another's delete.
+      this.jobDeleted(rt.job.id);
+      rt.deleted = true;
+      return;
+    }
+    rt.job = job;
     rt.replaceCandidates(candidates);
     // Seed-level statistics: rebuilt from the stored rewards only when the cache lost track (first
     // load, rewards recorded by another instance); otherwise applyReward keeps them current for free.

@@ -45,6 +45,8 @@ export class JobRuntime {
    */
   readonly claims = new Map<string, Promise<KnownRollout>>();
   proposalRunning = false;
+  /** The job was deleted (here, or seen gone by a refresh): the engine no longer hands this runtime out. */
+  deleted = false;
   /**
    * Rollout records this instance remembered before their insert committed (dispatcher reserve): until
    * then the memory is their only copy, so the engine keeps the job cached (JobRuntime.busy).

@@ -25,7 +25,7 @@ import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
 import { type InstructionSettlement, NO_USABLE_INSTRUCTION, settleInstructions } from './instructionSettlement.js';
 import { retryWhileDatabaseDown } from '../../shared/outageRetry.js';
-import { DatabaseUnavailableError } from '../../shared/errors.js';
+import { DatabaseUnavailableError, JobGoneError } from '../../shared/errors.js';
 
 export interface ProposalRunnerDeps {
   store: Store;
@@ -95,6 +95,13 @@ export class ProposalRunner {
     try {
       await this.propose(rt);
     } catch (err) {
+      // The job was deleted while the proposer worked: the database refused what the answer would
+      // add (no row of it comes back), and nothing went wrong.
+      if (err instanceof JobGoneError) {
+        this.deps.log.info({ jobId: rt.job.id }, 'proposal dropped: its job was deleted');
+        this.deps.onOutcome?.('failed');
+        return;
+      }
       // A bug or a database outage must not take the server down; the next trigger retries.
       this.deps.log.error({ err, jobId: rt.job.id }, 'proposal crashed');
       this.deps.onOutcome?.('failed');
@@ -257,6 +264,7 @@ export class ProposalRunner {
       // below, under the job's lock, on the candidates there are then (a proposal another instance
       // finished just before this lease was taken, a warm start committed while this one ran).
       await this.deps.refresh(rt);
+      if (rt.deleted) throw new JobGoneError();
       if (FINAL_STATUSES.includes(rt.job.status)) {
         await fail(jobEndedError(rt.job.status));
         return;
@@ -294,6 +302,8 @@ export class ProposalRunner {
    * proposals alike.
    */
   private async endAfterError(rt: JobRuntime, lease: ProposalRecord, response: string | null, err: unknown): Promise<void> {
+    // Deleted meanwhile: its proposal row is gone or going, nothing to end (run() says so quietly).
+    if (err instanceof JobGoneError) throw err;
     // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
     const why = this.deps.stopping?.aborted ? SHUT_DOWN_ERROR
       : err instanceof DatabaseUnavailableError ? DATABASE_LOST_ERROR : err instanceof Error ? err.message : String(err);
@@ -417,6 +427,7 @@ export class ProposalRunner {
       await this.deps.store.setDatasetSummary(job.id, summary);
       return summary;
     } catch (err) {
+      if (err instanceof JobGoneError) throw err;
       this.deps.log.warn({ jobId: job.id, err: err instanceof Error ? err.message : String(err) }, 'dataset summary failed');
       return null;
     }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { JobGoneError } from '../../shared/errors.js';
 import type { HotPath } from '../hotPath.js';
 import { rewardAfterEnd, rewardRow, storedAssignment } from '../hotPath.js';
 import { toJob, toMoments, toReward, toRollout } from '../rows.js';
@@ -99,8 +100,8 @@ export class PgHotPath implements HotPath {
     try {
       await client.query('begin');
       try {
-        const gate = await client.query<Pick<JobsTable, 'status' | 'reward_count'>>('select status, reward_count from jobs where id = $1 for update', [r.jobId]);
-        if (!gate.rows[0]) throw new Error(`job ${r.jobId} not found`);
+        const gate = await client.query<Pick<JobsTable, 'status' | 'reward_count' | 'deleted_at'>>('select status, reward_count, deleted_at from jobs where id = $1 for update', [r.jobId]);
+        if (!gate.rows[0] || gate.rows[0].deleted_at !== null) throw new JobGoneError();
         const split = rewardAfterEnd(r, gate.rows[0].status, Number(gate.rows[0].reward_count)) ? 'monitor' : r.split;
         const inserted = await client.query(`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages,
             output_text, latency_ms, usage, call_count, reward, created_at, updated_at)
@@ -125,13 +126,17 @@ export class PgHotPath implements HotPath {
     return this.duplicateOf(r);
   }
 
-  /** A duplicate (rare): what was stored first, and the job as it is now. */
+  /**
+   * A duplicate (rare): what was stored first, and the job as it is now. Or the job was deleted since
+   * the caller's lookup (RECORD_REWARDS stores nothing for it): JobGoneError.
+   */
   private async duplicateOf(r: NewReward): Promise<RewardOutcome> {
     const [first, job] = await Promise.all([
       this.pool.query<RewardsTable>({ name: 'miprox_get_reward', text: 'select * from rewards where job_id = $1 and rollout_id = $2', values: [r.jobId, r.rolloutId] }),
       this.pool.query<JobsTable>({ name: 'miprox_get_job', text: 'select * from jobs where id = $1', values: [r.jobId] }),
     ]);
-    if (!first.rows[0] || !job.rows[0]) throw new Error(`reward for ${r.rolloutId} neither stored nor found`);
+    if (!job.rows[0] || job.rows[0].deleted_at !== null) throw new JobGoneError();
+    if (!first.rows[0]) throw new Error(`reward for ${r.rolloutId} neither stored nor found`);
     return { duplicate: true, reward: toReward(first.rows[0]), job: toJob(job.rows[0]), moments: null };
   }
 

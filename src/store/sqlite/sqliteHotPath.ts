@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { JobGoneError } from '../../shared/errors.js';
 import type { HotPath } from '../hotPath.js';
 import { MAX_RECORDED_CALLS_PER_ROLLOUT, callRow, claimByInsertThenRead, rewardAfterEnd, rewardRow, withStoredSplit } from '../hotPath.js';
 import { MOMENT_COLUMNS, toJob, toMoments, toReward, toRollout } from '../rows.js';
@@ -64,7 +65,7 @@ export class SqliteHotPath implements HotPath {
         on conflict (job_id, rollout_id) do nothing`),
       getReward: p('select * from rewards where job_id = ? and rollout_id = ?'),
       getJob: p('select * from jobs where id = ?'),
-      rewardGate: p('select status, reward_count from jobs where id = ?'),
+      rewardGate: p('select status, reward_count, deleted_at from jobs where id = ?'),
       // Welford's update as one statement (the right-hand sides see the row's old values). The cast keeps
       // an integer reward from turning the division into integer division.
       welfordOnline: p(`update candidates set online_n = online_n + 1,
@@ -175,8 +176,10 @@ export class SqliteHotPath implements HotPath {
   recordReward(r: NewReward, event: NewEvent, now: string): Promise<RewardOutcome> {
     const s = this.sql;
     return this.group.run((): RewardOutcome => {
-      const gate = s.rewardGate.get(r.jobId) as Pick<JobsTable, 'status' | 'reward_count'> | undefined;
-      const row = rewardRow(gate && rewardAfterEnd(r, gate.status, gate.reward_count) ? { ...r, split: 'monitor' } : r, now);
+      const gate = s.rewardGate.get(r.jobId) as Pick<JobsTable, 'status' | 'reward_count' | 'deleted_at'> | undefined;
+      // A job deleted since the caller's lookup (another instance's cache): nothing is stored for it.
+      if (!gate || gate.deleted_at !== null) throw new JobGoneError();
+      const row = rewardRow(rewardAfterEnd(r, gate.status, gate.reward_count) ? { ...r, split: 'monitor' } : r, now);
       // Before anything is written: the id stored since the caller's lookup is resolved again (NewReward.newRollout).
       if (r.newRollout && s.getRollout.get(r.jobId, r.rolloutId)) throw new RolloutStoredMeanwhile(r.rolloutId);
       if (s.insertReward.run(row).changes === 0) {
