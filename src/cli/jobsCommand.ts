@@ -104,6 +104,20 @@ export function registerJobsCommands(program: Command): void {
       else process.stderr.write(`wrote ${exportedCandidateId(exported)} (${opts.format}) to ${opts.output}\n`);
     }));
 
+  addClientOptions(jobs.command('delete <jobId>'))
+    .description('delete an ended job (succeeded, failed or cancelled) and everything recorded for it, for ever: its proxy URL stops answering, also when it serves a promoted program (a running or paused job: cancel it first)')
+    .option('--yes', 'confirm the deletion (without it nothing is deleted)')
+    .action(clientAction(async (jobId: string, opts: ClientFlags & { yes?: boolean }) => {
+      const id = await jobIdOf(jobId, opts);
+      // Irreversible, and an ended job's proxy URL may still serve production: never on a typo alone.
+      if (!opts.yes) {
+        throw new CliError(`not deleted: jobs delete removes job ${id} with every rollout, reward, proposal and candidate of it, and its proxy URL stops answering; add --yes to delete it`, 'usage_error');
+      }
+      const deleted = await jobsClient(opts).delete(id);
+      if (opts.json) printJson(deleted);
+      else out(`job ${deleted.id}: deleted\n`);
+    }));
+
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     const what = {
       pause: 'stop exploring and proposing: the proxy serves the best candidate',

@@ -5,7 +5,7 @@ import { paginate } from './pagination.js';
 import { sleep } from './retry.js';
 import { MiproOnlineSession, rolloutPath } from './session.js';
 import {
-  type ExportFormat, type Job, JobPageSchema, JobSchema, type Page, type ProgramExport, ProgramExportSchema, type RolloutRecord,
+  type ExportFormat, type Job, type JobDeleted, JobDeletedSchema, JobPageSchema, JobSchema, type Page, type ProgramExport, ProgramExportSchema, type RolloutRecord,
   RolloutRecordSchema, isTerminalStatus,
 } from './wire.js';
 
@@ -74,6 +74,16 @@ export class MiproJobsClient {
   /** Final: a cancelled job never runs again. */
   cancel(jobId: string, opts: CallOptions = {}): Promise<Job> {
     return this.action(jobId, 'cancel', opts);
+  }
+
+  /**
+   * Deletes an ended job (succeeded, failed or cancelled) with everything recorded for it: its proxy
+   * URL stops answering (404), also when it served a promoted program. A running or paused job is a
+   * ConflictError (cancel it first); an unknown or already deleted job a NotFoundError. Not retried
+   * once the server may have seen it: a repeat of a delete that succeeded answers 404.
+   */
+  delete(jobId: string, opts: CallOptions = {}): Promise<JobDeleted> {
+    return this.http.request({ method: 'DELETE', path: `${JOBS}/${seg(jobId)}`, schema: JobDeletedSchema, ...opts });
   }
 
   /** `PATCH {state}`, the form newer clients use. */

@@ -315,6 +315,10 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
 export interface Page<T> { items: T[]; next_cursor: string | null }
 
 export const JobPageSchema = pageOf(JobSchema);
+
+/** DELETE .../jobs/{id}: the job and every row of it are gone (docs/API.md, "Deleting a job"). */
+export const JobDeletedSchema = z.looseObject({ id: z.string(), deleted: z.literal(true) });
+export type JobDeleted = z.infer<typeof JobDeletedSchema>;
 export const CandidatePageSchema = pageOf(CandidateSchema);
 
 export const PromptUrlsSchema = z.looseObject({

@@ -64,6 +64,25 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
     expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ candidate_id: 'baseline', status: 'active' })]);
   }, SLOW);
 
+  it('jobs delete needs --yes, refuses a running job, and deletes an ended one', async () => {
+    const { job_id: id } = await jobs.create(simJobBody());
+    const unconfirmed = await runCli(['jobs', 'delete', id], env);
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.stderr).toMatch(/not deleted: .*add --yes/);
+    expect((await jobs.get(id)).status).toBe('running');
+    const running = await runCli(['jobs', 'delete', id, '--yes'], env);
+    expect(running.code).toBe(1);
+    expect(running.stderr).toMatch(/it is running; cancel it first.*\(409 conflict\)/);
+    await jobs.cancel(id);
+    expect((await runCli(['jobs', 'delete', id, '--yes'], env)).stdout.trim()).toBe(`job ${id}: deleted`);
+    const again = await runCli(['jobs', 'delete', id, '--yes', '--json'], env);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stderr)).toMatchObject({ error: { status: 404 } });
+    const other = (await jobs.create(simJobBody())).job_id;
+    await jobs.cancel(other);
+    expect(JSON.parse((await runCli(['jobs', 'delete', other, '--yes', '--json'], env)).stdout)).toEqual({ id: other, deleted: true });
+  }, SLOW);
+
   it('pause, resume and cancel steer the job; watch ends at once on a final job', async () => {
     const { job_id: id } = await jobs.create(simJobBody());
     const paused = await runCli(['jobs', 'pause', id], env);

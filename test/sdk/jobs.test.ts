@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, JobWaitTimeoutError, MiproJobsClient, TimeoutError, collect } from '../../src/sdk/index.js';
+import { ConflictError, JobWaitTimeoutError, MiproJobsClient, NotFoundError, TimeoutError, collect } from '../../src/sdk/index.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { simJobBody } from './helpers.js';
 
@@ -43,6 +43,15 @@ describe('MiproJobsClient', () => {
     expect((await jobs.setState(id, 'paused')).status).toBe('paused');
     expect((await jobs.cancel(id)).status).toBe('cancelled');
     await expect(jobs.resume(id)).rejects.toThrow(ConflictError);
+  });
+
+  it('deletes an ended job: a running one is a ConflictError, a deleted one a NotFoundError after', async () => {
+    const { job_id: id } = await jobs.create(simJobBody());
+    await expect(jobs.delete(id)).rejects.toThrow(ConflictError);
+    await jobs.cancel(id);
+    expect(await jobs.delete(id)).toEqual({ id, deleted: true });
+    await expect(jobs.get(id)).rejects.toThrow(NotFoundError);
+    await expect(jobs.delete(id)).rejects.toThrow(NotFoundError);
   });
 
   it('waitForCompletion polls until the job is final and reports each look', async () => {
