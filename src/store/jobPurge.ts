@@ -15,11 +15,13 @@ type JobTable = (typeof JOB_TABLES)[number];
 /**
  * Rows one delete statement removes. A job can hold millions of rows; one statement for it held
  * SQLite's single write lock (every other job's calls and rewards waited) for as long as it took,
- * and on PostgreSQL one transaction's worth of row locks and WAL. A slice is a few milliseconds (a
- * row of rollouts carries five indexes), and the event loop turns between slices, so other jobs'
- * requests pass in between (`npm run bench:job-delete` measures the longest wait).
+ * and on PostgreSQL one transaction's worth of row locks and WAL. A SQLite slice of 1,000 is about
+ * 1-3 ms (a row of rollouts carries five indexes; 2,000 was about 5 ms), and the caller pauses
+ * between slices (services/jobPurger.ts), so other jobs' requests pass in between
+ * (`npm run bench:job-delete` measures their latency meanwhile). PostgreSQL does the work on its
+ * own server: larger slices there cost the instance nothing but a round trip each.
  */
-export const PURGE_SLICE_ROWS: Record<Dialect, number> = { sqlite: 2_000, postgres: 5_000 };
+export const PURGE_SLICE_ROWS: Record<Dialect, number> = { sqlite: 1_000, postgres: 5_000 };
 
 /**
  * Marks an ended job deleted, in one statement: from this commit on no read finds it (getJob and the
@@ -70,7 +72,10 @@ export async function purgeJob(db: Kysely<Database>, dialect: Dialect, jobId: st
       const n = await deleteSlice(db, dialect, table, jobId, limit);
       removed += n;
       if (!(await opts.between())) return null;
-      if (n < limit) break;
+      // Until a slice finds nothing (not merely fewer than `limit`: on PostgreSQL another instance
+      // purging the same job meanwhile makes a slice skip the rows it deletes, and stopping there
+      // would leave the rest to the final transaction, as one statement).
+      if (n === 0) break;
     }
   }
   removed += await db.transaction().execute(async (trx) => {
