@@ -16,7 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { api, simJobBody, startTestServer, type TestDb } from '../test/helpers/server.js';
-import { dbOf } from '../test/helpers/jobRows.js';
+import { dbOf, insertRollouts } from '../test/helpers/jobRows.js';
 import { argValue, numberArg, table } from './lib/report.js';
 import { fmtMs, summarize } from './lib/stats.js';
 
@@ -25,33 +25,13 @@ const SESSIONS = '/api/v1/online/sessions';
 
 interface Row { db: TestDb; rollouts: number; insertS: number; deleteAnswerMs: number; removalS: number; before: number[]; during: number[]; lagBefore: number; lagDuring: number }
 
-const INPUT = JSON.stringify([{ role: 'user', content: 'lorem ipsum dolor sit amet '.repeat(11) }]);
-const OUTPUT = 'the customer reports a stolen card and asks to block it '.repeat(2);
-
-async function fill(db: TestDb, store: Parameters<typeof dbOf>[0], jobId: string, n: number): Promise<void> {
-  const k = dbOf(store);
-  const now = new Date().toISOString();
-  const series = db === 'sqlite'
-    ? sql`with recursive s(i) as (select 1 union all select i + 1 from s where i < ${n}) select i from s`
-    : sql`select i from generate_series(1, ${n}) as g(i)`;
-  const id = db === 'sqlite' ? sql`'r' || i` : sql`'r' || i::text`;
-  await sql`insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text, latency_ms, usage, call_count, reward, created_at, updated_at)
-    select ${jobId}, ${id}, 'baseline', null, 'online', null, 'completed', ${INPUT}, ${OUTPUT}, 12.5, null, 1, i % 2, ${now}, ${now} from (${series}) as x`.execute(k);
-  await sql`insert into rollout_calls (job_id, rollout_id, seq, module, input_messages, variables, output_text, latency_ms, usage, failed, created_at, tool_calls, own_system_text)
-    select ${jobId}, ${id}, 1, 'main', ${INPUT}, null, ${OUTPUT}, 12.5, '{"total_tokens":120}', 0, ${now}, 0, 0 from (${series}) as x`.execute(k);
-  await sql`insert into rewards (job_id, rollout_id, candidate_id, reward, split, seed, metadata, created_at, feedback, feedback_by_module)
-    select ${jobId}, ${id}, 'baseline', i % 2, 'online', null, null, ${now}, null, null from (${series}) as x`.execute(k);
-  await sql`insert into events (job_id, seq, event_type, message, data, created_at)
-    select ${jobId}, 1000 + i, 'mipro.reward.received', 'reward 1 for rollout', '{"rollout_id":"r","reward":1,"split":"online","candidate_id":"baseline"}', ${now} from (${series}) as x`.execute(k);
-}
-
 async function measure(db: TestDb, o: { rollouts: number; clients: number }): Promise<Row> {
   const t = await startTestServer({ db });
   try {
     const create = async () => (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({ online_proposer_min_rollouts: 1_000_000 }, 'Classify the query.') } })).body as { session_id: string; job_id: string; proxy_url: string };
     const [big, busy] = [await create(), await create()];
     const began = Date.now();
-    await fill(db, t.server.store, big.job_id, o.rollouts);
+    await insertRollouts(t.server.store, big.job_id, o.rollouts);
     if (db === 'postgres') await sql`analyze`.execute(dbOf(t.server.store));
     const insertS = (Date.now() - began) / 1000;
     await api(t.url, 'POST', `${JOBS}/${big.job_id}/cancel`, { key: t.key });

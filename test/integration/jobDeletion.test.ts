@@ -11,7 +11,7 @@ import type { ChatProvider, ProviderTarget } from '../../src/providers/types.js'
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { addCandidates, api, simJobBody } from '../helpers/server.js';
-import { jobRowCounts, totalRows } from '../helpers/jobRows.js';
+import { insertRollouts, jobRowCounts, totalRows } from '../helpers/jobRows.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -207,6 +207,26 @@ describe.each(['sqlite', 'postgres'] as const)('deleting a job on %s', (db) => {
     gates.policy = null;
     gates.proposer = null;
   });
+
+  it('stops a removal between two slices when the server shuts down, and the next start finishes it', async () => {
+    const lines: string[] = [];
+    const c = await startServer(config, { logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }), sim: gatedSim });
+    const s = await session();
+    await insertRollouts(c.store, s.job_id, 40_000);
+    await cancel(s);
+    expect((await api(c.url, 'DELETE', `${JOBS}/${s.job_id}`, { key: KEY })).status).toBe(200);
+    await c.close();
+    // Stopped mid-way (a job this size takes seconds): marked, found by no read, rows left.
+    expect(lines.some((l) => /removal paused by the shutdown/.test(l))).toBe(true);
+    expect(totalRows(await jobRowCounts(a.store, s.job_id))).toBeGreaterThan(0);
+    expect((await api(a.url, 'GET', `${JOBS}/${s.job_id}`, { key: KEY })).status).toBe(404);
+    const d = await start();
+    try {
+      await waitFor(async () => totalRows(await jobRowCounts(d.store, s.job_id)) === 0, 60_000);
+    } finally {
+      await d.close();
+    }
+  }, 120_000);
 
   it('resumes a removal cut short when an instance starts', async () => {
     const s = await session();
