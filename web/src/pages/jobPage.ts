@@ -153,9 +153,11 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
         shell.unauthorized('Your API key is no longer accepted. Sign in again.');
         return false;
       }
-      if (err instanceof ApiError && err.status === 404 && !feed.job) {
-        // Another tenant's job is a 404 too (existence never leaks): one page says both.
-        setText(pageError, `Job ${jobId} was not found for this API key.`);
+      if (err instanceof ApiError && err.status === 404) {
+        // Another tenant's job is a 404 too (existence never leaks): one page says both. A job shown
+        // until now was deleted (an ended job watched by its guard is still polled): said so, and the
+        // page stops polling instead of retrying a job that is gone.
+        setText(pageError, feed.job ? `Job ${jobId} was deleted.` : `Job ${jobId} was not found for this API key.`);
         const hadTitle = document.activeElement === header.titleElement;
         content.hidden = true;
         header.el.hidden = true;
