@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from './schema.js';
+import type { Dialect } from './migrations.js';
 import { FINAL_STATUSES } from './types.js';
 
-type Dialect = 'sqlite' | 'postgres';
 
 /**
  * A deleted job's rows, removed a slice at a time: the tables that grow with traffic first (their

@@ -1,5 +1,6 @@
 import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { Database } from './schema.js';
+import type { Dialect } from './migrations.js';
 
 /**
  * Rows one SQLite retention statement covers. SQLite runs a statement on the server's own thread, so a
@@ -11,7 +12,6 @@ import type { Database } from './schema.js';
  */
 export const RETENTION_SLICE_ROWS = 10_000;
 
-type Dialect = 'sqlite' | 'postgres';
 /** The rows of one slice of a table, as a condition (on PostgreSQL: every row). */
 type Slice = Expression<SqlBool>;
 
