@@ -46,7 +46,7 @@ function routeAssigned(p: { engine: OnlineEngine }, rt: JobRuntime, body: ChatCo
     ]);
   }
   if (assignment.kind !== 'module') {
-    void p.engine.modules.noteUnmatched(rt, text, named).catch(() => undefined);
+    void p.engine.modules.noteUnmatched(rt, text, named);
     return { module: null };
   }
   const names = placeholderNames(assignment.module.parsed);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../shared/logger.js';
+import { JobGoneError } from '../../shared/errors.js';
 import type { Store } from '../../store/types.js';
 import { assignModule, compileModules, MAX_TEMPLATE_CHARS, type CallIdentity, type ModuleAssignment } from '../core/modules.js';
 import { nearMiss } from '../core/templateHint.js';
@@ -40,8 +41,8 @@ export class ModuleRouter {
   }
 
   /**
-   * Reports an unmatched system text once per job; never delays the call. `named`: the module the
-   * call named (header or `mipro.module`), if any.
+   * Reports an unmatched system text once per job; never delays the call, never rejects (a failed
+   * report is logged). `named`: the module the call named (header or `mipro.module`), if any.
    */
   noteUnmatched(rt: JobRuntime, systemText: string | null, named: string | null = null): Promise<void> {
     const text = systemText ?? '';
@@ -71,9 +72,12 @@ export class ModuleRouter {
     };
     // Not written (the database unavailable for a moment): forgotten, so the text's next call
     // reports it. Remembered, it went unreported on this instance until the job left its cache.
+    // Said in the log: the call itself went on, so nothing else tells an operator the report is late.
     return this.deps.store.recordUnmatched(rt.job.id, hash, event).then(() => undefined, (err: unknown) => {
       rt.unmatchedSeen.delete(remembered);
-      throw err;
+      // A job deleted meanwhile has nothing left to report to.
+      if (err instanceof JobGoneError) return;
+      this.deps.log.warn({ err, jobId: rt.job.id, textSha256: hash }, 'unmatched system text not reported (the database refused the event); its next call reports it');
     });
   }
 }
