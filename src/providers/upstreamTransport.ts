@@ -361,11 +361,13 @@ async function readStreamStart(body: Dispatcher.ResponseData['body'], check: Str
  */
 function leadingVerdict(text: string, check: StreamStartCheck): StreamStartError | typeof WAIT | undefined {
   const events: SseEvent[] = new SseParser().push(text);
-  for (const ev of events) {
+  // A server that keeps sending empty chunks (a keep-alive of its own) does not hold the answer's head.
+  // Counted in events, not reads: an error after the bound is relayed whether it came in the same
+  // write as the opening events or in a later one.
+  for (const ev of events.slice(0, MAX_OPENING_EVENTS)) {
     const verdict = check(ev);
     if (verdict !== WAIT) return verdict;
   }
-  // A server that keeps sending empty chunks (a keep-alive of its own) does not hold the answer's head.
   if (events.length >= MAX_OPENING_EVENTS) return undefined;
   const blocks = text.split(/\r\n\r\n|\n\n|\r\r/).slice(0, -1);
   const withLines = blocks.filter((b) => b.split(/\r\n|\r|\n/).some((line) => line !== '' && !line.startsWith(':'))).length;

@@ -83,6 +83,19 @@ describe('a stream\'s first event, read before the stream is handed on', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('the bound counts events, not reads: an error after 8 empty chunks sent in the same write as them is relayed too', async () => {
+    const ROLE = 'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":null}]}\n\n';
+    const { server, provider } = await sseServer(() => [ROLE.repeat(8) + ERROR]);
+    const res = await provider.stream(REQ);
+    expect(res.attempts).toBe(1);
+    let relayed = '';
+    await expect((async () => {
+      for await (const chunk of res.body) relayed += Buffer.from(chunk).toString('utf8');
+    })()).rejects.toThrow(/\[DONE\]/);
+    expect(relayed).toBe(ROLE.repeat(8) + ERROR);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('a first event that is an answer, split mid-way, reaches the relay byte for byte, comments included', async () => {
     const { server, provider } = await sseServer(() => [': hi\n\n', DONE.slice(0, 17), DONE.slice(17, 90), DONE.slice(90)]);
     const res = await provider.stream(REQ);
