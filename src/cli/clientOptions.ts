@@ -22,7 +22,19 @@ export function addClientOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--url <url>', 'miprox server URL (http:// is assumed without a scheme)').env('MIPROX_BASE_URL').default(DEFAULT_BASE_URL).argParser(serverUrl))
     .addOption(new Option('--api-key <key>', 'API key (sent as Authorization: Bearer)').env('MIPROX_API_KEY'))
-    .option('--json', 'machine-readable output');
+    .option('--json', 'machine-readable output')
+    .hook('preAction', (_cmd, action) => refuseEmptyApiKey(action));
+}
+
+/**
+ * `--api-key ""` (a shell variable that was empty) was taken as no key, and the SDK then used
+ * MIPROX_API_KEY: the command ran as whoever that key belongs to, `jobs delete` included. An empty
+ * MIPROX_API_KEY alone still means no key, as before.
+ */
+function refuseEmptyApiKey(cmd: Command): void {
+  if (cmd.getOptionValueSource('apiKey') === 'cli' && cmd.opts<ClientFlags>().apiKey === '') {
+    throw new CliError('--api-key is empty: pass the key, or leave the option out to use MIPROX_API_KEY', 'usage_error');
+  }
 }
 
 export function jobsClient(flags: ClientFlags): MiproJobsClient {

@@ -53,6 +53,24 @@ describe('client commands: --url and --json errors', () => {
     expect(prose.stderr).toMatch(/^error: unknown option '--bogus'\n[\s\S]*Usage: miprox candidates/);
   }, SLOW);
 
+  it('refuses an empty --api-key instead of running with MIPROX_API_KEY', async () => {
+    // `--api-key "$KEY"` with KEY unset: the command ran as MIPROX_API_KEY's tenant, a delete included.
+    const tenant = await t.newTenantKey();
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: tenant.key });
+    const jobId = (await jobs.create(simJobBody())).job_id;
+    await jobs.cancel(jobId);
+    const env = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: tenant.key };
+    const empty = await runCli(['jobs', 'delete', jobId, '--yes', '--api-key', ''], env);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/--api-key is empty: pass the key, or leave the option out to use MIPROX_API_KEY/);
+    expect((await jobs.get(jobId)).status).toBe('cancelled');
+    const json = await runCli(['jobs', 'list', '--json', '--api-key', ''], env);
+    expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'usage_error', message: expect.stringMatching(/^--api-key is empty/) } });
+    // An empty MIPROX_API_KEY alone is no key, as before: the server's 401, said as such.
+    const noKey = await runCli(['jobs', 'list'], { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: '' });
+    expect(noKey.stderr).toMatch(/no API key given \(401\)/);
+  }, SLOW);
+
   it('says which output file it cannot write, without a raw system error', async () => {
     const tenant = await t.newTenantKey();
     const env = { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: tenant.key };
