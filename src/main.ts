@@ -31,7 +31,7 @@ import { inferenceDnsCheck } from './services/inferenceDnsCheck.js';
 import { upstreamGuard } from './services/upstreamGuard.js';
 import { openStore } from './store/open.js';
 import type { JobRecord, Store } from './store/types.js';
-import { ConflictError, ShuttingDownError } from './shared/errors.js';
+import { ConflictError, JobGoneError, ShuttingDownError } from './shared/errors.js';
 import { LiveStreams } from './proxy/liveStreams.js';
 
 /**
@@ -98,7 +98,8 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
       try {
         return await jobs.transition(job, 'succeed', reason);
       } catch (err) {
-        if (err instanceof ConflictError) return (await store.getJob(job.id)) ?? job;
+        // Deleted meanwhile (JobGoneError): nothing is left to end, and the reward stays a 2xx too.
+        if (err instanceof ConflictError || err instanceof JobGoneError) return (await store.getJob(job.id)) ?? job;
         throw err;
       }
     };

@@ -1,5 +1,5 @@
 import type { Clock } from '../shared/clock.js';
-import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../shared/errors.js';
+import { ConflictError, type FieldProblem, JobGoneError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { BASELINE_ID, newJobId, newSystemId } from '../shared/ids.js';
 import { championOf } from './jobSummary.js';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
@@ -195,7 +195,8 @@ export class JobService {
     for (let i = 0; i < MOVE_ATTEMPTS; i++) {
       if (i > 0) {
         const read = await this.store.getJob(job.id);
-        if (!read) throw new ConflictError('job changed concurrently');
+        // Deleted since it was read (DELETE on any instance): unknown now, as for every other route.
+        if (!read) throw new JobGoneError(`job ${job.id} not found`);
         current = read;
       }
       const result = await attempt(current);

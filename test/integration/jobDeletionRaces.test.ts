@@ -1,0 +1,86 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { type RunningServer, startServer } from '../../src/main.js';
+import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import type { Store } from '../../src/store/types.js';
+import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
+import { api, simJobBody } from '../helpers/server.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const SESSIONS = '/api/v1/online/sessions';
+const KEY = 'mpx_job_deletion_races_key_0001';
+
+interface Session { session_id: string; job_id: string; proxy_url: string }
+
+/**
+ * Moves of a job that race its DELETE (docs/API.md, "Deleting a job"): whatever step the delete
+ * lands between, the move answers as for an unknown job (404), never a conflict or a 500, and the
+ * instance logs nothing at warn or above.
+ */
+describe.each(['sqlite', 'postgres'] as const)('a job deleted while a request moves it, on %s', (db) => {
+  const schema = uniqueSchema('delr');
+  const dbEnv = db === 'postgres'
+    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
+    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-delr-')), 'miprox.db') };
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...dbEnv });
+  const alarms: string[] = [];
+  let a: RunningServer;
+
+  beforeAll(async () => {
+    a = await startServer(config, { logger: pino({ level: 'info' }, { write: (line: string) => void (JSON.parse(line).level >= 40 && alarms.push(line)) }) });
+  });
+  afterAll(async () => {
+    await a?.close();
+    if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+  });
+
+  async function session(): Promise<Session> {
+    const res = await api(a.url, 'POST', SESSIONS, { key: KEY, body: { config_body: simJobBody({ online_proposer_min_rollouts: 1000 }, 'Classify the query.') } });
+    expect(res.status).toBe(200);
+    return res.body as Session;
+  }
+
+  /** The next transitionJob of the store first marks `jobId` deleted, as a DELETE on any instance would at that moment. */
+  function deleteBeforeNextMove(store: Store, jobId: string): void {
+    const original = store.transitionJob;
+    store.transitionJob = async (...args) => {
+      store.transitionJob = original;
+      expect(await store.markJobDeleted(jobId)).toBe(true);
+      return original.apply(store, args);
+    };
+  }
+
+  it('answers a promote whose job is deleted after it was read with 404, as for an unknown job', async () => {
+    alarms.length = 0;
+    const s = await session();
+    // Succeeded (promoted once): it can be promoted again, and deleted.
+    expect((await api(a.url, 'POST', `${JOBS}/${s.job_id}/promote`, { key: KEY, body: { candidate_id: 'baseline' } })).status).toBe(200);
+    deleteBeforeNextMove(a.store, s.job_id);
+    const res = await api(a.url, 'POST', `${JOBS}/${s.job_id}/promote`, { key: KEY, body: { candidate_id: 'baseline' } });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect((await api(a.url, 'GET', `${JOBS}/${s.job_id}`, { key: KEY })).status).toBe(404);
+    expect(alarms).toEqual([]);
+  });
+
+  it('answers a cancel whose job is deleted after it was read with 404 (sessions path)', async () => {
+    alarms.length = 0;
+    const s = await session();
+    // The cancel reads the job running; by its write the job has ended elsewhere and been deleted.
+    const original = a.store.transitionJob;
+    a.store.transitionJob = async (...args) => {
+      a.store.transitionJob = original;
+      expect(await original.call(a.store, s.job_id, ['running'], 'failed', { eventType: 'mipro.job.status', message: 'job failed', data: { status: 'failed' } }, 'baseline')).not.toBeNull();
+      expect(await a.store.markJobDeleted(s.job_id)).toBe(true);
+      return original.apply(a.store, args);
+    };
+    const res = await api(a.url, 'POST', `${SESSIONS}/${s.session_id}/cancel`, { key: KEY });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect(alarms).toEqual([]);
+  });
+});
