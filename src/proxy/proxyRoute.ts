@@ -14,7 +14,7 @@ import { integerTextMessage, readIntegerText } from '../schemas/integerText.js';
 import type { ChatCompletionRequest } from '../schemas/openai.js';
 import type { BackgroundTasks } from '../shared/backgroundTasks.js';
 import { retryWhileDatabaseDown } from '../shared/outageRetry.js';
-import { type AppError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
+import { type AppError, JobGoneError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors.js';
 import type { Dispatch } from '../optimizer/runner/dispatcher.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
@@ -78,7 +78,11 @@ export function proxyRoutes(p: ProxyDeps) {
   ];
   return (app: FastifyInstance, deps: ApiDeps): void => {
     for (const [path, surface] of surfaces) {
-      const handler = (req: ProxyRequest, reply: FastifyReply) => handle(req, reply, deps, p, surface);
+      const handler = (req: ProxyRequest, reply: FastifyReply) => handle(req, reply, deps, p, surface).catch((err: unknown) => {
+        // The job was deleted on another instance while this one still held it: forget it now.
+        if (err instanceof JobGoneError) p.engine.systemDeleted(req.params.systemId);
+        throw err;
+      });
       for (const url of routesFor(path)) app.post(url, handler);
     }
     registerModelsRoutes(app, deps, p.engine, routesFor('models'));

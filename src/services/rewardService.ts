@@ -1,4 +1,4 @@
-import { type FieldProblem, NotFoundError, ValidationError } from '../shared/errors.js';
+import { type FieldProblem, JobGoneError, NotFoundError, ValidationError } from '../shared/errors.js';
 import { randomHex } from '../shared/ids.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
@@ -156,6 +156,16 @@ export class RewardService {
   async report(tenantId: string, sessionId: string, r: RewardReport): Promise<RewardResult> {
     const rt = await this.engine.lookup(sessionId, (job) => job.tenantId === tenantId);
     if (!rt) throw new NotFoundError(`session ${sessionId} not found`);
+    try {
+      return await this.reportTo(rt, r);
+    } catch (err) {
+      // Deleted on another instance while this one held the job: its next request here is a 404 at once.
+      if (err instanceof JobGoneError) this.engine.jobDeleted(rt.job.id);
+      throw err;
+    }
+  }
+
+  private async reportTo(rt: JobRuntime, r: RewardReport): Promise<RewardResult> {
     const job = rt.job;
     // Every check runs before anything is recorded, and all failures make one 422.
     const { checks, foldable } = await this.jobChecks(rt, { reward: r.reward, rewardPath: r.rewardPath, feedbackModules: Object.keys(r.feedbackByModule ?? {}) });
@@ -304,6 +314,9 @@ export class RewardService {
     }
     if (r.candidateId) {
       const candidate = await this.store.getCandidate(job.id, r.candidateId);
+      // The job deleted since it was read (another instance's DELETE, this cache not yet told): a 404 as
+      // for the job, not a 422 on a candidate_id that was right.
+      if (!candidate && !(await this.store.getJob(job.id))) throw new JobGoneError();
       if (!candidate) throw new ValidationError(`unknown candidate_id ${r.candidateId}`, [{ path: 'candidate_id', message: 'no candidate with this id in this session' }]);
       return { rolloutId: r.rolloutId ?? `rw_${randomHex(12)}`, candidateId: candidate.id, split: 'online', seed: null, rolloutStored: false, newRollout: r.rolloutId !== undefined };
     }

@@ -203,6 +203,16 @@ export class OnlineEngine {
     this.forget(jobId, rt);
   }
 
+  /**
+   * A request of the system's job met JobGoneError (its job was deleted on another instance, which
+   * this cache had not seen yet): dropped as jobDeleted does, so the next request on this instance
+   * is a 404 at once instead of being answered from the cache until it expires.
+   */
+  systemDeleted(systemId: string): void {
+    const jobId = this.jobIdBySystem.get(systemId);
+    if (jobId !== undefined) this.jobDeleted(jobId);
+  }
+
   /** Called by the job service after a state change made on this instance. */
   jobChanged(job: JobRecord): void {
     const rt = this.runtimes.get(job.id);
