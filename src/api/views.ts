@@ -16,6 +16,7 @@ import { JOB_VIEW_BATCH, type JobViewData, jobViewData, jobViewDataOfJobs } from
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { UsageTotals } from '../store/usage.js';
 import type { ApiDeps } from './deps.js';
+import { JobGoneError } from '../shared/errors.js';
 
 /**
  * Wire views: the one place where records become the JSON of SPEC.md. Field names follow the public
@@ -67,7 +68,19 @@ export function eventView(e: EventRecord) {
 }
 
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
-  return jobViewOf(deps, await jobViewData(deps, job), origin, opts);
+  const data = await jobViewData(deps, job);
+  // Read before a DELETE, its rows removed while the view was read: unknown, as the next read says.
+  if (purgedMeanwhile(data)) throw new JobGoneError(`job ${job.id} not found`);
+  return jobViewOf(deps, data, origin, opts);
+}
+
+/**
+ * Every job holds its baseline candidate from its creation until its rows are removed (a deleted
+ * job's purge, store/jobPurge.ts): a view read without any candidate is of a job deleted after it
+ * was read, whose hollow view (no candidates, no best candidate) would say nothing true.
+ */
+function purgedMeanwhile(data: JobViewData): boolean {
+  return data.candidates.length === 0;
 }
 
 /**
@@ -77,7 +90,10 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
 export async function jobListViews(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jobs: readonly JobRecord[], origin: string) {
   const views = [];
   for (let i = 0; i < jobs.length; i += JOB_VIEW_BATCH) {
-    for (const data of await jobViewDataOfJobs(deps, jobs.slice(i, i + JOB_VIEW_BATCH))) views.push(jobViewOf(deps, data, origin, { candidates: false }));
+    for (const data of await jobViewDataOfJobs(deps, jobs.slice(i, i + JOB_VIEW_BATCH))) {
+      // Deleted since the page was read: left out, as the next read of the page leaves it out.
+      if (!purgedMeanwhile(data)) views.push(jobViewOf(deps, data, origin, { candidates: false }));
+    }
   }
   return views;
 }

@@ -1,0 +1,81 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+import { type RunningServer, startServer } from '../../src/main.js';
+import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import type { Store } from '../../src/store/types.js';
+import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
+import { api, simJobBody } from '../helpers/server.js';
+
+const JOBS = '/api/policy-optimization/online/jobs';
+const SESSIONS = '/api/v1/online/sessions';
+const KEY = 'mpx_job_deletion_view_key_0001';
+
+/**
+ * A job view or the jobs list read while the job is deleted and its rows removed (DELETE on any
+ * instance between the job's read and the reads of its candidates, rewards, events): the job is gone,
+ * so the view is a 404 and the list leaves it out, as a read a moment later does, instead of a hollow
+ * view (no candidates, no best candidate) that says nothing true of any moment.
+ */
+describe.each(['sqlite', 'postgres'] as const)('a job view racing a delete, on %s', (db) => {
+  const schema = uniqueSchema('delv');
+  const dbEnv = db === 'postgres'
+    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
+    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-delv-')), 'miprox.db') };
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...dbEnv });
+  const alarms: string[] = [];
+  let a: RunningServer;
+  beforeAll(async () => {
+    a = await startServer(config, { logger: pino({ level: 'info' }, { write: (line: string) => void (JSON.parse(line).level >= 40 && alarms.push(line)) }) });
+  });
+  afterAll(async () => {
+    await a?.close();
+    if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+  });
+
+  async function endedJob(): Promise<{ session_id: string; job_id: string }> {
+    const res = await api(a.url, 'POST', SESSIONS, { key: KEY, body: { config_body: simJobBody({ online_proposer_min_rollouts: 1000 }, 'Classify the query.') } });
+    expect((await api(a.url, 'POST', `${JOBS}/${res.body.job_id}/cancel`, { key: KEY })).status).toBe(200);
+    return res.body;
+  }
+
+  /** The next call of `method` first deletes the job and removes all its rows but the job row, as a purge mid-way. */
+  function purgeBefore(store: Store, method: 'listCandidates' | 'candidatesOfJobs', jobId: string): void {
+    const s = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = s[method]!;
+    s[method] = async (...args: unknown[]) => {
+      s[method] = original;
+      expect(await store.markJobDeleted(jobId)).toBe(true);
+      expect(await store.purgeDeletedJob(jobId, { between: async () => true })).not.toBeNull();
+      return original.apply(store, args);
+    };
+  }
+
+  it('answers 404 for a job view whose job was deleted and removed while the view was read', async () => {
+    alarms.length = 0;
+    const s = await endedJob();
+    purgeBefore(a.store, 'listCandidates', s.job_id);
+    const res = await api(a.url, 'GET', `${JOBS}/${s.job_id}`, { key: KEY });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect(alarms).toEqual([]);
+  });
+
+  it('leaves out of the jobs list a job deleted and removed while the page was read', async () => {
+    alarms.length = 0;
+    const kept = await endedJob();
+    const s = await endedJob();
+    purgeBefore(a.store, 'candidatesOfJobs', s.job_id);
+    const res = await api(a.url, 'GET', JOBS, { key: KEY });
+    expect(res.status).toBe(200);
+    const ids = res.body.items.map((j: { job_id: string }) => j.job_id);
+    expect(ids).not.toContain(s.job_id);
+    expect(ids).toContain(kept.job_id);
+    // Every job listed has its best candidate (a hollow view had none).
+    for (const item of res.body.items) expect(item.best_candidate_id).not.toBeNull();
+    expect(alarms).toEqual([]);
+  });
+});
