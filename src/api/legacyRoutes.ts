@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LegacyStatusSchema } from '../schemas/reward.js';
 import { scoreFrom, type RewardService } from '../services/rewardService.js';
 import { summarizeJob } from '../services/jobSummary.js';
-import { ValidationError } from '../shared/errors.js';
+import { JobGoneError, ValidationError } from '../shared/errors.js';
 import type { ApiDeps } from './deps.js';
 import { parseWith } from './requestContext.js';
 import { bestPrompt } from './views.js';
@@ -42,6 +42,8 @@ export function legacyRoutes(rewards: RewardService) {
       const [candidates, modules, missing, seedCells] = await Promise.all([
         deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
       ]);
+      // No baseline: the job was deleted and its rows removed since it was read (views.ts purgedMeanwhile).
+      if (candidates.length === 0) throw new JobGoneError(`no job or session ${req.params.id}`);
       const summary = summarizeJob(job, candidates, new Map(), missing, seedCells);
       const firstRewards = await deps.store.listRewards(job.id, { limit: STATE_REWARDS_LIMIT });
       return {

@@ -43,7 +43,7 @@ describe.each(['sqlite', 'postgres'] as const)('a job view racing a delete, on %
   }
 
   /** The next call of `method` first deletes the job and removes all its rows but the job row, as a purge mid-way. */
-  function purgeBefore(store: Store, method: 'listCandidates' | 'candidatesOfJobs', jobId: string): void {
+  function purgeBefore(store: Store, method: 'listCandidates' | 'candidatesOfJobs' | 'pageCandidates', jobId: string): void {
     const s = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     const original = s[method]!;
     s[method] = async (...args: unknown[]) => {
@@ -76,6 +76,19 @@ describe.each(['sqlite', 'postgres'] as const)('a job view racing a delete, on %
     expect(ids).toContain(kept.job_id);
     // Every job listed has its best candidate (a hollow view had none).
     for (const item of res.body.items) expect(item.best_candidate_id).not.toBeNull();
+    expect(alarms).toEqual([]);
+  });
+
+  it('answers 404 for a candidates list and the legacy state read while the job was deleted and removed', async () => {
+    alarms.length = 0;
+    const s = await endedJob();
+    purgeBefore(a.store, 'pageCandidates', s.job_id);
+    const list = await api(a.url, 'GET', `/api/systems/${s.session_id}/candidates`, { key: KEY });
+    expect(list.status).toBe(404);
+    const t = await endedJob();
+    purgeBefore(a.store, 'listCandidates', t.job_id);
+    const state = await api(a.url, 'GET', `/api/prompt-learning/online/mipro/systems/${t.session_id}/state`, { key: KEY });
+    expect(state.status).toBe(404);
     expect(alarms).toEqual([]);
   });
 });
