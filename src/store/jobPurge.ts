@@ -40,6 +40,18 @@ export async function deletedJobIds(db: Kysely<Database>): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/**
+ * Slices in a row that found rows of the job left in the table yet removed none of them (PostgreSQL:
+ * each row had moved, see purgeJob) before the table's rest is left to the final transaction.
+ */
+const MAX_EMPTY_SLICES = 3;
+
+/** Whether `table` still holds a row of the job. */
+async function anyLeft(db: Kysely<Database>, table: JobTable, jobId: string): Promise<boolean> {
+  const row = await db.selectFrom(table).select('job_id').where('job_id', '=', jobId).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** One slice of `table`'s rows of the job; how many it removed. */
 async function deleteSlice(db: Kysely<Database>, dialect: Dialect, table: JobTable, jobId: string, limit: number): Promise<number> {
   const t = sql.table(table);
@@ -68,14 +80,18 @@ export async function purgeJob(db: Kysely<Database>, dialect: Dialect, jobId: st
   const limit = opts.sliceRows ?? PURGE_SLICE_ROWS[dialect];
   let removed = 0;
   for (const table of JOB_TABLES) {
-    for (;;) {
+    for (let empty = 0; ;) {
       const n = await deleteSlice(db, dialect, table, jobId, limit);
       removed += n;
       if (!(await opts.between())) return null;
-      // Until a slice finds nothing (not merely fewer than `limit`: on PostgreSQL another instance
-      // purging the same job meanwhile makes a slice skip the rows it deletes, and stopping there
-      // would leave the rest to the final transaction, as one statement).
-      if (n === 0) break;
+      // Until the table holds no row of the job (not merely a short slice: on PostgreSQL another
+      // instance purging the same job meanwhile makes a slice skip the rows it deletes, and stopping
+      // there would leave the rest to the final transaction, as one statement). On PostgreSQL a slice
+      // may also remove nothing while rows are left: a row updated by another transaction after the
+      // slice read its address (a retention pass, a late call record) has moved and is skipped; the
+      // next slice reads its new address. SQLite's single writer moves no row under a slice.
+      if (n > 0) empty = 0;
+      else if (dialect === 'sqlite' || ++empty >= MAX_EMPTY_SLICES || !(await anyLeft(db, table, jobId))) break;
     }
   }
   removed += await db.transaction().execute(async (trx) => {
