@@ -57,14 +57,16 @@ join rollouts r on (r.job_id, r.id) >= (k.job_id, k.id) and (r.job_id, r.id) <= 
  * how many tool calls its answer held, and whether it was sent its own system text (1/0).
  * Several calls of one rollout in a batch get consecutive call numbers, in batch order; the rollout
  * keeps the last call's outcome and the first input it ever saw.
- * Returns one row: the ords of the rollouts inserted, and for the ids that existed already the
+ * Returns one row: the ords of the rollouts inserted, the ords of those whose job is gone (gone_ord;
+ * its calls are left out unsaid: nobody waits for a call record), and for the ids that existed already the
  * stored rollout's candidate, split and seed (a claim needs no read of its own: pgHotPath
  * claimRollout), also when another instance committed the id after this statement's snapshot.
  *
  * A call's rollout always exists here: a call is recorded only after its rollout's insert (or
- * claim) committed, and rollouts are never deleted (retention clears their text only). That is
- * what lets the call's update of its rollout be an upsert that always conflicts (PLAN SHAPE); its
- * placeholder candidate and split would be stored only if that ever stopped being true.
+ * claim) committed, and rollouts are deleted only with their job (retention clears their text only).
+ * That is what lets the call's update of its rollout be an upsert that always conflicts (PLAN SHAPE);
+ * its placeholder candidate and split are stored only for a call that ends while its deleted job's
+ * rows are being removed (store/jobPurge.ts), and that row goes with the rest of the job.
  */
 export const WRITE_ROLLOUTS_AND_CALLS = `
 with items as (
@@ -81,7 +83,10 @@ locked as (
   select id from jobs where id in (select job_id from items union select job_id from call_items) order by id for update
 ),
 no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
-uniq as (select distinct on (job_id, id) * from items order by job_id, id, ord),
+-- A job whose row is gone (deleted and removed, store/jobPurge.ts) is not locked: its items are left
+-- out (and named in gone_ord) instead of failing the whole batch on the foreign key, after which every
+-- item was run again alone, one round trip each (pgHotPath commit).
+uniq as (select distinct on (job_id, id) * from items where job_id in (select id from locked) order by job_id, id, ord),
 ins as (
   insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text, latency_ms,
     usage, call_count, reward, created_at, updated_at)
@@ -110,7 +115,7 @@ dispatched as (
 per as (
   select job_id, rollout_id, count(*) as n, max(ord) as last,
     (array_agg(input_messages order by ord) filter (where input_messages is not null))[1] as first_input
-  from call_items group by job_id, rollout_id
+  from call_items where job_id in (select id from locked) group by job_id, rollout_id
 ),
 -- An upsert that always conflicts: the rollout exists (see above), so the row is found through the
 -- arbiter index whatever the plan (PLAN SHAPE); the inserted values are never stored.
@@ -154,6 +159,7 @@ select (select array_agg(ord) from fresh) as inserted,
   (select array_agg(e.candidate_id order by s.ord) from skipped s join existing e using (job_id, id)) as existing_candidate,
   (select array_agg(e.split order by s.ord) from skipped s join existing e using (job_id, id)) as existing_split,
   (select array_agg(e.seed order by s.ord) from skipped s join existing e using (job_id, id)) as existing_seed,
+  (select array_agg(ord) from items where job_id not in (select id from locked)) as gone_ord,
   (select v from no_flush_wait) as sync`;
 
 /** Batch moments of one split kind, merged into the row's (Chan et al.'s parallel Welford). */

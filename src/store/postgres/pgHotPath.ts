@@ -19,7 +19,9 @@ const CALL_COLUMNS = 17;
  * A rollout insert's outcome: true, inserted; the stored assignment when the id existed; null when
  * the id was not found at all (not expected: the statement finds late commits too; read it).
  */
-type RolloutWrite = true | RolloutAssignment | null;
+type RolloutWrite = true | RolloutAssignment | null | typeof JOB_GONE;
+/** A rollout of a job whose row is gone (WRITE_ROLLOUTS_AND_CALLS gone_ord): JobGoneError for its caller. */
+const JOB_GONE = 'gone' as const;
 
 /**
  * PostgreSQL's hot path: writes queued in one turn of the event loop are committed by ONE statement
@@ -44,12 +46,15 @@ export class PgHotPath implements HotPath {
   constructor(private readonly pool: pg.Pool, private readonly maxBatch = 512) {}
 
   async insertRollout(r: NewRollout, now: string): Promise<boolean> {
-    return (await this.writeRollout(r, now)) === true;
+    const written = await this.writeRollout(r, now);
+    if (written === JOB_GONE) throw new JobGoneError();
+    return written === true;
   }
 
   /** The insert's statement also finds the stored rollout when the id existed: no read of its own. */
   async claimRollout(r: NewRollout, now: string): Promise<RolloutAssignment | null> {
     const written = await this.writeRollout(r, now);
+    if (written === JOB_GONE) throw new JobGoneError();
     if (written === true) return null;
     if (written) return written;
     // Not expected since the statement's no-op upsert finds late commits too; kept as the safe answer.
@@ -244,6 +249,7 @@ function storedRewards(batch: readonly unknown[], rows: RewardRow[]): (StoredRew
 
 interface WriteResult {
   inserted: string[] | null;
+  gone_ord: string[] | null;
   existing_ord: string[] | null;
   existing_candidate: string[] | null;
   existing_split: string[] | null;
@@ -256,6 +262,7 @@ interface WriteResult {
  */
 function rolloutOutcomes(batch: Item<unknown>[], row: WriteResult | undefined): RolloutWrite[] {
   const inserted = new Set((row?.inserted ?? []).map(Number));
+  const gone = new Set((row?.gone_ord ?? []).map(Number));
   const existing = new Map<number, RolloutAssignment>();
   (row?.existing_ord ?? []).forEach((ord, i) => existing.set(Number(ord), {
     candidateId: row!.existing_candidate![i]!, split: row!.existing_split![i] as RolloutAssignment['split'], seed: row!.existing_seed![i] ?? null,
@@ -264,6 +271,7 @@ function rolloutOutcomes(batch: Item<unknown>[], row: WriteResult | undefined): 
   const firstOfId = new Map<string, RolloutAssignment | null>();
   return batch.map((item, i) => {
     const [jobId, id, candidateId, seed, split] = item.values as [string, string, string, number | null, RolloutAssignment['split']];
+    if (gone.has(i + 1)) return JOB_GONE;
     const key = `${jobId}\u0000${id}`;
     if (firstOfId.has(key)) return firstOfId.get(key) ?? null;
     const outcome: RolloutWrite = inserted.has(i + 1) ? true : (existing.get(i + 1) ?? null);
