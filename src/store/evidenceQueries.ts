@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { Database } from './schema.js';
-import { appendEventTx } from './statements.js';
+import { appendEventTx, type LockJobs } from './statements.js';
 import type { NewEvent } from './types.js';
 
 /**
@@ -38,8 +38,11 @@ export async function missingRewardCountsOfJobs(db: Kysely<Database>, jobIds: re
  * Marks a candidate as having lost significantly more rewards than the control, with its event, the
  * first time only: the conditional update makes it once per candidate across instances and restarts.
  */
-export async function flagMissingRewards(db: Kysely<Database>, jobId: string, candidateId: string, event: NewEvent, now: string): Promise<boolean> {
+export async function flagMissingRewards(db: Kysely<Database>, lockJobs: LockJobs, jobId: string, candidateId: string, event: NewEvent, now: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
+    // The job row first, as every writer of a job's rows takes it: the candidate's row first and the
+    // job's after (the event) deadlocked with the reward batch, which locks the job, then its candidates.
+    await lockJobs(trx, [jobId]);
     const res = await trx.updateTable('candidates').set({ missing_flagged_at: now })
       .where('job_id', '=', jobId).where('id', '=', candidateId).where('missing_flagged_at', 'is', null).executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) return false;

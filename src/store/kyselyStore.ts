@@ -384,7 +384,7 @@ export class KyselyStore implements Store {
   }
 
   flagMissingRewards(jobId: string, candidateId: string, event: NewEvent): Promise<boolean> {
-    return flagMissingRewards(this.db, jobId, candidateId, event, this.now());
+    return flagMissingRewards(this.db, (trx, ids) => this.lockJobs(trx, ids), jobId, candidateId, event, this.now());
   }
 
   async addCandidate(jobId: string, c: NewCandidate, max: number, expectedCount?: number): Promise<CandidateRecord | null> {

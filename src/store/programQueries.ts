@@ -3,7 +3,7 @@ import { discoveredModuleName } from '../optimizer/core/modules.js';
 import { framingModule } from '../optimizer/core/templateHint.js';
 import type { Database } from './schema.js';
 import { toModule, toRolloutCall } from './rows.js';
-import { appendEventTx, type Db } from './statements.js';
+import { appendEventTx, type Db, type LockJobs } from './statements.js';
 import type { CallSelection, ModuleRecord, NewEvent, RolloutCallRecord } from './types.js';
 
 /**
@@ -11,7 +11,6 @@ import type { CallSelection, ModuleRecord, NewEvent, RolloutCallRecord } from '.
  * for both databases, kept beside KyselyStore so that file stays about jobs, candidates and rewards.
  */
 
-type LockJobs = (trx: Transaction<Database>, jobIds: string[]) => Promise<void>;
 
 export async function insertModules(trx: Db, jobId: string, modules: readonly { name: string; template: string }[], origin: ModuleRecord['origin'], now: string): Promise<void> {
   for (const [ordinal, m] of modules.entries()) {

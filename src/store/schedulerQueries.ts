@@ -1,7 +1,7 @@
 import { JobGoneError } from '../shared/errors.js';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
-import { appendEventTx } from './statements.js';
+import { appendEventTx, type LockJobs } from './statements.js';
 import { FINAL_STATUSES, type JobStatus, type NewEvent, type NewRollout } from './types.js';
 
 /**
@@ -10,7 +10,6 @@ import { FINAL_STATUSES, type JobStatus, type NewEvent, type NewRollout } from '
  * bootstrap seed or a (candidate, val seed) pair, and the loser chooses again.
  */
 
-type LockJobs = (trx: Transaction<Database>, jobIds: string[]) => Promise<void>;
 
 export async function insertScheduledRollout(db: Kysely<Database>, lockJobs: LockJobs, r: NewRollout, event: NewEvent, now: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {

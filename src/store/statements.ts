@@ -6,6 +6,12 @@ import type { Database } from './schema.js';
 import { demosColumn, toJob } from './rows.js';
 import type { ApiKeyRecord, JobRecord, NewCandidate, NewEvent } from './types.js';
 
+/**
+ * Locks the job rows (PostgreSQL, in id order) before a transaction writes any row of those jobs:
+ * kyselyStore.lockJobs, handed to the query modules that write a job's rows.
+ */
+export type LockJobs = (trx: Transaction<Database>, jobIds: string[]) => Promise<void>;
+
 /** Statements and helpers shared by KyselyStore's methods (portable SQL for SQLite and PostgreSQL). */
 export type Db = Kysely<Database> | Transaction<Database>;
 

@@ -141,3 +141,34 @@ describe('unmatched events across two instances on one PostgreSQL schema', () =>
     expect(await a.unmatchedPromptCount(job.id)).toBe(MAX_UNMATCHED_EVENTS + 3);
   });
 });
+
+/**
+ * Every writer of a job's rows locks the job row first (kyselyStore lockJobs): flagMissingRewards
+ * locked the candidate row first and the job row after (its event), the reverse of the reward batch,
+ * which locks the job and then updates its candidates' statistics. Both at once deadlocked, and
+ * PostgreSQL aborted one of them (a reward lost its batch, or the flag its event).
+ */
+describe('flagMissingRewards takes the job row before the candidate row (PostgreSQL)', () => {
+  let a: Store;
+  const shared = useTwoInstances('flaglock', (s) => ({ a } = s));
+
+  it('waits for the job row holding no candidate lock, so a reward writer holding the job never deadlocks with it', async () => {
+    const job = await newJob(a);
+    const rewards = new pg.Client({ connectionString: PG_URL, options: `-c search_path="${shared}"` });
+    await rewards.connect();
+    try {
+      // As the reward batch does: the job row first, then (below) its candidate's statistics.
+      await rewards.query('begin');
+      await rewards.query("set local lock_timeout = '3s'");
+      await rewards.query('select 1 from jobs where id = $1 for update', [job.id]);
+      const event: NewEvent = { eventType: 'mipro.candidate.missing_rewards', message: 'x', data: {} };
+      const flag = a.flagMissingRewards(job.id, BASELINE_ID, event).catch((err: unknown) => err);
+      await new Promise((r) => setTimeout(r, 300)); // the flag is now waiting on a lock
+      await rewards.query('update candidates set online_n = online_n + 1 where job_id = $1 and id = $2', [job.id, BASELINE_ID]);
+      await rewards.query('commit');
+      expect(await flag).toBe(true);
+    } finally {
+      await rewards.end();
+    }
+  });
+});
