@@ -348,12 +348,12 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, sch
 const CATALOG_RACE_ATTEMPTS = 6;
 
 /**
- * Kysely checks for its own tables by introspecting every schema of the database (PostgreSQL), and
- * that read fails with "... does not exist" before anything was migrated whenever another session
- * changes a table meanwhile: a schema dropped, or a column renamed or dropped (its
- * `pg_get_serial_sequence` resolves each column by name, against a catalog newer than its
- * snapshot). Any other application's migration in the same database can do that. The migrator is
- * idempotent and locked, so reading again is safe.
+ * Kysely's migrator checks for its own tables through the dialect's introspector. Kysely's own one
+ * (PostgreSQL) reads every schema's columns, and that read fails with "... does not exist" before
+ * anything was migrated whenever another session changes a table meanwhile (a schema dropped, a
+ * column renamed or dropped); miprox's stores introspect their own schema only
+ * (postgres/ownSchemaDialect.ts), and a Kysely built with the plain dialect reads again here. The
+ * migrator is idempotent and locked, so reading again is safe.
  * A newer release may also have recorded its migrations between `migratedByNewerRelease` and the
  * migrator's lock (its `miprox migrate` held the lock meanwhile): kysely then calls the database
  * corrupted, and the check, run again, tells a newer release's work from another build's.

@@ -2,9 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { type Dialect, migrateTo } from '../../src/store/migrations.js';
+import { ownSchemaPostgresDialect } from '../../src/store/postgres/ownSchemaDialect.js';
 import { PG_URL } from './postgres.js';
 
 /**
@@ -28,7 +29,7 @@ export async function openOldDatabaseWithEnv(dialect: Dialect, schema: string, u
     await setup.connect();
     await setup.query(`create schema "${schema}"`);
     await setup.end();
-    db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, options: `-c search_path="${schema}"` }) }) });
+    db = new Kysely({ dialect: ownSchemaPostgresDialect({ pool: new pg.Pool({ connectionString: PG_URL, options: `-c search_path="${schema}"` }) }, schema) });
     env = { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema };
   }
   await migrateTo(db, dialect, upTo, dialect === 'postgres' ? schema : undefined);

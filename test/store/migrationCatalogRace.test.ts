@@ -8,8 +8,9 @@ import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
  * miprox often shares a PostgreSQL database with other applications, and their migrations change
  * tables while an instance starts. Kysely's migrator lists every schema's columns before migrating,
  * and a column renamed meanwhile failed that read ("column ... of relation ... does not exist"):
- * the instance, or `miprox migrate`, did not start. Here another session renames a column in its
- * own schema without pause while stores open on new schemas.
+ * the instance, or `miprox migrate`, did not start; retries did not save a start on a busy machine.
+ * Here another session renames a column in its own schema without pause while stores open on new
+ * schemas: they read their own schema's catalog only (ownSchemaDialect.ts).
  */
 describe('migrating while another application changes its tables (postgres)', () => {
   const other = uniqueSchema('churn');

@@ -1,9 +1,10 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Clock } from '../../shared/clock.js';
 import { KyselyStore } from '../kyselyStore.js';
 import { migrateToLatest } from '../migrations.js';
 import { PgHotPath } from './pgHotPath.js';
+import { ownSchemaPostgresDialect } from './ownSchemaDialect.js';
 import { armQueryDeadline, type QueryDeadline } from './queryDeadline.js';
 import type { Database } from '../schema.js';
 
@@ -43,7 +44,7 @@ export async function openPostgresStore(
   watchConnectionErrors(pool, opts.onConnectionError ?? (() => {}));
   const deadline: QueryDeadline = { ms: null };
   pool.on('connect', (client) => armQueryDeadline(client, deadline));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: ownSchemaPostgresDialect({ pool }, schema) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres', schema);
   // Not during migrations: they may wait on another instance's migration lock for as long as it takes.
   deadline.ms = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
