@@ -76,7 +76,8 @@ describe('a 3-module program under upstream failures, driven by the real SDKs', 
   });
 
   /** One rollout of the program through the openai SDK (default retries); each step's answer or error. */
-  async function openaiRollout(opts: { streamRetrieve?: boolean; signal?: AbortSignal } = {}) {
+  /** `abortStreamAfterMs`: the client leaves the streamed step that long after sending it (timed from there, not from the rollout's start: a slow first step must not abort it before it is sent). */
+  async function openaiRollout(opts: { streamRetrieve?: boolean; abortStreamAfterMs?: number } = {}) {
     const rid = `rollout-${n++}`;
     const attempts: Attempt[] = [];
     const llm = new OpenAI({ baseURL: `${jobs.openai.proxy_url}/${rid}/v1`, apiKey: 'unused', fetch: tracing(attempts) });
@@ -85,7 +86,9 @@ describe('a 3-module program under upstream failures, driven by the real SDKs', 
       const messages = [{ role: 'system' as const, content: step.system }, { role: 'user' as const, content: step.user }];
       try {
         if (i === 1 && opts.streamRetrieve) {
-          const stream = await llm.chat.completions.create({ model: 'x', stream: true, messages }, opts.signal ? { signal: opts.signal } : {});
+          const ac = new AbortController();
+          if (opts.abortStreamAfterMs !== undefined) setTimeout(() => ac.abort(), opts.abortStreamAfterMs);
+          const stream = await llm.chat.completions.create({ model: 'x', stream: true, messages }, { signal: ac.signal });
           let text = '';
           for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
           answers.push(text);
@@ -172,9 +175,7 @@ describe('a 3-module program under upstream failures, driven by the real SDKs', 
     expect(await recorded('openai', cut.rid)).toMatchObject({ calls: ['1:extract:ok', '2:retrieve:failed', '3:answer:ok'], outputs: ['abcdefghij', 'abcd', 'abcdefghij'] });
     oa.setBehavior({ reply: 'abcdefghij', chunks: 10, chunkDelayMs: 150, onlyFor: isRetrieve });
     const closedBefore = oa.stats.closedEarly;
-    const ac = new AbortController();
-    setTimeout(() => ac.abort(), 500);
-    const aborted = await openaiRollout({ streamRetrieve: true, signal: ac.signal });
+    const aborted = await openaiRollout({ streamRetrieve: true, abortStreamAfterMs: 500 });
     const rec = await recorded('openai', aborted.rid);
     expect(rec.calls).toEqual(['1:extract:ok', '2:retrieve:failed', '3:answer:ok']);
     expect(rec.outputs[1]).toBe(aborted.answers[1]); // what the client got before it left
