@@ -9,7 +9,7 @@ import { type KeyColumn, afterKeyset, decodeCursor, listingId, toPage } from './
 import { callModules, discoverModule, insertModules, listModules, moduleCallOrder, recordUnmatched, rolloutCalls } from './programQueries.js';
 import { bootstrapSeedsIssued, insertScheduledRollout } from './schedulerQueries.js';
 import { forgetCallText } from './retentionQueries.js';
-import { deletedJobIds, markJobDeleted, purgeJob } from './jobPurge.js';
+import { deletedJobIds, markJobDeleted, type PurgeOptions, purgeJob } from './jobPurge.js';
 import { isPooledConnectionLost, isTablesMissing } from './unavailable.js';
 import { type SeededKey, seedKey } from './seedKey.js';
 import {
@@ -232,7 +232,7 @@ export class KyselyStore implements Store {
     return deletedJobIds(this.db);
   }
 
-  purgeDeletedJob(id: string, opts: { between: () => Promise<boolean>; sliceRows?: number }): Promise<number | null> {
+  purgeDeletedJob(id: string, opts: PurgeOptions): Promise<number | null> {
     return purgeJob(this.db, this.dialect, id, opts);
   }
 

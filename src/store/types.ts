@@ -4,6 +4,7 @@ import type { SeedCell } from '../optimizer/core/seedClusters.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
 import type { JobUsage, UsageTotals } from './usage.js';
 import type { Demo } from '../optimizer/core/demos.js';
+import type { PurgeOptions } from './jobPurge.js';
 
 /**
  * The persistence contract. Two implementations (SQLite, PostgreSQL) share one kysely query layer
@@ -448,7 +449,7 @@ export interface Store {
    * resumed by a later call), then the job row with whatever was written meanwhile. The number of
    * rows removed, or null when stopped (store/jobPurge.ts).
    */
-  purgeDeletedJob(id: string, opts: { between: () => Promise<boolean>; sliceRows?: number }): Promise<number | null>;
+  purgeDeletedJob(id: string, opts: PurgeOptions): Promise<number | null>;
   /** The job's modules in creation order. */
   listModules(jobId: string): Promise<ModuleRecord[]>;
   /**
