@@ -1,17 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, type StartOptions, startServer } from '../../src/main.js';
-import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { newProposalId } from '../../src/shared/ids.js';
 import type { Store } from '../../src/store/types.js';
 import type { Demo } from '../../src/optimizer/core/demos.js';
-import { PG_URL, uniqueSchema } from './postgres.js';
+import { type TestDb, testDatabase } from './testDatabase.js';
 
-export type TestDb = 'sqlite' | 'postgres';
+export type { TestDb } from './testDatabase.js';
 
 export interface TestServer {
   url: string;
@@ -25,12 +21,8 @@ export interface TestServer {
 
 /** A real miprox server on a random loopback port, with its own SQLite file or PostgreSQL schema. */
 export async function startTestServer(opts: { db?: TestDb; env?: Record<string, string>; start?: StartOptions } = {}): Promise<TestServer> {
-  const db = opts.db ?? 'sqlite';
-  const schema = uniqueSchema('api');
-  const dbEnv = db === 'postgres'
-    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
-    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-test-')), 'miprox.db') };
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...dbEnv, ...opts.env });
+  const database = testDatabase(opts.db ?? 'sqlite', 'api');
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...database.env, ...opts.env });
   const server = await startServer(config, { logger: pino({ level: process.env.MIPROX_TEST_LOG ?? 'silent' }), ...opts.start });
   const newTenantKey = async () => {
     const tenant = await server.store.createTenant('test');
@@ -47,7 +39,7 @@ export async function startTestServer(opts: { db?: TestDb; env?: Record<string, 
     newTenantKey,
     close: async () => {
       await server.close();
-      if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+      await database.drop();
     },
   };
 }

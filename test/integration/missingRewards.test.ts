@@ -1,11 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/shared/clock.js';
-import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
-import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { testDatabase } from '../helpers/testDatabase.js';
 
 const MINUTE = 60_000;
 
@@ -18,18 +14,15 @@ const MINUTE = 60_000;
 describe.each(['sqlite', 'postgres'] as const)('missing rewards (%s)', (db) => {
   let now = Date.parse('2026-06-01T00:00:00.000Z');
   const clock: Clock = { now: () => now };
-  const schema = uniqueSchema('miss');
-  const env = {
-    OPENAI_API_KEY: 'sk-test',
-    ...(db === 'postgres' ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema } : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-miss-')), 'miprox.db') }),
-  };
+  const database = testDatabase(db, 'miss');
+  const env = { OPENAI_API_KEY: 'sk-test', ...database.env };
   let t: TestServer;
   beforeAll(async () => {
     t = await startTestServer({ db: 'sqlite', env, start: { clock } });
   });
   afterAll(async () => {
     await t.close();
-    if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+    await database.drop();
   });
 
   it('flags a candidate that loses more rewards than the control and keeps it from being champion', async () => {

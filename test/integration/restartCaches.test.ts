@@ -1,10 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
-import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { type TestServer, api, pipelineJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import { testDatabase } from '../helpers/testDatabase.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 /**
@@ -15,13 +11,9 @@ import { waitFor } from '../helpers/waitFor.js';
 const SESSIONS = '/api/v1/online/sessions';
 
 describe.each(['sqlite', 'postgres'] as const)('a restart on the same %s database', (db) => {
-  const schema = uniqueSchema('restart');
-  const env: Record<string, string> = db === 'postgres'
-    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
-    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-restart-')), 'miprox.db') };
-  afterAll(async () => {
-    if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
-  });
+  const database = testDatabase(db, 'restart');
+  const env = database.env;
+  afterAll(() => database.drop());
 
   const chat = (url: string, id: string, system: string) => fetch(`${url}/${id}/chat/completions`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
