@@ -48,6 +48,7 @@ export class StreamAccumulator {
   private usage: Usage | undefined;
   private finishReason: string | undefined;
   private done = false;
+  private errored = false;
   private id: string | undefined;
   private model: string | undefined;
 
@@ -62,6 +63,11 @@ export class StreamAccumulator {
   /** The stream's `data: [DONE]` came: the answer is whole. */
   get sawDone(): boolean {
     return this.done;
+  }
+
+  /** The stream carried an error event (`data: {"error":{...}}`) before any [DONE]: the answer failed. */
+  get sawError(): boolean {
+    return this.errored;
   }
 
   summary(): StreamSummary {
@@ -95,6 +101,7 @@ export class StreamAccumulator {
     // Read with guards rather than ChatCompletionChunkSchema: this runs for every token of every
     // relayed stream, and the schema costs more than the JSON parse (measured ~4 µs per chunk).
     if (!isRecord(value)) return;
+    if (isRecord(value.error)) this.errored = true;
     if (typeof value.id === 'string') this.id ??= value.id;
     if (typeof value.model === 'string') this.model ??= value.model;
     if (isRecord(value.usage)) {

@@ -335,7 +335,11 @@ async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
     const s = acc.summary();
     return s.usage === undefined ? { ...s, usage: upstream.usage?.() } : s;
   };
-  return { body: c.surfaceCall.renderStream(chunks), summary };
+  // The chat surface relays the upstream's events as written, its error event included: the client
+  // has the provider's own error, and the relay adds none after it (an "ended without data: [DONE]"
+  // would contradict it). The translated surfaces throw at that event and end with their own.
+  const relayed = c.surfaceCall.native === undefined;
+  return { body: c.surfaceCall.renderStream(chunks), summary, ...(relayed ? { failed: () => acc.sawError } : {}) };
 }
 
 async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): Promise<FastifyReply> {

@@ -54,6 +54,8 @@ describe('streams that go wrong upstream', () => {
           // Ended before one whole event: a proxy in front of the upstream that lost it can end the body so.
           if (mode === 'empty') res.end();
           if (mode === 'first-event-cut') res.end('data: {"id":"c1","choi');
+          // The provider's own error after the answer began (no [DONE] follows, as OpenAI ends such a stream).
+          if (mode.startsWith('error-after-answer')) res.end(`${chunk('a')}data: ${JSON.stringify({ error: { message: 'the model fell over', type: mode.endsWith('known') ? 'server_error' : 'mystery_error', param: null, code: null } })}\n\n`);
         }
       });
     });
@@ -85,6 +87,27 @@ describe('streams that go wrong upstream', () => {
     expect(events.every((d) => d.startsWith('{'))).toBe(true); // nothing malformed was relayed
     expect(JSON.parse(events.at(-1)!).error.code).toBe('upstream_bad_stream');
     expect((await settled(t.server.store, job.job_id, m)).status).toBe('failed');
+  });
+
+  it.each(['error-after-answer', 'error-after-answer-known'])('relays the provider\'s own error event (%s) once, with no error of miprox\'s after it', async (m) => {
+    mode = m;
+    const res = await fetch(`${job.proxy_url}/${m}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(CALL) });
+    expect(res.status).toBe(200);
+    const events = dataOf(await res.text());
+    // Before: the provider's event, then an `upstream_bad_stream` one ("ended without data: [DONE]") contradicting it.
+    expect(events.filter((d) => d.includes('"error"'))).toHaveLength(1);
+    expect(JSON.parse(events.at(-1)!).error).toMatchObject({ message: 'the model fell over' });
+    expect((await settled(t.server.store, job.job_id, m)).status).toBe('failed');
+  });
+
+  it('ends a translated (Messages) stream whose chat upstream sent its error with one error event of miprox\'s', async () => {
+    mode = 'error-after-answer';
+    const res = await fetch(`${job.proxy_url}/messages-error/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...CALL, max_tokens: 50 }) });
+    expect(res.status).toBe(200);
+    const errors = (await res.text()).split('\n\n').filter((e) => e.startsWith('event: error'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/the model fell over/);
+    expect((await settled(t.server.store, job.job_id, 'messages-error')).status).toBe('failed');
   });
 
   // As a dropped connection before the first event (docs/API.md): a 502 the client's SDK retries,

@@ -26,8 +26,9 @@ export interface SurfaceStream {
   body: AsyncIterable<Uint8Array | string>;
   summary(): AnswerSummary;
   /**
-   * Native streams: the upstream's own stream reported a failure (Anthropic's `error` event,
-   * Responses' `error` or `response.failed`), which the client already got as the provider wrote it.
+   * Native streams, and chat streams relayed as written: the upstream's own stream reported a failure
+   * (Anthropic's `error` event, Responses' `error` or `response.failed`, chat's `data: {"error":...}`),
+   * which the client already got as the provider wrote it.
    * The call is recorded as failed, and no error event of miprox's follows it.
    */
   failed?(): boolean;
