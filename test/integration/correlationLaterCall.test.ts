@@ -51,7 +51,12 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a correlation id on a rollout\'s 
     const other = await call(url, 'conv-2');
     expect(other.status).toBe(422);
     expect(other.body.error.param).toBe('correlation_id');
-    expect(other.body.error.message).toMatch(/this rollout's correlation id is "conv-1": its later calls may repeat it or leave it out, not "conv-2"/);
+    // The field is named once, then the reason with the id the rollout stored (earlier releases read
+    // "correlation id conv-2 is not this rollout's: correlation_id: this rollout's correlation id is ...").
+    expect(other.body.error.message).toBe(
+      'the rollout has another correlation id: correlation_id: is "conv-2", but this rollout\'s is "conv-1": its later calls may repeat that id or leave it out'
+      + ' (a reward naming "conv-2" would not find this rollout); a call of another correlation belongs to a rollout of its own (another rollout id)',
+    );
     expect(await view(job.system_id, rid)).toMatchObject({ correlation_id: 'conv-1', call_count: 3 });
 
     const reward = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { correlation_id: 'conv-1', reward_info: { score: 1 } } });
@@ -112,7 +117,7 @@ describe('a correlation id on a later call, across two instances on one PostgreS
     expect((await call(a, 'from-a')).status).toBe(200); // a tags it
     const refused = await call(b, 'from-b');
     expect(refused.status).toBe(422);
-    expect(refused.body.error.message).toMatch(/correlation id is "from-a"/);
+    expect(refused.body.error.message).toMatch(/this rollout's is "from-a"/);
     expect((await call(b, 'from-a')).status).toBe(200);
     const reward = await api(b.url, 'POST', `/api/v1/online/sessions/${sid}/reward`, { key, body: { correlation_id: 'from-a', reward_info: { score: 1 } } });
     expect(reward.body).toMatchObject({ rollout_id: 'r-1', duplicate: false });
@@ -129,7 +134,7 @@ describe('a correlation id on a later call, across two instances on one PostgreS
       expect((await call(b, rid, `b-${i}`)).status).toBe(200);
       const refused = await call(a, rid, `a-${i}`);
       expect(refused.status).toBe(422);
-      expect(refused.body.error.message).toMatch(new RegExp(`correlation id is "b-${i}"`));
+      expect(refused.body.error.message).toMatch(new RegExp(`this rollout's is "b-${i}"`));
       expect((await call(a, rid, `b-${i}`)).status).toBe(200);
       await Promise.all([a.settled(), b.settled()]);
       const view = await api(a.url, 'GET', `/api/systems/${sid}/rollouts/${rid}`, { key });

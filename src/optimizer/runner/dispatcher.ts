@@ -74,9 +74,11 @@ function checkSameSeed(req: DispatchRequest, known: KnownRollout): KnownRollout 
 function correlationConflict(req: DispatchRequest, rolloutCorrelation: string | null | undefined): ValidationError | null {
   const cid = req.correlationId;
   if (cid === undefined || cid === null || rolloutCorrelation === undefined || rolloutCorrelation === null || rolloutCorrelation === cid) return null;
-  return new ValidationError(`correlation id ${cid} is not this rollout's`, [{
+  // The reason follows the field's name (`correlation_id: is ...` in a proxy error's one message): it
+  // does not name the field again, it names the id the rollout stored.
+  return new ValidationError('the rollout has another correlation id', [{
     path: 'correlation_id',
-    message: `this rollout's correlation id is ${JSON.stringify(rolloutCorrelation)}: its later calls may repeat it or leave it out, not ${JSON.stringify(cid)} (a reward naming that id would not find this rollout); a call of another correlation belongs to a rollout of its own (another rollout id)`,
+    message: `is ${JSON.stringify(cid)}, but this rollout's is ${JSON.stringify(rolloutCorrelation)}: its later calls may repeat that id or leave it out (a reward naming ${JSON.stringify(cid)} would not find this rollout); a call of another correlation belongs to a rollout of its own (another rollout id)`,
   }]);
 }
 
