@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { EXPORT_FORMATS, type ExportFormat, MiproOnlineSession, collect, exportedCandidateId } from '../sdk/index.js';
+import { EXPORT_FORMATS, type ExportFormat, MiproOnlineSession, collect, exportedCandidateId, isTerminalStatus } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { JOB_COLUMNS, UNMATCHED_SHOWN, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines, unmatchedLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
@@ -111,6 +111,12 @@ export function registerJobsCommands(program: Command): void {
       const id = await jobIdOf(jobId, opts);
       // Irreversible, and an ended job's proxy URL may still serve production: never on a typo alone.
       if (!opts.yes) {
+        // "Add --yes" to a job the server refuses to delete (409) only sends the user round once more:
+        // say what the delete needs first. An unknown id is its 404 here already.
+        const { status } = await jobsClient(opts).get(id);
+        if (!isTerminalStatus(status)) {
+          throw new CliError(`not deleted: job ${id} is ${status}; cancel it first (miprox jobs cancel ${id}): only an ended job can be deleted`, 'conflict');
+        }
         throw new CliError(`not deleted: jobs delete removes job ${id} with every rollout, reward, proposal and candidate of it, and its proxy URL stops answering; add --yes to delete it`, 'usage_error');
       }
       const deleted = await jobsClient(opts).delete(id);

@@ -66,14 +66,27 @@ describe('miprox jobs / candidates (child process, through the SDK)', () => {
 
   it('jobs delete needs --yes, refuses a running job, and deletes an ended one', async () => {
     const { job_id: id } = await jobs.create(simJobBody());
+    // A running (or paused) job without --yes: "add --yes" would only lead to the 409 below, so the
+    // CLI says what the delete needs first (earlier releases told the user to add --yes).
     const unconfirmed = await runCli(['jobs', 'delete', id], env);
     expect(unconfirmed.code).toBe(1);
-    expect(unconfirmed.stderr).toMatch(/not deleted: .*add --yes/);
+    expect(unconfirmed.stderr).toMatch(new RegExp(`not deleted: job ${id} is running; cancel it first \\(miprox jobs cancel ${id}\\)`));
+    expect(unconfirmed.stderr).not.toMatch(/--yes/);
     expect((await jobs.get(id)).status).toBe('running');
     const running = await runCli(['jobs', 'delete', id, '--yes'], env);
     expect(running.code).toBe(1);
     expect(running.stderr).toMatch(/it is running; cancel it first.*\(409 conflict\)/);
+    await jobs.pause(id);
+    const paused = await runCli(['jobs', 'delete', id, '--json'], env);
+    expect(paused.code).toBe(1);
+    expect(JSON.parse(paused.stderr)).toEqual({ error: { code: 'conflict', message: expect.stringMatching(/^not deleted: job \S+ is paused; cancel it first/) } });
+    expect((await jobs.get(id)).status).toBe('paused');
     await jobs.cancel(id);
+    // Ended: without --yes it is the confirmation that is missing.
+    const ended = await runCli(['jobs', 'delete', id], env);
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toMatch(/not deleted: .*add --yes/);
+    expect((await jobs.get(id)).status).toBe('cancelled');
     expect((await runCli(['jobs', 'delete', id, '--yes'], env)).stdout.trim()).toBe(`job ${id}: deleted`);
     const again = await runCli(['jobs', 'delete', id, '--yes', '--json'], env);
     expect(again.code).toBe(1);
