@@ -187,6 +187,19 @@ describe('a provider error at the start of a 200 stream', () => {
     expect((await recorded('openai', failedRid)).calls).toEqual(['1:ok']);
   });
 
+  it('Responses (openai, native): an error that carries only a code (OpenAI\'s documented `error` event, `response.failed`) is answered as its code\'s status and type', async () => {
+    // OpenAI documents the `error` event as {type:"error", code, message, param} and response.error as
+    // {code, message}: no error type. rate_limit_exceeded is its 429, typed as the Responses surface types a 429.
+    for (const event of ['error', 'response.failed'] as const) {
+      oa.setBehavior({ reply: 'abcdef', chunks: 3, streamError: { times: 3, type: 'rate_limit_exceeded', message: 'Rate limit reached for requests', event } });
+      const res = await fetch(`${jobs.openai.proxy_url}/responses-code-${event}-${n++}/v1/responses`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'x', stream: true, input: 'hi' }),
+      });
+      expect([event, res.status]).toEqual([event, 429]);
+      expect(await res.json()).toEqual({ error: { type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null, message: 'Rate limit reached for requests' } });
+    }
+  });
+
   it('after the events that open every answer (nothing of it yet): Responses\' overloaded error, as OpenAI sends it, is retried like its 503', async () => {
     // response.created, response.in_progress, then `error: {type: service_unavailable_error, code: server_is_overloaded}`.
     oa.setBehavior({ reply: 'abcdef', chunks: 3, streamError: { times: 3, afterOpening: true, nested: true } });
