@@ -68,10 +68,23 @@ function anthropicType(status: number): string {
   return 'invalid_request_error';
 }
 
-/** Anthropic's error shape, `{type:"error", error:{type, message}}`, the message naming every field. */
-export function anthropicErrorBody(p: HttpProblem, upstreamType?: string) {
+/** What a relayed provider error says of its own type, and whose types those are. */
+export type UpstreamTyping = Pick<UpstreamError, 'upstreamType' | 'upstreamApi'>;
+
+/**
+ * Anthropic's error shape, `{type:"error", error:{type, message}}`, the message naming every field.
+ * Anthropic's own error (a native call) keeps its type. Another API's (a Messages call translated to
+ * OpenAI or a compatible server) is no type an app written against Anthropic's knows: OpenAI's rate
+ * limit is `requests` or `tokens`, its bad key `invalid_request_error` with a 401. That error gets
+ * Anthropic's type for its status, and the provider's own type goes in the message, so nothing is lost.
+ */
+export function anthropicErrorBody(p: HttpProblem, upstream?: UpstreamTyping) {
   const open = openAiErrorBody(p).error;
-  return { type: 'error', error: { type: upstreamType ?? anthropicType(p.status), message: open.message } };
+  const own = upstream?.upstreamType;
+  if (own !== undefined && upstream?.upstreamApi === 'anthropic') return { type: 'error', error: { type: own, message: open.message } };
+  const type = anthropicType(p.status);
+  const message = own === undefined || own === type ? open.message : `${open.message} (upstream error type: ${own})`;
+  return { type: 'error', error: { type, message } };
 }
 
 /** OpenAI error `type` values by status, so clients' retry logic behaves as with OpenAI. */
@@ -83,6 +96,12 @@ function openAiType(status: number): string {
   return 'invalid_request_error';
 }
 
+/**
+ * OpenAI's error shape. The provider's own type is kept, Anthropic's too (a chat or Responses call
+ * translated to Anthropic): OpenAI documents `type` as a free string, its SDKs classify by status,
+ * and Anthropic's types name what miprox's own do here (`rate_limit_error`, `authentication_error`),
+ * `overloaded_error` saying more than `api_error` would.
+ */
 export function openAiErrorBody(p: HttpProblem, upstreamType?: string, upstreamParam?: string) {
   // OpenAI's shape has one message and one param: the message carries every field and its reason.
   const fields = p.details.filter((d) => d.path).map((d) => `${d.path}: ${d.message}`);
@@ -120,9 +139,8 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   if (err instanceof MethodNotAllowedError) reply.header('allow', err.allow.join(', '));
   if (err instanceof UpstreamError) for (const [name, value] of Object.entries(err.retryHeaders)) reply.header(name, value);
   if (isProxyPath(req.url)) {
-    const upstreamType = err instanceof UpstreamError ? err.upstreamType : undefined;
-    const upstreamParam = err instanceof UpstreamError ? err.upstreamParam : undefined;
-    return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstreamType) : openAiErrorBody(problem, upstreamType, upstreamParam));
+    const upstream = err instanceof UpstreamError ? err : undefined;
+    return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstream) : openAiErrorBody(problem, upstream?.upstreamType, upstream?.upstreamParam));
   }
   return reply.send(controlErrorBody(problem, req.id));
 }

@@ -15,7 +15,7 @@ import { anthropicStreamStartError } from './streamStartError.js';
  * answers (JSON and SSE) back to OpenAI's shapes. Retries, timeouts and errors are the shared
  * transport's, so they behave exactly as for OpenAI upstreams.
  */
-export interface AnthropicOptions extends Omit<TransportOptions, 'upstreamName' | 'secrets'> {
+export interface AnthropicOptions extends Omit<TransportOptions, 'upstreamName' | 'upstreamApi' | 'secrets'> {
   /** e.g. `https://api.anthropic.com` (the `/v1/messages` path is added). */
   baseUrl: string;
   apiKey: string;
@@ -48,7 +48,7 @@ export class AnthropicProvider implements ChatProvider {
     const { apiKey, ...transport } = opts;
     this.clock = opts.clock ?? systemClock;
     // The key goes into headers only, never into the transport's options (which may be logged).
-    this.transport = new UpstreamTransport({ ...transport, upstreamName: 'anthropic', secrets: [apiKey] });
+    this.transport = new UpstreamTransport({ ...transport, upstreamName: 'anthropic', upstreamApi: 'anthropic', secrets: [apiKey] });
     this.headers = {
       'content-type': 'application/json',
       'user-agent': 'miprox',

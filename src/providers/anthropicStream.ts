@@ -110,6 +110,7 @@ export class AnthropicStreamTranslator {
         throw new UpstreamError(`anthropic stream failed: ${ev.error.message ?? 'unknown error'}`, {
           status: 502,
           code: 'upstream_stream_error',
+          upstreamApi: 'anthropic',
           ...(ev.error.type !== undefined ? { upstreamType: ev.error.type } : {}),
         });
       default:

@@ -17,7 +17,7 @@ const OPENAI_MAX_TOOLS = 128;
  * Bodies are relayed unchanged; the request is only adjusted so `complete` never asks for a stream
  * and `stream` always does.
  */
-export interface OpenAICompatibleOptions extends Omit<TransportOptions, 'upstreamName' | 'secrets'> {
+export interface OpenAICompatibleOptions extends Omit<TransportOptions, 'upstreamName' | 'upstreamApi' | 'secrets'> {
   kind: 'openai' | 'openai_compatible';
   /** Sent as `Authorization: Bearer`; optional for local servers. */
   apiKey?: string | undefined;
@@ -40,6 +40,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
     this.transport = new UpstreamTransport({
       ...transport,
       upstreamName: upstreamName ?? (kind === 'openai' ? 'openai' : `upstream ${new URL(opts.baseUrl).origin}`),
+      upstreamApi: 'openai',
       // A job's inference_url may carry its credential in the query instead (`?api_key=`).
       secrets: [...(apiKey !== undefined && apiKey !== '' ? [apiKey] : []), ...urlSecrets(opts.baseUrl)],
     });

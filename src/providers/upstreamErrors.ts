@@ -1,4 +1,4 @@
-import { UpstreamError } from '../shared/errors.js';
+import { UpstreamError, type UpstreamApi } from '../shared/errors.js';
 import { redact } from './secretRedaction.js';
 
 /**
@@ -12,6 +12,8 @@ export interface ErrorContext {
   /** e.g. "openai", "anthropic", "upstream http://127.0.0.1:8000" — never contains a key. */
   upstreamName: string;
   secrets: readonly string[];
+  /** Whose error types the upstream answers with (Anthropic's, or OpenAI's and compatible servers'). */
+  upstreamApi: UpstreamApi;
 }
 
 /** Status used when our own caller went away (nginx's convention); the proxy has nobody to answer. */
@@ -67,6 +69,7 @@ export function errorFromStatus(status: number, bodyText: string, ctx: ErrorCont
       status,
       code: body.code ?? 'upstream_error',
       upstreamStatus: status,
+      upstreamApi: ctx.upstreamApi,
       ...(body.type !== undefined ? { upstreamType: body.type } : {}),
       ...(body.param !== undefined ? { upstreamParam: body.param } : {}),
     });
@@ -75,6 +78,7 @@ export function errorFromStatus(status: number, bodyText: string, ctx: ErrorCont
   return new UpstreamError(`${ctx.upstreamName} failed with ${how}: ${message}`, {
     status: 502,
     upstreamStatus: status,
+    upstreamApi: ctx.upstreamApi,
     ...(body.type !== undefined ? { upstreamType: body.type } : {}),
   });
 }

@@ -2,7 +2,7 @@ import type { LookupFunction } from 'node:net';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from './cancelSignal.js';
-import { UpstreamError } from '../shared/errors.js';
+import { UpstreamError, type UpstreamApi } from '../shared/errors.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { mathRandomRng, type Rng } from '../shared/rng.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
@@ -38,6 +38,8 @@ export interface TransportOptions {
   baseUrl: string;
   /** Used in error messages and logs; must not contain secrets. */
   upstreamName: string;
+  /** Whose error types the upstream answers with: kept on its errors, for the surfaces that relay them. */
+  upstreamApi: UpstreamApi;
   /** Deadline for the answer to start (all attempts and waits), and the max silence within a body. */
   timeoutMs: number;
   maxRetries: number;
@@ -123,7 +125,7 @@ export class UpstreamTransport {
       connectTimeout: Math.min(10_000, opts.timeoutMs),
       ...(opts.lookup !== undefined ? { connect: { lookup: opts.lookup } } : {}),
     });
-    this.ctx = { upstreamName: opts.upstreamName, secrets: opts.secrets ?? [] };
+    this.ctx = { upstreamName: opts.upstreamName, upstreamApi: opts.upstreamApi, secrets: opts.secrets ?? [] };
     this.tuning = { ...DEFAULT_RETRY_TUNING, ...opts.retry };
     this.sleep = opts.sleep ?? abortableSleep;
     this.rng = opts.rng ?? mathRandomRng;

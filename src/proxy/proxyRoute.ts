@@ -410,8 +410,8 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
       // After the provider's own error event the client knows; a second one would contradict it.
       if ((!c.signal.aborted || stopped) && !(upstream.failed?.() ?? false)) {
         const cause = stopped ?? (err instanceof UpstreamError ? err : new UpstreamError('upstream stream failed', { status: 502 }));
-        // The provider's own error type (an Anthropic stream's `overloaded_error`), as the JSON path relays it.
-        const end = c.surfaceCall.errorEvent(toHttpProblem(cause), cause instanceof UpstreamError ? cause.upstreamType : undefined);
+        // The provider's own error type (an Anthropic stream's `overloaded_error`), typed for the surface as the JSON path does.
+        const end = c.surfaceCall.errorEvent(toHttpProblem(cause), cause instanceof UpstreamError ? cause : undefined);
         if (end !== '') yield end; // '' when the surface's terminal event already went out
       }
     } finally {

@@ -135,6 +135,12 @@ export class ServerClosingError extends AppError {
 }
 
 /**
+ * Whose error types an upstream's `type` is: Anthropic's (a fixed, documented set its SDKs and apps
+ * branch on) or OpenAI's (chat completions, Responses and compatible servers: free strings).
+ */
+export type UpstreamApi = 'anthropic' | 'openai';
+
+/**
  * An upstream model provider failed. `upstreamStatus` is the provider's HTTP status when it answered
  * (kept for 4xx), else the error is a 502 (unreachable / bad answer) or 504 (timeout).
  */
@@ -143,6 +149,8 @@ export class UpstreamError extends AppError {
   readonly code: string;
   readonly upstreamStatus: number | undefined;
   readonly upstreamType: string | undefined;
+  /** The API `upstreamType` belongs to: a Messages client gets Anthropic's type for the status instead of another API's (errorMapping.ts). */
+  readonly upstreamApi: UpstreamApi | undefined;
   /** The field the provider's 4xx names (OpenAI's `param`), relayed in the proxy's error; cleared on a translated call (proxyRoute.ts). */
   upstreamParam: string | undefined;
   /**
@@ -152,13 +160,14 @@ export class UpstreamError extends AppError {
   retryHeaders: Record<string, string> = {};
   constructor(
     message: string,
-    opts: { status: number; code?: string; upstreamStatus?: number; upstreamType?: string; upstreamParam?: string },
+    opts: { status: number; code?: string; upstreamStatus?: number; upstreamType?: string; upstreamApi?: UpstreamApi; upstreamParam?: string },
   ) {
     super(message);
     this.status = opts.status;
     this.code = opts.code ?? (opts.status === 504 ? 'upstream_timeout' : 'upstream_error');
     this.upstreamStatus = opts.upstreamStatus;
     this.upstreamType = opts.upstreamType;
+    this.upstreamApi = opts.upstreamApi;
     this.upstreamParam = opts.upstreamParam;
   }
 }

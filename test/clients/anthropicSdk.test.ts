@@ -231,4 +231,32 @@ describe('@anthropic-ai/sdk errors', () => {
     expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(422);
     expect((err as { error: unknown }).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/messages/) } });
   });
+
+  it.each(['openai', 'openai_compatible'] as const)('translated to %s: a refused call reaches the SDK with Anthropic\'s type for its status, the provider\'s own type in the message', async (provider) => {
+    // What OpenAI answers: its rate limit typed `requests`, a bad key and an unknown model `invalid_request_error`.
+    const cases = [
+      { fail: { status: 429, type: 'requests', message: 'Rate limit reached for requests', retryAfter: '0' }, status: 429, sdk: Anthropic.RateLimitError, type: 'rate_limit_error', message: 'Rate limit reached for requests (upstream error type: requests)' },
+      { fail: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' }, status: 401, sdk: Anthropic.AuthenticationError, type: 'authentication_error', message: 'Incorrect API key provided. (upstream error type: invalid_request_error)' },
+      { fail: { status: 404, type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist' }, status: 404, sdk: Anthropic.NotFoundError, type: 'not_found_error', message: 'The model does not exist (upstream error type: invalid_request_error)' },
+      // Already Anthropic's type for the status: the message as the provider wrote it.
+      { fail: { status: 400, type: 'invalid_request_error', message: 'bad temperature' }, status: 400, sdk: Anthropic.BadRequestError, type: 'invalid_request_error', message: 'bad temperature' },
+      { fail: { status: 500, type: 'server_error', message: 'The server had an error', retryAfter: '0' }, status: 502, sdk: Anthropic.InternalServerError, type: 'api_error', message: expect.stringMatching(/ failed with HTTP 500: The server had an error \(upstream error type: server_error\)$/) },
+    ];
+    for (const c of cases) {
+      s.h.openai.setBehavior({ reply: 'Paris.', fail: c.fail });
+      const { anthropic } = client(provider);
+      const err = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect(err, c.type).toBeInstanceOf(c.sdk);
+      expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(c.status);
+      expect((err as { error: unknown }).error).toEqual({ type: 'error', error: { type: c.type, message: c.message } });
+    }
+  });
+
+  it('anthropic (native): Anthropic\'s own type is kept', async () => {
+    s.h.anthropic.setBehavior({ reply: 'Paris.', fail: { status: 529, type: 'overloaded_error', message: 'Overloaded', retryAfter: '0' } });
+    const { anthropic } = client('anthropic');
+    const err = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(502);
+    expect((err as { error: unknown }).error).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'anthropic failed with HTTP 529: Overloaded' } });
+  });
 });

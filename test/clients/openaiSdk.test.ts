@@ -136,6 +136,23 @@ describe('openai SDK, models and errors', () => {
     expect(models.data.map((m) => m.id)).toEqual(['gpt-4o-mini']);
     await expect(openai.responses.create({ model: 'x', input: 'hi', previous_response_id: 'resp_1' })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/stateless/) });
   });
+
+  it('translated to anthropic: a refused call keeps Anthropic\'s type (OpenAI\'s `type` is a free string; the SDK classifies by status)', async () => {
+    const cases = [
+      { fail: { status: 429, type: 'rate_limit_error', message: 'slow down', retryAfter: '0' }, status: 429, sdk: OpenAI.RateLimitError },
+      { fail: { status: 401, type: 'authentication_error', message: 'invalid x-api-key' }, status: 401, sdk: OpenAI.AuthenticationError },
+    ];
+    for (const c of cases) {
+      s.h.anthropic.setBehavior({ reply: 'Paris.', fail: c.fail });
+      const { openai } = client('anthropic');
+      const chat = await openai.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      const responses = await openai.responses.create({ model: 'x', input: 'hi' }).catch((e: unknown) => e);
+      for (const err of [chat, responses]) {
+        expect(err, c.fail.type).toBeInstanceOf(c.sdk);
+        expect(err).toMatchObject({ status: c.status, type: c.fail.type, error: { type: c.fail.type, message: c.fail.message } });
+      }
+    }
+  });
 });
 
 describe('openai SDK, what an anthropic policy cannot take', () => {

@@ -244,8 +244,20 @@ describe('a provider error at the start of a 200 stream', () => {
     const messagesAttempts: Attempt[] = [];
     expect(await messagesStream('openai', messagesRid, messagesAttempts)).toBe('abcdef');
     expect(messagesAttempts.map((a) => a.status)).toEqual([429, 200]);
-    // The Messages surface's shape, Anthropic's type for the status (OpenAI's `requests` is no Anthropic type).
-    expect(JSON.parse(messagesAttempts[0]!.body)).toMatchObject({ type: 'error', error: { message: 'Rate limit reached for requests' } });
+    // The Messages surface's shape, Anthropic's type for the status (OpenAI's `requests` is no Anthropic type), OpenAI's in the message.
+    expect(JSON.parse(messagesAttempts[0]!.body)).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'Rate limit reached for requests (upstream error type: requests)' } });
     expect((await recorded('openai', messagesRid)).calls).toEqual(['1:failed', '2:ok']);
+  });
+
+  it('translated to openai, a 5xx error at the start of the stream reaches a Messages client as a 502 api_error, OpenAI\'s type in the message', async () => {
+    oa.setBehavior({ reply: 'abcdef', chunks: 3, streamError: { times: 3, type: 'server_error' } });
+    const rid = `messages-to-openai-5xx-${n++}`;
+    const attempts: Attempt[] = [];
+    expect(await messagesStream('openai', rid, attempts)).toBe('abcdef');
+    expect(attempts.map((a) => a.status)).toEqual([502, 200]);
+    expect(JSON.parse(attempts[0]!.body)).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: expect.stringMatching(/^openai failed with server_error at the start of its stream: .* \(upstream error type: server_error\)$/) },
+    });
   });
 });

@@ -7,7 +7,7 @@ import type { Surface, SurfaceCall } from './surface.js';
 // (under tsx each named closure also costs a defineProperty for its name, per call).
 const renderJson: SurfaceCall['renderJson'] = (_completion, raw) => raw;
 const renderStream: SurfaceCall['renderStream'] = (sse) => sse;
-const errorEvent: SurfaceCall['errorEvent'] = (problem, upstreamType) => `data: ${JSON.stringify(openAiErrorBody(problem, upstreamType))}\n\n`;
+const errorEvent: SurfaceCall['errorEvent'] = (problem, upstream) => `data: ${JSON.stringify(openAiErrorBody(problem, upstream?.upstreamType))}\n\n`;
 
 /**
  * Chat completions: the internal call is the client's body itself, and answers are relayed as the

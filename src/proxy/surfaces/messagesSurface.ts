@@ -65,7 +65,7 @@ export const messagesSurface: Surface = {
           return { body: relay(), summary: () => tap.summary(), failed: () => tap.sawError };
         },
       },
-      errorEvent: (problem, upstreamType) => fail(`event: error\ndata: ${JSON.stringify(anthropicErrorBody(problem, upstreamType))}\n\n`),
+      errorEvent: (problem, upstream) => fail(`event: error\ndata: ${JSON.stringify(anthropicErrorBody(problem, upstream))}\n\n`),
     };
   },
 };

@@ -86,8 +86,8 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
           return { body: body(), summary: () => relay.summary(), failed: () => relay.failed };
         },
       },
-      errorEvent: (problem, upstreamType) => {
-        const e = openAiErrorBody(problem, upstreamType).error;
+      errorEvent: (problem, upstream) => {
+        const e = openAiErrorBody(problem, upstream?.upstreamType).error;
         return fail({ code: e.code, message: e.message, param: e.param });
       },
     };

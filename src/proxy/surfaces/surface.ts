@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HttpProblem } from '../../api/errorMapping.js';
+import type { HttpProblem, UpstreamTyping } from '../../api/errorMapping.js';
 import type { ToolCallSummary } from '../../providers/completionSummary.js';
 import type { NativeSurface } from '../../providers/types.js';
 import type { ChatCompletion, ChatCompletionRequest, Usage } from '../../schemas/openai.js';
@@ -81,8 +81,11 @@ export interface SurfaceCall {
   /** A chat-completions SSE stream (translated path) as this surface's event stream. */
   renderStream(chatSse: AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string>;
   native: NativeCall | undefined;
-  /** The event that tells a streaming client the answer failed, in this surface's protocol. */
-  errorEvent(problem: HttpProblem, upstreamType: string | undefined): string;
+  /**
+   * The event that tells a streaming client the answer failed, in this surface's protocol; `upstream`:
+   * the provider's own type for the error, when it gave one (errorMapping.ts types it for the surface).
+   */
+  errorEvent(problem: HttpProblem, upstream: UpstreamTyping | undefined): string;
 }
 
 export interface Surface {

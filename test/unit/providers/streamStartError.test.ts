@@ -3,7 +3,7 @@ import { anthropicStreamStartError, chatStreamStartError, responsesStreamStartEr
 import { errorFromStatus } from '../../../src/providers/upstreamErrors.js';
 
 const ev = (data: unknown, event?: string) => ({ event, data: typeof data === 'string' ? data : JSON.stringify(data), id: undefined });
-const ctx = { upstreamName: 'up', secrets: ['sk-secret'] };
+const ctx = { upstreamName: 'up', upstreamApi: 'openai' as const, secrets: ['sk-secret'] };
 /** The status a leading event's error stands for, WAIT, or undefined. */
 const verdict = (check: StreamStartCheck, data: unknown, event?: string) => {
   const v = check(ev(data, event));
@@ -52,7 +52,7 @@ describe('a stream\'s leading events read as the status their error stands for',
   });
 
   it('says where the 5xx came from in the message: the start of the stream, not an HTTP status', () => {
-    const err = errorFromStatus(529, JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), { upstreamName: 'anthropic', secrets: [] }, true);
+    const err = errorFromStatus(529, JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), { upstreamName: 'anthropic', upstreamApi: 'anthropic' as const, secrets: [] }, true);
     expect(err).toMatchObject({ status: 502, upstreamStatus: 529, upstreamType: 'overloaded_error', message: 'anthropic failed with overloaded_error at the start of its stream: Overloaded' });
   });
 });

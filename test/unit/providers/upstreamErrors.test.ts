@@ -8,7 +8,7 @@ import {
 import { redact } from '../../../src/providers/secretRedaction.js';
 import { UpstreamError } from '../../../src/shared/errors.js';
 
-const ctx = { upstreamName: 'openai', secrets: ['sk-secret-123456'] };
+const ctx = { upstreamName: 'openai', upstreamApi: 'openai' as const, secrets: ['sk-secret-123456'] };
 
 describe('parseErrorBody', () => {
   it.each([

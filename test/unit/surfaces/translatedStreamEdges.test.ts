@@ -38,7 +38,7 @@ async function clientSees(name: SurfaceName, pieces: readonly string[], failure?
     for await (const piece of sc.renderStream(source())) text += String(piece);
   } catch (err) {
     threw = true;
-    text += sc.errorEvent(toHttpProblem(err), undefined);
+    text += sc.errorEvent(toHttpProblem(err), err instanceof UpstreamError ? err : undefined);
   }
   return { events: parseEvents(text), threw };
 }
@@ -153,5 +153,14 @@ describe('an upstream that breaks off midway', () => {
       ['error', undefined],
     ]);
     expect(events.at(-1)!.data).toEqual({ type: 'error', error: { type: 'api_error', message: 'upstream connection lost' } });
+  });
+
+  it('Messages: an error another API typed gets Anthropic\'s type for its status, that type in the message; Anthropic\'s own is kept', async () => {
+    const openai = new UpstreamError('Rate limit reached for requests', { status: 429, upstreamType: 'requests', upstreamApi: 'openai' });
+    const fromOpenai = await clientSees('messages', cut, openai);
+    expect(fromOpenai.events.at(-1)!.data).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'Rate limit reached for requests (upstream error type: requests)' } });
+    const anthropic = new UpstreamError('anthropic stream failed: Overloaded', { status: 502, upstreamType: 'overloaded_error', upstreamApi: 'anthropic' });
+    const fromAnthropic = await clientSees('messages', cut, anthropic);
+    expect(fromAnthropic.events.at(-1)!.data).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'anthropic stream failed: Overloaded' } });
   });
 });
