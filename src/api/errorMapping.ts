@@ -59,10 +59,12 @@ export const isMessagesPath = (url: string): boolean => isProxyPath(url) && /\/m
 /** Anthropic error `type` values by status, so Anthropic SDKs classify (and retry) as with Anthropic. */
 function anthropicType(status: number): string {
   if (status === 401) return 'authentication_error';
+  if (status === 402) return 'billing_error';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   if (status === 413) return 'request_too_large';
   if (status === 429) return 'rate_limit_error';
+  if (status === 504) return 'timeout_error';
   if (status === 529) return 'overloaded_error';
   if (status >= 500) return 'api_error';
   return 'invalid_request_error';

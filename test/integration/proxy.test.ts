@@ -267,6 +267,13 @@ describe('the proxy URL', () => {
       const res = await call(job.proxy_url);
       expect(res.status).toBe(504);
       expect(res.body.error.message).toMatch(/did not answer within 400 ms/);
+      // A Messages client gets Anthropic's type for a gateway timeout, as Anthropic's own 504 has.
+      const messages = await fetch(`${job.proxy_url}/messages`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'x', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(messages.status).toBe(504);
+      expect(await messages.json()).toMatchObject({ type: 'error', error: { type: 'timeout_error', message: expect.stringMatching(/did not answer within 400 ms/) } });
     });
 
     it('ends a stream that breaks mid-way with an error event, never a silent cut', async () => {
