@@ -48,8 +48,8 @@ function jsonParseMessage(f: FastifyLikeError): string {
 
 export const isProxyPath = (url: string): boolean => url.startsWith('/api/mipro/');
 
-/** The proxy's Messages surface answers errors in Anthropic's shape; every other proxy path in OpenAI's. */
 /**
+ * The proxy's Messages surface answers errors in Anthropic's shape; every other proxy path in OpenAI's.
  * A Messages route, or one of Anthropic's under it that miprox does not serve (`/messages/count_tokens`,
  * `/messages/batches...`: a 404 in Anthropic's shape). Only those: `messages` may also be a rollout id
  * (`{proxy}/messages/responses` is a Responses call).
