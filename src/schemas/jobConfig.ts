@@ -261,6 +261,20 @@ const ModulesSchema = z.array(ModuleSchema)
     });
   }, { when: (payload) => Array.isArray(payload.value) });
 
+/**
+ * `modules` and `initial_prompt` are two forms of one declaration (initial_prompt's system pattern is
+ * module "main"). The message also answers the reason a program's author reaches for initial_prompt:
+ * its wildcards, which declared modules do not have.
+ */
+function oneProgramForm(v: { modules?: unknown; initial_prompt?: unknown }, ctx: z.RefinementCtx): void {
+  if (v.modules === undefined || v.initial_prompt === undefined) return;
+  ctx.addIssue({
+    code: 'custom', path: ['initial_prompt'],
+    message: 'must not be given together with modules: initial_prompt is the one-module form (module "main"); declare it as a module instead'
+      + ' (declared modules have no wildcards: send "" in mipro.variables for a placeholder that may be empty)',
+  });
+}
+
 export const JobConfigSchema = z.object({
   algorithm: z.literal('mipro', { error: orMissing('must be "mipro" (the only supported algorithm)') }),
   task_app_url: z.url({ error: 'must be a URL' }).optional(),
@@ -269,13 +283,14 @@ export const JobConfigSchema = z.object({
   initial_prompt: InitialPromptSchema.optional(),
   modules: ModulesSchema.optional(),
   mipro: MiproSchema,
+}).superRefine(oneProgramForm, {
+  // Run even when either form failed on its own: an initial_prompt of wildcards alone beside modules
+  // was told only that its messages are required, and adding them met this refusal next.
+  when: (payload) => {
+    const v = payload.value as { modules?: unknown; initial_prompt?: unknown } | null;
+    return typeof v === 'object' && v !== null && v.modules !== undefined && v.initial_prompt !== undefined;
+  },
 }).superRefine((v, ctx) => {
-  if (v.modules && v.initial_prompt) {
-    ctx.addIssue({
-      code: 'custom', path: ['initial_prompt'],
-      message: 'must not be given together with modules: initial_prompt is the one-module form (module "main"); declare it as a module instead',
-    });
-  }
   // Demos only, with no room for a demo: no proposal could ever be made, and the job would sit still.
   if (v.mipro.proposer.mode === 'demos_only' && v.mipro.max_demos === 0) {
     ctx.addIssue({ code: 'custom', path: ['mipro', 'max_demos'], message: 'must be at least 1 with proposer.mode "demos_only" (no demo set could be proposed)' });
