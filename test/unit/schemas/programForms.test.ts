@@ -34,8 +34,8 @@ const CONFLICT = { path: 'policy_optimization.initial_prompt', message: expect.s
 
 /**
  * `modules` and `initial_prompt` are two forms of one declaration. A user who declares modules and
- * reaches for `initial_prompt.wildcards` (README: "unless initial_prompt.wildcards declares it
- * OPTIONAL") must hear that the two do not go together, not only that `initial_prompt.messages` is
+ * reaches for `initial_prompt.wildcards` (the README said a placeholder without a value is a 422
+ * "unless initial_prompt.wildcards declares it OPTIONAL", without saying for which form) must hear that the two do not go together, not only that `initial_prompt.messages` is
  * required: adding messages then met the conflict as a second refusal.
  */
 describe('modules beside initial_prompt', () => {
