@@ -1,5 +1,6 @@
 import type { Candidate, Job, JobGuard, SessionEvent } from '../sdk/index.js';
 import { headOf } from '../optimizer/core/text.js';
+import { jsonText } from './output.js';
 
 /** How jobs and candidates read in the terminal; shared by `jobs` and `candidates`. */
 
@@ -165,12 +166,35 @@ export function unmatchedLines(events: readonly SessionEvent[], total: number): 
   const lines = [`texts that matched no module (${total === events.length ? 'all' : `${events.length} of ${total}`}; their calls went upstream unoptimized):`];
   for (const e of events) {
     const d = e.data as { preview?: string | null; length?: number; reason?: string; closest?: { module: string; reason: string } | null };
-    const preview = d.preview == null ? '(text cleared by RETENTION_DAYS)' : JSON.stringify(shorten(d.preview, 80));
+    const preview = d.preview == null ? '(text cleared by RETENTION_DAYS)' : unmatchedPreview(d.preview, d.length);
     lines.push(`  ${preview} (${d.length ?? '?'} characters)`);
     lines.push(d.reason === 'max_modules' ? '    discovery was full (mipro.max_modules): declare the modules with templates if system texts carry per-request content'
       : d.closest ? `    closest module ${d.closest.module}: ${d.closest.reason}` : `    ${passThroughReason(e.message) ?? 'no declared module comes close'}`);
   }
   return lines;
+}
+
+/** How much of an unmatched text one line shows: its start, and its end when the whole text is known. */
+const UNMATCHED_HEAD = 60;
+const UNMATCHED_TAIL = 30;
+
+/**
+ * An unmatched text as written, every character kept and whitespace escaped (`\n`, `\t`; control
+ * characters as `\u` escapes, jsonText): the listing exists to find where a text leaves its template,
+ * character for character, and the commonest drift is whitespace (a trailing newline, a space for a
+ * newline), which `shorten`'s collapsing and trimming made invisible. A text longer than the line
+ * keeps its end too when the preview holds all of it (the event keeps 200 characters), since a text
+ * that "does not end as the template does" differs there.
+ */
+function unmatchedPreview(preview: string, length: number | undefined): string {
+  if (preview.length <= UNMATCHED_HEAD + UNMATCHED_TAIL + 1) return jsonText(preview);
+  const head = headOf(preview, UNMATCHED_HEAD);
+  if (length !== undefined && length > preview.length) return `${jsonText(head).slice(0, -1)}…"`;
+  // Not from the middle of an emoji: a tail opening on a low surrogate starts one character later.
+  let from = preview.length - UNMATCHED_TAIL;
+  const first = preview.charCodeAt(from);
+  if (first >= 0xdc00 && first <= 0xdfff) from++;
+  return `${jsonText(head).slice(0, -1)}…${jsonText(preview.slice(from)).slice(1)}`;
 }
 
 /**

@@ -154,4 +154,31 @@ describe('jobs show: the texts that matched no module', () => {
       message: 'a call\'s system text matched no module and was passed through unchanged (27 characters); it named module "check", which was discovered from another system text and takes only that text: if system texts carry per-request content, declare the modules with templates ({placeholders})' };
     expect(unmatchedLines([named], 1)[2]).toBe('    it named module "check", which was discovered from another system text and takes only that text: if system texts carry per-request content, declare the modules with templates ({placeholders})');
   });
+
+  /**
+   * The listing is there to find where a text leaves its template, character for character, and the
+   * commonest drift is whitespace: the preview collapsed runs of whitespace into one space and trimmed
+   * the ends, so "...Ada.\n" and "...Ada. " both read "...Ada." (exactly the template's rendering)
+   * beside "the text does not end as the template does", and a "\n" the reason named showed as a space.
+   */
+  it("shows each text's characters as they are, whitespace escaped, and the end of a long one", () => {
+    const closest = { module: 'extract', reason: 'the text does not end as the template does (".")' };
+    const lines = unmatchedLines([
+      event({ preview: 'Extract the entities from the query of customer Ada.\n', length: 53, reason: 'no_match', closest }),
+      event({ preview: 'Extract the entities from the query of customer Ada. ', length: 53, reason: 'no_match', closest }),
+      event({ preview: 'Plan the fix.\nEntities:\tcard\u009b', length: 29, reason: 'no_match', closest: null }),
+    ], 3);
+    expect(lines[1]).toBe('  "Extract the entities from the query of customer Ada.\\n" (53 characters)');
+    expect(lines[3]).toBe('  "Extract the entities from the query of customer Ada. " (53 characters)');
+    // Tabs escaped like newlines; a C1 control (U+009B, a CSI) escaped too, never sent raw.
+    expect(lines[5]).toBe('  "Plan the fix.\\nEntities:\\tcard\\u009b" (29 characters)');
+    // A whole text longer than the line keeps its start and its end, where a trailing difference lies.
+    const long = `${'Answer from the retrieved passages only. '.repeat(3)}Cite them.\n\n`;
+    const shown = unmatchedLines([event({ preview: long, length: long.length, reason: 'no_match', closest })], 1)[1]!;
+    expect(shown).toMatch(/^ {2}"Answer from the retrieved passages only\. Answer from the.*….*Cite them\.\\n\\n" \(135 characters\)$/);
+    expect(shown.length).toBeLessThan(130);
+    // Only the start of a text longer than its stored preview (200 characters) is known: no tail is made up.
+    const head = 'x'.repeat(200);
+    expect(unmatchedLines([event({ preview: head, length: 5000, reason: 'no_match', closest: null })], 1)[1]).toMatch(/^ {2}"x+…" \(5000 characters\)$/);
+  });
 });
