@@ -79,10 +79,14 @@ export function registerJobsCommands(program: Command): void {
   addClientOptions(jobs.command('export <jobId>'))
     .description('the program exactly as the proxy renders it (json, messages) or as a DSPy program state (dspy): what the job serves, or its champion')
     .addOption(new Option('--format <format>', 'what to write').choices(EXPORT_FORMATS).default('json'))
-    .option('--candidate <id>', 'export this candidate instead')
+    .option('--candidate <id>', 'export this candidate instead (best: the job\'s best candidate now, its best_candidate_id; a cancelled job serves the baseline)')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .action(clientAction(async (jobId: string, opts: ClientFlags & { format: ExportFormat; candidate?: string; output?: string }) => {
-      const exported = await jobsClient(opts).export(await jobIdOf(jobId, opts), { format: opts.format, ...(opts.candidate ? { candidateId: opts.candidate } : {}) });
+      const client = jobsClient(opts);
+      const id = await jobIdOf(jobId, opts);
+      // `best` as `jobs promote` reads it: after a cancel (which serves the baseline) it is how to take the champion out.
+      const candidateId = opts.candidate === 'best' ? (await client.get(id)).best_candidate_id ?? 'baseline' : opts.candidate;
+      const exported = await client.export(id, { format: opts.format, ...(candidateId ? { candidateId } : {}) });
       // JSON (jsonText: nothing a terminal acts on), so standard output holds what `-o FILE` writes.
       const text = `${jsonText(exported, 2)}\n`;
       if (!opts.output) {

@@ -157,6 +157,30 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     expect(bad.stderr).toMatch(/json, messages, dspy/);
   }, SLOW);
 
+  /**
+   * `jobs promote ID best` takes `best`, and a cancelled job serves (so exports by default) the
+   * baseline: `jobs export ID --candidate best` is how to take out its champion after a cancel, and it
+   * was a 404 ("candidate best not found"), leaving the user to read the id off `jobs show`.
+   */
+  it('jobs export --candidate best exports the best candidate, also of a cancelled job that serves the baseline', async () => {
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    const id = (await jobs.create(pipelineJobBody())).job_id;
+    await addCandidates(t.server.store, id, ['cand_best_1'], 'answer');
+    const session = await jobs.session(id);
+    // online_rollouts_per_candidate is 10: a candidate is the champion once it has that many rewards.
+    for (let i = 0; i < 12; i++) {
+      await session.updateReward({ rolloutId: `won_${i}`, candidateId: 'cand_best_1', rewardInfo: { score: 1 } });
+      await session.updateReward({ rolloutId: `lost_${i}`, candidateId: 'baseline', rewardInfo: { score: 0 } });
+    }
+    await jobs.cancel(id);
+    expect((await jobs.get(id)).best_candidate_id).toBe('cand_best_1');
+    const served = await runCli(['jobs', 'export', id], env);
+    expect(JSON.parse(served.stdout)).toMatchObject({ candidate_id: 'baseline', served: true });
+    const best = await runCli(['jobs', 'export', id, '--candidate', 'best'], env);
+    expect([best.code, best.stderr]).toEqual([0, '']);
+    expect(JSON.parse(best.stdout)).toMatchObject({ job_id: id, candidate_id: 'cand_best_1', served: false });
+  }, SLOW);
+
   it('add-candidate adds one module\'s prompt, or a whole program from a jobs export file, to another job', async () => {
     const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
     const next = (await jobs.create(pipelineJobBody())).job_id;
