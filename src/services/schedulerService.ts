@@ -2,7 +2,7 @@ import { flaggedIds, missingVerdicts } from '../optimizer/runner/missingRewards.
 import { confirmationTargets } from '../optimizer/core/champion.js';
 import { nextOnlineSeed, nextSeed, nextValWork, type SeedAssignment } from '../optimizer/core/seedScheduler.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
-import { ConflictError } from '../shared/errors.js';
+import { ConflictError, JobGoneError } from '../shared/errors.js';
 import { BASELINE_ID } from '../shared/ids.js';
 import type { JobRecord, NewEvent, Split, Store } from '../store/types.js';
 import { isFinal } from './jobLifecycle.js';
@@ -88,6 +88,8 @@ export class SchedulerService {
       if (served !== null && !rt.candidates.some((c) => c.id === served)) rt.fetchedAt = Number.NEGATIVE_INFINITY;
       rt = await this.engine.runtimeFor(job);
     }
+    // Deleted since the route read it (the refresh found no job row): unknown, as the next request says.
+    if (rt.deleted) throw new JobGoneError(`job ${job.id} not found`);
     const mipro = rt.job.config.mipro;
     const [issued, valSeeds] = await Promise.all([this.store.rolloutSplitCounts(job.id), this.store.valSeedsIssued(job.id)]);
     // Which bootstrap seeds are taken matters only while some may be left.

@@ -83,4 +83,48 @@ describe.each(['sqlite', 'postgres'] as const)('a job deleted while a request mo
     expect(res.body.error.code).toBe('not_found');
     expect(alarms).toEqual([]);
   });
+
+  it('answers a scheduled rollout whose job is deleted after the route read it with 404, not a 500 (the job not cached yet)', async () => {
+    alarms.length = 0;
+    const s = await session();
+    expect((await api(a.url, 'POST', `${JOBS}/${s.job_id}/cancel`, { key: KEY })).status).toBe(200);
+    // The route reads the job ended; a DELETE (any instance) marks it before the scheduler loads its runtime.
+    const original = a.store.getJobBySystemId;
+    a.store.getJobBySystemId = async (...args) => {
+      a.store.getJobBySystemId = original;
+      const job = await original.apply(a.store, args);
+      expect(await a.store.markJobDeleted(s.job_id)).toBe(true);
+      return job;
+    };
+    const res = await api(a.url, 'POST', `${SESSIONS}/${s.session_id}/rollouts`, { key: KEY });
+    expect(res.status, JSON.stringify(res.body)).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect((await api(a.url, 'POST', `${SESSIONS}/${s.session_id}/rollouts`, { key: KEY })).status).toBe(404);
+    expect(alarms).toEqual([]);
+  });
+
+  /** The next listCandidates of the store runs after a DELETE removed the job's rows: the job row was read just before, as a refresh's parallel reads can interleave. */
+  function purgeBeforeNextCandidates(store: Store, jobId: string): void {
+    const original = store.listCandidates;
+    store.listCandidates = async (...args) => {
+      store.listCandidates = original;
+      expect(await store.markJobDeleted(jobId)).toBe(true);
+      expect(await store.purgeDeletedJob(jobId, { between: async () => true })).not.toBeNull();
+      return original.apply(store, args);
+    };
+  }
+
+  it('answers a call and a scheduled rollout whose job\'s rows went between the job\'s read and its candidates\' with 404, not a 500', async () => {
+    alarms.length = 0;
+    for (const via of ['proxy', 'scheduler'] as const) {
+      const s = await session();
+      expect((await api(a.url, 'POST', `${JOBS}/${s.job_id}/cancel`, { key: KEY })).status).toBe(200);
+      purgeBeforeNextCandidates(a.store, s.job_id);
+      const res = via === 'proxy'
+        ? await api(s.proxy_url, 'POST', '/r1/chat/completions', { body: { messages: [{ role: 'user', content: 'hi' }] } })
+        : await api(a.url, 'POST', `${SESSIONS}/${s.session_id}/rollouts`, { key: KEY });
+      expect(res.status, `${via}: ${JSON.stringify(res.body)}`).toBe(404);
+    }
+    expect(alarms).toEqual([]);
+  });
 });

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Rng } from '../../shared/rng.js';
 import type { Logger } from '../../shared/logger.js';
 import { BASELINE_ID, newRolloutId } from '../../shared/ids.js';
-import { ValidationError } from '../../shared/errors.js';
+import { JobGoneError, ValidationError } from '../../shared/errors.js';
 import { assignmentWithCorrelationOf, FINAL_STATUSES, type CandidateRecord, type NewEvent, type NewRollout, type Split, type Store } from '../../store/types.js';
 import { returnStintSlot, selectCandidate, type Stint } from '../core/selection.js';
 import { servedCandidateId } from './guardWatch.js';
@@ -396,7 +396,10 @@ export class Dispatcher {
 
   private baseline(rt: JobRuntime): CandidateRecord {
     const b = rt.candidates.find((c) => c.id === BASELINE_ID) ?? rt.candidates[0];
-    if (!b) throw new Error(`job ${rt.job.id} has no candidates`);
+    // A job holds its baseline from its creation until a DELETE removes its rows (api/views.ts
+    // purgedMeanwhile): none read means the job was deleted since it was read, a 404 as for an
+    // unknown job (it was a plain Error: a 500 and an error log for a call or a scheduled rollout).
+    if (!b) throw new JobGoneError(`job ${rt.job.id} not found`);
     return b;
   }
 
