@@ -3,7 +3,6 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../api/deps.js';
 import { toHttpProblem } from '../api/errorMapping.js';
-import { correlationIdParam } from '../api/requestContext.js';
 import type { Metrics } from '../api/metrics.js';
 import { extractCompletionSummary } from '../providers/completionSummary.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -28,6 +27,7 @@ import { capStoredMessages, capStoredVariables, storedAnswerText } from './recor
 import { callRolloutIdOf, limitSpend, ROLLOUT_ID_HEADER, systemNulPath, translatedTokenLimit } from './requestBody.js';
 import { NUL_MESSAGE } from '../schemas/dbText.js';
 import { registerModelsRoutes } from './modelsRoute.js';
+import { correlationOf } from './correlationParam.js';
 import { chatSurface } from './surfaces/chatSurface.js';
 import { messagesSurface } from './surfaces/messagesSurface.js';
 import { ResponseItemCache } from './surfaces/responseItems.js';
@@ -453,16 +453,6 @@ function recordCall(p: ProxyDeps, c: UpstreamCall, answer: AnswerSummary | null,
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' && v.length > 0 ? v : undefined;
-}
-
-/** The call's correlation id: `?cid=`, `?correlation_id=` or `x-mipro-correlation-id`, the first one not empty. */
-function correlationOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): string | null {
-  return correlationIdParam(given(req.query.cid) ?? given(req.query.correlation_id) ?? header(req, 'x-mipro-correlation-id'));
-}
-
-/** A query value that says something ('' is none). Module-level: correlationOf runs on every call. */
-function given(v: unknown): unknown {
-  return v === undefined || v === '' ? undefined : v;
 }
 
 function seedOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): number | null {

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
@@ -86,6 +87,45 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a correlation id on a rollout\'s 
       expect([a.status, b.status]).toEqual([200, 200]);
       expect(await view(job.system_id, rid)).toMatchObject({ correlation_id: `pair-${rid}`, call_count: 2 });
     }
+  });
+
+  it('a correlation id in the header twice, or sent two ways that disagree, is a 422 on correlation_id, recording nothing; two ways that agree are one id', async () => {
+    const job = await newJob();
+    const body = JSON.stringify({ model: 'm', messages });
+    /** node:http sends each value of an array as a header line of its own, as a proxy adding the header again does. */
+    const send = (url: string, headers: Record<string, string | string[]>) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const cases: Array<[string, Record<string, string | string[]>, RegExp]> = [
+      ['', { 'x-mipro-correlation-id': ['conv-1', 'conv-1'] }, /the x-mipro-correlation-id header is sent 2 times \(joined: "conv-1, conv-1"\): send it once/],
+      ['', { 'x-mipro-correlation-id': ['conv-1', 'conv-2'] }, /header is sent 2 times/],
+      ['?cid=conv-1', { 'x-mipro-correlation-id': 'conv-2' }, /is sent two ways that disagree \(\?cid= "conv-1", x-mipro-correlation-id "conv-2"\)/],
+      ['?cid=conv-1&correlation_id=conv-2', {}, /disagree \(\?cid= "conv-1", \?correlation_id= "conv-2"\)/],
+    ];
+    for (const later of [false, true]) {
+      for (const [query, headers, said] of cases) {
+        const rid = `twice-${n++}`;
+        const url = `${job.proxy_url}/${rid}/chat/completions`;
+        if (later) expect((await call(`${job.proxy_url}/${rid}`)).status).toBe(200);
+        const res = await send(`${url}${query}`, headers);
+        expect(res.status, JSON.stringify(res.body)).toBe(422);
+        expect(res.body.error.param).toBe('correlation_id');
+        expect(res.body.error.message).toMatch(said);
+        const stored = await view(job.system_id, rid);
+        if (later) expect(stored).toMatchObject({ correlation_id: null, call_count: 1 });
+        else expect(stored.error.code).toBe('not_found');
+      }
+    }
+    // The same id from the query and the header is that id.
+    const rid = `agree-${n++}`;
+    expect((await send(`${job.proxy_url}/${rid}/chat/completions?cid=conv-9`, { 'x-mipro-correlation-id': 'conv-9' })).status).toBe(200);
+    expect(await view(job.system_id, rid)).toMatchObject({ correlation_id: 'conv-9', call_count: 1 });
   });
 });
 
