@@ -372,8 +372,21 @@ function leadingVerdict(text: string, check: StreamStartCheck): StreamStartError
   }
   if (events.length >= MAX_OPENING_EVENTS) return undefined;
   const blocks = text.split(/\r\n\r\n|\n\n|\r\r/).slice(0, -1);
-  const withLines = blocks.filter((b) => b.split(/\r\n|\r|\n/).some((line) => line !== '' && !line.startsWith(':'))).length;
+  const withLines = blocks.filter((b) => b.split(/\r\n|\r|\n/).some(carriesSomething)).length;
   return withLines > events.length ? undefined : WAIT;
+}
+
+/**
+ * A line of a block that is neither a comment nor one of the fields that make no event on their own
+ * (`retry:`, `id:`, `event:` without data): a block of only those dispatches nothing (WHATWG), as a
+ * comment does, so a server that opens its stream with `retry: 3000` still has its error read as its
+ * status (it was taken as the answer's start and relayed as a 200 carrying the error).
+ */
+function carriesSomething(line: string): boolean {
+  if (line === '' || line.startsWith(':')) return false;
+  const colon = line.indexOf(':');
+  const field = colon === -1 ? line : line.slice(0, colon);
+  return field !== 'retry' && field !== 'id' && field !== 'event';
 }
 
 /** Reads at most `limit` bytes of an error body, then lets the connection go. */

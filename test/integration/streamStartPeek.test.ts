@@ -96,6 +96,14 @@ describe('a stream\'s first event, read before the stream is handed on', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('blocks that dispatch no event (retry:, id:, a lone event: line) are read past as comments are: the error after them is retried', async () => {
+    const { server, provider } = await sseServer((n) => (n === 0 ? ['retry: 3000\n\n', 'id: 7\n\nevent: ping\n\n', ERROR] : [DONE]));
+    const res = await provider.stream(REQ);
+    expect(res.attempts).toBe(2);
+    expect(await text(res.body)).toBe(DONE);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it('a first event that is an answer, split mid-way, reaches the relay byte for byte, comments included', async () => {
     const { server, provider } = await sseServer(() => [': hi\n\n', DONE.slice(0, 17), DONE.slice(17, 90), DONE.slice(90)]);
     const res = await provider.stream(REQ);
