@@ -16,6 +16,15 @@ export async function* wholeEvents(
   let pending: Buffer[] = [];
   let done = false;
   let relayed = false;
+  /**
+   * Whole blocks before the stream's first event that dispatch none (comments, `retry:`, `id:`), held
+   * (at most HOLD_LIMIT) and relayed with that event: the relay sends the answer's head with its first
+   * piece, so a stream of keep-alive comments that then ended (a proxy in front of the upstream that
+   * lost it) was a 200 ending with an error event, which no SDK retries, instead of the 502 below. The
+   * transport's start check holds them this long already (upstreamTransport.ts readStreamStart).
+   */
+  let held: Buffer[] = [];
+  let heldBytes = 0;
   for await (const chunk of source) {
     const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A boundary may straddle the seam: search the new piece with the last 3 held bytes before it.
@@ -30,17 +39,27 @@ export async function* wholeEvents(
     const events = pending.length > 0 ? Buffer.concat([...pending, head]) : head;
     pending = cut < piece.length ? [piece.subarray(cut)] : [];
     // Checked before it is relayed: a malformed event never reaches the client.
-    if (checkEvents(events)) done = true;
+    const seen = checkEvents(events);
+    if (seen.done) done = true;
+    if (!relayed && !seen.data && heldBytes + events.length <= HOLD_LIMIT) {
+      held.push(events);
+      heldBytes += events.length;
+      continue;
+    }
     relayed = true;
-    yield events;
+    yield held.length > 0 ? Buffer.concat([...held, events]) : events;
+    held = [];
   }
   const midEvent = pending.some((b) => !isWhitespace(b));
-  // Ended before one whole event: a cut (a proxy in front of the upstream can end the body cleanly when
-  // it loses the upstream), not a malformed stream. Nothing was relayed, so the proxy answers it as the
-  // 502 a dropped connection gives (proxyRoute.ts relayStream), which the client's SDK retries.
+  // Ended before one whole event (comments at most): a cut (a proxy in front of the upstream can end
+  // the body cleanly when it loses the upstream), not a malformed stream. Nothing was relayed, so the
+  // proxy answers it as the 502 a dropped connection gives (proxyRoute.ts relayStream), which the
+  // client's SDK retries.
   if (!relayed && (midEvent || requireDone)) {
     throw new UpstreamError('the upstream stream ended before its first event', { status: 502, code: 'upstream_stream_error' });
   }
+  // A protocol without [DONE]: its reader judges the end (it has no terminal event).
+  if (held.length > 0) yield Buffer.concat(held);
   if (midEvent) throw badStream('the upstream stream ended in the middle of an event');
   // OpenAI-style streams always end with [DONE]; without it the end is indistinguishable from a cut.
   if (!done && requireDone) throw badStream('the upstream stream ended without data: [DONE]');
@@ -48,12 +67,17 @@ export async function* wholeEvents(
 
 const badStream = (message: string): UpstreamError => new UpstreamError(message, { status: 502, code: 'upstream_bad_stream' });
 
+/** The most bytes of blocks without an event held before the first event (the start check's read bound). */
+const HOLD_LIMIT = 64 * 1024;
+
 /**
  * A light check of whole events (not a parse): every line is a known field or a comment, and each
- * event's data is a JSON object or [DONE]. True when [DONE] was among them.
+ * event's data is a JSON object or [DONE]. `done` when [DONE] was among them, `data` when any data
+ * line was (a block without one dispatches no event).
  */
-function checkEvents(buf: Buffer): boolean {
+function checkEvents(buf: Buffer): { done: boolean; data: boolean } {
   let sawDone = false;
+  let sawData = false;
   let firstData = true;
   // latin1 maps bytes 1:1 and the checks look at ASCII only.
   for (const line of buf.toString('latin1').split(/\r\n|\r|\n/)) {
@@ -68,13 +92,14 @@ function checkEvents(buf: Buffer): boolean {
       if (field === 'event' || field === 'id' || field === 'retry') continue;
       throw badStream(`the upstream stream is malformed (a line starting ${JSON.stringify(line.slice(0, 20))})`);
     }
+    sawData = true;
     if (!firstData) continue;
     firstData = false;
     const value = line.slice(colon + 1).trimStart();
     if (value === '[DONE]') sawDone = true;
     else if (!value.startsWith('{')) throw badStream(`the upstream stream is malformed (data that is not a JSON object: ${JSON.stringify(value.slice(0, 20))})`);
   }
-  return sawDone;
+  return { done: sawDone, data: sawData };
 }
 
 const EMPTY = Buffer.alloc(0);

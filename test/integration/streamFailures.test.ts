@@ -56,6 +56,8 @@ describe('streams that go wrong upstream', () => {
           if (mode === 'first-event-cut') res.end('data: {"id":"c1","choi');
           // The provider's own error after the answer began (no [DONE] follows, as OpenAI ends such a stream).
           if (mode.startsWith('error-after-answer')) res.end(`${chunk('a')}data: ${JSON.stringify({ error: { message: 'the model fell over', type: mode.endsWith('known') ? 'server_error' : 'mystery_error', param: null, code: null } })}\n\n`);
+          // Keep-alive comments (and a retry: line), then the end: a proxy's own keep-alive before it lost the upstream.
+          if (mode === 'comments-only') res.end(': keep-alive\n\nretry: 3000\n\n: keep-alive\n\n');
         }
       });
     });
@@ -112,7 +114,7 @@ describe('streams that go wrong upstream', () => {
 
   // As a dropped connection before the first event (docs/API.md): a 502 the client's SDK retries,
   // not a 200 whose only event is the error, which no SDK retries.
-  it.each(['empty', 'first-event-cut'])('answers an %s stream with a 502 upstream_stream_error', async (m) => {
+  it.each(['empty', 'first-event-cut', 'comments-only'])('answers an %s stream with a 502 upstream_stream_error', async (m) => {
     mode = m;
     const res = await api(job.proxy_url, 'POST', `/${m}/chat/completions`, { body: CALL });
     expect(res.status).toBe(502);
