@@ -25,8 +25,22 @@ export async function* wholeEvents(
    */
   let held: Buffer[] = [];
   let heldBytes = 0;
+  /** The stream's first bytes, until they tell whether they open with a byte order mark. */
+  let start: Buffer | null = EMPTY;
   for await (const chunk of source) {
-    const piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let piece = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (start !== null) {
+      // A UTF-8 byte order mark opening the stream is no part of it (WHATWG: the parser drops it),
+      // and the transport's start check reads past it: relayed, it was the first line's start and
+      // the answer failed as "malformed (a line starting "\xEF\xBB\xBFdata: ...")".
+      piece = start.length > 0 ? Buffer.concat([start, piece]) : piece;
+      if (piece.length < BOM.length && BOM.subarray(0, piece.length).equals(piece)) {
+        start = piece;
+        continue;
+      }
+      start = null;
+      if (piece.subarray(0, BOM.length).equals(BOM)) piece = piece.subarray(BOM.length);
+    }
     // A boundary may straddle the seam: search the new piece with the last 3 held bytes before it.
     const tail = pending.length > 0 ? tailBytes(pending, 3) : EMPTY;
     const searched = tail.length > 0 ? Buffer.concat([tail, piece]) : piece;
@@ -50,6 +64,7 @@ export async function* wholeEvents(
     yield held.length > 0 ? Buffer.concat([...held, events]) : events;
     held = [];
   }
+  if (start !== null && start.length > 0) pending.push(start); // a stream of part of a mark only
   const midEvent = pending.some((b) => !isWhitespace(b));
   // Ended before one whole event (comments at most): a cut (a proxy in front of the upstream can end
   // the body cleanly when it loses the upstream), not a malformed stream. Nothing was relayed, so the
@@ -103,6 +118,7 @@ function checkEvents(buf: Buffer): { done: boolean; data: boolean } {
 }
 
 const EMPTY = Buffer.alloc(0);
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** The index just past the last blank line (`\n\n`, `\r\n\r\n` or `\r\r`), or -1. */
 function lastBoundaryEnd(buf: Buffer): number {

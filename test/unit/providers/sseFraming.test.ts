@@ -71,6 +71,24 @@ describe('wholeEvents', () => {
     }
   });
 
+  it('drops a byte order mark that opens the stream, whole or split over the first pieces, as an event-stream parser does', async () => {
+    const answer = 'data: {"a":1}\n\ndata: [DONE]\n\n';
+    expect((await collect([`\ufeff${answer}`])).join('')).toBe(answer);
+    const bom = '\ufeff';
+    const bytes = Buffer.from(bom + answer, 'utf8');
+    const split: AsyncGenerator<Uint8Array> = (async function* () {
+      yield bytes.subarray(0, 1);
+      yield bytes.subarray(1, 2);
+      yield bytes.subarray(2, 9);
+      yield bytes.subarray(9);
+    })();
+    let out = '';
+    for await (const c of wholeEvents(split)) out += Buffer.from(c).toString('utf8');
+    expect(out).toBe(answer);
+    // Only the stream's opening: one inside an event's data is the data's.
+    expect((await collect([`data: {"a":"${bom}"}\n\ndata: [DONE]\n\n`])).join('')).toBe(`data: {"a":"${bom}"}\n\ndata: [DONE]\n\n`);
+  });
+
   it('accepts trailing blank lines at the end', async () => {
     expect((await collect(['data: [DONE]\n\n', '\n'])).join('')).toBe('data: [DONE]\n\n');
   });
