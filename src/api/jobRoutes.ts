@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { JOB_STATUSES } from '../store/types.js';
+import { ValidationError } from '../shared/errors.js';
 import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
@@ -61,6 +62,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // Deleting an ended job (docs/API.md, "Deleting a job"): `{id, deleted: true}`; a running or paused one is a 409.
     app.delete<{ Params: { jobId: string } }>(`${base}/:jobId`, NO_BODY, async (req) => {
       const principal = await deps.authenticate(req);
+      refuseDeleteBody(req.body);
       return deps.jobs.delete(principal.tenantId, req.params.jobId);
     });
     app.patch<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req) => {
@@ -70,4 +72,18 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
     });
   }
+}
+
+/**
+ * A DELETE takes no body, and one that says something is refused (422) before anything is deleted: a
+ * delete cannot be undone, and a client that sent `{"dry_run": true}` or `{"force": false}` had the job
+ * deleted as if it had sent nothing. An empty body, `{}` or `null` says nothing.
+ */
+function refuseDeleteBody(body: unknown): void {
+  if (body === undefined || body === null) return;
+  const why = 'a DELETE takes no body: it deletes an ended job with everything recorded for it, whatever the body says; nothing was deleted';
+  if (typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('invalid request', [{ path: '', message: why }]);
+  const keys = Object.keys(body);
+  if (keys.length === 0) return;
+  throw new ValidationError('invalid request', keys.map((path) => ({ path, message: `unknown field; ${why}` })));
 }

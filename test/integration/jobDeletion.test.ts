@@ -171,6 +171,25 @@ describe.each(['sqlite', 'postgres'] as const)('deleting a job on %s', (db) => {
     expect((await api(a.url, 'GET', `${JOBS}/${paused.job_id}`, { key: KEY })).body.status).toBe('paused');
   });
 
+  it('refuses a DELETE whose body says something (422 naming each key), deleting nothing; an empty body, {} or null deletes', async () => {
+    const JSON_HEADER = { 'content-type': 'application/json' };
+    const jobs = [await session(), await session(), await session(), await session()];
+    for (const s of jobs) await cancel(s);
+    const [s] = jobs as [Session];
+    for (const rawBody of ['{"dry_run":true}', '{"force":false,"confirm":"no"}', '[]', '"yes"', '0']) {
+      const res = await api(a.url, 'DELETE', `${JOBS}/${s.job_id}`, { key: KEY, rawBody, headers: JSON_HEADER });
+      expect(res.status, rawBody).toBe(422);
+      expect(res.body.error.details[0].message).toMatch(/a DELETE takes no body: .*nothing was deleted/);
+    }
+    const two = await api(a.url, 'DELETE', `/api/prompt-learning/online/jobs/${s.job_id}`, { key: KEY, rawBody: '{"force":false,"confirm":"no"}', headers: JSON_HEADER });
+    expect(two.body.error.details.map((d: { path: string }) => d.path)).toEqual(['force', 'confirm']);
+    expect((await api(a.url, 'GET', `${JOBS}/${s.job_id}`, { key: KEY })).status).toBe(200);
+    for (const [job, rawBody] of jobs.map((j, i) => [j, ['', '{}', 'null', undefined][i]] as const)) {
+      const res = await api(a.url, 'DELETE', `${JOBS}/${job.job_id}`, { key: KEY, ...(rawBody === undefined ? {} : { rawBody, headers: JSON_HEADER }) });
+      expect(res.status, String(rawBody)).toBe(200);
+    }
+  });
+
   it('brings no row back from a call, a reward or a proposal in flight at the delete', async () => {
     alarms.length = 0;
     // A proposal waiting on its proposer, and a call waiting on its model, when the job is deleted.
