@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { BadRequestError, ValidationError } from '../shared/errors.js';
 import { nonFiniteNumberIn } from './nonFiniteNumber.js';
-import { encodingRefusal } from './requestGuards.js';
+import { encodingRefusal, markBlankBody } from './requestGuards.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -35,6 +35,7 @@ export function parseJsonBodies(app: FastifyInstance): void {
     }
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (req.routeOptions.config.bodyOptional === true && text.trim() === '') {
+      markBlankBody(req);
       done(null, undefined);
       return;
     }

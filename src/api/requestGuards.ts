@@ -20,7 +20,7 @@ export function installRequestGuards(app: FastifyInstance): (req: FastifyRequest
       done(new ValidationError('invalid request', [{ path: nul, message: NUL_MESSAGE }]));
       return;
     }
-    if (req.body === undefined && hasBody(req)) {
+    if (req.body === undefined && hasBody(req) && !blankBodies.has(req.raw)) {
       const encoded = encodingRefusal(req);
       if (encoded !== null) {
         done(encoded);
@@ -77,6 +77,17 @@ function nulInUrl(req: FastifyRequest): string | null {
     }
   }
   return null;
+}
+
+/**
+ * Requests whose JSON body the parser took as none (blank, on a route that reads none: jsonBody.ts): a
+ * body was sent, so without this mark the guard above answered 415 "send the body as JSON with
+ * content-type: application/json" to a client that had (whitespace, or a chunked body with nothing in it).
+ */
+const blankBodies = new WeakSet<object>();
+
+export function markBlankBody(req: FastifyRequest): void {
+  blankBodies.add(req.raw);
 }
 
 const BODILESS_METHODS = new Set(['GET', 'HEAD']);

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
 
@@ -37,6 +38,29 @@ describe('an empty body with content-type application/json', () => {
     const next = await api(t.url, 'POST', `${base}/rollouts`, { key: t.key, rawBody: '', headers: JSON_HEADER });
     expect(next.status, JSON.stringify(next.body)).toBe(200);
     expect(next.body).toMatchObject({ split: 'bootstrap', rollout_id: expect.any(String) });
+  });
+
+  it('is also a blank body (whitespace, or chunked with nothing in it) on routes that read none: it was a 415 saying to send JSON with that header', async () => {
+    const job = await create();
+    const send = (path: string, method: string, headers: Record<string, string>, body: string) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = request(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${t.key}`, ...JSON_HEADER, ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const chunked = { 'transfer-encoding': 'chunked' };
+    for (const [action, status, headers, body] of [['pause', 'paused', {}, ' \n'], ['resume', 'running', chunked, ''], ['cancel', 'cancelled', chunked, '\t']] as const) {
+      const res = await send(`${JOBS}/${job.job_id}/${action}`, 'POST', headers, body);
+      expect(res.status, `${action}: ${JSON.stringify(res.body)}`).toBe(200);
+      expect(res.body.status).toBe(status);
+    }
+    const deleted = await send(`${JOBS}/${job.job_id}`, 'DELETE', chunked, '');
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
+    // Where a body is needed, a blank one stays the 400 an empty one gets.
+    expect((await send(JOBS, 'POST', chunked, '')).status).toBe(400);
   });
 
   it('stays a 400 where a body is needed, and malformed JSON stays a 400 everywhere', async () => {
