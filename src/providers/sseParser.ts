@@ -22,6 +22,13 @@ export class SseParser {
   private dataLines: string[] = [];
   private eventName: string | undefined;
   private lastId: string | undefined;
+  /** The current block has a line of no known field (neither data, event, id, retry nor a comment). */
+  private strayLine = false;
+  /**
+   * Blocks ended so far that dispatched no event though they had a line of no known field (a
+   * malformed stream, not a keep-alive): the stream start check stops at one (upstreamTransport.ts).
+   */
+  strayBlocks = 0;
 
   /** Feeds a piece of the stream; returns the events it completed. */
   push(chunk: Uint8Array | string): SseEvent[] {
@@ -101,13 +108,18 @@ export class SseParser {
       case 'id':
         if (!value.includes('\0')) this.lastId = value;
         break;
+      case 'retry':
+        break;
       default:
-        // `retry` and unknown fields do not matter to a relay.
+        // Unknown fields do not matter to a relay; a block of nothing else is counted (strayBlocks).
+        this.strayLine = true;
         break;
     }
   }
 
   private dispatch(out: SseEvent[]): void {
+    if (this.strayLine && this.dataLines.length === 0) this.strayBlocks += 1;
+    this.strayLine = false;
     if (this.dataLines.length > 0) {
       const data = this.dataLines.length === 1 ? (this.dataLines[0] ?? '') : this.dataLines.join('\n');
       out.push({ event: this.eventName, data, id: this.lastId });

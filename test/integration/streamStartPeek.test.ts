@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OpenAICompatibleProvider } from '../../src/providers/openaiCompatible.js';
+import { SseParser } from '../../src/providers/sseParser.js';
 import { createSeededRng } from '../../src/shared/rng.js';
 import { startRecordingServer, type RecordingServer } from '../fakes/fakeServerBase.js';
 import { upstreamFailure } from '../helpers/upstreamFailure.js';
@@ -102,6 +103,22 @@ describe('a stream\'s first event, read before the stream is handed on', () => {
     expect(res.attempts).toBe(2);
     expect(await text(res.body)).toBe(DONE);
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('reads each byte of the opening once: 40 writes of keep-alive comments are parsed once, not again on every read', async () => {
+    const COMMENTS = `: ${'k'.repeat(1000)}\n\n`;
+    const { provider } = await sseServer((n) => (n === 0 ? [...Array.from({ length: 40 }, () => COMMENTS), ERROR] : [DONE]));
+    const push = vi.spyOn(SseParser.prototype, 'push');
+    try {
+      const res = await provider.stream(REQ);
+      expect(res.attempts).toBe(2);
+      expect(await text(res.body)).toBe(DONE);
+      const parsed = push.mock.calls.reduce((sum, [chunk]) => sum + chunk.length, 0);
+      // Once each: 40 KiB and the error, not the 800 KiB of every read's prefix again.
+      expect(parsed).toBeLessThan(2 * (40 * COMMENTS.length + ERROR.length + DONE.length));
+    } finally {
+      push.mockRestore();
+    }
   });
 
   it('a first event that is an answer, split mid-way, reaches the relay byte for byte, comments included', async () => {
