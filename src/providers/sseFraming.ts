@@ -73,8 +73,9 @@ export async function* wholeEvents(
   if (!relayed && (midEvent || requireDone)) {
     throw new UpstreamError('the upstream stream ended before its first event', { status: 502, code: 'upstream_stream_error' });
   }
-  // A protocol without [DONE]: its reader judges the end (it has no terminal event).
-  if (held.length > 0) yield Buffer.concat(held);
+  // A protocol without [DONE] whose stream held no event: its reader judges the end as that of an
+  // empty stream (a 502, nothing relayed); the comments held are dropped (relayed, they sent the head
+  // and the reader's error became a 200 ending with an error event).
   if (midEvent) throw badStream('the upstream stream ended in the middle of an event');
   // OpenAI-style streams always end with [DONE]; without it the end is indistinguishable from a cut.
   if (!done && requireDone) throw badStream('the upstream stream ended without data: [DONE]');

@@ -89,6 +89,19 @@ describe('wholeEvents', () => {
     expect((await collect([`data: {"a":"${bom}"}\n\ndata: [DONE]\n\n`])).join('')).toBe(`data: {"a":"${bom}"}\n\ndata: [DONE]\n\n`);
   });
 
+  it('relays nothing of a stream of comments (and retry: lines) that ends before its first event, with or without [DONE] required', async () => {
+    const comments = [': keep-alive\n\n', 'retry: 3000\n\n: keep-alive\n\n'];
+    const { relayed, error } = await failing(comments);
+    expect(relayed).toEqual([]);
+    expect(error).toMatchObject({ code: 'upstream_stream_error', message: 'the upstream stream ended before its first event' });
+    // Messages and Responses: nothing relayed, their reader then answers as for an empty stream.
+    const out: string[] = [];
+    for await (const c of wholeEvents(pieces(comments), false)) out.push(Buffer.from(c).toString());
+    expect(out).toEqual([]);
+    // Held comments go out with the first event, in order.
+    expect((await collect([...comments, 'data: {"a":1}\n\ndata: [DONE]\n\n'])).join('')).toBe(`${comments.join('')}data: {"a":1}\n\ndata: [DONE]\n\n`);
+  });
+
   it('accepts trailing blank lines at the end', async () => {
     expect((await collect(['data: [DONE]\n\n', '\n'])).join('')).toBe('data: [DONE]\n\n');
   });
