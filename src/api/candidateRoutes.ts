@@ -12,7 +12,7 @@ import { integerQuery } from '../schemas/integerText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import { PageQuerySchema, parseClosed, parseWith, parseWithNames } from './requestContext.js';
-import { candidateView, rewardView, rolloutView } from './views.js';
+import { candidateView, readBeforeAnyDelete, rewardView, rolloutView } from './views.js';
 
 const SortSchema = z.string().max(200).refine(
   (s) => s.split(',').every((part) => {
@@ -138,6 +138,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const [calls, candidate, modules] = await Promise.all([
         deps.store.rolloutCalls(job.id, [rollout.id]), deps.store.getCandidate(job.id, rollout.candidateId), deps.store.listModules(job.id),
       ]);
+      await readBeforeAnyDelete(deps.store, job);
       return rolloutView(rollout, calls, candidate, modules);
     });
   }

@@ -8,7 +8,7 @@ import { UNKNOWN_CANDIDATE } from '../services/jobService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
 import { parseWith, parseWithNames, requestOrigin } from './requestContext.js';
-import { jobView } from './views.js';
+import { jobView, readBeforeAnyDelete } from './views.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { noNul } from '../schemas/dbText.js';
 
@@ -47,6 +47,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const [candidates, modules, missing, seedCells] = await Promise.all([
         deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
       ]);
+      await readBeforeAnyDelete(deps.store, job);
       // Default: what the job serves once it ended, else its current champion.
       const id = q.candidate_id ?? servedCandidateId(job) ?? championOf(job, candidates, missing, seedCells) ?? 'baseline';
       const candidate = candidates.find((c) => c.id === id);

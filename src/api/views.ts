@@ -75,6 +75,17 @@ export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, jo
 }
 
 /**
+ * For a record read in several statements after its job was (a rollout with its calls, a program
+ * export): a DELETE's purge may have removed some of the rows between them, and the view would be
+ * hollow (a rollout whose calls are gone, `call_count` still counting them; a candidate without its
+ * modules). The purge starts only after the job is marked deleted, so a job still there after the
+ * reads means they all came before its rows went; gone, it is unknown, as the next read says.
+ */
+export async function readBeforeAnyDelete(store: Pick<ApiDeps['store'], 'getJob'>, job: JobRecord): Promise<void> {
+  if ((await store.getJob(job.id)) === null) throw new JobGoneError(`job ${job.id} not found`);
+}
+
+/**
  * Every job holds its baseline candidate from its creation until its rows are removed (a deleted
  * job's purge, store/jobPurge.ts): a view read without any candidate is of a job deleted after it
  * was read, whose hollow view (no candidates, no best candidate) would say nothing true.

@@ -127,4 +127,35 @@ describe.each(['sqlite', 'postgres'] as const)('a job deleted while a request mo
     }
     expect(alarms).toEqual([]);
   });
+
+  /** The next `method` of the store returns what it read, and then a DELETE marks the job and removes its rows. */
+  function purgeAfterNext(store: Store, method: 'getRollout' | 'listCandidates', jobId: string): void {
+    const original = store[method] as (...args: unknown[]) => Promise<unknown>;
+    (store as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+      (store as unknown as Record<string, unknown>)[method] = original;
+      const read = await original.apply(store, args);
+      expect(await store.markJobDeleted(jobId)).toBe(true);
+      expect(await store.purgeDeletedJob(jobId, { between: async () => true })).not.toBeNull();
+      return read;
+    };
+  }
+
+  it('answers a rollout view or an export whose job\'s rows went while it was read with 404, not a hollow 200', async () => {
+    alarms.length = 0;
+    for (const [what, method] of [['rollout', 'getRollout'], ['export', 'listCandidates']] as const) {
+      const s = await session();
+      const call = await api(s.proxy_url, 'POST', '/r1/chat/completions', { body: { messages: [{ role: 'system', content: 'Classify the query.' }, { role: 'user', content: 'hi' }] } });
+      expect(call.status).toBe(200);
+      await a.settled();
+      expect((await api(a.url, 'POST', `${JOBS}/${s.job_id}/cancel`, { key: KEY })).status).toBe(200);
+      // The route read the job, then the rollout (or the candidates); the rows went before the rest was read.
+      purgeAfterNext(a.store, method, s.job_id);
+      const res = what === 'rollout'
+        ? await api(a.url, 'GET', `/api/systems/${s.session_id}/rollouts/r1`, { key: KEY })
+        : await api(a.url, 'GET', `${JOBS}/${s.job_id}/export`, { key: KEY });
+      expect(res.status, `${what}: ${JSON.stringify(res.body)}`).toBe(404);
+      expect(res.body.error.message).toBe(`job ${s.job_id} not found`);
+    }
+    expect(alarms).toEqual([]);
+  });
 });
