@@ -18,7 +18,7 @@ export function correlationOf(req: FastifyRequest<{ Querystring: Record<string, 
   const named = given(req.query.correlation_id);
   if (named !== undefined) sources.push(['?correlation_id=', named]);
   const header = req.headers[HEADER];
-  if (typeof header === 'string' && header.length > 0) sources.push([HEADER, oneHeader(req, header)]);
+  if (typeof header === 'string' && header.length > 0) sources.push([HEADER, headerText(oneHeader(req, header))]);
   const first = sources[0];
   if (first === undefined) return null;
   const other = sources.find(([, value]) => value !== first[1]);
@@ -44,4 +44,22 @@ function oneHeader(req: FastifyRequest, joined: string): string {
   if (lines < 2) return joined;
   const message = `the ${HEADER} header is sent ${lines} times (joined: ${JSON.stringify(joined.slice(0, 80))}): send it once`;
   throw new ValidationError('invalid request', [{ path: 'correlation_id', message }]);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header's value as the text the client meant. Node reads header bytes as Latin-1, so an id that a
+ * client sent as UTF-8 bytes (Go's net/http, curl) was stored as mojibake ("café" as "cafÃ©") and a
+ * reward naming it (JSON, UTF-8) missed the rollout. Bytes that form UTF-8 are read so; others stay
+ * Latin-1 (what Node's fetch and Python's requests send for such characters). Latin-1 text that
+ * happens to be valid UTF-8 needs two or more accented symbols in a row ("Ã©"): no real id.
+ */
+function headerText(value: string): string {
+  if (!/[\u0080-\u00ff]/.test(value)) return value;
+  try {
+    return UTF8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
 }

@@ -89,6 +89,29 @@ describe.each<TestDb>(['sqlite', 'postgres'])('a correlation id on a rollout\'s 
     }
   });
 
+  it('reads a correlation id header sent as UTF-8 bytes as that text (Go, curl), and one sent as Latin-1 as that (Node, requests)', async () => {
+    const job = await newJob();
+    const sendRaw = (url: string, headerBytes: string) => new Promise<number>((resolve, reject) => {
+      // node:http writes a header's characters as Latin-1 bytes: a string of UTF-8 bytes goes out as those bytes.
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-mipro-correlation-id': headerBytes } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      // A Buffer body: with a string one, node:http writes the head together with it as UTF-8.
+      req.end(Buffer.from(JSON.stringify({ model: 'm', messages })));
+    });
+    for (const [id, bytes] of [['café-票-1', Buffer.from('café-票-1', 'utf8').toString('latin1')], ['café-2', 'café-2']] as const) {
+      const rid = `utf8-${n++}`;
+      expect(await sendRaw(`${job.proxy_url}/${rid}/chat/completions`, bytes)).toBe(200);
+      const seen = await view(job.system_id, rid);
+      expect(seen, JSON.stringify(seen.correlation_id)).toMatchObject({ correlation_id: id });
+      const reward = await api(t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: t.key, body: { correlation_id: id, reward_info: { score: 1 } } });
+      expect(reward.status, JSON.stringify(reward.body)).toBe(200);
+      expect(reward.body.rollout_id).toBe(rid);
+    }
+  });
+
   it('a correlation id in the header twice, or sent two ways that disagree, is a 422 on correlation_id, recording nothing; two ways that agree are one id', async () => {
     const job = await newJob();
     const body = JSON.stringify({ model: 'm', messages });
