@@ -8,7 +8,7 @@ import { randomHex } from '../shared/ids.js';
 import { installRequestGuards, NoRouteError } from './requestGuards.js';
 import { Authenticator } from './auth.js';
 import { type ApiDeps, jobUrls } from './deps.js';
-import { parseJsonBodies } from './jsonBody.js';
+import { parseJsonBodies, refuseOtherBodies } from './jsonBody.js';
 import { DeferredChildLogger } from './deferredLogger.js';
 import { clientErrorHandler } from './clientErrors.js';
 import { sendError } from './errorMapping.js';
@@ -135,6 +135,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
   // JSON content type, as clients that set the header globally send) must not hide the 404/405.
   app.setErrorHandler((err, req, reply) => sendError(err instanceof NoRouteError || req.is404 ? unmatched(req) : err, req, reply, parts.logger));
   parseJsonBodies(app);
+  refuseOtherBodies(app);
   app.setNotFoundHandler((req, reply) => sendError(unmatched(req), req, reply, parts.logger));
 
   app.get('/healthz', async () => ({ status: 'ok' }));

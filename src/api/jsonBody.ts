@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { BadRequestError, ValidationError } from '../shared/errors.js';
+import { BadRequestError, UnsupportedMediaTypeError, ValidationError } from '../shared/errors.js';
+import { JSON_ONLY } from './errorMapping.js';
 import { nonFiniteNumberIn } from './nonFiniteNumber.js';
 import { encodingRefusal, markBlankBody } from './requestGuards.js';
 
@@ -53,6 +54,27 @@ export function parseJsonBodies(app: FastifyInstance): void {
       const message = 'is refused: a key that could rewrite an object\'s prototype (rename it)';
       done(new ValidationError(`the body holds a refused key at ${refused || '(body)'}`, [{ path: refused, message }]), undefined);
     });
+  });
+}
+
+/**
+ * Every other content type: an empty body on a route that reads none is no body (`curl -X POST
+ * .../cancel -d ''` sends `application/x-www-form-urlencoded` with nothing in it, and was told to send
+ * JSON); any other body is the 415 it was (JSON only).
+ */
+export function refuseOtherBodies(app: FastifyInstance): void {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    const encoded = encodingRefusal(req);
+    if (encoded !== null) {
+      done(encoded, undefined);
+      return;
+    }
+    if (req.routeOptions.config.bodyOptional === true && body.length === 0) {
+      markBlankBody(req);
+      done(null, undefined);
+      return;
+    }
+    done(new UnsupportedMediaTypeError(JSON_ONLY), undefined);
   });
 }
 

@@ -40,7 +40,7 @@ describe('an empty body with content-type application/json', () => {
     expect(next.body).toMatchObject({ split: 'bootstrap', rollout_id: expect.any(String) });
   });
 
-  it('is also a blank body (whitespace, or chunked with nothing in it) on routes that read none: it was a 415 saying to send JSON with that header', async () => {
+  it('is also a blank body (whitespace, or chunked with nothing in it), and an empty body of another type, on routes that read none: it was a 415 saying to send JSON', async () => {
     const job = await create();
     const send = (path: string, method: string, headers: Record<string, string>, body: string) => new Promise<{ status: number; body: any }>((resolve, reject) => {
       const req = request(`${t.url}${path}`, { method, headers: { authorization: `Bearer ${t.key}`, ...JSON_HEADER, ...headers } }, (res) => {
@@ -57,6 +57,15 @@ describe('an empty body with content-type application/json', () => {
       expect(res.status, `${action}: ${JSON.stringify(res.body)}`).toBe(200);
       expect(res.body.status).toBe(status);
     }
+    // curl -X POST ... -d '' sends a form content type with nothing in it.
+    const job2 = await create();
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const cancelled = await send(`${JOBS}/${job2.job_id}/cancel`, 'POST', form, '');
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect((await send(`${JOBS}/${job2.job_id}`, 'DELETE', { 'content-type': 'text/plain' }, '')).status).toBe(200);
+    // A body of another type is still refused, and so is an empty one where a body is needed.
+    expect((await send(`${JOBS}/${job.job_id}/pause`, 'POST', form, 'a=b')).status).toBe(415);
+    expect((await send(JOBS, 'POST', form, '')).status).toBe(415);
     const deleted = await send(`${JOBS}/${job.job_id}`, 'DELETE', chunked, '');
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
     // Where a body is needed, a blank one stays the 400 an empty one gets.
