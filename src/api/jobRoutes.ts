@@ -62,7 +62,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     // Deleting an ended job (docs/API.md, "Deleting a job"): `{id, deleted: true}`; a running or paused one is a 409.
     app.delete<{ Params: { jobId: string } }>(`${base}/:jobId`, NO_BODY, async (req) => {
       const principal = await deps.authenticate(req);
-      refuseDeleteBody(req.body);
+      refuseDeleteInput(req.query, req.body);
       return deps.jobs.delete(principal.tenantId, req.params.jobId);
     });
     app.patch<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req) => {
@@ -75,15 +75,18 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
 }
 
 /**
- * A DELETE takes no body, and one that says something is refused (422) before anything is deleted: a
- * delete cannot be undone, and a client that sent `{"dry_run": true}` or `{"force": false}` had the job
- * deleted as if it had sent nothing. An empty body, `{}` or `null` says nothing.
+ * A DELETE takes no body and no query parameter, and one that says something is refused (422) before
+ * anything is deleted: a delete cannot be undone, and a client that sent `{"dry_run": true}` or
+ * `?force=false` had the job deleted as if it had sent nothing. An empty body, `{}` or `null` says
+ * nothing.
  */
-function refuseDeleteBody(body: unknown): void {
-  if (body === undefined || body === null) return;
-  const why = 'a DELETE takes no body: it deletes an ended job with everything recorded for it, whatever the body says; nothing was deleted';
-  if (typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('invalid request', [{ path: '', message: why }]);
-  const keys = Object.keys(body);
-  if (keys.length === 0) return;
-  throw new ValidationError('invalid request', keys.map((path) => ({ path, message: `unknown field; ${why}` })));
+function refuseDeleteInput(query: unknown, body: unknown): void {
+  const why = 'it deletes an ended job with everything recorded for it, whatever it is sent; nothing was deleted';
+  const params = typeof query === 'object' && query !== null ? Object.keys(query) : [];
+  const problems = params.map((path) => ({ path, message: `unknown query parameter; a DELETE takes none: ${why}` }));
+  if (body !== undefined && body !== null) {
+    if (typeof body !== 'object' || Array.isArray(body)) problems.push({ path: '', message: `a DELETE takes no body: ${why}` });
+    else problems.push(...Object.keys(body).map((path) => ({ path, message: `unknown field; a DELETE takes no body: ${why}` })));
+  }
+  if (problems.length > 0) throw new ValidationError('invalid request', problems);
 }

@@ -171,7 +171,7 @@ describe.each(['sqlite', 'postgres'] as const)('deleting a job on %s', (db) => {
     expect((await api(a.url, 'GET', `${JOBS}/${paused.job_id}`, { key: KEY })).body.status).toBe('paused');
   });
 
-  it('refuses a DELETE whose body says something (422 naming each key), deleting nothing; an empty body, {} or null deletes', async () => {
+  it('refuses a DELETE whose body or query says something (422 naming each key), deleting nothing; an empty body, {} or null deletes', async () => {
     const JSON_HEADER = { 'content-type': 'application/json' };
     const jobs = [await session(), await session(), await session(), await session()];
     for (const s of jobs) await cancel(s);
@@ -181,6 +181,9 @@ describe.each(['sqlite', 'postgres'] as const)('deleting a job on %s', (db) => {
       expect(res.status, rawBody).toBe(422);
       expect(res.body.error.details[0].message).toMatch(/a DELETE takes no body: .*nothing was deleted/);
     }
+    const query = await api(a.url, 'DELETE', `${JOBS}/${s.job_id}?dry_run=true`, { key: KEY });
+    expect(query.status).toBe(422);
+    expect(query.body.error.details).toEqual([{ path: 'dry_run', message: expect.stringMatching(/unknown query parameter; a DELETE takes none: .*nothing was deleted/) }]);
     const two = await api(a.url, 'DELETE', `/api/prompt-learning/online/jobs/${s.job_id}`, { key: KEY, rawBody: '{"force":false,"confirm":"no"}', headers: JSON_HEADER });
     expect(two.body.error.details.map((d: { path: string }) => d.path)).toEqual(['force', 'confirm']);
     expect((await api(a.url, 'GET', `${JOBS}/${s.job_id}`, { key: KEY })).status).toBe(200);
