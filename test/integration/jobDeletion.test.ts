@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey } from '../../src/api/auth.js';
@@ -8,11 +5,10 @@ import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, type StartOptions, startServer } from '../../src/main.js';
 import { createSimProvider, isProposerSimModel } from '../../src/providers/sim/index.js';
 import type { ChatProvider, ProviderTarget } from '../../src/providers/types.js';
-import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
-import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { addCandidates, api, simJobBody } from '../helpers/server.js';
 import { insertRollouts, jobRowCounts, totalRows } from '../helpers/jobRows.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { alarmLogger, testDatabase } from '../helpers/testDatabase.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
@@ -52,14 +48,11 @@ function opened(): { wait: Promise<void>; open: () => void } {
  * brings a row back nor fails with a 500.
  */
 describe.each(['sqlite', 'postgres'] as const)('deleting a job on %s', (db) => {
-  const schema = uniqueSchema('del');
-  const dbEnv = db === 'postgres'
-    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
-    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-delete-')), 'miprox.db') };
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...dbEnv });
+  const database = testDatabase(db, 'del');
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...database.env });
   /** Every log line of both instances at warn and above: a delete must cause none. */
   const alarms: string[] = [];
-  const logger = () => pino({ level: 'info' }, { write: (line: string) => void (JSON.parse(line).level >= 40 && alarms.push(line)) });
+  const logger = () => alarmLogger(alarms);
   const start = (o: StartOptions = {}) => startServer(config, { logger: logger(), sim: gatedSim, ...o });
   let a: RunningServer;
   let b: RunningServer;
@@ -72,7 +65,7 @@ describe.each(['sqlite', 'postgres'] as const)('deleting a job on %s', (db) => {
     gates.policy = null;
     gates.proposer = null;
     await Promise.all([a?.close(), b?.close()]);
-    if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+    await database.drop();
   });
 
   const on = (server: RunningServer, url: string) => url.replace(/^http:\/\/[^/]+/, server.url);

@@ -1,15 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/main.js';
-import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
-import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { api, simJobBody } from '../helpers/server.js';
 import { jobRowCounts, totalRows } from '../helpers/jobRows.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { alarmLogger, testDatabase } from '../helpers/testDatabase.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
@@ -23,13 +18,10 @@ const KEY = 'mpx_job_deletion_stale_key_0001';
  * the job is a 404 too, not a 422 saying the candidate does not exist.
  */
 describe.each(['sqlite', 'postgres'] as const)('an instance whose cache still holds a deleted job, on %s', (db) => {
-  const schema = uniqueSchema('dels');
-  const dbEnv = db === 'postgres'
-    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
-    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-dels-')), 'miprox.db') };
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...dbEnv });
+  const database = testDatabase(db, 'dels');
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...database.env });
   const alarms: string[] = [];
-  const logger = () => pino({ level: 'info' }, { write: (line: string) => void (JSON.parse(line).level >= 40 && alarms.push(line)) });
+  const logger = () => alarmLogger(alarms);
   let a: RunningServer;
   let b: RunningServer;
   beforeAll(async () => {
@@ -38,7 +30,7 @@ describe.each(['sqlite', 'postgres'] as const)('an instance whose cache still ho
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
-    if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+    await database.drop();
   });
   const on = (server: RunningServer, url: string) => url.replace(/^http:\/\/[^/]+/, server.url);
 

@@ -1,14 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/main.js';
-import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import type { Store } from '../../src/store/types.js';
-import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 import { api, simJobBody } from '../helpers/server.js';
+import { alarmLogger, testDatabase } from '../helpers/testDatabase.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
@@ -21,19 +16,16 @@ const KEY = 'mpx_job_deletion_view_key_0001';
  * view (no candidates, no best candidate) that says nothing true of any moment.
  */
 describe.each(['sqlite', 'postgres'] as const)('a job view racing a delete, on %s', (db) => {
-  const schema = uniqueSchema('delv');
-  const dbEnv = db === 'postgres'
-    ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema }
-    : { DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-delv-')), 'miprox.db') };
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...dbEnv });
+  const database = testDatabase(db, 'delv');
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', MIPROX_API_KEY: KEY, LOG_LEVEL: 'info', ...database.env });
   const alarms: string[] = [];
   let a: RunningServer;
   beforeAll(async () => {
-    a = await startServer(config, { logger: pino({ level: 'info' }, { write: (line: string) => void (JSON.parse(line).level >= 40 && alarms.push(line)) }) });
+    a = await startServer(config, { logger: alarmLogger(alarms) });
   });
   afterAll(async () => {
     await a?.close();
-    if (db === 'postgres') await dropPostgresSchema(PG_URL, schema);
+    await database.drop();
   });
 
   async function endedJob(): Promise<{ session_id: string; job_id: string }> {
