@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type ProgramExport, ProgramExportSchema, type ProgramTarget, collect, exportedProgram } from '../sdk/index.js';
 import { CliError } from './cliError.js';
 import { type ClientFlags, addClientOptions, clientAction, positiveInt, printJson, sessionOf } from './clientOptions.js';
-import { candidateColumns, candidateRow } from './jobFormat.js';
+import { CANDIDATE_FIT, candidateColumns, candidateRow } from './jobFormat.js';
 import { printTable, terminalSafe } from './output.js';
 
 interface CandidateFlags extends ClientFlags {
@@ -110,6 +110,7 @@ export function registerCandidatesCommand(program: Command): void {
       const filters = { ...(opts.status ? { status: opts.status } : {}), ...(opts.sort ? { sort: opts.sort } : {}) };
       const items = await collect(session.iterateCandidates({ ...filters, limit: Math.min(opts.limit ?? 200, 200) }), opts.limit);
       if (opts.json) printJson(items);
-      else printTable(items.map((c) => candidateRow(c, opts.full ? Number.POSITIVE_INFINITY : 60, items)), candidateColumns(items));
+      // --full: whole instructions, so the table is not fitted to the terminal either.
+      else printTable(items.map((c) => candidateRow(c, opts.full ? Number.POSITIVE_INFINITY : 60, items)), candidateColumns(items), { ...CANDIDATE_FIT, ...(opts.full ? { width: Number.POSITIVE_INFINITY } : {}) });
     }));
 }

@@ -1,6 +1,7 @@
 import type { Candidate, Job, JobGuard, SessionEvent } from '../sdk/index.js';
 import { headOf } from '../optimizer/core/text.js';
 import { jsonText } from './output.js';
+import { type TableFit, cutText, fitWidths } from './tableWidth.js';
 
 /** How jobs and candidates read in the terminal; shared by `jobs` and `candidates`. */
 
@@ -34,6 +35,12 @@ export function jobRow(job: Job): Record<string, unknown> {
 }
 
 export const JOB_COLUMNS = ['job_id', 'name', 'status', 'rollouts', 'rewards', 'best', 'candidates', 'proposals', 'created_at'];
+
+/**
+ * `jobs list` on a narrow terminal: the name is cut, then the columns `jobs show` has anyway are left
+ * out, least looked at first. The id (35 characters) stays whole: it is what the next command takes.
+ */
+export const JOB_FIT: TableFit = { flexible: { name: 16 }, drop: ['created_at', 'proposals', 'candidates', 'rollouts', 'best', 'rewards'] };
 
 const shorten = (text: string | null, max: number): string | null => {
   if (text === null) return null;
@@ -90,6 +97,16 @@ export function candidateRow(c: Candidate, instructionWidth = 60, siblings: read
 
 const CANDIDATE_COLUMNS = ['candidate_id', 'status', 'parent', 'rollouts', 'rewards', 'avg_reward', 'ci', 'val', 'instruction'];
 const PROGRAM_CANDIDATE_COLUMNS = ['candidate_id', 'status', 'parent', 'module', 'rollouts', 'rewards', 'avg_reward', 'ci', 'val', 'instruction'];
+
+/**
+ * The candidates table on a narrow terminal: the instruction (and the list of changed modules) is
+ * cut, then columns are left out, the mean reward with its interval last (never one without the
+ * other). The ids stay whole: 21 characters each, and `add-candidate`, `jobs export --candidate` take them.
+ */
+export const CANDIDATE_FIT: TableFit = {
+  flexible: { instruction: 20, module: 16 },
+  drop: ['rollouts', 'rewards', 'val', 'parent', 'status', ['avg_reward', 'ci']],
+};
 
 /**
  * A program of several modules: a candidate sets (or inherits) one text per module. One-module jobs
@@ -243,11 +260,13 @@ function cannotTrip(g: JobGuard): string {
  * What `jobs show` prints under the header: the best prompt of a one-module job, or for a program
  * its modules and the best program module by module (the one best_prompt would show only the first).
  */
-export function programLines(job: Job): string[] {
+export function programLines(job: Job, width = Number.POSITIVE_INFINITY): string[] {
   const indent = (text: string, pad: string) => pad + text.replace(/\n/g, `\n${pad}`);
   if (job.modules.length <= 1) return job.best_prompt ? ['best prompt:', indent(job.best_prompt, '  ')] : [];
-  const width = Math.max(...job.modules.map((m) => m.name.length));
-  const lines = ['modules:', ...job.modules.map((m) => `  ${m.name.padEnd(width)}  ${m.origin.padEnd(10)}  ${shorten(m.template, 60) ?? ''}`)];
+  // A table without a header, fitted like the others: the template is cut, the name (add-candidate's --module) never.
+  const rows = job.modules.map((m) => [m.name, m.origin, shorten(m.template, 60) ?? '']);
+  const [nameWidth, , textWidth] = fitWidths(['name', 'origin', 'template'], [Math.max(...rows.map((r) => r[0]!.length)), 10, Math.max(...rows.map((r) => r[2]!.length))], width - 2, { flexible: { template: 30 } });
+  const lines = ['modules:', ...rows.map(([name, origin, text]) => `  ${name!.padEnd(nameWidth ?? 0)}  ${origin!.padEnd(10)}  ${cutText(text!, textWidth ?? 0)}`)];
   if (job.best_program) {
     lines.push('', `best program (${job.best_candidate_id ?? '-'}):`);
     const demos = bestDemoCounts(job);

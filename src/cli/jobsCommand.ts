@@ -1,10 +1,11 @@
 import { type Command, Option } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat, MiproOnlineSession, collect, exportedCandidateId, isTerminalStatus } from '../sdk/index.js';
 import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, positiveInt, printJson } from './clientOptions.js';
-import { JOB_COLUMNS, UNMATCHED_SHOWN, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines, unmatchedLines } from './jobFormat.js';
+import { CANDIDATE_FIT, JOB_COLUMNS, JOB_FIT, UNMATCHED_SHOWN, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines, unmatchedLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
 import { CliError } from './cliError.js';
 import { writePrivateFile } from './privateFile.js';
+import { outputWidth } from './tableWidth.js';
 import { jsonText, printTable, writeText } from './output.js';
 
 const out = writeText;
@@ -21,7 +22,7 @@ export function registerJobsCommands(program: Command): void {
       const client = jobsClient(opts);
       const items = await collect(client.iterate({ ...(opts.status ? { status: opts.status } : {}), limit: Math.min(opts.limit, 200) }), opts.limit);
       if (opts.json) printJson(items);
-      else printTable(items.map(jobRow), JOB_COLUMNS);
+      else printTable(items.map(jobRow), JOB_COLUMNS, JOB_FIT);
     }));
 
   addClientOptions(jobs.command('show <jobId>'))
@@ -40,11 +41,11 @@ export function registerJobsCommands(program: Command): void {
         const events = await MiproOnlineSession.fromJob(job, client.http).events({ eventType: 'mipro.module.unmatched', limit: UNMATCHED_SHOWN });
         out(`\n${unmatchedLines(events, job.unmatched_prompts).join('\n')}\n`);
       }
-      const program = programLines(job);
+      const program = programLines(job, outputWidth());
       if (program.length > 0) out(`\n${program.join('\n')}\n`);
       out('\ncandidates:\n');
       const candidates = job.candidates ?? [];
-      printTable(candidates.map((c) => candidateRow(c, 60, candidates)), candidateColumns(candidates));
+      printTable(candidates.map((c) => candidateRow(c, 60, candidates)), candidateColumns(candidates), CANDIDATE_FIT);
     }));
 
   addClientOptions(jobs.command('watch <jobId>'))

@@ -79,7 +79,8 @@ export function registerKeyCommands(program: Command): void {
         if (opts.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
         else {
           process.stderr.write(`database: ${database}\n`);
-          printTable(rows, ['key_id', 'name', 'prefix', 'tenant_id', 'created_at', 'revoked_at']);
+          // Narrow: the name is cut, then created_at left out; ids, the prefix and revoked_at stay whole.
+          printTable(rows, ['key_id', 'name', 'prefix', 'tenant_id', 'created_at', 'revoked_at'], { flexible: { name: 10 }, drop: ['created_at'] });
         }
       });
     });

@@ -1,3 +1,5 @@
+import { type TableFit, cutText, fitWidths, outputWidth } from './tableWidth.js';
+
 /**
  * Text for a terminal: control characters (escape sequences that could clear the screen, retitle the
  * window or write the clipboard) shown as U+FFFD. Job names, templates, instructions and feedback
@@ -24,16 +26,28 @@ export const writeText = (s: string): void => {
   process.stdout.write(terminalSafe(s));
 };
 
-/** Plain text tables for people; every command also has --json for scripts. */
-export function printTable(rows: Array<Record<string, unknown>>, columns: string[], out: (s: string) => void = writeText): void {
+export interface TableOptions extends TableFit {
+  /** Where the lines go; the terminal by default. */
+  out?: (s: string) => void;
+  /** The most characters a line may take (outputWidth: COLUMNS, the terminal's width, or no limit). */
+  width?: number;
+}
+
+/**
+ * Plain text tables for people; every command also has --json for scripts. Fitted to `width`
+ * (fitWidths): a line wider than the terminal wraps and the columns no longer line up.
+ */
+export function printTable(rows: Array<Record<string, unknown>>, columns: string[], opts: TableOptions = {}): void {
+  const out = opts.out ?? writeText;
   if (rows.length === 0) {
     out('(none)\n');
     return;
   }
   // One line per row: a newline or tab in a cell (a job's name may hold them) would break the columns.
   const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? formatNumber(v) : String(v).replace(/\s+/g, ' '));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const natural = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const widths = fitWidths(columns, natural, opts.width ?? outputWidth(), opts);
+  const line = (vals: string[]) => vals.flatMap((v, i) => (widths[i] == null ? [] : [cutText(v, widths[i]).padEnd(widths[i])])).join('  ').trimEnd();
   out(`${line(columns.map((c) => c.toUpperCase()))}\n`);
   for (const r of rows) out(`${line(columns.map((c) => cell(r[c])))}\n`);
 }

@@ -7,7 +7,7 @@ import type { Job } from '../../../src/sdk/index.js';
 describe('text tables keep one line per row', () => {
   it('shows a cell with newlines and tabs on one line', () => {
     let out = '';
-    printTable([{ job_id: 'pl_1', name: 'line one\nline\ttwo', status: 'running' }, { job_id: 'pl_2', name: null, status: 'paused' }], ['job_id', 'name', 'status'], (s) => (out += s));
+    printTable([{ job_id: 'pl_1', name: 'line one\nline\ttwo', status: 'running' }, { job_id: 'pl_2', name: null, status: 'paused' }], ['job_id', 'name', 'status'], { out: (s) => (out += s) });
     const lines = out.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[1]).toBe('pl_1    line one line two  running');

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { CANDIDATE_FIT } from '../../../src/cli/jobFormat.js';
+import { printTable } from '../../../src/cli/output.js';
+import { fitWidths, outputWidth } from '../../../src/cli/tableWidth.js';
+
+const table = (rows: Array<Record<string, unknown>>, columns: string[], width: number, fit = CANDIDATE_FIT) => {
+  let out = '';
+  printTable(rows, columns, { ...fit, width, out: (s) => (out += s) });
+  return out.trimEnd().split('\n');
+};
+
+describe('tables fitted to the width', () => {
+  const columns = ['candidate_id', 'status', 'parent', 'module', 'rollouts', 'rewards', 'avg_reward', 'ci', 'val', 'instruction'];
+  const row = {
+    candidate_id: 'cand_0123456789abcdef', status: 'retired', parent: 'cand_fedcba9876543210', module: 'answer', rollouts: 1200, rewards: 1100,
+    avg_reward: '0.712', ci: '[0.650, 0.770]', val: '0.700', instruction: 'Answer only from this context, quoting the sentence the answer comes from.',
+  };
+
+  it('cuts the instruction, then leaves columns out, a score with its interval; ids stay whole', () => {
+    const wide = table([row], columns, 200);
+    expect(wide[1]).toContain(row.instruction);
+    for (const width of [120, 100, 80, 60]) {
+      const lines = table([row], columns, width);
+      expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(width);
+      expect(lines[1]).toMatch(/^cand_0123456789abcdef {2}/);
+      expect(lines[1]).toMatch(/ Answer only from t\S*.*…$/);
+      // Never the mean without its interval.
+      expect(lines[0]!.includes('AVG_REWARD')).toBe(lines[0]!.includes(' CI '));
+    }
+    expect(table([row], columns, 80)[0]).toBe('CANDIDATE_ID           MODULE  AVG_REWARD  CI              INSTRUCTION');
+  });
+
+  it('lets a table be wider than the width rather than cut an id', () => {
+    const lines = table([{ job_id: 'pl_0123456789abcdef0123456789abcdef', name: 'a long job name that gives way' }], ['job_id', 'name'], 30, { flexible: { name: 16 } });
+    expect(lines[1]).toBe('pl_0123456789abcdef0123456789abcdef  a long job name…');
+    expect(fitWidths(['id', 'text'], [10, 40], 20, {})).toEqual([10, 40]);
+  });
+
+  it('takes COLUMNS, else the terminal width, else no limit (piped)', () => {
+    expect(outputWidth({ COLUMNS: '80' }, { isTTY: false })).toBe(80);
+    expect(outputWidth({ COLUMNS: '80' }, { isTTY: true, columns: 200 })).toBe(80);
+    expect(outputWidth({}, { isTTY: true, columns: 132 })).toBe(132);
+    expect(outputWidth({ COLUMNS: '' }, { isTTY: false })).toBe(Number.POSITIVE_INFINITY);
+    expect(outputWidth({ COLUMNS: 'wide' }, { isTTY: false })).toBe(Number.POSITIVE_INFINITY);
+    expect(outputWidth({ COLUMNS: '0' }, { isTTY: true, columns: 90 })).toBe(90);
+  });
+});
