@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Job, MiproJobsClient } from '../sdk/index.js';
 import { formatBestScore, progressLine } from './jobFormat.js';
 import { jsonText } from './output.js';
+import { cutText, outputWidth } from './tableWidth.js';
 
 export interface WatchOptions {
   pollMs: number;
@@ -43,7 +44,10 @@ function lineDisplay(stream: NodeJS.WriteStream): Display {
       const line = progressLine(job);
       if (line === last) return;
       last = line;
-      stream.write(stream.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
+      // Rewritten in place on a terminal: a line wider than it wrapped, and `\r` with erase-line clears
+      // only the last row, so each update left the rows above behind. Cut to one row, its last column
+      // left free (a terminal may wrap on it). Elsewhere every line is whole.
+      stream.write(stream.isTTY ? `\r\x1b[2K${cutText(line, outputWidth(process.env, stream) - 1)}` : `${line}\n`);
     },
     finish: () => {
       if (stream.isTTY && last) stream.write('\n');

@@ -1,12 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { finalSummary, watchJob } from '../../src/cli/jobWatch.js';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { type ScriptedServer, fakeJob, startScriptedServer } from '../sdk/helpers.js';
 
 /** Captures what the watcher draws; `isTTY` decides between the live display and plain lines. */
-function fakeStream(isTTY: boolean) {
+function fakeStream(isTTY: boolean, columns = 160) {
   let text = '';
-  const stream = { isTTY, columns: 160, write: (s: string) => ((text += s), true) };
+  const stream = { isTTY, columns, write: (s: string) => ((text += s), true) };
   return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
 }
 
@@ -19,6 +19,7 @@ const progress = [
 describe('jobs watch display', () => {
   let s: ScriptedServer | undefined;
   afterEach(async () => {
+    vi.unstubAllEnvs();
     await s?.close();
     s = undefined;
   });
@@ -33,6 +34,24 @@ describe('jobs watch display', () => {
     expect(out.text()).toContain('10/10 rewards | succeeded | rollouts 12 | best 0.750 [0.500, 0.900] val');
     expect(out.text()).toMatch(/█+/);
     expect(finalSummary(job!)).toBe('job pl_0123 succeeded: best 0.750 [0.500, 0.900] val after 12 rollouts, 10 rewards, 0 proposals');
+  });
+
+  // The live line of a job without a budget is rewritten in place (\r, erase line): wider than the
+  // terminal it wrapped, and every update left its first rows on the screen.
+  it('keeps the live line within the terminal, and whole when not on one', async () => {
+    const long = fakeJob({ rollout_count: 1234, reward_count: 1200, best_score: 0.712, best_score_ci: [0.65, 0.77], best_score_source: 'online', candidate_count: 12, proposal_seq: 5, failed_proposals: 2, status: 'succeeded' });
+    vi.stubEnv('COLUMNS', ''); // the width is the terminal's, not the one of the shell running the tests
+    s = await startScriptedServer([{ status: 200, body: long }]);
+    const tty = fakeStream(true, 60);
+    await watchJob(new MiproJobsClient({ backendUrl: s.url }), 'pl_0123', { pollMs: 10, json: false, stream: tty.stream, signal: new AbortController().signal });
+    const drawn = tty.text().split('\r\x1b[2K').filter((l) => l !== '').map((l) => l.replace(/\n$/, ''));
+    expect(drawn).toEqual([expect.stringMatching(/^succeeded \| rollouts 1234 \| rewards 1200 \| best 0\.712 .*…$/)]);
+    expect(drawn[0]!.length).toBe(59);
+    await s.close();
+    s = await startScriptedServer([{ status: 200, body: long }]);
+    const piped = fakeStream(false, 60);
+    await watchJob(new MiproJobsClient({ backendUrl: s.url }), 'pl_0123', { pollMs: 10, json: false, stream: piped.stream, signal: new AbortController().signal });
+    expect(piped.text()).toBe('succeeded | rollouts 1234 | rewards 1200 | best 0.712 [0.650, 0.770] online | candidates 12 | proposals 5 (2 failed)\n');
   });
 
   it('prints one line per change when not on a terminal, and JSON lines with --json', async () => {
