@@ -1,7 +1,7 @@
 import type { Candidate, Job, JobGuard, SessionEvent } from '../sdk/index.js';
 import { headOf } from '../optimizer/core/text.js';
 import { jsonText } from './output.js';
-import { type TableFit, cutText, fitWidths } from './tableWidth.js';
+import { type TableFit, cutText, displayWidth, fitWidths, padText } from './tableWidth.js';
 
 /** How jobs and candidates read in the terminal; shared by `jobs` and `candidates`. */
 
@@ -265,8 +265,8 @@ export function programLines(job: Job, width = Number.POSITIVE_INFINITY): string
   if (job.modules.length <= 1) return job.best_prompt ? ['best prompt:', indent(job.best_prompt, '  ')] : [];
   // A table without a header, fitted like the others: the template is cut, the name (add-candidate's --module) never.
   const rows = job.modules.map((m) => [m.name, m.origin, shorten(m.template, 60) ?? '']);
-  const [nameWidth, , textWidth] = fitWidths(['name', 'origin', 'template'], [Math.max(...rows.map((r) => r[0]!.length)), 10, Math.max(...rows.map((r) => r[2]!.length))], width - 2, { flexible: { template: 30 } });
-  const lines = ['modules:', ...rows.map(([name, origin, text]) => `  ${name!.padEnd(nameWidth ?? 0)}  ${origin!.padEnd(10)}  ${cutText(text!, textWidth ?? 0)}`)];
+  const [nameWidth, , textWidth] = fitWidths(['name', 'origin', 'template'], [Math.max(...rows.map((r) => displayWidth(r[0]!))), 10, Math.max(...rows.map((r) => displayWidth(r[2]!)))], width - 2, { flexible: { template: 30 } });
+  const lines = ['modules:', ...rows.map(([name, origin, text]) => `  ${padText(name!, nameWidth ?? 0)}  ${origin!.padEnd(10)}  ${cutText(text!, textWidth ?? 0)}`)];
   if (job.best_program) {
     lines.push('', `best program (${job.best_candidate_id ?? '-'}):`);
     const demos = bestDemoCounts(job);

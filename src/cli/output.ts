@@ -1,4 +1,4 @@
-import { type TableFit, cutText, fitWidths, outputWidth } from './tableWidth.js';
+import { type TableFit, cutText, displayWidth, fitWidths, outputWidth, padText } from './tableWidth.js';
 
 /**
  * Text for a terminal: control characters (escape sequences that could clear the screen, retitle the
@@ -45,9 +45,9 @@ export function printTable(rows: Array<Record<string, unknown>>, columns: string
   }
   // One line per row: a newline or tab in a cell (a job's name may hold them) would break the columns.
   const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'number' ? formatNumber(v) : String(v).replace(/\s+/g, ' '));
-  const natural = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const natural = columns.map((c) => Math.max(c.length, ...rows.map((r) => displayWidth(cell(r[c])))));
   const widths = fitWidths(columns, natural, opts.width ?? outputWidth(), opts);
-  const line = (vals: string[]) => vals.flatMap((v, i) => (widths[i] == null ? [] : [cutText(v, widths[i]).padEnd(widths[i])])).join('  ').trimEnd();
+  const line = (vals: string[]) => vals.flatMap((v, i) => (widths[i] == null ? [] : [padText(cutText(v, widths[i]), widths[i])])).join('  ').trimEnd();
   out(`${line(columns.map((c) => c.toUpperCase()))}\n`);
   for (const r of rows) out(`${line(columns.map((c) => cell(r[c])))}\n`);
 }

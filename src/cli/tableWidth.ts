@@ -1,5 +1,3 @@
-import { headOf } from '../optimizer/core/text.js';
-
 /**
  * How wide the CLI's tables may be: `COLUMNS` when set to a positive integer (POSIX's override of the
  * terminal width, which tests and scripts use), else the terminal's width when standard output is
@@ -30,7 +28,7 @@ export interface TableFit {
  * Each column's width for a table of these natural widths (its longest cell) to fit in `total`
  * characters with `gap` between columns, or null for a column left out. Columns are dropped first
  * (so the flexible ones keep as much as they can), then the widest flexible column is narrowed a
- * character at a time. What still does not fit stays wider than `total`: an id is never cut.
+ * column at a time. What still does not fit stays wider than `total`: an id is never cut.
  */
 export function fitWidths(columns: readonly string[], natural: readonly number[], total: number, fit: TableFit, gap = 2): Array<number | null> {
   const min = (c: string): number | undefined => (fit.flexible && Object.hasOwn(fit.flexible, c) ? fit.flexible[c] : undefined);
@@ -59,7 +57,34 @@ export function fitWidths(columns: readonly string[], natural: readonly number[]
   return widths;
 }
 
-/** `text` in at most `width` characters, its end replaced by an ellipsis when cut. */
-export function cutText(text: string, width: number): string {
-  return text.length <= width ? text : `${headOf(text, width - 1)}…`;
+/**
+ * Code points a terminal draws two columns wide (East Asian wide and fullwidth, most emoji) or none
+ * (combining marks, zero-width joiners and spaces, variation selectors). Counted by `length`, a
+ * Japanese or Chinese instruction took twice the columns it was given and the rows after it shifted.
+ */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1faff}\u{20000}-\u{3fffd}]/u;
+const ZERO = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200f\u20d0-\u20ff\ufe00-\ufe0f]/u;
+const columnsOf = (ch: string): number => (ZERO.test(ch) ? 0 : WIDE.test(ch) ? 2 : 1);
+
+/** The columns `text` takes on a terminal. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) width += columnsOf(ch);
+  return width;
 }
+
+/** `text` in at most `width` columns, its end replaced by an ellipsis when cut (never half a surrogate pair). */
+export function cutText(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  let head = '';
+  let used = 0;
+  for (const ch of text) {
+    if (used + columnsOf(ch) > width - 1) break;
+    head += ch;
+    used += columnsOf(ch);
+  }
+  return `${head}…`;
+}
+
+/** `text` padded with spaces to `width` columns. */
+export const padText = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - displayWidth(text)));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CANDIDATE_FIT } from '../../../src/cli/jobFormat.js';
 import { printTable } from '../../../src/cli/output.js';
-import { fitWidths, outputWidth } from '../../../src/cli/tableWidth.js';
+import { cutText, displayWidth, fitWidths, outputWidth } from '../../../src/cli/tableWidth.js';
 
 const table = (rows: Array<Record<string, unknown>>, columns: string[], width: number, fit = CANDIDATE_FIT) => {
   let out = '';
@@ -34,6 +34,23 @@ describe('tables fitted to the width', () => {
     const lines = table([{ job_id: 'pl_0123456789abcdef0123456789abcdef', name: 'a long job name that gives way' }], ['job_id', 'name'], 30, { flexible: { name: 16 } });
     expect(lines[1]).toBe('pl_0123456789abcdef0123456789abcdef  a long job name…');
     expect(fitWidths(['id', 'text'], [10, 40], 20, {})).toEqual([10, 40]);
+  });
+
+  // A Japanese instruction was measured by its length: each character takes two columns, so its rows
+  // were wider than the width and the columns after a name shifted.
+  it('measures wide characters by the columns they take, so rows line up and fit', () => {
+    const wideColumns = (l: string) => l.length + (l.match(/[\u3000-\u9fff\uff00-\uff60]/g)?.length ?? 0);
+    const rows = [
+      { job_id: 'pl_1', name: '顧客の問い合わせを意図ごとに分類するジョブ（本番環境、EU）', status: 'running' },
+      { job_id: 'pl_2', name: 'plain', status: 'paused' },
+    ];
+    const lines = table(rows, ['job_id', 'name', 'status'], 40, { flexible: { name: 16 } });
+    // NAME gets 40 - 6 (JOB_ID) - 7 (running) - 4 = 23 columns: 11 wide characters and the ellipsis.
+    expect(lines.map(wideColumns)).toEqual([39, 40, 39]);
+    expect(lines[1]).toBe('pl_1    顧客の問い合わせを意図…  running');
+    expect(lines[2]).toBe(`pl_2    ${'plain'.padEnd(23)}  paused`);
+    expect(displayWidth('e\u0301😀')).toBe(3); // a combining accent takes none, the emoji two
+    expect(cutText('😀😀😀', 4)).toBe('😀…');
   });
 
   it('takes COLUMNS, else the terminal width, else no limit (piped)', () => {
