@@ -14,5 +14,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/summaryReporter.ts'],
+    setupFiles: ['./test/setupEnv.ts'],
   },
 });
