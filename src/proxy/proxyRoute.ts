@@ -445,7 +445,12 @@ function recordCall(p: ProxyDeps, c: UpstreamCall, answer: AnswerSummary | null,
   // rollout without its call. The write is tried again once the database answers, for a while.
   const deadline = Date.now() + CALL_RECORD_RETRY_MS;
   p.background.add(
-    c.persisted.then(() => retryWhileDatabaseDown(() => p.engine.recordCall(c.rt, c.rolloutId, record), { now: Date.now, deadline, stopping: p.stopping })),
+    c.persisted.then(
+      () => retryWhileDatabaseDown(() => p.engine.recordCall(c.rt, c.rolloutId, record), { now: Date.now, deadline, stopping: p.stopping }),
+      // The rollout was never stored, so there is no call to record, and the request itself answered
+      // (and logged) that failure: logging it again as a failed record read as a lost call record.
+      () => undefined,
+    ),
     'rollout call record',
   );
 }
