@@ -260,7 +260,12 @@ export class UpstreamTransport {
 
   /** Gives up on a body nobody will read: the upstream request is closed. */
   release(res: OkResponse): void {
-    if (!res.body.destroyed) res.body.destroy();
+    if (res.body.destroyed) return;
+    // undici's body emits an 'error' (RequestAbortedError) when destroyed before its end; a body no
+    // reader ever took (an answer refused by its declared length) had no listener for it, and the
+    // unhandled 'error' event killed the process. The abort is ours: nothing to report.
+    res.body.on('error', () => {});
+    res.body.destroy();
   }
 
   private async *chunks(res: OkResponse): AsyncGenerator<Uint8Array, void, undefined> {
