@@ -166,10 +166,15 @@ export function proposalsText(job: Job): string {
   return `${job.proposal_seq}${parts.length > 0 ? ` (${parts.join('; ')})` : ''}${stopped ? `; no more: ${stopped.message}` : ''}`;
 }
 
-/** `+0.366 [-0.367, 1.000] online, not significant`: the champion minus the control. */
+/**
+ * `+0.366 [-0.367, 1.000] online, not significant`, `-0.143 [...] val paired on 7 seeds, ...`: the
+ * champion minus the control. A paired lift says on how many seeds: it uses only the seeds both ran at
+ * the same time, so it can disagree with best score and baseline score, which use every val seed.
+ */
 export function liftText(l: NonNullable<Job['lift_over_baseline']>): string {
   const sign = l.estimate > 0 ? '+' : '';
-  return `${sign}${score(l.estimate)} ${formatInterval(l.ci)} ${l.source}${l.paired ? ' paired' : ''}, ${l.significant ? 'significant' : 'not significant'}`;
+  const pairs = l.paired ? ` paired${l.n === undefined ? '' : ` on ${l.n} seed${l.n === 1 ? '' : 's'}`}` : '';
+  return `${sign}${score(l.estimate)} ${formatInterval(l.ci)} ${l.source}${pairs}, ${l.significant ? 'significant' : 'not significant'}`;
 }
 
 /** How many unmatched texts `jobs show` lists (the first ones seen). */

@@ -125,6 +125,8 @@ export const JobSchema = z.looseObject({
   /** Champion minus control, in reward units; `source` says from what (val pairs or online rewards). Null without both. */
   lift_over_baseline: nullable(z.looseObject({
     estimate: z.number(), ci: Interval, paired: z.boolean(), source: z.string(), significant: z.boolean(),
+    /** Pairs it was computed on (paired), or the smaller side's observations; older servers omit it. */
+    n: z.number().optional(),
   })),
   rollout_count: z.number(),
   reward_count: z.number(),

@@ -30,7 +30,8 @@ export interface JobSummary {
   /** Distinct seeds behind best_score (0 when its rewards carried none). */
   bestScoreNSeeds: number;
   baselineScore: number | null;
-  lift: { estimate: number; ci: Interval; paired: boolean; source: 'val' | 'online'; significant: boolean } | null;
+  /** `n`: the pairs it was computed on (paired), or the smaller side's observations (unpaired). */
+  lift: { estimate: number; ci: Interval; paired: boolean; source: 'val' | 'online'; n: number; significant: boolean } | null;
   phase: 'awaiting_baseline' | 'bootstrap' | 'online' | 'finished';
   byId: Map<string, CandidateSummary>;
 }
@@ -131,7 +132,7 @@ export function summarizeJob(
     bestScoreN: champion ? (score.source === 'val' ? champion.val.n : champion.online.n) : 0,
     bestScoreNSeeds: championEvidence ? (score.source === 'val' ? championEvidence.valSeeds : championEvidence.nSeeds) : 0,
     baselineScore,
-    lift: lift ? { estimate: lift.lift, ci: lift.ci, paired: lift.paired, source: lift.source, significant: lift.significant } : null,
+    lift: lift ? { estimate: lift.lift, ci: lift.ci, paired: lift.paired, source: lift.source, n: lift.n, significant: lift.significant } : null,
     phase: phaseOf(job, control),
     byId,
   };

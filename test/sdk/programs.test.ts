@@ -82,7 +82,7 @@ describe('SDK: programs (modules, per-module candidates, rollout records)', () =
   it('types the fields docs/API.md documents on jobs, candidates, rewards and rollout calls (not as unknown)', async () => {
     const job = await jobs.get(jobId);
     expectTypeOf(job.best_score_n).toEqualTypeOf<number | undefined>();
-    expectTypeOf(job.lift_over_baseline).toEqualTypeOf<{ estimate: number; ci: [number, number]; paired: boolean; source: string; significant: boolean; [k: string]: unknown } | null>();
+    expectTypeOf(job.lift_over_baseline).toEqualTypeOf<{ estimate: number; ci: [number, number]; paired: boolean; source: string; significant: boolean; n?: number | undefined; [k: string]: unknown } | null>();
     expect(typeof job.best_score_n).toBe('number');
     const child = (job.candidates ?? []).find((c) => c.candidate_id === 'cand_answer_1')!;
     expectTypeOf(child.tip).toEqualTypeOf<string | null>();

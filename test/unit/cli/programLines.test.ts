@@ -123,6 +123,9 @@ describe('jobs show: what became of the proposals, and the lift', () => {
     expect(line({ ...base, lift_over_baseline: lift }, 'lift')).toMatch(/^lift +\+0\.336 \[-0\.326, 0\.998\] online, not significant$/);
     expect(line({ ...base, lift_over_baseline: { ...lift, estimate: -0.1, ci: [-0.2, -0.05], paired: true, source: 'val', significant: true } }, 'lift'))
       .toMatch(/^lift +-0\.100 \[-0\.200, -0\.050\] val paired, significant$/);
+    // A paired lift says on how many seeds (a server that reports it): fewer than the val seeds behind best score.
+    expect(line({ ...base, lift_over_baseline: { ...lift, estimate: -0.143, ci: [-0.5, 0.2], paired: true, source: 'val', n: 7, significant: false } }, 'lift'))
+      .toMatch(/^lift +-0\.143 \[-0\.500, 0\.200\] val paired on 7 seeds, not significant$/);
     expect(line({ ...base, lift_over_baseline: null }, 'lift')).toBeUndefined();
   });
 });

@@ -162,12 +162,14 @@ export function servingText(job: Pick<JobView, 'status' | 'served_candidate_id' 
 }
 
 /**
- * "+0.100 [0.020, 0.180] · val, paired". The source is part of the number: the lift falls back to online
- * rewards when val pairs are too few, while best_score and baseline_score may still come from val.
+ * "+0.100 [0.020, 0.180] · val, paired on 12 seeds". The source is part of the number: the lift falls
+ * back to online rewards when val pairs are too few, while best_score and baseline_score may still come
+ * from val. A paired lift uses only the seeds both ran at the same time (docs/optimizer.md), so it can
+ * disagree with those two scores, which use every val seed: the count says how much it stands on.
  */
 export function liftText(lift: JobView['lift_over_baseline'], digits = 3): string {
   if (!lift) return '—';
-  return `${fmtSigned(lift.estimate, digits)} ${fmtInterval(lift.ci, digits)} · ${lift.source}${lift.paired ? ', paired' : ''}`;
+  return `${fmtSigned(lift.estimate, digits)} ${fmtInterval(lift.ci, digits)} · ${lift.source}${lift.paired ? `, paired on ${fmtCount(lift.n)} seed${lift.n === 1 ? '' : 's'}` : ''}`;
 }
 
 /**
