@@ -21,12 +21,15 @@ export function correlationOf(req: FastifyRequest<{ Querystring: Record<string, 
   if (typeof header === 'string' && header.length > 0) sources.push([HEADER, headerText(oneHeader(req, header))]);
   const first = sources[0];
   if (first === undefined) return null;
+  // Each way is read as an id first: a query parameter given twice (an array) is its own 422 wherever
+  // it is, not a value passed over because another way came first.
+  for (const source of sources) source[1] = correlationIdParam(source[1]);
   const other = sources.find(([, value]) => value !== first[1]);
-  if (other !== undefined && typeof first[1] === 'string' && typeof other[1] === 'string') {
+  if (other !== undefined) {
     const message = `is sent two ways that disagree (${first[0]} ${JSON.stringify(first[1])}, ${other[0]} ${JSON.stringify(other[1])}): send one correlation id`;
     throw new ValidationError('invalid request', [{ path: 'correlation_id', message }]);
   }
-  return correlationIdParam(first[1]);
+  return first[1] as string;
 }
 
 /** A query value that says something ('' is none). */
