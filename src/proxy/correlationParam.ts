@@ -12,29 +12,26 @@ const HEADER = 'x-mipro-correlation-id';
  * reward naming the id the app meant missed it (404).
  */
 export function correlationOf(req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>): string | null {
-  const sources: Array<[string, unknown]> = [];
-  const cid = given(req.query.cid);
-  if (cid !== undefined) sources.push(['?cid=', cid]);
-  const named = given(req.query.correlation_id);
-  if (named !== undefined) sources.push(['?correlation_id=', named]);
-  const header = req.headers[HEADER];
-  if (typeof header === 'string' && header.length > 0) sources.push([HEADER, headerText(oneHeader(req, header))]);
-  const first = sources[0];
-  if (first === undefined) return null;
-  // Each way is read as an id first: a query parameter given twice (an array) is its own 422 wherever
-  // it is, not a value passed over because another way came first.
-  for (const source of sources) source[1] = correlationIdParam(source[1]);
-  const other = sources.find(([, value]) => value !== first[1]);
-  if (other !== undefined) {
-    const message = `is sent two ways that disagree (${first[0]} ${JSON.stringify(first[1])}, ${other[0]} ${JSON.stringify(other[1])}): send one correlation id`;
-    throw new ValidationError('invalid request', [{ path: 'correlation_id', message }]);
-  }
-  return first[1] as string;
+  // Runs on every proxied call, most of which send no id: nothing is allocated for one that sends none.
+  // Each way given is read as an id first (correlationIdParam: '' is none, a query parameter given
+  // twice is its own 422 wherever it is), then they must agree.
+  const raw = req.headers[HEADER];
+  const sent = typeof raw === 'string' && raw.length > 0 ? headerText(oneHeader(req, raw)) : undefined;
+  const cid = correlationIdParam(req.query.cid);
+  const named = correlationIdParam(req.query.correlation_id);
+  const header = correlationIdParam(sent);
+  if (cid !== null) {
+    agree('?cid=', cid, '?correlation_id=', named);
+    agree('?cid=', cid, HEADER, header);
+  } else if (named !== null) agree('?correlation_id=', named, HEADER, header);
+  return cid ?? named ?? header;
 }
 
-/** A query value that says something ('' is none). */
-function given(v: unknown): unknown {
-  return v === undefined || v === '' ? undefined : v;
+/** A 422 when a second way gave an id other than the first way's. */
+function agree(firstWay: string, first: string, otherWay: string, other: string | null): void {
+  if (other === null || other === first) return;
+  const message = `is sent two ways that disagree (${firstWay} ${JSON.stringify(first)}, ${otherWay} ${JSON.stringify(other)}): send one correlation id`;
+  throw new ValidationError('invalid request', [{ path: 'correlation_id', message }]);
 }
 
 /** The header's value when it came once; a 422 when it came more than once (even with one value twice). */
@@ -50,6 +47,8 @@ function oneHeader(req: FastifyRequest, joined: string): string {
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Module-level: a regex literal in the function is a new object on every call that sends the header. */
+const NOT_ASCII = /[\u0080-\u00ff]/;
 
 /**
  * A header's value as the text the client meant. Node reads header bytes as Latin-1, so an id that a
@@ -59,7 +58,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * happens to be valid UTF-8 needs two or more accented symbols in a row ("Ã©"): no real id.
  */
 function headerText(value: string): string {
-  if (!/[\u0080-\u00ff]/.test(value)) return value;
+  if (!NOT_ASCII.test(value)) return value;
   try {
     return UTF8.decode(Buffer.from(value, 'latin1'));
   } catch {
