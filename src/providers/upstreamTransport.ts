@@ -340,9 +340,9 @@ function isEventStream(headers: Record<string, string | string[] | undefined>): 
 async function readStreamStart(body: Dispatcher.ResponseData['body'], check: StreamStartCheck): Promise<StreamHead | StreamStartError> {
   const rest = body[Symbol.asyncIterator]();
   const bytes: Buffer[] = [];
-  const decoder = new TextDecoder();
   // One parser fed each read as it comes: re-parsing everything read on every read cost the square of
-  // the bytes (64 KiB of comments in 4-byte writes took a second of CPU per call).
+  // the bytes (64 KiB of comments in 4-byte writes took a second of CPU per call). It decodes the bytes
+  // itself (a character split between reads, a leading byte order mark dropped).
   const parser = new SseParser();
   const opening = { checked: 0 };
   let size = 0;
@@ -353,7 +353,7 @@ async function readStreamStart(body: Dispatcher.ResponseData['body'], check: Str
       const buf = next.value as Buffer;
       bytes.push(buf);
       size += buf.length;
-      const verdict = leadingVerdict(parser.push(decoder.decode(buf, { stream: true })), parser, opening, check);
+      const verdict = leadingVerdict(parser.push(buf), parser, opening, check);
       if (verdict === WAIT) continue;
       if (verdict !== undefined) return verdict;
       break;
