@@ -73,9 +73,10 @@ export function displayWidth(text: string): number {
   return width;
 }
 
-/** `text` in at most `width` columns, its end replaced by an ellipsis when cut (never half a surrogate pair). */
+/** `text` in at most `width` columns, its end replaced by an ellipsis when cut (never half a surrogate pair); none below 1. */
 export function cutText(text: string, width: number): string {
   if (displayWidth(text) <= width) return text;
+  if (width < 1) return ''; // not even the ellipsis fits
   let head = '';
   let used = 0;
   for (const ch of text) {

@@ -53,6 +53,13 @@ describe('tables fitted to the width', () => {
     expect(cutText('😀😀😀', 4)).toBe('😀…');
   });
 
+  // jobs watch cuts its live line to the terminal's width less one: on a 1-column terminal (or
+  // COLUMNS=1) that is 0, and the ellipsis alone took the one column the line must leave free.
+  it('cuts to nothing where not even the ellipsis fits', () => {
+    expect([cutText('status running', 1), cutText('status running', 0), cutText('status running', -3), cutText('', 0)]).toEqual(['…', '', '', '']);
+    expect(cutText('日本', 1)).toBe('…');
+  });
+
   it('takes COLUMNS, else the terminal width, else no limit (piped)', () => {
     expect(outputWidth({ COLUMNS: '80' }, { isTTY: false })).toBe(80);
     expect(outputWidth({ COLUMNS: '80' }, { isTTY: true, columns: 200 })).toBe(80);
