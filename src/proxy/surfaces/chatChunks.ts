@@ -29,7 +29,10 @@ export function stepsOfChunk(data: string, seenMeta: boolean): ChatStep[] {
   if (!isRecord(v)) return [];
   if (isRecord(v.error)) {
     const message = typeof v.error.message === 'string' ? v.error.message : 'upstream stream failed';
-    throw new UpstreamError(message, { status: 502, code: 'upstream_stream_error' });
+    // The provider's own type goes with it (an OpenAI-style error event): the Messages surface names
+    // it in its error event's message, beside Anthropic's type for the status (errorMapping.ts).
+    const type = typeof v.error.type === 'string' ? v.error.type : undefined;
+    throw new UpstreamError(message, { status: 502, code: 'upstream_stream_error', upstreamApi: 'openai', ...(type !== undefined ? { upstreamType: type } : {}) });
   }
   const steps: ChatStep[] = [];
   if (!seenMeta && typeof v.id === 'string') {

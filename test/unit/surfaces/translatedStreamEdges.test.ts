@@ -155,6 +155,19 @@ describe('an upstream that breaks off midway', () => {
     expect(events.at(-1)!.data).toEqual({ type: 'error', error: { type: 'api_error', message: 'upstream connection lost' } });
   });
 
+  // The case on the wire: not an error built with a type, but the provider's own error event in the
+  // chat stream (OpenAI ends a failed stream with `data: {"error":{...}}`). Its type was dropped where
+  // the chunk is read, so the Messages client got api_error and the message alone, not the type.
+  it('Messages: the provider\'s own error event in the chat stream keeps its type, in the message', async () => {
+    const own = `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`;
+    const { events, threw } = await clientSees('messages', [...cut, own]);
+    expect(threw).toBe(true);
+    expect(events.at(-1)!.data).toEqual({ type: 'error', error: { type: 'api_error', message: 'The server had an error while processing your request. (upstream error type: server_error)' } });
+    // Without a type, the message as the provider wrote it.
+    const untyped = await clientSees('messages', [...cut, `data: ${JSON.stringify({ error: { message: 'boom' } })}\n\n`]);
+    expect(untyped.events.at(-1)!.data).toEqual({ type: 'error', error: { type: 'api_error', message: 'boom' } });
+  });
+
   it('Messages: an error another API typed gets Anthropic\'s type for its status, that type in the message; Anthropic\'s own is kept', async () => {
     const openai = new UpstreamError('Rate limit reached for requests', { status: 429, upstreamType: 'requests', upstreamApi: 'openai' });
     const fromOpenai = await clientSees('messages', cut, openai);
