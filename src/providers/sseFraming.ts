@@ -54,15 +54,20 @@ export async function* wholeEvents(
     pending = cut < piece.length ? [piece.subarray(cut)] : [];
     // Checked before it is relayed: a malformed event never reaches the client.
     const seen = checkEvents(events);
-    if (seen.done) done = true;
-    if (!relayed && !seen.data && heldBytes + events.length <= HOLD_LIMIT) {
+    if ((seen & SAW_DONE) !== 0) done = true;
+    if (!relayed && (seen & SAW_DATA) === 0 && heldBytes + events.length <= HOLD_LIMIT) {
       held.push(events);
       heldBytes += events.length;
       continue;
     }
     relayed = true;
-    yield held.length > 0 ? Buffer.concat([...held, events]) : events;
+    if (held.length === 0) {
+      yield events;
+      continue;
+    }
+    const opening = Buffer.concat([...held, events]);
     held = [];
+    yield opening;
   }
   if (start !== null && start.length > 0) pending.push(start); // a stream of part of a mark only
   const midEvent = pending.some((b) => !isWhitespace(b));
@@ -86,12 +91,16 @@ const badStream = (message: string): UpstreamError => new UpstreamError(message,
 /** The most bytes of blocks without an event held before the first event (the start check's read bound). */
 const HOLD_LIMIT = 64 * 1024;
 
+/** checkEvents' flags: a number, not an object, as it runs for every piece of every relayed stream. */
+const SAW_DONE = 1;
+const SAW_DATA = 2;
+
 /**
  * A light check of whole events (not a parse): every line is a known field or a comment, and each
- * event's data is a JSON object or [DONE]. `done` when [DONE] was among them, `data` when any data
+ * event's data is a JSON object or [DONE]. SAW_DONE when [DONE] was among them, SAW_DATA when any data
  * line was (a block without one dispatches no event).
  */
-function checkEvents(buf: Buffer): { done: boolean; data: boolean } {
+function checkEvents(buf: Buffer): number {
   let sawDone = false;
   let sawData = false;
   let firstData = true;
@@ -115,7 +124,7 @@ function checkEvents(buf: Buffer): { done: boolean; data: boolean } {
     if (value === '[DONE]') sawDone = true;
     else if (!value.startsWith('{')) throw badStream(`the upstream stream is malformed (data that is not a JSON object: ${JSON.stringify(value.slice(0, 20))})`);
   }
-  return { done: sawDone, data: sawData };
+  return (sawDone ? SAW_DONE : 0) | (sawData ? SAW_DATA : 0);
 }
 
 const EMPTY = Buffer.alloc(0);
