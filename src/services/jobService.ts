@@ -107,7 +107,9 @@ export class JobService {
 
   /** `{"state": "paused" | "running" | "cancelled"}` from PATCH bodies. */
   actionForState(state: unknown): JobAction {
-    const action = typeof state === 'string' ? STATE_TO_ACTION[state] : undefined;
+    // Own keys only: `toString`, `constructor` or `__proto__` would otherwise find Object.prototype's
+    // members, which are no action, and the transition then failed on them (a 500).
+    const action = typeof state === 'string' && Object.hasOwn(STATE_TO_ACTION, state) ? STATE_TO_ACTION[state] : undefined;
     if (!action) {
       throw new ValidationError('invalid state', [{ path: 'state', message: 'must be one of: running, paused, cancelled' }]);
     }

@@ -92,6 +92,19 @@ describe.each<TestDb>(['sqlite', 'postgres'])('jobs API on %s', (db) => {
     expect(events.filter((e) => e.eventType === 'mipro.job.status').map((e) => e.data.status)).toEqual(['running', 'paused', 'running', 'cancelled']);
   });
 
+  it("refuses a PATCH state named after a member of Object.prototype with a 422 on state, on jobs and sessions", async () => {
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody() })).body;
+    // `toString`, `constructor` and `__proto__` once found Object.prototype's members in the
+    // state table, and the transition then threw on them: a 500 instead of the field's 422.
+    for (const state of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      for (const path of [`${JOBS}/${job.job_id}`, `/api/v1/online/sessions/${job.system_id}`]) {
+        const res = await api(t.url, 'PATCH', path, { key: t.key, body: { state } });
+        expect([state, path, res.status, res.body.error?.details]).toEqual([state, path, 422, [{ path: 'state', message: 'must be one of: running, paused, cancelled' }]]);
+      }
+    }
+    expect((await api(t.url, 'GET', `${JOBS}/${job.job_id}`, { key: t.key })).body.status).toBe('running');
+  });
+
   it("hides another tenant's job behind a 404", async () => {
     const id = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody() })).body.job_id;
     const other = await t.newTenantKey();
