@@ -126,8 +126,18 @@ const MAX_RANGE_BOUND = 1e6;
 const RANGE_MESSAGE = `must be [lo, hi]: two finite numbers between -${MAX_RANGE_BOUND} and ${MAX_RANGE_BOUND} with lo < hi`;
 const RangeBound = z.number({ error: RANGE_MESSAGE }).min(-MAX_RANGE_BOUND, RANGE_MESSAGE).max(MAX_RANGE_BOUND, RANGE_MESSAGE);
 
+/**
+ * Rewards closer to 0 than this are recorded as 0 (MIN_ABS_REWARD in services/rewardService.ts, kept
+ * equal by a test). A bound nearer 0 than this, and not 0, made a job no reward could reach: in
+ * `[1e-200, 2e-200]` every reward in the range was read as 0 and refused as outside it ("got 0"), and
+ * `[0, 1e-200]` recorded every reward as 0.
+ */
+export const MIN_RANGE_BOUND = 1e-100;
+
 export const RewardRangeSchema = z.tuple([RangeBound, RangeBound], { error: RANGE_MESSAGE })
-  .refine(([lo, hi]) => lo < hi, RANGE_MESSAGE);
+  .refine(([lo, hi]) => lo < hi, RANGE_MESSAGE)
+  .refine(([lo, hi]) => [lo, hi].every((b) => b === 0 || Math.abs(b) >= MIN_RANGE_BOUND),
+    `${RANGE_MESSAGE}, each 0 or at least ${MIN_RANGE_BOUND} from 0 (rewards nearer 0 than that are recorded as 0)`);
 
 const Probability = (what: string) => z.number({ error: `must be a number (${what})` })
   .gt(0, `must be greater than 0 (${what})`).lt(1, `must be less than 1 (${what})`);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestServer, addCandidates, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { MIN_RANGE_BOUND } from '../../src/schemas/jobConfig.js';
+import { MIN_ABS_REWARD } from '../../src/services/rewardService.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -69,6 +71,22 @@ describe.each(['sqlite', 'postgres'] as const)('declared reward range (%s)', (db
     expect(hi - lo).toBeGreaterThan(1);
     expect(lo).toBeLessThanOrEqual(view.best_score);
     expect(hi).toBeGreaterThanOrEqual(view.best_score);
+  });
+
+  it('refuses a range bound nearer 0 than 1e-100 (rewards there are recorded as 0), so every range can take its rewards', async () => {
+    // [1e-200, 2e-200] was accepted, then every reward in it was read as 0 and refused as outside it.
+    for (const range of [[1e-200, 2e-200], [0, 1e-200], [0, 5e-324], [-1e-101, 1]]) {
+      const res = await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ mipro: { reward_range: range } }) });
+      expect(res.status, JSON.stringify(range)).toBe(422);
+      expect(res.body.error.details).toEqual([{ path: 'policy_optimization.mipro.reward_range', message: expect.stringMatching(/each 0 or at least 1e-100 from 0/) }]);
+    }
+    expect(MIN_RANGE_BOUND).toBe(MIN_ABS_REWARD);
+    // The smallest bounds allowed take their rewards, the lower bound itself included.
+    const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: seedJobBody({ initialPrompt: 'Answer.', mipro: { reward_range: [1e-100, 2e-100] } }) })).body;
+    for (const score of [1e-100, 1.5e-100, 2e-100]) {
+      const res = await reward(job.system_id, { candidate_id: 'baseline', reward_info: { score } });
+      expect([score, res.status, res.body.reward]).toEqual([score, 200, score]);
+    }
   });
 
   it('refuses a malformed range when the job is created', async () => {
