@@ -52,6 +52,19 @@ describe.each(['sqlite', 'postgres'] as const)('unknown query parameters on list
     expect((await api(t.url, 'GET', `${path}?limit=5`, { key: t.key })).status).toBe(200);
   });
 
+  it('refuses an unknown export parameter, so a typo never exports another program than the one asked for', async () => {
+    const job = (await api(t.url, 'GET', `/api/v1/online/sessions/${s.session_id}`, { key: t.key })).body;
+    for (const path of [`${JOBS}/${job.job_id}/export`, `/api/prompt-learning/online/jobs/${job.job_id}/export`, `/api/v1/online/sessions/${s.session_id}/export`, `/api/v2/online/sessions/${s.session_id}/export`]) {
+      // `candidate` is the CLI flag's spelling: it exported the default program as a 200.
+      const typo = await api(t.url, 'GET', `${path}?candidate=cand_nope`, { key: t.key });
+      expect([path, typo.status, typo.body.error?.details]).toEqual([path, 422, [{ path: 'candidate', message: 'unknown field; did you mean candidate_id?' }]]);
+      const format = await api(t.url, 'GET', `${path}?fromat=dspy`, { key: t.key });
+      expect([path, format.status, format.body.error?.details]).toEqual([path, 422, [{ path: 'fromat', message: 'unknown field; did you mean format?' }]]);
+      const known = await api(t.url, 'GET', `${path}?format=messages&candidate_id=baseline`, { key: t.key });
+      expect([path, known.status, known.body.format, known.body.candidate_id]).toEqual([path, 200, 'messages', 'baseline']);
+    }
+  });
+
   it('keeps the public clients\' candidate-list parameters', async () => {
     const res = await api(t.url, 'GET', `/api/v1/systems/${s.session_id}/candidates?limit=10&status=active&sort=objective:desc,created_at:desc&include=prompt_text`, { key: t.key });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
