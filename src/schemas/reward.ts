@@ -75,5 +75,14 @@ export const LegacyStatusSchema = z.looseObject({
   reward: z.unknown().optional(),
   candidate_id: Id.optional(),
   metadata: MetadataSchema.optional(),
+}).superRefine((body, ctx) => {
+  // The route is open to the clients' own fields, but it stores no feedback: a text sent here was
+  // dropped unseen, and the rollout's first reward wins, so a resend to the reward route could not
+  // add it. Refused before anything is recorded, naming the route that takes it.
+  const info = isPlainObject(body.reward_info) ? body.reward_info : undefined;
+  const paths = [...FEEDBACK_KEYS.filter((key) => key in body), ...FEEDBACK_KEYS.filter((key) => info && key in info).map((key) => `reward_info.${key}`)];
+  for (const path of paths) {
+    ctx.addIssue({ code: 'custom', path: path.split('.'), message: `is not stored by this route: send the reward with its feedback to POST /api/v1/online/sessions/{id}/reward, inside reward_info (reward_info.${path.replace(/^reward_info\./, '')})` });
+  }
 });
 export type LegacyStatus = z.infer<typeof LegacyStatusSchema>;
