@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { AuthenticationError, ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
 import type { ResolvedClientOptions } from './options.js';
+import { refuseNonFiniteNumbers } from './nonFiniteBody.js';
 import { parseRetryAfterMs, retryDelayMs, sleep } from './retry.js';
 
 export type QueryValue = string | number | boolean | null | undefined;
@@ -35,6 +36,7 @@ export class HttpClient {
   }
 
   async request<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
+    if (spec.body !== undefined) refuseNonFiniteNumbers(spec.body);
     const idempotent = spec.idempotent ?? spec.method === 'GET';
     const policy = {
       maxRetries: this.options.maxRetries,
