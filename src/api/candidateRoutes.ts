@@ -11,6 +11,7 @@ import { MAX_SEED } from '../schemas/jobConfig.js';
 import { integerQuery } from '../schemas/integerText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
+import { MAX_DEMO_TURNS } from '../optimizer/core/demos.js';
 import { PageQuerySchema, parseClosed, parseWith, parseWithNames } from './requestContext.js';
 import { candidateView, readBeforeAnyDelete, rewardView, rolloutView } from './views.js';
 
@@ -54,7 +55,9 @@ const DemoInput = z.strictObject({
   input: z.array(z.strictObject({
     role: z.enum(['user', 'assistant'], { error: 'must be user or assistant' }),
     content: storableText(z.string({ error: 'must be a string' })),
-  }), { error: 'must be a list of {role, content} turns' }).min(1, 'must hold at least one turn'),
+  }), { error: 'must be a list of {role, content} turns' }).min(1, 'must hold at least one turn')
+    // Refused by its length before its turns are read (zod checks the length first); core/demos.ts says why.
+    .max(MAX_DEMO_TURNS, `must hold at most ${MAX_DEMO_TURNS} turns: every demo is sent with every call of its module`),
   output: storableText(requiredString('the demo\'s answer')),
   // The source's rollout (another job's): accepted and not kept, an imported demo gets an id of its own.
   rollout_id: z.string({ error: 'must be a string' }).nullable().optional(),

@@ -46,6 +46,14 @@ export const DEMO_POOL_SIZE = 48;
 /** Longest demo input or output kept (characters); a longer call is not a demo. */
 export const MAX_DEMO_CHARS = 4000;
 /**
+ * Most input turns one demo may hold. The character caps bound a demo's text, not its messages: 4,000
+ * one-character turns fit MAX_DEMO_CHARS, and a set of such demos sent 30,000 messages (about 1 MB of
+ * request, a few tokens of framing each) with every call of the module, past the 10,000 messages the
+ * proxy takes from a client and past context windows. 64 keeps a long chat a demo; 16 demos of it
+ * add at most 1,040 messages.
+ */
+export const MAX_DEMO_TURNS = 64;
+/**
  * Most characters a demo's variable values may hold together. Apart from MAX_DEMO_CHARS: a retrieved
  * passage is usually longer than the question asked about it. Bounded all the same: every demo is
  * sent with every call, and a 100 KB context as a demo would crowd out the prompt.
@@ -153,11 +161,12 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
 /**
  * Why these turns and answer cannot be a demo, or null: the rules for the demos miprox collects and
  * for those imported by hand alike. Every turn and the answer hold text (some providers refuse an
- * empty block), the input ends on the user turn the answer follows, and both stay within
- * MAX_DEMO_CHARS.
+ * empty block), the input ends on the user turn the answer follows, holds at most MAX_DEMO_TURNS
+ * turns, and both stay within MAX_DEMO_CHARS.
  */
 export function demoProblem(input: readonly DemoTurn[], output: string): string | null {
   if (input.length === 0) return 'must hold at least one input turn';
+  if (input.length > MAX_DEMO_TURNS) return `must hold at most ${MAX_DEMO_TURNS} input turns (it has ${input.length}): every demo is sent with every call of its module`;
   if (input.some((t) => t.content.trim() === '')) return 'must not hold an empty turn';
   // Demos stand one after another, the first right after the system text: an input that opens with an
   // assistant turn (an app's greeting) follows the previous demo's answer, two assistant turns in a
