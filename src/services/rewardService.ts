@@ -101,7 +101,12 @@ export function scoreOf(info: Record<string, unknown> | undefined, metadata: Rec
   return { summary: 'a reward needs a score', problem: { path, message: 'is required (or metadata.expected and metadata.predicted)' } };
 }
 
-const normalize = (v: unknown): string => (typeof v === 'string' ? v.trim().toLowerCase() : JSON.stringify(v));
+/**
+ * A label as compared: strings in Unicode's composed form (NFC), trimmed and lower-cased. A model
+ * writes `café` composed while a label read from a file (macOS, some CSV exports) may hold `e` and a
+ * combining accent: the same text, which compared code unit by code unit scored the right answer 0.
+ */
+const normalize = (v: unknown): string => (typeof v === 'string' ? v.normalize('NFC').trim().toLowerCase() : JSON.stringify(v));
 
 /** One failed check of a reward body: its problems, and what the 422 says when it is the only one. */
 export interface RewardCheck {
