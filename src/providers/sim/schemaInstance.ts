@@ -55,7 +55,9 @@ function objectOf(s: Schema, root: Schema, text: string, depth: number): Record<
   // Every declared property (strict schemas require them all); extra required names get a string.
   for (const [name, sub] of Object.entries(props)) out[name] = build(isSchema(sub) ? sub : {}, root, text, depth + 1, name);
   for (const name of Array.isArray(s.required) ? s.required : []) {
-    if (typeof name === 'string' && !(name in out)) out[name] = text;
+    // Own keys only: `name in out` found Object.prototype's `toString` or `constructor`, so a schema
+    // requiring a field so named got an answer without it, which the schema refuses.
+    if (typeof name === 'string' && !Object.hasOwn(out, name)) out[name] = text;
   }
   return out;
 }

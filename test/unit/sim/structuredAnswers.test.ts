@@ -32,6 +32,15 @@ describe('schemaInstance', () => {
       expect(ajv.validate(schema, value), JSON.stringify(ajv.errors)).toBe(true);
     });
   }
+
+  // Ajv's `required` accepts an inherited property, so the keys are checked themselves: the answer
+  // goes to the client as JSON, where an inherited `toString` is no field at all.
+  it('gives a required field named like an Object member (toString, constructor) a value of its own', () => {
+    const schema = { type: 'object', properties: { label: { type: 'string' } }, required: ['label', 'toString', 'constructor', 'valueOf', 'hasOwnProperty'] };
+    const value = JSON.parse(JSON.stringify(schemaInstance(schema, 'card_lost'))) as Record<string, unknown>;
+    expect(Object.keys(value).sort()).toEqual(['constructor', 'hasOwnProperty', 'label', 'toString', 'valueOf']);
+    expect(value.toString).toBe('card_lost');
+  });
 });
 
 const policy = createPolicySimulator();
