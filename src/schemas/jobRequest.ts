@@ -138,7 +138,9 @@ function applyOverrides(
     // no trace for the schema to report as a problem of the config body.
     const made: Array<[Record<string, unknown>, string]> = [];
     for (const [i, key] of parts.slice(0, -1).entries()) {
-      const next = node[key];
+      // Own keys only: `policy.toString.x` found Object.prototype's toString and was refused as "not
+      // an object" although the config has no such field; made here, the schema names it unknown.
+      const next = Object.hasOwn(node, key) ? node[key] : undefined;
       const index = parts[i + 1]!;
       if (next === undefined) {
         // An index into nothing would make an object where the config wants a list.

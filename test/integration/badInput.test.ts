@@ -139,6 +139,14 @@ describe('bad input gets a clear 4xx naming the field, and writes nothing', () =
     expect(nothing.body.error.details).toEqual([{ path: 'overrides.policy_optimization.initial_prompt.messages.0.pattern', message: expect.stringMatching(/not in the config: set messages whole/) }]);
   });
 
+  it('names an override through a field named like an Object member (toString) an unknown field, not a non-object', async () => {
+    for (const key of ['policy.toString.x', 'policy_optimization.mipro.hasOwnProperty.y']) {
+      const res = await api(t.url, 'POST', JOBS, { key: t.key, body: { config_body: simJobBody(), overrides: { [key]: 1 } } });
+      expect(res.status).toBe(422);
+      expect(res.body.error.details).toEqual([{ path: `overrides.${key}`, message: expect.stringMatching(/^unknown field/) }]);
+    }
+  });
+
   it('rejects a bad list query and an unknown job id', async () => {
     const q = await api(t.url, 'GET', `${JOBS}?limit=0&status=done`, { key: t.key });
     expect(q.status).toBe(422);
