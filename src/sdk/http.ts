@@ -1,7 +1,6 @@
 import type { z } from 'zod';
 import { AuthenticationError, ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
-import type { ResolvedClientOptions } from './options.js';
-import { refuseNonFiniteNumbers } from './nonFiniteBody.js';
+import { type ResolvedClientOptions, printSafeOptions } from './options.js';
 import { parseRetryAfterMs, retryDelayMs, sleep } from './retry.js';
 
 export type QueryValue = string | number | boolean | null | undefined;
@@ -29,14 +28,18 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 
 /** The SDK's one HTTP path: auth headers, per-request timeout, typed errors, retries, schema check. */
 export class HttpClient {
-  constructor(readonly options: ResolvedClientOptions) {}
+  /** The options in use; printing them (or the client, or a session holding it) never shows the API key. */
+  readonly options: ResolvedClientOptions;
+
+  constructor(options: ResolvedClientOptions) {
+    this.options = printSafeOptions(options);
+  }
 
   get baseUrl(): string {
     return this.options.baseUrl;
   }
 
   async request<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
-    if (spec.body !== undefined) refuseNonFiniteNumbers(spec.body);
     const idempotent = spec.idempotent ?? spec.method === 'GET';
     const policy = {
       maxRetries: this.options.maxRetries,

@@ -61,6 +61,37 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v.trim() !== '' ? v.trim() : undefined;
 }
 
+/** What a printed client shows instead of its API key (and of any header that carries a credential). */
+export const REDACTED = '[redacted]';
+/** Header names whose values are credentials: never shown when options are printed or serialized. */
+const SECRET_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorization', 'cookie']);
+
+/** The options as `console.log`, `util.inspect` and `JSON.stringify` show them: every credential replaced. */
+export function redactedOptions(options: ResolvedClientOptions): Record<string, unknown> {
+  const { fetch: _fetch, ...rest } = options;
+  const headers = Object.fromEntries(Object.entries(options.headers).map(([k, v]) => [k, SECRET_HEADERS.has(k.toLowerCase()) ? REDACTED : v]));
+  return { ...rest, apiKey: options.apiKey === undefined ? undefined : REDACTED, headers };
+}
+
+/**
+ * A copy of `options` that prints without its credentials. A client is logged whole in real apps
+ * (`console.log(session)`, a logger serializing the object that failed, `JSON.stringify` into an
+ * error report), and the options object sits inside every client: printed as it is, it showed the
+ * API key in plain text. The two hooks are non-enumerable, so `{...options}` stays a plain copy
+ * and `options.apiKey` still reads the key.
+ */
+export function printSafeOptions(options: ResolvedClientOptions): ResolvedClientOptions {
+  const copy = { ...options, headers: { ...options.headers } };
+  const view = () => redactedOptions(copy);
+  Object.defineProperty(copy, 'toJSON', { value: view, enumerable: false });
+  // Node's util.inspect hook, by its registered symbol (no node:util import needed).
+  Object.defineProperty(copy, Symbol.for('nodejs.util.inspect.custom'), {
+    value: (depth: number, inspectOptions: object, inspect: (v: unknown, o: object) => string) => inspect(view(), { ...inspectOptions, depth }),
+    enumerable: false,
+  });
+  return copy;
+}
+
 export function resolveClientOptions(opts: ClientOptions = {}, env: Env = process.env): ResolvedClientOptions {
   return {
     baseUrl: normalizeBaseUrl(nonEmpty(opts.backendUrl) ?? nonEmpty(env.MIPROX_BASE_URL) ?? DEFAULT_BASE_URL),

@@ -1,12 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
-  AuthenticationError, ConfigFileError, ConflictError, ConnectionError, HttpClient, type Job, MiproOnlineSession, MiproxError, NotFoundError, RateLimitError,
+  AuthenticationError, ConfigFileError, MiproJobsClient, ConflictError, ConnectionError, HttpClient, type Job, MiproOnlineSession, MiproxError, NotFoundError, RateLimitError,
   ServerError, TimeoutError, ValidationError, backoffDelayMs, collect, errorFromResponse, loadConfigFile,
   normalizeBaseUrl, paginate, parseRetryAfterMs, resolveClientOptions, retryDelayMs,
 } from '../../src/sdk/index.js';
+import { fakeJob } from './helpers.js';
 
 describe('client options', () => {
   it('strips a trailing /api, /v1 or /api/v1 and slashes, as public clients do', () => {
@@ -16,6 +18,30 @@ describe('client options', () => {
     expect(normalizeBaseUrl('https://h/miprox/api')).toBe('https://h/miprox');
     expect(normalizeBaseUrl('http://h:1//')).toBe('http://h:1');
     expect(normalizeBaseUrl('http://apihost:1')).toBe('http://apihost:1');
+  });
+
+  it('never prints the API key or a credential header: console.log, util.inspect and JSON.stringify of a client or session', async () => {
+    const key = 'mpx_0123456789abcdef0123456789abcdef0123456789abcdef';
+    const jobs = new MiproJobsClient({ backendUrl: 'http://127.0.0.1:1', apiKey: key, headers: { 'X-Api-Key': 'hdr-secret', Authorization: 'Bearer hdr-secret', 'x-trace': 'visible' } });
+    const session = MiproOnlineSession.fromJob(fakeJob() as unknown as Job, jobs.http);
+    for (const printed of [inspect(jobs, { depth: 10 }), inspect(session, { depth: 10 }), JSON.stringify(jobs), JSON.stringify(session), inspect(jobs.http.options)]) {
+      expect(printed).not.toContain(key);
+      expect(printed).not.toContain('hdr-secret');
+      expect(printed).toContain('[redacted]');
+      expect(printed).toContain('visible');
+    }
+    // Still the key in use: read directly, copied, or sent.
+    expect(jobs.http.options.apiKey).toBe(key);
+    expect({ ...jobs.http.options }.apiKey).toBe(key);
+    const seen: string[] = [];
+    const client = new MiproJobsClient({ backendUrl: 'http://127.0.0.1:1', apiKey: key, maxRetries: 0, fetch: async (_url, init) => {
+      seen.push(String((init.headers as Record<string, string>).authorization));
+      return new Response(JSON.stringify({ items: [], next_cursor: null }), { status: 200 });
+    } });
+    await client.list();
+    expect(seen).toEqual([`Bearer ${key}`]);
+    // Without a key it says so rather than hiding one.
+    expect(inspect(new HttpClient(resolveClientOptions({ backendUrl: 'http://127.0.0.1:1' }, {})))).toContain('apiKey: undefined');
   });
 
   it('takes MIPROX_BASE_URL and MIPROX_API_KEY only when no option is given', () => {
