@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { serializeBody } from './body.js';
 import { AuthenticationError, ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
 import { type ResolvedClientOptions, printSafeOptions } from './options.js';
 import { parseRetryAfterMs, retryDelayMs, sleep } from './retry.js';
@@ -46,9 +47,11 @@ export class HttpClient {
       baseDelayMs: this.options.retryBaseDelayMs,
       maxDelayMs: this.options.retryMaxDelayMs,
     };
+    // Serialized once, before any attempt: a body JSON cannot carry is the caller's error, not a network one.
+    const bodyText = spec.body === undefined ? undefined : serializeBody(spec.body);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(spec);
+        return await this.once(spec, bodyText);
       } catch (err) {
         const delay = retryDelayMs(err, attempt, idempotent, policy);
         if (delay === null) throw err;
@@ -71,12 +74,12 @@ export class HttpClient {
     return h;
   }
 
-  private async once<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
+  private async once<S extends z.ZodType>(spec: RequestSpec<S>, bodyText: string | undefined): Promise<z.infer<S>> {
     const url = this.url(spec.path, spec.query);
     const timeoutMs = spec.timeoutMs ?? this.options.timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = spec.signal ? AbortSignal.any([timeout, spec.signal]) : timeout;
-    const hasBody = spec.body !== undefined;
+    const hasBody = bodyText !== undefined;
     let status: number;
     let headers: Headers;
     let text: string;
@@ -84,7 +87,7 @@ export class HttpClient {
       const res = await this.options.fetch(url, {
         method: spec.method,
         headers: this.headers(hasBody),
-        ...(hasBody ? { body: JSON.stringify(spec.body) } : {}),
+        ...(hasBody ? { body: bodyText } : {}),
         signal,
       });
       status = res.status;

@@ -129,6 +129,32 @@ describe('SDK transport against a scripted server', () => {
     expect(s.requests).toHaveLength(3);
   });
 
+  it('a body JSON cannot carry (NaN, Infinity, a BigInt, a circular object) is a ValidationError naming the field; nothing is sent', async () => {
+    s = await startScriptedServer([{ status: 200, body: { status: 'ok', rollout_id: 'r1', candidate_id: 'baseline', reward: 1, duplicate: false } }]);
+    const session = MiproOnlineSession.fromJob(JobSchema.parse(fakeJob()), new MiproJobsClient({ backendUrl: s.url, ...fast, maxRetries: 2 }).http);
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    const cases: Array<[Parameters<typeof session.updateReward>[0], string, RegExp]> = [
+      // 0/0: JSON.stringify wrote null, and the server answered "reward_info.score: is required".
+      [{ rolloutId: 'r1', rewardInfo: { score: 0 / 0 } }, 'reward_info.score', /is NaN/],
+      [{ rolloutId: 'r1', rewardInfo: { score: 1 }, metadata: { latency: [1, Number.POSITIVE_INFINITY] } }, 'metadata.latency.1', /is Infinity/],
+      // These threw inside the request and were a ConnectionError ("cannot reach"), retried.
+      [{ rolloutId: 'r1', rewardInfo: { score: 1 }, metadata: { tokens: 10n } }, 'metadata.tokens', /BigInt/],
+      [{ rolloutId: 'r1', rewardInfo: { score: 1 }, metadata: circular }, 'metadata.self', /circular/],
+    ];
+    for (const [input, path, message] of cases) {
+      const err = await session.updateReward(input).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).code).toBe('invalid_request_body');
+      expect((err as ValidationError).details).toEqual([{ path, message: expect.stringMatching(message) }]);
+      expect((err as Error).message).toContain(`${path}: `);
+    }
+    expect(s.requests).toHaveLength(0);
+    // A Date still goes as its ISO text, as JSON.stringify sends it.
+    await session.updateReward({ rolloutId: 'r1', rewardInfo: { score: 1 }, metadata: { at: new Date(0) } });
+    expect(JSON.parse(s.requests[0]!.body).metadata).toEqual({ at: '1970-01-01T00:00:00.000Z' });
+  });
+
   it('waits as long as retry-after says on 429', async () => {
     s = await startScriptedServer([
       { status: 429, headers: { 'retry-after': '0.3' }, body: { error: { code: 'rate_limited', message: 'slow down' } } },
