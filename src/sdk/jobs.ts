@@ -21,13 +21,16 @@ export interface JobListOptions extends CallOptions {
 }
 
 export interface WaitOptions extends CallOptions {
-  /** Give up after this long with a JobWaitTimeoutError (default 10 minutes). */
+  /** Give up after this long with a JobWaitTimeoutError (default 10 minutes), also in the middle of a request. */
   timeoutMs?: number;
   /** Time between looks (default 2 000 ms). */
   pollMs?: number;
   /** Called with the job after every look, the final one included. */
   onUpdate?: (job: Job) => void | Promise<void>;
 }
+
+/** The longest delay a Node timer holds (2^31 - 1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type JobState = 'running' | 'paused' | 'cancelled';
 
@@ -119,23 +122,38 @@ export class MiproJobsClient {
 
   /**
    * Polls until the job is succeeded, failed or cancelled, and returns it (a failed job is returned,
-   * not thrown: the caller decides). Throws JobWaitTimeoutError when `timeoutMs` passes first.
+   * not thrown: the caller decides). Throws JobWaitTimeoutError when `timeoutMs` passes first, also
+   * in the middle of a look: a slow or unreachable server does not stretch the wait by the request
+   * timeout and its retries.
    */
   async waitForCompletion(jobId: string, opts: WaitOptions = {}): Promise<Job> {
     const timeoutMs = opts.timeoutMs ?? 600_000;
     const pollMs = Math.max(1, opts.pollMs ?? 2_000);
-    const deadline = Date.now() + timeoutMs;
-    const call = opts.signal ? { signal: opts.signal } : {};
+    const deadlineAt = Date.now() + timeoutMs;
+    // A timer, not AbortSignal.timeout: that one refuses Infinity (the CLI's "no limit") and fractions.
+    // Past what a timer holds (~24.8 days) the deadline is checked between looks only.
+    const deadline = new AbortController();
+    const timer = timeoutMs <= MAX_TIMER_MS ? setTimeout(() => deadline.abort(new Error('wait deadline')), timeoutMs) : undefined;
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
     let last: Job | undefined;
-    for (;;) {
-      last = await this.get(jobId, call);
-      await opts.onUpdate?.(last);
-      if (isTerminalStatus(last.status)) return last;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        throw new JobWaitTimeoutError(`job ${jobId} is still ${last.status} after ${timeoutMs} ms`, { jobId, lastStatus: last.status });
+    const timedOut = () => new JobWaitTimeoutError(
+      last ? `job ${jobId} is still ${last.status} after ${timeoutMs} ms` : `job ${jobId}: the server did not answer within ${timeoutMs} ms`,
+      { jobId, lastStatus: last?.status },
+    );
+    try {
+      for (;;) {
+        last = await this.get(jobId, { signal });
+        await opts.onUpdate?.(last);
+        if (isTerminalStatus(last.status)) return last;
+        if (deadline.signal.aborted || Date.now() >= deadlineAt) throw timedOut();
+        await sleep(Math.min(pollMs, Math.max(0, deadlineAt - Date.now())), signal);
       }
-      await sleep(Math.min(pollMs, remaining), opts.signal);
+    } catch (err) {
+      // The caller's own abort keeps its reason; the deadline's is this wait's typed timeout.
+      if (err === deadline.signal.reason && !opts.signal?.aborted) throw timedOut();
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,12 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AuthenticationError, ConnectionError, JobSchema, MiproJobsClient, MiproOnlineSession, NotFoundError, ResponseFormatError,
+  AuthenticationError, ConnectionError, JobSchema, JobWaitTimeoutError, MiproJobsClient, MiproOnlineSession, NotFoundError, ResponseFormatError,
   ServerError, TimeoutError, ValidationError,
 } from '../../src/sdk/index.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { type ScriptedServer, closedPortUrl, fakeJob, simJobBody, startScriptedServer } from './helpers.js';
 
 const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };
+
+function abortAfter(ms: number, reason: Error): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(reason), ms);
+  return controller.signal;
+}
 
 describe('SDK errors against a real server', () => {
   let t: TestServer;
@@ -153,6 +159,26 @@ describe('SDK transport against a scripted server', () => {
     // A Date still goes as its ISO text, as JSON.stringify sends it.
     await session.updateReward({ rolloutId: 'r1', rewardInfo: { score: 1 }, metadata: { at: new Date(0) } });
     expect(JSON.parse(s.requests[0]!.body).metadata).toEqual({ at: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('waitForCompletion gives up at its timeoutMs even while a look is still waiting for the server', async () => {
+    s = await startScriptedServer([{ status: 200, body: fakeJob(), delayMs: 3_000 }, { status: 200, body: fakeJob(), delayMs: 50 }, { status: 200, body: fakeJob(), delayMs: 3_000 }]);
+    // The request timeout and its retries (here up to 3 x 2 s) used to stretch a 400 ms wait to seconds, ending in a plain TimeoutError.
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast, timeoutMs: 2_000, maxRetries: 2 });
+    let started = Date.now();
+    let err = await client.waitForCompletion('pl_0123', { timeoutMs: 400, pollMs: 10 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobWaitTimeoutError);
+    expect(err).toMatchObject({ jobId: 'pl_0123', lastStatus: undefined });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // After one look the error names the status it saw.
+    started = Date.now();
+    err = await client.waitForCompletion('pl_0123', { timeoutMs: 1_500, pollMs: 10 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ jobId: 'pl_0123', lastStatus: 'running', message: 'job pl_0123 is still running after 1500 ms' });
+    expect(Date.now() - started).toBeLessThan(2_500);
+    // The caller's own abort still ends it with the caller's reason (also with no limit at all, as the CLI waits).
+    const reason = new Error('shutting down');
+    err = await client.waitForCompletion('pl_0123', { timeoutMs: Number.POSITIVE_INFINITY, signal: abortAfter(100, reason) }).catch((e: unknown) => e);
+    expect(err).toBe(reason);
   });
 
   it('waits as long as retry-after says on 429', async () => {
