@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { serializeBody } from './body.js';
+import { requestSignal } from './requestSignal.js';
 import { AuthenticationError, ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
 import { type ResolvedClientOptions, printSafeOptions } from './options.js';
 import { parseRetryAfterMs, retryDelayMs, sleep } from './retry.js';
@@ -77,8 +78,7 @@ export class HttpClient {
   private async once<S extends z.ZodType>(spec: RequestSpec<S>, bodyText: string | undefined): Promise<z.infer<S>> {
     const url = this.url(spec.path, spec.query);
     const timeoutMs = spec.timeoutMs ?? this.options.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = spec.signal ? AbortSignal.any([timeout, spec.signal]) : timeout;
+    const abort = requestSignal(timeoutMs, spec.signal);
     const hasBody = bodyText !== undefined;
     let status: number;
     let headers: Headers;
@@ -88,14 +88,16 @@ export class HttpClient {
         method: spec.method,
         headers: this.headers(hasBody),
         ...(hasBody ? { body: bodyText } : {}),
-        signal,
+        signal: abort.signal,
       });
       status = res.status;
       headers = res.headers;
       text = await res.text();
     } catch (err) {
       if (spec.signal?.aborted) throw spec.signal.reason;
-      throw transportError(err, spec.method, url, timeout.aborted ? timeoutMs : undefined);
+      throw transportError(err, spec.method, url, abort.timedOut ? timeoutMs : undefined);
+    } finally {
+      abort.dispose();
     }
     if (status < 200 || status >= 300) throw this.withKeyHint(errorFromResponse(status, text, headers, parseRetryAfterMs(headers)));
     return parseBody(spec, url, status, text, headers);

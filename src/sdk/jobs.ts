@@ -2,6 +2,7 @@ import { JobWaitTimeoutError } from './errors.js';
 import { HttpClient, seg } from './http.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { paginate } from './pagination.js';
+import { MAX_TIMER_MS } from './requestSignal.js';
 import { sleep } from './retry.js';
 import { MiproOnlineSession, rolloutPath } from './session.js';
 import {
@@ -28,9 +29,6 @@ export interface WaitOptions extends CallOptions {
   /** Called with the job after every look, the final one included. */
   onUpdate?: (job: Job) => void | Promise<void>;
 }
-
-/** The longest delay a Node timer holds (2^31 - 1 ms); a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type JobState = 'running' | 'paused' | 'cancelled';
 

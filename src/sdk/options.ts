@@ -15,7 +15,7 @@ export interface ClientOptions {
   backendUrl?: string;
   /** API key (default MIPROX_API_KEY). */
   apiKey?: string;
-  /** Per-request timeout in ms (default 30 000). */
+  /** Per-request timeout in ms (default 30 000; `Infinity`: no limit). */
   timeoutMs?: number;
   /** Retries of idempotent requests on 429, 5xx, timeouts and connection errors (default 2). */
   maxRetries?: number;

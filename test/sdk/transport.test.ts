@@ -181,6 +181,25 @@ describe('SDK transport against a scripted server', () => {
     expect(err).toBe(reason);
   });
 
+  it('timeoutMs: Infinity means no limit and a fraction is taken; a caller\'s signal is let go after each request', async () => {
+    s = await startScriptedServer([{ status: 200, body: fakeJob(), delayMs: 50 }]);
+    // AbortSignal.timeout threw a RangeError (not a MiproxError) for both on every call.
+    for (const timeoutMs of [Number.POSITIVE_INFINITY, 1_000.5]) {
+      expect((await new MiproJobsClient({ backendUrl: s.url, ...fast, timeoutMs }).get('pl_0123')).job_id).toBe('pl_0123');
+    }
+    // One long-lived signal (an app's shutdown signal) passed to every call keeps nothing of them.
+    const app = new AbortController();
+    const added: string[] = [];
+    const removed: string[] = [];
+    const add = app.signal.addEventListener.bind(app.signal);
+    const remove = app.signal.removeEventListener.bind(app.signal);
+    app.signal.addEventListener = (type: string, ...rest: [never, never]) => { added.push(type); add(type, ...rest); };
+    app.signal.removeEventListener = (type: string, ...rest: [never, never]) => { removed.push(type); remove(type, ...rest); };
+    const client = new MiproJobsClient({ backendUrl: s.url, ...fast });
+    for (let i = 0; i < 3; i++) await client.get('pl_0123', { signal: app.signal });
+    expect(added.length).toBe(removed.length);
+  });
+
   it('waits as long as retry-after says on 429', async () => {
     s = await startScriptedServer([
       { status: 429, headers: { 'retry-after': '0.3' }, body: { error: { code: 'rate_limited', message: 'slow down' } } },
