@@ -125,7 +125,10 @@ function parseBody<S extends z.ZodType>(spec: RequestSpec<S>, url: string, statu
   try {
     json = JSON.parse(text);
   } catch {
-    throw new ResponseFormatError(`${spec.method} ${url} answered ${status} with a body that is not JSON: ${text.slice(0, 120)}`, init);
+    // An HTML page is what a wrong backendUrl gets: a path under the dashboard's page fallback, or another web server.
+    const page = /^\s*</.test(text) || (headers.get('content-type') ?? '').includes('text/html');
+    const hint = page ? ' (an HTML page: is backendUrl the miprox server\'s origin, with no path the server does not serve?)' : '';
+    throw new ResponseFormatError(`${spec.method} ${url} answered ${status} with a body that is not JSON${hint}: ${text.slice(0, 120)}`, init);
   }
   const parsed = spec.schema.safeParse(json);
   if (!parsed.success) {

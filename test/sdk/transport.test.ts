@@ -47,6 +47,13 @@ describe('SDK errors against a real server', () => {
     }
   });
 
+  it('a backendUrl with a path the server does not serve says so: the dashboard\'s HTML page is not taken for an answer', async () => {
+    const client = new MiproJobsClient({ backendUrl: `${t.url}/miprox`, apiKey: t.key, ...fast });
+    const err = await client.list().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseFormatError);
+    expect((err as Error).message).toContain(`GET ${t.url}/miprox/api/policy-optimization/online/jobs answered 200 with a body that is not JSON (an HTML page: is backendUrl the miprox server's origin`);
+  });
+
   it('an unknown job is a NotFoundError', async () => {
     const client = new MiproJobsClient({ backendUrl: `${t.url}/api`, apiKey: t.key, ...fast });
     await expect(client.get('pl_00000000000000000000000000000000')).rejects.toThrow(NotFoundError);
