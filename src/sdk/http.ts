@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { serializeBody } from './body.js';
+import { checkSendableHeaders } from './headerCheck.js';
 import { requestSignal } from './requestSignal.js';
 import { AuthenticationError, ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
 import { type ResolvedClientOptions, printSafeOptions } from './options.js';
@@ -48,7 +49,8 @@ export class HttpClient {
       baseDelayMs: this.options.retryBaseDelayMs,
       maxDelayMs: this.options.retryMaxDelayMs,
     };
-    // Serialized once, before any attempt: a body JSON cannot carry is the caller's error, not a network one.
+    // Checked once, before any attempt: a header or body that cannot be sent is the caller's error, not a network one.
+    checkSendableHeaders(this.options.apiKey, this.options.headers);
     const bodyText = spec.body === undefined ? undefined : serializeBody(spec.body);
     for (let attempt = 0; ; attempt++) {
       try {

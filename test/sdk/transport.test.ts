@@ -207,6 +207,23 @@ describe('SDK transport against a scripted server', () => {
     expect(added.length).toBe(removed.length);
   });
 
+  it('a key or header that HTTP cannot carry is refused before sending, naming where, never quoting the value', async () => {
+    s = await startScriptedServer([{ status: 200, body: fakeJob() }]);
+    const secret = 'mpx_0123456789abcdef_secret';
+    // A key pasted with a stray control character: fetch threw, the SDK said ConnectionError "cannot
+    // reach" (requestSent: true) and undici's message quoted the key.
+    for (const apiKey of [`mpx_01\r23_secret`, `mpx_01\u000023_secret`, `mpx_01\u201923_secret`]) {
+      const err = await new MiproJobsClient({ backendUrl: s.url, ...fast, apiKey }).get('pl_0123').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect(err).toMatchObject({ code: 'invalid_api_key', status: undefined });
+      expect((err as Error).message).toMatch(/^the API key cannot be sent in an HTTP header: its character at index 6 is /);
+      expect(`${String(err)} ${JSON.stringify(err)} ${String((err as Error).cause)}`).not.toContain('secret');
+    }
+    const err = await new MiproJobsClient({ backendUrl: s.url, ...fast, apiKey: secret, headers: { 'x-tenant-token': 'tok\n_secret' } }).get('pl_0123').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_header', message: 'the value of header x-tenant-token cannot be sent: its character at index 3 is a control character (U+000A) (nothing was sent)' });
+    expect(s.requests).toHaveLength(0);
+  });
+
   it('waits as long as retry-after says on 429', async () => {
     s = await startScriptedServer([
       { status: 429, headers: { 'retry-after': '0.3' }, body: { error: { code: 'rate_limited', message: 'slow down' } } },
