@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { serializeBody } from './body.js';
+import { checkBaseUrl } from './baseUrlCheck.js';
 import { checkSendableHeaders } from './headerCheck.js';
 import { requestSignal } from './requestSignal.js';
 import { AuthenticationError, ConnectionError, MiproxError, ResponseFormatError, TimeoutError, errorFromResponse } from './errors.js';
@@ -50,6 +51,7 @@ export class HttpClient {
       maxDelayMs: this.options.retryMaxDelayMs,
     };
     // Checked once, before any attempt: a header or body that cannot be sent is the caller's error, not a network one.
+    checkBaseUrl(this.options.baseUrl);
     checkSendableHeaders(this.options.apiKey, this.options.headers);
     const bodyText = spec.body === undefined ? undefined : serializeBody(spec.body);
     for (let attempt = 0; ; attempt++) {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AuthenticationError, ConnectionError, JobSchema, JobWaitTimeoutError, MiproJobsClient, MiproOnlineSession, NotFoundError, ResponseFormatError,
+  AuthenticationError, ConnectionError, JobSchema, JobWaitTimeoutError, MiproJobsClient, MiproxError, MiproOnlineSession, NotFoundError, ResponseFormatError,
   ServerError, TimeoutError, ValidationError,
 } from '../../src/sdk/index.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
@@ -222,6 +222,30 @@ describe('SDK transport against a scripted server', () => {
     const err = await new MiproJobsClient({ backendUrl: s.url, ...fast, apiKey: secret, headers: { 'x-tenant-token': 'tok\n_secret' } }).get('pl_0123').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'invalid_header', message: 'the value of header x-tenant-token cannot be sent: its character at index 3 is a control character (U+000A) (nothing was sent)' });
     expect(s.requests).toHaveLength(0);
+  });
+
+  it('a server URL fetch cannot use is a MiproxError naming the option, before sending, without its password', async () => {
+    let fetched = 0;
+    const fetch = async () => {
+      fetched++;
+      return new Response('{}', { status: 200 });
+    };
+    const cases: Array<[string, RegExp]> = [
+      // A bare TypeError "Invalid URL" that named no option.
+      ['localhost 8700', /^the server URL "http:\/\/localhost 8700" \(backendUrl, else MIPROX_BASE_URL\) is not a URL/],
+      ['http://127.0.0.1:99999', /is not a URL/],
+      ['ftp://127.0.0.1:21', /has the scheme ftp: use http or https/],
+      // A ConnectionError "cannot reach" (requestSent: true) that quoted the password.
+      ['https://admin:pw_secret@127.0.0.1:1', /^the server URL "https:\/\/\*\*\*@127.0.0.1:1" \(backendUrl, else MIPROX_BASE_URL\) holds a user name or password/],
+    ];
+    for (const [backendUrl, message] of cases) {
+      const err = await new MiproJobsClient({ backendUrl, apiKey: 'k', ...fast, fetch }).list().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MiproxError);
+      expect(err).toMatchObject({ code: 'invalid_options', status: undefined });
+      expect((err as Error).message).toMatch(message);
+      expect(`${String(err)} ${JSON.stringify(err)}`).not.toContain('pw_secret');
+    }
+    expect(fetched).toBe(0);
   });
 
   it('waits as long as retry-after says on 429', async () => {
