@@ -29,7 +29,7 @@ function invalidBody(detail: ErrorDetail, cause?: unknown): ValidationError {
 }
 
 /** The first value JSON cannot carry, with its dotted path (as the server's 422s name fields). */
-function findProblem(value: unknown, path: readonly string[] = [], ancestors: object[] = []): ErrorDetail | null {
+export function findProblem(value: unknown, path: readonly string[] = [], ancestors: object[] = []): ErrorDetail | null {
   const at = path.join('.');
   if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     value = (value as { toJSON: (key: string) => unknown }).toJSON(path.at(-1) ?? '');

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
+import { findProblem } from './body.js';
 import { ConfigFileError } from './errors.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -55,9 +56,14 @@ export function parseConfigText(text: string, path: string): JsonObject {
     try {
       const value = parse(text);
       if (!isObject(value)) throw new Error('the top level must be a table/object');
+      // TOML has nan and inf; the JSON round trip below would make them null, which the server may
+      // take as "not set" (a policy temperature of null is "the provider's default"): a silent change.
+      const unsendable = findProblem(value);
+      if (unsendable) throw new ConfigFileError(`cannot use config file ${path}`, { code: 'config_file_invalid', details: [unsendable] });
       // TOML dates become Date objects; a JSON round trip makes the body plain data like a JSON file's.
       return JSON.parse(JSON.stringify(value)) as JsonObject;
     } catch (err) {
+      if (err instanceof ConfigFileError) throw err;
       failures.push(`${name}: ${whereText(err, text)}${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }
   }

@@ -165,6 +165,18 @@ describe('config files', () => {
     expect(raw?.escaped).toBe('a\r\nb'); // an escape the file writes stays what it says
   });
 
+  it('refuses TOML nan and inf, naming the key, instead of sending them as null', async () => {
+    // `temperature = inf` became "temperature": null, which the server takes as "the provider's default".
+    const toml = join(dir, 'inf.toml');
+    writeFileSync(toml, '[policy_optimization.policy]\nmodel = "sim-policy"\ntemperature = inf\n');
+    const err = await loadConfigFile(toml).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigFileError);
+    expect((err as ConfigFileError).details).toEqual([{ path: 'policy_optimization.policy.temperature', message: expect.stringMatching(/^is Infinity/) }]);
+    expect((err as Error).message).toBe(`cannot use config file ${toml}: policy_optimization.policy.temperature: is Infinity, which JSON does not have: send a finite number`);
+    writeFileSync(toml, '[policy_optimization.mipro]\nval_seeds = [1, nan]\n');
+    await expect(loadConfigFile(toml)).rejects.toThrow(/policy_optimization\.mipro\.val_seeds\.1: is NaN/);
+  });
+
   it('names the file and the problem when it cannot be used', async () => {
     const bad = join(dir, 'bad.toml');
     writeFileSync(bad, '[prompt_learning\n');
