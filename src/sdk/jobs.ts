@@ -2,7 +2,7 @@ import { JobWaitTimeoutError } from './errors.js';
 import { HttpClient, seg } from './http.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { paginate } from './pagination.js';
-import { MAX_TIMER_MS } from './requestSignal.js';
+import { requestSignal } from './requestSignal.js';
 import { sleep } from './retry.js';
 import { MiproOnlineSession, rolloutPath } from './session.js';
 import {
@@ -128,11 +128,10 @@ export class MiproJobsClient {
     const timeoutMs = opts.timeoutMs ?? 600_000;
     const pollMs = Math.max(1, opts.pollMs ?? 2_000);
     const deadlineAt = Date.now() + timeoutMs;
-    // A timer, not AbortSignal.timeout: that one refuses Infinity (the CLI's "no limit") and fractions.
-    // Past what a timer holds (~24.8 days) the deadline is checked between looks only.
-    const deadline = new AbortController();
-    const timer = timeoutMs <= MAX_TIMER_MS ? setTimeout(() => deadline.abort(new Error('wait deadline')), timeoutMs) : undefined;
-    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
+    // The deadline and the caller's signal as one request's are (requestSignal: Infinity is no limit;
+    // past what a timer holds, ~24.8 days, the deadline is checked between looks only).
+    const wait = requestSignal(timeoutMs, opts.signal);
+    const signal = wait.signal;
     let last: Job | undefined;
     const timedOut = () => new JobWaitTimeoutError(
       last ? `job ${jobId} is still ${last.status} after ${timeoutMs} ms` : `job ${jobId}: the server did not answer within ${timeoutMs} ms`,
@@ -143,15 +142,15 @@ export class MiproJobsClient {
         last = await this.get(jobId, { signal });
         await opts.onUpdate?.(last);
         if (isTerminalStatus(last.status)) return last;
-        if (deadline.signal.aborted || Date.now() >= deadlineAt) throw timedOut();
+        if (wait.timedOut || Date.now() >= deadlineAt) throw timedOut();
         await sleep(Math.min(pollMs, Math.max(0, deadlineAt - Date.now())), signal);
       }
     } catch (err) {
       // The caller's own abort keeps its reason; the deadline's is this wait's typed timeout.
-      if (err === deadline.signal.reason && !opts.signal?.aborted) throw timedOut();
+      if (wait.timedOut && err === signal.reason && !opts.signal?.aborted) throw timedOut();
       throw err;
     } finally {
-      clearTimeout(timer);
+      wait.dispose();
     }
   }
 
