@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { summarizeJob } from '../services/jobSummary.js';
 import { addHandWrittenCandidate, unknownModuleProblems } from '../services/warmStart.js';
-import { JobGoneError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { CANDIDATE_SORT_KEYS } from '../store/statements.js';
 import type { CandidateRecord, JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
@@ -13,7 +13,7 @@ import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import { MAX_DEMO_TURNS } from '../optimizer/core/demos.js';
 import { PageQuerySchema, parseClosed, parseWith, parseWithNames } from './requestContext.js';
-import { candidateView, readBeforeAnyDelete, rewardView, rolloutView } from './views.js';
+import { candidateView, readBeforeAnyDelete, refusePurged, rewardView, rolloutView } from './views.js';
 
 const SortSchema = z.string().max(200).refine(
   (s) => s.split(',').every((part) => {
@@ -105,8 +105,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const [all, modules, missing, seedCells] = await Promise.all([
         deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
       ]);
-      // No baseline: the job was deleted and its rows removed since it was read (views.ts purgedMeanwhile).
-      if (all.length === 0) throw new JobGoneError(`no job or session ${req.params.id}`);
+      refusePurged(all, `no job or session ${req.params.id}`);
       const summary = summarizeJob(job, all, new Map(), missing, seedCells);
       return { items: page.items.map((c) => candidateView(c, job.systemId, summary.byId.get(c.id), modules)), next_cursor: page.nextCursor };
     });

@@ -2,10 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LegacyStatusSchema } from '../schemas/reward.js';
 import { scoreFrom, type RewardService } from '../services/rewardService.js';
 import { summarizeJob } from '../services/jobSummary.js';
-import { JobGoneError, ValidationError } from '../shared/errors.js';
+import { ValidationError } from '../shared/errors.js';
 import type { ApiDeps } from './deps.js';
 import { parseWith } from './requestContext.js';
-import { bestPrompt } from './views.js';
+import { bestPrompt, refusePurged } from './views.js';
 import { TRAINING_SPLITS, type Split } from '../store/types.js';
 
 const BASE = '/api/prompt-learning/online/mipro/systems';
@@ -42,8 +42,7 @@ export function legacyRoutes(rewards: RewardService) {
       const [candidates, modules, missing, seedCells] = await Promise.all([
         deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
       ]);
-      // No baseline: the job was deleted and its rows removed since it was read (views.ts purgedMeanwhile).
-      if (candidates.length === 0) throw new JobGoneError(`no job or session ${req.params.id}`);
+      refusePurged(candidates, `no job or session ${req.params.id}`);
       const summary = summarizeJob(job, candidates, new Map(), missing, seedCells);
       const firstRewards = await deps.store.listRewards(job.id, { limit: STATE_REWARDS_LIMIT });
       return {

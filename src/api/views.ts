@@ -70,7 +70,7 @@ export function eventView(e: EventRecord) {
 export async function jobView(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'>, job: JobRecord, origin: string, opts: { candidates?: boolean } = {}) {
   const data = await jobViewData(deps, job);
   // Read before a DELETE, its rows removed while the view was read: unknown, as the next read says.
-  if (purgedMeanwhile(data)) throw new JobGoneError(`job ${job.id} not found`);
+  refusePurged(data.candidates, `job ${job.id} not found`);
   return jobViewOf(deps, data, origin, opts);
 }
 
@@ -87,11 +87,16 @@ export async function readBeforeAnyDelete(store: Pick<ApiDeps['store'], 'getJob'
 
 /**
  * Every job holds its baseline candidate from its creation until its rows are removed (a deleted
- * job's purge, store/jobPurge.ts): a view read without any candidate is of a job deleted after it
- * was read, whose hollow view (no candidates, no best candidate) would say nothing true.
+ * job's purge, store/jobPurge.ts): candidates read as none are of a job deleted after it was read,
+ * whose hollow view (no candidates, no best candidate) would say nothing true.
  */
-function purgedMeanwhile(data: JobViewData): boolean {
-  return data.candidates.length === 0;
+function purgedMeanwhile(candidates: readonly unknown[]): boolean {
+  return candidates.length === 0;
+}
+
+/** A 404 (JobGoneError) when the job's candidates were read after its rows were removed (purgedMeanwhile). */
+export function refusePurged(candidates: readonly unknown[], message: string): void {
+  if (purgedMeanwhile(candidates)) throw new JobGoneError(message);
 }
 
 /**
@@ -103,7 +108,7 @@ export async function jobListViews(deps: Pick<ApiDeps, 'store' | 'urls' | 'jobs'
   for (let i = 0; i < jobs.length; i += JOB_VIEW_BATCH) {
     for (const data of await jobViewDataOfJobs(deps, jobs.slice(i, i + JOB_VIEW_BATCH))) {
       // Deleted since the page was read: left out, as the next read of the page leaves it out.
-      if (!purgedMeanwhile(data)) views.push(jobViewOf(deps, data, origin, { candidates: false }));
+      if (!purgedMeanwhile(data.candidates)) views.push(jobViewOf(deps, data, origin, { candidates: false }));
     }
   }
   return views;
