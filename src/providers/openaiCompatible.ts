@@ -7,6 +7,7 @@ import { urlSecrets } from './secretRedaction.js';
 import { releasing, UpstreamTransport, type TransportOptions } from './upstreamTransport.js';
 import { wholeEvents } from './sseFraming.js';
 import { chatStreamStartError, responsesStreamStartError } from './streamStartError.js';
+import { viaHeader } from './proxyHops.js';
 
 /** Chat completions on OpenAI take at most this many stop sequences, and this many tools. */
 const OPENAI_MAX_STOP = 4;
@@ -96,10 +97,18 @@ export class OpenAICompatibleProvider implements ChatProvider {
     return problems;
   }
 
+  /**
+   * A job's own server (`openai_compatible`) is told the miprox hops the call passed, this one
+   * included: it may be another miprox proxy URL (proxyHops.ts). OpenAI's address is the operator's.
+   */
+  private withVia(headers: Record<string, string>, opts: CallOptions): Record<string, string> {
+    return this.kind === 'openai_compatible' ? { ...headers, via: viaHeader(opts.proxyHops ?? 0) } : headers;
+  }
+
   async complete(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<CompletionResult> {
     const res = await this.transport.post({
       path: '/chat/completions',
-      headers: this.jsonHeaders,
+      headers: this.withVia(this.jsonHeaders, opts),
       body: JSON.stringify(withoutStreaming(req)),
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
@@ -111,7 +120,7 @@ export class OpenAICompatibleProvider implements ChatProvider {
   async stream(req: ChatCompletionRequest, opts: CallOptions = {}): Promise<StreamResult> {
     const res = await this.transport.post({
       path: '/chat/completions',
-      headers: this.sseHeaders,
+      headers: this.withVia(this.sseHeaders, opts),
       body: JSON.stringify(req.stream === true ? req : { ...req, stream: true }),
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,

@@ -13,6 +13,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The client's own protocol headers a native call forwards (Anthropic's `anthropic-beta`). */
   forwardHeaders?: Record<string, string>;
+  /** How many miprox proxies the call passed before this one (its `Via`); see proxyHops.ts. */
+  proxyHops?: number;
 }
 
 export interface CompletionResult {

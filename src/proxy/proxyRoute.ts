@@ -5,6 +5,7 @@ import type { ApiDeps } from '../api/deps.js';
 import { toHttpProblem } from '../api/errorMapping.js';
 import type { Metrics } from '../api/metrics.js';
 import { extractCompletionSummary } from '../providers/completionSummary.js';
+import { MAX_PROXY_HOPS, proxyHopsOf, proxyLoopError } from '../providers/proxyHops.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ChatProvider, NativeApi } from '../providers/types.js';
 import { ClientGone } from '../providers/cancelSignal.js';
@@ -101,6 +102,9 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
     ? fresh
     : await p.engine.runtimeForSystem(req.params.systemId, principal?.tenantId);
   if (!rt) throw new NotFoundError(`unknown system ${req.params.systemId}`);
+  // A chain of jobs whose inference_url is another proxy URL ends here (proxyHops.ts), before anything is recorded.
+  const hops = proxyHopsOf(req.headers.via);
+  if (hops >= MAX_PROXY_HOPS) throw proxyLoopError(hops);
   // Only after the credential checks: a stranger's body costs no validation work.
   const surfaceCall = surface.parse(req.body, rt.job.systemId, req.headers);
   const nulPath = surface.name === 'chat' ? null : systemNulPath(surface.name, req.body, surfaceCall.chat);
@@ -134,7 +138,7 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   if (refusal) await refusal;
   const routed = routeToModule(p, rt, req, body);
   const program = routed instanceof Promise ? await routed : routed;
-  const ctx: CallContext = { reply, p, rt, surfaceCall, body, program, inputMessages, gone };
+  const ctx: CallContext = { reply, p, rt, surfaceCall, body, program, inputMessages, gone, hops };
   // A JSON answer is held until the rollout's claim is known, so its upstream call may run beside
   // the claim; a stream is relayed as it comes, so it waits for the claim.
   const served = await relayDispatched(ctx, await p.engine.dispatch(rt, { ...dispatchReq, speculate: !surfaceCall.stream }));
@@ -183,6 +187,8 @@ interface CallContext {
   program: ProgramRoute;
   inputMessages: RolloutCall['inputMessages'];
   gone: ClientGone;
+  /** The miprox proxies the call passed before this one (proxyHops.ts). */
+  hops: number;
 }
 
 /**
@@ -205,7 +211,7 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
   else reply.header('x-mipro-unmatched', 'true');
   const native = nativeApiFor(provider, surfaceCall);
   const call: UpstreamCall = {
-    provider, surfaceCall, native, signal: ctx.gone, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted, confirmed: dispatch.confirmed,
+    provider, surfaceCall, native, signal: ctx.gone, hops: ctx.hops, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted, confirmed: dispatch.confirmed,
     // Injection changed the conversation (a new messages array): the native body must carry it.
     upstreamReq, changed: upstreamReq.messages !== body.messages,
     // Every call record keeps its own input; the rollout keeps the first one it sees.
@@ -228,6 +234,7 @@ interface UpstreamCall {
   upstreamReq: ChatCompletionRequest;
   changed: boolean;
   signal: ClientGone;
+  hops: number;
   rt: JobRuntime;
   rolloutId: string;
   /** The rollout record's insert; the call record is written after it. */
@@ -244,7 +251,7 @@ async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: An
     const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.json(res.raw);
   }
-  const result = await c.provider.complete(c.upstreamReq, { signal: c.signal });
+  const result = await c.provider.complete(c.upstreamReq, { signal: c.signal, proxyHops: c.hops });
   const summary = extractCompletionSummary(result.json);
   return { out: c.surfaceCall.renderJson(result.json, result.raw, summary.toolCalls), summary };
 }
@@ -327,7 +334,7 @@ async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
     const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.stream(upstream.body);
   }
-  const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal });
+  const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal, proxyHops: c.hops });
   // The record reads the internal (chat) stream as it passes, whatever the client's surface.
   const { chunks, acc } = tapChatStream(upstream.body);
   // A usage chunk the client did not ask for is not sent; the usage the upstream reported anyway still counts.
