@@ -122,7 +122,8 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
   });
   // Callback-style hooks: on every proxied call, an async hook costs a promise and a microtask hop.
   app.addHook('onRequest', (req, reply, done) => {
-    reply.header('x-request-id', req.id);
+    // Error bodies quote what the client sent (a path, a field): JSON is never to be sniffed as a page.
+    reply.header('x-request-id', req.id).header('x-content-type-options', 'nosniff');
     done(closing ? new ServerClosingError('the server is shutting down and did not process this request: send it again (another instance takes it)') : undefined);
   });
   app.addHook('onResponse', (req, reply, done) => {
