@@ -88,6 +88,17 @@ export function classifyIPv6(h: readonly number[]): AddressClass {
   if (g(0) === 0x64 && g(1) === 0xff9b && g(2) === 0 && g(3) === 0 && g(4) === 0 && g(5) === 0) {
     return classifyIPv4(embeddedV4());
   }
+  // IPv4-translated (::ffff:0:a.b.c.d, SIIT) reaches the IPv4 host through a translator like NAT64.
+  if (g(0) === 0 && g(1) === 0 && g(2) === 0 && g(3) === 0 && g(4) === 0xffff && g(5) === 0) return classifyIPv4(embeddedV4());
+  // 64:ff9b:1::/48 is NAT64 for a site's own use (RFC 8215): it reaches the site's IPv4 hosts, at a
+  // position its chosen prefix length decides, so the whole range is private.
+  if (g(0) === 0x64 && g(1) === 0xff9b && g(2) === 1) return 'private';
+  // 6to4 (2002:a.b.c.d::/48) is tunnelled to the IPv4 address in its second and third groups; RFC 3056
+  // allows only public ones, so any other names a host it must not reach.
+  if (g(0) === 0x2002) {
+    const v4 = classifyIPv4([g(1) >> 8, g(1) & 255, g(2) >> 8, g(2) & 255]);
+    if (v4 !== 'public') return v4;
+  }
   if ((g(0) & 0xfe00) === 0xfc00) return 'private'; // fc00::/7 unique local
   if ((g(0) & 0xffc0) === 0xfe80) return 'link-local';
   if ((g(0) & 0xffc0) === 0xfec0) return 'private'; // deprecated site-local

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkInferenceUrl, parseAllowEntry } from '../../../src/providers/inferenceUrlPolicy.js';
+import { checkInferenceUrl, checkResolvedAddress, parseAllowEntry } from '../../../src/providers/inferenceUrlPolicy.js';
 import { classifyIpLiteral, parseIPv6 } from '../../../src/providers/ipAddress.js';
 
 describe('checkInferenceUrl without an allowlist', () => {
@@ -113,5 +113,20 @@ describe('IP literal parsing', () => {
     expect(classifyIpLiteral('[64:ff9b::a00:1]')).toBe('private');
     expect(classifyIpLiteral('[64:ff9b::808:808]')).toBe('public');
     expect(classifyIpLiteral('example.com')).toBeUndefined();
+  });
+
+  it('classifies the other IPv6 forms that reach IPv4 hosts: IPv4-translated, local-use NAT64, 6to4', () => {
+    // Each used to be 'public', so a job could name loopback, a private host or a metadata endpoint by it.
+    expect(classifyIpLiteral('[::ffff:0:127.0.0.1]')).toBe('loopback');
+    expect(classifyIpLiteral('[::ffff:0:a9fe:a9fe]')).toBe('metadata');
+    expect(classifyIpLiteral('[::ffff:0:808:808]')).toBe('public');
+    expect(classifyIpLiteral('[64:ff9b:1::a00:1]')).toBe('private');
+    expect(classifyIpLiteral('[64:ff9b:1:808:8:800::]')).toBe('private');
+    expect(classifyIpLiteral('[2002:7f00:1::]')).toBe('loopback');
+    expect(classifyIpLiteral('[2002:a9fe:a9fe::1]')).toBe('metadata');
+    expect(classifyIpLiteral('[2002:c0a8:101::1]')).toBe('private');
+    expect(classifyIpLiteral('[2002:808:808::1]')).toBe('public');
+    expect(checkInferenceUrl('http://[2002:a9fe:a9fe::1]/v1', ['*']).ok).toBe(false);
+    expect(checkResolvedAddress('x.example', '80', '::ffff:0:7f00:1', []).ok).toBe(false);
   });
 });
