@@ -63,6 +63,18 @@ export function withoutAddress(message: string): string {
   return message.replace(/\b(getaddrinfo |connect |read |write )?(E[A-Z_]{3,}) \S+/g, (_, op: string | undefined, code: string) => `${op ?? ''}${code} <address>`);
 }
 
+/**
+ * A connection that moves no byte either way this long is closed. Every wait a request meets has its
+ * own bound (REQUEST_TIMEOUT_MS to arrive, DATABASE_QUERY_TIMEOUT_MS per query, UPSTREAM_TIMEOUT_MS for
+ * an answer to start and between a stream's events), so a silence of twice their sum is a client that
+ * stopped reading its answer. Node has no write timeout: such a client held its connection, and the
+ * answer (up to UPSTREAM_MAX_RESPONSE_BYTES) in memory, for as long as it kept the TCP connection up.
+ * Idle keep-alive connections close sooner, at Fastify's keepAliveTimeout (72 s).
+ */
+export function silentConnectionMs(config: Pick<AppConfig, 'requestTimeoutMs' | 'databaseQueryTimeoutMs' | 'providers'>): number {
+  return 2 * (config.requestTimeoutMs + config.databaseQueryTimeoutMs + config.providers.timeoutMs);
+}
+
 /** Builds the HTTP server: common behaviour (ids, errors, limits, metrics, health) and the routes. */
 export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance; deps: ApiDeps }> {
   const idPrefix = randomHex(4);
@@ -88,6 +100,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     // (and its buffers) forever. Node checks the deadline every connectionsCheckingInterval, so
     // that is a fraction of it; headers must arrive within it too (Node refuses a longer one).
     requestTimeout: parts.config.requestTimeoutMs,
+    connectionTimeout: silentConnectionMs(parts.config),
     http: {
       headersTimeout: Math.min(60_000, parts.config.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(parts.config.requestTimeoutMs / 4))),
