@@ -96,13 +96,24 @@ function requireInferenceUrlForCompatible(v: { provider: string; inference_url?:
   }
 }
 
+/**
+ * An inference_url's query credentials (`?api_key=`) are looked for in every byte the upstream sends
+ * back (providers/secretRedaction.ts), and its length was unbounded: a tenant whose own server answered
+ * a URL of megabytes (one long `?key=` value, or a hundred thousand of them) held the event loop for
+ * seconds per answer chunk, every tenant's calls waiting. Real base URLs, signed ones included, are
+ * a few hundred characters; servers refuse request lines much longer than this.
+ */
+export const MAX_INFERENCE_URL_LENGTH = 2048;
+const InferenceUrl = z.url({ error: 'must be an http(s) URL' })
+  .max(MAX_INFERENCE_URL_LENGTH, `must be at most ${MAX_INFERENCE_URL_LENGTH} characters`);
+
 export const PolicySchema = z.object({
   model: ModelName,
   provider: Provider,
   /** null: never sent, so the provider's default applies (reasoning models accept no other). */
   temperature: Temperature.nullable().default(0),
   max_completion_tokens: positiveInt().max(1_000_000).default(256),
-  inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
+  inference_url: InferenceUrl.optional(),
   inference_mode: z.string().optional(),
 }).superRefine(requireInferenceUrlForCompatible);
 
@@ -111,7 +122,7 @@ export const ProposerSchema = z.object({
   mode: z.enum(PROPOSER_MODES, { error: 'must be "instruction_only", "demos_only" or "instruction_and_demos"' }).default('instruction_only'),
   model: ModelName,
   provider: Provider,
-  inference_url: z.url({ error: 'must be an http(s) URL' }).optional(),
+  inference_url: InferenceUrl.optional(),
   temperature: Temperature.default(0.7),
   max_tokens: positiveInt().max(200_000).default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
