@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { type DialectAdapter, type Driver, Kysely, SqliteAdapter, SqliteDialect, type SqliteDatabase, type SqliteDialectConfig, type SqliteStatement } from 'kysely';
@@ -22,10 +22,13 @@ import { WriteLockWait } from './writeLockWait.js';
 export async function openSqliteStore(path: string, clock: Clock, onCheckpointError: (err: Error, what: string) => void = () => {}): Promise<KyselyStore> {
   const created = path !== ':memory:' && !existsSync(path);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new BetterSqlite3(path);
   // A new database file is readable by its owner only: it holds every call's text and the API keys'
   // hashes. (SQLite gives its -wal and -shm files the database file's permissions.) An existing file
-  // keeps the permissions its owner chose.
+  // keeps the permissions its owner chose. Made empty with that mode before SQLite opens it: SQLite
+  // made it 0644 and the chmod came after, a moment in which another local user could open it and
+  // keep reading through that descriptor. ('a' leaves a file another process made meanwhile intact.)
+  if (created) closeSync(openSync(path, 'a', 0o600));
+  const sqlite = new BetterSqlite3(path);
   if (created) chmodSync(path, 0o600);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
