@@ -47,20 +47,24 @@ async function databaseState(store: Store, timeoutMs: number): Promise<{ ok: tru
     return { ok: true };
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-    return { ok: false, error: `database unreachable: ${withoutAddress(cause instanceof Error ? cause.message : String(cause))}` };
+    return { ok: false, error: `database unreachable: ${withoutAddressOrNames(cause instanceof Error ? cause.message : String(cause))}` };
   } finally {
     clearTimeout(timer);
   }
 }
 
 /**
- * /readyz answers without a key, so its reason names the failure but never where the database is:
- * Node's network errors end in the address they tried (`connect ECONNREFUSED 10.0.3.7:5432`,
- * `getaddrinfo ENOTFOUND db.internal`), which tells anyone who can reach the proxy the internal
- * network's layout. The operator sees the whole message in the pool's error log.
+ * /readyz answers without a key, so its reason names the failure but never where the database is or
+ * who logs in to it: Node's network errors end in the address they tried (`connect ECONNREFUSED
+ * 10.0.3.7:5432`, `getaddrinfo ENOTFOUND db.internal`), and PostgreSQL's refusals quote the role,
+ * database or client host (`password authentication failed for user "miprox"`), which tell anyone who
+ * can reach the proxy the internal network's layout and a login name to try. The operator sees the
+ * whole message in the pool's error log.
  */
-export function withoutAddress(message: string): string {
-  return message.replace(/\b(getaddrinfo |connect |read |write )?(E[A-Z_]{3,}) \S+/g, (_, op: string | undefined, code: string) => `${op ?? ''}${code} <address>`);
+export function withoutAddressOrNames(message: string): string {
+  return message
+    .replace(/\b(getaddrinfo |connect |read |write )?(E[A-Z_]{3,}) \S+/g, (_, op: string | undefined, code: string) => `${op ?? ''}${code} <address>`)
+    .replace(/"[^"]*"/g, '"<name>"');
 }
 
 /**

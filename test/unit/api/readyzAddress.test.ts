@@ -44,4 +44,24 @@ describe('/readyz while the database refuses connections', () => {
     }
     expect((await api(t.url, 'GET', '/readyz')).status).toBe(200);
   });
+
+  it('names a refused login, never the role it tried', async () => {
+    // What PostgreSQL itself answers for a role that does not exist (trust auth checks the role).
+    const role = `miprox_probe_${process.pid}`;
+    const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: role, database: 'test' });
+    const error = await client.connect().then(() => null, (e: Error) => e);
+    if (!error) throw new Error(`role ${role} exists`);
+    expect(error.message).toContain(role); // what the driver says
+    const store = t.server.store as unknown as { ping: () => Promise<void> };
+    const ping = store.ping;
+    store.ping = () => Promise.reject(error);
+    try {
+      const ready = await api(t.url, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.error).toBe('database unreachable: role "<name>" does not exist');
+      expect(JSON.stringify(ready.body)).not.toContain(role);
+    } finally {
+      store.ping = ping;
+    }
+  });
 });
