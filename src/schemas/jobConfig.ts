@@ -123,7 +123,12 @@ export const ProposerSchema = z.object({
   model: ModelName,
   provider: Provider,
   inference_url: InferenceUrl.optional(),
-  temperature: Temperature.default(0.7),
+  /**
+   * null: never sent, on the proposal call and the dataset-summary call alike. OpenAI's reasoning
+   * models (o1, o3, o4-mini, gpt-5) refuse any temperature but their default, so a job proposing
+   * with one could never get a proposal.
+   */
+  temperature: Temperature.nullable().default(0.7),
   max_tokens: positiveInt().max(200_000).default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
   generate_at_iterations: z.array(z.number().int()).max(10_000, 'must have at most 10000 entries').optional(),

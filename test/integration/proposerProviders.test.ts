@@ -32,8 +32,9 @@ describe('the proposer on each provider', () => {
     await anthropic.close();
   });
 
-  async function proposeOnce(proposerProvider: string, proposerModel: string): Promise<void> {
+  async function proposeOnce(proposerProvider: string, proposerModel: string, proposer: Record<string, unknown> = {}): Promise<void> {
     const body = seedJobBody({ proposerProvider, proposerModel, initialPrompt: 'Answer.', mipro: { online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2 } });
+    Object.assign(body.policy_optimization.mipro.proposer, proposer);
     const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } })).body as { session_id: string; proxy_url: string };
     for (let i = 0; i < 5; i++) {
       await api(s.proxy_url, 'POST', `/r${i}/chat/completions`, { body: { messages: [{ role: 'user', content: `question ${i}` }] } });
@@ -67,5 +68,20 @@ describe('the proposer on each provider', () => {
     for (const r of anthropic.requests) expect(r.body).toMatchObject({ model: 'claude-sonnet-4-5', max_tokens: expect.any(Number) });
     // The proposal itself gets proposer.max_tokens (the dataset summary has its own, shorter limit).
     expect(anthropic.requests.find((r) => JSON.stringify(r.body).includes('improve the instruction'))?.body).toMatchObject({ max_tokens: 512 });
+  });
+
+  it('sends no temperature to a reasoning proposer configured with temperature: null', async () => {
+    // gpt-5, o3, o4-mini answer 400 "Unsupported value: 'temperature' does not support 0.7 with this
+    // model" (o1/o3-mini: "Unsupported parameter: 'temperature'"); such a job never got a proposal.
+    const before = openai.requests.length;
+    await proposeOnce('openai', 'gpt-5-mini', { temperature: null, max_tokens: 4096 });
+    const sent = openai.requests.slice(before).filter(isProposer);
+    expect(sent.map((r) => JSON.stringify(r.body).includes('describe these inputs'))).toContain(true); // the dataset summary too
+    expect(sent.map((r) => JSON.stringify(r.body).includes('improve the instruction'))).toContain(true);
+    for (const r of sent) {
+      expect(r.body).toMatchObject({ model: 'gpt-5-mini', max_completion_tokens: expect.any(Number) });
+      expect(r.body).not.toHaveProperty('temperature');
+      expect(r.body).not.toHaveProperty('max_tokens');
+    }
   });
 });

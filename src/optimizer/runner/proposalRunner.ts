@@ -397,12 +397,13 @@ export class ProposalRunner {
   }
 
   /** One proposer call; its usage is added to the job's counters before the answer is used. */
-  private async ask(rt: JobRuntime, proposer: Proposer, messages: ProposerMessage[], temperature: number, maxTokens: number): Promise<string> {
+  private async ask(rt: JobRuntime, proposer: Proposer, messages: ProposerMessage[], temperature: number | null, maxTokens: number): Promise<string> {
     const res = await proposer.provider.complete(
       {
         model: proposer.model,
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
-        temperature,
+        // null (the job's choice): none sent, the provider's default applies; reasoning models take no other.
+        ...(temperature !== null ? { temperature } : {}),
         stream: false,
         ...tokenLimit(proposer.provider.kind, maxTokens),
       },
@@ -422,7 +423,7 @@ export class ProposalRunner {
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;
     try {
-      const summary = storableUpstreamText((await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), 1.0, 256)).trim());
+      const summary = storableUpstreamText((await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), summaryTemperature(job), 256)).trim());
       if (!summary) return null;
       await this.deps.store.setDatasetSummary(job.id, summary);
       return summary;
@@ -432,6 +433,14 @@ export class ProposalRunner {
       return null;
     }
   }
+}
+
+/**
+ * The dataset-summary call's temperature: 1.0 (a varied description), or none when the job sends the
+ * proposer none (`proposer.temperature: null`, a reasoning model that refuses any but its default).
+ */
+function summaryTemperature(job: JobRecord): number | null {
+  return job.config.mipro.proposer.temperature === null ? null : 1.0;
 }
 
 /** How long an instruction proposal's lease lasts: it outlasts the live runner's work (docs/deploy.md). */
