@@ -41,6 +41,12 @@ export interface FakeBehavior {
    * (JSON, and the finish chunk of a stream). OpenAI itself never says which.
    */
   stopReason?: string;
+  /**
+   * Chat completions (JSON): the requests it picks end at their token limit, as a reasoning model
+   * answers when its thinking took the whole limit: `content: ""`, `finish_reason: "length"` and
+   * `usage.completion_tokens_details.reasoning_tokens`.
+   */
+  cutOff?: { when: (req: RecordedRequest) => boolean; reasoningTokens: number };
   /** Tool calls computed from the request (wins over `toolCalls`), e.g. untilToolResult for agent loops. */
   toolCallsFor?: (req: RecordedRequest) => readonly FakeToolCall[] | undefined;
   /** Wait before answering (headers included). */

@@ -89,7 +89,11 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       await writeEvents(res, openAiEvents(b, req, model, body.stream_options?.include_usage === true), b);
       return;
     }
-    if (typeof b.reply === 'string' && b.toolCalls === undefined && b.refusal === undefined) {
+    if (b.cutOff?.when(req) === true) {
+      sendJson(res, 200, cutOffJson(b.cutOff.reasoningTokens, model));
+      return;
+    }
+    if (typeof b.reply === 'string' && b.toolCalls === undefined && b.refusal === undefined && b.cutOff === undefined) {
       let cached = cache.get(model);
       if (cached === undefined) {
         cached = Buffer.from(completionJson(b, b.reply, model));
@@ -171,6 +175,19 @@ function completionJson(b: FakeBehavior, text: string, model: string): string {
       },
     ],
     usage: usageOf(b),
+  });
+}
+
+/** A reasoning model's answer whose thinking used its whole limit (OpenAI's shape: empty content, "length"). */
+function cutOffJson(reasoningTokens: number, model: string): string {
+  return JSON.stringify({
+    id: 'chatcmpl-fake', object: 'chat.completion', created: CREATED, model,
+    choices: [{ index: 0, message: { role: 'assistant', content: '', refusal: null, annotations: [] }, logprobs: null, finish_reason: 'length' }],
+    usage: {
+      prompt_tokens: 40, completion_tokens: reasoningTokens, total_tokens: 40 + reasoningTokens,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    },
   });
 }
 

@@ -33,6 +33,10 @@ describe('the proposer on each provider', () => {
   });
 
   async function proposeOnce(proposerProvider: string, proposerModel: string, proposer: Record<string, unknown> = {}): Promise<void> {
+    expect(await firstProposal(proposerProvider, proposerModel, proposer)).toMatchObject({ status: 'succeeded', error: null });
+  }
+
+  async function firstProposal(proposerProvider: string, proposerModel: string, proposer: Record<string, unknown> = {}): Promise<{ status: string; error: string | null }> {
     const body = seedJobBody({ proposerProvider, proposerModel, initialPrompt: 'Answer.', mipro: { online_proposer_min_rollouts: 4, online_rollouts_per_candidate: 2 } });
     Object.assign(body.policy_optimization.mipro.proposer, proposer);
     const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: body } })).body as { session_id: string; proxy_url: string };
@@ -43,10 +47,7 @@ describe('the proposer on each provider', () => {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const proposals = (await api(t.url, 'GET', `${SESSIONS}/${s.session_id}/proposals`, { key: t.key })).body.items as Array<{ status: string; error: string | null }>;
-      if (proposals.some((p) => p.status !== 'running')) {
-        expect(proposals[0]).toMatchObject({ status: 'succeeded', error: null });
-        return;
-      }
+      if (proposals.some((p) => p.status !== 'running')) return proposals[0]!;
       if (Date.now() > deadline) throw new Error('no proposal finished in time');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -82,6 +83,22 @@ describe('the proposer on each provider', () => {
       expect(r.body).toMatchObject({ model: 'gpt-5-mini', max_completion_tokens: expect.any(Number) });
       expect(r.body).not.toHaveProperty('temperature');
       expect(r.body).not.toHaveProperty('max_tokens');
+    }
+  });
+
+  it('says a reasoning proposer spent its whole token limit, naming proposer.max_tokens', async () => {
+    // What gpt-5 answers when its reasoning used all of max_completion_tokens: empty content,
+    // finish_reason "length". The proposal failed as a bare "unparseable reply".
+    openai.setBehavior({
+      reply: (req) => (systemPromptOf(req).includes('improve the instruction') ? PROPOSAL : 'ok'),
+      cutOff: { when: (req) => systemPromptOf(req).includes('improve the instruction'), reasoningTokens: 512 },
+    });
+    try {
+      const proposal = await firstProposal('openai', 'gpt-5-mini', { temperature: null });
+      expect(proposal).toMatchObject({ status: 'failed' });
+      expect(proposal.error).toBe('no usable instruction: unparseable reply; the answer was cut off at its limit of 512 tokens, 512 of them reasoning: raise mipro.proposer.max_tokens');
+    } finally {
+      openai.setBehavior({ reply: (req) => (systemPromptOf(req).includes('improve the instruction') ? PROPOSAL : 'ok') });
     }
   });
 });

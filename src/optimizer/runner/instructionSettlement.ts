@@ -20,7 +20,7 @@ export interface InstructionSettlement extends ProposalSettlement {
  * the room left count a warm start committed while the proposer answered, on any instance.
  */
 export function settleInstructions(p: {
-  answer: string; module: ProgramModule; parent: CandidateRecord; tip: string;
+  answer: string; cutOff?: string | null; module: ProgramModule; parent: CandidateRecord; tip: string;
   proposal: { id: string; seq: number }; n: number; maxCandidates: number;
 }, current: readonly CandidateRecord[]): InstructionSettlement {
   const { module, parent, tip, proposal } = p;
@@ -31,7 +31,8 @@ export function settleInstructions(p: {
     literal: module.origin === 'discovered',
   });
   if (parsed.accepted.length === 0) {
-    const why = parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer';
+    // An answer cut at its token limit says so: the fix is the job's proposer.max_tokens, not the prompt.
+    const why = [parsed.rejected.map((r) => r.reason).join('; ') || 'empty answer', ...(p.cutOff ? [p.cutOff] : [])].join('; ');
     // Only repeats of instructions already tried: a proposer's normal miss (the event records it),
     // not something an operator must look at, so not a warning (it interrupted the demo's output).
     const onlyRepeats = parsed.rejected.length > 0 && parsed.rejected.every((r) => r.reason === DUPLICATE);

@@ -23,6 +23,7 @@ import { chooseKind, readModulePool, runDemoProposal } from './demoProposal.js';
 import { demoSkipHolds, demoSkipKey } from './demoSkip.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import { proposalDecisionOf } from './proposalGate.js';
+import { cutOffNote } from './proposerCutOff.js';
 import { type InstructionSettlement, NO_USABLE_INSTRUCTION, settleInstructions } from './instructionSettlement.js';
 import { retryWhileDatabaseDown } from '../../shared/outageRetry.js';
 import { DatabaseUnavailableError, JobGoneError } from '../../shared/errors.js';
@@ -257,7 +258,7 @@ export class ProposalRunner {
       });
       await store.setProposalPrompt(job.id, lease.id, prompt);
       const longest = parentText.length > module.template.length ? parentText : module.template;
-      const answer = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, proposerAnswerTokens(mipro.proposer.max_tokens, longest, n));
+      const { text: answer, cutOff } = await this.ask(rt, proposer, prompt, mipro.proposer.temperature, proposerAnswerTokens(mipro.proposer.max_tokens, longest, n));
       // Parsed as it came (an instruction holding U+0000 is refused), stored in storable form.
       response = storableUpstreamText(answer);
       // The job may have ended while the proposer answered. Room and duplicates are checked again
@@ -273,7 +274,7 @@ export class ProposalRunner {
       // a warm start committed since the refresh above, on any instance, counts as a duplicate too.
       let settled: InstructionSettlement | undefined;
       const settle = (current: readonly CandidateRecord[]): ProposalSettlement => {
-        settled = settleInstructions({ answer, module, parent, tip, proposal: lease, n, maxCandidates: mipro.online_proposer_max_candidates }, current);
+        settled = settleInstructions({ answer, cutOff, module, parent, tip, proposal: lease, n, maxCandidates: mipro.online_proposer_max_candidates }, current);
         return settled;
       };
       const stored = await store.finishProposal({
@@ -396,8 +397,11 @@ export class ProposalRunner {
     return { provider: this.deps.providers.get({ provider, model, inferenceUrl }), model };
   }
 
-  /** One proposer call; its usage is added to the job's counters before the answer is used. */
-  private async ask(rt: JobRuntime, proposer: Proposer, messages: ProposerMessage[], temperature: number | null, maxTokens: number): Promise<string> {
+  /**
+   * One proposer call; its usage is added to the job's counters before the answer is used. `cutOff`
+   * says why the answer stopped at its token limit (null when it did not).
+   */
+  private async ask(rt: JobRuntime, proposer: Proposer, messages: ProposerMessage[], temperature: number | null, maxTokens: number): Promise<{ text: string; cutOff: string | null }> {
     const res = await proposer.provider.complete(
       {
         model: proposer.model,
@@ -410,7 +414,7 @@ export class ProposalRunner {
       { timeoutMs: this.deps.proposerTimeoutMs, ...(this.deps.stopping ? { signal: this.deps.stopping } : {}) },
     );
     await recordProposerCall(this.deps.store, rt, res.json.usage ?? null);
-    return res.json.choices[0]?.message.content ?? '';
+    return { text: res.json.choices[0]?.message.content ?? '', cutOff: cutOffNote(res.json, maxTokens) };
   }
 
   /** MIPRO's dataset descriptor, computed once per job from bootstrap/online inputs (never val). */
@@ -423,7 +427,7 @@ export class ProposalRunner {
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;
     try {
-      const summary = storableUpstreamText((await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), summaryTemperature(job), 256)).trim());
+      const summary = storableUpstreamText((await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), summaryTemperature(job), 256)).text.trim());
       if (!summary) return null;
       await this.deps.store.setDatasetSummary(job.id, summary);
       return summary;
