@@ -79,6 +79,8 @@ describe('the proposer on each provider', () => {
     const sent = openai.requests.slice(before).filter(isProposer);
     expect(sent.map((r) => JSON.stringify(r.body).includes('describe these inputs'))).toContain(true); // the dataset summary too
     expect(sent.map((r) => JSON.stringify(r.body).includes('improve the instruction'))).toContain(true);
+    // Reasoning counts in the limit: the summary gets the job's 4096, not its own 256 (always spent thinking).
+    expect(sent.find((r) => JSON.stringify(r.body).includes('describe these inputs'))?.body).toMatchObject({ max_completion_tokens: 4096 });
     for (const r of sent) {
       expect(r.body).toMatchObject({ model: 'gpt-5-mini', max_completion_tokens: expect.any(Number) });
       expect(r.body).not.toHaveProperty('temperature');

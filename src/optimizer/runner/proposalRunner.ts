@@ -56,6 +56,8 @@ export interface ProposalRunnerDeps {
 }
 
 const SUMMARY_MIN_INPUTS = 3;
+/** The dataset summary's own token limit: its answer is 2-3 sentences (summaryTokens). */
+const SUMMARY_TOKENS = 256;
 /**
  * A proposal's lease lasts this many proposer calls (each PROPOSER_TIMEOUT_MS + TIMEOUT_OVERRUN_MS): the
  * dataset summary (the job's first proposal only) and the proposal call, with room for the database
@@ -427,7 +429,7 @@ export class ProposalRunner {
     const inputs = await this.deps.store.sampleInputs(job.id, 10);
     if (inputs.length < SUMMARY_MIN_INPUTS) return null;
     try {
-      const summary = storableUpstreamText((await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), summaryTemperature(job), 256)).text.trim());
+      const summary = storableUpstreamText((await this.ask(rt, proposer, buildDatasetSummaryPrompt(inputs), summaryTemperature(job), summaryTokens(job))).text.trim());
       if (!summary) return null;
       await this.deps.store.setDatasetSummary(job.id, summary);
       return summary;
@@ -445,6 +447,15 @@ export class ProposalRunner {
  */
 function summaryTemperature(job: JobRecord): number | null {
   return job.config.mipro.proposer.temperature === null ? null : 1.0;
+}
+
+/**
+ * The dataset-summary call's token limit: 256 (2-3 sentences), or the job's proposer.max_tokens when
+ * that is more. A reasoning proposer (gpt-5, o3) counts its thinking in the limit: with 256 it came
+ * back empty every time, and as an empty summary is not stored, every proposal paid for the call again.
+ */
+function summaryTokens(job: JobRecord): number {
+  return Math.max(SUMMARY_TOKENS, job.config.mipro.proposer.max_tokens);
 }
 
 /** How long an instruction proposal's lease lasts: it outlasts the live runner's work (docs/deploy.md). */
