@@ -8,6 +8,7 @@ import { systemText, turnsAfterSystem } from '../injection.js';
 import { isRecord } from './chatChunks.js';
 import { type NativeSummary, summaryOfResponse } from './nativeSummary.js';
 import { hasInstructions } from './responsesRequest.js';
+import { includeForStatelessReasoning } from './encryptedReasoning.js';
 
 /**
  * A function tool whose name OpenAI's Responses API refuses (providers/toolNames.ts), or a
@@ -45,6 +46,8 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
   if (injected.temperature != null && original.temperature == null && original.reasoning == null) body.temperature = injected.temperature;
   const limit = injected.max_completion_tokens ?? injected.max_tokens;
   if (limit != null) body.max_output_tokens = limit;
+  const include = includeForStatelessReasoning(original);
+  if (include !== undefined) body.include = include;
   if (!changed) return body;
   const text = systemText(injected.messages);
   // A string `input` stays a string unless turns are inserted: the rest of the body goes as written.

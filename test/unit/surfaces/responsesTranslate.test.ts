@@ -246,9 +246,37 @@ describe('native Responses', () => {
     expect(body).toEqual({
       input: [{ role: 'user', content: 'demo q' }, { role: 'assistant', content: 'demo a' }, { role: 'user', content: 'hi' }],
       instructions: 'Candidate.', tools: [{ type: 'web_search' }], reasoning: { effort: 'low' },
-      model: 'gpt-4o-mini', store: false, max_output_tokens: 256,
+      model: 'gpt-4o-mini', store: false, max_output_tokens: 256, include: ['reasoning.encrypted_content'],
     });
     expect(nativeResponsesBody(original, internal, injected, false)).toMatchObject({ input: 'hi', instructions: 'Mine.' });
+  });
+
+  it('asks a reasoning call for encrypted reasoning, which store: false makes the only way to send it back', () => {
+    // OpenAI with store: false keeps no reasoning items: the next turn's { type: 'reasoning', id } alone is a
+    // 400 "Item with id 'rs_...' not found. Items are not persisted when `store` is set to false".
+    const sent = (req: Record<string, unknown>): Record<string, unknown> => {
+      const original = parseResponsesRequest(req);
+      const internal = responsesToChat(original, []);
+      return nativeResponsesBody(original, internal, injectCandidate(internal, 'Candidate.', { ...policy, model: 'gpt-5-mini', temperature: null }), true);
+    };
+    expect(sent({ input: 'hi', reasoning: { effort: 'low' } })).toMatchObject({ store: false, include: ['reasoning.encrypted_content'] });
+    // The client's own include values stay, first; one already asking is left as sent.
+    expect(sent({ input: 'hi', reasoning: { effort: 'low' }, include: ['web_search_call.action.sources'] }).include)
+      .toEqual(['web_search_call.action.sources', 'reasoning.encrypted_content']);
+    expect(sent({ input: 'hi', reasoning: { effort: 'low' }, include: ['reasoning.encrypted_content'] }).include).toEqual(['reasoning.encrypted_content']);
+    // No reasoning field, but the conversation holds a reasoning item: a reasoning model answered it.
+    const loop = sent({
+      input: [
+        { role: 'user', content: 'Where is my card?' },
+        { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'gAAAA...' },
+        { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'lookup', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'call_1', output: 'shipped' },
+      ],
+    });
+    expect(loop.include).toEqual(['reasoning.encrypted_content']);
+    // Anything else is left alone: gpt-4o and gpt-4.1 refuse the value ("Encrypted content is not supported with this model").
+    expect(sent({ input: 'hi' })).not.toHaveProperty('include');
+    expect(sent({ input: 'hi', include: ['message.output_text.logprobs'] }).include).toEqual(['message.output_text.logprobs']);
   });
 
   it('keeps a string input a string when only the instructions change', () => {
