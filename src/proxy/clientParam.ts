@@ -44,12 +44,26 @@ export interface InputShift extends Added {
   wasString: boolean;
 }
 
-/** A native Responses call's `input[N]`; the item a string `input` became is `input`. */
-export function clientInputParam(param: string, shift: InputShift | null): string | undefined {
-  if (shift === null || shift.count === 0) return param;
-  const mapped = clientIndexParam(param, 'input', [shift]);
-  if (!shift.wasString || mapped === undefined || mapped === param) return mapped;
+/**
+ * A native Responses call's `input[N]`; the item a string `input` became is `input`. `dropped`: the
+ * client's items left out of the body (their indices in the client's `input`, ascending), counted
+ * back in after the demo turns are taken out.
+ */
+export function clientInputParam(param: string, shift: InputShift | null, dropped: readonly number[] = []): string | undefined {
+  const shifted = shift === null || shift.count === 0 ? param : clientIndexParam(param, 'input', [shift]);
+  if (shifted === undefined) return undefined;
+  const mapped = dropped.length === 0 ? shifted : withDroppedItems(shifted, dropped);
+  if (shift === null || shift.count === 0 || !shift.wasString || mapped === param) return mapped;
   return 'input'; // an item after the turns: the one item the string became
+}
+
+/** `input[N]` of the body that left out `dropped` (client indices, ascending) as the client's index. */
+function withDroppedItems(param: string, dropped: readonly number[]): string {
+  const m = /^input(\.?\[|\.)(\d+)(\]?)/.exec(param);
+  if (m === null) return param;
+  let index = Number(m[2]);
+  for (const d of dropped) if (d <= index) index++;
+  return `input${m[1]}${index}${m[3]}${param.slice(m[0].length)}`;
 }
 
 /** A message path in an error's text, as Anthropic writes it (`messages.7`, `messages.7.content.0`), not inside a longer name. */

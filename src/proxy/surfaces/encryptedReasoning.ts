@@ -24,3 +24,28 @@ export function includeForStatelessReasoning(original: ResponsesRequest): unknow
   const own = Array.isArray(include) ? include : [];
   return own.includes(ENCRYPTED_REASONING) ? undefined : [...own, ENCRYPTED_REASONING];
 }
+
+/**
+ * The indices of `input`'s reasoning items that carry no `encrypted_content`: under `store: false`
+ * OpenAI cannot look them up by id and refuses the call ("Item with id 'rs_...' not found ... or
+ * remove this item from your input"). They come from an answer that was not asked for encrypted
+ * reasoning (a first call without a `reasoning` field, its items relayed or referenced by id), and
+ * are left out of the native body: the model loses that turn's reasoning, the call goes through.
+ */
+export function unsendableReasoning(input: ResponsesRequest['input']): number[] {
+  if (typeof input === 'string') return [];
+  const dropped: number[] = [];
+  input.forEach((item, i) => {
+    if (!isRecord(item) || item.type !== 'reasoning') return;
+    const encrypted = item.encrypted_content;
+    if (typeof encrypted !== 'string' || encrypted === '') dropped.push(i);
+  });
+  return dropped;
+}
+
+/** `original` without the items `unsendableReasoning` names (the same object when there are none). */
+export function withoutUnsendableReasoning(original: ResponsesRequest): ResponsesRequest {
+  const dropped = unsendableReasoning(original.input);
+  if (dropped.length === 0 || typeof original.input === 'string') return original;
+  return { ...original, input: original.input.filter((_, i) => !dropped.includes(i)) };
+}

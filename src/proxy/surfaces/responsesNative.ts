@@ -8,7 +8,7 @@ import { systemText, turnsAfterSystem } from '../injection.js';
 import { isRecord } from './chatChunks.js';
 import { type NativeSummary, summaryOfResponse } from './nativeSummary.js';
 import { hasInstructions } from './responsesRequest.js';
-import { includeForStatelessReasoning } from './encryptedReasoning.js';
+import { includeForStatelessReasoning, withoutUnsendableReasoning } from './encryptedReasoning.js';
 
 /**
  * A function tool whose name OpenAI's Responses API refuses (providers/toolNames.ts), or a
@@ -39,14 +39,16 @@ export function responsesToolNameProblems(original: ResponsesRequest): FieldProb
  * The answer is relayed as written, except its echo of `instructions`, which would show the
  * candidate's text: it is put back to the client's own.
  */
-export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): Record<string, unknown> {
+export function nativeResponsesBody(client: ResponsesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): Record<string, unknown> {
+  // Reasoning items OpenAI cannot take under store: false are left out (encryptedReasoning.ts).
+  const original = withoutUnsendableReasoning(client);
   const { mipro: _ours, ...rest } = original;
   const body: Record<string, unknown> = { ...rest, model: injected.model, store: false };
   // A reasoning call gets no temperature: OpenAI's reasoning models refuse any but their default.
   if (injected.temperature != null && original.temperature == null && original.reasoning == null) body.temperature = injected.temperature;
   const limit = injected.max_completion_tokens ?? injected.max_tokens;
   if (limit != null) body.max_output_tokens = limit;
-  const include = includeForStatelessReasoning(original);
+  const include = includeForStatelessReasoning(client);
   if (include !== undefined) body.include = include;
   if (!changed) return body;
   const text = systemText(injected.messages);
@@ -72,10 +74,10 @@ export function nativeResponsesBody(original: ResponsesRequest, internal: ChatCo
 }
 
 /** Where nativeResponsesBody put the demo turns in `input` (null: it inserted none). */
-export function nativeResponsesInputShift(original: ResponsesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): InputShift | null {
+export function nativeResponsesInputShift(client: ResponsesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): InputShift | null {
   const count = changed ? insertedCount(internal, injected) : 0;
   if (count === 0) return null;
-  const input = original.input;
+  const input = withoutUnsendableReasoning(client).input;
   return typeof input === 'string' ? { at: 0, count, wasString: true } : { at: leadingSystemItems(input), count, wasString: false };
 }
 

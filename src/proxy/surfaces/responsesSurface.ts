@@ -4,6 +4,7 @@ import type { ChatCompletionRequest } from '../../schemas/openai.js';
 import { type FieldProblem, UpstreamError } from '../../shared/errors.js';
 import { translateChatStream } from './chatChunks.js';
 import { chatToResponse, echoOf } from './responsesRender.js';
+import { unsendableReasoning } from './encryptedReasoning.js';
 import { nativeResponsesBody, nativeResponsesInputShift, nativeResponsesJson, NativeResponsesRelay, responsesToolNameProblems } from './responsesNative.js';
 import { type MessageOrigin, parseResponsesRequest, resolveReferences, responsesFieldOf, responsesToChat } from './responsesRequest.js';
 import type { ResponseItemCache } from './responseItems.js';
@@ -65,7 +66,7 @@ export function createResponsesSurface(items: ResponseItemCache): Surface {
           shift = nativeResponsesInputShift(original, chat, injected, changed);
           return upstream;
         },
-        clientParam: (param) => clientInputParam(param, shift),
+        clientParam: (param) => clientInputParam(param, shift, unsendableReasoning(original.input)),
         json: (raw) => {
           const answer = nativeResponsesJson(raw, echo.instructions);
           remember(answer.response);
