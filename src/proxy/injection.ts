@@ -47,6 +47,16 @@ function mentionsJson(messages: readonly ChatMessage[]): boolean {
 export function forcePolicy(req: ChatCompletionRequest, policy: JobPolicy): ChatCompletionRequest {
   const { mipro: _ours, ...rest } = req;
   const out: ChatCompletionRequest = { ...rest, model: policy.model };
+  // The app wrote its call for the model it named, and the job sends it to the policy's: on OpenAI
+  // that may be a reasoning model (o3, gpt-5), which refuses `max_tokens` ("Unsupported parameter:
+  // 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead"). Every
+  // OpenAI chat model takes `max_completion_tokens` (`max_tokens` is deprecated in its favour), so
+  // the limit goes under that name; other providers keep the field as sent (local servers know max_tokens).
+  if (policy.provider === 'openai' && 'max_tokens' in out) {
+    const limit = out.max_completion_tokens ?? out.max_tokens;
+    delete out.max_tokens;
+    if (limit !== undefined) out.max_completion_tokens = limit;
+  }
   if ((out.temperature ?? null) === null && policy.temperature !== null && takesPolicyTemperature(req, policy.provider)) out.temperature = policy.temperature;
   const hasLimit = (out.max_tokens ?? null) !== null || (out.max_completion_tokens ?? null) !== null;
   return hasLimit ? out : { ...out, ...tokenLimit(policy.provider, policy.max_completion_tokens) };

@@ -65,9 +65,10 @@ describe('who may use the proxy, and what a call may spend', () => {
       expect(res.status, JSON.stringify(extra)).toBe(200);
       return fake.requests.at(-1)!.body as Record<string, unknown>;
     };
-    expect((await sent({ max_tokens: 100_000 })).max_tokens).toBe(256);
+    // The policy is openai: an app's max_tokens goes as max_completion_tokens (reasoning models refuse max_tokens).
+    expect((await sent({ max_tokens: 100_000 })).max_completion_tokens).toBe(256);
     expect((await sent({ max_completion_tokens: 5000 })).max_completion_tokens).toBe(256);
-    expect((await sent({ max_tokens: 5 })).max_tokens).toBe(5);
+    expect((await sent({ max_tokens: 5 })).max_completion_tokens).toBe(5);
     expect((await sent({ n: 1 })).n).toBe(1);
     const before = fake.requests.length;
     const many = await api(job.proxy_url, 'POST', '/chat/completions', { body: { ...CALL, n: 8 } });
