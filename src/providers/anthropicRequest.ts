@@ -55,7 +55,10 @@ export function toAnthropicRequest(req: ChatCompletionRequest, stream: boolean):
   if (system !== undefined) out.system = system;
   // OpenAI's scale is 0..2, Anthropic's 0..1: clamping keeps "hot" policies valid instead of failing.
   if (typeof req.temperature === 'number') out.temperature = Math.min(1, req.temperature);
-  if (typeof req.top_p === 'number') out.top_p = req.top_p;
+  // Not both: Claude's current models (Sonnet 4.5, Opus 4.1 and later) refuse the pair with a 400
+  // ("temperature and top_p cannot both be specified for this model"), which an app written for an
+  // OpenAI model sends freely. Temperature is the knob the job's policy sets, so it is the one kept.
+  if (typeof req.top_p === 'number' && out.temperature === undefined) out.top_p = req.top_p;
   const stop = stopSequences(req.stop);
   if (stop !== undefined) out.stop_sequences = stop;
   const userId = endUserId(req);

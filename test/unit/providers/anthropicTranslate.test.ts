@@ -30,13 +30,19 @@ describe('toAnthropicRequest', () => {
 
   it('takes max_completion_tokens, then max_tokens; clamps temperature to 1; maps stop, top_p, user, stream', () => {
     const a = toAnthropicRequest(
-      req({ model: 'm', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 50, max_tokens: 99, temperature: 1.6, top_p: 0.9, stop: 'END', user: 'u1' }),
+      req({ model: 'm', messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 50, max_tokens: 99, temperature: 1.6, stop: 'END', user: 'u1' }),
       true,
     );
-    expect(a).toMatchObject({ max_tokens: 50, temperature: 1, top_p: 0.9, stop_sequences: ['END'], metadata: { user_id: 'u1' }, stream: true });
+    expect(a).toMatchObject({ max_tokens: 50, temperature: 1, stop_sequences: ['END'], metadata: { user_id: 'u1' }, stream: true });
+    expect(toAnthropicRequest(req({ model: 'm', messages: [{ role: 'user', content: 'x' }], top_p: 0.9 }), false)).toMatchObject({ top_p: 0.9 });
     const b = toAnthropicRequest(req({ model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: 99, temperature: 0, stop: ['a', 'b'] }), false);
     expect(b).toMatchObject({ max_tokens: 99, temperature: 0, stop_sequences: ['a', 'b'] });
     expect(b.stream).toBeUndefined();
+  });
+
+  it('sends temperature without top_p when the call has both, which Claude 4.5-era models refuse together', () => {
+    const out = toAnthropicRequest(req({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'x' }], temperature: 0.2, top_p: 0.9 }), false);
+    expect(out).toEqual({ model: 'claude-sonnet-4-5', max_tokens: 1024, temperature: 0.2, messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }] });
   });
 
   it('translates tools, tool_choice, assistant tool_calls and tool results', () => {
