@@ -47,7 +47,7 @@ export function nativeResponsesBody(client: ResponsesRequest, internal: ChatComp
   // A reasoning call gets no temperature: OpenAI's reasoning models refuse any but their default.
   if (injected.temperature != null && original.temperature == null && original.reasoning == null) body.temperature = injected.temperature;
   const limit = injected.max_completion_tokens ?? injected.max_tokens;
-  if (limit != null) body.max_output_tokens = limit;
+  if (limit != null) body.max_output_tokens = responsesLimit(limit, original.max_output_tokens);
   const include = includeForStatelessReasoning(client);
   if (include !== undefined) body.include = include;
   if (!changed) return body;
@@ -71,6 +71,19 @@ export function nativeResponsesBody(client: ResponsesRequest, internal: ChatComp
   }
   body.input = input;
   return body;
+}
+
+/** OpenAI's Responses API refuses a `max_output_tokens` below this ("integer below minimum value. Expected a value >= 16"). */
+export const MIN_RESPONSES_OUTPUT_TOKENS = 16;
+
+/**
+ * The `max_output_tokens` a native call goes with. A limit the job set (its policy's
+ * `max_completion_tokens` as the default, or as the clamp of the client's larger one) below OpenAI's
+ * floor goes as the floor: chat completions take a 5-token cap (a classifier's), Responses refuse it,
+ * and every Responses call of such a job was a 400. The client's own value goes as sent.
+ */
+function responsesLimit(limit: number, own: number | null | undefined): number {
+  return limit < MIN_RESPONSES_OUTPUT_TOKENS && limit !== own ? MIN_RESPONSES_OUTPUT_TOKENS : limit;
 }
 
 /** Where nativeResponsesBody put the demo turns in `input` (null: it inserted none). */

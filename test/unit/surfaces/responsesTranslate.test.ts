@@ -279,6 +279,20 @@ describe('native Responses', () => {
     expect(sent({ input: 'hi', include: ['message.output_text.logprobs'] }).include).toEqual(['message.output_text.logprobs']);
   });
 
+  it('sends a job\'s token cap below OpenAI\'s Responses floor of 16 as 16, the client\'s own value as sent', () => {
+    const sent = (req: Record<string, unknown>): Record<string, unknown> => {
+      const original = parseResponsesRequest(req);
+      const internal = responsesToChat(original);
+      // As the proxy does: a client's limit above the policy's cap is clamped to it (requestBody.ts limitSpend).
+      const capped = { ...internal, ...(typeof internal.max_completion_tokens === 'number' ? { max_completion_tokens: Math.min(internal.max_completion_tokens, 10) } : {}) };
+      return nativeResponsesBody(original, internal, injectCandidate(capped, 'Candidate.', { ...policy, max_completion_tokens: 10 }), true);
+    };
+    // OpenAI: "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got 10 instead."
+    expect(sent({ input: 'hi' }).max_output_tokens).toBe(16); // the policy's default
+    expect(sent({ input: 'hi', max_output_tokens: 500 }).max_output_tokens).toBe(16); // clamped to the cap
+    expect(sent({ input: 'hi', max_output_tokens: 8 }).max_output_tokens).toBe(8); // the client's own
+  });
+
   it('keeps a string input a string when only the instructions change', () => {
     const original = parseResponsesRequest({ input: 'hi', instructions: 'Mine.' });
     const internal = responsesToChat(original);
