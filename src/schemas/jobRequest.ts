@@ -176,10 +176,16 @@ function applyOverrides(
   return out;
 }
 
-/** A zod type name as this API's messages say it: `int` (zod's `.int()`) is "an integer", not "an int". */
+/**
+ * A zod type name as this API's messages say it: `int` (zod's `.int()`) is "an integer", not "an int";
+ * `record` (zod's map of keys to values: metadata, overrides, feedback_by_module, wildcards) and
+ * `tuple` are JSON's object and array, the words a client reading the 422 knows.
+ */
 function typeName(type: string): string {
   if (type === 'int') return 'an integer';
   if (type === 'boolean') return 'true or false';
+  if (type === 'record') return 'an object';
+  if (type === 'tuple') return 'an array';
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
