@@ -191,8 +191,14 @@ function typeName(type: string): string {
 
 /** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
 export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
+  // Paths whose value has the wrong type. zod still runs the checks meant for the right type on it
+  // (a string's min(1) on an array `[]` says "must not be empty"): one problem per such field, its type.
+  const wrongTyped = new Set<string>();
   return error.issues.slice(0, limit).flatMap((issue) => {
     const pathOf = (...more: string[]) => [prefix, ...issue.path.map(String), ...more].filter((p) => p.length > 0).join('.');
+    const at = issue.path.map(String).join('\u0000');
+    if (wrongTyped.has(at)) return [];
+    if (issue.code === 'invalid_type') wrongTyped.add(at);
     // A closed object's unknown keys, in zod's own words: one problem per key, at the key (a schema's
     // own message, such as mipro's hint, is kept as it is).
     if (issue.code === 'unrecognized_keys' && issue.message.startsWith('Unrecognized key')) {

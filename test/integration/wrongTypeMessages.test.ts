@@ -30,4 +30,10 @@ describe('wrong-type messages', () => {
     expect(created.status).toBe(422);
     expect(created.body.error.details).toEqual([{ path: 'overrides', message: 'must be an object, got string' }]);
   });
+
+  it('lists a wrong-typed field once, by its type, without the checks meant for the right type', async () => {
+    const res = await reward({ reward_info: { score: 1 }, correlation_id: [] });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([{ path: 'correlation_id', message: 'must be a string, got array' }]);
+  });
 });
