@@ -189,6 +189,33 @@ function typeName(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
+/**
+ * zod's default size and value messages in this API's words, for a check written without a message
+ * of its own (`z.string().min(1)` said "Too small: expected string to have >=1 characters"). A
+ * schema's own message is kept: only zod's defaults, which start so, are replaced.
+ */
+function defaultMessage(issue: z.core.$ZodIssue): string | undefined {
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && /^Too (small|big):/.test(issue.message)) {
+    const small = issue.code === 'too_small';
+    const bound = Number(small ? issue.minimum : issue.maximum);
+    const strict = issue.inclusive === false;
+    if (issue.origin === 'string' || issue.origin === 'array') {
+      if (small && bound === 1 && !strict) return 'must not be empty';
+      const unit = issue.origin === 'string' ? 'characters' : 'items';
+      const limit = strict ? (small ? bound + 1 : bound - 1) : bound;
+      return `must have at ${small ? 'least' : 'most'} ${limit} ${unit}`;
+    }
+    if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
+      return `must be ${small ? (strict ? '>' : '>=') : (strict ? '<' : '<=')} ${bound}`;
+    }
+  }
+  if (issue.code === 'invalid_value' && /^Invalid (option|input): expected/.test(issue.message)) {
+    const values = issue.values.map((v) => (typeof v === 'bigint' ? String(v) : JSON.stringify(v)));
+    return values.length === 1 ? `must be ${values[0]}` : `must be one of: ${values.join(', ')}`;
+  }
+  return undefined;
+}
+
 /** The first `limit` issues as problems (mapping a million issues is a cost of its own). */
 export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTED_PROBLEMS): FieldProblem[] {
   // Paths whose value has the wrong type. zod still runs the checks meant for the right type on it
@@ -212,7 +239,7 @@ export function zodProblems(error: z.ZodError, prefix: string, limit = MAX_LISTE
     const wrongType = issue.code === 'invalid_type' && issue.message.startsWith('Invalid input: expected')
       ? `must be ${typeName(issue.expected)}${issue.expected === 'int' && received === 'number' ? '' : `, got ${received}`}`
       : undefined;
-    return [{ path: pathOf(), message: missing ? 'is required' : keyReason ?? wrongType ?? issue.message }];
+    return [{ path: pathOf(), message: missing ? 'is required' : keyReason ?? wrongType ?? defaultMessage(issue) ?? issue.message }];
   });
 }
 
