@@ -106,7 +106,8 @@ function openAiType(status: number): string {
  */
 export function openAiErrorBody(p: HttpProblem, upstreamType?: string, upstreamParam?: string) {
   // OpenAI's shape has one message and one param: the message carries every field and its reason.
-  const fields = p.details.filter((d) => d.path).map((d) => `${d.path}: ${d.message}`);
+  // A field whose reason is the message itself (a 414's path) adds nothing to it: said once.
+  const fields = p.details.filter((d) => d.path && d.message !== p.message).map((d) => `${d.path}: ${d.message}`);
   return {
     error: {
       message: fields.length > 0 ? `${p.message}: ${fields.join('; ')}` : p.message,

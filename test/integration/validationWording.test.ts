@@ -31,4 +31,15 @@ describe('422 wording of size checks', () => {
     expect(res.status).toBe(422);
     expect(res.body.error.details).toEqual([{ path: 'candidate_id', message: 'must not be empty' }]);
   });
+
+  it('a rollout id over 256 characters is a 414 that says so once', async () => {
+    const res = await fetch(`${job.proxy_url}/${'r'.repeat(300)}/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'q' }] }),
+    });
+    expect(res.status).toBe(414);
+    expect(await res.json()).toEqual({
+      error: { message: 'a path parameter (such as a rollout id) is longer than 256 characters', type: 'invalid_request_error', param: 'path', code: 'uri_too_long' },
+    });
+  });
 });
