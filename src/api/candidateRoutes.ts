@@ -12,7 +12,7 @@ import { integerQuery } from '../schemas/integerText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import { MAX_DEMO_TURNS } from '../optimizer/core/demos.js';
-import { PageQuerySchema, parseClosed, parseWith, parseWithNames } from './requestContext.js';
+import { PageQuerySchema, parseQuery, parseWith, parseWithNames } from './requestContext.js';
 import { candidateView, readBeforeAnyDelete, refusePurged, rewardView, rolloutView } from './views.js';
 
 const SortSchema = z.string().max(200).refine(
@@ -100,7 +100,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
   for (const base of ['/api/systems', '/api/v1/systems']) {
     app.get<{ Params: { id: string } }>(`${base}/:id/candidates`, async (req) => {
       const job = await load(req);
-      const q = parseClosed(CandidateQuery, req.query);
+      const q = parseQuery(CandidateQuery, req.query);
       const page = await deps.store.pageCandidates(job.id, { limit: q.limit, cursor: q.cursor ?? null, ...(q.status ? { status: q.status } : {}), ...(q.sort ? { sort: q.sort } : {}) });
       const [all, modules, missing, seedCells] = await Promise.all([
         deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),
@@ -121,7 +121,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
 
     app.get<{ Params: { id: string } }>(`${base}/:id/seed-evals`, async (req) => {
       const job = await load(req);
-      const q = parseClosed(SeedEvalQuery, req.query);
+      const q = parseQuery(SeedEvalQuery, req.query);
       const page = await deps.store.listSeedEvals(job.id, {
         limit: q.limit, cursor: q.cursor ?? null,
         ...(q.candidate_id ? { candidateId: q.candidate_id } : {}), ...(q.split ? { split: q.split } : {}), ...(q.seed !== undefined ? { seed: q.seed } : {}),

@@ -5,7 +5,7 @@ import { ValidationError } from '../shared/errors.js';
 import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
 import { NO_BODY } from './jsonBody.js';
-import { PageQuerySchema, parseClosed, parseWith, requestOrigin } from './requestContext.js';
+import { PageQuerySchema, parseQuery, parseWith, requestOrigin } from './requestContext.js';
 import { jobListViews, jobView } from './views.js';
 
 /** `PATCH .../{id}` (jobs and sessions): `{"state"}` only; another key (a typo) is a 422, as on promote. */
@@ -36,7 +36,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
     app.get(base, async (req) => {
       const principal = await deps.authenticate(req);
-      const q = parseClosed(ListQuery, req.query);
+      const q = parseQuery(ListQuery, req.query);
       const page = await deps.jobs.list(principal.tenantId, q);
       const origin = requestOrigin(req, deps.config.publicUrl);
       const items = await jobListViews(deps, page.items, origin);

@@ -7,7 +7,7 @@ import { NotFoundError } from '../shared/errors.js';
 import { UNKNOWN_CANDIDATE } from '../services/jobService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
-import { parseClosed, parseWithNames, requestOrigin } from './requestContext.js';
+import { parseQuery, parseWithNames, requestOrigin } from './requestContext.js';
 import { jobView, readBeforeAnyDelete } from './views.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { noNul } from '../schemas/dbText.js';
@@ -44,7 +44,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps): vo
       const principal = await deps.authenticate(req);
       // Closed, as the list routes' queries: a typo (`?candidate=cand_x`, the CLI flag's spelling, or
       // `?fromat=dspy`) exported the default program as a 200, another program than the one asked for.
-      const q = parseClosed(ExportQuery, req.query);
+      const q = parseQuery(ExportQuery, req.query);
       const job = await load(principal.tenantId, req.params.id);
       const [candidates, modules, missing, seedCells] = await Promise.all([
         deps.store.listCandidates(job.id), deps.store.listModules(job.id), deps.jobs.missingRewards(job.id), deps.store.onlineSeedCells(job.id),

@@ -67,7 +67,34 @@ export function parseClosed<S extends z.ZodType>(schema: S, value: unknown): z.i
  */
 export function correlationIdParam(raw: unknown): string | null {
   if (raw === undefined || raw === '') return null;
+  if (Array.isArray(raw)) throw new ValidationError('invalid request', [givenMoreThanOnce('correlation_id', raw.length)]);
   return parseWith(CorrelationIdSchema, raw, 'correlation_id');
+}
+
+/** A query parameter sent several times (`?status=running&status=paused`): no one value to read. */
+function givenMoreThanOnce(name: string, times: number): FieldProblem {
+  return { path: name, message: `is given ${times} times: send it once` };
+}
+
+/**
+ * parseClosed for a route's query string. A parameter given more than once arrives as an array,
+ * which the schema answered in words that did not say so ("must be one of: json, messages, dspy" for
+ * `?format=json&format=dspy`, "must be a string, got array"): each such parameter is one problem
+ * saying it was repeated, listed with the rest of the query's problems.
+ */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
+  const entries = typeof query === 'object' && query !== null ? Object.entries(query) : [];
+  const repeated = entries.filter(([, v]) => Array.isArray(v)).map(([k, v]) => givenMoreThanOnce(k, (v as unknown[]).length));
+  if (repeated.length === 0) return parseClosed(schema, query);
+  let rest: FieldProblem[] = [];
+  try {
+    parseClosed(schema, Object.fromEntries(entries.filter(([, v]) => !Array.isArray(v))));
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // A repeated parameter left out of this parse is not also "required": it was sent.
+    rest = err.details.filter((d) => !repeated.some((r) => r.path === d.path));
+  }
+  throw new ValidationError('invalid request', [...repeated, ...rest]);
 }
 
 export const PageQuerySchema = z.object({

@@ -11,7 +11,7 @@ import { MAX_INT4 } from '../schemas/dbText.js';
 import { integerQuery } from '../schemas/integerText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { closestName, isPlainObject } from '../schemas/unknownFields.js';
-import { correlationIdParam, PageQuerySchema, parseClosed, parseWith, requestOrigin } from './requestContext.js';
+import { correlationIdParam, PageQuerySchema, parseClosed, parseQuery, parseWith, requestOrigin } from './requestContext.js';
 import { PatchStateBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
 import { EVENT_TYPES } from '../store/eventTypes.js';
@@ -111,7 +111,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id/events`, async (req) => {
         const job = await load(req);
-        const q = parseClosed(EventsQuery, req.query);
+        const q = parseQuery(EventsQuery, req.query);
         const events = await deps.store.listEvents(job.id, q.since_seq, q.limit, q.event_type);
         return {
           events: events.map(eventView),
@@ -133,7 +133,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id/proposals`, async (req) => {
         const job = await load(req);
-        const q = parseClosed(PageQuerySchema, req.query);
+        const q = parseQuery(PageQuerySchema, req.query);
         // What the list shows is current: a proposal whose instance died is failed now, not at the next sweep.
         await deps.store.closeExpiredProposals(job.id);
         const page = await deps.store.pageProposals(job.id, q);
@@ -142,7 +142,7 @@ export function sessionRoutes(s: SessionDeps) {
 
       app.get<{ Params: { id: string } }>(`${base}/:id/rewards`, async (req) => {
         const job = await load(req);
-        const q = parseClosed(PageQuerySchema, req.query);
+        const q = parseQuery(PageQuerySchema, req.query);
         const page = await deps.store.listRewards(job.id, q);
         return { items: page.items.map((r) => rewardView(r)), next_cursor: page.nextCursor };
       });

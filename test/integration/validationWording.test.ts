@@ -42,4 +42,23 @@ describe('422 wording of size checks', () => {
       error: { message: 'a path parameter (such as a rollout id) is longer than 256 characters', type: 'invalid_request_error', param: 'path', code: 'uri_too_long' },
     });
   });
+
+  it('a query parameter given twice is a 422 that says so, on every route that reads a query', async () => {
+    const twice = async (path: string) => {
+      const res = await api(t.url, 'GET', path, { key: t.key });
+      expect(res.status, path).toBe(422);
+      return res.body.error.details;
+    };
+    const full = (await api(t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: t.key })).body;
+    expect(await twice(`/api/policy-optimization/online/jobs/${job.job_id}/export?format=json&format=dspy`))
+      .toEqual([{ path: 'format', message: 'is given 2 times: send it once' }]);
+    expect(await twice('/api/policy-optimization/online/jobs?status=running&status=paused'))
+      .toEqual([{ path: 'status', message: 'is given 2 times: send it once' }]);
+    expect(await twice(`/api/v1/online/sessions/${full.session_id}/events?limit=1&limit=2&since_seq=x`))
+      .toEqual([{ path: 'limit', message: 'is given 2 times: send it once' }, { path: 'since_seq', message: 'must be an integer between 0 and 2147483647 in decimal digits, got "x"' }]);
+    expect(await twice(`/api/systems/${full.system_id}/candidates?sort=avg_reward&sort=created_at`))
+      .toEqual([{ path: 'sort', message: 'is given 2 times: send it once' }]);
+    expect(await twice(`/api/v1/online/sessions/${full.session_id}/prompt?correlation_id=a&correlation_id=b`))
+      .toEqual([{ path: 'correlation_id', message: 'is given 2 times: send it once' }]);
+  });
 });
