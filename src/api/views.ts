@@ -229,10 +229,13 @@ const finiteOrNull = (i: [number, number]): [number, number] | null => (Number.i
 
 /**
  * `best_prompt`, the one-prompt API's field (job views and the older state dict alike): meaningful
- * for one-module jobs; the champion's first module's text otherwise.
+ * for one-module jobs; the champion's first module's text otherwise. Null while a discovering job has
+ * no module yet: no prompt is known, and `""` is a prompt of its own (the module of calls that send
+ * no system message).
  */
 export function bestPrompt(best: CandidateRecord | null, modules: readonly ModuleRecord[]): string | null {
-  return best ? (modules.length > 1 ? moduleText(best, modules[0]) : best.instruction) : null;
+  if (best === null || modules.length === 0) return null;
+  return modules.length > 1 ? moduleText(best, modules[0]) : best.instruction;
 }
 
 function moduleText(c: CandidateRecord, m: ModuleRecord | undefined): string {
