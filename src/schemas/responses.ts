@@ -10,7 +10,9 @@ import { MAX_CONTENT_PARTS, MAX_MESSAGES, MAX_TOOLS } from './openai.js';
 export const ResponsesInputItemSchema = z.looseObject({
   type: z.string().optional(),
   role: z.string().optional(),
-  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() })).max(MAX_CONTENT_PARTS)]).optional(),
+  content: z.union([z.string(), z.array(z.looseObject({ type: z.string() })).max(MAX_CONTENT_PARTS)], {
+    error: `must be a string or an array of at most ${MAX_CONTENT_PARTS} content parts`,
+  }).optional(),
 });
 export type ResponsesInputItem = z.infer<typeof ResponsesInputItemSchema>;
 

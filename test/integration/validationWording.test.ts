@@ -61,4 +61,15 @@ describe('422 wording of size checks', () => {
     expect(await twice(`/api/v1/online/sessions/${full.session_id}/prompt?correlation_id=a&correlation_id=b`))
       .toEqual([{ path: 'correlation_id', message: 'is given 2 times: send it once' }]);
   });
+
+  it('a Responses input item whose content is neither text nor parts says what it must be', async () => {
+    const res = await fetch(`${job.proxy_url}/responses`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'x', input: [{ role: 'user', content: 5 }] }),
+    });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      error: { message: 'invalid request: input.0.content: must be a string or an array of at most 4096 content parts', type: 'invalid_request_error', param: 'input.0.content', code: 'validation_error' },
+    });
+  });
 });
