@@ -50,6 +50,18 @@ describe('rewards', () => {
     expect(reported.body).toMatchObject({ rollout_id: 'client-made-id', duplicate: false });
   });
 
+  it('credits the candidate that served a known rollout, whatever candidate_id says (docs/API.md: a deviation from SPEC.md\'s order)', async () => {
+    const s = await newSession();
+    await proxyCall(s, 'served-by-baseline');
+    const other = await api(t.url, 'POST', `/api/systems/${s.session_id}/candidates`, { key: t.key, body: { module: 'main', instruction: 'Name the intent only.' } });
+    expect(other.status).toBe(200);
+    const res = await reward(s, { rollout_id: 'served-by-baseline', candidate_id: other.body.candidate_id, reward_info: { score: 1 } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ rollout_id: 'served-by-baseline', candidate_id: 'baseline', duplicate: false });
+    const view = await api(t.url, 'GET', `/api/candidates/${other.body.candidate_id}`, { key: t.key });
+    expect(view.body).toMatchObject({ reward_count: 0, avg_reward: null });
+  });
+
   it('infers a score from metadata or outcome_reward', async () => {
     const s = await newSession();
     for (const [i, body] of [
