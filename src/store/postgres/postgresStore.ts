@@ -64,9 +64,21 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
  * the dead client; the next query opens a fresh connection.
  */
 function watchConnectionErrors(pool: pg.Pool, report: (err: Error) => void): void {
-  pool.on('error', (err) => report(err));
+  // An idle client's error reaches both listeners (pg-pool's own listener on the client re-emits it
+  // on the pool), so it is reported once. pg-pool also hangs the whole client on it (`err.client`),
+  // which a logger prints in full: ~17 KB of driver internals per line (every prepared statement's
+  // SQL, the backend's cancel key), once per pooled connection at each database restart. It is
+  // removed whichever listener runs last (the client's runs first, before pg-pool adds it).
+  const reported = new WeakSet<Error>();
+  const once = (err: Error): void => {
+    delete (err as Error & { client?: unknown }).client;
+    if (reported.has(err)) return;
+    reported.add(err);
+    report(err);
+  };
+  pool.on('error', once);
   pool.on('connect', (client) => {
-    client.on('error', (err) => report(err));
+    client.on('error', once);
   });
 }
 
