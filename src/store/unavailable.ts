@@ -54,6 +54,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     // 25006: the database takes reads but refuses writes (the address leads to a standby after a
     // failover, or it was made read-only): every write was a 500.
     if (code === '25006') return true;
+    // 25P03: the database ended a transaction left idle too long (postgresStore.ts
+    // IDLE_IN_TRANSACTION_TIMEOUT_MS): this process stalled mid-transaction; nothing of it committed.
+    if (code === '25P03') return true;
     if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.test(code)) return true;
   }
   return PG_UNAVAILABLE_MESSAGES.some((m) => err.message.startsWith(m));

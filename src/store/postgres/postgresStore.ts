@@ -35,7 +35,14 @@ export async function openPostgresStore(
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.poolSize ?? 10,
-    options: `-c search_path="${schema}"`,
+    // idle_in_transaction_session_timeout: a transaction whose instance stopped between two of its
+    // statements (SIGSTOP, a paused VM, a wedged process: its connection stays open) would hold the
+    // job's row lock for as long as it is stopped, and every other instance's writes to the job wait
+    // on it (their /readyz then says down: the whole cluster out for one stopped instance). No
+    // transaction here pauses between statements for more than the event loop's turn, so ending one
+    // idle that long costs a retry at worst. Set with search_path, not as its own startup parameter,
+    // so what a pooler in between must pass is unchanged (docs/deploy.md, PgBouncer).
+    options: `-c search_path="${schema}" -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
     // Without a connect deadline a black-holed database hangs every request (and /readyz) forever.
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // Finds a silently dropped TCP link instead of waiting on it.
@@ -53,6 +60,11 @@ export async function openPostgresStore(
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * How long a transaction may sit idle between its statements before PostgreSQL ends it (and its
+ * connection), releasing its locks. Kept under the 5 s after which a waiting write says `down` on /readyz.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 4000;
 /** Longer than any statement miprox sends takes on a healthy database (DATABASE_QUERY_TIMEOUT_MS). */
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
