@@ -21,6 +21,13 @@ type Query = Record<string, string | number | null | undefined>;
 export const EXPORT_FORMATS = ['json', 'messages', 'dspy'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/**
+ * Longest wait for an answer. fetch has no deadline of its own: a server that accepts the connection
+ * and never answers (hung, or a network path gone after a laptop's sleep) left sign-in at "Checking…"
+ * and the job page saying "Live" at an old time, with no error and no retry, for as long as it stayed open.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
 const SYSTEMS = '/api/v1/systems';
@@ -29,6 +36,7 @@ export class ApiClient {
   constructor(
     private readonly key: string,
     private readonly fetchImpl: typeof fetch = (input, init) => fetch(input, init),
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {}
 
   listJobs(q: { limit?: number; cursor?: string | null; status?: string | null } = {}): Promise<PageOf<JobView>> {
@@ -75,7 +83,10 @@ export class ApiClient {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== null && v !== undefined && v !== '') qs.set(k, String(v));
     const url = qs.size > 0 ? `${path}?${qs.toString()}` : path;
+    // One deadline for the answer and its body: a body that stops arriving is the same hang.
+    const signal = AbortSignal.timeout(this.timeoutMs);
     let res: Response;
+    let text: string;
     try {
       res = await this.fetchImpl(url, {
         method,
@@ -86,11 +97,13 @@ export class ApiClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         credentials: 'omit',
         cache: 'no-store',
+        signal,
       });
+      text = await res.text();
     } catch {
+      if (signal.aborted) throw new ApiError(0, 'timeout', `the miprox server did not answer within ${this.timeoutMs / 1000} s`, null);
       throw new ApiError(0, 'network_error', 'cannot reach the miprox server', null);
     }
-    const text = await res.text();
     let parsed: unknown = null;
     try {
       parsed = text ? JSON.parse(text) : null;

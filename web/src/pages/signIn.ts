@@ -58,6 +58,7 @@ export function signInPage(opts: { message?: string; onSignedIn: (key: string) =
 function signInError(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.status === 401) return 'This API key was not accepted (401). Check that it is complete and not revoked.';
+    if (err.code === 'timeout') return `The miprox server did not answer (${err.message}). Try again.`;
     if (err.status === 0) return 'The miprox server cannot be reached. Is it running?';
     return `Sign-in failed: ${err.message} (HTTP ${err.status}).`;
   }
