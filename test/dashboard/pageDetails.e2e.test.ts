@@ -261,6 +261,27 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('keeps keyboard focus on Export while it exports, and lets Tab go on to the download', async () => {
+    const job = await createSimJob(s.t.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const panel = page.locator('.export-panel');
+    await page.locator('tr[data-candidate="baseline"]').waitFor();
+    // An export that takes a moment, as a large program's does: the button was disabled meanwhile,
+    // and a disabled button drops keyboard focus to the page body (Tab then started from the top).
+    await page.route('**/export?**', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.continue();
+    });
+    await panel.getByRole('button', { name: 'Export' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => panel.getByRole('status').textContent()).toBe('Exported as json.');
+    await page.unroute('**/export?**');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-action'))).toBe('export');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('export-download');
+    expect(problems).toEqual([]);
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

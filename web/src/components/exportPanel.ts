@@ -58,8 +58,10 @@ export class ExportPanel {
 
   private async run(): Promise<void> {
     const format = this.format.value as ExportFormat;
+    // Not disabled while exporting: a disabled button drops keyboard focus to the page body.
+    if (this.button.getAttribute('aria-busy') === 'true') return;
     const exportedFor = this.current;
-    this.button.disabled = true;
+    this.button.setAttribute('aria-busy', 'true');
     setText(this.status, 'Exporting…');
     try {
       const body = await this.load(format);
@@ -78,7 +80,7 @@ export class ExportPanel {
     } catch (err) {
       setText(this.status, `Could not export: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
-      this.button.disabled = false;
+      this.button.removeAttribute('aria-busy');
     }
   }
 
