@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffStats, tokenize, wordDiff, type DiffPart } from '../../web/src/diff.js';
+import { DiffMemo, diffStats, tokenize, wordDiff, type DiffPart } from '../../web/src/diff.js';
 
 const side = (parts: DiffPart[], keep: 'insert' | 'delete') => parts.filter((p) => p.op === 'equal' || p.op === keep).map((p) => p.text).join('');
 
@@ -60,5 +60,40 @@ describe('word diff (proposals timeline)', () => {
     const parts = wordDiff(a, b);
     expect(parts.map((p) => p.op)).toEqual(['delete', 'insert']);
     expect(tokenize('a  b\nc')).toEqual(['a', '  ', 'b', '\n', 'c']);
+  });
+});
+
+describe('diffs kept from one rendering of the proposals timeline to the next', () => {
+  const counting = () => {
+    const calls: Array<[string, string]> = [];
+    const memo = new DiffMemo((a, b) => {
+      calls.push([a, b]);
+      return wordDiff(a, b);
+    });
+    return { memo, calls };
+  };
+
+  it('computes a pair\'s diff once while it stays shown, not at every poll that redraws the timeline', () => {
+    const { memo, calls } = counting();
+    const first = memo.get('Answer briefly.', 'Answer briefly and politely.');
+    expect(first).toEqual(wordDiff('Answer briefly.', 'Answer briefly and politely.'));
+    memo.get('Answer briefly.', 'Answer briefly and politely.');
+    memo.done();
+    // The next poll: a candidate's mean moved, the texts did not.
+    expect(memo.get('Answer briefly.', 'Answer briefly and politely.')).toBe(first);
+    memo.done();
+    expect(calls).toHaveLength(1);
+  });
+
+  it('lets go of the pairs a rendering did not show, and keeps two pairs that join to the same text apart', () => {
+    const { memo, calls } = counting();
+    memo.get('ab', 'c');
+    memo.done();
+    memo.get('a', 'bc');
+    memo.done();
+    expect(calls).toHaveLength(2);
+    // ('ab', 'c') was not shown by the last rendering: computed again.
+    memo.get('ab', 'c');
+    expect(calls).toHaveLength(3);
   });
 });

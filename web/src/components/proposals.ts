@@ -1,4 +1,4 @@
-import { diffStats, wordDiff } from '../diff.js';
+import { DiffMemo, diffStats } from '../diff.js';
 import { h, replaceChildren } from '../dom.js';
 import { fmtAge, fmtCount, fmtDateTime, fmtScore } from '../format.js';
 import { changedText } from '../program.js';
@@ -26,6 +26,7 @@ export class ProposalsTimeline {
   private program = false;
   /** Decimals of the job's scores (scoreDigits of its reward_range). */
   private digits = 3;
+  private readonly diffs = new DiffMemo();
 
   /**
    * `jobId`: the job (its demos link to their rollouts); `pages`: the job's proposals as the feed pages them; `loaded`: an older page came in (the page
@@ -78,6 +79,7 @@ export class ProposalsTimeline {
     const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
     const opened = new Set(Array.from(this.list.querySelectorAll<HTMLDetailsElement>('details[open]'), (d) => d.dataset.key));
     replaceChildren(this.list, ...proposals.map((p) => this.item(p, byId, colors, opened)));
+    this.diffs.done();
     const left = more ? olderNote(proposals) : '';
     this.older.textContent = left;
     this.older.hidden = left === '';
@@ -89,7 +91,7 @@ export class ProposalsTimeline {
     const children = p.candidate_ids.map((id) => {
       const child = byId.get(id);
       if (!child) return h('p', { class: 'muted' }, `Candidate ${id} (not loaded)`);
-      const parts = wordDiff(parent ? changedText(parent, p.module) : '', changedText(child, p.module));
+      const parts = this.diffs.get(parent ? changedText(parent, p.module) : '', changedText(child, p.module));
       const { added, removed } = diffStats(parts);
       const demos = p.module !== null ? (child.demos?.[p.module]?.length ?? 0) : 0;
       const diff = h('p', { class: 'diff', dir: 'auto', 'aria-label': `Changes from ${p.parent_id} to ${id}` },
