@@ -282,6 +282,37 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('keeps keyboard focus and a text selection in the proposals while rewards move a child\'s mean', async () => {
+    const job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    await addCandidates(s.t.server.store, job.job_id, ['cand_a']);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const proposal = page.locator('li[data-proposal]').first();
+    const line = proposal.locator('.child-head .muted');
+    await expect.poll(() => line.textContent()).toMatch(/ · mean — \(n=0\) · active$/);
+    const before = await line.textContent();
+    await proposal.locator('summary').first().focus();
+    await page.evaluate(() => {
+      const diff = document.querySelector('li[data-proposal] .diff') as HTMLElement & { mark?: boolean };
+      diff.mark = true;
+      const range = document.createRange();
+      range.selectNodeContents(diff);
+      getSelection()?.removeAllRanges();
+      getSelection()?.addRange(range);
+    });
+    // Rewards for cand_a: its mean and n in the proposal's line change at the next poll.
+    for (let k = 0; k < 40 && (await line.textContent()) === before; k++) {
+      const r = (await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: s.t.key, body: {} })).body as { rollout_id: string };
+      expect((await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: r.rollout_id, reward_info: { score: 1 } } })).status).toBe(200);
+      await page.waitForTimeout(200);
+    }
+    await expect.poll(() => line.textContent(), { timeout: 8000 }).not.toBe(before);
+    // Drawn again, the timeline had dropped focus to the page body and cleared the selection.
+    expect(await page.evaluate(() => document.activeElement?.closest('li[data-proposal]') !== null)).toBe(true);
+    expect(await page.evaluate(() => (document.querySelector('li[data-proposal] .diff') as HTMLElement & { mark?: boolean }).mark)).toBe(true);
+    expect(await page.evaluate(() => getSelection()?.toString().length)).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

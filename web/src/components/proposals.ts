@@ -1,5 +1,5 @@
 import { DiffMemo, diffStats } from '../diff.js';
-import { h, replaceChildren } from '../dom.js';
+import { h, replaceChildren, setText } from '../dom.js';
 import { fmtAge, fmtCount, fmtDateTime, fmtScore } from '../format.js';
 import { changedText } from '../program.js';
 import type { PagedList } from '../pagedList.js';
@@ -23,6 +23,10 @@ export class ProposalsTimeline {
   private readonly more: LoadMore<ProposalView>;
   private readonly error = h('p', { class: 'error-text', role: 'alert' });
   private signature = '';
+  /** The signature without the children's numbers: when only those moved, the timeline is not drawn again. */
+  private layout = '';
+  /** Each child's line of numbers, and the change summary it starts with ("+4 −1 words"). */
+  private readonly childLines = new Map<string, { el: HTMLElement; change: string }>();
   private program = false;
   /** Decimals of the job's scores (scoreDigits of its reward_range). */
   private digits = 3;
@@ -69,14 +73,27 @@ export class ProposalsTimeline {
   /** `program`: the job has several modules (one-module jobs keep the layout without module names). */
   update(proposals: readonly ProposalView[], candidates: readonly CandidateView[], colors: Map<string, string>, program = false, digits = 3): void {
     const more = this.pages.hasMore;
-    const signature = JSON.stringify([program, digits, more, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at, p.prompt.length, p.response === null]), candidates.map((c) => [c.candidate_id, c.avg_reward, c.reward_count, c.status])]);
     // The prompt and answer count too: RETENTION_DAYS clears them, and nothing else changes.
+    const layout = JSON.stringify([program, digits, more, proposals.map((p) => [p.proposal_id, p.status, p.candidate_ids, p.finished_at, p.prompt.length, p.response === null]), candidates.map((c) => c.candidate_id)]);
+    const signature = JSON.stringify([layout, candidates.map((c) => [c.avg_reward, c.reward_count, c.status])]);
     if (signature === this.signature) return;
     this.signature = signature;
+    const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
+    if (layout === this.layout) {
+      // Only children's means, counts or statuses moved, as at every poll of a live job: drawn again,
+      // the timeline dropped keyboard focus on one of its toggles to the page and cleared a text
+      // selection in a diff every 2 s. Those lines are rewritten in place.
+      for (const [id, line] of this.childLines) {
+        const child = byId.get(id);
+        if (child) setText(line.el, this.childStats(line.change, child));
+      }
+      return;
+    }
+    this.layout = layout;
+    this.childLines.clear();
     this.program = program;
     this.digits = digits;
     this.note.textContent = proposals.length === 0 ? 'No proposals yet: the proposer runs after enough rewards arrive.' : '';
-    const byId = new Map(candidates.map((c) => [c.candidate_id, c]));
     const opened = new Set(Array.from(this.list.querySelectorAll<HTMLDetailsElement>('details[open]'), (d) => d.dataset.key));
     replaceChildren(this.list, ...proposals.map((p) => this.item(p, byId, colors, opened)));
     this.diffs.done();
@@ -84,6 +101,11 @@ export class ProposalsTimeline {
     this.older.textContent = left;
     this.older.hidden = left === '';
     this.more.sync();
+  }
+
+  /** "+4 −1 words · mean 0.600 (n=5) · active". */
+  private childStats(change: string, c: CandidateView): string {
+    return `${change} · mean ${fmtScore(c.avg_reward, this.digits)} (n=${c.reward_count}) · ${c.status}`;
   }
 
   private item(p: ProposalView, byId: Map<string, CandidateView>, colors: Map<string, string>, opened: Set<string | undefined>): HTMLLIElement {
@@ -96,11 +118,14 @@ export class ProposalsTimeline {
       const demos = p.module !== null ? (child.demos?.[p.module]?.length ?? 0) : 0;
       const diff = h('p', { class: 'diff', dir: 'auto', 'aria-label': `Changes from ${p.parent_id} to ${id}` },
         ...parts.map((part) => part.op === 'equal' ? part.text : h(part.op === 'insert' ? 'ins' : 'del', {}, part.text)));
+      const change = changeSummary(added, removed, demos);
+      const stats = h('span', { class: 'muted' }, this.childStats(change, child));
+      this.childLines.set(id, { el: stats, change });
       return h('div', { class: 'proposal-child' },
         h('p', { class: 'child-head' },
           h('span', { class: 'swatch', style: `background:${colors.get(id) ?? '#888'}`, 'aria-hidden': 'true' }),
           h('code', {}, id), ' ',
-          h('span', { class: 'muted' }, `${changeSummary(added, removed, demos)} · mean ${fmtScore(child.avg_reward, this.digits)} (n=${child.reward_count}) · ${child.status}`)),
+          stats),
         // A child that kept the parent's text (a demo set) showed that whole text again as a "diff"
         // with nothing marked; the line above says "same instruction", the parent's text is below.
         added === 0 && removed === 0 ? null : diff,
