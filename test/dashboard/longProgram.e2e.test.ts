@@ -63,10 +63,18 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a program of long module text
     expect(await extract.innerText()).not.toContain(MODULES[0]!.template.split('\n').at(-1));
     await toggle.click();
     expect(await extract.innerText()).toContain(MODULES[0]!.template.split('\n').at(-1));
-    // A reward changes the candidates' counts: the panel is built again, the text stays open.
+    // A reward changes the candidates' counts, not the texts: they are not drawn again, and stay open.
     await extract.evaluate((e) => e.setAttribute('data-old-render', '1'));
+    const rewards = page.locator('.job-header [data-stat="rewards"]');
+    const before = await rewards.textContent();
     await rollout();
-    await expect.poll(() => panel.locator('li.program-module[data-module="extract"]:not([data-old-render])').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => rewards.textContent(), { timeout: 10_000 }).not.toBe(before);
+    expect(await panel.locator('li.program-module[data-module="extract"][data-old-render]').count()).toBe(1);
+    expect(await extract.getByRole('button', { name: /Show less/ }).getAttribute('aria-expanded')).toBe('true');
+    // Built again (another candidate, then this one), the text the user opened is still open.
+    await panel.getByLabel('Candidate').selectOption('baseline');
+    await panel.getByLabel('Candidate').selectOption('cand_long_answer');
+    expect(await panel.locator('li.program-module[data-module="extract"]:not([data-old-render])').count()).toBe(1);
     expect(await extract.innerText()).toContain(MODULES[0]!.template.split('\n').at(-1));
     expect(await extract.getByRole('button', { name: /Show less/ }).getAttribute('aria-expanded')).toBe('true');
     await panel.screenshot({ path: screenshotPath('46-long-program-panel') });

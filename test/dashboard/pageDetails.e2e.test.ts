@@ -313,6 +313,38 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('keeps keyboard focus and a text selection in the program panel while rewards move the mean', async () => {
+    const body = pipelineJobBody({ online_proposer_min_rollouts: 1000 });
+    const long = `Extract the entities.\n${'Name each one on a line of its own, with its kind. '.repeat(20)}`;
+    body.policy_optimization.modules = [{ name: 'extract', template: long }, { ...PIPELINE_MODULES[1] }] as typeof body.policy_optimization.modules;
+    const job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body })).body as { job_id: string; system_id: string };
+    const reward = async () => {
+      const r = (await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: s.t.key, body: {} })).body as { rollout_id: string };
+      expect((await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: r.rollout_id, reward_info: { score: 1 } } })).status).toBe(200);
+    };
+    await reward();
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const panel = page.locator('.program-panel');
+    const line = panel.locator('.program-of');
+    await expect.poll(() => line.textContent()).toMatch(/\(n=1\)$/);
+    await panel.getByRole('button', { name: /^Show all/ }).focus();
+    await page.evaluate(() => {
+      const text = document.querySelector('.program-panel .program-module[data-module="answer"] .instruction-text') as HTMLElement & { mark?: boolean };
+      text.mark = true;
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      getSelection()?.removeAllRanges();
+      getSelection()?.addRange(range);
+    });
+    await reward();
+    await expect.poll(() => line.textContent(), { timeout: 8000 }).toMatch(/\(n=2\)$/);
+    // Drawn again, the panel had dropped focus on "Show all" to the page body and cleared the selection.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toMatch(/^Show all/);
+    expect(await page.evaluate(() => (document.querySelector('.program-panel .program-module[data-module="answer"] .instruction-text') as HTMLElement & { mark?: boolean }).mark)).toBe(true);
+    expect(await page.evaluate(() => getSelection()?.toString())).toBe(PIPELINE_MODULES[1].template);
+    expect(problems).toEqual([]);
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

@@ -16,6 +16,9 @@ export class ProgramPanel {
   private readonly body = h('div');
   private job: JobView | null = null;
   private signature = '';
+  /** What the module texts were drawn from; the options of the select, likewise. */
+  private texts = '';
+  private options = '';
 
   constructor() {
     const selectId = uid('program-candidate');
@@ -40,10 +43,16 @@ export class ProgramPanel {
     // An ended job serves one program (promoted, or its champion at the end): that is the one to show
     // first. "Best" alone showed the champion's program under a header serving another one.
     const served = job.served_candidate_id;
-    replaceChildren(this.select,
-      h('option', { value: '' }, served ? `Served (${served})` : `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`),
-      ...(job.candidates ?? []).map((c) => h('option', { value: c.candidate_id }, `${c.candidate_id}${c.changed_modules.length > 0 ? ` · changes ${c.changed_modules.join(', ')}` : ''}`)));
-    this.select.value = ids.includes(chosen) ? chosen : '';
+    const first = served ? `Served (${served})` : `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`;
+    const labels = (job.candidates ?? []).map((c) => `${c.candidate_id}${c.changed_modules.length > 0 ? ` · changes ${c.changed_modules.join(', ')}` : ''}`);
+    const options = JSON.stringify([first, ids, labels]);
+    if (options !== this.options) {
+      this.options = options;
+      replaceChildren(this.select,
+        h('option', { value: '' }, first),
+        ...ids.map((id, k) => h('option', { value: id }, labels[k])));
+      this.select.value = ids.includes(chosen) ? chosen : '';
+    }
     this.render();
   }
 
@@ -55,9 +64,16 @@ export class ProgramPanel {
     if (!c) {
       replaceChildren(this.heading, 'No candidate yet.');
       replaceChildren(this.body);
+      this.texts = '';
       return;
     }
     replaceChildren(this.heading, ...candidateLine(c, job.best_candidate_id, job.served_candidate_id, scoreDigits(job.reward_range)));
+    // The texts are drawn again only when they change. A reward moves the mean in the line above at
+    // every poll of a live job; drawing them again with it cleared a text selection (copying an
+    // instruction) and dropped keyboard focus on a "Show all" to the page, every 2 s.
+    const texts = JSON.stringify([job.job_id, job.modules, c.candidate_id, c.changed_modules, c.instructions, c.demos]);
+    if (texts === this.texts) return;
+    this.texts = texts;
     // A module changed by its demos alone keeps its text: its demos show what changed.
     replaceChildren(this.body, programList(c, job.modules), demoList(c, job.job_id));
   }
