@@ -345,6 +345,30 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('keeps a text selection in an expanded candidate\'s instruction while rewards move its mean', async () => {
+    const job = await createSimJob(s.t.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const row = page.locator('tr[data-candidate="baseline"]');
+    await row.locator('details.instruction summary').click();
+    const rewards = row.locator('td.rewards-cell');
+    const before = await rewards.textContent();
+    await page.evaluate(() => {
+      const text = document.querySelector('tr[data-candidate="baseline"] details.instruction .instruction-text') as HTMLElement;
+      const range = document.createRange();
+      range.selectNodeContents(text);
+      getSelection()?.removeAllRanges();
+      getSelection()?.addRange(range);
+    });
+    const selected = await page.evaluate(() => getSelection()?.toString());
+    expect(selected?.length).toBeGreaterThan(20);
+    await driveRollouts(s.t.url, s.t.key, job.system_id, 2, 1);
+    await expect.poll(() => rewards.textContent(), { timeout: 8000 }).not.toBe(before);
+    // Drawn again at each poll, the row cleared the selection (the only place a one-module job shows an instruction whole).
+    expect(await page.evaluate(() => getSelection()?.toString())).toBe(selected);
+    expect(await row.locator('details.instruction').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

@@ -2,7 +2,7 @@ import { h, replaceChildren, uid } from '../dom.js';
 import { fmtCount, fmtInterval, fmtScore, preview, scoreDigits } from '../format.js';
 import { type ModuleView, isProgram, moduleText } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
-import { demoCount, demoList, instructionText, moduleChip, programList } from './programView.js';
+import { demoCount, demoList, instructionText, moduleChip, openedModules, programList } from './programView.js';
 
 /** Column names; on a phone each row is a card and each cell carries its column's name (data-label). */
 const COL = {
@@ -98,8 +98,9 @@ export class Leaderboard {
     const modules = isProgram(job) ? job.modules : null;
     // Ranks are among all candidates: the filter hides rows, it does not renumber them.
     const rank = new Map(sortCandidates(all, job.best_candidate_id).map((c, k) => [c.candidate_id, k + 1]));
-    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => this.row(c, rank.get(c.candidate_id) ?? 0, job, scale, modules, module));
-    replaceChildren(this.body, ...rows);
+    const drawn = new Map(Array.from(this.body.querySelectorAll<HTMLTableRowElement>('tr[data-candidate]'), (r) => [r.dataset.candidate, r]));
+    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => keepInstruction(drawn.get(c.candidate_id), this.row(c, rank.get(c.candidate_id) ?? 0, job, scale, modules, module)));
+    placeRows(this.body, rows);
     if (this.revealTarget(all, module)) return;
     if (focusedId) {
       const row = this.body.querySelector<HTMLElement>(`tr[data-candidate="${CSS.escape(focusedId)}"]`);
@@ -173,6 +174,8 @@ export class Leaderboard {
     const target = c.candidate_id === this.target;
     return h('tr', {
       'data-candidate': c.candidate_id, id: `candidate-${c.candidate_id}`,
+      // What the instruction cell is drawn from (keepInstruction); a text opened in the program panel opens here too.
+      'data-texts': JSON.stringify([shown, job.job_id, job.modules, c.instruction, c.instructions, c.changed_modules, c.demos, modules ? openedModules(c.candidate_id) : []]),
       class: [c.candidate_id === bestId ? 'is-best' : '', target ? 'is-target' : ''].filter(Boolean).join(' '),
       'aria-current': target ? 'true' : false,
     },
@@ -212,6 +215,45 @@ export class Leaderboard {
       onclick: () => this.onPromote(c.candidate_id),
     }, label);
   }
+}
+
+/**
+ * The row drawn before for a candidate, given the fresh row's cells but keeping its own instruction
+ * (when drawn from the same texts). Rows were all drawn again at every poll of a live job (a reward
+ * moves some mean): selecting an expanded instruction to copy it, the only place a one-module job
+ * shows it whole, was cleared every 2 s. Else the fresh row.
+ */
+function keepInstruction(old: HTMLTableRowElement | undefined, fresh: HTMLTableRowElement): HTMLTableRowElement {
+  const kept = old?.querySelector('details.instruction');
+  if (!old || !kept || old.dataset.texts !== fresh.dataset.texts || old.cells.length !== fresh.cells.length) return fresh;
+  for (const name of ['class', 'aria-current']) {
+    const value = fresh.getAttribute(name);
+    if (value === null) old.removeAttribute(name);
+    else old.setAttribute(name, value);
+  }
+  const freshCells = Array.from(fresh.cells);
+  const oldCells = Array.from(old.cells);
+  freshCells.forEach((cell, k) => {
+    const was = oldCells[k] as HTMLTableCellElement;
+    if (!was.contains(kept)) return void old.replaceChild(cell, was);
+    // The instruction's cell: everything in it but the instruction, one node at a time (moving the
+    // instruction itself, even back into place, would clear a selection in it).
+    for (const child of Array.from(cell.children)) {
+      if (child.matches('details.instruction')) continue;
+      const before = was.querySelector(`:scope > .${CSS.escape(child.classList[0] ?? '')}`);
+      if (before) was.replaceChild(child, before);
+    }
+  });
+  return old;
+}
+
+/** `body` holds `rows` in order, moving only the rows out of place (a moved row loses a selection in it). */
+function placeRows(body: HTMLElement, rows: readonly HTMLTableRowElement[]): void {
+  rows.forEach((row, k) => {
+    const at = body.children[k] ?? null;
+    if (at !== row) body.insertBefore(row, at);
+  });
+  while (body.children.length > rows.length) body.lastElementChild?.remove();
 }
 
 /** Best candidate first, then by mean (unrewarded last), then creation order. */

@@ -32,6 +32,11 @@ export function programList(c: CandidateView, modules: readonly ModuleView[]): H
  */
 const openTexts = new Set<string>();
 
+/** The modules of a candidate whose text the user opened (its rows are drawn again when they change). */
+export function openedModules(candidateId: string): string[] {
+  return Array.from(openTexts).filter((k) => k.startsWith(`${candidateId}\u0000`)).sort();
+}
+
 /**
  * A module text the candidate did not change, folded to its first lines when long: 16 modules of
  * 2-6 KB made the program panel 12,000 px tall, the candidates below it, and buried the changed
