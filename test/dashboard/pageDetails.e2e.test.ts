@@ -369,6 +369,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('skips to the content of the page it is on, not to the jobs list', async () => {
+    const job = await createSimJob(s.t.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    await page.locator('tr[data-candidate="baseline"]').waitFor();
+    await page.locator('a.skip-link').focus();
+    await page.keyboard.press('Enter');
+    // Its "#main" was read as a route: the page became the jobs list.
+    await page.waitForTimeout(300);
+    expect(page.url()).toBe(`${s.url}/#/jobs/${job.job_id}`);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await page.locator('tr[data-candidate="baseline"]').isVisible()).toBe(true);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.closest('main') !== null)).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

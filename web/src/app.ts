@@ -65,6 +65,12 @@ export function startApp(root: { main: HTMLElement; nav: HTMLElement }): void {
     return show(jobsPage(api, shell), moveFocus);
   }
 
+  // The routes live in the hash: the skip link's "#main" was read as one, and "Skip to content" on a
+  // job page opened the jobs list instead. It moves focus to the content, as a skip link does.
+  document.querySelector('a.skip-link')?.addEventListener('click', (ev) => {
+    ev.preventDefault();
+    root.main.focus();
+  });
   window.addEventListener('hashchange', () => render(true));
   render(false);
 }
