@@ -385,6 +385,26 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('says in the job header how many system texts of a program matched no module', async () => {
+    const job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body: pipelineJobBody({ online_proposer_min_rollouts: 1000 }) })).body as { job_id: string; system_id: string };
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const stat = page.locator('.job-header [data-stat="unmatched"]');
+    await page.locator('.job-header [data-status="running"]').waitFor();
+    // None yet: not said at all.
+    expect(await stat.isVisible()).toBe(false);
+    const r = (await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/rollouts`, { key: s.t.key, body: {} })).body as { chat_completions_url: string };
+    const res = await fetch(r.chat_completions_url, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'any', messages: [{ role: 'system', content: 'You are a translator <img src=x>.' }, { role: 'user', content: 'Bonjour' }] }),
+    });
+    expect(res.headers.get('x-mipro-unmatched')).toBe('true');
+    await expect.poll(() => api(s.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: s.t.key }).then((j) => j.body.unmatched_prompts)).toBe(1);
+    // Only the event log said so before, among every rollout's and reward's events.
+    await expect.poll(() => stat.textContent(), { timeout: 8000 }).toBe('1 system text matched no module: its calls passed through unchanged (module.unmatched in the event log)');
+    expect(await stat.isVisible()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

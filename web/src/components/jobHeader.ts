@@ -44,6 +44,7 @@ export class JobHeader {
       ['best', 'Best score'], ['lift', 'Lift over baseline'], ['baseline', 'Baseline score'], ['rollouts', 'Rollouts'],
       ['rewards', 'Rewards'], ['proposals', 'Proposals'], ['phase', 'Phase'], ['updated', 'Updated'],
       ['serving', 'Serving'], ['guard', 'Guard'], ['policy-usage', 'Policy tokens'], ['proposer-usage', 'Proposer tokens'],
+      ['unmatched', 'Unmatched prompts'],
     ] as const) {
       const dd = h('dd', { 'data-stat': key });
       this.cells.set(key, dd);
@@ -83,6 +84,10 @@ export class JobHeader {
     this.cells.get('guard')?.setAttribute('data-guard-state', job.guard.state);
     this.setCell('policy-usage', fmtUsage(job.usage.policy));
     this.setCell('proposer-usage', fmtUsage(job.usage.proposer));
+    // Calls no module optimizes: said only when there are some (the CLI's `jobs show` says it too).
+    this.setCell('unmatched', unmatchedText(job.unmatched_prompts));
+    const unmatched = this.cells.get('unmatched')?.parentElement;
+    if (unmatched) unmatched.hidden = job.unmatched_prompts === 0;
     this.proxy.set(job.proxy_url);
     this.syncButtons();
   }
@@ -183,6 +188,15 @@ export function proposalsText(job: Pick<JobView, 'proposal_seq'> & Partial<Pick<
   if (failed > 0) parts.push(`${fmtCount(failed)} failed${last?.status === 'failed' && last.error ? `, the last: ${last.error}` : ''}`);
   if (job.proposals_stopped) parts.push(`no more: ${job.proposals_stopped.message}`);
   return parts.join(' · ');
+}
+
+/**
+ * "2 system texts matched no module: their calls passed through unchanged". A program's call whose
+ * text follows none of its templates is never optimized; only the event log said so, one event among
+ * hundreds of rollouts.
+ */
+export function unmatchedText(n: number): string {
+  return `${fmtCount(n)} system text${n === 1 ? '' : 's'} matched no module: ${n === 1 ? 'its calls' : 'their calls'} passed through unchanged (module.unmatched in the event log)`;
 }
 
 /** "1,234 tokens · 5 calls (1,000 in, 234 out)": tokens as the providers reported them. */
