@@ -405,6 +405,21 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('closes an open "Cancel this job?" when the page is left, without cancelling the job', async () => {
+    const job = await createSimJob(s.t.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    await page.locator('.job-header [data-status="running"]').waitFor();
+    await page.getByRole('button', { name: 'Cancel job…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    // Back to the list (the browser's Back, or a link): the modal stayed over the jobs list, its button still armed.
+    await page.evaluate(() => { location.hash = '#/jobs'; });
+    await page.locator('table.jobs tbody tr[data-job]').first().waitFor();
+    expect(await dialog.count()).toBe(0);
+    expect((await api(s.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: s.t.key })).body.status).toBe('running');
+    expect(problems).toEqual([]);
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

@@ -96,6 +96,11 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
 
   let disposed = false;
   /**
+   * Ends a confirmation still open when the page goes: left open, a modal "Cancel this job?" stayed
+   * over the jobs list after Back (or over sign-in), and its button still cancelled this job.
+   */
+  const leaving = new AbortController();
+  /**
    * Actions that changed the job (pause, resume, cancel, promote). A read that was under way when one
    * was answered may predate it: rendered into the header, it put the old state back (Resume enabled
    * again after a resume) until the next read, and disabled the button keyboard focus had just moved
@@ -185,6 +190,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
         body: `Job ${jobId} stops for good: no more proposals, and its proxy URL serves the baseline from now on. This cannot be undone.`,
         confirmLabel: 'Cancel job',
         cancelLabel: 'Keep job',
+        signal: leaving.signal,
       });
       if (!ok) return;
     }
@@ -217,6 +223,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
         : `Job ${jobId} ends (succeeded) and its proxy URL serves ${candidateId} to every call from now on: no more exploration or proposals. You can promote another candidate later.`,
       confirmLabel: rollback ? 'Roll back' : 'Promote',
       cancelLabel: 'Keep as is',
+      signal: leaving.signal,
     });
     if (!ok) return;
     header.setBusy(true);
@@ -249,6 +256,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
     focusTarget: () => (notFound.hidden ? header.titleElement : notFoundTitle),
     dispose: () => {
       disposed = true;
+      leaving.abort();
       poller.stop();
       clearInterval(ages);
       rewardChart.destroy();
