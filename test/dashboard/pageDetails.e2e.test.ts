@@ -420,6 +420,25 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  it('takes an earlier export down when the next one fails', async () => {
+    const job = await createSimJob(s.t.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const panel = page.locator('.export-panel');
+    await page.locator('tr[data-candidate="baseline"]').waitFor();
+    await panel.getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => panel.getByRole('status').textContent()).toBe('Exported as json.');
+    await page.route('**/export?**', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'try later' } }) }));
+    await panel.getByLabel('Format').selectOption('dspy');
+    await panel.getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => panel.getByRole('status').textContent()).toBe('Could not export: try later');
+    await page.unroute('**/export?**');
+    // The JSON export and its download stayed under "Could not export", read as the DSPy one.
+    expect(await panel.getByTestId('export-output').isVisible()).toBe(false);
+    expect(await panel.getByTestId('export-download').isVisible()).toBe(false);
+    expect(problems.filter((p) => !p.includes('503'))).toEqual([]);
+    problems.length = 0;
+  });
+
   it('tells a new user a command that does create a key, on the sign-in page', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`${s.url}/`);

@@ -78,6 +78,10 @@ export class ExportPanel {
       // The job moved on while the export was on its way.
       this.sync(this.current, this.served);
     } catch (err) {
+      // An earlier export left on screen under this line read as the format just asked for.
+      this.output.hidden = true;
+      this.output.textContent = '';
+      this.download.hidden = true;
       setText(this.status, `Could not export: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       this.button.removeAttribute('aria-busy');
