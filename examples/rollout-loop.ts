@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
-import { MiproOnlineSession } from '../src/sdk/index.js';
+import { MiproOnlineSession } from 'miprox';
 
 // The application's data: customer queries and the intent a correct answer names.
 const DATASET = [

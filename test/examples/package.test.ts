@@ -72,4 +72,14 @@ describe('the package, from a checkout and from npm pack', () => {
     });
     expect(quick.stdout).toMatch(/^job pl_[0-9a-f]+: succeeded/m);
   });
+
+  // examples/rollout-loop.ts imported '../src/sdk/index.js', which the package does not ship: a user
+  // who copied it beside the installed package (as the README says of the examples) got
+  // ERR_MODULE_NOT_FOUND. Every example imports the SDK as 'miprox', like the quickstart.
+  it('runs examples/rollout-loop.ts from the installed tarball', async () => {
+    const loop = await run(process.execPath, ['--import', 'tsx', join('node_modules', 'miprox', 'examples', 'rollout-loop.ts'), '--rollouts', '12', '--stop'], {
+      cwd: project, env: { ...process.env, MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key },
+    });
+    expect(loop.stdout).toMatch(/^status: succeeded;/m);
+  });
 });
