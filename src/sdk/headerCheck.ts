@@ -1,8 +1,12 @@
 import { AuthenticationError, MiproxError } from './errors.js';
 
-/** A header name is an HTTP token; a value may not hold NUL, CR or LF, nor a character above U+00FF (fetch sends bytes). */
+/**
+ * A header name is an HTTP token; a value may hold tab, printable ASCII and U+0080..U+00FF only (fetch
+ * sends bytes). Node's fetch refuses every other control character, not only NUL, CR and LF: a key with
+ * a BEL, ESC or DEL pasted in with it surfaced as a ConnectionError "cannot reach <server>".
+ */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const BAD_VALUE_CHAR = /[\0\r\n]|[^\0-\xff]/;
+const BAD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * Refuses, before anything is sent, an API key or header fetch cannot put on the wire. fetch threw a
@@ -35,5 +39,5 @@ export function checkSendableHeaders(apiKey: string | undefined, headers: Readon
 function describe(text: string, at: number): string {
   const code = text.codePointAt(at) ?? 0;
   const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  return code <= 0x0d ? `a control character (${hex})` : `${hex}, which HTTP headers cannot carry`;
+  return code < 0x20 || code === 0x7f ? `a control character (${hex})` : `${hex}, which HTTP headers cannot carry`;
 }

@@ -212,7 +212,9 @@ describe('SDK transport against a scripted server', () => {
     const secret = 'mpx_0123456789abcdef_secret';
     // A key pasted with a stray control character: fetch threw, the SDK said ConnectionError "cannot
     // reach" (requestSent: true) and undici's message quoted the key.
-    for (const apiKey of [`mpx_01\r23_secret`, `mpx_01\u000023_secret`, `mpx_01\u201923_secret`]) {
+    // BEL, ESC and DEL too: fetch refuses every control character but tab, and those were still
+    // sent to fetch, failing as that ConnectionError.
+    for (const apiKey of [`mpx_01\r23_secret`, `mpx_01\u000023_secret`, `mpx_01\u201923_secret`, `mpx_01\u000723_secret`, `mpx_01\u001b23_secret`, `mpx_01\u007f23_secret`]) {
       const err = await new MiproJobsClient({ backendUrl: s.url, ...fast, apiKey }).get('pl_0123').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthenticationError);
       expect(err).toMatchObject({ code: 'invalid_api_key', status: undefined });
@@ -221,7 +223,11 @@ describe('SDK transport against a scripted server', () => {
     }
     const err = await new MiproJobsClient({ backendUrl: s.url, ...fast, apiKey: secret, headers: { 'x-tenant-token': 'tok\n_secret' } }).get('pl_0123').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'invalid_header', message: 'the value of header x-tenant-token cannot be sent: its character at index 3 is a control character (U+000A) (nothing was sent)' });
-    expect(s.requests).toHaveLength(0);
+    const esc = await new MiproJobsClient({ backendUrl: s.url, ...fast, apiKey: secret, headers: { 'x-tenant-token': 'tok\u001b_secret' } }).get('pl_0123').catch((e: unknown) => e);
+    expect(esc).toMatchObject({ code: 'invalid_header', message: 'the value of header x-tenant-token cannot be sent: its character at index 3 is a control character (U+001B) (nothing was sent)' });
+    // A tab is a legal header character: sent as is.
+    await expect(new MiproJobsClient({ backendUrl: s.url, ...fast, apiKey: secret, headers: { 'x-note': 'a\tb' } }).get('pl_0123')).resolves.toMatchObject({ job_id: expect.any(String) });
+    expect(s.requests).toHaveLength(1);
   });
 
   it('a server URL fetch cannot use is a MiproxError naming the option, before sending, without its password', async () => {
