@@ -57,14 +57,15 @@ async function databaseState(store: Store, timeoutMs: number): Promise<{ ok: tru
  * /readyz answers without a key, so its reason names the failure but never where the database is or
  * who logs in to it: Node's network errors end in the address they tried (`connect ECONNREFUSED
  * 10.0.3.7:5432`, `getaddrinfo ENOTFOUND db.internal`), and PostgreSQL's refusals quote the role,
- * database or client host (`password authentication failed for user "miprox"`), which tell anyone who
+ * database, schema or client host (`password authentication failed for user "miprox"`), which tell anyone who
  * can reach the proxy the internal network's layout and a login name to try. The operator sees the
  * whole message in the pool's error log.
  */
 export function withoutAddressOrNames(message: string): string {
   return message
     .replace(/\b(getaddrinfo |connect |read |write )?(E[A-Z_]{3,}) \S+/g, (_, op: string | undefined, code: string) => `${op ?? ''}${code} <address>`)
-    .replace(/"[^"]*"/g, '"<name>"');
+    // Table names are miprox's own (`relation "jobs" does not exist` says which one is gone): kept.
+    .replace(/\b(user|role|database|host|schema) "[^"]*"/g, '$1 "<name>"');
 }
 
 /**
