@@ -16,6 +16,7 @@ import { ServerClosingError } from '../shared/errors.js';
 import { registerJobRoutes } from './jobRoutes.js';
 import { registerLifecycleRoutes } from './lifecycleRoutes.js';
 import type { Metrics } from './metrics.js';
+import { installJsonCompression } from './jsonCompression.js';
 
 export interface AppParts {
   config: AppConfig;
@@ -150,6 +151,8 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     done();
   });
   const unmatched = installRequestGuards(app);
+  // Before any route: the control API's large JSON answers go gzipped to clients that accept it.
+  installJsonCompression(app);
   // A request no route matched still has its body parsed first: a bad body there (an empty one with a
   // JSON content type, as clients that set the header globally send) must not hide the 404/405.
   app.setErrorHandler((err, req, reply) => sendError(err instanceof NoRouteError || req.is404 ? unmatched(req) : err, req, reply, parts.logger));
