@@ -27,21 +27,26 @@ afterAll(async () => {
   await t.close();
 });
 
+/** /readyz's answer while the store's round trip fails with `error` (the store is put back after). */
+async function readyzWhilePingFails(error: Error) {
+  const store = t.server.store as unknown as { ping: () => Promise<void> };
+  const ping = store.ping;
+  store.ping = () => Promise.reject(error);
+  try {
+    return await api(t.url, 'GET', '/readyz');
+  } finally {
+    store.ping = ping;
+  }
+}
+
 describe('/readyz while the database refuses connections', () => {
   it('names the failure, never the database address', async () => {
     const { error, port } = await refusedConnectError();
     expect(error.message).toContain(`127.0.0.1:${port}`); // what the driver says
-    const store = t.server.store as unknown as { ping: () => Promise<void> };
-    const ping = store.ping;
-    store.ping = () => Promise.reject(error);
-    try {
-      const ready = await api(t.url, 'GET', '/readyz');
-      expect(ready.status).toBe(503);
-      expect(ready.body.error).toBe('database unreachable: connect ECONNREFUSED <address>');
-      expect(JSON.stringify(ready.body)).not.toContain(String(port));
-    } finally {
-      store.ping = ping;
-    }
+    const ready = await readyzWhilePingFails(error);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toBe('database unreachable: connect ECONNREFUSED <address>');
+    expect(JSON.stringify(ready.body)).not.toContain(String(port));
     expect((await api(t.url, 'GET', '/readyz')).status).toBe(200);
   });
 
@@ -52,16 +57,9 @@ describe('/readyz while the database refuses connections', () => {
     const error = await client.connect().then(() => null, (e: Error) => e);
     if (!error) throw new Error(`role ${role} exists`);
     expect(error.message).toContain(role); // what the driver says
-    const store = t.server.store as unknown as { ping: () => Promise<void> };
-    const ping = store.ping;
-    store.ping = () => Promise.reject(error);
-    try {
-      const ready = await api(t.url, 'GET', '/readyz');
-      expect(ready.status).toBe(503);
-      expect(ready.body.error).toBe('database unreachable: role "<name>" does not exist');
-      expect(JSON.stringify(ready.body)).not.toContain(role);
-    } finally {
-      store.ping = ping;
-    }
+    const ready = await readyzWhilePingFails(error);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error).toBe('database unreachable: role "<name>" does not exist');
+    expect(JSON.stringify(ready.body)).not.toContain(role);
   });
 });
