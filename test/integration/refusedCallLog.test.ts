@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PG_URL } from '../helpers/postgres.js';
 import { api, simJobBody, startTestServer } from '../helpers/server.js';
 import { alarmLogger, testDatabase } from '../helpers/testDatabase.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 /**
  * A proxied call whose rollout could not be stored (the database went away between two calls of a
@@ -23,6 +24,10 @@ describe('a proxied call refused because its rollout could not be stored', () =>
       const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: simJobBody() })).body;
       const call = (rolloutId: string, stream: boolean) => api(job.proxy_url, 'POST', `/${rolloutId}/chat/completions`, { body: { stream, messages: [{ role: 'user', content: 'hi' }] } });
       expect((await call('before', false)).status).toBe(200);
+      // That call's record is written after its answer: stored before the drop, so the only writes
+      // that meet the missing schema are the refused calls' (on a loaded machine it came after).
+      const before = `/api/systems/${job.system_id}/rollouts/before`;
+      await waitFor(async () => ((await api(t.url, 'GET', before, { key: t.key })).body?.calls?.length ?? 0) === 1);
 
       // The job stays cached for a second: the rollout's claim is the first statement that fails.
       await admin.query(`drop schema "${db.env.DATABASE_SCHEMA}" cascade`);
