@@ -17,6 +17,7 @@ import { registerJobRoutes } from './jobRoutes.js';
 import { registerLifecycleRoutes } from './lifecycleRoutes.js';
 import type { Metrics } from './metrics.js';
 import { installJsonCompression } from './jsonCompression.js';
+import { closeStalledReaders } from './stalledReaders.js';
 
 export interface AppParts {
   config: AppConfig;
@@ -70,12 +71,11 @@ export function withoutAddressOrNames(message: string): string {
 }
 
 /**
- * A connection that moves no byte either way this long is closed. Every wait a request meets has its
- * own bound (REQUEST_TIMEOUT_MS to arrive, DATABASE_QUERY_TIMEOUT_MS per query, UPSTREAM_TIMEOUT_MS for
- * an answer to start and between a stream's events), so a silence of twice their sum is a client that
- * stopped reading its answer. Node has no write timeout: such a client held its connection, and the
- * answer (up to UPSTREAM_MAX_RESPONSE_BYTES) in memory, for as long as it kept the TCP connection up.
- * Idle keep-alive connections close sooner, at Fastify's keepAliveTimeout (72 s).
+ * A connection whose answer has not moved this long is closed (stalledReaders.ts). Every wait a request
+ * meets has its own bound (REQUEST_TIMEOUT_MS to arrive, DATABASE_QUERY_TIMEOUT_MS per query,
+ * UPSTREAM_TIMEOUT_MS for an answer to start and between a stream's events), so an answer that waits
+ * twice their sum is one a client stopped reading. Idle keep-alive connections close sooner, at
+ * Fastify's keepAliveTimeout (72 s).
  */
 export function silentConnectionMs(config: Pick<AppConfig, 'requestTimeoutMs' | 'databaseQueryTimeoutMs' | 'providers'>): number {
   return 2 * (config.requestTimeoutMs + config.databaseQueryTimeoutMs + config.providers.timeoutMs);
@@ -106,7 +106,6 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     // (and its buffers) forever. Node checks the deadline every connectionsCheckingInterval, so
     // that is a fraction of it; headers must arrive within it too (Node refuses a longer one).
     requestTimeout: parts.config.requestTimeoutMs,
-    connectionTimeout: silentConnectionMs(parts.config),
     http: {
       headersTimeout: Math.min(60_000, parts.config.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(parts.config.requestTimeoutMs / 4))),
@@ -120,6 +119,8 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
       sendError(err, req, reply, parts.logger);
     },
   });
+  // A client that stopped reading its answer is let go once the answer stops moving (stalledReaders.ts).
+  closeStalledReaders(app.server, silentConnectionMs(parts.config));
 
   const deps: ApiDeps = {
     config: parts.config,
