@@ -4,6 +4,7 @@ import { JOB_STATUSES } from '../store/types.js';
 import { ValidationError } from '../shared/errors.js';
 import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
+import { conditionalJson } from './conditionalJson.js';
 import { NO_BODY } from './jsonBody.js';
 import { PageQuerySchema, parseQuery, parseWith, requestOrigin } from './requestContext.js';
 import { jobListViews, jobView } from './views.js';
@@ -43,10 +44,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return { items, jobs: items, next_cursor: page.nextCursor };
     });
 
-    app.get<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req) => {
+    // Polled by the dashboard: an ETag, and a 304 when nothing changed (conditionalJson.ts).
+    app.get<{ Params: { jobId: string } }>(`${base}/:jobId`, async (req, reply) => {
       const principal = await deps.authenticate(req);
       const job = await deps.jobs.get(principal.tenantId, req.params.jobId);
-      return jobView(deps, job, requestOrigin(req, deps.config.publicUrl));
+      return conditionalJson(req, reply, await jobView(deps, job, requestOrigin(req, deps.config.publicUrl)));
     });
 
     const act = async (jobId: string, tenantId: string, action: JobAction, origin: string) => {

@@ -6,6 +6,7 @@ import { moduleNameSchema } from '../schemas/moduleName.js';
 import type { SchedulerService } from '../services/schedulerService.js';
 import type { JobRecord } from '../store/types.js';
 import type { ApiDeps } from './deps.js';
+import { conditionalJson } from './conditionalJson.js';
 import { NO_BODY } from './jsonBody.js';
 import { MAX_INT4 } from '../schemas/dbText.js';
 import { integerQuery } from '../schemas/integerText.js';
@@ -69,7 +70,8 @@ export function sessionRoutes(s: SessionDeps) {
         return { ...(await jobView(deps, job, origin(req))), correlation_id: job.correlationId };
       });
 
-      app.get<{ Params: { id: string } }>(`${base}/:id`, async (req) => jobView(deps, await load(req), origin(req)));
+      // The same view as a job's, with the same ETag and 304 (conditionalJson.ts).
+      app.get<{ Params: { id: string } }>(`${base}/:id`, async (req, reply) => conditionalJson(req, reply, await jobView(deps, await load(req), origin(req))));
 
       app.get<{ Params: { id: string }; Querystring: { correlation_id?: unknown } }>(`${base}/:id/prompt`, async (req) => {
         const job = await load(req);

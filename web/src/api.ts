@@ -28,11 +28,22 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
  */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/** Answers kept for conditional GETs (a job page reads one job view; a few more cover switching jobs). */
+export const MAX_TAGGED_ANSWERS = 8;
+
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
 const SYSTEMS = '/api/v1/systems';
 
 export class ApiClient {
+  /**
+   * The last answer of each GET that carried an ETag (the job view, polled every 2 s: ~330 KB with
+   * 551 candidates), sent back as If-None-Match: an unchanged view is a 304 with no body, and the
+   * text kept here is read again. Kept here rather than in the browser's HTTP cache, which
+   * `cache: 'no-store'` keeps out of it: answers read with the key are not written to disk.
+   */
+  private readonly tagged = new Map<string, { etag: string; text: string }>();
+
   constructor(
     private readonly key: string,
     private readonly fetchImpl: typeof fetch = (input, init) => fetch(input, init),
@@ -85,6 +96,7 @@ export class ApiClient {
     const url = qs.size > 0 ? `${path}?${qs.toString()}` : path;
     // One deadline for the answer and its body: a body that stops arriving is the same hang.
     const signal = AbortSignal.timeout(this.timeoutMs);
+    const held = method === 'GET' ? this.tagged.get(url) : undefined;
     let res: Response;
     let text: string;
     try {
@@ -93,6 +105,7 @@ export class ApiClient {
         headers: {
           authorization: `Bearer ${this.key}`, accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(held === undefined ? {} : { 'if-none-match': held.etag }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         credentials: 'omit',
@@ -100,6 +113,8 @@ export class ApiClient {
         signal,
       });
       text = await res.text();
+      // Unchanged since the answer kept: a 304 has no body, the kept text is the answer.
+      if (res.status === 304 && held !== undefined) text = held.text;
     } catch {
       if (signal.aborted) throw new ApiError(0, 'timeout', `the miprox server did not answer within ${this.timeoutMs / 1000} s`, null);
       throw new ApiError(0, 'network_error', 'cannot reach the miprox server', null);
@@ -110,8 +125,24 @@ export class ApiClient {
     } catch {
       parsed = null;
     }
+    if (res.status === 304 && held !== undefined) {
+      this.keep(url, held.etag, held.text);
+      return parsed as T;
+    }
     if (!res.ok) throw toApiError(res, parsed);
+    if (method === 'GET') this.keep(url, res.headers.get('etag'), text);
     return parsed as T;
+  }
+
+  private keep(url: string, etag: string | null, text: string): void {
+    this.tagged.delete(url);
+    if (etag === null) return;
+    this.tagged.set(url, { etag, text });
+    // The oldest first (a Map iterates in insertion order): a job page keeps its own view.
+    for (const old of this.tagged.keys()) {
+      if (this.tagged.size <= MAX_TAGGED_ANSWERS) break;
+      this.tagged.delete(old);
+    }
   }
 }
 
