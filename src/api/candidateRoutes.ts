@@ -12,7 +12,7 @@ import { integerQuery } from '../schemas/integerText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
 import { MAX_DEMO_TURNS } from '../optimizer/core/demos.js';
-import { PageQuerySchema, parseQuery, parseWith, parseWithNames } from './requestContext.js';
+import { PageQuerySchema, parseQuery, parseWithNames } from './requestContext.js';
 import { candidateView, readBeforeAnyDelete, refusePurged, rewardView, rolloutView } from './views.js';
 
 const SortSchema = z.string().max(200).refine(
@@ -43,11 +43,12 @@ const SeedEvalQuery = PageQuerySchema.extend({
 });
 
 /**
- * `GET /api/candidates/{id}?system_id=`: one system id. Read unchecked, a repeated parameter arrived as
- * an array and reached the database as a record (a 500 on both databases).
+ * `GET /api/candidates/{id}?system_id=`: one system id. Read through parseQuery as every route's query
+ * is: a repeated parameter (read unchecked, it reached the database as an array: a 500) is a 422 in the
+ * same words as on the other routes, and the query is closed like theirs.
  */
 const CandidateLookupQuery = z.object({
-  system_id: z.string({ error: 'must be one system id (the parameter was given more than once)' }).optional(),
+  system_id: z.string({ error: 'must be a string (a system id)' }).optional(),
 });
 
 /** One imported demo, in the shape the views and `export?format=json` give it (warmStart.ts). */
@@ -148,7 +149,7 @@ export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): vo
   app.get<{ Params: { candidateId: string } }>('/api/candidates/:candidateId', async (req) => {
     const principal = await deps.authenticate(req);
     const { candidateId } = req.params;
-    const q = parseWith(CandidateLookupQuery, req.query);
+    const q = parseQuery(CandidateLookupQuery, req.query);
     const notFound = () => new NotFoundError(`candidate ${candidateId} not found`);
     let found: { c: CandidateRecord; job: JobRecord };
     if (q.system_id) {
