@@ -6,6 +6,7 @@ import type { JobAction } from '../services/jobLifecycle.js';
 import type { ApiDeps } from './deps.js';
 import { conditionalJson } from './conditionalJson.js';
 import { NO_BODY } from './jsonBody.js';
+import { unreadBodyProblems } from './unreadBody.js';
 import { PageQuerySchema, parseQuery, parseWith, requestOrigin } from './requestContext.js';
 import { jobListViews, jobView } from './views.js';
 
@@ -58,7 +59,9 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
     for (const action of ['pause', 'resume', 'cancel'] as const) {
       app.post<{ Params: { jobId: string } }>(`${base}/:jobId/${action}`, NO_BODY, async (req) => {
         const principal = await deps.authenticate(req);
-        return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl));
+        const job = await deps.jobs.get(principal.tenantId, req.params.jobId);
+        refuseActionBody(action, req.body);
+        return jobView(deps, await deps.jobs.transition(job, action), requestOrigin(req, deps.config.publicUrl));
       });
     }
     // Deleting an ended job (docs/API.md, "Deleting a job"): `{id, deleted: true}`; a running or paused one is a 409.
@@ -86,9 +89,16 @@ function refuseDeleteInput(query: unknown, body: unknown): void {
   const why = 'it deletes an ended job with everything recorded for it, whatever it is sent; nothing was deleted';
   const params = typeof query === 'object' && query !== null ? Object.keys(query) : [];
   const problems = params.map((path) => ({ path, message: `unknown query parameter; a DELETE takes none: ${why}` }));
-  if (body !== undefined && body !== null) {
-    if (typeof body !== 'object' || Array.isArray(body)) problems.push({ path: '', message: `a DELETE takes no body: ${why}` });
-    else problems.push(...Object.keys(body).map((path) => ({ path, message: `unknown field; a DELETE takes no body: ${why}` })));
-  }
+  problems.push(...unreadBodyProblems(body, 'a DELETE', why));
+  if (problems.length > 0) throw new ValidationError('invalid request', problems);
+}
+
+/**
+ * `POST .../pause|resume|cancel` (jobs and sessions) take no body, and one that says something is a
+ * 422 before the job moves, as on every other route: a cancel is final, and `{"state": "paused"}`
+ * sent to cancel, or `{"force": false}`, cancelled the job as if nothing had been sent.
+ */
+export function refuseActionBody(action: JobAction, body: unknown): void {
+  const problems = unreadBodyProblems(body, `${action}`, `send none, or {} (PATCH takes {"state"}); the job was left as it was`);
   if (problems.length > 0) throw new ValidationError('invalid request', problems);
 }

@@ -13,7 +13,7 @@ import { integerQuery } from '../schemas/integerText.js';
 import { zodProblems } from '../schemas/jobRequest.js';
 import { closestName, isPlainObject } from '../schemas/unknownFields.js';
 import { correlationIdParam, PageQuerySchema, parseClosed, parseQuery, parseWith, requestOrigin } from './requestContext.js';
-import { PatchStateBody } from './jobRoutes.js';
+import { PatchStateBody, refuseActionBody } from './jobRoutes.js';
 import { eventView, jobView, proposalView, rewardView } from './views.js';
 import { EVENT_TYPES } from '../store/eventTypes.js';
 
@@ -107,8 +107,11 @@ export function sessionRoutes(s: SessionDeps) {
         return jobView(deps, await deps.jobs.transition(job, deps.jobs.actionForState(body.state)), origin(req));
       });
       for (const action of ['pause', 'resume', 'cancel'] as const) {
-        app.post<{ Params: { id: string } }>(`${base}/:id/${action}`, NO_BODY, async (req) =>
-          jobView(deps, await deps.jobs.transition(await load(req), action), origin(req)));
+        app.post<{ Params: { id: string } }>(`${base}/:id/${action}`, NO_BODY, async (req) => {
+          const job = await load(req);
+          refuseActionBody(action, req.body);
+          return jobView(deps, await deps.jobs.transition(job, action), origin(req));
+        });
       }
 
       app.get<{ Params: { id: string } }>(`${base}/:id/events`, async (req) => {
