@@ -90,7 +90,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     });
     const rng = opts.rng ?? mathRandomRng;
     const jobs = new JobService(
-      store, clock, upstreamGuard(config.providers), inferenceDnsCheck(config.providers.allowedInferenceHosts, opts.resolveHost),
+      store, clock, upstreamGuard(config.providers), inferenceDnsCheck(config.providers.allowedInferenceHosts, opts.resolveHost, logger),
     );
     // Ending a job after a committed reward must not turn that reward's 2xx into an error: a job that
     // another request already finished simply stays as it is.

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
+import type { Logger } from '../shared/logger.js';
 import { checkResolvedAddress } from './inferenceUrlPolicy.js';
 
 /** How a name becomes addresses; node's resolver (with /etc/hosts) unless a test injects one. */
@@ -19,12 +20,16 @@ export class RefusedAddressError extends Error {
  * the resolver may rotate), and hands the socket the address it checked, so the connection goes
  * exactly where the check looked. IP literals never reach a lookup; the syntactic check covers them.
  */
-export function guardedLookup(port: string, allowedHosts: readonly string[], resolveHost: ResolveHost = systemResolve): LookupFunction {
+export function guardedLookup(port: string, allowedHosts: readonly string[], resolveHost: ResolveHost = systemResolve, log?: Logger): LookupFunction {
   return (hostname, options, callback) => {
     resolveHost(hostname).then((addresses) => {
       for (const a of addresses) {
         const check = checkResolvedAddress(hostname, port, a.address, allowedHosts);
-        if (!check.ok) throw new RefusedAddressError(`inference_url ${check.reason}`);
+        if (!check.ok) {
+          // The error reaches the tenant without the address (inferenceUrlPolicy.ts); the operator may look it up here.
+          log?.debug({ host: hostname, address: a.address }, 'inference_url refused: the host resolves to a refused address');
+          throw new RefusedAddressError(`inference_url ${check.reason}`);
+        }
       }
       const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
       if (wanted.length === 0) throw Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });

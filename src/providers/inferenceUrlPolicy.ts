@@ -12,7 +12,7 @@ import { classifyIpLiteral, type AddressClass } from './ipAddress.js';
  * address it got with checkResolvedAddress (guardedLookup.ts) and connects to the checked one: no
  * window for DNS rebinding between the check and the connect.
  */
-export type InferenceUrlCheck = { ok: true } | { ok: false; reason: string };
+export type InferenceUrlCheck = { ok: true } | { ok: false; reason: string; address?: string };
 
 const ALLOW_HINT = 'add it to MIPROX_ALLOWED_INFERENCE_HOSTS (host or host:port) to allow it';
 
@@ -66,16 +66,19 @@ function neverCalled(address: string, c: AddressClass | undefined): string | und
 
 /**
  * The check of one address a DNS name resolved to, made at connect time. `host` and `port` are the
- * URL's (the allowlist names hosts as the job wrote them).
+ * URL's (the allowlist names hosts as the job wrote them). The reason says what kind of address the
+ * name resolved to, never the address: it reaches the tenant (a 422 at creation, a call's 502), and
+ * the address would tell the tenant how this server's resolver answers for internal names. The
+ * address is returned beside it for the server's own debug log.
  */
 export function checkResolvedAddress(host: string, port: string, address: string, allowedHosts: readonly string[]): InferenceUrlCheck {
   const c = classifyIpLiteral(address);
-  const shown = `host ${host} resolves to ${address}`;
-  if (c === undefined) return { ok: false, reason: `${shown}, which is not an IP address` };
+  const shown = `host ${host} resolves to`;
+  if (c === undefined) return { ok: false, reason: `${shown} something that is not an IP address`, address };
   const never = neverCalled(address, c);
-  if (never !== undefined) return { ok: false, reason: `${shown}, which ${never} and is never called` };
+  if (never !== undefined) return { ok: false, reason: `${shown} ${never.replace(/^is /, '')}, which is never called`, address };
   if (c === 'public' || isAllowed(normalizeHost(host), port, allowedHosts)) return { ok: true };
-  return { ok: false, reason: `${shown}, which ${describe(c)}; ${ALLOW_HINT}` };
+  return { ok: false, reason: `${shown} ${describe(c).replace(/^is /, '')}; ${ALLOW_HINT}`, address };
 }
 
 function describe(c: Exclude<AddressClass, 'public'>): string {

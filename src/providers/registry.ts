@@ -88,7 +88,7 @@ export function createProviderRegistry(config: ProviderConfig, extra: RegistryEx
         // Every address the name resolves to is checked at connect time, and the socket goes to it.
         const parsed = new URL(url);
         const port = parsed.port !== '' ? parsed.port : parsed.protocol === 'https:' ? '443' : '80';
-        const lookup = guardedLookup(port, config.allowedInferenceHosts, extra.resolveHost);
+        const lookup = guardedLookup(port, config.allowedInferenceHosts, extra.resolveHost, extra.logger);
         return new OpenAICompatibleProvider({ ...common, kind: 'openai_compatible', baseUrl: url, lookup });
       }
       case 'sim':

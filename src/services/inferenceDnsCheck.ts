@@ -3,6 +3,7 @@ import { type ResolveHost, systemResolve } from '../providers/guardedLookup.js';
 import { checkResolvedAddress } from '../providers/inferenceUrlPolicy.js';
 import type { JobConfig } from '../schemas/jobConfig.js';
 import type { FieldProblem } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
 
 /** Creation must not wait long on a slow resolver: an answer that takes longer is left to the connect-time check. */
 const RESOLVE_DEADLINE_MS = 2000;
@@ -13,7 +14,7 @@ const RESOLVE_DEADLINE_MS = 2000;
  * (issue 14, item 8). The connect-time lookup (guardedLookup.ts) stays the real guard: DNS answers
  * can change after creation. A name that does not resolve now is accepted (it may resolve later).
  */
-export function inferenceDnsCheck(allowedHosts: readonly string[], resolveHost: ResolveHost = systemResolve) {
+export function inferenceDnsCheck(allowedHosts: readonly string[], resolveHost: ResolveHost = systemResolve, log?: Logger) {
   return async (config: JobConfig): Promise<FieldProblem[]> => {
     const urls = [
       ['policy.inference_url', config.policy.inference_url],
@@ -30,6 +31,8 @@ export function inferenceDnsCheck(allowedHosts: readonly string[], resolveHost: 
       for (const a of addresses ?? []) {
         const check = checkResolvedAddress(host, port, a.address, allowedHosts);
         if (!check.ok) {
+          // The 422 names the kind of address, not the address (inferenceUrlPolicy.ts); the operator's log may.
+          log?.debug({ host, address: check.address }, 'inference_url refused at job creation: the host resolves to a refused address');
           problems.push({ path, message: check.reason });
           break;
         }

@@ -2,6 +2,7 @@ import type { LookupAddress } from 'node:dns';
 import { describe, expect, it } from 'vitest';
 import { guardedLookup } from '../../../src/providers/guardedLookup.js';
 import { checkInferenceUrl, checkResolvedAddress } from '../../../src/providers/inferenceUrlPolicy.js';
+import { silentLogger } from '../../../src/shared/logger.js';
 
 /** Issue 14, item 8: names are resolved and every address is checked; some hosts are never called. */
 describe('addresses that are never called, whatever the allowlist says', () => {
@@ -57,9 +58,19 @@ describe('guardedLookup', () => {
   it('refuses a name when any of its addresses is refused (rebinding to loopback, metadata)', async () => {
     const lookup = guardedLookup('443', [], table);
     const mixed = await run(lookup, 'mixed.example.com', true);
-    expect(mixed.err).toMatchObject({ code: 'ERR_INFERENCE_ADDRESS_REFUSED', message: expect.stringMatching(/mixed\.example\.com resolves to 127\.0\.0\.1, which is a loopback address/) });
+    expect(mixed.err).toMatchObject({ code: 'ERR_INFERENCE_ADDRESS_REFUSED', message: expect.stringMatching(/mixed\.example\.com resolves to a loopback address; add it to MIPROX_ALLOWED_INFERENCE_HOSTS/) });
     const meta = await run(guardedLookup('443', ['*'], table), 'meta.example.com', false);
-    expect(meta.err?.message).toMatch(/cloud metadata endpoint and is never called/);
+    expect(meta.err?.message).toMatch(/meta\.example\.com resolves to a cloud metadata endpoint, which is never called/);
+  });
+
+  it('names the kind of address it refused, never the address (the tenant reads it), which goes to the debug log', async () => {
+    const logged: unknown[] = [];
+    const log = { ...silentLogger, debug: (obj: object | string) => { logged.push(obj); } };
+    const mixed = await run(guardedLookup('443', [], table, log), 'mixed.example.com', true);
+    const meta = await run(guardedLookup('443', ['*'], table, log), 'meta.example.com', false);
+    expect(mixed.err?.message).not.toContain('127.0.0.1');
+    expect(meta.err?.message).not.toContain('169.254.169.254');
+    expect(logged).toEqual([{ host: 'mixed.example.com', address: '127.0.0.1' }, { host: 'meta.example.com', address: '169.254.169.254' }]);
   });
 
   it('passes resolver failures on', async () => {
