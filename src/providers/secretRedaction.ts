@@ -1,3 +1,5 @@
+import { CREDENTIAL_PARAMETER } from '../shared/credentialNames.js';
+
 /**
  * Removing the server's provider keys from what an upstream sends back. Gateways and providers echo
  * the key they were sent (a refused key in an error message, request headers in a gateway's error,
@@ -74,9 +76,6 @@ function heldTail(buf: Buffer, keys: readonly Buffer[]): number {
   }
   return longest;
 }
-
-/** Query parameters of an upstream URL that carry a credential (`?api_key=`, `?key=`, a SAS `sig=`). */
-const CREDENTIAL_PARAMETER = /key|token|secret|sig|pass|auth/i;
 
 /**
  * The credentials a base URL carries in its query, as written and decoded: the request line holds

@@ -46,4 +46,25 @@ describe('error log lines and the system id', () => {
     }
     logged(url, new UpstreamError('messages.0.content: required', { status: 400, upstreamStatus: 400 }), 0);
   });
+
+  it('keeps a %-encoded system id out too: the router decodes it and reaches the same job', () => {
+    const encoded = [
+      `/api/mipro/v1/%73ys_${SYSTEM_ID.slice(4)}/r1/chat/completions`,
+      `/api/mipro/v1/sys%5F${SYSTEM_ID.slice(4, 10)}%${SYSTEM_ID.charCodeAt(10).toString(16)}${SYSTEM_ID.slice(11)}/r1/chat/completions`,
+      `/api/mipro/v1/${[...SYSTEM_ID].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).join('')}/r1/chat/completions`,
+    ];
+    for (const url of encoded) {
+      for (const err of [new Error('boom'), new UpstreamError('upstream answered 500', { status: 502, upstreamStatus: 500 })]) {
+        const line = logged(url, err);
+        expect(line, url).not.toContain(SYSTEM_ID.slice(10));
+        expect(line, url).toContain('/api/mipro/v1/sys_5bb0d9…/r1/chat/completions');
+      }
+    }
+  });
+
+  it('logs a credential-named query parameter as [redacted], and the other parameters as sent', () => {
+    const line = logged(`/api/mipro/v1/${SYSTEM_ID}/chat/completions?cid=run-7&api_key=sk-live-123456&%6Bey=AIzaSyXYZ&access_token=tok_abc&system_id=${SYSTEM_ID}`, new Error('boom'));
+    for (const secret of ['sk-live-123456', 'AIzaSyXYZ', 'tok_abc', SYSTEM_ID]) expect(line).not.toContain(secret);
+    expect(line).toContain('/api/mipro/v1/sys_5bb0d9…/chat/completions?cid=run-7&api_key=[redacted]&key=[redacted]&access_token=[redacted]&system_id=sys_5bb0d9…');
+  });
 });
