@@ -50,6 +50,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
 
   const handle = async (req: RecordedRequest, res: ServerResponse): Promise<void> => {
     const b = behaviorFor(behavior, req);
+    // The cache of the behaviour this request answers by: one held by a delay past the next
+    // setBehavior must not leave its reply in the new behaviour's cache.
+    const answers = cache;
     const path = req.url.split('?')[0] ?? '';
     const responses = path.endsWith('/responses');
     if (req.method !== 'POST' || !(path.endsWith('/chat/completions') || responses)) {
@@ -94,10 +97,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       return;
     }
     if (typeof b.reply === 'string' && b.toolCalls === undefined && b.refusal === undefined && b.cutOff === undefined) {
-      let cached = cache.get(model);
+      let cached = answers.get(model);
       if (cached === undefined) {
         cached = Buffer.from(completionJson(b, b.reply, model));
-        cache.set(model, cached);
+        answers.set(model, cached);
       }
       sendJson(res, 200, cached);
       return;
