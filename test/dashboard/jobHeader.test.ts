@@ -56,4 +56,14 @@ describe('job header: guard', () => {
     expect(guardText(guard)).toBe('watching (revert) · cand_few: 0.000 [0.000, 0.200] n=40 vs confirmed 1.000 [0.000, 1.000] · cannot trip: confirmed lower bound at the bottom of the range');
     expect(guardText({ ...guard, can_trip: true, confirmed: { ...guard.confirmed, ci: [0.6, 1] } })).toBe('watching (revert) · cand_few: 0.000 [0.000, 0.200] n=40 vs confirmed 1.000 [0.600, 1.000]');
   });
+
+  // A cancelled (or failed) job serves the baseline: its guard watches the baseline, and a trip can
+  // only alert. "watching (alert)" read as a guard over a winner; "watching (revert)" promised a revert.
+  it('says a cancelled job\'s guard watches the baseline it serves and can only alert', () => {
+    const base = { ...guard, mode: 'alert' as const, can_trip: true, candidate_id: 'baseline', served_candidate_id: 'baseline', monitored: { n: 0, mean: null, ci: null }, confirmed: { score: 7, ci: [1.03, 9.79] as [number, number], source: 'val' as const } };
+    expect(guardText(base, 2, 'cancelled')).toBe('watching the baseline a cancelled job serves (alert) · baseline: no production rewards yet vs confirmed 7.00 [1.03, 9.79]');
+    expect(guardText({ ...base, mode: 'revert' }, 2, 'failed')).toBe('watching the baseline a failed job serves (alert only: the baseline is served already, nothing to revert to) · baseline: no production rewards yet vs confirmed 7.00 [1.03, 9.79]');
+    // A succeeded job rolled back to the baseline: the same limit, without the cancel.
+    expect(guardText({ ...base, mode: 'revert' }, 2, 'succeeded')).toBe('watching the baseline (alert only: the baseline is served already, nothing to revert to) · baseline: no production rewards yet vs confirmed 7.00 [1.03, 9.79]');
+  });
 });

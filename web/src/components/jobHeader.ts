@@ -1,6 +1,6 @@
 import { h, setText } from '../dom.js';
 import { fmtCount, fmtDateTime, fmtInterval, fmtScore, fmtSigned, scoreDigits } from '../format.js';
-import { isFinal, type JobView } from '../types.js';
+import { isFinal, type JobStatus, type JobView } from '../types.js';
 import { CopyField } from './copyField.js';
 import { updateStatusBadge } from './statusBadge.js';
 
@@ -80,7 +80,7 @@ export class JobHeader {
     this.setCell('phase', job.phase);
     this.setCell('updated', fmtDateTime(job.updated_at));
     this.setCell('serving', servingText(job));
-    this.setCell('guard', guardText(job.guard, digits));
+    this.setCell('guard', guardText(job.guard, digits, job.status));
     this.cells.get('guard')?.setAttribute('data-guard-state', job.guard.state);
     this.setCell('policy-usage', fmtUsage(job.usage.policy));
     this.setCell('proposer-usage', fmtUsage(job.usage.proposer));
@@ -209,7 +209,7 @@ export function fmtUsage(u: JobView['usage']['policy']): string {
  * The guard (mipro.guard) in one line, its state first: "tripped 02/12 08:31:05 · cand_a: 0.000
  * [0.000, 0.310] n=12 < confirmed 1.000 [0.840, 1.000] · serving baseline".
  */
-export function guardText(g: JobView['guard'], digits = 3): string {
+export function guardText(g: JobView['guard'], digits = 3, status?: JobStatus): string {
   if (g.state === 'off') return 'off';
   if (g.state === 'not_serving') return `${g.mode}: starts when the job ends`;
   const monitored = g.monitored.mean === null ? 'no production rewards yet' : `${fmtScore(g.monitored.mean, digits)} ${fmtInterval(g.monitored.ci, digits)} n=${fmtCount(g.monitored.n)}`.replace(/\s+n=/, ' n=');
@@ -221,5 +221,17 @@ export function guardText(g: JobView['guard'], digits = 3): string {
   // A confirmed lower bound at the bottom of the reward range is never passed: say so, or
   // "watching" reads as protection the guard cannot give (docs/API.md, Guard: can_trip).
   const inert = g.confirmed && !g.can_trip ? ' · cannot trip: confirmed lower bound at the bottom of the range' : '';
-  return `watching (${g.mode}) · ${g.candidate_id ?? '—'}: ${monitored} vs ${confirmed}${inert}`;
+  return `watching ${watchedWhat(g, status)} · ${g.candidate_id ?? '—'}: ${monitored} vs ${confirmed}${inert}`;
+}
+
+/**
+ * "(alert)" after "watching" read, on a cancelled or failed job, as a guard over a winner. Such a job
+ * serves the baseline (docs/API.md, "After a job ends"): the guard watches the baseline's production
+ * rewards and, there being nothing older to go back to, a trip only alerts, "revert" mode too.
+ */
+function watchedWhat(g: JobView['guard'], status: JobStatus | undefined): string {
+  const ended = status === 'cancelled' || status === 'failed' ? `the baseline a ${status} job serves` : null;
+  if (g.served_candidate_id !== 'baseline' && ended === null) return `(${g.mode})`;
+  const only = g.mode === 'revert' ? 'alert only: the baseline is served already, nothing to revert to' : 'alert';
+  return `${ended ?? 'the baseline'} (${only})`;
 }
