@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmtClock, fmtTick, preview, scoreDigits } from '../../web/src/format.js';
+import { fmtClock, fmtReward, fmtTick, preview, scoreDigits } from '../../web/src/format.js';
 
 describe('preview (collapsed instruction text)', () => {
   it('never cuts a character made of two UTF-16 units in half', () => {
@@ -57,5 +57,17 @@ describe('scoreDigits (decimals of a job\'s scores)', () => {
     expect(scoreDigits([0, 100])).toBe(1);
     expect(scoreDigits([0, 1000])).toBe(0);
     expect(scoreDigits(null)).toBe(3);
+  });
+});
+
+describe('fmtReward (a rollout\'s reward in its job\'s range)', () => {
+  it('says the range, with the decimals the leaderboard gives its scores', () => {
+    expect(fmtReward(7, [0, 10])).toBe('7.00 of 0–10');
+    expect(fmtReward(0.75, [0, 1])).toBe('0.750 of 0–1');
+    expect(fmtReward(63, [0, 100])).toBe('63.0 of 0–100');
+    expect(fmtReward(-0.5, [-1, 1])).toBe('−0.500 of −1–1');
+  });
+  it('shows the value as sent when the range is not known', () => {
+    expect(fmtReward(7, null)).toBe('7');
   });
 });

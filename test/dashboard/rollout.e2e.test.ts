@@ -98,7 +98,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     const candidate = page.locator('dd[data-stat="candidate"] a');
     expect(await candidate.textContent()).toBe(rollout.candidate_id);
     expect(await candidate.getAttribute('href')).toBe(`#/jobs/${jobId}/candidates/${rollout.candidate_id}`);
-    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('0.75');
+    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('0.750 of 0–1');
     expect(await page.locator('dd[data-stat="calls"]').textContent()).toBe('3');
 
     expect(await calls().count()).toBe(3);
@@ -164,14 +164,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     expect(late.status, JSON.stringify(late.body)).toBe(200);
     await page.getByRole('button', { name: 'Refresh' }).focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.locator('dd[data-stat="reward"]').textContent()).toBe('0.25');
+    await expect.poll(() => page.locator('dd[data-stat="reward"]').textContent()).toBe('0.250 of 0–1');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Refresh');
     expect(await page.getByRole('status').textContent()).toMatch(/^Read at \d/);
 
     await openRollout('r-empty');
     expect(await calls().count()).toBe(0);
     expect(await page.locator('.rollout-calls-body .empty').textContent()).toMatch(/^This rollout made no call through the proxy/);
-    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('1');
+    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('1.000 of 0–1');
   });
 
   it('says "not found" for an unknown rollout or job, with the heading focused', async () => {
@@ -277,8 +277,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
   });
 
   it('shows a one-module job\'s rollout, and fits a phone\'s width', async () => {
-    const sim = await createSimJob(s.url, s.t.key, { online_proposer_min_rollouts: 1000 });
-    await driveRollouts(s.url, s.t.key, sim.system_id, 1, 1);
+    // Rewards of 0 to 10: the page says the reward in that range, as the leaderboard's decimals do.
+    const sim = await createSimJob(s.url, s.t.key, { online_proposer_min_rollouts: 1000, reward_range: [0, 10] });
+    await driveRollouts(s.url, s.t.key, sim.system_id, 1, 1, () => 7);
     await s.t.server.settled();
     const rewards = await api(s.url, 'GET', `/api/v1/online/sessions/${sim.system_id}/rewards`, { key: s.t.key });
     const rolloutId = (rewards.body as { items: { rollout_id: string }[] }).items[0]!.rollout_id;
@@ -288,6 +289,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     expect(await calls().count()).toBe(1);
     expect(await calls().first().getAttribute('data-module')).toBe('main');
     expect(await calls().first().locator('.call-system .folded-text').textContent()).toBe(task.baselineInstruction);
+    expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('7.00 of 0–10');
     await page.goto(`${s.url}/#/jobs/${jobId}/rollouts/r-three`);
     await calls().first().waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);

@@ -28,6 +28,20 @@ export function scoreDigits(range: readonly [number, number] | null | undefined)
   return Math.min(3, Math.max(0, 3 - Math.floor(Math.log10(width) + 1e-9)));
 }
 
+/** "0–10", "−1–1": a declared reward range as a reader says it. */
+export function fmtRange(range: readonly [number, number]): string {
+  const end = (x: number) => String(x).replace(/^-/, '−');
+  return `${end(range[0])}–${end(range[1])}`;
+}
+
+/**
+ * One reward in its job's range, "7.00 of 0–10", with the decimals the leaderboard gives that range's
+ * scores; the value as sent when the range is not known (decimals would guess its scale).
+ */
+export function fmtReward(x: number, range: readonly [number, number] | null): string {
+  return range ? `${fmtScore(x, scoreDigits(range))} of ${fmtRange(range)}` : String(x).replace(/^-/, '−');
+}
+
 export function fmtSigned(x: number | null | undefined, digits = 3): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '—';
   return `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;

@@ -1,9 +1,9 @@
 import { ApiError, type ApiClient } from '../api.js';
 import { rolloutCall } from '../components/rolloutCall.js';
 import { h, replaceChildren, setText } from '../dom.js';
-import { fmtClock, fmtCount, fmtDateTime } from '../format.js';
+import { fmtClock, fmtCount, fmtDateTime, fmtReward } from '../format.js';
 import { candidateHref, jobHref } from '../router.js';
-import type { RolloutView } from '../types.js';
+import type { JobView, RolloutView } from '../types.js';
 import type { Page, Shell } from './page.js';
 
 /**
@@ -41,12 +41,25 @@ export function rolloutPage(api: ApiClient, shell: Shell, jobId: string, rollout
 
   let disposed = false;
   let reads = 0;
+  /**
+   * The job's declared reward range, read once: a bare "7" said nothing without it (of 0-1? of
+   * 0-100?). Null until read, and when the job cannot be read (the reward then shows alone).
+   */
+  let range: JobView['reward_range'] | null = null;
+  const readRange = async () => {
+    if (range !== null) return;
+    try {
+      range = (await api.getJob(jobId)).reward_range;
+    } catch {
+      // The rollout's own read says what is wrong (401, 404, the server down).
+    }
+  };
 
   const load = async () => {
     // The button stays enabled (disabling it would drop keyboard focus to the page): a newer read wins.
     const read = ++reads;
     try {
-      const rollout = await api.getRollout(jobId, rolloutId);
+      const [rollout] = await Promise.all([api.getRollout(jobId, rolloutId), readRange()]);
       if (disposed || read !== reads) return;
       setText(error, '');
       // A polite status: "Refresh" says it was done (the page looks the same when nothing changed).
@@ -75,7 +88,10 @@ export function rolloutPage(api: ApiClient, shell: Shell, jobId: string, rollout
     replaceChildren(summary,
       // The candidate's own row on the job page (its instruction, score and demos), not the page's top.
       stat('candidate', 'Candidate', h('a', { href: candidateHref(jobId, r.candidate_id), title: `Candidate ${r.candidate_id} in the candidates table of job ${jobId}` }, r.candidate_id)),
-      stat('reward', 'Reward', r.reward === null ? h('span', { class: 'muted' }, 'no reward yet') : String(r.reward)),
+      stat('reward', 'Reward', r.reward === null
+        ? h('span', { class: 'muted' }, 'no reward yet')
+        // The exact value on hover: the shown one has the leaderboard's decimals for this range.
+        : h('span', { title: String(r.reward) }, fmtReward(r.reward, range))),
       stat('split', 'Split', r.split),
       stat('seed', 'Seed', r.seed === null ? '—' : String(r.seed)),
       stat('status', 'Status', r.status),
