@@ -99,7 +99,20 @@ export class Leaderboard {
     // Ranks are among all candidates: the filter hides rows, it does not renumber them.
     const rank = new Map(sortCandidates(all, job.best_candidate_id).map((c, k) => [c.candidate_id, k + 1]));
     const drawn = new Map(Array.from(this.body.querySelectorAll<HTMLTableRowElement>('tr[data-candidate]'), (r) => [r.dataset.candidate, r]));
-    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => keepInstruction(drawn.get(c.candidate_id), this.row(c, rank.get(c.candidate_id) ?? 0, job, scale, modules, module)));
+    const shared = JSON.stringify([job.job_id, job.reward_range, scale, job.best_candidate_id, job.served_candidate_id, job.guard.state, job.guard.candidate_id, job.guard.served_candidate_id, job.status, job.modules, module, this.target]);
+    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => {
+      const r = rank.get(c.candidate_id) ?? 0;
+      const old = drawn.get(c.candidate_id);
+      // A poll of a live job moves one or two means: the other rows are what they were. Drawing all
+      // of them again (551 rows: about 0.4 s of script, style and layout at every poll) blocked the page.
+      const key = rowKey(c, shared, this.colors.get(c.candidate_id), modules ? openedModules(c.candidate_id) : []);
+      if (old && old.dataset.key === key) return setRank(old, r);
+      const fresh = this.row(c, r, job, scale, modules, module);
+      fresh.dataset.key = key;
+      const kept = keepInstruction(old, fresh);
+      kept.dataset.key = key;
+      return kept;
+    });
     placeRows(this.body, rows);
     if (this.revealTarget(all, module)) return;
     if (focusedId) {
@@ -245,6 +258,24 @@ function keepInstruction(old: HTMLTableRowElement | undefined, fresh: HTMLTableR
     }
   });
   return old;
+}
+
+/**
+ * What a row is drawn from, but its rank (setRank changes that in place: one mean that moves up
+ * renumbers every row below it). `shared`: the job-wide inputs (range, scale, best, served, guard,
+ * status, modules, filter, the asked-for candidate).
+ */
+function rowKey(c: CandidateView, shared: string, color: string | undefined, opened: readonly string[]): string {
+  return JSON.stringify([shared, color ?? null, opened, c]);
+}
+
+/** The rank of a kept row: its rank cell and the "#3" a phone's card shows. */
+function setRank(row: HTMLTableRowElement, rank: number): HTMLTableRowElement {
+  const cell = row.cells[0];
+  if (cell && cell.textContent !== String(rank)) cell.textContent = String(rank);
+  const id = row.querySelector<HTMLElement>('.candidate-id');
+  if (id && id.dataset.rank !== `#${rank}`) id.dataset.rank = `#${rank}`;
+  return row;
 }
 
 /** `body` holds `rows` in order, moving only the rows out of place (a moved row loses a selection in it). */
