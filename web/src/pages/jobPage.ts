@@ -57,6 +57,8 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
   });
   /** The champion at each point of the champion chart (championSeries' championIds). */
   let champions: string[] = [];
+  /** The time of the last read that succeeded (the live line's), said while reads fail. */
+  let lastRead: string | null = null;
   const championChart = new LineChart({
     id: 'champion-chart', title: 'Champion score over rollouts', xLabel: 'Reward #', yLabel: 'Mean reward',
     caption: "The champion's online mean with a fixed-n 95% interval (Wilson for rewards in [0, 1]) after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out. The header's best score carries a wider, anytime-valid interval, which stays honest however often the job is looked at.",
@@ -172,6 +174,9 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
         return false;
       }
       setText(pageError, `Live update failed: ${err instanceof Error ? err.message : String(err)}. Retrying.`);
+      // "Live · 18:44:52" stayed beside that alert while the server was down: the page said it was live
+      // at the time of its last good read. It says what it shows now, until a read succeeds again.
+      header.setLive(lastRead === null ? 'Not updating: retrying' : `Not updating: showing ${lastRead}, retrying`);
       return true;
     }
     const final = feed.job !== null && isFinal(feed.job.status);
@@ -179,6 +184,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
     // while it watches, so a trip shows without a reload.
     const watched = final && feed.job?.guard.state === 'watching';
     const clock = fmtClock(new Date().toISOString());
+    lastRead = clock;
     header.setLive(watched ? `Final · guard watching · ${clock}` : final ? 'Final: not updating' : `Live · ${clock}`);
     return !final || watched;
   };
