@@ -69,6 +69,9 @@ export class LineChart {
     this.plot?.destroy();
     this.ids = ids;
     this.plot = new uPlot(this.options(data.ids, colors), aligned, this.box);
+    // The legend is the chart's numbers for a screen reader (the canvas has none): three tables
+    // without a name, one per chart, could not be told apart or found by name.
+    this.plot.root.querySelector('.u-legend')?.setAttribute('aria-label', `${this.opts.title}: latest value of each series`);
   }
 
   destroy(): void {
