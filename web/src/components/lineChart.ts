@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { h } from '../dom.js';
+import { h, setText } from '../dom.js';
 import { type ChartSeries, X_INCRS, wholePercents } from '../chartData.js';
 import { fmtCount } from '../format.js';
 
@@ -18,6 +18,8 @@ export interface LineChartOptions {
    * Axis ticks come with the step between them (`step`), legend values without.
    */
   format: (v: number, step?: number) => string;
+  /** Said instead of an empty plot when there are rewards but no point yet (the champion needs two rewards of one candidate). */
+  noPoints?: string;
   /** Who a point of the first series stands for (the champion chart's candidate), shown after its legend value. */
   whose?: (idx: number) => string | null;
 }
@@ -52,9 +54,13 @@ export class LineChart {
   }
 
   update(data: ChartSeries, colors: Map<string, string>): void {
-    this.empty.hidden = data.x.length > 0;
+    // Rewards without a point (one reward each so far, on the champion chart) drew empty axes and a
+    // legend of dashes, with nothing saying why.
+    const pointless = data.x.length > 0 && this.opts.noPoints !== undefined && !data.ys.some((y) => y.some((v) => v !== null && v !== undefined));
+    setText(this.empty, pointless ? this.opts.noPoints ?? '' : 'No rewards yet.');
+    this.empty.hidden = data.x.length > 0 && !pointless;
     this.raw = data;
-    if (data.x.length === 0) {
+    if (data.x.length === 0 || pointless) {
       this.plot?.destroy();
       this.plot = null;
       this.ids = '';

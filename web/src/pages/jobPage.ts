@@ -61,6 +61,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
   let lastRead: string | null = null;
   const championChart = new LineChart({
     id: 'champion-chart', title: 'Champion score over rollouts', xLabel: 'Reward #', yLabel: 'Mean reward',
+    noPoints: 'No champion yet: a candidate needs two rewards to be one.',
     caption: "The champion's online mean with a fixed-n 95% interval (Wilson for rewards in [0, 1]) after each reward: the candidate with the highest lower bound (at least two rewards). Val rollouts are left out. The header's best score carries a wider, anytime-valid interval, which stays honest however often the job is looked at.",
     format: chartNumber,
     // The line is one candidate after another: the legend says which one it is at each point.

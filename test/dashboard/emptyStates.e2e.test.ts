@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../helpers/server.js';
+import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { createSimJob, type CreatedJob } from './simTraffic.js';
+
+/** A job's page before it has much to show: no reward yet, then one reward (no champion yet), then two. */
+describe.skipIf(!existsSync(CHROMIUM))('dashboard: a job with little to show yet', () => {
+  let s: DashboardTestServer;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[] = [];
+  let job: CreatedJob;
+  let n = 0;
+  const reward = async () => {
+    const res = await api(s.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, {
+      key: s.t.key, body: { rollout_id: `r${n++}`, candidate_id: 'baseline', reward_info: { score: 1 } },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  };
+  const empty = (id: string) => page.locator(`#${id} .chart-empty`);
+
+  beforeAll(async () => {
+    s = await startDashboardTestServer({ cacheTtlMs: 20 });
+    job = await createSimJob(s.url, s.t.key, { online_proposer_min_rollouts: 1000 });
+    ({ browser, page, problems } = await openWatchedPage());
+    await signIn(page, s.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    await page.waitForSelector('.job-header [data-status="running"]');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('says each chart has no rewards yet, and that there are no proposals', async () => {
+    for (const id of ['reward-chart', 'share-chart', 'champion-chart']) {
+      await expect.poll(() => empty(id).isVisible()).toBe(true);
+      expect(await empty(id).textContent()).toBe('No rewards yet.');
+    }
+    expect(await page.getByText(/^No proposals yet/).isVisible()).toBe(true);
+  });
+
+  it('after one reward the champion chart says why it draws nothing; after two it draws', async () => {
+    await reward();
+    await expect.poll(() => page.locator('#reward-chart .u-legend').count(), { timeout: 10_000 }).toBe(1);
+    // The champion needs two rewards of one candidate: axes and a legend of dashes said nothing.
+    expect(await empty('champion-chart').isVisible()).toBe(true);
+    expect(await empty('champion-chart').textContent()).toBe('No champion yet: a candidate needs two rewards to be one.');
+    expect(await page.locator('#champion-chart .u-legend').count()).toBe(0);
+    await reward();
+    await expect.poll(() => page.locator('#champion-chart .u-legend').count(), { timeout: 10_000 }).toBe(1);
+    expect(await empty('champion-chart').isVisible()).toBe(false);
+    expect(problems).toEqual([]);
+  });
+});
