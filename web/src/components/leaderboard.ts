@@ -9,6 +9,12 @@ const COL = {
   status: 'Status', parent: 'Parent', rollouts: 'Rollouts', rewards: 'Rewards (n)', mean: 'Mean reward [95% CI]', val: 'Val score (n)', serve: 'Serve',
 } as const;
 
+/**
+ * Rows drawn until the user asks for all: 551 rows made a table 30,000 px tall, the charts, proposals
+ * and event log under it out of reach (and some 1,100 Tab stops away for a keyboard user).
+ */
+export const SHOWN_ROWS = 50;
+
 /** The baseline of a job that discovers its modules, before the first proxied call brings one. */
 const NO_PROMPT_YET = '(no prompt yet: the first proxied call\'s system text becomes one)';
 
@@ -31,6 +37,11 @@ export class Leaderboard {
   private target: string | null = null;
   private revealed = false;
   private readonly targetNote = h('p', { class: 'muted', role: 'status' });
+  /** Every row, or the best SHOWN_ROWS (and the rows the job points at); the user's choice. */
+  private showAll = false;
+  private readonly moreNote = h('span', { class: 'muted' });
+  private readonly moreButton = h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.toggleAll() });
+  private readonly more = h('p', { class: 'rows-more', hidden: true }, this.moreNote, ' ', this.moreButton);
 
   /** `onPromote`: the user asked to serve this candidate (the page confirms and calls the API). */
   constructor(private readonly onPromote: (candidateId: string) => void) {
@@ -48,7 +59,8 @@ export class Leaderboard {
     this.el = h('section', { class: 'panel', 'aria-labelledby': 'leaderboard-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'leaderboard-title' }, 'Candidates'), this.filterBox),
       this.targetNote,
-      h('div', { class: 'table-scroll' }, table));
+      h('div', { class: 'table-scroll' }, table),
+      this.more);
   }
 
   /**
@@ -69,6 +81,11 @@ export class Leaderboard {
     this.job = job;
     this.colors = colors;
     this.syncFilter(job);
+    this.rerender();
+  }
+
+  private toggleAll(): void {
+    this.showAll = !this.showAll;
     this.rerender();
   }
 
@@ -100,7 +117,15 @@ export class Leaderboard {
     const rank = new Map(sortCandidates(all, job.best_candidate_id).map((c, k) => [c.candidate_id, k + 1]));
     const drawn = new Map(Array.from(this.body.querySelectorAll<HTMLTableRowElement>('tr[data-candidate]'), (r) => [r.dataset.candidate, r]));
     const shared = JSON.stringify([job.job_id, job.reward_range, scale, job.best_candidate_id, job.served_candidate_id, job.guard.state, job.guard.candidate_id, job.guard.served_candidate_id, job.status, job.modules, module, this.target]);
-    const rows = sortCandidates(candidates, job.best_candidate_id).map((c) => {
+    const sorted = sortCandidates(candidates, job.best_candidate_id);
+    // A link to a candidate beyond the first rows shows them all: its row must be there to be revealed.
+    if (this.target !== null && !this.revealed && sorted.findIndex((c) => c.candidate_id === this.target) >= SHOWN_ROWS) this.showAll = true;
+    // Beyond the best rows, the ones the job points at stay: the baseline (the reference), what is
+    // served, what the guard watches.
+    const pinned = new Set(['baseline', job.served_candidate_id, job.guard.candidate_id]);
+    const shown = this.showAll ? sorted : sorted.filter((c, k) => k < SHOWN_ROWS || pinned.has(c.candidate_id));
+    this.syncMore(sorted.length, shown.length);
+    const rows = shown.map((c) => {
       const r = rank.get(c.candidate_id) ?? 0;
       const old = drawn.get(c.candidate_id);
       // A poll of a live job moves one or two means: the other rows are what they were. Drawing all
@@ -124,6 +149,17 @@ export class Leaderboard {
       const text = all.length === 0 ? 'No candidates yet: the baseline appears with the first proxied call.' : `No candidate has changed module ${module} yet.`;
       this.body.append(h('tr', {}, h('td', { colspan: '9', class: 'empty' }, text)));
     }
+  }
+
+  /** The line under the table: how many rows are left out, and the button that shows them (or folds them again). */
+  private syncMore(total: number, shown: number): void {
+    const folded = total - shown;
+    this.more.hidden = total <= SHOWN_ROWS;
+    if (this.more.hidden) return;
+    const noun = this.filter.value ? `candidates that changed ${this.filter.value}` : 'candidates';
+    this.moreNote.textContent = folded > 0 ? `${fmtCount(folded)} more ${noun} not shown (ranked lower).` : `All ${fmtCount(total)} ${noun} shown.`;
+    // The button keeps focus through the change: it is the same element, relabelled.
+    this.moreButton.textContent = folded > 0 ? `Show all ${fmtCount(total)}` : `Show the best ${SHOWN_ROWS} only`;
   }
 
   /**
