@@ -68,6 +68,17 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a job with 551 candidates', (
     expect(await page.locator('.rows-more .muted').textContent()).toBe('All 551 candidates shown.');
   });
 
+  it('keeps each chart\'s legend of hundreds of candidates in a box that scrolls, reachable from the keyboard', async () => {
+    // It was 1,161 px tall under each of two charts.
+    const legend = page.locator('#reward-chart .legend-scroll');
+    const box = await legend.evaluate((e) => ({ height: e.clientHeight, content: e.scrollHeight, tabIndex: (e as HTMLElement).tabIndex }));
+    expect(box.height).toBeLessThan(200);
+    expect(box.content).toBeGreaterThan(box.height);
+    expect(box.tabIndex).toBe(0);
+    expect(await legend.getByRole('table', { name: 'Reward over rollouts: latest value of each series' }).count()).toBe(1);
+    expect(await page.locator('#share-chart .legend-scroll').evaluate((e) => e.clientHeight)).toBeLessThan(200);
+  });
+
   it('a link to a candidate ranked below the first 50 shows every row, and its own', async () => {
     // cand_5_20 has no reward: unrewarded candidates rank last.
     await page.goto(`${s.url}/#/jobs`);

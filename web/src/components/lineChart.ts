@@ -77,7 +77,15 @@ export class LineChart {
     this.plot = new uPlot(this.options(data.ids, colors), aligned, this.box);
     // The legend is the chart's numbers for a screen reader (the canvas has none): three tables
     // without a name, one per chart, could not be told apart or found by name.
-    this.plot.root.querySelector('.u-legend')?.setAttribute('aria-label', `${this.opts.title}: latest value of each series`);
+    const legend = this.plot.root.querySelector('.u-legend');
+    legend?.setAttribute('aria-label', `${this.opts.title}: latest value of each series`);
+    // Hundreds of candidates made a legend 1,200 px tall under each chart: it scrolls in a box of its
+    // own (styles.css), which the keyboard can reach to scroll it.
+    if (legend) {
+      const box = h('div', { class: 'legend-scroll', tabindex: '0', role: 'group', 'aria-label': `${this.opts.title}: legend` });
+      legend.replaceWith(box);
+      box.append(legend);
+    }
   }
 
   destroy(): void {
