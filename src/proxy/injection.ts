@@ -137,3 +137,34 @@ export function insertAfterSystem(req: ChatCompletionRequest, turns: readonly Ch
 export function turnsAfterSystem(messages: readonly ChatMessage[]): ChatMessage[] {
   return messages.slice(systemHead(messages));
 }
+
+/**
+ * The internal call of a Messages request routed by its first `system` block alone
+ * (programRouting.ts): the system text, those blocks joined by a blank line, becomes the first
+ * block (`head`) as the first system message, which injection replaces, and the other blocks as a
+ * second system message right after it: the app's own context, which stays before the demos and in
+ * the record, as a later system message of a chat call does.
+ */
+export function splitSystemHead(req: ChatCompletionRequest, head: string): ChatCompletionRequest {
+  const at = req.messages.findIndex(isSystem);
+  const joined = req.messages[at]?.content;
+  if (typeof joined !== 'string' || !joined.startsWith(`${head}\n\n`)) return req;
+  const rest = joined.slice(head.length + 2);
+  return { ...req, messages: [...req.messages.slice(0, at), { role: 'system', content: head }, { role: 'system', content: rest }, ...req.messages.slice(at + 1)] };
+}
+
+/**
+ * A call split by splitSystemHead as the translation sends a Messages `system`: one system message,
+ * its parts joined by a blank line (the first now the candidate's text), so a chat upstream sees the
+ * shape it saw before (some local servers' chat templates refuse a second system message).
+ */
+export function joinSystemHead(req: ChatCompletionRequest): ChatCompletionRequest {
+  const at = req.messages.findIndex(isSystem);
+  const head = req.messages[at];
+  const rest = req.messages[at + 1];
+  if (head === undefined || rest === undefined || !isSystem(rest) || typeof rest.content !== 'string') return req;
+  const text = typeof head.content === 'string' ? head.content : systemText([head]) ?? '';
+  // An empty candidate text (a module whose text is empty) leaves the client's other blocks alone.
+  const content = text === '' ? rest.content : `${text}\n\n${rest.content}`;
+  return { ...req, messages: [...req.messages.slice(0, at), { ...head, content }, ...req.messages.slice(at + 2)] };
+}

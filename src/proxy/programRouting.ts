@@ -18,7 +18,7 @@ import { wellFormed } from '../optimizer/core/text.js';
  * through). `overridden`: an explicit `mipro.variables` value replaced or supplied what the system
  * text gave for a placeholder, so the app's own text is not what the template gives with them.
  */
-export type ProgramRoute = { module: CompiledModule; variables: Record<string, string>; overridden: boolean; textUnmatched: boolean } | { module: null };
+export type ProgramRoute = { module: CompiledModule; variables: Record<string, string>; overridden: boolean; textUnmatched: boolean; firstBlock: boolean } | { module: null };
 
 /**
  * Assigns the call to a module (header, body field, template match, discovery) and checks that its
@@ -26,17 +26,42 @@ export type ProgramRoute = { module: CompiledModule; variables: Record<string, s
  * sent upstream, unless `initial_prompt.wildcards` declares it OPTIONAL (then it is ""). A call that
  * belongs to no module is reported once and passes through.
  */
-export function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime, req: FastifyRequest, body: ChatCompletionRequest): ProgramRoute | Promise<ProgramRoute> {
+export function routeToModule(p: { engine: OnlineEngine }, rt: JobRuntime, req: FastifyRequest, body: ChatCompletionRequest, firstBlock: string | null = null): ProgramRoute | Promise<ProgramRoute> {
   const named = namedModule(req, body);
   // Compared with stored texts (templates, discovered modules) in the form both databases store.
   const sent = systemText(body.messages);
   const text = sent === null ? null : wellFormed(sent);
+  if (firstBlock !== null && text !== null) return routeByBlocks(p, rt, body, named, text, wellFormed(firstBlock));
   const assignment = p.engine.modules.resolve(rt, { named, systemText: text });
   // Synchronous unless a module is being discovered: a call of a known module costs no promise.
   return assignment instanceof Promise ? assignment.then((a) => routeAssigned(p, rt, body, named, text, a)) : routeAssigned(p, rt, body, named, text, assignment);
 }
 
-function routeAssigned(p: { engine: OnlineEngine }, rt: JobRuntime, body: ChatCompletionRequest, named: string | null, text: string | null, assignment: ModuleAssignment): ProgramRoute {
+/**
+ * A Messages call whose `system` is several text blocks (`joined`: their text joined by a blank line,
+ * `first`: the first block). The joined text is matched first, as ever: an instruction split over
+ * blocks, or a template with a placeholder for what follows the instruction, matches that way. Only
+ * when it matches no module is the first block tried alone (an instruction block, then per-request
+ * documents, Anthropic's prompt-caching layout): the call is then that module's, as a one-block call
+ * with that text would be, and the other blocks are the client's own context (`firstBlock`: the
+ * proxy splits the internal call so). A job that discovers modules discovers the first block: the
+ * joined text of such a call changes with every request and would make each its own module.
+ */
+function routeByBlocks(p: { engine: OnlineEngine }, rt: JobRuntime, body: ChatCompletionRequest, named: string | null, joined: string, first: string): ProgramRoute | Promise<ProgramRoute> {
+  const whole = p.engine.modules.match(rt, { named, systemText: joined });
+  if (whole.kind === 'module' && whole.textUnmatched !== true) return routeAssigned(p, rt, body, named, joined, whole);
+  const settle = (alone: ModuleAssignment): ProgramRoute => {
+    if (alone.kind === 'module' && alone.textUnmatched !== true) return routeAssigned(p, rt, body, named, first, alone, true);
+    // Neither text is the module's: as before this fallback existed. A module named by the call keeps
+    // it (its template matched neither text); otherwise the joined text, what the client sent, is
+    // the one reported unmatched.
+    return routeAssigned(p, rt, body, named, joined, whole.kind === 'module' ? whole : alone);
+  };
+  const alone = p.engine.modules.resolve(rt, { named, systemText: first });
+  return alone instanceof Promise ? alone.then(settle) : settle(alone);
+}
+
+function routeAssigned(p: { engine: OnlineEngine }, rt: JobRuntime, body: ChatCompletionRequest, named: string | null, text: string | null, assignment: ModuleAssignment, firstBlock = false): ProgramRoute {
   if (assignment.kind === 'unknown_name') {
     const known = rt.modules.map((m) => m.name).join(', ') || '(none)';
     // A discovering job refuses a new name only once it holds mipro.max_modules modules: say so.
@@ -60,7 +85,7 @@ function routeAssigned(p: { engine: OnlineEngine }, rt: JobRuntime, body: ChatCo
   for (const n of names) if (variableValue(variables, n) === undefined) defineVariable(variables, n, '');
   const overridden = explicit !== undefined && names.some((n) => variableValue(explicit, n) !== undefined && variableValue(explicit, n) !== variableValue(assignment.captures, n));
   // Named by header or mipro.module, its text not the template's: a record cannot rebuild that text.
-  return { module: assignment.module, variables, overridden, textUnmatched: assignment.textUnmatched === true };
+  return { module: assignment.module, variables, overridden, textUnmatched: assignment.textUnmatched === true, firstBlock };
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Dispatch } from '../optimizer/runner/dispatcher.js';
 import type { OnlineEngine } from '../optimizer/runner/engine.js';
 import type { JobRuntime } from '../optimizer/runner/jobRuntime.js';
 import type { RolloutCall } from '../store/types.js';
-import { forcePolicy, injectCandidate, injectDemos, inputForRecord } from './injection.js';
+import { forcePolicy, injectCandidate, injectDemos, inputForRecord, joinSystemHead, splitSystemHead } from './injection.js';
 import { clientMessageParam } from './clientParam.js';
 import { tapChatStream } from './chatStreamTap.js';
 import type { LiveStreams } from './liveStreams.js';
@@ -136,16 +136,22 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // A call refused for its seed is refused before routing, which may discover a module or report an unmatched text.
   const refusal = p.engine.refuseHeldOut(rt, dispatchReq);
   if (refusal) await refusal;
-  const routed = routeToModule(p, rt, req, body);
+  const firstBlock = surfaceCall.firstSystemBlock ?? null;
+  const routed = routeToModule(p, rt, req, body, firstBlock);
   const program = routed instanceof Promise ? await routed : routed;
-  const ctx: CallContext = { reply, p, rt, surfaceCall, body, program, inputMessages, gone, hops };
+  // Routed by its first system block alone: the internal call is split there, so injection replaces
+  // that block only and the record keeps the other blocks as the app's own system message.
+  const split = program.module !== null && program.firstBlock && firstBlock !== null;
+  const routedBody = split ? splitSystemHead(body, firstBlock) : body;
+  const routedReq = split ? { ...dispatchReq, inputMessages: capStoredMessages(inputForRecord(routedBody.messages)) } : dispatchReq;
+  const ctx: CallContext = { reply, p, rt, surfaceCall, body: routedBody, program, inputMessages: routedReq.inputMessages, gone, hops };
   // A JSON answer is held until the rollout's claim is known, so its upstream call may run beside
   // the claim; a stream is relayed as it comes, so it waits for the claim.
-  const served = await relayDispatched(ctx, await p.engine.dispatch(rt, { ...dispatchReq, speculate: !surfaceCall.stream }));
+  const served = await relayDispatched(ctx, await p.engine.dispatch(rt, { ...routedReq, speculate: !surfaceCall.stream }));
   if (served) return reply;
   // The speculation was wrong (the id is stored with another candidate): its answer was dropped,
   // and the call now gets the stored candidate, which this instance remembers since the claim.
-  if (!(await relayDispatched(ctx, await p.engine.dispatch(rt, dispatchReq)))) {
+  if (!(await relayDispatched(ctx, await p.engine.dispatch(rt, routedReq)))) {
     throw new Error(`rollout ${dispatchReq.rolloutId ?? ''}: a dispatch without speculation was not confirmed`);
   }
   return reply;
@@ -210,10 +216,14 @@ async function relayDispatched(ctx: CallContext, dispatch: Dispatch): Promise<bo
   if (program.module) reply.header('x-mipro-module', program.module.name);
   else reply.header('x-mipro-unmatched', 'true');
   const native = nativeApiFor(provider, surfaceCall);
+  const firstBlock = program.module !== null && program.firstBlock;
   const call: UpstreamCall = {
     provider, surfaceCall, native, signal: ctx.gone, hops: ctx.hops, rt, rolloutId: dispatch.rolloutId, persisted: dispatch.persisted, confirmed: dispatch.confirmed,
+    // Translated, a call split at its first system block goes as the translation sends any: one
+    // system message, the blocks joined by a blank line (the first now the candidate's text).
+    upstreamReq: firstBlock && native === undefined ? joinSystemHead(upstreamReq) : upstreamReq,
     // Injection changed the conversation (a new messages array): the native body must carry it.
-    upstreamReq, changed: upstreamReq.messages !== body.messages,
+    changed: upstreamReq.messages !== body.messages, firstBlock,
     // Every call record keeps its own input; the rollout keeps the first one it sees.
     record: {
       inputMessages, module: program.module?.name ?? null, variables: program.module ? capStoredVariables(program.variables) : null,
@@ -233,6 +243,8 @@ interface UpstreamCall {
   native: NativeApi | undefined;
   upstreamReq: ChatCompletionRequest;
   changed: boolean;
+  /** Routed by its first system block (Messages): natively the candidate's text replaces that block only. */
+  firstBlock: boolean;
   signal: ClientGone;
   hops: number;
   rt: JobRuntime;
@@ -248,7 +260,7 @@ interface UpstreamCall {
 /** One upstream call for a JSON answer: the surface's body to send and the summary for the record. */
 async function completeOnce(c: UpstreamCall): Promise<{ out: string; summary: AnswerSummary }> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
+    const res = await c.native.complete(c.surfaceCall.native.body(c.upstreamReq, c.changed, c.firstBlock), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.json(res.raw);
   }
   const result = await c.provider.complete(c.upstreamReq, { signal: c.signal, proxyHops: c.hops });
@@ -331,7 +343,7 @@ function withClientParam(err: unknown, c: UpstreamCall): void {
 /** Opens the upstream stream: the surface's event stream for the client and its summary for the record. */
 async function openStream(c: UpstreamCall): Promise<SurfaceStream> {
   if (c.native !== undefined && c.surfaceCall.native !== undefined) {
-    const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
+    const upstream = await c.native.stream(c.surfaceCall.native.body(c.upstreamReq, c.changed, c.firstBlock), { signal: c.signal, forwardHeaders: c.surfaceCall.native.forwardHeaders });
     return c.surfaceCall.native.stream(upstream.body);
   }
   const upstream = await c.provider.stream(c.upstreamReq, { signal: c.signal, proxyHops: c.hops });

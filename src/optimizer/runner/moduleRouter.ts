@@ -30,6 +30,14 @@ export class ModuleRouter {
     return this.discover(rt, call, first);
   }
 
+  /**
+   * The assignment among the modules the job has, discovering none: a Messages call of several
+   * system blocks tries its joined text so, and discovers from its first block (proxy/programRouting.ts).
+   */
+  match(rt: JobRuntime, call: CallIdentity): ModuleAssignment {
+    return assignModule(rt.modules, call, { canDiscover: false });
+  }
+
   private async discover(rt: JobRuntime, call: CallIdentity, first: Extract<ModuleAssignment, { kind: 'discover' }>): Promise<ModuleAssignment> {
     const modules = await this.deps.store.discoverModule(rt.job.id, {
       name: first.name, template: first.template, max: rt.job.config.mipro.max_modules,

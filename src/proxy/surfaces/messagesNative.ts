@@ -17,7 +17,7 @@ import { toolNameProblem } from '../../providers/toolNames.js';
  * inserted at the head of `messages`, the forced model, temperature and token limit). Answers are
  * relayed unchanged; the record's summary reads them through the provider's own translation to chat.
  */
-export function nativeMessagesBody(original: MessagesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean): Record<string, unknown> {
+export function nativeMessagesBody(original: MessagesRequest, internal: ChatCompletionRequest, injected: ChatCompletionRequest, changed: boolean, firstBlock = false): Record<string, unknown> {
   const { mipro: _ours, ...rest } = original;
   const body: Record<string, unknown> = { ...rest, model: injected.model };
   // Anthropic's temperature scale is 0..1; a policy's 0..2 value is clamped like the chat translation does.
@@ -30,10 +30,22 @@ export function nativeMessagesBody(original: MessagesRequest, internal: ChatComp
   // The client's own blocks (and their cache_control) stay when the text is what it sent, as for a
   // candidate that changes only the demos; a new text goes as a string, or as one block carrying the
   // client's cache_control when it cached its system prompt (prompt caching keeps working).
-  if (text !== null && text !== messagesSystemText(original.system)) body.system = systemWithClientsCaching(original.system, text);
+  if (firstBlock && Array.isArray(original.system)) {
+    // Routed by its first block: the candidate's text is that block's, the others go as sent.
+    if (text !== null && text !== original.system[0]!.text) body.system = withFirstBlock(original.system, text);
+  } else if (text !== null && text !== messagesSystemText(original.system)) body.system = systemWithClientsCaching(original.system, text);
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected));
   if (inserted.length > 0) body.messages = [...inserted.map(turnOf), ...original.messages];
   return body;
+}
+
+/**
+ * The client's blocks with the first one's text replaced, its other fields (a cache_control) and the
+ * later blocks (a document and its cache_control) as sent. An empty text drops the block: Anthropic
+ * refuses an empty text block.
+ */
+function withFirstBlock(system: readonly Record<string, unknown>[], text: string): Record<string, unknown>[] {
+  return text === '' ? system.slice(1) : [{ ...system[0], text }, ...system.slice(1)];
 }
 
 function systemWithClientsCaching(system: MessagesRequest['system'], text: string): string | Record<string, unknown>[] {

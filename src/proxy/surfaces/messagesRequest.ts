@@ -38,6 +38,19 @@ export function messagesSystemText(system: MessagesRequest['system']): string | 
 }
 
 /**
+ * The first block's text of a `system` of several text blocks, when it has text: what routing tries
+ * alone when the joined text matches no module (SurfaceCall.firstSystemBlock). Null otherwise (a
+ * string, one block), so a call of one system text costs nothing more. Read after messagesSystemText
+ * checked the blocks.
+ */
+export function firstSystemBlock(req: MessagesRequest): string | null {
+  const system = req.system;
+  if (!Array.isArray(system) || system.length < 2) return null;
+  const text = system[0]!.text;
+  return typeof text === 'string' && text !== '' ? text : null;
+}
+
+/**
  * Where a message of the internal call came from in the Messages request (`system` or `messages.N`),
  * and for an assistant turn the `tool_use` block of each of its tool calls (`messages.N.content.M`):
  * one per internal message, filled by messagesToChat, read by messagesFieldOf.

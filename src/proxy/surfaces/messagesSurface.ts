@@ -4,7 +4,7 @@ import { clientMessagesText } from '../clientParam.js';
 import { translateChatStream } from './chatChunks.js';
 import { nativeMessagesBody, nativeMessagesSummary, NativeMessagesTap, thinkingProblems, toolNameProblems } from './messagesNative.js';
 import { chatToMessage } from './messagesRender.js';
-import { type MessagesOrigin, messagesToChat, parseMessagesRequest } from './messagesRequest.js';
+import { firstSystemBlock, type MessagesOrigin, messagesToChat, parseMessagesRequest } from './messagesRequest.js';
 import { MessagesStreamWriter } from './messagesStream.js';
 import type { Surface, SurfaceStream } from './surface.js';
 
@@ -24,11 +24,13 @@ export const messagesSurface: Surface = {
     let inserted = 0;
     /** How the stream sent so far ends when it fails: by default with the error event alone. */
     let fail = (errorEvent: string): string => errorEvent;
+    const firstBlock = firstSystemBlock(original);
     return {
       chat,
       untranslatable,
       fieldOf: (path) => messagesFieldOf(origins, path),
       stream,
+      ...(firstBlock !== null ? { firstSystemBlock: firstBlock } : {}),
       renderJson: (completion, _raw, toolCalls) => JSON.stringify(chatToMessage(completion, toolCalls, original.stop_sequences)),
       renderStream: (sse) => {
         const writer = new MessagesStreamWriter({ model: original.model ?? '', stopSequences: original.stop_sequences ?? [] });
@@ -39,8 +41,8 @@ export const messagesSurface: Surface = {
       native: {
         surface: 'messages',
         forwardHeaders,
-        body: (injected, changed) => {
-          const upstream = nativeMessagesBody(original, chat, injected, changed);
+        body: (injected, changed, firstBlock) => {
+          const upstream = nativeMessagesBody(original, chat, injected, changed, firstBlock);
           inserted = (upstream.messages as readonly unknown[]).length - original.messages.length;
           return upstream;
         },

@@ -36,8 +36,11 @@ export interface SurfaceStream {
 
 export interface NativeCall {
   readonly surface: NativeSurface;
-  /** The upstream body, from the client's own body and what injection decided on the internal call. */
-  body(injected: ChatCompletionRequest, changed: boolean): Record<string, unknown>;
+  /**
+   * The upstream body, from the client's own body and what injection decided on the internal call.
+   * `firstBlock`: the call was routed by its first system block (SurfaceCall.firstSystemBlock).
+   */
+  body(injected: ChatCompletionRequest, changed: boolean, firstBlock: boolean): Record<string, unknown>;
   json(raw: string): { out: string; summary: AnswerSummary };
   /** Throws (after relaying what came) when the upstream's stream ends unfinished. */
   stream(body: AsyncIterable<Uint8Array>): SurfaceStream;
@@ -76,6 +79,12 @@ export interface SurfaceCall {
    */
   fieldOf?(chatPath: string): string;
   stream: boolean;
+  /**
+   * Messages with several `system` text blocks: the first one's text (not empty). Routing tries it
+   * alone when their joined text, the internal call's system text, matches no module
+   * (programRouting.ts). Absent: a system text of one part.
+   */
+  firstSystemBlock?: string;
   /** A chat completion (translated path) as this surface's JSON body. */
   renderJson(completion: ChatCompletion, raw: string, toolCalls: readonly ToolCallSummary[]): string;
   /** A chat-completions SSE stream (translated path) as this surface's event stream. */

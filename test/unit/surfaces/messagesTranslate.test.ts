@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AnthropicStreamTranslator } from '../../../src/providers/anthropicStream.js';
 import { extractCompletionSummary } from '../../../src/providers/completionSummary.js';
 import { SseParser, StreamAccumulator } from '../../../src/providers/sse.js';
-import { forcePolicy, injectCandidate, insertAfterSystem } from '../../../src/proxy/injection.js';
+import { forcePolicy, injectCandidate, insertAfterSystem, joinSystemHead, splitSystemHead } from '../../../src/proxy/injection.js';
 import { nativeMessagesBody, NativeMessagesTap } from '../../../src/proxy/surfaces/messagesNative.js';
 import { chatToMessage } from '../../../src/proxy/surfaces/messagesRender.js';
 import { messagesToChat, parseMessagesRequest } from '../../../src/proxy/surfaces/messagesRequest.js';
@@ -145,6 +145,24 @@ describe('native Messages', () => {
       messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'hi' }],
     });
     expect(nativeMessagesBody(original, internal, injected, false)).toMatchObject({ system: [{ type: 'text', text: 'Mine.' }], messages: [{ role: 'user', content: 'hi' }] });
+  });
+
+  it('a call routed by its first system block: the candidate\'s text replaces that block only; the other blocks stay in place, cache_control and all', () => {
+    const system = [{ type: 'text', text: 'Instruction.', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'DOC', cache_control: { type: 'ephemeral' } }];
+    const original = parseMessagesRequest({ max_tokens: 64, system, messages: [{ role: 'user', content: 'hi' }] });
+    const internal = messagesToChat(original);
+    const split = splitSystemHead(internal, 'Instruction.');
+    expect(split.messages).toEqual([{ role: 'system', content: 'Instruction.' }, { role: 'system', content: 'DOC' }, { role: 'user', content: 'hi' }]);
+    const demo = [{ role: 'user' as const, content: 'q' }, { role: 'assistant' as const, content: 'a' }];
+    expect(nativeMessagesBody(original, internal, insertAfterSystem(injectCandidate(split, 'New.', policy), demo), true, true)).toMatchObject({
+      system: [{ type: 'text', text: 'New.', cache_control: { type: 'ephemeral' } }, system[1]],
+      messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }, { role: 'user', content: 'hi' }],
+    });
+    // The baseline's own text with demos: the blocks as sent. An empty text (Anthropic refuses an empty block) drops the first.
+    expect(nativeMessagesBody(original, internal, insertAfterSystem(forcePolicy(split, policy), demo), true, true).system).toEqual(system);
+    expect(nativeMessagesBody(original, internal, injectCandidate(split, '', policy), true, true).system).toEqual([system[1]]);
+    // Translated: one system message, the candidate's text where the first block was.
+    expect(joinSystemHead(injectCandidate(split, 'New.', policy)).messages[0]).toEqual({ role: 'system', content: 'New.\n\nDOC' });
   });
 
   it('keeps the client\'s system blocks (cache_control too) when only turns were inserted', () => {
