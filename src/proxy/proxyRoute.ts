@@ -389,7 +389,30 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
     stopped = reason;
     c.signal.abort(reason); // ends the upstream read below
   });
-  reply.raw.once('close', untrack); // also when the relay below never started (client gone at once)
+  let ended = false;
+  /** Once per call, whichever way it ends: out of the live streams, its metric, its record. */
+  const end = (failed: boolean): void => {
+    if (ended) return;
+    ended = true;
+    untrack();
+    const ms = performance.now() - t0;
+    const callFailed = failed || c.signal.aborted || (upstream.failed?.() ?? false);
+    p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: callFailed ? 'error' : 'ok' }, ms / 1000);
+    recordCall(p, c, upstream.summary(), ms, callFailed);
+  };
+  // A client that left before the relay below started (while the stream opened, or before its first
+  // pull) never runs the relay: Fastify destroys the stream, and a generator returned before its
+  // first step skips its `finally`. The stream then stayed in the live streams for the server's life,
+  // holding its call and job state, and the call had no record. Its connection closed, so `gone`
+  // (clientGoneOf) has cancelled the upstream read; only the end is left to do.
+  let relayStarted = false;
+  const abandoned = (): void => {
+    if (relayStarted) return;
+    relayStarted = true;
+    end(true);
+  };
+  reply.raw.once('close', abandoned);
+  if (reply.raw.destroyed) abandoned(); // its 'close' came while the stream opened
   const chunks = upstream.body[Symbol.asyncIterator]();
   // The answer's head waits for the stream's first event: a stream the upstream cut, or left silent
   // past UPSTREAM_TIMEOUT_MS, before sending any was a 200 whose first event was the error, which no
@@ -404,14 +427,13 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
   } catch (err) {
     if (!stopped && err instanceof UpstreamError && err.code === 'upstream_bad_stream') firstError = err;
     else {
-      untrack();
-      const ms = performance.now() - t0;
-      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: 'error' }, ms / 1000);
-      recordCall(p, c, upstream.summary(), ms, true);
+      end(true);
       throw stopped ?? err;
     }
   }
   async function* relay(): AsyncGenerator<Uint8Array | string> {
+    if (relayStarted) return; // the client left first (abandoned)
+    relayStarted = true;
     let failed = false;
     /** Still suspended at a yield when the relay ends: the client left, and the upstream read must be closed. */
     let leftEarly = false;
@@ -437,12 +459,7 @@ async function relayStream(reply: FastifyReply, p: ProxyDeps, c: UpstreamCall): 
       // As `for await` did: only a relay left at a yield closes the upstream request (one read to its
       // end keeps its connection, and one that threw is closed already).
       if (leftEarly) await chunks.return?.().catch(() => undefined);
-      untrack();
-      const s = upstream.summary();
-      const ms = performance.now() - t0;
-      const callFailed = failed || c.signal.aborted || (upstream.failed?.() ?? false);
-      p.metrics.upstreamDuration.observe({ provider: c.provider.kind, outcome: callFailed ? 'error' : 'ok' }, ms / 1000);
-      recordCall(p, c, s, ms, callFailed);
+      end(failed);
     }
   }
   reply
