@@ -33,6 +33,11 @@ export function toHttpProblem(err: unknown): HttpProblem {
     return { status: 414, code: 'uri_too_long', message, details: [{ path: 'path', message }] };
   }
   if (f.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return toHttpProblem(new UnsupportedMediaTypeError(JSON_ONLY));
+  if (f.code === 'FST_ERR_BAD_URL') {
+    // The message quotes the client's URL: it is about the path, whatever words the URL holds.
+    const message = f.message ?? 'the URL is not valid';
+    return { status: 400, code: 'bad_request', message, details: [{ path: 'path', message }] };
+  }
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
     const e = new BadRequestError(jsonParseMessage(f));
     return { status: f.statusCode === 400 ? 400 : f.statusCode, code: e.code, message: e.message, details: [{ path: '', message: e.message }] };
@@ -42,7 +47,9 @@ export function toHttpProblem(err: unknown): HttpProblem {
 
 function jsonParseMessage(f: FastifyLikeError): string {
   if (f.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'body is empty but content-type is application/json';
-  if (f.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/i.test(f.message ?? '')) return `malformed JSON body: ${f.message ?? ''}`.trim();
+  // Only an error with no code of its own is guessed from its words: a fastify error's message may
+  // quote the client's URL or headers (`?format=json` made a bad URL "malformed JSON body").
+  if (f.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (f.code === undefined && /JSON/i.test(f.message ?? ''))) return `malformed JSON body: ${f.message ?? ''}`.trim();
   return f.message ?? 'bad request';
 }
 
