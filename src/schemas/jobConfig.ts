@@ -112,7 +112,8 @@ export const PolicySchema = z.object({
   provider: Provider,
   /** null: never sent, so the provider's default applies (reasoning models accept no other). */
   temperature: Temperature.nullable().default(0),
-  max_completion_tokens: positiveInt().max(1_000_000).default(256),
+  // The bound needs its own message: without one, zod reports the schema's ("must be an integer >= 1").
+  max_completion_tokens: positiveInt().max(1_000_000, 'must be <= 1000000').default(256),
   inference_url: InferenceUrl.optional(),
   inference_mode: z.string().optional(),
 }).superRefine(requireInferenceUrlForCompatible);
@@ -129,7 +130,7 @@ export const ProposerSchema = z.object({
    * with one could never get a proposal.
    */
   temperature: Temperature.nullable().default(0.7),
-  max_tokens: positiveInt().max(200_000).default(512),
+  max_tokens: positiveInt().max(200_000, 'must be <= 200000').default(512),
   instructions_per_batch: positiveInt().max(10, 'must be <= 10').default(2),
   generate_at_iterations: z.array(z.number().int()).max(10_000, 'must have at most 10000 entries').optional(),
   /** Spend caps: once the proposer's answered calls / total tokens reach them, no more proposals. */

@@ -62,6 +62,19 @@ describe('422 wording of size checks', () => {
       .toEqual([{ path: 'correlation_id', message: 'is given 2 times: send it once' }]);
   });
 
+  it('a token limit over its bound says the bound, not "must be an integer >= 1"', async () => {
+    // Found by the h152 fuzz run: a .max() without its own message reported positiveInt's.
+    const body = simJobBody() as { policy_optimization: { policy: Record<string, unknown>; mipro: { proposer: Record<string, unknown> } } };
+    body.policy_optimization.policy.max_completion_tokens = 2_000_000;
+    body.policy_optimization.mipro.proposer.max_tokens = 300_000;
+    const res = await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      { path: 'policy_optimization.policy.max_completion_tokens', message: 'must be <= 1000000' },
+      { path: 'policy_optimization.mipro.proposer.max_tokens', message: 'must be <= 200000' },
+    ]);
+  });
+
   it('a Responses input item whose content is neither text nor parts says what it must be', async () => {
     const res = await fetch(`${job.proxy_url}/responses`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
