@@ -12,7 +12,10 @@ export type MessagesBlock = z.infer<typeof MessagesBlockSchema>;
 
 export const MessagesMessageSchema = z.looseObject({
   role: z.enum(['user', 'assistant'], { error: 'must be "user" or "assistant"' }),
-  content: z.union([z.string(), z.array(MessagesBlockSchema).max(MAX_CONTENT_PARTS)], { error: 'must be a string or an array of content blocks' }),
+  // The union's message covers the array's bound too, so it says which rule an array broke (as `system`).
+  content: z.union([z.string(), z.array(MessagesBlockSchema).max(MAX_CONTENT_PARTS)], {
+    error: (issue) => (Array.isArray(issue.input) && issue.input.length > MAX_CONTENT_PARTS ? `must have at most ${MAX_CONTENT_PARTS} blocks` : 'must be a string or an array of content blocks'),
+  }),
 });
 export type MessagesMessage = z.infer<typeof MessagesMessageSchema>;
 

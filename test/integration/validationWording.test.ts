@@ -75,6 +75,18 @@ describe('422 wording of size checks', () => {
     ]);
   });
 
+  it('a Messages turn with more content blocks than the bound says the bound', async () => {
+    // Found by the h152 fuzz run: 5,000 blocks were told "must be a string or an array of content blocks".
+    const res = await fetch(`${job.proxy_url}/v1/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'x', max_tokens: 5, messages: [{ role: 'user', content: Array.from({ length: 4097 }, () => ({ type: 'text', text: 'q' })) }] }),
+    });
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({
+      type: 'error', error: { type: 'invalid_request_error', message: 'invalid request: messages.0.content: must have at most 4096 blocks' },
+    });
+  });
+
   it('a Responses input item whose content is neither text nor parts says what it must be', async () => {
     const res = await fetch(`${job.proxy_url}/responses`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
