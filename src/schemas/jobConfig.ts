@@ -246,7 +246,9 @@ function keepValHeldOut(v: { val_seeds: unknown; bootstrap_train_seeds: unknown;
 
 export const PromptMessageSchema = z.object({
   role: z.enum(['system', 'user', 'assistant', 'developer'], { error: orMissing('must be system, user, assistant or developer') }),
-  pattern: storableText(z.string({ error: orMissing('must be a string') })),
+  // The system pattern is module "main"'s template: the same bound as a declared module's (it is
+  // copied into every view of the job and every candidate's program).
+  pattern: storableText(z.string({ error: orMissing('must be a string') }).max(MAX_TEMPLATE_CHARS, `must be at most ${MAX_TEMPLATE_CHARS} characters`)),
   order: z.number().int().optional(),
 });
 

@@ -87,6 +87,17 @@ describe('422 wording of size checks', () => {
     });
   });
 
+  it('an initial_prompt pattern is bounded as a module template is (it is module "main"\'s template)', async () => {
+    // Found by the h152 fuzz run: a 180,000-character pattern was taken where a module template is capped.
+    const res = await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: simJobBody({}, 'x'.repeat(100_001)) });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details).toEqual([
+      { path: 'policy_optimization.initial_prompt.messages.0.pattern', message: 'must be at most 100000 characters' },
+    ]);
+    const atBound = await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: simJobBody({}, 'x'.repeat(100_000)) });
+    expect(atBound.status).toBe(200);
+  });
+
   it('a Responses input item whose content is neither text nor parts says what it must be', async () => {
     const res = await fetch(`${job.proxy_url}/responses`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
