@@ -62,7 +62,7 @@ export class AnthropicStreamTranslator {
       case 'message_start':
         this.id = ev.message.id;
         this.model = ev.message.model;
-        this.inputUsage = ev.message.usage;
+        this.inputUsage = ev.message.usage ?? undefined;
         return this.chunk({ role: 'assistant', content: '' }, null);
       case 'content_block_start': {
         const block = ev.content_block;
@@ -99,7 +99,8 @@ export class AnthropicStreamTranslator {
       }
       case 'message_delta':
         if (typeof ev.usage?.output_tokens === 'number') this.outputTokens = ev.usage.output_tokens;
-        if (typeof ev.usage?.input_tokens === 'number') this.inputUsage = { ...this.inputUsage, ...ev.usage };
+        // Only the counts it carries: one it sent unreadable leaves message_start's standing.
+        if (typeof ev.usage?.input_tokens === 'number') this.inputUsage = { ...this.inputUsage, ...readCounts(ev.usage) };
         return this.chunk({}, finishReasonFor(ev.delta.stop_reason ?? null) ?? 'stop');
       case 'message_stop': {
         this.finished = true;
@@ -187,4 +188,9 @@ function translateAll(t: AnthropicStreamTranslator, events: readonly SseEvent[])
 
 function isNonEmptyObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && Object.keys(v).length > 0;
+}
+
+/** The counts of a usage that are numbers (once per stream: message_delta). */
+function readCounts(u: AnthropicUsage): AnthropicUsage {
+  return Object.fromEntries(Object.entries(u).filter(([, v]) => typeof v === 'number'));
 }

@@ -80,13 +80,20 @@ export type AnthropicRequest = z.infer<typeof AnthropicRequestSchema>;
 
 // ---- response (what Anthropic answers) -------------------------------------------------------
 
-export const AnthropicUsageSchema = z.looseObject({
-  input_tokens: z.number().nullable().optional(),
-  output_tokens: z.number().nullable().optional(),
-  cache_creation_input_tokens: z.number().nullable().optional(),
-  cache_read_input_tokens: z.number().nullable().optional(),
+/**
+ * Counts that are not numbers read as absent, and a usage that is not an object as no usage: a
+ * valid answer (or stream event) must not be refused over its token counts (schemas/openai.ts).
+ */
+const reportedCount = z.number().nullable().optional().catch(undefined);
+
+const AnthropicUsageObjectSchema = z.looseObject({
+  input_tokens: reportedCount,
+  output_tokens: reportedCount,
+  cache_creation_input_tokens: reportedCount,
+  cache_read_input_tokens: reportedCount,
 });
-export type AnthropicUsage = z.infer<typeof AnthropicUsageSchema>;
+export const AnthropicUsageSchema = AnthropicUsageObjectSchema.nullable().optional().catch(undefined);
+export type AnthropicUsage = z.infer<typeof AnthropicUsageObjectSchema>;
 
 export const AnthropicResponseBlockSchema = z.looseObject({
   type: z.string(),
@@ -102,7 +109,7 @@ export const AnthropicMessageSchema = z.looseObject({
   model: z.string(),
   content: z.array(AnthropicResponseBlockSchema),
   stop_reason: z.string().nullable().optional(),
-  usage: AnthropicUsageSchema.optional(),
+  usage: AnthropicUsageSchema,
 });
 export type AnthropicMessage = z.infer<typeof AnthropicMessageSchema>;
 
@@ -131,7 +138,7 @@ export const AnthropicStreamEventSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('message_delta'),
     delta: z.looseObject({ stop_reason: z.string().nullable().optional() }),
-    usage: AnthropicUsageSchema.optional().nullable(),
+    usage: AnthropicUsageSchema,
   }),
   z.looseObject({ type: z.literal('message_stop') }),
   z.looseObject({ type: z.literal('ping') }),

@@ -59,12 +59,22 @@ export const ChatCompletionRequestSchema = z.looseObject({
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
+/**
+ * A count an upstream reported, or absent when it is not a number: OpenAI-compatible servers send
+ * null, strings or nothing there, and a valid answer must not fail over its token counts. What is
+ * unreadable records no tokens (store/usage.ts clamps what is read).
+ */
+const reportedCount = z.number().optional().catch(undefined);
+
 export const UsageSchema = z.looseObject({
-  prompt_tokens: z.number().optional(),
-  completion_tokens: z.number().optional(),
-  total_tokens: z.number().optional(),
+  prompt_tokens: reportedCount,
+  completion_tokens: reportedCount,
+  total_tokens: reportedCount,
 });
 export type Usage = z.infer<typeof UsageSchema>;
+
+/** An answer's `usage`: absent when it is not an object (`usage: "x"`), like `usage: null`. */
+const ReportedUsageSchema = UsageSchema.nullable().optional().catch(undefined);
 
 export const ChatCompletionSchema = z.looseObject({
   id: z.string(),
@@ -84,7 +94,7 @@ export const ChatCompletionSchema = z.looseObject({
       finish_reason: z.string().nullable().optional(),
     }),
   ),
-  usage: UsageSchema.optional().nullable(),
+  usage: ReportedUsageSchema,
 });
 export type ChatCompletion = z.infer<typeof ChatCompletionSchema>;
 
@@ -105,7 +115,7 @@ export const ChatCompletionChunkSchema = z.looseObject({
       finish_reason: z.string().nullable().optional(),
     }),
   ),
-  usage: UsageSchema.optional().nullable(),
+  usage: ReportedUsageSchema,
 });
 export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunkSchema>;
 

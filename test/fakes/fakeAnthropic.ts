@@ -196,12 +196,12 @@ function message(b: FakeBehavior, text: string, model: string): Record<string, u
     content,
     stop_reason: b.toolCalls ? 'tool_use' : 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: b.usage.prompt_tokens, output_tokens: b.usage.completion_tokens },
+    usage: 'wireUsage' in b ? b.wireUsage : { input_tokens: b.usage.prompt_tokens, output_tokens: b.usage.completion_tokens },
   };
 }
 
 function messageEvents(b: FakeBehavior, req: RecordedRequest, model: string): string[] {
-  const start = { ...message(b, '', model), content: [], stop_reason: null, usage: { input_tokens: b.usage.prompt_tokens, output_tokens: 1 } };
+  const start = { ...message(b, '', model), content: [], stop_reason: null, usage: 'wireUsage' in b ? b.wireUsage : { input_tokens: b.usage.prompt_tokens, output_tokens: 1 } };
   const events = [sse('message_start', { type: 'message_start', message: start })];
   let index = 0;
   const text = replyText(b, req);
@@ -231,7 +231,7 @@ function messageEvents(b: FakeBehavior, req: RecordedRequest, model: string): st
     sse('message_delta', {
       type: 'message_delta',
       delta: { stop_reason: b.toolCalls ? 'tool_use' : 'end_turn', stop_sequence: null },
-      usage: { output_tokens: b.usage.completion_tokens },
+      usage: 'wireUsage' in b ? b.wireUsage : { output_tokens: b.usage.completion_tokens },
     }),
   );
   events.push(sse('message_stop', { type: 'message_stop' }));

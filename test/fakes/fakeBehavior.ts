@@ -56,6 +56,12 @@ export interface FakeBehavior {
   /** SSE: pause between events. */
   chunkDelayMs: number;
   usage: { prompt_tokens: number; completion_tokens: number };
+  /**
+   * The usage object as sent, instead of the one built from `usage` (chat completions: the JSON
+   * answer and the final usage chunk; Anthropic: the message, message_start and message_delta):
+   * what misbehaving servers send, `null`, partial or mistyped counts.
+   */
+  wireUsage?: unknown;
   fail?: FakeFailure;
   /** Never answer (the request stays open until the client gives up). */
   hang: boolean;

@@ -154,7 +154,8 @@ function toolCallsOf(b: FakeBehavior): Array<Record<string, unknown>> | undefine
   }));
 }
 
-function usageOf(b: FakeBehavior): Record<string, number> {
+function usageOf(b: FakeBehavior): unknown {
+  if ('wireUsage' in b) return b.wireUsage;
   const { prompt_tokens, completion_tokens } = b.usage;
   return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
 }
