@@ -47,6 +47,11 @@ export class AnthropicStreamTranslator {
     try {
       value = JSON.parse(ev.data);
     } catch {
+      value = undefined;
+    }
+    // Every Anthropic event is a JSON object. Anything else (`data: null`) is a broken stream, as the
+    // native relay's framing (sseFraming.ts) and @anthropic-ai/sdk (which reads `.type` on it) take it.
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new UpstreamError(`anthropic sent an unreadable stream event: ${ev.data.slice(0, 200)}`, {
         status: 502,
         code: 'upstream_stream_error',

@@ -103,6 +103,7 @@ export async function startFakeAnthropic(opts: Partial<FakeAnthropicBehavior> & 
         return;
       }
       const events = messageEvents(b, req, model);
+      if (b.rawEvent !== undefined) events.splice(b.rawEvent.after, 0, b.rawEvent.event);
       const cut = b.errorEventAfterChunks;
       if (cut !== undefined) {
         const errorEvent = sse('error', { type: 'error', error: { type: 'overloaded_error', message: b.errorEventMessage ?? 'Overloaded' } });

@@ -94,6 +94,8 @@ export interface FakeBehavior {
    * `nested`: Responses' `error: {type, code, message}` form of the event (`type` then names the code).
    */
   streamError?: { times?: number; type?: string; message?: string; event?: 'error' | 'response.failed'; headers?: Record<string, string>; afterOpening?: boolean; nested?: boolean };
+  /** SSE (Anthropic Messages): a raw event written after this many events, as a misbehaving server or gateway might. */
+  rawEvent?: { after: number; event: string };
   /** SSE (chat completions): raw events written after `data: [DONE]`, as a misbehaving server might. */
   afterDone?: readonly string[];
   /** The key the client must present; omitted: any or none. */
