@@ -6,7 +6,8 @@ import { systemClock } from '../shared/clock.js';
 import type { ApiKeyRecord, Store } from '../store/types.js';
 import { CliError } from './cliError.js';
 import { openingDatabase } from './databaseOpenError.js';
-import { printTable } from './output.js';
+import { keyNameProblem, visibleKeyName } from './keyName.js';
+import { jsonText, printTable, writeText } from './output.js';
 
 /**
  * Key management works directly on the database the server uses: the same DATABASE_URL, or the same
@@ -46,7 +47,8 @@ export function registerKeyCommands(program: Command): void {
     .option('--tenant <tenantId>', 'add the key to an existing tenant (default: a new tenant)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { name: string; tenant?: string; json?: boolean }) => {
-      if (opts.name.trim() === '') throw new CliError('--name must not be empty: it is how keys list and keys revoke name the key', 'usage_error');
+      const problem = keyNameProblem(opts.name);
+      if (problem !== null) throw new CliError(problem, 'usage_error');
       // A new MIPROX_API_KEY value joins the tenant of the newest key of this name (auth.ts seedApiKey):
       // a key made by hand under it could carry the variable's next value into another tenant.
       if (opts.name.trim() === SEEDED_KEY_NAME) {
@@ -59,7 +61,7 @@ export function registerKeyCommands(program: Command): void {
         // A new tenant is made with its key in one transaction: a failed key insert left it behind, empty.
         const record = opts.tenant ? await store.createApiKey({ ...made, tenantId: opts.tenant }) : await store.createTenantWithKey(made);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ key, key_id: record.id, tenant_id: record.tenantId, name: record.name, database })}\n`);
+          process.stdout.write(`${jsonText({ key, key_id: record.id, tenant_id: record.tenantId, name: record.name, database })}\n`);
         } else {
           process.stdout.write(`${key}\n`);
           process.stderr.write(`key ${record.id} for tenant ${record.tenantId}, written to ${database}. Store it now: it is not shown again.\n`);
@@ -76,11 +78,11 @@ export function registerKeyCommands(program: Command): void {
         const rows = (await store.listApiKeys()).map((k) => ({
           key_id: k.id, name: k.name, prefix: k.prefix, tenant_id: k.tenantId, created_at: k.createdAt, revoked_at: k.revokedAt,
         }));
-        if (opts.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+        if (opts.json) process.stdout.write(`${jsonText(rows)}\n`);
         else {
           process.stderr.write(`database: ${database}\n`);
           // Narrow: the name is cut, then created_at left out; ids, the prefix and revoked_at stay whole.
-          printTable(rows, ['key_id', 'name', 'prefix', 'tenant_id', 'created_at', 'revoked_at'], { flexible: { name: 10 }, drop: ['created_at'] });
+          printTable(rows.map((r) => ({ ...r, name: visibleKeyName(r.name) })), ['key_id', 'name', 'prefix', 'tenant_id', 'created_at', 'revoked_at'], { flexible: { name: 10 }, drop: ['created_at'] });
         }
       });
     });
@@ -93,8 +95,8 @@ export function registerKeyCommands(program: Command): void {
       await withStore(async (store, database) => {
         const key = await resolveKey(store, arg, database);
         if (!(await store.revokeApiKey(key.id))) throw new CliError(`key ${key.id} was revoked meanwhile`, 'conflict');
-        if (opts.json) process.stdout.write(`${JSON.stringify({ revoked: true, key_id: key.id, name: key.name, prefix: key.prefix, database })}\n`);
-        else process.stdout.write(`revoked key ${key.id} (${key.name}, ${key.prefix}) in ${database}\n`);
+        if (opts.json) process.stdout.write(`${jsonText({ revoked: true, key_id: key.id, name: key.name, prefix: key.prefix, database })}\n`);
+        else writeText(`revoked key ${key.id} (${visibleKeyName(key.name)}, ${key.prefix}) in ${database}\n`);
       });
     });
 }
@@ -113,9 +115,9 @@ async function resolveKey(store: Store, arg: string, database: string): Promise<
   const active = matches.filter((k) => k.revokedAt === null);
   if (active.length === 1) return active[0]!;
   if (active.length > 1) {
-    const listed = active.slice(0, 10).map((k) => `${k.id} (${k.name}, ${k.prefix})`).join(', ');
-    throw new CliError(`"${arg}" is ambiguous: it matches ${active.length} active keys: ${listed}. Name one by its id.`, 'ambiguous');
+    const listed = active.slice(0, 10).map((k) => `${k.id} (${visibleKeyName(k.name)}, ${k.prefix})`).join(', ');
+    throw new CliError(`"${visibleKeyName(arg)}" is ambiguous: it matches ${active.length} active keys: ${listed}. Name one by its id.`, 'ambiguous');
   }
-  if (matches.length > 0) throw new CliError(`"${arg}" matches only revoked keys (${matches.map((k) => k.id).join(', ')})`, 'already_revoked');
-  throw new CliError(`no key matches "${arg}" in ${database} (try \`miprox keys list\`)`, 'not_found');
+  if (matches.length > 0) throw new CliError(`"${visibleKeyName(arg)}" matches only revoked keys (${matches.map((k) => k.id).join(', ')})`, 'already_revoked');
+  throw new CliError(`no key matches "${visibleKeyName(arg)}" in ${database} (try \`miprox keys list\`)`, 'not_found');
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
+import { systemClock } from '../../src/shared/clock.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.js';
 import { runCli } from '../helpers/childServer.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
@@ -125,5 +127,49 @@ describe('miprox keys and the server\'s environment', () => {
         details: [{ path: 'DATABASE_URL', message: 'must be postgres://..., sqlite:PATH, or a file path' }],
       },
     });
+  }, SLOW);
+});
+
+/**
+ * `keys create --name` took 100,000 characters or control characters (tab, newline, ESC), and `keys
+ * revoke` wrote such a name to the operator's terminal as it was (an escape sequence acts there).
+ */
+describe('miprox keys names', () => {
+  const env = () => ({ DATABASE_URL: join(mkdtempSync(join(tmpdir(), 'miprox-keys-')), 'k.db'), MIPROX_API_KEY: '' });
+
+  it('refuses a name over 200 characters or with control characters, as a usage error', async () => {
+    const e = env();
+    const cases: Array<[string, string]> = [
+      ['x'.repeat(201), '--name is 201 characters long: at most 200'],
+      ['ops\tteam', '--name must not hold control characters (U+0009 at character 4): use printable text'],
+      ['red\u001b[31m', '--name must not hold control characters (U+001B at character 4): use printable text'],
+    ];
+    for (const [name, message] of cases) {
+      const res = await runCli(['keys', 'create', '--name', name, '--json'], e);
+      expect(res.code).toBe(1);
+      expect(JSON.parse(res.stderr)).toEqual({ error: { code: 'usage_error', message } });
+    }
+    expect(existsSync(e.DATABASE_URL)).toBe(false);
+    const longest = await runCli(['keys', 'create', '--name', 'é'.repeat(200), '--json'], e);
+    expect(longest.code, longest.stderr).toBe(0);
+  }, SLOW);
+
+  it('lists and revokes a name made before the check with its control characters escaped', async () => {
+    const e = env();
+    const store = await openSqliteStore(e.DATABASE_URL, systemClock);
+    const odd = 'a\u001b]0;pwned\u0007\tb\nc\u009b';
+    const made = await store.createTenantWithKey({ name: odd, keyHash: 'h'.repeat(64), prefix: 'mpx_00000000' });
+    await store.close();
+    const shown = 'a\\x1b]0;pwned\\x07\\tb\\nc\\x9b';
+    const list = await runCli(['keys', 'list'], { ...e, COLUMNS: '300' });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(shown);
+    expect(list.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const json = await runCli(['keys', 'list', '--json'], e);
+    expect(json.stdout).not.toMatch(/[\u007f-\u009f]/);
+    expect(JSON.parse(json.stdout)[0].name).toBe(odd);
+    const revoked = await runCli(['keys', 'revoke', made.id], e);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toBe(`revoked key ${made.id} (${shown}, mpx_00000000) in sqlite ${e.DATABASE_URL}\n`);
   }, SLOW);
 });
