@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { X_INCRS, runningMeans, shareWindow, trafficShares, wholePercents, type RewardPoint } from '../../web/src/chartData.js';
+import { X_INCRS, rewardScale, runningMeans, shareWindow, trafficShares, wholePercents, type RewardPoint } from '../../web/src/chartData.js';
 
 const r = (candidate_id: string, reward: number, split = 'online'): RewardPoint => ({ candidate_id, reward, split });
 
@@ -82,5 +82,14 @@ describe('chart data', () => {
     const s = trafficShares([r('a', 1), r('b', 1), r('c', 1), r('a', 1), r('b', 1), r('c', 1), r('a', 1), r('b', 1), r('c', 1), r('a', 1), r('b', 1)], ['a', 'b', 'c'], 10);
     const last = s.ys.map((y) => y.at(-1) ?? 0);
     expect(wholePercents(last).reduce((a, b) => a + b, 0)).toBe(100);
+  });
+
+  it('scales a reward chart to the declared range, not the data, widened only for a value outside it', () => {
+    // Running means between 0 and 8 on a 0-10 job: the axis still reads 0 to 10.
+    expect(rewardScale([0, 10], 0, 8)).toEqual([0, 10]);
+    expect(rewardScale([0, 10], 3.5, 4)).toEqual([0, 10]);
+    expect(rewardScale([-1, 1], null, null)).toEqual([-1, 1]);
+    // Rewards are validated to the range, but a value beyond it stays on the plot.
+    expect(rewardScale([0, 1], -0.2, 1.5)).toEqual([-0.2, 1.5]);
   });
 });

@@ -183,3 +183,15 @@ function normal(mean: number, variance: number, n: number): [number, number] {
   const half = Z * Math.sqrt(variance / n);
   return [mean - half, mean + half];
 }
+
+/**
+ * A reward chart's y range: the job's declared `reward_range`, widened only to keep a value outside
+ * it on the plot (rewards are validated to the range, so none should be). Scaled to the data, a
+ * 0-10 job whose means sat between 0 and 8 read "8" at the top, and its picture changed from one
+ * poll to the next and from one job to another.
+ */
+export function rewardScale(declared: readonly [number, number], min: number | null, max: number | null): [number, number] {
+  const lo = min !== null && Number.isFinite(min) ? Math.min(declared[0], min) : declared[0];
+  const hi = max !== null && Number.isFinite(max) ? Math.max(declared[1], max) : declared[1];
+  return [lo, hi];
+}

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h, setText } from '../dom.js';
-import { type ChartSeries, X_INCRS, wholePercents } from '../chartData.js';
+import { type ChartSeries, X_INCRS, rewardScale, wholePercents } from '../chartData.js';
 import { fmtCount } from '../format.js';
 
 export interface LineChartOptions {
@@ -9,7 +9,7 @@ export interface LineChartOptions {
   caption: string;
   xLabel: string;
   yLabel: string;
-  /** Fixed y range (e.g. [0, 100] for percentages); auto when absent. */
+  /** Fixed y range (e.g. [0, 100] for percentages); else the range `update` is given, else auto. */
   yRange?: [number, number];
   /** Stacked areas with steps (parts of a whole per window) instead of lines. */
   stacked?: boolean;
@@ -38,6 +38,8 @@ export class LineChart {
   private ids = '';
   /** The unstacked values, for the legend of a stacked chart. */
   private raw: ChartSeries = { ids: [], x: [], ys: [] };
+  /** The job's declared reward range (`update`), the y axis' extent: read when the scale is set, so a new range needs no rebuild. */
+  private declared: readonly [number, number] | null = null;
   private readonly resize: ResizeObserver;
 
   constructor(private readonly opts: LineChartOptions) {
@@ -53,7 +55,9 @@ export class LineChart {
     this.resize.observe(this.box);
   }
 
-  update(data: ChartSeries, colors: Map<string, string>): void {
+  /** `declared`: the job's reward range, which the y axis spans (widened only for a value outside it). */
+  update(data: ChartSeries, colors: Map<string, string>, declared: readonly [number, number] | null = null): void {
+    this.declared = declared;
     // Rewards without a point (one reward each so far, on the champion chart) drew empty axes and a
     // legend of dashes, with nothing saying why.
     const pointless = data.x.length > 0 && this.opts.noPoints !== undefined && !data.ys.some((y) => y.some((v) => v !== null && v !== undefined));
@@ -101,6 +105,12 @@ export class LineChart {
     return wholePercents(this.raw.ys.map((y) => y[at] ?? 0))[k] ?? null;
   }
 
+  /** The job's declared range (widened to any value outside it), else uPlot's own padding of the data. */
+  private yScale(min: number | null, max: number | null): uPlot.Range.MinMax {
+    if (this.declared) return rewardScale(this.declared, min, max);
+    return min === null || max === null ? [0, 1] : uPlot.rangeNum(min, max, 0.1, true);
+  }
+
   private width(): number {
     return Math.max(240, Math.floor(this.box.clientWidth || 480));
   }
@@ -114,7 +124,9 @@ export class LineChart {
     return {
       width: this.width(),
       height: HEIGHT,
-      scales: { x: { time: false }, y: this.opts.yRange ? { range: this.opts.yRange } : { auto: true } },
+      scales: { x: { time: false }, y: this.opts.yRange ? { range: this.opts.yRange } : { range: (_u, min, max) => this.yScale(min, max) } },
+      // The y extent uPlot settled on, for a test or a look in devtools (the axis is drawn on the canvas).
+      hooks: { setScale: [(u, key) => { if (key === 'y') this.box.dataset.yRange = `${u.scales.y?.min ?? ''},${u.scales.y?.max ?? ''}`; }] },
       axes: [
         // x is a reward's index: whole numbers only (a narrow range had ticks at 2.5, 7.5, ...).
         { ...axis, label: this.opts.xLabel, incrs: [...X_INCRS], values: (_u, ticks) => ticks.map((t) => fmtCount(t)) },

@@ -132,10 +132,10 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
     }
     if (changes.rewards || changes.job) {
       const order = candidates.map((c) => c.candidate_id);
-      rewardChart.update(runningMeans(feed.rewards, order), colors);
+      rewardChart.update(runningMeans(feed.rewards, order), colors, job.reward_range);
       const champion = championSeries(feed.rewards, job.reward_range);
       champions = champion.championIds;
-      championChart.update(champion, championColors);
+      championChart.update(champion, championColors, job.reward_range);
       shareChart.update(trafficShares(feed.rewards, order), colors);
     }
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();

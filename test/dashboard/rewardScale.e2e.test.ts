@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../helpers/server.js';
+import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { type CreatedJob, createSimJob } from './simTraffic.js';
+
+/**
+ * A job whose rewards are read against its declared range (mipro.reward_range 0-10): the charts'
+ * axes, a candidate with one reward, the "best" tag before any reward, the event log's rewards.
+ */
+describe.skipIf(!existsSync(CHROMIUM))('dashboard: rewards against the job\'s range', () => {
+  let s: DashboardTestServer;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[] = [];
+  let job: CreatedJob;
+  let rewards = 0;
+  const reward = async (candidateId: string, score: number) => {
+    const res = await api(s.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, {
+      key: s.t.key, body: { rollout_id: `r${rewards++}`, candidate_id: candidateId, reward_info: { score } },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  };
+  const row = (id: string) => page.locator(`table.leaderboard tbody tr[data-candidate="${id}"]`);
+
+  beforeAll(async () => {
+    s = await startDashboardTestServer();
+    job = await createSimJob(s.t.url, s.t.key, { reward_range: [0, 10], online_proposer_min_rollouts: 100_000 });
+    ({ browser, page, problems } = await openWatchedPage());
+    await signIn(page, s.url, s.t.key);
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    await row('baseline').waitFor({ timeout: 30_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('scales the reward and champion charts to the declared 0–10, not to the data', async () => {
+    // Rewards 0-8 (running means near 4): the axis was fitted to the data and read 2.3 to 6.4.
+    for (let i = 0; i < 150; i++) await reward('baseline', (i % 5) * 2);
+    await expect.poll(() => page.locator('#reward-chart .chart-box').getAttribute('data-y-range'), { timeout: 10_000 }).toBe('0,10');
+    await expect.poll(() => page.locator('#champion-chart .chart-box').getAttribute('data-y-range'), { timeout: 10_000 }).toBe('0,10');
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
