@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { X_INCRS, rewardScale, runningMeans, shareWindow, trafficShares, wholePercents, type RewardPoint } from '../../web/src/chartData.js';
+import { X_INCRS, isolatedPoints, rewardScale, runningMeans, shareWindow, trafficShares, wholePercents, type RewardPoint } from '../../web/src/chartData.js';
 
 const r = (candidate_id: string, reward: number, split = 'online'): RewardPoint => ({ candidate_id, reward, split });
 
@@ -91,5 +91,14 @@ describe('chart data', () => {
     expect(rewardScale([-1, 1], null, null)).toEqual([-1, 1]);
     // Rewards are validated to the range, but a value beyond it stays on the plot.
     expect(rewardScale([0, 1], -0.2, 1.5)).toEqual([-0.2, 1.5]);
+  });
+
+  it('finds the points a line cannot draw: values with no value beside them', () => {
+    // A candidate's single reward, at the end of the chart (runningMeans gives it one value).
+    const s = runningMeans([r('baseline', 1), r('baseline', 0), r('c1', 1)], ['baseline', 'c1']);
+    expect(isolatedPoints(s.ys[1] ?? [])).toEqual([2]);
+    expect(isolatedPoints(s.ys[0] ?? [])).toEqual([]);
+    expect(isolatedPoints([1, null, 2, 3, null, 4])).toEqual([0, 5]);
+    expect(isolatedPoints([])).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
-import { type CreatedJob, createSimJob } from './simTraffic.js';
+import { type CreatedJob, createSimJob, task } from './simTraffic.js';
 
 /**
  * A job whose rewards are read against its declared range (mipro.reward_range 0-10): the charts'
@@ -44,6 +44,32 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: rewards against the job\'s ra
     for (let i = 0; i < 150; i++) await reward('baseline', (i % 5) * 2);
     await expect.poll(() => page.locator('#reward-chart .chart-box').getAttribute('data-y-range'), { timeout: 10_000 }).toBe('0,10');
     await expect.poll(() => page.locator('#champion-chart .chart-box').getAttribute('data-y-range'), { timeout: 10_000 }).toBe('0,10');
-    expect(problems).toEqual([]);
   }, 120_000);
+
+  it('draws a marker for a candidate with a single reward', async () => {
+    const added = await api(s.url, 'POST', `/api/v1/systems/${job.system_id}/candidates`, {
+      key: s.t.key, body: { instruction: `${task.baselineInstruction}\nAnswer in one sentence.` },
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    const id = (added.body as { candidate_id: string }).candidate_id;
+    await reward(id, 8);
+    await row(id).waitFor();
+    const color = await row(id).locator('.swatch').evaluate((e) => getComputedStyle(e).backgroundColor);
+    expect(color).toMatch(/^rgb\(/);
+    // Its series is one value among 150 others' points: uPlot draws no line through one point and
+    // hides points on a dense chart, so the candidate was in the legend and nowhere on the plot.
+    const pixels = () => page.evaluate((rgb) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('#reward-chart canvas');
+      const data = canvas?.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+      if (!data) return -1;
+      const [r, g, b] = (rgb.match(/\d+/g) ?? []).map(Number);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs((data[i] ?? 0) - (r ?? 0)) + Math.abs((data[i + 1] ?? 0) - (g ?? 0)) + Math.abs((data[i + 2] ?? 0) - (b ?? 0)) < 24 && (data[i + 3] ?? 0) > 200) n++;
+      }
+      return n;
+    }, color);
+    await expect.poll(pixels, { timeout: 10_000 }).toBeGreaterThan(8);
+    expect(problems).toEqual([]);
+  }, 60_000);
 });

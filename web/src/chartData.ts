@@ -195,3 +195,14 @@ export function rewardScale(declared: readonly [number, number], min: number | n
   const hi = max !== null && Number.isFinite(max) ? Math.max(declared[1], max) : declared[1];
   return [lo, hi];
 }
+
+/**
+ * Indices of values with no value beside them (a candidate with one reward so far, or one point
+ * between gaps): a line needs two points, so without a marker such a series drew nothing.
+ */
+export function isolatedPoints(ys: ArrayLike<number | null | undefined>): number[] {
+  const has = (i: number) => ys[i] !== null && ys[i] !== undefined;
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i++) if (has(i) && !has(i - 1) && !has(i + 1)) out.push(i);
+  return out;
+}

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h, setText } from '../dom.js';
-import { type ChartSeries, X_INCRS, rewardScale, wholePercents } from '../chartData.js';
+import { type ChartSeries, X_INCRS, isolatedPoints, rewardScale, wholePercents } from '../chartData.js';
 import { fmtCount } from '../format.js';
 
 export interface LineChartOptions {
@@ -157,11 +157,20 @@ export class LineChart {
           };
           return stacked
             ? { ...base, width: 1, fill: tint(color, 0.35), paths: step, points: { show: false } }
-            : { ...base, width: id === 'baseline' ? 2.5 : 2, dash: id === 'baseline' ? [6, 4] : undefined, spanGaps: false };
+            : {
+              ...base, width: id === 'baseline' ? 2.5 : 2, dash: id === 'baseline' ? [6, 4] : undefined, spanGaps: false,
+              // A point with no neighbour (a candidate's only reward) gets a dot: a line needs two points.
+              // Where uPlot shows every point anyway (a sparse chart), it is left to do so.
+              points: { fill: color, filter: (u: uPlot, s: number, show: boolean) => (show ? null : nonEmpty(isolatedPoints(u.data[s] ?? []))) },
+            };
         }),
       ],
     };
   }
+}
+
+function nonEmpty(idxs: number[]): number[] | null {
+  return idxs.length > 0 ? idxs : null;
 }
 
 function lastValueIndex(ys: ReadonlyArray<number | null>): number | null {
