@@ -29,9 +29,13 @@ describe('job header: best score', () => {
 describe('job header: serving', () => {
   it('names the best known candidate a paused job serves, instead of saying it is optimizing', () => {
     // Paused: served_candidate_id is null, and each new rollout is served best_candidate_id.
-    expect(servingText({ status: 'paused', served_candidate_id: null, best_candidate_id: 'cand_a' })).toBe('cand_a (paused: the best known candidate)');
-    expect(servingText({ status: 'running', served_candidate_id: null, best_candidate_id: 'cand_a' })).toBe('— (optimizing)');
-    expect(servingText({ status: 'succeeded', served_candidate_id: 'baseline', best_candidate_id: 'cand_a' })).toBe('baseline');
+    expect(servingText({ status: 'paused', served_candidate_id: null, best_candidate_id: 'cand_a', best_score: 0.7 })).toBe('cand_a (paused: the best known candidate)');
+    expect(servingText({ status: 'running', served_candidate_id: null, best_candidate_id: 'cand_a', best_score: 0.7 })).toBe('— (optimizing)');
+    expect(servingText({ status: 'succeeded', served_candidate_id: 'baseline', best_candidate_id: 'cand_a', best_score: 0.7 })).toBe('baseline');
+  });
+
+  it('does not call the baseline of a paused job without rewards its best known candidate', () => {
+    expect(servingText({ status: 'paused', served_candidate_id: null, best_candidate_id: 'baseline', best_score: null })).toBe('baseline (paused: no reward yet)');
   });
 });
 

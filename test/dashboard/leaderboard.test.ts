@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ciScale } from '../../web/src/components/leaderboard.js';
+import { isMeasuredBest } from '../../web/src/components/bestTag.js';
 import type { CandidateView } from '../../web/src/types.js';
 
 const cand = (ci: [number, number] | null) => ({ ci }) as CandidateView;
@@ -12,5 +13,15 @@ describe('leaderboard: the interval bars\' common axis', () => {
     // Without a range: [0, 1], widened by any interval outside it.
     expect(ciScale([cand([0.2, 0.6])])).toEqual([0, 1]);
     expect(ciScale([cand([-0.5, 2])])).toEqual([-0.5, 2]);
+  });
+});
+
+describe('leaderboard: the "best" tag', () => {
+  const c = (candidate_id: string, reward_count: number, val_count = 0) => ({ candidate_id, reward_count, val_count });
+  it('is not given before the best candidate has a reward (the API names the baseline best by default)', () => {
+    expect(isMeasuredBest(c('baseline', 0), 'baseline')).toBe(false);
+    expect(isMeasuredBest(c('baseline', 1), 'baseline')).toBe(true);
+    expect(isMeasuredBest(c('cand_a', 0, 4), 'cand_a')).toBe(true);
+    expect(isMeasuredBest(c('cand_a', 5), 'baseline')).toBe(false);
   });
 });

@@ -339,6 +339,17 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     await answer.screenshot({ path: screenshotPath('10c-program-proposal') });
   });
 
+  it('does not call the baseline of a program without rewards "best"', async () => {
+    // The API names the baseline best_candidate_id before any reward: the panel said "baseline best:
+    // the baseline program · mean reward — (n=0)" and offered "Best (baseline)".
+    const fresh = (await jobs.create(pipelineJobBody())).job_id;
+    await page.goto(`${s.url}/#/jobs/${fresh}`);
+    const panel = page.locator('.program-panel');
+    await expect.poll(() => panel.locator('.program-of').textContent()).toMatch(/^baseline: the baseline program/);
+    expect(await panel.locator('.tag-best').count()).toBe(0);
+    expect(await panel.getByLabel('Candidate').locator('option').first().textContent()).toBe('baseline (no reward yet)');
+  });
+
   it('keeps a one-module job as it was: no program panel, no module filter, no module chips', async () => {
     await page.goto(`${s.url}/#/jobs/${plainJobId}`);
     await expect.poll(rowIds).toContain('cand_main_1');

@@ -39,6 +39,14 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: rewards against the job\'s ra
     await s?.close();
   });
 
+  it('does not tag the baseline "best" before anything is measured', async () => {
+    // The API names the baseline best_candidate_id from the start; its mean then reads "—".
+    expect(await row('baseline').locator('.tag').allTextContents()).toEqual(['control']);
+    expect(await row('baseline').getAttribute('class')).not.toContain('is-best');
+    await reward('baseline', 6);
+    await expect.poll(() => row('baseline').locator('.tag').allTextContents(), { timeout: 10_000 }).toEqual(['best', 'control']);
+  }, 60_000);
+
   it('scales the reward and champion charts to the declared 0–10, not to the data', async () => {
     // Rewards 0-8 (running means near 4): the axis was fitted to the data and read 2.3 to 6.4.
     for (let i = 0; i < 150; i++) await reward('baseline', (i % 5) * 2);

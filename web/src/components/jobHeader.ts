@@ -160,9 +160,10 @@ export function bestScore(job: Pick<JobView, 'best_score' | 'best_score_ci' | 'b
  * nothing single is served. A paused job (served_candidate_id null too) serves every new rollout
  * its best known candidate: "— (optimizing)" said the opposite.
  */
-export function servingText(job: Pick<JobView, 'status' | 'served_candidate_id' | 'best_candidate_id'>): string {
+export function servingText(job: Pick<JobView, 'status' | 'served_candidate_id' | 'best_candidate_id' | 'best_score'>): string {
   if (job.served_candidate_id) return job.served_candidate_id;
-  if (job.status === 'paused') return `${job.best_candidate_id ?? 'baseline'} (paused: the best known candidate)`;
+  // Before any reward the best candidate is the baseline by default: nothing is known to be best.
+  if (job.status === 'paused') return `${job.best_candidate_id ?? 'baseline'} (paused: ${job.best_score === null ? 'no reward yet' : 'the best known candidate'})`;
   return '— (optimizing)';
 }
 

@@ -3,6 +3,7 @@ import { fmtCount, fmtInterval, fmtScore, preview, scoreDigits } from '../format
 import { type ModuleView, isProgram, moduleText } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
 import { demoCount, demoList, instructionText, moduleChip, openedModules, programList } from './programView.js';
+import { bestTag, isMeasuredBest } from './bestTag.js';
 
 /** Column names; on a phone each row is a card and each cell carries its column's name (data-label). */
 const COL = {
@@ -212,7 +213,7 @@ export class Leaderboard {
     });
     const demos = demoCount(c);
     const tags = [
-      c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : null,
+      bestTag(c, bestId),
       served ? h('span', { class: 'tag tag-served', title: 'The finished job\'s proxy URL serves this candidate' }, 'served') : null,
       guardTag(c, job),
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
@@ -225,7 +226,7 @@ export class Leaderboard {
       'data-candidate': c.candidate_id, id: `candidate-${c.candidate_id}`,
       // What the instruction cell is drawn from (keepInstruction); a text opened in the program panel opens here too.
       'data-texts': JSON.stringify([shown, job.job_id, job.modules, c.instruction, c.instructions, c.changed_modules, c.demos, modules ? openedModules(c.candidate_id) : []]),
-      class: [c.candidate_id === bestId ? 'is-best' : '', target ? 'is-target' : ''].filter(Boolean).join(' '),
+      class: [isMeasuredBest(c, bestId) ? 'is-best' : '', target ? 'is-target' : ''].filter(Boolean).join(' '),
       'aria-current': target ? 'true' : false,
     },
       h('td', { class: 'num rank' }, rank),

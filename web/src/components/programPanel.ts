@@ -2,6 +2,7 @@ import { h, replaceChildren, uid } from '../dom.js';
 import { fmtScore, scoreDigits } from '../format.js';
 import { isProgram } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
+import { bestTag, isMeasuredBest } from './bestTag.js';
 import { demoList, programList } from './programView.js';
 
 /**
@@ -33,7 +34,7 @@ export class ProgramPanel {
 
   update(job: JobView): void {
     // Everything the panel shows: a reward that leaves the mean where it was still moves the count.
-    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.changed_modules, c.instructions, c.demos, c.avg_reward, c.reward_count])]);
+    const signature = JSON.stringify([job.best_candidate_id, job.served_candidate_id, job.modules, (job.candidates ?? []).map((c) => [c.candidate_id, c.module, c.changed_modules, c.instructions, c.demos, c.avg_reward, c.reward_count, c.val_count])]);
     if (signature === this.signature) return;
     this.signature = signature;
     this.job = job;
@@ -43,7 +44,9 @@ export class ProgramPanel {
     // An ended job serves one program (promoted, or its champion at the end): that is the one to show
     // first. "Best" alone showed the champion's program under a header serving another one.
     const served = job.served_candidate_id;
-    const first = served ? `Served (${served})` : `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`;
+    const best = (job.candidates ?? []).find((c) => c.candidate_id === job.best_candidate_id);
+    // Before any reward the API's best is the baseline by default: nothing is known to be best yet.
+    const first = served ? `Served (${served})` : best && !isMeasuredBest(best, best.candidate_id) ? `${best.candidate_id} (no reward yet)` : `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`;
     const labels = (job.candidates ?? []).map((c) => `${c.candidate_id}${c.changed_modules.length > 0 ? ` · changes ${c.changed_modules.join(', ')}` : ''}`);
     const options = JSON.stringify([first, ids, labels]);
     if (options !== this.options) {
@@ -87,7 +90,7 @@ function candidateLine(c: CandidateView, bestId: string | null, servedId: string
     : [changed.length === 1 ? 'changes module ' : 'changes modules ', ...changed.flatMap((m, i) => [i > 0 ? ', ' : '', h('code', {}, m)])];
   if (c.parent_id) what.push(' of ', h('code', {}, c.parent_id), c.proposal_id === null ? ' (added by hand)' : '');
   return [
-    h('code', {}, c.candidate_id), c.candidate_id === bestId ? h('span', { class: 'tag tag-best' }, 'best') : '',
+    h('code', {}, c.candidate_id), bestTag(c, bestId) ?? '',
     c.candidate_id === servedId ? h('span', { class: 'tag tag-served' }, 'served') : '', ': ', ...what,
     ` · mean reward ${fmtScore(c.avg_reward, digits)} (n=${c.reward_count})`,
   ];
