@@ -78,6 +78,13 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: rewards against the job\'s ra
       return n;
     }, color);
     await expect.poll(pixels, { timeout: 10_000 }).toBeGreaterThan(8);
+  }, 60_000);
+
+  it('writes a reward in the event log with the job\'s range', async () => {
+    const last = page.locator('.event-log li[data-type="mipro.reward.received"] .emsg').first();
+    // The server's message is "reward 8 for cand_…"; the page reads it against 0–10, as the rollout page does.
+    await expect.poll(() => last.innerText(), { timeout: 10_000 }).toMatch(/^reward 8\.00 of 0–10 for \S+ · rollout r\d+$/);
+    expect(await last.getAttribute('title')).toMatch(/^reward 8 for /);
     expect(problems).toEqual([]);
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { h, uid } from '../dom.js';
-import { fmtClock, fmtDateTime } from '../format.js';
+import { fmtClock, fmtDateTime, fmtReward } from '../format.js';
 import { rolloutHref } from '../router.js';
 import type { EventView } from '../types.js';
 import { MAX_EVENTS, NOISY_EVENTS as NOISY } from '../jobFeed.js';
@@ -31,16 +31,17 @@ export class EventLog {
     this.list.setAttribute('aria-busy', 'false');
   }
 
-  /** Adds events (in seq order) to the top. */
-  add(events: readonly EventView[]): void {
+  /** Adds events (in seq order) to the top. `range`: the job's reward range, which a reward is read against. */
+  add(events: readonly EventView[], range: readonly [number, number] | null = null): void {
     const frag = document.createDocumentFragment();
     for (let k = events.length - 1; k >= 0; k--) {
       const e = events[k];
       if (!e) continue;
+      const text = eventText(e, range);
       frag.append(h('li', { class: NOISY.has(e.event_type) ? 'noisy' : '', 'data-type': e.event_type, 'data-seq': e.seq },
         h('time', { datetime: e.created_at, title: fmtDateTime(e.created_at) }, fmtClock(e.created_at)), ' ',
         h('span', { class: 'etype' }, e.event_type.replace(/^mipro\./, '')), ' ',
-        h('span', { class: 'emsg' }, e.message, rolloutLink(this.jobId, e))));
+        h('span', { class: 'emsg', title: text === e.message ? false : e.message }, text, rolloutLink(this.jobId, e))));
     }
     this.list.prepend(frag);
     // The newest MAX_EVENTS of each kind: rollout and reward events never push the rare ones out.
@@ -55,6 +56,17 @@ export class EventLog {
     this.note.textContent = this.list.childElementCount === 0 ? 'No events yet.' : '';
     this.list.setAttribute('aria-busy', 'false');
   }
+}
+
+/**
+ * What an event says. A reward's is written from its data with the job's range, as the rollout page
+ * writes it ("reward 7.00 of 0–10 for cand_a"; the server's message says "reward 7 for cand_a", a
+ * number without its scale); the message as sent, in the title, stays the server's text.
+ */
+export function eventText(e: Pick<EventView, 'event_type' | 'message' | 'data'>, range: readonly [number, number] | null): string {
+  const data = e.data as Record<string, unknown> | null;
+  if (e.event_type !== 'mipro.reward.received' || !range || !data || typeof data.reward !== 'number' || typeof data.candidate_id !== 'string') return e.message;
+  return `reward ${fmtReward(data.reward, range)} for ${data.candidate_id}`;
 }
 
 /** A rollout's and a reward's events name their rollout in `data.rollout_id`: a link to its page. */

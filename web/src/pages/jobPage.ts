@@ -142,7 +142,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
     else if (changes.proposals || changes.job) renderProposals();
     if (feed.unavailable.has('events')) events.setUnavailable();
     else {
-      events.add(changes.newEvents);
+      events.add(changes.newEvents, job.reward_range);
       events.loaded();
     }
   };
