@@ -52,16 +52,16 @@ export function registerJobRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return conditionalJson(req, reply, await jobView(deps, job, requestOrigin(req, deps.config.publicUrl)));
     });
 
-    const act = async (jobId: string, tenantId: string, action: JobAction, origin: string) => {
+    /** `unread`: the body of a route that reads none (pause/resume/cancel), refused once the job is found. */
+    const act = async (jobId: string, tenantId: string, action: JobAction, origin: string, unread?: unknown) => {
       const job = await deps.jobs.get(tenantId, jobId);
+      refuseActionBody(action, unread);
       return jobView(deps, await deps.jobs.transition(job, action), origin);
     };
     for (const action of ['pause', 'resume', 'cancel'] as const) {
       app.post<{ Params: { jobId: string } }>(`${base}/:jobId/${action}`, NO_BODY, async (req) => {
         const principal = await deps.authenticate(req);
-        const job = await deps.jobs.get(principal.tenantId, req.params.jobId);
-        refuseActionBody(action, req.body);
-        return jobView(deps, await deps.jobs.transition(job, action), requestOrigin(req, deps.config.publicUrl));
+        return act(req.params.jobId, principal.tenantId, action, requestOrigin(req, deps.config.publicUrl), req.body);
       });
     }
     // Deleting an ended job (docs/API.md, "Deleting a job"): `{id, deleted: true}`; a running or paused one is a 409.
