@@ -7,7 +7,7 @@ export const MAX_KEY_NAME_CHARS = 200;
 
 /** C0 controls (tab and newline too: a name is one line), DEL and the C1 controls. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROLS = new RegExp(CONTROL.source, 'g');
 
 /** Why `--name` cannot name a key, or null. Length counts characters (code points), not UTF-16 units. */
 export function keyNameProblem(name: string): string | null {

@@ -28,10 +28,14 @@ export function scoreDigits(range: readonly [number, number] | null | undefined)
   return Math.min(3, Math.max(0, 3 - Math.floor(Math.log10(width) + 1e-9)));
 }
 
+/** A number as sent, its minus a typographic one. */
+function withMinusSign(x: number): string {
+  return String(x).replace(/^-/, '−');
+}
+
 /** "0–10", "−1–1": a declared reward range as a reader says it. */
 export function fmtRange(range: readonly [number, number]): string {
-  const end = (x: number) => String(x).replace(/^-/, '−');
-  return `${end(range[0])}–${end(range[1])}`;
+  return `${withMinusSign(range[0])}–${withMinusSign(range[1])}`;
 }
 
 /**
@@ -39,7 +43,7 @@ export function fmtRange(range: readonly [number, number]): string {
  * scores; the value as sent when the range is not known (decimals would guess its scale).
  */
 export function fmtReward(x: number, range: readonly [number, number] | null): string {
-  return range ? `${fmtScore(x, scoreDigits(range))} of ${fmtRange(range)}` : String(x).replace(/^-/, '−');
+  return range ? `${fmtScore(x, scoreDigits(range))} of ${fmtRange(range)}` : withMinusSign(x);
 }
 
 export function fmtSigned(x: number | null | undefined, digits = 3): string {

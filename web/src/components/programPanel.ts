@@ -46,7 +46,7 @@ export class ProgramPanel {
     const served = job.served_candidate_id;
     const best = (job.candidates ?? []).find((c) => c.candidate_id === job.best_candidate_id);
     // Before any reward the API's best is the baseline by default: nothing is known to be best yet.
-    const first = served ? `Served (${served})` : best && !isMeasuredBest(best, best.candidate_id) ? `${best.candidate_id} (no reward yet)` : `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`;
+    const first = served ? `Served (${served})` : best && !isMeasuredBest(best, job.best_candidate_id) ? `${best.candidate_id} (no reward yet)` : `Best${job.best_candidate_id ? ` (${job.best_candidate_id})` : ''}`;
     const labels = (job.candidates ?? []).map((c) => `${c.candidate_id}${c.changed_modules.length > 0 ? ` · changes ${c.changed_modules.join(', ')}` : ''}`);
     const options = JSON.stringify([first, ids, labels]);
     if (options !== this.options) {
