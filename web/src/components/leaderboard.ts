@@ -38,6 +38,8 @@ export class Leaderboard {
   private target: string | null = null;
   private revealed = false;
   private readonly targetNote = h('p', { class: 'muted', role: 'status' });
+  /** The job-wide inputs the drawn rows were drawn with (render's `shared`). */
+  private drawnShared = '';
   /** Every row, or the best SHOWN_ROWS (and the rows the job points at); the user's choice. */
   private showAll = false;
   private readonly moreNote = h('span', { class: 'muted' });
@@ -118,6 +120,10 @@ export class Leaderboard {
     const rank = new Map(sortCandidates(all, job.best_candidate_id).map((c, k) => [c.candidate_id, k + 1]));
     const drawn = new Map(Array.from(this.body.querySelectorAll<HTMLTableRowElement>('tr[data-candidate]'), (r) => [r.dataset.candidate, r]));
     const shared = JSON.stringify([job.job_id, job.reward_range, scale, job.best_candidate_id, job.served_candidate_id, job.guard.state, job.guard.candidate_id, job.guard.served_candidate_id, job.status, job.modules, module, this.target]);
+    // Job-wide inputs of every row: when they change, every row is drawn again (compared once here,
+    // not written into each row's key: job.modules alone may be the program's whole templates).
+    const sharedChanged = shared !== this.drawnShared;
+    this.drawnShared = shared;
     const sorted = sortCandidates(candidates, job.best_candidate_id);
     // A link to a candidate beyond the first rows shows them all: its row must be there to be revealed.
     if (this.target !== null && !this.revealed && sorted.findIndex((c) => c.candidate_id === this.target) >= SHOWN_ROWS) this.showAll = true;
@@ -131,8 +137,8 @@ export class Leaderboard {
       const old = drawn.get(c.candidate_id);
       // A poll of a live job moves one or two means: the other rows are what they were. Drawing all
       // of them again (551 rows: about 0.4 s of script, style and layout at every poll) blocked the page.
-      const key = rowKey(c, shared, this.colors.get(c.candidate_id), modules ? openedModules(c.candidate_id) : []);
-      if (old && old.dataset.key === key) return setRank(old, r);
+      const key = rowKey(c, this.colors.get(c.candidate_id), modules ? openedModules(c.candidate_id) : []);
+      if (old && !sharedChanged && old.dataset.key === key) return setRank(old, r);
       const fresh = this.row(c, r, job, scale, modules, module);
       fresh.dataset.key = key;
       const kept = keepInstruction(old, fresh);
@@ -299,11 +305,10 @@ function keepInstruction(old: HTMLTableRowElement | undefined, fresh: HTMLTableR
 
 /**
  * What a row is drawn from, but its rank (setRank changes that in place: one mean that moves up
- * renumbers every row below it). `shared`: the job-wide inputs (range, scale, best, served, guard,
- * status, modules, filter, the asked-for candidate).
+ * renumbers every row below it) and the job-wide inputs render compares once for all rows.
  */
-function rowKey(c: CandidateView, shared: string, color: string | undefined, opened: readonly string[]): string {
-  return JSON.stringify([shared, color ?? null, opened, c]);
+function rowKey(c: CandidateView, color: string | undefined, opened: readonly string[]): string {
+  return JSON.stringify([color ?? null, opened, c]);
 }
 
 /** The rank of a kept row: its rank cell and the "#3" a phone's card shows. */
