@@ -1,6 +1,6 @@
-import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RawAnswer, rawRequest } from '../helpers/rawRequest.js';
 import { type DashboardTestServer, startDashboardTestServer } from './dashboardServer.js';
 
 /**
@@ -8,24 +8,11 @@ import { type DashboardTestServer, startDashboardTestServer } from './dashboardS
  * `q=0` meaning "not acceptable", and `If-None-Match: *`, which matches any current representation.
  * node:http rather than fetch, which would decompress and add an accept-encoding of its own.
  */
-interface Raw { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
-
-function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (base: string, path: string, headers: Record<string, string> = {}) => rawRequest(base, path, { headers });
 
 describe('dashboard assets: content negotiation', () => {
   let d: DashboardTestServer;
-  let plain: Raw;
+  let plain: RawAnswer;
   beforeAll(async () => {
     d = await startDashboardTestServer();
     plain = await get(d.url, '/app.js');

@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../helpers/rawRequest.js';
 import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
 
 /**
@@ -11,25 +11,10 @@ import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/s
  */
 const JOBS = '/api/policy-optimization/online/jobs';
 
-interface Raw { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
-
-function raw(base: string, path: string, headers: Record<string, string>, method = 'GET'): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe('conditional GET of a job view', () => {
   let t: TestServer;
   let job: { job_id: string; system_id: string };
-  const get = (path: string, headers: Record<string, string> = {}, key = t.key) => raw(t.url, path, { authorization: `Bearer ${key}`, ...headers });
+  const get = (path: string, headers: Record<string, string> = {}, key = t.key) => rawRequest(t.url, path, { headers: { authorization: `Bearer ${key}`, ...headers } });
 
   beforeAll(async () => {
     t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test-etag' } });

@@ -1,8 +1,8 @@
-import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GZIP_MIN_BYTES } from '../../src/api/jsonCompression.js';
 import { useFakeUpstreamServer } from '../helpers/fakeUpstreamServer.js';
+import { rawRequest as raw } from '../helpers/rawRequest.js';
 import { type TestServer, api, seedJobBody } from '../helpers/server.js';
 
 /**
@@ -13,21 +13,6 @@ import { type TestServer, api, seedJobBody } from '../helpers/server.js';
  */
 const JOBS = '/api/policy-optimization/online/jobs';
 const REPLY = 'A long answer from the policy model. '.repeat(60);
-
-interface Raw { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
-
-function raw(base: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: opts.method ?? 'GET', headers: opts.headers ?? {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 describe('gzip on the control API', () => {
   let t: TestServer;
