@@ -50,6 +50,15 @@ export const CandidateSchema = z.looseObject({
   val_score: nullable(z.number()),
   val_count: z.number().optional(),
   val_ci: nullable(Interval).optional(),
+  /** Distinct seeds behind `ci` (its interval counts seeds, not rollouts, when rewards carry seeds); older servers omit it. */
+  n_seeds: z.number().optional(),
+  /**
+   * Share of its rollouts past the in-flight expiry that never got a reward; null before any
+   * (docs/API.md, "Missing rewards"). Older servers omit it.
+   */
+  missing_reward_rate: z.number().nullable().optional(),
+  /** It loses significantly more rewards than the control, so it cannot be champion meanwhile; older servers omit it. */
+  missing_rewards_flagged: z.boolean().optional(),
   /** The proposer's tip behind it (`demos` for a demo-set proposal); null for the baseline and warm starts. */
   tip: nullable(z.string()),
   /** The proposal that made it; null for the baseline and warm starts. */
@@ -88,6 +97,8 @@ export const JobSchema = z.looseObject({
   best_score_source: nullable(z.string()),
   /** How many rewards best_score's interval rests on (older servers omit it). */
   best_score_n: z.number().optional(),
+  /** Distinct seeds behind best_score: repeated rollouts of one seed count once in its interval (older servers omit it). */
+  best_score_n_seeds: z.number().optional(),
   best_candidate_id: nullable(z.string()),
   /** The best candidate's first module's text: the whole answer for one-module jobs only. */
   best_prompt: nullable(z.string()),
@@ -396,6 +407,8 @@ export const RewardRecordSchema = z.looseObject({
   /** `reward_info.feedback` and `feedback_by_module`, when the reward carried them. */
   feedback: z.string().optional(),
   feedback_by_module: z.record(z.string(), z.string()).optional(),
+  /** The `metadata` the app sent with the reward (older servers omit it). */
+  metadata: JsonObject.nullable().optional(),
   created_at: z.string(),
 });
 export type RewardRecord = z.infer<typeof RewardRecordSchema>;
@@ -429,6 +442,8 @@ export const RolloutCallSchema = z.looseObject({
   /** The template variables the call was rendered with (captured or sent in `mipro.variables`). */
   variables: z.record(z.string(), z.string()).nullish().transform((v) => v ?? {}),
   output_text: nullable(z.string()),
+  /** How many of `output_text`'s last lines are tool calls (`name(arguments)`), 0 for a text answer; older servers omit it. */
+  output_tool_calls: z.number().optional(),
   failed: z.boolean(),
   /** The stored record holds only a prefix of some text of the call (docs/API.md, "Stored call text"); older servers omit it. */
   truncated: z.boolean().optional(),
