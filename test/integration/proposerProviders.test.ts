@@ -98,7 +98,7 @@ describe('the proposer on each provider', () => {
     try {
       const proposal = await firstProposal('openai', 'gpt-5-mini', { temperature: null });
       expect(proposal).toMatchObject({ status: 'failed' });
-      expect(proposal.error).toBe('no usable instruction: unparseable reply; the answer was cut off at its limit of 512 tokens, 512 of them reasoning: raise mipro.proposer.max_tokens');
+      expect(proposal.error).toBe('no usable instruction: unparseable reply (expected JSON {"instructions": ["..."]}, fenced or not, or a numbered list); the answer was cut off at its limit of 512 tokens, 512 of them reasoning: raise mipro.proposer.max_tokens');
     } finally {
       openai.setBehavior({ reply: (req) => (systemPromptOf(req).includes('improve the instruction') ? PROPOSAL : 'ok') });
     }

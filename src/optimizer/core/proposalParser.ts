@@ -11,6 +11,12 @@ import { extractPlaceholders, hasNul, normalizeInstruction, truncate, wellFormed
 /** Why a proposal repeating an existing instruction is rejected (a proposer's normal miss, not a fault). */
 export const DUPLICATE = 'duplicate of an existing instruction';
 
+/**
+ * Why a reply yielded no instruction at all. It names the shapes that are read, as the job owner
+ * who sees it (`miprox jobs show`, the proposal's error) may run a proposer model of their own.
+ */
+export const UNPARSEABLE_REPLY = 'unparseable reply (expected JSON {"instructions": ["..."]}, fenced or not, or a numbered list)';
+
 export interface ParseContext {
   /** The baseline instruction: every `{placeholder}` in it must survive. */
   baseline: string;
@@ -35,7 +41,7 @@ export interface ParsedProposals {
 
 export function parseProposals(text: string, ctx: ParseContext): ParsedProposals {
   const items = fromJson(text) ?? fromList(text);
-  if (items.length === 0) return { accepted: [], rejected: [{ text: truncate(text.trim(), 200), reason: 'unparseable reply' }] };
+  if (items.length === 0) return { accepted: [], rejected: [{ text: truncate(text.trim(), 200), reason: UNPARSEABLE_REPLY }] };
   const maxLength = ctx.maxLength ?? instructionLengthLimit(ctx.baseline);
   const required = ctx.literal ? null : extractPlaceholders(ctx.baseline);
   const seen = new Set(ctx.existing.map(normalizeInstruction));

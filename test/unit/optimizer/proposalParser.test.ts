@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseProposals, type ParseContext } from '../../../src/optimizer/core/index.js';
-import { instructionProblem } from '../../../src/optimizer/core/proposalParser.js';
+import { UNPARSEABLE_REPLY, instructionProblem } from '../../../src/optimizer/core/proposalParser.js';
 import { buildProposerPrompt, instructionLengthLimit } from '../../../src/optimizer/core/proposerPrompt.js';
 
 const ctx: ParseContext = {
@@ -40,6 +40,14 @@ describe('parseProposals', () => {
     const r = parseProposals(text, ctx);
     expect(r.accepted).toEqual([]);
     expect(r.rejected.length).toBeGreaterThan(0);
+  });
+
+  it('an unparseable reply says which shapes are read', () => {
+    // A local proposer model (openai_compatible) that answered prose failed every proposal with a bare
+    // "unparseable reply": `miprox jobs show` printed it, and nothing said what the answer must look like.
+    const r = parseProposals('I think the instruction is already good and should not change.', ctx);
+    expect(r.rejected.map((x) => x.reason)).toEqual([UNPARSEABLE_REPLY]);
+    expect(UNPARSEABLE_REPLY).toBe('unparseable reply (expected JSON {"instructions": ["..."]}, fenced or not, or a numbered list)');
   });
 
   it('rejects duplicates of existing candidates and of each other, after normalisation', () => {
