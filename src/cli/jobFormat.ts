@@ -83,7 +83,9 @@ export function candidateRow(c: Candidate, instructionWidth = 60, siblings: read
   const width = instructionWidth - demos.length;
   return {
     candidate_id: c.candidate_id,
-    status: c.status,
+    // A flagged candidate cannot be champion, whatever its mean: without the mark a top mean that is
+    // not `best` had no reason on screen (docs/API.md, "Missing rewards").
+    status: c.missing_rewards_flagged ? `${c.status} (losing rewards)` : c.status,
     parent: c.parent_id,
     module: changed.join(',') || null,
     rollouts: c.rollout_count,
@@ -135,6 +137,7 @@ export function jobDetailLines(job: Job): string[] {
     ...(job.unmatched_prompts ? [['unmatched', `${job.unmatched_prompts} system text${job.unmatched_prompts === 1 ? '' : 's'} matched no module and passed through unchanged (listed below; mipro.module.unmatched events)`] as [string, string]] : []),
     ['best score', formatBestScore(job)],
     ['best candidate', job.best_candidate_id ?? '-'],
+    ...losingRewardsLines(job),
     ['baseline score', job.baseline_score === null ? '-' : score(job.baseline_score)],
     // Did it improve? The champion minus the control with its interval: best score and baseline score
     // alone can tie on a few val seeds while the online evidence says more (or the other way round).
@@ -148,6 +151,21 @@ export function jobDetailLines(job: Job): string[] {
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+}
+
+/** A rate of rollouts without a reward, as a percentage; `-` before any rollout is past the in-flight expiry. */
+const missingRate = (rate: number | null | undefined): string => (rate == null ? '-' : `${Math.round(rate * 100)}%`);
+
+/**
+ * The candidates flagged for losing rewards, one line each: such a candidate cannot be champion
+ * while the gap lasts, so a mean above the best candidate's is no mistake. Nothing when none is
+ * flagged (or the view has no candidates: the jobs list).
+ */
+function losingRewardsLines(job: Job): Array<[string, string]> {
+  const flagged = (job.candidates ?? []).filter((c) => c.missing_rewards_flagged);
+  if (flagged.length === 0) return [];
+  const control = job.candidates?.find((c) => c.candidate_id === 'baseline');
+  return flagged.map((c, i) => [i === 0 ? 'losing rewards' : '', `${c.candidate_id}: ${missingRate(c.missing_reward_rate)} of its rollouts got no reward (the control: ${missingRate(control?.missing_reward_rate)}), so it cannot be champion while the gap lasts`]);
 }
 
 /**

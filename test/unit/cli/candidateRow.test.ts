@@ -62,3 +62,17 @@ describe('candidates: shortened instructions keep whole characters', () => {
     expect(kept).toBe(`${'x'.repeat(57)}🚀…`);
   });
 });
+
+/**
+ * A candidate that loses more rewards than the control cannot be champion (docs/API.md, "Missing
+ * rewards"). Neither `candidates` nor `jobs show` said so: a top mean that was not `best` had no
+ * reason on screen, and the only trace was one event the CLI does not list.
+ */
+describe('miprox candidates: a candidate flagged for losing rewards', () => {
+  const row = (flagged: boolean | undefined) => candidateRow({ ...candidate('cand_l', 'baseline', null, { main: 'Answer.' }), missing_rewards_flagged: flagged, missing_reward_rate: 0.7 } as Candidate);
+  it('says so in its status', () => {
+    expect(row(true).status).toBe('active (losing rewards)');
+    expect(row(false).status).toBe('active');
+    expect(row(undefined).status).toBe('active'); // an older server
+  });
+});

@@ -185,3 +185,22 @@ describe('jobs show: the texts that matched no module', () => {
     expect(unmatchedLines([event({ preview: head, length: 5000, reason: 'no_match', closest: null })], 1)[1]).toMatch(/^ {2}"x+…" \(5000 characters\)$/);
   });
 });
+
+/** `jobs show` names the candidates flagged for losing rewards, with their rate beside the control's. */
+describe('jobs show: candidates losing rewards', () => {
+  const cand = (candidate_id: string, rate: number | null, flagged: boolean) => ({ candidate_id, missing_reward_rate: rate, missing_rewards_flagged: flagged });
+  const job = (candidates: unknown[] | undefined) => ({
+    job_id: 'pl_1', status: 'running', rollout_count: 80, reward_count: 52, proposal_seq: 0, best_score: 0.5, best_candidate_id: 'baseline',
+    baseline_score: 0.5, served_candidate_id: null, modules, candidates,
+  }) as unknown as Job;
+  const losing = (j: Job) => jobDetailLines(j).filter((l) => /^(losing rewards| +cand_)/.test(l));
+
+  it('lists each flagged candidate with its rate and the control\'s, and nothing when none is flagged', () => {
+    expect(losing(job([cand('baseline', 0, false), cand('cand_l', 0.7, true), cand('cand_m', 0.45, true), cand('cand_n', 0.1, false)]))).toEqual([
+      'losing rewards  cand_l: 70% of its rollouts got no reward (the control: 0%), so it cannot be champion while the gap lasts',
+      '                cand_m: 45% of its rollouts got no reward (the control: 0%), so it cannot be champion while the gap lasts',
+    ]);
+    expect(losing(job([cand('baseline', 0, false), cand('cand_n', 0.1, false)]))).toEqual([]);
+    expect(losing(job(undefined))).toEqual([]);
+  });
+});
