@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ciScale } from '../../web/src/components/leaderboard.js';
 import { isMeasuredBest } from '../../web/src/components/bestTag.js';
+import { missingRewardsTitle } from '../../web/src/components/missingRewardsTag.js';
 import type { CandidateView } from '../../web/src/types.js';
 
 const cand = (ci: [number, number] | null) => ({ ci }) as CandidateView;
@@ -23,5 +24,17 @@ describe('leaderboard: the "best" tag', () => {
     expect(isMeasuredBest(c('baseline', 1), 'baseline')).toBe(true);
     expect(isMeasuredBest(c('cand_a', 0, 4), 'cand_a')).toBe(true);
     expect(isMeasuredBest(c('cand_a', 5), 'baseline')).toBe(false);
+  });
+});
+
+/**
+ * A candidate that loses more rewards than the control cannot be champion (docs/API.md, "Missing
+ * rewards"): its row had the top mean and no "best" tag, and nothing on the row said why.
+ */
+describe('leaderboard: the "losing rewards" tag', () => {
+  it('is given to a flagged candidate, with its rate and the reason, and to no other', () => {
+    expect(missingRewardsTitle({ missing_rewards_flagged: true, missing_reward_rate: 0.7 }))
+      .toBe("70% of its rollouts got no reward, significantly more than the control's: it cannot be champion while the gap lasts");
+    expect(missingRewardsTitle({ missing_rewards_flagged: false, missing_reward_rate: 0.7 })).toBeNull();
   });
 });

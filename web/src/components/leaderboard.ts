@@ -4,6 +4,7 @@ import { type ModuleView, isProgram, moduleText } from '../program.js';
 import type { CandidateView, JobView } from '../types.js';
 import { demoCount, demoList, instructionText, moduleChip, openedModules, programList } from './programView.js';
 import { bestTag, isMeasuredBest } from './bestTag.js';
+import { missingRewardsTag } from './missingRewardsTag.js';
 
 /** Column names; on a phone each row is a card and each cell carries its column's name (data-label). */
 const COL = {
@@ -222,6 +223,7 @@ export class Leaderboard {
       bestTag(c, bestId),
       served ? h('span', { class: 'tag tag-served', title: 'The finished job\'s proxy URL serves this candidate' }, 'served') : null,
       guardTag(c, job),
+      missingRewardsTag(c),
       c.candidate_id === 'baseline' ? h('span', { class: 'tag' }, 'control') : null,
       ...(modules ? c.changed_modules.map((m) => moduleChip(m)) : []),
       c.tip ? h('span', { class: 'tag tag-tip' }, `tip: ${c.tip}`) : null,
