@@ -49,7 +49,11 @@ export interface RewardInput extends CallOptions {
   metadata?: Record<string, unknown>;
   artifact?: unknown;
   traceRef?: string;
-  /** Finish the job (status `succeeded`) after recording this reward. */
+  /**
+   * Finish the job (status `succeeded`) after recording this reward. At once: a reward still to come
+   * for an earlier rollout is then stored as `monitor` and counts nowhere, so send it with the last
+   * reward expected (late ones included), not with the last rollout's.
+   */
   stop?: boolean;
 }
 
