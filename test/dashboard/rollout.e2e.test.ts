@@ -157,6 +157,8 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     expect(await calls().first().getAttribute('data-module')).toBe('');
     expect(await calls().first().locator('h3').textContent()).toBe('Call 1 of 1 · no module');
     expect(await calls().first().locator('.call-system').textContent()).toContain('Not known: a call of no module');
+    // Why it matched none is what a user opening this call wants: the page says where that is.
+    expect(await calls().first().locator('.call-system').textContent()).toContain("with the declared module it nearly follows and where it leaves that template, is in the job's module.unmatched events (the job page's event log, miprox jobs show)");
     expect(await calls().first().locator('.call-output .folded-text').textContent()).toBe(XSS);
     expect(await page.locator('dd[data-stat="reward"]').textContent()).toBe('no reward yet');
     // A reward that comes later shows on Refresh, which keeps keyboard focus.

@@ -27,7 +27,9 @@ export function rolloutCall(c: RolloutCallView, count: number): HTMLLIElement {
         h('h4', {}, 'System prompt, as served'),
         c.system_prompt === null
           ? h('p', { class: 'muted' }, c.module === null
-            ? 'Not known: a call of no module is sent with its own system text, unchanged, and miprox does not store it.'
+            // Why it matched no module is the question here: the job keeps the text's start and the
+            // declared module it nearly follows in its module.unmatched event, which jobs show lists.
+            ? 'Not known: a call of no module is sent with its own system text, unchanged, and miprox does not store it. The start of each such text, with the declared module it nearly follows and where it leaves that template, is in the job\'s module.unmatched events (the job page\'s event log, miprox jobs show).'
             : 'Not known: either the call was sent its own system text (it named its module, with a text the template does not match), which miprox does not store, or the values it was rendered with were cleared after RETENTION_DAYS.')
           : c.system_prompt === ''
             ? h('p', { class: 'muted' }, '(empty: no system message)')
