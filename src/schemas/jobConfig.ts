@@ -7,7 +7,7 @@ import { DEFAULT_MAX_DEMOS, MAX_DEMOS_LIMIT } from '../optimizer/core/demos.js';
 import { PROPOSER_MODES } from '../optimizer/core/proposalKind.js';
 import { MAX_INT4, storableText } from './dbText.js';
 import { moduleNameSchema } from './moduleName.js';
-import { unknownFieldMessage } from './unknownFields.js';
+import { isPlainObject, unknownFieldMessage } from './unknownFields.js';
 import { WildcardsSchema } from './wildcards.js';
 
 /**
@@ -79,6 +79,21 @@ export const DEFAULT_MAX_MODULES = 8;
  */
 const orMissing = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? `is required; it ${message}` : message);
 
+/**
+ * For a check that compares fields of one object: run it even when another field of the object was
+ * refused (zod skips refinements after such a problem by default), so one 422 lists every bad field
+ * as SPEC.md asks, instead of a second refusal after the first is fixed. Such a check reads the
+ * object as sent, so it compares only fields that are themselves valid.
+ */
+const evenBesideOtherProblems = { when: (payload: { value: unknown }) => isPlainObject(payload.value) };
+
+/** `reward_range` as a valid range, else undefined (a refused range is reported on its own). */
+function validRange(range: unknown): [number, number] | undefined {
+  return RewardRangeSchema.safeParse(range).success ? (range as [number, number]) : undefined;
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
 const positiveInt = (what = 'an integer >= 1') =>
   z.number({ error: orMissing(`must be ${what}`) }).int(`must be ${what}`).min(1, `must be ${what}`);
 
@@ -91,7 +106,7 @@ const Temperature = z.number({ error: 'must be a number' }).min(0, 'must be betw
 
 /** An openai_compatible upstream has no default address: the job must say where it is. */
 function requireInferenceUrlForCompatible(v: { provider: string; inference_url?: string | undefined }, ctx: z.RefinementCtx): void {
-  if (v.provider === 'openai_compatible' && !v.inference_url) {
+  if (v.provider === 'openai_compatible' && v.inference_url === undefined) {
     ctx.addIssue({ code: 'custom', path: ['inference_url'], message: 'is required when provider is "openai_compatible" (the base URL, e.g. http://host:8000/v1)' });
   }
 }
@@ -116,7 +131,7 @@ export const PolicySchema = z.object({
   max_completion_tokens: positiveInt().max(1_000_000, 'must be <= 1000000').default(256),
   inference_url: InferenceUrl.optional(),
   inference_mode: z.string().optional(),
-}).superRefine(requireInferenceUrlForCompatible);
+}).superRefine(requireInferenceUrlForCompatible, evenBesideOtherProblems);
 
 export const ProposerSchema = z.object({
   /** What proposals change (core/proposalKind.ts): instructions, demo sets, or both. */
@@ -136,7 +151,7 @@ export const ProposerSchema = z.object({
   /** Spend caps: once the proposer's answered calls / total tokens reach them, no more proposals. */
   max_calls: positiveInt().max(1_000_000, 'must be <= 1000000').optional(),
   max_total_tokens: positiveInt().max(Number.MAX_SAFE_INTEGER, 'must be a safe integer').optional(),
-}).superRefine(requireInferenceUrlForCompatible);
+}).superRefine(requireInferenceUrlForCompatible, evenBesideOtherProblems);
 
 /** Same bound as a reward's magnitude (MAX_ABS_REWARD in services/rewardService.ts). */
 const MAX_RANGE_BOUND = 1e6;
@@ -197,7 +212,8 @@ export const MiproSchema = z.object({
     .min(0, `must be an integer between 0 and ${MAX_DEMOS_LIMIT}`).max(MAX_DEMOS_LIMIT, `must be an integer between 0 and ${MAX_DEMOS_LIMIT}`).default(DEFAULT_MAX_DEMOS),
   /** Least reward of a rollout whose calls may become demos; absent: the top of reward_range. */
   demo_min_reward: z.number({ error: 'must be a finite number (a reward within reward_range)' }).optional(),
-}).superRefine(keepValHeldOut).superRefine(demoThresholdInRange).superRefine(stopEpsilonInRange);
+}).superRefine(keepValHeldOut, evenBesideOtherProblems).superRefine(demoThresholdInRange, evenBesideOtherProblems)
+  .superRefine(stopEpsilonInRange, evenBesideOtherProblems);
 
 /**
  * The stop rule's epsilon is a reward gap in the job's units (stopCheck.ts rescales it by the range),
@@ -205,9 +221,10 @@ export const MiproSchema = z.object({
  * as wide as the range would hold for any two candidates.
  */
 function stopEpsilonInRange(v: { stop_when_identified?: { epsilon: number } | undefined; reward_range?: unknown }, ctx: z.RefinementCtx): void {
-  const epsilon = v.stop_when_identified?.epsilon;
-  if (epsilon === undefined || !Array.isArray(v.reward_range)) return;
-  const [lo, hi] = v.reward_range as [number, number];
+  const epsilon: unknown = isPlainObject(v.stop_when_identified) ? v.stop_when_identified.epsilon : undefined;
+  const range = validRange(v.reward_range);
+  if (!isFiniteNumber(epsilon) || epsilon <= 0 || range === undefined) return;
+  const [lo, hi] = range;
   if (epsilon >= hi - lo) {
     ctx.addIssue({ code: 'custom', path: ['stop_when_identified', 'epsilon'], message: `must be less than the width of reward_range [${lo}, ${hi}] (${hi - lo}), got ${epsilon}` });
   }
@@ -215,8 +232,9 @@ function stopEpsilonInRange(v: { stop_when_identified?: { epsilon: number } | un
 
 /** A threshold outside the declared range would admit every rollout or none. */
 function demoThresholdInRange(v: { demo_min_reward?: number | undefined; reward_range?: unknown }, ctx: z.RefinementCtx): void {
-  if (v.demo_min_reward === undefined || !Array.isArray(v.reward_range)) return;
-  const [lo, hi] = v.reward_range as [number, number];
+  const range = validRange(v.reward_range);
+  if (!isFiniteNumber(v.demo_min_reward) || range === undefined) return;
+  const [lo, hi] = range;
   if (v.demo_min_reward < lo || v.demo_min_reward > hi) {
     ctx.addIssue({ code: 'custom', path: ['demo_min_reward'], message: `must lie within reward_range [${lo}, ${hi}], got ${v.demo_min_reward}` });
   }
@@ -320,23 +338,26 @@ export const JobConfigSchema = z.object({
     return typeof v === 'object' && v !== null && v.modules !== undefined && v.initial_prompt !== undefined;
   },
 }).superRefine((v, ctx) => {
+  // Runs beside other problems (evenBesideOtherProblems), so each part reads only what parsed.
+  const mipro: Record<string, unknown> = isPlainObject(v.mipro) ? v.mipro : {};
+  const proposer: Record<string, unknown> = isPlainObject(mipro.proposer) ? mipro.proposer : {};
   // Demos only, with no room for a demo: no proposal could ever be made, and the job would sit still.
-  if (v.mipro.proposer.mode === 'demos_only' && v.mipro.max_demos === 0) {
+  if (proposer.mode === 'demos_only' && mipro.max_demos === 0) {
     ctx.addIssue({ code: 'custom', path: ['mipro', 'max_demos'], message: 'must be at least 1 with proposer.mode "demos_only" (no demo set could be proposed)' });
   }
-  const main = v.initial_prompt ? baselineFromConfig(v as JobConfig) : null;
+  const main = InitialPromptSchema.safeParse(v.initial_prompt).success ? baselineFromConfig(v as JobConfig) : null;
   const problem = main === null ? null : templateProblem(parseTemplate(main));
   if (problem) ctx.addIssue({ code: 'custom', path: ['initial_prompt', 'messages'], message: problem });
   // The cap is read only while a job discovers its modules, which a job that declares them never
   // does: accepted there, it would look like a bound on the program that nothing enforces.
-  if (v.mipro.max_modules !== undefined && (v.modules !== undefined || main !== null)) {
+  if (mipro.max_modules !== undefined && (v.modules !== undefined || main !== null)) {
     const declared = v.modules !== undefined ? 'modules' : 'initial_prompt (its system pattern is module "main")';
     ctx.addIssue({
       code: 'custom', path: ['mipro', 'max_modules'],
       message: `must not be given with ${declared}: it only bounds module discovery, which a job with declared modules does not do; remove it`,
     });
   }
-}).transform((v) => ({ ...v, mipro: { ...v.mipro, max_modules: v.mipro.max_modules ?? DEFAULT_MAX_MODULES } }));
+}, evenBesideOtherProblems).transform((v) => ({ ...v, mipro: { ...v.mipro, max_modules: v.mipro.max_modules ?? DEFAULT_MAX_MODULES } }));
 
 export type JobConfig = z.infer<typeof JobConfigSchema>;
 export type JobPolicy = z.infer<typeof PolicySchema>;

@@ -47,7 +47,8 @@ export const RewardRequestSchema = z.looseObject({
       const near = closestName(key, FEEDBACK_KEYS);
       if (near !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `unknown field; did you mean ${near}? (feedback under another name would be dropped unseen)` });
     }
-  }).optional(),
+    // It reads only the keys, so it runs beside a refused field too: one 422 lists every problem.
+  }, { when: (payload) => isPlainObject(payload.value) }).optional(),
   rollout_id: RolloutIdSchema.optional(),
   candidate_id: Id.optional(),
   correlation_id: CorrelationIdSchema.optional(),

@@ -13,3 +13,11 @@ describe('reward feedback text', () => {
     expect(RewardRequestSchema.safeParse({ rollout_id: 'r1', reward_info: { score: 1, feedback: 'a\u0000b' } }).success).toBe(false);
   });
 });
+
+describe('reward body problems', () => {
+  it('names a misspelt feedback key beside a feedback of the wrong type (SPEC.md: every bad field)', () => {
+    const parsed = RewardRequestSchema.safeParse({ candidate_id: 'baseline', reward_info: { score: 1, feedback: 5, feedbak: 'x' } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues.map((i) => i.path.join('.'))).toEqual(expect.arrayContaining(['reward_info.feedback', 'reward_info.feedbak']));
+  });
+});
