@@ -62,6 +62,12 @@ export const JobEnvelopeSchema = z.object({
 
 /** What the job's stored metadata is made of (storedJobMetadata). */
 const StoredPartsSchema = JobEnvelopeSchema.pick({ metadata: true, name: true, system: true });
+/**
+ * Read apart from the rest of the envelope too: applied only when the whole envelope was valid, a
+ * wrong `correlation_id` beside them left the config checked without its overrides, so a field an
+ * override supplies was reported missing and the overrides' own problems went unlisted.
+ */
+const OverridesPartSchema = JobEnvelopeSchema.pick({ overrides: true });
 
 export interface ParsedJobRequest {
   config: JobConfig;
@@ -285,7 +291,8 @@ export function parseJobRequest(body: unknown, checkConfig?: ConfigCheck): Parse
     problems.push({ path: prefix, message: 'must be an object' });
     throw new ValidationError('invalid job configuration', problems, problems.length + unlisted);
   }
-  const overrides = envelope.success ? envelope.data.overrides : undefined;
+  const overridesPart = OverridesPartSchema.safeParse(body);
+  const overrides = overridesPart.success ? overridesPart.data.overrides : undefined;
   const overridden = new Map<string, string>();
   const withOverrides = overrides ? applyOverrides(rawConfig, overrides, problems, overridden) : rawConfig;
   const parsed = JobConfigSchema.safeParse(withOverrides);

@@ -77,3 +77,19 @@ describe('cross-field problems are listed beside type errors', () => {
     expect(found).toEqual([`${P}.mipro.reward_range`, `${P}.mipro.stop_when_identified.epsilon`]);
   });
 });
+
+describe('session overrides beside another refused field', () => {
+  const session = (policy: Record<string, unknown>, extra: Record<string, unknown>) => ({
+    config_body: body(policy, {}), ...extra,
+  });
+
+  it('applies the overrides: a field they supply is not reported missing', () => {
+    const request = session({ model: undefined }, { overrides: { 'policy_optimization.policy.model': 'gpt-4o' }, correlation_id: 5 });
+    expect(paths(request)).toEqual(['correlation_id']);
+  });
+
+  it('lists an override\'s own problem beside the envelope\'s', () => {
+    const request = session({}, { overrides: { 'policy_optimization.policy.model': 3 }, metadata: 5 });
+    expect(paths(request)).toEqual(expect.arrayContaining(['metadata', 'overrides.policy_optimization.policy.model']));
+  });
+});
