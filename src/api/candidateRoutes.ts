@@ -11,6 +11,7 @@ import { MAX_SEED } from '../schemas/jobConfig.js';
 import { integerQuery } from '../schemas/integerText.js';
 import { requiredString } from '../schemas/requiredString.js';
 import { moduleNameSchema } from '../schemas/moduleName.js';
+import { isPlainObject } from '../schemas/unknownFields.js';
 import { MAX_DEMO_TURNS } from '../optimizer/core/demos.js';
 import { PageQuerySchema, parseQuery, parseWithNames } from './requestContext.js';
 import { candidateView, readBeforeAnyDelete, refusePurged, rewardView, rolloutView } from './views.js';
@@ -89,7 +90,8 @@ const HandWrittenCandidate = z.strictObject({
   } else if (v.module !== undefined && v.instruction === undefined) {
     ctx.addIssue({ code: 'custom', path: ['module'], message: 'goes with instruction; demos names its modules itself' });
   }
-});
+  // It reads only which keys were sent, so it runs beside a refused value too: one 422 lists every problem.
+}, { when: (payload) => isPlainObject(payload.value) });
 
 /** Candidates and seed evaluations of a system (SPEC "Candidates"). */
 export function registerCandidateRoutes(app: FastifyInstance, deps: ApiDeps): void {

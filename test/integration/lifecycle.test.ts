@@ -262,6 +262,9 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       [422, 'instructions'], [422, 'instructions'], [422, 'instructions.answer'], [422, 'instructions.nope'], [422, 'instructions'], [422, 'module'],
     ]);
     expect(refusals[0]!.body.error.details[0].message).toBe(`is the program of candidate ${added.body.candidate_id}`);
+    // Both forms sent, one of them refused on its type: the conflict is listed beside it (SPEC.md: every bad field).
+    const mixed = await add({ instruction: 5, instructions: program });
+    expect([mixed.status, mixed.body.error.details.map((d: { path: string }) => d.path)]).toEqual([422, ['instruction', 'instructions']]);
     // Every bad module of a program is listed at once, not only the first.
     const several = await add({ instructions: { extract: '', answer: 'Drops the placeholders.', nope: 'x' } });
     expect([several.status, several.body.error.message, several.body.error.details.map((d: { path: string }) => d.path)]).toEqual([
