@@ -119,7 +119,9 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   // A surface with a native form (Responses, Messages) was translated into `chat` by miprox.
   const body = limitSpend(surfaceCall.native ? translatedTokenLimit(surfaceCall.chat, policy.provider) : surfaceCall.chat, policy);
   // What only a native upstream would refuse (a translated call leaves those fields out), checked before anything is recorded.
-  const nativeProblems = surfaceCall.native?.problems?.(body) ?? [];
+  // Read with the policy's defaults filled, as the call will go: a Messages call without max_tokens
+  // goes with the job's limit, which an enabled thinking budget must stay below.
+  const nativeProblems = surfaceCall.native?.problems?.(forcePolicy(body, policy)) ?? [];
   if (nativeProblems.length > 0 && native) throw new ValidationError('invalid request', nativeProblems);
   // What the provider's own translation would refuse (chat to Anthropic Messages), refused before anything is recorded.
   const translation = native ? [] : (provider.requestProblems?.({ ...body, model: policy.model }) ?? []);

@@ -35,7 +35,9 @@ export const MessagesOutputFormatSchema = z.looseObject({ type: z.string() });
 
 export const MessagesRequestSchema = z.looseObject({
   model: z.string().optional(),
-  max_tokens: z.number().int().positive({ error: 'must be a positive integer' }),
+  // Anthropic requires it; the proxy, as on every surface (SPEC.md), sends the policy's
+  // max_completion_tokens when a call leaves it out (proxy/injection.ts).
+  max_tokens: z.number().int().positive({ error: 'must be a positive integer' }).optional(),
   messages: z.array(MessagesMessageSchema).min(1, 'must contain at least one message').max(MAX_MESSAGES),
   system: z.union([z.string(), z.array(MessagesBlockSchema).max(MAX_CONTENT_PARTS)], {
     error: (issue) => (Array.isArray(issue.input) && issue.input.length > MAX_CONTENT_PARTS ? `must have at most ${MAX_CONTENT_PARTS} blocks` : 'must be a string or an array of text blocks'),

@@ -165,7 +165,7 @@ describe('errors in each surface\'s own shape, models, usage', () => {
   });
 
   it('answers Messages errors in Anthropic\'s shape: bad body, unknown system, upstream failure', async () => {
-    const bad = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/v1/messages', { body: { messages: [{ role: 'user', content: 'hi' }] } });
+    const bad = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/v1/messages', { body: { max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] } });
     expect(bad.status).toBe(422);
     expect(bad.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/max_tokens/) } });
     const unknown = await api(s.h.t.url, 'POST', '/api/mipro/v1/nope/v1/messages', { body: { max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] } });
@@ -379,6 +379,24 @@ describe('errors in each surface\'s own shape, models, usage', () => {
       { path: '/v1/chat/completions', max_tokens: 66, max_completion_tokens: undefined },
       { path: '/v1/chat/completions', max_tokens: 55, max_completion_tokens: undefined },
     ]);
+  });
+
+  it('fills a Messages call\'s max_tokens from the policy when the client leaves it out (SPEC.md: limits filled when omitted), natively and translated', async () => {
+    const sentLimit = (provider: PolicyProvider) => {
+      const body = s.h.upstreamOf(provider).at(-1)!.body as { max_tokens?: number; max_completion_tokens?: number };
+      return body.max_tokens ?? body.max_completion_tokens;
+    };
+    for (const provider of ['anthropic', 'openai', 'openai_compatible'] as const) {
+      const res = await post(`${s.jobs.get(provider)!.proxyUrl}/messages`, { messages: [{ role: 'user', content: 'hi' }] });
+      expect(res.status, `${provider}: ${res.text}`).toBe(200);
+      expect(sentLimit(provider), provider).toBe(256); // the policy's max_completion_tokens
+    }
+    // Native toward Anthropic, whose API requires the field: it goes as max_tokens.
+    expect(s.h.upstreamOf('anthropic').at(-1)!.body).toMatchObject({ max_tokens: 256 });
+    // A thinking budget is still checked against the limit that goes: the job's.
+    const thinking = await api(s.jobs.get('anthropic')!.proxyUrl, 'POST', '/messages', { body: { thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(thinking.status).toBe(422);
+    expect(thinking.body.error.message).toMatch(/thinking\.budget_tokens: must be less than max_tokens \(256\): this job caps a call at 256 tokens/);
   });
 
   it('counts the policy usage of every surface', async () => {

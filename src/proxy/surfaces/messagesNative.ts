@@ -73,7 +73,8 @@ export function thinkingProblems(original: MessagesRequest, limit: number | null
   const thinking = thinkingOf(original);
   const budget = thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number' ? thinking.budget_tokens : null;
   if (budget === null || limit === null || limit === undefined || budget < limit || betas.includes('interleaved-thinking')) return [];
-  const capped = limit < original.max_tokens;
+  // Without the client's max_tokens the limit is the job's own, its cap.
+  const capped = original.max_tokens === undefined || limit < original.max_tokens;
   return [{
     path: 'thinking.budget_tokens',
     message: `must be less than max_tokens (${limit})${capped ? `: this job caps a call at ${limit} tokens (policy.max_completion_tokens), so thinking needs a job with a higher cap or a smaller budget` : ''}`,

@@ -92,7 +92,7 @@ export function messagesToChat(req: MessagesRequest, lossy: FieldProblem[] | nul
     // text came out doubled ('{{"a": 1}'): refused, not sent.
     untranslatable(lossy, `messages.${req.messages.length - 1}`, 'a final assistant turn (prefill) needs Anthropic itself: a chat-completions model starts a new turn instead of continuing it; end with a user turn');
   }
-  const chat: ChatCompletionRequest = { messages, max_tokens: req.max_tokens };
+  const chat: ChatCompletionRequest = { messages, ...(req.max_tokens !== undefined ? { max_tokens: req.max_tokens } : {}) };
   if (typeof req.model === 'string') chat.model = req.model;
   if (req.stream === true) chat.stream = true;
   if (typeof req.temperature === 'number') chat.temperature = req.temperature;

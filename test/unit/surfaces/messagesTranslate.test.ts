@@ -43,8 +43,10 @@ describe('Messages request -> internal call', () => {
   });
 
   it('names bad and untranslatable fields', () => {
-    const missing = catchError(() => parseMessagesRequest({ messages: [{ role: 'user', content: 'hi' }] })) as ValidationError;
-    expect(missing.details.map((d) => d.path)).toEqual(['max_tokens']);
+    const zero = catchError(() => parseMessagesRequest({ max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] })) as ValidationError;
+    expect(zero.details.map((d) => d.path)).toEqual(['max_tokens']);
+    // Left out, it is no problem: the job's limit goes (SPEC.md: filled from the policy when omitted).
+    expect(messagesToChat(parseMessagesRequest({ messages: [{ role: 'user', content: 'hi' }] }))).not.toHaveProperty('max_tokens');
     const role = catchError(() => parseMessagesRequest({ max_tokens: 5, messages: [{ role: 'system', content: 'hi' }] })) as ValidationError;
     expect(role.details[0]?.path).toBe('messages.0.role');
     const server = catchError(() => messagesToChat(parseMessagesRequest({ max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'web_search_20250305', name: 'web_search' }] }))) as ValidationError;
