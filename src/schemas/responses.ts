@@ -20,7 +20,9 @@ export const ResponsesInputSchema = z.array(ResponsesInputItemSchema).max(MAX_ME
 
 export const ResponsesRequestSchema = z.looseObject({
   model: z.string().optional(),
-  input: z.union([z.string(), ResponsesInputSchema], { error: 'must be a string or an array of input items' }),
+  // Optional, as in OpenAI's API (a call may be its instructions or a stored `prompt` alone): the
+  // proxy reads a missing input as an empty one and a native call goes without it, as sent.
+  input: z.union([z.string(), ResponsesInputSchema], { error: 'must be a string or an array of input items' }).optional(),
   instructions: z.string().nullable().optional(),
   stream: z.boolean().optional().nullable(),
   temperature: z.number().min(0).max(2).optional().nullable(),

@@ -29,4 +29,22 @@ describe('a Responses call with a stored prompt', () => {
     expect(s.h.openai.requests).toHaveLength(0);
     expect((await api(s.h.t.url, 'GET', `/api/systems/${job.systemId}/rollouts/stored-prompt-translated`, { key: s.h.t.key })).status).toBe(404);
   });
+
+  it('takes a call without input, as OpenAI does: natively it goes without one, translated its instructions are the call', async () => {
+    const native = await api(s.jobs.get('openai')!.proxyUrl, 'POST', '/no-input-native/responses', { body: { prompt: PROMPT } });
+    expect(native.status, JSON.stringify(native.body)).toBe(200);
+    const sent = s.h.openai.requests.at(-1)!.body as Record<string, unknown>;
+    expect(sent.prompt).toEqual(PROMPT);
+    expect(sent).not.toHaveProperty('input');
+    const instructionsOnly = await api(s.jobs.get('openai')!.proxyUrl, 'POST', '/responses', { body: { instructions: 'Say hello.' } });
+    expect(instructionsOnly.status, JSON.stringify(instructionsOnly.body)).toBe(200);
+    expect(s.h.openai.requests.at(-1)!.body).not.toHaveProperty('input');
+    // Translated: the instructions become the chat call's only message.
+    const translated = await api(s.jobs.get('openai_compatible')!.proxyUrl, 'POST', '/responses', { body: { instructions: 'Say hello.' } });
+    expect(translated.status, JSON.stringify(translated.body)).toBe(200);
+    expect((s.h.openai.requests.at(-1)!.body as { messages: unknown }).messages).toEqual([{ role: 'system', content: 'Say hello.' }]);
+    // With nothing at all to send, still a 422 naming input.
+    const empty = await api(s.jobs.get('openai_compatible')!.proxyUrl, 'POST', '/responses', { body: {} });
+    expect([empty.status, empty.body.error.param]).toEqual([422, 'input']);
+  });
 });

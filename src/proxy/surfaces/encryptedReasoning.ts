@@ -33,7 +33,7 @@ export function includeForStatelessReasoning(original: ResponsesRequest): unknow
  * are left out of the native body: the model loses that turn's reasoning, the call goes through.
  */
 export function unsendableReasoning(input: ResponsesRequest['input']): number[] {
-  if (typeof input === 'string') return [];
+  if (!Array.isArray(input)) return [];
   const dropped: number[] = [];
   input.forEach((item, i) => {
     if (!isRecord(item) || item.type !== 'reasoning') return;
@@ -46,6 +46,6 @@ export function unsendableReasoning(input: ResponsesRequest['input']): number[] 
 /** `original` without the items `unsendableReasoning` names (the same object when there are none). */
 export function withoutUnsendableReasoning(original: ResponsesRequest): ResponsesRequest {
   const dropped = unsendableReasoning(original.input);
-  if (dropped.length === 0 || typeof original.input === 'string') return original;
+  if (dropped.length === 0 || !Array.isArray(original.input)) return original;
   return { ...original, input: original.input.filter((_, i) => !dropped.includes(i)) };
 }

@@ -24,7 +24,7 @@ export function responsesToolNameProblems(original: ResponsesRequest): FieldProb
   (original.tools ?? []).forEach((tool, i) => {
     if (isRecord(tool) && tool.type === 'function') check(tool.name, `tools.${i}.name`);
   });
-  if (typeof original.input !== 'string') {
+  if (Array.isArray(original.input)) {
     original.input.forEach((item, i) => {
       if (item.type === 'function_call') check((item as { name?: unknown }).name, `input.${i}.name`);
     });
@@ -56,20 +56,21 @@ export function nativeResponsesBody(client: ResponsesRequest, internal: ChatComp
   let input: ResponsesRequest['input'] = original.input;
   // The system text goes back where the client put it: `instructions`, or its first system/developer
   // input item (the Vercel AI SDK's way), or `instructions` when the call had none.
-  const own = hasInstructions(original) || systemText(internal.messages) === null || typeof input === 'string'
+  const own = hasInstructions(original) || systemText(internal.messages) === null || !Array.isArray(input)
     ? -1
     : input.findIndex(isSystemItem);
-  if (text !== null && own >= 0 && typeof input !== 'string') {
+  if (text !== null && own >= 0 && Array.isArray(input)) {
     input = input.map((item, i) => (i === own ? { ...(item as Record<string, unknown>), content: text } : item)) as typeof input;
   } else if (text !== null) body.instructions = text;
   const inserted = turnsAfterSystem(injected.messages).slice(0, insertedCount(internal, injected)).map(itemOf);
   if (inserted.length > 0) {
     // After the system/developer items that open `input`, as on the chat path (withDemoTurns).
-    const items: unknown[] = typeof input === 'string' ? [{ role: 'user', content: input }] : [...input];
+    const items: unknown[] = typeof input === 'string' ? [{ role: 'user', content: input }] : [...(input ?? [])];
     const at = leadingSystemItems(items);
     input = [...items.slice(0, at), ...inserted, ...items.slice(at)] as typeof input;
   }
-  body.input = input;
+  // A call sent without input goes without it (a stored prompt's own input is OpenAI's to fill).
+  if (input !== undefined) body.input = input;
   return body;
 }
 
@@ -91,7 +92,7 @@ export function nativeResponsesInputShift(client: ResponsesRequest, internal: Ch
   const count = changed ? insertedCount(internal, injected) : 0;
   if (count === 0) return null;
   const input = withoutUnsendableReasoning(client).input;
-  return typeof input === 'string' ? { at: 0, count, wasString: true } : { at: leadingSystemItems(input), count, wasString: false };
+  return typeof input === 'string' ? { at: 0, count, wasString: true } : { at: leadingSystemItems(input ?? []), count, wasString: false };
 }
 
 function isSystemItem(item: unknown): boolean {

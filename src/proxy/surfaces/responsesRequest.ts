@@ -53,7 +53,7 @@ export type ItemResolver = (id: string) => Record<string, unknown> | undefined;
  * itself (kept briefly, per instance: responseItems.ts) are put back in place, others are a 400.
  */
 export function resolveReferences(req: ResponsesRequest, resolve: ItemResolver): ResponsesRequest {
-  if (typeof req.input === 'string' || !req.input.some((item) => item.type === 'item_reference')) return req;
+  if (!Array.isArray(req.input) || !req.input.some((item) => item.type === 'item_reference')) return req;
   return { ...req, input: req.input.map((item, i) => resolveReference(item, i, resolve)) };
 }
 
@@ -97,10 +97,11 @@ export function responsesToChat(req: ResponsesRequest, lossy: FieldProblem[] | n
   if (typeof req.input === 'string') {
     messages.push({ role: 'user', content: req.input });
     origins.push({ path: 'input', kind: 'instructions', calls: [] });
-  } else req.input.forEach((item, i) => appendItem(messages, item, i, lossy, origins));
+  } else (req.input ?? []).forEach((item, i) => appendItem(messages, item, i, lossy, origins));
   // Natively, items miprox does not model (listed in `lossy`) still reach the upstream: an input of only
-  // those is a call like any other, with nothing for the internal call to carry.
-  const onlyNativeItems = lossy !== null && lossy.some((p) => p.path.startsWith('input.'));
+  // those is a call like any other, with nothing for the internal call to carry; so is a stored
+  // prompt, whose text OpenAI fills in.
+  const onlyNativeItems = lossy !== null && lossy.some((p) => p.path.startsWith('input.') || p.path === 'prompt');
   if (messages.length === 0 && !onlyNativeItems) throw new ValidationError('invalid request', [{ path: 'input', message: 'must contain at least one item' }]);
   const chat: ChatCompletionRequest = { messages };
   if (typeof req.model === 'string') chat.model = req.model;
