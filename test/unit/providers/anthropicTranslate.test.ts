@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { toAnthropicRequest } from '../../../src/providers/anthropicRequest.js';
+import { anthropicUserId, toAnthropicRequest } from '../../../src/providers/anthropicRequest.js';
 import { finishReasonFor, parseAnthropicMessage, toChatCompletion } from '../../../src/providers/anthropicResponse.js';
 import { ChatCompletionRequestSchema, ChatCompletionSchema } from '../../../src/schemas/openai.js';
 import { UpstreamError } from '../../../src/shared/errors.js';
@@ -38,6 +39,25 @@ describe('toAnthropicRequest', () => {
     const b = toAnthropicRequest(req({ model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: 99, temperature: 0, stop: ['a', 'b'] }), false);
     expect(b).toMatchObject({ max_tokens: 99, temperature: 0, stop_sequences: ['a', 'b'] });
     expect(b.stream).toBeUndefined();
+  });
+
+  it('sends an opaque user id as it is, an email, a phone number or a long value as its SHA-256', () => {
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    expect(anthropicUserId('user-7f3a')).toBe('user-7f3a');
+    expect(anthropicUserId('ann@example.com')).toBe(sha('ann@example.com'));
+    expect(anthropicUserId('+1 (555) 010-9999')).toBe(sha('+1 (555) 010-9999'));
+    expect(anthropicUserId('u'.repeat(256))).toBe('u'.repeat(256));
+    expect(anthropicUserId('u'.repeat(257))).toBe(sha('u'.repeat(257)));
+  });
+
+  it('reads a long user id in linear time (whoever holds a proxy URL sends it, up to the body limit)', () => {
+    // The email pattern is unanchored: on a value with no `@` it cost the square of its length, and a
+    // 200 KB `user` held the server's event loop for a minute (160 KB: ~13 s on an idle core).
+    for (const user of ['a'.repeat(160_000), `a@${'b'.repeat(160_000)}`]) {
+      const started = Date.now();
+      expect(anthropicUserId(user)).toBe(createHash('sha256').update(user).digest('hex'));
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
   });
 
   it('sends temperature without top_p when the call has both, which Claude 4.5-era models refuse together', () => {
