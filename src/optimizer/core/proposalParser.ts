@@ -95,7 +95,7 @@ function problemWith(instruction: string, required: string[] | null, maxLength: 
 /** Instructions from a JSON reply, or null when no JSON with instructions was found. */
 function fromJson(text: string): string[] | null {
   const attempts = [text.trim()];
-  for (const m of text.matchAll(/```[a-zA-Z]*\s*\n?([\s\S]*?)```/g)) if (m[1]) attempts.push(m[1].trim());
+  for (const block of fencedBlocks(text)) if (block) attempts.push(block.trim());
   const firstBrace = text.indexOf('{');
   const lastBrace = text.lastIndexOf('}');
   if (firstBrace >= 0 && lastBrace > firstBrace) attempts.push(text.slice(firstBrace, lastBrace + 1));
@@ -107,6 +107,34 @@ function fromJson(text: string): string[] | null {
     if (items) return items;
   }
   return null;
+}
+
+const FENCE = '```';
+
+/**
+ * What ``` fences hold, in order: each opening fence, its info string and the whitespace after it
+ * skipped, up to the next fence. What /```[a-zA-Z]*\s*\n?([\s\S]*?)```/g captured, in linear time:
+ * after an unclosed fence that pattern retried its lazy capture to the end of the text once for every
+ * letter or blank it could give back, and the reply is whatever the proposer's upstream sent (a job's
+ * `openai_compatible` proposer names any public server, up to UPSTREAM_MAX_RESPONSE_BYTES): a 400 KB
+ * one held the event loop, and the job's write lock, for 15 s.
+ */
+function fencedBlocks(text: string): string[] {
+  // A fence's info string (`json`) and the blanks after it, read where the fence ends (sticky).
+  const info = /[a-zA-Z]*\s*/y;
+  const blocks: string[] = [];
+  for (let from = 0; ;) {
+    const open = text.indexOf(FENCE, from);
+    if (open < 0) return blocks;
+    info.lastIndex = open + FENCE.length;
+    info.exec(text);
+    const start = info.lastIndex;
+    // No closing fence after this one: none after any later opening either.
+    const close = text.indexOf(FENCE, start);
+    if (close < 0) return blocks;
+    blocks.push(text.slice(start, close));
+    from = close + FENCE.length;
+  }
 }
 
 function tryParse(text: string): unknown {
@@ -140,19 +168,35 @@ function itemText(item: unknown): string | null {
   return null;
 }
 
-const MARKER = /^\s*(?:\d{1,2}[.):]|[-*•])\s+(.*)$/;
+/**
+ * A list item's marker and the blanks after it. The patterns here never have two ways to read one
+ * run of blanks: `\s+(.*)$` and `\s*#?\d*\s*(?:\*\*)?\s*:` had, and tried them all on a line that
+ * did not match, the square (and, for the label, the cube) of the run's length: a proposer reply of
+ * "1. Instruction" and 4,000 spaces held the event loop for 9 s.
+ */
+const MARKER = /^\s*(?:\d{1,2}[.):]|[-*•])\s+/;
+/** What `.` does not match: a line holding one after its marker was no item. */
+const LINE_BREAK = /[\r\u2028\u2029]/;
 /** A leading "Instruction 2:" (optionally in bold) is a label, not part of the instruction. */
-const LABEL = /^(?:\*\*)?(?:instruction|proposal|option)\s*#?\d*\s*(?:\*\*)?\s*:\s*(?:\*\*)?\s*/i;
+const LABEL = /^(?:\*\*)?(?:instruction|proposal|option)\s*(?:#\d*\s*|\d+\s*)?(?:\*\*\s*)?:\s*(?:\*\*\s*)?/i;
+
+/** The text of a list item's line after its marker, or null when the line is not an item. */
+function listItemText(line: string): string | null {
+  const m = MARKER.exec(line);
+  if (!m) return null;
+  const rest = line.slice(m[0].length);
+  return LINE_BREAK.test(rest) ? null : rest;
+}
 
 /** Items of a numbered or bulleted list; continuation lines belong to the item above. */
 function fromList(text: string): string[] {
   const items: string[] = [];
   let current: string[] | null = null;
   for (const line of text.split(/\r?\n/)) {
-    const m = MARKER.exec(line);
-    if (m) {
+    const item = listItemText(line);
+    if (item !== null) {
       if (current) items.push(current.join('\n'));
-      current = [(m[1] ?? '').replace(LABEL, '')];
+      current = [item.replace(LABEL, '')];
     } else if (current && line.trim().length > 0) {
       current.push(line.trim());
     } else if (current && line.trim().length === 0 && current.length > 0) {

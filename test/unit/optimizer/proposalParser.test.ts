@@ -50,6 +50,30 @@ describe('parseProposals', () => {
     expect(UNPARSEABLE_REPLY).toBe('unparseable reply (expected JSON {"instructions": ["..."]}, fenced or not, or a numbered list)');
   });
 
+  it.each([
+    // The reply is whatever the proposer's upstream sends (a job's openai_compatible proposer may name
+    // any public server). Each of these cost the square, or the cube, of its run of blanks: seconds
+    // on the old code at these sizes, hours at the 16 MiB a reply may have, the event loop held.
+    { name: 'an unclosed fence and blanks', text: `\`\`\`${' '.repeat(300_000)}x` },
+    { name: 'an unclosed fence and letters', text: `\`\`\`${'a'.repeat(300_000)}x` },
+    { name: 'a list marker, blanks and a lone CR', text: `- ${' '.repeat(150_000)}x\ry` },
+    { name: 'a label and blanks without its colon', text: `1. Instruction${' '.repeat(3_000)}x` },
+  ])('reads a long adversarial reply in linear time: $name', ({ text }) => {
+    const started = Date.now();
+    expect(parseProposals(text, ctx).accepted).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('reads fences, markers and labels as before', () => {
+    // The linear readings keep what the patterns read: an info string and blanks skipped, a lone CR
+    // after a marker makes no item, a label's blanks, number, bold and colon are dropped.
+    expect(parseProposals(`\`\`\`json  \n${JSON.stringify([A])}\`\`\` and \`\`\`${JSON.stringify([B])}\`\`\``, ctx).accepted).toEqual([A]);
+    expect(parseProposals(`\`\`\`\`\`\`\n\`\`\`${JSON.stringify([B])}\`\`\``, ctx).accepted).toEqual([B]);
+    expect(parseProposals(`-  ${A}\r(note)\n2.\t${B}`, ctx).accepted).toEqual([B]);
+    expect(parseProposals(`1. **Instruction #1 **: ** ${A}\n2. Proposal 2:${B}`, ctx).accepted).toEqual([A, B]);
+    expect(parseProposals(`1. Instruction # 1: ${A}`, ctx).accepted).toEqual([`Instruction # 1: ${A}`]);
+  });
+
   it('rejects duplicates of existing candidates and of each other, after normalisation', () => {
     const text = JSON.stringify({
       instructions: ['answer the question about {topic} -- reply with ONE word!', A, '  YOU ARE a careful expert on {topic}...   Think; then reply with one word  '],
