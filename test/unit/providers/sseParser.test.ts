@@ -59,6 +59,22 @@ describe('SseParser', () => {
     expect(dataWithAccent?.data).toContain('card_arrival — ✓ é');
   });
 
+  it('reads a long line that arrives in many small pieces in linear time', () => {
+    // An upstream (a tenant's openai_compatible server) chooses how its stream is cut: a 2 MB data line
+    // in 100-byte pieces was joined and searched again at each piece, ~12 s of the event loop.
+    const piece = enc.encode('x'.repeat(100));
+    const p = new SseParser();
+    const started = Date.now();
+    expect(p.push('event: big\ndata: ')).toEqual([]);
+    for (let i = 0; i < 20_000; i++) expect(p.push(piece)).toEqual([]);
+    const [event] = p.push('\r\n\r\n');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(event).toEqual({ event: 'big', data: 'x'.repeat(2_000_000), id: undefined });
+    // Pieces of one byte (kept in blocks, not as millions of strings), and a line the stream's end completes.
+    const bytes = enc.encode(`data: ${'é'.repeat(3_000)}\n\ndata: ${'y'.repeat(5_000)}`);
+    expect(parseAll(cutBytes(bytes, 1)).map((e) => e.data)).toEqual(['é'.repeat(3_000), 'y'.repeat(5_000)]);
+  });
+
   it('parses the same stream with CRLF line endings', () => {
     const bytes = readSseFixture('openai-text-usage.sse').toString('utf8');
     const crlf = enc.encode(bytes.replace(/\n/g, '\r\n'));
