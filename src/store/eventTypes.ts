@@ -7,7 +7,7 @@ export const EVENT_TYPES = [
   'mipro.job.status', 'mipro.rollout.started', 'mipro.reward.received', 'mipro.proposal.created', 'mipro.proposal.failed',
   'mipro.proposal.skipped', 'mipro.proposer.budget_exhausted', 'mipro.candidate.retired', 'mipro.best.changed',
   'mipro.candidate.missing_rewards', 'mipro.candidate.added', 'mipro.candidate.promoted', 'mipro.module.discovered',
-  'mipro.module.unmatched', 'mipro.guard.tripped', 'mipro.baseline.captured',
+  'mipro.module.unmatched', 'mipro.rollout.per_call', 'mipro.guard.tripped', 'mipro.baseline.captured',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

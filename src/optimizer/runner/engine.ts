@@ -13,6 +13,7 @@ import { JobRuntime } from './jobRuntime.js';
 import { type Dispatch, Dispatcher, type DispatchRequest } from './dispatcher.js';
 import { flaggedIds, missingVerdicts, refreshMissing } from './missingRewards.js';
 import { ModuleRouter } from './moduleRouter.js';
+import { PerCallRollouts } from './perCallRollouts.js';
 import { demoMinReward } from '../../schemas/jobConfig.js';
 import { DEFAULT_JOB_CACHE_MAX_ROLLOUTS, type RolloutTally } from './rolloutTally.js';
 
@@ -79,6 +80,8 @@ export class OnlineEngine {
   private readonly jobIdBySystem = new Map<string, string>();
   /** Which module of the program each call belongs to. */
   readonly modules: ModuleRouter;
+  /** Programs whose calls come without a rollout id, each a rollout of its own (reported once). */
+  readonly perCallRollouts: PerCallRollouts;
 
   private readonly dispatcher: Dispatcher;
   /** The refresh a stale cache started, which later callers join (refreshIfStale). */
@@ -92,6 +95,7 @@ export class OnlineEngine {
 
   constructor(private readonly deps: EngineDeps, private readonly opts: EngineOptions) {
     this.modules = new ModuleRouter(deps);
+    this.perCallRollouts = new PerCallRollouts(deps);
     this.dispatcher = new Dispatcher(deps, opts, (rt) => this.refresh(rt));
     this.maxCachedRollouts = opts.maxCachedRollouts ?? DEFAULT_JOB_CACHE_MAX_ROLLOUTS;
   }

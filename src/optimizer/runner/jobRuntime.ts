@@ -29,6 +29,11 @@ export class JobRuntime {
   modules: (ModuleRecord & { parsed: ParsedTemplate })[] = [];
   /** Unmatched system texts already reported from this instance (short ones as text, long ones by hash). */
   readonly unmatchedSeen = new Set<string>();
+  /**
+   * Modules whose calls came without a rollout id (each a rollout of its own) since this instance
+   * loaded the job; null once `mipro.rollout.per_call` was reported from here (perCallRollouts.ts).
+   */
+  perCallModules: Set<string> | null = new Set();
   fetchedAt = 0;
   /** When a call, reward or scheduler last used this cache (the engine drops idle ones). */
   usedAt = 0;
