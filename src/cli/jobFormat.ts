@@ -123,7 +123,7 @@ export function candidateColumns(candidates: readonly Candidate[]): string[] {
 }
 
 /** The `jobs show` header: one fact per line, for people. */
-export function jobDetailLines(job: Job): string[] {
+export function jobDetailLines(job: Job, perCall: SessionEvent | null = null): string[] {
   const lines: Array<[string, string]> = [
     ['job', job.job_id],
     ['name', job.name == null ? '-' : job.name.replace(/\s+/g, ' ')],
@@ -135,6 +135,8 @@ export function jobDetailLines(job: Job): string[] {
     ['proposals', proposalsText(job)],
     // Calls of these texts were not optimized: usually a system text that differs from its module's template.
     ...(job.unmatched_prompts ? [['unmatched', `${job.unmatched_prompts} system text${job.unmatched_prompts === 1 ? '' : 's'} matched no module and passed through unchanged (listed below; mipro.module.unmatched events)`] as [string, string]] : []),
+    // Each call its own rollout: one run's stages may get different candidates, and its reward credits one call.
+    ...(perCall ? [['per-call rollouts', perCallText(perCall)] as [string, string]] : []),
     ['best score', formatBestScore(job)],
     ['best candidate', job.best_candidate_id ?? '-'],
     ...losingRewardsLines(job),
@@ -193,6 +195,16 @@ export function liftText(l: NonNullable<Job['lift_over_baseline']>): string {
   const sign = l.estimate > 0 ? '+' : '';
   const pairs = l.paired ? ` paired${l.n === undefined ? '' : ` on ${l.n} seed${l.n === 1 ? '' : 's'}`}` : '';
   return `${sign}${score(l.estimate)} ${formatInterval(l.ci)} ${l.source}${pairs}, ${l.significant ? 'significant' : 'not significant'}`;
+}
+
+/**
+ * The `per-call rollouts` line of a job whose program's calls came without a rollout id (its
+ * `mipro.rollout.per_call` event): what happened and the fix, the modules from the event.
+ */
+export function perCallText(event: SessionEvent): string {
+  const modules = (event.data as { modules?: unknown }).modules;
+  const named = Array.isArray(modules) && modules.length > 0 ? `calls of modules ${modules.map(String).join(' and ')}` : 'calls of several modules';
+  return `${named} came without a rollout id, each a rollout of its own: one run's stages may get different candidates and its reward credits one call; send every call of a run to its per-rollout URL (proxy url/ROLLOUT_ID, SDK rolloutBaseUrl) or x-mipro-rollout-id (mipro.rollout.per_call event)`;
 }
 
 /** How many unmatched texts `jobs show` lists (the first ones seen). */

@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { EXPORT_FORMATS, type ExportFormat, MiproOnlineSession, collect, exportedCandidateId, isTerminalStatus } from '../sdk/index.js';
+import { perCallEvent } from './perCallEvent.js';
 import { type ClientFlags, addClientOptions, clientAction, jobIdOf, jobsClient, positiveInt, printJson } from './clientOptions.js';
 import { CANDIDATE_FIT, JOB_COLUMNS, JOB_FIT, UNMATCHED_SHOWN, candidateColumns, candidateRow, jobDetailLines, jobRow, programLines, unmatchedLines } from './jobFormat.js';
 import { finalSummary, watchJob } from './jobWatch.js';
@@ -34,7 +35,7 @@ export function registerJobsCommands(program: Command): void {
         printJson(job);
         return;
       }
-      out(`${jobDetailLines(job).join('\n')}\n`);
+      out(`${jobDetailLines(job, await perCallEvent(job, client.http)).join('\n')}\n`);
       // Which texts passed through, and which module each nearly matched: the count alone sent people
       // to an events list the CLI could not show.
       if (job.unmatched_prompts) {

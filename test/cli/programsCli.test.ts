@@ -102,6 +102,24 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     ].join('\n'));
   }, SLOW);
 
+  /**
+   * An app that sent each stage of its runs to the bare proxy URL got one rollout per call, and jobs
+   * show said nothing: its `mipro.rollout.per_call` event is now a line of the job's header.
+   */
+  it('jobs show says when a program\'s calls came without a rollout id, and how to tie a run\'s calls together', async () => {
+    const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
+    const job = await jobs.create(pipelineJobBody());
+    await pipelineCalls(`${job.proxy_url}/chat/completions`);
+    const session = await jobs.session(job.job_id);
+    for (let i = 0; i < 100 && (await session.events({ eventType: 'mipro.rollout.per_call' })).length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    const res = await runCli(['jobs', 'show', job.job_id], env);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    expect(res.stdout).toMatch(/^per-call rollouts\s+calls of modules extract and answer came without a rollout id, each a rollout of its own: .*per-rollout URL .*\(mipro\.rollout\.per_call event\)$/m);
+    // A program whose runs each name their rollout (the job of the other cases) has no such line.
+    const named = await runCli(['jobs', 'show', jobId], env);
+    expect(named.stdout).not.toContain('per-call rollouts');
+  }, SLOW);
+
   it('prints texts from clients and models with their control characters neutralised (no terminal escapes)', async () => {
     const jobs = new MiproJobsClient({ backendUrl: t.url, apiKey: t.key });
     const hostile = (await jobs.create({ ...pipelineJobBody(), name: 'evil \u001b]0;pwned\u0007 \u001b[2J name' })).job_id;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestScore, guardText, liftText, proposalsText, servingText } from '../../web/src/components/jobHeader.js';
+import { bestScore, guardText, liftText, perCallText, proposalsText, servingText } from '../../web/src/components/jobHeader.js';
 
 describe('job header: lift over baseline', () => {
   it('names the lift\'s source, which may differ from the best and baseline scores\' source', () => {
@@ -69,5 +69,13 @@ describe('job header: guard', () => {
     expect(guardText({ ...base, mode: 'revert' }, 2, 'failed')).toBe('watching the baseline a failed job serves (alert only: the baseline is served already, nothing to revert to) · baseline: no production rewards yet vs confirmed 7.00 [1.03, 9.79]');
     // A succeeded job rolled back to the baseline: the same limit, without the cancel.
     expect(guardText({ ...base, mode: 'revert' }, 2, 'succeeded')).toBe('watching the baseline (alert only: the baseline is served already, nothing to revert to) · baseline: no production rewards yet vs confirmed 7.00 [1.03, 9.79]');
+  });
+});
+
+describe('job header: per-call rollouts', () => {
+  it('names the modules of the job\'s mipro.rollout.per_call event and the fix', () => {
+    expect(perCallText({ modules: ['extract', 'answer'] })).toBe("Calls of modules extract and answer came without a rollout id, each a rollout of its own: one run's stages may get different candidates and its reward credits one call. Send every call of a run to its per-rollout URL (the proxy URL/rollout id; SDK rolloutBaseUrl) or with the x-mipro-rollout-id header (rollout.per_call in the event log)");
+    // Data cleared or of another shape: still says what happened.
+    expect(perCallText(null)).toMatch(/^Calls of several modules came without a rollout id/);
   });
 });

@@ -405,6 +405,28 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
     expect(problems).toEqual([]);
   });
 
+  /**
+   * A program whose app sent each stage to the bare proxy URL (the URL the page offers to copy) got
+   * one rollout per call, and only the event log said so, among every rollout's and reward's events.
+   */
+  it('says in the job header when a program\'s calls came without a rollout id, and how to tie a run\'s calls together', async () => {
+    const job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body: pipelineJobBody({ online_proposer_min_rollouts: 1000 }) })).body as { job_id: string; system_id: string; proxy_url: string };
+    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    const stat = page.locator('.job-header [data-stat="per-call"]');
+    await page.locator('.job-header [data-status="running"]').waitFor();
+    expect(await stat.isVisible()).toBe(false);
+    for (const system of [PIPELINE_MODULES[0].template, 'Answer from this context:\nParis is in France.']) {
+      const res = await fetch(`${job.proxy_url}/chat/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'any', messages: [{ role: 'system', content: system }, { role: 'user', content: 'Where is Paris?' }] }),
+      });
+      expect(res.status).toBe(200);
+    }
+    await expect.poll(() => stat.textContent(), { timeout: 8000 }).toMatch(/^Calls of modules extract and answer came without a rollout id, each a rollout of its own: .*per-rollout URL/);
+    expect(await stat.isVisible()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
   it('closes an open "Cancel this job?" when the page is left, without cancelling the job', async () => {
     const job = await createSimJob(s.t.url, s.t.key);
     await page.goto(`${s.url}/#/jobs/${job.job_id}`);

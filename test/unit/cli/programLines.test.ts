@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobDetailLines, programLines, progressLine, unmatchedLines } from '../../../src/cli/jobFormat.js';
+import { jobDetailLines, perCallText, programLines, progressLine, unmatchedLines } from '../../../src/cli/jobFormat.js';
 import type { Job } from '../../../src/sdk/index.js';
 
 const modules = [
@@ -69,6 +69,19 @@ describe('jobs show: texts that matched no module', () => {
     expect(jobDetailLines(job(2)).find((l) => l.startsWith('unmatched'))).toMatch(/^unmatched +2 system texts matched no module and passed through unchanged \(listed below; mipro\.module\.unmatched events\)$/);
     expect(jobDetailLines(job(0)).some((l) => l.startsWith('unmatched'))).toBe(false);
     expect(jobDetailLines(job(undefined)).some((l) => l.startsWith('unmatched'))).toBe(false);
+  });
+});
+
+describe('jobs show: calls of a program without a rollout id', () => {
+  const job = { job_id: 'pl_1', status: 'running', rollout_count: 3, reward_count: 1, proposal_seq: 0, best_score: null, best_candidate_id: null,
+    baseline_score: null, served_candidate_id: null, modules } as unknown as Job;
+  const event = (data: Record<string, unknown>) => ({ seq: 4, event_type: 'mipro.rollout.per_call', message: '', data, created_at: '' });
+
+  it('names the modules and the fix from the job\'s mipro.rollout.per_call event, and says nothing without one', () => {
+    const line = jobDetailLines(job, event({ modules: ['extract', 'answer'] })).find((l) => l.startsWith('per-call rollouts'));
+    expect(line).toMatch(/^per-call rollouts +calls of modules extract and answer came without a rollout id, each a rollout of its own: one run's stages may get different candidates and its reward credits one call; send every call of a run to its per-rollout URL \(proxy url\/ROLLOUT_ID, SDK rolloutBaseUrl\) or x-mipro-rollout-id \(mipro\.rollout\.per_call event\)$/);
+    expect(perCallText(event({}))).toMatch(/^calls of several modules came without a rollout id/);
+    expect(jobDetailLines(job).some((l) => l.startsWith('per-call'))).toBe(false);
   });
 });
 

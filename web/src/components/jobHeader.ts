@@ -44,12 +44,15 @@ export class JobHeader {
       ['best', 'Best score'], ['lift', 'Lift over baseline'], ['baseline', 'Baseline score'], ['rollouts', 'Rollouts'],
       ['rewards', 'Rewards'], ['proposals', 'Proposals'], ['phase', 'Phase'], ['updated', 'Updated'],
       ['serving', 'Serving'], ['guard', 'Guard'], ['policy-usage', 'Policy tokens'], ['proposer-usage', 'Proposer tokens'],
-      ['unmatched', 'Unmatched prompts'],
+      ['unmatched', 'Unmatched prompts'], ['per-call', 'Per-call rollouts'],
     ] as const) {
       const dd = h('dd', { 'data-stat': key });
       this.cells.set(key, dd);
       stats.append(h('div', { class: `stat stat-${key}` }, h('dt', {}, label), dd));
     }
+    // Said only once the job's mipro.rollout.per_call event is seen (notePerCall).
+    const perCall = this.cells.get('per-call')?.parentElement;
+    if (perCall) perCall.hidden = true;
     this.actions = h('div', { class: 'actions', role: 'group', 'aria-label': 'Job state' }, this.buttons.pause, this.buttons.resume, this.buttons.cancel);
     this.el = h('section', { class: 'job-header', 'aria-labelledby': 'job-title' },
       h('div', { class: 'title-row' }, this.title, this.badge, this.live),
@@ -90,6 +93,16 @@ export class JobHeader {
     if (unmatched) unmatched.hidden = job.unmatched_prompts === 0;
     this.proxy.set(job.proxy_url);
     this.syncButtons();
+  }
+
+  /**
+   * The job's `mipro.rollout.per_call` event (its program's calls came without a rollout id), from the
+   * event feed: the job view does not carry it (reading it there would scan the job's events).
+   */
+  notePerCall(data: unknown): void {
+    this.setCell('per-call', perCallText(data));
+    const cell = this.cells.get('per-call')?.parentElement;
+    if (cell) cell.hidden = false;
   }
 
   /**
@@ -198,6 +211,17 @@ export function proposalsText(job: Pick<JobView, 'proposal_seq'> & Partial<Pick<
  */
 export function unmatchedText(n: number): string {
   return `${fmtCount(n)} system text${n === 1 ? '' : 's'} matched no module: ${n === 1 ? 'its calls' : 'their calls'} passed through unchanged (module.unmatched in the event log)`;
+}
+
+/**
+ * "Calls of modules extract and answer came without a rollout id ...": each call of the bare proxy URL
+ * is a rollout of its own, so one run's stages may get different candidates and its reward credits
+ * one call. Only the event log said so, one event among every rollout's and reward's.
+ */
+export function perCallText(data: unknown): string {
+  const modules = data !== null && typeof data === 'object' ? (data as { modules?: unknown }).modules : undefined;
+  const named = Array.isArray(modules) && modules.length > 0 ? `Calls of modules ${modules.map(String).join(' and ')}` : 'Calls of several modules';
+  return `${named} came without a rollout id, each a rollout of its own: one run's stages may get different candidates and its reward credits one call. Send every call of a run to its per-rollout URL (the proxy URL/rollout id; SDK rolloutBaseUrl) or with the x-mipro-rollout-id header (rollout.per_call in the event log)`;
 }
 
 /** "1,234 tokens · 5 calls (1,000 in, 234 out)": tokens as the providers reported them. */
