@@ -4,10 +4,12 @@ import { type ProgramExport, ProgramExportSchema, type ProgramTarget, collect, e
 import { CliError } from './cliError.js';
 import { type ClientFlags, addClientOptions, clientAction, positiveInt, printJson, sessionOf } from './clientOptions.js';
 import { CANDIDATE_FIT, candidateColumns, candidateRow } from './jobFormat.js';
+import { checkModuleName, onlyModule } from './moduleFilter.js';
 import { printTable, terminalSafe } from './output.js';
 
 interface CandidateFlags extends ClientFlags {
   status?: string;
+  module?: string;
   sort?: string;
   limit?: number;
   full?: boolean;
@@ -102,13 +104,17 @@ export function registerCandidatesCommand(program: Command): void {
   addClientOptions(program.command('candidates <jobId>'))
     .description("list a job's candidates (also takes a session id) with rollouts, mean reward and interval")
     .option('--status <status>', 'only candidates in this status (active, retired)')
+    .option('--module <name>', 'only candidates that changed this module of the program (and the baseline, to compare with)')
     .option('--sort <sort>', 'key[:asc|desc], comma-separated; keys: avg_reward, reward_count, rollout_count, val_score (best first without a direction), created_at (oldest first without one)')
     .option('--limit <n>', 'show at most n candidates', positiveInt)
     .option('--full', 'print whole instructions instead of shortening them (one candidate\'s whole program: miprox jobs export <jobId> --candidate <id>)')
     .action(clientAction(async (id: string, opts: CandidateFlags) => {
       const session = await sessionOf(id, opts);
       const filters = { ...(opts.status ? { status: opts.status } : {}), ...(opts.sort ? { sort: opts.sort } : {}) };
-      const items = await collect(session.iterateCandidates({ ...filters, limit: Math.min(opts.limit ?? 200, 200) }), opts.limit);
+      if (opts.module !== undefined) await checkModuleName(session, opts.module);
+      // Filtered here, a page of --limit candidates may hold fewer of the module's: full pages then.
+      const pages = session.iterateCandidates({ ...filters, limit: opts.module === undefined ? Math.min(opts.limit ?? 200, 200) : 200 });
+      const items = await collect(opts.module === undefined ? pages : onlyModule(pages, opts.module), opts.limit);
       if (opts.json) printJson(items);
       // --full: whole instructions, so the table is not fitted to the terminal either.
       else printTable(items.map((c) => candidateRow(c, opts.full ? Number.POSITIVE_INFINITY : 60, items)), candidateColumns(items), { ...CANDIDATE_FIT, ...(opts.full ? { width: Number.POSITIVE_INFINITY } : {}) });

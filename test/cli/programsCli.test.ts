@@ -48,6 +48,21 @@ describe('miprox candidates / jobs show on a program of several modules (child p
     expect(items.find((c) => c.candidate_id === 'baseline')).toMatchObject({ module: null });
   }, SLOW);
 
+  /** The dashboard filters the leaderboard by module; the CLI listed every module's candidates together. */
+  it('candidates --module keeps the candidates that changed that module, and the baseline', async () => {
+    const res = await runCli(['candidates', jobId, '--module', 'answer'], env);
+    expect([res.code, res.stderr]).toEqual([0, '']);
+    expect(res.stdout).toMatch(/^baseline\s/m);
+    expect(res.stdout).toMatch(/^cand_answer_1\s+active\s+baseline\s+answer\s/m);
+    expect(res.stdout).not.toContain('cand_extract_1');
+    const json = await runCli(['candidates', jobId, '--module', 'extract', '--limit', '1', '--sort', 'created_at:desc', '--json'], env);
+    expect((JSON.parse(json.stdout) as Array<{ candidate_id: string }>).map((c) => c.candidate_id)).toEqual(['cand_extract_1']);
+    // A name of no module would list the baseline alone, read as "nothing changed it": refused, naming the modules.
+    const typo = await runCli(['candidates', jobId, '--module', 'anwser'], env);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toContain('--module anwser: not a module of this job (modules: extract, answer)');
+  }, SLOW);
+
   it('ends quietly when the reader closes the pipe early (| head), with no EPIPE stack trace', async () => {
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'miprox.js');
     // `true` exits without reading, so every write of the CLI meets a closed pipe.
