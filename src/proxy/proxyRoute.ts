@@ -142,7 +142,7 @@ async function handle(req: ProxyRequest, reply: FastifyReply, deps: ApiDeps, p: 
   const routed = routeToModule(p, rt, req, body, firstBlock);
   const program = routed instanceof Promise ? await routed : routed;
   // A program's call without a rollout id becomes a rollout of its own: said once (perCallRollouts.ts).
-  if (rolloutId === null && program.module !== null) p.engine.perCallRollouts.note(rt, program.module.name);
+  if (rolloutId === null && program.module !== null) void p.engine.perCallRollouts.note(rt, program.module.name);
   // Routed by its first system block alone: the internal call is split there, so injection replaces
   // that block only and the record keeps the other blocks as the app's own system message.
   const split = program.module !== null && program.firstBlock && firstBlock !== null;

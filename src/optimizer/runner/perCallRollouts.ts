@@ -19,16 +19,20 @@ import type { JobRuntime } from './jobRuntime.js';
 export class PerCallRollouts {
   constructor(private readonly deps: { store: Store; log: Logger }) {}
 
-  /** A call of `module` that came without a rollout id (in the path or `x-mipro-rollout-id`). Never delays the call. */
-  note(rt: JobRuntime, module: string): void {
+  /**
+   * A call of `module` that came without a rollout id (in the path or `x-mipro-rollout-id`). Never
+   * delays the call and never rejects: the report's write when this call makes one (for tests), else
+   * undefined (no promise on the hot path).
+   */
+  note(rt: JobRuntime, module: string): Promise<void> | undefined {
     const seen = rt.perCallModules;
     // The hot path: reported already, or this module's calls were seen so before.
-    if (seen === null || seen.has(module)) return;
-    if (FINAL_STATUSES.includes(rt.job.status)) return;
+    if (seen === null || seen.has(module)) return undefined;
+    if (FINAL_STATUSES.includes(rt.job.status)) return undefined;
     seen.add(module);
-    if (seen.size < 2) return;
+    if (seen.size < 2) return undefined;
     rt.perCallModules = null;
-    this.deps.store.appendEvent(rt.job.id, perCallEvent([...seen])).then(() => undefined, (err: unknown) => {
+    return this.deps.store.appendEvent(rt.job.id, perCallEvent([...seen])).then(() => undefined, (err: unknown) => {
       // Not written (a database outage): the next such call of a new module, or of these, reports it.
       rt.perCallModules = seen;
       seen.clear();
