@@ -122,4 +122,29 @@ describe('job feed: which events the log keeps', () => {
     const rare = Array.from({ length: 5 }, (_, i) => ev(i + 1, 'mipro.job.status'));
     expect(keepNewestEvents(rare, 3).map((e) => e.seq)).toEqual([3, 4, 5]);
   });
+
+  it('keeps the per-call event for the header however many rare events follow it in one read', async () => {
+    // A job's first refresh reads its whole backlog: a per_call event, then 450 rare events (best
+    // changes, retirements). The log keeps the newest 400 of those; the header must still say it.
+    const events = [
+      { seq: 1, event_type: 'mipro.rollout.per_call', message: 'm', data: { modules: ['extract', 'answer'] }, created_at: '' },
+      ...Array.from({ length: 450 }, (_, i) => ({ seq: i + 2, event_type: 'mipro.best.changed', message: 'b', data: {}, created_at: '' })),
+    ];
+    const answers: Record<string, unknown> = {
+      '/api/policy-optimization/online/jobs/pl_1': { job_id: 'pl_1', system_id: 'sys', proposal_seq: 0 },
+      '/api/v1/online/sessions/sys/events': { events },
+      '/api/v1/online/sessions/sys/rewards': { items: [], next_cursor: null },
+      '/api/v1/online/sessions/sys/proposals': { items: [], next_cursor: null },
+    };
+    const api = new ApiClient('k', async (input) => {
+      const url = new URL(String(input), 'http://x');
+      const since = Number(url.searchParams.get('since_seq') ?? 0);
+      const body = url.pathname.endsWith('/events') ? { events: events.filter((e) => e.seq > since) } : answers[url.pathname];
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    });
+    const feed = new JobFeed(api, 'pl_1');
+    const changes = await feed.refresh();
+    expect(changes.newEvents.some((e) => e.event_type === 'mipro.rollout.per_call')).toBe(false);
+    expect(feed.perCallEvent?.data).toEqual({ modules: ['extract', 'answer'] });
+  });
 });

@@ -61,6 +61,13 @@ export class JobFeed {
   /** Sections the server does not serve (404 on the route): shown as unavailable, not retried. */
   readonly unavailable = new Set<Section>();
 
+  /**
+   * The job's `mipro.rollout.per_call` event, once read: kept apart from `events`, which hold only
+   * the newest MAX_EVENTS rare ones, so a busy job's later proposals and retirements cannot push this
+   * early event out before the page has shown it.
+   */
+  perCallEvent: EventView | null = null;
+
   private lastSeq = 0;
   /** Cursor of the page the reward stream ends in (null = first page) and how many of it we have. */
   private rewardCursor: string | null = null;
@@ -123,6 +130,7 @@ export class JobFeed {
       const newer = events.filter((e) => e.seq > this.lastSeq);
       for (const e of newer) this.lastSeq = Math.max(this.lastSeq, e.seq);
       fresh.push(...newer);
+      this.perCallEvent ??= newer.find((e) => e.event_type === 'mipro.rollout.per_call') ?? null;
       if (events.length < this.eventPage || newer.length === 0) break;
     }
     if (fresh.length > 0) this.events = keepNewestEvents([...this.events, ...fresh]);

@@ -141,8 +141,7 @@ export function jobPage(api: ApiClient, shell: Shell, jobId: string, candidateId
     if (feed.unavailable.has('proposals')) proposals.setUnavailable();
     else if (changes.proposals || changes.job) renderProposals();
     // Said in the header, which the job view alone cannot tell (no count of it there).
-    const perCall = changes.newEvents.find((e) => e.event_type === 'mipro.rollout.per_call');
-    if (perCall) header.notePerCall(perCall.data);
+    if (feed.perCallEvent) header.notePerCall(feed.perCallEvent.data);
     if (feed.unavailable.has('events')) events.setUnavailable();
     else {
       events.add(changes.newEvents, job.reward_range);
