@@ -40,6 +40,35 @@ export function databaseOpenError(err: unknown, db: AppConfig['database']): CliE
   if (db.kind === 'sqlite' && code.startsWith('SQLITE_CANTOPEN')) {
     return new CliError(`cannot open the database ${where}: ${err.message}. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`, 'database_unreachable');
   }
+  if (db.kind === 'sqlite') {
+    const hint = sqliteHint(code, err, db.path);
+    if (hint) return new CliError(`cannot open the database ${where}: ${err.message}. ${hint}`, 'database_unreachable');
+  }
+  return null;
+}
+
+/** File system refusals met while creating the database file or its directory (before SQLite opens it). */
+const FILE_REFUSED_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/**
+ * What to do about a SQLite file that exists but cannot be used. Each of these stopped the start with
+ * SQLite's bare words (`miprox: database is locked`, `miprox: file is not a database`, `miprox:
+ * database or disk is full`), naming neither the file nor the setting that chose it, which with the
+ * default path the operator may not know. Null for any other error.
+ */
+function sqliteHint(code: string, err: Error, path: string): string | null {
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return 'Another process holds its write lock (a sqlite3 shell, a script, another miprox): let it finish, then start again';
+  }
+  if (code.startsWith('SQLITE_READONLY') || FILE_REFUSED_CODES.has(code)) {
+    // A refusal by the file system names its own path: only one on the way to the database is ours.
+    const at = (err as { path?: unknown }).path;
+    if (FILE_REFUSED_CODES.has(code) && !(typeof at === 'string' && path.startsWith(at))) return null;
+    return 'miprox may not write it: the file, its directory and its -wal and -shm files must be writable by the user miprox runs as, on a disk mounted read-write';
+  }
+  if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC') return 'The disk it is on is full: free space there, then start again';
+  if (code.startsWith('SQLITE_NOTADB')) return 'The file is not a SQLite database: DATABASE_URL (or the default ~/.miprox/miprox.db) names another file';
+  if (code.startsWith('SQLITE_CORRUPT')) return 'The file is damaged: restore a backup (docs/deploy.md, "Backups")';
   return null;
 }
 

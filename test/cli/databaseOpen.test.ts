@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/childServer.js';
@@ -72,6 +73,33 @@ describe('a database that cannot be opened', () => {
     expect(db.code).toBe(1);
     expect(db.stderr).toMatch(/^miprox: cannot reach the database postgres:\/\/postgres@no-such-db-host\.invalid:5432\/test .*ENOTFOUND no-such-db-host\.invalid/);
   });
+
+  /** These stopped the start with SQLite's bare words ("miprox: file is not a database"), naming no file. */
+  it('serve names a SQLite file that is not a database, and what to check', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'miprox-notadb-')), 'notes.txt');
+    writeFileSync(path, 'not a database, a text file of the operator '.repeat(100));
+    const res = await runCli(['serve', '--port', '0'], env(path));
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe(`miprox: cannot open the database sqlite ${path}: file is not a database. The file is not a SQLite database: DATABASE_URL (or the default ~/.miprox/miprox.db) names another file`);
+  });
+
+  it('keys list says another process holds the SQLite write lock (was: "miprox: database is locked")', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'miprox-locked-')), 'miprox.db');
+    const other = new BetterSqlite3(path);
+    other.exec('create table t (x); begin exclusive; insert into t values (1)');
+    try {
+      const res = await runCli(['keys', 'list', '--json'], env(path));
+      expect(res.code).toBe(1);
+      const { error } = JSON.parse(res.stderr) as { error: { code: string; message: string } };
+      expect(error).toEqual({
+        code: 'database_unreachable',
+        message: `cannot open the database sqlite ${path}: database is locked. Another process holds its write lock (a sqlite3 shell, a script, another miprox): let it finish, then start again`,
+      });
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+  }, 30_000);
 
   it('keys create names a SQLite path it cannot open (a directory)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'miprox-dbdir-'));
