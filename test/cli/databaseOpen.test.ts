@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/childServer.js';
+import { runCli, spawnServer } from '../helpers/childServer.js';
+import { canMakeImmutable, setImmutable } from '../helpers/immutableFile.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
 
 /** A loopback port nothing listens on: bound once to learn a free number, then released. */
@@ -107,4 +108,28 @@ describe('a database that cannot be opened', () => {
     expect(res.code).toBe(1);
     expect(res.stderr.trim()).toBe(`miprox: cannot open the database sqlite ${dir}: unable to open database file. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`);
   });
+
+  /**
+   * SQLite opens a file it may not write read-only without saying so: the server started, /readyz said
+   * ready, and every write answered 503 "retry shortly". (Root ignores modes; an immutable file is
+   * what a file of mode 0444 is to the server's own unprivileged user, or a read-only mount.)
+   */
+  it.skipIf(!canMakeImmutable())('serve stops at start on a SQLite file it may not write, saying so, instead of serving 503s', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'miprox-readonly-')), 'miprox.db');
+    expect((await runCli(['migrate'], env(path))).code).toBe(0);
+    setImmutable(path, true);
+    try {
+      const started = await spawnServer({ ...env(path), PORT: '0' }, 30_000).then(
+        async (s) => {
+          s.proc.kill('SIGKILL');
+          return `started: ${s.output()}`;
+        },
+        (err: Error) => err.message,
+      );
+      expect(started).toContain('server exited with 1');
+      expect(started).toContain(`miprox: cannot open the database sqlite ${path}: attempt to write a readonly database. miprox may not write it:`);
+    } finally {
+      setImmutable(path, false);
+    }
+  }, 60_000);
 });

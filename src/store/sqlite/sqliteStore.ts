@@ -11,6 +11,7 @@ import { startBackgroundCheckpoint } from './backgroundCheckpoint.js';
 import { DatabaseFileIdentity } from './fileIdentity.js';
 import { LockWaitingSqliteDriver } from './lockWaitingDriver.js';
 import { WriteLockWait } from './writeLockWait.js';
+import { assertWritable } from './writableCheck.js';
 
 /**
  * The embedded default. WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode still
@@ -40,6 +41,13 @@ export async function openSqliteStore(path: string, clock: Clock, onCheckpointEr
   const assertUnmoved = () => file?.assertUnmoved();
   const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }, sqlite, lock, assertUnmoved) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  // Still under busy_timeout: a lock held by another process is waited for as the migrations were.
+  try {
+    assertWritable(sqlite);
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
   sqlite.pragma('busy_timeout = 0');
   if (path !== ':memory:') file = new DatabaseFileIdentity(path);
   const checkpoint = path === ':memory:' ? null : startBackgroundCheckpoint(sqlite, path, onCheckpointError);
