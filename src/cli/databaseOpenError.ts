@@ -1,4 +1,5 @@
 import { describeDatabase, type AppConfig } from '../config/config.js';
+import { DatabaseUnavailableError } from '../shared/errors.js';
 import { CliError } from './cliError.js';
 
 /** Connect failures: nothing answers at the address DATABASE_URL names. */
@@ -17,7 +18,10 @@ const REFUSED_SQLSTATES = new Set(['28P01', '28000', '3D000']);
  * named neither the database nor the setting that chose it, so a first run with a typo in
  * DATABASE_URL read like a crash. Null for any other error, which keeps its own message.
  */
-export function databaseOpenError(err: unknown, db: AppConfig['database']): CliError | null {
+export function databaseOpenError(thrown: unknown, db: AppConfig['database']): CliError | null {
+  // A write at start (serve seeding MIPROX_API_KEY, keys create) goes through the guarded store, which
+  // turns the driver's error into a 503's "the database is unavailable; retry shortly": the cause says why.
+  const err = thrown instanceof DatabaseUnavailableError && thrown.cause instanceof Error ? thrown.cause : thrown;
   if (!(err instanceof Error)) return null;
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string') return null;
@@ -36,6 +40,10 @@ export function databaseOpenError(err: unknown, db: AppConfig['database']): CliE
       + `Create the schema for that role (create schema ${db.schema} authorization <role>), or grant it CREATE on the database`,
       'database_refused',
     );
+  }
+  // 25006: DATABASE_URL leads to a standby (after a failover), or the database was made read-only.
+  if (db.kind === 'postgres' && code === '25006') {
+    return new CliError(`the database ${where} takes no writes: ${err.message}. Point DATABASE_URL at the primary (a standby after a failover?), or turn off default_transaction_read_only there`, 'database_refused');
   }
   if (db.kind === 'sqlite' && code.startsWith('SQLITE_CANTOPEN')) {
     return new CliError(`cannot open the database ${where}: ${err.message}. DATABASE_URL (or the default ~/.miprox/miprox.db) must name a file miprox can create and write`, 'database_unreachable');

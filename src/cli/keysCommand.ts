@@ -5,7 +5,7 @@ import { describeDatabase, loadDatabaseConfig } from '../config/config.js';
 import { systemClock } from '../shared/clock.js';
 import type { ApiKeyRecord, Store } from '../store/types.js';
 import { CliError } from './cliError.js';
-import { openingDatabase } from './databaseOpenError.js';
+import { databaseOpenError, openingDatabase } from './databaseOpenError.js';
 import { keyNameProblem, visibleKeyName } from './keyName.js';
 import { jsonText, printTable, writeText } from './output.js';
 
@@ -31,7 +31,10 @@ async function withStore<T>(fn: (store: Store, database: string) => Promise<T>, 
   const { openStore } = await import('../store/open.js'); // loaded on use, like the server
   const store = await openingDatabase(config.database, () => openStore(config.database, systemClock));
   try {
-    return await fn(store, describeDatabase(config.database));
+    // The command's own writes meet what the open could not show (a PostgreSQL that takes no writes).
+    return await fn(store, describeDatabase(config.database)).catch((err: unknown) => {
+      throw databaseOpenError(err, config.database) ?? err;
+    });
   } finally {
     await store.close();
   }

@@ -132,4 +132,29 @@ describe('a database that cannot be opened', () => {
       setImmutable(path, false);
     }
   }, 60_000);
+
+  /** A standby after a failover, or a database made read-only: "miprox: the database is unavailable; retry shortly". */
+  it('keys create and serve (seeding MIPROX_API_KEY) say the PostgreSQL takes no writes, and where to point', async () => {
+    const name = `miprox_ro_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      await admin.query(`create database ${name}`);
+      const url = new URL(PG_URL);
+      url.pathname = `/${name}`;
+      expect((await runCli(['migrate'], env(url.toString()))).code).toBe(0);
+      await admin.query(`alter database ${name} set default_transaction_read_only = on`);
+      const expected = `the database ${url.toString()} (schema public) takes no writes: cannot execute INSERT in a read-only transaction. `
+        + 'Point DATABASE_URL at the primary (a standby after a failover?), or turn off default_transaction_read_only there';
+      const created = await runCli(['keys', 'create', '--name', 'ops', '--json'], env(url.toString()));
+      expect(created.code).toBe(1);
+      expect(JSON.parse(created.stderr)).toEqual({ error: { code: 'database_refused', message: expected } });
+      const served = await runCli(['serve', '--port', '0'], { ...env(url.toString()), MIPROX_API_KEY: 'mpx_readonly_seed_key_000000000000001' });
+      expect(served.code).toBe(1);
+      expect(served.stderr.trim()).toBe(`miprox: ${expected}`);
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
+  }, 60_000);
 });
