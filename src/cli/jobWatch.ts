@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
-import type { Job, MiproJobsClient } from '../sdk/index.js';
+import { ConnectionError, type Job, JobWaitTimeoutError, type MiproJobsClient, RateLimitError, ServerError, TimeoutError } from '../sdk/index.js';
+import { sleep } from '../sdk/retry.js';
 import { formatBestScore, progressLine } from './jobFormat.js';
 import { jsonText } from './output.js';
 import { cutText, outputWidth } from './tableWidth.js';
@@ -10,6 +11,8 @@ export interface WatchOptions {
   stream: NodeJS.WriteStream;
   /** Aborted on Ctrl-C: the watch ends quietly, the job keeps running. */
   signal: AbortSignal;
+  /** Where "cannot reach the server; still watching" goes (stderr: stdout may be --json lines). */
+  notices?: NodeJS.WritableStream;
 }
 
 /** Draws one job's progress; `update` is called after every poll, `finish` once at the end. */
@@ -80,25 +83,51 @@ export function finalSummary(job: Job): string {
 
 /**
  * Follows a job until it is final (returns it) or the signal aborts (returns undefined). Polls
- * through the SDK's waitForCompletion, so transient errors are retried the same way everywhere.
+ * through the SDK's waitForCompletion, so transient errors are retried the same way everywhere; one
+ * that outlasts those retries (a 5xx, a refused connection, a timeout) is said once on `notices` and
+ * the watch goes on polling. Anything else (the job deleted: 404, the key revoked: 401) ends it.
  */
 export async function watchJob(client: MiproJobsClient, jobId: string, opts: WatchOptions): Promise<Job | undefined> {
   let display: Display | undefined;
+  const notices = opts.notices ?? process.stderr;
+  let outage: string | null = null;
   try {
-    const job = await client.waitForCompletion(jobId, {
-      timeoutMs: Number.POSITIVE_INFINITY,
-      pollMs: opts.pollMs,
-      signal: opts.signal,
-      onUpdate: (j) => {
-        display ??= pickDisplay(j, opts);
-        display.update(j);
-      },
-    });
-    display?.finish();
-    return job;
+    for (;;) {
+      try {
+        const job = await client.waitForCompletion(jobId, {
+          timeoutMs: Number.POSITIVE_INFINITY,
+          pollMs: opts.pollMs,
+          signal: opts.signal,
+          onUpdate: (j) => {
+            if (outage !== null) notices.write(`miprox: the server answers again; watching job ${jobId}\n`);
+            outage = null;
+            display ??= pickDisplay(j, opts);
+            display.update(j);
+          },
+        });
+        display?.finish();
+        return job;
+      } catch (err) {
+        if (opts.signal.aborted || !isPassing(err)) throw err;
+        // A watch follows a job for hours: a server restarting, a database outage or a balancer with no
+        // instance up for a moment ended it with the first error the SDK's retries could not outlast.
+        const why = (err as Error).message;
+        // On a terminal the live line has no newline yet: the notice goes below it, not onto it.
+        const below = display !== undefined && opts.stream.isTTY ? '\n' : '';
+        if (outage === null) notices.write(`${below}miprox: ${why.replace(/\.$/, '')} (still watching; Ctrl-C stops)\n`);
+        outage = why;
+        await sleep(opts.pollMs, opts.signal).catch(() => undefined);
+        if (opts.signal.aborted) throw err;
+      }
+    }
   } catch (err) {
     display?.finish();
     if (opts.signal.aborted) return undefined;
     throw err;
   }
+}
+
+/** Failures that pass by themselves (the server or what is in front of it), unlike a 404 or a refused key. */
+function isPassing(err: unknown): boolean {
+  return err instanceof ServerError || err instanceof ConnectionError || err instanceof RateLimitError || (err instanceof TimeoutError && !(err instanceof JobWaitTimeoutError));
 }

@@ -69,4 +69,33 @@ describe('jobs watch display', () => {
     await watchJob(new MiproJobsClient({ backendUrl: s.url }), 'pl_0123', { pollMs: 10, json: true, stream: json.stream, signal: new AbortController().signal });
     expect(json.text().trim().split('\n').map((l) => (JSON.parse(l) as { rollout_count: number }).rollout_count)).toEqual([0, 5, 12]);
   });
+
+  /** It ended with "cannot reach miprox ..." (exit 1) at the first restart of the server it watched. */
+  it('goes on watching through 503s and a refused connection, says so once on its notices, and still ends on a 404', async () => {
+    const unavailable = { status: 503, body: { error: { code: 'database_unavailable', message: 'the database is unavailable; retry shortly' } } };
+    // The SDK retries a GET twice itself: five 503s in a row outlast those retries.
+    const ok = (body: unknown) => ({ status: 200, body });
+    s = await startScriptedServer([ok(progress[0]), ...Array(5).fill(unavailable), ok(progress[1]), ok(progress[2])]);
+    const out = fakeStream(false);
+    const notices = fakeStream(false);
+    const job = await watchJob(new MiproJobsClient({ backendUrl: s.url }), 'pl_0123', { pollMs: 10, json: false, stream: out.stream, signal: new AbortController().signal, notices: notices.stream });
+    expect(job?.status).toBe('succeeded');
+    expect(out.text().trim().split('\n')).toHaveLength(3);
+    expect(notices.text()).toBe('miprox: the database is unavailable; retry shortly (still watching; Ctrl-C stops)\nmiprox: the server answers again; watching job pl_0123\n');
+
+    // The server gone altogether for a while (a restart), then back on the same port.
+    const { port } = new URL(s.url);
+    await s.close();
+    const down = fakeStream(false);
+    const watching = watchJob(new MiproJobsClient({ backendUrl: `http://127.0.0.1:${port}`, maxRetries: 0 }), 'pl_0123', { pollMs: 20, json: false, stream: fakeStream(false).stream, signal: new AbortController().signal, notices: down.stream });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(down.text()).toMatch(/^miprox: cannot reach .* \(still watching; Ctrl-C stops\)\n$/);
+    s = await startScriptedServer([{ status: 200, body: progress[2]! }], Number(port));
+    expect((await watching)?.status).toBe('succeeded');
+
+    // Not passing: the job is gone.
+    await s.close();
+    s = await startScriptedServer([{ status: 404, body: { error: { code: 'not_found', message: 'job pl_0123 not found' } } }]);
+    await expect(watchJob(new MiproJobsClient({ backendUrl: s.url }), 'pl_0123', { pollMs: 10, json: false, stream: fakeStream(false).stream, signal: new AbortController().signal, notices: fakeStream(false).stream })).rejects.toThrow('job pl_0123 not found');
+  });
 });

@@ -24,7 +24,8 @@ export type ScriptedReply = { status: number; body?: unknown; headers?: Record<s
  * repeats), and records what it received. For retry and timeout behaviour a real miprox cannot be
  * made to show on demand.
  */
-export async function startScriptedServer(script: ScriptedReply[]): Promise<ScriptedServer> {
+/** `port`: 0 for any free one, or a given one (a server coming back where it was). */
+export async function startScriptedServer(script: ScriptedReply[], port = 0): Promise<ScriptedServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
@@ -41,10 +42,10 @@ export async function startScriptedServer(script: ScriptedReply[]): Promise<Scri
       else send();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     requests,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
