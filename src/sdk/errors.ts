@@ -132,11 +132,31 @@ export function errorFromResponse(status: number, bodyText: string, headers: Hea
     if (e.code !== null) code = String(e.code);
     details = (e.details ?? []).map((d) => ({ path: d.path ?? '', message: d.message }));
     requestId = e.request_id ?? requestId;
+  } else if (isHtml(bodyText, headers)) {
+    // A balancer's or proxy's error page (HAProxy's 503 when no instance is up): its markup, newlines
+    // included, was the message (`HTTP 503: <html><body><h1>503 Service Unavailable</h1>\n...`).
+    const text = htmlText(bodyText);
+    message = `HTTP ${status}, an HTML page (a balancer or proxy in front of miprox, or no miprox at this URL)${text ? `: ${text.slice(0, 200)}` : ''}`;
   } else if (bodyText.trim()) {
     message = `HTTP ${status}: ${bodyText.trim().slice(0, 200)}`;
   }
   const Cls = errorClassForStatus(status);
   return new Cls(message, { status, code, details, ...(requestId ? { requestId } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+}
+
+function isHtml(bodyText: string, headers: Headers): boolean {
+  return /^\s*text\/html\b/i.test(headers.get('content-type') ?? '') || /^\s*<(!doctype html|html)\b/i.test(bodyText);
+}
+
+/** An HTML page's words: tags, comments and the head's title/style/script left out, spaces collapsed. */
+function htmlText(html: string): string {
+  return html
+    .replace(/<(head|script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;/g, ' ').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function safeJson(text: string): unknown {
