@@ -135,7 +135,9 @@ export function errorFromResponse(status: number, bodyText: string, headers: Hea
   } else if (isHtml(bodyText, headers)) {
     // A balancer's or proxy's error page (HAProxy's 503 when no instance is up): its markup, newlines
     // included, was the message (`HTTP 503: <html><body><h1>503 Service Unavailable</h1>\n...`).
-    const text = htmlText(bodyText);
+    // Only the page's start is read: its words are cut to 200 characters anyway, and the lazy
+    // patterns below rescan the rest of the text for every unclosed `<script` they meet.
+    const text = htmlText(bodyText.slice(0, MAX_HTML_READ));
     message = `HTTP ${status}, an HTML page (a balancer or proxy in front of miprox, or no miprox at this URL)${text ? `: ${text.slice(0, 200)}` : ''}`;
   } else if (bodyText.trim()) {
     message = `HTTP ${status}: ${bodyText.trim().slice(0, 200)}`;
@@ -143,6 +145,9 @@ export function errorFromResponse(status: number, bodyText: string, headers: Hea
   const Cls = errorClassForStatus(status);
   return new Cls(message, { status, code, details, ...(requestId ? { requestId } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
 }
+
+/** How much of an HTML error page is read for its words (an error page is a few hundred bytes). */
+const MAX_HTML_READ = 16_384;
 
 function isHtml(bodyText: string, headers: Headers): boolean {
   return /^\s*text\/html\b/i.test(headers.get('content-type') ?? '') || /^\s*<(!doctype html|html)\b/i.test(bodyText);

@@ -69,6 +69,16 @@ describe('errors', () => {
     expect(other).toMatchObject({ status: 418, requestId: 'req_2', message: 'HTTP 418: teapot' });
   });
 
+  it('reads an HTML error page\'s words from its start only, whatever its size', () => {
+    // The page comes from whatever answers at the URL. Its patterns rescanned the rest of the text for
+    // each unclosed `<script`: 1.6 MB of them held the client for minutes (50,000 for about ten seconds).
+    const page = `<html><h1>502 Bad Gateway</h1>${'<script '.repeat(50_000)}`;
+    const started = Date.now();
+    const e = errorFromResponse(502, page, h({ 'content-type': 'text/html' }));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(e.message).toMatch(/^HTTP 502, an HTML page \(a balancer or proxy in front of miprox, or no miprox at this URL\): 502 Bad Gateway/);
+  });
+
   /**
    * A 422's message was only the server's summary (`invalid job configuration`), so an app printing
    * `err.message` (as examples/rollout-loop.ts does) never saw which field was wrong.
