@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer } from './dashboardSession.js';
 import { type CreatedJob, createSimJob, driveRollouts, waitForJob } from './simTraffic.js';
 
 /**
@@ -40,10 +41,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a browser', () => {
     page.on('request', (r) => requests.push(r.url()));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('refuses a wrong key and stays on sign-in', async () => {
     await page.goto(`${s.url}/`);

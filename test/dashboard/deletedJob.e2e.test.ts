@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer } from './dashboardSession.js';
 import { type CreatedJob, createSimJob, driveRollouts } from './simTraffic.js';
 
 /**
@@ -29,10 +30,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a job deleted while its page 
     page.on('request', (r) => void requests.push(r.url()));
     await signIn(page, s.url, s.t.key);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('says the job was deleted and stops polling', async () => {
     await page.goto(`${s.url}/#/jobs/${job.job_id}`);

@@ -3,8 +3,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { addCandidates, addModuleCandidates, api } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
 import { newProposalId } from '../../src/shared/ids.js';
 import { createSimJob, driveRollouts, task } from './simTraffic.js';
 
@@ -39,16 +40,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a candidate\'s demos (chip an
     await addModuleCandidates(s.t.server.store, jobId, 'main', { cand_demos: 'Label the banking question.' }, { cand_demos: DEMOS });
     await driveRollouts(s.url, s.t.key, job.system_id, 4, 2);
 
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
-    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    ({ browser, page, problems } = await openJobPage(s, jobId));
     await page.locator('table.leaderboard tbody tr[data-candidate="cand_demos"]').waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   const row = (id: string) => page.locator(`table.leaderboard tbody tr[data-candidate="${id}"]`);
 

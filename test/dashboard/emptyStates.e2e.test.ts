@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
 import { createSimJob, type CreatedJob } from './simTraffic.js';
 
 /** A job's page before it has much to show: no reward yet, then one reward (no champion yet), then two. */
@@ -25,16 +26,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a job with little to show yet
   beforeAll(async () => {
     s = await startDashboardTestServer({ cacheTtlMs: 20 });
     job = await createSimJob(s.url, s.t.key, { online_proposer_min_rollouts: 1000 });
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
-    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    ({ browser, page, problems } = await openJobPage(s, job.job_id));
     await page.waitForSelector('.job-header [data-status="running"]');
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('says each chart has no rewards yet, and that there are no proposals', async () => {
     for (const id of ['reward-chart', 'share-chart', 'champion-chart']) {

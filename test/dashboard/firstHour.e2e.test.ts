@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 import { type CreatedJob, driveRollouts, simJobBody, waitForJob } from './simTraffic.js';
 
 /**
@@ -28,14 +29,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the first hour', () => {
     await waitForJob<{ proposal_seq: number; candidates: unknown[] }>(s.t.url, s.t.key, job.job_id, (j) => j.proposal_seq >= 2 && j.candidates.length >= 3);
     const other = await s.t.newTenantKey();
     foreign = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: other.key, body: simJobBody() })).body as CreatedJob;
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it("shows the job's name in the list and on its page", async () => {
     const link = page.locator(`tr[data-job="${job.job_id}"] a`);

@@ -5,6 +5,7 @@ import { createGuardJob, driveGuardJobToEnd, type GuardJob, monitorGuardJob } fr
 import { api } from '../helpers/server.js';
 import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer } from './dashboardSession.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -37,10 +38,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the guard beside the served b
     await page.waitForSelector('.job-header [data-status="running"]');
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('while the job runs the guard is not serving yet, and no row carries a guard tag', async () => {
     expect((await getJob()).guard.state).toBe('not_serving');

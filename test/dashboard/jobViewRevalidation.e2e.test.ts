@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer } from './dashboardSession.js';
 import { type CreatedJob, createSimJob } from './simTraffic.js';
 
 /**
@@ -27,10 +28,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: an unchanged job view is reva
     });
     await signIn(page, s.url, s.t.key);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('gets 304s while the job does not change, and still shows the job', async () => {
     await page.goto(`${s.url}/#/jobs/${job.job_id}`);

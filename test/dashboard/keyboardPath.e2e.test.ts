@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, openWatchedPage } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer } from './dashboardSession.js';
 import { createSimJob, driveRollouts } from './simTraffic.js';
 
 /**
@@ -36,10 +37,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: keyboard only, and the charts
     ({ browser, page, problems } = await openWatchedPage());
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('goes jobs list -> job -> rollout -> its candidate with Tab and Enter', async () => {
     await page.goto(`${s.url}/`);

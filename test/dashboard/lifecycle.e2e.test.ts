@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addCandidates, api } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
 import { createSimJob, driveRollouts } from './simTraffic.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -27,16 +28,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: promote, export, served badge
     await addCandidates(s.t.server.store, jobId, ['cand_main_1']);
     await driveRollouts(s.url, s.t.key, job.system_id, 8, 2);
 
-    ({ browser, page, problems } = await openWatchedPage({ acceptDownloads: true }));
-    await signIn(page, s.url, s.t.key);
-    await page.goto(`${s.url}/#/jobs/${jobId}`);
+    ({ browser, page, problems } = await openJobPage(s, jobId, { acceptDownloads: true }));
     await page.locator('table.leaderboard tbody tr[data-candidate="cand_main_1"]').waitFor();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   const stat = (key: string) => page.locator(`.job-header [data-stat="${key}"]`);
 

@@ -3,8 +3,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { addModuleCandidates, simJobBody } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 
 /**
  * A program of long templates (an operator's 16 modules of 2-6 KB each made the program panel 12,000
@@ -39,14 +40,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a program of long module text
     jobId = (await jobs.create({ policy_optimization: { ...body.policy_optimization, modules: MODULES } })).job_id;
     await addModuleCandidates(s.t.server.store, jobId, 'answer', { cand_long_answer: CHANGED });
     await rollout();
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('folds the unchanged long module in the program panel, shows the changed one whole, and keeps an opened one open through a poll', async () => {
     await page.goto(`${s.url}/#/jobs/${jobId}`);

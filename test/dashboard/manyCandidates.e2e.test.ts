@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addModuleCandidates, api, pipelineJobBody } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
 
 /**
  * A program job with 551 candidates, in Chromium. The table draws the best 50 until asked for all.
@@ -40,16 +41,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a job with 551 candidates', (
       const res = await reward(i % 4 === 0 ? 'baseline' : `cand_${i % 11}_${i % 50}`, (i * 7) % 11 === 10 ? 9 : (i * 7) % 11);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
     }
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
-    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    ({ browser, page, problems } = await openJobPage(s, job.job_id));
     await rows().first().waitFor({ timeout: 30_000 });
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('draws the best 50 rows (and the baseline), and all 551 on request, from the keyboard', async () => {
     // 551 rows made the table 30,000 px tall: the charts, proposals and event log were out of reach.

@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 
 /**
  * The job page between a phone and a wide screen (a tablet, a half-screen window: 561 to 1,200 px),
@@ -35,14 +36,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard between phone and wide screen'
       await pipelineCalls(rollout.chat_completions_url, `Fact ${i}: the Louvre is in Paris.`);
       await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: i % 3 === 0 ? 0 : 1 } });
     }
-    ({ browser, page, problems } = await openWatchedPage({ viewport: { width: 800, height: 900 } }));
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s, { viewport: { width: 800, height: 900 } }));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   /** How far the candidates table runs past its box (0: it fits). */
   const overflow = () => page.locator('section[aria-labelledby="leaderboard-title"] .table-scroll').evaluate((e) => e.scrollWidth - e.clientWidth);

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newProposalId } from '../../src/shared/ids.js';
 import { runCli } from '../helpers/childServer.js';
 import { PIPELINE_MODULES, addCandidates, addModuleCandidates, api, pipelineJobBody } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { CHROMIUM, signIn } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 import { createSimJob, driveRollouts, simJobBody, waitForJob } from './simTraffic.js';
 
 /**
@@ -23,14 +24,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard page details', () => {
   beforeAll(async () => {
     s = await startDashboardTestServer();
     await createSimJob(s.t.url, s.t.key);
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('writes a negative number in a chart the way the tables do, with a minus sign (−), not a hyphen', async () => {
     // Rewards of 0 and -1 on a [-1, 1] job: every running mean is negative or zero.

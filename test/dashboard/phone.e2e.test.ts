@@ -5,8 +5,9 @@ import type { Demo } from '../../src/optimizer/core/demos.js';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
 import { newProposalId } from '../../src/shared/ids.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 
 /**
  * Every page on a phone (390x844): nothing scrolls the page sideways, and what a row is about (the
@@ -37,14 +38,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
       await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: i % 3 === 0 ? 0 : 1 } });
     }
     await jobs.create(pipelineJobBody());
-    ({ browser, page, problems } = await openWatchedPage({ viewport: PHONE }));
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s, { viewport: PHONE }));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   /** The page scrolls sideways: its content is wider than the viewport. */
   const pageScrollsSideways = () => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);

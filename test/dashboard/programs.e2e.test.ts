@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { PIPELINE_MODULES, addCandidates, addModuleCandidates, pipelineCalls, pipelineJobBody, simJobBody } from '../helpers/server.js';
 import { addProgram } from '../helpers/programs.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 import { createSimJob } from './simTraffic.js';
 
 /**
@@ -41,14 +42,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: programs of several modules',
     plainJobId = (await createSimJob(s.url, s.t.key)).job_id;
     await addCandidates(s.t.server.store, plainJobId, ['cand_main_1']);
 
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   const rowIds = () => page.locator('table.leaderboard tbody tr[data-candidate]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-candidate')));
 

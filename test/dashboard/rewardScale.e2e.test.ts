@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
 import { type CreatedJob, createSimJob, task } from './simTraffic.js';
 
 /**
@@ -28,16 +29,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: rewards against the job\'s ra
   beforeAll(async () => {
     s = await startDashboardTestServer();
     job = await createSimJob(s.t.url, s.t.key, { reward_range: [0, 10], online_proposer_min_rollouts: 100_000 });
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
-    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    ({ browser, page, problems } = await openJobPage(s, job.job_id));
     await row('baseline').waitFor({ timeout: 30_000 });
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('does not tag the baseline "best" before anything is measured', async () => {
     // The API names the baseline best_candidate_id from the start; its mean then reads "—".

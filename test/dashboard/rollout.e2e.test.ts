@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { type FakeUpstream, startFakeUpstream, systemPromptOf } from '../fakes/fakeUpstream.js';
 import { addModuleCandidates, api, seedJobBody } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, screenshotPath, signIn } from './browser.js';
+import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 import { createSimJob, driveRollouts, task } from './simTraffic.js';
 
 /**
@@ -75,13 +76,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the rollout page', () => {
     // The call records are written just after each answer.
     await s.t.server.settled();
 
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s));
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await s?.close();
+    await closeBrowserAndServer(browser, s);
     await fake?.close();
   });
 

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
 import { createSimJob } from './simTraffic.js';
 
 /**
@@ -19,16 +20,11 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: the server down mid-session',
   beforeAll(async () => {
     s = await startDashboardTestServer({ cacheTtlMs: 20 });
     const job = await createSimJob(s.url, s.t.key);
-    ({ browser, page } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
-    await page.goto(`${s.url}/#/jobs/${job.job_id}`);
+    ({ browser, page } = await openJobPage(s, job.job_id));
     await page.waitForSelector('.job-header [data-status="running"]');
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('says the page is not updating while reads fail, and live again once one succeeds', async () => {
     await expect.poll(live).toMatch(/^Live · \d/);

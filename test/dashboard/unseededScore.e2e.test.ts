@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/server.js';
-import { CHROMIUM, openWatchedPage, signIn } from './browser.js';
+import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
+import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
 import { type CreatedJob, simJobBody } from './simTraffic.js';
 
 /**
@@ -25,14 +26,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: best score of rewards without
       const res = await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: `r${i}`, candidate_id: 'baseline', reward_info: { score: i % 3 ? 1 : 0 } } });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
     }
-    ({ browser, page, problems } = await openWatchedPage());
-    await signIn(page, s.url, s.t.key);
+    ({ browser, page, problems } = await openSignedInPage(s));
   }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  });
+  afterAll(() => closeBrowserAndServer(browser, s));
 
   it('says n=12, not "on 0 seeds", in the jobs list and the header', async () => {
     const view = (await api(s.t.url, 'GET', `/api/policy-optimization/online/jobs/${job.job_id}`, { key: s.t.key })).body;
