@@ -3,10 +3,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Demo } from '../../src/optimizer/core/demos.js';
 import { MiproJobsClient } from '../../src/sdk/index.js';
-import { addModuleCandidates, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
 import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
+import { createSupportPipelineJob } from './supportPipelineJob.js';
 
 /**
  * The job page between a phone and a wide screen (a tablet, a half-screen window: 561 to 1,200 px),
@@ -27,15 +27,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard between phone and wide screen'
   beforeAll(async () => {
     s = await startDashboardTestServer();
     jobs = new MiproJobsClient({ backendUrl: s.url, apiKey: s.t.key });
-    jobId = (await jobs.create({ ...pipelineJobBody({ online_proposer_min_rollouts: 1000 }), name: 'Support pipeline: extract, then answer from the context' })).job_id;
-    await addModuleCandidates(s.t.server.store, jobId, 'answer', { cand_answer_quote: 'Answer only from this context, and quote it:\n{context}' });
-    await addModuleCandidates(s.t.server.store, jobId, 'extract', { cand_extract_lines: 'Extract every named entity, one per line.' }, { cand_extract_lines: [DEMO] });
-    const session = await jobs.session(jobId);
-    for (let i = 0; i < 9; i++) {
-      const rollout = await session.nextRollout();
-      await pipelineCalls(rollout.chat_completions_url, `Fact ${i}: the Louvre is in Paris.`);
-      await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: i % 3 === 0 ? 0 : 1 } });
-    }
+    jobId = await createSupportPipelineJob(s, jobs, DEMO);
     ({ browser, page, problems } = await openSignedInPage(s, { viewport: { width: 800, height: 900 } }));
   }, 60_000);
 

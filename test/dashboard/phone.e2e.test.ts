@@ -8,6 +8,7 @@ import { newProposalId } from '../../src/shared/ids.js';
 import { CHROMIUM, screenshotPath } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
+import { createSupportPipelineJob } from './supportPipelineJob.js';
 
 /**
  * Every page on a phone (390x844): nothing scrolls the page sideways, and what a row is about (the
@@ -28,15 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard on a phone', () => {
     s = await startDashboardTestServer();
     const jobs = new MiproJobsClient({ backendUrl: s.url, apiKey: s.t.key });
     // A program of two modules with candidates for each (one with a demo), proposals and rewarded rollouts.
-    jobId = (await jobs.create({ ...pipelineJobBody({ online_proposer_min_rollouts: 1000 }), name: 'Support pipeline: extract, then answer from the context' })).job_id;
-    await addModuleCandidates(s.t.server.store, jobId, 'answer', { cand_answer_quote: 'Answer only from this context, and quote it:\n{context}' });
-    await addModuleCandidates(s.t.server.store, jobId, 'extract', { cand_extract_lines: 'Extract every named entity, one per line.' }, { cand_extract_lines: [DEMO] });
-    const session = await jobs.session(jobId);
-    for (let i = 0; i < 9; i++) {
-      const rollout = await session.nextRollout();
-      await pipelineCalls(rollout.chat_completions_url, `Fact ${i}: the Louvre is in Paris.`);
-      await session.updateReward({ rolloutId: rollout.rollout_id, rewardInfo: { score: i % 3 === 0 ? 0 : 1 } });
-    }
+    jobId = await createSupportPipelineJob(s, jobs, DEMO);
     await jobs.create(pipelineJobBody());
     ({ browser, page, problems } = await openSignedInPage(s, { viewport: PHONE }));
   }, 60_000);
