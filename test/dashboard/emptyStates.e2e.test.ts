@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../helpers/server.js';
 import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
+import { postReward } from './postReward.js';
 import { createSimJob, type CreatedJob } from './simTraffic.js';
 
 /** A job's page before it has much to show: no reward yet, then one reward (no champion yet), then two. */
@@ -15,12 +15,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: a job with little to show yet
   let problems: string[] = [];
   let job: CreatedJob;
   let n = 0;
-  const reward = async () => {
-    const res = await api(s.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, {
-      key: s.t.key, body: { rollout_id: `r${n++}`, candidate_id: 'baseline', reward_info: { score: 1 } },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  };
+  const reward = () => postReward(s, job.system_id, { rolloutId: `r${n++}`, candidateId: 'baseline', score: 1 });
   const empty = (id: string) => page.locator(`#${id} .chart-empty`);
 
   beforeAll(async () => {

@@ -5,6 +5,7 @@ import { api } from '../helpers/server.js';
 import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { closeBrowserAndServer, openJobPage } from './dashboardSession.js';
+import { postReward } from './postReward.js';
 import { type CreatedJob, createSimJob, task } from './simTraffic.js';
 
 /**
@@ -18,12 +19,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: rewards against the job\'s ra
   let problems: string[] = [];
   let job: CreatedJob;
   let rewards = 0;
-  const reward = async (candidateId: string, score: number) => {
-    const res = await api(s.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, {
-      key: s.t.key, body: { rollout_id: `r${rewards++}`, candidate_id: candidateId, reward_info: { score } },
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-  };
+  const reward = (candidateId: string, score: number) => postReward(s, job.system_id, { rolloutId: `r${rewards++}`, candidateId, score });
   const row = (id: string) => page.locator(`table.leaderboard tbody tr[data-candidate="${id}"]`);
 
   beforeAll(async () => {

@@ -5,6 +5,7 @@ import { api } from '../helpers/server.js';
 import { CHROMIUM } from './browser.js';
 import { startDashboardTestServer, type DashboardTestServer } from './dashboardServer.js';
 import { closeBrowserAndServer, openSignedInPage } from './dashboardSession.js';
+import { postReward } from './postReward.js';
 import { type CreatedJob, simJobBody } from './simTraffic.js';
 
 /**
@@ -22,10 +23,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard: best score of rewards without
   beforeAll(async () => {
     s = await startDashboardTestServer();
     job = (await api(s.t.url, 'POST', '/api/policy-optimization/online/jobs', { key: s.t.key, body: simJobBody({ online_proposer_min_rollouts: 1000 }) })).body as CreatedJob;
-    for (let i = 0; i < 12; i++) {
-      const res = await api(s.t.url, 'POST', `/api/v1/online/sessions/${job.system_id}/reward`, { key: s.t.key, body: { rollout_id: `r${i}`, candidate_id: 'baseline', reward_info: { score: i % 3 ? 1 : 0 } } });
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-    }
+    for (let i = 0; i < 12; i++) await postReward(s, job.system_id, { rolloutId: `r${i}`, candidateId: 'baseline', score: i % 3 ? 1 : 0 });
     ({ browser, page, problems } = await openSignedInPage(s));
   }, 120_000);
 
