@@ -1,11 +1,12 @@
 import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { portNumber, positiveInt, serverUrl } from '../../src/cli/clientOptions.js';
 import { DEFAULT_BASE_URL, MiproJobsClient, normalizeBaseUrl, resolveClientOptions } from '../../src/sdk/index.js';
 import { runCli } from '../helpers/childServer.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 import { simJobBody } from '../sdk/helpers.js';
 
 const SLOW = 120_000;
@@ -13,10 +14,7 @@ const SLOW = 120_000;
 /** Issue 16 item 7: `--url 127.0.0.1:8700` gave "Invalid URL"; errors under --json were plain text. */
 describe('client commands: --url and --json errors', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('takes a server address without a scheme, as people type it', async () => {
     expect(normalizeBaseUrl('127.0.0.1:8700')).toBe('http://127.0.0.1:8700');

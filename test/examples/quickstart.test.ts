@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { type ExitedProcess, runToExit } from '../helpers/runToExit.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -21,10 +22,7 @@ function runTs(file: string, env: Record<string, string>): Promise<ExitedProcess
  */
 describe('the README examples (examples/quickstart.ts, examples/programs.ts)', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   /** Runs an example offline against the test server; the id of the job it ended. */
   async function runExample(file: string, rollouts: number): Promise<{ jobId: string; stdout: string }> {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * `POST .../pause|resume|cancel` on jobs and sessions read no body: no body, an empty one, `{}` or
@@ -11,10 +12,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
 
 describe('a body sent to pause, resume or cancel', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   const create = async () => (await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody() })).body as { job_id: string; system_id: string };
   const status = async (jobId: string) => (await api(t.url, 'GET', `${JOBS}/${jobId}`, { key: t.key })).body.status as string;

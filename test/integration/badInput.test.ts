@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api, seedJobBody, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -89,10 +90,7 @@ const cases: Case[] = [
 
 describe('bad input gets a clear 4xx naming the field, and writes nothing', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ env: { BODY_LIMIT_BYTES: '65536' } });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ env: { BODY_LIMIT_BYTES: '65536' } }, (s) => (t = s));
 
   it.each(cases)('$name -> $status', async (c) => {
     const before = (await t.server.store.listJobs(t.tenantId, { limit: 1000 })).items.length;

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * A URL whose percent-encoding does not decode (`%ED%A0%80`, a lone surrogate's UTF-8 bytes; a bare
@@ -10,10 +11,7 @@ import { type TestServer, api, startTestServer } from '../helpers/server.js';
  */
 describe('a URL that does not decode', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it.each([
     ['GET', '/api/policy-optimization/online/jobs/%ED%A0%80/export?format=json'],

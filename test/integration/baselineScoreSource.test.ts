@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDb, type TestServer, addCandidates, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestDb, type TestServer, addCandidates, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -11,10 +12,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('baseline_score comes from best_score\'s source (%s)', (db) => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ db });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   it('is null while best_score is on val and the control has no val reward, then the control\'s val mean', async () => {
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody({ val_seeds: [100, 101, 102], online_rollouts_per_candidate: 5 }, 'Answer.') })).body as { job_id: string };

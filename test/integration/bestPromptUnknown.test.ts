@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, simJobBody, startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { api, simJobBody, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * A job that discovers its modules knows no prompt before its first call: `best_prompt` is null
@@ -8,8 +9,7 @@ import { api, simJobBody, startTestServer, type TestServer } from '../helpers/se
  */
 describe('best_prompt before a discovering job sees a call', () => {
   let t: TestServer;
-  beforeAll(async () => { t = await startTestServer(); });
-  afterAll(() => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('is null until a module exists, then the module text', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: simJobBody() })).body;

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newJobId, newSystemId } from '../../src/shared/ids.js';
-import { type TestServer, api, seedJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, api, seedJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * Issue 14, item 7: GET /api/candidates/baseline?system_id= searched `limit 50` rows across all
@@ -10,10 +11,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
 
 describe.each(['sqlite', 'postgres'] as const)('candidate lookup by id on %s', (db) => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ db, env: { OPENAI_API_KEY: 'sk-test-unused' } });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db, env: { OPENAI_API_KEY: 'sk-test-unused' } }, (s) => (t = s));
 
   it("finds a tenant's own baseline whatever other tenants hold", async () => {
     // Another tenant with many jobs, each with a baseline (written straight to the store: fast).

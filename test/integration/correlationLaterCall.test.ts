@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 import { dropPostgresSchema } from '../../src/store/postgres/postgresStore.js';
 import { PG_URL, uniqueSchema } from '../helpers/postgres.js';
-import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { type TestDb, type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * A correlation id sent on a rollout's later call. Earlier releases recorded only the id of the call
@@ -17,10 +18,7 @@ import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '
 describe.each<TestDb>(['sqlite', 'postgres'])('a correlation id on a rollout\'s later call (%s)', (db) => {
   let t: TestServer;
   let n = 0;
-  beforeAll(async () => {
-    t = await startTestServer({ db });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   const SYSTEM = 'Classify the query.';
   const messages = [{ role: 'system', content: SYSTEM }, { role: 'user', content: 'hi' }];

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MiproOnlineSession } from '../../src/sdk/index.js';
 import { runCli } from '../helpers/childServer.js';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 
@@ -11,10 +12,7 @@ const JOBS = '/api/policy-optimization/online/jobs';
  */
 describe('job names', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('are taken from name or system.name and shown by the job views and lists', async () => {
     const named = await api(t.url, 'POST', JOBS, { key: t.key, body: { ...simJobBody(), name: '  banking intents  ' } });

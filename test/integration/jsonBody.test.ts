@@ -1,6 +1,7 @@
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * The JSON body parser (src/api/jsonBody.ts). Issue 16 item 6: clients that set `content-type:
@@ -12,10 +13,7 @@ const JSON_HEADER = { 'content-type': 'application/json' };
 
 describe('an empty body with content-type application/json', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   const create = async () => (await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody() })).body as { job_id: string; system_id: string };
 

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestDb, type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const LEGACY = '/api/prompt-learning/online/mipro/systems';
@@ -11,8 +12,7 @@ const LEGACY = '/api/prompt-learning/online/mipro/systems';
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('feedback sent to the legacy status route (%s)', (db) => {
   let t: TestServer;
-  beforeAll(async () => { t = await startTestServer({ db }); });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   it('is a 422 naming the field and the route that takes it, and nothing is recorded', async () => {
     const created = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({}, 'Classify the query.') } });

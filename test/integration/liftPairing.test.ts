@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDb, type TestServer, addCandidates, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestDb, type TestServer, addCandidates, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const VAL = Array.from({ length: 3000 }, (_, i) => 10_000 + i);
@@ -11,10 +12,7 @@ const VAL = Array.from({ length: 3000 }, (_, i) => 10_000 + i);
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('lift over the baseline (%s)', (db) => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ db });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   async function jobWith(valSeeds: number[]) {
     const job = (await api(t.url, 'POST', JOBS, { key: t.key, body: simJobBody({ val_seeds: valSeeds, online_rollouts_per_candidate: 5 }, 'Answer.') })).body as { job_id: string };

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { moduleReflection } from '../../src/optimizer/runner/moduleEvidence.js';
-import { type TestDb, type TestServer, api, pipelineJobBody, startTestServer } from '../helpers/server.js';
+import { type TestDb, type TestServer, api, pipelineJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * What the proposer reads of one module (moduleEvidence.ts): only the first calls of that module in
@@ -8,10 +9,7 @@ import { type TestDb, type TestServer, api, pipelineJobBody, startTestServer } f
  */
 describe('module grounding reads a bounded slice of each rollout', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('shows a module\'s first and last calls of a rollout and counts the rest', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
@@ -59,10 +57,7 @@ describe('module grounding reads a bounded slice of each rollout', () => {
 
 describe('module grounding leaves out calls that failed upstream', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('shows no failed call as the instruction\'s answer, and no rollout whose calls of the module all failed', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
@@ -95,10 +90,7 @@ describe('module grounding leaves out calls that failed upstream', () => {
 
 describe.each<TestDb>(['sqlite', 'postgres'])('module grounding finds a rarely called module\'s rollouts (%s)', (db) => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ db });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   it('shows the rollouts that called the module, however many rollouts of the parent did not', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };
@@ -125,10 +117,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('module grounding finds a rarely c
 
 describe.each<TestDb>(['sqlite', 'postgres'])('module grounding leaves out rollouts another module\'s failed call broke (%s)', (db) => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ db });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   it('shows no rollout with a call that never got an answer, and keeps one whose failed call was retried or cut mid-answer', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: pipelineJobBody() })).body as { job_id: string };

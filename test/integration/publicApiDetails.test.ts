@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
@@ -10,10 +11,7 @@ const SESSIONS = '/api/v1/online/sessions';
  */
 describe('public API details', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('refuses a client-chosen session_id, saying to read it from the response', async () => {
     const res = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody(), session_id: 'my-session' } });

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 
 /** A job whose seed lists repeat seeds, as an app that builds them by sampling with replacement sends them. */
 describe('repeated bootstrap seeds', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('the job is past its bootstrap phase once every distinct bootstrap seed ran, not after one reward per list entry', async () => {
     const created = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({ bootstrap_train_seeds: [0, 0, 0, 0, 0, 0], online_pool: [1, 2, 3], val_seeds: [100] }, 'Classify the query.') } });

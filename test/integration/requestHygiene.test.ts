@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer } from '../../src/main.js';
 import { type TestServer, api, seedJobBody, simJobBody, startTestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /** Issue 14, item 11: content types, methods, the seeded key, and the origin of handed-out URLs. */
 const JOBS = '/api/policy-optimization/online/jobs';
@@ -28,10 +29,7 @@ function raw(url: string, opts: { method: string; path: string; headers: Record<
 
 describe('request hygiene', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test-unused' } });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ env: { OPENAI_API_KEY: 'sk-test-unused' } }, (s) => (t = s));
 
   it('answers a body without a JSON content type with the documented 415, on control and proxy routes', async () => {
     const body = JSON.stringify(seedJobBody());

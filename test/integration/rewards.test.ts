@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const SESSIONS = '/api/v1/online/sessions';
 const LEGACY = '/api/prompt-learning/online/mipro/systems';
@@ -7,10 +8,7 @@ const BASELINE = 'Classify the customer banking query into an intent.';
 
 describe('rewards', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   async function newSession(mipro: Record<string, unknown> = {}) {
     const res = await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody(mipro, BASELINE) } });

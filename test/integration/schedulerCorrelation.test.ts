@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestDb, type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * A correlation id for a rollout the seed scheduler issues (`POST .../rollouts {"correlation_id"}`).
@@ -10,10 +11,7 @@ import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('the seed scheduler takes a correlation id (%s)', (db) => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ db });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   it('stores it on the rollout, so a reward naming it finds the rollout', async () => {
     const job = (await api(t.url, 'POST', '/api/policy-optimization/online/jobs', { key: t.key, body: simJobBody({}, 'Classify the query.') })).body;

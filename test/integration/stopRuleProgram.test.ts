@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MiproOnlineSession } from '../../src/sdk/index.js';
-import { type TestServer, pipelineCalls, pipelineJobBody, startTestServer } from '../helpers/server.js';
+import { type TestServer, pipelineCalls, pipelineJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * The stop rule on a program of two modules (a plain prompt and a template), with demo-set and
@@ -9,10 +10,7 @@ import { type TestServer, pipelineCalls, pipelineJobBody, startTestServer } from
  */
 describe('the stop rule on a program, through the SDK', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ start: { cacheTtlMs: 20 } });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ start: { cacheTtlMs: 20 } }, (s) => (t = s));
 
   it.each(['instruction_and_demos', 'demos_only'])('%s: ends by itself, serves what it named, and keeps serving it after the end', async (mode) => {
     const body = pipelineJobBody({

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDb, type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestDb, type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const JOBS = '/api/policy-optimization/online/jobs';
 const SESSIONS = '/api/v1/online/sessions';
@@ -11,10 +12,7 @@ const SESSIONS = '/api/v1/online/sessions';
  */
 describe.each<TestDb>(['sqlite', 'postgres'])('rewards closer to 0 than 1e-100 (%s)', (db) => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer({ db });
-  });
-  afterAll(async () => t.close());
+  useTestServer({ db }, (s) => (t = s));
 
   it('count as 0, and the job list, the job and its candidates still answer', async () => {
     const s = (await api(t.url, 'POST', SESSIONS, { key: t.key, body: { config_body: simJobBody({}, 'Classify the query.') } })).body;

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, api, simJobBody, startTestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { type TestServer, api, simJobBody } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 /**
  * Issue 16 item 1: a misspelled field used to be dropped by zod and the job ran without it
@@ -36,10 +37,7 @@ const cases: Array<{ name: string; route: string; body: unknown; path: string; s
 
 describe('unknown fields are a 422 naming the key and the nearest known name', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it.each(cases)('$name', async (c) => {
     const res = await api(t.url, 'POST', c.route, { key: t.key, body: c.body });

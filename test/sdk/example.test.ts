@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MiproJobsClient } from '../../src/sdk/index.js';
 import { type ExitedProcess, runToExit } from '../helpers/runToExit.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -12,10 +13,7 @@ function runExample(args: string[], env: Record<string, string>): Promise<Exited
 
 describe('examples/rollout-loop.ts', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('runs offline against a local server with the sim provider and reports every reward', async () => {
     const res = await runExample(['--rollouts', '40', '--stop'], { MIPROX_BASE_URL: t.url, MIPROX_API_KEY: t.key });

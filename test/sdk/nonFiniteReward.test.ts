@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MiproOnlineSession, ValidationError, collect } from '../../src/sdk/index.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 import { simJobBody } from './helpers.js';
 
 /**
@@ -11,8 +12,7 @@ import { simJobBody } from './helpers.js';
  */
 describe('SDK: a non-finite number in a request body', () => {
   let t: TestServer;
-  beforeAll(async () => { t = await startTestServer(); });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('is refused before anything is sent, naming its field', async () => {
     const session = await MiproOnlineSession.create({ backendUrl: t.url, apiKey: t.key, config: simJobBody() });

@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   AuthenticationError, ConnectionError, JobSchema, JobWaitTimeoutError, MiproJobsClient, MiproxError, MiproOnlineSession, NotFoundError, ResponseFormatError,
   ServerError, TimeoutError, ValidationError,
 } from '../../src/sdk/index.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/useTestServer.js';
 import { type ScriptedServer, closedPortUrl, fakeJob, simJobBody, startScriptedServer } from './helpers.js';
 
 const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 20 };
@@ -16,10 +17,7 @@ function abortAfter(ms: number, reason: Error): AbortSignal {
 
 describe('SDK errors against a real server', () => {
   let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => t.close());
+  useTestServer({}, (s) => (t = s));
 
   it('a wrong key is an AuthenticationError with the server request id', async () => {
     const client = new MiproJobsClient({ backendUrl: t.url, apiKey: 'mpx_wrong', ...fast });
