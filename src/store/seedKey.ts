@@ -18,11 +18,13 @@ export type SeededKey = 'active' | 'revoked' | 'created';
 export async function seedKey(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', k: { name: string; keyHash: string; prefix: string }, now: string): Promise<SeededKey> {
   return db.transaction().execute(async (trx) => {
     if (dialect === 'postgres') await sql`lock table api_keys in share row exclusive mode`.execute(trx);
-    const same = await trx.selectFrom('api_keys').select(['id', 'revoked_at', 'prefix']).where('key_hash', '=', k.keyHash).executeTakeFirst();
+    const same = await trx.selectFrom('api_keys').select(['id', 'name', 'revoked_at', 'prefix']).where('key_hash', '=', k.keyHash).executeTakeFirst();
     if (same) {
       // A key seeded by an earlier release kept 12 characters of the value (most of a short one):
-      // it is shortened to what this release stores.
-      if (same.prefix !== k.prefix) await trx.updateTable('api_keys').set({ prefix: k.prefix }).where('id', '=', same.id).execute();
+      // it is shortened to what this release stores. Only a seeded row: a key `keys create` made and
+      // the user then exported as the variable (the README's quickstart) keeps the prefix it was listed
+      // with, which `keys revoke` takes.
+      if (same.name === k.name && same.prefix !== k.prefix) await trx.updateTable('api_keys').set({ prefix: k.prefix }).where('id', '=', same.id).execute();
       return same.revoked_at === null ? 'active' : 'revoked';
     }
     const before = await trx.selectFrom('api_keys').select('tenant_id').where('name', '=', k.name)

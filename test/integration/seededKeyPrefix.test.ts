@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashApiKey, SEEDED_KEY_NAME } from '../../src/api/auth.js';
+import { generateApiKey, hashApiKey, SEEDED_KEY_NAME } from '../../src/api/auth.js';
 import { api, startTestServer } from '../helpers/server.js';
 
 /**
@@ -35,6 +35,28 @@ describe('the stored prefix of a key seeded from MIPROX_API_KEY', () => {
     try {
       const prefixes = (await after.server.store.listApiKeys()).filter((k) => k.name === SEEDED_KEY_NAME).map((k) => k.prefix);
       expect(prefixes).toEqual(['LEAK']);
+    } finally {
+      await after.close();
+    }
+  });
+
+  /**
+   * The README's quickstart exports the value `miprox keys create` printed as MIPROX_API_KEY and then
+   * starts `miprox serve` with it: that start shortened the created key's 12-character prefix to 8, so
+   * the prefix `keys list` had shown no longer revoked it ("no key matches"). Only rows the variable
+   * seeded are shortened; a created key keeps its prefix (and its name).
+   */
+  it('leaves the prefix of a key made by keys create that is then used as MIPROX_API_KEY', async () => {
+    const DATABASE_URL = join(mkdtempSync(join(tmpdir(), 'miprox-seedprefix-')), 'miprox.db');
+    const { key, prefix } = generateApiKey();
+    const before = await startTestServer({ env: { DATABASE_URL } });
+    const created = await before.server.store.createTenantWithKey({ name: 'me', keyHash: hashApiKey(key), prefix });
+    await before.close();
+    const after = await startTestServer({ env: { DATABASE_URL, MIPROX_API_KEY: key } });
+    try {
+      const keys = (await after.server.store.listApiKeys()).filter((k) => k.id === created.id).map((k) => ({ name: k.name, prefix: k.prefix }));
+      expect(keys).toEqual([{ name: 'me', prefix }]);
+      expect(prefix).toHaveLength(12);
     } finally {
       await after.close();
     }
