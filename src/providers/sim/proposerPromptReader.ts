@@ -29,7 +29,39 @@ const MAX_REQUESTED_COUNT = 8;
 
 // ---- parent instruction -------------------------------------------------------------------------
 
-const TAGGED = /<(parent_instruction|current_instruction|parent|instruction)>\s*([\s\S]*?)\s*<\/\1>/i;
+/**
+ * An opening tag; its text runs to the first closing tag of the same name (any case), trimmed. Read
+ * with indexOf-like searches, not one pattern: `<tag>\s*([\s\S]*?)\s*<\/\1>` tries every split
+ * of a run of blanks after a tag that is never closed (cube of its length: 10,000 blanks held the
+ * event loop 150 s), and the prompt quotes texts proxy callers sent (a discovered module's text).
+ */
+const TAG_OPEN = /<(parent_instruction|current_instruction|parent|instruction)>/gi;
+const TAG_CLOSE: Readonly<Record<string, RegExp>> = {
+  parent_instruction: /<\/parent_instruction>/gi,
+  current_instruction: /<\/current_instruction>/gi,
+  parent: /<\/parent>/gi,
+  instruction: /<\/instruction>/gi,
+};
+
+/** The trimmed text of the first tag that is closed (what the old pattern's second group held). Linear time. */
+export function taggedText(text: string): string | undefined {
+  // A name whose closing tag is not after one opening is not after any later one: searched once.
+  const unclosed = new Set<string>();
+  for (const m of text.matchAll(TAG_OPEN)) {
+    const name = (m[1] ?? '').toLowerCase();
+    const close = TAG_CLOSE[name];
+    if (close === undefined || unclosed.has(name)) continue;
+    const from = m.index + m[0].length;
+    close.lastIndex = from;
+    const end = close.exec(text);
+    if (end === null) {
+      unclosed.add(name);
+      continue;
+    }
+    return text.slice(from, end.index).trim();
+  }
+  return undefined;
+}
 const JSON_FIELD = /"(?:parent_instruction|current_instruction|instruction)"\s*:\s*("(?:[^"\\]|\\.)*")/i;
 /** Tried in order: "current instruction" beats "original instruction", which beats a bare "instruction". */
 const HEADINGS = [
@@ -91,7 +123,7 @@ function plausible(instruction: string): boolean {
 }
 
 export function findParentInstruction(text: string): string | undefined {
-  const tagged = text.match(TAGGED)?.[2];
+  const tagged = taggedText(text);
   // A tag says where the instruction is: any text with a letter is one ("Extract." is a real, short
   // instruction). The length floor is for the heuristics below, which could grab a stray line.
   if (tagged && /[a-z]/i.test(tagged)) return stripQuotes(tagged);
