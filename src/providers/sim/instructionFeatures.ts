@@ -49,10 +49,40 @@ const PERSONA = /\byou are (a|an|the)\b|\bact as\b/i;
 const HIGH_STAKES = /\bhigh[- ]stakes\b|\b(critical|crucial|at risk|costly|livelihoods?|serious consequences)\b/i;
 const CONTRAST = /\b(vs\.?|versus|rather than|instead of|not the same|differ|distinguish|confuse)\b/i;
 
-const CLAUSE_BREAK = /;|\s[-\u2013\u2014]\s|,?\s+(?:whereas|while|but|otherwise)\s+|,\s+and\s+/i;
+/**
+ * What ends a clause: `;`, a dash between blanks, `whereas`/`while`/`but`/`otherwise` after blanks
+ * (and a comma), `, and`. The clauses are those `split(/;|\s[-\u2013\u2014]\s|,?\s+(?:whereas|while|but|otherwise)\s+|,\s+and\s+/i)`
+ * gave, found in linear time: that pattern tried `\s+` from every blank of a run to its end (the
+ * square of the run: 160,000 blanks in a system text a proxy caller sent held the event loop 9 s).
+ * The blanks before a keyword are only read from the start of their run (the lookbehind); the one
+ * place a search starts inside a run, right after a dash's blank, is tried on its own (KEYWORD_HERE).
+ */
+const CLAUSE_BREAK = /;|\s[-\u2013\u2014]\s|,?(?<!\s)\s+(?:whereas|while|but|otherwise)\s+|,\s+and\s+/gi;
+const KEYWORD_HERE = /\s+(?:whereas|while|but|otherwise)\s+/iy;
+const BLANK = /\s/;
 
-function splitClauses(sentence: string): string[] {
-  return sentence.split(CLAUSE_BREAK).filter((c) => c.trim().length > 0);
+export function splitClauses(sentence: string): string[] {
+  const clauses: string[] = [];
+  let from = 0;
+  let start = 0;
+  while (from < sentence.length) {
+    let end = -1;
+    let at = -1;
+    if (from > 0 && BLANK.test(sentence.charAt(from - 1))) {
+      KEYWORD_HERE.lastIndex = from;
+      if (KEYWORD_HERE.test(sentence)) [at, end] = [from, KEYWORD_HERE.lastIndex];
+    }
+    if (at < 0) {
+      CLAUSE_BREAK.lastIndex = from;
+      const m = CLAUSE_BREAK.exec(sentence);
+      if (m === null) break;
+      [at, end] = [m.index, m.index + m[0].length];
+    }
+    clauses.push(sentence.slice(start, at));
+    start = from = end;
+  }
+  clauses.push(sentence.slice(start));
+  return clauses.filter((c) => c.trim().length > 0);
 }
 
 /** Exported so edits remove exactly what the policy would have read as a format rule. */

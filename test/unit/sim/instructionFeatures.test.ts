@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createBankingTask } from '../../../src/providers/sim/bankingTask.js';
-import { instructionFeatures, type PairRuleStrength } from '../../../src/providers/sim/instructionFeatures.js';
+import { instructionFeatures, splitClauses, type PairRuleStrength } from '../../../src/providers/sim/instructionFeatures.js';
 import { FORMAT_RULE, fullInstruction, labelList } from './simHelpers.js';
 
 const task = createBankingTask();
@@ -69,5 +69,21 @@ describe('instructionFeatures', () => {
     expect(f.labelCoverage).toBe(1);
     expect(f.format).toBe('strict');
     expect(f.pairRules.map((r) => r.strength)).toEqual(task.pairs.map(() => 'full'));
+  });
+
+  it('splits clauses at ;, dashes, contrast words and ", and", as the split pattern did', () => {
+    expect(splitClauses('use card_lost when lost; card_stolen when stolen')).toEqual(['use card_lost when lost', ' card_stolen when stolen']);
+    expect(splitClauses('a - b \u2013 c')).toEqual(['a', 'b', 'c']);
+    expect(splitClauses('lost, whereas  stolen, and theft BUT robbed otherwise\tx butter')).toEqual(['lost', 'stolen', 'theft', 'robbed', 'x butter']);
+    // Right after a dash's blank, more blanks then a contrast word still end a clause.
+    expect(splitClauses('a -   while b')).toEqual(['a', 'b']);
+  });
+
+  it('reads a long run of blanks in a rule in linear time', () => {
+    // A proxy caller's system text reaches the sim policy; the old split took ~3.5 s here (square of the run).
+    const started = performance.now();
+    const f = instructionFeatures(`card_lost when lost${' '.repeat(100_000)}card_stolen when stolen`, task);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(f.pairRules.find((r) => r.labels.includes('card_lost'))?.strength).toBe('full');
   });
 });
