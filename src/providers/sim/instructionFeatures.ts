@@ -1,5 +1,5 @@
 import type { BankingTask, ConfusablePair } from './bankingTask.js';
-import { containsWord, findWord, spanGap, splitSentences, type Span } from './textMatch.js';
+import { containsWord, findWord, nearestGap, splitSentences, type Span } from './textMatch.js';
 
 /**
  * What the simulated policy model "understands" from an instruction. Every effect the simulator has
@@ -127,8 +127,8 @@ function judgeSentence(sentence: string, pair: ConfusablePair, labelsInSentence:
     if (inA.length === 0 && inB.length === 0) continue;
     const tally = (cues: Span[], own: Span[], other: Span[]): void => {
       for (const cue of cues) {
-        const dOwn = Math.min(...own.map((s) => spanGap(cue, s)));
-        const dOther = Math.min(...other.map((s) => spanGap(cue, s)));
+        const dOwn = nearestGap(cue, own);
+        const dOther = nearestGap(cue, other);
         if (dOwn < dOther) right++;
         else if (dOther < dOwn) wrong++;
       }

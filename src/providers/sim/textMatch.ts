@@ -38,6 +38,26 @@ export function spanGap(a: Span, b: Span): number {
   return 0;
 }
 
+/**
+ * The least spanGap from `a` to any of `spans` (Infinity when there are none), where `spans` are one
+ * term's matches from findWord: in order, not overlapping, all as long, so their starts and their ends
+ * both increase. Only the last span starting before `a` ends and the first one after it can be
+ * nearest: found by bisection, so a clause naming a label and its cue words thousands of times is
+ * read in n log n, not n² (each cue measured against every label: 32,000 of each took 42 s).
+ */
+export function nearestGap(a: Span, spans: readonly Span[]): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((spans[mid]?.start ?? 0) < a.end) lo = mid + 1;
+    else hi = mid;
+  }
+  const before = spans[lo - 1];
+  const after = spans[lo];
+  return Math.min(before === undefined ? Infinity : spanGap(a, before), after === undefined ? Infinity : spanGap(a, after));
+}
+
 /** Sentences and lines: rules are judged one sentence at a time. */
 export function splitSentences(text: string): string[] {
   return text

@@ -86,4 +86,14 @@ describe('instructionFeatures', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(f.pairRules.find((r) => r.labels.includes('card_lost'))?.strength).toBe('full');
   });
+
+  it('reads a rule naming its labels and cue words thousands of times in n log n', () => {
+    // Each cue was measured against every label (n², ~3 s here); past ~120,000 labels the spread
+    // into Math.min threw a RangeError.
+    const rule = `card_lost card_stolen ${'lost card_lost card_stolen '.repeat(12_000)}`;
+    const started = performance.now();
+    expect(strengthOf(rule, 'card_lost')).toBe('partial'); // each cue as near one label as the other
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(strengthOf(`card_lost, card_stolen ${'card_lost '.repeat(150_000)}when lost - card_stolen when stolen`, 'card_lost')).toBe('full');
+  });
 });
