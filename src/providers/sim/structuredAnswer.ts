@@ -1,6 +1,7 @@
 import type { ChatCompletionRequest } from '../../schemas/openai.js';
+import { UpstreamError } from '../../shared/errors.js';
 import { hashString, hex32 } from './hash.js';
-import { schemaInstance } from './schemaInstance.js';
+import { SchemaTooLargeError, schemaInstance } from './schemaInstance.js';
 
 /**
  * The simulator's answer in the shape the request asks for, so offline try-outs of agents and
@@ -23,13 +24,13 @@ export interface StructuredAnswer {
 export function structuredAnswer(req: ChatCompletionRequest, content: string, idKey: string): StructuredAnswer {
   const tool = toolToCall(req);
   if (tool !== undefined) {
-    const args = JSON.stringify(schemaInstance(tool.parameters, content));
+    const args = JSON.stringify(instanceOf(tool.parameters, content, `tools[${tool.index}].function.parameters`));
     return { content: '', toolCalls: [{ id: `call_sim${hex32(hashString(`${idKey}|${tool.name}`))}`, name: tool.name, arguments: args }] };
   }
   const format = req.response_format as Record<string, unknown> | undefined;
   if (format?.type === 'json_schema') {
     const spec = format.json_schema as Record<string, unknown> | undefined;
-    return { content: JSON.stringify(schemaInstance(spec?.schema, content)), toolCalls: undefined };
+    return { content: JSON.stringify(instanceOf(spec?.schema, content, 'response_format.json_schema.schema')), toolCalls: undefined };
   }
   if (format?.type === 'json_object') return { content: JSON.stringify({ answer: content }), toolCalls: undefined };
   return { content, toolCalls: undefined };
@@ -38,12 +39,26 @@ export function structuredAnswer(req: ChatCompletionRequest, content: string, id
 interface FunctionTool {
   name: string;
   parameters: unknown;
+  /** Its place in the request's `tools`. */
+  index: number;
+}
+
+/** A schema too large to fill is refused as a provider refuses a request it cannot serve: a 400 naming the field. */
+function instanceOf(schema: unknown, content: string, param: string): unknown {
+  try {
+    return schemaInstance(schema, content);
+  } catch (err) {
+    if (!(err instanceof SchemaTooLargeError)) throw err;
+    throw new UpstreamError(`${param}: the simulator cannot answer this schema: ${err.message}`, {
+      status: 400, code: 'invalid_request_error', upstreamStatus: 400, upstreamType: 'invalid_request_error', upstreamParam: param,
+    });
+  }
 }
 
 function toolToCall(req: ChatCompletionRequest): FunctionTool | undefined {
-  const tools = (req.tools ?? []).flatMap((t): FunctionTool[] => {
+  const tools = (req.tools ?? []).flatMap((t, index): FunctionTool[] => {
     const fn = t.function as Record<string, unknown> | undefined;
-    return t.type === 'function' && fn !== undefined && typeof fn.name === 'string' ? [{ name: fn.name, parameters: fn.parameters }] : [];
+    return t.type === 'function' && fn !== undefined && typeof fn.name === 'string' ? [{ name: fn.name, parameters: fn.parameters, index }] : [];
   });
   if (tools.length === 0) return undefined;
   const choice = req.tool_choice as unknown;

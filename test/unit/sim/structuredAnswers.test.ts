@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { createPolicySimulator } from '../../../src/providers/sim/index.js';
-import { schemaInstance } from '../../../src/providers/sim/schemaInstance.js';
+import { SchemaTooLargeError, schemaInstance } from '../../../src/providers/sim/schemaInstance.js';
 import { StreamAccumulator } from '../../../src/providers/sse.js';
 
 const ajv = new Ajv({ strict: false });
@@ -86,5 +86,40 @@ describe('the policy simulator answers in the shape asked for', () => {
     const simple = await policy.complete({ model: 'sim-policy', seed: 7, messages: [{ role: 'system', content: 'Answer with the intent label only.' }, { role: 'user', content: query }], response_format: { type: 'json_schema', json_schema: { name: 'o', schema: { type: 'object', properties: { intent: { type: 'string' } }, required: ['intent'] } } } });
     const plain = await policy.complete({ model: 'sim-policy', seed: 7, messages: [{ role: 'system', content: 'Answer with the intent label only.' }, { role: 'user', content: query }] });
     expect(JSON.parse(simple.json.choices[0]!.message.content!)).toEqual({ intent: plain.json.choices[0]!.message.content });
+  });
+});
+
+describe('schemas whose smallest instance is too large', () => {
+  const fanOut = (k: number) => ({
+    $defs: { node: { type: 'object', properties: Object.fromEntries(Array.from({ length: k }, (_, i) => [`p${i}`, { $ref: '#/$defs/node' }])) } },
+    $ref: '#/$defs/node',
+  });
+
+  it('pads a long minLength in one step, as before', () => {
+    const started = performance.now();
+    // Padding an x at a time, counting code points each time, took ~5 s for 32,000.
+    expect(schemaInstance({ type: 'string', minLength: 32_000 }, 'card_lost')).toBe(`card_lost${'x'.repeat(31_991)}`);
+    expect(schemaInstance({ type: 'string', minLength: 4.5, maxLength: 2 }, '😀😀😀')).toBe('😀😀xxx');
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('refuses them before building: huge minItems, minLength, or a $ref named by many properties', () => {
+    const started = performance.now();
+    expect(() => schemaInstance({ type: 'array', minItems: 1e9, items: { type: 'integer' } }, 'x')).toThrow(SchemaTooLargeError);
+    expect(() => schemaInstance({ type: 'string', minLength: 1e9 }, 'x')).toThrow(SchemaTooLargeError);
+    expect(() => schemaInstance({ type: 'string', minLength: Infinity }, 'x')).toThrow(SchemaTooLargeError);
+    // 16^6 objects: 15 s and 180 MB of JSON on the old code.
+    expect(() => schemaInstance(fanOut(16), 'x')).toThrow(SchemaTooLargeError);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(JSON.stringify(schemaInstance(fanOut(4), 'x')).length).toBeGreaterThan(10_000); // 4^6: still built
+  });
+
+  it('answers such a tool or response format with a 400 naming the field', async () => {
+    const huge = { type: 'object', properties: { tags: { type: 'array', minItems: 1e9, items: { type: 'string' } } } };
+    const big = { type: 'function', function: { name: 'tag', parameters: huge } };
+    await expect(policy.complete({ model: 'sim-policy', messages: [{ role: 'user', content: query }], tools: [tool, big], tool_choice: { type: 'function', function: { name: 'tag' } } }))
+      .rejects.toMatchObject({ status: 400, upstreamStatus: 400, upstreamParam: 'tools[1].function.parameters' });
+    await expect(policy.stream({ model: 'sim-policy', messages: [{ role: 'user', content: query }], stream: true, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: huge } } }))
+      .rejects.toMatchObject({ status: 400, upstreamParam: 'response_format.json_schema.schema' });
   });
 });
