@@ -161,10 +161,19 @@ function longestStartIn(p: string, text: string, from: number, to: number): { le
   return { length: best, after };
 }
 
-/** The length of the longest end of `p` found in `text` within [from, to): the same, followed backwards from each place found. */
-function longestEndIn(p: string, text: string, from: number, to: number): number {
+/**
+ * The length of the longest end of `p` found in `text` within [from, to): the same, followed backwards
+ * from each place found. A text where each place found adds one character (a template's `baaa…a`
+ * against `aaa…a`) searches again for every length: the square of the literal (a 100,000-character
+ * literal, about 1.6 s per unmatched call). Past a few passes' worth of characters searched, the
+ * reversed Knuth-Morris-Pratt scan, linear, gives the answer.
+ */
+export function longestEndIn(p: string, text: string, from: number, to: number): number {
   let best = 0;
+  let budget = SEARCH_BUDGET * (Math.max(0, to - from) + p.length);
   for (let cursor = from; best < p.length;) {
+    budget -= best + 1;
+    if (budget < 0) return longestEndByKmp(p, text, from, to);
     const at = text.indexOf(p.slice(p.length - best - 1), cursor);
     if (at < 0 || at + best + 1 > to) break;
     let start = at;
@@ -172,6 +181,35 @@ function longestEndIn(p: string, text: string, from: number, to: number): number
     best += 1 + (at - start);
     // A longer end holds the one found so far at a later place: it may begin here, no sooner.
     cursor = start;
+  }
+  return best;
+}
+
+/** Characters of needle searched for, per character of text and literal, before longestEndIn turns to KMP. */
+const SEARCH_BUDGET = 4;
+
+/**
+ * longestEndIn by Knuth-Morris-Pratt over both strings read backwards: the automaton's state after
+ * each character is the longest end of `p` that the text has starting there, so the largest state
+ * is the answer. Linear whatever the text.
+ */
+export function longestEndByKmp(p: string, text: string, from: number, to: number): number {
+  const m = p.length;
+  if (m === 0) return 0;
+  const at = (j: number) => p.charCodeAt(m - 1 - j); // p reversed
+  const fail = new Int32Array(m);
+  for (let i = 1, k = 0; i < m; i++) {
+    while (k > 0 && at(i) !== at(k)) k = fail[k - 1] ?? 0;
+    if (at(i) === at(k)) k++;
+    fail[i] = k;
+  }
+  let best = 0;
+  for (let i = Math.min(to, text.length) - 1, k = 0; i >= from && best < m; i--) {
+    const c = text.charCodeAt(i);
+    while (k > 0 && at(k) !== c) k = fail[k - 1] ?? 0;
+    if (at(k) === c) k++;
+    if (k > best) best = k;
+    if (k === m) break;
   }
   return best;
 }

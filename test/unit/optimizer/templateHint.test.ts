@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { framingModule, nearMiss } from '../../../src/optimizer/core/templateHint.js';
+import { framingModule, longestEndByKmp, longestEndIn, nearMiss } from '../../../src/optimizer/core/templateHint.js';
 import { parseTemplate } from '../../../src/optimizer/core/templates.js';
 
 describe('spotting per-request content in discovered texts', () => {
@@ -121,5 +121,22 @@ describe('the declared module an unmatched text nearly follows', () => {
     // Read a character at a time, each round took 0.5-1.5 s; with indexOf, about 20 ms: a wide bound
     // between the two (the machines are shared; a timed bound this loose still catches the old code).
     expect(performance.now() - started).toBeLessThan(1500);
+  });
+
+  it('follows a literal whose end the text has one character longer at each place in linear time', () => {
+    // `b` and 99,000 `a`s between two placeholders, against a text of `a`s: each search found one
+    // more `a`, searched for again from the start (1.5 s per module on the old code).
+    const literal = `b${'a'.repeat(99_000)}`;
+    const modules = Array.from({ length: 4 }, (_, i) => ({ name: `m${i}`, parsed: parseTemplate(`Head {a}${literal}{b}. (${i})`) }));
+    const started = performance.now();
+    const miss = nearMiss(modules, `Head ${'a'.repeat(99_010)}. (0)`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(miss).toMatchObject({ module: 'm0', matched: 'Head '.length + 99_000 });
+  });
+
+  it('finds the same longest end by Knuth-Morris-Pratt as by searching (the fallback agrees)', () => {
+    for (const [p, text, from, to] of [['baaa', 'xaaay', 0, 5], ['abcabd', 'zabcabcabdz', 1, 11], ['abcabd', 'zabcabcabdz', 1, 9], ['xyz', 'abc', 0, 3], ['', 'abc', 0, 3], ['aab', 'ab', 0, 2]] as const) {
+      expect(longestEndByKmp(p, text, from, to)).toBe(longestEndIn(p, text, from, to));
+    }
   });
 });
