@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { nameList } from '../shared/nameList.js';
-import { type Demo, type DemoTurn, MAX_DEMO_SET_CHARS, demoChars, demoKey, demoProblem, variablesProblem } from '../optimizer/core/demos.js';
+import { type Demo, type DemoTurn, MAX_DEMO_SET_CHARS, demoChars, demoKey, demoLengthProblem, demoShapeProblem, variablesProblem } from '../optimizer/core/demos.js';
 import { modulePlaceholders } from '../optimizer/core/modules.js';
 import { instructionProblem } from '../optimizer/core/proposalParser.js';
 import { normalizeInstruction } from '../optimizer/core/text.js';
@@ -150,8 +150,11 @@ function importedDemos(job: JobRecord, modules: readonly ModuleRecord[], sets: R
     const demos: Demo[] = [];
     list.forEach((sent, i) => {
       const path = `demos.${name}.${i}`;
-      const problem = demoProblem(sent.input, sent.output);
-      if (problem) throw new ValidationError('demo refused', [{ path, message: problem }]);
+      // demoProblem's rules; a length over the cap names its field (input or output) and the count.
+      const shape = demoShapeProblem(sent.input, sent.output);
+      if (shape) throw new ValidationError('demo refused', [{ path, message: shape }]);
+      const long = demoLengthProblem(sent.input, sent.output);
+      if (long) throw new ValidationError('demo refused', [{ path: `${path}.${long.field}`, message: long.message }]);
       const d = importedDemo(sent, module, placeholders, path);
       // The same input twice would be injected twice (the pool keeps one demo per input, too).
       const first = demos.findIndex((e) => demoKey(e) === demoKey(d));

@@ -374,7 +374,7 @@ describe.each<TestDb>(['sqlite', 'postgres'])('after the job ends (%s)', (db) =>
       add({ module: 'answer', demos: { answer: [{ input: turn('q'), output: 'a' }] } }),
     ]);
     expect(refusals.map((r) => [r.status, r.body.error?.details?.[0]?.path ?? JSON.stringify(r.body)])).toEqual([
-      [422, 'instructions'], [422, 'demos'], [422, 'demos.nope'], [422, 'demos.answer'], [422, 'demos.answer.0'], [422, 'demos.answer.0'],
+      [422, 'instructions'], [422, 'demos'], [422, 'demos.nope'], [422, 'demos.answer'], [422, 'demos.answer.0'], [422, 'demos.answer.0.input'],
       [422, 'demos.answer.0.input.0.role'], [422, 'demos.answer.0'], [422, 'demos.answer.0'], [422, 'module'],
     ]);
     expect(refusals.slice(7, 9).map((r) => r.body.error.details[0].message)).toEqual(['must have an answer that is not empty', 'must not hold an empty turn']);

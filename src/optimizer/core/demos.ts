@@ -165,6 +165,14 @@ export function buildDemoPool(calls: readonly PoolCall[], opts: { minReward: num
  * turns, and both stay within MAX_DEMO_CHARS.
  */
 export function demoProblem(input: readonly DemoTurn[], output: string): string | null {
+  const shape = demoShapeProblem(input, output);
+  if (shape !== null) return shape;
+  const long = demoLengthProblem(input, output);
+  return long === null ? null : `its ${long.field === 'input' ? 'input' : 'answer'} ${long.message}`;
+}
+
+/** demoProblem without the length caps (demoLengthProblem): turns, roles, empty text, NUL. */
+export function demoShapeProblem(input: readonly DemoTurn[], output: string): string | null {
   if (input.length === 0) return 'must hold at least one input turn';
   if (input.length > MAX_DEMO_TURNS) return `must hold at most ${MAX_DEMO_TURNS} input turns (it has ${input.length}): every demo is sent with every call of its module`;
   if (input.some((t) => t.content.trim() === '')) return 'must not hold an empty turn';
@@ -177,9 +185,20 @@ export function demoProblem(input: readonly DemoTurn[], output: string): string 
   if (output.trim() === '') return 'must have an answer that is not empty';
   // PostgreSQL text cannot hold one, and an exported demo must import back.
   if (hasNul(output) || input.some((t) => hasNul(t.content))) return NUL_MESSAGE;
-  if (input.reduce((n, t) => n + t.content.length, 0) > MAX_DEMO_CHARS || output.length > MAX_DEMO_CHARS) {
-    return `must keep its input and its answer within ${MAX_DEMO_CHARS} characters each`;
+  return null;
+}
+
+/**
+ * Which part of a demo is over MAX_DEMO_CHARS (`input`, all its turns together, or `output`), with
+ * its length, or null. Apart from demoProblem so an import's 422 can name the field: "input and
+ * answer within 4000 each" on the demo left the client guessing which was over, and by how much.
+ */
+export function demoLengthProblem(input: readonly DemoTurn[], output: string): { field: 'input' | 'output'; message: string } | null {
+  const inputChars = input.reduce((n, t) => n + t.content.length, 0);
+  if (inputChars > MAX_DEMO_CHARS) {
+    return { field: 'input', message: `holds ${inputChars} characters (its ${input.length} turn${input.length === 1 ? '' : 's'} together): at most ${MAX_DEMO_CHARS}` };
   }
+  if (output.length > MAX_DEMO_CHARS) return { field: 'output', message: `holds ${output.length} characters: at most ${MAX_DEMO_CHARS}` };
   return null;
 }
 
