@@ -5,8 +5,12 @@
  */
 export const MAX_KEY_NAME_CHARS = 200;
 
-/** C0 controls (tab and newline too: a name is one line), DEL and the C1 controls. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * C0 controls (tab and newline too: a name is one line), DEL, the C1 controls, and the bidirectional
+ * embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): those act on the terminal's
+ * display, so `keys list` could show a name reordered (a "Trojan Source" spoof of another key's).
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const CONTROLS = new RegExp(CONTROL.source, 'g');
 
 /** Why `--name` cannot name a key, or null. Length counts characters (code points), not UTF-16 units. */
@@ -30,5 +34,5 @@ const NAMED: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r'
  * and cannot act on the terminal.
  */
 export function visibleKeyName(name: string): string {
-  return name.replace(CONTROLS, (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return name.replace(CONTROLS, (c) => NAMED[c] ?? (c.charCodeAt(0) > 0xff ? `\\u${c.charCodeAt(0).toString(16)}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }

@@ -4,10 +4,12 @@ import { type TableFit, cutText, displayWidth, fitWidths, outputWidth, padText }
  * Text for a terminal: control characters (escape sequences that could clear the screen, retitle the
  * window or write the clipboard) shown as U+FFFD. Job names, templates, instructions and feedback
  * come from API clients, the proxy's callers and the proposer model, none of whom owns the terminal.
- * Newlines and tabs stay. (--json output is escaped by JSON itself.)
+ * The bidirectional embeddings, overrides and isolates too: they reorder what the terminal shows, so an
+ * instruction could read as another text than it is. Newlines and tabs stay, and the marks an RTL text
+ * uses (U+200E, U+200F). (--json output is escaped by JSON itself.)
  */
 export function terminalSafe(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd');
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
 /**

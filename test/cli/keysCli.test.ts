@@ -143,6 +143,8 @@ describe('miprox keys names', () => {
       ['x'.repeat(201), '--name is 201 characters long: at most 200'],
       ['ops\tteam', '--name must not hold control characters (U+0009 at character 4): use printable text'],
       ['red\u001b[31m', '--name must not hold control characters (U+001B at character 4): use printable text'],
+      // A right-to-left override shows the rest of the name reversed in `keys list` (a spoof of another name).
+      ['ops\u202emaet', '--name must not hold control characters (U+202E at character 4): use printable text'],
     ];
     for (const [name, message] of cases) {
       const res = await runCli(['keys', 'create', '--name', name, '--json'], e);
