@@ -4,6 +4,7 @@ import { MiproxError } from './errors.js';
 import { HttpClient, type QueryValue, seg } from './http.js';
 import { type ClientOptions, resolveClientOptions } from './options.js';
 import { paginate } from './pagination.js';
+import { rewardInfoOf } from './rewardFeedback.js';
 import { type WatchEventsOptions, watchEvents } from './watchEvents.js';
 import {
   type Candidate, CandidatePageSchema, CandidateSchema, EventListSchema, type Job, JobSchema, type Page, type PromptUrls,
@@ -41,7 +42,10 @@ export interface RewardInput extends CallOptions {
    * beside this rollout. Sent as `reward_info.feedback`.
    */
   feedback?: string;
-  /** The same per module (`reward_info.feedback_by_module`). */
+  /**
+   * The same per module (`reward_info.feedback_by_module`). Each of the two may also be given inside
+   * `rewardInfo`; both ways at once with different values is a ValidationError and nothing is sent.
+   */
   feedbackByModule?: Record<string, string>;
   rolloutId?: string;
   candidateId?: string;
@@ -159,13 +163,9 @@ export class MiproOnlineSession {
    * Reports a rollout's reward. With a `rolloutId` the server counts it once however often it is sent
    * (`duplicate: true` on repeats), which is also why only then it is retried on 5xx and timeouts.
    */
-  updateReward(input: RewardInput): Promise<RewardResult> {
+  async updateReward(input: RewardInput): Promise<RewardResult> {
     const body = {
-      reward_info: {
-        ...(input.rewardInfo ?? {}),
-        ...(input.feedback !== undefined ? { feedback: input.feedback } : {}),
-        ...(input.feedbackByModule !== undefined ? { feedback_by_module: input.feedbackByModule } : {}),
-      },
+      reward_info: rewardInfoOf(input),
       ...(input.rolloutId !== undefined ? { rollout_id: input.rolloutId } : {}),
       ...(input.candidateId !== undefined ? { candidate_id: input.candidateId } : {}),
       ...(input.correlationId !== undefined ? { correlation_id: input.correlationId } : {}),
