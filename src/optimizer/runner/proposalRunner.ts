@@ -310,9 +310,9 @@ export class ProposalRunner {
     // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
     const why = this.deps.stopping?.aborted ? SHUT_DOWN_ERROR
       : err instanceof DatabaseUnavailableError ? DATABASE_LOST_ERROR : err instanceof Error ? err.message : String(err);
-    await retryWhileDatabaseDown(() => this.endFailed(rt, lease.id, lease.seq, response, why), {
+    await this.endFailed(rt, lease.id, lease.seq, response, why, 'warn', (write) => retryWhileDatabaseDown(write, {
       now: () => this.deps.clock.now(), deadline: Date.parse(lease.leaseUntil), stopping: this.deps.stopping,
-    });
+    }));
   }
 
   /**
@@ -382,14 +382,23 @@ export class ProposalRunner {
     this.deps.onOutcome?.('failed');
   }
 
-  /** Writes a proposal's failed end (without counting the outcome). */
-  private async endFailed(rt: JobRuntime, proposalId: string, seq: number, response: string | null, why: string, level: 'warn' | 'info' = 'warn'): Promise<void> {
+  /**
+   * Logs a proposal's failure and writes its failed end (without counting the outcome). `attempt`
+   * runs the write (retryWhileDatabaseDown in an outage): the line is logged once, outside it, as each
+   * retry logged it again (three "proposal failed" lines for one failure behind a SQLite write lock).
+   */
+  private async endFailed(
+    rt: JobRuntime, proposalId: string, seq: number, response: string | null, why: string, level: 'warn' | 'info' = 'warn',
+    attempt: (write: () => Promise<void>) => Promise<void> = (write) => write(),
+  ): Promise<void> {
     // The reason may quote the proposer's upstream (its error message): stored in storable form.
     const error = storableUpstreamText(why);
     this.deps.log[level]({ jobId: rt.job.id, proposalId, error }, 'proposal failed');
-    await this.deps.store.finishProposal({
-      jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
-      events: [proposalFailedEvent(proposalId, seq, error)],
+    await attempt(async () => {
+      await this.deps.store.finishProposal({
+        jobId: rt.job.id, id: proposalId, status: 'failed', response, error, candidates: [],
+        events: [proposalFailedEvent(proposalId, seq, error)],
+      });
     });
   }
 
