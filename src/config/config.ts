@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readIntegerText } from '../schemas/integerText.js';
 import { ConfigError } from '../shared/errors.js';
 import { DEFAULT_JOB_CACHE_MAX_ROLLOUTS } from '../optimizer/runner/rolloutTally.js';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
 
 /**
  * The server's whole configuration, parsed once from the environment in main.ts and passed down.
@@ -34,6 +35,23 @@ const csv = z
   .string()
   .default('')
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+/**
+ * MIPROX_PROVIDERS: the providers jobs may name, each once. A list naming none (`,`) would refuse
+ * every job, and an unknown name is a typo that would otherwise refuse the provider meant.
+ */
+const providerList = z.string().transform((v, ctx) => {
+  const names = v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const unknown = names.filter((n) => !(PROVIDER_KINDS as readonly string[]).includes(n));
+  const problem = unknown.length > 0 ? `unknown provider ${unknown.map((n) => JSON.stringify(n)).join(', ')}: each must be one of ${PROVIDER_KINDS.join(', ')}`
+    : names.length === 0 ? `must name at least one of ${PROVIDER_KINDS.join(', ')} (unset it to allow them all)`
+    : null;
+  if (problem !== null) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+  return [...new Set(names)] as ProviderKind[];
+});
 
 /**
  * PUBLIC_URL is the base every handed-out proxy URL is built on by appending `/api/...`: z.url()
@@ -106,6 +124,8 @@ export const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: intFromEnv(60_000, 1000, 3_600_000),
   /** Require an API key on proxy routes too (default: the system id is the credential). */
   PROXY_REQUIRE_KEY: boolFromEnv(false),
+  /** Providers jobs may name as policy.provider and mipro.proposer.provider (unset: all of them). */
+  MIPROX_PROVIDERS: providerList.optional(),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: providerBaseUrl('https://api.openai.com/v1'),
   ANTHROPIC_API_KEY: z.string().optional(),
@@ -174,6 +194,8 @@ export type AppConfig = Readonly<{
   requestTimeoutMs: number;
   proxyRequireKey: boolean;
   providers: Readonly<{
+    /** MIPROX_PROVIDERS: what a new job may name; jobs created before keep theirs (upstreamGuard.ts). */
+    allowedProviders: readonly ProviderKind[];
     openaiApiKey: string | undefined;
     openaiBaseUrl: string;
     anthropicApiKey: string | undefined;
@@ -246,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     proxyRequireKey: e.PROXY_REQUIRE_KEY,
     providers: Object.freeze({
+      allowedProviders: Object.freeze([...(e.MIPROX_PROVIDERS ?? PROVIDER_KINDS)]),
       openaiApiKey: e.OPENAI_API_KEY,
       openaiBaseUrl: e.OPENAI_BASE_URL.replace(/\/+$/, ''),
       anthropicApiKey: e.ANTHROPIC_API_KEY,

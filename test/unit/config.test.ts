@@ -166,3 +166,40 @@ describe('integer variables', () => {
     }
   });
 });
+
+/** MIPROX_PROVIDERS: what new jobs may name as policy.provider and mipro.proposer.provider. */
+describe('MIPROX_PROVIDERS', () => {
+  const problem = (value: string): string => {
+    try {
+      loadConfig({ MIPROX_PROVIDERS: value });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).message).toMatch(/^invalid configuration: MIPROX_PROVIDERS: /);
+      const details = (e as ConfigError).details;
+      expect(details.map((d) => d.path)).toEqual(['MIPROX_PROVIDERS']);
+      return details[0]!.message;
+    }
+    return 'accepted';
+  };
+
+  it('allows every provider when unset or empty (what existing setups, the demo and the tests get)', () => {
+    expect(loadConfig({}).providers.allowedProviders).toEqual(['openai', 'openai_compatible', 'anthropic', 'sim']);
+    expect(loadConfig({ MIPROX_PROVIDERS: '' }).providers.allowedProviders).toEqual(['openai', 'openai_compatible', 'anthropic', 'sim']);
+  });
+
+  it('takes a comma-separated list, padded or repeated', () => {
+    const c = loadConfig({ MIPROX_PROVIDERS: ' openai , anthropic,openai,' });
+    expect(c.providers.allowedProviders).toEqual(['openai', 'anthropic']);
+    expect(Object.isFrozen(c.providers.allowedProviders)).toBe(true);
+  });
+
+  it('refuses an unknown name, naming it and the providers there are', () => {
+    expect(problem('openai,simulator')).toBe('unknown provider "simulator": each must be one of openai, openai_compatible, anthropic, sim');
+    expect(problem('OpenAI')).toBe('unknown provider "OpenAI": each must be one of openai, openai_compatible, anthropic, sim');
+  });
+
+  it('refuses a list that names no provider', () => {
+    expect(problem(',')).toBe('must name at least one of openai, openai_compatible, anthropic, sim (unset it to allow them all)');
+    expect(problem(' ')).toBe('must name at least one of openai, openai_compatible, anthropic, sim (unset it to allow them all)');
+  });
+});
