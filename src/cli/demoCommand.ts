@@ -9,6 +9,7 @@ import { type DemoModelChoice, SIM_MODELS } from '../demo/demoJob.js';
 import type { DemoProgress, DemoResult } from '../demo/runDemo.js';
 import type { RunningServer } from '../main.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
+import { ConfigError } from '../shared/errors.js';
 import { CliError } from './cliError.js';
 import { portNumber, positiveInt } from './clientOptions.js';
 import { databaseOpenError } from './databaseOpenError.js';
@@ -51,6 +52,7 @@ export function registerDemoCommand(program: Command): void {
       // Loaded on use: client commands should not pay for the server's start-up.
       const [{ runDemo }, { createBankingTask }] = await Promise.all([import('../demo/runDemo.js'), import('../providers/sim/index.js')]);
       const config = loadConfig({ ...process.env, ...(flags.port ? { PORT: flags.port } : {}), LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+      refuseDisallowedProvider(config, models.provider);
       const server = await startOnFreePort(config);
       try {
         const apiKey = config.seedApiKey ?? (await demoKey(server, config));
@@ -88,6 +90,18 @@ export function modelsFrom(flags: Pick<DemoFlags, 'provider' | 'model' | 'propos
   if (!flags.model) throw new CliError(`--model is required with --provider ${provider} (e.g. --model gpt-4o-mini)`, 'usage_error');
   if (provider === 'openai_compatible' && !flags.inferenceUrl) throw new CliError('--inference-url is required with --provider openai_compatible', 'usage_error');
   return { provider, model: flags.model, proposerModel: flags.proposerModel ?? flags.model, inferenceUrl: flags.inferenceUrl };
+}
+
+/**
+ * The demo's server is the operator's (same environment, same database; --keep-serving serves it on),
+ * so it keeps MIPROX_PROVIDERS: a demo on a provider it leaves out says so before anything starts,
+ * rather than failing on its job's 422 after a server and a demo key were made.
+ */
+export function refuseDisallowedProvider(config: AppConfig, provider: ProviderKind): void {
+  const allowed = config.providers.allowedProviders;
+  if (allowed.includes(provider)) return;
+  const message = `provider "${provider}" is not allowed by MIPROX_PROVIDERS (${allowed.join(', ')}): run the demo with it unset (MIPROX_PROVIDERS= miprox demo) or with an allowed --provider`;
+  throw new ConfigError(message, [{ path: 'MIPROX_PROVIDERS', message }]);
 }
 
 async function startOnFreePort(config: ReturnType<typeof loadConfig>): Promise<RunningServer> {

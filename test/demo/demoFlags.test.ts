@@ -26,3 +26,21 @@ describe('miprox demo: bad flags are usage errors, before anything starts', () =
     expect(existsSync(`${db}.demo-key`)).toBe(false);
   });
 });
+
+/**
+ * The demo's server runs with the operator's environment and database (and serves on with
+ * --keep-serving), so it keeps MIPROX_PROVIDERS: a demo on a provider left out says so, before a
+ * server starts or a demo key is made, rather than failing on its own job's 422.
+ */
+describe('miprox demo under MIPROX_PROVIDERS', () => {
+  it('says the simulator is not allowed, and how to run the demo anyway', async () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'miprox-demo-providers-')), 'demo.db');
+    const res = await runCli(['demo', '--json', '--port', '0'], { DATABASE_URL: db, MIPROX_API_KEY: '', MIPROX_PROVIDERS: 'openai,anthropic' });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    const message = 'provider "sim" is not allowed by MIPROX_PROVIDERS (openai, anthropic): run the demo with it unset (MIPROX_PROVIDERS= miprox demo) or with an allowed --provider';
+    expect(JSON.parse(res.stderr)).toEqual({ error: { code: 'config_error', message, details: [{ path: 'MIPROX_PROVIDERS', message }] } });
+    expect(existsSync(db)).toBe(false);
+    expect(existsSync(`${db}.demo-key`)).toBe(false);
+  });
+});
