@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_LOST_ERROR } from '../../src/optimizer/runner/proposalRunner.js';
 import type { Store } from '../../src/store/types.js';
@@ -17,6 +19,8 @@ const PROMPT = 'Label the ticket as billing, bug or other.';
  * process past the 5 s writes wait for it) must end the way an instruction proposal does
  * (pgProposalOutage.test.ts): `failed`, naming the outage, once the database answers again. It was
  * left `running` until its lease ran out (2 x PROPOSER_TIMEOUT_MS), holding up the job's proposals.
+ * Its failed end is retried until the database answers, and each try logged "proposal failed" again
+ * (an operator saw three such lines for one failure): one failure is one line.
  */
 describe('a demo-set proposal whose finish meets a database outage', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'miprox-demo-outage-')), 'miprox.db');
@@ -24,10 +28,12 @@ describe('a demo-set proposal whose finish meets a database outage', () => {
   let t: TestServer;
   let lock: HeldLock | null = null;
   let outages = 1;
+  const lines: { msg: string; jobId?: string; error?: string }[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); done(); } });
   beforeAll(async () => {
     policy = await startFakeUpstream({ reply: (req) => `A(${lastUserMessageOf(req)})` });
     // A lease of 2 minutes: only the runner itself can close the proposal within this test.
-    t = await startTestServer({ env: { DATABASE_URL: path, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${policy.port}`, PROPOSER_TIMEOUT_MS: '60000' }, start: { cacheTtlMs: 20 } });
+    t = await startTestServer({ env: { DATABASE_URL: path, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: policy.url, MIPROX_ALLOWED_INFERENCE_HOSTS: `127.0.0.1:${policy.port}`, PROPOSER_TIMEOUT_MS: '60000' }, start: { cacheTtlMs: 20, logger: pino({ level: 'info' }, sink) } });
     // The first proposal's finish runs while another process holds the write lock (released 7 s later).
     const store: Store = t.server.store;
     const finish = store.finishProposal.bind(store);
@@ -74,6 +80,8 @@ describe('a demo-set proposal whose finish meets a database outage', () => {
     await waitFor(async () => lock === null, 15_000); // and the lock is gone
     await waitFor(async () => (await proposals())[0]?.status === 'failed', 10_000);
     expect(await proposals()).toMatchObject([{ status: 'failed', error: DATABASE_LOST_ERROR, tip: 'demos' }]);
+    await t.server.settled();
+    expect(lines.filter((l) => l.jobId === job.job_id && l.msg === 'proposal failed')).toMatchObject([{ error: DATABASE_LOST_ERROR }]);
 
     // The job goes on: the next demo-set proposal (after the next batch of rewards) succeeds.
     await rollouts(5);
