@@ -11,7 +11,7 @@ import { type ApiDeps, jobUrls } from './deps.js';
 import { parseJsonBodies, refuseOtherBodies } from './jsonBody.js';
 import { DeferredChildLogger } from './deferredLogger.js';
 import { clientErrorHandler } from './clientErrors.js';
-import { sendError } from './errorMapping.js';
+import { isMessagesPath, sendError } from './errorMapping.js';
 import { ServerClosingError } from '../shared/errors.js';
 import { registerJobRoutes } from './jobRoutes.js';
 import { registerLifecycleRoutes } from './lifecycleRoutes.js';
@@ -116,6 +116,7 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
     // Router errors (a too-long parameter, a malformed URL) come before any hook: same error shape.
     frameworkErrors: (err, req, reply) => {
       reply.header('x-request-id', req.id);
+      if (isMessagesPath(req.url)) reply.header('request-id', req.id);
       sendError(err, req, reply, parts.logger);
     },
   });
@@ -144,6 +145,10 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
   app.addHook('onRequest', (req, reply, done) => {
     // Error bodies quote what the client sent (a path, a field): JSON is never to be sniffed as a page.
     reply.header('x-request-id', req.id).header('x-content-type-options', 'nosniff');
+    // The Anthropic SDK reads its request id from `request-id` (Anthropic's header), never
+    // `x-request-id`: without it an error's `requestID` and a message's `_request_id` were undefined
+    // through the proxy. The same id, so it finds the same log lines.
+    if (isMessagesPath(req.url)) reply.header('request-id', req.id);
     done(closing ? new ServerClosingError('the server is shutting down and did not process this request: send it again (another instance takes it)') : undefined);
   });
   app.addHook('onResponse', (req, reply, done) => {
