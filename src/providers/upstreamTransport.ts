@@ -408,12 +408,15 @@ export { CLIENT_CLOSED_STATUS };
 
 /**
  * The upstream's retry headers, as sent, relayed with the error it ends in: `retry-after` /
- * `retry-after-ms` of a 429/503, and `x-should-retry` of any status, so the client's SDK waits, or
- * gives up, as the provider asked.
+ * `retry-after-ms` of any status the proxy retries (429, every 5xx: Anthropic's 529 `overloaded_error`
+ * may carry one), and `x-should-retry` of any status, so the client's SDK waits, or gives up, as the
+ * provider asked. openai-node and the Anthropic SDK honour a wait on every status they retry: relayed
+ * only with a 429 or 503, an overloaded provider's 529 reached the SDK without it, and the SDK retried
+ * after its own half-second backoff.
  */
 function retryHints(status: number, headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  const names = status === 429 || status === 503 ? ['retry-after', 'retry-after-ms', 'x-should-retry'] : ['x-should-retry'];
+  const names = isRetryableStatus(status) ? ['retry-after', 'retry-after-ms', 'x-should-retry'] : ['x-should-retry'];
   for (const name of names) {
     const v = headers[name];
     const value = Array.isArray(v) ? v[0] : v;
