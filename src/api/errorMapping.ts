@@ -134,8 +134,10 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   } else if (err instanceof UpstreamError) {
     // The provider failed, timed out or rate-limited the call: not ours, but an operator asked why an
     // app saw 502s found nothing in the log (only the metrics counted them). A 4xx the provider gave
-    // for the request itself is the client's to read, and is not logged.
-    if (problem.status >= 500 || problem.status === 429) {
+    // for the request itself is the client's to read, and is not logged. A 401, 402 or 403 is not about
+    // the request: the provider refused the server's own key or account (revoked, out of credit, no
+    // access to the policy's model), which only the operator can fix, and every call fails until then.
+    if (problem.status >= 500 || problem.status === 429 || refusedServerKey(err.upstreamStatus)) {
       log.warn({ reqId: req.id, url: loggableUrl(req.url), status: problem.status, upstreamStatus: err.upstreamStatus, error: err.message }, 'upstream call failed');
     }
   } else if (problem.status >= 500) {
@@ -153,6 +155,11 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
     return reply.send(isMessagesPath(req.url) ? anthropicErrorBody(problem, upstream) : openAiErrorBody(problem, upstream?.upstreamType, upstream?.upstreamParam));
   }
   return reply.send(controlErrorBody(problem, req.id));
+}
+
+/** An upstream status that refuses the server's provider key or account, never the client's request. */
+function refusedServerKey(upstreamStatus: number | undefined): boolean {
+  return upstreamStatus === 401 || upstreamStatus === 402 || upstreamStatus === 403;
 }
 
 /** The control routes' error shape. */

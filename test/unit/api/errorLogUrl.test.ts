@@ -47,6 +47,19 @@ describe('error log lines and the system id', () => {
     logged(url, new UpstreamError('messages.0.content: required', { status: 400, upstreamStatus: 400 }), 0);
   });
 
+  it('a provider refusing the server\'s own key or account (401, 402, 403) is logged: only the operator can fix it', () => {
+    // Before: not logged, as a 400 about the client's request; a revoked provider key failed every
+    // proxied call and left nothing in the log.
+    const url = `/api/mipro/v1/${SYSTEM_ID}/r1/chat/completions`;
+    for (const status of [401, 402, 403]) {
+      const line = logged(url, new UpstreamError('Incorrect API key provided: [redacted]', { status, upstreamStatus: status }));
+      expect(line).toContain('upstream call failed');
+      expect(line).toContain(`"upstreamStatus":${status}`);
+      expect(line).not.toContain(SYSTEM_ID);
+    }
+    logged(url, new UpstreamError('model not found', { status: 404, upstreamStatus: 404 }), 0);
+  });
+
   it('keeps a %-encoded system id out too: the router decodes it and reaches the same job', () => {
     const encoded = [
       `/api/mipro/v1/%73ys_${SYSTEM_ID.slice(4)}/r1/chat/completions`,
