@@ -138,7 +138,7 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
     // the request: the provider refused the server's own key or account (revoked, out of credit, no
     // access to the policy's model), which only the operator can fix, and every call fails until then.
     if (problem.status >= 500 || problem.status === 429 || refusedServerKey(err.upstreamStatus)) {
-      log.warn({ reqId: req.id, url: loggableUrl(req.url), status: problem.status, upstreamStatus: err.upstreamStatus, error: err.message }, 'upstream call failed');
+      log.warn({ reqId: req.id, url: loggableUrl(req.url), status: problem.status, upstreamStatus: err.upstreamStatus, upstreamRequestId: err.upstreamRequestId, error: err.message }, 'upstream call failed');
     }
   } else if (problem.status >= 500) {
     log.error({ err, reqId: req.id, url: loggableUrl(req.url) }, 'unhandled error');

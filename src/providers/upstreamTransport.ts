@@ -167,6 +167,7 @@ export class UpstreamTransport {
         }
         failure = errorFromStatus(refused.status, refused.text, this.ctx, refused.inStream);
         failure.retryHeaders = retryHints(refused.status, res.headers);
+        failure.upstreamRequestId = providerRequestId(res.headers);
         // The provider's explicit word wins over the status, as in its own SDK: a 500 it says not to
         // retry was sent three times here and, with the header dropped, three more times per client retry.
         retryable = shouldRetryHint(res.headers['x-should-retry']) ?? isRetryableStatus(refused.status);
@@ -186,7 +187,7 @@ export class UpstreamTransport {
       // Waiting past the deadline only to time out is worse than reporting the real failure now.
       if (this.clock.now() + delayMs >= deadline) throw failure;
       this.logger.warn(
-        { upstream: this.opts.upstreamName, attempt, delayMs, status: failure.upstreamStatus, error: failure.message },
+        { upstream: this.opts.upstreamName, attempt, delayMs, status: failure.upstreamStatus, upstreamRequestId: failure.upstreamRequestId, error: failure.message },
         'retrying upstream call',
       );
       try {
@@ -423,4 +424,17 @@ function retryHints(status: number, headers: Record<string, string | string[] | 
     if (value !== undefined && value !== '') out[name] = value;
   }
   return out;
+}
+
+/** What a provider request id looks like (`req_...`, a UUID): anything longer or stranger is not logged. */
+const PROVIDER_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The provider's id of an answer: OpenAI (and compatible servers) send `x-request-id`, Anthropic `request-id`. */
+function providerRequestId(headers: Record<string, string | string[] | undefined>): string | undefined {
+  for (const name of ['x-request-id', 'request-id']) {
+    const v = headers[name];
+    const value = Array.isArray(v) ? v[0] : v;
+    if (value !== undefined && PROVIDER_REQUEST_ID.test(value)) return value;
+  }
+  return undefined;
 }

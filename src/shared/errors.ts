@@ -154,10 +154,15 @@ export class UpstreamError extends AppError {
   /** The field the provider's 4xx names (OpenAI's `param`), relayed in the proxy's error; cleared on a translated call (proxyRoute.ts). */
   upstreamParam: string | undefined;
   /**
-   * The upstream's own wait hint on a 429/503 (`retry-after`, `retry-after-ms`), relayed to the client
+   * The upstream's own wait hint on a 429 or 5xx (`retry-after`, `retry-after-ms`), relayed to the client
    * with the error so its SDK waits as the provider asked instead of its own short backoff.
    */
   retryHeaders: Record<string, string> = {};
+  /**
+   * The provider's id of the refused attempt (`x-request-id`, Anthropic's `request-id`): logged, never
+   * relayed (the client's SDK reads miprox's id), so an operator can quote it to the provider.
+   */
+  upstreamRequestId: string | undefined;
   constructor(
     message: string,
     opts: { status: number; code?: string; upstreamStatus?: number; upstreamType?: string; upstreamApi?: UpstreamApi; upstreamParam?: string },
