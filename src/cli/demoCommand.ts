@@ -69,7 +69,7 @@ export function registerDemoCommand(program: Command): void {
         });
         progress.stop();
         if (flags.json) process.stdout.write(`${jsonText(summaryJson(result, server.url), 2)}\n`);
-        else printSummary(result, server.url, config.seedApiKey ? 'your MIPROX_API_KEY' : `the demo key: ${apiKey}`, Boolean(flags.keepServing), serveUrl(config));
+        else printSummary(result, server.url, config.seedApiKey ? 'your MIPROX_API_KEY' : `the demo key: ${apiKey}`, Boolean(flags.keepServing), dashboardHint(config, flags.port));
         if (flags.keepServing) {
           say(`\nserving on ${server.url} until Ctrl-C\n`);
           await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
@@ -185,7 +185,16 @@ function progressPrinter(quiet: boolean) {
 const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
 const ci = (c: [number, number] | null) => (c ? `[${pct(c[0])}, ${pct(c[1])}]` : '');
 
-/** Where `npm start` with the same environment (and --port) will listen: the dashboard the hint names. */
+/**
+ * The closing hint: the command that serves this database with the same environment, and where it will
+ * listen. `npx miprox serve`, not `npm start`: that script is the checkout's only (in a project that
+ * installed miprox it runs the project's own app), and it would not carry the demo's --port.
+ */
+export function dashboardHint(config: AppConfig, portFlag: string | undefined): string {
+  return `run \`npx miprox serve${portFlag === undefined ? '' : ` --port ${portFlag}`}\` (same database) and open ${serveUrl(config)}`;
+}
+
+/** Where `miprox serve` with the same environment (and --port) will listen: the dashboard the hint names. */
 function serveUrl(config: AppConfig): string {
   if (config.port === 0 && !config.publicUrl) return 'the URL it prints';
   if (config.publicUrl) return `${config.publicUrl.replace(/\/+$/, '')}/`;
@@ -196,9 +205,10 @@ function serveUrl(config: AppConfig): string {
 
 /**
  * `signIn`: which key opens the dashboard. A key from MIPROX_API_KEY is named, never printed (the person set it; logs must not hold it).
+ * `serveHint`: dashboardHint's line, printed when the demo does not keep serving.
  * Written through terminalSafe: the instructions are the proposer model's text. `sink`: standard output (tests pass their own).
  */
-export function printSummary(r: DemoResult, url: string, signIn: string, keepServing: boolean, dashboardUrl: string, sink: (s: string) => void = (s) => process.stdout.write(s)): void {
+export function printSummary(r: DemoResult, url: string, signIn: string, keepServing: boolean, serveHint: string, sink: (s: string) => void = (s) => process.stdout.write(s)): void {
   const out = (s: string) => sink(terminalSafe(s));
   out(`\nDone: job ${r.jobId} ${r.status.status}: ${r.rollouts} rollouts, ${r.candidates.length} candidates, ${r.status.proposal_seq} proposals.\n\n`);
   if (r.baseline) out(`Baseline (held-out val seeds): ${pct(r.baseline.valScore)} ${ci(r.baseline.valCi)} n=${r.baseline.valCount}\n  "${r.baseline.instruction}"\n\n`);
@@ -211,7 +221,7 @@ export function printSummary(r: DemoResult, url: string, signIn: string, keepSer
     out('The baseline is still the best prompt.\n');
   }
   if (keepServing) out(`\nDashboard: ${url}/  (job ${r.jobId})\n`);
-  else out(`\nDashboard: run \`npm start\` (same database) and open ${dashboardUrl} (job ${r.jobId}), or rerun with --keep-serving\n`);
+  else out(`\nDashboard: ${serveHint} (job ${r.jobId}), or rerun with --keep-serving\n`);
   out(`Sign in with ${signIn}\n`);
 }
 

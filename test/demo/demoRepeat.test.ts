@@ -48,7 +48,7 @@ describe('miprox demo, run twice on one database', () => {
 });
 
 describe('miprox demo, its closing hint', () => {
-  it('names the dashboard address `npm start` will use with the same environment, not a fixed port', async () => {
+  it('names the dashboard address `miprox serve` will use with the same environment, not a fixed port', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'miprox-demo-hint-'));
     const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -58,7 +58,7 @@ describe('miprox demo, its closing hint', () => {
     });
     const res = await runCli(['demo', '--rollouts', '40'], { DATABASE_URL: join(dir, 'demo.db'), MIPROX_API_KEY: '', HOME: dir, PORT: String(port), HOST: '127.0.0.1' });
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toContain(`run \`npm start\` (same database) and open http://127.0.0.1:${port}/ (job `);
+    expect(res.stdout).toContain(`run \`npx miprox serve\` (same database) and open http://127.0.0.1:${port}/ (job `);
     expect(res.stdout).toMatch(/\nSign in with the demo key: mpx_\S+\n/);
   }, 300_000);
 
