@@ -15,8 +15,9 @@ Offline, with the built-in simulator as the model (no provider key needed):
   pip install openai
   MIPROX_API_KEY=mpx_local_dev_key python examples/python/program.py  # terminal 2
 With OpenAI: start the server with OPENAI_API_KEY set and run with POLICY_PROVIDER=openai
-POLICY_MODEL=gpt-4o-mini. MIPROX_BASE_URL selects another server (default http://127.0.0.1:8700),
-ROLLOUTS the number of rollouts (default 60).
+POLICY_MODEL=gpt-4o-mini (the policy; the proposer stays the simulator unless PROPOSER_PROVIDER=openai
+PROPOSER_MODEL=gpt-4o-mini are set too). MIPROX_BASE_URL selects another server (default
+http://127.0.0.1:8700), ROLLOUTS the number of rollouts (default 60).
 """
 
 from __future__ import annotations
