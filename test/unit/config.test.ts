@@ -115,6 +115,23 @@ describe('provider base URLs', () => {
       ]);
     }
   });
+
+  /**
+   * A value that is no URL at all (`api.openai.com/v1`, a typo) stopped the start with a bare
+   * "miprox: Invalid URL": the scheme check ran `new URL()` on it after z.url() had refused it, and
+   * the TypeError escaped the schema, so the message named no variable and hid every other bad one.
+   */
+  it('refuse a value that is no URL, naming the variable beside the other bad ones', () => {
+    try {
+      loadConfig({ OPENAI_BASE_URL: 'api.openai.com/v1', ANTHROPIC_BASE_URL: 'nope', PORT: 'x' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const details = (e as ConfigError).details;
+      expect(details.map((d) => d.path).sort()).toEqual(['ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'PORT']);
+      expect(details.find((d) => d.path === 'OPENAI_BASE_URL')?.message).toBe('must be an http:// or https:// URL');
+    }
+  });
 });
 
 /** A password with an unencoded # or / stopped serve, keys and migrate with a bare "Invalid URL" from the PostgreSQL client. */
