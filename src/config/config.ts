@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { readIntegerText } from '../schemas/integerText.js';
 import { ConfigError } from '../shared/errors.js';
 import { DEFAULT_JOB_CACHE_MAX_ROLLOUTS } from '../optimizer/runner/rolloutTally.js';
+import { parseAllowEntry } from '../providers/inferenceUrlPolicy.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.js';
 
 /**
@@ -35,6 +36,20 @@ const csv = z
   .string()
   .default('')
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+/**
+ * MIPROX_ALLOWED_INFERENCE_HOSTS, checked with the reading the SSRF policy uses (inferenceUrlPolicy.ts):
+ * an entry it cannot read was skipped there without a word, so the host the operator meant to allow
+ * stayed refused ("add it to MIPROX_ALLOWED_INFERENCE_HOSTS") while the server ran as if it were allowed.
+ */
+const allowedInferenceHosts = csv.superRefine((entries, ctx) => {
+  const unread = entries.filter((entry) => parseAllowEntry(entry) === undefined);
+  if (unread.length === 0) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: `cannot read ${unread.map((entry) => JSON.stringify(entry)).join(', ')}: each entry is host or host:port (gpu.internal, 10.0.0.5:8000, [::1]:8000), * for every host, or a URL`,
+  });
+});
 
 /**
  * MIPROX_PROVIDERS: the providers jobs may name, each once. A list naming none (`,`) would refuse
@@ -136,7 +151,7 @@ export const EnvSchema = z.object({
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: providerBaseUrl('https://api.anthropic.com'),
   /** Hosts (host or host:port) that jobs may name as policy.inference_url. Private addresses need this. */
-  MIPROX_ALLOWED_INFERENCE_HOSTS: csv,
+  MIPROX_ALLOWED_INFERENCE_HOSTS: allowedInferenceHosts,
   UPSTREAM_TIMEOUT_MS: intFromEnv(120_000, 100, 3_600_000),
   UPSTREAM_MAX_RETRIES: intFromEnv(2, 0, 10),
   /** Largest upstream answer relayed (bytes); a bigger one is a 502, or an error event mid-stream. */

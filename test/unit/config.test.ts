@@ -220,3 +220,31 @@ describe('MIPROX_PROVIDERS', () => {
     expect(problem(' ')).toBe('must name at least one of openai, openai_compatible, anthropic, sim (unset it to allow them all)');
   });
 });
+
+/**
+ * MIPROX_ALLOWED_INFERENCE_HOSTS entries the policy could not read (`localhost:8000/v1`, a port that
+ * is no number, a space in a name) were skipped without a word: the server started, and every job
+ * naming that host was still refused with "add it to MIPROX_ALLOWED_INFERENCE_HOSTS", which it was.
+ */
+describe('MIPROX_ALLOWED_INFERENCE_HOSTS', () => {
+  it('takes host, host:port, [v6]:port, * and URLs', () => {
+    const c = loadConfig({ MIPROX_ALLOWED_INFERENCE_HOSTS: 'gpu.internal, 10.0.0.5:8000,[::1]:8000,http://127.0.0.1:11434/v1' });
+    expect(c.providers.allowedInferenceHosts).toEqual(['gpu.internal', '10.0.0.5:8000', '[::1]:8000', 'http://127.0.0.1:11434/v1']);
+    expect(loadConfig({ MIPROX_ALLOWED_INFERENCE_HOSTS: '*' }).providers.allowedInferenceHosts).toEqual(['*']);
+  });
+
+  it('refuses an entry it cannot read at start, naming it, beside the other bad variables', () => {
+    try {
+      loadConfig({ MIPROX_ALLOWED_INFERENCE_HOSTS: 'gpu.internal,localhost:8000/v1,local host:abc', PORT: 'x' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const details = (e as ConfigError).details;
+      expect(details.map((d) => d.path).sort()).toEqual(['MIPROX_ALLOWED_INFERENCE_HOSTS', 'PORT']);
+      const message = details.find((d) => d.path === 'MIPROX_ALLOWED_INFERENCE_HOSTS')?.message ?? '';
+      expect(message).toContain('"localhost:8000/v1"');
+      expect(message).toContain('"local host:abc"');
+      expect(message).not.toContain('"gpu.internal"');
+    }
+  });
+});
