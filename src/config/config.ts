@@ -163,7 +163,7 @@ export const EnvSchema = z.object({
   /** Days to keep call inputs and outputs in rollout records (unset: forever); rewards and statistics stay. */
   RETENTION_DAYS: decimalInt(1, 36_500).optional(),
   /**
-   * Rollouts the cached jobs of this instance remember together, at most (about 250 bytes of heap
+   * Rollouts the cached jobs of this instance remember together, at most (about 180 bytes of heap
    * each, rolloutTally.ts); past it the least recently used jobs are dropped, read again from the database when used.
    */
   JOB_CACHE_MAX_ROLLOUTS: intFromEnv(DEFAULT_JOB_CACHE_MAX_ROLLOUTS, 100, 100_000_000),
