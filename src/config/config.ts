@@ -98,8 +98,6 @@ const publicUrl = z.string().transform((v, ctx) => {
 /**
  * A provider's base URL: z.url() alone took ftp://... or mailto:..., the server started, and every
  * call of a job on that provider was a 500 (undici refuses the scheme when the first call opens its pool).
- */
-/**
  * One message for a value that is no URL and one of another scheme. Not z.url() plus a refine: zod
  * runs the refine after z.url() refused the value, and `new URL()` threw there, so the start stopped
  * with a bare "Invalid URL" naming no variable (and none of the other bad ones).
