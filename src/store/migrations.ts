@@ -1,6 +1,8 @@
 import { type Kysely, type Migration, type MigrationProvider, type MigrationResult, type MigrationResultSet, Migrator, sql } from 'kysely';
 import { m0005MissingRewards, m0006RewardRange } from './migrationsRewards.js';
 import { m0011ClusterRaces } from './migrationsCluster.js';
+import { migrationTable, migrationTableExists } from './migrationTable.js';
+import { adoptRenamedMigrations } from './renamedMigrations.js';
 
 /**
  * Versioned migrations, applied at start by kysely's Migrator (which keeps its own table and a lock,
@@ -340,6 +342,7 @@ export async function migrateTo(db: Kysely<unknown>, dialect: Dialect, name: str
 export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   const migrator = migratorFor(db, dialect, schema);
   await retryingCatalogRaces(async () => {
+    await adoptRenamedMigrations(db, dialect, schema);
     if (await migratedByNewerRelease(db, dialect, migrator, Object.keys(migrations(dialect)), schema)) return {};
     return migrator.migrateToLatest();
   });
@@ -393,12 +396,8 @@ export class NewerMigrationsError extends Error {}
  * are not a newer release's work: an error that says so.
  */
 async function migratedByNewerRelease(db: Kysely<unknown>, dialect: Dialect, migrator: Migrator, known: readonly string[], schema?: string): Promise<boolean> {
-  // Looked up by name, not by kysely's introspection of every schema (a second one at each start).
-  const present = dialect === 'postgres'
-    ? (await sql<{ t: string | null }>`select to_regclass(${schema === undefined ? 'kysely_migration' : `"${schema.replaceAll('"', '""')}".kysely_migration`})::text as t`.execute(db)).rows[0]?.t != null
-    : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(db)).rows.length > 0;
-  if (!present) return false;
-  const table = schema === undefined ? sql.table('kysely_migration') : sql.table(`${schema}.kysely_migration`);
+  if (!(await migrationTableExists(db, dialect, schema))) return false;
+  const table = migrationTable(schema);
   const executed = (await sql<{ name: string }>`select name from ${table}`.execute(db)).rows.map((r) => r.name);
   const unknown = executed.filter((name) => !known.includes(name)).sort();
   if (unknown.length === 0) return false;
