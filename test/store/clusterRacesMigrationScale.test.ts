@@ -35,7 +35,8 @@ describe('migration 0011_cluster_races on a long job (sqlite)', () => {
     await migrateTo(db, 'sqlite', '0011_cluster_races');
     const seconds = (performance.now() - started) / 1000;
 
-    expect(seconds).toBeLessThan(6);
+    // Generous: the old search took 15 s here on an idle machine (and longer under load), this one 0.7 s.
+    expect(seconds).toBeLessThan(10);
     const repeats = await sql<{ id: string; seed: number | null }>`select id, seed from rollouts where id in ('v1', 'v2000') order by id`.execute(db);
     expect(repeats.rows).toEqual([{ id: 'v1', seed: 1 }, { id: 'v2000', seed: null }]);
     const lookup = await sql<{ name: string }>`select name from sqlite_master where type = 'index' and name like '%m0011%'`.execute(db);
