@@ -24,6 +24,7 @@ import type { MissingCounts } from '../optimizer/core/missingRewards.js';
 import { type UsageTotals, ZERO_USAGE_COLUMNS } from './usage.js';
 import { toCandidate, toJob, toProposal, toReward, toRollout, toEvent } from './rows.js';
 import { closeRunningProposals, proposalFailedEvent } from './proposalClosing.js';
+import { databaseNowMs, leaseEndFrom } from './leaseClock.js';
 import type {
   ProposalFinish, ProposalStart, ProposalTries,
   ApiKeyRecord, CandidateListOptions, ClosedProposal, CandidateRecord, EventRecord, JobRecord, JobStatus, ModuleRecord, NewCandidate, NewEvent,
@@ -590,13 +591,16 @@ export class KyselyStore implements Store {
         await this.lockJobs(trx, [p.jobId]);
         if (p.basis && !(await this.basisHolds(trx, p.jobId, p.basis))) return null;
         // A running proposal whose lease ran out belonged to an instance that died: release it.
-        await closeRunningProposals(trx, p.jobId, { leaseExpiredBefore: p.now }, p.now);
+        // Leases are kept on the database's clock (leaseClock.ts); SQLite's is the caller's.
+        const leaseNow = this.dialect === 'postgres' ? new Date(await databaseNowMs(trx)).toISOString() : p.now;
+        const leaseUntil = this.dialect === 'postgres' ? leaseEndFrom(Date.parse(leaseNow), p) : p.leaseUntil;
+        await closeRunningProposals(trx, p.jobId, { leaseExpiredBefore: leaseNow }, p.now);
         const job = await trx.updateTable('jobs')
           .set((eb) => ({ proposal_seq: eb('proposal_seq', '+', 1), rewards_since_proposal: 0, updated_at: p.now }))
           .where('id', '=', p.jobId).returning('proposal_seq').executeTakeFirstOrThrow();
         const row = {
           job_id: p.jobId, id: p.id, seq: Number(job.proposal_seq), parent_id: p.parentId, module: p.module, tip: p.tip, status: 'running',
-          prompt: JSON.stringify(p.prompt), response: null, error: null, candidate_ids: '[]', lease_until: p.leaseUntil,
+          prompt: JSON.stringify(p.prompt), response: null, error: null, candidate_ids: '[]', lease_until: leaseUntil,
           created_at: p.now, finished_at: null,
         };
         await trx.insertInto('proposals').values(row).execute();
@@ -608,18 +612,23 @@ export class KyselyStore implements Store {
     }
   }
 
+  async leaseClockNow(): Promise<number> {
+    return this.dialect === 'postgres' ? databaseNowMs(this.db) : this.clock.now();
+  }
+
   async closeExpiredProposals(jobId?: string): Promise<ClosedProposal[]> {
     const now = this.now();
+    const leaseNow = new Date(await this.leaseClockNow()).toISOString();
     // A read first: every instance sweeps, and a write transaction that found nothing would still
     // take SQLite's write lock. The partial index on running proposals serves it.
-    let q = this.db.selectFrom('proposals').select('job_id').distinct().where('status', '=', 'running').where('lease_until', '<', now);
+    let q = this.db.selectFrom('proposals').select('job_id').distinct().where('status', '=', 'running').where('lease_until', '<', leaseNow);
     if (jobId !== undefined) q = q.where('job_id', '=', jobId);
     const jobIds = (await q.execute()).map((r) => r.job_id).sort();
     const closed: ClosedProposal[] = [];
     for (const id of jobIds) {
       closed.push(...await this.db.transaction().execute(async (trx) => {
         await this.lockJobs(trx, [id]);
-        return closeRunningProposals(trx, id, { leaseExpiredBefore: now }, now);
+        return closeRunningProposals(trx, id, { leaseExpiredBefore: leaseNow }, now);
       }));
     }
     return closed;

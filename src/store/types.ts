@@ -253,6 +253,11 @@ export function assignmentWithCorrelationOf(record: Pick<RolloutRecord, 'candida
 export interface ClosedProposal { jobId: string; proposalId: string; seq: number; error: string }
 
 export interface ProposalStart {
+  /**
+   * `now` is the caller's clock (the proposal's created_at); `leaseUntil - now` is the lease's length.
+   * On PostgreSQL the stored lease starts at the database's clock instead (leaseClock.ts), so the
+   * record's leaseUntil is on that clock, not the caller's.
+   */
   jobId: string; id: string; parentId: string; module: string | null; tip: string; prompt: unknown[]; leaseUntil: string; now: string;
   basis?: { proposalSeq: number; candidateCount: number };
 }
@@ -627,6 +632,12 @@ export interface Store {
    * runner's lease outlasts its work (ProposalRunner), so only an abandoned proposal is closed.
    */
   closeExpiredProposals(jobId?: string): Promise<ClosedProposal[]>;
+  /**
+   * Now on the clock proposal leases are kept by (ms): the database's on PostgreSQL, shared by every
+   * instance whatever their own clocks say; the store's clock on SQLite. Compare a ProposalRecord's
+   * leaseUntil with this, never with the instance's clock.
+   */
+  leaseClockNow(): Promise<number>;
   listProposals(jobId: string, limit: number): Promise<ProposalRecord[]>;
   /** The job's proposals newest first, a page at a time (the API's list: a long job has more than one page). */
   pageProposals(jobId: string, f: { limit: number; cursor?: string | null }): Promise<Page<ProposalRecord>>;

@@ -382,7 +382,8 @@ export class OnlineEngine {
       valSeedsIssued: () => this.deps.store.valSeedsIssued(rt.job.id),
       poolUnsettled: async (cached) => {
         const [[latest], stored] = await Promise.all([this.deps.store.listProposals(rt.job.id, 1), this.deps.store.listCandidates(rt.job.id)]);
-        return (latest?.status === 'running' && Date.parse(latest.leaseUntil) > this.deps.clock.now()) || stored.length !== cached;
+        // The lease is on the database's clock (Store.leaseClockNow): this instance's may be off.
+        return (latest?.status === 'running' && Date.parse(latest.leaseUntil) > await this.deps.store.leaseClockNow()) || stored.length !== cached;
       },
     });
     if (identified) return this.deps.finishJob(rt.job, identified);

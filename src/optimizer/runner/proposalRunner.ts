@@ -187,10 +187,12 @@ export class ProposalRunner {
       for (const [i, m] of modules.entries()) {
         const pool = i === 0 ? kind.pool : (await chooseKind(store, this.deps.rng, rt.job, m, candidates))?.pool;
         if (pool === undefined || pool.length === 0) continue;
+        const demoNow = this.deps.clock.now();
+        const demoLeaseMs = 2 * this.deps.proposerTimeoutMs;
         const done = await runDemoProposal({
-          store, rng: this.deps.rng, now: this.deps.clock.now(), leaseMs: 2 * this.deps.proposerTimeoutMs, job, parent, module: m, pool,
+          store, rng: this.deps.rng, now: demoNow, leaseMs: demoLeaseMs, job, parent, module: m, pool,
           candidates, basis, n: Math.max(1, Math.min(mipro.proposer.instructions_per_batch, room)),
-          endAfterError: (lease, err) => this.endAfterError(rt, lease, null, err),
+          endAfterError: (lease, err) => this.endAfterError(rt, lease, null, err, demoNow + demoLeaseMs),
         });
         if (done === 'lease_taken') leaseTaken = true;
         if (typeof done === 'object') {
@@ -222,9 +224,11 @@ export class ProposalRunner {
     // The lease comes first: on several instances only the one that wins it reads the grounding and
     // asks for the dataset summary, so the others spend no proposer call. The prompt is stored once built.
     const now = this.deps.clock.now();
+    // The lease's end on this instance's clock: the stored one is on the database's (Store.leaseClockNow).
+    const ownLeaseEnd = now + proposalLeaseMs(this.deps.proposerTimeoutMs);
     const lease = await store.startProposal({
       jobId: job.id, id: newProposalId(), parentId: parent.id, module: module.name, tip, prompt: [],
-      leaseUntil: new Date(now + proposalLeaseMs(this.deps.proposerTimeoutMs)).toISOString(), now: new Date(now).toISOString(), basis,
+      leaseUntil: new Date(ownLeaseEnd).toISOString(), now: new Date(now).toISOString(), basis,
     });
     if (!lease) {
       this.deps.onOutcome?.('skipped');
@@ -293,7 +297,7 @@ export class ProposalRunner {
       // Nothing stored: the job ended, or the pool filled up meanwhile (the proposal is failed, saying why).
       this.deps.onOutcome?.(stored.length > 0 ? 'succeeded' : 'failed');
     } catch (err) {
-      await this.endAfterError(rt, lease, response, err);
+      await this.endAfterError(rt, lease, response, err, ownLeaseEnd);
       this.deps.onOutcome?.('failed');
     }
   }
@@ -304,14 +308,15 @@ export class ProposalRunner {
    * ran out, minutes later, and its end then blamed a dead instance). Instruction and demo-set
    * proposals alike.
    */
-  private async endAfterError(rt: JobRuntime, lease: ProposalRecord, response: string | null, err: unknown): Promise<void> {
+  private async endAfterError(rt: JobRuntime, lease: ProposalRecord, response: string | null, err: unknown, ownLeaseEnd: number): Promise<void> {
     // Deleted meanwhile: its proposal row is gone or going, nothing to end (run() says so quietly).
     if (err instanceof JobGoneError) throw err;
     // Cancelled by the shutdown: say so, not the transport's "aborted" (nothing is wrong upstream).
     const why = this.deps.stopping?.aborted ? SHUT_DOWN_ERROR
       : err instanceof DatabaseUnavailableError ? DATABASE_LOST_ERROR : err instanceof Error ? err.message : String(err);
     await this.endFailed(rt, lease.id, lease.seq, response, why, 'warn', (write) => retryWhileDatabaseDown(write, {
-      now: () => this.deps.clock.now(), deadline: Date.parse(lease.leaseUntil), stopping: this.deps.stopping,
+      // This instance's clock against a deadline on it: the stored lease is on the database's clock.
+      now: () => this.deps.clock.now(), deadline: ownLeaseEnd, stopping: this.deps.stopping,
     }));
   }
 
