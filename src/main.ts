@@ -6,6 +6,8 @@ import { buildApp } from './api/app.js';
 import { seedApiKey } from './api/auth.js';
 import { createMetrics } from './api/metrics.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { DATABASE_CLOCK_SYNC_MS, databaseClock } from './shared/databaseClock.js';
+import { type PeriodicTask, startPeriodicTask } from './shared/periodicTask.js';
 import { REDACT_PATHS } from './shared/logger.js';
 import { mathRandomRng, type Rng } from './shared/rng.js';
 import { BackgroundTasks } from './shared/backgroundTasks.js';
@@ -79,10 +81,25 @@ export function createLogger(config: AppConfig, fd: 1 | 2 = 1): pino.Logger {
 }
 
 export async function startServer(config: AppConfig, opts: StartOptions = {}): Promise<RunningServer> {
-  const clock = opts.clock ?? systemClock;
+  // On PostgreSQL every instance keeps the database's time (databaseClock.ts); an injected clock is
+  // used as it is (tests move it by hand).
+  const synced = opts.clock === undefined && config.database.kind === 'postgres' ? databaseClock(systemClock) : null;
+  const clock = opts.clock ?? synced ?? systemClock;
   const logger = opts.logger ?? createLogger(config);
   const store = await openStore(config.database, clock, (err, what) => logger.error({ err }, what), { queryTimeoutMs: config.databaseQueryTimeoutMs });
+  let clockSync: PeriodicTask | null = null;
   try {
+    if (synced) {
+      const read = () => store.leaseClockNow();
+      await synced.sync(read);
+      clockSync = startPeriodicTask(async () => {
+        try {
+          await synced.sync(read);
+        } catch (err) {
+          logger.warn({ err }, 'reading the database clock failed; keeping the last reading');
+        }
+      }, DATABASE_CLOCK_SYNC_MS);
+    }
     if (config.seedApiKey) await seedApiKey(store, config.seedApiKey);
     const background = new BackgroundTasks(logger);
     const providers: ProviderRegistry = createProviderRegistry(config.providers, {
@@ -182,6 +199,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
           await retention?.stop();
           await sweep.stop();
           await purger?.stop();
+          await clockSync?.stop();
           await providers.close();
           await store.close();
         }
@@ -190,6 +208,7 @@ export async function startServer(config: AppConfig, opts: StartOptions = {}): P
     };
     return { url: `http://${host}:${port}`, app, store, close, settled: () => background.drain() };
   } catch (err) {
+    await clockSync?.stop();
     await store.close();
     throw err;
   }
