@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { performance } from 'node:perf_hooks';
 import type { AppConfig } from '../config/config.js';
 import type { JobService } from '../services/jobService.js';
 import type { Store } from '../store/types.js';
@@ -37,7 +38,7 @@ export const STORAGE_FAULT_UNREADY_MS = 5000;
 
 async function databaseState(store: Store, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: string }> {
   const health = storageHealth(store);
-  if (health?.lastFaultAt != null && Date.now() - health.lastFaultAt < STORAGE_FAULT_UNREADY_MS) {
+  if (health?.lastFaultAt != null && performance.now() - health.lastFaultAt < STORAGE_FAULT_UNREADY_MS) {
     return { ok: false, error: `database storage failing: ${health.lastFault ?? 'unknown fault'}` };
   }
   let timer: NodeJS.Timeout | undefined;
@@ -86,7 +87,9 @@ export async function buildApp(parts: AppParts): Promise<{ app: FastifyInstance;
   const idPrefix = randomHex(4);
   let requestCounter = 0;
   const newRequestId = (): string => `req_${idPrefix}${(requestCounter++).toString(36)}`;
-  const authenticator = new Authenticator(parts.store, () => Date.now());
+  // The key cache's 1 s is elapsed time: on the monotonic clock, a step of the machine's clock back
+  // kept a revoked key working here for as long as the step.
+  const authenticator = new Authenticator(parts.store, () => performance.now());
   const app = Fastify({
     loggerInstance: parts.logger,
     bodyLimit: parts.config.bodyLimitBytes,

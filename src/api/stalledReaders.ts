@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -22,7 +23,7 @@ export function closeStalledReaders(server: Server, silentMs: number): void {
     });
   });
   const sweep = (): void => {
-    const now = Date.now();
+    const now = performance.now(); // elapsed time: a step of the machine's clock must not close or spare a reader
     for (const socket of open) {
       const unsent = socket.writableLength;
       if (unsent === 0) {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { DatabaseUnavailableError, JobGoneError } from '../shared/errors.js';
 import type { Store } from './types.js';
 import { MIPROX_TABLES } from './schema.js';
@@ -84,7 +85,10 @@ export function isPooledConnectionLost(err: unknown): boolean {
 const STORAGE_FAULT = /^(SQLITE_(FULL|IOERR|READONLY)|53100|58030|25006)/;
 
 export interface StorageHealth {
-  /** Clock time (ms) of the last storage fault a store call met; null when none. */
+  /**
+   * performance.now() of the last storage fault a store call met (elapsed time, which a step of the
+   * machine's clock does not move); null when none.
+   */
   lastFaultAt: number | null;
   lastFault: string | null;
 }
@@ -111,7 +115,7 @@ function translate(err: unknown, health: StorageHealth): never {
   if (isDatabaseUnavailable(err)) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && STORAGE_FAULT.test(code)) {
-      health.lastFaultAt = Date.now();
+      health.lastFaultAt = performance.now();
       health.lastFault = `${code}: ${(err as Error).message}`;
     }
     throw new DatabaseUnavailableError('the database is unavailable; retry shortly', { cause: err });

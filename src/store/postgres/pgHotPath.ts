@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { JobGoneError } from '../../shared/errors.js';
 import type { HotPath } from '../hotPath.js';
@@ -148,7 +149,7 @@ export class PgHotPath implements HotPath {
   stalledMs(): number {
     let oldest = Infinity;
     for (const t of this.startedAt.values()) oldest = Math.min(oldest, t);
-    return oldest === Infinity ? 0 : Date.now() - oldest;
+    return oldest === Infinity ? 0 : Math.round(performance.now() - oldest);
   }
 
   private enqueue<T>(kind: Kind, values: unknown[]): Promise<T> {
@@ -183,7 +184,7 @@ export class PgHotPath implements HotPath {
       const batches = kinds.map((kind) => ({ kind, batch: this.queues[kind].splice(0, this.maxBatch) })).filter((b) => b.batch.length > 0);
       if (batches.length === 0) continue;
       this.running.add(statement);
-      this.startedAt.set(statement, Date.now());
+      this.startedAt.set(statement, performance.now());
       void this.commit(batches).finally(() => {
         this.running.delete(statement);
         this.startedAt.delete(statement);
