@@ -184,8 +184,10 @@ export class RewardService {
     if (checks.length > 0 || resolved === undefined) throw rewardRefusal(checks);
     const folded = foldUnknownModules(r.feedback, r.feedbackByModule, foldable, rt.modules.map((m) => m.name));
     const stored: RewardReport = { ...r, feedback: folded.feedback, feedbackByModule: folded.feedbackByModule };
-    let target: Resolved = resolved;
+    let target: Resolved = this.stillNew(rt, resolved);
+    const held = this.holdNewRollout(rt, target);
     const outcome = await this.record(job, stored, target).catch(async (err: unknown) => {
+      held();
       // A call stored the rollout id after the lookup (another instance's): its record decides the candidate.
       if (!(err instanceof RolloutStoredMeanwhile)) throw err;
       target = await this.resolve(job, r, rt);
@@ -213,14 +215,48 @@ export class RewardService {
    */
   async reportDone(job: JobRecord, r: { rolloutId: string; candidateId?: string | undefined }): Promise<Resolved> {
     const rt = (await this.engine.lookup(job.id)) ?? undefined;
-    const target = await this.resolve(job, r, rt);
+    const target = rt ? this.stillNew(rt, await this.resolve(job, r, rt)) : await this.resolve(job, r, rt);
     if (!target.newRollout) return target;
     const split = isFinal(job.status) ? 'monitor' as const : target.split;
     const rollout = { jobId: job.id, id: target.rolloutId, candidateId: target.candidateId, seed: null, split, correlationId: null, inputMessages: null };
+    const held = rt ? this.holdNewRollout(rt, target) : () => {};
+    const inserted = await this.store.insertRollout(rollout).catch((err: unknown) => {
+      held();
+      throw err;
+    });
     // A call stored the id meanwhile: its record decides, as for a reward.
-    if (!(await this.store.insertRollout(rollout))) return this.resolve(job, { rolloutId: r.rolloutId }, rt);
+    if (!inserted) {
+      held();
+      return this.resolve(job, { rolloutId: r.rolloutId }, rt);
+    }
     if (rt) noteNewRollout(rt, rollout.id, rollout);
     return { ...target, split, rolloutStored: true, newRollout: false };
+  }
+
+  /**
+   * A new rollout as resolved, unless a call of its id reserved it on this instance while the lookups
+   * were awaited: then that call's candidate, which served it, takes the reward.
+   */
+  private stillNew(rt: JobRuntime, resolved: Resolved): Resolved {
+    if (!resolved.newRollout) return resolved;
+    const known = rt.sticky.get(resolved.rolloutId);
+    return known ? { rolloutId: resolved.rolloutId, ...known, rolloutStored: true } : resolved;
+  }
+
+  /**
+   * Where a call routes by this instance's memory and a read (not insert-first: Store.rolloutIdsByClaim),
+   * the new rollout's candidate is remembered before its record is written, with nothing awaited since
+   * `stillNew`: a call of the id arriving while the write waits for its batch is served that candidate,
+   * not a bandit choice whose own insert then loses to this record (one rollout served by one candidate
+   * and credited to another). Insert-first stores need no hold: there a call's claim meets the record.
+   * Returns the release, for a write that did not store the record.
+   */
+  private holdNewRollout(rt: JobRuntime, target: Resolved): () => void {
+    if (!target.newRollout || this.store.rolloutIdsByClaim) return () => {};
+    // After the end the record is a monitoring one (record, reportDone), and so are the calls that follow it.
+    const known = { candidateId: target.candidateId, split: isFinal(rt.job.status) ? 'monitor' as const : target.split, seed: target.seed };
+    rt.remember(target.rolloutId, known);
+    return () => rt.forget(target.rolloutId, known);
   }
 
   /** Commits the reward for its resolved rollout and candidate (RolloutStoredMeanwhile: resolve again). */

@@ -133,6 +133,13 @@ export class JobRuntime {
     this.tally.count += this.sticky.size - before;
   }
 
+  /** Drops what `remember` stored for the id, if it is still `known` (a later assignment stays). */
+  forget(rolloutId: string, known: KnownRollout): void {
+    if (this.sticky.get(rolloutId) !== known) return;
+    this.sticky.delete(rolloutId);
+    this.tally.count -= 1;
+  }
+
   startInFlight(rolloutId: string, candidateId: string, at: number): void {
     if (this.inFlight.has(rolloutId)) return;
     if (this.inFlight.size >= MAX_IN_FLIGHT) {
