@@ -22,6 +22,10 @@ const RENAMED: readonly { from: string; to: string }[] = [
 export async function adoptRenamedMigrations(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   if (!(await migrationTableExists(db, dialect, schema))) return;
   const table = migrationTable(schema);
+  // A read first: this runs at every start, and a write here stopped a start on a read-only database
+  // (a standby, a file it may not write) before the check that names that.
+  const old = await sql<{ name: string }>`select name from ${table} where name in (${sql.join(RENAMED.map((r) => r.from))})`.execute(db);
+  if (old.rows.length === 0) return;
   for (const { from, to } of RENAMED) {
     await sql`update ${table} set name = ${to}
       where name = ${from} and not exists (select 1 from ${table} k where k.name = ${to})`.execute(db);
