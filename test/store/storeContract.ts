@@ -739,8 +739,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>, clean
 
     it('lets a proposal whose lease was taken over add nothing when it finishes late', async () => {
       const job = await makeJob();
-      const past = new Date(Date.now() - 1000).toISOString();
-      const stale = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: past, now: new Date(Date.now() - 2000).toISOString() });
+      // A lease that ran out 1 s after it began: on PostgreSQL the stored lease keeps the length asked
+      // for (leaseUntil - now) from the database's clock, so a lease already over is a negative length.
+      const started = Date.now();
+      const stale = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(started - 1000).toISOString(), now: new Date(started).toISOString() });
       // Another instance: the expired lease is released ("lease expired") and a new proposal runs.
       const fresh = await store.startProposal({ jobId: job.id, id: newProposalId(), parentId: BASELINE_ID, module: 'main', tip: 'none', prompt: [], leaseUntil: new Date(Date.now() + 60_000).toISOString(), now: new Date().toISOString() });
       expect(fresh).not.toBeNull();
