@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { LookupFunction } from 'node:net';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
@@ -48,6 +49,7 @@ export interface TransportOptions {
   retry?: Partial<RetryTuning>;
   sleep?: SleepFn;
   rng?: Rng;
+  /** The wall clock a retry-after HTTP date is read against (deadlines are on the monotonic clock). */
   clock?: Clock;
   logger?: Logger;
   /** Cap on sockets to the origin; undefined lets undici open as many as there are concurrent calls. */
@@ -137,7 +139,11 @@ export class UpstreamTransport {
   async post(req: PostRequest): Promise<OkResponse> {
     const timeoutMs = req.timeoutMs ?? this.opts.timeoutMs;
     const signal = req.signal;
-    const deadline = this.clock.now() + timeoutMs;
+    // The deadline is elapsed time, on the monotonic clock: with the wall clock a step of the machine's
+    // clock forward during a retry's wait left the next attempt a 1 ms headers timeout (the call given
+    // up as timed out), and a step back stretched the deadline by the step. `clock` stays the wall
+    // clock a retry-after HTTP date is read against.
+    const deadline = performance.now() + timeoutMs;
     const path = this.pathPrefix + req.path + this.pathSuffix;
     for (let attempt = 1; ; attempt++) {
       let failure: UpstreamError;
@@ -150,7 +156,7 @@ export class UpstreamTransport {
           headers: req.headers,
           body: req.body,
           signal: signal ?? null,
-          headersTimeout: Math.max(1, deadline - this.clock.now()),
+          headersTimeout: Math.max(1, deadline - performance.now()),
           bodyTimeout: timeoutMs,
         });
         let refused: { status: number; text: string; inStream: boolean };
@@ -185,7 +191,7 @@ export class UpstreamTransport {
       if (!retryable || attempt > this.opts.maxRetries) throw failure;
       const delayMs = retryAfterMs ?? backoffDelayMs(attempt, this.tuning, this.rng);
       // Waiting past the deadline only to time out is worse than reporting the real failure now.
-      if (this.clock.now() + delayMs >= deadline) throw failure;
+      if (performance.now() + delayMs >= deadline) throw failure;
       this.logger.warn(
         { upstream: this.opts.upstreamName, attempt, delayMs, status: failure.upstreamStatus, upstreamRequestId: failure.upstreamRequestId, error: failure.message },
         'retrying upstream call',
