@@ -482,11 +482,13 @@ function recordCall(p: ProxyDeps, c: UpstreamCall, answer: AnswerSummary | null,
     toolCalls: answer?.toolCalls.length ?? 0, ...c.record,
   };
   // The rollout is stored and the client has (or will have) its answer: an outage must not leave the
-  // rollout without its call. The write is tried again once the database answers, for a while.
-  const deadline = Date.now() + CALL_RECORD_RETRY_MS;
+  // rollout without its call. The write is tried again once the database answers, for a while:
+  // elapsed time, on the monotonic clock (with Date.now a step of the machine's clock forward gave the
+  // write up at once, a step back kept it going for as long as the step).
+  const deadline = performance.now() + CALL_RECORD_RETRY_MS;
   p.background.add(
     c.persisted.then(
-      () => retryWhileDatabaseDown(() => p.engine.recordCall(c.rt, c.rolloutId, record), { now: Date.now, deadline, stopping: p.stopping }),
+      () => retryWhileDatabaseDown(() => p.engine.recordCall(c.rt, c.rolloutId, record), { now: () => performance.now(), deadline, stopping: p.stopping }),
       // The rollout was never stored, so there is no call to record, and the request itself answered
       // (and logged) that failure: logging it again as a failed record read as a lost call record.
       () => undefined,

@@ -6,7 +6,7 @@ const MAX_DELAY_MS = 5_000;
 
 /**
  * Runs `write` again while it fails only because the database cannot be reached, with growing
- * pauses, until it succeeds, `deadline` (clock ms) would pass, or `stopping` fires; then the last
+ * pauses, until it succeeds, `deadline` (ms on the caller's `now`) would pass, or `stopping` fires; then the last
  * error is thrown. For writes whose request has already been answered or has ended, that nothing
  * would otherwise write again: a proposal's end (left to its lease expiry minutes later, under a
  * reason that was not the real one) and a proxied call's record (a rollout left without its call).
