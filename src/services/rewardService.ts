@@ -215,11 +215,11 @@ export class RewardService {
    */
   async reportDone(job: JobRecord, r: { rolloutId: string; candidateId?: string | undefined }): Promise<Resolved> {
     const rt = (await this.engine.lookup(job.id)) ?? undefined;
-    const target = rt ? this.stillNew(rt, await this.resolve(job, r, rt)) : await this.resolve(job, r, rt);
+    const target = this.stillNew(rt, await this.resolve(job, r, rt));
     if (!target.newRollout) return target;
     const split = isFinal(job.status) ? 'monitor' as const : target.split;
     const rollout = { jobId: job.id, id: target.rolloutId, candidateId: target.candidateId, seed: null, split, correlationId: null, inputMessages: null };
-    const held = rt ? this.holdNewRollout(rt, target) : () => {};
+    const held = this.holdNewRollout(rt, target);
     const inserted = await this.store.insertRollout(rollout).catch((err: unknown) => {
       held();
       throw err;
@@ -237,9 +237,9 @@ export class RewardService {
    * A new rollout as resolved, unless a call of its id reserved it on this instance while the lookups
    * were awaited: then that call's candidate, which served it, takes the reward.
    */
-  private stillNew(rt: JobRuntime, resolved: Resolved): Resolved {
+  private stillNew(rt: JobRuntime | undefined, resolved: Resolved): Resolved {
     if (!resolved.newRollout) return resolved;
-    const known = rt.sticky.get(resolved.rolloutId);
+    const known = rt?.sticky.get(resolved.rolloutId);
     return known ? { rolloutId: resolved.rolloutId, ...known, rolloutStored: true } : resolved;
   }
 
@@ -249,10 +249,10 @@ export class RewardService {
    * `stillNew`: a call of the id arriving while the write waits for its batch is served that candidate,
    * not a bandit choice whose own insert then loses to this record (one rollout served by one candidate
    * and credited to another). Insert-first stores need no hold: there a call's claim meets the record.
-   * Returns the release, for a write that did not store the record.
+   * Returns the release, for a write that did not store the record. No job cached here: nothing to hold.
    */
-  private holdNewRollout(rt: JobRuntime, target: Resolved): () => void {
-    if (!target.newRollout || this.store.rolloutIdsByClaim) return () => {};
+  private holdNewRollout(rt: JobRuntime | undefined, target: Resolved): () => void {
+    if (!rt || !target.newRollout || this.store.rolloutIdsByClaim) return () => {};
     // After the end the record is a monitoring one (record, reportDone), and so are the calls that follow it.
     const known = { candidateId: target.candidateId, split: isFinal(rt.job.status) ? 'monitor' as const : target.split, seed: target.seed };
     rt.remember(target.rolloutId, known);
