@@ -130,7 +130,8 @@ describe('the declared module an unmatched text nearly follows', () => {
     const modules = Array.from({ length: 4 }, (_, i) => ({ name: `m${i}`, parsed: parseTemplate(`Head {a}${literal}{b}. (${i})`) }));
     const started = performance.now();
     const miss = nearMiss(modules, `Head ${'a'.repeat(99_010)}. (0)`);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // About 0.3 s now, 6 s on the old code: a bound between the two that a loaded CI machine keeps.
+    expect(performance.now() - started).toBeLessThan(3_000);
     expect(miss).toMatchObject({ module: 'm0', matched: 'Head '.length + 99_000 });
   });
 
