@@ -80,12 +80,16 @@ call_items as (
       module, variables, failed, u_calls, u_prompt, u_completion, u_total, tool_calls, own_system_text, ord)
 ),
 locked as (
-  select id from jobs where id in (select job_id from items union select job_id from call_items) order by id for update
+  select id from jobs where id in (select job_id from items union select job_id from call_items) and deleted_at is null order by id for update
 ),
 no_flush_wait as (select set_config('synchronous_commit', 'off', true) as v),
 -- A job whose row is gone (deleted and removed, store/jobPurge.ts) is not locked: its items are left
 -- out (and named in gone_ord) instead of failing the whole batch on the foreign key, after which every
--- item was run again alone, one round trip each (pgHotPath commit).
+-- item was run again alone, one round trip each (pgHotPath commit). So is a job marked deleted whose
+-- rows are still being removed (FOR UPDATE re-checks deleted_at on the latest row): another
+-- instance's cache may still hold it for up to 1 s, and a write there re-created rollouts the purge
+-- had removed (a call's placeholder row restarting the call count at a seq already recorded, a
+-- duplicate-key error; a known rollout id claimed afresh with another candidate).
 uniq as (select distinct on (job_id, id) * from items where job_id in (select id from locked) order by job_id, id, ord),
 ins as (
   insert into rollouts (job_id, id, candidate_id, seed, split, correlation_id, status, input_messages, output_text, latency_ms,
