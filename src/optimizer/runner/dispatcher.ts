@@ -383,6 +383,10 @@ export class Dispatcher {
     let c = rt.candidates.find((x) => x.id === id);
     if (!c) {
       await this.refresh(rt); // created by another instance since our last read
+      // The re-read found the job deleted (by another instance, since the rollout was found): it
+      // keeps the stale candidates, so the fallback below served another candidate than the
+      // rollout's other calls got. A 404 as for any call of a deleted job.
+      if (rt.deleted) throw new JobGoneError(`job ${rt.job.id} not found`);
       c = rt.candidates.find((x) => x.id === id);
     }
     return c ?? this.baseline(rt);
