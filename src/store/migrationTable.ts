@@ -7,8 +7,14 @@ export function migrationTable(schema?: string): RawBuilder<unknown> {
 }
 
 /** Whether that table exists yet, looked up by name, not by kysely's introspection of every schema. */
-export async function migrationTableExists(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<boolean> {
+async function migrationTableExists(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<boolean> {
   return dialect === 'postgres'
     ? (await sql<{ t: string | null }>`select to_regclass(${schema === undefined ? 'kysely_migration' : `"${schema.replaceAll('"', '""')}".kysely_migration`})::text as t`.execute(db)).rows[0]?.t != null
     : (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(db)).rows.length > 0;
+}
+
+/** The names of the migrations applied so far: none while that table does not exist yet. */
+export async function executedMigrationNames(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<string[]> {
+  if (!(await migrationTableExists(db, dialect, schema))) return [];
+  return (await sql<{ name: string }>`select name from ${migrationTable(schema)}`.execute(db)).rows.map((r) => r.name);
 }

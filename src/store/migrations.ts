@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, type MigrationResult, type MigrationResultSet, Migrator, sql } from 'kysely';
 import { m0005MissingRewards, m0006RewardRange } from './migrationsRewards.js';
 import { m0011ClusterRaces } from './migrationsCluster.js';
-import { migrationTable, migrationTableExists } from './migrationTable.js';
+import { executedMigrationNames } from './migrationTable.js';
 import { adoptRenamedMigrations } from './renamedMigrations.js';
 
 /**
@@ -342,8 +342,9 @@ export async function migrateTo(db: Kysely<unknown>, dialect: Dialect, name: str
 export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   const migrator = migratorFor(db, dialect, schema);
   await retryingCatalogRaces(async () => {
-    await adoptRenamedMigrations(db, dialect, schema);
-    if (await migratedByNewerRelease(db, dialect, migrator, Object.keys(migrations(dialect)), schema)) return {};
+    // The applied names are read once, for both checks (each had looked the table up and read it).
+    const executed = await adoptRenamedMigrations(db, await executedMigrationNames(db, dialect, schema), schema);
+    if (await migratedByNewerRelease(migrator, Object.keys(migrations(dialect)), executed)) return {};
     return migrator.migrateToLatest();
   });
 }
@@ -395,10 +396,7 @@ export class NewerMigrationsError extends Error {}
  * Unknown migrations that are not simply later than all of ours, or ours left pending beside them,
  * are not a newer release's work: an error that says so.
  */
-async function migratedByNewerRelease(db: Kysely<unknown>, dialect: Dialect, migrator: Migrator, known: readonly string[], schema?: string): Promise<boolean> {
-  if (!(await migrationTableExists(db, dialect, schema))) return false;
-  const table = migrationTable(schema);
-  const executed = (await sql<{ name: string }>`select name from ${table}`.execute(db)).rows.map((r) => r.name);
+async function migratedByNewerRelease(migrator: Migrator, known: readonly string[], executed: readonly string[]): Promise<boolean> {
   const unknown = executed.filter((name) => !known.includes(name)).sort();
   if (unknown.length === 0) return false;
   const last = [...known].sort().at(-1) ?? '';

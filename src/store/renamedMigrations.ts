@@ -1,6 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { migrationTable, migrationTableExists } from './migrationTable.js';
-import type { Dialect } from './migrations.js';
+import { migrationTable } from './migrationTable.js';
 
 /**
  * Migrations that main once recorded under another name. For eleven minutes on 2026-12-02 (commits
@@ -15,19 +14,21 @@ const RENAMED: readonly { from: string; to: string }[] = [
 ];
 
 /**
- * Records those migrations under their current names, so the migrator sees them as applied. Only a
- * name whose current one is not recorded yet is changed: run again, or by two instances at once, it
- * changes nothing more.
+ * Records those migrations under their current names, so the migrator sees them as applied, and
+ * returns `executed` (the applied names, read once by the caller) with the same renames. Only a name
+ * whose current one is not recorded yet is changed: run again, or by two instances at once, it
+ * changes nothing more. Nothing is written unless an old name is there: this runs at every start, and
+ * a write stopped a start on a read-only database (a standby, a file it may not write) before the
+ * check that names that.
  */
-export async function adoptRenamedMigrations(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
-  if (!(await migrationTableExists(db, dialect, schema))) return;
+export async function adoptRenamedMigrations(db: Kysely<unknown>, executed: readonly string[], schema?: string): Promise<string[]> {
+  const renames = RENAMED.filter(({ from }) => executed.includes(from));
+  if (renames.length === 0) return [...executed];
   const table = migrationTable(schema);
-  // A read first: this runs at every start, and a write here stopped a start on a read-only database
-  // (a standby, a file it may not write) before the check that names that.
-  const old = await sql<{ name: string }>`select name from ${table} where name in (${sql.join(RENAMED.map((r) => r.from))})`.execute(db);
-  if (old.rows.length === 0) return;
-  for (const { from, to } of RENAMED) {
+  for (const { from, to } of renames) {
     await sql`update ${table} set name = ${to}
       where name = ${from} and not exists (select 1 from ${table} k where k.name = ${to})`.execute(db);
   }
+  // Renamed here or, if the current name was there already, by another instance meanwhile.
+  return executed.map((name) => renames.find((r) => r.from === name)?.to ?? name);
 }
