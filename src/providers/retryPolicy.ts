@@ -30,7 +30,7 @@ export function isRetryableStatus(status: number): boolean {
  * their SDKs obey it before their status rules). Undefined when absent or neither word: the status decides.
  */
 export function shouldRetryHint(header: string | string[] | undefined): boolean | undefined {
-  const v = first(header)?.trim().toLowerCase();
+  const v = firstHeaderValue(header)?.trim().toLowerCase();
   return v === 'true' ? true : v === 'false' ? false : undefined;
 }
 
@@ -56,11 +56,11 @@ export function parseRetryAfterMs(
   nowMs: number,
   capMs: number,
 ): number | undefined {
-  const ms = first(retryAfterMs);
+  const ms = firstHeaderValue(retryAfterMs);
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) {
     return Math.min(capMs, Math.max(0, Math.round(Number(ms))));
   }
-  const value = first(retryAfter)?.trim();
+  const value = firstHeaderValue(retryAfter)?.trim();
   if (value === undefined || value === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.min(capMs, Math.round(Number(value) * 1000));
   // HTTP dates always name a month; this keeps Date.parse from reading "-5" as a year.
@@ -70,7 +70,8 @@ export function parseRetryAfterMs(
   return Math.min(capMs, Math.max(0, date - nowMs));
 }
 
-function first(v: string | string[] | undefined): string | undefined {
+/** A header's first value (Node gives an array for a repeated header). */
+export function firstHeaderValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 

@@ -14,6 +14,7 @@ import {
   DEFAULT_RETRY_TUNING,
   abortableSleep,
   backoffDelayMs,
+  firstHeaderValue,
   isRetryableStatus,
   parseRetryAfterMs,
   shouldRetryHint,
@@ -425,8 +426,7 @@ function retryHints(status: number, headers: Record<string, string | string[] | 
   const out: Record<string, string> = {};
   const names = isRetryableStatus(status) ? ['retry-after', 'retry-after-ms', 'x-should-retry'] : ['x-should-retry'];
   for (const name of names) {
-    const v = headers[name];
-    const value = Array.isArray(v) ? v[0] : v;
+    const value = firstHeaderValue(headers[name]);
     if (value !== undefined && value !== '') out[name] = value;
   }
   return out;
@@ -438,8 +438,7 @@ const PROVIDER_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 /** The provider's id of an answer: OpenAI (and compatible servers) send `x-request-id`, Anthropic `request-id`. */
 function providerRequestId(headers: Record<string, string | string[] | undefined>): string | undefined {
   for (const name of ['x-request-id', 'request-id']) {
-    const v = headers[name];
-    const value = Array.isArray(v) ? v[0] : v;
+    const value = firstHeaderValue(headers[name]);
     if (value !== undefined && PROVIDER_REQUEST_ID.test(value)) return value;
   }
   return undefined;
