@@ -32,10 +32,13 @@ const boolFromEnv = (def: boolean) =>
     .default(def ? 'true' : 'false')
     .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
+/** A comma-separated list's items, trimmed, empty ones left out. */
+const csvItems = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+
 const csv = z
   .string()
   .default('')
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+  .transform(csvItems);
 
 /**
  * MIPROX_ALLOWED_INFERENCE_HOSTS, checked with the reading the SSRF policy uses (inferenceUrlPolicy.ts):
@@ -56,7 +59,7 @@ const allowedInferenceHosts = csv.superRefine((entries, ctx) => {
  * every job, and an unknown name is a typo that would otherwise refuse the provider meant.
  */
 const providerList = z.string().transform((v, ctx) => {
-  const names = v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const names = csvItems(v);
   const unknown = names.filter((n) => !(PROVIDER_KINDS as readonly string[]).includes(n));
   const problem = unknown.length > 0 ? `unknown provider ${unknown.map((n) => JSON.stringify(n)).join(', ')}: each must be one of ${PROVIDER_KINDS.join(', ')}`
     : names.length === 0 ? `must name at least one of ${PROVIDER_KINDS.join(', ')} (unset it to allow them all)`
