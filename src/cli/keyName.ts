@@ -1,3 +1,5 @@
+import { BIDI_CONTROLS } from './output.js';
+
 /**
  * An API key's name is how `keys list` and `keys revoke` show the key to the operator, in their
  * terminal. `keys create` took any text: 100,000 characters, or an ESC sequence that `keys revoke`
@@ -10,7 +12,7 @@ export const MAX_KEY_NAME_CHARS = 200;
  * embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): those act on the terminal's
  * display, so `keys list` could show a name reordered (a "Trojan Source" spoof of another key's).
  */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL = new RegExp(`[\u0000-\u001f\u007f-\u009f${BIDI_CONTROLS}]`);
 const CONTROLS = new RegExp(CONTROL.source, 'g');
 
 /** Why `--name` cannot name a key, or null. Length counts characters (code points), not UTF-16 units. */

@@ -9,8 +9,15 @@ import { type TableFit, cutText, displayWidth, fitWidths, outputWidth, padText }
  * uses (U+200E, U+200F). (--json output is escaped by JSON itself.)
  */
 export function terminalSafe(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
+  return s.replace(TERMINAL_UNSAFE, '\ufffd');
 }
+
+/**
+ * The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), as a character
+ * class range: terminalSafe and key names (keyName.ts) refuse the same set.
+ */
+export const BIDI_CONTROLS = '\u202a-\u202e\u2066-\u2069';
+const TERMINAL_UNSAFE = new RegExp(`[\u0000-\u0008\u000b-\u001f\u007f-\u009f${BIDI_CONTROLS}]`, 'g');
 
 /**
  * JSON for scripts, with DEL and the C1 controls (U+007F-U+009F) written as `\u` escapes.
